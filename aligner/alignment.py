@@ -1,0 +1,37 @@
+"""The result of aligning one utterance: what every writer, plotter and evaluator consumes.
+
+Kept free of torch and of file formats so that readers (evaluation of other tools' output) and
+writers share one plain representation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Interval:
+    """One labelled stretch of time, in seconds. Silence has the label ""."""
+
+    start: float
+    end: float
+    label: str
+    confidence: float | None = None
+
+
+@dataclass
+class Alignment:
+    """Words and phones of one utterance (or one speaker's tier of a recording).
+
+    `flags` holds human-readable warnings about alignments that are probably wrong (low
+    confidence, implausible durations); `unknown_words` maps each word that was not in any
+    dictionary to the pronunciation that was generated for it.
+    """
+
+    words: list[Interval]
+    phones: list[Interval]
+    duration: float
+    speaker: str | None = None
+    flags: list[str] = field(default_factory=list)
+    unknown_words: dict[str, list[str]] = field(default_factory=dict)
+    alpha: list[float] | None = None  # OTTC frame weights (10 ms frames), for plots; optional

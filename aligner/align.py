@@ -1,0 +1,524 @@
+"""Audio + transcript -> Alignment: the one place where the pieces meet.
+
+    audio (path or array) -> audio.py (mono 16 kHz) -> model posteriors, chunked for long files
+    transcript (text, file or utterance TextGrid) -> text front-end (words, pronunciations)
+    -> targets.py (sil w1 sil w2 ... sil) -> decode.py (token spans) -> words and phones
+
+Long recordings: the model is run on windows of `CHUNK_SECONDS` with `CONTEXT_SECONDS` of extra
+audio on each side, and only each window's centre is kept, so memory is bounded by the window
+while every kept frame saw the same context it would have seen in one pass. The decoders then
+align the whole transcript against the whole recording in one go (they are linear in memory).
+
+Errors a user can fix (bad audio, bad transcript, a transcript too long for its audio) raise
+subclasses of ValueError with one-line messages naming the file; the CLI prints those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from aligner.alignment import Alignment, Interval
+from aligner.audio import SAMPLE_RATE, AudioError, load_audio, prepare_waveform
+from aligner.checks import Thresholds, find_flags
+
+CHUNK_SECONDS = 40.0
+CONTEXT_SECONDS = 5.0
+MAX_PHONES_PER_SECOND = 30.0  # faster than any speech: the audio must be too short / wrong file
+TRANSCRIPT_SUFFIXES = (".txt", ".lab", ".textgrid")
+DEFAULT_METHOD = "ot"
+
+
+class AlignmentError(ValueError):
+    """This audio and this transcript cannot be aligned (e.g. far too many phones for the audio)."""
+
+
+class DeviceError(ValueError):
+    """The requested compute device is not available."""
+
+
+@dataclass
+class _Prepared:
+    """One utterance ready for decoding: its words and the phones chosen for each."""
+
+    words: list  # aligner.text.frontend.Word
+    phones: list[list[str]]  # chosen pronunciation per word (ARPAbet with stress)
+    unknown: dict[str, list[str]]
+
+
+def resolve_device(device: str = "auto") -> str:
+    """'auto' -> 'cuda' when a GPU is usable, else 'cpu'; a named device must exist."""
+    import torch
+
+    device = (device or "auto").lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError("--device cuda was requested but no CUDA GPU is available "
+                          "(use --device cpu or auto)")
+    if device not in ("cpu",) and not device.startswith("cuda") and device != "mps":
+        raise DeviceError(f"unknown device {device!r} (use auto, cpu or cuda)")
+    return device
+
+
+def decoding_methods() -> tuple[str, ...]:
+    """Decoding options the installed decode module offers (its `align_<name>` functions)."""
+    from aligner import decode
+
+    names = getattr(decode, "METHODS", None)
+    if names:
+        return tuple(names)
+    return tuple(n[len("align_"):] for n in dir(decode)
+                 if n.startswith("align_") and callable(getattr(decode, n)))
+
+
+class Aligner:
+    """A loaded model plus pronunciation lexicon; `align` is safe to call many times."""
+
+    def __init__(self, model, device: str = "cpu", lexicon=None,
+                 thresholds: Thresholds = Thresholds()) -> None:
+        self.model = model
+        self.device = device
+        self._lexicon = lexicon
+        self.thresholds = thresholds
+        cfg = model.config
+        self.features = cfg.feature_config
+        self.sample_rate = self.features.sample_rate
+        self.hop = self.features.hop_length
+        self.frame_duration = self.hop / self.sample_rate
+        self._cpu_model = None
+        self._cache: dict[int, tuple] = {}
+        self.on_progress: Callable[[int, int], None] | None = None  # (frames done, total)
+        self.choose_variants = True  # rescore pronunciation variants inside each word's span
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, model: str | Path | None = None, device: str = "auto",
+             dictionary: str | Path | None = None,
+             thresholds: Thresholds = Thresholds()) -> "Aligner":
+        """Load a model directory (None: the shipped English model) onto `device`."""
+        import torch
+
+        from aligner.model import load_model
+
+        device = resolve_device(device)
+        if device == "cpu" and os.environ.get("OMP_NUM_THREADS") is None:
+            torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+        net = load_model(Path(model) if model is not None else None, device=device)
+        lexicon = _load_lexicon(dictionary) if dictionary is not None else None
+        return cls(net, device, lexicon, thresholds)
+
+    @property
+    def lexicon(self):
+        if self._lexicon is None:
+            self._lexicon = _load_lexicon(None)
+        return self._lexicon
+
+    # ------------------------------------------------------------------ public API
+    def align(self, audio: Path | str | np.ndarray, transcript: Path | str,
+              sample_rate: int | None = None, method: str = DEFAULT_METHOD,
+              speaker: str | None = None) -> Alignment:
+        """Align one recording with its transcript (text, a .txt/.lab file, or a one-speaker
+        utterance TextGrid). `audio` is a path or samples ([N] or [N, channels]) with
+        `sample_rate` (default 16 kHz)."""
+        result = self.align_speakers(audio, transcript, sample_rate, method, speaker)
+        if len(result) != 1:
+            raise AlignmentError(f"{_name(transcript)}: has {len(result)} speaker tiers; "
+                                 "use Aligner.align_speakers for several speakers")
+        return result[0]
+
+    def align_speakers(self, audio: Path | str | np.ndarray, transcript: Path | str,
+                       sample_rate: int | None = None, method: str = DEFAULT_METHOD,
+                       speaker: str | None = None) -> list[Alignment]:
+        """Like `align`, but a transcript TextGrid may have one tier per speaker: returns one
+        Alignment per speaker, each covering the whole recording."""
+        wave, name = self.load_waveform(audio, sample_rate)
+        segments = self.read_segments(transcript)
+        return self.align_waveform(wave, segments, method, name, speaker)
+
+    # ------------------------------------------------------------------ steps
+    def load_waveform(self, audio: Path | str | np.ndarray,
+                      sample_rate: int | None = None) -> tuple[np.ndarray, str]:
+        if isinstance(audio, (str, Path)):
+            return load_audio(Path(audio), self.sample_rate), str(audio)
+        return prepare_waveform(audio, sample_rate or SAMPLE_RATE, "<array>",
+                                self.sample_rate), "<array>"
+
+    def read_segments(self, transcript: Path | str) -> list[tuple[str | None, float | None,
+                                                                   float | None, str, str]]:
+        """(speaker, start, end, text, source name) per utterance; None times = whole file."""
+        from aligner.text.frontend import read_transcript
+
+        path = _as_transcript_path(transcript)
+        if path is None:
+            return [(None, None, None, str(transcript), "<transcript>")]
+        if not path.exists():
+            raise _transcript_error(f"{path}: transcript not found")
+        if path.suffix.lower() == ".textgrid":
+            from aligner.formats import read_transcript_textgrid
+
+            return [(s.speaker, s.start, s.end, s.text, f"{path} [{s.speaker} {s.start:.2f}s]")
+                    for s in read_transcript_textgrid(path)]
+        return [(None, None, None, read_transcript(path), str(path))]
+
+    def align_waveform(self, wave: np.ndarray, segments, method: str = DEFAULT_METHOD,
+                       name: str = "<array>", speaker: str | None = None) -> list[Alignment]:
+        """Align prepared 16 kHz samples with (speaker, start, end, text, source) segments."""
+        duration = len(wave) / self.sample_rate
+        per_speaker: dict[str | None, list[Alignment]] = {}
+        for seg_speaker, start, end, text, source in segments:
+            prepared = self.prepare_text(text, source)
+            if start is None:
+                a = self._align_span(wave, prepared, method, name)
+                offset = 0.0
+            else:
+                lo = max(0, int(round(start * self.sample_rate)))
+                hi = min(len(wave), int(round(end * self.sample_rate)))
+                if hi - lo < self.hop:
+                    raise AlignmentError(f"{source}: the interval lies outside the audio "
+                                         f"({duration:.2f} s) or is shorter than one frame")
+                a = self._align_span(wave[lo:hi], prepared, method, f"{name} [{source}]")
+                offset = lo / self.sample_rate
+            per_speaker.setdefault(seg_speaker if seg_speaker is not None else speaker,
+                                   []).append(_shift(a, offset))
+        out = []
+        for spk, parts in per_speaker.items():
+            merged = _merge(parts, duration, spk)
+            merged.flags = [*find_flags(merged, self.thresholds)]
+            out.append(merged)
+        return out
+
+    def prepare_text(self, text: str, source: str = "<transcript>") -> _Prepared:
+        from aligner.text.frontend import parse_transcript
+
+        if not text or not text.strip():
+            raise _transcript_error(f"{source}: transcript is empty")
+        words = parse_transcript(text, self.lexicon)
+        if not words:
+            raise _transcript_error(f"{source}: transcript has no words to align")
+        phones = [list(w.pronunciations[0]) for w in words]
+        unknown = {w.text: list(w.pronunciations[0]) for w in words if w.unknown}
+        return _Prepared(words, phones, unknown)
+
+    def posteriors(self, wave: np.ndarray):
+        """Model outputs for a whole recording: (log_probs [T, C], weight_logits [T]) on CPU.
+
+        Windows of CHUNK_SECONDS keep memory bounded; each window sees CONTEXT_SECONDS more
+        audio on both sides, which is cut away again. On a CUDA out-of-memory error the
+        recording is evaluated on the CPU instead."""
+        import torch
+
+        cached = self._cache.get(id(wave))
+        if cached is not None and cached[0] is wave:
+            return cached[1]
+        try:
+            return self._posteriors_on(self.model, wave, self.device)
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            if self._cpu_model is None:
+                import copy
+
+                self._cpu_model = copy.deepcopy(self.model).to("cpu")
+            return self._posteriors_on(self._cpu_model, wave, "cpu")
+
+    def posteriors_batch(self, waves: list[np.ndarray]) -> list:
+        """Model outputs for several recordings in one padded forward pass (GPU throughput).
+        Recordings longer than one window go through `posteriors` on their own."""
+        import torch
+
+        from aligner.features import log_mel, num_frames
+
+        limit = int(CHUNK_SECONDS * self.sample_rate)
+        out: list = [None] * len(waves)
+        short = [i for i, w in enumerate(waves) if len(w) <= limit]
+        for i, w in enumerate(waves):
+            if len(w) > limit:
+                out[i] = self.posteriors(w)
+        if short:
+            n_max = max(len(waves[i]) for i in short)
+            batch = torch.zeros(len(short), n_max, dtype=torch.float32)
+            for row, i in enumerate(short):
+                batch[row, : len(waves[i])] = torch.from_numpy(waves[i])
+            lengths = torch.tensor([num_frames(len(waves[i]), self.hop) for i in short])
+            with torch.inference_mode():
+                feats = log_mel(batch.to(self.device), self.features)
+                lp, wl = self.model(feats, lengths.to(self.device))
+            for row, i in enumerate(short):
+                n = int(lengths[row])
+                out[i] = (lp[row, :n].float().cpu(), wl[row, :n].float().cpu())
+        return out
+
+    @contextlib.contextmanager
+    def cached_posteriors(self, posts, wave: np.ndarray):
+        """Within the block, `posteriors(wave)` returns `posts` (computed by a batch)."""
+        if posts is None:
+            yield
+            return
+        self._cache[id(wave)] = (wave, posts)
+        try:
+            yield
+        finally:
+            self._cache.pop(id(wave), None)
+
+    def _posteriors_on(self, model, wave: np.ndarray, device: str):
+        import torch
+
+        from aligner.features import log_mel, num_frames
+
+        total = num_frames(len(wave), self.hop)
+        chunk = int(CHUNK_SECONDS / self.frame_duration)
+        ctx = int(CONTEXT_SECONDS / self.frame_duration)
+        log_probs = torch.empty(total, self.model.config.n_classes, dtype=torch.float32)
+        weights = torch.empty(total, dtype=torch.float32)
+        with torch.inference_mode():
+            for first in range(0, total, chunk):
+                last = min(total, first + chunk)
+                lo, hi = max(0, first - ctx), min(total, last + ctx)
+                piece = torch.from_numpy(wave[lo * self.hop: hi * self.hop]).to(device)
+                feats = log_mel(piece, self.features)[None]
+                lengths = torch.tensor([feats.shape[1]], device=device)
+                lp, wl = model(feats, lengths)
+                keep = slice(first - lo, first - lo + (last - first))
+                log_probs[first:last] = lp[0, keep].float().cpu()
+                weights[first:last] = wl[0, keep].float().cpu()
+                if self.on_progress is not None:
+                    self.on_progress(last, total)
+        return log_probs, weights
+
+    def _align_span(self, wave: np.ndarray, prepared: _Prepared, method: str,
+                    name: str) -> Alignment:
+        """Align one stretch of audio with one utterance's words (times from 0)."""
+        from aligner.text.phones import phone_ids
+
+        duration = len(wave) / self.sample_rate
+        n_phones = sum(len(p) for p in prepared.phones)
+        n_frames = math.ceil(len(wave) / self.hop)
+        if n_phones > n_frames:
+            raise AlignmentError(f"{name}: the transcript has {n_phones} phones but the audio has "
+                                 f"only {n_frames} frames ({duration:.2f} s)")
+        if n_phones > MAX_PHONES_PER_SECOND * duration:
+            raise AlignmentError(
+                f"{name}: the audio is {duration:.2f} s long but its transcript ({n_phones} "
+                f"phones) needs at least {n_phones / MAX_PHONES_PER_SECOND:.2f} s to say")
+        log_probs, weight_logits = self.posteriors(wave)
+        ids = [phone_ids(p) for p in prepared.phones]
+        spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method)
+        if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
+            chosen = choose_variants(log_probs.numpy(), prepared.words, spans, token_word,
+                                     self.frame_duration)
+            if chosen != prepared.phones:
+                prepared = _Prepared(prepared.words, chosen, {
+                    w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
+                ids = [phone_ids(p) for p in chosen]
+                spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method)
+        phones_out: list[Interval] = []
+        owner: list[int] = []
+        flat = [ph for p in prepared.phones for ph in p]
+        k = 0
+        for j in range(len(token_word)):
+            w = int(token_word[j])
+            if w < 0:
+                continue
+            phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]), flat[k],
+                                       float(spans.confidence[j])))
+            owner.append(w)
+            k += 1
+        phones_out = tidy_phones(phones_out, duration)
+        words_out = []
+        for w, word in enumerate(prepared.words):
+            mine = [p for p, o in zip(phones_out, owner) if o == w]
+            conf = float(np.exp(np.mean(np.log(np.clip([p.confidence for p in mine], 1e-12, 1)))))
+            words_out.append(Interval(mine[0].start, mine[-1].end, word.text, conf))
+        return Alignment(words_out, phones_out, duration, None,
+                         unknown_words=dict(prepared.unknown),
+                         alpha=alpha.tolist() if alpha is not None else None)
+
+    def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str):
+        """Token spans for the target sequence; returns (spans, word index per token, alpha)."""
+        import torch
+
+        from aligner import decode
+        from aligner.targets import build_targets
+
+        cfg = self.model.config
+        if cfg.loss == "ctc":
+            from aligner.ctc import ctc_token_spans
+
+            tokens = torch.tensor([i for w in ids for i in w], dtype=torch.long)
+            word = torch.tensor([w for w, p in enumerate(ids) for _ in p], dtype=torch.long)
+            spans = ctc_token_spans(log_probs, tokens, frame_duration=self.frame_duration)
+            return spans, word, None
+        targets = build_targets(ids, sil_mass=getattr(cfg, "sil_mass", 0.5))
+        alpha = torch.softmax(weight_logits.double(), dim=0)
+        fn = getattr(decode, f"align_{method}", None)
+        if fn is None:
+            raise AlignmentError(f"unknown decoding method {method!r} "
+                                 f"(choose from {', '.join(decoding_methods())})")
+        available = {"alpha": alpha, "log_probs": log_probs, "targets": targets.tokens,
+                     "beta": targets.beta, "optional": targets.optional,
+                     "frame_duration": self.frame_duration}
+        params = inspect.signature(fn).parameters
+        kwargs = {k: v for k, v in available.items() if k in params}
+        spans = fn(**kwargs)
+        return spans, targets.word, alpha.float()
+
+
+# ---------------------------------------------------------------------- pure helpers
+
+def tidy_phones(phones: list[Interval], duration: float) -> list[Interval]:
+    """Round to milliseconds and make the phones strictly ordered, non-overlapping, at least
+    1 ms long and inside [0, duration] (decoders may give a phone a sliver of a frame, which
+    rounding would otherwise turn into a zero-length interval)."""
+    if not phones:
+        return []
+    step = 0.001
+    end_max = math.floor(duration * 1000 + 1e-6) / 1000
+    starts = [round(p.start, 3) for p in phones]
+    ends = [round(p.end, 3) for p in phones]
+    prev = 0.0
+    for i in range(len(phones)):  # forward: no overlap, minimum length
+        starts[i] = max(starts[i], prev, 0.0)
+        ends[i] = max(ends[i], starts[i] + step)
+        prev = ends[i]
+    nxt = end_max
+    for i in reversed(range(len(phones))):  # backward: fit inside the audio
+        ends[i] = min(ends[i], nxt)
+        starts[i] = min(starts[i], ends[i] - step)
+        nxt = starts[i]
+    return [Interval(round(s, 3), round(e, 3), p.label, p.confidence)
+            for s, e, p in zip(starts, ends, phones)]
+
+
+def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_duration: float
+                    ) -> list[list[str]]:
+    """For each word with several pronunciations, the one whose best path through the word's
+    frames (from a first alignment with the first variants) has the highest log-probability.
+
+    Why: a lexicon lists "the" as DH AH0 and DH IY0, "1999" as two readings; the acoustics decide
+    which was said, as in MFA. Every variant is scored on the same frames, so totals compare."""
+    from aligner.text.phones import phone_ids
+
+    token_word = np.asarray(token_word)
+    starts, ends = np.asarray(spans.start), np.asarray(spans.end)
+    n_frames = log_probs.shape[0]
+    chosen: list[list[str]] = []
+    for w, word in enumerate(words):
+        variants = [list(v) for v in word.pronunciations]
+        if len(variants) < 2:
+            chosen.append(variants[0])
+            continue
+        mine = np.nonzero(token_word == w)[0]
+        lo = int(np.floor(starts[mine[0]] / frame_duration + 1e-6))
+        hi = int(np.ceil(ends[mine[-1]] / frame_duration - 1e-6))
+        lo, hi = max(0, min(lo, n_frames - 1)), max(min(hi, n_frames), lo + 1)
+        segment = log_probs[lo:hi]
+        best, best_score = variants[0], -np.inf
+        for v in variants:
+            score = _segment_score(segment, phone_ids(v))
+            if score > best_score + 1e-9:
+                best, best_score = v, score
+        chosen.append(best)
+    return chosen
+
+
+def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
+    """Best total log-probability of splitting all frames of `log_probs` [F, C] into the phones
+    `ids` in order, each at least one frame (-inf when there are fewer frames than phones)."""
+    n = log_probs.shape[0]
+    if len(ids) > n:
+        return -np.inf
+    cum = np.concatenate([[0.0], np.cumsum(log_probs[:, ids[0]], dtype=np.float64)])
+    prev = cum[1:].copy()  # prev[u-1]: best score with phone 0 ending after frame u-1
+    prev[:0] = -np.inf
+    for j, pid in enumerate(ids[1:], start=1):
+        c = np.concatenate([[0.0], np.cumsum(log_probs[:, pid], dtype=np.float64)])
+        # best over v < u of prev(v) + c[u] - c[v]; prev defined for ends v = 1..n
+        h = np.full(n + 1, -np.inf)
+        h[1:] = prev - c[1:]
+        run = np.maximum.accumulate(h)
+        cur = np.full(n, -np.inf)
+        cur[1:] = c[2:] + run[1:n]
+        cur[: j] = -np.inf
+        prev = cur
+    return float(prev[-1])
+
+
+def fill_gaps(intervals: list[Interval], duration: float) -> list[Interval]:
+    """Insert empty-label (silence) intervals so the tier covers [0, duration] exactly."""
+    out: list[Interval] = []
+    t = 0.0
+    end_max = round(duration, 3)
+    for iv in sorted((i for i in intervals if i.label), key=lambda i: i.start):
+        if iv.start > t + 1e-9:
+            out.append(Interval(t, iv.start, ""))
+        out.append(iv)
+        t = max(t, iv.end)
+    if end_max > t + 1e-9:
+        out.append(Interval(t, end_max, ""))
+    return out
+
+
+def _shift(a: Alignment, offset: float) -> Alignment:
+    if offset == 0:
+        return a
+    move = lambda ivs: [Interval(round(i.start + offset, 3), round(i.end + offset, 3), i.label,
+                                 i.confidence) for i in ivs]
+    return Alignment(move(a.words), move(a.phones), a.duration + offset, a.speaker,
+                     list(a.flags), dict(a.unknown_words), None)
+
+
+def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alignment:
+    """One speaker's utterances -> one Alignment over the whole recording, silence filled."""
+    words = [w for a in parts for w in a.words if w.label]
+    phones = [p for a in parts for p in a.phones if p.label]
+    unknown: dict[str, list[str]] = {}
+    for a in parts:
+        unknown.update(a.unknown_words)
+    alpha = parts[0].alpha if len(parts) == 1 else None
+    return Alignment(fill_gaps(words, duration), fill_gaps(phones, duration), duration, speaker,
+                     [], unknown, alpha)
+
+
+def _as_transcript_path(transcript: Path | str) -> Path | None:
+    """A Path is a file; a str is text unless it names an existing transcript file."""
+    if isinstance(transcript, Path):
+        return transcript
+    text = str(transcript)
+    if "\n" not in text and len(text) < 4096 and text.lower().endswith(TRANSCRIPT_SUFFIXES):
+        if Path(text).is_file():
+            return Path(text)
+    return None
+
+
+def _name(transcript: Path | str) -> str:
+    p = _as_transcript_path(transcript)
+    return str(p) if p is not None else "<transcript>"
+
+
+def _transcript_error(message: str) -> Exception:
+    try:
+        from aligner.text.errors import TranscriptError
+    except ImportError:  # pragma: no cover - the text package is part of the install
+        return AlignmentError(message)
+    return TranscriptError(message)
+
+
+def _load_lexicon(dictionary: str | Path | None):
+    from aligner.text.frontend import load_lexicon
+
+    return load_lexicon(Path(dictionary) if dictionary is not None else None)
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError,)
+"""Exceptions whose message is meant for the user (AudioError, TranscriptError, ModelError,
+AlignmentError, DeviceError, FormatError are all ValueErrors)."""
+
+__all__ = ["Aligner", "AlignmentError", "DeviceError", "AudioError", "tidy_phones", "fill_gaps",
+           "resolve_device", "decoding_methods"]

@@ -1,0 +1,91 @@
+"""Flags for alignments that are probably wrong.
+
+A forced aligner always returns *some* alignment, even for the wrong transcript or a broken
+recording. These cheap checks look for the signs people would spot by eye in Praat (a word
+stretched over seconds, a phone longer than a second, one token taking most of the recording,
+very low confidence) so that a corpus run can list them in its report and `--strict` can turn
+them into failures. Pure functions over `Alignment`; no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aligner.alignment import Alignment, Interval
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Limits beyond which an alignment is flagged. Defaults are deliberately loose: a flag should
+    mean "look at this", not "normal speech"."""
+
+    min_word_confidence: float = 0.05
+    min_mean_confidence: float = 0.15  # below: the transcript probably does not match the audio
+    max_word_seconds: float = 4.0
+    max_phone_seconds: float = 1.0
+    max_token_share: float = 0.5  # of the non-silent audio given to one token
+    min_duration_for_share: float = 2.0  # the share check needs a recording this long
+
+
+class Flag(str):
+    """A warning message that is still a `str` (so `Alignment.flags: list[str]` holds it) but
+    also carries what it refers to, so JSON and CSV writers can attach it to the entry."""
+
+    kind: str
+    tier: str
+    start: float | None
+    end: float | None
+    label: str
+
+    def __new__(cls, kind: str, message: str, tier: str = "", start: float | None = None,
+                end: float | None = None, label: str = "") -> "Flag":
+        obj = super().__new__(cls, f"{kind}: {message}")
+        obj.kind, obj.tier, obj.start, obj.end, obj.label = kind, tier, start, end, label
+        return obj
+
+    def __reduce__(self):  # keep the attributes through pickling (worker processes)
+        message = str(self).split(": ", 1)[1] if ": " in str(self) else str(self)
+        return (Flag, (self.kind, message, self.tier, self.start, self.end, self.label))
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "message": str(self), "tier": self.tier, "start": self.start,
+                "end": self.end, "label": self.label}
+
+
+def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> list[Flag]:
+    """Every reason to doubt `alignment`, in time order within each kind."""
+    flags: list[Flag] = []
+    words = [w for w in alignment.words if w.label]
+    phones = [p for p in alignment.phones if p.label]
+    confs = [w.confidence for w in words if w.confidence is not None]
+    if confs and sum(confs) / len(confs) < thresholds.min_mean_confidence:
+        flags.append(Flag("transcript_mismatch",
+                          f"mean word confidence {sum(confs) / len(confs):.2f} is very low; "
+                          "the transcript may not match the audio"))
+    for w in words:
+        if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
+            flags.append(_entry_flag("low_confidence", "words", w,
+                                     f"confidence {w.confidence:.2f}"))
+    for w in words:
+        if w.end - w.start > thresholds.max_word_seconds:
+            flags.append(_entry_flag("long_word", "words", w, f"lasts {w.end - w.start:.2f} s"))
+    for p in phones:
+        if p.end - p.start > thresholds.max_phone_seconds:
+            flags.append(_entry_flag("long_phone", "phones", p, f"lasts {p.end - p.start:.2f} s"))
+    speech = sum(p.end - p.start for p in phones)
+    if len(words) >= 3 and speech >= thresholds.min_duration_for_share:
+        biggest = max(words, key=lambda w: w.end - w.start)
+        share = (biggest.end - biggest.start) / speech
+        own = sum(1 for p in phones if p.start >= biggest.start - 1e-6 and p.end <= biggest.end + 1e-6)
+        expected = own / max(len(phones), 1)  # its share if every phone lasted equally long
+        if share > thresholds.max_token_share and share > 3 * expected:
+            flags.append(_entry_flag("dominant_token", "words", biggest,
+                                     f"takes {share:.0%} of the speech time for "
+                                     f"{expected:.0%} of the phones"))
+    return flags
+
+
+def _entry_flag(kind: str, tier: str, entry: Interval, detail: str) -> Flag:
+    noun = "word" if tier == "words" else "phone"
+    return Flag(kind, f"{noun} '{entry.label}' at {entry.start:.3f}-{entry.end:.3f} s {detail}",
+                tier, entry.start, entry.end, entry.label)

@@ -1,0 +1,489 @@
+"""`ottc-align`: the command line. Thin: parses options, calls align/corpus/formats, prints.
+
+    ottc-align AUDIO TRANSCRIPT [-o OUT]        one recording (the default command, `align`)
+    ottc-align CORPUS_DIR -o OUT_DIR            an MFA-style corpus, resumable
+    ottc-align validate CORPUS_DIR              check a corpus before aligning it
+    ottc-align train|evaluate|plot ...          defined in cli_train.py, cli_evaluate.py, cli_plot.py
+
+Exit codes: 0 all aligned; 1 some utterances failed (or were flagged, with --strict);
+2 bad usage or bad input in single-file mode; 130 interrupted.
+Errors are one line on stderr naming the file and the problem, never a traceback (set
+OTTC_ALIGN_DEBUG=1 to see one for an unexpected internal error).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from aligner import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SUBCOMMAND_MODULES = {"train": "aligner.cli_train", "evaluate": "aligner.cli_evaluate",
+                      "plot": "aligner.cli_plot"}
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose first argument may be a path instead of a command name: anything that is
+    not a known command (or a group option such as --help) is routed to `align`, so that
+    `ottc-align a.wav a.txt` and `ottc-align train ...` both work. A file literally named like a
+    command can still be aligned with `ottc-align align train a.txt`."""
+
+    default_command = "align"
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=DefaultCommandGroup,
+    name="ottc-align",
+    help="Speech forced aligner built on Optimal Temporal Transport Classification (OTTC).\n\n"
+         "ottc-align AUDIO TRANSCRIPT aligns one file; ottc-align CORPUS_DIR -o OUT_DIR aligns "
+         "a corpus.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ottc-align {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Speech forced aligner built on Optimal Temporal Transport Classification (OTTC)."""
+
+
+# ------------------------------------------------------------------------------ printing
+
+def _err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out_console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print `error: message` (one line, no markup interpretation) and return the Exit to raise."""
+    _err_console().print(f"[bold red]error:[/] {_escape(_one_line(message))}")
+    return typer.Exit(code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _one_line(message: object) -> str:
+    text = str(message).strip()
+    return text.splitlines()[0] if text else type(message).__name__
+
+
+# ------------------------------------------------------------------------------ align
+
+def align(
+    audio: Annotated[Path, typer.Argument(
+        help="A recording (wav, flac, ogg, mp3, ...) or an MFA-style corpus directory.",
+        show_default=False)],
+    transcript: Annotated[Optional[Path], typer.Argument(
+        help="Transcript of AUDIO: text (.txt/.lab) or a TextGrid of utterance intervals "
+             "(one tier per speaker). Omit for a corpus.", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Single file: output file or directory (default: beside the "
+        "audio). Corpus: output directory (required).")] = None,
+    formats: Annotated[str, typer.Option(
+        "--format", "-f", help="Comma-separated output formats: textgrid, ctm, json, csv.")]
+        = "textgrid",
+    model: Annotated[Optional[Path], typer.Option(
+        help="Model directory (default: the shipped English model, or $OTTC_ALIGN_MODEL).")]
+        = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    method: Annotated[str, typer.Option(
+        help="Decoding: ot (boundaries from the OTTC frame weights) or viterbi (best path under "
+             "the phone posteriors, banded around the ot path).")] = "ot",
+    dictionary: Annotated[Optional[Path], typer.Option(
+        help="Pronunciation dictionary (MFA format, 'word PH1 PH2 ...') overriding CMUdict.")]
+        = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
+                                      help="Corpus on CPU: parallel worker processes.")] = 1,
+    overwrite: Annotated[bool, typer.Option(
+        help="Corpus: realign utterances whose outputs already exist.")] = False,
+    strict: Annotated[bool, typer.Option(
+        help="Treat probably-wrong alignments (flags) as failures: exit 1, nothing written.")]
+        = False,
+    batch_seconds: Annotated[float, typer.Option(
+        help="Corpus on CUDA: audio seconds per length-bucketed batch.", hidden=True)] = 600.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Align AUDIO with TRANSCRIPT, or every utterance of a corpus directory.
+
+    Exit codes: 0 all aligned; 1 some failed (or flagged, with --strict); 2 bad usage or bad
+    input (single file).
+    """
+    from aligner.formats import parse_formats
+
+    try:
+        fmts = parse_formats(formats)
+    except ValueError as err:
+        raise fail(f"--format: {err}")
+    if not audio.exists():
+        raise fail(f"{audio}: file not found")
+    if audio.is_dir():
+        if transcript is not None:
+            raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR")
+        if output is None:
+            raise fail(f"{audio} is a corpus directory: give an output directory with -o OUT_DIR")
+        code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
+                             overwrite, strict, batch_seconds, quiet)
+    else:
+        if transcript is None:
+            transcript = _guess_transcript(audio)
+        code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
+                           strict, quiet)
+    raise typer.Exit(code)
+
+
+def _guess_transcript(audio: Path) -> Path:
+    from aligner.corpus import find_transcript
+
+    found = find_transcript(audio)
+    if found is None:
+        raise fail(f"{audio}: no TRANSCRIPT given and no {audio.stem}.lab/.txt/.TextGrid beside it")
+    return found
+
+
+def _load_aligner(model, device, dictionary, method):
+    """Aligner or a usage error (bad model, missing GPU, bad dictionary, unknown method)."""
+    from aligner.align import Aligner, decoding_methods
+
+    if model is not None and not model.exists():
+        raise fail(f"{model}: model directory not found")
+    try:
+        aligner = Aligner.load(model, device=device, dictionary=dictionary)
+    except ValueError as err:  # ModelError, DeviceError, DictionaryError
+        raise fail(str(err))
+    except (OSError, RuntimeError) as err:
+        raise fail(f"cannot load the model: {_one_line(err)}")
+    if aligner.model.config.loss != "ctc" and method not in decoding_methods():
+        raise fail(f"--method: unknown decoding method {method!r} "
+                   f"(choose from {', '.join(decoding_methods())})")
+    return aligner
+
+
+def single_output_base(audio: Path, output: Path | None, fmts: list[str]) -> tuple[Path, list[str]]:
+    """Where single-file outputs go: beside the audio by default; `-o x.TextGrid` names the
+    file (and implies its format when --format was left at its default); `-o DIR` a folder."""
+    from aligner.formats import SUFFIX_TO_FORMAT
+
+    if output is None:
+        return audio.parent / audio.stem, fmts
+    suffix = output.suffix.lower()
+    if output.is_dir() or str(output).endswith(("/", os.sep)) or suffix not in SUFFIX_TO_FORMAT:
+        return output / audio.stem, fmts
+    implied = SUFFIX_TO_FORMAT[suffix]
+    if fmts == ["textgrid"] and implied != "textgrid":
+        fmts = [implied]
+    elif implied not in fmts:
+        fmts = [*fmts, implied]
+    return output.parent / output.stem, fmts
+
+
+def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
+                quiet) -> int:
+    from aligner.atomic import OutputError
+    from aligner.formats import write_outputs
+
+    base, fmts = single_output_base(audio, output, fmts)
+    aligner = _load_aligner(model, device, dictionary, method)
+    try:
+        from aligner.audio import audio_info
+
+        info = audio_info(audio)
+        progress = None
+        if info.duration > 120 and not quiet:
+            progress = _frame_progress(f"Aligning {audio.name}")
+            aligner.on_progress = progress[1]
+        try:
+            alignments = aligner.align_speakers(audio, transcript, method=method)
+        finally:
+            if progress is not None:
+                progress[0].stop()
+    except MemoryError:
+        raise fail(f"{audio}: out of memory (try a shorter file or a TextGrid transcript with "
+                   "utterance intervals)", EXIT_FAILED)
+    except ValueError as err:  # AudioError, TranscriptError, AlignmentError, FormatError
+        raise fail(str(err))
+    except RuntimeError as err:
+        raise fail(f"{audio}: {type(err).__name__}: {_one_line(err)}", EXIT_FAILED)
+    flags = [str(f) for a in alignments for f in a.flags]
+    if flags and strict:
+        for f in flags:
+            _err_console().print(f"[yellow]flag:[/] {_escape(f)}")
+        raise fail(f"{audio}: alignment flagged as probably wrong (--strict); nothing written",
+                   EXIT_FAILED)
+    try:
+        written = write_outputs(alignments, base, fmts, audio.stem)
+    except (OutputError, OSError) as err:
+        raise fail(str(err))
+    if not quiet:
+        _print_file_summary(audio, alignments, written, flags)
+    return EXIT_OK
+
+
+def _frame_progress(label: str):
+    """A rich progress bar for one long recording; returns (progress, callback)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                        console=_err_console(), transient=True)
+    task = progress.add_task(label, total=None)
+    progress.start()
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+def _print_file_summary(audio: Path, alignments, written: list[Path], flags: list[str]) -> None:
+    console = _out_console()
+    words = [w for a in alignments for w in a.words if w.label]
+    confs = [w.confidence for w in words if w.confidence is not None]
+    duration = max(a.duration for a in alignments)
+    mean = f"{sum(confs) / len(confs):.2f}" if confs else "n/a"
+    console.print(f"[bold green]aligned[/] {_escape(str(audio))}: {len(words)} words, "
+                  f"{duration:.2f} s, mean confidence {mean}, {len(flags)} warning(s)")
+    unknown = {k: v for a in alignments for k, v in a.unknown_words.items()}
+    for word, pron in unknown.items():
+        console.print(f"  unknown word {_escape(word)!s} -> {' '.join(pron)}")
+    for f in flags:
+        console.print(f"  [yellow]warning:[/] {_escape(f)}")
+    for path in written:
+        console.print(f"  wrote {_escape(str(path))}")
+
+
+def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
+                  strict, batch_seconds, quiet) -> int:
+    from aligner import corpus
+    from aligner.atomic import OutputError, ensure_dir
+
+    try:
+        ensure_dir(out_dir)
+    except OutputError as err:
+        raise fail(str(err))
+    utterances = corpus.find_utterances(root)
+    if not utterances:
+        raise fail(f"{root}: no audio files found (looked for .wav, .flac, .ogg, .mp3, ...)")
+    todo, results = corpus.plan(utterances, out_dir, fmts, overwrite)
+    aligner = _load_aligner(model, device, dictionary, method) if todo else None
+    if aligner is not None and aligner.device.startswith("cuda"):
+        stream = corpus.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds)
+    elif jobs > 1 and len(todo) > 1:
+        stream = corpus.run_parallel(model, dictionary, todo, out_dir, fmts, method, strict,
+                                     min(jobs, len(todo)))
+    else:
+        stream = corpus.run_serial(aligner, todo, out_dir, fmts, method, strict)
+    report = out_dir / corpus.REPORT_NAME
+    interrupted = False
+    try:
+        _consume(stream, results, len(todo), quiet)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        try:
+            corpus.write_report(results, report)
+        except OSError as err:
+            _err_console().print(f"[bold red]error:[/] {_escape(_one_line(err))}")
+    if interrupted:
+        _err_console().print(f"interrupted after {len(results)} of {len(utterances)} "
+                             "utterances; run the same command again to resume")
+        return EXIT_INTERRUPTED
+    if not quiet:
+        _print_corpus_summary(results, report)
+    else:
+        for r in results:
+            if not r.ok:
+                _err_console().print(f"[bold red]failed:[/] {_escape(r.name)}: {_escape(r.reason)}")
+    return corpus.exit_code(results)
+
+
+def _consume(stream, results, total: int, quiet: bool) -> None:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    if quiet or total == 0:
+        results.extend(stream)
+        return
+    with Progress(TextColumn("aligning"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"),
+                  console=_err_console(), transient=True) as progress:
+        task = progress.add_task("", total=total)
+        for result in stream:
+            results.append(result)
+            progress.update(task, advance=1, description=result.name)
+
+
+def _print_corpus_summary(results, report: Path) -> None:
+    from rich.table import Table
+
+    console = _out_console()
+    counts = {s: sum(r.status == s for r in results) for s in ("aligned", "flagged", "skipped",
+                                                                 "failed")}
+    table = Table(title="ottc-align corpus summary")
+    for col in ("aligned", "flagged", "skipped (done before)", "failed", "audio (s)"):
+        table.add_column(col, justify="right")
+    table.add_row(str(counts["aligned"]), str(counts["flagged"]), str(counts["skipped"]),
+                  str(counts["failed"]), f"{sum(r.duration for r in results):.1f}")
+    console.print(table)
+    bad = [r for r in results if r.status in ("failed", "flagged")]
+    if bad:
+        detail = Table(show_header=True)
+        detail.add_column("utterance")
+        detail.add_column("status")
+        detail.add_column("reason / flags")
+        for r in sorted(bad, key=lambda r: (r.status != "failed", r.name))[:50]:
+            detail.add_row(_escape(r.name), r.status,
+                           _escape(r.reason or "; ".join(r.flags[:3])))
+        console.print(detail)
+        if len(bad) > 50:
+            console.print(f"... and {len(bad) - 50} more")
+    console.print(f"report: {_escape(str(report))}")
+
+
+# ------------------------------------------------------------------------------ validate
+
+def validate(
+    corpus_dir: Annotated[Path, typer.Argument(help="MFA-style corpus directory.",
+                                               show_default=False)],
+    dictionary: Annotated[Optional[Path], typer.Option(
+        help="Pronunciation dictionary overriding CMUdict.")] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        help="Also write the findings to this CSV file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+) -> None:
+    """Check a corpus before aligning: unreadable audio, missing or empty transcripts, unknown
+    words (with the pronunciations that would be generated), sample rates and durations.
+
+    Exit codes: 0 no problems; 1 problems found; 2 bad usage.
+    """
+    from aligner.corpus import validate_corpus
+
+    if not corpus_dir.is_dir():
+        raise fail(f"{corpus_dir}: not a directory")
+    try:
+        findings = validate_corpus(corpus_dir, dictionary)
+    except ValueError as err:  # bad dictionary
+        raise fail(str(err))
+    if report is not None:
+        try:
+            findings.write_csv(report)
+        except OSError as err:
+            raise fail(str(err))
+    _print_validation(findings, quiet)
+    raise typer.Exit(EXIT_OK if not findings.problems else EXIT_FAILED)
+
+
+def _print_validation(findings, quiet: bool) -> None:
+    from collections import Counter
+
+    from rich.table import Table
+
+    console = _out_console()
+    utts = findings.utterances
+    if not quiet:
+        rates = Counter(u.sample_rate for u in utts if u.sample_rate)
+        chans = Counter(u.channels for u in utts if u.channels)
+        durations = [u.duration for u in utts if u.duration]
+        table = Table(title="corpus")
+        for col in ("utterances", "audio (s)", "shortest (s)", "longest (s)", "sample rates",
+                    "channels", "words"):
+            table.add_column(col, justify="right")
+        table.add_row(str(len(utts)), f"{sum(durations):.1f}",
+                      f"{min(durations):.2f}" if durations else "-",
+                      f"{max(durations):.2f}" if durations else "-",
+                      ", ".join(f"{r} Hz x{n}" for r, n in sorted(rates.items())) or "-",
+                      ", ".join(f"{c} x{n}" for c, n in sorted(chans.items())) or "-",
+                      str(sum(u.words for u in utts)))
+        console.print(table)
+        if findings.unknown_words:
+            unk = Table(title="words not in the dictionary (generated pronunciations)")
+            unk.add_column("word")
+            unk.add_column("count", justify="right")
+            unk.add_column("pronunciation")
+            for word, (count, pron) in sorted(findings.unknown_words.items(),
+                                              key=lambda kv: (-kv[1][0], kv[0])):
+                unk.add_row(_escape(word), str(count), " ".join(pron))
+            console.print(unk)
+    problems = findings.problems
+    if problems:
+        table = Table(title=f"{len(problems)} problem(s)")
+        table.add_column("utterance")
+        table.add_column("problem")
+        for name, problem in problems:
+            table.add_row(_escape(name), _escape(problem))
+        console.print(table)
+    elif not quiet:
+        console.print("[bold green]no problems found[/]")
+
+
+app.command("align")(align)
+app.command("validate")(validate)
+
+
+def register_subcommands() -> None:
+    """Add train/evaluate/plot from their own light modules; a module that is not there (yet)
+    is skipped, but one that exists and fails to import is an error worth seeing."""
+    for name, module_name in SUBCOMMAND_MODULES.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:
+                continue
+            raise
+        app.command(name)(module.command)
+
+
+register_subcommands()
+
+
+def main() -> None:
+    """Console entry point: no tracebacks for anything but a genuine bug (and then one line,
+    unless OTTC_ALIGN_DEBUG is set)."""
+    try:
+        app(prog_name="ottc-align")
+    except KeyboardInterrupt:
+        _err_console().print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as err:  # a bug: say so in one line
+        if os.environ.get("OTTC_ALIGN_DEBUG"):
+            raise
+        _err_console().print(f"[bold red]internal error:[/] {type(err).__name__}: "
+                             f"{_escape(_one_line(err))} (set OTTC_ALIGN_DEBUG=1 for details)")
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""`ottc-align plot AUDIO ALIGNMENT -o out.png`: a picture of an alignment to check by eye.
+
+ALIGNMENT is a TextGrid or JSON file that ottc-align (or MFA) wrote, or a transcript (.txt,
+.lab, or an utterance TextGrid without words/phones tiers) to align on the fly, which is the
+only way to see the OTTC frame weights: they are not stored in the output files.
+
+Thin: reads the inputs, calls `aligner.plot.plot_alignment`. matplotlib and torch are imported
+inside the function so `ottc-align --help` stays fast; `cli.py` registers it with
+`app.command("plot")(cli_plot.command)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+EXIT_USAGE = 2
+ALIGNMENT_SUFFIXES = (".textgrid", ".json")
+
+
+class _Usage(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def command(
+    audio: Annotated[Path, typer.Argument(help="The recording (wav, flac, ...).",
+                                          show_default=False)],
+    alignment: Annotated[Path, typer.Argument(
+        help="A TextGrid or JSON alignment ottc-align wrote, or a transcript (.txt/.lab/"
+             "utterance TextGrid) to align on the fly (shows the OTTC frame weights).",
+        show_default=False)],
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="PNG to write (default: ALIGNMENT with the suffix .png).",
+        show_default=False)] = None,
+    start: Annotated[Optional[float], typer.Option(
+        help="Start of the time window in seconds (default: start of the recording).",
+        show_default=False)] = None,
+    end: Annotated[Optional[float], typer.Option(
+        help="End of the time window in seconds (default: end of the recording).",
+        show_default=False)] = None,
+    speaker: Annotated[Optional[str], typer.Option(
+        help="Draw only this speaker's tiers (default: every speaker's, stacked).",
+        show_default=False)] = None,
+    title: Annotated[Optional[str], typer.Option(help="Title above the picture.",
+                                                 show_default=False)] = None,
+    model: Annotated[Optional[Path], typer.Option(
+        help="Model directory for aligning on the fly (default: the shipped model).",
+        show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, mps or auto (aligning on the fly).")] = "auto",
+    dictionary: Annotated[Optional[Path], typer.Option(
+        help="Extra pronunciation dictionary (aligning on the fly).", show_default=False)] = None,
+    method: Annotated[str, typer.Option(help="Decoding method (aligning on the fly).")] = "ot",
+    dpi: Annotated[int, typer.Option(help="Pixels per inch; the picture is 14 inches wide.")] = 100,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights alpha (when aligning on the fly).
+
+    Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, no matplotlib).
+    """
+    out_path = output if output is not None else alignment.with_suffix(".png")
+    try:
+        if dpi < 10 or dpi > 600:
+            raise _Usage(f"--dpi {dpi} is outside 10..600")
+        from aligner.audio import SAMPLE_RATE, load_audio
+        from aligner.plot import plot_alignment
+
+        samples = load_audio(audio, SAMPLE_RATE)
+        candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
+                                    method)
+        chosen = _choose_speaker(candidates, speaker, alignment)
+        plot_alignment(samples, SAMPLE_RATE, chosen, out_path, start=start, end=end,
+                       title=title if title is not None else _default_title(audio, chosen),
+                       dpi=dpi)
+    except (_Usage, ValueError, OSError) as err:  # AudioError, FormatError, PlotError, ...
+        typer.echo(f"error: {_one_line(err)}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if not quiet:
+        typer.echo(f"wrote {out_path}")
+
+
+def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, dictionary,
+                   method: str) -> list:
+    """Alignments from an alignment file; failing that, align the transcript on the fly.
+
+    A TextGrid is an alignment when it has words/phones tiers (ours: 'words', or
+    '<speaker> - words'); any other TextGrid is taken as an utterance transcript.
+    """
+    from aligner.formats import read_json, read_textgrid
+
+    if not path.exists():
+        raise _Usage(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        found = read_json(path)
+        if not found:
+            raise _Usage(f"{path}: has no words or phones tiers")
+        return found
+    if suffix == ".textgrid":
+        found = [a for a in read_textgrid(path) if a.words or a.phones]
+        if found:
+            return found
+    from aligner.align import Aligner
+
+    aligner = Aligner.load(model, device, dictionary)
+    return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
+
+
+def _choose_speaker(alignments: list, speaker: str | None, path: Path) -> list:
+    if speaker is None:
+        return alignments
+    for a in alignments:
+        if a.speaker == speaker:
+            return [a]
+    names = ", ".join(repr(a.speaker) for a in alignments)
+    raise _Usage(f"{path}: no speaker {speaker!r} (speakers: {names})")
+
+
+def _default_title(audio: Path, alignments: list) -> str:
+    speakers = ", ".join(a.speaker for a in alignments if a.speaker)
+    return f"{audio.name} ({speakers})" if speakers else audio.name
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

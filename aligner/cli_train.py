@@ -1,0 +1,82 @@
+"""`ottc-align train CORPUS... -o MODEL_DIR`: train (or fine-tune) an acoustic model.
+
+Thin: parses options, builds a TrainConfig, calls `aligner.train.train`. Torch is imported inside
+the function so that `ottc-align --help` stays fast. Multi-GPU: run the same command under
+`torchrun --nproc_per_node N -m aligner.cli train ...` (DistributedDataParallel).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def command(
+    corpus: Annotated[list[Path], typer.Argument(help="Training corpora (MFA layout: <speaker>/<utt>.wav|.flac + .lab). A folder with train/ (and dev/) inside uses those.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write (weights, config.json, MODEL_CARD.md).")],
+    dev: Annotated[Optional[list[Path]], typer.Option("--dev", help="Dev corpus with gold TextGrids beside the audio (repeatable): boundary metrics each epoch, picks the best epoch.")] = None,
+    loss: Annotated[str, typer.Option(help="ottc (default) or ctc (the baseline, same architecture and data).")] = "ottc",
+    epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = 20,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 3e-3,
+    warmup: Annotated[float, typer.Option(help="Share of steps for the linear warm-up.")] = 0.05,
+    freeze_weight_head: Annotated[float, typer.Option(help="Share of steps after which the OTTC weight head is frozen.")] = 0.75,
+    max_frames: Annotated[int, typer.Option(help="Padded 10 ms frames per batch (per process).")] = 12000,
+    seed: Annotated[int, typer.Option(help="Random seed (batch order, augmentation, initialisation).")] = 0,
+    no_augment: Annotated[bool, typer.Option("--no-augment", help="Switch off speed perturbation, noise and SpecAugment masking.")] = False,
+    init: Annotated[Optional[Path], typer.Option(help="Start from this model directory (fine-tuning; its architecture is kept).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint in the work directory.")] = False,
+    work_dir: Annotated[Optional[Path], typer.Option(help="Logs and checkpoints (default: <output>-train next to the output).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache (default: <work-dir>/features).")] = None,
+    dev_limit: Annotated[int, typer.Option(help="Dev utterances scored each epoch (0 = all).")] = 120,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch.")] = None,
+    sil_mass: Annotated[float, typer.Option(help="Mass of each optional silence token relative to a phone (OTTC).")] = 0.5,
+    arch: Annotated[Optional[str], typer.Option(help='Architecture overrides as JSON, e.g. \'{"dim": 160, "blocks": 8}\'.')] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (smoke tests).")] = None,
+    name: Annotated[str, typer.Option(help="Model name stored in config.json.")] = "ottc-english",
+    log_every: Annotated[int, typer.Option(help="Log a progress line every this many steps.")] = 50,
+) -> None:
+    """Train an acoustic model on transcribed speech; targets come from the text front-end.
+
+    Gold TextGrids are used only for the dev metrics. Exit codes: 0 done; 2 bad input.
+    """
+    from aligner.dataset import CorpusError
+    from aligner.model import ModelError
+    from aligner.train import TrainConfig, TrainError, train, write_card
+
+    corpora: list[str] = []
+    devs = [str(d) for d in (dev or [])]
+    for c in corpus:
+        if (c / "train").is_dir():
+            corpora.append(str(c / "train"))
+            if not dev and (c / "dev").is_dir():
+                devs.append(str(c / "dev"))
+        else:
+            corpora.append(str(c))
+    try:
+        overrides = json.loads(arch) if arch else {}
+        if not isinstance(overrides, dict):
+            raise ValueError("expected a JSON object")
+    except ValueError as err:
+        typer.echo(f"error: --arch: {err}", err=True)
+        raise typer.Exit(2) from None
+    work = work_dir or output.parent / f"{output.name}-train"
+    cfg = TrainConfig(
+        corpora=corpora, output=str(output), work_dir=str(work), dev=devs, loss=loss,
+        epochs=epochs, lr=lr, warmup=warmup, freeze_weight_head=freeze_weight_head,
+        max_frames=max_frames, seed=seed, augment=not no_augment,
+        init=str(init) if init else None, resume=resume,
+        cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
+        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every,
+    )
+    try:
+        summary = train(cfg)
+        write_card(Path(cfg.output), summary)
+    except (TrainError, CorpusError, ModelError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: resume with the same command plus --resume (work dir {work})", err=True)
+        raise typer.Exit(130) from None

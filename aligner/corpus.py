@@ -1,0 +1,378 @@
+"""Corpus runs: find MFA-style utterances, align each, resume, and report.
+
+An MFA corpus is a folder (speaker subfolders optional, any depth) where each recording
+`<utt>.wav|.flac|...` has a transcript `<utt>.lab|.txt|.TextGrid` beside it. Outputs mirror the
+folder structure under the output directory. A run skips utterances whose outputs all exist
+(outputs are written atomically, so existing means finished), which makes an interrupted run
+resumable. Every utterance ends with one `Result`; the report lists failures and flags.
+
+Why results are plain data: the same loop runs in-process, in worker processes (`--jobs`) or in
+length-bucketed GPU batches, and the CLI only renders the results.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aligner.atomic import atomic_open, ensure_dir
+from aligner.audio import AUDIO_EXTENSIONS
+from aligner.formats import output_paths, write_outputs
+
+TRANSCRIPT_EXTENSIONS: tuple[str, ...] = (".lab", ".txt", ".textgrid")  # preference order
+REPORT_NAME = "alignment_report.csv"
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One recording and its transcript. `name` is the path relative to the corpus root without
+    suffix (posix separators): it names the utterance in reports and places its outputs."""
+
+    name: str
+    audio: Path
+    transcript: Path | None
+    speaker: str | None
+
+
+@dataclass
+class Result:
+    """What happened to one utterance. status: aligned | skipped | flagged | failed."""
+
+    name: str
+    status: str
+    reason: str = ""
+    duration: float = 0.0
+    words: int = 0
+    confidence: float | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("aligned", "skipped", "flagged")
+
+
+def find_utterances(root: Path) -> list[Utterance]:
+    """Every audio file under `root` (recursively, sorted), paired with its transcript.
+
+    Audio without a transcript is still listed (transcript None) so that it is reported rather
+    than silently ignored. The speaker is the first folder below the root (MFA's convention)."""
+    root = Path(root)
+    found: list[Utterance] = []
+    for path in sorted(_walk(root)):
+        if path.suffix.lower() not in AUDIO_EXTENSIONS or path.name.startswith("."):
+            continue
+        rel = path.relative_to(root)
+        transcript = find_transcript(path)
+        speaker = rel.parts[0] if len(rel.parts) > 1 else None
+        found.append(Utterance(rel.with_suffix("").as_posix(), path, transcript, speaker))
+    return found
+
+
+def find_transcript(audio: Path) -> Path | None:
+    """`<stem>.lab`, else `.txt`, else `.TextGrid` (any letter case) beside `audio`."""
+    candidates = {p.suffix.lower(): p for p in audio.parent.glob(_glob_escape(audio.stem) + ".*")
+                  if p.stem == audio.stem and p.is_file()}
+    for ext in TRANSCRIPT_EXTENSIONS:
+        if ext in candidates:
+            return candidates[ext]
+    return None
+
+
+def orphan_transcripts(root: Path) -> list[Path]:
+    """Transcripts with no recording beside them (worth a warning in `validate`)."""
+    out = []
+    for path in sorted(_walk(root)):
+        if path.suffix.lower() in (".lab", ".txt") and not any(
+                path.with_suffix(ext).exists() or path.with_suffix(ext.upper()).exists()
+                for ext in AUDIO_EXTENSIONS):
+            out.append(path)
+    return out
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for path in root.rglob("*"):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
+            yield path
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def output_base(out_dir: Path, utt: Utterance) -> Path:
+    return Path(out_dir) / utt.name
+
+
+def is_done(out_dir: Path, utt: Utterance, formats: Sequence[str]) -> bool:
+    """All outputs exist: they are written atomically, so this utterance finished before."""
+    return all(p.exists() for p in output_paths(output_base(out_dir, utt), formats))
+
+
+def align_one(aligner, utt: Utterance, out_dir: Path, formats: Sequence[str], method: str,
+              strict: bool) -> Result:
+    """Align and write one utterance; every expected problem becomes a failed Result."""
+    if utt.transcript is None:
+        return Result(utt.name, "failed", "no transcript (.lab, .txt or .TextGrid) beside the audio")
+    try:
+        alignments = aligner.align_speakers(utt.audio, utt.transcript, method=method,
+                                            speaker=utt.speaker)
+        return finish(utt, alignments, out_dir, formats, strict)
+    except MemoryError:
+        return Result(utt.name, "failed", "out of memory")
+    except (ValueError, OSError) as err:  # AudioError, TranscriptError, AlignmentError, OutputError
+        return Result(utt.name, "failed", _one_line(err))
+    except RuntimeError as err:  # e.g. torch out-of-memory on the CPU
+        return Result(utt.name, "failed", f"{type(err).__name__}: {_one_line(err)}")
+
+
+def finish(utt: Utterance, alignments, out_dir: Path, formats: Sequence[str],
+           strict: bool) -> Result:
+    """Write outputs (unless strict and flagged) and summarise them as a Result."""
+    flags = [str(f) for a in alignments for f in a.flags]
+    words = [w for a in alignments for w in a.words if w.label]
+    confs = [w.confidence for w in words if w.confidence is not None]
+    duration = max(a.duration for a in alignments)
+    result = Result(utt.name, "flagged" if flags else "aligned", "", duration, len(words),
+                    sum(confs) / len(confs) if confs else None, flags)
+    if flags and strict:
+        result.status = "failed"
+        result.reason = f"flagged (--strict): {flags[0]}" + (
+            f" (+{len(flags) - 1} more)" if len(flags) > 1 else "")
+        return result
+    write_outputs(alignments, output_base(out_dir, utt), formats, Path(utt.name).name)
+    return result
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+# ------------------------------------------------------------------------------- running
+
+def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
+         overwrite: bool) -> tuple[list[Utterance], list[Result]]:
+    """Split into utterances to align and already-finished ones (reported as skipped)."""
+    todo, skipped = [], []
+    for utt in utterances:
+        if not overwrite and utt.transcript is not None and is_done(out_dir, utt, formats):
+            skipped.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)"))
+        else:
+            todo.append(utt)
+    return todo, skipped
+
+
+def run_serial(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
+               method: str, strict: bool) -> Iterator[Result]:
+    for utt in todo:
+        yield align_one(aligner, utt, out_dir, formats, method, strict)
+
+
+# worker-process state (one Aligner per process, loaded once by the initializer)
+_WORKER: dict = {}
+
+
+def _init_worker(model, device, dictionary) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    from aligner.align import Aligner
+
+    _WORKER["aligner"] = Aligner.load(model, device=device, dictionary=dictionary)
+
+
+def _work(args) -> Result:
+    utt, out_dir, formats, method, strict = args
+    return align_one(_WORKER["aligner"], utt, out_dir, formats, method, strict)
+
+
+def run_parallel(model, dictionary, todo: Sequence[Utterance], out_dir: Path,
+                 formats: Sequence[str], method: str, strict: bool, jobs: int) -> Iterator[Result]:
+    """`jobs` worker processes on the CPU, each with its own model (spawned: torch and fork do
+    not mix well)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(model, "cpu", dictionary)) as pool:
+        futures = {pool.submit(_work, (u, out_dir, list(formats), method, strict)): u for u in todo}
+        for fut in as_completed(futures):
+            utt = futures[fut]
+            try:
+                yield fut.result()
+            except Exception as err:  # a crashed worker must not end the run
+                yield Result(utt.name, "failed", f"worker failed: {_one_line(err)}")
+
+
+def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
+                method: str, strict: bool, batch_seconds: float = 600.0) -> Iterator[Result]:
+    """GPU path: utterances sorted by length and evaluated in padded batches of similar length
+    (little padding wasted), then decoded one by one."""
+    from aligner.audio import audio_info
+
+    lengths = {}
+    for utt in todo:
+        try:
+            lengths[utt.name] = audio_info(utt.audio).duration
+        except ValueError:
+            lengths[utt.name] = 0.0
+    ordered = sorted(todo, key=lambda u: lengths[u.name])
+    batch: list[Utterance] = []
+    for utt in ordered:
+        if batch and (len(batch) + 1) * lengths[utt.name] > batch_seconds:
+            yield from _run_batch(aligner, batch, out_dir, formats, method, strict)
+            batch = []
+        batch.append(utt)
+    if batch:
+        yield from _run_batch(aligner, batch, out_dir, formats, method, strict)
+
+
+def _run_batch(aligner, batch, out_dir, formats, method, strict) -> Iterator[Result]:
+    ready = []
+    for utt in batch:
+        if utt.transcript is None:
+            yield align_one(aligner, utt, out_dir, formats, method, strict)
+            continue
+        try:
+            wave, _ = aligner.load_waveform(utt.audio)
+            segments = aligner.read_segments(utt.transcript)
+            ready.append((utt, wave, segments))
+        except (ValueError, OSError) as err:
+            yield Result(utt.name, "failed", _one_line(err))
+    cache = {}
+    try:
+        plain = [r for r in ready if r[2][0][1] is None]
+        posts = aligner.posteriors_batch([w for _, w, _ in plain]) if plain else []
+        cache = {id(w): p for (_, w, _), p in zip(plain, posts)}
+    except Exception:  # fall back to one at a time (e.g. out of memory for the batch)
+        cache = {}
+    for utt, wave, segments in ready:
+        try:
+            with aligner.cached_posteriors(cache.get(id(wave)), wave):
+                alignments = aligner.align_waveform(wave, segments, method, str(utt.audio),
+                                                    utt.speaker)
+            yield finish(utt, alignments, out_dir, formats, strict)
+        except (ValueError, OSError) as err:
+            yield Result(utt.name, "failed", _one_line(err))
+        except (MemoryError, RuntimeError) as err:
+            yield Result(utt.name, "failed", f"{type(err).__name__}: {_one_line(err)}")
+
+
+# ------------------------------------------------------------------------------- report
+
+def write_report(results: Sequence[Result], path: Path) -> Path:
+    """CSV with one row per utterance that failed or was flagged, then a row per other
+    utterance, so the file alone tells what to look at."""
+    ensure_dir(path.parent)
+    order = {"failed": 0, "flagged": 1, "aligned": 2, "skipped": 3}
+    with atomic_open(path, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["utterance", "status", "reason", "duration", "words",
+                         "mean_confidence", "flags"])
+        for r in sorted(results, key=lambda r: (order.get(r.status, 9), r.name)):
+            writer.writerow([r.name, r.status, r.reason, f"{r.duration:.3f}", r.words,
+                             "" if r.confidence is None else f"{r.confidence:.3f}",
+                             " | ".join(r.flags)])
+    return path
+
+
+def exit_code(results: Sequence[Result]) -> int:
+    """0 when every utterance is aligned (or was already), 1 when any failed."""
+    return 0 if all(r.ok for r in results) else 1
+
+
+ProgressCallback = Callable[[Result], None]
+
+
+# ------------------------------------------------------------------------------- validate
+
+@dataclass
+class UtteranceCheck:
+    """What `validate` found for one utterance (before any alignment)."""
+
+    name: str
+    sample_rate: int = 0
+    channels: int = 0
+    duration: float = 0.0
+    words: int = 0
+    phones: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ValidationReport:
+    utterances: list[UtteranceCheck]
+    unknown_words: dict[str, tuple[int, list[str]]]  # word -> (count, generated pronunciation)
+    orphans: list[Path]
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        out = [(u.name, p) for u in self.utterances for p in u.problems]
+        out += [(str(p), "transcript without a recording") for p in self.orphans]
+        return out
+
+    def write_csv(self, path: Path) -> Path:
+        ensure_dir(Path(path).parent)
+        with atomic_open(path, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["utterance", "sample_rate", "channels", "duration", "words",
+                             "problems"])
+            for u in self.utterances:
+                writer.writerow([u.name, u.sample_rate, u.channels, f"{u.duration:.3f}",
+                                 u.words, " | ".join(u.problems)])
+            for p in self.orphans:
+                writer.writerow([str(p), "", "", "", "", "transcript without a recording"])
+        return Path(path)
+
+
+def validate_corpus(root: Path, dictionary: Path | None = None,
+                    max_phones_per_second: float = 30.0) -> ValidationReport:
+    """Read every recording and transcript of a corpus the way alignment would, without a
+    model: decoding problems, empty or unreadable transcripts, unknown words, implausible
+    speaking rates. Raises only for a bad dictionary (a usage error)."""
+    from aligner.audio import audio_info, load_audio
+    from aligner.text.frontend import load_lexicon, parse_transcript, read_transcript
+
+    lexicon = load_lexicon(Path(dictionary) if dictionary is not None else None)
+    checks: list[UtteranceCheck] = []
+    unknown: dict[str, tuple[int, list[str]]] = {}
+    for utt in find_utterances(root):
+        check = UtteranceCheck(utt.name)
+        checks.append(check)
+        try:
+            info = audio_info(utt.audio)
+            check.sample_rate, check.channels, check.duration = (info.sample_rate, info.channels,
+                                                                 info.duration)
+            load_audio(utt.audio, sample_rate=None)  # full decode: truncation, NaN, silence
+        except ValueError as err:
+            check.problems.append(_one_line(err))
+        if utt.transcript is None:
+            check.problems.append("no transcript (.lab, .txt or .TextGrid) beside the audio")
+            continue
+        try:
+            if utt.transcript.suffix.lower() == ".textgrid":
+                from aligner.formats import read_transcript_textgrid
+
+                texts = [s.text for s in read_transcript_textgrid(utt.transcript)]
+            else:
+                texts = [read_transcript(utt.transcript)]
+            if not any(t.strip() for t in texts):
+                raise ValueError(f"{utt.transcript}: transcript is empty")
+            for text in texts:
+                for word in parse_transcript(text, lexicon):
+                    check.words += 1
+                    check.phones += len(word.pronunciations[0])
+                    if word.unknown:
+                        count, pron = unknown.get(word.text, (0, list(word.pronunciations[0])))
+                        unknown[word.text] = (count + 1, pron)
+        except ValueError as err:
+            check.problems.append(_one_line(err))
+            continue
+        if check.duration > 0 and check.phones > max_phones_per_second * check.duration:
+            check.problems.append(
+                f"{check.phones} phones in {check.duration:.2f} s: the audio is too short for "
+                "its transcript (wrong file?)")
+    return ValidationReport(checks, unknown, orphan_transcripts(root))

@@ -1,0 +1,235 @@
+"""Training data: read MFA-style corpora once into a feature cache, batch it, augment it.
+
+Why a cache: on a CPU, decoding audio and computing log-mels every epoch would cost as much as
+the model itself. Each corpus is read once into float16 log-mels plus each utterance's phone ids
+per word (from the project's text front-end, exactly as for any user's corpus: gold times are
+never used for training), and saved under a cache folder keyed by the corpus path, its file
+list and the feature settings. Later epochs and later runs only load tensors.
+
+Augmentation works on the cached log-mels (so it is nearly free):
+- speed perturbation: time-stretch by linear interpolation (tempo change, no pitch change);
+- additive noise, exact in the power domain: log(exp(x) + noise power), at a random SNR and
+  spectral tilt with per-cell periodogram jitter;
+- telephone band: mel bins above a random 3.4-4 kHz cut-off replaced by the noise floor;
+- SpecAugment-style frequency and (short) time masks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from aligner.features import FeatureConfig, log_mel, mel_filterbank
+
+
+class CorpusError(ValueError):
+    """A training corpus cannot be used (one-line message naming the folder or file)."""
+
+
+@dataclass
+class Item:
+    """One cached utterance: log-mels [T, n_mels] float16 and phone class ids per word."""
+
+    name: str
+    feats: Tensor
+    words: list[list[int]]
+
+    @property
+    def frames(self) -> int:
+        return int(self.feats.shape[0])
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def _cache_key(root: Path, files: list[tuple[str, int, int]], features: FeatureConfig) -> str:
+    h = hashlib.sha1()
+    h.update(str(root.resolve()).encode())
+    h.update(json.dumps(features.to_dict(), sort_keys=True).encode())
+    for name, size, mtime in files:
+        h.update(f"{name}\0{size}\0{mtime}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | None = None,
+                log=print) -> tuple[list[Item], list[str]]:
+    """All usable utterances of an MFA-style corpus as cached Items, and the skipped ones' reasons.
+
+    Utterances whose audio or transcript cannot be used are skipped with a one-line reason
+    (a training corpus of thousands of files should not stop for one bad file); a corpus with
+    no usable utterance raises CorpusError.
+    """
+    from aligner.audio import load_audio
+    from aligner.corpus import find_utterances
+    from aligner.text.frontend import load_lexicon, parse_transcript, read_transcript
+    from aligner.text.phones import phone_ids
+
+    root = Path(root)
+    features = features or FeatureConfig()
+    if not root.is_dir():
+        raise CorpusError(f"{root}: corpus folder not found")
+    utts = [u for u in find_utterances(root) if u.transcript is not None]
+    if not utts:
+        raise CorpusError(f"{root}: no recordings with transcripts (.lab/.txt) found")
+    stamp = []
+    for u in utts:
+        st = u.audio.stat()
+        tt = u.transcript.stat()
+        stamp.append((u.name, st.st_size + tt.st_size, int(max(st.st_mtime, tt.st_mtime))))
+    cache_file = None
+    if cache_dir is not None:
+        cache_file = Path(cache_dir) / f"{root.name}-{_cache_key(root, stamp, features)}.pt"
+        if cache_file.is_file():
+            data = torch.load(cache_file, weights_only=True)
+            items = [Item(n, f, w) for n, f, w in zip(data["names"], data["feats"], data["words"])]
+            log(f"{root}: {len(items)} utterances from cache {cache_file}")
+            return items, list(data["skipped"])
+    lexicon = load_lexicon()
+    items: list[Item] = []
+    skipped: list[str] = []
+    for k, u in enumerate(utts):
+        if k and k % 500 == 0:
+            log(f"{root}: read {k}/{len(utts)} utterances")
+        try:
+            if u.transcript.suffix.lower() == ".textgrid":
+                raise ValueError("TextGrid transcripts are not read for training (use .lab)")
+            words = parse_transcript(read_transcript(u.transcript), lexicon)
+            ids = [phone_ids(w.pronunciations[0]) for w in words]
+            wave = torch.from_numpy(load_audio(u.audio, features.sample_rate))
+        except ValueError as err:
+            skipped.append(f"{u.name}: {str(err).splitlines()[0]}")
+            continue
+        feats = log_mel(wave, features)
+        n_phones = sum(len(w) for w in ids)
+        if feats.shape[0] < n_phones + 2:
+            skipped.append(f"{u.name}: {n_phones} phones but only {feats.shape[0]} frames")
+            continue
+        items.append(Item(u.name, feats.to(torch.float16), ids))
+    if not items:
+        raise CorpusError(f"{root}: none of the {len(utts)} utterances is usable ({skipped[0]})")
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp")
+        torch.save({"names": [i.name for i in items], "feats": [i.feats for i in items],
+                    "words": [i.words for i in items], "skipped": skipped}, tmp)
+        tmp.replace(cache_file)
+    log(f"{root}: {len(items)} utterances read ({len(skipped)} skipped)")
+    return items, skipped
+
+
+# ---------------------------------------------------------------------------------- batching
+
+
+def make_batches(lengths: list[int], max_frames: int, seed: int, shuffle: bool = True) -> list[list[int]]:
+    """Length-bucketed batches of indices with at most `max_frames` padded frames each.
+
+    Sorting by length (with a little seeded noise so batches differ between epochs) keeps
+    padding small; the batch order is shuffled with the same seed, so a run is reproducible.
+    """
+    rng = random.Random(seed)
+    keyed = sorted(range(len(lengths)),
+                   key=lambda i: lengths[i] * (1.0 + (rng.uniform(-0.1, 0.1) if shuffle else 0.0)))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in keyed:
+        longest_new = max(longest, lengths[i])
+        if current and longest_new * (len(current) + 1) > max_frames:
+            batches.append(current)
+            current, longest_new = [], lengths[i]
+        current.append(i)
+        longest = longest_new
+    if current:
+        batches.append(current)
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+def collate(feats: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """Pad [T_i, F] tensors at the end: ([B, T, F] float32, lengths [B] int64)."""
+    lengths = torch.tensor([f.shape[0] for f in feats], dtype=torch.long)
+    out = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[1], dtype=torch.float32)
+    for b, f in enumerate(feats):
+        out[b, : f.shape[0]] = f.float()
+    return out, lengths
+
+
+# ------------------------------------------------------------------------------ augmentation
+
+
+@dataclass
+class Augment:
+    """Augmentation settings; `None`-like zeros switch a part off."""
+
+    speed: tuple[float, float] = (0.9, 1.1)
+    noise_prob: float = 0.5
+    snr_db: tuple[float, float] = (5.0, 40.0)
+    telephone_prob: float = 0.15
+    freq_masks: int = 2
+    freq_width: int = 10
+    time_mask_every: float = 1.5  # one time mask per this many seconds on average
+    time_width: int = 4  # frames
+
+
+def speed_perturb(feats: Tensor, factor: float) -> Tensor:
+    """Time-stretch [T, F] log-mels to round(T / factor) frames (factor > 1 = faster speech)."""
+    t = feats.shape[0]
+    new_t = max(1, int(round(t / factor)))
+    if new_t == t:
+        return feats
+    x = feats.float().T[None]  # [1, F, T]
+    y = torch.nn.functional.interpolate(x, size=new_t, mode="linear", align_corners=True)
+    return y[0].T
+
+
+def _bin_centres(features: FeatureConfig) -> Tensor:
+    fb = mel_filterbank(features.sample_rate, features.n_fft, features.n_mels, features.f_min,
+                        features.f_max)
+    freqs = torch.linspace(0, features.sample_rate / 2, fb.shape[0])
+    return (fb * freqs[:, None]).sum(0) / fb.sum(0).clamp(min=1e-9)
+
+
+def augment(feats: Tensor, aug: Augment, rng: random.Random, features: FeatureConfig) -> Tensor:
+    """One randomly augmented copy of an utterance's log-mels [T, F] (float32)."""
+    x = feats.float()
+    if aug.speed and aug.speed[0] != aug.speed[1]:
+        x = speed_perturb(x, rng.uniform(*aug.speed))
+    t, f = x.shape
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    if rng.random() < aug.noise_prob:
+        level = torch.logsumexp(x, dim=0) - math.log(t)  # mean power per bin, log
+        speech = float(torch.logsumexp(level, 0) - math.log(f))
+        snr = rng.uniform(*aug.snr_db)
+        tilt = torch.linspace(-1.0, 1.0, f) * rng.uniform(-2.0, 2.0)
+        noise = speech - snr * math.log(10) / 10 + tilt
+        noise = noise[None, :] + 0.5 * torch.randn(t, f, generator=gen)
+        x = torch.logaddexp(x, noise)
+    if rng.random() < aug.telephone_prob:
+        cut = rng.uniform(3400.0, 4000.0)
+        high = _bin_centres(features) > cut
+        floor = x[:, high].amin() if bool(high.any()) else x.amin()
+        x[:, high] = floor + 0.3 * torch.randn(t, int(high.sum()), generator=gen)
+    mean = x.mean(0)
+    for _ in range(aug.freq_masks):
+        w = rng.randint(0, aug.freq_width)
+        lo = rng.randint(0, max(0, f - w))
+        x[:, lo:lo + w] = mean[lo:lo + w]
+    if aug.time_mask_every > 0:
+        n = int(t * 0.01 / aug.time_mask_every + rng.random())
+        for _ in range(n):
+            w = rng.randint(1, aug.time_width)
+            lo = rng.randint(0, max(0, t - w))
+            x[lo:lo + w] = mean
+    return x
+
+
+NO_AUGMENT = Augment(speed=(1.0, 1.0), noise_prob=0.0, telephone_prob=0.0, freq_masks=0,
+                     time_mask_every=0.0)

@@ -1,0 +1,123 @@
+"""Log-mel features in plain torch (no torchaudio), on the project's 10 ms frame grid.
+
+Frame `t` stands for the interval `[t * 0.01, (t + 1) * 0.01)` s and its analysis window is
+centred at `(t + 0.5) * 0.01` s (DESIGN.md), so a boundary the model places between frames `t-1`
+and `t` means exactly `t * 0.01` s, with no half-frame offset to correct downstream. The signal is
+zero-padded on both sides so that every frame, including the first and last, has a full window;
+the number of frames for `N` samples is `ceil(N / hop)`.
+
+The parameters live in a small dataclass that the model config stores, so a model is always fed
+the features it was trained on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How audio becomes model input. Stored in every model's config.json."""
+
+    sample_rate: int = 16000
+    n_mels: int = 80
+    win_length: int = 400  # 25 ms
+    hop_length: int = 160  # 10 ms: the output frame shift
+    n_fft: int = 512
+    f_min: float = 20.0
+    f_max: float = 7600.0
+    log_floor: float = 1e-8
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FeatureConfig":
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown feature settings: {sorted(unknown)}")
+        return cls(**data)
+
+    @property
+    def frame_duration(self) -> float:
+        return self.hop_length / self.sample_rate
+
+
+def num_frames(num_samples: int, hop_length: int = 160) -> int:
+    """Frames for `num_samples` samples: `ceil(N / hop)` (an empty signal has no frames)."""
+    return -(-int(num_samples) // hop_length)
+
+
+def _hz_to_mel(hz: Tensor) -> Tensor:
+    return 2595.0 * torch.log10(1.0 + hz / 700.0)
+
+
+def _mel_to_hz(mel: Tensor) -> Tensor:
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> Tensor:
+    """Triangular HTK-style mel filters, [n_fft // 2 + 1, n_mels] (float32, cached)."""
+    n_freqs = n_fft // 2 + 1
+    freqs = torch.linspace(0.0, sample_rate / 2, n_freqs, dtype=torch.float64)
+    mel_points = torch.linspace(
+        _hz_to_mel(torch.tensor(f_min, dtype=torch.float64)).item(),
+        _hz_to_mel(torch.tensor(f_max, dtype=torch.float64)).item(),
+        n_mels + 2,
+        dtype=torch.float64,
+    )
+    hz_points = _mel_to_hz(mel_points)
+    lower, centre, upper = hz_points[:-2], hz_points[1:-1], hz_points[2:]
+    f = freqs[:, None]
+    rising = (f - lower) / (centre - lower)
+    falling = (upper - f) / (upper - centre)
+    return torch.clamp(torch.minimum(rising, falling), min=0.0).to(torch.float32)
+
+
+@lru_cache(maxsize=8)
+def _window(win_length: int) -> Tensor:
+    return torch.hann_window(win_length, periodic=True, dtype=torch.float32)
+
+
+def log_mel(waveform: Tensor, config: FeatureConfig | None = None) -> Tensor:
+    """Log-mel energies of a 16 kHz waveform: [N] -> [T, n_mels], or [B, N] -> [B, T, n_mels].
+
+    `T = ceil(N / hop)`. For a padded batch, frames past a row's own `ceil(len / hop)` are
+    padding and carry no meaning. The result is float32 on the input's device.
+    """
+    cfg = config or FeatureConfig()
+    if waveform.dim() not in (1, 2):
+        raise ValueError(f"waveform must be [N] or [B, N], got shape {tuple(waveform.shape)}")
+    squeeze = waveform.dim() == 1
+    x = waveform.to(torch.float32)
+    if squeeze:
+        x = x[None]
+    n = x.shape[-1]
+    t = num_frames(n, cfg.hop_length)
+    if t == 0:
+        out = x.new_zeros(x.shape[0], 0, cfg.n_mels)
+        return out[0] if squeeze else out
+    # Centre window t on sample hop * (t + 0.5): it starts at hop * t + hop / 2 - win / 2.
+    left = cfg.win_length // 2 - cfg.hop_length // 2
+    right = cfg.hop_length * (t - 1) + cfg.win_length - left - n
+    x = torch.nn.functional.pad(x, (left, max(right, 0)))
+    frames = x.unfold(-1, cfg.win_length, cfg.hop_length)[:, :t]  # [B, T, win]
+    frames = frames * _window(cfg.win_length).to(x.device)
+    spec = torch.fft.rfft(frames, n=cfg.n_fft)
+    power = spec.real.square() + spec.imag.square()
+    fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max).to(x.device)
+    mel = torch.clamp(power @ fb, min=cfg.log_floor).log()
+    return mel[0] if squeeze else mel
+
+
+def feature_lengths(sample_lengths: Tensor, hop_length: int = 160) -> Tensor:
+    """Frame counts for a batch of sample counts (int64): `ceil(N / hop)`."""
+    return torch.div(sample_lengths + hop_length - 1, hop_length, rounding_mode="floor").long()
+
+
+__all__ = ["FeatureConfig", "log_mel", "num_frames", "feature_lengths", "mel_filterbank"]

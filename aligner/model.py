@@ -1,0 +1,287 @@
+"""The acoustic model: log-mel frames in, phone log-probabilities and OTTC frame weights out.
+
+Architecture (chosen for CPU speed: alignment must run hundreds of times faster than real time on
+a laptop core, and the model must stay a few MB):
+
+    log-mel [B, T, 80] -> per-utterance mean/variance normalisation (robust to gain and channel)
+    -> stem: conv k=3 at 10 ms (kept as a skip path, it carries the fine timing)
+    -> conv stride 2 (20 ms) -> N residual blocks (depthwise conv k, dilation cycle, pointwise
+       expand/contract, layer norm): a wide receptive field at half the frame rate
+    -> upsample x2 (transposed conv) + the 10 ms skip -> conv k=3 at 10 ms
+    -> label head (dropout, linear -> C log-probs) and weight head (dropout, linear, GELU,
+       linear -> one scalar per frame), as in the OTTC paper.
+
+A model directory holds `model.safetensors` (weights, no pickles), `config.json` (features,
+phone set, architecture, format version) and `MODEL_CARD.md`. Loading checks every part and
+raises `ModelError` with a one-line message naming the file that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from aligner.features import FeatureConfig
+from aligner.text.phones import VOCAB
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+CARD_FILE = "MODEL_CARD.md"
+ENV_MODEL = "OTTC_ALIGN_MODEL"
+
+
+class ModelError(ValueError):
+    """A model directory is missing, damaged or incompatible (one-line message naming the file)."""
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network and feed it, stored as config.json."""
+
+    fine_dim: int = 96  # width of the 10 ms path (stem, skip, fuse, heads)
+    dim: int = 128  # width of the 20 ms body
+    expand: int = 2
+    blocks: int = 6
+    kernel: int = 9
+    dilations: list[int] = field(default_factory=lambda: [1])
+    dropout: float = 0.1
+    features: dict = field(default_factory=lambda: FeatureConfig().to_dict())
+    phones: list[str] = field(default_factory=lambda: list(VOCAB))
+    loss: str = "ottc"  # "ottc" or "ctc": how the model was trained, which decoder suits it
+    sil_mass: float = 0.5  # beta mass of an optional silence token relative to a phone (OTTC)
+    name: str = "ottc-english"
+    version: str = "0.1.0"
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        return FeatureConfig.from_dict(self.features)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.phones)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}")
+        return cls(**data)
+
+
+def _time_mask(lengths: Tensor, t: int) -> Tensor:
+    """[B, T] bool, True on valid frames."""
+    return torch.arange(t, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class ChannelNorm(nn.Module):
+    """LayerNorm over channels of a [B, D, T] tensor (no statistics across time or batch)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+class Block(nn.Module):
+    """Residual depthwise-separable conv block (ConvNeXt-style, 1-D): cheap wide context."""
+
+    def __init__(self, dim: int, expand: int, kernel: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        pad = dilation * (kernel - 1) // 2
+        self.depthwise = nn.Conv1d(dim, dim, kernel, padding=pad, dilation=dilation, groups=dim)
+        self.norm = ChannelNorm(dim)
+        self.up = nn.Conv1d(dim, dim * expand, 1)
+        self.down = nn.Conv1d(dim * expand, dim, 1)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        y = self.depthwise(x)
+        y = self.down(F.gelu(self.up(self.norm(y))))
+        return (x + self.drop(y)) * mask
+
+
+class AcousticModel(nn.Module):
+    """Encoder + label head + weight head. forward keeps T (10 ms in, 10 ms out)."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or ModelConfig()
+        c = self.config
+        n_mels = c.feature_config.n_mels
+        d, df = c.dim, c.fine_dim
+        self.stem = nn.Conv1d(n_mels, df, 3, padding=1)
+        self.stem_norm = ChannelNorm(df)
+        self.down = nn.Conv1d(df, d, 4, stride=2, padding=1)
+        self.blocks = nn.ModuleList(
+            Block(d, c.expand, c.kernel, c.dilations[i % len(c.dilations)], c.dropout)
+            for i in range(c.blocks)
+        )
+        self.up = nn.ConvTranspose1d(d, df, 2, stride=2)
+        self.fuse = nn.Conv1d(df, df, 3, padding=1)
+        self.out_norm = nn.LayerNorm(df)
+        self.label_head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(df, c.n_classes))
+        self.weight_head = nn.Sequential(
+            nn.Dropout(c.dropout), nn.Linear(df, df), nn.GELU(), nn.Linear(df, 1)
+        )
+
+    @staticmethod
+    def normalise(feats: Tensor, mask: Tensor) -> Tensor:
+        """Per-utterance, per-bin mean/variance normalisation over the valid frames."""
+        m = mask[..., None].to(feats.dtype)
+        count = m.sum(1, keepdim=True).clamp(min=1.0)
+        mean = (feats * m).sum(1, keepdim=True) / count
+        var = ((feats - mean).square() * m).sum(1, keepdim=True) / count
+        return (feats - mean) / (var + 1e-5).sqrt() * m
+
+    def encode(self, feats: Tensor, lengths: Tensor) -> Tensor:
+        """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms."""
+        b, t, _ = feats.shape
+        mask = _time_mask(lengths, t)
+        x = self.normalise(feats, mask).transpose(1, 2)  # [B, F, T]
+        m1 = mask[:, None, :].to(x.dtype)
+        skip = F.gelu(self.stem_norm(self.stem(x))) * m1
+        t2 = (t + 1) // 2
+        if t % 2:
+            skip_in = F.pad(skip, (0, 1))
+        else:
+            skip_in = skip
+        h = self.down(skip_in)[..., :t2]
+        lengths2 = torch.div(lengths + 1, 2, rounding_mode="floor")
+        m2 = _time_mask(lengths2, t2)[:, None, :].to(x.dtype)
+        h = h * m2
+        for block in self.blocks:
+            h = block(h, m2)
+        y = self.up(h)[..., :t] + skip
+        y = F.gelu(self.fuse(y)) * m1
+        return self.out_norm(y.transpose(1, 2))
+
+    def forward(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """feats [B, T, n_mels], lengths [B] -> (log_probs [B, T, C], weight_logits [B, T]).
+
+        Padded frames get weight logit -inf so that any softmax over time ignores them.
+        """
+        t = feats.shape[1]
+        z = self.encode(feats, lengths)
+        log_probs = self.label_head(z).float().log_softmax(-1)
+        w = self.weight_head(z).squeeze(-1).float()
+        w = w.masked_fill(~_time_mask(lengths, t), float("-inf"))
+        return log_probs, w
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving and loading
+
+
+def default_model_dir() -> Path:
+    """The shipped English model: $OTTC_ALIGN_MODEL, else models/english next to the package."""
+    env = os.environ.get(ENV_MODEL)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "models" / "english"
+
+
+def save_model(model: AcousticModel, path: Path, card: dict | str | None = None) -> None:
+    """Write `model.safetensors` + `config.json` (+ `MODEL_CARD.md` when `card` is given).
+
+    `card` may be a ready Markdown string or a dict of fields rendered as a simple card.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
+    (path / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
+    if card is not None:
+        text = card if isinstance(card, str) else _render_card(card, model)
+        (path / CARD_FILE).write_text(text)
+
+
+def _render_card(card: dict, model: AcousticModel) -> str:
+    lines = [f"# {model.config.name}", ""]
+    for key, value in card.items():
+        lines.append(f"- **{key}**: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def read_config(path: Path) -> ModelConfig:
+    """Parse and check a model's config.json; ModelError names the file on any problem."""
+    cfg_path = Path(path) / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise ModelError(f"{cfg_path}: model config not found")
+    try:
+        data = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelError(f"{cfg_path}: not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{cfg_path}: expected a JSON object")
+    fv = data.get("format_version")
+    if fv != FORMAT_VERSION:
+        raise ModelError(
+            f"{cfg_path}: model format version {fv!r} is not supported (this ottc-align reads "
+            f"version {FORMAT_VERSION})"
+        )
+    try:
+        config = ModelConfig.from_dict(data)
+        FeatureConfig.from_dict(config.features)
+    except (TypeError, ValueError) as err:
+        raise ModelError(f"{cfg_path}: {err}") from None
+    if list(config.phones) != list(VOCAB):
+        raise ModelError(f"{cfg_path}: phone set differs from this ottc-align's ({len(VOCAB)} classes)")
+    if config.loss not in ("ottc", "ctc"):
+        raise ModelError(f"{cfg_path}: unknown loss {config.loss!r}")
+    return config
+
+
+def load_model(path: Path | str | None = None, device: str = "cpu") -> AcousticModel:
+    """Load a model directory (None: the shipped English model), in eval mode on `device`."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(path) if path is not None else default_model_dir()
+    if directory.is_file() and directory.name in (WEIGHTS_FILE, CONFIG_FILE):
+        directory = directory.parent
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: model directory not found")
+    config = read_config(directory)
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelError(f"{weights}: model weights not found")
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ModelError(f"{weights}: damaged or not a safetensors file ({err})") from None
+    model = AcousticModel(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ModelError(
+            f"{weights}: weights do not match config.json (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
+    for key, tensor in state.items():
+        if tensor.shape != expected[key].shape:
+            raise ModelError(
+                f"{weights}: {key} has shape {tuple(tensor.shape)}, config.json implies "
+                f"{tuple(expected[key].shape)}"
+            )
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelError(f"{weights}: {key} contains NaN or infinite values")
+    model.load_state_dict(state)
+    return model.to(device).eval()

@@ -1,0 +1,176 @@
+"""Folding phone and word labels from different tools onto one comparable set.
+
+Gold alignments and aligners disagree on spelling more than on timing: TIMIT writes 61 lower-case
+phones with closures, Festival writes lower-case ARPAbet with `pau`, MFA writes `AH0` and `spn`,
+our model writes CMU's 39 stressless phones. Boundary errors only mean something after both sides
+are mapped onto the same inventory, so every label goes through one `Folding` before it is
+compared.
+
+A fold table maps a (lower-case, stress-stripped) label to one of:
+- a phone, e.g. ``"ax" -> "AH"``;
+- ``""``: silence (the interval is dropped from the token sequence);
+- ``"+"``: merge into the next contiguous phone (or, failing that, the previous one), e.g. TIMIT's
+  glottal stop ``q``;
+- ``"+X"``: merge into the next contiguous phone if that phone folds to ``X``, otherwise become
+  ``X``, e.g. a TIMIT closure ``"bcl" -> "+B"`` joins its burst ``b``.
+
+Pure functions only; reading a user's fold file is the one I/O helper, kept at the bottom.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aligner.alignment import Interval
+from aligner.text.phones import PHONES
+
+# Labels that mean "nobody is speaking" in the tools we compare against.
+SILENCE_LABELS: frozenset[str] = frozenset(
+    {"", "sil", "sp", "spn", "pau", "h#", "epi", "<sil>", "<eps>", "<s>", "</s>", "silence",
+     "<blank>", "[sil]", "nsn", "<pau>", "#", "_"}
+)
+
+_CMU = {p.lower(): p for p in PHONES}
+
+# TIMIT's 61 phones and other ARPAbet variants onto CMUdict's 39 (the set our model predicts).
+CMU39: dict[str, str] = {
+    **_CMU,
+    "ax": "AH", "ax-h": "AH", "axh": "AH", "ix": "IH", "ux": "UW", "axr": "ER",
+    "el": "L", "em": "M", "en": "N", "nx": "N", "eng": "NG", "hv": "HH", "dx": "T",
+    "bcl": "+B", "dcl": "+D", "gcl": "+G", "pcl": "+P", "tcl": "+T", "kcl": "+K",
+    "q": "+",
+}
+
+# Lee & Hon (1989) 39-class folding used to report TIMIT phone results: closures become silence,
+# q disappears, and AO/AA, SH/ZH are merged. DX stays a class of its own.
+TIMIT39: dict[str, str] = {
+    **_CMU,
+    "ao": "AA", "ax": "AH", "ax-h": "AH", "axh": "AH", "axr": "ER", "hv": "HH", "ix": "IH",
+    "el": "L", "em": "M", "en": "N", "nx": "N", "eng": "NG", "zh": "SH", "ux": "UW",
+    "dx": "DX", "bcl": "", "dcl": "", "gcl": "", "pcl": "", "tcl": "", "kcl": "", "q": "+",
+}
+
+FOLDINGS: dict[str, dict[str, str]] = {"cmu39": CMU39, "timit39": TIMIT39, "none": {}}
+
+_STRESS = re.compile(r"(?<=[a-z])[0-2]$")
+_WORD_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
+
+
+class FoldingError(ValueError):
+    """A fold table that cannot be used (unknown name, malformed file)."""
+
+
+def clean_phone(label: str) -> str:
+    """Lower-case, trim and drop a stress digit: 'AH0' -> 'ah', ' Sil ' -> 'sil'."""
+    return _STRESS.sub("", label.strip().lower())
+
+
+def clean_word(label: str) -> str:
+    """Compare words case-blind and without surrounding punctuation: '"Hello,' -> 'hello'."""
+    return _WORD_PUNCT.sub("", label.strip().lower())
+
+
+@dataclass(frozen=True)
+class Folding:
+    """A phone fold table plus the silence labels; `fold_phones` applies it to a tier."""
+
+    table: dict[str, str] = field(default_factory=lambda: dict(CMU39))
+    silence: frozenset[str] = SILENCE_LABELS
+
+    def fold_label(self, label: str) -> str:
+        """Fold one phone label to its target ("" for silence, "+..." for merge rules)."""
+        key = clean_phone(label)
+        if key in self.silence:
+            return ""
+        if key in self.table:
+            return self.table[key]
+        return key.upper()
+
+    def fold_phones(self, phones: list[Interval]) -> list[Interval]:
+        """Fold a phone tier: non-silence intervals with folded labels, merges applied, in order."""
+        ordered = sorted(phones, key=lambda iv: (iv.start, iv.end))
+        targets = [self.fold_label(iv.label) for iv in ordered]
+        out: list[Interval] = []
+        pending: Interval | None = None  # a merge-rule interval waiting for its successor
+        pending_rule = ""
+        for iv, target in zip(ordered, targets):
+            if target == "":
+                pending = _flush(pending, pending_rule, out)
+                continue
+            if target.startswith("+"):
+                pending = _flush(pending, pending_rule, out)
+                pending, pending_rule = iv, target
+                continue
+            start = iv.start
+            if pending is not None and _touches(pending.end, iv.start) and (
+                pending_rule == "+" or pending_rule[1:] == target
+            ):
+                start = pending.start
+                pending = None
+            pending = _flush(pending, pending_rule, out)
+            out.append(Interval(start, iv.end, target, iv.confidence))
+        _flush(pending, pending_rule, out)
+        return out
+
+
+def _touches(a: float, b: float) -> bool:
+    return abs(a - b) < 1e-6
+
+
+def _flush(pending: Interval | None, rule: str, out: list[Interval]) -> None:
+    """Resolve a merge-rule interval that found no matching successor."""
+    if pending is None:
+        return None
+    if rule == "+":
+        if out and _touches(out[-1].end, pending.start):
+            prev = out[-1]
+            out[-1] = Interval(prev.start, pending.end, prev.label, prev.confidence)
+        return None  # otherwise it falls into silence
+    out.append(Interval(pending.start, pending.end, rule[1:], pending.confidence))
+    return None
+
+
+def fold_words(words: list[Interval]) -> list[Interval]:
+    """Word tier -> non-silence words, cleaned for case-blind comparison, in time order."""
+    out = []
+    for iv in sorted(words, key=lambda iv: (iv.start, iv.end)):
+        label = clean_word(iv.label)
+        if iv.label.strip().lower() in SILENCE_LABELS or label == "":
+            continue
+        out.append(Interval(iv.start, iv.end, label, iv.confidence))
+    return out
+
+
+def load_folding(name_or_path: str | Path = "cmu39") -> Folding:
+    """A built-in folding by name (cmu39, timit39, none) or a user file layered over cmu39.
+
+    File format: one `from to` pair per line (`#` starts a comment); `to` may be `sil` for
+    silence, `+` or `+X` for merge rules (see the module docstring).
+    """
+    name = str(name_or_path)
+    if name in FOLDINGS:
+        return Folding(dict(FOLDINGS[name]))
+    path = Path(name)
+    if not path.is_file():
+        raise FoldingError(
+            f"{name}: not a folding name ({', '.join(FOLDINGS)}) nor a readable fold file"
+        )
+    table = dict(CMU39)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise FoldingError(f"{path}:{number}: expected 'from to', got {line!r}")
+        source, target = clean_phone(parts[0]), parts[1]
+        if target.lower() in SILENCE_LABELS:
+            target = ""
+        elif target.startswith("+"):
+            target = "+" + target[1:].upper()
+        else:
+            target = target.upper()
+        table[source] = target
+    return Folding(table)

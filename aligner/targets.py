@@ -1,0 +1,65 @@
+"""The token sequence the OTTC model aligns: words' phones with optional silences between them.
+
+A forced aligner is given words, not pauses. The first design (docs/DESIGN.md, "Silence in the
+target sequence") puts one silence token at each end and between every two words:
+`sil w1-phones sil w2-phones ... sil`. Each silence token has a small mass `sil_mass` (relative to
+1.0 for a phone) so that, where there is no pause, alpha can squeeze it into a fraction of a
+frame; where there is an unannounced pause, the silence token around it absorbs the frames.
+Viterbi decoding treats these tokens as optional (0 frames allowed), hence the `optional` mask.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from aligner.text.phones import SILENCE_ID
+
+__all__ = ["Targets", "build_targets"]
+
+
+class Targets(NamedTuple):
+    """One utterance's target sequence.
+
+    tokens:   [S] int64 class ids (sil = SILENCE_ID = 1)
+    beta:     [S] float64 token masses, summing to 1
+    word:     [S] int64 index of the word each token belongs to, -1 for silence tokens
+    optional: [S] bool, True for the inserted silence tokens
+    """
+
+    tokens: Tensor
+    beta: Tensor
+    word: Tensor
+    optional: Tensor
+
+
+def build_targets(word_phone_ids: list[list[int]], sil_mass: float = 0.5) -> Targets:
+    """`sil w1 sil w2 ... sil` with phone mass 1 and silence mass `sil_mass`, normalised.
+
+    word_phone_ids: one list of phone class ids per word (each non-empty).
+    sil_mass: relative mass of each silence token, >= 0 (0 keeps the token in the sequence but
+    gives it no frames under OT).
+    An empty word list gives the single token `sil` (an utterance of silence).
+    """
+    if sil_mass < 0 or sil_mass != sil_mass:
+        raise ValueError(f"sil_mass must be >= 0, got {sil_mass}")
+    tokens: list[int] = [SILENCE_ID]
+    mass: list[float] = [sil_mass]
+    word: list[int] = [-1]
+    for w, phones in enumerate(word_phone_ids):
+        if len(phones) == 0:
+            raise ValueError(f"word {w} has no phones")
+        tokens.extend(int(p) for p in phones)
+        mass.extend([1.0] * len(phones))
+        word.extend([w] * len(phones))
+        tokens.append(SILENCE_ID)
+        mass.append(sil_mass)
+        word.append(-1)
+    beta = torch.tensor(mass, dtype=torch.float64)
+    total = float(beta.sum())
+    beta = beta / total if total > 0 else torch.full_like(beta, 1.0 / len(mass))
+    word_t = torch.tensor(word, dtype=torch.long)
+    return Targets(torch.tensor(tokens, dtype=torch.long), beta, word_t, word_t < 0)

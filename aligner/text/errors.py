@@ -1,0 +1,16 @@
+"""Errors of the text front-end.
+
+They are ValueErrors with a one-line message that names the problem (and the file or line where
+there is one), so the command line can print them as they are instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TranscriptError(ValueError):
+    """A transcript that cannot be read or turned into phones."""
+
+
+class DictionaryError(TranscriptError):
+    """A user pronunciation dictionary with a bad line. A TranscriptError so callers that catch
+    transcript problems also catch these (both stop an utterance from being aligned)."""

@@ -1,0 +1,104 @@
+"""The text front-end's entry points: transcript text -> words with pronunciations.
+
+`parse_transcript` keeps one `Word` per token the user typed (the words tier), with every
+pronunciation variant of everything a speaker says for it, ARPAbet with stress.
+The acoustic model uses `aligner.text.phones.phone_ids` to drop stress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aligner.text.errors import DictionaryError, TranscriptError
+from aligner.text.lexicon import MAX_VARIANTS, Lexicon, _read_cmudict, cmudict_path
+from aligner.text.lexicon import read_user_dictionary
+from aligner.text.normalise import normalise
+
+__all__ = [
+    "Word", "Lexicon", "TranscriptError", "DictionaryError", "load_lexicon", "parse_transcript",
+    "read_transcript", "unknown_words",
+]
+
+
+@dataclass
+class Word:
+    text: str                         # the user's original token, e.g. "1999", "Dr.", "don't"
+    pronunciations: list[list[str]]   # variants, ARPAbet with stress, all spoken words concatenated
+    unknown: bool                     # True if any part came from G2P rather than a dictionary
+    spoken: list[str]                 # normalised spoken words, e.g. ["nineteen", "ninety-nine"]
+
+
+_CMU_CACHE: dict[str, list[str]] | None = None
+
+
+def load_lexicon(user_dictionary: Path | None = None) -> Lexicon:
+    """CMUdict (read once per process) plus an optional user dictionary in MFA's format whose
+    entries replace CMUdict's for the same word. Raises DictionaryError for a bad file."""
+    global _CMU_CACHE
+    if _CMU_CACHE is None:
+        _CMU_CACHE = _read_cmudict(cmudict_path())
+    user = read_user_dictionary(Path(user_dictionary)) if user_dictionary is not None else {}
+    return Lexicon(cmu=_CMU_CACHE, user=user)
+
+
+def _combine(per_word: list[list[list[str]]]) -> list[list[str]]:
+    combos: list[list[str]] = [[]]
+    for variants in per_word:
+        combos = [c + v for c in combos for v in variants][:MAX_VARIANTS]
+    return combos
+
+
+def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
+    """Typed text -> words with pronunciations. Symbol-only tokens are dropped (not spoken).
+
+    Raises TranscriptError when the text has no speakable word or a token cannot be pronounced
+    (for example it is written in a non-Latin script).
+    """
+    if not isinstance(text, str):
+        raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
+    words: list[Word] = []
+    for token in normalise(text, known=lexicon.__contains__):
+        variants: list[list[str]] = []
+        unknown = False
+        for r, reading in enumerate(token.readings):
+            try:
+                results = [lexicon.pronounce(w) for w in reading]
+            except TranscriptError as err:
+                if r == 0:
+                    raise TranscriptError(f"word {token.text!r}: {err}") from None
+                continue
+            if r == 0:
+                unknown = any(u for _, u in results)
+            for v in _combine([p for p, _ in results]):
+                if v not in variants and len(variants) < MAX_VARIANTS:
+                    variants.append(v)
+        if not variants or not variants[0]:
+            raise TranscriptError(f"word {token.text!r} has no pronunciation")
+        words.append(Word(token.text, variants, unknown, list(token.spoken)))
+    if not words:
+        raise TranscriptError("transcript has no words to align (only punctuation or symbols)")
+    return words
+
+
+def read_transcript(path: Path) -> str:
+    """The text of a transcript file (UTF-8, a BOM allowed); TranscriptError naming the file
+    and the first bad byte if it is not UTF-8, or why it could not be read."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise TranscriptError(f"{path}: cannot read transcript: {err.strerror or err}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise TranscriptError(
+            f"{path}: transcript is not UTF-8 (byte 0x{raw[err.start]:02x} at offset "
+            f"{err.start}, line {line}); save it as UTF-8") from None
+
+
+def unknown_words(words: list[Word]) -> list[tuple[str, list[str]]]:
+    """(original token, generated pronunciation) for each word that needed G2P: what
+    `ottc-align validate` and the alignment summary report."""
+    return [(w.text, w.pronunciations[0]) for w in words if w.unknown]

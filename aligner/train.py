@@ -1,0 +1,448 @@
+"""The training loop: OTTC (default) or the CTC baseline, single process or torchrun DDP.
+
+Schedule (the paper's): AdamW, linear warm-up then linear decay; both heads train for the first
+`freeze_weight_head` share of the steps, then the weight head is frozen (its gradients are
+dropped) while the label head keeps training, because late updates to alpha make boundaries
+jitter. Every epoch: a checkpoint (`checkpoint.pt`, resumable), the model directories `last/`
+and `best/` (best dev boundary accuracy when gold TextGrids exist), a line in `train.log`.
+
+Determinism: batch order, augmentation and dropout are seeded from (seed, epoch), so a run
+resumed from an epoch's checkpoint continues exactly as an uninterrupted one would.
+
+Distributed: under `torchrun` (WORLD_SIZE > 1) each rank takes every WORLD_SIZE-th batch of the
+same seeded list and gradients are averaged by DistributedDataParallel; rank 0 alone evaluates,
+logs and saves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from aligner.dataset import NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus
+from aligner.model import AcousticModel, ModelConfig, load_model, save_model
+
+CHECKPOINT = "checkpoint.pt"
+LOG_FILE = "train.log"
+
+
+class TrainError(ValueError):
+    """Training cannot start (bad corpus, bad option, incompatible checkpoint); one line."""
+
+
+@dataclass
+class TrainConfig:
+    """All options of a training run (stored in the checkpoint and the model card)."""
+
+    corpora: list[str]
+    output: str
+    work_dir: str
+    dev: list[str] = field(default_factory=list)
+    loss: str = "ottc"
+    epochs: int = 20
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.05  # share of steps
+    final_lr: float = 0.02  # share of lr at the end of the linear decay
+    freeze_weight_head: float = 0.75  # share of steps after which the weight head is frozen
+    max_frames: int = 12000  # padded frames per batch (per process)
+    clip: float = 5.0
+    seed: int = 0
+    augment: bool = True
+    init: str | None = None
+    resume: bool = False
+    cache_dir: str | None = None
+    dev_limit: int = 120
+    threads: int | None = None
+    sil_mass: float = 0.5
+    arch: dict = field(default_factory=dict)  # ModelConfig overrides (dim, blocks, ...)
+    log_every: int = 50
+    max_steps: int | None = None  # stop early (tests, smoke runs); schedule still uses epochs
+    name: str = "ottc-english"
+
+
+# ------------------------------------------------------------------------------ small helpers
+
+
+class Log:
+    """Writes timestamped lines to train.log (append) and to the console (rank 0 only)."""
+
+    def __init__(self, path: Path | None, enabled: bool = True, echo=None) -> None:
+        self.path = path
+        self.enabled = enabled
+        self.echo = echo or (lambda line: print(line, flush=True))
+        self.t0 = time.time()
+        if path is not None and enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, message: str) -> None:
+        if not self.enabled:
+            return
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{(time.time() - self.t0) / 60:6.1f} min] {message}"
+        if self.path is not None:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        self.echo(line)
+
+
+def lr_factor(step: int, total: int, warmup: float, final: float) -> float:
+    """Linear warm-up over `warmup * total` steps, then linear decay to `final` at `total`."""
+    w = max(1, int(round(warmup * total)))
+    if step < w:
+        return (step + 1) / w
+    frac = min(1.0, (step - w) / max(1, total - w))
+    return 1.0 - (1.0 - final) * frac
+
+
+def weight_head_frozen(step: int, total: int, freeze: float) -> bool:
+    return step >= int(freeze * total)
+
+
+def batch_targets(items: list[Item], loss: str, sil_mass: float) -> dict[str, Tensor]:
+    """Padded targets for a batch: OTTC `sil w1 sil ... sil` with beta; CTC phones only."""
+    from aligner.targets import build_targets
+
+    if loss == "ctc":
+        seqs = [torch.tensor([p for w in it.words for p in w], dtype=torch.long) for it in items]
+        betas = None
+    else:
+        built = [build_targets(it.words, sil_mass) for it in items]
+        seqs = [b.tokens for b in built]
+        betas = [b.beta for b in built]
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    targets = torch.ones(len(seqs), int(lengths.max()), dtype=torch.long)
+    for b, s in enumerate(seqs):
+        targets[b, : len(s)] = s
+    out = {"targets": targets, "target_lengths": lengths}
+    if betas is not None:
+        beta = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.float64)
+        for b, s in enumerate(betas):
+            beta[b, : len(s)] = s
+        out["beta"] = beta
+    return out
+
+
+def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor], loss: str) -> Tensor:
+    log_probs, weight_logits = model(feats, lengths)
+    if loss == "ctc":
+        from aligner.ctc import ctc_loss
+
+        return ctc_loss(log_probs.float(), tgt["targets"], lengths, tgt["target_lengths"],
+                        reduction="mean", zero_infinity=True)
+    from aligner.ottc import ottc_loss
+
+    return ottc_loss(log_probs.float(), weight_logits.float(), tgt["targets"], lengths,
+                     tgt["target_lengths"], beta=tgt["beta"], reduction="mean")
+
+
+# ------------------------------------------------------------------------------ dev metrics
+
+
+def find_dev_utterances(roots: list[str], limit: int, seed: int = 0) -> list[tuple[str, Path, Path, Path]]:
+    """(name, audio, transcript, gold TextGrid) for dev utterances with gold alignments."""
+    from aligner.corpus import find_utterances
+
+    found = []
+    for root in roots:
+        for u in find_utterances(Path(root)):
+            gold = u.audio.with_suffix(".TextGrid")
+            if u.transcript is not None and u.transcript.suffix.lower() != ".textgrid" and gold.is_file():
+                found.append((f"{Path(root).name}/{u.name}", u.audio, u.transcript, gold))
+    if limit and len(found) > limit:
+        rng = random.Random(seed)
+        found = sorted(rng.sample(found, limit))
+    return found
+
+
+def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ...] = ("ot", "viterbi"),
+                tolerance: float = 0.02) -> dict[str, dict]:
+    """Phone boundary figures per decoding method on utterances with gold TextGrids.
+
+    Uses the same Aligner and scorer as `ottc-align evaluate`, so the numbers mean the same.
+    CTC models have one decoder (their own), reported as "ctc".
+    """
+    from aligner.align import Aligner
+    from aligner.evaluate import read_textgrid, score_utterance, summarise
+    from aligner.phone_folding import load_folding
+
+    if not utts:
+        return {}
+    was_training = model.training
+    model.eval()
+    aligner = Aligner(model, "cpu", lexicon)
+    folding = load_folding("cmu39")
+    if model.config.loss == "ctc":
+        methods = ("ctc",)
+    golds = {name: read_textgrid(gold) for name, _, _, gold in utts}
+    out: dict[str, dict] = {}
+    try:
+        for method in methods:
+            scores = []
+            for name, audio, transcript, _ in utts:
+                try:
+                    hyp = aligner.align(audio, transcript, method="ot" if method == "ctc" else method)
+                except ValueError:
+                    continue
+                scores.append(score_utterance(name, golds[name], hyp, folding, tolerance))
+            s = summarise(scores, tolerance)
+            out[method] = {
+                "utterances": len(scores), "failed": len(utts) - len(scores),
+                "within_10ms": s.phones.within.get(10), "within_20ms": s.phones.within.get(20),
+                "within_50ms": s.phones.within.get(50), "mean_ms": s.phones.mean_ms,
+                "median_ms": s.phones.median_ms, "f1": s.phones.f1, "idr": s.phones.idr,
+                "hyp_silence_share": s.hyp_silence_share, "gold_silence_share": s.gold_silence_share,
+                "word_within_20ms": s.words.within.get(20),
+            }
+    finally:
+        model.train(was_training)
+    return out
+
+
+def format_metrics(metrics: dict[str, dict]) -> str:
+    parts = []
+    for method, m in metrics.items():
+        parts.append(
+            f"{method}: {100 * (m['within_20ms'] or 0):.1f}% <=20ms, mean {m['mean_ms']:.1f} ms, "
+            f"F1 {m['f1']:.3f}, IDR {m['idr']:.3f}, sil {100 * m['hyp_silence_share']:.1f}%"
+            + (f", {m['failed']} failed" if m["failed"] else "")
+        )
+    return " | ".join(parts)
+
+
+def primary_score(metrics: dict[str, dict]) -> float:
+    """The number `best/` is chosen by: the best method's share of boundaries within 20 ms."""
+    vals = [m["within_20ms"] for m in metrics.values() if m.get("within_20ms") is not None]
+    vals = [v for v in vals if v == v]
+    return max(vals) if vals else float("-inf")
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return world, rank, local
+
+
+def _load_items(corpora: list[str], cache_dir: Path | None, features, log) -> list[Item]:
+    items: list[Item] = []
+    for root in corpora:
+        got, skipped = read_corpus(Path(root), cache_dir, features, log=log)
+        for reason in skipped[:5]:
+            log(f"  skipped {reason}")
+        if len(skipped) > 5:
+            log(f"  ... {len(skipped) - 5} more skipped")
+        items.extend(got)
+    return items
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def train(cfg: TrainConfig, echo=None) -> dict:
+    """Run (or resume) training; returns a summary dict (also written to summary.json)."""
+    world, rank, local = _distributed()
+    if world > 1:
+        import torch.distributed as dist
+
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.loss not in ("ottc", "ctc"):
+        raise TrainError(f"--loss must be 'ottc' or 'ctc', not {cfg.loss!r}")
+    work = Path(cfg.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    log = Log(work / LOG_FILE, enabled=rank == 0, echo=echo)
+
+    # Model: fresh, or initialised from a model directory (fine-tuning).
+    if cfg.init:
+        base = load_model(Path(cfg.init))
+        mcfg = ModelConfig.from_dict({**base.config.to_dict(), "loss": cfg.loss, "name": cfg.name})
+        model = AcousticModel(mcfg)
+        model.load_state_dict(base.state_dict())
+        log(f"initialised from {cfg.init}")
+    else:
+        try:
+            mcfg = ModelConfig(loss=cfg.loss, sil_mass=cfg.sil_mass, name=cfg.name, **cfg.arch)
+        except TypeError as err:
+            raise TrainError(f"bad architecture override: {err}") from None
+        torch.manual_seed(cfg.seed)
+        model = AcousticModel(mcfg)
+    model.to(device)
+    features = mcfg.feature_config
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+
+    items = _load_items(cfg.corpora, cache, features, log)
+    hours = sum(i.frames for i in items) * features.frame_duration / 3600
+    dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit, cfg.seed) if rank == 0 else []
+    log(f"{len(items)} training utterances ({hours:.2f} h), {len(dev_utts)} dev utterances with "
+        f"gold; model {model.num_parameters():,} parameters, loss {cfg.loss}, device {device}, "
+        f"{torch.get_num_threads()} threads, world {world}")
+
+    lengths = [i.frames for i in items]
+    per_epoch = len(make_batches(lengths, cfg.max_frames, cfg.seed)) // world
+    if per_epoch == 0:
+        raise TrainError("the corpus is smaller than one batch per process")
+    total = per_epoch * cfg.epochs
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.dim() < 2 or "norm" in n else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    weight_head = list(model.weight_head.parameters())
+
+    step, start_epoch, best, history = 0, 0, float("-inf"), []
+    ckpt_path = work / CHECKPOINT
+    if cfg.resume and ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if ckpt["model_config"] != mcfg.to_dict():
+            raise TrainError(f"{ckpt_path}: checkpoint was made with another model configuration")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, start_epoch, best = ckpt["step"], ckpt["epoch"] + 1, ckpt["best"]
+        history = ckpt.get("history", [])
+        log(f"resumed from {ckpt_path} after epoch {ckpt['epoch'] + 1} (step {step})")
+    elif cfg.resume:
+        log(f"--resume: no checkpoint in {work}, starting from scratch")
+
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
+    amp = device.type == "cuda"
+    aug = Augment() if cfg.augment else NO_AUGMENT
+    t_start = time.time()
+    elapsed_before = history[-1]["elapsed_s"] if history else 0.0
+    stopped = False
+    for epoch in range(start_epoch, cfg.epochs):
+        torch.manual_seed(cfg.seed * 1000 + epoch)
+        rng = random.Random(cfg.seed * 1000 + epoch)
+        batches = make_batches(lengths, cfg.max_frames, cfg.seed * 1000 + epoch)
+        batches = batches[: per_epoch * world][rank::world]
+        net.train()
+        t_epoch, loss_sum, n_loss = time.time(), 0.0, 0
+        for b, idx in enumerate(batches):
+            batch_items = [items[i] for i in idx]
+            feats = []
+            for it in batch_items:
+                x = augment(it.feats, aug, rng, features)
+                if x.shape[0] < sum(len(w) for w in it.words) * 1.2 + 2:
+                    x = it.feats.float()  # stretched too short for its phones: keep the original
+                feats.append(x)
+            x, xl = collate(feats)
+            tgt = batch_targets(batch_items, cfg.loss, mcfg.sil_mass)
+            x, xl = x.to(device), xl.to(device)
+            tgt = {k: v.to(device) for k, v in tgt.items()}
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr * lr_factor(step, total, cfg.warmup, cfg.final_lr)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                loss = compute_loss(net, x, xl, tgt, cfg.loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if weight_head_frozen(step, total, cfg.freeze_weight_head):
+                for p in weight_head:
+                    p.grad = None
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            step += 1
+            if math.isfinite(loss.item()):
+                loss_sum += loss.item()
+                n_loss += 1
+            if cfg.log_every and step % cfg.log_every == 0:
+                rate = (b + 1) / (time.time() - t_epoch)
+                log(f"epoch {epoch + 1}/{cfg.epochs} step {b + 1}/{len(batches)} (total {step}/{total}) "
+                    f"loss {loss_sum / max(1, n_loss):.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{rate:.2f} steps/s{' [weight head frozen]' if weight_head_frozen(step, total, cfg.freeze_weight_head) else ''}")
+            if cfg.max_steps and step >= cfg.max_steps:
+                stopped = True
+                break
+        if rank == 0:
+            train_loss = loss_sum / max(1, n_loss)
+            metrics = dev_metrics(model, dev_utts) if dev_utts else {}
+            score = primary_score(metrics)
+            elapsed = elapsed_before + time.time() - t_start
+            history.append({"epoch": epoch + 1, "step": step, "train_loss": train_loss,
+                            "epoch_s": time.time() - t_epoch, "elapsed_s": elapsed, "dev": metrics})
+            log(f"epoch {epoch + 1} done in {(time.time() - t_epoch) / 60:.1f} min, train loss "
+                f"{train_loss:.4f}" + (f"; dev {format_metrics(metrics)}" if metrics else ""))
+            save_model(model, work / "last")
+            if score > best or not metrics:
+                best = max(best, score)
+                save_model(model, work / "best")
+                (work / "best" / "dev.json").write_text(json.dumps(history[-1], indent=2) + "\n")
+            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                          "epoch": epoch, "best": best, "history": history,
+                          "model_config": mcfg.to_dict(), "train_config": asdict(cfg)}, ckpt_path)
+        if world > 1:
+            torch.distributed.barrier()
+        if stopped:
+            break
+
+    summary = {"train_config": asdict(cfg), "hours": hours, "utterances": len(items),
+               "parameters": model.num_parameters(), "history": history, "best_dev": best,
+               "command": " ".join(sys.argv)}
+    if rank == 0:
+        chosen = work / ("best" if (work / "best").is_dir() else "last")
+        out = Path(cfg.output)
+        if out.resolve() != chosen.resolve():
+            out.mkdir(parents=True, exist_ok=True)
+            for f in chosen.iterdir():
+                shutil.copy2(f, out / f.name)
+        (work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log(f"model written to {out} (from {chosen.name}/), total training time "
+            f"{(elapsed_before + time.time() - t_start) / 60:.1f} min")
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return summary
+
+
+def write_card(model_dir: Path, summary: dict) -> Path | None:
+    """A MODEL_CARD.md from a training summary: data, command, time, dev figures per epoch."""
+    if _distributed()[1] != 0:
+        return None
+    tc = summary["train_config"]
+    hist = summary["history"]
+    lines = [
+        f"# {tc['name']} ({tc['loss']})", "",
+        "Trained with `ottc-align train`.", "",
+        f"- Training data: {', '.join(tc['corpora'])} ({summary['utterances']} utterances, "
+        f"{summary['hours']:.2f} h)",
+        f"- Dev (gold TextGrids, metrics only): {', '.join(tc['dev']) or 'none'}",
+        f"- Command: `{summary['command']}`",
+        f"- Parameters: {summary['parameters']:,}",
+        f"- Epochs run: {len(hist)}; training time {hist[-1]['elapsed_s'] / 60:.1f} min" if hist else "- Epochs run: 0",
+        "", "## Dev metrics per epoch (phone boundaries)", "",
+        "| epoch | train loss | method | within 20 ms | mean ms | F1 | IDR | silence share |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for h in hist:
+        for method, m in (h["dev"] or {"-": None}).items():
+            if m is None:
+                lines.append(f"| {h['epoch']} | {h['train_loss']:.4f} | - | | | | | |")
+                continue
+            lines.append(f"| {h['epoch']} | {h['train_loss']:.4f} | {method} | "
+                         f"{100 * (m['within_20ms'] or 0):.1f}% | {m['mean_ms']:.1f} | {m['f1']:.3f} | "
+                         f"{m['idr']:.3f} | {100 * m['hyp_silence_share']:.1f}% |")
+    path = Path(model_dir) / "MODEL_CARD.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

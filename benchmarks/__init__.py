@@ -1,0 +1,1 @@
+"""Benchmark scripts (accuracy, speed, scale, loss speed); run from the repository root."""

@@ -1,0 +1,230 @@
+"""Helpers the benchmark scripts share: finding utterances, running a system with a cache,
+describing the machine, writing result tables.
+
+Every benchmark prints a table and writes `benchmarks/results/<name>.{md,json}` plus the docs page
+`docs/benchmarks/<name>.md`, each with the command that reproduces it, the machine and the date.
+System outputs are cached (default /work/data/bench_cache, outside the repository) per system,
+model and split, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+RESULTS = REPO / "benchmarks" / "results"
+DOCS = REPO / "docs" / "benchmarks"
+DEFAULT_CACHE = Path(os.environ.get("OTTC_BENCH_CACHE", "/work/data/bench_cache"))
+DEFAULT_CORPUS = Path(os.environ.get("OTTC_BENCH_CORPUS", "/work/data/synth"))
+AUDIO_SUFFIXES = (".flac", ".wav")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One test item: audio, transcript (.lab) and gold TextGrid; key = speaker/utt."""
+
+    key: str
+    audio: Path
+    transcript: Path
+    gold: Path
+
+
+def find_utterances(split_dir: Path, limit: int | None = None) -> list[Utterance]:
+    """Utterances with audio, .lab and gold .TextGrid under `split_dir`, sorted by key.
+
+    With `limit`, an evenly spaced subset, so every speaker (voice) stays represented.
+    """
+    if not split_dir.is_dir():
+        raise SystemExit(f"error: {split_dir}: no such corpus split")
+    items = []
+    for lab in sorted(split_dir.rglob("*.lab")):
+        audio = next((lab.with_suffix(s) for s in AUDIO_SUFFIXES if lab.with_suffix(s).exists()), None)
+        gold = lab.with_suffix(".TextGrid")
+        if audio is None or not gold.exists():
+            continue
+        key = str(lab.relative_to(split_dir).with_suffix(""))
+        items.append(Utterance(key, audio, lab, gold))
+    if limit is not None and 0 < limit < len(items):
+        step = len(items) / limit
+        items = [items[int(i * step)] for i in range(limit)]
+    return items
+
+
+def audio_seconds(path: Path) -> float:
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+def model_tag(model: Path | None) -> str:
+    """A short id of a model directory's contents (file names, sizes, mtimes)."""
+    if model is None:
+        return "none"
+    h = hashlib.sha1(str(model.resolve()).encode())
+    if model.is_dir():
+        for f in sorted(model.iterdir()):
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:8]
+
+
+def machine() -> dict[str, object]:
+    """What ran the benchmark: CPU, cores, memory, Python/torch versions, git commit, date."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit += "+dirty" if dirty else ""
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = None
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb, "os": platform.platform(),
+        "python": platform.python_version(), "torch": torch_version, "commit": commit,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def command_line() -> str:
+    """The command that reproduces this run, as typed from the repository root."""
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script_s = str(script.relative_to(REPO))
+    except ValueError:
+        script_s = str(script)
+    return "python " + " ".join(shlex.quote(a) for a in [script_s, *sys.argv[1:]])
+
+
+def machine_lines(m: dict[str, object]) -> str:
+    return (f"- Command: `{command_line()}`\n"
+            f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM; {m['os']}; "
+            f"Python {m['python']}, torch {m['torch']}\n"
+            f"- Code: commit {m['commit']}; date {m['date']}\n")
+
+
+def write_results(name: str, title: str, body_md: str, data: dict, docs_intro: str = "") -> None:
+    """benchmarks/results/<name>.md/.json and docs/benchmarks/<name>.md (intro + the same body)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    md = f"# {title}\n\n{body_md.strip()}\n"
+    (RESULTS / f"{name}.md").write_text(md, encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(json.dumps(_clean(data), indent=2) + "\n", encoding="utf-8")
+    docs = DOCS / f"{name}.md"
+    page = f"# {title}\n\n{docs_intro.strip()}\n\n## Latest results\n\n{body_md.strip()}\n" if docs_intro else md
+    docs.write_text(page, encoding="utf-8")
+    print(f"wrote {RESULTS / (name + '.md')}, {RESULTS / (name + '.json')}, {docs}")
+
+
+def _clean(x):
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def markdown_table(header: list[str], rows: list[list[object]]) -> str:
+    def cell(v: object) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return "-"
+        return str(v)
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def set_threads(n: int) -> None:
+    """Limit every math library to `n` threads (set before heavy imports where possible)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+
+
+def find_model(explicit: str | None) -> Path | None:
+    """The model to benchmark: explicit path, else the shipped models/english, else the newest
+    /work/data/runs/*/model (or run directory) that has a config.json."""
+    if explicit:
+        return Path(explicit)
+    shipped = REPO / "models" / "english"
+    if (shipped / "config.json").exists():
+        return shipped
+    candidates = [c for c in run_models() if model_loss(c) == "ottc"]
+    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
+
+
+def run_models(root: Path = Path("/work/data/runs")) -> list[Path]:
+    """Model directories (with config.json and weights) under the training runs."""
+    found = {p.parent for p in root.glob("*/model/config.json")} | {p.parent for p in root.glob("*/config.json")}
+    return sorted(d for d in found if any(d.glob("*.safetensors")))
+
+
+def model_loss(model: Path) -> str | None:
+    """'ottc' or 'ctc' from a model directory's config.json (None if unreadable)."""
+    try:
+        return json.loads((model / "config.json").read_text()).get("loss", "ottc")
+    except (OSError, ValueError):
+        return None
+
+
+def find_ctc_model(explicit: str | None) -> Path | None:
+    """The CTC baseline: explicit path, else /work/data/runs/ctc/model, else any CTC run."""
+    if explicit:
+        return Path(explicit)
+    default = Path("/work/data/runs/ctc/model")
+    if (default / "config.json").exists():
+        return default
+    ctc = [c for c in run_models() if model_loss(c) == "ctc"]
+    return max(ctc, key=lambda p: p.stat().st_mtime) if ctc else None
+
+
+class Timer:
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self.start

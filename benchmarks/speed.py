@@ -1,0 +1,176 @@
+"""Speed benchmark: audio seconds aligned per wall second, ottc-align vs pocketsphinx, same files.
+
+Both systems run in one invocation on the same utterances, on this machine's CPU with the same
+thread budget (`--threads`, default 2): ottc-align in one process with N torch threads;
+pocketsphinx (single-threaded by design) once in one process and once with N worker processes,
+so it gets the same cores. Model/decoder loading and one warm-up utterance are timed separately
+and not counted; the timed loop reads audio and transcript and aligns (no output writing).
+With `--device cuda` ottc-align also runs on the GPU, when there is one.
+
+    python benchmarks/speed.py --limit 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_CORPUS, audio_seconds, find_model, find_utterances, machine, machine_lines,
+    markdown_table, model_tag, set_threads, write_results,
+)
+
+DOCS_INTRO = """
+How fast ottc-align aligns compared with pocketsphinx 5 on the same files, in the same run, on
+the same cores. Speed is audio seconds aligned per wall-clock second ("x real time"); the ratio
+is ottc-align's speed over pocketsphinx's. Target: at least 10x pocketsphinx on CPU.
+
+Reproduce (from the repository root, `pip install -e '.[bench]'`):
+
+    python benchmarks/speed.py --limit 100 --threads 2
+
+Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows
+when a GPU is present), `--limit N` utterances. Loading and one warm-up utterance are excluded;
+the timed loop includes reading audio and transcript. The development machine has 2 cores shared
+with other jobs, so the load average at start and end is recorded: a busy machine slows both
+systems alike, but read the figures with it.
+"""
+
+
+def time_ottc(model: Path, method: str, device: str, utts) -> dict:
+    from aligner import Aligner
+
+    t0 = time.perf_counter()
+    aligner = Aligner.load(model, device=device)
+    aligner.align(utts[0].audio, utts[0].transcript, method=method)  # warm-up
+    load_s = time.perf_counter() - t0
+    failed = 0
+    t0 = time.perf_counter()
+    for u in utts:
+        try:
+            aligner.align(u.audio, u.transcript, method=method)
+        except ValueError:
+            failed += 1
+    return {"load_s": load_s, "wall_s": time.perf_counter() - t0, "failed": failed}
+
+
+_PS = None
+
+
+def _ps_init() -> None:
+    global _PS
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    from benchmarks.pocketsphinx_align import PocketsphinxAligner
+
+    _PS = PocketsphinxAligner()
+
+
+def _ps_one(item: tuple[str, str]) -> bool:
+    from aligner.text.frontend import read_transcript
+
+    try:
+        _PS.align(Path(item[0]), read_transcript(Path(item[1])))
+        return True
+    except (ValueError, RuntimeError):
+        return False
+
+
+def time_pocketsphinx(utts, workers: int) -> dict:
+    items = [(str(u.audio), str(u.transcript)) for u in utts]
+    t0 = time.perf_counter()
+    if workers <= 1:
+        _ps_init()
+        _ps_one(items[0])
+        load_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ok = [_ps_one(it) for it in items]
+        return {"load_s": load_s, "wall_s": time.perf_counter() - t0, "failed": ok.count(False)}
+    ctx = mp.get_context("spawn")  # no fork after torch has started its threads
+    with ctx.Pool(workers, initializer=_ps_init) as pool:
+        pool.map(_ps_one, items[:workers], chunksize=1)  # warm-up: every worker loaded
+        load_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ok = pool.map(_ps_one, items, chunksize=1)
+        wall = time.perf_counter() - t0
+    return {"load_s": load_s, "wall_s": wall, "failed": ok.count(False)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--limit", type=int, default=100)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--methods", default="ot")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda to add GPU rows")
+    ap.add_argument("--skip-pocketsphinx", action="store_true")
+    ap.add_argument("--name", default="speed")
+    args = ap.parse_args(argv)
+    set_threads(args.threads)
+
+    utts = find_utterances(Path(args.corpus) / args.split, args.limit or None)
+    if not utts:
+        print("error: no utterances", file=sys.stderr)
+        return 2
+    audio_s = sum(audio_seconds(u.audio) for u in utts)
+    model = find_model(args.model)
+    load_start = os.getloadavg()
+    results: list[dict] = []
+
+    def add(system: str, device: str, threads: str, r: dict) -> None:
+        r.update(system=system, device=device, threads=threads, xrt=audio_s / r["wall_s"])
+        results.append(r)
+        print(f"  {system} [{device}, {threads}]: {r['xrt']:.1f}x real time "
+              f"({r['wall_s']:.1f} s, {r['failed']} failed)", file=sys.stderr, flush=True)
+
+    devices = ["cpu"] + (["cuda"] if args.device == "cuda" else [])
+    if model is None:
+        print("warning: no OTTC model found; timing pocketsphinx only", file=sys.stderr)
+    else:
+        for device in devices:
+            for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+                add(f"ottc-align ({method})", device, f"{args.threads} threads",
+                    time_ottc(model, method, device, utts))
+    if not args.skip_pocketsphinx:
+        add("pocketsphinx", "cpu", "1 process", time_pocketsphinx(utts, 1))
+        if args.threads > 1:
+            add("pocketsphinx", "cpu", f"{args.threads} processes", time_pocketsphinx(utts, args.threads))
+    load_end = os.getloadavg()
+
+    ps = [r for r in results if r["system"] == "pocketsphinx"]
+    best_ps = max((r["xrt"] for r in ps), default=None)
+    rows = []
+    for r in results:
+        ratio = r["xrt"] / best_ps if best_ps and not r["system"].startswith("pocketsphinx") else None
+        r["ratio_vs_best_pocketsphinx"] = ratio
+        rows.append([r["system"], r["device"], r["threads"], f"{r['xrt']:.1f}", f"{r['wall_s']:.1f}",
+                     f"{r['load_s']:.1f}", r["failed"], f"{ratio:.1f}x" if ratio else "-"])
+    header = ["system", "device", "threads/processes", "x real time", "wall s", "load+warm-up s",
+              "failed", "ratio vs best pocketsphinx"]
+    table = markdown_table(header, rows)
+    m = machine()
+    body = (f"{len(utts)} utterances, {audio_s:.1f} s of audio from `{args.corpus}/{args.split}` "
+            f"(same files for every row).\n\n{table}\n\n"
+            + (f"- Model: `{model}` (tag {model_tag(model)})\n" if model else "")
+            + f"- Load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/"
+              f"{load_start[2]:.2f}, at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f}\n"
+            + machine_lines(m))
+    print(table)
+    write_results(args.name, "Speed: ottc-align vs pocketsphinx", body,
+                  {"machine": m, "utterances": len(utts), "audio_s": audio_s, "model": model,
+                   "load_avg_start": load_start, "load_avg_end": load_end, "rows": results},
+                  DOCS_INTRO if args.name == "speed" else "")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

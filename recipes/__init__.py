@@ -1,0 +1,1 @@
+"""Reproducible data recipes (not part of the installed package): synthetic and real corpora."""

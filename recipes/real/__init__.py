@@ -1,0 +1,1 @@
+"""Real recordings with transcripts only (no timings), prepared in MFA layout."""

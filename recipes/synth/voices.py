@@ -1,0 +1,76 @@
+"""The voices the recipe uses, their split, and their measured timing-bias corrections.
+
+Why a registry: the split (which voices are held out for the unseen-voice test) and the bias
+corrections must be the same on every rebuild. `bias` is added to every gold time of that voice
+(positive when the audio lags the engine's own timings); values come from `python -m
+recipes.synth.bias` and are documented in docs/corpus.md. flite is never used: its voices are
+reserved for external evaluation.
+
+Dropped after measurement (see docs/corpus.md): Festival don_diphone (10 kHz; onsets scattered
+from -40 to -58 ms, ends +106 ms) and espeak-ng mb-en1 (mbrola reports missing diphones such as
+O2-n and replaces them with silence, so the gold would claim phones where there is none).
+
+Test split (unseen voices, one per engine family): Festival ked_diphone, the mbrola us2 speaker
+(through Festival and through espeak-ng), and the espeak-ng native en-029 (Caribbean) voice
+with its variants. No other split ever uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Voice:
+    speaker: str          # directory name in the corpus
+    engine: str           # "festival" or "espeak"
+    name: str             # engine voice name (espeak: language voice, variant added per speaker)
+    table: str            # phonemap table
+    split: str            # "train" (train + dev) or "test"
+    bias: float = 0.0     # seconds added to every gold time
+
+
+FESTIVAL = [
+    Voice("fest-kal", "festival", "kal_diphone", "festival_radio", "train", 0.0125),
+    Voice("fest-rab", "festival", "rab_diphone", "festival_mrpa", "train", 0.010),
+    Voice("fest-slt", "festival", "cmu_us_slt_arctic_hts", "festival_radio", "train", 0.010),
+    Voice("fest-us1", "festival", "us1_mbrola", "festival_radio", "train"),
+    Voice("fest-us3", "festival", "us3_mbrola", "festival_radio", "train", 0.030),
+    Voice("fest-en1", "festival", "en1_mbrola", "festival_mrpa", "train"),
+    Voice("fest-ked", "festival", "ked_diphone", "festival_radio", "test", 0.015),
+    Voice("fest-us2", "festival", "us2_mbrola", "festival_radio", "test"),
+]
+
+_ESPEAK_TRAIN_LANGS = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
+                       "en-gb-x-gbcwmd", "en-us-nyc"]
+_VARIANTS = ["m1", "m3", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt3",
+             "croak", "whisper", "Andy", "belinda", "grandma", "john", "linda", "robert", "steph"]
+
+ESPEAK_NATIVE = [
+    Voice(f"esp-{lang}-{var}", "espeak", f"{lang}+{var}", "espeak", "train")
+    for i, lang in enumerate(_ESPEAK_TRAIN_LANGS)
+    for var in _VARIANTS[i % 3::3]
+] + [Voice(f"esp-en-029-{var}", "espeak", f"en-029+{var}", "espeak", "test")
+     for var in ("m2", "f3")]
+
+ESPEAK_MBROLA = [
+    Voice("mb-us1", "espeak", "mb-us1", "espeak", "train", -0.0575),
+    Voice("mb-us3", "espeak", "mb-us3", "espeak", "train", -0.0425),
+    Voice("mb-us2", "espeak", "mb-us2", "espeak", "test", -0.0525),
+]
+
+ALL = FESTIVAL + ESPEAK_NATIVE + ESPEAK_MBROLA
+BY_SPEAKER = {v.speaker: v for v in ALL}
+
+
+def select(names: str | None) -> list[Voice]:
+    """Comma-separated speaker names (or prefixes like 'fest-') -> voices; None = all."""
+    if not names:
+        return list(ALL)
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    out = [v for v in ALL if any(v.speaker == w or (w.endswith("-") and v.speaker.startswith(w))
+                                 for w in wanted)]
+    unknown = [w for w in wanted if not w.endswith("-") and w not in BY_SPEAKER]
+    if unknown:
+        raise ValueError(f"unknown voice(s): {', '.join(unknown)}")
+    return out

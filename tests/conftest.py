@@ -1,0 +1,74 @@
+"""Shared fixtures: a tiny randomly initialised model and small recordings.
+
+Tests of the aligner's plumbing must not depend on how well a model aligns, so they use a
+model of a few thousand parameters saved once per session (fast to load, deterministic), and
+assert structure only: tiers cover the file, no gaps or overlaps, formats parse back, exit codes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE_WAV = EXAMPLES / "allison.wav"
+EXAMPLE_TXT = EXAMPLES / "allison.txt"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A randomly initialised AcousticModel (seeded), saved with save_model."""
+    import torch
+
+    from aligner.model import AcousticModel, ModelConfig, save_model
+
+    torch.manual_seed(0)
+    model = AcousticModel(ModelConfig(dim=16, expand=1, blocks=1, dilations=[1], dropout=0.0,
+                                      name="tiny-test"))
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    save_model(model.eval(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def aligner(tiny_model_dir):
+    import torch
+
+    from aligner.align import Aligner
+
+    torch.set_num_threads(1)
+    return Aligner.load(tiny_model_dir, device="cpu")
+
+
+def speechlike(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """Amplitude-modulated harmonic noise: not speech, but a signal with energy everywhere."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    carrier = sum(np.sin(2 * np.pi * f * t) for f in (150, 300, 450, 900)) / 4
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
+    return (0.3 * carrier * envelope + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture
+def example_pair(tmp_path) -> tuple[Path, Path]:
+    """The example recording and transcript, copied to a fresh folder."""
+    wav, txt = tmp_path / "allison.wav", tmp_path / "allison.txt"
+    shutil.copy(EXAMPLE_WAV, wav)
+    shutil.copy(EXAMPLE_TXT, txt)
+    return wav, txt
+
+
+@pytest.fixture
+def write_wav():
+    """write_wav(path, samples, rate) -> path; makes parent folders."""
+
+    def _write(path: Path, samples: np.ndarray, rate: int = 16000, subtype: str | None = None):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), samples, rate, subtype=subtype)
+        return path
+
+    return _write

@@ -1,0 +1,124 @@
+"""aligner.audio: any libsndfile format, rate and channel count in; mono 16 kHz float32 out;
+every unusable input a one-line AudioError naming the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from aligner.audio import AudioError, audio_info, load_audio, prepare_waveform
+from conftest import speechlike
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 96000])
+def test_any_rate_is_resampled_to_16k(tmp_path, write_wav, rate):
+    path = write_wav(tmp_path / f"r{rate}.wav", speechlike(1.5, rate), rate)
+    out = load_audio(path)
+    assert out.dtype == np.float32 and out.ndim == 1
+    assert abs(len(out) - 24000) <= 2
+
+
+def test_resampling_keeps_a_tone(tmp_path, write_wav):
+    t = np.arange(44100) / 44100
+    path = write_wav(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 44100)
+    out = load_audio(path)
+    spectrum = np.abs(np.fft.rfft(out))
+    peak_hz = np.argmax(spectrum) * 16000 / len(out)
+    assert abs(peak_hz - 440) < 2
+    assert 0.45 < np.max(np.abs(out[1000:-1000])) < 0.55
+
+
+@pytest.mark.parametrize("channels", [2, 6])
+def test_channels_are_mixed_to_mono(tmp_path, write_wav, channels):
+    mono = speechlike(1.0)
+    data = np.stack([mono * (c + 1) / channels for c in range(channels)], axis=1)
+    out = load_audio(write_wav(tmp_path / "multi.wav", data))
+    expected = mono * np.mean([(c + 1) / channels for c in range(channels)])
+    np.testing.assert_allclose(out, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("ext", ["flac", "ogg"])
+def test_compressed_formats(tmp_path, write_wav, ext):
+    out = load_audio(write_wav(tmp_path / f"a.{ext}", speechlike(1.0)))
+    assert abs(len(out) - 16000) <= 2
+
+
+def test_path_with_spaces_and_non_ascii(tmp_path, write_wav):
+    path = write_wav(tmp_path / "dossier été" / "ça va.wav", speechlike(0.5))
+    assert len(load_audio(path)) == 8000
+
+
+def test_info_reads_the_header(tmp_path, write_wav):
+    info = audio_info(write_wav(tmp_path / "a.wav", speechlike(2.0, 8000), 8000))
+    assert (info.sample_rate, info.channels, info.frames) == (8000, 1, 16000)
+    assert info.duration == pytest.approx(2.0)
+
+
+def _message(excinfo) -> str:
+    message = str(excinfo.value)
+    assert "\n" not in message
+    return message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(AudioError) as e:
+        load_audio(tmp_path / "nope.wav")
+    assert "nope.wav" in _message(e) and "not found" in _message(e)
+
+
+def test_not_audio_with_audio_extension(tmp_path):
+    path = tmp_path / "fake.wav"
+    path.write_text("this is not a RIFF file")
+    with pytest.raises(AudioError) as e:
+        load_audio(path)
+    assert "fake.wav" in _message(e)
+
+
+def test_zero_length(tmp_path, write_wav):
+    path = write_wav(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32))
+    with pytest.raises(AudioError) as e:
+        load_audio(path)
+    assert "zero length" in _message(e)
+
+
+def test_silence_only(tmp_path, write_wav):
+    with pytest.raises(AudioError) as e:
+        load_audio(write_wav(tmp_path / "quiet.wav", np.zeros(16000, dtype=np.float32)))
+    assert "silent" in _message(e)
+
+
+def test_nan_samples(tmp_path, write_wav):
+    data = speechlike(1.0)
+    data[100:110] = np.nan
+    path = write_wav(tmp_path / "nan.wav", data, subtype="FLOAT")
+    with pytest.raises(AudioError) as e:
+        load_audio(path)
+    assert "NaN" in _message(e)
+
+
+def test_truncated_file_is_an_audio_error_or_shorter(tmp_path, write_wav):
+    path = write_wav(tmp_path / "cut.wav", speechlike(2.0))
+    raw = path.read_bytes()
+    for keep in (30, 44 + 1001, len(raw) // 2):
+        cut = tmp_path / f"cut{keep}.wav"
+        cut.write_bytes(raw[:keep])
+        try:
+            out = load_audio(cut)
+        except AudioError as err:
+            assert "cut" in str(err)
+        else:
+            assert 0 < len(out) < 32000
+
+
+def test_prepare_waveform_arrays():
+    x = speechlike(1.0, 8000)
+    pcm = (x * 32767).astype(np.int16)
+    out = prepare_waveform(pcm, 8000)
+    assert abs(len(out) - 16000) <= 2 and np.max(np.abs(out)) < 1.0
+    both = prepare_waveform(np.stack([x, x]), 8000)  # [channels, N] is accepted too
+    np.testing.assert_allclose(both, prepare_waveform(x, 8000), atol=1e-6)
+    with pytest.raises(AudioError):
+        prepare_waveform(np.full(100, np.inf, dtype=np.float32), 16000)
+    with pytest.raises(AudioError):
+        prepare_waveform(np.zeros(0), 16000)

@@ -1,0 +1,246 @@
+"""End-to-end through the command line (Typer's runner and a real subprocess): outputs parse
+back, exit codes are the documented ones, errors are one line without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import textgrid as tgpkg
+from typer.testing import CliRunner
+
+from aligner.cli import app
+from aligner.formats import read_csv, read_ctm, read_json, read_textgrid
+from conftest import speechlike
+
+runner = CliRunner()
+
+
+def run(*args: str | Path):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _one_line_error(result, code: int, *needles: str) -> None:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    err = result.stderr.strip()
+    assert err.startswith("error:") and len(err.splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+
+
+def _check_textgrid(path: Path, duration: float, n_words: int | None = None) -> None:
+    tg = tgpkg.TextGrid.fromFile(str(path))
+    assert [t.name for t in tg.tiers][:2] == ["words", "phones"] or " - " in tg.tiers[0].name
+    for tier in tg.tiers:
+        ivs = list(tier)
+        assert ivs[0].minTime == 0 and ivs[-1].maxTime == pytest.approx(duration, abs=1e-3)
+        for a, b in zip(ivs, ivs[1:]):
+            assert a.maxTime == pytest.approx(b.minTime) and a.minTime < a.maxTime
+    if n_words is not None:
+        assert len([i for i in tg.tiers[0] if i.mark]) == n_words
+
+
+def test_single_file_all_formats(example_pair, tiny_model_dir):
+    wav, txt = example_pair
+    result = run(wav, txt, "--model", tiny_model_dir, "--format", "textgrid,ctm,json,csv",
+                 "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "12 words" in result.stdout and "4.72 s" in result.stdout
+    base = wav.parent / "allison"
+    _check_textgrid(base.with_suffix(".TextGrid"), 4.725, 12)
+    (a,) = read_textgrid(base.with_suffix(".TextGrid"))
+    (j,) = read_json(base.with_suffix(".json"))
+    (c,) = read_csv(base.with_suffix(".csv"))
+    ctm = read_ctm(base.with_suffix(".ctm"))["allison"]
+    phones_ctm = read_ctm(wav.parent / "allison.phones.ctm")["allison"]
+    spans = [(w.start, w.end, w.label) for w in a.words]
+    assert spans == [(w.start, w.end, w.label) for w in j.words] \
+        == [(w.start, w.end, w.label) for w in c.words] \
+        == [(w.start, w.end, w.label) for w in ctm]
+    assert [p.label for p in a.phones] == [p.label for p in phones_ctm]
+
+
+def test_output_file_and_directory_options(example_pair, tiny_model_dir, tmp_path):
+    wav, txt = example_pair
+    result = run(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "new" / "x.json", "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "x.json").exists() and not (tmp_path / "new" / "x.TextGrid").exists()
+    result = run(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "dir", "-q")
+    assert result.exit_code == 0 and (tmp_path / "dir" / "allison.TextGrid").exists()
+
+
+def test_options_before_paths_and_transcript_found_beside_audio(example_pair, tiny_model_dir):
+    wav, _ = example_pair
+    result = run("--format", "csv", "--model", tiny_model_dir, wav)
+    assert result.exit_code == 0, result.output
+    assert (wav.parent / "allison.csv").exists()
+
+
+@pytest.mark.parametrize("rate,channels", [(8000, 1), (44100, 1), (16000, 2), (96000, 4)])
+def test_rates_and_channels(tmp_path, tiny_model_dir, rate, channels):
+    mono = speechlike(2.0, rate)
+    data = mono if channels == 1 else np.stack([mono] * channels, axis=1)
+    sf.write(str(tmp_path / "a.wav"), data, rate)
+    (tmp_path / "a.txt").write_text("hello there my friend", encoding="utf-8")
+    result = run(tmp_path / "a.wav", tmp_path / "a.txt", "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 0, result.output
+    _check_textgrid(tmp_path / "a.TextGrid", 2.0, 4)
+
+
+def test_textgrid_transcript(tmp_path, tiny_model_dir):
+    from praatio import textgrid
+
+    sf.write(str(tmp_path / "talk.wav"), speechlike(5.0), 16000)
+    tg = textgrid.Textgrid(0, 5)
+    tg.addTier(textgrid.IntervalTier("alice", [(0.3, 1.8, "hello there")], 0, 5))
+    tg.addTier(textgrid.IntervalTier("bob", [(2.5, 4.5, "hi alice how are you")], 0, 5))
+    tg.save(str(tmp_path / "talk_in.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    result = run(tmp_path / "talk.wav", tmp_path / "talk_in.TextGrid", "--model", tiny_model_dir,
+                 "-o", tmp_path / "out", "-f", "textgrid,json", "-q")
+    assert result.exit_code == 0, result.output
+    out = tgpkg.TextGrid.fromFile(str(tmp_path / "out" / "talk.TextGrid"))
+    assert [t.name for t in out.tiers] == ["alice - words", "alice - phones", "bob - words",
+                                           "bob - phones"]
+    _check_textgrid(tmp_path / "out" / "talk.TextGrid", 5.0)
+    bob_words = [i for i in out.tiers[2] if i.mark]
+    assert [i.mark for i in bob_words] == ["hi", "alice", "how", "are", "you"]
+    assert bob_words[0].minTime >= 2.5 and bob_words[-1].maxTime <= 4.5
+
+
+def _make_corpus(root: Path) -> None:
+    for spk, utt, text, rate in [("alice", "a1", "hello there", 16000),
+                                 ("alice", "a2", "good morning to you", 8000),
+                                 ("bob", "b1", "see you later", 44100)]:
+        (root / spk).mkdir(parents=True, exist_ok=True)
+        sf.write(str(root / spk / f"{utt}.wav"), speechlike(1.5, rate, seed=len(utt)), rate)
+        (root / spk / f"{utt}.lab").write_text(text, encoding="utf-8")
+
+
+def test_corpus_run_resume_and_failures(tmp_path, tiny_model_dir):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _make_corpus(root)
+    result = run(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
+    assert result.exit_code == 0, result.output
+    for name in ("alice/a1", "alice/a2", "bob/b1"):
+        _check_textgrid(out / f"{name}.TextGrid", 1.5)
+        assert (out / f"{name}.json").exists()
+    assert (out / "alignment_report.csv").exists()
+    first = (out / "alice" / "a1.TextGrid").stat().st_mtime_ns
+
+    # an interrupted run: one output missing -> only that utterance is redone
+    (out / "bob" / "b1.json").unlink()
+    result = run(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
+    assert result.exit_code == 0 and "skipped" in result.stdout
+    assert (out / "bob" / "b1.json").exists()
+    assert (out / "alice" / "a1.TextGrid").stat().st_mtime_ns == first
+
+    result = run(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "-q")
+    assert result.exit_code == 0
+    assert (out / "alice" / "a1.TextGrid").stat().st_mtime_ns != first
+
+    (root / "bob" / "bad.wav").write_bytes(b"RIFF\x00\x00")
+    (root / "bob" / "bad.lab").write_text("hello")
+    result = run(root, "-o", out, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 1
+    assert "bob/bad" in result.stderr and "bad.wav" in result.stderr
+    assert "bob/bad,failed" in (out / "alignment_report.csv").read_text(encoding="utf-8")
+
+
+def test_corpus_jobs(tmp_path, tiny_model_dir):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _make_corpus(root)
+    result = run(root, "-o", out, "--model", tiny_model_dir, "--jobs", "2", "-q")
+    assert result.exit_code == 0, result.output
+    assert len(list(out.rglob("*.TextGrid"))) == 3
+
+
+def test_strict(example_pair, tiny_model_dir):
+    wav, txt = example_pair  # the untrained model is not confident: flagged
+    result = run(wav, txt, "--model", tiny_model_dir, "--strict")
+    assert result.exit_code == 1
+    assert "--strict" in result.stderr and not (wav.parent / "allison.TextGrid").exists()
+
+
+def test_validate_command(tmp_path):
+    root = tmp_path / "corpus"
+    _make_corpus(root)
+    (root / "bob" / "b1.lab").write_text("see you zorblax", encoding="utf-8")
+    result = run("validate", root)
+    assert result.exit_code == 0, result.output
+    assert "zorblax" in result.stdout and "no problems" in result.stdout
+    (root / "alice" / "a2.lab").write_text("", encoding="utf-8")
+    result = run("validate", root, "--report", tmp_path / "v.csv")
+    assert result.exit_code == 1 and "empty" in result.stdout
+    assert (tmp_path / "v.csv").exists()
+
+
+def test_bad_usage_and_bad_input_exit_2(example_pair, tiny_model_dir, tmp_path):
+    wav, txt = example_pair
+    m = ["--model", str(tiny_model_dir)]
+    _one_line_error(run(tmp_path / "missing.wav", txt, *m), 2, "missing.wav", "not found")
+    fake = tmp_path / "fake.wav"
+    fake.write_text("hello")
+    _one_line_error(run(fake, txt, *m), 2, "fake.wav")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    _one_line_error(run(wav, empty, *m), 2, "empty.txt", "empty")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\xfa not utf8")
+    _one_line_error(run(wav, bad, *m), 2, "bad.txt")
+    sf.write(str(tmp_path / "short.wav"), speechlike(0.2), 16000)
+    _one_line_error(run(tmp_path / "short.wav", txt, *m), 2, "short.wav")
+    sf.write(str(tmp_path / "quiet.wav"), np.zeros(16000), 16000)
+    _one_line_error(run(tmp_path / "quiet.wav", txt, *m), 2, "quiet.wav", "silent")
+    _one_line_error(run(wav, txt, *m, "--format", "xml"), 2, "xml")
+    _one_line_error(run(wav, txt, *m, "--method", "magic"), 2, "magic")
+    _one_line_error(run(wav, txt, "--model", tmp_path / "nomodel"), 2, "nomodel")
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    (damaged / "model.safetensors").write_bytes(b"\x00" * 64)
+    _one_line_error(run(wav, txt, "--model", damaged), 2, "model.safetensors")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    _one_line_error(run(wav, txt, *m, "-o", blocker / "out"), 2, "file")
+    _one_line_error(run(tmp_path, *m), 2, "-o OUT_DIR")
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_gpu(example_pair, tiny_model_dir):
+    wav, txt = example_pair
+    _one_line_error(run(wav, txt, "--model", tiny_model_dir, "--device", "cuda"), 2, "CUDA")
+
+
+def test_subcommands_coexist():
+    result = run("--help")
+    assert result.exit_code == 0 and "validate" in result.stdout and "align" in result.stdout
+    assert run("validate", "--help").exit_code == 0
+    assert run("--version").stdout.startswith("ottc-align ")
+
+
+def test_real_subprocess(tmp_path, tiny_model_dir):
+    """The installed entry point, with a path holding spaces and non-ASCII characters."""
+    folder = tmp_path / "my files é"
+    folder.mkdir()
+    sf.write(str(folder / "clip one.wav"), np.stack([speechlike(2.0, 44100)] * 2, axis=1), 44100)
+    (folder / "clip one.txt").write_text("héllo wörld again", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    cmd = [sys.executable, "-c", "from aligner.cli import main; main()"]
+    done = subprocess.run(cmd + [str(folder / "clip one.wav"), str(folder / "clip one.txt"),
+                                 "--model", str(tiny_model_dir), "-f", "textgrid,json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    _check_textgrid(folder / "clip one.TextGrid", 2.0, 3)
+    data = json.loads((folder / "clip one.json").read_text(encoding="utf-8"))
+    assert [e[2] for e in data["tiers"]["words"]["entries"]] == ["héllo", "wörld", "again"]
+    done = subprocess.run(cmd + [str(folder / "nothing.wav"), "x.txt"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "nothing.wav" in done.stderr

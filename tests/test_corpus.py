@@ -1,0 +1,111 @@
+"""aligner.corpus: finding MFA-style utterances, resuming, reporting, validating."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from aligner import corpus
+from conftest import speechlike
+
+
+@pytest.fixture
+def small_corpus(tmp_path, write_wav):
+    root = tmp_path / "corpus"
+    write_wav(root / "alice" / "a1.wav", speechlike(1.5, seed=1))
+    (root / "alice" / "a1.lab").write_text("hello there", encoding="utf-8")
+    write_wav(root / "alice" / "deep" / "a2.flac", speechlike(1.2, 8000, seed=2), 8000)
+    (root / "alice" / "deep" / "a2.txt").write_text("good morning", encoding="utf-8")
+    (root / "alice" / "deep" / "a2.lab").write_text("good evening", encoding="utf-8")
+    write_wav(root / "bob" / "b 1.wav", speechlike(1.0, 44100, seed=3), 44100)
+    (root / "bob" / "b 1.txt").write_text("zorblax is here", encoding="utf-8")
+    write_wav(root / "top.wav", speechlike(1.0))  # no transcript
+    (root / "bob" / "orphan.lab").write_text("nobody", encoding="utf-8")
+    (root / "bob" / "broken.wav").write_text("not audio")
+    (root / "bob" / "broken.lab").write_text("hello")
+    return root
+
+
+def test_find_utterances(small_corpus):
+    utts = {u.name: u for u in corpus.find_utterances(small_corpus)}
+    assert sorted(utts) == ["alice/a1", "alice/deep/a2", "bob/b 1", "bob/broken", "top"]
+    assert utts["alice/deep/a2"].transcript.suffix == ".lab"  # .lab preferred over .txt
+    assert utts["alice/deep/a2"].speaker == "alice"
+    assert utts["top"].speaker is None and utts["top"].transcript is None
+    assert [p.name for p in corpus.orphan_transcripts(small_corpus)] == ["orphan.lab"]
+
+
+def test_run_resume_and_report(aligner, small_corpus, tmp_path):
+    out = tmp_path / "out"
+    utts = corpus.find_utterances(small_corpus)
+    todo, skipped = corpus.plan(utts, out, ["textgrid", "json"], overwrite=False)
+    assert len(todo) == 5 and skipped == []
+    results = list(corpus.run_serial(aligner, todo, out, ["textgrid", "json"], "ot", False))
+    status = {r.name: r.status for r in results}
+    assert status["top"] == "failed" and status["bob/broken"] == "failed"
+    assert all(status[n] in ("aligned", "flagged") for n in ("alice/a1", "alice/deep/a2", "bob/b 1"))
+    assert (out / "alice" / "deep" / "a2.TextGrid").exists()
+    assert (out / "bob" / "b 1.json").exists()
+    assert corpus.exit_code(results) == 1
+
+    report = corpus.write_report(results, out / corpus.REPORT_NAME)
+    rows = list(csv.DictReader(open(report, encoding="utf-8")))
+    assert [r["status"] for r in rows][:2] == ["failed", "failed"]
+    assert "broken.wav" in next(r["reason"] for r in rows if r["utterance"] == "bob/broken")
+
+    # second run: finished utterances are skipped, failed ones retried
+    todo, skipped = corpus.plan(utts, out, ["textgrid", "json"], overwrite=False)
+    assert sorted(r.name for r in skipped) == ["alice/a1", "alice/deep/a2", "bob/b 1"]
+    assert sorted(u.name for u in todo) == ["bob/broken", "top"]
+    # a missing format means not finished
+    todo, _ = corpus.plan(utts, out, ["textgrid", "csv"], overwrite=False)
+    assert len(todo) == 5
+    todo, _ = corpus.plan(utts, out, ["textgrid"], overwrite=True)
+    assert len(todo) == 5
+
+
+def test_strict_turns_flags_into_failures(aligner, small_corpus, tmp_path):
+    utt = next(u for u in corpus.find_utterances(small_corpus) if u.name == "alice/a1")
+    result = corpus.align_one(aligner, utt, tmp_path / "o", ["json"], "ot", strict=True)
+    if result.flags:  # the tiny random model is not confident, so it is normally flagged
+        assert result.status == "failed" and "--strict" in result.reason
+        assert not (tmp_path / "o" / "alice" / "a1.json").exists()
+    else:
+        assert result.status == "aligned"
+
+
+def test_validate(small_corpus):
+    report = corpus.validate_corpus(small_corpus)
+    problems = dict(report.problems)
+    assert "no transcript" in problems["top"]
+    assert "broken.wav" in problems["bob/broken"]
+    assert any("orphan.lab" in name for name in problems)
+    assert "zorblax" in report.unknown_words
+    count, pron = report.unknown_words["zorblax"]
+    assert count == 1 and pron
+    rates = {u.name: u.sample_rate for u in report.utterances}
+    assert rates["bob/b 1"] == 44100 and rates["alice/deep/a2"] == 8000
+
+
+def test_validate_flags_too_short_audio(tmp_path, write_wav):
+    write_wav(tmp_path / "c" / "x.wav", speechlike(0.2))
+    (tmp_path / "c" / "x.lab").write_text("this sentence is far too long for a fifth of a second")
+    (tmp_path / "c" / "e.lab").write_text("  ")
+    write_wav(tmp_path / "c" / "e.wav", speechlike(1.0))
+    problems = dict(corpus.validate_corpus(tmp_path / "c").problems)
+    assert "too short" in problems["x"]
+    assert "empty" in problems["e"]
+
+
+def test_batched_run_matches_serial(aligner, small_corpus, tmp_path):
+    """The GPU path (length-bucketed batches) runs on any device; same outputs as one by one."""
+    utts = corpus.find_utterances(small_corpus)
+    batched = {r.name: r for r in corpus.run_batched(aligner, utts, tmp_path / "b", ["json"],
+                                                     "ot", False, batch_seconds=3.0)}
+    serial = {r.name: r for r in corpus.run_serial(aligner, utts, tmp_path / "s", ["json"],
+                                                   "ot", False)}
+    assert {n: r.status for n, r in batched.items()} == {n: r.status for n, r in serial.items()}
+    for name in ("alice/a1", "bob/b 1"):
+        assert batched[name].words == serial[name].words
+        assert (tmp_path / "b" / f"{name}.json").exists()

@@ -1,0 +1,169 @@
+"""Tests of the alignment decoders (ot, viterbi) and the token confidence."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aligner.decode import (
+    align_ot,
+    align_viterbi,
+    ot_boundaries,
+    ot_frame_spans,
+    token_confidence,
+    viterbi_segments,
+)
+from aligner.ottc import transport_plan
+
+torch.set_num_threads(1)
+
+
+def brute_force(lp: torch.Tensor, y: list[int], optional: list[bool]) -> float:
+    """Best score over every segmentation (enumerated): the slow reference for viterbi."""
+    t, s = lp.shape[0], len(y)
+    best = -math.inf
+    for cuts in itertools.combinations_with_replacement(range(t + 1), s - 1):
+        b = [0, *cuts, t]
+        if all(b[j + 1] - b[j] >= 1 or optional[j] for j in range(s)):
+            best = max(best, sum(float(lp[b[j] : b[j + 1], y[j]].sum()) for j in range(s)))
+    return best
+
+
+def test_ot_boundaries_interpolate_inside_frames():
+    alpha = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
+    beta = torch.tensor([0.35, 0.65], dtype=torch.float64)
+    start, end = ot_boundaries(alpha, beta)
+    # A crosses 0.35 in frame 1, half-way: (0.35 - 0.2) / 0.3 = 0.5.
+    torch.testing.assert_close(start, torch.tensor([0.0, 1.5], dtype=torch.float64))
+    torch.testing.assert_close(end, torch.tensor([1.5, 3.0], dtype=torch.float64))
+    spans = align_ot(alpha, torch.zeros(3, 2).log_softmax(-1), torch.tensor([0, 1]), beta,
+                     frame_duration=0.01)
+    torch.testing.assert_close(spans.start, torch.tensor([0.0, 0.015], dtype=torch.float64))
+    first, stop = ot_frame_spans(alpha, beta)
+    assert first.tolist() == [0, 1] and stop.tolist() == [2, 3]
+
+
+def test_ot_dropped_frames_go_to_no_token_and_more_tokens_than_frames():
+    alpha = torch.tensor([0.5, 0.0, 0.0, 0.5], dtype=torch.float64)
+    start, end = ot_boundaries(alpha, torch.tensor([0.5, 0.5], dtype=torch.float64))
+    assert end[0] == 1.0 and start[1] == 3.0  # frames 1, 2 (weight 0) lie in the gap
+    # 2 frames, 5 tokens: several tokens share a frame, spans are ordered and finite.
+    s, e = ot_boundaries(torch.tensor([0.5, 0.5]), torch.full((5,), 0.2))
+    torch.testing.assert_close(s, torch.tensor([0.0, 0.4, 0.8, 1.2, 1.6], dtype=torch.float64))
+    torch.testing.assert_close(e, torch.tensor([0.4, 0.8, 1.2, 1.6, 2.0], dtype=torch.float64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 30), m=st.integers(1, 30), data=st.data())
+def test_property_ot_spans_are_ordered_and_cover_the_mass(n, m, data):
+    a = data.draw(st.lists(st.one_of(st.just(0.0), st.floats(1e-9, 1e3)), min_size=n, max_size=n))
+    b = data.draw(st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e3)), min_size=m, max_size=m))
+    if sum(a) == 0:
+        a[-1] = 1.0
+    if sum(b) == 0:
+        b[0] = 1.0
+    alpha, beta = torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64)
+    start, end = ot_boundaries(alpha, beta)
+    assert torch.isfinite(start).all() and torch.isfinite(end).all()
+    assert (start >= 0).all() and (end <= n).all() and (end >= start).all()
+    assert (start[1:] >= end[:-1] - 1e-9).all()  # tokens never overlap in time
+    # The weight of alpha inside [start_j, end_j] (piecewise linear) equals beta_j.
+    cum = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(alpha / alpha.sum(), 0)])
+
+    def a_at(x: torch.Tensor) -> torch.Tensor:
+        i = torch.floor(x).long().clamp(max=n - 1)
+        return cum[i] + (x - i) * (cum[i + 1] - cum[i])
+
+    torch.testing.assert_close(a_at(end) - a_at(start), beta / beta.sum(), atol=1e-9, rtol=0)
+
+
+def test_ot_confidence_is_geometric_mean_over_the_plan():
+    g = torch.Generator().manual_seed(0)
+    lp = torch.randn(6, 4, generator=g).log_softmax(-1)
+    alpha = torch.softmax(torch.randn(6, generator=g), 0)
+    y = torch.tensor([2, 0, 3])
+    spans = align_ot(alpha, lp, y)
+    frame, token, mass = transport_plan(alpha.double(), torch.full((3,), 1 / 3, dtype=torch.float64))
+    for j in range(3):
+        sel = token == j
+        expected = math.exp(float((mass[sel] * lp[frame[sel], y[j]].double()).sum()) * 3)
+        assert math.isclose(float(spans.confidence[j]), expected, rel_tol=1e-9)
+    assert ((spans.confidence > 0) & (spans.confidence <= 1)).all()
+
+
+def test_token_confidence_fallback_for_tokens_without_weight():
+    lp = torch.log(torch.tensor([[0.5, 0.5], [0.25, 0.75]]))
+    conf = token_confidence(lp, torch.tensor([0, 1]), torch.tensor([0, 1]), torch.tensor([0, 0]),
+                            torch.ones(2), fallback_frame=torch.tensor([0, 1]))
+    torch.testing.assert_close(conf, torch.tensor([math.sqrt(0.5 * 0.25), 0.75], dtype=torch.float64))
+
+
+def test_viterbi_matches_brute_force_with_optional_tokens():
+    g = torch.Generator().manual_seed(1)
+    for _ in range(120):
+        t = int(torch.randint(1, 8, (), generator=g))
+        s = int(torch.randint(1, 6, (), generator=g))
+        lp = torch.randn(t, 4, generator=g, dtype=torch.float64).log_softmax(-1)
+        y = torch.randint(0, 4, (s,), generator=g)
+        opt = torch.rand(s, generator=g) < 0.4
+        if t < int((~opt).sum()):
+            with pytest.raises(ValueError, match="at least one frame per non-optional token"):
+                viterbi_segments(lp, y, opt)
+            continue
+        first, end, total = viterbi_segments(lp, y, opt)
+        assert math.isclose(total, brute_force(lp, y.tolist(), opt.tolist()), abs_tol=1e-6)
+        assert first[0] == 0 and end[-1] == t and torch.equal(first[1:], end[:-1])
+        lengths = end - first
+        assert (lengths[~opt] >= 1).all() and (lengths >= 0).all()
+        rescored = sum(float(lp[first[j] : end[j], y[j]].sum()) for j in range(s))
+        assert math.isclose(rescored, total, abs_tol=1e-6)
+
+
+def test_viterbi_recovers_a_planted_segmentation_exact_and_banded():
+    g = torch.Generator().manual_seed(2)
+    t, s, c = 400, 60, 20
+    bounds = torch.sort(torch.randperm(t - 1, generator=g)[: s - 1] + 1).values
+    lengths = torch.diff(torch.cat([torch.tensor([0]), bounds, torch.tensor([t])]))
+    y = torch.randint(0, c, (s,), generator=g)
+    y[1:][y[1:] == y[:-1]] = (y[:-1][y[1:] == y[:-1]] + 1) % c  # neighbours differ
+    truth = torch.repeat_interleave(y, lengths)
+    logits = torch.randn(t, c, generator=g)
+    logits[torch.arange(t), truth] += 6.0
+    lp = logits.log_softmax(-1)
+    exact = align_viterbi(lp, y)
+    expected_start = torch.cat([torch.tensor([0]), bounds]).double() * 0.01
+    torch.testing.assert_close(exact.start, expected_start)
+    # A band around the true boundaries (as the OT path would give) finds the same path.
+    alpha = torch.full((t,), 1.0 / t)
+    beta = lengths.double() / t
+    banded = align_viterbi(lp, y, band=3, alpha=alpha, beta=beta)
+    torch.testing.assert_close(banded.start, exact.start)
+    assert ((exact.confidence > 0) & (exact.confidence <= 1)).all()
+
+
+def test_viterbi_band_too_narrow_widens_until_feasible():
+    lp = torch.zeros(50, 3).log_softmax(-1)
+    y = torch.tensor([0, 1, 2, 0, 1])
+    # Every boundary centred at frame 0: infeasible for band 1, widened automatically.
+    first, end, _ = viterbi_segments(lp, y, band=1, centre=torch.zeros(5))
+    assert end[-1] == 50 and ((end - first) >= 1).all()
+
+
+def test_viterbi_optional_silence_takes_no_frames_when_absent():
+    # Frames: phone 2 x3 then phone 3 x3; sil (class 1) optional between and around.
+    p = torch.full((6, 4), 0.02)
+    p[:3, 2] = 0.94
+    p[3:, 3] = 0.94
+    lp = p.log()
+    y = torch.tensor([1, 2, 1, 3, 1])
+    opt = torch.tensor([True, False, True, False, True])
+    spans = align_viterbi(lp, y, optional=opt)
+    torch.testing.assert_close(spans.start, torch.tensor([0, 0, 3, 3, 6], dtype=torch.float64) * 0.01)
+    torch.testing.assert_close(spans.end, torch.tensor([0, 3, 3, 6, 6], dtype=torch.float64) * 0.01)
+    with pytest.raises(ValueError, match="2 frames for 3 tokens"):
+        align_viterbi(lp[:2], torch.tensor([2, 3, 2]))

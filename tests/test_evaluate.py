@@ -1,0 +1,323 @@
+"""Evaluation metrics on hand-made alignments whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from aligner.alignment import Alignment, Interval
+from aligner.evaluate import (
+    EvaluationError,
+    boundary_errors,
+    boundary_times,
+    edit_counts,
+    evaluate_paths,
+    f1_from_counts,
+    idr_values,
+    load_alignments,
+    match_boundaries,
+    pair_tokens,
+    score_utterance,
+    share_within,
+    silence_frames,
+    summarise,
+    write_csv,
+)
+from aligner.phone_folding import FoldingError, load_folding
+
+
+def iv(start: float, end: float, label: str) -> Interval:
+    return Interval(start, end, label)
+
+
+# ----------------------------------------------------------------------------- pairing
+def test_pairing_counts_substitution_deletion_insertion():
+    gold = [iv(0, 1, "A"), iv(1, 2, "B"), iv(2, 3, "C"), iv(3, 4, "D")]
+    hyp = [iv(0, 1, "A"), iv(1, 2, "X"), iv(2, 3, "C"), iv(3, 3.5, "D"), iv(3.5, 4, "E")]
+    pairs = pair_tokens(gold, hyp)
+    counts = edit_counts(gold, hyp, pairs)
+    assert (counts.matched, counts.substituted, counts.deleted, counts.inserted) == (3, 1, 0, 1)
+    assert counts.error_rate == pytest.approx(2 / 4)
+    assert (None, 4) in pairs and (1, 1) in pairs
+
+
+def test_pairing_uses_time_to_choose_among_repeated_labels():
+    gold = [iv(0, 1, "A"), iv(1, 2, "B"), iv(2, 3, "A")]
+    hyp = [iv(2.1, 3, "A")]
+    assert pair_tokens(gold, hyp) == [(0, None), (1, None), (2, 0)]
+    hyp_early = [iv(0, 0.9, "A")]
+    assert pair_tokens(gold, hyp_early) == [(0, 0), (1, None), (2, None)]
+
+
+def test_long_sequences_pair_blockwise_with_same_result():
+    rng = np.random.default_rng(0)
+    labels = rng.choice(list("ABCDEFG"), size=1500)
+    gold = [iv(i * 0.1, (i + 1) * 0.1, str(lab)) for i, lab in enumerate(labels)]
+    hyp = [iv(i * 0.1 + 0.005, (i + 1) * 0.1 + 0.005, str(lab)) for i, lab in enumerate(labels)]
+    pairs = pair_tokens(gold, hyp)
+    assert pairs == [(i, i) for i in range(1500)]
+    errors = boundary_errors(gold, hyp, pairs)
+    assert errors.size == 1501 and np.allclose(errors, 0.005)
+
+
+# ----------------------------------------------------------------------------- boundaries
+def test_shared_boundaries_count_once_and_errors_are_known():
+    gold = [iv(0.10, 0.20, "A"), iv(0.20, 0.30, "B")]
+    hyp = [iv(0.11, 0.22, "A"), iv(0.22, 0.30, "B")]
+    errors = boundary_errors(gold, hyp, pair_tokens(gold, hyp))
+    assert np.allclose(sorted(errors), [0.0, 0.01, 0.02])
+    assert share_within(errors, 0.010) == pytest.approx(2 / 3)
+    assert share_within(errors, 0.020) == 1.0
+    assert share_within(np.zeros(0), 0.02) != share_within(np.zeros(0), 0.02)  # NaN
+
+
+def test_gap_in_hypothesis_gives_two_boundaries():
+    gold = [iv(0.10, 0.20, "A"), iv(0.20, 0.30, "B")]
+    hyp = [iv(0.11, 0.20, "A"), iv(0.22, 0.30, "B")]
+    errors = boundary_errors(gold, hyp, pair_tokens(gold, hyp))
+    assert np.allclose(sorted(errors), [0.0, 0.0, 0.01, 0.02])
+
+
+def test_boundary_f1_is_one_to_one_within_tolerance():
+    gold = boundary_times([iv(0.1, 0.2, "A"), iv(0.2, 0.3, "B")])
+    assert list(gold) == [0.1, 0.2, 0.3]
+    hyp = np.array([0.105, 0.25, 0.3, 0.4])
+    matched = match_boundaries(gold, hyp, 0.02)
+    assert matched == 2
+    p, r, f1 = f1_from_counts(matched, len(gold), len(hyp))
+    assert (p, r) == (pytest.approx(0.5), pytest.approx(2 / 3))
+    assert f1 == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    # one hypothesis boundary cannot serve two gold ones
+    assert match_boundaries(np.array([0.10, 0.11]), np.array([0.105]), 0.02) == 1
+
+
+def test_idr_and_silence_frames():
+    gold = [iv(0.0, 0.1, "A"), iv(0.1, 0.2, "B")]
+    hyp = [iv(0.05, 0.15, "A")]
+    pairs = pair_tokens(gold, hyp)
+    assert np.allclose(idr_values(gold, hyp, pairs), [0.5, 0.0])
+    # token 0.1-0.3 s in a 0.5 s file: frames 10..29 covered, 30 of 50 on silence
+    assert silence_frames([iv(0.1, 0.3, "A")], 50) == 30
+    assert silence_frames([], 7) == 7
+
+
+# ----------------------------------------------------------------------------- folding
+def test_cmu39_folds_timit_closures_glottal_stop_and_variants():
+    fold = load_folding("cmu39")
+    timit = [iv(0, 0.1, "h#"), iv(0.1, 0.15, "bcl"), iv(0.15, 0.2, "b"), iv(0.2, 0.3, "ax"),
+             iv(0.3, 0.32, "q"), iv(0.32, 0.4, "iy"), iv(0.4, 0.5, "pau"), iv(0.5, 0.55, "tcl"),
+             iv(0.55, 0.6, "h#")]
+    out = [(round(t.start, 3), round(t.end, 3), t.label) for t in fold.fold_phones(timit)]
+    assert out == [(0.1, 0.2, "B"), (0.2, 0.3, "AH"), (0.3, 0.4, "IY"), (0.5, 0.55, "T")]
+
+
+def test_timit39_closures_are_silence_and_zh_is_sh():
+    fold = load_folding("timit39")
+    out = fold.fold_phones([iv(0.1, 0.15, "bcl"), iv(0.15, 0.2, "b"), iv(0.2, 0.3, "zh"), iv(0.3, 0.4, "AO1")])
+    assert [(t.start, t.label) for t in out] == [(0.15, "B"), (0.2, "SH"), (0.3, "AA")]
+
+
+def test_stress_case_and_silence_spellings():
+    fold = load_folding()
+    labels = ["AH0", "ah1", "Ah", "sp", "spn", "SIL", "", "pau", "<eps>"]
+    tokens = [iv(i, i + 1, lab) for i, lab in enumerate(labels)]
+    assert [t.label for t in fold.fold_phones(tokens)] == ["AH", "AH", "AH"]
+
+
+def test_fold_file_overrides_and_bad_names(tmp_path: Path):
+    table = tmp_path / "fold.txt"
+    table.write_text("# mine\nao aa\nxx sil\n", encoding="utf-8")
+    fold = load_folding(table)
+    assert [t.label for t in fold.fold_phones([iv(0, 1, "AO2"), iv(1, 2, "xx"), iv(2, 3, "ax")])] == ["AA", "AH"]
+    with pytest.raises(FoldingError, match="not a folding name"):
+        load_folding("nonsense")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("one two three\n", encoding="utf-8")
+    with pytest.raises(FoldingError, match="bad.txt:1"):
+        load_folding(bad)
+
+
+# ----------------------------------------------------------------------------- utterances
+def _gold() -> Alignment:
+    words = [iv(0.0, 0.1, ""), iv(0.1, 0.3, "Hello"), iv(0.3, 0.5, "world"), iv(0.5, 0.6, "")]
+    phones = [iv(0.0, 0.1, "sil"), iv(0.1, 0.2, "HH"), iv(0.2, 0.3, "AH0"), iv(0.3, 0.4, "W"),
+              iv(0.4, 0.5, "ER1"), iv(0.5, 0.6, "sil")]
+    return Alignment(words=words, phones=phones, duration=0.6)
+
+
+def _hyp() -> Alignment:
+    # every phone boundary 10 ms late except the last one
+    words = [iv(0.11, 0.31, "hello,"), iv(0.31, 0.5, "World")]
+    phones = [iv(0.11, 0.21, "hh"), iv(0.21, 0.31, "ah"), iv(0.31, 0.41, "w"), iv(0.41, 0.5, "er")]
+    return Alignment(words=words, phones=phones, duration=0.6)
+
+
+def test_score_utterance_known_answers():
+    s = score_utterance("u", _gold(), _hyp(), load_folding(), tolerance=0.005)
+    assert s.phones.counts.matched == 4 and s.words.counts.matched == 2
+    assert np.allclose(sorted(s.phones.errors), [0.0, 0.01, 0.01, 0.01, 0.01])
+    assert np.allclose(sorted(s.words.errors), [0.0, 0.01, 0.01])
+    assert s.phones.f1 == pytest.approx(0.2)  # only 0.5 matches within 5 ms: 1 of 5 each side
+    assert np.allclose(s.phones.idr, [0.9, 0.9, 0.9, 0.9])
+    assert (s.frames, s.gold_silence_frames, s.hyp_silence_frames) == (60, 20, 21)
+    summary = summarise([s], 0.005)
+    assert summary.phones.mean_ms == pytest.approx(8.0)
+    assert summary.phones.median_ms == pytest.approx(10.0)
+    assert summary.phones.bias_ms == pytest.approx(8.0)  # every error is the hypothesis being late
+    assert summary.phones.within[10] == 1.0 and summary.phones.within[25] == 1.0
+    assert summary.gold_silence_share == pytest.approx(20 / 60)
+
+
+# ----------------------------------------------------------------------------- files
+def _write_textgrid(path: Path, ali: Alignment) -> None:
+    from praatio import textgrid as tgio
+
+    tg = tgio.Textgrid()
+    for name, tier in (("words", ali.words), ("phones", ali.phones)):
+        entries = [(t.start, t.end, t.label) for t in tier if t.label]
+        tg.addTier(tgio.IntervalTier(name, entries, 0, ali.duration))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tg.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+
+
+def _write_json(path: Path, ali: Alignment) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"start": 0, "end": ali.duration, "tiers": {
+        "words": {"type": "interval", "entries": [[t.start, t.end, t.label, 0.9] for t in ali.words]},
+        "phones": {"type": "interval", "entries": [[t.start, t.end, t.label] for t in ali.phones]},
+    }}), encoding="utf-8")
+
+
+def _write_ctm(path: Path, utt: str, tokens: list[Interval]) -> None:
+    path.write_text("".join(f"{utt} 1 {t.start:.3f} {t.end - t.start:.3f} {t.label} 0.9\n" for t in tokens),
+                    encoding="utf-8")
+
+
+def test_directory_mode_reads_all_formats_and_counts_missing_as_failed(tmp_path: Path):
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    for spk, utt in (("s1", "a"), ("s1", "b"), ("s2", "c"), ("s2", "d")):
+        _write_textgrid(gold / spk / f"{utt}.TextGrid", _gold())
+    _write_json(hyp / "s1" / "a.json", _hyp())
+    _write_textgrid(hyp / "s1" / "b.TextGrid", _hyp())
+    (hyp / "elsewhere").mkdir(parents=True)
+    _write_ctm(hyp / "elsewhere" / "c.words.ctm", "c", _hyp().words)
+    _write_ctm(hyp / "elsewhere" / "c.phones.ctm", "c", _hyp().phones)
+    scores = evaluate_paths(gold, hyp, load_folding())
+    by = {s.name: s for s in scores}
+    assert set(by) == {"s1/a", "s1/b", "s2/c", "s2/d"}
+    assert by["s2/d"].status == "failed" and by["s2/d"].reason == "no hypothesis"
+    for name in ("s1/a", "s1/b", "s2/c"):
+        assert by[name].status == "ok"
+        assert np.allclose(sorted(by[name].phones.errors), [0.0, 0.01, 0.01, 0.01, 0.01], atol=1e-6)
+    summary = summarise(scores)
+    assert (summary.utterances, summary.failed) == (4, 1)
+    assert summary.phones.boundaries == 15 and summary.words.boundaries == 9
+    out = tmp_path / "per_utt.csv"
+    write_csv(scores, out)
+    rows = list(csv.DictReader(out.open()))
+    assert [r["status"] for r in rows].count("failed") == 1
+    assert float(rows[0]["phone_mean_ms"]) == pytest.approx(8.0)
+
+
+def test_multi_utterance_ctm_is_keyed_by_utterance_id(tmp_path: Path):
+    path = tmp_path / "all.ctm"
+    path.write_text("u1 1 0.10 0.20 hello\nu2 A 0.0 0.5 world 0.7\n", encoding="utf-8")
+    out = load_alignments(path)
+    assert set(out) == {"u1", "u2"}
+    assert out["u2"].words[0].confidence == pytest.approx(0.7)
+    assert out["u1"].words[0].end == pytest.approx(0.3)
+
+
+def test_bad_files_give_errors_naming_the_file(tmp_path: Path):
+    bad = tmp_path / "x.ctm"
+    bad.write_text("u1 1 zero 0.2 hello\n", encoding="utf-8")
+    assert "x.ctm:1" in str(load_alignments(bad)["x"])
+    tg = tmp_path / "y.TextGrid"
+    tg.write_text("not a textgrid", encoding="utf-8")
+    assert isinstance(load_alignments(tg)["y"], EvaluationError)
+    with pytest.raises(EvaluationError, match="no such file"):
+        load_alignments(tmp_path / "missing")
+
+
+def _app() -> typer.Typer:
+    from aligner import cli_evaluate
+
+    app = typer.Typer()
+    app.command("evaluate")(cli_evaluate.command)
+    app.command("noop")(lambda: None)  # keep Typer in multi-command mode like the real CLI
+    return app
+
+
+def test_cli_exit_codes_and_outputs(tmp_path: Path):
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    _write_textgrid(gold / "a.TextGrid", _gold())
+    _write_textgrid(gold / "b.TextGrid", _gold())
+    _write_json(hyp / "a.json", _hyp())
+    runner = CliRunner()
+    res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "--csv", str(tmp_path / "u.csv"),
+                                 "--json", str(tmp_path / "s.json")])
+    assert res.exit_code == 1, res.output
+    assert "1 failed" in res.output and "b: no hypothesis" in res.output
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["failed"] == 1 and summary["phones"]["mean_ms"] == pytest.approx(8.0)
+    _write_json(hyp / "b.json", _hyp())
+    assert runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "-q"]).exit_code == 0
+    res = runner.invoke(_app(), ["evaluate", str(tmp_path / "nope"), str(hyp)])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "--fold", "klingon"])
+    assert res.exit_code == 2 and "not a folding name" in res.output
+
+
+def _levenshtein(a: list[str], b: list[str]) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from("ABC"), max_size=12), st.lists(st.sampled_from("ABC"), max_size=12))
+def test_pairing_cost_is_the_edit_distance(a, b):
+    gold = [iv(i, i + 1, x) for i, x in enumerate(a)]
+    hyp = [iv(i * 0.7, i * 0.7 + 0.7, x) for i, x in enumerate(b)]
+    pairs = pair_tokens(gold, hyp)
+    c = edit_counts(gold, hyp, pairs)
+    assert c.substituted + c.deleted + c.inserted == _levenshtein(a, b)
+    assert [g for g, _ in pairs if g is not None] == list(range(len(a)))
+    assert [h for _, h in pairs if h is not None] == list(range(len(b)))
+
+
+def test_textgrid_with_zero_length_interval_is_read_by_the_fallback(tmp_path: Path):
+    long = tmp_path / "z.TextGrid"
+    long.write_text(
+        'File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 0.5\n'
+        'tiers? <exists>\nsize = 2\nitem []:\n'
+        '    item [1]:\n        class = "IntervalTier"\n        name = "words"\n        xmin = 0\n'
+        '        xmax = 0.5\n        intervals: size = 2\n'
+        '        intervals [1]:\n            xmin = 0\n            xmax = 0.1\n            text = ""\n'
+        '        intervals [2]:\n            xmin = 0.1\n            xmax = 0.5\n            text = "say ""2"""\n'
+        '    item [2]:\n        class = "IntervalTier"\n        name = "phones"\n        xmin = 0\n'
+        '        xmax = 0.5\n        intervals: size = 3\n'
+        '        intervals [1]:\n            xmin = 0\n            xmax = 0.1\n            text = "sil"\n'
+        '        intervals [2]:\n            xmin = 0.1\n            xmax = 0.1\n            text = "AH0"\n'
+        '        intervals [3]:\n            xmin = 0.1\n            xmax = 0.5\n            text = "S"\n',
+        encoding="utf-8")
+    ali = load_alignments(long)["z"]
+    assert not isinstance(ali, EvaluationError), ali
+    assert [w.label for w in ali.words] == ["", 'say "2"']
+    assert [(p.start, p.end, p.label) for p in ali.phones][1:] == [(0.1, 0.1, "AH0"), (0.1, 0.5, "S")]
+    short = tmp_path / "s.TextGrid"
+    short.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n0.5\n<exists>\n1\n'
+                     '"IntervalTier"\n"phones"\n0\n0.5\n2\n0\n0.25\n"a"\n0.25\n0.25\n"b"\n', encoding="utf-8")
+    assert [p.label for p in load_alignments(short)["s"].phones] == ["a", "b"]

@@ -1,0 +1,184 @@
+"""Unit tests of the corpus recipe's pure parts (no TTS engine needed)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aligner.text.phones import PHONES
+from recipes.synth import augment
+from recipes.synth.build import choose_augment, per_voice, prepare, word_label
+from recipes.synth.espeak_engine import _word_index, word_offsets
+from recipes.synth.festival_engine import group_words
+from recipes.synth.gold import Segment, build_tiers, map_segments, shift_scale, textgrid_text
+from recipes.synth.numbers import spoken_words
+from recipes.synth.phonemap import TABLES, UnmappedPhone, to_arpabet
+from recipes.real.allison import keep
+
+textgrid = pytest.importorskip("textgrid")
+
+
+@pytest.mark.parametrize("token,words", [
+    ("1999", "nineteen ninety nine"), ("1905", "nineteen oh five"), ("2007", "two thousand seven"),
+    ("$25", "twenty five dollars"), ("$1.05", "one dollar and five cents"),
+    ("$38,687.84", "thirty eight thousand six hundred eighty seven dollars and eighty four cents"),
+    ("15%", "fifteen percent"), ("21st", "twenty first"), ("12th", "twelfth"),
+    ("3:30", "three thirty"), ("7:05", "seven oh five"), ("9:00", "nine o'clock"),
+    ("24.9", "twenty four point nine"), ("1,500", "one thousand five hundred"),
+    ("don't", "don't"), ("well-known,", "well known"), ("Dr.", "doctor"), ('"Where\'s', "where's"),
+    ("airport?", "airport"), ("X-ray", "x ray"),
+])
+def test_spoken_words(token: str, words: str) -> None:
+    assert spoken_words(token) == words.split()
+
+
+def test_spoken_words_rejects_unknown_shapes() -> None:
+    with pytest.raises(ValueError, match="not readable"):
+        spoken_words("a_b")
+
+
+def test_word_label_keeps_user_spelling() -> None:
+    assert word_label("airport?") == "airport"
+    assert word_label('"Where\'s') == "Where's"
+    assert word_label("Dr.") == "Dr."
+    assert word_label("$1,500.") == "$1,500"
+    assert word_label("1999,") == "1999"
+
+
+def test_prepare_maps_words_back_to_tokens() -> None:
+    p = prepare("In 1999, Dr. Smith paid $25 for a well-known X-ray?", random.Random(0),
+                pause_prob=0.0)
+    assert p.tts_text == ("in nineteen ninety nine, doctor smith paid twenty five dollars for "
+                          "a well known x ray?")
+    assert len(p.words) == len(p.word_to_token)
+    assert [p.tokens[t] for t in p.word_to_token][1:4] == ["1999,"] * 3
+
+
+def test_prepare_extra_pause_is_not_in_transcript() -> None:
+    text = "Anna sold the small red car on Monday."
+    tts = {prepare(text, random.Random(i), pause_prob=1.0).tts_text for i in range(5)}
+    assert all(t.count(",") == 1 for t in tts) and len(tts) > 1
+
+
+def test_group_words_merges_engine_splits() -> None:
+    assert group_words(["robert", "'s", "car"], ["robert's", "car"]) == [0, 0, 1]
+    assert group_words(["s", "q", "l"], ["sql"]) == [0, 0, 0]
+    assert group_words(["a", "b"], ["ab", "c"]) is None
+    assert group_words(["a", "b", "c"], ["a", "b"]) is None
+
+
+def test_espeak_glued_function_words_are_split_by_counts() -> None:
+    text = "from the desk."
+    offs = word_offsets(text)
+    assert offs == [1, 6, 10]
+    phones = [("f", 0, 1), ("r", 1, 1), ("V", 2, 1), ("m", 3, 1), ("D", 4, 1), ("@2", 5, 1),
+              ("d", 6, 10), ("E", 7, 10), ("s", 8, 10), ("k", 9, 10), ("_:", 10, 15)]
+    counts = {"from": 4, "the": 2, "desk": 4}
+    assert _word_index(phones, text, counts.get) == [0, 0, 0, 0, 1, 1, 2, 2, 2, 2, -1]
+    counts["the"] = 3
+    assert _word_index(phones, text, counts.get) is None
+
+
+def test_phone_tables_map_into_arpabet() -> None:
+    for name, table in TABLES.items():
+        for src, arpa in table.items():
+            assert set(arpa) <= set(PHONES), (name, src, arpa)
+    assert to_arpabet("espeak", "'aI") == ("AY",)
+    with pytest.raises(UnmappedPhone):
+        to_arpabet("festival_radio", "zz")
+
+
+def _segs() -> list[Segment]:
+    return [Segment("pau", 0.0, 0.2, -1), Segment("n", 0.2, 0.3, 0), Segment("ay", 0.3, 0.45, 0),
+            Segment("n", 0.45, 0.5, 0), Segment("t", 0.5, 0.55, 1), Segment("iy", 0.55, 0.7, 1),
+            Segment("pau", 0.7, 0.9, -1), Segment("el", 0.9, 1.1, 2), Segment("pau", 1.1, 1.2, -1)]
+
+
+def test_build_tiers_merges_token_and_covers_file() -> None:
+    segs = map_segments(_segs(), "festival_radio")
+    assert [s.phone for s in segs if s.phone] == ["N", "AY", "N", "T", "IY", "AH", "L"]
+    words, phones = build_tiers(segs, [0, 0, 1], ["1999", "el"], duration=1.3)
+    assert [(w.label, round(w.start, 3), round(w.end, 3)) for w in words] == [
+        ("", 0.0, 0.2), ("1999", 0.2, 0.7), ("", 0.7, 0.9), ("el", 0.9, 1.1), ("", 1.1, 1.3)]
+    assert phones[0].label == "" and phones[-1].end == 1.3
+    assert all(a.end == b.start for a, b in zip(phones, phones[1:]))
+
+
+def test_textgrid_text_parses(tmp_path: Path) -> None:
+    segs = map_segments(_segs(), "festival_radio")
+    words, phones = build_tiers(segs, [0, 0, 1], ['say "hi"', "el"], duration=1.3)
+    path = tmp_path / "x.TextGrid"
+    path.write_text(textgrid_text({"words": words, "phones": phones}, 1.3))
+    tg = textgrid.TextGrid.fromFile(str(path))
+    assert [t.name for t in tg.tiers] == ["words", "phones"]
+    assert tg.tiers[0][1].mark == 'say "hi"'
+    assert tg.tiers[1].maxTime == pytest.approx(1.3)
+
+
+def _burst(sr: int = 16000, at: float = 0.5) -> np.ndarray:
+    x = np.zeros(sr, dtype=np.float32)
+    i = int(at * sr)
+    x[i:i + 1600] = np.sin(np.arange(1600) * 0.3).astype(np.float32)
+    return x
+
+
+def _onset(x: np.ndarray, sr: int = 16000) -> float:
+    return int(np.argmax(np.abs(x) > 0.05 * np.max(np.abs(x)))) / sr
+
+
+def test_speed_rescales_times() -> None:
+    x = _burst()
+    for factor in (0.9, 1.12):
+        y, scale = augment.speed(x, factor, 16000)
+        assert scale == pytest.approx(1 / factor, rel=1e-3)
+        assert _onset(y) == pytest.approx(0.5 * scale, abs=0.002)
+        moved = shift_scale([Segment("AA", 0.5, 0.6, 0)], scale=scale)[0]
+        assert moved.start == pytest.approx(_onset(y), abs=0.002)
+
+
+def test_time_preserving_augmentations_keep_onset() -> None:
+    x = _burst()
+    rng = np.random.default_rng(0)
+    assert _onset(augment.reverb(x, 0.5, rng, 16000)) == pytest.approx(0.5, abs=0.002)
+    assert _onset(augment.telephone(x, 16000)) == pytest.approx(0.5, abs=0.003)
+    assert _onset(augment.gain(x, -10)) == pytest.approx(0.5, abs=1e-4)
+    y, off = augment.pad(x, 16000, 0.25, 0.1)
+    assert off == 0.25 and _onset(y) == pytest.approx(0.75, abs=1e-4)
+    assert len(augment.reverb(x, 0.5, rng, 16000)) == len(x)
+
+
+def test_noise_hits_requested_snr() -> None:
+    x = _burst()
+    rng = np.random.default_rng(1)
+    y = augment.add_noise(x, 10.0, rng, 16000)
+    noise = y - x
+    speech = x[8000:9600]
+    snr = 10 * np.log10(np.mean(speech**2) / np.mean(noise**2))
+    assert snr == pytest.approx(10.0, abs=0.5)
+
+
+def test_augment_choice_is_deterministic_and_mixed() -> None:
+    a = [choose_augment(random.Random(f"7:u{i}"), 0.5) for i in range(200)]
+    b = [choose_augment(random.Random(f"7:u{i}"), 0.5) for i in range(200)]
+    assert a == b
+    assert 60 < sum(1 for x in a if {"noise", "reverb", "telephone"} & x.keys()) < 140
+    assert any("speed" in x for x in a)
+
+
+def test_per_voice_spec() -> None:
+    assert per_voice("700", "fest-kal") == 700
+    assert per_voice("fest-:700,esp-:150", "esp-en-m3") == 150
+    assert per_voice("fest-:700", "mb-us1") == 0
+
+
+def test_allison_filter_drops_descriptions() -> None:
+    assert keep("Please enter your password followed by the pound key.")
+    assert keep("1")
+    assert not keep("[ascending tones]")
+    assert not keep("(10 seconds of silence)")
+    assert not keep("<beep ascending>")
+    assert not keep("at [@]")
+    assert not keep("Please leave your message after the tone. (simple tone sound plays)")

@@ -51,7 +51,7 @@ def pair_tokens(gold: Sequence[Interval], hyp: Sequence[Interval]) -> list[tuple
     """
     if len(gold) * len(hyp) <= _BLOCK * _BLOCK * 4:
         return _pair_block(gold, hyp)
-    mids = np.array([(t.start + t.end) / 2 for t in hyp])
+    mids = np.maximum.accumulate(np.array([(t.start + t.end) / 2 for t in hyp]))  # sorted
     pairs: list[tuple[int | None, int | None]] = []
     h_lo = 0
     for g_lo in range(0, len(gold), _BLOCK):

@@ -62,10 +62,11 @@ def build_long(split_dir: Path, minutes: float, work: Path) -> tuple[Path, Path,
     tag = f"long-{split_dir.name}-{minutes:g}min"
     audio, text, gold, meta = (work / f"{tag}.flac", work / f"{tag}.txt", work / f"{tag}.TextGrid",
                                work / f"{tag}.json")
+    utts = find_utterances(split_dir)
     if all(p.exists() for p in (audio, text, gold, meta)):
         info = json.loads(meta.read_text())
-        return audio, text, gold, info["seconds"], info["utterances"]
-    utts = find_utterances(split_dir)
+        if info.get("source_utterances") == len(utts):  # else the split changed: rebuild
+            return audio, text, gold, info["seconds"], info["utterances"]
     if not utts:
         raise SystemExit(f"error: {split_dir}: no utterances to build a long recording from")
     target = minutes * 60
@@ -85,7 +86,7 @@ def build_long(split_dir: Path, minutes: float, work: Path) -> tuple[Path, Path,
     sf.write(str(audio), np.concatenate(pieces), 16000, subtype="PCM_16")
     text.write_text("\n".join(texts) + "\n", encoding="utf-8")
     write_textgrid(Alignment(words, phones, offset), gold)
-    meta.write_text(json.dumps({"seconds": offset, "utterances": n}))
+    meta.write_text(json.dumps({"seconds": offset, "utterances": n, "source_utterances": len(utts)}))
     return audio, text, gold, offset, n
 
 

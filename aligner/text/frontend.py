@@ -49,6 +49,13 @@ def _combine(per_word: list[list[list[str]]]) -> list[list[str]]:
     return combos
 
 
+def _pronounce_one(lexicon: Lexicon, text: str, word: str) -> tuple[list[list[str]], bool]:
+    try:
+        return lexicon.pronounce(word)
+    except TranscriptError as err:
+        raise TranscriptError(f"word {text!r}: {err}") from None
+
+
 def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """Typed text -> words with pronunciations. Symbol-only tokens are dropped (not spoken).
 
@@ -59,7 +66,11 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
     words: list[Word] = []
     for token in normalise(text, known=lexicon.__contains__):
-        variants: list[list[str]] = []
+        if len(token.readings) == 1 and len(token.readings[0]) == 1:  # one word: common case
+            variants, unknown = _pronounce_one(lexicon, token.text, token.readings[0][0])
+            words.append(Word(token.text, variants, unknown, list(token.spoken)))
+            continue
+        variants = []
         unknown = False
         for r, reading in enumerate(token.readings):
             try:

@@ -175,7 +175,7 @@ def _clitic_variant(base: list[str], clitic: str) -> list[str]:
 class Lexicon:
     """CMUdict plus a user dictionary; `pronounce` never fails for a word with Latin letters."""
 
-    cmu: dict[str, list[str]]
+    cmu: dict[str, list[str]] = field(repr=False)
     user: dict[str, list[list[str]]] = field(default_factory=dict)
     _cache: dict[str, tuple[list[list[str]], bool]] = field(
         default_factory=dict, repr=False, compare=False)

@@ -121,17 +121,20 @@ class Token:
         return self.readings[0]
 
 
+_TRANSLATE = str.maketrans({**_CHAR_MAP, **{c: None for c in _DROP}})
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
 def clean_text(text: str) -> str:
     """Unicode compatibility forms, curly quotes, dashes, invisible characters -> plain forms."""
-    text = unicodedata.normalize("NFKC", text)
+    if text.isascii():  # the common case, kept fast
+        return _ASCII_CONTROL.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
     out = []
     for ch in text:
-        if ch in _DROP:
-            continue
-        mapped = _CHAR_MAP.get(ch)
-        if mapped is not None:
-            out.append(mapped)
-        elif unicodedata.category(ch)[0] in "CZ" and not ch.isspace():
+        if ch.isascii() or ch.isspace():
+            out.append(ch if ch.isprintable() or ch.isspace() else " ")
+        elif unicodedata.category(ch)[0] in "CZ":
             out.append(" ")  # control and format characters separate words
         else:
             out.append(ch)
@@ -315,6 +318,8 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
                     prev: str = "", nxt: str = "") -> list[list[str]]:
     """All readings of one stripped token, most likely first (context: neighbouring tokens)."""
     low = core.lower()
+    if core.isalpha() and low not in ABBREVIATIONS:  # plain word: the common case, kept fast
+        return _word_readings(core, known, shouting)
     key = low[:-1] if low.endswith(".") else low
     if key in ABBREVIATIONS and (low.endswith(".") or key in _NO_DOT_OK):
         readings = [list(r) for r in ABBREVIATIONS[key]]
@@ -433,10 +438,11 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     `known(word)` says whether a dictionary has a lowercase word; it decides between reading
     an all-capitals token as a word or as letters, and keeps known words like "'em" intact.
     """
-    pieces = [_strip(p, known) for p in split_pieces(text)]
-    letters = [c for p in pieces for c in p if c.isalpha()]
-    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.8 * len(letters)
     originals = split_pieces(text)
+    pieces = [_strip(p, known) for p in originals]
+    joined = "".join(pieces)
+    uppers = sum(map(str.isupper, joined))
+    shouting = uppers >= 10 and uppers > 4 * sum(map(str.islower, joined))
     tokens: list[Token] = []
     pending_unit: list[str] = []
     for i, core in enumerate(pieces):

@@ -60,6 +60,8 @@ def cardinal(n: int, use_and: bool = False) -> list[str]:
         g = groups[scale]
         if not g:
             continue
+        if use_and and scale == 0 and g < 100 and words:
+            words.append("and")  # British "two thousand and ten"
         words += _below_thousand(g, use_and and scale == 0)
         if _SCALES[scale]:
             words.append(_SCALES[scale])

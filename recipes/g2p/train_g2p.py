@@ -174,10 +174,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("/work/data/g2p"))
     ap.add_argument("--minutes", type=float, default=13.0, help="wall-time budget for training")
-    ap.add_argument("--d", type=int, default=160)
+    ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--ff", type=int, default=512)
+    ap.add_argument("--ff", type=int, default=384)
     ap.add_argument("--slots", type=int, default=3)
     ap.add_argument("--max-len", type=int, default=24)
     ap.add_argument("--batch", type=int, default=256)
@@ -185,8 +185,6 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps-per-sec", type=float, default=0.0,
-                    help="measured speed; sets the schedule length (0 = measure first 50 steps)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -209,11 +207,7 @@ def main() -> None:
     print("parameters", sum(p.numel() for p in net.parameters()), flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
     budget = args.minutes * 60
-    steps_per_epoch = math.ceil(len(train) / args.batch)
-    total_steps = None
-    if args.steps_per_sec:
-        total_steps = int(budget * args.steps_per_sec)
-    warmup = 300
+    warmup = 200
     t0 = time.time()
     step = 0
     best = (float("inf"), None)
@@ -223,13 +217,11 @@ def main() -> None:
         epoch += 1
         net.train()
         for idx in batches(train, args.batch, rng):
-            if total_steps is None and step == 50:
-                total_steps = int(budget * 50 / (time.time() - t0) * 0.97)
-                print(f"schedule: {total_steps} steps (~{total_steps / steps_per_epoch:.1f} "
-                      "epochs)", flush=True)
-            horizon = total_steps or 10 ** 9
+            # The schedule runs on wall time, not steps: the machine is shared and its speed
+            # changes while we train, so a step count fixed in advance would be wrong.
+            progress = min(1.0, (time.time() - t0) / budget)
             lr = args.lr * min(1.0, (step + 1) / warmup) * max(
-                0.02, 0.5 * (1 + math.cos(math.pi * min(1.0, step / horizon))))
+                0.02, 0.5 * (1 + math.cos(math.pi * progress)))
             for g in opt.param_groups:
                 g["lr"] = lr
             ids, lengths, in_len, targets, tgt_len = collate(train, idx, args.slots)
@@ -243,7 +235,7 @@ def main() -> None:
             if step % 200 == 0:
                 print(f"step {step} epoch {epoch} loss {loss.item():.3f} lr {lr:.2e} "
                       f"{time.time() - t0:.0f}s", flush=True)
-            if total_steps is not None and step >= total_steps:
+            if progress >= 1.0:
                 done = True
                 break
         net.eval()

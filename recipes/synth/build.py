@@ -71,7 +71,7 @@ def prepare(text: str, rng: random.Random, pause_prob: float = 0.25) -> Prepared
         words += sw
         w2t += [i] * len(sw)
         end = tok.rstrip("\"')")
-        punct = PUNCT_SPOKEN.get(end[-1:], "") if end else ""
+        punct = PUNCT_SPOKEN.get(end[-1:], "") if end and tok not in ABBREVIATIONS else ""
         if not punct and i + 1 == extra:
             punct = ","
         parts.append(" ".join(sw) + punct)
@@ -285,6 +285,13 @@ def finalize(out: Path, voices: list[Voice], elapsed: float, errors: dict[str, i
     for f in sorted((out / ".work").glob("*.tsv")):
         rows += [line.rstrip("\n").split("\t") for line in f.open(encoding="utf-8") if line.strip()]
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    # files of utterances in no finished batch (a run interrupted mid-batch) are removed, so the
+    # corpus on disk is exactly the manifest
+    listed = {str(Path(r[3]).with_suffix("")) for r in rows}
+    for split in ("train", "dev", "test"):
+        for f in sorted((out / split).glob("*/*.*")) if (out / split).exists() else []:
+            if str(f.relative_to(out).with_suffix("")) not in listed:
+                f.unlink()
     with (out / "manifest.tsv").open("w", encoding="utf-8") as f:
         f.write("\t".join(MANIFEST_COLUMNS) + "\n")
         for r in rows:

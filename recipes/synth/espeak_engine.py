@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import os
+import sys
+import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +113,19 @@ class _Lib:
         self.lib.espeak_SetParameter(P_WORDGAP, int(wordgap), 0)
         self.chunks, self.events = [], []
         data = text.encode("utf-8")
-        self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0, None, None)
+        # mbrola prints "Warning: O2-n unknown, replaced with _-_" when a voice lacks a
+        # diphone and puts silence there; catch it on fd 2 so the utterance can be dropped.
+        with tempfile.TemporaryFile() as tf:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            os.dup2(tf.fileno(), 2)
+            try:
+                self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0, None, None)
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            tf.seek(0)
+            self.warnings = tf.read().decode("utf-8", "replace")
         audio = np.frombuffer(b"".join(self.chunks), dtype=np.int16).astype(np.float32) / 32768
         sr = self.sr
         phones: list[tuple[str, int, int]] = []   # (name, sample, text_position)
@@ -219,6 +234,8 @@ def synthesize_one(r: EspeakRequest) -> EspeakResult:
         audio, sr, phones = lib.synth(r.voice, r.text, r.rate, r.pitch, r.wordgap)
     except ValueError as e:
         return EspeakResult(r.utt_id, None, 0, [], str(e))
+    if "unknown, replaced" in lib.warnings:
+        return EspeakResult(r.utt_id, None, sr, [], "mbrola missing diphone: replaced by silence")
     if not phones or audio.size == 0:
         return EspeakResult(r.utt_id, None, sr, [], "espeak produced no phones")
     if r.voice in MBROLA_NATIVE:

@@ -1,0 +1,179 @@
+"""The text front-end on transcripts people actually type: expected words tier and spoken words."""
+
+from __future__ import annotations
+
+import pytest
+
+from aligner.text.frontend import (
+    TranscriptError, Word, load_lexicon, parse_transcript, read_transcript, unknown_words)
+from aligner.text.phones import phone_ids
+
+
+@pytest.fixture(scope="module")
+def lex():
+    return load_lexicon()
+
+
+def words_of(text, lex):
+    return [(w.text, " ".join(w.spoken)) for w in parse_transcript(text, lex)]
+
+
+# (transcript, [(word tier text, spoken words)])
+TRICKY = [
+    ("Hello, world!", [("Hello", "hello"), ("world", "world")]),
+    ("In 1999 we left.", [("In", "in"), ("1999", "nineteen ninety-nine"), ("we", "we"),
+                          ("left", "left")]),
+    ("Dr. Smith", [("Dr.", "doctor"), ("Smith", "smith")]),
+    ("Mr. and Mrs. Jones", [("Mr.", "mister"), ("and", "and"), ("Mrs.", "missus"),
+                            ("Jones", "jones")]),
+    ("St. Louis is on Main St.", [("St.", "saint"), ("Louis", "louis"), ("is", "is"),
+                                  ("on", "on"), ("Main", "main"), ("St.", "street")]),
+    ("I don't know, they'll see.", [("I", "i"), ("don't", "don't"), ("know", "know"),
+                                    ("they'll", "they'll"), ("see", "see")]),
+    ("It’s “quoted” text", [("It's", "it's"), ("quoted", "quoted"), ("text", "text")]),
+    ("$5.50", [("$5.50", "five dollars and fifty cents")]),
+    ("$1", [("$1", "one dollar")]),
+    ("£20", [("£20", "twenty pounds")]),
+    ("$2 million", [("$2", "two"), ("million", "million dollars")]),
+    ("50%", [("50%", "fifty percent")]),
+    ("3.14", [("3.14", "three point one four")]),
+    ("0.5", [("0.5", "zero point five")]),
+    ("4:30", [("4:30", "four thirty")]),
+    ("4:05 pm", [("4:05", "four oh five"), ("pm", "pm")]),
+    ("7:00", [("7:00", "seven o'clock")]),
+    ("the 21st", [("the", "the"), ("21st", "twenty-first")]),
+    ("1st 2nd 3rd 4th 100th", [("1st", "first"), ("2nd", "second"), ("3rd", "third"),
+                                ("4th", "fourth"), ("100th", "one hundred th".replace(" th", "th"))]),
+    ("1,234", [("1,234", "one thousand two hundred thirty-four")]),
+    ("2005", [("2005", "two thousand five")]),
+    ("1905", [("1905", "nineteen oh five")]),
+    ("the 1990s", [("the", "the"), ("1990s", "nineteen nineties")]),
+    ("the '80s", [("the", "the"), ("'80s", "eighties")]),
+    ("-5 degrees", [("-5", "minus five"), ("degrees", "degrees")]),
+    ("well-known", [("well-known", "well-known")]),
+    ("and/or", [("and/or", "and or")]),
+    ("U.S.", [("U.S.", "u. s.")]),
+    ("the FBI", [("the", "the"), ("FBI", "fbi")]),
+    ("R & D", [("R", "r"), ("&", "and"), ("D", "d")]),
+    ("wait... what?!", [("wait", "wait"), ("what", "what")]),
+    ("yes -- no", [("yes", "yes"), ("no", "no")]),
+    ("No. 5", [("No.", "number"), ("5", "five")]),
+    ("he said no.", [("he", "he"), ("said", "said"), ("no", "no")]),
+    ("10km", [("10km", "ten kilometers")]),
+    ("24/7", [("24/7", "twenty-four seven")]),
+    ("1/2", [("1/2", "one half")]),
+    ("café", [("café", "café")]),
+    ("the dogs' toys", [("the", "the"), ("dogs'", "dogs'"), ("toys", "toys")]),
+    ("line one\nline two\r\n", [("line", "line"), ("one", "one"), ("line", "line"),
+                                ("two", "two")]),
+    ("(parenthetical) [bracketed]", [("parenthetical", "parenthetical"),
+                                     ("bracketed", "bracketed")]),
+    ("e.g. this", [("e.g.", "for example"), ("this", "this")]),
+    ("007", [("007", "zero zero seven")]),
+    ("COVID-19", [("COVID-19", "covid nineteen")]),
+    ("GPUs", [("GPUs", "g. p. u.'s")]),
+]
+
+
+@pytest.mark.parametrize("text,expected", TRICKY)
+def test_tricky_transcripts(text, expected, lex):
+    assert words_of(text, lex) == expected
+
+
+# (transcript, word index, expected first pronunciation)
+PHONES = [
+    ("1999", 0, "N AY1 N T IY1 N N AY1 N T IY0 N AY1 N"),
+    ("cat", 0, "K AE1 T"),
+    ("U.S.", 0, "Y UW1 EH1 S"),
+    ("Obamacare's", 0, None),  # unknown base + clitic: checked below
+    ("Dr.", 0, "D AA1 K T ER0"),
+    ("50%", 0, "F IH1 F T IY0 P ER0 S EH1 N T"),
+    ("Zürich", 0, "Z UH1 R IH0 K"),
+]
+
+
+@pytest.mark.parametrize("text,index,expected", [p for p in PHONES if p[2]])
+def test_phones(text, index, expected, lex):
+    assert " ".join(parse_transcript(text, lex)[index].pronunciations[0]) == expected
+
+
+def test_word_is_contract_dataclass(lex):
+    (w,) = parse_transcript("1999", lex)
+    assert isinstance(w, Word)
+    assert w.text == "1999" and w.spoken == ["nineteen", "ninety-nine"] and not w.unknown
+    phone_ids(w.pronunciations[0])  # every phone maps to a model class
+
+
+def test_variants_from_lexicon(lex):
+    (w,) = parse_transcript("read", lex)
+    assert [" ".join(p) for p in w.pronunciations] == ["R EH1 D", "R IY1 D"]
+
+
+def test_ambiguous_numbers_give_reading_variants(lex):
+    (w,) = parse_transcript("2010", lex)
+    spoken = [" ".join(p) for p in w.pronunciations]
+    assert spoken[0].startswith("T W EH1 N T IY0 T EH1 N")
+    assert any(s.startswith("T UW1 TH AW1 Z AH0 N D T EH1 N") for s in spoken)
+
+
+def test_possessive_of_unknown_word_adds_z(lex):
+    (w,) = parse_transcript("Zorbleflax's", lex)
+    assert w.unknown
+    assert w.pronunciations[0][-1] in ("Z", "S")
+
+
+def test_possessive_sibilant_rule(lex):
+    # "Bush's": base ends in SH, so the clitic is IH0 Z (and not in CMUdict as written? check)
+    p = lex.phones_for("zorblash's")[0]
+    assert p[-2:] == ["IH0", "Z"]
+
+
+def test_unknown_words_reported(lex):
+    words = parse_transcript("the blorptastic cat", lex)
+    assert [w.unknown for w in words] == [False, True, False]
+    unk = unknown_words(words)
+    assert unk[0][0] == "blorptastic" and len(unk[0][1]) >= 5
+
+
+def test_symbols_only_tokens_dropped(lex):
+    assert words_of("hello ... -- ## ** world", lex) == [("hello", "hello"), ("world", "world")]
+
+
+def test_empty_or_symbol_only_transcript_is_clear_error(lex):
+    for text in ["", "   ", "...!?", "#*"]:
+        with pytest.raises(TranscriptError, match="no words"):
+            parse_transcript(text, lex)
+
+
+def test_non_latin_script_is_clear_error(lex):
+    with pytest.raises(TranscriptError, match="привет"):
+        parse_transcript("hello привет", lex)
+
+
+def test_accented_words_keep_spelling(lex):
+    words = parse_transcript("naïve café in Zürich", lex)
+    assert [w.text for w in words] == ["naïve", "café", "in", "Zürich"]
+    assert not any(w.unknown for w in words)
+
+
+def test_read_transcript_utf8_and_bom(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_bytes("\ufeffcafé 1999\n".encode("utf-8"))
+    assert read_transcript(p) == "café 1999\n"
+
+
+def test_read_transcript_bad_bytes_names_file(tmp_path):
+    p = tmp_path / "latin1.txt"
+    p.write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(TranscriptError, match=r"latin1\.txt.*not UTF-8.*0xe9"):
+        read_transcript(p)
+
+
+def test_read_transcript_missing_file(tmp_path):
+    with pytest.raises(TranscriptError, match="cannot read"):
+        read_transcript(tmp_path / "nope.txt")
+
+
+def test_phones_for_helper(lex):
+    assert lex.phones_for("cat") == [["K", "AE1", "T"]]
+    assert lex.phones_for("ninety-nine")[0] == "N AY1 N T IY0 N AY1 N".split()

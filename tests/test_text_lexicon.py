@@ -1,0 +1,96 @@
+"""Lexicon: CMUdict lookup, user dictionaries in MFA's format, fallbacks for unknown words."""
+
+from __future__ import annotations
+
+import pytest
+
+from aligner.text.errors import DictionaryError
+from aligner.text.frontend import load_lexicon, parse_transcript
+from aligner.text.lexicon import _clitic_variant, fold_accents, read_user_dictionary
+
+
+@pytest.fixture(scope="module")
+def lex():
+    return load_lexicon()
+
+
+def test_cmudict_lookup_keeps_stress_and_variant_order(lex):
+    assert lex.lookup("tomato") == [["T", "AH0", "M", "EY1", "T", "OW2"],
+                                    ["T", "AH0", "M", "AA1", "T", "OW2"]]
+    assert lex.lookup("Tomato") == lex.lookup("tomato")
+    assert lex.lookup("qwzxv") is None
+    assert "hello" in lex and "qwzxv" not in lex
+
+
+def test_user_dictionary_overrides_cmudict(tmp_path):
+    d = tmp_path / "user.dict"
+    d.write_text("tomato T AH0 M AA1 T OW0\nTOMATO t ah0 m ey1 t ow0\n"
+                 "ottc AA1 T IY1 T IY1 S IY1\n\n# a comment\nzürich\t1.0\tZ UH1 R IH0 K\n",
+                 encoding="utf-8")
+    lex = load_lexicon(d)
+    assert lex.phones_for("tomato") == [["T", "AH0", "M", "AA1", "T", "OW0"],
+                                        ["T", "AH0", "M", "EY1", "T", "OW0"]]
+    (w,) = parse_transcript("OTTC", lex)
+    assert w.pronunciations[0] == ["AA1", "T", "IY1", "T", "IY1", "S", "IY1"]
+    assert not w.unknown
+    assert lex.phones_for("Zürich") == [["Z", "UH1", "R", "IH0", "K"]]
+    # the shared CMUdict is not modified by a user dictionary
+    assert load_lexicon().phones_for("tomato")[0][4] == "T"
+
+
+def test_user_dictionary_bad_phone_names_file_and_line(tmp_path):
+    d = tmp_path / "bad.dict"
+    d.write_text("good G UH1 D\nbad B Æ D\n", encoding="utf-8")
+    with pytest.raises(DictionaryError, match=r"bad\.dict:2: 'Æ' is not an ARPAbet phone"):
+        read_user_dictionary(d)
+
+
+def test_user_dictionary_word_without_phones(tmp_path):
+    d = tmp_path / "empty.dict"
+    d.write_text("lonely\n", encoding="utf-8")
+    with pytest.raises(DictionaryError, match=r"empty\.dict:1: .*no phones"):
+        read_user_dictionary(d)
+
+
+def test_user_dictionary_not_utf8_or_missing(tmp_path):
+    d = tmp_path / "latin.dict"
+    d.write_bytes("caf\xe9 K AE0 F EY1\n".encode("latin-1"))
+    with pytest.raises(DictionaryError, match="not UTF-8"):
+        read_user_dictionary(d)
+    with pytest.raises(DictionaryError, match="cannot read"):
+        load_lexicon(tmp_path / "missing.dict")
+
+
+def test_fold_accents():
+    assert fold_accents("Zürich") == "zurich"
+    assert fold_accents("straße") == "strasse"
+    assert fold_accents("Ærøskøbing") == "aeroskobing"
+
+
+def test_hyphenated_compound_from_parts(lex):
+    assert lex.phones_for("sun-baked")[0] == lex.phones_for("sun")[0] + lex.phones_for("baked")[0]
+
+
+@pytest.mark.parametrize("base,clitic,ending", [
+    ("B L IH1 K", "'s", ["S"]), ("B AE1 G", "'s", ["Z"]), ("B AH1 Z", "'s", ["IH0", "Z"]),
+    ("B UH1 SH", "'s", ["IH0", "Z"]), ("S IY1", "'s", ["Z"]), ("D AO1 G Z", "s'", []),
+    ("K UH1 D", "n't", ["AH0", "N", "T"]), ("DH EY1", "'re", ["R"]), ("W IY1", "'ve", ["V"]),
+])
+def test_clitic_voicing(base, clitic, ending):
+    assert _clitic_variant(base.split(), clitic) == base.split() + ending
+
+
+def test_contraction_of_unknown_verb(lex):
+    base = lex.phones_for("blorp")[0]
+    assert lex.phones_for("blorp'll")[0] == base + ["AH0", "L"]
+
+
+def test_letter_names(lex):
+    assert lex.phones_for("a.") == [["EY1"]]
+    assert lex.phones_for("w.")[0][0] == "D"
+
+
+def test_pronounce_returns_copies(lex):
+    p = lex.phones_for("cat")
+    p[0].append("X")
+    assert lex.phones_for("cat") == [["K", "AE1", "T"]]

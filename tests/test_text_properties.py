@@ -1,0 +1,70 @@
+"""Property tests: any text either parses into well-formed words or raises TranscriptError."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aligner.text.frontend import TranscriptError, load_lexicon, parse_transcript
+from aligner.text.phones import PHONES
+
+_LEX = load_lexicon()
+_PHONES = set(PHONES)
+
+# Text that looks like transcripts: words, digits, punctuation, symbols, accents, scripts.
+_pieces = st.sampled_from([
+    "the", "Dr.", "St.", "1999", "$5.50", "4:30", "50%", "don't", "'90s", "U.S.", "FBI",
+    "well-known", "and/or", "café", "—", "...", ",", "!", "&", "#", "1/2", "3.14", "21st",
+    "Zürich", "COVID-19", "'", '"', "-", "-5", "$", "%", ":", "/", "x", "blorf", "€3",
+])
+_transcripts = st.lists(
+    st.one_of(_pieces, st.text(min_size=1, max_size=6), st.integers(-10**20, 10**20).map(str),
+              st.floats(allow_nan=False, allow_infinity=False).map(str)),
+    max_size=12,
+).map(" ".join)
+
+
+def _check(text: str) -> None:
+    try:
+        words = parse_transcript(text, _LEX)
+    except TranscriptError as err:
+        msg = str(err)
+        assert msg and "\n" not in msg
+        return
+    assert words
+    for w in words:
+        assert w.text and w.spoken and w.pronunciations
+        for p in w.pronunciations:
+            assert p and all(ph.rstrip("012") in _PHONES for ph in p)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=40))
+def test_arbitrary_unicode_only_raises_transcript_error(text):
+    _check(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_transcripts)
+def test_transcript_like_text(text):
+    _check(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x24F), min_size=1,
+               max_size=20))
+def test_latin_text_with_a_letter_always_parses(text):
+    if not any(c.isalpha() or c.isdigit() for c in text):
+        return
+    try:
+        parse_transcript(text, _LEX)
+    except TranscriptError as err:
+        # Only letters outside a-z after folding (e.g. IPA) may fail; the message names them.
+        assert "no Latin letters" in str(err) or "no words" in str(err), str(err)
+
+
+@pytest.mark.parametrize("text", ["\x00\x01", "\ufeff", "\u200b", "a\u0301", "\U0001F600",
+                                  "ﬁ", "½", "²", "Ⅻ", "١٢٣", "𝟙𝟚"])
+def test_odd_characters(text):
+    _check(text)

@@ -44,6 +44,26 @@ class DeviceError(ValueError):
     """The requested compute device is not available."""
 
 
+class DeviceMemoryError(MemoryError):
+    """The model ran out of memory on the CPU (or on the GPU and then on the CPU as well).
+
+    A MemoryError, not a ValueError: the input is fine, the machine is too small for it; the
+    CLI reports it (exit 1) and a corpus run goes on with the next utterance."""
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """torch reports CUDA OOM as torch.OutOfMemoryError but a failed CPU allocation as a plain
+    RuntimeError ("DefaultCPUAllocator: can't allocate memory")."""
+    import torch
+
+    oom_type = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+    if isinstance(err, (oom_type, MemoryError)):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and ("out of memory" in text
+                                              or "can't allocate memory" in text)
+
+
 @dataclass
 class _Prepared:
     """One utterance ready for decoding: its words and the phones chosen for each."""
@@ -200,7 +220,13 @@ class Aligner:
 
         if not text or not text.strip():
             raise _transcript_error(f"{source}: transcript is empty")
-        words = parse_transcript(text, self.lexicon)
+        try:
+            words = parse_transcript(text, self.lexicon)
+        except ValueError as err:  # the front-end does not know the file: name it here
+            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            if source not in message:
+                message = f"{source}: {message}"
+            raise type(err)(message) from None
         if not words:
             raise _transcript_error(f"{source}: transcript has no words to align")
         phones = [list(w.pronunciations[0]) for w in words]
@@ -218,15 +244,28 @@ class Aligner:
         cached = self._cache.get(id(wave))
         if cached is not None and cached[0] is wave:
             return cached[1]
+        seconds = len(wave) / self.sample_rate
         try:
             return self._posteriors_on(self.model, wave, self.device)
-        except torch.cuda.OutOfMemoryError:
+        except (RuntimeError, MemoryError) as err:
+            if not is_out_of_memory(err):
+                raise
+            if not str(self.device).startswith("cuda"):
+                raise DeviceMemoryError(f"out of memory running the model on the CPU "
+                                        f"({seconds:.1f} s of audio)") from None
+        with contextlib.suppress(Exception):
             torch.cuda.empty_cache()
+        try:  # the GPU is too small for this recording: do it on the CPU instead
             if self._cpu_model is None:
                 import copy
 
                 self._cpu_model = copy.deepcopy(self.model).to("cpu")
             return self._posteriors_on(self._cpu_model, wave, "cpu")
+        except (RuntimeError, MemoryError) as err:
+            if not is_out_of_memory(err):
+                raise
+            raise DeviceMemoryError(f"out of memory running the model on {self.device} and on "
+                                    f"the CPU ({seconds:.1f} s of audio)") from None
 
     def posteriors_batch(self, waves: list[np.ndarray]) -> list:
         """Model outputs for several recordings in one padded forward pass (GPU throughput).
@@ -520,5 +559,5 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError,)
 """Exceptions whose message is meant for the user (AudioError, TranscriptError, ModelError,
 AlignmentError, DeviceError, FormatError are all ValueErrors)."""
 
-__all__ = ["Aligner", "AlignmentError", "DeviceError", "AudioError", "tidy_phones", "fill_gaps",
+__all__ = ["Aligner", "AlignmentError", "DeviceError", "DeviceMemoryError", "AudioError", "tidy_phones", "fill_gaps",
            "resolve_device", "decoding_methods"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +36,96 @@ def ensure_dir(directory: Path) -> None:
         raise OutputError(f"{directory}: output directory is not writable")
 
 
+def check_writable(directory: Path) -> None:
+    """Raise OutputError now if outputs could not be written under `directory` later.
+
+    Why: a single-file run should not spend minutes aligning and then fail to write. Nothing
+    is created: a missing directory is fine when its nearest existing ancestor is a writable
+    directory (it will be created when the outputs are written)."""
+    directory = Path(directory)
+    probe = directory
+    while not probe.exists():
+        if probe.is_symlink():  # a dangling link cannot be created through
+            raise OutputError(f"{directory}: cannot create output directory "
+                              f"({probe} is a broken link)")
+        parent = probe.parent
+        if parent == probe:
+            break
+        probe = parent
+    if not probe.is_dir():
+        raise OutputError(f"{directory}: cannot create output directory "
+                          f"({probe} exists and is not a directory)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        what = "output directory is not writable" if probe == directory else (
+            f"cannot create output directory ({probe} is not writable)")
+        raise OutputError(f"{directory}: {what}")
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows (no race with threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _final_mode(path: Path) -> int:
+    """The mode `open(path, "w")` would give: an existing file keeps its mode, a new one gets
+    0o666 minus the umask. (mkstemp creates 0o600, which os.replace would otherwise keep,
+    making every output readable by its owner only.)"""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+# `.<name>.<pid>.<random>.tmp`: the pid lets a later run tell a dead run's leftovers from a
+# live run's files in progress.
+_TEMP_RE = re.compile(r"^\..+\.(?P<pid>\d+)\.[a-z0-9_]+\.tmp$")
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}."
+
+
+def clean_stale_temps(directory: Path) -> list[Path]:
+    """Remove temporary files left under `directory` (recursively) by runs that were killed
+    (SIGKILL, power cut: no chance to clean up). Files of processes still alive are kept.
+    Returns the removed paths."""
+    removed: list[Path] = []
+    directory = Path(directory)
+    if not directory.is_dir():
+        return removed
+    for tmp in directory.rglob(".*.tmp"):
+        match = _TEMP_RE.match(tmp.name)
+        if match is None or not tmp.is_file() or _alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0
+    except OSError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed to `path`.
@@ -42,13 +134,14 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     path = Path(path)
     ensure_dir(path.parent)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     except OSError as err:
         raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except OSError as err:
         raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None

@@ -10,6 +10,7 @@ is wrong in one line, so the command line can print it without a traceback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def load_audio(path: Path | str, sample_rate: int | None = SAMPLE_RATE) -> np.nd
             rate = int(f.samplerate)
             if rate <= 0:
                 raise AudioError(f"{path}: invalid sample rate {rate}")
+            _check_not_truncated(f, path)
             out_rate = rate if sample_rate is None else int(sample_rate)
             resampler = (
                 None if out_rate == rate
@@ -134,6 +136,29 @@ def check_samples(samples: np.ndarray, name: object) -> np.ndarray:
     if float(np.max(np.abs(samples))) < _SILENCE_PEAK:
         raise AudioError(f"{name}: the recording is silent (peak below -80 dBFS)")
     return samples
+
+
+# libsndfile's header log for a WAV/AIFF whose data chunk runs past the end of the file:
+# "data : 64000 (should be 31978)". Streaming writers that could not seek back put 0 or
+# 0xFFFFFFFF there; those are not truncation.
+_DATA_SIZE_RE = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+_STREAMING_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 1}
+
+
+def _check_not_truncated(handle: sf.SoundFile, path: Path) -> None:
+    """A recording cut short (an interrupted copy or download) decodes without error but holds
+    only part of what its transcript describes; aligning it would stretch the words. Refuse it."""
+    try:
+        log = handle.extra_info
+    except Exception:  # not every format keeps a log
+        return
+    match = _DATA_SIZE_RE.search(log or "")
+    if match is None:
+        return
+    declared, present = int(match[1]), int(match[2])
+    if declared > present and declared not in _STREAMING_SIZES:
+        raise AudioError(f"{path}: the audio file is truncated (its header announces {declared} "
+                         f"bytes of audio, only {present} are present)")
 
 
 def _to_mono(block: np.ndarray, name: object) -> np.ndarray:

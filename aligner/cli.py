@@ -135,6 +135,9 @@ def align(
         = False,
     batch_seconds: Annotated[float, typer.Option(
         help="Corpus on CUDA: audio seconds per length-bucketed batch.", hidden=True)] = 600.0,
+    plots: Annotated[bool, typer.Option(
+        help="Corpus: also write one PNG per utterance beside its TextGrid (needs matplotlib).")]
+        = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Align AUDIO with TRANSCRIPT, or every utterance of a corpus directory.
@@ -155,14 +158,27 @@ def align(
             raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR")
         if output is None:
             raise fail(f"{audio} is a corpus directory: give an output directory with -o OUT_DIR")
+        if plots:
+            _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
-                             overwrite, strict, batch_seconds, quiet)
+                             overwrite, strict, batch_seconds, quiet, plots)
     else:
+        if plots:
+            raise fail("--plots is for corpus runs; for one recording use "
+                       "ottc-align plot AUDIO TRANSCRIPT")
         if transcript is None:
             transcript = _guess_transcript(audio)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
                            strict, quiet)
     raise typer.Exit(code)
+
+
+def _require_matplotlib() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise fail("--plots needs matplotlib, which is not installed: "
+                   "pip install 'ottc-align[plot]'")
 
 
 def _guess_transcript(audio: Path) -> Path:
@@ -212,10 +228,14 @@ def single_output_base(audio: Path, output: Path | None, fmts: list[str]) -> tup
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
                 quiet) -> int:
-    from aligner.atomic import OutputError
+    from aligner.atomic import OutputError, check_writable
     from aligner.formats import write_outputs
 
     base, fmts = single_output_base(audio, output, fmts)
+    try:  # before minutes of work, not after
+        check_writable(base.parent)
+    except OutputError as err:
+        raise fail(str(err))
     aligner = _load_aligner(model, device, dictionary, method)
     try:
         from aligner.audio import audio_info
@@ -230,9 +250,10 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         finally:
             if progress is not None:
                 progress[0].stop()
-    except MemoryError:
-        raise fail(f"{audio}: out of memory (try a shorter file or a TextGrid transcript with "
-                   "utterance intervals)", EXIT_FAILED)
+    except MemoryError as err:
+        detail = f" ({_one_line(err)})" if str(err).strip() else ""
+        raise fail(f"{audio}: out of memory{detail}; try a shorter file, --device cpu, or a "
+                   "TextGrid transcript with utterance intervals", EXIT_FAILED)
     except ValueError as err:  # AudioError, TranscriptError, AlignmentError, FormatError
         raise fail(str(err))
     except RuntimeError as err:
@@ -286,9 +307,9 @@ def _print_file_summary(audio: Path, alignments, written: list[Path], flags: lis
 
 
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
-                  strict, batch_seconds, quiet) -> int:
+                  strict, batch_seconds, quiet, plots=False) -> int:
     from aligner import corpus
-    from aligner.atomic import OutputError, ensure_dir
+    from aligner.atomic import OutputError, clean_stale_temps, ensure_dir
 
     try:
         ensure_dir(out_dir)
@@ -297,15 +318,19 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     utterances = corpus.find_utterances(root)
     if not utterances:
         raise fail(f"{root}: no audio files found (looked for .wav, .flac, .ogg, .mp3, ...)")
-    todo, results = corpus.plan(utterances, out_dir, fmts, overwrite)
+    stale = clean_stale_temps(out_dir)  # left by a killed run: never mistaken for outputs
+    if stale and not quiet:
+        _err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
+    todo, results = corpus.plan(utterances, out_dir, fmts, overwrite, plots)
     aligner = _load_aligner(model, device, dictionary, method) if todo else None
     if aligner is not None and aligner.device.startswith("cuda"):
-        stream = corpus.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds)
+        stream = corpus.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
+                                    plots)
     elif jobs > 1 and len(todo) > 1:
         stream = corpus.run_parallel(model, dictionary, todo, out_dir, fmts, method, strict,
-                                     min(jobs, len(todo)))
+                                     min(jobs, len(todo)), plots)
     else:
-        stream = corpus.run_serial(aligner, todo, out_dir, fmts, method, strict)
+        stream = corpus.run_serial(aligner, todo, out_dir, fmts, method, strict, plots)
     report = out_dir / corpus.REPORT_NAME
     interrupted = False
     try:

@@ -92,8 +92,11 @@ def orphan_transcripts(root: Path) -> list[Path]:
 
 
 def _walk(root: Path) -> Iterator[Path]:
+    """Files under `root`, hidden ones left out. A dangling symlink is listed too, so that a
+    recording whose target went missing is reported ("file not found") rather than ignored."""
     for path in root.rglob("*"):
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
+        if (path.is_file() or (path.is_symlink() and not path.exists())) and not any(
+                part.startswith(".") for part in path.relative_to(root).parts):
             yield path
 
 
@@ -105,31 +108,55 @@ def output_base(out_dir: Path, utt: Utterance) -> Path:
     return Path(out_dir) / utt.name
 
 
-def is_done(out_dir: Path, utt: Utterance, formats: Sequence[str]) -> bool:
+def expected_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
+                     plots: bool = False) -> list[Path]:
+    """Every file a finished utterance has: one per format, and its PNG with `plots`."""
+    base = output_base(out_dir, utt)
+    paths = output_paths(base, formats)
+    if plots:
+        from aligner.plot import plot_path
+
+        paths.append(plot_path(base))
+    return paths
+
+
+def is_done(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: bool = False) -> bool:
     """All outputs exist: they are written atomically, so this utterance finished before."""
-    return all(p.exists() for p in output_paths(output_base(out_dir, utt), formats))
+    return all(p.exists() for p in expected_outputs(out_dir, utt, formats, plots))
 
 
 def align_one(aligner, utt: Utterance, out_dir: Path, formats: Sequence[str], method: str,
-              strict: bool) -> Result:
+              strict: bool, plots: bool = False) -> Result:
     """Align and write one utterance; every expected problem becomes a failed Result."""
     if utt.transcript is None:
         return Result(utt.name, "failed", "no transcript (.lab, .txt or .TextGrid) beside the audio")
     try:
-        alignments = aligner.align_speakers(utt.audio, utt.transcript, method=method,
-                                            speaker=utt.speaker)
-        return finish(utt, alignments, out_dir, formats, strict)
-    except MemoryError:
-        return Result(utt.name, "failed", "out of memory")
+        wave, name = aligner.load_waveform(utt.audio)
+        segments = aligner.read_segments(utt.transcript)
+        alignments = aligner.align_waveform(wave, segments, method, name, utt.speaker)
+        return finish(utt, alignments, out_dir, formats, strict, plots, wave,
+                      aligner.sample_rate)
+    except MemoryError as err:
+        return Result(utt.name, "failed", _memory_reason(utt, err))
     except (ValueError, OSError) as err:  # AudioError, TranscriptError, AlignmentError, OutputError
         return Result(utt.name, "failed", _one_line(err))
-    except RuntimeError as err:  # e.g. torch out-of-memory on the CPU
-        return Result(utt.name, "failed", f"{type(err).__name__}: {_one_line(err)}")
+    except RuntimeError as err:  # an unexpected torch/libsndfile error: this utterance only
+        return Result(utt.name, "failed", f"{utt.audio}: {type(err).__name__}: {_one_line(err)}")
+
+
+def _memory_reason(utt: Utterance, err: BaseException) -> str:
+    text = _one_line(err) if str(err).strip() else ""
+    return text if str(utt.audio) in text else f"{utt.audio}: out of memory" + (
+        f" ({text})" if text else "")
 
 
 def finish(utt: Utterance, alignments, out_dir: Path, formats: Sequence[str],
-           strict: bool) -> Result:
-    """Write outputs (unless strict and flagged) and summarise them as a Result."""
+           strict: bool, plots: bool = False, wave=None, sample_rate: int = 16000) -> Result:
+    """Write outputs (unless strict and flagged) and summarise them as a Result.
+
+    With `plots`, the PNG is drawn last from `wave` (the samples already loaded for alignment;
+    read again from the file if not given): `is_done` requires it, so a run killed while
+    drawing redoes the utterance."""
     flags = [str(f) for a in alignments for f in a.flags]
     words = [w for a in alignments for w in a.words if w.label]
     confs = [w.confidence for w in words if w.confidence is not None]
@@ -141,7 +168,16 @@ def finish(utt: Utterance, alignments, out_dir: Path, formats: Sequence[str],
         result.reason = f"flagged (--strict): {flags[0]}" + (
             f" (+{len(flags) - 1} more)" if len(flags) > 1 else "")
         return result
-    write_outputs(alignments, output_base(out_dir, utt), formats, Path(utt.name).name)
+    base = output_base(out_dir, utt)
+    write_outputs(alignments, base, formats, Path(utt.name).name)
+    if plots:
+        from aligner.plot import plot_alignment, plot_path
+
+        if wave is None:
+            from aligner.audio import SAMPLE_RATE, load_audio
+
+            wave, sample_rate = load_audio(utt.audio), SAMPLE_RATE
+        plot_alignment(wave, sample_rate, alignments, plot_path(base), title=utt.name)
     return result
 
 
@@ -153,11 +189,11 @@ def _one_line(err: BaseException) -> str:
 # ------------------------------------------------------------------------------- running
 
 def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
-         overwrite: bool) -> tuple[list[Utterance], list[Result]]:
+         overwrite: bool, plots: bool = False) -> tuple[list[Utterance], list[Result]]:
     """Split into utterances to align and already-finished ones (reported as skipped)."""
     todo, skipped = [], []
     for utt in utterances:
-        if not overwrite and utt.transcript is not None and is_done(out_dir, utt, formats):
+        if not overwrite and utt.transcript is not None and is_done(out_dir, utt, formats, plots):
             skipped.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)"))
         else:
             todo.append(utt)
@@ -165,9 +201,9 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
 
 
 def run_serial(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
-               method: str, strict: bool) -> Iterator[Result]:
+               method: str, strict: bool, plots: bool = False) -> Iterator[Result]:
     for utt in todo:
-        yield align_one(aligner, utt, out_dir, formats, method, strict)
+        yield align_one(aligner, utt, out_dir, formats, method, strict, plots)
 
 
 # worker-process state (one Aligner per process, loaded once by the initializer)
@@ -184,12 +220,13 @@ def _init_worker(model, device, dictionary) -> None:
 
 
 def _work(args) -> Result:
-    utt, out_dir, formats, method, strict = args
-    return align_one(_WORKER["aligner"], utt, out_dir, formats, method, strict)
+    utt, out_dir, formats, method, strict, plots = args
+    return align_one(_WORKER["aligner"], utt, out_dir, formats, method, strict, plots)
 
 
 def run_parallel(model, dictionary, todo: Sequence[Utterance], out_dir: Path,
-                 formats: Sequence[str], method: str, strict: bool, jobs: int) -> Iterator[Result]:
+                 formats: Sequence[str], method: str, strict: bool, jobs: int,
+                 plots: bool = False) -> Iterator[Result]:
     """`jobs` worker processes on the CPU, each with its own model (spawned: torch and fork do
     not mix well)."""
     import multiprocessing as mp
@@ -198,7 +235,8 @@ def run_parallel(model, dictionary, todo: Sequence[Utterance], out_dir: Path,
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(model, "cpu", dictionary)) as pool:
-        futures = {pool.submit(_work, (u, out_dir, list(formats), method, strict)): u for u in todo}
+        futures = {pool.submit(_work, (u, out_dir, list(formats), method, strict,
+                                          plots)): u for u in todo}
         for fut in as_completed(futures):
             utt = futures[fut]
             try:
@@ -208,7 +246,8 @@ def run_parallel(model, dictionary, todo: Sequence[Utterance], out_dir: Path,
 
 
 def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
-                method: str, strict: bool, batch_seconds: float = 600.0) -> Iterator[Result]:
+                method: str, strict: bool, batch_seconds: float = 600.0,
+                plots: bool = False) -> Iterator[Result]:
     """GPU path: utterances sorted by length and evaluated in padded batches of similar length
     (little padding wasted), then decoded one by one."""
     from aligner.audio import audio_info
@@ -223,18 +262,19 @@ def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequ
     batch: list[Utterance] = []
     for utt in ordered:
         if batch and (len(batch) + 1) * lengths[utt.name] > batch_seconds:
-            yield from _run_batch(aligner, batch, out_dir, formats, method, strict)
+            yield from _run_batch(aligner, batch, out_dir, formats, method, strict, plots)
             batch = []
         batch.append(utt)
     if batch:
-        yield from _run_batch(aligner, batch, out_dir, formats, method, strict)
+        yield from _run_batch(aligner, batch, out_dir, formats, method, strict, plots)
 
 
-def _run_batch(aligner, batch, out_dir, formats, method, strict) -> Iterator[Result]:
+def _run_batch(aligner, batch, out_dir, formats, method, strict, plots=False
+               ) -> Iterator[Result]:
     ready = []
     for utt in batch:
         if utt.transcript is None:
-            yield align_one(aligner, utt, out_dir, formats, method, strict)
+            yield align_one(aligner, utt, out_dir, formats, method, strict, plots)
             continue
         try:
             wave, _ = aligner.load_waveform(utt.audio)
@@ -242,6 +282,8 @@ def _run_batch(aligner, batch, out_dir, formats, method, strict) -> Iterator[Res
             ready.append((utt, wave, segments))
         except (ValueError, OSError) as err:
             yield Result(utt.name, "failed", _one_line(err))
+        except MemoryError as err:
+            yield Result(utt.name, "failed", _memory_reason(utt, err))
     cache = {}
     try:
         plain = [r for r in ready if r[2][0][1] is None]
@@ -254,11 +296,15 @@ def _run_batch(aligner, batch, out_dir, formats, method, strict) -> Iterator[Res
             with aligner.cached_posteriors(cache.get(id(wave)), wave):
                 alignments = aligner.align_waveform(wave, segments, method, str(utt.audio),
                                                     utt.speaker)
-            yield finish(utt, alignments, out_dir, formats, strict)
+            yield finish(utt, alignments, out_dir, formats, strict, plots, wave,
+                         aligner.sample_rate)
         except (ValueError, OSError) as err:
             yield Result(utt.name, "failed", _one_line(err))
-        except (MemoryError, RuntimeError) as err:
-            yield Result(utt.name, "failed", f"{type(err).__name__}: {_one_line(err)}")
+        except MemoryError as err:
+            yield Result(utt.name, "failed", _memory_reason(utt, err))
+        except RuntimeError as err:
+            yield Result(utt.name, "failed",
+                         f"{utt.audio}: {type(err).__name__}: {_one_line(err)}")
 
 
 # ------------------------------------------------------------------------------- report

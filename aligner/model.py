@@ -164,7 +164,7 @@ class AcousticModel(nn.Module):
         h = h * m2
         for block in self.blocks:
             h = block(h, m2)
-        y = self.up(h)[..., :t] + skip
+        y = (self.up(h)[..., :t] + skip) * m1
         y = F.gelu(self.fuse(y)) * m1
         return self.out_norm(y.transpose(1, 2))
 

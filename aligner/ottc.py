@@ -198,10 +198,13 @@ def ottc_loss(
     labels = targets.clamp(0, n_cls - 1).gather(1, plan.token)  # [B, K]
     flat = log_probs.reshape(bsz, t_max * n_cls)
     nll = -flat.gather(1, plan.frame * n_cls + labels).double()  # [B, K]
-    # Pieces beyond the valid count point at real frames but must not leak an inf * 0 = NaN.
+    # Pieces beyond the valid count, and empty pieces at a frame where the target has
+    # probability 0 (e.g. a frame dropped by alpha), must not leak inf * 0 = NaN. Other empty
+    # pieces keep their finite CE: it is the one-sided derivative at a tie.
     n_valid = (input_lengths + target_lengths - 1)[:, None]
     in_range = torch.arange(plan.mass.shape[1], device=device)[None, :] < n_valid
-    nll = torch.where(in_range, nll, torch.zeros_like(nll))
+    keep = in_range & (torch.isfinite(nll) | (plan.mass > 0))
+    nll = torch.where(keep, nll, torch.zeros_like(nll))
     per_utt = (plan.mass * nll).sum(dim=1).to(log_probs.dtype)
     if reduction == "none":
         return per_utt

@@ -23,7 +23,7 @@ from benchmarks.common import (  # noqa: E402
     DEFAULT_CACHE, DEFAULT_CORPUS, find_ctc_model, find_model, find_utterances, machine,
     machine_lines, markdown_table, model_tag, set_threads, write_results,
 )
-from benchmarks.systems import run_cached  # noqa: E402
+from benchmarks.systems import run_all  # noqa: E402
 
 DOCS_INTRO = """
 How close each aligner's boundaries are to the gold ones of synthetic speech (the text-to-speech
@@ -215,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     for split in [s.strip() for s in args.splits.split(",") if s.strip()]:
         utts = find_utterances(Path(args.corpus) / split, args.limit or None)
         print(f"{split}: {len(utts)} utterances", file=sys.stderr)
+        stats_all = run_all([(s, cache_dir(args, split, s)) for s in systems], utts, args.fresh)
         for system in systems:
             out = cache_dir(args, split, system)
-            stats = run_cached(system, utts, out, args.fresh)
+            stats = stats_all[system.name]
             scores = score_system(utts, out, args.tolerance / 1000)
             write_csv(scores, out / "_per_utterance.csv")
             summary = summarise(scores, args.tolerance / 1000)

@@ -169,6 +169,19 @@ def test_length_one_and_more_tokens_than_frames_are_finite():
     torch.testing.assert_close(loss, expected)
 
 
+def test_zero_probability_on_a_dropped_frame_is_not_nan():
+    # Frame 1 gets weight exactly 0 (exp(-1e4) underflows) and the target has probability 0 there.
+    lp = torch.log_softmax(torch.randn(1, 3, 4), -1).detach()
+    lp[0, 1, :] = float("-inf")
+    lp[0, 1, 3] = 0.0
+    lp.requires_grad_()
+    w = torch.tensor([[0.0, -1e4, 0.0]], requires_grad=True)
+    loss = ottc_loss(lp, w, torch.tensor([[1, 2]]), torch.tensor([3]), torch.tensor([2]))
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(lp.grad).all() and torch.isfinite(w.grad).all()
+    torch.testing.assert_close(loss, -(lp[0, 0, 1] + lp[0, 2, 2]) / 2)
+
+
 def test_float64_break_points_on_long_inputs():
     # 200 000 equal frames and 30 000 tokens: boundaries must land where exact arithmetic puts them.
     n, m = 200_000, 30_000

@@ -100,7 +100,7 @@ def _frame_db(audio: np.ndarray, sr: int, hop_s: float = 0.01) -> np.ndarray:
 
 def test_energy_silence_where_gold_says_silence(corpus: Path) -> None:
     """In clean utterances (no noise/reverb), the middle of every gold pause >= 150 ms is much
-    quieter than the speech, and the middle of every vowel is loud."""
+    quieter (20 dB) than the speech, and the middle of every vowel is loud."""
     vowels = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY",
               "UH", "UW"}
     checked = 0
@@ -116,7 +116,7 @@ def test_energy_silence_where_gold_says_silence(corpus: Path) -> None:
             if not p.mark and p.maxTime - p.minTime >= 0.15:
                 mid = db[i0 + 4:i1 - 4]
                 if mid.size:
-                    assert np.max(mid) < speech_ref - 25, (r["utt"], p.minTime, p.maxTime)
+                    assert np.max(mid) < speech_ref - 20, (r["utt"], p.minTime, p.maxTime)
                     checked += 1
             elif p.mark in vowels and p.maxTime - p.minTime >= 0.06:
                 mid = db[(i0 + i1) // 2]

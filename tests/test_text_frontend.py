@@ -30,7 +30,7 @@ TRICKY = [
                                   ("on", "on"), ("Main", "main"), ("St.", "street")]),
     ("I don't know, they'll see.", [("I", "i"), ("don't", "don't"), ("know", "know"),
                                     ("they'll", "they'll"), ("see", "see")]),
-    ("It’s “quoted” text", [("It's", "it's"), ("quoted", "quoted"), ("text", "text")]),
+    ("It’s “quoted” text", [("It’s", "it's"), ("quoted", "quoted"), ("text", "text")]),
     ("$5.50", [("$5.50", "five dollars and fifty cents")]),
     ("$1", [("$1", "one dollar")]),
     ("£20", [("£20", "twenty pounds")]),
@@ -72,6 +72,11 @@ TRICKY = [
     ("007", [("007", "zero zero seven")]),
     ("COVID-19", [("COVID-19", "covid nineteen")]),
     ("GPUs", [("GPUs", "g. p. u.'s")]),
+    ("#1", [("#1", "number one")]),
+    ("pages 5-10", [("pages", "pages"), ("5-10", "five to ten")]),
+    ("9/11", [("9/11", "nine eleven")]),
+    ("3/4", [("3/4", "three quarters")]),
+    ("2/3", [("2/3", "two thirds")]),
 ]
 
 
@@ -154,6 +159,12 @@ def test_accented_words_keep_spelling(lex):
     words = parse_transcript("naïve café in Zürich", lex)
     assert [w.text for w in words] == ["naïve", "café", "in", "Zürich"]
     assert not any(w.unknown for w in words)
+
+
+def test_word_tier_keeps_original_characters(lex):
+    words = parse_transcript("“Don’t” — the cafe\u0301’s ﬁne ½", lex)
+    assert [w.text for w in words] == ["Don’t", "the", "café’s", "ﬁne", "½"]
+    assert [w.spoken for w in words] == [["don't"], ["the"], ["café's"], ["fine"], ["one", "half"]]
 
 
 def test_read_transcript_utf8_and_bom(tmp_path):

@@ -102,6 +102,8 @@ _ORDINAL_RE = re.compile(r"^(%s)(st|nd|rd|th)$" % _INT, re.IGNORECASE | _A)
 _DECADE_RE = re.compile(r"^'?(\d{2})?(\d)0'?s$", _A)
 _NUMBER_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?$" % _INT, _A)
 _FRACTION_RE = re.compile(r"^(\d+)/(\d+)$", _A)
+_HASH_RE = re.compile(r"^#(%s)$" % _INT, _A)
+_RANGE_RE = re.compile(r"^(%s)-(%s)$" % (_INT, _INT), _A)
 _NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+)$" % _INT, re.IGNORECASE | _A)
 _DEGREE_RE = re.compile(r"^([+-]?)(%s)(?:\.(\d+))?°([cf])?$" % _INT, re.IGNORECASE | _A)
 _INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
@@ -125,27 +127,58 @@ _TRANSLATE = str.maketrans({**_CHAR_MAP, **{c: None for c in _DROP}})
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-def clean_text(text: str) -> str:
-    """Unicode compatibility forms, curly quotes, dashes, invisible characters -> plain forms."""
-    if text.isascii():  # the common case, kept fast
-        return _ASCII_CONTROL.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+def _clean_char(ch: str) -> str:
+    if ch.isascii():
+        return ch if ch.isprintable() or ch.isspace() else " "
+    if ch in _DROP:
+        return ""
+    mapped = _CHAR_MAP.get(ch)
+    if mapped is not None:
+        return mapped
     out = []
-    for ch in text:
-        if ch.isascii() or ch.isspace():
-            out.append(ch if ch.isprintable() or ch.isspace() else " ")
-        elif unicodedata.category(ch)[0] in "CZ":
+    for c in unicodedata.normalize("NFKC", ch):
+        mapped = _CHAR_MAP.get(c)
+        if mapped is not None:
+            out.append(mapped)
+        elif c in _DROP:
+            continue
+        elif not c.isspace() and unicodedata.category(c)[0] in "CZ":
             out.append(" ")  # control and format characters separate words
         else:
-            out.append(ch)
+            out.append(c)
     return "".join(out)
+
+
+def clean_with_origin(text: str) -> tuple[str, str, list[int] | None]:
+    """(NFC text, cleaned text, origin) where cleaned[k] came from nfc[origin[k]].
+
+    Cleaning maps compatibility forms (NFKC, character by character), curly quotes, dashes and
+    invisible characters to plain forms; the origin map lets the words tier show the user's own
+    spelling ("don’t", not "don't"). origin is None when the two are the same length and
+    aligned (plain ASCII), which is the common, fast case.
+    """
+    if text.isascii():
+        return text, _ASCII_CONTROL.sub(" ", text), None
+    nfc = unicodedata.normalize("NFC", text)
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(nfc):
+        c = _clean_char(ch)
+        out.append(c)
+        origin.extend([i] * len(c))
+    return nfc, "".join(out), origin
+
+
+def clean_text(text: str) -> str:
+    """Unicode compatibility forms, curly quotes, dashes, invisible characters -> plain forms."""
+    return clean_with_origin(text)[1]
 
 
 def _is_word_char(ch: str) -> bool:
     return ch.isalnum()
 
 
-def _strip(piece: str, known: Callable[[str], bool]) -> str:
+def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
     """Drop punctuation around a token, keeping what belongs to it ($5, 50%, Dr., '90s, dogs')."""
     start = 0
     n = len(piece)
@@ -157,7 +190,7 @@ def _strip(piece: str, known: Callable[[str], bool]) -> str:
             break
         if ch in "+-" and (nxt.isdigit() or nxt in _CURRENCY or nxt == "."):
             break
-        if ch == "." and nxt.isdigit():
+        if ch in ".#" and nxt.isdigit():
             break
         if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
             break
@@ -177,6 +210,11 @@ def _strip(piece: str, known: Callable[[str], bool]) -> str:
         if ch == "." and _keeps_dot(core, known):
             break
         end -= 1
+    return start, end
+
+
+def _strip(piece: str, known: Callable[[str], bool]) -> str:
+    start, end = _strip_span(piece, known)
     return piece[start:end]
 
 
@@ -395,15 +433,23 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     if m:
         a, b = int(m.group(1)), int(m.group(2))
         numer = num.cardinal(a)
-        if a >= b or b == 0:  # "24/7", "50/50": two numbers
-            return [numer + num.cardinal(b)]
+        both = numer + num.cardinal(b)  # "24/7", "9/11": two numbers
+        if not 0 < a < b <= 10:
+            return [both, numer + ["over"] + num.cardinal(b)]
         if b in _FRACTIONS:
             denom = _FRACTIONS[b][0 if a == 1 else 1]
-        elif 3 <= b <= 20 and b != 0:
-            denom = num.ordinal(b)[0] + ("" if a == 1 else "s")
         else:
-            return [numer + ["over"] + num.cardinal(b), numer + num.cardinal(b)]
-        return [numer + [denom], numer + num.cardinal(b)]
+            denom = num.ordinal(b)[0] + ("" if a == 1 else "s")
+        return [numer + [denom], both]
+    m = _HASH_RE.match(core)
+    if m:
+        n = _number_readings("", m.group(1), None)
+        return [["number"] + n[0], ["hash"] + n[0]]
+    m = _RANGE_RE.match(core)
+    if m:
+        a = _number_readings("", m.group(1), None, year_ok=True)[0]
+        b = _number_readings("", m.group(2), None, year_ok=True)[0]
+        return [a + ["to"] + b, a + b]
     m = _NUM_UNIT_RE.match(core)
     if m and not known(low):
         ip, frac, unit = m.groups()
@@ -424,12 +470,24 @@ def _never_known(_: str) -> bool:
     return False
 
 
+def _piece_spans(cleaned: str) -> list[tuple[int, int]]:
+    """Spans of raw pieces: whitespace and word-separating punctuation split tokens."""
+    spans: list[tuple[int, int]] = []
+    for chunk in re.finditer(r"\S+", cleaned):
+        pos, end = chunk.start(), chunk.end()
+        for sep in _SEPARATORS.finditer(cleaned, pos, end):
+            if sep.start() > pos:
+                spans.append((pos, sep.start()))
+            pos = sep.end()
+        if end > pos:
+            spans.append((pos, end))
+    return spans
+
+
 def split_pieces(text: str) -> list[str]:
-    """Cleaned text -> raw pieces: whitespace and word-separating punctuation split tokens."""
-    pieces: list[str] = []
-    for chunk in clean_text(text).split():
-        pieces += [p for p in _SEPARATORS.split(chunk) if p]
-    return pieces
+    """Text -> raw pieces (cleaned), before punctuation around them is stripped."""
+    cleaned = clean_text(text)
+    return [cleaned[a:b] for a, b in _piece_spans(cleaned)]
 
 
 def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[Token]:
@@ -438,8 +496,19 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     `known(word)` says whether a dictionary has a lowercase word; it decides between reading
     an all-capitals token as a word or as letters, and keeps known words like "'em" intact.
     """
-    originals = split_pieces(text)
-    pieces = [_strip(p, known) for p in originals]
+    nfc, cleaned, origin = clean_with_origin(text)
+    raw_spans = _piece_spans(cleaned)
+    spans: list[tuple[int, int]] = []
+    for a, b in raw_spans:
+        s0, e0 = _strip_span(cleaned[a:b], known)
+        spans.append((a + s0, a + e0))
+    pieces = [cleaned[a:b] for a, b in spans]
+
+    def original(a: int, b: int) -> str:
+        if origin is None:
+            return nfc[a:b]
+        return nfc[origin[a]: origin[b - 1] + 1]
+
     joined = "".join(pieces)
     uppers = sum(map(str.isupper, joined))
     shouting = uppers >= 10 and uppers > 4 * sum(map(str.islower, joined))
@@ -448,10 +517,13 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     for i, core in enumerate(pieces):
         prev = pieces[i - 1] if i > 0 else ""
         nxt = pieces[i + 1] if i + 1 < len(pieces) else ""
+        a, b = spans[i]
         if not core:
-            sym = originals[i].strip(".,'")
+            ra, rb = raw_spans[i]
+            sym = cleaned[ra:rb].strip(".,'")
             if sym in SPOKEN_SYMBOLS:
-                tokens.append(Token(sym, [SPOKEN_SYMBOLS[sym]]))
+                k = ra + cleaned[ra:rb].index(sym)
+                tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
             continue
         readings = _dedupe(_piece_readings(core, known, shouting, prev, nxt))
         if pending_unit and core.lower().rstrip(".") in _SCALE_WORDS:
@@ -461,7 +533,7 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         if m and not m.group(5) and nxt.lower().rstrip(".,") in _SCALE_WORDS:
             pending_unit = [_CURRENCY[m.group(2)][1]]
         if core.endswith(".") and readings and readings[0] == [core[:-1].lower()]:
-            core = core[:-1]  # "said no." : the dot was a full stop after all
+            b -= 1  # "said no." : the dot was a full stop after all
         if readings:
-            tokens.append(Token(core, readings))
+            tokens.append(Token(original(a, b), readings))
     return tokens

@@ -10,6 +10,7 @@ plain words only) so that not every sentence follows a template.
 from __future__ import annotations
 
 import ast
+import functools
 import random
 import re
 import sys
@@ -197,7 +198,8 @@ def _fill(template: str, rng: random.Random) -> str:
 _WORD_OK = re.compile(r"^[A-Za-z]+(?:'[a-z]+)?[.,?!;:]?$")
 
 
-def docstring_sentences(max_count: int = 4000) -> list[str]:
+@functools.lru_cache(maxsize=2)
+def docstring_sentences(max_count: int = 4000) -> tuple[str, ...]:
     """Plain prose sentences from the standard library's docstrings (sorted, so deterministic).
 
     Kept only if 5-16 tokens, every word alphabetic (optionally with an apostrophe) and in
@@ -232,13 +234,13 @@ def docstring_sentences(max_count: int = 4000) -> list[str]:
                     continue
                 seen.add(sent)
                 out.append(sent)
-    return out[:max_count]
+    return tuple(out[:max_count])
 
 
 def generate(count: int, seed: int, prose_fraction: float = 0.25) -> list[str]:
     """`count` distinct sentences, deterministic for a seed; every token readable by numbers.py."""
     rng = random.Random(seed)
-    prose = docstring_sentences()
+    prose = list(docstring_sentences())
     rng.shuffle(prose)
     n_prose = min(len(prose), int(count * prose_fraction))
     out: list[str] = list(prose[:n_prose])

@@ -1,0 +1,69 @@
+"""Log-mel features: frame count and centring convention, batching, spectral placement."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from aligner.features import FeatureConfig, feature_lengths, log_mel, mel_filterbank, num_frames
+
+
+@pytest.mark.parametrize("n", [1, 159, 160, 161, 16000, 16001])
+def test_frame_count_is_ceil_n_over_hop(n):
+    assert log_mel(torch.zeros(n)).shape == (math.ceil(n / 160), 80)
+    assert num_frames(n) == math.ceil(n / 160)
+    assert int(feature_lengths(torch.tensor([n]))[0]) == math.ceil(n / 160)
+
+
+def test_empty_signal_has_no_frames():
+    assert log_mel(torch.zeros(0)).shape == (0, 80)
+
+
+def test_click_lands_in_the_frame_whose_interval_holds_it():
+    # Frame t covers [t*160, (t+1)*160) samples and its window is centred at t*160 + 80:
+    # a click at the centre of frame 7 must give frame 7 the most energy.
+    for sample in (7 * 160 + 80, 3 * 160 + 80):
+        x = torch.zeros(16000)
+        x[sample] = 1.0
+        energy = log_mel(x).exp().sum(1)
+        assert int(energy.argmax()) == sample // 160
+
+
+def test_batch_rows_match_single_signals():
+    torch.manual_seed(0)
+    a, b = torch.randn(4000), torch.randn(3000)
+    batch = torch.zeros(2, 4000)
+    batch[0], batch[1, :3000] = a, b
+    out = log_mel(batch)
+    assert out.shape == (2, 25, 80)
+    torch.testing.assert_close(out[0], log_mel(a), atol=1e-4, rtol=1e-4)
+    # Frames of b that do not see the padding (all but the last two) are identical.
+    torch.testing.assert_close(out[1, :17], log_mel(b)[:17], atol=1e-4, rtol=1e-4)
+
+
+def test_tone_peaks_in_the_mel_bin_of_its_frequency():
+    cfg = FeatureConfig()
+    fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max)
+    t = torch.arange(16000) / 16000
+    for freq in (300.0, 1000.0, 4000.0):
+        mel = log_mel(torch.sin(2 * math.pi * freq * t))
+        peak_bin = int(mel[50].argmax())
+        fft_bin = round(freq / (cfg.sample_rate / cfg.n_fft))
+        assert abs(peak_bin - int(fb[fft_bin].argmax())) <= 1
+
+
+def test_filterbank_shape_and_silence_floor():
+    fb = mel_filterbank(16000, 512, 80, 20.0, 7600.0)
+    assert fb.shape == (257, 80)
+    assert bool((fb.sum(0) > 0).all())  # every filter covers some FFT bin
+    silent = log_mel(torch.zeros(1600))
+    assert torch.allclose(silent, torch.full_like(silent, math.log(1e-8)))
+
+
+def test_rejects_bad_shapes_and_settings():
+    with pytest.raises(ValueError):
+        log_mel(torch.zeros(2, 2, 100))
+    with pytest.raises(ValueError, match="unknown feature settings"):
+        FeatureConfig.from_dict({"sample_rate": 16000, "bogus": 1})

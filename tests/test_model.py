@@ -1,0 +1,122 @@
+"""The acoustic model: shapes at 10 ms, padding invariance, and safe save/load with checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from aligner.model import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    AcousticModel,
+    ModelConfig,
+    ModelError,
+    load_model,
+    save_model,
+)
+from aligner.text.phones import VOCAB
+
+
+def small_config(**kw) -> ModelConfig:
+    return ModelConfig(fine_dim=16, dim=24, blocks=2, kernel=5, dropout=0.0, **kw)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def model() -> AcousticModel:
+    torch.manual_seed(0)
+    return AcousticModel(small_config()).eval()
+
+
+@pytest.mark.parametrize("t", [1, 2, 7, 100, 101])
+def test_output_keeps_the_10ms_frame_rate(model, t):
+    lp, w = model(torch.randn(1, t, 80), torch.tensor([t]))
+    assert lp.shape == (1, t, len(VOCAB)) and w.shape == (1, t)
+    torch.testing.assert_close(lp.exp().sum(-1), torch.ones(1, t))
+
+
+def test_padding_does_not_change_valid_frames(model):
+    torch.manual_seed(1)
+    a, b = torch.randn(57, 80), torch.randn(40, 80)
+    batch = torch.zeros(2, 57, 80)
+    batch[0], batch[1, :40] = a, b
+    lp, w = model(batch, torch.tensor([57, 40]))
+    lp_b, w_b = model(b[None], torch.tensor([40]))
+    torch.testing.assert_close(lp[1, :40], lp_b[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(w[1, :40], w_b[0], atol=1e-5, rtol=1e-5)
+    assert bool(torch.isneginf(w[1, 40:]).all())  # padded frames never get alpha mass
+
+
+def test_gain_does_not_change_outputs(model):
+    # Per-utterance normalisation: a louder copy (a constant added to log-mels) looks the same.
+    x = torch.randn(1, 50, 80)
+    lp1, _ = model(x, torch.tensor([50]))
+    lp2, _ = model(x + 3.0, torch.tensor([50]))
+    torch.testing.assert_close(lp1, lp2, atol=1e-4, rtol=1e-4)
+
+
+def test_save_load_roundtrip(model, tmp_path):
+    save_model(model, tmp_path / "m", card="# card\n")
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {WEIGHTS_FILE, CONFIG_FILE, "MODEL_CARD.md"}
+    loaded = load_model(tmp_path / "m")
+    assert not loaded.training and loaded.config == model.config
+    x = torch.randn(1, 30, 80)
+    torch.testing.assert_close(loaded(x, torch.tensor([30])), model(x, torch.tensor([30])))
+
+
+def test_env_var_selects_the_default_model(model, tmp_path, monkeypatch):
+    save_model(model, tmp_path / "m")
+    monkeypatch.setenv("OTTC_ALIGN_MODEL", str(tmp_path / "m"))
+    assert load_model(None).config.dim == 24
+
+
+def _edit_config(path, **changes):
+    data = json.loads((path / CONFIG_FILE).read_text())
+    data.update(changes)
+    (path / CONFIG_FILE).write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda p: (p / WEIGHTS_FILE).write_bytes(b"not a tensor file"), "damaged"),
+        (lambda p: (p / WEIGHTS_FILE).write_bytes((p / WEIGHTS_FILE).read_bytes()[:200]), "damaged"),
+        (lambda p: (p / WEIGHTS_FILE).unlink(), "weights not found"),
+        (lambda p: (p / CONFIG_FILE).write_text("{oops"), "not valid JSON"),
+        (lambda p: _edit_config(p, format_version=99), "format version"),
+        (lambda p: _edit_config(p, phones=["a", "b"]), "phone set"),
+        (lambda p: _edit_config(p, dim=32), "shape"),
+        (lambda p: _edit_config(p, blocks=3), "do not match"),
+        (lambda p: _edit_config(p, colour="red"), "unknown settings"),
+    ],
+)
+def test_bad_model_files_raise_model_error_naming_the_file(model, tmp_path, damage, match):
+    path = tmp_path / "m"
+    save_model(model, path)
+    damage(path)
+    with pytest.raises(ModelError, match=match) as info:
+        load_model(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_model(tmp_path / "nowhere")
+
+
+def test_shipped_model_loads_if_present():
+    from aligner.model import default_model_dir
+
+    if not (default_model_dir() / WEIGHTS_FILE).is_file():
+        pytest.skip("no shipped model in this checkout")
+    model = load_model(None)
+    assert model.config.loss == "ottc" and model.config.phones == list(VOCAB)
+    size = sum(p.stat().st_size for p in default_model_dir().iterdir())
+    assert size <= 25 * 1024 * 1024

@@ -64,7 +64,11 @@ def load_audio(path: Path | str, sample_rate: int | None = SAMPLE_RATE) -> np.nd
     path = Path(path)
     _check_exists(path)
     try:
-        with sf.SoundFile(str(path)) as f:
+        handle = sf.SoundFile(str(path))
+    except Exception as err:  # same wording as audio_info: the header cannot be read
+        raise AudioError(f"{path}: not a readable audio file ({_short(err)})") from None
+    try:
+        with handle as f:
             rate = int(f.samplerate)
             if rate <= 0:
                 raise AudioError(f"{path}: invalid sample rate {rate}")

@@ -251,9 +251,11 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
             if progress is not None:
                 progress[0].stop()
     except MemoryError as err:
-        detail = f" ({_one_line(err)})" if str(err).strip() else ""
-        raise fail(f"{audio}: out of memory{detail}; try a shorter file, --device cpu, or a "
-                   "TextGrid transcript with utterance intervals", EXIT_FAILED)
+        detail = _one_line(err) if str(err).strip() else ""
+        what = detail if detail.startswith("out of memory") else (
+            f"out of memory ({detail})" if detail else "out of memory")
+        raise fail(f"{audio}: {what}; try a shorter file or a TextGrid transcript with "
+                   "utterance intervals", EXIT_FAILED)
     except ValueError as err:  # AudioError, TranscriptError, AlignmentError, FormatError
         raise fail(str(err))
     except RuntimeError as err:

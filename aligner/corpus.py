@@ -146,8 +146,11 @@ def align_one(aligner, utt: Utterance, out_dir: Path, formats: Sequence[str], me
 
 def _memory_reason(utt: Utterance, err: BaseException) -> str:
     text = _one_line(err) if str(err).strip() else ""
-    return text if str(utt.audio) in text else f"{utt.audio}: out of memory" + (
-        f" ({text})" if text else "")
+    if str(utt.audio) in text:
+        return text
+    if text.startswith("out of memory"):
+        return f"{utt.audio}: {text}"
+    return f"{utt.audio}: out of memory" + (f" ({text})" if text else "")
 
 
 def finish(utt: Utterance, alignments, out_dir: Path, formats: Sequence[str],

@@ -488,15 +488,25 @@ def _alignment(words, phones, duration):
 def test_flag_rules():
     from aligner.checks import find_flags
 
-    # a word stretched over 6 s with a 5 s phone; the others normal
-    a = _alignment([(0.0, 0.3, "hi", 0.9), (0.3, 6.3, "there", 0.8), (6.3, 6.6, "you", 0.9)],
-                   [(0.0, 0.15, "HH", 0.9), (0.15, 0.3, "AY1", 0.9), (0.3, 0.5, "DH", 0.9),
-                    (0.5, 5.6, "EH1", 0.8), (5.6, 6.3, "R", 0.8), (6.3, 6.45, "Y", 0.9),
-                    (6.45, 6.6, "UW1", 0.9)], 6.6)
-    kinds = [f.kind for f in find_flags(a)]
-    assert "long_word" in kinds and "long_phone" in kinds and "dominant_token" in kinds
-    long_word = next(f for f in find_flags(a) if f.kind == "long_word")
-    assert (long_word.tier, long_word.label, long_word.start) == ("words", "there", 0.3)
+    # ten two-phone words of 0.2 s, then one stretched over 6 s with a 5 s phone
+    words, phones = [], []
+    for i in range(10):
+        t = 0.2 * i
+        words.append((t, t + 0.2, f"w{i}", 0.9))
+        phones += [(t, t + 0.1, "AA1", 0.9), (t + 0.1, t + 0.2, "B", 0.9)]
+    words.append((2.0, 8.0, "there", 0.8))
+    phones += [(2.0, 7.0, "EH1", 0.8), (7.0, 8.0, "R", 0.8)]
+    flags = find_flags(_alignment(words, phones, 8.0))
+    kinds = [f.kind for f in flags]
+    assert kinds == ["long_word", "long_phone", "dominant_token"], kinds
+    long_word = flags[0]
+    assert (long_word.tier, long_word.label, long_word.start) == ("words", "there", 2.0)
+    assert (flags[1].tier, flags[1].label) == ("phones", "EH1")
+    assert flags[2].label == "there" and "of the speech time" in flags[2]
+    # one word taking most of the speech without being over 4 s is still dominant
+    words[-1], phones[-2:] = (2.0, 5.5, "there", 0.8), [(2.0, 2.9, "EH1", 0.8),
+                                                        (2.9, 5.5, "R", 0.8)]
+    assert "dominant_token" in [f.kind for f in find_flags(_alignment(words, phones, 5.5))]
     # low confidence everywhere: the transcript probably does not match
     low = _alignment([(0.0, 0.3, "hi", 0.01), (0.3, 0.6, "you", 0.02)],
                      [(0.0, 0.3, "HH", 0.01), (0.3, 0.6, "Y", 0.02)], 0.6)
@@ -686,3 +696,100 @@ def test_two_hour_recording_bounded_memory(tmp_path, tiny_model_dir):
     assert data["end"] == pytest.approx(7200.0, abs=0.01)
     starts = [e[0] for e in words]
     assert starts == sorted(starts)
+
+
+# ----------------------------------------------------------------------------- wrong transcript
+
+MISMATCH_TEXTS = {"a": "she sells sea shells by the sea shore",
+                  "b": "a good dog bit a big bad rat",
+                  "c": "we owe you more money now"}
+
+
+@pytest.fixture(scope="module")
+def trained_model_dir(tmp_path_factory) -> Path:
+    """A small OTTC model trained for a few seconds on three espeak-ng utterances: enough to
+    know which phones are in which recording, so a wrong transcript shows in the confidence.
+    (The tiny random model of conftest cannot tell; the shipped model is not needed.)"""
+    import shutil
+
+    import torch
+
+    from aligner.align import Aligner
+    from aligner.audio import load_audio
+    from aligner.features import log_mel
+    from aligner.model import AcousticModel, ModelConfig, save_model
+    from aligner.ottc import ottc_loss
+    from aligner.targets import build_targets
+    from aligner.text.phones import phone_ids
+
+    assert shutil.which("espeak-ng"), "this test synthesises its speech with espeak-ng"
+    folder = tmp_path_factory.mktemp("mismatch")
+    for key, text in MISMATCH_TEXTS.items():
+        subprocess.run(["espeak-ng", "-w", str(folder / f"{key}.wav"), text], check=True)
+        (folder / f"{key}.lab").write_text(text, encoding="utf-8")
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cfg = ModelConfig(fine_dim=32, dim=48, expand=1, blocks=2, dilations=[1, 2], dropout=0.0,
+                      name="mismatch-test")
+    model = AcousticModel(cfg)
+    helper = Aligner(model, "cpu")
+    feats, targets = [], []
+    for key, text in MISMATCH_TEXTS.items():
+        wave = load_audio(folder / f"{key}.wav")
+        feats.append(log_mel(torch.from_numpy(wave), cfg.feature_config))
+        prepared = helper.prepare_text(text)
+        targets.append(build_targets([phone_ids(p) for p in prepared.phones], cfg.sil_mass))
+    n, t_max, s_max = len(feats), max(f.shape[0] for f in feats), max(len(t.tokens) for t in targets)
+    x = torch.zeros(n, t_max, feats[0].shape[1])
+    y = torch.ones(n, s_max, dtype=torch.long)
+    beta = torch.zeros(n, s_max, dtype=torch.float64)
+    for i, (f, t) in enumerate(zip(feats, targets)):
+        x[i, : f.shape[0]], y[i, : len(t.tokens)], beta[i, : len(t.tokens)] = f, t.tokens, t.beta
+    lengths = torch.tensor([f.shape[0] for f in feats])
+    target_lengths = torch.tensor([len(t.tokens) for t in targets])
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(200):
+        log_probs, weight_logits = model(x, lengths)
+        loss = ottc_loss(log_probs, weight_logits, y, lengths, target_lengths, beta)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    torch.set_num_threads(threads)
+    save_model(model.eval(), folder / "model")
+    return folder
+
+
+def test_mismatched_transcript_is_flagged(trained_model_dir, tmp_path):
+    """Utterance A's audio with utterance B's text: aligned (an aligner always can) but flagged
+    transcript_mismatch, in the summary, the JSON, the corpus report, and failed with --strict;
+    the right transcript is not flagged."""
+    data, model = trained_model_dir, trained_model_dir / "model"
+    result = cli(data / "a.wav", data / "a.lab", "--model", model, "-o", tmp_path / "right.json")
+    assert result.exit_code == 0 and "0 warning(s)" in result.stdout, result.output
+    assert json.loads((tmp_path / "right.json").read_text())["flags"] == []
+
+    result = cli(data / "a.wav", data / "b.lab", "--model", model, "-o", tmp_path / "wrong.json")
+    assert result.exit_code == 0, result.output
+    assert "transcript_mismatch" in result.stdout and "may not match the audio" in result.stdout
+    flags = json.loads((tmp_path / "wrong.json").read_text())["flags"]
+    assert "transcript_mismatch" in [f["kind"] for f in flags]
+
+    result = cli(data / "a.wav", data / "b.lab", "--model", model, "--strict",
+                 "-o", tmp_path / "strict.json")
+    assert result.exit_code == 1 and "--strict" in result.stderr and "a.wav" in result.stderr
+    assert not (tmp_path / "strict.json").exists()
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    root.mkdir()
+    for audio_key, text_key in (("a", "a"), ("b", "c"), ("c", "a")):
+        (root / f"{audio_key}.wav").write_bytes((data / f"{audio_key}.wav").read_bytes())
+        (root / f"{audio_key}.lab").write_text(MISMATCH_TEXTS[text_key], encoding="utf-8")
+    result = cli(root, "-o", out, "--model", model, "-q")
+    assert result.exit_code == 0, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / "alignment_report.csv", encoding="utf-8"))}
+    assert rows["a"]["status"] == "aligned" and rows["a"]["flags"] == ""
+    for name in ("b", "c"):
+        assert rows[name]["status"] == "flagged" and "transcript_mismatch" in rows[name]["flags"]

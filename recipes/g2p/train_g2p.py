@@ -91,7 +91,7 @@ class G2PNet(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         b, n = ids.shape
         x = self.drop(self.embed[ids] + self.pos[:n][None])
-        key_pad = torch.arange(n)[None, :] >= lengths[:, None]
+        key_pad = torch.arange(n, device=ids.device)[None, :] >= lengths[:, None]
         for layer in self.layers:
             x = layer(x, key_pad)
         return self.head(self.ln_f(x)).view(b, n * self.slots, -1)
@@ -159,14 +159,14 @@ def collate(examples, idx, slots):
 
 
 def export(net: G2PNet, config: dict) -> G2PModel:
-    weights = {k: v.detach().float().numpy() for k, v in net.state_dict().items()}
+    weights = {k: v.detach().float().cpu().numpy() for k, v in net.state_dict().items()}
     return G2PModel(weights, config)
 
 
 def save(net: G2PNet, config: dict, path: Path) -> None:
     from safetensors.torch import save_file
 
-    sd = {k: v.detach().to(torch.float16).contiguous() for k, v in net.state_dict().items()}
+    sd = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in net.state_dict().items()}
     save_file(sd, str(path), metadata={"config": json.dumps(config)})
 
 
@@ -185,6 +185,7 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (a GPU trains it in minutes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -203,7 +204,7 @@ def main() -> None:
               "slots": args.slots, "max_len": args.max_len, "ff": args.ff}
 
     net = G2PNet(len(phones), args.d, args.layers, args.heads, args.ff, args.slots,
-                 args.max_len, args.dropout)
+                 args.max_len, args.dropout).to(args.device)
     print("parameters", sum(p.numel() for p in net.parameters()), flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
     budget = args.minutes * 60
@@ -224,7 +225,8 @@ def main() -> None:
                 0.02, 0.5 * (1 + math.cos(math.pi * progress)))
             for g in opt.param_groups:
                 g["lr"] = lr
-            ids, lengths, in_len, targets, tgt_len = collate(train, idx, args.slots)
+            ids, lengths, in_len, targets, tgt_len = (
+                t.to(args.device) for t in collate(train, idx, args.slots))
             logp = net(ids, lengths).log_softmax(-1).transpose(0, 1)
             loss = F.ctc_loss(logp, targets, in_len, tgt_len, blank=0, zero_infinity=True)
             opt.zero_grad()
@@ -243,7 +245,8 @@ def main() -> None:
         print(f"epoch {epoch} step {step} dev {json.dumps(dev)} {time.time() - t0:.0f}s",
               flush=True)
         if dev["per_closest"] < best[0]:
-            best = (dev["per_closest"], {k: v.clone() for k, v in net.state_dict().items()})
+            state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            best = (dev["per_closest"], state)
             save(net, config, args.out / "g2p.safetensors")
     net.load_state_dict(best[1])
     train_seconds = time.time() - t0

@@ -1,0 +1,153 @@
+"""Issue 8: an interrupted corpus run loses no work and leaves nothing half-written.
+
+A real `python -m aligner.cli` process aligns a corpus of 20 short utterances (with `--plots`,
+so each takes long enough to be caught mid-run); it is killed (SIGKILL: no chance to clean up,
+or SIGINT: Ctrl-C) once some outputs exist. Then:
+- every output file that exists is complete (parses; the PNG has its end marker), and after
+  SIGINT no temporary file is left;
+- the same command run again removes what a killed run left, skips exactly the utterances that
+  were finished, aligns the others, and leaves all 20 complete: each utterance aligned exactly
+  once over the two runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from aligner.formats import read_csv, read_textgrid
+from conftest import speechlike
+
+N_UTTERANCES = 20
+FORMATS = ("TextGrid", "json", "csv", "png")
+WORDS = ["hello there", "good morning to you", "see you later", "how are you today"]
+
+
+def _corpus(root: Path) -> list[str]:
+    names = []
+    for i in range(N_UTTERANCES):
+        spk = f"spk{i % 2}"
+        (root / spk).mkdir(parents=True, exist_ok=True)
+        sf.write(str(root / spk / f"u{i:02d}.wav"), speechlike(1.5, seed=i), 16000)
+        (root / spk / f"u{i:02d}.lab").write_text(WORDS[i % len(WORDS)], encoding="utf-8")
+        names.append(f"{spk}/u{i:02d}")
+    return names
+
+
+def _command(root: Path, out: Path, model: Path) -> list[str]:
+    return [sys.executable, "-m", "aligner.cli", str(root), "-o", str(out), "--model", str(model),
+            "-f", "textgrid,json,csv", "--plots", "-q", "--device", "cpu"]
+
+
+def _finished(out: Path, names: list[str]) -> dict[str, int]:
+    """Utterances whose outputs all exist -> newest mtime among them."""
+    done = {}
+    for name in names:
+        paths = [out / f"{name}.{ext}" for ext in FORMATS]
+        if all(p.exists() for p in paths):
+            done[name] = max(p.stat().st_mtime_ns for p in paths)
+    return done
+
+
+def _temporaries(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def _check_complete(out: Path) -> int:
+    """Every output file present parses completely; returns how many were checked."""
+    n = 0
+    for path in out.rglob("*"):
+        if path.name.startswith(".") or not path.is_file() or path.name == "alignment_report.csv":
+            continue
+        n += 1
+        if path.suffix == ".TextGrid":
+            (a,) = read_textgrid(path)
+            assert a.words and a.duration == pytest.approx(1.5, abs=1e-3), path
+        elif path.suffix == ".json":
+            assert json.loads(path.read_text(encoding="utf-8"))["tiers"]["words"], path
+        elif path.suffix == ".csv":
+            assert read_csv(path)[0].words, path
+        elif path.suffix == ".png":
+            data = path.read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[-8:-4] == b"IEND", path
+        else:
+            raise AssertionError(f"unexpected file {path}")
+    return n
+
+
+def _report(out: Path) -> dict[str, str]:
+    with open(out / "alignment_report.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len({r["utterance"] for r in rows}) == len(rows), "an utterance reported twice"
+    return {r["utterance"]: r["status"] for r in rows}
+
+
+def _run_and_kill(cmd: list[str], out: Path, names: list[str], sig: int
+                  ) -> tuple[int, str]:
+    """Start the run, send `sig` once three utterances are finished; (exit status, stderr)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(_finished(out, names)) >= 3:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be interrupted: " + \
+        proc.communicate()[1]
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    return proc.returncode, stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_interrupted_corpus_run_resumes(tmp_path, tiny_model_dir, sig):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    names = sorted(_corpus(root))
+    cmd = _command(root, out, tiny_model_dir)
+
+    returncode, stderr = _run_and_kill(cmd, out, names, sig)
+    if sig == signal.SIGINT:
+        assert returncode == 130, stderr
+        assert "Traceback" not in stderr and "run the same command again" in stderr
+        assert _temporaries(out) == []  # cleaned up on the way out
+        first_report = _report(out)
+        assert set(first_report) <= set(names)
+    else:
+        assert returncode == -signal.SIGKILL
+        # what a kill in the middle of a write leaves: a temporary file of a dead process
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True).stdout.strip()
+        (out / "spk0").mkdir(parents=True, exist_ok=True)
+        (out / "spk0" / f".u18.TextGrid.{dead}.k1ll3d_x.tmp").write_text("File type = ")
+    _check_complete(out)
+    before = _finished(out, names)
+    assert 3 <= len(before) < N_UTTERANCES
+
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert _temporaries(out) == []
+    after = _finished(out, names)
+    assert sorted(after) == names
+    assert _check_complete(out) == N_UTTERANCES * len(FORMATS)
+    for name, mtime in before.items():  # finished work was not redone
+        assert after[name] == mtime, name
+    report = _report(out)
+    assert sorted(report) == names
+    skipped = {n for n, s in report.items() if s == "skipped"}
+    assert skipped == set(before)
+    assert all(report[n] in ("aligned", "flagged") for n in names if n not in before)
+
+    # a third run has nothing left to do
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and set(_report(out).values()) == {"skipped"}

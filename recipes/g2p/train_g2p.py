@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from aligner.text.g2p_model import LETTERS, G2PModel, encode_word
-from aligner.text.lexicon import _read_cmudict, cmudict_path
+from aligner.text.lexicon import read_cmudict, cmudict_path
 from aligner.text.phones import PHONES
 
 
@@ -40,7 +40,7 @@ def split_of(word: str) -> str:
 def load_data(max_len: int) -> dict[str, list[tuple[str, list[list[str]]]]]:
     """CMUdict words of letters and apostrophes only, grouped into train/dev/test by word."""
     data: dict[str, list[tuple[str, list[list[str]]]]] = {"train": [], "dev": [], "test": []}
-    for word, prons in sorted(_read_cmudict(cmudict_path()).items()):
+    for word, prons in sorted(read_cmudict(cmudict_path()).items()):
         if not all(c in LETTERS for c in word) or not any(c.isalpha() for c in word):
             continue
         if len(word) > max_len:

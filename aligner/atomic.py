@@ -123,7 +123,11 @@ def _alive(pid: int) -> bool:
         return pid > 0
     except OSError:
         return False
-    return True
+    try:  # a killed process nobody has reaped yet (common in containers) is a zombie: dead
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 @contextlib.contextmanager

@@ -213,13 +213,33 @@ def run_serial(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Seque
 _WORKER: dict = {}
 
 
-def _init_worker(model, device, dictionary) -> None:
+def _init_worker(model, device, dictionary, parent: int | None = None) -> None:
     import torch
+
+    if parent is not None:
+        _exit_with_parent(parent)
 
     torch.set_num_threads(1)
     from aligner.align import Aligner
 
     _WORKER["aligner"] = Aligner.load(model, device=device, dictionary=dictionary)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (kill -9) would otherwise go on aligning the queued
+    utterances as an orphan, racing the rerun for the same output files: end it instead (its
+    half-written temporary file is removed by the next run)."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _work(args) -> Result:
@@ -233,19 +253,25 @@ def run_parallel(model, dictionary, todo: Sequence[Utterance], out_dir: Path,
     """`jobs` worker processes on the CPU, each with its own model (spawned: torch and fork do
     not mix well)."""
     import multiprocessing as mp
+    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(model, "cpu", dictionary)) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                               initargs=(model, "cpu", dictionary, os.getpid()))
+    try:
         futures = {pool.submit(_work, (u, out_dir, list(formats), method, strict,
-                                          plots)): u for u in todo}
+                                       plots)): u for u in todo}
         for fut in as_completed(futures):
             utt = futures[fut]
             try:
                 yield fut.result()
             except Exception as err:  # a crashed worker must not end the run
                 yield Result(utt.name, "failed", f"worker failed: {_one_line(err)}")
+    finally:
+        # Ctrl-C (or the consumer stopping): drop the queued utterances instead of aligning
+        # them all before returning; the ones in progress finish or die, writing atomically.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequence[str],

@@ -588,12 +588,16 @@ def load_alignments(root: Path, ctm_tier: str | None = None) -> dict[str, Alignm
     """Every utterance under `root` (a file or a directory), keyed by relative path sans extension.
 
     CTM files holding one utterance take their key from the file name (word and phone CTMs of one
-    stem are joined); a CTM holding several utterances is keyed by its utterance ids. A file that
+    stem are joined, also when `root` names one of them); a CTM holding several utterances is keyed by its utterance ids. A file that
     cannot be read is kept as its error, so the caller can count it as a failure.
     """
     if not root.exists():
         raise EvaluationError(f"{root}: no such file or directory")
     files = [root] if root.is_file() else _alignment_files(root)
+    if root.is_file() and root.suffix.lower() == ".ctm":  # x.ctm + x.phones.ctm: one utterance
+        stem = _strip_tier_suffix(root.name[: -len(root.suffix)])
+        files += [s for s in (root.parent / f"{stem}{t}.ctm" for t in ("", *_TIER_SUFFIXES))
+                  if s.is_file() and s != root]
     base = root.parent if root.is_file() else root
     out: dict[str, Alignment | EvaluationError] = {}
     ctm_parts: dict[str, dict[str, list[Interval]]] = {}

@@ -16,7 +16,6 @@ import platform
 import shlex
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -186,19 +185,31 @@ def set_threads(n: int) -> None:
 
 def find_model(explicit: str | None) -> Path | None:
     """The model to benchmark: explicit path, else the shipped models/english, else the newest
-    /work/data/runs/*/model (or run directory) that has a config.json."""
+    OTTC training run's model (its final `model/`, else `best/`, else `last/`)."""
     if explicit:
         return Path(explicit)
     shipped = REPO / "models" / "english"
     if (shipped / "config.json").exists():
         return shipped
-    candidates = [c for c in run_models() if model_loss(c) == "ottc"]
-    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
+    return _pick([c for c in run_models() if model_loss(c) == "ottc"])
+
+
+_PREFERENCE = {"model": 0, "best": 1, "last": 2}
+
+
+def _pick(candidates: list[Path]) -> Path | None:
+    """The newest run's model; within one run its final `model`, else `best`, else `last`."""
+    if not candidates:
+        return None
+    newest_run = max(candidates, key=lambda p: p.stat().st_mtime).parent
+    same_run = [c for c in candidates if c.parent == newest_run] or candidates
+    return min(same_run, key=lambda p: (_PREFERENCE.get(p.name, 3), -p.stat().st_mtime))
 
 
 def run_models(root: Path = Path("/work/data/runs")) -> list[Path]:
-    """Model directories (with config.json and weights) under the training runs."""
-    found = {p.parent for p in root.glob("*/model/config.json")} | {p.parent for p in root.glob("*/config.json")}
+    """Model directories (config.json + weights) of training runs: <run>/{model,best,last}/ or
+    <run>/ itself."""
+    found = {p.parent for pattern in ("*/config.json", "*/*/config.json") for p in root.glob(pattern)}
     return sorted(d for d in found if any(d.glob("*.safetensors")))
 
 
@@ -214,17 +225,8 @@ def find_ctc_model(explicit: str | None) -> Path | None:
     """The CTC baseline: explicit path, else /work/data/runs/ctc/model, else any CTC run."""
     if explicit:
         return Path(explicit)
-    default = Path("/work/data/runs/ctc/model")
-    if (default / "config.json").exists():
-        return default
-    ctc = [c for c in run_models() if model_loss(c) == "ctc"]
-    return max(ctc, key=lambda p: p.stat().st_mtime) if ctc else None
-
-
-class Timer:
-    def __enter__(self) -> "Timer":
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self.start
+    for name in ("model", "best", "last"):
+        default = Path("/work/data/runs/ctc") / name
+        if (default / "config.json").exists():
+            return default
+    return _pick([c for c in run_models() if model_loss(c) == "ctc"])

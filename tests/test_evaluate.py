@@ -321,3 +321,12 @@ def test_textgrid_with_zero_length_interval_is_read_by_the_fallback(tmp_path: Pa
     short.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n0.5\n<exists>\n1\n'
                      '"IntervalTier"\n"phones"\n0\n0.5\n2\n0\n0.25\n"a"\n0.25\n0.25\n"b"\n', encoding="utf-8")
     assert [p.label for p in load_alignments(short)["s"].phones] == ["a", "b"]
+
+
+def test_single_ctm_file_picks_up_its_phone_ctm(tmp_path: Path):
+    _write_ctm(tmp_path / "u.ctm", "u", _hyp().words)
+    _write_ctm(tmp_path / "u.phones.ctm", "u", _hyp().phones)
+    for name in ("u.ctm", "u.phones.ctm"):
+        ali = load_alignments(tmp_path / name)["u"]
+        assert [w.label for w in ali.words] == ["hello,", "World"]
+        assert [p.label for p in ali.phones] == ["hh", "ah", "w", "er"]

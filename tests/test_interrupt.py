@@ -2,7 +2,8 @@
 
 A real `python -m aligner.cli` process aligns a corpus of 20 short utterances (with `--plots`,
 so each takes long enough to be caught mid-run); it is killed (SIGKILL: no chance to clean up,
-or SIGINT: Ctrl-C) once some outputs exist. Then:
+also with `--jobs 2` where the worker processes must not outlive it; or SIGINT: Ctrl-C) once
+some outputs exist. Then:
 - every output file that exists is complete (parses; the PNG has its end marker), and after
   SIGINT no temporary file is left;
 - the same command run again removes what a killed run left, skips exactly the utterances that
@@ -43,9 +44,9 @@ def _corpus(root: Path) -> list[str]:
     return names
 
 
-def _command(root: Path, out: Path, model: Path) -> list[str]:
+def _command(root: Path, out: Path, model: Path, jobs: int = 1) -> list[str]:
     return [sys.executable, "-m", "aligner.cli", str(root), "-o", str(out), "--model", str(model),
-            "-f", "textgrid,json,csv", "--plots", "-q", "--device", "cpu"]
+            "-f", "textgrid,json,csv", "--plots", "-q", "--device", "cpu", "--jobs", str(jobs)]
 
 
 def _finished(out: Path, names: list[str]) -> dict[str, int]:
@@ -95,7 +96,7 @@ def _run_and_kill(cmd: list[str], out: Path, names: list[str], sig: int
                   ) -> tuple[int, str]:
     """Start the run, send `sig` once three utterances are finished; (exit status, stderr)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         if len(_finished(out, names)) >= 3:
@@ -103,16 +104,39 @@ def _run_and_kill(cmd: list[str], out: Path, names: list[str], sig: int
         time.sleep(0.02)
     assert proc.poll() is None, "the run finished before it could be interrupted: " + \
         proc.communicate()[1]
-    proc.send_signal(sig)
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group (worker processes too)
+    else:
+        proc.send_signal(sig)  # kill -9 of the main process only: its workers must not go on
     _, stderr = proc.communicate(timeout=120)
+    # worker processes must end with the run (a kill -9 gives them no notice: they watch for it)
+    deadline = time.monotonic() + 30
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _session_processes(proc.pid), "worker processes outlived the killed run"
     return proc.returncode, stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-def test_interrupted_corpus_run_resumes(tmp_path, tiny_model_dir, sig):
+def _session_processes(session: int) -> list[int]:
+    """Live (non-zombie) processes of the session the run was started in."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) == session:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.parametrize("sig,jobs", [(signal.SIGKILL, 1), (signal.SIGINT, 1),
+                                      (signal.SIGKILL, 2)],
+                         ids=["SIGKILL", "SIGINT", "SIGKILL-jobs2"])
+def test_interrupted_corpus_run_resumes(tmp_path, tiny_model_dir, sig, jobs):
     root, out = tmp_path / "corpus", tmp_path / "out"
     names = sorted(_corpus(root))
-    cmd = _command(root, out, tiny_model_dir)
+    cmd = _command(root, out, tiny_model_dir, jobs)
 
     returncode, stderr = _run_and_kill(cmd, out, names, sig)
     if sig == signal.SIGINT:

@@ -9,8 +9,9 @@ Inputs that are unusual but fine (8 kHz, 96 kHz, 32 channels, spaces and non-ASC
 a missing output folder) must align. Flags (probably-wrong alignments) must reach the summary,
 the JSON and CSV outputs and the corpus report, and `--strict` must turn them into failures.
 
-The tiny random model from conftest keeps this fast; tests that need a model that can actually
-tell speech apart (the mismatched transcript) train one in `test_mismatch.py`-style code below.
+The tiny random model from conftest keeps this fast; the mismatched-transcript test needs a
+model that can tell recordings apart, so it trains a small one (seconds) on espeak-ng speech.
+The 2-hour file test is marked slow but runs by default (about 35 s).
 """
 
 from __future__ import annotations

@@ -39,10 +39,11 @@ Peak memory is the aligner process's maximum resident set size as the kernel rep
 
 Reproduce (from the repository root):
 
-    python benchmarks/scale.py --minutes 60 --threads 2
+    python benchmarks/scale.py --minutes 60
 
 Options: `--model DIR`, `--method ot|viterbi`, `--minutes`, `--work DIR` (where the long
-recording and the output are kept, default /work/data/bench/long), `--timeout` seconds.
+recording and the output are kept, default /work/data/bench/long), `--timeout` seconds,
+`--threads N` (sets OMP_NUM_THREADS for the aligner; default: ottc-align's own choice).
 """
 
 GIB = 1024 ** 3
@@ -116,6 +117,28 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float, log: Path)
             "timed_out": timed_out, "output_tail": output[-2000:]}
 
 
+def drift(gold, hyp, window: float = 600.0) -> list[dict]:
+    """Per stretch of `window` seconds: phone boundaries within 20 ms and the median signed
+    offset, which shows whether a long alignment wanders off and comes back."""
+    import numpy as np
+
+    from aligner.evaluate import boundary_pairs, pair_tokens
+    from aligner.phone_folding import load_folding
+
+    fold = load_folding()
+    g, h = fold.fold_phones(gold.phones), fold.fold_phones(hyp.phones)
+    bp = np.array(boundary_pairs(g, h, pair_tokens(g, h))).reshape(-1, 2)
+    out = []
+    for lo in np.arange(0.0, gold.duration, window):
+        sel = (bp[:, 0] >= lo) & (bp[:, 0] < lo + window)
+        if sel.any():
+            off = bp[sel, 1] - bp[sel, 0]
+            out.append({"from_s": float(lo), "boundaries": int(sel.sum()),
+                        "within_20ms": float(np.mean(np.abs(off) <= 0.020 + 1e-9)),
+                        "median_offset_ms": float(np.median(off) * 1000)})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
@@ -123,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--model", default=None)
     ap.add_argument("--method", default="ot")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="OMP_NUM_THREADS for the aligner (default: leave it to ottc-align)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--work", default="/work/data/bench/long")
     ap.add_argument("--timeout", type=float, default=3600.0)
@@ -143,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     out.unlink(missing_ok=True)
     cmd = [exe, str(audio), str(text), "-o", str(out), "--model", str(model), "--device",
            args.device, "--method", args.method, "-q"]
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    env = dict(os.environ)
+    if args.threads:
+        env.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     print("running: " + " ".join(cmd), file=sys.stderr, flush=True)
     r = run_measured(cmd, env, args.timeout, work / f"{audio.stem}.{args.method}.log")
     r.update(audio_s=seconds, xrt=seconds / r["wall_s"], peak_rss_gib=r["peak_rss_bytes"] / GIB)
@@ -153,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         from aligner.evaluate import read_textgrid, score_utterance, summarise
         from aligner.phone_folding import load_folding
 
-        s = summarise([score_utterance("long", read_textgrid(gold), read_textgrid(out), load_folding())])
+        g_ali, h_ali = read_textgrid(gold), read_textgrid(out)
+        s = summarise([score_utterance("long", g_ali, h_ali, load_folding())])
         accuracy = s.to_dict()
+        accuracy["drift"] = drift(g_ali, h_ali)
     else:
         print(r["output_tail"], file=sys.stderr)
 
@@ -162,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         return "-" if x is None or x != x else f"{100 * x:.1f}"
     p = (accuracy or {}).get("phones", {})
     w = (accuracy or {}).get("words", {})
-    rows = [[f"{seconds / 60:.1f} min ({n_utts} utts)", args.method, args.device, args.threads,
+    rows = [[f"{seconds / 60:.1f} min ({n_utts} utts)", args.method, args.device, args.threads or "default",
              f"{r['wall_s']:.0f}", f"{r['xrt']:.1f}", f"{r['peak_rss_gib']:.2f}",
              "yes" if r["peak_rss_gib"] < 2 else "NO", r["exit_code"],
              f"{p.get('mean_ms', float('nan')):.1f}" if p.get("mean_ms") is not None else "-",
@@ -170,9 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     header = ["recording", "method", "device", "threads", "wall s", "x real time", "peak RSS GiB",
               "< 2 GB", "exit", "phone mean ms", "phone ≤20 ms %", "word ≤20 ms %"]
     table = markdown_table(header, rows)
+    if accuracy and accuracy.get("drift"):
+        table += "\n\nAlong the recording (phones):\n\n" + markdown_table(
+            ["from min", "boundaries", "≤20 ms %", "median offset ms"],
+            [[f"{d['from_s'] / 60:.0f}", d["boundaries"], pct(d["within_20ms"]),
+              f"{d['median_offset_ms']:+.0f}"] for d in accuracy["drift"]])
     m = machine()
     body = (f"{table}\n\n- Model: `{model}` (tag {model_tag(model)})\n"
-            f"- Aligner command: `{' '.join(cmd)}` (OMP_NUM_THREADS={args.threads})\n"
+            f"- Aligner command: `{' '.join(cmd)}`"
+            + (f" (OMP_NUM_THREADS={args.threads})" if args.threads else "") + "\n"
             + machine_lines(m))
     print(table)
     write_results(args.name, "Scale: one long recording", body,

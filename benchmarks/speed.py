@@ -1,7 +1,8 @@
 """Speed benchmark: audio seconds aligned per wall second, ottc-align vs pocketsphinx, same files.
 
 Both systems run in one invocation on the same utterances, on this machine's CPU with the same
-thread budget (`--threads`, default 2): ottc-align in one process with N torch threads;
+thread budget (`--threads`, default 2): ottc-align in one process with 1 and with N torch
+threads (on a machine whose cores are busy with other work, more threads can be far slower);
 pocketsphinx (single-threaded by design) once in one process and once with N worker processes,
 so it gets the same cores. Model/decoder loading and one warm-up utterance are timed separately
 and not counted; the timed loop reads audio and transcript and aligns (no output writing).
@@ -38,17 +39,28 @@ Reproduce (from the repository root, `pip install -e '.[bench]'`):
 
 Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows
 when a GPU is present), `--limit N` utterances. Loading and one warm-up utterance are excluded;
-the timed loop includes reading audio and transcript. The development machine has 2 cores shared
-with other jobs, so the load average at start and end is recorded: a busy machine slows both
-systems alike, but read the figures with it.
+the timed loop includes reading audio and transcript. ottc-align is timed with 1 torch thread
+and with `--threads` (`--ottc-threads 1,2,4` to choose): when other jobs keep the cores busy,
+PyTorch's worker threads wait on each other and 2 threads can be many times slower than 1, so
+both are shown. The load average at start and end is recorded: read the figures with it.
 """
 
 
-def time_ottc(model: Path, method: str, device: str, utts) -> dict:
+_ALIGNERS: dict[tuple[str, str], object] = {}
+
+
+def time_ottc(model: Path, method: str, device: str, utts, threads: int) -> dict:
+    """Align `utts` with ottc-align using `threads` torch threads; load/warm-up timed apart."""
+    import torch
+
     from aligner import Aligner
 
     t0 = time.perf_counter()
-    aligner = Aligner.load(model, device=device)
+    key = (str(model), device)
+    if key not in _ALIGNERS:
+        _ALIGNERS[key] = Aligner.load(model, device=device)
+    aligner = _ALIGNERS[key]
+    torch.set_num_threads(threads)
     aligner.align(utts[0].audio, utts[0].transcript, method=method)  # warm-up
     load_s = time.perf_counter() - t0
     failed = 0
@@ -110,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--model", default=None)
     ap.add_argument("--methods", default="ot")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="the thread budget: pocketsphinx also runs with this many processes")
+    ap.add_argument("--ottc-threads", default=None,
+                    help="comma list of torch thread counts to time ottc-align with "
+                         "(default: 1 and --threads)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda to add GPU rows")
     ap.add_argument("--skip-pocketsphinx", action="store_true")
     ap.add_argument("--name", default="speed")
@@ -136,10 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     if model is None:
         print("warning: no OTTC model found; timing pocketsphinx only", file=sys.stderr)
     else:
+        counts = ([int(x) for x in args.ottc_threads.split(",")] if args.ottc_threads
+                  else sorted({1, args.threads}))
         for device in devices:
             for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
-                add(f"ottc-align ({method})", device, f"{args.threads} threads",
-                    time_ottc(model, method, device, utts))
+                for n in (counts if device == "cpu" else [args.threads]):
+                    add(f"ottc-align ({method})", device, f"{n} thread{'s' if n > 1 else ''}",
+                        time_ottc(model, method, device, utts, n))
     if not args.skip_pocketsphinx:
         add("pocketsphinx", "cpu", "1 process", time_pocketsphinx(utts, 1))
         if args.threads > 1:

@@ -7,7 +7,10 @@
 Long recordings: the model is run on windows of `CHUNK_SECONDS` with `CONTEXT_SECONDS` of extra
 audio on each side, and only each window's centre is kept, so memory is bounded by the window
 while every kept frame saw the same context it would have seen in one pass. The decoders then
-align the whole transcript against the whole recording in one go (they are linear in memory).
+align the whole transcript against the whole recording: up to `decode.LONG_FRAMES` (60 s) with
+`align_<method>`, beyond with `align_<method>_long`, which re-anchor on the acoustics every
+few tens of seconds so that the alignment cannot drift along an hour-long file (both bounded in
+memory).
 
 Errors a user can fix (bad audio, bad transcript, a transcript too long for its audio) raise
 subclasses of ValueError with one-line messages naming the file; the CLI prints those.
@@ -402,6 +405,9 @@ class Aligner:
         if fn is None:
             raise AlignmentError(f"unknown decoding method {method!r} "
                                  f"(choose from {', '.join(decoding_methods())})")
+        if log_probs.shape[0] > getattr(decode, "LONG_FRAMES", math.inf):
+            # Long recording: the anchored decoders (a global one drifts over minutes).
+            fn = getattr(decode, f"align_{method}_long", fn)
         available = {"alpha": alpha, "log_probs": log_probs, "targets": targets.tokens,
                      "beta": targets.beta, "optional": targets.optional,
                      "frame_duration": self.frame_duration}

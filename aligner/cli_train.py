@@ -72,7 +72,7 @@ def command(
         sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every,
     )
     try:
-        summary = train(cfg)
+        summary = _run_with_progress(train, cfg)
         write_card(Path(cfg.output), summary)
     except (TrainError, CorpusError, ModelError) as err:
         typer.echo(f"error: {err}", err=True)
@@ -80,3 +80,24 @@ def command(
     except KeyboardInterrupt:
         typer.echo(f"interrupted: resume with the same command plus --resume (work dir {work})", err=True)
         raise typer.Exit(130) from None
+
+
+def _run_with_progress(train, cfg):
+    """Run training with a Rich progress bar on a terminal, plain log lines otherwise."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return train(cfg)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(stderr=True, highlight=False)
+    with Progress(TextColumn("[bold]training"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                  TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console) as progress:
+        task = progress.add_task("train", total=None, loss=float("nan"))
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(task, completed=step, total=total, loss=loss)
+
+        return train(cfg, echo=progress.console.print, on_step=on_step)

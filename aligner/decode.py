@@ -24,6 +24,7 @@ the same search over its blank-extended sequence.
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import NamedTuple
 
@@ -40,8 +41,13 @@ __all__ = [
     "ot_frame_spans",
     "token_confidence",
     "viterbi_segments",
+    "align_ot_long",
+    "align_viterbi_long",
+    "ot_cuts",
+    "viterbi_segments_long",
     "AUTO_BAND",
     "AUTO_EXACT_CELLS",
+    "LONG_FRAMES",
     "METHODS",
 ]
 
@@ -247,52 +253,49 @@ def viterbi_segments(
     return result
 
 
-def _search(
-    log_probs: Tensor, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor
-) -> tuple[Tensor, Tensor, float] | None:
-    """Windowed DP over tokens; None if the windows admit no path."""
+def _step(
+    log_probs: Tensor, y: int, is_optional: bool, prev: Tensor, plo: int, phi: int, wlo: int, whi: int
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """One token of the windowed DP: scores of ending token j at boundaries [wlo, whi], given
+    `prev` = the best scores of ending token j-1 at boundaries [plo, phi].
+
+    Returns (cur, back, skip): back = the boundary where token j starts; skip (optional tokens
+    only) marks boundaries reached by giving token j no frames."""
     neg_inf = float("-inf")
     dev = log_probs.device
-    lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
-    prev = torch.zeros(1, dtype=torch.float64, device=dev)  # F_{-1} on window [0, 0]
-    plo, phi = 0, 0
-    backs: list[Tensor] = []
-    skips: list[Tensor | None] = []
-    for j in range(len(y_l)):
-        wlo, whi = lo_l[j], hi_l[j]
-        size = whi - wlo + 1
-        cur = torch.full((size,), neg_inf, dtype=torch.float64, device=dev)
-        back = torch.zeros(size, dtype=torch.long, device=dev)
-        # Non-empty: frames v..u-1 with v in [plo, phi], u in [wlo, whi], v < u.
-        if whi > plo:
-            c = torch.zeros(whi - plo + 1, dtype=torch.float64, device=dev)
-            c[1:] = torch.cumsum(log_probs[plo:whi, y_l[j]].double(), 0)
-            h = torch.full_like(c, neg_inf)
-            n_prev = min(phi, whi) - plo + 1
-            h[:n_prev] = prev[:n_prev] - c[:n_prev]
-            best, arg = torch.cummax(h, 0)
-            u0 = max(wlo, plo + 1)
-            k = torch.arange(u0 - plo - 1, whi - plo, device=dev)
-            cur[u0 - wlo :] = c[k + 1] + best[k]
-            back[u0 - wlo :] = arg[k] + plo
-        skip = None
-        if opt_l[j]:
-            s_lo, s_hi = max(wlo, plo), min(whi, phi)
-            if s_hi >= s_lo:
-                cand = torch.full_like(cur, neg_inf)
-                cand[s_lo - wlo : s_hi - wlo + 1] = prev[s_lo - plo : s_hi - plo + 1]
-                skip = cand > cur
-                cur = torch.where(skip, cand, cur)
-        backs.append(back)
-        skips.append(skip)
-        prev, plo, phi = cur, wlo, whi
-    total = float(prev[-1])
-    if not math.isfinite(total):
-        return None
-    first = [0] * len(y_l)
-    end = [0] * len(y_l)
-    u = phi
-    for j in range(len(y_l) - 1, -1, -1):
+    size = whi - wlo + 1
+    cur = torch.full((size,), neg_inf, dtype=torch.float64, device=dev)
+    back = torch.zeros(size, dtype=torch.long, device=dev)
+    # Non-empty: frames v..u-1 with v in [plo, phi], u in [wlo, whi], v < u.
+    if whi > plo:
+        c = torch.zeros(whi - plo + 1, dtype=torch.float64, device=dev)
+        c[1:] = torch.cumsum(log_probs[plo:whi, y].double(), 0)
+        h = torch.full_like(c, neg_inf)
+        n_prev = min(phi, whi) - plo + 1
+        h[:n_prev] = prev[:n_prev] - c[:n_prev]
+        best, arg = torch.cummax(h, 0)
+        u0 = max(wlo, plo + 1)
+        k = torch.arange(u0 - plo - 1, whi - plo, device=dev)
+        cur[u0 - wlo :] = c[k + 1] + best[k]
+        back[u0 - wlo :] = arg[k] + plo
+    skip = None
+    if is_optional:
+        s_lo, s_hi = max(wlo, plo), min(whi, phi)
+        if s_hi >= s_lo:
+            cand = torch.full_like(cur, neg_inf)
+            cand[s_lo - wlo : s_hi - wlo + 1] = prev[s_lo - plo : s_hi - plo + 1]
+            skip = cand > cur
+            cur = torch.where(skip, cand, cur)
+    return cur, back, skip
+
+
+def _backtrack(
+    lo_l: list[int], backs: list[Tensor], skips: list[Tensor | None], last: int, u: int
+) -> tuple[list[int], list[int]]:
+    """First and end boundary of tokens 0..last on the best path that ends token `last` at u."""
+    first = [0] * (last + 1)
+    end = [0] * (last + 1)
+    for j in range(last, -1, -1):
         idx = u - lo_l[j]
         end[j] = u
         if skips[j] is not None and bool(skips[j][idx]):
@@ -300,7 +303,54 @@ def _search(
         else:
             u = int(backs[j][idx])
             first[j] = u
+    return first, end
+
+
+def _search(
+    log_probs: Tensor, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor
+) -> tuple[Tensor, Tensor, float] | None:
+    """Windowed DP over tokens; None if the windows admit no path."""
+    dev = log_probs.device
+    lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
+    prev = torch.zeros(1, dtype=torch.float64, device=dev)  # F_{-1} on window [0, 0]
+    plo, phi = 0, 0
+    backs: list[Tensor] = []
+    skips: list[Tensor | None] = []
+    for j in range(len(y_l)):
+        cur, back, skip = _step(log_probs, y_l[j], opt_l[j], prev, plo, phi, lo_l[j], hi_l[j])
+        backs.append(back)
+        skips.append(skip)
+        prev, plo, phi = cur, lo_l[j], hi_l[j]
+    total = float(prev[-1])
+    if not math.isfinite(total):
+        return None
+    first, end = _backtrack(lo_l, backs, skips, len(y_l) - 1, phi)
     return torch.tensor(first), torch.tensor(end), total
+
+
+def _search_open_end(
+    log_probs: Tensor, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor, stop: int
+) -> tuple[list[int], list[int], int] | None:
+    """Like `_search`, but the path may end with any token: the best segmentation of frames
+    [0, stop) into a prefix 0..last of the tokens. Returns (first, end, last) or None."""
+    dev = log_probs.device
+    lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
+    prev = torch.zeros(1, dtype=torch.float64, device=dev)
+    plo, phi = 0, 0
+    backs: list[Tensor] = []
+    skips: list[Tensor | None] = []
+    best, last = float("-inf"), -1
+    for j in range(len(y_l)):
+        cur, back, skip = _step(log_probs, y_l[j], opt_l[j], prev, plo, phi, lo_l[j], hi_l[j])
+        backs.append(back)
+        skips.append(skip)
+        prev, plo, phi = cur, lo_l[j], hi_l[j]
+        if phi == stop and float(cur[-1]) > best:
+            best, last = float(cur[-1]), j
+    if last < 0 or not math.isfinite(best):
+        return None
+    first, end = _backtrack(lo_l, backs, skips, last, stop)
+    return first, end, last
 
 
 def align_viterbi(
@@ -330,6 +380,164 @@ def align_viterbi(
         centre = (e + nxt) / 2  # boundary after token j: between its end and the next start
     lp = log_probs.detach()
     first, end, _ = viterbi_segments(lp, targets, optional, band, centre)
+    return _viterbi_spans(lp, targets, first, end, frame_duration)
+
+
+# --------------------------------------------------------------------------- long recordings
+#
+# On a long recording (an hour: 360 000 frames, ~40 000 tokens) both global decoders drift:
+# `align_ot` places every boundary from the cumulative frame weight of the whole file, so small
+# local errors of alpha add up (seconds after tens of minutes), and the banded Viterbi follows
+# that drifting guide. The long decoders instead re-anchor on the acoustics all along:
+#
+# - `viterbi_segments_long`: the Viterbi path in overlapping windows of `window` frames. Each
+#   window is searched exactly (every token may end anywhere in it; the path may stop at any
+#   token, "open end"), starting from the state the previous window committed; only the part
+#   before an anchor past the window's middle is committed (preferably the middle of a pause),
+#   so each committed boundary saw at least a quarter window of audio after it. Memory is
+#   one window's DP (O(window * tokens in a window)), time O(T * tokens per window).
+# - `align_ot_long`: the OT decoder run separately between anchors taken from that path (the
+#   middle of a pause every `segment` frames or so): inside each piece alpha is renormalised
+#   over the piece's frames and beta over its tokens, so an error of alpha cannot travel past
+#   an anchor. The pause's silence token is shared by the two pieces around the cut.
+
+# Inputs longer than this (60 s) are decoded by the long decoders (align.py dispatches).
+LONG_FRAMES = 6000
+# Window of the long Viterbi (30 s); the last 1.5 windows are searched in one piece.
+WINDOW_FRAMES = 3000
+# Anchored OT pieces: at least SEGMENT_FRAMES[0] frames (2 s), cut at the first pause of
+# GOOD_PAUSE_FRAMES after that; without one, at most [1] frames (60 s), cut at the longest
+# pause / word boundary, nearest [2] frames (30 s). Short pieces matter: the model learnt alpha
+# normalised over one utterance (a few seconds), so its weight level differs between
+# utterances, and OT over several of them misplaces mass between them (measured on the
+# 60-minute benchmark: 30 s pieces 5.9 % of phone boundaries within 20 ms).
+SEGMENT_FRAMES = (200, 6000, 3000)
+# A pause at least this long (200 ms) is as good an anchor as any longer one.
+GOOD_PAUSE_FRAMES = 20
+
+
+def _choose_anchor(first: list[int], end: list[int], optional: list[bool], lo: int, hi: int,
+                   middle: int) -> tuple[int, int]:
+    """(frame, token) on a path to restart from: a frame in [lo, hi] and the token owning it.
+
+    Preference: the middle of the longest pause (optional token with >= 2 frames) whose middle
+    lies in [lo, hi]; else the start of the token nearest `middle`; else `middle` itself."""
+    best: tuple[int, int, int] | None = None  # (length, frame, token)
+    for j, (f, e, opt) in enumerate(zip(first, end, optional)):
+        if f > hi:
+            break
+        if opt and e - f >= 2:
+            mid = f + (e - f) // 2
+            if lo <= mid <= hi and (best is None or e - f > best[0]):
+                best = (e - f, mid, j)
+    if best is not None:
+        return best[1], best[2]
+    starts = [(abs(f - middle), f, j) for j, (f, e) in enumerate(zip(first, end))
+              if lo <= f <= hi and e > f]
+    if starts:
+        _, f, j = min(starts)
+        return f, j
+    for j, (f, e) in enumerate(zip(first, end)):
+        if f <= middle < e:
+            return middle, j
+    raise RuntimeError("no anchor on the path")  # unreachable: the path covers every frame
+
+
+def viterbi_segments_long(
+    log_probs: Tensor,
+    targets: Tensor,
+    optional: Tensor | None = None,
+    window: int = WINDOW_FRAMES,
+) -> tuple[Tensor, Tensor, float]:
+    """Best monotone segmentation of a long input, found window by window (no global guide).
+
+    Same arguments and result as `viterbi_segments` (first, end [S] int64, total log-prob);
+    inputs up to 1.5 windows are searched in one piece, exactly as there.
+    Each window [t0, t0 + window) is searched exactly with an open end over the next tokens
+    (twice the average token rate plus a margin, doubled while the window uses them all),
+    starting at the committed state (frame t0 belongs to token j0); every boundary is kept
+    feasible for the rest of the file. The path is committed up to an anchor between 1/2 and 3/4
+    of the window (so at least a quarter window, 7.5 s, of audio after it was seen).
+    The result equals the global optimum whenever the best paths of the window and of the whole
+    input agree before the anchor (Viterbi paths merge quickly, so in practice always; the tests
+    compare with the exact search).
+    """
+    _check_inputs(log_probs, targets)
+    n_frames, n_tok = log_probs.shape[0], targets.numel()
+    if optional is None:
+        optional = torch.zeros(n_tok, dtype=torch.bool)
+    optional = optional.bool().cpu()
+    if optional.shape != (n_tok,):
+        raise ValueError(f"optional must be [S] = [{n_tok}], got {tuple(optional.shape)}")
+    window = max(int(window), 16)
+    req = (~optional).long()
+    n_required = int(req.sum())
+    if n_frames < n_required:
+        raise ValueError(
+            f"viterbi needs at least one frame per non-optional token: {n_frames} frames for "
+            f"{n_required} tokens"
+        )
+    req_after = n_required - torch.cumsum(req, 0)  # non-optional tokens after token j
+    rate = n_tok / n_frames
+    first = torch.zeros(n_tok, dtype=torch.long)
+    end = torch.zeros(n_tok, dtype=torch.long)
+    opt_list = optional.tolist()
+    t0, j0, pending = 0, 0, 0  # frame t0 belongs to token j0, which started at frame `pending`
+    while n_frames - t0 > window + window // 2:
+        stop = window
+        n_win = min(n_tok - j0, math.ceil(2 * rate * window) + 32)
+        while True:
+            sl = slice(j0, j0 + n_win)
+            lo = torch.cumsum(req[sl], 0)
+            hi = torch.clamp(n_frames - t0 - req_after[sl], max=stop)
+            lo = torch.minimum(lo, hi)
+            found = _search_open_end(log_probs[t0 : t0 + stop], targets[sl], optional[sl], lo, hi,
+                                     stop)
+            if found is None or found[2] < n_win - 1 or j0 + n_win >= n_tok:
+                break
+            n_win = min(n_tok - j0, 2 * n_win)  # the window used every token offered: more
+        if found is None:  # the rest of the tokens cannot reach the window's end: finish in one
+            break
+        f_loc, e_loc, _ = found
+        opt_win = opt_list[j0 : j0 + len(f_loc)]
+        t_rel, i = _choose_anchor(f_loc, e_loc, opt_win, window // 2, 3 * window // 4,
+                                  3 * window // 5)
+        for k in range(i):
+            first[j0 + k] = pending if k == 0 else t0 + f_loc[k]
+            end[j0 + k] = t0 + e_loc[k]
+        if i > 0:
+            pending = t0 + f_loc[i]
+        t0, j0 = t0 + t_rel, j0 + i
+    sub_opt = optional[j0:]
+    f_rest, e_rest, _ = viterbi_segments(log_probs[t0:], targets[j0:], sub_opt)
+    first[j0:] = f_rest + t0
+    end[j0:] = e_rest + t0
+    first[j0] = pending
+    lengths = end - first
+    token = torch.repeat_interleave(torch.arange(n_tok), lengths)
+    frames = torch.arange(n_frames)
+    total = float(log_probs[frames, targets.cpu()[token]].double().sum())
+    return first, end, total
+
+
+def align_viterbi_long(
+    log_probs: Tensor,
+    targets: Tensor,
+    frame_duration: float = 0.01,
+    optional: Tensor | None = None,
+    window: int = WINDOW_FRAMES,
+) -> TokenSpans:
+    """`align_viterbi` for long inputs: the path of `viterbi_segments_long` (no drifting guide).
+
+    Confidence as in `align_viterbi`."""
+    _check_inputs(log_probs, targets)
+    lp = log_probs.detach()
+    first, end, _ = viterbi_segments_long(lp, targets, optional, window)
+    return _viterbi_spans(lp, targets, first, end, frame_duration)
+
+
+def _viterbi_spans(lp: Tensor, targets: Tensor, first: Tensor, end: Tensor,
+                   frame_duration: float) -> TokenSpans:
     n_frames = lp.shape[0]
     lengths = end - first
     token = torch.repeat_interleave(torch.arange(targets.numel()), lengths).to(lp.device)
@@ -337,3 +545,127 @@ def align_viterbi(
     conf = token_confidence(lp, targets, frames, token, torch.ones(n_frames, device=lp.device),
                             fallback_frame=first.to(lp.device))
     return TokenSpans(first.double() * frame_duration, end.double() * frame_duration, conf)
+
+
+def ot_cuts(
+    first: Tensor,
+    end: Tensor,
+    optional: Tensor,
+    segment: tuple[int, int, int] = SEGMENT_FRAMES,
+) -> list[tuple[int, int, bool]]:
+    """Where to cut a long input for anchored OT, from a segmentation (first, end [S] frames).
+
+    Returns cuts (frame, token, shared) in increasing order: `shared` cuts lie in the middle of
+    an optional token's span (a pause, or a 0-frame word boundary), which both neighbouring
+    pieces keep (one's last token, the other's first); the others lie at the start of token
+    `token` (a fallback when no optional token is near). Consecutive cuts are `segment[0]` to
+    `segment[1]` frames apart where the path allows it: the first pause of at least
+    GOOD_PAUSE_FRAMES after `segment[0]` frames, else the longest pause (or word boundary) in
+    range, nearest `segment[2]` frames after the previous cut.
+    """
+    min_len, max_len, target = segment
+    n_frames = int(end[-1])
+    f_l, e_l, o_l = first.tolist(), end.tolist(), optional.bool().tolist()
+    cand: list[tuple[int, int, bool, int]] = []  # (frame, token, shared, pause length)
+    for j, (f, e, o) in enumerate(zip(f_l, e_l, o_l)):
+        if o:
+            cand.append((f + (e - f) // 2, j, True, e - f))
+        elif e > f:
+            cand.append((f, j, False, -1))
+    frames = [c[0] for c in cand]
+    cuts: list[tuple[int, int, bool]] = []
+    c = 0
+    while n_frames - c > max_len:
+        a = bisect.bisect_left(frames, c + min_len)
+        b = bisect.bisect_right(frames, c + max_len)
+        if a >= len(cand):
+            break
+        pool = cand[a:b] if b > a else [cand[a]]
+        pauses = [x for x in pool if x[3] >= GOOD_PAUSE_FRAMES]
+        if pauses:  # the first real pause: pieces as short as the model's training utterances
+            pick = pauses[0]
+        else:
+            pick = max(pool, key=lambda x: (x[3], -abs(x[0] - c - target)))
+        if pick[0] <= c or pick[0] >= n_frames:
+            break
+        if cuts and pick[1] <= cuts[-1][1]:
+            break
+        cuts.append((pick[0], pick[1], pick[2]))
+        c = pick[0]
+    return cuts
+
+
+def align_ot_long(
+    alpha: Tensor,
+    log_probs: Tensor,
+    targets: Tensor,
+    beta: Tensor | None = None,
+    frame_duration: float = 0.01,
+    optional: Tensor | None = None,
+    window: int = WINDOW_FRAMES,
+    segment: tuple[int, int, int] = SEGMENT_FRAMES,
+    path: tuple[Tensor, Tensor] | None = None,
+) -> TokenSpans:
+    """`align_ot` for long inputs, anchored: OT inside pieces cut at pauses of the long Viterbi
+    path (`ot_cuts`), alpha renormalised over each piece's frames and beta over its tokens.
+
+    A silence token shared by two pieces (the cut lies in its pause) has its mass split between
+    them by alpha's weight on each side of the cut; it takes its start from the first piece,
+    its end from the second, and the geometric mean of the two confidences.
+    path: (first, end) of `viterbi_segments_long` if already computed (else computed here)."""
+    _check_inputs(log_probs, targets)
+    n_frames, n_tok = log_probs.shape[0], targets.numel()
+    if alpha.shape != (n_frames,):
+        raise ValueError(f"alpha must be [T] = [{n_frames}], got {tuple(alpha.shape)}")
+    beta = _uniform(n_tok, alpha.device) if beta is None else beta
+    if beta.shape != targets.shape:
+        raise ValueError(f"beta must be [S] = {tuple(targets.shape)}, got {tuple(beta.shape)}")
+    if optional is None:
+        optional = torch.zeros(n_tok, dtype=torch.bool)
+    lp = log_probs.detach()
+    if path is None:
+        first, end, _ = viterbi_segments_long(lp, targets, optional, window)
+    else:
+        first, end = path
+    cuts = ot_cuts(first, end, optional, segment)
+    bounds = [(0, 0, False), *cuts, (n_frames, n_tok, False)]
+    start = torch.zeros(n_tok, dtype=torch.float64)
+    stop = torch.zeros(n_tok, dtype=torch.float64)
+    conf = torch.zeros(n_tok, dtype=torch.float64)
+    a = alpha.detach().double()
+    b = beta.detach().double()
+    # A shared silence's mass is split between the two pieces in proportion to alpha on each
+    # side of the cut (half each if its span has no weight): then, without noise, each piece
+    # gets exactly the mass the global plan would give it, and a pause is not counted twice.
+    left = {}
+    for f, j, shared in cuts:
+        if shared:
+            w_l = float(a[int(first[j]) : f].sum())
+            w_r = float(a[f : int(end[j])].sum())
+            left[f] = w_l / (w_l + w_r) if w_l + w_r > 0 else 0.5
+    for (f0, j0, begun), (f1, j1, shared) in zip(bounds[:-1], bounds[1:]):
+        j_last = j1 if shared else j1 - 1  # inclusive
+        seg_alpha = a[f0:f1]
+        if not bool(seg_alpha.sum() > 0):
+            seg_alpha = torch.ones_like(seg_alpha)
+        seg_beta = b[j0 : j_last + 1].clone()
+        if begun:
+            seg_beta[0] *= 1.0 - left[f0]
+        if shared:
+            seg_beta[-1] *= left[f1]
+        if not bool(seg_beta.sum() > 0):
+            seg_beta = torch.ones_like(seg_beta)
+        spans = align_ot(seg_alpha, lp[f0:f1], targets[j0 : j_last + 1], seg_beta, frame_duration)
+        offset = f0 * frame_duration
+        s_seg, e_seg, c_seg = spans.start + offset, spans.end + offset, spans.confidence.double()
+        if begun:  # token j0 (a pause's silence) was begun by the previous piece
+            stop[j0] = e_seg[0]
+            conf[j0] = torch.sqrt(conf[j0] * c_seg[0])
+            s_seg, e_seg, c_seg, j_from = s_seg[1:], e_seg[1:], c_seg[1:], j0 + 1
+        else:
+            j_from = j0
+        start[j_from : j_last + 1] = s_seg
+        stop[j_from : j_last + 1] = e_seg
+        conf[j_from : j_last + 1] = c_seg
+    return TokenSpans(start, stop, conf)
+

@@ -264,8 +264,12 @@ def _atomic_save(obj, path: Path) -> None:
     tmp.replace(path)
 
 
-def train(cfg: TrainConfig, echo=None) -> dict:
-    """Run (or resume) training; returns a summary dict (also written to summary.json)."""
+def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
+    """Run (or resume) training; returns a summary dict (also written to summary.json).
+
+    echo(line) prints log lines (default: print); on_step(step, total, loss) is called after
+    every optimiser step on rank 0 (the CLI drives a Rich progress bar with it).
+    """
     world, rank, local = _distributed()
     if world > 1:
         import torch.distributed as dist
@@ -301,7 +305,12 @@ def train(cfg: TrainConfig, echo=None) -> dict:
     features = mcfg.feature_config
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
 
+    # Rank 0 reads the corpora (and writes the feature cache) first; the others then load it.
+    if world > 1 and rank != 0:
+        torch.distributed.barrier()
     items = _load_items(cfg.corpora, cache, features, log)
+    if world > 1 and rank == 0:
+        torch.distributed.barrier()
     hours = sum(i.frames for i in items) * features.frame_duration / 3600
     dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit, cfg.seed) if rank == 0 else []
     log(f"{len(items)} training utterances ({hours:.2f} h), {len(dev_utts)} dev utterances with "
@@ -382,6 +391,8 @@ def train(cfg: TrainConfig, echo=None) -> dict:
             if math.isfinite(loss.item()):
                 loss_sum += loss.item()
                 n_loss += 1
+            if on_step is not None and rank == 0:
+                on_step(step, total, loss_sum / max(1, n_loss))
             if cfg.log_every and step % cfg.log_every == 0:
                 rate = (b + 1) / (time.time() - t_epoch)
                 log(f"epoch {epoch + 1}/{cfg.epochs} step {b + 1}/{len(batches)} (total {step}/{total}) "

@@ -21,11 +21,11 @@ def command(
     loss: Annotated[str, typer.Option(help="ottc (default) or ctc (the baseline, same architecture and data).")] = "ottc",
     epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = 20,
     lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 3e-3,
-    warmup: Annotated[float, typer.Option(help="Share of steps for the linear warm-up.")] = 0.05,
+    warmup: Annotated[float, typer.Option(help="Share of steps for the linear warm-up.")] = 0.02,
     freeze_weight_head: Annotated[float, typer.Option(help="Share of steps after which the OTTC weight head is frozen.")] = 0.75,
-    max_frames: Annotated[int, typer.Option(help="Padded 10 ms frames per batch (per process).")] = 12000,
+    max_frames: Annotated[int, typer.Option(help="Padded 10 ms frames per batch (per process).")] = 8000,
     seed: Annotated[int, typer.Option(help="Random seed (batch order, augmentation, initialisation).")] = 0,
-    no_augment: Annotated[bool, typer.Option("--no-augment", help="Switch off speed perturbation, noise and SpecAugment masking.")] = False,
+    no_augment: Annotated[bool, typer.Option("--no-augment", help="Switch off speed and vocal-tract perturbation, noise, telephone band and SpecAugment masking.")] = False,
     init: Annotated[Optional[Path], typer.Option(help="Start from this model directory (fine-tuning; its architecture is kept).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint in the work directory.")] = False,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs and checkpoints (default: <output>-train next to the output).")] = None,
@@ -37,6 +37,8 @@ def command(
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (smoke tests).")] = None,
     name: Annotated[str, typer.Option(help="Model name stored in config.json.")] = "ottc-english",
     log_every: Annotated[int, typer.Option(help="Log a progress line every this many steps.")] = 50,
+    vtlp: Annotated[bool, typer.Option("--vtlp", help="Add vocal-tract-length perturbation (random mel-axis warp) to the augmentation.")] = False,
+    viterbi_aux: Annotated[float, typer.Option(help="OTTC only: weight of an extra cross-entropy on the model's own Viterbi path (hard EM; 0 = the paper's loss alone).")] = 0.0,
 ) -> None:
     """Train an acoustic model on transcribed speech; targets come from the text front-end.
 
@@ -69,7 +71,7 @@ def command(
         max_frames=max_frames, seed=seed, augment=not no_augment,
         init=str(init) if init else None, resume=resume,
         cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
-        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every,
+        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, vtlp=vtlp,
     )
     try:
         summary = _run_with_progress(train, cfg)

@@ -8,6 +8,7 @@ list and the feature settings. Later epochs and later runs only load tensors.
 
 Augmentation works on the cached log-mels (so it is nearly free):
 - speed perturbation: time-stretch by linear interpolation (tempo change, no pitch change);
+- vocal-tract-length perturbation: the mel axis stretched by a random factor (a new "speaker");
 - additive noise, exact in the power domain: log(exp(x) + noise power), at a random SNR and
   spectral tilt with per-cell periodogram jitter;
 - telephone band: mel bins above a random 3.4-4 kHz cut-off replaced by the noise floor;
@@ -170,6 +171,8 @@ class Augment:
     """Augmentation settings; `None`-like zeros switch a part off."""
 
     speed: tuple[float, float] = (0.9, 1.1)
+    warp_prob: float = 0.0  # off by default: the shipped model was trained without it (--vtlp)
+    warp: tuple[float, float] = (0.9, 1.1)
     noise_prob: float = 0.5
     snr_db: tuple[float, float] = (5.0, 40.0)
     telephone_prob: float = 0.15
@@ -190,6 +193,17 @@ def speed_perturb(feats: Tensor, factor: float) -> Tensor:
     return y[0].T
 
 
+def frequency_warp(feats: Tensor, factor: float) -> Tensor:
+    """Stretch the mel axis of [T, F] log-mels: bin k takes the value at k * factor (linear
+    interpolation, edges clamped). factor < 1 moves formants up (a shorter vocal tract)."""
+    f = feats.shape[1]
+    pos = (torch.arange(f, dtype=torch.float32) * factor).clamp(0, f - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=f - 1)
+    w = pos - lo.float()
+    return feats[:, lo] * (1 - w) + feats[:, hi] * w
+
+
 def _bin_centres(features: FeatureConfig) -> Tensor:
     fb = mel_filterbank(features.sample_rate, features.n_fft, features.n_mels, features.f_min,
                         features.f_max)
@@ -202,6 +216,8 @@ def augment(feats: Tensor, aug: Augment, rng: random.Random, features: FeatureCo
     x = feats.float()
     if aug.speed and aug.speed[0] != aug.speed[1]:
         x = speed_perturb(x, rng.uniform(*aug.speed))
+    if aug.warp_prob and rng.random() < aug.warp_prob:
+        x = frequency_warp(x, rng.uniform(*aug.warp))
     t, f = x.shape
     gen = torch.Generator().manual_seed(rng.randrange(2**31))
     if rng.random() < aug.noise_prob:
@@ -231,5 +247,5 @@ def augment(feats: Tensor, aug: Augment, rng: random.Random, features: FeatureCo
     return x
 
 
-NO_AUGMENT = Augment(speed=(1.0, 1.0), noise_prob=0.0, telephone_prob=0.0, freq_masks=0,
+NO_AUGMENT = Augment(speed=(1.0, 1.0), warp_prob=0.0, noise_prob=0.0, telephone_prob=0.0, freq_masks=0,
                      time_mask_every=0.0)

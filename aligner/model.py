@@ -207,6 +207,7 @@ def save_model(model: AcousticModel, path: Path, card: dict | str | None = None)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(path / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
+    os.chmod(path / WEIGHTS_FILE, 0o644)  # safetensors writes 0600; a shipped model must be readable
     (path / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
     if card is not None:
         text = card if isinstance(card, str) else _render_card(card, model)

@@ -52,10 +52,10 @@ class TrainConfig:
     epochs: int = 20
     lr: float = 3e-3
     weight_decay: float = 0.01
-    warmup: float = 0.05  # share of steps
+    warmup: float = 0.02  # share of steps
     final_lr: float = 0.02  # share of lr at the end of the linear decay
     freeze_weight_head: float = 0.75  # share of steps after which the weight head is frozen
-    max_frames: int = 12000  # padded frames per batch (per process)
+    max_frames: int = 8000  # padded frames per batch (per process)
     clip: float = 5.0
     seed: int = 0
     augment: bool = True
@@ -70,6 +70,8 @@ class TrainConfig:
     max_steps: int | None = None  # stop early (tests, smoke runs); schedule still uses epochs
     name: str = "ottc-english"
     short_first: bool = True  # first epoch in order of length (curriculum)
+    viterbi_aux: float = 0.0  # weight of an auxiliary CE on the model's own Viterbi path (OTTC only)
+    vtlp: bool = False  # vocal-tract-length perturbation (mel-axis warp) in the augmentation
 
 
 # ------------------------------------------------------------------------------ small helpers
@@ -120,6 +122,7 @@ def batch_targets(items: list[Item], loss: str, sil_mass: float) -> dict[str, Te
         built = [build_targets(it.words, sil_mass) for it in items]
         seqs = [b.tokens for b in built]
         betas = [b.beta for b in built]
+        optional = [b.optional for b in built]
     lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
     targets = torch.ones(len(seqs), int(lengths.max()), dtype=torch.long)
     for b, s in enumerate(seqs):
@@ -127,16 +130,38 @@ def batch_targets(items: list[Item], loss: str, sil_mass: float) -> dict[str, Te
     out = {"targets": targets, "target_lengths": lengths}
     if betas is not None:
         beta = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.float64)
-        for b, s in enumerate(betas):
+        opt = torch.zeros(len(seqs), int(lengths.max()), dtype=torch.bool)
+        for b, (s, o) in enumerate(zip(betas, optional)):
             beta[b, : len(s)] = s
+            opt[b, : len(o)] = o
         out["beta"] = beta
+        out["optional"] = opt
     return out
 
 
+def viterbi_labels(log_probs: Tensor, lengths: Tensor, tgt: dict[str, Tensor]) -> Tensor:
+    """[B, T] frame labels from the best monotone path under the model's own posteriors
+    (optional silences may take 0 frames); -100 on padding. Hard-EM targets, no gradient."""
+    from aligner.decode import viterbi_segments
+
+    labels = torch.full(log_probs.shape[:2], -100, dtype=torch.long)
+    lp = log_probs.detach().float().cpu()
+    for b in range(lp.shape[0]):
+        n, s = int(lengths[b]), int(tgt["target_lengths"][b])
+        tokens = tgt["targets"][b, :s].cpu()
+        first, end, _ = viterbi_segments(lp[b, :n], tokens, tgt["optional"][b, :s].cpu(), None, None)
+        labels[b, :n] = torch.repeat_interleave(tokens, end - first)
+    return labels.to(log_probs.device)
+
+
 def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
-                 loss: str) -> tuple[Tensor, float]:
+                 loss: str, viterbi_aux: float = 0.0) -> tuple[Tensor, float]:
     """(loss, alpha spread): the spread is exp(entropy of alpha) / T averaged over the batch,
-    1.0 for uniform frame weights, near 0 when alpha has collapsed onto a few frames."""
+    1.0 for uniform frame weights, near 0 when alpha has collapsed onto a few frames.
+
+    viterbi_aux > 0 (OTTC only) adds that weight times the frame cross-entropy against the
+    model's own best path (hard EM): it sharpens the label posteriors around boundaries.
+    """
     log_probs, weight_logits = model(feats, lengths)
     with torch.no_grad():
         alpha = torch.softmax(weight_logits.float(), dim=1)
@@ -152,6 +177,10 @@ def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
 
     value = ottc_loss(log_probs.float(), weight_logits.float(), tgt["targets"], lengths,
                       tgt["target_lengths"], beta=tgt["beta"], reduction="mean")
+    if viterbi_aux > 0:
+        labels = viterbi_labels(log_probs, lengths, tgt)
+        ce = torch.nn.functional.nll_loss(log_probs.float().transpose(1, 2), labels, ignore_index=-100)
+        value = value + viterbi_aux * ce
     return value, spread
 
 
@@ -349,7 +378,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
 
         net = DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
     amp = device.type == "cuda"
-    aug = Augment() if cfg.augment else NO_AUGMENT
+    aug = Augment(warp_prob=0.5 if cfg.vtlp else 0.0) if cfg.augment else NO_AUGMENT
     t_start = time.time()
     elapsed_before = history[-1]["elapsed_s"] if history else 0.0
     stopped = False
@@ -379,7 +408,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * lr_factor(step, total, cfg.warmup, cfg.final_lr)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                loss, spread = compute_loss(net, x, xl, tgt, cfg.loss)
+                loss, spread = compute_loss(net, x, xl, tgt, cfg.loss, cfg.viterbi_aux)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if weight_head_frozen(step, total, cfg.freeze_weight_head):
@@ -412,7 +441,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
             log(f"epoch {epoch + 1} done in {(time.time() - t_epoch) / 60:.1f} min, train loss "
                 f"{train_loss:.4f}" + (f"; dev {format_metrics(metrics)}" if metrics else ""))
             save_model(model, work / "last")
-            if score > best or not metrics:
+            if score >= best or not metrics:  # ties go to the later (more trained) epoch
                 best = max(best, score)
                 save_model(model, work / "best")
                 (work / "best" / "dev.json").write_text(json.dumps(history[-1], indent=2) + "\n")

@@ -185,3 +185,72 @@ def test_cli_trains_a_few_steps(corpus, tmp_path):
     ])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "MODEL_CARD.md").is_file()
+
+
+def test_viterbi_labels_follow_the_posteriors():
+    from aligner.train import viterbi_labels
+
+    # 6 frames, tokens sil A sil B sil (A=5, B=7); posteriors say A for frames 0-2, B for 3-5.
+    lp = torch.full((1, 6, 41), -10.0)
+    lp[0, :3, 5] = 0.0
+    lp[0, 3:, 7] = 0.0
+    tgt = {"targets": torch.tensor([[1, 5, 1, 7, 1]]), "target_lengths": torch.tensor([5]),
+           "optional": torch.tensor([[True, False, True, False, True]])}
+    labels = viterbi_labels(lp, torch.tensor([6]), tgt)
+    assert labels.tolist() == [[5, 5, 5, 7, 7, 7]]
+
+
+def test_viterbi_aux_option_trains(corpus, tmp_path):
+    torch.set_num_threads(1)
+    summary = train(_cfg(tmp_path, corpus, "aux", epochs=1, viterbi_aux=1.0), echo=lambda line: None)
+    assert math.isfinite(summary["history"][0]["train_loss"])
+
+
+# ----------------------------------------------------------------------------- dataset helpers
+
+
+def test_batches_cover_every_utterance_once_within_the_frame_budget():
+    from aligner.dataset import make_batches
+
+    lengths = [50 + (7 * i) % 300 for i in range(200)]
+    batches = make_batches(lengths, max_frames=1000, seed=4)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(200))
+    assert all(max(lengths[i] for i in b) * len(b) <= 1000 for b in batches)
+    assert batches == make_batches(lengths, max_frames=1000, seed=4)  # seeded
+    assert batches != make_batches(lengths, max_frames=1000, seed=5)
+
+
+def test_collate_pads_at_the_end():
+    from aligner.dataset import collate
+
+    x, lengths = collate([torch.ones(3, 80), torch.ones(5, 80)])
+    assert x.shape == (2, 5, 80) and lengths.tolist() == [3, 5]
+    assert float(x[0, 3:].abs().sum()) == 0.0
+
+
+def test_speed_and_frequency_warp():
+    from aligner.dataset import frequency_warp, speed_perturb
+
+    x = torch.randn(100, 80)
+    assert speed_perturb(x, 1.25).shape == (80, 80)
+    assert speed_perturb(x, 0.8).shape == (125, 80)
+    torch.testing.assert_close(frequency_warp(x, 1.0), x)
+    peak = torch.zeros(1, 80)
+    peak[0, 40] = 1.0
+    assert int(frequency_warp(peak, 0.8).argmax()) == 50  # formants move up when factor < 1
+
+
+def test_augment_keeps_features_usable():
+    import random
+
+    from aligner.dataset import Augment, augment
+    from aligner.features import FeatureConfig, log_mel
+
+    t = torch.arange(32000) / 16000
+    feats = log_mel(0.3 * torch.sin(2 * math.pi * 440 * t)).half()
+    rng = random.Random(0)
+    for _ in range(5):
+        out = augment(feats, Augment(noise_prob=1.0, telephone_prob=1.0), rng, FeatureConfig())
+        assert out.shape[1] == 80 and 160 <= out.shape[0] <= 223
+        assert bool(torch.isfinite(out).all())

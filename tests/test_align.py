@@ -221,6 +221,12 @@ def test_choose_variants_prefers_what_the_frames_say():
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issue 5): the shipped model (46.6% of test-split boundaries within 20 ms) "
+    "misplaces this real-speech example: 'Please' starts ~3.13 s, inside the pause; "
+    "strict, so the test reports as soon as a better model passes it",
+)
 @pytest.mark.parametrize("method", ["ot", "viterbi"])
 def test_shipped_model_on_the_example(method):
     """Real speech, real model: the 200 ms pause between "match." and "Please" (3.22-3.42 s by

@@ -121,8 +121,9 @@ def align(
         = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     method: Annotated[str, typer.Option(
-        help="Decoding: ot (boundaries from the OTTC frame weights) or viterbi (best path under "
-             "the phone posteriors, banded around the ot path).")] = "ot",
+        help="Decoding: viterbi (best path under the phone posteriors, banded around the ot "
+             "path; the default, most accurate) or ot (boundaries from the OTTC frame weights, "
+             "fastest).")] = "viterbi",
     dictionary: Annotated[Optional[Path], typer.Option(
         help="Pronunciation dictionary (MFA format, 'word PH1 PH2 ...') overriding CMUdict.")]
         = None,

@@ -51,7 +51,7 @@ def command(
     device: Annotated[str, typer.Option(help="cpu, cuda, mps or auto (aligning on the fly).")] = "auto",
     dictionary: Annotated[Optional[Path], typer.Option(
         help="Extra pronunciation dictionary (aligning on the fly).", show_default=False)] = None,
-    method: Annotated[str, typer.Option(help="Decoding method (aligning on the fly).")] = "ot",
+    method: Annotated[str, typer.Option(help="Decoding method (aligning on the fly).")] = "viterbi",
     dpi: Annotated[int, typer.Option(help="Pixels per inch; the picture is 14 inches wide.")] = 100,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:

@@ -1,6 +1,6 @@
 """Spell out the number-like tokens the sentence generator writes.
 
-Why a private normaliser: the recipe controls its own text, so it only has to read the token
+Why a recipe-side reader: the recipe controls its own text, so it only has to read the token
 shapes it generates (cardinals, years, ordinals, money, percentages, clock times, decimals), and
 it must say exactly the words the text-to-speech engine is then given, so the gold word tier can
 merge them back into the user's token. Output words are plain lower-case letters (hyphens split),
@@ -11,54 +11,30 @@ from __future__ import annotations
 
 import re
 
-ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-        "eighteen", "nineteen"]
-TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-ORD_IRREGULAR = {"one": "first", "two": "second", "three": "third", "five": "fifth",
-                 "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
+from aligner.text import numbers as text_numbers
+
+
+def _split(words: list[str]) -> list[str]:
+    """Hyphenated number words ('ninety-nine') become separate words for the engines."""
+    return [part for word in words for part in word.split("-")]
 
 
 def cardinal(n: int) -> list[str]:
-    """0 <= n < 1e9 -> words, American style without 'and' ("one hundred five")."""
-    if n < 0:
-        return ["minus"] + cardinal(-n)
-    if n < 20:
-        return [ONES[n]]
-    if n < 100:
-        return [TENS[n // 10]] + ([ONES[n % 10]] if n % 10 else [])
-    if n < 1000:
-        return [ONES[n // 100], "hundred"] + (cardinal(n % 100) if n % 100 else [])
-    for size, name in ((10**6, "million"), (1000, "thousand")):
-        if n >= size:
-            head = cardinal(n // size) + [name]
-            return head + (cardinal(n % size) if n % size else [])
-    raise ValueError(n)
+    """1205 -> one thousand two hundred five (American style, no 'and')."""
+    return _split(text_numbers.cardinal(n))
 
 
 def ordinal(n: int) -> list[str]:
     """3 -> ['third'], 21 -> ['twenty', 'first']."""
-    words = cardinal(n)
-    last = words[-1]
-    if last in ORD_IRREGULAR:
-        last = ORD_IRREGULAR[last]
-    elif last.endswith("y"):
-        last = last[:-1] + "ieth"
-    else:
-        last = last + "th"
-    return words[:-1] + [last]
+    return _split(text_numbers.ordinal(n))
 
 
 def year(n: int) -> list[str]:
     """1999 -> nineteen ninety nine; 1905 -> nineteen oh five; 2007 -> two thousand seven."""
-    if 2000 <= n < 2010:
-        return cardinal(n)
-    hi, lo = divmod(n, 100)
-    if lo == 0:
-        return cardinal(hi) + ["hundred"]
-    if lo < 10:
-        return cardinal(hi) + ["oh"] + cardinal(lo)
-    return cardinal(hi) + cardinal(lo)
+    return _split(text_numbers.year(n))
+
+
+digits = text_numbers.digits  # a decimal fraction read digit by digit: '05' -> zero five
 
 
 def clock(h: int, m: int) -> list[str]:
@@ -68,11 +44,6 @@ def clock(h: int, m: int) -> list[str]:
     if m < 10:
         return cardinal(h) + ["oh"] + cardinal(m)
     return cardinal(h) + cardinal(m)
-
-
-def digits(s: str) -> list[str]:
-    """A decimal fraction read digit by digit: '05' -> zero five."""
-    return [ONES[int(c)] for c in s]
 
 
 ABBREVIATIONS = {"Dr.": ["doctor"], "Mr.": ["mister"], "Mrs.": ["missus"], "Ms.": ["miz"],

@@ -32,7 +32,7 @@ def command(
     cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache (default: <work-dir>/features).")] = None,
     dev_limit: Annotated[int, typer.Option(help="Dev utterances scored each epoch (0 = all).")] = 120,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch.")] = None,
-    sil_mass: Annotated[float, typer.Option(help="Mass of each optional silence token relative to a phone (OTTC).")] = 0.5,
+    sil_mass: Annotated[Optional[float], typer.Option(help="Mass of each optional silence token relative to a phone (OTTC); default: the --init model's, else 0.5.")] = None,
     arch: Annotated[Optional[str], typer.Option(help='Architecture overrides as JSON, e.g. \'{"dim": 160, "blocks": 8}\'.')] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (smoke tests).")] = None,
     name: Annotated[str, typer.Option(help="Model name stored in config.json.")] = "ottc-english",

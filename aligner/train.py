@@ -64,7 +64,7 @@ class TrainConfig:
     cache_dir: str | None = None
     dev_limit: int = 120
     threads: int | None = None
-    sil_mass: float = 0.5
+    sil_mass: float | None = None  # None: the --init model's own (0.5 for a fresh model)
     arch: dict = field(default_factory=dict)  # ModelConfig overrides (dim, blocks, ...)
     log_every: int = 50
     max_steps: int | None = None  # stop early (tests, smoke runs); schedule still uses epochs
@@ -319,13 +319,17 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     # Model: fresh, or initialised from a model directory (fine-tuning).
     if cfg.init:
         base = load_model(Path(cfg.init))
-        mcfg = ModelConfig.from_dict({**base.config.to_dict(), "loss": cfg.loss, "name": cfg.name})
+        overrides = {"loss": cfg.loss, "name": cfg.name}
+        if cfg.sil_mass is not None:  # fine-tuning may change how much mass silences get
+            overrides["sil_mass"] = cfg.sil_mass
+        mcfg = ModelConfig.from_dict({**base.config.to_dict(), **overrides})
         model = AcousticModel(mcfg)
         model.load_state_dict(base.state_dict())
         log(f"initialised from {cfg.init}")
     else:
         try:
-            mcfg = ModelConfig(loss=cfg.loss, sil_mass=cfg.sil_mass, name=cfg.name, **cfg.arch)
+            sil = 0.5 if cfg.sil_mass is None else cfg.sil_mass
+            mcfg = ModelConfig(loss=cfg.loss, sil_mass=sil, name=cfg.name, **cfg.arch)
         except TypeError as err:
             raise TrainError(f"bad architecture override: {err}") from None
         torch.manual_seed(cfg.seed)

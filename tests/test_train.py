@@ -151,6 +151,21 @@ def test_fine_tuning_starts_from_a_model(trained, corpus, tmp_path):
     assert summary["parameters"] == load_model(Path(cfg.output)).num_parameters()
 
 
+def test_fine_tuning_keeps_or_overrides_the_silence_mass(trained, corpus, tmp_path):
+    from aligner.model import load_model
+
+    _, cfg, _ = trained
+    torch.set_num_threads(1)
+    base = load_model(Path(cfg.output)).config.sil_mass
+    kept = _cfg(tmp_path, corpus, "keep", init=cfg.output, epochs=1, arch={}, max_steps=1)
+    train(kept, echo=lambda line: None)
+    assert load_model(Path(kept.output)).config.sil_mass == base
+    changed = _cfg(tmp_path, corpus, "change", init=cfg.output, epochs=1, arch={}, max_steps=1,
+                   sil_mass=base / 4)
+    train(changed, echo=lambda line: None)
+    assert load_model(Path(changed.output)).config.sil_mass == pytest.approx(base / 4)
+
+
 def test_schedule_warms_up_decays_and_freezes():
     total = 100
     assert lr_factor(0, total, 0.1, 0.0) == pytest.approx(0.1)

@@ -457,15 +457,22 @@ def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_durat
     token_word = np.asarray(token_word)
     starts, ends = np.asarray(spans.start), np.asarray(spans.end)
     n_frames = log_probs.shape[0]
+    # First and last token of every word, in one pass (a search per word is O(S) each: slow
+    # on a long recording's tens of thousands of tokens).
+    tokens = np.nonzero(token_word >= 0)[0]
+    owners = token_word[tokens]
+    w_first, i_first = np.unique(owners, return_index=True)
+    w_last, i_last = np.unique(owners[::-1], return_index=True)
+    first_token = dict(zip(w_first.tolist(), tokens[i_first].tolist()))
+    last_token = dict(zip(w_last.tolist(), tokens[::-1][i_last].tolist()))
     chosen: list[list[str]] = []
     for w, word in enumerate(words):
         variants = [list(v) for v in word.pronunciations]
         if len(variants) < 2:
             chosen.append(variants[0])
             continue
-        mine = np.nonzero(token_word == w)[0]
-        lo = int(np.floor(starts[mine[0]] / frame_duration + 1e-6))
-        hi = int(np.ceil(ends[mine[-1]] / frame_duration - 1e-6))
+        lo = int(np.floor(starts[first_token[w]] / frame_duration + 1e-6))
+        hi = int(np.ceil(ends[last_token[w]] / frame_duration - 1e-6))
         lo, hi = max(0, min(lo, n_frames - 1)), max(min(hi, n_frames), lo + 1)
         segment = log_probs[lo:hi]
         best, best_score = variants[0], -np.inf
@@ -479,22 +486,21 @@ def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_durat
 
 def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
     """Best total log-probability of splitting all frames of `log_probs` [F, C] into the phones
-    `ids` in order, each at least one frame (-inf when there are fewer frames than phones)."""
+    `ids` in order, each at least one frame (-inf when there are fewer frames than phones).
+
+    One cumulative sum for all phones (rows of cum [P, F], summed in float64 in frame order),
+    then per phone: cur[u] = cum[j, u] + max_{v < u} (prev[v] - cum[j, v]) over end frames u."""
     n = log_probs.shape[0]
     if len(ids) > n:
         return -np.inf
-    cum = np.concatenate([[0.0], np.cumsum(log_probs[:, ids[0]], dtype=np.float64)])
-    prev = cum[1:].copy()  # prev[u-1]: best score with phone 0 ending after frame u-1
-    prev[:0] = -np.inf
-    for j, pid in enumerate(ids[1:], start=1):
-        c = np.concatenate([[0.0], np.cumsum(log_probs[:, pid], dtype=np.float64)])
-        # best over v < u of prev(v) + c[u] - c[v]; prev defined for ends v = 1..n
-        h = np.full(n + 1, -np.inf)
-        h[1:] = prev - c[1:]
-        run = np.maximum.accumulate(h)
-        cur = np.full(n, -np.inf)
-        cur[1:] = c[2:] + run[1:n]
-        cur[: j] = -np.inf
+    cum = np.cumsum(np.ascontiguousarray(log_probs[:, ids].T), axis=1, dtype=np.float64)
+    prev = cum[0]  # prev[i]: best score with the phones so far ending after frame i
+    for j in range(1, len(ids)):
+        run = np.maximum.accumulate(prev[:-1] - cum[j, :-1])
+        cur = np.empty(n)
+        cur[0] = -np.inf
+        np.add(cum[j, 1:], run, out=cur[1:])
+        cur[:j] = -np.inf  # phone j cannot end before frame j
         prev = cur
     return float(prev[-1])
 

@@ -1,6 +1,7 @@
 """Forced-alignment decoding with a known transcript: token spans from OTTC outputs.
 
-Pure torch, no I/O. Two decoders and one confidence measure:
+Torch in and out, no I/O (the Viterbi search runs on numpy arrays inside). Two decoders and
+one confidence measure:
 
 - `align_ot`: boundaries from the frame weights alone. The cumulative weight A(t) is piecewise
   linear in time (each frame spreads its weight uniformly over its 10 ms), so the time at which
@@ -14,7 +15,10 @@ Pure torch, no I/O. Two decoders and one confidence measure:
 Viterbi is written as a loop over *tokens*, vectorised over frames: with prefix sums C_j of the
 token's log-posterior, the best score of ending token j at boundary u is
     G_j[u] = C_j[u] + max_{v < u} (F_{j-1}[v] - C_j[v]),
-a running maximum (`torch.cummax`, which also returns the arg-max backpointer). Each token only
+a running maximum; the backtrack recovers the arg-max (the last one of equal maxima) for the one
+boundary on the best path. The per-token work is a few vector operations over one window, so
+their fixed cost matters: they run on numpy arrays (a numpy call costs a few times less than a
+torch one; long windows use torch's faster scans on the same memory). Each token only
 looks at a window of candidate boundaries: the exact feasible range, optionally intersected with
 a band around a guide path (the OT boundaries when `alpha` is given). Memory is the sum of the
 window sizes, O(T + S * band), so a 1-hour input (360 000 frames, ~40 000 tokens) fits easily,
@@ -28,6 +32,7 @@ import bisect
 import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -226,25 +231,33 @@ def viterbi_segments(
     optional = optional.bool().cpu()
     if optional.shape != (n_tok,):
         raise ValueError(f"optional must be [S] = [{n_tok}], got {tuple(optional.shape)}")
-    n_required = int((~optional).sum())
+    # The window bookkeeping is a handful of O(S) integer operations: numpy, whose calls cost
+    # a few times less than torch's (this runs once per utterance, twice with variants).
+    req = (~optional.numpy()).astype(np.int64)
+    n_required = int(req.sum())
     if n_frames < n_required:
         raise ValueError(
             f"viterbi needs at least one frame per non-optional token: {n_frames} frames for "
             f"{n_required} tokens"
         )
-    lo_exact, hi_exact = _feasible_windows(n_frames, ~optional)
+    lo_exact = np.cumsum(req)  # as `_feasible_windows`: non-optional tokens among 0..j
+    hi_exact = n_frames - (n_required - lo_exact)
     if band is None:
         band = AUTO_BAND if n_frames * n_tok > AUTO_EXACT_CELLS else n_frames
     if centre is None:
-        centre = torch.arange(1, n_tok + 1, dtype=torch.float64) * (n_frames / n_tok)
-    centre = centre.double().cpu()
+        centre_np = np.arange(1, n_tok + 1, dtype=np.float64) * (n_frames / n_tok)
+    else:
+        centre_np = centre.detach().double().cpu().numpy()
+    c_floor = np.floor(centre_np).astype(np.int64)
+    c_ceil = np.ceil(centre_np).astype(np.int64)
     band = max(int(band), 1)
+    lpt = _class_major(log_probs)  # once: a too narrow band searches again
     while True:
-        lo = torch.maximum(lo_exact, torch.floor(centre).long() - band)
-        hi = torch.minimum(hi_exact, torch.ceil(centre).long() + band)
+        lo = np.maximum(lo_exact, c_floor - band)
+        hi = np.minimum(hi_exact, c_ceil + band)
         hi[-1] = n_frames  # the last token always ends at the last frame
-        lo = torch.minimum(lo, hi)
-        result = _search(log_probs, targets, optional, lo, hi)
+        lo = np.minimum(lo, hi)
+        result = _search(lpt, targets, optional, lo, hi)
         if result is not None or band >= n_frames:
             break
         band *= 2
@@ -253,78 +266,160 @@ def viterbi_segments(
     return result
 
 
-def _step(
-    log_probs: Tensor, y: int, is_optional: bool, prev: Tensor, plo: int, phi: int, wlo: int, whi: int
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """One token of the windowed DP: scores of ending token j at boundaries [wlo, whi], given
-    `prev` = the best scores of ending token j-1 at boundaries [plo, phi].
+def _class_major(log_probs: Tensor) -> np.ndarray:
+    """log_probs [T, C] as a C-contiguous float64 numpy array [C, T] on the CPU.
 
-    Returns (cur, back, skip): back = the boundary where token j starts; skip (optional tokens
-    only) marks boundaries reached by giving token j no frames."""
-    neg_inf = float("-inf")
-    dev = log_probs.device
-    size = whi - wlo + 1
-    cur = torch.full((size,), neg_inf, dtype=torch.float64, device=dev)
-    back = torch.zeros(size, dtype=torch.long, device=dev)
+    Why: the DP reads one class's log-probs over a window of frames per token; classes major,
+    that read is contiguous, and float64 up front spares every window a cast (the sums are
+    float64 as before: widening float32 is exact)."""
+    return np.ascontiguousarray(log_probs.detach().cpu().double().numpy().T)
+
+
+# Windows at least this long use torch's scans (cumsum, cummax) on the same memory: numpy's
+# `accumulate` costs ~3.5 ns an element, torch's ~1.5 (cumsum) and ~1 (cummax), while a torch
+# call has a few microseconds more fixed cost. Results are the same bits either way (both sum
+# in order; a maximum is exact).
+_TORCH_SCAN = 768
+
+
+def _cumsum_into(x: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = x[0] + ... + x[i], summed in order (float64, contiguous 1-D arrays)."""
+    if x.size >= _TORCH_SCAN:
+        torch.cumsum(torch.from_numpy(x), 0, out=torch.from_numpy(out))
+    else:
+        np.add.accumulate(x, 0, None, out)  # positional `out`: a keyword costs ~0.5 us a call
+
+
+def _running_max(h: np.ndarray) -> np.ndarray:
+    """Running maximum of a float64 1-D array."""
+    if h.size >= _TORCH_SCAN:
+        return torch.cummax(torch.from_numpy(h), 0).values.numpy()
+    return np.maximum.accumulate(h)
+
+
+# A skip record of an optional token: (offset, mask): mask[i] is True when ending the token at
+# boundary wlo + offset + i is best done by giving it no frames.
+_Skip = tuple[int, np.ndarray]
+
+
+def _step(
+    lpt: np.ndarray, y: int, is_optional: bool, prev: np.ndarray, plo: int, phi: int, wlo: int,
+    whi: int,
+) -> tuple[np.ndarray, np.ndarray | None, _Skip | None]:
+    """One token of the windowed DP: scores of ending token j at boundaries [wlo, whi], given
+    `prev` = the best scores of ending token j-1 at boundaries [plo, phi]; lpt [C, T].
+
+    Returns (cur, h, skip): cur float64 [whi - wlo + 1]; h[i] = prev[plo + i] - C_j[plo + i],
+    the candidates for the start boundary plo + i of token j (None when no frame fits), from
+    which `_backtrack` recovers the start; skip (optional tokens only, else None) marks the
+    boundaries reached by giving token j no frames.
+
+    Numpy, not torch: the arrays are one window long and the loop runs once per token, so a
+    call's fixed cost matters, and a numpy call costs a few times less than a torch one. Four
+    passes over the window (cumsum, subtract, running max, add): the arg-max of the running
+    max (the backpointer) is not kept for every boundary, `_backtrack` finds it for the one
+    boundary on the best path."""
+    h = None
     # Non-empty: frames v..u-1 with v in [plo, phi], u in [wlo, whi], v < u.
     if whi > plo:
-        c = torch.zeros(whi - plo + 1, dtype=torch.float64, device=dev)
-        c[1:] = torch.cumsum(log_probs[plo:whi, y].double(), 0)
-        h = torch.full_like(c, neg_inf)
-        n_prev = min(phi, whi) - plo + 1
-        h[:n_prev] = prev[:n_prev] - c[:n_prev]
-        best, arg = torch.cummax(h, 0)
-        u0 = max(wlo, plo + 1)
-        k = torch.arange(u0 - plo - 1, whi - plo, device=dev)
-        cur[u0 - wlo :] = c[k + 1] + best[k]
-        back[u0 - wlo :] = arg[k] + plo
+        m = whi - plo
+        c = np.empty(m + 1)  # c[i]: sum of frames plo..plo+i-1 (float64, summed in order)
+        c[0] = 0.0
+        _cumsum_into(lpt[y, plo:whi], c[1:])
+        n_h = min(phi - plo + 1, m)  # start boundaries v in [plo, min(phi, whi - 1)]
+        if n_h == m:  # the usual case (a required token's window is its predecessor's + 1)
+            h = prev[:m] - c[:m]
+        else:
+            h = np.empty(m)
+            np.subtract(prev[:n_h], c[:n_h], h[:n_h])
+            h[n_h:] = -np.inf
+        best = _running_max(h)
+        if wlo > plo:  # u0 = wlo: every boundary of the window can close a non-empty token
+            cur = c[wlo - plo :] + best[wlo - plo - 1 :]
+        else:  # boundaries u <= plo cannot: token j would need frames before its start
+            cur = np.empty(whi - wlo + 1)
+            cur[: plo + 1 - wlo] = -np.inf
+            np.add(c[1:], best, cur[plo + 1 - wlo :])
+    else:
+        cur = np.full(whi - wlo + 1, -np.inf)
     skip = None
     if is_optional:
         s_lo, s_hi = max(wlo, plo), min(whi, phi)
         if s_hi >= s_lo:
-            cand = torch.full_like(cur, neg_inf)
-            cand[s_lo - wlo : s_hi - wlo + 1] = prev[s_lo - plo : s_hi - plo + 1]
-            skip = cand > cur
-            cur = torch.where(skip, cand, cur)
-    return cur, back, skip
+            cand = prev[s_lo - plo : s_hi - plo + 1]
+            seg = cur[s_lo - wlo : s_hi - wlo + 1]
+            mask = cand > seg
+            np.maximum(seg, cand, out=seg)  # = where(mask, cand, seg): equal where not mask
+            skip = (s_lo - wlo, mask)
+    return cur, h, skip
 
 
 def _backtrack(
-    lo_l: list[int], backs: list[Tensor], skips: list[Tensor | None], last: int, u: int
+    lo_l: list[int], hs: list[np.ndarray | None], skips: list[_Skip | None], last: int, u: int
 ) -> tuple[list[int], list[int]]:
-    """First and end boundary of tokens 0..last on the best path that ends token `last` at u."""
+    """First and end boundary of tokens 0..last on the best path that ends token `last` at u.
+
+    Token j ending at u (not skipped) started at the boundary v = plo + i maximising
+    h_j[i] over i <= u - plo - 1; of equal maxima the *last*, the tie rule of the
+    `torch.cummax` backpointers this replaces (so paths are unchanged)."""
     first = [0] * (last + 1)
     end = [0] * (last + 1)
     for j in range(last, -1, -1):
-        idx = u - lo_l[j]
         end[j] = u
-        if skips[j] is not None and bool(skips[j][idx]):
-            first[j] = u
-        else:
-            u = int(backs[j][idx])
-            first[j] = u
+        skip = skips[j]
+        if skip is not None:
+            i = u - lo_l[j] - skip[0]
+            if 0 <= i < skip[1].size and skip[1][i]:
+                first[j] = u
+                continue
+        plo = lo_l[j - 1] if j > 0 else 0
+        cand = hs[j][: u - plo]  # start boundaries plo .. u - 1
+        u = plo + int((cand == cand.max()).nonzero()[0][-1])
+        first[j] = u
     return first, end
 
 
-def _search(
-    log_probs: Tensor, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor
-) -> tuple[Tensor, Tensor, float] | None:
-    """Windowed DP over tokens; None if the windows admit no path."""
-    dev = log_probs.device
+def _forward(
+    lpt: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
+    hi: Tensor | np.ndarray, stop: int | None,
+) -> tuple[list[int], list[np.ndarray | None], list[_Skip | None], float, int]:
+    """The DP over all tokens: (lo list, h per token, skips, best total, last token).
+
+    stop None: the path ends with the last token at hi[-1] (`_search`); an int: the path may
+    end with any token whose window ends at `stop` (`_search_open_end`), the best one wins
+    (the first of equal ones)."""
     lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
-    prev = torch.zeros(1, dtype=torch.float64, device=dev)  # F_{-1} on window [0, 0]
+    prev = np.zeros(1)  # F_{-1} on window [0, 0]
     plo, phi = 0, 0
-    backs: list[Tensor] = []
-    skips: list[Tensor | None] = []
+    hs: list[np.ndarray | None] = []
+    skips: list[_Skip | None] = []
+    best, last = -math.inf, -1
     for j in range(len(y_l)):
-        cur, back, skip = _step(log_probs, y_l[j], opt_l[j], prev, plo, phi, lo_l[j], hi_l[j])
-        backs.append(back)
+        wlo, whi = lo_l[j], hi_l[j]
+        cur, h, skip = _step(lpt, y_l[j], opt_l[j], prev, plo, phi, wlo, whi)
+        hs.append(h)
         skips.append(skip)
-        prev, plo, phi = cur, lo_l[j], hi_l[j]
-    total = float(prev[-1])
+        prev, plo, phi = cur, wlo, whi
+        if stop is not None and whi == stop and float(cur[-1]) > best:
+            best, last = float(cur[-1]), j
+    if stop is None:
+        best, last = float(prev[-1]), len(y_l) - 1
+    return lo_l, hs, skips, best, last
+
+
+def _search(
+    log_probs: Tensor | np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
+    hi: Tensor | np.ndarray,
+) -> tuple[Tensor, Tensor, float] | None:
+    """Windowed DP over tokens; None if the windows admit no path.
+
+    log_probs: [T, C] tensor, or the [C, T] array of `_class_major` (converted once by callers
+    that search several times)."""
+    lpt = log_probs if isinstance(log_probs, np.ndarray) else _class_major(log_probs)
+    lo_l, hs, skips, total, last = _forward(lpt, targets, optional, lo, hi, None)
     if not math.isfinite(total):
         return None
-    first, end = _backtrack(lo_l, backs, skips, len(y_l) - 1, phi)
+    first, end = _backtrack(lo_l, hs, skips, last, int(hi[-1]))
     return torch.tensor(first), torch.tensor(end), total
 
 
@@ -333,23 +428,11 @@ def _search_open_end(
 ) -> tuple[list[int], list[int], int] | None:
     """Like `_search`, but the path may end with any token: the best segmentation of frames
     [0, stop) into a prefix 0..last of the tokens. Returns (first, end, last) or None."""
-    dev = log_probs.device
-    lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
-    prev = torch.zeros(1, dtype=torch.float64, device=dev)
-    plo, phi = 0, 0
-    backs: list[Tensor] = []
-    skips: list[Tensor | None] = []
-    best, last = float("-inf"), -1
-    for j in range(len(y_l)):
-        cur, back, skip = _step(log_probs, y_l[j], opt_l[j], prev, plo, phi, lo_l[j], hi_l[j])
-        backs.append(back)
-        skips.append(skip)
-        prev, plo, phi = cur, lo_l[j], hi_l[j]
-        if phi == stop and float(cur[-1]) > best:
-            best, last = float(cur[-1]), j
+    lpt = log_probs if isinstance(log_probs, np.ndarray) else _class_major(log_probs)
+    lo_l, hs, skips, best, last = _forward(lpt, targets, optional, lo, hi, stop)
     if last < 0 or not math.isfinite(best):
         return None
-    first, end = _backtrack(lo_l, backs, skips, last, stop)
+    first, end = _backtrack(lo_l, hs, skips, last, stop)
     return first, end, last
 
 

@@ -31,18 +31,20 @@ from benchmarks.common import (  # noqa: E402
 DOCS_INTRO = """
 How fast ottc-align aligns compared with pocketsphinx 5 on the same files, in the same run, on
 the same cores. Speed is audio seconds aligned per wall-clock second ("x real time"); the ratio
-is ottc-align's speed over pocketsphinx's. Target: at least 10x pocketsphinx on CPU.
+is ottc-align's speed over pocketsphinx's on as many cores (1 thread vs 1 process, N processes
+vs N processes). Target: at least 10x pocketsphinx on CPU.
 
 Reproduce (from the repository root, `pip install -e '.[bench]'`):
 
-    python benchmarks/speed.py --limit 100 --threads 2
+    python benchmarks/speed.py --limit 0 --threads 2 --methods viterbi,ot --ottc-threads 1
 
 Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows
-when a GPU is present), `--limit N` utterances. Loading and one warm-up utterance are excluded;
-the timed loop includes reading audio and transcript. ottc-align is timed with 1 torch thread
-and with `--threads` (`--ottc-threads 1,2,4` to choose): when other jobs keep the cores busy,
-PyTorch's worker threads wait on each other and 2 threads can be many times slower than 1, so
-both are shown. The load average at start and end is recorded: read the figures with it.
+when a GPU is present), `--limit N` utterances (0 = all). Loading and one warm-up utterance are
+excluded; the timed loop includes reading audio and transcript. ottc-align runs in one process
+with `--ottc-threads` torch threads (default 1 and `--threads`) and, like pocketsphinx, in
+`--threads` single-threaded worker processes (what `ottc-align CORPUS --jobs N` does). When other
+jobs keep the cores busy, PyTorch's worker threads wait on each other and 2 threads can be many
+times slower than 1. The load average at start and end is recorded: read the figures with it.
 """
 
 

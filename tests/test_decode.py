@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import pytest
@@ -19,19 +18,9 @@ from aligner.decode import (
     viterbi_segments,
 )
 from aligner.ottc import transport_plan
+from decode_reference import brute_force
 
 torch.set_num_threads(1)
-
-
-def brute_force(lp: torch.Tensor, y: list[int], optional: list[bool]) -> float:
-    """Best score over every segmentation (enumerated): the slow reference for viterbi."""
-    t, s = lp.shape[0], len(y)
-    best = -math.inf
-    for cuts in itertools.combinations_with_replacement(range(t + 1), s - 1):
-        b = [0, *cuts, t]
-        if all(b[j + 1] - b[j] >= 1 or optional[j] for j in range(s)):
-            best = max(best, sum(float(lp[b[j] : b[j + 1], y[j]].sum()) for j in range(s)))
-    return best
 
 
 def test_ot_boundaries_interpolate_inside_frames():

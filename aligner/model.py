@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -189,11 +190,24 @@ class AcousticModel(nn.Module):
 
 
 def default_model_dir() -> Path:
-    """The shipped English model: $OTTC_ALIGN_MODEL, else models/english next to the package."""
+    """The shipped English model: $OTTC_ALIGN_MODEL, else models/english next to the package (a
+    source checkout or editable install), else the copy a wheel installs under
+    <prefix>/share/ottc-align/models/english (pyproject's data-files)."""
     env = os.environ.get(ENV_MODEL)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "models" / "english"
+    beside = Path(__file__).resolve().parent.parent / "models" / "english"
+    installed = Path(sys.prefix) / "share" / "ottc-align" / "models" / "english"
+    return first_model_dir([beside, installed])
+
+
+def first_model_dir(candidates: list[Path]) -> Path:
+    """The first candidate that holds a model config; the first one if none does (so that the
+    error message names the place a user would look)."""
+    for path in candidates:
+        if (path / CONFIG_FILE).exists():
+            return path
+    return candidates[0]
 
 
 def save_model(model: AcousticModel, path: Path, card: dict | str | None = None) -> None:

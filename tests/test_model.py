@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -120,3 +121,29 @@ def test_shipped_model_loads_if_present():
     assert model.config.loss == "ottc" and model.config.phones == list(VOCAB)
     size = sum(p.stat().st_size for p in default_model_dir().iterdir())
     assert size <= 25 * 1024 * 1024
+
+
+def test_first_model_dir_prefers_a_directory_with_a_model(tmp_path):
+    from aligner.model import CONFIG_FILE, first_model_dir
+
+    beside, installed = tmp_path / "checkout", tmp_path / "share"
+    assert first_model_dir([beside, installed]) == beside  # none: name the first place
+    installed.mkdir()
+    (installed / CONFIG_FILE).write_text("{}")
+    assert first_model_dir([beside, installed]) == installed
+    beside.mkdir()
+    (beside / CONFIG_FILE).write_text("{}")
+    assert first_model_dir([beside, installed]) == beside
+
+
+def test_wheel_carries_every_file_of_the_shipped_model():
+    """pyproject's data-files must list exactly the files in models/english, or a wheel
+    install would lack (or fail on) part of the model."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = config["tool"]["setuptools"]["data-files"]["share/ottc-align/models/english"]
+    present = sorted(f"models/english/{p.name}" for p in (root / "models" / "english").iterdir()
+                     if p.is_file())
+    assert sorted(listed) == present

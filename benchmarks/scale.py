@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--method", default="ot")
+    ap.add_argument("--method", default="viterbi")
     ap.add_argument("--threads", type=int, default=None,
                     help="OMP_NUM_THREADS for the aligner (default: leave it to ottc-align)")
     ap.add_argument("--device", default="cpu")

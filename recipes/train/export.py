@@ -47,6 +47,8 @@ def _command(tc: dict) -> str:
               "--threads", str(tc["threads"]), "--seed", str(tc["seed"])]
     if tc.get("init"):
         parts += ["--init", tc["init"]]
+    if tc.get("sil_mass") is not None and tc["sil_mass"] != 0.5:  # 0.5: the default
+        parts += ["--sil-mass", str(tc["sil_mass"])]
     if tc.get("viterbi_aux"):
         parts += ["--viterbi-aux", str(tc["viterbi_aux"])]
     return " ".join(parts)

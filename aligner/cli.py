@@ -23,6 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from aligner import __version__
+from aligner.interrupts import StopRequest, catch_interrupts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SUBCOMMAND_MODULES = {"train": "aligner.cli_train", "evaluate": "aligner.cli_evaluate",
@@ -337,7 +338,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     report = out_dir / corpus.REPORT_NAME
     interrupted = False
     try:
-        _consume(stream, results, len(todo), quiet)
+        with catch_interrupts() as stop:
+            _consume(stream, results, len(todo), quiet, stop)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -358,12 +360,17 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     return corpus.exit_code(results)
 
 
-def _consume(stream, results, total: int, quiet: bool) -> None:
+def _consume(stream, results, total: int, quiet: bool, stop: StopRequest | None = None) -> None:
+    """Collect the run's results (with a progress bar unless quiet); `stop` is checked after
+    every utterance, so a Ctrl-C that some library swallowed still ends the run."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
+    stop = stop or StopRequest()
     if quiet or total == 0:
-        results.extend(stream)
+        for result in stream:
+            results.append(result)
+            stop.check()
         return
     with Progress(TextColumn("aligning"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"),
@@ -372,6 +379,7 @@ def _consume(stream, results, total: int, quiet: bool) -> None:
         for result in stream:
             results.append(result)
             progress.update(task, advance=1, description=result.name)
+            stop.check()
 
 
 def _print_corpus_summary(results, report: Path) -> None:

@@ -28,7 +28,7 @@ import soundfile as sf
 from aligner.formats import read_csv, read_textgrid
 from conftest import speechlike
 
-N_UTTERANCES = 40  # enough that a loaded machine still interrupts the run mid-way
+N_UTTERANCES = 20
 FORMATS = ("TextGrid", "json", "csv", "png")
 WORDS = ["hello there", "good morning to you", "see you later", "how are you today"]
 

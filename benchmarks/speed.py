@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,7 +41,8 @@ Reproduce (from the repository root, `pip install -e '.[bench]'`):
 
 Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows
 when a GPU is present), `--limit N` utterances (0 = all). Loading and one warm-up utterance are
-excluded; the timed loop includes reading audio and transcript. ottc-align runs in one process
+excluded; the timed loop includes reading audio and transcript; each ottc-align row is the median
+of `--repeat` (default 3) timed passes over all files. ottc-align runs in one process
 with `--ottc-threads` torch threads (default 1 and `--threads`) and, like pocketsphinx, in
 `--threads` single-threaded worker processes (what `ottc-align CORPUS --jobs N` does). When other
 jobs keep the cores busy, PyTorch's worker threads wait on each other and 2 threads can be many
@@ -51,8 +53,10 @@ times slower than 1. The load average at start and end is recorded: read the fig
 _ALIGNERS: dict[tuple[str, str], object] = {}
 
 
-def time_ottc(model: Path, method: str, device: str, utts, threads: int) -> dict:
-    """Align `utts` with ottc-align using `threads` torch threads; load/warm-up timed apart."""
+def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat: int = 1) -> dict:
+    """Align `utts` with ottc-align using `threads` torch threads; load/warm-up timed apart.
+    With `repeat` > 1 the pass is timed that many times and the median wall time is kept
+    (a pass takes only seconds, so one busy moment of the machine would skew a single one)."""
     import torch
 
     from aligner import Aligner
@@ -65,14 +69,17 @@ def time_ottc(model: Path, method: str, device: str, utts, threads: int) -> dict
     torch.set_num_threads(threads)
     aligner.align(utts[0].audio, utts[0].transcript, method=method)  # warm-up
     load_s = time.perf_counter() - t0
-    failed = 0
-    t0 = time.perf_counter()
-    for u in utts:
-        try:
-            aligner.align(u.audio, u.transcript, method=method)
-        except ValueError:
-            failed += 1
-    return {"load_s": load_s, "wall_s": time.perf_counter() - t0, "failed": failed}
+    walls = []
+    for _ in range(repeat):
+        failed = 0
+        t0 = time.perf_counter()
+        for u in utts:
+            try:
+                aligner.align(u.audio, u.transcript, method=method)
+            except ValueError:
+                failed += 1
+        walls.append(time.perf_counter() - t0)
+    return {"load_s": load_s, "wall_s": statistics.median(walls), "walls_s": walls, "failed": failed}
 
 
 _OTTC_WORKER = None
@@ -98,19 +105,22 @@ def _ottc_one(item: tuple[str, str]) -> bool:
         return False
 
 
-def time_ottc_processes(model: Path, method: str, utts, workers: int) -> dict:
+def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: int = 1) -> dict:
     """Align `utts` with `workers` single-threaded ottc-align processes (what `--jobs` does),
-    the same way pocketsphinx gets the cores; load/warm-up timed apart."""
+    the same way pocketsphinx gets the cores; load/warm-up timed apart; median of `repeat`."""
     items = [(str(u.audio), str(u.transcript)) for u in utts]
     ctx = mp.get_context("spawn")
     t0 = time.perf_counter()
     with ctx.Pool(workers, initializer=_ottc_init, initargs=(str(model), method)) as pool:
         pool.map(_ottc_one, items[:workers], chunksize=1)
         load_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ok = pool.map(_ottc_one, items, chunksize=4)
-        wall = time.perf_counter() - t0
-    return {"load_s": load_s, "wall_s": wall, "failed": ok.count(False)}
+        walls = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            ok = pool.map(_ottc_one, items, chunksize=4)
+            walls.append(time.perf_counter() - t0)
+    return {"load_s": load_s, "wall_s": statistics.median(walls), "walls_s": walls,
+            "failed": ok.count(False)}
 
 
 _PS = None
@@ -173,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma list of torch thread counts to time ottc-align with "
                          "(default: 1 and --threads)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda to add GPU rows")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timed passes per ottc-align row; the median is reported")
     ap.add_argument("--skip-pocketsphinx", action="store_true")
     ap.add_argument("--name", default="speed")
     args = ap.parse_args(argv)
@@ -203,10 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
                 for n in (counts if device == "cpu" else [args.threads]):
                     add(f"ottc-align ({method})", device, f"{n} thread{'s' if n > 1 else ''}",
-                        time_ottc(model, method, device, utts, n))
+                        time_ottc(model, method, device, utts, n, args.repeat))
                 if device == "cpu" and args.threads > 1:
                     add(f"ottc-align ({method})", device, f"{args.threads} processes",
-                        time_ottc_processes(model, method, utts, args.threads))
+                        time_ottc_processes(model, method, utts, args.threads, args.repeat))
     if not args.skip_pocketsphinx:
         add("pocketsphinx", "cpu", "1 process", time_pocketsphinx(utts, 1))
         if args.threads > 1:

@@ -17,7 +17,7 @@
 # Outputs: $DATA/runs/ottc-stage1, ottc-stage2, ottc, exp-sil01, exp-sil02, exp-sil03 (final), ctc (train.log, checkpoint.pt,
 # best/, last/, model/). Re-running a stage resumes from its last epoch checkpoint (--resume).
 #
-# Usage: recipes/train/train_english.sh [all|ottc|ctc]
+# Usage: recipes/train/train_english.sh [all|ottc|ctc|ctc-scratch]
 set -euo pipefail
 WHAT="${1:-all}"
 DATA="${DATA:-/work/data}"
@@ -49,4 +49,9 @@ if [[ "$WHAT" == all || "$WHAT" == ctc ]]; then
     # The CTC model used for comparison in this session: the OTTC stage-2 network fine-tuned
     # with CTC for one epoch (a from-scratch CTC run of equal length did not fit the CPU budget).
     stage ctc --loss ctc --epochs 1 --lr 1e-3 --seed 3 --init "$DATA/runs/ottc-stage2/model"
+fi
+if [[ "$WHAT" == ctc-scratch ]]; then
+    # The fair CTC baseline: same network and data, from scratch, as many epochs as the six OTTC
+    # stages together (3+5+5+3+5+5 = 26). Started in session 2; re-running resumes it.
+    stage ctc-scratch --loss ctc --epochs 26 --lr 3e-3 --seed 9
 fi

@@ -69,17 +69,28 @@ def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat:
     torch.set_num_threads(threads)
     aligner.align(utts[0].audio, utts[0].transcript, method=method)  # warm-up
     load_s = time.perf_counter() - t0
-    walls = []
-    for _ in range(repeat):
+
+    def one_pass() -> int:
         failed = 0
-        t0 = time.perf_counter()
         for u in utts:
             try:
                 aligner.align(u.audio, u.transcript, method=method)
             except ValueError:
                 failed += 1
+        return failed
+
+    return {"load_s": load_s, **_median_of_passes(one_pass, repeat)}
+
+
+def _median_of_passes(one_pass, repeat: int) -> dict:
+    """Time `one_pass()` (it returns the number of failures) `repeat` times: the median wall
+    time, every wall time, and the failures of the last pass."""
+    walls = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        failed = one_pass()
         walls.append(time.perf_counter() - t0)
-    return {"load_s": load_s, "wall_s": statistics.median(walls), "walls_s": walls, "failed": failed}
+    return {"wall_s": statistics.median(walls), "walls_s": walls, "failed": failed}
 
 
 _OTTC_WORKER = None
@@ -114,13 +125,9 @@ def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: in
     with ctx.Pool(workers, initializer=_ottc_init, initargs=(str(model), method)) as pool:
         pool.map(_ottc_one, items[:workers], chunksize=1)
         load_s = time.perf_counter() - t0
-        walls = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            ok = pool.map(_ottc_one, items, chunksize=4)
-            walls.append(time.perf_counter() - t0)
-    return {"load_s": load_s, "wall_s": statistics.median(walls), "walls_s": walls,
-            "failed": ok.count(False)}
+        timed = _median_of_passes(lambda: pool.map(_ottc_one, items, chunksize=4).count(False),
+                                  repeat)
+    return {"load_s": load_s, **timed}
 
 
 _PS = None

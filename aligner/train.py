@@ -64,7 +64,7 @@ class TrainConfig:
     cache_dir: str | None = None
     dev_limit: int = 120
     threads: int | None = None
-    sil_mass: float | None = None  # None: the --init model's own (0.5 for a fresh model)
+    sil_mass: float | None = None  # None: the --init model's own (ModelConfig's for a fresh one)
     arch: dict = field(default_factory=dict)  # ModelConfig overrides (dim, blocks, ...)
     log_every: int = 50
     max_steps: int | None = None  # stop early (tests, smoke runs); schedule still uses epochs
@@ -328,8 +328,8 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         log(f"initialised from {cfg.init}")
     else:
         try:
-            sil = 0.5 if cfg.sil_mass is None else cfg.sil_mass
-            mcfg = ModelConfig(loss=cfg.loss, sil_mass=sil, name=cfg.name, **cfg.arch)
+            sil = {} if cfg.sil_mass is None else {"sil_mass": cfg.sil_mass}  # else ModelConfig's
+            mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, **sil, **cfg.arch)
         except TypeError as err:
             raise TrainError(f"bad architecture override: {err}") from None
         torch.manual_seed(cfg.seed)

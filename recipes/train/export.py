@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from aligner.model import CONFIG_FILE, WEIGHTS_FILE, load_model
+from aligner.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, load_model
 from aligner.train import CHECKPOINT, dev_metrics, find_dev_utterances
 
 METHOD_NAMES = {"ot": "OTTC, boundaries from alpha (`--method ot`)",
@@ -47,7 +47,7 @@ def _command(tc: dict) -> str:
               "--threads", str(tc["threads"]), "--seed", str(tc["seed"])]
     if tc.get("init"):
         parts += ["--init", tc["init"]]
-    if tc.get("sil_mass") is not None and tc["sil_mass"] != 0.5:  # 0.5: the default
+    if tc.get("sil_mass") is not None and tc["sil_mass"] != ModelConfig().sil_mass:
         parts += ["--sil-mass", str(tc["sil_mass"])]
     if tc.get("viterbi_aux"):
         parts += ["--viterbi-aux", str(tc["viterbi_aux"])]

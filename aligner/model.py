@@ -97,7 +97,12 @@ class ChannelNorm(nn.Module):
 
 
 class Block(nn.Module):
-    """Residual depthwise-separable conv block (ConvNeXt-style, 1-D): cheap wide context."""
+    """Residual depthwise-separable conv block (ConvNeXt-style, 1-D): cheap wide context.
+
+    Works on channels-last [B, T, D] tensors: the pointwise layers are then plain matrix
+    products and the norm needs no transposes (as 1x1 convs on [B, D, T], PyTorch's CPU path
+    took a slow im2col route). The weights keep their Conv1d shapes, so checkpoints are
+    unchanged and the result is identical."""
 
     def __init__(self, dim: int, expand: int, kernel: int, dilation: int, dropout: float) -> None:
         super().__init__()
@@ -109,9 +114,24 @@ class Block(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        y = self.depthwise(x)
-        y = self.down(F.gelu(self.up(self.norm(y))))
+        """x [B, T, D], mask [B, T, 1] -> [B, T, D]."""
+        y = self.depthwise(x.transpose(1, 2)).transpose(1, 2)
+        y = self.norm.norm(y)
+        y = F.linear(F.gelu(F.linear(y, self.up.weight[:, :, 0], self.up.bias)),
+                     self.down.weight[:, :, 0], self.down.bias)
         return (x + self.drop(y)) * mask
+
+
+def upsample_x2(h: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """ConvTranspose1d with kernel 2 and stride 2 on channels-last input, as one matrix product.
+
+    h [B, T, D], weight [D, D_out, 2] (ConvTranspose1d's layout) -> [B, 2T, D_out]: output frame
+    2t + k is weight[:, :, k]^T h[t] + bias. PyTorch's CPU transposed convolution took as long as
+    a conv with twice the work; the product gives the same numbers."""
+    b, t, d = h.shape
+    d_out = weight.shape[1]
+    w = weight.permute(0, 2, 1).reshape(d, 2 * d_out)  # columns: (k, out channel)
+    return (h @ w).reshape(b, 2 * t, d_out) + bias
 
 
 class AcousticModel(nn.Module):
@@ -162,10 +182,10 @@ class AcousticModel(nn.Module):
         h = self.down(skip_in)[..., :t2]
         lengths2 = torch.div(lengths + 1, 2, rounding_mode="floor")
         m2 = _time_mask(lengths2, t2)[:, None, :].to(x.dtype)
-        h = h * m2
+        h = h.transpose(1, 2) * m2.transpose(1, 2)  # channels-last [B, T2, D] for the body
         for block in self.blocks:
-            h = block(h, m2)
-        y = (self.up(h)[..., :t] + skip) * m1
+            h = block(h, m2.transpose(1, 2))
+        y = (upsample_x2(h, self.up.weight, self.up.bias)[:, :t].transpose(1, 2) + skip) * m1
         y = F.gelu(self.fuse(y)) * m1
         return self.out_norm(y.transpose(1, 2))
 

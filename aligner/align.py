@@ -401,7 +401,7 @@ class Aligner:
             word = torch.tensor([w for w, p in enumerate(ids) for _ in p], dtype=torch.long)
             spans = ctc_token_spans(log_probs, tokens, frame_duration=self.frame_duration)
             return spans, word, None
-        targets = build_targets(ids, sil_mass=getattr(cfg, "sil_mass", 0.5))
+        targets = build_targets(ids, sil_mass=cfg.sil_mass, phone_mass=cfg.phone_mass_by_id())
         alpha = torch.softmax(weight_logits.double(), dim=0)
         fn = getattr(decode, f"align_{method}", None)
         if fn is None:

@@ -456,7 +456,8 @@ def align_viterbi(
     """
     _check_inputs(log_probs, targets)
     centre = None
-    if alpha is not None:
+    exact = band is None and log_probs.shape[0] * targets.numel() <= AUTO_EXACT_CELLS
+    if alpha is not None and not exact:  # an exact search has no band to centre
         b = _uniform(targets.numel(), alpha.device) if beta is None else beta
         s, e = ot_boundaries(alpha.detach(), b.detach())
         nxt = torch.cat([s[1:], e[-1:]])

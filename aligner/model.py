@@ -57,6 +57,7 @@ class ModelConfig:
     phones: list[str] = field(default_factory=lambda: list(VOCAB))
     loss: str = "ottc"  # "ottc" or "ctc": how the model was trained, which decoder suits it
     sil_mass: float = 0.5  # beta mass of an optional silence token relative to a phone (OTTC)
+    phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION
@@ -68,6 +69,12 @@ class ModelConfig:
     @property
     def n_classes(self) -> int:
         return len(self.phones)
+
+    def phone_mass_by_id(self) -> list[float] | None:
+        """OTTC token mass per class id (None: every phone 1.0, the paper's uniform beta)."""
+        if not self.phone_mass:
+            return None
+        return [float(self.phone_mass.get(p, 1.0)) for p in self.phones]
 
     def to_dict(self) -> dict:
         return asdict(self)

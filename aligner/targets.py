@@ -11,7 +11,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import torch
 from torch import Tensor
@@ -36,16 +36,23 @@ class Targets(NamedTuple):
     optional: Tensor
 
 
-def build_targets(word_phone_ids: list[list[int]], sil_mass: float = 0.5) -> Targets:
+def build_targets(word_phone_ids: list[list[int]], sil_mass: float = 0.5,
+                  phone_mass: Sequence[float] | None = None) -> Targets:
     """`sil w1 sil w2 ... sil` with phone mass 1 and silence mass `sil_mass`, normalised.
 
     word_phone_ids: one list of phone class ids per word (each non-empty).
     sil_mass: relative mass of each silence token, >= 0 (0 keeps the token in the sequence but
     gives it no frames under OT).
+    phone_mass: optional relative mass per class id (> 0), e.g. proportional to each phone's
+    typical duration. Why: with equal masses the frame weights must swing between long vowels
+    and short consonants, and a smooth alpha then lends the edge frames of a vowel to its
+    consonant neighbours; masses near the expected durations ask less of alpha.
     An empty word list gives the single token `sil` (an utterance of silence).
     """
     if sil_mass < 0 or sil_mass != sil_mass:
         raise ValueError(f"sil_mass must be >= 0, got {sil_mass}")
+    if phone_mass is not None and not all(m > 0 for m in phone_mass):
+        raise ValueError("phone_mass must be > 0 for every class")
     tokens: list[int] = [SILENCE_ID]
     mass: list[float] = [sil_mass]
     word: list[int] = [-1]
@@ -53,7 +60,7 @@ def build_targets(word_phone_ids: list[list[int]], sil_mass: float = 0.5) -> Tar
         if len(phones) == 0:
             raise ValueError(f"word {w} has no phones")
         tokens.extend(int(p) for p in phones)
-        mass.extend([1.0] * len(phones))
+        mass.extend(1.0 if phone_mass is None else float(phone_mass[p]) for p in phones)
         word.extend([w] * len(phones))
         tokens.append(SILENCE_ID)
         mass.append(sil_mass)

@@ -72,6 +72,7 @@ class TrainConfig:
     short_first: bool = True  # first epoch in order of length (curriculum)
     viterbi_aux: float = 0.0  # weight of an auxiliary CE on the model's own Viterbi path (OTTC only)
     vtlp: bool = False  # vocal-tract-length perturbation (mel-axis warp) in the augmentation
+    phone_mass: str | None = None  # JSON file {phone: relative OTTC mass}; None: the --init model's
 
 
 # ------------------------------------------------------------------------------ small helpers
@@ -107,11 +108,33 @@ def lr_factor(step: int, total: int, warmup: float, final: float) -> float:
     return 1.0 - (1.0 - final) * frac
 
 
+def read_phone_mass(path: Path) -> dict[str, float]:
+    """A JSON object {phone: relative OTTC token mass} (recipes/train/phone_durations.py writes
+    one); every key must be a phone of the model's set and every value a positive number."""
+    from aligner.text.phones import PHONES
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise TrainError(f"{path}: cannot read phone masses ({err})") from None
+    if not isinstance(data, dict):
+        raise TrainError(f"{path}: expected a JSON object {{phone: mass}}")
+    unknown = sorted(k for k in data if k not in PHONES)
+    if unknown:
+        raise TrainError(f"{path}: not phones of the model: {', '.join(unknown[:5])}")
+    bad = sorted(k for k, v in data.items()
+                 if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0 or v == float("inf"))
+    if bad:
+        raise TrainError(f"{path}: masses must be positive numbers (bad: {', '.join(bad[:5])})")
+    return {k: float(v) for k, v in data.items()}
+
+
 def weight_head_frozen(step: int, total: int, freeze: float) -> bool:
     return step >= int(freeze * total)
 
 
-def batch_targets(items: list[Item], loss: str, sil_mass: float) -> dict[str, Tensor]:
+def batch_targets(items: list[Item], loss: str, sil_mass: float,
+                  phone_mass: list[float] | None = None) -> dict[str, Tensor]:
     """Padded targets for a batch: OTTC `sil w1 sil ... sil` with beta; CTC phones only."""
     from aligner.targets import build_targets
 
@@ -119,7 +142,7 @@ def batch_targets(items: list[Item], loss: str, sil_mass: float) -> dict[str, Te
         seqs = [torch.tensor([p for w in it.words for p in w], dtype=torch.long) for it in items]
         betas = None
     else:
-        built = [build_targets(it.words, sil_mass) for it in items]
+        built = [build_targets(it.words, sil_mass, phone_mass) for it in items]
         seqs = [b.tokens for b in built]
         betas = [b.beta for b in built]
         optional = [b.optional for b in built]
@@ -322,6 +345,8 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         overrides = {"loss": cfg.loss, "name": cfg.name}
         if cfg.sil_mass is not None:  # fine-tuning may change how much mass silences get
             overrides["sil_mass"] = cfg.sil_mass
+        if cfg.phone_mass is not None:
+            overrides["phone_mass"] = read_phone_mass(Path(cfg.phone_mass))
         mcfg = ModelConfig.from_dict({**base.config.to_dict(), **overrides})
         model = AcousticModel(mcfg)
         model.load_state_dict(base.state_dict())
@@ -329,6 +354,8 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     else:
         try:
             sil = {} if cfg.sil_mass is None else {"sil_mass": cfg.sil_mass}  # else ModelConfig's
+            if cfg.phone_mass is not None:
+                sil["phone_mass"] = read_phone_mass(Path(cfg.phone_mass))
             mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, **sil, **cfg.arch)
         except TypeError as err:
             raise TrainError(f"bad architecture override: {err}") from None
@@ -336,6 +363,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         model = AcousticModel(mcfg)
     model.to(device)
     features = mcfg.feature_config
+    phone_mass = mcfg.phone_mass_by_id()
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
 
     # Rank 0 reads the corpora (and writes the feature cache) first; the others then load it.
@@ -406,7 +434,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
                     x = it.feats.float()  # stretched too short for its phones: keep the original
                 feats.append(x)
             x, xl = collate(feats)
-            tgt = batch_targets(batch_items, cfg.loss, mcfg.sil_mass)
+            tgt = batch_targets(batch_items, cfg.loss, mcfg.sil_mass, phone_mass)
             x, xl = x.to(device), xl.to(device)
             tgt = {k: v.to(device) for k, v in tgt.items()}
             for g in opt.param_groups:

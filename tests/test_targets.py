@@ -31,3 +31,15 @@ def test_empty_transcript_is_one_silence_and_bad_input_raises():
 def test_zero_sil_mass_keeps_tokens_without_mass():
     t = build_targets([[3, 4]], sil_mass=0.0)
     assert t.beta.tolist() == [0.0, 0.5, 0.5, 0.0]
+
+
+def test_phone_masses_scale_each_phone_token():
+    ids = [[2, 3], [4]]
+    mass = [1.0] * 41
+    mass[2], mass[4] = 2.0, 0.5
+    t = build_targets(ids, sil_mass=0.25, phone_mass=mass)
+    raw = torch.tensor([0.25, 2.0, 1.0, 0.25, 0.5, 0.25], dtype=torch.float64)
+    torch.testing.assert_close(t.beta, raw / raw.sum())
+    assert build_targets(ids, 0.25, None).beta.tolist() == build_targets(ids, 0.25, [1.0] * 41).beta.tolist()
+    with pytest.raises(ValueError, match="phone_mass"):
+        build_targets(ids, 0.25, [0.0] * 41)

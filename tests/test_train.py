@@ -269,3 +269,48 @@ def test_augment_keeps_features_usable():
         out = augment(feats, Augment(noise_prob=1.0, telephone_prob=1.0), rng, FeatureConfig())
         assert out.shape[1] == 80 and 160 <= out.shape[0] <= 223
         assert bool(torch.isfinite(out).all())
+
+
+def test_phone_masses_are_stored_kept_and_used_by_the_aligner(trained, corpus, tmp_path):
+    """--phone-mass puts the masses in the model's config; a later fine-tune keeps them, and the
+    aligner builds its OTTC targets (and so `ot` boundaries) with them."""
+    import json
+
+    from aligner.align import Aligner
+    from aligner.model import load_model
+
+    _, cfg, _ = trained
+    torch.set_num_threads(1)
+    masses = tmp_path / "masses.json"
+    masses.write_text(json.dumps({"AA": 2.0, "M": 0.5}))
+    first = _cfg(tmp_path, corpus, "mass", init=cfg.output, epochs=1, arch={}, max_steps=1,
+                 phone_mass=str(masses))
+    train(first, echo=lambda line: None)
+    model = load_model(Path(first.output))
+    assert model.config.phone_mass == {"AA": 2.0, "M": 0.5}
+    by_id = model.config.phone_mass_by_id()
+    assert by_id[model.config.phones.index("AA")] == 2.0 and by_id[model.config.phones.index("B")] == 1.0
+    again = _cfg(tmp_path, corpus, "mass2", init=first.output, epochs=1, arch={}, max_steps=1)
+    train(again, echo=lambda line: None)
+    assert load_model(Path(again.output)).config.phone_mass == {"AA": 2.0, "M": 0.5}
+    uniform = load_model(Path(cfg.output))
+    audio = corpus / "spk1" / "u1.wav"
+    ot_mass = Aligner(model, "cpu").align(audio, "may no bee", method="ot")
+    model.config.phone_mass = {}
+    ot_uniform = Aligner(model, "cpu").align(audio, "may no bee", method="ot")
+    assert [p.start for p in ot_mass.phones] != [p.start for p in ot_uniform.phones]
+    assert uniform.config.phone_mass == {}
+
+
+@pytest.mark.parametrize("content,match", [
+    ("[1, 2]", "JSON object"), ('{"XX": 1.0}', "not phones"), ('{"AA": 0}', "positive"),
+    ('{"AA": "big"}', "positive"), ("{oops", "cannot read"),
+])
+def test_bad_phone_mass_files_are_one_line_errors(tmp_path, content, match):
+    from aligner.train import TrainError, read_phone_mass
+
+    path = tmp_path / "m.json"
+    path.write_text(content)
+    with pytest.raises(TrainError, match=match) as err:
+        read_phone_mass(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)

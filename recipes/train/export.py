@@ -49,6 +49,10 @@ def _command(tc: dict) -> str:
         parts += ["--init", tc["init"]]
     if tc.get("sil_mass") is not None and tc["sil_mass"] != ModelConfig().sil_mass:
         parts += ["--sil-mass", str(tc["sil_mass"])]
+    if tc.get("phone_mass"):
+        parts += ["--phone-mass", tc["phone_mass"]]
+    if tc.get("vtlp"):
+        parts += ["--vtlp"]
     if tc.get("viterbi_aux"):
         parts += ["--viterbi-aux", str(tc["viterbi_aux"])]
     return " ".join(parts)
@@ -134,7 +138,9 @@ def main() -> None:
         f"transposed-conv upsampling + 10 ms skip -> conv -> label head (41 classes) and weight head "
         f"(one alpha logit per 10 ms frame).",
         f"- Parameters: {model.num_parameters():,}; files {size_mb:.1f} MB (safetensors + JSON).",
-        f"- Silence: targets `sil w1 sil w2 ... sil`, silence mass {model.config.sil_mass} of a phone.",
+        f"- Silence: targets `sil w1 sil w2 ... sil`, silence mass {model.config.sil_mass} of a phone"
+        + ("; phone masses from typical durations (config.json `phone_mass`)." if model.config.phone_mass
+           else "; every phone mass 1."),
         "",
         "## Training", "",
         f"- Data: {hours_line}. Synthetic speech from the project's synthesis recipe (Festival, "

@@ -242,16 +242,16 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _work(args) -> Result:
-    utt, out_dir, formats, method, strict, plots = args
-    return align_one(_WORKER["aligner"], utt, out_dir, formats, method, strict, plots)
+def _work(args) -> list[Result]:
+    batch, out_dir, formats, method, strict, plots = args
+    return list(_run_batch(_WORKER["aligner"], batch, out_dir, formats, method, strict, plots))
 
 
 def run_parallel(model, dictionary, todo: Sequence[Utterance], out_dir: Path,
                  formats: Sequence[str], method: str, strict: bool, jobs: int,
-                 plots: bool = False) -> Iterator[Result]:
+                 plots: bool = False, batch_seconds: float = 60.0) -> Iterator[Result]:
     """`jobs` worker processes on the CPU, each with its own model (spawned: torch and fork do
-    not mix well)."""
+    not mix well); each task is one length batch (`length_batches`)."""
     import multiprocessing as mp
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -260,25 +260,28 @@ def run_parallel(model, dictionary, todo: Sequence[Utterance], out_dir: Path,
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                initargs=(model, "cpu", dictionary, os.getpid()))
     try:
-        futures = {pool.submit(_work, (u, out_dir, list(formats), method, strict,
-                                       plots)): u for u in todo}
+        batches = length_batches(todo, batch_seconds)
+        # Longest batches first: the last tasks to finish are then the short ones.
+        futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b
+                   for b in reversed(batches)}
         for fut in as_completed(futures):
-            utt = futures[fut]
             try:
-                yield fut.result()
+                yield from fut.result()
             except Exception as err:  # a crashed worker must not end the run
-                yield Result(utt.name, "failed", f"worker failed: {_one_line(err)}")
+                for utt in futures[fut]:
+                    yield Result(utt.name, "failed", f"worker failed: {_one_line(err)}")
     finally:
         # Ctrl-C (or the consumer stopping): drop the queued utterances instead of aligning
         # them all before returning; the ones in progress finish or die, writing atomically.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
-                method: str, strict: bool, batch_seconds: float = 600.0,
-                plots: bool = False) -> Iterator[Result]:
-    """GPU path: utterances sorted by length and evaluated in padded batches of similar length
-    (little padding wasted), then decoded one by one."""
+def length_batches(todo: Sequence[Utterance], batch_seconds: float) -> list[list[Utterance]]:
+    """Utterances sorted by duration and cut into batches of at most `batch_seconds` of padded
+    audio (a batch's longest recording times its size), so little padding is wasted.
+
+    Why batches on the CPU too: one padded forward pass over several recordings costs about half
+    the CPU time of the same recordings one at a time (benchmarks/speed.py)."""
     from aligner.audio import audio_info
 
     lengths = {}
@@ -287,32 +290,39 @@ def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequ
             lengths[utt.name] = audio_info(utt.audio).duration
         except ValueError:
             lengths[utt.name] = 0.0
-    ordered = sorted(todo, key=lambda u: lengths[u.name])
+    batches: list[list[Utterance]] = []
     batch: list[Utterance] = []
-    for utt in ordered:
+    for utt in sorted(todo, key=lambda u: lengths[u.name]):
         if batch and (len(batch) + 1) * lengths[utt.name] > batch_seconds:
-            yield from _run_batch(aligner, batch, out_dir, formats, method, strict, plots)
+            batches.append(batch)
             batch = []
         batch.append(utt)
     if batch:
+        batches.append(batch)
+    return batches
+
+
+def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
+                method: str, strict: bool, batch_seconds: float = 600.0,
+                plots: bool = False) -> Iterator[Result]:
+    """Utterances in padded batches of similar length (`length_batches`): the model runs once
+    per batch, then each utterance is decoded and written on its own."""
+    for batch in length_batches(todo, batch_seconds):
         yield from _run_batch(aligner, batch, out_dir, formats, method, strict, plots)
 
 
-def _run_batch(aligner, batch, out_dir, formats, method, strict, plots=False
-               ) -> Iterator[Result]:
+def align_batch(aligner, batch: Sequence[Utterance], method: str) -> Iterator[tuple]:
+    """(utterance, alignments or the exception) for each utterance of `batch`, with one padded
+    forward pass for all of them (recordings with timed segments, or too long for one window,
+    are run on their own). Writes nothing: `_run_batch` and the speed benchmark share it."""
     ready = []
     for utt in batch:
-        if utt.transcript is None:
-            yield align_one(aligner, utt, out_dir, formats, method, strict, plots)
-            continue
         try:
             wave, _ = aligner.load_waveform(utt.audio)
             segments = aligner.read_segments(utt.transcript)
             ready.append((utt, wave, segments))
-        except (ValueError, OSError) as err:
-            yield Result(utt.name, "failed", _one_line(err))
-        except MemoryError as err:
-            yield Result(utt.name, "failed", _memory_reason(utt, err))
+        except (ValueError, OSError, MemoryError) as err:
+            yield utt, err
     cache = {}
     try:
         plain = [r for r in ready if r[2][0][1] is None]
@@ -325,6 +335,22 @@ def _run_batch(aligner, batch, out_dir, formats, method, strict, plots=False
             with aligner.cached_posteriors(cache.get(id(wave)), wave):
                 alignments = aligner.align_waveform(wave, segments, method, str(utt.audio),
                                                     utt.speaker)
+            yield utt, (alignments, wave)
+        except (ValueError, OSError, MemoryError, RuntimeError) as err:
+            yield utt, err
+
+
+def _run_batch(aligner, batch, out_dir, formats, method, strict, plots=False
+               ) -> Iterator[Result]:
+    for utt in batch:
+        if utt.transcript is None:  # reported as align_one reports it
+            yield align_one(aligner, utt, out_dir, formats, method, strict, plots)
+    with_text = [u for u in batch if u.transcript is not None]
+    for utt, outcome in align_batch(aligner, with_text, method):
+        try:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            alignments, wave = outcome
             yield finish(utt, alignments, out_dir, formats, strict, plots, wave,
                          aligner.sample_rate)
         except (ValueError, OSError) as err:

@@ -44,7 +44,10 @@ when a GPU is present), `--limit N` utterances (0 = all). Loading and one warm-u
 excluded; the timed loop includes reading audio and transcript; each ottc-align row is the median
 of `--repeat` (default 3) timed passes over all files. ottc-align runs in one process
 with `--ottc-threads` torch threads (default 1 and `--threads`) and, like pocketsphinx, in
-`--threads` single-threaded worker processes (what `ottc-align CORPUS --jobs N` does). When other
+`--threads` single-threaded worker processes (what `ottc-align CORPUS --jobs N` does). "corpus"
+rows run the way a corpus run does: recordings sorted by length, one padded forward pass per
+~60 s of audio (`--batch-seconds`), each decoded on its own; "file by file" rows call the
+single-file API once per recording (what `ottc-align AUDIO TRANSCRIPT` does). When other
 jobs keep the cores busy, PyTorch's worker threads wait on each other and 2 threads can be many
 times slower than 1. The load average at start and end is recorded: read the figures with it.
 """
@@ -53,10 +56,32 @@ times slower than 1. The load average at start and end is recorded: read the fig
 _ALIGNERS: dict[tuple[str, str], object] = {}
 
 
-def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat: int = 1) -> dict:
+def _corpus_utterances(utts):
+    """The benchmark's items as the aligner's corpus Utterances (what `length_batches` takes)."""
+    from aligner.corpus import Utterance as CorpusUtterance
+
+    return [CorpusUtterance(u.key, u.audio, u.transcript, None) for u in utts]
+
+
+def _align_batches(aligner, items, method: str, batch_seconds: float) -> int:
+    """One pass the way `ottc-align CORPUS` runs on one process: length batches, one forward
+    pass per batch, each utterance decoded on its own (no output writing). Returns failures."""
+    from aligner.corpus import align_batch, length_batches
+
+    failed = 0
+    for batch in length_batches(items, batch_seconds):
+        for _, outcome in align_batch(aligner, batch, method):
+            failed += isinstance(outcome, BaseException)
+    return failed
+
+
+def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat: int = 1,
+              batch_seconds: float = 0.0) -> dict:
     """Align `utts` with ottc-align using `threads` torch threads; load/warm-up timed apart.
-    With `repeat` > 1 the pass is timed that many times and the median wall time is kept
-    (a pass takes only seconds, so one busy moment of the machine would skew a single one)."""
+    batch_seconds > 0: in length batches as a corpus run does; 0: one file at a time
+    (`Aligner.align`, the single-file command). With `repeat` > 1 the pass is timed that many
+    times and the median wall time is kept (a pass takes only seconds, so one busy moment of
+    the machine would skew a single one)."""
     import torch
 
     from aligner import Aligner
@@ -69,8 +94,11 @@ def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat:
     torch.set_num_threads(threads)
     aligner.align(utts[0].audio, utts[0].transcript, method=method)  # warm-up
     load_s = time.perf_counter() - t0
+    items = _corpus_utterances(utts)
 
     def one_pass() -> int:
+        if batch_seconds > 0:
+            return _align_batches(aligner, items, method, batch_seconds)
         failed = 0
         for u in utts:
             try:
@@ -107,26 +135,30 @@ def _ottc_init(model: str, method: str) -> None:
     _OTTC_WORKER = (Aligner.load(Path(model)), method)
 
 
-def _ottc_one(item: tuple[str, str]) -> bool:
+def _ottc_batch(batch) -> int:
     aligner, method = _OTTC_WORKER
-    try:
-        aligner.align(Path(item[0]), Path(item[1]), method=method)
-        return True
-    except ValueError:
-        return False
+    return _align_batches(aligner, batch, method, float("inf"))
 
 
-def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: int = 1) -> dict:
-    """Align `utts` with `workers` single-threaded ottc-align processes (what `--jobs` does),
-    the same way pocketsphinx gets the cores; load/warm-up timed apart; median of `repeat`."""
-    items = [(str(u.audio), str(u.transcript)) for u in utts]
+def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: int = 1,
+                        batch_seconds: float = 60.0) -> dict:
+    """Align `utts` with `workers` single-threaded ottc-align processes, each taking one length
+    batch at a time (what `ottc-align CORPUS --jobs N` does), the same way pocketsphinx gets the
+    cores; load/warm-up timed apart; median of `repeat`."""
+    from aligner.corpus import length_batches
+
+    items = _corpus_utterances(utts)
     ctx = mp.get_context("spawn")
     t0 = time.perf_counter()
     with ctx.Pool(workers, initializer=_ottc_init, initargs=(str(model), method)) as pool:
-        pool.map(_ottc_one, items[:workers], chunksize=1)
+        pool.map(_ottc_batch, [[it] for it in items[:workers]], chunksize=1)
         load_s = time.perf_counter() - t0
-        timed = _median_of_passes(lambda: pool.map(_ottc_one, items, chunksize=4).count(False),
-                                  repeat)
+
+        def one_pass() -> int:
+            batches = list(reversed(length_batches(items, batch_seconds)))  # longest first
+            return sum(pool.map(_ottc_batch, batches, chunksize=1))
+
+        timed = _median_of_passes(one_pass, repeat)
     return {"load_s": load_s, **timed}
 
 
@@ -192,10 +224,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", help="cpu, or cuda to add GPU rows")
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed passes per ottc-align row; the median is reported")
+    ap.add_argument("--batch-seconds", type=float, default=None,
+                    help="corpus rows: audio seconds per length batch (default: the CLI's, "
+                         "60 on CPU, 600 on CUDA)")
     ap.add_argument("--skip-pocketsphinx", action="store_true")
     ap.add_argument("--name", default="speed")
     args = ap.parse_args(argv)
     set_threads(args.threads)
+    from aligner.cli import CPU_BATCH_SECONDS, GPU_BATCH_SECONDS
+
+    def batch_for(device: str) -> float:
+        if args.batch_seconds is not None:
+            return args.batch_seconds
+        return CPU_BATCH_SECONDS if device == "cpu" else GPU_BATCH_SECONDS
 
     utts = find_utterances(Path(args.corpus) / args.split, args.limit or None)
     if not utts:
@@ -221,11 +262,17 @@ def main(argv: list[str] | None = None) -> int:
         for device in devices:
             for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
                 for n in (counts if device == "cpu" else [args.threads]):
-                    add(f"ottc-align ({method})", device, f"{n} thread{'s' if n > 1 else ''}",
-                        time_ottc(model, method, device, utts, n, args.repeat))
+                    threads = f"{n} thread{'s' if n > 1 else ''}"
+                    add(f"ottc-align ({method}, corpus)", device, threads,
+                        time_ottc(model, method, device, utts, n, args.repeat,
+                                  batch_for(device)))
+                    if device == "cpu" and n == 1:
+                        add(f"ottc-align ({method}, file by file)", device, threads,
+                            time_ottc(model, method, device, utts, n, args.repeat))
                 if device == "cpu" and args.threads > 1:
-                    add(f"ottc-align ({method})", device, f"{args.threads} processes",
-                        time_ottc_processes(model, method, utts, args.threads, args.repeat))
+                    add(f"ottc-align ({method}, corpus)", device, f"{args.threads} processes",
+                        time_ottc_processes(model, method, utts, args.threads, args.repeat,
+                                            batch_for("cpu")))
     if not args.skip_pocketsphinx:
         add("pocketsphinx", "cpu", "1 process", time_pocketsphinx(utts, 1))
         if args.threads > 1:

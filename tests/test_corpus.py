@@ -99,7 +99,7 @@ def test_validate_flags_too_short_audio(tmp_path, write_wav):
 
 
 def test_batched_run_matches_serial(aligner, small_corpus, tmp_path):
-    """The GPU path (length-bucketed batches) runs on any device; same outputs as one by one."""
+    """The corpus path (length-bucketed batches, CPU and GPU): same outputs as one by one."""
     utts = corpus.find_utterances(small_corpus)
     batched = {r.name: r for r in corpus.run_batched(aligner, utts, tmp_path / "b", ["json"],
                                                      "ot", False, batch_seconds=3.0)}

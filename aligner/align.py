@@ -286,13 +286,19 @@ class Aligner:
             if len(w) > limit:
                 out[i] = self.posteriors(w)
         if short:
-            n_max = max(len(waves[i]) for i in short)
-            batch = torch.zeros(len(short), n_max, dtype=torch.float32)
-            for row, i in enumerate(short):
-                batch[row, : len(waves[i])] = torch.from_numpy(waves[i])
             lengths = torch.tensor([num_frames(len(waves[i]), self.hop) for i in short])
             with torch.inference_mode():
-                feats = log_mel(batch.to(self.device), self.features)
+                if str(self.device).startswith("cuda"):  # one batched STFT on the GPU
+                    n_max = max(len(waves[i]) for i in short)
+                    batch = torch.zeros(len(short), n_max, dtype=torch.float32)
+                    for row, i in enumerate(short):
+                        batch[row, : len(waves[i])] = torch.from_numpy(waves[i])
+                    feats = log_mel(batch.to(self.device), self.features)
+                else:  # on the CPU a padded batch STFT took twice as long as one per recording
+                    feats = torch.zeros(len(short), int(lengths.max()), self.features.n_mels)
+                    for row, i in enumerate(short):
+                        feats[row, : int(lengths[row])] = log_mel(torch.from_numpy(waves[i]),
+                                                                  self.features)
                 lp, wl = self.model(feats, lengths.to(self.device))
             for row, i in enumerate(short):
                 n = int(lengths[row])

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recipes.train.phone_durations import masses_from_durations  # noqa: E402
+from recipes.train.phone_durations import masses_from_durations, typical_duration  # noqa: E402
 
 
 def test_masses_are_relative_to_the_token_weighted_mean_duration():
@@ -25,3 +25,9 @@ def test_masses_are_relative_to_the_token_weighted_mean_duration():
 def test_no_phone_seen_enough_is_an_error():
     with pytest.raises(ValueError, match="often enough"):
         masses_from_durations({"AA": [0.1]}, min_count=20)
+
+
+def test_typical_duration_drops_the_extreme_tenth():
+    d = [0.05] * 18 + [0.5, 0.001]  # one stretched and one squeezed phone among 20
+    assert typical_duration(d) == pytest.approx(0.05)
+    assert typical_duration([0.07]) == 0.07

@@ -35,9 +35,9 @@ Reproduce with one command (from the repository root, with `pip install -e '.[be
     python benchmarks/accuracy.py --limit 200
 
 Options: `--model DIR` (default: models/english, else the newest OTTC run under /work/data/runs),
-`--ctc-model DIR` (default /work/data/runs/ctc/model), `--splits test,dev`, `--systems` (a comma
-list of ottc-<method>, ctc, pocketsphinx), `--limit N` utterances per split (evenly spaced, so
-every voice is represented), `--cache DIR` (default /work/data/bench_cache; outputs are reused, so
+`--ctc-model DIR` (default /work/data/runs/ctc-scratch2/model, the from-scratch baseline),
+`--splits test,dev`, `--systems` (a comma list of ottc-<method>, ctc, pocketsphinx), `--limit N`
+utterances per split (evenly spaced, so every voice is represented), `--cache DIR` (default /work/data/bench_cache; outputs are reused, so
 a run resumes), `--fresh` (re-align). `ottc-align evaluate GOLD HYP` computes the same metrics
 for any alignments.
 

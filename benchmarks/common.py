@@ -222,11 +222,14 @@ def model_loss(model: Path) -> str | None:
 
 
 def find_ctc_model(explicit: str | None) -> Path | None:
-    """The CTC baseline: explicit path, else /work/data/runs/ctc/model, else any CTC run."""
+    """The CTC baseline: explicit path, else the from-scratch one
+    (/work/data/runs/ctc-scratch2/model, `recipes/train/train_english.sh ctc-scratch`), else the
+    older OTTC-initialised one (/work/data/runs/ctc/model), else any CTC run."""
     if explicit:
         return Path(explicit)
-    for name in ("model", "best", "last"):
-        default = Path("/work/data/runs/ctc") / name
-        if (default / "config.json").exists():
-            return default
+    for run in ("ctc-scratch2", "ctc"):
+        for name in ("model", "best", "last"):
+            default = Path("/work/data/runs") / run / name
+            if (default / "config.json").exists():
+                return default
     return _pick([c for c in run_models() if model_loss(c) == "ctc"])

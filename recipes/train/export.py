@@ -48,6 +48,8 @@ def _command(tc: dict) -> str:
               "--cache-dir", str(tc["cache_dir"]), "--loss", tc["loss"], "--epochs", str(tc["epochs"]),
               "--lr", str(tc["lr"]), "--max-frames", str(tc["max_frames"]), "--warmup", str(tc["warmup"]),
               "--threads", str(tc["threads"]), "--seed", str(tc["seed"])]
+    if tc.get("max_steps"):
+        parts += ["--max-steps", str(tc["max_steps"])]
     if tc.get("init"):
         parts += ["--init", tc["init"]]
     if tc.get("sil_mass") is not None and tc["sil_mass"] != ModelConfig().sil_mass:
@@ -163,8 +165,8 @@ def main() -> None:
         f"(`--init`), {total_min:.1f} min in all on 2 shared CPU cores (no GPU):",
         *[f"  {k + 1}. `{st['command']}` ({st['epochs_run']} of {st['epochs_planned']} planned "
           f"epochs run, {st['minutes']:.1f} min)" for k, st in enumerate(stages)],
-        "  A stage with fewer epochs run than planned was stopped by hand at an epoch boundary "
-        "(`recipes/train/train_english.sh` reproduces it with `--max-steps`).",
+        "  A stage with fewer epochs run than planned and no `--max-steps` was stopped by hand at "
+        "an epoch boundary (`recipes/train/train_english.sh` reproduces it with `--max-steps`).",
         f"- Exported checkpoint: `{args.which}` of the last stage (epoch {chosen['epoch']}).",
         f"- Schedule: AdamW lr {tc['lr']}, warm-up {tc['warmup']:.0%} then linear decay, weight head "
         f"frozen for the last {1 - tc['freeze_weight_head']:.0%} of steps, SpecAugment-style masks, "

@@ -59,10 +59,11 @@ if [[ "$WHAT" == all || "$WHAT" == ctc-scratch ]]; then
     stage ctc-scratch2 --loss ctc --epochs 5 --seed 1 --init "$DATA/runs/ctc-scratch1/last"
 fi
 if [[ "$WHAT" == all || "$WHAT" == ottc || "$WHAT" == export ]]; then
-    python "$(dirname "$0")/export.py" --run "$DATA/runs/exp-sil04" \
+    cd "$(dirname "$0")/../.."  # the repository root: the card names models/english as is
+    python recipes/train/export.py --run "$DATA/runs/exp-sil04" \
         --previous "$DATA/runs/ottc-stage1" --previous "$DATA/runs/ottc-stage2" \
         --previous "$DATA/runs/ottc" --previous "$DATA/runs/exp-sil01" --previous "$DATA/runs/exp-sil02" \
-        --previous "$DATA/runs/exp-sil03" --out "$(dirname "$0")/../../models/english" \
+        --previous "$DATA/runs/exp-sil03" --out models/english \
         $( [[ -d "$DATA/runs/ctc-scratch2" ]] && echo --ctc-run "$DATA/runs/ctc-scratch2" \
            --ctc-previous "$DATA/runs/ctc-scratch1" --ottc-same-budget "$DATA/runs/ottc-stage2" )
 fi

@@ -26,12 +26,6 @@ from aligner import __version__
 from aligner.interrupts import StopRequest, catch_interrupts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-# Audio seconds per padded batch in corpus runs. On the CPU one forward pass over ~60 s of
-# similar-length recordings costs about half the CPU time of running them one by one; more
-# gains little. A GPU wants far larger batches to be kept busy.
-CPU_BATCH_SECONDS = 60.0
-GPU_BATCH_SECONDS = 600.0
-
 SUBCOMMAND_MODULES = {"train": "aligner.cli_train", "evaluate": "aligner.cli_evaluate",
                       "plot": "aligner.cli_plot"}
 
@@ -336,7 +330,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     aligner = _load_aligner(model, device, dictionary, method) if todo else None
     on_gpu = aligner is not None and aligner.device.startswith("cuda")
     if batch_seconds is None:
-        batch_seconds = GPU_BATCH_SECONDS if on_gpu else CPU_BATCH_SECONDS
+        batch_seconds = corpus.GPU_BATCH_SECONDS if on_gpu else corpus.CPU_BATCH_SECONDS
     if jobs > 1 and len(todo) > 1 and not on_gpu:
         stream = corpus.run_parallel(model, dictionary, todo, out_dir, fmts, method, strict,
                                      min(jobs, len(todo)), plots, batch_seconds)

@@ -200,12 +200,10 @@ def _check_inputs(log_probs: Tensor, targets: Tensor) -> None:
         raise ValueError(f"targets must be class ids in [0, {log_probs.shape[1]})")
 
 
-def _feasible_windows(n_frames: int, required: Tensor) -> tuple[Tensor, Tensor]:
-    """Exact range [lo_j, hi_j] of the boundary after token j (frames consumed by tokens 0..j)."""
-    req = required.long().cpu()
-    before = torch.cumsum(req, 0)  # non-optional tokens among 0..j
-    after = req.sum() - before  # non-optional tokens among j+1..S-1
-    return before, n_frames - after
+def _searches_exactly(n_frames: int, n_tokens: int, band: int | None) -> bool:
+    """Whether `viterbi_segments` searches every boundary (no band): band None and a small
+    enough T * S. `align_viterbi` then needs no OT guide path."""
+    return band is None and n_frames * n_tokens <= AUTO_EXACT_CELLS
 
 
 def viterbi_segments(
@@ -240,10 +238,10 @@ def viterbi_segments(
             f"viterbi needs at least one frame per non-optional token: {n_frames} frames for "
             f"{n_required} tokens"
         )
-    lo_exact = np.cumsum(req)  # as `_feasible_windows`: non-optional tokens among 0..j
+    lo_exact = np.cumsum(req)  # the exact windows: non-optional tokens among 0..j
     hi_exact = n_frames - (n_required - lo_exact)
     if band is None:
-        band = AUTO_BAND if n_frames * n_tok > AUTO_EXACT_CELLS else n_frames
+        band = n_frames if _searches_exactly(n_frames, n_tok, band) else AUTO_BAND
     if centre is None:
         centre_np = np.arange(1, n_tok + 1, dtype=np.float64) * (n_frames / n_tok)
     else:
@@ -456,7 +454,7 @@ def align_viterbi(
     """
     _check_inputs(log_probs, targets)
     centre = None
-    exact = band is None and log_probs.shape[0] * targets.numel() <= AUTO_EXACT_CELLS
+    exact = _searches_exactly(log_probs.shape[0], targets.numel(), band)
     if alpha is not None and not exact:  # an exact search has no band to centre
         b = _uniform(targets.numel(), alpha.device) if beta is None else beta
         s, e = ot_boundaries(alpha.detach(), b.detach())

@@ -188,10 +188,10 @@ class AcousticModel(nn.Module):
             skip_in = skip
         h = self.down(skip_in)[..., :t2]
         lengths2 = torch.div(lengths + 1, 2, rounding_mode="floor")
-        m2 = _time_mask(lengths2, t2)[:, None, :].to(x.dtype)
-        h = h.transpose(1, 2) * m2.transpose(1, 2)  # channels-last [B, T2, D] for the body
+        m2 = _time_mask(lengths2, t2)[:, :, None].to(x.dtype)  # [B, T2, 1]
+        h = h.transpose(1, 2) * m2  # channels-last [B, T2, D] for the body
         for block in self.blocks:
-            h = block(h, m2.transpose(1, 2))
+            h = block(h, m2)
         y = (upsample_x2(h, self.up.weight, self.up.bias)[:, :t].transpose(1, 2) + skip) * m1
         y = F.gelu(self.fuse(y)) * m1
         return self.out_norm(y.transpose(1, 2))

@@ -339,24 +339,23 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     log = Log(work / LOG_FILE, enabled=rank == 0, echo=echo)
 
-    # Model: fresh, or initialised from a model directory (fine-tuning).
+    # Model: fresh, or initialised from a model directory (fine-tuning). Token masses given
+    # here override the --init model's (fine-tuning may change them), else ModelConfig's.
+    masses: dict = {}
+    if cfg.sil_mass is not None:
+        masses["sil_mass"] = cfg.sil_mass
+    if cfg.phone_mass is not None:
+        masses["phone_mass"] = read_phone_mass(Path(cfg.phone_mass))
     if cfg.init:
         base = load_model(Path(cfg.init))
-        overrides = {"loss": cfg.loss, "name": cfg.name}
-        if cfg.sil_mass is not None:  # fine-tuning may change how much mass silences get
-            overrides["sil_mass"] = cfg.sil_mass
-        if cfg.phone_mass is not None:
-            overrides["phone_mass"] = read_phone_mass(Path(cfg.phone_mass))
+        overrides = {"loss": cfg.loss, "name": cfg.name, **masses}
         mcfg = ModelConfig.from_dict({**base.config.to_dict(), **overrides})
         model = AcousticModel(mcfg)
         model.load_state_dict(base.state_dict())
         log(f"initialised from {cfg.init}")
     else:
         try:
-            sil = {} if cfg.sil_mass is None else {"sil_mass": cfg.sil_mass}  # else ModelConfig's
-            if cfg.phone_mass is not None:
-                sil["phone_mass"] = read_phone_mass(Path(cfg.phone_mass))
-            mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, **sil, **cfg.arch)
+            mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, **masses, **cfg.arch)
         except TypeError as err:
             raise TrainError(f"bad architecture override: {err}") from None
         torch.manual_seed(cfg.seed)

@@ -140,8 +140,8 @@ def _ottc_batch(batch) -> int:
     return _align_batches(aligner, batch, method, float("inf"))
 
 
-def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: int = 1,
-                        batch_seconds: float = 60.0) -> dict:
+def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: int,
+                        batch_seconds: float) -> dict:
     """Align `utts` with `workers` single-threaded ottc-align processes, each taking one length
     batch at a time (what `ottc-align CORPUS --jobs N` does), the same way pocketsphinx gets the
     cores; load/warm-up timed apart; median of `repeat`."""
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="speed")
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    from aligner.cli import CPU_BATCH_SECONDS, GPU_BATCH_SECONDS
+    from aligner.corpus import CPU_BATCH_SECONDS, GPU_BATCH_SECONDS
 
     def batch_for(device: str) -> float:
         if args.batch_seconds is not None:

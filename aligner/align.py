@@ -345,14 +345,17 @@ class Aligner:
     def _align_span(self, wave: np.ndarray, prepared: _Prepared, method: str,
                     name: str) -> Alignment:
         """Align one stretch of audio with one utterance's words (times from 0)."""
+        from aligner.states import phone_log_probs
         from aligner.text.phones import phone_ids
 
         duration = len(wave) / self.sample_rate
         n_phones = sum(len(p) for p in prepared.phones)
         n_frames = math.ceil(len(wave) / self.hop)
-        if n_phones > n_frames:
+        states = self.model.config.states
+        if n_phones * states > n_frames:
             raise AlignmentError(f"{name}: the transcript has {n_phones} phones but the audio has "
-                                 f"only {n_frames} frames ({duration:.2f} s)")
+                                 f"only {n_frames} frames ({duration:.2f} s; the model needs "
+                                 f"{states} per phone)")
         if n_phones > MAX_PHONES_PER_SECOND * duration:
             raise AlignmentError(
                 f"{name}: the audio is {duration:.2f} s long but its transcript ({n_phones} "
@@ -361,8 +364,8 @@ class Aligner:
         ids = [phone_ids(p) for p in prepared.phones]
         spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method)
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
-            chosen = choose_variants(log_probs.numpy(), prepared.words, spans, token_word,
-                                     self.frame_duration)
+            chosen = choose_variants(phone_log_probs(log_probs, states).numpy(), prepared.words,
+                                     spans, token_word, self.frame_duration)
             if chosen != prepared.phones:
                 prepared = _Prepared(prepared.words, chosen, {
                     w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
@@ -397,6 +400,7 @@ class Aligner:
         import torch
 
         from aligner import decode
+        from aligner.states import expand_targets, merge_spans
         from aligner.targets import build_targets
 
         cfg = self.model.config
@@ -416,12 +420,17 @@ class Aligner:
         if log_probs.shape[0] > getattr(decode, "LONG_FRAMES", math.inf):
             # Long recording: the anchored decoders (a global one drifts over minutes).
             fn = getattr(decode, f"align_{method}_long", fn)
-        available = {"alpha": alpha, "log_probs": log_probs, "targets": targets.tokens,
-                     "beta": targets.beta, "optional": targets.optional,
+        # A model with sub-phonetic states aligns every phone's states in order; the phones'
+        # spans are then put back together from their states'.
+        states, first, last = expand_targets(targets, cfg.states)
+        available = {"alpha": alpha, "log_probs": log_probs, "targets": states.tokens,
+                     "beta": states.beta, "optional": states.optional,
                      "frame_duration": self.frame_duration}
         params = inspect.signature(fn).parameters
         kwargs = {k: v for k, v in available.items() if k in params}
         spans = fn(**kwargs)
+        if cfg.states > 1:
+            spans = decode.TokenSpans(*merge_spans(spans.start, spans.end, spans.confidence, first, last))
         return spans, targets.word, alpha.float()
 
 

@@ -34,6 +34,7 @@ def command(
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch.")] = None,
     sil_mass: Annotated[Optional[float], typer.Option(help="Mass of each optional silence token relative to a phone (OTTC); default: the --init model's, else 0.5.")] = None,
     phone_mass: Annotated[Optional[Path], typer.Option(help="OTTC: JSON file {phone: relative token mass} (e.g. typical durations, from recipes/train/phone_durations.py); default: the --init model's, else 1 for every phone.")] = None,
+    states: Annotated[Optional[int], typer.Option(help="OTTC: ordered sub-phonetic states per phone (3 sharpens boundaries; with --init from a one-state model its label head is split); default: the --init model's, else 1.")] = None,
     arch: Annotated[Optional[str], typer.Option(help='Architecture overrides as JSON, e.g. \'{"dim": 160, "blocks": 8}\'.')] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (smoke tests).")] = None,
     name: Annotated[str, typer.Option(help="Model name stored in config.json.")] = "ottc-english",
@@ -73,7 +74,7 @@ def command(
         init=str(init) if init else None, resume=resume,
         cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
         sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, vtlp=vtlp,
-        phone_mass=str(phone_mass) if phone_mass else None,
+        phone_mass=str(phone_mass) if phone_mass else None, states=states,
     )
     try:
         summary = _run_with_progress(train, cfg)

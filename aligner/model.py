@@ -19,6 +19,7 @@ raises `ModelError` with a one-line message naming the file that is wrong.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field
@@ -58,6 +59,7 @@ class ModelConfig:
     loss: str = "ottc"  # "ottc" or "ctc": how the model was trained, which decoder suits it
     sil_mass: float = 0.5  # beta mass of an optional silence token relative to a phone (OTTC)
     phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
+    states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION
@@ -68,7 +70,8 @@ class ModelConfig:
 
     @property
     def n_classes(self) -> int:
-        return len(self.phones)
+        """Label-head outputs: blank, silence, then every phone's states."""
+        return 2 + (len(self.phones) - 2) * self.states
 
     def phone_mass_by_id(self) -> list[float] | None:
         """OTTC token mass per class id (None: every phone 1.0, the paper's uniform beta)."""
@@ -255,6 +258,32 @@ def save_model(model: AcousticModel, path: Path, card: dict | str | None = None)
         (path / CARD_FILE).write_text(text)
 
 
+def expand_states(model: AcousticModel, states: int) -> AcousticModel:
+    """The same network with `states` ordered states per phone, each state's label-head row a
+    copy of its phone's row (plus tiny noise so the states can part): before any training its
+    phone posteriors equal the phone model's, the starting point for `train --init --states`."""
+    from aligner.states import FIRST_PHONE
+
+    old = model.config
+    if old.states == states:
+        return model
+    if old.states != 1:
+        raise ValueError(f"can only split a one-state model into states (this one has {old.states})")
+    config = ModelConfig.from_dict({**old.to_dict(), "states": states})
+    new = AcousticModel(config)
+    state = model.state_dict()
+    n_phones = old.n_classes - FIRST_PHONE
+    rows = list(range(FIRST_PHONE)) + [FIRST_PHONE + k for k in range(n_phones) for _ in range(states)]
+    generator = torch.Generator().manual_seed(0)
+    weight = state["label_head.1.weight"][rows]
+    state["label_head.1.weight"] = weight + 1e-3 * torch.randn(weight.shape, generator=generator)
+    state["label_head.1.bias"] = state["label_head.1.bias"][rows].clone()
+    # Same phone probability: p(phone) = sum over its states, each state ~ p / states.
+    state["label_head.1.bias"][FIRST_PHONE:] -= math.log(states)
+    new.load_state_dict(state)
+    return new.train(model.training)
+
+
 def _render_card(card: dict, model: AcousticModel) -> str:
     lines = [f"# {model.config.name}", ""]
     for key, value in card.items():
@@ -288,6 +317,9 @@ def read_config(path: Path) -> ModelConfig:
         raise ModelError(f"{cfg_path}: phone set differs from this ottc-align's ({len(VOCAB)} classes)")
     if config.loss not in ("ottc", "ctc"):
         raise ModelError(f"{cfg_path}: unknown loss {config.loss!r}")
+    if not isinstance(config.states, int) or config.states < 1 or (config.loss == "ctc" and config.states != 1):
+        raise ModelError(f"{cfg_path}: states must be a whole number >= 1 (1 for a CTC model), "
+                         f"got {config.states!r}")
     return config
 
 

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from aligner.dataset import NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus
-from aligner.model import AcousticModel, ModelConfig, load_model, save_model
+from aligner.model import AcousticModel, ModelConfig, expand_states, load_model, save_model
 
 CHECKPOINT = "checkpoint.pt"
 LOG_FILE = "train.log"
@@ -73,6 +73,7 @@ class TrainConfig:
     viterbi_aux: float = 0.0  # weight of an auxiliary CE on the model's own Viterbi path (OTTC only)
     vtlp: bool = False  # vocal-tract-length perturbation (mel-axis warp) in the augmentation
     phone_mass: str | None = None  # JSON file {phone: relative OTTC mass}; None: the --init model's
+    states: int | None = None  # sub-phonetic states per phone (OTTC); None: the --init model's, else 1
 
 
 # ------------------------------------------------------------------------------ small helpers
@@ -134,15 +135,18 @@ def weight_head_frozen(step: int, total: int, freeze: float) -> bool:
 
 
 def batch_targets(items: list[Item], loss: str, sil_mass: float,
-                  phone_mass: list[float] | None = None) -> dict[str, Tensor]:
-    """Padded targets for a batch: OTTC `sil w1 sil ... sil` with beta; CTC phones only."""
+                  phone_mass: list[float] | None = None, states: int = 1) -> dict[str, Tensor]:
+    """Padded targets for a batch: OTTC `sil w1 sil ... sil` with beta (each phone split into
+    `states` ordered tokens); CTC phones only."""
+    from aligner.states import expand_targets
     from aligner.targets import build_targets
 
     if loss == "ctc":
         seqs = [torch.tensor([p for w in it.words for p in w], dtype=torch.long) for it in items]
         betas = None
     else:
-        built = [build_targets(it.words, sil_mass, phone_mass) for it in items]
+        built = [expand_targets(build_targets(it.words, sil_mass, phone_mass), states)[0]
+                 for it in items]
         seqs = [b.tokens for b in built]
         betas = [b.beta for b in built]
         optional = [b.optional for b in built]
@@ -335,6 +339,8 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         torch.set_num_threads(cfg.threads)
     if cfg.loss not in ("ottc", "ctc"):
         raise TrainError(f"--loss must be 'ottc' or 'ctc', not {cfg.loss!r}")
+    if cfg.states is not None and (cfg.states < 1 or (cfg.loss == "ctc" and cfg.states != 1)):
+        raise TrainError(f"--states must be >= 1 (1 with --loss ctc), not {cfg.states}")
     work = Path(cfg.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     log = Log(work / LOG_FILE, enabled=rank == 0, echo=echo)
@@ -348,6 +354,13 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         masses["phone_mass"] = read_phone_mass(Path(cfg.phone_mass))
     if cfg.init:
         base = load_model(Path(cfg.init))
+        if cfg.states is not None and cfg.states != base.config.states:
+            try:
+                base = expand_states(base, cfg.states)
+            except ValueError as err:
+                raise TrainError(f"--init {cfg.init}: {err}") from None
+        if cfg.loss == "ctc" and base.config.states != 1:
+            raise TrainError(f"--init {cfg.init}: a model with sub-phonetic states cannot train with CTC")
         overrides = {"loss": cfg.loss, "name": cfg.name, **masses}
         mcfg = ModelConfig.from_dict({**base.config.to_dict(), **overrides})
         model = AcousticModel(mcfg)
@@ -355,7 +368,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         log(f"initialised from {cfg.init}")
     else:
         try:
-            mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, **masses, **cfg.arch)
+            mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, states=cfg.states or 1, **masses, **cfg.arch)
         except TypeError as err:
             raise TrainError(f"bad architecture override: {err}") from None
         torch.manual_seed(cfg.seed)
@@ -429,11 +442,11 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
             feats = []
             for it in batch_items:
                 x = augment(it.feats, aug, rng, features)
-                if x.shape[0] < sum(len(w) for w in it.words) * 1.2 + 2:
+                if x.shape[0] < sum(len(w) for w in it.words) * mcfg.states * 1.2 + 2:
                     x = it.feats.float()  # stretched too short for its phones: keep the original
                 feats.append(x)
             x, xl = collate(feats)
-            tgt = batch_targets(batch_items, cfg.loss, mcfg.sil_mass, phone_mass)
+            tgt = batch_targets(batch_items, cfg.loss, mcfg.sil_mass, phone_mass, mcfg.states)
             x, xl = x.to(device), xl.to(device)
             tgt = {k: v.to(device) for k, v in tgt.items()}
             for g in opt.param_groups:

@@ -8,6 +8,7 @@ phone sequence is learnable in a few steps, so the tests check real learning wit
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -196,10 +197,11 @@ def test_cli_trains_a_few_steps(corpus, tmp_path):
     result = CliRunner().invoke(app, [
         "train", str(corpus), "-o", str(tmp_path / "m"), "--epochs", "1", "--max-steps", "2",
         "--arch", '{"fine_dim": 16, "dim": 16, "blocks": 1}', "--threads", "1", "--no-augment",
-        "--max-frames", "900", "--log-every", "1",
+        "--max-frames", "900", "--log-every", "1", "--states", "2",
     ])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "MODEL_CARD.md").is_file()
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["states"] == 2
 
 
 def test_viterbi_labels_follow_the_posteriors():
@@ -314,3 +316,37 @@ def test_bad_phone_mass_files_are_one_line_errors(tmp_path, content, match):
     with pytest.raises(TrainError, match=match) as err:
         read_phone_mass(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_states_split_the_init_model_train_and_align(trained, corpus, tmp_path):
+    """--states 3 with --init from a one-state model splits its label head; the result trains,
+    keeps its states on the next fine-tune, and aligns whole phones."""
+    from aligner.align import Aligner
+    from aligner.model import load_model
+
+    _, cfg, _ = trained
+    torch.set_num_threads(1)
+    split = _cfg(tmp_path, corpus, "states", init=cfg.output, epochs=2, arch={}, states=3)
+    summary = train(split, echo=lambda line: None)
+    assert math.isfinite(summary["history"][-1]["train_loss"])
+    model = load_model(Path(split.output))
+    assert model.config.states == 3 and model.config.n_classes == 2 + 39 * 3
+    again = _cfg(tmp_path, corpus, "states2", init=split.output, epochs=1, arch={}, max_steps=1)
+    train(again, echo=lambda line: None)
+    assert load_model(Path(again.output)).config.states == 3
+    result = Aligner(model, "cpu").align(corpus / "spk1" / "u1.wav", "may no bee")
+    assert [p.label for p in result.phones if p.label] == ["M", "EY1", "N", "OW1", "B", "IY1"]
+
+
+def test_fresh_states_model_and_bad_states_options(corpus, tmp_path):
+    from aligner.model import load_model
+    from aligner.train import TrainError
+
+    torch.set_num_threads(1)
+    fresh = _cfg(tmp_path, corpus, "fresh3", epochs=1, max_steps=2, states=2)
+    train(fresh, echo=lambda line: None)
+    assert load_model(Path(fresh.output)).config.states == 2
+    with pytest.raises(TrainError, match="--states"):
+        train(_cfg(tmp_path, corpus, "ctc3", loss="ctc", states=3), echo=lambda line: None)
+    with pytest.raises(TrainError, match="one-state"):
+        train(_cfg(tmp_path, corpus, "re", init=fresh.output, states=3, arch={}), echo=lambda line: None)

@@ -60,6 +60,8 @@ def _command(tc: dict) -> str:
         parts += ["--vtlp"]
     if tc.get("viterbi_aux"):
         parts += ["--viterbi-aux", str(tc["viterbi_aux"])]
+    if tc.get("states"):
+        parts += ["--states", str(tc["states"])]
     return " ".join(parts)
 
 
@@ -148,8 +150,9 @@ def main() -> None:
         f"- Architecture: log-mel 80 (25 ms window, 10 ms hop) -> per-utterance normalisation -> "
         f"conv stem ({model.config.fine_dim} ch, 10 ms) -> stride-2 conv -> {model.config.blocks} residual "
         f"depthwise-separable conv blocks ({model.config.dim} ch, kernel {model.config.kernel}, 20 ms) -> "
-        f"transposed-conv upsampling + 10 ms skip -> conv -> label head (41 classes) and weight head "
-        f"(one alpha logit per 10 ms frame).",
+        f"transposed-conv upsampling + 10 ms skip -> conv -> label head ({model.config.n_classes} classes"
+        + (f": blank, silence and {model.config.states} ordered sub-phonetic states for each of the "
+           f"{len(model.config.phones) - 2} phones" if model.config.states > 1 else "") + ") and weight head (one alpha logit per 10 ms frame).",
         f"- Parameters: {model.num_parameters():,}; files {size_mb:.1f} MB (safetensors + JSON).",
         f"- Silence: targets `sil w1 sil w2 ... sil`, silence mass {model.config.sil_mass} of a phone"
         + ("; phone masses from typical durations (config.json `phone_mass`)." if model.config.phone_mass

@@ -26,6 +26,7 @@ def command(
     max_frames: Annotated[int, typer.Option(help="Padded 10 ms frames per batch (per process).")] = 8000,
     seed: Annotated[int, typer.Option(help="Random seed (batch order, augmentation, initialisation).")] = 0,
     no_augment: Annotated[bool, typer.Option("--no-augment", help="Switch off speed and vocal-tract perturbation, noise, telephone band and SpecAugment masking.")] = False,
+    no_short_first: Annotated[bool, typer.Option("--no-short-first", help="Shuffle the first epoch too (default: it runs from short to long utterances, which helps a fresh model; a fine-tune of a trained one does not need it).")] = False,
     init: Annotated[Optional[Path], typer.Option(help="Start from this model directory (fine-tuning; its architecture is kept).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint in the work directory.")] = False,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs and checkpoints (default: <output>-train next to the output).")] = None,
@@ -70,7 +71,7 @@ def command(
     cfg = TrainConfig(
         corpora=corpora, output=str(output), work_dir=str(work), dev=devs, loss=loss,
         epochs=epochs, lr=lr, warmup=warmup, freeze_weight_head=freeze_weight_head,
-        max_frames=max_frames, seed=seed, augment=not no_augment,
+        max_frames=max_frames, seed=seed, augment=not no_augment, short_first=not no_short_first,
         init=str(init) if init else None, resume=resume,
         cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
         sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, vtlp=vtlp,

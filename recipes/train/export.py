@@ -60,6 +60,8 @@ def _command(tc: dict) -> str:
         parts += ["--vtlp"]
     if tc.get("viterbi_aux"):
         parts += ["--viterbi-aux", str(tc["viterbi_aux"])]
+    if tc.get("short_first") is False:
+        parts += ["--no-short-first"]
     if tc.get("states"):
         parts += ["--states", str(tc["states"])]
     return " ".join(parts)

@@ -400,7 +400,7 @@ class Aligner:
         import torch
 
         from aligner import decode
-        from aligner.states import expand_targets, merge_spans
+        from aligner.states import expand_targets, merge_spans, phone_log_probs, span_confidence
         from aligner.targets import build_targets
 
         cfg = self.model.config
@@ -430,7 +430,10 @@ class Aligner:
         kwargs = {k: v for k, v in available.items() if k in params}
         spans = fn(**kwargs)
         if cfg.states > 1:
-            spans = decode.TokenSpans(*merge_spans(spans.start, spans.end, spans.confidence, first, last))
+            start, end = merge_spans(spans.start, spans.end, first, last)
+            confidence = span_confidence(phone_log_probs(log_probs, cfg.states), targets.tokens,
+                                         start, end, self.frame_duration)
+            spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()
 
 

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from aligner.targets import Targets
 
-__all__ = ["expand_targets", "merge_spans", "phone_log_probs", "state_ids"]
+__all__ = ["expand_targets", "merge_spans", "phone_log_probs", "span_confidence", "state_ids"]
 
 FIRST_PHONE = 2  # class ids below this (blank, silence) have a single state
 
@@ -52,20 +52,32 @@ def expand_targets(targets: Targets, states: int) -> tuple[Targets, Tensor, Tens
     return expanded, torch.tensor(first, dtype=torch.long), torch.tensor(last, dtype=torch.long)
 
 
-def merge_spans(start: Tensor, end: Tensor, confidence: Tensor, first: Tensor, last: Tensor
-                ) -> tuple[Tensor, Tensor, Tensor]:
+def merge_spans(start: Tensor, end: Tensor, first: Tensor, last: Tensor) -> tuple[Tensor, Tensor]:
     """Per-state times back to per-token times: a token runs from its first state's start to its
-    last state's end; its confidence is the duration-weighted geometric mean of its states'
-    (the plain geometric mean when the token got no time)."""
-    n = first.numel()
-    owner = torch.repeat_interleave(torch.arange(n), last - first + 1)
-    dur = (end - start).double().clamp_min(0)
-    logc = confidence.double().clamp_min(torch.finfo(torch.float64).tiny).log()
-    num = torch.zeros(n, dtype=torch.float64).index_add_(0, owner, dur * logc)
-    den = torch.zeros(n, dtype=torch.float64).index_add_(0, owner, dur)
-    plain = torch.zeros(n, dtype=torch.float64).index_add_(0, owner, logc) / (last - first + 1)
-    mean = torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), plain)
-    return start[first], end[last], torch.exp(mean).clamp(max=1.0)
+    last state's end."""
+    return start[first], end[last]
+
+
+def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor,
+                    frame_duration: float) -> Tensor:
+    """[S] geometric-mean posterior of each token's class over the frames whose centres fall in
+    its span (the frame at its start when none does), from phone posteriors [T, 2 + P].
+
+    Why phone posteriors and not the states': a state's posterior is split with its neighbours
+    near every state change, so the states' confidences run lower than the phone's, and the
+    thresholds behind the low-confidence and transcript-mismatch flags mean "is this the phone"."""
+    from aligner.decode import token_confidence
+
+    n_frames = phone_lp.shape[0]
+    lo = torch.ceil(start.double() / frame_duration - 0.5).long().clamp(0, n_frames)
+    hi = torch.ceil(end.double() / frame_duration - 0.5).long().clamp(0, n_frames)
+    counts = (hi - lo).clamp_min(0)
+    token = torch.repeat_interleave(torch.arange(tokens.numel()), counts)
+    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
+    frame = torch.repeat_interleave(lo, counts) + offsets
+    fallback = torch.floor(start.double() / frame_duration).long()
+    return token_confidence(phone_lp, tokens, frame, token, torch.ones(frame.numel(), dtype=torch.float64),
+                            fallback_frame=fallback)
 
 
 def phone_log_probs(log_probs: Tensor, states: int) -> Tensor:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aligner.states import expand_targets, merge_spans, phone_log_probs, state_ids
+from aligner.states import expand_targets, merge_spans, phone_log_probs, span_confidence, state_ids
 from aligner.targets import build_targets
 
 
@@ -43,16 +43,23 @@ def test_one_state_expansion_is_the_identity():
         expand_targets(t, 0)
 
 
-def test_merge_spans_joins_states_and_weights_confidence_by_duration():
+def test_merge_spans_joins_states():
     start = torch.tensor([0.0, 0.10, 0.13, 0.20, 0.30])
     end = torch.tensor([0.10, 0.13, 0.20, 0.30, 0.30])
-    conf = torch.tensor([0.9, 0.5, 0.8, 0.6, 0.4], dtype=torch.float64)
-    first, last = torch.tensor([0, 1, 4]), torch.tensor([0, 3, 4])
-    s, e, c = merge_spans(start, end, conf, first, last)
+    s, e = merge_spans(start, end, torch.tensor([0, 1, 4]), torch.tensor([0, 3, 4]))
     assert s.tolist() == pytest.approx([0.0, 0.10, 0.30]) and e.tolist() == pytest.approx([0.10, 0.30, 0.30])
-    expected = math.exp((0.03 * math.log(0.5) + 0.07 * math.log(0.8) + 0.10 * math.log(0.6)) / 0.20)
-    assert float(c[1]) == pytest.approx(expected)
-    assert float(c[0]) == pytest.approx(0.9) and float(c[2]) == pytest.approx(0.4)  # no time: plain mean
+
+
+def test_span_confidence_is_the_geometric_mean_phone_posterior_over_the_span():
+    lp = torch.full((6, 4), math.log(0.25), dtype=torch.float64)
+    lp[:3, 2], lp[:3, 3] = math.log(0.7), math.log(0.1)
+    lp[3:, 2], lp[3:, 3] = math.log(0.1), math.log(0.7)
+    lp[5, 3] = math.log(0.4)
+    tokens = torch.tensor([2, 3, 1])
+    c = span_confidence(lp, tokens, torch.tensor([0.0, 0.03, 0.06]), torch.tensor([0.03, 0.06, 0.06]), 0.01)
+    assert float(c[0]) == pytest.approx(0.7)
+    assert float(c[1]) == pytest.approx((0.7 * 0.7 * 0.4) ** (1 / 3))
+    assert float(c[2]) == pytest.approx(0.25)  # no frame: the posterior at its start (clamped)
 
 
 def test_phone_log_probs_sum_each_phones_states():

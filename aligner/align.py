@@ -362,15 +362,16 @@ class Aligner:
                 f"phones) needs at least {n_phones / MAX_PHONES_PER_SECOND:.2f} s to say")
         log_probs, weight_logits = self.posteriors(wave)
         ids = [phone_ids(p) for p in prepared.phones]
-        spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method)
+        phone_lp = phone_log_probs(log_probs, states)  # once: the decoder and the variant choice
+        spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method, phone_lp)
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
-            chosen = choose_variants(phone_log_probs(log_probs, states).numpy(), prepared.words,
+            chosen = choose_variants(phone_lp.numpy(), prepared.words,
                                      spans, token_word, self.frame_duration)
             if chosen != prepared.phones:
                 prepared = _Prepared(prepared.words, chosen, {
                     w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
                 ids = [phone_ids(p) for p in chosen]
-                spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method)
+                spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method, phone_lp)
         phones_out: list[Interval] = []
         owner: list[int] = []
         flat = [ph for p in prepared.phones for ph in p]
@@ -395,8 +396,9 @@ class Aligner:
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None)
 
-    def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str):
-        """Token spans for the target sequence; returns (spans, word index per token, alpha)."""
+    def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str, phone_lp=None):
+        """Token spans for the target sequence; returns (spans, word index per token, alpha).
+        phone_lp: the phone posteriors of a model with states (computed here when not given)."""
         import torch
 
         from aligner import decode
@@ -431,8 +433,9 @@ class Aligner:
         spans = fn(**kwargs)
         if cfg.states > 1:
             start, end = merge_spans(spans.start, spans.end, first, last)
-            confidence = span_confidence(phone_log_probs(log_probs, cfg.states), targets.tokens,
-                                         start, end, self.frame_duration)
+            if phone_lp is None:
+                phone_lp = phone_log_probs(log_probs, cfg.states)
+            confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()
 

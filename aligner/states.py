@@ -45,6 +45,9 @@ def expand_targets(targets: Targets, states: int) -> tuple[Targets, Tensor, Tens
     first and last state token. Vectorised: a two-hour file has ~10^5 tokens."""
     if states < 1:
         raise ValueError(f"states must be >= 1, got {states}")
+    if states == 1:  # the one-state model: every decode and training batch passes here
+        index = torch.arange(targets.tokens.numel())
+        return targets, index, index
     tok = targets.tokens.long()
     counts = torch.where(tok >= FIRST_PHONE, states, 1)
     owner = torch.repeat_interleave(torch.arange(tok.numel()), counts)

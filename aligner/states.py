@@ -27,7 +27,8 @@ FIRST_PHONE = 2  # class ids below this (blank, silence) have a single state
 
 
 def state_ids(phone_id: int, states: int) -> list[int]:
-    """Class ids of one phone's states in order (blank and silence: themselves)."""
+    """Class ids of one phone's states in order (blank and silence: themselves): the class layout
+    spelled out for one token, the reference `expand_targets` is tested against."""
     if phone_id < FIRST_PHONE or states == 1:
         return [phone_id]
     return [FIRST_PHONE + (phone_id - FIRST_PHONE) * states + s for s in range(states)]

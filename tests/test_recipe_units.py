@@ -16,7 +16,7 @@ from recipes.synth.festival_engine import group_words
 from recipes.synth.gold import Segment, build_tiers, map_segments, shift_scale, textgrid_text
 from recipes.synth.numbers import spoken_words
 from recipes.synth.phonemap import TABLES, UnmappedPhone, to_arpabet
-from recipes.real.allison import keep
+from recipes.real.allison import keep, read_prompt
 
 textgrid = pytest.importorskip("textgrid")
 
@@ -182,3 +182,25 @@ def test_allison_filter_drops_descriptions() -> None:
     assert not keep("<beep ascending>")
     assert not keep("at [@]")
     assert not keep("Please leave your message after the tone. (simple tone sound plays)")
+
+
+def test_allison_prompts_read_from_wav_and_from_wideband_g722(tmp_path: Path) -> None:
+    import soundfile as sf
+    from G722 import G722
+
+    t = np.arange(16000) / 16000
+    wide = (0.3 * np.sin(2 * np.pi * 500 * t) + 0.2 * np.sin(2 * np.pi * 5000 * t)).astype(np.float32)
+    (tmp_path / "wide.g722").write_bytes(G722(16000, 64000).encode((wide * 32767).astype(np.int16)))
+    sf.write(tmp_path / "narrow.wav", wide[::2], 8000)  # the telephone package is 8 kHz
+    got = read_prompt(tmp_path, "wide", "g722")
+    assert got is not None and got.dtype == np.float32 and len(got) == 16000
+
+    def share_above_4k(x: np.ndarray) -> float:
+        spec = np.abs(np.fft.rfft(x[1600:])) ** 2
+        return float(spec[np.fft.rfftfreq(len(x) - 1600, 1 / 16000) > 4000].sum() / spec.sum())
+
+    # G.722 keeps the 5 kHz tone (wideband), which the 8 kHz file cannot hold.
+    assert share_above_4k(got) > 0.2
+    narrow = read_prompt(tmp_path, "narrow", "wav")
+    assert narrow is not None and len(narrow) == 16000 and share_above_4k(narrow) < 0.05
+    assert read_prompt(tmp_path, "absent", "g722") is None

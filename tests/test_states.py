@@ -32,6 +32,8 @@ def test_expand_targets_splits_each_phone_and_its_mass():
     assert torch.equal(e.word[first], t.word) and torch.equal(e.word[last], t.word)
     assert e.optional.tolist() == [True] + [False] * 6 + [True] + [False] * 3 + [True]
     assert first.tolist() == [0, 1, 4, 7, 8, 11] and last.tolist() == [0, 3, 6, 7, 10, 11]
+    # The vectorised expansion agrees with the one-phone reference layout, token by token.
+    assert e.tokens.tolist() == [i for tok in t.tokens.tolist() for i in state_ids(tok, 3)]
 
 
 def test_one_state_expansion_is_the_identity():

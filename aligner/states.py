@@ -5,8 +5,8 @@ out of the previous phone) the same class as its steady middle, and the frame we
 say where the phone starts. With ordered states (as in HMM aligners, and the OTTC follow-up "OTTC
 over ordered sub-phonetic states"), the start of a phone is its own class, learned from every
 occurrence, and both decoders must pass through every state in order: boundaries sharpen (phone
-boundaries within 20 ms on the unseen-voice split: 53.1% with one state, where more epochs had
-stopped helping; 58.4% after 10 epochs with three, recipes/train/README.md).
+boundaries within 20 ms on the unseen-voice split: 53.1% with one state, where more epochs
+gained well under a point on dev; 58.4% after 10 epochs with three, recipes/train/README.md).
 
 Class layout: 0 blank, 1 silence, then phone k's state s at `2 + k * states + s`. Silence keeps
 one state (its length varies from nothing to seconds). A model with `states == 1` is the plain

@@ -214,8 +214,16 @@ def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
 # ------------------------------------------------------------------------------ dev metrics
 
 
-def find_dev_utterances(roots: list[str], limit: int, seed: int = 0) -> list[tuple[str, Path, Path, Path]]:
-    """(name, audio, transcript, gold TextGrid) for dev utterances with gold alignments."""
+DEV_SUBSET_SEED = 0  # the dev sample of every run (see find_dev_utterances)
+
+
+def find_dev_utterances(roots: list[str], limit: int) -> list[tuple[str, Path, Path, Path]]:
+    """(name, audio, transcript, gold TextGrid) for dev utterances with gold alignments.
+
+    With `limit`, always the same sample (seed DEV_SUBSET_SEED), whatever the training run's
+    seed: per-epoch dev figures of different runs, and `recipes/train/measure.py --limit`,
+    are then on the same utterances and can be compared (until session 5 the sample followed
+    the run's seed, so two runs' 120-utterance figures were on different utterances)."""
     from aligner.corpus import find_utterances
 
     found = []
@@ -225,7 +233,7 @@ def find_dev_utterances(roots: list[str], limit: int, seed: int = 0) -> list[tup
             if u.transcript is not None and u.transcript.suffix.lower() != ".textgrid" and gold.is_file():
                 found.append((f"{Path(root).name}/{u.name}", u.audio, u.transcript, gold))
     if limit and len(found) > limit:
-        rng = random.Random(seed)
+        rng = random.Random(DEV_SUBSET_SEED)
         found = sorted(rng.sample(found, limit))
     return found
 
@@ -385,7 +393,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     if world > 1 and rank == 0:
         torch.distributed.barrier()
     hours = sum(i.frames for i in items) * features.frame_duration / 3600
-    dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit, cfg.seed) if rank == 0 else []
+    dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit) if rank == 0 else []
     log(f"{len(items)} training utterances ({hours:.2f} h), {len(dev_utts)} dev utterances with "
         f"gold; model {model.num_parameters():,} parameters, loss {cfg.loss}, device {device}, "
         f"{torch.get_num_threads()} threads, world {world}")

@@ -93,6 +93,16 @@ def test_loss_decreases_and_dev_metrics_are_logged(trained):
     assert "epoch 6 done" in log and "<=20ms" in log
 
 
+def test_dev_sample_is_the_same_on_every_call(corpus):
+    from aligner.train import find_dev_utterances
+
+    every = find_dev_utterances([str(corpus)], 0)
+    some = find_dev_utterances([str(corpus)], 3)
+    assert len(some) == 3 < len(every) and set(some) <= set(every)
+    # The same sample on every call: runs with different seeds are scored on the same files.
+    assert find_dev_utterances([str(corpus)], 3) == some
+
+
 def test_trained_model_reloads_and_aligns(trained, corpus):
     from aligner.align import Aligner
     from aligner.model import load_model

@@ -236,6 +236,10 @@ def main() -> None:
                          "loses." if ceil < 95 else "95% is within this network's reach; the distance "
                          "is what training from transcripts alone loses."), ""]
     lines += ["## Dev metrics per epoch (120 dev utterances)", "",
+              "Compare epochs within a stage. Stages 1-11 each drew their 120 utterances with "
+              "their own seed, so figures of different stages are on different utterances; "
+              "across stages, compare the all-utterance rows above (later runs all use one fixed "
+              "sample).", "",
               "| stage | epoch | train loss | method | <=20 ms | mean ms | F1 | IDR |",
               "|---|---|---|---|---|---|---|---|"]
     for k, st in enumerate(stages):

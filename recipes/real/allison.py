@@ -9,10 +9,12 @@ Source: Debian `asterisk-core-sounds-en-wav` (audio, 8 kHz) and `asterisk-core-s
 64 kbit/s): wideband real speech, closer to what users record than the 8 kHz telephone band.
 `--codec g722` decodes them with the `G722` package (PyPI `g722`, public-domain libg722); get
 the files with `apt-get download asterisk-core-sounds-en-g722 && dpkg -x *.deb DIR` and pass
-`--sounds DIR/usr/share/asterisk/sounds/en_US_f_Allison`. Why filter: some lines describe the sound instead of transcribing it ("[ascending
-tones]", "(10 seconds of silence)", "<beep ascending>", notes in parentheses), and a few prompts
-contain a tone; such prompts are dropped, not edited, so every kept .lab says exactly what is
-spoken. Audio is resampled to 16 kHz and written as flac.
+`--sounds DIR/usr/share/asterisk/sounds/en_US_f_Allison`.
+
+Why filter: some lines describe the sound instead of transcribing it ("[ascending tones]", "(10
+seconds of silence)", "<beep ascending>", notes in parentheses), and a few prompts contain a
+tone; such prompts are dropped, not edited, so every kept .lab says exactly what is spoken.
+Audio is resampled to 16 kHz and written as flac.
 """
 
 from __future__ import annotations

@@ -168,7 +168,11 @@ def batch_targets(items: list[Item], loss: str, sil_mass: float,
 
 def viterbi_labels(log_probs: Tensor, lengths: Tensor, tgt: dict[str, Tensor]) -> Tensor:
     """[B, T] frame labels from the best monotone path under the model's own posteriors
-    (optional silences may take 0 frames); -100 on padding. Hard-EM targets, no gradient."""
+    (optional silences may take 0 frames); -100 on padding. Hard-EM targets, no gradient.
+
+    An utterance with fewer frames than required tokens has no such path (the OTTC loss still
+    trains on it): it gets -100 throughout. That happens with sub-phonetic states (each takes a
+    frame) on short, fast utterances, more so after speed perturbation."""
     from aligner.decode import viterbi_segments
 
     labels = torch.full(log_probs.shape[:2], -100, dtype=torch.long)
@@ -176,7 +180,10 @@ def viterbi_labels(log_probs: Tensor, lengths: Tensor, tgt: dict[str, Tensor]) -
     for b in range(lp.shape[0]):
         n, s = int(lengths[b]), int(tgt["target_lengths"][b])
         tokens = tgt["targets"][b, :s].cpu()
-        first, end, _ = viterbi_segments(lp[b, :n], tokens, tgt["optional"][b, :s].cpu(), None, None)
+        optional = tgt["optional"][b, :s].cpu()
+        if n < int((~optional).sum()):
+            continue
+        first, end, _ = viterbi_segments(lp[b, :n], tokens, optional, None, None)
         labels[b, :n] = torch.repeat_interleave(tokens, end - first)
     return labels.to(log_probs.device)
 
@@ -206,8 +213,9 @@ def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
                       tgt["target_lengths"], beta=tgt["beta"], reduction="mean")
     if viterbi_aux > 0:
         labels = viterbi_labels(log_probs, lengths, tgt)
-        ce = torch.nn.functional.nll_loss(log_probs.float().transpose(1, 2), labels, ignore_index=-100)
-        value = value + viterbi_aux * ce
+        if bool((labels != -100).any()):  # a mean over no frames would be NaN
+            ce = torch.nn.functional.nll_loss(log_probs.float().transpose(1, 2), labels, ignore_index=-100)
+            value = value + viterbi_aux * ce
     return value, spread
 
 

@@ -229,6 +229,31 @@ def test_viterbi_labels_follow_the_posteriors():
     assert labels.tolist() == [[5, 5, 5, 7, 7, 7]]
 
 
+def test_viterbi_labels_skip_an_utterance_too_short_for_its_tokens():
+    from aligner.train import compute_loss, viterbi_labels
+
+    # Utterance 0: 6 frames, 2 required tokens; utterance 1: 2 frames (then padding) for 3
+    # required tokens, as three states of a fast phone can be: no path, so no hard-EM target.
+    lp = torch.full((2, 6, 41), -10.0)
+    lp[:, :3, 5] = 0.0
+    lp[:, 3:, 7] = 0.0
+    tgt = {"targets": torch.tensor([[1, 5, 1, 7, 1], [5, 6, 7, 1, 0]]),
+           "target_lengths": torch.tensor([5, 4]),
+           "optional": torch.tensor([[True, False, True, False, True], [False, False, False, True, False]]),
+           "beta": torch.full((2, 5), 0.25)}
+    labels = viterbi_labels(lp, torch.tensor([6, 2]), tgt)
+    assert labels[0].tolist() == [5, 5, 5, 7, 7, 7] and labels[1].tolist() == [-100] * 6
+
+    class Fixed(torch.nn.Module):  # a "model" that returns the second utterance's posteriors
+        def forward(self, feats, lengths):
+            return lp[1:].log_softmax(-1), torch.zeros(1, lp.shape[1])
+
+    # A batch in which no utterance has a path: the loss is the OTTC loss alone, finite.
+    short = {k: v[1:] for k, v in tgt.items()}
+    value, _ = compute_loss(Fixed(), torch.zeros(1, 6, 80), torch.tensor([2]), short, "ottc", 0.5)
+    assert math.isfinite(float(value))
+
+
 def test_viterbi_aux_option_trains(corpus, tmp_path):
     torch.set_num_threads(1)
     summary = train(_cfg(tmp_path, corpus, "aux", epochs=1, viterbi_aux=1.0), echo=lambda line: None)

@@ -186,7 +186,10 @@ def main() -> None:
         + ("the first epoch of each stage runs from short to long utterances."
            if all("--no-short-first" not in st["command"] for st in stages) else
            "the first epoch of a stage runs from short to long utterances unless its command says "
-           "`--no-short-first`."),
+           "`--no-short-first`.")
+        + ("" if not any("--viterbi-aux" in st["command"] for st in stages) else
+           " A stage whose command says `--viterbi-aux W` adds W times a frame cross-entropy "
+           "against the model's own Viterbi path (hard EM) to the OTTC loss; still no gold times."),
         "",
         "## Measured accuracy (phone boundaries, cmu39 folding, all utterances of each split)", "",
         "| split | system | utts | <=10 ms | <=20 ms | <=50 ms | mean ms | median ms | boundary F1 (20 ms) | IDR | frames on silence |",

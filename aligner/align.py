@@ -396,13 +396,14 @@ class Aligner:
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None)
 
-    def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str, phone_lp=None):
+    def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str, phone_lp):
         """Token spans for the target sequence; returns (spans, word index per token, alpha).
-        phone_lp: the phone posteriors of a model with states (computed here when not given)."""
+        phone_lp: `phone_log_probs(log_probs, states)`, computed once per recording by the caller
+        (a model with states scores its phones' confidence on them)."""
         import torch
 
         from aligner import decode
-        from aligner.states import expand_targets, merge_spans, phone_log_probs, span_confidence
+        from aligner.states import expand_targets, merge_spans, span_confidence
         from aligner.targets import build_targets
 
         cfg = self.model.config
@@ -433,8 +434,6 @@ class Aligner:
         spans = fn(**kwargs)
         if cfg.states > 1:
             start, end = merge_spans(spans.start, spans.end, first, last)
-            if phone_lp is None:
-                phone_lp = phone_log_probs(log_probs, cfg.states)
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()

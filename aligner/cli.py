@@ -3,7 +3,8 @@
     ottc-align AUDIO TRANSCRIPT [-o OUT]        one recording (the default command, `align`)
     ottc-align CORPUS_DIR -o OUT_DIR            an MFA-style corpus, resumable
     ottc-align validate CORPUS_DIR              check a corpus before aligning it
-    ottc-align train|evaluate|plot ...          defined in cli_train.py, cli_evaluate.py, cli_plot.py
+    ottc-align train|adapt|evaluate|plot ...    defined in cli_train.py, cli_adapt.py, cli_evaluate.py,
+                                                cli_plot.py
 
 Exit codes: 0 all aligned; 1 some utterances failed (or were flagged, with --strict);
 2 bad usage or bad input in single-file mode; 130 interrupted.
@@ -26,8 +27,8 @@ from aligner import __version__
 from aligner.interrupts import StopRequest, catch_interrupts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-SUBCOMMAND_MODULES = {"train": "aligner.cli_train", "evaluate": "aligner.cli_evaluate",
-                      "plot": "aligner.cli_plot"}
+SUBCOMMAND_MODULES = {"train": "aligner.cli_train", "adapt": "aligner.cli_adapt",
+                      "evaluate": "aligner.cli_evaluate", "plot": "aligner.cli_plot"}
 
 
 class DefaultCommandGroup(TyperGroup):

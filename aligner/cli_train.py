@@ -47,9 +47,7 @@ def command(
 
     Gold TextGrids are used only for the dev metrics. Exit codes: 0 done; 2 bad input.
     """
-    from aligner.dataset import CorpusError
-    from aligner.model import ModelError
-    from aligner.train import TrainConfig, TrainError, train, write_card
+    from aligner.train import TrainConfig
 
     corpora: list[str] = []
     devs = [str(d) for d in (dev or [])]
@@ -77,6 +75,16 @@ def command(
         sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, vtlp=vtlp,
         phone_mass=str(phone_mass) if phone_mass else None, states=states,
     )
+    run_training(cfg)
+
+
+def run_training(cfg) -> None:
+    """Train with progress, write the model card; bad input is one line and exit 2, Ctrl-C says
+    how to resume (exit 130). Shared by `train` and `adapt`."""
+    from aligner.dataset import CorpusError
+    from aligner.model import ModelError
+    from aligner.train import TrainError, train, write_card
+
     try:
         summary = _run_with_progress(train, cfg)
         write_card(Path(cfg.output), summary)
@@ -84,7 +92,7 @@ def command(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        typer.echo(f"interrupted: resume with the same command plus --resume (work dir {work})", err=True)
+        typer.echo(f"interrupted: resume with the same command plus --resume (work dir {cfg.work_dir})", err=True)
         raise typer.Exit(130) from None
 
 

@@ -68,6 +68,8 @@ class TrainConfig:
     arch: dict = field(default_factory=dict)  # ModelConfig overrides (dim, blocks, ...)
     log_every: int = 50
     max_steps: int | None = None  # stop early (tests, smoke runs); schedule still uses epochs
+    steps: int | None = None  # step budget: overrides epochs with ceil(steps / batches per epoch)
+    max_utterance_s: float | None = None  # leave out longer utterances (adaptation on long files)
     name: str = "ottc-english"
     short_first: bool = True  # first epoch in order of length (curriculum)
     viterbi_aux: float = 0.0  # weight of an auxiliary CE on the model's own Viterbi path (OTTC only)
@@ -400,6 +402,15 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     items = _load_items(cfg.corpora, cache, features, log)
     if world > 1 and rank == 0:
         torch.distributed.barrier()
+    if cfg.max_utterance_s:
+        limit = int(cfg.max_utterance_s / features.frame_duration)
+        long = [i for i in items if i.frames > limit]
+        if long:
+            log(f"left out {len(long)} utterance(s) longer than {cfg.max_utterance_s:g} s "
+                f"(e.g. {long[0].name}); split long recordings to use them")
+            items = [i for i in items if i.frames <= limit]
+        if not items:
+            raise TrainError(f"every utterance is longer than {cfg.max_utterance_s:g} s")
     hours = sum(i.frames for i in items) * features.frame_duration / 3600
     dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit) if rank == 0 else []
     log(f"{len(items)} training utterances ({hours:.2f} h), {len(dev_utts)} dev utterances with "
@@ -410,7 +421,8 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     per_epoch = len(make_batches(lengths, cfg.max_frames, cfg.seed)) // world
     if per_epoch == 0:
         raise TrainError("the corpus is smaller than one batch per process")
-    total = per_epoch * cfg.epochs
+    epochs = math.ceil(cfg.steps / per_epoch) if cfg.steps else cfg.epochs
+    total = per_epoch * epochs
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.dim() < 2 or "norm" in n else decay).append(p)
@@ -442,7 +454,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     t_start = time.time()
     elapsed_before = history[-1]["elapsed_s"] if history else 0.0
     stopped = False
-    for epoch in range(start_epoch, cfg.epochs):
+    for epoch in range(start_epoch, epochs):
         torch.manual_seed(cfg.seed * 1000 + epoch)
         rng = random.Random(cfg.seed * 1000 + epoch)
         batches = make_batches(lengths, cfg.max_frames, cfg.seed * 1000 + epoch)
@@ -484,7 +496,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
                 on_step(step, total, loss_sum / max(1, n_loss))
             if cfg.log_every and step % cfg.log_every == 0:
                 rate = (b + 1) / (time.time() - t_epoch)
-                log(f"epoch {epoch + 1}/{cfg.epochs} step {b + 1}/{len(batches)} (total {step}/{total}) "
+                log(f"epoch {epoch + 1}/{epochs} step {b + 1}/{len(batches)} (total {step}/{total}) "
                     f"loss {loss_sum / max(1, n_loss):.4f} lr {opt.param_groups[0]['lr']:.2e} "
                     f"alpha spread {spread:.2f} "
                     f"{rate:.2f} steps/s{' [weight head frozen]' if weight_head_frozen(step, total, cfg.freeze_weight_head) else ''}")

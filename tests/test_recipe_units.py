@@ -10,12 +10,13 @@ import pytest
 
 from aligner.text.phones import PHONES
 from recipes.synth import augment
-from recipes.synth.build import choose_augment, per_voice, prepare, word_label
+from recipes.synth.build import choose_augment, per_voice, plan, prepare, word_label
 from recipes.synth.espeak_engine import _word_index, word_offsets
 from recipes.synth.festival_engine import group_words
 from recipes.synth.gold import Segment, build_tiers, map_segments, shift_scale, textgrid_text
 from recipes.synth.numbers import spoken_words
 from recipes.synth.phonemap import TABLES, UnmappedPhone, to_arpabet
+from recipes.synth.voices import BY_SPEAKER, MAIN, select
 from recipes.real.allison import keep, read_prompt
 
 textgrid = pytest.importorskip("textgrid")
@@ -172,6 +173,24 @@ def test_per_voice_spec() -> None:
     assert per_voice("700", "fest-kal") == 700
     assert per_voice("fest-:700,esp-:150", "esp-en-m3") == 150
     assert per_voice("fest-:700", "mb-us1") == 0
+
+
+def test_cross_language_voices_are_their_own_corpus_with_held_out_voices() -> None:
+    # the main corpus's default voice set must not grow when voices are added
+    assert select(None) == list(MAIN) and not any(v.speaker.startswith("mbx-") for v in MAIN)
+    mbx = select("mbx-")
+    held = [v for v in mbx if v.split == "unseen-dev"]
+    assert len(held) >= 2 and all(v.split in ("train", "unseen-dev") for v in mbx)
+    voices = [BY_SPEAKER["mbx-de4-en"], held[0]]
+    jobs = plan(voices, seed=3, train_per_voice=6, dev_per_voice=2, test_per_voice=4,
+                n_dev_sentences=20, n_test_sentences=20, n_train_sentences=40)
+    by_split: dict[str, set] = {}
+    for j in jobs:
+        by_split.setdefault(j.split, set()).add(j.voice.speaker)
+    assert by_split == {"train": {"mbx-de4-en"}, "dev": {"mbx-de4-en"}, "unseen-dev": {held[0].speaker}}
+    train_text = {j.text for j in jobs if j.split == "train"}
+    unseen = [j for j in jobs if j.split == "unseen-dev"]
+    assert len(unseen) == 4 and not train_text & {j.text for j in unseen}
 
 
 def test_allison_filter_drops_descriptions() -> None:

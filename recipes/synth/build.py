@@ -37,6 +37,7 @@ from .voices import Voice, select
 
 SR = 16000
 PUNCT_SPOKEN = {".": ".", "?": "?", "!": "!", ",": ",", ";": ",", ":": ","}
+SPLITS = ("train", "dev", "test", "unseen-dev")
 MANIFEST_COLUMNS = ["split", "speaker", "utt", "audio", "duration", "engine", "voice", "rate",
                     "pitch", "augment", "text"]
 
@@ -111,14 +112,15 @@ def per_voice(spec: str | int, speaker: str) -> int:
 def plan(voices: list[Voice], seed: int, train_per_voice: str | int, dev_per_voice: int,
          test_per_voice: int, n_dev_sentences: int = 400, n_test_sentences: int = 400,
          n_train_sentences: int = 6000) -> list[Job]:
-    """All jobs. Dev and test sentences are never in train; test uses only test voices."""
+    """All jobs. Dev and test sentences are never in train; test uses only test voices;
+    held-out ("unseen-dev") voices read dev sentences, `test_per_voice` of them."""
     sents = generate(n_train_sentences + n_dev_sentences + n_test_sentences, seed)
     dev_s = sents[:n_dev_sentences]
     test_s = sents[n_dev_sentences:n_dev_sentences + n_test_sentences]
     train_s = sents[n_dev_sentences + n_test_sentences:]
     jobs: list[Job] = []
-    cursor = {"train": 0, "dev": 0, "test": 0}
-    pools = {"train": train_s, "dev": dev_s, "test": test_s}
+    cursor = {"train": 0, "dev": 0, "test": 0, "unseen-dev": 0}
+    pools = {"train": train_s, "dev": dev_s, "test": test_s, "unseen-dev": dev_s}
 
     def add(split: str, v: Voice, n: int) -> None:
         pool = pools[split]
@@ -131,6 +133,8 @@ def plan(voices: list[Voice], seed: int, train_per_voice: str | int, dev_per_voi
         if v.split == "train":
             add("train", v, per_voice(train_per_voice, v.speaker))
             add("dev", v, dev_per_voice)
+        elif v.split == "unseen-dev":
+            add("unseen-dev", v, test_per_voice)
         else:
             add("test", v, test_per_voice)
     return jobs
@@ -288,7 +292,7 @@ def finalize(out: Path, voices: list[Voice], elapsed: float, errors: dict[str, i
     # files of utterances in no finished batch (a run interrupted mid-batch) are removed, so the
     # corpus on disk is exactly the manifest
     listed = {str(Path(r[3]).with_suffix("")) for r in rows}
-    for split in ("train", "dev", "test"):
+    for split in SPLITS:
         for f in sorted((out / split).glob("*/*.*")) if (out / split).exists() else []:
             if str(f.relative_to(out).with_suffix("")) not in listed:
                 f.unlink()
@@ -298,7 +302,7 @@ def finalize(out: Path, voices: list[Voice], elapsed: float, errors: dict[str, i
             f.write("\t".join(r) + "\n")
     summary: dict = {"splits": {}, "seed": args.get("seed"), "build_seconds": round(elapsed, 1),
                      "errors_this_run": errors, "args": args}
-    for split in ("train", "dev", "test"):
+    for split in SPLITS:
         sr = [r for r in rows if r[0] == split]
         spk: dict[str, float] = {}
         for r in sr:

@@ -32,6 +32,10 @@ P_RATE, P_VOLUME, P_PITCH, P_RANGE, P_WORDGAP = 1, 2, 3, 4, 7
 STOPS = {"p", "t", "k", "b", "d", "g", "tS", "dZ", "t#", "d#", "t2", "d2", "k2"}
 IGNORED = {b";", b"", b"'", b","}   # linking/stress marks, not phones: time goes to the previous phone
 MBROLA_NATIVE = {"mb-us1": "en-us", "mb-us2": "en-us", "mb-us3": "en-us", "mb-en1": "en"}
+# English on other languages' diphone sets ("mb-de4-en"): the voice file says "language en"
+MBROLA_NATIVE.update({f"mb-{db}-en": "en" for db in (
+    "af1", "de1", "de2", "de3", "de4", "de5", "de6", "fr1", "fr4", "gr2", "hu1", "nl2", "pl1",
+    "ro1", "sw1", "sw2")})
 
 
 class _Event(ctypes.Structure):

@@ -38,6 +38,7 @@ def command(
     states: Annotated[Optional[int], typer.Option(help="OTTC: ordered sub-phonetic states per phone (3 sharpens boundaries; with --init from a one-state model its label head is split); default: the --init model's, else 1.")] = None,
     arch: Annotated[Optional[str], typer.Option(help='Architecture overrides as JSON, e.g. \'{"dim": 160, "blocks": 8}\'.')] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (smoke tests).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Step budget instead of --epochs: as many whole epochs as reach it (the schedule spans them).")] = None,
     name: Annotated[str, typer.Option(help="Model name stored in config.json.")] = "ottc-english",
     log_every: Annotated[int, typer.Option(help="Log a progress line every this many steps.")] = 50,
     vtlp: Annotated[bool, typer.Option("--vtlp", help="Add vocal-tract-length perturbation (random mel-axis warp) to the augmentation.")] = False,
@@ -72,7 +73,7 @@ def command(
         max_frames=max_frames, seed=seed, augment=not no_augment, short_first=not no_short_first,
         init=str(init) if init else None, resume=resume,
         cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
-        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, vtlp=vtlp,
+        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, vtlp=vtlp,
         phone_mass=str(phone_mass) if phone_mass else None, states=states,
     )
     run_training(cfg)

@@ -207,13 +207,14 @@ def test_cli_trains_a_few_steps(corpus, tmp_path):
     result = CliRunner().invoke(app, [
         "train", str(corpus), "-o", str(tmp_path / "m"), "--epochs", "1", "--max-steps", "2",
         "--arch", '{"fine_dim": 16, "dim": 16, "blocks": 1}', "--threads", "1", "--no-augment",
-        "--max-frames", "900", "--log-every", "1", "--states", "2", "--no-short-first",
+        "--max-frames", "900", "--log-every", "1", "--states", "2", "--no-short-first", "--steps", "5",
     ])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "MODEL_CARD.md").is_file()
     assert json.loads((tmp_path / "m" / "config.json").read_text())["states"] == 2
     ckpt = torch.load(tmp_path / "m-train" / "checkpoint.pt", weights_only=False)
     assert ckpt["train_config"]["short_first"] is False and ckpt["train_config"]["states"] == 2
+    assert ckpt["train_config"]["steps"] == 5
 
 
 def test_viterbi_labels_follow_the_posteriors():

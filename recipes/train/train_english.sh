@@ -68,11 +68,6 @@ if [[ "$WHAT" == all || "$WHAT" == ottc ]]; then
         --init "$DATA/runs/exp-states3c/model"
     stage exp-vaux3 --loss ottc --epochs 3 --lr 3e-4 --seed 17 --no-short-first --viterbi-aux 0.5 \
         --init "$DATA/runs/exp-states3d/model"
-    # Session 6: a third corpus, English on 14 other languages' mbrola diphone voices
-    # ($DATA/synth-mbx, docs/corpus.md); its two held-out voices (unseen-dev) join the dev set.
-    stage exp-mbx --loss ottc --epochs 3 --lr 3e-4 --seed 19 --no-short-first --viterbi-aux 0.5 \
-        "$DATA/synth-mbx/train" --dev "$DATA/synth-mbx/unseen-dev" --dev-limit 0 \
-        --init "$DATA/runs/exp-vaux3/model"
 fi
 if [[ "$WHAT" == all || "$WHAT" == ceiling ]]; then
     # Diagnostic only, never shipped: stage 7's network fine-tuned on the gold phone times, to

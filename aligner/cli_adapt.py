@@ -31,8 +31,9 @@ def command(
 
     Then align the same corpus with --model OUTPUT. Exit codes: 0 done; 2 bad input.
     """
-    from aligner.adapt import adaptation_config
+    from aligner.adapt import adaptation_config, small_corpus_warning
     from aligner.cli_train import run_training
+    from aligner.corpus import find_utterances
     from aligner.model import ModelError, default_model_dir, load_model
 
     base = model or default_model_dir()
@@ -46,5 +47,9 @@ def command(
     except (ValueError, ModelError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
+    found = sum(1 for c in corpus if c.is_dir() for u in find_utterances(c) if u.transcript is not None)
+    warning = small_corpus_warning(found) if found else None
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     run_training(cfg)
     typer.echo(f"adapted model written to {output}; align with: ottc-align CORPUS -o OUT --model {output}")

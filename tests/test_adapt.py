@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aligner.adapt import ADAPT_VITERBI_WEIGHT, adaptation_config
+from aligner.adapt import ADAPT_MIN_UTTERANCES, ADAPT_VITERBI_WEIGHT, adaptation_config, small_corpus_warning
 from aligner.train import TrainError, train
 from tests.test_train import _cfg, _tone_corpus
 
@@ -39,6 +39,11 @@ def test_adaptation_config_is_hard_em_from_the_base_model(tmp_path):
     for bad in ({"steps": 0}, {"lr": 0.0}, {"viterbi_weight": -1.0}):
         with pytest.raises(ValueError):
             adaptation_config([tmp_path], tmp_path / "o", tmp_path / "b", tmp_path / "w", **bad)
+
+
+def test_small_corpora_get_a_warning():
+    assert small_corpus_warning(ADAPT_MIN_UTTERANCES) is None
+    assert "only 3 recording(s)" in small_corpus_warning(3)
 
 
 def test_step_budget_replaces_epochs(corpus, tmp_path):
@@ -73,6 +78,7 @@ def test_cli_adapts_a_model_that_then_aligns(corpus, base_model, tmp_path):
                                       "--steps", "3", "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert "align with" in result.output
+    assert "warning: only 8 recording(s) to adapt to" in result.output  # the tone corpus is tiny
     config = json.loads((out / "config.json").read_text())
     assert config["name"].endswith("-adapted") and config["states"] == 2
     ckpt = torch.load(tmp_path / "adapted-train" / "checkpoint.pt", weights_only=False)

@@ -543,6 +543,15 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     return summary
 
 
+def _origin(tc: dict) -> str:
+    """The card's first line: how the model came to be (trained, fine-tuned or adapted; `adapt`
+    names its models '<base name>-adapted' and always runs from a model on a step budget)."""
+    if "adapt" in tc.get("name", "") and tc.get("init") and tc.get("steps"):
+        return (f"Adapted with `ottc-align adapt` from `{tc['init']}`: {tc['steps']} steps, "
+                f"hard-EM weight {tc['viterbi_aux']:g}, transcripts only.")
+    return "Trained with `ottc-align train`" + (f", starting from `{tc['init']}`." if tc.get("init") else ".")
+
+
 def write_card(model_dir: Path, summary: dict) -> Path | None:
     """A MODEL_CARD.md from a training summary: data, command, time, dev figures per epoch."""
     if _distributed()[1] != 0:
@@ -551,7 +560,7 @@ def write_card(model_dir: Path, summary: dict) -> Path | None:
     hist = summary["history"]
     lines = [
         f"# {tc['name']} ({tc['loss']})", "",
-        "Trained with `ottc-align train`.", "",
+        _origin(tc), "",
         f"- Training data: {', '.join(tc['corpora'])} ({summary['utterances']} utterances, "
         f"{summary['hours']:.2f} h)",
         f"- Dev (gold TextGrids, metrics only): {', '.join(tc['dev']) or 'none'}",
@@ -562,7 +571,11 @@ def write_card(model_dir: Path, summary: dict) -> Path | None:
         "| epoch | train loss | method | within 20 ms | mean ms | F1 | IDR | silence share |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for h in hist:
+    shown = hist
+    if len(hist) > 40 and not any(h["dev"] for h in hist):  # many tiny epochs (adapting): ~20 rows
+        every = math.ceil(len(hist) / 20)
+        shown = [h for k, h in enumerate(hist) if k % every == 0 or k == len(hist) - 1]
+    for h in shown:
         for method, m in (h["dev"] or {"-": None}).items():
             if m is None:
                 lines.append(f"| {h['epoch']} | {h['train_loss']:.4f} | - | | | | | |")

@@ -81,6 +81,8 @@ def test_cli_adapts_a_model_that_then_aligns(corpus, base_model, tmp_path):
     assert "warning: only 8 recording(s) to adapt to" in result.output  # the tone corpus is tiny
     config = json.loads((out / "config.json").read_text())
     assert config["name"].endswith("-adapted") and config["states"] == 2
+    card = (out / "MODEL_CARD.md").read_text()
+    assert card.splitlines()[2].startswith(f"Adapted with `ottc-align adapt` from `{base_model}`: 3 steps")
     ckpt = torch.load(tmp_path / "adapted-train" / "checkpoint.pt", weights_only=False)
     assert ckpt["train_config"]["viterbi_aux"] == ADAPT_VITERBI_WEIGHT and ckpt["step"] >= 3
     from aligner.model import load_model

@@ -45,6 +45,18 @@ def scores(model: Path, corpus: str) -> dict[str, dict]:
     return dev_metrics(load_model(model), find_dev_utterances([corpus], 0), methods=METHODS)
 
 
+def adapt(corpus: str, out: Path, base: Path, threads: int, extra: list[str] = ()) -> float:
+    """Run `ottc-align adapt` as a user would; its wall time in seconds. Raises RuntimeError
+    with the command's last error line when it fails."""
+    cmd = [sys.executable, "-m", "aligner.cli", "adapt", corpus, "-o", str(out), "--model", str(base),
+           "--threads", str(threads), *extra]
+    t0 = time.time()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"adapting to {corpus} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return time.time() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpora", nargs="+")
@@ -60,14 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         before = scores(base, corpus)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "adapted"
-            cmd = [sys.executable, "-m", "aligner.cli", "adapt", corpus, "-o", str(out),
-                   "--model", str(base), "--threads", str(args.threads), *shlex.split(args.adapt_args)]
-            t0 = time.time()
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            seconds = time.time() - t0
-            if done.returncode != 0:
-                print(f"error: adapting to {corpus} failed: {done.stderr.strip().splitlines()[-1:]}",
-                      file=sys.stderr)
+            try:
+                seconds = adapt(corpus, out, base, args.threads, shlex.split(args.adapt_args))
+            except RuntimeError as err:
+                print(f"error: {err}", file=sys.stderr)
                 return 1
             after = scores(out, corpus)
         data["corpora"][corpus] = {"before": before, "after": after, "adapt_seconds": seconds}

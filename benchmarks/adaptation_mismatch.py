@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.adaptation import adapt  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     find_model, machine, machine_lines, markdown_table, model_tag, set_threads, write_results,
 )
@@ -74,11 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         wrong, right = build_corpus(args.corpus, Path(tmp) / "corpus", args.wrong, args.seed)
         right = right[:: max(1, len(right) // args.right)][: args.right]
         adapted = Path(tmp) / "adapted"
-        done = subprocess.run([sys.executable, "-m", "aligner.cli", "adapt", str(Path(tmp) / "corpus"),
-                               "-o", str(adapted), "--model", str(base), "--threads", str(args.threads)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"error: adapt failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        try:
+            adapt(str(Path(tmp) / "corpus"), adapted, base, args.threads)
+        except RuntimeError as err:
+            print(f"error: {err}", file=sys.stderr)
             return 1
         for name, model in (("shipped", base), ("adapted (wrong transcripts included)", adapted)):
             for kind, files in (("wrong transcript", wrong), ("right transcript", right)):

@@ -11,7 +11,7 @@ import pytest
 from aligner.text.phones import PHONES
 from recipes.synth import augment
 from recipes.synth.build import choose_augment, per_voice, plan, prepare, word_label
-from recipes.synth.espeak_engine import _word_index, word_offsets
+from recipes.synth.espeak_engine import _word_index, native_reference, word_offsets
 from recipes.synth.festival_engine import group_words
 from recipes.synth.gold import Segment, build_tiers, map_segments, shift_scale, textgrid_text
 from recipes.synth.numbers import spoken_words
@@ -191,6 +191,9 @@ def test_cross_language_voices_are_their_own_corpus_with_held_out_voices() -> No
     train_text = {j.text for j in jobs if j.split == "train"}
     unseen = [j for j in jobs if j.split == "unseen-dev"]
     assert len(unseen) == 4 and not train_text & {j.text for j in unseen}
+    # every mbrola voice copies its word positions from a native voice; native ones need none
+    assert all(native_reference(v.name) == "en" for v in mbx)
+    assert native_reference("mb-us2") == "en-us" and native_reference("en-029+m2") is None
 
 
 def test_allison_filter_drops_descriptions() -> None:

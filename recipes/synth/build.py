@@ -119,8 +119,8 @@ def plan(voices: list[Voice], seed: int, train_per_voice: str | int, dev_per_voi
     test_s = sents[n_dev_sentences:n_dev_sentences + n_test_sentences]
     train_s = sents[n_dev_sentences + n_test_sentences:]
     jobs: list[Job] = []
-    cursor = {"train": 0, "dev": 0, "test": 0, "unseen-dev": 0}
     pools = {"train": train_s, "dev": dev_s, "test": test_s, "unseen-dev": dev_s}
+    cursor = dict.fromkeys(pools, 0)
 
     def add(split: str, v: Voice, n: int) -> None:
         pool = pools[split]

@@ -32,10 +32,15 @@ P_RATE, P_VOLUME, P_PITCH, P_RANGE, P_WORDGAP = 1, 2, 3, 4, 7
 STOPS = {"p", "t", "k", "b", "d", "g", "tS", "dZ", "t#", "d#", "t2", "d2", "k2"}
 IGNORED = {b";", b"", b"'", b","}   # linking/stress marks, not phones: time goes to the previous phone
 MBROLA_NATIVE = {"mb-us1": "en-us", "mb-us2": "en-us", "mb-us3": "en-us", "mb-en1": "en"}
-# English on other languages' diphone sets ("mb-de4-en"): the voice file says "language en"
-MBROLA_NATIVE.update({f"mb-{db}-en": "en" for db in (
-    "af1", "de1", "de2", "de3", "de4", "de5", "de6", "fr1", "fr4", "gr2", "hu1", "nl2", "pl1",
-    "ro1", "sw1", "sw2")})
+
+
+def native_reference(voice: str) -> str | None:
+    """The native espeak-ng voice whose phones and word positions an mbrola voice copies, or None
+    for a native voice. English on another language's diphone set ("mb-de4-en") says "language
+    en" in its voice file, so any such voice uses "en"."""
+    if voice in MBROLA_NATIVE:
+        return MBROLA_NATIVE[voice]
+    return "en" if voice.startswith("mb-") and voice.endswith("-en") else None
 
 
 class _Event(ctypes.Structure):
@@ -242,8 +247,9 @@ def synthesize_one(r: EspeakRequest) -> EspeakResult:
         return EspeakResult(r.utt_id, None, sr, [], "mbrola missing diphone: replaced by silence")
     if not phones or audio.size == 0:
         return EspeakResult(r.utt_id, None, sr, [], "espeak produced no phones")
-    if r.voice in MBROLA_NATIVE:
-        _, _, ref = lib.synth(MBROLA_NATIVE[r.voice], r.text, r.rate, r.pitch, r.wordgap)
+    reference = native_reference(r.voice)
+    if reference is not None:
+        _, _, ref = lib.synth(reference, r.text, r.rate, r.pitch, r.wordgap)
         ref_words = _word_index(ref, r.text, lib.word_phone_count)
         if ref_words is None:
             return EspeakResult(r.utt_id, None, sr, [], "word mismatch: glued words do not split")

@@ -152,7 +152,7 @@ class Aligner:
               speaker: str | None = None) -> Alignment:
         """Align one recording with its transcript (text, a .txt/.lab file, or a one-speaker
         utterance TextGrid). `audio` is a path or samples ([N] or [N, channels]) with
-        `sample_rate` (default 16 kHz)."""
+        `sample_rate` (required for samples)."""
         result = self.align_speakers(audio, transcript, sample_rate, method, speaker)
         if len(result) != 1:
             raise AlignmentError(f"{_name(transcript)}: has {len(result)} speaker tiers; "
@@ -171,10 +171,14 @@ class Aligner:
     # ------------------------------------------------------------------ steps
     def load_waveform(self, audio: Path | str | np.ndarray,
                       sample_rate: int | None = None) -> tuple[np.ndarray, str]:
+        """(mono samples at the model's rate, name). A file knows its rate; samples need
+        `sample_rate`: assuming one would silently stretch or squeeze every time in the result."""
         if isinstance(audio, (str, Path)):
             return load_audio(Path(audio), self.sample_rate), str(audio)
-        return prepare_waveform(audio, sample_rate or SAMPLE_RATE, "<array>",
-                                self.sample_rate), "<array>"
+        if sample_rate is None:
+            raise AudioError("<array>: sample_rate is required with an array of samples: pass the "
+                             f"rate it was recorded at (it is resampled to {SAMPLE_RATE} Hz)")
+        return prepare_waveform(audio, sample_rate, "<array>", self.sample_rate), "<array>"
 
     def read_segments(self, transcript: Path | str) -> list[tuple[str | None, float | None,
                                                                    float | None, str, str]]:
@@ -185,7 +189,11 @@ class Aligner:
         if path is None:
             return [(None, None, None, str(transcript), "<transcript>")]
         if not path.exists():
-            raise _transcript_error(f"{path}: transcript not found")
+            hint = "" if isinstance(transcript, Path) else (
+                " (a transcript string that looks like a file name is read as a file)")
+            raise _transcript_error(f"{path}: transcript not found{hint}")
+        if path.is_dir():
+            raise _transcript_error(f"{path}: is a directory, not a transcript file")
         if path.suffix.lower() == ".textgrid":
             from aligner.formats import read_transcript_textgrid
 
@@ -345,8 +353,8 @@ class Aligner:
     def _align_span(self, wave: np.ndarray, prepared: _Prepared, method: str,
                     name: str) -> Alignment:
         """Align one stretch of audio with one utterance's words (times from 0)."""
-        from aligner.states import phone_log_probs
-        from aligner.text.phones import phone_ids
+        from aligner.states import phone_log_probs, with_markup_scores
+        from aligner.text.phones import MARKUP_IDS, STAR, phone_ids, phone_label
 
         duration = len(wave) / self.sample_rate
         n_phones = sum(len(p) for p in prepared.phones)
@@ -361,8 +369,11 @@ class Aligner:
                 f"{name}: the audio is {duration:.2f} s long but its transcript ({n_phones} "
                 f"phones) needs at least {n_phones / MAX_PHONES_PER_SECOND:.2f} s to say")
         log_probs, weight_logits = self.posteriors(wave)
-        ids = [phone_ids(p) for p in prepared.phones]
+        ids = [phone_ids(p, markup=True) for p in prepared.phones]
         phone_lp = phone_log_probs(log_probs, states)  # once: the decoder and the variant choice
+        if any(ph in MARKUP_IDS for w in prepared.words for v in w.pronunciations for ph in v):
+            # spoken noise and <star> are scored from the posteriors (aligner/states.py)
+            log_probs, phone_lp = with_markup_scores(log_probs), with_markup_scores(phone_lp)
         spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method, phone_lp)
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
             chosen = choose_variants(phone_lp.numpy(), prepared.words,
@@ -370,7 +381,7 @@ class Aligner:
             if chosen != prepared.phones:
                 prepared = _Prepared(prepared.words, chosen, {
                     w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
-                ids = [phone_ids(p) for p in chosen]
+                ids = [phone_ids(p, markup=True) for p in chosen]
                 spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method, phone_lp)
         phones_out: list[Interval] = []
         owner: list[int] = []
@@ -380,21 +391,30 @@ class Aligner:
             w = int(token_word[j])
             if w < 0:
                 continue
-            phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]), flat[k],
-                                       float(spans.confidence[j])))
+            phone, k = flat[k], k + 1
+            if phone == STAR and spans.end[j] - spans.start[j] < self.frame_duration / 2:
+                continue  # the wildcard took no time: no interval
+            # markup has no confidence: nothing was said about what it sounds like
+            conf = None if phone in MARKUP_IDS else float(spans.confidence[j])
+            phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]),
+                                       phone_label(phone), conf))
             owner.append(w)
-            k += 1
         phones_out = tidy_phones(phones_out, duration)
         by_word: list[list[Interval]] = [[] for _ in prepared.words]
         for p, o in zip(phones_out, owner):  # one pass: a 2-hour file has ~10^5 phones
             by_word[o].append(p)
         words_out = []
         for word, mine in zip(prepared.words, by_word):
-            conf = float(np.exp(np.mean(np.log(np.clip([p.confidence for p in mine], 1e-12, 1)))))
+            if not mine:  # a wildcard that took no time
+                continue
+            scored = [p.confidence for p in mine if p.confidence is not None]
+            conf = float(np.exp(np.mean(np.log(np.clip(scored, 1e-12, 1))))) if scored else None
             words_out.append(Interval(mine[0].start, mine[-1].end, word.text, conf))
         return Alignment(words_out, phones_out, duration, None,
                          unknown_words=dict(prepared.unknown),
-                         alpha=alpha.tolist() if alpha is not None else None)
+                         alpha=alpha.tolist() if alpha is not None else None,
+                         transcript_fit=transcript_fit(phone_lp.numpy(), phones_out,
+                                                       self.frame_duration))
 
     def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str, phone_lp):
         """Token spans for the target sequence; returns (spans, word index per token, alpha).
@@ -431,12 +451,31 @@ class Aligner:
                      "frame_duration": self.frame_duration}
         params = inspect.signature(fn).parameters
         kwargs = {k: v for k, v in available.items() if k in params}
+        markup = states.tokens >= cfg.n_classes
+        if method == "ot" and bool(markup.any()):
+            kwargs.update(self._markup_mass(log_probs, states, markup, alpha, params))
         spans = fn(**kwargs)
         if cfg.states > 1:
             start, end = merge_spans(spans.start, spans.end, first, last)
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()
+
+    @staticmethod
+    def _markup_mass(log_probs, states, markup, alpha, params) -> dict:
+        """OT keyword arguments for a target sequence with markup: beta with each markup
+        token's mass taken from a Viterbi pass (`fit_markup_mass`), and that path for a long
+        decoder that wants one."""
+        from aligner import decode
+        from aligner.targets import fit_markup_mass
+
+        long = log_probs.shape[0] > getattr(decode, "LONG_FRAMES", math.inf)
+        search = decode.viterbi_segments_long if long else decode.viterbi_segments
+        first, end, _ = search(log_probs, states.tokens, states.optional)
+        out = {"beta": fit_markup_mass(states.beta, markup, alpha, first, end)}
+        if "path" in params:
+            out["path"] = (first, end)
+        return out
 
 
 # ---------------------------------------------------------------------- pure helpers
@@ -497,7 +536,7 @@ def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_durat
         segment = log_probs[lo:hi]
         best, best_score = variants[0], -np.inf
         for v in variants:
-            score = _segment_score(segment, phone_ids(v))
+            score = _segment_score(segment, phone_ids(v, markup=True))
             if score > best_score + 1e-9:
                 best, best_score = v, score
         chosen.append(best)
@@ -525,6 +564,37 @@ def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
     return float(prev[-1])
 
 
+def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration: float) -> float:
+    """exp(-mean over frames of max_k lp[t, k] - lp[t, aligned phone]): how well the aligned
+    phones (silence where none) explain the audio, 1.0 when each frame's phone is the model's
+    own best guess. phone_lp [T, 2 + P (+ markup)] phone log-posteriors. Frames under markup
+    (spoken noise, <star>) are left out: they are scored from the other phones.
+
+    Why this and not the mean word confidence: posteriors run low on accented, child or noisy
+    speech whatever the transcript, and a confidence threshold that catches wrong transcripts
+    then flags many right ones (42% of correct real transcripts). The gap to the model's own
+    best guess cancels that: both sides are low on hard audio, only a wrong transcript drives
+    them apart."""
+    from aligner.text.phones import MARKUP_IDS, PHONES, SILENCE_ID, phone_ids
+
+    n = phone_lp.shape[0]
+    if n == 0:
+        return 1.0
+    aligned = np.full(n, SILENCE_ID, dtype=np.int64)
+    for p in phones:
+        if not p.label:
+            continue
+        lo = max(0, int(np.ceil(p.start / frame_duration - 0.5 - 1e-9)))
+        hi = min(n, int(np.ceil(p.end / frame_duration - 0.5 - 1e-9)))
+        aligned[lo:hi] = phone_ids([p.label], markup=True)[0]
+    keep = ~np.isin(aligned, list(MARKUP_IDS))
+    if not keep.any():
+        return 1.0
+    best = phone_lp[keep, : 2 + len(PHONES)].max(axis=1)
+    gap = best - phone_lp[np.flatnonzero(keep), aligned[keep]]
+    return float(np.exp(-np.clip(gap, 0, None).mean()))
+
+
 def fill_gaps(intervals: list[Interval], duration: float) -> list[Interval]:
     """Insert empty-label (silence) intervals so the tier covers [0, duration] exactly."""
     out: list[Interval] = []
@@ -546,7 +616,7 @@ def _shift(a: Alignment, offset: float) -> Alignment:
     move = lambda ivs: [Interval(round(i.start + offset, 3), round(i.end + offset, 3), i.label,
                                  i.confidence) for i in ivs]
     return Alignment(move(a.words), move(a.phones), a.duration + offset, a.speaker,
-                     list(a.flags), dict(a.unknown_words), None)
+                     list(a.flags), dict(a.unknown_words), None, a.transcript_fit)
 
 
 def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alignment:
@@ -557,19 +627,43 @@ def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alig
     for a in parts:
         unknown.update(a.unknown_words)
     alpha = parts[0].alpha if len(parts) == 1 else None
+    fits = [(a.transcript_fit, sum(p.end - p.start for p in a.phones) or 1.0)
+            for a in parts if a.transcript_fit is not None]
+    weight = sum(d for _, d in fits)
+    fit = (float(np.exp(sum(d * np.log(max(f, 1e-12)) for f, d in fits) / weight))
+           if fits and weight > 0 else None)  # the frames' mean gap, pooled over the parts
     return Alignment(fill_gaps(words, duration), fill_gaps(phones, duration), duration, speaker,
-                     [], unknown, alpha)
+                     [], unknown, alpha, transcript_fit=fit)
 
 
 def _as_transcript_path(transcript: Path | str) -> Path | None:
-    """A Path is a file; a str is text unless it names an existing transcript file."""
+    """A Path is a file. A str is a file name when it looks like one, so that a mistyped path
+    is an error ("transcript not found") instead of being aligned as words; otherwise it is
+    the transcript text. It looks like one when it is a single line and either
+    - ends in .txt, .lab or .TextGrid (any case) and has no spaces, or has a '/', or names an
+      existing file ("notes.txt", "my data/a.lab"), or
+    - has no spaces, has a '/', and starts with '/', '.' or '~' or lies in an existing folder
+      ("/tmp/x", "./a", "data/utt1"); "and/or" or "24/7" stay text.
+    A leading '~' is the home folder only once the string is a file name ("~hmm ok" is text);
+    one that cannot be expanded ('~nobody/x.txt') stays as written.
+    """
     if isinstance(transcript, Path):
         return transcript
-    text = str(transcript)
-    if "\n" not in text and len(text) < 4096 and text.lower().endswith(TRANSCRIPT_SUFFIXES):
-        if Path(text).is_file():
-            return Path(text)
-    return None
+    text = str(transcript).strip()
+    if not text or "\n" in text or len(text) >= 4096:
+        return None
+    one_token = not any(c.isspace() for c in text)
+    has_sep = "/" in text or os.sep in text
+    suffixed = text.lower().endswith(TRANSCRIPT_SUFFIXES)
+    if not suffixed and not (one_token and has_sep):
+        return None  # text: nothing below can make it a file name
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # '~user/...' of no such user (or no home folder)
+        path = Path(text)
+    named = suffixed and (one_token or has_sep or path.is_file())
+    located = one_token and has_sep and (text.startswith(("/", ".", "~")) or path.parent.is_dir())
+    return path if named or located else None
 
 
 def _name(transcript: Path | str) -> str:

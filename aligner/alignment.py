@@ -23,8 +23,8 @@ class Interval:
 class Alignment:
     """Words and phones of one utterance (or one speaker's tier of a recording).
 
-    `flags` holds human-readable warnings about alignments that are probably wrong (low
-    confidence, implausible durations); `unknown_words` maps each word that was not in any
+    `flags` holds human-readable warnings about alignments that are probably wrong (a transcript
+    that does not fit, low confidence, implausible durations); `unknown_words` maps each word that was not in any
     dictionary to the pronunciation that was generated for it.
     """
 
@@ -35,3 +35,7 @@ class Alignment:
     flags: list[str] = field(default_factory=list)
     unknown_words: dict[str, list[str]] = field(default_factory=dict)
     alpha: list[float] | None = None  # OTTC frame weights (10 ms frames), for plots; optional
+    # How well the transcript explains the audio, in (0, 1]: exp(-mean over frames of how far
+    # the aligned phone's log-posterior falls below the best phone's). 1.0: at every frame the
+    # transcript's phone is the model's own best guess. None: not measured (other tools' files).
+    transcript_fit: float | None = None

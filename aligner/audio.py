@@ -11,6 +11,7 @@ is wrong in one line, so the command line can print it without a traceback.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,11 @@ AUDIO_EXTENSIONS: tuple[str, ...] = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
     ".caf", ".w64", ".rf64", ".nist", ".sph", ".htk", ".voc",
 )
+# Formats people record in (phones, video calls) that libsndfile cannot decode (AAC/ALAC in MP4,
+# WMA, WebM, AMR): found by corpus discovery and reported with how to convert them, never
+# silently skipped.
+UNSUPPORTED_EXTENSIONS: tuple[str, ...] = (".m4a", ".mp4", ".aac", ".wma", ".webm", ".amr",
+                                           ".3gp")
 _BLOCK_FRAMES = 1 << 18  # ~6 s at 44.1 kHz per read: small next to the output, few Python loops
 _SILENCE_PEAK = 1e-4  # -80 dBFS: below this the recording holds no usable signal
 
@@ -53,7 +59,7 @@ def audio_info(path: Path | str) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except Exception as err:  # libsndfile raises RuntimeError subclasses with its own wording
-        raise AudioError(f"{path}: not a readable audio file ({_short(err)})") from None
+        raise _unreadable(path, err) from None
     return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), info.format)
 
 
@@ -66,7 +72,7 @@ def load_audio(path: Path | str, sample_rate: int | None = SAMPLE_RATE) -> np.nd
     try:
         handle = sf.SoundFile(str(path))
     except Exception as err:  # same wording as audio_info: the header cannot be read
-        raise AudioError(f"{path}: not a readable audio file ({_short(err)})") from None
+        raise _unreadable(path, err) from None
     try:
         with handle as f:
             rate = int(f.samplerate)
@@ -179,6 +185,21 @@ def _check_exists(path: Path) -> None:
         raise AudioError(f"{path}: file not found")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
+
+
+def _unreadable(path: Path, err: BaseException) -> AudioError:
+    """The error for a file libsndfile cannot open: for a format it never reads (.m4a, ...) the
+    fix is a conversion, so say which; otherwise libsndfile's own reason."""
+    if path.suffix.lower() in UNSUPPORTED_EXTENSIONS:
+        return AudioError(unsupported_format_message(path))
+    return AudioError(f"{path}: not a readable audio file ({_short(err)})")
+
+
+def unsupported_format_message(path: Path) -> str:
+    """One line: why `path` cannot be read and the ffmpeg command that converts it."""
+    wav = path.with_suffix(".wav")
+    return (f"{path}: {path.suffix.lower()} audio cannot be read (libsndfile does not decode it); "
+            f"convert it first, e.g. ffmpeg -i {shlex.quote(str(path))} {shlex.quote(str(wav))}")
 
 
 def _short(err: BaseException) -> str:

@@ -116,7 +116,7 @@ def align(
         "--output", "-o", help="Single file: output file or directory (default: beside the "
         "audio). Corpus: output directory (required).")] = None,
     formats: Annotated[str, typer.Option(
-        "--format", "-f", help="Comma-separated output formats: textgrid, ctm, json, csv.")]
+        "--format", "-f", help="Comma-separated output formats: textgrid, ctm, json, csv, srt, vtt.")]
         = "textgrid",
     model: Annotated[Optional[Path], typer.Option(
         help="Model directory (default: the shipped English model, or $OTTC_ALIGN_MODEL).")]
@@ -143,6 +143,9 @@ def align(
         help="Corpus: also write one PNG per utterance beside its TextGrid (needs matplotlib).")]
         = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Print every warning (flag) instead of counts per kind and a "
+        "few examples.")] = False,
 ) -> None:
     """Align AUDIO with TRANSCRIPT, or every utterance of a corpus directory.
 
@@ -165,7 +168,7 @@ def align(
         if plots:
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
-                             overwrite, strict, batch_seconds, quiet, plots)
+                             overwrite, strict, batch_seconds, quiet, plots, verbose)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -173,7 +176,7 @@ def align(
         if transcript is None:
             transcript = _guess_transcript(audio)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           strict, quiet)
+                           strict, quiet, verbose)
     raise typer.Exit(code)
 
 
@@ -212,30 +215,47 @@ def _load_aligner(model, device, dictionary, method):
     return aligner
 
 
-def single_output_base(audio: Path, output: Path | None, fmts: list[str]) -> tuple[Path, list[str]]:
-    """Where single-file outputs go: beside the audio by default; `-o x.TextGrid` names the
-    file (and implies its format when --format was left at its default); `-o DIR` a folder."""
+def single_output_base(audio: Path, output: Path | None,
+                       fmts: list[str]) -> tuple[Path, list[str], Path | None]:
+    """Where single-file outputs go, as (base, formats, file):
+    - no -o: beside the audio, `<audio dir>/<stem>.<format suffix>`;
+    - -o DIR (an existing directory or a name without a suffix):
+      `DIR/<stem>.<format suffix>`;
+    - -o FILE with a format's suffix (.TextGrid in any case, .json, .csv, .ctm, .srt, .vtt):
+      exactly FILE, name and case kept, in that format (`file` is set; CTM's phones go beside
+      it as `<stem>.phones.ctm`). --format left at its default yields to the suffix; any
+      other --format must be that one format.
+    Any other suffix raises ValueError (a usage error): `-o result.txt` must not quietly
+    become a folder, nor `-o x.csv -f json` write a second file."""
     from aligner.formats import SUFFIX_TO_FORMAT
 
     if output is None:
-        return audio.parent / audio.stem, fmts
-    suffix = output.suffix.lower()
-    if output.is_dir() or str(output).endswith(("/", os.sep)) or suffix not in SUFFIX_TO_FORMAT:
-        return output / audio.stem, fmts
-    implied = SUFFIX_TO_FORMAT[suffix]
-    if fmts == ["textgrid"] and implied != "textgrid":
-        fmts = [implied]
-    elif implied not in fmts:
-        fmts = [*fmts, implied]
-    return output.parent / output.stem, fmts
+        return audio.parent / audio.stem, fmts, None
+    if output.is_dir() or not output.suffix:  # typer's Path has dropped any trailing '/'
+        return output / audio.stem, fmts, None
+    implied = SUFFIX_TO_FORMAT.get(output.suffix.lower())
+    if implied is None:
+        known = ", ".join(".TextGrid" if s == ".textgrid" else s for s in SUFFIX_TO_FORMAT)
+        raise ValueError(f"-o {output}: unknown output suffix {output.suffix!r}; name a file "
+                         f"ending in {known}, or a directory (a name without a suffix, or one that exists)")
+    if fmts != ["textgrid"] and fmts != [implied]:
+        asked = ",".join(fmts)
+        hint = ("give -o a directory to write several formats" if len(fmts) > 1
+                else "make the suffix and --format agree")
+        raise ValueError(f"-o {output} is a {implied} file name but --format asks for {asked}; "
+                         f"{hint}")
+    return output.parent / output.stem, [implied], output
 
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
-                quiet) -> int:
+                quiet, verbose=False) -> int:
     from aligner.atomic import OutputError, check_writable
-    from aligner.formats import write_outputs
+    from aligner.formats import write_file, write_outputs
 
-    base, fmts = single_output_base(audio, output, fmts)
+    try:
+        base, fmts, file = single_output_base(audio, output, fmts)
+    except ValueError as err:
+        raise fail(str(err))
     try:  # before minutes of work, not after
         check_writable(base.parent)
     except OutputError as err:
@@ -266,16 +286,21 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         raise fail(f"{audio}: {type(err).__name__}: {_one_line(err)}", EXIT_FAILED)
     flags = [str(f) for a in alignments for f in a.flags]
     if flags and strict:
-        for f in flags:
-            _err_console().print(f"[yellow]flag:[/] {_escape(f)}")
+        console = _err_console()
+        console.print(f"[yellow]flags:[/] {_flag_counts(flags)}"
+                      + ("" if verbose or len(flags) <= FLAG_EXAMPLES else "; --verbose prints "
+                         "them all"))
+        for f in flags if verbose else _example_flags(flags):
+            console.print(f"[yellow]flag:[/] {_escape(f)}")
         raise fail(f"{audio}: alignment flagged as probably wrong (--strict); nothing written",
                    EXIT_FAILED)
     try:
-        written = write_outputs(alignments, base, fmts, audio.stem)
+        written = (write_outputs(alignments, base, fmts, audio.stem) if file is None
+                   else write_file(alignments, file, fmts[0], audio.stem))
     except (OutputError, OSError) as err:
         raise fail(str(err))
     if not quiet:
-        _print_file_summary(audio, alignments, written, flags)
+        _print_file_summary(audio, alignments, written, flags, verbose)
     return EXIT_OK
 
 
@@ -295,7 +320,11 @@ def _frame_progress(label: str):
     return progress, update
 
 
-def _print_file_summary(audio: Path, alignments, written: list[Path], flags: list[str]) -> None:
+FLAG_EXAMPLES = 3  # warning lines printed in full; the rest are counted (--verbose: all)
+
+
+def _print_file_summary(audio: Path, alignments, written: list[Path], flags: list[str],
+                        verbose: bool = False) -> None:
     console = _out_console()
     words = [w for a in alignments for w in a.words if w.label]
     confs = [w.confidence for w in words if w.confidence is not None]
@@ -306,14 +335,47 @@ def _print_file_summary(audio: Path, alignments, written: list[Path], flags: lis
     unknown = {k: v for a in alignments for k, v in a.unknown_words.items()}
     for word, pron in unknown.items():
         console.print(f"  unknown word {_escape(word)!s} -> {' '.join(pron)}")
-    for f in flags:
-        console.print(f"  [yellow]warning:[/] {_escape(f)}")
+    if flags:
+        console.print(f"  [yellow]warnings:[/] {_flag_counts(flags)}"
+                      f"{_flag_pointer(written, len(flags), verbose)}")
+        for f in flags if verbose else _example_flags(flags):
+            console.print(f"  [yellow]warning:[/] {_escape(f)}")
     for path in written:
         console.print(f"  wrote {_escape(str(path))}")
 
 
+def _flag_counts(flags: list[str]) -> str:
+    """`12 low_confidence, 3 long_word`: a long recording can carry hundreds of flags."""
+    from aligner.corpus import flag_kinds
+
+    return ", ".join(f"{n} {kind}" for kind, n in flag_kinds(flags).items())
+
+
+def _example_flags(flags: list[str], n: int = FLAG_EXAMPLES) -> list[str]:
+    """Up to `n` flags to print in full, one of each kind first (a transcript mismatch must not
+    hide behind a run of low-confidence words), in their original order."""
+    from aligner.corpus import flag_kind
+
+    first: dict[str, int] = {}
+    for i, f in enumerate(flags):
+        first.setdefault(flag_kind(f), i)
+    chosen = sorted(first.values())[:n]
+    chosen += [i for i in range(len(flags)) if i not in chosen][:n - len(chosen)]
+    return [flags[i] for i in sorted(chosen)]
+
+
+def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
+    """Where the full list of flags is, when the summary shows only some of them."""
+    if verbose or count <= FLAG_EXAMPLES:
+        return ""
+    lists = [p for p in written if p.suffix.lower() in (".json", ".csv")]
+    where = (f"all listed in {_escape(str(lists[0]))}" if lists
+             else "-f json or csv lists them all with their times")
+    return f" (examples below; {where}; --verbose prints them all)"
+
+
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
-                  strict, batch_seconds, quiet, plots=False) -> int:
+                  strict, batch_seconds, quiet, plots=False, verbose=False) -> int:
     from aligner import corpus
     from aligner.atomic import OutputError, clean_stale_temps, ensure_dir
 
@@ -322,12 +384,16 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     except OutputError as err:
         raise fail(str(err))
     utterances = corpus.find_utterances(root)
+    unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert
     if not utterances:
-        raise fail(f"{root}: no audio files found (looked for .wav, .flac, .ogg, .mp3, ...)")
+        raise fail(corpus.no_audio_message(root, unreadable))
+    if not quiet:
+        _print_transcript_conflicts(utterances, verbose)
     stale = clean_stale_temps(out_dir)  # left by a killed run: never mistaken for outputs
     if stale and not quiet:
         _err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
     todo, results = corpus.plan(utterances, out_dir, fmts, overwrite, plots)
+    results += [corpus.unreadable_result(root, path) for path in unreadable]
     aligner = _load_aligner(model, device, dictionary, method) if todo else None
     on_gpu = aligner is not None and aligner.device.startswith("cuda")
     if batch_seconds is None:
@@ -351,16 +417,31 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         except OSError as err:
             _err_console().print(f"[bold red]error:[/] {_escape(_one_line(err))}")
     if interrupted:
-        _err_console().print(f"interrupted after {len(results)} of {len(utterances)} "
+        _err_console().print(f"interrupted after {len(results)} of "
+                             f"{len(utterances) + len(unreadable)} "
                              "utterances; run the same command again to resume")
         return EXIT_INTERRUPTED
     if not quiet:
-        _print_corpus_summary(results, report)
+        _print_corpus_summary(results, report, verbose)
     else:
         for r in results:
             if not r.ok:
                 _err_console().print(f"[bold red]failed:[/] {_escape(r.name)}: {_escape(r.reason)}")
     return corpus.exit_code(results)
+
+
+def _print_transcript_conflicts(utterances, verbose: bool) -> None:
+    """Warn about recordings with both a .lab and a .txt that disagree (which one is used, and
+    why), a few lines at most: `validate` lists them all."""
+    from aligner.corpus import transcript_conflict
+
+    conflicts = [c for u in utterances if (c := transcript_conflict(u)) is not None]
+    console = _err_console()
+    for line in conflicts if verbose else conflicts[:FLAG_EXAMPLES]:
+        console.print(f"[yellow]warning:[/] {_escape(line)}")
+    if len(conflicts) > FLAG_EXAMPLES and not verbose:
+        console.print(f"[yellow]warning:[/] ... {len(conflicts) - FLAG_EXAMPLES} more recordings "
+                      "with a .lab and a .txt that differ (ottc-align validate lists them all)")
 
 
 def _consume(stream, results, total: int, quiet: bool, stop: StopRequest | None = None) -> None:
@@ -385,31 +466,59 @@ def _consume(stream, results, total: int, quiet: bool, stop: StopRequest | None 
             stop.check()
 
 
-def _print_corpus_summary(results, report: Path) -> None:
+FAILED_ROWS, FLAGGED_ROWS = 50, 10  # utterances listed under the summary (--verbose: all)
+
+
+def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
+    """Counts, then the utterances to look at: every failure (up to 50) and the worst flagged
+    ones, with flags counted per kind. Flagged utterances were aligned and written: the table
+    counts them as aligned so that "flagged" never reads as "not aligned"."""
     from rich.table import Table
 
     console = _out_console()
     counts = {s: sum(r.status == s for r in results) for s in ("aligned", "flagged", "skipped",
                                                                  "failed")}
     table = Table(title="ottc-align corpus summary")
-    for col in ("aligned", "flagged", "skipped (done before)", "failed", "audio (s)"):
+    for col in ("aligned", "of which with flags", "skipped (done before)", "failed",
+                "audio (s)"):
         table.add_column(col, justify="right")
-    table.add_row(str(counts["aligned"]), str(counts["flagged"]), str(counts["skipped"]),
-                  str(counts["failed"]), f"{sum(r.duration for r in results):.1f}")
+    table.add_row(str(counts["aligned"] + counts["flagged"]), str(counts["flagged"]),
+                  str(counts["skipped"]), str(counts["failed"]),
+                  f"{sum(r.duration for r in results):.1f}")
     console.print(table)
-    bad = [r for r in results if r.status in ("failed", "flagged")]
-    if bad:
+    failed = sorted((r for r in results if r.status == "failed"), key=lambda r: r.name)
+    flagged = sorted((r for r in results if r.status == "flagged"), key=_flag_severity)
+    shown = failed + flagged if verbose else failed[:FAILED_ROWS] + flagged[:FLAGGED_ROWS]
+    if shown:
         detail = Table(show_header=True)
         detail.add_column("utterance")
-        detail.add_column("status")
+        detail.add_column("outcome", no_wrap=True)
         detail.add_column("reason / flags")
-        for r in sorted(bad, key=lambda r: (r.status != "failed", r.name))[:50]:
-            detail.add_row(_escape(r.name), r.status,
-                           _escape(r.reason or "; ".join(r.flags[:3])))
+        for r in shown:
+            detail.add_row(_escape(r.name), "failed" if r.status == "failed" else "aligned, flagged",
+                           _escape(r.reason or _flag_counts(r.flags)))
         console.print(detail)
-        if len(bad) > 50:
-            console.print(f"... and {len(bad) - 50} more")
-    console.print(f"report: {_escape(str(report))}")
+    hidden = len(failed) + len(flagged) - len(shown)
+    if hidden:
+        console.print(f"... and {hidden} more (all in the report; --verbose lists them here)")
+    if flagged:
+        all_flags = [f for r in flagged for f in r.flags]
+        console.print(f"[yellow]{len(flagged)} aligned utterance(s) have flags[/] (outputs "
+                      f"written; probably-wrong alignments worth a look): "
+                      f"{_flag_counts(all_flags)}")
+    if verbose:
+        for r in flagged:
+            for f in r.flags:
+                console.print(f"  {_escape(r.name)}: [yellow]{_escape(f)}[/]")
+    console.print(f"report: {_escape(str(report))} (every utterance with its flags)")
+
+
+def _flag_severity(result) -> tuple:
+    """Sort key, worst first: a transcript that may not match, then the most flags."""
+    from aligner.corpus import flag_kinds
+
+    return ("transcript_mismatch" not in flag_kinds(result.flags), -len(result.flags),
+            result.name)
 
 
 # ------------------------------------------------------------------------------ validate
@@ -422,13 +531,19 @@ def validate(
     report: Annotated[Optional[Path], typer.Option(
         help="Also write the findings to this CSV file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    export_dictionary: Annotated[Optional[Path], typer.Option(
+        help="Write the generated pronunciations of unknown words (after the --dictionary's "
+             "entries) to this MFA dictionary file, to edit and pass back with --dictionary.")
+    ] = None,
 ) -> None:
-    """Check a corpus before aligning: unreadable audio, missing or empty transcripts, unknown
-    words (with the pronunciations that would be generated), sample rates and durations.
+    """Check a corpus before aligning: unreadable audio, missing or empty transcripts, a .lab
+    and a .txt that disagree, unknown words (with the pronunciations that would be generated),
+    sample rates and durations.
 
-    Exit codes: 0 no problems; 1 problems found; 2 bad usage.
+    Exit codes: 0 no problems (warnings allowed); 1 problems found; 2 bad usage, or no audio
+    to align (as `align` would say).
     """
-    from aligner.corpus import validate_corpus
+    from aligner.corpus import no_audio_message, validate_corpus
 
     if not corpus_dir.is_dir():
         raise fail(f"{corpus_dir}: not a directory")
@@ -436,13 +551,33 @@ def validate(
         findings = validate_corpus(corpus_dir, dictionary)
     except ValueError as err:  # bad dictionary
         raise fail(str(err))
+    if not findings.utterances:
+        raise fail(no_audio_message(corpus_dir, findings.unreadable))
     if report is not None:
         try:
             findings.write_csv(report)
         except OSError as err:
             raise fail(str(err))
+    if export_dictionary is not None:
+        _export_dictionary(findings.dictionary, export_dictionary)
     _print_validation(findings, quiet)
+    if export_dictionary is not None and not quiet:
+        entries = findings.dictionary
+        _out_console().print(f"wrote {sum(map(len, entries.values()))} pronunciation(s) of "
+                             f"{len(entries)} word(s) to {_escape(str(export_dictionary))}: edit "
+                             "them, then pass the file back with --dictionary")
     raise typer.Exit(EXIT_OK if not findings.problems else EXIT_FAILED)
+
+
+def _export_dictionary(entries: dict[str, list[list[str]]], path: Path) -> None:
+    """`validate --export-dictionary`: the entries as an MFA dictionary file (usage error,
+    exit 2, if it cannot be written)."""
+    from aligner.text.lexicon import write_user_dictionary
+
+    try:
+        write_user_dictionary(path, entries)
+    except OSError as err:
+        raise fail(str(err))
 
 
 def _print_validation(findings, quiet: bool) -> None:
@@ -478,14 +613,26 @@ def _print_validation(findings, quiet: bool) -> None:
             console.print(unk)
     problems = findings.problems
     if problems:
-        table = Table(title=f"{len(problems)} problem(s)")
-        table.add_column("utterance")
-        table.add_column("problem")
-        for name, problem in problems:
-            table.add_row(_escape(name), _escape(problem))
-        console.print(table)
-    elif not quiet:
-        console.print("[bold green]no problems found[/]")
+        console.print(_findings_table(f"{len(problems)} problem(s)", "problem", problems))
+    warnings = findings.warnings
+    if warnings and not quiet:
+        console.print(_findings_table(f"{len(warnings)} warning(s): alignable, but check",
+                                      "warning", warnings))
+    if not problems and not quiet:
+        console.print("[bold green]no problems found[/]"
+                      + (f" ({len(warnings)} warning(s) above)" if warnings else ""))
+
+
+def _findings_table(title: str, column: str, rows: list[tuple[str, str]]):
+    """`validate`'s problems or warnings: one row per (utterance, what was found)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("utterance")
+    table.add_column(column)
+    for name, text in rows:
+        table.add_row(_escape(name), _escape(text))
+    return table
 
 
 app.command("align")(align)

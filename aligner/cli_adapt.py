@@ -1,55 +1,114 @@
 """`ottc-align adapt CORPUS -o MODEL_DIR`: adapt a model to a corpus's voices, then align with it.
 
-Thin: builds the adaptation TrainConfig (aligner/adapt.py) and runs the training loop with the
-same progress display and error handling as `ottc-align train`.
+Thin: refuses corpora too small to adapt to (aligner/adapt.py says why), holds some recordings
+out, runs the training loop with the same progress display and error handling as
+`ottc-align train`, then keeps the adapted model only if it does better than the base model on
+the held-out recordings; MODEL_DIR holds whichever model was kept.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from aligner.adapt import ADAPT_LR, ADAPT_MAX_UTTERANCE_S, ADAPT_STEPS, ADAPT_VITERBI_WEIGHT
+from aligner.adapt import (
+    ADAPT_LR, ADAPT_MAX_MINUTES, ADAPT_MAX_UTTERANCE_S, ADAPT_STEPS, ADAPT_VITERBI_WEIGHT,
+)
+
+MEMORISED = 0.2  # confidence on recordings trained on above held-out ones by more: say so
 
 
 def command(
     corpus: Annotated[list[Path], typer.Argument(help="Corpus (or corpora) to adapt to, MFA layout: <speaker>/<utt>.wav + .lab/.txt; usually the one you will align.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write; align with --model MODEL_DIR.")],
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Model to start from (default: the shipped English model).")] = None,
-    steps: Annotated[int, typer.Option(help="Optimiser steps, whatever the corpus size.")] = ADAPT_STEPS,
+    steps: Annotated[int, typer.Option(help="Optimiser steps at most, whatever the corpus size.")] = ADAPT_STEPS,
+    max_minutes: Annotated[float, typer.Option(help="Time budget for the training steps: on a slow or busy machine the schedule shrinks to fit it.")] = ADAPT_MAX_MINUTES,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = ADAPT_LR,
     viterbi_weight: Annotated[float, typer.Option(help="Weight of the cross-entropy on the model's own Viterbi path (hard EM) next to the OTTC loss; 0 = OTTC loss alone (helps --method ot, not viterbi).")] = ADAPT_VITERBI_WEIGHT,
     max_utterance_s: Annotated[float, typer.Option(help="Leave out recordings longer than this (seconds).")] = ADAPT_MAX_UTTERANCE_S,
-    seed: Annotated[int, typer.Option(help="Random seed (batch order, augmentation).")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (held-out recordings, batch order, augmentation).")] = 0,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch.")] = None,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: <output>-train next to the output).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
 ) -> None:
     """Adapt a model to a corpus from its transcripts alone (no timings), as MFA's adapt does.
 
-    Then align the same corpus with --model OUTPUT. Exit codes: 0 done; 2 bad input.
+    Needs 30 recordings and 2 minutes of audio at least. Some recordings are held out of
+    training: if the adapted model is not surer of them than the base model, MODEL_DIR gets
+    the base model unchanged. Then align the same corpus with
+    --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
     """
-    from aligner.adapt import adaptation_config, small_corpus_warning
+    from aligner import adapt
     from aligner.cli_train import run_training
-    from aligner.corpus import find_utterances
     from aligner.model import ModelError, default_model_dir, load_model
 
     base = model or default_model_dir()
     work = work_dir or output.parent / f"{output.name}-train"
     try:
-        base_name = load_model(base).config.name
-        cfg = adaptation_config(corpus, output, base, work, steps=steps, lr=lr,
-                                viterbi_weight=viterbi_weight, max_utterance_s=max_utterance_s,
-                                seed=seed, threads=threads, resume=resume,
-                                name=f"{base_name}-adapted")
+        base_net = load_model(base)
+        for c in corpus:
+            if not c.is_dir():
+                raise ValueError(f"{c}: corpus folder not found")
+        recordings = adapt.usable_recordings(corpus, max_utterance_s)
+        if not recordings:
+            raise ValueError(f"{', '.join(map(str, corpus))}: no recordings with transcripts "
+                             f"(.lab/.txt) of at most {max_utterance_s:g} s found")
+        reason = adapt.too_small(recordings)
+        if reason:
+            raise ValueError(reason)
+        held = adapt.choose_held_out(recordings, seed)
+        cfg = adapt.adaptation_config(corpus, work / "adapted", base, work, steps=steps, lr=lr,
+                                      viterbi_weight=viterbi_weight, max_utterance_s=max_utterance_s,
+                                      seed=seed, threads=threads, resume=resume,
+                                      name=f"{base_net.config.name}-adapted", max_minutes=max_minutes,
+                                      leave_out=[r.name for r in held])
     except (ValueError, ModelError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    found = sum(1 for c in corpus if c.is_dir() for u in find_utterances(c) if u.transcript is not None)
-    warning = small_corpus_warning(found) if found else None
-    if warning:
-        typer.echo(f"warning: {warning}", err=True)
+    seconds = sum(r.seconds for r in recordings)
+    typer.echo(f"adapting to {len(recordings)} recordings ({seconds / 60:.1f} min); {len(held)} "
+               "held out to check the result", err=True)
     run_training(cfg)
-    typer.echo(f"adapted model written to {output}; align with: ottc-align CORPUS -o OUT --model {output}")
+    try:
+        check = adapt.check_held_out(base_net, load_model(work / "adapted"), held,
+                                     adapt.trained_sample(recordings, held, seed))
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: run the same command plus --resume to check the adapted model "
+                   f"(work dir {work})", err=True)
+        raise typer.Exit(130) from None
+    _copy_model(work / "adapted" if check.adapted_is_better else base, output, _card_note(check, base))
+    if check.adapted_is_better:
+        typer.echo(f"adapted model written to {output}: {check.describe()}")
+        if check.adapted_trained - check.adapted_held > MEMORISED:
+            typer.echo("note: the adapted model is much surer of the recordings it was adapted to "
+                       "than of new ones, so its confidences and low-confidence flags say less "
+                       "there; check doubtful transcripts with the model you started from", err=True)
+    else:
+        typer.echo(f"adapting did not help ({check.describe()}): {output} holds the model it "
+                   f"started from ({base}) unchanged")
+    typer.echo(f"align with: ottc-align CORPUS -o OUT --model {output}")
+
+
+def _card_note(check, base: Path) -> str:
+    """The card's section on the held-out check, for whichever model was kept."""
+    verdict = ("the adapted model was kept" if check.adapted_is_better else
+               f"adapting did not help, so this is the model it started from (`{base}`)")
+    return (f"\n## Held-out check (`ottc-align adapt`)\n\nBase -> adapted model: {check.describe()}; "
+            f"{verdict}. An adapted model is surer of the recordings it was adapted to than of "
+            "new ones: compare confidences within one model and one kind of recording.\n")
+
+
+def _copy_model(source: Path, output: Path, note: str) -> None:
+    """Copy a model directory's files to `output` and append `note` to its card."""
+    from aligner.model import CARD_FILE
+
+    output.mkdir(parents=True, exist_ok=True)
+    for f in source.iterdir():
+        if f.is_file():
+            shutil.copy2(f, output / f.name)
+    text = (source / CARD_FILE).read_text(encoding="utf-8") if (source / CARD_FILE).is_file() else ""
+    (output / CARD_FILE).write_text(text + note, encoding="utf-8")

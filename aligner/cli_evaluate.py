@@ -13,29 +13,37 @@ import typer
 
 
 def command(
-    gold: Annotated[Path, typer.Argument(help="Gold alignments: a TextGrid/JSON/CTM file or a directory.")],
-    hyp: Annotated[Path, typer.Argument(help="Alignments to score, same layout (paired by relative path, then by file stem).")],
+    gold: Annotated[Path, typer.Argument(help="Gold alignments: a TextGrid, JSON, CSV/TSV or CTM file, or a directory of them.")],
+    hyp: Annotated[Path, typer.Argument(help="Alignments to score, same formats (paired by relative path, then by file stem).")],
     csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write one row per utterance to this CSV.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary to this JSON file.")] = None,
-    fold: Annotated[str, typer.Option(help="Phone folding: cmu39 (TIMIT 61 and ARPAbet variants -> CMU 39), timit39 (Lee & Hon), none, or a file of 'from to' lines.")] = "cmu39",
+    fold: Annotated[str, typer.Option(help="Phone folding of the GOLD: cmu39 (TIMIT 61 and ARPAbet variants -> CMU 39), timit39 (Lee & Hon), ipa (IPA or SAMPA), emu-ae (EMU Australian-English SAMPA), none, or a file of 'from to' lines.")] = "cmu39",
+    hyp_fold: Annotated[Optional[str], typer.Option("--hyp-fold", help="Phone folding of the HYPOTHESIS, same choices (e.g. ipa for another tool's IPA output). Default: cmu39 (what aligners write), or --fold's table when that is timit39, none or a file.", show_default=False)] = None,
     tolerance: Annotated[float, typer.Option(help="Boundary F1 tolerance in milliseconds.")] = 20.0,
-    ctm_tier: Annotated[Optional[str], typer.Option(help="Treat CTM files as 'words' or 'phones' (default: 'phones' if the file name says 'phone').")] = None,
+    tier: Annotated[Optional[str], typer.Option("--tier", "--ctm-tier", help="Treat one-tier files (CTM, CSV/TSV without a Type column) as 'words' or 'phones' (default: what the file name says, else phones if every label is a phone symbol).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Compare alignments with gold ones: boundary errors, matching, F1, IDR, silence share.
 
-    Exit codes: 0 every gold utterance had a usable hypothesis; 1 some failed (missing or
-    unreadable hypothesis); 2 bad input (unreadable gold, unknown folding).
+    Exit codes: 0 every gold utterance was scored; 1 some failed (an unreadable gold or
+    hypothesis file, a missing or empty hypothesis: each reported, the others scored); 2 bad
+    usage (no gold found, unknown folding, bad --tier, results not writable). Report files
+    (alignment_report.csv, MFA's alignment_analysis.csv, ...) and JSON/CSV files that hold no
+    alignment are skipped in folders, with a note.
     """
-    from aligner.evaluate import EvaluationError, evaluate_paths, summarise, summary_json, write_csv
+    from aligner.evaluate import EvaluationError, evaluate_paths, summarise, write_csv, write_summary
     from aligner.phone_folding import FoldingError, load_folding
 
-    if ctm_tier not in (None, "words", "phones"):
-        typer.echo(f"error: --ctm-tier must be 'words' or 'phones', not {ctm_tier!r}", err=True)
+    if tier not in (None, "words", "phones"):
+        typer.echo(f"error: --tier must be 'words' or 'phones', not {tier!r}", err=True)
         raise typer.Exit(2)
+    note = (lambda line: None) if quiet else (lambda line: typer.echo(f"note: {line}", err=True))
+    outputs = [p for p in (csv_path, json_path) if p is not None]
     try:
         folding = load_folding(fold)
-        scores = evaluate_paths(gold, hyp, folding, tolerance / 1000, ctm_tier)
+        hyp_folding = load_folding(hyp_fold) if hyp_fold is not None else None
+        scores = evaluate_paths(gold, hyp, folding, tolerance / 1000, tier, hyp_folding,
+                                exclude=outputs, note=note)
     except (EvaluationError, FoldingError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
@@ -44,18 +52,20 @@ def command(
         if csv_path is not None:
             write_csv(scores, csv_path)
         if json_path is not None:
-            json_path.parent.mkdir(parents=True, exist_ok=True)
-            json_path.write_text(summary_json(summary) + "\n", encoding="utf-8")
-    except OSError as err:
+            write_summary(summary, json_path)
+    except OSError as err:  # OutputError names the path
         typer.echo(f"error: cannot write results: {err}", err=True)
         raise typer.Exit(2) from None
+    for s in scores:  # a file that cannot be read is an error, printed even with --quiet
+        if s.status == "unreadable":
+            typer.echo(f"error: {s.reason}", err=True)
     if not quiet:
         from rich.console import Console
 
         console = Console()
         console.print(summary_table(summary))
         for s in scores:
-            if s.status != "ok":
+            if s.status == "failed":
                 console.print(f"[yellow]failed[/yellow] {s.name}: {s.reason}", highlight=False)
     if summary.failed:
         raise typer.Exit(1)

@@ -2,7 +2,8 @@
 
 ALIGNMENT is a TextGrid or JSON file that ottc-align (or MFA) wrote, or a transcript (.txt,
 .lab, or an utterance TextGrid without words/phones tiers) to align on the fly, which is the
-only way to see the OTTC frame weights: they are not stored in the output files.
+only way to see the OTTC frame weights: they are not stored in the output files. A long
+recording is drawn in rows, six to a page, pages beside OUTPUT (see docs/plot.md).
 
 Thin: reads the inputs, calls `aligner.plot.plot_alignment`. matplotlib and torch are imported
 inside the function so `ottc-align --help` stays fast; `cli.py` registers it with
@@ -52,10 +53,14 @@ def command(
     dictionary: Annotated[Optional[Path], typer.Option(
         help="Extra pronunciation dictionary (aligning on the fly).", show_default=False)] = None,
     method: Annotated[str, typer.Option(help="Decoding method (aligning on the fly).")] = "viterbi",
+    row_seconds: Annotated[float, typer.Option(
+        help="Seconds of audio per row, at least 0.5; longer windows become several rows, six "
+             "to a PNG (more pages: OUTPUT's name with .page2, .page3, ...; pages left from an "
+             "earlier, longer plot of OUTPUT are removed). 0: the whole window in one row.")] = 5.0,
     dpi: Annotated[int, typer.Option(help="Pixels per inch; the picture is 14 inches wide.")] = 100,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights alpha (when aligning on the fly).
+    """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
 
     Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, no matplotlib).
     """
@@ -63,21 +68,24 @@ def command(
     try:
         if dpi < 10 or dpi > 600:
             raise _Usage(f"--dpi {dpi} is outside 10..600")
+        from aligner.plot import plot_alignment, row_seconds_problem
+
+        if problem := row_seconds_problem(row_seconds):  # before aligning on the fly
+            raise _Usage(problem)
         from aligner.audio import SAMPLE_RATE, load_audio
-        from aligner.plot import plot_alignment
 
         samples = load_audio(audio, SAMPLE_RATE)
         candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
                                     method)
         chosen = _choose_speaker(candidates, speaker, alignment)
-        plot_alignment(samples, SAMPLE_RATE, chosen, out_path, start=start, end=end,
-                       title=title if title is not None else _default_title(audio, chosen),
-                       dpi=dpi)
+        heading = title if title is not None else _default_title(audio, chosen)
+        written = plot_alignment(samples, SAMPLE_RATE, chosen, out_path, start=start, end=end,
+                                 title=heading, dpi=dpi, row_seconds=row_seconds)
     except (_Usage, ValueError, OSError) as err:  # AudioError, FormatError, PlotError, ...
         typer.echo(f"error: {_one_line(err)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
-        typer.echo(f"wrote {out_path}")
+        typer.echo(_wrote(written))
 
 
 def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, dictionary,
@@ -105,6 +113,15 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
 
     aligner = Aligner.load(model, device, dictionary)
     return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
+
+
+def _wrote(paths: list[Path]) -> str:
+    """One line for any number of pages: 'wrote x.png (+2 pages: x.page2.png ... x.page3.png)'."""
+    if len(paths) == 1:
+        return f"wrote {paths[0]}"
+    if len(paths) == 2:
+        return f"wrote {paths[0]} (+1 page: {paths[1].name})"
+    return f"wrote {paths[0]} (+{len(paths) - 1} pages: {paths[1].name} ... {paths[-1].name})"
 
 
 def _choose_speaker(alignments: list, speaker: str | None, path: Path) -> list:

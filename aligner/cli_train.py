@@ -39,10 +39,12 @@ def command(
     arch: Annotated[Optional[str], typer.Option(help='Architecture overrides as JSON, e.g. \'{"dim": 160, "blocks": 8}\'.')] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (smoke tests).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Step budget instead of --epochs: as many whole epochs as reach it (the schedule spans them).")] = None,
+    max_minutes: Annotated[Optional[float], typer.Option(help="Time budget for the training steps: the schedule's step total shrinks to what fits (a run on a busy or slow machine still ends with its learning rate decayed).")] = None,
     name: Annotated[str, typer.Option(help="Model name stored in config.json.")] = "ottc-english",
     log_every: Annotated[int, typer.Option(help="Log a progress line every this many steps.")] = 50,
     vtlp: Annotated[bool, typer.Option("--vtlp", help="Add vocal-tract-length perturbation (random mel-axis warp) to the augmentation.")] = False,
     viterbi_aux: Annotated[float, typer.Option(help="OTTC only: weight of an extra cross-entropy on the model's own Viterbi path (hard EM; 0 = the paper's loss alone).")] = 0.0,
+    gold_aux: Annotated[float, typer.Option(help="Weight of a frame cross-entropy on gold phone times, for utterances with a gold TextGrid (phones tier) beside their audio, e.g. a synthetic corpus; others train on their transcripts alone.")] = 0.0,
 ) -> None:
     """Train an acoustic model on transcribed speech; targets come from the text front-end.
 
@@ -73,7 +75,7 @@ def command(
         max_frames=max_frames, seed=seed, augment=not no_augment, short_first=not no_short_first,
         init=str(init) if init else None, resume=resume,
         cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
-        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, vtlp=vtlp,
+        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, gold_aux=gold_aux, max_minutes=max_minutes, vtlp=vtlp,
         phone_mass=str(phone_mass) if phone_mass else None, states=states,
     )
     run_training(cfg)

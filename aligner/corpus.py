@@ -13,12 +13,14 @@ length-bucketed GPU batches, and the CLI only renders the results.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Sequence
+import shlex
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aligner.atomic import atomic_open, ensure_dir
-from aligner.audio import AUDIO_EXTENSIONS
+from aligner.audio import AUDIO_EXTENSIONS, UNSUPPORTED_EXTENSIONS, unsupported_format_message
 from aligner.formats import output_paths, write_outputs
 
 TRANSCRIPT_EXTENSIONS: tuple[str, ...] = (".lab", ".txt", ".textgrid")  # preference order
@@ -47,6 +49,7 @@ class Result:
     words: int = 0
     confidence: float | None = None
     flags: list[str] = field(default_factory=list)
+    transcript_fit: float | None = None  # the lowest of the recording's speakers (Alignment)
 
     @property
     def ok(self) -> bool:
@@ -71,24 +74,74 @@ def find_utterances(root: Path) -> list[Utterance]:
 
 
 def find_transcript(audio: Path) -> Path | None:
-    """`<stem>.lab`, else `.txt`, else `.TextGrid` (any letter case) beside `audio`."""
-    candidates = {p.suffix.lower(): p for p in audio.parent.glob(_glob_escape(audio.stem) + ".*")
-                  if p.stem == audio.stem and p.is_file()}
+    """`<stem>.lab`, else `.txt`, else `.TextGrid` (any letter case) beside `audio`: MFA's order
+    (its corpus loader reads a .lab before a .txt, and either before a TextGrid)."""
+    candidates = _siblings(audio)
     for ext in TRANSCRIPT_EXTENSIONS:
         if ext in candidates:
             return candidates[ext]
     return None
 
 
+def _siblings(path: Path) -> dict[str, Path]:
+    """Files named like `path` with another suffix, by lower-case suffix."""
+    return {p.suffix.lower(): p for p in path.parent.glob(_glob_escape(path.stem) + ".*")
+            if p.stem == path.stem and p.is_file()}
+
+
+def transcript_conflict(utt: Utterance) -> str | None:
+    """A warning when `<utt>.lab` and `<utt>.txt` both exist with different words. The .lab is
+    used (as MFA does); without the warning, someone who corrected the .txt would never learn
+    that their correction was ignored."""
+    if utt.transcript is None or utt.transcript.suffix.lower() != ".lab":
+        return None
+    txt = _siblings(utt.audio).get(".txt")
+    if txt is None:
+        return None
+    try:
+        if utt.transcript.read_bytes().split() == txt.read_bytes().split():
+            return None
+    except OSError:  # unreadable: reported when the transcript is read
+        return None
+    return (f"{utt.transcript} and {txt.name} differ; using {utt.transcript.name} "
+            "(a .lab is read before a .txt, as in MFA)")
+
+
+def unreadable_audio(root: Path) -> list[Path]:
+    """Recordings in a format libsndfile cannot decode (.m4a, .mp4, .aac, ...) with no readable
+    recording of the same name beside them (that would be the converted copy): listed so that
+    they are reported with how to convert them rather than silently ignored."""
+    return [path for path in sorted(_walk(Path(root)))
+            if path.suffix.lower() in UNSUPPORTED_EXTENSIONS and path.name[:1] != "."
+            and not any(ext in AUDIO_EXTENSIONS for ext in _siblings(path))]
+
+
+def unreadable_result(root: Path, path: Path) -> Result:
+    """The failed Result of a corpus run for one of `unreadable_audio`."""
+    name = path.relative_to(root).with_suffix("").as_posix()
+    return Result(name, "failed", unsupported_format_message(path))
+
+
+def no_audio_message(root: Path, unreadable: Sequence[Path] = ()) -> str:
+    """Why a corpus has nothing to align, in one line: no audio at all, or only files in
+    formats libsndfile cannot read (say how many, and the command that converts one)."""
+    if not unreadable:
+        return f"{root}: no audio files found (looked for .wav, .flac, .ogg, .mp3, ...)"
+    counts = Counter(p.suffix.lower() for p in unreadable)
+    found = ", ".join(f"{n} {ext}" for ext, n in counts.most_common())
+    first = unreadable[0]
+    return (f"{root}: no audio files libsndfile can read, but found {found} file(s): convert "
+            f"them to WAV first, e.g. ffmpeg -i {shlex.quote(str(first))} "
+            f"{shlex.quote(str(first.with_suffix('.wav')))}")
+
+
 def orphan_transcripts(root: Path) -> list[Path]:
-    """Transcripts with no recording beside them (worth a warning in `validate`)."""
-    out = []
-    for path in sorted(_walk(root)):
-        if path.suffix.lower() in (".lab", ".txt") and not any(
-                path.with_suffix(ext).exists() or path.with_suffix(ext.upper()).exists()
-                for ext in AUDIO_EXTENSIONS):
-            out.append(path)
-    return out
+    """Transcripts with no recording beside them (worth a warning in `validate`); a recording
+    that cannot be read (.m4a) still counts as one: it is reported on its own."""
+    recordings = set(AUDIO_EXTENSIONS) | set(UNSUPPORTED_EXTENSIONS)
+    return [path for path in sorted(_walk(root))
+            if path.suffix.lower() in (".lab", ".txt")
+            and not any(ext in recordings for ext in _siblings(path))]
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -164,8 +217,9 @@ def finish(utt: Utterance, alignments, out_dir: Path, formats: Sequence[str],
     words = [w for a in alignments for w in a.words if w.label]
     confs = [w.confidence for w in words if w.confidence is not None]
     duration = max(a.duration for a in alignments)
+    fits = [a.transcript_fit for a in alignments if a.transcript_fit is not None]
     result = Result(utt.name, "flagged" if flags else "aligned", "", duration, len(words),
-                    sum(confs) / len(confs) if confs else None, flags)
+                    sum(confs) / len(confs) if confs else None, flags, min(fits) if fits else None)
     if flags and strict:
         result.status = "failed"
         result.reason = f"flagged (--strict): {flags[0]}" + (
@@ -379,12 +433,26 @@ def write_report(results: Sequence[Result], path: Path) -> Path:
     with atomic_open(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["utterance", "status", "reason", "duration", "words",
-                         "mean_confidence", "flags"])
+                         "mean_confidence", "transcript_fit", "flags"])
         for r in sorted(results, key=lambda r: (order.get(r.status, 9), r.name)):
             writer.writerow([r.name, r.status, r.reason, f"{r.duration:.3f}", r.words,
                              "" if r.confidence is None else f"{r.confidence:.3f}",
+                             "" if r.transcript_fit is None else f"{r.transcript_fit:.3f}",
                              " | ".join(r.flags)])
     return path
+
+
+def flag_kind(flag: str) -> str:
+    """`low_confidence`, `long_word`, ...: a flag is a `Flag` or, once it has been through a
+    worker process or a report, its text `kind: message`."""
+    return getattr(flag, "kind", None) or str(flag).split(":", 1)[0]
+
+
+def flag_kinds(flags: Iterable[str]) -> dict[str, int]:
+    """How many flags of each kind, in the order the kinds first appear (`find_flags` puts the
+    utterance-wide `transcript_mismatch` first): what summaries print instead of hundreds of
+    lines."""
+    return dict(Counter(flag_kind(f) for f in flags))
 
 
 def exit_code(results: Sequence[Result]) -> int:
@@ -408,6 +476,7 @@ class UtteranceCheck:
     words: int = 0
     phones: int = 0
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # alignable, but worth knowing
 
 
 @dataclass
@@ -415,36 +484,49 @@ class ValidationReport:
     utterances: list[UtteranceCheck]
     unknown_words: dict[str, tuple[int, list[str]]]  # word -> (count, generated pronunciation)
     orphans: list[Path]
+    unreadable: list[Path] = field(default_factory=list)  # .m4a and the like: convert first
+    # the --dictionary's entries, then spoken word -> generated variants (`--export-dictionary`)
+    dictionary: dict[str, list[list[str]]] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[tuple[str, str]]:
         out = [(u.name, p) for u in self.utterances for p in u.problems]
+        out += [(str(p), unsupported_format_message(p)) for p in self.unreadable]
         out += [(str(p), "transcript without a recording") for p in self.orphans]
         return out
+
+    @property
+    def warnings(self) -> list[tuple[str, str]]:
+        return [(u.name, w) for u in self.utterances for w in u.warnings]
 
     def write_csv(self, path: Path) -> Path:
         ensure_dir(Path(path).parent)
         with atomic_open(path, newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["utterance", "sample_rate", "channels", "duration", "words",
-                             "problems"])
+                             "problems", "warnings"])
             for u in self.utterances:
                 writer.writerow([u.name, u.sample_rate, u.channels, f"{u.duration:.3f}",
-                                 u.words, " | ".join(u.problems)])
+                                 u.words, " | ".join(u.problems), " | ".join(u.warnings)])
+            for p in self.unreadable:
+                writer.writerow([str(p), "", "", "", "", unsupported_format_message(p), ""])
             for p in self.orphans:
-                writer.writerow([str(p), "", "", "", "", "transcript without a recording"])
+                writer.writerow([str(p), "", "", "", "", "transcript without a recording", ""])
         return Path(path)
 
 
 def validate_corpus(root: Path, dictionary: Path | None = None,
                     max_phones_per_second: float = 30.0) -> ValidationReport:
     """Read every recording and transcript of a corpus the way alignment would, without a
-    model: decoding problems, empty or unreadable transcripts, unknown words, implausible
+    model: decoding problems, recordings in formats libsndfile cannot read, empty or unreadable
+    transcripts, a .lab and a .txt that disagree (a warning), unknown words, implausible
     speaking rates. Raises only for a bad dictionary (a usage error)."""
     from aligner.audio import audio_info, load_audio
-    from aligner.text.frontend import load_lexicon, parse_transcript, read_transcript
+    from aligner.text.frontend import (
+        generated_pronunciations, load_lexicon, parse_transcript, read_transcript)
 
     lexicon = load_lexicon(Path(dictionary) if dictionary is not None else None)
+    generated: dict[str, list[list[str]]] = {}
     checks: list[UtteranceCheck] = []
     unknown: dict[str, tuple[int, list[str]]] = {}
     for utt in find_utterances(root):
@@ -460,6 +542,9 @@ def validate_corpus(root: Path, dictionary: Path | None = None,
         if utt.transcript is None:
             check.problems.append("no transcript (.lab, .txt or .TextGrid) beside the audio")
             continue
+        conflict = transcript_conflict(utt)
+        if conflict is not None:
+            check.warnings.append(conflict)
         try:
             if utt.transcript.suffix.lower() == ".textgrid":
                 from aligner.formats import read_transcript_textgrid
@@ -470,7 +555,9 @@ def validate_corpus(root: Path, dictionary: Path | None = None,
             if not any(t.strip() for t in texts):
                 raise ValueError(f"{utt.transcript}: transcript is empty")
             for text in texts:
-                for word in parse_transcript(text, lexicon):
+                words = parse_transcript(text, lexicon)
+                generated.update(generated_pronunciations(words, lexicon))
+                for word in words:
                     check.words += 1
                     check.phones += len(word.pronunciations[0])
                     if word.unknown:
@@ -483,4 +570,6 @@ def validate_corpus(root: Path, dictionary: Path | None = None,
             check.problems.append(
                 f"{check.phones} phones in {check.duration:.2f} s: the audio is too short for "
                 "its transcript (wrong file?)")
-    return ValidationReport(checks, unknown, orphan_transcripts(root))
+    entries = {**lexicon.user, **dict(sorted(generated.items()))}
+    return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
+                            entries)

@@ -36,11 +36,14 @@ class CorpusError(ValueError):
 
 @dataclass
 class Item:
-    """One cached utterance: log-mels [T, n_mels] float16 and phone class ids per word."""
+    """One cached utterance: log-mels [T, n_mels] float16 and phone class ids per word; `gold`,
+    where a corpus has gold times (synthetic speech), the phone class under each frame [T]
+    (-100 where unknown)."""
 
     name: str
     feats: Tensor
     words: list[list[int]]
+    gold: Tensor | None = None
 
     @property
     def frames(self) -> int:
@@ -123,6 +126,98 @@ def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | No
         tmp.replace(cache_file)
     log(f"{root}: {len(items)} utterances read ({len(skipped)} skipped)")
     return items, skipped
+
+
+GOLD_SILENCE = ("", "SIL", "SP", "SPN", "PAU", "<SIL>")
+
+
+def gold_frame_labels(phones: list[tuple[float, float, str]], n_frames: int,
+                      frame: float = 0.01) -> Tensor:
+    """[n_frames] int64 phone class under each frame centre ((t + 0.5) * frame) from gold
+    (start, end, label) phones: silence where the gold has none, -100 for a label outside the
+    model's phones."""
+    from aligner.text.phones import SILENCE_ID, VOCAB
+
+    index = {p: i for i, p in enumerate(VOCAB)}
+    labels = torch.full((n_frames,), SILENCE_ID, dtype=torch.long)
+    centres = (torch.arange(n_frames) + 0.5) * frame
+    for start, end, label in phones:
+        name = label.strip().upper().rstrip("012")
+        cls = SILENCE_ID if name in GOLD_SILENCE else index.get(name, -100)
+        labels[(centres >= start) & (centres < end)] = cls
+    return labels
+
+
+def read_gold(root: Path, items: list[Item], cache_dir: Path | None, log=print) -> int:
+    """Attach gold frame labels to the items of corpus `root` that have a `<name>.TextGrid`
+    with a phones tier beside their audio (the synthetic corpus); returns how many got them.
+
+    Why: where exact times exist, a frame cross-entropy on them can sit next to the OTTC loss
+    (`train --gold-aux`); real corpora have none and train on their transcripts alone. Labels
+    are cached like the features (TextGrids parse slowly by the thousand)."""
+    from praatio import textgrid
+
+    root = Path(root)
+    grids = [root / f"{it.name}.TextGrid" for it in items]
+    stamp = [(g.name, g.stat().st_size, int(g.stat().st_mtime)) for g in grids if g.is_file()]
+    if not stamp:
+        return 0
+    cache_file = None
+    labels: dict[str, Tensor] = {}
+    if cache_dir is not None:
+        key = hashlib.sha1(json.dumps([str(root.resolve()), stamp]).encode()).hexdigest()[:16]
+        cache_file = Path(cache_dir) / f"{root.name}-gold-{key}.pt"
+        if cache_file.is_file():
+            labels = torch.load(cache_file, weights_only=True)
+    if not labels:
+        for k, (it, grid) in enumerate(zip(items, grids)):
+            if k and k % 2000 == 0:
+                log(f"{root}: gold times of {k}/{len(items)} utterances read")
+            if not grid.is_file():
+                continue
+            tg = textgrid.openTextgrid(str(grid), includeEmptyIntervals=False)
+            tier = next((n for n in tg.tierNames if n.lower() in ("phones", "phone")), None)
+            if tier is None:
+                continue
+            entries = [(e.start, e.end, e.label) for e in tg.getTier(tier).entries]
+            labels[it.name] = gold_frame_labels(entries, it.frames).to(torch.int16)
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp")
+            torch.save(labels, tmp)
+            tmp.replace(cache_file)
+    for it in items:
+        if it.name in labels:
+            it.gold = labels[it.name]
+    return sum(it.gold is not None for it in items)
+
+
+def stretch_labels(labels: Tensor, n_frames: int) -> Tensor:
+    """Frame labels [T] resampled (nearest) to `n_frames`, as `speed_perturb` stretches the
+    features (linear interpolation with aligned corners)."""
+    if labels.shape[0] == n_frames:
+        return labels
+    index = torch.linspace(0, labels.shape[0] - 1, n_frames).round().long()
+    return labels[index]
+
+
+def state_labels(phone_labels: Tensor, states: int) -> Tensor:
+    """[T] phone-class frame labels -> sub-phonetic state labels: each run of one phone split
+    into `states` equal parts in order (aligner/states.py's class layout); silence and -100 stay."""
+    from aligner.states import FIRST_PHONE
+
+    labels = phone_labels.long()
+    if states == 1 or labels.numel() == 0:
+        return labels
+    change = torch.ones_like(labels, dtype=torch.bool)
+    change[1:] = labels[1:] != labels[:-1]
+    run = torch.cumsum(change.long(), 0) - 1
+    starts = torch.nonzero(change).flatten()
+    lengths = torch.diff(torch.cat([starts, torch.tensor([labels.numel()])]))
+    pos = torch.arange(labels.numel()) - starts[run]
+    state = (pos * states) // lengths[run]
+    phone = labels >= FIRST_PHONE
+    return torch.where(phone, FIRST_PHONE + (labels - FIRST_PHONE) * states + state, labels)
 
 
 # ---------------------------------------------------------------------------------- batching

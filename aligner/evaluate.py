@@ -2,10 +2,12 @@
 
 The figures decide this project's defaults, so the definitions are spelled out here and in
 docs/benchmarks/accuracy.md, and the metric functions are pure (token lists in, numbers out). The
-file side (reading TextGrid / JSON / CTM from any tool, pairing gold and hypothesis files,
-writing the CSV) is kept apart at the bottom of the module, shared by the CLI and the benchmarks.
+file side (finding the files, which `aligner.formats` reads in its tolerant mode; pairing gold
+and hypothesis files; writing the CSV) is kept apart at the bottom of the module, shared by the
+CLI and the benchmarks.
 
-Definitions (per tier: phones or words; silence is never a token):
+Definitions (per tier: phones or words; silence is never a token; a tier the gold does not have,
+or has without a labelled token, is not scored, so a phones-only gold counts no word insertions):
 - Tokens of the two sides are paired by edit distance over their (folded) labels, with time
   overlap breaking ties; substitutions stay paired (their times are still comparable).
 - Boundary error: for every paired token, its start and its end against the gold ones; a time
@@ -25,15 +27,17 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from aligner.alignment import Alignment, Interval
-from aligner.phone_folding import Folding, fold_words
+from aligner.atomic import atomic_open
+from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, read_csv,
+                             read_ctm, read_json, read_textgrid, single_tier_kind)
+from aligner.phone_folding import Folding, fold_words, load_folding
 
 TOLERANCES_MS: tuple[int, ...] = (10, 20, 25, 50)
 _EPS = 1e-6
@@ -282,7 +286,8 @@ def score_tier(gold: Sequence[Interval], hyp: Sequence[Interval], tolerance: flo
 
 @dataclass
 class UtteranceScore:
-    """One utterance: status is 'ok', or 'failed' (no usable hypothesis) with a reason."""
+    """One utterance: status is 'ok'; 'failed' (no usable hypothesis, or nothing in the gold to
+    score) or 'unreadable' (the gold or the hypothesis file cannot be read), with a reason."""
 
     name: str
     status: str = "ok"
@@ -294,20 +299,33 @@ class UtteranceScore:
     hyp_silence_frames: int = 0
 
 
+def hypothesis_folding(gold_folding: Folding) -> Folding:
+    """The hypothesis' folding when none is given. Aligners write ARPAbet, so: the gold's own
+    when that is an ARPAbet table (cmu39, timit39, a fold file, none), which keeps both sides in
+    the same classes (timit39 merges AO into AA); cmu39 when the gold is IPA or SAMPA (ipa,
+    emu-ae), whose case-sensitive tables would read ARPAbet T S D N Z as SAMPA TH SH DH NG ZH."""
+    return load_folding("cmu39") if gold_folding.case_sensitive else gold_folding
+
+
 def score_utterance(name: str, gold: Alignment, hyp: Alignment, folding: Folding,
-                    tolerance: float = 0.02, frame: float = 0.01) -> UtteranceScore:
-    """Fold both sides, then score phones and words and count silence frames."""
-    g_ph, h_ph = folding.fold_phones(gold.phones), folding.fold_phones(hyp.phones)
+                    tolerance: float = 0.02, frame: float = 0.01,
+                    hyp_folding: Folding | None = None) -> UtteranceScore:
+    """Fold each side with its own table (`folding` the gold, `hyp_folding` the hypothesis,
+    default `hypothesis_folding(folding)`), then score the tiers the gold has and count silence
+    frames (on the phones when the gold has them, else on the words, the same tier on both)."""
+    hyp_folding = hyp_folding or hypothesis_folding(folding)
+    g_ph, h_ph = folding.fold_phones(gold.phones), hyp_folding.fold_phones(hyp.phones)
     g_w, h_w = fold_words(gold.words), fold_words(hyp.words)
     duration = max([gold.duration] + [t.end for t in g_ph + g_w])
     n_frames = int(np.ceil(duration / frame - 1e-9))
+    g_sil, h_sil = (g_ph, h_ph) if g_ph else (g_w, h_w)
     return UtteranceScore(
         name=name,
-        phones=score_tier(g_ph, h_ph, tolerance) if (g_ph or h_ph) else None,
-        words=score_tier(g_w, h_w, tolerance) if (g_w or h_w) else None,
+        phones=score_tier(g_ph, h_ph, tolerance) if g_ph else None,
+        words=score_tier(g_w, h_w, tolerance) if g_w else None,
         frames=n_frames,
-        gold_silence_frames=silence_frames(g_ph or g_w, n_frames, frame),
-        hyp_silence_frames=silence_frames(h_ph or h_w, n_frames, frame),
+        gold_silence_frames=silence_frames(g_sil, n_frames, frame),
+        hyp_silence_frames=silence_frames(h_sil, n_frames, frame),
     )
 
 
@@ -426,150 +444,75 @@ def _r(x: float) -> object:
 
 
 # ============================================================================= files
-# Everything below touches the file system: reading alignments written by any tool, pairing
-# gold and hypothesis utterances, writing the per-utterance CSV.
+# Everything below touches the file system: finding the alignment files under a folder (read by
+# aligner.formats in its tolerant mode), pairing gold and hypothesis utterances, writing the
+# per-utterance CSV.
 
-ALIGNMENT_SUFFIXES = (".textgrid", ".json", ".ctm")
 _TIER_SUFFIXES = (".words", ".phones", ".word", ".phone")
-_WORD_TIERS = ("words", "word", "wrd", "orthography", "ort")
-_PHONE_TIERS = ("phones", "phone", "phn", "phonemes", "phoneme", "segments", "segment")
+_PREFERENCE = {".textgrid": 0, ".json": 1, ".csv": 2, ".tsv": 2, ".ctm": 3}  # several files, one utterance
+# Reports that tools write beside their alignments (ours, MFA's, `train`'s): never alignments.
+REPORT_FILES = frozenset({"alignment_report.csv", "alignment_analysis.csv", "summary.json"})
 
 
 class EvaluationError(ValueError):
     """A gold or hypothesis file that cannot be read; the message names the file."""
 
 
-def _tier_kind(name: str) -> str | None:
-    low = name.strip().lower()
-    for kind, names in (("words", _WORD_TIERS), ("phones", _PHONE_TIERS)):
-        if low in names or any(low.endswith(f" {n}") or low.endswith(f"-{n}") or low.endswith(f"_{n}")
-                               for n in names):
-            return kind
-    return None
+class NotAlignmentFile(EvaluationError):
+    """A JSON or CSV/TSV file that holds no alignment (no tiers, no start/end/label columns):
+    an error when named on its own, skipped with a note when met in a folder."""
 
 
-def _pick_tiers(path: Path, tiers: dict[str, list[Interval]]) -> tuple[list[Interval], list[Interval]]:
-    """Find the word and phone tiers by name; two unnamed tiers are taken as words, phones."""
-    found: dict[str, list[Interval]] = {}
-    for name, entries in tiers.items():
-        kind = _tier_kind(name)
-        if kind is not None and kind not in found:
-            found[kind] = entries
-    if not found and len(tiers) == 2:
-        first, second = tiers.values()
-        found = {"words": first, "phones": second}
-    if not found:
-        raise EvaluationError(f"{path}: no 'words' or 'phones' tier (tiers: {', '.join(tiers) or 'none'})")
-    return found.get("words", []), found.get("phones", [])
-
-
-def read_textgrid(path: Path) -> Alignment:
-    """A TextGrid (long or short format, any tool) -> Alignment; empty intervals stay silence.
-
-    praatio reads it; files praatio rejects for a tolerable flaw (a zero-length interval, as
-    some generators write) go through a plain token reader instead of failing the evaluation.
-    """
-    from praatio import textgrid as tgio  # praatio is a core dependency; imported where used
-
+def _read_file(path: Path, tier: str | None = None) -> dict[str | None, Alignment]:
+    """One file -> {None: its alignment}, or {utterance id: alignment} for a CTM of several
+    utterances. Every speaker's tiers are pooled: the metrics compare one sequence per tier.
+    `tier` says which tier a one-tier file (CTM, plain CSV/TSV) holds (default: guessed)."""
+    suffix = path.suffix.lower()
     try:
-        tg = tgio.openTextgrid(str(path), includeEmptyIntervals=True, duplicateNamesMode="rename")
-        tiers = {}
-        for name in tg.tierNames:
-            tier = tg.getTier(name)
-            if tier.tierType == "IntervalTier":
-                tiers[name] = [Interval(float(e.start), float(e.end), str(e.label)) for e in tier.entries]
-        duration = float(tg.maxTimestamp)
-    except Exception as err:  # praatio raises many types for malformed files
-        try:
-            tiers, duration = _read_textgrid_tokens(path)
-        except (OSError, ValueError, IndexError):
-            raise EvaluationError(f"{path}: not a readable TextGrid ({err})") from None
-    words, phones = _pick_tiers(path, tiers)
-    return Alignment(words=words, phones=phones, duration=duration)
-
-
-_TG_TOKEN = re.compile(r'"((?:[^"]|"")*)"|(?<![\w\[])([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w\]])'
-                       r"|<(exists|absent)>")
-
-
-def _read_textgrid_tokens(path: Path) -> tuple[dict[str, list[Interval]], float]:
-    """Minimal TextGrid reader (long and short text formats share one value order)."""
-    raw = path.read_bytes()
-    text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
-    text = re.sub(r"\[\s*\d+\s*\]", "", text)  # long format's "item [1]", "intervals [3]"
-    tokens: list[object] = []
-    for m in _TG_TOKEN.finditer(text):
-        if m.group(1) is not None:
-            tokens.append(m.group(1).replace('""', '"'))
-        elif m.group(2) is not None:
-            tokens.append(float(m.group(2)))
+        if suffix == ".ctm":
+            utts = read_ctm(path)
+            kind = single_tier_kind(path, [iv.label for ivs in utts.values() for iv in ivs], tier)
+            single = lambda ivs: Alignment(**{"words": [], "phones": [], kind: ivs},
+                                           duration=max((iv.end for iv in ivs), default=0.0))
+            if len(utts) <= 1:
+                return {None: single(next(iter(utts.values()), []))}
+            return {utt: single(ivs) for utt, ivs in utts.items()}
+        if suffix == ".textgrid":
+            found = read_textgrid(path, tolerant=True)
+        elif suffix == ".json":
+            found = read_json(path, tolerant=True)
+        elif suffix in (".csv", ".tsv"):
+            found = read_csv(path, tolerant=True, tier=tier)
         else:
-            tokens.append("<" + m.group(3) + ">")
-    if tokens[:2] != ["ooTextFile", "TextGrid"]:
-        raise ValueError("not a text TextGrid")
-    duration = float(tokens[3])
-    if tokens[4] != "<exists>":
-        return {}, duration
-    n_tiers, k = int(tokens[5]), 6
-    tiers: dict[str, list[Interval]] = {}
-    for _ in range(n_tiers):
-        kind, name, n = tokens[k], str(tokens[k + 1]), int(tokens[k + 4])
-        k += 5
-        if kind == "IntervalTier":
-            tiers[name] = [Interval(float(tokens[k + 3 * i]), float(tokens[k + 3 * i + 1]),
-                                    str(tokens[k + 3 * i + 2])) for i in range(n)]
-            k += 3 * n
-        else:
-            k += 2 * n
-    return tiers, duration
+            raise FormatError(f"{path}: not a TextGrid, JSON, CSV/TSV or CTM file")
+    except NotAlignmentError as err:
+        raise NotAlignmentFile(f"{err}; evaluate reads {ACCEPTED}") from None
+    except FormatError as err:
+        raise EvaluationError(f"{err}; evaluate reads {ACCEPTED}") from None
+    return {None: _pool(found)}
 
 
-def read_json(path: Path) -> Alignment:
-    """ottc-align's (MFA-shaped) JSON: {"start", "end", "tiers": {name: {"entries": [[s, e, label, (conf)]]}}}."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        raw = data["tiers"]
-        tiers = {}
-        for name, tier in raw.items():
-            entries = tier["entries"] if isinstance(tier, dict) else tier
-            tiers[name] = [
-                Interval(float(e[0]), float(e[1]), str(e[2]),
-                         float(e[3]) if len(e) > 3 and e[3] is not None else None)
-                for e in entries
-            ]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as err:
-        raise EvaluationError(f"{path}: not an alignment JSON ({type(err).__name__}: {err})") from None
-    words, phones = _pick_tiers(path, tiers)
-    ends = [iv.end for iv in words + phones]
-    duration = float(data.get("end", max(ends, default=0.0)) or max(ends, default=0.0))
-    return Alignment(words=words, phones=phones, duration=duration)
+def _pool(alignments: Sequence[Alignment]) -> Alignment:
+    """Several speakers' tiers as one Alignment, in time order."""
+    order = lambda ivs: sorted(ivs, key=lambda iv: (iv.start, iv.end))
+    return Alignment(words=order([w for a in alignments for w in a.words]),
+                     phones=order([p for a in alignments for p in a.phones]),
+                     duration=max((a.duration for a in alignments), default=0.0))
 
 
-def ctm_tier_of(path: Path) -> str:
-    """'phones' if the file name says so (x.phones.ctm, phone_ctm), else 'words'."""
-    return "phones" if "phone" in path.name.lower() else "words"
+def _combine(found: list[tuple[int, Alignment]]) -> Alignment:
+    """One utterance written as several files (x.ctm + x.phones.ctm, x.TextGrid + x.csv): each
+    tier from the most complete format that has it (TextGrid, JSON, CSV/TSV, CTM)."""
+    ordered = [a for _, a in sorted(found, key=lambda item: item[0])]
+    words = next((a.words for a in ordered if a.words), [])
+    phones = next((a.phones for a in ordered if a.phones), [])
+    return Alignment(words=words, phones=phones, duration=max(a.duration for a in ordered))
 
 
-def read_ctm(path: Path) -> dict[str, list[Interval]]:
-    """`<utt> <channel> <start> <duration> <token> [<confidence>]` lines -> tokens per utterance."""
-    out: dict[str, list[Interval]] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise EvaluationError(f"{path}: cannot read CTM ({err})") from None
-    for number, line in enumerate(lines, 1):
-        parts = line.split()
-        if not parts or parts[0].startswith(";;") or parts[0].startswith("#"):
-            continue
-        if len(parts) < 5:
-            raise EvaluationError(f"{path}:{number}: expected '<utt> <channel> <start> <duration> <token>'")
-        try:
-            start, dur = float(parts[2]), float(parts[3])
-            conf = float(parts[5]) if len(parts) > 5 else None
-        except ValueError:
-            raise EvaluationError(f"{path}:{number}: start/duration/confidence are not numbers") from None
-        out.setdefault(parts[0], []).append(Interval(start, start + dur, parts[4], conf))
-    return out
+def load_alignment(path: Path, tier: str | None = None) -> Alignment:
+    """One alignment file of any tool (TextGrid, JSON, CSV/TSV, CTM), speakers pooled; raises
+    EvaluationError naming the file and the formats that are accepted."""
+    return _pool(list(_read_file(Path(path), tier).values()))
 
 
 def _strip_tier_suffix(stem: str) -> str:
@@ -580,53 +523,75 @@ def _strip_tier_suffix(stem: str) -> str:
     return stem
 
 
-def _alignment_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in ALIGNMENT_SUFFIXES)
+def _alignment_files(root: Path, exclude: Iterable[Path] = ()) -> tuple[list[Path], list[Path]]:
+    """(files to read, reports left out) under a folder: every file with an alignment suffix
+    but the known report files and `exclude` (this run's own results)."""
+    excluded = {p.resolve() for p in exclude}
+    found = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
+    is_report = lambda p: p.name.lower() in REPORT_FILES or p.resolve() in excluded
+    return [p for p in found if not is_report(p)], [p for p in found if is_report(p)]
 
 
-def load_alignments(root: Path, ctm_tier: str | None = None) -> dict[str, Alignment | EvaluationError]:
+def _key(path: Path, base: Path) -> str:
+    """Relative path without suffix or tier suffix: s1/a.phones.ctm -> s1/a."""
+    rel = path.relative_to(base).with_suffix("")
+    name = _strip_tier_suffix(rel.name)
+    return name if str(rel.parent) == "." else str(rel.parent / name)
+
+
+def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path] = (),
+                    note: Callable[[str], None] | None = None) -> dict[str, Alignment | EvaluationError]:
     """Every utterance under `root` (a file or a directory), keyed by relative path sans extension.
 
-    CTM files holding one utterance take their key from the file name (word and phone CTMs of one
-    stem are joined, also when `root` names one of them); a CTM holding several utterances is keyed by its utterance ids. A file that
-    cannot be read is kept as its error, so the caller can count it as a failure.
+    Files of one stem are one utterance (x.ctm + x.phones.ctm, also when `root` names one of
+    them; x.words.tsv + x.phones.tsv); a CTM holding several utterances is keyed by its
+    utterance ids. An utterance none of whose files can be read is kept as the first error, so
+    the caller can report it and go on with the others; a broken file beside one that was read
+    is only a `note`. In a folder, report files (`REPORT_FILES`, `exclude`) and JSON or CSV/TSV
+    files that hold no alignment are skipped, said in one `note` line.
     """
     if not root.exists():
         raise EvaluationError(f"{root}: no such file or directory")
-    files = [root] if root.is_file() else _alignment_files(root)
-    if root.is_file() and root.suffix.lower() == ".ctm":  # x.ctm + x.phones.ctm: one utterance
+    files, skipped = ([root], []) if root.is_file() else _alignment_files(root, exclude)
+    if root.is_file() and root.suffix.lower() in (".ctm", ".csv", ".tsv"):  # one tier per file
         stem = _strip_tier_suffix(root.name[: -len(root.suffix)])
-        files += [s for s in (root.parent / f"{stem}{t}.ctm" for t in ("", *_TIER_SUFFIXES))
+        files += [s for s in (root.parent / f"{stem}{t}{root.suffix}" for t in ("", *_TIER_SUFFIXES))
                   if s.is_file() and s != root]
     base = root.parent if root.is_file() else root
-    out: dict[str, Alignment | EvaluationError] = {}
-    ctm_parts: dict[str, dict[str, list[Interval]]] = {}
+    parts: dict[str, list[tuple[int, Alignment]]] = {}
+    errors: dict[str, EvaluationError] = {}  # each utterance's first
     for path in files:
-        rel = path.relative_to(base).with_suffix("")
-        key = str(rel.parent / _strip_tier_suffix(rel.name)) if str(rel.parent) != "." else _strip_tier_suffix(rel.name)
-        suffix = path.suffix.lower()
+        key = _key(path, base)
         try:
-            if suffix == ".textgrid":
-                out[key] = read_textgrid(path)
-            elif suffix == ".json":
-                out[key] = read_json(path)
-            elif suffix == ".ctm":
-                tier = ctm_tier or ctm_tier_of(path)
-                utts = read_ctm(path)
-                if len(utts) <= 1:
-                    ctm_parts.setdefault(key, {})[tier] = next(iter(utts.values()), [])
-                else:
-                    for utt, tokens in utts.items():
-                        ctm_parts.setdefault(utt, {})[tier] = tokens
+            for utt, alignment in _read_file(path, tier).items():
+                parts.setdefault(key if utt is None else utt, []).append(
+                    (_PREFERENCE.get(path.suffix.lower(), 9), alignment))
+        except NotAlignmentFile as err:
+            if root.is_file():
+                errors.setdefault(key, err)
             else:
-                raise EvaluationError(f"{path}: not a TextGrid, JSON or CTM file")
+                skipped.append(path)
         except EvaluationError as err:
+            errors.setdefault(key, err)
+    out: dict[str, Alignment | EvaluationError] = {k: _combine(v) for k, v in parts.items()}
+    for key, err in errors.items():
+        if key not in out:
             out[key] = err
-    for key, parts in ctm_parts.items():
-        words, phones = parts.get("words", []), parts.get("phones", [])
-        duration = max((iv.end for iv in words + phones), default=0.0)
-        out.setdefault(key, Alignment(words=words, phones=phones, duration=duration))
+        elif note is not None:
+            note(f"{key}: read from its other files; ignored {err}")
+    if skipped and note is not None:
+        note(_skipped_line(root, skipped))
     return out
+
+
+def _skipped_line(root: Path, skipped: list[Path]) -> str:
+    """One line for every file a folder scan left out: '<root>: skipped 2 files that are not
+    alignments (reports, or no words/phones tiers or start,end,label columns): a.csv, b.json'."""
+    names = [str(p.relative_to(root)) for p in sorted(skipped)]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    files = "file that is not an alignment" if len(names) == 1 else "files that are not alignments"
+    return (f"{root}: skipped {len(names)} {files} (reports, or no words/phones tiers or "
+            f"start,end,label columns): {shown}")
 
 
 def pair_utterances(gold: dict, hyp: dict) -> list[tuple[str, object, object | None]]:
@@ -648,28 +613,39 @@ def pair_utterances(gold: dict, hyp: dict) -> list[tuple[str, object, object | N
 
 
 def evaluate_paths(gold_root: Path, hyp_root: Path, folding: Folding, tolerance: float = 0.02,
-                   ctm_tier: str | None = None) -> list[UtteranceScore]:
-    """Score every gold utterance; a missing or unreadable hypothesis is a failed utterance.
-
-    An unreadable gold file is bad input, not a failure of the aligner: it raises.
-    """
-    gold = load_alignments(Path(gold_root), ctm_tier)
+                   tier: str | None = None, hyp_folding: Folding | None = None,
+                   exclude: Iterable[Path] = (),
+                   note: Callable[[str], None] | None = None) -> list[UtteranceScore]:
+    """Score every gold utterance, the gold folded with `folding` and the hypothesis with
+    `hyp_folding` (default `hypothesis_folding(folding)`). An unreadable gold or hypothesis, a
+    missing or empty hypothesis is that utterance's failure; the others are scored. Files the
+    folder scans leave out (`load_alignments`; `exclude`: this run's results) are told to
+    `note`. Raises EvaluationError only when there is nothing to score at all (`gold_root`
+    missing or holding no alignment files)."""
+    gold = load_alignments(Path(gold_root), tier, exclude, note)
     if not gold:
-        raise EvaluationError(f"{gold_root}: no TextGrid, JSON or CTM files found")
-    hyp = load_alignments(Path(hyp_root), ctm_tier)
-    scores = []
-    for key, g, h in pair_utterances(gold, hyp):
-        if isinstance(g, EvaluationError):
-            raise g
-        if h is None:
-            scores.append(UtteranceScore(key, status="failed", reason="no hypothesis"))
-        elif isinstance(h, EvaluationError):
-            scores.append(UtteranceScore(key, status="failed", reason=str(h)))
-        elif not folding.fold_phones(h.phones) and not fold_words(h.words):
-            scores.append(UtteranceScore(key, status="failed", reason="empty hypothesis"))
-        else:
-            scores.append(score_utterance(key, g, h, folding, tolerance))
-    return scores
+        raise EvaluationError(f"{gold_root}: no alignment files found ({ACCEPTED})")
+    hyp = load_alignments(Path(hyp_root), tier, exclude, note)
+    hyp_folding = hyp_folding or hypothesis_folding(folding)
+    return [_score_pair(key, g, h, folding, hyp_folding, tolerance)
+            for key, g, h in pair_utterances(gold, hyp)]
+
+
+def _score_pair(key: str, gold: Alignment | EvaluationError, hyp: Alignment | EvaluationError | None,
+                folding: Folding, hyp_folding: Folding, tolerance: float) -> UtteranceScore:
+    if isinstance(gold, EvaluationError):
+        return UtteranceScore(key, status="unreadable", reason=str(gold))
+    if hyp is None:
+        return UtteranceScore(key, status="failed", reason="no hypothesis")
+    if isinstance(hyp, EvaluationError):
+        return UtteranceScore(key, status="unreadable", reason=str(hyp))
+    has_phones, has_words = bool(folding.fold_phones(gold.phones)), bool(fold_words(gold.words))
+    if not has_phones and not has_words:
+        return UtteranceScore(key, status="failed", reason="the gold has no labelled words or phones")
+    if not (has_phones and hyp_folding.fold_phones(hyp.phones)) and not (has_words and fold_words(hyp.words)):
+        wanted = " or ".join(t for t, ok in (("phones", has_phones), ("words", has_words)) if ok)
+        return UtteranceScore(key, status="failed", reason=f"empty hypothesis (no {wanted})")
+    return score_utterance(key, gold, hyp, folding, tolerance, hyp_folding=hyp_folding)
 
 
 def write_csv(scores: Sequence[UtteranceScore], path: Path) -> None:
@@ -678,11 +654,16 @@ def write_csv(scores: Sequence[UtteranceScore], path: Path) -> None:
     fields: list[str] = []
     for row in rows:
         fields.extend(k for k in row if k not in fields)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, newline="") as fh:  # all or nothing, like every output
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_summary(summary: Summary, path: Path) -> None:
+    """The summary as a JSON file, written atomically."""
+    with atomic_open(path) as fh:
+        fh.write(summary_json(summary) + "\n")
 
 
 def summary_json(summary: Summary) -> str:

@@ -1,15 +1,19 @@
-"""Writers and readers for the alignment formats people use: TextGrid, CTM, JSON, CSV.
+"""Writers and readers for the alignment formats people use: TextGrid, CTM, JSON, CSV, and
+SRT/WebVTT subtitles (written only).
 
 One function per format and direction, all taking/returning `Alignment`s (one per speaker), so
-the aligner, the evaluator and the tests share a single plain representation. Every writer goes
-through `atomic_open`/`atomic_path`: an output file either is complete or does not exist, which is
-what lets a corpus run resume by skipping files that exist. Times are rounded to milliseconds.
+the aligner, the evaluator, the plotter and the tests share a single plain representation. Every
+writer goes through `atomic_open`/`atomic_path`: an output file either is complete or does not
+exist, which is what lets a corpus run resume by skipping files that exist. Times are rounded to
+milliseconds. Each reader has a strict mode (this project's own files) and a tolerant one (gold
+alignments and other tools' files, for `evaluate`).
 
 File names for an output "base" (directory + utterance name, no suffix):
     textgrid -> base.TextGrid
     ctm      -> base.ctm (words) and base.phones.ctm (phones)
     json     -> base.json
     csv      -> base.csv
+    srt, vtt -> base.srt, base.vtt (one cue per word)
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +29,20 @@ from pathlib import Path
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import atomic_open, atomic_path
 
-FORMATS: tuple[str, ...] = ("textgrid", "ctm", "json", "csv")
-SUFFIX_TO_FORMAT = {".textgrid": "textgrid", ".ctm": "ctm", ".json": "json", ".csv": "csv"}
+FORMATS: tuple[str, ...] = ("textgrid", "ctm", "json", "csv", "srt", "vtt")
+SUFFIX_TO_FORMAT = {".textgrid": "textgrid", ".ctm": "ctm", ".json": "json", ".csv": "csv",
+                    ".srt": "srt", ".vtt": "vtt"}
 CSV_HEADER = ["Begin", "End", "Label", "Type", "Speaker", "Confidence", "Flags"]
 
 
 class FormatError(ValueError):
     """An input file in one of these formats is malformed; the message names the file."""
+
+
+class NotAlignmentError(FormatError):
+    """A readable JSON or CSV/TSV file that holds no alignment at all (a report, a config: no
+    tiers, no start/end/label columns), as opposed to an alignment that is broken. `evaluate`
+    skips such files when it scans a folder."""
 
 
 @dataclass(frozen=True)
@@ -70,13 +82,19 @@ def output_paths(base: Path, formats: Sequence[str]) -> list[Path]:
     """Every file that `write_outputs(base, formats)` creates (used to skip finished work)."""
     paths: list[Path] = []
     for fmt in formats:
-        if fmt == "textgrid":
-            paths.append(_with_suffix(base, ".TextGrid"))
-        elif fmt == "ctm":
-            paths += [_with_suffix(base, ".ctm"), _with_suffix(base, ".phones.ctm")]
-        else:
-            paths.append(_with_suffix(base, f".{fmt}"))
+        path = format_path(base, fmt)
+        paths += [path, ctm_phones_path(path)] if fmt == "ctm" else [path]
     return paths
+
+
+def format_path(base: Path, fmt: str) -> Path:
+    """The file `write_outputs` names for `fmt` beside `base` (CTM: its words file)."""
+    return _with_suffix(base, ".TextGrid" if fmt == "textgrid" else f".{fmt}")
+
+
+def ctm_phones_path(words_path: Path) -> Path:
+    """x.ctm -> x.phones.ctm: a CTM holds one tier, so the phones go beside the words."""
+    return words_path.with_name(f"{words_path.stem}.phones{words_path.suffix}")
 
 
 def _with_suffix(base: Path, suffix: str) -> Path:
@@ -123,19 +141,21 @@ def _duration(alignments: Sequence[Alignment]) -> float:
 def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
                   formats: Sequence[str], utterance: str | None = None) -> list[Path]:
     """Write `alignments` in every format in `formats` next to `base`; returns the paths."""
-    alignments = _as_list(alignments)
     utterance = utterance or base.name
-    writers = {
-        "textgrid": lambda: [write_textgrid(alignments, _with_suffix(base, ".TextGrid"))],
-        "ctm": lambda: write_ctm(alignments, _with_suffix(base, ".ctm"),
-                                 _with_suffix(base, ".phones.ctm"), utterance),
-        "json": lambda: [write_json(alignments, _with_suffix(base, ".json"))],
-        "csv": lambda: [write_csv(alignments, _with_suffix(base, ".csv"))],
-    }
-    written: list[Path] = []
-    for fmt in formats:
-        written += writers[fmt]()
-    return written
+    return [path for fmt in formats
+            for path in write_file(alignments, format_path(base, fmt), fmt, utterance)]
+
+
+def write_file(alignments: Alignment | Sequence[Alignment], path: Path, fmt: str,
+               utterance: str | None = None) -> list[Path]:
+    """Write one format to exactly `path` (CTM: the phones beside it, `ctm_phones_path`);
+    `utterance` is CTM's utterance id (default: the file's stem). Returns the paths written."""
+    alignments = _as_list(alignments)
+    if fmt == "ctm":
+        return write_ctm(alignments, path, ctm_phones_path(path), utterance or path.stem)
+    writers = {"textgrid": write_textgrid, "json": write_json, "csv": write_csv,
+               "srt": write_srt, "vtt": write_vtt}
+    return [writers[fmt](alignments, path)]
 
 
 def write_textgrid(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
@@ -220,8 +240,12 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
                 item["speaker"] = a.speaker
             flags.append(item)
         unknown.update(a.unknown_words)
+    # One value for one speaker; for several, one per speaker (named as in the tier names).
+    fits = {a.speaker or f"speaker{i + 1}": a.transcript_fit
+            for i, a in enumerate(alignments) if a.transcript_fit is not None}
+    fit = next(iter(fits.values())) if len(alignments) == 1 and fits else (fits or None)
     return {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
-            "unknown_words": unknown}
+            "unknown_words": unknown, "transcript_fit": fit}
 
 
 def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
@@ -248,7 +272,84 @@ def _conf(c: float | None) -> float | None:
     return None if c is None or not math.isfinite(c) else round(float(c), 3)
 
 
+def subtitle_cues(alignments: Alignment | Sequence[Alignment]) -> list[tuple[float, float, str, str | None]]:
+    """(start, end, word, speaker) per word in time order, silence left out; speaker is None
+    for a one-speaker file. One cue per word: what word-level subtitle users (karaoke-style
+    highlighting, editors that regroup words) expect from a forced aligner."""
+    alignments = _as_list(alignments)
+    duration = _duration(alignments)
+    several = len(alignments) > 1
+    cues = [(iv.start, iv.end, iv.label, (a.speaker or f"speaker{i + 1}") if several else None)
+            for i, a in enumerate(alignments) for iv in _labelled(a.words, duration)]
+    return sorted(cues, key=lambda cue: (cue[0], cue[1]))
+
+
+def subtitle_time(t: float, separator: str) -> str:
+    """Seconds -> `HH:MM:SS,mmm` (SRT, separator ",") or `HH:MM:SS.mmm` (WebVTT, ".")."""
+    total = int(round(t * 1000))
+    hours, rest = divmod(total, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
+
+
+def write_srt(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
+    """SubRip: numbered cues `HH:MM:SS,mmm --> HH:MM:SS,mmm`, one word each; with several
+    speakers the word is prefixed `speaker: `."""
+    blocks = [f"{n}\n{subtitle_time(start, ',')} --> {subtitle_time(end, ',')}\n"
+              f"{f'{speaker}: ' if speaker else ''}{word}\n\n"
+              for n, (start, end, word, speaker) in enumerate(subtitle_cues(alignments), 1)]
+    with atomic_open(path) as handle:
+        handle.writelines(blocks)
+    return path
+
+
+def write_vtt(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
+    """WebVTT: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm`, one word each
+    (`&`, `<`, `>` escaped); with several speakers each cue carries a `<v speaker>` voice tag."""
+    blocks = ["WEBVTT\n\n"]
+    for start, end, word, speaker in subtitle_cues(alignments):
+        text = _vtt_escape(word) if speaker is None else f"<v {_vtt_escape(speaker)}>{_vtt_escape(word)}"
+        blocks.append(f"{subtitle_time(start, '.')} --> {subtitle_time(end, '.')}\n{text}\n\n")
+    with atomic_open(path) as handle:
+        handle.writelines(blocks)
+    return path
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 # ----------------------------------------------------------------------------------- readers
+# Strict mode (the default) reads what this project writes: tiers named `words`/`phones` or
+# `<speaker> - words`, JSON with "tiers", CSV with our header. Tolerant mode (`tolerant=True`,
+# what `evaluate` reads gold and other tools' output with) also takes other tools' tier names,
+# the plain shapes people write by hand (JSON {"phones": [[label, start, end], ...]}, CSV/TSV rows
+# start,end,label with or without a header) and TextGrids praatio rejects for a harmless flaw.
+# Either way silence (an empty label) is dropped: readers return the labelled intervals.
+
+READ_SUFFIXES: tuple[str, ...] = (".textgrid", ".json", ".csv", ".tsv", ".ctm")
+ACCEPTED = ('TextGrid (words/phones tiers), JSON ({"tiers": ...} or {"words": [[label, start, '
+            'end], ...], "phones": [...]}), CSV/TSV (start,end,label rows) or CTM')
+
+# Tier names other tools use; exact names first, then `<anything> words`, `x-phones`, `x_phn`.
+_EXACT_TIERS = {"words": "words", "word": "words", "wrd": "words", "orthography": "words",
+                "ort": "words", "ort-mau": "words", "word_segments": "words",  # WhisperX
+                "phones": "phones", "phone": "phones",
+                "phn": "phones", "phonemes": "phones", "phoneme": "phones",
+                "segments": "phones", "segment": "phones", "mau": "phones"}
+_SUFFIX_TIERS = {n: k for n, k in _EXACT_TIERS.items() if "mau" not in n}
+_CSV_COLUMNS = {
+    "start": ("start", "begin", "xmin", "tmin", "start_time", "onset"),
+    "end": ("end", "stop", "xmax", "tmax", "end_time", "offset"),
+    "label": ("label", "text", "word", "phone", "phoneme", "token", "mark"),
+    "tier": ("type", "tier"),
+    "speaker": ("speaker",),
+    "confidence": ("confidence", "score", "conf"),
+}
+
+TierKinds = dict[str, tuple[str | None, str]]  # tier name -> (speaker, "words" | "phones")
+
 
 def _split_tier_name(name: str) -> tuple[str | None, str]:
     if " - " in name:
@@ -257,73 +358,334 @@ def _split_tier_name(name: str) -> tuple[str | None, str]:
     return None, name
 
 
-def read_textgrid(path: Path) -> list[Alignment]:
-    """An aligned TextGrid (ours or MFA's) back into Alignments; silence intervals dropped."""
-    from praatio import textgrid
+def tier_kind(name: str, tolerant: bool = True) -> str | None:
+    """'words', 'phones' or None for a tier name (strict: only those two words)."""
+    low = name.strip().lower()
+    if not tolerant:
+        return low if low in ("words", "phones") else None
+    if low in _EXACT_TIERS:
+        return _EXACT_TIERS[low]
+    for n, kind in _SUFFIX_TIERS.items():
+        if any(low.endswith(sep + n) for sep in " -_"):
+            return kind
+    return None
 
-    try:
-        tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
-    except Exception as err:
-        raise FormatError(f"{path}: not a readable TextGrid ({err})") from None
+
+def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool) -> TierKinds:
+    """Which tiers to read, as what. The first tier of a kind per speaker wins, named ones
+    (`words`, `alice - words`) before guessed ones (`ORT-MAU`, `x_phn`). Tolerant: two tiers
+    with other names are taken as words then phones; none found is an error (strict: [])."""
+    named: TierKinds = {}
+    guessed: TierKinds = {}
+    for name in names:
+        speaker, rest = _split_tier_name(name)
+        if tier_kind(rest, tolerant=False) is not None:
+            named[name] = (speaker, tier_kind(rest, tolerant=False))
+        elif tolerant and tier_kind(name) is not None:
+            guessed[name] = (None, tier_kind(name))
+    kinds: TierKinds = {}
+    for name, key in (*named.items(), *guessed.items()):
+        if key not in kinds.values():
+            kinds[name] = key
+    if tolerant and not kinds and len(names) == 2:
+        kinds = dict(zip(names, ((None, "words"), (None, "phones"))))
+    if tolerant and not kinds:
+        raise FormatError(f"{path}: no words or phones tier (tiers: {', '.join(names) or 'none'})")
+    return kinds
+
+
+def _interval(start: object, end: object, label: object, confidence: object = None) -> Interval:
+    """A checked Interval: finite numeric times, end not before start. Raises ValueError."""
+    if isinstance(start, bool) or isinstance(end, bool):
+        raise ValueError("times must be numbers")
+    s, e = float(start), float(end)
+    if not (math.isfinite(s) and math.isfinite(e)):
+        raise ValueError("times must be finite")
+    if e < s:
+        raise ValueError(f"ends ({e:g}) before it starts ({s:g})")
+    conf = None if confidence in (None, "") else float(confidence)
+    return Interval(s, e, str(label).strip(), conf)
+
+
+def _group(tiers: dict[str, list[Interval]], kinds: TierKinds,
+           duration: float | None) -> list[Alignment]:
+    """Tier intervals -> one Alignment per speaker; labelled intervals only, in time order."""
+    ends = [iv.end for ivs in tiers.values() for iv in ivs]
+    total = duration if duration is not None else max(ends, default=0.0)
     found: dict[str | None, Alignment] = {}
-    for name in tg.tierNames:
-        speaker, kind = _split_tier_name(name)
-        if kind not in ("words", "phones"):
-            continue
-        a = found.setdefault(speaker, Alignment([], [], tg.maxTimestamp, speaker))
-        tier = tg.getTier(name)
-        getattr(a, kind).extend(Interval(e.start, e.end, e.label) for e in tier.entries if e.label)
+    for name, (speaker, kind) in kinds.items():
+        a = found.setdefault(speaker, Alignment([], [], total, speaker))
+        labelled = [iv for iv in tiers.get(name, []) if iv.label]
+        getattr(a, kind).extend(sorted(labelled, key=lambda iv: (iv.start, iv.end)))
     return list(found.values())
 
 
-def read_json(path: Path) -> list[Alignment]:
-    """Our (or MFA's) JSON back into Alignments."""
+def read_textgrid(path: Path, tolerant: bool = False) -> list[Alignment]:
+    """An aligned TextGrid back into Alignments (one per speaker). Tolerant: other tools' tier
+    names, and files praatio rejects for a flaw such as a zero-length interval go through a
+    plain token reader instead of failing."""
+    from praatio import textgrid  # imported here: praatio is slow to import
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        found: dict[str | None, Alignment] = {}
-        for name, tier in data["tiers"].items():
-            speaker, kind = _split_tier_name(name)
-            if kind not in ("words", "phones"):
-                continue
-            a = found.setdefault(speaker, Alignment([], [], float(data["end"]), speaker))
-            for entry in tier["entries"]:
-                conf = entry[3] if len(entry) > 3 else None
-                getattr(a, kind).append(Interval(float(entry[0]), float(entry[1]), entry[2], conf))
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
-        raise FormatError(f"{path}: not an alignment JSON file ({err})") from None
-    return list(found.values())
+        tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False,
+                                   duplicateNamesMode="rename", reportingMode="silence")
+        tiers = {name: [Interval(float(e.start), float(e.end), str(e.label).strip())
+                        for e in tg.getTier(name).entries]
+                 for name in tg.tierNames if tg.getTier(name).tierType == "IntervalTier"}
+        duration = float(tg.maxTimestamp)
+    except Exception as err:  # praatio raises many types for malformed files
+        if not tolerant:
+            raise FormatError(f"{path}: not a readable TextGrid ({_first_line(err)})") from None
+        try:
+            tiers, duration = _read_textgrid_tokens(Path(path))
+        except (OSError, ValueError, IndexError, UnicodeError):
+            raise FormatError(f"{path}: not a readable TextGrid ({_first_line(err)})") from None
+    _require_finite(path, tiers, duration)
+    kinds = _tier_kinds(path, list(tiers), tolerant)
+    return _group(tiers, _without_sentence_tiers(tiers, kinds) if tolerant else kinds, duration)
 
 
-def read_csv(path: Path) -> list[Alignment]:
-    """Our CSV back into Alignments (one per speaker); duration is the last end time."""
-    found: dict[str | None, Alignment] = {}
+_TG_TOKEN = re.compile(r'"((?:[^"]|"")*)"|(?<![\w\[])([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w\]])'
+                       r"|<(exists|absent)>")
+
+
+def _read_textgrid_tokens(path: Path) -> tuple[dict[str, list[Interval]], float]:
+    """Minimal TextGrid reader (long and short text formats share one value order)."""
+    raw = path.read_bytes()
+    text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
+    text = re.sub(r"\[\s*\d+\s*\]", "", text)  # long format's "item [1]", "intervals [3]"
+    tokens: list[object] = []
+    for m in _TG_TOKEN.finditer(text):
+        if m.group(1) is not None:
+            tokens.append(m.group(1).replace('""', '"'))
+        elif m.group(2) is not None:
+            tokens.append(float(m.group(2)))
+        else:
+            tokens.append("<" + m.group(3) + ">")
+    if tokens[:2] != ["ooTextFile", "TextGrid"]:
+        raise ValueError("not a text TextGrid")
+    duration = float(tokens[3])
+    if tokens[4] != "<exists>":
+        return {}, duration
+    n_tiers, k = int(tokens[5]), 6
+    tiers: dict[str, list[Interval]] = {}
+    for _ in range(n_tiers):
+        kind, name, n = tokens[k], str(tokens[k + 1]), int(tokens[k + 4])
+        k += 5
+        if kind == "IntervalTier":
+            tiers[name] = [Interval(float(tokens[k + 3 * i]), float(tokens[k + 3 * i + 1]),
+                                    str(tokens[k + 3 * i + 2]).strip()) for i in range(n)]
+            k += 3 * n
+        else:
+            k += 2 * n
+    return tiers, duration
+
+
+def read_json(path: Path, tolerant: bool = False) -> list[Alignment]:
+    """Our (MFA-shaped) JSON back into Alignments: {"end", "tiers": {name: {"entries": [[start,
+    end, label, confidence], ...]}}}. Tolerant: also the plain shape {"words": [...], "phones":
+    [...]} whose entries are [label, start, end], [start, end, label] (told apart by which items
+    are numbers) or objects {"start", "end", "label"}, and WhisperX's {"segments": [...],
+    "word_segments": [...]} (its words; segments of text are not phones and are left out).
+    A JSON file with no tiers at all raises NotAlignmentError."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                speaker = row["Speaker"] or None
-                a = found.setdefault(speaker, Alignment([], [], 0.0, speaker))
-                conf = float(row["Confidence"]) if row.get("Confidence") else None
-                iv = Interval(float(row["Begin"]), float(row["End"]), row["Label"], conf)
-                getattr(a, row["Type"]).append(iv)
-                a.duration = max(a.duration, iv.end)
-    except (OSError, ValueError, KeyError, AttributeError) as err:
-        raise FormatError(f"{path}: not an alignment CSV file ({err})") from None
-    return list(found.values())
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise FormatError(f"{path}: not a readable JSON file ({_first_line(err)})") from None
+    if isinstance(data, dict) and isinstance(data.get("tiers"), dict):
+        raw = {name: tier.get("entries") if isinstance(tier, dict) else tier
+               for name, tier in data["tiers"].items()}
+    elif tolerant and isinstance(data, dict):
+        raw = {name: value for name, value in data.items() if isinstance(value, list)}
+    else:
+        raise NotAlignmentError(f"{path}: not an alignment JSON file (no \"tiers\" object)")
+    try:
+        kinds = _tier_kinds(path, list(raw), tolerant)
+    except FormatError as err:  # lists, but none a words or phones tier: some other JSON
+        raise NotAlignmentError(str(err)) from None
+    tiers: dict[str, list[Interval]] = {}
+    for name in kinds:
+        entries = raw[name]
+        if not isinstance(entries, list):
+            raise FormatError(f"{path}: tier {name!r} is not a list of entries")
+        tiers[name] = [_json_entry(path, name, i, e, tolerant) for i, e in enumerate(entries)]
+    end = data.get("end")
+    duration = float(end) if _is_number(end) else None
+    _require_finite(path, tiers, duration)
+    return _group(tiers, _without_sentence_tiers(tiers, kinds) if tolerant else kinds, duration)
+
+
+def _require_finite(path: Path, tiers: dict[str, list[Interval]], duration: float | None) -> None:
+    """Infinite or NaN times (JSON's `1e400` or `NaN`, a TextGrid's `xmax = 1e400`) are a
+    broken file, not a recording that never ends (the metrics count its frames)."""
+    times = [duration] if duration is not None else []
+    times += [t for ivs in tiers.values() for iv in ivs for t in (iv.start, iv.end)]
+    bad = next((t for t in times if not math.isfinite(t)), None)
+    if bad is not None:
+        raise FormatError(f"{path}: times must be finite numbers, got {bad}")
+
+
+def _without_sentence_tiers(tiers: dict[str, list[Interval]], kinds: TierKinds) -> TierKinds:
+    """Leave out a tier taken as phones by a guessed name (WhisperX's `segments`, `x_segments`)
+    whose labels contain spaces: it holds sentences or utterances, not phones."""
+    is_text = lambda name: any(" " in iv.label.strip() for iv in tiers.get(name, []))
+    return {name: (speaker, kind) for name, (speaker, kind) in kinds.items()
+            if not (kind == "phones" and tier_kind(_split_tier_name(name)[1], tolerant=False) is None
+                    and is_text(name))}
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _json_entry(path: Path, tier: str, index: int, entry: object, tolerant: bool) -> Interval:
+    """One JSON tier entry -> Interval, or a FormatError naming the file, tier and entry."""
+    where = f"{path}: tier {tier!r} entry {index + 1}"
+    try:
+        if tolerant and isinstance(entry, dict):
+            cols = {k.lower(): v for k, v in entry.items()}
+            pick = lambda role: next((cols[n] for n in _CSV_COLUMNS[role] if n in cols), None)
+            if pick("start") is None or pick("end") is None or pick("label") is None:
+                raise ValueError("an object entry needs start, end and label")
+            return _interval(pick("start"), pick("end"), pick("label"), pick("confidence"))
+        if isinstance(entry, list) and len(entry) >= 3:
+            conf = entry[3] if len(entry) > 3 and _is_number(entry[3]) else None
+            if _is_number(entry[0]) and _is_number(entry[1]) and isinstance(entry[2], str):
+                return _interval(entry[0], entry[1], entry[2], conf)
+            if tolerant and isinstance(entry[0], str) and _is_number(entry[1]) and _is_number(entry[2]):
+                return _interval(entry[1], entry[2], entry[0], conf)
+        raise ValueError("expected [start, end, label]" + (" or [label, start, end]" if tolerant else "")
+                         + f", got {json.dumps(entry, ensure_ascii=False)[:60]}")
+    except (TypeError, ValueError) as err:
+        raise FormatError(f"{where}: {err}") from None
+
+
+def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> list[Alignment]:
+    """Our CSV (`Begin,End,Label,Type,Speaker,Confidence,Flags`) back into Alignments, one per
+    speaker. Tolerant: also comma- or tab-separated `start,end,label` rows (or `label,start,end`)
+    with or without a header; a file without a Type column holds one tier (`single_tier_kind`)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise FormatError(f"{path}: cannot read ({_first_line(err)})") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    delimiter = "\t" if lines and "\t" in lines[0] else ","
+    try:
+        rows = [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error as err:  # e.g. a field over the csv module's 131072-character limit
+        raise FormatError(f"{path}: not a readable CSV/TSV file ({_first_line(err)})") from None
+    has_header = bool(rows) and not (_is_float(rows[0][0]) or
+                                     (len(rows[0]) > 1 and _is_float(rows[0][1])))
+    if not has_header and not tolerant:
+        raise NotAlignmentError(f"{path}: not an alignment CSV file (no Begin,End,Label header)")
+    columns = _csv_columns(path, rows[0]) if has_header else None
+    if columns is not None and "tier" not in columns:
+        named = rows[0][columns["label"]].lower()
+        tier = tier or (tier_kind(named) if named in ("word", "phone", "phoneme") else None)
+    body = rows[1:] if has_header else rows
+    items: list[tuple[str | None, str | None, Interval]] = []  # (speaker, tier, interval)
+    for number, row in enumerate(body, 2 if has_header else 1):
+        try:
+            items.append(_csv_row(row, columns) if columns else (None, None, _plain_row(row)))
+        except (ValueError, IndexError) as err:
+            raise FormatError(f"{path}:{number}: {err}") from None
+    if columns is None or "tier" not in columns:
+        kind = single_tier_kind(path, [iv.label for _, _, iv in items], tier)
+        items = [(speaker, kind, iv) for speaker, _, iv in items]
+    tiers: dict[str, list[Interval]] = {}
+    kinds: TierKinds = {}
+    for speaker, kind, iv in items:
+        name = f"{speaker} - {kind}" if speaker else kind
+        kinds.setdefault(name, (speaker, kind))
+        tiers.setdefault(name, []).append(iv)
+    return [_with_own_duration(a) for a in _group(tiers, kinds, None)]
+
+
+def _is_float(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def _csv_columns(path: Path, header: list[str]) -> dict[str, int]:
+    """Role -> column index from a header row; start, end and label are required."""
+    low = [h.lower() for h in header]
+    columns = {role: low.index(n) for role, names in _CSV_COLUMNS.items()
+               for n in reversed(names) if n in low}
+    missing = [role for role in ("start", "end", "label") if role not in columns]
+    if missing:
+        raise NotAlignmentError(f"{path}: header {','.join(header)!r} has no {'/'.join(missing)} "
+                          "column (expected e.g. start,end,label)")
+    return columns
+
+
+def _csv_row(row: list[str], columns: dict[str, int]) -> tuple[str | None, str | None, Interval]:
+    cell = lambda role: row[columns[role]] if role in columns and columns[role] < len(row) else ""
+    kind = None
+    if "tier" in columns:
+        kind = tier_kind(cell("tier"))
+        if kind is None:
+            raise ValueError(f"tier {cell('tier')!r} is neither words nor phones")
+    iv = _interval(cell("start"), cell("end"), cell("label"), cell("confidence") or None)
+    return cell("speaker") or None, kind, iv
+
+
+def _plain_row(row: list[str]) -> Interval:
+    """A headerless row: start,end,label or label,start,end (extra columns ignored)."""
+    if len(row) >= 3 and _is_float(row[0]) and _is_float(row[1]):
+        return _interval(row[0], row[1], row[2])
+    if len(row) >= 3 and _is_float(row[1]) and _is_float(row[2]):
+        return _interval(row[1], row[2], row[0])
+    raise ValueError(f"expected start,end,label, got {','.join(row)[:60]!r}")
+
+
+def _with_own_duration(a: Alignment) -> Alignment:
+    """A CSV has no file duration: each speaker's ends at its last interval."""
+    a.duration = max((iv.end for iv in a.words + a.phones), default=0.0)
+    return a
+
+
+def single_tier_kind(path: Path, labels: Sequence[str], tier: str | None = None) -> str:
+    """Which tier a one-tier file (CTM, a plain CSV/TSV) holds: `tier` when given; else what its
+    name says (`x.phones.ctm`, `words.tsv`); else phones when every label is a phone symbol
+    (ARPAbet or TIMIT, any case or stress), words otherwise."""
+    if tier is not None:
+        return tier
+    name = Path(path).name.lower()
+    if "phone" in name:
+        return "phones"
+    if "word" in name:
+        return "words"
+    from aligner.phone_folding import CMU39, SILENCE_LABELS, clean_phone
+
+    symbols = [clean_phone(label) for label in labels]
+    is_phone = lambda s: s in CMU39 or s in SILENCE_LABELS
+    return "phones" if symbols and all(map(is_phone, symbols)) else "words"
 
 
 def read_ctm(path: Path) -> dict[str, list[Interval]]:
-    """CTM lines grouped by utterance id."""
+    """`<utt> <channel> <start> <duration> <token> [<confidence>]` lines, grouped by utterance id
+    (`;;` and `#` lines are comments). End times are start + duration, rounded to 1 us."""
     out: dict[str, list[Interval]] = {}
     try:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith(";;"):
-                continue
-            parts = line.split()
-            utt, start, dur, token = parts[0], float(parts[2]), float(parts[3]), parts[4]
-            conf = float(parts[5]) if len(parts) > 5 else None
-            out.setdefault(utt, []).append(Interval(start, ms(start + dur), token, conf))
-    except (OSError, ValueError, IndexError) as err:
-        raise FormatError(f"{path}: not a CTM file ({err})") from None
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise FormatError(f"{path}: cannot read ({_first_line(err)})") from None
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts or parts[0].startswith((";;", "#")):
+            continue
+        if len(parts) < 5:
+            raise FormatError(f"{path}:{number}: expected '<utt> <channel> <start> <duration> "
+                              "<token> [<confidence>]'")
+        try:
+            start, duration = float(parts[2]), float(parts[3])
+            iv = _interval(start, round(start + duration, 6), parts[4],
+                           parts[5] if len(parts) > 5 else None)
+        except ValueError as err:
+            raise FormatError(f"{path}:{number}: start/duration/confidence: {err}") from None
+        out.setdefault(parts[0], []).append(iv)
     return out
 
 

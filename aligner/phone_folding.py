@@ -12,7 +12,13 @@ A fold table maps a (lower-case, stress-stripped) label to one of:
 - ``"+"``: merge into the next contiguous phone (or, failing that, the previous one), e.g. TIMIT's
   glottal stop ``q``;
 - ``"+X"``: merge into the next contiguous phone if that phone folds to ``X``, otherwise become
-  ``X``, e.g. a TIMIT closure ``"bcl" -> "+B"`` joins its burst ``b``.
+  ``X``, e.g. a TIMIT closure ``"bcl" -> "+B"`` joins its burst ``b``;
+- ``"<"``: merge into the previous contiguous phone (or, failing that, fall into silence), e.g.
+  EMU's aspiration mark ``H`` after a stop release: the stop keeps its aspiration, as in TIMIT.
+
+Phonetic alphabets (IPA, SAMPA and EMU's Australian SAMPA) are case-sensitive (SAMPA ``S`` is
+SH, ``s`` is S), so their tables are matched on the label as written (stress digits and IPA
+length/stress marks removed); ARPAbet tables are matched lower-case.
 
 Pure functions only; reading a user's fold file is the one I/O helper, kept at the bottom.
 """
@@ -52,7 +58,54 @@ TIMIT39: dict[str, str] = {
     "dx": "DX", "bcl": "", "dcl": "", "gcl": "", "pcl": "", "tcl": "", "kcl": "", "q": "+",
 }
 
-FOLDINGS: dict[str, dict[str, str]] = {"cmu39": CMU39, "timit39": TIMIT39, "none": {}}
+# IPA and SAMPA (American/British) onto CMU's 39, each symbol to its nearest ARPAbet phone. One
+# table serves both alphabets: where they share an ASCII symbol they mean the same sound.
+IPA39: dict[str, str] = {
+    # consonants, IPA
+    "p": "P", "b": "B", "t": "T", "d": "D", "k": "K", "g": "G", "ɡ": "G", "f": "F", "v": "V",
+    "s": "S", "z": "Z", "h": "HH", "m": "M", "n": "N", "l": "L", "w": "W", "j": "Y", "r": "R",
+    "ɹ": "R", "ɻ": "R", "ɾ": "T", "ɫ": "L", "ʍ": "W", "θ": "TH", "ð": "DH", "ʃ": "SH",
+    "ʒ": "ZH", "ŋ": "NG", "tʃ": "CH", "dʒ": "JH", "t͡ʃ": "CH", "d͡ʒ": "JH", "ʧ": "CH",
+    "ʤ": "JH", "ʔ": "+",
+    # consonants, SAMPA
+    "T": "TH", "D": "DH", "S": "SH", "Z": "ZH", "N": "NG", "tS": "CH", "dZ": "JH", "4": "T",
+    "?": "+",
+    # vowels, IPA
+    "i": "IY", "ɪ": "IH", "e": "EY", "ɛ": "EH", "æ": "AE", "a": "AA", "ɑ": "AA", "ɒ": "AA",
+    "ɔ": "AO", "o": "OW", "ʊ": "UH", "u": "UW", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɚ": "ER",
+    "ɝ": "ER", "ɜ": "ER", "ɨ": "IH", "ʉ": "UW", "œ": "ER", "ø": "ER",
+    "aɪ": "AY", "aj": "AY", "eɪ": "EY", "ej": "EY", "oʊ": "OW", "əʊ": "OW", "aʊ": "AW",
+    "ɔɪ": "OY", "ɪə": "IH", "eə": "EH", "ɛə": "EH", "ʊə": "UH",
+    # vowels, SAMPA
+    "I": "IH", "E": "EH", "{": "AE", "A": "AA", "Q": "AA", "O": "AO", "U": "UH", "V": "AH",
+    "@": "AH", "3": "ER", "3`": "ER", "@`": "ER", "eI": "EY", "aI": "AY", "OI": "OY",
+    "@U": "OW", "oU": "OW", "aU": "AW", "I@": "IH", "e@": "EH", "U@": "UH",
+}
+
+# The EMU "ae" database (Australian English, Macquarie/EMU SAMPA with allophonic marks): `H`
+# is the aspiration after a stop release (kept with the stop), `A` is the TRAP vowel, `@:` the
+# NURSE vowel; an `O` before a sonorant (`Om On Or Ow`) labels that sonorant's onset and joins
+# it; labels holding two phones (`kt pt zs`: an unreleased stop or a fused fricative) keep the
+# first; `NH` is the /k/ after /N/ in "strengths", `dH` a flapped /t/, `db` a /b/ labelled with
+# its closure.
+EMU_AE39: dict[str, str] = {
+    **IPA39,
+    "H": "<", "A": "AE", "@:": "ER", "o:": "AO", "i:": "IY", "u:": "UW", "ei": "EY",
+    "ai": "AY", "oi": "OY", "@u": "OW", "au": "AW", "{u": "AW", "e:": "EH", "a:": "AA",
+    "Om": "+M", "On": "+N", "Or": "+R", "Ow": "+W", "kt": "K", "pt": "P", "zs": "Z",
+    "NH": "K", "dH": "T", "db": "B",
+}
+
+# EMU labels an affricate as its stop and its fricative (`t S`, `d Z`): contiguous, they are one
+# phone.
+EMU_AE_FUSE: dict[tuple[str, str], str] = {("T", "SH"): "CH", ("D", "ZH"): "JH"}
+
+FOLDINGS: dict[str, dict[str, str]] = {"cmu39": CMU39, "timit39": TIMIT39, "ipa": IPA39,
+                                       "emu-ae": EMU_AE39, "none": {}}
+# Tables written in a case-sensitive alphabet (see the module docstring).
+CASE_SENSITIVE: frozenset[str] = frozenset({"ipa", "emu-ae"})
+# Stress and length marks of IPA (and SAMPA's `"` and `%`), removed before the lookup.
+_IPA_MARKS = re.compile(r"[ˈˌ\"%\u0329\u030d]")
 
 _STRESS = re.compile(r"(?<=[a-z])[0-2]$")
 _WORD_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
@@ -78,13 +131,20 @@ class Folding:
 
     table: dict[str, str] = field(default_factory=lambda: dict(CMU39))
     silence: frozenset[str] = SILENCE_LABELS
+    case_sensitive: bool = False  # IPA/SAMPA tables: look the label up as written
+    fuse: dict[tuple[str, str], str] = field(default_factory=dict)  # contiguous pair -> one phone
 
     def fold_label(self, label: str) -> str:
-        """Fold one phone label to its target ("" for silence, "+..." for merge rules)."""
+        """Fold one phone label to its target ("" for silence, "+..." / "<" for merge rules)."""
         key = clean_phone(label)
         if key in self.silence:
             return ""
-        if key in self.table:
+        if self.case_sensitive:
+            written = _IPA_MARKS.sub("", label.strip())
+            for candidate in (written, written.rstrip(":ː")):
+                if candidate in self.table:
+                    return self.table[candidate]
+        elif key in self.table:
             return self.table[key]
         return key.upper()
 
@@ -103,6 +163,12 @@ class Folding:
                 pending = _flush(pending, pending_rule, out)
                 pending, pending_rule = iv, target
                 continue
+            if target == "<":
+                pending = _flush(pending, pending_rule, out)
+                if out and _touches(out[-1].end, iv.start):
+                    prev = out[-1]
+                    out[-1] = Interval(prev.start, iv.end, prev.label, prev.confidence)
+                continue  # otherwise it falls into silence
             start = iv.start
             if pending is not None and _touches(pending.end, iv.start) and (
                 pending_rule == "+" or pending_rule[1:] == target
@@ -112,7 +178,18 @@ class Folding:
             pending = _flush(pending, pending_rule, out)
             out.append(Interval(start, iv.end, target, iv.confidence))
         _flush(pending, pending_rule, out)
-        return out
+        return _fuse_pairs(out, self.fuse) if self.fuse else out
+
+
+def _fuse_pairs(phones: list[Interval], fuse: dict[tuple[str, str], str]) -> list[Interval]:
+    """Join contiguous pairs listed in `fuse` (folded labels) into one phone."""
+    out: list[Interval] = []
+    for iv in phones:
+        if out and _touches(out[-1].end, iv.start) and (out[-1].label, iv.label) in fuse:
+            prev = out.pop()
+            iv = Interval(prev.start, iv.end, fuse[(prev.label, iv.label)], prev.confidence)
+        out.append(iv)
+    return out
 
 
 def _touches(a: float, b: float) -> bool:
@@ -144,14 +221,16 @@ def fold_words(words: list[Interval]) -> list[Interval]:
 
 
 def load_folding(name_or_path: str | Path = "cmu39") -> Folding:
-    """A built-in folding by name (cmu39, timit39, none) or a user file layered over cmu39.
+    """A built-in folding by name (cmu39, timit39, ipa, emu-ae, none) or a user file layered
+    over cmu39.
 
     File format: one `from to` pair per line (`#` starts a comment); `to` may be `sil` for
     silence, `+` or `+X` for merge rules (see the module docstring).
     """
     name = str(name_or_path)
     if name in FOLDINGS:
-        return Folding(dict(FOLDINGS[name]))
+        return Folding(dict(FOLDINGS[name]), case_sensitive=name in CASE_SENSITIVE,
+                       fuse=dict(EMU_AE_FUSE) if name == "emu-ae" else {})
     path = Path(name)
     if not path.is_file():
         raise FoldingError(

@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from aligner.dataset import NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus
+from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus,
+                             read_gold, stretch_labels)
 from aligner.model import AcousticModel, ModelConfig, expand_states, load_model, save_model
 
 CHECKPOINT = "checkpoint.pt"
@@ -70,9 +71,12 @@ class TrainConfig:
     max_steps: int | None = None  # stop early (tests, smoke runs); schedule still uses epochs
     steps: int | None = None  # step budget: overrides epochs with ceil(steps / batches per epoch)
     max_utterance_s: float | None = None  # leave out longer utterances (adaptation on long files)
+    leave_out: list[str] = field(default_factory=list)  # utterance names not trained on (adapt's held-out check)
+    max_minutes: float | None = None  # time budget: the step total shrinks to what fits (see budget_total)
     name: str = "ottc-english"
     short_first: bool = True  # first epoch in order of length (curriculum)
     viterbi_aux: float = 0.0  # weight of an auxiliary CE on the model's own Viterbi path (OTTC only)
+    gold_aux: float = 0.0  # weight of a frame CE on gold times, for corpora that have them (synthetic)
     vtlp: bool = False  # vocal-tract-length perturbation (mel-axis warp) in the augmentation
     phone_mass: str | None = None  # JSON file {phone: relative OTTC mass}; None: the --init model's
     states: int | None = None  # sub-phonetic states per phone (OTTC); None: the --init model's, else 1
@@ -130,6 +134,24 @@ def read_phone_mass(path: Path) -> dict[str, float]:
     if bad:
         raise TrainError(f"{path}: masses must be positive numbers (bad: {', '.join(bad[:5])})")
     return {k: float(v) for k, v in data.items()}
+
+
+BUDGET_PROBE_STEPS = 10  # steps timed before the time budget may shorten the schedule
+
+
+def budget_total(total: int, step: int, elapsed_s: float, budget_s: float) -> int:
+    """The step total that fits a time budget, from the pace so far (never more than `total`;
+    `step` itself when the budget is spent).
+
+    Why: a step budget alone does not bound the time. A step costs what its batch costs, on
+    whatever else the machine is running: 500 adaptation steps took 2.5 min on an idle 2-core
+    machine and 26 min on a busy one. Shortening the total (rather than stopping at the limit)
+    keeps the learning-rate decay and the weight-head freeze whole. The first
+    BUDGET_PROBE_STEPS steps are only timed: they include start-up costs.
+    """
+    if step < BUDGET_PROBE_STEPS or elapsed_s <= 0:
+        return total
+    return max(step, min(total, int(budget_s * step / elapsed_s)))
 
 
 def weight_head_frozen(step: int, total: int, freeze: float) -> bool:
@@ -190,13 +212,28 @@ def viterbi_labels(log_probs: Tensor, lengths: Tensor, tgt: dict[str, Tensor]) -
     return labels.to(log_probs.device)
 
 
+def gold_batch_labels(golds: list[Tensor | None], lengths: Tensor, states: int) -> Tensor:
+    """[B, T] state labels from each item's (stretched) gold phone labels; -100 for items
+    without gold and on padding."""
+    from aligner.dataset import state_labels
+
+    out = torch.full((len(golds), int(lengths.max())), -100, dtype=torch.long)
+    for b, g in enumerate(golds):
+        if g is not None:
+            out[b, : g.shape[0]] = state_labels(g, states)
+    return out
+
+
 def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
-                 loss: str, viterbi_aux: float = 0.0) -> tuple[Tensor, float]:
+                 loss: str, viterbi_aux: float = 0.0, gold: Tensor | None = None,
+                 gold_aux: float = 0.0) -> tuple[Tensor, float]:
     """(loss, alpha spread): the spread is exp(entropy of alpha) / T averaged over the batch,
     1.0 for uniform frame weights, near 0 when alpha has collapsed onto a few frames.
 
     viterbi_aux > 0 (OTTC only) adds that weight times the frame cross-entropy against the
     model's own best path (hard EM): it sharpens the label posteriors around boundaries.
+    gold_aux > 0 adds that weight times the frame cross-entropy against `gold` [B, T] state
+    labels (-100 where unknown): exact times where a corpus has them (synthetic speech).
     """
     log_probs, weight_logits = model(feats, lengths)
     with torch.no_grad():
@@ -218,6 +255,9 @@ def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
         if bool((labels != -100).any()):  # a mean over no frames would be NaN
             ce = torch.nn.functional.nll_loss(log_probs.float().transpose(1, 2), labels, ignore_index=-100)
             value = value + viterbi_aux * ce
+    if gold_aux > 0 and gold is not None and bool((gold != -100).any()):
+        ce = torch.nn.functional.nll_loss(log_probs.float().transpose(1, 2), gold, ignore_index=-100)
+        value = value + gold_aux * ce
     return value, spread
 
 
@@ -256,7 +296,7 @@ def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ..
     CTC models have one decoder (their own), reported as "ctc".
     """
     from aligner.align import Aligner
-    from aligner.evaluate import read_textgrid, score_utterance, summarise
+    from aligner.evaluate import load_alignment, score_utterance, summarise
     from aligner.phone_folding import load_folding
 
     if not utts:
@@ -267,7 +307,7 @@ def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ..
     folding = load_folding("cmu39")
     if model.config.loss == "ctc":
         methods = ("ctc",)
-    golds = {name: read_textgrid(gold) for name, _, _, gold in utts}
+    golds = {name: load_alignment(gold) for name, _, _, gold in utts}
     out: dict[str, dict] = {}
     try:
         for method in methods:
@@ -320,16 +360,30 @@ def _distributed() -> tuple[int, int, int]:
     return world, rank, local
 
 
-def _load_items(corpora: list[str], cache_dir: Path | None, features, log) -> list[Item]:
+def _load_items(corpora: list[str], cache_dir: Path | None, features, log,
+                gold: bool = False) -> list[Item]:
     items: list[Item] = []
     for root in corpora:
         got, skipped = read_corpus(Path(root), cache_dir, features, log=log)
+        if gold:
+            n = read_gold(Path(root), got, cache_dir, log=log)
+            log(f"{root}: gold times for {n} of {len(got)} utterances")
         for reason in skipped[:5]:
             log(f"  skipped {reason}")
         if len(skipped) > 5:
             log(f"  ... {len(skipped) - 5} more skipped")
         items.extend(got)
     return items
+
+
+def _agreed(total: int, world: int, device: torch.device) -> int:
+    """The smallest step total of all processes (each times its own steps), so that every
+    rank of a distributed run stops after the same step."""
+    if world == 1:
+        return total
+    value = torch.tensor([total], device=device)
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MIN)
+    return int(value.item())
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -399,7 +453,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     # Rank 0 reads the corpora (and writes the feature cache) first; the others then load it.
     if world > 1 and rank != 0:
         torch.distributed.barrier()
-    items = _load_items(cfg.corpora, cache, features, log)
+    items = _load_items(cfg.corpora, cache, features, log, gold=cfg.gold_aux > 0)
     if world > 1 and rank == 0:
         torch.distributed.barrier()
     if cfg.max_utterance_s:
@@ -411,6 +465,11 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
             items = [i for i in items if i.frames <= limit]
         if not items:
             raise TrainError(f"every utterance is longer than {cfg.max_utterance_s:g} s")
+    if cfg.leave_out:
+        kept = set(cfg.leave_out)
+        items = [i for i in items if i.name not in kept]
+        if not items:
+            raise TrainError("every utterance was left out")
     hours = sum(i.frames for i in items) * features.frame_duration / 3600
     dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit) if rank == 0 else []
     log(f"{len(items)} training utterances ({hours:.2f} h), {len(dev_utts)} dev utterances with "
@@ -439,6 +498,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         step, start_epoch, best = ckpt["step"], ckpt["epoch"] + 1, ckpt["best"]
+        total = min(total, ckpt.get("total", total))  # a time budget may have shortened it
         history = ckpt.get("history", [])
         log(f"resumed from {ckpt_path} after epoch {ckpt['epoch'] + 1} (step {step})")
     elif cfg.resume:
@@ -454,7 +514,10 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     t_start = time.time()
     elapsed_before = history[-1]["elapsed_s"] if history else 0.0
     stopped = False
+    planned = budget_logged = per_epoch * epochs
     for epoch in range(start_epoch, epochs):
+        if step >= total:  # resumed after the time budget had ended the run
+            break
         torch.manual_seed(cfg.seed * 1000 + epoch)
         rng = random.Random(cfg.seed * 1000 + epoch)
         batches = make_batches(lengths, cfg.max_frames, cfg.seed * 1000 + epoch)
@@ -467,20 +530,24 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         t_epoch, loss_sum, n_loss = time.time(), 0.0, 0
         for b, idx in enumerate(batches):
             batch_items = [items[i] for i in idx]
-            feats = []
+            feats, golds = [], []
             for it in batch_items:
                 x = augment(it.feats, aug, rng, features)
                 if x.shape[0] < sum(len(w) for w in it.words) * mcfg.states * 1.2 + 2:
                     x = it.feats.float()  # stretched too short for its phones: keep the original
                 feats.append(x)
+                golds.append(None if it.gold is None else stretch_labels(it.gold, x.shape[0]))
             x, xl = collate(feats)
             tgt = batch_targets(batch_items, cfg.loss, mcfg.sil_mass, phone_mass, mcfg.states)
+            gold = (gold_batch_labels(golds, xl, mcfg.states).to(device)
+                    if cfg.gold_aux > 0 and any(g is not None for g in golds) else None)
             x, xl = x.to(device), xl.to(device)
             tgt = {k: v.to(device) for k, v in tgt.items()}
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * lr_factor(step, total, cfg.warmup, cfg.final_lr)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                loss, spread = compute_loss(net, x, xl, tgt, cfg.loss, cfg.viterbi_aux)
+                loss, spread = compute_loss(net, x, xl, tgt, cfg.loss, cfg.viterbi_aux,
+                                            gold, cfg.gold_aux)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if weight_head_frozen(step, total, cfg.freeze_weight_head):
@@ -500,7 +567,15 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
                     f"loss {loss_sum / max(1, n_loss):.4f} lr {opt.param_groups[0]['lr']:.2e} "
                     f"alpha spread {spread:.2f} "
                     f"{rate:.2f} steps/s{' [weight head frozen]' if weight_head_frozen(step, total, cfg.freeze_weight_head) else ''}")
-            if cfg.max_steps and step >= cfg.max_steps:
+            if cfg.max_minutes:
+                fitted = _agreed(budget_total(total, step, elapsed_before + time.time() - t_start,
+                                              60 * cfg.max_minutes), world, device)
+                if fitted < total and fitted < 0.9 * budget_logged:
+                    budget_logged = fitted
+                    log(f"time budget {cfg.max_minutes:g} min: {fitted} of {planned} steps fit "
+                        f"({(elapsed_before + time.time() - t_start) / step:.2f} s/step so far)")
+                total = fitted
+            if step >= total or (cfg.max_steps and step >= cfg.max_steps):
                 stopped = True
                 break
         if rank == 0:
@@ -518,7 +593,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
                 save_model(model, work / "best")
                 (work / "best" / "dev.json").write_text(json.dumps(history[-1], indent=2) + "\n")
             _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                          "epoch": epoch, "best": best, "history": history,
+                          "total": total, "epoch": epoch, "best": best, "history": history,
                           "model_config": mcfg.to_dict(), "train_config": asdict(cfg)}, ckpt_path)
         if world > 1:
             torch.distributed.barrier()
@@ -527,6 +602,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
 
     summary = {"train_config": asdict(cfg), "hours": hours, "utterances": len(items),
                "parameters": model.num_parameters(), "history": history, "best_dev": best,
+               "steps_run": step, "steps_planned": planned,
                "command": " ".join(sys.argv)}
     if rank == 0:
         chosen = work / ("best" if (work / "best").is_dir() else "last")
@@ -543,11 +619,15 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     return summary
 
 
-def _origin(tc: dict) -> str:
+def _origin(tc: dict, steps_run: int | None = None) -> str:
     """The card's first line: how the model came to be (trained, fine-tuned or adapted; `adapt`
-    names its models '<base name>-adapted' and always runs from a model on a step budget)."""
+    names its models '<base name>-adapted' and always runs from a model on a step budget, which
+    its time budget may have cut short)."""
     if "adapt" in tc.get("name", "") and tc.get("init") and tc.get("steps"):
-        return (f"Adapted with `ottc-align adapt` from `{tc['init']}`: {tc['steps']} steps, "
+        steps = f"{tc['steps']} steps"
+        if steps_run is not None and steps_run < tc["steps"] and tc.get("max_minutes"):
+            steps = f"{steps_run} of {tc['steps']} steps (time budget {tc.get('max_minutes'):g} min)"
+        return (f"Adapted with `ottc-align adapt` from `{tc['init']}`: {steps}, "
                 f"hard-EM weight {tc['viterbi_aux']:g}, transcripts only.")
     return "Trained with `ottc-align train`" + (f", starting from `{tc['init']}`." if tc.get("init") else ".")
 
@@ -560,7 +640,7 @@ def write_card(model_dir: Path, summary: dict) -> Path | None:
     hist = summary["history"]
     lines = [
         f"# {tc['name']} ({tc['loss']})", "",
-        _origin(tc), "",
+        _origin(tc, summary.get("steps_run")), "",
         f"- Training data: {', '.join(tc['corpora'])} ({summary['utterances']} utterances, "
         f"{summary['hours']:.2f} h)",
         f"- Dev (gold TextGrids, metrics only): {', '.join(tc['dev']) or 'none'}",

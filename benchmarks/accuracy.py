@@ -118,7 +118,7 @@ def cache_dir(args, split: str, system) -> Path:
 
 def score_system(utts, out_dir: Path, tolerance: float):
     """UtteranceScores for one system's cached outputs (missing/failed ones as failures)."""
-    from aligner.evaluate import EvaluationError, UtteranceScore, read_textgrid, score_utterance
+    from aligner.evaluate import EvaluationError, UtteranceScore, load_alignment, score_utterance
     from aligner.phone_folding import load_folding
     from benchmarks.systems import failure_reason, output_path
 
@@ -129,9 +129,9 @@ def score_system(utts, out_dir: Path, tolerance: float):
         if reason is not None:
             scores.append(UtteranceScore(u.key, status="failed", reason=reason))
             continue
-        gold = read_textgrid(u.gold)
+        gold = load_alignment(u.gold)
         try:
-            hyp = read_textgrid(output_path(out_dir, u))
+            hyp = load_alignment(output_path(out_dir, u))
         except EvaluationError as err:
             scores.append(UtteranceScore(u.key, status="failed", reason=str(err)))
             continue

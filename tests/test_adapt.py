@@ -1,5 +1,6 @@
-"""`ottc-align adapt`: the adaptation run's configuration, the step budget and length cap it
-relies on in the training loop, and the command end to end on the tiny tone corpus."""
+"""`ottc-align adapt`: the adaptation run's configuration, the guards (minimum corpus size,
+held-out check, time budget), the step budget and length cap it relies on in the training
+loop, and the command end to end on tiny tone corpora."""
 
 from __future__ import annotations
 
@@ -10,14 +11,24 @@ from pathlib import Path
 import pytest
 import torch
 
-from aligner.adapt import ADAPT_MIN_UTTERANCES, ADAPT_VITERBI_WEIGHT, adaptation_config, small_corpus_warning
-from aligner.train import TrainError, train
-from tests.test_train import _cfg, _tone_corpus
+from aligner import adapt
+from aligner.adapt import ADAPT_VITERBI_WEIGHT, Recording, adaptation_config, choose_held_out, too_small
+from aligner.train import BUDGET_PROBE_STEPS, TrainError, budget_total, train
+from tests.test_train import TINY, _cfg, _tone_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     return _tone_corpus(tmp_path_factory.mktemp("tones"), with_gold=True)
+
+
+@pytest.fixture(scope="module")
+def corpus16(tmp_path_factory) -> Path:
+    """16 recordings: the 8 tone sentences twice, under two 'speakers' folders each."""
+    root = tmp_path_factory.mktemp("tones16")
+    for part in ("a", "b"):
+        _tone_corpus(root / part, with_gold=False)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +40,108 @@ def base_model(corpus, tmp_path_factory) -> Path:
     return Path(cfg.output)
 
 
+@pytest.fixture
+def small_minimum(monkeypatch):
+    """Tone corpora are far below the real minimum: lower it for the tests that adapt."""
+    monkeypatch.setattr(adapt, "ADAPT_MIN_UTTERANCES", 8)
+    monkeypatch.setattr(adapt, "ADAPT_MIN_SECONDS", 5.0)
+
+
+def _recordings(n: int, seconds: float) -> list[Recording]:
+    return [Recording(Path("c"), f"s/u{k}", Path(f"c/s/u{k}.wav"), Path(f"c/s/u{k}.lab"), seconds)
+            for k in range(n)]
+
+
+def _weights(model_dir: Path) -> dict:
+    from aligner.model import load_model
+
+    return load_model(model_dir).state_dict()
+
+
 def test_adaptation_config_is_hard_em_from_the_base_model(tmp_path):
     cfg = adaptation_config([tmp_path / "c"], tmp_path / "out", tmp_path / "base", tmp_path / "w",
-                            steps=123)
+                            steps=123, leave_out=["s/u1"], threads=1)
     assert cfg.init == str(tmp_path / "base") and cfg.loss == "ottc"
     assert cfg.steps == 123 and cfg.viterbi_aux == ADAPT_VITERBI_WEIGHT > 1
     assert cfg.dev == [] and cfg.short_first is False
     assert cfg.cache_dir == str(tmp_path / "w" / "features")
-    for bad in ({"steps": 0}, {"lr": 0.0}, {"viterbi_weight": -1.0}):
+    assert cfg.max_minutes == adapt.ADAPT_MAX_MINUTES and cfg.leave_out == ["s/u1"]
+    for bad in ({"steps": 0}, {"lr": 0.0}, {"viterbi_weight": -1.0}, {"max_minutes": 0.0}):
         with pytest.raises(ValueError):
             adaptation_config([tmp_path], tmp_path / "o", tmp_path / "b", tmp_path / "w", **bad)
 
 
-def test_small_corpora_get_a_warning():
-    assert small_corpus_warning(ADAPT_MIN_UTTERANCES) is None
-    assert "only 3 recording(s)" in small_corpus_warning(3)
+def test_threads_follow_the_idle_cores(monkeypatch):
+    monkeypatch.setattr(adapt.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(adapt.os, "getloadavg", lambda: (3.2, 0.0, 0.0))
+    assert adapt.idle_threads() == 1
+    monkeypatch.setattr(adapt.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert adapt.idle_threads() == 1  # a busy machine: one thread, never zero
+    monkeypatch.setattr(adapt.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert adapt.idle_threads() == min(4, torch.get_num_threads())
+
+
+def test_corpora_below_the_minimum_are_refused_with_what_is_enough():
+    enough = adapt.ADAPT_MIN_SECONDS / adapt.ADAPT_MIN_UTTERANCES
+    assert too_small(_recordings(adapt.ADAPT_MIN_UTTERANCES, enough)) is None
+    few = too_small(_recordings(8, 11.0))
+    assert few.startswith("8 recording(s) (1.5 min of audio")
+    assert f"at least {adapt.ADAPT_MIN_UTTERANCES} recordings" in few
+    assert too_small(_recordings(adapt.ADAPT_MIN_UTTERANCES, 1.0)) is not None  # many, too short
+
+
+def test_held_out_share_is_bounded_and_stable():
+    assert len(choose_held_out(_recordings(100, 3.0), 0)) == 10
+    assert len(choose_held_out(_recordings(20, 3.0), 0)) == adapt.HOLD_OUT_MIN
+    assert len(choose_held_out(_recordings(5000, 3.0), 0)) == adapt.HOLD_OUT_MAX
+    assert len(choose_held_out(_recordings(3, 3.0), 0)) == 2  # never the whole corpus
+    recs = _recordings(100, 3.0)
+    assert choose_held_out(recs, 0) == choose_held_out(list(recs), 0) != choose_held_out(recs, 1)
+
+
+def test_budget_total_shrinks_to_the_pace_and_never_grows():
+    assert budget_total(500, BUDGET_PROBE_STEPS - 1, 1000.0, 60.0) == 500  # still probing
+    assert budget_total(500, 20, 10.0, 600.0) == 500                     # 0.5 s/step: all fit
+    assert budget_total(500, 20, 40.0, 600.0) == 300                     # 2 s/step: 300 fit
+    assert budget_total(500, 400, 900.0, 600.0) == 400                   # spent: stop now
+
+
+def test_time_budget_shortens_the_schedule(corpus, tmp_path):
+    lines: list[str] = []
+    cfg = _cfg(tmp_path, corpus, "budget", steps=60, max_minutes=1e-6)  # spent after the probe
+    summary = train(cfg, echo=lines.append)
+    assert summary["steps_run"] == BUDGET_PROBE_STEPS < summary["steps_planned"]
+    assert any(f"{BUDGET_PROBE_STEPS} of {summary['steps_planned']} steps fit" in line for line in lines)
+    ckpt = torch.load(Path(cfg.work_dir) / "checkpoint.pt", weights_only=False)
+    assert ckpt["total"] == BUDGET_PROBE_STEPS
+    again = train(_cfg(tmp_path, corpus, "budget", steps=60, max_minutes=1e-6, resume=True),
+                  echo=lambda line: None)
+    assert again["steps_run"] == BUDGET_PROBE_STEPS  # a resumed run keeps the shortened total
+
+
+def test_left_out_utterances_are_not_trained_on(corpus, tmp_path):
+    summary = train(_cfg(tmp_path, corpus, "held", epochs=1, max_steps=1, leave_out=["spk0/u0", "spk1/u3"]),
+                    echo=lambda line: None)
+    assert summary["utterances"] == 6
+    every = [f"spk{k % 2}/u{k}" for k in range(8)]
+    with pytest.raises(TrainError, match="every utterance was left out"):
+        train(_cfg(tmp_path, corpus, "held2", epochs=1, leave_out=every), echo=lambda line: None)
+
+
+def test_held_out_check_compares_confidence_on_unseen_recordings(corpus, base_model):
+    from aligner.model import AcousticModel, ModelConfig, load_model
+
+    trained = load_model(base_model)
+    torch.manual_seed(0)
+    untrained = AcousticModel(ModelConfig.from_dict(trained.config.to_dict())).eval()
+    recs = adapt.usable_recordings([corpus], 60.0)
+    held = choose_held_out(recs, 0)
+    sample = adapt.trained_sample(recs, held, 0)
+    assert len(sample) == min(len(held), len(recs) - len(held)) and not set(sample) & set(held)
+    check = adapt.check_held_out(untrained, trained, held, sample)
+    assert check.recordings == len(held) and check.adapted_held > check.base_held
+    assert check.adapted_is_better and "held-out recordings" in check.describe()
+    assert not adapt.check_held_out(trained, untrained, held, sample).adapted_is_better
 
 
 def test_step_budget_replaces_epochs(corpus, tmp_path):
@@ -67,54 +165,78 @@ def test_long_utterances_are_left_out_and_all_too_long_is_an_error(corpus, tmp_p
         train(_cfg(tmp_path, corpus, "cap2", epochs=1, max_utterance_s=0.1), echo=lambda line: None)
 
 
-def test_cli_adapts_a_model_that_then_aligns(corpus, base_model, tmp_path):
+def _adapt(corpus: Path, out: Path, base: Path, *args: str):
     from typer.testing import CliRunner
 
-    from aligner.align import Aligner
     from aligner.cli import app
 
+    return CliRunner().invoke(app, ["adapt", str(corpus), "-o", str(out), "--model", str(base),
+                                    "--threads", "1", *args])
+
+
+def test_cli_refuses_a_corpus_too_small_and_writes_nothing(corpus, base_model, tmp_path):
+    result = _adapt(corpus, tmp_path / "m", base_model)
+    assert result.exit_code == 2
+    assert "8 recording(s)" in result.output and "too few to adapt to safely" in result.output
+    assert f"at least {adapt.ADAPT_MIN_UTTERANCES} recordings" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m-train").exists()
+
+
+def test_cli_adapts_and_keeps_the_adapted_model_when_it_helps(corpus16, base_model, tmp_path, small_minimum):
+    from aligner.align import Aligner
+
     out = tmp_path / "adapted"
-    result = CliRunner().invoke(app, ["adapt", str(corpus), "-o", str(out), "--model", str(base_model),
-                                      "--steps", "3", "--threads", "1"])
+    result = _adapt(corpus16, out, base_model, "--steps", "30", "--lr", "1e-2")
     assert result.exit_code == 0, result.output
-    assert "align with" in result.output
-    assert "warning: only 8 recording(s) to adapt to" in result.output  # the tone corpus is tiny
+    assert "16 recordings" in result.output and f"{adapt.HOLD_OUT_MIN} held out" in result.output
+    assert "adapted model written to" in result.output and "align with" in result.output
     config = json.loads((out / "config.json").read_text())
     assert config["name"].endswith("-adapted") and config["states"] == 2
     card = (out / "MODEL_CARD.md").read_text()
-    assert card.splitlines()[2].startswith(f"Adapted with `ottc-align adapt` from `{base_model}`: 3 steps")
+    assert card.splitlines()[2].startswith(f"Adapted with `ottc-align adapt` from `{base_model}`: 30 steps")
+    assert "## Held-out check" in card and "the adapted model was kept" in card
     ckpt = torch.load(tmp_path / "adapted-train" / "checkpoint.pt", weights_only=False)
-    assert ckpt["train_config"]["viterbi_aux"] == ADAPT_VITERBI_WEIGHT and ckpt["step"] >= 3
-    from aligner.model import load_model
-
-    before, after = load_model(base_model).state_dict(), load_model(out).state_dict()
+    assert ckpt["train_config"]["viterbi_aux"] == ADAPT_VITERBI_WEIGHT and ckpt["step"] >= 30
+    assert len(ckpt["train_config"]["leave_out"]) == adapt.HOLD_OUT_MIN
+    before, after = _weights(base_model), _weights(out)
     assert any(not torch.equal(before[k], after[k]) for k in before)
-    result = Aligner.load(out).align(next(corpus.glob("*/u0.wav")), "bee see dough")
+    result = Aligner.load(out).align(next(corpus16.glob("a/*/u0.wav")), "bee see dough")
     assert [w.label for w in result.words if w.label] == ["bee", "see", "dough"]
+
+
+def test_cli_keeps_the_base_model_when_adapting_does_not_help(corpus16, base_model, tmp_path, small_minimum):
+    out = tmp_path / "kept"
+    result = _adapt(corpus16, out, base_model, "--steps", "12", "--lr", "3")  # a rate that wrecks it
+    assert result.exit_code == 0, result.output
+    assert "adapting did not help" in result.output and f"{out} holds the model it started from" in result.output
+    before, after = _weights(base_model), _weights(out)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert json.loads((out / "config.json").read_text()) == json.loads((base_model / "config.json").read_text())
+    assert "this is the model it started from" in (out / "MODEL_CARD.md").read_text()
 
 
 @pytest.mark.parametrize("args,message", [
     (["--steps", "0"], "--steps must be at least 1"),
+    (["--max-minutes", "0"], "--max-minutes must be positive"),
     (["--model", "no-such-model"], "no-such-model"),
 ])
-def test_cli_bad_options_are_one_line_errors(corpus, tmp_path, args, message):
+def test_cli_bad_options_are_one_line_errors(corpus16, tmp_path, args, message, small_minimum):
     from typer.testing import CliRunner
 
     from aligner.cli import app
 
-    result = CliRunner().invoke(app, ["adapt", str(corpus), "-o", str(tmp_path / "m"), *args])
+    result = CliRunner().invoke(app, ["adapt", str(corpus16), "-o", str(tmp_path / "m"), *args])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m").exists()
 
 
-def test_cli_empty_corpus_is_a_one_line_error(base_model, tmp_path):
-    from typer.testing import CliRunner
-
-    from aligner.cli import app
-
+def test_cli_empty_or_missing_corpus_is_a_one_line_error(base_model, tmp_path):
     (tmp_path / "empty").mkdir()
-    result = CliRunner().invoke(app, ["adapt", str(tmp_path / "empty"), "-o", str(tmp_path / "m"),
-                                      "--model", str(base_model)])
+    result = _adapt(tmp_path / "empty", tmp_path / "m", base_model)
     assert result.exit_code == 2
     assert "no recordings with transcripts" in result.output and "Traceback" not in result.output
+    result = _adapt(tmp_path / "nowhere", tmp_path / "m", base_model)
+    assert result.exit_code == 2 and "nowhere: corpus folder not found" in result.output
+    assert not (tmp_path / "m").exists()

@@ -186,6 +186,38 @@ def test_checks_flag_probably_wrong_alignments():
     assert [f.kind for f in find_flags(mismatch, Thresholds())] == ["transcript_mismatch"]
 
 
+def test_transcript_fit_flags_a_transcript_that_does_not_fit():
+    fits = Alignment([Interval(0, 0.3, "a", 0.1)], [Interval(0, 0.3, "AH0", 0.1)], 0.3,
+                     transcript_fit=0.9)
+    assert find_flags(fits) == []  # low confidence alone is not a mismatch when the fit is good
+    poor = Alignment([Interval(0, 0.3, "a", 0.9)], [Interval(0, 0.3, "AH0", 0.9)], 0.3,
+                     transcript_fit=0.05)
+    assert [f.kind for f in find_flags(poor)] == ["transcript_mismatch"]
+
+
+def test_transcript_fit_is_the_gap_to_the_best_phone():
+    from aligner.text.phones import SILENCE_ID, phone_ids
+
+    n, c = 10, 41
+    lp = np.full((n, c), np.log(0.01))
+    ah, s = phone_ids(["AH"])[0], phone_ids(["S"])[0]
+    lp[:5, ah] = np.log(0.9)  # frames 0-4 sound like AH, 5-9 like silence
+    lp[5:, SILENCE_ID] = np.log(0.9)
+    right = [Interval(0.0, 0.05, "AH0")]
+    assert align_mod.transcript_fit(lp, right, 0.01) == pytest.approx(1.0)
+    wrong = [Interval(0.0, 0.05, "S")]  # S where AH is heard: gap log(0.9 / 0.01) on 5 of 10 frames
+    assert align_mod.transcript_fit(lp, wrong, 0.01) == pytest.approx(np.exp(-0.5 * np.log(90)))
+    lp[:, s] = np.log(0.95)  # now S is the best guess everywhere: the silence frames lose
+    assert align_mod.transcript_fit(lp, wrong, 0.01) < 1.0
+
+
+def test_merged_parts_pool_their_fit():
+    parts = [Alignment([Interval(0, 1, "a")], [Interval(0, 1, "AH0")], 1.0, transcript_fit=0.8),
+             Alignment([Interval(1, 2, "b")], [Interval(1, 2, "B")], 2.0, transcript_fit=0.2)]
+    merged = align_mod._merge(parts, 2.0, None)
+    assert merged.transcript_fit == pytest.approx(np.sqrt(0.8 * 0.2))
+
+
 def _brute_score(lp, ids):
     import itertools
 

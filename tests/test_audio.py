@@ -122,3 +122,27 @@ def test_prepare_waveform_arrays():
         prepare_waveform(np.full(100, np.inf, dtype=np.float32), 16000)
     with pytest.raises(AudioError):
         prepare_waveform(np.zeros(0), 16000)
+
+
+MP4_HEADER = b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00M4A isommp42" + bytes(64)
+
+
+@pytest.mark.parametrize("ext", [".m4a", ".mp4", ".aac", ".wma", ".webm"])
+def test_formats_libsndfile_cannot_read_say_how_to_convert(tmp_path, ext):
+    """Phone and video-call recordings (AAC in MP4, WMA, WebM): one line saying the format
+    cannot be read and the ffmpeg command that converts this very file."""
+    path = tmp_path / f"my talk{ext}"
+    path.write_bytes(MP4_HEADER)
+    for read in (audio_info, load_audio):
+        with pytest.raises(AudioError) as e:
+            read(path)
+        message = _message(e)
+        assert message.startswith(str(path)) and f"{ext} audio cannot be read" in message
+        assert f"ffmpeg -i '{path}' '{tmp_path / 'my talk.wav'}'" in message
+
+
+def test_readable_audio_with_an_unsupported_suffix_is_still_read(tmp_path, write_wav):
+    """The suffix only chooses the error message: a WAV misnamed .m4a is decoded."""
+    wav = write_wav(tmp_path / "real.wav", speechlike(1.0))
+    renamed = wav.rename(tmp_path / "real.m4a")
+    assert abs(len(load_audio(renamed)) - 16000) <= 2

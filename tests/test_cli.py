@@ -181,6 +181,66 @@ def test_validate_command(tmp_path):
     assert (tmp_path / "v.csv").exists()
 
 
+def test_validate_tables_of_problems_and_warnings(tmp_path):
+    """A problem and a warning each get their table (title, column, the utterance and what was
+    found); -q keeps the problems and drops the warnings."""
+    root = tmp_path / "corpus"
+    _make_corpus(root)
+    (root / "alice" / "a2.lab").write_text("", encoding="utf-8")  # a problem
+    (root / "alice" / "a1.txt").write_text("goodbye there", encoding="utf-8")  # a warning
+    wide = CliRunner(env={"COLUMNS": "200"})
+    result = wide.invoke(app, ["validate", str(root)])
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    problems = lines.index(next(line for line in lines if "1 problem(s)" in line))
+    warnings = lines.index(next(line for line in lines if "1 warning(s): alignable, but check" in line))
+    assert problems < warnings
+    assert "utterance" in lines[problems + 2] and "problem" in lines[problems + 2]
+    assert "alice/a2" in lines[problems + 4] and "empty" in lines[problems + 4]
+    assert "utterance" in lines[warnings + 2] and "warning" in lines[warnings + 2]
+    assert "alice/a1" in lines[warnings + 4] and "a1.lab and a1.txt differ" in lines[warnings + 4]
+    quiet = wide.invoke(app, ["validate", str(root), "-q"])
+    assert quiet.exit_code == 1 and "1 problem(s)" in quiet.stdout and "alice/a2" in quiet.stdout
+    assert "warning" not in quiet.stdout
+
+
+def test_validate_warns_when_lab_and_txt_differ(tmp_path, tiny_model_dir):
+    """Both a1.lab and a1.txt, with different words: validate and a corpus run warn, naming
+    both files and the one used (.lab, as MFA); it is not a problem (exit 0)."""
+    root = tmp_path / "corpus"
+    _make_corpus(root)
+    (root / "alice" / "a1.txt").write_text("goodbye there", encoding="utf-8")
+    result = run("validate", root, "--report", tmp_path / "v.csv")
+    assert result.exit_code == 0, result.output
+    assert "1 warning(s)" in result.stdout and "no problems found" in result.stdout
+    assert "a1.lab and a1.txt differ" in (tmp_path / "v.csv").read_text(encoding="utf-8")
+    result = run(root, "-o", tmp_path / "out", "--model", tiny_model_dir)
+    assert result.exit_code == 0, result.output
+    assert "a1.lab and a1.txt differ; using a1.lab" in result.stderr
+    result = run(root, "-o", tmp_path / "out2", "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_validate_and_align_agree_when_there_is_no_audio(tmp_path, tiny_model_dir):
+    """An empty folder, or one holding only recordings libsndfile cannot read (.m4a): both
+    commands say so in the same line, exit 2; for .m4a they say how many and how to convert."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a transcript of anything", encoding="utf-8")
+    phone = tmp_path / "phone"
+    phone.mkdir()
+    for stem in ("a", "b"):
+        (phone / f"{stem}.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(32))
+        (phone / f"{stem}.lab").write_text("hello there", encoding="utf-8")
+    for folder, needles in ((empty, ("no audio files found",)),
+                            (phone, ("found 2 .m4a file(s)", "ffmpeg -i"))):
+        validated = run("validate", folder)
+        _one_line_error(validated, 2, str(folder), *needles)
+        aligned = run(folder, "-o", tmp_path / "out", "--model", tiny_model_dir)
+        _one_line_error(aligned, 2, *needles)
+        assert aligned.stderr == validated.stderr
+
+
 def test_bad_usage_and_bad_input_exit_2(example_pair, tiny_model_dir, tmp_path):
     wav, txt = example_pair
     m = ["--model", str(tiny_model_dir)]

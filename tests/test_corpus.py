@@ -109,3 +109,69 @@ def test_batched_run_matches_serial(aligner, small_corpus, tmp_path):
     for name in ("alice/a1", "bob/b 1"):
         assert batched[name].words == serial[name].words
         assert (tmp_path / "b" / f"{name}.json").exists()
+
+
+def test_recordings_libsndfile_cannot_read_are_found_with_a_conversion_hint(tmp_path, write_wav):
+    """.m4a/.webm recordings are not silently ignored: listed (unless a converted copy sits
+    beside them), their transcripts are not orphans, and validate reports how to convert."""
+    root = tmp_path / "c"
+    (root / "spk").mkdir(parents=True)
+    (root / "spk" / "a.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(32))
+    (root / "spk" / "a.lab").write_text("hello there", encoding="utf-8")
+    (root / "c.webm").write_bytes(bytes(40))
+    write_wav(root / "b.wav", speechlike(1.0))
+    (root / "b.m4a").write_bytes(bytes(40))  # already converted to b.wav: not reported
+    (root / "b.lab").write_text("hello", encoding="utf-8")
+    unreadable = corpus.unreadable_audio(root)
+    assert [p.relative_to(root).as_posix() for p in unreadable] == ["c.webm", "spk/a.m4a"]
+    assert corpus.orphan_transcripts(root) == []
+    failed = corpus.unreadable_result(root, root / "spk" / "a.m4a")
+    assert (failed.name, failed.status) == ("spk/a", "failed") and "ffmpeg -i" in failed.reason
+    problems = dict(corpus.validate_corpus(root).problems)
+    assert "ffmpeg -i" in problems[str(root / "spk" / "a.m4a")]
+    assert "ffmpeg -i" in problems[str(root / "c.webm")]
+    assert list(problems) == [str(root / "c.webm"), str(root / "spk" / "a.m4a")]  # b is fine
+
+
+def test_no_audio_message_says_why():
+    from pathlib import Path
+
+    assert "no audio files found" in corpus.no_audio_message(Path("empty"))
+    message = corpus.no_audio_message(Path("c"), [Path("c/x.m4a"), Path("c/y.m4a"),
+                                                  Path("c/z.wma")])
+    assert "found 2 .m4a, 1 .wma file(s)" in message and "ffmpeg -i c/x.m4a c/x.wav" in message
+    assert "\n" not in message
+
+
+def test_lab_and_txt_that_differ_are_a_warning(small_corpus):
+    """alice/deep/a2 has a2.lab 'good evening' and a2.txt 'good morning': the .lab is used (as
+    MFA does) and validate warns, naming both files; the same words laid out differently, or
+    a .txt alone, are no warning."""
+    utts = {u.name: u for u in corpus.find_utterances(small_corpus)}
+    warning = corpus.transcript_conflict(utts["alice/deep/a2"])
+    assert "a2.lab and a2.txt differ" in warning and "using a2.lab" in warning
+    assert corpus.transcript_conflict(utts["bob/b 1"]) is None  # b 1.txt alone
+    report = corpus.validate_corpus(small_corpus)
+    assert dict(report.warnings) == {"alice/deep/a2": warning}
+    assert "alice/deep/a2" not in dict(report.problems)
+    (small_corpus / "alice" / "deep" / "a2.txt").write_text("good\n  evening ", encoding="utf-8")
+    assert corpus.transcript_conflict(utts["alice/deep/a2"]) is None
+
+
+def test_validate_report_csv_has_warnings(small_corpus, tmp_path):
+    path = corpus.validate_corpus(small_corpus).write_csv(tmp_path / "v.csv")
+    rows = {r["utterance"]: r for r in csv.DictReader(open(path, encoding="utf-8"))}
+    assert "differ" in rows["alice/deep/a2"]["warnings"] and rows["alice/a1"]["warnings"] == ""
+    assert "no transcript" in rows["top"]["problems"]
+
+
+def test_flag_kinds_counts_flags_and_their_text():
+    from aligner.checks import Flag
+
+    flags = [Flag("transcript_mismatch", "mean word confidence 0.02 is very low"),
+             Flag("low_confidence", "word 'a' ..."), "low_confidence: word 'b' ...",
+             "long_word: word 'c' lasts 5.00 s"]
+    assert corpus.flag_kinds(flags) == {"transcript_mismatch": 1, "low_confidence": 2,
+                                        "long_word": 1}
+    assert list(corpus.flag_kinds(flags)) == ["transcript_mismatch", "low_confidence",
+                                              "long_word"]

@@ -315,7 +315,7 @@ def test_textgrid_with_zero_length_interval_is_read_by_the_fallback(tmp_path: Pa
         encoding="utf-8")
     ali = load_alignments(long)["z"]
     assert not isinstance(ali, EvaluationError), ali
-    assert [w.label for w in ali.words] == ["", 'say "2"']
+    assert [w.label for w in ali.words] == ['say "2"']  # silence ("") is not a token
     assert [(p.start, p.end, p.label) for p in ali.phones][1:] == [(0.1, 0.1, "AH0"), (0.1, 0.5, "S")]
     short = tmp_path / "s.TextGrid"
     short.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n0.5\n<exists>\n1\n'
@@ -330,3 +330,237 @@ def test_single_ctm_file_picks_up_its_phone_ctm(tmp_path: Path):
         ali = load_alignments(tmp_path / name)["u"]
         assert [w.label for w in ali.words] == ["hello,", "World"]
         assert [p.label for p in ali.phones] == ["hh", "ah", "w", "er"]
+
+
+# ----------------------------------------------------------------------------- gold people have
+def _plain_entries(tier: list[Interval], label_first: bool) -> list[list]:
+    return [[t.label, t.start, t.end] if label_first else [t.start, t.end, t.label]
+            for t in tier if t.label]
+
+
+def _errors_ms(score) -> list[float]:
+    return sorted(np.round(score.phones.errors * 1000, 6))
+
+
+@pytest.mark.parametrize("label_first", [True, False])
+def test_plain_json_gold_scores_like_a_textgrid(tmp_path: Path, label_first: bool):
+    g = _gold()
+    plain = tmp_path / "plain" / "u.json"
+    plain.parent.mkdir()
+    plain.write_text(json.dumps({"phones": _plain_entries(g.phones, label_first),
+                                 "words": _plain_entries(g.words, label_first)}), encoding="utf-8")
+    _write_textgrid(tmp_path / "tg" / "u.TextGrid", g)
+    _write_json(tmp_path / "hyp" / "u.json", _hyp())
+    fold = load_folding()
+    [from_plain] = evaluate_paths(plain.parent, tmp_path / "hyp", fold)
+    [from_tg] = evaluate_paths(tmp_path / "tg", tmp_path / "hyp", fold)
+    assert from_plain.status == "ok", from_plain.reason
+    assert _errors_ms(from_plain) == _errors_ms(from_tg) == [0.0, 10.0, 10.0, 10.0, 10.0]
+    assert from_plain.words.counts.matched == 2
+
+
+def test_plain_json_objects_and_ambiguous_entries(tmp_path: Path):
+    gold = tmp_path / "g.json"
+    gold.write_text(json.dumps({"phones": [{"start": 0.1, "end": 0.2, "label": "HH"},
+                                           {"begin": 0.2, "end": 0.3, "phone": "AH0"}]}))
+    assert [p.label for p in load_alignments(gold)["g"].phones] == ["HH", "AH0"]
+    gold.write_text(json.dumps({"phones": [["HH", "0.1", 0.2]]}))  # label and start both strings
+    err = load_alignments(gold)["g"]
+    assert isinstance(err, EvaluationError)
+    assert "g.json: tier 'phones' entry 1" in str(err) and "[label, start, end]" in str(err)
+
+
+@pytest.mark.parametrize("sep,header", [(",", "start,end,label\n"), ("\t", ""), ("\t", "Begin\tEnd\tphone\n"),
+                                        (",", "")])
+def test_csv_and_tsv_gold(tmp_path: Path, sep: str, header: str):
+    g = _gold()
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    rows = "".join(f"{t.start}{sep}{t.end}{sep}{t.label}\n" for t in g.phones if t.label)
+    (gold / f"u.{'tsv' if sep == chr(9) else 'csv'}").write_text(header + rows, encoding="utf-8")
+    _write_json(tmp_path / "hyp" / "u.json", _hyp())
+    [s] = evaluate_paths(gold, tmp_path / "hyp", load_folding())
+    assert s.status == "ok", s.reason
+    assert _errors_ms(s) == [0.0, 10.0, 10.0, 10.0, 10.0]
+    assert s.words is None  # the phone labels were recognised as a phones tier: no words scored
+
+
+def test_one_tier_files_follow_name_then_tier_option_then_content(tmp_path: Path):
+    words = tmp_path / "u.csv"
+    words.write_text("0.1,0.3,hello\n0.3,0.5,world\n", encoding="utf-8")
+    assert [w.label for w in load_alignments(words)["u"].words] == ["hello", "world"]
+    assert [p.label for p in load_alignments(words, tier="phones")["u"].phones] == ["hello", "world"]
+    named = tmp_path / "v.phones.csv"
+    named.write_text("0.1,0.3,hello\n", encoding="utf-8")
+    assert load_alignments(named)["v"].phones and not load_alignments(named)["v"].words
+    (tmp_path / "v.words.csv").write_text("0.1,0.3,hello\n", encoding="utf-8")
+    joined = load_alignments(named)["v"]  # x.words.csv + x.phones.csv are one utterance
+    assert [w.label for w in joined.words] == [p.label for p in joined.phones] == ["hello"]
+    ctm = tmp_path / "w.ctm"
+    ctm.write_text("w 1 0.1 0.1 HH\nw 1 0.2 0.1 AH0\n", encoding="utf-8")
+    assert [p.label for p in load_alignments(ctm)["w"].phones] == ["HH", "AH0"]
+
+
+def test_gold_without_words_counts_no_word_insertions(tmp_path: Path):
+    g = _gold()
+    gold = tmp_path / "gold" / "u.json"
+    gold.parent.mkdir()
+    gold.write_text(json.dumps({"phones": _plain_entries(g.phones, True)}), encoding="utf-8")
+    _write_json(tmp_path / "hyp" / "u.json", _hyp())
+    [s] = evaluate_paths(gold.parent, tmp_path / "hyp", load_folding())
+    assert s.status == "ok" and s.words is None and s.phones.counts.inserted == 0
+    summary = summarise([s])
+    assert summary.words.hyp_tokens == 0 and summary.words.error_rate != summary.words.error_rate
+    assert summary.phones.error_rate == 0.0
+    # phones-only gold, words-only hypothesis: nothing to compare is a failure, not a score
+    (tmp_path / "hyp" / "u.json").write_text(json.dumps({"words": [["hello", 0.1, 0.3]]}))
+    [s] = evaluate_paths(gold.parent, tmp_path / "hyp", load_folding())
+    assert s.status == "failed" and "no phones" in s.reason
+
+
+def test_speakers_of_a_gold_textgrid_are_pooled(tmp_path: Path):
+    from praatio import textgrid as tgio
+
+    tg = tgio.Textgrid()
+    tg.addTier(tgio.IntervalTier("bob - phones", [(0.3, 0.4, "W"), (0.4, 0.5, "ER1")], 0, 0.6))
+    tg.addTier(tgio.IntervalTier("alice - phones", [(0.1, 0.2, "HH"), (0.2, 0.3, "AH0")], 0, 0.6))
+    tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    ali = load_alignments(tmp_path / "g.TextGrid")["g"]
+    assert [p.label for p in ali.phones] == ["HH", "AH0", "W", "ER1"] and ali.words == []
+
+
+def test_cli_reports_a_bad_gold_file_and_scores_the_rest(tmp_path: Path):
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    _write_textgrid(gold / "a.TextGrid", _gold())
+    (gold / "b.json").write_text('{"phones": [["HH", 0.1]]}', encoding="utf-8")
+    (gold / "c.csv").write_text("start,end,label\n0.1,zero,HH\n", encoding="utf-8")
+    for name in "abc":
+        _write_json(hyp / f"{name}.json", _hyp())
+    runner = CliRunner()
+    res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "--json", str(tmp_path / "s.json")])
+    assert res.exit_code == 1, res.output
+    assert "1/3 utterances scored, 2 failed" in res.output
+    errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and "Traceback" not in res.output
+    assert any("b.json" in line and "entry 1" in line for line in errors)
+    assert any("c.csv:2" in line and "zero" in line for line in errors)
+    assert all("CSV/TSV (start,end,label rows)" in line for line in errors)  # what is accepted
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["failed"] == 2 and summary["phones"]["mean_ms"] == pytest.approx(8.0)
+    quiet = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "-q"])
+    assert quiet.exit_code == 1 and len(quiet.output.strip().splitlines()) == 2  # errors only
+    res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "--tier", "syllables"])
+    assert res.exit_code == 2 and "--tier" in res.output
+
+
+def test_results_are_written_atomically(tmp_path: Path, monkeypatch):
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    _write_textgrid(gold / "a.TextGrid", _gold())
+    _write_json(hyp / "a.json", _hyp())
+    scores = evaluate_paths(gold, hyp, load_folding())
+    out = tmp_path / "res" / "u.csv"
+    write_csv(scores, out)
+    before = out.read_text()
+    assert before.startswith("utterance,status")
+
+    def broken(self, rows):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(csv.DictWriter, "writerows", broken)
+    with pytest.raises(OSError):
+        write_csv(scores, out)
+    assert out.read_text() == before and sorted(p.name for p in out.parent.iterdir()) == ["u.csv"]
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--json", str(blocker / "s.json")])
+    assert res.exit_code == 2 and "blocker" in res.output and "Traceback" not in res.output
+
+
+# ----------------------------------------------------------------------------- folds per side
+def _phones_of(labels: str) -> Alignment:
+    return Alignment([], [iv(0.1 * i, 0.1 * (i + 1), lab) for i, lab in enumerate(labels.split())], 0.6)
+
+
+def test_ipa_gold_fold_does_not_turn_arpabet_hypothesis_into_sampa():
+    gold = _phones_of("t s d n z")  # SAMPA/IPA: lower-case t s d n z
+    ours = _phones_of("T S D N Z")  # ARPAbet from ottc-align: the same sounds
+    for name in ("ipa", "emu-ae"):
+        s = score_utterance("u", gold, ours, load_folding(name))  # hypothesis: cmu39 by default
+        assert s.phones.counts.matched == 5, name
+    s = score_utterance("u", gold, ours, load_folding("ipa"), hyp_folding=load_folding("ipa"))
+    assert s.phones.counts.matched == 0  # the old behaviour: T S D N Z read as TH SH DH NG ZH
+    ipa_hyp = _phones_of("t ʃ θ ŋ ʒ")  # another tool's IPA output, folded with --hyp-fold ipa
+    s = score_utterance("u", _phones_of("T SH TH NG ZH"), ipa_hyp, load_folding("cmu39"),
+                        hyp_folding=load_folding("ipa"))
+    assert s.phones.counts.matched == 5
+
+
+def test_timit39_gold_folds_the_hypothesis_with_timit39_by_default():
+    gold, ours = _phones_of("ao zh dx"), _phones_of("AO1 ZH T")  # timit39: AO=AA, ZH=SH, DX
+    s = score_utterance("u", gold, ours, load_folding("timit39"))
+    assert s.phones.counts.matched == 2  # AA AA, SH SH; DX is not T in Lee & Hon's set
+    s = score_utterance("u", gold, ours, load_folding("timit39"), hyp_folding=load_folding("cmu39"))
+    assert s.phones.counts.matched == 0
+
+
+def test_cli_fold_is_the_golds_and_hyp_fold_the_hypothesis(tmp_path: Path):
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    gold.mkdir()
+    (gold / "u.json").write_text(json.dumps({"phones": [[lab, 0.1 * i, 0.1 * (i + 1)] for i, lab
+                                                        in enumerate("t s d n z".split())]}))
+    _write_json(hyp / "u.json", _phones_of("T S D N Z"))
+    csv_path = tmp_path / "u.csv"
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--fold", "ipa",
+                                      "--csv", str(csv_path)])
+    assert res.exit_code == 0, res.output
+    assert next(csv.DictReader(csv_path.open()))["phone_matched"] == "5"
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--fold", "ipa",
+                                      "--hyp-fold", "ipa", "--csv", str(csv_path)])
+    assert res.exit_code == 0, res.output
+    assert next(csv.DictReader(csv_path.open()))["phone_matched"] == "0"  # TH SH DH NG ZH
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--hyp-fold", "klingon"])
+    assert res.exit_code == 2 and "klingon" in res.output and "not a folding name" in res.output
+
+
+# ----------------------------------------------------------------------------- folders with other files
+def test_folder_scan_skips_reports_and_files_without_an_alignments_shape(tmp_path: Path):
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    _write_textgrid(gold / "a.TextGrid", _gold())
+    _write_json(hyp / "a.json", _hyp())
+    (gold / "alignment_analysis.csv").write_text(  # MFA's: begin,end, but no label column
+        "file,begin,end,speaker,overall_log_likelihood\na,0,0.6,s,-50\n", encoding="utf-8")
+    (gold / "summary.json").write_text(json.dumps({"words": [["x", 0, 1]]}))  # skipped by name
+    (hyp / "alignment_report.csv").write_text("utterance,status\na,aligned\n", encoding="utf-8")
+    (hyp / "notes.csv").write_text("speaker,age\nann,30\n", encoding="utf-8")
+    (hyp / "config.json").write_text(json.dumps({"sample_rate": 16000, "phones": "cmu"}))
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--csv", str(hyp / "per_utt.csv"),
+                                      "--json", str(hyp / "s.json")])
+    assert res.exit_code == 0, res.output
+    assert "1/1 utterances scored, 0 failed" in res.output and "error:" not in res.output
+    notes = [line for line in res.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 2 and len(res.stderr.strip().splitlines()) == 2
+    assert "skipped 2 files" in notes[0] and "alignment_analysis.csv" in notes[0] and "summary.json" in notes[0]
+    assert all(n in notes[1] for n in ("skipped 3 files", "alignment_report.csv", "notes.csv", "config.json"))
+    # a second run meets its own results in the hypothesis folder and skips them too
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--csv", str(hyp / "per_utt.csv"),
+                                      "--json", str(hyp / "s.json")])
+    assert res.exit_code == 0, res.output
+    assert "skipped 5 files" in res.stderr and "per_utt.csv" in res.stderr and "s.json" in res.stderr
+    assert CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "-q"]).output == ""
+    # named on its own, a file that is not an alignment is an error
+    [s] = evaluate_paths(hyp / "notes.csv", hyp / "a.json", load_folding())
+    assert s.status == "unreadable" and "notes.csv" in s.reason and "start/end/label" in s.reason
+
+
+def test_a_broken_file_beside_a_readable_one_does_not_fail_the_utterance(tmp_path: Path):
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    _write_textgrid(gold / "a.TextGrid", _gold())
+    _write_textgrid(gold / "b.TextGrid", _gold())
+    _write_textgrid(hyp / "a.TextGrid", _hyp())
+    (hyp / "a.json").write_text('{"phones": [["HH", 0.1]]}', encoding="utf-8")  # broken sibling
+    (hyp / "b.json").write_text('{"phones": [["HH", 0.1]]}', encoding="utf-8")  # broken, alone
+    notes: list[str] = []
+    by = {s.name: s for s in evaluate_paths(gold, hyp, load_folding(), note=notes.append)}
+    assert by["a"].status == "ok" and by["a"].phones.counts.matched == 4
+    assert by["b"].status == "unreadable" and "b.json: tier 'phones' entry 1" in by["b"].reason
+    assert len(notes) == 1 and notes[0].startswith("a: read from its other files") and "a.json" in notes[0]

@@ -13,8 +13,9 @@ import textgrid as tgpkg
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import OutputError, atomic_open
 from aligner.checks import Flag
-from aligner.formats import (FormatError, output_paths, parse_formats, read_csv, read_ctm,
-                             read_json, read_textgrid, read_transcript_textgrid, write_outputs)
+from aligner.formats import (FormatError, NotAlignmentError, output_paths, parse_formats, read_csv,
+                             read_ctm, read_json, read_textgrid, read_transcript_textgrid,
+                             subtitle_time, write_file, write_outputs)
 
 
 def _alignment(speaker=None, offset=0.0) -> Alignment:
@@ -158,3 +159,141 @@ def test_transcript_textgrid(tmp_path):
     (tmp_path / "bad.TextGrid").write_text("not a textgrid")
     with pytest.raises(FormatError, match="bad.TextGrid"):
         read_transcript_textgrid(tmp_path / "bad.TextGrid")
+
+
+# ----------------------------------------------------------------------------------- subtitles
+def test_srt_and_vtt_one_cue_per_word_without_silence(tmp_path):
+    written = write_outputs(_alignment(), tmp_path / "utt", ["srt", "vtt"])
+    assert [p.name for p in written] == ["utt.srt", "utt.vtt"]
+    assert (tmp_path / "utt.srt").read_text(encoding="utf-8") == (
+        "1\n00:00:00,200 --> 00:00:00,500\nhéllo\n\n"
+        "2\n00:00:00,900 --> 00:00:01,300\nworld\n\n")
+    assert (tmp_path / "utt.vtt").read_text(encoding="utf-8") == (
+        "WEBVTT\n\n"
+        "00:00:00.200 --> 00:00:00.500\nhéllo\n\n"
+        "00:00:00.900 --> 00:00:01.300\nworld\n\n")
+
+
+def test_subtitle_times_escaping_and_speakers(tmp_path):
+    assert subtitle_time(3723.0456, ",") == "01:02:03,046"
+    assert subtitle_time(59.9996, ".") == "00:01:00.000"
+    a = Alignment([Interval(0.0, 1.0, "<unk>"), Interval(3600.5, 3601.25, "R&D")], [], 3700.0)
+    write_outputs(a, tmp_path / "x", ["vtt", "srt"])
+    vtt = (tmp_path / "x.vtt").read_text(encoding="utf-8").split("\n\n")
+    assert vtt[1:3] == ["00:00:00.000 --> 00:00:01.000\n&lt;unk&gt;",
+                        "01:00:00.500 --> 01:00:01.250\nR&amp;D"]
+    assert "01:00:00,500 --> 01:00:01,250\nR&D" in (tmp_path / "x.srt").read_text(encoding="utf-8")
+    both = [_alignment("alice"), _alignment("bob", offset=0.5)]
+    write_outputs(both, tmp_path / "talk", ["srt", "vtt"])
+    srt = (tmp_path / "talk.srt").read_text(encoding="utf-8")
+    assert [line for line in srt.splitlines() if ":" in line and "-->" not in line] == [
+        "alice: héllo", "bob: héllo", "alice: world", "bob: world"]  # time order
+    assert "<v bob>world" in (tmp_path / "talk.vtt").read_text(encoding="utf-8")
+
+
+def test_write_file_keeps_the_name_it_is_given(tmp_path):
+    assert write_file(_alignment(), tmp_path / "Out.textgrid", "textgrid") == [tmp_path / "Out.textgrid"]
+    assert write_file(_alignment(), tmp_path / "w.CTM", "ctm", "utt") == [
+        tmp_path / "w.CTM", tmp_path / "w.phones.CTM"]
+    assert (tmp_path / "w.CTM").read_text().startswith("utt 1 0.200")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Out.textgrid", "w.CTM", "w.phones.CTM"]
+    assert parse_formats("srt,VTT") == ["srt", "vtt"]
+    assert [p.name for p in output_paths(tmp_path / "a", ["srt", "vtt"])] == ["a.srt", "a.vtt"]
+
+
+# ----------------------------------------------------------------------------------- tolerant readers
+def test_strict_readers_refuse_what_tolerant_ones_read(tmp_path):
+    plain = tmp_path / "g.json"
+    plain.write_text(json.dumps({"words": [["hi", 0.1, 0.4]], "phones": [[0.1, 0.2, "HH"], [0.2, 0.4, "AY1"]]}))
+    with pytest.raises(FormatError, match="g.json"):
+        read_json(plain)
+    (a,) = read_json(plain, tolerant=True)
+    assert [(w.start, w.end, w.label) for w in a.words] == [(0.1, 0.4, "hi")]
+    assert [p.label for p in a.phones] == ["HH", "AY1"] and a.duration == 0.4
+    tsv = tmp_path / "g.tsv"
+    tsv.write_text("0.1\t0.2\tHH\n0.2\t0.4\tAY1\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="header"):
+        read_csv(tsv)
+    (b,) = read_csv(tsv, tolerant=True)
+    assert [p.label for p in b.phones] == ["HH", "AY1"] and not b.words
+    bad = tmp_path / "bad.csv"
+    bad.write_text("start,end,label\n0.1,0.2,a\n0.5,0.3,b\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"bad.csv:3: ends \(0.3\) before it starts"):
+        read_csv(bad, tolerant=True)
+
+
+def test_tolerant_textgrid_takes_other_tools_tier_names(tmp_path):
+    from praatio import textgrid
+
+    tg = textgrid.Textgrid(0, 1)
+    tg.addTier(textgrid.IntervalTier("ORT-MAU", [(0.1, 0.5, "hallo")], 0, 1))
+    tg.addTier(textgrid.IntervalTier("KAN-MAU", [(0.1, 0.5, "halo:")], 0, 1))
+    tg.addTier(textgrid.IntervalTier("MAU", [(0.1, 0.3, "h"), (0.3, 0.5, "a")], 0, 1))
+    tg.save(str(tmp_path / "m.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert read_textgrid(tmp_path / "m.TextGrid") == []  # strict: not our tiers (plot: a transcript)
+    (a,) = read_textgrid(tmp_path / "m.TextGrid", tolerant=True)
+    assert [w.label for w in a.words] == ["hallo"] and [p.label for p in a.phones] == ["h", "a"]
+    other = textgrid.Textgrid(0, 1)
+    other.addTier(textgrid.IntervalTier("notes", [(0.1, 0.5, "x")], 0, 1))
+    other.save(str(tmp_path / "n.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    with pytest.raises(FormatError, match="no words or phones tier"):
+        read_textgrid(tmp_path / "n.TextGrid", tolerant=True)
+
+
+def test_whisperx_json_words_are_words_and_its_segments_are_not_phones(tmp_path):
+    path = tmp_path / "wx.json"
+    words = [{"word": "hello", "start": 0.1, "end": 0.4, "score": 0.9},
+             {"word": "world", "start": 0.5, "end": 0.9, "score": 0.8}]
+    path.write_text(json.dumps({"segments": [{"start": 0.1, "end": 0.9, "text": " hello world",
+                                              "words": words}],
+                                "word_segments": words, "language": "en"}), encoding="utf-8")
+    (a,) = read_json(path, tolerant=True)
+    assert [(w.start, w.end, w.label, w.confidence) for w in a.words] == [
+        (0.1, 0.4, "hello", 0.9), (0.5, 0.9, "world", 0.8)]
+    assert a.phones == []  # " hello world" is a sentence, not a phone
+    path.write_text(json.dumps({"segments": [{"start": 0.1, "end": 0.2, "text": "HH"},
+                                             {"start": 0.2, "end": 0.4, "text": "AY1"}]}))
+    (b,) = read_json(path, tolerant=True)  # a segments tier of single symbols is still phones
+    assert [p.label for p in b.phones] == ["HH", "AY1"]
+
+
+@pytest.mark.parametrize("text", ['{"end": 1e400, "phones": [["AH", 0, 1]]}',
+                                  '{"end": NaN, "phones": [["AH", 0, 1]]}',
+                                  '{"phones": [["AH", 0, 1e400]]}'])
+def test_json_with_infinite_times_is_a_format_error(tmp_path, text):
+    path = tmp_path / "inf.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FormatError, match="inf.json.*finite") as info:
+        read_json(path, tolerant=True)
+    assert "\n" not in str(info.value)
+
+
+def test_textgrid_with_infinite_times_is_a_format_error(tmp_path):
+    path = tmp_path / "inf.TextGrid"  # praatio refuses it; the tolerant fallback must too
+    path.write_text('File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n1e400\n<exists>\n1\n'
+                    '"IntervalTier"\n"phones"\n0\n1e400\n1\n0\n1e400\n"AH"\n', encoding="utf-8")
+    with pytest.raises(FormatError, match="inf.TextGrid: times must be finite"):
+        read_textgrid(path, tolerant=True)
+
+
+def test_csv_field_over_the_csv_modules_limit_is_a_format_error(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text('start,end,label\n0.1,0.2,"' + "a" * 140_000 + '"\n', encoding="utf-8")
+    with pytest.raises(FormatError, match="huge.csv: not a readable CSV/TSV file .*field limit"):
+        read_csv(path, tolerant=True)
+
+
+def test_files_without_an_alignments_shape_raise_not_alignment_error(tmp_path):
+    """Reports and configs are told apart from broken alignments (evaluate skips the former)."""
+    for name, text in (("report.csv", "utterance,status,reason\na,ok,\n"),
+                       ("summary.json", json.dumps({"phones": {"mean_ms": 8.0}})),
+                       ("list.json", "[1, 2]")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        reader = read_csv if name.endswith(".csv") else read_json
+        with pytest.raises(NotAlignmentError, match=name):
+            reader(tmp_path / name, tolerant=True)
+    broken = tmp_path / "broken.csv"  # an alignment's header, a broken row: not that error
+    broken.write_text("start,end,label\n0.1,zero,HH\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="broken.csv:2") as info:
+        read_csv(broken, tolerant=True)
+    assert not isinstance(info.value, NotAlignmentError)

@@ -2,8 +2,11 @@
 
 The pictures are checked for what a reader relies on: the PNG exists, has the size the layout
 promises, and is not blank (pixel variance, and ink in the waveform panel where the signal is
-loud); the signal reductions keep what matters (peaks, the spectral peak of a tone) while
-bounding the work for long windows.
+loud); every word and phone has a label that overlaps no other (staggered, rotated or
+abbreviated when it does not fit) and any label left out is counted in the title; a long
+recording is cut into rows and pages at one time scale, with one grey scale for the whole
+recording; the frame-weight panel is labelled and explained; the signal reductions keep what
+matters (peaks, the spectral peak of a tone) while bounding the work for long windows.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ pytest.importorskip("matplotlib")
 
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.plot import (  # noqa: E402
-    DPI, PlotError, Window, _PANELS_IN, _TOP_IN, image_size, plot_alignment, plot_path,
-    resolve_window,
-    spectrogram, waveform_envelope,
+    DPI, ROW_SECONDS, ROWS_PER_PAGE, PlotError, Window, _CAPTION_LINE_IN, _MIN_FONT, _PANELS_IN,
+    _TOP_IN, draw_page, image_size, layout, layout_rows, page_paths, place_labels,
+    plot_alignment, plot_path, resolve_window, spectrogram, spectrogram_range, waveform_envelope,
 )
 from tests.conftest import speechlike  # noqa: E402
 
@@ -92,7 +95,8 @@ def test_each_speaker_adds_tiers_in_one_picture(tmp_path):
     gray = read_png(out)
     w, h = image_size(a)
     tiers = round((_PANELS_IN["words"] + _PANELS_IN["phones"]) * DPI)
-    alpha = round(_PANELS_IN["alpha"] * DPI)  # several speakers: no alpha panel
+    # several speakers: no alpha panel, nor its two lines of explanation under the rows
+    alpha = round((_PANELS_IN["alpha"] + 2 * _CAPTION_LINE_IN) * DPI)
     assert (gray.shape[1], gray.shape[0]) == image_size([a, b]) == (w, h + tiers - alpha)
     assert_not_blank(gray)
 
@@ -105,32 +109,295 @@ def test_alpha_panel_adds_height():
     w0, h0 = image_size(make_alignment(3.0, with_alpha=False))
     w1, h1 = image_size(make_alignment(3.0, with_alpha=True))
     assert w0 == w1 == 1400
-    assert h1 - h0 == round(_PANELS_IN["alpha"] * DPI)
+    assert h1 - h0 == round((_PANELS_IN["alpha"] + 2 * _CAPTION_LINE_IN) * DPI)
 
 
-def test_long_window_png(tmp_path):
-    """Ten minutes with ~1500 words and ~4500 phones: drawn whole, reduced to the pixels."""
+def test_long_window_in_one_row_png(tmp_path):
+    """Ten minutes with ~1500 words and ~4500 phones in one row (--row-seconds 0): drawn whole,
+    reduced to the pixels, and the labels that cannot be shown at that scale are counted."""
     duration = 600.0
     audio = speechlike(duration, seed=3)
     al = make_alignment(duration, with_alpha=True, seed=3)
     assert len(al.words) > 1000
+    plan = layout(audio, SR, al, row_seconds=0)
+    assert plan.rows == [Window(0.0, duration)] and len(plan.pages) == 1
     out = tmp_path / "long.png"
-    plot_alignment(audio, SR, al, out)
+    assert plot_alignment(audio, SR, al, out, row_seconds=0) == [out]
     gray = read_png(out)
     assert (gray.shape[1], gray.shape[0]) == image_size(al)
     assert_not_blank(gray)
     assert (wave_panel(gray) < 0.5).mean() > 0.2
+    fig = draw_page(plan, 0)
+    texts = [t for kind, ax in tier_axes(fig) for t in ax.texts]
+    labelled = sum(1 for iv in al.words + al.phones if iv.label)
+    hidden = labelled - len(texts)
+    assert hidden > 0 and f"{hidden} labels too short to show" in fig.get_suptitle()
 
 
-def test_windows_of_one_file_differ(tmp_path):
-    audio = np.concatenate([speechlike(2.0), np.zeros(2 * SR, np.float32)])
-    audio[2 * SR:] += 1e-3 * np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32)
-    al = make_alignment(4.0, with_alpha=False)
-    loud, quiet = tmp_path / "loud.png", tmp_path / "quiet.png"
-    plot_alignment(audio, SR, al, loud, start=0.0, end=1.5)
-    plot_alignment(audio, SR, al, quiet, start=2.2, end=3.7)
-    # Each window is scaled to its own peak, so both show ink; but they are different pictures.
-    assert not np.array_equal(read_png(loud), read_png(quiet))
+# ------------------------------------------------------------------------------ labels
+
+PHONES = ["DH", "AH0", "K", "AE1", "T", "S", "IY1", "ER0", "N", "AA1", "ZH", "OW1"]
+FAST_WORDS = ["internationalization", "responsibilities", "the", "a", "unbelievably", "of",
+              "extraordinary", "re-entered", "to"]
+
+
+def fast_speech(duration: float) -> Alignment:
+    """Fast speech at its hardest: 300 ms words with labels wider than their boxes, 120 ms
+    function words, phones of 30-40 ms, a pause after every ninth word."""
+    rng = np.random.default_rng(0)
+    words, phones = [], []
+    t, i = 0.1, 0
+    while t + 0.4 < duration:
+        w = FAST_WORDS[i % len(FAST_WORDS)]
+        d = 0.3 if len(w) > 3 else 0.12
+        words.append(Interval(t, t + d, w, float(rng.uniform(0, 1))))
+        n = max(3, int(d / 0.034))
+        phones += [Interval(t + j * d / n, t + (j + 1) * d / n, PHONES[(3 * i + j) % 12])
+                   for j in range(n)]
+        t += d
+        i += 1
+        if i % 9 == 0:
+            words.append(Interval(t, t + 0.25, ""))
+            phones.append(Interval(t, t + 0.25, ""))
+            t += 0.25
+    return Alignment(words, phones, duration)
+
+
+def tier_axes(fig) -> list[tuple[str, object]]:
+    """(words|phones, axes) of every tier of every row, top to bottom."""
+    found = []
+    for ax in fig.axes:
+        name = ax.get_ylabel().split("\n")[-1]
+        if name in ("words", "phones"):
+            found.append((name, ax))
+    return found
+
+
+def shown(text: str, label: str) -> bool:
+    """`text` (first line) is `label`, or an abbreviation of it that a reader can resolve."""
+    first = text.split("\n")[0]
+    if first == label or (label[-1].isdigit() and first == label[:-1]):
+        return True
+    return first.endswith("…") and len(first) >= 3 and label.startswith(first[:-1])
+
+
+def assert_labels_readable(fig, alignment: Alignment, plan, page: int) -> None:
+    """Every labelled interval in each row has exactly one label, in order, at a readable
+    size, inside its tier, and no two labels of a tier overlap as drawn."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    rows = plan.pages[page]
+    tiers = tier_axes(fig)
+    assert len(tiers) == 2 * len(rows)
+    for (kind, ax), row in zip(tiers, [r for r in rows for _ in (0, 1)]):
+        intervals = [iv for iv in getattr(alignment, kind)
+                     if iv.label and iv.end > row.start and iv.start < row.end]
+        texts = ax.texts
+        assert len(texts) == len(intervals), f"{kind} {row}: {len(texts)} of {len(intervals)}"
+        frame = ax.get_window_extent(renderer)
+        boxes = []
+        for text, iv in zip(texts, intervals):
+            assert shown(text.get_text(), iv.label), (text.get_text(), iv.label)
+            assert text.get_fontsize() >= _MIN_FONT
+            box = text.get_window_extent(renderer)
+            assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, text.get_text()
+            assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, text.get_text()
+            boxes.append(box)
+        order = sorted(range(len(boxes)), key=lambda k: boxes[k].x0)
+        for n, a in enumerate(order):  # sweep: only boxes starting before a's end can touch it
+            for b in order[n + 1:]:
+                if boxes[b].x0 >= boxes[a].x1:
+                    break
+                overlap_x = min(boxes[a].x1, boxes[b].x1) - max(boxes[a].x0, boxes[b].x0)
+                overlap_y = min(boxes[a].y1, boxes[b].y1) - max(boxes[a].y0, boxes[b].y0)
+                assert overlap_x <= 0.5 or overlap_y <= 0.5, (
+                    f"{texts[a].get_text()!r} overlaps {texts[b].get_text()!r}")
+
+
+def test_fast_speech_every_word_and_phone_is_labelled_without_overlap():
+    al = fast_speech(12.0)
+    plan = layout(speechlike(12.0), SR, al)
+    assert len(plan.pages) == 1
+    fig = draw_page(plan, 0)
+    assert "too short" not in fig.get_suptitle()
+    assert_labels_readable(fig, al, plan, 0)
+    # Every 300 ms word is labelled in full at the default scale, however long its spelling.
+    full = {t.get_text().split("\n")[0] for kind, ax in tier_axes(fig) if kind == "words"
+            for t in ax.texts}
+    assert {"internationalization", "responsibilities", "extraordinary"} <= full
+    # Some labels had to leave their box: staggered or rotated, not dropped.
+    phone_texts = [t for kind, ax in tier_axes(fig) if kind == "phones" for t in ax.texts]
+    assert any(t.get_rotation() == 90 for t in phone_texts)
+    assert any(t.get_bbox_patch() is not None for t in phone_texts)
+
+
+def test_300ms_words_with_very_long_spellings_are_still_labelled():
+    """Back-to-back 300 ms words whose full spelling cannot fit anywhere: each still gets a
+    label (its first letters and "…") and none overlaps another."""
+    word = "pneumonoultramicroscopicsilicovolcanoconiosis"
+    words = [Interval(0.1 + 0.3 * k, 0.4 + 0.3 * k, f"{word}{k}") for k in range(14)]
+    al = Alignment(words, [], 4.5)
+    plan = layout(speechlike(4.5), SR, al)
+    fig = draw_page(plan, 0)
+    assert "too short" not in fig.get_suptitle()
+    assert_labels_readable(fig, al, plan, 0)
+    texts = [t.get_text() for kind, ax in tier_axes(fig) if kind == "words" for t in ax.texts]
+    assert any(t.endswith("…") and len(t) >= 8 for t in texts)  # abbreviated, not to a stub
+
+
+class FakeMeasure:
+    """6 pixels per character at size 8, 10 pixels per line: predictable geometry."""
+
+    def __call__(self, text: str, size: float) -> tuple[float, float]:
+        lines = text.split("\n")
+        return max(len(line) for line in lines) * 6 * size / 8, 10 * size / 8 * len(lines)
+
+
+def test_place_labels_prefers_the_box_then_staggers_then_abbreviates():
+    spans = [(0, 100, "wide"), (100, 110, "AH0"), (110, 120, "ER1"), (120, 220, "box"),
+             (220, 226, "AH1"), (226, 232, "K")]
+    labels, hidden = place_labels(spans, 60, 400, 8.0, FakeMeasure(), ["0.91", None, None,
+                                                                       None, None, None])
+    assert hidden == 0 and [lb.index for lb in labels] == list(range(6))
+    assert labels[0].text == "wide\n0.91" and labels[0].in_box and labels[0].size == 8.0
+    # Too wide for 10 px: above the middle, the next below it, centred on their boxes.
+    assert not labels[1].in_box and not labels[2].in_box and labels[1].y != labels[2].y
+    assert abs(labels[1].x - 105) < 1e-9 and abs(labels[2].x - 115) < 1e-9
+    assert labels[3].text == "box" and labels[3].in_box
+    # Both lanes are taken over x = 223 by the neighbours: the stressless form goes where it can.
+    assert labels[5].text == "K"
+    assert all(lb.size >= _MIN_FONT for lb in labels)
+    # With no room at all (a 1-pixel box and lanes too short), the label is counted, not drawn.
+    labels, hidden = place_labels([(0, 1, "internationalization")], 8, 20, 8.0, FakeMeasure())
+    assert labels == [] and hidden == 1
+
+
+# ------------------------------------------------------------------------------ rows and pages
+
+def test_25s_recording_is_cut_into_rows_at_pauses_on_one_page(tmp_path):
+    al = make_alignment(25.0, with_alpha=True)
+    rows = layout_rows([al], Window(0.0, 25.0))
+    assert 5 <= len(rows) <= ROWS_PER_PAGE  # every row but the last at least 85% full
+    assert rows[0].start == 0.0 and rows[-1].end == 25.0
+    assert all(a.end == b.start for a, b in zip(rows, rows[1:]))  # contiguous
+    assert all(r.end - r.start <= ROW_SECONDS + 1e-9 for r in rows)
+    for r in rows[:-1]:  # rows end between words, never inside one
+        assert not any(iv.start < r.end < iv.end for iv in al.words if iv.label), r
+    plan = layout(speechlike(25.0), SR, al)
+    assert plan.rows == rows and len(plan.pages) == 1 and plan.row_span == ROW_SECONDS
+    out = tmp_path / "x.png"
+    assert plot_alignment(speechlike(25.0), SR, al, out) == [out]
+    gray = read_png(out)
+    assert (gray.shape[1], gray.shape[0]) == image_size(al, rows=len(rows))
+    assert_not_blank(gray)
+    # Each row's panels share one time scale: ROW_SECONDS across the plot width.
+    fig = draw_page(plan, 0)
+    spans = {round(ax.get_xlim()[1] - ax.get_xlim()[0], 9) for ax in fig.axes}
+    assert spans == {ROW_SECONDS}
+
+
+def test_long_recording_writes_pages_last_first(tmp_path):
+    duration = 36.0
+    al = make_alignment(duration, with_alpha=False)
+    audio = speechlike(duration)
+    plan = layout(audio, SR, al)
+    assert len(plan.rows) > ROWS_PER_PAGE and len(plan.pages) == 2
+    out = tmp_path / "rec.png"
+    (tmp_path / "rec.page3.png").write_bytes(b"left by a longer plot")
+    written = plot_alignment(audio, SR, al, out)
+    assert written == page_paths(out, 2) == [out, tmp_path / "rec.page2.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.page2.png", "rec.png"]
+    for path, rows in zip(written, plan.pages):
+        gray = read_png(path)
+        assert (gray.shape[1], gray.shape[0]) == image_size(al, rows=len(rows))
+        assert_not_blank(gray)
+    # The first page is renamed into place last: if it exists, every page does.
+    assert out.stat().st_mtime_ns >= written[1].stat().st_mtime_ns
+    # --start/--end still draws exactly the window asked for.
+    plan = layout(audio, SR, al, start=10.0, end=13.0)
+    assert plan.rows == [Window(10.0, 13.0)]
+
+
+def test_spectrogram_and_wave_scales_are_fixed_for_the_whole_recording():
+    """A loud half and a near-silent half, drawn in rows and in separate windows: the grey
+    range is the recording's loudest cell and 70 dB below it everywhere, so the quiet half
+    stays white instead of being stretched to look as dark as speech."""
+    audio = np.concatenate([speechlike(4.0), np.zeros(4 * SR, np.float32)])
+    audio[4 * SR:] += 1e-4 * np.random.default_rng(0).standard_normal(4 * SR).astype(np.float32)
+    al = make_alignment(8.0, with_alpha=False)
+    top, _ = spectrogram_range(audio, SR)
+    images, waves, rows = [], [], 0
+    for start, end, row_seconds in [(None, None, 2.0), (0.5, 1.5, None), (5.0, 6.5, None)]:
+        plan = layout(audio, SR, al, start=start, end=end, row_seconds=row_seconds)
+        fig = draw_page(plan, 0)
+        images += [img for ax in fig.axes for img in ax.get_images()]
+        waves += [ax.get_ylim() for ax in fig.axes if ax.get_ylabel() == "wave"]
+        rows += len(plan.rows)
+    assert len(images) == len(waves) == rows >= 4 + 1 + 1
+    assert {img.get_clim() for img in images} == {(top - 70.0, top)}
+    assert len(set(waves)) == 1
+    loud, quiet = images[-2], images[-1]  # the two windows
+    assert (loud.get_array() > top - 60).mean() > 0.05
+    assert (quiet.get_array() > top - 60).mean() < 0.001
+
+
+def test_spectrogram_drops_an_empty_band():
+    """A recording with nothing above 4 kHz (telephone speech resampled to 16 kHz) is drawn
+    0-4 kHz; one with energy up to 8 kHz keeps it."""
+    t = np.arange(2 * SR) / SR
+    fade = np.hanning(t.size)  # no click at the ends: a click has energy at every frequency
+    narrow = (fade * (0.5 * np.sin(2 * np.pi * 700 * t) + 0.3 * np.sin(2 * np.pi * 3100 * t))
+              ).astype(np.float32)
+    assert spectrogram_range(narrow, SR)[1] == 4000.0
+    assert spectrogram_range(speechlike(2.0), SR)[1] == 8000.0  # white noise in it
+
+
+def test_frame_weight_panel_is_named_scaled_and_explained():
+    al = make_alignment(12.0, with_alpha=True, seed=4)
+    plan = layout(speechlike(12.0), SR, al, row_seconds=4.0)
+    assert len(plan.pages) == 1 and len(plan.rows) >= 3
+    fig = draw_page(plan, 0)
+    panels = [ax for ax in fig.axes if ax.get_ylabel() == "frame\nweight"]
+    assert len(panels) == len(plan.rows)
+    rel = np.asarray(al.alpha) * len(al.alpha)
+    assert {ax.get_ylim() for ax in panels} == {(0.0, max(1.5, 1.1 * rel.max()))}
+    for ax, row in zip(panels, plan.rows):
+        curve = ax.get_lines()[0]
+        frames = np.round(curve.get_xdata() / 0.01 - 0.5).astype(int)
+        assert abs(frames[0] - row.start / 0.01) <= 1
+        assert np.allclose(curve.get_ydata(), rel[frames])
+        assert any(line.get_ydata()[0] == 1.0 and line.get_linestyle() == ":"
+                   for line in ax.get_lines()[1:])
+    caption = " ".join(t.get_text() for t in fig.texts)
+    assert "1.0 (dotted) = an average frame's share" in caption
+    assert "an average frame's share" in " ".join(t.get_text() for t in panels[0].texts)
+    # Without frame weights (a TextGrid): neither the panel nor its explanation.
+    fig = draw_page(layout(speechlike(12.0), SR, make_alignment(12.0, False)), 0)
+    assert "frame weight" not in " ".join(t.get_text() for t in fig.texts)
+
+
+@pytest.mark.parametrize("row_seconds", [-1.0, 0.001, 0.49, float("nan"), float("inf")])
+def test_row_seconds_must_be_sensible(row_seconds):
+    with pytest.raises(PlotError, match=r"--row-seconds must be 0 \(one row\) or at least 0.5 s"):
+        layout(speechlike(1.0), SR, make_alignment(1.0, False), row_seconds=row_seconds)
+
+
+def test_shortest_row_seconds_and_zero_are_accepted():
+    al = make_alignment(3.0, False)
+    assert len(layout(speechlike(3.0), SR, al, row_seconds=0.5).rows) >= 5
+    assert len(layout(speechlike(3.0), SR, al, row_seconds=0).rows) == 1
+
+
+def test_replotting_removes_only_this_outputs_stale_pages(tmp_path):
+    names = ["a.page2.png", "a.page3.png", "a.page10.png",  # earlier pages of a.png: stale
+             "a.page02.png", "a.page2.png.bak", "a.page2.jpg", "b.page2.png", "xa.page2.png"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"old")
+    (tmp_path / "a.page4.png").mkdir()  # not a file: left alone
+    out = tmp_path / "a.png"
+    assert plot_alignment(speechlike(2.0), SR, make_alignment(2.0, False), out) == [out]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a.png", "a.page4.png", *names[3:]])
 
 
 def test_overwrites_atomically_and_leaves_no_temporaries(tmp_path):
@@ -306,3 +573,26 @@ def test_missing_matplotlib_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(PlotError, match=r"pip install 'ottc-align\[plot\]'"):
         plot_alignment(speechlike(1.0), SR, make_alignment(1.0, False), tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_cli_long_recording_pages_and_row_seconds(tmp_path, write_wav):
+    from aligner.formats import write_textgrid
+
+    wav = write_wav(tmp_path / "long.wav", speechlike(36.0))
+    tg = write_textgrid(make_alignment(36.0, with_alpha=False), tmp_path / "long.TextGrid")
+    result = _run(["plot", str(wav), str(tg)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {tmp_path / 'long.png'} (+1 page: long.page2.png)" in result.output
+    assert (tmp_path / "long.page2.png").exists()
+    out = tmp_path / "one.png"
+    result = _run(["plot", str(wav), str(tg), "-o", str(out), "--row-seconds", "0"])
+    assert result.exit_code == 0, result.output
+    gray = read_png(out)
+    assert (gray.shape[1], gray.shape[0]) == image_size(make_alignment(1.0, False), rows=1)
+    assert not (tmp_path / "one.page2.png").exists()
+    for bad in ("-2", "0.001"):
+        result = _run(["plot", str(wav), str(tg), "-o", str(tmp_path / "bad.png"),
+                       "--row-seconds", bad])
+        assert result.exit_code == 2 and "--row-seconds must be 0 (one row) or at least 0.5 s" in result.output
+        assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+        assert not (tmp_path / "bad.png").exists()

@@ -137,6 +137,11 @@ def _noise_as_mp3(folder, stem):
                  audio_bytes=np.random.default_rng(1).bytes(4000))
 
 
+def _m4a(folder, stem):  # AAC in MP4, as phones record: libsndfile cannot decode it
+    return _pair(folder, stem, ext=".m4a",
+                 audio_bytes=b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00" + bytes(256))
+
+
 def _zero_length(folder, stem):
     return _pair(folder, stem, np.zeros(0, dtype=np.float32))
 
@@ -194,6 +199,7 @@ BAD: dict[str, Case] = {
     "unreadable_header": Case(_unreadable, ("not a readable audio file",)),
     "text_named_wav": Case(_text_as_wav, ("not a readable audio file",)),
     "noise_named_mp3": Case(_noise_as_mp3, ("audio",)),
+    "m4a_recording": Case(_m4a, (".m4a audio cannot be read", "convert it first, e.g. ffmpeg -i")),
     "zero_length": Case(_zero_length, ("zero length",)),
     "empty_file": Case(_empty_file, ("not a readable audio file",)),
     "silence": Case(_silence, ("silent",)),
@@ -537,7 +543,8 @@ def test_flags_reach_summary_json_csv_and_report(monkeypatch, tmp_path, tiny_mod
     audio, transcript = _pair(tmp_path / "one", "clip", speechlike(2.0))
     result = cli(audio, transcript, "--model", tiny_model_dir, "-f", "json,csv")
     assert result.exit_code == 0, result.output
-    assert "1 warning(s)" in result.stdout and "long_word" in result.stdout
+    assert "1 warning(s)" in result.stdout and "warnings: 1 long_word" in result.stdout
+    assert "word 'hello'" in result.stdout  # a single flag is printed in full
     data = json.loads((tmp_path / "one" / "clip.json").read_text())
     assert [f["kind"] for f in data["flags"]] == ["long_word"]
     assert data["flags"][0]["label"] == "hello"
@@ -548,9 +555,83 @@ def test_flags_reach_summary_json_csv_and_report(monkeypatch, tmp_path, tiny_mod
     root, out = tmp_path / "corpus", tmp_path / "out"
     _pair(root, "u1", speechlike(1.5))
     result = cli(root, "-o", out, "--model", tiny_model_dir)
-    assert result.exit_code == 0 and "flagged" in result.stdout and "long_word" in result.stdout
+    assert result.exit_code == 0 and "aligned, flagged" in result.stdout
+    assert "1 long_word" in result.stdout
     (row,) = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
     assert row["status"] == "flagged" and "long_word" in row["flags"]
+
+
+def _force_many_flags(monkeypatch):
+    """One long_word flag, then a low_confidence flag on every word: more than the summary
+    prints in full."""
+    import aligner.align as align_mod
+    from aligner.checks import Flag
+
+    def flags(alignment, thresholds=None):
+        words = [w for w in alignment.words if w.label]
+        out = [Flag("long_word", f"word '{words[-1].label}' lasts 9 s", "words", words[-1].start,
+                    words[-1].end, words[-1].label)]
+        return out + [Flag("low_confidence", f"word '{w.label}' at {w.start:.3f} s confidence "
+                           "0.01", "words", w.start, w.end, w.label) for w in words]
+
+    monkeypatch.setattr(align_mod, "find_flags", flags)
+
+
+def _lines(text: str, start: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip().startswith(start)]
+
+
+def test_many_flags_are_counted_not_listed(monkeypatch, tmp_path, tiny_model_dir):
+    """A long recording can carry hundreds of flags: the summary counts them per kind, prints a
+    few examples (one of each kind first) and says where the full list is; --verbose prints
+    them all; --strict counts them too before failing."""
+    _force_many_flags(monkeypatch)
+    audio, transcript = _pair(tmp_path / "one", "clip", speechlike(2.0))  # 4 words: 5 flags
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-f", "textgrid,json")
+    assert result.exit_code == 0, result.output
+    assert "5 warning(s)" in result.stdout
+    (counts,) = _lines(result.stdout, "warnings:")
+    assert "1 long_word, 4 low_confidence" in counts and "clip.json" in counts
+    examples = _lines(result.stdout, "warning:")
+    assert len(examples) == 3 and "long_word" in examples[0] and "'hello'" in examples[1]
+    assert len(json.loads((tmp_path / "one" / "clip.json").read_text())["flags"]) == 5
+
+    result = cli(audio, transcript, "--model", tiny_model_dir)  # TextGrid only: no list
+    assert "-f json or csv lists them all" in _lines(result.stdout, "warnings:")[0]
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--verbose")
+    assert len(_lines(result.stdout, "warning:")) == 5 and "--verbose" not in result.stdout
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 0 and result.stdout == ""
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict", "-o", tmp_path / "s")
+    assert result.exit_code == 1 and "1 long_word, 4 low_confidence" in result.stderr
+    assert len(_lines(result.stderr, "flag:")) == 3 and not (tmp_path / "s").exists()
+
+
+def test_corpus_summary_counts_flagged_utterances_as_aligned(monkeypatch, tmp_path,
+                                                             tiny_model_dir):
+    """'aligned 0 | flagged 2' read as if nothing was aligned: flagged utterances are counted
+    as aligned, with how many of them have flags, the flags counted per kind."""
+    _force_many_flags(monkeypatch)
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _pair(root, "u1", speechlike(1.5))
+    _pair(root, "u2", speechlike(1.5))
+    _pair(root, "bad", audio_bytes=b"not audio")
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 1, result.output
+    (row,) = [line for line in result.stdout.splitlines() if line.count("│") == 6]
+    assert [cell.strip() for cell in row.split("│")[1:5]] == ["2", "2", "0", "1"]
+    outcomes = {line.split("│")[1].strip(): line.split("│")[2].strip()
+                for line in result.stdout.splitlines() if line.count("│") == 4}
+    assert {k: outcomes[k] for k in ("bad", "u1", "u2")} == {
+        "bad": "failed", "u1": "aligned, flagged", "u2": "aligned, flagged"}
+    assert "2 aligned utterance(s) have flags" in result.stdout
+    assert "2 long_word, 8 low_confidence" in result.stdout
+    assert "u1: low_confidence" not in result.stdout
+    assert (out / "u1.TextGrid").exists() and (out / "u2.TextGrid").exists()
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "--verbose")
+    assert len([line for line in result.stdout.splitlines() if "u1: low_confidence" in line]) == 4
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "-q")
+    assert result.stdout == "" and _lines(result.stderr, "failed:")[0].startswith("failed: bad")
 
 
 def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir):
@@ -723,7 +804,8 @@ def trained_model_dir(tmp_path_factory) -> Path:
     from aligner.targets import build_targets
     from aligner.text.phones import phone_ids
 
-    assert shutil.which("espeak-ng"), "this test synthesises its speech with espeak-ng"
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (this test synthesises its speech with it)")
     folder = tmp_path_factory.mktemp("mismatch")
     for key, text in MISMATCH_TEXTS.items():
         subprocess.run(["espeak-ng", "-w", str(folder / f"{key}.wav"), text], check=True)

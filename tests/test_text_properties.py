@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aligner.text.frontend import TranscriptError, load_lexicon, parse_transcript
+from aligner.text.normalise import clean_text
 from aligner.text.phones import PHONES
 
 _LEX = load_lexicon()
@@ -17,6 +18,7 @@ _pieces = st.sampled_from([
     "the", "Dr.", "St.", "1999", "$5.50", "4:30", "50%", "don't", "'90s", "U.S.", "FBI",
     "well-known", "and/or", "café", "—", "...", ",", "!", "&", "#", "1/2", "3.14", "21st",
     "Zürich", "COVID-19", "'", '"', "-", "-5", "$", "%", ":", "/", "x", "blorf", "€3",
+    "[laughter]", "{LG}", "<unk>", "<star>", "(inaudible)", "<cutoff-x>", "[", ">", "(",
 ])
 _transcripts = st.lists(
     st.one_of(_pieces, st.text(min_size=1, max_size=6), st.integers(-10**20, 10**20).map(str),
@@ -34,7 +36,12 @@ def _check(text: str) -> None:
         return
     assert words
     for w in words:
-        assert w.text and w.spoken and w.pronunciations
+        assert w.text and w.pronunciations
+        if w.pronunciations in ([["spn"]], [["<star>"]]):  # markup: a bracketed token, no words
+            shown = clean_text(w.text)  # as typed; compatibility forms ("🄐" = "(A)") cleaned
+            assert not w.spoken and shown[0] in "[{<(" and shown[-1] in "]}>)"
+            continue
+        assert w.spoken
         for p in w.pronunciations:
             assert p and all(ph.rstrip("012") in _PHONES for ph in p)
 

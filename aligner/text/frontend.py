@@ -7,17 +7,19 @@ The acoustic model uses `aligner.text.phones.phone_ids` to drop stress.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from aligner.text.errors import DictionaryError, TranscriptError
 from aligner.text.lexicon import MAX_VARIANTS, Lexicon, read_cmudict, cmudict_path
 from aligner.text.lexicon import read_user_dictionary
-from aligner.text.normalise import normalise
+from aligner.text.normalise import MARKUP_STAR, normalise
+from aligner.text.phones import SPOKEN_NOISE, STAR
 
 __all__ = [
-    "Word", "Lexicon", "TranscriptError", "DictionaryError", "load_lexicon", "parse_transcript",
-    "read_transcript", "unknown_words",
+    "Word", "Lexicon", "TranscriptError", "DictionaryError", "generated_pronunciations",
+    "load_lexicon", "parse_transcript", "read_transcript", "unknown_words",
 ]
 
 
@@ -56,8 +58,21 @@ def _pronounce_one(lexicon: Lexicon, text: str, word: str) -> tuple[list[list[st
         raise TranscriptError(f"word {text!r}: {err}") from None
 
 
+def _markup_word(text: str, kind: str, lexicon: Lexicon) -> Word:
+    """A markup token (`[laughter]`, `<unk>`, `<star>`): its user-dictionary entry if there is
+    one (MFA's `{LG} spn`, `[um] AH1 M`), else spoken noise, or the wildcard for `<star>`.
+    Never phones spelled from its text: what a bracket holds is a note, not the words said."""
+    if kind != MARKUP_STAR:
+        entry = lexicon.user.get(unicodedata.normalize("NFC", text).lower())
+        if entry:
+            return Word(text, [list(p) for p in entry[:MAX_VARIANTS]], False, [])
+    return Word(text, [[STAR if kind == MARKUP_STAR else SPOKEN_NOISE]], False, [])
+
+
 def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """Typed text -> words with pronunciations. Symbol-only tokens are dropped (not spoken).
+    Markup tokens keep their text and are pronounced `spn` (`<star>`: the wildcard), see
+    `_markup_word`.
 
     Raises TranscriptError when the text has no speakable word or a token cannot be pronounced
     (for example it is written in a non-Latin script).
@@ -66,6 +81,9 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
     words: list[Word] = []
     for token in normalise(text, known=lexicon.__contains__):
+        if token.markup:
+            words.append(_markup_word(token.text, token.markup, lexicon))
+            continue
         if len(token.readings) == 1 and len(token.readings[0]) == 1:  # one word: common case
             variants, unknown = _pronounce_one(lexicon, token.text, token.readings[0][0])
             words.append(Word(token.text, variants, unknown, list(token.spoken)))
@@ -107,6 +125,22 @@ def read_transcript(path: Path) -> str:
         raise TranscriptError(
             f"{path}: transcript is not UTF-8 (byte 0x{raw[err.start]:02x} at offset "
             f"{err.start}, line {line}); save it as UTF-8") from None
+
+
+def generated_pronunciations(words: list[Word], lexicon: Lexicon) -> dict[str, list[list[str]]]:
+    """Spoken word -> its generated (G2P) variants, for every spoken word of `words` that no
+    dictionary has. Keyed by what a `--dictionary` entry must be called to replace them
+    ("covid" for "COVID-19", "zorblax" for "Zorblax,"): `validate --export-dictionary`."""
+    out: dict[str, list[list[str]]] = {}
+    for word in words:
+        if not word.unknown:
+            continue
+        for spoken in word.spoken:
+            if spoken not in out:
+                variants, unknown = lexicon.pronounce(spoken)
+                if unknown:
+                    out[spoken] = variants
+    return out
 
 
 def unknown_words(words: list[Word]) -> list[tuple[str, list[str]]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aligner.text.errors import DictionaryError, TranscriptError
-from aligner.text.phones import PHONES
+from aligner.text.phones import PHONES, SILENCE, SPOKEN_NOISE
 
 MAX_VARIANTS = 8
 """Most pronunciation variants kept per word (the aligner scores each)."""
@@ -89,14 +89,19 @@ def fold_accents(word: str) -> str:
 
 
 def parse_pronunciation(phones: list[str], where: str) -> list[str]:
-    """Check ARPAbet phones (stress optional, any case); raise DictionaryError naming `where`."""
+    """Check ARPAbet phones (stress optional, any case); raise DictionaryError naming `where`.
+
+    MFA's two non-speech pronunciations are accepted on their own: `spn` (spoken noise: the
+    word is aligned as `[laughter]` is) and `sil` (aligned as silence)."""
+    if len(phones) == 1 and phones[0].lower() in (SPOKEN_NOISE, SILENCE):
+        return [phones[0].lower()]
     out = []
     for p in phones:
         up = p.upper()
         if not _PHONE_RE.match(up):
             raise DictionaryError(
                 f"{where}: {p!r} is not an ARPAbet phone (the model uses CMUdict's 39 phones, "
-                "with optional stress 0/1/2)")
+                "with optional stress 0/1/2, or `spn` / `sil` alone)")
         out.append(up)
     return out
 
@@ -134,6 +139,19 @@ def read_user_dictionary(path: Path) -> dict[str, list[list[str]]]:
         if pron not in variants:
             variants.append(pron)
     return entries
+
+
+def write_user_dictionary(path: Path, entries: dict[str, list[list[str]]]) -> Path:
+    """Write `entries` (word -> variants) in MFA's format, `word<TAB>PH1 PH2 ...`, one variant a
+    line, the form `read_user_dictionary` reads back; all or nothing (OutputError naming the
+    file if it cannot be written)."""
+    from aligner.atomic import atomic_open
+
+    with atomic_open(path) as handle:
+        for word, variants in entries.items():
+            for pron in variants:
+                handle.write(f"{word}\t{' '.join(pron)}\n")
+    return Path(path)
 
 
 def _product(parts: list[list[list[str]]], limit: int = MAX_VARIANTS) -> list[list[str]]:

@@ -110,17 +110,31 @@ _INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
 _SEPARATORS = re.compile(
     r"[;!?()\[\]{}\"<>|\\*_~^]+|\.{2,}|-{2,}|(?<!\d)[,:]|[,:](?!\d)")
 
+# Transcript markup (MFA's conventions): a token in [..], {..} or <..>, or one word in (..) that
+# has a letter ("(inaudible)", not "(555)"), not glued to a word ("item(s)" stays a word).
+# Square and curly brackets may hold spaces ("[background noise]"); lengths are bounded so a
+# stray bracket in an hour-long one-line transcript costs nothing.
+_MARKUP_RE = re.compile(
+    r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\))(?!\w)")
+MARKUP_SPN = "spn"  # Token.markup of spoken noise
+MARKUP_STAR = "star"  # Token.markup of the `<star>` wildcard
+_NON_SPACE = re.compile(r"\S+")
+
 
 @dataclass
 class Token:
-    """One word of the words tier: the user's spelling and what a speaker says for it."""
+    """One word of the words tier: the user's spelling and what a speaker says for it.
+
+    markup: "" for words; MARKUP_SPN or MARKUP_STAR for transcript markup (`[laughter]`,
+    `<unk>`, `<star>`: see `markup_kind`), which has no readings."""
 
     text: str
     readings: list[list[str]]
+    markup: str = ""
 
     @property
     def spoken(self) -> list[str]:
-        return self.readings[0]
+        return self.readings[0] if self.readings else []
 
 
 _TRANSLATE = str.maketrans({**_CHAR_MAP, **{c: None for c in _DROP}})
@@ -470,24 +484,48 @@ def _never_known(_: str) -> bool:
     return False
 
 
-def _piece_spans(cleaned: str) -> list[tuple[int, int]]:
-    """Spans of raw pieces: whitespace and word-separating punctuation split tokens."""
+def markup_kind(token: str) -> str:
+    """MARKUP_STAR for the wildcard `<star>`, MARKUP_SPN for any other markup token (noise,
+    `<unk>`, `<cutoff-x>`, `<hes-x>`, `(inaudible)`), "" for a token that is not markup."""
+    m = _MARKUP_RE.fullmatch(token)
+    if m is None or not token[1:-1].strip():
+        return ""
+    if token[0] == "(" and not re.search(r"[^\W\d_]", token):
+        return ""
+    return MARKUP_STAR if token.lower() == "<star>" else MARKUP_SPN
+
+
+def _markup_spans(cleaned: str) -> list[tuple[int, int]]:
+    """Spans of the markup tokens in cleaned text, in order."""
+    if not any(c in cleaned for c in "[{<("):
+        return []
+    return [m.span() for m in _MARKUP_RE.finditer(cleaned) if markup_kind(m.group())]
+
+
+def _piece_spans(cleaned: str, markup: list[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """Spans of raw pieces: whitespace and word-separating punctuation split tokens; each
+    `markup` span is one piece of its own."""
     spans: list[tuple[int, int]] = []
-    for chunk in re.finditer(r"\S+", cleaned):
-        pos, end = chunk.start(), chunk.end()
-        for sep in _SEPARATORS.finditer(cleaned, pos, end):
-            if sep.start() > pos:
-                spans.append((pos, sep.start()))
-            pos = sep.end()
-        if end > pos:
-            spans.append((pos, end))
+    pos = 0
+    for m_start, m_end in [*markup, (len(cleaned), len(cleaned))]:
+        for chunk in _NON_SPACE.finditer(cleaned, pos, m_start):
+            start, end = chunk.span()
+            for sep in _SEPARATORS.finditer(cleaned, start, end):
+                if sep.start() > start:
+                    spans.append((start, sep.start()))
+                start = sep.end()
+            if end > start:
+                spans.append((start, end))
+        if m_end > m_start:
+            spans.append((m_start, m_end))
+        pos = m_end
     return spans
 
 
 def split_pieces(text: str) -> list[str]:
     """Text -> raw pieces (cleaned), before punctuation around them is stripped."""
     cleaned = clean_text(text)
-    return [cleaned[a:b] for a, b in _piece_spans(cleaned)]
+    return [cleaned[a:b] for a, b in _piece_spans(cleaned, _markup_spans(cleaned))]
 
 
 def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[Token]:
@@ -497,10 +535,12 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     an all-capitals token as a word or as letters, and keeps known words like "'em" intact.
     """
     nfc, cleaned, origin = clean_with_origin(text)
-    raw_spans = _piece_spans(cleaned)
+    markup = _markup_spans(cleaned)
+    is_markup = set(markup)
+    raw_spans = _piece_spans(cleaned, markup)
     spans: list[tuple[int, int]] = []
     for a, b in raw_spans:
-        s0, e0 = _strip_span(cleaned[a:b], known)
+        s0, e0 = (0, b - a) if (a, b) in is_markup else _strip_span(cleaned[a:b], known)
         spans.append((a + s0, a + e0))
     pieces = [cleaned[a:b] for a, b in spans]
 
@@ -509,7 +549,7 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
             return nfc[a:b]
         return nfc[origin[a]: origin[b - 1] + 1]
 
-    joined = "".join(pieces)
+    joined = "".join(p for p, span in zip(pieces, spans) if span not in is_markup)
     uppers = sum(map(str.isupper, joined))
     shouting = uppers >= 10 and uppers > 4 * sum(map(str.islower, joined))
     tokens: list[Token] = []
@@ -518,6 +558,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         prev = pieces[i - 1] if i > 0 else ""
         nxt = pieces[i + 1] if i + 1 < len(pieces) else ""
         a, b = spans[i]
+        if (a, b) in is_markup:
+            tokens.append(Token(original(a, b), [], markup_kind(core)))
+            continue
         if not core:
             ra, rb = raw_spans[i]
             sym = cleaned[ra:rb].strip(".,'")

@@ -5,6 +5,11 @@ decoders and the writers agree on what index means what. ARPAbet's 39 phones (CM
 without stress), a silence class for pauses the transcript does not show, and a blank class that
 only the CTC baseline uses (OTTC never targets it, but keeping it makes the two models the same
 shape, so the baseline is a like-for-like comparison).
+
+Two more token ids follow the model's classes: transcript markup that has no phones of its own.
+`SPN_ID` is spoken noise (MFA's `spn`: `[laughter]`, `<unk>`, cut-off words) and `STAR_ID` the
+`<star>` wildcard (any stretch the transcript leaves out, possibly none). The model has no
+output for them: the decoders score them from its posteriors (`aligner.states.with_markup_scores`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ VOCAB: tuple[str, ...] = (BLANK, SILENCE) + PHONES
 BLANK_ID = 0
 SILENCE_ID = 1
 PHONE_TO_ID: dict[str, int] = {p: i for i, p in enumerate(VOCAB)}
+SPOKEN_NOISE = "spn"  # a pronunciation and the phones-tier label of spoken noise, as in MFA
+STAR = "<star>"  # the wildcard's pronunciation; written `spn` on the phones tier
+SPN_ID = len(VOCAB)
+STAR_ID = len(VOCAB) + 1
+MARKUP_IDS = {SPOKEN_NOISE: SPN_ID, STAR: STAR_ID}
 
 
 def strip_stress(phone: str) -> str:
@@ -27,9 +37,27 @@ def strip_stress(phone: str) -> str:
     return phone.rstrip("012")
 
 
-def phone_ids(phones: list[str]) -> list[int]:
-    """Map ARPAbet phones (stress marks allowed) to model class indices; unknown phones raise."""
-    try:
-        return [PHONE_TO_ID[strip_stress(p).upper()] for p in phones]
-    except KeyError as err:
-        raise ValueError(f"not an ARPAbet phone: {err.args[0]!r}") from None
+def phone_ids(phones: list[str], markup: bool = False) -> list[int]:
+    """Map ARPAbet phones (stress marks allowed) to model class indices; unknown phones raise.
+
+    `sil` is the silence class (a user dictionary may map a token to it, as MFA's `{SL} sil`).
+    markup: also map `spn` and `<star>` to SPN_ID / STAR_ID (decoding); without it they raise,
+    so that training, which needs phones to learn from, skips transcripts with markup."""
+    out = []
+    for p in phones:
+        if p in MARKUP_IDS:
+            if not markup:
+                raise ValueError(f"transcript markup ({p}) has no phones to train on")
+            out.append(MARKUP_IDS[p])
+        elif p == SILENCE:
+            out.append(SILENCE_ID)
+        elif (key := strip_stress(p).upper()) in PHONE_TO_ID:
+            out.append(PHONE_TO_ID[key])
+        else:
+            raise ValueError(f"not an ARPAbet phone: {key!r}")
+    return out
+
+
+def phone_label(phone: str) -> str:
+    """The phones-tier label of a pronunciation symbol: the wildcard is written `spn`."""
+    return SPOKEN_NOISE if phone == STAR else phone

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from aligner.dataset import Augment, augment, collate, make_batches, read_corpus
-from aligner.evaluate import read_textgrid
+from aligner.evaluate import load_alignment
 from aligner.model import load_model, save_model
 
 SILENCE_LABELS = ("", "SIL", "SP", "PAU")
@@ -34,10 +34,13 @@ SILENCE_LABELS = ("", "SIL", "SP", "PAU")
 
 def frame_labels(grid: Path, n_frames: int, vocab: list[str], frame: float = 0.01) -> torch.Tensor:
     """[n_frames] class ids of the gold phone under each frame centre ((t + 0.5) * frame);
-    -100 (ignored) where the gold has a phone outside the model's set or no interval."""
+    silence where the gold has no phone, -100 (ignored) where it has a phone outside the
+    model's set or beyond the gold's end."""
     labels = torch.full((n_frames,), -100, dtype=torch.long)
     centres = (torch.arange(n_frames) + 0.5) * frame
-    for iv in read_textgrid(grid).phones:
+    gold = load_alignment(grid)  # labelled intervals only: the rest of the file is silence
+    labels[centres < gold.duration] = vocab.index("sil")
+    for iv in gold.phones:
         phone = iv.label.strip().upper().rstrip("012")
         cls = vocab.index("sil") if phone in SILENCE_LABELS else (vocab.index(phone) if phone in vocab else -100)
         labels[(centres >= iv.start) & (centres < iv.end)] = cls

@@ -1,0 +1,420 @@
+"""Real speech: ottc-align and pocketsphinx side by side on recordings of people.
+
+    python benchmarks/real_speech.py --data ../shared/data [--model DIR] [--method viterbi]
+        [--so-limit 0] [--swapped 200] [--threads 2] [--name real_speech]
+
+Three measurements, each for both systems in the same run:
+1. Hand-labelled recordings (`gold-dev/`: emuR `ae`, praatio's examples, Parselmouth's North
+   Wind): every gold label is folded onto the model's 39 phones (`aligner/phone_folding.py`:
+   `emu-ae` for emuR, `ipa` for the IPA/SAMPA sets; stop closure and release merged, aspiration
+   kept with its stop, affricates joined), the systems' phones with `cmu39`. Per set and pooled:
+   phone boundaries within 10/20/50 ms, mean error, boundary F1 at 20 ms, word boundaries where
+   the gold has words, and the phone-duration distribution against the gold's.
+2. speechocean762's test speakers (never trained on): the share of correct transcripts flagged
+   `transcript_mismatch` (and with any flag), the share of swapped transcripts (another
+   utterance's text) that are flagged or refused, and the phone durations.
+3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
+
+pocketsphinx alignments are cached under --cache (they do not depend on our model). Reads the
+data by path; writes benchmarks/results/NAME.md/.json and docs/benchmarks/NAME.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aligner.alignment import Alignment, Interval  # noqa: E402
+from aligner.evaluate import TierScore, score_tier, summarise_tier  # noqa: E402
+from aligner.phone_folding import Folding, fold_words, load_folding  # noqa: E402
+from benchmarks.common import (DEFAULT_CACHE, machine, machine_lines, markdown_table,  # noqa: E402
+                               set_threads, write_results)
+
+# gold-dev folder -> the folding of its labels
+GOLD_SETS = {"emuR_ae": "emu-ae", "praatio_examples": "ipa", "parselmouth_northwind": "ipa"}
+AUDIO_SUFFIXES = (".flac", ".wav", ".WAV", ".opus")
+TOLERANCES = (10, 20, 50)
+
+
+@dataclass
+class Item:
+    """One recording: audio, transcript text, optional gold phones/words (folded later)."""
+
+    key: str
+    audio: Path
+    text: str
+    gold_phones: list[Interval] | None = None
+    gold_words: list[Interval] | None = None
+
+
+# ----------------------------------------------------------------------------- inputs
+def read_tsv(path: Path) -> list[Interval]:
+    """`start<TAB>end<TAB>label` rows (gold-dev's export) as intervals."""
+    out = []
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.reader(f, delimiter="\t"):
+            if len(row) >= 2 and row[0].strip():
+                out.append(Interval(float(row[0]), float(row[1]), row[2] if len(row) > 2 else ""))
+    return out
+
+
+def gold_items(folder: Path) -> list[Item]:
+    items = []
+    for phones in sorted(folder.glob("*.phones.tsv")):
+        stem = phones.name[: -len(".phones.tsv")]
+        audio = next((folder / f"{stem}{s}" for s in AUDIO_SUFFIXES
+                      if (folder / f"{stem}{s}").is_file()), None)
+        text = folder / f"{stem}.txt"
+        if audio is None or not text.is_file():
+            continue
+        words = folder / f"{stem}.words.tsv"
+        items.append(Item(f"{folder.name}/{stem}", audio, text.read_text(encoding="utf-8").strip(),
+                          read_tsv(phones), read_tsv(words) if words.is_file() else None))
+    return items
+
+
+def speechocean_test(root: Path, limit: int) -> list[Item]:
+    """speechocean762's test-speaker utterances (meta/test/utt2spk), evenly thinned to `limit`."""
+    utts = []
+    for line in (root / "meta" / "test" / "utt2spk").read_text().splitlines():
+        if not line.strip():
+            continue
+        utt, spk = line.split()
+        folder = root / f"SPEAKER{spk}"
+        audio = next((folder / f"{utt}{s}" for s in AUDIO_SUFFIXES
+                      if (folder / f"{utt}{s}").is_file()), None)
+        text = folder / f"{utt}.txt"
+        if audio is not None and text.is_file():
+            utts.append(Item(f"SPEAKER{spk}/{utt}", audio, text.read_text(encoding="utf-8").strip()))
+    utts.sort(key=lambda it: it.key)
+    if limit and len(utts) > limit:
+        step = len(utts) / limit
+        utts = [utts[int(i * step)] for i in range(limit)]
+    return utts
+
+
+def swapped_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
+    """(recording, another recording's transcript with other words) for up to n recordings."""
+    out = []
+    if not items or n <= 0:
+        return out
+    step = max(1, len(items) // n)
+    half = len(items) // 2
+    for i in range(0, len(items), step):
+        for k in range(half, half + len(items)):
+            other = items[(i + k) % len(items)]
+            if set(other.text.lower().split()).isdisjoint(items[i].text.lower().split()):
+                out.append((items[i], other.text))
+                break
+        if len(out) >= n:
+            break
+    return out
+
+
+# ----------------------------------------------------------------------------- systems
+class Ottc:
+    name = "ottc-align"
+
+    def __init__(self, model: str | None, method: str) -> None:
+        from aligner import Aligner
+
+        self.aligner = Aligner.load(model, device="cpu")
+        self.method = method
+
+    def align(self, item: Item, text: str | None = None) -> Alignment:
+        return self.aligner.align(item.audio, text if text is not None else item.text,
+                                  method=self.method)
+
+
+class Pocketsphinx:
+    """pocketsphinx 5, its alignments cached as JSON by recording (they never change)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, cache: Path) -> None:
+        from benchmarks.pocketsphinx_align import PocketsphinxAligner
+
+        self.ps = PocketsphinxAligner()
+        self.cache = cache
+
+    def align(self, item: Item, text: str | None = None) -> Alignment:
+        assert text is None, "pocketsphinx is only run on the correct transcripts"
+        path = self.cache / (item.key.replace("/", "__") + ".json")
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if "error" in data:
+                raise RuntimeError(data["error"])
+            return Alignment([Interval(*w) for w in data["words"]],
+                             [Interval(*p) for p in data["phones"]], data["duration"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            a = self.ps.align(item.audio, item.text)
+        except Exception as err:  # noqa: BLE001 - a peer's failure on one file is a result
+            path.write_text(json.dumps({"error": f"{type(err).__name__}: {err}"}), encoding="utf-8")
+            raise
+        path.write_text(json.dumps({
+            "duration": a.duration,
+            "words": [[w.start, w.end, w.label] for w in a.words],
+            "phones": [[p.start, p.end, p.label] for p in a.phones]}), encoding="utf-8")
+        return a
+
+
+def run(system, items: list[Item]) -> tuple[dict[str, Alignment], dict[str, str], float]:
+    """Align every item; (alignments by key, failure reason by key, seconds)."""
+    done, failed = {}, {}
+    t0 = time.perf_counter()
+    for item in items:
+        try:
+            done[item.key] = system.align(item)
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure on one recording is a result
+            failed[item.key] = f"{type(err).__name__}: {err}".splitlines()[0]
+    return done, failed, time.perf_counter() - t0
+
+
+# ----------------------------------------------------------------------------- scoring
+def phone_durations(alignments: list[Alignment] | list[list[Interval]]) -> np.ndarray:
+    """Durations (seconds) of every non-silent phone."""
+    out = []
+    for a in alignments:
+        phones = a.phones if isinstance(a, Alignment) else a
+        out += [p.end - p.start for p in phones if p.label.strip()]
+    return np.array(out, dtype=np.float64)
+
+
+def duration_stats(d: np.ndarray) -> dict[str, float]:
+    """Median, 10th percentile, share under 30 ms and the share held by the commonest
+    duration (rounded to 1 ms): a decoder with a floor piles phones up at that floor."""
+    if d.size == 0:
+        return {}
+    ms = np.round(d * 1000).astype(int)
+    values, counts = np.unique(ms, return_counts=True)
+    return {"phones": int(d.size), "median_ms": float(np.median(d) * 1000),
+            "p10_ms": float(np.percentile(d, 10) * 1000),
+            "under_30ms": float(np.mean(ms < 30)), "min_ms": float(ms.min()),
+            "mode_ms": int(values[counts.argmax()]), "mode_share": float(counts.max() / d.size)}
+
+
+def score_gold(items: list[Item], hyps: dict[str, Alignment], gold_fold: Folding,
+               hyp_fold: Folding) -> tuple[list[TierScore], list[TierScore]]:
+    phones, words = [], []
+    for item in items:
+        hyp = hyps.get(item.key)
+        if hyp is None:
+            continue
+        phones.append(score_tier(gold_fold.fold_phones(item.gold_phones),
+                                 hyp_fold.fold_phones(hyp.phones)))
+        if item.gold_words:
+            words.append(score_tier(fold_words(item.gold_words), fold_words(hyp.words)))
+    return phones, words
+
+
+def tier_row(label: str, system: str, n: int, failed: int, phones: list[TierScore],
+             words: list[TierScore]) -> tuple[list[object], dict]:
+    p, w = summarise_tier(phones), summarise_tier(words)
+    pct = lambda x: f"{100 * x:.1f}%" if x == x else "-"  # noqa: E731
+    row = [label, system, n, failed, p.boundaries, *(pct(p.within.get(t, float("nan"))) for t in TOLERANCES),
+           f"{p.mean_ms:.1f}", f"{p.f1:.3f}", pct(w.within.get(20, float("nan"))) if words else "-"]
+    data = {"set": label, "system": system, "recordings": n, "failed": failed,
+            "phones": {**p.__dict__, "within": {f"{k}ms": v for k, v in p.within.items()}},
+            "words": {**w.__dict__, "within": {f"{k}ms": v for k, v in w.within.items()}} if words else None}
+    return row, data
+
+
+def calibrate_fit(right: list[tuple[str, float]], wrong: list[tuple[str, float]],
+                  refused: int, flag_share: float = 0.015) -> dict:
+    """The `transcript_mismatch` threshold on `transcript_fit`, chosen on the odd-numbered
+    speakers' correct transcripts (the value that flags `flag_share` of them) and checked on
+    the even-numbered speakers' correct transcripts and on every swapped one (refused ones count
+    as caught). Keys are `SPEAKERnnnn/utt`."""
+    def half(pairs, odd):
+        return np.array([f for k, f in pairs if f is not None and int(k[7:11]) % 2 == odd])
+    choose, check = half(right, 1), half(right, 0)
+    wrong_all = np.array([f for _, f in wrong if f is not None])
+    if choose.size == 0:
+        return {}
+    threshold = float(np.quantile(choose, flag_share))
+    return {"threshold": threshold, "chosen_on": int(choose.size), "checked_on": int(check.size),
+            "correct_flagged": float(np.mean(check < threshold)) if check.size else None,
+            "swapped_caught": float((np.sum(wrong_all < threshold) + refused)
+                                    / max(1, wrong_all.size + refused)),
+            "correct_fit_percentiles": {q: float(np.quantile(np.concatenate([choose, check]), q / 100))
+                                        for q in (1, 2, 5, 10, 50)},
+            "swapped_fit_percentiles": {q: float(np.quantile(wrong_all, q / 100))
+                                        for q in (50, 90, 95, 99)} if wrong_all.size else {}}
+
+
+def flag_kinds(a: Alignment) -> set[str]:
+    return {getattr(f, "kind", str(f).split(":", 1)[0]) for f in a.flags}
+
+
+# ----------------------------------------------------------------------------- main
+GOLD_HEADER = ["set", "system", "recordings", "failed", "phone boundaries", "within 10 ms",
+               "within 20 ms", "within 50 ms", "mean error ms", "boundary F1@20", "words within 20 ms"]
+DUR_HEADER = ["phones of", "system", "phones", "median ms", "10th pct ms", "shortest ms",
+              "under 30 ms", "commonest duration (share)"]
+
+
+def dur_row(label: str, system: str, st: dict) -> list[object]:
+    if not st:
+        return [label, system, 0, "-", "-", "-", "-", "-"]
+    return [label, system, st["phones"], f"{st['median_ms']:.0f}", f"{st['p10_ms']:.0f}",
+            f"{st['min_ms']:.0f}", f"{100 * st['under_30ms']:.1f}%",
+            f"{st['mode_ms']} ms ({100 * st['mode_share']:.1f}%)"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"),
+                    help="folder with gold-dev/ and real/speechocean762/")
+    ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    ap.add_argument("--method", default="viterbi")
+    ap.add_argument("--so-limit", type=int, default=0,
+                    help="speechocean762 test utterances (0 = all 2500), evenly spaced")
+    ap.add_argument("--swapped", type=int, default=200, help="recordings aligned with a wrong transcript")
+    ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only (model selection)")
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE / "real_speech")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--name", default="real_speech")
+    args = ap.parse_args(argv)
+    set_threads(args.threads)
+    started = time.time()
+
+    ottc = Ottc(args.model, args.method)
+    systems = [ottc] if args.no_pocketsphinx else [ottc, Pocketsphinx(args.cache / "pocketsphinx")]
+    cmu = load_folding("cmu39")
+
+    # 1. hand-labelled recordings
+    gold_rows, gold_data, dur_rows, dur_data = [], [], [], []
+    pooled: dict[str, tuple[list, list, int, int]] = {s.name: ([], [], 0, 0) for s in systems}
+    gold_durations: list[list[Interval]] = []
+    hyp_gold_alignments: dict[str, list[Alignment]] = {s.name: [] for s in systems}
+    for folder, fold_name in GOLD_SETS.items():
+        items = gold_items(args.data / "gold-dev" / folder)
+        if not items:
+            print(f"warning: no recordings in {args.data / 'gold-dev' / folder}", file=sys.stderr)
+            continue
+        fold = load_folding(fold_name)
+        gold_durations += [fold.fold_phones(it.gold_phones) for it in items]
+        for system in systems:
+            hyps, failed, _ = run(system, items)
+            for key, reason in failed.items():
+                print(f"{system.name}: {key}: {reason}", file=sys.stderr)
+            phones, words = score_gold(items, hyps, fold, cmu)
+            row, data = tier_row(folder, system.name, len(items), len(failed), phones, words)
+            gold_rows.append(row)
+            gold_data.append(data)
+            p, w, n, f = pooled[system.name]
+            pooled[system.name] = (p + phones, w + words, n + len(items), f + len(failed))
+            hyp_gold_alignments[system.name] += list(hyps.values())
+    for name, (p, w, n, f) in pooled.items():
+        row, data = tier_row("gold-dev pooled", name, n, f, p, w)
+        gold_rows.append(row)
+        gold_data.append(data)
+    gold_dur = duration_stats(phone_durations(gold_durations))
+    dur_rows.append(dur_row("gold-dev", "gold (people)", gold_dur))
+    dur_data.append({"set": "gold-dev", "system": "gold", **gold_dur})
+    for name, alignments in hyp_gold_alignments.items():
+        st = duration_stats(phone_durations([cmu.fold_phones(a.phones) for a in alignments]))
+        dur_rows.append(dur_row("gold-dev", name, st))
+        dur_data.append({"set": "gold-dev", "system": name, **st})
+    print(markdown_table(GOLD_HEADER, gold_rows), file=sys.stderr)
+
+    # 2-3. speechocean762 test speakers
+    so_rows, so_data, agree_rows = [], {}, []
+    so_root = args.data / "real" / "speechocean762"
+    items = speechocean_test(so_root, args.so_limit) if so_root.is_dir() else []
+    if items:
+        hyps = {}
+        for system in systems:
+            done, failed, seconds = run(system, items)
+            hyps[system.name] = done
+            audio_s = sum(float(a.duration) for a in done.values())
+            st = duration_stats(phone_durations([cmu.fold_phones(a.phones) for a in done.values()]))
+            dur_rows.append(dur_row("speechocean762 test", system.name, st))
+            dur_data.append({"set": "speechocean762 test", "system": system.name, **st})
+            entry = {"recordings": len(items), "failed": len(failed), "seconds": seconds,
+                     "audio_seconds": audio_s}
+            if system is ottc:
+                kinds = [flag_kinds(a) for a in done.values()]
+                entry["mismatch_flagged"] = sum("transcript_mismatch" in k for k in kinds)
+                entry["any_flag"] = sum(bool(k) for k in kinds)
+                pairs = swapped_pairs(items, args.swapped)
+                caught = refused = 0
+                wrong_fits: list[tuple[str, float]] = []
+                for item, text in pairs:
+                    try:
+                        a = ottc.align(item, text)
+                        caught += "transcript_mismatch" in flag_kinds(a)
+                        wrong_fits.append((item.key, a.transcript_fit))
+                    except Exception:  # noqa: BLE001 - refusing a wrong transcript also catches it
+                        refused += 1
+                entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
+                entry["calibration"] = calibrate_fit(
+                    [(k, a.transcript_fit) for k, a in done.items()], wrong_fits, refused)
+                confs = [w.confidence for a in done.values() for w in a.words
+                         if w.label and w.confidence is not None]
+                entry["mean_word_confidence"] = float(np.mean(confs)) if confs else None
+                so_rows.append([
+                    "speechocean762 test (correct transcripts)", len(items), len(failed),
+                    f"{entry['mismatch_flagged']} ({100 * entry['mismatch_flagged'] / max(1, len(done)):.1f}%)",
+                    f"{entry['any_flag']} ({100 * entry['any_flag'] / max(1, len(done)):.1f}%)"])
+                so_rows.append([
+                    "swapped transcripts (another utterance's text)", len(pairs), "-",
+                    f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
+                    f"{refused} refused)", "-"])
+            so_data[system.name] = entry
+            print(f"{system.name}: {len(done)} aligned, {len(failed)} failed, {seconds:.0f} s",
+                  file=sys.stderr)
+        if len(systems) > 1:
+            scores = [score_tier(cmu.fold_phones(hyps["pocketsphinx"][k].phones),
+                                 cmu.fold_phones(a.phones))
+                      for k, a in hyps[ottc.name].items() if k in hyps["pocketsphinx"]]
+            s = summarise_tier(scores)
+            agree_rows.append([len(scores), s.boundaries, f"{100 * s.within[20]:.1f}%",
+                               f"{s.mean_ms:.1f}", f"{s.median_ms:.1f}"])
+            so_data["agreement"] = {"recordings": len(scores), "boundaries": s.boundaries,
+                                    "within_20ms": s.within[20], "mean_ms": s.mean_ms,
+                                    "median_ms": s.median_ms}
+
+    m = machine()
+    model_name = args.model or "models/english (shipped)"
+    body = (f"Model `{model_name}`, decoding `{args.method}`; pocketsphinx 5 with its bundled US "
+            f"English model. Gold labels folded as described in the script's docstring.\n\n"
+            f"### Hand-labelled real recordings (gold-dev)\n\n{markdown_table(GOLD_HEADER, gold_rows)}\n\n"
+            f"### Phone durations on real speech\n\n{markdown_table(DUR_HEADER, dur_rows)}\n\n")
+    if so_rows:
+        body += ("### speechocean762 test speakers (learners, adults and children; never trained on)"
+                 f"\n\n{markdown_table(['ottc-align on', 'recordings', 'failed', 'flagged transcript_mismatch', 'any flag'], so_rows)}\n\n")
+    cal = so_data.get(ottc.name, {}).get("calibration")
+    if cal:
+        body += (f"Calibration of `transcript_fit` (Alignment.transcript_fit): the threshold that flags "
+                 f"1.5% of the odd-numbered speakers' correct transcripts ({cal['chosen_on']}) is "
+                 f"{cal['threshold']:.3f}; with it, {100 * cal['correct_flagged']:.1f}% of the "
+                 f"even-numbered speakers' correct transcripts ({cal['checked_on']}) and "
+                 f"{100 * cal['swapped_caught']:.1f}% of the swapped ones would be flagged. "
+                 f"The product's threshold: `Thresholds.min_transcript_fit` (aligner/checks.py).\n\n")
+    if agree_rows:
+        body += ("Agreement with pocketsphinx on the same recordings (a proxy, not accuracy):\n\n"
+                 + markdown_table(["recordings", "phone boundaries", "within 20 ms of pocketsphinx",
+                                   "mean distance ms", "median ms"], agree_rows) + "\n\n")
+    body += machine_lines(m) + f"- Wall time: {time.time() - started:.0f} s\n"
+    print(body)
+    write_results(args.name, "Real speech: ottc-align and pocketsphinx", body,
+                  {"machine": m, "model": model_name, "method": args.method, "gold": gold_data,
+                   "durations": dur_data, "speechocean762_test": so_data})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Python API traps: samples without a sample rate, and transcript strings that look like paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from aligner.align import _as_transcript_path
+from aligner.audio import AudioError
+from aligner.text.errors import TranscriptError
+from conftest import speechlike
+
+
+def test_samples_without_sample_rate_are_an_error(aligner):
+    with pytest.raises(AudioError, match="sample_rate is required") as info:
+        aligner.align(speechlike(2.6, 12000), "hello world")
+    assert "\n" not in str(info.value)
+
+
+def test_samples_at_their_own_rate_keep_their_duration(aligner, tmp_path: Path):
+    samples = speechlike(2.6, 12000)
+    result = aligner.align(samples, "hello world", sample_rate=12000)
+    assert result.duration == pytest.approx(2.6, abs=0.01)  # not 1.95 s (read as 16 kHz)
+    sf.write(str(tmp_path / "a.wav"), samples, 12000)  # a file carries its own rate
+    assert aligner.align(tmp_path / "a.wav", "hello world").duration == pytest.approx(2.6, abs=0.01)
+
+
+@pytest.mark.parametrize("name", ["missing.txt", "talk.TEXTGRID", "sub/missing.lab", "./missing",
+                                  "{tmp}/missing", "{tmp}/my data/missing.txt", "{tmp}/utt1"])
+def test_missing_transcript_path_is_not_aligned_as_text(aligner, tmp_path: Path, name: str):
+    transcript = name.format(tmp=tmp_path)
+    with pytest.raises(TranscriptError, match="transcript not found") as info:
+        aligner.align(speechlike(1.0), transcript, sample_rate=16000)
+    assert transcript.lstrip("./") in str(info.value) and "\n" not in str(info.value)
+
+
+def test_which_strings_are_file_names(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "my notes.txt").write_text("hello", encoding="utf-8")
+    for text in ("and/or", "24/7", "hello world", "please read notes.txt", "Dr. Who", "a.b",
+                 "~hmm ok", "~hmm ok.txt", "~um"):  # a '~' word is not a home folder
+        assert _as_transcript_path(text) is None, text
+    for text in ("notes.txt", "x.lab", "data/utt1", "/abs/x", "~/talk", "my notes.txt",
+                 "~no-such-user-here/talk.txt"):
+        assert _as_transcript_path(text) is not None, text
+    assert _as_transcript_path("~/talk") == Path.home() / "talk"
+    assert _as_transcript_path("~no-such-user-here/x.lab") == Path("~no-such-user-here/x.lab")
+
+
+def test_existing_transcript_file_given_as_a_string_is_read(aligner, tmp_path: Path):
+    (tmp_path / "t.txt").write_text("hello world", encoding="utf-8")
+    result = aligner.align(speechlike(1.5), str(tmp_path / "t.txt"), sample_rate=16000)
+    assert [w.label for w in result.words if w.label] == ["hello", "world"]
+    with pytest.raises(TranscriptError, match="is a directory"):
+        aligner.align(speechlike(1.0), tmp_path, sample_rate=16000)
+
+
+def test_integer_samples_with_rate(aligner):
+    pcm = (speechlike(1.5, 8000) * 32767).astype(np.int16)
+    assert aligner.align(pcm, "hello", sample_rate=8000).duration == pytest.approx(1.5, abs=0.01)

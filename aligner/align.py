@@ -122,6 +122,9 @@ class Aligner:
         self._cache: dict[int, tuple] = {}
         self.on_progress: Callable[[int, int], None] | None = None  # (frames done, total)
         self.choose_variants = True  # rescore pronunciation variants inside each word's span
+        # viterbi: move each boundary off the 10 ms grid to where the posteriors cross
+        # (decode.refine_boundaries); False gives the plain frame path
+        self.refine_boundaries = True
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -455,8 +458,11 @@ class Aligner:
         if method == "ot" and bool(markup.any()):
             kwargs.update(self._markup_mass(log_probs, states, markup, alpha, params))
         spans = fn(**kwargs)
-        if cfg.states > 1:
+        if cfg.states > 1 or (self.refine_boundaries and method == "viterbi"):
             start, end = merge_spans(spans.start, spans.end, first, last)
+            if self.refine_boundaries and method == "viterbi":  # `ot` is not on the frame grid
+                start, end = decode.refine_boundaries(phone_lp, targets.tokens, start, end,
+                                                      self.frame_duration)
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()

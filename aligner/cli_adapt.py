@@ -25,13 +25,13 @@ def command(
     corpus: Annotated[list[Path], typer.Argument(help="Corpus (or corpora) to adapt to, MFA layout: <speaker>/<utt>.wav + .lab/.txt; usually the one you will align.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write; align with --model MODEL_DIR.")],
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Model to start from (default: the shipped English model).")] = None,
-    steps: Annotated[int, typer.Option(help="Optimiser steps at most, whatever the corpus size.")] = ADAPT_STEPS,
+    steps: Annotated[int, typer.Option(help="Optimiser steps, whatever the corpus size (fewer if --max-minutes runs out).")] = ADAPT_STEPS,
     max_minutes: Annotated[float, typer.Option(help="Time budget for the training steps: on a slow or busy machine the schedule shrinks to fit it.")] = ADAPT_MAX_MINUTES,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = ADAPT_LR,
     viterbi_weight: Annotated[float, typer.Option(help="Weight of the cross-entropy on the model's own Viterbi path (hard EM) next to the OTTC loss; 0 = OTTC loss alone (helps --method ot, not viterbi).")] = ADAPT_VITERBI_WEIGHT,
     max_utterance_s: Annotated[float, typer.Option(help="Leave out recordings longer than this (seconds).")] = ADAPT_MAX_UTTERANCE_S,
     seed: Annotated[int, typer.Option(help="Random seed (held-out recordings, batch order, augmentation).")] = 0,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch.")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: the cores the load average leaves idle).")] = None,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: <output>-train next to the output).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
 ) -> None:
@@ -39,8 +39,7 @@ def command(
 
     Needs 30 recordings and 2 minutes of audio at least. Some recordings are held out of
     training: if the adapted model is not surer of them than the base model, MODEL_DIR gets
-    the base model unchanged. Then align the same corpus with
-    --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
+    the base model unchanged. Then align the same corpus with --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
     """
     from aligner import adapt
     from aligner.cli_train import run_training

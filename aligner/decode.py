@@ -134,6 +134,43 @@ def ot_frame_spans(alpha: Tensor, beta: Tensor) -> tuple[Tensor, Tensor]:
     return first, stop
 
 
+def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor,
+                      frame_duration: float = 0.01) -> tuple[Tensor, Tensor]:
+    """Move each boundary between two contiguous tokens to where their posteriors cross, within
+    half a frame: phone_lp [T, C] log-posteriors, tokens [S] class ids, start/end [S] seconds on
+    the frame grid (a frame-level path, e.g. Viterbi's). Returns new (start, end).
+
+    Why: a frame path puts every boundary on the 10 ms grid and, with three states per phone,
+    gives no phone less than 30 ms, so on real speech a quarter of all phones came out at
+    exactly 30 ms. Between the last frame of token a (centre u - 0.5) and the first of b
+    (centre u + 0.5), d = log p(b) - log p(a) rises through 0 where the sound changes; the
+    boundary goes to that crossing by linear interpolation, half a frame earlier when b already
+    wins at frame u - 1, half a frame later when a still wins at u. Tokens shorter than two
+    frames (short pauses) keep their edges. Linear in the number of tokens."""
+    s = start.double().clone()
+    e = end.double().clone()
+    n = phone_lp.shape[0]
+    frames = torch.round((e - s) / frame_duration)
+    keep = torch.nonzero(frames > 0).flatten()
+    if keep.numel() < 2 or n < 2:
+        return s, e
+    a, b = keep[:-1], keep[1:]
+    u = torch.round(e[a] / frame_duration).long()
+    ok = ((e[a] - s[b]).abs() < 1e-9) & (frames[a] >= 2) & (frames[b] >= 2) & (u >= 1) & (u < n)
+    a, b, u = a[ok], b[ok], u[ok]
+    if a.numel() == 0:
+        return s, e
+    lp = phone_lp.double()
+    d1 = lp[u - 1, tokens[b]] - lp[u - 1, tokens[a]]
+    d2 = lp[u, tokens[b]] - lp[u, tokens[a]]
+    crossing = (u - 0.5) + (-d1) / (d2 - d1).clamp_min(1e-12)
+    x = torch.where((d1 < 0) & (d2 > 0), crossing,
+                    torch.where((d1 >= 0) & (d2 >= 0), u - 0.5,
+                                torch.where((d1 < 0) & (d2 <= 0), u + 0.5, u.double())))
+    e[a] = s[b] = x * frame_duration
+    return s, e
+
+
 def token_confidence(
     log_probs: Tensor,
     targets: Tensor,

@@ -580,6 +580,7 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
                 break
         if rank == 0:
             train_loss = loss_sum / max(1, n_loss)
+            save_model(model, work / "last")  # before the dev metrics: a failure there keeps the epoch
             metrics = dev_metrics(model, dev_utts) if dev_utts else {}
             score = primary_score(metrics)
             elapsed = elapsed_before + time.time() - t_start
@@ -587,7 +588,6 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
                             "epoch_s": time.time() - t_epoch, "elapsed_s": elapsed, "dev": metrics})
             log(f"epoch {epoch + 1} done in {(time.time() - t_epoch) / 60:.1f} min, train loss "
                 f"{train_loss:.4f}" + (f"; dev {format_metrics(metrics)}" if metrics else ""))
-            save_model(model, work / "last")
             if score >= best or not metrics:  # ties go to the later (more trained) epoch
                 best = max(best, score)
                 save_model(model, work / "best")

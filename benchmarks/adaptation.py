@@ -29,7 +29,8 @@ from benchmarks.common import (  # noqa: E402
 
 DOCS_INTRO = """
 Phone boundaries within 20 ms of the gold before and after `ottc-align adapt` on the corpus
-itself (transcripts only; the gold times are used only for scoring). The corpora hold voices
+itself (transcripts only; the gold times are used only for scoring), all of it, the recordings
+`adapt` held out of training included. The corpora hold voices
 the shipped model was not trained on; `synth-mbx/unseen-dev` is the split the adaptation
 defaults were chosen on, the unseen-voice test split was only measured.
 """
@@ -45,16 +46,18 @@ def scores(model: Path, corpus: str) -> dict[str, dict]:
     return dev_metrics(load_model(model), find_dev_utterances([corpus], 0), methods=METHODS)
 
 
-def adapt(corpus: str, out: Path, base: Path, threads: int, extra: list[str] = ()) -> float:
-    """Run `ottc-align adapt` as a user would; its wall time in seconds. Raises RuntimeError
-    with the command's last error line when it fails."""
+def adapt(corpus: str, out: Path, base: Path, threads: int, extra: list[str] = ()) -> tuple[float, str]:
+    """Run `ottc-align adapt` as a user would: (wall time in seconds, its verdict line, which
+    says whether the held-out check kept the adapted model). Raises RuntimeError with the
+    command's last error line when it fails."""
     cmd = [sys.executable, "-m", "aligner.cli", "adapt", corpus, "-o", str(out), "--model", str(base),
            "--threads", str(threads), *extra]
     t0 = time.time()
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"adapting to {corpus} failed: {done.stderr.strip().splitlines()[-1:]}")
-    return time.time() - t0
+    verdict = [line for line in done.stdout.splitlines() if "held-out recordings" in line]
+    return time.time() - t0, verdict[0] if verdict else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,18 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     set_threads(args.threads)
     base = find_model(args.model)
-    rows, data = [], {"model": str(base), "adapt_args": args.adapt_args, "corpora": {}}
+    rows, verdicts, data = [], [], {"model": str(base), "adapt_args": args.adapt_args, "corpora": {}}
     for corpus in args.corpora:
         before = scores(base, corpus)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "adapted"
             try:
-                seconds = adapt(corpus, out, base, args.threads, shlex.split(args.adapt_args))
+                seconds, verdict = adapt(corpus, out, base, args.threads, shlex.split(args.adapt_args))
             except RuntimeError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
             after = scores(out, corpus)
-        data["corpora"][corpus] = {"before": before, "after": after, "adapt_seconds": seconds}
+        data["corpora"][corpus] = {"before": before, "after": after, "adapt_seconds": seconds,
+                                   "verdict": verdict}
+        verdicts.append(f"- `{corpus}`: {verdict}")
         for m in METHODS:
             b, a = before[m], after[m]
             rows.append([corpus, m, f"{100 * b['within_20ms']:.1f}", f"{100 * a['within_20ms']:.1f}",
@@ -91,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
                             "F1", "IDR", "adapt s"], rows)
     body = "\n\n".join([
         f"Base model `{base}` (tag {model_tag(base)}); `ottc-align adapt` options: "
-        f"`{args.adapt_args or '(defaults)'}`, {args.threads} threads.", table, machine_lines(m)])
+        f"`{args.adapt_args or '(defaults)'}`, {args.threads} threads.", table,
+        "Held-out check (`adapt` keeps the adapted model only when its mean word confidence on the "
+        "recordings it held out of training rises):\n\n" + "\n".join(verdicts), machine_lines(m)])
     write_results(args.name, "Adapting to a corpus (`ottc-align adapt`)", body, data, DOCS_INTRO)
     print(table)
     return 0

@@ -75,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         right = right[:: max(1, len(right) // args.right)][: args.right]
         adapted = Path(tmp) / "adapted"
         try:
-            adapt(str(Path(tmp) / "corpus"), adapted, base, args.threads)
+            _, verdict = adapt(str(Path(tmp) / "corpus"), adapted, base, args.threads)
         except RuntimeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
+        data["verdict"] = verdict
         for name, model in (("shipped", base), ("adapted (wrong transcripts included)", adapted)):
             for kind, files in (("wrong transcript", wrong), ("right transcript", right)):
                 means, flagged = confidences(model, files)
@@ -88,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown_table(["model", "utterances", "n", "mean word confidence", "range",
                             "flagged transcript_mismatch"], rows)
     body = "\n\n".join([f"Corpus `{args.corpus}` with {args.wrong} transcripts swapped; base model "
-                        f"`{base}` (tag {model_tag(base)}), `ottc-align adapt` defaults.", table,
+                        f"`{base}` (tag {model_tag(base)}), `ottc-align adapt` defaults; its "
+                        f"held-out check: {verdict}", table,
                         machine_lines(machine())])
     write_results("adaptation_mismatch", "Transcript-mismatch flags after adapting", body, data)
     print(table)

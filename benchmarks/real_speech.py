@@ -124,10 +124,11 @@ def swapped_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
 class Ottc:
     name = "ottc-align"
 
-    def __init__(self, model: str | None, method: str) -> None:
+    def __init__(self, model: str | None, method: str, refine: bool = True) -> None:
         from aligner import Aligner
 
         self.aligner = Aligner.load(model, device="cpu")
+        self.aligner.refine_boundaries = refine
         self.method = method
 
     def align(self, item: Item, text: str | None = None) -> Alignment:
@@ -283,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="speechocean762 test utterances (0 = all 2500), evenly spaced")
     ap.add_argument("--swapped", type=int, default=200, help="recordings aligned with a wrong transcript")
     ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only (model selection)")
+    ap.add_argument("--frame-grid", action="store_true",
+                    help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE / "real_speech")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")
@@ -290,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     started = time.time()
 
-    ottc = Ottc(args.model, args.method)
+    ottc = Ottc(args.model, args.method, refine=not args.frame_grid)
     systems = [ottc] if args.no_pocketsphinx else [ottc, Pocketsphinx(args.cache / "pocketsphinx")]
     cmu = load_folding("cmu39")
 
@@ -389,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
 
     m = machine()
     model_name = args.model or "models/english (shipped)"
-    body = (f"Model `{model_name}`, decoding `{args.method}`; pocketsphinx 5 with its bundled US "
+    body = (f"Model `{model_name}`, decoding `{args.method}`"
+            f"{' on the 10 ms frame grid' if args.frame_grid else ''}; pocketsphinx 5 with its bundled US "
             f"English model. Gold labels folded as described in the script's docstring.\n\n"
             f"### Hand-labelled real recordings (gold-dev)\n\n{markdown_table(GOLD_HEADER, gold_rows)}\n\n"
             f"### Phone durations on real speech\n\n{markdown_table(DUR_HEADER, dur_rows)}\n\n")

@@ -14,7 +14,7 @@ import torch
 from aligner import adapt
 from aligner.adapt import ADAPT_VITERBI_WEIGHT, Recording, adaptation_config, choose_held_out, too_small
 from aligner.train import BUDGET_PROBE_STEPS, TrainError, budget_total, train
-from tests.test_train import TINY, _cfg, _tone_corpus
+from tests.test_train import _cfg, _tone_corpus
 
 
 @pytest.fixture(scope="module")

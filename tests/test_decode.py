@@ -156,3 +156,26 @@ def test_viterbi_optional_silence_takes_no_frames_when_absent():
     torch.testing.assert_close(spans.end, torch.tensor([0, 3, 3, 6, 6], dtype=torch.float64) * 0.01)
     with pytest.raises(ValueError, match="2 frames for 3 tokens"):
         align_viterbi(lp[:2], torch.tensor([2, 3, 2]))
+
+
+def test_refine_boundaries_moves_to_the_posterior_crossing():
+    from aligner.decode import refine_boundaries
+
+    n = 8
+    lp = torch.full((n, 4), -5.0, dtype=torch.float64)
+    lp[:4, 2] = -0.1  # token class 2 for frames 0-3, class 3 after
+    lp[4:, 3] = -0.1
+    lp[3, 3] = -0.1 - 1.0  # at frame 3: d = log p(3) - log p(2) = -1.0
+    lp[4, 2] = -0.1 - 3.0  # at frame 4: d = +3.0 -> crossing a quarter of a frame after frame 3's centre
+    tokens = torch.tensor([2, 3])
+    start, end = torch.tensor([0.0, 0.04]), torch.tensor([0.04, 0.08])
+    s, e = refine_boundaries(lp, tokens, start, end, 0.01)
+    assert float(e[0]) == pytest.approx(0.01 * (3.5 + 0.25)) and float(s[1]) == float(e[0])
+    assert float(s[0]) == 0.0 and float(e[1]) == pytest.approx(0.08)  # the outer edges stay
+    # the next token already wins at the last frame before the boundary: half a frame earlier
+    lp[3, 3] = 0.0
+    s, e = refine_boundaries(lp, tokens, start, end, 0.01)
+    assert float(e[0]) == pytest.approx(0.035)
+    # a one-frame token keeps its edges
+    s, e = refine_boundaries(lp, tokens, torch.tensor([0.0, 0.07]), torch.tensor([0.07, 0.08]), 0.01)
+    assert float(e[0]) == pytest.approx(0.07)

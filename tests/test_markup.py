@@ -270,7 +270,10 @@ def test_a_wildcard_that_takes_no_time_leaves_no_interval(shipped):
     plain = _words(shipped, text, "viterbi")
     starred = _words(shipped, text.replace("you entered", "you <star> entered"), "viterbi")
     assert [w.label for w in starred] == [w.label for w in plain]
-    assert [(w.start, w.end) for w in starred] == [(w.start, w.end) for w in plain]
+    # within a frame: the pause may fall to either silence around the empty wildcard, and a
+    # one-frame silence keeps its edges on the frame grid (decode.refine_boundaries)
+    for a, b in zip(starred, plain):
+        assert a.start == pytest.approx(b.start, abs=0.01) and a.end == pytest.approx(b.end, abs=0.01)
 
 
 # ------------------------------------------------------------------------------- validate

@@ -226,3 +226,19 @@ def test_allison_prompts_read_from_wav_and_from_wideband_g722(tmp_path: Path) ->
     narrow = read_prompt(tmp_path, "narrow", "wav")
     assert narrow is not None and len(narrow) == 16000 and share_above_4k(narrow) < 0.05
     assert read_prompt(tmp_path, "absent", "g722") is None
+
+
+def test_speechocean_split_links_only_that_splits_speakers(tmp_path: Path) -> None:
+    from recipes.real.speechocean import link_split
+
+    src = tmp_path / "so"
+    for split, spk in (("train", "0001"), ("test", "0002")):
+        (src / "meta" / split).mkdir(parents=True)
+        (src / "meta" / split / "utt2spk").write_text(f"{spk}0011 {spk}\n")
+        (src / f"SPEAKER{spk}").mkdir()
+        (src / f"SPEAKER{spk}" / f"{spk}0011.txt").write_text("HELLO\n")
+        (src / f"SPEAKER{spk}" / f"{spk}0011.opus").write_bytes(b"x")
+    assert link_split(src, "train", tmp_path / "out") == 2
+    linked = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*"))
+    assert linked == ["SPEAKER0001/00010011.opus", "SPEAKER0001/00010011.txt"]
+    assert (tmp_path / "out" / "SPEAKER0001" / "00010011.txt").read_text() == "HELLO\n"

@@ -417,7 +417,8 @@ class Aligner:
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None,
                          transcript_fit=transcript_fit(phone_lp.numpy(), phones_out,
-                                                       self.frame_duration))
+                                                       self.frame_duration,
+                                                       [w.confidence for w in words_out]))
 
     def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str, phone_lp):
         """Token spans for the target sequence; returns (spans, word index per token, alpha).
@@ -570,17 +571,22 @@ def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
     return float(prev[-1])
 
 
-def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration: float) -> float:
-    """exp(-mean over frames of max_k lp[t, k] - lp[t, aligned phone]): how well the aligned
-    phones (silence where none) explain the audio, 1.0 when each frame's phone is the model's
-    own best guess. phone_lp [T, 2 + P (+ markup)] phone log-posteriors. Frames under markup
-    (spoken noise, <star>) are left out: they are scored from the other phones.
+def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration: float,
+                   word_confidences: list[float | None] = ()) -> float:
+    """How well the aligned phones (silence where none) explain the audio, in (0, 1]:
+    exp(-(G + W / 2)), G the mean over frames of max_k lp[t, k] - lp[t, aligned phone] (the gap
+    to the model's own best guess), W the mean -log word confidence. phone_lp
+    [T, 2 + P (+ markup)] phone log-posteriors. Frames under markup (spoken noise, <star>) are
+    left out, and words without a confidence.
 
-    Why this and not the mean word confidence: posteriors run low on accented, child or noisy
-    speech whatever the transcript, and a confidence threshold that catches wrong transcripts
-    then flags many right ones (42% of correct real transcripts). The gap to the model's own
-    best guess cancels that: both sides are low on hard audio, only a wrong transcript drives
-    them apart."""
+    Why both: posteriors run low on accented, child or noisy speech whatever the transcript, so
+    a confidence threshold that catches wrong transcripts flags many right ones (the mean word
+    confidence flagged 42% of correct real transcripts); the gap cancels that, as both sides are
+    low on hard audio and only a wrong transcript drives them apart. The gap alone, though,
+    says nothing when the model hears nothing clearly (an untrained model's flat posteriors give
+    no gap at all), and half the confidence term keeps that case low; on speechocean762's
+    held-out speakers the sum also caught more swapped transcripts at the same share of correct
+    ones flagged (recipes/train/README.md)."""
     from aligner.text.phones import MARKUP_IDS, PHONES, SILENCE_ID, phone_ids
 
     n = phone_lp.shape[0]
@@ -597,8 +603,10 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
     if not keep.any():
         return 1.0
     best = phone_lp[keep, : 2 + len(PHONES)].max(axis=1)
-    gap = best - phone_lp[np.flatnonzero(keep), aligned[keep]]
-    return float(np.exp(-np.clip(gap, 0, None).mean()))
+    gap = float(np.clip(best - phone_lp[np.flatnonzero(keep), aligned[keep]], 0, None).mean())
+    confs = [c for c in word_confidences if c is not None]
+    words = float(np.mean(-np.log(np.clip(confs, 1e-12, 1.0)))) if confs else 0.0
+    return float(np.exp(-(gap + 0.5 * words)))
 
 
 def fill_gaps(intervals: list[Interval], duration: float) -> list[Interval]:

@@ -233,26 +233,31 @@ def tier_row(label: str, system: str, n: int, failed: int, phones: list[TierScor
 
 
 def calibrate_fit(right: list[tuple[str, float]], wrong: list[tuple[str, float]],
-                  refused: int, flag_share: float = 0.015) -> dict:
-    """The `transcript_mismatch` threshold on `transcript_fit`, chosen on the odd-numbered
-    speakers' correct transcripts (the value that flags `flag_share` of them) and checked on
-    the even-numbered speakers' correct transcripts and on every swapped one (refused ones count
-    as caught). Keys are `SPEAKERnnnn/utt`."""
+                  refused: int, flag_share: float = 0.01) -> dict:
+    """The `transcript_mismatch` threshold on `transcript_fit`, chosen by speaker halves: the
+    value that flags `flag_share` of the odd-numbered speakers' correct transcripts, checked on
+    the even-numbered speakers' (and the other way round); the suggested threshold is the mean
+    of the two. Swapped transcripts count as caught below it (refused ones too). Keys are
+    `SPEAKERnnnn/utt`."""
     def half(pairs, odd):
         return np.array([f for k, f in pairs if f is not None and int(k[7:11]) % 2 == odd])
-    choose, check = half(right, 1), half(right, 0)
+    halves = {1: half(right, 1), 0: half(right, 0)}
     wrong_all = np.array([f for _, f in wrong if f is not None])
-    if choose.size == 0:
+    if halves[0].size == 0 or halves[1].size == 0:
         return {}
-    threshold = float(np.quantile(choose, flag_share))
-    return {"threshold": threshold, "chosen_on": int(choose.size), "checked_on": int(check.size),
-            "correct_flagged": float(np.mean(check < threshold)) if check.size else None,
-            "swapped_caught": float((np.sum(wrong_all < threshold) + refused)
-                                    / max(1, wrong_all.size + refused)),
-            "correct_fit_percentiles": {q: float(np.quantile(np.concatenate([choose, check]), q / 100))
-                                        for q in (1, 2, 5, 10, 50)},
-            "swapped_fit_percentiles": {q: float(np.quantile(wrong_all, q / 100))
-                                        for q in (50, 90, 95, 99)} if wrong_all.size else {}}
+    def caught(threshold: float) -> float:
+        return float((np.sum(wrong_all < threshold) + refused) / max(1, wrong_all.size + refused))
+    directions = []
+    for choose, check in ((1, 0), (0, 1)):
+        threshold = float(np.quantile(halves[choose], flag_share))
+        directions.append({"chosen_on": "odd" if choose else "even", "threshold": threshold,
+                           "other_half_flagged": float(np.mean(halves[check] < threshold)),
+                           "swapped_caught": caught(threshold)})
+    suggested = float(np.mean([d["threshold"] for d in directions]))
+    everyone = np.concatenate([halves[0], halves[1]])
+    return {"flag_share": flag_share, "directions": directions, "suggested": suggested,
+            "suggested_correct_flagged": float(np.mean(everyone < suggested)),
+            "suggested_swapped_caught": caught(suggested)}
 
 
 def flag_kinds(a: Alignment) -> set[str]:
@@ -402,12 +407,19 @@ def main(argv: list[str] | None = None) -> int:
                  f"\n\n{markdown_table(['ottc-align on', 'recordings', 'failed', 'flagged transcript_mismatch', 'any flag'], so_rows)}\n\n")
     cal = so_data.get(ottc.name, {}).get("calibration")
     if cal:
-        body += (f"Calibration of `transcript_fit` (Alignment.transcript_fit): the threshold that flags "
-                 f"1.5% of the odd-numbered speakers' correct transcripts ({cal['chosen_on']}) is "
-                 f"{cal['threshold']:.3f}; with it, {100 * cal['correct_flagged']:.1f}% of the "
-                 f"even-numbered speakers' correct transcripts ({cal['checked_on']}) and "
-                 f"{100 * cal['swapped_caught']:.1f}% of the swapped ones would be flagged. "
-                 f"The product's threshold: `Thresholds.min_transcript_fit` (aligner/checks.py).\n\n")
+        body += (f"Calibration of `transcript_fit` by speaker halves (the threshold that flags "
+                 f"{100 * cal['flag_share']:g}% of one half's correct transcripts, checked on the "
+                 "other half):\n\n" + markdown_table(
+                     ["chosen on", "threshold", "other half's correct transcripts flagged",
+                      "swapped transcripts flagged"],
+                     [[d["chosen_on"] + " speakers", f"{d['threshold']:.4f}",
+                       f"{100 * d['other_half_flagged']:.1f}%", f"{100 * d['swapped_caught']:.1f}%"]
+                      for d in cal["directions"]])
+                 + f"\n\nThe mean of the two, {cal['suggested']:.4f}, flags "
+                 f"{100 * cal['suggested_correct_flagged']:.1f}% of all correct transcripts and "
+                 f"{100 * cal['suggested_swapped_caught']:.1f}% of the swapped ones; the product's "
+                 "threshold is `Thresholds.min_transcript_fit` (aligner/checks.py), which the table "
+                 "above applies.\n\n")
     if agree_rows:
         body += ("Agreement with pocketsphinx on the same recordings (a proxy, not accuracy):\n\n"
                  + markdown_table(["recordings", "phone boundaries", "within 20 ms of pocketsphinx",

@@ -5,4 +5,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 ottc-align "$here/allison.wav" "$here/allison.txt" --device cpu --format textgrid,json \
-    -o "$here/allison.TextGrid" "$@"
+    -o "$here" "$@"

@@ -161,11 +161,13 @@ def test_corpus_jobs(tmp_path, tiny_model_dir):
     assert len(list(out.rglob("*.TextGrid"))) == 3
 
 
-def test_strict(example_pair, tiny_model_dir):
-    wav, txt = example_pair  # the untrained model is not confident: flagged
-    result = run(wav, txt, "--model", tiny_model_dir, "--strict")
+def test_strict(example_pair):
+    wav, txt = example_pair
+    txt.write_text("seven eight nine ten eleven twelve thirteen fourteen", encoding="utf-8")
+    result = run(wav, txt, "--strict")  # the shipped model: not what was said, flagged
     assert result.exit_code == 1
-    assert "--strict" in result.stderr and not (wav.parent / "allison.TextGrid").exists()
+    assert "--strict" in result.stderr and "transcript_mismatch" in result.stderr
+    assert not (wav.parent / "allison.TextGrid").exists()
 
 
 def test_validate_command(tmp_path):

@@ -699,9 +699,5 @@ def _load_lexicon(dictionary: str | Path | None):
     return load_lexicon(Path(dictionary) if dictionary is not None else None)
 
 
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError,)
-"""Exceptions whose message is meant for the user (AudioError, TranscriptError, ModelError,
-AlignmentError, DeviceError, FormatError are all ValueErrors)."""
-
 __all__ = ["Aligner", "AlignmentError", "DeviceError", "DeviceMemoryError", "AudioError", "tidy_phones", "fill_gaps",
            "resolve_device", "decoding_methods"]

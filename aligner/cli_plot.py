@@ -18,7 +18,6 @@ from typing import Annotated, Optional
 import typer
 
 EXIT_USAGE = 2
-ALIGNMENT_SUFFIXES = (".textgrid", ".json")
 
 
 class _Usage(Exception):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import shlex
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -458,9 +458,6 @@ def flag_kinds(flags: Iterable[str]) -> dict[str, int]:
 def exit_code(results: Sequence[Result]) -> int:
     """0 when every utterance is aligned (or was already), 1 when any failed."""
     return 0 if all(r.ok for r in results) else 1
-
-
-ProgressCallback = Callable[[Result], None]
 
 
 # ------------------------------------------------------------------------------- validate

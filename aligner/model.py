@@ -240,11 +240,8 @@ def first_model_dir(candidates: list[Path]) -> Path:
     return candidates[0]
 
 
-def save_model(model: AcousticModel, path: Path, card: dict | str | None = None) -> None:
-    """Write `model.safetensors` + `config.json` (+ `MODEL_CARD.md` when `card` is given).
-
-    `card` may be a ready Markdown string or a dict of fields rendered as a simple card.
-    """
+def save_model(model: AcousticModel, path: Path) -> None:
+    """Write `model.safetensors` + `config.json`."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -253,9 +250,6 @@ def save_model(model: AcousticModel, path: Path, card: dict | str | None = None)
     save_file(state, str(path / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
     os.chmod(path / WEIGHTS_FILE, 0o644)  # safetensors writes 0600; a shipped model must be readable
     (path / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
-    if card is not None:
-        text = card if isinstance(card, str) else _render_card(card, model)
-        (path / CARD_FILE).write_text(text)
 
 
 def expand_states(model: AcousticModel, states: int) -> AcousticModel:
@@ -282,13 +276,6 @@ def expand_states(model: AcousticModel, states: int) -> AcousticModel:
     state["label_head.1.bias"][FIRST_PHONE:] -= math.log(states)
     new.load_state_dict(state)
     return new.train(model.training)
-
-
-def _render_card(card: dict, model: AcousticModel) -> str:
-    lines = [f"# {model.config.name}", ""]
-    for key, value in card.items():
-        lines.append(f"- **{key}**: {value}")
-    return "\n".join(lines) + "\n"
 
 
 def read_config(path: Path) -> ModelConfig:

@@ -63,8 +63,8 @@ def test_gain_does_not_change_outputs(model):
 
 
 def test_save_load_roundtrip(model, tmp_path):
-    save_model(model, tmp_path / "m", card="# card\n")
-    assert {p.name for p in (tmp_path / "m").iterdir()} == {WEIGHTS_FILE, CONFIG_FILE, "MODEL_CARD.md"}
+    save_model(model, tmp_path / "m")
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {WEIGHTS_FILE, CONFIG_FILE}
     loaded = load_model(tmp_path / "m")
     assert not loaded.training and loaded.config == model.config
     x = torch.randn(1, 30, 80)

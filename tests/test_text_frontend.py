@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aligner.text.frontend import (
-    TranscriptError, Word, load_lexicon, parse_transcript, read_transcript, unknown_words)
+    TranscriptError, Word, load_lexicon, parse_transcript, read_transcript)
 from aligner.text.phones import phone_ids
 
 
@@ -138,8 +138,7 @@ def test_possessive_sibilant_rule(lex):
 def test_unknown_words_reported(lex):
     words = parse_transcript("the blorptastic cat", lex)
     assert [w.unknown for w in words] == [False, True, False]
-    unk = unknown_words(words)
-    assert unk[0][0] == "blorptastic" and len(unk[0][1]) >= 5
+    assert words[1].text == "blorptastic" and len(words[1].pronunciations[0]) >= 5
 
 
 def test_symbols_only_tokens_dropped(lex):

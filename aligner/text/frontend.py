@@ -19,7 +19,7 @@ from aligner.text.phones import SPOKEN_NOISE, STAR
 
 __all__ = [
     "Word", "Lexicon", "TranscriptError", "DictionaryError", "generated_pronunciations",
-    "load_lexicon", "parse_transcript", "read_transcript", "unknown_words",
+    "load_lexicon", "parse_transcript", "read_transcript",
 ]
 
 
@@ -141,9 +141,3 @@ def generated_pronunciations(words: list[Word], lexicon: Lexicon) -> dict[str, l
                 if unknown:
                     out[spoken] = variants
     return out
-
-
-def unknown_words(words: list[Word]) -> list[tuple[str, list[str]]]:
-    """(original token, generated pronunciation) for each word that needed G2P: what
-    `ottc-align validate` and the alignment summary report."""
-    return [(w.text, w.pronunciations[0]) for w in words if w.unknown]

@@ -73,8 +73,3 @@ def _predict(word: str) -> tuple[tuple[str, ...], ...]:
 def predict(word: str) -> list[list[str]]:
     """Pronunciation variants (ARPAbet with stress) for a lowercase word of letters a-z."""
     return [list(p) for p in _predict(word.lower())]
-
-
-def predict_many(words: list[str]) -> list[list[list[str]]]:
-    """Batch form of `predict` (the model runs all words in one pass)."""
-    return [predict(w) for w in words]

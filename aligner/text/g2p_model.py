@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 LETTERS = "'abcdefghijklmnopqrstuvwxyz"
-PAD = 0
 CHAR_TO_ID = {c: i + 1 for i, c in enumerate(LETTERS)}
 BLANK = "<b>"
 

@@ -137,7 +137,6 @@ class Token:
         return self.readings[0] if self.readings else []
 
 
-_TRANSLATE = str.maketrans({**_CHAR_MAP, **{c: None for c in _DROP}})
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
@@ -225,11 +224,6 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         end -= 1
     return start, end
-
-
-def _strip(piece: str, known: Callable[[str], bool]) -> str:
-    start, end = _strip_span(piece, known)
-    return piece[start:end]
 
 
 def _core_word(s: str) -> str:
@@ -520,12 +514,6 @@ def _piece_spans(cleaned: str, markup: list[tuple[int, int]] = ()) -> list[tuple
             spans.append((m_start, m_end))
         pos = m_end
     return spans
-
-
-def split_pieces(text: str) -> list[str]:
-    """Text -> raw pieces (cleaned), before punctuation around them is stripped."""
-    cleaned = clean_text(text)
-    return [cleaned[a:b] for a, b in _piece_spans(cleaned, _markup_spans(cleaned))]
 
 
 def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[Token]:

@@ -459,9 +459,10 @@ class Aligner:
         if method == "ot" and bool(markup.any()):
             kwargs.update(self._markup_mass(log_probs, states, markup, alpha, params))
         spans = fn(**kwargs)
-        if cfg.states > 1 or (self.refine_boundaries and method == "viterbi"):
+        refine = self.refine_boundaries and method == "viterbi"  # `ot` is not on the frame grid
+        if cfg.states > 1 or refine:
             start, end = merge_spans(spans.start, spans.end, first, last)
-            if self.refine_boundaries and method == "viterbi":  # `ot` is not on the frame grid
+            if refine:
                 start, end = decode.refine_boundaries(phone_lp, targets.tokens, start, end,
                                                       self.frame_duration)
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
@@ -645,7 +646,7 @@ def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alig
             for a in parts if a.transcript_fit is not None]
     weight = sum(d for _, d in fits)
     fit = (float(np.exp(sum(d * np.log(max(f, 1e-12)) for f, d in fits) / weight))
-           if fits and weight > 0 else None)  # the frames' mean gap, pooled over the parts
+           if fits and weight > 0 else None)  # geometric mean, weighted by speech time
     return Alignment(fill_gaps(words, duration), fill_gaps(phones, duration), duration, speaker,
                      [], unknown, alpha, transcript_fit=fit)
 

@@ -23,6 +23,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -132,18 +133,19 @@ GOLD_SILENCE = ("", "SIL", "SP", "SPN", "PAU", "<SIL>")
 
 
 def gold_frame_labels(phones: list[tuple[float, float, str]], n_frames: int,
-                      frame: float = 0.01) -> Tensor:
+                      frame: float = 0.01, vocab: Sequence[str] | None = None) -> Tensor:
     """[n_frames] int64 phone class under each frame centre ((t + 0.5) * frame) from gold
-    (start, end, label) phones: silence where the gold has none, -100 for a label outside the
-    model's phones."""
-    from aligner.text.phones import SILENCE_ID, VOCAB
+    (start, end, label) phones: silence where the gold has none, -100 for a label outside
+    `vocab` (default: the model's classes, aligner/text/phones.py)."""
+    from aligner.text.phones import VOCAB
 
-    index = {p: i for i, p in enumerate(VOCAB)}
-    labels = torch.full((n_frames,), SILENCE_ID, dtype=torch.long)
+    index = {p: i for i, p in enumerate(vocab or VOCAB)}
+    silence = index["sil"]
+    labels = torch.full((n_frames,), silence, dtype=torch.long)
     centres = (torch.arange(n_frames) + 0.5) * frame
     for start, end, label in phones:
         name = label.strip().upper().rstrip("012")
-        cls = SILENCE_ID if name in GOLD_SILENCE else index.get(name, -100)
+        cls = silence if name in GOLD_SILENCE else index.get(name, -100)
         labels[(centres >= start) & (centres < end)] = cls
     return labels
 

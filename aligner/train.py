@@ -250,14 +250,12 @@ def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
 
     value = ottc_loss(log_probs.float(), weight_logits.float(), tgt["targets"], lengths,
                       tgt["target_lengths"], beta=tgt["beta"], reduction="mean")
-    if viterbi_aux > 0:
-        labels = viterbi_labels(log_probs, lengths, tgt)
-        if bool((labels != -100).any()):  # a mean over no frames would be NaN
+    frame_targets = [(viterbi_aux, viterbi_labels(log_probs, lengths, tgt) if viterbi_aux > 0 else None),
+                     (gold_aux, gold if gold_aux > 0 else None)]
+    for weight, labels in frame_targets:
+        if labels is not None and bool((labels != -100).any()):  # a mean over no frames is NaN
             ce = torch.nn.functional.nll_loss(log_probs.float().transpose(1, 2), labels, ignore_index=-100)
-            value = value + viterbi_aux * ce
-    if gold_aux > 0 and gold is not None and bool((gold != -100).any()):
-        ce = torch.nn.functional.nll_loss(log_probs.float().transpose(1, 2), gold, ignore_index=-100)
-        value = value + gold_aux * ce
+            value = value + weight * ce
     return value, spread
 
 

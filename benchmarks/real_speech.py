@@ -22,7 +22,6 @@ data by path; writes benchmarks/results/NAME.md/.json and docs/benchmarks/NAME.m
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.evaluate import TierScore, score_tier, summarise_tier  # noqa: E402
+from aligner.formats import read_csv  # noqa: E402
 from aligner.phone_folding import Folding, fold_words, load_folding  # noqa: E402
 from benchmarks.common import (DEFAULT_CACHE, machine, machine_lines, markdown_table,  # noqa: E402
                                set_threads, write_results)
@@ -57,14 +57,9 @@ class Item:
 
 
 # ----------------------------------------------------------------------------- inputs
-def read_tsv(path: Path) -> list[Interval]:
-    """`start<TAB>end<TAB>label` rows (gold-dev's export) as intervals."""
-    out = []
-    with open(path, encoding="utf-8", newline="") as f:
-        for row in csv.reader(f, delimiter="\t"):
-            if len(row) >= 2 and row[0].strip():
-                out.append(Interval(float(row[0]), float(row[1]), row[2] if len(row) > 2 else ""))
-    return out
+def read_tier(path: Path, tier: str) -> list[Interval]:
+    """One tier of a `start<TAB>end<TAB>label` file (gold-dev's export), silence left out."""
+    return getattr(read_csv(path, tolerant=True, tier=tier)[0], tier)
 
 
 def gold_items(folder: Path) -> list[Item]:
@@ -78,7 +73,7 @@ def gold_items(folder: Path) -> list[Item]:
             continue
         words = folder / f"{stem}.words.tsv"
         items.append(Item(f"{folder.name}/{stem}", audio, text.read_text(encoding="utf-8").strip(),
-                          read_tsv(phones), read_tsv(words) if words.is_file() else None))
+                          read_tier(phones, "phones"), read_tier(words, "words") if words.is_file() else None))
     return items
 
 

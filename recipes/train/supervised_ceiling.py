@@ -25,25 +25,18 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from aligner.dataset import Augment, augment, collate, make_batches, read_corpus
+from aligner.dataset import Augment, augment, collate, gold_frame_labels, make_batches, read_corpus
 from aligner.evaluate import load_alignment
 from aligner.model import load_model, save_model
-
-SILENCE_LABELS = ("", "SIL", "SP", "PAU")
-
 
 def frame_labels(grid: Path, n_frames: int, vocab: list[str], frame: float = 0.01) -> torch.Tensor:
     """[n_frames] class ids of the gold phone under each frame centre ((t + 0.5) * frame);
     silence where the gold has no phone, -100 (ignored) where it has a phone outside the
     model's set or beyond the gold's end."""
-    labels = torch.full((n_frames,), -100, dtype=torch.long)
-    centres = (torch.arange(n_frames) + 0.5) * frame
     gold = load_alignment(grid)  # labelled intervals only: the rest of the file is silence
-    labels[centres < gold.duration] = vocab.index("sil")
-    for iv in gold.phones:
-        phone = iv.label.strip().upper().rstrip("012")
-        cls = vocab.index("sil") if phone in SILENCE_LABELS else (vocab.index(phone) if phone in vocab else -100)
-        labels[(centres >= iv.start) & (centres < iv.end)] = cls
+    labels = gold_frame_labels([(iv.start, iv.end, iv.label) for iv in gold.phones], n_frames,
+                               frame, vocab)
+    labels[(torch.arange(n_frames) + 0.5) * frame >= gold.duration] = -100
     return labels
 
 

@@ -110,7 +110,7 @@ def mean_confidence(model: "AcousticModel", recordings: list[Recording]) -> floa
 
     from aligner.align import Aligner
 
-    aligner = Aligner(model, "cpu")
+    aligner = Aligner(model)
     means = []
     for r in recordings:
         try:

@@ -1,16 +1,22 @@
 """Audio + transcript -> Alignment: the one place where the pieces meet.
 
-    audio (path or array) -> audio.py (mono 16 kHz) -> model posteriors, chunked for long files
-    transcript (text, file or utterance TextGrid) -> text front-end (words, pronunciations)
-    -> targets.py (sil w1 sil w2 ... sil) -> decode.py (token spans) -> words and phones
+    audio (path or array) -> audio.py (mono 16 kHz) -> `encode`: the model's outputs, windowed
+        for long files or batched for many
+    transcript (text, file or utterance TextGrid) -> `read_segments` -> `prepare_text` (words,
+        pronunciations)
+    -> `decode`: targets.py (sil w1 sil w2 ... sil) -> a method of decode.DECODERS (token spans)
+        -> words and phones
 
 Long recordings: the model is run on windows of `CHUNK_SECONDS` with `CONTEXT_SECONDS` of extra
 audio on each side, and only each window's centre is kept, so memory is bounded by the window
 while every kept frame saw the same context it would have seen in one pass. The decoders then
 align the whole transcript against the whole recording: up to `decode.LONG_FRAMES` (60 s) with
-`align_<method>`, beyond with `align_<method>_long`, which re-anchor on the acoustics every
+a method's short function, beyond with its long one, which re-anchors on the acoustics every
 few tens of seconds so that the alignment cannot drift along an hour-long file (both bounded in
 memory).
+
+The model runs on the device its parameters are on (`Aligner.device`): a model that training
+moved to a GPU is used there, with no second name for the device to disagree with it.
 
 Errors a user can fix (bad audio, bad transcript, a transcript too long for its audio) raise
 subclasses of ValueError with one-line messages naming the file; the CLI prints those.
@@ -19,26 +25,27 @@ subclasses of ValueError with one-line messages naming the file; the CLI prints 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, load_audio, prepare_waveform
 from aligner.checks import Thresholds, find_flags
+from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
+
+if TYPE_CHECKING:
+    import torch
 
 CHUNK_SECONDS = 40.0
 CONTEXT_SECONDS = 5.0
 MAX_PHONES_PER_SECOND = 30.0  # faster than any speech: the audio must be too short / wrong file
 TRANSCRIPT_SUFFIXES = (".txt", ".lab", ".textgrid")
-# Viterbi beats ot on every accuracy metric with the shipped model (docs/benchmarks/accuracy.md:
-# 46.4% vs 34.3% of test-split boundaries within 20 ms), so it is the default.
-DEFAULT_METHOD = "viterbi"
 
 
 class AlignmentError(ValueError):
@@ -69,13 +76,42 @@ def is_out_of_memory(err: BaseException) -> bool:
                                               or "can't allocate memory" in text)
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One utterance of a transcript. A text transcript is one segment over the whole recording
+    (start and end None); an utterance TextGrid gives one per interval, with its speaker.
+    `source` names the utterance in error messages."""
+
+    text: str
+    source: str
+    speaker: str | None = None
+    start: float | None = None
+    end: float | None = None
+
+    @property
+    def whole(self) -> bool:
+        """Spans the whole recording (no interval of its own)."""
+        return self.start is None
+
+
 @dataclass
-class _Prepared:
+class PreparedText:
     """One utterance ready for decoding: its words and the phones chosen for each."""
 
     words: list  # aligner.text.frontend.Word
     phones: list[list[str]]  # chosen pronunciation per word (ARPAbet with stress)
     unknown: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The model's outputs for one recording (or one interval of it), on the CPU: all that
+    `Aligner.decode` needs besides the text, so they can be computed once, in a batch, and
+    decoded with several methods."""
+
+    log_probs: torch.Tensor  # [T, C] label log-posteriors, float32
+    weight_logits: torch.Tensor  # [T] frame weights before their softmax (OTTC), float32
+    duration: float  # seconds of audio
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -93,24 +129,14 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def decoding_methods() -> tuple[str, ...]:
-    """Decoding options the installed decode module offers (its `align_<name>` functions)."""
-    from aligner import decode
-
-    names = getattr(decode, "METHODS", None)
-    if names:
-        return tuple(names)
-    return tuple(n[len("align_"):] for n in dir(decode)
-                 if n.startswith("align_") and callable(getattr(decode, n)))
-
-
 class Aligner:
-    """A loaded model plus pronunciation lexicon; `align` is safe to call many times."""
+    """A loaded model plus pronunciation lexicon; `align` is safe to call many times.
 
-    def __init__(self, model, device: str = "cpu", lexicon=None,
-                 thresholds: Thresholds = Thresholds()) -> None:
+    Two stages, usable on their own: `encode` (audio -> the model's outputs) and `decode`
+    (outputs + prepared text -> Alignment); `align_waveform` runs both for each segment."""
+
+    def __init__(self, model, *, lexicon=None, thresholds: Thresholds = Thresholds()) -> None:
         self.model = model
-        self.device = device
         self._lexicon = lexicon
         self.thresholds = thresholds
         cfg = model.config
@@ -119,11 +145,10 @@ class Aligner:
         self.hop = self.features.hop_length
         self.frame_duration = self.hop / self.sample_rate
         self._cpu_model = None
-        self._cache: dict[int, tuple] = {}
         self.on_progress: Callable[[int, int], None] | None = None  # (frames done, total)
         self.choose_variants = True  # rescore pronunciation variants inside each word's span
-        # viterbi: move each boundary off the 10 ms grid to where the posteriors cross
-        # (decode.refine_boundaries); False gives the plain frame path
+        # on-grid decoders (viterbi): move each boundary off the 10 ms grid to where the
+        # posteriors cross (decode.refine_boundaries); False gives the plain frame path
         self.refine_boundaries = True
 
     # ------------------------------------------------------------------ construction
@@ -141,7 +166,12 @@ class Aligner:
             torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
         net = load_model(Path(model) if model is not None else None, device=device)
         lexicon = _load_lexicon(dictionary) if dictionary is not None else None
-        return cls(net, device, lexicon, thresholds)
+        return cls(net, lexicon=lexicon, thresholds=thresholds)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model computes: wherever its parameters are."""
+        return next(self.model.parameters()).device
 
     @property
     def lexicon(self):
@@ -183,14 +213,14 @@ class Aligner:
                              f"rate it was recorded at (it is resampled to {SAMPLE_RATE} Hz)")
         return prepare_waveform(audio, sample_rate, "<array>", self.sample_rate), "<array>"
 
-    def read_segments(self, transcript: Path | str) -> list[tuple[str | None, float | None,
-                                                                   float | None, str, str]]:
-        """(speaker, start, end, text, source name) per utterance; None times = whole file."""
+    def read_segments(self, transcript: Path | str) -> list[Segment]:
+        """The transcript's utterances: one over the whole recording for text, one per interval
+        for an utterance TextGrid."""
         from aligner.text.frontend import read_transcript
 
         path = _as_transcript_path(transcript)
         if path is None:
-            return [(None, None, None, str(transcript), "<transcript>")]
+            return [Segment(str(transcript), "<transcript>")]
         if not path.exists():
             hint = "" if isinstance(transcript, Path) else (
                 " (a transcript string that looks like a file name is read as a file)")
@@ -200,30 +230,29 @@ class Aligner:
         if path.suffix.lower() == ".textgrid":
             from aligner.formats import read_transcript_textgrid
 
-            return [(s.speaker, s.start, s.end, s.text, f"{path} [{s.speaker} {s.start:.2f}s]")
-                    for s in read_transcript_textgrid(path)]
-        return [(None, None, None, read_transcript(path), str(path))]
+            return [Segment(s.text, f"{path} [{s.speaker} {s.start:.2f}s]", s.speaker, s.start,
+                            s.end) for s in read_transcript_textgrid(path)]
+        return [Segment(read_transcript(path), str(path))]
 
-    def align_waveform(self, wave: np.ndarray, segments, method: str = DEFAULT_METHOD,
-                       name: str = "<array>", speaker: str | None = None) -> list[Alignment]:
-        """Align prepared 16 kHz samples with (speaker, start, end, text, source) segments."""
+    def align_waveform(self, wave: np.ndarray, segments: Sequence[Segment],
+                       method: str = DEFAULT_METHOD, name: str = "<array>",
+                       speaker: str | None = None, encoded: Encoded | None = None
+                       ) -> list[Alignment]:
+        """Align 16 kHz samples with their transcript's segments: one Alignment per speaker.
+
+        Each segment is encoded and decoded on its own; `encoded`, the model's outputs for the
+        whole of `wave` when the caller already has them (a corpus batch), serves the segments
+        that span the whole recording."""
         duration = len(wave) / self.sample_rate
         per_speaker: dict[str | None, list[Alignment]] = {}
-        for seg_speaker, start, end, text, source in segments:
-            prepared = self.prepare_text(text, source)
-            if start is None:
-                a = self._align_span(wave, prepared, method, name)
-                offset = 0.0
-            else:
-                lo = max(0, int(round(start * self.sample_rate)))
-                hi = min(len(wave), int(round(end * self.sample_rate)))
-                if hi - lo < self.hop:
-                    raise AlignmentError(f"{source}: the interval lies outside the audio "
-                                         f"({duration:.2f} s) or is shorter than one frame")
-                a = self._align_span(wave[lo:hi], prepared, method, f"{name} [{source}]")
-                offset = lo / self.sample_rate
-            per_speaker.setdefault(seg_speaker if seg_speaker is not None else speaker,
-                                   []).append(_shift(a, offset))
+        for segment in segments:
+            prepared = self.prepare_text(segment.text, segment.source)
+            piece, offset, label = self._cut(wave, segment, name)
+            self._check_fits(prepared, len(piece), label)
+            outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
+            a = self.decode(outputs, prepared, method)
+            owner = segment.speaker if segment.speaker is not None else speaker
+            per_speaker.setdefault(owner, []).append(_shift(a, offset))
         out = []
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
@@ -231,7 +260,7 @@ class Aligner:
             out.append(merged)
         return out
 
-    def prepare_text(self, text: str, source: str = "<transcript>") -> _Prepared:
+    def prepare_text(self, text: str, source: str = "<transcript>") -> PreparedText:
         from aligner.text.frontend import parse_transcript
 
         if not text or not text.strip():
@@ -247,121 +276,26 @@ class Aligner:
             raise _transcript_error(f"{source}: transcript has no words to align")
         phones = [list(w.pronunciations[0]) for w in words]
         unknown = {w.text: list(w.pronunciations[0]) for w in words if w.unknown}
-        return _Prepared(words, phones, unknown)
+        return PreparedText(words, phones, unknown)
 
-    def posteriors(self, wave: np.ndarray):
-        """Model outputs for a whole recording: (log_probs [T, C], weight_logits [T]) on CPU.
+    def _cut(self, wave: np.ndarray, segment: Segment, name: str) -> tuple[np.ndarray, float, str]:
+        """(samples, offset in seconds, name for messages) of the audio a segment covers."""
+        if segment.whole:
+            return wave, 0.0, name
+        lo = max(0, int(round(segment.start * self.sample_rate)))
+        hi = min(len(wave), int(round(segment.end * self.sample_rate)))
+        if hi - lo < self.hop:
+            raise AlignmentError(f"{segment.source}: the interval lies outside the audio "
+                                 f"({len(wave) / self.sample_rate:.2f} s) or is shorter than "
+                                 "one frame")
+        return wave[lo:hi], lo / self.sample_rate, f"{name} [{segment.source}]"
 
-        Windows of CHUNK_SECONDS keep memory bounded; each window sees CONTEXT_SECONDS more
-        audio on both sides, which is cut away again. On a CUDA out-of-memory error the
-        recording is evaluated on the CPU instead."""
-        import torch
-
-        cached = self._cache.get(id(wave))
-        if cached is not None and cached[0] is wave:
-            return cached[1]
-        seconds = len(wave) / self.sample_rate
-        try:
-            return self._posteriors_on(self.model, wave, self.device)
-        except (RuntimeError, MemoryError) as err:
-            if not is_out_of_memory(err):
-                raise
-            if not str(self.device).startswith("cuda"):
-                raise DeviceMemoryError(f"out of memory running the model on the CPU "
-                                        f"({seconds:.1f} s of audio)") from None
-        with contextlib.suppress(Exception):
-            torch.cuda.empty_cache()
-        try:  # the GPU is too small for this recording: do it on the CPU instead
-            if self._cpu_model is None:
-                import copy
-
-                self._cpu_model = copy.deepcopy(self.model).to("cpu")
-            return self._posteriors_on(self._cpu_model, wave, "cpu")
-        except (RuntimeError, MemoryError) as err:
-            if not is_out_of_memory(err):
-                raise
-            raise DeviceMemoryError(f"out of memory running the model on {self.device} and on "
-                                    f"the CPU ({seconds:.1f} s of audio)") from None
-
-    def posteriors_batch(self, waves: list[np.ndarray]) -> list:
-        """Model outputs for several recordings in one padded forward pass (GPU throughput).
-        Recordings longer than one window go through `posteriors` on their own."""
-        import torch
-
-        from aligner.features import log_mel, num_frames
-
-        limit = int(CHUNK_SECONDS * self.sample_rate)
-        out: list = [None] * len(waves)
-        short = [i for i, w in enumerate(waves) if len(w) <= limit]
-        for i, w in enumerate(waves):
-            if len(w) > limit:
-                out[i] = self.posteriors(w)
-        if short:
-            lengths = torch.tensor([num_frames(len(waves[i]), self.hop) for i in short])
-            with torch.inference_mode():
-                if str(self.device).startswith("cuda"):  # one batched STFT on the GPU
-                    n_max = max(len(waves[i]) for i in short)
-                    batch = torch.zeros(len(short), n_max, dtype=torch.float32)
-                    for row, i in enumerate(short):
-                        batch[row, : len(waves[i])] = torch.from_numpy(waves[i])
-                    feats = log_mel(batch.to(self.device), self.features)
-                else:  # on the CPU a padded batch STFT took twice as long as one per recording
-                    feats = torch.zeros(len(short), int(lengths.max()), self.features.n_mels)
-                    for row, i in enumerate(short):
-                        feats[row, : int(lengths[row])] = log_mel(torch.from_numpy(waves[i]),
-                                                                  self.features)
-                lp, wl = self.model(feats, lengths.to(self.device))
-            for row, i in enumerate(short):
-                n = int(lengths[row])
-                out[i] = (lp[row, :n].float().cpu(), wl[row, :n].float().cpu())
-        return out
-
-    @contextlib.contextmanager
-    def cached_posteriors(self, posts, wave: np.ndarray):
-        """Within the block, `posteriors(wave)` returns `posts` (computed by a batch)."""
-        if posts is None:
-            yield
-            return
-        self._cache[id(wave)] = (wave, posts)
-        try:
-            yield
-        finally:
-            self._cache.pop(id(wave), None)
-
-    def _posteriors_on(self, model, wave: np.ndarray, device: str):
-        import torch
-
-        from aligner.features import log_mel, num_frames
-
-        total = num_frames(len(wave), self.hop)
-        chunk = int(CHUNK_SECONDS / self.frame_duration)
-        ctx = int(CONTEXT_SECONDS / self.frame_duration)
-        log_probs = torch.empty(total, self.model.config.n_classes, dtype=torch.float32)
-        weights = torch.empty(total, dtype=torch.float32)
-        with torch.inference_mode():
-            for first in range(0, total, chunk):
-                last = min(total, first + chunk)
-                lo, hi = max(0, first - ctx), min(total, last + ctx)
-                piece = torch.from_numpy(wave[lo * self.hop: hi * self.hop]).to(device)
-                feats = log_mel(piece, self.features)[None]
-                lengths = torch.tensor([feats.shape[1]], device=device)
-                lp, wl = model(feats, lengths)
-                keep = slice(first - lo, first - lo + (last - first))
-                log_probs[first:last] = lp[0, keep].float().cpu()
-                weights[first:last] = wl[0, keep].float().cpu()
-                if self.on_progress is not None:
-                    self.on_progress(last, total)
-        return log_probs, weights
-
-    def _align_span(self, wave: np.ndarray, prepared: _Prepared, method: str,
-                    name: str) -> Alignment:
-        """Align one stretch of audio with one utterance's words (times from 0)."""
-        from aligner.states import phone_log_probs, with_markup_scores
-        from aligner.text.phones import MARKUP_IDS, STAR, phone_ids, phone_label
-
-        duration = len(wave) / self.sample_rate
+    def _check_fits(self, prepared: PreparedText, samples: int, name: str) -> None:
+        """Refuse, before running the model, a transcript that cannot fit its audio: fewer
+        frames than states to align, or phones faster than anyone speaks (the wrong file)."""
+        duration = samples / self.sample_rate
         n_phones = sum(len(p) for p in prepared.phones)
-        n_frames = math.ceil(len(wave) / self.hop)
+        n_frames = math.ceil(samples / self.hop)
         states = self.model.config.states
         if n_phones * states > n_frames:
             raise AlignmentError(f"{name}: the transcript has {n_phones} phones but the audio has "
@@ -371,21 +305,134 @@ class Aligner:
             raise AlignmentError(
                 f"{name}: the audio is {duration:.2f} s long but its transcript ({n_phones} "
                 f"phones) needs at least {n_phones / MAX_PHONES_PER_SECOND:.2f} s to say")
-        log_probs, weight_logits = self.posteriors(wave)
+
+    # ------------------------------------------------------------------ stage 1: encode
+    def encode(self, waves: np.ndarray | Sequence[np.ndarray]) -> Encoded | list[Encoded]:
+        """The model's outputs for one recording, or for each of a list of recordings.
+
+        One recording is run in windows of CHUNK_SECONDS (memory bounded for any length; on a
+        CUDA out-of-memory error it is redone on the CPU). A list is run as one padded batch
+        (GPU throughput, and on the CPU half the time of one by one); recordings longer than
+        one window go through the windows on their own."""
+        if isinstance(waves, np.ndarray):
+            return self._encode_windowed(waves)
+        return self._encode_batch(list(waves))
+
+    def _encode_windowed(self, wave: np.ndarray) -> Encoded:
+        import torch
+
+        seconds = len(wave) / self.sample_rate
+        try:
+            return self._encode_on(self.model, wave)
+        except (RuntimeError, MemoryError) as err:
+            if not is_out_of_memory(err):
+                raise
+            if self.device.type != "cuda":
+                raise DeviceMemoryError(f"out of memory running the model on the CPU "
+                                        f"({seconds:.1f} s of audio)") from None
+        with contextlib.suppress(Exception):
+            torch.cuda.empty_cache()
+        try:  # the GPU is too small for this recording: do it on the CPU instead
+            if self._cpu_model is None:
+                import copy
+
+                self._cpu_model = copy.deepcopy(self.model).to("cpu")
+            return self._encode_on(self._cpu_model, wave)
+        except (RuntimeError, MemoryError) as err:
+            if not is_out_of_memory(err):
+                raise
+            raise DeviceMemoryError(f"out of memory running the model on {self.device.type} and "
+                                    f"on the CPU ({seconds:.1f} s of audio)") from None
+
+    def _encode_on(self, model, wave: np.ndarray) -> Encoded:
+        """Windows of CHUNK_SECONDS, each seeing CONTEXT_SECONDS more audio on both sides
+        (cut away again), run on `model`'s device in its precision."""
+        import torch
+
+        from aligner.features import log_mel, num_frames
+
+        param = next(model.parameters())
+        total = num_frames(len(wave), self.hop)
+        chunk = int(CHUNK_SECONDS / self.frame_duration)
+        ctx = int(CONTEXT_SECONDS / self.frame_duration)
+        log_probs = torch.empty(total, self.model.config.n_classes, dtype=torch.float32)
+        weights = torch.empty(total, dtype=torch.float32)
+        with torch.inference_mode():
+            for first in range(0, total, chunk):
+                last = min(total, first + chunk)
+                lo, hi = max(0, first - ctx), min(total, last + ctx)
+                piece = torch.from_numpy(wave[lo * self.hop: hi * self.hop]).to(param.device)
+                feats = log_mel(piece, self.features)[None].to(param.dtype)
+                lengths = torch.tensor([feats.shape[1]], device=param.device)
+                lp, wl = model(feats, lengths)
+                keep = slice(first - lo, first - lo + (last - first))
+                log_probs[first:last] = lp[0, keep].float().cpu()
+                weights[first:last] = wl[0, keep].float().cpu()
+                if self.on_progress is not None:
+                    self.on_progress(last, total)
+        return Encoded(log_probs, weights, len(wave) / self.sample_rate)
+
+    def _encode_batch(self, waves: list[np.ndarray]) -> list[Encoded]:
+        import torch
+
+        from aligner.features import log_mel, num_frames
+
+        limit = int(CHUNK_SECONDS * self.sample_rate)
+        out: list = [None] * len(waves)
+        short = [i for i, w in enumerate(waves) if len(w) <= limit]
+        for i, w in enumerate(waves):
+            if len(w) > limit:
+                out[i] = self._encode_windowed(w)
+        if not short:
+            return out
+        param = next(self.model.parameters())
+        lengths = torch.tensor([num_frames(len(waves[i]), self.hop) for i in short])
+        with torch.inference_mode():
+            if param.device.type == "cuda":  # one batched STFT on the GPU
+                n_max = max(len(waves[i]) for i in short)
+                batch = torch.zeros(len(short), n_max, dtype=torch.float32)
+                for row, i in enumerate(short):
+                    batch[row, : len(waves[i])] = torch.from_numpy(waves[i])
+                feats = log_mel(batch.to(param.device), self.features)
+            else:  # on the CPU a padded batch STFT took twice as long as one per recording
+                feats = torch.zeros(len(short), int(lengths.max()), self.features.n_mels)
+                for row, i in enumerate(short):
+                    feats[row, : int(lengths[row])] = log_mel(torch.from_numpy(waves[i]),
+                                                              self.features)
+            lp, wl = self.model(feats.to(param.device, param.dtype), lengths.to(param.device))
+        for row, i in enumerate(short):
+            n = int(lengths[row])
+            out[i] = Encoded(lp[row, :n].float().cpu(), wl[row, :n].float().cpu(),
+                             len(waves[i]) / self.sample_rate)
+        return out
+
+    # ------------------------------------------------------------------ stage 2: decode
+    def decode(self, encoded: Encoded, prepared: PreparedText,
+               method: str = DEFAULT_METHOD) -> Alignment:
+        """Words and phones of one utterance from the model's outputs for its audio (times from
+        the start of that audio; no flags: `align_waveform` adds them per speaker)."""
+        from aligner.states import phone_log_probs, with_markup_scores
+        from aligner.text.phones import MARKUP_IDS, STAR, phone_ids, phone_label
+
+        decoder = self._decoder(method)
+        duration = encoded.duration
+        log_probs, weight_logits = encoded.log_probs, encoded.weight_logits
         ids = [phone_ids(p, markup=True) for p in prepared.phones]
-        phone_lp = phone_log_probs(log_probs, states)  # once: the decoder and the variant choice
+        # once: the decoder and the variant choice
+        phone_lp = phone_log_probs(log_probs, self.model.config.states)
         if any(ph in MARKUP_IDS for w in prepared.words for v in w.pronunciations for ph in v):
             # spoken noise and <star> are scored from the posteriors (aligner/states.py)
             log_probs, phone_lp = with_markup_scores(log_probs), with_markup_scores(phone_lp)
-        spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method, phone_lp)
+        spans, token_word, alpha = self._spans(log_probs, weight_logits, ids, decoder, phone_lp)
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
             chosen = choose_variants(phone_lp.numpy(), prepared.words,
                                      spans, token_word, self.frame_duration)
             if chosen != prepared.phones:
-                prepared = _Prepared(prepared.words, chosen, {
+                prepared = PreparedText(prepared.words, chosen, {
                     w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
                 ids = [phone_ids(p, markup=True) for p in chosen]
-                spans, token_word, alpha = self._decode(log_probs, weight_logits, ids, method, phone_lp)
+                spans, token_word, alpha = self._spans(log_probs, weight_logits, ids, decoder,
+                                                       phone_lp)
         phones_out: list[Interval] = []
         owner: list[int] = []
         flat = [ph for p in prepared.phones for ph in p]
@@ -420,7 +467,13 @@ class Aligner:
                                                        self.frame_duration,
                                                        [w.confidence for w in words_out]))
 
-    def _decode(self, log_probs, weight_logits, ids: list[list[int]], method: str, phone_lp):
+    def _decoder(self, method: str) -> Decoder:
+        try:
+            return decoder_for(method, self.model.config)
+        except ValueError as err:
+            raise AlignmentError(str(err)) from None
+
+    def _spans(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder, phone_lp):
         """Token spans for the target sequence; returns (spans, word index per token, alpha).
         phone_lp: `phone_log_probs(log_probs, states)`, computed once per recording by the caller
         (a model with states scores its phones' confidence on them)."""
@@ -431,7 +484,7 @@ class Aligner:
         from aligner.targets import build_targets
 
         cfg = self.model.config
-        if cfg.loss == "ctc":
+        if cfg.loss == "ctc":  # its Viterbi path, over the blank-extended sequence
             from aligner.ctc import ctc_token_spans
 
             tokens = torch.tensor([i for w in ids for i in w], dtype=torch.long)
@@ -440,26 +493,16 @@ class Aligner:
             return spans, word, None
         targets = build_targets(ids, sil_mass=cfg.sil_mass, phone_mass=cfg.phone_mass_by_id())
         alpha = torch.softmax(weight_logits.double(), dim=0)
-        fn = getattr(decode, f"align_{method}", None)
-        if fn is None:
-            raise AlignmentError(f"unknown decoding method {method!r} "
-                                 f"(choose from {', '.join(decoding_methods())})")
-        if log_probs.shape[0] > getattr(decode, "LONG_FRAMES", math.inf):
-            # Long recording: the anchored decoders (a global one drifts over minutes).
-            fn = getattr(decode, f"align_{method}_long", fn)
         # A model with sub-phonetic states aligns every phone's states in order; the phones'
         # spans are then put back together from their states'.
         states, first, last = expand_targets(targets, cfg.states)
-        available = {"alpha": alpha, "log_probs": log_probs, "targets": states.tokens,
-                     "beta": states.beta, "optional": states.optional,
-                     "frame_duration": self.frame_duration}
-        params = inspect.signature(fn).parameters
-        kwargs = {k: v for k, v in available.items() if k in params}
+        x = DecoderInput(log_probs, states.tokens, states.optional, self.frame_duration, alpha,
+                         states.beta)
         markup = states.tokens >= cfg.n_classes
-        if method == "ot" and bool(markup.any()):
-            kwargs.update(self._markup_mass(log_probs, states, markup, alpha, params))
-        spans = fn(**kwargs)
-        refine = self.refine_boundaries and method == "viterbi"  # `ot` is not on the frame grid
+        if decoder.needs_weights and bool(markup.any()):
+            x = _with_markup_mass(x, markup)
+        spans = decoder(x)
+        refine = self.refine_boundaries and decoder.on_grid
         if cfg.states > 1 or refine:
             start, end = merge_spans(spans.start, spans.end, first, last)
             if refine:
@@ -469,21 +512,19 @@ class Aligner:
             spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()
 
-    @staticmethod
-    def _markup_mass(log_probs, states, markup, alpha, params) -> dict:
-        """OT keyword arguments for a target sequence with markup: beta with each markup
-        token's mass taken from a Viterbi pass (`fit_markup_mass`), and that path for a long
-        decoder that wants one."""
-        from aligner import decode
-        from aligner.targets import fit_markup_mass
 
-        long = log_probs.shape[0] > getattr(decode, "LONG_FRAMES", math.inf)
-        search = decode.viterbi_segments_long if long else decode.viterbi_segments
-        first, end, _ = search(log_probs, states.tokens, states.optional)
-        out = {"beta": fit_markup_mass(states.beta, markup, alpha, first, end)}
-        if "path" in params:
-            out["path"] = (first, end)
-        return out
+def _with_markup_mass(x: DecoderInput, markup) -> DecoderInput:
+    """A decoder that places boundaries from the weights needs a mass for each markup token
+    (spoken noise, <star>): taken from a Viterbi pass (`fit_markup_mass`), whose path the long
+    decoders reuse."""
+    from aligner.decode import viterbi_segments, viterbi_segments_long
+    from aligner.targets import fit_markup_mass
+
+    search = viterbi_segments_long if is_long(x.log_probs.shape[0]) else viterbi_segments
+    first, end, _ = search(x.log_probs, x.targets, x.optional)
+    beta = fit_markup_mass(x.beta, markup, x.alpha, first, end)
+    return DecoderInput(x.log_probs, x.targets, x.optional, x.frame_duration, x.alpha, beta,
+                        (first, end))
 
 
 # ---------------------------------------------------------------------- pure helpers
@@ -700,5 +741,5 @@ def _load_lexicon(dictionary: str | Path | None):
     return load_lexicon(Path(dictionary) if dictionary is not None else None)
 
 
-__all__ = ["Aligner", "AlignmentError", "DeviceError", "DeviceMemoryError", "AudioError", "tidy_phones", "fill_gaps",
-           "resolve_device", "decoding_methods"]
+__all__ = ["Aligner", "AlignmentError", "DeviceError", "DeviceMemoryError", "AudioError", "Encoded",
+           "PreparedText", "Segment", "tidy_phones", "fill_gaps", "resolve_device"]

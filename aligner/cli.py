@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from aligner import __version__
 from aligner.interrupts import StopRequest, catch_interrupts
@@ -43,6 +43,25 @@ class DefaultCommandGroup(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+
+class MethodCommand(TyperCommand):
+    """A command whose `--method` option takes its default and the methods its help lists from
+    the decoder table (`aligner.decode.DECODERS`). The table is read when the command runs or
+    shows its help, not when the CLI starts: importing it imports torch, which `ottc-align
+    --help`, `validate` and `evaluate` should not wait for."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if param.name == "method" and param.default is None:  # not yet filled in
+                from aligner.decode import DECODERS, DEFAULT_METHOD
+
+                param.default = DEFAULT_METHOD
+                param.metavar = "|".join(DECODERS)
+                param.help = f"{param.help}: " + "; ".join(
+                    f"{name} ({d.summary})" for name, d in DECODERS.items()) + "."
+        return params
 
 
 app = typer.Typer(
@@ -122,10 +141,7 @@ def align(
         help="Model directory (default: the shipped English model, or $OTTC_ALIGN_MODEL).")]
         = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    method: Annotated[str, typer.Option(
-        help="Decoding: viterbi (best path under the phone posteriors, banded around the ot "
-             "path; the default, most accurate) or ot (boundaries from the OTTC frame weights, "
-             "fastest).")] = "viterbi",
+    method: Annotated[Optional[str], typer.Option(help="Decoding method")] = None,
     dictionary: Annotated[Optional[Path], typer.Option(
         help="Pronunciation dictionary (MFA format, 'word PH1 PH2 ...') overriding CMUdict.")]
         = None,
@@ -199,7 +215,8 @@ def _guess_transcript(audio: Path) -> Path:
 
 def _load_aligner(model, device, dictionary, method):
     """Aligner or a usage error (bad model, missing GPU, bad dictionary, unknown method)."""
-    from aligner.align import Aligner, decoding_methods
+    from aligner.align import Aligner
+    from aligner.decode import decoder_for
 
     if model is not None and not model.exists():
         raise fail(f"{model}: model directory not found")
@@ -209,9 +226,10 @@ def _load_aligner(model, device, dictionary, method):
         raise fail(str(err))
     except (OSError, RuntimeError) as err:
         raise fail(f"cannot load the model: {_one_line(err)}")
-    if aligner.model.config.loss != "ctc" and method not in decoding_methods():
-        raise fail(f"--method: unknown decoding method {method!r} "
-                   f"(choose from {', '.join(decoding_methods())})")
+    try:  # an unknown method, or one this model cannot use (a CTC model has no frame weights)
+        decoder_for(method, aligner.model.config)
+    except ValueError as err:
+        raise fail(f"--method: {err}")
     return aligner
 
 
@@ -395,7 +413,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     todo, results = corpus.plan(utterances, out_dir, fmts, overwrite, plots)
     results += [corpus.unreadable_result(root, path) for path in unreadable]
     aligner = _load_aligner(model, device, dictionary, method) if todo else None
-    on_gpu = aligner is not None and aligner.device.startswith("cuda")
+    on_gpu = aligner is not None and aligner.device.type == "cuda"
     if batch_seconds is None:
         batch_seconds = corpus.GPU_BATCH_SECONDS if on_gpu else corpus.CPU_BATCH_SECONDS
     if jobs > 1 and len(todo) > 1 and not on_gpu:
@@ -635,7 +653,7 @@ def _findings_table(title: str, column: str, rows: list[tuple[str, str]]):
     return table
 
 
-app.command("align")(align)
+app.command("align", cls=MethodCommand)(align)
 app.command("validate")(validate)
 
 
@@ -649,7 +667,7 @@ def register_subcommands() -> None:
             if err.name == module_name:
                 continue
             raise
-        app.command(name)(module.command)
+        app.command(name, cls=MethodCommand)(module.command)
 
 
 register_subcommands()

@@ -51,7 +51,7 @@ def command(
     device: Annotated[str, typer.Option(help="cpu, cuda, mps or auto (aligning on the fly).")] = "auto",
     dictionary: Annotated[Optional[Path], typer.Option(
         help="Extra pronunciation dictionary (aligning on the fly).", show_default=False)] = None,
-    method: Annotated[str, typer.Option(help="Decoding method (aligning on the fly).")] = "viterbi",
+    method: Annotated[Optional[str], typer.Option(help="Decoding method when aligning on the fly")] = None,
     row_seconds: Annotated[float, typer.Option(
         help="Seconds of audio per row, at least 0.5; longer windows become several rows, six "
              "to a PNG (more pages: OUTPUT's name with .page2, .page3, ...; pages left from an "

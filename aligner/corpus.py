@@ -374,8 +374,9 @@ def run_batched(aligner, todo: Sequence[Utterance], out_dir: Path, formats: Sequ
 
 def align_batch(aligner, batch: Sequence[Utterance], method: str) -> Iterator[tuple]:
     """(utterance, alignments or the exception) for each utterance of `batch`, with one padded
-    forward pass for all of them (recordings with timed segments, or too long for one window,
-    are run on their own). Writes nothing: `_run_batch` and the speed benchmark share it."""
+    forward pass for all of them (recordings with timed segments are encoded per segment by
+    the Aligner, and ones too long for one window on their own). Writes nothing: `_run_batch`
+    and the speed benchmark share it."""
     ready = []
     for utt in batch:
         try:
@@ -384,18 +385,16 @@ def align_batch(aligner, batch: Sequence[Utterance], method: str) -> Iterator[tu
             ready.append((utt, wave, segments))
         except (ValueError, OSError, MemoryError) as err:
             yield utt, err
-    cache = {}
+    whole = [i for i, (_, _, segments) in enumerate(ready) if all(s.whole for s in segments)]
+    encoded: dict = {}
     try:
-        plain = [r for r in ready if r[2][0][1] is None]
-        posts = aligner.posteriors_batch([w for _, w, _ in plain]) if plain else []
-        cache = {id(w): p for (_, w, _), p in zip(plain, posts)}
-    except Exception:  # fall back to one at a time (e.g. out of memory for the batch)
-        cache = {}
-    for utt, wave, segments in ready:
+        encoded = dict(zip(whole, aligner.encode([ready[i][1] for i in whole])))
+    except Exception:  # e.g. out of memory for the batch: each is encoded on its own below
+        encoded = {}
+    for i, (utt, wave, segments) in enumerate(ready):
         try:
-            with aligner.cached_posteriors(cache.get(id(wave)), wave):
-                alignments = aligner.align_waveform(wave, segments, method, str(utt.audio),
-                                                    utt.speaker)
+            alignments = aligner.align_waveform(wave, segments, method, str(utt.audio),
+                                                utt.speaker, encoded=encoded.get(i))
             yield utt, (alignments, wave)
         except (ValueError, OSError, MemoryError, RuntimeError) as err:
             yield utt, err

@@ -12,6 +12,10 @@ one confidence measure:
 - `token_confidence`: the geometric-mean posterior of each token over the frames (or transport
   mass) it was given.
 
+`DECODERS` is the table of the methods users choose from (`--method`): each name with its
+function for short inputs and its anchored one for long inputs (see "long recordings" below),
+what it needs (a CTC model has no frame weights), and `DEFAULT_METHOD`.
+
 Viterbi is written as a loop over *tokens*, vectorised over frames: with prefix sums C_j of the
 token's log-posterior, the best score of ending token j at boundary u is
     G_j[u] = C_j[u] + max_{v < u} (F_{j-1}[v] - C_j[v]),
@@ -30,13 +34,17 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from aligner.ottc import transport_plan
+
+if TYPE_CHECKING:
+    from aligner.model import ModelConfig
 
 __all__ = [
     "TokenSpans",
@@ -53,11 +61,14 @@ __all__ = [
     "AUTO_BAND",
     "AUTO_EXACT_CELLS",
     "LONG_FRAMES",
-    "METHODS",
+    "DecoderInput",
+    "Decoder",
+    "DECODERS",
+    "DEFAULT_METHOD",
+    "decoder_for",
+    "is_long",
+    "supported_methods",
 ]
-
-# Decoding methods offered to callers (`align_<name>`); align.py lists them for --method.
-METHODS = ("ot", "viterbi")
 
 # Exact search when T * S is at most this many cells; otherwise a band of AUTO_BAND frames
 # either side of the guide path (2 s at 10 ms frames).
@@ -520,7 +531,7 @@ def align_viterbi(
 #   over the piece's frames and beta over its tokens, so an error of alpha cannot travel past
 #   an anchor. The pause's silence token is shared by the two pieces around the cut.
 
-# Inputs longer than this (60 s) are decoded by the long decoders (align.py dispatches).
+# Inputs longer than this (60 s) are decoded by the long decoders (`Decoder` dispatches).
 LONG_FRAMES = 6000
 # Window of the long Viterbi (30 s); the last 1.5 windows are searched in one piece.
 WINDOW_FRAMES = 3000
@@ -788,3 +799,96 @@ def align_ot_long(
         conf[j_from : j_last + 1] = c_seg
     return TokenSpans(start, stop, conf)
 
+
+# --------------------------------------------------------------------------- the decoder table
+#
+# Every decoding method a user can ask for (`--method`), with its function for inputs up to
+# LONG_FRAMES and its anchored one beyond. All of them take a `DecoderInput`, so a caller
+# passes one thing whatever the method; each picks what it uses from it.
+
+
+@dataclass(frozen=True)
+class DecoderInput:
+    """One utterance ready to decode.
+
+    log_probs [T, C] label log-posteriors; targets [S] class ids; optional [S] bool (tokens that
+    may take no frames, e.g. the inserted silences); alpha [T] frame weights and beta [S] token
+    masses (an OTTC model's; None for a model without frame weights); path: (first, end) of
+    `viterbi_segments_long`, when the caller has already searched it."""
+
+    log_probs: Tensor
+    targets: Tensor
+    optional: Tensor
+    frame_duration: float
+    alpha: Tensor | None = None
+    beta: Tensor | None = None
+    path: tuple[Tensor, Tensor] | None = None
+
+
+@dataclass(frozen=True)
+class Decoder:
+    """A decoding method: what it runs, what it needs, and one line for `--help`."""
+
+    short: Callable[[DecoderInput], TokenSpans]
+    long: Callable[[DecoderInput], TokenSpans]  # beyond LONG_FRAMES: re-anchors, cannot drift
+    needs_weights: bool  # boundaries come from alpha and beta: OTTC models only
+    on_grid: bool  # boundaries on the frame grid, which `refine_boundaries` may move off it
+    summary: str
+
+    def __call__(self, x: DecoderInput) -> TokenSpans:
+        return (self.long if is_long(x.log_probs.shape[0]) else self.short)(x)
+
+
+def is_long(n_frames: int) -> bool:
+    """Whether an input of `n_frames` frames goes to the long (anchored) decoders."""
+    return n_frames > LONG_FRAMES
+
+
+def _ot(x: DecoderInput) -> TokenSpans:
+    return align_ot(x.alpha, x.log_probs, x.targets, x.beta, x.frame_duration)
+
+
+def _ot_long(x: DecoderInput) -> TokenSpans:
+    return align_ot_long(x.alpha, x.log_probs, x.targets, x.beta, x.frame_duration, x.optional,
+                         path=x.path)
+
+
+def _viterbi(x: DecoderInput) -> TokenSpans:
+    return align_viterbi(x.log_probs, x.targets, x.frame_duration, x.optional, alpha=x.alpha,
+                         beta=x.beta)
+
+
+def _viterbi_long(x: DecoderInput) -> TokenSpans:
+    return align_viterbi_long(x.log_probs, x.targets, x.frame_duration, x.optional)
+
+
+DECODERS: dict[str, Decoder] = {
+    "ot": Decoder(_ot, _ot_long, needs_weights=True, on_grid=False,
+                  summary="boundaries from the OTTC frame weights, between frames; fastest"),
+    "viterbi": Decoder(_viterbi, _viterbi_long, needs_weights=False, on_grid=True,
+                       summary="best path under the phone posteriors, banded around the ot "
+                               "path; the most accurate"),
+}
+# Viterbi beats ot on every accuracy metric with the shipped model (docs/benchmarks/accuracy.md:
+# 46.4% vs 34.3% of test-split boundaries within 20 ms), so it is the default.
+DEFAULT_METHOD = "viterbi"
+
+
+def supported_methods(config: ModelConfig) -> tuple[str, ...]:
+    """The methods a model can decode with. A CTC model has no frame weights: it takes the
+    methods that need none (its Viterbi path runs over the blank-extended sequence)."""
+    if config.loss == "ctc":
+        return tuple(name for name, d in DECODERS.items() if not d.needs_weights)
+    return tuple(DECODERS)
+
+
+def decoder_for(method: str, config: ModelConfig) -> Decoder:
+    """The table's entry for `method`, if `config`'s model can use it; ValueError (one line)
+    otherwise, so that a CTC model asked for `ot` says so instead of doing something else."""
+    if method not in DECODERS:
+        raise ValueError(f"unknown decoding method {method!r} (choose from {', '.join(DECODERS)})")
+    supported = supported_methods(config)
+    if method not in supported:
+        raise ValueError(f"decoding method {method!r} needs an OTTC model's frame weights; this "
+                         f"{config.loss.upper()} model supports {', '.join(supported)}")
+    return DECODERS[method]

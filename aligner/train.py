@@ -286,48 +286,66 @@ def find_dev_utterances(roots: list[str], limit: int) -> list[tuple[str, Path, P
     return found
 
 
-def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ...] = ("ot", "viterbi"),
+def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ...] | None = None,
                 tolerance: float = 0.02) -> dict[str, dict]:
-    """Phone boundary figures per decoding method on utterances with gold TextGrids.
+    """Phone boundary figures per decoding method (default: every method the model supports,
+    `decode.supported_methods`) on utterances with gold TextGrids.
 
     Uses the same Aligner and scorer as `ottc-align evaluate`, so the numbers mean the same.
-    CTC models have one decoder (their own), reported as "ctc".
+    The model runs where it is (a GPU during training); each recording is encoded once and
+    decoded with every method.
     """
     from aligner.align import Aligner
+    from aligner.decode import decoder_for, supported_methods
     from aligner.evaluate import load_alignment, score_utterance, summarise
     from aligner.phone_folding import load_folding
 
     if not utts:
         return {}
+    methods = supported_methods(model.config) if methods is None else methods
+    for method in methods:  # a method the model cannot decode with is a caller's mistake
+        decoder_for(method, model.config)
     was_training = model.training
     model.eval()
-    aligner = Aligner(model, "cpu", lexicon)
+    aligner = Aligner(model, lexicon=lexicon)
     folding = load_folding("cmu39")
-    if model.config.loss == "ctc":
-        methods = ("ctc",)
     golds = {name: load_alignment(gold) for name, _, _, gold in utts}
-    out: dict[str, dict] = {}
+    scores: dict[str, list] = {method: [] for method in methods}
     try:
-        for method in methods:
-            scores = []
-            for name, audio, transcript, _ in utts:
-                try:
-                    hyp = aligner.align(audio, transcript, method="ot" if method == "ctc" else method)
-                except ValueError:
-                    continue
-                scores.append(score_utterance(name, golds[name], hyp, folding, tolerance))
-            s = summarise(scores, tolerance)
-            out[method] = {
-                "utterances": len(scores), "failed": len(utts) - len(scores),
-                "within_10ms": s.phones.within.get(10), "within_20ms": s.phones.within.get(20),
-                "within_50ms": s.phones.within.get(50), "mean_ms": s.phones.mean_ms,
-                "median_ms": s.phones.median_ms, "f1": s.phones.f1, "idr": s.phones.idr,
-                "hyp_silence_share": s.hyp_silence_share, "gold_silence_share": s.gold_silence_share,
-                "word_within_20ms": s.words.within.get(20),
-            }
+        for name, audio, transcript, _ in utts:
+            for method, hyp in _align_each_method(aligner, audio, transcript, methods):
+                scores[method].append(score_utterance(name, golds[name], hyp, folding, tolerance))
     finally:
         model.train(was_training)
+    out: dict[str, dict] = {}
+    for method, scored in scores.items():
+        s = summarise(scored, tolerance)
+        out[method] = {
+            "utterances": len(scored), "failed": len(utts) - len(scored),
+            "within_10ms": s.phones.within.get(10), "within_20ms": s.phones.within.get(20),
+            "within_50ms": s.phones.within.get(50), "mean_ms": s.phones.mean_ms,
+            "median_ms": s.phones.median_ms, "f1": s.phones.f1, "idr": s.phones.idr,
+            "hyp_silence_share": s.hyp_silence_share, "gold_silence_share": s.gold_silence_share,
+            "word_within_20ms": s.words.within.get(20),
+        }
     return out
+
+
+def _align_each_method(aligner, audio, transcript, methods):
+    """(method, Alignment) for each method that aligns this recording: the model runs once, and
+    a recording or transcript that cannot be aligned is left out (counted as failed)."""
+    try:
+        wave, name = aligner.load_waveform(audio)
+        segments = aligner.read_segments(transcript)
+        encoded = aligner.encode(wave) if all(s.whole for s in segments) else None
+    except ValueError:
+        return
+    for method in methods:
+        try:
+            (hyp,) = aligner.align_waveform(wave, segments, method, name, encoded=encoded)
+        except ValueError:
+            continue
+        yield method, hyp
 
 
 def format_metrics(metrics: dict[str, dict]) -> str:

@@ -77,9 +77,9 @@ def build_systems(args) -> tuple[list, dict[str, str]]:
     systems, about = [], {}
     model = find_model(args.model)
     if model is not None:
-        from aligner.align import decoding_methods
+        from aligner.decode import DECODERS
 
-        for method in decoding_methods():
+        for method in DECODERS:
             name = f"ottc-{method}"
             if wanted is None or name in wanted:
                 systems.append(OttcSystem(model, method, args.device, name))

@@ -92,7 +92,7 @@ def figures(model_dir: Path, files: list[Path]) -> dict[str, float]:
 
     model = load_model(model_dir)
     cfg = model.config
-    aligner = Aligner(model, "cpu")
+    aligner = Aligner(model)
     folding = load_folding("cmu39")
     ph_in = ph_n = wd_in = wd_n = 0
     conf, ottc, path_lp = [], [], []

@@ -27,6 +27,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     DEFAULT_CORPUS, find_model, machine, machine_lines, markdown_table, model_tag, set_threads,
     write_results,
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
     ap.add_argument("--split", default="test")
     ap.add_argument("--model", default=None)
-    ap.add_argument("--method", default="viterbi")
+    ap.add_argument("--method", default=DEFAULT_METHOD, choices=list(DECODERS))
     ap.add_argument("--limit", type=int, default=0, help="utterances (0 = all)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--top", type=int, default=14, help="boundary types shown")

@@ -36,6 +36,7 @@ from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.evaluate import TierScore, score_tier, summarise_tier  # noqa: E402
 from aligner.formats import read_csv  # noqa: E402
 from aligner.phone_folding import Folding, fold_words, load_folding  # noqa: E402
+from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (DEFAULT_CACHE, machine, machine_lines, markdown_table,  # noqa: E402
                                set_threads, write_results)
 
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"),
                     help="folder with gold-dev/ and real/speechocean762/")
     ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
-    ap.add_argument("--method", default="viterbi")
+    ap.add_argument("--method", default=DEFAULT_METHOD, choices=list(DECODERS))
     ap.add_argument("--so-limit", type=int, default=0,
                     help="speechocean762 test utterances (0 = all 2500), evenly spaced")
     ap.add_argument("--swapped", type=int, default=200, help="recordings aligned with a wrong transcript")

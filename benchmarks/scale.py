@@ -25,6 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     DEFAULT_CORPUS, find_model, find_utterances, machine, machine_lines, markdown_table,
     model_tag, write_results,
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--method", default="viterbi")
+    ap.add_argument("--method", default=DEFAULT_METHOD, choices=list(DECODERS))
     ap.add_argument("--threads", type=int, default=None,
                     help="OMP_NUM_THREADS for the aligner (default: leave it to ottc-align)")
     ap.add_argument("--device", default="cpu")

@@ -24,6 +24,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aligner.decode import DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     DEFAULT_CORPUS, audio_seconds, find_model, find_utterances, machine, machine_lines,
     markdown_table, model_tag, set_threads, write_results,
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--methods", default="viterbi")
+    ap.add_argument("--methods", default=DEFAULT_METHOD)
     ap.add_argument("--threads", type=int, default=2,
                     help="the thread budget: pocketsphinx also runs with this many processes")
     ap.add_argument("--ottc-threads", default=None,

@@ -31,13 +31,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aligner.states as states  # noqa: E402
-from aligner.align import Aligner  # noqa: E402
+from aligner.align import Aligner, Segment  # noqa: E402
 from aligner.audio import load_audio  # noqa: E402
 
 
 def _words(aligner: Aligner, wave: np.ndarray, posts, text: str, method: str) -> list:
-    with aligner.cached_posteriors(posts, wave):
-        (a,) = aligner.align_waveform(wave, [(None, None, None, text, "<t>")], method)
+    (a,) = aligner.align_waveform(wave, [Segment(text, "<t>")], method, encoded=posts)
     return [w for w in a.words if w.label]
 
 
@@ -83,7 +82,7 @@ def main() -> None:
     for lab in labs[lo:hi]:
         audio = next(p for p in (lab.with_suffix(".flac"), lab.with_suffix(".wav")) if p.is_file())
         wave = load_audio(audio, aligner.sample_rate)
-        recordings.append((wave, aligner.posteriors(wave), lab.read_text().split()))
+        recordings.append((wave, aligner.encode(wave), lab.read_text().split()))
     original = states.with_markup_scores
     for pair in args.penalties.split(","):
         spn, star = map(float, pair.split(":"))

@@ -15,23 +15,24 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aligner.decode import DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import Utterance  # noqa: E402
 
 
 _ALIGNERS: dict[tuple[str, str], object] = {}
-_LAST: dict[tuple[str, str], tuple] = {}  # per model: (audio path, wave, posteriors) of the last file
+_LAST: dict[tuple[str, str], tuple] = {}  # per model: (audio path, wave, name, Encoded) of the last file
 
 
 @dataclass
 class OttcSystem:
-    """ottc-align (an OTTC or a CTC model) with one decoding method.
+    """ottc-align (an OTTC or a CTC model) with one decoding method of `decode.DECODERS`.
 
     Systems that share a model share one loaded Aligner and, when they align the same file one
-    after another, its posteriors: the decoding methods differ only after the network.
+    after another, its encoded outputs: the decoding methods differ only after the network.
     """
 
     model: Path
-    method: str = "ot"
+    method: str = DEFAULT_METHOD
     device: str = "cpu"
     name: str = ""
 
@@ -48,18 +49,14 @@ class OttcSystem:
 
     def align(self, audio: Path, transcript: Path):
         aligner = self.load()
-        needed = ("load_waveform", "read_segments", "posteriors", "cached_posteriors", "align_waveform")
-        if not all(hasattr(aligner, n) for n in needed):
-            return aligner.align(audio, transcript, method=self.method)
         last = _LAST.get(self._key)
         if last is None or last[0] != str(audio):
             wave, name = aligner.load_waveform(audio)
-            last = (str(audio), wave, name, aligner.posteriors(wave))
+            last = (str(audio), wave, name, aligner.encode(wave))
             _LAST[self._key] = last
-        _, wave, name, posts = last
+        _, wave, name, encoded = last
         segments = aligner.read_segments(transcript)
-        with aligner.cached_posteriors(posts, wave):
-            result = aligner.align_waveform(wave, segments, self.method, name)
+        result = aligner.align_waveform(wave, segments, self.method, name, encoded=encoded)
         if len(result) != 1:
             raise ValueError(f"{transcript}: {len(result)} speaker tiers, expected one")
         return result[0]

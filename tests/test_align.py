@@ -74,26 +74,90 @@ def test_long_input_is_chunked(aligner, monkeypatch):
     seen = []
     aligner.on_progress = lambda done, total: seen.append((done, total))
     try:
-        lp, w = aligner.posteriors(wave)
+        encoded = aligner.encode(wave)
     finally:
         aligner.on_progress = None
-    assert lp.shape == (456, 41) and w.shape == (456,)
+    lp, w = encoded.log_probs, encoded.weight_logits
+    assert lp.shape == (456, 41) and w.shape == (456,) and encoded.duration == 4.555
     assert torch.isfinite(lp).all() and torch.isfinite(w).all()
     assert [d for d, _ in seen] == [100, 200, 300, 400, 456]
     a = aligner.align(wave, "hello world how are you today", sample_rate=16000)
     _assert_structure(a, ["hello", "world", "how", "are", "you", "today"])
 
 
-def test_batch_posteriors_match_single(aligner):
+def test_batch_encoding_matches_single(aligner):
     waves = [speechlike(1.0, seed=1), speechlike(2.3, seed=2)]
-    batch = aligner.posteriors_batch(waves)
-    for wave, (lp, w) in zip(waves, batch):
-        lp1, w1 = aligner.posteriors(wave)
+    batch = aligner.encode(waves)
+    assert [e.duration for e in batch] == [1.0, 2.3]
+    for wave, encoded in zip(waves, batch):
+        single = aligner.encode(wave)
+        lp, w = encoded.log_probs, encoded.weight_logits
+        lp1, w1 = single.log_probs, single.weight_logits
         assert lp.shape == lp1.shape
         # The last frames of a padded row may differ slightly: the model's transposed conv adds
         # its bias on padded frames, which the next conv sees (reported to the model's owner).
         torch.testing.assert_close(lp[:-3], lp1[:-3], atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(w[:-3], w1[:-3], atol=1e-4, rtol=1e-4)
+
+
+def test_encode_then_decode_is_what_align_gives(aligner):
+    """The two stages on their own: one encoding serves every method, and each decoding has
+    the words and phones `align` gives (which adds the silences between them and the flags)."""
+    from aligner.decode import DECODERS
+
+    wave, text = speechlike(3.0), "hello world how are you today"
+    encoded = aligner.encode(wave)
+    prepared = aligner.prepare_text(text)
+    for method in DECODERS:
+        two_stage = aligner.decode(encoded, prepared, method)
+        whole = aligner.align(wave, text, sample_rate=16000, method=method)
+        assert two_stage.duration == whole.duration == 3.0
+        for got, want in ((two_stage.words, whole.words), (two_stage.phones, whole.phones)):
+            assert got == [iv for iv in want if iv.label]
+
+
+def test_encode_runs_where_the_model_is(tiny_model_dir):
+    """The model computes on the device its parameters are on, not on one named beside it
+    (training's dev metrics once fed CPU tensors to a model on the GPU). torch's "meta" device
+    stands in for a GPU: the inputs must reach the model there, and only copying its outputs
+    back fails (a meta tensor has no data)."""
+    from aligner.model import load_model
+
+    model = load_model(tiny_model_dir).to("meta")
+    aligner = Aligner(model)
+    assert aligner.device == torch.device("meta")
+    seen = []
+    model.register_forward_pre_hook(lambda _, args: seen.append({a.device.type for a in args}))
+    for waves in (speechlike(1.0), [speechlike(1.0), speechlike(0.5)]):
+        with pytest.raises(NotImplementedError, match="meta tensor"):
+            aligner.encode(waves)
+    assert seen == [{"meta"}, {"meta"}]
+
+
+def test_a_ctc_model_refuses_the_methods_that_need_frame_weights():
+    """A CTC model has no frame weights: `ot` is an error saying so, not silently Viterbi."""
+    from aligner.decode import supported_methods
+    from aligner.model import AcousticModel, ModelConfig
+
+    torch.manual_seed(0)
+    model = AcousticModel(ModelConfig(dim=16, expand=1, blocks=1, dilations=[1], dropout=0.0,
+                                      loss="ctc", name="tiny-ctc")).eval()
+    ctc = Aligner(model)
+    assert supported_methods(model.config) == ("viterbi",)
+    a = ctc.align(speechlike(2.0), "hello world", sample_rate=16000, method="viterbi")
+    assert [w.label for w in a.words if w.label] == ["hello", "world"]
+    with pytest.raises(AlignmentError, match="'ot' needs an OTTC model's frame weights"):
+        ctc.align(speechlike(2.0), "hello world", sample_rate=16000, method="ot")
+
+
+def test_segments_name_their_fields(aligner, tmp_path):
+    from aligner.align import Segment
+
+    (text,) = aligner.read_segments("hello there")
+    assert text == Segment("hello there", "<transcript>") and text.whole
+    lab = tmp_path / "a.lab"
+    lab.write_text("hello there\n")
+    assert aligner.read_segments(lab) == [Segment("hello there\n", str(lab))]
 
 
 def test_textgrid_transcript_aligns_inside_intervals(aligner, tmp_path):
@@ -105,6 +169,11 @@ def test_textgrid_transcript_aligns_inside_intervals(aligner, tmp_path):
                                      0, 6))
     tg.addTier(textgrid.IntervalTier("bob", [(2.2, 3.8, "hi alice")], 0, 6))
     tg.save(str(tmp_path / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    segments = aligner.read_segments(tmp_path / "talk.TextGrid")
+    assert sorted((s.speaker, s.start, s.end, s.text) for s in segments) == [
+        ("alice", 0.5, 2.0, "hello there"), ("alice", 4.0, 5.5, "goodbye"),
+        ("bob", 2.2, 3.8, "hi alice")]
+    assert not any(s.whole for s in segments)
     result = aligner.align_speakers(tmp_path / "talk.wav", tmp_path / "talk.TextGrid")
     assert [a.speaker for a in result] == ["alice", "bob"]
     alice, bob = result

@@ -111,6 +111,45 @@ def test_batched_run_matches_serial(aligner, small_corpus, tmp_path):
         assert (tmp_path / "b" / f"{name}.json").exists()
 
 
+def test_align_batch_encodes_the_whole_file_transcripts_together(aligner, tmp_path, write_wav,
+                                                                 monkeypatch):
+    """Text transcripts share one padded forward pass; an utterance TextGrid's intervals are
+    encoded on their own. If the batch fails (out of memory, say), each recording is encoded
+    alone and gives exactly what aligning it as a single file gives."""
+    from praatio import textgrid
+
+    root = tmp_path / "c"
+    write_wav(root / "a.wav", speechlike(1.5, seed=1))
+    (root / "a.lab").write_text("hello there", encoding="utf-8")
+    write_wav(root / "b.wav", speechlike(1.2, seed=2))
+    (root / "b.lab").write_text("good morning", encoding="utf-8")
+    write_wav(root / "t.wav", speechlike(4.0, seed=3))
+    tg = textgrid.Textgrid(0, 4)
+    tg.addTier(textgrid.IntervalTier("x", [(0.2, 1.8, "hello"), (2.0, 3.8, "good night")], 0, 4))
+    tg.save(str(root / "t.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    utts = corpus.find_utterances(root)
+    real = type(aligner).encode
+    calls = []
+
+    def spy(self, waves):
+        calls.append(len(waves) if isinstance(waves, list) else "alone")
+        return real(self, waves)
+
+    monkeypatch.setattr(type(aligner), "encode", spy)
+    done = dict(corpus.align_batch(aligner, utts, "viterbi"))
+    assert calls == [2, "alone", "alone"]  # a and b together, then t's two intervals
+    assert [a.speaker for a in done[utts[2]][0]] == ["x"]
+
+    def failing(self, waves):
+        if isinstance(waves, list):
+            raise RuntimeError("out of memory for the batch")
+        return real(self, waves)
+
+    monkeypatch.setattr(type(aligner), "encode", failing)
+    for utt, (alignments, _) in corpus.align_batch(aligner, utts, "viterbi"):
+        assert alignments == aligner.align_speakers(utt.audio, utt.transcript)
+
+
 def test_recordings_libsndfile_cannot_read_are_found_with_a_conversion_hint(tmp_path, write_wav):
     """.m4a/.webm recordings are not silently ignored: listed (unless a converted copy sits
     beside them), their transcripts are not orphans, and validate reports how to convert."""

@@ -179,3 +179,23 @@ def test_refine_boundaries_moves_to_the_posterior_crossing():
     # a one-frame token keeps its edges
     s, e = refine_boundaries(lp, tokens, torch.tensor([0.0, 0.07]), torch.tensor([0.07, 0.08]), 0.01)
     assert float(e[0]) == pytest.approx(0.07)
+
+
+def test_the_decoder_table_names_every_method_and_what_it_needs():
+    """One table: the default is in it, a CTC model (no frame weights) gets the methods that
+    need none, and a method a model cannot use is a one-line error naming the choices."""
+    from aligner.decode import DECODERS, DEFAULT_METHOD, decoder_for, supported_methods
+    from aligner.model import ModelConfig
+
+    assert DEFAULT_METHOD in DECODERS and set(DECODERS) == {"ot", "viterbi"}
+    assert DECODERS["ot"].needs_weights and not DECODERS["ot"].on_grid
+    assert DECODERS["viterbi"].on_grid and not DECODERS["viterbi"].needs_weights
+    ottc, ctc = ModelConfig(), ModelConfig(loss="ctc")
+    assert supported_methods(ottc) == tuple(DECODERS)
+    assert supported_methods(ctc) == ("viterbi",)
+    assert decoder_for("ot", ottc) is DECODERS["ot"]
+    with pytest.raises(ValueError, match=r"unknown .* 'magic' \(choose from ot, viterbi\)"):
+        decoder_for("magic", ottc)
+    with pytest.raises(ValueError, match="this CTC model supports viterbi"):
+        decoder_for("ot", ctc)
+

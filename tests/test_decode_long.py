@@ -1,9 +1,7 @@
 """Tests of the long-recording decoders (no drift over tens of minutes, bounded memory) and of
-their dispatch from align.py (short inputs keep the global decoders)."""
+their dispatch by the decoder table (short inputs keep the global decoders)."""
 
 from __future__ import annotations
-
-import functools
 
 import pytest
 import torch
@@ -194,7 +192,6 @@ def test_align_uses_the_long_decoders_only_beyond_long_frames(aligner, monkeypat
     for name in ("align_ot", "align_viterbi", "align_ot_long", "align_viterbi_long"):
         inner = getattr(decode, name)
 
-        @functools.wraps(inner)  # align.py passes the arguments named in the signature
         def spy(*args, _inner=inner, _name=name, **kwargs):
             calls.append(_name)
             return _inner(*args, **kwargs)
@@ -212,6 +209,26 @@ def test_align_uses_the_long_decoders_only_beyond_long_frames(aligner, monkeypat
         assert [w.label for w in a.words if w.label] == text.split()
     assert {"align_ot_long", "align_viterbi_long"} <= set(calls)  # (ot_long runs align_ot
     assert "align_viterbi" not in calls                            # on each piece)
+
+
+@pytest.mark.parametrize("method", ["ot", "viterbi"])
+def test_the_table_runs_the_long_function_beyond_long_frames(method):
+    """A table entry gives, on the same input, exactly what its short function gives up to
+    LONG_FRAMES frames and what its long one gives beyond."""
+    t, lp, alpha, _, _ = planted(LONG_FRAMES + 600, seed=3)
+    decoder = decode.DECODERS[method]
+    head = slice(0, LONG_FRAMES)
+    short_in = decode.DecoderInput(lp[head], t.tokens, t.optional, 0.01, alpha[head], t.beta)
+    long_in = decode.DecoderInput(lp, t.tokens, t.optional, 0.01, alpha, t.beta)
+    for x, fn in ((short_in, decoder.short), (long_in, decoder.long)):
+        for got, want in zip(decoder(x), fn(x)):
+            assert torch.equal(got, want)
+    if method == "ot":
+        direct = align_ot_long(alpha, lp, t.tokens, t.beta, 0.01, t.optional)
+    else:
+        direct = align_viterbi_long(lp, t.tokens, 0.01, t.optional)
+    for got, want in zip(decoder(long_in), direct):
+        assert torch.equal(got, want)
 
 
 def test_align_ot_unchanged_on_short_inputs():

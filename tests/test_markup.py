@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from aligner.align import Aligner
+from aligner.align import Aligner, Segment
 from aligner.checks import find_flags
 from aligner.cli import app
 from aligner.decode import align_ot, align_viterbi
@@ -230,13 +230,12 @@ def test_markup_in_a_long_recording(aligner, monkeypatch, method):
 def shipped():
     aligner = Aligner.load(device="cpu")
     wave, _ = aligner.load_waveform(EXAMPLE_WAV)
-    return aligner, wave, aligner.posteriors(wave)
+    return aligner, wave, aligner.encode(wave)
 
 
 def _words(shipped, text: str, method: str):
-    aligner, wave, posts = shipped
-    with aligner.cached_posteriors(posts, wave):
-        (a,) = aligner.align_waveform(wave, [(None, None, None, text, "<t>")], method)
+    aligner, wave, encoded = shipped
+    (a,) = aligner.align_waveform(wave, [Segment(text, "<t>")], method, encoded=encoded)
     return [w for w in a.words if w.label]
 
 

@@ -466,22 +466,23 @@ def test_cuda_out_of_memory_falls_back_to_cpu(aligner, monkeypatch):
     import torch
 
     wave = speechlike(3.0)
-    expected = aligner.posteriors(wave)
-    real = type(aligner)._posteriors_on
+    expected = aligner.encode(wave)
+    real = type(aligner)._encode_on
     calls = []
 
-    def on(self, model, w, device):
-        calls.append(device)
-        if device != "cpu":
+    def on(self, model, w):
+        calls.append("gpu" if model is self.model else "cpu copy")
+        if model is self.model:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real(self, model, w, device)
+        return real(self, model, w)
 
-    monkeypatch.setattr(type(aligner), "_posteriors_on", on)
-    monkeypatch.setattr(aligner, "device", "cuda")
+    monkeypatch.setattr(type(aligner), "_encode_on", on)
+    monkeypatch.setattr(type(aligner), "device", property(lambda self: torch.device("cuda")))
     monkeypatch.setattr(aligner, "_cpu_model", None)
-    lp, wl = aligner.posteriors(wave)
-    assert calls == ["cuda", "cpu"]
-    assert torch.allclose(lp, expected[0]) and torch.allclose(wl, expected[1])
+    encoded = aligner.encode(wave)
+    assert calls == ["gpu", "cpu copy"]
+    assert torch.allclose(encoded.log_probs, expected.log_probs)
+    assert torch.allclose(encoded.weight_logits, expected.weight_logits)
 
 
 # ----------------------------------------------------------------------------- flags
@@ -816,7 +817,7 @@ def trained_model_dir(tmp_path_factory) -> Path:
     cfg = ModelConfig(fine_dim=32, dim=48, expand=1, blocks=2, dilations=[1, 2], dropout=0.0,
                       name="mismatch-test")
     model = AcousticModel(cfg)
-    helper = Aligner(model, "cpu")
+    helper = Aligner(model)
     feats, targets = [], []
     for key, text in MISMATCH_TEXTS.items():
         wave = load_audio(folder / f"{key}.wav")

@@ -132,7 +132,7 @@ def test_aligner_with_states_gives_one_interval_per_phone(method, tmp_path):
             text = audio.with_suffix(ext).read_text()
     assert text is not None
     base = _tiny()  # untrained: the test is about the plumbing, whatever the shipped model is
-    aligners = [Aligner(base, "cpu"), Aligner(expand_states(base, 3), "cpu")]
+    aligners = [Aligner(base), Aligner(expand_states(base, 3))]
     for a in aligners:  # an untrained model's variant choice hangs on noise: first variants
         a.choose_variants = False
     one, three = (a.align(audio, text, method=method) for a in aligners)
@@ -158,6 +158,6 @@ def test_audio_too_short_for_every_state_is_a_one_line_error(tmp_path):
     noise = 0.05 * np.random.default_rng(0).standard_normal(int(0.2 * 16000))
     sf.write(str(wav), noise.astype(np.float32), 16000)  # 20 frames
     text = "sixths"  # S IH K S TH S
-    assert len([p for p in Aligner(_tiny(), "cpu").align(wav, text).phones if p.label]) == 6
+    assert len([p for p in Aligner(_tiny()).align(wav, text).phones if p.label]) == 6
     with pytest.raises(AlignmentError, match="short.wav.*4 per phone"):
-        Aligner(expand_states(_tiny(), 4), "cpu").align(wav, text)
+        Aligner(expand_states(_tiny(), 4)).align(wav, text)

@@ -93,6 +93,27 @@ def test_loss_decreases_and_dev_metrics_are_logged(trained):
     assert "epoch 6 done" in log and "<=20ms" in log
 
 
+def test_dev_metrics_run_the_model_where_it_is(trained, corpus):
+    """Training moves the model (to a GPU, say) and then scores it: the dev metrics must run it
+    where it is, in its own precision, and leave it there. A float64 copy stands in for a model
+    the Aligner's defaults do not fit (the CPU-only stand-in for the GPU case)."""
+    import copy
+
+    from aligner.model import load_model
+    from aligner.train import dev_metrics, find_dev_utterances
+
+    _, cfg, _ = trained
+    utts = find_dev_utterances([str(corpus)], 0)
+    single = load_model(Path(cfg.output))
+    double = copy.deepcopy(single).double().train()
+    expected, got = dev_metrics(single, utts), dev_metrics(double, utts)
+    assert list(got) == list(expected) == ["ot", "viterbi"]
+    for method, m in got.items():
+        assert m["utterances"] == len(utts) and m["failed"] == 0
+        assert m["within_20ms"] == pytest.approx(expected[method]["within_20ms"], abs=0.05)
+    assert double.training and next(double.parameters()).dtype == torch.float64
+
+
 def test_dev_sample_is_the_same_on_every_call(corpus):
     from aligner.train import find_dev_utterances
 
@@ -109,7 +130,7 @@ def test_trained_model_reloads_and_aligns(trained, corpus):
 
     _, cfg, _ = trained
     model = load_model(Path(cfg.output))
-    result = Aligner(model, "cpu").align(corpus / "spk0" / "u0.wav", corpus / "spk0" / "u0.lab")
+    result = Aligner(model).align(corpus / "spk0" / "u0.wav", corpus / "spk0" / "u0.lab")
     assert [w.label for w in result.words if w.label] == ["bee", "see", "dough"]
     assert len([p for p in result.phones if p.label]) == 6
     assert all(a.end <= b.start + 1e-9 for a, b in zip(result.phones, result.phones[1:]))
@@ -141,6 +162,7 @@ def test_resume_continues_exactly(trained, corpus):
 def test_ctc_baseline_trains_and_aligns(corpus, tmp_path):
     from aligner.align import Aligner
     from aligner.model import load_model
+    from aligner.train import dev_metrics, find_dev_utterances
 
     torch.set_num_threads(1)
     summary = train(_cfg(tmp_path, corpus, "ctc", loss="ctc", epochs=2, augment=True),
@@ -148,8 +170,13 @@ def test_ctc_baseline_trains_and_aligns(corpus, tmp_path):
     assert all(math.isfinite(h["train_loss"]) for h in summary["history"])
     model = load_model(tmp_path / "ctc" / "model")
     assert model.config.loss == "ctc"
-    result = Aligner(model, "cpu").align(corpus / "spk1" / "u1.wav", "may no bee")
+    result = Aligner(model).align(corpus / "spk1" / "u1.wav", "may no bee")
     assert [w.label for w in result.words if w.label] == ["may", "no", "bee"]
+    # Its dev metrics are reported under the method it decodes with, the only one it has.
+    utts = find_dev_utterances([str(corpus)], 2)
+    assert list(dev_metrics(model, utts)) == ["viterbi"]
+    with pytest.raises(ValueError, match="frame weights"):
+        dev_metrics(model, utts, methods=("ot", "viterbi"))
 
 
 def test_fine_tuning_starts_from_a_model(trained, corpus, tmp_path):
@@ -335,9 +362,9 @@ def test_phone_masses_are_stored_kept_and_used_by_the_aligner(trained, corpus, t
     assert load_model(Path(again.output)).config.phone_mass == {"AA": 2.0, "M": 0.5}
     uniform = load_model(Path(cfg.output))
     audio = corpus / "spk1" / "u1.wav"
-    ot_mass = Aligner(model, "cpu").align(audio, "may no bee", method="ot")
+    ot_mass = Aligner(model).align(audio, "may no bee", method="ot")
     model.config.phone_mass = {}
-    ot_uniform = Aligner(model, "cpu").align(audio, "may no bee", method="ot")
+    ot_uniform = Aligner(model).align(audio, "may no bee", method="ot")
     assert [p.start for p in ot_mass.phones] != [p.start for p in ot_uniform.phones]
     assert uniform.config.phone_mass == {}
 
@@ -372,7 +399,7 @@ def test_states_split_the_init_model_train_and_align(trained, corpus, tmp_path):
     again = _cfg(tmp_path, corpus, "states2", init=split.output, epochs=1, arch={}, max_steps=1)
     train(again, echo=lambda line: None)
     assert load_model(Path(again.output)).config.states == 3
-    result = Aligner(model, "cpu").align(corpus / "spk1" / "u1.wav", "may no bee")
+    result = Aligner(model).align(corpus / "spk1" / "u1.wav", "may no bee")
     assert [p.label for p in result.phones if p.label] == ["M", "EY1", "N", "OW1", "B", "IY1"]
 
 

@@ -199,7 +199,7 @@ def main() -> None:
         for split, per_method in metrics.get(system, {}).items():
             for method, m in per_method.items():
                 name = {"ottc_same_budget": f"{SAME_BUDGET}, `--method {method}`",
-                        "ceiling": f"{CEILING}, `--method {method}`"}.get(system, method)
+                        "ceiling": f"{CEILING}, `--method {method}`", "ctc": "ctc"}.get(system, method)
                 lines.append(_row(split, name, m))
     previous = "".join(f" --previous {p}" for p in args.previous)
     lines += ["", f"Measured with `python recipes/train/export.py --run {args.run}{previous} --which "

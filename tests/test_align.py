@@ -323,14 +323,14 @@ def test_choose_variants_prefers_what_the_frames_say():
 
 _EDGE_GAP = pytest.mark.xfail(
     strict=True,
-    reason="known gap (issue 17): with viterbi the shipped model (stage 14) ends 'again' at "
-    "4.355 s while the final /n/ decays until about 4.57 s (-25 dB at 4.45 s); ot reaches "
-    "4.459 s. Strict, so the test reports as soon as a model passes it",
+    reason="known gap (issue 17): with viterbi the shipped model (stage 15) ends 'again' at "
+    "4.365 s while the final /n/ decays until about 4.57 s (-25 dB at 4.45 s); ot reaches "
+    "4.465 s. Strict, so the test reports as soon as a model passes it",
 )
 _PAUSE_GAP = pytest.mark.xfail(
     strict=True,
-    reason="known gap (issue 17): with ot the shipped model (stage 14) starts 'Please' at "
-    "3.142 s, its /p/ taking the 230 ms pause as a closure (viterbi: 3.375 s, the pause silent). "
+    reason="known gap (issue 17): with ot the shipped model (stage 15) starts 'Please' at "
+    "3.167 s, its /p/ taking the 230 ms pause as a closure (viterbi: 3.375 s, the pause silent). "
     "Strict: reports when a model passes",
 )
 

@@ -675,3 +675,35 @@ def summary_json(summary: Summary) -> str:
             return None
         return x
     return json.dumps(clean(summary.to_dict()), indent=2)
+
+
+# ----------------------------------------------------------------------------- boundary types
+MANNER = {
+    **{p: "stop" for p in "p t k b d g".split()},
+    **{p: "fricative" for p in "f v th dh s z sh zh hh".split()},
+    **{p: "affricate" for p in "ch jh".split()},
+    **{p: "nasal" for p in "m n ng".split()},
+    **{p: "approximant" for p in "l r w y".split()},
+}
+
+
+def manner(label: str) -> str:
+    """Manner class of an ARPAbet phone (stress digits ignored); vowels are the rest."""
+    p = label.lower().rstrip("012")
+    return "pause" if p in ("", "sil", "sp", "pau") else MANNER.get(p, "vowel")
+
+
+def phone_start_offsets(gold: Alignment, hyp: Alignment, folding: Folding) -> list[tuple[str, float]]:
+    """(boundary type, hyp - gold seconds) for each paired non-silence phone start; the type is
+    `manner before > manner of this phone` ('pause' after silence), so a convention offset (e.g.
+    where a stop's release ends) shows up as one type's median rather than as noise."""
+    g = [p for p in folding.fold_phones(list(gold.phones)) if manner(p.label) != "pause"]
+    h = [p for p in folding.fold_phones(list(hyp.phones)) if manner(p.label) != "pause"]
+    out = []
+    for gi, hi in pair_tokens(g, h):
+        if gi is None or hi is None:
+            continue
+        before = g[gi - 1] if gi > 0 and abs(g[gi - 1].end - g[gi].start) < 1e-6 else None
+        kind = f"{manner(before.label) if before else 'pause'} > {manner(g[gi].label)}"
+        out.append((kind, h[hi].start - g[gi].start))
+    return out

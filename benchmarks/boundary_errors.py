@@ -28,6 +28,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
+from aligner.evaluate import phone_start_offsets  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     DEFAULT_CORPUS, find_model, machine, machine_lines, markdown_table, model_tag, set_threads,
     write_results,
@@ -43,41 +44,10 @@ is imprecision.
 Reproduce: `python benchmarks/boundary_errors.py --split test` (and `--split dev`).
 """
 
-MANNER = {
-    **{p: "stop" for p in "p t k b d g".split()},
-    **{p: "fricative" for p in "f v th dh s z sh zh hh".split()},
-    **{p: "affricate" for p in "ch jh".split()},
-    **{p: "nasal" for p in "m n ng".split()},
-    **{p: "approximant" for p in "l r w y".split()},
-}
-
-
-def manner(label: str) -> str:
-    """Manner class of an ARPAbet phone (stress digits ignored); vowels are the rest."""
-    p = label.lower().rstrip("012")
-    return "pause" if p in ("", "sil", "sp", "pau") else MANNER.get(p, "vowel")
-
-
 def engine_family(speaker: str) -> str:
     """The synthesis engine family from the recipe's speaker name (esp-, fest-, mb-)."""
     return {"esp": "espeak-ng", "fest": "Festival", "mb": "espeak-ng+mbrola"}.get(
         speaker.split("-", 1)[0], "other")
-
-
-def phone_start_offsets(gold, hyp, folding) -> list[tuple[str, float]]:
-    """(boundary type, hyp - gold seconds) for each paired non-silence phone start."""
-    from aligner.evaluate import pair_tokens
-
-    g = [p for p in folding.fold_phones(list(gold.phones)) if manner(p.label) != "pause"]
-    h = [p for p in folding.fold_phones(list(hyp.phones)) if manner(p.label) != "pause"]
-    out = []
-    for gi, hi in pair_tokens(g, h):
-        if gi is None or hi is None:
-            continue
-        before = g[gi - 1] if gi > 0 and abs(g[gi - 1].end - g[gi].start) < 1e-6 else None
-        kind = f"{manner(before.label) if before else 'pause'} > {manner(g[gi].label)}"
-        out.append((kind, h[hi].start - g[gi].start))
-    return out
 
 
 def summary_row(offsets: list[float]) -> dict:

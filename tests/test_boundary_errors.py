@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
-from benchmarks.boundary_errors import engine_family, manner, phone_start_offsets, summary_row  # noqa: E402
+from aligner.evaluate import manner, phone_start_offsets  # noqa: E402
+from benchmarks.boundary_errors import engine_family, summary_row  # noqa: E402
 
 
 def _ali(phones):

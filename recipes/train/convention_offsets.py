@@ -24,10 +24,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from aligner.align import Aligner  # noqa: E402
-from aligner.evaluate import load_alignment  # noqa: E402
+from aligner.evaluate import load_alignment, phone_start_offsets  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
 from aligner.train import find_dev_utterances  # noqa: E402
-from benchmarks.boundary_errors import phone_start_offsets  # noqa: E402
 
 MIN_COUNT = 30  # boundary types rarer than this keep no shift
 

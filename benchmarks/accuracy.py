@@ -85,7 +85,7 @@ def build_systems(args) -> tuple[list, dict[str, str]]:
                 systems.append(OttcSystem(model, method, args.device, name))
                 about[name] = f"{model} (tag {model_tag(model)}), method {method}"
     elif wanted is None or any(w.startswith("ottc") for w in wanted):
-        print("warning: no OTTC model found (models/english or /work/data/runs/*); skipping ottc-*",
+        print("warning: no OTTC model found ($OTTC_ALIGN_MODEL or models/english); skipping ottc-*",
               file=sys.stderr)
     ctc = find_ctc_model(args.ctc_model)
     if wanted is None or "ctc" in wanted:

@@ -28,6 +28,7 @@ RESULTS = REPO / "benchmarks" / "results"
 DOCS = REPO / "docs" / "benchmarks"
 DEFAULT_CACHE = Path(os.environ.get("OTTC_BENCH_CACHE", "/work/data/bench_cache"))
 DEFAULT_CORPUS = Path(os.environ.get("OTTC_BENCH_CORPUS", "/work/data/synth"))
+DEFAULT_RUNS = Path(os.environ.get("OTTC_BENCH_RUNS", "/work/data/runs"))  # training runs (CTC baseline)
 AUDIO_SUFFIXES = (".flac", ".wav")
 
 
@@ -184,14 +185,15 @@ def set_threads(n: int) -> None:
 
 
 def find_model(explicit: str | None) -> Path | None:
-    """The model to benchmark: explicit path, else the shipped models/english, else the newest
-    OTTC training run's model (its final `model/`, else `best/`, else `last/`)."""
+    """The model to benchmark: the explicit path, else the one `ottc-align` itself would use
+    ($OTTC_ALIGN_MODEL, else the shipped models/english: `aligner.model.default_model_dir`), or
+    None when that folder holds no model."""
+    from aligner.model import CONFIG_FILE, default_model_dir
+
     if explicit:
         return Path(explicit)
-    shipped = REPO / "models" / "english"
-    if (shipped / "config.json").exists():
-        return shipped
-    return _pick([c for c in run_models() if model_loss(c) == "ottc"])
+    default = default_model_dir()
+    return default if (default / CONFIG_FILE).is_file() else None
 
 
 _PREFERENCE = {"model": 0, "best": 1, "last": 2}
@@ -206,7 +208,7 @@ def _pick(candidates: list[Path]) -> Path | None:
     return min(same_run, key=lambda p: (_PREFERENCE.get(p.name, 3), -p.stat().st_mtime))
 
 
-def run_models(root: Path = Path("/work/data/runs")) -> list[Path]:
+def run_models(root: Path = DEFAULT_RUNS) -> list[Path]:
     """Model directories (config.json + weights) of training runs: <run>/{model,best,last}/ or
     <run>/ itself."""
     found = {p.parent for pattern in ("*/config.json", "*/*/config.json") for p in root.glob(pattern)}
@@ -222,14 +224,14 @@ def model_loss(model: Path) -> str | None:
 
 
 def find_ctc_model(explicit: str | None) -> Path | None:
-    """The CTC baseline: explicit path, else the from-scratch one
-    (/work/data/runs/ctc-scratch2/model, `recipes/train/train_english.sh ctc-scratch`), else the
-    older OTTC-initialised one (/work/data/runs/ctc/model), else any CTC run."""
+    """The CTC baseline: explicit path, else the from-scratch one under DEFAULT_RUNS
+    ($OTTC_BENCH_RUNS, default /work/data/runs: ctc-scratch2/model, `recipes/train/train_english.sh
+    ctc-scratch`), else the older OTTC-initialised one (ctc/model), else any CTC run."""
     if explicit:
         return Path(explicit)
     for run in ("ctc-scratch2", "ctc"):
         for name in ("model", "best", "last"):
-            default = Path("/work/data/runs") / run / name
+            default = DEFAULT_RUNS / run / name
             if (default / "config.json").exists():
                 return default
     return _pick([c for c in run_models() if model_loss(c) == "ctc"])

@@ -28,7 +28,7 @@ import contextlib
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -522,9 +522,7 @@ def _with_markup_mass(x: DecoderInput, markup) -> DecoderInput:
 
     search = viterbi_segments_long if is_long(x.log_probs.shape[0]) else viterbi_segments
     first, end, _ = search(x.log_probs, x.targets, x.optional)
-    beta = fit_markup_mass(x.beta, markup, x.alpha, first, end)
-    return DecoderInput(x.log_probs, x.targets, x.optional, x.frame_duration, x.alpha, beta,
-                        (first, end))
+    return replace(x, beta=fit_markup_mass(x.beta, markup, x.alpha, first, end), path=(first, end))
 
 
 # ---------------------------------------------------------------------- pure helpers

@@ -31,7 +31,7 @@ def command(
     (alignment_report.csv, MFA's alignment_analysis.csv, ...) and JSON/CSV files that hold no
     alignment are skipped in folders, with a note.
     """
-    from aligner.evaluate import EvaluationError, evaluate_paths, summarise, write_csv, write_summary
+    from aligner.evaluate import EvaluationError, evaluate_paths, summarise, write_scores, write_summary
     from aligner.phone_folding import FoldingError, load_folding
 
     if tier not in (None, "words", "phones"):
@@ -50,7 +50,7 @@ def command(
     summary = summarise(scores, tolerance / 1000)
     try:
         if csv_path is not None:
-            write_csv(scores, csv_path)
+            write_scores(scores, csv_path)
         if json_path is not None:
             write_summary(summary, json_path)
     except OSError as err:  # OutputError names the path

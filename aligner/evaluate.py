@@ -35,8 +35,8 @@ import numpy as np
 
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import atomic_open
-from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, read_csv,
-                             read_ctm, read_json, read_textgrid, single_tier_kind)
+from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError,
+                             read_alignment, read_utterances)
 from aligner.phone_folding import Folding, fold_words, load_folding
 
 TOLERANCES_MS: tuple[int, ...] = (10, 20, 25, 50)
@@ -464,40 +464,14 @@ class NotAlignmentFile(EvaluationError):
 
 
 def _read_file(path: Path, tier: str | None = None) -> dict[str | None, Alignment]:
-    """One file -> {None: its alignment}, or {utterance id: alignment} for a CTM of several
-    utterances. Every speaker's tiers are pooled: the metrics compare one sequence per tier.
-    `tier` says which tier a one-tier file (CTM, plain CSV/TSV) holds (default: guessed)."""
-    suffix = path.suffix.lower()
+    """One file's utterances (`formats.read_utterances`), its errors turned into evaluate's own:
+    an utterance that cannot be read is reported and the others are scored."""
     try:
-        if suffix == ".ctm":
-            utts = read_ctm(path)
-            kind = single_tier_kind(path, [iv.label for ivs in utts.values() for iv in ivs], tier)
-            single = lambda ivs: Alignment(**{"words": [], "phones": [], kind: ivs},
-                                           duration=max((iv.end for iv in ivs), default=0.0))
-            if len(utts) <= 1:
-                return {None: single(next(iter(utts.values()), []))}
-            return {utt: single(ivs) for utt, ivs in utts.items()}
-        if suffix == ".textgrid":
-            found = read_textgrid(path, tolerant=True)
-        elif suffix == ".json":
-            found = read_json(path, tolerant=True)
-        elif suffix in (".csv", ".tsv"):
-            found = read_csv(path, tolerant=True, tier=tier)
-        else:
-            raise FormatError(f"{path}: not a TextGrid, JSON, CSV/TSV or CTM file")
+        return read_utterances(path, tier)
     except NotAlignmentError as err:
-        raise NotAlignmentFile(f"{err}; evaluate reads {ACCEPTED}") from None
+        raise NotAlignmentFile(str(err)) from None
     except FormatError as err:
-        raise EvaluationError(f"{err}; evaluate reads {ACCEPTED}") from None
-    return {None: _pool(found)}
-
-
-def _pool(alignments: Sequence[Alignment]) -> Alignment:
-    """Several speakers' tiers as one Alignment, in time order."""
-    order = lambda ivs: sorted(ivs, key=lambda iv: (iv.start, iv.end))
-    return Alignment(words=order([w for a in alignments for w in a.words]),
-                     phones=order([p for a in alignments for p in a.phones]),
-                     duration=max((a.duration for a in alignments), default=0.0))
+        raise EvaluationError(str(err)) from None
 
 
 def _combine(found: list[tuple[int, Alignment]]) -> Alignment:
@@ -509,10 +483,10 @@ def _combine(found: list[tuple[int, Alignment]]) -> Alignment:
     return Alignment(words=words, phones=phones, duration=max(a.duration for a in ordered))
 
 
-def load_alignment(path: Path, tier: str | None = None) -> Alignment:
-    """One alignment file of any tool (TextGrid, JSON, CSV/TSV, CTM), speakers pooled; raises
-    EvaluationError naming the file and the formats that are accepted."""
-    return _pool(list(_read_file(Path(path), tier).values()))
+# Training's dev metrics (aligner/dev_metrics.py, changed in parallel) still import the reader
+# under this name; the reader is `aligner.formats.read_alignment`. Remove once they import it
+# from there.
+load_alignment = read_alignment
 
 
 def _strip_tier_suffix(stem: str) -> str:
@@ -648,8 +622,8 @@ def _score_pair(key: str, gold: Alignment | EvaluationError, hyp: Alignment | Ev
     return score_utterance(key, gold, hyp, folding, tolerance, hyp_folding=hyp_folding)
 
 
-def write_csv(scores: Sequence[UtteranceScore], path: Path) -> None:
-    """The per-utterance table (one row per gold utterance, failures included)."""
+def write_scores(scores: Sequence[UtteranceScore], path: Path) -> None:
+    """The per-utterance table as CSV (one row per gold utterance, failures included)."""
     rows = [utterance_row(s) for s in scores]
     fields: list[str] = []
     for row in rows:

@@ -6,7 +6,8 @@ the aligner, the evaluator, the plotter and the tests share a single plain repre
 writer goes through `atomic_open`/`atomic_path`: an output file either is complete or does not
 exist, which is what lets a corpus run resume by skipping files that exist. Times are rounded to
 milliseconds. Each reader has a strict mode (this project's own files) and a tolerant one (gold
-alignments and other tools' files, for `evaluate`).
+alignments and other tools' files, for `evaluate`); `read_alignment` reads a file of any of them,
+by its suffix, the tolerant way. This module is the only one that parses these formats.
 
 File names for an output "base" (directory + utterance name, no suffix):
     textgrid -> base.TextGrid
@@ -327,6 +328,7 @@ def _vtt_escape(text: str) -> str:
 # the plain shapes people write by hand (JSON {"phones": [[label, start, end], ...]}, CSV/TSV rows
 # start,end,label with or without a header) and TextGrids praatio rejects for a harmless flaw.
 # Either way silence (an empty label) is dropped: readers return the labelled intervals.
+# `read_alignment`/`read_utterances` pick the tolerant reader by the file's suffix.
 
 READ_SUFFIXES: tuple[str, ...] = (".textgrid", ".json", ".csv", ".tsv", ".ctm")
 ACCEPTED = ('TextGrid (words/phones tiers), JSON ({"tiers": ...} or {"words": [[label, start, '
@@ -687,6 +689,63 @@ def read_ctm(path: Path) -> dict[str, list[Interval]]:
             raise FormatError(f"{path}:{number}: start/duration/confidence: {err}") from None
         out.setdefault(parts[0], []).append(iv)
     return out
+
+
+def read_alignment(path: Path, tier: str | None = None) -> Alignment:
+    """Any tool's alignment file (TextGrid, JSON, CSV/TSV or CTM, told by its suffix) in the
+    tolerant mode, as one Alignment: every speaker's tiers, and a CTM's every utterance, pooled in
+    time order, which is what scoring against gold compares. `tier` as in `read_utterances`."""
+    return _pool(list(read_utterances(path, tier).values()))
+
+
+def read_utterances(path: Path, tier: str | None = None) -> dict[str | None, Alignment]:
+    """`read_alignment` per utterance: {None: the file's alignment}, or {utterance id: alignment}
+    for a CTM that holds several. `tier` says which tier a one-tier file (CTM, plain CSV/TSV)
+    holds (default: `single_tier_kind`'s guess). Raises FormatError (NotAlignmentError for a JSON
+    or CSV/TSV file that holds no alignment) naming the file and the formats that are read; the
+    message names `evaluate`, the command that users meet this reader in."""
+    try:
+        return _read_by_suffix(Path(path), tier)
+    except NotAlignmentError as err:
+        raise NotAlignmentError(f"{err}; evaluate reads {ACCEPTED}") from None
+    except FormatError as err:
+        raise FormatError(f"{err}; evaluate reads {ACCEPTED}") from None
+
+
+def _read_by_suffix(path: Path, tier: str | None) -> dict[str | None, Alignment]:
+    """The tolerant reader of the file's format; every speaker's tiers pooled."""
+    suffix = path.suffix.lower()
+    if suffix == ".ctm":
+        return _ctm_utterances(path, tier)
+    if suffix == ".textgrid":
+        found = read_textgrid(path, tolerant=True)
+    elif suffix == ".json":
+        found = read_json(path, tolerant=True)
+    elif suffix in (".csv", ".tsv"):
+        found = read_csv(path, tolerant=True, tier=tier)
+    else:
+        raise FormatError(f"{path}: not a TextGrid, JSON, CSV/TSV or CTM file")
+    return {None: _pool(found)}
+
+
+def _ctm_utterances(path: Path, tier: str | None) -> dict[str | None, Alignment]:
+    """A CTM's utterances as Alignments of its one tier (the same for all: a CTM file holds
+    either words or phones), each lasting to its last token."""
+    utts = read_ctm(path)
+    kind = single_tier_kind(path, [iv.label for ivs in utts.values() for iv in ivs], tier)
+    single = lambda ivs: Alignment(**{"words": [], "phones": [], kind: ivs},
+                                   duration=max((iv.end for iv in ivs), default=0.0))
+    if len(utts) <= 1:
+        return {None: single(next(iter(utts.values()), []))}
+    return {utt: single(ivs) for utt, ivs in utts.items()}
+
+
+def _pool(alignments: Sequence[Alignment]) -> Alignment:
+    """Several speakers' tiers as one Alignment, in time order."""
+    order = lambda ivs: sorted(ivs, key=lambda iv: (iv.start, iv.end))
+    return Alignment(words=order([w for a in alignments for w in a.words]),
+                     phones=order([p for a in alignments for p in a.phones]),
+                     duration=max((a.duration for a in alignments), default=0.0))
 
 
 def read_transcript_textgrid(path: Path) -> list[Segment]:

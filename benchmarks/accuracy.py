@@ -118,7 +118,8 @@ def cache_dir(args, split: str, system) -> Path:
 
 def score_system(utts, out_dir: Path, tolerance: float):
     """UtteranceScores for one system's cached outputs (missing/failed ones as failures)."""
-    from aligner.evaluate import EvaluationError, UtteranceScore, load_alignment, score_utterance
+    from aligner.evaluate import UtteranceScore, score_utterance
+    from aligner.formats import FormatError, read_alignment
     from aligner.phone_folding import load_folding
     from benchmarks.systems import failure_reason, output_path
 
@@ -129,10 +130,10 @@ def score_system(utts, out_dir: Path, tolerance: float):
         if reason is not None:
             scores.append(UtteranceScore(u.key, status="failed", reason=reason))
             continue
-        gold = load_alignment(u.gold)
+        gold = read_alignment(u.gold)
         try:
-            hyp = load_alignment(output_path(out_dir, u))
-        except EvaluationError as err:
+            hyp = read_alignment(output_path(out_dir, u))
+        except FormatError as err:
             scores.append(UtteranceScore(u.key, status="failed", reason=str(err)))
             continue
         scores.append(score_utterance(u.key, gold, hyp, folding, tolerance))
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     set_threads(args.threads)
 
-    from aligner.evaluate import summarise, write_csv
+    from aligner.evaluate import summarise, write_scores
 
     systems, about = build_systems(args)
     if not systems:
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             out = cache_dir(args, split, system)
             stats = stats_all[system.name]
             scores = score_system(utts, out, args.tolerance / 1000)
-            write_csv(scores, out / "_per_utterance.csv")
+            write_scores(scores, out / "_per_utterance.csv")
             summary = summarise(scores, args.tolerance / 1000)
             rows.append(row_of(split, system.name, summary))
             for voice, share in voice_shares(scores).items():

@@ -82,7 +82,8 @@ def figures(model_dir: Path, files: list[Path]) -> dict[str, float]:
 
     from aligner.align import Aligner
     from aligner.dataset import Item, collate
-    from aligner.evaluate import load_alignment, score_utterance
+    from aligner.evaluate import score_utterance
+    from aligner.formats import read_alignment
     from aligner.features import log_mel
     from aligner.model import load_model
     from aligner.phone_folding import load_folding
@@ -98,7 +99,7 @@ def figures(model_dir: Path, files: list[Path]) -> dict[str, float]:
     conf, ottc, path_lp = [], [], []
     for f in files:
         hyp = aligner.align(f, f.with_suffix(".lab"))
-        s = score_utterance(f.stem, load_alignment(f.with_suffix(".TextGrid")), hyp, folding)
+        s = score_utterance(f.stem, read_alignment(f.with_suffix(".TextGrid")), hyp, folding)
         ph, wd = np.abs(s.phones.offsets), np.abs(s.words.offsets)
         ph_in, ph_n = ph_in + int((ph <= 0.02 + 1e-9).sum()), ph_n + ph.size
         wd_in, wd_n = wd_in + int((wd <= 0.02 + 1e-9).sum()), wd_n + wd.size

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
 
     from aligner.align import Aligner
-    from aligner.evaluate import load_alignment
+    from aligner.formats import read_alignment
     from aligner.phone_folding import load_folding
     from aligner.train import find_dev_utterances
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             failed += 1
             continue
-        for kind, off in phone_start_offsets(load_alignment(gold), hyp, folding):
+        for kind, off in phone_start_offsets(read_alignment(gold), hyp, folding):
             by_voice[speaker].append(off)
             by_kind[kind].append(off)
             by_family_kind[f"{engine_family(speaker)}: {kind}"].append(off)

@@ -3,8 +3,14 @@ describing the machine, writing result tables.
 
 Every benchmark prints a table and writes `benchmarks/results/<name>.{md,json}` plus the docs page
 `docs/benchmarks/<name>.md`, each with the command that reproduces it, the machine and the date.
-System outputs are cached (default /work/data/bench_cache, outside the repository) per system,
-model and split, so an interrupted run resumes where it stopped.
+System outputs are cached (`--cache`, outside the repository) per system, model and split, so an
+interrupted run resumes where it stopped.
+
+Data paths are arguments of each benchmark (`--corpus`, `--cache`, `--ctc-model`, ...); their
+defaults come from the environment, so a machine with its data elsewhere sets them once:
+$OTTC_BENCH_CORPUS (default /work/data/synth), $OTTC_BENCH_CACHE (/work/data/bench_cache) and
+$OTTC_BENCH_RUNS (/work/data/runs, where the CTC baseline is looked for). The model is the one
+`ottc-align` uses ($OTTC_ALIGN_MODEL, else models/english) unless `--model` says otherwise.
 """
 
 from __future__ import annotations
@@ -21,9 +27,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
 RESULTS = REPO / "benchmarks" / "results"
 DOCS = REPO / "docs" / "benchmarks"
 DEFAULT_CACHE = Path(os.environ.get("OTTC_BENCH_CACHE", "/work/data/bench_cache"))

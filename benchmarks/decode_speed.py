@@ -1,8 +1,9 @@
 """Viterbi decoding and variant scoring: the numpy code in aligner/ vs the torch code it replaced.
 
-The baseline is the previous implementation (commit 502e1ad), kept in tests/decode_reference.py: the
-windowed DP of `viterbi_segments` with one small torch op per line and `align._segment_score`
-with one cumulative sum and five allocations per phone. Both run in the same process on the same
+The baseline is the previous implementation (commit 502e1ad), kept in aligner/decode_reference.py
+(the reference the tests compare with too): the windowed DP of `viterbi_segments` with one small
+torch op per line and `align._segment_score` with one cumulative sum and five allocations per
+phone. Both run in the same process on the same
 inputs, interleaved call by call, so a machine loaded by other work slows both alike; compare
 times within one run only. Every timed pair is also checked for identical results (same
 segmentation and total, bit for bit).
@@ -30,15 +31,12 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-# The baseline is the reference the tests compare with: tests/decode_reference.py.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
-from decode_reference import ref_segment_score, ref_viterbi_segments  # noqa: E402
-
+from aligner.decode_reference import ref_segment_score, ref_viterbi_segments  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     RESULTS, _clean, command_line, machine, machine_lines, markdown_table, set_threads,
 )

@@ -57,7 +57,7 @@ def build_long(split_dir: Path, minutes: float, work: Path) -> tuple[Path, Path,
 
     from aligner.alignment import Alignment, Interval
     from aligner.audio import load_audio
-    from aligner.evaluate import load_alignment
+    from aligner.formats import read_alignment
     from aligner.formats import write_textgrid
     from aligner.text.frontend import read_transcript
 
@@ -77,7 +77,7 @@ def build_long(split_dir: Path, minutes: float, work: Path) -> tuple[Path, Path,
     while offset < target:
         u = utts[n % len(utts)]
         wave = load_audio(u.audio)
-        g = load_alignment(u.gold)
+        g = read_alignment(u.gold)
         for src, dst in ((g.words, words), (g.phones, phones)):
             dst.extend(Interval(iv.start + offset, iv.end + offset, iv.label) for iv in src if iv.label)
         texts.append(" ".join(read_transcript(u.transcript).split()))
@@ -177,10 +177,11 @@ def main(argv: list[str] | None = None) -> int:
 
     accuracy = None
     if r["exit_code"] in (0, 1) and out.exists():
-        from aligner.evaluate import load_alignment, score_utterance, summarise
+        from aligner.evaluate import score_utterance, summarise
+        from aligner.formats import read_alignment
         from aligner.phone_folding import load_folding
 
-        g_ali, h_ali = load_alignment(gold), load_alignment(out)
+        g_ali, h_ali = read_alignment(gold), read_alignment(out)
         s = summarise([score_utterance("long", g_ali, h_ali, load_folding())])
         accuracy = s.to_dict()
         accuracy["drift"] = drift(g_ali, h_ali)

@@ -3,6 +3,14 @@ nothing), plus the pure helpers and the probably-wrong-alignment checks."""
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -361,3 +369,73 @@ def test_shipped_model_finds_the_example_edges(example_alignments, method):
     first word must start by 0.15 s and the last must reach 4.45 s."""
     words = {w.label: w for w in example_alignments[method].words if w.label}
     assert words["The"].start <= 0.15 and words["again"].end >= 4.45
+
+
+# ----------------------------------------------------------------------------- memory
+
+def test_cuda_out_of_memory_falls_back_to_cpu(aligner, monkeypatch):
+    """On a GPU an out-of-memory recording is redone on the CPU (same posteriors)."""
+    import torch
+
+    wave = speechlike(3.0)
+    expected = aligner.encode(wave)
+    real = type(aligner)._encode_on
+    calls = []
+
+    def on(self, model, w):
+        calls.append("gpu" if model is self.model else "cpu copy")
+        if model is self.model:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real(self, model, w)
+
+    monkeypatch.setattr(type(aligner), "_encode_on", on)
+    monkeypatch.setattr(type(aligner), "device", property(lambda self: torch.device("cuda")))
+    monkeypatch.setattr(aligner, "_cpu_model", None)
+    encoded = aligner.encode(wave)
+    assert calls == ["gpu", "cpu copy"]
+    assert torch.allclose(encoded.log_probs, expected.log_probs)
+    assert torch.allclose(encoded.weight_logits, expected.weight_logits)
+
+
+def _write_long_recording(folder: Path, seconds: int) -> tuple[Path, Path]:
+    """Low-amplitude noise and tones, one minute generated and written `seconds / 60` times
+    (cheap), with a transcript of 2.5 words per second."""
+    rate = 16000
+    rng = np.random.default_rng(0)
+    t = np.arange(60 * rate) / rate
+    minute = (0.05 * np.sin(2 * np.pi * 220 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))
+              + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    audio = folder / "two hours.wav"
+    with sf.SoundFile(str(audio), "w", rate, 1, subtype="PCM_16") as f:
+        for _ in range(seconds // 60):
+            f.write(minute)
+    sentence = "the quick brown fox jumps over the lazy dog while we wait for the train".split()
+    n_words = int(seconds * 2.5)
+    text = " ".join((sentence * (n_words // len(sentence) + 1))[:n_words])
+    transcript = folder / "two hours.txt"
+    transcript.write_text(text, encoding="utf-8")
+    return audio, transcript
+
+
+@pytest.mark.slow
+def test_two_hour_recording_bounded_memory(tmp_path, tiny_model_dir):
+    """A 2-hour file aligns in one run of the real entry point with peak memory under 2.5 GB."""
+    audio, transcript = _write_long_recording(tmp_path, 2 * 3600)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "aligner.cli", str(audio), str(transcript),
+                           "--model", str(tiny_model_dir), "--method", "ot", "--device", "cpu",
+                           "-f", "textgrid,json", "-q"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    elapsed = time.perf_counter() - start
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 ** 2
+    print(f"2-hour file: {elapsed:.1f} s, peak RSS {peak_gb:.2f} GB")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert peak_gb < 2.5
+    data = json.loads((tmp_path / "two hours.json").read_text(encoding="utf-8"))
+    words = [e for e in data["tiers"]["words"]["entries"] if e[2]]
+    assert len(words) == 2 * 3600 * 2.5
+    assert data["end"] == pytest.approx(7200.0, abs=0.01)
+    starts = [e[0] for e in words]
+    assert starts == sorted(starts)

@@ -3,11 +3,14 @@ every unusable input a one-line AudioError naming the file."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
 
 from aligner.audio import AudioError, audio_info, load_audio, prepare_waveform
+from cli_helpers import GOOD_TEXT, cli, write_pair
 from conftest import speechlike
 
 
@@ -146,3 +149,18 @@ def test_readable_audio_with_an_unsupported_suffix_is_still_read(tmp_path, write
     wav = write_wav(tmp_path / "real.wav", speechlike(1.0))
     renamed = wav.rename(tmp_path / "real.m4a")
     assert abs(len(load_audio(renamed)) - 16000) <= 2
+
+
+# ------------------------------------------------------------------------ through the command line
+
+@pytest.mark.parametrize("rate,channels", [(8000, 1), (96000, 1), (16000, 32), (22050, 8)])
+def test_extreme_rates_and_many_channels_align(tmp_path, tiny_model_dir, rate, channels):
+    mono = speechlike(2.0, rate)
+    data = mono if channels == 1 else np.stack([mono * (1 + c / channels)
+                                                for c in range(channels)], axis=1)
+    audio, transcript = write_pair(tmp_path, "clip", data, rate=rate)
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-f", "json", "-q")
+    assert result.exit_code == 0, result.output
+    entries = json.loads((tmp_path / "clip.json").read_text())["tiers"]["words"]["entries"]
+    assert [e[2] for e in entries] == GOOD_TEXT.split()
+    assert json.loads((tmp_path / "clip.json").read_text())["end"] == pytest.approx(2.0, abs=1e-3)

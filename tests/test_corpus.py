@@ -1,12 +1,16 @@
-"""aligner.corpus: finding MFA-style utterances, resuming, reporting, validating."""
+"""aligner.corpus: finding MFA-style utterances, resuming, reporting, validating; a batch goes on
+past bad inputs and out-of-memory failures, and writes one plot per utterance with --plots."""
 
 from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 
 from aligner import corpus
+from bad_inputs import BAD
+from cli_helpers import assert_no_traceback, cli, cuda_out_of_memory, leftovers, write_pair
 from conftest import speechlike
 
 
@@ -214,3 +218,73 @@ def test_flag_kinds_counts_flags_and_their_text():
                                         "long_word": 1}
     assert list(corpus.flag_kinds(flags)) == ["transcript_mismatch", "low_confidence",
                                               "long_word"]
+
+
+# ------------------------------------------------------------------------ through the command line
+
+def test_bad_inputs_inside_a_corpus_do_not_stop_the_batch(tmp_path, tiny_model_dir):
+    """Every bad case in one corpus (spaces and non-ASCII in the folder names) beside two good
+    recordings: the good ones are aligned, each bad one is reported with its file named, the
+    run exits 1 and leaves no temporary file or partial output."""
+    root, out = tmp_path / "my corpus é", tmp_path / "out dir ü"
+    for case, spec in BAD.items():
+        spec.build(root / "bad", case)
+    write_pair(root / "spk ä", "good one", speechlike(2.0, 8000), rate=8000)
+    write_pair(root / "spk ä", "good two", np.stack([speechlike(2.0, 96000)] * 3, axis=1), rate=96000)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
+    assert result.exit_code == 1, result.output
+    assert_no_traceback(result)
+    assert "failed" in result.stdout and str(len(BAD)) in result.stdout
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / "alignment_report.csv", encoding="utf-8"))}
+    for good in ("spk ä/good one", "spk ä/good two"):
+        assert rows[good]["status"] in ("aligned", "flagged"), rows[good]
+        assert (out / f"{good}.TextGrid").exists() and (out / f"{good}.json").exists()
+    for case, spec in BAD.items():
+        row = rows[f"bad/{case}"]
+        assert row["status"] == "failed", (case, row)
+        reason = row["reason"]
+        if case == "missing_transcript":  # nothing to name but the utterance itself
+            assert "no transcript" in reason
+        else:
+            assert case in reason, (case, reason)
+            for needle in spec.needles:
+                assert needle in reason, (case, reason)
+        assert not list((out / "bad").glob(f"{case}.*")) if (out / "bad").exists() else True
+    assert leftovers(out) == []
+
+
+def test_out_of_memory_in_a_corpus_fails_each_utterance_and_goes_on(monkeypatch, tmp_path,
+                                                                   tiny_model_dir):
+    from aligner.model import AcousticModel
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(3):
+        write_pair(root, f"u{i}", speechlike(1.0, seed=i))
+    monkeypatch.setattr(AcousticModel, "forward", cuda_out_of_memory)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    rows = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
+    assert len(rows) == 3
+    for row in rows:
+        assert row["status"] == "failed" and "out of memory" in row["reason"]
+        assert f"{row['utterance']}.wav" in row["reason"]
+
+
+def test_corpus_plots_one_png_per_utterance(tmp_path, tiny_model_dir):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root / "s1", "u1", speechlike(1.5))
+    write_pair(root / "s2", "u 2", speechlike(1.2, 8000), rate=8000)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--plots", "-q")
+    assert result.exit_code == 0, result.output
+    pngs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert pngs == ["s1/u1.png", "s2/u 2.png"]
+    for p in out.rglob("*.png"):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a missing PNG means the utterance is not finished: only that one is redone
+    (out / "s2" / "u 2.png").unlink()
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--plots")
+    assert result.exit_code == 0 and (out / "s2" / "u 2.png").exists()
+    rows = {r["utterance"]: r["status"] for r in csv.DictReader(
+        open(out / "alignment_report.csv", encoding="utf-8"))}
+    assert rows["s1/u1"] == "skipped" and rows["s2/u 2"] in ("aligned", "flagged")

@@ -17,8 +17,8 @@ from aligner.decode import (
     token_confidence,
     viterbi_segments,
 )
+from aligner.decode_reference import brute_force
 from aligner.ottc import transport_plan
-from decode_reference import brute_force
 
 torch.set_num_threads(1)
 

@@ -29,7 +29,7 @@ from aligner.evaluate import (
     share_within,
     silence_frames,
     summarise,
-    write_csv,
+    write_scores,
 )
 from aligner.phone_folding import FoldingError, load_folding
 
@@ -221,7 +221,7 @@ def test_directory_mode_reads_all_formats_and_counts_missing_as_failed(tmp_path:
     assert (summary.utterances, summary.failed) == (4, 1)
     assert summary.phones.boundaries == 15 and summary.words.boundaries == 9
     out = tmp_path / "per_utt.csv"
-    write_csv(scores, out)
+    write_scores(scores, out)
     rows = list(csv.DictReader(out.open()))
     assert [r["status"] for r in rows].count("failed") == 1
     assert float(rows[0]["phone_mean_ms"]) == pytest.approx(8.0)
@@ -459,7 +459,7 @@ def test_results_are_written_atomically(tmp_path: Path, monkeypatch):
     _write_json(hyp / "a.json", _hyp())
     scores = evaluate_paths(gold, hyp, load_folding())
     out = tmp_path / "res" / "u.csv"
-    write_csv(scores, out)
+    write_scores(scores, out)
     before = out.read_text()
     assert before.startswith("utterance,status")
 
@@ -468,7 +468,7 @@ def test_results_are_written_atomically(tmp_path: Path, monkeypatch):
 
     monkeypatch.setattr(csv.DictWriter, "writerows", broken)
     with pytest.raises(OSError):
-        write_csv(scores, out)
+        write_scores(scores, out)
     assert out.read_text() == before and sorted(p.name for p in out.parent.iterdir()) == ["u.csv"]
     blocker = tmp_path / "blocker"
     blocker.write_text("")

@@ -13,9 +13,10 @@ import textgrid as tgpkg
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import OutputError, atomic_open
 from aligner.checks import Flag
-from aligner.formats import (FormatError, NotAlignmentError, output_paths, parse_formats, read_csv,
-                             read_ctm, read_json, read_textgrid, read_transcript_textgrid,
-                             subtitle_time, write_file, write_outputs)
+from aligner.formats import (FormatError, NotAlignmentError, output_paths, parse_formats,
+                             read_alignment, read_csv, read_ctm, read_json, read_textgrid,
+                             read_transcript_textgrid, read_utterances, subtitle_time, write_file,
+                             write_outputs)
 
 
 def _alignment(speaker=None, offset=0.0) -> Alignment:
@@ -297,3 +298,31 @@ def test_files_without_an_alignments_shape_raise_not_alignment_error(tmp_path):
     with pytest.raises(FormatError, match="broken.csv:2") as info:
         read_csv(broken, tolerant=True)
     assert not isinstance(info.value, NotAlignmentError)
+
+
+def test_read_alignment_takes_any_format_by_suffix_and_pools_speakers(tmp_path):
+    """One reader for any tool's file: the tolerant reader of its suffix, speakers (and a CTM's
+    utterances) pooled in time order; an unknown suffix or a broken file is a FormatError that
+    names the file and the formats read."""
+    written = tmp_path / "two.json"
+    write_file([_alignment("bob", offset=0.05), _alignment("alice")], written, "json")
+    pooled = read_alignment(written)
+    assert [w.label for w in pooled.words] == ["héllo", "héllo", "world", "world"]
+    assert [w.start for w in pooled.words] == [0.2, 0.25, 0.9, 0.95]
+    assert pooled.speaker is None and pooled.duration == pytest.approx(2.046)
+    plain = tmp_path / "g.tsv"
+    plain.write_text("0.1\t0.2\tHH\n0.2\t0.4\tAY1\n", encoding="utf-8")
+    assert [p.label for p in read_alignment(plain).phones] == ["HH", "AY1"]
+    assert [w.label for w in read_alignment(plain, tier="words").words] == ["HH", "AY1"]
+    ctm = tmp_path / "all.ctm"
+    ctm.write_text("u2 1 0.50 0.20 world\nu1 1 0.10 0.20 hello\n", encoding="utf-8")
+    by_utterance = read_utterances(ctm)
+    assert set(by_utterance) == {"u1", "u2"} and by_utterance["u1"].duration == pytest.approx(0.3)
+    assert [w.label for w in read_alignment(ctm).words] == ["hello", "world"]
+    (tmp_path / "x.lab").write_text("hello", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"x.lab: not a TextGrid, JSON, CSV/TSV or CTM file; "
+                                          r"evaluate reads TextGrid"):
+        read_alignment(tmp_path / "x.lab")
+    (tmp_path / "notes.csv").write_text("speaker,age\nann,30\n", encoding="utf-8")
+    with pytest.raises(NotAlignmentError, match="notes.csv.*CSV/TSV"):
+        read_alignment(tmp_path / "notes.csv")

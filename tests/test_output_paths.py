@@ -1,8 +1,12 @@
 """`-o` in single-file mode: a known suffix writes exactly that file, anything else is a usage error
-or a directory, never a silently created folder or a second file."""
+or a directory, never a silently created folder or a second file. A missing output folder (also
+a corpus run's) is created; one that cannot be written is a one-line error."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,8 @@ from typer.testing import CliRunner
 
 from aligner.cli import app, single_output_base
 from aligner.formats import read_json, read_textgrid
+from cli_helpers import assert_one_line_error, cli, write_pair
+from conftest import speechlike
 
 
 def run(*args: str | Path):
@@ -77,3 +83,70 @@ def test_cli_rejects_unknown_and_conflicting_suffixes(example_pair, tiny_model_d
     assert sorted(p.name for p in tmp_path.iterdir()) == ["allison.txt", "allison.wav"]
     result = run(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "j.json", "-f", "json", "-q")
     assert result.exit_code == 0 and read_json(tmp_path / "j.json")[0].words
+
+
+# ----------------------------------------------------------------------------- output folders
+
+def test_missing_output_directory_is_created(tmp_path, tiny_model_dir, example_pair):
+    wav, txt = example_pair
+    result = cli(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "a" / "b" / "c", "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "b" / "c" / "allison.TextGrid").exists()
+    root = tmp_path / "corpus"
+    write_pair(root, "u1", speechlike(1.0))
+    result = cli(root, "-o", tmp_path / "x" / "y", "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 0 and (tmp_path / "x" / "y" / "u1.TextGrid").exists()
+
+
+def _deny_writes(monkeypatch, folder: Path) -> None:
+    """Tests run as root, where chmod does not stop writes: make the folder read-only the way
+    the aligner checks it (os.access), which is what a non-root user would see."""
+    real = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if Path(path).resolve() == folder.resolve() and mode & os.W_OK:
+            return False
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def test_read_only_output_directory(tmp_path, tiny_model_dir, example_pair, monkeypatch):
+    wav, txt = example_pair
+    ro = tmp_path / "readonly"
+    ro.mkdir()
+    _deny_writes(monkeypatch, ro)
+    assert_one_line_error(cli(wav, txt, "--model", tiny_model_dir, "-o", ro), 2,
+                          "readonly", "not writable")
+    assert_one_line_error(cli(wav, txt, "--model", tiny_model_dir, "-o", ro / "sub" / "x.json"),
+                          2, "readonly", "not writable")
+    root = tmp_path / "corpus"
+    write_pair(root, "u1", speechlike(1.0))
+    assert_one_line_error(cli(root, "-o", ro, "--model", tiny_model_dir), 2, "readonly",
+                          "not writable")
+    assert list(ro.iterdir()) == []
+
+
+def test_output_path_blocked_by_a_file(tmp_path, tiny_model_dir, example_pair):
+    wav, txt = example_pair
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    assert_one_line_error(cli(wav, txt, "--model", tiny_model_dir, "-o", blocker / "x.TextGrid"),
+                          2, "blocker", "not a directory")
+    root = tmp_path / "corpus"
+    write_pair(root, "u1", speechlike(1.0))
+    assert_one_line_error(cli(root, "-o", blocker, "--model", tiny_model_dir), 2, "blocker",
+                          "not a directory")
+
+
+def test_unwritable_system_location_in_a_real_subprocess(tmp_path, tiny_model_dir, example_pair):
+    """/proc refuses new files even to root: the real entry point says so in one line."""
+    wav, txt = example_pair
+    target = Path("/proc/self/ottc-out")
+    done = subprocess.run([sys.executable, "-m", "aligner.cli", str(wav), str(txt), "--model",
+                           str(tiny_model_dir), "-o", str(target / "x.TextGrid")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "ottc-out" in lines[0], lines

@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from aligner.align import Aligner  # noqa: E402
-from aligner.evaluate import load_alignment, phone_start_offsets  # noqa: E402
+from aligner.evaluate import phone_start_offsets  # noqa: E402
+from aligner.formats import read_alignment  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
 from aligner.train import find_dev_utterances  # noqa: E402
 
@@ -37,7 +38,7 @@ def offsets(aligner: Aligner, corpus: str) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     for _, audio, transcript, gold in find_dev_utterances([corpus], 0):
         hyp = aligner.align(audio, transcript, method="viterbi")
-        out += phone_start_offsets(load_alignment(gold), hyp, folding)
+        out += phone_start_offsets(read_alignment(gold), hyp, folding)
     return out
 
 

@@ -26,14 +26,14 @@ import torch
 import torch.nn.functional as F
 
 from aligner.dataset import Augment, augment, collate, gold_frame_labels, make_batches, read_corpus
-from aligner.evaluate import load_alignment
+from aligner.formats import read_alignment
 from aligner.model import load_model, save_model
 
 def frame_labels(grid: Path, n_frames: int, vocab: list[str], frame: float = 0.01) -> torch.Tensor:
     """[n_frames] class ids of the gold phone under each frame centre ((t + 0.5) * frame);
     silence where the gold has no phone, -100 (ignored) where it has a phone outside the
     model's set or beyond the gold's end."""
-    gold = load_alignment(grid)  # labelled intervals only: the rest of the file is silence
+    gold = read_alignment(grid)  # labelled intervals only: the rest of the file is silence
     labels = gold_frame_labels([(iv.start, iv.end, iv.label) for iv in gold.phones], n_frames,
                                frame, vocab)
     labels[(torch.arange(n_frames) + 0.5) * frame >= gold.duration] = -100

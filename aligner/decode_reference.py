@@ -1,6 +1,11 @@
 """The Viterbi search and variant scoring as they were before the numpy rewrite (commit 502e1ad),
-kept verbatim as the reference that tests/test_decode_fast.py and benchmarks/decode_speed.py
-compare the current code with (bit-for-bit equality, and speed)."""
+kept verbatim, and a brute-force optimum: the references that the tests (tests/test_decode.py,
+tests/test_decode_fast.py) and benchmarks/decode_speed.py compare the current code with
+(bit-for-bit equality, and speed).
+
+The aligner never calls this module. It lives in the package so that tests and benchmarks
+import it the same way, without reaching into each other's folders.
+"""
 
 from __future__ import annotations
 
@@ -99,7 +104,6 @@ def ref_viterbi_segments(log_probs, targets, optional=None, band=None, centre=No
         return viterbi_segments(log_probs, targets, optional, band, centre)
     finally:
         decode._search = saved
-
 
 
 def ref_segment_score(log_probs: np.ndarray, ids: list[int]) -> float:

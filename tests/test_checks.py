@@ -1,0 +1,280 @@
+"""aligner/checks.py: the flags that mark probably-wrong alignments. The rules on hand-made
+alignments; then the plumbing: flags reach the summary, the JSON and CSV outputs and the corpus
+report, are counted rather than listed when there are many, and `--strict` turns them into
+failures; a wrong transcript is flagged by a model that can tell recordings apart (trained here
+for a few seconds on espeak-ng speech: the tiny random model of conftest cannot)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import cli, outputs, write_pair
+from conftest import speechlike
+
+
+def _alignment(words, phones, duration):
+    from aligner.alignment import Alignment, Interval
+
+    return Alignment([Interval(*w) for w in words], [Interval(*p) for p in phones], duration)
+
+
+def test_flag_rules():
+    from aligner.checks import find_flags
+
+    # ten two-phone words of 0.2 s, then one stretched over 6 s with a 5 s phone
+    words, phones = [], []
+    for i in range(10):
+        t = 0.2 * i
+        words.append((t, t + 0.2, f"w{i}", 0.9))
+        phones += [(t, t + 0.1, "AA1", 0.9), (t + 0.1, t + 0.2, "B", 0.9)]
+    words.append((2.0, 8.0, "there", 0.8))
+    phones += [(2.0, 7.0, "EH1", 0.8), (7.0, 8.0, "R", 0.8)]
+    flags = find_flags(_alignment(words, phones, 8.0))
+    kinds = [f.kind for f in flags]
+    assert kinds == ["long_word", "long_phone", "dominant_token"], kinds
+    long_word = flags[0]
+    assert (long_word.tier, long_word.label, long_word.start) == ("words", "there", 2.0)
+    assert (flags[1].tier, flags[1].label) == ("phones", "EH1")
+    assert flags[2].label == "there" and "of the speech time" in flags[2]
+    # one word taking most of the speech without being over 4 s is still dominant
+    words[-1], phones[-2:] = (2.0, 5.5, "there", 0.8), [(2.0, 2.9, "EH1", 0.8),
+                                                        (2.9, 5.5, "R", 0.8)]
+    assert "dominant_token" in [f.kind for f in find_flags(_alignment(words, phones, 5.5))]
+    # low confidence everywhere: the transcript probably does not match
+    low = _alignment([(0.0, 0.3, "hi", 0.001), (0.3, 0.6, "you", 0.0015)],
+                     [(0.0, 0.3, "HH", 0.001), (0.3, 0.6, "Y", 0.0015)], 0.6)
+    kinds = [f.kind for f in find_flags(low)]
+    assert kinds.count("low_confidence") == 2 and "transcript_mismatch" in kinds
+    good = _alignment([(0.0, 0.3, "hi", 0.9), (0.3, 0.6, "you", 0.8)],
+                      [(0.0, 0.3, "HH", 0.9), (0.3, 0.6, "Y", 0.8)], 0.6)
+    assert find_flags(good) == []
+
+
+def _force_flag(monkeypatch):
+    """Make every alignment carry one long_word flag on its first word (plumbing test: the
+    rules themselves are tested above)."""
+    import aligner.align as align_mod
+    from aligner.checks import Flag
+
+    def flags(alignment, thresholds=None):
+        w = next(w for w in alignment.words if w.label)
+        return [Flag("long_word", f"word '{w.label}' at {w.start:.3f}-{w.end:.3f} s lasts 9 s",
+                     "words", w.start, w.end, w.label)]
+
+    monkeypatch.setattr(align_mod, "find_flags", flags)
+
+
+def test_flags_reach_summary_json_csv_and_report(monkeypatch, tmp_path, tiny_model_dir):
+    _force_flag(monkeypatch)
+    audio, transcript = write_pair(tmp_path / "one", "clip", speechlike(2.0))
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-f", "json,csv")
+    assert result.exit_code == 0, result.output
+    assert "1 warning(s)" in result.stdout and "warnings: 1 long_word" in result.stdout
+    assert "word 'hello'" in result.stdout  # a single flag is printed in full
+    data = json.loads((tmp_path / "one" / "clip.json").read_text())
+    assert [f["kind"] for f in data["flags"]] == ["long_word"]
+    assert data["flags"][0]["label"] == "hello"
+    rows = list(csv.DictReader(open(tmp_path / "one" / "clip.csv", encoding="utf-8")))
+    assert [r["Flags"] for r in rows if r["Label"] == "hello" and r["Type"] == "words"] \
+        == ["long_word"]
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root, "u1", speechlike(1.5))
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 0 and "aligned, flagged" in result.stdout
+    assert "1 long_word" in result.stdout
+    (row,) = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
+    assert row["status"] == "flagged" and "long_word" in row["flags"]
+
+
+def _force_many_flags(monkeypatch):
+    """One long_word flag, then a low_confidence flag on every word: more than the summary
+    prints in full."""
+    import aligner.align as align_mod
+    from aligner.checks import Flag
+
+    def flags(alignment, thresholds=None):
+        words = [w for w in alignment.words if w.label]
+        out = [Flag("long_word", f"word '{words[-1].label}' lasts 9 s", "words", words[-1].start,
+                    words[-1].end, words[-1].label)]
+        return out + [Flag("low_confidence", f"word '{w.label}' at {w.start:.3f} s confidence "
+                           "0.01", "words", w.start, w.end, w.label) for w in words]
+
+    monkeypatch.setattr(align_mod, "find_flags", flags)
+
+
+def _lines(text: str, start: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip().startswith(start)]
+
+
+def test_many_flags_are_counted_not_listed(monkeypatch, tmp_path, tiny_model_dir):
+    """A long recording can carry hundreds of flags: the summary counts them per kind, prints a
+    few examples (one of each kind first) and says where the full list is; --verbose prints
+    them all; --strict counts them too before failing."""
+    _force_many_flags(monkeypatch)
+    audio, transcript = write_pair(tmp_path / "one", "clip", speechlike(2.0))  # 4 words: 5 flags
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-f", "textgrid,json")
+    assert result.exit_code == 0, result.output
+    assert "5 warning(s)" in result.stdout
+    (counts,) = _lines(result.stdout, "warnings:")
+    assert "1 long_word, 4 low_confidence" in counts and "clip.json" in counts
+    examples = _lines(result.stdout, "warning:")
+    assert len(examples) == 3 and "long_word" in examples[0] and "'hello'" in examples[1]
+    assert len(json.loads((tmp_path / "one" / "clip.json").read_text())["flags"]) == 5
+
+    result = cli(audio, transcript, "--model", tiny_model_dir)  # TextGrid only: no list
+    assert "-f json or csv lists them all" in _lines(result.stdout, "warnings:")[0]
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--verbose")
+    assert len(_lines(result.stdout, "warning:")) == 5 and "--verbose" not in result.stdout
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 0 and result.stdout == ""
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict", "-o", tmp_path / "s")
+    assert result.exit_code == 1 and "1 long_word, 4 low_confidence" in result.stderr
+    assert len(_lines(result.stderr, "flag:")) == 3 and not (tmp_path / "s").exists()
+
+
+def test_corpus_summary_counts_flagged_utterances_as_aligned(monkeypatch, tmp_path,
+                                                             tiny_model_dir):
+    """'aligned 0 | flagged 2' read as if nothing was aligned: flagged utterances are counted
+    as aligned, with how many of them have flags, the flags counted per kind."""
+    _force_many_flags(monkeypatch)
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root, "u1", speechlike(1.5))
+    write_pair(root, "u2", speechlike(1.5))
+    write_pair(root, "bad", audio_bytes=b"not audio")
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 1, result.output
+    (row,) = [line for line in result.stdout.splitlines() if line.count("│") == 6]
+    assert [cell.strip() for cell in row.split("│")[1:5]] == ["2", "2", "0", "1"]
+    outcomes = {line.split("│")[1].strip(): line.split("│")[2].strip()
+                for line in result.stdout.splitlines() if line.count("│") == 4}
+    assert {k: outcomes[k] for k in ("bad", "u1", "u2")} == {
+        "bad": "failed", "u1": "aligned, flagged", "u2": "aligned, flagged"}
+    assert "2 aligned utterance(s) have flags" in result.stdout
+    assert "2 long_word, 8 low_confidence" in result.stdout
+    assert "u1: low_confidence" not in result.stdout
+    assert (out / "u1.TextGrid").exists() and (out / "u2.TextGrid").exists()
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "--verbose")
+    assert len([line for line in result.stdout.splitlines() if "u1: low_confidence" in line]) == 4
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "-q")
+    assert result.stdout == "" and _lines(result.stderr, "failed:")[0].startswith("failed: bad")
+
+
+def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir):
+    _force_flag(monkeypatch)
+    audio, transcript = write_pair(tmp_path / "one", "clip", speechlike(2.0))
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "clip.wav" in result.stderr and "--strict" in result.stderr
+    assert outputs(tmp_path / "one") == []
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root, "u1", speechlike(1.5))
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--strict", "-q")
+    assert result.exit_code == 1 and "u1" in result.stderr
+    (row,) = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
+    assert row["status"] == "failed" and "--strict" in row["reason"]
+    assert outputs(out) == []
+
+
+# ----------------------------------------------------------------------------- wrong transcript
+
+MISMATCH_TEXTS = {"a": "she sells sea shells by the sea shore",
+                  "b": "a good dog bit a big bad rat",
+                  "c": "we owe you more money now"}
+
+
+@pytest.fixture(scope="module")
+def trained_model_dir(tmp_path_factory) -> Path:
+    """A small OTTC model trained for a few seconds on three espeak-ng utterances: enough to
+    know which phones are in which recording, so a wrong transcript shows in the confidence.
+    (The tiny random model of conftest cannot tell; the shipped model is not needed.)"""
+    import shutil
+
+    import torch
+
+    from aligner.align import Aligner
+    from aligner.audio import load_audio
+    from aligner.features import log_mel
+    from aligner.model import AcousticModel, ModelConfig, save_model
+    from aligner.ottc import ottc_loss
+    from aligner.targets import build_targets
+    from aligner.text.phones import phone_ids
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (this test synthesises its speech with it)")
+    folder = tmp_path_factory.mktemp("mismatch")
+    for key, text in MISMATCH_TEXTS.items():
+        subprocess.run(["espeak-ng", "-w", str(folder / f"{key}.wav"), text], check=True)
+        (folder / f"{key}.lab").write_text(text, encoding="utf-8")
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cfg = ModelConfig(fine_dim=32, dim=48, expand=1, blocks=2, dilations=[1, 2], dropout=0.0,
+                      name="mismatch-test")
+    model = AcousticModel(cfg)
+    helper = Aligner(model)
+    feats, targets = [], []
+    for key, text in MISMATCH_TEXTS.items():
+        wave = load_audio(folder / f"{key}.wav")
+        feats.append(log_mel(torch.from_numpy(wave), cfg.feature_config))
+        prepared = helper.prepare_text(text)
+        targets.append(build_targets([phone_ids(p) for p in prepared.phones], cfg.sil_mass))
+    n, t_max, s_max = len(feats), max(f.shape[0] for f in feats), max(len(t.tokens) for t in targets)
+    x = torch.zeros(n, t_max, feats[0].shape[1])
+    y = torch.ones(n, s_max, dtype=torch.long)
+    beta = torch.zeros(n, s_max, dtype=torch.float64)
+    for i, (f, t) in enumerate(zip(feats, targets)):
+        x[i, : f.shape[0]], y[i, : len(t.tokens)], beta[i, : len(t.tokens)] = f, t.tokens, t.beta
+    lengths = torch.tensor([f.shape[0] for f in feats])
+    target_lengths = torch.tensor([len(t.tokens) for t in targets])
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(200):
+        log_probs, weight_logits = model(x, lengths)
+        loss = ottc_loss(log_probs, weight_logits, y, lengths, target_lengths, beta)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    torch.set_num_threads(threads)
+    save_model(model.eval(), folder / "model")
+    return folder
+
+
+def test_mismatched_transcript_is_flagged(trained_model_dir, tmp_path):
+    """Utterance A's audio with utterance B's text: aligned (an aligner always can) but flagged
+    transcript_mismatch, in the summary, the JSON, the corpus report, and failed with --strict;
+    the right transcript is not flagged."""
+    data, model = trained_model_dir, trained_model_dir / "model"
+    result = cli(data / "a.wav", data / "a.lab", "--model", model, "-o", tmp_path / "right.json")
+    assert result.exit_code == 0 and "0 warning(s)" in result.stdout, result.output
+    assert json.loads((tmp_path / "right.json").read_text())["flags"] == []
+
+    result = cli(data / "a.wav", data / "b.lab", "--model", model, "-o", tmp_path / "wrong.json")
+    assert result.exit_code == 0, result.output
+    assert "transcript_mismatch" in result.stdout and "may not match the audio" in result.stdout
+    flags = json.loads((tmp_path / "wrong.json").read_text())["flags"]
+    assert "transcript_mismatch" in [f["kind"] for f in flags]
+
+    result = cli(data / "a.wav", data / "b.lab", "--model", model, "--strict",
+                 "-o", tmp_path / "strict.json")
+    assert result.exit_code == 1 and "--strict" in result.stderr and "a.wav" in result.stderr
+    assert not (tmp_path / "strict.json").exists()
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    root.mkdir()
+    for audio_key, text_key in (("a", "a"), ("b", "c"), ("c", "a")):
+        (root / f"{audio_key}.wav").write_bytes((data / f"{audio_key}.wav").read_bytes())
+        (root / f"{audio_key}.lab").write_text(MISMATCH_TEXTS[text_key], encoding="utf-8")
+    result = cli(root, "-o", out, "--model", model, "-q")
+    assert result.exit_code == 0, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / "alignment_report.csv", encoding="utf-8"))}
+    assert rows["a"]["status"] == "aligned" and rows["a"]["flags"] == ""
+    for name in ("b", "c"):
+        assert rows[name]["status"] == "flagged" and "transcript_mismatch" in rows[name]["flags"]
+

@@ -1,0 +1,142 @@
+"""aligner/cli.py's error contract (issue 8): each bad input of a single-file run, a damaged or
+incompatible model, a missing GPU, running out of memory and `--plots` without matplotlib give
+exit code 2 (1 for out-of-memory) and one `error:` line on stderr naming the file and the
+problem, with no traceback and no output or temporary file left. The same bad inputs inside a
+corpus: tests/test_corpus.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bad_inputs import BAD
+from cli_helpers import (assert_one_line_error, cli, cuda_out_of_memory, leftovers, outputs,
+                         write_pair)
+from conftest import speechlike
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_single_file(case, tmp_path, tiny_model_dir):
+    """One line naming the file and the problem, exit 2, nothing written."""
+    spec = BAD[case]
+    folder = tmp_path / "in"
+    audio, transcript = spec.build(folder, case)
+    out = tmp_path / "out"
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-o", out, "-f",
+                 "textgrid,json,csv,ctm")
+    named = audio if spec.names == "audio" else transcript
+    assert_one_line_error(result, 2, named.name, *spec.needles)
+    assert outputs(tmp_path) == [] and leftovers(tmp_path) == []
+
+
+def test_paths_with_spaces_and_non_ascii(tmp_path, tiny_model_dir):
+    folder = tmp_path / "dossier été" / "日本 语"
+    audio, transcript = write_pair(folder, "clip ñ one", speechlike(1.5), text="héllo wörld")
+    out = tmp_path / "sortie ü" / "x y.TextGrid"
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert out.exists() and "wörld" in out.read_text(encoding="utf-8")
+    bad = folder / "ça ne va pas.wav"
+    bad.write_bytes(b"nope")
+    err = assert_one_line_error(cli(bad, transcript, "--model", tiny_model_dir), 2)
+    assert "ça ne va pas.wav" in err
+
+
+# ----------------------------------------------------------------------------- model and device
+
+def _damaged_weights(tiny: Path, folder: Path) -> Path:
+    (folder / "config.json").write_text((tiny / "config.json").read_text())
+    (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+    return folder / "model.safetensors"
+
+
+def _truncated_weights(tiny: Path, folder: Path) -> Path:
+    (folder / "config.json").write_text((tiny / "config.json").read_text())
+    data = (tiny / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+    return folder / "model.safetensors"
+
+
+def _bad_json_config(tiny: Path, folder: Path) -> Path:
+    (folder / "config.json").write_text("{not json")
+    (folder / "model.safetensors").write_bytes((tiny / "model.safetensors").read_bytes())
+    return folder / "config.json"
+
+
+def _other_phone_set(tiny: Path, folder: Path) -> Path:
+    cfg = json.loads((tiny / "config.json").read_text())
+    cfg["n_classes" if "n_classes" in cfg else "phones"] = ["a", "b"] if "phones" in cfg else 7
+    (folder / "config.json").write_text(json.dumps(cfg))
+    (folder / "model.safetensors").write_bytes((tiny / "model.safetensors").read_bytes())
+    return folder / "config.json"
+
+
+def _wrong_shapes(tiny: Path, folder: Path) -> Path:
+    cfg = json.loads((tiny / "config.json").read_text())
+    cfg["dim"] = 2 * cfg["dim"]
+    (folder / "config.json").write_text(json.dumps(cfg))
+    (folder / "model.safetensors").write_bytes((tiny / "model.safetensors").read_bytes())
+    return folder / "model.safetensors"
+
+
+def _no_weights(tiny: Path, folder: Path) -> Path:
+    (folder / "config.json").write_text((tiny / "config.json").read_text())
+    return folder / "model.safetensors"
+
+
+MODELS = {"damaged_weights": _damaged_weights, "truncated_weights": _truncated_weights,
+          "bad_json_config": _bad_json_config, "other_phone_set": _other_phone_set,
+          "wrong_shapes": _wrong_shapes, "no_weights": _no_weights}
+
+
+@pytest.mark.parametrize("case", list(MODELS))
+def test_damaged_or_incompatible_model(case, tmp_path, tiny_model_dir, example_pair):
+    wav, txt = example_pair
+    folder = tmp_path / case
+    folder.mkdir()
+    named = MODELS[case](tiny_model_dir, folder)
+    assert_one_line_error(cli(wav, txt, "--model", folder), 2, named.name, case)
+    assert not (wav.parent / "allison.TextGrid").exists()
+    root = tmp_path / "corpus"
+    write_pair(root, "u1", speechlike(1.0))
+    assert_one_line_error(cli(root, "-o", tmp_path / "out", "--model", folder), 2, named.name)
+    assert outputs(tmp_path / "out") == []
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without GPU")
+def test_cuda_requested_without_gpu(tmp_path, tiny_model_dir, example_pair):
+    wav, txt = example_pair
+    assert_one_line_error(cli(wav, txt, "--model", tiny_model_dir, "--device", "cuda"), 2,
+                          "--device cuda", "no CUDA GPU")
+    root = tmp_path / "corpus"
+    write_pair(root, "u1", speechlike(1.0))
+    assert_one_line_error(cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir,
+                              "--device", "cuda"), 2, "no CUDA GPU")
+
+
+def test_out_of_memory_single_file(monkeypatch, tiny_model_dir, example_pair):
+    from aligner.model import AcousticModel
+
+    wav, txt = example_pair
+    monkeypatch.setattr(AcousticModel, "forward", cuda_out_of_memory)
+    err = assert_one_line_error(cli(wav, txt, "--model", tiny_model_dir), 1, "allison.wav",
+                                "out of memory")
+    assert "CPU" in err
+    assert not (wav.parent / "allison.TextGrid").exists() and leftovers(wav.parent) == []
+
+
+# ----------------------------------------------------------------------------- plots
+
+def test_plots_without_matplotlib(tmp_path, tiny_model_dir, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    root = tmp_path / "corpus"
+    write_pair(root, "u1", speechlike(1.0))
+    assert_one_line_error(cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir,
+                              "--plots"), 2, "matplotlib")
+

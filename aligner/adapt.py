@@ -206,4 +206,4 @@ def adaptation_config(corpus: list[Path], output: Path, base_model: Path, work_d
         loss="ottc", lr=lr, steps=steps, viterbi_aux=viterbi_weight, init=str(base_model),
         short_first=False, seed=seed, threads=threads or idle_threads(), resume=resume,
         cache_dir=str(work_dir / "features"), max_utterance_s=max_utterance_s, name=name,
-        log_every=100, max_minutes=max_minutes, leave_out=list(leave_out))
+        log_every=100, max_minutes=max_minutes, leave_out=list(leave_out), purpose="adapt")

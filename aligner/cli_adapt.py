@@ -42,13 +42,14 @@ def command(
     the base model unchanged. Then align the same corpus with --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
     """
     from aligner import adapt
+    from aligner.card import held_out_section
     from aligner.cli_train import run_training
-    from aligner.model import ModelError, default_model_dir, load_model
+    from aligner.model import ModelError, default_model_dir, load_config, load_model
 
     base = model or default_model_dir()
     work = work_dir or output.parent / f"{output.name}-train"
     try:
-        base_net = load_model(base)
+        base_name = load_config(base).name  # the weights are checked when training loads them
         for c in corpus:
             if not c.is_dir():
                 raise ValueError(f"{c}: corpus folder not found")
@@ -63,7 +64,7 @@ def command(
         cfg = adapt.adaptation_config(corpus, work / "adapted", base, work, steps=steps, lr=lr,
                                       viterbi_weight=viterbi_weight, max_utterance_s=max_utterance_s,
                                       seed=seed, threads=threads, resume=resume,
-                                      name=f"{base_net.config.name}-adapted", max_minutes=max_minutes,
+                                      name=f"{base_name}-adapted", max_minutes=max_minutes,
                                       leave_out=[r.name for r in held])
     except (ValueError, ModelError) as err:
         typer.echo(f"error: {err}", err=True)
@@ -73,13 +74,13 @@ def command(
                "held out to check the result", err=True)
     run_training(cfg)
     try:
-        check = adapt.check_held_out(base_net, load_model(work / "adapted"), held,
+        check = adapt.check_held_out(load_model(base), load_model(work / "adapted"), held,
                                      adapt.trained_sample(recordings, held, seed))
     except KeyboardInterrupt:
         typer.echo(f"interrupted: run the same command plus --resume to check the adapted model "
                    f"(work dir {work})", err=True)
         raise typer.Exit(130) from None
-    _copy_model(work / "adapted" if check.adapted_is_better else base, output, _card_note(check, base))
+    _copy_model(work / "adapted" if check.adapted_is_better else base, output, held_out_section(check, base))
     if check.adapted_is_better:
         typer.echo(f"adapted model written to {output}: {check.describe()}")
         if check.adapted_trained - check.adapted_held > MEMORISED:
@@ -92,22 +93,12 @@ def command(
     typer.echo(f"align with: ottc-align CORPUS -o OUT --model {output}")
 
 
-def _card_note(check, base: Path) -> str:
-    """The card's section on the held-out check, for whichever model was kept."""
-    verdict = ("the adapted model was kept" if check.adapted_is_better else
-               f"adapting did not help, so this is the model it started from (`{base}`)")
-    return (f"\n## Held-out check (`ottc-align adapt`)\n\nBase -> adapted model: {check.describe()}; "
-            f"{verdict}. An adapted model is surer of the recordings it was adapted to than of "
-            "new ones: compare confidences within one model and one kind of recording.\n")
-
-
-def _copy_model(source: Path, output: Path, note: str) -> None:
-    """Copy a model directory's files to `output` and append `note` to its card."""
-    from aligner.model import CARD_FILE
+def _copy_model(source: Path, output: Path, section: list[str]) -> None:
+    """Copy a model directory's files to `output`, its card with `section` added."""
+    from aligner.card import read_card, write_card
 
     output.mkdir(parents=True, exist_ok=True)
     for f in source.iterdir():
         if f.is_file():
             shutil.copy2(f, output / f.name)
-    text = (source / CARD_FILE).read_text(encoding="utf-8") if (source / CARD_FILE).is_file() else ""
-    (output / CARD_FILE).write_text(text + note, encoding="utf-8")
+    write_card(output, [*read_card(source), "", *section])

@@ -84,14 +84,17 @@ def command(
 def run_training(cfg) -> None:
     """Train with progress, write the model card; bad input is one line and exit 2, Ctrl-C says
     how to resume (exit 130). Shared by `train` and `adapt`."""
+    from aligner.atomic import OutputError
+    from aligner.card import training_card, write_card
     from aligner.dataset import CorpusError
     from aligner.model import ModelError
-    from aligner.train import TrainError, train, write_card
+    from aligner.train import TrainError, main_process, train
 
     try:
         summary = _run_with_progress(train, cfg)
-        write_card(Path(cfg.output), summary)
-    except (TrainError, CorpusError, ModelError) as err:
+        if main_process():
+            write_card(Path(cfg.output), training_card(summary))
+    except (TrainError, CorpusError, ModelError, OutputError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

@@ -483,12 +483,6 @@ def _combine(found: list[tuple[int, Alignment]]) -> Alignment:
     return Alignment(words=words, phones=phones, duration=max(a.duration for a in ordered))
 
 
-# Training's dev metrics (aligner/dev_metrics.py, changed in parallel) still import the reader
-# under this name; the reader is `aligner.formats.read_alignment`. Remove once they import it
-# from there.
-load_alignment = read_alignment
-
-
 def _strip_tier_suffix(stem: str) -> str:
     low = stem.lower()
     for suffix in _TIER_SUFFIXES:

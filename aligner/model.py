@@ -35,7 +35,6 @@ from aligner.text.phones import VOCAB
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-CARD_FILE = "MODEL_CARD.md"
 ENV_MODEL = "OTTC_ALIGN_MODEL"
 
 
@@ -310,16 +309,28 @@ def read_config(path: Path) -> ModelConfig:
     return config
 
 
-def load_model(path: Path | str | None = None, device: str = "cpu") -> AcousticModel:
-    """Load a model directory (None: the shipped English model), in eval mode on `device`."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
+def model_directory(path: Path | str | None = None) -> Path:
+    """The model directory `path` names (None: the shipped English model; a path to its weights
+    or config file: the folder holding it); ModelError when there is no such directory."""
     directory = Path(path) if path is not None else default_model_dir()
     if directory.is_file() and directory.name in (WEIGHTS_FILE, CONFIG_FILE):
         directory = directory.parent
     if not directory.is_dir():
         raise ModelError(f"{directory}: model directory not found")
+    return directory
+
+
+def load_config(path: Path | str | None = None) -> ModelConfig:
+    """A model directory's checked config without its weights (for its name or settings)."""
+    return read_config(model_directory(path))
+
+
+def load_model(path: Path | str | None = None, device: str = "cpu") -> AcousticModel:
+    """Load a model directory (None: the shipped English model), in eval mode on `device`."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = model_directory(path)
     config = read_config(directory)
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():

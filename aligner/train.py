@@ -12,6 +12,11 @@ resumed from an epoch's checkpoint continues exactly as an uninterrupted one wou
 Distributed: under `torchrun` (WORLD_SIZE > 1) each rank takes every WORLD_SIZE-th batch of the
 same seeded list and gradients are averaged by DistributedDataParallel; rank 0 alone evaluates,
 logs and saves.
+
+`train` runs named steps: start the process, build the model, read the data, plan the schedule,
+start or resume, then per epoch `_run_epoch` (batches and optimiser steps) and `_end_epoch`
+(dev figures from aligner/dev_metrics.py, `last/`, `best/`, checkpoint), and `_final_save`. The
+model card is aligner/card.py's.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from torch import Tensor
 
 from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus,
                              read_gold, stretch_labels)
+from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
+from aligner.features import FeatureConfig
 from aligner.model import AcousticModel, ModelConfig, expand_states, load_model, save_model
 
 CHECKPOINT = "checkpoint.pt"
@@ -80,6 +87,7 @@ class TrainConfig:
     vtlp: bool = False  # vocal-tract-length perturbation (mel-axis warp) in the augmentation
     phone_mass: str | None = None  # JSON file {phone: relative OTTC mass}; None: the --init model's
     states: int | None = None  # sub-phonetic states per phone (OTTC); None: the --init model's, else 1
+    purpose: str = "train"  # "adapt" for `ottc-align adapt`'s runs: the model card says how the model came to be
 
 
 # ------------------------------------------------------------------------------ small helpers
@@ -259,113 +267,6 @@ def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
     return value, spread
 
 
-# ------------------------------------------------------------------------------ dev metrics
-
-
-DEV_SUBSET_SEED = 0  # the dev sample of every run (see find_dev_utterances)
-
-
-def find_dev_utterances(roots: list[str], limit: int) -> list[tuple[str, Path, Path, Path]]:
-    """(name, audio, transcript, gold TextGrid) for dev utterances with gold alignments.
-
-    With `limit`, always the same sample (seed DEV_SUBSET_SEED), whatever the training run's
-    seed: per-epoch dev figures of different runs, and `recipes/train/measure.py --limit`,
-    are then on the same utterances and can be compared (until session 5 the sample followed
-    the run's seed, so two runs' 120-utterance figures were on different utterances)."""
-    from aligner.corpus import find_utterances
-
-    found = []
-    for root in roots:
-        for u in find_utterances(Path(root)):
-            gold = u.audio.with_suffix(".TextGrid")
-            if u.transcript is not None and u.transcript.suffix.lower() != ".textgrid" and gold.is_file():
-                found.append((f"{Path(root).name}/{u.name}", u.audio, u.transcript, gold))
-    if limit and len(found) > limit:
-        rng = random.Random(DEV_SUBSET_SEED)
-        found = sorted(rng.sample(found, limit))
-    return found
-
-
-def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ...] | None = None,
-                tolerance: float = 0.02) -> dict[str, dict]:
-    """Phone boundary figures per decoding method (default: every method the model supports,
-    `decode.supported_methods`) on utterances with gold TextGrids.
-
-    Uses the same Aligner and scorer as `ottc-align evaluate`, so the numbers mean the same.
-    The model runs where it is (a GPU during training); each recording is encoded once and
-    decoded with every method.
-    """
-    from aligner.align import Aligner
-    from aligner.decode import decoder_for, supported_methods
-    from aligner.evaluate import load_alignment, score_utterance, summarise
-    from aligner.phone_folding import load_folding
-
-    if not utts:
-        return {}
-    methods = supported_methods(model.config) if methods is None else methods
-    for method in methods:  # a method the model cannot decode with is a caller's mistake
-        decoder_for(method, model.config)
-    was_training = model.training
-    model.eval()
-    aligner = Aligner(model, lexicon=lexicon)
-    folding = load_folding("cmu39")
-    golds = {name: load_alignment(gold) for name, _, _, gold in utts}
-    scores: dict[str, list] = {method: [] for method in methods}
-    try:
-        for name, audio, transcript, _ in utts:
-            for method, hyp in _align_each_method(aligner, audio, transcript, methods):
-                scores[method].append(score_utterance(name, golds[name], hyp, folding, tolerance))
-    finally:
-        model.train(was_training)
-    out: dict[str, dict] = {}
-    for method, scored in scores.items():
-        s = summarise(scored, tolerance)
-        out[method] = {
-            "utterances": len(scored), "failed": len(utts) - len(scored),
-            "within_10ms": s.phones.within.get(10), "within_20ms": s.phones.within.get(20),
-            "within_50ms": s.phones.within.get(50), "mean_ms": s.phones.mean_ms,
-            "median_ms": s.phones.median_ms, "f1": s.phones.f1, "idr": s.phones.idr,
-            "hyp_silence_share": s.hyp_silence_share, "gold_silence_share": s.gold_silence_share,
-            "word_within_20ms": s.words.within.get(20),
-        }
-    return out
-
-
-def _align_each_method(aligner, audio, transcript, methods):
-    """(method, Alignment) for each method that aligns this recording: the model runs once, and
-    a recording or transcript that cannot be aligned is left out (counted as failed)."""
-    try:
-        wave, name = aligner.load_waveform(audio)
-        segments = aligner.read_segments(transcript)
-        encoded = aligner.encode(wave) if all(s.whole for s in segments) else None
-    except ValueError:
-        return
-    for method in methods:
-        try:
-            (hyp,) = aligner.align_waveform(wave, segments, method, name, encoded=encoded)
-        except ValueError:
-            continue
-        yield method, hyp
-
-
-def format_metrics(metrics: dict[str, dict]) -> str:
-    parts = []
-    for method, m in metrics.items():
-        parts.append(
-            f"{method}: {100 * (m['within_20ms'] or 0):.1f}% <=20ms, mean {m['mean_ms']:.1f} ms, "
-            f"F1 {m['f1']:.3f}, IDR {m['idr']:.3f}, sil {100 * m['hyp_silence_share']:.1f}%"
-            + (f", {m['failed']} failed" if m["failed"] else "")
-        )
-    return " | ".join(parts)
-
-
-def primary_score(metrics: dict[str, dict]) -> float:
-    """The number `best/` is chosen by: the best method's share of boundaries within 20 ms."""
-    vals = [m["within_20ms"] for m in metrics.values() if m.get("within_20ms") is not None]
-    vals = [v for v in vals if v == v]
-    return max(vals) if vals else float("-inf")
-
-
 # ------------------------------------------------------------------------------ the run
 
 
@@ -376,7 +277,7 @@ def _distributed() -> tuple[int, int, int]:
     return world, rank, local
 
 
-def _load_items(corpora: list[str], cache_dir: Path | None, features, log,
+def _load_items(corpora: list[str], cache_dir: Path | None, features: FeatureConfig, log: Log,
                 gold: bool = False) -> list[Item]:
     items: list[Item] = []
     for root in corpora:
@@ -408,12 +309,134 @@ def _atomic_save(obj, path: Path) -> None:
     tmp.replace(path)
 
 
+
+def main_process() -> bool:
+    """Whether this process writes the run's files: always outside torchrun, rank 0 under it."""
+    return _distributed()[1] == 0
+
+
+@dataclass
+class Run:
+    """What every step of one process's training run shares, set up once by `train`."""
+
+    cfg: TrainConfig
+    world: int
+    rank: int
+    device: torch.device
+    log: Log
+    model: AcousticModel
+    net: torch.nn.Module  # the model, wrapped in DistributedDataParallel when world > 1
+    opt: torch.optim.Optimizer
+    items: list[Item]
+    per_epoch: int  # optimiser steps per epoch and process
+    epochs: int
+    dev_utts: list
+
+    @property
+    def work(self) -> Path:
+        return Path(self.cfg.work_dir)
+
+
+@dataclass
+class Progress:
+    """Where a run stands: what the checkpoint keeps and a resumed run starts from."""
+
+    total: int  # the step total the schedule follows (a time budget may lower it)
+    step: int = 0
+    next_epoch: int = 0
+    best: float = float("-inf")
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Clock:
+    """Training time across resumes, and the --max-minutes budget it is held to."""
+
+    minutes: float | None
+    planned: int  # the step total before any time budget
+    before: float = 0.0  # seconds trained before this process started (from the checkpoint)
+    start: float = field(default_factory=time.time)
+    logged: int = field(init=False)  # the step total the log last announced
+
+    def __post_init__(self) -> None:
+        self.logged = self.planned
+
+    def elapsed(self) -> float:
+        return self.before + time.time() - self.start
+
+    def fit(self, total: int, step: int, world: int, device: torch.device, log: Log) -> int:
+        """The step total after `step` steps: what the time budget leaves (see budget_total),
+        the same on every process; `total` itself without a budget."""
+        if not self.minutes:
+            return total
+        fitted = _agreed(budget_total(total, step, self.elapsed(), 60 * self.minutes), world, device)
+        if fitted < total and fitted < 0.9 * self.logged:
+            self.logged = fitted
+            log(f"time budget {self.minutes:g} min: {fitted} of {self.planned} steps fit "
+                f"({self.elapsed() / step:.2f} s/step so far)")
+        return fitted
+
+
+@dataclass
+class Batch:
+    """A training batch on the run's device."""
+
+    feats: Tensor  # [B, T, n_mels] augmented features
+    lengths: Tensor  # [B]
+    targets: dict[str, Tensor]  # batch_targets'
+    gold: Tensor | None  # [B, T] gold state labels (--gold-aux), else None
+
+
 def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     """Run (or resume) training; returns a summary dict (also written to summary.json).
 
     echo(line) prints log lines (default: print); on_step(step, total, loss) is called after
     every optimiser step on rank 0 (the CLI drives a Rich progress bar with it).
     """
+    world, rank, device = _start_process(cfg)
+    work = Path(cfg.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    log = Log(work / LOG_FILE, enabled=rank == 0, echo=echo)
+    model = _build_model(cfg, log).to(device)
+    features = model.config.feature_config
+    items = _training_items(cfg, features, log, world, rank)
+    hours = sum(i.frames for i in items) * features.frame_duration / 3600
+    dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit) if rank == 0 else []
+    log(f"{len(items)} training utterances ({hours:.2f} h), {len(dev_utts)} dev utterances with "
+        f"gold; model {model.num_parameters():,} parameters, loss {cfg.loss}, device {device}, "
+        f"{torch.get_num_threads()} threads, world {world}")
+    per_epoch, epochs = _schedule(cfg, [i.frames for i in items], world)
+    opt = _optimizer(model, cfg)
+    progress = _start_or_resume(cfg, model, opt, per_epoch * epochs, log)
+    run = Run(cfg, world, rank, device, log, model, _wrap(model, world, device), opt, items,
+              per_epoch, epochs, dev_utts)
+    clock = Clock(cfg.max_minutes, per_epoch * epochs,
+                  progress.history[-1]["elapsed_s"] if progress.history else 0.0)
+    for epoch in range(progress.next_epoch, epochs):
+        if progress.step >= progress.total:  # resumed after the time budget had ended the run
+            break
+        t_epoch = time.time()
+        train_loss, stopped = _run_epoch(run, progress, clock, epoch, on_step)
+        if rank == 0:
+            _end_epoch(run, progress, clock, epoch, train_loss, t_epoch)
+        if world > 1:
+            torch.distributed.barrier()
+        if stopped:
+            break
+    summary = {"train_config": asdict(cfg), "hours": hours, "utterances": len(items),
+               "parameters": model.num_parameters(), "history": progress.history,
+               "best_dev": progress.best, "steps_run": progress.step, "steps_planned": clock.planned,
+               "command": " ".join(sys.argv)}
+    if rank == 0:
+        _final_save(run, summary, clock)
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return summary
+
+
+def _start_process(cfg: TrainConfig) -> tuple[int, int, torch.device]:
+    """(world size, rank, device) of this process: joins the process group under torchrun, takes
+    its GPU (else the CPU) and thread count, and checks the options that need no data."""
     world, rank, local = _distributed()
     if world > 1:
         import torch.distributed as dist
@@ -429,44 +452,44 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         raise TrainError(f"--loss must be 'ottc' or 'ctc', not {cfg.loss!r}")
     if cfg.states is not None and (cfg.states < 1 or (cfg.loss == "ctc" and cfg.states != 1)):
         raise TrainError(f"--states must be >= 1 (1 with --loss ctc), not {cfg.states}")
-    work = Path(cfg.work_dir)
-    work.mkdir(parents=True, exist_ok=True)
-    log = Log(work / LOG_FILE, enabled=rank == 0, echo=echo)
+    return world, rank, device
 
-    # Model: fresh, or initialised from a model directory (fine-tuning). Token masses given
-    # here override the --init model's (fine-tuning may change them), else ModelConfig's.
+
+def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
+    """A fresh model (seeded with cfg.seed), or one initialised from a model directory
+    (fine-tuning). Token masses given here override the --init model's (fine-tuning may change
+    them), else ModelConfig's."""
     masses: dict = {}
     if cfg.sil_mass is not None:
         masses["sil_mass"] = cfg.sil_mass
     if cfg.phone_mass is not None:
         masses["phone_mass"] = read_phone_mass(Path(cfg.phone_mass))
-    if cfg.init:
-        base = load_model(Path(cfg.init))
-        if cfg.states is not None and cfg.states != base.config.states:
-            try:
-                base = expand_states(base, cfg.states)
-            except ValueError as err:
-                raise TrainError(f"--init {cfg.init}: {err}") from None
-        if cfg.loss == "ctc" and base.config.states != 1:
-            raise TrainError(f"--init {cfg.init}: a model with sub-phonetic states cannot train with CTC")
-        overrides = {"loss": cfg.loss, "name": cfg.name, **masses}
-        mcfg = ModelConfig.from_dict({**base.config.to_dict(), **overrides})
-        model = AcousticModel(mcfg)
-        model.load_state_dict(base.state_dict())
-        log(f"initialised from {cfg.init}")
-    else:
+    if not cfg.init:
         try:
             mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, states=cfg.states or 1, **masses, **cfg.arch)
         except TypeError as err:
             raise TrainError(f"bad architecture override: {err}") from None
         torch.manual_seed(cfg.seed)
-        model = AcousticModel(mcfg)
-    model.to(device)
-    features = mcfg.feature_config
-    phone_mass = mcfg.phone_mass_by_id()
-    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+        return AcousticModel(mcfg)
+    base = load_model(Path(cfg.init))
+    if cfg.states is not None and cfg.states != base.config.states:
+        try:
+            base = expand_states(base, cfg.states)
+        except ValueError as err:
+            raise TrainError(f"--init {cfg.init}: {err}") from None
+    if cfg.loss == "ctc" and base.config.states != 1:
+        raise TrainError(f"--init {cfg.init}: a model with sub-phonetic states cannot train with CTC")
+    overrides = {"loss": cfg.loss, "name": cfg.name, **masses}
+    model = AcousticModel(ModelConfig.from_dict({**base.config.to_dict(), **overrides}))
+    model.load_state_dict(base.state_dict())
+    log(f"initialised from {cfg.init}")
+    return model
 
-    # Rank 0 reads the corpora (and writes the feature cache) first; the others then load it.
+
+def _training_items(cfg: TrainConfig, features: FeatureConfig, log: Log, world: int, rank: int) -> list[Item]:
+    """The utterances to train on: the corpora's (rank 0 reads them and writes the feature
+    cache first, the others then load it), less those too long and those left out."""
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
     if world > 1 and rank != 0:
         torch.distributed.barrier()
     items = _load_items(cfg.corpora, cache, features, log, gold=cfg.gold_aux > 0)
@@ -486,199 +509,173 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
         items = [i for i in items if i.name not in kept]
         if not items:
             raise TrainError("every utterance was left out")
-    hours = sum(i.frames for i in items) * features.frame_duration / 3600
-    dev_utts = find_dev_utterances(cfg.dev, cfg.dev_limit) if rank == 0 else []
-    log(f"{len(items)} training utterances ({hours:.2f} h), {len(dev_utts)} dev utterances with "
-        f"gold; model {model.num_parameters():,} parameters, loss {cfg.loss}, device {device}, "
-        f"{torch.get_num_threads()} threads, world {world}")
+    return items
 
-    lengths = [i.frames for i in items]
+
+def _schedule(cfg: TrainConfig, lengths: list[int], world: int) -> tuple[int, int]:
+    """(optimiser steps per epoch and process, epochs): with a step budget, as many whole epochs
+    as reach it."""
     per_epoch = len(make_batches(lengths, cfg.max_frames, cfg.seed)) // world
     if per_epoch == 0:
         raise TrainError("the corpus is smaller than one batch per process")
-    epochs = math.ceil(cfg.steps / per_epoch) if cfg.steps else cfg.epochs
-    total = per_epoch * epochs
+    return per_epoch, math.ceil(cfg.steps / per_epoch) if cfg.steps else cfg.epochs
+
+
+def _optimizer(model: AcousticModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with weight decay on the weight matrices only (not on biases and norms)."""
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.dim() < 2 or "norm" in n else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    weight_head = list(model.weight_head.parameters())
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
 
-    step, start_epoch, best, history = 0, 0, float("-inf"), []
+
+def _start_or_resume(cfg: TrainConfig, model: AcousticModel, opt: torch.optim.Optimizer,
+                     total: int, log: Log) -> Progress:
+    """A fresh start, or (with --resume and a checkpoint) the model, optimiser and progress of
+    the last finished epoch."""
+    work = Path(cfg.work_dir)
     ckpt_path = work / CHECKPOINT
-    if cfg.resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if ckpt["model_config"] != mcfg.to_dict():
-            raise TrainError(f"{ckpt_path}: checkpoint was made with another model configuration")
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        step, start_epoch, best = ckpt["step"], ckpt["epoch"] + 1, ckpt["best"]
-        total = min(total, ckpt.get("total", total))  # a time budget may have shortened it
-        history = ckpt.get("history", [])
-        log(f"resumed from {ckpt_path} after epoch {ckpt['epoch'] + 1} (step {step})")
-    elif cfg.resume:
-        log(f"--resume: no checkpoint in {work}, starting from scratch")
+    if not (cfg.resume and ckpt_path.is_file()):
+        if cfg.resume:
+            log(f"--resume: no checkpoint in {work}, starting from scratch")
+        return Progress(total)
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    if ckpt["model_config"] != model.config.to_dict():
+        raise TrainError(f"{ckpt_path}: checkpoint was made with another model configuration")
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    progress = Progress(total=min(total, ckpt.get("total", total)),  # a time budget may have shortened it
+                        step=ckpt["step"], next_epoch=ckpt["epoch"] + 1, best=ckpt["best"],
+                        history=ckpt.get("history", []))
+    log(f"resumed from {ckpt_path} after epoch {ckpt['epoch'] + 1} (step {progress.step})")
+    return progress
 
-    net = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
-    amp = device.type == "cuda"
+def _wrap(model: AcousticModel, world: int, device: torch.device) -> torch.nn.Module:
+    """The module the steps run: the model, or under torchrun its DistributedDataParallel."""
+    if world == 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _run_epoch(run: Run, progress: Progress, clock: Clock, epoch: int, on_step=None) -> tuple[float, bool]:
+    """One pass over this process's share of the epoch's seeded batches: (mean finite loss,
+    whether the run ends here: step total or --max-steps reached).
+
+    Batch order, augmentation and dropout are seeded from (seed, epoch) here, so a run resumed
+    at this epoch draws exactly what an uninterrupted one would."""
+    cfg = run.cfg
+    torch.manual_seed(cfg.seed * 1000 + epoch)
+    rng = random.Random(cfg.seed * 1000 + epoch)
+    batches = _epoch_batches(run, epoch)
     aug = Augment(warp_prob=0.5 if cfg.vtlp else 0.0) if cfg.augment else NO_AUGMENT
-    t_start = time.time()
-    elapsed_before = history[-1]["elapsed_s"] if history else 0.0
-    stopped = False
-    planned = budget_logged = per_epoch * epochs
-    for epoch in range(start_epoch, epochs):
-        if step >= total:  # resumed after the time budget had ended the run
-            break
-        torch.manual_seed(cfg.seed * 1000 + epoch)
-        rng = random.Random(cfg.seed * 1000 + epoch)
-        batches = make_batches(lengths, cfg.max_frames, cfg.seed * 1000 + epoch)
-        if epoch == 0 and cfg.short_first:
-            # Curriculum (SortaGrad): short utterances first, whose uniform starting alignment
-            # is least wrong, so the label head learns phones before it meets long files.
-            batches.sort(key=lambda bt: max(lengths[i] for i in bt))
-        batches = batches[: per_epoch * world][rank::world]
-        net.train()
-        t_epoch, loss_sum, n_loss = time.time(), 0.0, 0
-        for b, idx in enumerate(batches):
-            batch_items = [items[i] for i in idx]
-            feats, golds = [], []
-            for it in batch_items:
-                x = augment(it.feats, aug, rng, features)
-                if x.shape[0] < sum(len(w) for w in it.words) * mcfg.states * 1.2 + 2:
-                    x = it.feats.float()  # stretched too short for its phones: keep the original
-                feats.append(x)
-                golds.append(None if it.gold is None else stretch_labels(it.gold, x.shape[0]))
-            x, xl = collate(feats)
-            tgt = batch_targets(batch_items, cfg.loss, mcfg.sil_mass, phone_mass, mcfg.states)
-            gold = (gold_batch_labels(golds, xl, mcfg.states).to(device)
-                    if cfg.gold_aux > 0 and any(g is not None for g in golds) else None)
-            x, xl = x.to(device), xl.to(device)
-            tgt = {k: v.to(device) for k, v in tgt.items()}
-            for g in opt.param_groups:
-                g["lr"] = cfg.lr * lr_factor(step, total, cfg.warmup, cfg.final_lr)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                loss, spread = compute_loss(net, x, xl, tgt, cfg.loss, cfg.viterbi_aux,
-                                            gold, cfg.gold_aux)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if weight_head_frozen(step, total, cfg.freeze_weight_head):
-                for p in weight_head:
-                    p.grad = None
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            step += 1
-            if math.isfinite(loss.item()):
-                loss_sum += loss.item()
-                n_loss += 1
-            if on_step is not None and rank == 0:
-                on_step(step, total, loss_sum / max(1, n_loss))
-            if cfg.log_every and step % cfg.log_every == 0:
-                rate = (b + 1) / (time.time() - t_epoch)
-                log(f"epoch {epoch + 1}/{epochs} step {b + 1}/{len(batches)} (total {step}/{total}) "
-                    f"loss {loss_sum / max(1, n_loss):.4f} lr {opt.param_groups[0]['lr']:.2e} "
-                    f"alpha spread {spread:.2f} "
-                    f"{rate:.2f} steps/s{' [weight head frozen]' if weight_head_frozen(step, total, cfg.freeze_weight_head) else ''}")
-            if cfg.max_minutes:
-                fitted = _agreed(budget_total(total, step, elapsed_before + time.time() - t_start,
-                                              60 * cfg.max_minutes), world, device)
-                if fitted < total and fitted < 0.9 * budget_logged:
-                    budget_logged = fitted
-                    log(f"time budget {cfg.max_minutes:g} min: {fitted} of {planned} steps fit "
-                        f"({(elapsed_before + time.time() - t_start) / step:.2f} s/step so far)")
-                total = fitted
-            if step >= total or (cfg.max_steps and step >= cfg.max_steps):
-                stopped = True
-                break
-        if rank == 0:
-            train_loss = loss_sum / max(1, n_loss)
-            save_model(model, work / "last")  # before the dev metrics: a failure there keeps the epoch
-            metrics = dev_metrics(model, dev_utts) if dev_utts else {}
-            score = primary_score(metrics)
-            elapsed = elapsed_before + time.time() - t_start
-            history.append({"epoch": epoch + 1, "step": step, "train_loss": train_loss,
-                            "epoch_s": time.time() - t_epoch, "elapsed_s": elapsed, "dev": metrics})
-            log(f"epoch {epoch + 1} done in {(time.time() - t_epoch) / 60:.1f} min, train loss "
-                f"{train_loss:.4f}" + (f"; dev {format_metrics(metrics)}" if metrics else ""))
-            if score >= best or not metrics:  # ties go to the later (more trained) epoch
-                best = max(best, score)
-                save_model(model, work / "best")
-                (work / "best" / "dev.json").write_text(json.dumps(history[-1], indent=2) + "\n")
-            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                          "total": total, "epoch": epoch, "best": best, "history": history,
-                          "model_config": mcfg.to_dict(), "train_config": asdict(cfg)}, ckpt_path)
-        if world > 1:
-            torch.distributed.barrier()
-        if stopped:
-            break
-
-    summary = {"train_config": asdict(cfg), "hours": hours, "utterances": len(items),
-               "parameters": model.num_parameters(), "history": history, "best_dev": best,
-               "steps_run": step, "steps_planned": planned,
-               "command": " ".join(sys.argv)}
-    if rank == 0:
-        chosen = work / ("best" if (work / "best").is_dir() else "last")
-        out = Path(cfg.output)
-        if out.resolve() != chosen.resolve():
-            out.mkdir(parents=True, exist_ok=True)
-            for f in chosen.iterdir():
-                shutil.copy2(f, out / f.name)
-        (work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        log(f"model written to {out} (from {chosen.name}/), total training time "
-            f"{(elapsed_before + time.time() - t_start) / 60:.1f} min")
-    if world > 1:
-        torch.distributed.destroy_process_group()
-    return summary
+    run.net.train()
+    t_epoch, loss_sum, n_loss = time.time(), 0.0, 0
+    for b, idx in enumerate(batches):
+        batch = _batch(run, [run.items[i] for i in idx], aug, rng)
+        loss, spread = _optimiser_step(run, batch, progress.step, progress.total)
+        progress.step += 1
+        if math.isfinite(loss):
+            loss_sum += loss
+            n_loss += 1
+        if on_step is not None and run.rank == 0:
+            on_step(progress.step, progress.total, loss_sum / max(1, n_loss))
+        if cfg.log_every and progress.step % cfg.log_every == 0:
+            frozen = weight_head_frozen(progress.step, progress.total, cfg.freeze_weight_head)
+            run.log(f"epoch {epoch + 1}/{run.epochs} step {b + 1}/{len(batches)} (total "
+                    f"{progress.step}/{progress.total}) loss {loss_sum / max(1, n_loss):.4f} "
+                    f"lr {run.opt.param_groups[0]['lr']:.2e} alpha spread {spread:.2f} "
+                    f"{(b + 1) / (time.time() - t_epoch):.2f} steps/s{' [weight head frozen]' if frozen else ''}")
+        progress.total = clock.fit(progress.total, progress.step, run.world, run.device, run.log)
+        if progress.step >= progress.total or (cfg.max_steps and progress.step >= cfg.max_steps):
+            return loss_sum / max(1, n_loss), True
+    return loss_sum / max(1, n_loss), False
 
 
-def _origin(tc: dict, steps_run: int | None = None) -> str:
-    """The card's first line: how the model came to be (trained, fine-tuned or adapted; `adapt`
-    names its models '<base name>-adapted' and always runs from a model on a step budget, which
-    its time budget may have cut short)."""
-    if "adapt" in tc.get("name", "") and tc.get("init") and tc.get("steps"):
-        steps = f"{tc['steps']} steps"
-        if steps_run is not None and steps_run < tc["steps"] and tc.get("max_minutes"):
-            steps = f"{steps_run} of {tc['steps']} steps (time budget {tc.get('max_minutes'):g} min)"
-        return (f"Adapted with `ottc-align adapt` from `{tc['init']}`: {steps}, "
-                f"hard-EM weight {tc['viterbi_aux']:g}, transcripts only.")
-    return "Trained with `ottc-align train`" + (f", starting from `{tc['init']}`." if tc.get("init") else ".")
+def _epoch_batches(run: Run, epoch: int) -> list[list[int]]:
+    """This process's batches (item indices) for `epoch`: every world-th of the same seeded
+    list, the first epoch from short to long with cfg.short_first."""
+    cfg, lengths = run.cfg, [i.frames for i in run.items]
+    batches = make_batches(lengths, cfg.max_frames, cfg.seed * 1000 + epoch)
+    if epoch == 0 and cfg.short_first:
+        # Curriculum (SortaGrad): short utterances first, whose uniform starting alignment
+        # is least wrong, so the label head learns phones before it meets long files.
+        batches.sort(key=lambda bt: max(lengths[i] for i in bt))
+    return batches[: run.per_epoch * run.world][run.rank::run.world]
 
 
-def write_card(model_dir: Path, summary: dict) -> Path | None:
-    """A MODEL_CARD.md from a training summary: data, command, time, dev figures per epoch."""
-    if _distributed()[1] != 0:
-        return None
-    tc = summary["train_config"]
-    hist = summary["history"]
-    lines = [
-        f"# {tc['name']} ({tc['loss']})", "",
-        _origin(tc, summary.get("steps_run")), "",
-        f"- Training data: {', '.join(tc['corpora'])} ({summary['utterances']} utterances, "
-        f"{summary['hours']:.2f} h)",
-        f"- Dev (gold TextGrids, metrics only): {', '.join(tc['dev']) or 'none'}",
-        f"- Command: `{summary['command']}`",
-        f"- Parameters: {summary['parameters']:,}",
-        f"- Epochs run: {len(hist)}; training time {hist[-1]['elapsed_s'] / 60:.1f} min" if hist else "- Epochs run: 0",
-        "", "## Dev metrics per epoch (phone boundaries)", "",
-        "| epoch | train loss | method | within 20 ms | mean ms | F1 | IDR | silence share |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    shown = hist
-    if len(hist) > 40 and not any(h["dev"] for h in hist):  # many tiny epochs (adapting): ~20 rows
-        every = math.ceil(len(hist) / 20)
-        shown = [h for k, h in enumerate(hist) if k % every == 0 or k == len(hist) - 1]
-    for h in shown:
-        for method, m in (h["dev"] or {"-": None}).items():
-            if m is None:
-                lines.append(f"| {h['epoch']} | {h['train_loss']:.4f} | - | | | | | |")
-                continue
-            lines.append(f"| {h['epoch']} | {h['train_loss']:.4f} | {method} | "
-                         f"{100 * (m['within_20ms'] or 0):.1f}% | {m['mean_ms']:.1f} | {m['f1']:.3f} | "
-                         f"{m['idr']:.3f} | {100 * m['hyp_silence_share']:.1f}% |")
-    path = Path(model_dir) / "MODEL_CARD.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def _batch(run: Run, items: list[Item], aug: Augment, rng: random.Random) -> Batch:
+    """Augmented features, targets and (with --gold-aux) gold labels of `items`; augmentation
+    draws from `rng` item by item."""
+    cfg, mcfg = run.cfg, run.model.config
+    features = mcfg.feature_config
+    feats, golds = [], []
+    for it in items:
+        x = augment(it.feats, aug, rng, features)
+        if x.shape[0] < sum(len(w) for w in it.words) * mcfg.states * 1.2 + 2:
+            x = it.feats.float()  # stretched too short for its phones: keep the original
+        feats.append(x)
+        golds.append(None if it.gold is None else stretch_labels(it.gold, x.shape[0]))
+    x, xl = collate(feats)
+    tgt = batch_targets(items, cfg.loss, mcfg.sil_mass, mcfg.phone_mass_by_id(), mcfg.states)
+    gold = (gold_batch_labels(golds, xl, mcfg.states).to(run.device)
+            if cfg.gold_aux > 0 and any(g is not None for g in golds) else None)
+    return Batch(x.to(run.device), xl.to(run.device), {k: v.to(run.device) for k, v in tgt.items()}, gold)
+
+
+def _optimiser_step(run: Run, batch: Batch, step: int, total: int) -> tuple[float, float]:
+    """One update at the schedule's learning rate for `step`, the weight head's gradients
+    dropped once it is frozen: (loss, alpha spread) of the batch."""
+    cfg = run.cfg
+    for g in run.opt.param_groups:
+        g["lr"] = cfg.lr * lr_factor(step, total, cfg.warmup, cfg.final_lr)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=run.device.type == "cuda"):
+        loss, spread = compute_loss(run.net, batch.feats, batch.lengths, batch.targets, cfg.loss,
+                                    cfg.viterbi_aux, batch.gold, cfg.gold_aux)
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if weight_head_frozen(step, total, cfg.freeze_weight_head):
+        for p in run.model.weight_head.parameters():
+            p.grad = None
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.clip)
+    run.opt.step()
+    return loss.item(), spread
+
+
+def _end_epoch(run: Run, progress: Progress, clock: Clock, epoch: int, train_loss: float,
+               t_epoch: float) -> None:
+    """Rank 0 after each epoch: `last/`, the dev figures, `best/` when they are the best so
+    far (or there are none), a log line and the checkpoint."""
+    save_model(run.model, run.work / "last")  # before the dev metrics: a failure there keeps the epoch
+    metrics = dev_metrics(run.model, run.dev_utts) if run.dev_utts else {}
+    score = primary_score(metrics)
+    epoch_s = time.time() - t_epoch
+    progress.history.append({"epoch": epoch + 1, "step": progress.step, "train_loss": train_loss,
+                             "epoch_s": epoch_s, "elapsed_s": clock.elapsed(), "dev": metrics})
+    run.log(f"epoch {epoch + 1} done in {epoch_s / 60:.1f} min, train loss {train_loss:.4f}"
+            + (f"; dev {format_metrics(metrics)}" if metrics else ""))
+    if score >= progress.best or not metrics:  # ties go to the later (more trained) epoch
+        progress.best = max(progress.best, score)
+        save_model(run.model, run.work / "best")
+        (run.work / "best" / "dev.json").write_text(json.dumps(progress.history[-1], indent=2) + "\n")
+    _atomic_save({"model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
+                  "step": progress.step, "total": progress.total, "epoch": epoch,
+                  "best": progress.best, "history": progress.history,
+                  "model_config": run.model.config.to_dict(), "train_config": asdict(run.cfg)},
+                 run.work / CHECKPOINT)
+
+
+def _final_save(run: Run, summary: dict, clock: Clock) -> None:
+    """Rank 0 at the end: `best/` (else `last/`) copied to the output directory, summary.json."""
+    chosen = run.work / ("best" if (run.work / "best").is_dir() else "last")
+    out = Path(run.cfg.output)
+    if out.resolve() != chosen.resolve():
+        out.mkdir(parents=True, exist_ok=True)
+        for f in chosen.iterdir():
+            shutil.copy2(f, out / f.name)
+    (run.work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    run.log(f"model written to {out} (from {chosen.name}/), total training time "
+            f"{clock.elapsed() / 60:.1f} min")

@@ -41,7 +41,7 @@ METHODS = ("viterbi", "ot")
 def scores(model: Path, corpus: str) -> dict[str, dict]:
     """Boundary figures per decoder (the same scorer as the model card)."""
     from aligner.model import load_model
-    from aligner.train import dev_metrics, find_dev_utterances
+    from aligner.dev_metrics import dev_metrics, find_dev_utterances
 
     return dev_metrics(load_model(model), find_dev_utterances([corpus], 0), methods=METHODS)
 

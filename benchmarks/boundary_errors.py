@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from aligner.align import Aligner
     from aligner.formats import read_alignment
     from aligner.phone_folding import load_folding
-    from aligner.train import find_dev_utterances
+    from aligner.dev_metrics import find_dev_utterances
 
     if args.hyp:
         from aligner.evaluate import load_alignments

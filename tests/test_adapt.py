@@ -66,6 +66,7 @@ def test_adaptation_config_is_hard_em_from_the_base_model(tmp_path):
     assert cfg.dev == [] and cfg.short_first is False
     assert cfg.cache_dir == str(tmp_path / "w" / "features")
     assert cfg.max_minutes == adapt.ADAPT_MAX_MINUTES and cfg.leave_out == ["s/u1"]
+    assert cfg.purpose == "adapt"  # what the card's first line says, whatever the model's name
     for bad in ({"steps": 0}, {"lr": 0.0}, {"viterbi_weight": -1.0}, {"max_minutes": 0.0}):
         with pytest.raises(ValueError):
             adaptation_config([tmp_path], tmp_path / "o", tmp_path / "b", tmp_path / "w", **bad)
@@ -181,6 +182,30 @@ def test_cli_refuses_a_corpus_too_small_and_writes_nothing(corpus, base_model, t
     assert f"at least {adapt.ADAPT_MIN_UTTERANCES} recordings" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "m").exists() and not (tmp_path / "m-train").exists()
+
+
+def test_cli_reads_only_the_base_model_config_before_training(corpus, base_model, tmp_path, monkeypatch):
+    """Checking the corpus needs the base model's name, not its weights."""
+    import aligner.model
+
+    def no_weights(*args, **kwargs):
+        raise AssertionError("the weights were loaded")
+
+    monkeypatch.setattr(aligner.model, "load_model", no_weights)
+    result = _adapt(corpus, tmp_path / "m", base_model)
+    assert result.exit_code == 2 and "too few to adapt to safely" in result.output
+
+
+def test_cli_damaged_base_weights_are_a_one_line_error(corpus16, base_model, tmp_path, small_minimum):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(base_model, broken)
+    (broken / "model.safetensors").write_bytes(b"not a tensor file")
+    result = _adapt(corpus16, tmp_path / "m", broken)
+    assert result.exit_code == 2, result.output
+    assert f"{broken / 'model.safetensors'}: damaged" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m").exists()
 
 
 def test_cli_adapts_and_keeps_the_adapted_model_when_it_helps(corpus16, base_model, tmp_path, small_minimum):

@@ -35,17 +35,6 @@ def test_outputs_get_the_normal_file_mode(tmp_path, tiny_model_dir, example_pair
         os.umask(old)
 
 
-def test_failed_write_leaves_nothing(tmp_path):
-    from aligner.atomic import atomic_open
-
-    target = tmp_path / "x.json"
-    with pytest.raises(RuntimeError):
-        with atomic_open(target) as handle:
-            handle.write("half")
-            raise RuntimeError("crash in the middle")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_stale_temporary_files_are_removed_but_live_ones_kept(tmp_path):
     from aligner.atomic import clean_stale_temps
 

@@ -14,6 +14,7 @@ from aligner.model import (
     AcousticModel,
     ModelConfig,
     ModelError,
+    load_config,
     load_model,
     save_model,
 )
@@ -110,6 +111,23 @@ def test_bad_model_files_raise_model_error_naming_the_file(model, tmp_path, dama
 def test_missing_directory(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         load_model(tmp_path / "nowhere")
+
+
+def test_config_loads_without_the_weights_and_is_checked_the_same(model, tmp_path):
+    """`adapt` needs only the base model's name: the config alone is read (damaged weights do
+    not matter), found as load_model finds it, and a bad config is the same one-line error."""
+    path = tmp_path / "m"
+    save_model(model, path)
+    (path / WEIGHTS_FILE).write_bytes(b"not a tensor file")
+    assert load_config(path) == model.config == load_config(path / CONFIG_FILE)
+    with pytest.raises(ModelError, match="damaged"):
+        load_model(path)
+    _edit_config(path, format_version=99)
+    with pytest.raises(ModelError, match="format version") as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+    with pytest.raises(ModelError, match="nowhere: model directory not found"):
+        load_config(tmp_path / "nowhere")
 
 
 def test_shipped_model_loads_if_present():

@@ -18,7 +18,9 @@ import soundfile as sf
 import torch
 
 from aligner.alignment import Alignment, Interval
-from aligner.train import TrainConfig, lr_factor, train, weight_head_frozen, write_card
+from aligner.card import training_card, write_card
+from aligner.dev_metrics import dev_metrics, find_dev_utterances
+from aligner.train import TrainConfig, lr_factor, train, weight_head_frozen
 
 SENTENCES = [
     "bee see dough", "may no bee", "see may dough", "no no see", "dough bee may",
@@ -100,7 +102,6 @@ def test_dev_metrics_run_the_model_where_it_is(trained, corpus):
     import copy
 
     from aligner.model import load_model
-    from aligner.train import dev_metrics, find_dev_utterances
 
     _, cfg, _ = trained
     utts = find_dev_utterances([str(corpus)], 0)
@@ -115,8 +116,6 @@ def test_dev_metrics_run_the_model_where_it_is(trained, corpus):
 
 
 def test_dev_sample_is_the_same_on_every_call(corpus):
-    from aligner.train import find_dev_utterances
-
     every = find_dev_utterances([str(corpus)], 0)
     some = find_dev_utterances([str(corpus)], 3)
     assert len(some) == 3 < len(every) and set(some) <= set(every)
@@ -138,8 +137,11 @@ def test_trained_model_reloads_and_aligns(trained, corpus):
 
 def test_card_names_data_command_and_figures(trained):
     tmp, cfg, summary = trained
-    card = write_card(Path(cfg.output), summary).read_text()
+    card = write_card(Path(cfg.output), training_card(summary)).read_text()
     assert str(cfg.corpora[0]) in card and "Command" in card and "within 20 ms" in card
+    assert card.splitlines()[2] == "Trained with `ottc-align train`."
+    rows = [line for line in card.splitlines() if line.startswith("| 6 |")]
+    assert [row.split(" | ")[2] for row in rows] == ["ot", "viterbi"]  # the last epoch, per method
 
 
 def test_resume_continues_exactly(trained, corpus):
@@ -151,6 +153,11 @@ def test_resume_continues_exactly(trained, corpus):
     per_epoch = straight["history"][0]["step"]
     cut = _cfg(tmp, corpus, "cut", max_steps=per_epoch)
     assert len(train(cut, echo=lambda line: None)["history"]) == 1
+    # A checkpoint from before the training config said what the run was for resumes too.
+    ckpt_path = Path(cut.work_dir) / "checkpoint.pt"
+    ckpt = torch.load(ckpt_path, weights_only=False)
+    assert ckpt["train_config"].pop("purpose") == "train"
+    torch.save(ckpt, ckpt_path)
     resumed = train(_cfg(tmp, corpus, "cut", resume=True), echo=lambda line: None)
     assert [h["step"] for h in resumed["history"]] == [h["step"] for h in straight["history"]]
     a = load_file(str(tmp / "straight" / "model" / "model.safetensors"))
@@ -162,7 +169,6 @@ def test_resume_continues_exactly(trained, corpus):
 def test_ctc_baseline_trains_and_aligns(corpus, tmp_path):
     from aligner.align import Aligner
     from aligner.model import load_model
-    from aligner.train import dev_metrics, find_dev_utterances
 
     torch.set_num_threads(1)
     summary = train(_cfg(tmp_path, corpus, "ctc", loss="ctc", epochs=2, augment=True),

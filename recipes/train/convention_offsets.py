@@ -27,7 +27,7 @@ from aligner.align import Aligner  # noqa: E402
 from aligner.evaluate import phone_start_offsets  # noqa: E402
 from aligner.formats import read_alignment  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
-from aligner.train import find_dev_utterances  # noqa: E402
+from aligner.dev_metrics import find_dev_utterances  # noqa: E402
 
 MIN_COUNT = 30  # boundary types rarer than this keep no shift
 

@@ -16,20 +16,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import time
 from pathlib import Path
 
 import torch
 
-from aligner.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, load_model
-from aligner.train import CHECKPOINT, dev_metrics, find_dev_utterances
+from aligner.card import epoch_cells, render, section, table, write_card
+from aligner.dev_metrics import dev_metrics, find_dev_utterances
+from aligner.model import CONFIG_FILE, WEIGHTS_FILE, AcousticModel, ModelConfig, load_model
+from aligner.train import CHECKPOINT
 
 METHOD_NAMES = {"ot": "OTTC, boundaries from alpha (`--method ot`)",
                 "viterbi": "OTTC, Viterbi on the label posteriors (`--method viterbi`)",
                 "ctc": "CTC baseline (same architecture and data)"}
 SAME_BUDGET = "OTTC at the CTC baseline's training budget"
 CEILING = "Same network taught the gold times (diagnostic)"
+ACCURACY_HEADER = ["split", "system", "utts", "<=10 ms", "<=20 ms", "<=50 ms", "mean ms", "median ms",
+                   "boundary F1 (20 ms)", "IDR", "frames on silence"]
+STAGE_EPOCH_HEADER = ["stage", "epoch", "train loss", "method", "<=20 ms", "mean ms", "F1", "IDR"]
 
 
 def _measure(model_dir: Path, corpora: dict[str, str]) -> dict:
@@ -81,15 +87,15 @@ def _stage(run: Path) -> dict:
             "minutes": hist[-1]["elapsed_s"] / 60 if hist else 0.0, "history": hist}
 
 
-def _row(split: str, method: str, m: dict) -> str:
+def _row(split: str, method: str, m: dict) -> list[str]:
     pct = lambda v: f"{100 * v:.1f}%" if v is not None and v == v else "-"  # noqa: E731
-    return (f"| {split} | {METHOD_NAMES.get(method, method)} | {m['utterances']} | "
-            f"{pct(m['within_10ms'])} | {pct(m['within_20ms'])} | {pct(m['within_50ms'])} | "
-            f"{m['mean_ms']:.1f} | {m['median_ms']:.1f} | {m['f1']:.3f} | {m['idr']:.3f} | "
-            f"{pct(m['hyp_silence_share'])} (gold {pct(m['gold_silence_share'])}) |")
+    return [split, METHOD_NAMES.get(method, method), str(m["utterances"]), pct(m["within_10ms"]),
+            pct(m["within_20ms"]), pct(m["within_50ms"]), f"{m['mean_ms']:.1f}", f"{m['median_ms']:.1f}",
+            f"{m['f1']:.3f}", f"{m['idr']:.3f}",
+            f"{pct(m['hyp_silence_share'])} (gold {pct(m['gold_silence_share'])})"]
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
@@ -107,68 +113,65 @@ def main() -> None:
     p.add_argument("--dev", default="/work/data/synth/dev")
     p.add_argument("--test", default="/work/data/synth/test")
     p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    return p.parse_args()
 
-    src = args.run / args.which
-    ckpt = torch.load(args.run / CHECKPOINT, map_location="cpu", weights_only=False)
-    tc, hist = ckpt["train_config"], ckpt["history"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name in (WEIGHTS_FILE, CONFIG_FILE):
-        shutil.copy2(src / name, args.out / name)
-    chosen = json.loads((src / "dev.json").read_text()) if (src / "dev.json").is_file() else hist[-1]
 
+def _best_or_last(run: Path, fallback: str = "last") -> Path:
+    return run / "best" if (run / "best").is_dir() else run / fallback
+
+
+def _measure_all(args: argparse.Namespace) -> dict:
+    """Figures of the exported model on both splits, and of the comparison models given."""
     splits = {"dev (seen voices)": args.dev, "test (unseen voices)": args.test}
-    t0 = time.time()
     metrics = {"ottc": _measure(args.out, splits)}
     if args.ctc_run is not None:
-        ctc_src = args.ctc_run / "best" if (args.ctc_run / "best").is_dir() else args.ctc_run / "last"
-        metrics["ctc"] = _measure(ctc_src, splits)
+        metrics["ctc"] = _measure(_best_or_last(args.ctc_run), splits)
         ctc_stages = [_stage(r) for r in [*args.ctc_previous, args.ctc_run]]
         metrics["ctc_training"] = {
             "stages": [{k: st[k] for k in ("command", "epochs_run", "epochs_planned", "minutes")}
                        for st in ctc_stages],
             "from_scratch": "--init" not in ctc_stages[0]["command"]}
         if args.ottc_same_budget is not None:
-            same = args.ottc_same_budget
-            metrics["ottc_same_budget"] = _measure(same / "best" if (same / "best").is_dir()
-                                                   else same / "model", splits)
+            metrics["ottc_same_budget"] = _measure(_best_or_last(args.ottc_same_budget, "model"), splits)
     if args.ceiling is not None:
         metrics["ceiling"] = {split: {"viterbi": m["viterbi"]}
                               for split, m in _measure(args.ceiling, splits).items()}
-    measure_s = time.time() - t0
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
 
-    model = load_model(args.out)
-    size_mb = sum(f.stat().st_size for f in args.out.iterdir() if f.is_file()) / 1e6
-    hours_line = ", ".join(tc["corpora"])
-    log_path = args.run / "train.log"
+
+def _training_data(run: Path, corpora: list[str]) -> str:
+    """The training corpora, with utterances and hours from the run's log when it has them."""
+    line = ", ".join(corpora)
+    log_path = run / "train.log"
     if log_path.is_file():
-        import re
-
         found = re.findall(r"(\d+) training utterances \(([\d.]+) h\)", log_path.read_text())
         if found:
-            hours_line += f" ({found[-1][0]} utterances, {found[-1][1]} h)"
-    stages = [_stage(r) for r in args.previous] + [_stage(args.run)]
-    total_min = sum(st["minutes"] for st in stages)
-    lines = [
-        "# ottc-english: the default English acoustic model of ottc-align", "",
-        "A small convolutional acoustic model trained with OTTC (Optimal Temporal Transport "
-        "Classification) to align English speech to its transcript at 10 ms resolution.", "",
-        "## Model", "",
+            line += f" ({found[-1][0]} utterances, {found[-1][1]} h)"
+    return line
+
+
+def _model_section(model: AcousticModel, out: Path) -> list[str]:
+    c = model.config
+    size_mb = sum(f.stat().st_size for f in out.iterdir() if f.is_file()) / 1e6
+    return section("Model", [
         f"- Architecture: log-mel 80 (25 ms window, 10 ms hop) -> per-utterance normalisation -> "
-        f"conv stem ({model.config.fine_dim} ch, 10 ms) -> stride-2 conv -> {model.config.blocks} residual "
-        f"depthwise-separable conv blocks ({model.config.dim} ch, kernel {model.config.kernel}, 20 ms) -> "
-        f"transposed-conv upsampling + 10 ms skip -> conv -> label head ({model.config.n_classes} classes"
-        + (f": blank, silence and {model.config.states} ordered sub-phonetic states for each of the "
-           f"{len(model.config.phones) - 2} phones" if model.config.states > 1 else "") + ") and weight head (one alpha logit per 10 ms frame).",
+        f"conv stem ({c.fine_dim} ch, 10 ms) -> stride-2 conv -> {c.blocks} residual "
+        f"depthwise-separable conv blocks ({c.dim} ch, kernel {c.kernel}, 20 ms) -> "
+        f"transposed-conv upsampling + 10 ms skip -> conv -> label head ({c.n_classes} classes"
+        + (f": blank, silence and {c.states} ordered sub-phonetic states for each of the "
+           f"{len(c.phones) - 2} phones" if c.states > 1 else "") + ") and weight head (one alpha logit per 10 ms frame).",
         f"- Parameters: {model.num_parameters():,}; files {size_mb:.1f} MB (safetensors + JSON).",
-        f"- Silence: targets `sil w1 sil w2 ... sil`, silence mass {model.config.sil_mass} of a phone"
-        + ("; phone masses from typical durations (config.json `phone_mass`)." if model.config.phone_mass
+        f"- Silence: targets `sil w1 sil w2 ... sil`, silence mass {c.sil_mass} of a phone"
+        + ("; phone masses from typical durations (config.json `phone_mass`)." if c.phone_mass
            else "; every phone mass 1."),
-        "",
-        "## Training", "",
-        f"- Data: {hours_line}. Synthetic speech from the project's synthesis recipe (Festival, "
+    ])
+
+
+def _training_section(args: argparse.Namespace, tc: dict, stages: list[dict], chosen: dict) -> list[str]:
+    total_min = sum(st["minutes"] for st in stages)
+    return section("Training", [
+        f"- Data: {_training_data(args.run, tc['corpora'])}. Synthetic speech from the project's "
+        "synthesis recipe (Festival, "
         "espeak-ng and mbrola voices with speed/pitch/noise/telephone variation; never flite) plus "
         "the real 8 kHz telephone prompts of the Allison voice (asterisk-core-sounds-en, "
         "CC-BY-SA-3.0). Targets come from the text front-end applied to the .lab transcripts; gold "
@@ -190,76 +193,120 @@ def main() -> None:
         + ("" if not any("--viterbi-aux" in st["command"] for st in stages) else
            " A stage whose command says `--viterbi-aux W` adds W times a frame cross-entropy "
            "against the model's own Viterbi path (hard EM) to the OTTC loss; still no gold times."),
-        "",
-        "## Measured accuracy (phone boundaries, cmu39 folding, all utterances of each split)", "",
-        "| split | system | utts | <=10 ms | <=20 ms | <=50 ms | mean ms | median ms | boundary F1 (20 ms) | IDR | frames on silence |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    ])
+
+
+def _accuracy_section(args: argparse.Namespace, metrics: dict, measure_s: float) -> list[str]:
+    """Every system's figures per split and method, how they were measured, and (with a CTC run)
+    how the baseline was trained."""
+    rows = []
     for system in ("ottc", "ottc_same_budget", "ctc", "ceiling"):
         for split, per_method in metrics.get(system, {}).items():
             for method, m in per_method.items():
                 name = {"ottc_same_budget": f"{SAME_BUDGET}, `--method {method}`",
                         "ceiling": f"{CEILING}, `--method {method}`", "ctc": "ctc"}.get(system, method)
-                lines.append(_row(split, name, m))
+                rows.append(_row(split, name, m))
     previous = "".join(f" --previous {p}" for p in args.previous)
-    lines += ["", f"Measured with `python recipes/train/export.py --run {args.run}{previous} --which "
-              f"{args.which} --out {args.out}" + (f" --ctc-run {args.ctc_run}" if args.ctc_run else "")
-              + "".join(f" --ctc-previous {p}" for p in args.ctc_previous)
-              + (f" --ottc-same-budget {args.ottc_same_budget}" if args.ottc_same_budget else "")
-              + (f" --ceiling {args.ceiling}" if args.ceiling else "")
-              + f"` ({measure_s / 60:.1f} min).", ""]
+    measured = (f"Measured with `python recipes/train/export.py --run {args.run}{previous} --which "
+                f"{args.which} --out {args.out}" + (f" --ctc-run {args.ctc_run}" if args.ctc_run else "")
+                + "".join(f" --ctc-previous {p}" for p in args.ctc_previous)
+                + (f" --ottc-same-budget {args.ottc_same_budget}" if args.ottc_same_budget else "")
+                + (f" --ceiling {args.ceiling}" if args.ceiling else "")
+                + f"` ({measure_s / 60:.1f} min).")
+    body = [*table(ACCURACY_HEADER, rows), "", measured]
     if "ctc_training" in metrics:
-        ct = metrics["ctc_training"]
-        lines += ["CTC baseline, " + ("trained from scratch" if ct["from_scratch"] else
-                  "initialised from an OTTC model (indicative only)") + ":"]
-        lines += [f"  {k + 1}. `{st['command']}` ({st['epochs_run']} of {st['epochs_planned']} planned "
-                  f"epochs, {st['minutes']:.1f} min)" for k, st in enumerate(ct["stages"])]
-        if args.ottc_same_budget is not None:
-            lines += ["", f"\"{SAME_BUDGET}\" is `{args.ottc_same_budget}`: the OTTC run with the same "
-                      "network, data, epochs and learning-rate schedule from scratch, only the loss "
-                      "differs (the fair comparison; the shipped model trained longer)."]
-        lines += [""]
+        body += ["", *_ctc_lines(args, metrics["ctc_training"])]
+    return section("Measured accuracy (phone boundaries, cmu39 folding, all utterances of each split)", body)
+
+
+def _ctc_lines(args: argparse.Namespace, ct: dict) -> list[str]:
+    lines = ["CTC baseline, " + ("trained from scratch" if ct["from_scratch"] else
+             "initialised from an OTTC model (indicative only)") + ":"]
+    lines += [f"  {k + 1}. `{st['command']}` ({st['epochs_run']} of {st['epochs_planned']} planned "
+              f"epochs, {st['minutes']:.1f} min)" for k, st in enumerate(ct["stages"])]
+    if args.ottc_same_budget is not None:
+        lines += ["", f"\"{SAME_BUDGET}\" is `{args.ottc_same_budget}`: the OTTC run with the same "
+                  "network, data, epochs and learning-rate schedule from scratch, only the loss "
+                  "differs (the fair comparison; the shipped model trained longer)."]
+    return lines
+
+
+def _target_section(args: argparse.Namespace, metrics: dict) -> list[str]:
+    """The unseen-voice figure against the product target (none without a test split)."""
     test_key = next((k for k in metrics["ottc"] if k.startswith("test")), None)
-    if test_key:
-        best_method, best_m = max(metrics["ottc"][test_key].items(), key=lambda kv: kv[1]["within_20ms"] or 0)
-        share = 100 * (best_m["within_20ms"] or 0)
-        lines += ["## Against the product target", "",
-                  f"Target: at least 95% (goal 97%) of phone boundaries within 20 ms on the unseen-voice "
-                  f"split. Measured: {share:.1f}% (`--method {best_method}`): "
-                  + ("met." if share >= 95 else "**not met**. Where the misses are (by voice and boundary "
-                     "type, against pocketsphinx's): docs/benchmarks/boundary_errors_test.md; how "
-                     "to train further: recipes/train/README.md."), ""]
-        if "ceiling" in metrics and test_key in metrics["ceiling"]:
-            ceil = 100 * (metrics["ceiling"][test_key]["viterbi"]["within_20ms"] or 0)
-            lines += [f"\"{CEILING}\" (`{args.ceiling}`, recipes/train/supervised_ceiling.py) is a "
-                      "diagnostic, never shipped: this network fine-tuned on the synthetic corpus's gold "
-                      f"phone times. It reaches {ceil:.1f}% on the unseen-voice split: "
-                      + ("even with the answer given, this network and these features stay short of "
-                         "95% there; the rest of the distance is what training from transcripts alone "
-                         "loses." if ceil < 95 else "95% is within this network's reach; the distance "
-                         "is what training from transcripts alone loses."), ""]
-    lines += ["## Dev metrics per epoch (120 dev utterances)", "",
-              "Compare epochs within a stage. Stages 1-11 each drew their 120 utterances with "
-              "their own seed, so figures of different stages are on different utterances; "
-              "across stages, compare the all-utterance rows above (later runs all use one fixed "
-              "sample).", "",
-              "| stage | epoch | train loss | method | <=20 ms | mean ms | F1 | IDR |",
-              "|---|---|---|---|---|---|---|---|"]
-    for k, st in enumerate(stages):
-        for h in st["history"]:
-            for method, m in (h.get("dev") or {}).items():
-                lines.append(f"| {k + 1} | {h['epoch']} | {h['train_loss']:.4f} | {method} | "
-                             f"{100 * m['within_20ms']:.1f}% | {m['mean_ms']:.1f} | {m['f1']:.3f} | {m['idr']:.3f} |")
-    lines += ["", "## Limits", "",
-              "- Trained mostly on synthetic speech and one real telephone voice: expect lower accuracy on "
-              "spontaneous or noisy real recordings; the external evaluation on real speech is the "
-              "figure to trust there.",
-              "- US/UK English phones only (CMUdict's 39 ARPAbet phones).",
-              *([f"- Every phone lasts at least {model.config.states} frames "
-                 f"({10 * model.config.states} ms): each of its states takes one."]
-                if model.config.states > 1 else []), ""]
-    (args.out / "MODEL_CARD.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    if not test_key:
+        return []
+    best_method, best_m = max(metrics["ottc"][test_key].items(), key=lambda kv: kv[1]["within_20ms"] or 0)
+    share = 100 * (best_m["within_20ms"] or 0)
+    body = [f"Target: at least 95% (goal 97%) of phone boundaries within 20 ms on the unseen-voice "
+            f"split. Measured: {share:.1f}% (`--method {best_method}`): "
+            + ("met." if share >= 95 else "**not met**. Where the misses are (by voice and boundary "
+               "type, against pocketsphinx's): docs/benchmarks/boundary_errors_test.md; how "
+               "to train further: recipes/train/README.md.")]
+    if "ceiling" in metrics and test_key in metrics["ceiling"]:
+        ceil = 100 * (metrics["ceiling"][test_key]["viterbi"]["within_20ms"] or 0)
+        body += ["", f"\"{CEILING}\" (`{args.ceiling}`, recipes/train/supervised_ceiling.py) is a "
+                 "diagnostic, never shipped: this network fine-tuned on the synthetic corpus's gold "
+                 f"phone times. It reaches {ceil:.1f}% on the unseen-voice split: "
+                 + ("even with the answer given, this network and these features stay short of "
+                    "95% there; the rest of the distance is what training from transcripts alone "
+                    "loses." if ceil < 95 else "95% is within this network's reach; the distance "
+                    "is what training from transcripts alone loses.")]
+    return section("Against the product target", body)
+
+
+def _epochs_section(stages: list[dict]) -> list[str]:
+    rows = [[str(k + 1), *epoch_cells(h, method, m)]
+            for k, st in enumerate(stages) for h in st["history"]
+            for method, m in (h.get("dev") or {}).items()]
+    return section("Dev metrics per epoch (120 dev utterances)", [
+        "Compare epochs within a stage. Stages 1-11 each drew their 120 utterances with "
+        "their own seed, so figures of different stages are on different utterances; "
+        "across stages, compare the all-utterance rows above (later runs all use one fixed "
+        "sample).", "", *table(STAGE_EPOCH_HEADER, rows)])
+
+
+def _limits_section(model: AcousticModel) -> list[str]:
+    states = model.config.states
+    return section("Limits", [
+        "- Trained mostly on synthetic speech and one real telephone voice: expect lower accuracy on "
+        "spontaneous or noisy real recordings; the external evaluation on real speech is the "
+        "figure to trust there.",
+        "- US/UK English phones only (CMUdict's 39 ARPAbet phones).",
+        *([f"- Every phone lasts at least {states} frames ({10 * states} ms): each of its states takes one."]
+          if states > 1 else [])])
+
+
+def main() -> None:
+    args = _parse_args()
+    torch.set_num_threads(args.threads)
+    src = args.run / args.which
+    ckpt = torch.load(args.run / CHECKPOINT, map_location="cpu", weights_only=False)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
+        shutil.copy2(src / name, args.out / name)
+    chosen = json.loads((src / "dev.json").read_text()) if (src / "dev.json").is_file() else ckpt["history"][-1]
+
+    t0 = time.time()
+    metrics = _measure_all(args)
+    measure_s = time.time() - t0
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+    model = load_model(args.out)
+    stages = [_stage(r) for r in args.previous] + [_stage(args.run)]
+    lines = [
+        "# ottc-english: the default English acoustic model of ottc-align", "",
+        "A small convolutional acoustic model trained with OTTC (Optimal Temporal Transport "
+        "Classification) to align English speech to its transcript at 10 ms resolution.", "",
+        *_model_section(model, args.out),
+        *_training_section(args, ckpt["train_config"], stages, chosen),
+        *_accuracy_section(args, metrics, measure_s),
+        *_target_section(args, metrics),
+        *_epochs_section(stages),
+        *_limits_section(model),
+    ]
+    write_card(args.out, lines)
+    print(render(lines))
 
 
 if __name__ == "__main__":

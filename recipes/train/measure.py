@@ -3,7 +3,7 @@
     python recipes/train/measure.py MODEL_DIR /work/data/synth/dev /work/data/synth/test [--limit N]
 
 Prints one JSON object: {corpus: {method: figures}}. Uses the same Aligner and scorer as
-`ottc-align evaluate` (through aligner.train.dev_metrics), all utterances unless --limit.
+`ottc-align evaluate` (through aligner.dev_metrics.dev_metrics), all utterances unless --limit.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 import torch
 
 from aligner.model import load_model
-from aligner.train import dev_metrics, find_dev_utterances
+from aligner.dev_metrics import dev_metrics, find_dev_utterances
 
 
 def main() -> None:

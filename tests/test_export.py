@@ -1,0 +1,41 @@
+"""recipes/train/export.py: a training run exported with its weights, measured figures and model
+card (the card's sections come from aligner/card.py, as train's and adapt's do)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import torch
+from safetensors.torch import load_file
+
+from aligner.train import train
+from recipes.train import export
+from tests.test_train import _cfg, _tone_corpus
+
+
+def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
+    torch.set_num_threads(1)
+    corpus = _tone_corpus(tmp_path / "tones", with_gold=True)
+    cfg = _cfg(tmp_path, corpus, "run", epochs=2, dev=[str(corpus)], dev_limit=4)
+    train(cfg, echo=lambda line: None)
+    out = tmp_path / "export"
+    monkeypatch.setattr(sys, "argv", ["export.py", "--run", cfg.work_dir, "--out", str(out), "--dev",
+                                      str(corpus), "--test", str(corpus), "--threads", "1"])
+    export.main()
+
+    best, shipped = (load_file(str(d / "model.safetensors")) for d in (tmp_path / "run" / "work" / "best", out))
+    assert all(torch.equal(best[k], shipped[k]) for k in best)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["ottc"]) == {"dev (seen voices)", "test (unseen voices)"}
+    card = (out / "MODEL_CARD.md").read_text()
+    assert capsys.readouterr().out == card + "\n"
+    lines = card.splitlines()
+    assert [line for line in lines if line.startswith("## ")] == [
+        "## Model", "## Training",
+        "## Measured accuracy (phone boundaries, cmu39 folding, all utterances of each split)",
+        "## Against the product target", "## Dev metrics per epoch (120 dev utterances)", "## Limits"]
+    assert len([line for line in lines if line.startswith("| test (unseen voices) | OTTC")]) == 2  # ot, viterbi
+    assert len([line for line in lines if line.startswith("| 1 | ")]) == 2 * 2  # 2 epochs x 2 methods
+    assert f"--run {cfg.work_dir} --which best --out {out}`" in card
+    assert card.endswith("(CMUdict's 39 ARPAbet phones).\n")

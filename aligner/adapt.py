@@ -15,7 +15,7 @@ Hence the guards here: corpora below a minimum size are refused, a share of the 
 held out of training and the adapted model is kept only if it is surer of them than the base
 model (a criterion that needs no gold times: see HeldOutCheck), and a time budget bounds the run.
 
-The training itself is `aligner.train.train`; the CLI (aligner/cli_adapt.py) strings it together.
+The training itself is `aligner.train.train`; the CLI (aligner/cli/adapt.py) strings it together.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # torch stays out of `ottc-align --help` (cli_adapt imports the defaults)
+if TYPE_CHECKING:  # torch stays out of `ottc-align --help` (cli/adapt.py imports the defaults)
     from aligner.model import AcousticModel
     from aligner.train import TrainConfig
 

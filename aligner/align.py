@@ -38,13 +38,16 @@ from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, load_audio, prepare_waveform
 from aligner.checks import Thresholds, find_flags
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
+from aligner.errors import one_line
+from aligner.text.errors import TranscriptError
+from aligner.text.frontend import (PreparedText, load_lexicon, prepare_text, read_transcript,
+                                   too_fast)
 
 if TYPE_CHECKING:
     import torch
 
 CHUNK_SECONDS = 40.0
 CONTEXT_SECONDS = 5.0
-MAX_PHONES_PER_SECOND = 30.0  # faster than any speech: the audio must be too short / wrong file
 TRANSCRIPT_SUFFIXES = (".txt", ".lab", ".textgrid")
 
 
@@ -92,15 +95,6 @@ class Segment:
     def whole(self) -> bool:
         """Spans the whole recording (no interval of its own)."""
         return self.start is None
-
-
-@dataclass
-class PreparedText:
-    """One utterance ready for decoding: its words and the phones chosen for each."""
-
-    words: list  # aligner.text.frontend.Word
-    phones: list[list[str]]  # chosen pronunciation per word (ARPAbet with stress)
-    unknown: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -216,17 +210,15 @@ class Aligner:
     def read_segments(self, transcript: Path | str) -> list[Segment]:
         """The transcript's utterances: one over the whole recording for text, one per interval
         for an utterance TextGrid."""
-        from aligner.text.frontend import read_transcript
-
         path = _as_transcript_path(transcript)
         if path is None:
             return [Segment(str(transcript), "<transcript>")]
         if not path.exists():
             hint = "" if isinstance(transcript, Path) else (
                 " (a transcript string that looks like a file name is read as a file)")
-            raise _transcript_error(f"{path}: transcript not found{hint}")
+            raise TranscriptError(f"{path}: transcript not found{hint}")
         if path.is_dir():
-            raise _transcript_error(f"{path}: is a directory, not a transcript file")
+            raise TranscriptError(f"{path}: is a directory, not a transcript file")
         if path.suffix.lower() == ".textgrid":
             from aligner.formats import read_transcript_textgrid
 
@@ -261,22 +253,16 @@ class Aligner:
         return out
 
     def prepare_text(self, text: str, source: str = "<transcript>") -> PreparedText:
-        from aligner.text.frontend import parse_transcript
-
+        """`text.frontend.prepare_text` with this Aligner's lexicon; errors name `source`."""
         if not text or not text.strip():
-            raise _transcript_error(f"{source}: transcript is empty")
+            raise TranscriptError(f"{source}: transcript is empty")
         try:
-            words = parse_transcript(text, self.lexicon)
+            return prepare_text(text, self.lexicon)
         except ValueError as err:  # the front-end does not know the file: name it here
-            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            message = one_line(err)
             if source not in message:
                 message = f"{source}: {message}"
             raise type(err)(message) from None
-        if not words:
-            raise _transcript_error(f"{source}: transcript has no words to align")
-        phones = [list(w.pronunciations[0]) for w in words]
-        unknown = {w.text: list(w.pronunciations[0]) for w in words if w.unknown}
-        return PreparedText(words, phones, unknown)
 
     def _cut(self, wave: np.ndarray, segment: Segment, name: str) -> tuple[np.ndarray, float, str]:
         """(samples, offset in seconds, name for messages) of the audio a segment covers."""
@@ -301,10 +287,9 @@ class Aligner:
             raise AlignmentError(f"{name}: the transcript has {n_phones} phones but the audio has "
                                  f"only {n_frames} frames ({duration:.2f} s; the model needs "
                                  f"{states} per phone)")
-        if n_phones > MAX_PHONES_PER_SECOND * duration:
-            raise AlignmentError(
-                f"{name}: the audio is {duration:.2f} s long but its transcript ({n_phones} "
-                f"phones) needs at least {n_phones / MAX_PHONES_PER_SECOND:.2f} s to say")
+        problem = too_fast(n_phones, duration)
+        if problem is not None:
+            raise AlignmentError(f"{name}: {problem}")
 
     # ------------------------------------------------------------------ stage 1: encode
     def encode(self, waves: np.ndarray | Sequence[np.ndarray]) -> Encoded | list[Encoded]:
@@ -611,13 +596,17 @@ def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
     return float(prev[-1])
 
 
+SQUEEZED_PHONE = 0.0305  # s: a phone this short was squeezed to the decoder's shortest
+SQUEEZE_WEIGHT = 3.0
+
+
 def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration: float,
                    word_confidences: list[float | None] = ()) -> float:
     """How well the aligned phones (silence where none) explain the audio, in (0, 1]:
-    exp(-(G + W / 2)), G the mean over frames of max_k lp[t, k] - lp[t, aligned phone] (the gap
-    to the model's own best guess), W the mean -log word confidence. phone_lp
-    [T, 2 + P (+ markup)] phone log-posteriors. Frames under markup (spoken noise, <star>) are
-    left out, and words without a confidence.
+    exp(-(G + W / 2 + 3 S)), G the mean over frames of max_k lp[t, k] - lp[t, aligned phone]
+    (the gap to the model's own best guess), W the mean -log word confidence, S the share of
+    phones 30 ms long or shorter. phone_lp [T, 2 + P (+ markup)] phone log-posteriors. Frames
+    and phones under markup (spoken noise, <star>) are left out, and words without a confidence.
 
     Why both: posteriors run low on accented, child or noisy speech whatever the transcript, so
     a confidence threshold that catches wrong transcripts flags many right ones (the mean word
@@ -626,7 +615,12 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
     says nothing when the model hears nothing clearly (an untrained model's flat posteriors give
     no gap at all), and half the confidence term keeps that case low; on speechocean762's
     held-out speakers the sum also caught more swapped transcripts at the same share of correct
-    ones flagged (recipes/train/README.md)."""
+    ones flagged (recipes/train/README.md). S: the phones of a wrong transcript find nothing to
+    match, and the decoder squeezes them to its shortest (three 10 ms frames, 20-30 ms after
+    refinement): about half of a swapped transcript's phones, a fifth of a correct one's, by
+    learners or by fast native speakers alike (a rate of speech would flag fast speakers). On
+    the held-out learners the term raised the swapped transcripts caught at the same share of
+    correct ones flagged from 73% to 83% (docs/usage.md)."""
     from aligner.text.phones import MARKUP_IDS, PHONES, SILENCE_ID, phone_ids
 
     n = phone_lp.shape[0]
@@ -639,14 +633,16 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
         lo = max(0, int(np.ceil(p.start / frame_duration - 0.5 - 1e-9)))
         hi = min(n, int(np.ceil(p.end / frame_duration - 0.5 - 1e-9)))
         aligned[lo:hi] = phone_ids([p.label], markup=True)[0]
-    keep = ~np.isin(aligned, list(MARKUP_IDS))
+    keep = ~np.isin(aligned, list(MARKUP_IDS.values()))
     if not keep.any():
         return 1.0
     best = phone_lp[keep, : 2 + len(PHONES)].max(axis=1)
     gap = float(np.clip(best - phone_lp[np.flatnonzero(keep), aligned[keep]], 0, None).mean())
     confs = [c for c in word_confidences if c is not None]
     words = float(np.mean(-np.log(np.clip(confs, 1e-12, 1.0)))) if confs else 0.0
-    return float(np.exp(-(gap + 0.5 * words)))
+    spoken = [p.end - p.start for p in phones if p.label and p.label not in MARKUP_IDS]
+    squeezed = float(np.mean(np.array(spoken) <= SQUEEZED_PHONE)) if spoken else 0.0
+    return float(np.exp(-(gap + 0.5 * words + SQUEEZE_WEIGHT * squeezed)))
 
 
 def fill_gaps(intervals: list[Interval], duration: float) -> list[Interval]:
@@ -725,17 +721,7 @@ def _name(transcript: Path | str) -> str:
     return str(p) if p is not None else "<transcript>"
 
 
-def _transcript_error(message: str) -> Exception:
-    try:
-        from aligner.text.errors import TranscriptError
-    except ImportError:  # pragma: no cover - the text package is part of the install
-        return AlignmentError(message)
-    return TranscriptError(message)
-
-
 def _load_lexicon(dictionary: str | Path | None):
-    from aligner.text.frontend import load_lexicon
-
     return load_lexicon(Path(dictionary) if dictionary is not None else None)
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from aligner.errors import one_line
+
 SAMPLE_RATE = 16000
 AUDIO_EXTENSIONS: tuple[str, ...] = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".snd",
@@ -204,7 +206,7 @@ def unsupported_format_message(path: Path) -> str:
 
 def _short(err: BaseException) -> str:
     """libsndfile messages repeat the path; keep the part that says what went wrong."""
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = one_line(err)
     if ":" in text and "Error opening" in text:
         text = text.rsplit(":", 1)[1].strip()
     return text

@@ -73,7 +73,8 @@ def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | No
     """
     from aligner.audio import load_audio
     from aligner.corpus import find_utterances
-    from aligner.text.frontend import load_lexicon, parse_transcript, read_transcript
+    from aligner.errors import one_line
+    from aligner.text.frontend import load_lexicon, prepare_text, read_transcript
     from aligner.text.phones import phone_ids
 
     root = Path(root)
@@ -105,11 +106,11 @@ def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | No
         try:
             if u.transcript.suffix.lower() == ".textgrid":
                 raise ValueError("TextGrid transcripts are not read for training (use .lab)")
-            words = parse_transcript(read_transcript(u.transcript), lexicon)
-            ids = [phone_ids(w.pronunciations[0]) for w in words]
+            prepared = prepare_text(read_transcript(u.transcript), lexicon)
+            ids = [phone_ids(phones) for phones in prepared.phones]
             wave = torch.from_numpy(load_audio(u.audio, features.sample_rate))
         except ValueError as err:
-            skipped.append(f"{u.name}: {str(err).splitlines()[0]}")
+            skipped.append(f"{u.name}: {one_line(err)}")
             continue
         feats = log_mel(wave, features)
         n_phones = sum(len(w) for w in ids)
@@ -157,8 +158,6 @@ def read_gold(root: Path, items: list[Item], cache_dir: Path | None, log=print) 
     Why: where exact times exist, a frame cross-entropy on them can sit next to the OTTC loss
     (`train --gold-aux`); real corpora have none and train on their transcripts alone. Labels
     are cached like the features (TextGrids parse slowly by the thousand)."""
-    from praatio import textgrid
-
     root = Path(root)
     grids = [root / f"{it.name}.TextGrid" for it in items]
     stamp = [(g.name, g.stat().st_size, int(g.stat().st_mtime)) for g in grids if g.is_file()]
@@ -175,14 +174,9 @@ def read_gold(root: Path, items: list[Item], cache_dir: Path | None, log=print) 
         for k, (it, grid) in enumerate(zip(items, grids)):
             if k and k % 2000 == 0:
                 log(f"{root}: gold times of {k}/{len(items)} utterances read")
-            if not grid.is_file():
-                continue
-            tg = textgrid.openTextgrid(str(grid), includeEmptyIntervals=False)
-            tier = next((n for n in tg.tierNames if n.lower() in ("phones", "phone")), None)
-            if tier is None:
-                continue
-            entries = [(e.start, e.end, e.label) for e in tg.getTier(tier).entries]
-            labels[it.name] = gold_frame_labels(entries, it.frames).to(torch.int16)
+            phones = _gold_phones(grid) if grid.is_file() else []
+            if phones:
+                labels[it.name] = gold_frame_labels(phones, it.frames).to(torch.int16)
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(".tmp")
@@ -192,6 +186,14 @@ def read_gold(root: Path, items: list[Item], cache_dir: Path | None, log=print) 
         if it.name in labels:
             it.gold = labels[it.name]
     return sum(it.gold is not None for it in items)
+
+
+def _gold_phones(grid: Path) -> list[tuple[float, float, str]]:
+    """(start, end, label) of a gold TextGrid's phones tier (formats.py's reader); none when it
+    has no phones tier."""
+    from aligner.formats import read_textgrid
+
+    return [(p.start, p.end, p.label) for a in read_textgrid(grid) for p in a.phones]
 
 
 def stretch_labels(labels: Tensor, n_frames: int) -> Tensor:

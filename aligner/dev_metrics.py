@@ -29,14 +29,10 @@ def find_dev_utterances(roots: list[str], limit: int) -> list[tuple[str, Path, P
     seed: per-epoch dev figures of different runs, and `recipes/train/measure.py --limit`,
     are then on the same utterances and can be compared (until session 5 the sample followed
     the run's seed, so two runs' 120-utterance figures were on different utterances)."""
-    from aligner.corpus import find_utterances
+    from aligner.corpus import gold_utterances
 
-    found = []
-    for root in roots:
-        for u in find_utterances(Path(root)):
-            gold = u.audio.with_suffix(".TextGrid")
-            if u.transcript is not None and u.transcript.suffix.lower() != ".textgrid" and gold.is_file():
-                found.append((f"{Path(root).name}/{u.name}", u.audio, u.transcript, gold))
+    found = [(f"{Path(root).name}/{u.name}", u.audio, u.transcript, u.gold)
+             for root in roots for u in gold_utterances(Path(root))]
     if limit and len(found) > limit:
         rng = random.Random(DEV_SUBSET_SEED)
         found = sorted(rng.sample(found, limit))

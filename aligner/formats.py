@@ -29,6 +29,7 @@ from pathlib import Path
 
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import atomic_open, atomic_path
+from aligner.errors import one_line
 
 FORMATS: tuple[str, ...] = ("textgrid", "ctm", "json", "csv", "srt", "vtt")
 SUFFIX_TO_FORMAT = {".textgrid": "textgrid", ".ctm": "ctm", ".json": "json", ".csv": "csv",
@@ -437,11 +438,11 @@ def read_textgrid(path: Path, tolerant: bool = False) -> list[Alignment]:
         duration = float(tg.maxTimestamp)
     except Exception as err:  # praatio raises many types for malformed files
         if not tolerant:
-            raise FormatError(f"{path}: not a readable TextGrid ({_first_line(err)})") from None
+            raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
         try:
             tiers, duration = _read_textgrid_tokens(Path(path))
         except (OSError, ValueError, IndexError, UnicodeError):
-            raise FormatError(f"{path}: not a readable TextGrid ({_first_line(err)})") from None
+            raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
     _require_finite(path, tiers, duration)
     kinds = _tier_kinds(path, list(tiers), tolerant)
     return _group(tiers, _without_sentence_tiers(tiers, kinds) if tolerant else kinds, duration)
@@ -493,7 +494,7 @@ def read_json(path: Path, tolerant: bool = False) -> list[Alignment]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise FormatError(f"{path}: not a readable JSON file ({_first_line(err)})") from None
+        raise FormatError(f"{path}: not a readable JSON file ({one_line(err)})") from None
     if isinstance(data, dict) and isinstance(data.get("tiers"), dict):
         raw = {name: tier.get("entries") if isinstance(tier, dict) else tier
                for name, tier in data["tiers"].items()}
@@ -569,13 +570,13 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
-        raise FormatError(f"{path}: cannot read ({_first_line(err)})") from None
+        raise FormatError(f"{path}: cannot read ({one_line(err)})") from None
     lines = [line for line in text.splitlines() if line.strip()]
     delimiter = "\t" if lines and "\t" in lines[0] else ","
     try:
         rows = [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter)]
     except csv.Error as err:  # e.g. a field over the csv module's 131072-character limit
-        raise FormatError(f"{path}: not a readable CSV/TSV file ({_first_line(err)})") from None
+        raise FormatError(f"{path}: not a readable CSV/TSV file ({one_line(err)})") from None
     has_header = bool(rows) and not (_is_float(rows[0][0]) or
                                      (len(rows[0]) > 1 and _is_float(rows[0][1])))
     if not has_header and not tolerant:
@@ -673,7 +674,7 @@ def read_ctm(path: Path) -> dict[str, list[Interval]]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise FormatError(f"{path}: cannot read ({_first_line(err)})") from None
+        raise FormatError(f"{path}: cannot read ({one_line(err)})") from None
     for number, line in enumerate(lines, 1):
         parts = line.split()
         if not parts or parts[0].startswith((";;", "#")):
@@ -756,7 +757,7 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as err:
-        raise FormatError(f"{path}: not a readable TextGrid ({_first_line(err)})") from None
+        raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
     segments: list[Segment] = []
     for name in tg.tierNames:
         tier = tg.getTier(name)
@@ -768,8 +769,3 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
     if not segments:
         raise FormatError(f"{path}: the TextGrid has no non-empty utterance intervals")
     return segments
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

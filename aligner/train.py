@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from aligner.align import resolve_device
 from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus,
                              read_gold, stretch_labels)
 from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
@@ -387,13 +388,15 @@ class Batch:
     gold: Tensor | None  # [B, T] gold state labels (--gold-aux), else None
 
 
-def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
+def train(cfg: TrainConfig, echo=None, on_step=None, device: str = "auto") -> dict:
     """Run (or resume) training; returns a summary dict (also written to summary.json).
 
     echo(line) prints log lines (default: print); on_step(step, total, loss) is called after
-    every optimiser step on rank 0 (the CLI drives a Rich progress bar with it).
+    every optimiser step on rank 0 (the CLI drives a Rich progress bar with it). `device`:
+    auto (a GPU when there is one), cpu or cuda (`align.resolve_device`); under torchrun each
+    process takes its own GPU. Not part of the config: a run may resume on another machine.
     """
-    world, rank, device = _start_process(cfg)
+    world, rank, device = _start_process(cfg, device)
     work = Path(cfg.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     log = Log(work / LOG_FILE, enabled=rank == 0, echo=echo)
@@ -434,16 +437,18 @@ def train(cfg: TrainConfig, echo=None, on_step=None) -> dict:
     return summary
 
 
-def _start_process(cfg: TrainConfig) -> tuple[int, int, torch.device]:
+def _start_process(cfg: TrainConfig, device_name: str = "auto"
+                   ) -> tuple[int, int, torch.device]:
     """(world size, rank, device) of this process: joins the process group under torchrun, takes
-    its GPU (else the CPU) and thread count, and checks the options that need no data."""
+    its GPU (`device_name` cuda, or auto with a GPU present; else the CPU) and thread count, and
+    checks the options that need no data."""
     world, rank, local = _distributed()
+    kind = resolve_device(device_name)
+    device = torch.device(f"cuda:{local}" if kind == "cuda" else kind)
     if world > 1:
         import torch.distributed as dist
 
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if cfg.threads:

@@ -20,8 +20,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_CACHE, DEFAULT_CORPUS, find_ctc_model, find_model, find_utterances, machine,
-    machine_lines, markdown_table, model_tag, set_threads, write_results,
+    DEFAULT_CACHE, DEFAULT_CORPUS, find_ctc_model, find_model, machine, machine_lines,
+    markdown_table, model_tag, set_threads, split_utterances, write_results,
 )
 from benchmarks.systems import run_all  # noqa: E402
 
@@ -34,10 +34,10 @@ Reproduce with one command (from the repository root, with `pip install -e '.[be
 
     python benchmarks/accuracy.py --limit 200
 
-Options: `--model DIR` (default: models/english, else the newest OTTC run under /work/data/runs),
-`--ctc-model DIR` (default /work/data/runs/ctc-scratch2/model, the from-scratch baseline),
+Options: `--model DIR` (default: $OTTC_ALIGN_MODEL, else models/english),
+`--ctc-model DIR` (default $OTTC_BENCH_RUNS/ctc-scratch2/model, the from-scratch baseline),
 `--splits test,dev`, `--systems` (a comma list of ottc-<method>, ctc, pocketsphinx), `--limit N`
-utterances per split (evenly spaced, so every voice is represented), `--cache DIR` (default /work/data/bench_cache; outputs are reused, so
+utterances per split (evenly spaced, so every voice is represented), `--cache DIR` (default $OTTC_BENCH_CACHE; outputs are reused, so
 a run resumes), `--fresh` (re-align). `ottc-align evaluate GOLD HYP` computes the same metrics
 for any alignments.
 
@@ -128,15 +128,15 @@ def score_system(utts, out_dir: Path, tolerance: float):
     for u in utts:
         reason = failure_reason(out_dir, u)
         if reason is not None:
-            scores.append(UtteranceScore(u.key, status="failed", reason=reason))
+            scores.append(UtteranceScore(u.name, status="failed", reason=reason))
             continue
         gold = read_alignment(u.gold)
         try:
             hyp = read_alignment(output_path(out_dir, u))
         except FormatError as err:
-            scores.append(UtteranceScore(u.key, status="failed", reason=str(err)))
+            scores.append(UtteranceScore(u.name, status="failed", reason=str(err)))
             continue
-        scores.append(score_utterance(u.key, gold, hyp, folding, tolerance))
+        scores.append(score_utterance(u.name, gold, hyp, folding, tolerance))
     return scores
 
 
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     by_voice: dict[str, dict[str, dict[str, float]]] = {}  # split -> voice -> system -> share
     started = time.time()
     for split in [s.strip() for s in args.splits.split(",") if s.strip()]:
-        utts = find_utterances(Path(args.corpus) / split, args.limit or None)
+        utts = split_utterances(Path(args.corpus) / split, args.limit or None)
         print(f"{split}: {len(utts)} utterances", file=sys.stderr)
         stats_all = run_all([(s, cache_dir(args, split, s)) for s in systems], utts, args.fresh)
         for system in systems:

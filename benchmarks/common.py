@@ -1,5 +1,5 @@
-"""Helpers the benchmark scripts share: finding utterances, running a system with a cache,
-describing the machine, writing result tables.
+"""Helpers the benchmark scripts share: the utterances of a split, describing the machine,
+writing result tables, finding the models.
 
 Every benchmark prints a table and writes `benchmarks/results/<name>.{md,json}` plus the docs page
 `docs/benchmarks/<name>.md`, each with the command that reproduces it, the machine and the date.
@@ -8,8 +8,9 @@ interrupted run resumes where it stopped.
 
 Data paths are arguments of each benchmark (`--corpus`, `--cache`, `--ctc-model`, ...); their
 defaults come from the environment, so a machine with its data elsewhere sets them once:
-$OTTC_BENCH_CORPUS (default /work/data/synth), $OTTC_BENCH_CACHE (/work/data/bench_cache) and
-$OTTC_BENCH_RUNS (/work/data/runs, where the CTC baseline is looked for). The model is the one
+$OTTC_BENCH_CORPUS (default /work/data/synth), $OTTC_BENCH_CACHE (/work/data/bench_cache),
+$OTTC_BENCH_RUNS (/work/data/runs, where the CTC baseline is looked for) and $OTTC_BENCH_WORK
+(/work/data/bench, scratch space such as scale.py's long recording). The model is the one
 `ottc-align` uses ($OTTC_ALIGN_MODEL, else models/english) unless `--model` says otherwise.
 """
 
@@ -22,9 +23,12 @@ import platform
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aligner.corpus import Utterance
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -32,34 +36,20 @@ DOCS = REPO / "docs" / "benchmarks"
 DEFAULT_CACHE = Path(os.environ.get("OTTC_BENCH_CACHE", "/work/data/bench_cache"))
 DEFAULT_CORPUS = Path(os.environ.get("OTTC_BENCH_CORPUS", "/work/data/synth"))
 DEFAULT_RUNS = Path(os.environ.get("OTTC_BENCH_RUNS", "/work/data/runs"))  # training runs (CTC baseline)
-AUDIO_SUFFIXES = (".flac", ".wav")
+DEFAULT_WORK = Path(os.environ.get("OTTC_BENCH_WORK", "/work/data/bench"))  # scratch (scale.py)
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """One test item: audio, transcript (.lab) and gold TextGrid; key = speaker/utt."""
-
-    key: str
-    audio: Path
-    transcript: Path
-    gold: Path
-
-
-def find_utterances(split_dir: Path, limit: int | None = None) -> list[Utterance]:
-    """Utterances with audio, .lab and gold .TextGrid under `split_dir`, sorted by key.
+def split_utterances(split_dir: Path, limit: int | None = None) -> list[Utterance]:
+    """The utterances of a corpus split that have a gold alignment (`aligner.corpus.
+    gold_utterances`: audio, text transcript, gold TextGrid), in name order.
 
     With `limit`, an evenly spaced subset, so every speaker (voice) stays represented.
     """
+    from aligner.corpus import gold_utterances
+
     if not split_dir.is_dir():
         raise SystemExit(f"error: {split_dir}: no such corpus split")
-    items = []
-    for lab in sorted(split_dir.rglob("*.lab")):
-        audio = next((lab.with_suffix(s) for s in AUDIO_SUFFIXES if lab.with_suffix(s).exists()), None)
-        gold = lab.with_suffix(".TextGrid")
-        if audio is None or not gold.exists():
-            continue
-        key = str(lab.relative_to(split_dir).with_suffix(""))
-        items.append(Utterance(key, audio, lab, gold))
+    items = gold_utterances(split_dir)
     if limit is not None and 0 < limit < len(items):
         step = len(items) / limit
         items = [items[int(i * step)] for i in range(limit)]

@@ -1,11 +1,12 @@
 """Agreement with pocketsphinx on real recordings that have no gold times (a proxy, not accuracy).
 
-    python benchmarks/real_agreement.py MODEL_DIR [MODEL_DIR ...] [--corpus /work/data/real/allison]
+    python benchmarks/real_agreement.py MODEL_DIR [MODEL_DIR ...] --corpus /work/data/real/allison
 
 Why: the accuracy figures come from synthetic speech; users bring real speech. Where no gold
 exists, how close two models' boundaries come to an independent aligner's (pocketsphinx, trained
 on real speech) tells whether a change that helps on synthetic speech also moves real-speech
-alignments the right way. Every 5th recording (up to --limit), viterbi and ot.
+alignments the right way. Every 5th recording (up to --limit), with each decoding method the
+model supports.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.align import Aligner  # noqa: E402
+from aligner.decode import supported_methods  # noqa: E402
 from aligner.evaluate import score_utterance, summarise  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
 from aligner.text.frontend import read_transcript  # noqa: E402
@@ -28,7 +30,9 @@ from benchmarks.pocketsphinx_align import PocketsphinxAligner  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
-    parser.add_argument("--corpus", type=Path, default=Path("/work/data/real/allison"))
+    parser.add_argument("--corpus", type=Path, required=True,
+                        help="recordings with .lab transcripts, e.g. the Allison prompts of "
+                        "`python -m recipes.real.allison --out DIR`")
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -48,7 +52,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for model in args.models:
         aligner = Aligner.load(model)
-        for method in ("viterbi", "ot"):
+        for method in supported_methods(aligner.model.config):
             scores = [score_utterance(w.name, ref, aligner.align(w, w.with_suffix(".lab").read_text(),
                                                                  method=method), fold, 0.02)
                       for w, ref in refs.items()]

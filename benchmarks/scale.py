@@ -2,7 +2,7 @@
 
 The recording is built once by concatenating test-split utterances (audio, transcripts and gold
 TextGrids shifted by their offsets) until it reaches `--minutes`; it is cached under
-`--work` (default /work/data/bench/long). `ottc-align AUDIO TRANSCRIPT -o OUT` then runs in a
+`--work` (default $OTTC_BENCH_WORK/long, /work/data/bench/long). `ottc-align AUDIO TRANSCRIPT -o OUT` then runs in a
 subprocess; its wall time and peak resident memory (the child's ru_maxrss from wait4) are
 measured, and the output is scored against the concatenated gold, which shows whether a long
 alignment drifts. Target: peak memory under 2 GB.
@@ -27,8 +27,8 @@ if __package__ in (None, ""):
 
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_CORPUS, find_model, find_utterances, machine, machine_lines, markdown_table,
-    model_tag, write_results,
+    DEFAULT_CORPUS, DEFAULT_WORK, find_model, machine, machine_lines, markdown_table,
+    model_tag, split_utterances, write_results,
 )
 
 DOCS_INTRO = """
@@ -43,7 +43,7 @@ Reproduce (from the repository root):
     python benchmarks/scale.py --minutes 60
 
 Options: `--model DIR`, `--method ot|viterbi`, `--minutes`, `--work DIR` (where the long
-recording and the output are kept, default /work/data/bench/long), `--timeout` seconds,
+recording and the output are kept, default $OTTC_BENCH_WORK/long), `--timeout` seconds,
 `--threads N` (sets OMP_NUM_THREADS for the aligner; default: ottc-align's own choice).
 """
 
@@ -64,7 +64,7 @@ def build_long(split_dir: Path, minutes: float, work: Path) -> tuple[Path, Path,
     tag = f"long-{split_dir.name}-{minutes:g}min"
     audio, text, gold, meta = (work / f"{tag}.flac", work / f"{tag}.txt", work / f"{tag}.TextGrid",
                                work / f"{tag}.json")
-    utts = find_utterances(split_dir)
+    utts = split_utterances(split_dir)
     if all(p.exists() for p in (audio, text, gold, meta)):
         info = json.loads(meta.read_text())
         if info.get("source_utterances") == len(utts):  # else the split changed: rebuild
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="OMP_NUM_THREADS for the aligner (default: leave it to ottc-align)")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--work", default="/work/data/bench/long")
+    ap.add_argument("--work", default=str(DEFAULT_WORK / "long"))
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--name", default="scale")
     args = ap.parse_args(argv)

@@ -26,8 +26,8 @@ if __package__ in (None, ""):
 
 from aligner.decode import DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_CORPUS, audio_seconds, find_model, find_utterances, machine, machine_lines,
-    markdown_table, model_tag, set_threads, write_results,
+    DEFAULT_CORPUS, audio_seconds, find_model, machine, machine_lines, markdown_table,
+    model_tag, set_threads, split_utterances, write_results,
 )
 
 DOCS_INTRO = """
@@ -57,17 +57,10 @@ times slower than 1. The load average at start and end is recorded: read the fig
 _ALIGNERS: dict[tuple[str, str], object] = {}
 
 
-def _corpus_utterances(utts):
-    """The benchmark's items as the aligner's corpus Utterances (what `length_batches` takes)."""
-    from aligner.corpus import Utterance as CorpusUtterance
-
-    return [CorpusUtterance(u.key, u.audio, u.transcript, None) for u in utts]
-
-
 def _align_batches(aligner, items, method: str, batch_seconds: float) -> int:
     """One pass the way `ottc-align CORPUS` runs on one process: length batches, one forward
     pass per batch, each utterance decoded on its own (no output writing). Returns failures."""
-    from aligner.corpus import align_batch, length_batches
+    from aligner.runner import align_batch, length_batches
 
     failed = 0
     for batch in length_batches(items, batch_seconds):
@@ -95,11 +88,10 @@ def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat:
     torch.set_num_threads(threads)
     aligner.align(utts[0].audio, utts[0].transcript, method=method)  # warm-up
     load_s = time.perf_counter() - t0
-    items = _corpus_utterances(utts)
 
     def one_pass() -> int:
         if batch_seconds > 0:
-            return _align_batches(aligner, items, method, batch_seconds)
+            return _align_batches(aligner, utts, method, batch_seconds)
         failed = 0
         for u in utts:
             try:
@@ -146,17 +138,16 @@ def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: in
     """Align `utts` with `workers` single-threaded ottc-align processes, each taking one length
     batch at a time (what `ottc-align CORPUS --jobs N` does), the same way pocketsphinx gets the
     cores; load/warm-up timed apart; median of `repeat`."""
-    from aligner.corpus import length_batches
+    from aligner.runner import length_batches
 
-    items = _corpus_utterances(utts)
     ctx = mp.get_context("spawn")
     t0 = time.perf_counter()
     with ctx.Pool(workers, initializer=_ottc_init, initargs=(str(model), method)) as pool:
-        pool.map(_ottc_batch, [[it] for it in items[:workers]], chunksize=1)
+        pool.map(_ottc_batch, [[it] for it in utts[:workers]], chunksize=1)
         load_s = time.perf_counter() - t0
 
         def one_pass() -> int:
-            batches = list(reversed(length_batches(items, batch_seconds)))  # longest first
+            batches = list(reversed(length_batches(utts, batch_seconds)))  # longest first
             return sum(pool.map(_ottc_batch, batches, chunksize=1))
 
         timed = _median_of_passes(one_pass, repeat)
@@ -232,14 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="speed")
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    from aligner.corpus import CPU_BATCH_SECONDS, GPU_BATCH_SECONDS
+    from aligner.runner import CPU_BATCH_SECONDS, GPU_BATCH_SECONDS
 
     def batch_for(device: str) -> float:
         if args.batch_seconds is not None:
             return args.batch_seconds
         return CPU_BATCH_SECONDS if device == "cpu" else GPU_BATCH_SECONDS
 
-    utts = find_utterances(Path(args.corpus) / args.split, args.limit or None)
+    utts = split_utterances(Path(args.corpus) / args.split, args.limit or None)
     if not utts:
         print("error: no utterances", file=sys.stderr)
         return 2

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aligner.states as states  # noqa: E402
 from aligner.align import Aligner, Segment  # noqa: E402
 from aligner.audio import load_audio  # noqa: E402
+from aligner.decode import supported_methods  # noqa: E402
 
 
 def _words(aligner: Aligner, wave: np.ndarray, posts, text: str, method: str) -> list:
@@ -87,7 +88,7 @@ def main() -> None:
     for pair in args.penalties.split(","):
         spn, star = map(float, pair.split(":"))
         states.with_markup_scores = functools.partial(original, spn_penalty=spn, star_penalty=star)
-        for method in ("viterbi", "ot"):
+        for method in supported_methods(aligner.model.config):
             out: dict[str, list[float]] = {k: [] for k in ("left out", "<star>", "needless",
                                                            "<unk>", "unk span")}
             for wave, posts, toks in recordings:

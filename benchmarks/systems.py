@@ -16,7 +16,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.decode import DEFAULT_METHOD  # noqa: E402
-from benchmarks.common import Utterance  # noqa: E402
+from aligner.corpus import Utterance  # noqa: E402
 
 
 _ALIGNERS: dict[tuple[str, str], object] = {}
@@ -83,15 +83,15 @@ class PocketsphinxSystem:
 
 
 def output_path(out_dir: Path, utt: Utterance) -> Path:
-    return out_dir / f"{utt.key}.TextGrid"
+    return out_dir / f"{utt.name}.TextGrid"
 
 
 def failure_path(out_dir: Path, utt: Utterance) -> Path:
-    return out_dir / f"{utt.key}.failed"
+    return out_dir / f"{utt.name}.failed"
 
 
 def fingerprint_path(out_dir: Path, utt: Utterance) -> Path:
-    return out_dir / f"{utt.key}.source"
+    return out_dir / f"{utt.name}.source"
 
 
 def fingerprint(utt: Utterance) -> str:

@@ -72,3 +72,22 @@ def write_wav():
         return path
 
     return _write
+
+
+@pytest.fixture
+def small_corpus(tmp_path, write_wav):
+    """An MFA corpus of every kind of utterance: nested folders, a .lab beside a .txt, a name with
+    a space, audio without a transcript, a transcript without audio, a broken recording."""
+    root = tmp_path / "corpus"
+    write_wav(root / "alice" / "a1.wav", speechlike(1.5, seed=1))
+    (root / "alice" / "a1.lab").write_text("hello there", encoding="utf-8")
+    write_wav(root / "alice" / "deep" / "a2.flac", speechlike(1.2, 8000, seed=2), 8000)
+    (root / "alice" / "deep" / "a2.txt").write_text("good morning", encoding="utf-8")
+    (root / "alice" / "deep" / "a2.lab").write_text("good evening", encoding="utf-8")
+    write_wav(root / "bob" / "b 1.wav", speechlike(1.0, 44100, seed=3), 44100)
+    (root / "bob" / "b 1.txt").write_text("zorblax is here", encoding="utf-8")
+    write_wav(root / "top.wav", speechlike(1.0))  # no transcript
+    (root / "bob" / "orphan.lab").write_text("nobody", encoding="utf-8")
+    (root / "bob" / "broken.wav").write_text("not audio")
+    (root / "bob" / "broken.lab").write_text("hello")
+    return root

@@ -288,6 +288,35 @@ def test_transcript_fit_is_the_gap_to_the_best_phone():
     assert align_mod.transcript_fit(lp, wrong, 0.01) < 1.0
 
 
+def test_transcript_fit_counts_phones_squeezed_to_the_shortest():
+    from aligner.text.phones import phone_ids
+
+    n, c = 20, 41
+    lp = np.full((n, c), np.log(0.01))
+    ah = phone_ids(["AH"])[0]
+    lp[:, ah] = np.log(0.9)  # every frame sounds like AH: no gap for AH phones anywhere
+    roomy = [Interval(0.0, 0.1, "AH0"), Interval(0.1, 0.2, "AH1")]
+    assert align_mod.transcript_fit(lp, roomy, 0.01) == pytest.approx(1.0)
+    # one of four phones squeezed to 30 ms (the three-state floor): S = 1/4
+    squeezed = [Interval(0.0, 0.07, "AH0"), Interval(0.07, 0.1, "AH0"), Interval(0.1, 0.15, "AH0"),
+                Interval(0.15, 0.2, "AH0")]
+    assert align_mod.transcript_fit(lp, squeezed, 0.01) == pytest.approx(
+        np.exp(-align_mod.SQUEEZE_WEIGHT / 4))
+
+
+def test_transcript_fit_leaves_out_markup_frames_and_phones():
+    from aligner.text.phones import SPN_ID, phone_ids
+
+    n = 10
+    lp = np.full((n, 43), np.log(0.01))  # 2 + 39 phones + spoken noise + <star>
+    ah = phone_ids(["AH"])[0]
+    lp[:, ah] = np.log(0.9)  # AH everywhere, also under the spoken noise (posterior 0.01)
+    assert lp[5, SPN_ID] < lp[5, ah]
+    phones = [Interval(0.0, 0.05, "AH0"), Interval(0.05, 0.1, "spn")]
+    # spn's frames do not count (markup absorbs whatever is there): the AH frames fit perfectly
+    assert align_mod.transcript_fit(lp, phones, 0.01) == pytest.approx(1.0)
+
+
 def test_merged_parts_pool_their_fit():
     parts = [Alignment([Interval(0, 1, "a")], [Interval(0, 1, "AH0")], 1.0, transcript_fit=0.8),
              Alignment([Interval(1, 2, "b")], [Interval(1, 2, "B")], 2.0, transcript_fit=0.2)]

@@ -17,22 +17,8 @@ from typer.testing import CliRunner
 
 from aligner.cli import app
 from aligner.formats import read_csv, read_ctm, read_json, read_textgrid
+from cli_helpers import assert_one_line_error, cli
 from conftest import speechlike
-
-runner = CliRunner()
-
-
-def run(*args: str | Path):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def _one_line_error(result, code: int, *needles: str) -> None:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    err = result.stderr.strip()
-    assert err.startswith("error:") and len(err.splitlines()) == 1, err
-    for needle in needles:
-        assert needle in err, err
 
 
 def _check_textgrid(path: Path, duration: float, n_words: int | None = None) -> None:
@@ -49,7 +35,7 @@ def _check_textgrid(path: Path, duration: float, n_words: int | None = None) -> 
 
 def test_single_file_all_formats(example_pair, tiny_model_dir):
     wav, txt = example_pair
-    result = run(wav, txt, "--model", tiny_model_dir, "--format", "textgrid,ctm,json,csv",
+    result = cli(wav, txt, "--model", tiny_model_dir, "--format", "textgrid,ctm,json,csv",
                  "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "12 words" in result.stdout and "4.72 s" in result.stdout
@@ -69,16 +55,16 @@ def test_single_file_all_formats(example_pair, tiny_model_dir):
 
 def test_output_file_and_directory_options(example_pair, tiny_model_dir, tmp_path):
     wav, txt = example_pair
-    result = run(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "new" / "x.json", "-q")
+    result = cli(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "new" / "x.json", "-q")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "new" / "x.json").exists() and not (tmp_path / "new" / "x.TextGrid").exists()
-    result = run(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "dir", "-q")
+    result = cli(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "dir", "-q")
     assert result.exit_code == 0 and (tmp_path / "dir" / "allison.TextGrid").exists()
 
 
 def test_options_before_paths_and_transcript_found_beside_audio(example_pair, tiny_model_dir):
     wav, _ = example_pair
-    result = run("--format", "csv", "--model", tiny_model_dir, wav)
+    result = cli("--format", "csv", "--model", tiny_model_dir, wav)
     assert result.exit_code == 0, result.output
     assert (wav.parent / "allison.csv").exists()
 
@@ -89,7 +75,7 @@ def test_rates_and_channels(tmp_path, tiny_model_dir, rate, channels):
     data = mono if channels == 1 else np.stack([mono] * channels, axis=1)
     sf.write(str(tmp_path / "a.wav"), data, rate)
     (tmp_path / "a.txt").write_text("hello there my friend", encoding="utf-8")
-    result = run(tmp_path / "a.wav", tmp_path / "a.txt", "--model", tiny_model_dir, "-q")
+    result = cli(tmp_path / "a.wav", tmp_path / "a.txt", "--model", tiny_model_dir, "-q")
     assert result.exit_code == 0, result.output
     _check_textgrid(tmp_path / "a.TextGrid", 2.0, 4)
 
@@ -102,7 +88,7 @@ def test_textgrid_transcript(tmp_path, tiny_model_dir):
     tg.addTier(textgrid.IntervalTier("alice", [(0.3, 1.8, "hello there")], 0, 5))
     tg.addTier(textgrid.IntervalTier("bob", [(2.5, 4.5, "hi alice how are you")], 0, 5))
     tg.save(str(tmp_path / "talk_in.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
-    result = run(tmp_path / "talk.wav", tmp_path / "talk_in.TextGrid", "--model", tiny_model_dir,
+    result = cli(tmp_path / "talk.wav", tmp_path / "talk_in.TextGrid", "--model", tiny_model_dir,
                  "-o", tmp_path / "out", "-f", "textgrid,json", "-q")
     assert result.exit_code == 0, result.output
     out = tgpkg.TextGrid.fromFile(str(tmp_path / "out" / "talk.TextGrid"))
@@ -126,7 +112,7 @@ def _make_corpus(root: Path) -> None:
 def test_corpus_run_resume_and_failures(tmp_path, tiny_model_dir):
     root, out = tmp_path / "corpus", tmp_path / "out"
     _make_corpus(root)
-    result = run(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
     assert result.exit_code == 0, result.output
     for name in ("alice/a1", "alice/a2", "bob/b1"):
         _check_textgrid(out / f"{name}.TextGrid", 1.5)
@@ -136,18 +122,18 @@ def test_corpus_run_resume_and_failures(tmp_path, tiny_model_dir):
 
     # an interrupted run: one output missing -> only that utterance is redone
     (out / "bob" / "b1.json").unlink()
-    result = run(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
     assert result.exit_code == 0 and "skipped" in result.stdout
     assert (out / "bob" / "b1.json").exists()
     assert (out / "alice" / "a1.TextGrid").stat().st_mtime_ns == first
 
-    result = run(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "-q")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "-q")
     assert result.exit_code == 0
     assert (out / "alice" / "a1.TextGrid").stat().st_mtime_ns != first
 
     (root / "bob" / "bad.wav").write_bytes(b"RIFF\x00\x00")
     (root / "bob" / "bad.lab").write_text("hello")
-    result = run(root, "-o", out, "--model", tiny_model_dir, "-q")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
     assert result.exit_code == 1
     assert "bob/bad" in result.stderr and "bad.wav" in result.stderr
     assert "bob/bad,failed" in (out / "alignment_report.csv").read_text(encoding="utf-8")
@@ -156,7 +142,7 @@ def test_corpus_run_resume_and_failures(tmp_path, tiny_model_dir):
 def test_corpus_jobs(tmp_path, tiny_model_dir):
     root, out = tmp_path / "corpus", tmp_path / "out"
     _make_corpus(root)
-    result = run(root, "-o", out, "--model", tiny_model_dir, "--jobs", "2", "-q")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--jobs", "2", "-q")
     assert result.exit_code == 0, result.output
     assert len(list(out.rglob("*.TextGrid"))) == 3
 
@@ -164,7 +150,7 @@ def test_corpus_jobs(tmp_path, tiny_model_dir):
 def test_strict(example_pair):
     wav, txt = example_pair
     txt.write_text("seven eight nine ten eleven twelve thirteen fourteen", encoding="utf-8")
-    result = run(wav, txt, "--strict")  # the shipped model: not what was said, flagged
+    result = cli(wav, txt, "--strict")  # the shipped model: not what was said, flagged
     assert result.exit_code == 1
     assert "--strict" in result.stderr and "transcript_mismatch" in result.stderr
     assert not (wav.parent / "allison.TextGrid").exists()
@@ -174,11 +160,11 @@ def test_validate_command(tmp_path):
     root = tmp_path / "corpus"
     _make_corpus(root)
     (root / "bob" / "b1.lab").write_text("see you zorblax", encoding="utf-8")
-    result = run("validate", root)
+    result = cli("validate", root)
     assert result.exit_code == 0, result.output
     assert "zorblax" in result.stdout and "no problems" in result.stdout
     (root / "alice" / "a2.lab").write_text("", encoding="utf-8")
-    result = run("validate", root, "--report", tmp_path / "v.csv")
+    result = cli("validate", root, "--report", tmp_path / "v.csv")
     assert result.exit_code == 1 and "empty" in result.stdout
     assert (tmp_path / "v.csv").exists()
 
@@ -212,14 +198,14 @@ def test_validate_warns_when_lab_and_txt_differ(tmp_path, tiny_model_dir):
     root = tmp_path / "corpus"
     _make_corpus(root)
     (root / "alice" / "a1.txt").write_text("goodbye there", encoding="utf-8")
-    result = run("validate", root, "--report", tmp_path / "v.csv")
+    result = cli("validate", root, "--report", tmp_path / "v.csv")
     assert result.exit_code == 0, result.output
     assert "1 warning(s)" in result.stdout and "no problems found" in result.stdout
     assert "a1.lab and a1.txt differ" in (tmp_path / "v.csv").read_text(encoding="utf-8")
-    result = run(root, "-o", tmp_path / "out", "--model", tiny_model_dir)
+    result = cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir)
     assert result.exit_code == 0, result.output
     assert "a1.lab and a1.txt differ; using a1.lab" in result.stderr
-    result = run(root, "-o", tmp_path / "out2", "--model", tiny_model_dir, "-q")
+    result = cli(root, "-o", tmp_path / "out2", "--model", tiny_model_dir, "-q")
     assert result.exit_code == 0 and result.stderr == ""
 
 
@@ -236,55 +222,77 @@ def test_validate_and_align_agree_when_there_is_no_audio(tmp_path, tiny_model_di
         (phone / f"{stem}.lab").write_text("hello there", encoding="utf-8")
     for folder, needles in ((empty, ("no audio files found",)),
                             (phone, ("found 2 .m4a file(s)", "ffmpeg -i"))):
-        validated = run("validate", folder)
-        _one_line_error(validated, 2, str(folder), *needles)
-        aligned = run(folder, "-o", tmp_path / "out", "--model", tiny_model_dir)
-        _one_line_error(aligned, 2, *needles)
+        validated = cli("validate", folder)
+        assert_one_line_error(validated, 2, str(folder), *needles)
+        aligned = cli(folder, "-o", tmp_path / "out", "--model", tiny_model_dir)
+        assert_one_line_error(aligned, 2, *needles)
         assert aligned.stderr == validated.stderr
 
 
 def test_bad_usage_and_bad_input_exit_2(example_pair, tiny_model_dir, tmp_path):
     wav, txt = example_pair
     m = ["--model", str(tiny_model_dir)]
-    _one_line_error(run(tmp_path / "missing.wav", txt, *m), 2, "missing.wav", "not found")
+    assert_one_line_error(cli(tmp_path / "missing.wav", txt, *m), 2, "missing.wav", "not found")
     fake = tmp_path / "fake.wav"
     fake.write_text("hello")
-    _one_line_error(run(fake, txt, *m), 2, "fake.wav")
+    assert_one_line_error(cli(fake, txt, *m), 2, "fake.wav")
     empty = tmp_path / "empty.txt"
     empty.write_text("\n")
-    _one_line_error(run(wav, empty, *m), 2, "empty.txt", "empty")
+    assert_one_line_error(cli(wav, empty, *m), 2, "empty.txt", "empty")
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe\xfa not utf8")
-    _one_line_error(run(wav, bad, *m), 2, "bad.txt")
+    assert_one_line_error(cli(wav, bad, *m), 2, "bad.txt")
     sf.write(str(tmp_path / "short.wav"), speechlike(0.2), 16000)
-    _one_line_error(run(tmp_path / "short.wav", txt, *m), 2, "short.wav")
+    assert_one_line_error(cli(tmp_path / "short.wav", txt, *m), 2, "short.wav")
     sf.write(str(tmp_path / "quiet.wav"), np.zeros(16000), 16000)
-    _one_line_error(run(tmp_path / "quiet.wav", txt, *m), 2, "quiet.wav", "silent")
-    _one_line_error(run(wav, txt, *m, "--format", "xml"), 2, "xml")
-    _one_line_error(run(wav, txt, *m, "--method", "magic"), 2, "magic")
-    _one_line_error(run(wav, txt, "--model", tmp_path / "nomodel"), 2, "nomodel")
+    assert_one_line_error(cli(tmp_path / "quiet.wav", txt, *m), 2, "quiet.wav", "silent")
+    assert_one_line_error(cli(wav, txt, *m, "--format", "xml"), 2, "xml")
+    assert_one_line_error(cli(wav, txt, *m, "--method", "magic"), 2, "magic")
+    assert_one_line_error(cli(wav, txt, "--model", tmp_path / "nomodel"), 2, "nomodel")
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     (damaged / "config.json").write_text((tiny_model_dir / "config.json").read_text())
     (damaged / "model.safetensors").write_bytes(b"\x00" * 64)
-    _one_line_error(run(wav, txt, "--model", damaged), 2, "model.safetensors")
+    assert_one_line_error(cli(wav, txt, "--model", damaged), 2, "model.safetensors")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    _one_line_error(run(wav, txt, *m, "-o", blocker / "out"), 2, "file")
-    _one_line_error(run(tmp_path, *m), 2, "-o OUT_DIR")
+    assert_one_line_error(cli(wav, txt, *m, "-o", blocker / "out"), 2, "file")
+    assert_one_line_error(cli(tmp_path, *m), 2, "-o OUT_DIR")
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")
 def test_cuda_without_gpu(example_pair, tiny_model_dir):
     wav, txt = example_pair
-    _one_line_error(run(wav, txt, "--model", tiny_model_dir, "--device", "cuda"), 2, "CUDA")
+    assert_one_line_error(cli(wav, txt, "--model", tiny_model_dir, "--device", "cuda"), 2, "CUDA")
 
 
 def test_subcommands_coexist():
-    result = run("--help")
+    result = cli("--help")
     assert result.exit_code == 0 and "validate" in result.stdout and "align" in result.stdout
-    assert run("validate", "--help").exit_code == 0
-    assert run("--version").stdout.startswith("ottc-align ")
+    assert cli("validate", "--help").exit_code == 0
+    assert cli("--version").stdout.startswith("ottc-align ")
+
+
+def test_model_and_device_mean_the_same_in_every_command(example_pair, tiny_model_dir, tmp_path):
+    """`--model/-m` and `--device`: one name and one help text wherever a model is loaded (train
+    names its starting model --init and has no -m); -m works for align and plot alike."""
+    import typer
+
+    commands = typer.main.get_command(app).commands
+    options = {name: {p.name: p for p in commands[name].params} for name in commands}
+    models = [options[name]["model"] for name in ("align", "plot", "adapt")]
+    assert all(m.opts == ["--model", "-m"] and m.help == models[0].help for m in models)
+    devices = [options[name]["device"] for name in ("align", "plot", "train", "adapt")]
+    assert all(d.opts == ["--device"] and d.help == devices[0].help for d in devices)
+    assert not any("-m" in p.opts for name in ("train", "evaluate", "validate")
+                   for p in options[name].values())
+    wav, txt = example_pair
+    assert cli(wav, txt, "-m", tiny_model_dir, "-o", tmp_path / "a.json", "-q").exit_code == 0
+    plotted = cli("plot", wav, txt, "-m", tiny_model_dir, "-o", tmp_path / "a.png", "-q")
+    assert plotted.exit_code == 0 and (tmp_path / "a.png").exists()
+    for args in ((wav, txt), ("plot", wav, txt)):
+        assert_one_line_error(cli(*args, "-m", tmp_path / "none"), 2,
+                              f"{tmp_path / 'none'}: model directory not found")
 
 
 def test_real_subprocess(tmp_path, tiny_model_dir):

@@ -248,7 +248,7 @@ def test_bad_files_give_errors_naming_the_file(tmp_path: Path):
 
 
 def _app() -> typer.Typer:
-    from aligner import cli_evaluate
+    from aligner.cli import evaluate as cli_evaluate
 
     app = typer.Typer()
     app.command("evaluate")(cli_evaluate.command)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from aligner.cli import _consume
+from aligner.cli.align import consume
 from aligner.interrupts import StopRequest, catch_interrupts
 
 
@@ -30,7 +30,7 @@ def test_swallowed_interrupt_still_stops_the_run(quiet):
     results: list = []
     with pytest.raises(KeyboardInterrupt):
         with catch_interrupts() as stop:
-            _consume(_stream_that_swallows_ctrl_c(10), results, 10, quiet, stop)
+            consume(_stream_that_swallows_ctrl_c(10), results, 10, quiet, stop)
     assert [r.name for r in results] == ["u0", "u1"]  # stopped right after the utterance that was running
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
@@ -38,7 +38,7 @@ def test_swallowed_interrupt_still_stops_the_run(quiet):
 def test_without_the_flag_a_swallowed_interrupt_is_lost():
     """Why the flag exists: Python's own handling alone lets the run finish."""
     results: list = []
-    _consume(_stream_that_swallows_ctrl_c(5), results, 5, True)
+    consume(_stream_that_swallows_ctrl_c(5), results, 5, True)
     assert len(results) == 5
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aligner.cli import app, single_output_base
+from aligner.cli import app
+from aligner.cli.align import single_output_base
 from aligner.formats import read_json, read_textgrid
 from cli_helpers import assert_one_line_error, cli, write_pair
 from conftest import speechlike

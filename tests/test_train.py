@@ -250,6 +250,46 @@ def test_cli_trains_a_few_steps(corpus, tmp_path):
     assert ckpt["train_config"]["steps"] == 5
 
 
+def test_training_runs_on_the_device_asked_for(tmp_path, monkeypatch):
+    """`train --device`: cpu even where a GPU is present; cuda where none is, a one-line error
+    before any data is read (exit 2), as `align --device cuda` says it."""
+    from typer.testing import CliRunner
+
+    from aligner.cli import app
+    from aligner.train import _start_process
+
+    cfg = TrainConfig(corpora=[], output=str(tmp_path / "m"), work_dir=str(tmp_path / "w"))
+    assert _start_process(cfg, "cpu") == (1, 0, torch.device("cpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _start_process(cfg, "auto")[2] == torch.device("cpu")
+    for command in ("train", "adapt"):
+        result = CliRunner().invoke(app, [command, str(tmp_path / "nowhere"), "-o",
+                                          str(tmp_path / "m"), "--device", "cuda"])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == ("error: --device cuda was requested but no CUDA GPU is "
+                                         "available (use --device cpu or auto)")
+    assert not (tmp_path / "m").exists()
+
+
+def test_gold_frame_labels_come_from_the_gold_textgrids_phones(corpus):
+    """`train --gold-aux`'s labels: each frame gets the class of the gold phone under its
+    centre (the TextGrid read by formats.py), silence where the gold has none."""
+    import textgrid as tgpkg
+
+    from aligner.dataset import read_corpus, read_gold
+    from aligner.text.phones import VOCAB
+
+    items, _ = read_corpus(corpus, None, log=lambda line: None)
+    assert read_gold(corpus, items, None, log=lambda line: None) == len(items) == len(SENTENCES)
+    for it in items:
+        assert it.gold.shape == (it.frames,) and VOCAB[int(it.gold[0])] == "sil"
+        tg = tgpkg.TextGrid.fromFile(str(corpus / f"{it.name}.TextGrid"))
+        for phone in next(t for t in tg.tiers if t.name == "phones"):
+            if phone.mark:
+                frame = int((phone.minTime + phone.maxTime) / 2 / 0.01)
+                assert VOCAB[int(it.gold[frame])] == phone.mark.upper()
+
+
 def test_viterbi_labels_follow_the_posteriors():
     from aligner.train import viterbi_labels
 

@@ -3,6 +3,10 @@
 `parse_transcript` keeps one `Word` per token the user typed (the words tier), with every
 pronunciation variant of everything a speaker says for it, ARPAbet with stress.
 The acoustic model uses `aligner.text.phones.phone_ids` to drop stress.
+
+`prepare_text` is the one place a transcript becomes the phones to align (the first variant of
+each word): the Aligner, `validate` and training all call it, so they count the same phones and
+`too_fast` holds every one of them to the same speaking rate.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from aligner.text.normalise import MARKUP_STAR, normalise
 from aligner.text.phones import SPOKEN_NOISE, STAR
 
 __all__ = [
-    "Word", "Lexicon", "TranscriptError", "DictionaryError", "generated_pronunciations",
-    "load_lexicon", "parse_transcript", "read_transcript",
+    "Word", "Lexicon", "PreparedText", "TranscriptError", "DictionaryError",
+    "generated_pronunciations", "load_lexicon", "parse_transcript", "prepare_text",
+    "read_transcript", "too_fast",
 ]
+
+MAX_PHONES_PER_SECOND = 30.0  # faster than any speech: the audio must be too short / wrong file
 
 
 @dataclass
@@ -29,6 +36,15 @@ class Word:
     pronunciations: list[list[str]]   # variants, ARPAbet with stress, all spoken words concatenated
     unknown: bool                     # True if any part came from G2P rather than a dictionary
     spoken: list[str]                 # normalised spoken words, e.g. ["nineteen", "ninety-nine"]
+
+
+@dataclass
+class PreparedText:
+    """One utterance ready for decoding: its words and the phones chosen for each."""
+
+    words: list[Word]
+    phones: list[list[str]]  # chosen pronunciation per word (ARPAbet with stress)
+    unknown: dict[str, list[str]]  # words whose phones were generated: word -> phones
 
 
 _CMU_CACHE: dict[str, list[str]] | None = None
@@ -108,6 +124,25 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     if not words:
         raise TranscriptError("transcript has no words to align (only punctuation or symbols)")
     return words
+
+
+def prepare_text(text: str, lexicon: Lexicon) -> PreparedText:
+    """Transcript text -> its words, each word's first pronunciation variant (what is aligned
+    until `Aligner.decode` rescoring picks another) and the words whose phones were generated.
+    Raises TranscriptError as `parse_transcript` does."""
+    words = parse_transcript(text, lexicon)
+    phones = [list(w.pronunciations[0]) for w in words]
+    unknown = {w.text: list(w.pronunciations[0]) for w in words if w.unknown}
+    return PreparedText(words, phones, unknown)
+
+
+def too_fast(phones: int, seconds: float) -> str | None:
+    """Why `phones` cannot be said in `seconds` (faster than MAX_PHONES_PER_SECOND: the audio
+    is too short for its transcript, or not its recording), in words; None when they can."""
+    if phones <= MAX_PHONES_PER_SECOND * seconds:
+        return None
+    return (f"the audio is {seconds:.2f} s long, too short for its transcript ({phones} "
+            f"phones), which needs at least {phones / MAX_PHONES_PER_SECOND:.2f} s to say")
 
 
 def read_transcript(path: Path) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from aligner.cli.common import EXIT_INTERRUPTED, DeviceOption, device_name, fail
+
 
 def command(
     corpus: Annotated[list[Path], typer.Argument(help="Training corpora (MFA layout: <speaker>/<utt>.wav|.flac + .lab). A folder with train/ (and dev/) inside uses those.")],
@@ -45,6 +47,7 @@ def command(
     vtlp: Annotated[bool, typer.Option("--vtlp", help="Add vocal-tract-length perturbation (random mel-axis warp) to the augmentation.")] = False,
     viterbi_aux: Annotated[float, typer.Option(help="OTTC only: weight of an extra cross-entropy on the model's own Viterbi path (hard EM; 0 = the paper's loss alone).")] = 0.0,
     gold_aux: Annotated[float, typer.Option(help="Weight of a frame cross-entropy on gold phone times, for utterances with a gold TextGrid (phones tier) beside their audio, e.g. a synthetic corpus; others train on their transcripts alone.")] = 0.0,
+    device: DeviceOption = "auto",
 ) -> None:
     """Train an acoustic model on transcribed speech; targets come from the text front-end.
 
@@ -66,8 +69,8 @@ def command(
         if not isinstance(overrides, dict):
             raise ValueError("expected a JSON object")
     except ValueError as err:
-        typer.echo(f"error: --arch: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"--arch: {err}") from None
+    device = device_name(device)
     work = work_dir or output.parent / f"{output.name}-train"
     cfg = TrainConfig(
         corpora=corpora, output=str(output), work_dir=str(work), dev=devs, loss=loss,
@@ -78,12 +81,12 @@ def command(
         sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, gold_aux=gold_aux, max_minutes=max_minutes, vtlp=vtlp,
         phone_mass=str(phone_mass) if phone_mass else None, states=states,
     )
-    run_training(cfg)
+    run_training(cfg, device)
 
 
-def run_training(cfg) -> None:
-    """Train with progress, write the model card; bad input is one line and exit 2, Ctrl-C says
-    how to resume (exit 130). Shared by `train` and `adapt`."""
+def run_training(cfg, device: str) -> None:
+    """Train on `device` with progress, write the model card; bad input is one line and exit 2,
+    Ctrl-C says how to resume (exit 130). Shared by `train` and `adapt`."""
     from aligner.atomic import OutputError
     from aligner.card import training_card, write_card
     from aligner.dataset import CorpusError
@@ -91,23 +94,22 @@ def run_training(cfg) -> None:
     from aligner.train import TrainError, main_process, train
 
     try:
-        summary = _run_with_progress(train, cfg)
+        summary = _run_with_progress(train, cfg, device)
         if main_process():
             write_card(Path(cfg.output), training_card(summary))
     except (TrainError, CorpusError, ModelError, OutputError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(err) from None
     except KeyboardInterrupt:
         typer.echo(f"interrupted: resume with the same command plus --resume (work dir {cfg.work_dir})", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def _run_with_progress(train, cfg):
+def _run_with_progress(train, cfg, device: str):
     """Run training with a Rich progress bar on a terminal, plain log lines otherwise."""
     import sys
 
     if not sys.stderr.isatty():
-        return train(cfg)
+        return train(cfg, device=device)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -120,4 +122,4 @@ def _run_with_progress(train, cfg):
         def on_step(step: int, total: int, loss: float) -> None:
             progress.update(task, completed=step, total=total, loss=loss)
 
-        return train(cfg, echo=progress.console.print, on_step=on_step)
+        return train(cfg, echo=progress.console.print, on_step=on_step, device=device)

@@ -17,6 +17,8 @@ import typer
 from aligner.adapt import (
     ADAPT_LR, ADAPT_MAX_MINUTES, ADAPT_MAX_UTTERANCE_S, ADAPT_STEPS, ADAPT_VITERBI_WEIGHT,
 )
+from aligner.cli.common import (EXIT_INTERRUPTED, DeviceOption, ModelOption, device_name, fail,
+                                model_dir)
 
 MEMORISED = 0.2  # confidence on recordings trained on above held-out ones by more: say so
 
@@ -24,7 +26,7 @@ MEMORISED = 0.2  # confidence on recordings trained on above held-out ones by mo
 def command(
     corpus: Annotated[list[Path], typer.Argument(help="Corpus (or corpora) to adapt to, MFA layout: <speaker>/<utt>.wav + .lab/.txt; usually the one you will align.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write; align with --model MODEL_DIR.")],
-    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Model to start from (default: the shipped English model).")] = None,
+    model: ModelOption = None,
     steps: Annotated[int, typer.Option(help="Optimiser steps, whatever the corpus size (fewer if --max-minutes runs out).")] = ADAPT_STEPS,
     max_minutes: Annotated[float, typer.Option(help="Time budget for the training steps: on a slow or busy machine the schedule shrinks to fit it.")] = ADAPT_MAX_MINUTES,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = ADAPT_LR,
@@ -34,19 +36,21 @@ def command(
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: the cores the load average leaves idle).")] = None,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: <output>-train next to the output).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
+    device: DeviceOption = "auto",
 ) -> None:
     """Adapt a model to a corpus from its transcripts alone (no timings), as MFA's adapt does.
 
-    Needs 30 recordings and 2 minutes of audio at least. Some recordings are held out of
+    Starts from --model. Needs 30 recordings and 2 minutes of audio at least. Some recordings are held out of
     training: if the adapted model is not surer of them than the base model, MODEL_DIR gets
     the base model unchanged. Then align the same corpus with --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
     """
     from aligner import adapt
     from aligner.card import held_out_section
-    from aligner.cli_train import run_training
-    from aligner.model import ModelError, default_model_dir, load_config, load_model
+    from aligner.cli.train import run_training
+    from aligner.model import ModelError, load_config, load_model
 
-    base = model or default_model_dir()
+    base = model_dir(model)
+    device = device_name(device)
     work = work_dir or output.parent / f"{output.name}-train"
     try:
         base_name = load_config(base).name  # the weights are checked when training loads them
@@ -67,19 +71,18 @@ def command(
                                       name=f"{base_name}-adapted", max_minutes=max_minutes,
                                       leave_out=[r.name for r in held])
     except (ValueError, ModelError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(err) from None
     seconds = sum(r.seconds for r in recordings)
     typer.echo(f"adapting to {len(recordings)} recordings ({seconds / 60:.1f} min); {len(held)} "
                "held out to check the result", err=True)
-    run_training(cfg)
+    run_training(cfg, device)
     try:
-        check = adapt.check_held_out(load_model(base), load_model(work / "adapted"), held,
-                                     adapt.trained_sample(recordings, held, seed))
+        check = adapt.check_held_out(load_model(base, device), load_model(work / "adapted", device),
+                                     held, adapt.trained_sample(recordings, held, seed))
     except KeyboardInterrupt:
         typer.echo(f"interrupted: run the same command plus --resume to check the adapted model "
                    f"(work dir {work})", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     _copy_model(work / "adapted" if check.adapted_is_better else base, output, held_out_section(check, base))
     if check.adapted_is_better:
         typer.echo(f"adapted model written to {output}: {check.describe()}")

@@ -6,8 +6,7 @@ only way to see the OTTC frame weights: they are not stored in the output files.
 recording is drawn in rows, six to a page, pages beside OUTPUT (see docs/plot.md).
 
 Thin: reads the inputs, calls `aligner.plot.plot_alignment`. matplotlib and torch are imported
-inside the function so `ottc-align --help` stays fast; `cli.py` registers it with
-`app.command("plot")(cli_plot.command)`.
+inside the function so `ottc-align --help` stays fast.
 """
 
 from __future__ import annotations
@@ -17,11 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-EXIT_USAGE = 2
-
-
-class _Usage(Exception):
-    """Bad input: printed as one line, exit code 2."""
+from aligner.cli.common import DeviceOption, ModelOption, fail, load_aligner
 
 
 def command(
@@ -45,10 +40,8 @@ def command(
         show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Title above the picture.",
                                                  show_default=False)] = None,
-    model: Annotated[Optional[Path], typer.Option(
-        help="Model directory for aligning on the fly (default: the shipped model).",
-        show_default=False)] = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda, mps or auto (aligning on the fly).")] = "auto",
+    model: ModelOption = None,
+    device: DeviceOption = "auto",
     dictionary: Annotated[Optional[Path], typer.Option(
         help="Extra pronunciation dictionary (aligning on the fly).", show_default=False)] = None,
     method: Annotated[Optional[str], typer.Option(help="Decoding method when aligning on the fly")] = None,
@@ -59,18 +52,18 @@ def command(
     dpi: Annotated[int, typer.Option(help="Pixels per inch; the picture is 14 inches wide.")] = 100,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
+    """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly, with --model, --device, --dictionary and --method). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
 
     Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, no matplotlib).
     """
     out_path = output if output is not None else alignment.with_suffix(".png")
     try:
         if dpi < 10 or dpi > 600:
-            raise _Usage(f"--dpi {dpi} is outside 10..600")
+            raise fail(f"--dpi {dpi} is outside 10..600")
         from aligner.plot import plot_alignment, row_seconds_problem
 
         if problem := row_seconds_problem(row_seconds):  # before aligning on the fly
-            raise _Usage(problem)
+            raise fail(problem)
         from aligner.audio import SAMPLE_RATE, load_audio
 
         samples = load_audio(audio, SAMPLE_RATE)
@@ -80,9 +73,8 @@ def command(
         heading = title if title is not None else _default_title(audio, chosen)
         written = plot_alignment(samples, SAMPLE_RATE, chosen, out_path, start=start, end=end,
                                  title=heading, dpi=dpi, row_seconds=row_seconds)
-    except (_Usage, ValueError, OSError) as err:  # AudioError, FormatError, PlotError, ...
-        typer.echo(f"error: {_one_line(err)}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+    except (ValueError, OSError) as err:  # AudioError, FormatError, PlotError, ...
+        raise fail(err) from None
     if not quiet:
         typer.echo(_wrote(written))
 
@@ -97,20 +89,18 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
     from aligner.formats import read_json, read_textgrid
 
     if not path.exists():
-        raise _Usage(f"{path}: file not found")
+        raise fail(f"{path}: file not found")
     suffix = path.suffix.lower()
     if suffix == ".json":
         found = read_json(path)
         if not found:
-            raise _Usage(f"{path}: has no words or phones tiers")
+            raise fail(f"{path}: has no words or phones tiers")
         return found
     if suffix == ".textgrid":
         found = [a for a in read_textgrid(path) if a.words or a.phones]
         if found:
             return found
-    from aligner.align import Aligner
-
-    aligner = Aligner.load(model, device, dictionary)
+    aligner = load_aligner(model, device, dictionary, method)
     return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
 
 
@@ -130,14 +120,9 @@ def _choose_speaker(alignments: list, speaker: str | None, path: Path) -> list:
         if a.speaker == speaker:
             return [a]
     names = ", ".join(repr(a.speaker) for a in alignments)
-    raise _Usage(f"{path}: no speaker {speaker!r} (speakers: {names})")
+    raise fail(f"{path}: no speaker {speaker!r} (speakers: {names})")
 
 
 def _default_title(audio: Path, alignments: list) -> str:
     speakers = ", ".join(a.speaker for a in alignments if a.speaker)
     return f"{audio.name} ({speakers})" if speakers else audio.name
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -1,7 +1,7 @@
 """`ottc-align evaluate GOLD HYP`: boundary accuracy of alignments against gold ones.
 
 Thin: parses options, calls `aligner.evaluate`, prints a summary table. Kept free of torch so the
-command starts fast; `cli.py` registers it with `app.command("evaluate")(cli_evaluate.command)`.
+command starts fast.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from aligner.cli.common import EXIT_FAILED, fail, print_error
 
 
 def command(
@@ -35,8 +37,7 @@ def command(
     from aligner.phone_folding import FoldingError, load_folding
 
     if tier not in (None, "words", "phones"):
-        typer.echo(f"error: --tier must be 'words' or 'phones', not {tier!r}", err=True)
-        raise typer.Exit(2)
+        raise fail(f"--tier must be 'words' or 'phones', not {tier!r}")
     note = (lambda line: None) if quiet else (lambda line: typer.echo(f"note: {line}", err=True))
     outputs = [p for p in (csv_path, json_path) if p is not None]
     try:
@@ -45,8 +46,7 @@ def command(
         scores = evaluate_paths(gold, hyp, folding, tolerance / 1000, tier, hyp_folding,
                                 exclude=outputs, note=note)
     except (EvaluationError, FoldingError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(err) from None
     summary = summarise(scores, tolerance / 1000)
     try:
         if csv_path is not None:
@@ -54,11 +54,10 @@ def command(
         if json_path is not None:
             write_summary(summary, json_path)
     except OSError as err:  # OutputError names the path
-        typer.echo(f"error: cannot write results: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"cannot write results: {err}") from None
     for s in scores:  # a file that cannot be read is an error, printed even with --quiet
         if s.status == "unreadable":
-            typer.echo(f"error: {s.reason}", err=True)
+            print_error(s.reason)
     if not quiet:
         from rich.console import Console
 
@@ -68,7 +67,7 @@ def command(
             if s.status == "failed":
                 console.print(f"[yellow]failed[/yellow] {s.name}: {s.reason}", highlight=False)
     if summary.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def summary_table(summary) -> "object":

@@ -1,0 +1,98 @@
+"""`ottc-align`: the command line. Thin: parses options, calls the package, prints.
+
+    ottc-align AUDIO TRANSCRIPT [-o OUT]        one recording (the default command, `align`)
+    ottc-align CORPUS_DIR -o OUT_DIR            an MFA-style corpus, resumable
+    ottc-align validate CORPUS_DIR              check a corpus before aligning it
+    ottc-align train|adapt|evaluate|plot ...    train or adapt a model, score, draw
+
+One module per command (align.py, validate.py, train.py, adapt.py, evaluate.py, plot.py), each
+exposing `command(...)`, a function with Typer-annotated parameters that imports torch only
+inside; common.py holds what they share (exit codes, the error printer, `--model/-m`,
+`--device`, `--method`). Exit codes: 0 done; 1 some utterances or files failed (or were flagged,
+with --strict); 2 bad usage or bad input; 130 interrupted. Errors are one line on stderr naming
+the file and the problem, never a traceback (set OTTC_ALIGN_DEBUG=1 to see one for an
+unexpected internal error).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from aligner import __version__
+from aligner.cli import adapt, align, evaluate, plot, train, validate
+from aligner.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, MethodCommand,
+                                err_console, escape)
+from aligner.errors import one_line
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose first argument may be a path instead of a command name: anything that is
+    not a known command (or a group option such as --help) is routed to `align`, so that
+    `ottc-align a.wav a.txt` and `ottc-align train ...` both work. A file literally named like a
+    command can still be aligned with `ottc-align align train a.txt`."""
+
+    default_command = "align"
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=DefaultCommandGroup,
+    name="ottc-align",
+    help="Speech forced aligner built on Optimal Temporal Transport Classification (OTTC).\n\n"
+         "ottc-align AUDIO TRANSCRIPT aligns one file; ottc-align CORPUS_DIR -o OUT_DIR aligns "
+         "a corpus.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ottc-align {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Speech forced aligner built on Optimal Temporal Transport Classification (OTTC)."""
+
+
+app.command("align", cls=MethodCommand)(align.command)
+app.command("validate")(validate.command)
+app.command("train", cls=MethodCommand)(train.command)
+app.command("adapt", cls=MethodCommand)(adapt.command)
+app.command("evaluate", cls=MethodCommand)(evaluate.command)
+app.command("plot", cls=MethodCommand)(plot.command)
+
+
+def main() -> None:
+    """Console entry point: no tracebacks for anything but a genuine bug (and then one line,
+    unless OTTC_ALIGN_DEBUG is set)."""
+    try:
+        app(prog_name="ottc-align")
+    except KeyboardInterrupt:
+        err_console().print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as err:  # a bug: say so in one line
+        if os.environ.get("OTTC_ALIGN_DEBUG"):
+            raise
+        err_console().print(f"[bold red]internal error:[/] {type(err).__name__}: "
+                            f"{escape(one_line(err))} (set OTTC_ALIGN_DEBUG=1 for details)")
+        sys.exit(EXIT_FAILED)
+
+
+__all__ = ["app", "main"]

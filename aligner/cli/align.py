@@ -1,0 +1,408 @@
+"""`ottc-align [align] AUDIO TRANSCRIPT` and `ottc-align [align] CORPUS_DIR -o OUT_DIR`.
+
+A single file is a one-utterance run through the corpus runner (aligner/runner.py), so both say
+what went wrong in the same words; this module only picks where the outputs go and renders the
+Results: a line per file, or a progress bar, a summary table and a report for a corpus.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aligner.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
+                                FLAG_EXAMPLES, DeviceOption, ModelOption, err_console, escape,
+                                example_flags, exit_code, fail, flag_counts, load_aligner,
+                                model_dir, out_console, print_error)
+from aligner.interrupts import StopRequest, catch_interrupts
+
+MEMORY_HINT = "try a shorter file or a TextGrid transcript with utterance intervals"
+PROGRESS_SECONDS = 120  # a single file longer than this gets a progress bar
+
+
+def command(
+    audio: Annotated[Path, typer.Argument(
+        help="A recording (wav, flac, ogg, mp3, ...) or an MFA-style corpus directory.",
+        show_default=False)],
+    transcript: Annotated[Optional[Path], typer.Argument(
+        help="Transcript of AUDIO: text (.txt/.lab) or a TextGrid of utterance intervals "
+             "(one tier per speaker). Omit for a corpus.", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Single file: output file or directory (default: beside the "
+        "audio). Corpus: output directory (required).")] = None,
+    formats: Annotated[str, typer.Option(
+        "--format", "-f", help="Comma-separated output formats: textgrid, ctm, json, csv, srt, vtt.")]
+        = "textgrid",
+    model: ModelOption = None,
+    device: DeviceOption = "auto",
+    method: Annotated[Optional[str], typer.Option(help="Decoding method")] = None,
+    dictionary: Annotated[Optional[Path], typer.Option(
+        help="Pronunciation dictionary (MFA format, 'word PH1 PH2 ...') overriding CMUdict.")]
+        = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
+                                      help="Corpus on CPU: parallel worker processes.")] = 1,
+    overwrite: Annotated[bool, typer.Option(
+        help="Corpus: realign utterances whose outputs already exist.")] = False,
+    strict: Annotated[bool, typer.Option(
+        help="Treat probably-wrong alignments (flags) as failures: exit 1, nothing written.")]
+        = False,
+    batch_seconds: Annotated[Optional[float], typer.Option(
+        help="Corpus: audio seconds per length-bucketed batch (default 600 on CUDA, 60 on CPU).",
+        hidden=True)] = None,
+    plots: Annotated[bool, typer.Option(
+        help="Corpus: also write one PNG per utterance beside its TextGrid (needs matplotlib).")]
+        = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Print every warning (flag) instead of counts per kind and a "
+        "few examples.")] = False,
+) -> None:
+    """Align AUDIO with TRANSCRIPT, or every utterance of a corpus directory.
+
+    Exit codes: 0 all aligned; 1 some failed (or flagged, with --strict); 2 bad usage or bad
+    input (single file).
+    """
+    from aligner.formats import parse_formats
+
+    try:
+        fmts = parse_formats(formats)
+    except ValueError as err:
+        raise fail(f"--format: {err}")
+    if not audio.exists():
+        raise fail(f"{audio}: file not found")
+    if audio.is_dir():
+        if transcript is not None:
+            raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR")
+        if output is None:
+            raise fail(f"{audio} is a corpus directory: give an output directory with -o OUT_DIR")
+        if plots:
+            _require_matplotlib()
+        code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
+                             overwrite, strict, batch_seconds, quiet, plots, verbose)
+    else:
+        if plots:
+            raise fail("--plots is for corpus runs; for one recording use "
+                       "ottc-align plot AUDIO TRANSCRIPT")
+        if transcript is None:
+            transcript = _guess_transcript(audio)
+        code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
+                           strict, quiet, verbose)
+    raise typer.Exit(code)
+
+
+def _require_matplotlib() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise fail("--plots needs matplotlib, which is not installed: "
+                   "pip install 'ottc-align[plot]'")
+
+
+def _guess_transcript(audio: Path) -> Path:
+    from aligner.corpus import find_transcript
+
+    found = find_transcript(audio)
+    if found is None:
+        raise fail(f"{audio}: no TRANSCRIPT given and no {audio.stem}.lab/.txt/.TextGrid beside it")
+    return found
+
+
+# ------------------------------------------------------------------------------ one file
+
+def single_output_base(audio: Path, output: Path | None,
+                       fmts: list[str]) -> tuple[Path, list[str], Path | None]:
+    """Where single-file outputs go, as (base, formats, file):
+    - no -o: beside the audio, `<audio dir>/<stem>.<format suffix>`;
+    - -o DIR (an existing directory or a name without a suffix):
+      `DIR/<stem>.<format suffix>`;
+    - -o FILE with a format's suffix (.TextGrid in any case, .json, .csv, .ctm, .srt, .vtt):
+      exactly FILE, name and case kept, in that format (`file` is set; CTM's phones go beside
+      it as `<stem>.phones.ctm`). --format left at its default yields to the suffix; any
+      other --format must be that one format.
+    Any other suffix raises ValueError (a usage error): `-o result.txt` must not quietly
+    become a folder, nor `-o x.csv -f json` write a second file."""
+    from aligner.formats import SUFFIX_TO_FORMAT
+
+    if output is None:
+        return audio.parent / audio.stem, fmts, None
+    if output.is_dir() or not output.suffix:  # typer's Path has dropped any trailing '/'
+        return output / audio.stem, fmts, None
+    implied = SUFFIX_TO_FORMAT.get(output.suffix.lower())
+    if implied is None:
+        known = ", ".join(".TextGrid" if s == ".textgrid" else s for s in SUFFIX_TO_FORMAT)
+        raise ValueError(f"-o {output}: unknown output suffix {output.suffix!r}; name a file "
+                         f"ending in {known}, or a directory (a name without a suffix, or one that exists)")
+    if fmts != ["textgrid"] and fmts != [implied]:
+        asked = ",".join(fmts)
+        hint = ("give -o a directory to write several formats" if len(fmts) > 1
+                else "make the suffix and --format agree")
+        raise ValueError(f"-o {output} is a {implied} file name but --format asks for {asked}; "
+                         f"{hint}")
+    return output.parent / output.stem, [implied], output
+
+
+def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
+                quiet, verbose=False) -> int:
+    """One recording: a one-utterance run of the runner, its Result printed."""
+    from aligner.atomic import OutputError, check_writable
+    from aligner.corpus import Utterance
+    from aligner.formats import write_file, write_outputs
+    from aligner.runner import align_one
+
+    try:
+        base, fmts, file = single_output_base(audio, output, fmts)
+    except ValueError as err:
+        raise fail(err)
+    try:  # before minutes of work, not after
+        check_writable(base.parent)
+    except OutputError as err:
+        raise fail(err)
+    aligner = load_aligner(model, device, dictionary, method)
+
+    def write(utt, alignments, wave) -> list[Path]:
+        if file is None:
+            return write_outputs(alignments, base, fmts, audio.stem)
+        return write_file(alignments, file, fmts[0], audio.stem)
+
+    progress = _progress_for(audio, aligner, quiet)
+    try:
+        result = align_one(aligner, Utterance(audio.stem, audio, transcript, None), method,
+                           strict, write)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if result.status == "failed":
+        raise _file_failure(audio, result, verbose)
+    if not quiet:
+        _print_file_summary(audio, result, verbose)
+    return EXIT_OK
+
+
+def _progress_for(audio: Path, aligner, quiet: bool):
+    """A progress bar fed by the Aligner for a long recording (None for a short one, or -q);
+    an unreadable file is a usage error here already."""
+    from aligner.audio import audio_info
+
+    try:
+        info = audio_info(audio)
+    except ValueError as err:
+        raise fail(err)
+    if info.duration <= PROGRESS_SECONDS or quiet:
+        return None
+    progress, update = _frame_progress(f"Aligning {audio.name}")
+    aligner.on_progress = update
+    return progress
+
+
+def _file_failure(audio: Path, result, verbose: bool) -> typer.Exit:
+    """Print why a single file failed; the Exit to raise (2 for bad input, else 1)."""
+    from aligner.runner import BAD_INPUT, OUT_OF_MEMORY, STRICT
+
+    if result.cause == STRICT:
+        console = err_console()
+        flags = result.flags
+        console.print(f"[yellow]flags:[/] {flag_counts(flags)}"
+                      + ("" if verbose or len(flags) <= FLAG_EXAMPLES else "; --verbose prints "
+                         "them all"))
+        for f in flags if verbose else example_flags(flags):
+            console.print(f"[yellow]flag:[/] {escape(f)}")
+        return fail(f"{audio}: alignment flagged as probably wrong (--strict); nothing written",
+                    EXIT_FAILED)
+    if result.cause == OUT_OF_MEMORY:
+        return fail(f"{result.reason}; {MEMORY_HINT}", EXIT_FAILED)
+    return fail(result.reason, EXIT_USAGE if result.cause == BAD_INPUT else EXIT_FAILED)
+
+
+def _frame_progress(label: str):
+    """A rich progress bar for one long recording; returns (progress, callback)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                        console=err_console(), transient=True)
+    task = progress.add_task(label, total=None)
+    progress.start()
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+def _print_file_summary(audio: Path, result, verbose: bool = False) -> None:
+    console = out_console()
+    mean = f"{result.confidence:.2f}" if result.confidence is not None else "n/a"
+    flags = result.flags
+    console.print(f"[bold green]aligned[/] {escape(str(audio))}: {result.words} words, "
+                  f"{result.duration:.2f} s, mean confidence {mean}, {len(flags)} warning(s)")
+    for word, pron in result.unknown_words.items():
+        console.print(f"  unknown word {escape(word)!s} -> {' '.join(pron)}")
+    if flags:
+        console.print(f"  [yellow]warnings:[/] {flag_counts(flags)}"
+                      f"{_flag_pointer(result.written, len(flags), verbose)}")
+        for f in flags if verbose else example_flags(flags):
+            console.print(f"  [yellow]warning:[/] {escape(f)}")
+    for path in result.written:
+        console.print(f"  wrote {escape(str(path))}")
+
+
+def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
+    """Where the full list of flags is, when the summary shows only some of them."""
+    if verbose or count <= FLAG_EXAMPLES:
+        return ""
+    lists = [p for p in written if p.suffix.lower() in (".json", ".csv")]
+    where = (f"all listed in {escape(str(lists[0]))}" if lists
+             else "-f json or csv lists them all with their times")
+    return f" (examples below; {where}; --verbose prints them all)"
+
+
+# ------------------------------------------------------------------------------ a corpus
+
+def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
+                  strict, batch_seconds, quiet, plots=False, verbose=False) -> int:
+    from aligner import corpus, runner
+    from aligner.atomic import OutputError, clean_stale_temps, ensure_dir
+
+    try:
+        ensure_dir(out_dir)
+    except OutputError as err:
+        raise fail(err)
+    utterances = corpus.find_utterances(root)
+    unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert
+    if not utterances:
+        raise fail(corpus.no_audio_message(root, unreadable))
+    if not quiet:
+        _print_transcript_conflicts(utterances, verbose)
+    stale = clean_stale_temps(out_dir)  # left by a killed run: never mistaken for outputs
+    if stale and not quiet:
+        err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
+    todo, results = runner.plan(utterances, out_dir, fmts, overwrite, plots)
+    results += [runner.unreadable_result(root, path) for path in unreadable]
+    aligner = load_aligner(model, device, dictionary, method) if todo else None
+    on_gpu = aligner is not None and aligner.device.type == "cuda"
+    if batch_seconds is None:
+        batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
+    if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
+        stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
+                                     out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
+                                     batch_seconds)
+    else:
+        stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
+                                    plots)
+    report = out_dir / runner.REPORT_NAME
+    interrupted = False
+    try:
+        with catch_interrupts() as stop:
+            consume(stream, results, len(todo), quiet, stop)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        try:
+            runner.write_report(results, report)
+        except OSError as err:
+            print_error(err)
+    if interrupted:
+        err_console().print(f"interrupted after {len(results)} of "
+                            f"{len(utterances) + len(unreadable)} "
+                            "utterances; run the same command again to resume")
+        return EXIT_INTERRUPTED
+    if not quiet:
+        _print_corpus_summary(results, report, verbose)
+    else:
+        for r in results:
+            if not r.ok:
+                err_console().print(f"[bold red]failed:[/] {escape(r.name)}: {escape(r.reason)}")
+    return exit_code(results)
+
+
+def _print_transcript_conflicts(utterances, verbose: bool) -> None:
+    """Warn about recordings with both a .lab and a .txt that disagree (which one is used, and
+    why), a few lines at most: `validate` lists them all."""
+    from aligner.corpus import transcript_conflict
+
+    conflicts = [c for u in utterances if (c := transcript_conflict(u)) is not None]
+    console = err_console()
+    for line in conflicts if verbose else conflicts[:FLAG_EXAMPLES]:
+        console.print(f"[yellow]warning:[/] {escape(line)}")
+    if len(conflicts) > FLAG_EXAMPLES and not verbose:
+        console.print(f"[yellow]warning:[/] ... {len(conflicts) - FLAG_EXAMPLES} more recordings "
+                      "with a .lab and a .txt that differ (ottc-align validate lists them all)")
+
+
+def consume(stream, results, total: int, quiet: bool, stop: StopRequest | None = None) -> None:
+    """Collect the run's results (with a progress bar unless quiet); `stop` is checked after
+    every utterance, so a Ctrl-C that some library swallowed still ends the run."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    stop = stop or StopRequest()
+    if quiet or total == 0:
+        for result in stream:
+            results.append(result)
+            stop.check()
+        return
+    with Progress(TextColumn("aligning"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"),
+                  console=err_console(), transient=True) as progress:
+        task = progress.add_task("", total=total)
+        for result in stream:
+            results.append(result)
+            progress.update(task, advance=1, description=result.name)
+            stop.check()
+
+
+FAILED_ROWS, FLAGGED_ROWS = 50, 10  # utterances listed under the summary (--verbose: all)
+
+
+def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
+    """Counts, then the utterances to look at: every failure (up to 50) and the worst flagged
+    ones, with flags counted per kind. Flagged utterances were aligned and written: the table
+    counts them as aligned so that "flagged" never reads as "not aligned"."""
+    from rich.table import Table
+
+    console = out_console()
+    counts = {s: sum(r.status == s for r in results) for s in ("aligned", "flagged", "skipped",
+                                                                 "failed")}
+    table = Table(title="ottc-align corpus summary")
+    for col in ("aligned", "of which with flags", "skipped (done before)", "failed",
+                "audio (s)"):
+        table.add_column(col, justify="right")
+    table.add_row(str(counts["aligned"] + counts["flagged"]), str(counts["flagged"]),
+                  str(counts["skipped"]), str(counts["failed"]),
+                  f"{sum(r.duration for r in results):.1f}")
+    console.print(table)
+    failed = sorted((r for r in results if r.status == "failed"), key=lambda r: r.name)
+    flagged = sorted((r for r in results if r.status == "flagged"), key=_flag_severity)
+    shown = failed + flagged if verbose else failed[:FAILED_ROWS] + flagged[:FLAGGED_ROWS]
+    if shown:
+        detail = Table(show_header=True)
+        detail.add_column("utterance")
+        detail.add_column("outcome", no_wrap=True)
+        detail.add_column("reason / flags")
+        for r in shown:
+            detail.add_row(escape(r.name), "failed" if r.status == "failed" else "aligned, flagged",
+                           escape(r.reason or flag_counts(r.flags)))
+        console.print(detail)
+    hidden = len(failed) + len(flagged) - len(shown)
+    if hidden:
+        console.print(f"... and {hidden} more (all in the report; --verbose lists them here)")
+    if flagged:
+        all_flags = [f for r in flagged for f in r.flags]
+        console.print(f"[yellow]{len(flagged)} aligned utterance(s) have flags[/] (outputs "
+                      f"written; probably-wrong alignments worth a look): "
+                      f"{flag_counts(all_flags)}")
+    if verbose:
+        for r in flagged:
+            for f in r.flags:
+                console.print(f"  {escape(r.name)}: [yellow]{escape(f)}[/]")
+    console.print(f"report: {escape(str(report))} (every utterance with its flags)")
+
+
+def _flag_severity(result) -> tuple:
+    """Sort key, worst first: a transcript that may not match, then the most flags."""
+    from aligner.checks import flag_kinds
+
+    return ("transcript_mismatch" not in flag_kinds(result.flags), -len(result.flags),
+            result.name)

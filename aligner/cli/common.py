@@ -1,0 +1,153 @@
+"""What every `ottc-align` command shares: exit codes, the error printer, the options that mean
+the same everywhere (`--model/-m`, `--device`, `--method`) and how they are resolved.
+
+Why one module: a user who learns `-m` or an exit code in one command can rely on it in every
+other, and a bad model, a missing GPU or an unknown method is said in the same words whichever
+command meets it. Light to import: torch is imported only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from typer.core import TyperCommand
+
+from aligner.checks import flag_kind, flag_kinds
+from aligner.errors import one_line
+
+if TYPE_CHECKING:
+    from aligner.align import Aligner
+
+# The exit codes of every command.
+EXIT_OK = 0  # done: every utterance aligned (warnings allowed), every file scored, ...
+EXIT_FAILED = 1  # some utterances or files failed (or were flagged, with --strict); the rest done
+EXIT_USAGE = 2  # bad usage, or bad input that stops the whole command (a single file, a model)
+EXIT_INTERRUPTED = 130  # Ctrl-C: what was finished is kept; the same command resumes
+
+ModelOption = Annotated[Optional[Path], typer.Option(
+    "--model", "-m", help="Model directory (default: $OTTC_ALIGN_MODEL, else the shipped "
+    "English model).", show_default=False)]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+
+FLAG_EXAMPLES = 3  # warning lines printed in full; the rest are counted (--verbose: all)
+
+
+# ------------------------------------------------------------------------------ printing
+
+def err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out_console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    """`text` with rich markup made literal (file names may hold brackets)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def print_error(message: object) -> None:
+    """`error: message` on stderr, its first line, no markup interpretation: the one way every
+    command reports an error."""
+    err_console().print(f"[bold red]error:[/] {escape(one_line(message))}")
+
+
+def fail(message: object, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print the error (`print_error`) and return the Exit to raise."""
+    print_error(message)
+    return typer.Exit(code)
+
+
+def flag_counts(flags: list[str]) -> str:
+    """`12 low_confidence, 3 long_word`: a long recording can carry hundreds of flags."""
+    return ", ".join(f"{n} {kind}" for kind, n in flag_kinds(flags).items())
+
+
+def example_flags(flags: list[str], n: int = FLAG_EXAMPLES) -> list[str]:
+    """Up to `n` flags to print in full, one of each kind first (a transcript mismatch must not
+    hide behind a run of low-confidence words), in their original order."""
+    first: dict[str, int] = {}
+    for i, f in enumerate(flags):
+        first.setdefault(flag_kind(f), i)
+    chosen = sorted(first.values())[:n]
+    chosen += [i for i in range(len(flags)) if i not in chosen][:n - len(chosen)]
+    return [flags[i] for i in sorted(chosen)]
+
+
+# ------------------------------------------------------------------------------ options
+
+class MethodCommand(TyperCommand):
+    """A command whose `--method` option takes its default and the methods its help lists from
+    the decoder table (`aligner.decode.DECODERS`). The table is read when the command runs or
+    shows its help, not when the CLI starts: importing it imports torch, which `ottc-align
+    --help`, `validate` and `evaluate` should not wait for."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if param.name == "method" and param.default is None:  # not yet filled in
+                from aligner.decode import DECODERS, DEFAULT_METHOD
+
+                param.default = DEFAULT_METHOD
+                param.metavar = "|".join(DECODERS)
+                param.help = f"{param.help}: " + "; ".join(
+                    f"{name} ({d.summary})" for name, d in DECODERS.items()) + "."
+        return params
+
+
+def model_dir(model: Path | None) -> Path:
+    """The model directory `--model` names, or the default one ($OTTC_ALIGN_MODEL, else the
+    shipped English model); a usage error when there is no such directory."""
+    from aligner.model import ModelError, model_directory
+
+    try:
+        return model_directory(model)
+    except ModelError as err:
+        raise fail(err) from None
+
+
+def device_name(device: str) -> str:
+    """`--device` resolved: auto -> cuda when a GPU is usable, else cpu; a usage error for a
+    device that is not there."""
+    from aligner.align import DeviceError, resolve_device
+
+    try:
+        return resolve_device(device)
+    except DeviceError as err:
+        raise fail(err) from None
+
+
+def load_aligner(model: Path | None, device: str, dictionary: Path | None,
+                 method: str | None) -> Aligner:
+    """An Aligner, or a usage error (bad model, missing GPU, bad dictionary, a method this
+    model cannot decode with)."""
+    from aligner.align import Aligner
+    from aligner.decode import decoder_for
+
+    directory = model_dir(model)
+    try:
+        aligner = Aligner.load(directory, device=device, dictionary=dictionary)
+    except ValueError as err:  # ModelError, DeviceError, DictionaryError
+        raise fail(err) from None
+    except (OSError, RuntimeError) as err:
+        raise fail(f"cannot load the model: {one_line(err)}") from None
+    try:  # an unknown method, or one this model cannot use (a CTC model has no frame weights)
+        decoder_for(method, aligner.model.config)
+    except ValueError as err:
+        raise fail(f"--method: {err}") from None
+    return aligner
+
+
+def exit_code(results: Sequence) -> int:
+    """A run's exit code from its Results: EXIT_OK when every one is ok, else EXIT_FAILED."""
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED

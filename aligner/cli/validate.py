@@ -1,0 +1,134 @@
+"""`ottc-align validate CORPUS_DIR`: check a corpus before aligning it (aligner/validate.py),
+print what was found, optionally as a CSV report and a dictionary of generated pronunciations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aligner.cli.common import EXIT_FAILED, EXIT_OK, escape, fail, out_console
+
+
+def command(
+    corpus_dir: Annotated[Path, typer.Argument(help="MFA-style corpus directory.",
+                                               show_default=False)],
+    dictionary: Annotated[Optional[Path], typer.Option(
+        help="Pronunciation dictionary overriding CMUdict.")] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        help="Also write the findings to this CSV file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    export_dictionary: Annotated[Optional[Path], typer.Option(
+        help="Write the generated pronunciations of unknown words (after the --dictionary's "
+             "entries) to this MFA dictionary file, to edit and pass back with --dictionary.")
+    ] = None,
+) -> None:
+    """Check a corpus before aligning: unreadable audio, missing or empty transcripts, a .lab
+    and a .txt that disagree, unknown words (with the pronunciations that would be generated),
+    sample rates and durations.
+
+    Exit codes: 0 no problems (warnings allowed); 1 problems found; 2 bad usage, or no audio
+    to align (as `align` would say).
+    """
+    from aligner.corpus import no_audio_message
+    from aligner.validate import validate_corpus
+
+    if not corpus_dir.is_dir():
+        raise fail(f"{corpus_dir}: not a directory")
+    try:
+        findings = validate_corpus(corpus_dir, dictionary)
+    except ValueError as err:  # bad dictionary
+        raise fail(err)
+    if not findings.utterances:
+        raise fail(no_audio_message(corpus_dir, findings.unreadable))
+    if report is not None:
+        try:
+            findings.write_csv(report)
+        except OSError as err:
+            raise fail(err)
+    if export_dictionary is not None:
+        _export_dictionary(findings.dictionary, export_dictionary)
+    _print_validation(findings, quiet)
+    if export_dictionary is not None and not quiet:
+        entries = findings.dictionary
+        out_console().print(f"wrote {sum(map(len, entries.values()))} pronunciation(s) of "
+                            f"{len(entries)} word(s) to {escape(str(export_dictionary))}: edit "
+                            "them, then pass the file back with --dictionary")
+    raise typer.Exit(EXIT_OK if not findings.problems else EXIT_FAILED)
+
+
+def _export_dictionary(entries: dict[str, list[list[str]]], path: Path) -> None:
+    """`validate --export-dictionary`: the entries as an MFA dictionary file (usage error,
+    exit 2, if it cannot be written)."""
+    from aligner.text.lexicon import write_user_dictionary
+
+    try:
+        write_user_dictionary(path, entries)
+    except OSError as err:
+        raise fail(err)
+
+
+def _print_validation(findings, quiet: bool) -> None:
+    console = out_console()
+    if not quiet:
+        console.print(_corpus_table(findings.utterances))
+        if findings.unknown_words:
+            console.print(_unknown_words_table(findings.unknown_words))
+    problems = findings.problems
+    if problems:
+        console.print(_findings_table(f"{len(problems)} problem(s)", "problem", problems))
+    warnings = findings.warnings
+    if warnings and not quiet:
+        console.print(_findings_table(f"{len(warnings)} warning(s): alignable, but check",
+                                      "warning", warnings))
+    if not problems and not quiet:
+        console.print("[bold green]no problems found[/]"
+                      + (f" ({len(warnings)} warning(s) above)" if warnings else ""))
+
+
+def _corpus_table(utts):
+    """Counts, durations, sample rates and channels of the whole corpus, in one row."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    rates = Counter(u.sample_rate for u in utts if u.sample_rate)
+    chans = Counter(u.channels for u in utts if u.channels)
+    durations = [u.duration for u in utts if u.duration]
+    table = Table(title="corpus")
+    for col in ("utterances", "audio (s)", "shortest (s)", "longest (s)", "sample rates",
+                "channels", "words"):
+        table.add_column(col, justify="right")
+    table.add_row(str(len(utts)), f"{sum(durations):.1f}",
+                  f"{min(durations):.2f}" if durations else "-",
+                  f"{max(durations):.2f}" if durations else "-",
+                  ", ".join(f"{r} Hz x{n}" for r, n in sorted(rates.items())) or "-",
+                  ", ".join(f"{c} x{n}" for c, n in sorted(chans.items())) or "-",
+                  str(sum(u.words for u in utts)))
+    return table
+
+
+def _unknown_words_table(unknown: dict[str, tuple[int, list[str]]]):
+    """Words no dictionary has, most frequent first, with the pronunciation generated for them."""
+    from rich.table import Table
+
+    table = Table(title="words not in the dictionary (generated pronunciations)")
+    table.add_column("word")
+    table.add_column("count", justify="right")
+    table.add_column("pronunciation")
+    for word, (count, pron) in sorted(unknown.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        table.add_row(escape(word), str(count), " ".join(pron))
+    return table
+
+
+def _findings_table(title: str, column: str, rows: list[tuple[str, str]]):
+    """`validate`'s problems or warnings: one row per (utterance, what was found)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("utterance")
+    table.add_column(column)
+    for name, text in rows:
+        table.add_row(escape(name), escape(text))
+    return table

@@ -1,0 +1,380 @@
+"""Aligning utterances and saying what happened to each: corpus runs, and single files too.
+
+Every utterance ends as one `Result`: aligned, flagged (aligned, with warnings), skipped (done
+before) or failed, with a one-line reason. `failed` is the one place an exception becomes an
+outcome, so a single file (a one-utterance run of `align_one`, aligner/cli/align.py) and a
+corpus of thousands name a bad file, an out-of-memory error and `--strict` in the same words.
+
+A corpus run writes its outputs under the output directory, mirroring the corpus folders, and
+skips utterances whose outputs all exist (written atomically, so existing means finished), which
+makes an interrupted run resumable; its report lists failures and flags.
+
+Why results are plain data: the same loop runs in-process, in worker processes (`--jobs`) or in
+length-bucketed GPU batches, and the CLI only renders the results.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aligner.atomic import atomic_open, ensure_dir
+from aligner.audio import unsupported_format_message
+from aligner.corpus import NO_TRANSCRIPT, Utterance
+from aligner.errors import one_line
+from aligner.formats import output_paths, write_outputs
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from aligner.align import Aligner
+    from aligner.alignment import Alignment
+
+REPORT_NAME = "alignment_report.csv"
+
+# Why a Result failed (`Result.cause`): a single file's exit code follows it.
+BAD_INPUT = "bad input"  # the audio, transcript or output cannot be used (the message says why)
+OUT_OF_MEMORY = "out of memory"  # the input is fine, the machine too small for it
+CRASHED = "error"  # an unexpected torch/libsndfile error: this utterance only
+STRICT = "strict"  # aligned but flagged, and --strict refuses flagged alignments
+
+# What aligning one utterance may raise and still leave the others to go on (ValueError: the
+# package's own errors, AudioError, TranscriptError, AlignmentError, OutputError, ...).
+EXPECTED = (ValueError, OSError, MemoryError, RuntimeError)
+
+# Audio seconds per padded batch in corpus runs. On the CPU one forward pass over ~60 s of
+# similar-length recordings costs about half the CPU time of running them one by one; more
+# gains little. A GPU wants far larger batches to be kept busy.
+CPU_BATCH_SECONDS = 60.0
+GPU_BATCH_SECONDS = 600.0
+
+
+@dataclass
+class Result:
+    """What happened to one utterance. status: aligned | skipped | flagged | failed."""
+
+    name: str
+    status: str
+    reason: str = ""
+    duration: float = 0.0
+    words: int = 0
+    confidence: float | None = None
+    flags: list[str] = field(default_factory=list)
+    transcript_fit: float | None = None  # the lowest of the recording's speakers (Alignment)
+    cause: str = ""  # why it failed: BAD_INPUT, OUT_OF_MEMORY, CRASHED or STRICT
+    unknown_words: dict[str, list[str]] = field(default_factory=dict)  # word -> generated phones
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("aligned", "skipped", "flagged")
+
+
+# Writes an utterance's alignments (given its 16 kHz samples, for a plot); returns the paths.
+Writer = Callable[[Utterance, "list[Alignment]", "np.ndarray"], list[Path]]
+
+
+# ------------------------------------------------------------------------------- outcomes
+
+def failed(utt: Utterance, err: BaseException) -> Result:
+    """The failed Result for an exception raised while aligning or writing `utt`."""
+    if isinstance(err, MemoryError):
+        return Result(utt.name, "failed", _memory_reason(utt, err), cause=OUT_OF_MEMORY)
+    if isinstance(err, (ValueError, OSError)):  # their messages name the file
+        return Result(utt.name, "failed", one_line(err), cause=BAD_INPUT)
+    return Result(utt.name, "failed", f"{utt.audio}: {type(err).__name__}: {one_line(err)}",
+                  cause=CRASHED)
+
+
+def _memory_reason(utt: Utterance, err: BaseException) -> str:
+    """`<audio>: out of memory (...)`, whatever the message already says (CPU and GPU errors
+    word it differently, and some name the file)."""
+    text = one_line(err) if str(err).strip() else ""
+    if str(utt.audio) in text:
+        return text
+    if text.startswith("out of memory"):
+        return f"{utt.audio}: {text}"
+    return f"{utt.audio}: out of memory" + (f" ({text})" if text else "")
+
+
+def no_transcript(utt: Utterance) -> Result:
+    return Result(utt.name, "failed", NO_TRANSCRIPT, cause=BAD_INPUT)
+
+
+def unreadable_result(root: Path, path: Path) -> Result:
+    """The failed Result of a corpus run for one of `corpus.unreadable_audio`."""
+    name = path.relative_to(root).with_suffix("").as_posix()
+    return Result(name, "failed", unsupported_format_message(path), cause=BAD_INPUT)
+
+
+def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
+    """The Result of an aligned utterance: flagged when any speaker's alignment has flags."""
+    flags = [str(f) for a in alignments for f in a.flags]
+    words = [w for a in alignments for w in a.words if w.label]
+    confs = [w.confidence for w in words if w.confidence is not None]
+    fits = [a.transcript_fit for a in alignments if a.transcript_fit is not None]
+    return Result(utt.name, "flagged" if flags else "aligned", "",
+                  max(a.duration for a in alignments), len(words),
+                  sum(confs) / len(confs) if confs else None, flags, min(fits) if fits else None,
+                  unknown_words={k: v for a in alignments for k, v in a.unknown_words.items()})
+
+
+def finish(utt: Utterance, alignments: list[Alignment], strict: bool, write: Writer,
+           wave: np.ndarray) -> Result:
+    """Write the outputs (unless strict and flagged: then nothing) and summarise them."""
+    result = summarise(utt, alignments)
+    if result.flags and strict:
+        result.status, result.cause = "failed", STRICT
+        result.reason = f"flagged (--strict): {result.flags[0]}" + (
+            f" (+{len(result.flags) - 1} more)" if len(result.flags) > 1 else "")
+        return result
+    result.written = write(utt, alignments, wave)
+    return result
+
+
+def align_one(aligner: Aligner, utt: Utterance, method: str, strict: bool,
+              write: Writer) -> Result:
+    """Align one utterance and write it with `write`; every expected problem is a failed Result."""
+    if utt.transcript is None:
+        return no_transcript(utt)
+    try:
+        wave, name = aligner.load_waveform(utt.audio)
+        segments = aligner.read_segments(utt.transcript)
+        alignments = aligner.align_waveform(wave, segments, method, name, utt.speaker)
+        return finish(utt, alignments, strict, write, wave)
+    except EXPECTED as err:
+        return failed(utt, err)
+
+
+# ------------------------------------------------------------------------------- corpus outputs
+
+def output_base(out_dir: Path, utt: Utterance) -> Path:
+    return Path(out_dir) / utt.name
+
+
+def expected_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
+                     plots: bool = False) -> list[Path]:
+    """Every file a finished utterance has: one per format, and its PNG with `plots`."""
+    base = output_base(out_dir, utt)
+    paths = output_paths(base, formats)
+    if plots:
+        from aligner.plot import plot_path
+
+        paths.append(plot_path(base))
+    return paths
+
+
+def is_done(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: bool = False) -> bool:
+    """All outputs exist: they are written atomically, so this utterance finished before."""
+    return all(p.exists() for p in expected_outputs(out_dir, utt, formats, plots))
+
+
+def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
+                  sample_rate: int = 16000) -> Writer:
+    """A corpus run's Writer: every format under `out_dir/<utterance name>`, and with `plots`
+    the PNG, drawn last from the samples already loaded: `is_done` requires it, so a run killed
+    while drawing redoes the utterance."""
+
+    def write(utt: Utterance, alignments: list[Alignment], wave: np.ndarray) -> list[Path]:
+        base = output_base(out_dir, utt)
+        written = write_outputs(alignments, base, formats, Path(utt.name).name)
+        if plots:
+            from aligner.plot import plot_alignment, plot_path
+
+            written += plot_alignment(wave, sample_rate, alignments, plot_path(base),
+                                      title=utt.name)
+        return written
+
+    return write
+
+
+def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
+         overwrite: bool, plots: bool = False) -> tuple[list[Utterance], list[Result]]:
+    """Split into utterances to align and already-finished ones (reported as skipped)."""
+    todo, skipped = [], []
+    for utt in utterances:
+        if not overwrite and utt.transcript is not None and is_done(out_dir, utt, formats, plots):
+            skipped.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)"))
+        else:
+            todo.append(utt)
+    return todo, skipped
+
+
+# ------------------------------------------------------------------------------- running
+
+def length_batches(todo: Sequence[Utterance], batch_seconds: float) -> list[list[Utterance]]:
+    """Utterances sorted by duration and cut into batches of at most `batch_seconds` of padded
+    audio (a batch's longest recording times its size), so little padding is wasted.
+
+    Why batches on the CPU too: one padded forward pass over several recordings costs about half
+    the CPU time of the same recordings one at a time (benchmarks/speed.py)."""
+    from aligner.audio import audio_info
+
+    lengths = {}
+    for utt in todo:
+        try:
+            lengths[utt.name] = audio_info(utt.audio).duration
+        except ValueError:
+            lengths[utt.name] = 0.0
+    batches: list[list[Utterance]] = []
+    batch: list[Utterance] = []
+    for utt in sorted(todo, key=lambda u: lengths[u.name]):
+        if batch and (len(batch) + 1) * lengths[utt.name] > batch_seconds:
+            batches.append(batch)
+            batch = []
+        batch.append(utt)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
+                formats: Sequence[str], method: str, strict: bool,
+                batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False) -> Iterator[Result]:
+    """Utterances in padded batches of similar length (`length_batches`): the model runs once
+    per batch, then each utterance is decoded and written on its own."""
+    for batch in length_batches(todo, batch_seconds):  # none: nothing to do, no aligner needed
+        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
+        yield from _run_batch(aligner, batch, method, strict, write)
+
+
+def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> Iterator[tuple]:
+    """(utterance, (alignments, samples) or the exception) for each utterance of `batch`, with
+    one padded forward pass for all of them (recordings with timed segments are encoded per
+    segment by the Aligner, and ones too long for one window on their own). Writes nothing:
+    `_run_batch` and the speed benchmark share it."""
+    ready = []
+    for utt in batch:
+        try:
+            wave, _ = aligner.load_waveform(utt.audio)
+            segments = aligner.read_segments(utt.transcript)
+            ready.append((utt, wave, segments))
+        except (ValueError, OSError, MemoryError) as err:
+            yield utt, err
+    whole = [i for i, (_, _, segments) in enumerate(ready) if all(s.whole for s in segments)]
+    encoded: dict = {}
+    try:
+        encoded = dict(zip(whole, aligner.encode([ready[i][1] for i in whole])))
+    except Exception:  # e.g. out of memory for the batch: each is encoded on its own below
+        encoded = {}
+    for i, (utt, wave, segments) in enumerate(ready):
+        try:
+            alignments = aligner.align_waveform(wave, segments, method, str(utt.audio),
+                                                utt.speaker, encoded=encoded.get(i))
+            yield utt, (alignments, wave)
+        except EXPECTED as err:
+            yield utt, err
+
+
+def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict: bool,
+               write: Writer) -> Iterator[Result]:
+    for utt in batch:
+        if utt.transcript is None:
+            yield no_transcript(utt)
+    with_text = [u for u in batch if u.transcript is not None]
+    for utt, outcome in align_batch(aligner, with_text, method):
+        if isinstance(outcome, BaseException):
+            yield failed(utt, outcome)
+            continue
+        alignments, wave = outcome
+        try:
+            result = finish(utt, alignments, strict, write, wave)
+        except EXPECTED as err:
+            result = failed(utt, err)
+        yield result
+
+
+# worker-process state (one Aligner per process, loaded once by the initializer)
+_WORKER: dict = {}
+
+
+def _init_worker(model, device, dictionary, parent: int | None = None) -> None:
+    import torch
+
+    if parent is not None:
+        _exit_with_parent(parent)
+
+    torch.set_num_threads(1)
+    from aligner.align import Aligner
+
+    _WORKER["aligner"] = Aligner.load(model, device=device, dictionary=dictionary)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (kill -9) would otherwise go on aligning the queued
+    utterances as an orphan, racing the rerun for the same output files: end it instead (its
+    half-written temporary file is removed by the next run)."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _work(args) -> list[Result]:
+    batch, out_dir, formats, method, strict, plots = args
+    aligner = _WORKER["aligner"]
+    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
+    return list(_run_batch(aligner, batch, method, strict, write))
+
+
+def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_dir: Path,
+                 formats: Sequence[str], method: str, strict: bool, jobs: int,
+                 plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS) -> Iterator[Result]:
+    """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
+    do not mix well); each task is one length batch (`length_batches`).
+
+    For the CPU only (the CLI runs a GPU in one process): one process with large batches keeps
+    a GPU busy, while several would each hold a copy of the model in its memory and queue for
+    the same chip."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("spawn")
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                               initargs=(model, device, dictionary, os.getpid()))
+    try:
+        batches = length_batches(todo, batch_seconds)
+        # Longest batches first: the last tasks to finish are then the short ones.
+        futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b
+                   for b in reversed(batches)}
+        for fut in as_completed(futures):
+            try:
+                yield from fut.result()
+            except Exception as err:  # a crashed worker must not end the run
+                for utt in futures[fut]:
+                    yield Result(utt.name, "failed", f"worker failed: {one_line(err)}",
+                                 cause=CRASHED)
+    finally:
+        # Ctrl-C (or the consumer stopping): drop the queued utterances instead of aligning
+        # them all before returning; the ones in progress finish or die, writing atomically.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ------------------------------------------------------------------------------- report
+
+def write_report(results: Sequence[Result], path: Path) -> Path:
+    """CSV with one row per utterance that failed or was flagged, then a row per other
+    utterance, so the file alone tells what to look at."""
+    ensure_dir(path.parent)
+    order = {"failed": 0, "flagged": 1, "aligned": 2, "skipped": 3}
+    with atomic_open(path, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["utterance", "status", "reason", "duration", "words",
+                         "mean_confidence", "transcript_fit", "flags"])
+        for r in sorted(results, key=lambda r: (order.get(r.status, 9), r.name)):
+            writer.writerow([r.name, r.status, r.reason, f"{r.duration:.3f}", r.words,
+                             "" if r.confidence is None else f"{r.confidence:.3f}",
+                             "" if r.transcript_fit is None else f"{r.transcript_fit:.3f}",
+                             " | ".join(r.flags)])
+    return path

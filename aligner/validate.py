@@ -1,0 +1,153 @@
+"""`ottc-align validate`: a corpus checked before aligning it, without a model.
+
+Every recording and transcript is read the way alignment reads it (the corpus discovery of
+corpus.py, the audio reader, the transcript's phones from `text.frontend.prepare_text` and its
+speaking-rate limit `too_fast`), so what validate passes the aligner accepts and what it calls a
+problem an alignment run fails on, in the same words. Warnings are alignable but worth knowing
+(a .lab and a .txt that disagree). Torch-free: no model is loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aligner.atomic import atomic_open, ensure_dir
+from aligner.audio import unsupported_format_message
+from aligner.corpus import (NO_TRANSCRIPT, Utterance, find_utterances, orphan_transcripts,
+                            transcript_conflict, unreadable_audio)
+from aligner.errors import one_line
+from aligner.text.frontend import Lexicon, PreparedText
+
+ORPHAN = "transcript without a recording"
+
+
+@dataclass
+class UtteranceCheck:
+    """What `validate` found for one utterance (before any alignment)."""
+
+    name: str
+    sample_rate: int = 0
+    channels: int = 0
+    duration: float = 0.0
+    words: int = 0
+    phones: int = 0
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # alignable, but worth knowing
+
+
+@dataclass
+class ValidationReport:
+    utterances: list[UtteranceCheck]
+    unknown_words: dict[str, tuple[int, list[str]]]  # word -> (count, generated pronunciation)
+    orphans: list[Path]
+    unreadable: list[Path] = field(default_factory=list)  # .m4a and the like: convert first
+    # the --dictionary's entries, then spoken word -> generated variants (`--export-dictionary`)
+    dictionary: dict[str, list[list[str]]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        out = [(u.name, p) for u in self.utterances for p in u.problems]
+        out += [(str(p), unsupported_format_message(p)) for p in self.unreadable]
+        out += [(str(p), ORPHAN) for p in self.orphans]
+        return out
+
+    @property
+    def warnings(self) -> list[tuple[str, str]]:
+        return [(u.name, w) for u in self.utterances for w in u.warnings]
+
+    def write_csv(self, path: Path) -> Path:
+        ensure_dir(Path(path).parent)
+        with atomic_open(path, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["utterance", "sample_rate", "channels", "duration", "words",
+                             "problems", "warnings"])
+            for u in self.utterances:
+                writer.writerow([u.name, u.sample_rate, u.channels, f"{u.duration:.3f}",
+                                 u.words, " | ".join(u.problems), " | ".join(u.warnings)])
+            for p in self.unreadable:
+                writer.writerow([str(p), "", "", "", "", unsupported_format_message(p), ""])
+            for p in self.orphans:
+                writer.writerow([str(p), "", "", "", "", ORPHAN, ""])
+        return Path(path)
+
+
+def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationReport:
+    """Read every recording and transcript of a corpus the way alignment would: decoding
+    problems, recordings in formats libsndfile cannot read, empty or unreadable transcripts, a
+    .lab and a .txt that disagree (a warning), unknown words, implausible speaking rates.
+    Raises only for a bad dictionary (a usage error)."""
+    from aligner.text.frontend import load_lexicon
+
+    lexicon = load_lexicon(Path(dictionary) if dictionary is not None else None)
+    generated: dict[str, list[list[str]]] = {}
+    unknown: dict[str, tuple[int, list[str]]] = {}
+    checks = [_check(utt, lexicon, unknown, generated) for utt in find_utterances(root)]
+    entries = {**lexicon.user, **dict(sorted(generated.items()))}
+    return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
+                            entries)
+
+
+def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[str]]],
+           generated: dict[str, list[list[str]]]) -> UtteranceCheck:
+    """One utterance's check; its unknown words and generated pronunciations are added to
+    `unknown` and `generated` (the corpus-wide tables)."""
+    from aligner.text.frontend import generated_pronunciations, too_fast
+
+    check = UtteranceCheck(utt.name)
+    _check_audio(utt, check)
+    if utt.transcript is None:
+        check.problems.append(NO_TRANSCRIPT)
+        return check
+    conflict = transcript_conflict(utt)
+    if conflict is not None:
+        check.warnings.append(conflict)
+    try:
+        for prepared in _prepared_texts(utt.transcript, lexicon):
+            generated.update(generated_pronunciations(prepared.words, lexicon))
+            check.words += len(prepared.words)
+            check.phones += sum(map(len, prepared.phones))
+            for word, phones in zip(prepared.words, prepared.phones):
+                if word.unknown:
+                    count, pron = unknown.get(word.text, (0, phones))
+                    unknown[word.text] = (count + 1, pron)
+    except ValueError as err:
+        check.problems.append(one_line(err))
+        return check
+    problem = too_fast(check.phones, check.duration) if check.duration > 0 else None
+    if problem is not None:
+        check.problems.append(problem)
+    return check
+
+
+def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:
+    """Sample rate, channels and duration from the header, then a full decode (truncation,
+    NaN, silence): a problem when either fails."""
+    from aligner.audio import audio_info, load_audio
+
+    try:
+        info = audio_info(utt.audio)
+        check.sample_rate, check.channels, check.duration = (info.sample_rate, info.channels,
+                                                             info.duration)
+        load_audio(utt.audio, sample_rate=None)
+    except ValueError as err:
+        check.problems.append(one_line(err))
+
+
+def _prepared_texts(transcript: Path, lexicon: Lexicon) -> Iterator[PreparedText]:
+    """The phones of each of a transcript's texts (one, or one per utterance interval of a
+    TextGrid); ValueError naming the file when there is nothing to read."""
+    from aligner.text.frontend import prepare_text, read_transcript
+
+    if transcript.suffix.lower() == ".textgrid":
+        from aligner.formats import read_transcript_textgrid
+
+        texts = [s.text for s in read_transcript_textgrid(transcript)]
+    else:
+        texts = [read_transcript(transcript)]
+    if not any(t.strip() for t in texts):
+        raise ValueError(f"{transcript}: transcript is empty")
+    for text in texts:
+        yield prepare_text(text, lexicon)

@@ -1,0 +1,233 @@
+"""aligner/runner.py: corpus runs resume and report; a batch goes on past bad inputs and
+out-of-memory failures, and writes one plot per utterance with --plots; every exception becomes
+the same outcome whether it met a corpus or a single file."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from aligner import corpus, runner
+from aligner.cli.common import exit_code
+from bad_inputs import BAD
+from cli_helpers import assert_no_traceback, cli, cuda_out_of_memory, leftovers, write_pair
+from conftest import speechlike
+
+
+def _one_by_one(aligner, utts, out, formats, method, strict):
+    """Each utterance aligned on its own (`align_one`), as a single file is."""
+    write = runner.corpus_writer(out, formats, sample_rate=aligner.sample_rate)
+    return [runner.align_one(aligner, u, method, strict, write) for u in utts]
+
+
+def test_run_resume_and_report(aligner, small_corpus, tmp_path):
+    out = tmp_path / "out"
+    utts = corpus.find_utterances(small_corpus)
+    todo, skipped = runner.plan(utts, out, ["textgrid", "json"], overwrite=False)
+    assert len(todo) == 5 and skipped == []
+    results = _one_by_one(aligner, todo, out, ["textgrid", "json"], "ot", False)
+    status = {r.name: r.status for r in results}
+    assert status["top"] == "failed" and status["bob/broken"] == "failed"
+    assert all(status[n] in ("aligned", "flagged") for n in ("alice/a1", "alice/deep/a2", "bob/b 1"))
+    assert (out / "alice" / "deep" / "a2.TextGrid").exists()
+    assert (out / "bob" / "b 1.json").exists()
+    assert exit_code(results) == 1
+
+    report = runner.write_report(results, out / runner.REPORT_NAME)
+    rows = list(csv.DictReader(open(report, encoding="utf-8")))
+    assert [r["status"] for r in rows][:2] == ["failed", "failed"]
+    assert "broken.wav" in next(r["reason"] for r in rows if r["utterance"] == "bob/broken")
+
+    # second run: finished utterances are skipped, failed ones retried
+    todo, skipped = runner.plan(utts, out, ["textgrid", "json"], overwrite=False)
+    assert sorted(r.name for r in skipped) == ["alice/a1", "alice/deep/a2", "bob/b 1"]
+    assert sorted(u.name for u in todo) == ["bob/broken", "top"]
+    # a missing format means not finished
+    todo, _ = runner.plan(utts, out, ["textgrid", "csv"], overwrite=False)
+    assert len(todo) == 5
+    todo, _ = runner.plan(utts, out, ["textgrid"], overwrite=True)
+    assert len(todo) == 5
+
+
+def test_strict_turns_flags_into_failures(aligner, small_corpus, tmp_path):
+    utt = next(u for u in corpus.find_utterances(small_corpus) if u.name == "alice/a1")
+    (result,) = _one_by_one(aligner, [utt], tmp_path / "o", ["json"], "ot", strict=True)
+    if result.flags:  # the tiny random model is not confident, so it is normally flagged
+        assert result.status == "failed" and "--strict" in result.reason
+        assert not (tmp_path / "o" / "alice" / "a1.json").exists()
+    else:
+        assert result.status == "aligned"
+
+
+def test_batched_run_matches_serial(aligner, small_corpus, tmp_path):
+    """The corpus path (length-bucketed batches, CPU and GPU): same outputs as one by one."""
+    utts = corpus.find_utterances(small_corpus)
+    batched = {r.name: r for r in runner.run_batched(aligner, utts, tmp_path / "b", ["json"],
+                                                     "ot", False, batch_seconds=3.0)}
+    serial = {r.name: r for r in _one_by_one(aligner, utts, tmp_path / "s", ["json"], "ot",
+                                             False)}
+    assert {n: r.status for n, r in batched.items()} == {n: r.status for n, r in serial.items()}
+    for name in ("alice/a1", "bob/b 1"):
+        assert batched[name].words == serial[name].words
+        assert (tmp_path / "b" / f"{name}.json").exists()
+
+
+def test_align_batch_encodes_the_whole_file_transcripts_together(aligner, tmp_path, write_wav,
+                                                                 monkeypatch):
+    """Text transcripts share one padded forward pass; an utterance TextGrid's intervals are
+    encoded on their own. If the batch fails (out of memory, say), each recording is encoded
+    alone and gives exactly what aligning it as a single file gives."""
+    from praatio import textgrid
+
+    root = tmp_path / "c"
+    write_wav(root / "a.wav", speechlike(1.5, seed=1))
+    (root / "a.lab").write_text("hello there", encoding="utf-8")
+    write_wav(root / "b.wav", speechlike(1.2, seed=2))
+    (root / "b.lab").write_text("good morning", encoding="utf-8")
+    write_wav(root / "t.wav", speechlike(4.0, seed=3))
+    tg = textgrid.Textgrid(0, 4)
+    tg.addTier(textgrid.IntervalTier("x", [(0.2, 1.8, "hello"), (2.0, 3.8, "good night")], 0, 4))
+    tg.save(str(root / "t.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    utts = corpus.find_utterances(root)
+    real = type(aligner).encode
+    calls = []
+
+    def spy(self, waves):
+        calls.append(len(waves) if isinstance(waves, list) else "alone")
+        return real(self, waves)
+
+    monkeypatch.setattr(type(aligner), "encode", spy)
+    done = dict(runner.align_batch(aligner, utts, "viterbi"))
+    assert calls == [2, "alone", "alone"]  # a and b together, then t's two intervals
+    assert [a.speaker for a in done[utts[2]][0]] == ["x"]
+
+    def failing(self, waves):
+        if isinstance(waves, list):
+            raise RuntimeError("out of memory for the batch")
+        return real(self, waves)
+
+    monkeypatch.setattr(type(aligner), "encode", failing)
+    for utt, (alignments, _) in runner.align_batch(aligner, utts, "viterbi"):
+        assert alignments == aligner.align_speakers(utt.audio, utt.transcript)
+
+
+def test_failed_maps_each_exception_to_one_outcome(tmp_path):
+    """Bad input (ValueError, OSError: their message names the file), out of memory (the file
+    named once, whatever the message says) and an unexpected error each get their cause."""
+    from aligner.corpus import Utterance
+
+    utt = Utterance("spk/u", tmp_path / "spk" / "u.wav", tmp_path / "spk" / "u.lab", "spk")
+    cases = [
+        (ValueError(f"{utt.audio}: not a readable audio file\ndetails"), runner.BAD_INPUT,
+         f"{utt.audio}: not a readable audio file"),
+        (OSError("disk full"), runner.BAD_INPUT, "disk full"),
+        (MemoryError(), runner.OUT_OF_MEMORY, f"{utt.audio}: out of memory"),
+        (MemoryError("out of memory running the model on the CPU"), runner.OUT_OF_MEMORY,
+         f"{utt.audio}: out of memory running the model on the CPU"),
+        (MemoryError(f"{utt.audio} is too long"), runner.OUT_OF_MEMORY, f"{utt.audio} is too long"),
+        (RuntimeError("boom\nmore"), runner.CRASHED, f"{utt.audio}: RuntimeError: boom"),
+    ]
+    for err, cause, reason in cases:
+        result = runner.failed(utt, err)
+        assert (result.name, result.status, result.cause, result.reason) == (
+            "spk/u", "failed", cause, reason), err
+    missing = runner.align_one(None, Utterance("x", tmp_path / "x.wav", None, None), "ot", False,
+                               lambda *args: [])
+    assert (missing.status, missing.cause, missing.reason) == ("failed", runner.BAD_INPUT,
+                                                               corpus.NO_TRANSCRIPT)
+
+
+def test_a_single_file_fails_in_the_corpus_run_s_words(tmp_path, tiny_model_dir):
+    """The same bad recording alone and inside a corpus: the single file's error line is the
+    corpus report's reason, out of memory included (plus the single file's hint)."""
+    case = BAD["too_short_for_transcript"]
+    audio, transcript = case.build(tmp_path / "c" / "spk", "short")
+    alone = cli(audio, transcript, "--model", tiny_model_dir, "-o", tmp_path / "one")
+    assert alone.exit_code == 2, alone.output
+    out = tmp_path / "out"
+    assert cli(tmp_path / "c", "-o", out, "--model", tiny_model_dir, "-q").exit_code == 1
+    (row,) = csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))
+    assert alone.stderr.strip() == f"error: {row['reason']}"
+
+
+def test_flag_kinds_counts_flags_and_their_text():
+    from aligner.checks import Flag, flag_kinds
+
+    flags = [Flag("transcript_mismatch", "mean word confidence 0.02 is very low"),
+             Flag("low_confidence", "word 'a' ..."), "low_confidence: word 'b' ...",
+             "long_word: word 'c' lasts 5.00 s"]
+    assert flag_kinds(flags) == {"transcript_mismatch": 1, "low_confidence": 2,
+                                        "long_word": 1}
+    assert list(flag_kinds(flags)) == ["transcript_mismatch", "low_confidence",
+                                              "long_word"]
+
+
+# ------------------------------------------------------------------------ through the command line
+
+def test_bad_inputs_inside_a_corpus_do_not_stop_the_batch(tmp_path, tiny_model_dir):
+    """Every bad case in one corpus (spaces and non-ASCII in the folder names) beside two good
+    recordings: the good ones are aligned, each bad one is reported with its file named, the
+    run exits 1 and leaves no temporary file or partial output."""
+    root, out = tmp_path / "my corpus é", tmp_path / "out dir ü"
+    for case, spec in BAD.items():
+        spec.build(root / "bad", case)
+    write_pair(root / "spk ä", "good one", speechlike(2.0, 8000), rate=8000)
+    write_pair(root / "spk ä", "good two", np.stack([speechlike(2.0, 96000)] * 3, axis=1), rate=96000)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
+    assert result.exit_code == 1, result.output
+    assert_no_traceback(result)
+    assert "failed" in result.stdout and str(len(BAD)) in result.stdout
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / "alignment_report.csv", encoding="utf-8"))}
+    for good in ("spk ä/good one", "spk ä/good two"):
+        assert rows[good]["status"] in ("aligned", "flagged"), rows[good]
+        assert (out / f"{good}.TextGrid").exists() and (out / f"{good}.json").exists()
+    for case, spec in BAD.items():
+        row = rows[f"bad/{case}"]
+        assert row["status"] == "failed", (case, row)
+        reason = row["reason"]
+        if case == "missing_transcript":  # nothing to name but the utterance itself
+            assert "no transcript" in reason
+        else:
+            assert case in reason, (case, reason)
+            for needle in spec.needles:
+                assert needle in reason, (case, reason)
+        assert not list((out / "bad").glob(f"{case}.*")) if (out / "bad").exists() else True
+    assert leftovers(out) == []
+
+
+def test_out_of_memory_in_a_corpus_fails_each_utterance_and_goes_on(monkeypatch, tmp_path,
+                                                                   tiny_model_dir):
+    from aligner.model import AcousticModel
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(3):
+        write_pair(root, f"u{i}", speechlike(1.0, seed=i))
+    monkeypatch.setattr(AcousticModel, "forward", cuda_out_of_memory)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    rows = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
+    assert len(rows) == 3
+    for row in rows:
+        assert row["status"] == "failed" and "out of memory" in row["reason"]
+        assert f"{row['utterance']}.wav" in row["reason"]
+
+
+def test_corpus_plots_one_png_per_utterance(tmp_path, tiny_model_dir):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root / "s1", "u1", speechlike(1.5))
+    write_pair(root / "s2", "u 2", speechlike(1.2, 8000), rate=8000)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--plots", "-q")
+    assert result.exit_code == 0, result.output
+    pngs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert pngs == ["s1/u1.png", "s2/u 2.png"]
+    for p in out.rglob("*.png"):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a missing PNG means the utterance is not finished: only that one is redone
+    (out / "s2" / "u 2.png").unlink()
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--plots")
+    assert result.exit_code == 0 and (out / "s2" / "u 2.png").exists()
+    rows = {r["utterance"]: r["status"] for r in csv.DictReader(
+        open(out / "alignment_report.csv", encoding="utf-8"))}
+    assert rows["s1/u1"] == "skipped" and rows["s2/u 2"] in ("aligned", "flagged")

@@ -1,0 +1,51 @@
+"""aligner/validate.py: a corpus checked the way alignment reads it, without a model."""
+
+from __future__ import annotations
+
+import csv
+
+from aligner.validate import validate_corpus
+from bad_inputs import BAD
+from cli_helpers import cli
+from conftest import speechlike
+
+
+def test_validate(small_corpus):
+    report = validate_corpus(small_corpus)
+    problems = dict(report.problems)
+    assert "no transcript" in problems["top"]
+    assert "broken.wav" in problems["bob/broken"]
+    assert any("orphan.lab" in name for name in problems)
+    assert "zorblax" in report.unknown_words
+    count, pron = report.unknown_words["zorblax"]
+    assert count == 1 and pron
+    rates = {u.name: u.sample_rate for u in report.utterances}
+    assert rates["bob/b 1"] == 44100 and rates["alice/deep/a2"] == 8000
+
+
+def test_validate_flags_too_short_audio(tmp_path, write_wav):
+    write_wav(tmp_path / "c" / "x.wav", speechlike(0.2))
+    (tmp_path / "c" / "x.lab").write_text("this sentence is far too long for a fifth of a second")
+    (tmp_path / "c" / "e.lab").write_text("  ")
+    write_wav(tmp_path / "c" / "e.wav", speechlike(1.0))
+    problems = dict(validate_corpus(tmp_path / "c").problems)
+    assert "too short" in problems["x"]
+    assert "empty" in problems["e"]
+
+
+def test_validate_report_csv_has_warnings(small_corpus, tmp_path):
+    path = validate_corpus(small_corpus).write_csv(tmp_path / "v.csv")
+    rows = {r["utterance"]: r for r in csv.DictReader(open(path, encoding="utf-8"))}
+    assert "differ" in rows["alice/deep/a2"]["warnings"] and rows["alice/a1"]["warnings"] == ""
+    assert "no transcript" in rows["top"]["problems"]
+
+
+def test_validate_and_align_refuse_a_fast_transcript_in_the_same_words(tmp_path, tiny_model_dir):
+    """One speaking-rate limit and one wording: what validate calls a problem is the error an
+    alignment of the same file stops with."""
+    audio, transcript = BAD["too_short_for_transcript"].build(tmp_path / "c", "fast")
+    problem = dict(validate_corpus(tmp_path / "c").problems)["fast"]
+    assert "too short" in problem and "needs at least" in problem
+    result = cli(audio, transcript, "--model", tiny_model_dir)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"error: {audio}: {problem}"

@@ -1,37 +1,17 @@
 #!/usr/bin/env bash
-# Rebuild the shipped English model (models/english) exactly as it was trained, and the CTC
-# baselines. Twelve OTTC stages, each initialised from the previous one (--init): on 2 shared CPU
-# cores a long schedule was not affordable in one go, so stage 1 (6 epochs planned) was stopped
-# after epoch 3 (--max-steps 1987 reproduces that), then shorter warm-up/decay schedules
-# followed. Stages 4 and 5 (session 2) lower the mass of the silence tokens between words
-# (--sil-mass 0.1, then 0.2; 0.5 before): with 0.5 the model learned to call the first 20-40 ms
-# of a word that follows another without a pause "silence" (word-initial stops started 36 ms
-# late in the median). They ran on one thread each (THREADS=1) beside other jobs; stage 6
-# continued with 0.2 on 2 threads (chosen over stage 5 on the full dev split: 64.8% vs 63.8%
-# of boundaries within 20 ms). Stage 7 (session 3, 8 epochs, lr 1.5e-3) took the full dev split
-# from 64.8% to 66.7%; two 5-epoch continuations of it (plain, and with --vtlp) and a stage
-# with duration-based phone masses (--phone-mass) all scored lower on the 120 dev utterances.
-# Stage 8 (session 4) splits every phone into 3 ordered sub-phonetic states (--states 3: the
-# label head of stage 7 is split, aligner/states.py) and trains 4 epochs, the first one
-# shuffled (--no-short-first: the curriculum cost stage 8 eight points in its first epoch);
-# stage 9 continues it for 6 epochs at lr 7e-4. Stage 10 (end of session 4, one thread) 8 more
-# at lr 5e-4, stage 11 (session 5, one thread) 8 more at lr 4e-4. A stage-11 alternative that
-# added the wideband G.722 copy of the real prompts ($DATA/real/allison-wb, 6 epochs; run
-# exp-wb, recipes/train/README.md) scored the same on dev and on real prompts and was not kept.
-# Stage 12 (session 5, 2 threads) adds the hard-EM auxiliary loss (--viterbi-aux 0.5: frame
-# cross-entropy on the model's own Viterbi path over the states) for 3 epochs at lr 3e-4.
-# On a GPU, one run of ~15-20 epochs is the simpler equivalent.
+# Rebuild the shipped English model (models/english) exactly as it was trained, the two-stage
+# recipe from scratch, and the baselines. Every stage is one `ottc-align train` call initialised
+# from the previous one (--init); recipes/train/README.md says what each group of stages adds
+# and how the runs compare on real speech. On a GPU, one run of about 20 epochs is the simpler
+# equivalent.
 #
 # Inputs (built by the other recipes, never committed):
 #   $DATA/synth/{train,dev,test}  synthetic corpus with gold TextGrids (recipes/synth)
 #   $DATA/real/allison            real telephone speech, transcripts only (recipes/real)
-# Outputs: $DATA/runs/ottc-stage1, ottc-stage2, ottc, exp-sil01, exp-sil02, exp-sil03, exp-sil04,
-# exp-states3, exp-states3b, exp-states3c, exp-states3d, exp-vaux3, exp-gold1, exp-gold3 (final),
-# diag-supervised (diagnostic), ctc,
-# ctc-scratch1, ctc-scratch2 (train.log, checkpoint.pt,
-# best/, last/, model/). Re-running a stage resumes from its last epoch checkpoint (--resume).
+# Outputs: $DATA/runs/<stage>/ (train.log, checkpoint.pt, best/, last/, model/). Re-running a
+# stage resumes from its last epoch checkpoint (--resume).
 #
-# Usage: recipes/train/train_english.sh [all|ottc|ctc|ctc-scratch|ceiling|export]
+# Usage: recipes/train/train_english.sh [all|ottc|clean|ctc|ctc-scratch|ceiling|export]
 # (THREADS=1 recipes/train/train_english.sh ctc-scratch runs beside another job)
 set -euo pipefail
 WHAT="${1:-all}"
@@ -77,9 +57,17 @@ if [[ "$WHAT" == all || "$WHAT" == ottc ]]; then
         --gold-aux 1.0 --threads 1 --dev-limit 40 --init "$DATA/runs/exp-vaux3/model"
     stage exp-gold3 --loss ottc --epochs 2 --lr 3e-4 --seed 32 --no-short-first --viterbi-aux 0.5 \
         --gold-aux 3.0 --threads 1 --dev-limit 40 --init "$DATA/runs/exp-gold1/model"
-    # Session 8 (one thread): three more epochs with vocal-tract-length perturbation. Shipped.
+    # Session 8 (one thread): three more epochs with vocal-tract-length perturbation.
     stage exp-gold3v --loss ottc --epochs 3 --lr 3e-4 --seed 41 --no-short-first --viterbi-aux 0.5 \
         --gold-aux 3.0 --vtlp --threads 1 --dev-limit 40 --init "$DATA/runs/exp-gold3/model"
+    # Session 9 (one thread): 3 + 6 + 3 more epochs of the same; the last epoch of the last is
+    # shipped (its `last/`: the 40-utterance dev sample's `best` is noise at this point).
+    stage exp-gold3v-b --loss ottc --epochs 3 --lr 3e-4 --seed 61 --no-short-first --viterbi-aux 0.5 \
+        --gold-aux 3.0 --vtlp --threads 1 --dev-limit 40 --init "$DATA/runs/exp-gold3v/model"
+    stage exp-gold3v-c --loss ottc --epochs 6 --lr 3e-4 --seed 71 --no-short-first --viterbi-aux 0.5 \
+        --gold-aux 3.0 --vtlp --threads 1 --dev-limit 40 --init "$DATA/runs/exp-gold3v-b/model"
+    stage exp-gold3v-d --loss ottc --epochs 3 --lr 3e-4 --seed 81 --no-short-first --viterbi-aux 0.5 \
+        --gold-aux 3.0 --vtlp --threads 1 --dev-limit 40 --init "$DATA/runs/exp-gold3v-c/last"
 fi
 if [[ "$WHAT" == clean ]]; then
     # The two-stage recipe from scratch (session 8, one thread, 62 + 15 min): a larger network
@@ -110,13 +98,14 @@ if [[ "$WHAT" == all || "$WHAT" == ctc-scratch ]]; then
 fi
 if [[ "$WHAT" == all || "$WHAT" == ottc || "$WHAT" == export ]]; then
     cd "$(dirname "$0")/../.."  # the repository root: the card names models/english as is
-    python recipes/train/export.py --run "$DATA/runs/exp-gold3v" \
+    python recipes/train/export.py --run "$DATA/runs/exp-gold3v-d" --which last \
         --previous "$DATA/runs/ottc-stage1" --previous "$DATA/runs/ottc-stage2" \
         --previous "$DATA/runs/ottc" --previous "$DATA/runs/exp-sil01" --previous "$DATA/runs/exp-sil02" \
         --previous "$DATA/runs/exp-sil03" --previous "$DATA/runs/exp-sil04" \
         --previous "$DATA/runs/exp-states3" --previous "$DATA/runs/exp-states3b" \
         --previous "$DATA/runs/exp-states3c" --previous "$DATA/runs/exp-states3d" \
-        --previous "$DATA/runs/exp-vaux3" --previous "$DATA/runs/exp-gold1" --previous "$DATA/runs/exp-gold3" --out models/english \
+        --previous "$DATA/runs/exp-vaux3" --previous "$DATA/runs/exp-gold1" --previous "$DATA/runs/exp-gold3" \
+        --previous "$DATA/runs/exp-gold3v" --previous "$DATA/runs/exp-gold3v-b" --previous "$DATA/runs/exp-gold3v-c" --out models/english \
         $( [[ -d "$DATA/runs/diag-supervised/epoch2" ]] && echo --ceiling "$DATA/runs/diag-supervised/epoch2" ) \
         $( [[ -d "$DATA/runs/ctc-scratch2" ]] && echo --ctc-run "$DATA/runs/ctc-scratch2" \
            --ctc-previous "$DATA/runs/ctc-scratch1" --ottc-same-budget "$DATA/runs/ottc-stage2" )

@@ -28,6 +28,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from aligner.atomic import atomic_path
 from aligner.features import FeatureConfig, log_mel, mel_filterbank
 
 
@@ -121,11 +122,9 @@ def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | No
     if not items:
         raise CorpusError(f"{root}: none of the {len(utts)} utterances is usable ({skipped[0]})")
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
-        torch.save({"names": [i.name for i in items], "feats": [i.feats for i in items],
-                    "words": [i.words for i in items], "skipped": skipped}, tmp)
-        tmp.replace(cache_file)
+        with atomic_path(cache_file) as tmp:  # a killed run leaves no half-written cache
+            torch.save({"names": [i.name for i in items], "feats": [i.feats for i in items],
+                        "words": [i.words for i in items], "skipped": skipped}, tmp)
     log(f"{root}: {len(items)} utterances read ({len(skipped)} skipped)")
     return items, skipped
 
@@ -178,10 +177,8 @@ def read_gold(root: Path, items: list[Item], cache_dir: Path | None, log=print) 
             if phones:
                 labels[it.name] = gold_frame_labels(phones, it.frames).to(torch.int16)
         if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(".tmp")
-            torch.save(labels, tmp)
-            tmp.replace(cache_file)
+            with atomic_path(cache_file) as tmp:
+                torch.save(labels, tmp)
     for it in items:
         if it.name in labels:
             it.gold = labels[it.name]

@@ -174,12 +174,6 @@ def boundary_offsets(gold: Sequence[Interval], hyp: Sequence[Interval],
     return np.array([h - g for g, h in bp], dtype=np.float64)
 
 
-def boundary_errors(gold: Sequence[Interval], hyp: Sequence[Interval],
-                    pairs: Sequence[tuple[int | None, int | None]]) -> np.ndarray:
-    """Absolute boundary errors in seconds (see `boundary_pairs`)."""
-    return np.abs(boundary_offsets(gold, hyp, pairs))
-
-
 def share_within(errors: np.ndarray, tolerance: float) -> float:
     """Share of errors at most `tolerance` seconds (NaN for no errors)."""
     if errors.size == 0:

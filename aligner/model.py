@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from aligner.atomic import atomic_open, atomic_path
 from aligner.features import FeatureConfig
 from aligner.text.phones import VOCAB
 
@@ -240,15 +242,29 @@ def first_model_dir(candidates: list[Path]) -> Path:
 
 
 def save_model(model: AcousticModel, path: Path) -> None:
-    """Write `model.safetensors` + `config.json`."""
+    """Write `model.safetensors` + `config.json`, each all or nothing (training rewrites `last/`
+    and `best/` every epoch: a run killed mid-save must not leave a truncated file there)."""
     from safetensors.torch import save_file
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
-    os.chmod(path / WEIGHTS_FILE, 0o644)  # safetensors writes 0600; a shipped model must be readable
-    (path / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
+    with atomic_path(path / WEIGHTS_FILE) as tmp:
+        save_file(state, str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
+    os.chmod(path / WEIGHTS_FILE, 0o644)  # a shipped model must be readable, whatever the umask
+    with atomic_open(path / CONFIG_FILE) as handle:
+        handle.write(json.dumps(model.config.to_dict(), indent=2) + "\n")
+
+
+def copy_model(source: Path, target: Path) -> None:
+    """Copy a model directory's files into `target` (train's output, the model adapt keeps),
+    each all or nothing and with its times and mode, as `shutil.copy2` would."""
+    target.mkdir(parents=True, exist_ok=True)
+    for f in sorted(source.iterdir()):
+        if f.is_file():
+            with atomic_path(target / f.name) as tmp:
+                shutil.copyfile(f, tmp)
+            shutil.copystat(f, target / f.name)
 
 
 def expand_states(model: AcousticModel, states: int) -> AcousticModel:

@@ -1,6 +1,6 @@
 """Optimal Temporal Transport Classification (OTTC): the transport plan and the loss.
 
-Pure torch, no I/O. The idea (see /work/shared/OTTC.md): frames carry weights `alpha` (a masked
+Pure torch, no I/O. The idea (the OTTC paper's): frames carry weights `alpha` (a masked
 softmax of one scalar per frame), target tokens carry masses `beta` (uniform by default). In one
 dimension the optimal transport plan between the two is monotone: merge the cumulative sums
 `A_i` and `B_j` as break points on [0, 1]; every piece between two consecutive break points lies

@@ -25,7 +25,6 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,11 +34,12 @@ import torch
 from torch import Tensor
 
 from aligner.align import resolve_device
+from aligner.atomic import atomic_open, atomic_path
 from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus,
                              read_gold, stretch_labels)
 from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
 from aligner.features import FeatureConfig
-from aligner.model import AcousticModel, ModelConfig, expand_states, load_model, save_model
+from aligner.model import AcousticModel, ModelConfig, copy_model, expand_states, load_model, save_model
 
 CHECKPOINT = "checkpoint.pt"
 LOG_FILE = "train.log"
@@ -302,13 +302,6 @@ def _agreed(total: int, world: int, device: torch.device) -> int:
     value = torch.tensor([total], device=device)
     torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MIN)
     return int(value.item())
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
-
 
 
 def main_process() -> bool:
@@ -665,12 +658,12 @@ def _end_epoch(run: Run, progress: Progress, clock: Clock, epoch: int, train_los
     if score >= progress.best or not metrics:  # ties go to the later (more trained) epoch
         progress.best = max(progress.best, score)
         save_model(run.model, run.work / "best")
-        (run.work / "best" / "dev.json").write_text(json.dumps(progress.history[-1], indent=2) + "\n")
-    _atomic_save({"model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
-                  "step": progress.step, "total": progress.total, "epoch": epoch,
-                  "best": progress.best, "history": progress.history,
-                  "model_config": run.model.config.to_dict(), "train_config": asdict(run.cfg)},
-                 run.work / CHECKPOINT)
+        _write_json(run.work / "best" / "dev.json", progress.history[-1])
+    with atomic_path(run.work / CHECKPOINT) as tmp:  # a kill mid-save keeps the previous epoch's
+        torch.save({"model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
+                    "step": progress.step, "total": progress.total, "epoch": epoch,
+                    "best": progress.best, "history": progress.history,
+                    "model_config": run.model.config.to_dict(), "train_config": asdict(run.cfg)}, tmp)
 
 
 def _final_save(run: Run, summary: dict, clock: Clock) -> None:
@@ -678,9 +671,13 @@ def _final_save(run: Run, summary: dict, clock: Clock) -> None:
     chosen = run.work / ("best" if (run.work / "best").is_dir() else "last")
     out = Path(run.cfg.output)
     if out.resolve() != chosen.resolve():
-        out.mkdir(parents=True, exist_ok=True)
-        for f in chosen.iterdir():
-            shutil.copy2(f, out / f.name)
-    (run.work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        copy_model(chosen, out)
+    _write_json(run.work / "summary.json", summary)
     run.log(f"model written to {out} (from {chosen.name}/), total training time "
             f"{clock.elapsed() / 60:.1f} min")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Indented JSON, all or nothing (aligner/atomic.py), like every file a run writes."""
+    with atomic_open(path) as handle:
+        handle.write(json.dumps(data, indent=2) + "\n")

@@ -37,6 +37,7 @@ from aligner.evaluate import TierScore, score_tier, summarise_tier  # noqa: E402
 from aligner.formats import read_csv  # noqa: E402
 from aligner.phone_folding import Folding, fold_words, load_folding  # noqa: E402
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
+from aligner.errors import one_line  # noqa: E402
 from benchmarks.common import (DEFAULT_CACHE, machine, machine_lines, markdown_table,  # noqa: E402
                                set_threads, write_results)
 
@@ -175,7 +176,7 @@ def run(system, items: list[Item]) -> tuple[dict[str, Alignment], dict[str, str]
         except KeyboardInterrupt:
             raise
         except Exception as err:  # noqa: BLE001 - any failure on one recording is a result
-            failed[item.key] = f"{type(err).__name__}: {err}".splitlines()[0]
+            failed[item.key] = f"{type(err).__name__}: {one_line(err)}"
     return done, failed, time.perf_counter() - t0
 
 

@@ -1,8 +1,8 @@
 """The aligners the benchmarks compare, behind one small interface.
 
-A system turns (audio, transcript) into an `Alignment` or raises. `run_cached` aligns a list of
-utterances into a cache directory (one TextGrid per utterance, or a `.failed` file with the
-reason), skipping what is already there, so an interrupted benchmark resumes.
+A system turns (audio, transcript) into an `Alignment` or raises. `run_all` aligns a list of
+utterances with each system into its cache directory (one TextGrid per utterance, or a `.failed`
+file with the reason), skipping what is already there, so an interrupted benchmark resumes.
 """
 
 from __future__ import annotations
@@ -109,12 +109,6 @@ def is_cached(out_dir: Path, utt: Utterance) -> bool:
     if not fp.exists() or fp.read_text(encoding="utf-8") != fingerprint(utt):
         return False
     return output_path(out_dir, utt).exists() or failure_path(out_dir, utt).exists()
-
-
-def run_cached(system, utts: list[Utterance], out_dir: Path, fresh: bool = False,
-               progress: bool = True) -> dict[str, float]:
-    """Align every utterance not yet in `out_dir`; returns {"aligned", "failed", "seconds"}."""
-    return run_all([(system, out_dir)], utts, fresh, progress)[system.name]
 
 
 def run_all(jobs: list[tuple[object, Path]], utts: list[Utterance], fresh: bool = False,

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from aligner.alignment import Alignment, Interval
 from aligner.evaluate import (
     EvaluationError,
-    boundary_errors,
+    boundary_offsets,
     boundary_times,
     edit_counts,
     evaluate_paths,
@@ -64,7 +64,7 @@ def test_long_sequences_pair_blockwise_with_same_result():
     hyp = [iv(i * 0.1 + 0.005, (i + 1) * 0.1 + 0.005, str(lab)) for i, lab in enumerate(labels)]
     pairs = pair_tokens(gold, hyp)
     assert pairs == [(i, i) for i in range(1500)]
-    errors = boundary_errors(gold, hyp, pairs)
+    errors = np.abs(boundary_offsets(gold, hyp, pairs))
     assert errors.size == 1501 and np.allclose(errors, 0.005)
 
 
@@ -72,7 +72,7 @@ def test_long_sequences_pair_blockwise_with_same_result():
 def test_shared_boundaries_count_once_and_errors_are_known():
     gold = [iv(0.10, 0.20, "A"), iv(0.20, 0.30, "B")]
     hyp = [iv(0.11, 0.22, "A"), iv(0.22, 0.30, "B")]
-    errors = boundary_errors(gold, hyp, pair_tokens(gold, hyp))
+    errors = np.abs(boundary_offsets(gold, hyp, pair_tokens(gold, hyp)))
     assert np.allclose(sorted(errors), [0.0, 0.01, 0.02])
     assert share_within(errors, 0.010) == pytest.approx(2 / 3)
     assert share_within(errors, 0.020) == 1.0
@@ -82,7 +82,7 @@ def test_shared_boundaries_count_once_and_errors_are_known():
 def test_gap_in_hypothesis_gives_two_boundaries():
     gold = [iv(0.10, 0.20, "A"), iv(0.20, 0.30, "B")]
     hyp = [iv(0.11, 0.20, "A"), iv(0.22, 0.30, "B")]
-    errors = boundary_errors(gold, hyp, pair_tokens(gold, hyp))
+    errors = np.abs(boundary_offsets(gold, hyp, pair_tokens(gold, hyp)))
     assert np.allclose(sorted(errors), [0.0, 0.0, 0.01, 0.02])
 
 

@@ -37,5 +37,5 @@ def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
         "## Against the product target", "## Dev metrics per epoch (120 dev utterances)", "## Limits"]
     assert len([line for line in lines if line.startswith("| test (unseen voices) | OTTC")]) == 2  # ot, viterbi
     assert len([line for line in lines if line.startswith("| 1 | ")]) == 2 * 2  # 2 epochs x 2 methods
-    assert f"--run {cfg.work_dir} --which best --out {out}`" in card
+    assert f"--run {cfg.work_dir} --which best --out {out} --dev {corpus} --test {corpus}`" in card
     assert card.endswith("(CMUdict's 39 ARPAbet phones).\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from aligner.model import (
     AcousticModel,
     ModelConfig,
     ModelError,
+    copy_model,
     load_config,
     load_model,
     save_model,
@@ -70,6 +73,49 @@ def test_save_load_roundtrip(model, tmp_path):
     assert not loaded.training and loaded.config == model.config
     x = torch.randn(1, 30, 80)
     torch.testing.assert_close(loaded(x, torch.tensor([30])), model(x, torch.tensor([30])))
+
+
+def test_a_save_that_fails_midway_keeps_the_previous_model(model, tmp_path, monkeypatch):
+    # Training rewrites last/ and best/ every epoch: a full disk or a kill mid-save must leave
+    # the previous epoch's files whole, and no half-written file beside them.
+    save_model(model, tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}
+
+    def half_written(state, filename, metadata=None):
+        Path(filename).write_bytes(b"\0" * 10)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("safetensors.torch.save_file", half_written)
+    torch.manual_seed(5)
+    with pytest.raises(OSError, match=f"{WEIGHTS_FILE}: cannot write .No space left"):
+        save_model(AcousticModel(small_config()), tmp_path / "m")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()} == before
+    assert (tmp_path / "m" / WEIGHTS_FILE).stat().st_mode & 0o777 == 0o644
+    assert load_model(tmp_path / "m").config == model.config
+
+
+def test_copy_model_copies_like_copy2_and_never_leaves_a_partial_file(model, tmp_path, monkeypatch):
+    # train's output and the model adapt keeps are copies of a model directory
+    save_model(model, tmp_path / "m")
+    (tmp_path / "m" / "MODEL_CARD.md").write_text("# card\n")
+    os.chmod(tmp_path / "m" / "MODEL_CARD.md", 0o640)
+    copy_model(tmp_path / "m", tmp_path / "out")
+    for f in (tmp_path / "m").iterdir():
+        g, a, b = tmp_path / "out" / f.name, f.stat(), (tmp_path / "out" / f.name).stat()
+        assert g.read_bytes() == f.read_bytes()
+        assert (b.st_mode, b.st_mtime_ns) == (a.st_mode, a.st_mtime_ns)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    torch.manual_seed(5)
+    save_model(AcousticModel(small_config()), tmp_path / "other")
+
+    def half_copied(src, dst, *args, **kwargs):
+        Path(dst).write_bytes(b"\0" * 10)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", half_copied)
+    with pytest.raises(OSError, match="cannot write .No space left"):
+        copy_model(tmp_path / "other", tmp_path / "out")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
 
 
 def test_env_var_selects_the_default_model(model, tmp_path, monkeypatch):

@@ -290,6 +290,30 @@ def test_gold_frame_labels_come_from_the_gold_textgrids_phones(corpus):
                 assert VOCAB[int(it.gold[frame])] == phone.mark.upper()
 
 
+def test_feature_cache_is_written_all_or_nothing(tmp_path, monkeypatch):
+    """A run killed (or out of disk) while saving the feature cache leaves no cache file and no
+    temporary one; the next run reads the corpus again and caches it."""
+    from aligner.dataset import read_corpus
+
+    corpus = _tone_corpus(tmp_path / "tones", with_gold=False)
+    cache = tmp_path / "cache"
+
+    def half_written(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"PK\0")
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, "save", half_written)
+        with pytest.raises(OSError, match="cannot write .No space left"):
+            read_corpus(corpus, cache, log=lambda line: None)
+    assert list(cache.iterdir()) == []
+    items, _ = read_corpus(corpus, cache, log=lambda line: None)
+    assert [p.suffix for p in cache.iterdir()] == [".pt"]
+    again, _ = read_corpus(corpus, cache, log=lambda line: None)  # from the cache
+    assert [i.name for i in again] == [i.name for i in items]
+    assert all(torch.equal(a.feats, b.feats) for a, b in zip(again, items))
+
+
 def test_viterbi_labels_follow_the_posteriors():
     from aligner.train import viterbi_labels
 

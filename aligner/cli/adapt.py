@@ -8,7 +8,6 @@ the held-out recordings; MODEL_DIR holds whichever model was kept.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -99,9 +98,7 @@ def command(
 def _copy_model(source: Path, output: Path, section: list[str]) -> None:
     """Copy a model directory's files to `output`, its card with `section` added."""
     from aligner.card import read_card, write_card
+    from aligner.model import copy_model
 
-    output.mkdir(parents=True, exist_ok=True)
-    for f in source.iterdir():
-        if f.is_file():
-            shutil.copy2(f, output / f.name)
+    copy_model(source, output)
     write_card(output, [*read_card(source), "", *section])

@@ -182,11 +182,6 @@ def clean_with_origin(text: str) -> tuple[str, str, list[int] | None]:
     return nfc, "".join(out), origin
 
 
-def clean_text(text: str) -> str:
-    """Unicode compatibility forms, curly quotes, dashes, invisible characters -> plain forms."""
-    return clean_with_origin(text)[1]
-
-
 def _is_word_char(ch: str) -> bool:
     return ch.isalnum()
 

@@ -172,7 +172,7 @@ def save(net: G2PNet, config: dict, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("/work/data/g2p"))
+    ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--minutes", type=float, default=13.0, help="wall-time budget for training")
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--layers", type=int, default=3)

@@ -85,7 +85,7 @@ def read_prompt(sounds: Path, name: str, codec: str) -> np.ndarray | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Prepare the Asterisk Allison prompts (MFA layout).")
-    ap.add_argument("--out", type=Path, default=Path("/work/data/real/allison"))
+    ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--sounds", type=Path, default=SOUNDS)
     ap.add_argument("--transcripts", type=Path, default=TRANSCRIPTS)
     ap.add_argument("--codec", choices=("wav", "g722"), default="wav",

@@ -28,6 +28,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from aligner.atomic import atomic_open
+
 from . import augment
 from .gold import build_tiers, map_segments, shift_scale, write_textgrid
 from .numbers import ABBREVIATIONS, spoken_words
@@ -275,11 +277,10 @@ def run_batch(spec: BatchSpec) -> tuple[str, list[dict], dict[str, int]]:
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    """A finished batch's manifest rows, all or nothing: `finalize` trusts every .tsv it finds."""
+    with atomic_open(path) as f:
         for r in rows:
             f.write("\t".join(r[c].replace("\t", " ") for c in MANIFEST_COLUMNS) + "\n")
-    tmp.replace(path)
 
 
 def finalize(out: Path, voices: list[Voice], elapsed: float, errors: dict[str, int],

@@ -14,20 +14,16 @@ does (it trains from transcripts only).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
-
-from aligner.align import Aligner  # noqa: E402
-from aligner.evaluate import phone_start_offsets  # noqa: E402
-from aligner.formats import read_alignment  # noqa: E402
-from aligner.phone_folding import load_folding  # noqa: E402
-from aligner.dev_metrics import find_dev_utterances  # noqa: E402
+from aligner.align import Aligner
+from aligner.evaluate import phone_start_offsets
+from aligner.formats import read_alignment
+from aligner.phone_folding import load_folding
+from aligner.dev_metrics import find_dev_utterances
 
 MIN_COUNT = 30  # boundary types rarer than this keep no shift
 

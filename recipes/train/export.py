@@ -1,8 +1,9 @@
 """Export a training run's model to a shipped model directory, measured, with its model card.
 
     python recipes/train/export.py --run /work/data/runs/ottc --out models/english \
+        --dev /work/data/synth/dev --test /work/data/synth/test \
         [--ctc-run /work/data/runs/ctc [--ctc-previous RUN ...] [--ottc-same-budget RUN]]
-        [--which best|last] [--dev DIR] [--test DIR]
+        [--which best|last]
 
 Copies `<run>/<which>/{model.safetensors,config.json}` to `--out`, measures phone-boundary
 figures on the dev split (voices seen in training) and the test split (unseen voices) for every
@@ -110,8 +111,8 @@ def _parse_args() -> argparse.Namespace:
     p.add_argument("--previous", type=Path, action="append", default=[],
                    help="earlier runs this one was initialised from (--init), oldest first")
     p.add_argument("--which", default="best", choices=["best", "last"])
-    p.add_argument("--dev", default="/work/data/synth/dev")
-    p.add_argument("--test", default="/work/data/synth/test")
+    p.add_argument("--dev", required=True, help="the dev split: seen voices, gold TextGrids")
+    p.add_argument("--test", required=True, help="the test split: unseen voices, gold TextGrids")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
 
@@ -208,7 +209,8 @@ def _accuracy_section(args: argparse.Namespace, metrics: dict, measure_s: float)
                 rows.append(_row(split, name, m))
     previous = "".join(f" --previous {p}" for p in args.previous)
     measured = (f"Measured with `python recipes/train/export.py --run {args.run}{previous} --which "
-                f"{args.which} --out {args.out}" + (f" --ctc-run {args.ctc_run}" if args.ctc_run else "")
+                f"{args.which} --out {args.out} --dev {args.dev} --test {args.test}"
+                + (f" --ctc-run {args.ctc_run}" if args.ctc_run else "")
                 + "".join(f" --ctc-previous {p}" for p in args.ctc_previous)
                 + (f" --ottc-same-budget {args.ottc_same_budget}" if args.ottc_same_budget else "")
                 + (f" --ceiling {args.ceiling}" if args.ceiling else "")

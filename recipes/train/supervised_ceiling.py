@@ -3,6 +3,7 @@ phone times (frame cross-entropy) to see how far this network and these features
 alignment is given.
 
     python recipes/train/supervised_ceiling.py --init /work/data/runs/exp-sil04/model \
+        --corpus /work/data/synth/train --cache-dir /work/data/features \
         --out /work/data/runs/diag-supervised --epochs 2 --lr 5e-4
     python recipes/train/measure.py /work/data/runs/diag-supervised/epoch2 /work/data/synth/dev /work/data/synth/test
 
@@ -44,8 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--init", required=True, help="a one-state model directory")
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--corpus", default="/work/data/synth/train", type=Path)
-    parser.add_argument("--cache-dir", default="/work/data/features", type=Path)
+    parser.add_argument("--corpus", required=True, type=Path, help="training split with gold TextGrids")
+    parser.add_argument("--cache-dir", required=True, type=Path, help="feature cache (as for train)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--max-frames", type=int, default=8000)

@@ -82,7 +82,8 @@ if [[ "$WHAT" == all || "$WHAT" == ceiling ]]; then
     # Diagnostic only, never shipped: stage 7's network fine-tuned on the gold phone times, to
     # see how far this network gets when the alignment is given (the card reports it).
     (cd "$(dirname "$0")/../.." && python recipes/train/supervised_ceiling.py \
-        --init "$DATA/runs/exp-sil04/model" --out "$DATA/runs/diag-supervised" --epochs 2 --lr 5e-4)
+        --init "$DATA/runs/exp-sil04/model" --corpus "$DATA/synth/train" --cache-dir "$DATA/features" \
+        --out "$DATA/runs/diag-supervised" --epochs 2 --lr 5e-4)
 fi
 if [[ "$WHAT" == ctc ]]; then
     # The first CTC comparison model (session 1): the OTTC stage-2 network fine-tuned with CTC
@@ -106,6 +107,7 @@ if [[ "$WHAT" == all || "$WHAT" == ottc || "$WHAT" == export ]]; then
         --previous "$DATA/runs/exp-states3c" --previous "$DATA/runs/exp-states3d" \
         --previous "$DATA/runs/exp-vaux3" --previous "$DATA/runs/exp-gold1" --previous "$DATA/runs/exp-gold3" \
         --previous "$DATA/runs/exp-gold3v" --previous "$DATA/runs/exp-gold3v-b" --previous "$DATA/runs/exp-gold3v-c" --out models/english \
+        --dev "$DATA/synth/dev" --test "$DATA/synth/test" \
         $( [[ -d "$DATA/runs/diag-supervised/epoch2" ]] && echo --ceiling "$DATA/runs/diag-supervised/epoch2" ) \
         $( [[ -d "$DATA/runs/ctc-scratch2" ]] && echo --ctc-run "$DATA/runs/ctc-scratch2" \
            --ctc-previous "$DATA/runs/ctc-scratch1" --ottc-same-budget "$DATA/runs/ottc-stage2" )

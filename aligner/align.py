@@ -39,6 +39,7 @@ from aligner.audio import SAMPLE_RATE, AudioError, load_audio, prepare_waveform
 from aligner.checks import Thresholds, find_flags
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
+from aligner.formats import Segment, read_transcript_textgrid
 from aligner.text.errors import TranscriptError
 from aligner.text.frontend import (PreparedText, load_lexicon, prepare_text, read_transcript,
                                    too_fast)
@@ -80,24 +81,6 @@ def is_out_of_memory(err: BaseException) -> bool:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """One utterance of a transcript. A text transcript is one segment over the whole recording
-    (start and end None); an utterance TextGrid gives one per interval, with its speaker.
-    `source` names the utterance in error messages."""
-
-    text: str
-    source: str
-    speaker: str | None = None
-    start: float | None = None
-    end: float | None = None
-
-    @property
-    def whole(self) -> bool:
-        """Spans the whole recording (no interval of its own)."""
-        return self.start is None
-
-
-@dataclass(frozen=True)
 class Encoded:
     """The model's outputs for one recording (or one interval of it), on the CPU: all that
     `Aligner.decode` needs besides the text, so they can be computed once, in a batch, and
@@ -106,6 +89,7 @@ class Encoded:
     log_probs: torch.Tensor  # [T, C] label log-posteriors, float32
     weight_logits: torch.Tensor  # [T] frame weights before their softmax (OTTC), float32
     duration: float  # seconds of audio
+    change: torch.Tensor | None = None  # spectral change every 2.5 ms (features.spectral_change)
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -144,6 +128,9 @@ class Aligner:
         # on-grid decoders (viterbi): move each boundary off the 10 ms grid to where the
         # posteriors cross (decode.refine_boundaries); False gives the plain frame path
         self.refine_boundaries = True
+        # then, with refinement on, boundaries between manners move onto the spectral change
+        # near them (boundaries.snap_to_change)
+        self.snap_boundaries = True
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -220,10 +207,7 @@ class Aligner:
         if path.is_dir():
             raise TranscriptError(f"{path}: is a directory, not a transcript file")
         if path.suffix.lower() == ".textgrid":
-            from aligner.formats import read_transcript_textgrid
-
-            return [Segment(s.text, f"{path} [{s.speaker} {s.start:.2f}s]", s.speaker, s.start,
-                            s.end) for s in read_transcript_textgrid(path)]
+            return read_transcript_textgrid(path)
         return [Segment(read_transcript(path), str(path))]
 
     def align_waveform(self, wave: np.ndarray, segments: Sequence[Segment],
@@ -334,7 +318,7 @@ class Aligner:
         (cut away again), run on `model`'s device in its precision."""
         import torch
 
-        from aligner.features import log_mel, num_frames
+        from aligner.features import log_mel, num_frames, spectral_change
 
         param = next(model.parameters())
         total = num_frames(len(wave), self.hop)
@@ -355,12 +339,13 @@ class Aligner:
                 weights[first:last] = wl[0, keep].float().cpu()
                 if self.on_progress is not None:
                     self.on_progress(last, total)
-        return Encoded(log_probs, weights, len(wave) / self.sample_rate)
+        return Encoded(log_probs, weights, len(wave) / self.sample_rate,
+                       spectral_change(torch.from_numpy(wave)))
 
     def _encode_batch(self, waves: list[np.ndarray]) -> list[Encoded]:
         import torch
 
-        from aligner.features import log_mel, num_frames
+        from aligner.features import log_mel, num_frames, spectral_change
 
         limit = int(CHUNK_SECONDS * self.sample_rate)
         out: list = [None] * len(waves)
@@ -388,7 +373,8 @@ class Aligner:
         for row, i in enumerate(short):
             n = int(lengths[row])
             out[i] = Encoded(lp[row, :n].float().cpu(), wl[row, :n].float().cpu(),
-                             len(waves[i]) / self.sample_rate)
+                             len(waves[i]) / self.sample_rate,
+                             spectral_change(torch.from_numpy(waves[i])))
         return out
 
     # ------------------------------------------------------------------ stage 2: decode
@@ -396,6 +382,8 @@ class Aligner:
                method: str = DEFAULT_METHOD) -> Alignment:
         """Words and phones of one utterance from the model's outputs for its audio (times from
         the start of that audio; no flags: `align_waveform` adds them per speaker)."""
+        from aligner.boundaries import snap_to_change
+        from aligner.features import CHANGE_FEATURES
         from aligner.states import phone_log_probs, with_markup_scores
         from aligner.text.phones import MARKUP_IDS, STAR, phone_ids, phone_label
 
@@ -434,7 +422,12 @@ class Aligner:
             phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]),
                                        phone_label(phone), conf))
             owner.append(w)
-        phones_out = tidy_phones(phones_out, duration)
+        on_model_grid = tidy_phones(phones_out, duration)  # what the fit below judges
+        if self.refine_boundaries and self.snap_boundaries and encoded.change is not None:
+            phones_out = tidy_phones(snap_to_change(phones_out, encoded.change.numpy(),
+                                                    CHANGE_FEATURES.frame_duration), duration)
+        else:
+            phones_out = on_model_grid
         by_word: list[list[Interval]] = [[] for _ in prepared.words]
         for p, o in zip(phones_out, owner):  # one pass: a 2-hour file has ~10^5 phones
             by_word[o].append(p)
@@ -448,7 +441,7 @@ class Aligner:
         return Alignment(words_out, phones_out, duration, None,
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None,
-                         transcript_fit=transcript_fit(phone_lp.numpy(), phones_out,
+                         transcript_fit=transcript_fit(phone_lp.numpy(), on_model_grid,
                                                        self.frame_duration,
                                                        [w.confidence for w in words_out]))
 

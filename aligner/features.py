@@ -120,4 +120,37 @@ def feature_lengths(sample_lengths: Tensor, hop_length: int = 160) -> Tensor:
     return torch.div(sample_lengths + hop_length - 1, hop_length, rounding_mode="floor").long()
 
 
-__all__ = ["FeatureConfig", "log_mel", "num_frames", "feature_lengths", "mel_filterbank"]
+# Spectral change: a finer analysis than the model's (10 ms windows every 2.5 ms), for placing
+# boundaries between the model's 10 ms frames (aligner/boundaries.py).
+CHANGE_FEATURES = FeatureConfig(n_mels=40, win_length=160, hop_length=40, n_fft=256, f_min=50.0)
+CHANGE_SPAN = 4  # frames on each side compared: 10 ms before against 10 ms after
+CHANGE_CHUNK = 24000  # frames (60 s) per piece: memory stays bounded for any length
+_CHANGE_MARGIN = 16  # frames of context on each side of a piece, cut away again
+
+
+def spectral_change(waveform: Tensor) -> Tensor:
+    """How fast the spectrum of a 16 kHz waveform [N] changes, every 2.5 ms: [ceil(N / 40)].
+
+    Value t is the distance between the log-mel spectra (each band scaled to unit variance over
+    the piece, smoothed over 7.5 ms) 10 ms after and 10 ms before time (t + 0.5) * 2.5 ms. It
+    peaks where one sound gives way to another abruptly: frication starting or stopping, the
+    onset of voicing, a stop closure. Pieces of CHANGE_CHUNK frames are analysed on their own."""
+    cfg = CHANGE_FEATURES
+    hop = cfg.hop_length
+    total = num_frames(waveform.shape[-1], hop)
+    out = torch.zeros(total, dtype=torch.float32)
+    k = CHANGE_SPAN
+    for first in range(0, total, CHANGE_CHUNK):
+        last = min(total, first + CHANGE_CHUNK)
+        lo, hi = max(0, first - _CHANGE_MARGIN), min(total, last + _CHANGE_MARGIN)
+        mel = log_mel(waveform[lo * hop: hi * hop].to(torch.float32).cpu(), cfg).T  # [F, T]
+        mel = (mel - mel.mean(1, keepdim=True)) / (mel.std(1, correction=0, keepdim=True) + 1e-5)
+        mel = torch.nn.functional.avg_pool1d(mel[None], 3, 1, 1)[0]
+        padded = torch.nn.functional.pad(mel[None], (k, k), mode="replicate")[0]
+        change = (padded[:, 2 * k:] - padded[:, : mel.shape[1]]).norm(dim=0)
+        out[first:last] = change[first - lo: first - lo + (last - first)]
+    return out
+
+
+__all__ = ["FeatureConfig", "log_mel", "num_frames", "feature_lengths", "mel_filterbank",
+           "spectral_change", "CHANGE_FEATURES"]

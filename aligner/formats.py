@@ -49,12 +49,20 @@ class NotAlignmentError(FormatError):
 
 @dataclass(frozen=True)
 class Segment:
-    """One utterance interval of a transcript TextGrid (MFA's long-recording input)."""
+    """One utterance of a transcript. A text transcript is one segment over the whole recording
+    (start and end None); an utterance TextGrid (MFA's long-recording input) gives one per
+    interval, with its speaker. `source` names the utterance in error messages."""
 
-    speaker: str
-    start: float
-    end: float
     text: str
+    source: str
+    speaker: str | None = None
+    start: float | None = None
+    end: float | None = None
+
+    @property
+    def whole(self) -> bool:
+        """Spans the whole recording (no interval of its own)."""
+        return self.start is None
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -751,7 +759,7 @@ def _pool(alignments: Sequence[Alignment]) -> Alignment:
 
 def read_transcript_textgrid(path: Path) -> list[Segment]:
     """Utterance intervals of a transcript TextGrid: one tier per speaker, each non-empty interval
-    one utterance to align inside its own time span."""
+    one utterance to align inside its own time span, named "<path> [<speaker> <start>s]"."""
     from praatio import textgrid
 
     try:
@@ -765,7 +773,9 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
             continue
         for e in tier.entries:
             if e.label.strip():
-                segments.append(Segment(name, float(e.start), float(e.end), e.label.strip()))
+                start = float(e.start)
+                segments.append(Segment(e.label.strip(), f"{path} [{name} {start:.2f}s]", name,
+                                        start, float(e.end)))
     if not segments:
         raise FormatError(f"{path}: the TextGrid has no non-empty utterance intervals")
     return segments

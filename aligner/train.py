@@ -474,9 +474,9 @@ def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
         try:
             base = expand_states(base, cfg.states)
         except ValueError as err:
-            raise TrainError(f"--init {cfg.init}: {err}") from None
+            raise TrainError(f"--model {cfg.init}: {err}") from None
     if cfg.loss == "ctc" and base.config.states != 1:
-        raise TrainError(f"--init {cfg.init}: a model with sub-phonetic states cannot train with CTC")
+        raise TrainError(f"--model {cfg.init}: a model with sub-phonetic states cannot train with CTC")
     overrides = {"loss": cfg.loss, "name": cfg.name, **masses}
     model = AcousticModel(ModelConfig.from_dict({**base.config.to_dict(), **overrides}))
     model.load_state_dict(base.state_dict())

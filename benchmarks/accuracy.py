@@ -20,8 +20,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_CACHE, DEFAULT_CORPUS, find_ctc_model, find_model, machine, machine_lines,
-    markdown_table, model_tag, set_threads, split_utterances, write_results,
+    find_ctc_model, find_model, machine, machine_lines, markdown_table, model_tag, path_option,
+    set_threads, split_utterances, write_results,
 )
 from benchmarks.systems import run_all  # noqa: E402
 
@@ -189,13 +189,13 @@ def voice_tables(by_voice: dict, names: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="corpus root with split folders")
+    path_option(ap, "--corpus", "OTTC_BENCH_CORPUS", "corpus root with split folders")
     ap.add_argument("--splits", default="test,dev")
     ap.add_argument("--systems", default=None, help="comma list (default: all available)")
     ap.add_argument("--model", default=None)
     ap.add_argument("--ctc-model", default=None)
     ap.add_argument("--limit", type=int, default=200, help="utterances per split (0 = all)")
-    ap.add_argument("--cache", default=str(DEFAULT_CACHE))
+    path_option(ap, "--cache", "OTTC_BENCH_CACHE", "system outputs, kept between runs")
     ap.add_argument("--fresh", action="store_true", help="re-align even if cached")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")

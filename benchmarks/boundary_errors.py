@@ -30,7 +30,7 @@ if __package__ in (None, ""):
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from aligner.evaluate import phone_start_offsets  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_CORPUS, find_model, machine, machine_lines, markdown_table, model_tag, set_threads,
+    find_model, machine, machine_lines, markdown_table, model_tag, path_option, set_threads,
     write_results,
 )
 
@@ -71,7 +71,7 @@ def table(groups: dict[str, list[float]], first: str, limit: int | None = None) 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    path_option(ap, "--corpus", "OTTC_BENCH_CORPUS", "corpus root with split folders")
     ap.add_argument("--split", default="test")
     ap.add_argument("--model", default=None)
     ap.add_argument("--method", default=DEFAULT_METHOD, choices=list(DECODERS))

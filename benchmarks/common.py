@@ -6,16 +6,18 @@ Every benchmark prints a table and writes `benchmarks/results/<name>.{md,json}` 
 System outputs are cached (`--cache`, outside the repository) per system, model and split, so an
 interrupted run resumes where it stopped.
 
-Data paths are arguments of each benchmark (`--corpus`, `--cache`, `--ctc-model`, ...); their
-defaults come from the environment, so a machine with its data elsewhere sets them once:
-$OTTC_BENCH_CORPUS (default /work/data/synth), $OTTC_BENCH_CACHE (/work/data/bench_cache),
-$OTTC_BENCH_RUNS (/work/data/runs, where the CTC baseline is looked for) and $OTTC_BENCH_WORK
-(/work/data/bench, scratch space such as scale.py's long recording). The model is the one
-`ottc-align` uses ($OTTC_ALIGN_MODEL, else models/english) unless `--model` says otherwise.
+Data paths are arguments of each benchmark (`--corpus`, `--cache`, `--ctc-model`, ...). No
+machine's folders are built in: a path argument is required unless its environment variable is
+set, so a machine sets them once: $OTTC_BENCH_CORPUS (the synthetic corpus, with its split
+folders), $OTTC_BENCH_CACHE (system outputs), $OTTC_BENCH_RUNS (training runs, where the CTC
+baseline is looked for) and $OTTC_BENCH_WORK (scratch space such as scale.py's long recording).
+The model is the one `ottc-align` uses ($OTTC_ALIGN_MODEL, else models/english) unless
+`--model` says otherwise.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -33,10 +35,23 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
 DOCS = REPO / "docs" / "benchmarks"
-DEFAULT_CACHE = Path(os.environ.get("OTTC_BENCH_CACHE", "/work/data/bench_cache"))
-DEFAULT_CORPUS = Path(os.environ.get("OTTC_BENCH_CORPUS", "/work/data/synth"))
-DEFAULT_RUNS = Path(os.environ.get("OTTC_BENCH_RUNS", "/work/data/runs"))  # training runs (CTC baseline)
-DEFAULT_WORK = Path(os.environ.get("OTTC_BENCH_WORK", "/work/data/bench"))  # scratch (scale.py)
+
+
+def env_path(variable: str) -> Path | None:
+    """The folder an environment variable names, None when it is unset or empty."""
+    value = os.environ.get(variable)
+    return Path(value) if value else None
+
+
+def path_option(parser: argparse.ArgumentParser, flag: str, variable: str, help: str,
+                below: str = "") -> None:
+    """A data-path option (a string, as the scripts expect) whose default is the folder
+    `variable` names (its subfolder `below`): required where the variable is unset, rather
+    than a guess at where this machine keeps its data."""
+    root = env_path(variable)
+    parser.add_argument(flag, default=None if root is None else str(root / below),
+                        required=root is None,
+                        help=f"{help} (default: ${variable}{'/' + below if below else ''})")
 
 
 def split_utterances(split_dir: Path, limit: int | None = None) -> list[Utterance]:
@@ -131,15 +146,19 @@ def machine_lines(m: dict[str, object]) -> str:
 
 
 def write_results(name: str, title: str, body_md: str, data: dict, docs_intro: str = "") -> None:
-    """benchmarks/results/<name>.md/.json and docs/benchmarks/<name>.md (intro + the same body)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
+    """benchmarks/results/<name>.md/.json and docs/benchmarks/<name>.md (intro + the same body),
+    each written all or nothing (`aligner.atomic`): a run killed while writing leaves the
+    previous results in place, never a truncated table."""
+    from aligner.atomic import atomic_open
+
     md = f"# {title}\n\n{body_md.strip()}\n"
-    (RESULTS / f"{name}.md").write_text(md, encoding="utf-8")
-    (RESULTS / f"{name}.json").write_text(json.dumps(_clean(data), indent=2) + "\n", encoding="utf-8")
     docs = DOCS / f"{name}.md"
     page = f"# {title}\n\n{docs_intro.strip()}\n\n## Latest results\n\n{body_md.strip()}\n" if docs_intro else md
-    docs.write_text(page, encoding="utf-8")
+    for path, text in ((RESULTS / f"{name}.md", md),
+                       (RESULTS / f"{name}.json", json.dumps(_clean(data), indent=2) + "\n"),
+                       (docs, page)):
+        with atomic_open(path) as handle:  # creates the folder, like the mkdirs it replaces
+            handle.write(text)
     print(f"wrote {RESULTS / (name + '.md')}, {RESULTS / (name + '.json')}, {docs}")
 
 
@@ -201,7 +220,7 @@ def _pick(candidates: list[Path]) -> Path | None:
     return min(same_run, key=lambda p: (_PREFERENCE.get(p.name, 3), -p.stat().st_mtime))
 
 
-def run_models(root: Path = DEFAULT_RUNS) -> list[Path]:
+def run_models(root: Path) -> list[Path]:
     """Model directories (config.json + weights) of training runs: <run>/{model,best,last}/ or
     <run>/ itself."""
     found = {p.parent for pattern in ("*/config.json", "*/*/config.json") for p in root.glob(pattern)}
@@ -217,14 +236,15 @@ def model_loss(model: Path) -> str | None:
 
 
 def find_ctc_model(explicit: str | None) -> Path | None:
-    """The CTC baseline: explicit path, else the from-scratch one under DEFAULT_RUNS
-    ($OTTC_BENCH_RUNS, default /work/data/runs: ctc-scratch2/model, `recipes/train/train_english.sh
-    ctc-scratch`), else the older OTTC-initialised one (ctc/model), else any CTC run."""
-    if explicit:
-        return Path(explicit)
+    """The CTC baseline: explicit path, else the from-scratch one under $OTTC_BENCH_RUNS
+    (ctc-scratch2/model, `recipes/train/train_english.sh ctc-scratch`), else the older
+    OTTC-initialised one (ctc/model), else any CTC run there; None without either."""
+    runs = env_path("OTTC_BENCH_RUNS")
+    if explicit or runs is None:
+        return Path(explicit) if explicit else None
     for run in ("ctc-scratch2", "ctc"):
         for name in ("model", "best", "last"):
-            default = DEFAULT_RUNS / run / name
+            default = runs / run / name
             if (default / "config.json").exists():
                 return default
-    return _pick([c for c in run_models() if model_loss(c) == "ctc"])
+    return _pick([c for c in run_models(runs) if model_loss(c) == "ctc"])

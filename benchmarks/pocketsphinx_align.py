@@ -52,7 +52,6 @@ class PocketsphinxAligner:
         self.retry_wide = retry_wide
         self._wide = None
         self.lexicon = load_lexicon()
-        self._added: dict[int, set[str]] = {}
 
     def _new_decoder(self, **beams: float):
         return self._decoder_class(lm=None, bestpath=False, loglevel="FATAL", samprate=16000, **beams)
@@ -65,7 +64,6 @@ class PocketsphinxAligner:
         from aligner.text.frontend import parse_transcript
 
         tokens = parse_transcript(text, self.lexicon)
-        added = self._added.setdefault(id(decoder), set())
         ps_words: list[str] = []
         owner: list[int] = []
         for i, tok in enumerate(tokens):
@@ -76,9 +74,8 @@ class PocketsphinxAligner:
                 continue
             pron = " ".join(p.rstrip("012").upper() for p in tok.pronunciations[0])
             name = f"ottctok_{pron.replace(' ', '_').lower()}"
-            if name not in added:
+            if decoder.lookup_word(name) is None:  # each decoder learns a word once
                 decoder.add_word(name, pron, True)
-                added.add(name)
             ps_words.append(name)
             owner.append(i)
         return ps_words, owner, [t.text for t in tokens]

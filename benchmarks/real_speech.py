@@ -1,6 +1,6 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
-    python benchmarks/real_speech.py --data ../shared/data [--model DIR] [--method viterbi]
+    python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
         [--so-limit 0] [--swapped 200] [--threads 2] [--name real_speech]
 
 Three measurements, each for both systems in the same run:
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.evaluate import TierScore, score_tier, summarise_tier  # noqa: E402
@@ -38,7 +39,7 @@ from aligner.formats import read_csv  # noqa: E402
 from aligner.phone_folding import Folding, fold_words, load_folding  # noqa: E402
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from aligner.errors import one_line  # noqa: E402
-from benchmarks.common import (DEFAULT_CACHE, machine, machine_lines, markdown_table,  # noqa: E402
+from benchmarks.common import (machine, machine_lines, markdown_table, path_option,  # noqa: E402
                                set_threads, write_results)
 
 # gold-dev folder -> the folding of its labels
@@ -121,11 +122,13 @@ def swapped_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
 class Ottc:
     name = "ottc-align"
 
-    def __init__(self, model: str | None, method: str, refine: bool = True) -> None:
+    def __init__(self, model: str | None, method: str, refine: bool = True,
+                 snap: bool = True) -> None:
         from aligner import Aligner
 
         self.aligner = Aligner.load(model, device="cpu")
         self.aligner.refine_boundaries = refine
+        self.aligner.snap_boundaries = snap
         self.method = method
 
     def align(self, item: Item, text: str | None = None) -> Alignment:
@@ -278,7 +281,7 @@ def dur_row(label: str, system: str, st: dict) -> list[object]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path("../shared/data"),
+    ap.add_argument("--data", type=Path, required=True,
                     help="folder with gold-dev/ and real/speechocean762/")
     ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
     ap.add_argument("--method", default=DEFAULT_METHOD, choices=list(DECODERS))
@@ -288,15 +291,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only (model selection)")
     ap.add_argument("--frame-grid", action="store_true",
                     help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
-    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE / "real_speech")
+    ap.add_argument("--no-snap", action="store_true",
+                    help="boundaries not moved onto the spectral change (Aligner.snap_boundaries off)")
+    path_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
+                "real_speech")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")
     args = ap.parse_args(argv)
     set_threads(args.threads)
     started = time.time()
 
-    ottc = Ottc(args.model, args.method, refine=not args.frame_grid)
-    systems = [ottc] if args.no_pocketsphinx else [ottc, Pocketsphinx(args.cache / "pocketsphinx")]
+    ottc = Ottc(args.model, args.method, refine=not args.frame_grid, snap=not args.no_snap)
+    systems = [ottc] if args.no_pocketsphinx else [ottc, Pocketsphinx(Path(args.cache) / "pocketsphinx")]
     cmu = load_folding("cmu39")
 
     # 1. hand-labelled recordings
@@ -395,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     m = machine()
     model_name = args.model or "models/english (shipped)"
     body = (f"Model `{model_name}`, decoding `{args.method}`"
-            f"{' on the 10 ms frame grid' if args.frame_grid else ''}; pocketsphinx 5 with its bundled US "
+            f"{' on the 10 ms frame grid' if args.frame_grid else ''}"
+            f"{' without snapping to spectral change' if args.no_snap and not args.frame_grid else ''}"
+            "; pocketsphinx 5 with its bundled US "
             f"English model. Gold labels folded as described in the script's docstring.\n\n"
             f"### Hand-labelled real recordings (gold-dev)\n\n{markdown_table(GOLD_HEADER, gold_rows)}\n\n"
             f"### Phone durations on real speech\n\n{markdown_table(DUR_HEADER, dur_rows)}\n\n")

@@ -2,12 +2,12 @@
 
 The recording is built once by concatenating test-split utterances (audio, transcripts and gold
 TextGrids shifted by their offsets) until it reaches `--minutes`; it is cached under
-`--work` (default $OTTC_BENCH_WORK/long, /work/data/bench/long). `ottc-align AUDIO TRANSCRIPT -o OUT` then runs in a
+`--work` (default $OTTC_BENCH_WORK/long). `ottc-align AUDIO TRANSCRIPT -o OUT` then runs in a
 subprocess; its wall time and peak resident memory (the child's ru_maxrss from wait4) are
 measured, and the output is scored against the concatenated gold, which shows whether a long
 alignment drifts. Target: peak memory under 2 GB.
 
-    python benchmarks/scale.py --minutes 60
+    python benchmarks/scale.py --corpus SYNTH --work DIR --minutes 60
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ if __package__ in (None, ""):
 
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_CORPUS, DEFAULT_WORK, find_model, machine, machine_lines, markdown_table,
-    model_tag, split_utterances, write_results,
+    find_model, machine, machine_lines, markdown_table, model_tag, path_option,
+    split_utterances, write_results,
 )
 
 DOCS_INTRO = """
@@ -40,7 +40,7 @@ Peak memory is the aligner process's maximum resident set size as the kernel rep
 
 Reproduce (from the repository root):
 
-    python benchmarks/scale.py --minutes 60
+    python benchmarks/scale.py --corpus SYNTH --work DIR --minutes 60
 
 Options: `--model DIR`, `--method ot|viterbi`, `--minutes`, `--work DIR` (where the long
 recording and the output are kept, default $OTTC_BENCH_WORK/long), `--timeout` seconds,
@@ -142,7 +142,7 @@ def drift(gold, hyp, window: float = 600.0) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    path_option(ap, "--corpus", "OTTC_BENCH_CORPUS", "corpus root with split folders")
     ap.add_argument("--split", default="test")
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--model", default=None)
@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="OMP_NUM_THREADS for the aligner (default: leave it to ottc-align)")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--work", default=str(DEFAULT_WORK / "long"))
+    path_option(ap, "--work", "OTTC_BENCH_WORK", "where the long recording is built and kept",
+                "long")
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--name", default="scale")
     args = ap.parse_args(argv)

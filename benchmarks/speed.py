@@ -26,8 +26,8 @@ if __package__ in (None, ""):
 
 from aligner.decode import DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_CORPUS, audio_seconds, find_model, machine, machine_lines, markdown_table,
-    model_tag, set_threads, split_utterances, write_results,
+    audio_seconds, find_model, machine, machine_lines, markdown_table, model_tag, path_option,
+    set_threads, split_utterances, write_results,
 )
 
 DOCS_INTRO = """
@@ -203,7 +203,7 @@ def _cores(threads: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    path_option(ap, "--corpus", "OTTC_BENCH_CORPUS", "corpus root with split folders")
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--model", default=None)

@@ -28,12 +28,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aligner.states as states  # noqa: E402
-from aligner.align import Aligner, Segment  # noqa: E402
+from aligner.align import Aligner  # noqa: E402
 from aligner.audio import load_audio  # noqa: E402
 from aligner.decode import supported_methods  # noqa: E402
+from aligner.formats import Segment  # noqa: E402
 
 
 def _words(aligner: Aligner, wave: np.ndarray, posts, text: str, method: str) -> list:

@@ -7,12 +7,15 @@ assert structure only: tiers cover the file, no gaps or overlaps, formats parse 
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_WAV = EXAMPLES / "allison.wav"
@@ -42,6 +45,28 @@ def aligner(tiny_model_dir):
 
     torch.set_num_threads(1)
     return Aligner.load(tiny_model_dir, device="cpu")
+
+
+# Property tests (hypothesis): FUZZ keeps each to seconds (a failure prints its shrunk example);
+# the OT functions get masses with extreme ratios (1e-300 next to 1e6, runs of zeros).
+FUZZ = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+_MASS = st.one_of(st.just(0.0), st.just(1e-300), st.floats(1e-12, 1e6, allow_nan=False),
+                  st.floats(0.0, 1.0))
+
+
+def extreme_masses(min_size: int, max_size: int):
+    """Lists of non-negative masses with a positive, finite sum."""
+    return st.lists(_MASS, min_size=min_size, max_size=max_size).filter(
+        lambda xs: sum(xs) > 0 and math.isfinite(sum(xs)))
+
+
+def normalised(xs):
+    """The masses as a float64 tensor summing to 1."""
+    import torch
+
+    t = torch.tensor(xs, dtype=torch.float64)
+    return t / t.sum()
 
 
 def speechlike(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:

@@ -159,7 +159,7 @@ def test_a_ctc_model_refuses_the_methods_that_need_frame_weights():
 
 
 def test_segments_name_their_fields(aligner, tmp_path):
-    from aligner.align import Segment
+    from aligner.formats import Segment
 
     (text,) = aligner.read_segments("hello there")
     assert text == Segment("hello there", "<transcript>") and text.whole

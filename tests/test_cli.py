@@ -274,8 +274,9 @@ def test_subcommands_coexist():
 
 
 def test_model_and_device_mean_the_same_in_every_command(example_pair, tiny_model_dir, tmp_path):
-    """`--model/-m` and `--device`: one name and one help text wherever a model is loaded (train
-    names its starting model --init and has no -m); -m works for align and plot alike."""
+    """`--model/-m` and `--device`: one name wherever a model is loaded, one help text where it
+    is the model to align with (train's is the model it starts from, --init its former name);
+    -m works for align, plot and train alike."""
     import typer
 
     commands = typer.main.get_command(app).commands
@@ -284,13 +285,15 @@ def test_model_and_device_mean_the_same_in_every_command(example_pair, tiny_mode
     assert all(m.opts == ["--model", "-m"] and m.help == models[0].help for m in models)
     devices = [options[name]["device"] for name in ("align", "plot", "train", "adapt")]
     assert all(d.opts == ["--device"] and d.help == devices[0].help for d in devices)
-    assert not any("-m" in p.opts for name in ("train", "evaluate", "validate")
+    assert options["train"]["init"].opts[:2] == ["--model", "-m"]
+    assert "--init" in options["train"]["init"].opts
+    assert not any("-m" in p.opts for name in ("evaluate", "validate")
                    for p in options[name].values())
     wav, txt = example_pair
     assert cli(wav, txt, "-m", tiny_model_dir, "-o", tmp_path / "a.json", "-q").exit_code == 0
     plotted = cli("plot", wav, txt, "-m", tiny_model_dir, "-o", tmp_path / "a.png", "-q")
     assert plotted.exit_code == 0 and (tmp_path / "a.png").exists()
-    for args in ((wav, txt), ("plot", wav, txt)):
+    for args in ((wav, txt), ("plot", wav, txt), ("train", wav.parent, "-o", tmp_path / "t")):
         assert_one_line_error(cli(*args, "-m", tmp_path / "none"), 2,
                               f"{tmp_path / 'none'}: model directory not found")
 

@@ -19,6 +19,7 @@ from aligner.decode import (
 )
 from aligner.decode_reference import brute_force
 from aligner.ottc import transport_plan
+from conftest import FUZZ, extreme_masses, normalised
 
 torch.set_num_threads(1)
 
@@ -199,3 +200,22 @@ def test_the_decoder_table_names_every_method_and_what_it_needs():
     with pytest.raises(ValueError, match="this CTC model supports viterbi"):
         decoder_for("ot", ctc)
 
+
+@FUZZ
+@given(a=extreme_masses(1, 80), b=extreme_masses(1, 50), seed=st.integers(0, 2 ** 16),
+       sharp=st.sampled_from([0.1, 1.0, 50.0]))
+def test_align_ot_spans_are_finite_and_monotone(a, b, seed, sharp):
+    gen = torch.Generator().manual_seed(seed)
+    t, s, c = len(a), len(b), 41
+    alpha, beta = normalised(a), normalised(b)
+    log_probs = torch.log_softmax(sharp * torch.randn(t, c, generator=gen), dim=-1)
+    targets = torch.randint(1, c, (s,), generator=gen)
+    spans = align_ot(alpha, log_probs, targets, beta, frame_duration=0.01)
+    start, end, conf = spans.start, spans.end, spans.confidence
+    assert start.shape == end.shape == conf.shape == (s,)
+    for x in (start, end, conf):
+        assert torch.isfinite(x).all()
+    assert (start >= -1e-12).all() and (end <= t * 0.01 + 1e-9).all()
+    assert (end >= start - 1e-12).all()
+    assert (start[1:] >= end[:-1] - 1e-9).all()  # tokens in order, never overlapping
+    assert (conf > 0).all() and (conf <= 1).all()

@@ -155,8 +155,11 @@ def test_transcript_textgrid(tmp_path):
     tg.addTier(textgrid.IntervalTier("bob", [(2.5, 4.0, "hi alice")], 0, 10))
     tg.save(str(tmp_path / "t.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     segs = read_transcript_textgrid(tmp_path / "t.TextGrid")
-    assert [(s.speaker, s.start, s.text) for s in segs] == [
-        ("alice", 0.5, "hello there"), ("alice", 5.0, "bye"), ("bob", 2.5, "hi alice")]
+    assert [(s.speaker, s.start, s.end, s.text) for s in segs] == [
+        ("alice", 0.5, 2.0, "hello there"), ("alice", 5.0, 6.0, "bye"),
+        ("bob", 2.5, 4.0, "hi alice")]
+    assert segs[1].source == f"{tmp_path / 't.TextGrid'} [alice 5.00s]"  # errors name it
+    assert not any(s.whole for s in segs)
     (tmp_path / "bad.TextGrid").write_text("not a textgrid")
     with pytest.raises(FormatError, match="bad.TextGrid"):
         read_transcript_textgrid(tmp_path / "bad.TextGrid")

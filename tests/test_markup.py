@@ -12,11 +12,11 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from aligner.align import Aligner, Segment
+from aligner.align import Aligner
 from aligner.checks import find_flags
 from aligner.cli import app
 from aligner.decode import align_ot, align_viterbi
-from aligner.formats import read_json, read_textgrid
+from aligner.formats import Segment, read_json, read_textgrid
 from aligner.states import (
     SPN_PENALTY, STAR_PENALTY, expand_targets, phone_log_probs, state_ids, with_markup_scores)
 from aligner.targets import SPN_MASS, build_targets, fit_markup_mass

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aligner.ottc import frame_weights, ottc_loss, transport_plan, uniform_beta
+from conftest import FUZZ, extreme_masses, normalised
 
 torch.set_num_threads(1)
 
@@ -265,3 +266,43 @@ def test_cuda_equals_cpu():
     ottc_loss(lp_h, w_h, y, il, tl, reduction="none").sum().backward()
     torch.testing.assert_close(lp_c.grad.cpu(), lp_h.grad, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(w_c.grad.cpu(), w_h.grad, atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------------------------------- extreme masses (property tests)
+
+@FUZZ
+@given(a=extreme_masses(1, 60), b=extreme_masses(1, 40))
+def test_transport_plan_extreme_masses(a, b):
+    alpha, beta = normalised(a), normalised(b)
+    plan = transport_plan(alpha, beta)
+    k = len(a) + len(b) - 1
+    assert plan.frame.shape == plan.token.shape == plan.mass.shape == (k,)
+    assert torch.isfinite(plan.mass).all() and (plan.mass >= 0).all()
+    assert plan.mass.sum().item() == pytest.approx(1.0, abs=1e-9)
+    # a monotone plan: frames and tokens never go back
+    assert (plan.frame.diff() >= 0).all() and (plan.token.diff() >= 0).all()
+    assert int(plan.frame.min()) >= 0 and int(plan.frame.max()) < len(a)
+    assert int(plan.token.min()) >= 0 and int(plan.token.max()) < len(b)
+    # marginals: each frame gives away its alpha, each token receives its beta
+    per_frame = torch.zeros(len(a), dtype=torch.float64).index_add_(0, plan.frame, plan.mass)
+    per_token = torch.zeros(len(b), dtype=torch.float64).index_add_(0, plan.token, plan.mass)
+    assert torch.allclose(per_frame, alpha, atol=1e-9)
+    assert torch.allclose(per_token, beta, atol=1e-9)
+
+
+@FUZZ
+@given(a=extreme_masses(1, 30), b=extreme_masses(1, 30), n_batch=st.integers(1, 3))
+def test_transport_plan_batched_with_padding_matches_unbatched(a, b, n_batch):
+    alpha, beta = normalised(a), normalised(b)
+    pad_a, pad_b = torch.zeros(n_batch, len(a) + 3, dtype=torch.float64), \
+        torch.zeros(n_batch, len(b) + 2, dtype=torch.float64)
+    pad_a[:, : len(a)] = alpha
+    pad_b[:, : len(b)] = beta
+    plan = transport_plan(pad_a, pad_b, torch.full((n_batch,), len(a)),
+                          torch.full((n_batch,), len(b)))
+    single = transport_plan(alpha, beta)
+    k = len(a) + len(b) - 1
+    for row in range(n_batch):
+        assert torch.isfinite(plan.mass[row]).all()
+        assert torch.allclose(plan.mass[row, :k], single.mass, atol=1e-12)
+        assert plan.mass[row, k:].abs().sum().item() == 0.0

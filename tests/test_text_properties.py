@@ -1,4 +1,6 @@
-"""Property tests: any text either parses into well-formed words or raises TranscriptError."""
+"""Property tests: any text (and any bytes in a transcript file) either parses into well-formed
+words or raises TranscriptError, with one line: never another exception, which the CLI would show
+as an internal error."""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aligner.text.frontend import TranscriptError, load_lexicon, parse_transcript
+from aligner.text.frontend import TranscriptError, load_lexicon, parse_transcript, read_transcript
 from aligner.text.normalise import clean_with_origin
-from aligner.text.phones import PHONES
+from aligner.text.phones import PHONES, phone_ids
+from conftest import FUZZ
 
 _LEX = load_lexicon()
 _PHONES = set(PHONES)
@@ -75,3 +78,52 @@ def test_latin_text_with_a_letter_always_parses(text):
                                   "ﬁ", "½", "²", "Ⅻ", "١٢٣", "𝟙𝟚"])
 def test_odd_characters(text):
     _check(text)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300))
+def test_read_transcript_any_bytes(tmp_path, data):
+    path = tmp_path / "t.lab"
+    path.write_bytes(data)
+    try:
+        text = read_transcript(path)
+    except TranscriptError as err:
+        message = str(err)
+        assert "t.lab" in message and "\n" not in message
+        return
+    assert isinstance(text, str)
+    assert text.encode("utf-8") in (data, data.removeprefix(b"\xef\xbb\xbf"))
+
+
+_WORDY = st.text(alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz'-.,!? 0123456789$%&"
+                                               "ÉéüßçñÅ\u00a0\t\n")), max_size=80)
+
+
+def _check_words(words) -> None:
+    assert words, "parse_transcript returned no words instead of raising"
+    for w in words:
+        assert w.text and w.pronunciations
+        for pron in w.pronunciations:
+            assert pron and phone_ids(pron)  # every phone is in the model's phone set
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=80), _WORDY))
+def test_parse_transcript_any_text(text):
+    try:
+        words = parse_transcript(text, _LEX)
+    except TranscriptError as err:
+        assert str(err).strip() and "\n" not in str(err).strip()
+        return
+    _check_words(words)
+
+
+@FUZZ
+@given(text=_WORDY.filter(lambda t: any(c.isalpha() for c in t)))
+def test_parse_transcript_wordy_text_gives_words(text):
+    """Latin letters, digits and punctuation: pronounceable, or a one-line TranscriptError."""
+    try:
+        words = parse_transcript(text, _LEX)
+    except TranscriptError:
+        return
+    _check_words(words)

@@ -30,6 +30,19 @@ SPN_ID = len(VOCAB)
 STAR_ID = len(VOCAB) + 1
 MARKUP_IDS = {SPOKEN_NOISE: SPN_ID, STAR: STAR_ID}
 
+# Manner of articulation: a boundary between two manners is an abrupt change in the spectrum
+# (frication starts, voicing and formants appear, the closure silences the tract), which
+# `aligner.boundaries.snap_to_change` can find in the signal; within a manner it is gradual.
+MANNER: dict[str, str] = {
+    **dict.fromkeys(("P", "B", "T", "D", "K", "G"), "stop"),
+    **dict.fromkeys(("CH", "JH"), "affricate"),
+    **dict.fromkeys(("F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"), "fricative"),
+    **dict.fromkeys(("M", "N", "NG"), "nasal"),
+    **dict.fromkeys(("L", "R", "W", "Y"), "approximant"),
+    **dict.fromkeys(("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW",
+                     "OY", "UH", "UW"), "vowel"),
+}
+
 
 def strip_stress(phone: str) -> str:
     """'AH0' -> 'AH': the model is trained on stressless phones; stress stays in the lexicon."""
@@ -55,6 +68,11 @@ def phone_ids(phones: list[str], markup: bool = False) -> list[int]:
         else:
             raise ValueError(f"not an ARPAbet phone: {key!r}")
     return out
+
+
+def manner(phone: str) -> str | None:
+    """'AH0' -> 'vowel'; None for silence, markup and anything outside the inventory."""
+    return MANNER.get(strip_stress(phone).upper())
 
 
 def phone_label(phone: str) -> str:

@@ -11,11 +11,11 @@
 # Outputs: $DATA/runs/<stage>/ (train.log, checkpoint.pt, best/, last/, model/). Re-running a
 # stage resumes from its last epoch checkpoint (--resume).
 #
-# Usage: recipes/train/train_english.sh [all|ottc|clean|ctc|ctc-scratch|ceiling|export]
-# (THREADS=1 recipes/train/train_english.sh ctc-scratch runs beside another job)
+# Usage: DATA=DIR recipes/train/train_english.sh [all|ottc|clean|ctc|ctc-scratch|ceiling|export]
+# (DATA=DIR THREADS=1 recipes/train/train_english.sh ctc-scratch runs beside another job)
 set -euo pipefail
 WHAT="${1:-all}"
-DATA="${DATA:-/work/data}"
+DATA="${DATA:?set DATA to the folder that holds synth/ and real/ (Inputs above)}"
 THREADS="${THREADS:-2}"
 COMMON=("$DATA/synth/train" "$DATA/real/allison" --dev "$DATA/synth/dev" --dev-limit 120
         --cache-dir "$DATA/features" --max-frames 8000 --warmup 0.02 --threads "$THREADS"

@@ -1,0 +1,58 @@
+"""benchmarks/common.py: result tables are written whole, or the previous ones stay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import common
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """RESULTS and DOCS under tmp_path (not yet created: write_results makes them)."""
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(common, "DOCS", tmp_path / "docs")
+    return tmp_path / "results", tmp_path / "docs"
+
+
+def test_write_results_writes_the_table_the_data_and_the_docs_page(folders, tmp_path):
+    results, docs = folders
+    common.write_results("x", "Title", "| a |\n", {"nan": float("nan"), "path": tmp_path}, "Why.")
+    assert (results / "x.md").read_text(encoding="utf-8") == "# Title\n\n| a |\n"
+    assert json.loads((results / "x.json").read_text()) == {"nan": None, "path": str(tmp_path)}
+    assert (docs / "x.md").read_text(encoding="utf-8") == (
+        "# Title\n\nWhy.\n\n## Latest results\n\n| a |\n")
+
+
+def test_failed_write_results_leaves_the_previous_results(folders):
+    """Data that cannot be written (not JSON) must not leave a new table beside old data, or a
+    temporary file behind."""
+    results, docs = folders
+    common.write_results("x", "Old", "old", {"v": 1})
+    with pytest.raises(TypeError):
+        common.write_results("x", "New", "new", {"v": object()})
+    assert (results / "x.md").read_text(encoding="utf-8") == "# Old\n\nold\n"
+    assert json.loads((results / "x.json").read_text()) == {"v": 1}
+    assert sorted(p.name for p in [*results.iterdir(), *docs.iterdir()]) == ["x.json", "x.md", "x.md"]
+
+
+def test_data_paths_come_from_arguments_or_the_environment(monkeypatch, tmp_path):
+    """No machine's folders are built in: unset, the variable makes its option required."""
+    import argparse
+
+    def parse(*argv: str) -> argparse.Namespace:
+        ap = argparse.ArgumentParser()
+        common.path_option(ap, "--work", "OTTC_BENCH_WORK", "scratch", "long")
+        return ap.parse_args(argv)
+
+    monkeypatch.delenv("OTTC_BENCH_WORK", raising=False)
+    with pytest.raises(SystemExit):
+        parse()
+    assert parse("--work", "w").work == "w"
+    monkeypatch.setenv("OTTC_BENCH_WORK", str(tmp_path))
+    assert parse().work == str(tmp_path / "long")
+    monkeypatch.delenv("OTTC_BENCH_RUNS", raising=False)
+    assert common.find_ctc_model(None) is None and common.find_ctc_model("m") == Path("m")

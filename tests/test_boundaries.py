@@ -1,0 +1,117 @@
+"""Boundaries moved onto the spectral change that marks them (aligner/boundaries.py) and the
+change curve itself (aligner/features.spectral_change)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from aligner.alignment import Interval
+from aligner.boundaries import MIN_PHONE, RADIUS, snap_to_change
+from aligner.features import CHANGE_FEATURES, spectral_change
+
+HOP = CHANGE_FEATURES.frame_duration  # 2.5 ms
+
+
+def curve(seconds: float, peaks: dict[float, float]) -> np.ndarray:
+    """A flat change curve with a spike of the given height at each time."""
+    c = np.full(int(round(seconds / HOP)), 0.1, dtype=np.float32)
+    for t, height in peaks.items():
+        c[int(t / HOP)] = height
+    return c
+
+
+def centre(t: float) -> float:
+    """The time a curve index stands for: (index + 0.5) * hop."""
+    return (int(t / HOP) + 0.5) * HOP
+
+
+def test_a_boundary_between_manners_moves_to_the_nearby_change():
+    phones = [Interval(0.0, 0.1, "S", 0.9), Interval(0.1, 0.25, "AH0", 0.8)]
+    out = snap_to_change(phones, curve(0.3, {0.112: 5.0}), HOP)
+    assert out[0].end == out[1].start == pytest.approx(centre(0.112))
+    assert [(p.label, p.confidence) for p in out] == [("S", 0.9), ("AH0", 0.8)]
+    assert out[0].start == 0.0 and out[1].end == 0.25
+
+
+def test_the_prior_prefers_the_nearer_of_two_equal_changes():
+    phones = [Interval(0.0, 0.1, "F", None), Interval(0.1, 0.25, "IY1", None)]
+    out = snap_to_change(phones, curve(0.3, {0.092: 3.0, 0.115: 3.0}), HOP)
+    assert out[0].end == pytest.approx(centre(0.092))
+
+
+@pytest.mark.parametrize("left,right", [("AH0", "IY1"), ("", "S"), ("S", ""), ("spn", "AH0"),
+                                        ("T", "K")])
+def test_same_manner_silence_and_markup_boundaries_stay(left, right):
+    phones = [Interval(0.0, 0.1, left), Interval(0.1, 0.25, right)]
+    out = snap_to_change(phones, curve(0.3, {0.11: 9.0}), HOP)
+    assert out == phones
+
+
+def test_no_move_beyond_the_radius_or_into_the_last_bit_of_a_phone():
+    phones = [Interval(0.0, 0.1, "M", None), Interval(0.1, 0.3, "AA1", None)]
+    far = snap_to_change(phones, curve(0.35, {0.1 + RADIUS + 0.01: 100.0}), HOP)
+    assert abs(far[0].end - 0.1) <= RADIUS
+    short = [Interval(0.0, 0.02, "M", None), Interval(0.02, 0.3, "AA1", None)]
+    out = snap_to_change(short, curve(0.35, {0.003: 100.0}), HOP)
+    assert out[0].end - out[0].start >= MIN_PHONE - 1e-9
+
+
+def test_phones_that_do_not_touch_are_left_alone():
+    phones = [Interval(0.0, 0.1, "S", None), Interval(0.12, 0.25, "AH0", None)]
+    assert snap_to_change(phones, curve(0.3, {0.11: 9.0}), HOP) == phones
+
+
+def test_spectral_change_peaks_where_noise_turns_into_a_voiced_tone():
+    rate = 16000
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.6 * rate)) / rate
+    noise = 0.1 * rng.standard_normal(len(t))
+    tone = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20)) * 0.2
+    wave = np.where(t < 0.3, noise, tone).astype(np.float32)
+    change = spectral_change(torch.from_numpy(wave)).numpy()
+    assert change.shape == (int(np.ceil(len(wave) / CHANGE_FEATURES.hop_length)),)
+    peak = (int(np.argmax(change[20:-20])) + 20 + 0.5) * HOP
+    assert abs(peak - 0.3) <= 0.005
+
+
+def test_spectral_change_has_no_peaks_at_its_piece_edges(monkeypatch):
+    import aligner.features as features
+
+    rng = np.random.default_rng(1)
+    wave = torch.from_numpy((0.1 * rng.standard_normal(16000 * 3)).astype(np.float32))
+    monkeypatch.setattr(features, "CHANGE_CHUNK", 400)  # 1 s pieces
+    change = features.spectral_change(wave).numpy()
+    inner = change[20:-20]
+    edges = change[[398, 399, 400, 401, 798, 799, 800, 801]]
+    assert np.isfinite(change).all()
+    assert edges.max() <= np.percentile(inner, 99.5)
+
+
+def test_spectral_change_of_silence_and_of_a_single_frame_is_finite():
+    assert np.isfinite(spectral_change(torch.zeros(16000)).numpy()).all()
+    assert spectral_change(torch.zeros(10)).shape == (1,)
+
+
+def test_the_aligner_snaps_only_near_its_own_boundaries_and_judges_fit_before(monkeypatch):
+    """On the shipped example: snapping moves some boundaries, none further than RADIUS, words
+    follow their phones, and transcript_fit (judged on the model's own grid) is unchanged."""
+    from pathlib import Path
+
+    import aligner.boundaries as boundaries
+    from aligner.align import Aligner
+
+    example = Path(__file__).resolve().parent.parent / "examples"
+    aligner = Aligner.load(None, device="cpu")
+    text = (example / "allison.txt").read_text()
+    snapped = aligner.align(example / "allison.wav", text)
+    monkeypatch.setattr(boundaries, "snap_to_change", lambda phones, change, hop: list(phones))
+    plain = aligner.align(example / "allison.wav", text)
+    assert snapped.transcript_fit == plain.transcript_fit
+    assert [p.label for p in snapped.phones] == [p.label for p in plain.phones]
+    moved = [abs(a.start - b.start) for a, b in zip(snapped.phones, plain.phones)]
+    assert max(moved) <= RADIUS + 0.001 and sum(m > 0.001 for m in moved) >= 3
+    for w in (w for w in snapped.words if w.label):
+        inside = [p for p in snapped.phones if w.start - 1e-9 <= p.start < w.end and p.label]
+        assert inside and inside[0].start == w.start and inside[-1].end == w.end

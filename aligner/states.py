@@ -32,13 +32,14 @@ __all__ = ["expand_targets", "merge_spans", "phone_log_probs", "span_confidence"
 
 FIRST_PHONE = 2  # class ids below this (blank, silence) have a single state
 # Nats per frame that markup pays over a phone the model is sure of (`with_markup_scores`).
-# Chosen on 10 real prompts (one interior word at a time left out, written `<star>` or `<unk>`,
-# the neighbours' boundaries compared with the full transcript's), checked on 20 others:
-# viterbi 148 -> 34 ms of neighbour drift with `<star>` (a `<star>` where nothing is missing
-# moves them 11 ms), ot 352 -> 93 ms (31 ms): benchmarks/star_drift.py. Lower penalties let
-# markup eat into words, higher ones leave the missing word's frames to its neighbours.
-SPN_PENALTY = 2.0
-STAR_PENALTY = 2.5
+# Chosen for the shipped model on 10 real prompts (one interior word at a time left out, written
+# `<star>` or `<unk>`, the neighbours' boundaries compared with the full transcript's), checked
+# on 20 others: viterbi 197 -> 58 ms of neighbour drift with `<star>` (a `<star>` where nothing
+# is missing moves them 20 ms), ot 343 -> 78 ms (38 ms): benchmarks/star_drift.py. Lower
+# penalties let markup eat into words, higher ones leave the missing word's frames to its
+# neighbours.
+SPN_PENALTY = 2.5
+STAR_PENALTY = 3.5
 
 
 def state_ids(phone_id: int, states: int) -> list[int]:

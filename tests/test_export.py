@@ -39,3 +39,12 @@ def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
     assert len([line for line in lines if line.startswith("| 1 | ")]) == 2 * 2  # 2 epochs x 2 methods
     assert f"--run {cfg.work_dir} --which best --out {out} --dev {corpus} --test {corpus}`" in card
     assert card.endswith("(CMUdict's 39 ARPAbet phones).\n")
+
+    page = tmp_path / "real_speech.md"
+    page.write_text("# Real speech: x\n\nModel m.\n\n### Gold\n\n| set | w20 |\n|---|---|\n| emuR | 75% |\n")
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--real-speech", str(page)])
+    export.main()
+    lines = (out / "MODEL_CARD.md").read_text().splitlines()
+    assert [line for line in lines if line.startswith("## ")][0] == (
+        "## Real speech (the figures to trust), beside pocketsphinx 5")
+    assert "#### Gold" in lines and "| emuR | 75% |" in lines and "# Real speech: x" not in lines

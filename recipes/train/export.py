@@ -72,6 +72,8 @@ def _command(tc: dict) -> str:
         parts += ["--no-short-first"]
     if tc.get("states"):
         parts += ["--states", str(tc["states"])]
+    if tc.get("gold_aux"):
+        parts += ["--gold-aux", str(tc["gold_aux"])]
     return " ".join(parts)
 
 
@@ -113,6 +115,9 @@ def _parse_args() -> argparse.Namespace:
     p.add_argument("--which", default="best", choices=["best", "last"])
     p.add_argument("--dev", required=True, help="the dev split: seen voices, gold TextGrids")
     p.add_argument("--test", required=True, help="the test split: unseen voices, gold TextGrids")
+    p.add_argument("--real-speech", type=Path,
+                   help="the real-speech benchmark's page (docs/benchmarks/real_speech.md, written "
+                        "by benchmarks/real_speech.py for this model): the card's first section")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args()
 
@@ -175,10 +180,16 @@ def _training_section(args: argparse.Namespace, tc: dict, stages: list[dict], ch
         "synthesis recipe (Festival, "
         "espeak-ng and mbrola voices with speed/pitch/noise/telephone variation; never flite) plus "
         "the real 8 kHz telephone prompts of the Allison voice (asterisk-core-sounds-en, "
-        "CC-BY-SA-3.0). Targets come from the text front-end applied to the .lab transcripts; gold "
-        "times were used only for the dev metrics.",
-        f"- Training ran in {len(stages)} stage(s), each initialised from the previous one's output "
-        f"(`--init`), {total_min:.1f} min in all on 2 shared CPU cores (no GPU):",
+        "CC-BY-SA-3.0). Targets come from the text front-end applied to the .lab transcripts"
+        + ("; a stage whose command says `--gold-aux W` adds W times a frame cross-entropy on "
+           "the synthetic corpus's gold phone times (the real prompts have none and train on "
+           "their transcripts alone)." if any("--gold-aux" in st["command"] for st in stages)
+           else "; gold times were used only for the dev metrics."),
+        (f"- Training ran in {len(stages)} stages, each initialised from the previous one's "
+         f"output (`-m`), {total_min:.1f} min in all on 2 shared CPU cores (no GPU):"
+         if len(stages) > 1 else
+         f"- Training ran in one stage from scratch, {total_min:.1f} min on 2 shared CPU cores "
+         "(no GPU):"),
         *[f"  {k + 1}. `{st['command']}` ({st['epochs_run']} of {st['epochs_planned']} planned "
           f"epochs run, {st['minutes']:.1f} min)" for k, st in enumerate(stages)],
         "  A stage with fewer epochs run than planned and no `--max-steps` was stopped by hand at "
@@ -240,9 +251,9 @@ def _target_section(args: argparse.Namespace, metrics: dict) -> list[str]:
         return []
     best_method, best_m = max(metrics["ottc"][test_key].items(), key=lambda kv: kv[1]["within_20ms"] or 0)
     share = 100 * (best_m["within_20ms"] or 0)
-    body = [f"Target: at least 95% (goal 97%) of phone boundaries within 20 ms on the unseen-voice "
-            f"split. Measured: {share:.1f}% (`--method {best_method}`): "
-            + ("met." if share >= 95 else "**not met**. Where the misses are (by voice and boundary "
+    body = [f"Target: at least 90% of phone boundaries within 20 ms on the unseen-voice split "
+            f"(issue 17). Measured: {share:.1f}% (`--method {best_method}`): "
+            + ("met." if share >= 90 else f"**not met** ({90 - share:.1f} points short). Where the misses are (by voice and boundary "
                "type, against pocketsphinx's): docs/benchmarks/boundary_errors_test.md; how "
                "to train further: recipes/train/README.md.")]
     if "ceiling" in metrics and test_key in metrics["ceiling"]:
@@ -268,6 +279,17 @@ def _epochs_section(stages: list[dict]) -> list[str]:
         "sample).", "", *table(STAGE_EPOCH_HEADER, rows)])
 
 
+def _real_speech_section(page: Path) -> list[str]:
+    """The real-speech benchmark's page as the card's first section (its title dropped, its
+    headings one level down): the figures that matter most, beside pocketsphinx's."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    body = [("#" + line) if line.startswith("### ") else line
+            for line in lines if not line.startswith("# ")]
+    return section("Real speech (the figures to trust), beside pocketsphinx 5",
+                   [f"From `{page}` (`python benchmarks/real_speech.py --data ../shared/data "
+                    "--threads 2 --swapped 400`):", *body])
+
+
 def _limits_section(model: AcousticModel) -> list[str]:
     states = model.config.states
     return section("Limits", [
@@ -275,8 +297,10 @@ def _limits_section(model: AcousticModel) -> list[str]:
         "spontaneous or noisy real recordings; the external evaluation on real speech is the "
         "figure to trust there.",
         "- US/UK English phones only (CMUdict's 39 ARPAbet phones).",
-        *([f"- Every phone lasts at least {states} frames ({10 * states} ms): each of its states takes one."]
-          if states > 1 else [])])
+        *([f"- The frame path gives every phone at least {states} frames ({10 * states} ms), one per "
+           "state; boundaries then move off the 10 ms grid (posterior crossings, spectral change: "
+           "docs/usage.md), so phones of 12-30 ms occur, but a phone the model hears as absent "
+           "still takes its frames."] if states > 1 else [])])
 
 
 def main() -> None:
@@ -300,6 +324,7 @@ def main() -> None:
         "# ottc-english: the default English acoustic model of ottc-align", "",
         "A small convolutional acoustic model trained with OTTC (Optimal Temporal Transport "
         "Classification) to align English speech to its transcript at 10 ms resolution.", "",
+        *(_real_speech_section(args.real_speech) if args.real_speech else []),
         *_model_section(model, args.out),
         *_training_section(args, ckpt["train_config"], stages, chosen),
         *_accuracy_section(args, metrics, measure_s),

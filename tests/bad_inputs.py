@@ -1,5 +1,6 @@
-"""Every bad input of issue 8, built in a folder: the single-file tests (test_cli_errors.py) and
-the corpus tests (test_runner.py) check that each gives one clear error naming its file."""
+"""Every bad input the command line must refuse, built in a folder: the single-file tests
+(test_cli_errors.py) and the corpus tests (test_runner.py) check that each gives one clear
+error naming its file."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The command line's error contract (issue 8): each bad input of a single-file run, a damaged or
+"""The command line's error contract: each bad input of a single-file run, a damaged or
 incompatible model, a missing GPU, running out of memory and `--plots` without matplotlib give
 exit code 2 (1 for out-of-memory) and one `error:` line on stderr naming the file and the
 problem, with no traceback and no output or temporary file left. The same bad inputs inside a

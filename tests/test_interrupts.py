@@ -1,4 +1,5 @@
-"""A Ctrl-C swallowed by a library (a bare `except:`) must still stop a corpus run."""
+"""aligner/interrupts.py: a Ctrl-C swallowed by a library (a bare `except:`) must still stop a
+corpus run."""
 
 from __future__ import annotations
 

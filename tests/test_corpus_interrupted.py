@@ -1,4 +1,4 @@
-"""Issue 8: an interrupted corpus run loses no work and leaves nothing half-written.
+"""An interrupted corpus run (`ottc-align CORPUS`) loses no work and leaves nothing half-written.
 
 A real `python -m aligner.cli` process aligns a corpus of 20 short utterances (with `--plots`,
 so each takes long enough to be caught mid-run); it is killed (SIGKILL: no chance to clean up,

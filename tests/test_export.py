@@ -34,7 +34,7 @@ def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
     assert [line for line in lines if line.startswith("## ")] == [
         "## Model", "## Training",
         "## Measured accuracy (phone boundaries, cmu39 folding, all utterances of each split)",
-        "## Against the product target", "## Dev metrics per epoch (120 dev utterances)", "## Limits"]
+        "## Against the product target", "## Dev metrics per epoch (4 dev utterances)", "## Limits"]
     assert len([line for line in lines if line.startswith("| test (unseen voices) | OTTC")]) == 2  # ot, viterbi
     assert len([line for line in lines if line.startswith("| 1 | ")]) == 2 * 2  # 2 epochs x 2 methods
     assert f"--run {cfg.work_dir} --which best --out {out} --dev {corpus} --test {corpus}`" in card

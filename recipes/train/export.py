@@ -268,15 +268,15 @@ def _target_section(args: argparse.Namespace, metrics: dict) -> list[str]:
     return section("Against the product target", body)
 
 
-def _epochs_section(stages: list[dict]) -> list[str]:
+def _epochs_section(stages: list[dict], dev_limit: int) -> list[str]:
     rows = [[str(k + 1), *epoch_cells(h, method, m)]
             for k, st in enumerate(stages) for h in st["history"]
             for method, m in (h.get("dev") or {}).items()]
-    return section("Dev metrics per epoch (120 dev utterances)", [
-        "Compare epochs within a stage. Stages 1-11 each drew their 120 utterances with "
-        "their own seed, so figures of different stages are on different utterances; "
-        "across stages, compare the all-utterance rows above (later runs all use one fixed "
-        "sample).", "", *table(STAGE_EPOCH_HEADER, rows)])
+    note = ("Compare epochs within a stage; across stages, compare the all-utterance rows above "
+            "(stages may have drawn different samples)." if len(stages) > 1 else
+            "A fixed sample of the dev split, scored at the end of every epoch.")
+    return section(f"Dev metrics per epoch ({dev_limit or 'all'} dev utterances)",
+                   [note, "", *table(STAGE_EPOCH_HEADER, rows)])
 
 
 def _real_speech_section(page: Path) -> list[str]:
@@ -329,7 +329,7 @@ def main() -> None:
         *_training_section(args, ckpt["train_config"], stages, chosen),
         *_accuracy_section(args, metrics, measure_s),
         *_target_section(args, metrics),
-        *_epochs_section(stages),
+        *_epochs_section(stages, ckpt["train_config"].get("dev_limit", 0)),
         *_limits_section(model),
     ]
     write_card(args.out, lines)

@@ -23,7 +23,7 @@ from aligner.text.phones import manner
 
 SIGMA = 0.012  # s: how far from the model's boundary the change is looked for (Gaussian width)
 RADIUS = 0.03  # s: never further than this
-MIN_PHONE = 0.012  # s: each of the two phones keeps at least this much
+MIN_PHONE = 0.012  # s: each of the two phones keeps at least this much (or all it had)
 
 
 def snap_to_change(phones: list[Interval], change: np.ndarray, hop: float) -> list[Interval]:
@@ -41,8 +41,10 @@ def snap_to_change(phones: list[Interval], change: np.ndarray, hop: float) -> li
         left, right = manner(a.label), manner(b.label)
         if left is None or right is None or left == right:
             continue
-        lo = max(a.end - RADIUS, a.start + MIN_PHONE)
-        hi = min(a.end + RADIUS, b.end - MIN_PHONE)
+        # each phone keeps MIN_PHONE, or what it has if that is less: the window always holds
+        # the model's boundary, so a short phone is never stretched without a change to go to
+        lo = max(a.end - RADIUS, min(a.start + MIN_PHONE, a.end))
+        hi = min(a.end + RADIUS, max(b.end - MIN_PHONE, a.end))
         first, last = np.searchsorted(times, lo), np.searchsorted(times, hi, side="right")
         if last <= first:
             continue

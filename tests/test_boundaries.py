@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import FUZZ
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aligner.alignment import Interval
 from aligner.boundaries import MIN_PHONE, RADIUS, snap_to_change
@@ -56,6 +59,51 @@ def test_no_move_beyond_the_radius_or_into_the_last_bit_of_a_phone():
     short = [Interval(0.0, 0.02, "M", None), Interval(0.02, 0.3, "AA1", None)]
     out = snap_to_change(short, curve(0.35, {0.003: 100.0}), HOP)
     assert out[0].end - out[0].start >= MIN_PHONE - 1e-9
+
+
+def test_a_phone_shorter_than_the_minimum_is_not_stretched_without_a_change():
+    """A 5 ms stop between a fricative and a vowel, flat change on all sides: its boundaries
+    stay on the grid point next to the model's (they used to be pushed out to MIN_PHONE)."""
+    phones = [Interval(0.0, 0.1, "S", None), Interval(0.1, 0.105, "T", None),
+              Interval(0.105, 0.3, "AH0", None)]
+    out = snap_to_change(phones, curve(0.35, {}), HOP)
+    assert out[0].end == out[1].start >= 0.1 - HOP / 2
+    assert out[1].end == out[2].start <= 0.105 + HOP / 2
+    assert out[1].end - out[1].start >= 0.005 - 1e-6
+
+
+_LABELS = ["", "spn", "AH0", "IY1", "S", "F", "T", "K", "M", "L", "CH"]
+
+
+@st.composite
+def _phones_and_change(draw):
+    """Phones of any manner (silence and markup too), lasting 0 to 150 ms, touching or not,
+    and a change curve of random heights over them."""
+    phones, t = [], draw(st.floats(0.0, 0.05))
+    for _ in range(draw(st.integers(2, 12))):
+        t += draw(st.sampled_from([0.0, 0.0, 0.0, draw(st.floats(0.0, 0.05))]))  # mostly touching
+        length = draw(st.sampled_from([0.0, 0.003, 0.012, draw(st.floats(0.0, 0.15))]))
+        phones.append(Interval(round(t, 6), round(t + length, 6), draw(st.sampled_from(_LABELS)),
+                               draw(st.sampled_from([None, 0.5]))))
+        t = round(t + length, 6)
+    size = int(t / HOP) + draw(st.integers(0, 8))
+    heights = draw(st.lists(st.floats(0.0, 50.0), min_size=size, max_size=size))
+    return phones, np.asarray(heights, dtype=np.float32)
+
+
+@FUZZ
+@given(case=_phones_and_change())
+def test_snapping_never_reorders_phones_nor_shortens_one_below_the_minimum(case):
+    phones, change = case
+    out = snap_to_change(phones, change, HOP)
+    assert [(p.label, p.confidence) for p in out] == [(p.label, p.confidence) for p in phones]
+    for old, new in zip(phones, out):
+        assert new.end - new.start >= min(MIN_PHONE, old.end - old.start) - 1e-6
+        assert abs(new.start - old.start) <= RADIUS + 1e-6 and abs(new.end - old.end) <= RADIUS + 1e-6
+    for a, b, old_a, old_b in zip(out, out[1:], phones, phones[1:]):
+        assert a.end <= b.start + 1e-9
+        if old_a.end != old_b.start:  # a gap (a pause) is never touched
+            assert (a.end, b.start) == (old_a.end, old_b.start)
 
 
 def test_phones_that_do_not_touch_are_left_alone():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -41,10 +42,27 @@ def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
     assert card.endswith("(CMUdict's 39 ARPAbet phones).\n")
 
     page = tmp_path / "real_speech.md"
-    page.write_text("# Real speech: x\n\nModel m.\n\n### Gold\n\n| set | w20 |\n|---|---|\n| emuR | 75% |\n")
+    page.write_text("# Real speech: x\n\nModel m.\n\n## Sets\n\n### Gold\n\n| set | w20 |\n|---|---|\n"
+                    "| emuR | 75% |\n")
     monkeypatch.setattr(sys, "argv", [*sys.argv, "--real-speech", str(page)])
     export.main()
     lines = (out / "MODEL_CARD.md").read_text().splitlines()
     assert [line for line in lines if line.startswith("## ")][0] == (
         "## Real speech (the figures to trust), beside pocketsphinx 5")
-    assert "#### Gold" in lines and "| emuR | 75% |" in lines and "# Real speech: x" not in lines
+    assert "#### Gold" in lines and "### Sets" in lines and "| emuR | 75% |" in lines
+    assert "# Real speech: x" not in lines
+    assert any(f"--real-speech {page}` (" in line for line in lines)  # the command that was run
+
+
+def test_export_refuses_a_missing_real_speech_page_before_measuring(tmp_path, monkeypatch, capsys):
+    """A wrong --real-speech path stops at once (exit 2, one line), not after minutes of
+    measuring with the weights already copied."""
+    out = tmp_path / "export"
+    monkeypatch.setattr(sys, "argv", ["export.py", "--run", str(tmp_path / "run"), "--out", str(out),
+                                      "--dev", "d", "--test", "t", "--real-speech",
+                                      str(tmp_path / "missing.md")])
+    with pytest.raises(SystemExit) as exit_info:
+        export.main()
+    assert exit_info.value.code == 2
+    assert "missing.md: no such file" in capsys.readouterr().err
+    assert not out.exists()

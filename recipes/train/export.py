@@ -87,7 +87,8 @@ def _stage(run: Path) -> dict:
         tc["work_dir"], tc["output"] = str(run), tc["output"].replace(old, str(run), 1)
     return {"run": str(run), "command": _command(tc), "epochs_run": len(hist),
             "epochs_planned": ckpt["train_config"]["epochs"],
-            "minutes": hist[-1]["elapsed_s"] / 60 if hist else 0.0, "history": hist}
+            "minutes": hist[-1]["elapsed_s"] / 60 if hist else 0.0, "history": hist,
+            "dev_limit": tc.get("dev_limit", 0)}
 
 
 def _row(split: str, method: str, m: dict) -> list[str]:
@@ -119,7 +120,10 @@ def _parse_args() -> argparse.Namespace:
                    help="the real-speech benchmark's page (docs/benchmarks/real_speech.md, written "
                         "by benchmarks/real_speech.py for this model): the card's first section")
     p.add_argument("--threads", type=int, default=2)
-    return p.parse_args()
+    args = p.parse_args()
+    if args.real_speech is not None and not args.real_speech.is_file():
+        p.error(f"--real-speech {args.real_speech}: no such file")
+    return args
 
 
 def _best_or_last(run: Path, fallback: str = "last") -> Path:
@@ -186,10 +190,11 @@ def _training_section(args: argparse.Namespace, tc: dict, stages: list[dict], ch
            "their transcripts alone)." if any("--gold-aux" in st["command"] for st in stages)
            else "; gold times were used only for the dev metrics."),
         (f"- Training ran in {len(stages)} stages, each initialised from the previous one's "
-         f"output (`-m`), {total_min:.1f} min in all on 2 shared CPU cores (no GPU):"
+         f"output (`--init`), {total_min:.1f} min in all on 2 shared CPU cores (no GPU):"
          if len(stages) > 1 else
-         f"- Training ran in one stage from scratch, {total_min:.1f} min on 2 shared CPU cores "
-         "(no GPU):"),
+         f"- Training ran in one stage"
+         + (" from scratch" if "--init" not in stages[0]["command"] else "")
+         + f", {total_min:.1f} min on 2 shared CPU cores (no GPU):"),
         *[f"  {k + 1}. `{st['command']}` ({st['epochs_run']} of {st['epochs_planned']} planned "
           f"epochs run, {st['minutes']:.1f} min)" for k, st in enumerate(stages)],
         "  A stage with fewer epochs run than planned and no `--max-steps` was stopped by hand at "
@@ -225,6 +230,7 @@ def _accuracy_section(args: argparse.Namespace, metrics: dict, measure_s: float)
                 + "".join(f" --ctc-previous {p}" for p in args.ctc_previous)
                 + (f" --ottc-same-budget {args.ottc_same_budget}" if args.ottc_same_budget else "")
                 + (f" --ceiling {args.ceiling}" if args.ceiling else "")
+                + (f" --real-speech {args.real_speech}" if args.real_speech else "")
                 + f"` ({measure_s / 60:.1f} min).")
     body = [*table(ACCURACY_HEADER, rows), "", measured]
     if "ctc_training" in metrics:
@@ -268,14 +274,15 @@ def _target_section(args: argparse.Namespace, metrics: dict) -> list[str]:
     return section("Against the product target", body)
 
 
-def _epochs_section(stages: list[dict], dev_limit: int) -> list[str]:
+def _epochs_section(stages: list[dict]) -> list[str]:
     rows = [[str(k + 1), *epoch_cells(h, method, m)]
             for k, st in enumerate(stages) for h in st["history"]
             for method, m in (h.get("dev") or {}).items()]
     note = ("Compare epochs within a stage; across stages, compare the all-utterance rows above "
             "(stages may have drawn different samples)." if len(stages) > 1 else
             "A fixed sample of the dev split, scored at the end of every epoch.")
-    return section(f"Dev metrics per epoch ({dev_limit or 'all'} dev utterances)",
+    limits = list(dict.fromkeys(str(st["dev_limit"] or "all") for st in stages))
+    return section(f"Dev metrics per epoch ({' or '.join(limits)} dev utterances)",
                    [note, "", *table(STAGE_EPOCH_HEADER, rows)])
 
 
@@ -283,7 +290,7 @@ def _real_speech_section(page: Path) -> list[str]:
     """The real-speech benchmark's page as the card's first section (its title dropped, its
     headings one level down): the figures that matter most, beside pocketsphinx's."""
     lines = page.read_text(encoding="utf-8").splitlines()
-    body = [("#" + line) if line.startswith("### ") else line
+    body = [("#" + line) if line.startswith("##") else line
             for line in lines if not line.startswith("# ")]
     return section("Real speech (the figures to trust), beside pocketsphinx 5",
                    [f"From `{page}` (`python benchmarks/real_speech.py --data ../shared/data "
@@ -329,7 +336,7 @@ def main() -> None:
         *_training_section(args, ckpt["train_config"], stages, chosen),
         *_accuracy_section(args, metrics, measure_s),
         *_target_section(args, metrics),
-        *_epochs_section(stages, ckpt["train_config"].get("dev_limit", 0)),
+        *_epochs_section(stages),
         *_limits_section(model),
     ]
     write_card(args.out, lines)

@@ -15,6 +15,12 @@
 set -euo pipefail
 WHAT="${1:-english}"
 DATA="${DATA:?set DATA to the folder that holds synth/ and real/ (Inputs above)}"
+DATA="$(cd "$DATA" && pwd)"  # absolute: the export step runs from the repository root
+case "$WHAT" in
+    all|english|export|chain|ctc|ctc-scratch|ceiling) ;;
+    *) echo "train_english.sh: unknown target '$WHAT' (all|english|export|chain|ctc|ctc-scratch|ceiling)" >&2
+       exit 2 ;;
+esac
 THREADS="${THREADS:-2}"
 COMMON=("$DATA/synth/train" "$DATA/real/allison" --dev "$DATA/synth/dev" --dev-limit 120
         --cache-dir "$DATA/features" --max-frames 8000 --warmup 0.02 --threads "$THREADS"

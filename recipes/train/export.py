@@ -190,11 +190,12 @@ def _training_section(args: argparse.Namespace, tc: dict, stages: list[dict], ch
            "their transcripts alone)." if any("--gold-aux" in st["command"] for st in stages)
            else "; gold times were used only for the dev metrics."),
         (f"- Training ran in {len(stages)} stages, each initialised from the previous one's "
-         f"output (`--init`), {total_min:.1f} min in all on 2 shared CPU cores (no GPU):"
+         f"output (`--init`), {total_min:.1f} min in all on a 2-core CPU machine (no GPU; "
+         "threads as each command says):"
          if len(stages) > 1 else
          f"- Training ran in one stage"
          + (" from scratch" if "--init" not in stages[0]["command"] else "")
-         + f", {total_min:.1f} min on 2 shared CPU cores (no GPU):"),
+         + f", {total_min:.1f} min on a 2-core CPU machine (no GPU; threads as the command says):"),
         *[f"  {k + 1}. `{st['command']}` ({st['epochs_run']} of {st['epochs_planned']} planned "
           f"epochs run, {st['minutes']:.1f} min)" for k, st in enumerate(stages)],
         "  A stage with fewer epochs run than planned and no `--max-steps` was stopped by hand at "

@@ -318,7 +318,7 @@ class Aligner:
         (cut away again), run on `model`'s device in its precision."""
         import torch
 
-        from aligner.features import log_mel, num_frames, spectral_change
+        from aligner.features import log_mel, num_frames
 
         param = next(model.parameters())
         total = num_frames(len(wave), self.hop)
@@ -339,13 +339,12 @@ class Aligner:
                 weights[first:last] = wl[0, keep].float().cpu()
                 if self.on_progress is not None:
                     self.on_progress(last, total)
-        return Encoded(log_probs, weights, len(wave) / self.sample_rate,
-                       spectral_change(torch.from_numpy(wave)))
+        return Encoded(log_probs, weights, len(wave) / self.sample_rate, self._change(wave))
 
     def _encode_batch(self, waves: list[np.ndarray]) -> list[Encoded]:
         import torch
 
-        from aligner.features import log_mel, num_frames, spectral_change
+        from aligner.features import log_mel, num_frames
 
         limit = int(CHUNK_SECONDS * self.sample_rate)
         out: list = [None] * len(waves)
@@ -373,9 +372,19 @@ class Aligner:
         for row, i in enumerate(short):
             n = int(lengths[row])
             out[i] = Encoded(lp[row, :n].float().cpu(), wl[row, :n].float().cpu(),
-                             len(waves[i]) / self.sample_rate,
-                             spectral_change(torch.from_numpy(waves[i])))
+                             len(waves[i]) / self.sample_rate, self._change(waves[i]))
         return out
+
+    def _change(self, wave: np.ndarray) -> "torch.Tensor | None":
+        """The spectral change that boundaries snap to, or None when snapping is off (a tenth
+        of the encoding time, not spent for nothing)."""
+        import torch
+
+        from aligner.features import spectral_change
+
+        if not (self.refine_boundaries and self.snap_boundaries):
+            return None
+        return spectral_change(torch.from_numpy(wave))
 
     # ------------------------------------------------------------------ stage 2: decode
     def decode(self, encoded: Encoded, prepared: PreparedText,

@@ -163,3 +163,15 @@ def test_the_aligner_snaps_only_near_its_own_boundaries_and_judges_fit_before(mo
     for w in (w for w in snapped.words if w.label):
         inside = [p for p in snapped.phones if w.start - 1e-9 <= p.start < w.end and p.label]
         assert inside and inside[0].start == w.start and inside[-1].end == w.end
+
+
+def test_no_spectral_change_is_computed_when_snapping_is_off(aligner):
+    """Encoding pays for the change curve only when decoding will snap to it."""
+    wave = np.zeros(16000, dtype=np.float32)
+    assert aligner.encode(wave).change is not None
+    aligner.snap_boundaries = False
+    try:
+        assert aligner.encode(wave).change is None
+        assert aligner.encode([wave, wave])[0].change is None
+    finally:
+        aligner.snap_boundaries = True

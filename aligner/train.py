@@ -36,7 +36,7 @@ from torch import Tensor
 from aligner.align import resolve_device
 from aligner.atomic import atomic_open, atomic_path
 from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus,
-                             read_gold, stretch_labels)
+                             read_feature_file, read_gold, stretch_labels)
 from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
 from aligner.features import FeatureConfig
 from aligner.model import AcousticModel, ModelConfig, copy_model, expand_states, load_model, save_model
@@ -282,9 +282,14 @@ def _load_items(corpora: list[str], cache_dir: Path | None, features: FeatureCon
                 gold: bool = False) -> list[Item]:
     items: list[Item] = []
     for root in corpora:
-        got, skipped = read_corpus(Path(root), cache_dir, features, log=log)
+        if Path(root).is_file():  # a corpus already turned into features (write_feature_file)
+            got, skipped = read_feature_file(Path(root), features), []
+            log(f"{root}: {len(got)} utterances from a feature file")
+            n = sum(it.gold is not None for it in got)
+        else:
+            got, skipped = read_corpus(Path(root), cache_dir, features, log=log)
+            n = read_gold(Path(root), got, cache_dir, log=log) if gold else 0
         if gold:
-            n = read_gold(Path(root), got, cache_dir, log=log)
             log(f"{root}: gold times for {n} of {len(got)} utterances")
         for reason in skipped[:5]:
             log(f"  skipped {reason}")

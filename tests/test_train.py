@@ -290,6 +290,39 @@ def test_gold_frame_labels_come_from_the_gold_textgrids_phones(corpus):
                 assert VOCAB[int(it.gold[frame])] == phone.mark.upper()
 
 
+def test_a_feature_file_trains_like_its_corpus(corpus, tmp_path):
+    """A corpus saved as a feature file (what travels to a GPU machine, recipes/train/device)
+    trains in place of the folder: the same utterances, features and gold labels, so the same
+    seed gives the same model; a file that is not one, or holds other features, is one line
+    (exit 2)."""
+    from typer.testing import CliRunner
+
+    from aligner.cli import app
+    from aligner.dataset import read_corpus, read_feature_file, read_gold, write_feature_file
+    from aligner.features import FeatureConfig
+
+    torch.set_num_threads(1)
+    items, _ = read_corpus(corpus, None, log=lambda line: None)
+    read_gold(corpus, items, None, log=lambda line: None)
+    packed = tmp_path / "tones.pt"
+    write_feature_file(items, packed, FeatureConfig())
+    again = read_feature_file(packed, FeatureConfig())
+    assert [i.name for i in again] == [i.name for i in items]
+    assert all(torch.equal(a.feats, b.feats) and torch.equal(a.gold, b.gold) and a.words == b.words
+               for a, b in zip(again, items))
+    runs = [train(_cfg(tmp_path, source, name, epochs=1, gold_aux=1.0, max_steps=3),
+                  echo=lambda line: None)["history"][-1]["train_loss"]
+            for source, name in ((corpus, "folder"), (packed, "file"))]
+    assert runs[0] == pytest.approx(runs[1], rel=1e-6)
+    with pytest.raises(Exception, match="are not the model's"):
+        read_feature_file(packed, FeatureConfig(n_mels=40))
+    (tmp_path / "notes.pt").write_text("not a tensor file")
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "notes.pt"), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "notes.pt: not a corpus folder or a feature file" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_feature_cache_is_written_all_or_nothing(tmp_path, monkeypatch):
     """A run killed (or out of disk) while saving the feature cache leaves no cache file and no
     temporary one; the next run reads the corpus again and caches it."""

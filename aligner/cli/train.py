@@ -17,7 +17,7 @@ from aligner.cli.common import EXIT_INTERRUPTED, DeviceOption, device_name, fail
 
 
 def command(
-    corpus: Annotated[list[Path], typer.Argument(help="Training corpora (MFA layout: <speaker>/<utt>.wav|.flac + .lab). A folder with train/ (and dev/) inside uses those.")],
+    corpus: Annotated[list[Path], typer.Argument(help="Training corpora (MFA layout: <speaker>/<utt>.wav|.flac + .lab), or feature files written by aligner.dataset.write_feature_file (recipes/train/device). A folder with train/ (and dev/) inside uses those.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write (weights, config.json, MODEL_CARD.md).")],
     dev: Annotated[Optional[list[Path]], typer.Option("--dev", help="Dev corpus with gold TextGrids beside the audio (repeatable): boundary metrics each epoch, picks the best epoch.")] = None,
     loss: Annotated[str, typer.Option(help="ottc (default) or ctc (the baseline, same architecture and data).")] = "ottc",

@@ -33,12 +33,10 @@ stage() {  # stage NAME ARGS...
 }
 
 if [[ "$WHAT" == all || "$WHAT" == english ]]; then
-    # The shipped model (session 10, one thread, 39 min): OTTC with three ordered states per
-    # phone, the synthetic corpus's gold phone times as a frame cross-entropy at weight 10 from
-    # the first step (--gold-aux; the real prompts have no gold and train on their transcripts
-    # alone), vocal-tract-length perturbation; its last epoch is exported.
-    stage english --loss ottc --epochs 12 --seed 101 --states 3 --sil-mass 0.2 --gold-aux 10.0 \
-        --vtlp --threads 1 --dev-limit 40
+    # The shipped model (session 10, one thread, 39 min; english_stage.sh says what it is).
+    # device/run.sh trains the same stage on a lent GPU machine in one call.
+    source "$(dirname "$0")/english_stage.sh"
+    stage english "${ENGLISH_STAGE[@]}" --threads 1
 fi
 if [[ "$WHAT" == all || "$WHAT" == chain ]]; then
     # The stage chain that built the models shipped before session 10 (stage 18 the last), each

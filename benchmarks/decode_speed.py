@@ -37,6 +37,7 @@ import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
 from aligner.decode_reference import ref_segment_score, ref_viterbi_segments  # noqa: E402
+from aligner.atomic import atomic_open  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     RESULTS, _clean, command_line, machine, machine_lines, markdown_table, set_threads,
 )
@@ -166,13 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     m = machine()
     body = (f"{machine_lines(m)}- Threads: {args.threads}; median of {args.reps} interleaved "
             f"calls after one warm-up each\n\n{table}\n")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{NAME}.md").write_text(
-        f"# Decoding speed: numpy DP vs the previous torch DP\n\n{body}", encoding="utf-8")
-    (RESULTS / f"{NAME}.json").write_text(
-        json.dumps(_clean({"machine": m, "command": command_line(), "threads": args.threads,
-                           "reps": args.reps, "rows": data_rows}), indent=2) + "\n",
-        encoding="utf-8")
+    with atomic_open(RESULTS / f"{NAME}.md") as handle:  # all or nothing, like write_results
+        handle.write(f"# Decoding speed: numpy DP vs the previous torch DP\n\n{body}")
+    with atomic_open(RESULTS / f"{NAME}.json") as handle:
+        handle.write(json.dumps(_clean({"machine": m, "command": command_line(), "threads": args.threads,
+                                        "reps": args.reps, "rows": data_rows}), indent=2) + "\n")
     print(f"wrote {RESULTS / (NAME + '.md')}, {RESULTS / (NAME + '.json')}")
     return 0 if all(r["identical"] for r in data_rows) else 1
 

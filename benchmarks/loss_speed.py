@@ -149,14 +149,17 @@ def main() -> None:
             "processor": _cpu_name(), "torch": torch.__version__, "threads": args.threads,
             "device": args.device, "batch": args.batch, "classes": args.classes,
             "cpus": os.cpu_count(), "load_start": load_start, "load_end": os.getloadavg()[0]}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"loss_speed{args.tag}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    from aligner.atomic import atomic_open
+
+    with atomic_open(RESULTS / f"loss_speed{args.tag}.json") as handle:  # all or nothing
+        handle.write(json.dumps({"meta": meta, "rows": rows}, indent=2))
     table = markdown_table(rows, args.batch)
-    (RESULTS / f"loss_speed{args.tag}.md").write_text(
-        f"Command: `{meta['command']}`  \nMachine: {meta['processor']}, {meta['machine']}, torch "
-        f"{meta['torch']}, {args.threads} thread(s), device {args.device}  \nDate: {meta['date']}; 1-min load average "
-        f"{meta['load_start']:.1f} at start, {meta['load_end']:.1f} at end, on {meta['cpus']} CPUs\n\n"
-        + table + "\n")
+    with atomic_open(RESULTS / f"loss_speed{args.tag}.md") as handle:
+        handle.write(
+            f"Command: `{meta['command']}`  \nMachine: {meta['processor']}, {meta['machine']}, torch "
+            f"{meta['torch']}, {args.threads} thread(s), device {args.device}  \nDate: {meta['date']}; "
+            f"1-min load average {meta['load_start']:.1f} at start, {meta['load_end']:.1f} at end, on "
+            f"{meta['cpus']} CPUs\n\n" + table + "\n")
     print()
     print(table)
 

@@ -33,6 +33,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from aligner.atomic import atomic_open  # noqa: E402
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.evaluate import TierScore, score_tier, summarise_tier  # noqa: E402
 from aligner.formats import read_csv  # noqa: E402
@@ -160,12 +161,13 @@ class Pocketsphinx:
         try:
             a = self.ps.align(item.audio, item.text)
         except Exception as err:  # noqa: BLE001 - a peer's failure on one file is a result
-            path.write_text(json.dumps({"error": f"{type(err).__name__}: {err}"}), encoding="utf-8")
+            with atomic_open(path) as handle:  # a killed run leaves no truncated cache entry
+                json.dump({"error": f"{type(err).__name__}: {err}"}, handle)
             raise
-        path.write_text(json.dumps({
-            "duration": a.duration,
-            "words": [[w.start, w.end, w.label] for w in a.words],
-            "phones": [[p.start, p.end, p.label] for p in a.phones]}), encoding="utf-8")
+        with atomic_open(path) as handle:
+            json.dump({"duration": a.duration,
+                       "words": [[w.start, w.end, w.label] for w in a.words],
+                       "phones": [[p.start, p.end, p.label] for p in a.phones]}, handle)
         return a
 
 

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from aligner.train import train
 from recipes.train import export
-from tests.test_train import _cfg, _tone_corpus
+from tests.test_train import TINY, _cfg, _tone_corpus
 
 
 def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
@@ -40,6 +40,8 @@ def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
     assert len([line for line in lines if line.startswith("| 1 | ")]) == 2 * 2  # 2 epochs x 2 methods
     assert f"--run {cfg.work_dir} --which best --out {out} --dev {corpus} --test {corpus}`" in card
     assert card.endswith("(CMUdict's 39 ARPAbet phones).\n")
+    # the training command rebuilds this network: its architecture and augmentation are in it
+    assert f"--arch '{json.dumps(TINY, separators=(', ', ': '))}'" in card and "--no-augment" in card
 
     page = tmp_path / "real_speech.md"
     page.write_text("# Real speech: x\n\nModel m.\n\n## Sets\n\n### Gold\n\n| set | w20 |\n|---|---|\n"

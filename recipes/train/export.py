@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -74,6 +75,10 @@ def _command(tc: dict) -> str:
         parts += ["--states", str(tc["states"])]
     if tc.get("gold_aux"):
         parts += ["--gold-aux", str(tc["gold_aux"])]
+    if tc.get("arch"):
+        parts += ["--arch", shlex.quote(json.dumps(tc["arch"], separators=(", ", ": ")))]
+    if not tc.get("augment", True):
+        parts += ["--no-augment"]
     return " ".join(parts)
 
 

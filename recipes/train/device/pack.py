@@ -24,6 +24,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ import torch
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))  # run there from the uninstalled checkout
 
+from aligner.atomic import atomic_open  # noqa: E402
 from aligner.dataset import Item, read_corpus, read_gold, write_feature_file  # noqa: E402
 from aligner.features import FeatureConfig  # noqa: E402
 
@@ -103,7 +105,8 @@ def pack(data: Path, out: Path) -> None:
         items, _ = read_corpus(root, cache, features)
         read_gold(root, items, cache)
         target = out / f"{root.name}.pack"
-        target.write_bytes(pickle.dumps(pack_items(items, features), protocol=5))
+        with atomic_open(target, "wb") as handle:  # a killed pack leaves no truncated file
+            pickle.dump(pack_items(items, features), handle, protocol=5)
         print(f"{root}: {len(items)} utterances -> {target} ({target.stat().st_size / 1e6:.1f} MB)")
     dev_root = data / DEV
     for _, audio, transcript, gold in find_dev_utterances([str(dev_root)], DEV_LIMIT):
@@ -114,11 +117,10 @@ def pack(data: Path, out: Path) -> None:
     wheels = out / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
     for name in WHEELS:
-        version = _installed_version(name)
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
                         "--only-binary=:all:", "--python-version", "3.12", "--implementation", "cp",
                         *[a for p in PLATFORMS for a in ("--platform", p)], "-d", str(wheels),
-                        f"{name}=={version}"], check=True)
+                        f"{name}=={version(name)}"], check=True)
     total = _tree_bytes(REPO) + sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"working tree with {out.name}/: {total / 2**20:.1f} MiB (limit {BUDGET / 2**20:.0f})")
     if total > BUDGET:
@@ -134,12 +136,6 @@ def unpack(packed: Path, target: Path) -> None:
         dest = target / f"{path.stem}.pt"
         write_feature_file(items, dest, FeatureConfig.from_dict(data["features"]))
         print(f"{path}: {len(items)} utterances -> {dest}")
-
-
-def _installed_version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 def _tree_bytes(repo: Path) -> int:

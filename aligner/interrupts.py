@@ -31,9 +31,11 @@ class StopRequest:
 def catch_interrupts() -> Iterator[StopRequest]:
     """Within the block, SIGINT sets the returned flag and raises KeyboardInterrupt as usual.
     Outside the main thread (where handlers cannot be installed) the flag is never set and
-    Python's own handling applies."""
+    Python's own handling applies; where SIGINT is ignored (a job started with `nohup ... &`)
+    it stays ignored, as whoever started the job asked."""
     stop = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):
         yield stop
         return
 

@@ -26,8 +26,17 @@ def _stream_that_swallows_ctrl_c(n: int):
         yield SimpleNamespace(name=f"u{i}")
 
 
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handling, whatever the test runner inherited (a job started in the
+    background with `nohup ... &` ignores SIGINT)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("quiet", [True, False])
-def test_swallowed_interrupt_still_stops_the_run(quiet):
+def test_swallowed_interrupt_still_stops_the_run(quiet, default_sigint):
     results: list = []
     with pytest.raises(KeyboardInterrupt):
         with catch_interrupts() as stop:
@@ -36,11 +45,23 @@ def test_swallowed_interrupt_still_stops_the_run(quiet):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
-def test_without_the_flag_a_swallowed_interrupt_is_lost():
+def test_without_the_flag_a_swallowed_interrupt_is_lost(default_sigint):
     """Why the flag exists: Python's own handling alone lets the run finish."""
     results: list = []
     consume(_stream_that_swallows_ctrl_c(5), results, 5, True)
     assert len(results) == 5
+
+
+def test_an_ignored_sigint_stays_ignored():
+    """`nohup ottc-align corpus/ ... &`: the shell ignores SIGINT for the job; a corpus run must
+    not take Ctrl-C back (it would stop when the terminal's Ctrl-C was meant for another job)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with catch_interrupts():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_stop_request_raises_only_once_set():

@@ -27,9 +27,14 @@ class Thresholds:
     min_word_confidence: float = 0.002
     # Below: the transcript probably does not match the audio. Calibrated on real speech, the
     # held-out speechocean762 speakers (benchmarks/real_speech.py: the mean of the thresholds
-    # that flag 1% of each half of the speakers' correct transcripts, 0.0061 and 0.0049; 1.0% of
-    # all correct and 81.2% of swapped transcripts flagged with the shipped model).
+    # that flag 1% of each half of the speakers' correct transcripts, 0.0066 and 0.0046; 1.0% of
+    # all correct and 85.2% of swapped transcripts flagged with the shipped model).
     min_transcript_fit: float = 0.0055
+    # Below: in a corpus run, the transcript fits far worse than the speaker's other recordings
+    # (aligner/speaker_fit.py: fit / sqrt(their median fit)). Calibrated as the one above, at
+    # 1.5% of correct transcripts (0.0436 and 0.0315 from the two halves); beside it, on the same
+    # speakers, 1.6% of correct and 93.6% of swapped transcripts flagged (docs/usage.md).
+    min_relative_fit: float = 0.0375
     min_mean_confidence: float = 0.15  # the same test for alignments without a transcript_fit
     max_word_seconds: float = 4.0
     max_phone_seconds: float = 1.0
@@ -111,6 +116,17 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                                      f"takes {share:.0%} of the speech time for "
                                      f"{expected:.0%} of the phones"))
     return flags
+
+
+def speaker_mismatch(fit: float, relative: float, speaker_median: float, others: int,
+                     thresholds: Thresholds = Thresholds()) -> Flag | None:
+    """The `transcript_mismatch` flag of a corpus recording whose fit is far below its speaker's
+    other recordings' (aligner/speaker_fit.py), or None."""
+    if relative >= thresholds.min_relative_fit:
+        return None
+    return Flag("transcript_mismatch",
+                f"transcript fit {fit:.3f} is very low for this speaker (their other {others} "
+                f"recordings: median {speaker_median:.2f}); the transcript may not match the audio")
 
 
 def _entry_flag(kind: str, tier: str, entry: Interval, detail: str) -> Flag:

@@ -214,6 +214,17 @@ def write_json(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
     return path
 
 
+def add_flag(path: Path, flag) -> Path:
+    """Add an utterance-wide flag (an `aligner.checks.Flag`) to a JSON output already written:
+    a corpus run judges each recording against its speaker's others only once all are aligned
+    (aligner/runner.py, `judge_against_speakers`)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data["flags"] = [flag.as_dict(), *data.get("flags", [])]
+    with atomic_open(path) as handle:
+        handle.write(_pretty_json(data))
+    return path
+
+
 def _pretty_json(data: dict) -> str:
     """Indented JSON with one tier entry per line (readable and diff-friendly)."""
     dump = lambda x: json.dumps(x, ensure_ascii=False)

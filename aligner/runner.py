@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from aligner.align import Aligner
     from aligner.alignment import Alignment
+    from aligner.checks import Thresholds
 
 REPORT_NAME = "alignment_report.csv"
 
@@ -64,6 +65,7 @@ class Result:
     confidence: float | None = None
     flags: list[str] = field(default_factory=list)
     transcript_fit: float | None = None  # the lowest of the recording's speakers (Alignment)
+    speaker: str = ""  # the corpus speaker (first folder below the root; "" for files at the root)
     cause: str = ""  # why it failed: BAD_INPUT, OUT_OF_MEMORY, CRASHED or STRICT
     unknown_words: dict[str, list[str]] = field(default_factory=dict)  # word -> generated phones
     written: list[Path] = field(default_factory=list)
@@ -119,6 +121,7 @@ def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
     return Result(utt.name, "flagged" if flags else "aligned", "",
                   max(a.duration for a in alignments), len(words),
                   sum(confs) / len(confs) if confs else None, flags, min(fits) if fits else None,
+                  utt.speaker or "",
                   unknown_words={k: v for a in alignments for k, v in a.unknown_words.items()})
 
 
@@ -127,12 +130,17 @@ def finish(utt: Utterance, alignments: list[Alignment], strict: bool, write: Wri
     """Write the outputs (unless strict and flagged: then nothing) and summarise them."""
     result = summarise(utt, alignments)
     if result.flags and strict:
-        result.status, result.cause = "failed", STRICT
-        result.reason = f"flagged (--strict): {result.flags[0]}" + (
-            f" (+{len(result.flags) - 1} more)" if len(result.flags) > 1 else "")
+        refuse(result)
         return result
     result.written = write(utt, alignments, wave)
     return result
+
+
+def refuse(result: Result) -> None:
+    """Make a flagged Result a --strict failure (its outputs are not, or no longer, written)."""
+    result.status, result.cause = "failed", STRICT
+    result.reason = f"flagged (--strict): {result.flags[0]}" + (
+        f" (+{len(result.flags) - 1} more)" if len(result.flags) > 1 else "")
 
 
 def align_one(aligner: Aligner, utt: Utterance, method: str, strict: bool,
@@ -197,7 +205,8 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     todo, skipped = [], []
     for utt in utterances:
         if not overwrite and utt.transcript is not None and is_done(out_dir, utt, formats, plots):
-            skipped.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)"))
+            skipped.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
+                                  speaker=utt.speaker or ""))
         else:
             todo.append(utt)
     return todo, skipped
@@ -375,6 +384,66 @@ def write_report(results: Sequence[Result], path: Path) -> Path:
         for r in sorted(results, key=lambda r: (order.get(r.status, 9), r.name)):
             writer.writerow([r.name, r.status, r.reason, f"{r.duration:.3f}", r.words,
                              "" if r.confidence is None else f"{r.confidence:.3f}",
-                             "" if r.transcript_fit is None else f"{r.transcript_fit:.3f}",
+                             "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}",
                              " | ".join(r.flags)])
     return path
+
+
+def recall_fits(results: Sequence[Result], report: Path) -> None:
+    """Give skipped utterances (aligned by an earlier run) the transcript fit that run's report
+    recorded, so a resumed run judges new recordings against all of their speaker's
+    (`judge_against_speakers`) and its report keeps the figure. A missing or unreadable report
+    leaves them without one."""
+    try:
+        with open(report, newline="", encoding="utf-8") as handle:
+            rows = {row.get("utterance"): row.get("transcript_fit") for row in csv.DictReader(handle)}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return
+    for r in results:
+        if r.status == "skipped" and r.transcript_fit is None:
+            try:
+                r.transcript_fit = float(rows.get(r.name) or "")
+            except ValueError:
+                pass
+
+
+def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
+                           strict: bool) -> list[Result]:
+    """Flag `transcript_mismatch` on the recordings aligned in this run whose fit is far below
+    their speaker's other recordings' (aligner/speaker_fit.py; skipped ones count as the
+    speaker's norm, judged by the run that aligned them). Their JSON output gets the flag; with
+    --strict their outputs are removed and they fail, as if refused when aligned. Runs once the
+    corpus is aligned, because only then is every recording of a speaker known. Returns the
+    Results it changed."""
+    from aligner.checks import flag_kind, speaker_mismatch
+    from aligner.formats import add_flag
+    from aligner.speaker_fit import relative_fits
+
+    judged = [r for r in results
+              if r.transcript_fit is not None and r.status in ("aligned", "flagged", "skipped")]
+    changed = []
+    for r, rel in zip(judged, relative_fits([(r.speaker, r.transcript_fit) for r in judged])):
+        if rel is None or r.status == "skipped":
+            continue
+        if any(flag_kind(f) == "transcript_mismatch" for f in r.flags):
+            continue
+        flag = speaker_mismatch(r.transcript_fit, rel.relative, rel.speaker_median, rel.others,
+                                thresholds)
+        if flag is None:
+            continue
+        r.flags.insert(0, str(flag))
+        if strict:
+            for path in r.written:
+                path.unlink(missing_ok=True)
+            r.written = []
+            refuse(r)
+        else:
+            r.status = "flagged"
+            for path in r.written:
+                if path.suffix.lower() == ".json":
+                    try:
+                        add_flag(path, flag)
+                    except (OSError, ValueError):  # the report still lists the flag
+                        pass
+        changed.append(r)
+    return changed

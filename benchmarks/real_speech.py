@@ -262,6 +262,76 @@ def calibrate_fit(right: list[tuple[str, float]], wrong: list[tuple[str, float]]
             "suggested_swapped_caught": caught(suggested)}
 
 
+def relative_rows(right: list[tuple[str, float]], wrong: list[tuple[str, float]]
+                  ) -> tuple[list[tuple[str, float, float | None]], list[tuple[str, float, float | None]]]:
+    """(key, fit, relative fit) of each correct and each swapped recording as a corpus run
+    judges them (aligner/speaker_fit.py): a correct one against its speaker's other correct
+    recordings, a swapped one against all of that speaker's correct recordings but itself (a
+    corpus in which this one transcript is wrong). None: too few others."""
+    from aligner.speaker_fit import relative_fits
+
+    spk = lambda key: key.split("/")[0]  # noqa: E731
+    right = [(k, f) for k, f in right if f is not None]
+    rel = relative_fits([(spk(k), f) for k, f in right])
+    rows_right = [(k, f, r.relative if r else None) for (k, f), r in zip(right, rel)]
+    by_speaker: dict[str, list[tuple[str, float]]] = {}
+    for k, f in right:
+        by_speaker.setdefault(spk(k), []).append((k, f))
+    rows_wrong = []
+    for k, f in wrong:
+        if f is not None:
+            others = [(spk(k), g) for k2, g in by_speaker.get(spk(k), []) if k2 != k]
+            r = relative_fits(others + [(spk(k), f)])[-1]
+            rows_wrong.append((k, f, r.relative if r else None))
+    return rows_right, rows_wrong
+
+
+def corpus_flagged(rows: list[tuple[str, float, float | None]], file_threshold: float,
+                   relative_threshold: float, refused: int = 0) -> float:
+    """Share flagged by a corpus run's two tests (refused alignments count as caught)."""
+    hits = sum(f < file_threshold or (r is not None and r < relative_threshold) for _, f, r in rows)
+    return float((hits + refused) / max(1, len(rows) + refused))
+
+
+def calibrate_relative_fit(rows_right: list, rows_wrong: list, refused: int, file_threshold: float,
+                           flag_share: float = 0.01) -> dict:
+    """The corpus run's relative-fit threshold, chosen by speaker halves as in `calibrate_fit`
+    (the value that flags `flag_share` of one half's correct transcripts on its own) and checked
+    on the other half with the single-recording threshold `file_threshold` beside it, as a
+    corpus run applies both."""
+    odd = lambda key: int(key[7:11]) % 2  # noqa: E731
+    directions = []
+    for choose in (1, 0):
+        pool = [r for k, _, r in rows_right if odd(k) == choose and r is not None]
+        if not pool:
+            return {}
+        threshold = float(np.quantile(pool, flag_share))
+        check = [row for row in rows_right if odd(row[0]) != choose]
+        directions.append({"chosen_on": "odd" if choose else "even", "threshold": threshold,
+                           "other_half_flagged": corpus_flagged(check, file_threshold, threshold),
+                           "swapped_caught": corpus_flagged(rows_wrong, file_threshold, threshold,
+                                                            refused)})
+    suggested = float(np.mean([d["threshold"] for d in directions]))
+    return {"flag_share": flag_share, "directions": directions, "suggested": suggested,
+            "judged": sum(r is not None for _, _, r in rows_right),
+            "suggested_correct_flagged": corpus_flagged(rows_right, file_threshold, suggested),
+            "suggested_swapped_caught": corpus_flagged(rows_wrong, file_threshold, suggested, refused)}
+
+
+def calibration_text(cal: dict, intro: str, product: str) -> str:
+    """A calibration's two directions as a table, and what the mean of them does."""
+    table = markdown_table(
+        ["chosen on", "threshold", "other half's correct transcripts flagged",
+         "swapped transcripts flagged"],
+        [[d["chosen_on"] + " speakers", f"{d['threshold']:.4f}",
+          f"{100 * d['other_half_flagged']:.1f}%", f"{100 * d['swapped_caught']:.1f}%"]
+         for d in cal["directions"]])
+    return (f"{intro}\n\n{table}\n\nThe mean of the two, {cal['suggested']:.4f}, flags "
+            f"{100 * cal['suggested_correct_flagged']:.1f}% of all correct transcripts and "
+            f"{100 * cal['suggested_swapped_caught']:.1f}% of the swapped ones; the product's "
+            f"threshold is {product}, which the table above applies.\n\n")
+
+
 def flag_kinds(a: Alignment) -> set[str]:
     return {getattr(f, "kind", str(f).split(":", 1)[0]) for f in a.flags}
 
@@ -373,8 +443,16 @@ def main(argv: list[str] | None = None) -> int:
                     except Exception:  # noqa: BLE001 - refusing a wrong transcript also catches it
                         refused += 1
                 entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
-                entry["calibration"] = calibrate_fit(
-                    [(k, a.transcript_fit) for k, a in done.items()], wrong_fits, refused)
+                right_fits = [(k, a.transcript_fit) for k, a in done.items()]
+                entry["calibration"] = calibrate_fit(right_fits, wrong_fits, refused)
+                th = ottc.aligner.thresholds
+                rows_right, rows_wrong = relative_rows(right_fits, wrong_fits)
+                entry["corpus_calibration"] = calibrate_relative_fit(
+                    rows_right, rows_wrong, refused, th.min_transcript_fit, flag_share=0.015)
+                entry["corpus_flagged"] = corpus_flagged(rows_right, th.min_transcript_fit,
+                                                         th.min_relative_fit)
+                entry["corpus_swapped_caught"] = corpus_flagged(
+                    rows_wrong, th.min_transcript_fit, th.min_relative_fit, refused)
                 confs = [w.confidence for a in done.values() for w in a.words
                          if w.label and w.confidence is not None]
                 entry["mean_word_confidence"] = float(np.mean(confs)) if confs else None
@@ -386,6 +464,12 @@ def main(argv: list[str] | None = None) -> int:
                     "swapped transcripts (another utterance's text)", len(pairs), "-",
                     f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
                     f"{refused} refused)", "-"])
+                so_rows.append([
+                    "the same in a corpus run (each judged against its speaker's other recordings)",
+                    len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%", "-"])
+                so_rows.append([
+                    "swapped transcripts in a corpus run", len(rows_wrong) + refused, "-",
+                    f"{100 * entry['corpus_swapped_caught']:.1f}%", "-"])
             so_data[system.name] = entry
             print(f"{system.name}: {len(done)} aligned, {len(failed)} failed, {seconds:.0f} s",
                   file=sys.stderr)
@@ -414,19 +498,19 @@ def main(argv: list[str] | None = None) -> int:
                  f"\n\n{markdown_table(['ottc-align on', 'recordings', 'failed', 'flagged transcript_mismatch', 'any flag'], so_rows)}\n\n")
     cal = so_data.get(ottc.name, {}).get("calibration")
     if cal:
-        body += (f"Calibration of `transcript_fit` by speaker halves (the threshold that flags "
-                 f"{100 * cal['flag_share']:g}% of one half's correct transcripts, checked on the "
-                 "other half):\n\n" + markdown_table(
-                     ["chosen on", "threshold", "other half's correct transcripts flagged",
-                      "swapped transcripts flagged"],
-                     [[d["chosen_on"] + " speakers", f"{d['threshold']:.4f}",
-                       f"{100 * d['other_half_flagged']:.1f}%", f"{100 * d['swapped_caught']:.1f}%"]
-                      for d in cal["directions"]])
-                 + f"\n\nThe mean of the two, {cal['suggested']:.4f}, flags "
-                 f"{100 * cal['suggested_correct_flagged']:.1f}% of all correct transcripts and "
-                 f"{100 * cal['suggested_swapped_caught']:.1f}% of the swapped ones; the product's "
-                 "threshold is `Thresholds.min_transcript_fit` (aligner/checks.py), which the table "
-                 "above applies.\n\n")
+        body += calibration_text(
+            cal, "Calibration of `transcript_fit` by speaker halves (the threshold that flags "
+            f"{100 * cal['flag_share']:g}% of one half's correct transcripts, checked on the other "
+            "half):", "`Thresholds.min_transcript_fit` (aligner/checks.py)")
+    ccal = so_data.get(ottc.name, {}).get("corpus_calibration")
+    if ccal:
+        body += calibration_text(
+            ccal, "In a corpus run each recording is also judged against its speaker's other "
+            f"recordings (aligner/speaker_fit.py; {ccal['judged']} of the correct recordings have "
+            "enough others). Calibration of that relative fit by speaker halves (the threshold "
+            f"that flags {100 * ccal['flag_share']:g}% of one half's correct transcripts on its "
+            "own, checked on the other half together with the single-recording threshold):",
+            "`Thresholds.min_relative_fit`")
     if agree_rows:
         body += ("Agreement with pocketsphinx on the same recordings (a proxy, not accuracy):\n\n"
                  + markdown_table(["recordings", "phone boundaries", "within 20 ms of pocketsphinx",

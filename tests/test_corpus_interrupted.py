@@ -95,8 +95,11 @@ def _report(out: Path) -> dict[str, str]:
 def _run_and_kill(cmd: list[str], out: Path, names: list[str], sig: int
                   ) -> tuple[int, str]:
     """Start the run, send `sig` once three utterances are finished; (exit status, stderr)."""
+    # Ctrl-C as a terminal delivers it: a suite started in the background (`nohup ... &`) hands
+    # its children SIGINT ignored, which the run rightly keeps (aligner/interrupts.py)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         if len(_finished(out, names)) >= 3:

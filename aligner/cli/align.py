@@ -279,6 +279,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     if stale and not quiet:
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
     todo, results = runner.plan(utterances, out_dir, fmts, overwrite, plots)
+    report = out_dir / runner.REPORT_NAME
+    runner.recall_fits(results, report)  # before this run's report replaces the last one's
     results += [runner.unreadable_result(root, path) for path in unreadable]
     aligner = load_aligner(model, device, dictionary, method) if todo else None
     on_gpu = aligner is not None and aligner.device.type == "cuda"
@@ -291,7 +293,6 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots)
-    report = out_dir / runner.REPORT_NAME
     interrupted = False
     try:
         with catch_interrupts() as stop:
@@ -300,6 +301,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         interrupted = True
     finally:
         try:
+            runner.judge_against_speakers(results, _thresholds(aligner), strict)
             runner.write_report(results, report)
         except OSError as err:
             print_error(err)
@@ -315,6 +317,12 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
             if not r.ok:
                 err_console().print(f"[bold red]failed:[/] {escape(r.name)}: {escape(r.reason)}")
     return exit_code(results)
+
+
+def _thresholds(aligner):
+    from aligner.checks import Thresholds
+
+    return aligner.thresholds if aligner is not None else Thresholds()
 
 
 def _print_transcript_conflicts(utterances, verbose: bool) -> None:

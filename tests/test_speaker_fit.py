@@ -1,0 +1,173 @@
+"""aligner/speaker_fit.py and the corpus run's check against a speaker's other recordings: a
+wrong transcript of a speaker whose correct ones all fit poorly is still caught, a correct one of
+that speaker is not, and the flag reaches the report, the JSON output and --strict."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from aligner import runner
+from aligner.alignment import Alignment, Interval
+from aligner.checks import Thresholds
+from aligner.formats import write_json
+from aligner.speaker_fit import MIN_OTHERS, SPEAKER_WEIGHT, relative_fits
+from cli_helpers import cli
+from conftest import speechlike
+
+
+def test_relative_fit_is_the_fit_over_the_root_of_the_others_median():
+    rng = np.random.default_rng(0)
+    for n in (MIN_OTHERS + 1, MIN_OTHERS + 2, 9, 20):  # odd and even numbers of others
+        fits = [("a", float(x)) for x in rng.uniform(0.001, 1.0, n)]
+        for i, rel in enumerate(relative_fits(fits)):
+            others = [f for j, (_, f) in enumerate(fits) if j != i]
+            median = float(np.exp(np.median(np.log(others))))
+            assert rel is not None and rel.others == n - 1
+            assert rel.speaker_median == pytest.approx(median)
+            assert rel.relative == pytest.approx(fits[i][1] / median ** SPEAKER_WEIGHT)
+
+
+def test_speakers_are_judged_apart_and_only_with_enough_others():
+    fits = [("a", 0.5)] * MIN_OTHERS + [("b", 0.01)] * (MIN_OTHERS + 1) + [("c", 0.3)]
+    out = relative_fits(fits)
+    assert all(r is None for r in out[:MIN_OTHERS])  # a: each has MIN_OTHERS - 1 others
+    assert all(r is not None and r.speaker_median == pytest.approx(0.01)
+               for r in out[MIN_OTHERS:-1])
+    assert out[-1] is None
+
+
+def test_a_clear_voice_s_wrong_transcript_is_caught_and_a_hard_voice_s_right_ones_are_not():
+    """Figures like speechocean762's learners' (correct transcripts: median fit 0.06, 1st
+    percentile 0.006). Speaker `clear` fits well; its wrong transcript (0.008) passes the
+    single-recording test and is caught against the speaker's others. Speaker `hard` fits
+    poorly throughout, just above the single-recording threshold: none of its right
+    transcripts is caught against its own norm."""
+    th = Thresholds()
+    hard = [0.006, 0.008, 0.007, 0.009, 0.0065, 0.0075]
+    clear = [0.08, 0.1, 0.12, 0.09, 0.15]
+    assert min(hard) > th.min_transcript_fit and 0.008 > th.min_transcript_fit
+    fits = [("hard", f) for f in hard] + [("clear", f) for f in clear] + [("clear", 0.008)]
+    caught = [r.relative < th.min_relative_fit for r in relative_fits(fits)]
+    assert caught == [False] * len(hard) + [False] * len(clear) + [True]
+
+
+def _result(tmp_path, name: str, speaker: str, fit: float, status: str = "aligned"):
+    a = Alignment([Interval(0.0, 0.5, "hi")], [Interval(0.0, 0.5, "HH")], 0.5)
+    path = write_json(a, tmp_path / f"{name}.json") if status != "skipped" else None
+    return runner.Result(name, status, duration=0.5, words=1, transcript_fit=fit, speaker=speaker,
+                         written=[path] if path else [])
+
+
+def _speaker_results(tmp_path, wrong_fit: float = 0.008, skipped: int = 0):
+    rights = [0.08, 0.1, 0.12, 0.09, 0.15]
+    results = [_result(tmp_path, f"s/r{i}", "s", f, "skipped" if i < skipped else "aligned")
+               for i, f in enumerate(rights)]
+    (tmp_path / "s").mkdir(exist_ok=True)
+    return results + [_result(tmp_path, "s/wrong", "s", wrong_fit)]
+
+
+def test_judging_flags_the_outlier_and_adds_the_flag_to_its_json(tmp_path):
+    results = _speaker_results(tmp_path)
+    changed = runner.judge_against_speakers(results, Thresholds(), strict=False)
+    assert [r.name for r in changed] == ["s/wrong"]
+    wrong = results[-1]
+    assert wrong.status == "flagged" and wrong.flags[0].startswith("transcript_mismatch:")
+    assert "for this speaker" in wrong.flags[0] and "other 5 recordings" in wrong.flags[0]
+    flags = json.loads((tmp_path / "s" / "wrong.json").read_text())["flags"]
+    assert [f["kind"] for f in flags] == ["transcript_mismatch"]
+    assert all(r.status == "aligned" for r in results[:-1])
+    # judged once: a second pass adds nothing
+    assert runner.judge_against_speakers(results, Thresholds(), strict=False) == []
+    assert len(json.loads((tmp_path / "s" / "wrong.json").read_text())["flags"]) == 1
+
+
+def test_strict_removes_the_outlier_s_outputs_and_fails_it(tmp_path):
+    results = _speaker_results(tmp_path)
+    runner.judge_against_speakers(results, Thresholds(), strict=True)
+    wrong = results[-1]
+    assert wrong.status == "failed" and wrong.cause == runner.STRICT and "--strict" in wrong.reason
+    assert wrong.written == [] and not (tmp_path / "s" / "wrong.json").exists()
+
+
+def test_skipped_recordings_count_as_the_norm_but_are_not_judged_again(tmp_path):
+    results = _speaker_results(tmp_path, skipped=3)
+    results[0].transcript_fit = 0.001  # judged by the run that aligned it
+    runner.judge_against_speakers(results, Thresholds(), strict=False)
+    assert results[0].status == "skipped" and results[-1].status == "flagged"
+
+
+def test_a_speaker_with_too_few_recordings_is_not_judged(tmp_path):
+    results = _speaker_results(tmp_path)[-MIN_OTHERS:]  # MIN_OTHERS - 1 others
+    assert runner.judge_against_speakers(results, Thresholds(), strict=False) == []
+
+
+def test_the_report_keeps_fits_for_a_resumed_run(tmp_path):
+    results = _speaker_results(tmp_path, wrong_fit=0.012345678)
+    report = runner.write_report(results, tmp_path / runner.REPORT_NAME)
+    again = [runner.Result(r.name, "skipped", speaker="s") for r in results]
+    runner.recall_fits(again, report)
+    assert again[-1].transcript_fit == pytest.approx(0.01235, rel=1e-3)
+    runner.recall_fits(again, tmp_path / "missing.csv")  # no report: nothing to recall, no error
+
+
+def test_a_corpus_run_flags_a_transcript_that_fits_far_worse_than_the_speaker_s(
+        tmp_path, tiny_model_dir, write_wav, monkeypatch):
+    """Through the command line: the tiny model's fits are replaced by chosen ones (its own are
+    meaningless), everything else is the real run: report, JSON, summary and --strict."""
+    chosen = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.008])}
+    real_summarise = runner.summarise
+
+    def summarise(utt, alignments):
+        result = real_summarise(utt, alignments)
+        result.transcript_fit, result.flags, result.status = chosen[utt.name], [], "aligned"
+        return result
+
+    monkeypatch.setattr(runner, "summarise", summarise)
+    root = tmp_path / "corpus"
+    for i, name in enumerate(chosen):
+        write_wav(root / f"{name}.wav", speechlike(0.6, seed=i))
+        (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json")
+    assert result.exit_code == 0, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert rows["spk/u5"]["status"] == "flagged" and "for this speaker" in rows["spk/u5"]["flags"]
+    assert all(rows[f"spk/u{i}"]["status"] == "aligned" for i in range(5))
+    assert "transcript_mismatch" in [f["kind"] for f in
+                                     json.loads((out / "spk" / "u5.json").read_text())["flags"]]
+    assert "1 aligned utterance(s) have flags" in result.stdout
+
+    strict_out = tmp_path / "strict"
+    result = cli(root, "-o", strict_out, "--model", tiny_model_dir, "-f", "json", "--strict")
+    assert result.exit_code == 1, result.output
+    assert not (strict_out / "spk" / "u5.json").exists() and (strict_out / "spk" / "u0.json").exists()
+    rows = {r["utterance"]: r for r in csv.DictReader(open(strict_out / runner.REPORT_NAME,
+                                                           encoding="utf-8"))}
+    assert rows["spk/u5"]["status"] == "failed" and "--strict" in rows["spk/u5"]["reason"]
+
+
+def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_recordings():
+    """benchmarks/real_speech.py: a swapped transcript of a recording is judged as in a corpus
+    where only that transcript is wrong (against the speaker's correct recordings but its own),
+    and the calibration picks the relative threshold on one half of the speakers."""
+    from benchmarks.real_speech import calibrate_relative_fit, corpus_flagged, relative_rows
+
+    right = [(f"SPEAKER{s:04d}/u{i}", 0.05 + 0.01 * i + 0.001 * s) for s in range(1, 5)
+             for i in range(6)]
+    wrong = [("SPEAKER0001/u0", 0.004), ("SPEAKER0002/u5", 0.009)]
+    rows_right, rows_wrong = relative_rows(right, wrong)
+    assert all(r is not None for _, _, r in rows_right)
+    own = [f for k, f in right if k.startswith("SPEAKER0002/") and k != "SPEAKER0002/u5"]
+    median = float(np.median(own))  # five others: the middle one
+    assert rows_wrong[1][2] == pytest.approx(0.009 / median ** SPEAKER_WEIGHT)
+    # the single-recording threshold alone catches the first; the relative one both
+    assert corpus_flagged(rows_wrong, 0.0055, 0.0) == 0.5
+    assert corpus_flagged(rows_wrong, 0.0055, 0.04) == 1.0
+    assert corpus_flagged(rows_wrong, 0.0055, 0.04, refused=2) == 1.0
+    cal = calibrate_relative_fit(rows_right, rows_wrong, 0, 0.0055, flag_share=0.2)
+    assert [d["chosen_on"] for d in cal["directions"]] == ["odd", "even"]
+    assert cal["judged"] == len(right) and 0 < cal["suggested"] < 0.3

@@ -410,8 +410,8 @@ def recall_fits(results: Sequence[Result], report: Path) -> None:
 def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
                            strict: bool) -> list[Result]:
     """Flag `transcript_mismatch` on the recordings aligned in this run whose fit is far below
-    their speaker's other recordings' (aligner/speaker_fit.py; skipped ones count as the
-    speaker's norm, judged by the run that aligned them). Their JSON output gets the flag; with
+    their speaker's other recordings' (aligner/speaker_fit.py; skipped ones, judged by the run
+    that aligned them, and ones --strict refused count towards the speaker's norm). Their JSON output gets the flag; with
     --strict their outputs are removed and they fail, as if refused when aligned. Runs once the
     corpus is aligned, because only then is every recording of a speaker known. Returns the
     Results it changed."""
@@ -419,11 +419,10 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     from aligner.formats import add_flag
     from aligner.speaker_fit import relative_fits
 
-    judged = [r for r in results
-              if r.transcript_fit is not None and r.status in ("aligned", "flagged", "skipped")]
+    norm = [r for r in results if r.transcript_fit is not None and (r.ok or r.cause == STRICT)]
     changed = []
-    for r, rel in zip(judged, relative_fits([(r.speaker, r.transcript_fit) for r in judged])):
-        if rel is None or r.status == "skipped":
+    for r, rel in zip(norm, relative_fits([(r.speaker, r.transcript_fit) for r in norm])):
+        if rel is None or r.status not in ("aligned", "flagged"):
             continue
         if any(flag_kind(f) == "transcript_mismatch" for f in r.flags):
             continue

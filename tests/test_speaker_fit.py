@@ -171,3 +171,12 @@ def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_r
     cal = calibrate_relative_fit(rows_right, rows_wrong, 0, 0.0055, flag_share=0.2)
     assert [d["chosen_on"] for d in cal["directions"]] == ["odd", "even"]
     assert cal["judged"] == len(right) and 0 < cal["suggested"] < 0.3
+
+
+def test_recordings_refused_by_strict_still_count_towards_the_norm(tmp_path):
+    results = _speaker_results(tmp_path)[2:]  # three right ones and the wrong one
+    refused = runner.Result("s/r0", "failed", "flagged (--strict): ...", transcript_fit=0.1,
+                            speaker="s", cause=runner.STRICT)
+    assert runner.judge_against_speakers(results, Thresholds(), strict=True) == []  # 3 others
+    changed = runner.judge_against_speakers([refused, *results], Thresholds(), strict=True)
+    assert [r.name for r in changed] == ["s/wrong"] and refused.status == "failed"

@@ -33,7 +33,7 @@ class Thresholds:
     # Below: in a corpus run, the transcript fits far worse than the speaker's other recordings
     # (aligner/speaker_fit.py: fit / sqrt(their median fit)). Calibrated as the one above, at
     # 1.5% of correct transcripts (0.0436 and 0.0315 from the two halves); beside it, on the same
-    # speakers, 1.6% of correct and 93.6% of swapped transcripts flagged (docs/usage.md).
+    # speakers, 1.6% of correct and 93.5% of swapped transcripts flagged (docs/usage.md).
     min_relative_fit: float = 0.0375
     min_mean_confidence: float = 0.15  # the same test for alignments without a transcript_fit
     max_word_seconds: float = 4.0

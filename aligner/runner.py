@@ -411,10 +411,10 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
                            strict: bool) -> list[Result]:
     """Flag `transcript_mismatch` on the recordings aligned in this run whose fit is far below
     their speaker's other recordings' (aligner/speaker_fit.py; skipped ones, judged by the run
-    that aligned them, and ones --strict refused count towards the speaker's norm). Their JSON output gets the flag; with
-    --strict their outputs are removed and they fail, as if refused when aligned. Runs once the
-    corpus is aligned, because only then is every recording of a speaker known. Returns the
-    Results it changed."""
+    that aligned them, and ones --strict refused count towards the speaker's norm). Their JSON
+    output gets the flag; with --strict their outputs are removed and they fail, as if refused
+    when aligned. Runs once the corpus is aligned, because only then is every recording of a
+    speaker known. Returns the Results it changed."""
     from aligner.checks import flag_kind, speaker_mismatch
     from aligner.formats import add_flag
     from aligner.speaker_fit import relative_fits

@@ -401,6 +401,25 @@ def test_shipped_model_finds_the_example_edges(example_alignments, method):
     assert words["The"].start <= 0.15 and words["again"].end >= 4.45
 
 
+_AFFRICATE_GAP = pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issue 17): the shipped model hears this 8 kHz line's /tS/ in 'match' as "
+    "[t] (closure 2.98-3.07 s) + [s] (frication 3.08-3.20 s): CH's posteriors stay low, so "
+    "viterbi squeezes CH to 30 ms at 2.86 s and gives closure and frication to silence ('match' "
+    "ends at 2.885 s). Strict, so the test reports as soon as a model passes it",
+)
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+@_AFFRICATE_GAP
+def test_shipped_model_keeps_the_example_affricate_in_its_word(example_alignments):
+    """'match' ends with an affricate whose frication runs until about 3.20 s (energy and
+    zero-crossing rate; the pause is 3.24-3.38 s): with viterbi, the default, the word must
+    reach 3.10 s."""
+    words = {w.label: w for w in example_alignments["viterbi"].words if w.label}
+    assert words["match"].end >= 3.10
+
+
 # ----------------------------------------------------------------------------- memory
 
 def test_cuda_out_of_memory_falls_back_to_cpu(aligner, monkeypatch):

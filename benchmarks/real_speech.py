@@ -12,7 +12,9 @@ Three measurements, each for both systems in the same run:
    the gold has words, and the phone-duration distribution against the gold's.
 2. speechocean762's test speakers (never trained on): the share of correct transcripts flagged
    `transcript_mismatch` (and with any flag), the share of swapped transcripts (another
-   utterance's text) that are flagged or refused, and the phone durations.
+   utterance's text) that are flagged or refused, both for single recordings and as a corpus
+   run judges them (also against the speaker's other recordings, aligner/speaker_fit.py), the
+   calibration of both thresholds by speaker halves, and the phone durations.
 3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
 
 pocketsphinx alignments are cached under --cache (they do not depend on our model). Reads the

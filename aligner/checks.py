@@ -89,7 +89,7 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     fit = alignment.transcript_fit
     if fit is not None and words and fit < thresholds.min_transcript_fit:
         flags.append(Flag("transcript_mismatch",
-                          f"transcript fit {fit:.2f} is very low; the transcript may not match "
+                          f"transcript fit {fit:.3g} is very low; the transcript may not match "
                           "the audio"))
     elif fit is None and confs and sum(confs) / len(confs) < thresholds.min_mean_confidence:
         flags.append(Flag("transcript_mismatch",
@@ -125,8 +125,8 @@ def speaker_mismatch(fit: float, relative: float, speaker_median: float, others:
     if relative >= thresholds.min_relative_fit:
         return None
     return Flag("transcript_mismatch",
-                f"transcript fit {fit:.3f} is very low for this speaker (their other {others} "
-                f"recordings: median {speaker_median:.2f}); the transcript may not match the audio")
+                f"transcript fit {fit:.3g} is very low for this speaker (their other {others} "
+                f"recordings: median {speaker_median:.3g}); the transcript may not match the audio")
 
 
 def _entry_flag(kind: str, tier: str, entry: Interval, detail: str) -> Flag:

@@ -121,7 +121,7 @@ def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
     return Result(utt.name, "flagged" if flags else "aligned", "",
                   max(a.duration for a in alignments), len(words),
                   sum(confs) / len(confs) if confs else None, flags, min(fits) if fits else None,
-                  utt.speaker or "",
+                  speaker=utt.speaker or "",
                   unknown_words={k: v for a in alignments for k, v in a.unknown_words.items()})
 
 
@@ -415,7 +415,7 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     output gets the flag; with --strict their outputs are removed and they fail, as if refused
     when aligned. Runs once the corpus is aligned, because only then is every recording of a
     speaker known. Returns the Results it changed."""
-    from aligner.checks import flag_kind, speaker_mismatch
+    from aligner.checks import flag_kinds, speaker_mismatch
     from aligner.formats import add_flag
     from aligner.speaker_fit import relative_fits
 
@@ -424,7 +424,7 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     for r, rel in zip(norm, relative_fits([(r.speaker, r.transcript_fit) for r in norm])):
         if rel is None or r.status not in ("aligned", "flagged"):
             continue
-        if any(flag_kind(f) == "transcript_mismatch" for f in r.flags):
+        if "transcript_mismatch" in flag_kinds(r.flags):
             continue
         flag = speaker_mismatch(r.transcript_fit, rel.relative, rel.speaker_median, rel.others,
                                 thresholds)

@@ -156,7 +156,7 @@ def test_the_aligner_snaps_only_near_its_own_boundaries_and_judges_fit_before(mo
     snapped = aligner.align(example / "allison.wav", text)
     monkeypatch.setattr(boundaries, "snap_to_change", lambda phones, change, hop: list(phones))
     plain = aligner.align(example / "allison.wav", text)
-    assert snapped.transcript_fit == plain.transcript_fit
+    assert snapped.transcript_fit == pytest.approx(plain.transcript_fit, rel=1e-12)  # float sums' order
     assert [p.label for p in snapped.phones] == [p.label for p in plain.phones]
     moved = [abs(a.start - b.start) for a, b in zip(snapped.phones, plain.phones)]
     assert max(moved) <= RADIUS + 0.001 and sum(m > 0.001 for m in moved) >= 3

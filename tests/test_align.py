@@ -268,7 +268,7 @@ def test_transcript_fit_flags_a_transcript_that_does_not_fit():
                      transcript_fit=0.9)
     assert find_flags(fits) == []  # low confidence alone is not a mismatch when the fit is good
     poor = Alignment([Interval(0, 0.3, "a", 0.9)], [Interval(0, 0.3, "AH0", 0.9)], 0.3,
-                     transcript_fit=0.002)
+                     transcript_fit=0.5 * Thresholds().min_transcript_fit)
     assert [f.kind for f in find_flags(poor)] == ["transcript_mismatch"]
 
 

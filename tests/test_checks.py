@@ -24,7 +24,7 @@ def _alignment(words, phones, duration):
 
 
 def test_flag_rules():
-    from aligner.checks import find_flags
+    from aligner.checks import Thresholds, find_flags
 
     # ten two-phone words of 0.2 s, then one stretched over 6 s with a 5 s phone
     words, phones = [], []
@@ -46,8 +46,9 @@ def test_flag_rules():
                                                         (2.9, 5.5, "R", 0.8)]
     assert "dominant_token" in [f.kind for f in find_flags(_alignment(words, phones, 5.5))]
     # low confidence everywhere: the transcript probably does not match
-    low = _alignment([(0.0, 0.3, "hi", 0.0005), (0.3, 0.6, "you", 0.001)],
-                     [(0.0, 0.3, "HH", 0.0005), (0.3, 0.6, "Y", 0.001)], 0.6)
+    c = Thresholds().min_word_confidence  # below it, whatever it is calibrated to
+    low = _alignment([(0.0, 0.3, "hi", 0.4 * c), (0.3, 0.6, "you", 0.8 * c)],
+                     [(0.0, 0.3, "HH", 0.4 * c), (0.3, 0.6, "Y", 0.8 * c)], 0.6)
     kinds = [f.kind for f in find_flags(low)]
     assert kinds.count("low_confidence") == 2 and "transcript_mismatch" in kinds
     good = _alignment([(0.0, 0.3, "hi", 0.9), (0.3, 0.6, "you", 0.8)],

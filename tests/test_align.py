@@ -368,8 +368,9 @@ _OT_PAUSE_GAP = pytest.mark.xfail(
     strict=True,
     reason="known gap (issue 17): with ot the shipped model (session 14) gives the 200 ms pause "
     "before 'Please' (3.22-3.42 s) to that word, which starts at 3.074 s, and the fit "
-    "(0.0028) falls below the mismatch threshold; viterbi, the default, keeps the pause silent and the transcript "
-    "unflagged. Strict, so the test reports as soon as a model passes it",
+    "(0.0028) falls below the mismatch threshold; viterbi, the default, keeps the pause "
+    "silent and the transcript unflagged. Strict, so the test reports as soon as a model "
+    "passes it",
 )
 
 

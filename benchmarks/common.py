@@ -184,6 +184,18 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(out)
 
 
+def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval of a share measured on n items (Wilson's score interval), so that a table of
+    a few hundred boundaries shows how far apart two systems must be before the gap means
+    anything. It treats the items as independent: boundaries of one recording are not, so the
+    real uncertainty is wider."""
+    if n <= 0 or share != share:
+        return float("nan"), float("nan")
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (share * (1 - share) / n + z * z / (4 * n * n)) ** 0.5
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def set_threads(n: int) -> None:
     """Limit every math library to `n` threads (set before heavy imports where possible)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

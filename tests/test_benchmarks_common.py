@@ -56,3 +56,28 @@ def test_data_paths_come_from_arguments_or_the_environment(monkeypatch, tmp_path
     assert parse().work == str(tmp_path / "long")
     monkeypatch.delenv("OTTC_BENCH_RUNS", raising=False)
     assert common.find_ctc_model(None) is None and common.find_ctc_model("m") == Path("m")
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    lo, hi = common.wilson_interval(0.5, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+    lo, hi = common.wilson_interval(1.0, 10)  # never past 100%, never the empty interval
+    assert hi == 1.0 and lo == pytest.approx(0.7225, abs=1e-4)
+    assert common.wilson_interval(0.77, 290)[1] - common.wilson_interval(0.77, 290)[0] < 0.1
+    assert all(x != x for x in common.wilson_interval(0.5, 0))
+
+
+def test_real_speech_gold_row_gives_the_20ms_share_its_interval():
+    from aligner.alignment import Interval
+    from aligner.evaluate import score_tier
+    from benchmarks.real_speech import GOLD_HEADER, tier_row
+
+    gold = [Interval(0.1 * i, 0.1 * (i + 1), "AA") for i in range(11)]
+    hyp = [Interval(0.1 * i + (0.03 if i % 2 else 0.0), 0.1 * (i + 1) + (0.0 if i % 2 else 0.03),
+                    "AA") for i in range(11)]  # half the inner boundaries 30 ms late
+    row, data = tier_row("set", "ottc-align", 1, 0, [score_tier(gold, hyp)], [])
+    cells = dict(zip(GOLD_HEADER, row))
+    assert cells["within 20 ms"] == "50.0%"
+    lo, hi = data["phones"]["within_20ms_interval95"]
+    assert cells["95% interval (20 ms)"] == f"{100 * lo:.0f}-{100 * hi:.0f}%"
+    assert lo < 0.5 < hi and hi - lo > 0.4  # ten boundaries say little

@@ -203,7 +203,8 @@ class Aligner:
         if not path.exists():
             hint = "" if isinstance(transcript, Path) else (
                 " (a transcript string that looks like a file name is read as a file)")
-            raise TranscriptError(f"{path}: transcript not found{hint}")
+            shown = transcript if isinstance(transcript, Path) else str(transcript).strip()
+            raise TranscriptError(f"{shown}: transcript not found{hint}")  # as the user wrote it
         if path.is_dir():
             raise TranscriptError(f"{path}: is a directory, not a transcript file")
         if path.suffix.lower() == ".textgrid":

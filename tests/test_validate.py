@@ -49,3 +49,17 @@ def test_validate_and_align_refuse_a_fast_transcript_in_the_same_words(tmp_path,
     result = cli(audio, transcript, "--model", tiny_model_dir)
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == f"error: {audio}: {problem}"
+
+
+def test_validate_corpus_summary_fits_an_80_column_terminal(tmp_path, write_wav, monkeypatch):
+    """Seven quantities side by side broke their own names ("utteranc…") at 80 columns."""
+    monkeypatch.setenv("COLUMNS", "80")
+    write_wav(tmp_path / "c" / "x.wav", speechlike(1.0))
+    (tmp_path / "c" / "x.lab").write_text("hello there")
+    result = cli("validate", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for quantity in ("utterances", "audio (s)", "shortest (s)", "longest (s)", "sample rates",
+                     "channels", "words"):
+        assert any(quantity in line for line in lines), (quantity, result.output)

@@ -88,7 +88,8 @@ def _print_validation(findings, quiet: bool) -> None:
 
 
 def _corpus_table(utts):
-    """Counts, durations, sample rates and channels of the whole corpus, in one row."""
+    """Counts, durations, sample rates and channels of the whole corpus, one quantity per row
+    (seven columns side by side did not fit an 80-column terminal)."""
     from collections import Counter
 
     from rich.table import Table
@@ -96,16 +97,19 @@ def _corpus_table(utts):
     rates = Counter(u.sample_rate for u in utts if u.sample_rate)
     chans = Counter(u.channels for u in utts if u.channels)
     durations = [u.duration for u in utts if u.duration]
-    table = Table(title="corpus")
-    for col in ("utterances", "audio (s)", "shortest (s)", "longest (s)", "sample rates",
-                "channels", "words"):
-        table.add_column(col, justify="right")
-    table.add_row(str(len(utts)), f"{sum(durations):.1f}",
-                  f"{min(durations):.2f}" if durations else "-",
-                  f"{max(durations):.2f}" if durations else "-",
-                  ", ".join(f"{r} Hz x{n}" for r, n in sorted(rates.items())) or "-",
-                  ", ".join(f"{c} x{n}" for c, n in sorted(chans.items())) or "-",
-                  str(sum(u.words for u in utts)))
+    table = Table(title="corpus", show_header=False)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for quantity, value in (
+        ("utterances", str(len(utts))),
+        ("audio (s)", f"{sum(durations):.1f}"),
+        ("shortest (s)", f"{min(durations):.2f}" if durations else "-"),
+        ("longest (s)", f"{max(durations):.2f}" if durations else "-"),
+        ("sample rates", ", ".join(f"{r} Hz x{n}" for r, n in sorted(rates.items())) or "-"),
+        ("channels", ", ".join(f"{c} x{n}" for c, n in sorted(chans.items())) or "-"),
+        ("words", str(sum(u.words for u in utts))),
+    ):
+        table.add_row(quantity, value)
     return table
 
 

@@ -8,9 +8,10 @@ Three measurements, each for both systems in the same run:
    Wind): every gold label is folded onto the model's 39 phones (`aligner/phone_folding.py`:
    `emu-ae` for emuR, `ipa` for the IPA/SAMPA sets; stop closure and release merged, aspiration
    kept with its stop, affricates joined), the systems' phones with `cmu39`. Per set and pooled:
-   phone boundaries within 10/20/50 ms (with a 95% interval for 20 ms: a few hundred boundaries
-   cannot tell apart systems a few points apart), mean error, boundary F1 at 20 ms, word boundaries where
-   the gold has words, and the phone-duration distribution against the gold's.
+   phone boundaries within 10/20/50 ms (with a 95% interval for 20 ms: a few hundred
+   boundaries cannot tell apart systems a few points apart), mean error, boundary F1 at 20 ms,
+   word boundaries where the gold has words, and the phone-duration distribution against the
+   gold's.
 2. speechocean762's test speakers (never trained on): the share of correct transcripts flagged
    `transcript_mismatch` (and with any flag), the share of swapped transcripts (another
    utterance's text) that are flagged or refused, both for single recordings and as a corpus
@@ -345,7 +346,8 @@ def flag_kinds(a: Alignment) -> set[str]:
 
 # ----------------------------------------------------------------------------- main
 GOLD_HEADER = ["set", "system", "recordings", "failed", "phone boundaries", "within 10 ms",
-               "within 20 ms", "95% interval (20 ms)", "within 50 ms", "mean error ms", "boundary F1@20", "words within 20 ms"]
+               "within 20 ms", "95% interval (20 ms)", "within 50 ms", "mean error ms",
+               "boundary F1@20", "words within 20 ms"]
 DUR_HEADER = ["phones of", "system", "phones", "median ms", "10th pct ms", "shortest ms",
               "under 30 ms", "commonest duration (share)"]
 

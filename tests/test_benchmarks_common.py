@@ -73,8 +73,8 @@ def test_real_speech_gold_row_gives_the_20ms_share_its_interval():
     from benchmarks.real_speech import GOLD_HEADER, tier_row
 
     gold = [Interval(0.1 * i, 0.1 * (i + 1), "AA") for i in range(11)]
-    hyp = [Interval(0.1 * i + (0.03 if i % 2 else 0.0), 0.1 * (i + 1) + (0.0 if i % 2 else 0.03),
-                    "AA") for i in range(11)]  # half the inner boundaries 30 ms late
+    late = [0.03 if i % 2 else 0.0 for i in range(11)]  # half the inner boundaries 30 ms late
+    hyp = [Interval(0.1 * i + late[i], 0.1 * (i + 1) + (0.03 - late[i]), "AA") for i in range(11)]
     row, data = tier_row("set", "ottc-align", 1, 0, [score_tier(gold, hyp)], [])
     cells = dict(zip(GOLD_HEADER, row))
     assert cells["within 20 ms"] == "50.0%"

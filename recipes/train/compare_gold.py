@@ -83,8 +83,9 @@ def main() -> int:
     for tol in (10, 20):
         only_a = int(((ea <= tol) & (eb > tol)).sum())
         only_b = int(((eb <= tol) & (ea > tol)).sum())
-        print(f"within {tol} ms: A {100 * np.mean(ea <= tol):.1f}%, B {100 * np.mean(eb <= tol):.1f}%; "
-              f"only A {only_a}, only B {only_b}, McNemar p = {mcnemar_exact(only_a, only_b):.3f}")
+        print(f"within {tol} ms: A {100 * np.mean(ea <= tol):.1f}%, "
+              f"B {100 * np.mean(eb <= tol):.1f}%; only A {only_a}, only B {only_b}, "
+              f"McNemar p = {mcnemar_exact(only_a, only_b):.3f}")
     return 0
 
 

@@ -1,14 +1,17 @@
 """Are two models really different on the hand-labelled recordings? A paired comparison.
 
     python recipes/train/compare_gold.py --data ../shared/data MODEL_A MODEL_B
+    python recipes/train/compare_gold.py --data ../shared/data MODEL_A pocketsphinx --cache DIR
 
 gold-dev has about 290 phone boundaries, so one model's share within 20 ms carries a 95%
 interval of about +-5 points, and runs of the same recipe differ by that much. Both models align
 the same transcripts, so their phones pair one to one with the same gold boundaries; this scores
 each boundary for both and tests the differences on those pairs: exact McNemar tests on the
 boundaries only one of the two places within 10 and within 20 ms, and a sign-flip permutation
-test on the difference of absolute errors. Recordings where the two pair a different number of
-boundaries (another pronunciation variant chosen) are left out and counted.
+test on the difference of absolute errors. Gold boundaries only one of the two is paired with
+(a phone the other left out or split) are left out and counted. `pocketsphinx` as
+a model compares against pocketsphinx 5 (its alignments cached under --cache/pocketsphinx, as
+benchmarks/real_speech.py keeps them).
 For choosing between models; gold-dev is never trained on.
 """
 
@@ -22,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.real_speech import GOLD_SETS, Ottc, gold_items  # noqa: E402
+from benchmarks.real_speech import GOLD_SETS, Ottc, Pocketsphinx, gold_items  # noqa: E402
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
@@ -44,27 +47,44 @@ def sign_flip_p(diff: np.ndarray, rounds: int = 20000, seed: int = 0) -> float:
     return float((np.abs((signs * diff).mean(1)) >= abs(diff.mean()) - 1e-12).mean())
 
 
-def paired_errors(model_a: str, model_b: str, gold_dev: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """Absolute boundary errors (ms) of both models on the same gold boundaries, and the
-    number of recordings left out because the two paired different boundaries."""
-    from aligner.evaluate import score_tier
+def system(name: str, cache: Path | None) -> Ottc | Pocketsphinx:
+    """A model directory (viterbi, as shipped) or `pocketsphinx`."""
+    if name != "pocketsphinx":
+        return Ottc(name, "viterbi")
+    if cache is None:
+        raise SystemExit("error: pocketsphinx needs --cache (where its alignments are kept)")
+    return Pocketsphinx(cache / "pocketsphinx")
+
+
+def errors_by_gold_time(gold, hyp) -> dict[float, float]:
+    """Absolute error (ms) of the hypothesis at each gold boundary it is paired with, keyed by
+    the gold time (the same key for any system aligned to that gold)."""
+    from aligner.evaluate import boundary_pairs, pair_tokens
+
+    out: dict[float, float] = {}
+    for g, h in boundary_pairs(gold, hyp, pair_tokens(gold, hyp)):
+        out.setdefault(round(g, 6), abs(h - g) * 1000)
+    return out
+
+
+def paired_errors(a, b, gold_dev: Path) -> tuple[np.ndarray, np.ndarray, int]:
+    """Absolute boundary errors (ms) of two systems at the gold boundaries both are paired
+    with, and how many gold boundaries only one of them is paired with (left out)."""
     from aligner.phone_folding import load_folding
 
     cmu = load_folding("cmu39")
-    a, b = Ottc(model_a, "viterbi"), Ottc(model_b, "viterbi")
-    errors_a, errors_b, skipped = [], [], 0
+    errors_a, errors_b, left_out = [], [], 0
     for folder, fold_name in GOLD_SETS.items():
         fold = load_folding(fold_name)
         for item in gold_items(gold_dev / folder):
             gold = fold.fold_phones(item.gold_phones)
-            off_a = score_tier(gold, cmu.fold_phones(a.align(item).phones)).offsets
-            off_b = score_tier(gold, cmu.fold_phones(b.align(item).phones)).offsets
-            if len(off_a) != len(off_b):
-                skipped += 1
-                continue
-            errors_a += list(np.abs(off_a) * 1000)
-            errors_b += list(np.abs(off_b) * 1000)
-    return np.array(errors_a), np.array(errors_b), skipped
+            ea = errors_by_gold_time(gold, cmu.fold_phones(a.align(item).phones))
+            eb = errors_by_gold_time(gold, cmu.fold_phones(b.align(item).phones))
+            both = sorted(ea.keys() & eb.keys())
+            left_out += len(ea.keys() ^ eb.keys())
+            errors_a += [ea[t] for t in both]
+            errors_b += [eb[t] for t in both]
+    return np.array(errors_a), np.array(errors_b), left_out
 
 
 def main() -> int:
@@ -72,12 +92,15 @@ def main() -> int:
     ap.add_argument("model_a")
     ap.add_argument("model_b")
     ap.add_argument("--data", type=Path, required=True, help="the data folder (holds gold-dev/)")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="benchmarks' cache folder (pocketsphinx's alignments)")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    ea, eb, skipped = paired_errors(args.model_a, args.model_b, args.data / "gold-dev")
-    print(f"{len(ea)} paired boundaries ({skipped} recordings left out)")
+    a, b = system(args.model_a, args.cache), system(args.model_b, args.cache)
+    ea, eb, skipped = paired_errors(a, b, args.data / "gold-dev")
+    print(f"{len(ea)} gold boundaries both are paired with ({skipped} only one is, left out)")
     print(f"mean error: A {ea.mean():.1f} ms, B {eb.mean():.1f} ms; "
           f"sign-flip p = {sign_flip_p(ea - eb):.3f}")
     for tol in (10, 20):

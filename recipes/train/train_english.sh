@@ -33,7 +33,7 @@ stage() {  # stage NAME ARGS...
 }
 
 if [[ "$WHAT" == all || "$WHAT" == english ]]; then
-    # The shipped model (session 14, one thread, about 55 min; english_stage.sh says what it is).
+    # The shipped model (session 15, one thread, about 57 min; english_stage.sh says what it is).
     # device/run.sh trains the same stage on a lent GPU machine in one call.
     source "$(dirname "$0")/english_stage.sh"
     stage english "${ENGLISH_STAGE[@]}" --threads 1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the shipped English model (models/english): one stage from scratch, about 40 minutes
+# Rebuild the shipped English model (models/english): one stage from scratch, about an hour
 # on one CPU thread, then export (measured, with its model card). Also the earlier stage chain
 # that built the previous models and the baselines the card compares with. recipes/train/
 # README.md says what each recipe adds and how the runs compare on real speech.
@@ -111,9 +111,9 @@ if [[ "$WHAT" == all || "$WHAT" == ctc-scratch ]]; then
 fi
 if [[ "$WHAT" == all || "$WHAT" == english || "$WHAT" == export ]]; then
     cd "$(dirname "$0")/../.."  # the repository root: the card names models/english as is
-    # The card's first section is the real-speech benchmark's page: re-run
-    # `python benchmarks/real_speech.py --data ../shared/data --threads 2 --swapped 400` after a
-    # new model is exported, then `train_english.sh export` once more.
+    # The card's first section is the real-speech benchmark's page: after a new model is
+    # exported, measure it and calibrate its thresholds (recipes/train/README.md section 5:
+    # benchmarks/real_speech.py, calibrate.py), then `train_english.sh export` once more.
     python recipes/train/export.py --run "$DATA/runs/english" --which last --out models/english \
         --dev "$DATA/synth/dev" --test "$DATA/synth/test" \
         $( [[ -f docs/benchmarks/real_speech.md ]] && echo --real-speech docs/benchmarks/real_speech.md ) \

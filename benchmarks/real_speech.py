@@ -1,7 +1,7 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
-        [--so-limit 0] [--swapped 200] [--threads 2] [--name real_speech]
+        [--so-limit 0] [--swapped 200] [--substituted 400] [--threads 2] [--name real_speech]
 
 Three measurements, each for both systems in the same run:
 1. Hand-labelled recordings (`gold-dev/`: emuR `ae`, praatio's examples, Parselmouth's North
@@ -16,7 +16,9 @@ Three measurements, each for both systems in the same run:
    `transcript_mismatch` (and with any flag), the share of swapped transcripts (another
    utterance's text) that are flagged or refused, both for single recordings and as a corpus
    run judges them (also against the speaker's other recordings, aligner/speaker_fit.py), the
-   calibration of both thresholds by speaker halves, and the phone durations.
+   calibration of both thresholds by speaker halves, the flags a transcript with one word
+   replaced gets (the whole flagged, the replaced word flagged `low_confidence`), and the
+   phone durations.
 3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
 
 pocketsphinx alignments are cached under --cache (they do not depend on our model). Reads the
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from dataclasses import dataclass
@@ -121,6 +124,34 @@ def swapped_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
         if len(out) >= n:
             break
     return out
+
+
+def substituted_pairs(items: list[Item], n: int) -> list[tuple[Item, str, int]]:
+    """(recording, its transcript with one word replaced, the replaced word's index) for up to n
+    recordings of three words or more: the mistake a careful transcriber makes, or a patient's
+    paraphasia. The replacement is a word of another recording's transcript (letters only, three
+    or more) that this transcript does not hold; both choices are seeded, so runs compare."""
+    rng = random.Random(0)
+    vocab = sorted({w for it in items for w in it.text.upper().split() if w.isalpha() and len(w) >= 3})
+    long_enough = [it for it in items if len(it.text.split()) >= 3]
+    if not long_enough or n <= 0:
+        return []
+    step = max(1, len(long_enough) // n)
+    out = []
+    for item in long_enough[::step][:n]:
+        words = item.text.split()
+        own = {w.upper() for w in words}
+        choices = [v for v in vocab if v not in own]
+        if not choices:
+            continue
+        i = rng.randrange(len(words))
+        out.append((item, " ".join(words[:i] + [rng.choice(choices)] + words[i + 1:]), i))
+    return out
+
+
+def low_confidence_words(a: Alignment, threshold: float) -> list[bool]:
+    """For each word of `a` (silence left out), whether it is flagged `low_confidence`."""
+    return [w.confidence is not None and w.confidence < threshold for w in a.words if w.label]
 
 
 # ----------------------------------------------------------------------------- systems
@@ -360,6 +391,34 @@ def dur_row(label: str, system: str, st: dict) -> list[object]:
             f"{st['mode_ms']} ms ({100 * st['mode_share']:.1f}%)"]
 
 
+def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], n: int) -> dict:
+    """How the flags treat a transcript with one wrong word: the share of such transcripts
+    flagged `transcript_mismatch`, of the replaced words flagged `low_confidence` and of those
+    that are their transcript's least confident word, and, for comparison, of the words of the
+    correct transcripts (`done`) flagged `low_confidence`."""
+    threshold = ottc.aligner.thresholds.min_word_confidence
+    right = [f for a in done.values() for f in low_confidence_words(a, threshold)]
+    pairs = substituted_pairs(items, n)
+    flagged = replaced = lowest = judged = 0
+    for item, text, i in pairs:
+        try:
+            a = ottc.align(item, text)
+        except Exception:  # noqa: BLE001 - a refused transcript is caught as a whole
+            flagged += 1
+            continue
+        flagged += "transcript_mismatch" in flag_kinds(a)
+        words = [w for w in a.words if w.label]
+        if i < len(words) and words[i].label.upper() == text.split()[i].upper():
+            replaced += low_confidence_words(a, threshold)[i]
+            confs = [w.confidence if w.confidence is not None else 1.0 for w in words]
+            lowest += confs[i] == min(confs)
+            judged += 1
+    return {"transcripts": len(pairs), "transcript_flagged": flagged,
+            "word_flagged": replaced / max(1, judged), "words_judged": judged,
+            "word_lowest": lowest / max(1, judged),
+            "correct_words_flagged": float(np.mean(right)) if right else 0.0}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True,
@@ -369,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--so-limit", type=int, default=0,
                     help="speechocean762 test utterances (0 = all 2500), evenly spaced")
     ap.add_argument("--swapped", type=int, default=200, help="recordings aligned with a wrong transcript")
+    ap.add_argument("--substituted", type=int, default=400,
+                    help="recordings aligned with one word of their transcript replaced")
     ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only (model selection)")
     ap.add_argument("--frame-grid", action="store_true",
                     help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
@@ -452,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
                     except Exception:  # noqa: BLE001 - refusing a wrong transcript also catches it
                         refused += 1
                 entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
+                entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 right_fits = [(k, a.transcript_fit) for k, a in done.items()]
                 entry["calibration"] = calibrate_fit(right_fits, wrong_fits, refused)
                 th = ottc.aligner.thresholds
@@ -473,6 +535,13 @@ def main(argv: list[str] | None = None) -> int:
                     "swapped transcripts (another utterance's text)", len(pairs), "-",
                     f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
                     f"{refused} refused)", "-"])
+                sub = entry["substituted"]
+                so_rows.append([
+                    "one word of the transcript replaced by another", sub["transcripts"], "-",
+                    f"{sub['transcript_flagged']} ({100 * sub['transcript_flagged'] / max(1, sub['transcripts']):.1f}%)",
+                    f"the replaced word flagged `low_confidence`: {100 * sub['word_flagged']:.1f}% "
+                    f"(the correct transcripts' words: {100 * sub['correct_words_flagged']:.1f}%); "
+                    f"the transcript's least confident word: {100 * sub['word_lowest']:.1f}%"])
                 so_rows.append([
                     "the same in a corpus run (each judged against its speaker's other recordings)",
                     len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%", "-"])

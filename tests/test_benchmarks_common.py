@@ -81,3 +81,28 @@ def test_real_speech_gold_row_gives_the_20ms_share_its_interval():
     lo, hi = data["phones"]["within_20ms_interval95"]
     assert cells["95% interval (20 ms)"] == f"{100 * lo:.0f}-{100 * hi:.0f}%"
     assert lo < 0.5 < hi and hi - lo > 0.4  # ten boundaries say little
+
+
+def test_real_speech_substitution_replaces_exactly_one_word_with_a_word_the_transcript_lacks():
+    from benchmarks.real_speech import Item, substituted_pairs
+
+    items = [Item(f"SPEAKER000{i}/u", Path("x.wav"), text) for i, text in enumerate(
+        ["the cat sat down", "a dog ran off quickly", "two words", "birds sing at dawn"])]
+    pairs = substituted_pairs(items, 10)
+    assert [p[0].key for p in pairs] == ["SPEAKER0000/u", "SPEAKER0001/u", "SPEAKER0003/u"]
+    for item, text, i in pairs:
+        old, new = item.text.split(), text.split()
+        assert len(new) == len(old)
+        assert [j for j in range(len(old)) if old[j] != new[j]] == [i]
+        assert new[i].upper() not in {w.upper() for w in old} and len(new[i]) >= 3
+    assert substituted_pairs(items, 10) == pairs  # seeded: runs compare
+    assert len(substituted_pairs(items, 2)) == 2 and substituted_pairs(items, 0) == []
+
+
+def test_real_speech_low_confidence_words_skip_silence_and_follow_the_threshold():
+    from aligner.alignment import Alignment, Interval
+    from benchmarks.real_speech import low_confidence_words
+
+    words = [Interval(0.0, 0.2, ""), Interval(0.2, 0.5, "a", 0.5), Interval(0.5, 0.8, "b", 0.001),
+             Interval(0.8, 1.0, "c", None)]
+    assert low_confidence_words(Alignment(words, [], 1.0), 0.0013) == [False, True, False]

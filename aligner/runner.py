@@ -16,6 +16,7 @@ length-bucketed GPU batches, and the CLI only renders the results.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,15 +176,10 @@ def expected_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
     return paths
 
 
-def is_done(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: bool = False) -> bool:
-    """All outputs exist: they are written atomically, so this utterance finished before."""
-    return all(p.exists() for p in expected_outputs(out_dir, utt, formats, plots))
-
-
 def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
                   sample_rate: int = 16000) -> Writer:
     """A corpus run's Writer: every format under `out_dir/<utterance name>`, and with `plots`
-    the PNG, drawn last from the samples already loaded: `is_done` requires it, so a run killed
+    the PNG, drawn last from the samples already loaded: `plan` requires it, so a run killed
     while drawing redoes the utterance."""
 
     def write(utt: Utterance, alignments: list[Alignment], wave: np.ndarray) -> list[Path]:
@@ -199,17 +195,46 @@ def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
     return write
 
 
+def overwritten_input(outputs: Sequence[Path], utt: Utterance) -> Path | None:
+    """The output among `outputs` that is `utt`'s own audio or transcript, or None: aligning
+    x.wav with its transcript x.TextGrid into the folder that holds them would replace the
+    transcript by the alignment (and a later run would take the alignment for finished work)."""
+    inputs = [Path(p) for p in (utt.audio, utt.transcript) if p is not None]
+    for out in outputs:
+        for src in inputs:
+            if os.path.normcase(os.path.abspath(out)) == os.path.normcase(os.path.abspath(src)):
+                return Path(out)
+            try:
+                if out.exists() and os.path.samefile(out, src):  # case-blind disks, links
+                    return Path(out)
+            except OSError:
+                pass
+    return None
+
+
+def overwrite_refusal(utt: Utterance, output: Path) -> str:
+    return (f"{output}: this output would overwrite the recording's own "
+            f"{'audio' if Path(output).suffix == Path(utt.audio).suffix else 'transcript'}; "
+            "write the alignments to another folder (-o)")
+
+
 def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
          overwrite: bool, plots: bool = False) -> tuple[list[Utterance], list[Result]]:
-    """Split into utterances to align and already-finished ones (reported as skipped)."""
-    todo, skipped = [], []
+    """Split into utterances to align, already-finished ones (reported as skipped, their
+    outputs listed as written) and ones whose outputs would replace their own input (failed)."""
+    todo, done = [], []
     for utt in utterances:
-        if not overwrite and utt.transcript is not None and is_done(out_dir, utt, formats, plots):
-            skipped.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
-                                  speaker=utt.speaker or ""))
+        outputs = expected_outputs(out_dir, utt, formats, plots)
+        clash = overwritten_input(outputs, utt)
+        if clash is not None:
+            done.append(Result(utt.name, "failed", overwrite_refusal(utt, clash),
+                               speaker=utt.speaker or "", cause=BAD_INPUT))
+        elif not overwrite and utt.transcript is not None and all(p.exists() for p in outputs):
+            done.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
+                               speaker=utt.speaker or "", written=outputs))
         else:
             todo.append(utt)
-    return todo, skipped
+    return todo, done
 
 
 # ------------------------------------------------------------------------------- running
@@ -389,22 +414,42 @@ def write_report(results: Sequence[Result], path: Path) -> Path:
     return path
 
 
-def recall_fits(results: Sequence[Result], report: Path) -> None:
-    """Give skipped utterances (aligned by an earlier run) the transcript fit that run's report
-    recorded, so a resumed run judges new recordings against all of their speaker's
-    (`judge_against_speakers`) and its report keeps the figure. A missing or unreadable report
-    leaves them without one."""
+def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> None:
+    """Give skipped utterances (aligned by an earlier run) what that run's report recorded:
+    duration, words, mean confidence, transcript fit and flags. So the report of a resumed run
+    still lists every utterance with its flags, and new recordings are judged against all of
+    their speaker's (`judge_against_speakers`). With `strict`, a skipped utterance the earlier
+    run flagged fails as if refused now, and its outputs are removed: --strict promises that no
+    flagged alignment is left in the output folder. A missing or unreadable report leaves them
+    as they are."""
     try:
         with open(report, newline="", encoding="utf-8") as handle:
-            rows = {row.get("utterance"): row.get("transcript_fit") for row in csv.DictReader(handle)}
+            rows = {row.get("utterance"): row for row in csv.DictReader(handle)}
     except (OSError, UnicodeDecodeError, csv.Error):
         return
     for r in results:
-        if r.status == "skipped" and r.transcript_fit is None:
-            try:
-                r.transcript_fit = float(rows.get(r.name) or "")
-            except ValueError:
-                pass
+        row = rows.get(r.name)
+        if r.status != "skipped" or row is None:
+            continue
+        r.duration = _number(row.get("duration"), r.duration)
+        r.words = int(_number(row.get("words"), r.words))
+        r.confidence = _number(row.get("mean_confidence"), r.confidence)
+        r.transcript_fit = _number(row.get("transcript_fit"), r.transcript_fit)
+        r.flags = [f for f in (row.get("flags") or "").split(" | ") if f]
+        if r.flags:
+            r.reason = "outputs exist (use --overwrite); flagged when aligned"
+        if r.flags and strict:
+            for path in r.written:
+                path.unlink(missing_ok=True)
+            r.written = []
+            refuse(r)
+
+
+def _number(text: str | None, default):
+    try:
+        return float(text) if text else default
+    except ValueError:
+        return default
 
 
 def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,

@@ -109,9 +109,9 @@ def test_the_report_keeps_fits_for_a_resumed_run(tmp_path):
     results = _speaker_results(tmp_path, wrong_fit=0.012345678)
     report = runner.write_report(results, tmp_path / runner.REPORT_NAME)
     again = [runner.Result(r.name, "skipped", speaker="s") for r in results]
-    runner.recall_fits(again, report)
+    runner.recall_previous(again, report, strict=False)
     assert again[-1].transcript_fit == pytest.approx(0.01235, rel=1e-3)
-    runner.recall_fits(again, tmp_path / "missing.csv")  # no report: nothing to recall, no error
+    runner.recall_previous(again, tmp_path / "missing.csv", strict=False)  # nothing, no error
 
 
 def test_a_corpus_run_flags_a_transcript_that_fits_far_worse_than_the_speaker_s(

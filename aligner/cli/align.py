@@ -148,13 +148,18 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     """One recording: a one-utterance run of the runner, its Result printed."""
     from aligner.atomic import OutputError, check_writable
     from aligner.corpus import Utterance
-    from aligner.formats import write_file, write_outputs
-    from aligner.runner import align_one
+    from aligner.formats import output_paths, write_file, write_outputs
+    from aligner.runner import align_one, overwrite_refusal, overwritten_input
 
     try:
         base, fmts, file = single_output_base(audio, output, fmts)
     except ValueError as err:
         raise fail(err)
+    utt = Utterance(audio.stem, audio, transcript, None)
+    outputs = output_paths(base, fmts) if file is None else [file]
+    clash = overwritten_input(outputs, utt)
+    if clash is not None:
+        raise fail(overwrite_refusal(utt, clash))
     try:  # before minutes of work, not after
         check_writable(base.parent)
     except OutputError as err:
@@ -168,8 +173,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
 
     progress = _progress_for(audio, aligner, quiet)
     try:
-        result = align_one(aligner, Utterance(audio.stem, audio, transcript, None), method,
-                           strict, write)
+        result = align_one(aligner, utt, method, strict, write)
     finally:
         if progress is not None:
             progress.stop()
@@ -280,7 +284,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
     todo, results = runner.plan(utterances, out_dir, fmts, overwrite, plots)
     report = out_dir / runner.REPORT_NAME
-    runner.recall_fits(results, report)  # before this run's report replaces the last one's
+    runner.recall_previous(results, report, strict)  # before this run's report replaces it
     results += [runner.unreadable_result(root, path) for path in unreadable]
     aligner = load_aligner(model, device, dictionary, method) if todo else None
     on_gpu = aligner is not None and aligner.device.type == "cuda"
@@ -382,7 +386,8 @@ def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
                   f"{sum(r.duration for r in results):.1f}")
     console.print(table)
     failed = sorted((r for r in results if r.status == "failed"), key=lambda r: r.name)
-    flagged = sorted((r for r in results if r.status == "flagged"), key=_flag_severity)
+    flagged = sorted((r for r in results if r.status == "flagged" or (r.status == "skipped" and r.flags)),
+                     key=_flag_severity)
     shown = failed + flagged if verbose else failed[:FAILED_ROWS] + flagged[:FLAGGED_ROWS]
     if shown:
         detail = Table(show_header=True)
@@ -390,8 +395,10 @@ def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
         detail.add_column("outcome", no_wrap=True)
         detail.add_column("reason / flags")
         for r in shown:
-            detail.add_row(escape(r.name), "failed" if r.status == "failed" else "aligned, flagged",
-                           escape(r.reason or flag_counts(r.flags)))
+            outcome = {"failed": "failed", "skipped": "aligned before, flagged"}.get(r.status,
+                                                                                   "aligned, flagged")
+            detail.add_row(escape(r.name), outcome,
+                           escape(r.reason if r.status == "failed" else flag_counts(r.flags)))
         console.print(detail)
     hidden = len(failed) + len(flagged) - len(shown)
     if hidden:

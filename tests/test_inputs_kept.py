@@ -1,0 +1,113 @@
+"""A run never destroys what the user gave it or forgets what it found: outputs that would
+replace a recording's own transcript are refused, and a resumed corpus run keeps the flags of
+the utterances an earlier run aligned (and --strict still leaves no flagged alignment)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from praatio import textgrid as ptg
+
+from aligner import runner
+from aligner.corpus import Utterance
+from cli_helpers import assert_one_line_error, cli, write_pair
+from conftest import speechlike
+
+
+def _textgrid_transcript(path: Path, text: str, duration: float) -> None:
+    """An utterance-interval TextGrid (one tier, the speaker), as transcribers make them."""
+    tg = ptg.Textgrid()
+    tg.addTier(ptg.IntervalTier("speaker", [(0.1, duration - 0.1, text)], 0, duration))
+    tg.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+
+
+def test_output_that_is_the_input_is_found_whatever_the_spelling(tmp_path):
+    utt = Utterance("a", tmp_path / "a.wav", tmp_path / "a.TextGrid", None)
+    assert runner.overwritten_input([tmp_path / "x" / ".." / "a.TextGrid"], utt) is not None
+    assert runner.overwritten_input([tmp_path / "out" / "a.TextGrid", tmp_path / "a.json"],
+                                    utt) is None
+    assert "transcript" in runner.overwrite_refusal(utt, tmp_path / "a.TextGrid")
+
+
+def test_aligning_beside_a_textgrid_transcript_refuses_to_replace_it(tmp_path, tiny_model_dir):
+    audio, _ = write_pair(tmp_path, "rec", speechlike(1.5), text=None)
+    transcript = tmp_path / "rec.TextGrid"
+    _textgrid_transcript(transcript, "hello there", 1.5)
+    before = transcript.read_bytes()
+    for args in ([audio, transcript], [audio]):  # given, or found beside the audio
+        result = cli(*args, "--model", tiny_model_dir)
+        assert_one_line_error(result, 2, "rec.TextGrid", "overwrite", "-o")
+        assert transcript.read_bytes() == before
+    result = cli(audio, transcript, "--model", tiny_model_dir, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "rec.TextGrid").exists() and transcript.read_bytes() == before
+
+
+def test_a_corpus_aligned_into_its_own_folder_keeps_its_textgrid_transcripts(tmp_path,
+                                                                             tiny_model_dir):
+    root = tmp_path / "corpus"
+    write_pair(root / "spk", "tg", speechlike(1.5), text=None)
+    _textgrid_transcript(root / "spk" / "tg.TextGrid", "hello there", 1.5)
+    write_pair(root / "spk", "lab", speechlike(1.5, seed=3), text="hello there")
+    before = (root / "spk" / "tg.TextGrid").read_bytes()
+    result = cli(root, "-o", root, "--model", tiny_model_dir, "-f", "textgrid", "-q")
+    assert result.exit_code != 0, result.output  # not a silent "skipped"
+    assert (root / "spk" / "tg.TextGrid").read_bytes() == before
+    assert (root / "spk" / "lab.TextGrid").exists()  # the other recording is aligned
+    rows = {r["utterance"]: r for r in csv.DictReader(open(root / runner.REPORT_NAME,
+                                                           encoding="utf-8"))}
+    assert rows["spk/tg"]["status"] == "failed" and "overwrite" in rows["spk/tg"]["reason"]
+    assert "spk/tg" in result.stderr
+
+
+def _flag_one(monkeypatch, name: str) -> None:
+    """The tiny model's own flags are random: flag exactly `name`, nothing else."""
+    real = runner.summarise
+
+    def summarise(utt, alignments):
+        result = real(utt, alignments)
+        result.flags = ["low_confidence: word 'x' at 0.1-0.2 s confidence 0.00"] if utt.name == name else []
+        result.status = "flagged" if result.flags else "aligned"
+        return result
+
+    monkeypatch.setattr(runner, "summarise", summarise)
+
+
+def _report(out: Path) -> dict[str, dict]:
+    return {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME,
+                                                           encoding="utf-8"))}
+
+
+def test_a_resumed_run_keeps_the_flags_of_what_it_skips(tmp_path, tiny_model_dir, monkeypatch):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(3):
+        write_pair(root / "spk", f"u{i}", speechlike(1.2, seed=i), text="hello there")
+    _flag_one(monkeypatch, "spk/u1")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json").exit_code == 0
+    first = _report(out)
+    for _ in range(2):  # resumed twice: the flags survive a report that was itself a resume
+        result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json")
+        assert result.exit_code == 0, result.output
+        rows = _report(out)
+        assert {r["status"] for r in rows.values()} == {"skipped"}
+        assert rows["spk/u1"]["flags"] == first["spk/u1"]["flags"] != ""
+        assert rows["spk/u1"]["duration"] == first["spk/u1"]["duration"]
+        assert rows["spk/u0"]["flags"] == ""
+        assert "aligned before, flagged" in result.stdout
+
+
+def test_strict_on_a_folder_of_an_earlier_run_removes_its_flagged_alignments(
+        tmp_path, tiny_model_dir, monkeypatch):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(3):
+        write_pair(root / "spk", f"u{i}", speechlike(1.2, seed=i), text="hello there")
+    _flag_one(monkeypatch, "spk/u1")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json").exit_code == 0
+    assert (out / "spk" / "u1.json").exists()
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json", "--strict")
+    assert result.exit_code == 1, result.output
+    assert not (out / "spk" / "u1.json").exists() and (out / "spk" / "u0.json").exists()
+    rows = _report(out)
+    assert rows["spk/u1"]["status"] == "failed" and "--strict" in rows["spk/u1"]["reason"]
+    assert rows["spk/u0"]["status"] == "skipped"

@@ -36,7 +36,7 @@ import numpy as np
 
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, load_audio, prepare_waveform
-from aligner.checks import Thresholds, find_flags
+from aligner.checks import Thresholds, beyond_audio, find_flags
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
 from aligner.formats import Segment, read_transcript_textgrid
@@ -233,7 +233,9 @@ class Aligner:
         out = []
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
-            merged.flags = [*find_flags(merged, self.thresholds)]
+            own = [(g.start, g.end) for g in segments if not g.whole
+                   and (g.speaker if g.speaker is not None else speaker) == spk]
+            merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration)]
             out.append(merged)
         return out
 

@@ -118,6 +118,20 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     return flags
 
 
+AUDIO_END_SLACK = 0.05  # s: interval ends this close past the audio are rounding, not a mistake
+
+
+def beyond_audio(segments: Iterable[tuple[float, float]], duration: float) -> list[Flag]:
+    """`interval_beyond_audio` for each utterance interval (start, end) of a transcript TextGrid
+    that runs past the end of the audio: it is cut there, but a transcript longer than its
+    recording usually belongs to another one (the wrong file paired, or a trimmed copy)."""
+    return [Flag("interval_beyond_audio",
+                 f"transcript interval {start:.2f}-{end:.2f} s runs past the end of the audio "
+                 f"({duration:.2f} s) and was cut there; is this the transcript of this recording?",
+                 "words", start, end)
+            for start, end in segments if end > duration + AUDIO_END_SLACK]
+
+
 def speaker_mismatch(fit: float, relative: float, speaker_median: float, others: int,
                      thresholds: Thresholds = Thresholds()) -> Flag | None:
     """The `transcript_mismatch` flag of a corpus recording whose fit is far below its speaker's

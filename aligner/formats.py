@@ -777,6 +777,11 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as err:
         raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
+    kinds = {tier_kind(_split_tier_name(n)[1], tolerant=False) for n in tg.tierNames}
+    if {"words", "phones"} <= kinds:  # MFA's or our own output, handed back as the input
+        raise FormatError(f"{path}: this TextGrid is an alignment (words and phones tiers), not "
+                          "a transcript; give its words as a .txt or .lab file, or a TextGrid "
+                          "with one tier of utterance intervals per speaker")
     segments: list[Segment] = []
     for name in tg.tierNames:
         tier = tg.getTier(name)

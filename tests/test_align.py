@@ -195,6 +195,35 @@ def test_textgrid_transcript_aligns_inside_intervals(aligner, tmp_path):
         aligner.align(tmp_path / "talk.wav", tmp_path / "talk.TextGrid")
 
 
+def test_textgrid_transcript_past_the_audio_is_flagged_and_an_alignment_is_refused(aligner,
+                                                                                    tmp_path):
+    from praatio import textgrid
+
+    from aligner.formats import FormatError
+
+    sf.write(str(tmp_path / "talk.wav"), speechlike(3.0), 16000)
+    tg = textgrid.Textgrid(0, 20)
+    tg.addTier(textgrid.IntervalTier("alice", [(0.3, 1.4, "hello there"), (2.0, 19.0, "goodbye")],
+                                     0, 20))
+    tg.save(str(tmp_path / "long.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (a,) = aligner.align_speakers(tmp_path / "talk.wav", tmp_path / "long.TextGrid")
+    beyond = [f for f in a.flags if f.kind == "interval_beyond_audio"]
+    assert len(beyond) == 1 and (beyond[0].start, beyond[0].end) == (2.0, 19.0)
+    assert "3.00 s" in beyond[0] and a.words[-1].end <= 3.0 + 1e-6
+    tg = textgrid.Textgrid(0, 3)
+    tg.addTier(textgrid.IntervalTier("alice", [(0.3, 2.9, "hello there")], 0, 3.02))
+    tg.save(str(tmp_path / "fits.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (a,) = aligner.align_speakers(tmp_path / "talk.wav", tmp_path / "fits.TextGrid")
+    assert not [f for f in a.flags if f.kind == "interval_beyond_audio"]
+
+    aligned = textgrid.Textgrid(0, 3)  # MFA's output handed back as a transcript
+    aligned.addTier(textgrid.IntervalTier("words", [(0.3, 0.8, "hello"), (0.8, 1.4, "there")], 0, 3))
+    aligned.addTier(textgrid.IntervalTier("phones", [(0.3, 0.5, "HH"), (0.5, 0.8, "OW1")], 0, 3))
+    aligned.save(str(tmp_path / "aligned.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    with pytest.raises(FormatError, match="is an alignment .* give its words as a .txt"):
+        aligner.read_segments(tmp_path / "aligned.TextGrid")
+
+
 def test_bad_inputs_raise_one_line_errors(aligner, tmp_path):
     with pytest.raises(AlignmentError, match="phones but the audio has only"):
         aligner.align(speechlike(0.05), "extraordinary", sample_rate=16000)

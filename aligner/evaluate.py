@@ -35,8 +35,8 @@ import numpy as np
 
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import atomic_open
-from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError,
-                             read_alignment, read_utterances)
+from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
+                             named_kind, read_alignment, read_utterances, textgrid_tier_choice)
 from aligner.phone_folding import Folding, fold_words, load_folding
 
 TOLERANCES_MS: tuple[int, ...] = (10, 20, 25, 50)
@@ -457,11 +457,12 @@ class NotAlignmentFile(EvaluationError):
     an error when named on its own, skipped with a note when met in a folder."""
 
 
-def _read_file(path: Path, tier: str | None = None) -> dict[str | None, Alignment]:
+def _read_file(path: Path, tier: str | None = None,
+               chosen: TierNames | None = None) -> dict[str | None, Alignment]:
     """One file's utterances (`formats.read_utterances`), its errors turned into evaluate's own:
     an utterance that cannot be read is reported and the others are scored."""
     try:
-        return read_utterances(path, tier)
+        return read_utterances(path, tier, chosen)
     except NotAlignmentError as err:
         raise NotAlignmentFile(str(err)) from None
     except FormatError as err:
@@ -502,7 +503,8 @@ def _key(path: Path, base: Path) -> str:
 
 
 def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path] = (),
-                    note: Callable[[str], None] | None = None) -> dict[str, Alignment | EvaluationError]:
+                    note: Callable[[str], None] | None = None,
+                    chosen: TierNames | None = None) -> dict[str, Alignment | EvaluationError]:
     """Every utterance under `root` (a file or a directory), keyed by relative path sans extension.
 
     Files of one stem are one utterance (x.ctm + x.phones.ctm, also when `root` names one of
@@ -510,7 +512,8 @@ def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path]
     utterance ids. An utterance none of whose files can be read is kept as the first error, so
     the caller can report it and go on with the others; a broken file beside one that was read
     is only a `note`. In a folder, report files (`REPORT_FILES`, `exclude`) and JSON or CSV/TSV
-    files that hold no alignment are skipped, said in one `note` line.
+    files that hold no alignment are skipped, said in one `note` line. `chosen`: the words and
+    phones tiers to read from TextGrid and JSON files, by name.
     """
     if not root.exists():
         raise EvaluationError(f"{root}: no such file or directory")
@@ -525,7 +528,7 @@ def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path]
     for path in files:
         key = _key(path, base)
         try:
-            for utt, alignment in _read_file(path, tier).items():
+            for utt, alignment in _read_file(path, tier, chosen).items():
                 parts.setdefault(key if utt is None else utt, []).append(
                     (_PREFERENCE.get(path.suffix.lower(), 9), alignment))
         except NotAlignmentFile as err:
@@ -544,6 +547,25 @@ def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path]
     if skipped and note is not None:
         note(_skipped_line(root, skipped))
     return out
+
+
+def tier_note(root: Path) -> str | None:
+    """When the first gold TextGrid's tiers are not simply named words/phones: which tiers were
+    read as the words and phones (an emuR TextGrid has Word, Text, Phoneme and Phonetic; the
+    first two of a kind win), so that a user whose gold lives in others knows to name them."""
+    grids = [root] if root.is_file() else sorted(root.rglob("*"))
+    first = next((p for p in grids if p.is_file() and p.suffix.lower() == ".textgrid"), None)
+    if first is None:
+        return None
+    try:
+        read, names = textgrid_tier_choice(first)
+    except FormatError:
+        return None
+    if all(named_kind(n) for n in names):
+        return None
+    took = ", ".join(f"{kind} from tier {name!r}" for kind, name in read.items()) or "no tiers"
+    return (f"{first}: read {took} (its tiers: {', '.join(names)}); "
+            "--gold-tiers WORDS,PHONES names others")
 
 
 def _skipped_line(root: Path, skipped: list[Path]) -> str:
@@ -577,14 +599,21 @@ def pair_utterances(gold: dict, hyp: dict) -> list[tuple[str, object, object | N
 def evaluate_paths(gold_root: Path, hyp_root: Path, folding: Folding, tolerance: float = 0.02,
                    tier: str | None = None, hyp_folding: Folding | None = None,
                    exclude: Iterable[Path] = (),
-                   note: Callable[[str], None] | None = None) -> list[UtteranceScore]:
+                   note: Callable[[str], None] | None = None,
+                   gold_tiers: TierNames | None = None) -> list[UtteranceScore]:
     """Score every gold utterance, the gold folded with `folding` and the hypothesis with
     `hyp_folding` (default `hypothesis_folding(folding)`). An unreadable gold or hypothesis, a
     missing or empty hypothesis is that utterance's failure; the others are scored. Files the
     folder scans leave out (`load_alignments`; `exclude`: this run's results) are told to
     `note`. Raises EvaluationError only when there is nothing to score at all (`gold_root`
-    missing or holding no alignment files)."""
-    gold = load_alignments(Path(gold_root), tier, exclude, note)
+    missing or holding no alignment files). `gold_tiers`: the gold's words and phones tiers by
+    name; without it, the tiers guessed from a gold TextGrid with other names are told to
+    `note` (`tier_note`)."""
+    gold = load_alignments(Path(gold_root), tier, exclude, note, gold_tiers)
+    if note is not None and gold_tiers is None:
+        line = tier_note(Path(gold_root))
+        if line:
+            note(line)
     if not gold:
         raise EvaluationError(f"{gold_root}: no alignment files found ({ACCEPTED})")
     hyp = load_alignments(Path(hyp_root), tier, exclude, note)

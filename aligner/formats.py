@@ -371,6 +371,7 @@ _CSV_COLUMNS = {
 }
 
 TierKinds = dict[str, tuple[str | None, str]]  # tier name -> (speaker, "words" | "phones")
+TierNames = tuple[str, str]  # the words tier's and the phones tier's names ("" for none)
 
 
 def _split_tier_name(name: str) -> tuple[str | None, str]:
@@ -393,10 +394,23 @@ def tier_kind(name: str, tolerant: bool = True) -> str | None:
     return None
 
 
-def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool) -> TierKinds:
-    """Which tiers to read, as what. The first tier of a kind per speaker wins, named ones
+def named_kind(name: str) -> str | None:
+    """'words' or 'phones' for a tier named so, with or without a speaker ('alice - words')."""
+    return tier_kind(_split_tier_name(name)[1], tolerant=False)
+
+
+def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
+                chosen: TierNames | None = None) -> TierKinds:
+    """Which tiers to read, as what. `chosen` (the user's words and phones tier names, "" for
+    none) decides when given; else the first tier of a kind per speaker wins, named ones
     (`words`, `alice - words`) before guessed ones (`ORT-MAU`, `x_phn`). Tolerant: two tiers
     with other names are taken as words then phones; none found is an error (strict: [])."""
+    if chosen is not None:
+        missing = [n for n in chosen if n and n not in names]
+        if missing:
+            raise FormatError(f"{path}: no tier named {missing[0]!r} (its tiers: "
+                              f"{', '.join(names) or 'none'})")
+        return {n: (None, kind) for n, kind in zip(chosen, ("words", "phones")) if n}
     named: TierKinds = {}
     guessed: TierKinds = {}
     for name in names:
@@ -442,10 +456,25 @@ def _group(tiers: dict[str, list[Interval]], kinds: TierKinds,
     return list(found.values())
 
 
-def read_textgrid(path: Path, tolerant: bool = False) -> list[Alignment]:
+def read_textgrid(path: Path, tolerant: bool = False,
+                  chosen: TierNames | None = None) -> list[Alignment]:
     """An aligned TextGrid back into Alignments (one per speaker). Tolerant: other tools' tier
     names, and files praatio rejects for a flaw such as a zero-length interval go through a
-    plain token reader instead of failing."""
+    plain token reader instead of failing. `chosen`: read these tiers (`_tier_kinds`)."""
+    tiers, duration = _textgrid_tiers(path, tolerant)
+    return _group(tiers, _textgrid_kinds(path, tiers, tolerant, chosen), duration)
+
+
+def textgrid_tier_choice(path: Path) -> tuple[dict[str, str], list[str]]:
+    """({"words": name, "phones": name} that the tolerant reader takes, every interval tier's
+    name): what `evaluate` tells the user when a gold TextGrid has tiers with other names."""
+    tiers, _ = _textgrid_tiers(path, tolerant=True)
+    kinds = _textgrid_kinds(path, tiers, True, None)
+    return {kind: name for name, (_, kind) in kinds.items()}, list(tiers)
+
+
+def _textgrid_tiers(path: Path, tolerant: bool) -> tuple[dict[str, list[Interval]], float]:
+    """Every interval tier of a TextGrid by name, and its duration."""
     from praatio import textgrid  # imported here: praatio is slow to import
 
     try:
@@ -463,8 +492,13 @@ def read_textgrid(path: Path, tolerant: bool = False) -> list[Alignment]:
         except (OSError, ValueError, IndexError, UnicodeError):
             raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
     _require_finite(path, tiers, duration)
-    kinds = _tier_kinds(path, list(tiers), tolerant)
-    return _group(tiers, _without_sentence_tiers(tiers, kinds) if tolerant else kinds, duration)
+    return tiers, duration
+
+
+def _textgrid_kinds(path: Path, tiers: dict[str, list[Interval]], tolerant: bool,
+                    chosen: TierNames | None) -> TierKinds:
+    kinds = _tier_kinds(path, list(tiers), tolerant, chosen)
+    return _without_sentence_tiers(tiers, kinds) if tolerant and chosen is None else kinds
 
 
 _TG_TOKEN = re.compile(r'"((?:[^"]|"")*)"|(?<![\w\[])([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w\]])'
@@ -503,13 +537,15 @@ def _read_textgrid_tokens(path: Path) -> tuple[dict[str, list[Interval]], float]
     return tiers, duration
 
 
-def read_json(path: Path, tolerant: bool = False) -> list[Alignment]:
+def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = None) -> list[Alignment]:
     """Our (MFA-shaped) JSON back into Alignments: {"end", "tiers": {name: {"entries": [[start,
     end, label, confidence], ...]}}}. Tolerant: also the plain shape {"words": [...], "phones":
     [...]} whose entries are [label, start, end], [start, end, label] (told apart by which items
     are numbers) or objects {"start", "end", "label"}, and WhisperX's {"segments": [...],
     "word_segments": [...]} (its words; segments of text are not phones and are left out).
-    A JSON file with no tiers at all raises NotAlignmentError."""
+    Tolerant lists that are not named as tiers count only when their first entry looks like an
+    interval (other JSON, e.g. an emuDB `_annot.json`, is not an alignment). A JSON file with no
+    tiers at all raises NotAlignmentError. `chosen`: read these tiers (`_tier_kinds`)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
@@ -518,13 +554,18 @@ def read_json(path: Path, tolerant: bool = False) -> list[Alignment]:
         raw = {name: tier.get("entries") if isinstance(tier, dict) else tier
                for name, tier in data["tiers"].items()}
     elif tolerant and isinstance(data, dict):
-        raw = {name: value for name, value in data.items() if isinstance(value, list)}
+        raw = {name: value for name, value in data.items() if isinstance(value, list) and (
+            name in (chosen or ()) or tier_kind(name) is not None
+            or (value and _looks_like_interval(value[0])))}
     else:
         raise NotAlignmentError(f"{path}: not an alignment JSON file (no \"tiers\" object)")
-    try:
-        kinds = _tier_kinds(path, list(raw), tolerant)
-    except FormatError as err:  # lists, but none a words or phones tier: some other JSON
-        raise NotAlignmentError(str(err)) from None
+    if chosen is not None and raw:
+        kinds = _tier_kinds(path, list(raw), tolerant, chosen)
+    else:
+        try:
+            kinds = _tier_kinds(path, list(raw), tolerant)
+        except FormatError as err:  # lists, but none a words or phones tier: some other JSON
+            raise NotAlignmentError(str(err)) from None
     tiers: dict[str, list[Interval]] = {}
     for name in kinds:
         entries = raw[name]
@@ -534,7 +575,11 @@ def read_json(path: Path, tolerant: bool = False) -> list[Alignment]:
     end = data.get("end")
     duration = float(end) if _is_number(end) else None
     _require_finite(path, tiers, duration)
-    return _group(tiers, _without_sentence_tiers(tiers, kinds) if tolerant else kinds, duration)
+    if tolerant:
+        _refuse_points(path, tiers)
+    if chosen is None and tolerant:
+        kinds = _without_sentence_tiers(tiers, kinds)
+    return _group(tiers, kinds, duration)
 
 
 def _require_finite(path: Path, tiers: dict[str, list[Interval]], duration: float | None) -> None:
@@ -558,6 +603,23 @@ def _without_sentence_tiers(tiers: dict[str, list[Interval]], kinds: TierKinds) 
 
 def _is_number(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _looks_like_interval(entry: object) -> bool:
+    """[start, end, label], [label, start, end] or an object with start and end keys."""
+    if isinstance(entry, dict):
+        keys = {k.lower() for k in entry}
+        return any(n in keys for n in _CSV_COLUMNS["start"]) and any(n in keys for n in _CSV_COLUMNS["end"])
+    return isinstance(entry, list) and len(entry) >= 3 and sum(map(_is_number, entry[:3])) >= 2
+
+
+def _refuse_points(path: Path, tiers: dict[str, list[Interval]]) -> None:
+    """A file whose every entry starts where it ends holds time points (Praat point tiers,
+    syllable nuclei), not the intervals of an alignment: NotAlignmentError."""
+    entries = [iv for ivs in tiers.values() for iv in ivs]
+    if entries and all(iv.end == iv.start for iv in entries):
+        raise NotAlignmentError(f"{path}: holds time points (every entry starts where it ends), "
+                                "not intervals")
 
 
 def _json_entry(path: Path, tier: str, index: int, entry: object, tolerant: bool) -> Interval:
@@ -620,6 +682,8 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
         name = f"{speaker} - {kind}" if speaker else kind
         kinds.setdefault(name, (speaker, kind))
         tiers.setdefault(name, []).append(iv)
+    if tolerant:
+        _refuse_points(path, tiers)
     return [_with_own_duration(a) for a in _group(tiers, kinds, None)]
 
 
@@ -718,29 +782,32 @@ def read_alignment(path: Path, tier: str | None = None) -> Alignment:
     return _pool(list(read_utterances(path, tier).values()))
 
 
-def read_utterances(path: Path, tier: str | None = None) -> dict[str | None, Alignment]:
+def read_utterances(path: Path, tier: str | None = None,
+                    chosen: TierNames | None = None) -> dict[str | None, Alignment]:
     """`read_alignment` per utterance: {None: the file's alignment}, or {utterance id: alignment}
     for a CTM that holds several. `tier` says which tier a one-tier file (CTM, plain CSV/TSV)
     holds (default: `single_tier_kind`'s guess). Raises FormatError (NotAlignmentError for a JSON
     or CSV/TSV file that holds no alignment) naming the file and the formats that are read; the
-    message names `evaluate`, the command that users meet this reader in."""
+    message names `evaluate`, the command that users meet this reader in. `chosen`: the words
+    and phones tiers to read from a TextGrid or JSON file, by name."""
     try:
-        return _read_by_suffix(Path(path), tier)
+        return _read_by_suffix(Path(path), tier, chosen)
     except NotAlignmentError as err:
         raise NotAlignmentError(f"{err}; evaluate reads {ACCEPTED}") from None
     except FormatError as err:
         raise FormatError(f"{err}; evaluate reads {ACCEPTED}") from None
 
 
-def _read_by_suffix(path: Path, tier: str | None) -> dict[str | None, Alignment]:
+def _read_by_suffix(path: Path, tier: str | None,
+                    chosen: TierNames | None = None) -> dict[str | None, Alignment]:
     """The tolerant reader of the file's format; every speaker's tiers pooled."""
     suffix = path.suffix.lower()
     if suffix == ".ctm":
         return _ctm_utterances(path, tier)
     if suffix == ".textgrid":
-        found = read_textgrid(path, tolerant=True)
+        found = read_textgrid(path, tolerant=True, chosen=chosen)
     elif suffix == ".json":
-        found = read_json(path, tolerant=True)
+        found = read_json(path, tolerant=True, chosen=chosen)
     elif suffix in (".csv", ".tsv"):
         found = read_csv(path, tolerant=True, tier=tier)
     else:
@@ -777,7 +844,7 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as err:
         raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
-    kinds = {tier_kind(_split_tier_name(n)[1], tolerant=False) for n in tg.tierNames}
+    kinds = {named_kind(n) for n in tg.tierNames}
     if {"words", "phones"} <= kinds:  # MFA's or our own output, handed back as the input
         raise FormatError(f"{path}: this TextGrid is an alignment (words and phones tiers), not "
                           "a transcript; give its words as a .txt or .lab file, or a TextGrid "

@@ -564,3 +564,51 @@ def test_a_broken_file_beside_a_readable_one_does_not_fail_the_utterance(tmp_pat
     assert by["a"].status == "ok" and by["a"].phones.counts.matched == 4
     assert by["b"].status == "unreadable" and "b.json: tier 'phones' entry 1" in by["b"].reason
     assert len(notes) == 1 and notes[0].startswith("a: read from its other files") and "a.json" in notes[0]
+
+
+def test_an_emu_folder_s_annotations_and_point_tiers_are_skipped_and_its_tiers_can_be_named(
+        tmp_path: Path):
+    """An emuR export: a TextGrid with many tiers (Word holds accent classes, Text the words;
+    Phoneme the canonical phones, Phonetic the segmentation), the emuDB `_annot.json` beside it
+    (levels and links, no intervals) and a TSV of syllable-nucleus time points."""
+    from praatio import textgrid as tgio
+
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    g = _gold()
+    tg = tgio.Textgrid()
+    text = [(w.start, w.end, w.label) for w in g.words if w.label]
+    for name, entries in (("Utterance", [(0.1, 0.5, "u")]),
+                          ("Word", [(s, e, "C") for s, e, _ in text]), ("Text", text),
+                          ("Phoneme", [(0.1, 0.3, "HH"), (0.3, 0.5, "W")]),
+                          ("Phonetic", [(p.start, p.end, p.label) for p in g.phones if p.label])):
+        tg.addTier(tgio.IntervalTier(name, entries, 0, g.duration))
+    gold.mkdir()
+    tg.save(str(gold / "a.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (gold / "a_annot.json").write_text(json.dumps({
+        "name": "a", "annotates": "a.wav", "sampleRate": 20000,
+        "levels": [{"name": "Phonetic", "type": "SEGMENT",
+                    "items": [{"id": 1, "sampleStart": 2000, "sampleDur": 1999,
+                               "labels": [{"name": "Phonetic", "value": "HH"}]}]}],
+        "links": [{"fromID": 0, "toID": 1}]}), encoding="utf-8")
+    (gold / "a.nuclei_points.tsv").write_text("0.15\t0.15\tHello\n0.4\t0.4\tworld\n", encoding="utf-8")
+    _write_json(hyp / "a.json", _hyp())
+
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp)])
+    assert res.exit_code == 0, res.output  # a.json and the points are not utterances to score
+    assert "1/1 utterances scored" in res.output
+    assert "a_annot.json" in res.stderr and "a.nuclei_points.tsv" in res.stderr
+    assert "read words from tier 'Word', phones from tier 'Phoneme'" in res.stderr
+    assert "--gold-tiers" in res.stderr
+
+    named = tmp_path / "named.json"
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--gold-tiers", "Text,Phonetic",
+                                      "--json", str(named)])
+    assert res.exit_code == 0, res.output
+    assert "read words from tier" not in res.stderr
+    summary = json.loads(named.read_text())
+    assert summary["words"]["match_rate"] == 1.0 and summary["phones"]["match_rate"] == 1.0
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--gold-tiers", "Text"])
+    assert res.exit_code == 2 and "WORDS,PHONES" in res.output
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold / "a.TextGrid"), str(hyp / "a.json"),
+                                      "--gold-tiers", "Text,Nope"])
+    assert res.exit_code == 1 and "no tier named 'Nope'" in res.output and "Phonetic" in res.output

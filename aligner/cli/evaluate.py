@@ -23,6 +23,7 @@ def command(
     hyp_fold: Annotated[Optional[str], typer.Option("--hyp-fold", help="Phone folding of the HYPOTHESIS, same choices (e.g. ipa for another tool's IPA output). Default: cmu39 (what aligners write), or --fold's table when that is timit39, none or a file.", show_default=False)] = None,
     tolerance: Annotated[float, typer.Option(help="Boundary F1 tolerance in milliseconds.")] = 20.0,
     tier: Annotated[Optional[str], typer.Option("--tier", "--ctm-tier", help="Treat one-tier files (CTM, CSV/TSV without a Type column) as 'words' or 'phones' (default: what the file name says, else phones if every label is a phone symbol).")] = None,
+    gold_tiers: Annotated[Optional[str], typer.Option("--gold-tiers", help="The gold's words and phones tiers by name, WORDS,PHONES (one may be empty: ,Phonetic), for TextGrid and JSON gold whose tiers have other names (emuR: Text,Phonetic). Default: tiers named words/phones, else guessed (a note says which).", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Compare alignments with gold ones: boundary errors, matching, F1, IDR, silence share.
@@ -38,13 +39,20 @@ def command(
 
     if tier not in (None, "words", "phones"):
         raise fail(f"--tier must be 'words' or 'phones', not {tier!r}")
+    chosen = None
+    if gold_tiers is not None:
+        names = [n.strip() for n in gold_tiers.split(",")]
+        if len(names) != 2 or not any(names):
+            raise fail(f"--gold-tiers {gold_tiers!r}: give WORDS,PHONES (tier names; one may be "
+                       "empty, e.g. ,Phonetic)")
+        chosen = (names[0], names[1])
     note = (lambda line: None) if quiet else (lambda line: typer.echo(f"note: {line}", err=True))
     outputs = [p for p in (csv_path, json_path) if p is not None]
     try:
         folding = load_folding(fold)
         hyp_folding = load_folding(hyp_fold) if hyp_fold is not None else None
         scores = evaluate_paths(gold, hyp, folding, tolerance / 1000, tier, hyp_folding,
-                                exclude=outputs, note=note)
+                                exclude=outputs, note=note, gold_tiers=chosen)
     except (EvaluationError, FoldingError) as err:
         raise fail(err) from None
     summary = summarise(scores, tolerance / 1000)

@@ -304,6 +304,14 @@ def _figure_height_in(panels: list[tuple[str, int]], rows: int) -> float:
             + _caption_lines(panels) * _CAPTION_LINE_IN)
 
 
+def _speaking_in(alignments: list[Alignment], window: Window) -> list[Alignment]:
+    """The speakers with a word or phone in `window` (all of them when none has): in a window
+    of a long multi-speaker recording, empty tiers of the others would take most of the page."""
+    speaking = [a for a in alignments
+                if any(iv.label for iv in _overlapping(a.words + a.phones, window))]
+    return speaking or alignments
+
+
 def _overlapping(intervals: list[Interval], window: Window) -> list[Interval]:
     return [iv for iv in intervals if iv.end > window.start and iv.start < window.end]
 
@@ -346,6 +354,7 @@ def layout(audio: np.ndarray, sample_rate: int, alignment: Alignment | Sequence[
         raise PlotError("nothing to plot: no alignment given")
     duration = max([samples.size / sample_rate] + [a.duration for a in alignments])
     window = resolve_window(duration, start, end)
+    alignments = _speaking_in(alignments, window)
     rows = layout_rows(alignments, window, row_seconds)
     row_span = max(r.end - r.start for r in rows) if len(rows) == 1 else float(row_seconds)
     wave_peak = float(np.abs(samples).max(initial=0.0))

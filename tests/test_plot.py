@@ -101,6 +101,16 @@ def test_each_speaker_adds_tiers_in_one_picture(tmp_path):
     assert_not_blank(gray)
 
 
+def test_a_window_draws_only_the_speakers_who_speak_in_it():
+    ann = Alignment([Interval(0.2, 0.8, "hello")], [Interval(0.2, 0.8, "HH")], 6.0, speaker="ann")
+    bob = Alignment([Interval(4.0, 4.6, "hi")], [Interval(4.0, 4.6, "HH")], 6.0, speaker="bob")
+    audio = speechlike(6.0)
+    assert [a.speaker for a in layout(audio, SR, [ann, bob], 0.0, 2.0).alignments] == ["ann"]
+    assert [a.speaker for a in layout(audio, SR, [ann, bob], 3.5, 5.0).alignments] == ["bob"]
+    assert len(layout(audio, SR, [ann, bob]).alignments) == 2  # the whole recording
+    assert len(layout(audio, SR, [ann, bob], 2.0, 3.0).alignments) == 2  # nobody: all, as before
+
+
 def test_plot_path_is_beside_the_textgrid(tmp_path):
     assert plot_path(tmp_path / "spk1" / "utt.01") == tmp_path / "spk1" / "utt.01.png"
 

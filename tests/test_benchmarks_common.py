@@ -106,3 +106,21 @@ def test_real_speech_low_confidence_words_skip_silence_and_follow_the_threshold(
     words = [Interval(0.0, 0.2, ""), Interval(0.2, 0.5, "a", 0.5), Interval(0.5, 0.8, "b", 0.001),
              Interval(0.8, 1.0, "c", None)]
     assert low_confidence_words(Alignment(words, [], 1.0), 0.0013) == [False, True, False]
+
+
+def test_long_real_joins_recordings_and_finds_words_outside_their_sentence():
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from benchmarks.long_real import join_recordings, misplaced
+
+    wave, segments = join_recordings([np.ones(16000), np.ones(8000)], ["a b", "c"], 16000, gap=0.5)
+    assert len(wave) == 16000 + 8000 + 8000
+    assert [(g.text, g.start, g.end) for g in segments] == [("a b", 0.0, 1.0), ("c", 1.5, 2.0)]
+    words = [Interval(0.1, 0.4, "a"), Interval(1.5, 1.7, "b"), Interval(1.7, 2.0, "c")]
+    ref = [Interval(0.1, 0.4, "a"), Interval(0.5, 0.9, "b"), None]
+    outside, moved = misplaced(words, segments, ref)
+    assert outside == [1] and moved == [1]  # "b" sits in the next sentence; "c" not compared
+    assert misplaced(words, segments) == ([1], [])  # no reference: nothing compared
+    with pytest.raises(ValueError, match="2 aligned words for 3"):
+        misplaced(words[:2], segments)

@@ -1,0 +1,175 @@
+"""Long real recordings: does a plain-text transcript keep every word in its own sentence?
+
+    python benchmarks/long_real.py --data DATA [--minutes 7] [--model DIR] [--threads 2]
+
+One long recording is built from speechocean762's test speakers (learners, never trained on):
+their utterances in name order, joined with 0.3 s of silence, until `--minutes`; its transcript
+is the sentences' text in one plain file, and the same as a TextGrid of utterance intervals
+(MFA's input for long recordings). ottc-align aligns both; pocketsphinx the plain text. For the
+plain text, per system: words placed wholly outside their own sentence's stretch of audio,
+words whose start is more than 100 ms from where the same system puts it when it aligns each
+sentence on its own (ottc-align: the utterance-interval TextGrid), the flags raised, and the
+time taken. A misplaced word that no flag points at is a silent
+error: the figure says how often a user with one long plain transcript meets one.
+Writes benchmarks/results/long_real.{md,json} and docs/benchmarks/long_real.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aligner.alignment import Interval  # noqa: E402
+from aligner.checks import flag_kinds  # noqa: E402
+from aligner.formats import Segment  # noqa: E402
+from benchmarks.common import (machine, machine_lines, markdown_table, set_threads,  # noqa: E402
+                               write_results)
+from benchmarks.real_speech import speechocean_test  # noqa: E402
+
+GAP_SECONDS = 0.3
+FAR_SECONDS = 0.1
+
+
+def join_recordings(waves: list[np.ndarray], texts: list[str], sample_rate: int,
+                    gap: float = GAP_SECONDS) -> tuple[np.ndarray, list[Segment]]:
+    """One recording of `waves` in order with `gap` seconds of silence between them, and the
+    utterance interval (a Segment) of each."""
+    pieces, segments, t = [], [], 0
+    silence = np.zeros(int(round(gap * sample_rate)), dtype=np.float32)
+    for i, (wave, text) in enumerate(zip(waves, texts)):
+        if i:
+            pieces.append(silence)
+            t += silence.size
+        start = t / sample_rate
+        pieces.append(np.asarray(wave, dtype=np.float32))
+        t += len(wave)
+        segments.append(Segment(text, f"utterance {i + 1}", "learners", start, t / sample_rate))
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32), segments
+
+
+def misplaced(words: list[Interval], segments: list[Segment],
+              reference: list[Interval | None] | None = None, far: float = FAR_SECONDS
+              ) -> tuple[list[int], list[int]]:
+    """(indices of words wholly outside their own sentence's interval, indices of words that
+    start more than `far` seconds from `reference`'s word of the same index, None there: not
+    compared). `words` are the plain-text alignment's labelled words, one per token of the
+    sentences in order."""
+    owner = [i for i, g in enumerate(segments) for _ in g.text.split()]
+    if len(owner) != len(words):
+        raise ValueError(f"{len(words)} aligned words for {len(owner)} transcript tokens")
+    outside = [k for k, (w, i) in enumerate(zip(words, owner))
+               if w.end <= segments[i].start or w.start >= segments[i].end]
+    moved = [] if reference is None else [k for k, (w, r) in enumerate(zip(words, reference))
+                                          if r is not None and abs(w.start - r.start) > far]
+    return outside, moved
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True, help="folder with real/speechocean762/")
+    ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    ap.add_argument("--minutes", type=float, default=7.0)
+    ap.add_argument("--no-pocketsphinx", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--name", default="long_real")
+    args = ap.parse_args(argv)
+    set_threads(args.threads)
+    from aligner import Aligner
+
+    aligner = Aligner.load(args.model, device="cpu")
+    items = speechocean_test(args.data / "real" / "speechocean762", 0)
+    waves, texts, seconds = [], [], 0.0
+    for item in items:
+        if seconds >= args.minutes * 60:
+            break
+        wave, _ = aligner.load_waveform(item.audio)
+        waves.append(wave)
+        texts.append(item.text)
+        seconds += len(wave) / aligner.sample_rate + GAP_SECONDS
+    wave, segments = join_recordings(waves, texts, aligner.sample_rate)
+    duration = len(wave) / aligner.sample_rate
+
+    t0 = time.perf_counter()
+    (by_interval,) = aligner.align_waveform(wave, segments, name="<utterance TextGrid>")
+    interval_s = time.perf_counter() - t0
+    own = [w for w in by_interval.words if w.label]
+    plain_text = " ".join(texts)
+    rows, data = [], {"recording_seconds": duration, "utterances": len(segments),
+                      "words": len(own), "systems": {}}
+
+    def report(system: str, words: list[Interval] | None, flags: list[str], seconds: float,
+               reference: list[Interval | None], error: str = "") -> None:
+        if words is None:
+            rows.append([system, "plain text", "failed", "-", "-", "-", f"{seconds:.1f}"])
+            data["systems"][system] = {"failed": error, "seconds": seconds}
+            return
+        outside, moved = misplaced(words, segments, reference)
+        compared = sum(r is not None for r in reference)
+        flagged = [k for k in outside if any(
+            getattr(f, "start", None) is not None and f.start < words[k].end and f.end > words[k].start
+            for f in flags)]
+        kinds = flag_kinds(flags)
+        rows.append([system, "plain text", len(words),
+                     f"{len(outside)} ({100 * len(outside) / len(words):.1f}%)",
+                     f"{len(moved)} of {compared} ({100 * len(moved) / max(1, compared):.1f}%)",
+                     f"{len(flagged)} of {len(outside)}; all flags: "
+                     + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"),
+                     f"{seconds:.1f}"])
+        data["systems"][system] = {"words": len(words), "outside_own_sentence": len(outside),
+                                   "start_over_100ms_from_intervals": len(moved),
+                                   "misplaced_flagged": len(flagged), "flags": kinds,
+                                   "seconds": seconds}
+
+    t0 = time.perf_counter()
+    (plain,) = aligner.align_waveform(wave, [Segment(plain_text, "<plain text>")], name="<plain text>")
+    report("ottc-align", [w for w in plain.words if w.label], list(plain.flags),
+           time.perf_counter() - t0, own)
+    if not args.no_pocketsphinx:
+        from benchmarks.pocketsphinx_align import PocketsphinxAligner
+
+        ps_aligner = PocketsphinxAligner()
+        ps_own: list[Interval | None] = []  # each sentence on its own, as the reference
+        for piece, g in zip(waves, segments):
+            try:
+                words = [w for w in ps_aligner.align(piece, g.text).words if w.label]
+            except Exception:  # noqa: BLE001 - a sentence it cannot align is left uncompared
+                words = []
+            if len(words) != len(g.text.split()):
+                ps_own += [None] * len(g.text.split())
+            else:
+                ps_own += [Interval(w.start + g.start, w.end + g.start, w.label) for w in words]
+        t0 = time.perf_counter()
+        try:
+            ps = ps_aligner.align(wave, plain_text)
+            report("pocketsphinx", [w for w in ps.words if w.label], [], time.perf_counter() - t0,
+                   ps_own)
+        except Exception as err:  # noqa: BLE001 - a peer's failure is a result
+            report("pocketsphinx", None, [], time.perf_counter() - t0, ps_own,
+                   f"{type(err).__name__}: {err}")
+    rows.append(["ottc-align", "utterance TextGrid", len(own), "0 (by "
+                 "construction)", "-", ", ".join(f"{n} {k}" for k, n in flag_kinds(by_interval.flags).items()) or "none",
+                 f"{interval_s:.1f}"])
+
+    header = ["system", "transcript", "words", "wholly outside their own sentence",
+              f"start over {1000 * FAR_SECONDS:.0f} ms from the same system's alignment of each sentence on its own",
+              "misplaced words with a flag on them", "seconds"]
+    m = machine()
+    body = (f"One recording of {duration / 60:.1f} min: {len(segments)} utterances of "
+            f"speechocean762's test speakers (learners of English, never trained on) in name order, "
+            f"joined with {GAP_SECONDS} s of silence; model `{args.model or 'models/english (shipped)'}`.\n\n"
+            + markdown_table(header, rows) + "\n\n" + machine_lines(m))
+    print(body)
+    write_results(args.name, "Long real recordings: plain text against utterance intervals", body,
+                  {"machine": m, **data})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

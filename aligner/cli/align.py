@@ -391,9 +391,9 @@ def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
     shown = failed + flagged if verbose else failed[:FAILED_ROWS] + flagged[:FLAGGED_ROWS]
     if shown:
         detail = Table(show_header=True)
-        detail.add_column("utterance")
+        detail.add_column("utterance", overflow="fold")  # a path is never cut short
         detail.add_column("outcome", no_wrap=True)
-        detail.add_column("reason / flags")
+        detail.add_column("reason / flags", overflow="fold")
         for r in shown:
             outcome = {"failed": "failed", "skipped": "aligned before, flagged"}.get(r.status,
                                                                                    "aligned, flagged")

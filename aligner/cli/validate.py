@@ -131,8 +131,8 @@ def _findings_table(title: str, column: str, rows: list[tuple[str, str]]):
     from rich.table import Table
 
     table = Table(title=title)
-    table.add_column("utterance")
-    table.add_column(column)
+    table.add_column("utterance", overflow="fold")
+    table.add_column(column, overflow="fold")
     for name, text in rows:
         table.add_row(escape(name), escape(text))
     return table

@@ -149,8 +149,8 @@ class HeldOutCheck:
 
     def describe(self) -> str:
         return (f"mean word confidence on {self.recordings} held-out recordings "
-                f"{self.base_held:.2f} -> {self.adapted_held:.2f}, on as many recordings "
-                f"adapted to {self.base_trained:.2f} -> {self.adapted_trained:.2f}")
+                f"{self.base_held:.3f} -> {self.adapted_held:.3f}, on as many recordings "
+                f"adapted to {self.base_trained:.3f} -> {self.adapted_trained:.3f}")
 
 
 def check_held_out(base: "AcousticModel", adapted: "AcousticModel", held: list[Recording],

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 CHUNK_SECONDS = 40.0
 CONTEXT_SECONDS = 5.0
 TRANSCRIPT_SUFFIXES = (".txt", ".lab", ".textgrid")
+NOT_TRANSCRIPTS = (".json", ".csv", ".tsv", ".ctm", ".srt", ".vtt")  # what aligners write
 
 
 class AlignmentError(ValueError):
@@ -196,7 +197,14 @@ class Aligner:
 
     def read_segments(self, transcript: Path | str) -> list[Segment]:
         """The transcript's utterances: one over the whole recording for text, one per interval
-        for an utterance TextGrid."""
+        for an utterance TextGrid. An alignment or subtitle file (.json, .csv, .tsv, .ctm, .srt,
+        .vtt: this tool's own outputs among them) is refused: read as text, its syntax would be
+        aligned as words."""
+        if not isinstance(transcript, (str, Path)):
+            hint = " (decode the bytes first: data.decode('utf-8'))" if isinstance(
+                transcript, (bytes, bytearray)) else ""
+            raise TypeError(f"transcript must be text (str) or a path, not "
+                            f"{type(transcript).__name__}{hint}")
         path = _as_transcript_path(transcript)
         if path is None:
             return [Segment(str(transcript), "<transcript>")]
@@ -209,6 +217,10 @@ class Aligner:
             raise TranscriptError(f"{path}: is a directory, not a transcript file")
         if path.suffix.lower() == ".textgrid":
             return read_transcript_textgrid(path)
+        if path.suffix.lower() in NOT_TRANSCRIPTS:
+            raise TranscriptError(f"{path}: a {path.suffix} file holds an alignment or subtitles, "
+                                  "not a transcript; give the words as a .txt or .lab file, or a "
+                                  "TextGrid of utterance intervals")
         return [Segment(read_transcript(path), str(path))]
 
     def align_waveform(self, wave: np.ndarray, segments: Sequence[Segment],
@@ -221,6 +233,9 @@ class Aligner:
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
         duration = len(wave) / self.sample_rate
+        if encoded is not None and abs(encoded.duration - duration) > self.frame_duration:
+            raise ValueError(f"{name}: `encoded` holds {encoded.duration:.2f} s of model outputs "
+                             f"but the audio is {duration:.2f} s long: encode this recording")
         per_speaker: dict[str | None, list[Alignment]] = {}
         for segment in segments:
             prepared = self.prepare_text(segment.text, segment.source)
@@ -695,8 +710,9 @@ def _as_transcript_path(transcript: Path | str) -> Path | None:
     """A Path is a file. A str is a file name when it looks like one, so that a mistyped path
     is an error ("transcript not found") instead of being aligned as words; otherwise it is
     the transcript text. It looks like one when it is a single line and either
-    - ends in .txt, .lab or .TextGrid (any case) and has no spaces, or has a '/', or names an
-      existing file ("notes.txt", "my data/a.lab"), or
+    - ends in .txt, .lab or .TextGrid (any case; or an alignment's suffix, .json, .csv, ...,
+      refused later with a reason) and has no spaces, or has a '/', or names an existing file
+      ("notes.txt", "my data/a.lab"), or
     - has no spaces, has a '/', and starts with '/', '.' or '~' or lies in an existing folder
       ("/tmp/x", "./a", "data/utt1"); "and/or" or "24/7" stay text.
     A leading '~' is the home folder only once the string is a file name ("~hmm ok" is text);
@@ -709,7 +725,7 @@ def _as_transcript_path(transcript: Path | str) -> Path | None:
         return None
     one_token = not any(c.isspace() for c in text)
     has_sep = "/" in text or os.sep in text
-    suffixed = text.lower().endswith(TRANSCRIPT_SUFFIXES)
+    suffixed = text.lower().endswith(TRANSCRIPT_SUFFIXES + NOT_TRANSCRIPTS)
     if not suffixed and not (one_token and has_sep):
         return None  # text: nothing below can make it a file name
     try:

@@ -22,6 +22,18 @@ class OutputError(OSError):
     """An output file or directory cannot be written; the message names the path."""
 
 
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether two paths name one file: the same absolute path, or (when both exist) the same
+    file through a link or a case-blind disk. Outputs are checked against the user's inputs
+    with this, so that no output ever replaces a recording or a transcript."""
+    if os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b)):
+        return True
+    try:
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def ensure_dir(directory: Path) -> None:
     """Create `directory` (and parents) or raise OutputError with a one-line reason."""
     try:

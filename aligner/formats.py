@@ -150,7 +150,10 @@ def _duration(alignments: Sequence[Alignment]) -> float:
 
 def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
                   formats: Sequence[str], utterance: str | None = None) -> list[Path]:
-    """Write `alignments` in every format in `formats` next to `base`; returns the paths."""
+    """Write `alignments` in every format in `formats` next to `base`; returns the paths.
+    Raises ValueError naming an unknown format before anything is written."""
+    base = Path(base)
+    formats = parse_formats(formats)
     utterance = utterance or base.name
     return [path for fmt in formats
             for path in write_file(alignments, format_path(base, fmt), fmt, utterance)]
@@ -159,7 +162,15 @@ def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
 def write_file(alignments: Alignment | Sequence[Alignment], path: Path, fmt: str,
                utterance: str | None = None) -> list[Path]:
     """Write one format to exactly `path` (CTM: the phones beside it, `ctm_phones_path`);
-    `utterance` is CTM's utterance id (default: the file's stem). Returns the paths written."""
+    `utterance` is CTM's utterance id (default: the file's stem). Returns the paths written.
+    Raises ValueError for an unknown format, or a path whose suffix names another format
+    (`x.csv` written as JSON would be misread by every tool that trusts the suffix)."""
+    path = Path(path)
+    (fmt,) = parse_formats([fmt])
+    implied = SUFFIX_TO_FORMAT.get(path.suffix.lower())
+    if implied is not None and implied != fmt:
+        raise ValueError(f"{path}: a {path.suffix} file name for {fmt} output; name it "
+                         f"{path.stem}{format_path(Path('x'), fmt).suffix} or ask for {implied}")
     alignments = _as_list(alignments)
     if fmt == "ctm":
         return write_ctm(alignments, path, ctm_phones_path(path), utterance or path.stem)

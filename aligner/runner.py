@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aligner.atomic import atomic_open, ensure_dir
+from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
 from aligner.corpus import NO_TRANSCRIPT, Utterance
 from aligner.errors import one_line
@@ -199,17 +199,8 @@ def overwritten_input(outputs: Sequence[Path], utt: Utterance) -> Path | None:
     """The output among `outputs` that is `utt`'s own audio or transcript, or None: aligning
     x.wav with its transcript x.TextGrid into the folder that holds them would replace the
     transcript by the alignment (and a later run would take the alignment for finished work)."""
-    inputs = [Path(p) for p in (utt.audio, utt.transcript) if p is not None]
-    for out in outputs:
-        for src in inputs:
-            if os.path.normcase(os.path.abspath(out)) == os.path.normcase(os.path.abspath(src)):
-                return Path(out)
-            try:
-                if out.exists() and os.path.samefile(out, src):  # case-blind disks, links
-                    return Path(out)
-            except OSError:
-                pass
-    return None
+    inputs = [p for p in (utt.audio, utt.transcript) if p is not None]
+    return next((Path(out) for out in outputs if any(same_file(out, src) for src in inputs)), None)
 
 
 def overwrite_refusal(utt: Utterance, output: Path) -> str:

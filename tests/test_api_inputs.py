@@ -63,3 +63,49 @@ def test_existing_transcript_file_given_as_a_string_is_read(aligner, tmp_path: P
 def test_integer_samples_with_rate(aligner):
     pcm = (speechlike(1.5, 8000) * 32767).astype(np.int16)
     assert aligner.align(pcm, "hello", sample_rate=8000).duration == pytest.approx(1.5, abs=0.01)
+
+
+@pytest.mark.parametrize("transcript", [b"hello world", None, 42, ["hello", "world"]])
+def test_a_transcript_that_is_not_text_or_a_path_is_a_type_error(aligner, transcript):
+    with pytest.raises(TypeError, match="transcript must be text") as info:
+        aligner.align(speechlike(1.0), transcript, sample_rate=16000)
+    assert ("decode" in str(info.value)) == isinstance(transcript, bytes)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".ctm", ".tsv", ".srt", ".vtt"])
+def test_an_alignment_file_is_not_read_as_a_transcript(aligner, tmp_path: Path, suffix: str):
+    """This tool's own JSON given back as the transcript used to align its syntax as words."""
+    out = tmp_path / f"talk{suffix}"
+    out.write_text('{"tiers": {"words": {"entries": [[0.1, 0.4, "hello"]]}}}', encoding="utf-8")
+    for given in (out, str(out), f"talk{suffix}"):
+        with pytest.raises(TranscriptError, match="not a transcript|transcript not found"):
+            aligner.align(speechlike(1.0), given, sample_rate=16000)
+    with pytest.raises(TranscriptError, match=f"a \\{suffix} file holds an alignment"):
+        aligner.align(speechlike(1.0), out, sample_rate=16000)
+
+
+def test_model_outputs_of_another_recording_are_refused(aligner):
+    from aligner.formats import Segment
+
+    wave = speechlike(1.0)
+    other = aligner.encode(speechlike(3.0))
+    with pytest.raises(ValueError, match="encode this recording"):
+        aligner.align_waveform(wave, [Segment("hello world", "<t>")], encoded=other)
+    (a,) = aligner.align_waveform(wave, [Segment("hello world", "<t>")], encoded=aligner.encode(wave))
+    assert a.duration == pytest.approx(1.0, abs=0.01)
+
+
+def test_writers_refuse_unknown_formats_and_suffixes_of_another_format(aligner, tmp_path: Path):
+    from aligner.formats import write_file, write_outputs
+
+    result = aligner.align(speechlike(1.0), "hello world", sample_rate=16000)
+    with pytest.raises(ValueError, match="unknown output format 'pdf'"):
+        write_outputs(result, tmp_path / "t", ["textgrid", "pdf"])
+    with pytest.raises(ValueError, match="unknown output format 'xyz'"):
+        write_file(result, tmp_path / "x.xyz", "xyz")
+    with pytest.raises(ValueError, match="x.csv: a .csv file name for json output"):
+        write_file(result, tmp_path / "x.csv", "json")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+    written = write_outputs(result, str(tmp_path / "t"), ["textgrid", "json"])  # a str base works
+    assert [p.name for p in written] == ["t.TextGrid", "t.json"]
+    assert write_file(result, str(tmp_path / "y.log"), "json") == [tmp_path / "y.log"]

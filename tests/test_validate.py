@@ -63,3 +63,17 @@ def test_validate_corpus_summary_fits_an_80_column_terminal(tmp_path, write_wav,
     for quantity in ("utterances", "audio (s)", "shortest (s)", "longest (s)", "sample rates",
                      "channels", "words"):
         assert any(quantity in line for line in lines), (quantity, result.output)
+
+
+def test_validate_never_writes_its_report_or_dictionary_over_the_corpus(small_corpus, tmp_path):
+    audio, lab = small_corpus / "alice" / "a1.wav", small_corpus / "alice" / "a1.lab"
+    before = audio.read_bytes(), lab.read_bytes()
+    for option, target, what in (("--export-dictionary", audio, "the recording alice/a1"),
+                                 ("--report", lab, "the transcript of alice/a1"),
+                                 ("--report", small_corpus / "alice" / "deep" / "a2.flac", "a2")):
+        result = cli("validate", small_corpus, option, target)
+        assert result.exit_code == 2, result.output
+        assert what in result.stderr and "write it somewhere else" in result.stderr
+    assert (audio.read_bytes(), lab.read_bytes()) == before
+    result = cli("validate", small_corpus, "--report", small_corpus / "validation.csv")
+    assert result.exit_code == 1 and (small_corpus / "validation.csv").exists()  # a new file is fine

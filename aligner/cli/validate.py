@@ -42,6 +42,10 @@ def command(
         raise fail(err)
     if not findings.utterances:
         raise fail(no_audio_message(corpus_dir, findings.unreadable))
+    for option, path in (("--report", report), ("--export-dictionary", export_dictionary)):
+        if path is not None and (clash := _corpus_input(corpus_dir, path)) is not None:
+            raise fail(f"{option} {path}: that is {clash} of the corpus; "
+                       "write it somewhere else")
     if report is not None:
         try:
             findings.write_csv(report)
@@ -56,6 +60,21 @@ def command(
                             f"{len(entries)} word(s) to {escape(str(export_dictionary))}: edit "
                             "them, then pass the file back with --dictionary")
     raise typer.Exit(EXIT_OK if not findings.problems else EXIT_FAILED)
+
+
+def _corpus_input(root: Path, path: Path) -> str | None:
+    """'a recording' / 'a transcript' when `path` is one of the corpus's inputs, else None."""
+    from aligner.atomic import same_file
+    from aligner.corpus import find_utterances, unreadable_audio
+
+    for utt in find_utterances(root):
+        if same_file(path, utt.audio):
+            return f"the recording {utt.name}"
+        if utt.transcript is not None and same_file(path, utt.transcript):
+            return f"the transcript of {utt.name}"
+    if any(same_file(path, audio) for audio in unreadable_audio(root)):
+        return "a recording"
+    return None
 
 
 def _export_dictionary(entries: dict[str, list[list[str]]], path: Path) -> None:

@@ -41,7 +41,7 @@ class UtteranceCheck:
 @dataclass
 class ValidationReport:
     utterances: list[UtteranceCheck]
-    unknown_words: dict[str, tuple[int, list[str]]]  # word -> (count, generated pronunciation)
+    unknown_words: dict[str, tuple[int, list[str]]]  # word (lower case) -> (count, generated pronunciation)
     orphans: list[Path]
     unreadable: list[Path] = field(default_factory=list)  # .m4a and the like: convert first
     # the --dictionary's entries, then spoken word -> generated variants (`--export-dictionary`)
@@ -110,9 +110,10 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
             check.words += len(prepared.words)
             check.phones += sum(map(len, prepared.phones))
             for word, phones in zip(prepared.words, prepared.phones):
-                if word.unknown:
-                    count, pron = unknown.get(word.text, (0, phones))
-                    unknown[word.text] = (count + 1, pron)
+                if word.unknown:  # one row per word whatever its case, as in the dictionary
+                    key = word.text.lower()
+                    count, pron = unknown.get(key, (0, phones))
+                    unknown[key] = (count + 1, pron)
     except ValueError as err:
         check.problems.append(one_line(err))
         return check

@@ -60,6 +60,8 @@ TRICKY = [
     ("No. 5", [("No.", "number"), ("5", "five")]),
     ("he said no.", [("he", "he"), ("said", "said"), ("no", "no")]),
     ("10km", [("10km", "ten kilometers")]),
+    ("50km/h", [("50km/h", "fifty kilometers per hour")]),
+    ("1m/s", [("1m/s", "one meter per second")]),
     ("24/7", [("24/7", "twenty-four seven")]),
     ("1/2", [("1/2", "one half")]),
     ("café", [("café", "café")]),

@@ -19,6 +19,7 @@ def test_validate(small_corpus):
     assert "zorblax" in report.unknown_words
     count, pron = report.unknown_words["zorblax"]
     assert count == 1 and pron
+
     rates = {u.name: u.sample_rate for u in report.utterances}
     assert rates["bob/b 1"] == 44100 and rates["alice/deep/a2"] == 8000
 
@@ -77,3 +78,11 @@ def test_validate_never_writes_its_report_or_dictionary_over_the_corpus(small_co
     assert (audio.read_bytes(), lab.read_bytes()) == before
     result = cli("validate", small_corpus, "--report", small_corpus / "validation.csv")
     assert result.exit_code == 1 and (small_corpus / "validation.csv").exists()  # a new file is fine
+
+
+def test_validate_counts_an_unknown_word_once_whatever_its_case(tmp_path, write_wav):
+    for i, text in enumerate(["BRÛLÉE please", "the Brûlée", "brûlée again"]):
+        write_wav(tmp_path / "c" / f"u{i}.wav", speechlike(1.5, seed=i))
+        (tmp_path / "c" / f"u{i}.lab").write_text(text, encoding="utf-8")
+    report = validate_corpus(tmp_path / "c")
+    assert report.unknown_words["brûlée"][0] == 3 and len(report.unknown_words) == 1

@@ -104,7 +104,7 @@ _NUMBER_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?$" % _INT, _A)
 _FRACTION_RE = re.compile(r"^(\d+)/(\d+)$", _A)
 _HASH_RE = re.compile(r"^#(%s)$" % _INT, _A)
 _RANGE_RE = re.compile(r"^(%s)-(%s)$" % (_INT, _INT), _A)
-_NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+)$" % _INT, re.IGNORECASE | _A)
+_NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+(?:/[a-z]+)?)$" % _INT, re.IGNORECASE | _A)
 _DEGREE_RE = re.compile(r"^([+-]?)(%s)(?:\.(\d+))?°([cf])?$" % _INT, re.IGNORECASE | _A)
 _INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
 _SEPARATORS = re.compile(
@@ -295,6 +295,11 @@ def _money(symbol: str, int_part: str | None, frac: str | None, scale: str | Non
 
 
 def _unit_words(unit: str, amount_is_one: bool) -> list[str] | None:
+    """'km' -> kilometers (kilometer after one); 'km/h' -> kilometers per hour."""
+    if "/" in unit:
+        top, bottom = unit.split("/", 1)
+        upper, lower = _unit_words(top, amount_is_one), _unit_words(bottom, True)
+        return None if upper is None or lower is None else upper + ["per"] + lower
     words = _UNITS.get(unit.lower())
     if words is None:
         return None

@@ -98,7 +98,7 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     for w in words:
         if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
             flags.append(_entry_flag("low_confidence", "words", w,
-                                     f"confidence {w.confidence:.2f}"))
+                                     f"confidence {w.confidence:.2g}"))
     for w in words:
         if w.end - w.start > thresholds.max_word_seconds:
             flags.append(_entry_flag("long_word", "words", w, f"lasts {w.end - w.start:.2f} s"))

@@ -211,7 +211,7 @@ def write_ctm(alignments: Alignment | Sequence[Alignment], words_path: Path,
             for iv in _labelled(getattr(a, tier), duration):
                 conf = 1.0 if iv.confidence is None else iv.confidence
                 rows.append(f"{utt} 1 {iv.start:.3f} {ms(iv.end - iv.start):.3f} "
-                            f"{iv.label.replace(' ', '_')} {conf:.3f}\n")
+                            f"{iv.label.replace(' ', '_')} {_conf(conf):g}\n")
         with atomic_open(path) as handle:
             handle.writelines(rows)
     return [words_path, phones_path]
@@ -226,13 +226,31 @@ def write_json(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
 
 
 def add_flag(path: Path, flag) -> Path:
-    """Add an utterance-wide flag (an `aligner.checks.Flag`) to a JSON output already written:
-    a corpus run judges each recording against its speaker's others only once all are aligned
-    (aligner/runner.py, `judge_against_speakers`)."""
+    """Add an utterance-wide flag (an `aligner.checks.Flag`) to a JSON or CSV output already
+    written: a corpus run judges each recording against its speaker's others only once all are
+    aligned (aligner/runner.py, `judge_against_speakers`). The CSV gets it in its `recording`
+    row (one is added after the header when there is none)."""
+    if Path(path).suffix.lower() == ".csv":
+        return _add_csv_flag(Path(path), flag.kind)
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     data["flags"] = [flag.as_dict(), *data.get("flags", [])]
     with atomic_open(path) as handle:
         handle.write(_pretty_json(data))
+    return path
+
+
+def _add_csv_flag(path: Path, kind: str) -> Path:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    recording = next((r for r in body if len(r) > 3 and r[3] == RECORDING_TYPE), None)
+    if recording is None:
+        end = max((float(r[1]) for r in body if len(r) > 1 and _is_float(r[1])), default=0.0)
+        body.insert(0, _recording_row(end, "", [kind]))
+    else:
+        recording[6] = ";".join([kind, *filter(None, recording[6].split(";"))])
+    with atomic_open(path, newline="") as handle:
+        csv.writer(handle).writerows([header, *body])
     return path
 
 
@@ -282,13 +300,18 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
 
 def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
     """MFA-style CSV `Begin,End,Label,Type,Speaker,Confidence` plus a `Flags` column naming the
-    checks (e.g. `long_word`) that flagged that entry."""
+    checks (e.g. `long_word`) that flagged that entry. Flags on the whole recording (e.g.
+    `transcript_mismatch`) get a row of their own, Type `recording`, over the whole duration,
+    before the speaker's words: a user who reads only the CSV sees them too."""
     alignments = _as_list(alignments)
     duration = _duration(alignments)
     with atomic_open(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)
         for a in alignments:
+            whole = [getattr(f, "kind", "") for f in a.flags if not getattr(f, "tier", "")]
+            if whole:
+                writer.writerow(_recording_row(duration, a.speaker or "", whole))
             for tier in ("words", "phones"):
                 for iv in _labelled(getattr(a, tier), duration):
                     kinds = [getattr(f, "kind", "") for f in a.flags
@@ -296,12 +319,22 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
                              and f.start is not None and abs(ms(f.start) - iv.start) < 1e-6]
                     writer.writerow([f"{iv.start:.3f}", f"{iv.end:.3f}", iv.label, tier,
                                      a.speaker or "", "" if iv.confidence is None
-                                     else f"{iv.confidence:.3f}", ";".join(kinds)])
+                                     else f"{_conf(iv.confidence):g}", ";".join(kinds)])
     return path
 
 
+RECORDING_TYPE = "recording"  # the CSV row that carries flags on the whole recording
+
+
+def _recording_row(duration: float, speaker: str, kinds: list[str]) -> list[str]:
+    return ["0.000", f"{duration:.3f}", "", RECORDING_TYPE, speaker, "", ";".join(kinds)]
+
+
 def _conf(c: float | None) -> float | None:
-    return None if c is None or not math.isfinite(c) else round(float(c), 3)
+    """A confidence to 4 significant figures: three decimals turned 3% of learners' phones into
+    0.0 (outside (0, 1], -inf in a log) and hid which side of the 0.0013 flag threshold a word
+    was on."""
+    return None if c is None or not math.isfinite(c) else float(f"{float(c):.4g}")
 
 
 def subtitle_cues(alignments: Alignment | Sequence[Alignment]) -> list[tuple[float, float, str, str | None]]:
@@ -681,6 +714,9 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
     items: list[tuple[str | None, str | None, Interval]] = []  # (speaker, tier, interval)
     for number, row in enumerate(body, 2 if has_header else 1):
         try:
+            if columns and "tier" in columns and columns["tier"] < len(row) \
+                    and row[columns["tier"]].lower() == RECORDING_TYPE:
+                continue  # flags on the whole recording, no interval of a tier
             items.append(_csv_row(row, columns) if columns else (None, None, _plain_row(row)))
         except (ValueError, IndexError) as err:
             raise FormatError(f"{path}:{number}: {err}") from None

@@ -475,7 +475,7 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
         else:
             r.status = "flagged"
             for path in r.written:
-                if path.suffix.lower() == ".json":
+                if path.suffix.lower() in (".json", ".csv"):
                     try:
                         add_flag(path, flag)
                     except (OSError, ValueError):  # the report still lists the flag

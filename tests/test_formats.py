@@ -85,7 +85,7 @@ def test_single_speaker_round_trip(tmp_path):
     phones = read_ctm(tmp_path / "utt.phones.ctm")["utt"]
     assert [i.label for i in phones] == ["HH", "AH0", "W", "ER1"]
     line = (tmp_path / "utt.ctm").read_text(encoding="utf-8").splitlines()[0].split()
-    assert line == ["utt", "1", "0.200", "0.300", "héllo", "0.900"]
+    assert line == ["utt", "1", "0.200", "0.300", "héllo", "0.9"]
 
 
 def test_several_speakers_use_mfa_tier_names(tmp_path):
@@ -329,3 +329,32 @@ def test_read_alignment_takes_any_format_by_suffix_and_pools_speakers(tmp_path):
     (tmp_path / "notes.csv").write_text("speaker,age\nann,30\n", encoding="utf-8")
     with pytest.raises(NotAlignmentError, match="notes.csv.*CSV/TSV"):
         read_alignment(tmp_path / "notes.csv")
+
+
+def test_recording_flags_reach_the_csv_and_small_confidences_stay_above_zero(tmp_path):
+    """A CSV user sees `transcript_mismatch` (a row of Type `recording`), also when a corpus
+    run adds it afterwards; a confidence of 0.00042 is written as such in every format, not 0."""
+    from aligner.formats import add_flag
+
+    a = _alignment()
+    a.words[1] = Interval(0.2, 0.5004, "héllo", 0.00042)
+    a.flags.insert(0, Flag("transcript_mismatch", "transcript fit 0.001 is very low"))
+    write_outputs(a, tmp_path / "u", ["csv", "json", "ctm"])
+    rows = list(csv.DictReader(open(tmp_path / "u.csv", encoding="utf-8")))
+    assert (rows[0]["Type"], rows[0]["Flags"], rows[0]["Begin"], rows[0]["End"]) == (
+        "recording", "transcript_mismatch", "0.000", "2.046")
+    assert next(r["Confidence"] for r in rows if r["Label"] == "héllo") == "0.00042"
+    assert read_json(tmp_path / "u.json")[0].words[0].confidence == 0.00042
+    assert read_ctm(tmp_path / "u.ctm")["u"][0].confidence == 0.00042
+    back = read_csv(tmp_path / "u.csv")[0]  # the recording row is not an interval of a tier
+    assert [w.label for w in back.words if w.label] == ["héllo", "world"]
+
+    plain = _alignment()
+    plain.flags = []
+    write_outputs(plain, tmp_path / "v", ["csv"])
+    add_flag(tmp_path / "v.csv", Flag("transcript_mismatch", "fit far below the speaker's"))
+    add_flag(tmp_path / "v.csv", Flag("dominant_token", "x"))
+    rows = list(csv.DictReader(open(tmp_path / "v.csv", encoding="utf-8")))
+    assert [r["Type"] for r in rows].count("recording") == 1
+    assert rows[0]["Flags"] == "dominant_token;transcript_mismatch"
+    assert len(read_csv(tmp_path / "v.csv")[0].phones) == 4

@@ -132,8 +132,11 @@ def test_a_corpus_run_flags_a_transcript_that_fits_far_worse_than_the_speaker_s(
         write_wav(root / f"{name}.wav", speechlike(0.6, seed=i))
         (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
     out = tmp_path / "out"
-    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json,csv")
     assert result.exit_code == 0, result.output
+    first = next(csv.DictReader(open(out / "spk" / "u5.csv", encoding="utf-8")))
+    assert (first["Type"], first["Flags"]) == ("recording", "transcript_mismatch")
+    assert next(csv.DictReader(open(out / "spk" / "u0.csv", encoding="utf-8")))["Type"] != "recording"
     rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
     assert rows["spk/u5"]["status"] == "flagged" and "for this speaker" in rows["spk/u5"]["flags"]
     assert all(rows[f"spk/u{i}"]["status"] == "aligned" for i in range(5))

@@ -176,6 +176,13 @@ def expected_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
     return paths
 
 
+def ctm_id(name: str) -> str:
+    """A corpus utterance's CTM id: its path below the root with `-` for `/` (`spkX/001` ->
+    `spkX-001`, Kaldi's speaker-first style), so that two speakers' `001.wav` stay apart when
+    their CTMs are concatenated."""
+    return name.replace("/", "-")
+
+
 def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
                   sample_rate: int = 16000) -> Writer:
     """A corpus run's Writer: every format under `out_dir/<utterance name>`, and with `plots`
@@ -184,7 +191,7 @@ def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
 
     def write(utt: Utterance, alignments: list[Alignment], wave: np.ndarray) -> list[Path]:
         base = output_base(out_dir, utt)
-        written = write_outputs(alignments, base, formats, Path(utt.name).name)
+        written = write_outputs(alignments, base, formats, ctm_id(utt.name))
         if plots:
             from aligner.plot import plot_alignment, plot_path
 

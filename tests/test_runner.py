@@ -231,3 +231,18 @@ def test_corpus_plots_one_png_per_utterance(tmp_path, tiny_model_dir):
     rows = {r["utterance"]: r["status"] for r in csv.DictReader(
         open(out / "alignment_report.csv", encoding="utf-8"))}
     assert rows["s1/u1"] == "skipped" and rows["s2/u 2"] in ("aligned", "flagged")
+
+
+def test_a_corpus_ctm_names_each_utterance_by_its_path(tmp_path, tiny_model_dir):
+    """Two speakers' 001.wav: their CTMs concatenated must not merge under one id."""
+    from aligner.formats import read_ctm
+
+    root, out = tmp_path / "c", tmp_path / "o"
+    for spk in ("spkX", "spkY"):
+        write_pair(root / spk, "001", speechlike(1.0), text="hello there")
+    write_pair(root, "top", speechlike(1.0), text="hello there")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "ctm", "-q")
+    assert result.exit_code == 0, result.output
+    ids = [set(read_ctm(out / name)) for name in ("spkX/001.ctm", "spkY/001.ctm", "top.ctm")]
+    assert ids == [{"spkX-001"}, {"spkY-001"}, {"top"}]
+    assert set(read_ctm(out / "spkX" / "001.phones.ctm")) == {"spkX-001"}

@@ -120,6 +120,9 @@ def prepare_waveform(samples: np.ndarray, sample_rate: int, name: str = "<array>
     arr = np.asarray(samples)
     if arr.ndim == 0 or arr.ndim > 2:
         raise AudioError(f"{name}: expected samples shaped [N] or [N, channels], got {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)) \
+            or arr.dtype == np.bool_:
+        raise AudioError(f"{name}: samples must be integer PCM or floating point, not {arr.dtype}")
     if np.issubdtype(arr.dtype, np.integer):
         arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
     arr = np.asarray(arr, dtype=np.float32)

@@ -65,6 +65,13 @@ def test_integer_samples_with_rate(aligner):
     assert aligner.align(pcm, "hello", sample_rate=8000).duration == pytest.approx(1.5, abs=0.01)
 
 
+@pytest.mark.parametrize("samples", [np.ones(16000, dtype=bool), np.full(16000, "a"),
+                                     np.ones(16000, dtype=complex)])
+def test_samples_that_are_not_numbers_of_sound_are_an_audio_error(aligner, samples):
+    with pytest.raises(AudioError, match="integer PCM or floating point"):
+        aligner.align(samples, "hello", sample_rate=16000)
+
+
 @pytest.mark.parametrize("transcript", [b"hello world", None, 42, ["hello", "world"]])
 def test_a_transcript_that_is_not_text_or_a_path_is_a_type_error(aligner, transcript):
     with pytest.raises(TypeError, match="transcript must be text") as info:

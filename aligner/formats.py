@@ -243,12 +243,14 @@ def _add_csv_flag(path: Path, kind: str) -> Path:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]
-    recording = next((r for r in body if len(r) > 3 and r[3] == RECORDING_TYPE), None)
+    kind_at, flags_at, end_at = (CSV_HEADER.index(c) for c in ("Type", "Flags", "End"))
+    recording = next((r for r in body if len(r) > kind_at and r[kind_at] == RECORDING_TYPE), None)
     if recording is None:
-        end = max((float(r[1]) for r in body if len(r) > 1 and _is_float(r[1])), default=0.0)
+        end = max((float(r[end_at]) for r in body if len(r) > end_at and _is_float(r[end_at])),
+                  default=0.0)
         body.insert(0, _recording_row(end, "", [kind]))
     else:
-        recording[6] = ";".join([kind, *filter(None, recording[6].split(";"))])
+        recording[flags_at] = ";".join([kind, *filter(None, recording[flags_at].split(";"))])
     with atomic_open(path, newline="") as handle:
         csv.writer(handle).writerows([header, *body])
     return path

@@ -212,7 +212,7 @@ def overwritten_input(outputs: Sequence[Path], utt: Utterance) -> Path | None:
 
 def overwrite_refusal(utt: Utterance, output: Path) -> str:
     return (f"{output}: this output would overwrite the recording's own "
-            f"{'audio' if Path(output).suffix == Path(utt.audio).suffix else 'transcript'}; "
+            f"{'audio' if same_file(output, utt.audio) else 'transcript'}; "
             "write the alignments to another folder (-o)")
 
 

@@ -1,0 +1,37 @@
+"""The flag thresholds the README and the usage page quote are the ones the code applies.
+
+`recipes/train/calibrate.py` rewrites `aligner/checks.py` when a model is recalibrated, but the
+prose that tells users when a flag fires is edited by hand; this catches prose left behind.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from aligner.checks import Thresholds
+
+ROOT = Path(__file__).resolve().parents[1]
+NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
+
+# (document, sentence pattern with one number, the Thresholds field it must quote)
+QUOTES = [
+    ("README.md", rf"with a threshold \({NUMBER}\)", "min_transcript_fit"),
+    ("docs/usage.md", rf"the transcript fit is below {NUMBER}", "min_transcript_fit"),
+    ("docs/usage.md", rf"the product uses their mean, {NUMBER}", "min_transcript_fit"),
+    ("docs/usage.md", rf"a word's confidence is below {NUMBER}", "min_word_confidence"),
+    ("docs/usage.md", rf"a recording below {NUMBER} is flagged", "min_relative_fit"),
+    ("docs/usage.md", rf"the product uses {NUMBER}, the mean", "min_relative_fit"),
+    ("docs/usage.md", rf"a word lasts more than {NUMBER} s", "max_word_seconds"),
+    ("docs/usage.md", rf"a phone lasts more than {NUMBER} s", "max_phone_seconds"),
+]
+
+
+@pytest.mark.parametrize("document, pattern, field", QUOTES)
+def test_docs_quote_the_thresholds_the_code_applies(document: str, pattern: str, field: str):
+    text = " ".join((ROOT / document).read_text(encoding="utf-8").split())  # unwrap lines
+    quoted = re.findall(pattern, text)
+    assert quoted, f"{document} no longer says {pattern!r}: update this test with the prose"
+    applied = getattr(Thresholds(), field)
+    assert all(float(value) == pytest.approx(applied) for value in quoted), \
+        f"{document} quotes {field} as {quoted}, the code applies {applied}"

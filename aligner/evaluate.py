@@ -305,18 +305,20 @@ def score_utterance(name: str, gold: Alignment, hyp: Alignment, folding: Folding
                     tolerance: float = 0.02, frame: float = 0.01,
                     hyp_folding: Folding | None = None) -> UtteranceScore:
     """Fold each side with its own table (`folding` the gold, `hyp_folding` the hypothesis,
-    default `hypothesis_folding(folding)`), then score the tiers the gold has and count silence
-    frames (on the phones when the gold has them, else on the words, the same tier on both)."""
+    default `hypothesis_folding(folding)`), then score the tiers both sides have (a words-only
+    hypothesis, e.g. WhisperX's, is not charged with deleting every gold phone) and count silence
+    frames (on the phones when both have them, else on the words, the same tier on both)."""
     hyp_folding = hyp_folding or hypothesis_folding(folding)
     g_ph, h_ph = folding.fold_phones(gold.phones), hyp_folding.fold_phones(hyp.phones)
     g_w, h_w = fold_words(gold.words), fold_words(hyp.words)
     duration = max([gold.duration] + [t.end for t in g_ph + g_w])
     n_frames = int(np.ceil(duration / frame - 1e-9))
-    g_sil, h_sil = (g_ph, h_ph) if g_ph else (g_w, h_w)
+    both_phones, both_words = bool(g_ph and h_ph), bool(g_w and h_w)
+    g_sil, h_sil = (g_ph, h_ph) if both_phones else (g_w, h_w)
     return UtteranceScore(
         name=name,
-        phones=score_tier(g_ph, h_ph, tolerance) if g_ph else None,
-        words=score_tier(g_w, h_w, tolerance) if g_w else None,
+        phones=score_tier(g_ph, h_ph, tolerance) if both_phones else None,
+        words=score_tier(g_w, h_w, tolerance) if both_words else None,
         frames=n_frames,
         gold_silence_frames=silence_frames(g_sil, n_frames, frame),
         hyp_silence_frames=silence_frames(h_sil, n_frames, frame),

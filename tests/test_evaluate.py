@@ -176,6 +176,17 @@ def test_score_utterance_known_answers():
     assert summary.gold_silence_share == pytest.approx(20 / 60)
 
 
+def test_a_words_only_hypothesis_is_scored_on_words_alone():
+    """A hypothesis without phones (WhisperX's word JSON, a words-only CTM) is not charged with
+    deleting every gold phone; silence is then counted on the words on both sides."""
+    hyp = _hyp()
+    s = score_utterance("u", _gold(), Alignment(hyp.words, [], hyp.duration), load_folding(),
+                        tolerance=0.005)
+    assert s.phones is None and s.words.counts.matched == 2
+    assert (s.gold_silence_frames, s.hyp_silence_frames) == (20, 21)
+    assert summarise([s], 0.005).phones.boundaries == 0
+
+
 # ----------------------------------------------------------------------------- files
 def _write_textgrid(path: Path, ali: Alignment) -> None:
     from praatio import textgrid as tgio

@@ -55,7 +55,6 @@ def test_star_is_the_wildcard(lex):
 
 @pytest.mark.parametrize("text,expected", [
     ("(as I said) fine", ["as", "I", "said", "fine"]),  # an aside of words is spoken
-    ("item(s)", ["item", "s"]),  # glued to a word: not markup
     ("call (555) now", ["call", "555", "now"]),  # no letter: a number, said
     ("a [ ] b <> c", ["a", "b", "c"]),  # empty brackets are punctuation
     ("an [unclosed bracket", ["an", "unclosed", "bracket"]),
@@ -63,6 +62,19 @@ def test_star_is_the_wildcard(lex):
 ])
 def test_what_is_not_markup(text, expected, lex):
     assert [w.text for w in parse_transcript(text, lex)] == expected
+
+
+@pytest.mark.parametrize("text,word,variants", [
+    ("the item(s), here", "item(s)", [["AY1", "T", "AH0", "M", "Z"], ["AY1", "T", "AH0", "M"]]),
+    ("(s)he said", "(s)he", [["SH", "IY1"], ["HH", "IY1"]]),
+])
+def test_optional_letters_are_one_word_with_both_readings(text, word, variants, lex):
+    """Brackets glued to a word mark optional letters: one word on the words tier, pronounced
+    with them or without (the aligner keeps the variant the audio fits), never a letter "s"."""
+    words = parse_transcript(text, lex)
+    found = next(w for w in words if w.text == word)
+    assert all(v in found.pronunciations for v in variants) and not found.unknown
+    assert len(words) == len(text.split())
 
 
 def test_capitalised_markup_does_not_make_the_text_shouted(lex):

@@ -116,6 +116,9 @@ _SEPARATORS = re.compile(
 # stray bracket in an hour-long one-line transcript costs nothing.
 _MARKUP_RE = re.compile(
     r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\))(?!\w)")
+# Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r": one word with both
+# readings ("items" and "item"); the aligner keeps the one the audio fits.
+_OPTIONAL_LETTERS_RE = re.compile(r"[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+", re.IGNORECASE)
 MARKUP_SPN = "spn"  # Token.markup of spoken noise
 MARKUP_STAR = "star"  # Token.markup of the `<star>` wildcard
 _NON_SPACE = re.compile(r"\S+")
@@ -366,6 +369,10 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     low = core.lower()
     if core.isalpha() and low not in ABBREVIATIONS:  # plain word: the common case, kept fast
         return _word_readings(core, known, shouting)
+    if _OPTIONAL_LETTERS_RE.fullmatch(core):  # "item(s)": "items" or "item"
+        full = core.replace("(", "").replace(")", "")
+        return _word_readings(full, known, shouting) + _word_readings(
+            _without_optional(core), known, shouting)
     key = low[:-1] if low.endswith(".") else low
     if key in ABBREVIATIONS and (low.endswith(".") or key in _NO_DOT_OK):
         readings = [list(r) for r in ABBREVIATIONS[key]]
@@ -496,6 +503,21 @@ def _markup_spans(cleaned: str) -> list[tuple[int, int]]:
     return [m.span() for m in _MARKUP_RE.finditer(cleaned) if markup_kind(m.group())]
 
 
+def _optional_letters_span(cleaned: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of a word with optional letters ("item(s)") that is all of cleaned[start:end]
+    but for punctuation around it, else None."""
+    for m in _OPTIONAL_LETTERS_RE.finditer(cleaned, start, end):
+        outside = cleaned[start:m.start()] + cleaned[m.end():end]
+        if _without_optional(m.group()) and not any(map(_is_word_char, outside)):
+            return m.span()
+    return None
+
+
+def _without_optional(word: str) -> str:
+    """"item(s)" -> "item": the word with its optional letters left out."""
+    return re.sub(r"\([^)]*\)", "", word)
+
+
 def _piece_spans(cleaned: str, markup: list[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """Spans of raw pieces: whitespace and word-separating punctuation split tokens; each
     `markup` span is one piece of its own."""
@@ -504,6 +526,10 @@ def _piece_spans(cleaned: str, markup: list[tuple[int, int]] = ()) -> list[tuple
     for m_start, m_end in [*markup, (len(cleaned), len(cleaned))]:
         for chunk in _NON_SPACE.finditer(cleaned, pos, m_start):
             start, end = chunk.span()
+            glued = _optional_letters_span(cleaned, start, end)
+            if glued is not None:
+                spans.append(glued)
+                continue
             for sep in _SEPARATORS.finditer(cleaned, start, end):
                 if sep.start() > start:
                     spans.append((start, sep.start()))
@@ -528,7 +554,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     raw_spans = _piece_spans(cleaned, markup)
     spans: list[tuple[int, int]] = []
     for a, b in raw_spans:
-        s0, e0 = (0, b - a) if (a, b) in is_markup else _strip_span(cleaned[a:b], known)
+        whole = (a, b) in is_markup or _OPTIONAL_LETTERS_RE.fullmatch(cleaned[a:b])
+        s0, e0 = (0, b - a) if whole else _strip_span(cleaned[a:b], known)
         spans.append((a + s0, a + e0))
     pieces = [cleaned[a:b] for a, b in spans]
 

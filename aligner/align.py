@@ -284,14 +284,14 @@ class Aligner:
         duration = samples / self.sample_rate
         n_phones = sum(len(p) for p in prepared.phones)
         n_frames = math.ceil(samples / self.hop)
+        problem = too_fast(n_phones, duration)  # first: says how long the audio should be
+        if problem is not None:
+            raise AlignmentError(f"{name}: {problem}")
         states = self.model.config.states
-        if n_phones * states > n_frames:
+        if n_phones * states > n_frames:  # only reachable with more states than the shipped 3
             raise AlignmentError(f"{name}: the transcript has {n_phones} phones but the audio has "
                                  f"only {n_frames} frames ({duration:.2f} s; the model needs "
                                  f"{states} per phone)")
-        problem = too_fast(n_phones, duration)
-        if problem is not None:
-            raise AlignmentError(f"{name}: {problem}")
 
     # ------------------------------------------------------------------ stage 1: encode
     def encode(self, waves: np.ndarray | Sequence[np.ndarray]) -> Encoded | list[Encoded]:

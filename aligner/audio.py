@@ -87,12 +87,13 @@ def load_audio(path: Path | str, sample_rate: int | None = SAMPLE_RATE) -> np.nd
                 else soxr.ResampleStream(rate, out_rate, 1, dtype="float32", quality="HQ")
             )
             pieces: list[np.ndarray] = []
-            n_read = 0
+            n_read = n_bad = 0
             while True:
                 block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
                 last = len(block) < _BLOCK_FRAMES
                 n_read += len(block)
                 mono = _to_mono(block, path)
+                n_bad += int((~np.isfinite(mono)).sum())  # counted in the file's own samples
                 if resampler is not None:
                     mono = resampler.resample_chunk(mono, last=last)
                 if len(mono):
@@ -107,6 +108,8 @@ def load_audio(path: Path | str, sample_rate: int | None = SAMPLE_RATE) -> np.nd
         raise AudioError(f"{path}: cannot decode audio ({_short(err)})") from None
     if n_read == 0:
         raise AudioError(f"{path}: the file contains no audio samples (zero length)")
+    if n_bad:
+        raise AudioError(f"{path}: {n_bad} samples are NaN or infinite")
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     return check_samples(samples, path)
 

@@ -91,13 +91,15 @@ def test_silence_only(tmp_path, write_wav):
     assert "silent" in _message(e)
 
 
-def test_nan_samples(tmp_path, write_wav):
-    data = speechlike(1.0)
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_nan_samples_are_counted_in_the_file(tmp_path, write_wav, rate):
+    """The count is of the file's samples, not of the resampled ones the NaNs spread over."""
+    data = speechlike(1.0)[:rate]
     data[100:110] = np.nan
-    path = write_wav(tmp_path / "nan.wav", data, subtype="FLOAT")
+    path = write_wav(tmp_path / "nan.wav", data, rate=rate, subtype="FLOAT")
     with pytest.raises(AudioError) as e:
         load_audio(path)
-    assert "NaN" in _message(e)
+    assert "10 samples are NaN or infinite" in _message(e)
 
 
 def test_truncated_file_is_an_audio_error_or_shorter(tmp_path, write_wav):

@@ -232,6 +232,8 @@ class Aligner:
         Each segment is encoded and decoded on its own; `encoded`, the model's outputs for the
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
+        from aligner.features import voiced_share
+
         duration = len(wave) / self.sample_rate
         if encoded is not None and abs(encoded.duration - duration) > self.frame_duration:
             raise ValueError(f"{name}: `encoded` holds {encoded.duration:.2f} s of model outputs "
@@ -242,7 +244,8 @@ class Aligner:
             piece, offset, label = self._cut(wave, segment, name)
             self._check_fits(prepared, len(piece), label)
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
-            a = self.decode(outputs, prepared, method)
+            a = replace(self.decode(outputs, prepared, method),
+                        voiced_share=voiced_share(piece))
             owner = segment.speaker if segment.speaker is not None else speaker
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
         out = []
@@ -686,7 +689,7 @@ def _shift(a: Alignment, offset: float) -> Alignment:
     move = lambda ivs: [Interval(round(i.start + offset, 3), round(i.end + offset, 3), i.label,
                                  i.confidence) for i in ivs]
     return Alignment(move(a.words), move(a.phones), a.duration + offset, a.speaker,
-                     list(a.flags), dict(a.unknown_words), None, a.transcript_fit)
+                     list(a.flags), dict(a.unknown_words), None, a.transcript_fit, a.voiced_share)
 
 
 def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alignment:
@@ -702,8 +705,12 @@ def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alig
     weight = sum(d for _, d in fits)
     fit = (float(np.exp(sum(d * np.log(max(f, 1e-12)) for f, d in fits) / weight))
            if fits and weight > 0 else None)  # geometric mean, weighted by speech time
+    shares = [(a.voiced_share, sum(p.end - p.start for p in a.phones) or 1.0)
+              for a in parts if a.voiced_share is not None]  # weighted by speech time
+    voiced = (sum(v * d for v, d in shares) / sum(d for _, d in shares)
+              if shares and sum(d for _, d in shares) > 0 else None)
     return Alignment(fill_gaps(words, duration), fill_gaps(phones, duration), duration, speaker,
-                     [], unknown, alpha, transcript_fit=fit)
+                     [], unknown, alpha, transcript_fit=fit, voiced_share=voiced)
 
 
 def _as_transcript_path(transcript: Path | str) -> Path | None:

@@ -39,3 +39,6 @@ class Alignment:
     # the aligned phone's log-posterior falls below the best phone's). 1.0: at every frame the
     # transcript's phone is the model's own best guess. None: not measured (other tools' files).
     transcript_fit: float | None = None
+    # The share of the audio's 10 ms frames that are voiced (features.voiced_share): near 0 when
+    # nobody speaks, whatever the model heard. None: not measured.
+    voiced_share: float | None = None

@@ -36,6 +36,10 @@ class Thresholds:
     # speakers, 1.8% of correct and 93.8% of swapped transcripts flagged (docs/usage.md).
     min_relative_fit: float = 0.0323
     min_mean_confidence: float = 0.15  # the same test for alignments without a transcript_fit
+    # Below: no voice in the recording (features.voiced_share). Correct learner recordings,
+    # children included, are 5.6% voiced or more; white, pink and brown noise and mains hum 0.7%
+    # or less, yet the model hears speech in them and the transcript fits (docs/usage.md).
+    min_voiced_share: float = 0.02
     max_word_seconds: float = 4.0
     max_phone_seconds: float = 1.0
     max_token_share: float = 0.5  # of the non-silent audio given to one token
@@ -95,6 +99,11 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
         flags.append(Flag("transcript_mismatch",
                           f"mean word confidence {sum(confs) / len(confs):.2f} is very low; "
                           "the transcript may not match the audio"))
+    voiced = alignment.voiced_share
+    if voiced is not None and words and voiced < thresholds.min_voiced_share:
+        flags.append(Flag("no_speech",
+                          f"only {voiced:.1%} of the audio is voiced: no one seems to speak "
+                          "(noise or silence, whispering, or the wrong recording)"))
     for w in words:
         if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
             flags.append(_entry_flag("low_confidence", "words", w,

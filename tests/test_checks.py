@@ -70,6 +70,34 @@ def _force_flag(monkeypatch):
     monkeypatch.setattr(align_mod, "find_flags", flags)
 
 
+def test_no_speech_is_flagged_from_the_voicing_alone():
+    from aligner.checks import Thresholds, find_flags
+
+    words = [(0.1 * i, 0.1 * i + 0.1, f"w{i}", 0.5) for i in range(5)]
+    phones = [(0.1 * i, 0.1 * i + 0.1, "AH0", 0.5) for i in range(5)]
+    a = _alignment(words, phones, 1.0)
+    assert [f.kind for f in find_flags(a)] == []  # not measured: nothing to say
+    a.voiced_share = 0.5 * Thresholds().min_voiced_share
+    assert [f.kind for f in find_flags(a)] == ["no_speech"]
+    a.voiced_share = 2 * Thresholds().min_voiced_share
+    assert [f.kind for f in find_flags(a)] == []
+
+
+def test_a_recording_of_noise_is_flagged_no_speech(tmp_path):
+    """An open microphone in a quiet room, aligned with a sentence: the model hears speech in
+    steady noise, but nobody is voiced, and the flag says so (a `recording` row in the CSV)."""
+    import numpy as np
+
+    noise = (0.01 * np.random.default_rng(0).standard_normal(48000)).astype(np.float32)
+    wav, txt = write_pair(tmp_path, "room", noise, text="the quick brown fox jumps over the dog")
+    result = cli(str(wav), str(txt), "-o", str(tmp_path / "out"), "-f", "json,csv")
+    assert result.exit_code == 0 and "no_speech" in result.output
+    data = json.loads((tmp_path / "out" / "room.json").read_text())
+    assert any("no_speech" in str(f) for f in data["flags"])
+    rows = list(csv.reader((tmp_path / "out" / "room.csv").open()))
+    assert any(r[3] == "recording" and r[-1] == "no_speech" for r in rows)
+
+
 def test_flags_reach_summary_json_csv_and_report(monkeypatch, tmp_path, tiny_model_dir):
     _force_flag(monkeypatch)
     audio, transcript = write_pair(tmp_path / "one", "clip", speechlike(2.0))

@@ -67,3 +67,46 @@ def test_rejects_bad_shapes_and_settings():
         log_mel(torch.zeros(2, 2, 100))
     with pytest.raises(ValueError, match="unknown feature settings"):
         FeatureConfig.from_dict({"sample_rate": 16000, "bogus": 1})
+
+
+def _noise(kind: str, seconds: float = 3.0, rate: int = 16000):
+    import numpy as np
+
+    g = np.random.default_rng(1)
+    n = int(seconds * rate)
+    x = g.standard_normal(n)
+    if kind == "pink":  # 1/f power
+        spectrum = np.fft.rfft(x)
+        x = np.fft.irfft(spectrum / np.sqrt(np.arange(len(spectrum)) + 1), n)
+    elif kind == "brown":  # 1/f^2 power, slow drift removed
+        x = np.cumsum(x)
+        x -= np.convolve(x, np.ones(1601) / 1601, "same")
+    elif kind == "hum":  # 50 Hz mains and its third harmonic
+        t = np.arange(n) / rate
+        x = np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 150 * t) + 0.05 * x
+    return (0.1 * x / np.abs(x).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["white", "pink", "brown", "hum"])
+def test_noise_is_not_voiced(kind):
+    from aligner.checks import Thresholds
+    from aligner.features import voiced_share
+
+    assert voiced_share(_noise(kind)) < Thresholds().min_voiced_share
+
+
+def test_a_voice_is_voiced():
+    """A 150 Hz harmonic voice, modulated like syllables, in quiet noise: mostly voiced; the
+    pitch range reaches a child's (a 500 Hz voice) and a low male voice (70 Hz)."""
+    import numpy as np
+
+    from aligner.checks import Thresholds
+    from aligner.features import voiced_share
+
+    t = np.arange(48000) / 16000
+    syllables = np.clip(np.sin(2 * np.pi * 3 * t), 0, None)
+    for f0 in (70, 150, 500):
+        voice = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6)) * syllables
+        x = (0.3 * voice + 0.003 * np.random.default_rng(0).standard_normal(len(t))).astype(np.float32)
+        assert voiced_share(x) > 5 * Thresholds().min_voiced_share, f0
+    assert voiced_share(np.zeros(100, dtype=np.float32)) == 0.0  # shorter than one window

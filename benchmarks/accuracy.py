@@ -32,8 +32,11 @@ voices kept out of training (unseen speakers), `dev` voices seen in training but
 
 Reproduce with one command (from the repository root, with `pip install -e '.[bench]'`):
 
-    python benchmarks/accuracy.py --limit 200
+    python benchmarks/accuracy.py --limit 200 --corpus $DATA/synth --cache $DATA/bench_cache/accuracy
 
+`--corpus` is the synthetic corpus with its split folders, built by `python -m
+recipes.synth.build --out $DATA/synth` (docs/corpus.md), and `--cache` any folder for the
+systems' outputs; each may be left out when $OTTC_BENCH_CORPUS or $OTTC_BENCH_CACHE names it.
 Options: `--model DIR` (default: $OTTC_ALIGN_MODEL, else models/english),
 `--ctc-model DIR` (default $OTTC_BENCH_RUNS/ctc-scratch2/model, the from-scratch baseline),
 `--splits test,dev`, `--systems` (a comma list of ottc-<method>, ctc, pocketsphinx), `--limit N`

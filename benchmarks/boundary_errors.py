@@ -41,7 +41,9 @@ that starts; "pause" when silence precedes). A large median with a narrow spread
 difference between the voice's gold and the model; a median near 0 with many misses both ways
 is imprecision.
 
-Reproduce: `python benchmarks/boundary_errors.py --split test` (and `--split dev`).
+Reproduce: `python benchmarks/boundary_errors.py --corpus $DATA/synth --split test` (and
+`--split dev`), where `--corpus` is the synthetic corpus built by `python -m recipes.synth.build
+--out $DATA/synth` (docs/corpus.md; it may be left out when $OTTC_BENCH_CORPUS names it).
 """
 
 def engine_family(speaker: str) -> str:

@@ -40,7 +40,11 @@ Peak memory is the aligner process's maximum resident set size as the kernel rep
 
 Reproduce (from the repository root):
 
-    python benchmarks/scale.py --corpus SYNTH --work DIR --minutes 60
+    python benchmarks/scale.py --corpus $DATA/synth --work $DATA/bench_cache/long --minutes 60 --threads 1 --method viterbi
+
+`--corpus` is the synthetic corpus built by `python -m recipes.synth.build --out $DATA/synth`
+(docs/corpus.md); `--corpus` and `--work` may be left out when $OTTC_BENCH_CORPUS and
+$OTTC_BENCH_WORK name them.
 
 Options: `--model DIR`, `--method ot|viterbi`, `--minutes`, `--work DIR` (where the long
 recording and the output are kept, default $OTTC_BENCH_WORK/long), `--timeout` seconds,

@@ -38,9 +38,10 @@ vs N processes). Target: at least 10x pocketsphinx on CPU.
 
 Reproduce (from the repository root, `pip install -e '.[bench]'`):
 
-    python benchmarks/speed.py --limit 0 --threads 2 --methods viterbi,ot --ottc-threads 1
+    python benchmarks/speed.py --corpus $DATA/synth --limit 100 --threads 2 --methods viterbi --ottc-threads 1
 
-Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows
+`--corpus` is the synthetic corpus built by `python -m recipes.synth.build --out $DATA/synth`
+(docs/corpus.md; it may be left out when $OTTC_BENCH_CORPUS names it). Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows
 when a GPU is present), `--limit N` utterances (0 = all). Loading and one warm-up utterance are
 excluded; the timed loop includes reading audio and transcript; each ottc-align row is the median
 of `--repeat` (default 3) timed passes over all files. ottc-align runs in one process

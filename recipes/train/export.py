@@ -298,9 +298,10 @@ def _real_speech_section(page: Path) -> list[str]:
     lines = page.read_text(encoding="utf-8").splitlines()
     body = [("#" + line) if line.startswith("##") else line
             for line in lines if not line.startswith("# ")]
+    # the command the page records having run (`- Command: `...``), not one typed here
+    command = next((line[len("- Command: "):] for line in lines if line.startswith("- Command: `")), "")
     return section("Real speech (the figures to trust), beside pocketsphinx 5",
-                   [f"From `{page}` (`python benchmarks/real_speech.py --data ../shared/data "
-                    "--threads 2 --swapped 400`):", *body])
+                   [f"From `{page}`" + (f" ({command})" if command else "") + ":", *body])
 
 
 def _limits_section(model: AcousticModel) -> list[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aligner.text.frontend import (
-    TranscriptError, Word, load_lexicon, parse_transcript, read_transcript)
+    TranscriptError, Word, generated_pronunciations, load_lexicon, parse_transcript,
+    read_transcript)
 from aligner.text.phones import phone_ids
 
 
@@ -153,9 +154,25 @@ def test_empty_or_symbol_only_transcript_is_clear_error(lex):
             parse_transcript(text, lex)
 
 
-def test_non_latin_script_is_clear_error(lex):
-    with pytest.raises(TranscriptError, match="привет"):
-        parse_transcript("hello привет", lex)
+def test_a_word_in_another_script_is_spoken_noise(lex):
+    """As MFA aligns an out-of-vocabulary word: spoken noise, listed as unknown (so validate's
+    export holds it, `spn`, to be given phones); only a transcript with nothing else fails."""
+    words = parse_transcript("hello привет", lex)
+    assert [(w.text, w.pronunciations, w.unknown) for w in words][1] == ("привет", [["spn"]], True)
+    assert generated_pronunciations(words, lex) == {"привет": [["spn"]]}
+    with pytest.raises(TranscriptError, match="привет.*--dictionary"):
+        parse_transcript("привет мир", lex)
+
+
+def test_user_entries_for_numbers_and_abbreviations_win(tmp_path):
+    """MFA users give "1599" or "Mr." their own entry; it replaces the front-end's reading."""
+    d = tmp_path / "mine.dict"
+    d.write_text("1599\tW AH1 N F AY1 V N AY1 N N AY1 N\nmr.\tM IH1 S T ER0 Z\n", encoding="utf-8")
+    words = parse_transcript("Mr. Lee paid 1599", load_lexicon(d))
+    assert words[0].pronunciations == [["M", "IH1", "S", "T", "ER0", "Z"]]
+    assert words[3].pronunciations == [["W", "AH1", "N", "F", "AY1", "V", "N", "AY1", "N", "N",
+                                        "AY1", "N"]]
+    assert len(parse_transcript("Mr. Lee paid 1599", load_lexicon())[3].pronunciations[0]) > 12
 
 
 def test_accented_words_keep_spelling(lex):

@@ -14,3 +14,9 @@ class TranscriptError(ValueError):
 class DictionaryError(TranscriptError):
     """A user pronunciation dictionary with a bad line. A TranscriptError so callers that catch
     transcript problems also catch these (both stop an utterance from being aligned)."""
+
+
+class UnpronounceableError(TranscriptError):
+    """A word with nothing to pronounce it by (no Latin letters or digits: another script). The
+    front-end aligns such a word as spoken noise, as MFA does an out-of-vocabulary word, unless
+    no word of the transcript can be pronounced."""

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from aligner.text.errors import DictionaryError, TranscriptError
+from aligner.text.errors import DictionaryError, TranscriptError, UnpronounceableError
 from aligner.text.lexicon import MAX_VARIANTS, Lexicon, read_cmudict, cmudict_path
 from aligner.text.lexicon import read_user_dictionary
 from aligner.text.normalise import MARKUP_STAR, normalise
@@ -71,7 +71,7 @@ def _pronounce_one(lexicon: Lexicon, text: str, word: str) -> tuple[list[list[st
     try:
         return lexicon.pronounce(word)
     except TranscriptError as err:
-        raise TranscriptError(f"word {text!r}: {err}") from None
+        raise type(err)(f"word {text!r}: {err}") from None
 
 
 def _markup_word(text: str, kind: str, lexicon: Lexicon) -> Word:
@@ -96,34 +96,51 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     if not isinstance(text, str):
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
     words: list[Word] = []
+    unpronounceable: list[UnpronounceableError] = []
     for token in normalise(text, known=lexicon.__contains__):
         if token.markup:
             words.append(_markup_word(token.text, token.markup, lexicon))
             continue
-        if len(token.readings) == 1 and len(token.readings[0]) == 1:  # one word: common case
-            variants, unknown = _pronounce_one(lexicon, token.text, token.readings[0][0])
-            words.append(Word(token.text, variants, unknown, list(token.spoken)))
+        as_typed = unicodedata.normalize("NFC", token.text).lower()
+        if as_typed in lexicon.user:  # "1599", "Mr.", "10": the user's entry, not our reading
+            words.append(Word(token.text, [list(p) for p in lexicon.user[as_typed][:MAX_VARIANTS]],
+                              False, [as_typed]))
             continue
-        variants = []
-        unknown = False
-        for r, reading in enumerate(token.readings):
-            try:
-                results = [lexicon.pronounce(w) for w in reading]
-            except TranscriptError as err:
-                if r == 0:
-                    raise TranscriptError(f"word {token.text!r}: {err}") from None
-                continue
-            if r == 0:
-                unknown = any(u for _, u in results)
-            for v in _combine([p for p, _ in results]):
-                if v not in variants and len(variants) < MAX_VARIANTS:
-                    variants.append(v)
-        if not variants or not variants[0]:
-            raise TranscriptError(f"word {token.text!r} has no pronunciation")
-        words.append(Word(token.text, variants, unknown, list(token.spoken)))
+        try:
+            words.append(_token_word(token, lexicon))
+        except UnpronounceableError as err:  # another script: spoken noise, listed as unknown
+            unpronounceable.append(err)
+            words.append(Word(token.text, [[SPOKEN_NOISE]], True, [as_typed]))
+    if words and len(unpronounceable) == len(words):
+        raise unpronounceable[0]
     if not words:
         raise TranscriptError("transcript has no words to align (only punctuation or symbols)")
     return words
+
+
+def _token_word(token, lexicon: Lexicon) -> Word:
+    """One normalised token's word: the variants of its readings (a number's, an
+    abbreviation's), each word of a reading pronounced by `lexicon`."""
+    if len(token.readings) == 1 and len(token.readings[0]) == 1:  # one word: common case
+        variants, unknown = _pronounce_one(lexicon, token.text, token.readings[0][0])
+        return Word(token.text, variants, unknown, list(token.spoken))
+    variants = []
+    unknown = False
+    for r, reading in enumerate(token.readings):
+        try:
+            results = [lexicon.pronounce(w) for w in reading]
+        except TranscriptError as err:
+            if r == 0:
+                raise type(err)(f"word {token.text!r}: {err}") from None
+            continue
+        if r == 0:
+            unknown = any(u for _, u in results)
+        for v in _combine([p for p, _ in results]):
+            if v not in variants and len(variants) < MAX_VARIANTS:
+                variants.append(v)
+    if not variants or not variants[0]:
+        raise TranscriptError(f"word {token.text!r} has no pronunciation")
+    return Word(token.text, variants, unknown, list(token.spoken))
 
 
 def prepare_text(text: str, lexicon: Lexicon) -> PreparedText:
@@ -172,7 +189,10 @@ def generated_pronunciations(words: list[Word], lexicon: Lexicon) -> dict[str, l
             continue
         for spoken in word.spoken:
             if spoken not in out:
-                variants, unknown = lexicon.pronounce(spoken)
+                try:
+                    variants, unknown = lexicon.pronounce(spoken)
+                except UnpronounceableError:  # aligned as spoken noise: the entry to edit
+                    variants, unknown = [[SPOKEN_NOISE]], True
                 if unknown:
                     out[spoken] = variants
     return out

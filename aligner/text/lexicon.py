@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aligner.text.errors import DictionaryError, TranscriptError
+from aligner.text.errors import DictionaryError, TranscriptError, UnpronounceableError
 from aligner.text.phones import PHONES, SILENCE, SPOKEN_NOISE
 
 MAX_VARIANTS = 8
@@ -263,8 +263,9 @@ class Lexicon:
         w = parts[0] if parts else ""
         letters = re.sub(r"[^a-z]", "", w)
         if not letters:
-            raise TranscriptError(
-                f"cannot pronounce {original!r}: it has no Latin letters or digits")
+            raise UnpronounceableError(
+                f"cannot pronounce {original!r}: it has no Latin letters or digits (give it "
+                "a --dictionary entry: its phones, or spn for spoken noise)")
         if letters != w:
             stripped = self.lookup(letters)
             if stripped:

@@ -30,12 +30,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 import numpy as np
 
 from aligner.alignment import Alignment, Interval
-from aligner.audio import SAMPLE_RATE, AudioError, load_audio, prepare_waveform
+from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.checks import Thresholds, beyond_audio, find_flags
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
@@ -162,20 +162,22 @@ class Aligner:
         return self._lexicon
 
     # ------------------------------------------------------------------ public API
-    def align(self, audio: Path | str | np.ndarray, transcript: Path | str,
-              sample_rate: int | None = None, method: str = DEFAULT_METHOD,
-              speaker: str | None = None) -> Alignment:
+    def align(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
+              transcript: Path | str, sample_rate: int | None = None,
+              method: str = DEFAULT_METHOD, speaker: str | None = None) -> Alignment:
         """Align one recording with its transcript (text, a .txt/.lab file, or a one-speaker
-        utterance TextGrid). `audio` is a path or samples ([N] or [N, channels]) with
-        `sample_rate` (required for samples)."""
+        utterance TextGrid). `audio` is a path, a file opened with 'rb', or samples ([N] or
+        [N, channels], a numpy array or a torch tensor) with `sample_rate` (required for
+        samples)."""
         result = self.align_speakers(audio, transcript, sample_rate, method, speaker)
         if len(result) != 1:
             raise AlignmentError(f"{_name(transcript)}: has {len(result)} speaker tiers; "
                                  "use Aligner.align_speakers for several speakers")
         return result[0]
 
-    def align_speakers(self, audio: Path | str | np.ndarray, transcript: Path | str,
-                       sample_rate: int | None = None, method: str = DEFAULT_METHOD,
+    def align_speakers(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
+                       transcript: Path | str, sample_rate: int | None = None,
+                       method: str = DEFAULT_METHOD,
                        speaker: str | None = None) -> list[Alignment]:
         """Like `align`, but a transcript TextGrid may have one tier per speaker: returns one
         Alignment per speaker, each covering the whole recording."""
@@ -184,12 +186,16 @@ class Aligner:
         return self.align_waveform(wave, segments, method, name, speaker)
 
     # ------------------------------------------------------------------ steps
-    def load_waveform(self, audio: Path | str | np.ndarray,
+    def load_waveform(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
                       sample_rate: int | None = None) -> tuple[np.ndarray, str]:
-        """(mono samples at the model's rate, name). A file knows its rate; samples need
-        `sample_rate`: assuming one would silently stretch or squeeze every time in the result."""
+        """(mono samples at the model's rate, name). A file (a path, or one opened with 'rb')
+        knows its rate; samples (an array or a torch tensor) need `sample_rate`: assuming one
+        would silently stretch or squeeze every time in the result."""
         if isinstance(audio, (str, Path)):
             return load_audio(Path(audio), self.sample_rate), str(audio)
+        if hasattr(audio, "read"):  # an open file: soundfile reads it where it stands
+            return load_audio(audio, self.sample_rate), str(getattr(audio, "name",
+                                                                    "<file object>"))
         if sample_rate is None:
             raise AudioError("<array>: sample_rate is required with an array of samples: pass the "
                              f"rate it was recorded at (it is resampled to {SAMPLE_RATE} Hz)")
@@ -297,16 +303,19 @@ class Aligner:
                                  f"{states} per phone)")
 
     # ------------------------------------------------------------------ stage 1: encode
-    def encode(self, waves: np.ndarray | Sequence[np.ndarray]) -> Encoded | list[Encoded]:
+    def encode(self, waves: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor]
+               ) -> Encoded | list[Encoded]:
         """The model's outputs for one recording, or for each of a list of recordings.
 
-        One recording is run in windows of CHUNK_SECONDS (memory bounded for any length; on a
+        One recording is an array or a tensor of samples at the model's rate: [N], or
+        [N, channels] mixed to mono as `align` mixes them (a batch is a list, never a 2-D
+        array). It is run in windows of CHUNK_SECONDS (memory bounded for any length; on a
         CUDA out-of-memory error it is redone on the CPU). A list is run as one padded batch
         (GPU throughput, and on the CPU half the time of one by one); recordings longer than
         one window go through the windows on their own."""
-        if isinstance(waves, np.ndarray):
-            return self._encode_windowed(waves)
-        return self._encode_batch(list(waves))
+        if _is_one_recording(waves):
+            return self._encode_windowed(as_mono(waves))
+        return self._encode_batch([as_mono(w) for w in waves])
 
     def _encode_windowed(self, wave: np.ndarray) -> Encoded:
         import torch
@@ -519,6 +528,14 @@ class Aligner:
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()
+
+
+def _is_one_recording(waves: object) -> bool:
+    """An array or a tensor is one recording (a tensor, iterated, would be taken apart sample by
+    sample); a list or other sequence is a batch."""
+    import torch
+
+    return isinstance(waves, (np.ndarray, torch.Tensor))
 
 
 def _with_markup_mass(x: DecoderInput, markup) -> DecoderInput:

@@ -10,10 +10,15 @@ is wrong in one line, so the command line can print it without a traceback.
 
 from __future__ import annotations
 
+import io
+import math
+import numbers
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -33,6 +38,10 @@ UNSUPPORTED_EXTENSIONS: tuple[str, ...] = (".m4a", ".mp4", ".aac", ".wma", ".web
                                            ".3gp")
 _BLOCK_FRAMES = 1 << 18  # ~6 s at 44.1 kHz per read: small next to the output, few Python loops
 _SILENCE_PEAK = 1e-4  # -80 dBFS: below this the recording holds no usable signal
+# A channel mix this far below the loudest channel in power (40 dB) means the channels cancel
+# (one wired out of phase): the mix is then replaced by that channel. Mixing independent or
+# identical channels costs at most 6 dB, so ordinary recordings are never near it.
+_CANCELLED = 1e-4
 
 
 class AudioError(ValueError):
@@ -65,14 +74,17 @@ def audio_info(path: Path | str) -> AudioInfo:
     return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), info.format)
 
 
-def load_audio(path: Path | str, sample_rate: int | None = SAMPLE_RATE) -> np.ndarray:
-    """Decode `path`, mix all channels to mono and resample to `sample_rate` (None: keep the
-    file's rate). Returns float32 samples; raises AudioError for anything unusable: a missing,
-    unreadable, truncated or empty file, NaN/inf samples, or a recording that is silent."""
-    path = Path(path)
-    _check_exists(path)
+def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RATE) -> np.ndarray:
+    """Decode `path` (or an open binary file), mix all channels to mono and resample to
+    `sample_rate` (None: keep the file's rate). Returns float32 samples; raises AudioError for
+    anything unusable: a missing, unreadable, truncated or empty file, NaN/inf samples, or a
+    recording that is silent.
+
+    Channels that cancel out when averaged (one wired out of phase) are not averaged: the
+    loudest channel is used instead, found by decoding the file a second time (only then)."""
+    source, path = _open_source(path)
     try:
-        handle = sf.SoundFile(str(path))
+        handle = sf.SoundFile(source)
     except Exception as err:  # same wording as audio_info: the header cannot be read
         raise _unreadable(path, err) from None
     try:
@@ -82,66 +94,174 @@ def load_audio(path: Path | str, sample_rate: int | None = SAMPLE_RATE) -> np.nd
                 raise AudioError(f"{path}: invalid sample rate {rate}")
             _check_not_truncated(f, path)
             out_rate = rate if sample_rate is None else int(sample_rate)
-            resampler = (
-                None if out_rate == rate
-                else soxr.ResampleStream(rate, out_rate, 1, dtype="float32", quality="HQ")
-            )
-            pieces: list[np.ndarray] = []
-            n_read = n_bad = 0
-            while True:
-                block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-                last = len(block) < _BLOCK_FRAMES
-                n_read += len(block)
-                mono = _to_mono(block, path)
-                n_bad += int((~np.isfinite(mono)).sum())  # counted in the file's own samples
-                if resampler is not None:
-                    mono = resampler.resample_chunk(mono, last=last)
-                if len(mono):
-                    pieces.append(np.ascontiguousarray(mono, dtype=np.float32))
-                if last:
-                    break
+            decoded = _decode(f, path, out_rate)
+            channel = _loudest_if_cancelled(decoded.channel_energy, decoded.mix_energy)
+            if channel is not None:
+                if not f.seekable():
+                    raise AudioError(f"{path}: the channels cancel out when mixed to mono (one is "
+                                     "out of phase); pick one channel, e.g. sox in.wav out.wav "
+                                     "remix 1")
+                f.seek(0)
+                decoded = _decode(f, path, out_rate, channel)
     except AudioError:
         raise
     except MemoryError:
         raise AudioError(f"{path}: not enough memory to decode this recording") from None
     except Exception as err:
         raise AudioError(f"{path}: cannot decode audio ({_short(err)})") from None
-    if n_read == 0:
+    if decoded.frames == 0:
         raise AudioError(f"{path}: the file contains no audio samples (zero length)")
-    if n_bad:
-        raise AudioError(f"{path}: {n_bad} samples are NaN or infinite")
+    if decoded.bad:
+        raise AudioError(f"{path}: {decoded.bad} samples are NaN or infinite")
+    return check_samples(decoded.samples, path)
+
+
+@dataclass
+class _Decoded:
+    """What one pass over a file gives: the samples, and what deciding on them needs."""
+
+    samples: np.ndarray
+    frames: int  # in the file, before resampling
+    bad: int  # NaN or infinite samples, counted in the file's own samples
+    channel_energy: np.ndarray  # sum of squares per channel (float64)
+    mix_energy: float  # sum of squares of the channel mix
+
+
+def _decode(f: sf.SoundFile, path: Path, out_rate: int, channel: int | None = None) -> _Decoded:
+    """Stream `f` block by block: mix to mono (or take `channel`) and resample to `out_rate`,
+    keeping only the output in memory."""
+    rate = int(f.samplerate)
+    resampler = (None if out_rate == rate
+                 else soxr.ResampleStream(rate, out_rate, 1, dtype="float32", quality="HQ"))
+    pieces: list[np.ndarray] = []
+    n_read = n_bad = 0
+    channel_energy, mix_energy = np.zeros(f.channels), 0.0
+    while True:
+        block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        last = len(block) < _BLOCK_FRAMES
+        n_read += len(block)
+        mono = _to_mono(block, path) if channel is None else block[:, channel]
+        if channel is None and block.shape[1] > 1:  # only a mix can cancel
+            channel_energy += np.square(block, dtype=np.float64).sum(axis=0)
+            mix_energy += float(np.square(mono, dtype=np.float64).sum())
+        n_bad += int((~np.isfinite(mono)).sum())
+        if resampler is not None:
+            mono = resampler.resample_chunk(mono, last=last)
+        if len(mono):
+            pieces.append(np.ascontiguousarray(mono, dtype=np.float32))
+        if last:
+            break
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    return check_samples(samples, path)
+    return _Decoded(samples, n_read, n_bad, channel_energy, mix_energy)
+
+
+def _open_source(audio: Path | str | BinaryIO) -> tuple[Path | BinaryIO, Path]:
+    """(what soundfile opens, the name for messages): a path must exist; an open file is read
+    where it stands, named by its `name` when it has one."""
+    if isinstance(audio, (str, Path)):
+        path = Path(audio)
+        _check_exists(path)
+        return path, path
+    name = Path(str(getattr(audio, "name", "<file object>")))
+    if isinstance(audio, io.TextIOBase):
+        raise AudioError(f"{name}: the file is open in text mode; open it with open(path, 'rb')")
+    return audio, name
 
 
 def prepare_waveform(samples: np.ndarray, sample_rate: int, name: str = "<array>",
                      target_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Turn an in-memory recording into what the model expects: mono float32 at `target_rate`.
 
-    `samples` may be [N] or [N, channels] (soundfile's layout); integer PCM is scaled to [-1, 1].
+    `samples` may be [N] or [N, channels] (soundfile's layout), a numpy array or a torch tensor;
+    integer PCM is scaled to [-1, 1] (`as_mono`).
     """
-    arr = np.asarray(samples)
+    rate = check_rate(sample_rate, name)
+    arr = as_mono(samples, name)
+    if len(arr) == 0:
+        raise AudioError(f"{name}: the recording contains no audio samples (zero length)")
+    if not np.isfinite(arr).all():
+        raise AudioError(f"{name}: {int((~np.isfinite(arr)).sum())} samples are NaN or infinite")
+    if rate != target_rate:
+        arr = soxr.resample(arr, rate, target_rate, quality="HQ").astype(np.float32)
+    return check_samples(arr, name)
+
+
+def check_rate(sample_rate: object, name: object = "<array>") -> int:
+    """`sample_rate` as an int. A str ("8000", from a config file) or None would otherwise fail
+    deep inside with a comparison error; a fractional or non-positive rate is no recording's."""
+    if isinstance(sample_rate, (bool, np.bool_)) or not isinstance(sample_rate, numbers.Real):
+        raise TypeError(f"sample_rate must be a number of samples per second, got "
+                        f"{sample_rate!r}")
+    if not (math.isfinite(sample_rate) and sample_rate > 0 and sample_rate == int(sample_rate)):
+        raise AudioError(f"{name}: invalid sample rate {sample_rate} (a positive whole number of "
+                         "samples per second)")
+    return int(sample_rate)
+
+
+def as_mono(samples: object, name: object = "<array>") -> np.ndarray:
+    """Samples ([N], [N, channels] or [channels, N] for up to 32 channels; numpy or torch) as one
+    contiguous float32 channel at their own rate: integer PCM scaled to [-1, 1], channels mixed
+    (`mix_channels`). Raises AudioError for a shape or a type that is not sound."""
+    arr = _as_array(samples, name)
     if arr.ndim == 0 or arr.ndim > 2:
         raise AudioError(f"{name}: expected samples shaped [N] or [N, channels], got {arr.shape}")
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)) \
             or arr.dtype == np.bool_:
         raise AudioError(f"{name}: samples must be integer PCM or floating point, not {arr.dtype}")
     if np.issubdtype(arr.dtype, np.integer):
-        arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
+        arr = _pcm_to_float(arr)
     arr = np.asarray(arr, dtype=np.float32)
     if arr.ndim == 2:
         if arr.shape[0] < arr.shape[1] and arr.shape[0] <= 32:  # [channels, N] given: transpose
             arr = arr.T
-        arr = _to_mono(arr, name)
-    if sample_rate <= 0:
-        raise AudioError(f"{name}: invalid sample rate {sample_rate}")
-    if len(arr) == 0:
-        raise AudioError(f"{name}: the recording contains no audio samples (zero length)")
-    if not np.isfinite(arr).all():
-        raise AudioError(f"{name}: {int((~np.isfinite(arr)).sum())} samples are NaN or infinite")
-    if sample_rate != target_rate:
-        arr = soxr.resample(arr, sample_rate, target_rate, quality="HQ").astype(np.float32)
-    return check_samples(arr, name)
+        arr = mix_channels(arr)
+    return np.ascontiguousarray(arr)
+
+
+def _as_array(samples: object, name: object) -> np.ndarray:
+    """A numpy array of `samples`. A torch tensor that tracks gradients, is bfloat16 or lives on
+    a GPU cannot become one as it is: it is detached and copied to the CPU (floating point as
+    float32; integer PCM keeps its type, to be scaled). torch is never imported here: if it is
+    not loaded, `samples` cannot be a tensor."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(samples, torch.Tensor):
+        return np.asarray(samples)
+    if samples.is_meta:
+        raise AudioError(f"{name}: a tensor on the meta device holds no samples")
+    tensor = samples.detach()
+    tensor = tensor.to("cpu", torch.float32) if tensor.is_floating_point() else tensor.cpu()
+    return tensor.numpy()
+
+
+def _pcm_to_float(arr: np.ndarray) -> np.ndarray:
+    """Integer PCM in [-1, 1]. Unsigned PCM (8-bit WAV's uint8) is silent at its midpoint, not
+    at 0: scaling it without centring adds a DC offset of +0.5 that moves boundaries."""
+    info = np.iinfo(arr.dtype)
+    if info.min == 0:
+        mid = (float(info.max) + 1) / 2
+        return ((arr.astype(np.float64) - mid) / mid).astype(np.float32)
+    return arr.astype(np.float32) / float(info.max)
+
+
+def mix_channels(arr: np.ndarray) -> np.ndarray:
+    """[N, channels] -> [N]: the channels' average, or the loudest channel when they cancel
+    out (`_loudest_if_cancelled`), so that an out-of-phase stereo file is not taken as silent."""
+    mono = _to_mono(arr, "")
+    if arr.ndim == 1 or arr.shape[1] == 1:
+        return mono
+    channel_energy = np.square(arr, dtype=np.float64).sum(axis=0)
+    channel = _loudest_if_cancelled(channel_energy, float(np.square(mono, dtype=np.float64).sum()))
+    return mono if channel is None else arr[:, channel]
+
+
+def _loudest_if_cancelled(channel_energy: np.ndarray, mix_energy: float) -> int | None:
+    """The loudest channel when the mix holds far less energy than it (`_CANCELLED`), else None
+    (also for non-finite energies: those samples are reported as NaN or infinite)."""
+    if len(channel_energy) < 2 or not np.isfinite(channel_energy).all() \
+            or not math.isfinite(mix_energy):
+        return None
+    loudest = int(np.argmax(channel_energy))
+    return loudest if mix_energy < _CANCELLED * float(channel_energy[loudest]) else None
 
 
 def check_samples(samples: np.ndarray, name: object) -> np.ndarray:

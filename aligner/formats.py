@@ -625,7 +625,41 @@ def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = Non
         _refuse_points(path, tiers)
     if chosen is None and tolerant:
         kinds = _without_sentence_tiers(tiers, kinds)
-    return _group(tiers, kinds, duration)
+    return _with_saved_checks(_group(tiers, kinds, duration), data)
+
+
+def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignment]:
+    """Our JSON's `transcript_fit` (one number, or one per speaker) and `flags` back on the
+    speakers they were written for: without them a flagged alignment read back looks clean."""
+    if not isinstance(data, dict) or not isinstance(data.get("tiers"), dict):
+        return alignments  # another tool's JSON: it holds neither
+    fit = data.get("transcript_fit")
+    for i, a in enumerate(alignments):
+        value = fit.get(a.speaker or f"speaker{i + 1}") if isinstance(fit, dict) else (
+            fit if len(alignments) == 1 else None)
+        a.transcript_fit = float(value) if _is_number(value) else None
+    flags = data.get("flags")
+    for item in flags if isinstance(flags, list) else []:
+        owner = alignments[0] if len(alignments) == 1 else next(
+            (a for a in alignments if isinstance(item, dict) and a.speaker == item.get("speaker")),
+            None)
+        flag = _saved_flag(item)
+        if owner is not None and flag is not None:
+            owner.flags.append(flag)
+    return alignments
+
+
+def _saved_flag(item: object):
+    """A `checks.Flag` from its `as_dict()` form; None for an entry that is not one."""
+    from aligner.checks import Flag
+
+    if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+        return None
+    kind, text = item["kind"], str(item.get("message", ""))
+    message = text[len(kind) + 2:] if text.startswith(f"{kind}: ") else text
+    time = lambda key: float(item[key]) if _is_number(item.get(key)) else None
+    return Flag(kind, message, str(item.get("tier") or ""), time("start"), time("end"),
+                str(item.get("label") or ""))
 
 
 def _require_finite(path: Path, tiers: dict[str, list[Interval]], duration: float | None) -> None:
@@ -714,10 +748,12 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
         tier = tier or (tier_kind(named) if named in ("word", "phone", "phoneme") else None)
     body = rows[1:] if has_header else rows
     items: list[tuple[str | None, str | None, Interval]] = []  # (speaker, tier, interval)
+    recorded: list[float] = []  # the ends of `recording` rows: the recording's duration
     for number, row in enumerate(body, 2 if has_header else 1):
         try:
             if columns and "tier" in columns and columns["tier"] < len(row) \
                     and row[columns["tier"]].lower() == RECORDING_TYPE:
+                recorded.append(_interval(row[columns["start"]], row[columns["end"]], "").end)
                 continue  # flags on the whole recording, no interval of a tier
             items.append(_csv_row(row, columns) if columns else (None, None, _plain_row(row)))
         except (ValueError, IndexError) as err:
@@ -733,7 +769,8 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
         tiers.setdefault(name, []).append(iv)
     if tolerant:
         _refuse_points(path, tiers)
-    return [_with_own_duration(a) for a in _group(tiers, kinds, None)]
+    duration = max(recorded) if recorded else None
+    return [_with_own_duration(a, duration) for a in _group(tiers, kinds, None)]
 
 
 def _is_float(cell: str) -> bool:
@@ -775,9 +812,12 @@ def _plain_row(row: list[str]) -> Interval:
     raise ValueError(f"expected start,end,label, got {','.join(row)[:60]!r}")
 
 
-def _with_own_duration(a: Alignment) -> Alignment:
-    """A CSV has no file duration: each speaker's ends at its last interval."""
-    a.duration = max((iv.end for iv in a.words + a.phones), default=0.0)
+def _with_own_duration(a: Alignment, duration: float | None) -> Alignment:
+    """`duration`, the end of the CSV's `recording` row, which spans the whole recording for
+    every speaker; only a file with flags on the whole recording has one. Without it each
+    speaker's ends at its last interval."""
+    a.duration = duration if duration is not None else max(
+        (iv.end for iv in a.words + a.phones), default=0.0)
     return a
 
 

@@ -158,6 +158,16 @@ def row_seconds_problem(row_seconds: float | None) -> str:
             f"got {row_seconds:g}")
 
 
+def output_problem(out_path: Path) -> str:
+    """Why `out_path` cannot take a plot ("" when it can): the pages are PNG, and a PNG named
+    `p.txt` or `p.pdf` is a file no program opens as what its name says."""
+    suffix = Path(out_path).suffix
+    if suffix.lower() == ".png":
+        return ""
+    said = f"suffix {suffix!r}" if suffix else "no suffix"
+    return f"-o {out_path}: plots are PNG pictures, got {said}; name a file ending in .png"
+
+
 def page_paths(out_path: Path, pages: int) -> list[Path]:
     """Where each page goes: the first at `out_path` (so corpus mode and scripts find it where
     they expect), then `<stem>.page2<suffix>`, `<stem>.page3<suffix>`, ... beside it."""

@@ -116,3 +116,61 @@ def test_writers_refuse_unknown_formats_and_suffixes_of_another_format(aligner, 
     written = write_outputs(result, str(tmp_path / "t"), ["textgrid", "json"])  # a str base works
     assert [p.name for p in written] == ["t.TextGrid", "t.json"]
     assert write_file(result, str(tmp_path / "y.log"), "json") == [tmp_path / "y.log"]
+
+
+@pytest.mark.parametrize("convert", [lambda t: t.requires_grad_(), lambda t: t.bfloat16(),
+                                     lambda t: t.double(), lambda t: (t * 32767).short()])
+def test_torch_tensors_are_samples(aligner, convert):
+    """A tensor that requires grad, is bfloat16 (or on a GPU) could not become a numpy array."""
+    import torch
+
+    wave = speechlike(1.5, 8000)
+    tensor = convert(torch.from_numpy(wave.copy()))
+    result = aligner.align(tensor, "hello world", sample_rate=8000)
+    expected = aligner.align(wave, "hello world", sample_rate=8000)
+    assert result.duration == expected.duration == pytest.approx(1.5, abs=0.01)
+    assert aligner.align(torch.stack([tensor, tensor], 1), "hello world",
+                         sample_rate=8000).duration == expected.duration
+    with pytest.raises(AudioError, match="meta device"):
+        aligner.align(tensor.to("meta"), "hello world", sample_rate=8000)
+
+
+def test_a_tensor_or_a_multichannel_array_is_one_recording_for_encode(aligner):
+    """encode iterated a 1-D tensor as a batch (len() of a 0-d tensor) and unpacked a 2-D
+    array as [B, N] (too many values to unpack): both are one recording, as in align."""
+    import torch
+
+    wave = speechlike(1.5)
+    one = aligner.encode(wave)
+    for same in (torch.from_numpy(wave.copy()), np.stack([wave, wave], 1),
+                 torch.from_numpy(np.stack([wave, wave])).requires_grad_()):
+        got = aligner.encode(same)
+        assert got.duration == one.duration
+        torch.testing.assert_close(got.log_probs, one.log_probs)
+    batch = aligner.encode([torch.from_numpy(wave.copy()), wave[:8000]])
+    assert [e.duration for e in batch] == [1.5, 0.5]
+
+
+@pytest.mark.parametrize("rate", [8000, np.int64(8000), 8000.0, np.float32(8000)])
+def test_any_whole_number_is_a_sample_rate(aligner, rate):
+    samples = speechlike(1.5, 8000)
+    assert aligner.align(samples, "hello", sample_rate=rate).duration == pytest.approx(1.5, abs=0.01)
+
+
+@pytest.mark.parametrize("rate,error", [("8000", TypeError), (True, TypeError),
+                                        (8000.5, AudioError), (-8000, AudioError)])
+def test_a_sample_rate_that_is_not_one_is_a_clear_error(aligner, rate, error):
+    """"8000" failed inside with "'<=' not supported between instances of 'str' and 'int'"."""
+    with pytest.raises(error, match="sample_rate must be a number|invalid sample rate") as info:
+        aligner.align(speechlike(1.5, 8000), "hello", sample_rate=rate)
+    assert "\n" not in str(info.value)
+    if rate == "8000":
+        assert str(info.value) == "sample_rate must be a number of samples per second, got '8000'"
+
+
+def test_an_open_file_is_audio(aligner, tmp_path: Path):
+    """open("x.wav", "rb") was taken as an array without a sample rate."""
+    sf.write(str(tmp_path / "x.wav"), speechlike(1.5, 8000), 8000)
+    with open(tmp_path / "x.wav", "rb") as handle:
+        result = aligner.align(handle, "hello world")
+    assert result.duration == pytest.approx(1.5, abs=0.01)

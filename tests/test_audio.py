@@ -129,6 +129,45 @@ def test_prepare_waveform_arrays():
         prepare_waveform(np.zeros(0), 16000)
 
 
+def test_unsigned_pcm_is_centred():
+    """uint8 (8-bit WAV) is silent at 128: scaled without centring it carried a +0.5 offset."""
+    x = speechlike(1.0)
+    pcm = np.round(x * 127 + 128).astype(np.uint8)
+    out = prepare_waveform(pcm, 16000)
+    assert abs(float(out.mean()) - float(x.mean())) < 0.01
+    np.testing.assert_allclose(out, x, atol=0.01)
+    wide = (x.astype(np.float64) * 32767 + 32768).astype(np.uint16)
+    np.testing.assert_allclose(prepare_waveform(wide, 16000), x, atol=1e-3)
+
+
+@pytest.mark.parametrize("block", [None, 3000])  # one block; several (the streaming path)
+def test_channels_that_cancel_out_give_the_loudest_channel(tmp_path, write_wav, monkeypatch,
+                                                           block):
+    """Out-of-phase stereo averaged to nothing and was refused as silent."""
+    import aligner.audio
+
+    if block is not None:
+        monkeypatch.setattr(aligner.audio, "_BLOCK_FRAMES", block)
+    x = speechlike(1.0)
+    data = np.stack([-0.999 * x, x], axis=1)  # the second channel is the louder one
+    np.testing.assert_allclose(load_audio(write_wav(tmp_path / "phase.wav", data)), x, atol=1e-3)
+    np.testing.assert_allclose(prepare_waveform(data, 16000), x, atol=1e-6)
+    at_8k = load_audio(write_wav(tmp_path / "phase8k.wav", speechlike(1.0, 8000)[:, None]
+                                 * np.array([1.0, -0.999]), 8000))  # resampled block by block
+    np.testing.assert_allclose(at_8k, load_audio(write_wav(tmp_path / "mono8k.wav",
+                                                           speechlike(1.0, 8000), 8000)), atol=1e-4)
+    quiet = np.stack([x, -0.5 * x], axis=1)  # 12 dB below the loudest channel: still the average
+    np.testing.assert_allclose(prepare_waveform(quiet, 16000), 0.25 * x, atol=1e-6)
+
+
+def test_an_open_file_is_read(tmp_path, write_wav):
+    path = write_wav(tmp_path / "a.wav", speechlike(1.0, 8000), 8000)
+    with open(path, "rb") as handle:
+        np.testing.assert_allclose(load_audio(handle), load_audio(path))
+    with open(path, encoding="latin-1") as handle, pytest.raises(AudioError, match="text mode"):
+        load_audio(handle)
+
+
 MP4_HEADER = b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00M4A isommp42" + bytes(64)
 
 

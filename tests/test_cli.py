@@ -317,3 +317,24 @@ def test_real_subprocess(tmp_path, tiny_model_dir):
                           text=True, env=env, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "nothing.wav" in done.stderr
+
+
+@pytest.mark.parametrize("corpus", [False, True])
+def test_a_reader_that_goes_away_does_not_fail_the_run(tmp_path, tiny_model_dir, corpus):
+    """`ottc-align a.wav a.txt | true` exited 1 with no message although every output was
+    written: the summary's print met a closed pipe. Here the pipe is closed before the run."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(str(folder / "a.wav"), speechlike(2.0), 16000)
+    (folder / "a.lab").write_text("hello world again", encoding="utf-8")
+    args = ([folder, "-o", tmp_path / "out"] if corpus
+            else [folder / "a.wav", folder / "a.lab", "-o", tmp_path / "out" / "a.TextGrid"])
+    for command in (["--version"], [*args, "--model", tiny_model_dir]):
+        process = subprocess.Popen([sys.executable, "-m", "aligner.cli", *map(str, command)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   cwd=Path(__file__).resolve().parent.parent)
+        process.stdout.close()  # the reader is gone before anything is printed
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()
+        assert err.decode().strip() == ""
+    _check_textgrid(tmp_path / "out" / "a.TextGrid", 2.0, 3)

@@ -358,3 +358,36 @@ def test_recording_flags_reach_the_csv_and_small_confidences_stay_above_zero(tmp
     assert [r["Type"] for r in rows].count("recording") == 1
     assert rows[0]["Flags"] == "dominant_token;transcript_mismatch"
     assert len(read_csv(tmp_path / "v.csv")[0].phones) == 4
+
+
+def test_our_json_gives_back_its_flags_and_transcript_fit(tmp_path):
+    """read_json dropped both: a flagged alignment read back looked clean (fit None, no flags)."""
+    one = _alignment()
+    one.transcript_fit = 0.25
+    one.flags.insert(0, Flag("transcript_mismatch", "transcript fit 0.25 is low"))
+    write_outputs(one, tmp_path / "one", ["json"])
+    (back,) = read_json(tmp_path / "one.json")
+    assert back.transcript_fit == 0.25
+    assert [str(f) for f in back.flags] == [str(f) for f in one.flags]
+    word_flag = back.flags[1]
+    assert (word_flag.kind, word_flag.tier, word_flag.start, word_flag.label) == (
+        "long_word", "words", 0.9, "world")
+
+    alice, bob = _alignment("alice"), _alignment("bob", offset=0.5)
+    alice.transcript_fit, bob.transcript_fit, bob.flags = 0.5, 0.75, []
+    write_outputs([alice, bob], tmp_path / "two", ["json"])
+    found = {a.speaker: a for a in read_json(tmp_path / "two.json")}
+    assert (found["alice"].transcript_fit, found["bob"].transcript_fit) == (0.5, 0.75)
+    assert [f.kind for f in found["alice"].flags] == ["long_word"] and found["bob"].flags == []
+
+
+def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):
+    """Its `recording` row spans the recording: not the last word's end (1.3 s) but 2.046 s."""
+    a = _alignment()
+    a.flags.insert(0, Flag("transcript_mismatch", "transcript fit 0.001 is very low"))
+    write_outputs(a, tmp_path / "u", ["csv"])
+    assert read_csv(tmp_path / "u.csv")[0].duration == 2.046
+    plain = _alignment()
+    plain.flags = []
+    write_outputs(plain, tmp_path / "v", ["csv"])  # no recording row: the file has no duration
+    assert read_csv(tmp_path / "v.csv")[0].duration == 1.3

@@ -606,3 +606,16 @@ def test_cli_long_recording_pages_and_row_seconds(tmp_path, write_wav):
         assert result.exit_code == 2 and "--row-seconds must be 0 (one row) or at least 0.5 s" in result.output
         assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
         assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.parametrize("name", ["p.txt", "p.pdf", "p"])
+def test_cli_refuses_an_output_that_is_not_png(tmp_path, recording, name):
+    """A PNG written under p.txt exited 0: refused as `align` refuses a suffix it cannot write."""
+    from aligner.formats import write_textgrid
+
+    tg = write_textgrid(make_alignment(3.0, False), tmp_path / "rec.TextGrid")
+    result = _run(["plot", str(recording), str(tg), "-o", str(tmp_path / name)])
+    assert result.exit_code == 2, result.output
+    assert f"-o {tmp_path / name}: plots are PNG" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / name).exists()
+    assert _run(["plot", str(recording), str(tg), "-o", str(tmp_path / "p.PNG")]).exit_code == 0

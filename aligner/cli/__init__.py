@@ -81,7 +81,10 @@ app.command("plot", cls=MethodCommand)(plot.command)
 
 def main() -> None:
     """Console entry point: no tracebacks for anything but a genuine bug (and then one line,
-    unless OTTC_ALIGN_DEBUG is set)."""
+    unless OTTC_ALIGN_DEBUG is set). A reader that goes away (`| head`, `| true`) silences
+    the output instead of failing the run (`_ReaderGone`)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ReaderGone.wrap(sys.stdout), _ReaderGone.wrap(sys.stderr)
     try:
         app(prog_name="ottc-align")
     except KeyboardInterrupt:
@@ -93,6 +96,53 @@ def main() -> None:
         err_console().print(f"[bold red]internal error:[/] {type(err).__name__}: "
                             f"{escape(one_line(err))} (set OTTC_ALIGN_DEBUG=1 for details)")
         sys.exit(EXIT_FAILED)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+class _ReaderGone:
+    """A standard stream that, once its reader has closed the pipe, sends what follows to
+    /dev/null (as Python's docs on SIGPIPE advise) instead of raising BrokenPipeError.
+
+    Why: the error would surface at the first print after the reader left, often the summary
+    printed after every output was written, and click turns it into exit 1 with no message;
+    the run must go on and end with the status it would have had."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    @classmethod
+    def wrap(cls, stream):
+        """`stream` wrapped when it writes to a file descriptor (a pipe can close under it)."""
+        try:
+            stream.fileno()
+        except (AttributeError, OSError, ValueError):  # captured by a test runner, closed, None
+            return stream
+        return cls(stream)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+            self._stream.flush()  # what was buffered goes to /dev/null, so the exit flush passes
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 __all__ = ["app", "main"]

@@ -54,15 +54,17 @@ def command(
 ) -> None:
     """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly, with --model, --device, --dictionary and --method). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
 
-    Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, no matplotlib).
+    Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, an -o
+    that does not end in .png, no matplotlib).
     """
     out_path = output if output is not None else alignment.with_suffix(".png")
     try:
         if dpi < 10 or dpi > 600:
             raise fail(f"--dpi {dpi} is outside 10..600")
-        from aligner.plot import plot_alignment, row_seconds_problem
+        from aligner.plot import output_problem, plot_alignment, row_seconds_problem
 
-        if problem := row_seconds_problem(row_seconds):  # before aligning on the fly
+        # before aligning on the fly
+        if problem := row_seconds_problem(row_seconds) or output_problem(out_path):
             raise fail(problem)
         from aligner.audio import SAMPLE_RATE, load_audio
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
-from aligner.checks import Thresholds, beyond_audio, find_flags
+from aligner.checks import Thresholds, beyond_audio, find_flags, voiced_outside_words
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
 from aligner.formats import Segment, read_transcript_textgrid
@@ -238,7 +238,7 @@ class Aligner:
         Each segment is encoded and decoded on its own; `encoded`, the model's outputs for the
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
-        from aligner.features import voiced_share
+        from aligner.features import voiced_frames
 
         duration = len(wave) / self.sample_rate
         if encoded is not None and abs(encoded.duration - duration) > self.frame_duration:
@@ -250,8 +250,10 @@ class Aligner:
             piece, offset, label = self._cut(wave, segment, name)
             self._check_fits(prepared, len(piece), label)
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
-            a = replace(self.decode(outputs, prepared, method),
-                        voiced_share=voiced_share(piece))
+            a = self.decode(outputs, prepared, method)
+            voiced = voiced_frames(piece).numpy()
+            a = replace(a, voiced_share=float(voiced.mean()) if len(voiced) else 0.0,
+                        voiced_outside=voiced_outside_words(a.words, voiced, self.frame_duration))
             owner = segment.speaker if segment.speaker is not None else speaker
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
         out = []
@@ -705,8 +707,10 @@ def _shift(a: Alignment, offset: float) -> Alignment:
         return a
     move = lambda ivs: [Interval(round(i.start + offset, 3), round(i.end + offset, 3), i.label,
                                  i.confidence) for i in ivs]
+    outside = a.voiced_outside and (a.voiced_outside[0] + offset, a.voiced_outside[1] + offset)
     return Alignment(move(a.words), move(a.phones), a.duration + offset, a.speaker,
-                     list(a.flags), dict(a.unknown_words), None, a.transcript_fit, a.voiced_share)
+                     list(a.flags), dict(a.unknown_words), None, a.transcript_fit, a.voiced_share,
+                     outside)
 
 
 def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alignment:
@@ -726,8 +730,11 @@ def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alig
               for a in parts if a.voiced_share is not None]  # weighted by speech time
     voiced = (sum(v * d for v, d in shares) / sum(d for _, d in shares)
               if shares and sum(d for _, d in shares) > 0 else None)
+    stretches = [a.voiced_outside for a in parts if a.voiced_outside is not None]
+    outside = max(stretches, key=lambda s: s[1] - s[0], default=None)
     return Alignment(fill_gaps(words, duration), fill_gaps(phones, duration), duration, speaker,
-                     [], unknown, alpha, transcript_fit=fit, voiced_share=voiced)
+                     [], unknown, alpha, transcript_fit=fit, voiced_share=voiced,
+                     voiced_outside=outside)
 
 
 def _as_transcript_path(transcript: Path | str) -> Path | None:

@@ -42,3 +42,7 @@ class Alignment:
     # The share of the audio's 10 ms frames that are voiced (features.voiced_share): near 0 when
     # nobody speaks, whatever the model heard. None: not measured.
     voiced_share: float | None = None
+    # (start, end) in seconds of the longest voiced stretch that no word covers
+    # (checks.voiced_outside_words): speech the transcript may have left out. None: none found
+    # or not measured.
+    voiced_outside: tuple[float, float] | None = None

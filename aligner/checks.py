@@ -10,8 +10,10 @@ them into failures. Pure functions over `Alignment`; no I/O.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from aligner.alignment import Alignment, Interval
 
@@ -41,6 +43,10 @@ class Thresholds:
     # under 23%); white, pink and brown noise and mains hum 0.7% or less, yet the model hears
     # speech in them and a transcript fits (docs/usage.md).
     min_voiced_share: float = 0.01
+    # Above: seconds of voiced speech that no word covers (voiced_outside_words): part of what
+    # was said is probably missing from the transcript. Calibrated on the held-out learners
+    # (docs/usage.md).
+    max_voiced_outside: float = 1.0
     max_word_seconds: float = 4.0
     max_phone_seconds: float = 1.0
     max_token_share: float = 0.5  # of the non-silent audio given to one token
@@ -105,6 +111,12 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
         flags.append(Flag("no_speech",
                           f"only {voiced:.1%} of the audio is voiced: no one seems to speak "
                           "(noise or silence, whispering, or the wrong recording)"))
+    outside = alignment.voiced_outside
+    if outside is not None and words and outside[1] - outside[0] > thresholds.max_voiced_outside:
+        flags.append(Flag("untranscribed_speech",
+                          f"{outside[1] - outside[0]:.1f} s of voiced speech at "
+                          f"{outside[0]:.2f}-{outside[1]:.2f} s lies outside the transcript's "
+                          "words: is part of what was said missing from the transcript?"))
     for w in words:
         if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
             flags.append(_entry_flag("low_confidence", "words", w,
@@ -126,6 +138,34 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                                      f"takes {share:.0%} of the speech time for "
                                      f"{expected:.0%} of the phones"))
     return flags
+
+
+def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: float = 0.01,
+                         bridge: float = 0.2) -> tuple[float, float] | None:
+    """(start, end) in seconds of the longest stretch of voiced frames (`voiced[t]`: frame t,
+    at t * frame seconds, is voiced) that no word covers, voiced frames less than `bridge`
+    apart counted as one stretch; None when every voiced frame lies in a word.
+
+    What a transcript that leaves out part of what was said looks like: the aligner fits the
+    words it has and gives the rest of the speech to silence, where a voice goes on (the
+    transcript fit barely moves: half a learner's sentence left out lowered it below the
+    threshold in 1 case of 10)."""
+    n = len(voiced)
+    covered = np.zeros(n, dtype=bool)
+    for w in words:
+        if w.label:  # a word's edges are fuzzy by a frame or two either side
+            covered[max(0, round(w.start / frame) - 2): max(0, round(w.end / frame) - 1)] = True
+    outside = np.flatnonzero(np.asarray(voiced, dtype=bool) & ~covered)
+    if not len(outside):
+        return None
+    best, start, prev = (0, 0), outside[0], outside[0]
+    for t in [*outside[1:], None]:
+        if t is None or (t - prev) * frame > bridge or covered[prev:t].any():
+            best = max(best, (prev + 1 - start, start), key=lambda b: b[0])
+            start = t
+        prev = t if t is not None else prev
+    length, first = best
+    return float(first * frame), float((first + length) * frame)
 
 
 AUDIO_END_SLACK = 0.05  # s: interval ends this close past the audio are rounding, not a mistake

@@ -165,18 +165,26 @@ VOICING_CHUNK = 1500  # frames analysed at once (15 s, some 60 MB): bounded memo
 
 
 def voiced_share(waveform: Tensor | np.ndarray) -> float:
-    """The share of a 16 kHz recording's 10 ms frames that are voiced: periodic at a voice's
-    pitch (60-650 Hz) for 30 ms or more, within 40 dB of the loudest frame, after pre-emphasis.
+    """The share of a 16 kHz recording's 10 ms frames that are voiced (`voiced_frames`).
 
     A speech signal check that does not depend on the acoustic model, which hears speech in
     steady noise (an open microphone in an empty room aligns a whole sentence with a fit that
     passes): speech is voiced for 1.3-85% of its frames (speechocean762's 2500 held-out learner
     recordings, children included: 1% of them under 23%; native recordings 9-84%), noise of any
     colour and mains hum under 1%. Whispered speech is unvoiced too."""
+    voiced = voiced_frames(waveform)
+    return float(voiced.to(torch.float64).mean()) if len(voiced) else 0.0
+
+
+def voiced_frames(waveform: Tensor | np.ndarray) -> Tensor:
+    """Which 10 ms frames of a 16 kHz recording are voiced: the 40 ms around frame t's time
+    (t * 10 ms, the model's frame grid) periodic at a voice's pitch (60-650 Hz) for 30 ms or
+    more, within 40 dB of the loudest, after pre-emphasis. [num_frames(N)] booleans."""
     x = torch.as_tensor(waveform).flatten()
     hop, win = 160, VOICING_WINDOW
+    n_out = num_frames(x.numel(), hop)
     if x.numel() < win:
-        return 0.0
+        return torch.zeros(n_out, dtype=torch.bool)
     total = (x.numel() - win) // hop + 1
     taper = torch.hann_window(win, periodic=False, dtype=torch.float64)
     overlap = torch.tensor(np.correlate(taper.numpy(), taper.numpy(), "full")[win - 1:])
@@ -198,5 +206,7 @@ def voiced_share(waveform: Tensor | np.ndarray) -> float:
     v = torch.nn.functional.pad((peak > VOICING_PEAK) & (level > level.max() - VOICING_RANGE_DB),
                                 (2, 2))
     # a voice holds its pitch for 30 ms or more; noise is periodic for a frame here and there
-    runs = (v[:-4] & v[1:-3] & v[2:-2]) | (v[1:-3] & v[2:-2] & v[3:-1]) | (v[2:-2] & v[3:-1] & v[4:])
-    return float(runs.to(torch.float64).mean())
+    held = (v[:-4] & v[1:-3] & v[2:-2]) | (v[1:-3] & v[2:-2] & v[3:-1]) | (v[2:-2] & v[3:-1] & v[4:])
+    centred = torch.zeros(n_out, dtype=torch.bool)  # window t starts 20 ms before frame t + 2
+    centred[2: 2 + len(held)] = held[: max(0, n_out - 2)]
+    return centred

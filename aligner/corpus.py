@@ -10,7 +10,9 @@ which transcript wins, what the utterance is called, whose speaker it is, where 
 
 from __future__ import annotations
 
+import os
 import shlex
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -43,11 +45,12 @@ def find_utterances(root: Path) -> list[Utterance]:
     than silently ignored. The speaker is the first folder below the root (MFA's convention)."""
     root = Path(root)
     found: list[Utterance] = []
+    folders: Folders = {}
     for path in sorted(_walk(root)):
         if path.suffix.lower() not in AUDIO_EXTENSIONS or path.name.startswith("."):
             continue
         rel = path.relative_to(root)
-        siblings = _siblings(path)
+        siblings = _siblings(path, folders)
         transcript = _transcript(siblings)
         gold = siblings.get(GOLD_EXTENSION)
         if gold == transcript:  # an utterance TextGrid is the transcript, not a gold alignment
@@ -76,10 +79,41 @@ def _transcript(siblings: dict[str, Path]) -> Path | None:
     return None
 
 
-def _siblings(path: Path) -> dict[str, Path]:
-    """Files named like `path` with another suffix, by lower-case suffix."""
-    return {p.suffix.lower(): p for p in path.parent.glob(_glob_escape(path.stem) + ".*")
-            if p.stem == path.stem and p.is_file()}
+# folder -> its files by the NFC form of their stem (`_stems`), listed once per folder
+Folders = dict[Path, dict[str, list[Path]]]
+
+
+def _siblings(path: Path, folders: Folders | None = None) -> dict[str, Path]:
+    """Files named like `path` with another suffix, by lower-case suffix: the one place where
+    a recording meets its transcript. Stems are compared in Unicode NFC, because a copy made on
+    macOS spells `café.wav` with a decomposed é (NFD) while an editor saves `café.lab`
+    precomposed (NFC): one recording, two byte strings. A file spelled exactly like `path`
+    wins over one that only normalises alike. `folders` caches listings across calls."""
+    folders = {} if folders is None else folders
+    if path.parent not in folders:
+        folders[path.parent] = _stems(path.parent)
+    alike = folders[path.parent].get(_nfc(path.stem), [])
+    found = {p.suffix.lower(): p for p in alike if p.stem != path.stem}
+    found.update({p.suffix.lower(): p for p in alike if p.stem == path.stem})
+    return found
+
+
+def _stems(folder: Path) -> dict[str, list[Path]]:
+    """The files of `folder` that have a suffix, by the NFC form of their stem."""
+    index: dict[str, list[Path]] = {}
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return index
+    for entry in entries:
+        path = folder / entry.name
+        if path.suffix and not entry.name.startswith(".") and entry.is_file():
+            index.setdefault(_nfc(path.stem), []).append(path)
+    return index
+
+
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def transcript_conflict(utt: Utterance) -> str | None:
@@ -104,9 +138,10 @@ def unreadable_audio(root: Path) -> list[Path]:
     """Recordings in a format libsndfile cannot decode (.m4a, .mp4, .aac, ...) with no readable
     recording of the same name beside them (that would be the converted copy): listed so that
     they are reported with how to convert them rather than silently ignored."""
+    folders: Folders = {}
     return [path for path in sorted(_walk(Path(root)))
             if path.suffix.lower() in UNSUPPORTED_EXTENSIONS and path.name[:1] != "."
-            and not any(ext in AUDIO_EXTENSIONS for ext in _siblings(path))]
+            and not any(ext in AUDIO_EXTENSIONS for ext in _siblings(path, folders))]
 
 
 def no_audio_message(root: Path, unreadable: Sequence[Path] = ()) -> str:
@@ -126,9 +161,10 @@ def orphan_transcripts(root: Path) -> list[Path]:
     """Transcripts with no recording beside them (worth a warning in `validate`); a recording
     that cannot be read (.m4a) still counts as one: it is reported on its own."""
     recordings = set(AUDIO_EXTENSIONS) | set(UNSUPPORTED_EXTENSIONS)
+    folders: Folders = {}
     return [path for path in sorted(_walk(root))
             if path.suffix.lower() in (".lab", ".txt")
-            and not any(ext in recordings for ext in _siblings(path))]
+            and not any(ext in recordings for ext in _siblings(path, folders))]
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -138,7 +174,3 @@ def _walk(root: Path) -> Iterator[Path]:
         if (path.is_file() or (path.is_symlink() and not path.exists())) and not any(
                 part.startswith(".") for part in path.relative_to(root).parts):
             yield path
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)

@@ -6,8 +6,9 @@ outcome, so a single file (a one-utterance run of `align_one`, aligner/cli/align
 corpus of thousands name a bad file, an out-of-memory error and `--strict` in the same words.
 
 A corpus run writes its outputs under the output directory, mirroring the corpus folders, and
-skips utterances whose outputs all exist (written atomically, so existing means finished), which
-makes an interrupted run resumable; its report lists failures and flags.
+skips utterances whose outputs all exist (written atomically, so existing means finished) and are
+newer than their inputs, as make does: an interrupted run resumes, and an edited transcript is
+aligned again. Its report lists failures and flags.
 
 Why results are plain data: the same loop runs in-process, in worker processes (`--jobs`) or in
 length-bucketed GPU batches, and the CLI only renders the results.
@@ -26,7 +27,8 @@ from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
 from aligner.corpus import NO_TRANSCRIPT, Utterance
 from aligner.errors import one_line
-from aligner.formats import output_paths, write_outputs
+from aligner.formats import FORMATS, output_paths, write_outputs
+from aligner.interrupts import ignore_sigint, sigint_held_for_workers
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,12 +86,24 @@ Writer = Callable[[Utterance, "list[Alignment]", "np.ndarray"], list[Path]]
 
 def failed(utt: Utterance, err: BaseException) -> Result:
     """The failed Result for an exception raised while aligning or writing `utt`."""
+    seconds = audio_seconds(utt.audio)
     if isinstance(err, MemoryError):
-        return Result(utt.name, "failed", _memory_reason(utt, err), cause=OUT_OF_MEMORY)
+        return Result(utt.name, "failed", _memory_reason(utt, err), seconds, cause=OUT_OF_MEMORY)
     if isinstance(err, (ValueError, OSError)):  # their messages name the file
-        return Result(utt.name, "failed", one_line(err), cause=BAD_INPUT)
+        return Result(utt.name, "failed", one_line(err), seconds, cause=BAD_INPUT)
     return Result(utt.name, "failed", f"{utt.audio}: {type(err).__name__}: {one_line(err)}",
-                  cause=CRASHED)
+                  seconds, cause=CRASHED)
+
+
+def audio_seconds(audio: Path) -> float:
+    """The recording's duration from its header, 0.0 when it cannot be read: a failed row of the
+    report still says how long its audio is (what a rerun will cost), where that is known."""
+    from aligner.audio import audio_info
+
+    try:
+        return audio_info(audio).duration
+    except (ValueError, OSError):
+        return 0.0
 
 
 def _memory_reason(utt: Utterance, err: BaseException) -> str:
@@ -104,7 +118,7 @@ def _memory_reason(utt: Utterance, err: BaseException) -> str:
 
 
 def no_transcript(utt: Utterance) -> Result:
-    return Result(utt.name, "failed", NO_TRANSCRIPT, cause=BAD_INPUT)
+    return Result(utt.name, "failed", NO_TRANSCRIPT, audio_seconds(utt.audio), cause=BAD_INPUT)
 
 
 def unreadable_result(root: Path, path: Path) -> Result:
@@ -176,6 +190,48 @@ def expected_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
     return paths
 
 
+def utterance_outputs(out_dir: Path, utt: Utterance) -> list[Path]:
+    """Every file under `out_dir` that some run may have written for `utt`, whatever formats and
+    --plots it asked for: each format (CTM's phones file too), the PNG and its further pages.
+    What --strict and a changed input must clear: an x.json from an earlier `-f json` run holds
+    the old alignment just as much as this run's x.TextGrid. Never the utterance's own audio,
+    transcript or gold alignment (a corpus aligned into its own folder keeps them)."""
+    from aligner.plot import page_paths, plot_path
+
+    base = output_base(out_dir, utt)
+    paths = output_paths(base, FORMATS)
+    pages = page_paths(plot_path(base), 2)
+    while pages[-1].exists():  # x.png, x.page2.png, x.page3.png, ...
+        pages = page_paths(plot_path(base), len(pages) + 1)
+    inputs = [p for p in (utt.audio, utt.transcript, utt.gold) if p is not None]
+    return [p for p in paths + pages
+            if p.is_file() and not any(same_file(p, src) for src in inputs)]
+
+
+def remove_outputs(out_dir: Path, utt: Utterance) -> list[Path]:
+    """Delete `utterance_outputs`; returns what was removed."""
+    removed = utterance_outputs(out_dir, utt)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def stale_outputs(out_dir: Path, utt: Utterance, dictionary: Path | None = None) -> list[Path]:
+    """The utterance's outputs (any format) older than its audio, its transcript or the
+    --dictionary: they align what the inputs no longer say. Make's rule, on modification times;
+    an input that cannot be read counts as unchanged (aligning it reports why)."""
+    newest = max((_mtime(p) for p in (utt.audio, utt.transcript, dictionary) if p is not None),
+                 default=0)
+    return [p for p in utterance_outputs(out_dir, utt) if _mtime(p) < newest]
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def ctm_id(name: str) -> str:
     """A corpus utterance's CTM id: its path below the root with `-` for `/` (`spkX/001` ->
     `spkX-001`, Kaldi's speaker-first style), so that two speakers' `001.wav` stay apart when
@@ -217,9 +273,13 @@ def overwrite_refusal(utt: Utterance, output: Path) -> str:
 
 
 def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
-         overwrite: bool, plots: bool = False) -> tuple[list[Utterance], list[Result]]:
+         overwrite: bool, plots: bool = False,
+         dictionary: Path | None = None) -> tuple[list[Utterance], list[Result]]:
     """Split into utterances to align, already-finished ones (reported as skipped, their
-    outputs listed as written) and ones whose outputs would replace their own input (failed)."""
+    outputs listed as written) and ones whose outputs would replace their own input (failed).
+    Finished means every output exists and none is older than the audio, the transcript or
+    `dictionary`; older outputs are removed here (they align words the transcript no longer
+    has), so the utterance is aligned again, and if that fails no stale alignment is left."""
     todo, done = [], []
     for utt in utterances:
         outputs = expected_outputs(out_dir, utt, formats, plots)
@@ -227,7 +287,11 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
         if clash is not None:
             done.append(Result(utt.name, "failed", overwrite_refusal(utt, clash),
                                speaker=utt.speaker or "", cause=BAD_INPUT))
-        elif not overwrite and utt.transcript is not None and all(p.exists() for p in outputs):
+            continue
+        if utt.transcript is not None:
+            for path in stale_outputs(out_dir, utt, dictionary):
+                path.unlink(missing_ok=True)
+        if not overwrite and utt.transcript is not None and all(p.exists() for p in outputs):
             done.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
                                speaker=utt.speaker or "", written=outputs))
         else:
@@ -324,6 +388,7 @@ _WORKER: dict = {}
 
 
 def _init_worker(model, device, dictionary, parent: int | None = None) -> None:
+    ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
     if parent is not None:
@@ -363,7 +428,9 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
                  formats: Sequence[str], method: str, strict: bool, jobs: int,
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
-    do not mix well); each task is one length batch (`length_batches`).
+    do not mix well); each task is one length batch (`length_batches`). The workers ignore
+    Ctrl-C from their first instruction (`sigint_held_for_workers`, `ignore_sigint`): the
+    parent stops the run, and a batch in progress finishes (a fraction of a second).
 
     For the CPU only (the CLI runs a GPU in one process): one process with large batches keeps
     a GPU busy, while several would each hold a copy of the model in its memory and queue for
@@ -377,9 +444,10 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
                                initargs=(model, device, dictionary, os.getpid()))
     try:
         batches = length_batches(todo, batch_seconds)
-        # Longest batches first: the last tasks to finish are then the short ones.
-        futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b
-                   for b in reversed(batches)}
+        with sigint_held_for_workers():  # the pool starts its workers in `submit`
+            # Longest batches first: the last tasks to finish are then the short ones.
+            futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b
+                       for b in reversed(batches)}
         for fut in as_completed(futures):
             try:
                 yield from fut.result()
@@ -389,7 +457,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
                                  cause=CRASHED)
     finally:
         # Ctrl-C (or the consumer stopping): drop the queued utterances instead of aligning
-        # them all before returning; the ones in progress finish or die, writing atomically.
+        # them all before returning; the ones in progress finish, writing atomically.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -441,6 +509,18 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
                 path.unlink(missing_ok=True)
             r.written = []
             refuse(r)
+
+
+def discard_refused(results: Sequence[Result], utterances: Sequence[Utterance],
+                    out_dir: Path) -> None:
+    """Remove every output file of each utterance --strict refused, whatever its format: the
+    refusal removes this run's formats, but an x.json an earlier `-f json` run wrote would still
+    hold the flagged alignment when this run asks for TextGrids."""
+    by_name = {u.name: u for u in utterances}
+    for r in results:
+        if r.cause == STRICT and r.name in by_name:
+            remove_outputs(out_dir, by_name[r.name])
+            r.written = []
 
 
 def _number(text: str | None, default):

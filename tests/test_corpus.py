@@ -83,3 +83,27 @@ def test_lab_and_txt_that_differ_are_a_warning(small_corpus):
     assert "alice/deep/a2" not in dict(report.problems)
     (small_corpus / "alice" / "deep" / "a2.txt").write_text("good\n  evening ", encoding="utf-8")
     assert corpus.transcript_conflict(utts["alice/deep/a2"]) is None
+
+
+def test_audio_and_transcript_pair_whatever_unicode_normalisation_spells_them(tmp_path,
+                                                                             write_wav):
+    """A macOS copy names `café.wav` with a decomposed é (NFD), an editor saves `café.lab`
+    precomposed (NFC): one recording, for alignment and validate alike."""
+    import unicodedata
+
+    root = tmp_path / "c"
+    nfc, nfd = (unicodedata.normalize(form, "café") for form in ("NFC", "NFD"))
+    assert nfc != nfd
+    write_wav(root / "spk" / f"{nfd}.wav", speechlike(1.5))
+    (root / "spk" / f"{nfc}.lab").write_text("hello there", encoding="utf-8")
+    write_wav(root / "spk" / f"{nfc}2.wav", speechlike(1.5, seed=1))
+    (root / "spk" / f"{nfd}2.txt").write_text("hello there", encoding="utf-8")
+    utts = corpus.find_utterances(root)
+    assert [(u.audio.name, u.transcript.name) for u in utts] == [
+        (f"{nfd}.wav", f"{nfc}.lab"), (f"{nfc}2.wav", f"{nfd}2.txt")]
+    assert corpus.orphan_transcripts(root) == []
+    report = validate_corpus(root)
+    assert report.problems == [] and [u.words for u in report.utterances] == [2, 2]
+    # spelled exactly alike wins over alike only once normalised
+    (root / "spk" / f"{nfd}.lab").write_text("good morning", encoding="utf-8")
+    assert corpus.find_transcript(root / "spk" / f"{nfd}.wav") == root / "spk" / f"{nfd}.lab"

@@ -111,3 +111,53 @@ def test_strict_on_a_folder_of_an_earlier_run_removes_its_flagged_alignments(
     rows = _report(out)
     assert rows["spk/u1"]["status"] == "failed" and "--strict" in rows["spk/u1"]["reason"]
     assert rows["spk/u0"]["status"] == "skipped"
+
+
+def test_strict_removes_every_format_an_earlier_run_wrote_for_a_refused_utterance(
+        tmp_path, tiny_model_dir, monkeypatch):
+    """An earlier run wrote JSON, CTM and plots; this one asks for TextGrids with --strict: the
+    flagged utterance must not keep its old JSON, CTMs or PNG pages (they hold the alignment
+    --strict refuses), and the other utterances keep theirs."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(2):
+        write_pair(root / "spk", f"u{i}", speechlike(1.2, seed=i), text="hello there")
+    _flag_one(monkeypatch, "spk/u1")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json,ctm").exit_code == 0
+    for name in ("u0.png", "u1.png", "u1.page2.png"):  # as --plots draws a long recording
+        (out / "spk" / name).write_bytes(b"\x89PNG")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid", "--strict", "-q")
+    assert result.exit_code == 1, result.output
+    assert sorted(p.name for p in (out / "spk").iterdir()) == [
+        "u0.TextGrid", "u0.ctm", "u0.json", "u0.phones.ctm", "u0.png"]
+    assert _report(out)["spk/u1"]["status"] == "failed"
+
+
+def test_strict_on_one_file_names_the_earlier_output_it_leaves(tmp_path, tiny_model_dir,
+                                                               monkeypatch):
+    """Beside the audio an output may be a file the user keeps, so a refused single file
+    deletes nothing; "nothing written" names what an earlier run left at its path instead."""
+    audio, transcript = write_pair(tmp_path, "clip", speechlike(1.5))
+    _flag_one(monkeypatch, "clip")
+    assert cli(audio, transcript, "--model", tiny_model_dir).exit_code == 0
+    earlier = tmp_path / "clip.TextGrid"
+    before = earlier.read_bytes()
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict")
+    assert result.exit_code == 1, result.output
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.endswith(f"nothing written (an earlier {earlier} is left as it was)"), error
+    assert earlier.read_bytes() == before
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict", "-o", tmp_path / "new")
+    assert result.stderr.strip().endswith("nothing written"), result.stderr
+
+
+def test_one_file_warns_when_its_lab_and_txt_differ(tmp_path, tiny_model_dir):
+    """As a corpus run and validate do: the transcript found beside the audio is the .lab, and a
+    different .txt beside it is named (a correction made there would go unseen)."""
+    audio, _ = write_pair(tmp_path, "clip", speechlike(1.5), text="hello there")
+    (tmp_path / "clip.txt").write_text("good morning", encoding="utf-8")
+    result = cli(audio, "--model", tiny_model_dir, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "clip.lab and clip.txt differ; using clip.lab" in result.stderr
+    (tmp_path / "clip.txt").write_text("hello  there\n", encoding="utf-8")
+    result = cli(audio, "--model", tiny_model_dir, "-o", tmp_path / "out")
+    assert result.exit_code == 0 and "differ" not in result.stderr

@@ -1,16 +1,17 @@
 """aligner/interrupts.py: a Ctrl-C swallowed by a library (a bare `except:`) must still stop a
-corpus run."""
+corpus run, and one that reaches worker processes while they start is left to the run."""
 
 from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from aligner.cli.align import consume
-from aligner.interrupts import StopRequest, catch_interrupts
+from aligner.interrupts import StopRequest, catch_interrupts, sigint_held_for_workers
 
 
 def _stream_that_swallows_ctrl_c(n: int):
@@ -70,3 +71,89 @@ def test_stop_request_raises_only_once_set():
     stop.requested = True
     with pytest.raises(KeyboardInterrupt):
         stop.check()
+
+
+# ------------------------------------------------------------------------ worker processes
+
+def _sigint_blocked(pid: int) -> bool:
+    """Whether process `pid` has SIGINT in its blocked mask (Linux /proc)."""
+    for line in open(f"/proc/{pid}/status", encoding="ascii"):
+        if line.startswith("SigBlk:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    raise AssertionError("no SigBlk line")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
+def test_workers_start_with_sigint_blocked_and_a_held_ctrl_c_still_stops(default_sigint):
+    """A spawned worker keeps only the signal mask of its parent: started inside the block it
+    cannot take a Ctrl-C before its initializer ignores it. The parent's own Ctrl-C during the
+    block is held, then raised as usual."""
+    import multiprocessing as mp
+    import time
+
+    ctx = mp.get_context("spawn")
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_held_for_workers():
+            worker = ctx.Process(target=time.sleep, args=(30,))
+            worker.start()
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000):  # a handler would run here, between bytecodes
+                pass
+            held = True
+    try:
+        assert held  # the block ran to its end
+        assert _sigint_blocked(worker.pid)
+        assert not _sigint_blocked(os.getpid())
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        worker.kill()
+        worker.join()
+
+
+def _spawned_workers(session: int) -> int:
+    """Worker processes (`multiprocessing` spawn) of the session the run was started in."""
+    count = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if (b"--multiprocessing-fork" in cmdline.read_bytes()
+                    and os.getsid(int(cmdline.parent.name)) == session):
+                count += 1
+        except (OSError, ValueError):
+            pass
+    return count
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
+@pytest.mark.parametrize("delay", [0.1, 0.6], ids=["starting-python", "importing-torch"])
+def test_ctrl_c_while_workers_start_prints_no_traceback(tmp_path, tiny_model_dir, delay):
+    """Ctrl-C reaches the whole process group, workers too: one still starting Python (site,
+    numpy) or importing torch in its initializer printed a screenful of KeyboardInterrupt
+    traceback each. They leave it to the parent, which stops with its one line and 130."""
+    import subprocess
+    import sys
+    import time
+
+    import soundfile as sf
+
+    from conftest import speechlike
+
+    root = tmp_path / "corpus"
+    for i in range(4):
+        (root / f"spk{i % 2}").mkdir(parents=True, exist_ok=True)
+        sf.write(str(root / f"spk{i % 2}" / f"u{i}.wav"), speechlike(1.5, seed=i), 16000)
+        (root / f"spk{i % 2}" / f"u{i}.lab").write_text("hello there", encoding="utf-8")
+    cmd = [sys.executable, "-m", "aligner.cli", str(root), "-o", str(tmp_path / "out"),
+           "--model", str(tiny_model_dir), "-q", "--device", "cpu", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not _spawned_workers(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before its workers started"
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Exception in initializer" not in stderr, stderr
+    assert "interrupted after" in stderr and "run the same command again" in stderr, stderr

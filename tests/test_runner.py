@@ -246,3 +246,115 @@ def test_a_corpus_ctm_names_each_utterance_by_its_path(tmp_path, tiny_model_dir)
     ids = [set(read_ctm(out / name)) for name in ("spkX/001.ctm", "spkY/001.ctm", "top.ctm")]
     assert ids == [{"spkX-001"}, {"spkY-001"}, {"top"}]
     assert set(read_ctm(out / "spkX" / "001.phones.ctm")) == {"spkX-001"}
+
+
+# ------------------------------------------------------------------------ outputs older than inputs
+
+def _words(path) -> list[str]:
+    from aligner.formats import read_textgrid
+
+    (alignment,) = read_textgrid(path)
+    return [w.label for w in alignment.words if w.label]
+
+
+def _age(paths, seconds: float = 60.0) -> None:
+    """Date files back, as if written a minute ago (an edit made now is then surely newer,
+    whatever the file system's timestamp granularity)."""
+    import os
+    import time
+
+    for path in paths:
+        then = time.time() - seconds
+        os.utime(path, (then, then))
+
+
+def test_an_edited_transcript_audio_or_dictionary_is_aligned_again(tmp_path, tiny_model_dir):
+    """Resume skips finished work, but not work whose inputs changed since: the skip is make's
+    rule (outputs newer than audio, transcript and --dictionary), and outputs of formats this run
+    did not ask for go too (they hold the old words)."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root / "spk", "u0", speechlike(1.5, seed=1), text="hello there")
+    write_pair(root / "spk", "u1", speechlike(1.5, seed=2), text="hello there")
+    dictionary = tmp_path / "extra.dict"
+    dictionary.write_text("zorblax Z AO R B L AE K S\n", encoding="utf-8")
+    _age([*root.rglob("u*.*"), dictionary], 120)
+    run = ("-o", out, "--model", tiny_model_dir, "-f", "textgrid", "--dictionary", dictionary,
+           "-q")
+    assert cli(root, *run[:5], "json", *run[6:]).exit_code == 0  # an earlier -f json run
+    assert cli(root, *run).exit_code == 0
+    _age(out.rglob("u*.*"))
+
+    (root / "spk" / "u0.lab").write_text("good morning", encoding="utf-8")  # the fix
+    result = cli(root, *run)
+    assert result.exit_code == 0, result.output
+    assert _words(out / "spk" / "u0.TextGrid") == ["good", "morning"]
+    assert not (out / "spk" / "u0.json").exists()  # stale, of another format: removed
+    assert (out / "spk" / "u1.json").exists()  # not stale: kept
+    rows = {r["utterance"]: r["status"] for r in csv.DictReader(
+        open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert rows["spk/u0"] in ("aligned", "flagged") and rows["spk/u1"] == "skipped"
+
+    utts = corpus.find_utterances(root)
+    _age(out.rglob("u*.*"))
+    _age([root / "spk" / "u0.lab"], 120)
+    (root / "spk" / "u1.wav").touch()  # the audio edited
+    todo, done = runner.plan(utts, out, ["textgrid"], overwrite=False, dictionary=dictionary)
+    assert [u.name for u in todo] == ["spk/u1"] and [r.name for r in done] == ["spk/u0"]
+    dictionary.touch()  # a pronunciation changed: everything is redone
+    todo, done = runner.plan(utts, out, ["textgrid"], overwrite=False, dictionary=dictionary)
+    assert [u.name for u in todo] == ["spk/u0", "spk/u1"] and done == []
+
+
+def test_a_stale_output_is_gone_even_when_aligning_again_fails(tmp_path, tiny_model_dir):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
+    _age([out / "u0.TextGrid"])
+    (root / "u0.lab").write_text("   ", encoding="utf-8")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 1 and "empty" in result.stderr
+    assert not (out / "u0.TextGrid").exists()
+
+
+# ------------------------------------------------------------------------ what the summary says
+
+def test_failed_rows_have_the_duration_of_readable_audio(tmp_path, tiny_model_dir):
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root, "no_text", speechlike(1.25), text=None)
+    write_pair(root, "empty", speechlike(0.75), text="  ")
+    write_pair(root, "broken", audio_bytes=b"not audio")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 1
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert {n: (r["status"], r["duration"]) for n, r in rows.items()} == {
+        "no_text": ("failed", "1.250"), "empty": ("failed", "0.750"),
+        "broken": ("failed", "0.000")}
+
+
+def test_an_interrupt_says_how_many_were_aligned_and_how_many_failed():
+    from aligner.cli.align import _interrupted_line
+
+    results = [runner.Result(f"f{i}", "failed") for i in range(6)]
+    line = _interrupted_line(results, 44)
+    assert line.startswith("interrupted after 0 aligned, 6 failed, of 44 utterances;")
+    results += [runner.Result("a", "flagged"), runner.Result("s", "skipped")]
+    assert "after 1 aligned, 6 failed, 1 skipped (done before), of 44" in _interrupted_line(
+        results, 44)
+
+
+def test_a_corpus_summary_counts_its_unknown_words_in_one_line(tmp_path, tiny_model_dir):
+    """Single files list each unknown word; a corpus may have thousands: one line with the
+    count, the most frequent ones, and the validate command that lists them all."""
+    root, out = tmp_path / "my corpus", tmp_path / "out"
+    texts = ["zorblax zorblax quuxly", "zorblax frobnitz", "blorft snazzle wibbert hello"]
+    for i, text in enumerate(texts):
+        write_pair(root, f"u{i}", speechlike(3.0, seed=i), text=text)
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if "zorblax" in line]
+    assert len(lines) == 1, result.stdout
+    line = " ".join(result.stdout.split("6 word(s) not in the dictionary")[1].split())
+    assert line.startswith(", pronounced by rule: zorblax, blorft, frobnitz, quuxly, snazzle, ...")
+    assert f"ottc-align validate '{root}' --export-dictionary words.dict" in line
+    assert cli("validate", root, "--export-dictionary", tmp_path / "w.dict").exit_code == 0
+    assert "zorblax" in (tmp_path / "w.dict").read_text(encoding="utf-8")

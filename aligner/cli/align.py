@@ -7,6 +7,7 @@ Results: a line per file, or a progress bar, a summary table and a report for a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -44,7 +45,8 @@ def command(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
                                       help="Corpus on CPU: parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(
-        help="Corpus: realign utterances whose outputs already exist.")] = False,
+        help="Corpus: realign utterances whose outputs already exist (ones whose audio, "
+             "transcript or --dictionary changed since are realigned anyway).")] = False,
     strict: Annotated[bool, typer.Option(
         help="Treat probably-wrong alignments (flags) as failures: exit 1, nothing written.")]
         = False,
@@ -87,6 +89,8 @@ def command(
                        "ottc-align plot AUDIO TRANSCRIPT")
         if transcript is None:
             transcript = _guess_transcript(audio)
+            if not quiet:
+                _print_transcript_conflicts([_file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
                            strict, quiet, verbose)
     raise typer.Exit(code)
@@ -110,6 +114,13 @@ def _guess_transcript(audio: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------ one file
+
+def _file_utterance(audio: Path, transcript: Path):
+    """A single recording as the runner's one-utterance corpus."""
+    from aligner.corpus import Utterance
+
+    return Utterance(audio.stem, audio, transcript, None)
+
 
 def single_output_base(audio: Path, output: Path | None,
                        fmts: list[str]) -> tuple[Path, list[str], Path | None]:
@@ -147,7 +158,6 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
                 quiet, verbose=False) -> int:
     """One recording: a one-utterance run of the runner, its Result printed."""
     from aligner.atomic import OutputError, check_writable
-    from aligner.corpus import Utterance
     from aligner.formats import output_paths, write_file, write_outputs
     from aligner.runner import align_one, overwrite_refusal, overwritten_input
 
@@ -155,7 +165,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         base, fmts, file = single_output_base(audio, output, fmts)
     except ValueError as err:
         raise fail(err)
-    utt = Utterance(audio.stem, audio, transcript, None)
+    utt = _file_utterance(audio, transcript)
     outputs = output_paths(base, fmts) if file is None else [file]
     clash = overwritten_input(outputs, utt)
     if clash is not None:
@@ -178,7 +188,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         if progress is not None:
             progress.stop()
     if result.status == "failed":
-        raise _file_failure(audio, result, verbose)
+        raise _file_failure(audio, result, verbose, [p for p in outputs if p.exists()])
     if not quiet:
         _print_file_summary(audio, result, verbose)
     return EXIT_OK
@@ -200,8 +210,11 @@ def _progress_for(audio: Path, aligner, quiet: bool):
     return progress
 
 
-def _file_failure(audio: Path, result, verbose: bool) -> typer.Exit:
-    """Print why a single file failed; the Exit to raise (2 for bad input, else 1)."""
+def _file_failure(audio: Path, result, verbose: bool,
+                  earlier: Sequence[Path] = ()) -> typer.Exit:
+    """Print why a single file failed; the Exit to raise (2 for bad input, else 1). `earlier`:
+    outputs of an earlier run at this run's output paths, left as they were (named, so that
+    "nothing written" is not read as "no alignment there")."""
     from aligner.runner import BAD_INPUT, OUT_OF_MEMORY, STRICT
 
     if result.cause == STRICT:
@@ -212,11 +225,21 @@ def _file_failure(audio: Path, result, verbose: bool) -> typer.Exit:
                          "them all"))
         for f in flags if verbose else example_flags(flags):
             console.print(f"[yellow]flag:[/] {escape(f)}")
-        return fail(f"{audio}: alignment flagged as probably wrong (--strict); nothing written",
-                    EXIT_FAILED)
+        return fail(f"{audio}: alignment flagged as probably wrong (--strict); nothing written"
+                    + _left_as_it_was(earlier), EXIT_FAILED)
     if result.cause == OUT_OF_MEMORY:
         return fail(f"{result.reason}; {MEMORY_HINT}", EXIT_FAILED)
     return fail(result.reason, EXIT_USAGE if result.cause == BAD_INPUT else EXIT_FAILED)
+
+
+def _left_as_it_was(earlier: Sequence[Path]) -> str:
+    """Why a single file's --strict refusal does not delete an earlier output: beside the audio
+    it may be a file the user keeps (a corpus run clears its own output folder instead)."""
+    if not earlier:
+        return ""
+    names = ", ".join(str(p) for p in earlier)
+    return (f" (an earlier {names} is left as it was)" if len(earlier) == 1
+            else f" (earlier {names} are left as they were)")
 
 
 def _frame_progress(label: str):
@@ -282,7 +305,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     stale = clean_stale_temps(out_dir)  # left by a killed run: never mistaken for outputs
     if stale and not quiet:
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
-    todo, results = runner.plan(utterances, out_dir, fmts, overwrite, plots)
+    todo, results = runner.plan(utterances, out_dir, fmts, overwrite, plots, dictionary)
     report = out_dir / runner.REPORT_NAME
     runner.recall_previous(results, report, strict)  # before this run's report replaces it
     results += [runner.unreadable_result(root, path) for path in unreadable]
@@ -306,21 +329,55 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     finally:
         try:
             runner.judge_against_speakers(results, _thresholds(aligner), strict)
+            runner.discard_refused(results, utterances, out_dir)
             runner.write_report(results, report)
         except OSError as err:
             print_error(err)
     if interrupted:
-        err_console().print(f"interrupted after {len(results)} of "
-                            f"{len(utterances) + len(unreadable)} "
-                            "utterances; run the same command again to resume")
+        err_console().print(_interrupted_line(results, len(utterances) + len(unreadable)))
         return EXIT_INTERRUPTED
     if not quiet:
         _print_corpus_summary(results, report, verbose)
+        _print_unknown_words(results, root, dictionary)
     else:
         for r in results:
             if not r.ok:
                 err_console().print(f"[bold red]failed:[/] {escape(r.name)}: {escape(r.reason)}")
     return exit_code(results)
+
+
+def _interrupted_line(results, total: int) -> str:
+    """What an interrupted run got through, by outcome: "after 6 of 44" read as six aligned when
+    the six had failed before any alignment started (no transcript, unreadable audio)."""
+    aligned = sum(r.status in ("aligned", "flagged") for r in results)
+    failed = sum(r.status == "failed" for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
+    done_before = f", {skipped} skipped (done before)" if skipped else ""
+    return (f"interrupted after {aligned} aligned, {failed} failed{done_before}, of {total} "
+            "utterances; run the same command again to resume")
+
+
+UNKNOWN_EXAMPLES = 5  # unknown words named in a corpus summary
+
+
+def _print_unknown_words(results, root: Path, dictionary: Path | None) -> None:
+    """One line for the words of this run that no dictionary has (their pronunciations were
+    generated by rule): how many, the most frequent few, and the command that lists them all
+    as a dictionary to correct. A single file lists each; a corpus may have thousands."""
+    import shlex
+    from collections import Counter
+
+    counts = Counter(word.lower() for r in results for word in r.unknown_words)
+    if not counts:
+        return
+    examples = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    shown = ", ".join(examples[:UNKNOWN_EXAMPLES]) + (", ..." if len(examples) > UNKNOWN_EXAMPLES
+                                                      else "")
+    command = f"ottc-align validate {shlex.quote(str(root))}" + (
+        f" --dictionary {shlex.quote(str(dictionary))}" if dictionary is not None else "")
+    out_console().print(f"{len(counts)} word(s) not in the dictionary, pronounced by rule: "
+                        f"{escape(shown)}; {escape(command)} --export-dictionary words.dict "
+                        "lists them all to correct and pass back with --dictionary")
 
 
 def _thresholds(aligner):

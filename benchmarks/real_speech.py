@@ -1,7 +1,8 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
-        [--so-limit 0] [--swapped 200] [--substituted 400] [--threads 2] [--name real_speech]
+        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--threads 2]
+        [--name real_speech]
 
 Three measurements, each for both systems in the same run:
 1. Hand-labelled recordings (`gold-dev/`: emuR `ae`, praatio's examples, Parselmouth's North
@@ -17,8 +18,9 @@ Three measurements, each for both systems in the same run:
    utterance's text) that are flagged or refused, both for single recordings and as a corpus
    run judges them (also against the speaker's other recordings, aligner/speaker_fit.py), the
    calibration of both thresholds by speaker halves, the flags a transcript with one word
-   replaced gets (the whole flagged, the replaced word flagged `low_confidence`), and the
-   phone durations.
+   replaced gets (the whole flagged, the replaced word flagged `low_confidence`), those a
+   transcript with its second half left out gets (`transcript_mismatch`,
+   `untranscribed_speech`), and the phone durations.
 3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
 
 pocketsphinx alignments are cached under --cache (they do not depend on our model). Reads the
@@ -147,6 +149,37 @@ def substituted_pairs(items: list[Item], n: int) -> list[tuple[Item, str, int]]:
         i = rng.randrange(len(words))
         out.append((item, " ".join(words[:i] + [rng.choice(choices)] + words[i + 1:]), i))
     return out
+
+
+def truncated_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
+    """(recording, the first half of its transcript) for up to n recordings of four words or
+    more, evenly spaced: a transcript that leaves out part of what was said (a file cut short,
+    a sentence missed)."""
+    long_enough = [it for it in items if len(it.text.split()) >= 4]
+    if not long_enough or n <= 0:
+        return []
+    step = max(1, len(long_enough) // n)
+    return [(it, " ".join(it.text.split()[: len(it.text.split()) // 2]))
+            for it in long_enough[::step][:n]]
+
+
+def truncation_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], n: int) -> dict:
+    """How the flags treat a transcript with its second half left out: the share flagged
+    `transcript_mismatch`, `untranscribed_speech`, either; and of the correct transcripts
+    (`done`) flagged `untranscribed_speech`."""
+    counts = {"transcript_mismatch": 0, "untranscribed_speech": 0, "either": 0}
+    pairs = truncated_pairs(items, n)
+    for item, text in pairs:
+        try:
+            kinds = flag_kinds(ottc.align(item, text))
+        except Exception:  # noqa: BLE001 - a refused transcript is caught as a whole
+            kinds = {"transcript_mismatch"}
+        for kind in ("transcript_mismatch", "untranscribed_speech"):
+            counts[kind] += kind in kinds
+        counts["either"] += "transcript_mismatch" in kinds or "untranscribed_speech" in kinds
+    right = [("untranscribed_speech" in flag_kinds(a)) for a in done.values()]
+    return {"transcripts": len(pairs), **{k: v / max(1, len(pairs)) for k, v in counts.items()},
+            "correct_untranscribed": float(np.mean(right)) if right else 0.0}
 
 
 def low_confidence_words(a: Alignment, threshold: float) -> list[bool]:
@@ -430,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swapped", type=int, default=200, help="recordings aligned with a wrong transcript")
     ap.add_argument("--substituted", type=int, default=400,
                     help="recordings aligned with one word of their transcript replaced")
+    ap.add_argument("--truncated", type=int, default=400,
+                    help="recordings aligned with the second half of their transcript left out")
     ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only (model selection)")
     ap.add_argument("--frame-grid", action="store_true",
                     help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
@@ -514,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
                         refused += 1
                 entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
+                entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
                 right_fits = [(k, a.transcript_fit) for k, a in done.items()]
                 entry["calibration"] = calibrate_fit(right_fits, wrong_fits, refused)
                 th = ottc.aligner.thresholds
@@ -542,6 +578,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"the replaced word flagged `low_confidence`: {100 * sub['word_flagged']:.1f}% "
                     f"(the correct transcripts' words: {100 * sub['correct_words_flagged']:.1f}%); "
                     f"the transcript's least confident word: {100 * sub['word_lowest']:.1f}%"])
+                cut = entry["truncated"]
+                so_rows.append([
+                    "the second half of the transcript left out", cut["transcripts"], "-",
+                    f"{100 * cut['transcript_mismatch']:.1f}%",
+                    f"`untranscribed_speech`: {100 * cut['untranscribed_speech']:.1f}% (the correct "
+                    f"transcripts: {100 * cut['correct_untranscribed']:.1f}%); either flag: "
+                    f"{100 * cut['either']:.1f}%"])
                 so_rows.append([
                     "the same in a corpus run (each judged against its speaker's other recordings)",
                     len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%", "-"])

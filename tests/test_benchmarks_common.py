@@ -99,6 +99,17 @@ def test_real_speech_substitution_replaces_exactly_one_word_with_a_word_the_tran
     assert len(substituted_pairs(items, 2)) == 2 and substituted_pairs(items, 0) == []
 
 
+def test_real_speech_truncation_keeps_the_first_half_of_transcripts_of_four_words_or_more():
+    from benchmarks.real_speech import Item, truncated_pairs
+
+    items = [Item(f"SPEAKER000{i}/u", Path("x.wav"), text) for i, text in enumerate(
+        ["the cat sat down", "a dog ran off quickly", "two words", "birds sing at dawn today"])]
+    pairs = truncated_pairs(items, 10)
+    assert [(p[0].key, p[1]) for p in pairs] == [
+        ("SPEAKER0000/u", "the cat"), ("SPEAKER0001/u", "a dog"), ("SPEAKER0003/u", "birds sing")]
+    assert len(truncated_pairs(items, 2)) == 2 and truncated_pairs(items, 0) == []
+
+
 def test_real_speech_low_confidence_words_skip_silence_and_follow_the_threshold():
     from aligner.alignment import Alignment, Interval
     from benchmarks.real_speech import low_confidence_words

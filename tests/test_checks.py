@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import cli, outputs, write_pair
-from conftest import speechlike
+from conftest import EXAMPLE_WAV, speechlike
+
+SHIPPED = EXAMPLE_WAV.parent.parent / "models" / "english" / "model.safetensors"
 
 
 def _alignment(words, phones, duration):
@@ -96,6 +98,47 @@ def test_a_recording_of_noise_is_flagged_no_speech(tmp_path):
     assert any("no_speech" in str(f) for f in data["flags"])
     rows = list(csv.reader((tmp_path / "out" / "room.csv").open()))
     assert any(r[3] == "recording" and r[-1] == "no_speech" for r in rows)
+
+
+def test_voiced_outside_words_known_answers():
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import voiced_outside_words
+
+    voiced = np.zeros(300, dtype=bool)
+    voiced[[*range(10, 40), *range(100, 120), *range(125, 160), *range(200, 230)]] = True
+    words = [Interval(0.0, 0.5, "a"), Interval(1.9, 2.4, "b")]
+    # 1.00-1.20 and 1.25-1.60 s are one stretch (a 50 ms gap), 2.00-2.30 s is inside "b"
+    assert voiced_outside_words(words, voiced) == pytest.approx((1.0, 1.6))
+    assert voiced_outside_words([Interval(0.0, 3.0, "a")], voiced) is None
+    assert voiced_outside_words(words, voiced, bridge=0.01) == pytest.approx((1.25, 1.6))
+
+
+def test_untranscribed_speech_rule():
+    from aligner.checks import Thresholds, find_flags
+
+    limit = Thresholds().max_voiced_outside
+    a = _alignment([(0.1, 0.4, "hi", 0.5)], [(0.1, 0.4, "HH", 0.5)], 5.0)
+    a.voiced_outside = (1.0, 1.0 + 0.5 * limit)
+    assert find_flags(a) == []
+    a.voiced_outside = (1.0, 1.1 + limit)
+    (flag,) = find_flags(a)
+    assert flag.kind == "untranscribed_speech" and "1.00-" in flag
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
+def test_a_transcript_missing_its_end_is_flagged(tmp_path):
+    """The example's first four words of its fifteen: the model aligns them, the rest of the
+    speech is left to silence and still voiced; with the whole transcript no such flag."""
+    from aligner.align import Aligner
+    from conftest import EXAMPLE_TXT, EXAMPLE_WAV
+
+    aligner = Aligner.load()
+    full = aligner.align(EXAMPLE_WAV, EXAMPLE_TXT.read_text())
+    assert "untranscribed_speech" not in [f.kind for f in full.flags]
+    short = aligner.align(EXAMPLE_WAV, "The passwords you entered")
+    assert "untranscribed_speech" in [f.kind for f in short.flags]
 
 
 def test_flags_reach_summary_json_csv_and_report(monkeypatch, tmp_path, tiny_model_dir):

@@ -161,7 +161,7 @@ VOICING_WINDOW = 640  # samples (40 ms at 16 kHz): two periods of a 50 Hz voice
 VOICING_PERIODS = (16000 // 650, 16000 // 60)  # lags of a 60-650 Hz voice (men to children)
 VOICING_PEAK = 0.35  # normalised autocorrelation peak above which a frame is voiced
 VOICING_RANGE_DB = 40.0  # frames this far below the loudest are too quiet to judge
-VOICING_CHUNK = 1500  # frames analysed at once (15 s, some 60 MB): bounded memory at any length
+VOICING_CHUNK = 1500  # frames analysed at once (15 s, some 10 MB): bounded memory at any length
 
 
 def voiced_share(waveform: Tensor | np.ndarray) -> float:
@@ -186,23 +186,25 @@ def voiced_frames(waveform: Tensor | np.ndarray) -> Tensor:
     if x.numel() < win:
         return torch.zeros(n_out, dtype=torch.bool)
     total = (x.numel() - win) // hop + 1
-    taper = torch.hann_window(win, periodic=False, dtype=torch.float64)
-    overlap = torch.tensor(np.correlate(taper.numpy(), taper.numpy(), "full")[win - 1:])
+    taper = torch.hann_window(win, periodic=False)
+    overlap = torch.tensor(np.correlate(taper.numpy(), taper.numpy(), "full")[win - 1:],
+                           dtype=torch.float32)
     lo, hi = VOICING_PERIODS
-    peaks, levels = [], []
-    for first in range(0, total, VOICING_CHUNK):  # float64 copies of one chunk at a time
+    n_fft = 1024  # >= win + hi: the lags up to a 60 Hz period do not wrap around
+    gain = (overlap[0] / overlap[:hi]).clone()  # undo the taper's fall-off with the lag
+    peak = torch.empty(total)
+    level = torch.empty(total)
+    for first in range(0, total, VOICING_CHUNK):  # small float32 pieces: bounded memory
         last = min(total, first + VOICING_CHUNK)
         start = max(0, first * hop - 1)
-        piece = x[start: (last - 1) * hop + win].to("cpu", torch.float64)
+        piece = x[start: (last - 1) * hop + win].to("cpu", torch.float32)
         piece = piece[1:] - 0.97 * piece[:-1] if start else torch.cat(  # pre-emphasis: red
             [piece[:1], piece[1:] - 0.97 * piece[:-1]])                 # noise is not periodic
         f = piece.unfold(0, win, hop)
         f = (f - f.mean(1, keepdim=True)) * taper
-        ac = torch.fft.irfft(torch.fft.rfft(f, 2 * win).abs().square(), 2 * win)[:, :win]
-        ac = ac / (overlap / overlap[0])  # undo the taper's fall-off with the lag
-        peaks.append(ac[:, lo:hi].amax(1) / (ac[:, 0] + 1e-12))
-        levels.append(10 * torch.log10(ac[:, 0] + 1e-12))
-    peak, level = torch.cat(peaks), torch.cat(levels)
+        ac = torch.fft.irfft(torch.fft.rfft(f, n_fft).abs().square_(), n_fft)[:, :hi] * gain
+        peak[first:last] = ac[:, lo:hi].amax(1) / (ac[:, 0] + 1e-12)
+        level[first:last] = 10 * torch.log10(ac[:, 0] + 1e-12)
     v = torch.nn.functional.pad((peak > VOICING_PEAK) & (level > level.max() - VOICING_RANGE_DB),
                                 (2, 2))
     # a voice holds its pitch for 30 ms or more; noise is periodic for a frame here and there

@@ -45,9 +45,9 @@ class Thresholds:
     # hears speech in such noise and a transcript fits.
     min_voiced_share: float = 0.005
     # Above: seconds of voiced speech that no word covers (voiced_outside_words): part of what
-    # was said is probably missing from the transcript. On 500 held-out learner recordings it
-    # flags 0.4% of the correct transcripts and 37% of those with their second half left out
-    # (the transcript fit: 16%; docs/usage.md).
+    # was said is probably missing from the transcript. On the held-out learners it flags 0.7%
+    # of 2500 correct transcripts and 36.2% of 400 with their second half left out (the
+    # transcript fit: 17.2%; benchmarks/real_speech.py --truncated).
     max_voiced_outside: float = 0.8
     max_word_seconds: float = 4.0
     max_phone_seconds: float = 1.0

@@ -169,11 +169,13 @@ class Aligner:
         utterance TextGrid). `audio` is a path, a file opened with 'rb', or samples ([N] or
         [N, channels], a numpy array or a torch tensor) with `sample_rate` (required for
         samples)."""
-        result = self.align_speakers(audio, transcript, sample_rate, method, speaker)
-        if len(result) != 1:
-            raise AlignmentError(f"{_name(transcript)}: has {len(result)} speaker tiers; "
+        segments = self.read_segments(transcript)
+        speakers = {s.speaker if s.speaker is not None else speaker for s in segments}
+        if len(speakers) != 1:  # said before minutes of aligning, not after
+            raise AlignmentError(f"{_name(transcript)}: has {len(speakers)} speaker tiers; "
                                  "use Aligner.align_speakers for several speakers")
-        return result[0]
+        wave, name = self.load_waveform(audio, sample_rate)
+        return self.align_waveform(wave, segments, method, name, speaker)[0]
 
     def align_speakers(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
                        transcript: Path | str, sample_rate: int | None = None,

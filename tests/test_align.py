@@ -193,6 +193,8 @@ def test_textgrid_transcript_aligns_inside_intervals(aligner, tmp_path):
     assert 2.2 <= spans["hi"][0] and spans["alice"][1] <= 3.8
     with pytest.raises(AlignmentError, match="speaker tiers"):
         aligner.align(tmp_path / "talk.wav", tmp_path / "talk.TextGrid")
+    with pytest.raises(AlignmentError, match="speaker tiers"):  # said before reading the audio
+        aligner.align(tmp_path / "no such recording.wav", tmp_path / "talk.TextGrid")
 
 
 def test_textgrid_transcript_past_the_audio_is_flagged_and_an_alignment_is_refused(aligner,

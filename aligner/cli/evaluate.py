@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aligner.cli.common import EXIT_FAILED, fail, print_error
+from aligner.cli.common import EXIT_FAILED, fail, out_console, print_error
 
 
 def command(
@@ -67,10 +67,9 @@ def command(
         if s.status == "unreadable":
             print_error(s.reason)
     if not quiet:
-        from rich.console import Console
-
-        console = Console()
+        console = out_console()
         console.print(summary_table(summary))
+        console.print(silence_line(summary))  # not a caption: captions wrap to the table's width
         for s in scores:
             if s.status == "failed":
                 console.print(f"[yellow]failed[/yellow] {s.name}: {s.reason}", highlight=False)
@@ -108,6 +107,11 @@ def summary_table(summary) -> "object":
     ]
     for row in rows:
         table.add_row(*row)
-    table.caption = (f"silence share of 10 ms frames: gold {fmt(summary.gold_silence_share, pct=True)}, "
-                     f"hyp {fmt(summary.hyp_silence_share, pct=True)}")
     return table
+
+
+def silence_line(summary) -> str:
+    """The share of 10 ms frames each side calls silence, one line under the table."""
+    share = lambda x: "-" if x != x else f"{100 * x:.1f}%"
+    return (f"silence share of 10 ms frames: gold {share(summary.gold_silence_share)}, "
+            f"hyp {share(summary.hyp_silence_share)}")

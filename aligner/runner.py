@@ -190,39 +190,47 @@ def expected_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
     return paths
 
 
-def utterance_outputs(out_dir: Path, utt: Utterance) -> list[Path]:
-    """Every file under `out_dir` that some run may have written for `utt`, whatever formats and
-    --plots it asked for: each format (CTM's phones file too), the PNG and its further pages.
-    What --strict and a changed input must clear: an x.json from an earlier `-f json` run holds
-    the old alignment just as much as this run's x.TextGrid. Never the utterance's own audio,
-    transcript or gold alignment (a corpus aligned into its own folder keeps them)."""
+def utterance_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
+                      plots: bool = False) -> list[Path]:
+    """The files under `out_dir` that some run may have written for `utt`: what --strict and a
+    changed input must clear (an x.json from an earlier `-f json` run holds the old alignment
+    just as much as this run's x.TextGrid). In a folder of its own, every format (CTM's phones
+    file too), the PNG and its further pages, whatever `formats` and `plots` say. In the folder
+    that holds the recording (a corpus aligned into itself) only this run's `formats` and plot:
+    an x.srt or x.json beside x.wav there may be the user's own. Never the utterance's audio,
+    transcript or gold alignment."""
     from aligner.plot import page_paths, plot_path
 
     base = output_base(out_dir, utt)
-    paths = output_paths(base, FORMATS)
-    pages = page_paths(plot_path(base), 2)
-    while pages[-1].exists():  # x.png, x.page2.png, x.page3.png, ...
-        pages = page_paths(plot_path(base), len(pages) + 1)
+    if same_file(base.parent, Path(utt.audio).parent):
+        paths = expected_outputs(out_dir, utt, formats, plots)
+    else:
+        paths = output_paths(base, FORMATS)
+        pages = page_paths(plot_path(base), 2)
+        while pages[-1].exists():  # x.png, x.page2.png, x.page3.png, ...
+            pages = page_paths(plot_path(base), len(pages) + 1)
+        paths += pages
     inputs = [p for p in (utt.audio, utt.transcript, utt.gold) if p is not None]
-    return [p for p in paths + pages
-            if p.is_file() and not any(same_file(p, src) for src in inputs)]
+    return [p for p in paths if p.is_file() and not any(same_file(p, src) for src in inputs)]
 
 
-def remove_outputs(out_dir: Path, utt: Utterance) -> list[Path]:
+def remove_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
+                   plots: bool = False) -> list[Path]:
     """Delete `utterance_outputs`; returns what was removed."""
-    removed = utterance_outputs(out_dir, utt)
+    removed = utterance_outputs(out_dir, utt, formats, plots)
     for path in removed:
         path.unlink(missing_ok=True)
     return removed
 
 
-def stale_outputs(out_dir: Path, utt: Utterance, dictionary: Path | None = None) -> list[Path]:
-    """The utterance's outputs (any format) older than its audio, its transcript or the
+def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: bool = False,
+                  dictionary: Path | None = None) -> list[Path]:
+    """The utterance's outputs (`utterance_outputs`) older than its audio, its transcript or the
     --dictionary: they align what the inputs no longer say. Make's rule, on modification times;
     an input that cannot be read counts as unchanged (aligning it reports why)."""
     newest = max((_mtime(p) for p in (utt.audio, utt.transcript, dictionary) if p is not None),
                  default=0)
-    return [p for p in utterance_outputs(out_dir, utt) if _mtime(p) < newest]
+    return [p for p in utterance_outputs(out_dir, utt, formats, plots) if _mtime(p) < newest]
 
 
 def _mtime(path: Path) -> int:
@@ -289,7 +297,7 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
         if utt.transcript is not None:
-            for path in stale_outputs(out_dir, utt, dictionary):
+            for path in stale_outputs(out_dir, utt, formats, plots, dictionary):
                 path.unlink(missing_ok=True)
         if not overwrite and utt.transcript is not None and all(p.exists() for p in outputs):
             done.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
@@ -426,11 +434,13 @@ def _work(args) -> list[Result]:
 
 def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_dir: Path,
                  formats: Sequence[str], method: str, strict: bool, jobs: int,
-                 plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS) -> Iterator[Result]:
+                 plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
+                 late: list[Result] | None = None) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well); each task is one length batch (`length_batches`). The workers ignore
     Ctrl-C from their first instruction (`sigint_held_for_workers`, `ignore_sigint`): the
-    parent stops the run, and a batch in progress finishes (a fraction of a second).
+    parent stops the run; the batches the workers already hold finish when the generator is
+    closed, and their Results are appended to `late` (the caller reports them).
 
     For the CPU only (the CLI runs a GPU in one process): one process with large batches keeps
     a GPU busy, while several would each hold a copy of the model in its memory and queue for
@@ -442,6 +452,8 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
     ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                initargs=(model, device, dictionary, os.getpid()))
+    futures: dict = {}
+    consumed: set = set()
     try:
         batches = length_batches(todo, batch_seconds)
         with sigint_held_for_workers():  # the pool starts its workers in `submit`
@@ -449,6 +461,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
             futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b
                        for b in reversed(batches)}
         for fut in as_completed(futures):
+            consumed.add(fut)
             try:
                 yield from fut.result()
             except Exception as err:  # a crashed worker must not end the run
@@ -457,8 +470,16 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
                                  cause=CRASHED)
     finally:
         # Ctrl-C (or the consumer stopping): drop the queued utterances instead of aligning
-        # them all before returning; the ones in progress finish, writing atomically.
+        # them all before returning. The batches already handed to the workers (up to
+        # 2 x jobs + 1) cannot be taken back: they finish, writing atomically, and their
+        # results go to `late` so that the report lists what they wrote.
         pool.shutdown(wait=True, cancel_futures=True)
+        for fut in futures:
+            if late is not None and fut not in consumed and fut.done() and not fut.cancelled():
+                try:
+                    late.extend(fut.result())
+                except Exception:  # noqa: BLE001 - a crashed batch wrote nothing to report
+                    pass
 
 
 # ------------------------------------------------------------------------------- report
@@ -512,14 +533,14 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
 
 
 def discard_refused(results: Sequence[Result], utterances: Sequence[Utterance],
-                    out_dir: Path) -> None:
+                    out_dir: Path, formats: Sequence[str], plots: bool = False) -> None:
     """Remove every output file of each utterance --strict refused, whatever its format: the
     refusal removes this run's formats, but an x.json an earlier `-f json` run wrote would still
     hold the flagged alignment when this run asks for TextGrids."""
     by_name = {u.name: u for u in utterances}
     for r in results:
         if r.cause == STRICT and r.name in by_name:
-            remove_outputs(out_dir, by_name[r.name])
+            remove_outputs(out_dir, by_name[r.name], formats, plots)
             r.written = []
 
 

@@ -358,3 +358,45 @@ def test_a_corpus_summary_counts_its_unknown_words_in_one_line(tmp_path, tiny_mo
     assert f"ottc-align validate '{root}' --export-dictionary words.dict" in line
     assert cli("validate", root, "--export-dictionary", tmp_path / "w.dict").exit_code == 0
     assert "zorblax" in (tmp_path / "w.dict").read_text(encoding="utf-8")
+
+
+def test_a_corpus_aligned_into_its_own_folder_keeps_the_user_s_other_files(tmp_path):
+    """Beside x.wav, an x.srt or x.json may be the user's own: a stale-output check or --strict
+    may clear only what this run writes there (in a folder of its own, every format)."""
+    import os
+
+    root = tmp_path / "c"
+    (root / "spk").mkdir(parents=True)
+    mine = [root / "spk" / "x.srt", root / "spk" / "x.json"]
+    for path in mine:
+        path.write_text("the user's file", encoding="utf-8")
+        os.utime(path, (1_000_000, 1_000_000))  # older than the recording
+    write_pair(root / "spk", "x", speechlike(1.0))
+    utts = corpus.find_utterances(root)
+    runner.plan(utts, root, ["textgrid"], False)
+    runner.remove_outputs(root, utts[0], ["textgrid"])
+    assert all(p.exists() for p in mine)
+    out = tmp_path / "out"
+    (out / "spk").mkdir(parents=True)
+    theirs = out / "spk" / "x.json"
+    theirs.write_text("{}", encoding="utf-8")
+    os.utime(theirs, (1_000_000, 1_000_000))
+    runner.plan(utts, out, ["textgrid"], False)
+    assert not theirs.exists()  # an output folder's old x.json is an old alignment
+
+
+def test_a_closed_parallel_run_reports_the_batches_its_workers_finished(tmp_path, tiny_model_dir):
+    """Closing the stream early (as Ctrl-C does) lets the workers finish the batches they hold;
+    every utterance whose outputs were written is in what was read or in `late`."""
+    root, out = tmp_path / "c", tmp_path / "out"
+    for i in range(6):
+        write_pair(root / f"spk{i % 2}", f"u{i}", speechlike(1.0, seed=i))
+    utts = corpus.find_utterances(root)
+    late: list = []
+    stream = runner.run_parallel(tiny_model_dir, "cpu", None, utts, out, ["json"], "viterbi",
+                                 False, 2, batch_seconds=0.5, late=late)
+    first = next(stream)
+    stream.close()
+    reported = {first.name, *(r.name for r in late)}
+    written = {u.name for u in utts if (out / f"{u.name}.json").exists()}
+    assert written and written <= reported

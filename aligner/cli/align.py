@@ -313,10 +313,11 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     on_gpu = aligner is not None and aligner.device.type == "cuda"
     if batch_seconds is None:
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
+    late: list = []  # what workers finished after an interrupt: reported all the same
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
-                                     batch_seconds)
+                                     batch_seconds, late)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots)
@@ -327,9 +328,11 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        stream.close()  # the workers' batches in progress finish now, before the report
+        results += late
         try:
             runner.judge_against_speakers(results, _thresholds(aligner), strict)
-            runner.discard_refused(results, utterances, out_dir)
+            runner.discard_refused(results, utterances, out_dir, fmts, plots)
             runner.write_report(results, report)
         except OSError as err:
             print_error(err)

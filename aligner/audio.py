@@ -96,11 +96,7 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
             out_rate = rate if sample_rate is None else int(sample_rate)
             decoded = _decode(f, path, out_rate)
             channel = _loudest_if_cancelled(decoded.channel_energy, decoded.mix_energy)
-            if channel is not None:
-                if not f.seekable():
-                    raise AudioError(f"{path}: the channels cancel out when mixed to mono (one is "
-                                     "out of phase); pick one channel, e.g. sox in.wav out.wav "
-                                     "remix 1")
+            if channel is not None:  # soundfile only opens seekable files: read it again
                 f.seek(0)
                 decoded = _decode(f, path, out_rate, channel)
     except AudioError:
@@ -208,6 +204,8 @@ def as_mono(samples: object, name: object = "<array>") -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)) \
             or arr.dtype == np.bool_:
         raise AudioError(f"{name}: samples must be integer PCM or floating point, not {arr.dtype}")
+    if arr.size == 0:  # [0, 2] would be taken for two channels of nothing and mixed
+        raise AudioError(f"{name}: the recording contains no audio samples (zero length)")
     if np.issubdtype(arr.dtype, np.integer):
         arr = _pcm_to_float(arr)
     arr = np.asarray(arr, dtype=np.float32)

@@ -156,7 +156,7 @@ def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: f
     covered = np.zeros(n, dtype=bool)
     for w in words:
         if w.label:  # a word's edges are fuzzy by a frame or two either side
-            covered[max(0, round(w.start / frame) - 2): max(0, round(w.end / frame) - 1)] = True
+            covered[max(0, round(w.start / frame) - 2): max(0, round(w.end / frame) + 2)] = True
     outside = np.flatnonzero(np.asarray(voiced, dtype=bool) & ~covered)
     if not len(outside):
         return None

@@ -313,7 +313,10 @@ def score_utterance(name: str, gold: Alignment, hyp: Alignment, folding: Folding
     g_w, h_w = fold_words(gold.words), fold_words(hyp.words)
     duration = max([gold.duration] + [t.end for t in g_ph + g_w])
     n_frames = int(np.ceil(duration / frame - 1e-9))
-    both_phones, both_words = bool(g_ph and h_ph), bool(g_w and h_w)
+    # a tier is there when the file holds entries for it (before folding: a hypothesis that
+    # aligned only silence still has its phones tier, and is scored as deleting every phone)
+    both_phones = bool(gold.phones and hyp.phones)
+    both_words = bool(gold.words and hyp.words)
     g_sil, h_sil = (g_ph, h_ph) if both_phones else (g_w, h_w)
     return UtteranceScore(
         name=name,

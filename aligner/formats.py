@@ -640,11 +640,13 @@ def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignm
         a.transcript_fit = float(value) if _is_number(value) else None
     flags = data.get("flags")
     for item in flags if isinstance(flags, list) else []:
-        owner = alignments[0] if len(alignments) == 1 else next(
-            (a for a in alignments if isinstance(item, dict) and a.speaker == item.get("speaker")),
-            None)
         flag = _saved_flag(item)
-        if owner is not None and flag is not None:
+        if flag is None:
+            continue
+        speaker = item.get("speaker")
+        # a flag without a speaker (a corpus run's `add_flag`) is on the whole recording
+        owners = [a for a in alignments if speaker is None or a.speaker == speaker]
+        for owner in owners if len(alignments) > 1 else alignments:
             owner.flags.append(flag)
     return alignments
 

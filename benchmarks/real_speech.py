@@ -44,6 +44,8 @@ if __package__ in (None, ""):
 
 from aligner.atomic import atomic_open  # noqa: E402
 from aligner.alignment import Alignment, Interval  # noqa: E402
+from aligner.align import AlignmentError  # noqa: E402
+from aligner.text.errors import TranscriptError  # noqa: E402
 from aligner.evaluate import TierScore, score_tier, summarise_tier  # noqa: E402
 from aligner.formats import read_csv  # noqa: E402
 from aligner.phone_folding import Folding, fold_words, load_folding  # noqa: E402
@@ -172,7 +174,7 @@ def truncation_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item]
     for item, text in pairs:
         try:
             kinds = flag_kinds(ottc.align(item, text))
-        except Exception:  # noqa: BLE001 - a refused transcript is caught as a whole
+        except (AlignmentError, TranscriptError):  # refused: caught as a whole
             kinds = {"transcript_mismatch"}
         for kind in ("transcript_mismatch", "untranscribed_speech"):
             counts[kind] += kind in kinds

@@ -72,6 +72,14 @@ def test_samples_that_are_not_numbers_of_sound_are_an_audio_error(aligner, sampl
         aligner.align(samples, "hello", sample_rate=16000)
 
 
+@pytest.mark.parametrize("samples", [np.zeros(0, np.float32), np.zeros((0, 2), np.float32),
+                                     np.zeros((2, 0), np.int16)])
+def test_empty_samples_of_any_shape_are_zero_length(aligner, samples):
+    """[0, 2] was mixed as two channels of nothing and reported as "2 samples are NaN"."""
+    with pytest.raises(AudioError, match="zero length"):
+        aligner.align(samples, "hello", sample_rate=16000)
+
+
 @pytest.mark.parametrize("transcript", [b"hello world", None, 42, ["hello", "world"]])
 def test_a_transcript_that_is_not_text_or_a_path_is_a_type_error(aligner, transcript):
     with pytest.raises(TypeError, match="transcript must be text") as info:

@@ -24,7 +24,10 @@ QUOTES = [
     ("docs/usage.md", rf"the product uses {NUMBER}, the mean", "min_relative_fit"),
     ("docs/usage.md", rf"a word lasts more than {NUMBER} s", "max_word_seconds"),
     ("docs/usage.md", rf"a phone lasts more than {NUMBER} s", "max_phone_seconds"),
+    ("docs/usage.md", rf"under {NUMBER}% of the audio is voiced", "min_voiced_share"),
+    ("docs/usage.md", rf"a voiced stretch of more than {NUMBER} s", "max_voiced_outside"),
 ]
+PERCENT = {"min_voiced_share"}  # quoted as a percentage
 
 
 @pytest.mark.parametrize("document, pattern, field", QUOTES)
@@ -32,6 +35,6 @@ def test_docs_quote_the_thresholds_the_code_applies(document: str, pattern: str,
     text = " ".join((ROOT / document).read_text(encoding="utf-8").split())  # unwrap lines
     quoted = re.findall(pattern, text)
     assert quoted, f"{document} no longer says {pattern!r}: update this test with the prose"
-    applied = getattr(Thresholds(), field)
+    applied = getattr(Thresholds(), field) * (100 if field in PERCENT else 1)
     assert all(float(value) == pytest.approx(applied) for value in quoted), \
         f"{document} quotes {field} as {quoted}, the code applies {applied}"

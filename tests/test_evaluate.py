@@ -185,6 +185,9 @@ def test_a_words_only_hypothesis_is_scored_on_words_alone():
     assert s.phones is None and s.words.counts.matched == 2
     assert (s.gold_silence_frames, s.hyp_silence_frames) == (20, 21)
     assert summarise([s], 0.005).phones.boundaries == 0
+    silent = Alignment([iv(0.0, 0.6, "sil")], [iv(0.0, 0.6, "sil")], 0.6)  # aligned nothing
+    s = score_utterance("u", _gold(), silent, load_folding(), tolerance=0.005)
+    assert s.phones.counts.deleted == 4 and s.words.counts.deleted == 2
 
 
 # ----------------------------------------------------------------------------- files

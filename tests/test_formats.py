@@ -13,7 +13,7 @@ import textgrid as tgpkg
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import OutputError, atomic_open
 from aligner.checks import Flag
-from aligner.formats import (FormatError, NotAlignmentError, output_paths, parse_formats,
+from aligner.formats import (FormatError, add_flag, NotAlignmentError, output_paths, parse_formats,
                              read_alignment, read_csv, read_ctm, read_json, read_textgrid,
                              read_transcript_textgrid, read_utterances, subtitle_time, write_file,
                              write_outputs)
@@ -379,6 +379,10 @@ def test_our_json_gives_back_its_flags_and_transcript_fit(tmp_path):
     found = {a.speaker: a for a in read_json(tmp_path / "two.json")}
     assert (found["alice"].transcript_fit, found["bob"].transcript_fit) == (0.5, 0.75)
     assert [f.kind for f in found["alice"].flags] == ["long_word"] and found["bob"].flags == []
+    add_flag(tmp_path / "two.json", Flag("transcript_mismatch", "far below the speaker's"))
+    found = {a.speaker: a for a in read_json(tmp_path / "two.json")}  # no speaker: the recording
+    assert [f.kind for f in found["bob"].flags] == ["transcript_mismatch"]
+    assert [f.kind for f in found["alice"].flags] == ["transcript_mismatch", "long_word"]
 
 
 def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):

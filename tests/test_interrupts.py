@@ -138,9 +138,9 @@ def test_ctrl_c_while_workers_start_prints_no_traceback(tmp_path, tiny_model_dir
     from conftest import speechlike
 
     root = tmp_path / "corpus"
-    for i in range(4):
+    for i in range(12):  # enough work that the run is still going when the Ctrl-C comes
         (root / f"spk{i % 2}").mkdir(parents=True, exist_ok=True)
-        sf.write(str(root / f"spk{i % 2}" / f"u{i}.wav"), speechlike(1.5, seed=i), 16000)
+        sf.write(str(root / f"spk{i % 2}" / f"u{i}.wav"), speechlike(3.0, seed=i), 16000)
         (root / f"spk{i % 2}" / f"u{i}.lab").write_text("hello there", encoding="utf-8")
     cmd = [sys.executable, "-m", "aligner.cli", str(root), "-o", str(tmp_path / "out"),
            "--model", str(tiny_model_dir), "-q", "--device", "cpu", "--jobs", "2"]

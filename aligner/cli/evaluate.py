@@ -77,14 +77,16 @@ def command(
         raise typer.Exit(EXIT_FAILED)
 
 
+def fmt(x: float, scale: float = 1.0, digits: int = 1, pct: bool = False) -> str:
+    """A figure of the summary, "-" when there is none (NaN)."""
+    if x != x:
+        return "-"
+    return f"{x * 100:.{digits}f}%" if pct else f"{x * scale:.{digits}f}"
+
+
 def summary_table(summary) -> "object":
     """A rich Table of the summary: one column per tier."""
     from rich.table import Table
-
-    def fmt(x: float, scale: float = 1.0, digits: int = 1, pct: bool = False) -> str:
-        if x != x:
-            return "-"
-        return f"{x * 100:.{digits}f}%" if pct else f"{x * scale:.{digits}f}"
 
     ok = summary.utterances - summary.failed
     table = Table(title=f"{ok}/{summary.utterances} utterances scored, {summary.failed} failed")
@@ -112,6 +114,5 @@ def summary_table(summary) -> "object":
 
 def silence_line(summary) -> str:
     """The share of 10 ms frames each side calls silence, one line under the table."""
-    share = lambda x: "-" if x != x else f"{100 * x:.1f}%"
-    return (f"silence share of 10 ms frames: gold {share(summary.gold_silence_share)}, "
-            f"hyp {share(summary.hyp_silence_share)}")
+    return (f"silence share of 10 ms frames: gold {fmt(summary.gold_silence_share, pct=True)}, "
+            f"hyp {fmt(summary.hyp_silence_share, pct=True)}")

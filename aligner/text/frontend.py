@@ -78,10 +78,9 @@ def _markup_word(text: str, kind: str, lexicon: Lexicon) -> Word:
     """A markup token (`[laughter]`, `<unk>`, `<star>`): its user-dictionary entry if there is
     one (MFA's `{LG} spn`, `[um] AH1 M`), else spoken noise, or the wildcard for `<star>`.
     Never phones spelled from its text: what a bracket holds is a note, not the words said."""
-    if kind != MARKUP_STAR:
-        entry = lexicon.user.get(unicodedata.normalize("NFC", text).lower())
-        if entry:
-            return Word(text, [list(p) for p in entry[:MAX_VARIANTS]], False, [])
+    entry = lexicon.user_entry(text) if kind != MARKUP_STAR else None
+    if entry:
+        return Word(text, entry, False, [])
     return Word(text, [[STAR if kind == MARKUP_STAR else SPOKEN_NOISE]], False, [])
 
 
@@ -102,9 +101,9 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
             words.append(_markup_word(token.text, token.markup, lexicon))
             continue
         as_typed = unicodedata.normalize("NFC", token.text).lower()
-        if as_typed in lexicon.user:  # "1599", "Mr.", "10": the user's entry, not our reading
-            words.append(Word(token.text, [list(p) for p in lexicon.user[as_typed][:MAX_VARIANTS]],
-                              False, [as_typed]))
+        entry = lexicon.user_entry(token.text)
+        if entry:  # "1599", "Mr.", "10": the user's entry, not our reading
+            words.append(Word(token.text, entry, False, [as_typed]))
             continue
         try:
             words.append(_token_word(token, lexicon))

@@ -203,6 +203,12 @@ class Lexicon:
         w = word.lower()
         return w in self.user or w in self.cmu
 
+    def user_entry(self, text: str) -> list[list[str]] | None:
+        """The user dictionary's variants for a token as typed (`1599`, `Mr.`, `{LG}`), or
+        None: such an entry wins over the front-end's own reading of it, as in MFA."""
+        entry = self.user.get(unicodedata.normalize("NFC", text).lower())
+        return [list(p) for p in entry[:MAX_VARIANTS]] if entry else None
+
     def lookup(self, word: str) -> list[list[str]] | None:
         """Dictionary variants of a word (user dictionary first and alone), or None."""
         w = word.lower()

@@ -65,6 +65,11 @@ def usable_recordings(corpora: list[Path], max_utterance_s: float) -> list[Recor
         for u in find_utterances(Path(root)):
             if u.transcript is None or u.transcript.suffix.lower() == ".textgrid":
                 continue
+            try:  # an empty transcript teaches nothing: not counted towards the minimum
+                if not u.transcript.read_text(encoding="utf-8-sig").strip():
+                    continue
+            except (OSError, UnicodeDecodeError):
+                continue
             try:
                 seconds = audio_info(u.audio).duration
             except AudioError:

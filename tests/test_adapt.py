@@ -175,6 +175,17 @@ def _adapt(corpus: Path, out: Path, base: Path, *args: str):
                                     "--threads", "1", *args])
 
 
+def test_recordings_with_empty_transcripts_do_not_count(corpus, tmp_path):
+    import shutil
+
+    copy = tmp_path / "c"
+    shutil.copytree(corpus, copy)
+    first = sorted(copy.rglob("*.lab"))[0]
+    first.write_text("  \n", encoding="utf-8")
+    before = adapt.usable_recordings([corpus], 60.0)
+    assert len(adapt.usable_recordings([copy], 60.0)) == len(before) - 1
+
+
 def test_cli_refuses_a_corpus_too_small_and_writes_nothing(corpus, base_model, tmp_path):
     result = _adapt(corpus, tmp_path / "m", base_model)
     assert result.exit_code == 2

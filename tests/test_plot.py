@@ -542,6 +542,18 @@ def test_cli_plots_json_and_picks_speaker(tmp_path, recording):
     assert "no speaker 'cat'" in result.output
 
 
+def test_cli_plots_our_csv(tmp_path, recording):
+    """Our CSV is an alignment too (it was refused as "not a transcript")."""
+    from aligner.formats import write_csv
+
+    a = make_alignment(3.0, False, seed=1)
+    path = write_csv(a, tmp_path / "rec.csv")
+    result = _run(["plot", str(recording), str(path), "-o", str(tmp_path / "csv.png")])
+    assert result.exit_code == 0, result.output
+    gray = read_png(tmp_path / "csv.png")
+    assert (gray.shape[1], gray.shape[0]) == image_size(a)
+
+
 def test_cli_aligns_on_the_fly_and_draws_alpha(tmp_path, recording, tiny_model_dir):
     txt = tmp_path / "rec.txt"
     txt.write_text("don't visit Zürich\n", encoding="utf-8")

@@ -23,7 +23,7 @@ def command(
     audio: Annotated[Path, typer.Argument(help="The recording (wav, flac, ...).",
                                           show_default=False)],
     alignment: Annotated[Path, typer.Argument(
-        help="A TextGrid or JSON alignment ottc-align wrote, or a transcript (.txt/.lab/"
+        help="A TextGrid, JSON or CSV alignment ottc-align wrote, or a transcript (.txt/.lab/"
              "utterance TextGrid) to align on the fly (shows the OTTC frame weights).",
         show_default=False)],
     output: Annotated[Optional[Path], typer.Option(
@@ -54,8 +54,7 @@ def command(
 ) -> None:
     """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly, with --model, --device, --dictionary and --method). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
 
-    Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, an -o
-    that does not end in .png, no matplotlib).
+    Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, an -o that does not end in .png, no matplotlib).
     """
     out_path = output if output is not None else alignment.with_suffix(".png")
     try:
@@ -88,13 +87,13 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
     A TextGrid is an alignment when it has words/phones tiers (ours: 'words', or
     '<speaker> - words'); any other TextGrid is taken as an utterance transcript.
     """
-    from aligner.formats import read_json, read_textgrid
+    from aligner.formats import read_csv, read_json, read_textgrid
 
     if not path.exists():
         raise fail(f"{path}: file not found")
     suffix = path.suffix.lower()
-    if suffix == ".json":
-        found = read_json(path)
+    if suffix in (".json", ".csv"):  # our JSON, or our CSV (Begin,End,Label,Type,...)
+        found = read_json(path) if suffix == ".json" else read_csv(path)
         if not found:
             raise fail(f"{path}: has no words or phones tiers")
         return found

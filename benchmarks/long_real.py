@@ -10,7 +10,10 @@ plain text, per system: words placed wholly outside their own sentence's stretch
 words whose start is more than 100 ms from where the same system puts it when it aligns each
 sentence on its own (ottc-align: the utterance-interval TextGrid), the flags raised, and the
 time taken. A misplaced word that no flag points at is a silent
-error: the figure says how often a user with one long plain transcript meets one.
+error: the figure says how often a user with one long plain transcript meets one. ottc-align
+also aligns the plain text with `<star>` typed between sentences, and both with one sentence
+left out of the transcript (the audio unchanged; DROPPED sentences in turn): how far a missing
+sentence moves the others, and what the wildcard costs where none is missing.
 Writes benchmarks/results/long_real.{md,json} and docs/benchmarks/long_real.md.
 """
 
@@ -34,6 +37,7 @@ from benchmarks.common import (machine, machine_lines, markdown_table, set_threa
 from benchmarks.real_speech import speechocean_test  # noqa: E402
 
 GAP_SECONDS = 0.3
+DROPPED = 3  # sentences left out of the transcript in turn, evenly spaced
 FAR_SECONDS = 0.1
 
 
@@ -100,29 +104,33 @@ def main(argv: list[str] | None = None) -> int:
     (by_interval,) = aligner.align_waveform(wave, segments, name="<utterance TextGrid>")
     interval_s = time.perf_counter() - t0
     own = [w for w in by_interval.words if w.label]
+    counts = [len(t.split()) for t in texts]
+    own_by_sentence = [own[sum(counts[:i]): sum(counts[:i + 1])] for i in range(len(texts))]
     plain_text = " ".join(texts)
     rows, data = [], {"recording_seconds": duration, "utterances": len(segments),
                       "words": len(own), "systems": {}}
 
     def report(system: str, words: list[Interval] | None, flags: list[str], seconds: float,
-               reference: list[Interval | None], error: str = "") -> None:
+               reference: list[Interval | None], error: str = "", transcript: str = "plain text",
+               kept: list[Segment] | None = None) -> None:
+        key = system if transcript == "plain text" else f"{system}, {transcript}"
         if words is None:
-            rows.append([system, "plain text", "failed", "-", "-", "-", f"{seconds:.1f}"])
-            data["systems"][system] = {"failed": error, "seconds": seconds}
+            rows.append([system, transcript, "failed", "-", "-", "-", f"{seconds:.1f}"])
+            data["systems"][key] = {"failed": error, "seconds": seconds}
             return
-        outside, moved = misplaced(words, segments, reference)
+        outside, moved = misplaced(words, kept or segments, reference)
         compared = sum(r is not None for r in reference)
         flagged = [k for k in outside if any(
             getattr(f, "start", None) is not None and f.start < words[k].end and f.end > words[k].start
             for f in flags)]
         kinds = flag_kinds(flags)
-        rows.append([system, "plain text", len(words),
+        rows.append([system, transcript, len(words),
                      f"{len(outside)} ({100 * len(outside) / len(words):.1f}%)",
                      f"{len(moved)} of {compared} ({100 * len(moved) / max(1, compared):.1f}%)",
                      f"{len(flagged)} of {len(outside)}; all flags: "
                      + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"),
                      f"{seconds:.1f}"])
-        data["systems"][system] = {"words": len(words), "outside_own_sentence": len(outside),
+        data["systems"][key] = {"words": len(words), "outside_own_sentence": len(outside),
                                    "start_over_100ms_from_intervals": len(moved),
                                    "misplaced_flagged": len(flagged), "flags": kinds,
                                    "seconds": seconds}
@@ -131,6 +139,22 @@ def main(argv: list[str] | None = None) -> int:
     (plain,) = aligner.align_waveform(wave, [Segment(plain_text, "<plain text>")], name="<plain text>")
     report("ottc-align", [w for w in plain.words if w.label], list(plain.flags),
            time.perf_counter() - t0, own)
+    # The wildcard `<star>` between sentences (what a user can type), then one sentence left
+    # out of the transcript, the audio unchanged: each of DROPPED in turn, with and without.
+    for left_out in (None, *[round(k * len(segments) / (DROPPED + 1)) for k in range(1, DROPPED + 1)]):
+        for joiner, form in ((" ", "plain text"), (" <star> ", "<star> between sentences")):
+            if left_out is None and joiner == " ":
+                continue  # the plain-text row above
+            keep = [i for i in range(len(segments)) if i != left_out]
+            text = joiner.join(texts[i] for i in keep)
+            t0 = time.perf_counter()
+            (a,) = aligner.align_waveform(wave, [Segment(text, form)], name=form)
+            kept = [segments[i] for i in keep]
+            reference = [w for i in keep for w in own_by_sentence[i]]
+            label = form if left_out is None else f"{form}, sentence {left_out + 1} left out"
+            words = [w for w in a.words if w.label and w.label.lower() != "<star>"]
+            report("ottc-align", words, list(a.flags), time.perf_counter() - t0, reference,
+                   transcript=label, kept=kept)
     if not args.no_pocketsphinx:
         from benchmarks.pocketsphinx_align import PocketsphinxAligner
 

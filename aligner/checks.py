@@ -118,7 +118,8 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
         flags.append(Flag("untranscribed_speech",
                           f"{outside[1] - outside[0]:.1f} s of voiced speech at "
                           f"{outside[0]:.2f}-{outside[1]:.2f} s lies outside the transcript's "
-                          "words: is part of what was said missing from the transcript?"))
+                          "words: is part of what was said missing from the transcript?",
+                          start=outside[0], end=outside[1]))
     for w in words:
         if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
             flags.append(_entry_flag("low_confidence", "words", w,

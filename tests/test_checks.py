@@ -126,6 +126,7 @@ def test_untranscribed_speech_rule():
     a.voiced_outside = (1.0, 1.1 + limit)
     (flag,) = find_flags(a)
     assert flag.kind == "untranscribed_speech" and "1.00-" in flag
+    assert (flag.tier, flag.start) == ("", 1.0)  # the recording's, with its times
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")

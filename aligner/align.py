@@ -240,7 +240,7 @@ class Aligner:
         Each segment is encoded and decoded on its own; `encoded`, the model's outputs for the
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
-        from aligner.features import voiced_frames
+        from aligner.features import voiced_frames, voiced_share
 
         duration = len(wave) / self.sample_rate
         if encoded is not None and abs(encoded.duration - duration) > self.frame_duration:
@@ -253,9 +253,9 @@ class Aligner:
             self._check_fits(prepared, len(piece), label)
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
             a = self.decode(outputs, prepared, method)
-            voiced = voiced_frames(piece).numpy()
-            a = replace(a, voiced_share=float(voiced.mean()) if len(voiced) else 0.0,
-                        voiced_outside=voiced_outside_words(a.words, voiced, self.frame_duration))
+            voiced = voiced_frames(piece)
+            a = replace(a, voiced_share=voiced_share(voiced), voiced_outside=voiced_outside_words(
+                a.words, voiced.numpy(), self.frame_duration))
             owner = segment.speaker if segment.speaker is not None else speaker
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
         out = []

@@ -164,15 +164,15 @@ VOICING_RANGE_DB = 40.0  # frames this far below the loudest are too quiet to ju
 VOICING_CHUNK = 1500  # frames analysed at once (15 s, some 10 MB): bounded memory at any length
 
 
-def voiced_share(waveform: Tensor | np.ndarray) -> float:
-    """The share of a 16 kHz recording's 10 ms frames that are voiced (`voiced_frames`).
+def voiced_share(voiced: Tensor) -> float:
+    """The share of a recording's 10 ms frames that are voiced (`voiced`: its `voiced_frames`,
+    computed once for this and for `checks.voiced_outside_words`); 0 for no frames.
 
     A speech signal check that does not depend on the acoustic model, which hears speech in
     steady noise (an open microphone in an empty room aligns a whole sentence with a fit that
     passes): of speechocean762's 2500 held-out learner recordings, children included, the least
     voiced is 0.78% and 1% are under 18%; native recordings 9-82%; white and pink noise and
     mains hum 0%, brown noise (rumble) 0.1% on average. Whispered speech is unvoiced too."""
-    voiced = voiced_frames(waveform)
     return float(voiced.to(torch.float64).mean()) if len(voiced) else 0.0
 
 

@@ -90,9 +90,9 @@ def _noise(kind: str, seconds: float = 3.0, rate: int = 16000):
 @pytest.mark.parametrize("kind", ["white", "pink", "brown", "hum"])
 def test_noise_is_not_voiced(kind):
     from aligner.checks import Thresholds
-    from aligner.features import voiced_share
+    from aligner.features import voiced_frames, voiced_share
 
-    assert voiced_share(_noise(kind)) < Thresholds().min_voiced_share
+    assert voiced_share(voiced_frames(_noise(kind))) < Thresholds().min_voiced_share
 
 
 def test_a_voice_is_voiced():
@@ -101,12 +101,13 @@ def test_a_voice_is_voiced():
     import numpy as np
 
     from aligner.checks import Thresholds
-    from aligner.features import voiced_share
+    from aligner.features import voiced_frames, voiced_share
 
     t = np.arange(48000) / 16000
     syllables = np.clip(np.sin(2 * np.pi * 3 * t), 0, None)
     for f0 in (70, 150, 500):
         voice = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6)) * syllables
         x = (0.3 * voice + 0.003 * np.random.default_rng(0).standard_normal(len(t))).astype(np.float32)
-        assert voiced_share(x) > 5 * Thresholds().min_voiced_share, f0
-    assert voiced_share(np.zeros(100, dtype=np.float32)) == 0.0  # shorter than one window
+        assert voiced_share(voiced_frames(x)) > 5 * Thresholds().min_voiced_share, f0
+    assert voiced_share(voiced_frames(np.zeros(100, dtype=np.float32))) == 0.0  # < one window
+    assert voiced_share(voiced_frames(np.zeros(0, dtype=np.float32))) == 0.0  # no frames

@@ -506,6 +506,8 @@ def _markup_spans(cleaned: str) -> list[tuple[int, int]]:
 def _optional_letters_span(cleaned: str, start: int, end: int) -> tuple[int, int] | None:
     """The span of a word with optional letters ("item(s)") that is all of cleaned[start:end]
     but for punctuation around it, else None."""
+    if cleaned.find("(", start, end) < 0:  # nearly every word: no regex search
+        return None
     for m in _OPTIONAL_LETTERS_RE.finditer(cleaned, start, end):
         outside = cleaned[start:m.start()] + cleaned[m.end():end]
         if _without_optional(m.group()) and not any(map(_is_word_char, outside)):

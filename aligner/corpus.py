@@ -168,9 +168,19 @@ def orphan_transcripts(root: Path) -> list[Path]:
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    """Files under `root`, hidden ones left out. A dangling symlink is listed too, so that a
+    """Files under `root`, hidden ones left out. Folders that are symlinks are followed (a
+    corpus assembled from other places with `ln -s speaker/ corpus/`), each real folder once,
+    so a link back up the tree cannot loop. A dangling symlink is listed too, so that a
     recording whose target went missing is reported ("file not found") rather than ignored."""
-    for path in root.rglob("*"):
-        if (path.is_file() or (path.is_symlink() and not path.exists())) and not any(
-                part.startswith(".") for part in path.relative_to(root).parts):
-            yield path
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = Path(folder) / name
+            if not name.startswith(".") and (path.is_file() or not path.exists()):
+                yield path

@@ -107,3 +107,18 @@ def test_audio_and_transcript_pair_whatever_unicode_normalisation_spells_them(tm
     # spelled exactly alike wins over alike only once normalised
     (root / "spk" / f"{nfd}.lab").write_text("good morning", encoding="utf-8")
     assert corpus.find_transcript(root / "spk" / f"{nfd}.wav") == root / "spk" / f"{nfd}.lab"
+
+
+def test_speaker_folders_linked_into_a_corpus_are_found(tmp_path, write_wav):
+    """A corpus assembled with `ln -s elsewhere/spk corpus/spk` holds those speakers' recordings
+    (they were reported as 'no audio files found'); a link back up the tree does not loop."""
+    elsewhere = tmp_path / "elsewhere" / "spk"
+    write_wav(elsewhere / "u1.wav", speechlike(1.0))
+    (elsewhere / "u1.lab").write_text("hello", encoding="utf-8")
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "spk").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(root, target_is_directory=True)
+    utts = corpus.find_utterances(root)
+    assert [(u.name, u.speaker) for u in utts] == [("spk/u1", "spk")]
+    assert utts[0].transcript.name == "u1.lab"

@@ -441,9 +441,10 @@ class Aligner:
             log_probs, phone_lp = with_markup_scores(log_probs), with_markup_scores(phone_lp)
         spans, token_word, alpha = self._spans(log_probs, weight_logits, ids, decoder, phone_lp)
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
-            chosen = choose_variants(phone_lp.numpy(), prepared.words,
-                                     spans, token_word, self.frame_duration)
-            if chosen != prepared.phones:
+            chosen = choose_variants(phone_lp.numpy(), prepared.words, spans, token_word,
+                                     self.frame_duration, self.model.config.states)
+            fits = sum(map(len, chosen)) * self.model.config.states <= log_probs.shape[0]
+            if chosen != prepared.phones and fits:
                 prepared = PreparedText(prepared.words, chosen, {
                     w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
                 ids = [phone_ids(p, markup=True) for p in chosen]
@@ -580,13 +581,16 @@ def tidy_phones(phones: list[Interval], duration: float) -> list[Interval]:
             for s, e, p in zip(starts, ends, phones)]
 
 
-def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_duration: float
-                    ) -> list[list[str]]:
+def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_duration: float,
+                    states: int = 1) -> list[list[str]]:
     """For each word with several pronunciations, the one whose best path through the word's
     frames (from a first alignment with the first variants) has the highest log-probability.
 
     Why: a lexicon lists "the" as DH AH0 and DH IY0, "1999" as two readings; the acoustics decide
-    which was said, as in MFA. Every variant is scored on the same frames, so totals compare."""
+    which was said, as in MFA. Every variant is scored on the same frames, so totals compare.
+    A variant needs one frame per sub-phonetic state (`states` per phone) of the word's frames:
+    "TWO" also reads as the letters T-W-O, ten phones that a 0.27 s recording of the word cannot
+    hold at three states each (the decoder then failed the recording)."""
     from aligner.text.phones import phone_ids
 
     token_word = np.asarray(token_word)
@@ -612,6 +616,8 @@ def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_durat
         segment = log_probs[lo:hi]
         best, best_score = variants[0], -np.inf
         for v in variants:
+            if v is not variants[0] and len(v) * states > len(segment):
+                continue
             score = _segment_score(segment, phone_ids(v, markup=True))
             if score > best_score + 1e-9:
                 best, best_score = v, score

@@ -389,6 +389,26 @@ def test_choose_variants_prefers_what_the_frames_say():
     assert choose_variants(lp, [word], spans, torch.tensor([0, 0]), 0.01) == [["DH", "IY0"]]
 
 
+def test_choose_variants_keeps_to_variants_the_frames_can_hold():
+    """A 0.27 s "TWO" (FSDD) failed: the letters T-W-O (ten phones) scored best at one frame per
+    phone, but a three-state model needs thirty frames for them. A variant the word's frames
+    cannot hold at one frame per state is not chosen; at one state it still may be."""
+    from aligner.align import choose_variants
+    from aligner.decode import TokenSpans
+    from aligner.text.frontend import Word
+    from aligner.text.phones import PHONE_TO_ID
+
+    letters = ["T", "IY1", "D", "AH1", "B", "AH0", "L", "Y", "UW0", "OW1"]
+    lp = np.full((20, 41), np.log(0.01 / 40))
+    for i, ph in enumerate(letters):  # the frames say the letters, two frames each
+        lp[2 * i:2 * i + 2, PHONE_TO_ID[ph.rstrip("012")]] = np.log(0.99)
+    word = Word("TWO", [["T", "UW1"], letters], False, ["two"])
+    spans = TokenSpans(torch.tensor([0.0, 0.1]), torch.tensor([0.1, 0.2]), torch.ones(2))
+    args = (lp, [word], spans, torch.tensor([0, 0]), 0.01)
+    assert choose_variants(*args, states=1) == [letters]
+    assert choose_variants(*args, states=3) == [["T", "UW1"]]
+
+
 _EDGE_GAP = pytest.mark.xfail(
     strict=True,
     reason="known gap (issue 17): the shipped model (session 15) ends 'again' at 4.355 s with "

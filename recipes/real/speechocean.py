@@ -7,7 +7,7 @@ The corpus arrives in MFA layout (`SPEAKERnnnn/<utt>.opus` + `.txt`) with the of
 speaker in `meta/{train,test}/utt2spk`. Training must only see the `train` speakers (the `test`
 speakers are the real-speech dev split, benchmarks/real_speech.py), so this writes a folder of
 the chosen split's speakers holding symbolic links to the audio and transcripts (nothing is
-copied). Links to files, not to speaker folders: corpus discovery does not follow linked folders.
+copied).
 """
 
 from __future__ import annotations

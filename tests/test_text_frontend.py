@@ -208,3 +208,16 @@ def test_read_transcript_missing_file(tmp_path):
 def test_phones_for_helper(lex):
     assert lex.phones_for("cat") == [["K", "AE1", "T"]]
     assert lex.phones_for("ninety-nine")[0] == "N AY1 N T IY0 N AY1 N".split()
+
+
+def test_capitals_spell_letters_only_beside_lower_case(lex):
+    """In mixed text a known word in capitals may be letters ("call IT" -> I.T.); a transcript
+    with no lower case at all (FSDD's "ZERO", speechocean762's "I SEE") says nothing by its case,
+    and offering Z-E-R-O let the acoustics pick the letters for a spoken "zero"."""
+    def variants(text, i):
+        return [" ".join(p) for p in parse_transcript(text, lex)[i].pronunciations]
+
+    assert "AY1 T IY1" in variants("call IT now", 1)
+    assert variants("ZERO", 0) == ["Z IH1 R OW0", "Z IY1 R OW0"]
+    assert variants("I SEE", 1) == ["S IY1"]
+    assert variants("TWO", 0) == ["T UW1"]

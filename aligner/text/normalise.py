@@ -567,8 +567,12 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         return nfc[origin[a]: origin[b - 1] + 1]
 
     joined = "".join(p for p, span in zip(pieces, spans) if span not in is_markup)
-    uppers = sum(map(str.isupper, joined))
-    shouting = uppers >= 10 and uppers > 4 * sum(map(str.islower, joined))
+    uppers, lowers = sum(map(str.isupper, joined)), sum(map(str.islower, joined))
+    # Capitals say "read the letters" only where other text is not in capitals. A transcript
+    # with no lower case at all (LibriSpeech, FSDD, speechocean762: "ZERO", "I SEE") says
+    # nothing by its case, and a spelled variant of a known word let the acoustics pick the
+    # letters Z-E-R-O for a spoken "zero".
+    shouting = (uppers >= 10 and uppers > 4 * lowers) or (uppers >= 2 and lowers == 0)
     tokens: list[Token] = []
     pending_unit: list[str] = []
     for i, core in enumerate(pieces):

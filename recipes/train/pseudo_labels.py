@@ -27,7 +27,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from aligner.alignment import Interval  # noqa: E402
 from aligner.corpus import find_utterances  # noqa: E402
+from aligner.formats import read_textgrid, write_textgrid  # noqa: E402
 
 
 def link_speakers(source: Path, out: Path, speakers: list[str] | None) -> int:
@@ -44,6 +46,48 @@ def link_speakers(source: Path, out: Path, speakers: list[str] | None) -> int:
             if f.is_file() and f.suffix.lower() != ".textgrid" and not link.exists():
                 link.symlink_to(f.resolve())
                 n += 1
+    return n
+
+
+UNSURE = "?"  # a phones-tier label outside the model's phones: gold_frame_labels ignores its frames
+
+
+def unsure_edges(phones: list[Interval], duration: float, margin: float) -> list[Interval]:
+    """`phones` with the silence within `margin` seconds of speech marked UNSURE.
+
+    Why: the first stage ends words early where a final consonant fades into a pause (the
+    shipped example's "again" by about 0.2 s), so its silence next to speech is where its
+    alignments are least to be trusted; those frames are left to the OTTC loss instead of
+    teaching the next stage that a fading consonant is silence."""
+    spoken = sorted((p for p in phones if p.label), key=lambda p: p.start)
+    out = list(spoken)
+    t = 0.0
+    for p in [*spoken, Interval(duration, duration, "end")]:
+        gap_start, gap_end = t, p.start
+        if gap_end - gap_start > 1e-9:
+            lo = gap_start if gap_start > 0 else None  # silence after speech
+            hi = gap_end if p.label != "end" else None  # silence before speech
+            if lo is not None and hi is not None and gap_end - gap_start <= 2 * margin:
+                out.append(Interval(gap_start, gap_end, UNSURE))
+            else:
+                if lo is not None:
+                    out.append(Interval(gap_start, min(gap_end, gap_start + margin), UNSURE))
+                if hi is not None:
+                    out.append(Interval(max(gap_start, gap_end - margin), gap_end, UNSURE))
+        t = max(t, p.end)
+    return sorted(out, key=lambda p: p.start)
+
+
+def mark_unsure_edges(out: Path, margin: float) -> int:
+    """Rewrite the phones tier of every TextGrid under `out` with unsure_edges; returns how many."""
+    n = 0
+    for grid in sorted(out.rglob("*.TextGrid")):
+        (a,) = read_textgrid(grid)
+        if any(p.label == UNSURE for p in a.phones):
+            continue  # marked on an earlier run
+        a.phones = unsure_edges(a.phones, a.duration, margin)
+        write_textgrid(a, grid)
+        n += 1
     return n
 
 
@@ -68,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--speakers", default=None, help="comma-separated speaker folders (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--unsure-margin", type=float, default=0.0,
+                    help="seconds of silence next to speech left out of the frame labels")
     args = ap.parse_args(argv)
     speakers = args.speakers.split(",") if args.speakers else None
     args.out.mkdir(parents=True, exist_ok=True)
@@ -78,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     if run.returncode not in (0, 1):  # 1: some recordings refused, which is expected
         raise SystemExit(f"error: the corpus run failed (exit {run.returncode}): {run.stderr.strip()[-500:]}")
     kept, dropped = drop_unlabelled(args.out)
+    if args.unsure_margin > 0:
+        mark_unsure_edges(args.out, args.unsure_margin)
     print(f"{args.out}: {links} new links; {kept} recordings labelled, {dropped} refused and left out")
     return 0
 

@@ -1,7 +1,8 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
-        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--threads 2]
+        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--words 300]
+        [--threads 2]
         [--name real_speech]
 
 Three measurements, each for both systems in the same run:
@@ -22,6 +23,9 @@ Three measurements, each for both systems in the same run:
    transcript with its second half left out gets (`transcript_mismatch`,
    `untranscribed_speech`), and the phone durations.
 3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
+4. Isolated words (`real/fsdd`: spoken digits, 8 kHz, six speakers; the shipped model was not
+   trained on them): failures and the share of correct one-word transcripts flagged, the
+   clinician's word list and the telephone menu's answer.
 
 pocketsphinx alignments are cached under --cache (they do not depend on our model). Reads the
 data by path; writes benchmarks/results/NAME.md/.json and docs/benchmarks/NAME.md.
@@ -110,6 +114,21 @@ def speechocean_test(root: Path, limit: int) -> list[Item]:
         step = len(utts) / limit
         utts = [utts[int(i * step)] for i in range(limit)]
     return utts
+
+
+def isolated_words(root: Path, limit: int) -> list[Item]:
+    """FSDD's recordings (`<speaker>/<digit>_<speaker>_<n>.opus` + `.txt`), evenly thinned to
+    `limit` in sorted order (every speaker and digit)."""
+    items = []
+    for text in sorted(root.glob("*/*.txt")):
+        audio = next((text.with_suffix(s) for s in AUDIO_SUFFIXES if text.with_suffix(s).is_file()), None)
+        if audio is not None:
+            items.append(Item(f"{text.parent.name}/{text.stem}", audio,
+                              text.read_text(encoding="utf-8").strip()))
+    if limit and len(items) > limit:
+        step = len(items) / limit
+        items = [items[int(i * step)] for i in range(limit)]
+    return items
 
 
 def swapped_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
@@ -467,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="recordings aligned with one word of their transcript replaced")
     ap.add_argument("--truncated", type=int, default=400,
                     help="recordings aligned with the second half of their transcript left out")
+    ap.add_argument("--words", type=int, default=300,
+                    help="isolated words (FSDD digits) aligned with their correct transcripts")
     ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only (model selection)")
     ap.add_argument("--frame-grid", action="store_true",
                     help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
@@ -607,6 +628,22 @@ def main(argv: list[str] | None = None) -> int:
                                     "within_20ms": s.within[20], "mean_ms": s.mean_ms,
                                     "median_ms": s.median_ms}
 
+    # 4. isolated words
+    word_rows, word_data = [], {}
+    fsdd = isolated_words(args.data / "real" / "fsdd", args.words) if args.words else []
+    if fsdd:
+        done, failed, _ = run(ottc, fsdd)
+        for key, reason in failed.items():
+            print(f"{ottc.name}: {key}: {reason}", file=sys.stderr)
+        kinds = [flag_kinds(a) for a in done.values()]
+        word_data = {"recordings": len(fsdd), "failed": len(failed),
+                     "mismatch_flagged": sum("transcript_mismatch" in k for k in kinds),
+                     "any_flag": sum(bool(k) for k in kinds),
+                     "speakers": len({it.key.split("/")[0] for it in fsdd})}
+        word_rows.append(["FSDD digits (correct transcripts)", len(fsdd), len(failed),
+                          f"{word_data['mismatch_flagged']} ({100 * word_data['mismatch_flagged'] / max(1, len(done)):.1f}%)",
+                          f"{word_data['any_flag']} ({100 * word_data['any_flag'] / max(1, len(done)):.1f}%)"])
+
     m = machine()
     model_name = args.model or "models/english (shipped)"
     body = (f"Model `{model_name}`, decoding `{args.method}`"
@@ -634,6 +671,11 @@ def main(argv: list[str] | None = None) -> int:
             f"that flags {100 * ccal['flag_share']:g}% of one half's correct transcripts on its "
             "own, checked on the other half together with the single-recording threshold):",
             "`Thresholds.min_relative_fit`")
+    if word_rows:
+        body += ("### Isolated words (FSDD spoken digits, 8 kHz, "
+                 f"{word_data['speakers']} speakers; not trained on)\n\n"
+                 + markdown_table(["ottc-align on", "recordings", "failed",
+                                   "flagged transcript_mismatch", "any flag"], word_rows) + "\n\n")
     if agree_rows:
         body += ("Agreement with pocketsphinx on the same recordings (a proxy, not accuracy):\n\n"
                  + markdown_table(["recordings", "phone boundaries", "within 20 ms of pocketsphinx",
@@ -642,7 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     write_results(args.name, "Real speech: ottc-align and pocketsphinx", body,
                   {"machine": m, "model": model_name, "method": args.method, "gold": gold_data,
-                   "durations": dur_data, "speechocean762_test": so_data})
+                   "durations": dur_data, "speechocean762_test": so_data,
+                   "isolated_words": word_data})
     return 0
 
 

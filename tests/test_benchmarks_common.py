@@ -135,3 +135,20 @@ def test_long_real_joins_recordings_and_finds_words_outside_their_sentence():
     assert misplaced(words, segments) == ([1], [])  # no reference: nothing compared
     with pytest.raises(ValueError, match="2 aligned words for 3"):
         misplaced(words[:2], segments)
+
+
+def test_real_speech_isolated_words_cover_every_speaker_evenly(tmp_path):
+    """FSDD's layout (speaker folders of `<digit>_<speaker>_<n>` audio + text): recordings
+    without audio are skipped, and a limit thins evenly, so every speaker stays in."""
+    from benchmarks.real_speech import isolated_words
+
+    for spk in ("ann", "bob", "cy"):
+        (tmp_path / spk).mkdir()
+        for n in range(10):
+            (tmp_path / spk / f"{n}_{spk}_0.txt").write_text("ZERO\n", encoding="utf-8")
+            if n != 9:
+                (tmp_path / spk / f"{n}_{spk}_0.opus").write_bytes(b"")
+    items = isolated_words(tmp_path, 0)
+    assert len(items) == 27 and items[0].key == "ann/0_ann_0" and items[0].text == "ZERO"
+    thinned = isolated_words(tmp_path, 6)
+    assert len(thinned) == 6 and {it.key.split("/")[0] for it in thinned} == {"ann", "bob", "cy"}

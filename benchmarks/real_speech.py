@@ -24,8 +24,9 @@ Three measurements, each for both systems in the same run:
    `untranscribed_speech`), and the phone durations.
 3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
 4. Isolated words (`real/fsdd`: spoken digits, 8 kHz, six speakers; the shipped model was not
-   trained on them): failures and the share of correct one-word transcripts flagged, the
-   clinician's word list and the telephone menu's answer.
+   trained on them): failures, the share of correct one-word transcripts flagged and of
+   another digit's transcript flagged; the clinician's word list and the telephone menu's
+   answer.
 
 pocketsphinx alignments are cached under --cache (they do not depend on our model). Reads the
 data by path; writes benchmarks/results/NAME.md/.json and docs/benchmarks/NAME.md.
@@ -643,6 +644,16 @@ def main(argv: list[str] | None = None) -> int:
         word_rows.append(["FSDD digits (correct transcripts)", len(fsdd), len(failed),
                           f"{word_data['mismatch_flagged']} ({100 * word_data['mismatch_flagged'] / max(1, len(done)):.1f}%)",
                           f"{word_data['any_flag']} ({100 * word_data['any_flag'] / max(1, len(done)):.1f}%)"])
+        pairs = swapped_pairs(fsdd, len(fsdd))
+        caught = 0
+        for item, text in pairs:
+            try:
+                caught += "transcript_mismatch" in flag_kinds(ottc.align(item, text))
+            except Exception:  # noqa: BLE001 - refusing a wrong transcript also catches it
+                caught += 1
+        word_data.update(swapped=len(pairs), swapped_caught=caught)
+        word_rows.append(["another word's transcript (another digit)", len(pairs), "-",
+                          f"{caught} ({100 * caught / max(1, len(pairs)):.1f}%)", "-"])
 
     m = machine()
     model_name = args.model or "models/english (shipped)"

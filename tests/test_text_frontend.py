@@ -61,6 +61,11 @@ TRICKY = [
     ("No. 5", [("No.", "number"), ("5", "five")]),
     ("he said no.", [("he", "he"), ("said", "said"), ("no", "no")]),
     ("10km", [("10km", "ten kilometers")]),
+    ("a 5 km run", [("a", "a"), ("5", "five"), ("km", "kilometers"), ("run", "run")]),
+    ("1 kg", [("1", "one"), ("kg", "kilogram")]),
+    ("2.5 cm", [("2.5", "two point five"), ("cm", "centimeters")]),
+    ("5 in a row", [("5", "five"), ("in", "in"), ("a", "a"), ("row", "row")]),
+    ("the km marker", [("the", "the"), ("km", "km"), ("marker", "marker")]),
     ("50km/h", [("50km/h", "fifty kilometers per hour")]),
     ("1m/s", [("1m/s", "one meter per second")]),
     ("24/7", [("24/7", "twenty-four seven")]),
@@ -221,3 +226,13 @@ def test_capitals_spell_letters_only_beside_lower_case(lex):
     assert variants("ZERO", 0) == ["Z IH1 R OW0", "Z IY1 R OW0"]
     assert variants("I SEE", 1) == ["S IY1"]
     assert variants("TWO", 0) == ["T UW1"]
+
+
+def test_a_unit_that_is_also_a_word_keeps_the_word_first_after_a_number(lex):
+    """"5 m" may be five metres or "five M"; "5 in a row" is the word: the unit is a variant
+    there, for the acoustics to choose, while "5 km" reads kilometres first."""
+    m = parse_transcript("it is 5 m long", lex)[3]
+    assert m.spoken == ["m"] and ["M", "IY1", "T", "ER0", "Z"] in m.pronunciations
+    inch = parse_transcript("5 in a row", lex)[1]
+    assert inch.pronunciations[0] in (["IH1", "N"], ["IH0", "N"])
+    assert ["IH1", "N", "CH", "AH0", "Z"] in inch.pronunciations

@@ -51,6 +51,11 @@ _UNITS = {
     "hr": "hours", "hrs": "hours", "am": "a. m.", "pm": "p. m.", "x": "times",
     "kw": "kilowatts", "w": "watts", "v": "volts", "mi": "miles", "yd": "yards", "in": "inches",
 }
+# Unit abbreviations that are no English word: after a number ("5 km") they are read as the unit
+# first; the others ("5 m", "5 in a row") keep the word first and the unit as a variant.
+_UNIT_ONLY = {"km", "kg", "cm", "mm", "mg", "ml", "ft", "lb", "lbs", "oz", "mph", "kph", "hz",
+              "khz", "mhz", "ghz", "kb", "mb", "gb", "tb", "sec", "hr", "hrs", "kw", "yd"}
+_PLAIN_NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?", re.ASCII)
 _UNIT_SINGULAR = {"kilometers": "kilometer", "kilograms": "kilogram", "meters": "meter",
                   "feet": "foot", "pounds": "pound", "ounces": "ounce", "hours": "hour",
                   "seconds": "second", "minutes": "minute", "miles": "mile", "inches": "inch",
@@ -590,6 +595,11 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                 tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
             continue
         readings = _dedupe(_piece_readings(core, known, shouting, prev, nxt))
+        unit = core.lower()
+        if unit in _UNITS and unit not in ("am", "pm") and _PLAIN_NUMBER_RE.fullmatch(prev):
+            words = _unit_words(unit, prev == "1")  # "5 km": kilometers, not the letters k m
+            if words:
+                readings = _dedupe([words] + readings if unit in _UNIT_ONLY else readings + [words])
         if pending_unit and core.lower().rstrip(".") in _SCALE_WORDS:
             readings = [r + pending_unit for r in readings]
         pending_unit = []

@@ -123,7 +123,9 @@ _MARKUP_RE = re.compile(
     r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\))(?!\w)")
 # Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r": one word with both
 # readings ("items" and "item"); the aligner keeps the one the audio fits.
-_OPTIONAL_LETTERS_RE = re.compile(r"[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+", re.IGNORECASE)
+# "item(s)", "(s)he", and in a hyphenated word "word(s)-based"
+_OPTIONAL_LETTERS_RE = re.compile(
+    r"(?:[^\W_]+-)*[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+(?:-[^\W_]+)*", re.IGNORECASE)
 MARKUP_SPN = "spn"  # Token.markup of spoken noise
 MARKUP_STAR = "star"  # Token.markup of the `<star>` wildcard
 _NON_SPACE = re.compile(r"\S+")

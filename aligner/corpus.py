@@ -168,10 +168,13 @@ def orphan_transcripts(root: Path) -> list[Path]:
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    """Files under `root`, hidden ones left out. Folders that are symlinks are followed (a
-    corpus assembled from other places with `ln -s speaker/ corpus/`), each real folder once,
-    so a link back up the tree cannot loop. A dangling symlink is listed too, so that a
-    recording whose target went missing is reported ("file not found") rather than ignored."""
+    """Files under `root`, hidden ones left out. A folder that is a symlink to a place outside
+    the corpus is followed (a corpus assembled with `ln -s elsewhere/spk corpus/`); one that
+    points inside the corpus (its recordings are found under their own names) or above it (it
+    would pull in the corpus's neighbours) is not, and each real folder is walked once, so links
+    cannot loop. A dangling symlink is listed too, so that a recording whose target went
+    missing is reported ("file not found") rather than ignored."""
+    top = os.path.realpath(root)
     seen: set[str] = set()
     for folder, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
@@ -179,7 +182,17 @@ def _walk(root: Path) -> Iterator[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        keep = []
+        for name in sorted(dirs):
+            path = os.path.join(folder, name)
+            if name.startswith("."):
+                continue
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                if os.path.commonpath([top, target]) in (top, target):  # inside, or above
+                    continue
+            keep.append(name)
+        dirs[:] = keep
         for name in files:
             path = Path(folder) / name
             if not name.startswith(".") and (path.is_file() or not path.exists()):

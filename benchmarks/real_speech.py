@@ -488,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--truncated", type=int, default=400,
                     help="recordings aligned with the second half of their transcript left out")
     ap.add_argument("--words", type=int, default=300,
-                    help="isolated words (FSDD digits) aligned with their correct transcripts")
+                    help="isolated words (FSDD digits), each aligned with its own transcript and "
+                         "with another digit's")
     ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only (model selection)")
     ap.add_argument("--frame-grid", action="store_true",
                     help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
@@ -645,15 +646,16 @@ def main(argv: list[str] | None = None) -> int:
                           f"{word_data['mismatch_flagged']} ({100 * word_data['mismatch_flagged'] / max(1, len(done)):.1f}%)",
                           f"{word_data['any_flag']} ({100 * word_data['any_flag'] / max(1, len(done)):.1f}%)"])
         pairs = swapped_pairs(fsdd, len(fsdd))
-        caught = 0
+        caught = refused = 0
         for item, text in pairs:
             try:
                 caught += "transcript_mismatch" in flag_kinds(ottc.align(item, text))
             except Exception:  # noqa: BLE001 - refusing a wrong transcript also catches it
-                caught += 1
-        word_data.update(swapped=len(pairs), swapped_caught=caught)
+                refused += 1
+        word_data.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
         word_rows.append(["another word's transcript (another digit)", len(pairs), "-",
-                          f"{caught} ({100 * caught / max(1, len(pairs)):.1f}%)", "-"])
+                          f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
+                          f"{refused} refused)", "-"])
 
     m = machine()
     model_name = args.model or "models/english (shipped)"

@@ -122,3 +122,16 @@ def test_speaker_folders_linked_into_a_corpus_are_found(tmp_path, write_wav):
     utts = corpus.find_utterances(root)
     assert [(u.name, u.speaker) for u in utts] == [("spk/u1", "spk")]
     assert utts[0].transcript.name == "u1.lab"
+
+
+def test_links_inside_or_above_the_corpus_are_not_followed(tmp_path, write_wav):
+    """A link to a folder of the corpus itself would list its recordings twice (under a name
+    that sorts first, as another speaker); one to the corpus's parent would pull in its
+    neighbours. Neither is followed: the recordings keep their own names."""
+    root = tmp_path / "corpus"
+    write_wav(root / "zspk" / "u.wav", speechlike(1.0))
+    (root / "zspk" / "u.lab").write_text("hello", encoding="utf-8")
+    (root / "aa_alias").symlink_to(root / "zspk", target_is_directory=True)
+    (root / "zspk" / "up").symlink_to(tmp_path, target_is_directory=True)
+    write_wav(tmp_path / "other" / "v.wav", speechlike(1.0))
+    assert [u.name for u in corpus.find_utterances(root)] == ["zspk/u"]

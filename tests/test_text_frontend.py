@@ -66,6 +66,9 @@ TRICKY = [
     ("2.5 cm", [("2.5", "two point five"), ("cm", "centimeters")]),
     ("5 in a row", [("5", "five"), ("in", "in"), ("a", "a"), ("row", "row")]),
     ("the km marker", [("the", "the"), ("km", "km"), ("marker", "marker")]),
+    ("-5 km", [("-5", "minus five"), ("km", "kilometers")]),
+    ("5 km/h", [("5", "five"), ("km/h", "kilometers per hour")]),
+    ("5-10 km", [("5-10", "five to ten"), ("km", "kilometers")]),
     ("50km/h", [("50km/h", "fifty kilometers per hour")]),
     ("1m/s", [("1m/s", "one meter per second")]),
     ("24/7", [("24/7", "twenty-four seven")]),
@@ -226,6 +229,23 @@ def test_capitals_spell_letters_only_beside_lower_case(lex):
     assert variants("ZERO", 0) == ["Z IH1 R OW0", "Z IY1 R OW0"]
     assert variants("I SEE", 1) == ["S IY1"]
     assert variants("TWO", 0) == ["T UW1"]
+    assert variants("THE GPU", 1)[0] == "JH IY1 P IY1 Y UW1"  # an unknown word: still letters
+
+
+def test_a_number_then_a_full_stop_is_not_a_measure(lex):
+    """"I was 5. In fact": the sentence's next word is not inches."""
+    (in_,) = [w for w in parse_transcript("I was 5. In fact", lex) if w.text == "In"]
+    assert ["IH1", "N", "CH", "AH0", "Z"] not in in_.pronunciations
+
+
+def test_optional_letters_match_only_from_a_word_start():
+    """The hyphenated form of the optional-letters pattern may only start where a word does:
+    searched from every position of a long a-b-c-... chunk, it rescanned it each time (10,000
+    hyphenated words took 45 s)."""
+    from aligner.text.normalise import _OPTIONAL_LETTERS_RE
+
+    assert _OPTIONAL_LETTERS_RE.search("ab-cd(s)", 1) is None
+    assert _OPTIONAL_LETTERS_RE.search("x ab-cd(s)", 1).group() == "ab-cd(s)"
 
 
 def test_a_unit_that_is_also_a_word_keeps_the_word_first_after_a_number(lex):

@@ -55,7 +55,7 @@ _UNITS = {
 # first; the others ("5 m", "5 in a row") keep the word first and the unit as a variant.
 _UNIT_ONLY = {"km", "kg", "cm", "mm", "mg", "ml", "ft", "lb", "lbs", "oz", "mph", "kph", "hz",
               "khz", "mhz", "ghz", "kb", "mb", "gb", "tb", "sec", "hr", "hrs", "kw", "yd"}
-_PLAIN_NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?", re.ASCII)
+_PLAIN_NUMBER_RE = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?(?:-\d[\d,]*(?:\.\d+)?)?", re.ASCII)  # -5, 5-10
 _UNIT_SINGULAR = {"kilometers": "kilometer", "kilograms": "kilogram", "meters": "meter",
                   "feet": "foot", "pounds": "pound", "ounces": "ounce", "hours": "hour",
                   "seconds": "second", "minutes": "minute", "miles": "mile", "inches": "inch",
@@ -124,8 +124,9 @@ _MARKUP_RE = re.compile(
 # Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r": one word with both
 # readings ("items" and "item"); the aligner keeps the one the audio fits.
 # "item(s)", "(s)he", and in a hyphenated word "word(s)-based"
-_OPTIONAL_LETTERS_RE = re.compile(
-    r"(?:[^\W_]+-)*[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+(?:-[^\W_]+)*", re.IGNORECASE)
+_OPTIONAL_LETTERS_RE = re.compile(  # starts at a word's start: no quadratic rescans of a-b-c-...
+    r"(?<![^\W_])(?<![^\W_]-)(?:[^\W_]+-)*[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+(?:-[^\W_]+)*",
+    re.IGNORECASE)
 MARKUP_SPN = "spn"  # Token.markup of spoken noise
 MARKUP_STAR = "star"  # Token.markup of the `<star>` wildcard
 _NON_SPACE = re.compile(r"\S+")
@@ -575,11 +576,12 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
 
     joined = "".join(p for p, span in zip(pieces, spans) if span not in is_markup)
     uppers, lowers = sum(map(str.isupper, joined)), sum(map(str.islower, joined))
-    # Capitals say "read the letters" only where other text is not in capitals. A transcript
-    # with no lower case at all (LibriSpeech, FSDD, speechocean762: "ZERO", "I SEE") says
-    # nothing by its case, and a spelled variant of a known word let the acoustics pick the
-    # letters Z-E-R-O for a spoken "zero".
-    shouting = (uppers >= 10 and uppers > 4 * lowers) or (uppers >= 2 and lowers == 0)
+    shouting = uppers >= 10 and uppers > 4 * lowers
+    # A known word in capitals may be letters ("call IT") only where other text is in lower
+    # case. A transcript with none at all (LibriSpeech, FSDD, speechocean762: "ZERO", "I SEE")
+    # says nothing by its case, and a spelled variant let the acoustics pick the letters
+    # Z-E-R-O for a spoken "zero". Unknown words in capitals still read as letters ("THE GPU").
+    caps_only = lowers == 0
     tokens: list[Token] = []
     pending_unit: list[str] = []
     for i, core in enumerate(pieces):
@@ -597,11 +599,15 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                 tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
             continue
         readings = _dedupe(_piece_readings(core, known, shouting, prev, nxt))
+        if caps_only and core.isalpha() and known(core.lower()):
+            readings = [r for r in readings if r != spell_letters(core)] or readings
         unit = core.lower()
-        if unit in _UNITS and unit not in ("am", "pm") and _PLAIN_NUMBER_RE.fullmatch(prev):
-            words = _unit_words(unit, prev == "1")  # "5 km": kilometers, not the letters k m
-            if words:
-                readings = _dedupe([words] + readings if unit in _UNIT_ONLY else readings + [words])
+        after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
+                        and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"
+        words = _unit_words(unit, prev == "1") if after_number and unit not in ("am", "pm") else None
+        if words:  # "5 km": kilometers, not the letters k m; "5 m": M or metres
+            first = unit in _UNIT_ONLY or "/" in unit
+            readings = _dedupe([words] + readings if first else readings + [words])
         if pending_unit and core.lower().rstrip(".") in _SCALE_WORDS:
             readings = [r + pending_unit for r in readings]
         pending_unit = []

@@ -69,6 +69,9 @@ TRICKY = [
     ("-5 km", [("-5", "minus five"), ("km", "kilometers")]),
     ("5 km/h", [("5", "five"), ("km/h", "kilometers per hour")]),
     ("5-10 km", [("5-10", "five to ten"), ("km", "kilometers")]),
+    ("1st-class", [("1st-class", "first class")]),
+    ("the 21st-century", [("the", "the"), ("21st-century", "twenty-first century")]),
+    ("a 5-km run", [("a", "a"), ("5-km", "five kilometers"), ("run", "run")]),
     ("50km/h", [("50km/h", "fifty kilometers per hour")]),
     ("1m/s", [("1m/s", "one meter per second")]),
     ("24/7", [("24/7", "twenty-four seven")]),
@@ -218,18 +221,20 @@ def test_phones_for_helper(lex):
     assert lex.phones_for("ninety-nine")[0] == "N AY1 N T IY0 N AY1 N".split()
 
 
-def test_capitals_spell_letters_only_beside_lower_case(lex):
-    """In mixed text a known word in capitals may be letters ("call IT" -> I.T.); a transcript
-    with no lower case at all (FSDD's "ZERO", speechocean762's "I SEE") says nothing by its case,
-    and offering Z-E-R-O let the acoustics pick the letters for a spoken "zero"."""
+def test_a_known_word_in_capitals_is_the_word(lex):
+    """Capitals are emphasis ("It's NOT fish"), a corpus's style (FSDD's "ZERO") or text beside a
+    lower-case filler ("SEE ... uh-huh"): a spelled variant (N-O-T) fits any frames at least as
+    well as the word, and the acoustics picked the letters for words said plainly. Unknown
+    words in capitals and dotted initials are still letters."""
     def variants(text, i):
         return [" ".join(p) for p in parse_transcript(text, lex)[i].pronunciations]
 
-    assert "AY1 T IY1" in variants("call IT now", 1)
+    assert variants("It's NOT fish", 1) == ["N AA1 T"]
+    assert variants("JOHN CAN SEE THE SHEEP uh-huh", 2) == ["S IY1"]
     assert variants("ZERO", 0) == ["Z IH1 R OW0", "Z IY1 R OW0"]
-    assert variants("I SEE", 1) == ["S IY1"]
     assert variants("TWO", 0) == ["T UW1"]
-    assert variants("THE GPU", 1)[0] == "JH IY1 P IY1 Y UW1"  # an unknown word: still letters
+    assert variants("THE GPU", 1)[0] == "JH IY1 P IY1 Y UW1"
+    assert variants("U.S.", 0) == ["Y UW1 EH1 S"]
 
 
 def test_a_number_then_a_full_stop_is_not_a_measure(lex):

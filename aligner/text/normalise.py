@@ -329,10 +329,11 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
     """Readings of a token made of letters (and maybe digits, hyphens, slashes, dots)."""
     low = core.lower()
     if known(low):
-        readings = [[low]]
-        if core.isupper() and 2 <= len(core) <= 4 and core.isalpha() and not shouting:
-            readings.append(spell_letters(core))
-        return readings
+        # A known word in capitals is the word: capitals are emphasis ("It's NOT fish"), the
+        # corpus's style ("ZERO"), or beside a lower-case filler ("SEE ... uh-huh"), and a
+        # spelled variant (N-O-T, five phones) fits any frames at least as well as the word's
+        # three, so the acoustics picked the letters for words said plainly. "U.S." spells.
+        return [[low]]
     if "/" in core:
         parts = [p for p in core.split("/") if p]
         out: list[str] = []
@@ -344,8 +345,15 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
     # Internal symbols: "AT&T", "google.com", "C3PO", "COVID-19".
     if re.search(r"[^\w'\-]", core) or re.search(r"\d", core):
         words: list[str] = []
-        for chunk in re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.]", core):
-            if chunk == ".":
+        prev = ""
+        for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.]",
+                                core, re.IGNORECASE):
+            unit = _unit_words(chunk, prev == "1") if prev.isdigit() else None
+            if unit:  # "5-km"
+                words += unit
+            elif chunk[:1].isdigit() and not chunk.isdigit():  # "1st-class", "21st-century"
+                words += _piece_readings(chunk, known, shouting)[0]
+            elif chunk == ".":
                 words.append("dot")
             elif chunk in SPOKEN_SYMBOLS:
                 words += SPOKEN_SYMBOLS[chunk]
@@ -353,6 +361,7 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
                 words += _number_readings("", chunk, None)[0]
             else:
                 words += _word_readings(chunk, known, shouting)[0]
+            prev = chunk
         return [words] if words else []
     letters = re.sub(r"[^\w]", "", core)
     if re.match(r"^[A-Z]{2,5}'?s$", core) and not shouting:  # "GPUs", "CD's": spelled plural
@@ -577,11 +586,6 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     joined = "".join(p for p, span in zip(pieces, spans) if span not in is_markup)
     uppers, lowers = sum(map(str.isupper, joined)), sum(map(str.islower, joined))
     shouting = uppers >= 10 and uppers > 4 * lowers
-    # A known word in capitals may be letters ("call IT") only where other text is in lower
-    # case. A transcript with none at all (LibriSpeech, FSDD, speechocean762: "ZERO", "I SEE")
-    # says nothing by its case, and a spelled variant let the acoustics pick the letters
-    # Z-E-R-O for a spoken "zero". Unknown words in capitals still read as letters ("THE GPU").
-    caps_only = lowers == 0
     tokens: list[Token] = []
     pending_unit: list[str] = []
     for i, core in enumerate(pieces):
@@ -599,8 +603,6 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                 tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
             continue
         readings = _dedupe(_piece_readings(core, known, shouting, prev, nxt))
-        if caps_only and core.isalpha() and known(core.lower()):
-            readings = [r for r in readings if r != spell_letters(core)] or readings
         unit = core.lower()
         after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
                         and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"

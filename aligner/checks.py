@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aligner.alignment import Alignment, Interval
+from aligner.text.phones import SPOKEN_NOISE
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,12 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                           f"mean word confidence {sum(confs) / len(confs):.2f} is very low; "
                           "the transcript may not match the audio"))
     voiced = alignment.voiced_share
-    if voiced is not None and words and voiced < thresholds.min_voiced_share:
+    said = [p for p in phones if p.label != SPOKEN_NOISE]  # a tier of [laughter] alone says nothing
+    if voiced is not None and said and voiced < thresholds.min_voiced_share:
         flags.append(Flag("no_speech",
-                          f"only {voiced:.1%} of the audio is voiced: no one seems to speak "
-                          "(noise or silence, whispering, or the wrong recording)"))
+                          f"only {voiced:.1%} of the audio aligned to this transcript is voiced: "
+                          "no one seems to speak (noise or silence, whispering, or the wrong "
+                          "recording)"))
     outside = alignment.voiced_outside
     if outside is not None and words and outside[1] - outside[0] > thresholds.max_voiced_outside:
         flags.append(Flag("untranscribed_speech",

@@ -85,6 +85,16 @@ def test_no_speech_is_flagged_from_the_voicing_alone():
     assert [f.kind for f in find_flags(a)] == []
 
 
+def test_a_speaker_tier_of_markup_alone_is_not_no_speech():
+    """A speaker whose only interval is `[laughter]` (spoken noise) is rarely voiced: that is
+    no sign of a wrong recording, and `--strict` discarded the others' words with it."""
+    from aligner.checks import Thresholds, find_flags
+
+    a = _alignment([(6.7, 7.1, "[laughter]", None)], [(6.7, 7.1, "spn", None)], 24.0)
+    a.voiced_share = 0.0
+    assert [f.kind for f in find_flags(a, Thresholds())] == []
+
+
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
 def test_a_recording_of_noise_is_flagged_no_speech(tmp_path):
     """An open microphone in a quiet room, aligned with a sentence: the model hears speech in

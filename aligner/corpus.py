@@ -134,6 +134,18 @@ def transcript_conflict(utt: Utterance) -> str | None:
             "(a .lab is read before a .txt, as in MFA)")
 
 
+def same_name_problems(utterances: Sequence[Utterance]) -> dict[str, str]:
+    """utterance name -> problem, for recordings that share a name (`u.wav` and `u.flac` in one
+    folder): their outputs and report rows would be one (one result silently overwrote the
+    other), and nothing says which the transcript belongs to, so neither is aligned."""
+    by_name: dict[str, list[Path]] = {}
+    for utt in utterances:
+        by_name.setdefault(utt.name, []).append(utt.audio)
+    return {name: (f"{paths[0].parent / paths[0].stem}: {len(paths)} recordings share this name ("
+                   f"{', '.join(sorted(p.name for p in paths))}); rename or remove all but one")
+            for name, paths in by_name.items() if len(paths) > 1}
+
+
 def unreadable_audio(root: Path) -> list[Path]:
     """Recordings in a format libsndfile cannot decode (.m4a, .mp4, .aac, ...) with no readable
     recording of the same name beside them (that would be the converted copy): listed so that

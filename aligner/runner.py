@@ -121,6 +121,11 @@ def no_transcript(utt: Utterance) -> Result:
     return Result(utt.name, "failed", NO_TRANSCRIPT, audio_seconds(utt.audio), cause=BAD_INPUT)
 
 
+def bad_input(name: str, problem: str) -> Result:
+    """The failed Result of an utterance a corpus run does not attempt (corpus.same_name_problems)."""
+    return Result(name, "failed", problem, cause=BAD_INPUT)
+
+
 def unreadable_result(root: Path, path: Path) -> Result:
     """The failed Result of a corpus run for one of `corpus.unreadable_audio`."""
     name = path.relative_to(root).with_suffix("").as_posix()

@@ -17,7 +17,7 @@ from pathlib import Path
 from aligner.atomic import atomic_open, ensure_dir
 from aligner.audio import unsupported_format_message
 from aligner.corpus import (NO_TRANSCRIPT, Utterance, find_utterances, orphan_transcripts,
-                            transcript_conflict, unreadable_audio)
+                            same_name_problems, transcript_conflict, unreadable_audio)
 from aligner.errors import one_line
 from aligner.text.frontend import Lexicon, PreparedText
 
@@ -84,7 +84,12 @@ def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationRep
     lexicon = load_lexicon(Path(dictionary) if dictionary is not None else None)
     generated: dict[str, list[list[str]]] = {}
     unknown: dict[str, tuple[int, list[str]]] = {}
-    checks = [_check(utt, lexicon, unknown, generated) for utt in find_utterances(root)]
+    utterances = find_utterances(root)
+    checks = [_check(utt, lexicon, unknown, generated) for utt in utterances]
+    same_name = same_name_problems(utterances)
+    for utt, check in zip(utterances, checks):
+        if utt.name in same_name:
+            check.problems.append(same_name[utt.name])
     entries = {**lexicon.user, **dict(sorted(generated.items()))}
     return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
                             entries)

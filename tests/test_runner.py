@@ -400,3 +400,28 @@ def test_a_closed_parallel_run_reports_the_batches_its_workers_finished(tmp_path
     reported = {first.name, *(r.name for r in late)}
     written = {u.name for u in utts if (out / f"{u.name}.json").exists()}
     assert written and written <= reported
+
+
+def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir, write_wav):
+    """`u.wav` and `u.flac` beside one `u.lab` were two utterances of one name: the report had
+    two `s/u` rows and one result overwrote the other's TextGrid. Neither is aligned now, the
+    report and validate say why, the others go on and the run ends non-zero."""
+    import soundfile as sf
+
+    from aligner.validate import validate_corpus
+
+    root = tmp_path / "c"
+    write_wav(root / "s" / "u.wav", speechlike(1.0))
+    sf.write(root / "s" / "u.flac", speechlike(1.2), 16000)
+    (root / "s" / "u.lab").write_text("hello there", encoding="utf-8")
+    write_wav(root / "s" / "v.wav", speechlike(1.0))
+    (root / "s" / "v.lab").write_text("hello there", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 1, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert sorted(rows) == ["s/u", "s/v"] and rows["s/v"]["status"] != "failed"
+    assert rows["s/u"]["status"] == "failed" and "u.flac, u.wav" in rows["s/u"]["reason"]
+    assert not (out / "s" / "u.TextGrid").exists() and (out / "s" / "v.TextGrid").exists()
+    problems = {c.name: c.problems for c in validate_corpus(root).utterances}
+    assert any("2 recordings share this name" in p for p in problems["s/u"])

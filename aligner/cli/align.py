@@ -305,7 +305,10 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     stale = clean_stale_temps(out_dir)  # left by a killed run: never mistaken for outputs
     if stale and not quiet:
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
-    todo, results = runner.plan(utterances, out_dir, fmts, overwrite, plots, dictionary)
+    same_name = corpus.same_name_problems(utterances)
+    todo, results = runner.plan([u for u in utterances if u.name not in same_name], out_dir, fmts,
+                                overwrite, plots, dictionary)
+    results += [runner.bad_input(name, problem) for name, problem in sorted(same_name.items())]
     report = out_dir / runner.REPORT_NAME
     runner.recall_previous(results, report, strict)  # before this run's report replaces it
     results += [runner.unreadable_result(root, path) for path in unreadable]

@@ -135,7 +135,7 @@ def unreadable_result(root: Path, path: Path) -> Result:
 def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
     """The Result of an aligned utterance: flagged when any speaker's alignment has flags."""
     flags = [str(f) for a in alignments for f in a.flags]
-    words = [w for a in alignments for w in a.words if w.label]
+    words = [w for a in alignments for w in a.words if w.label and w.label.lower() != "<star>"]
     confs = [w.confidence for w in words if w.confidence is not None]
     fits = [a.transcript_fit for a in alignments if a.transcript_fit is not None]
     return Result(utt.name, "flagged" if flags else "aligned", "",

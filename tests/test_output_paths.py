@@ -86,6 +86,15 @@ def test_cli_rejects_unknown_and_conflicting_suffixes(example_pair, tiny_model_d
     assert result.exit_code == 0 and read_json(tmp_path / "j.json")[0].words
 
 
+def test_a_corpus_output_named_like_a_file_is_a_usage_error(tmp_path, tiny_model_dir):
+    """`ottc-align corpus/ -o x.TextGrid` made a folder called x.TextGrid (exit 0); a corpus is
+    written one file per recording, so a file name there is a mistake to report."""
+    write_pair(tmp_path / "c" / "s", "u", speechlike(1.0))
+    result = run(tmp_path / "c", "--model", tiny_model_dir, "-o", tmp_path / "x.TextGrid")
+    _one_line_usage_error(result, "x.TextGrid", "folder")
+    assert not (tmp_path / "x.TextGrid").exists()
+
+
 # ----------------------------------------------------------------------------- output folders
 
 def test_missing_output_directory_is_created(tmp_path, tiny_model_dir, example_pair):

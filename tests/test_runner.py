@@ -5,8 +5,10 @@ the same outcome whether it met a corpus or a single file."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from aligner import corpus, runner
 from aligner.cli.common import exit_code
@@ -425,3 +427,15 @@ def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir,
     assert not (out / "s" / "u.TextGrid").exists() and (out / "s" / "v.TextGrid").exists()
     problems = {c.name: c.problems for c in validate_corpus(root).utterances}
     assert any("2 recordings share this name" in p for p in problems["s/u"])
+
+
+def test_the_summary_counts_words_not_wildcards():
+    """`<star>` stretches are on the words tier but are not words of the transcript (a list of
+    19 words with a `<star>` after each was summarised as 30 words)."""
+    from aligner.alignment import Alignment, Interval
+
+    a = Alignment([Interval(0.0, 0.5, "hello", 0.5), Interval(0.5, 0.9, "<star>"),
+                   Interval(0.9, 1.3, "there", 0.3)], [], 1.3)
+    utt = corpus.Utterance("u", Path("u.wav"), Path("u.lab"), None, None)
+    result = runner.summarise(utt, [a])
+    assert result.words == 2 and result.confidence == pytest.approx(0.4)

@@ -79,6 +79,11 @@ def command(
             raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR")
         if output is None:
             raise fail(f"{audio} is a corpus directory: give an output directory with -o OUT_DIR")
+        from aligner.formats import SUFFIX_TO_FORMAT
+
+        if not output.is_dir() and output.suffix.lower() in SUFFIX_TO_FORMAT:
+            raise fail(f"-o {output}: a corpus is written to a folder, one file per recording; "
+                       "name a folder (choose the formats with --format)")
         if plots:
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
@@ -260,7 +265,7 @@ def _frame_progress(label: str):
 
 def _print_file_summary(audio: Path, result, verbose: bool = False) -> None:
     console = out_console()
-    mean = f"{result.confidence:.2f}" if result.confidence is not None else "n/a"
+    mean = f"{result.confidence:.2g}" if result.confidence is not None else "n/a"  # 0.00046, not 0.00
     flags = result.flags
     console.print(f"[bold green]aligned[/] {escape(str(audio))}: {result.words} words, "
                   f"{result.duration:.2f} s, mean confidence {mean}, {len(flags)} warning(s)")

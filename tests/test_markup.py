@@ -338,3 +338,20 @@ def test_export_to_an_unwritable_place_is_a_usage_error(tmp_path):
                                  str(blocker / "out.dict")])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert str(blocker) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("b- b- bye", [("b-", [["spn"]]), ("b-", [["spn"]]), ("bye", [["B", "AY1"]])]),
+    ("I w- went", [("I", [["AY1"]]), ("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
+    ("th- that", [("th-", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
+])
+def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
+    """A stutter or self-correction written as the start of a word and a hyphen is spoken noise
+    with its label kept, like `<cutoff-x>`: "w-" was the letter's name, D AH1 B AH0 L Y UW0."""
+    assert [(w.text, w.pronunciations) for w in parse_transcript(text, lex)] == expected
+
+
+def test_a_suspended_hyphen_after_a_word_keeps_the_word(lex):
+    """"pre- and post-war": the letters before the hyphen are a word with a vowel, said in full."""
+    words = parse_transcript("pre- and post-war", lex)
+    assert [w.text for w in words] == ["pre", "and", "post-war"] and words[0].pronunciations

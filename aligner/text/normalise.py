@@ -513,6 +513,18 @@ def markup_kind(token: str) -> str:
     return MARKUP_STAR if token.lower() == "<star>" else MARKUP_SPN
 
 
+def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool]) -> bool:
+    """A word broken off, written as its start and a hyphen (`w-`, `th-`, "I w- went"): spoken
+    noise like MFA's `<cutoff-x>`, unless the letters are a word with a vowel ("pre- and
+    post-war" says "pre"). A single letter is never the letter's name here, nor "th" T-H."""
+    if not core.isalpha() or cleaned[end:end + 1] != "-":
+        return False
+    if end + 1 < len(cleaned) and not cleaned[end + 1].isspace():
+        return False  # "well-known", "w--" : not a trailing hyphen
+    low = core.lower()
+    return len(core) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None  # "th-"
+
+
 def _markup_spans(cleaned: str) -> list[tuple[int, int]]:
     """Spans of the markup tokens in cleaned text, in order."""
     if not any(c in cleaned for c in "[{<("):
@@ -594,6 +606,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         a, b = spans[i]
         if (a, b) in is_markup:
             tokens.append(Token(original(a, b), [], markup_kind(core)))
+            continue
+        if _is_cutoff(core, cleaned, b, known):  # "w- went": a stutter, not "double-you"
+            tokens.append(Token(original(a, b + 1), [], MARKUP_SPN))
             continue
         if not core:
             ra, rb = raw_spans[i]

@@ -261,3 +261,12 @@ def test_a_unit_that_is_also_a_word_keeps_the_word_first_after_a_number(lex):
     inch = parse_transcript("5 in a row", lex)[1]
     assert inch.pronunciations[0] in (["IH1", "N"], ["IH0", "N"])
     assert ["IH1", "N", "CH", "AH0", "Z"] in inch.pronunciations
+
+
+def test_a_word_that_loses_letters_to_be_looked_up_is_unknown(lex):
+    """IPA typed into a transcript ("/baɪ/") lost its ɪ and was taken for the known word "ba",
+    silently; it is listed as unknown now, as a word of another script is. Accents that fold to
+    a-z ("Zürich", "café") are the words."""
+    (ipa,) = parse_transcript("/baɪ/", lex)
+    assert ipa.unknown
+    assert not any(w.unknown for w in parse_transcript("Zürich café naïve", lex))

@@ -274,8 +274,8 @@ class Lexicon:
                 "a --dictionary entry: its phones, or spn for spoken noise)")
         if letters != w:
             stripped = self.lookup(letters)
-            if stripped:
-                return stripped[:MAX_VARIANTS], False
+            if stripped:  # unknown when letters were dropped: IPA "baɪ" is not the word "ba"
+                return stripped[:MAX_VARIANTS], any(c.isalpha() and c not in letters for c in w)
         from aligner.text import g2p  # lazy: the model loads only when a word is unknown
 
         return g2p.predict(letters), True

@@ -270,3 +270,22 @@ def test_a_word_that_loses_letters_to_be_looked_up_is_unknown(lex):
     (ipa,) = parse_transcript("/baɪ/", lex)
     assert ipa.unknown
     assert not any(w.unknown for w in parse_transcript("Zürich café naïve", lex))
+
+
+def test_a_time_stamped_label_file_is_not_read_as_a_transcript(tmp_path):
+    """Emu/ESPS `.lab` files (and HTK's `start end label`) sit where MFA expects transcripts:
+    their numbers were read as words ("one hundred and twenty-five"). A transcript of digits
+    is still a transcript."""
+    from aligner.text.errors import TranscriptError
+    from aligner.text.frontend import read_transcript
+
+    esps = tmp_path / "esps.lab"
+    esps.write_text("signal msajc003\nnfields 1\n#\n\t0.187498\t125\tH#\n\t0.256994\t125\tV\n")
+    htk = tmp_path / "htk.lab"
+    htk.write_text("0 2300000 sil\n2300000 4100000 hh\n4100000 5200000 ah\n")
+    for path in (esps, htk):
+        with pytest.raises(TranscriptError, match="time-stamped label file"):
+            read_transcript(path)
+    digits = tmp_path / "digits.lab"
+    digits.write_text("3 7 1 8\n2 2 9 0\n1 5 5 5\n")
+    assert read_transcript(digits).startswith("3 7 1 8")

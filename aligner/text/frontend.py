@@ -11,6 +11,8 @@ each word): the Aligner, `validate` and training all call it, so they count the 
 
 from __future__ import annotations
 
+import re
+
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,12 +172,37 @@ def read_transcript(path: Path) -> str:
     except OSError as err:
         raise TranscriptError(f"{path}: cannot read transcript: {err.strerror or err}") from None
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise TranscriptError(
             f"{path}: transcript is not UTF-8 (byte 0x{raw[err.start]:02x} at offset "
             f"{err.start}, line {line}); save it as UTF-8") from None
+    if _is_label_file(text):
+        raise TranscriptError(f"{path}: this is a time-stamped label file (times and a label on "
+                              "each line, as HTK or ESPS/Emu write), not a transcript: give the "
+                              "words as plain text")
+    return text
+
+
+_LABEL_LINE = re.compile(r"\s*(\d+(?:\.\d+)?)\s+([-+]?\d+(?:\.\d+)?)(?:\s+\S.*)?")
+
+
+def _label_line(line: str) -> bool:
+    """Two numbers then maybe a label, one of them a time: seconds with a fraction, or HTK's
+    100 ns units (1000 or more). "3 7 1 8" is a transcript of digits."""
+    m = _LABEL_LINE.fullmatch(line)
+    return m is not None and any("." in g or len(g.lstrip("+-")) >= 4 for g in m.groups())
+
+
+def _is_label_file(text: str) -> bool:
+    """An HTK label file (`start end label` per line) or an ESPS/Emu one (`signal`/`nfields`
+    header, `#`, then `time color label`): read as words, its numbers were aligned as
+    "one hundred and twenty-five" and its labels as unknown words."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) >= 2 and lines[0].split()[:1] == ["signal"] and "#" in (x.strip() for x in lines):
+        return True
+    return len(lines) >= 3 and sum(map(_label_line, lines)) >= 0.8 * len(lines)
 
 
 def generated_pronunciations(words: list[Word], lexicon: Lexicon) -> dict[str, list[list[str]]]:

@@ -109,6 +109,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     conflict = transcript_conflict(utt)
     if conflict is not None:
         check.warnings.append(conflict)
+    check.problems += _intervals_outside(utt.transcript, check.duration)
     try:
         for prepared in _prepared_texts(utt.transcript, lexicon):
             generated.update(generated_pronunciations(prepared.words, lexicon))
@@ -140,6 +141,22 @@ def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:
         load_audio(utt.audio, sample_rate=None)
     except ValueError as err:
         check.problems.append(one_line(err))
+
+
+def _intervals_outside(transcript: Path, duration: float | None) -> list[str]:
+    """A TextGrid transcript's utterance intervals that start after the audio ends (or keep
+    less than one 10 ms frame of it): `align` fails them, so validate says so too."""
+    if transcript.suffix.lower() != ".textgrid" or not duration:
+        return []
+    from aligner.formats import read_transcript_textgrid
+
+    try:
+        segments = read_transcript_textgrid(transcript)
+    except ValueError:  # reported with the transcript's other problems
+        return []
+    return [f"{g.source}: the interval lies outside the audio ({duration:.2f} s) or is shorter "
+            "than one frame" for g in segments
+            if not g.whole and min(g.end, duration) - g.start < 0.01]
 
 
 def _prepared_texts(transcript: Path, lexicon: Lexicon) -> Iterator[PreparedText]:

@@ -86,3 +86,22 @@ def test_validate_counts_an_unknown_word_once_whatever_its_case(tmp_path, write_
         (tmp_path / "c" / f"u{i}.lab").write_text(text, encoding="utf-8")
     report = validate_corpus(tmp_path / "c")
     assert report.unknown_words["brûlée"][0] == 3 and len(report.unknown_words) == 1
+
+
+def test_validate_reports_a_textgrid_interval_after_the_audio(tmp_path):
+    """An utterance interval that starts after the recording ends fails in `align`; validate
+    said "no problems found"."""
+    import soundfile as sf
+    from praatio import textgrid
+
+    from conftest import speechlike
+
+    folder = tmp_path / "c" / "s"
+    folder.mkdir(parents=True)
+    sf.write(str(folder / "talk.wav"), speechlike(3.0), 16000)
+    tg = textgrid.Textgrid(0, 20)
+    tg.addTier(textgrid.IntervalTier("alice", [(0.3, 1.4, "hello there"), (5.0, 6.0, "goodbye")],
+                                     0, 20))
+    tg.save(str(folder / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (check,) = validate_corpus(tmp_path / "c").utterances
+    assert len(check.problems) == 1 and "outside the audio (3.00 s)" in check.problems[0]

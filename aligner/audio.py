@@ -318,7 +318,10 @@ def _unreadable(path: Path, err: BaseException) -> AudioError:
     fix is a conversion, so say which; otherwise libsndfile's own reason."""
     if path.suffix.lower() in UNSUPPORTED_EXTENSIONS:
         return AudioError(unsupported_format_message(path))
-    return AudioError(f"{path}: not a readable audio file ({_short(err)})")
+    reason = _short(err)
+    if "does not exist" in reason and path.is_file():  # libsndfile's word for bytes it cannot decode
+        reason = "its contents could not be decoded: damaged, or not the format its name says"
+    return AudioError(f"{path}: not a readable audio file ({reason})")
 
 
 def unsupported_format_message(path: Path) -> str:

@@ -122,7 +122,7 @@ BAD: dict[str, Case] = {
     "truncated_flac": Case(_truncated_flac, ("cannot decode",)),
     "unreadable_header": Case(_unreadable, ("not a readable audio file",)),
     "text_named_wav": Case(_text_as_wav, ("not a readable audio file",)),
-    "noise_named_mp3": Case(_noise_as_mp3, ("audio",)),
+    "noise_named_mp3": Case(_noise_as_mp3, ("not a readable audio file", "could not be decoded")),
     "m4a_recording": Case(_m4a, (".m4a audio cannot be read", "convert it first, e.g. ffmpeg -i")),
     "zero_length": Case(_zero_length, ("zero length",)),
     "empty_file": Case(_empty_file, ("not a readable audio file",)),

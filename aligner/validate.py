@@ -20,6 +20,7 @@ from aligner.corpus import (NO_TRANSCRIPT, Utterance, find_utterances, orphan_tr
                             same_name_problems, transcript_conflict, unreadable_audio)
 from aligner.errors import one_line
 from aligner.text.frontend import Lexicon, PreparedText
+from aligner.text.phones import STAR
 
 ORPHAN = "transcript without a recording"
 
@@ -113,7 +114,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     try:
         for prepared in _prepared_texts(utt.transcript, lexicon):
             generated.update(generated_pronunciations(prepared.words, lexicon))
-            check.words += len(prepared.words)
+            check.words += sum(w.pronunciations != [[STAR]] for w in prepared.words)  # as align counts
             check.phones += sum(map(len, prepared.phones))
             for word, phones in zip(prepared.words, prepared.phones):
                 if word.unknown:  # one row per word whatever its case, as in the dictionary

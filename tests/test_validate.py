@@ -105,3 +105,17 @@ def test_validate_reports_a_textgrid_interval_after_the_audio(tmp_path):
     tg.save(str(folder / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     (check,) = validate_corpus(tmp_path / "c").utterances
     assert len(check.problems) == 1 and "outside the audio (3.00 s)" in check.problems[0]
+
+
+def test_validate_counts_words_as_align_does(tmp_path):
+    """`<star>` is not a word of the transcript (validate said 11 where align said 10)."""
+    import soundfile as sf
+
+    from conftest import speechlike
+
+    folder = tmp_path / "c" / "s"
+    folder.mkdir(parents=True)
+    sf.write(str(folder / "u.wav"), speechlike(2.0), 16000)
+    (folder / "u.lab").write_text("hello <star> there [laughter] <star>", encoding="utf-8")
+    (check,) = validate_corpus(tmp_path / "c").utterances
+    assert check.words == 3

@@ -519,8 +519,8 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool]) 
     post-war" says "pre"). A single letter is never the letter's name here, nor "th" T-H."""
     if not core.isalpha() or cleaned[end:end + 1] != "-":
         return False
-    if end + 1 < len(cleaned) and not cleaned[end + 1].isspace():
-        return False  # "well-known", "w--" : not a trailing hyphen
+    if end + 1 < len(cleaned) and (cleaned[end + 1].isalnum() or cleaned[end + 1] == "-"):
+        return False  # "well-known", "w--" : not a trailing hyphen ("w-," is)
     low = core.lower()
     return len(core) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None  # "th-"
 

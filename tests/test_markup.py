@@ -344,6 +344,7 @@ def test_export_to_an_unwritable_place_is_a_usage_error(tmp_path):
     ("b- b- bye", [("b-", [["spn"]]), ("b-", [["spn"]]), ("bye", [["B", "AY1"]])]),
     ("I w- went", [("I", [["AY1"]]), ("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
     ("th- that", [("th-", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
+    ("w-, went", [("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
 ])
 def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
     """A stutter or self-correction written as the start of a word and a hyphen is spoken noise

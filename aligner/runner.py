@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from aligner.checks import Thresholds
 
 REPORT_NAME = "alignment_report.csv"
+TABLE_NAME = "corpus_alignments.csv"  # every utterance's CSV rows in one table (format csv)
 
 # Why a Result failed (`Result.cause`): a single file's exit code follows it.
 BAD_INPUT = "bad input"  # the audio, transcript or output cannot be used (the message says why)
@@ -503,6 +504,33 @@ def write_report(results: Sequence[Result], path: Path) -> Path:
                              "" if r.confidence is None else f"{r.confidence:.3f}",
                              "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}",
                              " | ".join(r.flags)])
+    return path
+
+
+def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | None:
+    """One CSV of the whole corpus: `Utterance` then each aligned (or earlier aligned) utterance's
+    own CSV rows, in name order, so a word list is one table for R or pandas (a folder of
+    per-recording CSVs loses which row came from which recording). None when no CSV exists, or
+    when a recording's own CSV has the table's name."""
+    rows: list[list[str]] = []
+    header: list[str] | None = None
+    for r in sorted(results, key=lambda r: r.name):
+        own = output_paths(Path(out_dir) / r.name, ["csv"])[0]
+        if own == path:  # a recording called corpus_alignments: its own CSV keeps the name
+            return None
+        if r.status == "failed" or not own.is_file():
+            continue
+        with open(own, newline="", encoding="utf-8") as handle:
+            table = list(csv.reader(handle))
+        if table:
+            header = header or ["Utterance", *table[0]]
+            rows += [[r.name, *row] for row in table[1:]]
+    if header is None:
+        return None
+    with atomic_open(path, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
     return path
 
 

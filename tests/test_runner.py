@@ -439,3 +439,22 @@ def test_the_summary_counts_words_not_wildcards():
     utt = corpus.Utterance("u", Path("u.wav"), Path("u.lab"), None, None)
     result = runner.summarise(utt, [a])
     assert result.words == 2 and result.confidence == pytest.approx(0.4)
+
+
+def test_a_csv_corpus_run_also_writes_one_table_of_the_corpus(tmp_path, tiny_model_dir):
+    """Per-recording CSVs do not say which recording a row came from; `corpus_alignments.csv`
+    holds every aligned utterance's rows behind an `Utterance` column, resumed runs included,
+    and nothing of a failed one."""
+    root = tmp_path / "c"
+    write_pair(root / "a", "u1", speechlike(1.5))
+    write_pair(root / "b", "u2", speechlike(1.5))
+    write_pair(root / "b", "bad", np.zeros(0, dtype=np.float32))
+    out = tmp_path / "out"
+    for _ in range(2):  # the second run skips both and still writes the table
+        assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "csv", "-q").exit_code == 1
+        rows = list(csv.DictReader(open(out / runner.TABLE_NAME, encoding="utf-8")))
+        assert {r["Utterance"] for r in rows} == {"a/u1", "b/u2"}
+        own = list(csv.DictReader(open(out / "a" / "u1.csv", encoding="utf-8")))
+        mine = [{k: v for k, v in r.items() if k != "Utterance"} for r in rows
+                if r["Utterance"] == "a/u1"]
+        assert mine == own and {"words", "phones"} <= {r["Type"] for r in own}

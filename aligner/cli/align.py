@@ -342,6 +342,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
             runner.judge_against_speakers(results, _thresholds(aligner), strict)
             runner.discard_refused(results, utterances, out_dir, fmts, plots)
             runner.write_report(results, report)
+            if "csv" in fmts:
+                runner.write_table(results, out_dir, out_dir / runner.TABLE_NAME)
         except OSError as err:
             print_error(err)
     if interrupted:

@@ -628,3 +628,23 @@ def test_an_emu_folder_s_annotations_and_point_tiers_are_skipped_and_its_tiers_c
     res = CliRunner().invoke(_app(), ["evaluate", str(gold / "a.TextGrid"), str(hyp / "a.json"),
                                       "--gold-tiers", "Text,Nope"])
     assert res.exit_code == 1 and "no tier named 'Nope'" in res.output and "Phonetic" in res.output
+
+
+def test_gold_labels_outside_arpabet_are_noted():
+    """IPA gold scored with the default cmu39 folding: each phone is a label mismatch, which
+    read as a poor aligner (49.6% label match on gold-dev); the note names the folding to use.
+    ARPAbet gold, and IPA gold under --fold ipa, get no note."""
+    from aligner.alignment import Alignment, Interval
+    from aligner.evaluate import foreign_labels_note
+    from aligner.phone_folding import load_folding
+
+    def gold(labels):
+        return Alignment([], [Interval(i * 0.1, i * 0.1 + 0.1, x) for i, x in enumerate(labels)],
+                         len(labels) * 0.1)
+
+    ipa = gold(["ð", "ə", "θ", "ɪ", "ŋ", "k"] * 5)
+    note = foreign_labels_note([ipa], load_folding("cmu39"))
+    assert "--fold ipa" in note and "ə" in note
+    assert foreign_labels_note([ipa], load_folding("ipa")) == ""
+    assert foreign_labels_note([gold(["DH", "AH0", "TH", "IH1", "NG", "K"] * 5)],
+                               load_folding("cmu39")) == ""

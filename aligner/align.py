@@ -286,9 +286,7 @@ class Aligner:
         lo = max(0, int(round(segment.start * self.sample_rate)))
         hi = min(len(wave), int(round(segment.end * self.sample_rate)))
         if hi - lo < self.hop:
-            raise AlignmentError(f"{segment.source}: the interval lies outside the audio "
-                                 f"({len(wave) / self.sample_rate:.2f} s) or is shorter than "
-                                 "one frame")
+            raise AlignmentError(segment.outside_message(len(wave) / self.sample_rate))
         return wave[lo:hi], lo / self.sample_rate, f"{name} [{segment.source}]"
 
     def _check_fits(self, prepared: PreparedText, samples: int, name: str) -> None:

@@ -64,6 +64,12 @@ class Segment:
         """Spans the whole recording (no interval of its own)."""
         return self.start is None
 
+    def outside_message(self, duration: float) -> str:
+        """Why an interval that keeps less than one frame of a `duration`-second recording is
+        refused: `align` fails it and `validate` reports it, in these words."""
+        return (f"{self.source}: the interval lies outside the audio ({duration:.2f} s) or is "
+                "shorter than one frame")
+
 
 # ----------------------------------------------------------------------------------- helpers
 

@@ -155,8 +155,7 @@ def _intervals_outside(transcript: Path, duration: float | None) -> list[str]:
         segments = read_transcript_textgrid(transcript)
     except ValueError:  # reported with the transcript's other problems
         return []
-    return [f"{g.source}: the interval lies outside the audio ({duration:.2f} s) or is shorter "
-            "than one frame" for g in segments
+    return [g.outside_message(duration) for g in segments
             if not g.whole and min(g.end, duration) - g.start < 0.01]
 
 

@@ -29,6 +29,7 @@ from aligner.corpus import NO_TRANSCRIPT, Utterance
 from aligner.errors import one_line
 from aligner.formats import FORMATS, output_paths, write_outputs
 from aligner.interrupts import ignore_sigint, sigint_held_for_workers
+from aligner.text.phones import STAR
 
 if TYPE_CHECKING:
     import numpy as np
@@ -136,7 +137,7 @@ def unreadable_result(root: Path, path: Path) -> Result:
 def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
     """The Result of an aligned utterance: flagged when any speaker's alignment has flags."""
     flags = [str(f) for a in alignments for f in a.flags]
-    words = [w for a in alignments for w in a.words if w.label and w.label.lower() != "<star>"]
+    words = [w for a in alignments for w in a.words if w.label and w.label.lower() != STAR]
     confs = [w.confidence for w in words if w.confidence is not None]
     fits = [a.transcript_fit for a in alignments if a.transcript_fit is not None]
     return Result(utt.name, "flagged" if flags else "aligned", "",

@@ -32,6 +32,7 @@ if __package__ in (None, ""):
 from aligner.alignment import Interval  # noqa: E402
 from aligner.checks import flag_kinds  # noqa: E402
 from aligner.formats import Segment  # noqa: E402
+from aligner.text.phones import STAR  # noqa: E402
 from benchmarks.common import (machine, machine_lines, markdown_table, set_threads,  # noqa: E402
                                write_results)
 from benchmarks.real_speech import speechocean_test  # noqa: E402
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             kept = [segments[i] for i in keep]
             reference = [w for i in keep for w in own_by_sentence[i]]
             label = form if left_out is None else f"{form}, sentence {left_out + 1} left out"
-            words = [w for w in a.words if w.label and w.label.lower() != "<star>"]
+            words = [w for w in a.words if w.label and w.label.lower() != STAR]
             report("ottc-align", words, list(a.flags), time.perf_counter() - t0, reference,
                    transcript=label, kept=kept)
     if not args.no_pocketsphinx:

@@ -426,6 +426,23 @@ def calibration_text(cal: dict, intro: str, product: str) -> str:
             f"threshold is {product}, which the table above applies.\n\n")
 
 
+def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
+                  ) -> tuple[int, int, list[tuple[str, float]]]:
+    """Align each recording with another's transcript: (flagged transcript_mismatch, refused,
+    (key, transcript fit) of those aligned). Refusing a wrong transcript also catches it."""
+    caught = refused = 0
+    fits: list[tuple[str, float]] = []
+    for item, text in pairs:
+        try:
+            a = ottc.align(item, text)
+        except Exception:  # noqa: BLE001 - any refusal counts, and is counted apart
+            refused += 1
+            continue
+        caught += "transcript_mismatch" in flag_kinds(a)
+        fits.append((item.key, a.transcript_fit))
+    return caught, refused, fits
+
+
 def flag_kinds(a: Alignment) -> set[str]:
     return {getattr(f, "kind", str(f).split(":", 1)[0]) for f in a.flags}
 
@@ -563,15 +580,7 @@ def main(argv: list[str] | None = None) -> int:
                 entry["mismatch_flagged"] = sum("transcript_mismatch" in k for k in kinds)
                 entry["any_flag"] = sum(bool(k) for k in kinds)
                 pairs = swapped_pairs(items, args.swapped)
-                caught = refused = 0
-                wrong_fits: list[tuple[str, float]] = []
-                for item, text in pairs:
-                    try:
-                        a = ottc.align(item, text)
-                        caught += "transcript_mismatch" in flag_kinds(a)
-                        wrong_fits.append((item.key, a.transcript_fit))
-                    except Exception:  # noqa: BLE001 - refusing a wrong transcript also catches it
-                        refused += 1
+                caught, refused, wrong_fits = align_swapped(ottc, pairs)
                 entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
@@ -646,12 +655,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{word_data['mismatch_flagged']} ({100 * word_data['mismatch_flagged'] / max(1, len(done)):.1f}%)",
                           f"{word_data['any_flag']} ({100 * word_data['any_flag'] / max(1, len(done)):.1f}%)"])
         pairs = swapped_pairs(fsdd, len(fsdd))
-        caught = refused = 0
-        for item, text in pairs:
-            try:
-                caught += "transcript_mismatch" in flag_kinds(ottc.align(item, text))
-            except Exception:  # noqa: BLE001 - refusing a wrong transcript also catches it
-                refused += 1
+        caught, refused, _ = align_swapped(ottc, pairs)
         word_data.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
         word_rows.append(["another word's transcript (another digit)", len(pairs), "-",
                           f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "

@@ -121,10 +121,10 @@ _SEPARATORS = re.compile(
 # stray bracket in an hour-long one-line transcript costs nothing.
 _MARKUP_RE = re.compile(
     r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\))(?!\w)")
-# Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r": one word with both
-# readings ("items" and "item"); the aligner keeps the one the audio fits.
-# "item(s)", "(s)he", and in a hyphenated word "word(s)-based"
-_OPTIONAL_LETTERS_RE = re.compile(  # starts at a word's start: no quadratic rescans of a-b-c-...
+# Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r", also in a hyphenated
+# word ("word(s)-based"): one word with both readings ("items" and "item"); the aligner keeps
+# the one the audio fits. A match starts at a word's start: no quadratic rescans of a-b-c-...
+_OPTIONAL_LETTERS_RE = re.compile(
     r"(?<![^\W_])(?<![^\W_]-)(?:[^\W_]+-)*[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+(?:-[^\W_]+)*",
     re.IGNORECASE)
 MARKUP_SPN = "spn"  # Token.markup of spoken noise

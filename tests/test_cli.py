@@ -273,6 +273,17 @@ def test_subcommands_coexist():
     assert cli("--version").stdout.startswith("ottc-align ")
 
 
+def test_help_reflows_paragraphs_and_keeps_placeholders():
+    """--help joins a docstring's wrapped lines into one paragraph (rendered as written, a source
+    line break fell mid-sentence at any terminal width) and keeps every placeholder (markdown
+    would swallow an `<utt>` as an HTML tag)."""
+    wide = CliRunner().invoke(app, ["align", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "2 bad usage or bad input (single file)" in wide
+    for command, needle in [("adapt", "SPEAKER/UTTERANCE.wav"), ("train", "WORK_DIR/features")]:
+        text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        assert needle in " ".join(text.replace("│", " ").split()), command
+
+
 def test_model_and_device_mean_the_same_in_every_command(example_pair, tiny_model_dir, tmp_path):
     """`--model/-m` and `--device`: one name wherever a model is loaded, one help text where it
     is the model to align with (train's is the model it starts from, --init its former name);

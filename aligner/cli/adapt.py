@@ -23,7 +23,7 @@ MEMORISED = 0.2  # confidence on recordings trained on above held-out ones by mo
 
 
 def command(
-    corpus: Annotated[list[Path], typer.Argument(help="Corpus (or corpora) to adapt to, MFA layout: <speaker>/<utt>.wav + .lab/.txt; usually the one you will align.")],
+    corpus: Annotated[list[Path], typer.Argument(help="Corpus (or corpora) to adapt to, MFA layout: SPEAKER/UTTERANCE.wav + .lab/.txt; usually the one you will align.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write; align with --model MODEL_DIR.")],
     model: ModelOption = None,
     steps: Annotated[int, typer.Option(help="Optimiser steps, whatever the corpus size (fewer if --max-minutes runs out).")] = ADAPT_STEPS,
@@ -33,7 +33,7 @@ def command(
     max_utterance_s: Annotated[float, typer.Option(help="Leave out recordings longer than this (seconds).")] = ADAPT_MAX_UTTERANCE_S,
     seed: Annotated[int, typer.Option(help="Random seed (held-out recordings, batch order, augmentation).")] = 0,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: the cores the load average leaves idle).")] = None,
-    work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: <output>-train next to the output).")] = None,
+    work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: OUTPUT-train next to the output).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     device: DeviceOption = "auto",
 ) -> None:

@@ -17,7 +17,7 @@ from aligner.cli.common import EXIT_INTERRUPTED, DeviceOption, device_name, fail
 
 
 def command(
-    corpus: Annotated[list[Path], typer.Argument(help="Training corpora (MFA layout: <speaker>/<utt>.wav|.flac + .lab), or feature files written by aligner.dataset.write_feature_file (recipes/train/device). A folder with train/ (and dev/) inside uses those.")],
+    corpus: Annotated[list[Path], typer.Argument(help="Training corpora (MFA layout: SPEAKER/UTTERANCE.wav|.flac + .lab), or feature files written by aligner.dataset.write_feature_file (recipes/train/device). A folder with train/ (and dev/) inside uses those.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write (weights, config.json, MODEL_CARD.md).")],
     dev: Annotated[Optional[list[Path]], typer.Option("--dev", help="Dev corpus with gold TextGrids beside the audio (repeatable): boundary metrics each epoch, picks the best epoch.")] = None,
     loss: Annotated[str, typer.Option(help="ottc (default) or ctc (the baseline, same architecture and data).")] = "ottc",
@@ -31,8 +31,8 @@ def command(
     no_short_first: Annotated[bool, typer.Option("--no-short-first", help="Shuffle the first epoch too (default: it runs from short to long utterances, which helps a fresh model; a fine-tune of a trained one does not need it).")] = False,
     init: Annotated[Optional[Path], typer.Option("--model", "-m", "--init", help="Start from this model directory (fine-tuning; its architecture is kept); without it, a new network. --init is its former name.", show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint in the work directory.")] = False,
-    work_dir: Annotated[Optional[Path], typer.Option(help="Logs and checkpoints (default: <output>-train next to the output).")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache (default: <work-dir>/features).")] = None,
+    work_dir: Annotated[Optional[Path], typer.Option(help="Logs and checkpoints (default: OUTPUT-train next to the output).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache (default: WORK_DIR/features).")] = None,
     dev_limit: Annotated[int, typer.Option(help="Dev utterances scored each epoch (0 = all).")] = 120,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch.")] = None,
     sil_mass: Annotated[Optional[float], typer.Option(help="Mass of each optional silence token relative to a phone (OTTC); default: the --init model's, else 0.5.")] = None,

@@ -69,6 +69,8 @@ def test_what_is_not_markup(text, expected, lex):
     ("(s)he said", "(s)he", [["SH", "IY1"], ["HH", "IY1"]]),
     ("a word(s)-based rule", "word(s)-based", [["W", "ER1", "D", "Z", "B", "EY1", "S", "T"],
                                                ["W", "ER1", "D", "B", "EY1", "S", "T"]]),
+    ("the item(s)'s price", "item(s)'s", [["AY1", "T", "AH0", "M", "Z"]]),  # items' / item's
+    ("the boss(es)'s car", "boss(es)'s", [["B", "AO1", "S", "IH0", "Z"]]),  # bosses' / boss's
 ])
 def test_optional_letters_are_one_word_with_both_readings(text, word, variants, lex):
     """Brackets glued to a word mark optional letters: one word on the words tier, pronounced

@@ -123,10 +123,11 @@ _MARKUP_RE = re.compile(
     r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\))(?!\w)")
 # Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r", also in a hyphenated
 # word ("word(s)-based"): one word with both readings ("items" and "item"); the aligner keeps
-# the one the audio fits. A match starts at a word's start: no quadratic rescans of a-b-c-...
+# the one the audio fits; a possessive after it ("item(s)'s") goes with both. A match starts
+# at a word's start: no quadratic rescans of a-b-c-...
 _OPTIONAL_LETTERS_RE = re.compile(
-    r"(?<![^\W_])(?<![^\W_]-)(?:[^\W_]+-)*[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+(?:-[^\W_]+)*",
-    re.IGNORECASE)
+    r"(?<![^\W_])(?<![^\W_]-)(?:[^\W_]+-)*[^\W_]*(?:\([^\W\d_]{1,4}\)[^\W_]*)+(?:-[^\W_]+)*"
+    r"(?:'s)?", re.IGNORECASE)
 MARKUP_SPN = "spn"  # Token.markup of spoken noise
 MARKUP_STAR = "star"  # Token.markup of the `<star>` wildcard
 _NON_SPACE = re.compile(r"\S+")
@@ -388,6 +389,8 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
         return _word_readings(core, known, shouting)
     if _OPTIONAL_LETTERS_RE.fullmatch(core):  # "item(s)": "items" or "item"
         full = core.replace("(", "").replace(")", "")
+        if full.lower().endswith("s's"):  # "item(s)'s": "items'" (said "items") or "item's"
+            full = full[:-1]
         return _word_readings(full, known, shouting) + _word_readings(
             _without_optional(core), known, shouting)
     key = low[:-1] if low.endswith(".") else low

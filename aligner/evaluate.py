@@ -36,8 +36,10 @@ import numpy as np
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import atomic_open
 from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
-                             named_kind, read_alignment, read_utterances, textgrid_tier_choice)
+                             named_kind, pool_speakers, read_alignment, read_utterances,
+                             textgrid_tier_choice)
 from aligner.phone_folding import Folding, fold_words, load_folding
+from aligner.runner import REPORT_NAME, TABLE_NAME, ctm_id
 
 TOLERANCES_MS: tuple[int, ...] = (10, 20, 25, 50)
 _EPS = 1e-6
@@ -449,8 +451,10 @@ def _r(x: float) -> object:
 
 _TIER_SUFFIXES = (".words", ".phones", ".word", ".phone")
 _PREFERENCE = {".textgrid": 0, ".json": 1, ".csv": 2, ".tsv": 2, ".ctm": 3}  # several files, one utterance
-# Reports that tools write beside their alignments (ours, MFA's, `train`'s): never alignments.
-REPORT_FILES = frozenset({"alignment_report.csv", "alignment_analysis.csv", "summary.json"})
+# Reports that tools write beside their alignments (ours, MFA's, `train`'s), and a `-f csv`
+# corpus run's table of every utterance's rows (it would read as one utterance holding the whole
+# corpus): never alignments of their own.
+REPORT_FILES = frozenset({REPORT_NAME, TABLE_NAME, "alignment_analysis.csv", "summary.json"})
 
 
 class EvaluationError(ValueError):
@@ -584,10 +588,12 @@ def _skipped_line(root: Path, skipped: list[Path]) -> str:
 
 
 def pair_utterances(gold: dict, hyp: dict) -> list[tuple[str, object, object | None]]:
-    """(key, gold, hyp or None) for every gold utterance: by relative path, else by unique stem."""
+    """(key, gold, hyp or None) for every gold utterance: by relative path, else by the CTM
+    utterance ids ottc-align writes for it (`by_ctm_id`), else by unique stem."""
     if len(gold) == 1 and len(hyp) == 1:
         (gk, gv), (hk, hv) = next(iter(gold.items())), next(iter(hyp.items()))
         return [(gk, gv, hv)]
+    by_id = by_ctm_id(gold, hyp)
     by_stem: dict[str, list[str]] = {}
     for key in hyp:
         by_stem.setdefault(Path(key).name, []).append(key)
@@ -595,10 +601,58 @@ def pair_utterances(gold: dict, hyp: dict) -> list[tuple[str, object, object | N
     for key, g in gold.items():
         if key in hyp:
             out.append((key, g, hyp[key]))
-            continue
-        candidates = by_stem.get(Path(key).name, [])
-        out.append((key, g, hyp[candidates[0]] if len(candidates) == 1 else None))
+        elif key in by_id:
+            out.append((key, g, by_id[key]))
+        else:
+            candidates = by_stem.get(Path(key).name, [])
+            out.append((key, g, hyp[candidates[0]] if len(candidates) == 1 else None))
     return out
+
+
+def written_ctm_id(key: str) -> str:
+    """The CTM utterance id ottc-align writes for the utterance at relative path `key`: a corpus
+    run's `runner.ctm_id` (`spkA/001` -> `spkA-001`, so that concatenated CTMs keep utterances
+    apart), with `formats.write_ctm`'s `_` for a space (a CTM line is split at spaces)."""
+    return ctm_id(key).replace(" ", "_")
+
+
+def by_ctm_id(gold: Iterable[str], hyp: dict[str, Alignment | EvaluationError]
+              ) -> dict[str, Alignment | EvaluationError]:
+    """Gold key -> the hypothesis that ottc-align's CTM ids name for it: the id of the whole
+    utterance (`written_ctm_id`), else the ids `<id>-<speaker>` that `formats.write_ctm` gives
+    a recording's speakers, pooled as its JSON's or TextGrid's speakers are. A gold's whole id
+    is never taken as another's speaker (gold `a-b` is not a speaker of gold `a`); the other
+    ids go to the gold whose id is their longest prefix at a `-`, and an id that is no gold's
+    matches nothing (that gold is reported as having no hypothesis)."""
+    ids = {written_ctm_id(key): key for key in gold}
+    whole: dict[str, Alignment | EvaluationError] = {}
+    speakers: dict[str, list[Alignment | EvaluationError]] = {}
+    for utt, value in hyp.items():
+        if utt in ids:
+            whole[ids[utt]] = value
+        elif (owner := _recording_of(utt, ids)) is not None:
+            speakers.setdefault(owner, []).append(value)
+    pooled = {key: _pooled(values) for key, values in speakers.items() if key not in whole}
+    return {**pooled, **whole}
+
+
+def _recording_of(utt: str, ids: dict[str, str]) -> str | None:
+    """The gold key whose CTM id `utt` extends by `-<speaker>`, None when no gold's id is a
+    prefix of it at a `-`. Every `-` is tried, as a speaker's name may hold one; from the right,
+    so that of golds `a` and `a-b` the id `a-b-Zoë` is a speaker of `a-b`."""
+    cut = utt.rfind("-")
+    while cut > 0:
+        if utt[:cut] in ids:
+            return ids[utt[:cut]]
+        cut = utt.rfind("-", 0, cut)
+    return None
+
+
+def _pooled(speakers: list[Alignment | EvaluationError]) -> Alignment | EvaluationError:
+    """A recording's speakers as one hypothesis, as a file's speakers are read; one that could
+    not be read makes the recording unreadable, as a broken JSON of it would."""
+    error = next((s for s in speakers if isinstance(s, EvaluationError)), None)
+    return error if error is not None else pool_speakers(speakers)
 
 
 def evaluate_paths(gold_root: Path, hyp_root: Path, folding: Folding, tolerance: float = 0.02,

@@ -876,7 +876,7 @@ def read_alignment(path: Path, tier: str | None = None) -> Alignment:
     """Any tool's alignment file (TextGrid, JSON, CSV/TSV or CTM, told by its suffix) in the
     tolerant mode, as one Alignment: every speaker's tiers, and a CTM's every utterance, pooled in
     time order, which is what scoring against gold compares. `tier` as in `read_utterances`."""
-    return _pool(list(read_utterances(path, tier).values()))
+    return pool_speakers(list(read_utterances(path, tier).values()))
 
 
 def read_utterances(path: Path, tier: str | None = None,
@@ -909,7 +909,7 @@ def _read_by_suffix(path: Path, tier: str | None,
         found = read_csv(path, tolerant=True, tier=tier)
     else:
         raise FormatError(f"{path}: not a TextGrid, JSON, CSV/TSV or CTM file")
-    return {None: _pool(found)}
+    return {None: pool_speakers(found)}
 
 
 def _ctm_utterances(path: Path, tier: str | None) -> dict[str | None, Alignment]:
@@ -924,7 +924,7 @@ def _ctm_utterances(path: Path, tier: str | None) -> dict[str | None, Alignment]
     return {utt: single(ivs) for utt, ivs in utts.items()}
 
 
-def _pool(alignments: Sequence[Alignment]) -> Alignment:
+def pool_speakers(alignments: Sequence[Alignment]) -> Alignment:
     """Several speakers' tiers as one Alignment, in time order."""
     order = lambda ivs: sorted(ivs, key=lambda iv: (iv.start, iv.end))
     return Alignment(words=order([w for a in alignments for w in a.words]),

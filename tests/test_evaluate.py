@@ -568,6 +568,106 @@ def test_folder_scan_skips_reports_and_files_without_an_alignments_shape(tmp_pat
     assert s.status == "unreadable" and "notes.csv" in s.reason and "start/end/label" in s.reason
 
 
+def test_a_csv_corpus_run_s_table_of_all_utterances_is_not_an_utterance(tmp_path: Path):
+    """A `-f csv` corpus run writes `runner.TABLE_NAME` (every utterance's rows behind an
+    `Utterance` column) beside the utterances' own CSVs: on either side it is skipped like a
+    report, not scored as one more utterance holding the whole corpus, nor one with no
+    hypothesis when only the gold has it."""
+    from aligner import runner
+    from aligner.formats import write_outputs
+
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    names = ["a", "s1/b"]
+    for root, ali in ((gold, _gold()), (hyp, _hyp())):
+        for name in names:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            write_outputs([ali], root / name, ["csv"])
+        runner.write_table([runner.Result(n, "aligned") for n in names], root, root / runner.TABLE_NAME)
+    assert (gold / runner.TABLE_NAME).is_file() and (hyp / runner.TABLE_NAME).is_file()
+    notes: list[str] = []
+    scores = evaluate_paths(gold, hyp, load_folding(), note=notes.append)
+    assert sorted(s.name for s in scores) == names and {s.status for s in scores} == {"ok"}
+    assert all(s.phones.counts.gold == 4 for s in scores)  # each its own, not the corpus's
+    assert len(notes) == 2 and all(runner.TABLE_NAME in n and "skipped 1 file" in n for n in notes)
+    (hyp / runner.TABLE_NAME).unlink()  # only the gold side has it
+    res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp)])
+    assert res.exit_code == 0, res.output
+    assert "2/2 utterances scored, 0 failed" in res.output and "no hypothesis" not in res.output
+
+
+# ----------------------------------------------------------------------------- CTM utterance ids
+def _speakers(ali: Alignment) -> list[Alignment]:
+    """A one-voice alignment as a two-speaker recording's: Zoë says the first word, Bob the second."""
+    first = lambda t: t.start < 0.3
+    return [Alignment([w for w in ali.words if first(w) == is_zoe],
+                      [p for p in ali.phones if first(p) == is_zoe], ali.duration, speaker)
+            for speaker, is_zoe in (("Zoë", True), ("Bob", False))]
+
+
+def _scored(scores: list) -> dict[str, tuple]:
+    """Per utterance: status and the figures that tell which hypothesis it was scored against."""
+    return {s.name: (s.status, s.reason) if s.status != "ok" else
+            (s.status, s.words.counts.hyp, s.words.counts.matched, s.phones and s.phones.counts.hyp,
+             sorted(np.round(s.words.errors, 6)))
+            for s in scores}
+
+
+def test_a_concatenated_corpus_ctm_matches_its_gold_by_utterance_id(tmp_path: Path):
+    """A corpus run's CTMs concatenated into one file (docs/usage.md): each id is the utterance's
+    path with `-` for `/` (`runner.ctm_id`), a two-speaker recording's `<id>-<speaker>` per
+    speaker. Each matches its gold as the run's own JSON does; an id that only starts like a
+    gold's (`spkC-u10` for `spkC/u1`) is no match, and that gold is reported."""
+    from aligner.formats import write_outputs
+    from aligner.runner import ctm_id
+
+    gold, out, out_json = tmp_path / "gold", tmp_path / "out", tmp_path / "out_json"
+    first_word = Alignment(_hyp().words[:1], [], 0.6)  # spkB's: a mix-up with spkA's shows
+    hyps = {"spkA/u1": [_hyp()], "spkB/u1": [first_word], "sess/meeting": _speakers(_hyp()),
+            "spkC/u10": [_hyp()]}
+    for name in ("spkA/u1", "spkB/u1", "spkC/u1"):
+        _write_textgrid(gold / f"{name}.TextGrid", _gold())
+    (gold / "sess").mkdir()
+    write_outputs(_speakers(_gold()), gold / "sess" / "meeting", ["textgrid"])
+    for name, alignments in hyps.items():
+        for root, fmt in ((out, "ctm"), (out_json, "json")):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            write_outputs(alignments, root / name, [fmt], ctm_id(name))
+    words_all = tmp_path / "words_all.ctm"
+    words_all.write_text("".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*.ctm"))
+                                 if not p.name.endswith(".phones.ctm")), encoding="utf-8")
+    assert "sess-meeting-Zoë 1" in words_all.read_text(encoding="utf-8")
+
+    by_ctm = _scored(evaluate_paths(gold, words_all, load_folding()))
+    by_json = _scored(evaluate_paths(gold, out_json, load_folding()))
+    assert by_ctm["spkA/u1"] == ("ok", 2, 2, None, [0.0, 0.01, 0.01])
+    assert by_ctm["spkB/u1"][:3] == ("ok", 1, 1)
+    assert by_ctm["sess/meeting"] == ("ok", 2, 2, None, [0.0, 0.01, 0.01])  # both speakers
+    assert by_ctm["spkC/u1"] == ("failed", "no hypothesis")
+    assert {k: v[:3] for k, v in by_ctm.items()} == {k: v[:3] for k, v in by_json.items()}
+
+
+def test_a_recording_s_per_speaker_ctm_ids_are_its_speakers(tmp_path: Path):
+    """A two-speaker recording's CTM holds one id per speaker (`meeting-Zoë`, `meeting-Bob`,
+    `formats.write_ctm`): they are that recording's tiers, pooled and scored as its JSON is,
+    in a folder and as two files named on their own."""
+    from aligner.formats import write_outputs
+
+    gold, hyp, hyp_json = tmp_path / "gold", tmp_path / "hyp", tmp_path / "hyp_json"
+    for root in (gold, hyp, hyp_json):
+        root.mkdir()
+    write_outputs(_speakers(_gold()), gold / "meeting", ["textgrid"])
+    _write_textgrid(gold / "other.TextGrid", _gold())
+    write_outputs(_speakers(_hyp()), hyp / "meeting", ["ctm"])
+    write_outputs(_speakers(_hyp()), hyp_json / "meeting", ["json"])
+    assert "meeting-Bob 1" in (hyp / "meeting.phones.ctm").read_text(encoding="utf-8")
+    by_ctm = _scored(evaluate_paths(gold, hyp, load_folding()))
+    by_json = _scored(evaluate_paths(gold, hyp_json, load_folding()))
+    assert by_ctm["meeting"][:4] == ("ok", 2, 2, 4) and by_ctm == by_json
+    assert by_ctm["other"] == ("failed", "no hypothesis")
+    [alone] = evaluate_paths(gold / "meeting.TextGrid", hyp / "meeting.ctm", load_folding())
+    assert alone.status == "ok" and alone.phones.counts.matched == 4 and alone.words.counts.matched == 2
+
+
 def test_a_broken_file_beside_a_readable_one_does_not_fail_the_utterance(tmp_path: Path):
     gold, hyp = tmp_path / "gold", tmp_path / "hyp"
     _write_textgrid(gold / "a.TextGrid", _gold())

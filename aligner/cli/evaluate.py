@@ -16,7 +16,7 @@ from aligner.cli.common import EXIT_FAILED, fail, out_console, print_error
 
 def command(
     gold: Annotated[Path, typer.Argument(help="Gold alignments: a TextGrid, JSON, CSV/TSV or CTM file, or a directory of them.")],
-    hyp: Annotated[Path, typer.Argument(help="Alignments to score, same formats (paired by relative path, then by file stem).")],
+    hyp: Annotated[Path, typer.Argument(help="Alignments to score, same formats (paired by relative path, then by the CTM utterance id ottc-align writes: spkA-001 for spkA/001, REC-SPEAKER for each speaker of REC, then by file stem).")],
     csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write one row per utterance to this CSV.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the summary to this JSON file.")] = None,
     fold: Annotated[str, typer.Option(help="Phone folding of the GOLD: cmu39 (TIMIT 61 and ARPAbet variants -> CMU 39), timit39 (Lee & Hon), ipa (IPA or SAMPA), emu-ae (EMU Australian-English SAMPA), none, or a file of 'from to' lines.")] = "cmu39",
@@ -31,8 +31,9 @@ def command(
     Exit codes: 0 every gold utterance was scored; 1 some failed (an unreadable gold or
     hypothesis file, a missing or empty hypothesis: each reported, the others scored); 2 bad
     usage (no gold found, unknown folding, bad --tier, results not writable). Report files
-    (alignment_report.csv, MFA's alignment_analysis.csv, ...) and JSON/CSV files that hold no
-    alignment are skipped in folders, with a note.
+    (alignment_report.csv, MFA's alignment_analysis.csv, ...), a corpus run's
+    corpus_alignments.csv and JSON/CSV files that hold no alignment are skipped in folders, with
+    a note.
     """
     from aligner.evaluate import EvaluationError, evaluate_paths, summarise, write_scores, write_summary
     from aligner.phone_folding import FoldingError, load_folding

@@ -59,6 +59,7 @@ def usable_recordings(corpora: list[Path], max_utterance_s: float) -> list[Recor
     Unreadable files and TextGrid transcripts are left out: training skips them too."""
     from aligner.audio import AudioError, audio_info
     from aligner.corpus import find_utterances
+    from aligner.text.encoding import decode_text
 
     found = []
     for root in corpora:
@@ -66,7 +67,7 @@ def usable_recordings(corpora: list[Path], max_utterance_s: float) -> list[Recor
             if u.transcript is None or u.transcript.suffix.lower() == ".textgrid":
                 continue
             try:  # an empty transcript teaches nothing: not counted towards the minimum
-                if not u.transcript.read_text(encoding="utf-8-sig").strip():
+                if not decode_text(u.transcript.read_bytes()).strip():
                     continue
             except (OSError, UnicodeDecodeError):
                 continue

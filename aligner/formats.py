@@ -30,6 +30,7 @@ from pathlib import Path
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import atomic_open, atomic_path
 from aligner.errors import one_line
+from aligner.text.encoding import decode_text
 
 FORMATS: tuple[str, ...] = ("textgrid", "ctm", "json", "csv", "srt", "vtt")
 SUFFIX_TO_FORMAT = {".textgrid": "textgrid", ".ctm": "ctm", ".json": "json", ".csv": "csv",
@@ -560,7 +561,7 @@ _TG_TOKEN = re.compile(r'"((?:[^"]|"")*)"|(?<![\w\[])([-+]?(?:\d+\.?\d*|\.\d+)(?
 def _read_textgrid_tokens(path: Path) -> tuple[dict[str, list[Interval]], float]:
     """Minimal TextGrid reader (long and short text formats share one value order)."""
     raw = path.read_bytes()
-    text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
+    text = decode_text(raw)
     text = re.sub(r"\[\s*\d+\s*\]", "", text)  # long format's "item [1]", "intervals [3]"
     tokens: list[object] = []
     for m in _TG_TOKEN.finditer(text):
@@ -599,7 +600,7 @@ def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = Non
     interval (other JSON, e.g. an emuDB `_annot.json`, is not an alignment). A JSON file with no
     tiers at all raises NotAlignmentError. `chosen`: read these tiers (`_tier_kinds`)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        data = json.loads(decode_text(Path(path).read_bytes()))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise FormatError(f"{path}: not a readable JSON file ({one_line(err)})") from None
     if isinstance(data, dict) and isinstance(data.get("tiers"), dict):
@@ -737,7 +738,7 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
     speaker. Tolerant: also comma- or tab-separated `start,end,label` rows (or `label,start,end`)
     with or without a header; a file without a Type column holds one tier (`single_tier_kind`)."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = decode_text(Path(path).read_bytes())
     except (OSError, UnicodeDecodeError) as err:
         raise FormatError(f"{path}: cannot read ({one_line(err)})") from None
     lines = [line for line in text.splitlines() if line.strip()]

@@ -204,6 +204,24 @@ def test_read_transcript_utf8_and_bom(tmp_path):
     assert read_transcript(p) == "café 1999\n"
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_read_transcript_utf16_with_its_bom(tmp_path, codec):
+    """What Windows Notepad saves as "Unicode" (UTF-16 with a byte-order mark) is read, as
+    Praat's UTF-16 TextGrids are; dictionaries and CSV/JSON alignments decode the same way."""
+    from aligner.formats import read_csv
+    from aligner.text.lexicon import read_user_dictionary
+
+    p = tmp_path / "t.txt"
+    p.write_bytes("\ufeffZoë said 5\r\n".encode(codec))
+    assert read_transcript(p).strip() == "Zoë said 5"
+    d = tmp_path / "d.dict"
+    d.write_bytes("\ufeffzoë\tZ OW1 IY0\n".encode(codec))
+    assert read_user_dictionary(d)["zoë"] == [["Z", "OW1", "IY0"]]
+    c = tmp_path / "a.csv"
+    c.write_bytes("\ufeffstart,end,label\n0.0,0.5,zoë\n".encode(codec))
+    assert [w.label for w in read_csv(c, tolerant=True)[0].words] == ["zoë"]
+
+
 def test_read_transcript_bad_bytes_names_file(tmp_path):
     p = tmp_path / "latin1.txt"
     p.write_bytes("caf\xe9".encode("latin-1"))

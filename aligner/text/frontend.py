@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from aligner.text.encoding import decode_text
 from aligner.text.errors import DictionaryError, TranscriptError, UnpronounceableError
 from aligner.text.lexicon import MAX_VARIANTS, Lexicon, read_cmudict, cmudict_path
 from aligner.text.lexicon import read_user_dictionary
@@ -164,15 +165,16 @@ def too_fast(phones: int, seconds: float) -> str | None:
 
 
 def read_transcript(path: Path) -> str:
-    """The text of a transcript file (UTF-8, a BOM allowed); TranscriptError naming the file
-    and the first bad byte if it is not UTF-8, or why it could not be read."""
+    """The text of a transcript file (`encoding.decode_text`: UTF-8, or UTF-16 with its BOM);
+    TranscriptError naming the file and the first bad byte if it is neither, or why it could
+    not be read."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise TranscriptError(f"{path}: cannot read transcript: {err.strerror or err}") from None
     try:
-        text = raw.decode("utf-8-sig")
+        text = decode_text(raw)
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise TranscriptError(

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aligner.text.encoding import decode_text
 from aligner.text.errors import DictionaryError, TranscriptError, UnpronounceableError
 from aligner.text.phones import PHONES, SILENCE, SPOKEN_NOISE
 
@@ -117,7 +118,7 @@ def read_user_dictionary(path: Path) -> dict[str, list[list[str]]]:
     except OSError as err:
         raise DictionaryError(f"{path}: cannot read dictionary: {err.strerror or err}") from None
     try:
-        text = raw.decode("utf-8-sig")
+        text = decode_text(raw)
     except UnicodeDecodeError as err:
         raise DictionaryError(
             f"{path}: dictionary is not UTF-8 (bad byte 0x{raw[err.start]:02x} at offset "

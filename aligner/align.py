@@ -350,7 +350,7 @@ class Aligner:
         (cut away again), run on `model`'s device in its precision."""
         import torch
 
-        from aligner.features import log_mel, num_frames
+        from aligner.features import num_frames
 
         param = next(model.parameters())
         total = num_frames(len(wave), self.hop)
@@ -362,10 +362,10 @@ class Aligner:
             for first in range(0, total, chunk):
                 last = min(total, first + chunk)
                 lo, hi = max(0, first - ctx), min(total, last + ctx)
-                piece = torch.from_numpy(wave[lo * self.hop: hi * self.hop]).to(param.device)
-                feats = log_mel(piece, self.features)[None].to(param.dtype)
-                lengths = torch.tensor([feats.shape[1]], device=param.device)
-                lp, wl = model(feats, lengths)
+                feats, live = self._features(torch.from_numpy(wave[lo * self.hop: hi * self.hop]))
+                lengths = torch.tensor([feats.shape[0]], device=param.device)
+                lp, wl = model(feats[None].to(param.device, param.dtype), lengths,
+                               live[None].to(param.device))
                 keep = slice(first - lo, first - lo + (last - first))
                 log_probs[first:last] = lp[0, keep].float().cpu()
                 weights[first:last] = wl[0, keep].float().cpu()
@@ -376,7 +376,7 @@ class Aligner:
     def _encode_batch(self, waves: list[np.ndarray]) -> list[Encoded]:
         import torch
 
-        from aligner.features import log_mel, num_frames
+        from aligner.features import num_frames
 
         limit = int(CHUNK_SECONDS * self.sample_rate)
         out: list = [None] * len(waves)
@@ -389,23 +389,30 @@ class Aligner:
         param = next(self.model.parameters())
         lengths = torch.tensor([num_frames(len(waves[i]), self.hop) for i in short])
         with torch.inference_mode():
-            if param.device.type == "cuda":  # one batched STFT on the GPU
-                n_max = max(len(waves[i]) for i in short)
-                batch = torch.zeros(len(short), n_max, dtype=torch.float32)
-                for row, i in enumerate(short):
-                    batch[row, : len(waves[i])] = torch.from_numpy(waves[i])
-                feats = log_mel(batch.to(param.device), self.features)
-            else:  # on the CPU a padded batch STFT took twice as long as one per recording
-                feats = torch.zeros(len(short), int(lengths.max()), self.features.n_mels)
-                for row, i in enumerate(short):
-                    feats[row, : int(lengths[row])] = log_mel(torch.from_numpy(waves[i]),
-                                                              self.features)
-            lp, wl = self.model(feats.to(param.device, param.dtype), lengths.to(param.device))
+            # one recording at a time (a padded batch STFT took twice as long on the CPU, and
+            # its padding would count as digital silence), then one batch through the model
+            feats = torch.zeros(len(short), int(lengths.max()), self.features.n_mels)
+            live = torch.zeros(len(short), int(lengths.max()), dtype=torch.bool)
+            for row, i in enumerate(short):
+                n = int(lengths[row])
+                feats[row, :n], live[row, :n] = self._features(torch.from_numpy(waves[i]))
+            lp, wl = self.model(feats.to(param.device, param.dtype), lengths.to(param.device),
+                                live.to(param.device))
         for row, i in enumerate(short):
             n = int(lengths[row])
             out[i] = Encoded(lp[row, :n].float().cpu(), wl[row, :n].float().cpu(),
                              len(waves[i]) / self.sample_rate, self._change(waves[i]))
         return out
+
+    def _features(self, wave: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
+        """The model's input for samples [N] on the CPU: (log-mels [T, n_mels] with the excess
+        of digital silence filled in, which frames the normalisation counts) (`features.
+        dead_frames`, `excess_dead_frames`)."""
+        from aligner.features import dead_frames, excess_dead_frames, fill_dead_frames, log_mel
+
+        mel = log_mel(wave, self.features)
+        excess = excess_dead_frames(dead_frames(mel, self.features.log_floor))
+        return fill_dead_frames(mel, excess), ~excess
 
     def _change(self, wave: np.ndarray) -> "torch.Tensor | None":
         """The spectral change that boundaries snap to, or None when snapping is off (a tenth

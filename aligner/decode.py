@@ -35,6 +35,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
@@ -433,7 +434,10 @@ def _forward(
 
     stop None: the path ends with the last token at hi[-1] (`_search`); an int: the path may
     end with any token whose window ends at `stop` (`_search_open_end`), the best one wins
-    (the first of equal ones)."""
+    (the first of equal ones) after TOKEN_COST per token taken. Why the cost: for the same
+    frames, a path that takes more tokens has more labels to choose from to fit them, so on
+    weak posteriors the best cut-off path ran ahead of the file's best path, and the window
+    committed that; every complete path takes every token, so the cost changes nothing else."""
     lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
     prev = np.zeros(1)  # F_{-1} on window [0, 0]
     plo, phi = 0, 0
@@ -446,8 +450,8 @@ def _forward(
         hs.append(h)
         skips.append(skip)
         prev, plo, phi = cur, wlo, whi
-        if stop is not None and whi == stop and float(cur[-1]) > best:
-            best, last = float(cur[-1]), j
+        if stop is not None and whi == stop and float(cur[-1]) - TOKEN_COST * j > best:
+            best, last = float(cur[-1]) - TOKEN_COST * j, j
     if stop is None:
         best, last = float(prev[-1]), len(y_l) - 1
     return lo_l, hs, skips, best, last
@@ -535,6 +539,8 @@ def align_viterbi(
 LONG_FRAMES = 6000
 # Window of the long Viterbi (30 s); the last 1.5 windows are searched in one piece.
 WINDOW_FRAMES = 3000
+# The windows `viterbi_segments_long` searches with, the best path kept (30 s and 60 s).
+LONG_WINDOWS = (WINDOW_FRAMES, 2 * WINDOW_FRAMES)
 # Anchored OT pieces: at least SEGMENT_FRAMES[0] frames (2 s), cut at the first pause of
 # GOOD_PAUSE_FRAMES after that; without one, at most [1] frames (60 s), cut at the longest
 # pause / word boundary, nearest [2] frames (30 s). Short pieces matter: the model learnt alpha
@@ -542,6 +548,12 @@ WINDOW_FRAMES = 3000
 # utterances, and OT over several of them misplaces mass between them (measured on the
 # 60-minute benchmark: 30 s pieces 5.9 % of phone boundaries within 20 ms).
 SEGMENT_FRAMES = (200, 6000, 3000)
+# What taking one more token costs a long-Viterbi window's path where it is cut off (nats; see
+# `_forward`). Tried on planted posteriors (tests/test_decode_long.py, weak ones): 0 fell
+# 3000-5000 nats short of the exact optimum at windows of 8 and 16 s; 2 reached it in all six
+# cases at 16 s (at 8 s in five, 3 nats short in the sixth); 4 fell short again (the path held
+# back). On real recordings (learners' sentences, 5-60 min) 2 and 3 found the same paths.
+TOKEN_COST = 2.0
 # A pause at least this long (200 ms) is as good an anchor as any longer one.
 GOOD_PAUSE_FRAMES = 20
 
@@ -577,9 +589,39 @@ def viterbi_segments_long(
     log_probs: Tensor,
     targets: Tensor,
     optional: Tensor | None = None,
+    window: int | Sequence[int] = LONG_WINDOWS,
+) -> tuple[Tensor, Tensor, float]:
+    """Best monotone segmentation of a long input: `viterbi_windowed` with each window size in
+    `window` (an int: that one), the path with the best total log-prob.
+
+    Why more than one: a window commits its path before it has seen the rest of the file, and
+    where the model hears a stretch poorly (learners' speech, a sentence with untranscribed
+    speech around it) the best path of a window can run a sentence ahead of the best path of
+    the file; from there no later window can bring it back, and every sentence after it lands
+    in the audio of the one before (a 284 s recording of learners: 217 of 261 words outside
+    their sentence with 30 s windows, 5 with 60 s ones; in other recordings 60 s windows or
+    larger ones failed where 30 s ones did not). The file's total log-prob, what the exact
+    search maximises, says which of the paths is better, so the searches are run and compared.
+    """
+    sizes = (window,) if isinstance(window, int) else tuple(window)
+    best: tuple[Tensor, Tensor, float] | None = None
+    for size in sizes:
+        found = viterbi_windowed(log_probs, targets, optional, size)
+        if best is None or found[2] > best[2]:
+            best = found
+        if log_probs.shape[0] <= max(int(size), 16) * 3 // 2:
+            break  # searched in one piece: exact, no other size can do better
+    assert best is not None, "window: give at least one size"
+    return best
+
+
+def viterbi_windowed(
+    log_probs: Tensor,
+    targets: Tensor,
+    optional: Tensor | None = None,
     window: int = WINDOW_FRAMES,
 ) -> tuple[Tensor, Tensor, float]:
-    """Best monotone segmentation of a long input, found window by window (no global guide).
+    """A monotone segmentation of a long input, found window by window (no global guide).
 
     Same arguments and result as `viterbi_segments` (first, end [S] int64, total log-prob);
     inputs up to 1.5 windows are searched in one piece, exactly as there.
@@ -589,8 +631,8 @@ def viterbi_segments_long(
     feasible for the rest of the file. The path is committed up to an anchor between 1/2 and 3/4
     of the window (so at least a quarter window, 7.5 s, of audio after it was seen).
     The result equals the global optimum whenever the best paths of the window and of the whole
-    input agree before the anchor (Viterbi paths merge quickly, so in practice always; the tests
-    compare with the exact search).
+    input agree before the anchor: usually (the tests compare with the exact search), not
+    always (`viterbi_segments_long` says when not, and what it does about it).
     """
     _check_inputs(log_probs, targets)
     n_frames, n_tok = log_probs.shape[0], targets.numel()
@@ -655,7 +697,7 @@ def align_viterbi_long(
     targets: Tensor,
     frame_duration: float = 0.01,
     optional: Tensor | None = None,
-    window: int = WINDOW_FRAMES,
+    window: int | Sequence[int] = LONG_WINDOWS,
 ) -> TokenSpans:
     """`align_viterbi` for long inputs: the path of `viterbi_segments_long` (no drifting guide).
 
@@ -732,7 +774,7 @@ def align_ot_long(
     beta: Tensor | None = None,
     frame_duration: float = 0.01,
     optional: Tensor | None = None,
-    window: int = WINDOW_FRAMES,
+    window: int | Sequence[int] = LONG_WINDOWS,
     segment: tuple[int, int, int] = SEGMENT_FRAMES,
     path: tuple[Tensor, Tensor] | None = None,
 ) -> TokenSpans:

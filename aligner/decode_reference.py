@@ -73,8 +73,9 @@ def _ref_forward(log_probs, targets, optional, lo, hi, stop):
         backs.append(back)
         skips.append(skip)
         prev, plo, phi = cur, lo_l[j], hi_l[j]
-        if stop is not None and phi == stop and float(cur[-1]) > best:
-            best, last = float(cur[-1]), j
+        # the cost per token taken came after the rewrite (session 19): the same rule here
+        if stop is not None and phi == stop and float(cur[-1]) - decode.TOKEN_COST * j > best:
+            best, last = float(cur[-1]) - decode.TOKEN_COST * j, j
     if stop is None:
         best, last = float(prev[-1]), len(y_l) - 1
     return lo_l, backs, skips, best, last, phi

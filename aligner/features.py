@@ -116,6 +116,70 @@ def log_mel(waveform: Tensor, config: FeatureConfig | None = None) -> Tensor:
     return mel[0] if squeeze else mel
 
 
+# A frame whose log-mel energy, averaged over the bands, lies within this of the floor holds
+# nothing but digital silence: exact zeros, or noise below a 16-bit recording's own (white
+# noise at -90 dBFS sits 3.3 above the floor, -80 dBFS 5.6; the quietest frame of a learner's
+# recording some 10).
+DEAD_FRAME_MARGIN = 4.6
+DEAD_FRAME_QUANTILE = 0.05  # what a dead frame is replaced by: the recording's quiet frames
+DEAD_FRAME_SHARE = 0.25  # digital silence kept as recorded, of a recording's frames
+
+
+def dead_frames(mel: Tensor, log_floor: float = 1e-8) -> Tensor:
+    """Which frames of log-mels [..., T, n_mels] hold nothing but digital silence: [..., T].
+
+    Why: the model normalises each band by the recording's mean and variance, and a stretch of
+    exact zeros (a recorder's or an editor's padding, a muted name, a gated microphone) sits ten
+    natural-log units below any real pause. A few seconds of it pulled every statistic so far
+    that words moved by hundreds of milliseconds. Beyond a share of the recording
+    (`excess_dead_frames`), such frames are left out of the statistics (`model.normalise`) and
+    given the recording's own quiet frames (`fill_dead_frames`)."""
+    return mel.mean(-1) < float(np.log(log_floor)) + DEAD_FRAME_MARGIN
+
+
+def excess_dead_frames(dead: Tensor, share: float = DEAD_FRAME_SHARE) -> Tensor:
+    """The digitally silent frames [..., T] beyond `share` of a recording's frames, those
+    farthest from any sound first: what `fill_dead_frames` replaces and the model's
+    normalisation leaves out. Up to `share` stays as recorded, as in the synthetic training
+    utterances (digital silence is 17% of their frames in the median; the model's statistics
+    were learnt with it)."""
+    flat = dead.reshape(-1, dead.shape[-1])
+    out = torch.zeros_like(flat)
+    for row, d in enumerate(flat):
+        n_live = int((~d).sum())
+        allowed = int(share / (1 - share) * n_live)
+        if int(d.sum()) <= allowed or n_live == 0:
+            continue
+        t = torch.arange(len(d), dtype=torch.float64)
+        live_t = t[~d]
+        nearest = torch.searchsorted(live_t, t).clamp(max=len(live_t) - 1)
+        distance = torch.minimum((live_t[nearest] - t).abs(),
+                                 (live_t[(nearest - 1).clamp(min=0)] - t).abs())
+        distance[~d] = -1  # live frames are never excess
+        order = torch.argsort(distance, descending=True, stable=True)
+        out[row, order[: int(d.sum()) - allowed]] = True
+    return out.reshape(dead.shape)
+
+
+def fill_dead_frames(mel: Tensor, dead: Tensor) -> Tensor:
+    """Log-mels [..., T, n_mels] with the `dead` frames [..., T] replaced by the recording's
+    quietest live frames (the DEAD_FRAME_QUANTILE of them by mean level, in time order, over
+    and over), so that digital silence looks like the recording's own pauses to the network. A
+    recording (or batch row) with no live frame is left as it is."""
+    if not bool(dead.any()):
+        return mel
+    flat, dead_flat = mel.reshape(-1, *mel.shape[-2:]), dead.reshape(-1, mel.shape[-2])
+    out = flat.clone()
+    for row in range(flat.shape[0]):
+        live = flat[row][~dead_flat[row]]
+        n_dead = int(dead_flat[row].sum())
+        if n_dead and len(live):
+            k = max(1, int(len(live) * DEAD_FRAME_QUANTILE))
+            quiet = live[torch.sort(torch.topk(live.mean(-1), k, largest=False).indices).values]
+            out[row][dead_flat[row]] = quiet.repeat(-(-n_dead // k), 1)[:n_dead]
+    return out.reshape(mel.shape)
+
+
 def feature_lengths(sample_lengths: Tensor, hop_length: int = 160) -> Tensor:
     """Frame counts for a batch of sample counts (int64): `ceil(N / hop)`."""
     return torch.div(sample_lengths + hop_length - 1, hop_length, rounding_mode="floor").long()
@@ -154,7 +218,7 @@ def spectral_change(waveform: Tensor) -> Tensor:
 
 
 __all__ = ["FeatureConfig", "log_mel", "num_frames", "feature_lengths", "mel_filterbank",
-           "spectral_change", "CHANGE_FEATURES"]
+           "spectral_change", "CHANGE_FEATURES", "dead_frames", "fill_dead_frames"]
 
 
 VOICING_WINDOW = 640  # samples (40 ms at 16 kHz): two periods of a 50 Hz voice

@@ -170,19 +170,23 @@ class AcousticModel(nn.Module):
         )
 
     @staticmethod
-    def normalise(feats: Tensor, mask: Tensor) -> Tensor:
-        """Per-utterance, per-bin mean/variance normalisation over the valid frames."""
-        m = mask[..., None].to(feats.dtype)
+    def normalise(feats: Tensor, mask: Tensor, live: Tensor | None = None) -> Tensor:
+        """Per-utterance, per-bin mean/variance normalisation of the valid frames, with the
+        statistics of those that are also `live` [B, T] (all valid frames when None, or when a
+        row has no live frame): digital silence (`features.dead_frames`) would pull them."""
+        stats = mask if live is None else mask & live
+        stats = torch.where(stats.any(1, keepdim=True), stats, mask)
+        m = stats[..., None].to(feats.dtype)
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count
         var = ((feats - mean).square() * m).sum(1, keepdim=True) / count
-        return (feats - mean) / (var + 1e-5).sqrt() * m
+        return (feats - mean) / (var + 1e-5).sqrt() * mask[..., None].to(feats.dtype)
 
-    def encode(self, feats: Tensor, lengths: Tensor) -> Tensor:
-        """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms."""
+    def encode(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None) -> Tensor:
+        """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms (live: see `normalise`)."""
         b, t, _ = feats.shape
         mask = _time_mask(lengths, t)
-        x = self.normalise(feats, mask).transpose(1, 2)  # [B, F, T]
+        x = self.normalise(feats, mask, live).transpose(1, 2)  # [B, F, T]
         m1 = mask[:, None, :].to(x.dtype)
         skip = F.gelu(self.stem_norm(self.stem(x))) * m1
         t2 = (t + 1) // 2
@@ -200,13 +204,15 @@ class AcousticModel(nn.Module):
         y = F.gelu(self.fuse(y)) * m1
         return self.out_norm(y.transpose(1, 2))
 
-    def forward(self, feats: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None
+                ) -> tuple[Tensor, Tensor]:
         """feats [B, T, n_mels], lengths [B] -> (log_probs [B, T, C], weight_logits [B, T]).
 
         Padded frames get weight logit -inf so that any softmax over time ignores them.
+        live [B, T]: the frames that set the normalisation (`normalise`); None: all.
         """
         t = feats.shape[1]
-        z = self.encode(feats, lengths)
+        z = self.encode(feats, lengths, live)
         log_probs = self.label_head(z).float().log_softmax(-1)
         w = self.weight_head(z).squeeze(-1).float()
         w = w.masked_fill(~_time_mask(lengths, t), float("-inf"))

@@ -463,6 +463,25 @@ def test_shipped_model_keeps_the_example_affricate_in_its_word(example_alignment
     assert words["match"].end >= 3.10
 
 
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_shipped_model_is_not_moved_by_more_digital_silence_around_the_recording():
+    """Zeros on both sides (a recorder's or an editor's padding) beyond a quarter of the frames
+    are not counted in the model's normalisation (`features.excess_dead_frames`): 1 s or 4 s of
+    them give the same words (counted, "again" ended 60 ms later with the longer padding and
+    learners' words moved by up to hundreds of milliseconds), and the example keeps its pause
+    silent and its affricate in "match"."""
+    x, sr = sf.read(EXAMPLE_WAV, dtype="float32")
+    aligner = Aligner.load(device="cpu")
+    edges = []
+    for seconds in (1.0, 4.0):
+        pad = np.zeros(int(seconds * sr), dtype=np.float32)
+        a = aligner.align(np.concatenate([pad, x, pad]), EXAMPLE_TXT, sample_rate=sr)
+        words = {w.label: w for w in a.words if w.label}
+        assert 3.10 <= words["match"].end - seconds <= 3.30 and words["Please"].start - seconds >= 3.34
+        edges.append(np.array([(w.start - seconds, w.end - seconds) for w in words.values()]))
+    assert np.abs(edges[0] - edges[1]).max() <= 0.02
+
+
 # ----------------------------------------------------------------------------- memory
 
 def test_cuda_out_of_memory_falls_back_to_cpu(aligner, monkeypatch):

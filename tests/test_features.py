@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -111,3 +112,62 @@ def test_a_voice_is_voiced():
         assert voiced_share(voiced_frames(x)) > 5 * Thresholds().min_voiced_share, f0
     assert voiced_share(voiced_frames(np.zeros(100, dtype=np.float32))) == 0.0  # < one window
     assert voiced_share(voiced_frames(np.zeros(0, dtype=np.float32))) == 0.0  # no frames
+
+
+def test_digital_silence_becomes_the_recordings_own_quiet_frames():
+    """Exact zeros (and noise below a 16-bit recording's floor) are replaced by the recording's
+    quiet frames, band by band; sound, even quiet sound, is left as it is."""
+    from aligner.features import dead_frames, fill_dead_frames
+
+    rng = np.random.default_rng(0)
+    speech = (rng.standard_normal(16000) * 0.1 * np.sin(np.linspace(0, 20, 16000)) ** 2)
+    quiet = rng.standard_normal(8000) * 10 ** (-70 / 20)  # a quiet room: kept
+    below = rng.standard_normal(8000) * 10 ** (-100 / 20)  # below 16-bit noise: dead
+    wave = np.concatenate([np.zeros(8000), speech, quiet, below]).astype(np.float32)
+    mel = log_mel(torch.from_numpy(wave))
+    dead = dead_frames(mel)
+    filled = fill_dead_frames(mel, dead)
+    t = mel.shape[0]
+    zeros, kept, under = slice(0, 48), slice(52, 195), slice(t - 45, t)
+    assert dead[zeros].all() and dead[under].all() and not dead[kept].any()
+    assert torch.equal(filled[kept], mel[kept])
+    live = mel[~dead]
+    quietest = live.mean(1).sort().values[int(0.05 * len(live)) - 1]  # the 5% replacing them
+    assert (filled[dead].mean(1) <= quietest + 1e-6).all()
+    assert mel[zeros].mean() < filled[zeros].mean() - 5 and mel[under].mean() < filled[under].mean() - 3
+    silent = log_mel(torch.zeros(t * 160))
+    assert torch.equal(fill_dead_frames(silent, dead_frames(silent)), silent)  # nothing to fill from
+    both = torch.stack([mel, silent])  # a batch: each row on its own
+    assert torch.equal(fill_dead_frames(both, dead_frames(both))[0], filled)
+
+
+def test_digital_silence_does_not_move_the_normalisation():
+    """The model's per-recording normalisation leaves frames that are not live out of its
+    statistics: zeros added around a recording change nothing where it was."""
+    from aligner.model import AcousticModel
+
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(1, 300, 80, generator=g)
+    padded = torch.cat([torch.full((1, 200, 80), -18.4), feats], 1)
+    live = torch.cat([torch.zeros(1, 200, dtype=torch.bool), torch.ones(1, 300, dtype=torch.bool)], 1)
+    plain = AcousticModel.normalise(feats, torch.ones(1, 300, dtype=torch.bool))
+    both = AcousticModel.normalise(padded, torch.ones(1, 500, dtype=torch.bool), live)
+    assert torch.allclose(both[:, 200:], plain, atol=1e-5)
+    everything = AcousticModel.normalise(padded, torch.ones(1, 500, dtype=torch.bool))
+    assert not torch.allclose(everything[:, 200:], plain, atol=0.1)
+
+
+def test_digital_silence_beyond_a_share_is_the_excess_farthest_from_sound():
+    """Up to the share stays (the synthetic training utterances hold as much); beyond it, the
+    frames farthest from any sound are the excess, so padding keeps its part next to speech."""
+    from aligner.features import excess_dead_frames
+
+    dead = torch.tensor([True] * 10 + [False] * 30 + [True] * 60)  # 70 dead, 30 live
+    excess = excess_dead_frames(dead, share=0.25)  # 10 may stay: 25% of the 40 counted
+    assert int(excess.sum()) == 60 and not excess[10:40].any()
+    kept = torch.nonzero(dead & ~excess).flatten().tolist()
+    assert kept == [5, 6, 7, 8, 9, 40, 41, 42, 43, 44]  # five on each side of the sound
+    assert not excess_dead_frames(torch.tensor([True] * 3 + [False] * 30)).any()
+    assert not excess_dead_frames(torch.ones(50, dtype=torch.bool)).any()  # no sound at all
+    rows = torch.stack([dead, torch.zeros(100, dtype=torch.bool)])
+    assert torch.equal(excess_dead_frames(rows, 0.25)[0], excess)

@@ -233,12 +233,22 @@ def _as_array(samples: object, name: object) -> np.ndarray:
 
 def _pcm_to_float(arr: np.ndarray) -> np.ndarray:
     """Integer PCM in [-1, 1]. Unsigned PCM (8-bit WAV's uint8) is silent at its midpoint, not
-    at 0: scaling it without centring adds a DC offset of +0.5 that moves boundaries."""
+    at 0: scaling it without centring adds a DC offset of +0.5 that moves boundaries.
+
+    Signed samples in a type wider than 16 bits are scaled by the narrowest of 16, 24 and 32
+    bits that holds them: 16-bit samples in int64 (`np.array(list_of_samples)`, JSON) or int32
+    are what such arrays usually hold, and scaled by the type's range they read as silence at
+    -96 dBFS and were refused as silent. A quiet 32-bit recording read as 24-bit is only louder,
+    which aligning does not mind."""
     info = np.iinfo(arr.dtype)
     if info.min == 0:
         mid = (float(info.max) + 1) / 2
         return ((arr.astype(np.float64) - mid) / mid).astype(np.float32)
-    return arr.astype(np.float32) / float(info.max)
+    scale = float(info.max)
+    if info.bits > 16:
+        peak = float(np.abs(arr.astype(np.float64)).max())
+        scale = next((2.0 ** (b - 1) - 1 for b in (16, 24, 32) if peak <= 2.0 ** (b - 1)), scale)
+    return (arr.astype(np.float64) / scale).astype(np.float32)
 
 
 def mix_channels(arr: np.ndarray) -> np.ndarray:

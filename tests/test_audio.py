@@ -140,6 +140,21 @@ def test_unsigned_pcm_is_centred():
     np.testing.assert_allclose(prepare_waveform(wide, 16000), x, atol=1e-3)
 
 
+@pytest.mark.parametrize("dtype", ["int32", "int64", ">i4"])
+def test_16_bit_samples_in_a_wider_integer_type_are_not_silent(dtype):
+    """`np.array(json_samples)` holds 16-bit samples in int64: scaled by the type's range they
+    were -96 dBFS and refused as silent. Wide integers are scaled by the narrowest of 16, 24
+    and 32 bits that holds them; a full-range int32 recording keeps its own scale."""
+    x = speechlike(1.0)
+    pcm16 = np.round(x * 32767).astype(np.int16)
+    np.testing.assert_allclose(prepare_waveform(pcm16.astype(dtype), 16000),
+                               prepare_waveform(pcm16, 16000), atol=1e-6)
+    pcm24 = np.round(x.astype(np.float64) * (2 ** 23 - 1)).astype(dtype)
+    np.testing.assert_allclose(prepare_waveform(pcm24, 16000), x, atol=1e-5)
+    full = np.round(x.astype(np.float64) / np.abs(x).max() * (2 ** 31 - 1)).astype(np.int32)
+    np.testing.assert_allclose(prepare_waveform(full, 16000), x / np.abs(x).max(), atol=1e-5)
+
+
 @pytest.mark.parametrize("block", [None, 3000])  # one block; several (the streaming path)
 def test_channels_that_cancel_out_give_the_loudest_channel(tmp_path, write_wav, monkeypatch,
                                                            block):

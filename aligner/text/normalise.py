@@ -109,6 +109,9 @@ _NUMBER_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?$" % _INT, _A)
 _FRACTION_RE = re.compile(r"^(\d+)/(\d+)$", _A)
 _HASH_RE = re.compile(r"^#(%s)$" % _INT, _A)
 _RANGE_RE = re.compile(r"^(%s)-(%s)$" % (_INT, _INT), _A)
+# A telephone number as written in North America and elsewhere: 555-1234, 555-123-4567,
+# 1-800-555-1234. Said digit by digit (a range of 555 to 1234 is the unlikely reading).
+_PHONE_NUMBER_RE = re.compile(r"^(?:1-)?(?:\d{3}-)?\d{3}-\d{4}$", _A)
 _NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+(?:/[a-z]+)?)$" % _INT, re.IGNORECASE | _A)
 _DEGREE_RE = re.compile(r"^([+-]?)(%s)(?:\.(\d+))?°([cf])?$" % _INT, re.IGNORECASE | _A)
 _INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
@@ -480,11 +483,14 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     if m:
         n = _number_readings("", m.group(1), None)
         return [["number"] + n[0], ["hash"] + n[0]]
+    phone_number = [num.digits(core)] if _PHONE_NUMBER_RE.match(core) else []
     m = _RANGE_RE.match(core)
     if m:
         a = _number_readings("", m.group(1), None, year_ok=True)[0]
         b = _number_readings("", m.group(2), None, year_ok=True)[0]
-        return [a + ["to"] + b, a + b]
+        return phone_number + [a + ["to"] + b, a + b]  # 555-1234: the digits first
+    if phone_number:
+        return phone_number
     m = _NUM_UNIT_RE.match(core)
     if m and not known(low):
         ip, frac, unit = m.groups()

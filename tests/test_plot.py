@@ -631,3 +631,21 @@ def test_cli_refuses_an_output_that_is_not_png(tmp_path, recording, name):
     assert f"-o {tmp_path / name}: plots are PNG" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / name).exists()
     assert _run(["plot", str(recording), str(tg), "-o", str(tmp_path / "p.PNG")]).exit_code == 0
+
+
+def test_plotting_another_recordings_alignment_warns(tmp_path, tiny_model_dir):
+    """An alignment made for a longer recording is drawn (the picture shows the mismatch) with
+    a warning naming both files; the recording's own alignment draws without one."""
+    from cli_helpers import cli, write_pair
+    from conftest import speechlike
+
+    wav, txt = write_pair(tmp_path, "long", speechlike(3.0))
+    short_wav, _ = write_pair(tmp_path, "short", speechlike(1.5))
+    tg = tmp_path / "long.TextGrid"
+    assert cli(wav, txt, "-m", tiny_model_dir, "-o", tg, "-q").exit_code == 0
+    own = cli("plot", wav, tg, "-o", tmp_path / "own.png", "-q")
+    assert own.exit_code == 0 and "warning" not in own.stderr
+    other = cli("plot", short_wav, tg, "-o", tmp_path / "other.png", "-q")
+    assert other.exit_code == 0 and (tmp_path / "other.png").exists()
+    assert "warning:" in other.stderr and "long.TextGrid" in other.stderr
+    assert "short.wav lasts 1.50 s" in other.stderr

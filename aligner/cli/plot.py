@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aligner.cli.common import DeviceOption, ModelOption, fail, load_aligner
+from aligner.cli.common import DeviceOption, ModelOption, err_console, escape, fail, load_aligner
 
 
 def command(
@@ -71,6 +71,8 @@ def command(
         candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
                                     method)
         chosen = _choose_speaker(candidates, speaker, alignment)
+        if note := _other_recording(chosen, len(samples) / SAMPLE_RATE, alignment, audio):
+            err_console().print(f"[yellow]warning:[/] {escape(note)}")
         heading = title if title is not None else _default_title(audio, chosen)
         written = plot_alignment(samples, SAMPLE_RATE, chosen, out_path, start=start, end=end,
                                  title=heading, dpi=dpi, row_seconds=row_seconds)
@@ -103,6 +105,20 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
             return found
     aligner = load_aligner(model, device, dictionary, method)
     return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
+
+
+def _other_recording(alignments: list, seconds: float, path: Path, audio: Path) -> str | None:
+    """Why the alignment probably belongs to another recording, or None: it lasts longer than
+    the audio, or was made for audio of another length (plotted anyway: the picture shows it)."""
+    from aligner.checks import AUDIO_END_SLACK
+
+    spans = [iv.end for a in alignments for iv in (*a.words, *a.phones) if iv.label]
+    made_for = max((a.duration for a in alignments), default=0.0)
+    last = max(spans, default=0.0)
+    if last > seconds + AUDIO_END_SLACK or (made_for and abs(made_for - seconds) > AUDIO_END_SLACK):
+        return (f"{path} was made for {max(made_for, last):.2f} s of audio but {audio} lasts "
+                f"{seconds:.2f} s: is it this recording's alignment?")
+    return None
 
 
 def _wrote(paths: list[Path]) -> str:

@@ -720,7 +720,7 @@ def _shift(a: Alignment, offset: float) -> Alignment:
         return a
     move = lambda ivs: [Interval(round(i.start + offset, 3), round(i.end + offset, 3), i.label,
                                  i.confidence) for i in ivs]
-    outside = a.voiced_outside and (a.voiced_outside[0] + offset, a.voiced_outside[1] + offset)
+    outside = a.voiced_outside and a.voiced_outside.shifted(offset)
     return Alignment(move(a.words), move(a.phones), a.duration + offset, a.speaker,
                      list(a.flags), dict(a.unknown_words), None, a.transcript_fit, a.voiced_share,
                      outside)
@@ -744,7 +744,10 @@ def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alig
     voiced = (sum(v * d for v, d in shares) / sum(d for _, d in shares)
               if shares and sum(d for _, d in shares) > 0 else None)
     stretches = [a.voiced_outside for a in parts if a.voiced_outside is not None]
-    outside = max(stretches, key=lambda s: s[1] - s[0], default=None)
+    outside = max(stretches, key=lambda s: s.end - s.start, default=None)
+    if outside is not None:  # the longest of all, and all of them together
+        outside = outside._replace(total=sum(s.total for s in stretches),
+                                   stretches=sum(s.stretches for s in stretches))
     return Alignment(fill_gaps(words, duration), fill_gaps(phones, duration), duration, speaker,
                      [], unknown, alpha, transcript_fit=fit, voiced_share=voiced,
                      voiced_outside=outside)

@@ -7,6 +7,7 @@ writers share one plain representation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass
@@ -17,6 +18,19 @@ class Interval:
     end: float
     label: str
     confidence: float | None = None
+
+
+class Uncovered(NamedTuple):
+    """Voiced speech that no word covers (checks.voiced_outside_words): the longest stretch
+    (start, end) in seconds, and all the stretches of UNCOVERED_MIN_SECONDS or more together."""
+
+    start: float
+    end: float
+    total: float = 0.0  # seconds, the longest stretch included
+    stretches: int = 1
+
+    def shifted(self, offset: float) -> "Uncovered":
+        return self._replace(start=self.start + offset, end=self.end + offset)
 
 
 @dataclass
@@ -42,7 +56,6 @@ class Alignment:
     # The share of the audio's 10 ms frames that are voiced (features.voiced_share): near 0 when
     # nobody speaks, whatever the model heard. None: not measured.
     voiced_share: float | None = None
-    # (start, end) in seconds of the longest voiced stretch that no word covers
-    # (checks.voiced_outside_words): speech the transcript may have left out. None: none found
-    # or not measured.
-    voiced_outside: tuple[float, float] | None = None
+    # Voiced speech that no word covers (checks.voiced_outside_words): speech the transcript may
+    # have left out. None: none found or not measured.
+    voiced_outside: Uncovered | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aligner.alignment import Alignment, Interval
+from aligner.alignment import Alignment, Interval, Uncovered
 from aligner.text.phones import SPOKEN_NOISE
 
 
@@ -117,12 +117,14 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                           "no one seems to speak (noise or silence, whispering, or the wrong "
                           "recording)"))
     outside = alignment.voiced_outside
-    if outside is not None and words and outside[1] - outside[0] > thresholds.max_voiced_outside:
+    if outside is not None and words and outside.end - outside.start > thresholds.max_voiced_outside:
+        more = (f" ({outside.total:.1f} s in all, in {outside.stretches} stretches)"
+                if outside.stretches > 1 else "")
         flags.append(Flag("untranscribed_speech",
-                          f"{outside[1] - outside[0]:.1f} s of voiced speech at "
-                          f"{outside[0]:.2f}-{outside[1]:.2f} s lies outside the transcript's "
-                          "words: is part of what was said missing from the transcript?",
-                          start=outside[0], end=outside[1]))
+                          f"{outside.end - outside.start:.1f} s of voiced speech at "
+                          f"{outside.start:.2f}-{outside.end:.2f} s lies outside the transcript's "
+                          f"words{more}: is part of what was said missing from the transcript?",
+                          start=outside.start, end=outside.end))
     for w in words:
         if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
             flags.append(_entry_flag("low_confidence", "words", w,
@@ -146,16 +148,21 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     return flags
 
 
+UNCOVERED_MIN_SECONDS = 0.3  # shorter voiced stretches outside words are not counted in the total
+
+
 def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: float = 0.01,
-                         bridge: float = 0.2) -> tuple[float, float] | None:
-    """(start, end) in seconds of the longest stretch of voiced frames (`voiced[t]`: frame t,
-    at t * frame seconds, is voiced) that no word covers, voiced frames less than `bridge`
-    apart counted as one stretch; None when every voiced frame lies in a word.
+                         bridge: float = 0.2) -> Uncovered | None:
+    """The voiced frames (`voiced[t]`: frame t, at t * frame seconds, is voiced) that no word
+    covers, in stretches (voiced frames less than `bridge` apart counted as one): the longest
+    stretch, and the seconds and number of all those of UNCOVERED_MIN_SECONDS or more. None
+    when every voiced frame lies in a word.
 
     What a transcript that leaves out part of what was said looks like: the aligner fits the
     words it has and gives the rest of the speech to silence, where a voice goes on (the
     transcript fit barely moves: half a learner's sentence left out lowered it below the
-    threshold in 1 case of 10)."""
+    threshold in 1 case of 10). The total says how much: in a long recording a dozen missing
+    sentences are a dozen stretches, the longest of them only one."""
     n = len(voiced)
     covered = np.zeros(n, dtype=bool)
     for w in words:
@@ -164,14 +171,18 @@ def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: f
     outside = np.flatnonzero(np.asarray(voiced, dtype=bool) & ~covered)
     if not len(outside):
         return None
-    best, start, prev = (0, 0), outside[0], outside[0]
+    stretches: list[tuple[int, int]] = []  # (length, first frame)
+    start, prev = outside[0], outside[0]
     for t in [*outside[1:], None]:
         if t is None or (t - prev) * frame > bridge or covered[prev:t].any():
-            best = max(best, (prev + 1 - start, start), key=lambda b: b[0])
+            stretches.append((prev + 1 - start, start))
             start = t
         prev = t if t is not None else prev
-    length, first = best
-    return float(first * frame), float((first + length) * frame)
+    length, first = max(stretches, key=lambda b: b[0])  # the first of equal ones
+    counted = [k for k, _ in stretches if k * frame >= UNCOVERED_MIN_SECONDS]
+    return Uncovered(float(first * frame), float((first + length) * frame),
+                     float(sum(counted) * frame) if counted else float(length * frame),
+                     max(len(counted), 1))
 
 
 AUDIO_END_SLACK = 0.05  # s: interval ends this close past the audio are rounding, not a mistake

@@ -121,19 +121,43 @@ def test_voiced_outside_words_known_answers():
     voiced[[*range(10, 40), *range(100, 120), *range(125, 160), *range(200, 230)]] = True
     words = [Interval(0.0, 0.5, "a"), Interval(1.9, 2.4, "b")]
     # 1.00-1.20 and 1.25-1.60 s are one stretch (a 50 ms gap), 2.00-2.30 s is inside "b"
-    assert voiced_outside_words(words, voiced) == pytest.approx((1.0, 1.6))
+    assert voiced_outside_words(words, voiced) == pytest.approx((1.0, 1.6, 0.6, 1))
     assert voiced_outside_words([Interval(0.0, 3.0, "a")], voiced) is None
-    assert voiced_outside_words(words, voiced, bridge=0.01) == pytest.approx((1.25, 1.6))
+    # apart: 1.25-1.60 the longest; 1.00-1.20 is under UNCOVERED_MIN_SECONDS, not counted
+    assert voiced_outside_words(words, voiced, bridge=0.01) == pytest.approx((1.25, 1.6, 0.35, 1))
+
+
+def test_voiced_outside_words_counts_every_stretch_not_only_the_longest():
+    """A long recording whose last minute has no words: a dozen sentences outside the words,
+    each in its own stretch. The flag said "1.7 s" (the longest) where 24 s were uncovered."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import find_flags, voiced_outside_words
+
+    voiced = np.zeros(6000, dtype=bool)
+    for k in range(12):  # 2 s of voice every 4 s from 10 s on
+        voiced[1000 + 400 * k: 1200 + 400 * k] = True
+    voiced[200:300] = True  # covered by the one word
+    words = [Interval(1.9, 3.1, "said")]
+    found = voiced_outside_words(words, voiced)
+    assert found[:2] == pytest.approx((10.0, 12.0))
+    assert found.total == pytest.approx(24.0) and found.stretches == 12
+    a = _alignment([(1.9, 3.1, "said", 0.5)], [(1.9, 3.1, "S", 0.5)], 60.0)
+    a.voiced_outside = found
+    (flag,) = [f for f in find_flags(a) if f.kind == "untranscribed_speech"]
+    assert "2.0 s of voiced speech at 10.00-12.00 s" in flag and "24.0 s in all, in 12 stretches" in flag
 
 
 def test_untranscribed_speech_rule():
+    from aligner.alignment import Uncovered
     from aligner.checks import Thresholds, find_flags
 
     limit = Thresholds().max_voiced_outside
     a = _alignment([(0.1, 0.4, "hi", 0.5)], [(0.1, 0.4, "HH", 0.5)], 5.0)
-    a.voiced_outside = (1.0, 1.0 + 0.5 * limit)
+    a.voiced_outside = Uncovered(1.0, 1.0 + 0.5 * limit)
     assert find_flags(a) == []
-    a.voiced_outside = (1.0, 1.1 + limit)
+    a.voiced_outside = Uncovered(1.0, 1.1 + limit)
     (flag,) = find_flags(a)
     assert flag.kind == "untranscribed_speech" and "1.00-" in flag
     assert (flag.tier, flag.start) == ("", 1.0)  # the recording's, with its times

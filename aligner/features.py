@@ -218,7 +218,8 @@ def spectral_change(waveform: Tensor) -> Tensor:
 
 
 __all__ = ["FeatureConfig", "log_mel", "num_frames", "feature_lengths", "mel_filterbank",
-           "spectral_change", "CHANGE_FEATURES", "dead_frames", "fill_dead_frames"]
+           "spectral_change", "CHANGE_FEATURES", "dead_frames", "excess_dead_frames",
+           "fill_dead_frames"]
 
 
 VOICING_WINDOW = 640  # samples (40 ms at 16 kHz): two periods of a 50 Hz voice

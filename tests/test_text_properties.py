@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aligner.text.frontend import TranscriptError, load_lexicon, parse_transcript, read_transcript
@@ -57,6 +57,7 @@ def _check(text: str) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=40))
+@example("0𐹠")  # a digit that is no decimal (Rumi) beside one: int() of it raised ValueError
 def test_arbitrary_unicode_only_raises_transcript_error(text):
     _check(text)
 

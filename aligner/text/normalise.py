@@ -352,16 +352,17 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
         prev = ""
         for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.]",
                                 core, re.IGNORECASE):
-            unit = _unit_words(chunk, prev == "1") if prev.isdigit() else None
+            # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
+            unit = _unit_words(chunk, prev == "1") if prev.isdecimal() else None
             if unit:  # "5-km"
                 words += unit
-            elif chunk[:1].isdigit() and not chunk.isdigit():  # "1st-class", "21st-century"
+            elif chunk[:1].isdecimal() and not chunk.isdecimal():  # "1st-class", "21st-century"
                 words += _piece_readings(chunk, known, shouting)[0]
             elif chunk == ".":
                 words.append("dot")
             elif chunk in SPOKEN_SYMBOLS:
                 words += SPOKEN_SYMBOLS[chunk]
-            elif chunk.isdigit():
+            elif chunk.isdecimal():
                 words += _number_readings("", chunk, None)[0]
             else:
                 words += _word_readings(chunk, known, shouting)[0]

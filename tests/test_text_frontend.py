@@ -94,6 +94,8 @@ TRICKY = [
     ("555-123-4567", [("555-123-4567", "five five five one two three four five six seven")]),
     ("1-800-555-1234", [("1-800-555-1234", "one eight zero zero five five five one two three four")]),
     ("1990-1995", [("1990-1995", "nineteen ninety to nineteen ninety-five")]),
+    ("500-1000 people", [("500-1000", "five hundred to one thousand"), ("people", "people")]),
+    ("100-1234", [("100-1234", "one hundred to twelve thirty-four")]),
     ("9/11", [("9/11", "nine eleven")]),
     ("3/4", [("3/4", "three quarters")]),
     ("2/3", [("2/3", "two thirds")]),
@@ -206,6 +208,18 @@ def test_read_transcript_utf8_and_bom(tmp_path):
     p = tmp_path / "t.txt"
     p.write_bytes("\ufeffcafé 1999\n".encode("utf-8"))
     assert read_transcript(p) == "café 1999\n"
+
+
+def test_one_readings_variants_do_not_crowd_out_another_reading(lex):
+    """A telephone number's digits, "zero" said two ways, make dozens of variants: every
+    reading's first variant comes before any reading's second, so the range is still offered."""
+    from aligner.text.frontend import MAX_VARIANTS, parse_transcript
+
+    (word,) = parse_transcript("555-1000", lex)
+    assert len(word.pronunciations) == MAX_VARIANTS
+    said = [" ".join(p) for p in word.pronunciations]
+    assert said[0].startswith("F AY1 V F AY1 V F AY1 V W AH1 N Z")  # the digits first
+    assert any("T UW1 W AH1 N TH AW1 Z AH0 N D" in p for p in said)  # "... to one thousand"
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])

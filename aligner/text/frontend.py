@@ -126,7 +126,7 @@ def _token_word(token, lexicon: Lexicon) -> Word:
     if len(token.readings) == 1 and len(token.readings[0]) == 1:  # one word: common case
         variants, unknown = _pronounce_one(lexicon, token.text, token.readings[0][0])
         return Word(token.text, variants, unknown, list(token.spoken))
-    variants = []
+    per_reading: list[list[list[str]]] = []
     unknown = False
     for r, reading in enumerate(token.readings):
         try:
@@ -137,9 +137,13 @@ def _token_word(token, lexicon: Lexicon) -> Word:
             continue
         if r == 0:
             unknown = any(u for _, u in results)
-        for v in _combine([p for p, _ in results]):
-            if v not in variants and len(variants) < MAX_VARIANTS:
-                variants.append(v)
+        per_reading.append(_combine([p for p, _ in results]))
+    # every reading's first variant before any reading's second: the variants of one reading
+    # ("zero" has two, seven digits 2^7) must not crowd out another reading ("555-1000")
+    variants: list[list[str]] = []
+    for v in [c[0] for c in per_reading if c] + [v for c in per_reading for v in c[1:]]:
+        if v not in variants and len(variants) < MAX_VARIANTS:
+            variants.append(v)
     if not variants or not variants[0]:
         raise TranscriptError(f"word {token.text!r} has no pronunciation")
     return Word(token.text, variants, unknown, list(token.spoken))

@@ -109,9 +109,10 @@ _NUMBER_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?$" % _INT, _A)
 _FRACTION_RE = re.compile(r"^(\d+)/(\d+)$", _A)
 _HASH_RE = re.compile(r"^#(%s)$" % _INT, _A)
 _RANGE_RE = re.compile(r"^(%s)-(%s)$" % (_INT, _INT), _A)
-# A telephone number as written in North America and elsewhere: 555-1234, 555-123-4567,
-# 1-800-555-1234. Said digit by digit (a range of 555 to 1234 is the unlikely reading).
-_PHONE_NUMBER_RE = re.compile(r"^(?:1-)?(?:\d{3}-)?\d{3}-\d{4}$", _A)
+# A telephone number as written in North America: 555-1234 (an exchange never starts with 0 or
+# 1: "100-1234" is a range), 555-123-4567, 1-800-555-1234. Said digit by digit first; a range
+# is the other reading, the first one for round numbers ("500-1000 people").
+_PHONE_NUMBER_RE = re.compile(r"^(?:(?:1-)?\d{3}-\d{3}-\d{4}|[2-9]\d{2}-\d{4})$", _A)
 _NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+(?:/[a-z]+)?)$" % _INT, re.IGNORECASE | _A)
 _DEGREE_RE = re.compile(r"^([+-]?)(%s)(?:\.(\d+))?°([cf])?$" % _INT, re.IGNORECASE | _A)
 _INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
@@ -489,7 +490,10 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     if m:
         a = _number_readings("", m.group(1), None, year_ok=True)[0]
         b = _number_readings("", m.group(2), None, year_ok=True)[0]
-        return phone_number + [a + ["to"] + b, a + b]  # 555-1234: the digits first
+        ranges = [a + ["to"] + b, a + b]
+        if core.endswith("00") and m.group(1).endswith("00"):  # "500-1000": a range first
+            return ranges + phone_number
+        return phone_number + ranges  # 555-1234: the digits first
     if phone_number:
         return phone_number
     m = _NUM_UNIT_RE.match(core)

@@ -639,12 +639,13 @@ def test_plotting_another_recordings_alignment_warns(tmp_path, tiny_model_dir):
     from cli_helpers import cli, write_pair
     from conftest import speechlike
 
-    wav, txt = write_pair(tmp_path, "long", speechlike(3.0))
+    wav, txt = write_pair(tmp_path, "long", np.concatenate([speechlike(2.0), np.zeros(16000)]))
     short_wav, _ = write_pair(tmp_path, "short", speechlike(1.5))
     tg = tmp_path / "long.TextGrid"
-    assert cli(wav, txt, "-m", tiny_model_dir, "-o", tg, "-q").exit_code == 0
-    own = cli("plot", wav, tg, "-o", tmp_path / "own.png", "-q")
-    assert own.exit_code == 0 and "warning" not in own.stderr
+    assert cli(wav, txt, "-m", tiny_model_dir, "-o", tmp_path, "-f", "textgrid,csv", "-q").exit_code == 0
+    for own_file in (tg, tmp_path / "long.csv"):  # a CSV ends with its last word: no warning
+        own = cli("plot", wav, own_file, "-o", tmp_path / "own.png", "-q")
+        assert own.exit_code == 0 and "warning" not in own.stderr
     other = cli("plot", short_wav, tg, "-o", tmp_path / "other.png", "-q")
     assert other.exit_code == 0 and (tmp_path / "other.png").exists()
     assert "warning:" in other.stderr and "long.TextGrid" in other.stderr

@@ -108,15 +108,15 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
 
 
 def _other_recording(alignments: list, seconds: float, path: Path, audio: Path) -> str | None:
-    """Why the alignment probably belongs to another recording, or None: it lasts longer than
-    the audio, or was made for audio of another length (plotted anyway: the picture shows it)."""
+    """Why the alignment probably belongs to another recording, or None: it was made for more
+    audio than there is (plotted anyway: the picture shows it). Not for less: a CSV or another
+    tool's JSON ends with its last interval, not with the recording."""
     from aligner.checks import AUDIO_END_SLACK
 
-    spans = [iv.end for a in alignments for iv in (*a.words, *a.phones) if iv.label]
-    made_for = max((a.duration for a in alignments), default=0.0)
-    last = max(spans, default=0.0)
-    if last > seconds + AUDIO_END_SLACK or (made_for and abs(made_for - seconds) > AUDIO_END_SLACK):
-        return (f"{path} was made for {max(made_for, last):.2f} s of audio but {audio} lasts "
+    made_for = max([a.duration for a in alignments]
+                   + [iv.end for a in alignments for iv in (*a.words, *a.phones) if iv.label])
+    if made_for > seconds + AUDIO_END_SLACK:
+        return (f"{path} was made for {made_for:.2f} s of audio but {audio} lasts "
                 f"{seconds:.2f} s: is it this recording's alignment?")
     return None
 

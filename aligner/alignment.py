@@ -22,12 +22,13 @@ class Interval:
 
 class Uncovered(NamedTuple):
     """Voiced speech that no word covers (checks.voiced_outside_words): the longest stretch
-    (start, end) in seconds, and all the stretches of UNCOVERED_MIN_SECONDS or more together."""
+    (start, end) in seconds, and the stretches of UNCOVERED_MIN_SECONDS or more: their seconds
+    together and their number (0 when even the longest is shorter)."""
 
     start: float
     end: float
-    total: float = 0.0  # seconds, the longest stretch included
-    stretches: int = 1
+    total: float = 0.0
+    stretches: int = 0
 
     def shifted(self, offset: float) -> "Uncovered":
         return self._replace(start=self.start + offset, end=self.end + offset)

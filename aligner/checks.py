@@ -181,8 +181,7 @@ def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: f
     length, first = max(stretches, key=lambda b: b[0])  # the first of equal ones
     counted = [k for k, _ in stretches if k * frame >= UNCOVERED_MIN_SECONDS]
     return Uncovered(float(first * frame), float((first + length) * frame),
-                     float(sum(counted) * frame) if counted else float(length * frame),
-                     max(len(counted), 1))
+                     float(sum(counted) * frame), len(counted))
 
 
 AUDIO_END_SLACK = 0.05  # s: interval ends this close past the audio are rounding, not a mistake

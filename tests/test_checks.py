@@ -163,6 +163,22 @@ def test_untranscribed_speech_rule():
     assert (flag.tier, flag.start) == ("", 1.0)  # the recording's, with its times
 
 
+def test_merged_parts_count_only_stretches_long_enough():
+    """Utterance intervals aligned apart are merged: only stretches of UNCOVERED_MIN_SECONDS or
+    more add up (nine 0.1 s stretches and one of 0.98 s read "1.9 s in all, in 10 stretches")."""
+    from aligner.align import _merge
+    from aligner.alignment import Uncovered
+
+    parts = []
+    for k in range(10):
+        a = _alignment([(k + 0.1, k + 0.4, "hi", 0.5)], [(k + 0.1, k + 0.4, "HH", 0.5)], 10.0)
+        length = 0.98 if k == 4 else 0.1
+        a.voiced_outside = Uncovered(k + 0.5, k + 0.5 + length, *((length, 1) if length >= 0.3 else ()))
+        parts.append(a)
+    merged = _merge(parts, 10.0, None).voiced_outside
+    assert merged == pytest.approx((4.5, 5.48, 0.98, 1))
+
+
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
 def test_a_transcript_missing_its_end_is_flagged(tmp_path):
     """The example's first four words of its fifteen: the model aligns them, the rest of the

@@ -406,13 +406,11 @@ class Aligner:
 
     def _features(self, wave: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
         """The model's input for samples [N] on the CPU: (log-mels [T, n_mels] with the excess
-        of digital silence filled in, which frames the normalisation counts) (`features.
-        dead_frames`, `excess_dead_frames`)."""
-        from aligner.features import dead_frames, excess_dead_frames, fill_dead_frames, log_mel
+        of digital silence filled in, which frames the normalisation counts)
+        (`features.model_input`)."""
+        from aligner.features import log_mel, model_input
 
-        mel = log_mel(wave, self.features)
-        excess = excess_dead_frames(dead_frames(mel, self.features.log_floor))
-        return fill_dead_frames(mel, excess), ~excess
+        return model_input(log_mel(wave, self.features), self.features.log_floor)
 
     def _change(self, wave: np.ndarray) -> "torch.Tensor | None":
         """The spectral change that boundaries snap to, or None when snapping is off (a tenth

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from aligner.atomic import atomic_path
-from aligner.features import FeatureConfig, log_mel, mel_filterbank
+from aligner.features import FeatureConfig, log_mel, mel_filterbank, model_input
 
 
 class CorpusError(ValueError):
@@ -278,13 +278,16 @@ def make_batches(lengths: list[int], max_frames: int, seed: int, shuffle: bool =
     return batches
 
 
-def collate(feats: list[Tensor]) -> tuple[Tensor, Tensor]:
-    """Pad [T_i, F] tensors at the end: ([B, T, F] float32, lengths [B] int64)."""
+def collate(feats: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """Pad [T_i, F] log-mels at the end, each made the model's input (`features.model_input`,
+    as aligning makes it): ([B, T, F] float32, lengths [B] int64, frames the normalisation
+    counts [B, T] bool)."""
     lengths = torch.tensor([f.shape[0] for f in feats], dtype=torch.long)
     out = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[1], dtype=torch.float32)
+    live = torch.zeros(len(feats), int(lengths.max()), dtype=torch.bool)
     for b, f in enumerate(feats):
-        out[b, : f.shape[0]] = f.float()
-    return out, lengths
+        out[b, : f.shape[0]], live[b, : f.shape[0]] = model_input(f.float())
+    return out, lengths, live
 
 
 # ------------------------------------------------------------------------------ augmentation

@@ -180,6 +180,14 @@ def fill_dead_frames(mel: Tensor, dead: Tensor) -> Tensor:
     return out.reshape(mel.shape)
 
 
+def model_input(mel: Tensor, log_floor: float = 1e-8) -> tuple[Tensor, Tensor]:
+    """What the model is given for one recording's log-mels [T, n_mels]: (the log-mels with the
+    excess of digital silence filled in, which frames its normalisation counts [T]). The one
+    place that decides, for aligning, adapting and training alike (`dead_frames`)."""
+    excess = excess_dead_frames(dead_frames(mel, log_floor))
+    return fill_dead_frames(mel, excess), ~excess
+
+
 def feature_lengths(sample_lengths: Tensor, hop_length: int = 160) -> Tensor:
     """Frame counts for a batch of sample counts (int64): `ceil(N / hop)`."""
     return torch.div(sample_lengths + hop_length - 1, hop_length, rounding_mode="floor").long()
@@ -219,7 +227,7 @@ def spectral_change(waveform: Tensor) -> Tensor:
 
 __all__ = ["FeatureConfig", "log_mel", "num_frames", "feature_lengths", "mel_filterbank",
            "spectral_change", "CHANGE_FEATURES", "dead_frames", "excess_dead_frames",
-           "fill_dead_frames"]
+           "fill_dead_frames", "model_input"]
 
 
 VOICING_WINDOW = 640  # samples (40 ms at 16 kHz): two periods of a 50 Hz voice

@@ -235,7 +235,7 @@ def gold_batch_labels(golds: list[Tensor | None], lengths: Tensor, states: int) 
 
 def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
                  loss: str, viterbi_aux: float = 0.0, gold: Tensor | None = None,
-                 gold_aux: float = 0.0) -> tuple[Tensor, float]:
+                 gold_aux: float = 0.0, live: Tensor | None = None) -> tuple[Tensor, float]:
     """(loss, alpha spread): the spread is exp(entropy of alpha) / T averaged over the batch,
     1.0 for uniform frame weights, near 0 when alpha has collapsed onto a few frames.
 
@@ -243,8 +243,9 @@ def compute_loss(model, feats: Tensor, lengths: Tensor, tgt: dict[str, Tensor],
     model's own best path (hard EM): it sharpens the label posteriors around boundaries.
     gold_aux > 0 adds that weight times the frame cross-entropy against `gold` [B, T] state
     labels (-100 where unknown): exact times where a corpus has them (synthetic speech).
+    live [B, T]: the frames the model's normalisation counts (`dataset.collate`); None: all.
     """
-    log_probs, weight_logits = model(feats, lengths)
+    log_probs, weight_logits = model(feats, lengths) if live is None else model(feats, lengths, live)
     with torch.no_grad():
         alpha = torch.softmax(weight_logits.float(), dim=1)
         entropy = -(alpha * alpha.clamp_min(1e-30).log()).sum(1)
@@ -384,6 +385,7 @@ class Batch:
     lengths: Tensor  # [B]
     targets: dict[str, Tensor]  # batch_targets'
     gold: Tensor | None  # [B, T] gold state labels (--gold-aux), else None
+    live: Tensor | None = None  # [B, T] frames the normalisation counts (dataset.collate)
 
 
 def train(cfg: TrainConfig, echo=None, on_step=None, device: str = "auto") -> dict:
@@ -622,11 +624,12 @@ def _batch(run: Run, items: list[Item], aug: Augment, rng: random.Random) -> Bat
             x = it.feats.float()  # stretched too short for its phones: keep the original
         feats.append(x)
         golds.append(None if it.gold is None else stretch_labels(it.gold, x.shape[0]))
-    x, xl = collate(feats)
+    x, xl, live = collate(feats)
     tgt = batch_targets(items, cfg.loss, mcfg.sil_mass, mcfg.phone_mass_by_id(), mcfg.states)
     gold = (gold_batch_labels(golds, xl, mcfg.states).to(run.device)
             if cfg.gold_aux > 0 and any(g is not None for g in golds) else None)
-    return Batch(x.to(run.device), xl.to(run.device), {k: v.to(run.device) for k, v in tgt.items()}, gold)
+    return Batch(x.to(run.device), xl.to(run.device), {k: v.to(run.device) for k, v in tgt.items()},
+                 gold, live.to(run.device))
 
 
 def _optimiser_step(run: Run, batch: Batch, step: int, total: int) -> tuple[float, float]:
@@ -637,7 +640,7 @@ def _optimiser_step(run: Run, batch: Batch, step: int, total: int) -> tuple[floa
         g["lr"] = cfg.lr * lr_factor(step, total, cfg.warmup, cfg.final_lr)
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=run.device.type == "cuda"):
         loss, spread = compute_loss(run.net, batch.feats, batch.lengths, batch.targets, cfg.loss,
-                                    cfg.viterbi_aux, batch.gold, cfg.gold_aux)
+                                    cfg.viterbi_aux, batch.gold, cfg.gold_aux, batch.live)
     run.opt.zero_grad(set_to_none=True)
     loss.backward()
     if weight_head_frozen(step, total, cfg.freeze_weight_head):

@@ -109,10 +109,10 @@ def figures(model_dir: Path, files: list[Path]) -> dict[str, float]:
         item = Item(f.stem, log_mel(torch.from_numpy(wave), cfg.feature_config),
                     [phone_ids(w.pronunciations[0]) for w in words])
         with torch.no_grad():
-            x, lengths = collate([item.feats.float()])
+            x, lengths, live = collate([item.feats.float()])
             tgt = batch_targets([item], "ottc", cfg.sil_mass, cfg.phone_mass_by_id(), cfg.states)
-            ottc.append(float(compute_loss(model, x, lengths, tgt, "ottc")[0]))
-            log_probs, _ = model(x, lengths)
+            ottc.append(float(compute_loss(model, x, lengths, tgt, "ottc", live=live)[0]))
+            log_probs, _ = model(x, lengths, live)
             labels = viterbi_labels(log_probs, lengths, tgt)[0]
             keep = labels != -100
             path_lp.append(float(log_probs[0][keep].gather(1, labels[keep][:, None]).mean()))

@@ -409,9 +409,25 @@ def test_batches_cover_every_utterance_once_within_the_frame_budget():
 def test_collate_pads_at_the_end():
     from aligner.dataset import collate
 
-    x, lengths = collate([torch.ones(3, 80), torch.ones(5, 80)])
+    x, lengths, live = collate([torch.ones(3, 80), torch.ones(5, 80)])
     assert x.shape == (2, 5, 80) and lengths.tolist() == [3, 5]
     assert float(x[0, 3:].abs().sum()) == 0.0
+    assert live[0].tolist() == [True] * 3 + [False] * 2 and live[1].all()
+
+
+def test_training_sees_digital_silence_as_aligning_does():
+    """An utterance that is mostly exact zeros is given to the model in training as it is when
+    aligning (`features.model_input`): the excess filled in and left out of the statistics."""
+    from aligner.dataset import collate
+    from aligner.features import log_mel, model_input
+
+    wave = torch.zeros(48000)
+    wave[16000:24000] = 0.1 * torch.sin(torch.arange(8000) * 0.3)
+    mel = log_mel(wave)
+    x, _, live = collate([mel])
+    filled, counted = model_input(mel)
+    assert torch.equal(x[0], filled) and torch.equal(live[0], counted)
+    assert 0 < int((~counted).sum()) < int((mel.mean(1) < -14).sum())  # a quarter kept as it was
 
 
 def test_speed_and_frequency_warp():

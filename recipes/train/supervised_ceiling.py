@@ -76,13 +76,13 @@ def main() -> None:
         batches = make_batches(lengths, args.max_frames, seed=epoch)
         running = 0.0
         for b, idx in enumerate(batches):
-            x, xl = collate([augment(items[i].feats, aug, rng, features) for i in idx])
+            x, xl, live = collate([augment(items[i].feats, aug, rng, features) for i in idx])
             y = torch.full(x.shape[:2], -100, dtype=torch.long)
             for row, i in enumerate(idx):
                 y[row, : labels[i].numel()] = labels[i]
             for g in opt.param_groups:  # 50-step warm-up, linear decay
                 g["lr"] = args.lr * min(1.0, (step + 1) / 50) * max(0.02, 1 - step / total)
-            log_probs, _ = model(x, xl)
+            log_probs, _ = model(x, xl, live)
             loss = F.nll_loss(log_probs.float().transpose(1, 2), y, ignore_index=-100)
             opt.zero_grad(set_to_none=True)
             loss.backward()

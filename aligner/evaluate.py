@@ -511,9 +511,18 @@ def _key(path: Path, base: Path) -> str:
     return name if str(rel.parent) == "." else str(rel.parent / name)
 
 
+class Utterances(dict):
+    """`load_alignments`' result: key -> Alignment or EvaluationError, and `from_ids`, the keys
+    that are utterance ids read inside a file (a CTM's), not file names: only those can be the
+    `<id>-<speaker>` ids that `by_ctm_id` pools (files a-1.TextGrid and a-2.TextGrid are not
+    two speakers of a)."""
+
+    from_ids: frozenset[str] = frozenset()
+
+
 def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path] = (),
                     note: Callable[[str], None] | None = None,
-                    chosen: TierNames | None = None) -> dict[str, Alignment | EvaluationError]:
+                    chosen: TierNames | None = None) -> Utterances:
     """Every utterance under `root` (a file or a directory), keyed by relative path sans extension.
 
     Files of one stem are one utterance (x.ctm + x.phones.ctm, also when `root` names one of
@@ -534,12 +543,15 @@ def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path]
     base = root.parent if root.is_file() else root
     parts: dict[str, list[tuple[int, Alignment]]] = {}
     errors: dict[str, EvaluationError] = {}  # each utterance's first
+    from_ids: set[str] = set()
     for path in files:
         key = _key(path, base)
         try:
             for utt, alignment in _read_file(path, tier, chosen).items():
                 parts.setdefault(key if utt is None else utt, []).append(
                     (_PREFERENCE.get(path.suffix.lower(), 9), alignment))
+                if utt is not None:
+                    from_ids.add(utt)
         except NotAlignmentFile as err:
             if root.is_file():
                 errors.setdefault(key, err)
@@ -547,7 +559,8 @@ def load_alignments(root: Path, tier: str | None = None, exclude: Iterable[Path]
                 skipped.append(path)
         except EvaluationError as err:
             errors.setdefault(key, err)
-    out: dict[str, Alignment | EvaluationError] = {k: _combine(v) for k, v in parts.items()}
+    out = Utterances({k: _combine(v) for k, v in parts.items()})
+    out.from_ids = frozenset(from_ids)
     for key, err in errors.items():
         if key not in out:
             out[key] = err
@@ -621,16 +634,18 @@ def by_ctm_id(gold: Iterable[str], hyp: dict[str, Alignment | EvaluationError]
     """Gold key -> the hypothesis that ottc-align's CTM ids name for it: the id of the whole
     utterance (`written_ctm_id`), else the ids `<id>-<speaker>` that `formats.write_ctm` gives
     a recording's speakers, pooled as its JSON's or TextGrid's speakers are. A gold's whole id
-    is never taken as another's speaker (gold `a-b` is not a speaker of gold `a`); the other
-    ids go to the gold whose id is their longest prefix at a `-`, and an id that is no gold's
-    matches nothing (that gold is reported as having no hypothesis)."""
+    is never taken as another's speaker (gold `a-b` is not a speaker of gold `a`), nor is a
+    file's name (`Utterances.from_ids`); the other ids go to the gold whose id is their longest
+    prefix at a `-`, and an id that is no gold's matches nothing (that gold is reported as
+    having no hypothesis)."""
     ids = {written_ctm_id(key): key for key in gold}
+    in_files = getattr(hyp, "from_ids", frozenset(hyp))  # a plain dict: every key is an id
     whole: dict[str, Alignment | EvaluationError] = {}
     speakers: dict[str, list[Alignment | EvaluationError]] = {}
     for utt, value in hyp.items():
         if utt in ids:
             whole[ids[utt]] = value
-        elif (owner := _recording_of(utt, ids)) is not None:
+        elif utt in in_files and (owner := _recording_of(utt, ids)) is not None:
             speakers.setdefault(owner, []).append(value)
     pooled = {key: _pooled(values) for key, values in speakers.items() if key not in whole}
     return {**pooled, **whole}

@@ -748,3 +748,21 @@ def test_gold_labels_outside_arpabet_are_noted():
     assert foreign_labels_note([ipa], load_folding("ipa")) == ""
     assert foreign_labels_note([gold(["DH", "AH0", "TH", "IH1", "NG", "K"] * 5)],
                                load_folding("cmu39")) == ""
+
+
+def test_files_named_like_speaker_ids_are_not_pooled(tmp_path):
+    """Only utterance ids read inside a CTM are pooled as a recording's speakers: the files
+    a-1.TextGrid and a-2.TextGrid are two takes, not the speakers of gold `a`, which has no
+    hypothesis (they were pooled and scored silently)."""
+    from aligner.evaluate import load_alignments, pair_utterances
+    from aligner.formats import write_textgrid
+
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    gold.mkdir(), hyp.mkdir()
+    a = Alignment([Interval(0.0, 0.5, "hi")], [Interval(0.0, 0.5, "HH")], 0.5)
+    write_textgrid(a, gold / "a.TextGrid")
+    write_textgrid(a, gold / "b.TextGrid")
+    for name in ("a-1", "a-2", "b"):
+        write_textgrid(a, hyp / f"{name}.TextGrid")
+    pairs = {k: h for k, _, h in pair_utterances(load_alignments(gold), load_alignments(hyp))}
+    assert pairs["a"] is None and pairs["b"] is not None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aligner.audio import AUDIO_EXTENSIONS, UNSUPPORTED_EXTENSIONS
+from aligner.text.encoding import decode_text
 
 TRANSCRIPT_EXTENSIONS: tuple[str, ...] = (".lab", ".txt", ".textgrid")  # preference order
 GOLD_EXTENSION = ".textgrid"  # beside a text transcript: the utterance's gold alignment
@@ -125,10 +126,10 @@ def transcript_conflict(utt: Utterance) -> str | None:
     txt = _siblings(utt.audio).get(".txt")
     if txt is None:
         return None
-    try:
-        if utt.transcript.read_bytes().split() == txt.read_bytes().split():
+    try:  # compared as text: a UTF-16 .lab may say what a UTF-8 .txt says
+        if decode_text(utt.transcript.read_bytes()).split() == decode_text(txt.read_bytes()).split():
             return None
-    except OSError:  # unreadable: reported when the transcript is read
+    except (OSError, UnicodeDecodeError):  # unreadable: reported when the transcript is read
         return None
     return (f"{utt.transcript} and {txt.name} differ; using {utt.transcript.name} "
             "(a .lab is read before a .txt, as in MFA)")

@@ -853,7 +853,7 @@ def read_ctm(path: Path) -> dict[str, list[Interval]]:
     (`;;` and `#` lines are comments). End times are start + duration, rounded to 1 us."""
     out: dict[str, list[Interval]] = {}
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = decode_text(Path(path).read_bytes()).splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise FormatError(f"{path}: cannot read ({one_line(err)})") from None
     for number, line in enumerate(lines, 1):

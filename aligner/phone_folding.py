@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aligner.alignment import Interval
+from aligner.text.encoding import decode_text
 from aligner.text.phones import PHONES
 
 # Labels that mean "nobody is speaking" in the tools we compare against.
@@ -237,7 +238,7 @@ def load_folding(name_or_path: str | Path = "cmu39") -> Folding:
             f"{name}: not a folding name ({', '.join(FOLDINGS)}) nor a readable fold file"
         )
     table = dict(CMU39)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(decode_text(path.read_bytes()).splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue

@@ -83,6 +83,9 @@ def test_lab_and_txt_that_differ_are_a_warning(small_corpus):
     assert "alice/deep/a2" not in dict(report.problems)
     (small_corpus / "alice" / "deep" / "a2.txt").write_text("good\n  evening ", encoding="utf-8")
     assert corpus.transcript_conflict(utts["alice/deep/a2"]) is None
+    # the same words in UTF-16 (Notepad's "Unicode") beside UTF-8: the same transcript
+    (small_corpus / "alice" / "deep" / "a2.lab").write_bytes("\ufeffgood evening".encode("utf-16-le"))
+    assert corpus.transcript_conflict(utts["alice/deep/a2"]) is None
 
 
 def test_audio_and_transcript_pair_whatever_unicode_normalisation_spells_them(tmp_path,

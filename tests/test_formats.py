@@ -395,3 +395,10 @@ def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):
     plain.flags = []
     write_outputs(plain, tmp_path / "v", ["csv"])  # no recording row: the file has no duration
     assert read_csv(tmp_path / "v.csv")[0].duration == 1.3
+
+
+def test_a_ctm_with_a_byte_order_mark_keeps_its_first_utterance_id(tmp_path):
+    """Saved by an editor that writes a BOM, the first id was read as '\\ufeffspkA-001'."""
+    path = tmp_path / "all.ctm"
+    path.write_bytes("\ufeffspkA-001 1 0.00 0.50 hi\nspkB-002 1 0.10 0.20 yo\n".encode("utf-8"))
+    assert sorted(read_ctm(path)) == ["spkA-001", "spkB-002"]

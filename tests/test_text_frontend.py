@@ -222,7 +222,7 @@ def test_one_readings_variants_do_not_crowd_out_another_reading(lex):
     assert any("T UW1 W AH1 N TH AW1 Z AH0 N D" in p for p in said)  # "... to one thousand"
 
 
-@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
 def test_read_transcript_utf16_with_its_bom(tmp_path, codec):
     """What Windows Notepad saves as "Unicode" (UTF-16 with a byte-order mark) is read, as
     Praat's UTF-16 TextGrids are; dictionaries and CSV/JSON alignments decode the same way."""

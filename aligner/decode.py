@@ -434,10 +434,11 @@ def _forward(
 
     stop None: the path ends with the last token at hi[-1] (`_search`); an int: the path may
     end with any token whose window ends at `stop` (`_search_open_end`), the best one wins
-    (the first of equal ones) after TOKEN_COST per token taken. Why the cost: for the same
-    frames, a path that takes more tokens has more labels to choose from to fit them, so on
-    weak posteriors the best cut-off path ran ahead of the file's best path, and the window
-    committed that; every complete path takes every token, so the cost changes nothing else."""
+    (the first of equal ones) after TOKEN_COST per token it has reached (optional silences it
+    skipped included). Why the cost: for the same frames, a path that takes more tokens has more
+    labels to choose from to fit them, so on weak posteriors the best cut-off path ran ahead of
+    the file's best path, and the window committed that; every complete path reaches every
+    token, so the cost changes nothing else."""
     lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
     prev = np.zeros(1)  # F_{-1} on window [0, 0]
     plo, phi = 0, 0
@@ -603,15 +604,16 @@ def viterbi_segments_long(
     larger ones failed where 30 s ones did not). The file's total log-prob, what the exact
     search maximises, says which of the paths is better, so the searches are run and compared.
     """
-    sizes = (window,) if isinstance(window, int) else tuple(window)
+    sizes = [int(w) for w in np.atleast_1d(np.asarray(window))]  # an int, numpy or torch alike
+    if not sizes:
+        raise ValueError("window: give at least one window size")
     best: tuple[Tensor, Tensor, float] | None = None
     for size in sizes:
         found = viterbi_windowed(log_probs, targets, optional, size)
         if best is None or found[2] > best[2]:
             best = found
-        if log_probs.shape[0] <= max(int(size), 16) * 3 // 2:
+        if log_probs.shape[0] <= max(size, 16) * 3 // 2:
             break  # searched in one piece: exact, no other size can do better
-    assert best is not None, "window: give at least one size"
     return best
 
 

@@ -138,11 +138,12 @@ def dead_frames(mel: Tensor, log_floor: float = 1e-8) -> Tensor:
 
 
 def excess_dead_frames(dead: Tensor, share: float = DEAD_FRAME_SHARE) -> Tensor:
-    """The digitally silent frames [..., T] beyond `share` of a recording's frames, those
-    farthest from any sound first: what `fill_dead_frames` replaces and the model's
-    normalisation leaves out. Up to `share` stays as recorded, as in the synthetic training
-    utterances (digital silence is 17% of their frames in the median; the model's statistics
-    were learnt with it)."""
+    """The digitally silent frames [..., T] beyond `share` of the frames the normalisation
+    counts (the live ones and the silence kept), those farthest from any sound first: what
+    `fill_dead_frames` replaces and the model's normalisation leaves out. Up to `share` stays as
+    recorded, as in the synthetic training utterances (digital silence is 17% of their frames in
+    the median; the model's statistics were learnt with it). A recording over 40 s is judged
+    window by window (align.CHUNK_SECONDS), as the model normalises it."""
     flat = dead.reshape(-1, dead.shape[-1])
     out = torch.zeros_like(flat)
     for row, d in enumerate(flat):

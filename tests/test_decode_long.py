@@ -135,9 +135,12 @@ def test_long_viterbi_keeps_the_best_of_its_window_sizes(monkeypatch):
     monkeypatch.setattr(decode, "TOKEN_COST", 0.0)  # windows that fall short, by different amounts
     single = {w: decode.viterbi_windowed(lp, t.tokens, t.optional, w) for w in (400, 1600)}
     assert single[400][2] != pytest.approx(single[1600][2])
-    f, e, total = viterbi_segments_long(lp, t.tokens, t.optional, window=(400, 1600))
     best = max(single.values(), key=lambda r: r[2])
-    assert total == best[2] and torch.equal(f, best[0]) and torch.equal(e, best[1])
+    for order in ((400, 1600), (1600, 400)):  # the best, not the last or the largest
+        f, e, total = viterbi_segments_long(lp, t.tokens, t.optional, window=order)
+        assert total == best[2] and torch.equal(f, best[0]) and torch.equal(e, best[1])
+    with pytest.raises(ValueError, match="at least one window"):
+        viterbi_segments_long(lp, t.tokens, t.optional, window=())
 
 
 def test_long_viterbi_memory_is_one_window(monkeypatch):

@@ -8,7 +8,9 @@ corpus of thousands name a bad file, an out-of-memory error and `--strict` in th
 A corpus run writes its outputs under the output directory, mirroring the corpus folders, and
 skips utterances whose outputs all exist (written atomically, so existing means finished) and are
 newer than their inputs, as make does: an interrupted run resumes, and an edited transcript is
-aligned again. Its report lists failures and flags.
+aligned again. Its report lists failures and flags; a resumed run gives each skipped utterance
+what the run that aligned it found, from that report or, when that run was killed before writing
+it, from the journal the report's rows are appended to as they come in (`Journal`).
 
 Why results are plain data: the same loop runs in-process, in worker processes (`--jobs`) or in
 length-bucketed GPU batches, and the CLI only renders the results.
@@ -17,7 +19,9 @@ length-bucketed GPU batches, and the CLI only renders the results.
 from __future__ import annotations
 
 import csv
+import json
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +32,7 @@ from aligner.audio import unsupported_format_message
 from aligner.corpus import NO_TRANSCRIPT, Utterance
 from aligner.errors import one_line
 from aligner.formats import FORMATS, output_paths, write_outputs
-from aligner.interrupts import ignore_sigint, sigint_held_for_workers
+from aligner.interrupts import ignore_sigint, interrupts_held_for_workers
 from aligner.text.phones import STAR
 
 if TYPE_CHECKING:
@@ -148,12 +152,18 @@ def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
 
 
 def finish(utt: Utterance, alignments: list[Alignment], strict: bool, write: Writer,
-           wave: np.ndarray) -> Result:
-    """Write the outputs (unless strict and flagged: then nothing) and summarise them."""
+           wave: np.ndarray, record: Callable[[Result], None] | None = None) -> Result:
+    """Write the outputs (unless strict and flagged: then nothing) and summarise them. `record`
+    (a corpus run's `Journal.record`) gets the summary just before the outputs are written: a
+    run killed at any moment leaves no outputs without the record of what was found (a record
+    whose outputs never landed is harmless: the utterance is not finished, so it is aligned
+    again)."""
     result = summarise(utt, alignments)
     if result.flags and strict:
         refuse(result)
         return result
+    if record is not None:
+        record(result)
     result.written = write(utt, alignments, wave)
     return result
 
@@ -344,12 +354,14 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float) -> list[list
 
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
                 formats: Sequence[str], method: str, strict: bool,
-                batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False) -> Iterator[Result]:
+                batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False,
+                journal: Journal | None = None) -> Iterator[Result]:
     """Utterances in padded batches of similar length (`length_batches`): the model runs once
-    per batch, then each utterance is decoded and written on its own."""
+    per batch, then each utterance is decoded and written on its own (and recorded in
+    `journal`)."""
     for batch in length_batches(todo, batch_seconds):  # none: nothing to do, no aligner needed
         write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
-        yield from _run_batch(aligner, batch, method, strict, write)
+        yield from _run_batch(aligner, batch, method, strict, write, journal)
 
 
 def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> Iterator[tuple]:
@@ -381,7 +393,11 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
 
 
 def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict: bool,
-               write: Writer) -> Iterator[Result]:
+               write: Writer, journal: Journal | None = None) -> Iterator[Result]:
+    """Each utterance's Result; each one written is recorded in `journal` (`finish`) by the
+    process that aligned it, so a run killed later (even before its workers hand their batches
+    back) has not lost what it found."""
+    record = journal.record if journal is not None else None
     for utt in batch:
         if utt.transcript is None:
             yield no_transcript(utt)
@@ -392,7 +408,7 @@ def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict
             continue
         alignments, wave = outcome
         try:
-            result = finish(utt, alignments, strict, write, wave)
+            result = finish(utt, alignments, strict, write, wave, record)
         except EXPECTED as err:
             result = failed(utt, err)
         yield result
@@ -402,7 +418,8 @@ def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict
 _WORKER: dict = {}
 
 
-def _init_worker(model, device, dictionary, parent: int | None = None) -> None:
+def _init_worker(model, device, dictionary, parent: int | None, halt,
+                 journal: Journal | None) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -412,7 +429,8 @@ def _init_worker(model, device, dictionary, parent: int | None = None) -> None:
     torch.set_num_threads(1)
     from aligner.align import Aligner
 
-    _WORKER["aligner"] = Aligner.load(model, device=device, dictionary=dictionary)
+    _WORKER.update(aligner=Aligner.load(model, device=device, dictionary=dictionary), halt=halt,
+                   journal=journal)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -436,18 +454,35 @@ def _work(args) -> list[Result]:
     batch, out_dir, formats, method, strict, plots = args
     aligner = _WORKER["aligner"]
     write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
-    return list(_run_batch(aligner, batch, method, strict, write))
+    return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),
+                         _WORKER["halt"])
+
+
+def _until_halted(results: Iterator[Result], halt) -> list[Result]:
+    """`results` up to the moment the parent sets `halt` (the run was stopped): a worker then
+    finishes the utterance it is aligning and hands back what it has, not its whole batch (a
+    minute of audio), and the batches queued for it come back empty at once."""
+    done: list[Result] = []
+    while not halt.is_set():
+        result = next(results, None)
+        if result is None:
+            break
+        done.append(result)
+    return done
 
 
 def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_dir: Path,
                  formats: Sequence[str], method: str, strict: bool, jobs: int,
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
-                 late: list[Result] | None = None) -> Iterator[Result]:
+                 late: list[Result] | None = None,
+                 journal: Journal | None = None) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
-    do not mix well); each task is one length batch (`length_batches`). The workers ignore
-    Ctrl-C from their first instruction (`sigint_held_for_workers`, `ignore_sigint`): the
-    parent stops the run; the batches the workers already hold finish when the generator is
-    closed, and their Results are appended to `late` (the caller reports them).
+    do not mix well); each task is one length batch (`length_batches`). Each Result is
+    recorded in `journal` by the worker that aligned it. The workers ignore Ctrl-C from their
+    first instruction (`interrupts_held_for_workers`, `ignore_sigint`): the parent stops the
+    run. When the generator is closed early, each worker finishes the utterance it is aligning
+    (`_until_halted`), and what the workers finished is appended to `late` (the caller
+    reports it).
 
     For the CPU only (the CLI runs a GPU in one process): one process with large batches keeps
     a GPU busy, while several would each hold a copy of the model in its memory and queue for
@@ -457,13 +492,14 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")
+    halt = ctx.Event()
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                               initargs=(model, device, dictionary, os.getpid()))
+                               initargs=(model, device, dictionary, os.getpid(), halt, journal))
     futures: dict = {}
     consumed: set = set()
     try:
         batches = length_batches(todo, batch_seconds)
-        with sigint_held_for_workers():  # the pool starts its workers in `submit`
+        with interrupts_held_for_workers():  # the pool starts its workers in `submit`
             # Longest batches first: the last tasks to finish are then the short ones.
             futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b
                        for b in reversed(batches)}
@@ -476,10 +512,12 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
                     yield Result(utt.name, "failed", f"worker failed: {one_line(err)}",
                                  cause=CRASHED)
     finally:
-        # Ctrl-C (or the consumer stopping): drop the queued utterances instead of aligning
-        # them all before returning. The batches already handed to the workers (up to
-        # 2 x jobs + 1) cannot be taken back: they finish, writing atomically, and their
-        # results go to `late` so that the report lists what they wrote.
+        # Ctrl-C, SIGTERM (or the consumer stopping): drop the queued utterances instead of
+        # aligning them all before returning. The batches already handed to the workers (up to
+        # 2 x jobs + 1) cannot be taken back: `halt` makes each stop after the utterance in
+        # hand, written atomically, and what they finished goes to `late` so that the report
+        # lists what they wrote.
+        halt.set()
         pool.shutdown(wait=True, cancel_futures=True)
         for fut in futures:
             if late is not None and fut not in consumed and fut.done() and not fut.cancelled():
@@ -491,20 +529,87 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
 
 # ------------------------------------------------------------------------------- report
 
+REPORT_COLUMNS = ("utterance", "status", "reason", "duration", "words", "mean_confidence",
+                  "transcript_fit", "flags")
+_STATUS_ORDER = {"failed": 0, "flagged": 1, "aligned": 2, "skipped": 3}  # what to look at first
+
+# How often a process's journal lines are forced to the disk (fsync): what a power cut can lose.
+JOURNAL_SYNC_SECONDS = 2.0
+
+
+def report_row(r: Result) -> dict[str, str]:
+    """`r` as a row of the report and of its journal: the one place the columns are written
+    (`recall_previous` reads them back)."""
+    return dict(zip(REPORT_COLUMNS, (
+        r.name, r.status, r.reason, f"{r.duration:.3f}", str(r.words),
+        "" if r.confidence is None else f"{r.confidence:.3f}",
+        "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}", " | ".join(r.flags))))
+
+
+def journal_path(report: Path) -> Path:
+    """The journal of `report` (`Journal`): beside it, hidden, `.alignment_report.csv.journal`."""
+    return report.with_name(f".{report.name}.journal")
+
+
+@dataclass
+class Journal:
+    """The report's rows (`report_row`), appended one JSON line per utterance just before its
+    outputs are written (`finish`), by whichever process aligned it.
+
+    Why: the report is written when a run ends (at Ctrl-C and SIGTERM too). A run killed before
+    that (kill -9, a power cut, the out-of-memory killer; worker processes that a SIGTERM to the
+    process group ended before they handed their batches back) left outputs that the next run
+    skips, and with no row for them it forgot the flags, transcript fit and confidence found when
+    they were aligned. The next run reads them from here (`previous_rows`); writing the report
+    folds the journal in and removes it (`write_report`).
+
+    Cheap, and safe to share between processes: each line is one `os.write` to the file opened
+    for appending (on a local disk, lines of several processes do not interleave), forced to the
+    disk (fsync) at most every JOURNAL_SYNC_SECONDS per process, not once per utterance, so a
+    power cut may lose the last few lines. A line cut short (a kill in the middle of a long one,
+    a power cut) is skipped when read, and each line starts on a new one, whatever the file ends
+    with."""
+
+    path: Path
+    synced: float = field(default_factory=time.monotonic)
+
+    def record(self, result: Result) -> None:
+        sync = time.monotonic() - self.synced >= JOURNAL_SYNC_SECONDS
+        line = "\n" + json.dumps(report_row(result))
+        try:
+            _append(self.path, line.encode("utf-8"), sync)
+        except OSError:  # a safety net only: the outputs and the report are written as usual
+            return
+        if sync:
+            self.synced = time.monotonic()
+
+
+def _append(path: Path, data: bytes, sync: bool) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, data)
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_report(results: Sequence[Result], path: Path) -> Path:
     """CSV with one row per utterance that failed or was flagged, then a row per other
-    utterance, so the file alone tells what to look at."""
+    utterance, so the file alone tells what to look at. The journal beside it (`Journal`) is
+    folded in, then removed: its rows of utterances without a Result here are kept (what worker
+    processes ended with the run had found, or a killed earlier run that this one did not
+    reach), so that no run forgets what an earlier one found."""
     ensure_dir(path.parent)
-    order = {"failed": 0, "flagged": 1, "aligned": 2, "skipped": 3}
+    journal = journal_path(path)
+    rows = _journal_rows(journal)
+    rows.update((r.name, report_row(r)) for r in results)
     with atomic_open(path, newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["utterance", "status", "reason", "duration", "words",
-                         "mean_confidence", "transcript_fit", "flags"])
-        for r in sorted(results, key=lambda r: (order.get(r.status, 9), r.name)):
-            writer.writerow([r.name, r.status, r.reason, f"{r.duration:.3f}", r.words,
-                             "" if r.confidence is None else f"{r.confidence:.3f}",
-                             "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}",
-                             " | ".join(r.flags)])
+        writer = csv.DictWriter(handle, REPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(sorted(rows.values(), key=lambda row: (
+            _STATUS_ORDER.get(row["status"], 9), row["utterance"])))
+    journal.unlink(missing_ok=True)
     return path
 
 
@@ -541,13 +646,10 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
     still lists every utterance with its flags, and new recordings are judged against all of
     their speaker's (`judge_against_speakers`). With `strict`, a skipped utterance the earlier
     run flagged fails as if refused now, and its outputs are removed: --strict promises that no
-    flagged alignment is left in the output folder. A missing or unreadable report leaves them
-    as they are."""
-    try:
-        with open(report, newline="", encoding="utf-8") as handle:
-            rows = {row.get("utterance"): row for row in csv.DictReader(handle)}
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return
+    flagged alignment is left in the output folder. Read from the report and from the journal of
+    a run killed before it wrote one (`previous_rows`); with neither, they are left as they
+    are."""
+    rows = previous_rows(report)
     for r in results:
         row = rows.get(r.name)
         if r.status != "skipped" or row is None:
@@ -564,6 +666,45 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
                 path.unlink(missing_ok=True)
             r.written = []
             refuse(r)
+
+
+def previous_rows(report: Path) -> dict[str, dict[str, str]]:
+    """What earlier runs recorded, by utterance: the rows of `report` and of its journal
+    (`Journal`), the newer file's where both have one. The journal is the newer after a run
+    killed before it wrote its report (kill -9, a power cut); the older one only after a run
+    killed between writing its report and removing the journal it had folded in."""
+    journal = journal_path(report)
+    older, newer = _report_rows(report), _journal_rows(journal)
+    if _mtime(journal) <= _mtime(report):
+        older, newer = newer, older
+    return {**older, **newer}
+
+
+def _report_rows(path: Path) -> dict[str, dict[str, str]]:
+    """A report's rows by utterance; none when it is missing or unreadable."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return {row.get("utterance"): row for row in csv.DictReader(handle)}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+
+
+def _journal_rows(path: Path) -> dict[str, dict[str, str]]:
+    """A journal's rows by utterance, the last line of each utterance winning; a line that is
+    not a whole row (cut short by a kill or a power cut) is skipped."""
+    try:
+        lines = path.read_bytes().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return {}
+    rows = {}
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and all(isinstance(row.get(c), str) for c in REPORT_COLUMNS):
+            rows[row["utterance"]] = row
+    return rows
 
 
 def discard_refused(results: Sequence[Result], utterances: Sequence[Utterance],

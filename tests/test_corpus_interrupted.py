@@ -8,7 +8,12 @@ some outputs exist. Then:
   SIGINT no temporary file is left;
 - the same command run again removes what a killed run left, skips exactly the utterances that
   were finished, aligns the others, and leaves all 20 complete: each utterance aligned exactly
-  once over the two runs.
+  once over the two runs;
+- the report of that run keeps, for each skipped utterance, what the first run found (its
+  flags and transcript fit, as its JSON output has them), even when the first run was killed
+  before it could write a report.
+A run stopped with SIGTERM (`kill`, `timeout`, a job scheduler) stops as Ctrl-C does: the
+interrupted line, the report, exit 143.
 """
 
 from __future__ import annotations
@@ -89,16 +94,32 @@ def _check_complete(out: Path) -> int:
     return n
 
 
-def _report(out: Path) -> dict[str, str]:
+def _report_rows(out: Path) -> dict[str, dict[str, str]]:
     with open(out / "alignment_report.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len({r["utterance"] for r in rows}) == len(rows), "an utterance reported twice"
-    return {r["utterance"]: r["status"] for r in rows}
+    return {r["utterance"]: r for r in rows}
 
 
-def _run_and_kill(cmd: list[str], out: Path, names: list[str], sig: int
-                  ) -> tuple[int, str]:
-    """Start the run, send `sig` once three utterances are finished; (exit status, stderr)."""
+def _report(out: Path) -> dict[str, str]:
+    return {name: row["status"] for name, row in _report_rows(out).items()}
+
+
+def _assert_row_says_what_was_found(row: dict[str, str], out: Path) -> None:
+    """The report row of an utterance holds the flags and transcript fit its JSON output was
+    written with (a skipped one's row was blank when the run that aligned it was killed)."""
+    data = json.loads((out / f"{row['utterance']}.json").read_text(encoding="utf-8"))
+    assert row["flags"] == " | ".join(f["message"] for f in data["flags"]), row
+    assert row["transcript_fit"] and float(row["transcript_fit"]) == pytest.approx(
+        data["transcript_fit"], rel=1e-3), row
+    assert float(row["duration"]) == pytest.approx(1.5, abs=1e-3) and int(row["words"]) > 0, row
+
+
+def _run_and_kill(cmd: list[str], out: Path, names: list[str], sig: int,
+                  group: bool | None = None) -> tuple[int, str]:
+    """Start the run, send `sig` once three utterances are finished, to the whole process group
+    (`group`; by default for SIGINT only, as a terminal's Ctrl-C) or to the main process only;
+    (exit status, stderr)."""
     # Ctrl-C as a terminal delivers it: a suite started in the background (`nohup ... &`) hands
     # its children SIGINT ignored, which the run rightly keeps (aligner/interrupts.py)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -111,7 +132,9 @@ def _run_and_kill(cmd: list[str], out: Path, names: list[str], sig: int
         time.sleep(0.02)
     assert proc.poll() is None, "the run finished before it could be interrupted: " + \
         proc.communicate()[1]
-    if sig == signal.SIGINT:
+    if group is None:
+        group = sig == signal.SIGINT
+    if group:
         os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group (worker processes too)
     else:
         proc.send_signal(sig)  # kill -9 of the main process only: its workers must not go on
@@ -173,12 +196,38 @@ def test_interrupted_corpus_run_resumes(tmp_path, tiny_model_dir, sig, jobs):
     assert _check_complete(out) == N_UTTERANCES * len(FORMATS)
     for name, mtime in before.items():  # finished work was not redone
         assert after[name] == mtime, name
-    report = _report(out)
+    rows = _report_rows(out)
+    report = {name: row["status"] for name, row in rows.items()}
     assert sorted(report) == names
     skipped = {n for n, s in report.items() if s == "skipped"}
     assert skipped == set(before)
     assert all(report[n] in ("aligned", "flagged") for n in names if n not in before)
+    for name in names:  # the skipped ones' as the first run found them
+        _assert_row_says_what_was_found(rows[name], out)
 
     # a third run has nothing left to do
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and set(_report(out).values()) == {"skipped"}
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["kill-TERM", "process-group"])
+def test_sigterm_stops_a_corpus_run_as_ctrl_c_does(tmp_path, tiny_model_dir, group):
+    """`kill -TERM` of the run (or SIGTERM to its whole process group, as `timeout` and job
+    schedulers send it) with worker processes: it used to die at once with 143, no summary line,
+    no report, and "leaked semaphore objects" from multiprocessing. Now it stops as Ctrl-C does,
+    with 143, and its report lists every utterance whose outputs were written, with what was
+    found (also those of workers the signal ended before they handed their batch back)."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    names = sorted(_corpus(root))
+    returncode, stderr = _run_and_kill(_command(root, out, tiny_model_dir, jobs=2), out, names,
+                                       signal.SIGTERM, group)
+    assert returncode == 143, stderr
+    assert "interrupted after" in stderr and "run the same command again" in stderr, stderr
+    assert "Traceback" not in stderr and "leaked" not in stderr, stderr
+    finished = _finished(out, names)
+    rows = _report_rows(out)
+    assert 3 <= len(finished) < N_UTTERANCES and set(finished) <= set(rows)
+    for name in finished:
+        assert rows[name]["status"] in ("aligned", "flagged"), rows[name]
+        _assert_row_says_what_was_found(rows[name], out)
+    assert not (out / ".alignment_report.csv.journal").exists()  # folded into the report

@@ -11,15 +11,16 @@ from types import SimpleNamespace
 import pytest
 
 from aligner.cli.align import consume
-from aligner.interrupts import StopRequest, catch_interrupts, sigint_held_for_workers
+from aligner.interrupts import StopRequest, catch_interrupts, interrupts_held_for_workers
 
 
-def _stream_that_swallows_ctrl_c(n: int):
-    """Yields n results; during the second one SIGINT arrives inside a bare except."""
+def _stream_that_swallows(n: int, sig: int = signal.SIGINT):
+    """Yields n results; during the second one `sig` (Ctrl-C by default) arrives inside a bare
+    except."""
     for i in range(n):
         if i == 1:
             try:
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), sig)
                 for _ in range(10_000):  # the handler runs here, between bytecodes
                     pass
             except:  # noqa: E722 - what some libraries do
@@ -41,7 +42,7 @@ def test_swallowed_interrupt_still_stops_the_run(quiet, default_sigint):
     results: list = []
     with pytest.raises(KeyboardInterrupt):
         with catch_interrupts() as stop:
-            consume(_stream_that_swallows_ctrl_c(10), results, 10, quiet, stop)
+            consume(_stream_that_swallows(10), results, 10, quiet, stop)
     assert [r.name for r in results] == ["u0", "u1"]  # stopped right after the utterance that was running
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
@@ -49,7 +50,7 @@ def test_swallowed_interrupt_still_stops_the_run(quiet, default_sigint):
 def test_without_the_flag_a_swallowed_interrupt_is_lost(default_sigint):
     """Why the flag exists: Python's own handling alone lets the run finish."""
     results: list = []
-    consume(_stream_that_swallows_ctrl_c(5), results, 5, True)
+    consume(_stream_that_swallows(5), results, 5, True)
     assert len(results) == 5
 
 
@@ -68,9 +69,21 @@ def test_an_ignored_sigint_stays_ignored():
 def test_stop_request_raises_only_once_set():
     stop = StopRequest()
     stop.check()
-    stop.requested = True
+    stop.signum = signal.SIGINT
     with pytest.raises(KeyboardInterrupt):
         stop.check()
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigterm_stops_the_run_as_ctrl_c_does_with_its_own_exit_code(sig, code, default_sigint):
+    """A swallowed SIGTERM stops the run too, and the exit code says which signal it was."""
+    results: list = []
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with catch_interrupts() as stop:
+            consume(_stream_that_swallows(10, sig), results, 10, True, stop)
+    assert len(results) == 2 and stop.exit_code == code
+    assert signal.getsignal(signal.SIGTERM) is previous
 
 
 # ------------------------------------------------------------------------ worker processes
@@ -93,7 +106,7 @@ def test_workers_start_with_sigint_blocked_and_a_held_ctrl_c_still_stops(default
 
     ctx = mp.get_context("spawn")
     with pytest.raises(KeyboardInterrupt):
-        with sigint_held_for_workers():
+        with interrupts_held_for_workers():
             worker = ctx.Process(target=time.sleep, args=(30,))
             worker.start()
             os.kill(os.getpid(), signal.SIGINT)

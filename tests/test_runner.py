@@ -388,8 +388,9 @@ def test_a_corpus_aligned_into_its_own_folder_keeps_the_user_s_other_files(tmp_p
 
 
 def test_a_closed_parallel_run_reports_the_batches_its_workers_finished(tmp_path, tiny_model_dir):
-    """Closing the stream early (as Ctrl-C does) lets the workers finish the batches they hold;
-    every utterance whose outputs were written is in what was read or in `late`."""
+    """Closing the stream early (as Ctrl-C and SIGTERM do) lets each worker finish the utterance
+    it is aligning; every utterance whose outputs were written is in what was read or in
+    `late`."""
     root, out = tmp_path / "c", tmp_path / "out"
     for i in range(6):
         write_pair(root / f"spk{i % 2}", f"u{i}", speechlike(1.0, seed=i))
@@ -402,6 +403,41 @@ def test_a_closed_parallel_run_reports_the_batches_its_workers_finished(tmp_path
     reported = {first.name, *(r.name for r in late)}
     written = {u.name for u in utts if (out / f"{u.name}.json").exists()}
     assert written and written <= reported
+
+
+def test_the_journal_keeps_what_a_run_killed_before_its_report_found(tmp_path):
+    """A run killed before it writes its report (kill -9, a power cut) leaves its journal: a
+    resumed run's skipped utterances get their flags and fit from it, its row winning over an
+    older report's, a line cut short skipped; writing the report folds the journal in (rows of
+    utterances without a Result kept) and removes it."""
+    import os
+
+    report = tmp_path / runner.REPORT_NAME
+    runner.write_report([runner.Result("s/a", "aligned", duration=1.0, transcript_fit=0.5),
+                         runner.Result("s/b", "aligned", duration=2.0, transcript_fit=0.4)], report)
+    os.utime(report, (1_000_000, 1_000_000))  # the killed run came after it
+    journal = runner.Journal(runner.journal_path(report))
+    mismatch = "transcript_mismatch: transcript fit 0.01 is very low"
+    journal.record(runner.Result("s/a", "flagged", duration=1.0, words=2, transcript_fit=0.01,
+                                 flags=[mismatch, "long_word: 'x' lasts 2 s"]))
+    with open(journal.path, "ab") as handle:  # a power cut in the middle of a line
+        handle.write(b'\n{"utterance": "s/c", "status": "aligned", "reas')
+    journal.record(runner.Result("s/d", "aligned", duration=3.0, words=4, transcript_fit=0.3))
+
+    again = [runner.Result(name, "skipped") for name in ("s/a", "s/b", "s/c", "s/d")]
+    runner.recall_previous(again, report, strict=False)
+    a, b, c, d = again
+    assert a.flags == [mismatch, "long_word: 'x' lasts 2 s"] and a.words == 2
+    assert a.transcript_fit == pytest.approx(0.01) and "flagged when aligned" in a.reason
+    assert b.transcript_fit == pytest.approx(0.4) and b.duration == 2.0  # the report's row
+    assert c.transcript_fit is None and c.flags == []  # nothing whole was recorded
+    assert d.transcript_fit == pytest.approx(0.3) and d.words == 4
+
+    runner.write_report(again[:2], report)  # a run stopped before it reached s/d
+    rows = {r["utterance"]: r for r in csv.DictReader(open(report, encoding="utf-8"))}
+    assert sorted(rows) == ["s/a", "s/b", "s/d"] and rows["s/d"]["transcript_fit"] == "0.3"
+    assert rows["s/a"]["status"] == "skipped" and rows["s/a"]["flags"].startswith(mismatch)
+    assert not journal.path.exists()
 
 
 def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir, write_wav):

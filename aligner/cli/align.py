@@ -13,10 +13,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from aligner.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
-                                FLAG_EXAMPLES, DeviceOption, ModelOption, err_console, escape,
-                                example_flags, exit_code, fail, flag_counts, load_aligner,
-                                model_dir, out_console, print_error)
+from aligner.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, FLAG_EXAMPLES, DeviceOption,
+                                ModelOption, err_console, escape, example_flags, exit_code, fail,
+                                flag_counts, load_aligner, model_dir, out_console, print_error)
 from aligner.interrupts import StopRequest, catch_interrupts
 
 MEMORY_HINT = "try a shorter file or a TextGrid transcript with utterance intervals"
@@ -64,7 +63,8 @@ def command(
     """Align AUDIO with TRANSCRIPT, or every utterance of a corpus directory.
 
     Exit codes: 0 all aligned; 1 some failed (or flagged, with --strict); 2 bad usage or bad
-    input (single file).
+    input (single file); 130 interrupted (Ctrl-C), 143 stopped by SIGTERM: run the same command
+    again to resume a corpus.
     """
     from aligner.formats import parse_formats
 
@@ -322,16 +322,18 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     if batch_seconds is None:
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
     late: list = []  # what workers finished after an interrupt: reported all the same
+    journal = runner.Journal(runner.journal_path(report))  # what a killed run found, kept
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
-                                     batch_seconds, late)
+                                     batch_seconds, late, journal)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
-                                    plots)
+                                    plots, journal)
     interrupted = False
+    stop = StopRequest()  # Ctrl-C or SIGTERM: which one sets the exit code
     try:
-        with catch_interrupts() as stop:
+        with catch_interrupts(stop):
             consume(stream, results, len(todo), quiet, stop)
     except KeyboardInterrupt:
         interrupted = True
@@ -348,7 +350,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
             print_error(err)
     if interrupted:
         err_console().print(_interrupted_line(results, len(utterances) + len(unreadable)))
-        return EXIT_INTERRUPTED
+        return stop.exit_code
     if not quiet:
         _print_corpus_summary(results, report, verbose)
         _print_unknown_words(results, root, dictionary)

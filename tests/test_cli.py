@@ -349,3 +349,17 @@ def test_a_reader_that_goes_away_does_not_fail_the_run(tmp_path, tiny_model_dir,
         assert process.returncode == 0, err.decode()
         assert err.decode().strip() == ""
     _check_textgrid(tmp_path / "out" / "a.TextGrid", 2.0, 3)
+
+
+def test_a_corpus_run_warns_about_transcripts_without_a_recording(tmp_path, tiny_model_dir):
+    """A transcript whose recording is missing (renamed, not copied) is not aligned and the
+    report, which lists recordings, cannot show it: a warning names it (validate did alone)."""
+    from cli_helpers import write_pair
+
+    corpus = tmp_path / "corpus"
+    write_pair(corpus / "spk", "u1", speechlike(1.5))
+    (corpus / "spk" / "lost.lab").write_text("hello there", encoding="utf-8")
+    result = cli(corpus, "-o", tmp_path / "out", "-m", tiny_model_dir)
+    assert result.exit_code == 0, result.output
+    assert "1 transcript(s) without a recording, not aligned" in result.stderr
+    assert "lost.lab" in result.stderr

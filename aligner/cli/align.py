@@ -307,6 +307,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         raise fail(corpus.no_audio_message(root, unreadable))
     if not quiet:
         _print_transcript_conflicts(utterances, verbose)
+        _print_orphans(corpus.orphan_transcripts(root), verbose)
     stale = clean_stale_temps(out_dir)  # left by a killed run: never mistaken for outputs
     if stale and not quiet:
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
@@ -413,6 +414,18 @@ def _print_transcript_conflicts(utterances, verbose: bool) -> None:
     if len(conflicts) > FLAG_EXAMPLES and not verbose:
         console.print(f"[yellow]warning:[/] ... {len(conflicts) - FLAG_EXAMPLES} more recordings "
                       "with a .lab and a .txt that differ (ottc-align validate lists them all)")
+
+
+def _print_orphans(orphans: list[Path], verbose: bool) -> None:
+    """Warn about transcripts with no recording beside them (a renamed or missing audio file):
+    nothing of theirs is aligned, and the report, which lists recordings, cannot say so."""
+    if not orphans:
+        return
+    shown = orphans if verbose else orphans[:FLAG_EXAMPLES]
+    more = "" if len(shown) == len(orphans) else (f" ... and {len(orphans) - len(shown)} more "
+                                                  "(ottc-align validate lists them all)")
+    err_console().print(f"[yellow]warning:[/] {len(orphans)} transcript(s) without a recording, "
+                        f"not aligned: {escape(', '.join(map(str, shown)))}{escape(more)}")
 
 
 def consume(stream, results, total: int, quiet: bool, stop: StopRequest | None = None) -> None:

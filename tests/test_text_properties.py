@@ -89,6 +89,7 @@ def test_odd_characters(text):
 
 @FUZZ
 @given(data=st.binary(max_size=300))
+@example(data=b"\xff\xfe\x00\x00")  # a UTF-32 byte-order mark, which begins as UTF-16's does
 def test_read_transcript_any_bytes(tmp_path, data):
     path = tmp_path / "t.lab"
     path.write_bytes(data)
@@ -99,7 +100,9 @@ def test_read_transcript_any_bytes(tmp_path, data):
         assert "t.lab" in message and "\n" not in message
         return
     assert isinstance(text, str)
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):  # UTF-32 with its BOM
+        assert text == data.decode("utf-32")
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark
         assert text == data.decode("utf-16")
     else:
         assert text.encode("utf-8") in (data, data.removeprefix(b"\xef\xbb\xbf"))

@@ -210,6 +210,24 @@ def test_read_transcript_utf8_and_bom(tmp_path):
     assert read_transcript(p) == "café 1999\n"
 
 
+@pytest.mark.parametrize("text,numeral,readings", [
+    ("Louis XIV", "XIV", [["the", "fourteenth"], ["fourteen"]]),
+    ("World War II ended", "II", [["the", "second"], ["two"]]),
+    ("Pope John XXIII", "XXIII", [["the", "twenty-third"], ["twenty-three"]]),
+    ("Super Bowl XLIX", "XLIX", [["the", "forty-ninth"], ["forty-nine"]]),
+])
+def test_roman_numerals_after_a_name_are_numbers(text, numeral, readings):
+    """"Louis XIV" was the letters X I V; the acoustics choose between the ordinal and the
+    cardinal (and the letters, still offered). A lone "I" and numerals that are words or
+    initials (MIX, DIV) or not after a capitalised word stay as they were."""
+    from aligner.text.normalise import normalise
+
+    token = next(t for t in normalise(text) if t.text == numeral)
+    assert token.readings[:2] == readings and len(token.readings) > 2
+    assert normalise("I am here")[0].readings == [["i"]]
+    assert all(["the"] != r[:1] for t in normalise("MIX it, said II") for r in t.readings)
+
+
 def test_one_readings_variants_do_not_crowd_out_another_reading(lex):
     """A telephone number's digits, "zero" said two ways, make dozens of variants: every
     reading's first variant comes before any reading's second, so the range is still offered."""

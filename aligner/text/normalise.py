@@ -109,6 +109,22 @@ _NUMBER_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?$" % _INT, _A)
 _FRACTION_RE = re.compile(r"^(\d+)/(\d+)$", _A)
 _HASH_RE = re.compile(r"^#(%s)$" % _INT, _A)
 _RANGE_RE = re.compile(r"^(%s)-(%s)$" % (_INT, _INT), _A)
+# A Roman numeral of two letters or more after a capitalised word: a monarch's or a pope's
+# number ("Louis XIV": "the fourteenth"), or a sequel's, a war's, a type's ("World War II",
+# "Type II": "two"). Up to 89 (LXXXIX): larger ones are words or initials (MIX, DIV, CIV).
+_ROMAN_RE = re.compile(r"^(?=[IVXL]{2})(XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50}
+
+
+def _roman_readings(core: str, prev: str) -> list[list[str]]:
+    """"the fourteenth" and "fourteen" for "XIV" after a capitalised word, else nothing."""
+    if not (_ROMAN_RE.match(core) and prev[:1].isupper() and prev.isalpha()):
+        return []
+    values = [_ROMAN_VALUES[c] for c in core]
+    n = sum(-v if v < w else v for v, w in zip(values, values[1:] + [0]))
+    return [["the"] + num.ordinal(n), num.cardinal(n)]
+
+
 # A telephone number as written in North America: 555-1234 (an exchange never starts with 0 or
 # 1: "100-1234" is a range), 555-123-4567, 1-800-555-1234. Said digit by digit first; a range
 # is the other reading, the first one for round numbers ("500-1000 people").
@@ -631,7 +647,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                 k = ra + cleaned[ra:rb].index(sym)
                 tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
             continue
-        readings = _dedupe(_piece_readings(core, known, shouting, prev, nxt))
+        readings = _dedupe(_roman_readings(core, prev)
+                           + _piece_readings(core, known, shouting, prev, nxt))
         unit = core.lower()
         after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
                         and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"

@@ -226,6 +226,8 @@ def test_roman_numerals_after_a_name_are_numbers(text, numeral, readings):
     assert token.readings[:2] == readings and len(token.readings) > 2
     assert normalise("I am here")[0].readings == [["i"]]
     assert all(["the"] != r[:1] for t in normalise("MIX it, said II") for r in t.readings)
+    shouted = normalise("THIS IS WHAT MR LI SAID ABOUT IT")  # capitals everywhere: a name
+    assert all(["the"] != r[:1] for t in shouted for r in t.readings)
 
 
 def test_one_readings_variants_do_not_crowd_out_another_reading(lex):

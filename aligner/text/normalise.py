@@ -116,9 +116,10 @@ _ROMAN_RE = re.compile(r"^(?=[IVXL]{2})(XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50}
 
 
-def _roman_readings(core: str, prev: str) -> list[list[str]]:
-    """"the fourteenth" and "fourteen" for "XIV" after a capitalised word, else nothing."""
-    if not (_ROMAN_RE.match(core) and prev[:1].isupper() and prev.isalpha()):
+def _roman_readings(core: str, prev: str, shouting: bool) -> list[list[str]]:
+    """"the fourteenth" and "fourteen" for "XIV" after a capitalised word, else nothing; not in
+    a transcript in capitals, where every word is capitalised ("MR LI" is a name)."""
+    if shouting or not (_ROMAN_RE.match(core) and prev[:1].isupper() and prev.isalpha()):
         return []
     values = [_ROMAN_VALUES[c] for c in core]
     n = sum(-v if v < w else v for v, w in zip(values, values[1:] + [0]))
@@ -647,7 +648,7 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                 k = ra + cleaned[ra:rb].index(sym)
                 tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
             continue
-        readings = _dedupe(_roman_readings(core, prev)
+        readings = _dedupe(_roman_readings(core, prev, shouting)
                            + _piece_readings(core, known, shouting, prev, nxt))
         unit = core.lower()
         after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None

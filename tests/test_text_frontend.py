@@ -95,6 +95,8 @@ TRICKY = [
     ("1-800-555-1234", [("1-800-555-1234", "one eight zero zero five five five one two three four")]),
     ("1990-1995", [("1990-1995", "nineteen ninety to nineteen ninety-five")]),
     ("500-1000 people", [("500-1000", "five hundred to one thousand"), ("people", "people")]),
+    ("www.example.com", [("www.example.com", "w. w. w. dot example dot com")]),
+    ("the pdf", [("the", "the"), ("pdf", "p. d. f.")]),
     ("100-1234", [("100-1234", "one hundred to twelve thirty-four")]),
     ("9/11", [("9/11", "nine eleven")]),
     ("3/4", [("3/4", "three quarters")]),

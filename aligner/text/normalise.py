@@ -85,6 +85,9 @@ ABBREVIATIONS: dict[str, list[list[str]]] = {
     "a.m": [["a.", "m."]], "p.m": [["p.", "m."]], "u.s": [["u.", "s."]],
     "u.k": [["u.", "k."]], "ph.d": [["p.", "h.", "d."]], "min": [["minutes"]],
 }
+# Written in small letters and always said letter by letter (no vowel to say them by); an
+# interjection without a vowel ("psst", "grr") is not spelled.
+SPELLED = frozenset({"www", "http", "https", "html", "pdf", "ftp", "url", "usb", "sms"})
 _NO_DOT_OK = {"mr", "mrs", "ms", "dr", "jr", "sr", "vs", "etc", "prof", "approx", "dept",
               "ltd", "capt", "sgt", "blvd", "a.m", "p.m", "u.s", "u.k", "e.g", "i.e", "ph.d"}
 _WORDLIKE = {
@@ -350,6 +353,8 @@ def spell_letters(word: str) -> list[str]:
 def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> list[list[str]]:
     """Readings of a token made of letters (and maybe digits, hyphens, slashes, dots)."""
     low = core.lower()
+    if low in SPELLED:  # "www.example.com", "the pdf"
+        return [spell_letters(core)]
     if known(low):
         # A known word in capitals is the word: capitals are emphasis ("It's NOT fish"), the
         # corpus's style ("ZERO"), or beside a lower-case filler ("SEE ... uh-huh"), and a

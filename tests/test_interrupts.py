@@ -170,3 +170,26 @@ def test_ctrl_c_while_workers_start_prints_no_traceback(tmp_path, tiny_model_dir
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "Exception in initializer" not in stderr, stderr
     assert "interrupted after" in stderr and "run the same command again" in stderr, stderr
+
+
+@pytest.mark.parametrize("typer_like", [False, True])
+def test_sigterm_ends_any_command_with_143_and_a_word(monkeypatch, capsys, typer_like):
+    """Outside a corpus run (one file, train, validate) SIGTERM killed the process silently;
+    now it stops as Ctrl-C does, says so, and exits 143. Typer turns a KeyboardInterrupt inside
+    a command into exit 130, which is read back as the signal that caused it."""
+    import aligner.cli as cli_mod
+
+    def command(**_):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises here
+        except KeyboardInterrupt:
+            if typer_like:
+                raise SystemExit(130) from None
+            raise
+
+    monkeypatch.setattr(cli_mod, "app", command)
+    with pytest.raises(SystemExit) as done:
+        cli_mod.main()
+    assert done.value.code == 143
+    assert "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back

@@ -25,9 +25,9 @@ from typer.core import TyperGroup
 
 from aligner import __version__
 from aligner.cli import adapt, align, evaluate, plot, train, validate
-from aligner.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, MethodCommand,
-                                err_console, escape)
+from aligner.cli.common import EXIT_FAILED, EXIT_OK, MethodCommand, err_console, escape
 from aligner.errors import one_line
+from aligner.interrupts import StopRequest, catch_interrupts
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -86,11 +86,18 @@ def main() -> None:
     the output instead of failing the run (`_ReaderGone`)."""
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _ReaderGone.wrap(sys.stdout), _ReaderGone.wrap(sys.stderr)
+    stop = StopRequest()  # SIGTERM too (`timeout`, a job scheduler): stops as Ctrl-C does
     try:
-        app(prog_name="ottc-align")
-    except KeyboardInterrupt:
+        with catch_interrupts(stop):
+            app(prog_name="ottc-align")
+    except KeyboardInterrupt:  # outside a command
         err_console().print("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(stop.exit_code)
+    except SystemExit as done:  # typer ends a command a KeyboardInterrupt stopped with exit 130
+        if stop.requested and done.code == 130:
+            err_console().print("interrupted")
+            sys.exit(stop.exit_code)  # 143 after SIGTERM
+        raise
     except Exception as err:  # a bug: say so in one line
         if os.environ.get("OTTC_ALIGN_DEBUG"):
             raise

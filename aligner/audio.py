@@ -246,7 +246,7 @@ def _pcm_to_float(arr: np.ndarray) -> np.ndarray:
         return ((arr.astype(np.float64) - mid) / mid).astype(np.float32)
     scale = float(info.max)
     if info.bits > 16:
-        peak = float(np.abs(arr.astype(np.float64)).max())
+        peak = float(max(-int(arr.min()), int(arr.max())))  # no float copy of the array for it
         scale = next((2.0 ** (b - 1) - 1 for b in (16, 24, 32) if peak <= 2.0 ** (b - 1)), scale)
     return (arr.astype(np.float64) / scale).astype(np.float32)
 

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
@@ -451,8 +451,10 @@ def _forward(
         hs.append(h)
         skips.append(skip)
         prev, plo, phi = cur, wlo, whi
-        if stop is not None and whi == stop and float(cur[-1]) - TOKEN_COST * j > best:
-            best, last = float(cur[-1]) - TOKEN_COST * j, j
+        if stop is not None and whi == stop:
+            score = float(cur[-1]) - TOKEN_COST * j
+            if score > best:
+                best, last = score, j
     if stop is None:
         best, last = float(prev[-1]), len(y_l) - 1
     return lo_l, hs, skips, best, last

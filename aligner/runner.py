@@ -123,19 +123,20 @@ def _memory_reason(utt: Utterance, err: BaseException) -> str:
     return f"{utt.audio}: out of memory" + (f" ({text})" if text else "")
 
 
+def bad_input(name: str, problem: str, duration: float = 0.0) -> Result:
+    """The failed Result of an utterance a corpus run cannot attempt: the one constructor of
+    a BAD_INPUT failure (corpus.same_name_problems, and the two below)."""
+    return Result(name, "failed", problem, duration, cause=BAD_INPUT)
+
+
 def no_transcript(utt: Utterance) -> Result:
-    return Result(utt.name, "failed", NO_TRANSCRIPT, audio_seconds(utt.audio), cause=BAD_INPUT)
-
-
-def bad_input(name: str, problem: str) -> Result:
-    """The failed Result of an utterance a corpus run does not attempt (corpus.same_name_problems)."""
-    return Result(name, "failed", problem, cause=BAD_INPUT)
+    return bad_input(utt.name, NO_TRANSCRIPT, audio_seconds(utt.audio))
 
 
 def unreadable_result(root: Path, path: Path) -> Result:
     """The failed Result of a corpus run for one of `corpus.unreadable_audio`."""
-    name = path.relative_to(root).with_suffix("").as_posix()
-    return Result(name, "failed", unsupported_format_message(path), cause=BAD_INPUT)
+    return bad_input(path.relative_to(root).with_suffix("").as_posix(),
+                     unsupported_format_message(path))
 
 
 def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:

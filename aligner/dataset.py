@@ -12,7 +12,9 @@ Augmentation works on the cached log-mels (so it is nearly free):
 - additive noise, exact in the power domain: log(exp(x) + noise power), at a random SNR and
   spectral tilt with per-cell periodogram jitter;
 - telephone band: mel bins above a random 3.4-4 kHz cut-off replaced by the noise floor;
-- SpecAugment-style frequency and (short) time masks.
+- SpecAugment-style frequency and (short) time masks;
+- edge padding (`pad_edges`, off unless asked for): a random stretch of quiet added before
+  and after the speech, so the model does not learn how much pause its recordings hold.
 """
 
 from __future__ import annotations
@@ -307,6 +309,8 @@ class Augment:
     freq_width: int = 10
     time_mask_every: float = 1.5  # one time mask per this many seconds on average
     time_width: int = 4  # frames
+    edge_prob: float = 0.0  # off by default: the shipped model was trained without it (--edge-pad)
+    edge_seconds: float = 1.5  # at most this much quiet added on each side
 
 
 def speed_perturb(feats: Tensor, factor: float) -> Tensor:
@@ -336,6 +340,66 @@ def _bin_centres(features: FeatureConfig) -> Tensor:
                         features.f_max)
     freqs = torch.linspace(0, features.sample_rate / 2, fb.shape[0])
     return (fb * freqs[:, None]).sum(0) / fb.sum(0).clamp(min=1e-9)
+
+
+# The quiet frames an utterance's padding is made of: its own quietest share of frames, or
+# white noise, each at up to EDGE_BELOW_DB below that quiet, or digital silence (the log floor).
+EDGE_QUIET_SHARE = 0.1
+EDGE_BELOW_DB = 25.0
+
+
+_WHITE: dict[str, Tensor] = {}
+
+
+def _white_noise_frames(features: FeatureConfig, n: int = 200) -> Tensor:
+    """Log-mels [n, F] of white noise of unit variance (its band shape and frame-to-frame
+    spread, to be moved to any level); computed once per feature setting."""
+    key = json.dumps(features.to_dict(), sort_keys=True)
+    if key not in _WHITE:
+        gen = torch.Generator().manual_seed(0)
+        _WHITE[key] = log_mel(torch.randn(n * features.hop_length, generator=gen), features)
+    return _WHITE[key]
+
+
+def pad_edges(feats: Tensor, gold: Tensor | None, aug: Augment, rng: random.Random,
+              features: FeatureConfig) -> tuple[Tensor, Tensor | None]:
+    """An utterance's log-mels [T, F] and gold frame labels [T] (or None) with a random stretch
+    of quiet before and after (silence in the gold), with probability `aug.edge_prob`.
+
+    Why: the model normalises each recording by its own statistics, and recordings differ in
+    how much pause surrounds the speech and how quiet it is (a recorder's lead-in, an editor's
+    padding, a quieter room tone); a model that has seen only its corpora's edges moved word
+    edges by more than 50 ms on 61% of learners' clips given 1 s of -70 dBFS noise each side."""
+    if not aug.edge_prob or rng.random() >= aug.edge_prob:
+        return feats, gold
+    x = feats.float()
+    most = int(aug.edge_seconds * features.sample_rate / features.hop_length)
+    lead, trail = rng.randint(0, most), rng.randint(0, most)
+    n = lead + trail
+    if n == 0:
+        return feats, gold
+    floor = math.log(features.log_floor)
+    energy = x.mean(1)
+    quiet = x[energy.argsort()[: max(1, int(EDGE_QUIET_SHARE * x.shape[0]))]]
+    below = rng.uniform(0.0, EDGE_BELOW_DB) * math.log(10) / 10
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    kind = rng.random()
+    if kind < 0.4:  # the recording's own room tone, quieter
+        pad = quiet[torch.randint(0, quiet.shape[0], (n,), generator=gen)] - below
+    elif kind < 0.8:  # white noise below the room tone
+        white = _white_noise_frames(features)
+        pad = white[torch.randint(0, white.shape[0], (n,), generator=gen)]
+        pad = pad - pad.mean() + quiet.mean() - below
+    else:  # digital silence
+        pad = torch.full((n, x.shape[1]), floor)
+    pad = pad.clamp(min=floor)
+    x = torch.cat([pad[:lead], x, pad[lead:]])
+    if gold is not None:
+        from aligner.text.phones import SILENCE_ID
+
+        sil = gold.new_full((1,), SILENCE_ID)
+        gold = torch.cat([sil.expand(lead), gold, sil.expand(trail)])
+    return x, gold
 
 
 def augment(feats: Tensor, aug: Augment, rng: random.Random, features: FeatureConfig) -> Tensor:

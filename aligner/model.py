@@ -61,6 +61,7 @@ class ModelConfig:
     sil_mass: float = 0.5  # beta mass of an optional silence token relative to a phone (OTTC)
     phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
     states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
+    norm_top_db: float = 0.0  # normalise by frames within this of the loud ones (`normalise`); 0 = all
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION
@@ -170,12 +171,24 @@ class AcousticModel(nn.Module):
         )
 
     @staticmethod
-    def normalise(feats: Tensor, mask: Tensor, live: Tensor | None = None) -> Tensor:
+    def normalise(feats: Tensor, mask: Tensor, live: Tensor | None = None,
+                  top_db: float = 0.0) -> Tensor:
         """Per-utterance, per-bin mean/variance normalisation of the valid frames, with the
         statistics of those that are also `live` [B, T] (all valid frames when None, or when a
-        row has no live frame): digital silence (`features.dead_frames`) would pull them."""
+        row has no live frame): digital silence (`features.dead_frames`) would pull them.
+
+        top_db > 0 (a model's `norm_top_db`) counts only frames whose energy lies within that
+        many dB of the recording's loud frames (its 95th-percentile frame), so that how much
+        pause or room tone surrounds the speech, and how quiet it is, does not move the
+        statistics; a noisy recording, whose quiet lies within top_db, keeps them all."""
         stats = mask if live is None else mask & live
         stats = torch.where(stats.any(1, keepdim=True), stats, mask)
+        if top_db > 0:
+            energy = feats.mean(-1).masked_fill(~stats, float("-inf"))
+            ranked = energy.sort(1, descending=True).values
+            k = (stats.sum(1, keepdim=True) * 0.05).long()
+            loud = ranked.gather(1, k) - top_db * math.log(10) / 10
+            stats = stats & (energy >= loud)
         m = stats[..., None].to(feats.dtype)
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count
@@ -186,7 +199,7 @@ class AcousticModel(nn.Module):
         """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms (live: see `normalise`)."""
         b, t, _ = feats.shape
         mask = _time_mask(lengths, t)
-        x = self.normalise(feats, mask, live).transpose(1, 2)  # [B, F, T]
+        x = self.normalise(feats, mask, live, self.config.norm_top_db).transpose(1, 2)  # [B, F, T]
         m1 = mask[:, None, :].to(x.dtype)
         skip = F.gelu(self.stem_norm(self.stem(x))) * m1
         t2 = (t + 1) // 2

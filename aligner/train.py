@@ -35,8 +35,8 @@ from torch import Tensor
 
 from aligner.align import resolve_device
 from aligner.atomic import atomic_open, atomic_path
-from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, read_corpus,
-                             read_feature_file, read_gold, stretch_labels)
+from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, pad_edges,
+                             read_corpus, read_feature_file, read_gold, stretch_labels)
 from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
 from aligner.features import FeatureConfig
 from aligner.model import AcousticModel, ModelConfig, copy_model, expand_states, load_model, save_model
@@ -86,6 +86,7 @@ class TrainConfig:
     viterbi_aux: float = 0.0  # weight of an auxiliary CE on the model's own Viterbi path (OTTC only)
     gold_aux: float = 0.0  # weight of a frame CE on gold times, for corpora that have them (synthetic)
     vtlp: bool = False  # vocal-tract-length perturbation (mel-axis warp) in the augmentation
+    edge_pad: bool = False  # quiet of random length and level added at utterance edges (dataset.pad_edges)
     phone_mass: str | None = None  # JSON file {phone: relative OTTC mass}; None: the --init model's
     states: int | None = None  # sub-phonetic states per phone (OTTC); None: the --init model's, else 1
     purpose: str = "train"  # "adapt" for `ottc-align adapt`'s runs: the model card says how the model came to be
@@ -576,7 +577,8 @@ def _run_epoch(run: Run, progress: Progress, clock: Clock, epoch: int, on_step=N
     torch.manual_seed(cfg.seed * 1000 + epoch)
     rng = random.Random(cfg.seed * 1000 + epoch)
     batches = _epoch_batches(run, epoch)
-    aug = Augment(warp_prob=0.5 if cfg.vtlp else 0.0) if cfg.augment else NO_AUGMENT
+    aug = (Augment(warp_prob=0.5 if cfg.vtlp else 0.0, edge_prob=0.5 if cfg.edge_pad else 0.0)
+           if cfg.augment else NO_AUGMENT)
     run.net.train()
     t_epoch, loss_sum, n_loss = time.time(), 0.0, 0
     for b, idx in enumerate(batches):
@@ -619,11 +621,12 @@ def _batch(run: Run, items: list[Item], aug: Augment, rng: random.Random) -> Bat
     features = mcfg.feature_config
     feats, golds = [], []
     for it in items:
-        x = augment(it.feats, aug, rng, features)
+        padded, gold = pad_edges(it.feats, it.gold, aug, rng, features)
+        x = augment(padded, aug, rng, features)
         if x.shape[0] < sum(len(w) for w in it.words) * mcfg.states * 1.2 + 2:
-            x = it.feats.float()  # stretched too short for its phones: keep the original
+            x = padded.float()  # stretched too short for its phones: keep the original
         feats.append(x)
-        golds.append(None if it.gold is None else stretch_labels(it.gold, x.shape[0]))
+        golds.append(None if gold is None else stretch_labels(gold, x.shape[0]))
     x, xl, live = collate(feats)
     tgt = batch_targets(items, cfg.loss, mcfg.sil_mass, mcfg.phone_mass_by_id(), mcfg.states)
     gold = (gold_batch_labels(golds, xl, mcfg.states).to(run.device)

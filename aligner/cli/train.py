@@ -45,6 +45,7 @@ def command(
     name: Annotated[str, typer.Option(help="Model name stored in config.json.")] = "ottc-english",
     log_every: Annotated[int, typer.Option(help="Log a progress line every this many steps.")] = 50,
     vtlp: Annotated[bool, typer.Option("--vtlp", help="Add vocal-tract-length perturbation (random mel-axis warp) to the augmentation.")] = False,
+    edge_pad: Annotated[bool, typer.Option("--edge-pad", help="Add quiet of random length (up to 1.5 s) and level before and after half the utterances, so the model learns to ignore how much pause a recording holds.")] = False,
     viterbi_aux: Annotated[float, typer.Option(help="OTTC only: weight of an extra cross-entropy on the model's own Viterbi path (hard EM; 0 = the paper's loss alone).")] = 0.0,
     gold_aux: Annotated[float, typer.Option(help="Weight of a frame cross-entropy on gold phone times, for utterances with a gold TextGrid (phones tier) beside their audio, e.g. a synthetic corpus; others train on their transcripts alone.")] = 0.0,
     device: DeviceOption = "auto",
@@ -78,7 +79,7 @@ def command(
         max_frames=max_frames, seed=seed, augment=not no_augment, short_first=not no_short_first,
         init=str(init) if init else None, resume=resume,
         cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
-        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, gold_aux=gold_aux, max_minutes=max_minutes, vtlp=vtlp,
+        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, gold_aux=gold_aux, max_minutes=max_minutes, vtlp=vtlp, edge_pad=edge_pad,
         phone_mass=str(phone_mass) if phone_mass else None, states=states,
     )
     run_training(cfg, device)

@@ -177,18 +177,19 @@ class AcousticModel(nn.Module):
         statistics of those that are also `live` [B, T] (all valid frames when None, or when a
         row has no live frame): digital silence (`features.dead_frames`) would pull them.
 
-        top_db > 0 (a model's `norm_top_db`) counts only frames whose energy lies within that
-        many dB of the recording's loud frames (its 95th-percentile frame), so that how much
-        pause or room tone surrounds the speech, and how quiet it is, does not move the
-        statistics; a noisy recording, whose quiet lies within top_db, keeps them all."""
+        top_db > 0 (a model's `norm_top_db`) counts only frames whose level (mean log-mel over
+        the bands) lies within that many dB of the recording's loud frames (its 95th-percentile
+        frame), so that how much pause or room tone surrounds the speech, and how quiet it is,
+        does not move the statistics; a noisy recording, whose quiet lies within top_db, keeps
+        them all."""
         stats = mask if live is None else mask & live
         stats = torch.where(stats.any(1, keepdim=True), stats, mask)
         if top_db > 0:
-            energy = feats.mean(-1).masked_fill(~stats, float("-inf"))
-            ranked = energy.sort(1, descending=True).values
+            level = feats.mean(-1).masked_fill(~stats, float("-inf"))
+            ranked = level.sort(1, descending=True).values
             k = (stats.sum(1, keepdim=True) * 0.05).long()
             loud = ranked.gather(1, k) - top_db * math.log(10) / 10
-            stats = stats & (energy >= loud)
+            stats = stats & (level >= loud)
         m = stats[..., None].to(feats.dtype)
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count

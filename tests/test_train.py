@@ -457,6 +457,100 @@ def test_augment_keeps_features_usable():
         assert bool(torch.isfinite(out).all())
 
 
+def _speech_like(seconds: float = 2.0, seed: int = 0) -> torch.Tensor:
+    """Log-mels of broadband "speech" (noise under a syllable-rate envelope) with 200 ms pauses
+    of faint room tone around and inside it."""
+    from aligner.features import log_mel
+
+    gen = torch.Generator().manual_seed(seed)
+    t = torch.arange(int(seconds * 16000)) / 16000
+    wave = 0.1 * torch.randn(len(t), generator=gen) * (0.55 + 0.45 * torch.sin(2 * math.pi * 4 * t))
+    wave[:3200] = 0.0
+    wave[-3200:] = 0.0
+    wave[12000:15200] = 0.0
+    return log_mel(wave + 0.0005 * torch.randn(len(wave), generator=gen))
+
+
+def test_edge_padding_adds_quiet_labelled_silence_around_the_utterance():
+    import random
+
+    from aligner.dataset import Augment, pad_edges
+    from aligner.features import FeatureConfig
+    from aligner.text.phones import SILENCE_ID
+
+    feats = _speech_like()
+    gold = torch.full((feats.shape[0],), 7, dtype=torch.int16)
+    quiet = float(feats.mean(1).sort().values[: feats.shape[0] // 10].mean())
+    rng = random.Random(3)
+    grew, kinds = 0, set()
+    for _ in range(40):
+        x, g = pad_edges(feats, gold, Augment(edge_prob=1.0), rng, FeatureConfig())
+        extra = x.shape[0] - feats.shape[0]
+        assert g.shape[0] == x.shape[0] and extra <= 2 * 150
+        middle = g != SILENCE_ID
+        assert int(middle.sum()) == feats.shape[0]  # the utterance's own labels, in one piece
+        lead = int(middle.long().argmax())
+        assert torch.equal(x[lead:lead + feats.shape[0]], feats.float())
+        pad = torch.cat([x[:lead], x[lead + feats.shape[0]:]])
+        if extra:
+            grew += 1
+            assert float(pad.mean(1).max()) <= quiet + 1.0  # never louder than the room tone
+            assert float(pad.min()) >= math.log(FeatureConfig().log_floor) - 1e-4
+            kinds.add(round(float(pad.mean()), 1) == round(math.log(1e-8), 1))
+    assert grew >= 35 and kinds == {True, False}  # digital silence among the kinds, not only
+
+
+def test_edge_padding_off_leaves_the_utterance_and_the_random_stream_alone():
+    """The shipped recipe trains without it: its augmentation must draw exactly as before."""
+    import random
+
+    from aligner.dataset import Augment, pad_edges
+    from aligner.features import FeatureConfig
+
+    feats, rng = _speech_like(), random.Random(5)
+    x, g = pad_edges(feats, None, Augment(), rng, FeatureConfig())
+    assert x is feats and g is None and rng.random() == random.Random(5).random()
+
+
+def test_normalising_by_loud_frames_ignores_the_pause_around_the_speech():
+    """A model with norm_top_db sees the same speech whatever quiet surrounds it; the shipped
+    normalisation (over every frame) does not, which is what the option is for."""
+    from aligner.features import log_mel
+    from aligner.model import AcousticModel
+
+    feats = _speech_like()
+    gen = torch.Generator().manual_seed(1)
+    hush = log_mel(1e-4 * torch.randn(16000, generator=gen))  # 1 s of quieter noise, -80 dBFS
+    padded = torch.cat([hush, feats, hush])
+    n = feats.shape[0]
+
+    def normalised(x: torch.Tensor, top_db: float) -> torch.Tensor:
+        return AcousticModel.normalise(x[None], torch.ones(1, x.shape[0], dtype=torch.bool), None, top_db)[0]
+
+    for top_db, moved in ((0.0, True), (25.0, False)):
+        diff = (normalised(feats, top_db) - normalised(padded, top_db)[100:100 + n]).abs().mean()
+        assert (float(diff) > 0.3) == moved, (top_db, float(diff))
+    loud_only = normalised(feats, 25.0)
+    assert bool(torch.isfinite(loud_only).all())
+
+
+def test_norm_top_db_is_stored_and_old_configs_read_as_off():
+    from aligner.model import ModelConfig
+
+    assert ModelConfig.from_dict(ModelConfig(norm_top_db=25.0).to_dict()).norm_top_db == 25.0
+    old = ModelConfig().to_dict()
+    del old["norm_top_db"]
+    assert ModelConfig.from_dict(old).norm_top_db == 0.0
+
+
+def test_edge_pad_option_trains(corpus, tmp_path):
+    torch.set_num_threads(1)
+    cfg = _cfg(tmp_path, corpus, "edge", epochs=1, augment=True, edge_pad=True, gold_aux=1.0,
+               arch={**TINY, "norm_top_db": 25.0})
+    summary = train(cfg, echo=lambda line: None)
+    assert math.isfinite(summary["history"][0]["train_loss"])
+
+
 def test_phone_masses_are_stored_kept_and_used_by_the_aligner(trained, corpus, tmp_path):
     """--phone-mass puts the masses in the model's config; a later fine-tune keeps them, and the
     aligner builds its OTTC targets (and so `ot` boundaries) with them."""

@@ -61,7 +61,7 @@ class ModelConfig:
     sil_mass: float = 0.5  # beta mass of an optional silence token relative to a phone (OTTC)
     phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
     states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
-    norm_top_db: float = 0.0  # normalise by frames within this of the loud ones (`normalise`); 0 = all
+    norm_top_db: float = 0.0  # statistics over frames within this of the loud ones; 0 = all frames
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION

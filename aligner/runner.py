@@ -78,6 +78,9 @@ class Result:
     cause: str = ""  # why it failed: BAD_INPUT, OUT_OF_MEMORY, CRASHED or STRICT
     unknown_words: dict[str, list[str]] = field(default_factory=dict)  # word -> generated phones
     written: list[Path] = field(default_factory=list)
+    # False for a skipped recording whose aligning run was killed before it judged it against
+    # its speaker's other recordings (`recall_previous`): this run does (`judge_against_speakers`)
+    speaker_judged: bool = True
 
     @property
     def ok(self) -> bool:
@@ -649,12 +652,14 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
     run flagged fails as if refused now, and its outputs are removed: --strict promises that no
     flagged alignment is left in the output folder. Read from the report and from the journal of
     a run killed before it wrote one (`previous_rows`); with neither, they are left as they
-    are."""
-    rows = previous_rows(report)
+    are. A row only the journal holds was never judged against the speaker's other recordings
+    (that happens as a run ends): this run judges it."""
+    rows, unjudged = previous_rows(report)
     for r in results:
         row = rows.get(r.name)
         if r.status != "skipped" or row is None:
             continue
+        r.speaker_judged = r.name not in unjudged
         r.duration = _number(row.get("duration"), r.duration)
         r.words = int(_number(row.get("words"), r.words))
         r.confidence = _number(row.get("mean_confidence"), r.confidence)
@@ -669,16 +674,17 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
             refuse(r)
 
 
-def previous_rows(report: Path) -> dict[str, dict[str, str]]:
+def previous_rows(report: Path) -> tuple[dict[str, dict[str, str]], set[str]]:
     """What earlier runs recorded, by utterance: the rows of `report` and of its journal
-    (`Journal`), the newer file's where both have one. The journal is the newer after a run
-    killed before it wrote its report (kill -9, a power cut); the older one only after a run
-    killed between writing its report and removing the journal it had folded in."""
+    (`Journal`), the newer file's where both have one; and the utterances whose row is the
+    journal's. The journal is the newer after a run killed before it wrote its report (kill -9,
+    a power cut); the older one only after a run killed between writing its report and removing
+    the journal it had folded in."""
     journal = journal_path(report)
-    older, newer = _report_rows(report), _journal_rows(journal)
+    reported, journalled = _report_rows(report), _journal_rows(journal)
     if _mtime(journal) <= _mtime(report):
-        older, newer = newer, older
-    return {**older, **newer}
+        return {**journalled, **reported}, set(journalled) - set(reported)
+    return {**reported, **journalled}, set(journalled)
 
 
 def _report_rows(path: Path) -> dict[str, dict[str, str]]:
@@ -731,7 +737,8 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
                            strict: bool) -> list[Result]:
     """Flag `transcript_mismatch` on the recordings aligned in this run whose fit is far below
     their speaker's other recordings' (aligner/speaker_fit.py; skipped ones, judged by the run
-    that aligned them, and ones --strict refused count towards the speaker's norm). Their JSON
+    that aligned them, and ones --strict refused count towards the speaker's norm), and on
+    skipped ones a killed run aligned but never judged (`Result.speaker_judged`). Their JSON
     output gets the flag; with --strict their outputs are removed and they fail, as if refused
     when aligned. Runs once the corpus is aligned, because only then is every recording of a
     speaker known. Returns the Results it changed."""
@@ -742,7 +749,7 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     norm = [r for r in results if r.transcript_fit is not None and (r.ok or r.cause == STRICT)]
     changed = []
     for r, rel in zip(norm, relative_fits([(r.speaker, r.transcript_fit) for r in norm])):
-        if rel is None or r.status not in ("aligned", "flagged"):
+        if rel is None or not (r.status in ("aligned", "flagged") or not r.speaker_judged):
             continue
         if "transcript_mismatch" in flag_kinds(r.flags):
             continue
@@ -757,7 +764,11 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
             r.written = []
             refuse(r)
         else:
-            r.status = "flagged"
+            if r.status == "skipped":
+                r.reason = ("outputs exist (use --overwrite); flagged against its speaker's other "
+                            "recordings")
+            else:
+                r.status = "flagged"
             for path in r.written:
                 if path.suffix.lower() in (".json", ".csv"):
                     try:

@@ -153,6 +153,61 @@ def test_a_corpus_run_flags_a_transcript_that_fits_far_worse_than_the_speaker_s(
     assert rows["spk/u5"]["status"] == "failed" and "--strict" in rows["spk/u5"]["reason"]
 
 
+def test_a_run_killed_before_judging_has_its_recordings_judged_when_resumed(
+        tmp_path, tiny_model_dir, write_wav, monkeypatch):
+    """A run killed hard (kill -9) after aligning every recording but before the end of run,
+    where recordings are judged against their speaker's, leaves only its journal. The resumed
+    run skips the recordings, and judges the ones that journal holds: the wrong transcript is
+    flagged in the report and its JSON (with --strict: removed and failed)."""
+    chosen = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.008])}
+    real_summarise, real_judge = runner.summarise, runner.judge_against_speakers
+
+    def summarise(utt, alignments):
+        result = real_summarise(utt, alignments)
+        result.transcript_fit, result.flags, result.status = chosen[utt.name], [], "aligned"
+        return result
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed  # the end of run never comes: no judging, no report
+
+    monkeypatch.setattr(runner, "summarise", summarise)
+    root = tmp_path / "corpus"
+    for i, name in enumerate(chosen):
+        write_wav(root / f"{name}.wav", speechlike(0.6, seed=i))
+        (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
+    for strict in ((), ("--strict",)):
+        out = tmp_path / f"out{len(strict)}"
+        monkeypatch.setattr(runner, "judge_against_speakers", killed)
+        with pytest.raises(Killed):
+            cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json", *strict)
+        assert not (out / runner.REPORT_NAME).exists()
+        assert runner.journal_path(out / runner.REPORT_NAME).is_file()
+        monkeypatch.setattr(runner, "judge_against_speakers", real_judge)
+        result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json", *strict)
+        rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME,
+                                                               encoding="utf-8"))}
+        assert all(rows[f"spk/u{i}"]["status"] == "skipped" and not rows[f"spk/u{i}"]["flags"]
+                   for i in range(5))
+        assert "for this speaker" in rows["spk/u5"]["flags"]
+        if strict:
+            assert result.exit_code == 1, result.output
+            assert rows["spk/u5"]["status"] == "failed" and not (out / "spk" / "u5.json").exists()
+        else:
+            assert result.exit_code == 0, result.output
+            assert rows["spk/u5"]["status"] == "skipped" and "speaker" in rows["spk/u5"]["reason"]
+            kinds = [f["kind"] for f in json.loads((out / "spk" / "u5.json").read_text())["flags"]]
+            assert kinds == ["transcript_mismatch"]
+        # judged once: a third run finds it in the report and judges nothing again
+        again = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json", *strict)
+        assert again.exit_code == result.exit_code
+        if not strict:
+            kinds = [f["kind"] for f in json.loads((out / "spk" / "u5.json").read_text())["flags"]]
+            assert kinds == ["transcript_mismatch"]
+
+
 def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_recordings():
     """benchmarks/real_speech.py: a swapped transcript of a recording is judged as in a corpus
     where only that transcript is wrong (against the speaker's correct recordings but its own),

@@ -315,9 +315,11 @@ class Aligner:
         CUDA out-of-memory error it is redone on the CPU). A list is run as one padded batch
         (GPU throughput, and on the CPU half the time of one by one); recordings longer than
         one window go through the windows on their own."""
+        from aligner.features import lift_quiet
+
         if _is_one_recording(waves):
-            return self._encode_windowed(as_mono(waves))
-        return self._encode_batch([as_mono(w) for w in waves])
+            return self._encode_windowed(lift_quiet(as_mono(waves)))
+        return self._encode_batch([lift_quiet(as_mono(w)) for w in waves])
 
     def _encode_windowed(self, wave: np.ndarray) -> Encoded:
         import torch

@@ -31,7 +31,8 @@ import torch
 from torch import Tensor
 
 from aligner.atomic import atomic_path
-from aligner.features import FeatureConfig, log_mel, mel_filterbank, model_input
+from aligner.features import (QUIET_PEAK, FeatureConfig, lift_quiet, log_mel, mel_filterbank,
+                              model_input)
 
 
 class CorpusError(ValueError):
@@ -61,6 +62,7 @@ def _cache_key(root: Path, files: list[tuple[str, int, int]], features: FeatureC
     h = hashlib.sha1()
     h.update(str(root.resolve()).encode())
     h.update(json.dumps(features.to_dict(), sort_keys=True).encode())
+    h.update(f"lift_quiet {QUIET_PEAK}".encode())  # features made before it differ for quiet files
     for name, size, mtime in files:
         h.update(f"{name}\0{size}\0{mtime}\n".encode())
     return h.hexdigest()[:16]
@@ -115,7 +117,7 @@ def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | No
         except ValueError as err:
             skipped.append(f"{u.name}: {one_line(err)}")
             continue
-        feats = log_mel(wave, features)
+        feats = log_mel(lift_quiet(wave), features)
         n_phones = sum(len(w) for w in ids)
         if feats.shape[0] < n_phones + 2:
             skipped.append(f"{u.name}: {n_phones} phones but only {feats.shape[0]} frames")

@@ -171,3 +171,15 @@ def test_digital_silence_beyond_a_share_is_the_excess_farthest_from_sound():
     assert not excess_dead_frames(torch.ones(50, dtype=torch.bool)).any()  # no sound at all
     rows = torch.stack([dead, torch.zeros(100, dtype=torch.bool)])
     assert torch.equal(excess_dead_frames(rows, 0.25)[0], excess)
+
+
+def test_quiet_recordings_are_lifted_to_the_quiet_peak_and_others_left_alone():
+    from aligner.features import QUIET_PEAK, lift_quiet
+
+    quiet = np.array([0.001, -0.004, 0.002], dtype=np.float32)
+    lifted = lift_quiet(quiet)
+    assert lifted.dtype == np.float32 and np.abs(lifted).max() == pytest.approx(QUIET_PEAK)
+    assert np.allclose(lifted / quiet, QUIET_PEAK / 0.004)  # one gain for the whole recording
+    loud = torch.tensor([0.5, -0.2])
+    assert lift_quiet(loud) is loud and lift_quiet(np.zeros(4)).max() == 0.0
+    assert float(lift_quiet(torch.tensor([0.01, -0.02])).abs().max()) == pytest.approx(QUIET_PEAK)

@@ -1,7 +1,8 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
-        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--words 300]
+        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--repeated 400]
+        [--words 300]
         [--threads 2]
         [--name real_speech]
 
@@ -21,7 +22,8 @@ Three measurements, each for both systems in the same run:
    calibration of both thresholds by speaker halves, the flags a transcript with one word
    replaced gets (the whole flagged, the replaced word flagged `low_confidence`), those a
    transcript with its second half left out gets (`transcript_mismatch`,
-   `untranscribed_speech`), and the phone durations.
+   `untranscribed_speech`), those a recording with a word said twice gets (the transcript has it
+   once), and the phone durations.
 3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
 4. Isolated words (`real/fsdd`: spoken digits, 8 kHz, six speakers; the shipped model was not
    trained on them): failures, the share of correct one-word transcripts flagged and of
@@ -202,6 +204,60 @@ def truncation_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item]
     right = [("untranscribed_speech" in flag_kinds(a)) for a in done.values()]
     return {"transcripts": len(pairs), **{k: v / max(1, len(pairs)) for k, v in counts.items()},
             "correct_untranscribed": float(np.mean(right)) if right else 0.0}
+
+
+REPEAT_SECONDS = (0.2, 0.6)  # how long the repeated word may be
+REPEAT_PAUSE = 0.15  # s of the recording's quietest audio on each side of the repetition
+
+
+def repeat_a_word(samples: np.ndarray, words: list[Interval], rate: int) -> np.ndarray | None:
+    """The recording with a word said again: the first word of REPEAT_SECONDS (by the model's
+    own alignment of the correct transcript) copied in before the middle word, with REPEAT_PAUSE
+    of the recording's quietest 50 ms-smoothed stretch on each side. What a speaker who restarts
+    ("MANDY HAS ... MANDY HAS A BIG ARM") or a patient's part-word or word repetition leaves
+    in the audio but not in the transcript. None for recordings of fewer than three words or
+    without such a word."""
+    said = [w for w in words if w.label]
+    rep = next((w for w in said if REPEAT_SECONDS[0] <= w.end - w.start <= REPEAT_SECONDS[1]), None)
+    if len(said) < 3 or rep is None:
+        return None
+    smooth = int(0.05 * rate)
+    pause_n = int(REPEAT_PAUSE * rate)
+    energy = np.convolve(samples.astype(np.float64) ** 2, np.ones(smooth) / smooth, "same")
+    if len(energy) <= pause_n:
+        return None
+    quiet = int(np.argmin(energy[: len(energy) - pause_n]))
+    pause = samples[quiet: quiet + pause_n]
+    cut = int(round(said[len(said) // 2].start * rate))
+    word = samples[int(round(rep.start * rate)): int(round(rep.end * rate))]
+    return np.concatenate([samples[:cut], pause, word, pause, samples[cut:]])
+
+
+def repetition_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], n: int) -> dict:
+    """How the flags treat a word said twice that the transcript has once (`repeat_a_word`),
+    for up to n recordings evenly spaced: the share flagged `untranscribed_speech`,
+    `transcript_mismatch`, either."""
+    from aligner.audio import load_audio
+
+    rate = ottc.aligner.sample_rate
+    chosen = [it for it in items if it.key in done and len(it.text.split()) >= 3]
+    step = max(1, len(chosen) // max(1, n))
+    counts = {"transcript_mismatch": 0, "untranscribed_speech": 0, "either": 0}
+    total = 0
+    for item in chosen[::step][:n] if n > 0 else []:
+        edited = repeat_a_word(load_audio(item.audio, rate), done[item.key].words, rate)
+        if edited is None:
+            continue
+        try:
+            kinds = flag_kinds(ottc.aligner.align(edited, item.text, sample_rate=rate,
+                                                  method=ottc.method))
+        except (AlignmentError, TranscriptError):
+            kinds = {"transcript_mismatch"}
+        total += 1
+        for kind in ("transcript_mismatch", "untranscribed_speech"):
+            counts[kind] += kind in kinds
+        counts["either"] += "transcript_mismatch" in kinds or "untranscribed_speech" in kinds
+    return {"recordings": total, **{k: v / max(1, total) for k, v in counts.items()}}
 
 
 def low_confidence_words(a: Alignment, threshold: float) -> list[bool]:
@@ -504,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="recordings aligned with one word of their transcript replaced")
     ap.add_argument("--truncated", type=int, default=400,
                     help="recordings aligned with the second half of their transcript left out")
+    ap.add_argument("--repeated", type=int, default=400,
+                    help="recordings aligned with a word of theirs said again in the middle, the "
+                         "transcript unchanged")
     ap.add_argument("--words", type=int, default=300,
                     help="isolated words (FSDD digits), each aligned with its own transcript and "
                          "with another digit's")
@@ -584,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
                 entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
+                entry["repeated"] = repetition_entry(ottc, done, items, args.repeated)
                 right_fits = [(k, a.transcript_fit) for k, a in done.items()]
                 entry["calibration"] = calibrate_fit(right_fits, wrong_fits, refused)
                 th = ottc.aligner.thresholds
@@ -619,6 +679,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"`untranscribed_speech`: {100 * cut['untranscribed_speech']:.1f}% (the correct "
                     f"transcripts: {100 * cut['correct_untranscribed']:.1f}%); either flag: "
                     f"{100 * cut['either']:.1f}%"])
+                rep = entry["repeated"]
+                so_rows.append([
+                    "a word said twice (audio edited: repeated before the middle word), "
+                    "the transcript unchanged", rep["recordings"], "-",
+                    f"{100 * rep['transcript_mismatch']:.1f}%",
+                    f"`untranscribed_speech`: {100 * rep['untranscribed_speech']:.1f}%; either "
+                    f"flag: {100 * rep['either']:.1f}%"])
                 so_rows.append([
                     "the same in a corpus run (each judged against its speaker's other recordings)",
                     len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%", "-"])

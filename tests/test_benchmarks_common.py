@@ -110,6 +110,31 @@ def test_real_speech_truncation_keeps_the_first_half_of_transcripts_of_four_word
     assert len(truncated_pairs(items, 2)) == 2 and truncated_pairs(items, 0) == []
 
 
+def test_real_speech_repetition_copies_a_word_before_the_middle_one_with_quiet_around_it():
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from benchmarks.real_speech import REPEAT_PAUSE, repeat_a_word
+
+    rate = 1000
+    x = np.full(3000, 0.5, dtype=np.float32)
+    x[:200] = 0.0  # the quietest stretch
+    x[200:500] = 0.9  # word "a", 0.3 s: the first of 0.2-0.6 s
+    words = [Interval(0.2, 0.5, "a"), Interval(0.5, 0.8, "b"), Interval(0.8, 1.5, "c"),
+             Interval(1.5, 2.0, "d")]
+    y = repeat_a_word(x, words, rate)
+    pause = int(REPEAT_PAUSE * rate)
+    assert len(y) == len(x) + 2 * pause + 300
+    cut = int(words[2].start * rate)  # before the middle word, the third of four
+    assert np.array_equal(y[:cut], x[:cut]) and np.array_equal(y[-(len(x) - cut):], x[cut:])
+    inserted = y[cut: cut + 2 * pause + 300]
+    assert np.all(inserted[:pause] == 0.0) and np.all(inserted[-pause:] == 0.0)
+    assert np.all(inserted[pause:pause + 300] == np.float32(0.9))
+    assert repeat_a_word(x, words[:2], rate) is None  # fewer than three words
+    assert repeat_a_word(x, [Interval(0.2, 1.5, "a"), Interval(1.5, 2.9, "b"),
+                             Interval(2.9, 3.0, "c")], rate) is None  # no word of 0.2-0.6 s
+
+
 def test_real_speech_low_confidence_words_skip_silence_and_follow_the_threshold():
     from aligner.alignment import Alignment, Interval
     from benchmarks.real_speech import low_confidence_words

@@ -94,6 +94,13 @@ def flag_kinds(flags: Iterable[str]) -> dict[str, int]:
     return dict(Counter(flag_kind(f) for f in flags))
 
 
+# A transcript this short is judged on little: a word list's or a naming task's single word fits
+# a wrong word about as well as the right one (benchmarks/real_speech.py, isolated words: a
+# sixth of correct FSDD digits flagged, a quarter of another digit's transcripts not), so the
+# flag says so.
+FEW_WORDS = 2
+
+
 def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> list[Flag]:
     """Every reason to doubt `alignment`, in time order within each kind."""
     flags: list[Flag] = []
@@ -102,9 +109,11 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     confs = [w.confidence for w in words if w.confidence is not None]
     fit = alignment.transcript_fit
     if fit is not None and words and fit < thresholds.min_transcript_fit:
+        weak = (f" (judged on {len(words)} word(s) only: weak evidence either way, listen to it)"
+                if len(words) <= FEW_WORDS else "")
         flags.append(Flag("transcript_mismatch",
                           f"transcript fit {fit:.3g} is very low; the transcript may not match "
-                          "the audio"))
+                          f"the audio{weak}"))
     elif fit is None and confs and sum(confs) / len(confs) < thresholds.min_mean_confidence:
         flags.append(Flag("transcript_mismatch",
                           f"mean word confidence {sum(confs) / len(confs):.2f} is very low; "

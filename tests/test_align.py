@@ -301,6 +301,11 @@ def test_transcript_fit_flags_a_transcript_that_does_not_fit():
     poor = Alignment([Interval(0, 0.3, "a", 0.9)], [Interval(0, 0.3, "AH0", 0.9)], 0.3,
                      transcript_fit=0.5 * Thresholds().min_transcript_fit)
     assert [f.kind for f in find_flags(poor)] == ["transcript_mismatch"]
+    assert "judged on 1 word(s) only" in find_flags(poor)[0]  # a word list's single word
+    words = [Interval(0.1 * i, 0.1 * i + 0.1, w, 0.9) for i, w in enumerate("the cat sat".split())]
+    three = Alignment(words, [Interval(w.start, w.end, "AH0", 0.9) for w in words], 0.3,
+                      transcript_fit=0.5 * Thresholds().min_transcript_fit)
+    assert "judged on" not in find_flags(three)[0]
 
 
 def test_transcript_fit_is_the_gap_to_the_best_phone():

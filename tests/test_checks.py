@@ -28,14 +28,14 @@ def _alignment(words, phones, duration):
 def test_flag_rules():
     from aligner.checks import Thresholds, find_flags
 
-    # ten two-phone words of 0.2 s, then one stretched over 6 s with a 5 s phone
+    # ten two-phone words of 0.2 s, then one stretched over 6 s with a 5.5 s phone
     words, phones = [], []
     for i in range(10):
         t = 0.2 * i
         words.append((t, t + 0.2, f"w{i}", 0.9))
         phones += [(t, t + 0.1, "AA1", 0.9), (t + 0.1, t + 0.2, "B", 0.9)]
     words.append((2.0, 8.0, "there", 0.8))
-    phones += [(2.0, 7.0, "EH1", 0.8), (7.0, 8.0, "R", 0.8)]
+    phones += [(2.0, 7.5, "EH1", 0.8), (7.5, 8.0, "R", 0.8)]
     flags = find_flags(_alignment(words, phones, 8.0))
     kinds = [f.kind for f in flags]
     assert kinds == ["long_word", "long_phone", "dominant_token"], kinds

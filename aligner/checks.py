@@ -50,6 +50,14 @@ class Thresholds:
     # of 2500 correct transcripts and 37.0% of 400 with their second half left out (the
     # transcript fit: 15.5%; benchmarks/real_speech.py --truncated).
     max_voiced_outside: float = 0.8
+    # A word of this many phones or more, none of them longer than squeezed_phone_seconds, was
+    # probably not said as written: the aligner squeezed its phones into what little the audio
+    # offered (a nonword target where the speaker said "big": 12 phones of 13-47 ms). None of
+    # 300 correct learner recordings nor of 27 native recordings (gold-dev, real/misc) has one;
+    # of 300 transcripts with one word replaced, 8.0% of the replaced words are (three phones or
+    # more, of 45 ms or less: 1% of correct learner recordings, and native "and", "will").
+    squeezed_min_phones: int = 4
+    squeezed_phone_seconds: float = 0.055
     max_word_seconds: float = 4.0
     # Above: a phone this long is more than a phone (a filler or a held note taken into it: a
     # 1 s "aaa" became the word "a"). Of 300 correct learner recordings, 0.3% have a phone
@@ -147,6 +155,15 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     for p in phones:
         if p.end - p.start > thresholds.max_phone_seconds:
             flags.append(_entry_flag("long_phone", "phones", p, f"lasts {p.end - p.start:.2f} s"))
+    for w in words:
+        own = [p for p in phones if p.start >= w.start - 1e-6 and p.end <= w.end + 1e-6]
+        if (len(own) >= thresholds.squeezed_min_phones
+                and max(p.end - p.start for p in own) <= thresholds.squeezed_phone_seconds):
+            flags.append(_entry_flag("squeezed_word", "words", w,
+                                     f"has {len(own)} phones of "
+                                     f"{1000 * thresholds.squeezed_phone_seconds:.0f} ms or less: "
+                                     "was it said as written (another word, a nonword, cut "
+                                     "short)?"))
     speech = sum(p.end - p.start for p in phones)
     if len(words) >= 3 and speech >= thresholds.min_duration_for_share:
         biggest = max(words, key=lambda w: w.end - w.start)

@@ -402,3 +402,16 @@ def test_mismatched_transcript_is_flagged(trained_model_dir, tmp_path):
     for name in ("b", "c"):
         assert rows[name]["status"] == "flagged" and "transcript_mismatch" in rows[name]["flags"]
 
+
+
+def test_a_word_of_four_phones_all_squeezed_is_flagged_and_shorter_or_longer_ones_are_not():
+    from aligner.checks import Thresholds, find_flags
+
+    th = Thresholds()
+    words = [(0.0, 0.2, "blonter", 0.5), (0.2, 0.35, "and", 0.5), (0.35, 0.85, "cats", 0.5)]
+    phones = [(0.0 + 0.05 * i, 0.05 + 0.05 * i, ph, 0.5) for i, ph in enumerate("B L AA1 N".split())]
+    phones += [(0.2, 0.245, "AH0", 0.5), (0.245, 0.29, "N", 0.5), (0.29, 0.35, "D", 0.5)]
+    phones += [(0.35 + 0.125 * i, 0.475 + 0.125 * i, ph, 0.5) for i, ph in enumerate("K AE1 T S".split())]
+    flags = [f for f in find_flags(_alignment(words, phones, 0.85)) if f.kind == "squeezed_word"]
+    assert [(f.label, f.tier, f.start) for f in flags] == [("blonter", "words", 0.0)]
+    assert f"{1000 * th.squeezed_phone_seconds:.0f} ms or less" in flags[0]

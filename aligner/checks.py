@@ -52,16 +52,17 @@ class Thresholds:
     max_voiced_outside: float = 0.8
     # A word of this many phones or more, none of them longer than squeezed_phone_seconds, was
     # probably not said as written: the aligner squeezed its phones into what little the audio
-    # offered (a nonword target where the speaker said "big": 12 phones of 13-47 ms). None of
-    # 300 correct learner recordings nor of 27 native recordings (gold-dev, real/misc) has one;
-    # of 300 transcripts with one word replaced, 8.0% of the replaced words are (three phones or
-    # more, of 45 ms or less: 1% of correct learner recordings, and native "and", "will").
+    # offered (a nonword target where the speaker said "big": 12 phones of 13-47 ms). 0.3% of
+    # the 2500 correct learner recordings have one, none of 27 native recordings (gold-dev,
+    # real/misc); of 300 transcripts with one word replaced, 8.0% of the replaced words are
+    # (three phones or more, of 45 ms or less: 1% of 300 correct learner recordings, and native
+    # "and", "will").
     squeezed_min_phones: int = 4
     squeezed_phone_seconds: float = 0.055
     max_word_seconds: float = 4.0
     # Above: a phone this long is more than a phone (a filler or a held note taken into it: a
-    # 1 s "aaa" became the word "a"). Of 300 correct learner recordings, 0.3% have a phone
-    # over 0.7 s, as over 1 s; 1.3% over 0.6 s, 4.3% over 0.5 s.
+    # 1 s "aaa" became the word "a"). Of the 2500 correct learner recordings, 0.8% have a phone
+    # over 0.7 s (of 300 of them, 0.3% over 0.7 s as over 1 s; 1.3% over 0.6 s, 4.3% over 0.5 s).
     max_phone_seconds: float = 0.7
     max_token_share: float = 0.5  # of the non-silent audio given to one token
     min_duration_for_share: float = 2.0  # the share check needs a recording this long

@@ -156,8 +156,7 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     for p in phones:
         if p.end - p.start > thresholds.max_phone_seconds:
             flags.append(_entry_flag("long_phone", "phones", p, f"lasts {p.end - p.start:.2f} s"))
-    for w in words:
-        own = [p for p in phones if p.start >= w.start - 1e-6 and p.end <= w.end + 1e-6]
+    for w, own in zip(words, phones_by_word(words, phones)):
         if (len(own) >= thresholds.squeezed_min_phones
                 and max(p.end - p.start for p in own) <= thresholds.squeezed_phone_seconds):
             flags.append(_entry_flag("squeezed_word", "words", w,
@@ -169,13 +168,30 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     if len(words) >= 3 and speech >= thresholds.min_duration_for_share:
         biggest = max(words, key=lambda w: w.end - w.start)
         share = (biggest.end - biggest.start) / speech
-        own = sum(1 for p in phones if p.start >= biggest.start - 1e-6 and p.end <= biggest.end + 1e-6)
+        own = len(phones_by_word([biggest], phones)[0])
         expected = own / max(len(phones), 1)  # its share if every phone lasted equally long
         if share > thresholds.max_token_share and share > 3 * expected:
             flags.append(_entry_flag("dominant_token", "words", biggest,
                                      f"takes {share:.0%} of the speech time for "
                                      f"{expected:.0%} of the phones"))
     return flags
+
+
+def phones_by_word(words: Sequence[Interval], phones: Sequence[Interval]) -> list[list[Interval]]:
+    """For each word (in time order), the phones that lie inside it: one pass over both, so an
+    hour of speech (ten thousand words) costs no more than its phones."""
+    out: list[list[Interval]] = []
+    first = 0
+    for w in words:
+        while first < len(phones) and phones[first].end <= w.start - 1e-6:
+            first += 1
+        own, i = [], first
+        while i < len(phones) and phones[i].start < w.end - 1e-6:
+            if phones[i].start >= w.start - 1e-6 and phones[i].end <= w.end + 1e-6:
+                own.append(phones[i])
+            i += 1
+        out.append(own)
+    return out
 
 
 UNCOVERED_MIN_SECONDS = 0.3  # shorter voiced stretches outside words are not counted in the total

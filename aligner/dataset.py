@@ -371,7 +371,13 @@ def pad_edges(feats: Tensor, gold: Tensor | None, aug: Augment, rng: random.Rand
     Why: the model normalises each recording by its own statistics, and recordings differ in
     how much pause surrounds the speech and how quiet it is (a recorder's lead-in, an editor's
     padding, a quieter room tone); a model that has seen only its corpora's edges moved word
-    edges by more than 50 ms on 61% of learners' clips given 1 s of -70 dBFS noise each side."""
+    edges by more than 50 ms on 61% of learners' clips given 1 s of -70 dBFS noise each side.
+
+    As the shipped model was trained: the room tone is the quietest tenth of the utterance's
+    frames, digital silence included, so an utterance that holds a tenth or more of it (most
+    synthetic ones) is padded with digital silence or next to it, which `features.model_input`
+    then treats as aligning does. The batches are planned on the unpadded lengths, so a batch
+    of short utterances can hold several times `--max-frames` once padded (mind a GPU's memory)."""
     if not aug.edge_prob or rng.random() >= aug.edge_prob:
         return feats, gold
     x = feats.float()

@@ -236,10 +236,13 @@ def add_flag(path: Path, flag) -> Path:
     """Add an utterance-wide flag (an `aligner.checks.Flag`) to a JSON or CSV output already
     written: a corpus run judges each recording against its speaker's others only once all are
     aligned (aligner/runner.py, `judge_against_speakers`). The CSV gets it in its `recording`
-    row (one is added after the header when there is none)."""
+    row (one is added after the header when there is none). A file that already carries that
+    kind of utterance-wide flag is left as it is (a run judged again after a kill)."""
     if Path(path).suffix.lower() == ".csv":
         return _add_csv_flag(Path(path), flag.kind)
     data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if any(f.get("kind") == flag.kind and not f.get("tier") for f in data.get("flags", [])):
+        return path
     data["flags"] = [flag.as_dict(), *data.get("flags", [])]
     with atomic_open(path) as handle:
         handle.write(_pretty_json(data))
@@ -256,6 +259,8 @@ def _add_csv_flag(path: Path, kind: str) -> Path:
         end = max((float(r[end_at]) for r in body if len(r) > end_at and _is_float(r[end_at])),
                   default=0.0)
         body.insert(0, _recording_row(end, "", [kind]))
+    elif kind in recording[flags_at].split(";"):
+        return path
     else:
         recording[flags_at] = ";".join([kind, *filter(None, recording[flags_at].split(";"))])
     with atomic_open(path, newline="") as handle:

@@ -184,7 +184,7 @@ class AcousticModel(nn.Module):
         them all."""
         stats = mask if live is None else mask & live
         stats = torch.where(stats.any(1, keepdim=True), stats, mask)
-        if top_db > 0:
+        if top_db > 0 and feats.shape[1]:
             level = feats.mean(-1).masked_fill(~stats, float("-inf"))
             ranked = level.sort(1, descending=True).values
             k = (stats.sum(1, keepdim=True) * 0.05).long()

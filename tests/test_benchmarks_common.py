@@ -177,3 +177,19 @@ def test_real_speech_isolated_words_cover_every_speaker_evenly(tmp_path):
     assert len(items) == 27 and items[0].key == "ann/0_ann_0" and items[0].text == "ZERO"
     thinned = isolated_words(tmp_path, 6)
     assert len(thinned) == 6 and {it.key.split("/")[0] for it in thinned} == {"ann", "bob", "cy"}
+
+
+def test_padding_benchmark_maps_padded_and_trimmed_times_back_to_the_clip():
+    import numpy as np
+
+    from benchmarks.padding import RATE, TRIM_SECONDS, moved_ms, padded, trimmed
+
+    x = np.ones(2 * RATE, dtype=np.float32)
+    for condition, y, shift in padded(x, 0):
+        pad = (len(y) - len(x)) // 2
+        assert shift == -pad / RATE and np.array_equal(y[pad: pad + len(x)], x), condition
+    edges = np.array([[0.5, 0.9], [0.9, 1.4]])
+    cut, start = trimmed(x, edges)
+    assert start == 0.5 - TRIM_SECONDS and len(cut) == int((1.4 + TRIM_SECONDS) * RATE) - int(start * RATE)
+    assert np.allclose(moved_ms(edges, edges + [[0.0, 0.03], [0.0, 0.0]]), [0, 30, 0, 0])
+    assert moved_ms(edges, None) is None and moved_ms(edges, edges[:1]) is None

@@ -408,10 +408,34 @@ def test_a_word_of_four_phones_all_squeezed_is_flagged_and_shorter_or_longer_one
     from aligner.checks import Thresholds, find_flags
 
     th = Thresholds()
-    words = [(0.0, 0.2, "blonter", 0.5), (0.2, 0.35, "and", 0.5), (0.35, 0.85, "cats", 0.5)]
+    words = [(0.0, 0.2, "blonter", 0.5), (0.2, 0.335, "and", 0.5), (0.35, 0.85, "cats", 0.5)]
     phones = [(0.0 + 0.05 * i, 0.05 + 0.05 * i, ph, 0.5) for i, ph in enumerate("B L AA1 N".split())]
-    phones += [(0.2, 0.245, "AH0", 0.5), (0.245, 0.29, "N", 0.5), (0.29, 0.35, "D", 0.5)]
+    phones += [(0.2, 0.245, "AH0", 0.5), (0.245, 0.29, "N", 0.5), (0.29, 0.335, "D", 0.5)]
     phones += [(0.35 + 0.125 * i, 0.475 + 0.125 * i, ph, 0.5) for i, ph in enumerate("K AE1 T S".split())]
     flags = [f for f in find_flags(_alignment(words, phones, 0.85)) if f.kind == "squeezed_word"]
     assert [(f.label, f.tier, f.start) for f in flags] == [("blonter", "words", 0.0)]
     assert f"{1000 * th.squeezed_phone_seconds:.0f} ms or less" in flags[0]
+
+
+def test_phones_by_word_is_the_phones_inside_each_word():
+    """One pass over words and phones gives what asking every phone of every word gives."""
+    import random
+
+    from aligner.alignment import Interval
+    from aligner.checks import phones_by_word
+
+    rng = random.Random(0)
+    for _ in range(300):
+        t, words, phones = 0.0, [], []
+        for k in range(rng.randint(0, 12)):
+            t += rng.choice([0.0, 0.0, 0.1])  # words back to back, or a pause between
+            start = t
+            for _ in range(rng.randint(0, 4)):
+                d = rng.choice([0.01, 0.03, 0.05])
+                phones.append(Interval(round(t, 3), round(t + d, 3), "AA"))
+                t += d
+            t += 0.02 if t == start else 0.0
+            words.append(Interval(round(start, 3), round(t, 3), f"w{k}"))
+        inside = [[p for p in phones if p.start >= w.start - 1e-6 and p.end <= w.end + 1e-6]
+                  for w in words]
+        assert phones_by_word(words, phones) == inside

@@ -26,8 +26,11 @@ QUOTES = [
     ("docs/usage.md", rf"a phone lasts more than {NUMBER} s", "max_phone_seconds"),
     ("docs/usage.md", rf"under {NUMBER}% of the audio is voiced", "min_voiced_share"),
     ("docs/usage.md", rf"a voiced stretch of more than {NUMBER} s", "max_voiced_outside"),
+    ("docs/usage.md", rf"a word of {NUMBER} phones or more has none", "squeezed_min_phones"),
+    ("docs/usage.md", rf"has none longer than {NUMBER} ms", "squeezed_phone_seconds"),
 ]
 PERCENT = {"min_voiced_share"}  # quoted as a percentage
+MILLISECONDS = {"squeezed_phone_seconds"}
 
 
 @pytest.mark.parametrize("document, pattern, field", QUOTES)
@@ -35,6 +38,6 @@ def test_docs_quote_the_thresholds_the_code_applies(document: str, pattern: str,
     text = " ".join((ROOT / document).read_text(encoding="utf-8").split())  # unwrap lines
     quoted = re.findall(pattern, text)
     assert quoted, f"{document} no longer says {pattern!r}: update this test with the prose"
-    applied = getattr(Thresholds(), field) * (100 if field in PERCENT else 1)
+    applied = getattr(Thresholds(), field) * (100 if field in PERCENT else 1000 if field in MILLISECONDS else 1)
     assert all(float(value) == pytest.approx(applied) for value in quoted), \
         f"{document} quotes {field} as {quoted}, the code applies {applied}"

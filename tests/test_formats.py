@@ -358,6 +358,14 @@ def test_recording_flags_reach_the_csv_and_small_confidences_stay_above_zero(tmp
     assert [r["Type"] for r in rows].count("recording") == 1
     assert rows[0]["Flags"] == "dominant_token;transcript_mismatch"
     assert len(read_csv(tmp_path / "v.csv")[0].phones) == 4
+    # judged again (a run resumed after a kill): the flag is not added twice
+    add_flag(tmp_path / "v.csv", Flag("transcript_mismatch", "fit far below the speaker's"))
+    assert list(csv.DictReader(open(tmp_path / "v.csv", encoding="utf-8")))[0]["Flags"] == \
+        "dominant_token;transcript_mismatch"
+    write_outputs(plain, tmp_path / "v", ["json"])
+    for _ in range(2):
+        add_flag(tmp_path / "v.json", Flag("transcript_mismatch", "fit far below the speaker's"))
+    assert [f.kind for f in read_json(tmp_path / "v.json")[0].flags] == ["transcript_mismatch"]
 
 
 def test_our_json_gives_back_its_flags_and_transcript_fit(tmp_path):

@@ -229,6 +229,9 @@ def test_cli_reports_bad_corpus_in_one_line(tmp_path):
     assert result.exit_code == 2
     assert "no recordings with transcripts" in result.output
     assert "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "empty"), "-o", str(tmp_path / "m"),
+                                      "--edge-pad", "--no-augment"])
+    assert result.exit_code == 2 and "--edge-pad is augmentation" in result.output
 
 
 def test_cli_trains_a_few_steps(corpus, tmp_path):
@@ -532,6 +535,29 @@ def test_normalising_by_loud_frames_ignores_the_pause_around_the_speech():
         assert (float(diff) > 0.3) == moved, (top_db, float(diff))
     loud_only = normalised(feats, 25.0)
     assert bool(torch.isfinite(loud_only).all())
+
+
+def test_normalising_by_loud_frames_is_per_row_in_a_padded_batch():
+    """Rows of different lengths, some frames not live: each row as if it were alone."""
+    from aligner.model import AcousticModel
+
+    a, b = _speech_like(2.0, seed=1), _speech_like(1.2, seed=2)
+    live_a = torch.ones(a.shape[0], dtype=torch.bool)
+    live_a[:30] = False
+    feats = torch.zeros(2, a.shape[0], a.shape[1])
+    feats[0], feats[1, : b.shape[0]] = a, b
+    mask = torch.zeros(2, a.shape[0], dtype=torch.bool)
+    mask[0], mask[1, : b.shape[0]] = True, True
+    live = mask.clone()
+    live[0] = live_a
+    batch = AcousticModel.normalise(feats, mask, live, 25.0)
+    alone_a = AcousticModel.normalise(a[None], torch.ones(1, a.shape[0], dtype=torch.bool),
+                                      live_a[None], 25.0)[0]
+    alone_b = AcousticModel.normalise(b[None], torch.ones(1, b.shape[0], dtype=torch.bool),
+                                      None, 25.0)[0]
+    assert torch.allclose(batch[0], alone_a, atol=1e-5)
+    assert torch.allclose(batch[1, : b.shape[0]], alone_b, atol=1e-5)
+    assert float(batch[1, b.shape[0]:].abs().sum()) == 0.0
 
 
 def test_norm_top_db_is_stored_and_old_configs_read_as_off():

@@ -71,6 +71,8 @@ def command(
             raise ValueError("expected a JSON object")
     except ValueError as err:
         raise fail(f"--arch: {err}") from None
+    if edge_pad and no_augment:
+        raise fail("--edge-pad is augmentation: it does nothing with --no-augment")
     device = device_name(device)
     work = work_dir or output.parent / f"{output.name}-train"
     cfg = TrainConfig(

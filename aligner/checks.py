@@ -156,7 +156,8 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     for p in phones:
         if p.end - p.start > thresholds.max_phone_seconds:
             flags.append(_entry_flag("long_phone", "phones", p, f"lasts {p.end - p.start:.2f} s"))
-    for w, own in zip(words, phones_by_word(words, phones)):
+    by_word = phones_by_word(words, phones)
+    for w, own in zip(words, by_word):
         if (len(own) >= thresholds.squeezed_min_phones
                 and max(p.end - p.start for p in own) <= thresholds.squeezed_phone_seconds):
             flags.append(_entry_flag("squeezed_word", "words", w,
@@ -166,9 +167,10 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                                      "short)?"))
     speech = sum(p.end - p.start for p in phones)
     if len(words) >= 3 and speech >= thresholds.min_duration_for_share:
-        biggest = max(words, key=lambda w: w.end - w.start)
+        k = max(range(len(words)), key=lambda i: words[i].end - words[i].start)
+        biggest = words[k]
         share = (biggest.end - biggest.start) / speech
-        own = len(phones_by_word([biggest], phones)[0])
+        own = len(by_word[k])
         expected = own / max(len(phones), 1)  # its share if every phone lasted equally long
         if share > thresholds.max_token_share and share > 3 * expected:
             flags.append(_entry_flag("dominant_token", "words", biggest,

@@ -24,6 +24,7 @@ import json
 import math
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -350,17 +351,12 @@ EDGE_QUIET_SHARE = 0.1
 EDGE_BELOW_DB = 25.0
 
 
-_WHITE: dict[str, Tensor] = {}
-
-
+@lru_cache(maxsize=4)
 def _white_noise_frames(features: FeatureConfig, n: int = 200) -> Tensor:
     """Log-mels [n, F] of white noise of unit variance (its band shape and frame-to-frame
     spread, to be moved to any level); computed once per feature setting."""
-    key = json.dumps(features.to_dict(), sort_keys=True)
-    if key not in _WHITE:
-        gen = torch.Generator().manual_seed(0)
-        _WHITE[key] = log_mel(torch.randn(n * features.hop_length, generator=gen), features)
-    return _WHITE[key]
+    gen = torch.Generator().manual_seed(0)
+    return log_mel(torch.randn(n * features.hop_length, generator=gen), features)
 
 
 def pad_edges(feats: Tensor, gold: Tensor | None, aug: Augment, rng: random.Random,

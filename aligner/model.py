@@ -62,6 +62,7 @@ class ModelConfig:
     phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
     states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
     norm_top_db: float = 0.0  # statistics over frames within this of the loud ones; 0 = all frames
+    norm_local_s: float = 0.0  # norm_top_db's loud frames from this many s each side; 0 = all
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION
@@ -90,6 +91,25 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}")
         return cls(**data)
+
+
+def loud_level(level: Tensor, local_frames: int = 0, stride: int = 10) -> Tensor:
+    """The level of the loud frames [B, 1] (or [B, T] with local_frames): the 95th-percentile
+    frame of `level` [B, T] (mean log-mel; -inf for frames that do not count), over each row or
+    over the local_frames frames on either side. The local reference is taken every `stride`
+    frames and held until the next (a sort per frame cost more than the network); each frame
+    gets the value of the last one at or before it, whose window reaches no further past its
+    row than the row does, so a recording at most local_frames + 1 frames long gets exactly its
+    whole-recording value."""
+    if local_frames <= 0:
+        ranked = level.sort(1, descending=True).values
+        k = ((level > float("-inf")).sum(1, keepdim=True) * 0.05).long()
+        return ranked.gather(1, k)
+    windows = F.pad(level, (local_frames, local_frames), value=float("-inf"))
+    windows = windows.unfold(1, 2 * local_frames + 1, 1)[:, ::stride]  # [B, T / stride, W]
+    top = windows.topk(int((2 * local_frames + 1) * 0.05) + 1, dim=-1).values
+    k = ((windows > float("-inf")).sum(-1, keepdim=True) * 0.05).long()
+    return top.gather(-1, k)[..., 0].repeat_interleave(stride, dim=1)[:, : level.shape[1]]
 
 
 def _time_mask(lengths: Tensor, t: int) -> Tensor:
@@ -172,24 +192,23 @@ class AcousticModel(nn.Module):
 
     @staticmethod
     def normalise(feats: Tensor, mask: Tensor, live: Tensor | None = None,
-                  top_db: float = 0.0) -> Tensor:
+                  top_db: float = 0.0, local_frames: int = 0) -> Tensor:
         """Per-utterance, per-bin mean/variance normalisation of the valid frames, with the
         statistics of those that are also `live` [B, T] (all valid frames when None, or when a
         row has no live frame): digital silence (`features.dead_frames`) would pull them.
 
         top_db > 0 (a model's `norm_top_db`) counts only frames whose level (mean log-mel over
-        the bands) lies within that many dB of the recording's loud frames (its 95th-percentile
-        frame), so that how much pause or room tone surrounds the speech, and how quiet it is,
-        does not move the statistics; a noisy recording, whose quiet lies within top_db, keeps
-        them all."""
+        the bands) lies within that many dB of the loud frames (`loud_level`), so that how much
+        pause or room tone surrounds the speech, and how quiet it is, does not move the
+        statistics; a noisy recording, whose quiet lies within top_db, keeps them all.
+        local_frames > 0 (`norm_local_s`) takes the loud frames from that many frames on either
+        side of each frame rather than from the whole recording, so that in a long recording a
+        quiet voice next to a loud one keeps its weaker sounds in the statistics."""
         stats = mask if live is None else mask & live
         stats = torch.where(stats.any(1, keepdim=True), stats, mask)
         if top_db > 0 and feats.shape[1]:
             level = feats.mean(-1).masked_fill(~stats, float("-inf"))
-            ranked = level.sort(1, descending=True).values
-            k = (stats.sum(1, keepdim=True) * 0.05).long()
-            loud = ranked.gather(1, k) - top_db * math.log(10) / 10
-            stats = stats & (level >= loud)
+            stats = stats & (level >= loud_level(level, local_frames) - top_db * math.log(10) / 10)
         m = stats[..., None].to(feats.dtype)
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count
@@ -200,7 +219,9 @@ class AcousticModel(nn.Module):
         """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms (live: see `normalise`)."""
         b, t, _ = feats.shape
         mask = _time_mask(lengths, t)
-        x = self.normalise(feats, mask, live, self.config.norm_top_db).transpose(1, 2)  # [B, F, T]
+        c = self.config
+        local = round(c.norm_local_s * c.feature_config.sample_rate / c.feature_config.hop_length)
+        x = self.normalise(feats, mask, live, c.norm_top_db, local).transpose(1, 2)  # [B, F, T]
         m1 = mask[:, None, :].to(x.dtype)
         skip = F.gelu(self.stem_norm(self.stem(x))) * m1
         t2 = (t + 1) // 2

@@ -7,7 +7,8 @@ Recordings reach an aligner with more or less around the speech: a recorder's le
 editor's padding (exact zeros), a quieter room tone, or a clip cut tight. None of that changes
 what was said, so a word's edges should not move. speechocean762's test speakers (learners of
 English, never trained on), evenly thinned to --limit clips, each aligned as it is and with 1 s
-of exact zeros, 3 s of exact zeros or 1 s of -70 dBFS white noise on each side, and cut to
+of exact zeros, 3 s of exact zeros, 1 s of -70 dBFS or 3 s of -60 dBFS white noise (a
+recorder's lead-in of room tone) on each side, and cut to
 100 ms before its first and after its last word (by the same system's alignment of the whole
 clip): the share of word edges that move by more than 20 and 50 ms, and of clips where any
 edge moves by more than 50 ms. ottc-align and pocketsphinx side by side, each against itself.
@@ -29,17 +30,19 @@ from benchmarks.common import machine, machine_lines, markdown_table, set_thread
 from benchmarks.real_speech import speechocean_test  # noqa: E402
 
 RATE = 16000
-NOISE_RMS = 10 ** (-70 / 20)  # -70 dBFS white noise
 TRIM_SECONDS = 0.1
 
 
 def padded(x: np.ndarray, seed: int) -> list[tuple[str, np.ndarray, float]]:
     """(condition, samples, what to add to its times to get the clip's) for each padding."""
-    noise = np.random.default_rng(seed).standard_normal(RATE).astype(np.float32) * NOISE_RMS
+    rng = np.random.default_rng(seed)
+    noise = [rng.standard_normal(int(s * RATE)).astype(np.float32) * 10 ** (dbfs / 20)
+             for s, dbfs in ((1.0, -70), (3.0, -60))]
     zeros = [np.zeros(int(s * RATE), np.float32) for s in (1.0, 3.0)]
     return [("1 s of exact zeros each side", np.concatenate([zeros[0], x, zeros[0]]), -1.0),
             ("3 s of exact zeros each side", np.concatenate([zeros[1], x, zeros[1]]), -3.0),
-            ("1 s of -70 dBFS noise each side", np.concatenate([noise, x, noise[::-1]]), -1.0)]
+            ("1 s of -70 dBFS noise each side", np.concatenate([noise[0], x, noise[0][::-1]]), -1.0),
+            ("3 s of -60 dBFS noise each side", np.concatenate([noise[1], x, noise[1][::-1]]), -3.0)]
 
 
 def trimmed(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, float]:

@@ -537,8 +537,31 @@ def test_normalising_by_loud_frames_ignores_the_pause_around_the_speech():
     assert bool(torch.isfinite(loud_only).all())
 
 
+def test_a_local_loud_reference_keeps_a_quiet_voice_in_the_statistics():
+    """norm_local_s: in a long recording a voice 16 dB quieter than the one before it has its
+    own loud frames as reference, so its weaker sounds count; a recording shorter than the
+    window is normalised exactly as with the whole-recording reference."""
+    from aligner.model import AcousticModel, loud_level
+
+    loud = _speech_like(3.0, seed=3)
+    quiet = _speech_like(3.0, seed=4) - 16 * math.log(10) / 10
+    level = torch.cat([loud, quiet]).mean(-1)[None]
+    whole, local = loud_level(level), loud_level(level, 100)
+    n = loud.shape[0]
+    step_db = float(local[0, n + 150:].mean() - local[0, :n - 150].mean()) * 10 / math.log(10)
+    assert -18 < step_db < -14 and bool((whole == whole[0, 0]).all()), step_db
+    counted = {name: int((level[0, n:] >= ref - 25 * math.log(10) / 10).sum())
+               for name, ref in (("whole", whole[0]), ("local", local[0, n:]))}
+    assert counted["local"] > counted["whole"] + 20, counted
+    short = _speech_like(1.5, seed=5)[None]
+    mask = torch.ones(short.shape[:2], dtype=torch.bool)
+    assert torch.equal(AcousticModel.normalise(short, mask, None, 25.0, short.shape[1]),
+                       AcousticModel.normalise(short, mask, None, 25.0))
+
+
 def test_normalising_by_loud_frames_is_per_row_in_a_padded_batch():
-    """Rows of different lengths, some frames not live: each row as if it were alone."""
+    """Rows of different lengths, some frames not live: each row as if it were alone (with the
+    whole-row and with a local loud reference)."""
     from aligner.model import AcousticModel
 
     a, b = _speech_like(2.0, seed=1), _speech_like(1.2, seed=2)
@@ -550,14 +573,15 @@ def test_normalising_by_loud_frames_is_per_row_in_a_padded_batch():
     mask[0], mask[1, : b.shape[0]] = True, True
     live = mask.clone()
     live[0] = live_a
-    batch = AcousticModel.normalise(feats, mask, live, 25.0)
-    alone_a = AcousticModel.normalise(a[None], torch.ones(1, a.shape[0], dtype=torch.bool),
-                                      live_a[None], 25.0)[0]
-    alone_b = AcousticModel.normalise(b[None], torch.ones(1, b.shape[0], dtype=torch.bool),
-                                      None, 25.0)[0]
-    assert torch.allclose(batch[0], alone_a, atol=1e-5)
-    assert torch.allclose(batch[1, : b.shape[0]], alone_b, atol=1e-5)
-    assert float(batch[1, b.shape[0]:].abs().sum()) == 0.0
+    for local in (0, 40):
+        batch = AcousticModel.normalise(feats, mask, live, 25.0, local)
+        alone_a = AcousticModel.normalise(a[None], torch.ones(1, a.shape[0], dtype=torch.bool),
+                                          live_a[None], 25.0, local)[0]
+        alone_b = AcousticModel.normalise(b[None], torch.ones(1, b.shape[0], dtype=torch.bool),
+                                          None, 25.0, local)[0]
+        assert torch.allclose(batch[0], alone_a, atol=1e-5), local
+        assert torch.allclose(batch[1, : b.shape[0]], alone_b, atol=1e-5), local
+        assert float(batch[1, b.shape[0]:].abs().sum()) == 0.0
 
 
 def test_norm_top_db_is_stored_and_old_configs_read_as_off():

@@ -126,6 +126,10 @@ def _parse_args() -> argparse.Namespace:
     p.add_argument("--real-speech", type=Path,
                    help="the real-speech benchmark's page (docs/benchmarks/real_speech.md, written "
                         "by benchmarks/real_speech.py for this model): the card's first section")
+    p.add_argument("--norm-local-s", type=float,
+                   help="set the exported config's norm_local_s (a loud reference over that many "
+                        "seconds either side of each frame: an inference setting, the weights are "
+                        "the run's)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     if args.real_speech is not None and not args.real_speech.is_file():
@@ -171,7 +175,10 @@ def _model_section(model: AcousticModel, out: Path) -> list[str]:
     c = model.config
     size_mb = sum(f.stat().st_size for f in out.iterdir() if f.is_file()) / 1e6
     return section("Model", [
-        f"- Architecture: log-mel 80 (25 ms window, 10 ms hop) -> per-utterance normalisation -> "
+        f"- Architecture: log-mel 80 (25 ms window, 10 ms hop) -> per-utterance normalisation"
+        + (f" (statistics of the frames within {c.norm_top_db:g} dB of the loud ones" if c.norm_top_db else "")
+        + (f", the loud ones taken from {c.norm_local_s:g} s either side of each frame" if c.norm_top_db and c.norm_local_s else "")
+        + (")" if c.norm_top_db else "") + " -> "
         f"conv stem ({c.fine_dim} ch, 10 ms) -> stride-2 conv -> {c.blocks} residual "
         f"depthwise-separable conv blocks ({c.dim} ch, kernel {c.kernel}, 20 ms) -> "
         f"transposed-conv upsampling + 10 ms skip -> conv -> label head ({c.n_classes} classes"
@@ -327,6 +334,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in (WEIGHTS_FILE, CONFIG_FILE):
         shutil.copy2(src / name, args.out / name)
+    if args.norm_local_s is not None:
+        config = json.loads((args.out / CONFIG_FILE).read_text())
+        config["norm_local_s"] = args.norm_local_s
+        (args.out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     chosen = json.loads((src / "dev.json").read_text()) if (src / "dev.json").is_file() else ckpt["history"][-1]
 
     t0 = time.time()

@@ -46,8 +46,11 @@ def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
     page = tmp_path / "real_speech.md"
     page.write_text("# Real speech: x\n\nModel m.\n\n## Sets\n\n### Gold\n\n| set | w20 |\n|---|---|\n"
                     "| emuR | 75% |\n")
-    monkeypatch.setattr(sys, "argv", [*sys.argv, "--real-speech", str(page)])
+    assert json.loads((out / "config.json").read_text()).get("norm_local_s", 0.0) == 0.0
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--real-speech", str(page), "--norm-local-s", "4"])
     export.main()
+    assert json.loads((out / "config.json").read_text())["norm_local_s"] == 4.0  # an inference setting
+    assert torch.equal(load_file(str(out / "model.safetensors"))[next(iter(best))], best[next(iter(best))])
     lines = (out / "MODEL_CARD.md").read_text().splitlines()
     assert [line for line in lines if line.startswith("## ")][0] == (
         "## Real speech (the figures to trust), beside pocketsphinx 5")

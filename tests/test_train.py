@@ -584,13 +584,14 @@ def test_normalising_by_loud_frames_is_per_row_in_a_padded_batch():
         assert float(batch[1, b.shape[0]:].abs().sum()) == 0.0
 
 
-def test_norm_top_db_is_stored_and_old_configs_read_as_off():
+def test_normalisation_settings_are_stored_and_old_configs_read_as_off():
     from aligner.model import ModelConfig
 
-    assert ModelConfig.from_dict(ModelConfig(norm_top_db=25.0).to_dict()).norm_top_db == 25.0
+    stored = ModelConfig.from_dict(ModelConfig(norm_top_db=25.0, norm_local_s=4.0).to_dict())
+    assert (stored.norm_top_db, stored.norm_local_s) == (25.0, 4.0)
     old = ModelConfig().to_dict()
-    del old["norm_top_db"]
-    assert ModelConfig.from_dict(old).norm_top_db == 0.0
+    del old["norm_top_db"], old["norm_local_s"]
+    assert (ModelConfig.from_dict(old).norm_top_db, ModelConfig.from_dict(old).norm_local_s) == (0.0, 0.0)
 
 
 def test_edge_pad_option_trains(corpus, tmp_path):

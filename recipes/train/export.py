@@ -171,14 +171,21 @@ def _training_data(run: Path, corpora: list[str]) -> str:
     return line
 
 
+def _normalisation(c: ModelConfig) -> str:
+    """Which frames the normalisation's statistics come from, for the card ("" for all)."""
+    if not c.norm_top_db:
+        return ""
+    local = (f", the loud ones taken from {c.norm_local_s:g} s either side of each frame"
+             if c.norm_local_s else "")
+    return f" (statistics of the frames within {c.norm_top_db:g} dB of the loud ones{local})"
+
+
 def _model_section(model: AcousticModel, out: Path) -> list[str]:
     c = model.config
     size_mb = sum(f.stat().st_size for f in out.iterdir() if f.is_file()) / 1e6
     return section("Model", [
         f"- Architecture: log-mel 80 (25 ms window, 10 ms hop) -> per-utterance normalisation"
-        + (f" (statistics of the frames within {c.norm_top_db:g} dB of the loud ones" if c.norm_top_db else "")
-        + (f", the loud ones taken from {c.norm_local_s:g} s either side of each frame" if c.norm_top_db and c.norm_local_s else "")
-        + (")" if c.norm_top_db else "") + " -> "
+        f"{_normalisation(c)} -> "
         f"conv stem ({c.fine_dim} ch, 10 ms) -> stride-2 conv -> {c.blocks} residual "
         f"depthwise-separable conv blocks ({c.dim} ch, kernel {c.kernel}, 20 ms) -> "
         f"transposed-conv upsampling + 10 ms skip -> conv -> label head ({c.n_classes} classes"

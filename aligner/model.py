@@ -62,7 +62,7 @@ class ModelConfig:
     phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
     states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
     norm_top_db: float = 0.0  # statistics over frames within this of the loud ones; 0 = all frames
-    norm_local_s: float = 0.0  # norm_top_db's loud frames from this many s each side; 0 = all
+    norm_local_s: float = 0.0  # statistics from this many seconds either side of a frame; 0 = all
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION
@@ -110,6 +110,15 @@ def loud_level(level: Tensor, local_frames: int = 0, stride: int = 10) -> Tensor
     top = windows.topk(int((2 * local_frames + 1) * 0.05) + 1, dim=-1).values
     k = ((windows > float("-inf")).sum(-1, keepdim=True) * 0.05).long()
     return top.gather(-1, k)[..., 0].repeat_interleave(stride, dim=1)[:, : level.shape[1]]
+
+
+LOCAL_PRIOR_FRAMES = 20  # a local statistic counts the whole recording's as this many frames
+
+
+def windowed_sum(x: Tensor, half: int) -> Tensor:
+    """Sum of x [B, T, C] over the `half` frames on either side of each frame (within the row)."""
+    c = F.pad(x, (0, 0, half + 1, half)).cumsum(1)
+    return c[:, 2 * half + 1:] - c[:, : -2 * half - 1]
 
 
 def _time_mask(lengths: Tensor, t: int) -> Tensor:
@@ -201,9 +210,12 @@ class AcousticModel(nn.Module):
         the bands) lies within that many dB of the loud frames (`loud_level`), so that how much
         pause or room tone surrounds the speech, and how quiet it is, does not move the
         statistics; a noisy recording, whose quiet lies within top_db, keeps them all.
-        local_frames > 0 (`norm_local_s`) takes the loud frames from that many frames on either
-        side of each frame rather than from the whole recording, so that in a long recording a
-        quiet voice next to a loud one keeps its weaker sounds in the statistics."""
+        local_frames > 0 (`norm_local_s`) takes the loud frames, and the mean and variance, from
+        that many frames on either side of each frame rather than from the whole recording (the
+        whole recording's counting as LOCAL_PRIOR_FRAMES more, so that a long pause is not
+        scaled by the statistics of a few frames), so that in a long recording a quiet voice next
+        to a loud one is normalised by its own sounds, not by the loud voice's; a recording at
+        most local_frames + 1 frames long is normalised as with the whole recording's."""
         stats = mask if live is None else mask & live
         stats = torch.where(stats.any(1, keepdim=True), stats, mask)
         if top_db > 0 and feats.shape[1]:
@@ -213,6 +225,12 @@ class AcousticModel(nn.Module):
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count
         var = ((feats - mean).square() * m).sum(1, keepdim=True) / count
+        if local_frames:  # each frame's own neighbourhood, drawn to the whole when it holds few
+            n = windowed_sum(m, local_frames) + LOCAL_PRIOR_FRAMES
+            local_mean = (windowed_sum(feats * m, local_frames) + LOCAL_PRIOR_FRAMES * mean) / n
+            square = (windowed_sum(feats.square() * m, local_frames)
+                      + LOCAL_PRIOR_FRAMES * (var + mean.square())) / n
+            mean, var = local_mean, (square - local_mean.square()).clamp(min=0.0)
         return (feats - mean) / (var + 1e-5).sqrt() * mask[..., None].to(feats.dtype)
 
     def encode(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None) -> Tensor:

@@ -553,10 +553,31 @@ def test_a_local_loud_reference_keeps_a_quiet_voice_in_the_statistics():
     counted = {name: int((level[0, n:] >= ref - 25 * math.log(10) / 10).sum())
                for name, ref in (("whole", whole[0]), ("local", local[0, n:]))}
     assert counted["local"] > counted["whole"] + 20, counted
+    both = torch.cat([loud, quiet])[None]
+    mask = torch.ones(both.shape[:2], dtype=torch.bool)
+    for frames, apart in ((0, True), (100, False)):  # each voice's speech frames, normalised
+        x = AcousticModel.normalise(both, mask, None, 25.0, frames)[0].mean(-1)
+        gap = float(x[:n].quantile(0.9) - x[n:].quantile(0.9))
+        assert (abs(gap) > 0.5) == apart, (frames, gap)
     short = _speech_like(1.5, seed=5)[None]
     mask = torch.ones(short.shape[:2], dtype=torch.bool)
-    assert torch.equal(AcousticModel.normalise(short, mask, None, 25.0, short.shape[1]),
-                       AcousticModel.normalise(short, mask, None, 25.0))
+    assert torch.allclose(AcousticModel.normalise(short, mask, None, 25.0, short.shape[1]),
+                          AcousticModel.normalise(short, mask, None, 25.0), atol=1e-4)
+
+
+def test_local_statistics_stay_bounded_over_a_long_pause():
+    """A pause longer than the local window holds no loud frame of its own: its frames fall back
+    on the whole recording's statistics rather than being divided by those of a few frames."""
+    from aligner.features import log_mel
+    from aligner.model import AcousticModel
+
+    gen = torch.Generator().manual_seed(2)
+    pause = log_mel(1e-4 * torch.randn(16000 * 6, generator=gen))
+    feats = torch.cat([_speech_like(2.0, seed=6), pause, _speech_like(2.0, seed=7)])[None]
+    mask = torch.ones(feats.shape[:2], dtype=torch.bool)
+    whole = AcousticModel.normalise(feats, mask, None, 25.0)
+    local = AcousticModel.normalise(feats, mask, None, 25.0, 100)
+    assert bool(torch.isfinite(local).all()) and float(local.abs().max()) < 2 * float(whole.abs().max())
 
 
 def test_normalising_by_loud_frames_is_per_row_in_a_padded_batch():

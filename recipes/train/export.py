@@ -127,9 +127,9 @@ def _parse_args() -> argparse.Namespace:
                    help="the real-speech benchmark's page (docs/benchmarks/real_speech.md, written "
                         "by benchmarks/real_speech.py for this model): the card's first section")
     p.add_argument("--norm-local-s", type=float,
-                   help="set the exported config's norm_local_s (a loud reference over that many "
-                        "seconds either side of each frame: an inference setting, the weights are "
-                        "the run's)")
+                   help="set the exported config's norm_local_s (normalisation statistics from "
+                        "that many seconds either side of each frame: an inference setting, the "
+                        "weights are the run's)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     if args.real_speech is not None and not args.real_speech.is_file():
@@ -175,8 +175,7 @@ def _normalisation(c: ModelConfig) -> str:
     """Which frames the normalisation's statistics come from, for the card ("" for all)."""
     if not c.norm_top_db:
         return ""
-    local = (f", the loud ones taken from {c.norm_local_s:g} s either side of each frame"
-             if c.norm_local_s else "")
+    local = (f", taken from {c.norm_local_s:g} s either side of each frame" if c.norm_local_s else "")
     return f" (statistics of the frames within {c.norm_top_db:g} dB of the loud ones{local})"
 
 

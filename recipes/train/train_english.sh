@@ -115,9 +115,9 @@ if [[ "$WHAT" == all || "$WHAT" == english || "$WHAT" == export ]]; then
     # The card's first section is the real-speech benchmark's page: after a new model is
     # exported, measure it and calibrate its thresholds (recipes/train/README.md section 5:
     # benchmarks/real_speech.py, calibrate.py), then `train_english.sh export` once more.
-    # --norm-local-s 4: the loud frames that normalisation keeps come from 4 s either side of
-    # each frame (recipes/train/README.md section 3: a long recording with voices at different
-    # levels); the network was trained with the whole recording's, the same for recordings up to 4 s.
+    # --norm-local-s 4: normalisation's statistics come from 4 s either side of each frame
+    # (recipes/train/README.md section 3: a long recording with voices at different levels); the
+    # network was trained with the whole recording's, the same for recordings up to 4 s.
     python recipes/train/export.py --run "$DATA/runs/english" --which last --out models/english \
         --norm-local-s 4 \
         --dev "$DATA/synth/dev" --test "$DATA/synth/test" \

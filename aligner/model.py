@@ -105,6 +105,7 @@ def loud_level(level: Tensor, local_frames: int = 0, stride: int = 10) -> Tensor
         ranked = level.sort(1, descending=True).values
         k = ((level > float("-inf")).sum(1, keepdim=True) * 0.05).long()
         return ranked.gather(1, k)
+    stride = min(stride, local_frames)  # every frame inside the window it is given
     windows = F.pad(level, (local_frames, local_frames), value=float("-inf"))
     windows = windows.unfold(1, 2 * local_frames + 1, 1)[:, ::stride]  # [B, T / stride, W]
     top = windows.topk(int((2 * local_frames + 1) * 0.05) + 1, dim=-1).values
@@ -211,11 +212,14 @@ class AcousticModel(nn.Module):
         pause or room tone surrounds the speech, and how quiet it is, does not move the
         statistics; a noisy recording, whose quiet lies within top_db, keeps them all.
         local_frames > 0 (`norm_local_s`) takes the loud frames, and the mean and variance, from
-        that many frames on either side of each frame rather than from the whole recording (the
-        whole recording's counting as LOCAL_PRIOR_FRAMES more, so that a long pause is not
-        scaled by the statistics of a few frames), so that in a long recording a quiet voice next
-        to a loud one is normalised by its own sounds, not by the loud voice's; a recording at
-        most local_frames + 1 frames long is normalised as with the whole recording's."""
+        that many frames on either side of each frame rather than from the whole recording, so
+        that in a long recording a quiet voice next to a loud one is normalised by its own
+        sounds, not by the loud voice's. The whole recording's statistics count as
+        LOCAL_PRIOR_FRAMES more, so that a stretch with few counted frames (digital silence
+        longer than the window) is not scaled by a handful; room tone that far from any speech
+        is its own loud reference, and is normalised like speech. A recording at most
+        local_frames + 1 frames long is normalised as with the whole recording's (up to
+        rounding)."""
         stats = mask if live is None else mask & live
         stats = torch.where(stats.any(1, keepdim=True), stats, mask)
         if top_db > 0 and feats.shape[1]:
@@ -226,11 +230,14 @@ class AcousticModel(nn.Module):
         mean = (feats * m).sum(1, keepdim=True) / count
         var = ((feats - mean).square() * m).sum(1, keepdim=True) / count
         if local_frames:  # each frame's own neighbourhood, drawn to the whole when it holds few
-            n = windowed_sum(m, local_frames) + LOCAL_PRIOR_FRAMES
-            local_mean = (windowed_sum(feats * m, local_frames) + LOCAL_PRIOR_FRAMES * mean) / n
-            square = (windowed_sum(feats.square() * m, local_frames)
-                      + LOCAL_PRIOR_FRAMES * (var + mean.square())) / n
-            mean, var = local_mean, (square - local_mean.square()).clamp(min=0.0)
+            # sums of deviations from the whole's mean, in float32: running sums of raw squares
+            # lose digits to cancellation, and overflow float16
+            d = (feats.float() - mean.float()) * m.float()
+            n = windowed_sum(m.float(), local_frames) + LOCAL_PRIOR_FRAMES
+            shift = windowed_sum(d, local_frames) / n
+            spread = (windowed_sum(d.square(), local_frames) + LOCAL_PRIOR_FRAMES * var.float()) / n
+            mean = (mean.float() + shift).to(feats.dtype)
+            var = (spread - shift.square()).clamp(min=0.0).to(feats.dtype)
         return (feats - mean) / (var + 1e-5).sqrt() * mask[..., None].to(feats.dtype)
 
     def encode(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None) -> Tensor:

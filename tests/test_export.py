@@ -50,13 +50,15 @@ def test_export_writes_weights_metrics_and_card(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [*sys.argv, "--real-speech", str(page), "--norm-local-s", "4"])
     export.main()
     assert json.loads((out / "config.json").read_text())["norm_local_s"] == 4.0  # an inference setting
-    assert torch.equal(load_file(str(out / "model.safetensors"))[next(iter(best))], best[next(iter(best))])
+    reexported = load_file(str(out / "model.safetensors"))
+    assert all(torch.equal(best[k], reexported[k]) for k in best)
     lines = (out / "MODEL_CARD.md").read_text().splitlines()
+    assert any("(statistics from 4 s either side of each frame)" in line for line in lines)
     assert [line for line in lines if line.startswith("## ")][0] == (
         "## Real speech (the figures to trust), beside pocketsphinx 5")
     assert "#### Gold" in lines and "### Sets" in lines and "| emuR | 75% |" in lines
     assert "# Real speech: x" not in lines
-    assert any(f"--real-speech {page}` (" in line for line in lines)  # the command that was run
+    assert any(f"--real-speech {page} --norm-local-s 4` (" in line for line in lines)  # the command run
 
 
 def test_export_refuses_a_missing_real_speech_page_before_measuring(tmp_path, monkeypatch, capsys):

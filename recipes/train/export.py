@@ -173,10 +173,9 @@ def _training_data(run: Path, corpora: list[str]) -> str:
 
 def _normalisation(c: ModelConfig) -> str:
     """Which frames the normalisation's statistics come from, for the card ("" for all)."""
-    if not c.norm_top_db:
-        return ""
-    local = (f", taken from {c.norm_local_s:g} s either side of each frame" if c.norm_local_s else "")
-    return f" (statistics of the frames within {c.norm_top_db:g} dB of the loud ones{local})"
+    parts = ([f"of the frames within {c.norm_top_db:g} dB of the loud ones"] if c.norm_top_db else [])
+    parts += [f"from {c.norm_local_s:g} s either side of each frame"] if c.norm_local_s else []
+    return f" (statistics {', '.join(parts)})" if parts else ""
 
 
 def _model_section(model: AcousticModel, out: Path) -> list[str]:
@@ -252,6 +251,7 @@ def _accuracy_section(args: argparse.Namespace, metrics: dict, measure_s: float)
                 + (f" --ottc-same-budget {args.ottc_same_budget}" if args.ottc_same_budget else "")
                 + (f" --ceiling {args.ceiling}" if args.ceiling else "")
                 + (f" --real-speech {args.real_speech}" if args.real_speech else "")
+                + (f" --norm-local-s {args.norm_local_s:g}" if args.norm_local_s is not None else "")
                 + f"` ({measure_s / 60:.1f} min).")
     body = [*table(ACCURACY_HEADER, rows), "", measured]
     if "ctc_training" in metrics:

@@ -318,8 +318,13 @@ def save_model(model: AcousticModel, path: Path) -> None:
     with atomic_path(path / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
     os.chmod(path / WEIGHTS_FILE, 0o644)  # a shipped model must be readable, whatever the umask
-    with atomic_open(path / CONFIG_FILE) as handle:
-        handle.write(json.dumps(model.config.to_dict(), indent=2) + "\n")
+    save_config(model.config, path)
+
+
+def save_config(config: ModelConfig, path: Path) -> None:
+    """Write a model directory's `config.json`, all or nothing."""
+    with atomic_open(Path(path) / CONFIG_FILE) as handle:
+        handle.write(json.dumps(config.to_dict(), indent=2) + "\n")
 
 
 def copy_model(source: Path, target: Path) -> None:

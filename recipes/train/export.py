@@ -21,13 +21,15 @@ import re
 import shlex
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from aligner.card import epoch_cells, render, section, table, write_card
 from aligner.dev_metrics import dev_metrics, find_dev_utterances
-from aligner.model import CONFIG_FILE, WEIGHTS_FILE, AcousticModel, ModelConfig, load_model
+from aligner.model import (CONFIG_FILE, WEIGHTS_FILE, AcousticModel, ModelConfig, load_model,
+                           read_config, save_config)
 from aligner.train import CHECKPOINT
 
 METHOD_NAMES = {"ot": "OTTC, boundaries from alpha (`--method ot`)",
@@ -341,9 +343,7 @@ def main() -> None:
     for name in (WEIGHTS_FILE, CONFIG_FILE):
         shutil.copy2(src / name, args.out / name)
     if args.norm_local_s is not None:
-        config = json.loads((args.out / CONFIG_FILE).read_text())
-        config["norm_local_s"] = args.norm_local_s
-        (args.out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        save_config(replace(read_config(args.out), norm_local_s=args.norm_local_s), args.out)
     chosen = json.loads((src / "dev.json").read_text()) if (src / "dev.json").is_file() else ckpt["history"][-1]
 
     t0 = time.time()

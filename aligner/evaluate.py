@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -696,8 +697,37 @@ def evaluate_paths(gold_root: Path, hyp_root: Path, folding: Folding, tolerance:
             note(line)
     hyp = load_alignments(Path(hyp_root), tier, exclude, note)
     hyp_folding = hyp_folding or hypothesis_folding(folding)
-    return [_score_pair(key, g, h, folding, hyp_folding, tolerance)
-            for key, g, h in pair_utterances(gold, hyp)]
+    pairs = pair_utterances(gold, hyp)
+    if note is not None:
+        line = foreign_words_note(pairs)
+        if line:
+            note(line)
+    return [_score_pair(key, g, h, folding, hyp_folding, tolerance) for key, g, h in pairs]
+
+
+def foreign_words_note(pairs: Iterable[tuple[str, object, object]]) -> str:
+    """A note when under half of the gold's word labels are words of the output's transcript
+    (case and punctuation aside): the tier read as words holds something else (emuR's `Word`
+    tier holds accent classes, C and F; its words are in `Text`), and the word figures mean
+    nothing; "" otherwise."""
+    def words(a: object) -> list[str]:
+        if not isinstance(a, Alignment):
+            return []
+        return [w for w in (re.sub(r"[^\w']", "", iv.label.lower()) for iv in a.words) if w]
+
+    total = found = 0
+    for _, g, h in pairs:
+        said = set(words(h))
+        if not said:
+            continue
+        labels = words(g)
+        total += len(labels)
+        found += sum(w in said for w in labels)
+    if total < 20 or found >= 0.5 * total:
+        return ""
+    return (f"only {found} of the gold's {total} word labels are words of the aligned "
+            "transcripts: is the gold's words tier the one holding the words? Name it with "
+            "--gold-tiers WORDS,PHONES (emuR: Text,Phonetic)")
 
 
 def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Folding) -> str:

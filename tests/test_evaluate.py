@@ -750,6 +750,24 @@ def test_gold_labels_outside_arpabet_are_noted():
                                load_folding("cmu39")) == ""
 
 
+def test_a_gold_words_tier_that_holds_no_words_is_noted():
+    """emuR's `Word` tier holds accent classes (C, F): read as the words, every word was an
+    error (12.9% label match) with no word of why. Under half of the gold's word labels among
+    the output's words gets a note naming --gold-tiers; real words (any case, punctuation)
+    get none."""
+    from aligner.alignment import Alignment, Interval
+    from aligner.evaluate import foreign_words_note
+
+    def ali(labels):
+        return Alignment([Interval(i * 0.2, i * 0.2 + 0.2, x) for i, x in enumerate(labels)], [],
+                         len(labels) * 0.2)
+
+    said = ali(["the", "cat", "sat", "on", "a", "mat"] * 4)
+    note = foreign_words_note([("u", ali(["C", "F", "F", "C", "F", "C"] * 4), said)])
+    assert "--gold-tiers" in note and "0 of the gold's 24" in note
+    assert foreign_words_note([("u", ali(["The", "cat,", "SAT", "on", "a", "mat."] * 4), said)]) == ""
+
+
 def test_files_named_like_speaker_ids_are_not_pooled(tmp_path):
     """Only utterance ids read inside a CTM are pooled as a recording's speakers: the files
     a-1.TextGrid and a-2.TextGrid are two takes, not the speakers of gold `a`, which has no

@@ -225,8 +225,10 @@ def write_ctm(alignments: Alignment | Sequence[Alignment], words_path: Path,
 
 
 def write_json(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
-    """MFA-shaped JSON; each entry is `[start, end, label, confidence]`, plus `flags` (each with
-    the entry it refers to) and the generated pronunciations of `unknown_words`."""
+    """MFA's JSON: each tier's entries are `[start, end, label]`, as MFA writes them (code that
+    unpacks three items keeps working), with the entries' confidences in a list of their own
+    beside them (`"confidence": [...]`, null where there is none); plus `flags` (each with the
+    entry it refers to) and the generated pronunciations of `unknown_words`."""
     with atomic_open(path) as handle:
         handle.write(_pretty_json(to_json_dict(alignments)))
     return path
@@ -278,7 +280,8 @@ def _pretty_json(data: dict) -> str:
         lines.append(f'  {dump(name)}: {{"type": {dump(tier["type"])}, "entries": [')
         entries = tier["entries"]
         lines += [f"   {dump(e)}{',' if i < len(entries) - 1 else ''}" for i, e in enumerate(entries)]
-        lines.append("  ]}" + ("," if t < len(tiers) - 1 else ""))
+        lines.append(f'  ], "confidence": {dump(tier["confidence"])}}}'
+                     + ("," if t < len(tiers) - 1 else ""))
     lines.append(" },")
     rest = [k for k in data if k not in ("start", "end", "tiers")]
     for i, key in enumerate(rest):
@@ -295,9 +298,10 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
     unknown: dict[str, list[str]] = {}
     for a, (words_name, phones_name) in zip(alignments, tier_names(alignments)):
         for name, intervals in ((words_name, a.words), (phones_name, a.phones)):
-            tiers[name] = {"type": "interval", "entries": [
-                [iv.start, iv.end, iv.label, _conf(iv.confidence)]
-                for iv in _labelled(intervals, duration)]}
+            labelled = _labelled(intervals, duration)
+            tiers[name] = {"type": "interval",
+                           "entries": [[iv.start, iv.end, iv.label] for iv in labelled],
+                           "confidence": [_conf(iv.confidence) for iv in labelled]}
         for f in a.flags:
             item = f.as_dict() if hasattr(f, "as_dict") else {"kind": "", "message": str(f)}
             if a.speaker and len(alignments) > 1:
@@ -596,8 +600,9 @@ def _read_textgrid_tokens(path: Path) -> tuple[dict[str, list[Interval]], float]
 
 
 def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = None) -> list[Alignment]:
-    """Our (MFA-shaped) JSON back into Alignments: {"end", "tiers": {name: {"entries": [[start,
-    end, label, confidence], ...]}}}. Tolerant: also the plain shape {"words": [...], "phones":
+    """MFA's JSON (ours) back into Alignments: {"end", "tiers": {name: {"entries": [[start, end,
+    label], ...], "confidence": [...]}}} (the confidences optional; earlier versions of ours
+    wrote each as a fourth item of its entry, also read). Tolerant: also the plain shape {"words": [...], "phones":
     [...]} whose entries are [label, start, end], [start, end, label] (told apart by which items
     are numbers) or objects {"start", "end", "label"}, and WhisperX's {"segments": [...],
     "word_segments": [...]} (its words; segments of text are not phones and are left out).
@@ -608,9 +613,12 @@ def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = Non
         data = json.loads(decode_text(Path(path).read_bytes()))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise FormatError(f"{path}: not a readable JSON file ({one_line(err)})") from None
+    confidences: dict[str, object] = {}
     if isinstance(data, dict) and isinstance(data.get("tiers"), dict):
         raw = {name: tier.get("entries") if isinstance(tier, dict) else tier
                for name, tier in data["tiers"].items()}
+        confidences = {name: tier.get("confidence") for name, tier in data["tiers"].items()
+                       if isinstance(tier, dict)}
     elif tolerant and isinstance(data, dict):
         raw = {name: value for name, value in data.items() if isinstance(value, list) and (
             name in (chosen or ()) or tier_kind(name) is not None
@@ -630,6 +638,10 @@ def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = Non
         if not isinstance(entries, list):
             raise FormatError(f"{path}: tier {name!r} is not a list of entries")
         tiers[name] = [_json_entry(path, name, i, e, tolerant) for i, e in enumerate(entries)]
+        confidence = confidences.get(name)
+        if isinstance(confidence, list) and len(confidence) == len(entries):
+            tiers[name] = [Interval(iv.start, iv.end, iv.label, float(c) if _is_number(c) else None)
+                           for iv, c in zip(tiers[name], confidence)]
     end = data.get("end")
     duration = float(end) if _is_number(end) else None
     _require_finite(path, tiers, duration)

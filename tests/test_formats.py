@@ -111,6 +111,27 @@ def test_times_are_rounded_to_milliseconds(tmp_path):
     assert data["end"] == 1.235
 
 
+def test_json_entries_are_mfas_three_items_with_confidences_beside_them(tmp_path):
+    """MFA writes `[start, end, label]`; a fourth item broke code that unpacks three. The
+    confidences are a list beside the entries, read back onto them; the four-item entries that
+    earlier versions wrote still read."""
+    a = Alignment([Interval(0.1, 0.5, "hello", 0.25)],
+                  [Interval(0.1, 0.3, "HH", 0.5), Interval(0.3, 0.5, "spn")], 0.8)
+    write_outputs(a, tmp_path / "r", ["json"])
+    data = json.loads((tmp_path / "r.json").read_text())
+    for name in ("words", "phones"):
+        for start, end, label in data["tiers"][name]["entries"]:  # MFA's unpacking
+            assert start < end and label
+    assert data["tiers"]["phones"]["confidence"] == [0.5, None]
+    back = read_json(tmp_path / "r.json")[0]
+    assert [(p.label, p.confidence) for p in back.phones if p.label] == [("HH", 0.5), ("spn", None)]
+    assert [w.confidence for w in back.words if w.label] == [0.25]
+    old = {"end": 0.8, "tiers": {"words": {"type": "interval", "entries": [[0.1, 0.5, "hello", 0.25]]},
+                                 "phones": {"type": "interval", "entries": [[0.1, 0.5, "HH", 0.5]]}}}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert [w.confidence for w in read_json(tmp_path / "old.json")[0].words if w.label] == [0.25]
+
+
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.txt"
     with pytest.raises(RuntimeError):

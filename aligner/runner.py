@@ -19,6 +19,7 @@ length-bucketed GPU batches, and the CLI only renders the results.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -81,6 +82,7 @@ class Result:
     # False for a skipped recording whose aligning run was killed before it judged it against
     # its speaker's other recordings (`recall_previous`): this run does (`judge_against_speakers`)
     speaker_judged: bool = True
+    settings: str = ""  # what it was aligned with (`run_settings`); "" when not known
 
     @property
     def ok(self) -> bool:
@@ -254,6 +256,30 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
     return [p for p in utterance_outputs(out_dir, utt, formats, plots) if _mtime(p) < newest]
 
 
+def run_settings(model: Path, method: str, dictionary: Path | None = None) -> str:
+    """What a corpus run aligns with, as the report records it per utterance: the decoding
+    method and short content hashes of the model directory's files and of the --dictionary,
+    e.g. `method=viterbi model=1a2b3c4d dictionary=none`.
+
+    Why: a resumed run skips finished utterances by their files' times (`stale_outputs`), which
+    say nothing about a --dictionary added, a method or model changed since; the outputs of
+    such a run were silently kept. With these recorded, `plan` aligns them again."""
+    def digest(paths: Sequence[Path]) -> str:
+        h = hashlib.sha1()
+        for path in paths:
+            h.update(path.name.encode() + b"\0")
+            try:
+                h.update(path.read_bytes())
+            except OSError:
+                h.update(b"unreadable")
+        return h.hexdigest()[:8]
+
+    weights = sorted(p for p in Path(model).iterdir() if p.suffix in (".json", ".safetensors", ".pt")
+                     and p.name != "metrics.json") if Path(model).is_dir() else []
+    return (f"method={method} model={digest(weights)} "
+            f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}")
+
+
 def _mtime(path: Path) -> int:
     try:
         return Path(path).stat().st_mtime_ns
@@ -302,13 +328,18 @@ def overwrite_refusal(utt: Utterance, output: Path) -> str:
 
 
 def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
-         overwrite: bool, plots: bool = False,
-         dictionary: Path | None = None) -> tuple[list[Utterance], list[Result]]:
+         overwrite: bool, plots: bool = False, dictionary: Path | None = None,
+         settings: str = "", recorded: dict[str, str] | None = None
+         ) -> tuple[list[Utterance], list[Result]]:
     """Split into utterances to align, already-finished ones (reported as skipped, their
     outputs listed as written) and ones whose outputs would replace their own input (failed).
-    Finished means every output exists and none is older than the audio, the transcript or
-    `dictionary`; older outputs are removed here (they align words the transcript no longer
-    has), so the utterance is aligned again, and if that fails no stale alignment is left."""
+    Finished means every output exists, none is older than the audio, the transcript or
+    `dictionary`, and the run that wrote them used these `settings` (`run_settings`) when
+    `recorded` (utterance -> settings, from the report: `previous_rows`) knows which it used.
+    Other outputs are removed here (they align words the transcript no longer has, or with
+    another model, method or dictionary), so the utterance is aligned again, and if that fails
+    no stale alignment is left."""
+    recorded = recorded or {}
     todo, done = [], []
     for utt in utterances:
         outputs = expected_outputs(out_dir, utt, formats, plots)
@@ -318,7 +349,10 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
         if utt.transcript is not None:
-            for path in stale_outputs(out_dir, utt, formats, plots, dictionary):
+            old = recorded.get(utt.name) or settings
+            stale = (utterance_outputs(out_dir, utt, formats, plots) if old != settings
+                     else stale_outputs(out_dir, utt, formats, plots, dictionary))
+            for path in stale:
                 path.unlink(missing_ok=True)
         if not overwrite and utt.transcript is not None and all(p.exists() for p in outputs):
             done.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
@@ -534,7 +568,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
 # ------------------------------------------------------------------------------- report
 
 REPORT_COLUMNS = ("utterance", "status", "reason", "duration", "words", "mean_confidence",
-                  "transcript_fit", "flags")
+                  "transcript_fit", "flags", "settings")
 _STATUS_ORDER = {"failed": 0, "flagged": 1, "aligned": 2, "skipped": 3}  # what to look at first
 
 # How often a process's journal lines are forced to the disk (fsync): what a power cut can lose.
@@ -547,7 +581,8 @@ def report_row(r: Result) -> dict[str, str]:
     return dict(zip(REPORT_COLUMNS, (
         r.name, r.status, r.reason, f"{r.duration:.3f}", str(r.words),
         "" if r.confidence is None else f"{r.confidence:.3f}",
-        "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}", " | ".join(r.flags))))
+        "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}", " | ".join(r.flags),
+        r.settings)))
 
 
 def journal_path(report: Path) -> Path:
@@ -575,9 +610,11 @@ class Journal:
     with."""
 
     path: Path
+    settings: str = ""  # the run's `run_settings`, given to each Result it records
     synced: float = field(default_factory=time.monotonic)
 
     def record(self, result: Result) -> None:
+        result.settings = self.settings
         sync = time.monotonic() - self.synced >= JOURNAL_SYNC_SECONDS
         line = "\n" + json.dumps(report_row(result))
         try:
@@ -598,15 +635,18 @@ def _append(path: Path, data: bytes, sync: bool) -> None:
         os.close(fd)
 
 
-def write_report(results: Sequence[Result], path: Path) -> Path:
+def write_report(results: Sequence[Result], path: Path,
+                 unfinished: Callable[[str], bool] = lambda name: False) -> Path:
     """CSV with one row per utterance that failed or was flagged, then a row per other
     utterance, so the file alone tells what to look at. The journal beside it (`Journal`) is
     folded in, then removed: its rows of utterances without a Result here are kept (what worker
     processes ended with the run had found, or a killed earlier run that this one did not
-    reach), so that no run forgets what an earlier one found."""
+    reach), so that no run forgets what an earlier one found; but not those `unfinished` says
+    lack some of their outputs (a run interrupted while writing them: the journal records an
+    utterance just before its outputs are written, and the next run aligns it again)."""
     ensure_dir(path.parent)
     journal = journal_path(path)
-    rows = _journal_rows(journal)
+    rows = {name: row for name, row in _journal_rows(journal).items() if not unfinished(name)}
     rows.update((r.name, report_row(r)) for r in results)
     with atomic_open(path, newline="") as handle:
         writer = csv.DictWriter(handle, REPORT_COLUMNS)
@@ -615,6 +655,20 @@ def write_report(results: Sequence[Result], path: Path) -> Path:
             _STATUS_ORDER.get(row["status"], 9), row["utterance"])))
     journal.unlink(missing_ok=True)
     return path
+
+
+def lacks_outputs(out_dir: Path, utterances: Sequence[Utterance], formats: Sequence[str],
+                  plots: bool = False) -> Callable[[str], bool]:
+    """For `write_report`: whether the utterance of that name lacks some of its expected outputs
+    (`expected_outputs`); False for a name that is not one of `utterances`."""
+    by_name = {u.name: u for u in utterances}
+
+    def lacks(name: str) -> bool:
+        utt = by_name.get(name)
+        return utt is not None and not all(
+            p.is_file() for p in expected_outputs(out_dir, utt, formats, plots))
+
+    return lacks
 
 
 def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | None:
@@ -665,6 +719,7 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
         r.confidence = _number(row.get("mean_confidence"), r.confidence)
         r.transcript_fit = _number(row.get("transcript_fit"), r.transcript_fit)
         r.flags = [f for f in (row.get("flags") or "").split(" | ") if f]
+        r.settings = row.get("settings") or ""
         if r.flags:
             r.reason = "outputs exist (use --overwrite); flagged when aligned"
         if r.flags and strict:
@@ -709,7 +764,8 @@ def _journal_rows(path: Path) -> dict[str, dict[str, str]]:
             row = json.loads(line)
         except ValueError:
             continue
-        if isinstance(row, dict) and all(isinstance(row.get(c), str) for c in REPORT_COLUMNS):
+        if isinstance(row, dict) and all(isinstance(row.get(c), str) for c in REPORT_COLUMNS
+                                         if c != "settings"):  # older runs did not record it
             rows[row["utterance"]] = row
     return rows
 

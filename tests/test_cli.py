@@ -139,6 +139,41 @@ def test_corpus_run_resume_and_failures(tmp_path, tiny_model_dir):
     assert "bob/bad,failed" in (out / "alignment_report.csv").read_text(encoding="utf-8")
 
 
+def test_a_resumed_run_realigns_what_other_settings_wrote(tmp_path, tiny_model_dir):
+    """Outputs were skipped by their files' times alone: adding --dictionary (older than the
+    outputs) or changing --method kept the old alignments and said nothing. The report records
+    what each utterance was aligned with; a run with other settings aligns it again and says
+    why, and the same settings skip it again."""
+    import csv
+
+    def statuses() -> set[str]:
+        return {row["status"] for row in csv.DictReader(open(out / "alignment_report.csv"))}
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _make_corpus(root)
+    dictionary = tmp_path / "my.dict"
+    dictionary.write_text("see S IY1\n", encoding="utf-8")  # older than every output
+    args = [root, "-o", out, "--model", tiny_model_dir, "--method", "ot"]
+    assert cli(*args).exit_code == 0
+    first = (out / "alice" / "a1.TextGrid").stat().st_mtime_ns
+    rows = (out / "alignment_report.csv").read_text(encoding="utf-8")
+    assert "method=ot" in rows and "dictionary=none" in rows
+
+    again = cli(*args, "--dictionary", dictionary)
+    assert again.exit_code == 0, again.output
+    assert "other settings" in again.stderr and "skipped" not in statuses()
+    assert (out / "alice" / "a1.TextGrid").stat().st_mtime_ns != first
+    assert "dictionary=none" not in (out / "alignment_report.csv").read_text(encoding="utf-8")
+
+    same = cli(*args, "--dictionary", dictionary)
+    assert same.exit_code == 0 and "other settings" not in same.stderr
+    assert statuses() == {"skipped"}
+
+    other = cli(root, "-o", out, "--model", tiny_model_dir, "--method", "viterbi",
+                "--dictionary", dictionary)
+    assert "other settings" in other.stderr and "skipped" not in statuses()
+
+
 def test_corpus_jobs(tmp_path, tiny_model_dir):
     root, out = tmp_path / "corpus", tmp_path / "out"
     _make_corpus(root)

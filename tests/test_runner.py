@@ -440,6 +440,27 @@ def test_the_journal_keeps_what_a_run_killed_before_its_report_found(tmp_path):
     assert not journal.path.exists()
 
 
+def test_the_report_leaves_out_a_journal_row_whose_outputs_did_not_all_land(tmp_path):
+    """The journal records an utterance just before its outputs are written; a Ctrl-C between
+    its TextGrid and its JSON left a report that listed it as aligned. Only a row whose outputs
+    are all there is kept; the next run aligns the other again."""
+    from aligner.corpus import Utterance
+
+    out = tmp_path / "out"
+    utts = [Utterance(f"s/{n}", tmp_path / f"{n}.wav", tmp_path / f"{n}.lab", "s") for n in "ab"]
+    (out / "s").mkdir(parents=True)
+    report = out / runner.REPORT_NAME
+    journal = runner.Journal(runner.journal_path(report))
+    for u in utts:
+        journal.record(runner.Result(u.name, "aligned", duration=1.0, words=2))
+    for path in runner.expected_outputs(out, utts[0], ["textgrid", "json"]):
+        path.write_text("x")
+    (out / "s" / "b.TextGrid").write_text("x")  # b's JSON never came
+    runner.write_report([], report, runner.lacks_outputs(out, utts, ["textgrid", "json"]))
+    rows = [r["utterance"] for r in csv.DictReader(open(report, encoding="utf-8"))]
+    assert rows == ["s/a"]
+
+
 def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir, write_wav):
     """`u.wav` and `u.flac` beside one `u.lab` were two utterances of one name: the report had
     two `s/u` rows and one result overwrote the other's TextGrid. Neither is aligned now, the

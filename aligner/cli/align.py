@@ -312,10 +312,14 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     if stale and not quiet:
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
     same_name = corpus.same_name_problems(utterances)
-    todo, results = runner.plan([u for u in utterances if u.name not in same_name], out_dir, fmts,
-                                overwrite, plots, dictionary)
-    results += [runner.bad_input(name, problem) for name, problem in sorted(same_name.items())]
     report = out_dir / runner.REPORT_NAME
+    settings = runner.run_settings(model_dir(model), method, dictionary)
+    recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report)[0].items()}
+    if not quiet:
+        _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots)
+    todo, results = runner.plan([u for u in utterances if u.name not in same_name], out_dir, fmts,
+                                overwrite, plots, dictionary, settings, recorded)
+    results += [runner.bad_input(name, problem) for name, problem in sorted(same_name.items())]
     runner.recall_previous(results, report, strict)  # before this run's report replaces it
     results += [runner.unreadable_result(root, path) for path in unreadable]
     aligner = load_aligner(model, device, dictionary, method) if todo else None
@@ -323,7 +327,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     if batch_seconds is None:
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
     late: list = []  # what workers finished after an interrupt: reported all the same
-    journal = runner.Journal(runner.journal_path(report))  # what a killed run found, kept
+    journal = runner.Journal(runner.journal_path(report), settings)  # what a killed run found
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
@@ -344,7 +348,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         try:
             runner.judge_against_speakers(results, _thresholds(aligner), strict)
             runner.discard_refused(results, utterances, out_dir, fmts, plots)
-            runner.write_report(results, report)
+            runner.write_report(results, report,
+                                runner.lacks_outputs(out_dir, utterances, fmts, plots))
             if "csv" in fmts:
                 runner.write_table(results, out_dir, out_dir / runner.TABLE_NAME)
         except OSError as err:
@@ -414,6 +419,20 @@ def _print_transcript_conflicts(utterances, verbose: bool) -> None:
     if len(conflicts) > FLAG_EXAMPLES and not verbose:
         console.print(f"[yellow]warning:[/] ... {len(conflicts) - FLAG_EXAMPLES} more recordings "
                       "with a .lab and a .txt that differ (ottc-align validate lists them all)")
+
+
+def _print_changed_settings(recorded: dict[str, str], settings: str, utterances, out_dir: Path,
+                            fmts, plots: bool) -> None:
+    """Say so when outputs that would be skipped were written with another method, model or
+    dictionary (`runner.run_settings`): they are aligned again, not kept."""
+    from aligner import runner
+
+    changed = [u for u in utterances if recorded.get(u.name) not in (None, "", settings)
+               and runner.utterance_outputs(out_dir, u, fmts, plots)]
+    if changed:
+        before = recorded[changed[0].name]
+        err_console().print(f"{len(changed)} utterance(s) were aligned with other settings "
+                            f"({escape(before)}; now {escape(settings)}): aligning them again")
 
 
 def _print_orphans(orphans: list[Path], verbose: bool) -> None:

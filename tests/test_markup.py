@@ -347,11 +347,22 @@ def test_export_to_an_unwritable_place_is_a_usage_error(tmp_path):
     ("I w- went", [("I", [["AY1"]]), ("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
     ("th- that", [("th-", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
     ("w-, went", [("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
+    ("the b-b-bell", [("the", [["DH", "AH0"], ["DH", "AH1"], ["DH", "IY0"]]), ("b-", [["spn"]]),
+                      ("b-", [["spn"]]), ("bell", [["B", "EH1", "L"]])]),
+    ("th-that", [("th-", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
 ])
 def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
     """A stutter or self-correction written as the start of a word and a hyphen is spoken noise
     with its label kept, like `<cutoff-x>`: "w-" was the letter's name, D AH1 B AH0 L Y UW0."""
     assert [(w.text, w.pronunciations) for w in parse_transcript(text, lex)] == expected
+
+
+@pytest.mark.parametrize("text", ["re-read", "bye-bye", "t-shirt", "x-ray", "so-so"])
+def test_hyphenated_words_are_not_taken_for_stutters(text, lex):
+    """A start glued to a word is a cutoff only when it is one letter, not a word, or has no
+    vowel, and is a shorter start of the word: these are words, said in full."""
+    words = parse_transcript(text, lex)
+    assert all(w.pronunciations != [["spn"]] for w in words)
 
 
 def test_a_suspended_hyphen_after_a_word_keeps_the_word(lex):

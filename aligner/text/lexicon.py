@@ -240,6 +240,11 @@ class Lexicon:
         found = self.lookup(w)
         if found:
             return found[:MAX_VARIANTS], False
+        if w.endswith("in'") and w[:-1] + "g" in self:  # "goin'", "nothin'": -ing said with N
+            variants, unknown = self.pronounce(w[:-1] + "g")
+            dropped = [v[:-1] + ["N"] for v in variants if v[-1] == "NG"]
+            if dropped:
+                return dropped, unknown
         if len(w) == 2 and w[1] == "." and w[0] in LETTER_NAMES:
             return LETTER_NAMES[w[0]], False
         folded = fold_accents(w)

@@ -251,6 +251,8 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "'" and end - start >= 3 and piece[end - 2] in "sS":
             break
+        if ch == "'" and core[:-1].lower().endswith("in") and known(core[:-1].lower() + "g"):
+            break  # "goin'", "nothin'": the -ing word said with N (Lexicon)
         if ch == "." and _keeps_dot(core, known):
             break
         end -= 1
@@ -561,6 +563,24 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool]) 
     return len(core) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None  # "th-"
 
 
+def _glued_cutoffs(core: str, known: Callable[[str], bool]) -> list[str]:
+    """The broken-off starts of a word written glued to it with hyphens, "b-b-barrel",
+    "th-the": ["b", "b"], ["th"]; [] for any other word. Each start must be a shorter start of
+    the last part and a cutoff as `_is_cutoff` has it (one letter, or not a word, or no
+    vowel), so "re-read", "co-conspirator", "bye-bye" and "t-shirt" stay words."""
+    parts = core.split("-")
+    if len(parts) < 2 or not all(p.isalpha() for p in parts):
+        return []
+    last = parts[-1].lower()
+    for start in parts[:-1]:
+        low = start.lower()
+        if not (len(low) < len(last) and last.startswith(low)):
+            return []
+        if not (len(low) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None):
+            return []
+    return parts[:-1]
+
+
 def _markup_spans(cleaned: str) -> list[tuple[int, int]]:
     """Spans of the markup tokens in cleaned text, in order."""
     if not any(c in cleaned for c in "[{<("):
@@ -646,6 +666,10 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         if _is_cutoff(core, cleaned, b, known):  # "w- went": a stutter, not "double-you"
             tokens.append(Token(original(a, b + 1), [], MARKUP_SPN))
             continue
+        for start in _glued_cutoffs(core, known):  # "b-b-barrel": two cutoffs, then the word
+            tokens.append(Token(original(a, a + len(start) + 1), [], MARKUP_SPN))
+            a += len(start) + 1
+            core = core[len(start) + 1:]
         if not core:
             ra, rb = raw_spans[i]
             sym = cleaned[ra:rb].strip(".,'")

@@ -114,6 +114,7 @@ def test_cuda_requested_without_gpu(tmp_path, tiny_model_dir, example_pair):
     write_pair(root, "u1", speechlike(1.0))
     assert_one_line_error(cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir,
                               "--device", "cuda"), 2, "no CUDA GPU")
+    assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
 def test_out_of_memory_single_file(monkeypatch, tiny_model_dir, example_pair):

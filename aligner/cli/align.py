@@ -295,11 +295,13 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False) -> int:
     from aligner import corpus, runner
+    from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, clean_stale_temps, ensure_dir
 
     try:
+        resolve_device(device)  # first: a missing GPU leaves no empty output folder behind
         ensure_dir(out_dir)
-    except OutputError as err:
+    except (DeviceError, OutputError) as err:
         raise fail(err)
     utterances = corpus.find_utterances(root)
     unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert

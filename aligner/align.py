@@ -132,6 +132,9 @@ class Aligner:
         # then, with refinement on, boundaries between manners move onto the spectral change
         # near them (boundaries.snap_to_change)
         self.snap_boundaries = True
+        # a word's fading last sound before a pause keeps the voicing that runs on after it
+        # (boundaries.extend_into_voicing)
+        self.voiced_ends = True
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -240,7 +243,8 @@ class Aligner:
         Each segment is encoded and decoded on its own; `encoded`, the model's outputs for the
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
-        from aligner.features import voiced_frames, voiced_share
+        from aligner.boundaries import extend_into_voicing
+        from aligner.features import frame_levels, voiced_frames, voiced_share
 
         duration = len(wave) / self.sample_rate
         if encoded is not None and abs(encoded.duration - duration) > self.frame_duration:
@@ -254,6 +258,11 @@ class Aligner:
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
+            if self.voiced_ends:
+                words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(),
+                                                    frame_levels(piece).numpy(),
+                                                    self.frame_duration, a.duration)
+                a = replace(a, words=words, phones=phones)
             a = replace(a, voiced_share=voiced_share(voiced), voiced_outside=voiced_outside_words(
                 a.words, voiced.numpy(), self.frame_duration))
             owner = segment.speaker if segment.speaker is not None else speaker

@@ -46,9 +46,9 @@ class Thresholds:
     # hears speech in such noise and a transcript fits.
     min_voiced_share: float = 0.005
     # Above: seconds of voiced speech that no word covers (voiced_outside_words): part of what
-    # was said is probably missing from the transcript. On the held-out learners it flags 0.7%
-    # of 2500 correct transcripts and 37.0% of 400 with their second half left out (the
-    # transcript fit: 15.5%; benchmarks/real_speech.py --truncated).
+    # was said is probably missing from the transcript. On the held-out learners it flags 0.8%
+    # of 2500 correct transcripts and 39.8% of 400 with their second half left out (the
+    # transcript fit: 17.5%; benchmarks/real_speech.py --truncated).
     max_voiced_outside: float = 0.8
     # A word of this many phones or more, none of them longer than squeezed_phone_seconds, was
     # probably not said as written: the aligner squeezed its phones into what little the audio

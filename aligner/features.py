@@ -251,6 +251,30 @@ __all__ = ["FeatureConfig", "log_mel", "lift_quiet", "num_frames", "feature_leng
            "fill_dead_frames", "model_input"]
 
 
+LEVEL_CHUNK = 1500  # frames measured at once (15 s): bounded memory at any length
+
+
+def frame_levels(waveform: Tensor | np.ndarray) -> Tensor:
+    """The level in dB (mean power re full scale) of each 10 ms frame of a 16 kHz recording:
+    the 20 ms centred on the frame's centre, (t + 0.5) * 10 ms. [num_frames(N)]
+
+    For judging how far a sound has faded from the loudest part of its word
+    (`boundaries.extend_into_voicing`), on the waveform itself, not on the model's features."""
+    x = torch.as_tensor(waveform).flatten().to("cpu", torch.float32)
+    hop = 160
+    total = num_frames(x.numel(), hop)
+    out = torch.empty(total)
+    for first in range(0, total, LEVEL_CHUNK):
+        last = min(total, first + LEVEL_CHUNK)
+        lo = first * hop - hop // 2  # window `first` starts half a hop before its frame
+        want = (last - first + 1) * hop
+        piece = x[max(0, lo): lo + want]
+        piece = torch.nn.functional.pad(piece, (max(0, -lo), want - len(piece) - max(0, -lo)))
+        power = torch.nn.functional.avg_pool1d(piece.square()[None, None], 2 * hop, hop)[0, 0]
+        out[first:last] = 10 * torch.log10(power[: last - first] + 1e-12)
+    return out
+
+
 VOICING_WINDOW = 640  # samples (40 ms at 16 kHz): two periods of a 50 Hz voice
 VOICING_PERIODS = (16000 // 650, 16000 // 60)  # lags of a 60-650 Hz voice (men to children)
 VOICING_PEAK = 0.35  # normalised autocorrelation peak above which a frame is voiced

@@ -270,12 +270,13 @@ class Ottc:
     name = "ottc-align"
 
     def __init__(self, model: str | None, method: str, refine: bool = True,
-                 snap: bool = True) -> None:
+                 snap: bool = True, voiced_ends: bool = True) -> None:
         from aligner import Aligner
 
         self.aligner = Aligner.load(model, device="cpu")
         self.aligner.refine_boundaries = refine
         self.aligner.snap_boundaries = snap
+        self.aligner.voiced_ends = voiced_ends
         self.method = method
 
     def align(self, item: Item, text: str | None = None) -> Alignment:
@@ -507,6 +508,44 @@ def flag_kinds(a: Alignment) -> set[str]:
 GOLD_HEADER = ["set", "system", "recordings", "failed", "phone boundaries", "within 10 ms",
                "within 20 ms", "95% interval (20 ms)", "within 50 ms", "mean error ms",
                "boundary F1@20", "words within 20 ms"]
+TAIL_PAUSE = 0.1  # s before the next word (or the end) that makes a word's end one at a pause
+TAIL_NEAR_DB = 20.0  # voicing this close to the word's loudest frame is audibly the word's
+
+
+def voiced_tails(items: list[Item], hyps: dict[str, dict[str, Alignment]]) -> dict[str, dict]:
+    """Per system: of its word ends at a pause, how many are followed by 60 and by 100 ms or
+    more of voicing (`features.voiced_frames`) within TAIL_NEAR_DB of the word's loudest frame
+    (`features.frame_levels`): a word's fading last sound left to silence
+    (`boundaries.extend_into_voicing`). Each recording's voicing is measured once."""
+    from aligner.audio import load_audio
+    from aligner.features import frame_levels, voiced_frames
+
+    runs: dict[str, list[int]] = {name: [] for name in hyps}
+    for item in items:
+        if not any(item.key in done for done in hyps.values()):
+            continue
+        x = np.asarray(load_audio(item.audio, 16000), np.float32)
+        voiced, levels = voiced_frames(x).numpy(), frame_levels(x).numpy()
+        for name, done in hyps.items():
+            a = done.get(item.key)
+            words = [w for w in a.words if w.label] if a is not None else []
+            for k, w in enumerate(words):
+                nxt = words[k + 1].start if k + 1 < len(words) else a.duration
+                t, lo = int(round(w.end * 100)), int(w.start * 100)
+                if nxt - w.end < TAIL_PAUSE or not lo < t < len(levels):
+                    continue
+                floor = levels[lo:t].max() - TAIL_NEAR_DB
+                run = 0
+                while t + run < min(len(voiced), int(nxt * 100)) and voiced[t + run] \
+                        and levels[t + run] >= floor:
+                    run += 1
+                runs[name].append(run * 10)
+    return {name: {"word_ends_at_pauses": len(r),
+                   "voiced_60ms": float(np.mean(np.array(r) >= 60)) if r else float("nan"),
+                   "voiced_100ms": float(np.mean(np.array(r) >= 100)) if r else float("nan")}
+            for name, r in runs.items()}
+
+
 DUR_HEADER = ["phones of", "system", "phones", "median ms", "10th pct ms", "shortest ms",
               "under 30 ms", "commonest duration (share)"]
 
@@ -571,6 +610,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
     ap.add_argument("--no-snap", action="store_true",
                     help="boundaries not moved onto the spectral change (Aligner.snap_boundaries off)")
+    ap.add_argument("--no-voiced-ends", action="store_true",
+                    help="word ends at a pause not carried over the voicing after them "
+                         "(Aligner.voiced_ends off)")
     path_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
                 "real_speech")
     ap.add_argument("--threads", type=int, default=2)
@@ -579,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     started = time.time()
 
-    ottc = Ottc(args.model, args.method, refine=not args.frame_grid, snap=not args.no_snap)
+    ottc = Ottc(args.model, args.method, refine=not args.frame_grid, snap=not args.no_snap,
+                voiced_ends=not args.no_voiced_ends)
     systems = [ottc] if args.no_pocketsphinx else [ottc, Pocketsphinx(Path(args.cache) / "pocketsphinx")]
     cmu = load_folding("cmu39")
 
@@ -620,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown_table(GOLD_HEADER, gold_rows), file=sys.stderr)
 
     # 2-3. speechocean762 test speakers
-    so_rows, so_data, agree_rows = [], {}, []
+    so_rows, so_data, agree_rows, tail_rows = [], {}, [], []
     so_root = args.data / "real" / "speechocean762"
     items = speechocean_test(so_root, args.so_limit) if so_root.is_dir() else []
     if items:
@@ -705,6 +748,10 @@ def main(argv: list[str] | None = None) -> int:
             so_data["agreement"] = {"recordings": len(scores), "boundaries": s.boundaries,
                                     "within_20ms": s.within[20], "mean_ms": s.mean_ms,
                                     "median_ms": s.median_ms}
+        so_data["voiced_tails"] = voiced_tails(items, hyps)
+        for name, t in so_data["voiced_tails"].items():
+            tail_rows.append([name, t["word_ends_at_pauses"], f"{100 * t['voiced_60ms']:.1f}%",
+                              f"{100 * t['voiced_100ms']:.1f}%"])
 
     # 4. isolated words
     word_rows, word_data = [], {}
@@ -733,6 +780,7 @@ def main(argv: list[str] | None = None) -> int:
     body = (f"Model `{model_name}`, decoding `{args.method}`"
             f"{' on the 10 ms frame grid' if args.frame_grid else ''}"
             f"{' without snapping to spectral change' if args.no_snap and not args.frame_grid else ''}"
+            f"{' without carrying word ends over the voicing after them' if args.no_voiced_ends else ''}"
             "; pocketsphinx 5 with its bundled US "
             f"English model. Gold labels folded as described in the script's docstring.\n\n"
             f"### Hand-labelled real recordings (gold-dev)\n\n{markdown_table(GOLD_HEADER, gold_rows)}\n\n"
@@ -740,6 +788,12 @@ def main(argv: list[str] | None = None) -> int:
     if so_rows:
         body += ("### speechocean762 test speakers (learners, adults and children; never trained on)"
                  f"\n\n{markdown_table(['ottc-align on', 'recordings', 'failed', 'flagged transcript_mismatch', 'any flag'], so_rows)}\n\n")
+    if tail_rows:
+        body += ("Word ends at a pause (100 ms or more before the next word) followed by voicing "
+                 f"within {TAIL_NEAR_DB:g} dB of the word's loudest frame, on the same recordings "
+                 "(a word's fading last sound left to silence):\n\n"
+                 + markdown_table(["system", "word ends at a pause", "followed by 60 ms or more",
+                                   "100 ms or more"], tail_rows) + "\n\n")
     cal = so_data.get(ottc.name, {}).get("calibration")
     if cal:
         body += calibration_text(

@@ -193,3 +193,27 @@ def test_padding_benchmark_maps_padded_and_trimmed_times_back_to_the_clip():
     assert start == 0.5 - TRIM_SECONDS and len(cut) == int((1.4 + TRIM_SECONDS) * RATE) - int(start * RATE)
     assert np.allclose(moved_ms(edges, edges + [[0.0, 0.03], [0.0, 0.0]]), [0, 30, 0, 0])
     assert moved_ms(edges, None) is None and moved_ms(edges, edges[:1]) is None
+
+
+def test_real_speech_voiced_tails_count_word_ends_that_leave_the_voice_to_silence(tmp_path):
+    """A voice from 0.1 to 0.7 s, then silence: a word ending at 0.4 s leaves 300 ms of its
+    voice after it, one ending at 0.7 s none; a word followed by another within 100 ms is not
+    at a pause and is not counted."""
+    import numpy as np
+    import soundfile as sf
+
+    from aligner.alignment import Alignment, Interval
+    from benchmarks.real_speech import Item, voiced_tails
+
+    t = np.arange(16000) / 16000
+    x = np.where((t >= 0.1) & (t < 0.7), 0.3 * np.sin(2 * np.pi * 150 * t), 0.0).astype(np.float32)
+    sf.write(tmp_path / "a.wav", x, 16000)
+    item = Item("a", tmp_path / "a.wav", "hello")
+    early = Alignment([Interval(0.1, 0.4, "hello")], [], 1.0)
+    whole = Alignment([Interval(0.1, 0.7, "hello")], [], 1.0)
+    inside = Alignment([Interval(0.1, 0.4, "hel"), Interval(0.45, 0.7, "lo")], [], 1.0)
+    got = voiced_tails([item], {"early": {"a": early}, "whole": {"a": whole},
+                                "inside": {"a": inside}})
+    assert got["early"] == {"word_ends_at_pauses": 1, "voiced_60ms": 1.0, "voiced_100ms": 1.0}
+    assert got["whole"] == {"word_ends_at_pauses": 1, "voiced_60ms": 0.0, "voiced_100ms": 0.0}
+    assert got["inside"]["word_ends_at_pauses"] == 1 and got["inside"]["voiced_100ms"] == 0.0

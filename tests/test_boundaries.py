@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aligner.alignment import Interval
-from aligner.boundaries import MIN_PHONE, RADIUS, snap_to_change
-from aligner.features import CHANGE_FEATURES, spectral_change
+from aligner.boundaries import (MIN_PHONE, RADIUS, TAIL_DB, TAIL_GAP, TAIL_MAX, extend_into_voicing,
+                                 snap_to_change)
+from aligner.features import CHANGE_FEATURES, frame_levels, spectral_change
 
 HOP = CHANGE_FEATURES.frame_duration  # 2.5 ms
 
@@ -175,3 +176,86 @@ def test_no_spectral_change_is_computed_when_snapping_is_off(aligner):
         assert aligner.encode([wave, wave])[0].change is None
     finally:
         aligner.snap_boundaries = True
+
+
+# ------------------------------------------------------------------ extend_into_voicing
+
+FRAME = 0.01
+
+
+def tail(seconds: float, voiced: tuple[float, float], levels: dict[tuple[float, float], float]
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Voiced frames [T] over `voiced` (start, end) and levels [T] in dB (-80 elsewhere)."""
+    n = int(round(seconds / FRAME))
+    v = np.zeros(n, dtype=bool)
+    v[int(round(voiced[0] / FRAME)): int(round(voiced[1] / FRAME))] = True
+    db = np.full(n, -80.0)
+    for (lo, hi), level in levels.items():
+        db[int(round(lo / FRAME)): int(round(hi / FRAME))] = level
+    return v, db
+
+
+def word_at_a_pause(last: str = "N") -> tuple[list[Interval], list[Interval]]:
+    """'again' (0.10-0.40 s) alone in a 1 s recording."""
+    phones = [Interval(0.1, 0.15, "AH0", 0.5), Interval(0.15, 0.2, "G", 0.5),
+              Interval(0.2, 0.33, "EH1", 0.5), Interval(0.33, 0.4, last, 0.4)]
+    return [Interval(0.1, 0.4, "again", 0.45)], phones
+
+
+def test_a_fading_nasal_keeps_the_voicing_after_it():
+    """The voice goes on 10-20 dB below the word's peak until 0.55 s, then falls further: the
+    word and its last phone end there; everything else is kept."""
+    words, phones = word_at_a_pause()
+    v, db = tail(1.0, (0.1, 0.62), {(0.1, 0.4): -10.0, (0.4, 0.55): -10.0 - TAIL_DB + 5,
+                                    (0.55, 0.62): -10.0 - TAIL_DB - 5})
+    w, p = extend_into_voicing(words, phones, v, db, FRAME, 1.0)
+    assert w[0].end == p[-1].end == pytest.approx(0.55)
+    assert (w[0].start, w[0].label, w[0].confidence) == (0.1, "again", 0.45)
+    assert p[:-1] == phones[:-1] and (p[-1].start, p[-1].label, p[-1].confidence) == (0.33, "N", 0.4)
+
+
+def test_nothing_moves_without_voicing_or_after_a_stop():
+    words, phones = word_at_a_pause()
+    v, db = tail(1.0, (0.1, 0.4), {(0.1, 0.8): -10.0})  # loud but unvoiced after the word
+    assert extend_into_voicing(words, phones, v, db, FRAME, 1.0) == (words, phones)
+    words, phones = word_at_a_pause(last="T")  # a stop's release is not its voice
+    v, db = tail(1.0, (0.1, 0.6), {(0.1, 0.6): -10.0})
+    assert extend_into_voicing(words, phones, v, db, FRAME, 1.0) == (words, phones)
+
+
+def test_voicing_that_does_not_fade_is_more_speech_not_a_tail():
+    """Voicing that runs on loud past TAIL_MAX (a filler said straight after, words the
+    transcript left out) or into the next word's TAIL_GAP is not this word's fading end: the
+    word keeps the model's end, and the stretch stays outside the words (untranscribed_speech
+    can still see it). A tail that fades in time is taken, up to TAIL_GAP from the next word."""
+    words, phones = word_at_a_pause()
+    v, db = tail(2.0, (0.1, 0.4 + TAIL_MAX + 0.2), {(0.1, 1.5): -10.0})
+    assert extend_into_voicing(words, phones, v, db, FRAME, 2.0) == (words, phones)
+    words.append(Interval(0.6, 0.8, "now", 0.5))
+    phones += [Interval(0.6, 0.7, "N", 0.5), Interval(0.7, 0.8, "AW1", 0.5)]
+    v, db = tail(1.0, (0.1, 0.8), {(0.1, 0.8): -10.0})  # voiced straight into the next word
+    assert extend_into_voicing(words, phones, v, db, FRAME, 1.0) == (words, phones)
+    v, db = tail(1.0, (0.1, 0.6 - TAIL_GAP), {(0.1, 0.8): -10.0})
+    w, p = extend_into_voicing(words, phones, v, db, FRAME, 1.0)
+    assert w[0].end == p[3].end == pytest.approx(0.6 - TAIL_GAP)
+    assert w[1:] == words[1:] and p[4:] == phones[4:]
+
+
+def test_a_word_before_a_short_gap_keeps_its_end():
+    """Inside a phrase (less than TAIL_PAUSE to the next word) the model's end stands."""
+    words, phones = word_at_a_pause()
+    words.append(Interval(0.45, 0.8, "now", 0.5))
+    phones += [Interval(0.45, 0.6, "N", 0.5), Interval(0.6, 0.8, "AW1", 0.5)]
+    v, db = tail(1.0, (0.1, 0.8), {(0.1, 0.8): -10.0})
+    assert extend_into_voicing(words, phones, v, db, FRAME, 1.0) == (words, phones)
+
+
+def test_frame_levels_are_the_power_of_each_frame_in_db():
+    """A tone at amplitude 0.1 (power 0.005: -23 dB) from 0.5 s, silence before: one level per
+    10 ms frame, on the model's grid."""
+    x = np.zeros(16000, dtype=np.float32)
+    t = np.arange(8000) / 16000
+    x[8000:] = 0.1 * np.sin(2 * np.pi * 200 * t)
+    db = frame_levels(x).numpy()
+    assert db.shape == (100,)
+    assert db[:49].max() < -100 and abs(db[51:].mean() - 10 * np.log10(0.005)) < 0.2

@@ -72,22 +72,25 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
                         ) -> tuple[list[Interval], list[Interval]]:
     """Words (and their last phones) that end in a vowel, nasal or approximant before a pause,
     moved over the frames right after their end that are voiced and within TAIL_DB of the
-    word's loudest frame, when those fade within TAIL_MAX (and TAIL_GAP short of the next word). `voiced` [T] (`features.voiced_frames`) and
-    `levels` [T] in dB (`features.frame_levels`) are on the model's frame grid of `frame` s.
+    word's loudest frame, when those fade within TAIL_MAX and TAIL_GAP short of the next word.
+    `voiced` [T] (`features.voiced_frames`, frame t judged on the 40 ms around t * frame) and
+    `levels` [T] in dB (`features.frame_levels`, the 20 ms around (t + 0.5) * frame) are on the
+    model's 10 ms frame grid.
 
     Why: a word's last sound before a pause fades out over 100-300 ms (a final /l/ or /n/, a
     lengthened vowel), and the model hands that fading end to silence. It learned to from its
     synthetic voices, whose gold ends the last phone before a pause while the voice goes on
     10-20 dB below the word's peak for another 50-100 ms (the synthesiser's phone-to-pause
-    unit). On learners' recordings, 13% of the shipped model's word ends at a pause were
-    followed by 100 ms or more of voicing within 20 dB of the word's peak (pocketsphinx: 6%);
+    unit). On learners' recordings, 24% of the shipped model's word ends at a pause were
+    followed by 60 ms or more of voicing within 20 dB of the word's peak (pocketsphinx: 6%);
     praatio's hand-labelled "barrel" ended 113 ms early. Stops and fricatives end in silence
-    or noise, not in voicing, and keep their end. Pure: intervals and arrays in, intervals out;
-    labels, starts and confidences kept."""
+    or noise, not in voicing, and keep their end; so does a word whose voicing runs on to the
+    end of what can be measured (the last frames of a recording or segment cut mid-speech).
+    Pure: intervals and arrays in, intervals out; labels, starts and confidences kept."""
     words, phones = list(words), list(phones)
     spoken = [i for i, w in enumerate(words) if w.label]
     last_phone = {round(p.end, 6): j for j, p in enumerate(phones) if p.label}
-    n_frames = min(len(voiced), len(levels))
+    measured = min(len(voiced), len(levels)) - 2  # voiced_frames cannot judge the last two
     for n, i in enumerate(spoken):
         w = words[i]
         nxt = words[spoken[n + 1]].start if n + 1 < len(spoken) else None
@@ -97,16 +100,18 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
         if j is None or manner(phones[j].label) not in TAIL_KINDS:
             continue
         t = int(round(w.end / frame))
-        first = min(int(w.start / frame), t - 1)
-        if t <= 0 or t >= n_frames or first < 0:
+        first = min(int(round(w.start / frame)), t - 1)
+        if first < 0 or t >= measured:
             continue
         floor = float(levels[first:t].max()) - TAIL_DB
         limit = min(w.end + TAIL_MAX, nxt - TAIL_GAP if nxt is not None else duration)
+        # frames up to the limit's, whose own voicing says whether the tail ended by the limit
+        stop = min(measured, int(np.floor(limit / frame + 1e-9)) + 1)
         run = 0
-        while t + run < n_frames and voiced[t + run] and levels[t + run] >= floor:
+        while t + run < stop and voiced[t + run] and levels[t + run] >= floor:
             run += 1
-        end = round((t + run) * frame, 3)
-        if run and w.end < end <= limit + 1e-9:  # a tail that fades before the limit
+        if run and t + run < stop:  # the voice faded (or went unvoiced) in time
+            end = round((t + run) * frame, 3)
             words[i] = Interval(w.start, end, w.label, w.confidence)
             p = phones[j]
             phones[j] = Interval(p.start, end, p.label, p.confidence)

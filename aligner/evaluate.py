@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -710,10 +709,10 @@ def foreign_words_note(pairs: Iterable[tuple[str, object, object]]) -> str:
     (case and punctuation aside): the tier read as words holds something else (emuR's `Word`
     tier holds accent classes, C and F; its words are in `Text`), and the word figures mean
     nothing; "" otherwise."""
-    def words(a: object) -> list[str]:
-        if not isinstance(a, Alignment):
-            return []
-        return [w for w in (re.sub(r"[^\w']", "", iv.label.lower()) for iv in a.words) if w]
+    from aligner.phone_folding import fold_words
+
+    def words(a: object) -> list[str]:  # silence labels (sp, <sil>) left out, case aside
+        return [w.label for w in fold_words(a.words)] if isinstance(a, Alignment) else []
 
     total = found = 0
     for _, g, h in pairs:

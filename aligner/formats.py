@@ -280,8 +280,9 @@ def _pretty_json(data: dict) -> str:
         lines.append(f'  {dump(name)}: {{"type": {dump(tier["type"])}, "entries": [')
         entries = tier["entries"]
         lines += [f"   {dump(e)}{',' if i < len(entries) - 1 else ''}" for i, e in enumerate(entries)]
-        lines.append(f'  ], "confidence": {dump(tier["confidence"])}}}'
-                     + ("," if t < len(tiers) - 1 else ""))
+        confidence = (f', "confidence": {dump(tier["confidence"])}' if "confidence" in tier
+                      else "")  # an earlier version's file, a flag added to it: none
+        lines.append(f"  ]{confidence}}}" + ("," if t < len(tiers) - 1 else ""))
     lines.append(" },")
     rest = [k for k in data if k not in ("start", "end", "tiers")]
     for i, key in enumerate(rest):

@@ -264,19 +264,19 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None) -> st
     Why: a resumed run skips finished utterances by their files' times (`stale_outputs`), which
     say nothing about a --dictionary added, a method or model changed since; the outputs of
     such a run were silently kept. With these recorded, `plan` aligns them again."""
-    def digest(paths: Sequence[Path]) -> str:
+    from aligner.model import CONFIG_FILE, WEIGHTS_FILE
+
+    def digest(paths: Sequence[Path]) -> str:  # contents only: a renamed copy is the same
         h = hashlib.sha1()
         for path in paths:
-            h.update(path.name.encode() + b"\0")
             try:
-                h.update(path.read_bytes())
+                h.update(hashlib.sha1(path.read_bytes()).digest())
             except OSError:
                 h.update(b"unreadable")
         return h.hexdigest()[:8]
 
-    weights = sorted(p for p in Path(model).iterdir() if p.suffix in (".json", ".safetensors", ".pt")
-                     and p.name != "metrics.json") if Path(model).is_dir() else []
-    return (f"method={method} model={digest(weights)} "
+    model_files = [Path(model) / CONFIG_FILE, Path(model) / WEIGHTS_FILE]  # what load_model reads
+    return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}")
 
 
@@ -569,7 +569,9 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
 
 REPORT_COLUMNS = ("utterance", "status", "reason", "duration", "words", "mean_confidence",
                   "transcript_fit", "flags", "settings")
-_STATUS_ORDER = {"failed": 0, "flagged": 1, "aligned": 2, "skipped": 3}  # what to look at first
+_STATUS_ORDER = {"failed": 0, "interrupted": 1, "flagged": 2, "aligned": 3, "skipped": 4}
+INTERRUPTED = "interrupted"  # a report row whose outputs did not all land (`write_report`)
+INTERRUPTED_REASON = "outputs incomplete (the run stopped while writing them): run it again"
 
 # How often a process's journal lines are forced to the disk (fsync): what a power cut can lose.
 JOURNAL_SYNC_SECONDS = 2.0
@@ -641,12 +643,14 @@ def write_report(results: Sequence[Result], path: Path,
     utterance, so the file alone tells what to look at. The journal beside it (`Journal`) is
     folded in, then removed: its rows of utterances without a Result here are kept (what worker
     processes ended with the run had found, or a killed earlier run that this one did not
-    reach), so that no run forgets what an earlier one found; but not those `unfinished` says
-    lack some of their outputs (a run interrupted while writing them: the journal records an
-    utterance just before its outputs are written, and the next run aligns it again)."""
+    reach), so that no run forgets what an earlier one found. Those `unfinished` says lack some
+    of their outputs (a run stopped while writing them: the journal records an utterance just
+    before its outputs are written) are `interrupted`, not `aligned`: the next run aligns
+    them again, and until then their flags are kept for a run that finds the outputs it wants."""
     ensure_dir(path.parent)
     journal = journal_path(path)
-    rows = {name: row for name, row in _journal_rows(journal).items() if not unfinished(name)}
+    rows = {name: {**row, "status": INTERRUPTED, "reason": INTERRUPTED_REASON}
+            if unfinished(name) else row for name, row in _journal_rows(journal).items()}
     rows.update((r.name, report_row(r)) for r in results)
     with atomic_open(path, newline="") as handle:
         writer = csv.DictWriter(handle, REPORT_COLUMNS)
@@ -659,8 +663,8 @@ def write_report(results: Sequence[Result], path: Path,
 
 def lacks_outputs(out_dir: Path, utterances: Sequence[Utterance], formats: Sequence[str],
                   plots: bool = False) -> Callable[[str], bool]:
-    """For `write_report`: whether the utterance of that name lacks some of its expected outputs
-    (`expected_outputs`); False for a name that is not one of `utterances`."""
+    """For `write_report`: whether the utterance of that name lacks some of this run's expected
+    outputs (`expected_outputs`); False for a name that is not one of `utterances`."""
     by_name = {u.name: u for u in utterances}
 
     def lacks(name: str) -> bool:

@@ -531,7 +531,7 @@ def voiced_tails(items: list[Item], hyps: dict[str, dict[str, Alignment]]) -> di
             words = [w for w in a.words if w.label] if a is not None else []
             for k, w in enumerate(words):
                 nxt = words[k + 1].start if k + 1 < len(words) else a.duration
-                t, lo = int(round(w.end * 100)), int(w.start * 100)
+                t, lo = int(round(w.end * 100)), int(round(w.start * 100))
                 if nxt - w.end < TAIL_PAUSE or not lo < t < len(levels):
                     continue
                 floor = levels[lo:t].max() - TAIL_NEAR_DB

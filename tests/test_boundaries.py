@@ -241,6 +241,15 @@ def test_voicing_that_does_not_fade_is_more_speech_not_a_tail():
     assert w[1:] == words[1:] and p[4:] == phones[4:]
 
 
+def test_voicing_that_runs_to_the_end_of_the_recording_is_not_a_tail():
+    """voiced_frames cannot judge a recording's last frames: a voice still going there (a
+    recording or segment cut mid-speech) has not been seen to fade, and the word keeps its end."""
+    words, phones = word_at_a_pause()
+    v, db = tail(0.6, (0.1, 0.6), {(0.1, 0.6): -10.0})
+    v[-2:] = False  # as voiced_frames leaves them
+    assert extend_into_voicing(words, phones, v, db, FRAME, 0.6) == (words, phones)
+
+
 def test_a_word_before_a_short_gap_keeps_its_end():
     """Inside a phrase (less than TAIL_PAUSE to the next word) the model's end stands."""
     words, phones = word_at_a_pause()

@@ -145,6 +145,7 @@ def test_a_resumed_run_realigns_what_other_settings_wrote(tmp_path, tiny_model_d
     what each utterance was aligned with; a run with other settings aligns it again and says
     why, and the same settings skip it again."""
     import csv
+    import shutil
 
     def statuses() -> set[str]:
         return {row["status"] for row in csv.DictReader(open(out / "alignment_report.csv"))}
@@ -172,6 +173,17 @@ def test_a_resumed_run_realigns_what_other_settings_wrote(tmp_path, tiny_model_d
     other = cli(root, "-o", out, "--model", tiny_model_dir, "--method", "viterbi",
                 "--dictionary", dictionary)
     assert "other settings" in other.stderr and "skipped" not in statuses()
+
+    kept = sorted(p.name for p in out.rglob("*.TextGrid"))  # a typo must not cost them
+    for typo in (["--method", "vitterbi"], ["--dictionary", tmp_path / "missing.dict"]):
+        assert cli(root, "-o", out, "--model", tiny_model_dir, *typo).exit_code == 2
+        assert sorted(p.name for p in out.rglob("*.TextGrid")) == kept
+
+    renamed = tmp_path / "copy.dict"  # the same words under another name: nothing to redo
+    shutil.copy2(dictionary, renamed)  # its time kept, as cp -p does
+    same = cli(root, "-o", out, "--model", tiny_model_dir, "--method", "viterbi",
+               "--dictionary", renamed)
+    assert "other settings" not in same.stderr and statuses() == {"skipped"}
 
 
 def test_corpus_jobs(tmp_path, tiny_model_dir):

@@ -126,10 +126,16 @@ def test_json_entries_are_mfas_three_items_with_confidences_beside_them(tmp_path
     back = read_json(tmp_path / "r.json")[0]
     assert [(p.label, p.confidence) for p in back.phones if p.label] == [("HH", 0.5), ("spn", None)]
     assert [w.confidence for w in back.words if w.label] == [0.25]
-    old = {"end": 0.8, "tiers": {"words": {"type": "interval", "entries": [[0.1, 0.5, "hello", 0.25]]},
-                                 "phones": {"type": "interval", "entries": [[0.1, 0.5, "HH", 0.5]]}}}
+    old = {"start": 0.0, "end": 0.8, "tiers": {
+        "words": {"type": "interval", "entries": [[0.1, 0.5, "hello", 0.25]]},
+        "phones": {"type": "interval", "entries": [[0.1, 0.5, "HH", 0.5]]}}}
     (tmp_path / "old.json").write_text(json.dumps(old))
     assert [w.confidence for w in read_json(tmp_path / "old.json")[0].words if w.label] == [0.25]
+    from aligner.checks import Flag
+
+    add_flag(tmp_path / "old.json", Flag("speaker_mismatch", "fits far worse"))  # a resumed run
+    back = read_json(tmp_path / "old.json")[0]
+    assert [w.confidence for w in back.words if w.label] == [0.25] and back.flags
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):

@@ -350,6 +350,7 @@ def test_export_to_an_unwritable_place_is_a_usage_error(tmp_path):
     ("the b-b-bell", [("the", [["DH", "AH0"], ["DH", "AH1"], ["DH", "IY0"]]), ("b-", [["spn"]]),
                       ("b-", [["spn"]]), ("bell", [["B", "EH1", "L"]])]),
     ("th-that", [("th-", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
+    ("c-can't", [("c-", [["spn"]]), ("can't", [["K", "AE1", "N", "T"]])]),
 ])
 def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
     """A stutter or self-correction written as the start of a word and a hyphen is spoken noise
@@ -357,12 +358,23 @@ def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
     assert [(w.text, w.pronunciations) for w in parse_transcript(text, lex)] == expected
 
 
-@pytest.mark.parametrize("text", ["re-read", "bye-bye", "t-shirt", "x-ray", "so-so"])
+@pytest.mark.parametrize("text", ["re-read", "bye-bye", "t-shirt", "x-ray", "so-so", "'Berlin'",
+                                  "'sin'"])
 def test_hyphenated_words_are_not_taken_for_stutters(text, lex):
     """A start glued to a word is a cutoff only when it is one letter, not a word, or has no
     vowel, and is a shorter start of the word: these are words, said in full."""
     words = parse_transcript(text, lex)
-    assert all(w.pronunciations != [["spn"]] for w in words)
+    assert all(w.pronunciations != [["spn"]] and "'" not in w.text for w in words)
+
+
+def test_a_dictionary_entry_keeps_a_letter_compound_whole(tmp_path):
+    """"D-Day" reads as a cutoff and "Day" (a stutter's shape); a --dictionary entry for the
+    whole token keeps it one word."""
+    user = tmp_path / "user.dict"
+    user.write_text("d-day\tD IY1 D EY1\n", encoding="utf-8")
+    assert [w.text for w in parse_transcript("D-Day", load_lexicon())] == ["D-", "Day"]
+    words = parse_transcript("D-Day", load_lexicon(user))
+    assert [(w.text, w.pronunciations) for w in words] == [("D-Day", [["D", "IY1", "D", "EY1"]])]
 
 
 def test_a_suspended_hyphen_after_a_word_keeps_the_word(lex):

@@ -440,10 +440,10 @@ def test_the_journal_keeps_what_a_run_killed_before_its_report_found(tmp_path):
     assert not journal.path.exists()
 
 
-def test_the_report_leaves_out_a_journal_row_whose_outputs_did_not_all_land(tmp_path):
+def test_the_report_marks_a_journal_row_whose_outputs_did_not_all_land(tmp_path):
     """The journal records an utterance just before its outputs are written; a Ctrl-C between
-    its TextGrid and its JSON left a report that listed it as aligned. Only a row whose outputs
-    are all there is kept; the next run aligns the other again."""
+    its TextGrid and its JSON left a report that listed it as aligned. Such a row is
+    `interrupted` (the next run aligns it again), its flags kept; the other stays aligned."""
     from aligner.corpus import Utterance
 
     out = tmp_path / "out"
@@ -452,13 +452,16 @@ def test_the_report_leaves_out_a_journal_row_whose_outputs_did_not_all_land(tmp_
     report = out / runner.REPORT_NAME
     journal = runner.Journal(runner.journal_path(report))
     for u in utts:
-        journal.record(runner.Result(u.name, "aligned", duration=1.0, words=2))
+        journal.record(runner.Result(u.name, "flagged", duration=1.0, words=2,
+                                     flags=["long_word: 'x' lasts 5 s"]))
     for path in runner.expected_outputs(out, utts[0], ["textgrid", "json"]):
         path.write_text("x")
     (out / "s" / "b.TextGrid").write_text("x")  # b's JSON never came
     runner.write_report([], report, runner.lacks_outputs(out, utts, ["textgrid", "json"]))
-    rows = [r["utterance"] for r in csv.DictReader(open(report, encoding="utf-8"))]
-    assert rows == ["s/a"]
+    rows = {r["utterance"]: r for r in csv.DictReader(open(report, encoding="utf-8"))}
+    assert rows["s/a"]["status"] == "flagged"
+    assert rows["s/b"]["status"] == "interrupted" and "run it again" in rows["s/b"]["reason"]
+    assert rows["s/b"]["flags"] == "long_word: 'x' lasts 5 s"
 
 
 def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir, write_wav):

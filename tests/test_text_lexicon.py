@@ -99,10 +99,12 @@ def test_pronounce_returns_copies(lex):
 def test_a_dropped_g_is_the_ing_word_said_with_n(lex):
     """"goin'" was read as CMUdict's name "goin" (G OY1 N), "nothin'" from its letters: a word
     written with -in' is its -ing word with the final NG said as N, and keeps its apostrophe."""
-    words = parse_transcript("I'm goin' home, nothin' else", lex)
+    words = parse_transcript("I'm goin' home, n-nothin' else", lex)
     by_text = {w.text: w for w in words}
     assert "goin'" in by_text and "nothin'" in by_text
     for text in ("goin'", "nothin'"):
         w = by_text[text]
         assert not w.unknown and all(p[-1] == "N" and "NG" not in p for p in w.pronunciations)
     assert by_text["goin'"].pronunciations[0][:2] == ["G", "OW1"]
+    berlin = parse_transcript("'Berlin'", lex)[0]  # in quotes: the closing one is not a g
+    assert berlin.text == "Berlin" and berlin.pronunciations == lex.lookup("berlin")

@@ -315,6 +315,9 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
     same_name = corpus.same_name_problems(utterances)
     report = out_dir / runner.REPORT_NAME
+    # the model, --method and --dictionary checked before `plan` removes any output: a typo
+    # must not cost the alignments another run wrote
+    aligner = load_aligner(model, device, dictionary, method)
     settings = runner.run_settings(model_dir(model), method, dictionary)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report)[0].items()}
     if not quiet:
@@ -324,8 +327,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     results += [runner.bad_input(name, problem) for name, problem in sorted(same_name.items())]
     runner.recall_previous(results, report, strict)  # before this run's report replaces it
     results += [runner.unreadable_result(root, path) for path in unreadable]
-    aligner = load_aligner(model, device, dictionary, method) if todo else None
-    on_gpu = aligner is not None and aligner.device.type == "cuda"
+    on_gpu = aligner.device.type == "cuda"
     if batch_seconds is None:
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
     late: list = []  # what workers finished after an interrupt: reported all the same
@@ -348,7 +350,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         stream.close()  # the workers' batches in progress finish now, before the report
         results += late
         try:
-            runner.judge_against_speakers(results, _thresholds(aligner), strict)
+            runner.judge_against_speakers(results, aligner.thresholds, strict)
             runner.discard_refused(results, utterances, out_dir, fmts, plots)
             runner.write_report(results, report,
                                 runner.lacks_outputs(out_dir, utterances, fmts, plots))
@@ -401,12 +403,6 @@ def _print_unknown_words(results, root: Path, dictionary: Path | None) -> None:
     out_console().print(f"{len(counts)} word(s) not in the dictionary, pronounced by rule: "
                         f"{escape(shown)}; {escape(command)} --export-dictionary words.dict "
                         "lists them all to correct and pass back with --dictionary")
-
-
-def _thresholds(aligner):
-    from aligner.checks import Thresholds
-
-    return aligner.thresholds if aligner is not None else Thresholds()
 
 
 def _print_transcript_conflicts(utterances, verbose: bool) -> None:

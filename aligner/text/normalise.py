@@ -251,8 +251,11 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "'" and end - start >= 3 and piece[end - 2] in "sS":
             break
-        if ch == "'" and core[:-1].lower().endswith("in") and known(core[:-1].lower() + "g"):
-            break  # "goin'", "nothin'": the -ing word said with N (Lexicon)
+        word = core[:-1].lower().rsplit("-", 1)[-1]  # "n-nothin'": the word after a stutter
+        if (ch == "'" and piece[start - 1: start] != "'" and word.endswith("in")
+                and known(word + "g")):
+            break  # "goin'", "nothin'": the -ing word said with N (Lexicon); not 'Berlin'
+
         if ch == "." and _keeps_dot(core, known):
             break
         end -= 1
@@ -565,20 +568,23 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool]) 
 
 def _glued_cutoffs(core: str, known: Callable[[str], bool]) -> list[str]:
     """The broken-off starts of a word written glued to it with hyphens, "b-b-barrel",
-    "th-the": ["b", "b"], ["th"]; [] for any other word. Each start must be a shorter start of
-    the last part and a cutoff as `_is_cutoff` has it (one letter, or not a word, or no
-    vowel), so "re-read", "co-conspirator", "bye-bye" and "t-shirt" stay words."""
+    "p-pig", "th-that", "c-c-can't": ["b", "b"], ["p"], ["th"], ["c", "c"]; [] for any other
+    word. Each start must be a shorter start of the last part and a cutoff as `_is_cutoff` has
+    it (one letter, or not a word, or no vowel), so "re-read", "co-conspirator", "bye-bye" and
+    "t-shirt" stay words. A compound of a letter and a word it starts ("D-Day", "t-test") is
+    read the same way, "D-" as spoken noise and "Day": still aligned where said, where letters
+    forced onto a stutter ("p-pig" as P IY1 P IH1 G) were not."""
     parts = core.split("-")
-    if len(parts) < 2 or not all(p.isalpha() for p in parts):
+    starts, last = parts[:-1], parts[-1].lower()
+    if known(core.lower()) or not starts or not all(p.isalpha() for p in starts) or not last.replace("'", "").isalpha():
         return []
-    last = parts[-1].lower()
-    for start in parts[:-1]:
+    for start in starts:
         low = start.lower()
         if not (len(low) < len(last) and last.startswith(low)):
             return []
         if not (len(low) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None):
             return []
-    return parts[:-1]
+    return starts
 
 
 def _markup_spans(cleaned: str) -> list[tuple[int, int]]:

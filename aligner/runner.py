@@ -580,8 +580,9 @@ JOURNAL_SYNC_SECONDS = 2.0
 def report_row(r: Result) -> dict[str, str]:
     """`r` as a row of the report and of its journal: the one place the columns are written
     (`recall_previous` reads them back)."""
+    unread = r.status == "failed" and not r.duration  # its audio could not be read: unknown
     return dict(zip(REPORT_COLUMNS, (
-        r.name, r.status, r.reason, f"{r.duration:.3f}", str(r.words),
+        r.name, r.status, r.reason, "" if unread else f"{r.duration:.3f}", str(r.words),
         "" if r.confidence is None else f"{r.confidence:.3f}",
         "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}", " | ".join(r.flags),
         r.settings)))

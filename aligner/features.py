@@ -320,7 +320,9 @@ def voiced_frames(waveform: Tensor | np.ndarray) -> Tensor:
             [piece[:1], piece[1:] - 0.97 * piece[:-1]])                 # noise is not periodic
         f = piece.unfold(0, win, hop)
         f = (f - f.mean(1, keepdim=True)) * taper
-        ac = torch.fft.irfft(torch.fft.rfft(f, n_fft).abs().square_(), n_fft)[:, :hi] * gain
+        spec = torch.fft.rfft(f, n_fft)
+        power = spec.real.square() + spec.imag.square()  # |X|^2 without |X|'s square root
+        ac = torch.fft.irfft(power, n_fft)[:, :hi] * gain
         peak[first:last] = ac[:, lo:hi].amax(1) / (ac[:, 0] + 1e-12)
         level[first:last] = 10 * torch.log10(ac[:, 0] + 1e-12)
     v = torch.nn.functional.pad((peak > VOICING_PEAK) & (level > level.max() - VOICING_RANGE_DB),

@@ -232,6 +232,8 @@ def test_validate_tables_of_problems_and_warnings(tmp_path):
     assert problems < warnings
     assert "utterance" in lines[problems + 2] and "problem" in lines[problems + 2]
     assert "alice/a2" in lines[problems + 4] and "empty" in lines[problems + 4]
+    assert "alice/a2.lab: transcript is empty" in lines[problems + 4]  # from the corpus root
+    assert str(root) not in result.stdout.split("1 problem(s)")[1]
     assert "utterance" in lines[warnings + 2] and "warning" in lines[warnings + 2]
     assert "alice/a1" in lines[warnings + 4] and "a1.lab and a1.txt differ" in lines[warnings + 4]
     quiet = wide.invoke(app, ["validate", str(root), "-q"])

@@ -3,6 +3,7 @@ print what was found, optionally as a CSV report and a dictionary of generated p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -53,7 +54,7 @@ def command(
             raise fail(err)
     if export_dictionary is not None:
         _export_dictionary(findings.dictionary, export_dictionary)
-    _print_validation(findings, quiet)
+    _print_validation(findings, quiet, corpus_dir)
     if export_dictionary is not None and not quiet:
         entries = findings.dictionary
         out_console().print(f"wrote {sum(map(len, entries.values()))} pronunciation(s) of "
@@ -88,7 +89,7 @@ def _export_dictionary(entries: dict[str, list[list[str]]], path: Path) -> None:
         raise fail(err)
 
 
-def _print_validation(findings, quiet: bool) -> None:
+def _print_validation(findings, quiet: bool, root: Path) -> None:
     console = out_console()
     if not quiet:
         console.print(_corpus_table(findings.utterances))
@@ -96,11 +97,11 @@ def _print_validation(findings, quiet: bool) -> None:
             console.print(_unknown_words_table(findings.unknown_words))
     problems = findings.problems
     if problems:
-        console.print(_findings_table(f"{len(problems)} problem(s)", "problem", problems))
+        console.print(_findings_table(f"{len(problems)} problem(s)", "problem", problems, root))
     warnings = findings.warnings
     if warnings and not quiet:
         console.print(_findings_table(f"{len(warnings)} warning(s): alignable, but check",
-                                      "warning", warnings))
+                                      "warning", warnings, root))
     if not problems and not quiet:
         console.print("[bold green]no problems found[/]"
                       + (f" ({len(warnings)} warning(s) above)" if warnings else ""))
@@ -145,13 +146,17 @@ def _unknown_words_table(unknown: dict[str, tuple[int, list[str]]]):
     return table
 
 
-def _findings_table(title: str, column: str, rows: list[tuple[str, str]]):
-    """`validate`'s problems or warnings: one row per (utterance, what was found)."""
+def _findings_table(title: str, column: str, rows: list[tuple[str, str]], root: Path):
+    """`validate`'s problems or warnings: one row per (utterance, what was found). Paths inside
+    the corpus are shown from its root (`spk/b.lab: ...`): the whole absolute path repeated what
+    the utterance column says and wrapped mid-word in an 80-column terminal. The CSV report
+    (`--report`) keeps the messages whole."""
     from rich.table import Table
 
+    prefix = str(root).rstrip("/\\") + os.sep
     table = Table(title=title)
     table.add_column("utterance", overflow="fold")
     table.add_column(column, overflow="fold")
     for name, text in rows:
-        table.add_row(escape(name), escape(text))
+        table.add_row(escape(name), escape(text.replace(prefix, "")))
     return table

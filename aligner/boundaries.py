@@ -56,7 +56,6 @@ def snap_to_change(phones: list[Interval], change: np.ndarray, hop: float) -> li
     return out
 
 
-
 # A word's end at a pause is moved over the voicing that goes on after it (`extend_into_voicing`).
 TAIL_KINDS = ("vowel", "nasal", "approximant")  # phones whose end is the voice's end
 TAIL_DB = 25.0  # dB below its word's loudest frame at which a fading sound has ended (Praat's
@@ -65,6 +64,18 @@ TAIL_PAUSE = 0.1  # s: only a word followed by at least this much before the nex
 TAIL_GAP = 0.05  # s: a tail must fade this far short of the next word
 TAIL_MAX = 0.3  # s: and within this of the word's end; voicing that goes on longer is more
 #                 speech (a filler, words the transcript left out), not the end of this word
+
+
+def voiced_tail(voiced: np.ndarray, levels: np.ndarray, first: int, t: int, below_db: float,
+                stop: int) -> int:
+    """How many frames from `t` on (before `stop`) are voiced and within `below_db` of the
+    loudest of `levels[first:t]`: the voice running on after a word that spans frames
+    [first, t). The scan `extend_into_voicing` uses, and the real-speech benchmark's measure."""
+    floor = float(levels[first:t].max()) - below_db
+    run = 0
+    while t + run < stop and voiced[t + run] and levels[t + run] >= floor:
+        run += 1
+    return run
 
 
 def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: np.ndarray,
@@ -103,13 +114,10 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
         first = min(int(round(w.start / frame)), t - 1)
         if first < 0 or t >= measured:
             continue
-        floor = float(levels[first:t].max()) - TAIL_DB
         limit = min(w.end + TAIL_MAX, nxt - TAIL_GAP if nxt is not None else duration)
         # frames up to the limit's, whose own voicing says whether the tail ended by the limit
         stop = min(measured, int(np.floor(limit / frame + 1e-9)) + 1)
-        run = 0
-        while t + run < stop and voiced[t + run] and levels[t + run] >= floor:
-            run += 1
+        run = voiced_tail(voiced, levels, first, t, TAIL_DB, stop)
         if run and t + run < stop:  # the voice faded (or went unvoiced) in time
             end = round((t + run) * frame, 3)
             words[i] = Interval(w.start, end, w.label, w.confidence)

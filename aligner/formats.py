@@ -603,8 +603,8 @@ def _read_textgrid_tokens(path: Path) -> tuple[dict[str, list[Interval]], float]
 def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = None) -> list[Alignment]:
     """MFA's JSON (ours) back into Alignments: {"end", "tiers": {name: {"entries": [[start, end,
     label], ...], "confidence": [...]}}} (the confidences optional; earlier versions of ours
-    wrote each as a fourth item of its entry, also read). Tolerant: also the plain shape {"words": [...], "phones":
-    [...]} whose entries are [label, start, end], [start, end, label] (told apart by which items
+    wrote each as a fourth item of its entry, also read). Tolerant: also the plain shape
+    {"words": [...], "phones": [...]} whose entries are [label, start, end], [start, end, label] (told apart by which items
     are numbers) or objects {"start", "end", "label"}, and WhisperX's {"segments": [...],
     "word_segments": [...]} (its words; segments of text are not phones and are left out).
     Tolerant lists that are not named as tiers count only when their first entry looks like an

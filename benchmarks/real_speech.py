@@ -508,7 +508,6 @@ def flag_kinds(a: Alignment) -> set[str]:
 GOLD_HEADER = ["set", "system", "recordings", "failed", "phone boundaries", "within 10 ms",
                "within 20 ms", "95% interval (20 ms)", "within 50 ms", "mean error ms",
                "boundary F1@20", "words within 20 ms"]
-TAIL_PAUSE = 0.1  # s before the next word (or the end) that makes a word's end one at a pause
 TAIL_NEAR_DB = 20.0  # voicing this close to the word's loudest frame is audibly the word's
 
 
@@ -518,6 +517,7 @@ def voiced_tails(items: list[Item], hyps: dict[str, dict[str, Alignment]]) -> di
     (`features.frame_levels`): a word's fading last sound left to silence
     (`boundaries.extend_into_voicing`). Each recording's voicing is measured once."""
     from aligner.audio import load_audio
+    from aligner.boundaries import TAIL_PAUSE, voiced_tail
     from aligner.features import frame_levels, voiced_frames
 
     runs: dict[str, list[int]] = {name: [] for name in hyps}
@@ -534,12 +534,8 @@ def voiced_tails(items: list[Item], hyps: dict[str, dict[str, Alignment]]) -> di
                 t, lo = int(round(w.end * 100)), int(round(w.start * 100))
                 if nxt - w.end < TAIL_PAUSE or not lo < t < len(levels):
                     continue
-                floor = levels[lo:t].max() - TAIL_NEAR_DB
-                run = 0
-                while t + run < min(len(voiced), int(nxt * 100)) and voiced[t + run] \
-                        and levels[t + run] >= floor:
-                    run += 1
-                runs[name].append(run * 10)
+                stop = min(len(voiced), int(nxt * 100))
+                runs[name].append(voiced_tail(voiced, levels, lo, t, TAIL_NEAR_DB, stop) * 10)
     return {name: {"word_ends_at_pauses": len(r),
                    "voiced_60ms": float(np.mean(np.array(r) >= 60)) if r else float("nan"),
                    "voiced_100ms": float(np.mean(np.array(r) >= 100)) if r else float("nan")}

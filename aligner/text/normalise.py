@@ -562,8 +562,13 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool]) 
         return False
     if end + 1 < len(cleaned) and (cleaned[end + 1].isalnum() or cleaned[end + 1] == "-"):
         return False  # "well-known", "w--" : not a trailing hyphen ("w-," is)
-    low = core.lower()
-    return len(core) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None  # "th-"
+    return _cutoff_letters(core.lower(), known)
+
+
+def _cutoff_letters(low: str, known: Callable[[str], bool]) -> bool:
+    """Whether lowercase letters before a hyphen are a word's broken-off start, not a word said
+    in full: one letter (never its name), or not a word, or no vowel ("th")."""
+    return len(low) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None
 
 
 def _glued_cutoffs(core: str, known: Callable[[str], bool]) -> list[str]:
@@ -580,9 +585,7 @@ def _glued_cutoffs(core: str, known: Callable[[str], bool]) -> list[str]:
         return []
     for start in starts:
         low = start.lower()
-        if not (len(low) < len(last) and last.startswith(low)):
-            return []
-        if not (len(low) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None):
+        if not (len(low) < len(last) and last.startswith(low) and _cutoff_letters(low, known)):
             return []
     return starts
 

@@ -420,8 +420,8 @@ def _backtrack(
                 first[j] = u
                 continue
         plo = lo_l[j - 1] if j > 0 else 0
-        cand = hs[j][: u - plo]  # start boundaries plo .. u - 1
-        u = plo + int((cand == cand.max()).nonzero()[0][-1])
+        cand = hs[j][u - plo - 1:: -1] if u > plo else hs[j][:0]  # start boundaries u - 1 .. plo
+        u = u - 1 - int(cand.argmax())  # the first maximum from the end: the last one
         first[j] = u
     return first, end
 

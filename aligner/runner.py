@@ -61,6 +61,12 @@ EXPECTED = (ValueError, OSError, MemoryError, RuntimeError)
 # gains little. A GPU wants far larger batches to be kept busy.
 CPU_BATCH_SECONDS = 60.0
 GPU_BATCH_SECONDS = 600.0
+# With worker processes, batches are made small enough that each worker gets at least this many
+# (the run ends when the last batch does: with 60 s batches a 7-minute corpus on 2 workers left
+# one idle for up to a batch, 14% of the wall time), but no smaller than MIN_SHARED_BATCH_SECONDS
+# (30 s batches cost nothing more than 60 s ones; 15 s ones 4%, 8 s ones 20%).
+BATCHES_PER_WORKER = 8
+MIN_SHARED_BATCH_SECONDS = 20.0
 
 
 @dataclass
@@ -364,9 +370,12 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
 
 # ------------------------------------------------------------------------------- running
 
-def length_batches(todo: Sequence[Utterance], batch_seconds: float) -> list[list[Utterance]]:
+def length_batches(todo: Sequence[Utterance], batch_seconds: float,
+                   workers: int = 1) -> list[list[Utterance]]:
     """Utterances sorted by duration and cut into batches of at most `batch_seconds` of padded
-    audio (a batch's longest recording times its size), so little padding is wasted.
+    audio (a batch's longest recording times its size), so little padding is wasted; for
+    `workers` > 1 processes sharing them, smaller batches where the corpus is small
+    (BATCHES_PER_WORKER).
 
     Why batches on the CPU too: one padded forward pass over several recordings costs about half
     the CPU time of the same recordings one at a time (benchmarks/speed.py)."""
@@ -378,6 +387,9 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float) -> list[list
             lengths[utt.name] = audio_info(utt.audio).duration
         except ValueError:
             lengths[utt.name] = 0.0
+    if workers > 1:
+        share = sum(lengths.values()) / (workers * BATCHES_PER_WORKER)
+        batch_seconds = min(batch_seconds, max(MIN_SHARED_BATCH_SECONDS, share))
     batches: list[list[Utterance]] = []
     batch: list[Utterance] = []
     for utt in sorted(todo, key=lambda u: lengths[u.name]):
@@ -536,7 +548,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
     futures: dict = {}
     consumed: set = set()
     try:
-        batches = length_batches(todo, batch_seconds)
+        batches = length_batches(todo, batch_seconds, jobs)
         with interrupts_held_for_workers():  # the pool starts its workers in `submit`
             # Longest batches first: the last tasks to finish are then the short ones.
             futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b

@@ -148,7 +148,7 @@ def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: in
         load_s = time.perf_counter() - t0
 
         def one_pass() -> int:
-            batches = list(reversed(length_batches(utts, batch_seconds)))  # longest first
+            batches = list(reversed(length_batches(utts, batch_seconds, workers)))  # longest first
             return sum(pool.map(_ottc_batch, batches, chunksize=1))
 
         timed = _median_of_passes(one_pass, repeat)

@@ -93,17 +93,24 @@ class Encoded:
     change: torch.Tensor | None = None  # spectral change every 2.5 ms (features.spectral_change)
 
 
-def resolve_device(device: str = "auto") -> str:
-    """'auto' -> 'cuda' when a GPU is usable, else 'cpu'; a named device must exist."""
+def resolve_device(device: "str | torch.device | None" = "auto") -> str:
+    """'auto' -> 'cuda' when a GPU is usable, else 'cpu'; a named device (a str or a
+    torch.device) must exist here: DeviceError, whether the CLI or a program asked."""
     import torch
 
-    device = (device or "auto").lower()
+    if device is not None and not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be 'auto', 'cpu', 'cuda' or a torch.device, not "
+                        f"{type(device).__name__}")
+    device = str(device or "auto").lower()
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError("--device cuda was requested but no CUDA GPU is available "
-                          "(use --device cpu or auto)")
-    if device not in ("cpu",) and not device.startswith("cuda") and device != "mps":
+        raise DeviceError(f"device {device!r} was requested but no CUDA GPU is available "
+                          "(use cpu or auto)")
+    if device == "mps" and not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
+        raise DeviceError("device 'mps' was requested but this PyTorch has no usable Apple GPU "
+                          "(use cpu or auto)")
+    if device not in ("cpu", "mps") and not device.startswith("cuda"):
         raise DeviceError(f"unknown device {device!r} (use auto, cpu or cuda)")
     return device
 
@@ -115,6 +122,9 @@ class Aligner:
     (outputs + prepared text -> Alignment); `align_waveform` runs both for each segment."""
 
     def __init__(self, model, *, lexicon=None, thresholds: Thresholds = Thresholds()) -> None:
+        if not isinstance(thresholds, Thresholds):  # else every align fails, far from the cause
+            raise TypeError(f"thresholds must be an aligner.checks.Thresholds (e.g. "
+                            f"Thresholds(min_transcript_fit=0.01)), not {type(thresholds).__name__}")
         self.model = model
         self._lexicon = lexicon
         self.thresholds = thresholds
@@ -166,13 +176,15 @@ class Aligner:
 
     # ------------------------------------------------------------------ public API
     def align(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
-              transcript: Path | str, sample_rate: int | None = None,
-              method: str = DEFAULT_METHOD, speaker: str | None = None) -> Alignment:
+              transcript: Path | str | None = None, sample_rate: int | None = None,
+              method: str = DEFAULT_METHOD, speaker: str | None = None, *,
+              text: str | None = None) -> Alignment:
         """Align one recording with its transcript (text, a .txt/.lab file, or a one-speaker
-        utterance TextGrid). `audio` is a path, a file opened with 'rb', or samples ([N] or
-        [N, channels], a numpy array or a torch tensor) with `sample_rate` (required for
-        samples)."""
-        segments = self.read_segments(transcript)
+        utterance TextGrid), or with `text`, which is always the words themselves (never read
+        as a file name: for text from a user of a service). `audio` is a path, a file opened
+        with 'rb', or samples ([N] or [N, channels], a numpy array or a torch tensor) with
+        `sample_rate` (required for samples)."""
+        segments = self.read_segments(transcript, text=text)
         speakers = {s.speaker if s.speaker is not None else speaker for s in segments}
         if len(speakers) != 1:  # said before minutes of aligning, not after
             raise AlignmentError(f"{_name(transcript)}: has {len(speakers)} speaker tiers; "
@@ -181,13 +193,13 @@ class Aligner:
         return self.align_waveform(wave, segments, method, name, speaker)[0]
 
     def align_speakers(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
-                       transcript: Path | str, sample_rate: int | None = None,
-                       method: str = DEFAULT_METHOD,
-                       speaker: str | None = None) -> list[Alignment]:
+                       transcript: Path | str | None = None, sample_rate: int | None = None,
+                       method: str = DEFAULT_METHOD, speaker: str | None = None, *,
+                       text: str | None = None) -> list[Alignment]:
         """Like `align`, but a transcript TextGrid may have one tier per speaker: returns one
         Alignment per speaker, each covering the whole recording."""
+        segments = self.read_segments(transcript, text=text)
         wave, name = self.load_waveform(audio, sample_rate)
-        segments = self.read_segments(transcript)
         return self.align_waveform(wave, segments, method, name, speaker)
 
     # ------------------------------------------------------------------ steps
@@ -196,6 +208,11 @@ class Aligner:
         """(mono samples at the model's rate, name). A file (a path, or one opened with 'rb')
         knows its rate; samples (an array or a torch tensor) need `sample_rate`: assuming one
         would silently stretch or squeeze every time in the result."""
+        if isinstance(audio, (bytes, bytearray, memoryview)):
+            raise TypeError(f"audio given as {type(audio).__name__}: wrap an encoded file's bytes "
+                            "in io.BytesIO(data), or decode them to samples first")
+        if audio is None:
+            raise TypeError("audio is None: give a path, a file opened with 'rb', or samples")
         if isinstance(audio, (str, Path)):
             return load_audio(Path(audio), self.sample_rate), str(audio)
         if hasattr(audio, "read"):  # an open file: soundfile reads it where it stands
@@ -206,11 +223,21 @@ class Aligner:
                              f"rate it was recorded at (it is resampled to {SAMPLE_RATE} Hz)")
         return prepare_waveform(audio, sample_rate, "<array>", self.sample_rate), "<array>"
 
-    def read_segments(self, transcript: Path | str) -> list[Segment]:
+    def read_segments(self, transcript: Path | str | None = None, *,
+                      text: str | None = None) -> list[Segment]:
         """The transcript's utterances: one over the whole recording for text, one per interval
         for an utterance TextGrid. An alignment or subtitle file (.json, .csv, .tsv, .ctm, .srt,
         .vtt: this tool's own outputs among them) is refused: read as text, its syntax would be
-        aligned as words."""
+        aligned as words. `text` (instead of `transcript`) is the words, never a file name."""
+        if transcript is None and text is None:
+            raise TypeError("transcript must be text (str) or a path (or the words as text=), "
+                            "not None")
+        if transcript is not None and text is not None:
+            raise TypeError("give the transcript or text=, not both")
+        if text is not None:
+            if not isinstance(text, str):
+                raise TypeError(f"text must be a str, not {type(text).__name__}")
+            return [Segment(text, "<transcript>")]
         if not isinstance(transcript, (str, Path)):
             hint = " (decode the bytes first: data.decode('utf-8'))" if isinstance(
                 transcript, (bytes, bytearray)) else ""

@@ -70,7 +70,7 @@ def audio_info(path: Path | str) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except Exception as err:  # libsndfile raises RuntimeError subclasses with its own wording
-        raise _unreadable(path, err) from None
+        raise _unreadable(path, err, _head(path)) from None
     return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), info.format)
 
 
@@ -83,10 +83,11 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
     Channels that cancel out when averaged (one wired out of phase) are not averaged: the
     loudest channel is used instead, found by decoding the file a second time (only then)."""
     source, path = _open_source(path)
+    head = None if isinstance(source, Path) else _head(source)  # before libsndfile moves it
     try:
         handle = sf.SoundFile(source)
     except Exception as err:  # same wording as audio_info: the header cannot be read
-        raise _unreadable(path, err) from None
+        raise _unreadable(path, err, _head(source) if head is None else head) from None
     try:
         with handle as f:
             rate = int(f.samplerate)
@@ -182,15 +183,27 @@ def prepare_waveform(samples: np.ndarray, sample_rate: int, name: str = "<array>
     return check_samples(arr, name)
 
 
+# Sample rates a speech recording can have: below 4 kHz speech loses what tells its sounds
+# apart, above 768 kHz no recorder goes. A rate outside is a mistake (a duration or a bit depth
+# passed as the rate) that would stretch or squeeze every time: 50 Hz given for 1 s of 16 kHz
+# samples made 320 s of audio to align.
+RATE_RANGE = (4000, 768000)
+
+
 def check_rate(sample_rate: object, name: object = "<array>") -> int:
     """`sample_rate` as an int. A str ("8000", from a config file) or None would otherwise fail
-    deep inside with a comparison error; a fractional or non-positive rate is no recording's."""
+    deep inside with a comparison error; a fractional or non-positive rate is no recording's,
+    nor one outside RATE_RANGE."""
     if isinstance(sample_rate, (bool, np.bool_)) or not isinstance(sample_rate, numbers.Real):
         raise TypeError(f"sample_rate must be a number of samples per second, got "
                         f"{sample_rate!r}")
     if not (math.isfinite(sample_rate) and sample_rate > 0 and sample_rate == int(sample_rate)):
         raise AudioError(f"{name}: invalid sample rate {sample_rate} (a positive whole number of "
                          "samples per second)")
+    lo, hi = RATE_RANGE
+    if not lo <= sample_rate <= hi:
+        raise AudioError(f"{name}: sample rate {int(sample_rate)} Hz is not a speech recording's "
+                         f"({lo}-{hi} Hz); pass the rate the samples were recorded at")
     return int(sample_rate)
 
 
@@ -323,22 +336,68 @@ def _check_exists(path: Path) -> None:
         raise AudioError(f"{path}: is a directory, not an audio file")
 
 
-def _unreadable(path: Path, err: BaseException) -> AudioError:
+def _unreadable(path: Path, err: BaseException, head: bytes = b"") -> AudioError:
     """The error for a file libsndfile cannot open: for a format it never reads (.m4a, ...) the
-    fix is a conversion, so say which; otherwise libsndfile's own reason."""
+    fix is a conversion, so say which, told by the name's suffix or else by the first bytes
+    (`head`: an upload in a BytesIO, a .wav that is really an M4A); otherwise libsndfile's own
+    reason."""
     if path.suffix.lower() in UNSUPPORTED_EXTENSIONS:
         return AudioError(unsupported_format_message(path))
+    container = sniff_unsupported(head)
+    if container is not None:
+        return AudioError(unsupported_format_message(path, container))
     reason = _short(err)
     if "does not exist" in reason and path.is_file():  # libsndfile's word for bytes it cannot decode
         reason = "its contents could not be decoded: damaged, or not the format its name says"
     return AudioError(f"{path}: not a readable audio file ({reason})")
 
 
-def unsupported_format_message(path: Path) -> str:
-    """One line: why `path` cannot be read and the ffmpeg command that converts it."""
-    wav = path.with_suffix(".wav")
-    return (f"{path}: {path.suffix.lower()} audio cannot be read (libsndfile does not decode it); "
-            f"convert it first, e.g. ffmpeg -i {shlex.quote(str(path))} {shlex.quote(str(wav))}")
+def unsupported_format_message(path: Path, container: str | None = None) -> str:
+    """One line: why `path` cannot be read and the ffmpeg command that converts it; `container`
+    names the format when the bytes told it (`sniff_unsupported`), else the suffix does."""
+    if container is None:
+        kind, source, wav = f"{path.suffix.lower()} audio", str(path), str(path.with_suffix(".wav"))
+    elif path.suffix:
+        kind, source, wav = f"{container} audio", str(path), str(path.with_suffix(".wav"))
+    else:  # a file object without a file name: show the conversion on made-up names
+        kind, source, wav = f"{container} audio", "input", "output.wav"
+    return (f"{path}: {kind} cannot be read (libsndfile does not decode it); "
+            f"convert it first, e.g. ffmpeg -i {shlex.quote(source)} {shlex.quote(wav)}")
+
+
+# First bytes of the containers in UNSUPPORTED_EXTENSIONS, for audio whose name does not say.
+_ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+
+
+def sniff_unsupported(head: bytes) -> str | None:
+    """The name of a format libsndfile cannot decode, told by a file's first 16 bytes (MP4/M4A
+    and 3GP, WebM/Matroska, AMR, WMA, AAC in ADTS frames); None for anything else."""
+    if head[4:8] == b"ftyp":
+        return "MP4/M4A"
+    if head[:4] == b"\x1aE\xdf\xa3":
+        return "WebM/Matroska"
+    if head[:5] == b"#!AMR":
+        return "AMR"
+    if head[:16] == _ASF_GUID:
+        return "WMA"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # ADTS (MP3: layer != 0)
+        return "AAC"
+    return None
+
+
+def _head(source: Path | BinaryIO) -> bytes:
+    """The first 16 bytes of a file or of an open file (read where it stands, then put back);
+    empty when they cannot be read."""
+    try:
+        if isinstance(source, Path):
+            with open(source, "rb") as f:
+                return f.read(16)
+        where = source.tell()
+        head = source.read(16)
+        source.seek(where)
+        return head if isinstance(head, bytes) else b""
+    except (OSError, ValueError, AttributeError):
+        return b""
 
 
 def _short(err: BaseException) -> str:

@@ -74,10 +74,25 @@ def find_transcript(audio: Path) -> Path | None:
 
 
 def _transcript(siblings: dict[str, Path]) -> Path | None:
+    lab, txt = siblings.get(".lab"), siblings.get(".txt")
+    if lab is not None and txt is not None and _holds_labels(lab):
+        return txt  # an HTK or Emu label file beside the words (emuR's databases): the words
     for ext in TRANSCRIPT_EXTENSIONS:
         if ext in siblings:
             return siblings[ext]
     return None
+
+
+def _holds_labels(path: Path) -> bool:
+    """Whether `path` is a time-stamped label file (HTK, ESPS/Emu), not a transcript: emuR's
+    databases keep `x.lab` labels beside `x.txt` words, and reading the .lab first (MFA's
+    order) failed every recording although its words were there."""
+    from aligner.text.frontend import is_label_file
+
+    try:
+        return is_label_file(decode_text(path.read_bytes()))
+    except (OSError, UnicodeDecodeError):  # unreadable: reported when the transcript is read
+        return False
 
 
 # folder -> its files by the NFC form of their stem (`_stems`), listed once per folder

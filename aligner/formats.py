@@ -234,14 +234,15 @@ def write_json(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
     return path
 
 
-def add_flag(path: Path, flag) -> Path:
+def add_flag(path: Path, flag, duration: float | None = None) -> Path:
     """Add an utterance-wide flag (an `aligner.checks.Flag`) to a JSON or CSV output already
     written: a corpus run judges each recording against its speaker's others only once all are
     aligned (aligner/runner.py, `judge_against_speakers`). The CSV gets it in its `recording`
-    row (one is added after the header when there is none). A file that already carries that
-    kind of utterance-wide flag is left as it is (a run judged again after a kill)."""
+    row (one is added after the header when there is none, over the recording's `duration`:
+    the CSV alone knows only where its last entry ends). A file that already carries that kind
+    of utterance-wide flag is left as it is (a run judged again after a kill)."""
     if Path(path).suffix.lower() == ".csv":
-        return _add_csv_flag(Path(path), flag.kind)
+        return _add_csv_flag(Path(path), flag.kind, duration)
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if any(f.get("kind") == flag.kind and not f.get("tier") for f in data.get("flags", [])):
         return path
@@ -251,15 +252,16 @@ def add_flag(path: Path, flag) -> Path:
     return path
 
 
-def _add_csv_flag(path: Path, kind: str) -> Path:
+def _add_csv_flag(path: Path, kind: str, duration: float | None = None) -> Path:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]
     kind_at, flags_at, end_at = (CSV_HEADER.index(c) for c in ("Type", "Flags", "End"))
     recording = next((r for r in body if len(r) > kind_at and r[kind_at] == RECORDING_TYPE), None)
     if recording is None:
-        end = max((float(r[end_at]) for r in body if len(r) > end_at and _is_float(r[end_at])),
-                  default=0.0)
+        end = duration if duration else max(
+            (float(r[end_at]) for r in body if len(r) > end_at and _is_float(r[end_at])),
+            default=0.0)
         body.insert(0, _recording_row(end, "", [kind]))
     elif kind in recording[flags_at].split(";"):
         return path

@@ -845,7 +845,7 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
             for path in r.written:
                 if path.suffix.lower() in (".json", ".csv"):
                     try:
-                        add_flag(path, flag)
+                        add_flag(path, flag, r.duration or None)
                     except (OSError, ValueError):  # the report still lists the flag
                         pass
         changed.append(r)

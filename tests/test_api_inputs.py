@@ -182,3 +182,80 @@ def test_an_open_file_is_audio(aligner, tmp_path: Path):
     with open(tmp_path / "x.wav", "rb") as handle:
         result = aligner.align(handle, "hello world")
     assert result.duration == pytest.approx(1.5, abs=0.01)
+
+
+def test_text_given_as_text_is_never_read_as_a_file(aligner, tmp_path: Path, monkeypatch):
+    """A service passing a user's prompt must not have it read as a file: "/etc/hostname" as a
+    transcript aligned the machine's name."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("classified words", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    wave = speechlike(1.5)
+    (tmp_path / "see").mkdir()
+    for prompt in ("./secret.txt", "secret.txt", "see/elephant"):
+        words = [w.label for w in aligner.align(wave, text=prompt, sample_rate=16000).words
+                 if w.label]
+        assert "classified" not in words and words  # aligned as the words it is
+    assert [w.label for w in aligner.align(wave, secret, sample_rate=16000).words if w.label] \
+        == ["classified", "words"]  # a Path (or a file-like str as `transcript`) is still a file
+    for bad in (dict(transcript="hello", text="hello"), dict(text=b"hello")):
+        with pytest.raises(TypeError, match="not both|must be a str"):
+            aligner.align(wave, sample_rate=16000, **bad)
+    with pytest.raises(TypeError, match="or the words as text="):
+        aligner.align(wave, sample_rate=16000)
+
+
+@pytest.mark.parametrize("data", [b"RIFF....WAVEfmt ", bytearray(b"abc"), memoryview(b"abc"), None])
+def test_audio_as_bytes_is_a_type_error_that_says_what_to_do(aligner, data):
+    """Raw bytes were taken for samples: "sample_rate is required", or "got ()" with a rate."""
+    with pytest.raises(TypeError, match="io.BytesIO" if data is not None else "is None"):
+        aligner.align(data, "hello", sample_rate=16000)
+
+
+@pytest.mark.parametrize("rate", [50, 1000, 10**9])
+def test_a_sample_rate_no_recording_has_is_refused_by_name(aligner, rate):
+    """50 Hz made 1 s of samples 320 s of audio to align; 10**9 was reported as silence."""
+    with pytest.raises(AudioError, match=f"sample rate {rate} Hz is not a speech recording's"):
+        aligner.align(speechlike(1.0), "hello", sample_rate=rate)
+
+
+def test_thresholds_of_the_wrong_type_fail_at_load(tiny_model_dir):
+    from aligner.align import Aligner
+
+    with pytest.raises(TypeError, match="aligner.checks.Thresholds"):
+        Aligner.load(tiny_model_dir, device="cpu", thresholds={"min_transcript_fit": 0.01})
+
+
+def test_devices_are_named_by_str_or_torch_device_and_a_missing_one_is_a_device_error():
+    import torch
+
+    from aligner.align import DeviceError, resolve_device
+
+    assert resolve_device(torch.device("cpu")) == "cpu"
+    if not torch.backends.mps.is_available():
+        with pytest.raises(DeviceError, match="'mps' was requested"):
+            resolve_device("mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="'cuda' was requested.*use cpu or auto"):
+            resolve_device(torch.device("cuda"))
+    with pytest.raises(TypeError, match="device must be"):
+        resolve_device(0)
+
+
+@pytest.mark.parametrize("head, kind", [
+    (b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "MP4/M4A"),
+    (b"\x1aE\xdf\xa3\x9fB\x86\x81\x01B\xf7\x81\x01B\xf2\x81", "WebM/Matroska"),
+    (b"#!AMR\n" + bytes(10), "AMR"),
+])
+def test_an_upload_in_a_format_libsndfile_cannot_read_says_how_to_convert_it(
+        aligner, tmp_path: Path, head: bytes, kind: str):
+    """A browser's upload in a BytesIO said only "Format not recognised"; a file of that format
+    under another suffix (a .wav that is an M4A) is told by its bytes too."""
+    import io
+
+    data = head + bytes(2048)
+    with pytest.raises(AudioError, match=f"{kind} audio cannot be read.*ffmpeg -i input output.wav"):
+        aligner.align(io.BytesIO(data), "hello")
+    (tmp_path / "clip.wav").write_bytes(data)
+    with pytest.raises(AudioError, match=f"clip.wav: {kind} audio cannot be read.*ffmpeg -i"):
+        aligner.align(tmp_path / "clip.wav", "hello")

@@ -109,7 +109,7 @@ def test_damaged_or_incompatible_model(case, tmp_path, tiny_model_dir, example_p
 def test_cuda_requested_without_gpu(tmp_path, tiny_model_dir, example_pair):
     wav, txt = example_pair
     assert_one_line_error(cli(wav, txt, "--model", tiny_model_dir, "--device", "cuda"), 2,
-                          "--device cuda", "no CUDA GPU")
+                          "device 'cuda'", "no CUDA GPU")
     root = tmp_path / "corpus"
     write_pair(root, "u1", speechlike(1.0))
     assert_one_line_error(cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir,

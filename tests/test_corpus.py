@@ -70,6 +70,28 @@ def test_no_audio_message_says_why():
     assert "\n" not in message
 
 
+def test_an_emu_label_file_beside_the_words_gives_way_to_them(tmp_path, write_wav):
+    """emuR's databases keep time-stamped `x.lab` labels beside `x.txt` words: the .lab (read
+    first, as MFA does) failed every recording, with a warning that the two differ. A label
+    file alone is still read, and refused with its reason."""
+    root = tmp_path / "corpus"
+    write_wav(root / "spk" / "msajc003.wav", speechlike(1.0))
+    (root / "spk" / "msajc003.txt").write_text("amongst her friends", encoding="utf-8")
+    (root / "spk" / "msajc003.lab").write_text(
+        "signal msajc003\nnfields 1\n#\n0.3000 125 V\n0.3500 125 @:\n0.4100 125 m\n",
+        encoding="utf-8")
+    write_wav(root / "spk" / "lone.wav", speechlike(1.0))
+    (root / "spk" / "lone.lab").write_text("0.1 0.25 h\n0.25 0.4 @\n0.4 0.6 l\n",
+                                           encoding="utf-8")
+    utts = {u.name: u for u in corpus.find_utterances(root)}
+    assert utts["spk/msajc003"].transcript.name == "msajc003.txt"
+    assert corpus.transcript_conflict(utts["spk/msajc003"]) is None
+    assert utts["spk/lone"].transcript.name == "lone.lab"
+    report = validate_corpus(root)
+    assert "spk/msajc003" not in dict(report.problems) and not report.warnings
+    assert "time-stamped label file" in dict(report.problems)["spk/lone"]
+
+
 def test_lab_and_txt_that_differ_are_a_warning(small_corpus):
     """alice/deep/a2 has a2.lab 'good evening' and a2.txt 'good morning': the .lab is used (as
     MFA does) and validate warns, naming both files; the same words laid out differently, or

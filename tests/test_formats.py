@@ -379,10 +379,14 @@ def test_recording_flags_reach_the_csv_and_small_confidences_stay_above_zero(tmp
     plain = _alignment()
     plain.flags = []
     write_outputs(plain, tmp_path / "v", ["csv"])
-    add_flag(tmp_path / "v.csv", Flag("transcript_mismatch", "fit far below the speaker's"))
+    add_flag(tmp_path / "v.csv", Flag("transcript_mismatch", "fit far below the speaker's"),
+             plain.duration)
     add_flag(tmp_path / "v.csv", Flag("dominant_token", "x"))
     rows = list(csv.DictReader(open(tmp_path / "v.csv", encoding="utf-8")))
     assert [r["Type"] for r in rows].count("recording") == 1
+    # the row spans the recording (the corpus run passes its duration), not its last word
+    assert (rows[0]["End"], read_csv(tmp_path / "v.csv")[0].duration) == ("2.046", 2.046)
+    assert float(rows[-1]["End"]) < 2.046
     assert rows[0]["Flags"] == "dominant_token;transcript_mismatch"
     assert len(read_csv(tmp_path / "v.csv")[0].phones) == 4
     # judged again (a run resumed after a kill): the flag is not added twice

@@ -269,8 +269,8 @@ def test_training_runs_on_the_device_asked_for(tmp_path, monkeypatch):
         result = CliRunner().invoke(app, [command, str(tmp_path / "nowhere"), "-o",
                                           str(tmp_path / "m"), "--device", "cuda"])
         assert result.exit_code == 2, result.output
-        assert result.stderr.strip() == ("error: --device cuda was requested but no CUDA GPU is "
-                                         "available (use --device cpu or auto)")
+        assert result.stderr.strip() == ("error: device 'cuda' was requested but no CUDA GPU is "
+                                         "available (use cpu or auto)")
     assert not (tmp_path / "m").exists()
 
 

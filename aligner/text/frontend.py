@@ -184,7 +184,7 @@ def read_transcript(path: Path) -> str:
         raise TranscriptError(
             f"{path}: transcript is not UTF-8 (byte 0x{raw[err.start]:02x} at offset "
             f"{err.start}, line {line}); save it as UTF-8") from None
-    if _is_label_file(text):
+    if is_label_file(text):
         raise TranscriptError(f"{path}: this is a time-stamped label file (times and a label on "
                               "each line, as HTK or ESPS/Emu write), not a transcript: give the "
                               "words as plain text")
@@ -201,7 +201,7 @@ def _label_line(line: str) -> bool:
     return m is not None and any("." in g or len(g.lstrip("+-")) >= 4 for g in m.groups())
 
 
-def _is_label_file(text: str) -> bool:
+def is_label_file(text: str) -> bool:
     """An HTK label file (`start end label` per line) or an ESPS/Emu one (`signal`/`nfields`
     header, `#`, then `time color label`): read as words, its numbers were aligned as
     "one hundred and twenty-five" and its labels as unknown words."""

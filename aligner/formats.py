@@ -252,17 +252,45 @@ def add_flag(path: Path, flag, duration: float | None = None) -> Path:
     return path
 
 
+def remove_flag(path: Path, kind: str) -> Path:
+    """Take an utterance-wide flag of `kind` off a JSON or CSV output (`add_flag` undone): a
+    resumed corpus run that judges a recording against more of its speaker's recordings than
+    the run that flagged it may find it fits after all."""
+    if Path(path).suffix.lower() == ".csv":
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        kind_at, flags_at = CSV_HEADER.index("Type"), CSV_HEADER.index("Flags")
+        body = []
+        for row in rows[1:]:
+            if len(row) > flags_at and row[kind_at] == RECORDING_TYPE:
+                row[flags_at] = ";".join(k for k in row[flags_at].split(";") if k and k != kind)
+                if not row[flags_at]:
+                    continue  # a recording row is there for its flags
+            body.append(row)
+        with atomic_open(path, newline="") as handle:
+            csv.writer(handle).writerows([rows[0], *body])
+        return path
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data["flags"] = [f for f in data.get("flags", [])
+                     if not (f.get("kind") == kind and not f.get("tier"))]
+    with atomic_open(path) as handle:
+        handle.write(_pretty_json(data))
+    return path
+
+
 def _add_csv_flag(path: Path, kind: str, duration: float | None = None) -> Path:
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]
-    kind_at, flags_at, end_at = (CSV_HEADER.index(c) for c in ("Type", "Flags", "End"))
+    kind_at, flags_at, end_at, speaker_at = (CSV_HEADER.index(c)
+                                             for c in ("Type", "Flags", "End", "Speaker"))
     recording = next((r for r in body if len(r) > kind_at and r[kind_at] == RECORDING_TYPE), None)
     if recording is None:
         end = duration if duration else max(
             (float(r[end_at]) for r in body if len(r) > end_at and _is_float(r[end_at])),
             default=0.0)
-        body.insert(0, _recording_row(end, "", [kind]))
+        speakers = {r[speaker_at] for r in body if len(r) > speaker_at}
+        body.insert(0, _recording_row(end, speakers.pop() if len(speakers) == 1 else "", [kind]))
     elif kind in recording[flags_at].split(";"):
         return path
     else:

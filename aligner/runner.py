@@ -85,9 +85,6 @@ class Result:
     cause: str = ""  # why it failed: BAD_INPUT, OUT_OF_MEMORY, CRASHED or STRICT
     unknown_words: dict[str, list[str]] = field(default_factory=dict)  # word -> generated phones
     written: list[Path] = field(default_factory=list)
-    # False for a skipped recording whose aligning run was killed before it judged it against
-    # its speaker's other recordings (`recall_previous`): this run does (`judge_against_speakers`)
-    speaker_judged: bool = True
     settings: str = ""  # what it was aligned with (`run_settings`); "" when not known
 
     @property
@@ -718,19 +715,17 @@ def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | 
 def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> None:
     """Give skipped utterances (aligned by an earlier run) what that run's report recorded:
     duration, words, mean confidence, transcript fit and flags. So the report of a resumed run
-    still lists every utterance with its flags, and new recordings are judged against all of
-    their speaker's (`judge_against_speakers`). With `strict`, a skipped utterance the earlier
+    still lists every utterance with its flags, and every recording is judged against all of
+    its speaker's (`judge_against_speakers`). With `strict`, a skipped utterance the earlier
     run flagged fails as if refused now, and its outputs are removed: --strict promises that no
     flagged alignment is left in the output folder. Read from the report and from the journal of
     a run killed before it wrote one (`previous_rows`); with neither, they are left as they
-    are. A row only the journal holds was never judged against the speaker's other recordings
-    (that happens as a run ends): this run judges it."""
-    rows, unjudged = previous_rows(report)
+    are."""
+    rows = previous_rows(report)
     for r in results:
         row = rows.get(r.name)
         if r.status != "skipped" or row is None:
             continue
-        r.speaker_judged = r.name not in unjudged
         r.duration = _number(row.get("duration"), r.duration)
         r.words = int(_number(row.get("words"), r.words))
         r.confidence = _number(row.get("mean_confidence"), r.confidence)
@@ -746,17 +741,16 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
             refuse(r)
 
 
-def previous_rows(report: Path) -> tuple[dict[str, dict[str, str]], set[str]]:
+def previous_rows(report: Path) -> dict[str, dict[str, str]]:
     """What earlier runs recorded, by utterance: the rows of `report` and of its journal
-    (`Journal`), the newer file's where both have one; and the utterances whose row is the
-    journal's. The journal is the newer after a run killed before it wrote its report (kill -9,
-    a power cut); the older one only after a run killed between writing its report and removing
-    the journal it had folded in."""
+    (`Journal`), the newer file's where both have one. The journal is the newer after a run
+    killed before it wrote its report (kill -9, a power cut); the older one only after a run
+    killed between writing its report and removing the journal it had folded in."""
     journal = journal_path(report)
     reported, journalled = _report_rows(report), _journal_rows(journal)
     if _mtime(journal) <= _mtime(report):
-        return {**journalled, **reported}, set(journalled) - set(reported)
-    return {**reported, **journalled}, set(journalled)
+        return {**journalled, **reported}
+    return {**reported, **journalled}
 
 
 def _report_rows(path: Path) -> dict[str, dict[str, str]]:
@@ -808,13 +802,15 @@ def _number(text: str | None, default):
 
 def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
                            strict: bool) -> list[Result]:
-    """Flag `transcript_mismatch` on the recordings aligned in this run whose fit is far below
-    their speaker's other recordings' (aligner/speaker_fit.py; skipped ones, judged by the run
-    that aligned them, and ones --strict refused count towards the speaker's norm), and on
-    skipped ones a killed run aligned but never judged (`Result.speaker_judged`). Their JSON
-    output gets the flag; with --strict their outputs are removed and they fail, as if refused
-    when aligned. Runs once the corpus is aligned, because only then is every recording of a
-    speaker known. Returns the Results it changed."""
+    """Flag `transcript_mismatch` on the recordings whose fit is far below their speaker's
+    other recordings' (aligner/speaker_fit.py; ones --strict refused count towards the
+    speaker's norm): those aligned in this run and those skipped (aligned by an earlier run)
+    alike, and take the flag off a skipped one that an earlier run flagged against fewer of
+    the speaker's recordings and that fits them all. So a corpus gets the same flags whether it
+    was aligned in one run, resumed after an interruption, or grew between runs. Their JSON and
+    CSV outputs get (or lose) the flag; with --strict a flagged one's outputs are removed and it
+    fails, as if refused when aligned. Runs once the corpus is aligned, because only then is
+    every recording of a speaker known. Returns the Results it changed."""
     from aligner.checks import flag_kinds, speaker_mismatch
     from aligner.formats import add_flag
     from aligner.speaker_fit import relative_fits
@@ -822,12 +818,16 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     norm = [r for r in results if r.transcript_fit is not None and (r.ok or r.cause == STRICT)]
     changed = []
     for r, rel in zip(norm, relative_fits([(r.speaker, r.transcript_fit) for r in norm])):
-        if rel is None or not (r.status in ("aligned", "flagged") or not r.speaker_judged):
-            continue
-        if "transcript_mismatch" in flag_kinds(r.flags):
+        if rel is None or r.status not in ("aligned", "flagged", "skipped"):
             continue
         flag = speaker_mismatch(r.transcript_fit, rel.relative, rel.speaker_median, rel.others,
                                 thresholds)
+        if "transcript_mismatch" in flag_kinds(r.flags):
+            if (flag is None and r.status == "skipped"
+                    and r.transcript_fit >= thresholds.min_transcript_fit):
+                _lift_speaker_flag(r)  # its own fit passes: the speaker's judged it, and no more
+                changed.append(r)
+            continue
         if flag is None:
             continue
         r.flags.insert(0, str(flag))
@@ -850,3 +850,20 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
                         pass
         changed.append(r)
     return changed
+
+
+def _lift_speaker_flag(r: Result) -> None:
+    """Take `transcript_mismatch` off a skipped Result and its JSON and CSV outputs."""
+    from aligner.checks import flag_kind
+    from aligner.formats import remove_flag
+
+    r.flags = [f for f in r.flags if flag_kind(f) != "transcript_mismatch"]
+    r.reason = ("outputs exist (use --overwrite); flagged when aligned" if r.flags else
+                "outputs exist (use --overwrite); no longer flagged against its speaker's "
+                "other recordings")
+    for path in r.written:
+        if path.suffix.lower() in (".json", ".csv"):
+            try:
+                remove_flag(path, "transcript_mismatch")
+            except (OSError, ValueError):  # the report says it fits
+                pass

@@ -93,11 +93,47 @@ def test_strict_removes_the_outlier_s_outputs_and_fails_it(tmp_path):
     assert wrong.written == [] and not (tmp_path / "s" / "wrong.json").exists()
 
 
-def test_skipped_recordings_count_as_the_norm_but_are_not_judged_again(tmp_path):
+def test_skipped_recordings_are_judged_again_against_all_of_the_speaker_s(tmp_path):
+    """A run that grew the corpus (or resumed an interrupted one) judged only its new
+    recordings: a fresh run on the same corpus flagged others. Now every recording is judged
+    against all of its speaker's, skipped ones included, whichever way the run came about."""
     results = _speaker_results(tmp_path, skipped=3)
-    results[0].transcript_fit = 0.001  # judged by the run that aligned it
+    results[0].transcript_fit = 0.004  # aligned before, it stands out against all the others
     runner.judge_against_speakers(results, Thresholds(), strict=False)
-    assert results[0].status == "skipped" and results[-1].status == "flagged"
+    assert results[0].status == "skipped" and "flagged against its speaker" in results[0].reason
+    assert results[0].flags[0].startswith("transcript_mismatch:") and "other 5" in results[0].flags[0]
+    assert results[-1].status == "flagged"
+    assert [r.flags for r in results[1:-1]] == [[]] * 4
+
+
+def test_a_speaker_flag_an_earlier_run_set_on_fewer_recordings_is_lifted(tmp_path):
+    """An earlier run judged s/r0 against its speaker's 4 recordings then (median fit 0.25)
+    and flagged it; against all 8 it fits (median 0.05): the flag leaves the report, the JSON
+    and the CSV. A flag the recording's own fit earns stays."""
+    from aligner.checks import Flag
+    from aligner.formats import add_flag, read_csv, read_json, write_csv
+
+    fits = [0.03, 0.04, 0.05, 0.06, 0.05, 0.04, 0.06, 0.05]
+    results = [_result(tmp_path / "out", f"s/r{i}", "s", f) for i, f in enumerate(fits)]
+    a = Alignment([Interval(0.0, 0.5, "hi")], [Interval(0.0, 0.5, "HH")], 0.8)
+    lifted, kept = results[0], results[1]
+    for r in (lifted, kept):
+        r.status, r.written = "skipped", [write_json(a, tmp_path / "out" / f"{r.name}.json"),
+                                           write_csv(a, tmp_path / "out" / f"{r.name}.csv")]
+        flag = Flag("transcript_mismatch", "transcript fit 0.03 is very low for this speaker "
+                    "(their other 4 recordings: median 0.25); the transcript may not match")
+        for path in r.written:
+            add_flag(path, flag, 0.8)
+        r.flags = [str(flag), "low_confidence: word 'hi' at 0.000-0.500 s"]
+    kept.transcript_fit = 0.003  # below the single-recording threshold: its own flag
+    changed = runner.judge_against_speakers(results, Thresholds(), strict=False)
+    assert changed == [lifted]
+    assert [f.split(":")[0] for f in lifted.flags] == ["low_confidence"]
+    assert read_json(lifted.written[0])[0].flags == []
+    rows = list(csv.DictReader(open(lifted.written[1], encoding="utf-8")))
+    assert "recording" not in [r["Type"] for r in rows] and read_csv(lifted.written[1])
+    assert kept.flags[0].startswith("transcript_mismatch")
+    assert [f.kind for f in read_json(kept.written[0])[0].flags] == ["transcript_mismatch"]
 
 
 def test_a_speaker_with_too_few_recordings_is_not_judged(tmp_path):

@@ -319,7 +319,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method)
     settings = runner.run_settings(model_dir(model), method, dictionary)
-    recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report)[0].items()}
+    recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()}
     if not quiet:
         _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots)
     todo, results = runner.plan([u for u in utterances if u.name not in same_name], out_dir, fmts,

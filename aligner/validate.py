@@ -22,7 +22,9 @@ from aligner.errors import one_line
 from aligner.text.frontend import Lexicon, PreparedText
 from aligner.text.phones import STAR
 
-ORPHAN = "transcript without a recording"
+# A warning, not a problem: nothing is lost in aligning the rest (the align run warns about it
+# too), and a corpus may hold text that is no transcript (a LICENSE.txt, a README.txt).
+ORPHAN = "transcript without a recording (not aligned)"
 
 
 @dataclass
@@ -52,12 +54,13 @@ class ValidationReport:
     def problems(self) -> list[tuple[str, str]]:
         out = [(u.name, p) for u in self.utterances for p in u.problems]
         out += [(str(p), unsupported_format_message(p)) for p in self.unreadable]
-        out += [(str(p), ORPHAN) for p in self.orphans]
         return out
 
     @property
     def warnings(self) -> list[tuple[str, str]]:
-        return [(u.name, w) for u in self.utterances for w in u.warnings]
+        out = [(u.name, w) for u in self.utterances for w in u.warnings]
+        out += [(str(p), ORPHAN) for p in self.orphans]
+        return out
 
     def write_csv(self, path: Path) -> Path:
         ensure_dir(Path(path).parent)
@@ -71,7 +74,7 @@ class ValidationReport:
             for p in self.unreadable:
                 writer.writerow([str(p), "", "", "", "", unsupported_format_message(p), ""])
             for p in self.orphans:
-                writer.writerow([str(p), "", "", "", "", ORPHAN, ""])
+                writer.writerow([str(p), "", "", "", "", "", ORPHAN])
         return Path(path)
 
 

@@ -241,6 +241,19 @@ def test_validate_tables_of_problems_and_warnings(tmp_path):
     assert "warning" not in quiet.stdout
 
 
+def test_the_corpus_summary_shows_paths_from_the_corpus_root(tmp_path, tiny_model_dir):
+    """The align summary's reasons repeated the whole path and wrapped it mid-word, where
+    validate's tables show it from the corpus root."""
+    root = tmp_path / "corpus"
+    _make_corpus(root)
+    (root / "alice" / "a2.lab").write_text("", encoding="utf-8")
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, [str(root), "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir)])
+    assert result.exit_code == 1, result.output
+    line = next(x for x in result.stdout.splitlines() if "transcript is empty" in x)
+    assert "alice/a2.lab: transcript is empty" in line and str(root) not in line
+
+
 def test_validate_warns_when_lab_and_txt_differ(tmp_path, tiny_model_dir):
     """Both a1.lab and a1.txt, with different words: validate and a corpus run warn, naming
     both files and the one used (.lab, as MFA); it is not a problem (exit 0)."""

@@ -15,7 +15,8 @@ def test_validate(small_corpus):
     problems = dict(report.problems)
     assert "no transcript" in problems["top"]
     assert "broken.wav" in problems["bob/broken"]
-    assert any("orphan.lab" in name for name in problems)
+    assert not any("orphan.lab" in name for name in problems)  # a warning: the rest aligns
+    assert any("orphan.lab" in name and "without a recording" in w for name, w in report.warnings)
     assert "zorblax" in report.unknown_words
     count, pron = report.unknown_words["zorblax"]
     assert count == 1 and pron
@@ -119,3 +120,24 @@ def test_validate_counts_words_as_align_does(tmp_path):
     (folder / "u.lab").write_text("hello <star> there [laughter] <star>", encoding="utf-8")
     (check,) = validate_corpus(tmp_path / "c").utterances
     assert check.words == 3
+
+
+def test_stray_text_is_a_warning_and_every_path_is_shown_from_the_corpus_root(tmp_path, write_wav,
+                                                                             monkeypatch):
+    """A LICENSE.txt in a corpus made validate exit 1 (MFA ignores such files); an .m4a row was
+    named by the root as typed plus its suffix, and a transcript without a recording by its
+    absolute path, while utterances are named from the root."""
+    root = tmp_path / "corpus"
+    write_wav(root / "spk" / "a.wav", speechlike(1.0))
+    (root / "spk" / "a.lab").write_text("hello there", encoding="utf-8")
+    (root / "LICENSE.txt").write_text("CC BY 4.0", encoding="utf-8")
+    (root / "spk" / "phone.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
+    monkeypatch.chdir(tmp_path)
+    result = cli("validate", "corpus")
+    assert result.exit_code == 1, result.output  # the .m4a is a problem; the licence is not
+    assert "spk/phone.m4a" in result.output and "corpus/spk/phone.m4a" not in result.output
+    assert "LICENSE.txt" in result.output and str(root) not in result.output
+    (root / "spk" / "phone.m4a").unlink()
+    result = cli("validate", str(root))
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "without a recording" in result.output

@@ -7,6 +7,7 @@ Results: a line per file, or a progress bar, a summary table and a report for a 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
@@ -362,7 +363,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         err_console().print(_interrupted_line(results, len(utterances) + len(unreadable)))
         return stop.exit_code
     if not quiet:
-        _print_corpus_summary(results, report, verbose)
+        _print_corpus_summary(results, report, root, verbose)
         _print_unknown_words(results, root, dictionary)
     else:
         for r in results:
@@ -470,10 +471,12 @@ def consume(stream, results, total: int, quiet: bool, stop: StopRequest | None =
 FAILED_ROWS, FLAGGED_ROWS = 50, 10  # utterances listed under the summary (--verbose: all)
 
 
-def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
+def _print_corpus_summary(results, report: Path, root: Path, verbose: bool = False) -> None:
     """Counts, then the utterances to look at: every failure (up to 50) and the worst flagged
     ones, with flags counted per kind. Flagged utterances were aligned and written: the table
-    counts them as aligned so that "flagged" never reads as "not aligned"."""
+    counts them as aligned so that "flagged" never reads as "not aligned". Paths inside the
+    corpus are shown from its root, as `validate` shows them (the whole path repeated the
+    utterance column and wrapped mid-word); the report keeps the messages whole."""
     from rich.table import Table
 
     console = out_console()
@@ -491,6 +494,7 @@ def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
     flagged = sorted((r for r in results if r.status == "flagged" or (r.status == "skipped" and r.flags)),
                      key=_flag_severity)
     shown = failed + flagged if verbose else failed[:FAILED_ROWS] + flagged[:FLAGGED_ROWS]
+    prefix = str(root).rstrip("/\\") + os.sep
     if shown:
         detail = Table(show_header=True)
         detail.add_column("utterance", overflow="fold")  # a path is never cut short
@@ -499,8 +503,8 @@ def _print_corpus_summary(results, report: Path, verbose: bool = False) -> None:
         for r in shown:
             outcome = {"failed": "failed", "skipped": "aligned before, flagged"}.get(r.status,
                                                                                    "aligned, flagged")
-            detail.add_row(escape(r.name), outcome,
-                           escape(r.reason if r.status == "failed" else flag_counts(r.flags)))
+            detail.add_row(escape(r.name), outcome, escape(
+                r.reason.replace(prefix, "") if r.status == "failed" else flag_counts(r.flags)))
         console.print(detail)
     hidden = len(failed) + len(flagged) - len(shown)
     if hidden:

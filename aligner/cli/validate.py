@@ -158,5 +158,14 @@ def _findings_table(title: str, column: str, rows: list[tuple[str, str]], root: 
     table.add_column("utterance", overflow="fold")
     table.add_column(column, overflow="fold")
     for name, text in rows:
-        table.add_row(escape(name), escape(text.replace(prefix, "")))
+        table.add_row(escape(_inside(name, root)), escape(text.replace(prefix, "")))
     return table
+
+
+def _inside(name: str, root: Path) -> str:
+    """A file's path from the corpus root (`spk/x.m4a`, as the utterances are named), however
+    the root was given; an utterance name as it is."""
+    try:
+        return Path(name).resolve().relative_to(Path(root).resolve()).as_posix()
+    except (ValueError, OSError):
+        return name

@@ -357,8 +357,10 @@ def unsupported_format_message(path: Path, container: str | None = None) -> str:
     names the format when the bytes told it (`sniff_unsupported`), else the suffix does."""
     if container is None:
         kind, source, wav = f"{path.suffix.lower()} audio", str(path), str(path.with_suffix(".wav"))
-    elif path.suffix:
-        kind, source, wav = f"{container} audio", str(path), str(path.with_suffix(".wav"))
+    elif path.suffix:  # a .wav that is really an M4A must not be converted onto itself
+        wav = path.with_suffix(".wav")
+        wav = wav.with_name(f"{path.stem}-converted.wav") if wav == path else wav
+        kind, source, wav = f"{container} audio", str(path), str(wav)
     else:  # a file object without a file name: show the conversion on made-up names
         kind, source, wav = f"{container} audio", "input", "output.wav"
     return (f"{path}: {kind} cannot be read (libsndfile does not decode it); "

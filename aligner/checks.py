@@ -246,6 +246,9 @@ def beyond_audio(segments: Iterable[tuple[float, float]], duration: float) -> li
             for start, end in segments if end > duration + AUDIO_END_SLACK]
 
 
+SPEAKER_NOTE = "is very low for this speaker"  # what tells `speaker_mismatch`'s flag apart
+
+
 def speaker_mismatch(fit: float, relative: float, speaker_median: float, others: int,
                      thresholds: Thresholds = Thresholds()) -> Flag | None:
     """The `transcript_mismatch` flag of a corpus recording whose fit is far below its speaker's
@@ -253,8 +256,14 @@ def speaker_mismatch(fit: float, relative: float, speaker_median: float, others:
     if relative >= thresholds.min_relative_fit:
         return None
     return Flag("transcript_mismatch",
-                f"transcript fit {fit:.3g} is very low for this speaker (their other {others} "
+                f"transcript fit {fit:.3g} {SPEAKER_NOTE} (their other {others} "
                 f"recordings: median {speaker_median:.3g}); the transcript may not match the audio")
+
+
+def is_speaker_mismatch(flag: str) -> bool:
+    """Whether `flag` (a Flag, or its text from a report) is `speaker_mismatch`'s: the one flag
+    a later run may take back, when the speaker's other recordings say otherwise."""
+    return flag_kind(flag) == "transcript_mismatch" and SPEAKER_NOTE in str(flag)
 
 
 def _entry_flag(kind: str, tier: str, entry: Interval, detail: str) -> Flag:

@@ -243,7 +243,7 @@ def add_flag(path: Path, flag, duration: float | None = None) -> Path:
     of utterance-wide flag is left as it is (a run judged again after a kill)."""
     if Path(path).suffix.lower() == ".csv":
         return _add_csv_flag(Path(path), flag.kind, duration)
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = _our_json(path)
     if any(f.get("kind") == flag.kind and not f.get("tier") for f in data.get("flags", [])):
         return path
     data["flags"] = [flag.as_dict(), *data.get("flags", [])]
@@ -270,12 +270,21 @@ def remove_flag(path: Path, kind: str) -> Path:
         with atomic_open(path, newline="") as handle:
             csv.writer(handle).writerows([rows[0], *body])
         return path
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = _our_json(path)
     data["flags"] = [f for f in data.get("flags", [])
                      if not (f.get("kind") == kind and not f.get("tier"))]
     with atomic_open(path) as handle:
         handle.write(_pretty_json(data))
     return path
+
+
+def _our_json(path: Path) -> dict:
+    """An alignment JSON to add a flag to or take one off; ValueError for anything else (a file
+    of the same name that another tool wrote into the output folder)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("flags", []), list):
+        raise ValueError(f"{path}: not an alignment JSON of this tool")
+    return data
 
 
 def _add_csv_flag(path: Path, kind: str, duration: float | None = None) -> Path:

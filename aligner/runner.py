@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
+from aligner.checks import is_speaker_mismatch
 from aligner.corpus import NO_TRANSCRIPT, Utterance
 from aligner.errors import one_line
 from aligner.formats import FORMATS, output_paths, write_outputs
@@ -182,6 +183,14 @@ def refuse(result: Result) -> None:
     result.status, result.cause = "failed", STRICT
     result.reason = f"flagged (--strict): {result.flags[0]}" + (
         f" (+{len(result.flags) - 1} more)" if len(result.flags) > 1 else "")
+
+
+def refuse_written(result: Result) -> None:
+    """`refuse` a Result whose outputs were written: they are removed first."""
+    for path in result.written:
+        path.unlink(missing_ok=True)
+    result.written = []
+    refuse(result)
 
 
 def align_one(aligner: Aligner, utt: Utterance, method: str, strict: bool,
@@ -734,11 +743,10 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
         r.settings = row.get("settings") or ""
         if r.flags:
             r.reason = "outputs exist (use --overwrite); flagged when aligned"
-        if r.flags and strict:
-            for path in r.written:
-                path.unlink(missing_ok=True)
-            r.written = []
-            refuse(r)
+        # a flag from the speaker's recordings alone waits for `judge_against_speakers`, which
+        # may take it back (then this one is kept) or keep it (then it refuses it)
+        if r.flags and strict and not all(map(is_speaker_mismatch, r.flags)):
+            refuse_written(r)
 
 
 def previous_rows(report: Path) -> dict[str, dict[str, str]]:
@@ -811,31 +819,32 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     CSV outputs get (or lose) the flag; with --strict a flagged one's outputs are removed and it
     fails, as if refused when aligned. Runs once the corpus is aligned, because only then is
     every recording of a speaker known. Returns the Results it changed."""
-    from aligner.checks import flag_kinds, speaker_mismatch
+    from aligner.checks import flag_kind, flag_kinds, speaker_mismatch
     from aligner.formats import add_flag
     from aligner.speaker_fit import relative_fits
 
     norm = [r for r in results if r.transcript_fit is not None and (r.ok or r.cause == STRICT)]
     changed = []
     for r, rel in zip(norm, relative_fits([(r.speaker, r.transcript_fit) for r in norm])):
-        if rel is None or r.status not in ("aligned", "flagged", "skipped"):
+        if r.status not in ("aligned", "flagged", "skipped"):
             continue
-        flag = speaker_mismatch(r.transcript_fit, rel.relative, rel.speaker_median, rel.others,
-                                thresholds)
-        if "transcript_mismatch" in flag_kinds(r.flags):
-            if (flag is None and r.status == "skipped"
-                    and r.transcript_fit >= thresholds.min_transcript_fit):
-                _lift_speaker_flag(r)  # its own fit passes: the speaker's judged it, and no more
-                changed.append(r)
-            continue
-        if flag is None:
+        mismatches = [f for f in r.flags if flag_kind(f) == "transcript_mismatch"]
+        # an earlier run's flag from the speaker's recordings alone (`recall_previous` left it
+        # for this judgement, also under --strict); one from its own fit stays
+        lifts = r.status == "skipped" and mismatches and all(map(is_speaker_mismatch, mismatches))
+        flag = None if rel is None else speaker_mismatch(
+            r.transcript_fit, rel.relative, rel.speaker_median, rel.others, thresholds)
+        if lifts and flag is None and rel is not None:
+            _lift_speaker_flag(r)
+            changed.append(r)
+        elif lifts and strict:  # judged against the speaker again and still flagged
+            refuse_written(r)
+            changed.append(r)
+        if mismatches or flag is None:
             continue
         r.flags.insert(0, str(flag))
         if strict:
-            for path in r.written:
-                path.unlink(missing_ok=True)
-            r.written = []
-            refuse(r)
+            refuse_written(r)
         else:
             if r.status == "skipped":
                 r.reason = ("outputs exist (use --overwrite); flagged against its speaker's other "

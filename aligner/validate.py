@@ -49,18 +49,26 @@ class ValidationReport:
     unreadable: list[Path] = field(default_factory=list)  # .m4a and the like: convert first
     # the --dictionary's entries, then spoken word -> generated variants (`--export-dictionary`)
     dictionary: dict[str, list[list[str]]] = field(default_factory=dict)
+    root: Path | None = None  # the corpus: files outside any utterance are named from it
 
     @property
     def problems(self) -> list[tuple[str, str]]:
         out = [(u.name, p) for u in self.utterances for p in u.problems]
-        out += [(str(p), unsupported_format_message(p)) for p in self.unreadable]
+        out += [(self.named(p), unsupported_format_message(p)) for p in self.unreadable]
         return out
 
     @property
     def warnings(self) -> list[tuple[str, str]]:
         out = [(u.name, w) for u in self.utterances for w in u.warnings]
-        out += [(str(p), ORPHAN) for p in self.orphans]
+        out += [(self.named(p), ORPHAN) for p in self.orphans]
         return out
+
+    def named(self, path: Path) -> str:
+        """A file's path from the corpus root (`spk/x.m4a`), as its utterances are named."""
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except (TypeError, ValueError):  # no root, or a file outside it
+            return str(path)
 
     def write_csv(self, path: Path) -> Path:
         ensure_dir(Path(path).parent)
@@ -72,9 +80,9 @@ class ValidationReport:
                 writer.writerow([u.name, u.sample_rate, u.channels, f"{u.duration:.3f}",
                                  u.words, " | ".join(u.problems), " | ".join(u.warnings)])
             for p in self.unreadable:
-                writer.writerow([str(p), "", "", "", "", unsupported_format_message(p), ""])
+                writer.writerow([self.named(p), "", "", "", "", unsupported_format_message(p), ""])
             for p in self.orphans:
-                writer.writerow([str(p), "", "", "", "", "", ORPHAN])
+                writer.writerow([self.named(p), "", "", "", "", "", ORPHAN])
         return Path(path)
 
 
@@ -96,7 +104,7 @@ def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationRep
             check.problems.append(same_name[utt.name])
     entries = {**lexicon.user, **dict(sorted(generated.items()))}
     return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
-                            entries)
+                            entries, Path(root))
 
 
 def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[str]]],

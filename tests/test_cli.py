@@ -254,6 +254,18 @@ def test_the_corpus_summary_shows_paths_from_the_corpus_root(tmp_path, tiny_mode
     assert "alice/a2.lab: transcript is empty" in line and str(root) not in line
 
 
+def test_only_a_path_s_start_is_cut_to_the_corpus_root():
+    """The root's name inside a longer one stayed cut: `corpus/subcorpus/a.lab` became
+    `suba.lab`."""
+    from aligner.cli.common import from_root
+
+    assert from_root("corpus/subcorpus/a.lab: transcript is empty", Path("corpus")) == \
+        "subcorpus/a.lab: transcript is empty"
+    assert from_root("see data/metadata/x.lab (or 'data/y.txt')", Path("data/")) == \
+        "see metadata/x.lab (or 'y.txt')"
+    assert from_root("/a/b.lab: empty", Path("/")) == "/a/b.lab: empty"
+
+
 def test_validate_warns_when_lab_and_txt_differ(tmp_path, tiny_model_dir):
     """Both a1.lab and a1.txt, with different words: validate and a corpus run warn, naming
     both files and the one used (.lab, as MFA); it is not a problem (exit 0)."""

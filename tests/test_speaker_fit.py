@@ -106,34 +106,62 @@ def test_skipped_recordings_are_judged_again_against_all_of_the_speaker_s(tmp_pa
     assert [r.flags for r in results[1:-1]] == [[]] * 4
 
 
-def test_a_speaker_flag_an_earlier_run_set_on_fewer_recordings_is_lifted(tmp_path):
-    """An earlier run judged s/r0 against its speaker's 4 recordings then (median fit 0.25)
-    and flagged it; against all 8 it fits (median 0.05): the flag leaves the report, the JSON
-    and the CSV. A flag the recording's own fit earns stays."""
+def _resumed_speaker(tmp_path):
+    """8 recordings of speaker s aligned before (skipped now). An earlier run flagged r0
+    against the 4 recordings it had then (median fit 0.25); against all 8 (median 0.05) it fits.
+    r1's own fit failed the single-recording test (0.0053996, 0.0054 in the report); r2 stands
+    out against all 8 too."""
     from aligner.checks import Flag
-    from aligner.formats import add_flag, read_csv, read_json, write_csv
+    from aligner.formats import add_flag, write_csv
 
-    fits = [0.03, 0.04, 0.05, 0.06, 0.05, 0.04, 0.06, 0.05]
+    fits = [0.03, 0.0054, 0.004, 0.05, 0.06, 0.05, 0.04, 0.06]
     results = [_result(tmp_path / "out", f"s/r{i}", "s", f) for i, f in enumerate(fits)]
     a = Alignment([Interval(0.0, 0.5, "hi")], [Interval(0.0, 0.5, "HH")], 0.8)
-    lifted, kept = results[0], results[1]
-    for r in (lifted, kept):
+    texts = ["transcript fit 0.03 is very low for this speaker (their other 4 recordings: "
+             "median 0.25); the transcript may not match the audio",
+             "transcript fit 0.0054 is very low; the transcript may not match the audio",
+             "transcript fit 0.004 is very low for this speaker (their other 4 recordings: "
+             "median 0.25); the transcript may not match the audio"]
+    for r, text in zip(results, texts):
         r.status, r.written = "skipped", [write_json(a, tmp_path / "out" / f"{r.name}.json"),
                                            write_csv(a, tmp_path / "out" / f"{r.name}.csv")]
-        flag = Flag("transcript_mismatch", "transcript fit 0.03 is very low for this speaker "
-                    "(their other 4 recordings: median 0.25); the transcript may not match")
+        flag = Flag("transcript_mismatch", text)
         for path in r.written:
             add_flag(path, flag, 0.8)
-        r.flags = [str(flag), "low_confidence: word 'hi' at 0.000-0.500 s"]
-    kept.transcript_fit = 0.003  # below the single-recording threshold: its own flag
+        r.flags = [str(flag)]
+    return results
+
+
+def test_a_speaker_flag_an_earlier_run_set_on_fewer_recordings_is_lifted(tmp_path):
+    """r0's flag leaves the report, the JSON and the CSV; r1's, earned by its own fit (which
+    the report rounds to the threshold), and r2's, which still stands out, stay."""
+    from aligner.formats import read_csv, read_json
+
+    results = _resumed_speaker(tmp_path)
+    lifted, own, still = results[:3]
     changed = runner.judge_against_speakers(results, Thresholds(), strict=False)
-    assert changed == [lifted]
-    assert [f.split(":")[0] for f in lifted.flags] == ["low_confidence"]
+    assert changed == [lifted] and lifted.flags == [] and "no longer flagged" in lifted.reason
     assert read_json(lifted.written[0])[0].flags == []
     rows = list(csv.DictReader(open(lifted.written[1], encoding="utf-8")))
     assert "recording" not in [r["Type"] for r in rows] and read_csv(lifted.written[1])
-    assert kept.flags[0].startswith("transcript_mismatch")
-    assert [f.kind for f in read_json(kept.written[0])[0].flags] == ["transcript_mismatch"]
+    for kept in (own, still):
+        assert kept.status == "skipped" and kept.flags[0].startswith("transcript_mismatch")
+        assert [f.kind for f in read_json(kept.written[0])[0].flags] == ["transcript_mismatch"]
+
+
+def test_strict_waits_for_the_speaker_s_judgement_before_refusing(tmp_path):
+    """--strict refused an earlier run's speaker flag as it recalled the report, before the
+    speaker was judged again, so a resumed strict run deleted r0, which a fresh one keeps."""
+    results = _resumed_speaker(tmp_path)
+    report = runner.write_report(results, tmp_path / runner.REPORT_NAME)
+    again = [runner.Result(r.name, "skipped", speaker="s", written=r.written) for r in results]
+    runner.recall_previous(again, report, strict=True)
+    assert [r.status for r in again[:3]] == ["skipped", "failed", "skipped"]  # r1: its own fit
+    runner.judge_against_speakers(again, Thresholds(), strict=True)
+    assert [r.status for r in again[:3]] == ["skipped", "failed", "failed"]
+    assert all(p.exists() for p in again[0].written) and again[0].flags == []
+    assert again[2].cause == runner.STRICT and again[2].written == []
+    assert not (tmp_path / "out" / "s" / "r2.json").exists()
 
 
 def test_a_speaker_with_too_few_recordings_is_not_judged(tmp_path):

@@ -7,7 +7,6 @@ Results: a line per file, or a progress bar, a summary table and a report for a 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,7 +15,8 @@ import typer
 
 from aligner.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, FLAG_EXAMPLES, DeviceOption,
                                 ModelOption, err_console, escape, example_flags, exit_code, fail,
-                                flag_counts, load_aligner, model_dir, out_console, print_error)
+                                flag_counts, from_root, load_aligner, model_dir, out_console,
+                                print_error)
 from aligner.interrupts import StopRequest, catch_interrupts
 
 MEMORY_HINT = "try a shorter file or a TextGrid transcript with utterance intervals"
@@ -494,7 +494,6 @@ def _print_corpus_summary(results, report: Path, root: Path, verbose: bool = Fal
     flagged = sorted((r for r in results if r.status == "flagged" or (r.status == "skipped" and r.flags)),
                      key=_flag_severity)
     shown = failed + flagged if verbose else failed[:FAILED_ROWS] + flagged[:FLAGGED_ROWS]
-    prefix = str(root).rstrip("/\\") + os.sep
     if shown:
         detail = Table(show_header=True)
         detail.add_column("utterance", overflow="fold")  # a path is never cut short
@@ -504,7 +503,7 @@ def _print_corpus_summary(results, report: Path, root: Path, verbose: bool = Fal
             outcome = {"failed": "failed", "skipped": "aligned before, flagged"}.get(r.status,
                                                                                    "aligned, flagged")
             detail.add_row(escape(r.name), outcome, escape(
-                r.reason.replace(prefix, "") if r.status == "failed" else flag_counts(r.flags)))
+                from_root(r.reason, root) if r.status == "failed" else flag_counts(r.flags)))
         console.print(detail)
     hidden = len(failed) + len(flagged) - len(shown)
     if hidden:

@@ -8,6 +8,8 @@ command meets it. Light to import: torch is imported only when a model is loaded
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -151,3 +153,14 @@ def load_aligner(model: Path | None, device: str, dictionary: Path | None,
 def exit_code(results: Sequence) -> int:
     """A run's exit code from its Results: EXIT_OK when every one is ok, else EXIT_FAILED."""
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def from_root(text: str, root: Path) -> str:
+    """`text` (a message) with the paths inside the corpus `root` shown from it (`spk/b.lab:
+    transcript is empty`): the whole path repeated what the utterance column says and wrapped
+    mid-word in an 80-column terminal. Only a path's start is cut, never the root's name
+    inside a longer one (`corpus/subcorpus/a.lab` keeps its `subcorpus`)."""
+    base = str(root).rstrip("/\\")
+    if not base:
+        return text
+    return re.sub(r"(?<![^\s(\"'])" + re.escape(base + os.sep), "", text)

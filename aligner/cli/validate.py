@@ -3,13 +3,12 @@ print what was found, optionally as a CSV report and a dictionary of generated p
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from aligner.cli.common import EXIT_FAILED, EXIT_OK, escape, fail, out_console
+from aligner.cli.common import EXIT_FAILED, EXIT_OK, escape, fail, from_root, out_console
 
 
 def command(
@@ -153,19 +152,9 @@ def _findings_table(title: str, column: str, rows: list[tuple[str, str]], root: 
     (`--report`) keeps the messages whole."""
     from rich.table import Table
 
-    prefix = str(root).rstrip("/\\") + os.sep
     table = Table(title=title)
     table.add_column("utterance", overflow="fold")
     table.add_column(column, overflow="fold")
     for name, text in rows:
-        table.add_row(escape(_inside(name, root)), escape(text.replace(prefix, "")))
+        table.add_row(escape(name), escape(from_root(text, root)))
     return table
-
-
-def _inside(name: str, root: Path) -> str:
-    """A file's path from the corpus root (`spk/x.m4a`, as the utterances are named), however
-    the root was given; an utterance name as it is."""
-    try:
-        return Path(name).resolve().relative_to(Path(root).resolve()).as_posix()
-    except (ValueError, OSError):
-        return name

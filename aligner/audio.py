@@ -355,14 +355,14 @@ def _unreadable(path: Path, err: BaseException, head: bytes = b"") -> AudioError
 def unsupported_format_message(path: Path, container: str | None = None) -> str:
     """One line: why `path` cannot be read and the ffmpeg command that converts it; `container`
     names the format when the bytes told it (`sniff_unsupported`), else the suffix does."""
-    if container is None:
-        kind, source, wav = f"{path.suffix.lower()} audio", str(path), str(path.with_suffix(".wav"))
-    elif path.suffix:  # a .wav that is really an M4A must not be converted onto itself
-        wav = path.with_suffix(".wav")
-        wav = wav.with_name(f"{path.stem}-converted.wav") if wav == path else wav
-        kind, source, wav = f"{container} audio", str(path), str(wav)
-    else:  # a file object without a file name: show the conversion on made-up names
-        kind, source, wav = f"{container} audio", "input", "output.wav"
+    kind = f"{container or path.suffix.lower()} audio"
+    if not path.suffix:  # a file object without a file name: the conversion on made-up names
+        source, wav = "input", "output.wav"
+    else:  # a .wav that is really an M4A must not be converted onto itself
+        converted = path.with_suffix(".wav")
+        if converted == path:
+            converted = path.with_name(f"{path.stem}-converted.wav")
+        source, wav = str(path), str(converted)
     return (f"{path}: {kind} cannot be read (libsndfile does not decode it); "
             f"convert it first, e.g. ffmpeg -i {shlex.quote(source)} {shlex.quote(wav)}")
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
-from aligner.checks import is_speaker_mismatch
+from aligner.checks import flag_kind, is_speaker_mismatch, speaker_mismatch
 from aligner.corpus import NO_TRANSCRIPT, Utterance
 from aligner.errors import one_line
 from aligner.formats import FORMATS, output_paths, write_outputs
@@ -819,7 +819,6 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     CSV outputs get (or lose) the flag; with --strict a flagged one's outputs are removed and it
     fails, as if refused when aligned. Runs once the corpus is aligned, because only then is
     every recording of a speaker known. Returns the Results it changed."""
-    from aligner.checks import flag_kind, flag_kinds, speaker_mismatch
     from aligner.formats import add_flag
     from aligner.speaker_fit import relative_fits
 
@@ -851,28 +850,28 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
                             "recordings")
             else:
                 r.status = "flagged"
-            for path in r.written:
-                if path.suffix.lower() in (".json", ".csv"):
-                    try:
-                        add_flag(path, flag, r.duration or None)
-                    except (OSError, ValueError):  # the report still lists the flag
-                        pass
+            _edit_flag_outputs(r, lambda path: add_flag(path, flag, r.duration or None))
         changed.append(r)
     return changed
 
 
 def _lift_speaker_flag(r: Result) -> None:
     """Take `transcript_mismatch` off a skipped Result and its JSON and CSV outputs."""
-    from aligner.checks import flag_kind
     from aligner.formats import remove_flag
 
     r.flags = [f for f in r.flags if flag_kind(f) != "transcript_mismatch"]
     r.reason = ("outputs exist (use --overwrite); flagged when aligned" if r.flags else
                 "outputs exist (use --overwrite); no longer flagged against its speaker's "
                 "other recordings")
+    _edit_flag_outputs(r, lambda path: remove_flag(path, "transcript_mismatch"))
+
+
+def _edit_flag_outputs(r: Result, edit: Callable[[Path], object]) -> None:
+    """`edit` each JSON and CSV output of `r` (the formats that carry utterance-wide flags). One
+    that cannot be edited (gone, or not ours) is left as it is: the report holds the verdict."""
     for path in r.written:
         if path.suffix.lower() in (".json", ".csv"):
             try:
-                remove_flag(path, "transcript_mismatch")
-            except (OSError, ValueError):  # the report says it fits
+                edit(path)
+            except (OSError, ValueError):
                 pass

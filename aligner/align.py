@@ -469,7 +469,8 @@ class Aligner:
         from aligner.boundaries import snap_to_change
         from aligner.features import CHANGE_FEATURES
         from aligner.states import phone_log_probs, with_markup_scores
-        from aligner.text.phones import MARKUP_IDS, STAR, phone_ids, phone_label
+        from aligner.text.phones import (MARKUP_IDS, SILENCE, SPOKEN_NOISE, STAR, phone_ids,
+                                         phone_label)
 
         decoder = self._decoder(method)
         duration = encoded.duration
@@ -493,6 +494,7 @@ class Aligner:
                                                        phone_lp)
         phones_out: list[Interval] = []
         owner: list[int] = []
+        unheard: list[tuple[int, str, int]] = []  # (place among phones_out, label, word)
         flat = [ph for p in prepared.phones for ph in p]
         k = 0
         for j in range(len(token_word)):
@@ -500,12 +502,15 @@ class Aligner:
             if w < 0:
                 continue
             phone, k = flat[k], k + 1
-            if phone == STAR and spans.end[j] - spans.start[j] < self.frame_duration / 2:
-                continue  # the wildcard took no time: no interval
+            label = "" if phone == SILENCE else phone_label(phone)  # a `{SL} sil` word's pause
+            if spans.end[j] - spans.start[j] < self.frame_duration / 2 and phone in (
+                    STAR, SPOKEN_NOISE, SILENCE):  # optional, and it took no time
+                if phone != STAR:  # a transcript word: given a sliver (`with_unheard`)
+                    unheard.append((len(phones_out), label, w))
+                continue  # the wildcard stands for what may not be there: no interval
             # markup has no confidence: nothing was said about what it sounds like
             conf = None if phone in MARKUP_IDS else float(spans.confidence[j])
-            phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]),
-                                       phone_label(phone), conf))
+            phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]), label, conf))
             owner.append(w)
         on_model_grid = tidy_phones(phones_out, duration)  # what the fit below judges
         if self.refine_boundaries and self.snap_boundaries and encoded.change is not None:
@@ -513,6 +518,8 @@ class Aligner:
                                                     CHANGE_FEATURES.frame_duration), duration)
         else:
             phones_out = on_model_grid
+        if unheard:
+            phones_out, owner = with_unheard(phones_out, owner, unheard, duration)
         by_word: list[list[Interval]] = [[] for _ in prepared.words]
         for p, o in zip(phones_out, owner):  # one pass: a 2-hour file has ~10^5 phones
             by_word[o].append(p)
@@ -620,6 +627,48 @@ def tidy_phones(phones: list[Interval], duration: float) -> list[Interval]:
         nxt = starts[i]
     return [Interval(round(s, 3), round(e, 3), p.label, p.confidence)
             for s, e, p in zip(starts, ends, phones)]
+
+
+def with_unheard(phones: list[Interval], owner: list[int], unheard: list[tuple[int, str, int]],
+                 duration: float) -> tuple[list[Interval], list[int]]:
+    """`phones` (tidy, in order) and their words `owner` with an interval of UNHEARD for each
+    markup word the decoder gave no time (`[laughter]`, `{LG}`, a `{SL} sil` word where there
+    is no pause): (place among `phones`, label, word) each, in order.
+
+    Why: the words tier keeps every transcript token, but nothing was heard for these, so they
+    must not move the words around them. They go into the pause where they were decoded: at
+    its start when they open the recording, at its end when they close it, in its middle
+    between two words; where the words touch, the previous phone (the next one at the start)
+    gives up the time, at most half of its own."""
+    from aligner.boundaries import UNHEARD
+
+    phones, owner = list(phones), list(owner)
+    end_max = math.floor(duration * 1000 + 1e-6) / 1000
+    groups: dict[int, list[tuple[str, int]]] = {}
+    for place, label, word in unheard:
+        groups.setdefault(place, []).append((label, word))
+    for place in sorted(groups, reverse=True):  # later places first: earlier indices hold
+        items = groups[place]
+        need = round(UNHEARD * len(items), 3)
+        lo = phones[place - 1].end if place > 0 else 0.0
+        hi = phones[place].start if place < len(phones) else end_max
+        if hi - lo < need and phones:  # the words touch: one of them gives the time
+            if place > 0:
+                p = phones[place - 1]
+                lo = max(round((p.start + p.end) / 2, 3), round(hi - need, 3))
+                phones[place - 1] = Interval(p.start, lo, p.label, p.confidence)
+            else:
+                p = phones[0]
+                hi = min(round((p.start + p.end) / 2, 3), round(lo + need, 3))
+                phones[0] = Interval(hi, p.end, p.label, p.confidence)
+        need = min(need, hi - lo)
+        start = (lo if place == 0 else hi - need if place == len(phones)
+                 else lo + (hi - lo - need) / 2)
+        step = need / len(items)
+        phones[place:place] = [Interval(round(start + n * step, 3), round(start + (n + 1) * step, 3),
+                                        label, None) for n, (label, _) in enumerate(items)]
+        owner[place:place] = [word for _, word in items]
+    return phones, owner
 
 
 def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_duration: float,

@@ -62,6 +62,8 @@ TAIL_DB = 25.0  # dB below its word's loudest frame at which a fading sound has 
 #                 default silence threshold, "To TextGrid (silences)": -25 dB re the maximum)
 TAIL_PAUSE = 0.1  # s: only a word followed by at least this much before the next word
 TAIL_GAP = 0.05  # s: a tail must fade this far short of the next word
+UNHEARD = 0.01  # s: a markup word nothing was heard for (`align.with_unheard`), and what a
+#                pause word (`{SL} sil`) keeps when a voiced end runs into it
 TAIL_MAX = 0.3  # s: and within this of the word's end; voicing that goes on longer is more
 #                 speech (a filler, words the transcript left out), not the end of this word
 
@@ -99,7 +101,13 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
     end of what can be measured (the last frames of a recording or segment cut mid-speech).
     Pure: intervals and arrays in, intervals out; labels, starts and confidences kept."""
     words, phones = list(words), list(phones)
-    spoken = [i for i, w in enumerate(words) if w.label]
+    # a word that is a pause (a dictionary's `{SL} sil`: its phone is silence, "") is no
+    # neighbour: the voice may run into it, and it gives up the time (keeping UNHEARD)
+    pause_phone = {(round(p.start, 6), round(p.end, 6)): j for j, p in enumerate(phones)
+                   if not p.label}
+    pauses = {i: pause_phone[(round(w.start, 6), round(w.end, 6))] for i, w in enumerate(words)
+              if w.label and (round(w.start, 6), round(w.end, 6)) in pause_phone}
+    spoken = [i for i, w in enumerate(words) if w.label and i not in pauses]
     last_phone = {round(p.end, 6): j for j, p in enumerate(phones) if p.label}
     measured = min(len(voiced), len(levels)) - 2  # voiced_frames cannot judge the last two
     for n, i in enumerate(spoken):
@@ -115,6 +123,9 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
         if first < 0 or t >= measured:
             continue
         limit = min(w.end + TAIL_MAX, nxt - TAIL_GAP if nxt is not None else duration)
+        pause = i + 1 if i + 1 in pauses else None
+        if pause is not None:
+            limit = min(limit, words[pause].end - UNHEARD)
         # frames up to the limit's, whose own voicing says whether the tail ended by the limit
         stop = min(measured, int(np.floor(limit / frame + 1e-9)) + 1)
         run = voiced_tail(voiced, levels, first, t, TAIL_DB, stop)
@@ -123,4 +134,8 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
             words[i] = Interval(w.start, end, w.label, w.confidence)
             p = phones[j]
             phones[j] = Interval(p.start, end, p.label, p.confidence)
+            if pause is not None and words[pause].start < end:
+                q, k = words[pause], pauses[pause]
+                words[pause] = Interval(end, q.end, q.label, q.confidence)
+                phones[k] = Interval(end, phones[k].end, phones[k].label, phones[k].confidence)
     return words, phones

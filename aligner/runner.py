@@ -347,11 +347,12 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     outputs listed as written) and ones whose outputs would replace their own input (failed).
     Finished means every output exists, none is older than the audio, the transcript or
     `dictionary`, and the run that wrote them used these `settings` (`run_settings`) when
-    `recorded` (utterance -> settings, from the report: `previous_rows`) knows which it used.
+    `recorded` (utterance -> settings, from the report: `previous_rows`) records it; an
+    utterance it does not list was not aligned by ottc-align (None: not checked).
     Other outputs are removed here (they align words the transcript no longer has, or with
-    another model, method or dictionary), so the utterance is aligned again, and if that fails
-    no stale alignment is left."""
-    recorded = recorded or {}
+    another model, method or dictionary, or no ottc-align run recorded them: another tool's
+    TextGrids in the folder), so the utterance is aligned again, and if that fails no stale
+    alignment is left."""
     todo, done = [], []
     for utt in utterances:
         outputs = expected_outputs(out_dir, utt, formats, plots)
@@ -361,7 +362,8 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
         if utt.transcript is not None:
-            old = recorded.get(utt.name) or settings
+            old = (settings if recorded is None  # the caller does not know: taken as ours
+                   else recorded[utt.name] or settings if utt.name in recorded else None)
             stale = (utterance_outputs(out_dir, utt, formats, plots) if old != settings
                      else stale_outputs(out_dir, utt, formats, plots, dictionary))
             for path in stale:

@@ -7,9 +7,12 @@ target sequence") puts one silence token at each end and between every two words
 frame; where there is an unannounced pause, the silence token around it absorbs the frames.
 Viterbi decoding treats these tokens as optional (0 frames allowed), hence the `optional` mask.
 
-Transcript markup has no phones: spoken noise (`SPN_ID`, `[laughter]`) is one token with a
-phone's mass that needs at least one frame; the wildcard (`STAR_ID`, `<star>`) is one optional
-token with a silence's mass. How long either really lasts is not known from the text, so for
+Transcript markup has no phones: spoken noise (`SPN_ID`, `[laughter]`) is one optional token
+with a phone's mass; the wildcard (`STAR_ID`, `<star>`) is one optional token with a silence's
+mass. Optional, because a transcriber's `[laughter]` or `{LG}` is often not heard where the
+words put it: forced to take a frame, it took its neighbour's first or last one (a 10 ms bite
+out of the word). A word a user dictionary pronounces `sil` (MFA's `{SL} sil`) is an optional
+silence that replaces the inserted silences around it, so that it, not they, covers the pause. How long either really lasts is not known from the text, so for
 OT `fit_markup_mass` replaces their masses with the frame weight a Viterbi pass gave them.
 Pure: no I/O.
 """
@@ -34,7 +37,7 @@ class Targets(NamedTuple):
     tokens:   [S] int64 class ids (sil = SILENCE_ID = 1)
     beta:     [S] float64 token masses, summing to 1
     word:     [S] int64 index of the word each token belongs to, -1 for silence tokens
-    optional: [S] bool, True for the inserted silence tokens and the `<star>` wildcards
+    optional: [S] bool, True for the inserted silence tokens, markup and silence words
     """
 
     tokens: Tensor
@@ -48,7 +51,8 @@ def build_targets(word_phone_ids: list[list[int]], sil_mass: float = 0.5,
     """`sil w1 sil w2 ... sil` with phone mass 1 and silence mass `sil_mass`, normalised.
 
     word_phone_ids: one list of phone class ids per word (each non-empty); SPN_ID and STAR_ID
-    (markup) get masses SPN_MASS and `sil_mass`, and STAR_ID tokens are optional.
+    (markup) get masses SPN_MASS and `sil_mass` and are optional, as is a word of SILENCE_ID
+    alone (mass `sil_mass`), which takes the place of the inserted silences on either side.
     sil_mass: relative mass of each silence token, >= 0 (0 keeps the token in the sequence but
     gives it no frames under OT).
     phone_mass: optional relative mass per class id (> 0), e.g. proportional to each phone's
@@ -67,23 +71,28 @@ def build_targets(word_phone_ids: list[list[int]], sil_mass: float = 0.5,
     for w, phones in enumerate(word_phone_ids):
         if len(phones) == 0:
             raise ValueError(f"word {w} has no phones")
+        silent = all(int(p) == SILENCE_ID for p in phones)
+        if silent and word[-1] == -1:  # the word is the pause: no inserted silence before it
+            tokens.pop(), mass.pop(), word.pop()
         tokens.extend(int(p) for p in phones)
         mass.extend(_mass(int(p), sil_mass, phone_mass) for p in phones)
         word.extend([w] * len(phones))
-        tokens.append(SILENCE_ID)
-        mass.append(sil_mass)
-        word.append(-1)
+        if not silent:
+            tokens.append(SILENCE_ID)
+            mass.append(sil_mass)
+            word.append(-1)
     beta = torch.tensor(mass, dtype=torch.float64)
     total = float(beta.sum())
     beta = beta / total if total > 0 else torch.full_like(beta, 1.0 / len(mass))
     word_t = torch.tensor(word, dtype=torch.long)
     tokens_t = torch.tensor(tokens, dtype=torch.long)
-    return Targets(tokens_t, beta, word_t, (word_t < 0) | (tokens_t == STAR_ID))
+    markup = (tokens_t == STAR_ID) | (tokens_t == SPN_ID) | (tokens_t == SILENCE_ID)
+    return Targets(tokens_t, beta, word_t, (word_t < 0) | markup)
 
 
 def _mass(token: int, sil_mass: float, phone_mass: Sequence[float] | None) -> float:
     """Relative mass of one word token (a phone, or markup)."""
-    if token == STAR_ID:
+    if token in (STAR_ID, SILENCE_ID):
         return sil_mass
     if token == SPN_ID:
         return SPN_MASS

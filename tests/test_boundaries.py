@@ -214,6 +214,22 @@ def test_a_fading_nasal_keeps_the_voicing_after_it():
     assert p[:-1] == phones[:-1] and (p[-1].start, p[-1].label, p[-1].confidence) == (0.33, "N", 0.4)
 
 
+def test_a_fading_end_runs_into_a_pause_word_which_gives_up_the_time():
+    """A dictionary's `{SL} sil` word covering the pause after "again" (its phone silence, "")
+    is no neighbour: the voice's fading end is taken from it, and it keeps the rest."""
+    words, phones = word_at_a_pause()
+    words.append(Interval(0.4, 0.9, "{SL}", 0.8))
+    phones.append(Interval(0.4, 0.9, "", 0.8))
+    v, db = tail(1.0, (0.1, 0.62), {(0.1, 0.4): -10.0, (0.4, 0.55): -10.0 - TAIL_DB + 5,
+                                    (0.55, 0.62): -10.0 - TAIL_DB - 5})
+    w, p = extend_into_voicing(words, phones, v, db, FRAME, 1.0)
+    assert w[0].end == p[3].end == w[1].start == p[4].start == pytest.approx(0.55)
+    assert (w[1].end, w[1].label, p[4].end, p[4].label) == (0.9, "{SL}", 0.9, "")
+    # one too short for the tail to fade inside it (keeping UNHEARD) leaves the end alone
+    words[1], phones[4] = Interval(0.4, 0.5, "{SL}", 0.8), Interval(0.4, 0.5, "", 0.8)
+    assert extend_into_voicing(words, phones, v, db, FRAME, 1.0) == (words, phones)
+
+
 def test_nothing_moves_without_voicing_or_after_a_stop():
     words, phones = word_at_a_pause()
     v, db = tail(1.0, (0.1, 0.4), {(0.1, 0.8): -10.0})  # loud but unvoiced after the word

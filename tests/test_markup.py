@@ -124,7 +124,8 @@ def test_training_leaves_out_transcripts_with_markup(tmp_path):
 def test_targets_for_markup():
     t = build_targets([[10, 11], [SPN_ID], [STAR_ID], [12]], sil_mass=0.5)
     assert t.tokens.tolist() == [1, 10, 11, 1, SPN_ID, 1, STAR_ID, 1, 12, 1]
-    assert t.optional.tolist() == [True, False, False, True, False, True, True, True, False, True]
+    # spoken noise may take no frames too: nothing may be heard where the transcript puts it
+    assert t.optional.tolist() == [True, False, False, True, True, True, True, True, False, True]
     raw = torch.tensor([0.5, 1, 1, 0.5, SPN_MASS, 0.5, 0.5, 0.5, 1, 0.5], dtype=torch.float64)
     assert torch.allclose(t.beta, raw / raw.sum())
     states, first, last = expand_targets(t, 3)
@@ -133,6 +134,35 @@ def test_targets_for_markup():
     assert (first == last)[[4, 6]].all() and states.optional[first[6]]
     assert state_ids(SPN_ID, 3) == [c] and state_ids(STAR_ID, 3) == [c + 1]
     assert state_ids(SPN_ID, 1) == [SPN_ID]
+
+
+def test_a_silence_word_replaces_the_inserted_silences_around_it():
+    """MFA's `{SL} sil`: the word is the pause, so no inserted silence competes for it."""
+    t = build_targets([[10], [SILENCE_ID], [12], [SILENCE_ID]], sil_mass=0.5)
+    assert t.tokens.tolist() == [1, 10, SILENCE_ID, 12, SILENCE_ID]
+    assert t.word.tolist() == [-1, 0, 1, 2, 3]
+    assert t.optional.tolist() == [True, False, True, False, True]
+    raw = torch.tensor([0.5, 1, 0.5, 1, 0.5], dtype=torch.float64)
+    assert torch.allclose(t.beta, raw / raw.sum())
+
+
+def test_markup_nothing_was_heard_for_goes_into_the_pause():
+    """`with_unheard`: a sliver at the pause's start (the recording's first token), end (its
+    last) or middle; where the words touch, the phone before gives the time."""
+    from aligner.align import with_unheard
+    from aligner.alignment import Interval
+    from aligner.boundaries import UNHEARD
+
+    phones = [Interval(0.3, 0.5, "AH1", 0.9), Interval(0.7, 0.9, "B", 0.9),
+              Interval(0.9, 1.1, "IY1", 0.9)]
+    out, owner = with_unheard(phones, [0, 2, 2], [(0, "spn", 0), (1, "spn", 1), (3, "", 3)], 1.5)
+    assert [(p.start, p.end, p.label) for p in out] == [
+        (0.0, UNHEARD, "spn"), (0.3, 0.5, "AH1"), (0.595, 0.605, "spn"), (0.7, 0.9, "B"),
+        (0.9, 1.1, "IY1"), (1.49, 1.5, "")]
+    assert owner == [0, 0, 1, 2, 2, 3]
+    out, owner = with_unheard(phones, [0, 1, 1], [(2, "spn", 1)], 1.5)
+    assert [(p.start, p.end) for p in out] == [(0.3, 0.5), (0.7, 0.89), (0.89, 0.9), (0.9, 1.1)]
+    assert owner == [0, 1, 1, 1]
 
 
 def test_markup_scores_from_the_posteriors():
@@ -166,7 +196,8 @@ def test_viterbi_gives_spoken_noise_and_star_what_no_word_explains():
         frames = torch.round(spans.start / 0.01).long().tolist(), torch.round(spans.end / 0.01).long().tolist()
         j = t.tokens.tolist().index(middle)
         assert (frames[0][j], frames[1][j]) == (10, 20)
-    # nothing unexplained: the wildcard takes no frame, spoken noise one at least
+    # nothing unexplained: neither takes a frame (spoken noise gets a sliver later, in the
+    # pause: `with_unheard`)
     clean = with_markup_scores(torch.log_softmax(torch.where(torch.arange(41) == 2, -0.05, -8.0)
                                                  .repeat(20, 1), dim=-1))
     t = build_targets([[2], [STAR_ID], [2]])
@@ -174,7 +205,7 @@ def test_viterbi_gives_spoken_noise_and_star_what_no_word_explains():
     assert float(spans.end[3] - spans.start[3]) == 0.0
     t = build_targets([[2], [SPN_ID], [2]])
     spans = align_viterbi(clean, t.tokens, optional=t.optional)
-    assert float(spans.end[3] - spans.start[3]) >= 0.01 - 1e-9
+    assert float(spans.end[3] - spans.start[3]) == 0.0
 
 
 def test_fit_markup_mass_gives_ot_the_frames_viterbi_found():
@@ -290,6 +321,44 @@ def test_a_wildcard_that_takes_no_time_leaves_no_interval(shipped):
     # one-frame silence keeps its edges on the frame grid (decode.refine_boundaries)
     for a, b in zip(starred, plain):
         assert a.start == pytest.approx(b.start, abs=0.01) and a.end == pytest.approx(b.end, abs=0.01)
+
+
+def test_markup_with_nothing_heard_leaves_the_words_where_they_were(shipped):
+    """A `{LG}` before the first word and a `[noise]` in the pause between "you" and "entered",
+    where the example has neither: each gets a one-frame interval in the silence, and no word
+    loses its edge to it (it used to take the neighbour's first or last frame)."""
+    from aligner.boundaries import UNHEARD
+
+    text = EXAMPLE_TXT.read_text()
+    plain = _words(shipped, text, "viterbi")
+    marked = _words(shipped, "{LG} " + text.replace("you entered", "you [noise] entered"), "viterbi")
+    noise = {w.label: w for w in marked if w.label in ("{LG}", "[noise]")}
+    assert (noise["{LG}"].start, noise["{LG}"].end) == (0.0, UNHEARD)
+    you, entered = next(w for w in plain if w.label == "you"), next(w for w in plain if w.label == "entered")
+    assert you.end < noise["[noise]"].start < noise["[noise]"].end < entered.start
+    assert noise["[noise]"].end - noise["[noise]"].start == pytest.approx(UNHEARD)
+    rest = [w for w in marked if w.label not in noise]
+    assert [w.label for w in rest] == [w.label for w in plain]
+    for a, b in zip(rest, plain):  # within a frame: an empty token leaves a tie between silences
+        assert a.start == pytest.approx(b.start, abs=0.01) and a.end == pytest.approx(b.end, abs=0.01)
+
+
+def test_a_dictionary_silence_word_covers_the_pause(tmp_path):
+    """`{SL} sil` in a user dictionary: the word spans the whole pause between its neighbours,
+    and its phone is silence (written "", as pauses are)."""
+    d = tmp_path / "sl.dict"
+    d.write_text("{SL}\tsil\n", encoding="utf-8")
+    aligner = Aligner.load(device="cpu", dictionary=d)
+    text = EXAMPLE_TXT.read_text()
+    plain = [w for w in aligner.align(EXAMPLE_WAV, text).words if w.label]
+    a = aligner.align(EXAMPLE_WAV, text.replace("you entered", "you {SL} entered"))
+    words = [w for w in a.words if w.label]
+    i = [w.label for w in words].index("{SL}")
+    assert words[i - 1].label == "you" and words[i + 1].label == "entered"
+    assert words[i].start == words[i - 1].end and words[i].end == words[i + 1].start
+    gap = next(b.start - x.end for x, b in zip(plain, plain[1:]) if x.label == "you")
+    assert words[i].end - words[i].start == pytest.approx(gap, abs=0.011)
+    assert [p.label for p in a.phones if words[i].start <= p.start < words[i].end] == [""]
 
 
 # ------------------------------------------------------------------------------- validate

@@ -307,6 +307,32 @@ def test_an_edited_transcript_audio_or_dictionary_is_aligned_again(tmp_path, tin
     assert [u.name for u in todo] == ["spk/u0", "spk/u1"] and done == []
 
 
+def test_another_tools_textgrids_in_the_output_folder_are_aligned_again(tmp_path, tiny_model_dir):
+    """TextGrids MFA wrote into -o, with no report of ours beside them, are not taken for a run
+    of ours to resume: they are aligned again (and replaced), and the run says so."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)
+    out.mkdir()
+    foreign = ('File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 1.5\n'
+               'tiers? <exists>\nsize = 1\nitem []:\n    item [1]:\n        class = "IntervalTier"\n'
+               '        name = "words"\n        xmin = 0\n        xmax = 1.5\n'
+               '        intervals: size = 1\n        intervals [1]:\n            xmin = 0\n'
+               '            xmax = 1.5\n            text = "mfa"\n')
+    (out / "u0.TextGrid").write_text(foreign, encoding="utf-8")
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code in (0, 1), result.output
+    assert "no ottc-align run recorded" in result.stderr
+    assert _words(out / "u0.TextGrid") == ["hello", "there"]
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert rows["u0"]["status"] in ("aligned", "flagged") and float(rows["u0"]["duration"]) > 1.4
+    # the run's own outputs, recorded in its report, are then skipped as usual
+    again = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert again.exit_code in (0, 1) and rows["u0"]["status"] == "skipped"
+
+
 def test_a_stale_output_is_gone_even_when_aligning_again_fails(tmp_path, tiny_model_dir):
     root, out = tmp_path / "corpus", tmp_path / "out"
     _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)

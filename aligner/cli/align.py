@@ -423,15 +423,22 @@ def _print_transcript_conflicts(utterances, verbose: bool) -> None:
 def _print_changed_settings(recorded: dict[str, str], settings: str, utterances, out_dir: Path,
                             fmts, plots: bool) -> None:
     """Say so when outputs that would be skipped were written with another method, model or
-    dictionary (`runner.run_settings`): they are aligned again, not kept."""
+    dictionary (`runner.run_settings`), or by no ottc-align run the folder's report records
+    (another aligner's TextGrids): they are aligned again and replaced, not kept."""
     from aligner import runner
 
-    changed = [u for u in utterances if recorded.get(u.name) not in (None, "", settings)
-               and runner.utterance_outputs(out_dir, u, fmts, plots)]
+    present = [u for u in utterances if runner.utterance_outputs(out_dir, u, fmts, plots)]
+    changed = [u for u in present if recorded.get(u.name) not in (None, "", settings)]
     if changed:
         before = recorded[changed[0].name]
         err_console().print(f"{len(changed)} utterance(s) were aligned with other settings "
                             f"({escape(before)}; now {escape(settings)}): aligning them again")
+    foreign = [u for u in present if u.name not in recorded]
+    if foreign:
+        err_console().print(f"{len(foreign)} utterance(s) have outputs in {escape(str(out_dir))} "
+                            f"that no ottc-align run recorded ({runner.REPORT_NAME} does not "
+                            f"list them), e.g. {escape(str(runner.utterance_outputs(out_dir, foreign[0], fmts, plots)[0]))}: "
+                            "aligning them again and replacing those files")
 
 
 def _print_orphans(orphans: list[Path], verbose: bool) -> None:

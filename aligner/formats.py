@@ -5,7 +5,7 @@ One function per format and direction, all taking/returning `Alignment`s (one pe
 the aligner, the evaluator, the plotter and the tests share a single plain representation. Every
 writer goes through `atomic_open`/`atomic_path`: an output file either is complete or does not
 exist, which is what lets a corpus run resume by skipping files that exist. Times are rounded to
-milliseconds. Each reader has a strict mode (this project's own files) and a tolerant one (gold
+milliseconds, except the recording's end (a TextGrid's xmax, JSON's `end`): its exact duration. Each reader has a strict mode (this project's own files) and a tolerant one (gold
 alignments and other tools' files, for `evaluate`); `read_alignment` reads a file of any of them,
 by its suffix, the tolerant way. This module is the only one that parses these formats.
 
@@ -134,7 +134,7 @@ def _as_list(alignments: Alignment | Sequence[Alignment]) -> list[Alignment]:
 def _labelled(intervals: Sequence[Interval], duration: float) -> list[Interval]:
     """Non-silent intervals, rounded to ms, clipped to [0, duration], without overlaps or
     zero-length entries (rounding can make a sub-millisecond interval vanish)."""
-    end_max = ms(duration)
+    end_max = math.floor(duration * 1000 + 1e-6) / 1000  # the last whole ms inside the audio
     out: list[Interval] = []
     last_end = 0.0
     for iv in intervals:
@@ -150,7 +150,10 @@ def _labelled(intervals: Sequence[Interval], duration: float) -> list[Interval]:
 
 
 def _duration(alignments: Sequence[Alignment]) -> float:
-    return ms(max(a.duration for a in alignments))
+    """The recording's duration, exact (not rounded to ms): a tier that ends after the audio
+    does (1.870 s for 1.8696875 s of samples) is rejected or misread by tools that check
+    the TextGrid against its sound, and Praat's own TextGrids end at the exact duration."""
+    return float(max(a.duration for a in alignments)) + 0.0
 
 
 # ----------------------------------------------------------------------------------- writers
@@ -385,7 +388,7 @@ RECORDING_TYPE = "recording"  # the CSV row that carries flags on the whole reco
 
 
 def _recording_row(duration: float, speaker: str, kinds: list[str]) -> list[str]:
-    return ["0.000", f"{duration:.3f}", "", RECORDING_TYPE, speaker, "", ";".join(kinds)]
+    return ["0.000", f"{duration:.7g}", "", RECORDING_TYPE, speaker, "", ";".join(kinds)]
 
 
 def _conf(c: float | None) -> float | None:

@@ -96,6 +96,67 @@ def test_noise_is_not_voiced(kind):
     assert voiced_share(voiced_frames(_noise(kind))) < Thresholds().min_voiced_share
 
 
+def test_telephone_band_noise_is_not_voiced():
+    """White noise recorded at 8 kHz (a phone line, FSDD's rate), upsampled as every recording
+    is: band-limited noise looks periodic at 0.35-0.5 for 30-40 ms here and there (it did in
+    19 of 40 three-second samples, enough to pass `no_speech`); no frame of 20 samples is voiced
+    now, while a voice is (test_a_voice_is_voiced)."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from aligner.audio import load_audio
+    from aligner.features import voiced_frames
+
+    for seed in range(20):
+        x = 0.1 * np.random.default_rng(seed).standard_normal(24000)
+        buffer = io.BytesIO()
+        sf.write(buffer, x.astype(np.float32), 8000, format="WAV")
+        buffer.seek(0)
+        assert int(voiced_frames(load_audio(buffer)).sum()) == 0, seed
+
+
+def test_the_band_of_a_recording_tells_8_khz_audio_apart():
+    """`band_edge`: white noise recorded at 8 kHz and upsampled ends near 4 kHz, under
+    NARROW_BAND; recorded at 16 kHz it fills the band; silence counts as wideband."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from aligner.audio import load_audio
+    from aligner.features import NARROW_BAND, band_edge
+
+    def edge(rate: int) -> float:
+        buffer = io.BytesIO()
+        sf.write(buffer, (0.1 * np.random.default_rng(0).standard_normal(2 * rate)).astype(np.float32),
+                 rate, format="WAV")
+        buffer.seek(0)
+        x = torch.from_numpy(load_audio(buffer))
+        frames = x[: len(x) // 1024 * 1024].reshape(-1, 1024) * torch.hann_window(1024)
+        power = torch.fft.rfft(frames).abs().square().sum(0)
+        return band_edge(power)
+
+    assert 3500 < edge(8000) < NARROW_BAND < 7500 < edge(16000)
+    assert band_edge(torch.zeros(513)) == 8000
+
+
+def test_a_run_of_weak_periodicity_counts_when_it_peaks_or_lasts():
+    """`_runs_kept`: a run is kept whole when it reaches the strong peak somewhere or is long;
+    a short run of weak periodicity alone (band-limited noise) is dropped."""
+    import torch
+
+    from aligner.features import _runs_kept
+
+    runs = torch.tensor([0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0], dtype=torch.bool)
+    strong = torch.tensor([0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=torch.bool)
+    kept = _runs_kept(runs, strong, 5)
+    assert kept.tolist() == [False, True, True, True] + [False] * 5 + [True] * 5 + [False]
+    assert not _runs_kept(torch.zeros(4, dtype=torch.bool), strong[:4], 5).any()
+
+
 def test_a_voice_is_voiced():
     """A 150 Hz harmonic voice, modulated like syllables, in quiet noise: mostly voiced; the
     pitch range reaches a child's (a 500 Hz voice) and a low male voice (70 Hz)."""

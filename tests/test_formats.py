@@ -65,13 +65,13 @@ def test_single_speaker_round_trip(tmp_path):
     tg = tgpkg.TextGrid.fromFile(str(tmp_path / "utt.TextGrid"))
     assert [t.name for t in tg.tiers] == ["words", "phones"]
     for tier in tg.tiers:
-        _check_cover([(i.minTime, i.maxTime) for i in tier], 2.046)
+        _check_cover([(i.minTime, i.maxTime) for i in tier], 2.0456)  # the exact duration
     assert [i.mark for i in tg.tiers[0]] == ["", "héllo", "", "world", ""]
 
     (j,) = read_json(tmp_path / "utt.json")
     assert labelled(j.words) == expected_words and j.words[0].confidence == 0.9
     data = json.loads((tmp_path / "utt.json").read_text(encoding="utf-8"))
-    assert data["end"] == 2.046 and data["tiers"]["phones"]["type"] == "interval"
+    assert data["end"] == 2.0456 and data["tiers"]["phones"]["type"] == "interval"
     assert data["flags"][0]["kind"] == "long_word" and data["unknown_words"]["héllo"]
 
     (c,) = read_csv(tmp_path / "utt.csv")
@@ -95,7 +95,7 @@ def test_several_speakers_use_mfa_tier_names(tmp_path):
     assert [t.name for t in tg.tiers] == ["alice - words", "alice - phones", "bob - words",
                                          "bob - phones"]
     for tier in tg.tiers:
-        _check_cover([(i.minTime, i.maxTime) for i in tier], 2.046)
+        _check_cover([(i.minTime, i.maxTime) for i in tier], 2.0456)  # the exact duration
     assert {a.speaker for a in read_textgrid(tmp_path / "talk.TextGrid")} == {"alice", "bob"}
     assert {a.speaker for a in read_json(tmp_path / "talk.json")} == {"alice", "bob"}
     assert {a.speaker for a in read_csv(tmp_path / "talk.csv")} == {"alice", "bob"}
@@ -108,7 +108,7 @@ def test_times_are_rounded_to_milliseconds(tmp_path):
     write_outputs(a, tmp_path / "r", ["json", "textgrid"])
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["tiers"]["words"]["entries"][0][:2] == [0.123, 0.988]
-    assert data["end"] == 1.235
+    assert data["end"] == 1.23456  # the recording's end is exact: no tier outlasts the audio
 
 
 def test_json_entries_are_mfas_three_items_with_confidences_beside_them(tmp_path):
@@ -339,7 +339,7 @@ def test_read_alignment_takes_any_format_by_suffix_and_pools_speakers(tmp_path):
     pooled = read_alignment(written)
     assert [w.label for w in pooled.words] == ["héllo", "héllo", "world", "world"]
     assert [w.start for w in pooled.words] == [0.2, 0.25, 0.9, 0.95]
-    assert pooled.speaker is None and pooled.duration == pytest.approx(2.046)
+    assert pooled.speaker is None and pooled.duration == pytest.approx(2.0456)
     plain = tmp_path / "g.tsv"
     plain.write_text("0.1\t0.2\tHH\n0.2\t0.4\tAY1\n", encoding="utf-8")
     assert [p.label for p in read_alignment(plain).phones] == ["HH", "AY1"]
@@ -369,7 +369,7 @@ def test_recording_flags_reach_the_csv_and_small_confidences_stay_above_zero(tmp
     write_outputs(a, tmp_path / "u", ["csv", "json", "ctm"])
     rows = list(csv.DictReader(open(tmp_path / "u.csv", encoding="utf-8")))
     assert (rows[0]["Type"], rows[0]["Flags"], rows[0]["Begin"], rows[0]["End"]) == (
-        "recording", "transcript_mismatch", "0.000", "2.046")
+        "recording", "transcript_mismatch", "0.000", "2.0456")
     assert next(r["Confidence"] for r in rows if r["Label"] == "héllo") == "0.00042"
     assert read_json(tmp_path / "u.json")[0].words[0].confidence == 0.00042
     assert read_ctm(tmp_path / "u.ctm")["u"][0].confidence == 0.00042
@@ -385,7 +385,7 @@ def test_recording_flags_reach_the_csv_and_small_confidences_stay_above_zero(tmp
     rows = list(csv.DictReader(open(tmp_path / "v.csv", encoding="utf-8")))
     assert [r["Type"] for r in rows].count("recording") == 1
     # the row spans the recording (the corpus run passes its duration), not its last word
-    assert (rows[0]["End"], read_csv(tmp_path / "v.csv")[0].duration) == ("2.046", 2.046)
+    assert (rows[0]["End"], read_csv(tmp_path / "v.csv")[0].duration) == ("2.0456", 2.0456)
     assert float(rows[-1]["End"]) < 2.046
     assert rows[0]["Flags"] == "dominant_token;transcript_mismatch"
     assert len(read_csv(tmp_path / "v.csv")[0].phones) == 4
@@ -425,11 +425,11 @@ def test_our_json_gives_back_its_flags_and_transcript_fit(tmp_path):
 
 
 def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):
-    """Its `recording` row spans the recording: not the last word's end (1.3 s) but 2.046 s."""
+    """Its `recording` row spans the recording: not the last word's end (1.3 s) but 2.0456 s."""
     a = _alignment()
     a.flags.insert(0, Flag("transcript_mismatch", "transcript fit 0.001 is very low"))
     write_outputs(a, tmp_path / "u", ["csv"])
-    assert read_csv(tmp_path / "u.csv")[0].duration == 2.046
+    assert read_csv(tmp_path / "u.csv")[0].duration == 2.0456
     plain = _alignment()
     plain.flags = []
     write_outputs(plain, tmp_path / "v", ["csv"])  # no recording row: the file has no duration

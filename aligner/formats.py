@@ -578,10 +578,23 @@ def textgrid_tier_choice(path: Path) -> tuple[dict[str, str], list[str]]:
     return {kind: name for name, (_, kind) in kinds.items()}, list(tiers)
 
 
+def _is_binary_textgrid(path: Path) -> bool:
+    """Whether `path` starts as Praat's binary files do (`ooBinaryFile`); an unreadable file
+    is left to the reader to report."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(12) == b"ooBinaryFile"
+    except OSError:
+        return False
+
+
 def _textgrid_tiers(path: Path, tolerant: bool) -> tuple[dict[str, list[Interval]], float]:
     """Every interval tier of a TextGrid by name, and its duration."""
     from praatio import textgrid  # imported here: praatio is slow to import
 
+    if _is_binary_textgrid(path):
+        raise FormatError(f"{path}: a binary TextGrid (Praat's \"Save as binary file\"); "
+                          "open it in Praat and save it with \"Save as text file\"")
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False,
                                    duplicateNamesMode="rename", reportingMode="silence")

@@ -592,6 +592,7 @@ REPORT_COLUMNS = ("utterance", "status", "reason", "duration", "words", "mean_co
 _STATUS_ORDER = {"failed": 0, "interrupted": 1, "flagged": 2, "aligned": 3, "skipped": 4}
 INTERRUPTED = "interrupted"  # a report row whose outputs did not all land (`write_report`)
 INTERRUPTED_REASON = "outputs incomplete (the run stopped while writing them): run it again"
+NOT_REACHED_REASON = "not aligned: the run was stopped before it reached this one; run it again"
 
 # How often a process's journal lines are forced to the disk (fsync): what a power cut can lose.
 JOURNAL_SYNC_SECONDS = 2.0
@@ -659,7 +660,8 @@ def _append(path: Path, data: bytes, sync: bool) -> None:
 
 
 def write_report(results: Sequence[Result], path: Path,
-                 unfinished: Callable[[str], bool] = lambda name: False) -> Path:
+                 unfinished: Callable[[str], bool] = lambda name: False,
+                 everyone: Sequence[str] = ()) -> Path:
     """CSV with one row per utterance that failed or was flagged, then a row per other
     utterance, so the file alone tells what to look at. The journal beside it (`Journal`) is
     folded in, then removed: its rows of utterances without a Result here are kept (what worker
@@ -667,12 +669,18 @@ def write_report(results: Sequence[Result], path: Path,
     reach), so that no run forgets what an earlier one found. Those `unfinished` says lack some
     of their outputs (a run stopped while writing them: the journal records an utterance just
     before its outputs are written) are `interrupted`, not `aligned`: the next run aligns
-    them again, and until then their flags are kept for a run that finds the outputs it wants."""
+    them again, and until then their flags are kept for a run that finds the outputs it wants.
+    An utterance of `everyone` (all the run was to align) that neither has is `interrupted` too,
+    with NOT_REACHED_REASON and no settings: a stopped run's report still lists every one."""
     ensure_dir(path.parent)
     journal = journal_path(path)
     rows = {name: {**row, "status": INTERRUPTED, "reason": INTERRUPTED_REASON}
             if unfinished(name) else row for name, row in _journal_rows(journal).items()}
     rows.update((r.name, report_row(r)) for r in results)
+    for name in everyone:
+        if name not in rows:
+            rows[name] = {**dict.fromkeys(REPORT_COLUMNS, ""), "utterance": name,
+                          "status": INTERRUPTED, "reason": NOT_REACHED_REASON, "words": "0"}
     with atomic_open(path, newline="") as handle:
         writer = csv.DictWriter(handle, REPORT_COLUMNS)
         writer.writeheader()

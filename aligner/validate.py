@@ -97,11 +97,15 @@ def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationRep
     generated: dict[str, list[list[str]]] = {}
     unknown: dict[str, tuple[int, list[str]]] = {}
     utterances = find_utterances(root)
-    checks = [_check(utt, lexicon, unknown, generated) for utt in utterances]
     same_name = same_name_problems(utterances)
-    for utt, check in zip(utterances, checks):
-        if utt.name in same_name:
-            check.problems.append(same_name[utt.name])
+    checks, seen = [], set()
+    for utt in utterances:
+        if utt.name in same_name:  # one row per name, as `align` reports it: one failure
+            if utt.name not in seen:
+                seen.add(utt.name)
+                checks.append(UtteranceCheck(utt.name, problems=[same_name[utt.name]]))
+            continue
+        checks.append(_check(utt, lexicon, unknown, generated))
     entries = {**lexicon.user, **dict(sorted(generated.items()))}
     return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
                             entries, Path(root))
@@ -123,7 +127,8 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         check.warnings.append(conflict)
     check.problems += _intervals_outside(utt.transcript, check.duration)
     try:
-        for prepared in _prepared_texts(utt.transcript, lexicon):
+        for text, prepared in _prepared_texts(utt.transcript, lexicon):
+            check.warnings += stray_bracket_warnings(text)
             generated.update(generated_pronunciations(prepared.words, lexicon))
             check.words += sum(w.pronunciations != [[STAR]] for w in prepared.words)  # as align counts
             check.phones += sum(map(len, prepared.phones))
@@ -139,6 +144,22 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     if problem is not None:
         check.problems.append(problem)
     return check
+
+
+STRAY_EXAMPLES = 5
+
+
+def stray_bracket_warnings(text: str) -> list[str]:
+    """One warning naming the tokens with a bracket that is not markup (`stray_brackets`)."""
+    from aligner.text.normalise import stray_brackets
+
+    stray = stray_brackets(text)
+    if not stray:
+        return []
+    shown = ", ".join(repr(t) for t in stray[:STRAY_EXAMPLES]) + (
+        f" and {len(stray) - STRAY_EXAMPLES} more" if len(stray) > STRAY_EXAMPLES else "")
+    return [f"bracket(s) not read as markup in {shown}: their letters are aligned as words; "
+            "markup is a token of its own, closed ('[laughter]', '{LG}', '<unk>')"]
 
 
 def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:
@@ -170,9 +191,9 @@ def _intervals_outside(transcript: Path, duration: float | None) -> list[str]:
             if not g.whole and min(g.end, duration) - g.start < 0.01]
 
 
-def _prepared_texts(transcript: Path, lexicon: Lexicon) -> Iterator[PreparedText]:
-    """The phones of each of a transcript's texts (one, or one per utterance interval of a
-    TextGrid); ValueError naming the file when there is nothing to read."""
+def _prepared_texts(transcript: Path, lexicon: Lexicon) -> Iterator[tuple[str, PreparedText]]:
+    """Each of a transcript's texts (one, or one per utterance interval of a TextGrid) with its
+    phones; ValueError naming the file when there is nothing to read."""
     from aligner.text.frontend import prepare_text, read_transcript
 
     if transcript.suffix.lower() == ".textgrid":
@@ -184,4 +205,4 @@ def _prepared_texts(transcript: Path, lexicon: Lexicon) -> Iterator[PreparedText
     if not any(t.strip() for t in texts):
         raise ValueError(f"{transcript}: transcript is empty")
     for text in texts:
-        yield prepare_text(text, lexicon)
+        yield text, prepare_text(text, lexicon)

@@ -287,6 +287,13 @@ def test_corpus_summary_counts_flagged_utterances_as_aligned(monkeypatch, tmp_pa
     assert len([line for line in result.stdout.splitlines() if "u1: low_confidence" in line]) == 4
     result = cli(root, "-o", out, "--model", tiny_model_dir, "--overwrite", "-q")
     assert result.stdout == "" and _lines(result.stderr, "failed:")[0].startswith("failed: bad")
+    # resumed: the table counts this run's work, the line says which flags are from before
+    write_pair(root, "u3", speechlike(1.5))
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    (row,) = [line for line in result.stdout.splitlines() if line.count("│") == 6]
+    assert [cell.strip() for cell in row.split("│")[1:5]] == ["1", "1", "2", "1"]
+    assert "3 aligned utterance(s) have flags (outputs written: 1 aligned in this run, 2 before" \
+        in " ".join(result.stdout.split())
 
 
 def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir):

@@ -173,8 +173,12 @@ def test_interrupted_corpus_run_resumes(tmp_path, tiny_model_dir, sig, jobs):
         assert returncode == 130, stderr
         assert "Traceback" not in stderr and "run the same command again" in stderr
         assert _temporaries(out) == []  # cleaned up on the way out
-        first_report = _report(out)
-        assert set(first_report) <= set(names)
+        # the report lists every utterance, those the run did not reach as `interrupted`
+        rows = _report_rows(out)
+        assert sorted(rows) == names
+        unfinished = set(names) - set(_finished(out, names))
+        assert unfinished and all(rows[n]["status"] == "interrupted" for n in unfinished)
+        assert any(rows[n]["reason"].startswith("not aligned: the run was stopped") for n in unfinished)
     else:
         assert returncode == -signal.SIGKILL
         # what a kill in the middle of a write leaves: a temporary file of a dead process

@@ -314,6 +314,17 @@ def test_pairing_cost_is_the_edit_distance(a, b):
     assert [h for _, h in pairs if h is not None] == list(range(len(b)))
 
 
+def test_a_binary_textgrid_is_named_as_such(tmp_path: Path):
+    """Praat's "Save as binary file" output: the error says so and how to save it as text,
+    not that the file is not UTF-8."""
+    path = tmp_path / "b.TextGrid"
+    path.write_bytes(b"ooBinaryFile\x08TextGrid" + bytes(range(256)))
+    err = load_alignments(path)["b"]
+    assert isinstance(err, EvaluationError)
+    assert "binary TextGrid" in str(err) and "Save as text file" in str(err)
+    assert "utf" not in str(err).lower() and str(path) in str(err)
+
+
 def test_textgrid_with_zero_length_interval_is_read_by_the_fallback(tmp_path: Path):
     long = tmp_path / "z.TextGrid"
     long.write_text(

@@ -511,8 +511,11 @@ def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir,
     assert sorted(rows) == ["s/u", "s/v"] and rows["s/v"]["status"] != "failed"
     assert rows["s/u"]["status"] == "failed" and "u.flac, u.wav" in rows["s/u"]["reason"]
     assert not (out / "s" / "u.TextGrid").exists() and (out / "s" / "v.TextGrid").exists()
-    problems = {c.name: c.problems for c in validate_corpus(root).utterances}
-    assert any("2 recordings share this name" in p for p in problems["s/u"])
+    checks = validate_corpus(root).utterances
+    assert sorted(c.name for c in checks) == ["s/u", "s/v"]  # one row for the name, as above
+    problems = {c.name: c.problems for c in checks}
+    assert [p for p in problems["s/u"] if "2 recordings share this name" in p] == problems["s/u"]
+    assert len(problems["s/u"]) == 1 and problems["s/v"] == []
 
 
 def test_the_summary_counts_words_not_wildcards():

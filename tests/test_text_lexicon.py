@@ -96,6 +96,18 @@ def test_pronounce_returns_copies(lex):
     assert lex.phones_for("cat") == [["K", "AE1", "T"]]
 
 
+def test_a_word_with_its_last_sound_dropped_keeps_its_apostrophe(lex):
+    """"th'" was spelled out as the letters T and H (CMUdict's "th": T IY1 EY1 CH) and written
+    "th": an elided word is the word it shortens, as typed on the words tier."""
+    words = parse_transcript("Th' end o' th' world, rock an' roll, 'th'", lex)
+    assert [w.text for w in words] == ["Th'", "end", "o'", "th'", "world", "rock", "an'", "roll",
+                                       "th"]
+    assert words[0].pronunciations == [["DH", "AH0"], ["DH"]] and not words[0].unknown
+    assert words[2].pronunciations[0] == ["AH0"]  # of, not the letter O
+    assert ["AE1", "N"] in words[6].pronunciations
+    assert words[8].pronunciations == lex.lookup("th")  # in quotes: the closing one is a quote
+
+
 def test_a_dropped_g_is_the_ing_word_said_with_n(lex):
     """"goin'" was read as CMUdict's name "goin" (G OY1 N), "nothin'" from its letters: a word
     written with -in' is its -ing word with the final NG said as N, and keeps its apostrophe."""

@@ -42,6 +42,21 @@ def test_validate_report_csv_has_warnings(small_corpus, tmp_path):
     assert "no transcript" in rows["top"]["problems"]
 
 
+def test_brackets_that_are_not_markup_are_a_warning(tmp_path, write_wav):
+    """"ba[laughter]rrel" became three words and "[laughter" a word, silently: validate names
+    such tokens; well-formed markup (also with a space inside) and optional letters pass."""
+    root = tmp_path / "c"
+    for name, text in (("glued", "mary rolled the ba[laughter]rrel"),
+                       ("open", "mary rolled the [laughter barrel"),
+                       ("fine", "[background noise] mary rolled item(s) {LG} <unk>")):
+        write_wav(root / f"{name}.wav", speechlike(3.0))
+        (root / f"{name}.lab").write_text(text, encoding="utf-8")
+    warnings = dict(validate_corpus(root).warnings)
+    assert "'ba[laughter]rrel'" in warnings["glued"] and "not read as markup" in warnings["glued"]
+    assert "'[laughter'" in warnings["open"]
+    assert "fine" not in warnings
+
+
 def test_validate_and_align_refuse_a_fast_transcript_in_the_same_words(tmp_path, tiny_model_dir):
     """One speaking-rate limit and one wording: what validate calls a problem is the error an
     alignment of the same file stops with."""

@@ -320,7 +320,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method)
     settings = runner.run_settings(model_dir(model), method, dictionary)
-    recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()}
+    recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
+                if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not quiet:
         _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots)
     todo, results = runner.plan([u for u in utterances if u.name not in same_name], out_dir, fmts,
@@ -354,7 +355,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
             runner.judge_against_speakers(results, aligner.thresholds, strict)
             runner.discard_refused(results, utterances, out_dir, fmts, plots)
             runner.write_report(results, report,
-                                runner.lacks_outputs(out_dir, utterances, fmts, plots))
+                                runner.lacks_outputs(out_dir, utterances, fmts, plots),
+                                [u.name for u in todo] if interrupted else ())
             if "csv" in fmts:
                 runner.write_table(results, out_dir, out_dir / runner.TABLE_NAME)
         except OSError as err:
@@ -517,8 +519,11 @@ def _print_corpus_summary(results, report: Path, root: Path, verbose: bool = Fal
         console.print(f"... and {hidden} more (all in the report; --verbose lists them here)")
     if flagged:
         all_flags = [f for r in flagged for f in r.flags]
+        before = sum(r.status == "skipped" for r in flagged)  # the table counts this run's only
+        split = (f": {len(flagged) - before} aligned in this run, {before} before" if before
+                 else "")
         console.print(f"[yellow]{len(flagged)} aligned utterance(s) have flags[/] (outputs "
-                      f"written; probably-wrong alignments worth a look): "
+                      f"written{split}; probably-wrong alignments worth a look): "
                       f"{flag_counts(all_flags)}")
     if verbose:
         for r in flagged:

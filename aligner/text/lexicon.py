@@ -44,6 +44,16 @@ _VOICELESS = {"P", "T", "K", "F", "TH"}
 _VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH",
            "UW"}
 _CLITICS = ("n't", "'s", "'ll", "'re", "'ve", "'d", "'m", "s'")
+# Words written with their last sound dropped (eye dialect, transcripts of casual speech), kept
+# as typed on the words tier: CMUdict has "th" only as the letters' names (T IY1 EY1 CH).
+ELISIONS = {
+    "th'": [["DH", "AH0"], ["DH"]],  # the
+    "o'": [["AH0"], ["AH0", "V"]],  # of
+    "an'": [["AH0", "N"], ["AE1", "N"]],  # and
+    "ol'": [["OW1", "L"]],  # old
+    "tho'": [["DH", "OW1"]],  # though
+    "lil'": [["L", "IH1", "L"]],  # little
+}
 _SPECIAL_LETTERS = {
     "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "th", "þ": "th",
     "ı": "i", "ħ": "h", "ŋ": "ng",
@@ -200,9 +210,10 @@ class Lexicon:
         default_factory=dict, repr=False, compare=False)
 
     def __contains__(self, word: str) -> bool:
-        """True if a dictionary (user or CMUdict) has the word as written (lowercase)."""
+        """True if a dictionary (user or CMUdict, or ELISIONS) has the word as written
+        (lowercase)."""
         w = word.lower()
-        return w in self.user or w in self.cmu
+        return w in self.user or w in self.cmu or w in ELISIONS
 
     def user_entry(self, text: str) -> list[list[str]] | None:
         """The user dictionary's variants for a token as typed (`1599`, `Mr.`, `{LG}`), or
@@ -215,6 +226,8 @@ class Lexicon:
         w = word.lower()
         if w in self.user:
             return [list(p) for p in self.user[w]]
+        if w in ELISIONS:  # before CMUdict, whose "o'" is OW1 (the letter)
+            return [list(p) for p in ELISIONS[w]]
         raw = self.cmu.get(w)
         if raw is None:
             return None

@@ -255,6 +255,8 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
         if (ch == "'" and piece[start - 1: start] != "'" and word.endswith("in")
                 and known(word + "g")):
             break  # "goin'", "nothin'": the -ing word said with N (Lexicon); not 'Berlin'
+        if ch == "'" and piece[start - 1: start] != "'" and known(core.lower()):
+            break  # "th'", "ol'": a word with its last sound dropped (lexicon.ELISIONS)
 
         if ch == "." and _keeps_dot(core, known):
             break
@@ -552,6 +554,23 @@ def markup_kind(token: str) -> str:
     if token[0] == "(" and not re.search(r"[^\W\d_]", token):
         return ""
     return MARKUP_STAR if token.lower() == "<star>" else MARKUP_SPN
+
+
+BRACKETS = "[]{}<>"  # markup's; parentheses also mark optional letters ("item(s)") and asides
+
+
+def stray_brackets(text: str) -> list[str]:
+    """The whitespace-separated tokens of `text` with a bracket that is not part of a markup
+    token: glued into a word ("ba[laughter]rrel") or never closed ("[laughter"). They are read
+    as punctuation, so their letters are aligned as words; `validate` warns about them."""
+    if not any(c in text for c in BRACKETS):
+        return []
+    masked = list(text)
+    for start, end in _markup_spans(text):
+        masked[start:end] = " " * (end - start)
+    masked_text = "".join(masked)
+    return [text[m.start():m.end()] for m in _NON_SPACE.finditer(masked_text)
+            if any(c in m.group() for c in BRACKETS)]
 
 
 def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool]) -> bool:

@@ -227,6 +227,7 @@ def test_cli_adapts_and_keeps_the_adapted_model_when_it_helps(corpus16, base_mod
     assert result.exit_code == 0, result.output
     assert "16 recordings" in result.output and f"{adapt.HOLD_OUT_MIN} held out" in result.output
     assert "adapted model written to" in result.output and "align with" in result.output
+    assert "confidence is not accuracy" in result.output  # what the check cannot see
     config = json.loads((out / "config.json").read_text())
     assert config["name"].endswith("-adapted") and config["states"] == 2
     card = (out / "MODEL_CARD.md").read_text()
@@ -246,6 +247,7 @@ def test_cli_keeps_the_base_model_when_adapting_does_not_help(corpus16, base_mod
     result = _adapt(corpus16, out, base_model, "--steps", "12", "--lr", "3")  # a rate that wrecks it
     assert result.exit_code == 0, result.output
     assert "adapting did not help" in result.output and f"{out} holds the model it started from" in result.output
+    assert "confidence is not accuracy" not in result.output
     before, after = _weights(base_model), _weights(out)
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert json.loads((out / "config.json").read_text()) == json.loads((base_model / "config.json").read_text())

@@ -36,7 +36,9 @@ import numpy as np
 
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
-from aligner.checks import Thresholds, beyond_audio, find_flags, voiced_outside_words
+from aligner.boundaries import MIN_PAUSE
+from aligner.checks import (Thresholds, beyond_audio, find_flags, recording_level,
+                            voiced_outside_words)
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
 from aligner.formats import Segment, read_transcript_textgrid
@@ -145,6 +147,8 @@ class Aligner:
         # a word's fading last sound before a pause keeps the voicing that runs on after it
         # (boundaries.extend_into_voicing)
         self.voiced_ends = True
+        # gaps between two words shorter than this are closed (boundaries.close_short_pauses)
+        self.min_pause = MIN_PAUSE
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -270,7 +274,7 @@ class Aligner:
         Each segment is encoded and decoded on its own; `encoded`, the model's outputs for the
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
-        from aligner.boundaries import extend_into_voicing
+        from aligner.boundaries import close_short_pauses, extend_into_voicing
         from aligner.features import frame_levels, voiced_frames, voiced_share
 
         duration = len(wave) / self.sample_rate
@@ -290,6 +294,9 @@ class Aligner:
                                                     frame_levels(piece).numpy(),
                                                     self.frame_duration, a.duration)
                 a = replace(a, words=words, phones=phones)
+            if self.min_pause > 0:
+                words, phones = close_short_pauses(a.words, a.phones, self.min_pause)
+                a = replace(a, words=words, phones=phones)
             a = replace(a, voiced_share=voiced_share(voiced), voiced_outside=voiced_outside_words(
                 a.words, voiced.numpy(), self.frame_duration))
             owner = segment.speaker if segment.speaker is not None else speaker
@@ -299,7 +306,8 @@ class Aligner:
             merged = _merge(parts, duration, spk)
             own = [(g.start, g.end) for g in segments if not g.whole
                    and (g.speaker if g.speaker is not None else speaker) == spk]
-            merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration)]
+            merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration),
+                            *recording_level(wave)]
             out.append(merged)
         return out
 

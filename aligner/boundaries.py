@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from aligner.alignment import Interval
-from aligner.text.phones import manner
+from aligner.text.phones import SPOKEN_NOISE, manner
 
 SIGMA = 0.012  # s: how far from the model's boundary the change is looked for (Gaussian width)
 RADIUS = 0.03  # s: never further than this
@@ -138,4 +138,41 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
                 q, k = words[pause], pauses[pause]
                 words[pause] = Interval(end, q.end, q.label, q.confidence)
                 phones[k] = Interval(end, phones[k].end, phones[k].label, phones[k].confidence)
+    return words, phones
+
+
+# Gaps between two words shorter than this are closed (`close_short_pauses`), as MFA's
+# minimum pause.
+MIN_PAUSE = 0.03  # s
+
+
+def close_short_pauses(words: list[Interval], phones: list[Interval],
+                       min_pause: float = MIN_PAUSE) -> tuple[list[Interval], list[Interval]]:
+    """Words and their phones with every gap shorter than `min_pause` between two words closed:
+    when the next word starts with a stop or an affricate it starts where the word before ends
+    (the gap is its closure), else the word before runs on to where the next starts.
+
+    Why: the model puts 10-30 ms of silence between words said without a pause, 142 of 772 of
+    its pauses in 300 learner recordings (pocketsphinx: 8 of 236), often inside the voicing; a
+    pause that short is neither heard nor counted. Closed, on gold-dev 77.4% of phone
+    boundaries and 70.3% of word boundaries are within 20 ms (76.8% and 68.4% with the gaps,
+    benchmarks/real_speech.py); splitting the gap in the middle or always lengthening the word
+    before scored the same, 50 ms as good. Pure: intervals in, intervals out."""
+    words, phones = list(words), list(phones)
+    spoken = [i for i, w in enumerate(words) if w.label]
+    first_phone = {round(p.start, 6): j for j, p in enumerate(phones) if p.label}
+    last_phone = {round(p.end, 6): j for j, p in enumerate(phones) if p.label}
+    for a, b in zip(spoken, spoken[1:]):
+        left, right = words[a], words[b]
+        if not 0 < right.start - left.end < min_pause - 1e-9:
+            continue
+        j, k = last_phone.get(round(left.end, 6)), first_phone.get(round(right.start, 6))
+        if j is None or k is None or SPOKEN_NOISE in (phones[j].label, phones[k].label):
+            continue  # markup's edges are no one's: it may be a sliver where nothing was heard
+        t = left.end if manner(phones[k].label) in ("stop", "affricate") else right.start
+        words[a] = Interval(left.start, t, left.label, left.confidence)
+        words[b] = Interval(t, right.end, right.label, right.confidence)
+        p, q = phones[j], phones[k]
+        phones[j] = Interval(p.start, t, p.label, p.confidence)
+        phones[k] = Interval(t, q.end, q.label, q.confidence)
     return words, phones

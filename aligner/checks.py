@@ -246,6 +246,41 @@ def beyond_audio(segments: Iterable[tuple[float, float]], duration: float) -> li
             for start, end in segments if end > duration + AUDIO_END_SLACK]
 
 
+# The recording's level (`recording_level`), which no alignment check sees: the features are
+# normalised, so a recording 70 dB too quiet or clipped flat still aligns, and only its
+# waveform tells. Of speechocean762's 2500 held-out learner recordings the quietest peaks at
+# -25 dBFS, of 600 FSDD digits -38 dBFS; none has 0.01% of its samples at full scale (gold-dev:
+# at most 0.007%).
+QUIET_DBFS = -45.0
+FULL_SCALE = 0.99
+CLIPPED_SHARE = 0.001
+
+
+def recording_level(wave: np.ndarray) -> list[Flag]:
+    """`quiet_audio` when the loudest sample of `wave` (floats, full scale 1) is below
+    QUIET_DBFS, `clipped` when CLIPPED_SHARE of its samples or more are at full scale: a muted
+    or distant microphone, the wrong input, or an input level set too high. Both are about the
+    recording, not the alignment, which may still be right: a clinician wants to know."""
+    if wave.size == 0:
+        return []
+    magnitude = np.abs(wave)
+    peak = float(magnitude.max())
+    flags = []
+    if peak < 10 ** (QUIET_DBFS / 20):
+        level = 20 * np.log10(peak) if peak > 0 else float("-inf")
+        flags.append(Flag("quiet_audio",
+                          f"the loudest sample is at {level:.0f} dBFS: a recording this quiet "
+                          "(a muted or distant microphone, the wrong input) may hold little "
+                          "more than noise; is this the recording you meant?"))
+    clipped = float((magnitude >= FULL_SCALE).mean())
+    if clipped >= CLIPPED_SHARE:
+        flags.append(Flag("clipped",
+                          f"{clipped:.1%} of the samples are at full scale: the recording is "
+                          "clipped (distorted), which blurs boundaries and lowers confidences; "
+                          "record at a lower input level"))
+    return flags
+
+
 SPEAKER_NOTE = "is very low for this speaker"  # what tells `speaker_mismatch`'s flag apart
 
 

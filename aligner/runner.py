@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
+from aligner.boundaries import MIN_PAUSE
 from aligner.checks import flag_kind, is_speaker_mismatch, speaker_mismatch
 from aligner.corpus import NO_TRANSCRIPT, Utterance
 from aligner.errors import one_line
@@ -268,10 +269,12 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
     return [p for p in utterance_outputs(out_dir, utt, formats, plots) if _mtime(p) < newest]
 
 
-def run_settings(model: Path, method: str, dictionary: Path | None = None) -> str:
+def run_settings(model: Path, method: str, dictionary: Path | None = None,
+                 min_pause: float = MIN_PAUSE) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
-    e.g. `method=viterbi model=1a2b3c4d dictionary=none`.
+    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, and --min-pause when not the
+    default.
 
     Why: a resumed run skips finished utterances by their files' times (`stale_outputs`), which
     say nothing about a --dictionary added, a method or model changed since; the outputs of
@@ -288,8 +291,10 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None) -> st
         return h.hexdigest()[:8]
 
     model_files = [Path(model) / CONFIG_FILE, Path(model) / WEIGHTS_FILE]  # what load_model reads
+    pause = f" min_pause={min_pause:g}" if min_pause != MIN_PAUSE else ""
     return (f"method={method} model={digest(model_files)} "
-            f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}")
+            f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
+            f"{pause}")
 
 
 def _mtime(path: Path) -> int:
@@ -477,7 +482,7 @@ _WORKER: dict = {}
 
 
 def _init_worker(model, device, dictionary, parent: int | None, halt,
-                 journal: Journal | None) -> None:
+                 journal: Journal | None, min_pause: float) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -487,8 +492,9 @@ def _init_worker(model, device, dictionary, parent: int | None, halt,
     torch.set_num_threads(1)
     from aligner.align import Aligner
 
-    _WORKER.update(aligner=Aligner.load(model, device=device, dictionary=dictionary), halt=halt,
-                   journal=journal)
+    aligner = Aligner.load(model, device=device, dictionary=dictionary)
+    aligner.min_pause = min_pause
+    _WORKER.update(aligner=aligner, halt=halt, journal=journal)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -533,7 +539,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
                  formats: Sequence[str], method: str, strict: bool, jobs: int,
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
                  late: list[Result] | None = None,
-                 journal: Journal | None = None) -> Iterator[Result]:
+                 journal: Journal | None = None, min_pause: float = MIN_PAUSE) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well); each task is one length batch (`length_batches`). Each Result is
     recorded in `journal` by the worker that aligned it. The workers ignore Ctrl-C from their
@@ -552,7 +558,8 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
     ctx = mp.get_context("spawn")
     halt = ctx.Event()
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                               initargs=(model, device, dictionary, os.getpid(), halt, journal))
+                               initargs=(model, device, dictionary, os.getpid(), halt, journal,
+                                         min_pause))
     futures: dict = {}
     consumed: set = set()
     try:

@@ -284,3 +284,30 @@ def test_frame_levels_are_the_power_of_each_frame_in_db():
     db = frame_levels(x).numpy()
     assert db.shape == (100,)
     assert db[:49].max() < -100 and abs(db[51:].mean() - 10 * np.log10(0.005)) < 0.2
+
+
+# ------------------------------------------------------------------ close_short_pauses
+
+def test_a_gap_too_short_to_be_a_pause_is_closed():
+    """20 ms between "a" and "big": the gap is B's closure, so "big" starts where "a" ends;
+    20 ms between "big" and "one": "big" runs on; 40 ms (>= MIN_PAUSE) stays a pause."""
+    from aligner.boundaries import MIN_PAUSE, close_short_pauses
+
+    words = [Interval(0.1, 0.2, "a", 0.5), Interval(0.22, 0.5, "big", 0.5),
+             Interval(0.52, 0.8, "one", 0.5), Interval(0.84, 1.0, "more", 0.5)]
+    phones = [Interval(0.1, 0.2, "AH0", 0.5), Interval(0.22, 0.3, "B", 0.5),
+              Interval(0.3, 0.4, "IH1", 0.5), Interval(0.4, 0.5, "G", 0.5),
+              Interval(0.52, 0.6, "W", 0.5), Interval(0.6, 0.7, "AH1", 0.5),
+              Interval(0.7, 0.8, "N", 0.5), Interval(0.84, 0.9, "M", 0.5),
+              Interval(0.9, 1.0, "AO1", 0.5)]
+    w, p = close_short_pauses(words, phones)
+    assert [(x.start, x.end) for x in w] == [(0.1, 0.2), (0.2, 0.52), (0.52, 0.8), (0.84, 1.0)]
+    assert [(x.start, x.end) for x in p][:5] == [(0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.52),
+                                                 (0.52, 0.6)]
+    assert [(x.label, x.confidence) for x in w] == [(x.label, x.confidence) for x in words]
+    assert close_short_pauses(words, phones, 0.0) == (words, phones)  # --min-pause 0
+    # markup keeps its edges (a sliver where nothing was heard must not grow)
+    marked = [words[0], Interval(0.22, 0.23, "[noise]")]
+    marked_phones = [phones[0], Interval(0.22, 0.23, "spn")]
+    assert close_short_pauses(marked, marked_phones) == (marked, marked_phones)
+    assert MIN_PAUSE == pytest.approx(0.03)

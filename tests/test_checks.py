@@ -446,3 +446,41 @@ def test_phones_by_word_is_the_phones_inside_each_word():
         inside = [[p for p in phones if p.start >= w.start - 1e-6 and p.end <= w.end + 1e-6]
                   for w in words]
         assert phones_by_word(words, phones) == inside
+
+
+def test_a_recording_too_quiet_or_clipped_is_flagged():
+    """The features are normalised, so a recording 70 dB too quiet, or clipped flat, aligns as
+    if nothing were wrong: only the waveform tells, and a clinician wants to know."""
+    import numpy as np
+
+    from aligner.checks import CLIPPED_SHARE, QUIET_DBFS, recording_level
+
+    voice = speechlike(2.0)
+    voice = 0.5 * voice / np.abs(voice).max()
+    assert recording_level(voice) == []
+    (quiet,) = recording_level(voice * 10 ** ((QUIET_DBFS - 15) / 20) / 0.5)
+    assert quiet.kind == "quiet_audio" and "-60 dBFS" in quiet and not quiet.tier
+    (clipped,) = recording_level(np.clip(voice * 40, -1, 1))
+    assert clipped.kind == "clipped" and "full scale" in clipped
+    edge = voice.copy()
+    edge[: int(CLIPPED_SHARE * len(edge)) - 1] = 1.0  # just under the share: not clipped
+    assert recording_level(edge) == []
+    assert [f.kind for f in recording_level(np.zeros(100, dtype=np.float32))] == ["quiet_audio"]
+    assert recording_level(np.zeros(0, dtype=np.float32)) == []
+
+
+def test_the_level_flags_reach_the_outputs(tmp_path, tiny_model_dir):
+    import numpy as np
+    import soundfile as sf
+
+    audio = tmp_path / "quiet.wav"
+    voice = speechlike(1.5)
+    sf.write(audio, (voice / np.abs(voice).max() * 1e-3).astype(np.float32), 16000,
+             subtype="PCM_24")  # -60 dBFS
+    text = tmp_path / "quiet.txt"
+    text.write_text("hello there", encoding="utf-8")
+    result = cli(audio, text, "--model", tiny_model_dir, "-o", tmp_path / "q.json")
+    assert result.exit_code == 0, result.output
+    assert "quiet_audio" in result.output
+    kinds = [f["kind"] for f in json.loads((tmp_path / "q.json").read_text())["flags"]]
+    assert "quiet_audio" in kinds

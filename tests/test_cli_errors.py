@@ -105,6 +105,15 @@ def test_damaged_or_incompatible_model(case, tmp_path, tiny_model_dir, example_p
     assert outputs(tmp_path / "out") == []
 
 
+def test_audio_and_transcript_given_the_wrong_way_round(tmp_path, tiny_model_dir, example_pair):
+    """`ottc-align x.txt x.wav` said the .txt was not a readable audio file; it says which to
+    give first, and writes nothing."""
+    audio, transcript = example_pair
+    result = cli(transcript, audio, "--model", tiny_model_dir, "-o", tmp_path / "x.TextGrid")
+    err = assert_one_line_error(result, 2, str(transcript), "give the audio first")
+    assert "AUDIO TRANSCRIPT" in err and not (tmp_path / "x.TextGrid").exists()
+
+
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without GPU")
 def test_cuda_requested_without_gpu(tmp_path, tiny_model_dir, example_pair):
     wav, txt = example_pair

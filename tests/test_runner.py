@@ -333,6 +333,20 @@ def test_another_tools_textgrids_in_the_output_folder_are_aligned_again(tmp_path
     assert again.exit_code in (0, 1) and rows["u0"]["status"] == "skipped"
 
 
+def test_a_corpus_run_with_another_min_pause_aligns_again(tmp_path, tiny_model_dir):
+    """--min-pause changes the outputs, so a run with another value does not skip the work of
+    the one before (the report's settings record it when it is not the default)."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code in (0, 1)
+    assert "min_pause" not in runner.run_settings(Path(tiny_model_dir), "viterbi")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--min-pause", "0")
+    assert result.exit_code in (0, 1), result.output
+    assert "aligned with other settings" in result.stderr
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert rows["u0"]["status"] in ("aligned", "flagged") and "min_pause=0" in rows["u0"]["settings"]
+
+
 def test_a_stale_output_is_gone_even_when_aligning_again_fails(tmp_path, tiny_model_dir):
     root, out = tmp_path / "corpus", tmp_path / "out"
     _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)

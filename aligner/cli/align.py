@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from aligner.boundaries import MIN_PAUSE
 from aligner.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, FLAG_EXAMPLES, DeviceOption,
                                 ModelOption, err_console, escape, example_flags, exit_code, fail,
                                 flag_counts, from_root, load_aligner, model_dir, out_console,
@@ -56,6 +57,10 @@ def command(
     plots: Annotated[bool, typer.Option(
         help="Corpus: also write one PNG per utterance beside its TextGrid (needs matplotlib).")]
         = False,
+    min_pause: Annotated[float, typer.Option(
+        "--min-pause", min=0.0, help="Close gaps between two words shorter than this many "
+        "seconds (the next word's stop closure, or the word before runs on); 0 keeps every gap.")]
+        = MIN_PAUSE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="Print every warning (flag) instead of counts per kind and a "
@@ -88,7 +93,7 @@ def command(
         if plots:
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
-                             overwrite, strict, batch_seconds, quiet, plots, verbose)
+                             overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -98,7 +103,7 @@ def command(
             if not quiet:
                 _print_transcript_conflicts([_file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           strict, quiet, verbose)
+                           strict, quiet, verbose, min_pause)
     raise typer.Exit(code)
 
 
@@ -161,9 +166,16 @@ def single_output_base(audio: Path, output: Path | None,
 
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
-                quiet, verbose=False) -> int:
+                quiet, verbose=False, min_pause=MIN_PAUSE) -> int:
     """One recording: a one-utterance run of the runner, its Result printed."""
+    from aligner.align import TRANSCRIPT_SUFFIXES
     from aligner.atomic import OutputError, check_writable
+    from aligner.audio import AUDIO_EXTENSIONS
+
+    if (audio.suffix.lower() in TRANSCRIPT_SUFFIXES
+            and Path(str(transcript)).suffix.lower() in AUDIO_EXTENSIONS):
+        raise fail(f"{audio} looks like the transcript and {transcript} like the audio: give the "
+                   "audio first (ottc-align AUDIO TRANSCRIPT)")
     from aligner.formats import output_paths, write_file, write_outputs
     from aligner.runner import align_one, overwrite_refusal, overwritten_input
 
@@ -181,6 +193,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     except OutputError as err:
         raise fail(err)
     aligner = load_aligner(model, device, dictionary, method)
+    aligner.min_pause = min_pause
 
     def write(utt, alignments, wave) -> list[Path]:
         if file is None:
@@ -294,7 +307,8 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 # ------------------------------------------------------------------------------ a corpus
 
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
-                  strict, batch_seconds, quiet, plots=False, verbose=False) -> int:
+                  strict, batch_seconds, quiet, plots=False, verbose=False,
+                  min_pause=MIN_PAUSE) -> int:
     from aligner import corpus, runner
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, clean_stale_temps, ensure_dir
@@ -319,7 +333,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     # the model, --method and --dictionary checked before `plan` removes any output: a typo
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method)
-    settings = runner.run_settings(model_dir(model), method, dictionary)
+    aligner.min_pause = min_pause
+    settings = runner.run_settings(model_dir(model), method, dictionary, min_pause)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not quiet:
@@ -337,7 +352,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
-                                     batch_seconds, late, journal)
+                                     batch_seconds, late, journal, min_pause)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal)

@@ -64,6 +64,21 @@ def test_what_is_not_markup(text, expected, lex):
     assert [w.text for w in parse_transcript(text, lex)] == expected
 
 
+def test_chat_transcripts_are_read_as_chat(lex):
+    """AphasiaBank/CHILDES (CHAT) transcripts were misread silently: `[/]` and `[: dog]` became
+    spoken noise, `&-um` and `&+fr` were spelled out, `xxx` read as letters. Annotation codes
+    are dropped, fillers are words, fragments, events and unintelligible words spoken noise
+    labelled as typed; a URL's "www." is still a word."""
+    text = ("*PAR: the <dog> [/] dog &-um went &+fr to the xxx [: dog] store [* s] +... "
+            "0is running@c &=laughs \x151234_5678\x15")
+    words = parse_transcript(text, lex)
+    assert [w.text for w in words] == ["the", "dog", "dog", "um", "went", "&+fr", "to", "the",
+                                       "xxx", "store", "running", "&=laughs"]
+    noise = {w.text for w in words if w.pronunciations == [["spn"]]}
+    assert noise == {"&+fr", "xxx", "&=laughs"}
+    assert all(w.pronunciations != [["spn"]] for w in parse_transcript("www.example.com", lex))
+
+
 @pytest.mark.parametrize("text,word,variants", [
     ("the item(s), here", "item(s)", [["AY1", "T", "AH0", "M", "Z"], ["AY1", "T", "AH0", "M"]]),
     ("(s)he said", "(s)he", [["SH", "IY1"], ["HH", "IY1"]]),

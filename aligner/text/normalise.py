@@ -144,7 +144,24 @@ _SEPARATORS = re.compile(
 # Square and curly brackets may hold spaces ("[background noise]"); lengths are bounded so a
 # stray bracket in an hour-long one-line transcript costs nothing.
 _MARKUP_RE = re.compile(
-    r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\))(?!\w)")
+    r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\)"
+    r"|&[+=][^\s\[\]<>&]{1,200}|(?:xxx|yyy|www)(?=[\s,;:!?]|\.(?!\w)|$))(?!\w)")
+# CHAT (CLAN: TalkBank, AphasiaBank, CHILDES) marks what is not a word its own way: events
+# (`&=laughs`), fragments (`&+fr`) and unintelligible words (`xxx`, `yyy`, `www`) are spoken
+# noise above; fillers (`&-um`) are the word after `&-`; and the codes below annotate rather
+# than transcribe, so `chat_codes` blanks them (spaces of the same length: every word keeps
+# its place for the words tier): retracing [/] [//] [///] [/-] [/?], replacements [: x]
+# [:: x], error codes [* x], postcodes [+ x], explanations [= x] [=! x], stress and doubt
+# [!] [!!] [?], overlaps [>] [<] [<1], the angle brackets of the words such a code scopes
+# (<I want> [/]), omitted words (0is), special-form suffixes (dog@c), a speaker code opening a
+# line (*PAR:), terminators (+... +/. +//.) and media bullets (123_456).
+_CHAT_CODE = (r"\[(?:/{1,3}[-?]?|::?\s[^\[\]\n]*|\*[^\[\]\n]*|\+\s[^\[\]\n]*|=!?\s[^\[\]\n]*|!!?|\?"
+              r"|[<>]\d?|\^\s?[^\[\]\n]*|%\s[^\[\]\n]*|-\s[^\[\]\n]*)\]")
+_CHAT_RE = re.compile(
+    _CHAT_CODE + r"|(?<!\S)0[^\W\d_][\w']*|(?<=\w)@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
+    r"|^\s*\*[A-Z0-9]{2,4}:|(?<!\S)\+[./!?\"^<,+]+(?!\S)|(?<!\S)\d+_\d+(?!\S)|&-(?=\w)",
+    re.MULTILINE)
+_CHAT_SCOPE_RE = re.compile(r"<([^<>\n]{1,500})>(?=\s*" + _CHAT_CODE + ")")
 # Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r", also in a hyphenated
 # word ("word(s)-based"): one word with both readings ("items" and "item"); the aligner keeps
 # the one the audio fits; a possessive after it ("item(s)'s") goes with both. A match starts
@@ -609,9 +626,22 @@ def _glued_cutoffs(core: str, known: Callable[[str], bool]) -> list[str]:
     return starts
 
 
+def chat_codes(text: str) -> str:
+    """`text` with CHAT's annotation codes (see _CHAT_RE) blanked: spaces of the same length.
+    Text without `[`, `&`, `0`, `@`, `*`, `+` or `_` is returned as it is."""
+    if not any(c in text for c in "[&0@*+_"):
+        return text
+    out = list(text)
+    for m in _CHAT_SCOPE_RE.finditer(text):  # the brackets only: the words were said
+        out[m.start()] = out[m.end() - 1] = " "
+    for m in _CHAT_RE.finditer(text):
+        out[m.start():m.end()] = " " * (m.end() - m.start())
+    return "".join(out)
+
+
 def _markup_spans(cleaned: str) -> list[tuple[int, int]]:
     """Spans of the markup tokens in cleaned text, in order."""
-    if not any(c in cleaned for c in "[{<("):
+    if not any(c in cleaned for c in "[{<(&xyw"):
         return []
     return [m.span() for m in _MARKUP_RE.finditer(cleaned) if markup_kind(m.group())]
 
@@ -664,6 +694,7 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     an all-capitals token as a word or as letters, and keeps known words like "'em" intact.
     """
     nfc, cleaned, origin = clean_with_origin(text)
+    cleaned = chat_codes(cleaned)
     markup = _markup_spans(cleaned)
     is_markup = set(markup)
     raw_spans = _piece_spans(cleaned, markup)

@@ -38,7 +38,7 @@ from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Thresholds, beyond_audio, find_flags, recording_level,
-                            voiced_outside_words)
+                            voiced_outside_words, words_in_silence)
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
 from aligner.formats import Segment, read_transcript_textgrid
@@ -302,12 +302,14 @@ class Aligner:
             owner = segment.speaker if segment.speaker is not None else speaker
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
         out = []
+        levels = frame_levels(wave).numpy()  # for words placed on silence
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
             own = [(g.start, g.end) for g in segments if not g.whole
                    and (g.speaker if g.speaker is not None else speaker) == spk]
             merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration),
-                            *recording_level(wave)]
+                            *recording_level(wave),
+                            *words_in_silence(merged.words, levels, self.frame_duration)]
             out.append(merged)
         return out
 

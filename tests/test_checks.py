@@ -484,3 +484,32 @@ def test_the_level_flags_reach_the_outputs(tmp_path, tiny_model_dir):
     assert "quiet_audio" in result.output
     kinds = [f["kind"] for f in json.loads((tmp_path / "q.json").read_text())["flags"]]
     assert "quiet_audio" in kinds
+
+
+def test_a_word_placed_on_silence_is_flagged():
+    """A word whose loudest moment is 40 dB below the speech around it sat on a pause: a long
+    file's decoding put "you" 8.6 s early on near-silence with no flag but low confidence,
+    which many correct words share. Markup (no confidence) and words said softly pass."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import SILENT_WORD_DB, words_in_silence
+
+    levels = np.full(3000, -90.0)  # 30 s of near-silence
+    levels[100:300] = -20.0  # speech at 1-3 s
+    levels[2500:2700] = -25.0  # and at 25-27 s
+    words = [Interval(1.0, 1.5, "hello", 0.4), Interval(1.6, 2.9, "there", 0.3),
+             Interval(2.95, 3.2, "soft", 0.05),  # its last frames are speech
+             Interval(15.0, 15.3, "you", 0.056),  # in the long pause
+             Interval(24.0, 24.4, "lost", 0.2),  # in the pause too, 0.6 s before speech
+             Interval(5.0, 5.2, "[laughter]", None)]
+    flags = words_in_silence(words, levels)
+    assert [(f.kind, f.label, f.start) for f in flags] == [("word_in_silence", "you", 15.0),
+                                                            ("word_in_silence", "lost", 24.0)]
+    assert "65 dB quieter" in flags[1] and flags[1].tier == "words"
+    levels[2400:2440] = -25.0 - SILENT_WORD_DB + 1  # quiet, but not that quiet
+    assert [f.label for f in words_in_silence(words, levels)] == ["you"]
+    levels[:] = -90.0
+    levels[1500:1530] = -60.0  # 10 s and more from any louder sound: judged on its own
+    assert words_in_silence(words[3:4], levels) == []
+    assert words_in_silence([], levels) == [] and words_in_silence(words[:1], np.zeros(0)) == []

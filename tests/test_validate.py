@@ -77,9 +77,16 @@ def test_validate_corpus_summary_fits_an_80_column_terminal(tmp_path, write_wav,
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert max(len(line) for line in lines) <= 80
-    for quantity in ("utterances", "audio (s)", "shortest (s)", "longest (s)", "sample rates",
-                     "channels", "words"):
+    for quantity in ("utterances", "speakers", "audio (s)", "shortest (s)", "longest (s)",
+                     "sample rates", "channels", "words"):
         assert any(quantity in line for line in lines), (quantity, result.output)
+    assert any("none (no speaker folders)" in line for line in lines)
+    for speaker in ("s1", "s2"):  # MFA's speakers: the first folder below the corpus
+        write_wav(tmp_path / "c" / speaker / "y.wav", speechlike(1.0))
+        (tmp_path / "c" / speaker / "y.lab").write_text("hello there")
+    result = cli("validate", tmp_path / "c")
+    (row,) = [line for line in result.output.splitlines() if "speakers" in line]
+    assert "2 (+ 1 recording(s) in no speaker folder)" in " ".join(row.split())
 
 
 def test_validate_never_writes_its_report_or_dictionary_over_the_corpus(small_corpus, tmp_path):

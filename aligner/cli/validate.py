@@ -116,11 +116,16 @@ def _corpus_table(utts):
     rates = Counter(u.sample_rate for u in utts if u.sample_rate)
     chans = Counter(u.channels for u in utts if u.channels)
     durations = [u.duration for u in utts if u.duration]
+    speakers = {u.name.split("/")[0] for u in utts if "/" in u.name}  # the first folder (MFA)
+    at_top = sum("/" not in u.name for u in utts)
     table = Table(title="corpus", show_header=False)
     table.add_column("quantity")
     table.add_column("value", justify="right")
     for quantity, value in (
         ("utterances", str(len(utts))),
+        ("speakers", (f"{len(speakers)}" + (f" (+ {at_top} recording(s) in no speaker folder)"
+                                            if at_top else "")) if speakers
+         else "none (no speaker folders)"),
         ("audio (s)", f"{sum(durations):.1f}"),
         ("shortest (s)", f"{min(durations):.2f}" if durations else "-"),
         ("longest (s)", f"{max(durations):.2f}" if durations else "-"),

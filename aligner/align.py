@@ -518,8 +518,9 @@ class Aligner:
                 if phone != STAR:  # a transcript word: given a sliver (`with_unheard`)
                     unheard.append((len(phones_out), label, w))
                 continue  # the wildcard stands for what may not be there: no interval
-            # markup has no confidence: nothing was said about what it sounds like
-            conf = None if phone in MARKUP_IDS else float(spans.confidence[j])
+            # markup has no confidence: nothing was said about what it sounds like (nor a
+            # pause word's silence, which is no speech to doubt)
+            conf = None if phone in MARKUP_IDS or phone == SILENCE else float(spans.confidence[j])
             phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]), label, conf))
             owner.append(w)
         on_model_grid = tidy_phones(phones_out, duration)  # what the fit below judges

@@ -374,6 +374,8 @@ def test_a_dictionary_silence_word_covers_the_pause(tmp_path):
     gap = next(b.start - x.end for x, b in zip(plain, plain[1:]) if x.label == "you")
     assert words[i].end - words[i].start == pytest.approx(gap, abs=0.011)
     assert [p.label for p in a.phones if words[i].start <= p.start < words[i].end] == [""]
+    assert words[i].confidence is None  # a pause is no speech to doubt: no flag of its own
+    assert not [f for f in a.flags if "{SL}" in f]
 
 
 # ------------------------------------------------------------------------------- validate

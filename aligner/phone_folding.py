@@ -211,11 +211,17 @@ def _flush(pending: Interval | None, rule: str, out: list[Interval]) -> None:
 
 
 def fold_words(words: list[Interval]) -> list[Interval]:
-    """Word tier -> non-silence words, cleaned for case-blind comparison, in time order."""
+    """Word tier -> non-silence words, cleaned for case-blind comparison, in time order.
+
+    Markup (`[laughter]`, `{LG}`, `<unk>`, `<star>`, CHAT's `xxx`) is left out like silence, as
+    its `spn` is on the phones tier: a noise the gold's transcriber did not mark, or marked
+    differently, is not a wrong word."""
+    from aligner.text.normalise import markup_kind
+
     out = []
     for iv in sorted(words, key=lambda iv: (iv.start, iv.end)):
         label = clean_word(iv.label)
-        if iv.label.strip().lower() in SILENCE_LABELS or label == "":
+        if iv.label.strip().lower() in SILENCE_LABELS or label == "" or markup_kind(iv.label.strip()):
             continue
         out.append(Interval(iv.start, iv.end, label, iv.confidence))
     return out

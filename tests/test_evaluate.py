@@ -797,3 +797,16 @@ def test_files_named_like_speaker_ids_are_not_pooled(tmp_path):
         write_textgrid(a, hyp / f"{name}.TextGrid")
     pairs = {k: h for k, _, h in pair_utterances(load_alignments(gold), load_alignments(hyp))}
     assert pairs["a"] is None and pairs["b"] is not None
+
+
+def test_markup_on_either_side_is_not_a_word_to_score():
+    """A `[laughter]` or `{LG}` the gold's transcriber did not mark counted as an inserted word
+    (12 gold words against 14): markup is left out like silence, as its `spn` phone is."""
+    gold = Alignment([iv(0.1, 0.5, "hello"), iv(0.6, 1.0, "there")],
+                     [iv(0.1, 0.5, "HH"), iv(0.6, 1.0, "DH")], 1.2)
+    hyp = Alignment([iv(0.0, 0.01, "{LG}"), iv(0.1, 0.5, "hello"), iv(0.5, 0.6, "[laughter]"),
+                     iv(0.6, 1.0, "there"), iv(1.0, 1.1, "xxx")],
+                    [iv(0.0, 0.01, "spn"), iv(0.1, 0.5, "HH"), iv(0.5, 0.6, "spn"),
+                     iv(0.6, 1.0, "DH"), iv(1.0, 1.1, "spn")], 1.2)
+    words = score_utterance("u", gold, hyp, load_folding("cmu39")).words
+    assert words.counts.inserted == 0 and words.counts.deleted == 0 and words.f1 == 1.0

@@ -303,12 +303,13 @@ class Aligner:
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
+        recording = recording_level(wave)  # once: the report joins the speakers' flags
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
             own = [(g.start, g.end) for g in segments if not g.whole
                    and (g.speaker if g.speaker is not None else speaker) == spk]
             merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration),
-                            *recording_level(wave),
+                            *(recording if not out else []),
                             *words_in_silence(merged.words, levels, self.frame_duration)]
             out.append(merged)
         return out
@@ -679,7 +680,7 @@ def with_unheard(phones: list[Interval], owner: list[int], unheard: list[tuple[i
         phones[place:place] = [Interval(round(start + n * step, 3), round(start + (n + 1) * step, 3),
                                         label, None) for n, (label, _) in enumerate(items)]
         owner[place:place] = [word for _, word in items]
-    return phones, owner
+    return tidy_phones(phones, duration), owner  # 1 ms each at least, where room ran out
 
 
 def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_duration: float,

@@ -221,7 +221,7 @@ def fold_words(words: list[Interval]) -> list[Interval]:
     out = []
     for iv in sorted(words, key=lambda iv: (iv.start, iv.end)):
         label = clean_word(iv.label)
-        if iv.label.strip().lower() in SILENCE_LABELS or label == "" or markup_kind(iv.label.strip()):
+        if iv.label.strip().lower() in SILENCE_LABELS or label == "" or markup_kind(iv.label.strip(), chat=True):
             continue
         out.append(Interval(iv.start, iv.end, label, iv.confidence))
     return out

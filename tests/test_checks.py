@@ -513,3 +513,19 @@ def test_a_word_placed_on_silence_is_flagged():
     levels[1500:1530] = -60.0  # 10 s and more from any louder sound: judged on its own
     assert words_in_silence(words[3:4], levels) == []
     assert words_in_silence([], levels) == [] and words_in_silence(words[:1], np.zeros(0)) == []
+
+
+def test_a_recording_flag_is_given_once_whatever_the_speakers(aligner):
+    """quiet_audio concerns the recording: with two speakers it was on each one's alignment,
+    and the report, which joins them, listed it twice."""
+    import numpy as np
+
+    from aligner.formats import Segment
+
+    voice = speechlike(3.0)
+    wave = (voice / np.abs(voice).max() * 1e-3).astype(np.float32)  # -60 dBFS
+    segments = [Segment("hello there", "a", "alice", 0.1, 1.4), Segment("good day", "b", "bob", 1.6, 2.9)]
+    alignments = aligner.align_waveform(wave, segments)
+    assert len(alignments) == 2
+    kinds = [getattr(f, "kind", "") for a in alignments for f in a.flags]
+    assert kinds.count("quiet_audio") == 1

@@ -77,6 +77,19 @@ def test_chat_transcripts_are_read_as_chat(lex):
     noise = {w.text for w in words if w.pronunciations == [["spn"]]}
     assert noise == {"&+fr", "xxx", "&=laughs"}
     assert all(w.pronunciations != [["spn"]] for w in parse_transcript("www.example.com", lex))
+    more = parse_transcript("no [x 3] please, it [=? is] red, she &~fr friend [/] ok", lex)
+    assert [w.text for w in more] == ["no", "please", "it", "red", "she", "&~fr", "friend", "ok"]
+
+
+@pytest.mark.parametrize("text,kept", [("the 0s and 1s", "0s"), ("the 0th one", "0th"),
+                                       ("the 1_000 people", "000"), ("ping bob@me now", "bob@me"),
+                                       ("go to www dot com", "www"), ("xxx rated", "xxx")])
+def test_what_chat_writes_is_read_as_chat_only_in_chat(text, kept, lex):
+    """Outside a CHAT transcript (no `[/]`, `&-um`, `*PAR:` ...), `0s`, `1_000`, `bob@me`, `www`
+    and `xxx` are words, as they were before CHAT was read: none is dropped or spoken noise."""
+    words = parse_transcript(text, lex)
+    assert kept in [w.text for w in words]
+    assert all(w.pronunciations != [["spn"]] for w in words)
 
 
 @pytest.mark.parametrize("text,word,variants", [
@@ -175,6 +188,11 @@ def test_markup_nothing_was_heard_for_goes_into_the_pause():
         (0.0, UNHEARD, "spn"), (0.3, 0.5, "AH1"), (0.595, 0.605, "spn"), (0.7, 0.9, "B"),
         (0.9, 1.1, "IY1"), (1.49, 1.5, "")]
     assert owner == [0, 0, 1, 2, 2, 3]
+    # eight with no room between two phones: 1 ms each at least, none of zero length
+    tight = [Interval(0.0, 0.004, "AH0", 0.9), Interval(0.004, 0.5, "B", 0.9)]
+    out, owner = with_unheard(tight, [0, 1], [(1, "spn", k) for k in range(1, 9)], 1.0)
+    assert len(out) == 10 and all(p.end - p.start >= 0.001 - 1e-9 for p in out)
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(out, out[1:])) and owner[-1] == 1
     out, owner = with_unheard(phones, [0, 1, 1], [(2, "spn", 1)], 1.5)
     assert [(p.start, p.end) for p in out] == [(0.3, 0.5), (0.7, 0.89), (0.89, 0.9), (0.9, 1.1)]
     assert owner == [0, 1, 1, 1]

@@ -48,13 +48,14 @@ def test_brackets_that_are_not_markup_are_a_warning(tmp_path, write_wav):
     root = tmp_path / "c"
     for name, text in (("glued", "mary rolled the ba[laughter]rrel"),
                        ("open", "mary rolled the [laughter barrel"),
-                       ("fine", "[background noise] mary rolled item(s) {LG} <unk>")):
+                       ("fine", "[background noise] mary rolled item(s) {LG} <unk>"),
+                       ("chat", "*PAR: <mary rolled> [/] mary rolled the barrel")):
         write_wav(root / f"{name}.wav", speechlike(3.0))
         (root / f"{name}.lab").write_text(text, encoding="utf-8")
     warnings = dict(validate_corpus(root).warnings)
     assert "'ba[laughter]rrel'" in warnings["glued"] and "not read as markup" in warnings["glued"]
     assert "'[laughter'" in warnings["open"]
-    assert "fine" not in warnings
+    assert "fine" not in warnings and "chat" not in warnings  # CHAT's scope brackets are CHAT
 
 
 def test_validate_and_align_refuse_a_fast_transcript_in_the_same_words(tmp_path, tiny_model_dir):

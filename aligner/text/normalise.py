@@ -143,25 +143,33 @@ _SEPARATORS = re.compile(
 # has a letter ("(inaudible)", not "(555)"), not glued to a word ("item(s)" stays a word).
 # Square and curly brackets may hold spaces ("[background noise]"); lengths are bounded so a
 # stray bracket in an hour-long one-line transcript costs nothing.
-_MARKUP_RE = re.compile(
-    r"(?<!\w)(?:\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\)"
-    r"|&[+=][^\s\[\]<>&]{1,200}|(?:xxx|yyy|www)(?=[\s,;:!?]|\.(?!\w)|$))(?!\w)")
+_MARKUP = (r"\[[^\[\]\n]{1,200}\]|\{[^{}\n]{1,200}\}|<[^\s<>]{1,200}>|\([^\s()]{1,200}\)"
+           r"|&[+=~][^\s\[\]<>&]{1,200}")
+_MARKUP_RE = re.compile(rf"(?<!\w)(?:{_MARKUP})(?!\w)")
 # CHAT (CLAN: TalkBank, AphasiaBank, CHILDES) marks what is not a word its own way: events
-# (`&=laughs`), fragments (`&+fr`) and unintelligible words (`xxx`, `yyy`, `www`) are spoken
-# noise above; fillers (`&-um`) are the word after `&-`; and the codes below annotate rather
-# than transcribe, so `chat_codes` blanks them (spaces of the same length: every word keeps
-# its place for the words tier): retracing [/] [//] [///] [/-] [/?], replacements [: x]
-# [:: x], error codes [* x], postcodes [+ x], explanations [= x] [=! x], stress and doubt
-# [!] [!!] [?], overlaps [>] [<] [<1], the angle brackets of the words such a code scopes
-# (<I want> [/]), omitted words (0is), special-form suffixes (dog@c), a speaker code opening a
-# line (*PAR:), terminators (+... +/. +//.) and media bullets (123_456).
-_CHAT_CODE = (r"\[(?:/{1,3}[-?]?|::?\s[^\[\]\n]*|\*[^\[\]\n]*|\+\s[^\[\]\n]*|=!?\s[^\[\]\n]*|!!?|\?"
-              r"|[<>]\d?|\^\s?[^\[\]\n]*|%\s[^\[\]\n]*|-\s[^\[\]\n]*)\]")
+# (`&=laughs`) and fragments (`&+fr`, `&~fr`) are spoken noise above, in any transcript; in a
+# transcript that is CHAT (`is_chat`) so are unintelligible words (`xxx`, `yyy`, `www`: words
+# elsewhere), fillers (`&-um`) are the word after `&-`, and the codes below, which annotate
+# rather than transcribe, are blanked by `chat_codes` (spaces of the same length: every word
+# keeps its place for the words tier): retracing [/] [//] [///] [/-] [/?], replacements [: x]
+# [:: x], error codes [* x], postcodes [+ x], explanations [= x] [=! x], alternatives [=? x],
+# repetitions [x 3], stress and doubt [!] [!!] [?], overlaps [>] [<] [<1], the angle brackets
+# of the words such a code scopes (<I want> [/]), omitted words (0is), special-form suffixes
+# (dog@c), a speaker code opening a line (*PAR:), terminators (+... +/. +//.) and media
+# bullets (123_456).
+_CHAT_MARKUP_RE = re.compile(
+    rf"(?<!\w)(?:{_MARKUP}|(?:xxx|yyy|www)(?=[\s,;:!?]|\.(?!\w)|$))(?!\w)")
+_CHAT_CODE = (r"\[(?:/{1,3}[-?]?|::?\s[^\[\]\n]*|\*[^\[\]\n]*|\+\s[^\[\]\n]*|=[!?]?\s[^\[\]\n]*"
+              r"|x\s\d+|!!?|\?|[<>]\d?|\^\s?[^\[\]\n]*|%\s[^\[\]\n]*|-\s[^\[\]\n]*)\]")
 _CHAT_RE = re.compile(
-    _CHAT_CODE + r"|(?<!\S)0[^\W\d_][\w']*|(?<=\w)@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
-    r"|^\s*\*[A-Z0-9]{2,4}:|(?<!\S)\+[./!?\"^<,+]+(?!\S)|(?<!\S)\d+_\d+(?!\S)|&-(?=\w)",
+    _CHAT_CODE + r"|(?<!\S)0[a-z][a-z']*(?!\S)|(?<=[^\W\d_])@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
+    r"|^\s*\*[A-Z0-9]{2,4}:|(?<!\S)\+(?:\.\.\.|\.\.\?|/\.|//\.|/\?|!\?|\"/\.|\^|<|,|\+)(?!\S)"
+    r"|(?<!\S)\d+_\d+(?!\S)|&-(?=\w)",
     re.MULTILINE)
 _CHAT_SCOPE_RE = re.compile(r"<([^<>\n]{1,500})>(?=\s*" + _CHAT_CODE + ")")
+# What only CHAT writes: one of these makes a transcript CHAT (`is_chat`).
+_CHAT_SIGN_RE = re.compile(
+    r"\[(?:/{1,3}[-?]?|::?\s|\*|x\s\d|=[!?]?\s)|&[-+=~][^\W\d_]|^\s*\*[A-Z0-9]{2,4}:", re.MULTILINE)
 # Optional letters glued to a word, as in "item(s)", "(s)he", "colo(u)r", also in a hyphenated
 # word ("word(s)-based"): one word with both readings ("items" and "item"); the aligner keeps
 # the one the audio fits; a possessive after it ("item(s)'s") goes with both. A match starts
@@ -562,10 +570,11 @@ def _never_known(_: str) -> bool:
     return False
 
 
-def markup_kind(token: str) -> str:
+def markup_kind(token: str, chat: bool = False) -> str:
     """MARKUP_STAR for the wildcard `<star>`, MARKUP_SPN for any other markup token (noise,
-    `<unk>`, `<cutoff-x>`, `<hes-x>`, `(inaudible)`), "" for a token that is not markup."""
-    m = _MARKUP_RE.fullmatch(token)
+    `<unk>`, `<cutoff-x>`, `<hes-x>`, `(inaudible)`, CHAT's `&=laughs`, and with `chat` its
+    `xxx`), "" for a token that is not markup."""
+    m = (_CHAT_MARKUP_RE if chat else _MARKUP_RE).fullmatch(token)
     if m is None or not token[1:-1].strip():
         return ""
     if token[0] == "(" and not re.search(r"[^\W\d_]", token):
@@ -582,8 +591,10 @@ def stray_brackets(text: str) -> list[str]:
     as punctuation, so their letters are aligned as words; `validate` warns about them."""
     if not any(c in text for c in BRACKETS):
         return []
-    masked = list(text)
-    for start, end in _markup_spans(text):
+    chat = is_chat(text)
+    coded = chat_codes(text)  # CHAT's codes and the brackets they scope are no stray ones
+    masked = list(coded)
+    for start, end in _markup_spans(coded, chat):
         masked[start:end] = " " * (end - start)
     masked_text = "".join(masked)
     return [text[m.start():m.end()] for m in _NON_SPACE.finditer(masked_text)
@@ -626,10 +637,17 @@ def _glued_cutoffs(core: str, known: Callable[[str], bool]) -> list[str]:
     return starts
 
 
+def is_chat(text: str) -> bool:
+    """Whether `text` is a CHAT transcript: it has a code only CHAT writes (`[/]`, `[: x]`,
+    `[* x]`, `[x 3]`, `[=! x]`, `&-um`, `&+fr`, `&=laughs`, a `*PAR:` speaker code). Only then
+    are `xxx` and `0is` CHAT's, and not words."""
+    return ("[" in text or "&" in text or "*" in text) and _CHAT_SIGN_RE.search(text) is not None
+
+
 def chat_codes(text: str) -> str:
-    """`text` with CHAT's annotation codes (see _CHAT_RE) blanked: spaces of the same length.
-    Text without `[`, `&`, `0`, `@`, `*`, `+` or `_` is returned as it is."""
-    if not any(c in text for c in "[&0@*+_"):
+    """`text` with CHAT's annotation codes (see _CHAT_RE) blanked, spaces of the same length,
+    when it is CHAT (`is_chat`); any other text as it is."""
+    if not is_chat(text):
         return text
     out = list(text)
     for m in _CHAT_SCOPE_RE.finditer(text):  # the brackets only: the words were said
@@ -639,11 +657,12 @@ def chat_codes(text: str) -> str:
     return "".join(out)
 
 
-def _markup_spans(cleaned: str) -> list[tuple[int, int]]:
-    """Spans of the markup tokens in cleaned text, in order."""
+def _markup_spans(cleaned: str, chat: bool = False) -> list[tuple[int, int]]:
+    """Spans of the markup tokens in cleaned text, in order (`chat`: CHAT's too)."""
     if not any(c in cleaned for c in "[{<(&xyw"):
         return []
-    return [m.span() for m in _MARKUP_RE.finditer(cleaned) if markup_kind(m.group())]
+    pattern = _CHAT_MARKUP_RE if chat else _MARKUP_RE
+    return [m.span() for m in pattern.finditer(cleaned) if markup_kind(m.group(), chat)]
 
 
 def _optional_letters_span(cleaned: str, start: int, end: int) -> tuple[int, int] | None:
@@ -694,8 +713,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     an all-capitals token as a word or as letters, and keeps known words like "'em" intact.
     """
     nfc, cleaned, origin = clean_with_origin(text)
-    cleaned = chat_codes(cleaned)
-    markup = _markup_spans(cleaned)
+    chat = is_chat(cleaned)
+    cleaned = chat_codes(cleaned) if chat else cleaned
+    markup = _markup_spans(cleaned, chat)
     is_markup = set(markup)
     raw_spans = _piece_spans(cleaned, markup)
     spans: list[tuple[int, int]] = []
@@ -720,7 +740,7 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         nxt = pieces[i + 1] if i + 1 < len(pieces) else ""
         a, b = spans[i]
         if (a, b) in is_markup:
-            tokens.append(Token(original(a, b), [], markup_kind(core)))
+            tokens.append(Token(original(a, b), [], markup_kind(core, chat)))
             continue
         if _is_cutoff(core, cleaned, b, known):  # "w- went": a stutter, not "double-you"
             tokens.append(Token(original(a, b + 1), [], MARKUP_SPN))

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch stays out of `ottc-align --help` (cli/adapt.py imports the defaults)
+    from aligner.alignment import Alignment
+    from aligner.corpus import Utterance
     from aligner.model import AcousticModel
     from aligner.train import TrainConfig
 
@@ -164,6 +166,123 @@ def check_held_out(base: "AcousticModel", adapted: "AcousticModel", held: list[R
     """Align the held-out recordings, and a sample of those trained on, with both models."""
     return HeldOutCheck(len(held), mean_confidence(base, held), mean_confidence(adapted, held),
                         mean_confidence(base, trained), mean_confidence(adapted, trained))
+
+
+GOLD_TOLERANCE = 0.02  # s: the boundary figure the gold check compares, as the benchmarks
+FEW_GOLD_BOUNDARIES = 200  # fewer: the check cannot tell a few points from chance (said so)
+
+
+def gold_recordings(gold_dir: Path) -> list["Utterance"]:
+    """The recordings under `gold_dir` with a text transcript and a hand-labelled TextGrid
+    beside them (x.wav, x.lab, x.TextGrid: the corpus layout with gold added), for `check_gold`.
+    Raises ValueError naming the folder when there is none."""
+    from aligner.corpus import gold_utterances
+
+    if not Path(gold_dir).is_dir():
+        raise ValueError(f"{gold_dir}: --gold folder not found")
+    found = gold_utterances(Path(gold_dir))
+    if not found:
+        raise ValueError(f"{gold_dir}: no hand-labelled recordings found (--gold needs recordings "
+                         "with a transcript and a TextGrid of hand-placed boundaries beside "
+                         "them: x.wav, x.lab, x.TextGrid)")
+    for u in found:  # before training: a broken file would otherwise fail it minutes later
+        read_gold(u.gold)
+    return found
+
+
+def read_gold(path: Path) -> "Alignment":
+    """A gold TextGrid as `evaluate` reads it (tiers named words/phones, else guessed); raises
+    ValueError naming the file when it cannot be read or holds neither tier."""
+    from aligner.evaluate import EvaluationError, load_alignments
+
+    (truth,) = load_alignments(path).values()
+    if isinstance(truth, EvaluationError):
+        raise ValueError(str(truth))
+    if not truth.words and not truth.phones:
+        raise ValueError(f"{path}: no words or phones tier with labels to score against")
+    return truth
+
+
+def gold_in_corpus(recordings: list[Recording], gold: list["Utterance"]) -> list[Recording]:
+    """The corpus recordings that are also gold recordings (the same audio file): left out of
+    training, so that the gold check measures recordings the adapted model has not learnt."""
+    audio = {u.audio.resolve() for u in gold}
+    return [r for r in recordings if r.audio.resolve() in audio]
+
+
+@dataclass(frozen=True)
+class GoldFigures:
+    """One model's boundaries on the gold recordings: the tier scored (phones where the gold
+    has them, else words), how many boundaries, the share within GOLD_TOLERANCE, the mean
+    error in ms, and the recordings it could not align."""
+
+    tier: str
+    boundaries: int
+    within: float
+    mean_ms: float
+    failed: int
+
+
+def score_on_gold(model: "AcousticModel", gold: list["Utterance"], folding) -> GoldFigures:
+    """Align each gold recording with `model` (as `align` does) and score it against its
+    hand-placed boundaries (`evaluate.score_utterance`). A recording that cannot be aligned
+    counts as failed. Raises ValueError naming a gold file that cannot be read."""
+    from aligner.align import Aligner
+    from aligner.evaluate import score_utterance, summarise
+
+    aligner = Aligner(model)
+    scores, failed = [], 0
+    for u in gold:
+        truth = read_gold(u.gold)
+        try:
+            hyp = aligner.align(u.audio, u.transcript)
+        except ValueError:
+            failed += 1
+            continue
+        scores.append(score_utterance(u.name, truth, hyp, folding, GOLD_TOLERANCE))
+    s = summarise(scores, GOLD_TOLERANCE)
+    tier, t = ("phones", s.phones) if s.phones.boundaries else ("words", s.words)
+    within = t.within.get(round(GOLD_TOLERANCE * 1000), float("nan")) if t.boundaries else 0.0
+    return GoldFigures(tier, t.boundaries, within, t.mean_ms, failed)
+
+
+@dataclass(frozen=True)
+class GoldCheck:
+    """The base and the adapted model on the user's hand-labelled recordings."""
+
+    recordings: int
+    base: GoldFigures
+    adapted: GoldFigures
+
+    @property
+    def adapted_is_better(self) -> bool:
+        """The adapted model places more boundaries within 20 ms of the hand-placed ones, and
+        fails no recording the base model aligns. Ties keep the base model: nothing shows that
+        adapting helped. Why gold, when there is some: the held-out confidence rises when
+        boundaries get worse (HeldOutCheck), and neither the held-out phone error rate nor how
+        well the transcript's fit tells it from another's did better (docs/usage.md)."""
+        if self.adapted.failed > self.base.failed or self.adapted.tier != self.base.tier:
+            return False
+        return self.adapted.within > self.base.within
+
+    @property
+    def few(self) -> bool:
+        return self.base.boundaries < FEW_GOLD_BOUNDARIES
+
+    def describe(self) -> str:
+        b, a = self.base, self.adapted
+        failed = (f", {b.failed} -> {a.failed} recording(s) not aligned"
+                  if b.failed or a.failed else "")
+        return (f"{b.tier} boundaries within {GOLD_TOLERANCE * 1000:g} ms of the hand-placed ones "
+                f"on {self.recordings} hand-labelled recording(s) ({b.boundaries} boundaries) "
+                f"{100 * b.within:.1f}% -> {100 * a.within:.1f}%, mean error {b.mean_ms:.1f} -> "
+                f"{a.mean_ms:.1f} ms{failed}")
+
+
+def check_gold(base: "AcousticModel", adapted: "AcousticModel", gold: list["Utterance"],
+               folding) -> GoldCheck:
+    """Score both models on the gold recordings."""
+    return GoldCheck(len(gold), score_on_gold(base, gold, folding), score_on_gold(adapted, gold, folding))
 
 
 def idle_threads() -> int:

@@ -798,10 +798,11 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
 
 
 def fill_gaps(intervals: list[Interval], duration: float) -> list[Interval]:
-    """Insert empty-label (silence) intervals so the tier covers [0, duration] exactly."""
+    """Insert empty-label (silence) intervals so the tier covers [0, duration] exactly: the
+    last one ends at the exact duration (0.579625 s, not 0.58), as the written files do."""
     out: list[Interval] = []
     t = 0.0
-    end_max = round(duration, 3)
+    end_max = float(duration)
     for iv in sorted((i for i in intervals if i.label), key=lambda i: i.start):
         if iv.start > t + 1e-9:
             out.append(Interval(t, iv.start, ""))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from aligner.atomic import atomic_open
 
 if TYPE_CHECKING:
-    from aligner.adapt import HeldOutCheck
+    from aligner.adapt import GoldCheck, HeldOutCheck
 
 CARD_FILE = "MODEL_CARD.md"
 ADAPT_SHOWN_EPOCHS = 20  # an adaptation runs many tiny epochs: the card shows about this many
@@ -110,11 +110,14 @@ def _training_rows(hist: list[dict]) -> Iterable[list[str]]:
             yield [*epoch_cells(h, method, m), f"{100 * m['hyp_silence_share']:.1f}%"]
 
 
-def held_out_section(check: HeldOutCheck, base: Path) -> list[str]:
-    """`adapt`'s held-out check, added to the card of whichever model it kept."""
-    verdict = ("the adapted model was kept" if check.adapted_is_better else
+def held_out_section(check: HeldOutCheck, base: Path, gold: GoldCheck | None = None) -> list[str]:
+    """`adapt`'s held-out check (and its check on hand-labelled recordings, which decides when
+    there is one), added to the card of whichever model it kept."""
+    kept = gold.adapted_is_better if gold is not None else check.adapted_is_better
+    verdict = ("the adapted model was kept" if kept else
                f"adapting did not help, so this is the model it started from (`{base}`)")
+    on_gold = f"{gold.describe()}; " if gold is not None else ""
     return section("Held-out check (`ottc-align adapt`)", [
-        f"Base -> adapted model: {check.describe()}; {verdict}. An adapted model is surer of the "
-        "recordings it was adapted to than of new ones: compare confidences within one model and "
-        "one kind of recording."])
+        f"Base -> adapted model: {on_gold}{check.describe()}; {verdict}. An adapted model is surer "
+        "of the recordings it was adapted to than of new ones: compare confidences within one "
+        "model and one kind of recording."])

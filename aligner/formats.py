@@ -370,17 +370,23 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)
         for a in alignments:
-            whole = [getattr(f, "kind", "") for f in a.flags if not getattr(f, "tier", "")]
-            if whole:
-                writer.writerow(_recording_row(duration, a.speaker or "", whole))
+            rows, placed = [], set()
             for tier in ("words", "phones"):
                 for iv in _labelled(getattr(a, tier), duration):
-                    kinds = [getattr(f, "kind", "") for f in a.flags
-                             if getattr(f, "tier", None) == tier and f.label == iv.label
-                             and f.start is not None and abs(ms(f.start) - iv.start) < 1e-6]
-                    writer.writerow([f"{iv.start:.3f}", f"{iv.end:.3f}", iv.label, tier,
-                                     a.speaker or "", "" if iv.confidence is None
-                                     else f"{_conf(iv.confidence):g}", ";".join(kinds)])
+                    mine = [k for k, f in enumerate(a.flags)
+                            if getattr(f, "tier", None) == tier and f.label == iv.label
+                            and f.start is not None and abs(ms(f.start) - iv.start) < 1e-6]
+                    placed.update(mine)
+                    rows.append([f"{iv.start:.3f}", f"{iv.end:.3f}", iv.label, tier,
+                                 a.speaker or "", "" if iv.confidence is None
+                                 else f"{_conf(iv.confidence):g}",
+                                 ";".join(getattr(a.flags[k], "kind", "") for k in mine)])
+            # flags on the whole recording, and those whose interval is not written (a
+            # transcript interval past the end of the audio): the recording row carries them
+            whole = [getattr(f, "kind", "") for k, f in enumerate(a.flags) if k not in placed]
+            if whole:
+                writer.writerow(_recording_row(duration, a.speaker or "", whole))
+            writer.writerows(rows)
     return path
 
 
@@ -388,7 +394,15 @@ RECORDING_TYPE = "recording"  # the CSV row that carries flags on the whole reco
 
 
 def _recording_row(duration: float, speaker: str, kinds: list[str]) -> list[str]:
-    return ["0.000", f"{duration:.7g}", "", RECORDING_TYPE, speaker, "", ";".join(kinds)]
+    return ["0.000", exact_seconds(duration), "", RECORDING_TYPE, speaker, "", ";".join(kinds)]
+
+
+def exact_seconds(t: float) -> str:
+    """Seconds with three decimals at least, more where the value has them (1.8696875): the
+    recording's exact end beside the millisecond times of the other rows."""
+    text = f"{t:.7f}".rstrip("0")
+    decimals = len(text.split(".")[1])
+    return text + "0" * max(0, 3 - decimals)
 
 
 def _conf(c: float | None) -> float | None:

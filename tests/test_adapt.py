@@ -278,3 +278,87 @@ def test_cli_empty_or_missing_corpus_is_a_one_line_error(base_model, tmp_path):
     result = _adapt(tmp_path / "nowhere", tmp_path / "m", base_model)
     assert result.exit_code == 2 and "nowhere: corpus folder not found" in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_gold_check_prefers_the_model_nearer_the_hand_placed_boundaries(corpus, base_model):
+    from aligner.model import AcousticModel, ModelConfig, load_model
+    from aligner.phone_folding import load_folding
+
+    trained = load_model(base_model)
+    torch.manual_seed(0)
+    untrained = AcousticModel(ModelConfig.from_dict(trained.config.to_dict())).eval()
+    gold = adapt.gold_recordings(corpus)
+    assert len(gold) == 8
+    folding = load_folding("cmu39")
+    check = adapt.check_gold(untrained, trained, gold, folding)
+    assert check.base.tier == check.adapted.tier == "phones" and check.base.boundaries > 0
+    assert check.adapted.within > check.base.within and check.adapted_is_better
+    assert "phones boundaries within 20 ms of the hand-placed ones on 8" in check.describe()
+    assert check.few  # 8 tone sentences: far too few boundaries to tell small differences
+    assert not adapt.check_gold(trained, untrained, gold, folding).adapted_is_better
+    assert not adapt.check_gold(trained, trained, gold, folding).adapted_is_better  # a tie keeps the base
+
+
+def test_gold_recordings_errors_name_the_folder_or_file(corpus, tmp_path):
+    import shutil
+
+    with pytest.raises(ValueError, match="--gold folder not found"):
+        adapt.gold_recordings(tmp_path / "nowhere")
+    plain = tmp_path / "plain"
+    _tone_corpus(plain, with_gold=False)
+    with pytest.raises(ValueError, match="no hand-labelled recordings found"):
+        adapt.gold_recordings(plain)
+    broken = tmp_path / "broken"
+    shutil.copytree(corpus, broken)
+    bad = sorted(broken.rglob("*.TextGrid"))[0]
+    bad.write_text("File type = \"ooTextFile\"\nObject class = \"TextGrid\"\nxmin = 0\n")
+    with pytest.raises(ValueError, match=bad.name):
+        adapt.gold_recordings(broken)
+
+
+def test_gold_recordings_inside_the_corpus_are_left_out_of_training(corpus, corpus16, tmp_path):
+    import shutil
+
+    root = tmp_path / "c"
+    shutil.copytree(corpus16, root)
+    shutil.copytree(corpus, root / "g")
+    recs = adapt.usable_recordings([root], 60.0)
+    inside = adapt.gold_in_corpus(recs, adapt.gold_recordings(root / "g"))
+    assert sorted(r.name for r in inside) == sorted(f"g/spk{k % 2}/u{k}" for k in range(8))
+    assert adapt.gold_in_corpus(recs, adapt.gold_recordings(corpus)) == []  # elsewhere: none
+
+
+def test_cli_gold_decides_and_is_never_trained_on(corpus, corpus16, base_model, tmp_path, small_minimum):
+    import shutil
+
+    root = tmp_path / "c"
+    shutil.copytree(corpus16, root)
+    shutil.copytree(corpus, root / "g")
+    out = tmp_path / "kept"
+    result = _adapt(root, out, base_model, "--gold", str(root / "g"), "--steps", "12", "--lr", "3")
+    assert result.exit_code == 0, result.output
+    assert "judged on 8 hand-labelled recording(s) (8 of them in the corpus, not trained on)" in result.output
+    assert "adapting did not help (phones boundaries within 20 ms of the hand-placed ones" in result.output
+    assert "mean word confidence on" in result.output  # the held-out figures still shown
+    assert "hand-placed boundaries can tell only large differences" in result.output
+    assert "confidence is not accuracy" not in result.output
+    ckpt = torch.load(tmp_path / "kept-train" / "checkpoint.pt", weights_only=False)
+    left_out = set(ckpt["train_config"]["leave_out"])
+    assert {f"g/spk{k % 2}/u{k}" for k in range(8)} <= left_out
+    before, after = _weights(base_model), _weights(out)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "hand-placed ones on 8" in card and "this is the model it started from" in card
+
+
+def test_cli_gold_errors_stop_before_training(corpus, base_model, tmp_path, small_minimum):
+    result = _adapt(corpus, tmp_path / "m", base_model, "--gold", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2 and "--gold folder not found" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "m-train").exists()
+    # the gold is the whole corpus: nothing is left to train on
+    result = _adapt(corpus, tmp_path / "m", base_model, "--gold", str(corpus))
+    assert result.exit_code == 2 and "too few to adapt to safely" in result.output
+    assert "not counting the 8 --gold recording(s) in it" in result.output
+    result = _adapt(corpus, tmp_path / "m", base_model, "--gold", str(corpus), "--gold-fold", "klingon")
+    assert result.exit_code == 2 and "klingon" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m-train").exists()

@@ -436,6 +436,27 @@ def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):
     assert read_csv(tmp_path / "v.csv")[0].duration == 1.3
 
 
+def test_a_flag_on_an_interval_that_is_not_written_reaches_the_csv_recording_row(tmp_path):
+    """`interval_beyond_audio` names a transcript interval past the end of the audio: no row
+    of the words tier carries it, so it went missing from the CSV (JSON and the report had it)."""
+    a = _alignment()
+    a.flags.append(Flag("interval_beyond_audio", "interval 2.1-2.5 s ends after the audio",
+                        "words", 2.1, 2.5, "late"))
+    write_outputs(a, tmp_path / "u", ["csv"])
+    rows = list(csv.DictReader(open(tmp_path / "u.csv", encoding="utf-8")))
+    assert (rows[0]["Type"], rows[0]["Flags"]) == ("recording", "interval_beyond_audio")
+    assert next(r for r in rows if r["Label"] == "world")["Flags"] == "long_word"  # still on its word
+    assert sum("interval_beyond_audio" in r["Flags"] for r in rows) == 1
+
+
+@pytest.mark.parametrize("seconds,text", [(3.0, "3.000"), (3.36, "3.360"), (1.8696875, "1.8696875"),
+                                          (0.5, "0.500")])
+def test_the_csv_recording_row_gives_three_decimals_at_least(seconds, text):
+    from aligner.formats import exact_seconds
+
+    assert exact_seconds(seconds) == text and float(text) == seconds
+
+
 def test_a_ctm_with_a_byte_order_mark_keeps_its_first_utterance_id(tmp_path):
     """Saved by an editor that writes a BOM, the first id was read as '\\ufeffspkA-001'."""
     path = tmp_path / "all.ctm"

@@ -28,8 +28,8 @@ ACCURACY_NOTE = (
     "note: confidence is not accuracy: adapting the shipped model to synthetic voices it never "
     "heard raised its held-out confidence (0.48 -> 0.67) while the share of phone boundaries "
     "within 20 ms fell (viterbi, the default method: 82.4% -> 81.6%, and 94.6% -> 91.6% on "
-    "voices it knew); compare both models on a few hand-labelled recordings (ottc-align "
-    "evaluate) before relying on the adapted one")
+    "voices it knew); give it a few hand-labelled recordings with --gold to decide on "
+    "boundaries instead")
 
 
 def command(
@@ -45,18 +45,22 @@ def command(
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: the cores the load average leaves idle).")] = None,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: OUTPUT-train next to the output).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
+    gold: Annotated[Optional[Path], typer.Option("--gold", help="Folder of hand-labelled recordings (x.wav, x.lab and a TextGrid of hand-placed boundaries, x.TextGrid): the adapted model is kept only if it places more boundaries within 20 ms of them than the base model. They may lie inside the corpus; they are left out of training.", show_default=False)] = None,
+    gold_fold: Annotated[str, typer.Option("--gold-fold", help="Phone folding of the --gold TextGrids, as evaluate's --fold: cmu39, timit39, ipa, emu-ae, none or a file.")] = "cmu39",
     device: DeviceOption = "auto",
 ) -> None:
     """Adapt a model to a corpus from its transcripts alone (no timings), as MFA's adapt does.
 
     Starts from --model. Needs 30 recordings and 2 minutes of audio at least. Some recordings are held out of
     training: if the adapted model is not surer of them than the base model, MODEL_DIR gets
-    the base model unchanged. Then align the same corpus with --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
+    the base model unchanged. With --gold, hand-labelled recordings decide instead: surer is
+    not more accurate. Then align the same corpus with --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
     """
     from aligner import adapt
     from aligner.card import held_out_section
     from aligner.cli.train import run_training
     from aligner.model import ModelError, load_config, load_model
+    from aligner.phone_folding import FoldingError, load_folding
 
     base = model_dir(model)
     device = device_name(device)
@@ -70,39 +74,60 @@ def command(
         if not recordings:
             raise ValueError(f"{', '.join(map(str, corpus))}: no recordings with transcripts "
                              f"(.lab/.txt) of at most {max_utterance_s:g} s found")
+        hand, folding, in_corpus = [], None, []
+        if gold is not None:
+            hand = adapt.gold_recordings(gold)
+            folding = load_folding(gold_fold)
+            in_corpus = adapt.gold_in_corpus(recordings, hand)
+            recordings = [r for r in recordings if r not in in_corpus]
         reason = adapt.too_small(recordings)
         if reason:
-            raise ValueError(reason)
+            raise ValueError(reason + (f" (not counting the {len(in_corpus)} --gold recording(s) "
+                                       "in it, which are not trained on)" if in_corpus else ""))
         held = adapt.choose_held_out(recordings, seed)
         cfg = adapt.adaptation_config(corpus, work / "adapted", base, work, steps=steps, lr=lr,
                                       viterbi_weight=viterbi_weight, max_utterance_s=max_utterance_s,
                                       seed=seed, threads=threads, resume=resume,
                                       name=f"{base_name}-adapted", max_minutes=max_minutes,
-                                      leave_out=[r.name for r in held])
-    except (ValueError, ModelError) as err:
+                                      leave_out=[r.name for r in [*held, *in_corpus]])
+    except (ValueError, ModelError, FoldingError) as err:
         raise fail(err) from None
     seconds = sum(r.seconds for r in recordings)
+    judged = (f"; the adapted model is judged on {len(hand)} hand-labelled recording(s)"
+              + (f" ({len(in_corpus)} of them in the corpus, not trained on)" if in_corpus else "")
+              if hand else "")
     typer.echo(f"adapting to {len(recordings)} recordings ({seconds / 60:.1f} min); {len(held)} "
-               "held out to check the result", err=True)
+               f"held out to check the result{judged}", err=True)
     run_training(cfg, device)
     try:
-        check = adapt.check_held_out(load_model(base, device), load_model(work / "adapted", device),
-                                     held, adapt.trained_sample(recordings, held, seed))
+        base_model, adapted = load_model(base, device), load_model(work / "adapted", device)
+        check = adapt.check_held_out(base_model, adapted, held,
+                                     adapt.trained_sample(recordings, held, seed))
+        on_gold = adapt.check_gold(base_model, adapted, hand, folding) if hand else None
+    except ValueError as err:  # a --gold TextGrid that cannot be read
+        raise fail(err) from None
     except KeyboardInterrupt:
         typer.echo(f"interrupted: run the same command plus --resume to check the adapted model "
                    f"(work dir {work})", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _copy_model(work / "adapted" if check.adapted_is_better else base, output, held_out_section(check, base))
-    if check.adapted_is_better:
-        typer.echo(f"adapted model written to {output}: {check.describe()}")
-        typer.echo(ACCURACY_NOTE, err=True)
+    keep = on_gold.adapted_is_better if on_gold is not None else check.adapted_is_better
+    evidence = f"{on_gold.describe()}; {check.describe()}" if on_gold is not None else check.describe()
+    _copy_model(work / "adapted" if keep else base, output, held_out_section(check, base, on_gold))
+    if keep:
+        typer.echo(f"adapted model written to {output}: {evidence}")
+        if on_gold is None:
+            typer.echo(ACCURACY_NOTE, err=True)
         if check.adapted_trained - check.adapted_held > MEMORISED:
             typer.echo("note: the adapted model is much surer of the recordings it was adapted to "
                        "than of new ones, so its confidences and low-confidence flags say less "
                        "there; check doubtful transcripts with the model you started from", err=True)
     else:
-        typer.echo(f"adapting did not help ({check.describe()}): {output} holds the model it "
+        typer.echo(f"adapting did not help ({evidence}): {output} holds the model it "
                    f"started from ({base}) unchanged")
+    if on_gold is not None and on_gold.few:
+        typer.echo(f"note: {on_gold.base.boundaries} hand-placed boundaries can tell only large "
+                   f"differences from chance (a share of 200 boundaries is known to about +-6 "
+                   f"points); more hand-labelled recordings make the check surer", err=True)
     typer.echo(f"align with: ottc-align CORPUS -o OUT --model {output}")
 
 

@@ -227,7 +227,7 @@ def test_cli_adapts_and_keeps_the_adapted_model_when_it_helps(corpus16, base_mod
     assert result.exit_code == 0, result.output
     assert "16 recordings" in result.output and f"{adapt.HOLD_OUT_MIN} held out" in result.output
     assert "adapted model written to" in result.output and "align with" in result.output
-    assert "confidence is not accuracy" in result.output  # what the check cannot see
+    assert "judges the adapted model by proxies" in result.output  # what the check cannot see
     config = json.loads((out / "config.json").read_text())
     assert config["name"].endswith("-adapted") and config["states"] == 2
     card = (out / "MODEL_CARD.md").read_text()
@@ -247,7 +247,7 @@ def test_cli_keeps_the_base_model_when_adapting_does_not_help(corpus16, base_mod
     result = _adapt(corpus16, out, base_model, "--steps", "12", "--lr", "3")  # a rate that wrecks it
     assert result.exit_code == 0, result.output
     assert "adapting did not help" in result.output and f"{out} holds the model it started from" in result.output
-    assert "confidence is not accuracy" not in result.output
+    assert "judges the adapted model by proxies" not in result.output
     before, after = _weights(base_model), _weights(out)
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert json.loads((out / "config.json").read_text()) == json.loads((base_model / "config.json").read_text())
@@ -341,7 +341,7 @@ def test_cli_gold_decides_and_is_never_trained_on(corpus, corpus16, base_model, 
     assert "adapting did not help (phones boundaries within 20 ms of the hand-placed ones" in result.output
     assert "mean word confidence on" in result.output  # the held-out figures still shown
     assert "hand-placed boundaries can tell only large differences" in result.output
-    assert "confidence is not accuracy" not in result.output
+    assert "judges the adapted model by proxies" not in result.output
     ckpt = torch.load(tmp_path / "kept-train" / "checkpoint.pt", weights_only=False)
     left_out = set(ckpt["train_config"]["leave_out"])
     assert {f"g/spk{k % 2}/u{k}" for k in range(8)} <= left_out
@@ -362,3 +362,28 @@ def test_cli_gold_errors_stop_before_training(corpus, base_model, tmp_path, smal
     result = _adapt(corpus, tmp_path / "m", base_model, "--gold", str(corpus), "--gold-fold", "klingon")
     assert result.exit_code == 2 and "klingon" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m").exists() and not (tmp_path / "m-train").exists()
+
+
+def test_landmark_strength_is_the_sharpest_change_near_each_boundary():
+    import numpy as np
+
+    from aligner.alignment import Interval
+
+    change = np.ones(400)  # 1 s at 2.5 ms
+    change[200] = 9.0      # an abrupt change at 0.50125 s (frame 200's centre)
+    on = [Interval(0.1, 0.501, "AA"), Interval(0.501, 0.8, "B")]
+    off = [Interval(0.1, 0.56, "AA"), Interval(0.56, 0.8, "B")]  # 60 ms late
+    assert adapt.landmark_strength(on, change, 0.0025) == pytest.approx([1.0, 9.0, 1.0])
+    assert adapt.landmark_strength(off, change, 0.0025) == pytest.approx([1.0, 1.0, 1.0])
+    assert adapt.landmark_strength([Interval(0.2, 0.4, "")], change, 0.0025) == []  # silence: none
+    assert adapt.landmark_strength(on, np.ones(0), 0.0025) == []
+
+
+def test_held_out_check_needs_both_confidence_and_landmarks():
+    rising = dict(recordings=5, base_held=0.4, adapted_held=0.6, base_trained=0.4, adapted_trained=0.9)
+    assert adapt.HeldOutCheck(**rising, base_landmarks=2.5, adapted_landmarks=2.6).adapted_is_better
+    drifted = adapt.HeldOutCheck(**rising, base_landmarks=2.59, adapted_landmarks=2.49)
+    assert not drifted.adapted_is_better  # surer, but its boundaries left the spectral changes
+    assert "spectral change at their phone boundaries 2.59 -> 2.49 x the median" in drifted.describe()
+    falling = dict(rising, adapted_held=0.3)
+    assert not adapt.HeldOutCheck(**falling, base_landmarks=2.5, adapted_landmarks=2.6).adapted_is_better

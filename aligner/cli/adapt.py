@@ -22,14 +22,11 @@ from aligner.cli.common import (EXIT_INTERRUPTED, DeviceOption, ModelOption, dev
 MEMORISED = 0.2  # confidence on recordings trained on above held-out ones by more: say so
 
 
-# What the held-out check cannot see (benchmarks/adaptation.py on the synthetic splits with the
-# shipped model, docs/benchmarks/adaptation.md): confidence rose, accuracy with viterbi fell.
+# What the held-out check is (benchmarks/adaptation.py, docs/usage.md): proxies, not accuracy.
 ACCURACY_NOTE = (
-    "note: confidence is not accuracy: adapting the shipped model to synthetic voices it never "
-    "heard raised its held-out confidence (0.48 -> 0.67) while the share of phone boundaries "
-    "within 20 ms fell (viterbi, the default method: 82.4% -> 81.6%, and 94.6% -> 91.6% on "
-    "voices it knew); give it a few hand-labelled recordings with --gold to decide on "
-    "boundaries instead")
+    "note: without --gold, adapt judges the adapted model by proxies (its confidence on the "
+    "held-out recordings, and how sharply the spectrum changes at its boundaries there), not "
+    "by accuracy; give it a few hand-labelled recordings with --gold to decide on boundaries")
 
 
 def command(
@@ -52,8 +49,8 @@ def command(
     """Adapt a model to a corpus from its transcripts alone (no timings), as MFA's adapt does.
 
     Starts from --model. Needs 30 recordings and 2 minutes of audio at least. Some recordings are held out of
-    training: if the adapted model is not surer of them than the base model, MODEL_DIR gets
-    the base model unchanged. With --gold, hand-labelled recordings decide instead: surer is
+    training: if the adapted model is not surer of them than the base model, or its phone
+    boundaries on them drift off the spectral changes, MODEL_DIR gets the base model unchanged. With --gold, hand-labelled recordings decide instead: surer is
     not more accurate. Then align the same corpus with --model MODEL_DIR. Exit codes: 0 done (adapted or kept); 2 bad input or corpus too small.
     """
     from aligner import adapt

@@ -13,7 +13,9 @@ recordings seen hundreds of times it becomes sure of boundaries it places worse 
 recordings: words within 20 ms fell from 35% to 13% while mean confidence rose to 0.9).
 Hence the guards here: corpora below a minimum size are refused, a share of the recordings is
 held out of training and the adapted model is kept only if it is surer of them than the base
-model (a criterion that needs no gold times: see HeldOutCheck), and a time budget bounds the run.
+model and its boundaries there stay on the spectral changes (criteria that need no gold times:
+see HeldOutCheck), or, when the user has a few hand-labelled recordings (`--gold`), only if it
+places more of their boundaries within 20 ms (GoldCheck); a time budget bounds the run.
 
 The training itself is `aligner.train.train`; the CLI (aligner/cli/adapt.py) strings it together.
 """

@@ -217,3 +217,28 @@ def test_real_speech_voiced_tails_count_word_ends_that_leave_the_voice_to_silenc
     assert got["early"] == {"word_ends_at_pauses": 1, "voiced_60ms": 1.0, "voiced_100ms": 1.0}
     assert got["whole"] == {"word_ends_at_pauses": 1, "voiced_60ms": 0.0, "voiced_100ms": 0.0}
     assert got["inside"]["word_ends_at_pauses"] == 1 and got["inside"]["voiced_100ms"] == 0.0
+
+
+def test_adaptation_criteria_edit_distance_counts_substitutions_insertions_deletions():
+    from benchmarks.adaptation_criteria import edit_distance
+
+    assert edit_distance([1, 2, 3], [1, 2, 3]) == 0
+    assert edit_distance([1, 2, 3], [1, 9, 3]) == 1
+    assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([1, 3], [1, 2, 3]) == 1
+    assert edit_distance([], [4, 5]) == 2 and edit_distance([4, 5], []) == 2
+
+
+def test_adaptation_gold_sample_links_the_last_recordings_of_each_speaker(tmp_path):
+    from benchmarks.adaptation import gold_sample
+
+    corpus = tmp_path / "c"
+    for spk in ("a", "b"):
+        (corpus / spk).mkdir(parents=True)
+        for k in range(4):
+            for suffix in (".wav", ".lab", ".TextGrid"):
+                (corpus / spk / f"u{k}{suffix}").write_text("x")
+    (corpus / "b" / "u3.TextGrid").unlink()  # no gold: not a candidate
+    gold = gold_sample(str(corpus), 2, tmp_path / "g")
+    assert sorted(p.relative_to(gold).as_posix() for p in gold.rglob("*.wav")) == [
+        "a/u2.wav", "a/u3.wav", "b/u1.wav", "b/u2.wav"]
+    assert (gold / "a" / "u3.TextGrid").resolve() == (corpus / "a" / "u3.TextGrid").resolve()

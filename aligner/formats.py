@@ -477,7 +477,7 @@ ACCEPTED = ('TextGrid (words/phones tiers), JSON ({"tiers": ...} or {"words": [[
 _EXACT_TIERS = {"words": "words", "word": "words", "wrd": "words", "orthography": "words",
                 "ort": "words", "ort-mau": "words", "word_segments": "words",  # WhisperX
                 "phones": "phones", "phone": "phones",
-                "phn": "phones", "phonemes": "phones", "phoneme": "phones",
+                "phn": "phones", "phonemes": "phones", "phoneme": "phones", "phonetic": "phones",
                 "segments": "phones", "segment": "phones", "mau": "phones"}
 _SUFFIX_TIERS = {n: k for n, k in _EXACT_TIERS.items() if "mau" not in n}
 _CSV_COLUMNS = {
@@ -510,6 +510,17 @@ def tier_kind(name: str, tolerant: bool = True) -> str | None:
     for n, kind in _SUFFIX_TIERS.items():
         if any(low.endswith(sep + n) for sep in " -_"):
             return kind
+    return None
+
+
+def phones_tier(names: Sequence[str]) -> str | None:
+    """The first tier name that says it holds phones (`phone`, `phonemes`, emuR's `Phonetic`,
+    `x_phn`, MAUS's `MAU`; not `segments`, which a transcript's utterance tier may be called),
+    or None: a TextGrid with one is an alignment, never a transcript of utterances."""
+    for name in names:
+        rest = _split_tier_name(name)[1].strip().lower()
+        if tier_kind(rest) == "phones" and rest not in ("segments", "segment"):
+            return name
     return None
 
 
@@ -1030,10 +1041,12 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
     except Exception as err:
         raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
     kinds = {named_kind(n) for n in tg.tierNames}
-    if {"words", "phones"} <= kinds:  # MFA's or our own output, handed back as the input
-        raise FormatError(f"{path}: this TextGrid is an alignment (words and phones tiers), not "
-                          "a transcript; give its words as a .txt or .lab file, or a TextGrid "
-                          "with one tier of utterance intervals per speaker")
+    phones = phones_tier(tg.tierNames)
+    if {"words", "phones"} <= kinds or phones is not None:  # an alignment handed in as the input
+        what = "words and phones tiers" if {"words", "phones"} <= kinds else f"a phones tier, {phones!r}"
+        raise FormatError(f"{path}: this TextGrid is an alignment ({what}), not a transcript; "
+                          "give its words as a .txt or .lab file, or a TextGrid with one tier of "
+                          "utterance intervals per speaker")
     segments: list[Segment] = []
     for name in tg.tierNames:
         tier = tg.getTier(name)

@@ -311,3 +311,25 @@ def test_a_gap_too_short_to_be_a_pause_is_closed():
     marked_phones = [phones[0], Interval(0.22, 0.23, "spn")]
     assert close_short_pauses(marked, marked_phones) == (marked, marked_phones)
     assert MIN_PAUSE == pytest.approx(0.03)
+
+
+def test_a_gap_beside_a_stop_shorter_than_a_pause_is_its_closure():
+    """60 ms before "big" is B's closure ("big" starts where "a" ends), 60 ms after it is G's
+    ("big" runs on); 60 ms between "one" and "more" (no stop) and 150 ms before "toe" stay."""
+    from aligner.boundaries import STOP_GAP, close_short_pauses
+
+    words = [Interval(0.1, 0.2, "a", 0.5), Interval(0.26, 0.5, "big", 0.5),
+             Interval(0.56, 0.8, "one", 0.5), Interval(0.86, 1.0, "more", 0.5),
+             Interval(1.15, 1.4, "toe", 0.5)]
+    phones = [Interval(0.1, 0.2, "AH0", 0.5), Interval(0.26, 0.3, "B", 0.5),
+              Interval(0.3, 0.4, "IH1", 0.5), Interval(0.4, 0.5, "G", 0.5),
+              Interval(0.56, 0.6, "W", 0.5), Interval(0.6, 0.7, "AH1", 0.5),
+              Interval(0.7, 0.8, "N", 0.5), Interval(0.86, 0.9, "M", 0.5),
+              Interval(0.9, 1.0, "AO1", 0.5), Interval(1.15, 1.3, "T", 0.5),
+              Interval(1.3, 1.4, "OW1", 0.5)]
+    w, p = close_short_pauses(words, phones)
+    assert [(x.start, x.end) for x in w] == [(0.1, 0.2), (0.2, 0.56), (0.56, 0.8), (0.86, 1.0),
+                                             (1.15, 1.4)]
+    assert (p[1].start, p[3].end) == (0.2, 0.56)  # B takes its closure, G runs on
+    assert STOP_GAP == pytest.approx(0.1)
+    assert close_short_pauses(words, phones, 0.0) == (words, phones)

@@ -192,6 +192,24 @@ def test_transcript_textgrid(tmp_path):
         read_transcript_textgrid(tmp_path / "bad.TextGrid")
 
 
+def test_a_hand_labelled_textgrid_is_no_transcript(tmp_path):
+    """praatio's and Parselmouth's examples name their tiers 'word'/'phone' or 'phonemes', emuR
+    'Phonetic': each phone was aligned as an utterance, with errors about 0.07 s of audio."""
+    from praatio import textgrid
+
+    for names in (("word", "phone"), ("Text", "Phonetic"), ("words", "phonemes")):
+        tg = textgrid.Textgrid(0, 2)
+        tg.addTier(textgrid.IntervalTier(names[0], [(0.1, 0.5, "hello")], 0, 2))
+        tg.addTier(textgrid.IntervalTier(names[1], [(0.1, 0.3, "h"), (0.3, 0.5, "o")], 0, 2))
+        tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+        with pytest.raises(FormatError, match=f"an alignment \\(a phones tier, '{names[1]}'\\), not a transcript"):
+            read_transcript_textgrid(tmp_path / "g.TextGrid")
+    tg = textgrid.Textgrid(0, 2)  # an utterance tier called 'segments' is still a transcript
+    tg.addTier(textgrid.IntervalTier("segments", [(0.1, 0.5, "hello there")], 0, 2))
+    tg.save(str(tmp_path / "t.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert [s.text for s in read_transcript_textgrid(tmp_path / "t.TextGrid")] == ["hello there"]
+
+
 # ----------------------------------------------------------------------------------- subtitles
 def test_srt_and_vtt_one_cue_per_word_without_silence(tmp_path):
     written = write_outputs(_alignment(), tmp_path / "utt", ["srt", "vtt"])

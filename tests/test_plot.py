@@ -520,6 +520,28 @@ def test_cli_plots_a_textgrid(tmp_path, recording):
     assert_not_blank(gray)
 
 
+def test_cli_plots_a_hand_labelled_textgrid_without_aligning_it(tmp_path, recording, monkeypatch):
+    """Tiers 'word' and 'phone' (praatio's example) are someone's alignment to draw; they were
+    taken for a transcript and each phone aligned as an utterance."""
+    from praatio import textgrid
+
+    import aligner.cli.plot as plot_cli
+
+    tg = textgrid.Textgrid(0, 3.0)
+    tg.addTier(textgrid.IntervalTier("word", [(0.5, 1.2, "mary"), (1.2, 2.0, "rolled")], 0, 3.0))
+    tg.addTier(textgrid.IntervalTier("phone", [(0.5, 0.8, "m"), (0.8, 1.2, "ə"), (1.2, 2.0, "r")], 0, 3.0))
+    tg.save(str(tmp_path / "gold.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the TextGrid was aligned as a transcript")
+
+    monkeypatch.setattr(plot_cli, "load_aligner", no_model)
+    out = tmp_path / "gold.png"
+    result = _run(["plot", str(recording), str(tmp_path / "gold.TextGrid"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert_not_blank(read_png(out))
+
+
 def test_cli_plots_json_and_picks_speaker(tmp_path, recording):
     from aligner.formats import write_json
 

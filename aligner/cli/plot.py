@@ -101,10 +101,26 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
         return found
     if suffix == ".textgrid":
         found = [a for a in read_textgrid(path) if a.words or a.phones]
+        if not found and _has_phones_tier(path):  # hand-labelled: 'word'/'phone', emuR's tiers
+            found = [a for a in read_textgrid(path, tolerant=True) if a.words or a.phones]
         if found:
             return found
     aligner = load_aligner(model, device, dictionary, method)
     return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
+
+
+def _has_phones_tier(path: Path) -> bool:
+    """Whether a TextGrid has a tier named as phones are by other tools (`formats.phones_tier`):
+    then it is someone's alignment to draw, not a transcript to align."""
+    from praatio import textgrid
+
+    from aligner.formats import phones_tier
+
+    try:
+        names = textgrid.openTextgrid(str(path), includeEmptyIntervals=False).tierNames
+    except Exception:  # noqa: BLE001 - unreadable: the transcript reader says why
+        return False
+    return phones_tier(names) is not None
 
 
 def _other_recording(alignments: list, seconds: float, path: Path, audio: Path) -> str | None:

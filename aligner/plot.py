@@ -751,6 +751,13 @@ def _shortened(lo: float, hi: float, text: str, height: float,
     return best
 
 
+def confidence_text(confidence: float) -> str:
+    """A word's confidence as its box shows it: two decimals, or two significant figures below
+    0.01 (0.001 printed as "0.00" hid why the word was flagged `low_confidence`; a confidence
+    is never 0)."""
+    return f"{confidence:.2f}" if confidence >= 0.01 else f"{confidence:.2g}"
+
+
 def _confidence_colour(confidence: float | None, cmap) -> tuple[float, float, float, float]:
     if confidence is None or not math.isfinite(confidence):
         return _NO_CONFIDENCE
@@ -786,7 +793,7 @@ def _draw_tier(ax, intervals: list[Interval], row: Window, view: Window, px_per_
     named = [(iv, face) for iv, face in zip(intervals, faces) if iv.label]
     spans = [((max(iv.start, row.start) - view.start) * px_per_s,
               (min(iv.end, row.end) - view.start) * px_per_s, iv.label) for iv, _ in named]
-    extras = [f"{iv.confidence:.2f}" if show_confidence and iv.confidence is not None
+    extras = [confidence_text(iv.confidence) if show_confidence and iv.confidence is not None
               and math.isfinite(iv.confidence) else None for iv, _ in named]
     height = ax.get_position().height * ax.figure.get_figheight() * dpi
     labels, hidden = place_labels(spans, height, (view.end - view.start) * px_per_s, base_size,

@@ -672,3 +672,9 @@ def test_plotting_another_recordings_alignment_warns(tmp_path, tiny_model_dir):
     assert other.exit_code == 0 and (tmp_path / "other.png").exists()
     assert "warning:" in other.stderr and "long.TextGrid" in other.stderr
     assert "short.wav lasts 1.50 s" in other.stderr
+
+
+def test_a_small_confidence_is_not_shown_as_zero():
+    from aligner.plot import confidence_text
+
+    assert [confidence_text(c) for c in (0.83, 0.01, 0.001006, 0.000042)] == ["0.83", "0.01", "0.001", "4.2e-05"]

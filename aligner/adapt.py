@@ -128,9 +128,10 @@ def landmark_strength(phones: list["Interval"], change: "np.ndarray", frame: flo
     drifted from where people put them (HeldOutCheck)."""
     import numpy as np
 
-    if len(change) == 0:
+    live = change[change > 1e-6]  # digital silence has no change at all: not the scale
+    if len(live) == 0:
         return []
-    median = float(np.median(change)) + 1e-9
+    median = float(np.median(live))
     times = sorted({t for p in phones if p.label for t in (p.start, p.end)})
     out = []
     for t in times:
@@ -261,10 +262,21 @@ def read_gold(path: Path) -> "Alignment":
 
 
 def gold_in_corpus(recordings: list[Recording], gold: list["Utterance"]) -> list[Recording]:
-    """The corpus recordings that are also gold recordings (the same audio file): left out of
-    training, so that the gold check measures recordings the adapted model has not learnt."""
+    """The corpus recordings that are also gold recordings: the same audio file, or a copy of
+    it (same file name, same size: a few recordings copied out to label them in Praat). Left
+    out of training, so that the gold check measures recordings the adapted model has not
+    learnt."""
     audio = {u.audio.resolve() for u in gold}
-    return [r for r in recordings if r.audio.resolve() in audio]
+    copies = {(u.audio.name, _size(u.audio)) for u in gold}
+    return [r for r in recordings
+            if r.audio.resolve() in audio or (r.audio.name, _size(r.audio)) in copies]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
 
 
 @dataclass(frozen=True)
@@ -277,30 +289,36 @@ class GoldFigures:
     boundaries: int
     within: float
     mean_ms: float
-    failed: int
+    failed: frozenset[str] = frozenset()
 
 
-def score_on_gold(model: "AcousticModel", gold: list["Utterance"], folding) -> GoldFigures:
-    """Align each gold recording with `model` (as `align` does) and score it against its
-    hand-placed boundaries (`evaluate.score_utterance`). A recording that cannot be aligned
+def gold_tier(gold: list["Utterance"]) -> str:
+    """The tier the gold check scores: phones when any gold recording has them, else words."""
+    return "phones" if any(read_gold(u.gold).phones for u in gold) else "words"
+
+
+def score_on_gold(model: "AcousticModel", gold: list["Utterance"], folding,
+                  tier: str = "phones") -> GoldFigures:
+    """Align each gold recording with `model` (as `align` does) and score its `tier` against
+    the hand-placed boundaries (`evaluate.score_utterance`). A recording that cannot be aligned
     counts as failed. Raises ValueError naming a gold file that cannot be read."""
     from aligner.align import Aligner
     from aligner.evaluate import score_utterance, summarise
 
     aligner = Aligner(model)
-    scores, failed = [], 0
+    scores, failed = [], set()
     for u in gold:
         truth = read_gold(u.gold)
         try:
             hyp = aligner.align(u.audio, u.transcript)
         except ValueError:
-            failed += 1
+            failed.add(u.name)
             continue
         scores.append(score_utterance(u.name, truth, hyp, folding, GOLD_TOLERANCE))
     s = summarise(scores, GOLD_TOLERANCE)
-    tier, t = ("phones", s.phones) if s.phones.boundaries else ("words", s.words)
+    t = s.phones if tier == "phones" else s.words
     within = t.within.get(round(GOLD_TOLERANCE * 1000), float("nan")) if t.boundaries else 0.0
-    return GoldFigures(tier, t.boundaries, within, t.mean_ms, failed)
+    return GoldFigures(tier, t.boundaries, within, t.mean_ms, frozenset(failed))
 
 
 @dataclass(frozen=True)
@@ -318,17 +336,17 @@ class GoldCheck:
         adapting helped. Why gold, when there is some: the held-out confidence rises when
         boundaries get worse (HeldOutCheck), and neither the held-out phone error rate nor how
         well the transcript's fit tells it from another's did better (docs/usage.md)."""
-        if self.adapted.failed > self.base.failed or self.adapted.tier != self.base.tier:
+        if not self.adapted.failed <= self.base.failed:  # it fails one the base model aligns
             return False
         return self.adapted.within > self.base.within
 
     @property
     def few(self) -> bool:
-        return self.base.boundaries < FEW_GOLD_BOUNDARIES
+        return max(self.base.boundaries, self.adapted.boundaries) < FEW_GOLD_BOUNDARIES
 
     def describe(self) -> str:
         b, a = self.base, self.adapted
-        failed = (f", {b.failed} -> {a.failed} recording(s) not aligned"
+        failed = (f", {len(b.failed)} -> {len(a.failed)} recording(s) not aligned"
                   if b.failed or a.failed else "")
         return (f"{b.tier} boundaries within {GOLD_TOLERANCE * 1000:g} ms of the hand-placed ones "
                 f"on {self.recordings} hand-labelled recording(s) ({b.boundaries} boundaries) "
@@ -339,7 +357,9 @@ class GoldCheck:
 def check_gold(base: "AcousticModel", adapted: "AcousticModel", gold: list["Utterance"],
                folding) -> GoldCheck:
     """Score both models on the gold recordings."""
-    return GoldCheck(len(gold), score_on_gold(base, gold, folding), score_on_gold(adapted, gold, folding))
+    tier = gold_tier(gold)
+    return GoldCheck(len(gold), score_on_gold(base, gold, folding, tier),
+                     score_on_gold(adapted, gold, folding, tier))
 
 
 def idle_threads() -> int:
@@ -357,6 +377,26 @@ def idle_threads() -> int:
         return torch.get_num_threads()
     idle = (os.cpu_count() or 1) - int(round(load))
     return max(1, min(idle, torch.get_num_threads()))
+
+
+def resumed_leave_out_conflict(work_dir: Path, leave_out: list[str]) -> str | None:
+    """Why a `--resume` cannot continue: the checkpoint in `work_dir` left other recordings out
+    of training (another --gold or --seed), so recordings it trained on would now be called
+    held out or hand-labelled and unseen; None when it is the same list or there is none."""
+    import torch
+
+    ckpt = Path(work_dir) / "checkpoint.pt"
+    if not ckpt.is_file():
+        return None
+    try:
+        before = torch.load(ckpt, map_location="cpu", weights_only=False)["train_config"]["leave_out"]
+    except Exception:  # noqa: BLE001 - an unreadable checkpoint: training says so itself
+        return None
+    if sorted(before) == sorted(leave_out):
+        return None
+    return (f"{work_dir}: the run being resumed left other recordings out of training (another "
+            f"--gold or --seed); resume with the same --gold and --seed, or start again without "
+            f"--resume")
 
 
 def adaptation_config(corpus: list[Path], output: Path, base_model: Path, work_dir: Path,

@@ -810,7 +810,8 @@ def fill_gaps(intervals: list[Interval], duration: float) -> list[Interval]:
         t = max(t, iv.end)
     if end_max > t + 1e-9:
         out.append(Interval(t, end_max, ""))
-    elif out and out[-1].end != end_max:  # ends within a nanosecond of it: exactly there
+    elif out and out[-1].end != end_max and abs(out[-1].end - end_max) <= 1e-9 \
+            and out[-1].start < end_max:  # ends within a nanosecond of it: exactly there
         last = out[-1]
         out[-1] = Interval(last.start, end_max, last.label, last.confidence)
     return out

@@ -513,13 +513,16 @@ def tier_kind(name: str, tolerant: bool = True) -> str | None:
     return None
 
 
+_PHONE_TIER_NAMES = frozenset({"phones", "phone", "phn", "phonemes", "phoneme", "phonetic"})
+
+
 def phones_tier(names: Sequence[str]) -> str | None:
-    """The first tier name that says it holds phones (`phone`, `phonemes`, emuR's `Phonetic`,
-    `x_phn`, MAUS's `MAU`; not `segments`, which a transcript's utterance tier may be called),
-    or None: a TextGrid with one is an alignment, never a transcript of utterances."""
+    """The first tier named as phones are (`phone`, `phonemes`, emuR's `Phonetic`, with or
+    without `speaker - `), or None: a TextGrid with one is an alignment, never a transcript of
+    utterances. Exact names only: a speaker tier may be called `Mau`, `Mobile phone` or
+    `spk1_segments`."""
     for name in names:
-        rest = _split_tier_name(name)[1].strip().lower()
-        if tier_kind(rest) == "phones" and rest not in ("segments", "segment"):
+        if _split_tier_name(name)[1].strip().lower() in _PHONE_TIER_NAMES:
             return name
     return None
 

@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -280,6 +281,20 @@ def test_cli_empty_or_missing_corpus_is_a_one_line_error(base_model, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def _distinct_gold(corpus: Path, into: Path) -> Path:
+    """A copy of the gold tone corpus whose recordings are 10 ms longer: the same names as the
+    tone corpora's but other recordings (an exact copy counts as the corpus's own)."""
+    import shutil
+
+    import soundfile as sf
+
+    shutil.copytree(corpus, into)
+    for wav in into.rglob("*.wav"):
+        data, rate = sf.read(wav)
+        sf.write(wav, np.concatenate([data, np.zeros(160)]), rate)
+    return into
+
+
 def test_gold_check_prefers_the_model_nearer_the_hand_placed_boundaries(corpus, base_model):
     from aligner.model import AcousticModel, ModelConfig, load_model
     from aligner.phone_folding import load_folding
@@ -321,11 +336,17 @@ def test_gold_recordings_inside_the_corpus_are_left_out_of_training(corpus, corp
 
     root = tmp_path / "c"
     shutil.copytree(corpus16, root)
-    shutil.copytree(corpus, root / "g")
+    _distinct_gold(corpus, root / "g")
     recs = adapt.usable_recordings([root], 60.0)
     inside = adapt.gold_in_corpus(recs, adapt.gold_recordings(root / "g"))
     assert sorted(r.name for r in inside) == sorted(f"g/spk{k % 2}/u{k}" for k in range(8))
-    assert adapt.gold_in_corpus(recs, adapt.gold_recordings(corpus)) == []  # elsewhere: none
+    # copies elsewhere (same name and size: recordings copied out to label them in Praat)
+    # count too: the tone corpus16 holds the gold corpus's 8 sentences twice, in a/ and b/
+    copies = adapt.gold_in_corpus(recs, adapt.gold_recordings(corpus))
+    assert {r.name.split("/")[0] for r in copies} == {"a", "b"} and len(copies) == 16
+    other = _distinct_gold(corpus, tmp_path / "other")  # the same names, other recordings
+    assert adapt.gold_in_corpus(adapt.usable_recordings([corpus16], 60.0),
+                                adapt.gold_recordings(other)) == []
 
 
 def test_cli_gold_decides_and_is_never_trained_on(corpus, corpus16, base_model, tmp_path, small_minimum):
@@ -333,7 +354,7 @@ def test_cli_gold_decides_and_is_never_trained_on(corpus, corpus16, base_model, 
 
     root = tmp_path / "c"
     shutil.copytree(corpus16, root)
-    shutil.copytree(corpus, root / "g")
+    _distinct_gold(corpus, root / "g")
     out = tmp_path / "kept"
     result = _adapt(root, out, base_model, "--gold", str(root / "g"), "--steps", "12", "--lr", "3")
     assert result.exit_code == 0, result.output
@@ -387,3 +408,34 @@ def test_held_out_check_needs_both_confidence_and_landmarks():
     assert "spectral change at their phone boundaries 2.59 -> 2.49 x the median" in drifted.describe()
     falling = dict(rising, adapted_held=0.3)
     assert not adapt.HeldOutCheck(**falling, base_landmarks=2.5, adapted_landmarks=2.6).adapted_is_better
+
+
+def test_resume_refuses_a_checkpoint_that_left_other_recordings_out(tmp_path):
+    """Resumed with another --gold, recordings trained on were called unseen (review)."""
+    assert adapt.resumed_leave_out_conflict(tmp_path, ["s/u1"]) is None  # nothing to resume
+    torch.save({"train_config": {"leave_out": ["s/u1", "s/u2"]}}, tmp_path / "checkpoint.pt")
+    assert adapt.resumed_leave_out_conflict(tmp_path, ["s/u2", "s/u1"]) is None  # same, any order
+    why = adapt.resumed_leave_out_conflict(tmp_path, ["s/u1", "g/u9"])
+    assert "left other recordings out of training" in why and "same --gold and --seed" in why
+
+
+def test_landmarks_of_a_recording_half_digital_silence_stay_on_its_scale():
+    from aligner.alignment import Interval
+
+    change = np.concatenate([np.zeros(400), np.ones(200), np.zeros(400)])  # zeros: no change
+    change[500] = 4.0
+    strength = adapt.landmark_strength([Interval(1.1, 1.251, "AA"), Interval(1.251, 1.4, "B")],
+                                       change, 0.0025)
+    assert max(strength) == pytest.approx(4.0) and min(strength) == pytest.approx(1.0)
+
+
+def test_gold_check_keeps_the_base_when_the_adapted_model_fails_another_recording():
+    base = adapt.GoldFigures("phones", 300, 0.70, 15.0, frozenset({"a"}))
+    assert not adapt.GoldCheck(8, base, adapt.GoldFigures("phones", 290, 0.75, 14.0,
+                                                          frozenset({"b"}))).adapted_is_better
+    assert adapt.GoldCheck(8, base, adapt.GoldFigures("phones", 290, 0.75, 14.0,
+                                                      frozenset({"a"}))).adapted_is_better
+    nothing = adapt.GoldFigures("phones", 0, 0.0, float("nan"), frozenset({"a", "b"}))
+    better = adapt.GoldCheck(2, nothing, adapt.GoldFigures("phones", 40, 0.8, 12.0))
+    assert better.adapted_is_better and "phones boundaries" in better.describe()
+    assert "2 -> 0 recording(s) not aligned" in better.describe()

@@ -281,6 +281,12 @@ def test_tidy_phones_are_ordered_and_inside(raw, duration):
     assert filled[0].start == 0 and filled[-1].end == duration  # exact: never past the audio
 
 
+def test_fill_gaps_never_turns_an_interval_backwards():
+    out = fill_gaps([Interval(0.1, 1.0, "a"), Interval(2.1, 2.5, "b")], 2.0)
+    assert all(iv.start < iv.end for iv in out)
+    assert fill_gaps([Interval(0.1, 0.5, "a")], 0.5 + 1e-12)[-1].end == 0.5 + 1e-12
+
+
 def test_checks_flag_probably_wrong_alignments():
     words = [Interval(0, 0.3, "a", 0.9), Interval(0.3, 6.0, "b", 0.001), Interval(6, 6.6, "c", 0.9)]
     phones = [Interval(0, 0.15, "AH0", 0.9), Interval(0.15, 0.3, "N", 0.9),

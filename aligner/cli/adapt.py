@@ -42,7 +42,7 @@ def command(
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: the cores the load average leaves idle).")] = None,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: OUTPUT-train next to the output).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
-    gold: Annotated[Optional[Path], typer.Option("--gold", help="Folder of hand-labelled recordings (x.wav, x.lab and a TextGrid of hand-placed boundaries, x.TextGrid): the adapted model is kept only if it places more boundaries within 20 ms of them than the base model. They may lie inside the corpus; they are left out of training.", show_default=False)] = None,
+    gold: Annotated[Optional[Path], typer.Option("--gold", help="Folder of hand-labelled recordings (x.wav, x.lab and a TextGrid of hand-placed boundaries, x.TextGrid): the adapted model is kept only if it places more boundaries within 20 ms of them than the base model. They may lie inside the corpus or be copies of its recordings; they are left out of training.", show_default=False)] = None,
     gold_fold: Annotated[str, typer.Option("--gold-fold", help="Phone folding of the --gold TextGrids, as evaluate's --fold: cmu39, timit39, ipa, emu-ae, none or a file.")] = "cmu39",
     device: DeviceOption = "auto",
 ) -> None:
@@ -87,6 +87,9 @@ def command(
                                       seed=seed, threads=threads, resume=resume,
                                       name=f"{base_name}-adapted", max_minutes=max_minutes,
                                       leave_out=[r.name for r in [*held, *in_corpus]])
+        conflict = adapt.resumed_leave_out_conflict(work, cfg.leave_out) if resume else None
+        if conflict:
+            raise ValueError(conflict)
     except (ValueError, ModelError, FoldingError) as err:
         raise fail(err) from None
     seconds = sum(r.seconds for r in recordings)
@@ -122,7 +125,8 @@ def command(
         typer.echo(f"adapting did not help ({evidence}): {output} holds the model it "
                    f"started from ({base}) unchanged")
     if on_gold is not None and on_gold.few:
-        typer.echo(f"note: {on_gold.base.boundaries} hand-placed boundaries can tell only large "
+        typer.echo(f"note: {max(on_gold.base.boundaries, on_gold.adapted.boundaries)} hand-placed "
+                   f"boundaries can tell only large "
                    f"differences from chance (a share of 200 boundaries is known to about +-6 "
                    f"points); more hand-labelled recordings make the check surer", err=True)
     typer.echo(f"align with: ottc-align CORPUS -o OUT --model {output}")

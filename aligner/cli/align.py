@@ -59,7 +59,8 @@ def command(
         = False,
     min_pause: Annotated[float, typer.Option(
         "--min-pause", min=0.0, help="Close gaps between two words shorter than this many "
-        "seconds (the next word's stop closure, or the word before runs on); 0 keeps every gap.")]
+        "seconds, and gaps under 0.1 s beside a stop or affricate (its closure): the next word "
+        "starts earlier, or the word before runs on; 0 keeps every gap.")]
         = MIN_PAUSE,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option(

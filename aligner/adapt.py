@@ -141,11 +141,13 @@ def landmark_strength(phones: list["Interval"], change: "np.ndarray", frame: flo
     return out
 
 
-def held_out_figures(model: "AcousticModel", recordings: list[Recording]) -> tuple[float, float]:
+def held_out_figures(model: "AcousticModel", recordings: list[Recording],
+                     landmarks: bool = True) -> tuple[float, float]:
     """(mean word confidence, mean landmark strength of the phone boundaries) of `model`'s
     alignments of `recordings`, each a mean over recordings; the boundaries as the decoder
     places them before they are snapped to the spectral change (snapping would hide a drift).
-    Recordings that cannot be aligned are left out (NaN when none can be)."""
+    Recordings that cannot be aligned are left out (NaN when none can be); `landmarks` False:
+    confidence alone (NaN for the landmarks)."""
     import numpy as np
     import torch
 
@@ -154,7 +156,7 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording]) -> tup
 
     aligner = Aligner(model)
     aligner.snap_boundaries = False
-    confidences, landmarks = [], []
+    confidences, strengths = [], []
     for r in recordings:
         try:
             wave, _ = aligner.load_waveform(r.audio)
@@ -164,12 +166,14 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording]) -> tup
         confs = [w.confidence for w in result.words if w.label and w.confidence is not None]
         if confs:
             confidences.append(float(np.mean(confs)))
+        if not landmarks:
+            continue
         change = spectral_change(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)))
         strength = landmark_strength(result.phones, change.numpy(), CHANGE_FEATURES.frame_duration)
         if strength:
-            landmarks.append(float(np.mean(strength)))
+            strengths.append(float(np.mean(strength)))
     mean = lambda xs: float(np.mean(xs)) if xs else float("nan")  # noqa: E731
-    return mean(confidences), mean(landmarks)
+    return mean(confidences), mean(strengths)
 
 
 @dataclass(frozen=True)
@@ -225,8 +229,10 @@ def check_held_out(base: "AcousticModel", adapted: "AcousticModel", held: list[R
     """Align the held-out recordings, and a sample of those trained on, with both models."""
     (base_held, base_marks), (adapted_held, adapted_marks) = (
         held_out_figures(base, held), held_out_figures(adapted, held))
-    return HeldOutCheck(len(held), base_held, adapted_held, held_out_figures(base, trained)[0],
-                        held_out_figures(adapted, trained)[0], base_marks, adapted_marks)
+    base_trained, _ = held_out_figures(base, trained, landmarks=False)
+    adapted_trained, _ = held_out_figures(adapted, trained, landmarks=False)
+    return HeldOutCheck(len(held), base_held, adapted_held, base_trained, adapted_trained,
+                        base_marks, adapted_marks)
 
 
 GOLD_TOLERANCE = 0.02  # s: the boundary figure the gold check compares, as the benchmarks
@@ -344,8 +350,13 @@ class GoldCheck:
         return self.adapted.within > self.base.within
 
     @property
+    def boundaries(self) -> int:
+        """The hand-placed boundaries scored (by whichever model aligned more recordings)."""
+        return max(self.base.boundaries, self.adapted.boundaries)
+
+    @property
     def few(self) -> bool:
-        return max(self.base.boundaries, self.adapted.boundaries) < FEW_GOLD_BOUNDARIES
+        return self.boundaries < FEW_GOLD_BOUNDARIES
 
     def describe(self) -> str:
         b, a = self.base, self.adapted

@@ -513,7 +513,9 @@ def tier_kind(name: str, tolerant: bool = True) -> str | None:
     return None
 
 
-_PHONE_TIER_NAMES = frozenset({"phones", "phone", "phn", "phonemes", "phoneme", "phonetic"})
+# The exact phones-tier names but those a transcript's utterance tier may carry too.
+_PHONE_TIER_NAMES = frozenset(n for n, kind in _EXACT_TIERS.items() if kind == "phones"
+                              and n not in ("segments", "segment", "mau"))
 
 
 def phones_tier(names: Sequence[str]) -> str | None:
@@ -525,6 +527,16 @@ def phones_tier(names: Sequence[str]) -> str | None:
         if _split_tier_name(name)[1].strip().lower() in _PHONE_TIER_NAMES:
             return name
     return None
+
+
+def textgrid_phones_tier(path: Path) -> str | None:
+    """`phones_tier` of a TextGrid file's interval tiers; None when it has none or cannot be
+    read (the transcript reader then says why)."""
+    try:
+        tiers, _ = _textgrid_tiers(Path(path), tolerant=False)
+    except FormatError:
+        return None
+    return phones_tier(list(tiers))
 
 
 def named_kind(name: str) -> str | None:

@@ -30,6 +30,7 @@ if __package__ in (None, ""):
 from benchmarks.common import (  # noqa: E402
     find_model, machine, machine_lines, markdown_table, model_tag, set_threads, write_results,
 )
+from recipes.g2p.train_g2p import edit_distance  # noqa: E402  (phone strings, as the G2P's PER)
 
 DOCS_INTRO = """
 What `ottc-align adapt`'s held-out check could look at, measured on recordings it held out of
@@ -37,16 +38,6 @@ training, next to what it should decide by (phone boundaries within 20 ms of the
 `adapt` never reads). A figure is of use when it moves with the gold figure: up where adapting
 helped, down where it hurt.
 """
-
-
-def edit_distance(a: list[int], b: list[int]) -> int:
-    """Levenshtein distance between two sequences."""
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
 
 
 def figures(model_dir: Path, held: list) -> dict[str, float]:

@@ -125,8 +125,7 @@ def command(
         typer.echo(f"adapting did not help ({evidence}): {output} holds the model it "
                    f"started from ({base}) unchanged")
     if on_gold is not None and on_gold.few:
-        typer.echo(f"note: {max(on_gold.base.boundaries, on_gold.adapted.boundaries)} hand-placed "
-                   f"boundaries can tell only large "
+        typer.echo(f"note: {on_gold.boundaries} hand-placed boundaries can tell only large "
                    f"differences from chance (a share of 200 boundaries is known to about +-6 "
                    f"points); more hand-labelled recordings make the check surer", err=True)
     typer.echo(f"align with: ottc-align CORPUS -o OUT --model {output}")

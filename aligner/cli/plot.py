@@ -89,7 +89,7 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
     A TextGrid is an alignment when it has words/phones tiers (ours: 'words', or
     '<speaker> - words'); any other TextGrid is taken as an utterance transcript.
     """
-    from aligner.formats import read_csv, read_json, read_textgrid
+    from aligner.formats import read_csv, read_json, read_textgrid, textgrid_phones_tier
 
     if not path.exists():
         raise fail(f"{path}: file not found")
@@ -101,26 +101,12 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
         return found
     if suffix == ".textgrid":
         found = [a for a in read_textgrid(path) if a.words or a.phones]
-        if not found and _has_phones_tier(path):  # hand-labelled: 'word'/'phone', emuR's tiers
+        if not found and textgrid_phones_tier(path):  # hand-labelled: 'word'/'phone', emuR's
             found = [a for a in read_textgrid(path, tolerant=True) if a.words or a.phones]
         if found:
             return found
     aligner = load_aligner(model, device, dictionary, method)
     return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
-
-
-def _has_phones_tier(path: Path) -> bool:
-    """Whether a TextGrid has a tier named as phones are by other tools (`formats.phones_tier`):
-    then it is someone's alignment to draw, not a transcript to align."""
-    from praatio import textgrid
-
-    from aligner.formats import phones_tier
-
-    try:
-        names = textgrid.openTextgrid(str(path), includeEmptyIntervals=False).tierNames
-    except Exception:  # noqa: BLE001 - unreadable: the transcript reader says why
-        return False
-    return phones_tier(names) is not None
 
 
 def _other_recording(alignments: list, seconds: float, path: Path, audio: Path) -> str | None:

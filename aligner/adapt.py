@@ -376,23 +376,6 @@ def check_gold(base: "AcousticModel", adapted: "AcousticModel", gold: list["Utte
                      score_on_gold(adapted, gold, folding, tier))
 
 
-def idle_threads() -> int:
-    """CPU threads for adapting when --threads is not given: the cores that the 1-minute load
-    average leaves idle, at least 1 (and no more than torch's own default).
-
-    Why: torch's threads wait for each other at every operation, so on a busy machine one
-    thread that is not scheduled stalls the others. Measured on 2 cores at load 10 (8 short
-    recordings): 14.5 s per step with 2 threads, 2.9 s with 1."""
-    import torch
-
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows): torch's default
-        return torch.get_num_threads()
-    idle = (os.cpu_count() or 1) - int(round(load))
-    return max(1, min(idle, torch.get_num_threads()))
-
-
 def resumed_leave_out_conflict(work_dir: Path, leave_out: list[str]) -> str | None:
     """Why a `--resume` cannot continue: the checkpoint in `work_dir` left other recordings out
     of training (another --gold or --seed), so recordings it trained on would now be called
@@ -427,6 +410,7 @@ def adaptation_config(corpus: list[Path], output: Path, base_model: Path, work_d
     short when `max_minutes` would not hold them.
     The first epoch is shuffled (no short-to-long curriculum: the model is already trained).
     """
+    from aligner.align import idle_threads
     from aligner.train import TrainConfig
 
     if steps < 1:

@@ -185,6 +185,11 @@ def no_audio_message(root: Path, unreadable: Sequence[Path] = ()) -> str:
             f"{shlex.quote(str(first.with_suffix('.wav')))}")
 
 
+# The word lists a corpus run writes at the top of its output folder (`runner.write_oovs`): not
+# transcripts, when a corpus is aligned into itself.
+WORD_LISTS = ("oovs_found.txt", "utterance_oovs.txt")
+
+
 def orphan_transcripts(root: Path) -> list[Path]:
     """Transcripts with no recording beside them (worth a warning in `validate`); a recording
     that cannot be read (.m4a) still counts as one: it is reported on its own."""
@@ -192,6 +197,7 @@ def orphan_transcripts(root: Path) -> list[Path]:
     folders: Folders = {}
     return [path for path in sorted(_walk(root))
             if path.suffix.lower() in (".lab", ".txt")
+            and not (path.name in WORD_LISTS and os.path.samefile(path.parent, root))
             and not any(ext in recordings for ext in _siblings(path, folders))]
 
 

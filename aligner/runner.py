@@ -32,7 +32,7 @@ from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import flag_kind, is_speaker_mismatch, speaker_mismatch
-from aligner.corpus import NO_TRANSCRIPT, Utterance
+from aligner.corpus import NO_TRANSCRIPT, WORD_LISTS, Utterance
 from aligner.errors import one_line
 from aligner.formats import FORMATS, output_paths, write_outputs
 from aligner.interrupts import ignore_sigint, interrupts_held_for_workers
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 REPORT_NAME = "alignment_report.csv"
 TABLE_NAME = "corpus_alignments.csv"  # every utterance's CSV rows in one table (format csv)
+# The corpus's words that no dictionary has, as MFA lists them (`write_oovs`).
+OOVS_NAME, UTTERANCE_OOVS_NAME = WORD_LISTS
 
 # Why a Result failed (`Result.cause`): a single file's exit code follows it.
 BAD_INPUT = "bad input"  # the audio, transcript or output cannot be used (the message says why)
@@ -354,7 +356,9 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     `dictionary`, and the run that wrote them used these `settings` (`run_settings`) when
     `recorded` (utterance -> settings, from the report: `previous_rows`) records it; an
     utterance it does not list was not aligned by ottc-align (None: not checked).
-    Other outputs are removed here (they align words the transcript no longer has, or with
+    Other outputs are removed here (they align words the transcript no longer has, or has no
+    more (its transcript was deleted: the utterance fails, and its old outputs went with the
+    transcript), or with
     another model, method or dictionary, or no ottc-align run recorded them: another tool's
     TextGrids in the folder), so the utterance is aligned again, and if that fails no stale
     alignment is left."""
@@ -366,13 +370,15 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
             done.append(Result(utt.name, "failed", overwrite_refusal(utt, clash),
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
-        if utt.transcript is not None:
+        if utt.transcript is None:  # the transcript they aligned is gone: all are stale
+            stale = utterance_outputs(out_dir, utt, formats, plots)
+        else:
             old = (settings if recorded is None  # the caller does not know: taken as ours
                    else recorded[utt.name] or settings if utt.name in recorded else None)
             stale = (utterance_outputs(out_dir, utt, formats, plots) if old != settings
                      else stale_outputs(out_dir, utt, formats, plots, dictionary))
-            for path in stale:
-                path.unlink(missing_ok=True)
+        for path in stale:
+            path.unlink(missing_ok=True)
         if not overwrite and utt.transcript is not None and all(p.exists() for p in outputs):
             done.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
                                speaker=utt.speaker or "", written=outputs))
@@ -595,7 +601,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
 # ------------------------------------------------------------------------------- report
 
 REPORT_COLUMNS = ("utterance", "status", "reason", "duration", "words", "mean_confidence",
-                  "transcript_fit", "flags", "settings")
+                  "transcript_fit", "flags", "settings", "unknown_words")
 _STATUS_ORDER = {"failed": 0, "interrupted": 1, "flagged": 2, "aligned": 3, "skipped": 4}
 INTERRUPTED = "interrupted"  # a report row whose outputs did not all land (`write_report`)
 INTERRUPTED_REASON = "outputs incomplete (the run stopped while writing them): run it again"
@@ -613,7 +619,7 @@ def report_row(r: Result) -> dict[str, str]:
         r.name, r.status, r.reason, "" if unread else f"{r.duration:.3f}", str(r.words),
         "" if r.confidence is None else f"{r.confidence:.3f}",
         "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}", " | ".join(r.flags),
-        r.settings)))
+        r.settings, " ".join(sorted({w.lower() for w in r.unknown_words})))))
 
 
 def journal_path(report: Path) -> Path:
@@ -697,6 +703,29 @@ def write_report(results: Sequence[Result], path: Path,
     return path
 
 
+def write_oovs(results: Sequence[Result], out_dir: Path) -> list[Path]:
+    """The words of the corpus that no dictionary has (pronounced by rule), in the two files MFA
+    users look for: `oovs_found.txt`, one word per line, the most frequent first, and
+    `utterance_oovs.txt`, one line per utterance that has any (`name<TAB>word word ...`).
+    Lowercase, as the dictionary is matched. With none, files an earlier run left are removed
+    (a --dictionary that now covers them). Returns the paths written."""
+    from collections import Counter
+
+    by_utterance = {r.name: sorted({w.lower() for w in r.unknown_words})
+                    for r in results if r.unknown_words}
+    paths = [Path(out_dir) / OOVS_NAME, Path(out_dir) / UTTERANCE_OOVS_NAME]
+    if not by_utterance:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        return []
+    counts = Counter(w for words in by_utterance.values() for w in words)
+    with atomic_open(paths[0]) as handle:
+        handle.writelines(f"{w}\n" for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    with atomic_open(paths[1]) as handle:
+        handle.writelines(f"{name}\t{' '.join(words)}\n" for name, words in sorted(by_utterance.items()))
+    return paths
+
+
 def lacks_outputs(out_dir: Path, utterances: Sequence[Utterance], formats: Sequence[str],
                   plots: bool = False) -> Callable[[str], bool]:
     """For `write_report`: whether the utterance of that name lacks some of this run's expected
@@ -740,7 +769,7 @@ def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | 
 
 def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> None:
     """Give skipped utterances (aligned by an earlier run) what that run's report recorded:
-    duration, words, mean confidence, transcript fit and flags. So the report of a resumed run
+    duration, words, mean confidence, transcript fit, flags and unknown words. So the report of a resumed run
     still lists every utterance with its flags, and every recording is judged against all of
     its speaker's (`judge_against_speakers`). With `strict`, a skipped utterance the earlier
     run flagged fails as if refused now, and its outputs are removed: --strict promises that no
@@ -758,6 +787,7 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
         r.transcript_fit = _number(row.get("transcript_fit"), r.transcript_fit)
         r.flags = [f for f in (row.get("flags") or "").split(" | ") if f]
         r.settings = row.get("settings") or ""
+        r.unknown_words = dict.fromkeys((row.get("unknown_words") or "").split(), [])
         if r.flags:
             r.reason = "outputs exist (use --overwrite); flagged when aligned"
         # a flag from the speaker's recordings alone waits for `judge_against_speakers`, which

@@ -73,16 +73,6 @@ def test_adaptation_config_is_hard_em_from_the_base_model(tmp_path):
             adaptation_config([tmp_path], tmp_path / "o", tmp_path / "b", tmp_path / "w", **bad)
 
 
-def test_threads_follow_the_idle_cores(monkeypatch):
-    monkeypatch.setattr(adapt.os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(adapt.os, "getloadavg", lambda: (3.2, 0.0, 0.0))
-    assert adapt.idle_threads() == 1
-    monkeypatch.setattr(adapt.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
-    assert adapt.idle_threads() == 1  # a busy machine: one thread, never zero
-    monkeypatch.setattr(adapt.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
-    assert adapt.idle_threads() == min(4, torch.get_num_threads())
-
-
 def test_corpora_below_the_minimum_are_refused_with_what_is_enough():
     enough = adapt.ADAPT_MIN_SECONDS / adapt.ADAPT_MIN_UTTERANCES
     assert too_small(_recordings(adapt.ADAPT_MIN_UTTERANCES, enough)) is None

@@ -590,3 +590,19 @@ def test_two_hour_recording_bounded_memory(tmp_path, tiny_model_dir):
     assert data["end"] == pytest.approx(7200.0, abs=0.01)
     starts = [e[0] for e in words]
     assert starts == sorted(starts)
+
+
+def test_threads_follow_the_idle_cores(monkeypatch):
+    """Aligning and adapting use the cores the load leaves idle (torch's threads stall each
+    other when one is not scheduled), never zero, never more than torch's default."""
+    import torch
+
+    from aligner import align
+
+    monkeypatch.setattr(align.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(align.os, "getloadavg", lambda: (3.2, 0.0, 0.0))
+    assert align.idle_threads() == 1
+    monkeypatch.setattr(align.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert align.idle_threads() == 1  # a busy machine: one thread, never zero
+    monkeypatch.setattr(align.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert align.idle_threads() == min(4, torch.get_num_threads())

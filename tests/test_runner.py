@@ -358,6 +358,20 @@ def test_a_stale_output_is_gone_even_when_aligning_again_fails(tmp_path, tiny_mo
     assert not (out / "u0.TextGrid").exists()
 
 
+def test_outputs_go_with_a_deleted_transcript(tmp_path, tiny_model_dir):
+    """A recording whose transcript was deleted since its outputs were written fails (no
+    transcript) and loses them: the report and the folder say the same."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root, "u0", speechlike(1.5), text="hello there")
+    write_pair(root, "u1", speechlike(1.5), text="hello again")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q", "-f", "textgrid,json").exit_code == 0
+    (root / "u0.lab").unlink()
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q", "-f", "textgrid")
+    assert result.exit_code == 1
+    assert not (out / "u0.TextGrid").exists() and not (out / "u0.json").exists()
+    assert (out / "u1.TextGrid").exists() and (out / "u1.json").exists()
+
+
 # ------------------------------------------------------------------------ what the summary says
 
 def test_failed_rows_have_the_duration_of_readable_audio(tmp_path, tiny_model_dir):
@@ -400,6 +414,39 @@ def test_a_corpus_summary_counts_its_unknown_words_in_one_line(tmp_path, tiny_mo
     assert f"ottc-align validate '{root}' --export-dictionary words.dict" in line
     assert cli("validate", root, "--export-dictionary", tmp_path / "w.dict").exit_code == 0
     assert "zorblax" in (tmp_path / "w.dict").read_text(encoding="utf-8")
+
+
+def test_a_corpus_run_lists_its_unknown_words_as_mfa_does(tmp_path, tiny_model_dir):
+    """oovs_found.txt (most frequent first) and utterance_oovs.txt, in the report's column too;
+    a resumed run keeps them; once a --dictionary has the words, the lists are gone."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i, text in enumerate(["Zorblax zorblax quuxly", "zorblax hello", "hello there"]):
+        write_pair(root / "spk", f"u{i}", speechlike(3.0, seed=i), text=text)
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
+    expected_oovs = "zorblax\nquuxly\n"
+    expected_utts = "spk/u0\tquuxly zorblax\nspk/u1\tzorblax\n"
+    assert (out / "oovs_found.txt").read_text(encoding="utf-8") == expected_oovs
+    assert (out / "utterance_oovs.txt").read_text(encoding="utf-8") == expected_utts
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert [rows[f"spk/u{i}"]["unknown_words"] for i in range(3)] == ["quuxly zorblax", "zorblax", ""]
+    (out / "oovs_found.txt").unlink()
+    resumed = cli(root, "-o", out, "--model", tiny_model_dir)  # everything skipped
+    assert resumed.exit_code == 0 and "2 word(s) not in the dictionary" in resumed.stdout
+    assert (out / "oovs_found.txt").read_text(encoding="utf-8") == expected_oovs
+    words = tmp_path / "words.dict"
+    words.write_text("zorblax Z AO1 R B L AE0 K S\nquuxly K W AH1 K S L IY0\n", encoding="utf-8")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q", "--dictionary", words).exit_code == 0
+    assert not (out / "oovs_found.txt").exists() and not (out / "utterance_oovs.txt").exists()
+
+
+def test_word_lists_in_a_corpus_aligned_into_itself_are_not_transcripts(tmp_path, tiny_model_dir):
+    root = tmp_path / "c"
+    write_pair(root, "u0", speechlike(3.0), text="zorblax hello")
+    assert cli(root, "-o", root, "--model", tiny_model_dir, "-q").exit_code == 0
+    assert (root / "oovs_found.txt").is_file()
+    again = cli(root, "-o", root, "--model", tiny_model_dir)
+    assert again.exit_code == 0 and "without a recording" not in again.output, again.output
+    assert corpus.orphan_transcripts(root) == []
 
 
 def test_a_corpus_aligned_into_its_own_folder_keeps_the_user_s_other_files(tmp_path):

@@ -375,6 +375,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
                                 [u.name for u in todo] if interrupted else ())
             if "csv" in fmts:
                 runner.write_table(results, out_dir, out_dir / runner.TABLE_NAME)
+            runner.write_oovs(results, out_dir)
         except OSError as err:
             print_error(err)
     if interrupted:

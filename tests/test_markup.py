@@ -78,7 +78,49 @@ def test_chat_transcripts_are_read_as_chat(lex):
     assert noise == {"&+fr", "xxx", "&=laughs"}
     assert all(w.pronunciations != [["spn"]] for w in parse_transcript("www.example.com", lex))
     more = parse_transcript("no [x 3] please, it [=? is] red, she &~fr friend [/] ok", lex)
-    assert [w.text for w in more] == ["no", "please", "it", "red", "she", "&~fr", "friend", "ok"]
+    assert [w.text for w in more] == ["no", "no", "no", "please", "it", "red", "she", "&~fr",
+                                      "friend", "ok"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    # [x N]: the word, or the <scope>, was said N times
+    ("*PAR: <I want> [x 2] it [/] it", ["I", "want", "I", "want", "it", "it"]),
+    ("*PAR:\tthe dog [x 2] &-um went", ["the", "dog", "dog", "um", "went"]),
+    # prolongation and a pause inside a word: the word, labelled as typed
+    ("*CHI:\tI ran a:way from the ca:t no: [/] no .", ["I", "ran", "a:way", "from", "the", "ca:t",
+                                                      "no", "no"]),
+    ("*CHI:\tthe b^all [/] ball", ["the", "b^all", "ball"]),
+    # a repeated sound before the word: one fragment of its own
+    ("*CHI:\t↫b-b↫ball [/] ball", ["↫b-b", "ball", "ball"]),
+    # outside CHAT: times and carets as they were
+    ("it is 10:30, ba^ll", ["it", "is", "10:30", "ba", "ll"]),
+])
+def test_chat_marks_inside_words_and_repetitions(text, expected, lex):
+    """CHAT's `[x N]` means said N times (dropping it left words out of the transcript);
+    `a:way` (prolonged) and `b^all` (a block inside the word) are the words away and ball, not
+    "a" + "way" or the letter B + "all"; `↫b-b↫ball` a sound repeated, then the word."""
+    words = parse_transcript(text, lex)
+    assert [w.text for w in words] == expected
+    readings = {"a:way": ["AH0", "W", "EY1"], "ca:t": ["K", "AE1", "T"],
+                "b^all": ["B", "AO1", "L"], "↫b-b": ["spn"]}
+    for w in words:
+        if w.text in readings:
+            assert w.pronunciations[0] == readings[w.text], w
+
+
+@pytest.mark.parametrize("text,cut,words", [
+    ("bi- bi- big", ["bi-", "bi-"], ["big"]),  # a part-word repetition that spells "bi"
+    ("ta- table", ["ta-"], ["table"]),
+    ("the b- ball", ["b-"], ["the", "ball"]),
+    ("pre- and post-war", [], ["pre", "and", "post-war"]),  # said in full: a word
+    ("so- so- so good", [], ["so", "so", "so", "good"]),  # whole words repeated
+])
+def test_a_part_word_started_again_is_a_cutoff(text, cut, words, lex):
+    """A broken-off start that is a word with a vowel ("bi", "ta") is a cutoff (spoken noise,
+    its hyphen kept on the words tier) when the next word said in full starts with it."""
+    parsed = parse_transcript(text, lex)
+    assert [w.text for w in parsed if w.pronunciations == [["spn"]]] == cut
+    assert [w.text for w in parsed if w.pronunciations != [["spn"]]] == words
 
 
 @pytest.mark.parametrize("text,kept", [("the 0s and 1s", "0s"), ("the 0th one", "0th"),

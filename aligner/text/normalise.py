@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable, Sequence
 
 from aligner.text import numbers as num
 
@@ -601,15 +601,31 @@ def stray_brackets(text: str) -> list[str]:
             if any(c in m.group() for c in BRACKETS)]
 
 
-def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool]) -> bool:
+def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool],
+               following: Sequence[tuple[str, int]] = ()) -> bool:
     """A word broken off, written as its start and a hyphen (`w-`, `th-`, "I w- went"): spoken
     noise like MFA's `<cutoff-x>`, unless the letters are a word with a vowel ("pre- and
-    post-war" says "pre"). A single letter is never the letter's name here, nor "th" T-H."""
+    post-war" says "pre") that is not started again right after ("bi- bi- big", "ta- table":
+    a part-word repetition, a stutter, whose letters happen to spell "bi" or "ta").
+    A single letter is never the letter's name here, nor "th" T-H. `following`: the next
+    pieces of the transcript and where each ends in `cleaned`."""
+    if not _trailing_hyphen(core, cleaned, end):
+        return False
+    low = core.lower()
+    if _cutoff_letters(low, known):
+        return True
+    for word, word_end in following:  # the first word said in full after it
+        if not _trailing_hyphen(word, cleaned, word_end):
+            return len(word) > len(low) and word.lower().startswith(low)
+    return False
+
+
+def _trailing_hyphen(core: str, cleaned: str, end: int) -> bool:
+    """Whether letters are followed by a hyphen that ends the word ("w-", "w-,"; not
+    "well-known" nor "w--")."""
     if not core.isalpha() or cleaned[end:end + 1] != "-":
         return False
-    if end + 1 < len(cleaned) and (cleaned[end + 1].isalnum() or cleaned[end + 1] == "-"):
-        return False  # "well-known", "w--" : not a trailing hyphen ("w-," is)
-    return _cutoff_letters(core.lower(), known)
+    return not (end + 1 < len(cleaned) and (cleaned[end + 1].isalnum() or cleaned[end + 1] == "-"))
 
 
 def _cutoff_letters(low: str, known: Callable[[str], bool]) -> bool:
@@ -655,6 +671,54 @@ def chat_codes(text: str) -> str:
     for m in _CHAT_RE.finditer(text):
         out[m.start():m.end()] = " " * (m.end() - m.start())
     return "".join(out)
+
+
+# CHAT marks inside a word: prolongation (`a:way`, `no:`), a pause within it (`b^all`), and a
+# sound repeated before it (`↫b-b↫ball`); and a word said N times written once (`dog [x 3]`).
+_CHAT_IN_WORD_RE = re.compile(r"(?<=[^\W\d_])(?::(?=[^\W\d_]|[\s.,!?]|$)|\^(?=[^\W\d_]))|↫")
+_CHAT_TIMES_RE = re.compile(r"\[x\s(\d+)\]")
+
+
+def _chat_words(cleaned: str, origin: list[int] | None) -> tuple[str, list[int]]:
+    """A CHAT transcript with its codes blanked (`chat_codes`) and its words as said: the marks
+    inside a word removed (`a:way` is the word "away", `b^all` "ball"), a repeated sound made
+    a fragment of its own (`↫b-b↫ball`: spoken noise labelled `↫b-b`, then "ball"), and a word
+    or `<scope>` followed by `[x N]` written N times (CHAT's "said N times": dropping the code
+    left N - 1 of them out of the transcript, and the words around them misplaced). Returns the
+    text and where each of its characters came from in the NFC text (labels keep the user's
+    spelling: `a:way`)."""
+    base = list(range(len(cleaned))) if origin is None else origin
+    coded = chat_codes(cleaned)
+    inserts: dict[int, list[int]] = {}  # position in `cleaned` -> characters added there
+    for m in _CHAT_TIMES_RE.finditer(cleaned):
+        scope = next((s for s in _CHAT_SCOPE_RE.finditer(cleaned)
+                      if s.end() <= m.start() and not cleaned[s.end():m.start()].strip()), None)
+        if scope is not None:
+            lo, hi = scope.start() + 1, scope.end() - 1
+        else:  # the word before the code
+            hi = len(cleaned[:m.start()].rstrip())
+            lo = hi - len(cleaned[:hi].split()[-1]) if cleaned[:hi].split() else hi
+        copies = (int(m.group(1)) - 1) if hi > lo else 0
+        inserts.setdefault(hi, []).extend(([-1] + list(range(lo, hi))) * min(copies, 20))
+    marks = {m.start(): m.group() for m in _CHAT_IN_WORD_RE.finditer(coded)}
+    arrows = sorted(k for k, ch in marks.items() if ch == "↫")
+    # ↫b-b↫ball: the repeated sound is one fragment (`&+b-b`, spoken noise), then the word
+    replaced = {**dict.fromkeys(arrows[0::2], "&+"), **dict.fromkeys(arrows[1::2], " ")}
+    out, where = [], []
+    for k, ch in enumerate(coded):
+        for j in inserts.get(k, ()):
+            out.append(" " if j < 0 else coded[j])
+            where.append(base[k - 1 if j < 0 and k else max(j, 0)])
+        if k in marks:
+            out += replaced.get(k, "")
+            where += [base[k]] * len(replaced.get(k, ""))
+            continue
+        out.append(ch)
+        where.append(base[k])
+    for j in inserts.get(len(coded), ()):
+        out.append(" " if j < 0 else coded[j])
+        where.append(base[-1] if j < 0 else base[j])
+    return "".join(out), where
 
 
 def _markup_spans(cleaned: str, chat: bool = False) -> list[tuple[int, int]]:
@@ -714,7 +778,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     """
     nfc, cleaned, origin = clean_with_origin(text)
     chat = is_chat(cleaned)
-    cleaned = chat_codes(cleaned) if chat else cleaned
+    if chat:
+        cleaned, origin = _chat_words(cleaned, origin)
     markup = _markup_spans(cleaned, chat)
     is_markup = set(markup)
     raw_spans = _piece_spans(cleaned, markup)
@@ -742,7 +807,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         if (a, b) in is_markup:
             tokens.append(Token(original(a, b), [], markup_kind(core, chat)))
             continue
-        if _is_cutoff(core, cleaned, b, known):  # "w- went": a stutter, not "double-you"
+        following = [(pieces[j], spans[j][1]) for j in range(i + 1, min(i + 6, len(pieces)))
+                     if spans[j] not in is_markup]
+        if _is_cutoff(core, cleaned, b, known, following):  # "w- went": not "double-you"
             tokens.append(Token(original(a, b + 1), [], MARKUP_SPN))
             continue
         for start in _glued_cutoffs(core, known):  # "b-b-barrel": two cutoffs, then the word

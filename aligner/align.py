@@ -294,7 +294,8 @@ class Aligner:
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
         from aligner.boundaries import close_short_pauses, extend_into_voicing
-        from aligner.features import frame_levels, voiced_frames, voiced_share
+        from aligner.features import (frame_levels, voiced_frames, voiced_share,
+                                      voiced_share_in_noise)
 
         duration = len(wave) / self.sample_rate
         if encoded is not None and abs(encoded.duration - duration) > self.frame_duration:
@@ -316,7 +317,10 @@ class Aligner:
             if self.min_pause > 0:
                 words, phones = close_short_pauses(a.words, a.phones, self.min_pause)
                 a = replace(a, words=words, phones=phones)
-            a = replace(a, voiced_share=voiced_share(voiced), voiced_outside=voiced_outside_words(
+            share = voiced_share(voiced)
+            if share < self.thresholds.min_voiced_share:  # in hiss? a second look (no_speech)
+                share = max(share, voiced_share_in_noise(piece))
+            a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
                 a.words, voiced.numpy(), self.frame_duration))
             owner = segment.speaker if segment.speaker is not None else speaker
             per_speaker.setdefault(owner, []).append(_shift(a, offset))

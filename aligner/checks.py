@@ -43,7 +43,8 @@ class Thresholds:
     # held-out learner recordings, children included, the least voiced is 0.78% (a breathy
     # child's voice; 1% of them under 18%); white and pink noise and mains hum 0%, brown noise
     # (rumble) 0.12% on average, 3 of 30 samples above this threshold (docs/usage.md). The model
-    # hears speech in such noise and a transcript fits.
+    # hears speech in such noise and a transcript fits. Under it, `align_waveform` looks again in
+    # the band of a voice's low harmonics (`features.voiced_share_in_noise`): speech in hiss.
     min_voiced_share: float = 0.005
     # Above: seconds of voiced speech that no word covers (voiced_outside_words): part of what
     # was said is probably missing from the transcript. On the held-out learners it flags 0.8%

@@ -175,6 +175,29 @@ def test_a_voice_is_voiced():
     assert voiced_share(voiced_frames(np.zeros(0, dtype=np.float32))) == 0.0  # no frames
 
 
+def test_a_voice_in_hiss_is_found_by_the_second_look():
+    """Pre-emphasis lifts white noise's highs over a voice's harmonics: a voice with white noise
+    at its own level (0 dB) has too few voiced frames for `no_speech`; judged in the band of its
+    low harmonics, on frames above the median level, it is plainly there. Noise alone, white,
+    brown or mains hum, stays under the threshold that way too."""
+    import numpy as np
+
+    from aligner.checks import Thresholds
+    from aligner.features import voiced_frames, voiced_share, voiced_share_in_noise
+
+    threshold = Thresholds().min_voiced_share
+    t = np.arange(48000) / 16000
+    syllables = np.clip(np.sin(2 * np.pi * 2 * t), 0, None) ** 2
+    voice = sum(np.sin(2 * np.pi * k * 130 * t) / k for k in range(1, 30)) * syllables
+    hiss = np.random.default_rng(0).standard_normal(len(t))
+    hiss *= np.sqrt(np.mean(voice ** 2) / np.mean(hiss ** 2))  # 0 dB
+    x = (0.1 * (voice + hiss) / np.abs(voice + hiss).max()).astype(np.float32)
+    assert voiced_share(voiced_frames(x)) < threshold  # what no_speech saw before
+    assert voiced_share_in_noise(x) > 5 * threshold
+    for kind in ("white", "brown", "hum"):
+        assert voiced_share_in_noise(_noise(kind)) < threshold, kind
+
+
 def test_digital_silence_becomes_the_recordings_own_quiet_frames():
     """Exact zeros (and noise below a 16-bit recording's floor) are replaced by the recording's
     quiet frames, band by band; sound, even quiet sound, is left as it is."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -67,6 +67,38 @@ class Thresholds:
     max_phone_seconds: float = 0.7
     max_token_share: float = 0.5  # of the non-silent audio given to one token
     min_duration_for_share: float = 2.0  # the share check needs a recording this long
+
+    def changed(self) -> str:
+        """The limits set away from their defaults, `name=value` joined by commas ("" for
+        none): what a corpus run records in its report's settings."""
+        default = Thresholds()
+        return ",".join(f"{f.name}={getattr(self, f.name):g}" for f in fields(self)
+                        if getattr(self, f.name) != getattr(default, f.name))
+
+
+def parse_thresholds(items: Sequence[str]) -> Thresholds:
+    """Thresholds from `--threshold NAME=VALUE` items (a field of `Thresholds`, a number >= 0),
+    the others at their defaults. Raises ValueError naming the bad item and the valid names.
+
+    Why: the defaults are set on read and learner speech; a study of stuttering or dysarthria
+    holds phones longer than max_phone_seconds and speech the transcript does not hold, and
+    needs its own limits to keep `--strict` and the flags meaningful."""
+    names = {f.name: f.type for f in fields(Thresholds)}
+    changes: dict[str, float | int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in names:
+            raise ValueError(f"--threshold {item!r}: give NAME=VALUE, NAME one of "
+                             f"{', '.join(names)}")
+        try:
+            number = int(value) if names[name] in ("int", int) else float(value)
+        except ValueError:
+            raise ValueError(f"--threshold {item!r}: {value.strip()!r} is not a number") from None
+        if not number >= 0:
+            raise ValueError(f"--threshold {item!r}: must be 0 or more")
+        changes[name] = number
+    return replace(Thresholds(), **changes)
 
 
 class Flag(str):

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import flag_kind, is_speaker_mismatch, speaker_mismatch
+from aligner.checks import Thresholds, flag_kind, is_speaker_mismatch, speaker_mismatch
 from aligner.corpus import NO_TRANSCRIPT, WORD_LISTS, Utterance
 from aligner.errors import one_line
 from aligner.formats import FORMATS, output_paths, write_outputs
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
     from aligner.align import Aligner
     from aligner.alignment import Alignment
-    from aligner.checks import Thresholds
 
 REPORT_NAME = "alignment_report.csv"
 TABLE_NAME = "corpus_alignments.csv"  # every utterance's CSV rows in one table (format csv)
@@ -272,11 +271,11 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
 
 
 def run_settings(model: Path, method: str, dictionary: Path | None = None,
-                 min_pause: float = MIN_PAUSE) -> str:
+                 min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds()) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
-    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, and --min-pause when not the
-    default.
+    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, and --min-pause and the --threshold
+    limits when not the defaults (the flags written in the outputs depend on them).
 
     Why: a resumed run skips finished utterances by their files' times (`stale_outputs`), which
     say nothing about a --dictionary added, a method or model changed since; the outputs of
@@ -294,9 +293,10 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
 
     model_files = [Path(model) / CONFIG_FILE, Path(model) / WEIGHTS_FILE]  # what load_model reads
     pause = f" min_pause={min_pause:g}" if min_pause != MIN_PAUSE else ""
+    limits = f" thresholds={thresholds.changed()}" if thresholds.changed() else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
-            f"{pause}")
+            f"{pause}{limits}")
 
 
 def _mtime(path: Path) -> int:
@@ -488,7 +488,7 @@ _WORKER: dict = {}
 
 
 def _init_worker(model, device, dictionary, parent: int | None, halt,
-                 journal: Journal | None, min_pause: float) -> None:
+                 journal: Journal | None, min_pause: float, thresholds: Thresholds) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -498,7 +498,7 @@ def _init_worker(model, device, dictionary, parent: int | None, halt,
     torch.set_num_threads(1)
     from aligner.align import Aligner
 
-    aligner = Aligner.load(model, device=device, dictionary=dictionary)
+    aligner = Aligner.load(model, device=device, dictionary=dictionary, thresholds=thresholds)
     aligner.min_pause = min_pause
     _WORKER.update(aligner=aligner, halt=halt, journal=journal)
 
@@ -545,7 +545,8 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
                  formats: Sequence[str], method: str, strict: bool, jobs: int,
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
                  late: list[Result] | None = None,
-                 journal: Journal | None = None, min_pause: float = MIN_PAUSE) -> Iterator[Result]:
+                 journal: Journal | None = None, min_pause: float = MIN_PAUSE,
+                 thresholds: Thresholds = Thresholds()) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well); each task is one length batch (`length_batches`). Each Result is
     recorded in `journal` by the worker that aligned it. The workers ignore Ctrl-C from their
@@ -565,7 +566,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
     halt = ctx.Event()
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                initargs=(model, device, dictionary, os.getpid(), halt, journal,
-                                         min_pause))
+                                         min_pause, thresholds))
     futures: dict = {}
     consumed: set = set()
     try:

@@ -41,3 +41,14 @@ def test_docs_quote_the_thresholds_the_code_applies(document: str, pattern: str,
     applied = getattr(Thresholds(), field) * (100 if field in PERCENT else 1000 if field in MILLISECONDS else 1)
     assert all(float(value) == pytest.approx(applied) for value in quoted), \
         f"{document} quotes {field} as {quoted}, the code applies {applied}"
+
+
+def test_the_threshold_option_lists_every_limit_with_its_default():
+    """docs/usage.md lists what `--threshold` accepts: every field of Thresholds, at its default."""
+    from dataclasses import fields
+
+    text = " ".join((ROOT / "docs/usage.md").read_text(encoding="utf-8").split())
+    paragraph = text[text.index("Each limit can be set for a run with `--threshold NAME=VALUE`"):]
+    paragraph = paragraph[: paragraph.index("They were set on")]
+    listed = {name: float(value) for name, value in re.findall(rf"`(\w+)` \({NUMBER}", paragraph)}
+    assert listed == {f.name: float(getattr(Thresholds(), f.name)) for f in fields(Thresholds)}

@@ -347,6 +347,45 @@ def test_a_corpus_run_with_another_min_pause_aligns_again(tmp_path, tiny_model_d
     assert rows["u0"]["status"] in ("aligned", "flagged") and "min_pause=0" in rows["u0"]["settings"]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_threshold_sets_a_flag_s_limit_in_corpus_runs(tmp_path, tiny_model_dir, jobs):
+    """--threshold reaches every worker and the speaker judgement, and the report's settings
+    record it, so a run with other limits flags again instead of skipping."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(3):
+        write_pair(root / "spk", f"u{i}", speechlike(2.0, seed=i), text="hello there")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q", "-j", jobs).exit_code == 0
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q", "-j", jobs,
+                 "--threshold", "min_word_confidence=1")  # every word is under 1
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8")))
+    assert len(rows) == 3 and all(r["status"] == "flagged" for r in rows), rows
+    assert all("low_confidence" in r["flags"] for r in rows)
+    assert all("thresholds=min_word_confidence=1" in r["settings"] for r in rows)
+
+
+def test_a_bad_threshold_is_a_usage_error(tmp_path, tiny_model_dir):
+    wav, txt = write_pair(tmp_path, "u0", speechlike(1.5), text="hello there")
+    for bad, needle in [("max_phone=2", "max_phone_seconds"), ("max_phone_seconds=abc", "not a number"),
+                        ("max_phone_seconds", "NAME=VALUE"), ("max_phone_seconds=-1", "0 or more")]:
+        result = cli(wav, txt, "--model", tiny_model_dir, "--threshold", bad)
+        assert result.exit_code == 2 and needle in result.stderr, (bad, result.output)
+        assert_no_traceback(result)
+    ok = cli(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "o.json", "--strict",
+             "--threshold", "min_word_confidence=1")
+    assert ok.exit_code == 1 and not (tmp_path / "o.json").exists()  # flagged, refused
+
+
+def test_thresholds_parse_and_say_what_changed():
+    from aligner.checks import Thresholds, parse_thresholds
+
+    t = parse_thresholds(["max_phone_seconds=1.5", "squeezed-min-phones=6"])
+    assert t == Thresholds(max_phone_seconds=1.5, squeezed_min_phones=6)
+    assert isinstance(t.squeezed_min_phones, int)
+    assert t.changed() == "squeezed_min_phones=6,max_phone_seconds=1.5"
+    assert parse_thresholds([]) == Thresholds() and Thresholds().changed() == ""
+
+
 def test_a_stale_output_is_gone_even_when_aligning_again_fails(tmp_path, tiny_model_dir):
     root, out = tmp_path / "corpus", tmp_path / "out"
     _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)

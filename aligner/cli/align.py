@@ -62,6 +62,10 @@ def command(
         "seconds, and gaps under 0.1 s beside a stop or affricate (its closure): the next word "
         "starts earlier, or the word before runs on; 0 keeps every gap.")]
         = MIN_PAUSE,
+    threshold: Annotated[Optional[list[str]], typer.Option(
+        "--threshold", help="Set a flag's limit, NAME=VALUE (repeatable), e.g. "
+        "max_phone_seconds=1.5 for prolonged sounds; names and defaults in docs/usage.md.",
+        show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="Print every warning (flag) instead of counts per kind and a "
@@ -73,12 +77,17 @@ def command(
     input (single file); 130 interrupted (Ctrl-C), 143 stopped by SIGTERM: run the same command
     again to resume a corpus.
     """
+    from aligner.checks import parse_thresholds
     from aligner.formats import parse_formats
 
     try:
         fmts = parse_formats(formats)
     except ValueError as err:
         raise fail(f"--format: {err}")
+    try:
+        limits = parse_thresholds(threshold or [])
+    except ValueError as err:
+        raise fail(err)
     if not audio.exists():
         raise fail(f"{audio}: file not found")
     if audio.is_dir():
@@ -94,7 +103,8 @@ def command(
         if plots:
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
-                             overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause)
+                             overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
+                             limits)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -104,7 +114,7 @@ def command(
             if not quiet:
                 _print_transcript_conflicts([_file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           strict, quiet, verbose, min_pause)
+                           strict, quiet, verbose, min_pause, limits)
     raise typer.Exit(code)
 
 
@@ -167,7 +177,7 @@ def single_output_base(audio: Path, output: Path | None,
 
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
-                quiet, verbose=False, min_pause=MIN_PAUSE) -> int:
+                quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None) -> int:
     """One recording: a one-utterance run of the runner, its Result printed."""
     from aligner.align import TRANSCRIPT_SUFFIXES
     from aligner.atomic import OutputError, check_writable
@@ -195,6 +205,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         raise fail(err)
     aligner = load_aligner(model, device, dictionary, method)
     aligner.min_pause = min_pause
+    aligner.thresholds = thresholds or aligner.thresholds
 
     def write(utt, alignments, wave) -> list[Path]:
         if file is None:
@@ -309,7 +320,7 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
-                  min_pause=MIN_PAUSE) -> int:
+                  min_pause=MIN_PAUSE, thresholds=None) -> int:
     from aligner import corpus, runner
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, clean_stale_temps, ensure_dir
@@ -335,7 +346,9 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method)
     aligner.min_pause = min_pause
-    settings = runner.run_settings(model_dir(model), method, dictionary, min_pause)
+    aligner.thresholds = thresholds or aligner.thresholds
+    settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
+                                   aligner.thresholds)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not quiet:
@@ -353,7 +366,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
-                                     batch_seconds, late, journal, min_pause)
+                                     batch_seconds, late, journal, min_pause,
+                                     aligner.thresholds)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal)

@@ -684,15 +684,25 @@ def write_report(results: Sequence[Result], path: Path,
     of their outputs (a run stopped while writing them: the journal records an utterance just
     before its outputs are written) are `interrupted`, not `aligned`: the next run aligns
     them again, and until then their flags are kept for a run that finds the outputs it wants.
-    An utterance of `everyone` (all the run was to align) that neither has is `interrupted` too,
-    with NOT_REACHED_REASON and no settings: a stopped run's report still lists every one."""
+    An utterance of `everyone` (all the run was to align) that neither has keeps the row of the
+    report this one replaces when its outputs are all there (an --overwrite run stopped before
+    it reached them: they are still the earlier run's, which recorded them); else it is
+    `interrupted` too, with NOT_REACHED_REASON and no settings: a stopped run's report still
+    lists every one."""
     ensure_dir(path.parent)
     journal = journal_path(path)
     rows = {name: {**row, "status": INTERRUPTED, "reason": INTERRUPTED_REASON}
             if unfinished(name) else row for name, row in _journal_rows(journal).items()}
     rows.update((r.name, report_row(r)) for r in results)
+    earlier = _report_rows(path) if everyone else {}
     for name in everyone:
-        if name not in rows:
+        if name in rows:
+            continue
+        kept = earlier.get(name)
+        if (kept and not unfinished(name) and kept.get("status") in ("aligned", "flagged", "skipped")
+                and kept.get("settings")):
+            rows[name] = {**dict.fromkeys(REPORT_COLUMNS, ""), **kept}
+        else:
             rows[name] = {**dict.fromkeys(REPORT_COLUMNS, ""), "utterance": name,
                           "status": INTERRUPTED, "reason": NOT_REACHED_REASON, "words": "0"}
     with atomic_open(path, newline="") as handle:

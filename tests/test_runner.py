@@ -590,6 +590,32 @@ def test_the_report_marks_a_journal_row_whose_outputs_did_not_all_land(tmp_path)
     assert rows["s/b"]["flags"] == "long_word: 'x' lasts 5 s"
 
 
+def test_an_overwrite_run_stopped_early_keeps_the_rows_of_what_it_did_not_reach(tmp_path):
+    """An --overwrite run stopped before it reached some utterances left their earlier outputs
+    as they were; its report listed them as never aligned, so the next run called them outputs
+    "no ottc-align run recorded" and aligned all again. Their earlier rows are kept now; one
+    whose outputs are not all there is still `interrupted`."""
+    from aligner.corpus import Utterance
+
+    out = tmp_path / "out"
+    utts = [Utterance(f"s/{n}", tmp_path / f"{n}.wav", tmp_path / f"{n}.lab", "s") for n in "abc"]
+    (out / "s").mkdir(parents=True)
+    report = out / runner.REPORT_NAME
+    runner.write_report([runner.Result(u.name, "aligned", duration=1.0, words=2, settings="method=x")
+                         for u in utts], report)
+    for u in utts[:2]:
+        for path in runner.expected_outputs(out, u, ["textgrid"]):
+            path.write_text("x")
+    runner.write_report([runner.Result("s/a", "aligned", duration=1.5, words=3, settings="method=x")],
+                        report, runner.lacks_outputs(out, utts, ["textgrid"]),
+                        [u.name for u in utts])
+    rows = {r["utterance"]: r for r in csv.DictReader(open(report, encoding="utf-8"))}
+    assert rows["s/a"]["duration"] == "1.500"  # this run's
+    assert rows["s/b"]["status"] == "aligned" and rows["s/b"]["settings"] == "method=x"
+    assert rows["s/c"]["status"] == "interrupted"  # no outputs: it must be aligned again
+    assert rows["s/c"]["reason"] == runner.NOT_REACHED_REASON
+
+
 def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir, write_wav):
     """`u.wav` and `u.flac` beside one `u.lab` were two utterances of one name: the report had
     two `s/u` rows and one result overwrote the other's TextGrid. Neither is aligned now, the

@@ -75,6 +75,7 @@ _BOUNDARY_BLUE = (0.10, 0.25, 0.75)
 _PAUSE_GREY = (0.93, 0.93, 0.93, 1.0)
 _NO_CONFIDENCE = (0.80, 0.86, 0.95, 1.0)
 _PHONE_FACE = (0.86, 0.90, 0.97, 1.0)
+_FLAG_RED = (0.75, 0.0, 0.1, 1.0)  # a flag's bar over the words it refers to
 _ALPHA_PURPLE = (0.55, 0.10, 0.55)
 
 
@@ -275,8 +276,9 @@ def image_size(alignment: Alignment | Sequence[Alignment], rows: int = 1,
     only for a single alignment that carries frame weights (OTTC models). The first page of a
     long recording has `ROWS_PER_PAGE` rows; `Layout.pages` gives the rows of each page.
     """
-    panels = _panels(_as_list(alignment))
-    return (round(WIDTH_IN * dpi), round(_figure_height_in(panels, rows) * dpi))
+    alignments = _as_list(alignment)
+    return (round(WIDTH_IN * dpi),
+            round(_figure_height_in(_panels(alignments), rows, _any_flagged(alignments)) * dpi))
 
 
 def plot_path(base: Path) -> Path:
@@ -305,13 +307,18 @@ def _row_height_in(panels: list[tuple[str, int]]) -> float:
     return sum(_PANELS_IN[kind] for kind, _ in panels)
 
 
-def _caption_lines(panels: list[tuple[str, int]]) -> int:
-    return 2 + (2 if ("alpha", 0) in panels else 0)
+def _caption_lines(panels: list[tuple[str, int]], flagged: bool = False) -> int:
+    return 2 + (2 if ("alpha", 0) in panels else 0) + flagged
 
 
-def _figure_height_in(panels: list[tuple[str, int]], rows: int) -> float:
+def _figure_height_in(panels: list[tuple[str, int]], rows: int, flagged: bool = False) -> float:
     return (_TOP_IN + rows * _row_height_in(panels) + (rows - 1) * _ROW_GAP_IN + _BOTTOM_IN
-            + _caption_lines(panels) * _CAPTION_LINE_IN)
+            + _caption_lines(panels, flagged) * _CAPTION_LINE_IN)
+
+
+def _any_flagged(alignments: list[Alignment]) -> bool:
+    """Whether a flag refers to a stretch (`flagged_spans`): its red bar needs a caption line."""
+    return any(flagged_spans(a.flags) for a in alignments)
 
 
 def _speaking_in(alignments: list[Alignment], window: Window) -> list[Alignment]:
@@ -432,7 +439,7 @@ def draw_page(plan: Layout, page: int, dpi: int = DPI):
 
     rows = plan.pages[page]
     panels = _panels(plan.alignments)
-    height_in = _figure_height_in(panels, len(rows))
+    height_in = _figure_height_in(panels, len(rows), _any_flagged(plan.alignments))
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=dpi)
     FigureCanvasAgg(fig)
     measure = _text_measurer(fig.canvas.get_renderer())
@@ -476,6 +483,8 @@ def _draw_row(plan: Layout, row: Window, axes: dict, plot_px: float, dpi: int,
         hidden += _draw_tier(axes["phones", i], _overlapping(a.phones, row), row, view, px_per_s,
                              f"{who}phones", _PHONE_FONT, cmap, measure, show_confidence=False,
                              dpi=dpi)
+    for i, a in enumerate(plan.alignments):
+        _draw_flags(axes["words", i], a.flags, row, px_per_s)
     if ("alpha", 0) in axes:
         _draw_alpha(axes["alpha", 0], plan, row, max(2, int(row_px)), first)
     ordered = list(axes.values())
@@ -569,6 +578,9 @@ def _page_title(plan: Layout, page: int, hidden: int) -> str:
             if iv.label and iv.confidence is not None and math.isfinite(iv.confidence)]
     if conf:
         parts.append(f"mean word confidence {np.mean(conf):.2f}")
+    whole = list(dict.fromkeys(k for a in plan.alignments for k in recording_flags(a.flags)))
+    if whole:
+        parts.append("flagged: " + ", ".join(whole))
     if hidden:
         parts.append(f"{hidden} label{'s' if hidden > 1 else ''} too short to show at this "
                      "scale: zoom in with --start/--end or --row-seconds")
@@ -596,7 +608,10 @@ def _draw_caption(fig, plan: Layout, panels: list[tuple[str, int]], height_in: f
             "phones); near 0: frames the alignment passes over (pauses, noise). A word over "
             "near-zero weight is worth a second look.",
         ]
-    y = (_caption_lines(panels) * _CAPTION_LINE_IN + 0.05) / height_in
+    if _any_flagged(plan.alignments):
+        lines.append("red bar over the words: a flag on that stretch, its kind on the bar "
+                     "(the messages are in the JSON, the CSV and the corpus report).")
+    y = (_caption_lines(panels, _any_flagged(plan.alignments)) * _CAPTION_LINE_IN + 0.05) / height_in
     fig.text(_LEFT_IN / WIDTH_IN, y, "\n".join(lines), fontsize=7.5, va="top", ha="left",
              color=(0.2, 0.2, 0.2), linespacing=1.35)
 
@@ -762,6 +777,39 @@ def _confidence_colour(confidence: float | None, cmap) -> tuple[float, float, fl
     if confidence is None or not math.isfinite(confidence):
         return _NO_CONFIDENCE
     return cmap(min(max(confidence, 0.0), 1.0))
+
+
+def flagged_spans(flags: Sequence[str]) -> list[tuple[float, float, str]]:
+    """(start, end, kind) of the flags that refer to a stretch of the recording (a word, a
+    phone, untranscribed speech), in time order; flags on the whole recording have none."""
+    spans = [(f.start, f.end, f.kind) for f in flags if getattr(f, "start", None) is not None
+             and getattr(f, "end", None) is not None and f.end > f.start]
+    return sorted(spans)
+
+
+def recording_flags(flags: Sequence[str]) -> list[str]:
+    """The kinds of the flags on the whole recording (`transcript_mismatch`, `no_speech`), once
+    each: the page title names them."""
+    kinds = [getattr(f, "kind", str(f).split(":", 1)[0]) for f in flags
+             if getattr(f, "start", None) is None]
+    return list(dict.fromkeys(kinds))
+
+
+def _draw_flags(ax, flags: Sequence[str], row: Window, px_per_s: float) -> None:
+    """A red bar along the top of the words tier over each flagged stretch, its kind written
+    on it where it fits: a flag seen where it is, not only in the report."""
+    from matplotlib.patches import Rectangle
+
+    for start, end, kind in flagged_spans(flags):
+        if end <= row.start or start >= row.end:
+            continue
+        lo, hi = max(start, row.start), min(end, row.end)
+        hi = max(hi, lo + 3 / px_per_s)  # a flag on a sliver stays visible
+        ax.add_patch(Rectangle((lo, 0.84), hi - lo, 0.16, facecolor=_FLAG_RED, edgecolor="none",
+                               zorder=4, clip_on=True))
+        if (hi - lo) * px_per_s >= 6.5 * len(kind):
+            ax.text(lo + 2 / px_per_s, 0.92, kind, color="white", fontsize=6.5, ha="left",
+                    va="center", zorder=5, clip_on=True)
 
 
 def _draw_tier(ax, intervals: list[Interval], row: Window, view: Window, px_per_s: float,

@@ -386,6 +386,35 @@ def test_frame_weight_panel_is_named_scaled_and_explained():
     assert "frame weight" not in " ".join(t.get_text() for t in fig.texts)
 
 
+def test_flags_are_drawn_where_they_are(tmp_path):
+    """A flag on a stretch is a red bar over the words there, its kind on it, explained in one
+    more caption line; a flag on the whole recording is named in the title. A plot made from the
+    JSON that holds them shows the same."""
+    from aligner.checks import Flag
+
+    al = make_alignment(4.0, with_alpha=False, seed=2)
+    word = next(w for w in al.words if w.label)
+    plain_size = image_size(al)
+    al.flags = [Flag("low_confidence", f"word {word.label!r} ...", "words", word.start, word.end,
+                     word.label),
+                Flag("untranscribed_speech", "1.0 s of voiced speech ...", "", 3.0, 3.9),
+                Flag("transcript_mismatch", "transcript fit 0.001 is very low")]
+    assert image_size(al)[1] > plain_size[1]
+    fig = draw_page(layout(speechlike(4.0), SR, al), 0)
+    words_ax = next(ax for ax in fig.axes if ax.get_ylabel() == "words")
+    bars = [p for p in words_ax.patches if p.get_facecolor()[:3] == pytest.approx((0.75, 0.0, 0.1))]
+    assert sorted((round(b.get_x(), 3), round(b.get_x() + b.get_width(), 3)) for b in bars) == [
+        (round(word.start, 3), round(word.end, 3)), (3.0, 3.9)]
+    assert "untranscribed_speech" in [t.get_text() for t in words_ax.texts]
+    assert "flagged: transcript_mismatch" in fig.texts[0].get_text() or any(
+        "flagged: transcript_mismatch" in t.get_text() for t in fig.texts)
+    assert any("red bar over the words" in t.get_text() for t in fig.texts)
+    out = tmp_path / "f.png"
+    plot_alignment(speechlike(4.0), SR, al, out)
+    gray = read_png(out)
+    assert (gray.shape[1], gray.shape[0]) == image_size(al)
+
+
 @pytest.mark.parametrize("row_seconds", [-1.0, 0.001, 0.49, float("nan"), float("inf")])
 def test_row_seconds_must_be_sensible(row_seconds):
     with pytest.raises(PlotError, match=r"--row-seconds must be 0 \(one row\) or at least 0.5 s"):
@@ -584,7 +613,10 @@ def test_cli_aligns_on_the_fly_and_draws_alpha(tmp_path, recording, tiny_model_d
                    str(tiny_model_dir), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     gray = read_png(out)
-    with_alpha = image_size(Alignment([], [], 1.0, alpha=[1.0]))
+    from aligner import Aligner
+
+    flags = Aligner.load(tiny_model_dir, device="cpu").align(recording, txt).flags
+    with_alpha = image_size(Alignment([], [], 1.0, alpha=[1.0], flags=flags))
     assert (gray.shape[1], gray.shape[0]) == with_alpha  # the OTTC model's alpha is drawn
 
 

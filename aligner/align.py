@@ -37,8 +37,8 @@ import numpy as np
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import (Thresholds, beyond_audio, find_flags, recording_level,
-                            voiced_outside_words, words_in_silence)
+from aligner.checks import (Thresholds, beyond_audio, find_flags, overlapping_speech,
+                            recording_level, voiced_outside_words, words_in_silence)
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
 from aligner.formats import Segment, read_transcript_textgrid
@@ -331,7 +331,10 @@ class Aligner:
             merged = _merge(parts, duration, spk)
             own = [(g.start, g.end) for g in segments if not g.whole
                    and (g.speaker if g.speaker is not None else speaker) == spk]
+            others = [(g.start, g.end, g.speaker) for g in segments if not g.whole
+                      and (g.speaker if g.speaker is not None else speaker) != spk]
             merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration),
+                            *overlapping_speech(own, others, self.thresholds),
                             *(recording if not out else []),
                             *words_in_silence(merged.words, levels, self.frame_duration)]
             out.append(merged)

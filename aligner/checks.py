@@ -67,6 +67,11 @@ class Thresholds:
     max_phone_seconds: float = 0.7
     max_token_share: float = 0.5  # of the non-silent audio given to one token
     min_duration_for_share: float = 2.0  # the share check needs a recording this long
+    # Above: seconds by which two speakers' utterance intervals of a TextGrid transcript
+    # overlap (`overlapping_speech`). Each speaker is aligned on the audio of its own
+    # intervals as if alone, so in an overlap a word can be placed on the other voice (a
+    # reader's "young man" given to the other speaker's "The").
+    max_overlap_seconds: float = 0.1
 
     def changed(self) -> str:
         """The limits set away from their defaults, `name=value` joined by commas ("" for
@@ -277,6 +282,27 @@ def beyond_audio(segments: Iterable[tuple[float, float]], duration: float) -> li
                  f"({duration:.2f} s) and was cut there; is this the transcript of this recording?",
                  "words", start, end)
             for start, end in segments if end > duration + AUDIO_END_SLACK]
+
+
+def overlapping_speech(own: Iterable[tuple[float, float]],
+                       others: Iterable[tuple[float, float, str]],
+                       thresholds: Thresholds = Thresholds()) -> list[Flag]:
+    """`overlapping_speech` for each of a speaker's utterance intervals (start, end) that
+    overlaps another speaker's (start, end, speaker) by more than `max_overlap_seconds`; the
+    flag's interval is the overlap. Why: each speaker's words are aligned on the audio of that
+    speaker's intervals as if no one else spoke there."""
+    flags = []
+    for start, end in own:
+        for o_start, o_end, who in others:
+            lo, hi = max(start, o_start), min(end, o_end)
+            if hi - lo > thresholds.max_overlap_seconds:
+                flags.append(Flag(
+                    "overlapping_speech",
+                    f"transcript interval {start:.2f}-{end:.2f} s overlaps {who}'s "
+                    f"{o_start:.2f}-{o_end:.2f} s by {hi - lo:.2f} s: each speaker is aligned as "
+                    "if alone there, so a word in the overlap may be placed on the other voice",
+                    "words", lo, hi))
+    return flags
 
 
 # The recording's level (`recording_level`), which no alignment check sees: the features are

@@ -200,6 +200,35 @@ def test_textgrid_transcript_aligns_inside_intervals(aligner, tmp_path):
         aligner.align(tmp_path / "no such recording.wav", tmp_path / "talk.TextGrid")
 
 
+def test_overlapping_speakers_are_flagged_on_both(aligner, tmp_path):
+    """Two speakers' intervals that overlap by more than 0.1 s: `overlapping_speech` on each,
+    the overlap as its interval; intervals that only touch are not flagged, nor a 0.05 s
+    overlap; --threshold max_overlap_seconds raises the limit."""
+    from dataclasses import replace as with_limits
+
+    from praatio import textgrid
+
+    sf.write(str(tmp_path / "talk.wav"), speechlike(6.0), 16000)
+    tg = textgrid.Textgrid(0, 6)
+    tg.addTier(textgrid.IntervalTier("ann", [(0.3, 2.5, "hello there"), (4.0, 5.0, "bye")], 0, 6))
+    tg.addTier(textgrid.IntervalTier("bob", [(2.0, 3.5, "hi alice"), (5.0, 5.9, "yes"),
+                                             (3.95, 3.99, "oh")], 0, 6))
+    tg.save(str(tmp_path / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    by_speaker = {a.speaker: a for a in aligner.align_speakers(tmp_path / "talk.wav",
+                                                               tmp_path / "talk.TextGrid")}
+    for who, other in (("ann", "bob"), ("bob", "ann")):
+        (flag,) = [f for f in by_speaker[who].flags if f.kind == "overlapping_speech"]
+        assert (flag.start, flag.end) == (2.0, 2.5) and f"{other}'s" in flag
+    shared = aligner.thresholds
+    aligner.thresholds = with_limits(shared, max_overlap_seconds=1.0)
+    try:
+        assert not [f for a in aligner.align_speakers(tmp_path / "talk.wav",
+                                                      tmp_path / "talk.TextGrid")
+                    for f in a.flags if f.kind == "overlapping_speech"]
+    finally:
+        aligner.thresholds = shared
+
+
 def test_textgrid_transcript_past_the_audio_is_flagged_and_an_alignment_is_refused(aligner,
                                                                                     tmp_path):
     from praatio import textgrid

@@ -356,12 +356,12 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     `dictionary`, and the run that wrote them used these `settings` (`run_settings`) when
     `recorded` (utterance -> settings, from the report: `previous_rows`) records it; an
     utterance it does not list was not aligned by ottc-align (None: not checked).
-    Other outputs are removed here (they align words the transcript no longer has, or has no
-    more (its transcript was deleted: the utterance fails, and its old outputs went with the
-    transcript), or with
+    Other outputs are removed here (they align words the transcript no longer has, or with
     another model, method or dictionary, or no ottc-align run recorded them: another tool's
     TextGrids in the folder), so the utterance is aligned again, and if that fails no stale
-    alignment is left."""
+    alignment is left. So are those of a recording whose transcript was deleted since a run
+    recorded in `recorded` aligned it (it fails: no transcript); files beside an untranscribed
+    recording that no run of ours recorded are the user's, and stay."""
     todo, done = [], []
     for utt in utterances:
         outputs = expected_outputs(out_dir, utt, formats, plots)
@@ -370,8 +370,9 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
             done.append(Result(utt.name, "failed", overwrite_refusal(utt, clash),
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
-        if utt.transcript is None:  # the transcript they aligned is gone: all are stale
-            stale = utterance_outputs(out_dir, utt, formats, plots)
+        if utt.transcript is None:  # its transcript is gone: what our runs wrote is stale
+            aligned_before = recorded is not None and bool(recorded.get(utt.name))
+            stale = utterance_outputs(out_dir, utt, formats, plots) if aligned_before else []
         else:
             old = (settings if recorded is None  # the caller does not know: taken as ours
                    else recorded[utt.name] or settings if utt.name in recorded else None)

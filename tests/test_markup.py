@@ -86,6 +86,11 @@ def test_chat_transcripts_are_read_as_chat(lex):
     # [x N]: the word, or the <scope>, was said N times
     ("*PAR: <I want> [x 2] it [/] it", ["I", "want", "I", "want", "it", "it"]),
     ("*PAR:\tthe dog [x 2] &-um went", ["the", "dog", "dog", "um", "went"]),
+    ("*PAR: <I want> [* err] [x 2] it", ["I", "want", "I", "want", "it"]),  # codes between
+    ("*PAR: dog [: doggy] [x 2]", ["dog", "dog"]),
+    ("*PAR: <a:way ho:me> [x 2]", ["a:way", "ho:me", "a:way", "ho:me"]),  # copies as said
+    ("*CHI: ↫b-b↫ball [x 2]", ["↫b-b", "ball", "↫b-b", "ball"]),
+    ("*PAR: no [x 0] yes", ["no", "yes"]),
     # prolongation and a pause inside a word: the word, labelled as typed
     ("*CHI:\tI ran a:way from the ca:t no: [/] no .", ["I", "ran", "a:way", "from", "the", "ca:t",
                                                       "no", "no"]),
@@ -96,12 +101,15 @@ def test_chat_transcripts_are_read_as_chat(lex):
     ("it is 10:30, ba^ll", ["it", "is", "10:30", "ba", "ll"]),
 ])
 def test_chat_marks_inside_words_and_repetitions(text, expected, lex):
+    from aligner.text.normalise import CHAT_MAX_TIMES
+
+    assert len(parse_transcript("*PAR: no [x 100]", lex)) == CHAT_MAX_TIMES
     """CHAT's `[x N]` means said N times (dropping it left words out of the transcript);
     `a:way` (prolonged) and `b^all` (a block inside the word) are the words away and ball, not
     "a" + "way" or the letter B + "all"; `↫b-b↫ball` a sound repeated, then the word."""
     words = parse_transcript(text, lex)
     assert [w.text for w in words] == expected
-    readings = {"a:way": ["AH0", "W", "EY1"], "ca:t": ["K", "AE1", "T"],
+    readings = {"a:way": ["AH0", "W", "EY1"], "ca:t": ["K", "AE1", "T"], "ho:me": ["HH", "OW1", "M"],
                 "b^all": ["B", "AO1", "L"], "↫b-b": ["spn"]}
     for w in words:
         if w.text in readings:
@@ -114,6 +122,7 @@ def test_chat_marks_inside_words_and_repetitions(text, expected, lex):
     ("the b- ball", ["b-"], ["the", "ball"]),
     ("pre- and post-war", [], ["pre", "and", "post-war"]),  # said in full: a word
     ("so- so- so good", [], ["so", "so", "so", "good"]),  # whole words repeated
+    (" ".join(["bi-"] * 9) + " big", ["bi-"] * 9, ["big"]),
 ])
 def test_a_part_word_started_again_is_a_cutoff(text, cut, words, lex):
     """A broken-off start that is a word with a vowel ("bi", "ta") is a cutoff (spoken noise,

@@ -411,6 +411,22 @@ def test_outputs_go_with_a_deleted_transcript(tmp_path, tiny_model_dir):
     assert (out / "u1.TextGrid").exists() and (out / "u1.json").exists()
 
 
+def test_files_beside_a_recording_never_transcribed_are_left_alone(tmp_path, tiny_model_dir):
+    """A recording without a transcript that no run of ours aligned: the files of its name are
+    the user's (notes.json beside notes.wav in a corpus aligned into itself, another tool's
+    TextGrid in the output folder), never removed."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root, "u0", speechlike(1.5), text="hello there")
+    write_pair(root, "notes", speechlike(1.5), text=None)
+    (root / "notes.json").write_text("{}", encoding="utf-8")
+    (out).mkdir()
+    (out / "notes.TextGrid").write_text("theirs", encoding="utf-8")
+    for target in (root, out):
+        assert cli(root, "-o", target, "--model", tiny_model_dir, "-q", "-f", "textgrid,json").exit_code == 1
+    assert (root / "notes.json").read_text(encoding="utf-8") == "{}"
+    assert (out / "notes.TextGrid").read_text(encoding="utf-8") == "theirs"
+
+
 # ------------------------------------------------------------------------ what the summary says
 
 def test_failed_rows_have_the_duration_of_readable_audio(tmp_path, tiny_model_dir):

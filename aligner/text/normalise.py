@@ -677,48 +677,41 @@ def chat_codes(text: str) -> str:
 # sound repeated before it (`↫b-b↫ball`); and a word said N times written once (`dog [x 3]`).
 _CHAT_IN_WORD_RE = re.compile(r"(?<=[^\W\d_])(?::(?=[^\W\d_]|[\s.,!?]|$)|\^(?=[^\W\d_]))|↫")
 _CHAT_TIMES_RE = re.compile(r"\[x\s(\d+)\]")
+CHAT_MAX_TIMES = 20  # `[x N]` beyond this is aligned this many times
 
 
 def _chat_words(cleaned: str, origin: list[int] | None) -> tuple[str, list[int]]:
     """A CHAT transcript with its codes blanked (`chat_codes`) and its words as said: the marks
     inside a word removed (`a:way` is the word "away", `b^all` "ball"), a repeated sound made
     a fragment of its own (`↫b-b↫ball`: spoken noise labelled `↫b-b`, then "ball"), and a word
-    or `<scope>` followed by `[x N]` written N times (CHAT's "said N times": dropping the code
-    left N - 1 of them out of the transcript, and the words around them misplaced). Returns the
-    text and where each of its characters came from in the NFC text (labels keep the user's
-    spelling: `a:way`)."""
+    or `<scope>` followed by `[x N]` (other codes may come between) written N times, at most
+    CHAT_MAX_TIMES (CHAT's "said N times": dropping the code left N - 1 of them out of the
+    transcript, and the words around them misplaced). Returns the text and where each of its
+    characters came from in the NFC text (labels keep the user's spelling: `a:way`)."""
     base = list(range(len(cleaned))) if origin is None else origin
     coded = chat_codes(cleaned)
-    inserts: dict[int, list[int]] = {}  # position in `cleaned` -> characters added there
-    for m in _CHAT_TIMES_RE.finditer(cleaned):
-        scope = next((s for s in _CHAT_SCOPE_RE.finditer(cleaned)
-                      if s.end() <= m.start() and not cleaned[s.end():m.start()].strip()), None)
-        if scope is not None:
-            lo, hi = scope.start() + 1, scope.end() - 1
-        else:  # the word before the code
-            hi = len(cleaned[:m.start()].rstrip())
-            lo = hi - len(cleaned[:hi].split()[-1]) if cleaned[:hi].split() else hi
-        copies = (int(m.group(1)) - 1) if hi > lo else 0
-        inserts.setdefault(hi, []).extend(([-1] + list(range(lo, hi))) * min(copies, 20))
+    # each position's characters as said (a mark: none, or its replacement), with their origin
     marks = {m.start(): m.group() for m in _CHAT_IN_WORD_RE.finditer(coded)}
     arrows = sorted(k for k, ch in marks.items() if ch == "↫")
     # ↫b-b↫ball: the repeated sound is one fragment (`&+b-b`, spoken noise), then the word
     replaced = {**dict.fromkeys(arrows[0::2], "&+"), **dict.fromkeys(arrows[1::2], " ")}
-    out, where = [], []
-    for k, ch in enumerate(coded):
-        for j in inserts.get(k, ()):
-            out.append(" " if j < 0 else coded[j])
-            where.append(base[k - 1 if j < 0 and k else max(j, 0)])
-        if k in marks:
-            out += replaced.get(k, "")
-            where += [base[k]] * len(replaced.get(k, ""))
-            continue
-        out.append(ch)
-        where.append(base[k])
-    for j in inserts.get(len(coded), ()):
-        out.append(" " if j < 0 else coded[j])
-        where.append(base[-1] if j < 0 else base[j])
-    return "".join(out), where
+    said = [[(c, base[k]) for c in replaced.get(k, "")] if k in marks else [(ch, base[k])]
+            for k, ch in enumerate(coded)]
+    copies: dict[int, list[tuple[str, int]]] = {}  # after position k: the repeats
+    for m in _CHAT_TIMES_RE.finditer(cleaned):
+        scope = next((s for s in _CHAT_SCOPE_RE.finditer(cleaned)
+                      if s.end() <= m.start() and not coded[s.end():m.start()].strip()), None)
+        if scope is not None:
+            lo, hi = scope.start() + 1, scope.end() - 1
+        else:  # the word before the code (codes between are blanked in `coded`)
+            hi = len(coded[:m.start()].rstrip())
+            lo = hi - len(coded[:hi].split()[-1]) if coded[:hi].split() else hi
+        if hi > lo:
+            text = [item for k in range(lo, hi) for item in said[k]]
+            times = min(int(m.group(1)), CHAT_MAX_TIMES) - 1
+            copies.setdefault(hi - 1, []).extend(([(" ", base[hi - 1])] + text) * max(times, 0))
+    out = [item for k in range(len(coded)) for item in said[k] + copies.get(k, [])]
+    return "".join(c for c, _ in out), [where for _, where in out]
 
 
 def _markup_spans(cleaned: str, chat: bool = False) -> list[tuple[int, int]]:
@@ -807,8 +800,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         if (a, b) in is_markup:
             tokens.append(Token(original(a, b), [], markup_kind(core, chat)))
             continue
-        following = [(pieces[j], spans[j][1]) for j in range(i + 1, min(i + 6, len(pieces)))
-                     if spans[j] not in is_markup]
+        following = [(pieces[j], spans[j][1]) for j in range(i + 1, min(i + 13, len(pieces)))
+                     if spans[j] not in is_markup]  # a stutter's restarts, then the word
         if _is_cutoff(core, cleaned, b, known, following):  # "w- went": not "double-you"
             tokens.append(Token(original(a, b + 1), [], MARKUP_SPN))
             continue

@@ -117,23 +117,35 @@ def resolve_device(device: "str | torch.device | None" = "auto") -> str:
     return device
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (a cgroup's or a batch job's share of a bigger
+    machine, where `os.cpu_count()` counts them all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def idle_threads() -> int:
-    """CPU threads for torch when the user has not set them (OMP_NUM_THREADS, `adapt
-    --threads`): the cores that the 1-minute load average leaves idle, at least 1, and no more
-    than the cores there are or torch's own default.
+    """CPU threads for torch in a command-line run when the user has not set them
+    (OMP_NUM_THREADS, `adapt --threads`): the usable cores that the 1-minute load average
+    leaves idle, at least 1, and no more than torch's own default. Set once per process by the
+    CLI (`cli.common.load_aligner`, `adapt`), not by `Aligner.load`: a service or a notebook
+    that loaded a model at a busy moment would keep one thread for good.
 
     Why: torch's threads wait for each other at every operation, so on a busy machine one
     thread that is not scheduled stalls the others. On 2 cores beside one busy process,
-    aligning 78 s of audio under `nice` took 20-21 s with 2 threads and 4.1-4.2 s with 1; adapting at
-    load 10 took 14.5 s per step with 2 threads, 2.9 s with 1."""
+    aligning 78 s of audio under `nice` took 20-21 s with 2 threads and 4.1-4.2 s with 1;
+    adapting at load 10 took 14.5 s per step with 2 threads, 2.9 s with 1."""
     import torch
 
-    most = max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
+    cores = usable_cores()
+    most = max(1, min(torch.get_num_threads(), cores))
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): torch's default
         return most
-    return max(1, min(most, (os.cpu_count() or 1) - int(round(load))))
+    return max(1, min(most, cores - int(round(load))))
 
 
 class Aligner:
@@ -181,7 +193,7 @@ class Aligner:
 
         device = resolve_device(device)
         if device == "cpu" and os.environ.get("OMP_NUM_THREADS") is None:
-            torch.set_num_threads(idle_threads())
+            torch.set_num_threads(max(1, min(torch.get_num_threads(), usable_cores())))
         net = load_model(Path(model) if model is not None else None, device=device)
         lexicon = _load_lexicon(dictionary) if dictionary is not None else None
         return cls(net, lexicon=lexicon, thresholds=thresholds)
@@ -294,6 +306,7 @@ class Aligner:
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
         from aligner.boundaries import close_short_pauses, extend_into_voicing
+        from aligner.text.phones import SILENCE, SPOKEN_NOISE, STAR
         from aligner.features import (frame_levels, voiced_frames, voiced_share,
                                       voiced_share_in_noise)
 
@@ -302,6 +315,7 @@ class Aligner:
             raise ValueError(f"{name}: `encoded` holds {encoded.duration:.2f} s of model outputs "
                              f"but the audio is {duration:.2f} s long: encode this recording")
         per_speaker: dict[str | None, list[Alignment]] = {}
+        spoken: list[Segment] = []
         for segment in segments:
             prepared = self.prepare_text(segment.text, segment.source)
             piece, offset, label = self._cut(wave, segment, name)
@@ -324,6 +338,8 @@ class Aligner:
                 a.words, voiced.numpy(), self.frame_duration))
             owner = segment.speaker if segment.speaker is not None else speaker
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
+            if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):
+                spoken.append(segment)  # a tier of [laughter] alone overlaps no one's speech
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
         recording = recording_level(wave)  # once: the report joins the speakers' flags
@@ -331,10 +347,11 @@ class Aligner:
             merged = _merge(parts, duration, spk)
             own = [(g.start, g.end) for g in segments if not g.whole
                    and (g.speaker if g.speaker is not None else speaker) == spk]
-            others = [(g.start, g.end, g.speaker) for g in segments if not g.whole
-                      and (g.speaker if g.speaker is not None else speaker) != spk]
+            talk = [(g.start, g.end, g.speaker if g.speaker is not None else speaker)
+                    for g in spoken if not g.whole]
             merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration),
-                            *overlapping_speech(own, others, self.thresholds),
+                            *overlapping_speech([(a, b) for a, b, who in talk if who == spk],
+                                                [t for t in talk if t[2] != spk], self.thresholds),
                             *(recording if not out else []),
                             *words_in_silence(merged.words, levels, self.frame_duration)]
             out.append(merged)

@@ -9,8 +9,9 @@ them into failures. Pure functions over `Alignment`; no I/O.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -77,7 +78,7 @@ class Thresholds:
         """The limits set away from their defaults, `name=value` joined by commas ("" for
         none): what a corpus run records in its report's settings."""
         default = Thresholds()
-        return ",".join(f"{f.name}={getattr(self, f.name):g}" for f in fields(self)
+        return ",".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
                         if getattr(self, f.name) != getattr(default, f.name))
 
 
@@ -96,12 +97,18 @@ def parse_thresholds(items: Sequence[str]) -> Thresholds:
         if not sep or name not in names:
             raise ValueError(f"--threshold {item!r}: give NAME=VALUE, NAME one of "
                              f"{', '.join(names)}")
+        whole = names[name] in ("int", int)
         try:
-            number = int(value) if names[name] in ("int", int) else float(value)
+            number = float(value)
         except ValueError:
-            raise ValueError(f"--threshold {item!r}: {value.strip()!r} is not a number") from None
-        if not number >= 0:
-            raise ValueError(f"--threshold {item!r}: must be 0 or more")
+            number = math.nan
+        if math.isnan(number):
+            raise ValueError(f"--threshold {item!r}: {value.strip()!r} is not a number")
+        if whole and number != int(number):
+            raise ValueError(f"--threshold {item!r}: {name} is a whole number (of phones)")
+        if not 0 <= number < math.inf:
+            raise ValueError(f"--threshold {item!r}: must be 0 or more, and finite")
+        number = int(number) if whole else number
         changes[name] = number
     return replace(Thresholds(), **changes)
 
@@ -290,10 +297,15 @@ def overlapping_speech(own: Iterable[tuple[float, float]],
     """`overlapping_speech` for each of a speaker's utterance intervals (start, end) that
     overlaps another speaker's (start, end, speaker) by more than `max_overlap_seconds`; the
     flag's interval is the overlap. Why: each speaker's words are aligned on the audio of that
-    speaker's intervals as if no one else spoke there."""
+    speaker's intervals as if no one else spoke there. Linear in the intervals for a tier's
+    (one speaker's intervals do not overlap each other), so an hour of conversation is quick."""
+    mine = sorted(own)
+    by_speaker: dict[str, list[tuple[float, float]]] = {}
+    for start, end, who in others:
+        by_speaker.setdefault(who, []).append((start, end))
     flags = []
-    for start, end in own:
-        for o_start, o_end, who in others:
+    for who, theirs in by_speaker.items():
+        for (start, end), (o_start, o_end) in _overlapping_pairs(mine, sorted(theirs)):
             lo, hi = max(start, o_start), min(end, o_end)
             if hi - lo > thresholds.max_overlap_seconds:
                 flags.append(Flag(
@@ -302,7 +314,25 @@ def overlapping_speech(own: Iterable[tuple[float, float]],
                     f"{o_start:.2f}-{o_end:.2f} s by {hi - lo:.2f} s: each speaker is aligned as "
                     "if alone there, so a word in the overlap may be placed on the other voice",
                     "words", lo, hi))
-    return flags
+    return sorted(flags, key=lambda f: (f.start, f.end))
+
+
+def _overlapping_pairs(a: list[tuple[float, float]], b: list[tuple[float, float]]
+                       ) -> Iterator[tuple[tuple[float, float], tuple[float, float]]]:
+    """The pairs of intervals of `a` and `b` (each sorted by start) that overlap: walking both
+    lists at once when neither overlaps itself, else every pair."""
+    disjoint = all(x[1] <= y[0] for x, y in zip(a, a[1:])) and all(x[1] <= y[0] for x, y in zip(b, b[1:]))
+    if not disjoint:
+        yield from ((x, y) for x in a for y in b if min(x[1], y[1]) > max(x[0], y[0]))
+        return
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if min(a[i][1], b[j][1]) > max(a[i][0], b[j][0]):
+            yield a[i], b[j]
+        if a[i][1] <= b[j][1]:
+            i += 1
+        else:
+            j += 1
 
 
 # The recording's level (`recording_level`), which no alignment check sees: the features are

@@ -186,7 +186,7 @@ def no_audio_message(root: Path, unreadable: Sequence[Path] = ()) -> str:
 
 
 # The word lists a corpus run writes at the top of its output folder (`runner.write_oovs`): not
-# transcripts, when a corpus is aligned into itself.
+# transcripts, when the output folder is the corpus or inside it (`-o corpus/aligned`).
 WORD_LISTS = ("oovs_found.txt", "utterance_oovs.txt")
 
 
@@ -197,7 +197,7 @@ def orphan_transcripts(root: Path) -> list[Path]:
     folders: Folders = {}
     return [path for path in sorted(_walk(root))
             if path.suffix.lower() in (".lab", ".txt")
-            and not (path.name in WORD_LISTS and os.path.samefile(path.parent, root))
+            and path.name not in WORD_LISTS
             and not any(ext in recordings for ext in _siblings(path, folders))]
 
 

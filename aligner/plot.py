@@ -75,7 +75,7 @@ _BOUNDARY_BLUE = (0.10, 0.25, 0.75)
 _PAUSE_GREY = (0.93, 0.93, 0.93, 1.0)
 _NO_CONFIDENCE = (0.80, 0.86, 0.95, 1.0)
 _PHONE_FACE = (0.86, 0.90, 0.97, 1.0)
-_FLAG_RED = (0.75, 0.0, 0.1, 1.0)  # a flag's bar over the words it refers to
+_FLAG_INK = (0.1, 0.1, 0.1, 1.0)  # a flag's bar: apart from every confidence colour
 _ALPHA_PURPLE = (0.55, 0.10, 0.55)
 
 
@@ -273,7 +273,8 @@ def image_size(alignment: Alignment | Sequence[Alignment], rows: int = 1,
     """(width, height) in pixels of a page of `rows` rows that `plot_alignment` writes.
 
     Each speaker adds a words and a phones tier to every row; the frame-weight panel is drawn
-    only for a single alignment that carries frame weights (OTTC models). The first page of a
+    only for a single alignment that carries frame weights (OTTC models); flags on stretches of
+    the recording add a caption line (`flagged_spans`). The first page of a
     long recording has `ROWS_PER_PAGE` rows; `Layout.pages` gives the rows of each page.
     """
     alignments = _as_list(alignment)
@@ -317,7 +318,7 @@ def _figure_height_in(panels: list[tuple[str, int]], rows: int, flagged: bool = 
 
 
 def _any_flagged(alignments: list[Alignment]) -> bool:
-    """Whether a flag refers to a stretch (`flagged_spans`): its red bar needs a caption line."""
+    """Whether a flag refers to a stretch (`flagged_spans`): its bar needs a caption line."""
     return any(flagged_spans(a.flags) for a in alignments)
 
 
@@ -609,7 +610,7 @@ def _draw_caption(fig, plan: Layout, panels: list[tuple[str, int]], height_in: f
             "near-zero weight is worth a second look.",
         ]
     if _any_flagged(plan.alignments):
-        lines.append("red bar over the words: a flag on that stretch, its kind on the bar "
+        lines.append("black bar over the words: a flag on that stretch, its kind on the bar "
                      "(the messages are in the JSON, the CSV and the corpus report).")
     y = (_caption_lines(panels, _any_flagged(plan.alignments)) * _CAPTION_LINE_IN + 0.05) / height_in
     fig.text(_LEFT_IN / WIDTH_IN, y, "\n".join(lines), fontsize=7.5, va="top", ha="left",
@@ -780,35 +781,43 @@ def _confidence_colour(confidence: float | None, cmap) -> tuple[float, float, fl
 
 
 def flagged_spans(flags: Sequence[str]) -> list[tuple[float, float, str]]:
-    """(start, end, kind) of the flags that refer to a stretch of the recording (a word, a
-    phone, untranscribed speech), in time order; flags on the whole recording have none."""
-    spans = [(f.start, f.end, f.kind) for f in flags if getattr(f, "start", None) is not None
-             and getattr(f, "end", None) is not None and f.end > f.start]
-    return sorted(spans)
+    """(start, end, kinds) of the stretches that flags refer to (a word, a phone, untranscribed
+    speech), in time order, overlapping ones merged with their kinds joined ("low_confidence,
+    long_phone"): one bar each. Flags on the whole recording have none."""
+    spans = sorted((f.start, f.end, f.kind) for f in flags if getattr(f, "start", None) is not None
+                   and getattr(f, "end", None) is not None and f.end > f.start)
+    merged: list[tuple[float, float, list[str]]] = []
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            lo, hi, kinds = merged[-1]
+            merged[-1] = (lo, max(hi, end), kinds if kind in kinds else kinds + [kind])
+        else:
+            merged.append((start, end, [kind]))
+    return [(lo, hi, ", ".join(kinds)) for lo, hi, kinds in merged]
 
 
 def recording_flags(flags: Sequence[str]) -> list[str]:
     """The kinds of the flags on the whole recording (`transcript_mismatch`, `no_speech`), once
     each: the page title names them."""
-    kinds = [getattr(f, "kind", str(f).split(":", 1)[0]) for f in flags
-             if getattr(f, "start", None) is None]
-    return list(dict.fromkeys(kinds))
+    from aligner.checks import flag_kind
+
+    return list(dict.fromkeys(flag_kind(f) for f in flags if getattr(f, "start", None) is None))
 
 
 def _draw_flags(ax, flags: Sequence[str], row: Window, px_per_s: float) -> None:
-    """A red bar along the top of the words tier over each flagged stretch, its kind written
-    on it where it fits: a flag seen where it is, not only in the report."""
+    """A dark bar along the top of the words tier over each flagged stretch, its kinds written
+    on it where they fit: a flag seen where it is, not only in the report."""
     from matplotlib.patches import Rectangle
 
-    for start, end, kind in flagged_spans(flags):
+    for start, end, kinds in flagged_spans(flags):
         if end <= row.start or start >= row.end:
             continue
         lo, hi = max(start, row.start), min(end, row.end)
         hi = max(hi, lo + 3 / px_per_s)  # a flag on a sliver stays visible
-        ax.add_patch(Rectangle((lo, 0.84), hi - lo, 0.16, facecolor=_FLAG_RED, edgecolor="none",
+        ax.add_patch(Rectangle((lo, 0.84), hi - lo, 0.16, facecolor=_FLAG_INK, edgecolor="none",
                                zorder=4, clip_on=True))
-        if (hi - lo) * px_per_s >= 6.5 * len(kind):
-            ax.text(lo + 2 / px_per_s, 0.92, kind, color="white", fontsize=6.5, ha="left",
+        if (hi - lo) * px_per_s >= 6.5 * len(kinds):
+            ax.text(lo + 2 / px_per_s, 0.92, kinds, color="white", fontsize=6.5, ha="left",
                     va="center", zorder=5, clip_on=True)
 
 

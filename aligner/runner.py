@@ -604,6 +604,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
 
 REPORT_COLUMNS = ("utterance", "status", "reason", "duration", "words", "mean_confidence",
                   "transcript_fit", "flags", "settings", "unknown_words")
+_LATER_COLUMNS = ("settings", "unknown_words")  # columns older versions' rows do not have
 _STATUS_ORDER = {"failed": 0, "interrupted": 1, "flagged": 2, "aligned": 3, "skipped": 4}
 INTERRUPTED = "interrupted"  # a report row whose outputs did not all land (`write_report`)
 INTERRUPTED_REASON = "outputs incomplete (the run stopped while writing them): run it again"
@@ -702,7 +703,7 @@ def write_report(results: Sequence[Result], path: Path,
         kept = earlier.get(name)
         if (kept and not unfinished(name) and kept.get("status") in ("aligned", "flagged", "skipped")
                 and kept.get("settings")):
-            rows[name] = {**dict.fromkeys(REPORT_COLUMNS, ""), **kept}
+            rows[name] = {c: kept.get(c) or "" for c in REPORT_COLUMNS}  # a user's own columns: not ours
         else:
             rows[name] = {**dict.fromkeys(REPORT_COLUMNS, ""), "utterance": name,
                           "status": INTERRUPTED, "reason": NOT_REACHED_REASON, "words": "0"}
@@ -715,16 +716,19 @@ def write_report(results: Sequence[Result], path: Path,
     return path
 
 
-def write_oovs(results: Sequence[Result], out_dir: Path) -> list[Path]:
+def write_oovs(report: Path, out_dir: Path) -> list[Path]:
     """The words of the corpus that no dictionary has (pronounced by rule), in the two files MFA
     users look for: `oovs_found.txt`, one word per line, the most frequent first, and
     `utterance_oovs.txt`, one line per utterance that has any (`name<TAB>word word ...`).
-    Lowercase, as the dictionary is matched. With none, files an earlier run left are removed
-    (a --dictionary that now covers them). Returns the paths written."""
+    From the report's `unknown_words` column, so that they list what the report lists (rows an
+    interrupted or resumed run kept included). Lowercase, as the dictionary is matched. With
+    none, files an earlier run left are removed (a --dictionary that now covers them).
+    Returns the paths written."""
     from collections import Counter
 
-    by_utterance = {r.name: sorted({w.lower() for w in r.unknown_words})
-                    for r in results if r.unknown_words}
+    by_utterance = {name: sorted(set(row["unknown_words"].lower().split()))
+                    for name, row in _report_rows(report).items()
+                    if name and (row.get("unknown_words") or "").strip()}
     paths = [Path(out_dir) / OOVS_NAME, Path(out_dir) / UTTERANCE_OOVS_NAME]
     if not by_utterance:
         for path in paths:
@@ -779,7 +783,8 @@ def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | 
     return path
 
 
-def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> None:
+def recall_previous(results: Sequence[Result], report: Path, strict: bool,
+                    unknown_words: Callable[[str], dict[str, list[str]]] | None = None) -> None:
     """Give skipped utterances (aligned by an earlier run) what that run's report recorded:
     duration, words, mean confidence, transcript fit, flags and unknown words. So the report of a resumed run
     still lists every utterance with its flags, and every recording is judged against all of
@@ -787,7 +792,8 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
     run flagged fails as if refused now, and its outputs are removed: --strict promises that no
     flagged alignment is left in the output folder. Read from the report and from the journal of
     a run killed before it wrote one (`previous_rows`); with neither, they are left as they
-    are."""
+    are. `unknown_words(name)` gives an utterance's unknown words when its row is from a
+    version that did not record them."""
     rows = previous_rows(report)
     for r in results:
         row = rows.get(r.name)
@@ -799,7 +805,10 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool) -> No
         r.transcript_fit = _number(row.get("transcript_fit"), r.transcript_fit)
         r.flags = [f for f in (row.get("flags") or "").split(" | ") if f]
         r.settings = row.get("settings") or ""
-        r.unknown_words = dict.fromkeys((row.get("unknown_words") or "").split(), [])
+        if row.get("unknown_words") is not None:
+            r.unknown_words = {w: [] for w in row["unknown_words"].split()}
+        elif unknown_words is not None:  # a report from before the column: found again
+            r.unknown_words = unknown_words(r.name)
         if r.flags:
             r.reason = "outputs exist (use --overwrite); flagged when aligned"
         # a flag from the speaker's recordings alone waits for `judge_against_speakers`, which
@@ -843,7 +852,7 @@ def _journal_rows(path: Path) -> dict[str, dict[str, str]]:
         except ValueError:
             continue
         if isinstance(row, dict) and all(isinstance(row.get(c), str) for c in REPORT_COLUMNS
-                                         if c != "settings"):  # older runs did not record it
+                                         if c not in _LATER_COLUMNS):
             rows[row["utterance"]] = row
     return rows
 

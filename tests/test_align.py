@@ -213,12 +213,14 @@ def test_overlapping_speakers_are_flagged_on_both(aligner, tmp_path):
     tg.addTier(textgrid.IntervalTier("ann", [(0.3, 2.5, "hello there"), (4.0, 5.0, "bye")], 0, 6))
     tg.addTier(textgrid.IntervalTier("bob", [(2.0, 3.5, "hi alice"), (5.0, 5.9, "yes"),
                                              (3.95, 3.99, "oh")], 0, 6))
+    tg.addTier(textgrid.IntervalTier("events", [(0.5, 1.5, "[laughter]")], 0, 6))  # no speech
     tg.save(str(tmp_path / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     by_speaker = {a.speaker: a for a in aligner.align_speakers(tmp_path / "talk.wav",
                                                                tmp_path / "talk.TextGrid")}
     for who, other in (("ann", "bob"), ("bob", "ann")):
         (flag,) = [f for f in by_speaker[who].flags if f.kind == "overlapping_speech"]
         assert (flag.start, flag.end) == (2.0, 2.5) and f"{other}'s" in flag
+    assert not [f for f in by_speaker["events"].flags if f.kind == "overlapping_speech"]
     shared = aligner.thresholds
     aligner.thresholds = with_limits(shared, max_overlap_seconds=1.0)
     try:
@@ -622,16 +624,22 @@ def test_two_hour_recording_bounded_memory(tmp_path, tiny_model_dir):
 
 
 def test_threads_follow_the_idle_cores(monkeypatch):
-    """Aligning and adapting use the cores the load leaves idle (torch's threads stall each
-    other when one is not scheduled), never zero, never more than torch's default."""
+    """Command-line runs and adapting use the cores the load leaves idle (torch's threads
+    stall each other when one is not scheduled), never zero, never more than torch's default;
+    `Aligner.load` does not lower a process's threads for good."""
     import torch
 
     from aligner import align
 
-    monkeypatch.setattr(align.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(align, "usable_cores", lambda: 4)
     monkeypatch.setattr(align.os, "getloadavg", lambda: (3.2, 0.0, 0.0))
     assert align.idle_threads() == 1
     monkeypatch.setattr(align.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
     assert align.idle_threads() == 1  # a busy machine: one thread, never zero
     monkeypatch.setattr(align.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
     assert align.idle_threads() == min(4, torch.get_num_threads())
+
+    monkeypatch.setattr(align.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    before = torch.get_num_threads()
+    align.Aligner.load(device="cpu")
+    assert torch.get_num_threads() == max(1, min(before, align.usable_cores()))

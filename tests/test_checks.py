@@ -529,3 +529,19 @@ def test_a_recording_flag_is_given_once_whatever_the_speakers(aligner):
     assert len(alignments) == 2
     kinds = [getattr(f, "kind", "") for a in alignments for f in a.flags]
     assert kinds.count("quiet_audio") == 1
+
+
+def test_overlapping_speech_finds_every_overlap_of_a_long_conversation():
+    """Two speakers taking turns with a 0.2 s overlap at every change (an hour of them): every
+    overlap found, the same pairs as comparing every pair, and 0.05 s ones not flagged."""
+    from aligner.checks import _overlapping_pairs, overlapping_speech
+
+    turns = [(i * 2.0, i * 2.0 + 2.2) for i in range(1800)]  # an hour of 2 s turns
+    ann = turns[0::2]
+    bob = [(a, b, "bob") for a, b in turns[1::2]]
+    flags = overlapping_speech(ann, bob)
+    assert len(flags) == 1799 and all(abs((f.end - f.start) - 0.2) < 1e-9 for f in flags)
+    brute = [(x, y) for x in ann for y in [(a, b) for a, b, _ in bob]
+             if min(x[1], y[1]) > max(x[0], y[0])]
+    assert list(_overlapping_pairs(sorted(ann), sorted((a, b) for a, b, _ in bob))) == brute
+    assert overlapping_speech([(0.0, 1.0)], [(0.95, 2.0, "bob")]) == []  # 0.05 s: a handover

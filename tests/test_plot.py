@@ -21,7 +21,7 @@ pytest.importorskip("matplotlib")
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.plot import (  # noqa: E402
     DPI, ROW_SECONDS, ROWS_PER_PAGE, PlotError, Window, _CAPTION_LINE_IN, _MIN_FONT, _PANELS_IN,
-    _TOP_IN, draw_page, image_size, layout, layout_rows, page_paths, place_labels,
+    _TOP_IN, draw_page, flagged_spans, image_size, layout, layout_rows, page_paths, place_labels,
     plot_alignment, plot_path, resolve_window, spectrogram, spectrogram_range, waveform_envelope,
 )
 from tests.conftest import speechlike  # noqa: E402
@@ -387,7 +387,7 @@ def test_frame_weight_panel_is_named_scaled_and_explained():
 
 
 def test_flags_are_drawn_where_they_are(tmp_path):
-    """A flag on a stretch is a red bar over the words there, its kind on it, explained in one
+    """A flag on a stretch is a dark bar over the words there, its kind on it, explained in one
     more caption line; a flag on the whole recording is named in the title. A plot made from the
     JSON that holds them shows the same."""
     from aligner.checks import Flag
@@ -397,18 +397,20 @@ def test_flags_are_drawn_where_they_are(tmp_path):
     plain_size = image_size(al)
     al.flags = [Flag("low_confidence", f"word {word.label!r} ...", "words", word.start, word.end,
                      word.label),
+                Flag("long_phone", "phone ...", "phones", word.start, word.start + 0.01),
                 Flag("untranscribed_speech", "1.0 s of voiced speech ...", "", 3.0, 3.9),
                 Flag("transcript_mismatch", "transcript fit 0.001 is very low")]
     assert image_size(al)[1] > plain_size[1]
     fig = draw_page(layout(speechlike(4.0), SR, al), 0)
     words_ax = next(ax for ax in fig.axes if ax.get_ylabel() == "words")
-    bars = [p for p in words_ax.patches if p.get_facecolor()[:3] == pytest.approx((0.75, 0.0, 0.1))]
+    bars = [p for p in words_ax.patches if p.get_facecolor()[:3] == pytest.approx((0.1, 0.1, 0.1))]
     assert sorted((round(b.get_x(), 3), round(b.get_x() + b.get_width(), 3)) for b in bars) == [
         (round(word.start, 3), round(word.end, 3)), (3.0, 3.9)]
     assert "untranscribed_speech" in [t.get_text() for t in words_ax.texts]
     assert "flagged: transcript_mismatch" in fig.texts[0].get_text() or any(
         "flagged: transcript_mismatch" in t.get_text() for t in fig.texts)
-    assert any("red bar over the words" in t.get_text() for t in fig.texts)
+    assert any("black bar over the words" in t.get_text() for t in fig.texts)
+    assert flagged_spans(al.flags)[0][2] == "long_phone, low_confidence"  # one bar, both kinds
     out = tmp_path / "f.png"
     plot_alignment(speechlike(4.0), SR, al, out)
     gray = read_png(out)

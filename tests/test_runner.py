@@ -367,7 +367,9 @@ def test_threshold_sets_a_flag_s_limit_in_corpus_runs(tmp_path, tiny_model_dir, 
 def test_a_bad_threshold_is_a_usage_error(tmp_path, tiny_model_dir):
     wav, txt = write_pair(tmp_path, "u0", speechlike(1.5), text="hello there")
     for bad, needle in [("max_phone=2", "max_phone_seconds"), ("max_phone_seconds=abc", "not a number"),
-                        ("max_phone_seconds", "NAME=VALUE"), ("max_phone_seconds=-1", "0 or more")]:
+                        ("max_phone_seconds", "NAME=VALUE"), ("max_phone_seconds=-1", "0 or more"),
+                        ("max_phone_seconds=nan", "not a number"), ("max_phone_seconds=inf", "finite"),
+                        ("squeezed_min_phones=4.5", "whole number")]:
         result = cli(wav, txt, "--model", tiny_model_dir, "--threshold", bad)
         assert result.exit_code == 2 and needle in result.stderr, (bad, result.output)
         assert_no_traceback(result)
@@ -383,6 +385,8 @@ def test_thresholds_parse_and_say_what_changed():
     assert t == Thresholds(max_phone_seconds=1.5, squeezed_min_phones=6)
     assert isinstance(t.squeezed_min_phones, int)
     assert t.changed() == "squeezed_min_phones=6,max_phone_seconds=1.5"
+    assert parse_thresholds(["max_phone_seconds=0.70000001"]).changed() == "max_phone_seconds=0.70000001"
+    assert parse_thresholds(["squeezed_min_phones=6.0"]).squeezed_min_phones == 6
     assert parse_thresholds([]) == Thresholds() and Thresholds().changed() == ""
 
 
@@ -494,6 +498,34 @@ def test_a_corpus_run_lists_its_unknown_words_as_mfa_does(tmp_path, tiny_model_d
     assert not (out / "oovs_found.txt").exists() and not (out / "utterance_oovs.txt").exists()
 
 
+def test_reports_and_journals_of_the_version_before_the_unknown_words_column(tmp_path,
+                                                                            tiny_model_dir):
+    """A report without `unknown_words` (the version before): a resumed run finds the skipped
+    utterances' unknown words again from their transcripts; a journal line without the column
+    still counts; a report with a column of the user's own does not stop the next report."""
+    import json
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    write_pair(root, "u0", speechlike(3.0), text="zorblax hello")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
+    report = out / runner.REPORT_NAME
+    rows = list(csv.DictReader(open(report, encoding="utf-8")))
+    old_columns = [c for c in runner.REPORT_COLUMNS if c != "unknown_words"]
+    with open(report, "w", newline="", encoding="utf-8") as handle:  # as the version before wrote it
+        writer = csv.DictWriter(handle, old_columns + ["my notes"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({**r, "my notes": "checked"} for r in rows)
+    (out / "oovs_found.txt").unlink()
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0  # all skipped
+    assert (out / "oovs_found.txt").read_text(encoding="utf-8") == "zorblax\n"
+    journal = runner.journal_path(tmp_path / runner.REPORT_NAME)
+    line = {c: "" for c in old_columns} | {"utterance": "s/a", "status": "aligned", "words": "2"}
+    journal.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert "s/a" in runner.previous_rows(tmp_path / runner.REPORT_NAME)
+    runner.write_report([], report, everyone=["u0"])  # keeps u0's row, not the user's column
+    assert list(csv.DictReader(open(report, encoding="utf-8")))[0]["utterance"] == "u0"
+
+
 def test_word_lists_in_a_corpus_aligned_into_itself_are_not_transcripts(tmp_path, tiny_model_dir):
     root = tmp_path / "c"
     write_pair(root, "u0", speechlike(3.0), text="zorblax hello")
@@ -502,6 +534,8 @@ def test_word_lists_in_a_corpus_aligned_into_itself_are_not_transcripts(tmp_path
     again = cli(root, "-o", root, "--model", tiny_model_dir)
     assert again.exit_code == 0 and "without a recording" not in again.output, again.output
     assert corpus.orphan_transcripts(root) == []
+    assert cli(root, "-o", root / "aligned", "--model", tiny_model_dir, "-q").exit_code == 0
+    assert (root / "aligned" / "oovs_found.txt").is_file() and corpus.orphan_transcripts(root) == []
 
 
 def test_a_corpus_aligned_into_its_own_folder_keeps_the_user_s_other_files(tmp_path):

@@ -143,6 +143,12 @@ def load_aligner(model: Path | None, device: str, dictionary: Path | None,
         raise fail(err) from None
     except (OSError, RuntimeError) as err:
         raise fail(f"cannot load the model: {one_line(err)}") from None
+    if aligner.device.type == "cpu" and os.environ.get("OMP_NUM_THREADS") is None:
+        import torch
+
+        from aligner.align import idle_threads
+
+        torch.set_num_threads(idle_threads())  # a busy machine: fewer threads, none stalled
     try:  # an unknown method, or one this model cannot use (a CTC model has no frame weights)
         decoder_for(method, aligner.model.config)
     except ValueError as err:

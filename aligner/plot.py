@@ -816,7 +816,7 @@ def _draw_flags(ax, flags: Sequence[str], row: Window, px_per_s: float) -> None:
         hi = max(hi, lo + 3 / px_per_s)  # a flag on a sliver stays visible
         ax.add_patch(Rectangle((lo, 0.84), hi - lo, 0.16, facecolor=_FLAG_INK, edgecolor="none",
                                zorder=4, clip_on=True))
-        if (hi - lo) * px_per_s >= 6.5 * len(kinds):
+        if (hi - lo) * px_per_s >= 5.5 * len(kinds):  # 6.5 pt: some 5 pixels a letter
             ax.text(lo + 2 / px_per_s, 0.92, kinds, color="white", fontsize=6.5, ha="left",
                     va="center", zorder=5, clip_on=True)
 

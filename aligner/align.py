@@ -544,9 +544,8 @@ class Aligner:
                 prepared = PreparedText(prepared.words, chosen, {
                     w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
                 ids = [phone_ids(p, markup=True) for p in chosen]
-                words_at = word_frames(spans, token_word, len(ids), self.frame_duration)
                 spans, token_word, alpha = self._spans(log_probs, weight_logits, ids, decoder,
-                                                       phone_lp, words_at)
+                                                       phone_lp)
         phones_out: list[Interval] = []
         owner: list[int] = []
         unheard: list[tuple[int, str, int]] = []  # (place among phones_out, label, word)
@@ -599,13 +598,10 @@ class Aligner:
         except ValueError as err:
             raise AlignmentError(str(err)) from None
 
-    def _spans(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder, phone_lp,
-               words_at: tuple[np.ndarray, np.ndarray] | None = None):
+    def _spans(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder, phone_lp):
         """Token spans for the target sequence; returns (spans, word index per token, alpha).
         phone_lp: `phone_log_probs(log_probs, states)`, computed once per recording by the caller
-        (a model with states scores its phones' confidence on them). words_at: each word's
-        first and end frame in an alignment of the same words with other pronunciations
-        (`word_frames`): `viterbi` then searches within GUIDE_BAND frames of them, not all."""
+        (a model with states scores its phones' confidence on them)."""
         import torch
 
         from aligner import decode
@@ -625,11 +621,8 @@ class Aligner:
         # A model with sub-phonetic states aligns every phone's states in order; the phones'
         # spans are then put back together from their states'.
         states, first, last = expand_targets(targets, cfg.states)
-        guide = None
-        if words_at is not None and decoder.on_grid and not is_long(log_probs.shape[0]):
-            guide = (GUIDE_BAND, guide_centre(states.word, *words_at, log_probs.shape[0]))
         x = DecoderInput(log_probs, states.tokens, states.optional, self.frame_duration, alpha,
-                         states.beta, guide=guide)
+                         states.beta)
         markup = states.tokens >= cfg.n_classes
         if decoder.needs_weights and bool(markup.any()):
             x = _with_markup_mass(x, markup)
@@ -731,55 +724,6 @@ def with_unheard(phones: list[Interval], owner: list[int], unheard: list[tuple[i
                                         label, None) for n, (label, _) in enumerate(items)]
         owner[place:place] = [word for _, word in items]
     return tidy_phones(phones, duration), owner  # 1 ms each at least, where room ran out
-
-
-# How far (frames) a second Viterbi search, after some words' pronunciations changed, looks
-# around the first alignment's words (`guide_centre`); wider where no path fits (doubled).
-# Why: the first search is exact over the whole recording, and 187 of 272 utterances of the
-# synthetic test split were searched twice, a sixth of the alignment time. At 50 frames the
-# paths are those of the exact search on all 878 utterances of the synthetic dev and test
-# splits and on gold-dev (at 25, 9 utterances moved a boundary, by up to 0.3 s).
-GUIDE_BAND = 50
-
-
-def word_frames(spans, token_word, n_words: int, frame_duration: float
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Each word's first frame and end frame (float) in an alignment: its tokens' earliest start
-    and latest end. A word with no token (none here) gets NaN, filled from its neighbours by
-    `guide_centre`."""
-    owner = np.asarray(token_word)
-    starts = np.asarray(spans.start, dtype=np.float64) / frame_duration
-    ends = np.asarray(spans.end, dtype=np.float64) / frame_duration
-    lo, hi = np.full(n_words, np.inf), np.full(n_words, -np.inf)
-    mine = owner >= 0
-    np.minimum.at(lo, owner[mine], starts[mine])
-    np.maximum.at(hi, owner[mine], ends[mine])
-    return np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan)
-
-
-def guide_centre(token_word, lo: np.ndarray, hi: np.ndarray, n_frames: int) -> "torch.Tensor":
-    """The boundary after each token (float frames) for a band around words placed at frames
-    [lo, hi): a word's tokens share its frames evenly, a silence between words ends where the
-    next word starts (the last one at the end of the recording)."""
-    import torch
-
-    owner = np.asarray(token_word)
-    lo = np.where(np.isnan(lo), np.nan_to_num(hi, nan=0.0), lo)
-    hi = np.where(np.isnan(hi), lo, hi)
-    centre = np.empty(len(owner), dtype=np.float64)
-    mine = owner >= 0
-    words = owner[mine]
-    count = np.bincount(words, minlength=len(lo))[words]
-    rank = np.arange(len(words)) - np.searchsorted(words, words)  # tokens run word by word
-    centre[mine] = lo[words] + (rank + 1) * (hi[words] - lo[words]) / count
-    next_start = np.full(len(owner), float(n_frames))
-    upcoming = float(n_frames)
-    for j in range(len(owner) - 1, -1, -1):  # a silence's end: the next word's start
-        next_start[j] = upcoming
-        if owner[j] >= 0:
-            upcoming = lo[owner[j]]
-    centre[~mine] = next_start[~mine]
-    return torch.from_numpy(centre)
 
 
 def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_duration: float,

@@ -497,21 +497,20 @@ def align_viterbi(
     band: int | None = None,
     alpha: Tensor | None = None,
     beta: Tensor | None = None,
-    centre: Tensor | None = None,
 ) -> TokenSpans:
     """Best single monotone path under the label posteriors: log_probs [T, C], targets [S].
 
     optional [S] bool: tokens that may take 0 frames (the inserted silences); every other token
     gets >= 1 frame, so T must be >= their number (ValueError otherwise).
-    band: see `viterbi_segments`. The band follows `centre` [S] when given (the boundary after
-    each token, in frames), else the OT boundaries when `alpha` [T] is given (beta [S] as in
-    training, default uniform), else the uniform diagonal.
+    band: see `viterbi_segments`. The band follows the OT boundaries when `alpha` [T] is given
+    (beta [S] as in training, default uniform), else the uniform diagonal.
     Confidence: geometric-mean posterior over the token's frames (a 0-frame token: its posterior
     at the frame where its empty span sits).
     """
     _check_inputs(log_probs, targets)
+    centre = None
     exact = _searches_exactly(log_probs.shape[0], targets.numel(), band)
-    if centre is None and alpha is not None and not exact:  # an exact search has no band
+    if alpha is not None and not exact:  # an exact search has no band to centre
         b = _uniform(targets.numel(), alpha.device) if beta is None else beta
         s, e = ot_boundaries(alpha.detach(), b.detach())
         nxt = torch.cat([s[1:], e[-1:]])
@@ -861,10 +860,7 @@ class DecoderInput:
     log_probs [T, C] label log-posteriors; targets [S] class ids; optional [S] bool (tokens that
     may take no frames, e.g. the inserted silences); alpha [T] frame weights and beta [S] token
     masses (an OTTC model's; None for a model without frame weights); path: (first, end) of
-    `viterbi_segments_long`, when the caller has already searched it; guide: (band, centre [S])
-    for `viterbi` on a short input, the boundaries of an alignment of almost the same tokens
-    (`viterbi_segments`' band around them), for a second search after a change of
-    pronunciations."""
+    `viterbi_segments_long`, when the caller has already searched it."""
 
     log_probs: Tensor
     targets: Tensor
@@ -873,7 +869,6 @@ class DecoderInput:
     alpha: Tensor | None = None
     beta: Tensor | None = None
     path: tuple[Tensor, Tensor] | None = None
-    guide: tuple[int, Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -905,9 +900,6 @@ def _ot_long(x: DecoderInput) -> TokenSpans:
 
 
 def _viterbi(x: DecoderInput) -> TokenSpans:
-    if x.guide is not None:
-        return align_viterbi(x.log_probs, x.targets, x.frame_duration, x.optional,
-                             band=x.guide[0], centre=x.guide[1])
     return align_viterbi(x.log_probs, x.targets, x.frame_duration, x.optional, alpha=x.alpha,
                          beta=x.beta)
 

@@ -643,33 +643,3 @@ def test_threads_follow_the_idle_cores(monkeypatch):
     before = torch.get_num_threads()
     align.Aligner.load(device="cpu")
     assert torch.get_num_threads() == max(1, min(before, align.usable_cores()))
-
-
-def test_a_second_search_guided_by_the_first_finds_the_exact_path():
-    """After a change of pronunciations `viterbi` searches again only around the first
-    alignment's words (GUIDE_BAND): on posteriors where the words sit where the first path put
-    them, the guided path is the exact one; the centres rise token by token, each word's tokens
-    share its frames and a silence ends where the next word starts."""
-    import torch
-
-    from aligner.align import GUIDE_BAND, guide_centre, word_frames
-    from aligner.decode import TokenSpans, align_viterbi, viterbi_segments
-    from aligner.targets import build_targets
-
-    g = torch.Generator().manual_seed(0)
-    words = [[5, 9, 12], [20, 7], [30, 31, 14, 8], [11]]
-    targets = build_targets(words)
-    n_frames = 400
-    log_probs = torch.randn(n_frames, 42, generator=g).log_softmax(-1)
-    exact_first, exact_end, _ = viterbi_segments(log_probs, targets.tokens, targets.optional)
-    spans = TokenSpans(exact_first.double() * 0.01, exact_end.double() * 0.01, torch.zeros(len(exact_end)))
-    lo, hi = word_frames(spans, targets.word, len(words), 0.01)
-    centre = guide_centre(targets.word, lo, hi, n_frames)
-    assert bool((centre[1:] >= centre[:-1] - 1e-9).all()) and float(centre[-1]) == n_frames
-    guided = align_viterbi(log_probs, targets.tokens, 0.01, targets.optional, band=GUIDE_BAND,
-                           centre=centre)
-    exact = align_viterbi(log_probs, targets.tokens, 0.01, targets.optional)
-    assert torch.equal(guided.start, exact.start) and torch.equal(guided.end, exact.end)
-    silence_before_word1 = int((targets.word == 1).nonzero()[0]) - 1
-    assert int(targets.word[silence_before_word1]) == -1
-    assert float(centre[silence_before_word1]) == pytest.approx(lo[1])

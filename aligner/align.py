@@ -128,8 +128,9 @@ def usable_cores() -> int:
 
 def idle_threads() -> int:
     """CPU threads for torch in a command-line run when the user has not set them
-    (OMP_NUM_THREADS, `adapt --threads`): the usable cores that the 1-minute load average
-    leaves idle, at least 1, and no more than torch's own default. Set once per process by the
+    (OMP_NUM_THREADS, `adapt --threads`): the machine's cores that the 1-minute load average
+    leaves idle, at least 1, and no more than the cores this process may use or torch's own
+    default. Set once per process by the
     CLI (`cli.common.load_aligner`, `adapt`), not by `Aligner.load`: a service or a notebook
     that loaded a model at a busy moment would keep one thread for good.
 
@@ -139,13 +140,14 @@ def idle_threads() -> int:
     adapting at load 10 took 14.5 s per step with 2 threads, 2.9 s with 1."""
     import torch
 
-    cores = usable_cores()
-    most = max(1, min(torch.get_num_threads(), cores))
+    most = max(1, min(torch.get_num_threads(), usable_cores()))
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): torch's default
         return most
-    return max(1, min(most, cores - int(round(load))))
+    # the load is the whole machine's: so are the cores it leaves idle (a batch job's 8 cores
+    # on a 64-core node at load 56 keep their 8 threads)
+    return max(1, min(most, (os.cpu_count() or 1) - int(round(load))))
 
 
 class Aligner:

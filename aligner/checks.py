@@ -104,10 +104,10 @@ def parse_thresholds(items: Sequence[str]) -> Thresholds:
             number = math.nan
         if math.isnan(number):
             raise ValueError(f"--threshold {item!r}: {value.strip()!r} is not a number")
-        if whole and number != int(number):
-            raise ValueError(f"--threshold {item!r}: {name} is a whole number (of phones)")
         if not 0 <= number < math.inf:
             raise ValueError(f"--threshold {item!r}: must be 0 or more, and finite")
+        if whole and number != int(number):
+            raise ValueError(f"--threshold {item!r}: {name} is a whole number (of phones)")
         number = int(number) if whole else number
         changes[name] = number
     return replace(Thresholds(), **changes)

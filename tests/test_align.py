@@ -632,6 +632,7 @@ def test_threads_follow_the_idle_cores(monkeypatch):
     from aligner import align
 
     monkeypatch.setattr(align, "usable_cores", lambda: 4)
+    monkeypatch.setattr(align.os, "cpu_count", lambda: 4)
     monkeypatch.setattr(align.os, "getloadavg", lambda: (3.2, 0.0, 0.0))
     assert align.idle_threads() == 1
     monkeypatch.setattr(align.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
@@ -639,6 +640,11 @@ def test_threads_follow_the_idle_cores(monkeypatch):
     monkeypatch.setattr(align.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
     assert align.idle_threads() == min(4, torch.get_num_threads())
 
+    # a batch job's 2 cores on a 64-core node that other jobs keep at load 56: both threads
+    monkeypatch.setattr(align, "usable_cores", lambda: 2)
+    monkeypatch.setattr(align.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(align.os, "getloadavg", lambda: (56.0, 0.0, 0.0))
+    assert align.idle_threads() == min(2, torch.get_num_threads())
     monkeypatch.setattr(align.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
     before = torch.get_num_threads()
     align.Aligner.load(device="cpu")

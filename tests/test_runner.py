@@ -369,7 +369,8 @@ def test_a_bad_threshold_is_a_usage_error(tmp_path, tiny_model_dir):
     for bad, needle in [("max_phone=2", "max_phone_seconds"), ("max_phone_seconds=abc", "not a number"),
                         ("max_phone_seconds", "NAME=VALUE"), ("max_phone_seconds=-1", "0 or more"),
                         ("max_phone_seconds=nan", "not a number"), ("max_phone_seconds=inf", "finite"),
-                        ("squeezed_min_phones=4.5", "whole number")]:
+                        ("squeezed_min_phones=4.5", "whole number"),
+                        ("squeezed_min_phones=inf", "finite")]:
         result = cli(wav, txt, "--model", tiny_model_dir, "--threshold", bad)
         assert result.exit_code == 2 and needle in result.stderr, (bad, result.output)
         assert_no_traceback(result)
@@ -426,7 +427,8 @@ def test_files_beside_a_recording_never_transcribed_are_left_alone(tmp_path, tin
     (out).mkdir()
     (out / "notes.TextGrid").write_text("theirs", encoding="utf-8")
     for target in (root, out):
-        assert cli(root, "-o", target, "--model", tiny_model_dir, "-q", "-f", "textgrid,json").exit_code == 1
+        result = cli(root, "-o", target, "--model", tiny_model_dir, "-f", "textgrid,json")
+        assert result.exit_code == 1 and "no ottc-align run recorded" not in result.output
     assert (root / "notes.json").read_text(encoding="utf-8") == "{}"
     assert (out / "notes.TextGrid").read_text(encoding="utf-8") == "theirs"
 

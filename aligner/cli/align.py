@@ -473,7 +473,8 @@ def _print_changed_settings(recorded: dict[str, str], settings: str, utterances,
     (another aligner's TextGrids): they are aligned again and replaced, not kept."""
     from aligner import runner
 
-    present = [u for u in utterances if runner.utterance_outputs(out_dir, u, fmts, plots)]
+    present = [u for u in utterances  # an untranscribed recording's namesakes are not aligned
+               if u.transcript is not None and runner.utterance_outputs(out_dir, u, fmts, plots)]
     changed = [u for u in present if recorded.get(u.name) not in (None, "", settings)]
     if changed:
         before = recorded[changed[0].name]

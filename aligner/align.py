@@ -130,9 +130,9 @@ def idle_threads() -> int:
     """CPU threads for torch in a command-line run when the user has not set them
     (OMP_NUM_THREADS, `adapt --threads`): the machine's cores that the 1-minute load average
     leaves idle, at least 1, and no more than the cores this process may use or torch's own
-    default. Set once per process by the
-    CLI (`cli.common.load_aligner`, `adapt`), not by `Aligner.load`: a service or a notebook
-    that loaded a model at a busy moment would keep one thread for good.
+    default. Set once per process by the CLI (`cli.common.load_aligner`, `adapt`), not by
+    `Aligner.load`: a service or a notebook that loaded a model at a busy moment would keep
+    one thread for good.
 
     Why: torch's threads wait for each other at every operation, so on a busy machine one
     thread that is not scheduled stalls the others. On 2 cores beside one busy process,
@@ -308,9 +308,9 @@ class Aligner:
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
         from aligner.boundaries import close_short_pauses, extend_into_voicing
-        from aligner.text.phones import SILENCE, SPOKEN_NOISE, STAR
         from aligner.features import (frame_levels, voiced_frames, voiced_share,
                                       voiced_share_in_noise)
+        from aligner.text.phones import SILENCE, SPOKEN_NOISE, STAR
 
         duration = len(wave) / self.sample_rate
         if encoded is not None and abs(encoded.duration - duration) > self.frame_duration:
@@ -345,15 +345,16 @@ class Aligner:
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
         recording = recording_level(wave)  # once: the report joins the speakers' flags
+        talk = [(g.start, g.end, g.speaker if g.speaker is not None else speaker)
+                for g in spoken if not g.whole]  # (start, end, speaker) of intervals with words
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
             own = [(g.start, g.end) for g in segments if not g.whole
                    and (g.speaker if g.speaker is not None else speaker) == spk]
-            talk = [(g.start, g.end, g.speaker if g.speaker is not None else speaker)
-                    for g in spoken if not g.whole]
+            mine = [(start, end) for start, end, who in talk if who == spk]
             merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration),
-                            *overlapping_speech([(a, b) for a, b, who in talk if who == spk],
-                                                [t for t in talk if t[2] != spk], self.thresholds),
+                            *overlapping_speech(mine, [t for t in talk if t[2] != spk],
+                                                self.thresholds),
                             *(recording if not out else []),
                             *words_in_silence(merged.words, levels, self.frame_duration)]
             out.append(merged)

@@ -13,6 +13,8 @@ name is written with a dot ("u." for the U of "U.S.").
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -698,14 +700,19 @@ def _chat_words(cleaned: str, origin: list[int] | None) -> tuple[str, list[int]]
     said = [[(c, base[k]) for c in replaced.get(k, "")] if k in marks else [(ch, base[k])]
             for k, ch in enumerate(coded)]
     copies: dict[int, list[tuple[str, int]]] = {}  # after position k: the repeats
+    scopes = list(_CHAT_SCOPE_RE.finditer(cleaned))  # once, not per code: linear in the text
+    scope_ends = [sc.end() for sc in scopes]
+    last_ink = list(itertools.accumulate(  # last_ink[k]: the last non-blank of coded before k
+        (k if not ch.isspace() else -1 for k, ch in enumerate(coded)), max, initial=-1))
     for m in _CHAT_TIMES_RE.finditer(cleaned):
-        scope = next((s for s in _CHAT_SCOPE_RE.finditer(cleaned)
-                      if s.end() <= m.start() and not coded[s.end():m.start()].strip()), None)
+        i = bisect.bisect_right(scope_ends, m.start()) - 1  # the last scope ending before it
+        scope = scopes[i] if i >= 0 and last_ink[m.start()] < scope_ends[i] else None
         if scope is not None:
             lo, hi = scope.start() + 1, scope.end() - 1
         else:  # the word before the code (codes between are blanked in `coded`)
-            hi = len(coded[:m.start()].rstrip())
-            lo = hi - len(coded[:hi].split()[-1]) if coded[:hi].split() else hi
+            hi = lo = last_ink[m.start()] + 1
+            while lo > 0 and not coded[lo - 1].isspace():
+                lo -= 1
         if hi > lo:
             text = [item for k in range(lo, hi) for item in said[k]]
             times = min(int(m.group(1)), CHAT_MAX_TIMES) - 1

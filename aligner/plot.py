@@ -350,6 +350,7 @@ class Layout:
     spec_max_hz: float
     alpha_top: float  # the frame-weight axis' upper limit, the same on every row
     heading: str
+    flag_spans: list[list[tuple[float, float, str]]]  # per alignment (`flagged_spans`)
 
     @property
     def pages(self) -> list[list[Window]]:
@@ -382,7 +383,7 @@ def layout(audio: np.ndarray, sample_rate: int, alignment: Alignment | Sequence[
         rel = np.asarray(alignments[0].alpha, dtype=np.float64) * len(alignments[0].alpha)
         alpha_top = max(1.5, 1.1 * float(rel.max()))
     return Layout(samples, sample_rate, alignments, window, rows, row_span, wave_peak, top_db,
-                  max_hz, alpha_top, heading)
+                  max_hz, alpha_top, heading, [flagged_spans(a.flags) for a in alignments])
 
 
 def plot_alignment(audio: np.ndarray, sample_rate: int,
@@ -440,7 +441,7 @@ def draw_page(plan: Layout, page: int, dpi: int = DPI):
 
     rows = plan.pages[page]
     panels = _panels(plan.alignments)
-    height_in = _figure_height_in(panels, len(rows), _any_flagged(plan.alignments))
+    height_in = _figure_height_in(panels, len(rows), any(plan.flag_spans))
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=dpi)
     FigureCanvasAgg(fig)
     measure = _text_measurer(fig.canvas.get_renderer())
@@ -484,8 +485,8 @@ def _draw_row(plan: Layout, row: Window, axes: dict, plot_px: float, dpi: int,
         hidden += _draw_tier(axes["phones", i], _overlapping(a.phones, row), row, view, px_per_s,
                              f"{who}phones", _PHONE_FONT, cmap, measure, show_confidence=False,
                              dpi=dpi)
-    for i, a in enumerate(plan.alignments):
-        _draw_flags(axes["words", i], a.flags, row, px_per_s)
+    for i, spans in enumerate(plan.flag_spans):
+        _draw_flags(axes["words", i], spans, row, px_per_s)
     if ("alpha", 0) in axes:
         _draw_alpha(axes["alpha", 0], plan, row, max(2, int(row_px)), first)
     ordered = list(axes.values())
@@ -609,10 +610,11 @@ def _draw_caption(fig, plan: Layout, panels: list[tuple[str, int]], height_in: f
             "phones); near 0: frames the alignment passes over (pauses, noise). A word over "
             "near-zero weight is worth a second look.",
         ]
-    if _any_flagged(plan.alignments):
+    flagged = any(plan.flag_spans)
+    if flagged:
         lines.append("black bar over the words: a flag on that stretch, its kind on the bar "
                      "(the messages are in the JSON, the CSV and the corpus report).")
-    y = (_caption_lines(panels, _any_flagged(plan.alignments)) * _CAPTION_LINE_IN + 0.05) / height_in
+    y = (_caption_lines(panels, flagged) * _CAPTION_LINE_IN + 0.05) / height_in
     fig.text(_LEFT_IN / WIDTH_IN, y, "\n".join(lines), fontsize=7.5, va="top", ha="left",
              color=(0.2, 0.2, 0.2), linespacing=1.35)
 
@@ -804,12 +806,12 @@ def recording_flags(flags: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(flag_kind(f) for f in flags if getattr(f, "start", None) is None))
 
 
-def _draw_flags(ax, flags: Sequence[str], row: Window, px_per_s: float) -> None:
-    """A dark bar along the top of the words tier over each flagged stretch, its kinds written
-    on it where they fit: a flag seen where it is, not only in the report."""
+def _draw_flags(ax, spans: list[tuple[float, float, str]], row: Window, px_per_s: float) -> None:
+    """A dark bar along the top of the words tier over each flagged stretch (`flagged_spans`),
+    its kinds written on it where they fit: a flag seen where it is, not only in the report."""
     from matplotlib.patches import Rectangle
 
-    for start, end, kinds in flagged_spans(flags):
+    for start, end, kinds in spans:
         if end <= row.start or start >= row.end:
             continue
         lo, hi = max(start, row.start), min(end, row.end)

@@ -17,8 +17,8 @@ import bisect
 import itertools
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from aligner.text import numbers as num
 
@@ -808,7 +808,7 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
             tokens.append(Token(original(a, b), [], markup_kind(core, chat)))
             continue
         following = [(pieces[j], spans[j][1]) for j in range(i + 1, min(i + 13, len(pieces)))
-                     if spans[j] not in is_markup]  # a stutter's restarts, then the word
+                     if spans[j] not in is_markup] if cleaned[b:b + 1] == "-" else ()  # restarts
         if _is_cutoff(core, cleaned, b, known, following):  # "w- went": not "double-you"
             tokens.append(Token(original(a, b + 1), [], MARKUP_SPN))
             continue

@@ -203,9 +203,8 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         check_writable(base.parent)
     except OutputError as err:
         raise fail(err)
-    aligner = load_aligner(model, device, dictionary, method)
+    aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause = min_pause
-    aligner.thresholds = thresholds or aligner.thresholds
 
     def write(utt, alignments, wave) -> list[Path]:
         if file is None:
@@ -344,9 +343,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     report = out_dir / runner.REPORT_NAME
     # the model, --method and --dictionary checked before `plan` removes any output: a typo
     # must not cost the alignments another run wrote
-    aligner = load_aligner(model, device, dictionary, method)
+    aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause = min_pause
-    aligner.thresholds = thresholds or aligner.thresholds
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()

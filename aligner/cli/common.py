@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from typer.core import TyperCommand
 
-from aligner.checks import flag_kind, flag_kinds
+from aligner.checks import Thresholds, flag_kind, flag_kinds
 from aligner.errors import one_line
 
 if TYPE_CHECKING:
@@ -130,15 +130,16 @@ def device_name(device: str) -> str:
 
 
 def load_aligner(model: Path | None, device: str, dictionary: Path | None,
-                 method: str | None) -> Aligner:
-    """An Aligner, or a usage error (bad model, missing GPU, bad dictionary, a method this
-    model cannot decode with)."""
+                 method: str | None, thresholds: Thresholds | None = None) -> Aligner:
+    """An Aligner (flagging by `thresholds`, default the shipped ones), or a usage error (bad
+    model, missing GPU, bad dictionary, a method this model cannot decode with)."""
     from aligner.align import Aligner
     from aligner.decode import decoder_for
 
     directory = model_dir(model)
     try:
-        aligner = Aligner.load(directory, device=device, dictionary=dictionary)
+        aligner = Aligner.load(directory, device=device, dictionary=dictionary,
+                               thresholds=thresholds or Thresholds())
     except ValueError as err:  # ModelError, DeviceError, DictionaryError
         raise fail(err) from None
     except (OSError, RuntimeError) as err:

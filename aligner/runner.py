@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -716,6 +716,16 @@ def write_report(results: Sequence[Result], path: Path,
     return path
 
 
+def rank_unknown_words(word_sets: Iterable[Iterable[str]]) -> list[str]:
+    """Unknown words, lowercase (as the dictionary is matched), by the number of utterances
+    that have them, most first, then alphabetically: the order of `oovs_found.txt` and of a
+    corpus run's summary line."""
+    from collections import Counter
+
+    counts = Counter(w for words in word_sets for w in {word.lower() for word in words})
+    return [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 def write_oovs(report: Path, out_dir: Path) -> list[Path]:
     """The words of the corpus that no dictionary has (pronounced by rule), in the two files MFA
     users look for: `oovs_found.txt`, one word per line, the most frequent first, and
@@ -724,8 +734,6 @@ def write_oovs(report: Path, out_dir: Path) -> list[Path]:
     interrupted or resumed run kept included). Lowercase, as the dictionary is matched. With
     none, files an earlier run left are removed (a --dictionary that now covers them).
     Returns the paths written."""
-    from collections import Counter
-
     by_utterance = {name: sorted(set(row["unknown_words"].lower().split()))
                     for name, row in _report_rows(report).items()
                     if name and (row.get("unknown_words") or "").strip()}
@@ -734,9 +742,8 @@ def write_oovs(report: Path, out_dir: Path) -> list[Path]:
         for path in paths:
             path.unlink(missing_ok=True)
         return []
-    counts = Counter(w for words in by_utterance.values() for w in words)
     with atomic_open(paths[0]) as handle:
-        handle.writelines(f"{w}\n" for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        handle.writelines(f"{w}\n" for w in rank_unknown_words(by_utterance.values()))
     with atomic_open(paths[1]) as handle:
         handle.writelines(f"{name}\t{' '.join(words)}\n" for name, words in sorted(by_utterance.items()))
     return paths

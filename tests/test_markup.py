@@ -116,6 +116,23 @@ def test_chat_marks_inside_words_and_repetitions(text, expected, lex):
             assert w.pronunciations[0] == readings[w.text], w
 
 
+@pytest.mark.parametrize("terminator", ["+...", "+..?", "+!?", "+/.", "+/?", "+//.", "+//?",
+                                        '+"/.', '+".', "+,", "+<", "++", "+^"])
+def test_chat_terminators_are_never_spoken(terminator, lex):
+    """A .lab cut from a CHAT line (speaker code stripped) keeps its terminator with no other
+    CHAT sign: "+..." was read "plus", given its own phones and taken from the last word."""
+    for text in (f"ten of clubs {terminator}", f"*CHI: ten of clubs {terminator}"):
+        assert [w.text for w in parse_transcript(text, lex)] == ["ten", "of", "clubs"]
+    assert [w.text for w in parse_transcript("two + two", lex)] == ["two", "+", "two"]
+
+
+def test_quotes_around_a_word_are_not_its_spelling(lex):
+    """A closing quote after a word in quotes ('clubs') was kept on the label as if it were a
+    plural's possessive (dogs')."""
+    words = parse_transcript("'ten' of \u2018clubs\u2019 and the dogs' bowls", lex)
+    assert [w.text for w in words] == ["ten", "of", "clubs", "and", "the", "dogs'", "bowls"]
+
+
 @pytest.mark.parametrize("text,cut,words", [
     ("bi- bi- big", ["bi-", "bi-"], ["big"]),  # a part-word repetition that spells "bi"
     ("ta- table", ["ta-"], ["table"]),

@@ -163,10 +163,14 @@ _CHAT_MARKUP_RE = re.compile(
     rf"(?<!\w)(?:{_MARKUP}|(?:xxx|yyy|www)(?=[\s,;:!?]|\.(?!\w)|$))(?!\w)")
 _CHAT_CODE = (r"\[(?:/{1,3}[-?]?|::?\s[^\[\]\n]*|\*[^\[\]\n]*|\+\s[^\[\]\n]*|=[!?]?\s[^\[\]\n]*"
               r"|x\s\d+|!!?|\?|[<>]\d?|\^\s?[^\[\]\n]*|%\s[^\[\]\n]*|-\s[^\[\]\n]*)\]")
+# CHAT's utterance terminators and linkers (+... +..? +!? +/. +/? +//. +//? +"/. +". +" +. +^ +<
+# +, ++): never spoken, in any transcript (a .lab cut from a CHAT line keeps them without the
+# codes that make it CHAT, and "+..." was read "plus").
+_CHAT_TERMINATOR = r'(?<!\S)\+(?:\.\.\.|\.\.\?|!\?|//?[.?]|"/\.|"\.?|\.|\^|<|,|\+)(?!\S)'
+_CHAT_TERMINATOR_RE = re.compile(_CHAT_TERMINATOR)
 _CHAT_RE = re.compile(
     _CHAT_CODE + r"|(?<!\S)0[a-z][a-z']*(?!\S)|(?<=[^\W\d_])@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
-    r"|^\s*\*[A-Z0-9]{2,4}:|(?<!\S)\+(?:\.\.\.|\.\.\?|/\.|//\.|/\?|!\?|\"/\.|\^|<|,|\+)(?!\S)"
-    r"|(?<!\S)\d+_\d+(?!\S)|&-(?=\w)",
+    r"|^\s*\*[A-Z0-9]{2,4}:|" + _CHAT_TERMINATOR + r"|(?<!\S)\d+_\d+(?!\S)|&-(?=\w)",
     re.MULTILINE)
 _CHAT_SCOPE_RE = re.compile(r"<([^<>\n]{1,500})>(?=\s*" + _CHAT_CODE + ")")
 # What only CHAT writes: one of these makes a transcript CHAT (`is_chat`).
@@ -276,8 +280,9 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "°" and end - 2 >= start and piece[end - 2].isdigit():
             break
-        if ch == "'" and end - start >= 3 and piece[end - 2] in "sS":
-            break
+        if (ch == "'" and end - start >= 3 and piece[end - 2] in "sS"
+                and piece[start - 1: start] != "'"):
+            break  # "dogs'": a plural's possessive; in "'clubs'" a closing quote
         word = core[:-1].lower().rsplit("-", 1)[-1]  # "n-nothin'": the word after a stutter
         if (ch == "'" and piece[start - 1: start] != "'" and word.endswith("in")
                 and known(word + "g")):
@@ -780,6 +785,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     chat = is_chat(cleaned)
     if chat:
         cleaned, origin = _chat_words(cleaned, origin)
+    elif "+" in cleaned:  # blanked, same length: every character keeps its origin
+        cleaned = _CHAT_TERMINATOR_RE.sub(lambda m: " " * len(m.group()), cleaned)
     markup = _markup_spans(cleaned, chat)
     is_markup = set(markup)
     raw_spans = _piece_spans(cleaned, markup)

@@ -227,6 +227,34 @@ def expected_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
     return paths
 
 
+def output_clashes(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
+                   plots: bool = False) -> dict[str, str]:
+    """utterance name -> problem, for recordings whose outputs would be the same file as another
+    recording's or as one the run writes itself: `x.phones.ctm` holds the phones of `x`'s CTM
+    and the words of a recording named `x.phones`; a recording named `alignment_report`
+    aligned to CSV would be the report. One output silently replaced the other (and a resumed
+    run then skipped both as done), so neither recording is aligned. Recordings that share a
+    name are `corpus.same_name_problems`'."""
+    out_dir = Path(out_dir)
+    run_files = {out_dir / name for name in (REPORT_NAME, TABLE_NAME, OOVS_NAME,
+                                             UTTERANCE_OOVS_NAME)}
+    owners: dict[Path, dict[str, Utterance]] = {}
+    for utt in utterances:
+        for path in expected_outputs(out_dir, utt, formats, plots):
+            owners.setdefault(path, {})[utt.name] = utt
+    problems: dict[str, str] = {}
+    for path, by_name in owners.items():
+        for name, utt in by_name.items():
+            others = sorted(set(by_name) - {name})
+            if others:
+                problems.setdefault(name, f"{utt.audio}: its output {path.name} would also be the "
+                                          f"output of {', '.join(others)}; rename one of them")
+            elif path in run_files:
+                problems.setdefault(name, f"{utt.audio}: its output {path.name} would replace the "
+                                          "run's own file of that name; rename the recording")
+    return problems
+
+
 def utterance_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
                       plots: bool = False) -> list[Path]:
     """The files under `out_dir` that some run may have written for `utt`: what --strict and a

@@ -696,6 +696,30 @@ def test_recordings_that_share_a_name_are_both_refused(tmp_path, tiny_model_dir,
     assert len(problems["s/u"]) == 1 and problems["s/v"] == []
 
 
+def test_recordings_whose_outputs_would_be_one_file_are_refused(tmp_path, tiny_model_dir,
+                                                               write_wav):
+    """`x.phones.ctm` is both the phones of x's CTM and the words of a recording named
+    `x.phones`: both were reported aligned while one CTM replaced the other (and a rerun skipped
+    both as done). A recording named like the run's own report, aligned to CSV, would replace
+    the report. Such recordings are refused with the reason; the others go on."""
+    root = tmp_path / "c"
+    for stem in ("x", "x.phones", "alignment_report", "v"):
+        write_wav(root / f"{stem}.wav", speechlike(1.0))
+        (root / f"{stem}.lab").write_text("hello there", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q", "-f", "ctm,csv")
+    assert result.exit_code == 1, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert {n for n, r in rows.items() if r["status"] == "failed"} == {"x", "x.phones",
+                                                                        "alignment_report"}
+    assert "x.phones.ctm would also be the output of x.phones" in rows["x"]["reason"]
+    assert "replace the run's own file" in rows["alignment_report"]["reason"]
+    assert not (out / "x.ctm").exists() and not (out / "x.phones.ctm").exists()
+    assert (out / "v.ctm").exists() and (out / "v.phones.ctm").exists()
+    # as TextGrids only, nothing clashes
+    assert runner.output_clashes(corpus.find_utterances(root), out, ["textgrid"]) == {}
+
+
 def test_the_summary_counts_words_not_wildcards():
     """`<star>` stretches are on the words tier but are not words of the transcript (a list of
     19 words with a `<star>` after each was summarised as 30 words)."""

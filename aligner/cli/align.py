@@ -339,7 +339,10 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     stale = clean_stale_temps(out_dir)  # left by a killed run: never mistaken for outputs
     if stale and not quiet:
         err_console().print(f"removed {len(stale)} temporary file(s) left by an interrupted run")
-    same_name = corpus.same_name_problems(utterances)
+    refused = corpus.same_name_problems(utterances)  # outputs of one would be another's
+    refused |= {name: problem for name, problem in
+                runner.output_clashes(utterances, out_dir, fmts, plots).items()
+                if name not in refused}
     report = out_dir / runner.REPORT_NAME
     # the model, --method and --dictionary checked before `plan` removes any output: a typo
     # must not cost the alignments another run wrote
@@ -351,9 +354,9 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not quiet:
         _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots)
-    todo, results = runner.plan([u for u in utterances if u.name not in same_name], out_dir, fmts,
+    todo, results = runner.plan([u for u in utterances if u.name not in refused], out_dir, fmts,
                                 overwrite, plots, dictionary, settings, recorded)
-    results += [runner.bad_input(name, problem) for name, problem in sorted(same_name.items())]
+    results += [runner.bad_input(name, problem) for name, problem in sorted(refused.items())]
     by_name = {u.name: u for u in utterances}
     runner.recall_previous(results, report, strict,  # before this run's report replaces it
                            lambda name: _unknown_words(aligner, by_name[name]))

@@ -13,6 +13,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aligner.atomic import atomic_open, ensure_dir
 from aligner.audio import unsupported_format_message
@@ -21,6 +22,9 @@ from aligner.corpus import (NO_TRANSCRIPT, Utterance, find_utterances, orphan_tr
 from aligner.errors import one_line
 from aligner.text.frontend import Lexicon, PreparedText
 from aligner.text.phones import STAR
+
+if TYPE_CHECKING:
+    from aligner.formats import Segment
 
 # A warning, not a problem: nothing is lost in aligning the rest (the align run warns about it
 # too), and a corpus may hold text that is no transcript (a LICENSE.txt, a README.txt).
@@ -127,11 +131,19 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         check.warnings.append(conflict)
     check.problems += _intervals_outside(utt.transcript, check.duration)
     try:
-        for text, prepared in _prepared_texts(utt.transcript, lexicon):
-            check.warnings += stray_bracket_warnings(text)
+        intervals = False
+        for segment, prepared in _prepared_texts(utt.transcript, lexicon):
+            check.warnings += stray_bracket_warnings(segment.text)
+            n_phones = sum(map(len, prepared.phones))
+            intervals |= not segment.whole
+            if not segment.whole and check.duration:  # as `align` judges each interval
+                seconds = min(segment.end, check.duration) - segment.start
+                problem = too_fast(n_phones, seconds) if seconds >= 0.01 else None
+                if problem is not None:
+                    check.problems.append(f"{segment.source}: {problem}")
             generated.update(generated_pronunciations(prepared.words, lexicon))
             check.words += sum(w.pronunciations != [[STAR]] for w in prepared.words)  # as align counts
-            check.phones += sum(map(len, prepared.phones))
+            check.phones += n_phones
             for word, phones in zip(prepared.words, prepared.phones):
                 if word.unknown:  # one row per word whatever its case, as in the dictionary
                     key = word.text.lower()
@@ -141,7 +153,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         check.problems.append(one_line(err))
         return check
     problem = too_fast(check.phones, check.duration) if check.duration > 0 else None
-    if problem is not None:
+    if problem is not None and not intervals:  # intervals: judged one by one above
         check.problems.append(problem)
     return check
 
@@ -191,18 +203,20 @@ def _intervals_outside(transcript: Path, duration: float | None) -> list[str]:
             if not g.whole and min(g.end, duration) - g.start < 0.01]
 
 
-def _prepared_texts(transcript: Path, lexicon: Lexicon) -> Iterator[tuple[str, PreparedText]]:
-    """Each of a transcript's texts (one, or one per utterance interval of a TextGrid) with its
-    phones; ValueError naming the file when there is nothing to read."""
+def _prepared_texts(transcript: Path, lexicon: Lexicon
+                    ) -> Iterator[tuple[Segment, PreparedText]]:
+    """Each of a transcript's utterances (one, or one per utterance interval of a TextGrid)
+    with its phones; ValueError naming the file when there is nothing to read."""
+    from aligner.formats import Segment
     from aligner.text.frontend import prepare_text, read_transcript
 
     if transcript.suffix.lower() == ".textgrid":
         from aligner.formats import read_transcript_textgrid
 
-        texts = [s.text for s in read_transcript_textgrid(transcript)]
+        segments = read_transcript_textgrid(transcript)
     else:
-        texts = [read_transcript(transcript)]
-    if not any(t.strip() for t in texts):
+        segments = [Segment(read_transcript(transcript), str(transcript))]
+    if not any(g.text.strip() for g in segments):
         raise ValueError(f"{transcript}: transcript is empty")
-    for text in texts:
-        yield text, prepare_text(text, lexicon)
+    for segment in segments:
+        yield segment, prepare_text(segment.text, lexicon)

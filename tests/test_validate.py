@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from aligner.validate import validate_corpus
 from bad_inputs import BAD
 from cli_helpers import cli
@@ -129,6 +131,31 @@ def test_validate_reports_a_textgrid_interval_after_the_audio(tmp_path):
     tg.save(str(folder / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     (check,) = validate_corpus(tmp_path / "c").utterances
     assert len(check.problems) == 1 and "outside the audio (3.00 s)" in check.problems[0]
+
+
+def test_validate_judges_each_textgrid_interval_as_align_does(tmp_path, tiny_model_dir):
+    """A 0.2 s interval holding a long sentence fails in `align` (phones faster than anyone
+    speaks, judged per interval); validate judged the whole recording and said "no problems
+    found"."""
+    import soundfile as sf
+    from praatio import textgrid
+
+    from aligner.align import AlignmentError, Aligner
+    from conftest import speechlike
+
+    folder = tmp_path / "c" / "s"
+    folder.mkdir(parents=True)
+    sf.write(str(folder / "talk.wav"), speechlike(6.0), 16000)
+    long = "the quick brown fox jumps over the lazy dog near the riverbank every single morning"
+    tg = textgrid.Textgrid(0, 6.0)
+    tg.addTier(textgrid.IntervalTier("alice", [(0.3, 1.4, "hello there"), (2.0, 2.2, long)],
+                                     0, 6.0))
+    tg.save(str(folder / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (check,) = validate_corpus(tmp_path / "c").utterances
+    assert len(check.problems) == 1 and "0.20 s" in check.problems[0], check.problems
+    with pytest.raises(AlignmentError) as err:
+        Aligner.load(tiny_model_dir).align(folder / "talk.wav", folder / "talk.TextGrid")
+    assert check.problems[0].split(": ", 1)[1] in str(err.value)
 
 
 def test_validate_counts_words_as_align_does(tmp_path):

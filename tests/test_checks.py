@@ -515,6 +515,34 @@ def test_a_word_placed_on_silence_is_flagged():
     assert words_in_silence([], levels) == [] and words_in_silence(words[:1], np.zeros(0)) == []
 
 
+def test_a_word_on_the_background_of_a_noisy_recording_is_flagged():
+    """In a recording whose background is only 23 dB below its speech (LibriSpeech's room
+    noise) a word placed on a pause is never 40 dB quieter than the speech: "who" sat on the
+    background, 3 dB above it, with no flag. Judged against the background too; a digit that
+    fills its recording (as loud as all else there is) and digital silence are not."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import words_in_silence
+
+    rng = np.random.default_rng(0)
+    levels = -43.0 + rng.normal(0, 1.5, 500)  # 5 s of room noise at -43 dB
+    levels[50:240] = -20.0  # speech at 0.5-2.4 s
+    levels[270:480] = -22.0  # and at 2.7-4.8 s
+    words = [Interval(0.5, 2.4, "confused", 0.3), Interval(2.45, 2.55, "who", 0.2),
+             Interval(2.7, 3.0, "against", 0.3)]
+    flags = words_in_silence(words, levels)
+    assert [f.label for f in flags] == ["who"] and "background" in flags[0]
+    levels[245:265] = -34.0  # said softly, 9 dB above the background: a word
+    assert words_in_silence(words, levels) == []
+    digit = np.full(40, -30.0)
+    digit[5:35] = -24.0  # the word is most of the recording: its background is itself
+    assert words_in_silence([Interval(0.05, 0.35, "zero", 0.5)], digit) == []
+    zeros = np.full(300, -120.0)  # digital silence around speech: no background to judge by
+    zeros[100:200] = -20.0
+    assert words_in_silence([Interval(1.0, 2.0, "hello", 0.5)], zeros) == []
+
+
 def test_a_recording_flag_is_given_once_whatever_the_speakers(aligner):
     """quiet_audio concerns the recording: with two speakers it was on each one's alignment,
     and the report, which joins them, listed it twice."""

@@ -91,8 +91,10 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
     try:
         with handle as f:
             rate = int(f.samplerate)
-            if rate <= 0:
-                raise AudioError(f"{path}: invalid sample rate {rate}")
+            if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:  # as `check_rate` judges an array's
+                raise AudioError(f"{path}: sample rate {rate} Hz is not a speech recording's "
+                                 f"({RATE_RANGE[0]}-{RATE_RANGE[1]} Hz): a wrong header, or not "
+                                 "the recording you meant")
             _check_not_truncated(f, path)
             out_rate = rate if sample_rate is None else int(sample_rate)
             decoded = _decode(f, path, out_rate)

@@ -22,6 +22,15 @@ def test_any_rate_is_resampled_to_16k(tmp_path, write_wav, rate):
     assert abs(len(out) - 24000) <= 2
 
 
+def test_a_file_at_a_rate_no_recording_has_is_refused(tmp_path, write_wav):
+    """A 2 kHz WAV aligned silently while the same samples as an array were refused."""
+    path = write_wav(tmp_path / "r2000.wav", speechlike(1.5, 2000), 2000)
+    with pytest.raises(AudioError, match="r2000.wav: sample rate 2000 Hz is not a speech"):
+        load_audio(path)
+    result = cli(path, GOOD_TEXT)
+    assert result.exit_code == 2 and "sample rate 2000 Hz" in result.stderr
+
+
 def test_resampling_keeps_a_tone(tmp_path, write_wav):
     t = np.arange(44100) / 44100
     path = write_wav(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 44100)

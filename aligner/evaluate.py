@@ -729,10 +729,14 @@ def foreign_words_note(pairs: Iterable[tuple[str, object, object]]) -> str:
             "--gold-tiers WORDS,PHONES (emuR: Text,Phonetic)")
 
 
+FOREIGN_LABELS_MIN = 3  # a single short file's gold says enough (a 14-phone praatio example)
+
+
 def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Folding) -> str:
-    """A note when over a fifth of the gold's phone labels are not ARPAbet once folded (IPA or
-    SAMPA gold under the default cmu39: every such phone counts as a label mismatch, and
-    pooled label match read 49.6% on gold-dev); "" otherwise, or when folding is `none`."""
+    """A note when over a fifth of the gold's phone labels, and FOREIGN_LABELS_MIN or more,
+    are not ARPAbet once folded (IPA or SAMPA gold under the default cmu39: every such phone
+    counts as a label mismatch, and pooled label match read 49.6% on gold-dev); "" otherwise,
+    or when folding is `none`."""
     from aligner.phone_folding import clean_phone
     from aligner.text.phones import PHONES
 
@@ -742,7 +746,7 @@ def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Fo
     labels = [clean_phone(p.label) for a in gold if isinstance(a, Alignment)
               for p in folding.fold_phones(a.phones) if p.label]
     foreign = [x for x in labels if x not in arpabet]
-    if len(labels) < 20 or len(foreign) <= 0.2 * len(labels):
+    if len(foreign) < FOREIGN_LABELS_MIN or len(foreign) <= 0.2 * len(labels):
         return ""
     examples = ", ".join(sorted(set(foreign))[:6])
     return (f"{len(foreign)} of the gold's {len(labels)} phone labels are not ARPAbet after this "

@@ -759,6 +759,10 @@ def test_gold_labels_outside_arpabet_are_noted():
     assert foreign_labels_note([ipa], load_folding("ipa")) == ""
     assert foreign_labels_note([gold(["DH", "AH0", "TH", "IH1", "NG", "K"] * 5)],
                                load_folding("cmu39")) == ""
+    # one short file's gold (praatio's 14 phones, 5 of them IPA) is noted too
+    short = gold(["M", "EH1", "R", "i", "r", "o", "L", "œ", "ə", "AE1", "θ", "S", "T", "N"])
+    assert "5 of the gold's 14" in foreign_labels_note([short], load_folding("cmu39"))
+    assert foreign_labels_note([gold(["M", "ə", "R", "IY1", "Z"])], load_folding("cmu39")) == ""
 
 
 def test_a_gold_words_tier_that_holds_no_words_is_noted():

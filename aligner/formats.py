@@ -1051,8 +1051,15 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
     one utterance to align inside its own time span, named "<path> [<speaker> <start>s]"."""
     from praatio import textgrid
 
+    from praatio.utilities.errors import DuplicateTierName
+
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
+    except DuplicateTierName as err:  # praatio's own advice names an argument of its API
+        found = re.search(r"name '(.*?)'", str(err))
+        named = f"named {found.group(1)!r}" if found else "of one name"
+        raise FormatError(f"{path}: two tiers {named}: each speaker's tier needs a name of its "
+                          "own (rename one in Praat)") from None
     except Exception as err:
         raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
     kinds = {named_kind(n) for n in tg.tierNames}

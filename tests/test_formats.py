@@ -211,6 +211,23 @@ def test_a_hand_labelled_textgrid_is_no_transcript(tmp_path):
         assert [s.text for s in read_transcript_textgrid(tmp_path / "t.TextGrid")] == ["hello there"]
 
 
+def test_a_transcript_textgrid_with_two_tiers_of_one_name_says_what_to_do(tmp_path):
+    """praatio's error told a command-line user to pass `duplicateNamesMode='rename'` to its
+    API."""
+    from praatio import textgrid
+
+    tg = textgrid.Textgrid(0, 2)
+    tg.addTier(textgrid.IntervalTier("alice", [(0.1, 0.5, "hello there")], 0, 2))
+    tg.save(str(tmp_path / "d.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    head, tier = (tmp_path / "d.TextGrid").read_text().split("item [1]:")
+    (tmp_path / "d.TextGrid").write_text(head.replace("size = 1", "size = 2") + "item [1]:" + tier
+                                         + "    item [2]:" + tier)
+    with pytest.raises(FormatError, match="two tiers named 'alice': each speaker's tier needs"
+                                          " a name of its own") as err:
+        read_transcript_textgrid(tmp_path / "d.TextGrid")
+    assert "duplicateNamesMode" not in str(err.value)
+
+
 # ----------------------------------------------------------------------------------- subtitles
 def test_srt_and_vtt_one_cue_per_word_without_silence(tmp_path):
     written = write_outputs(_alignment(), tmp_path / "utt", ["srt", "vtt"])

@@ -244,6 +244,19 @@ def test_one_readings_variants_do_not_crowd_out_another_reading(lex):
     assert any("T UW1 W AH1 N TH AW1 Z AH0 N D" in p for p in said)  # "... to one thousand"
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_read_transcript_utf16_without_a_bom(tmp_path, codec):
+    """UTF-16 saved without a byte-order mark passed as UTF-8 (its NUL bytes are valid UTF-8)
+    and "The" was aligned as the letters T, h, e, with exit 0. A NUL byte in UTF-8 text is an
+    error naming it."""
+    p = tmp_path / "t.txt"
+    p.write_bytes("Zoë said the word\n".encode(codec))
+    assert read_transcript(p).strip() == "Zoë said the word"
+    p.write_bytes(b"hello\x00there")
+    with pytest.raises(TranscriptError, match="byte 0x00 at offset 5"):
+        read_transcript(p)
+
+
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
 def test_read_transcript_utf16_with_its_bom(tmp_path, codec):
     """What Windows Notepad saves as "Unicode" (UTF-16 with a byte-order mark) is read, as

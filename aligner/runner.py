@@ -408,7 +408,7 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
                      else stale_outputs(out_dir, utt, formats, plots, dictionary))
         for path in stale:
             path.unlink(missing_ok=True)
-        if not overwrite and utt.transcript is not None and all(p.exists() for p in outputs):
+        if not overwrite and utt.transcript is not None and all(p.is_file() for p in outputs):
             done.append(Result(utt.name, "skipped", "outputs exist (use --overwrite)",
                                speaker=utt.speaker or "", written=outputs))
         else:

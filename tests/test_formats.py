@@ -493,6 +493,20 @@ def test_the_csv_recording_row_gives_three_decimals_at_least(seconds, text):
     assert exact_seconds(seconds) == text and float(text) == seconds
 
 
+def test_a_ctm_line_keeps_six_fields_whatever_the_names(tmp_path):
+    """Only spaces were replaced in CTM ids: a tab or a newline in a file name split the line."""
+    from aligner.alignment import Alignment, Interval
+    from aligner.formats import write_ctm
+
+    a = Alignment([Interval(0.0, 0.5, "new york")], [Interval(0.0, 0.5, "N")], 0.5)
+    paths = write_ctm(a, tmp_path / "w.ctm", tmp_path / "p.ctm", "take\t2\nfinal cut")
+    for path in paths:
+        lines = path.read_text().splitlines()
+        assert len(lines) == 1 and len(lines[0].split()) == 6, lines
+        assert lines[0].startswith("take_2_final_cut 1 0.000 0.500 ")
+    assert list(read_ctm(paths[0])) == ["take_2_final_cut"]
+
+
 def test_a_ctm_with_a_byte_order_mark_keeps_its_first_utterance_id(tmp_path):
     """Saved by an editor that writes a BOM, the first id was read as '\\ufeffspkA-001'."""
     path = tmp_path / "all.ctm"

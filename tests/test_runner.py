@@ -720,6 +720,22 @@ def test_recordings_whose_outputs_would_be_one_file_are_refused(tmp_path, tiny_m
     assert runner.output_clashes(corpus.find_utterances(root), out, ["textgrid"]) == {}
 
 
+def test_a_folder_where_an_output_goes_is_not_an_output(tmp_path, tiny_model_dir, write_wav):
+    """A folder at `out/x.TextGrid` made the utterance "skipped: outputs exist", exit 0, with
+    nothing written. It fails naming the path; the others go on."""
+    root = tmp_path / "c"
+    for stem in ("x", "y"):
+        write_wav(root / f"{stem}.wav", speechlike(1.0))
+        (root / f"{stem}.lab").write_text("hello there", encoding="utf-8")
+    out = tmp_path / "out"
+    (out / "x.TextGrid").mkdir(parents=True)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 1, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert rows["x"]["status"] == "failed" and "x.TextGrid" in rows["x"]["reason"]
+    assert rows["y"]["status"] != "failed" and (out / "y.TextGrid").is_file()
+
+
 def test_the_summary_counts_words_not_wildcards():
     """`<star>` stretches are on the words tier but are not words of the transcript (a list of
     19 words with a `<star>` after each was summarised as 30 words)."""

@@ -55,6 +55,20 @@ TRANSCRIPT_SUFFIXES = (".txt", ".lab", ".textgrid")
 NOT_TRANSCRIPTS = (".json", ".csv", ".tsv", ".ctm", ".srt", ".vtt")  # what aligners write
 
 
+def swapped_arguments(audio: object, transcript: object) -> str | None:
+    """Why `audio` and `transcript` look swapped (a transcript's name given as the audio and
+    an audio file's as the transcript), or None: read the other way round, the recording's
+    bytes were reported as a transcript that is not UTF-8."""
+    from aligner.audio import AUDIO_EXTENSIONS
+
+    if not (isinstance(audio, (str, Path)) and isinstance(transcript, (str, Path))):
+        return None
+    if (Path(audio).suffix.lower() in TRANSCRIPT_SUFFIXES
+            and Path(str(transcript)).suffix.lower() in AUDIO_EXTENSIONS):
+        return f"{audio} looks like the transcript and {transcript} like the audio"
+    return None
+
+
 class AlignmentError(ValueError):
     """This audio and this transcript cannot be aligned (e.g. far too many phones for the audio)."""
 
@@ -221,6 +235,7 @@ class Aligner:
         as a file name: for text from a user of a service). `audio` is a path, a file opened
         with 'rb', or samples ([N] or [N, channels], a numpy array or a torch tensor) with
         `sample_rate` (required for samples)."""
+        _refuse_swapped(audio, transcript)
         segments = self.read_segments(transcript, text=text)
         speakers = {s.speaker if s.speaker is not None else speaker for s in segments}
         if len(speakers) != 1:  # said before minutes of aligning, not after
@@ -235,6 +250,7 @@ class Aligner:
                        text: str | None = None) -> list[Alignment]:
         """Like `align`, but a transcript TextGrid may have one tier per speaker: returns one
         Alignment per speaker, each covering the whole recording."""
+        _refuse_swapped(audio, transcript)
         segments = self.read_segments(transcript, text=text)
         wave, name = self.load_waveform(audio, sample_rate)
         return self.align_waveform(wave, segments, method, name, speaker)
@@ -639,6 +655,12 @@ class Aligner:
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
         return spans, targets.word, alpha.float()
+
+
+def _refuse_swapped(audio: object, transcript: object) -> None:
+    problem = swapped_arguments(audio, transcript)
+    if problem is not None:
+        raise AlignmentError(f"{problem}: give the audio first, align(AUDIO, TRANSCRIPT)")
 
 
 def _is_one_recording(waves: object) -> bool:

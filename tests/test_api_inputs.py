@@ -212,6 +212,21 @@ def test_audio_as_bytes_is_a_type_error_that_says_what_to_do(aligner, data):
         aligner.align(data, "hello", sample_rate=16000)
 
 
+def test_swapped_audio_and_transcript_are_named_as_swapped(aligner, example_pair):
+    """The CLI said the arguments were swapped; the API said the recording was a transcript
+    that is not UTF-8."""
+    from aligner.align import AlignmentError
+
+    wav, txt = example_pair
+    for call in (aligner.align, aligner.align_speakers):
+        with pytest.raises(AlignmentError, match="looks like the transcript .* give the audio first"):
+            call(str(txt), str(wav))
+    from cli_helpers import cli
+
+    result = cli(txt, wav)
+    assert result.exit_code == 2 and "give the audio first (ottc-align AUDIO TRANSCRIPT)" in result.stderr
+
+
 @pytest.mark.parametrize("rate", [50, 1000, 10**9])
 def test_a_sample_rate_no_recording_has_is_refused_by_name(aligner, rate):
     """50 Hz made 1 s of samples 320 s of audio to align; 10**9 was reported as silence."""

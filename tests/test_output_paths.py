@@ -95,6 +95,16 @@ def test_a_corpus_output_named_like_a_file_is_a_usage_error(tmp_path, tiny_model
     assert not (tmp_path / "x.TextGrid").exists()
 
 
+def test_standard_output_is_not_an_output(example_pair, tiny_model_dir, tmp_path: Path,
+                                          monkeypatch):
+    """`-o - -f json` made a folder named "-" in the working directory."""
+    wav, txt = example_pair
+    monkeypatch.chdir(tmp_path)
+    _one_line_usage_error(run(wav, txt, "--model", tiny_model_dir, "-o", "-", "-f", "json"),
+                          "-o -", "standard output")
+    assert not (tmp_path / "-").exists()
+
+
 # ----------------------------------------------------------------------------- output folders
 
 def test_missing_output_directory_is_created(tmp_path, tiny_model_dir, example_pair):

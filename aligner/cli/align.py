@@ -88,6 +88,9 @@ def command(
         limits = parse_thresholds(threshold or [])
     except ValueError as err:
         raise fail(err)
+    if output is not None and str(output) == "-":  # it made a folder named "-"
+        raise fail("-o -: outputs are files; standard output is not one of them: name a file "
+                   "or a folder")
     if not audio.exists():
         raise fail(f"{audio}: file not found")
     if audio.is_dir():
@@ -179,14 +182,12 @@ def single_output_base(audio: Path, output: Path | None,
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
                 quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None) -> int:
     """One recording: a one-utterance run of the runner, its Result printed."""
-    from aligner.align import TRANSCRIPT_SUFFIXES
+    from aligner.align import swapped_arguments
     from aligner.atomic import OutputError, check_writable
-    from aligner.audio import AUDIO_EXTENSIONS
 
-    if (audio.suffix.lower() in TRANSCRIPT_SUFFIXES
-            and Path(str(transcript)).suffix.lower() in AUDIO_EXTENSIONS):
-        raise fail(f"{audio} looks like the transcript and {transcript} like the audio: give the "
-                   "audio first (ottc-align AUDIO TRANSCRIPT)")
+    swapped = swapped_arguments(audio, transcript)
+    if swapped is not None:
+        raise fail(f"{swapped}: give the audio first (ottc-align AUDIO TRANSCRIPT)")
     from aligner.formats import output_paths, write_file, write_outputs
     from aligner.runner import align_one, overwrite_refusal, overwritten_input
 

@@ -517,7 +517,8 @@ _WORKER: dict = {}
 
 
 def _init_worker(model, device, dictionary, parent: int | None, halt,
-                 journal: Journal | None, min_pause: float, thresholds: Thresholds) -> None:
+                 journal: Journal | None, min_pause: float, thresholds: Thresholds,
+                 started=None) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -529,7 +530,7 @@ def _init_worker(model, device, dictionary, parent: int | None, halt,
 
     aligner = Aligner.load(model, device=device, dictionary=dictionary, thresholds=thresholds)
     aligner.min_pause = min_pause
-    _WORKER.update(aligner=aligner, halt=halt, journal=journal)
+    _WORKER.update(aligner=aligner, halt=halt, journal=journal, started=started)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -550,7 +551,12 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _work(args) -> list[Result]:
-    batch, out_dir, formats, method, strict, plots = args
+    """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
+    plots). The number goes to the parent's `started` queue first, so that if this process
+    dies (the system killing it for its memory) the parent knows which batch it held."""
+    task, batch, out_dir, formats, method, strict, plots = args
+    if _WORKER.get("started") is not None:
+        _WORKER["started"].put(task)
     aligner = _WORKER["aligner"]
     write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
     return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),
@@ -570,6 +576,13 @@ def _until_halted(results: Iterator[Result], halt) -> list[Result]:
     return done
 
 
+def died_result(utt: Utterance) -> Result:
+    """The failed Result of an utterance whose worker process died while aligning it alone."""
+    return Result(utt.name, "failed", f"{utt.audio}: the worker process aligning it died "
+                  "(killed by the system, e.g. for its memory); the other recordings went on",
+                  cause=CRASHED)
+
+
 def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_dir: Path,
                  formats: Sequence[str], method: str, strict: bool, jobs: int,
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
@@ -584,48 +597,109 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
     (`_until_halted`), and what the workers finished is appended to `late` (the caller
     reports it).
 
+    A worker that dies (killed by the system for its memory) breaks the whole pool: then the
+    batches no worker had started go on in a new pool, and those the workers held are aligned
+    again one recording at a time in a pool of one, at the end, so that a recording that kills
+    its worker again fails alone, by name (before, every recording not yet done failed with
+    "worker failed").
+
     For the CPU only (the CLI runs a GPU in one process): one process with large batches keeps
     a GPU busy, while several would each hold a copy of the model in its memory and queue for
     the same chip."""
     import multiprocessing as mp
     import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("spawn")
-    halt = ctx.Event()
-    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                               initargs=(model, device, dictionary, os.getpid(), halt, journal,
-                                         min_pause, thresholds))
+    halt, started = ctx.Event(), ctx.SimpleQueue()
+    initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds,
+                started)
+    task = (out_dir, list(formats), method, strict, plots)
+    pending, suspects = list(todo), []
+    while pending:
+        lost = yield from _pooled(ctx, jobs, initargs, length_batches(pending, batch_seconds, jobs),
+                                  task, started, halt, late)
+        if lost is None:
+            break
+        held, pending = lost
+        if not held:  # a worker died before it took any task: nothing to go on with
+            yield from (_start_failed(u) for u in pending)
+            return
+        suspects += held
+    while suspects:  # alone, in a pool of one: a recording that kills its worker again fails
+        lost = yield from _pooled(ctx, 1, initargs, [[u] for u in suspects], task, started,
+                                  halt, late)
+        if lost is None:
+            break
+        held, suspects = lost
+        yield from map(died_result, held)
+        if not held:
+            yield from (_start_failed(u) for u in suspects)
+            return
+
+
+def _start_failed(utt: Utterance) -> Result:
+    return Result(utt.name, "failed", "not aligned: a worker process died as it started (killed "
+                  "by the system, e.g. for its memory)", cause=CRASHED)
+
+
+def _pooled(ctx, jobs: int, initargs: tuple, batches: list[list[Utterance]], task: tuple,
+            started, halt, late: list[Result] | None):
+    """Align `batches` in a pool of `jobs` workers, yielding the Results; returns None when the
+    pool saw them all through, or, when a worker died, (utterances of the batches a worker had
+    started, utterances of those none had) of the batches not yet handed back."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=initargs)
+    order = list(reversed(batches))  # longest first: the last tasks to finish are short ones
     futures: dict = {}
     consumed: set = set()
+    broken = False
+    begun: set[int] = set()
     try:
-        batches = length_batches(todo, batch_seconds, jobs)
         with interrupts_held_for_workers():  # the pool starts its workers in `submit`
-            # Longest batches first: the last tasks to finish are then the short ones.
-            futures = {pool.submit(_work, (b, out_dir, list(formats), method, strict, plots)): b
-                       for b in reversed(batches)}
+            futures = {pool.submit(_work, (n, b, *task)): n for n, b in enumerate(order)}
         for fut in as_completed(futures):
             consumed.add(fut)
             try:
                 yield from fut.result()
-            except Exception as err:  # a crashed worker must not end the run
-                for utt in futures[fut]:
+            except BrokenProcessPool:
+                broken = True
+                break
+            except Exception as err:  # a worker's own error must not end the run
+                for utt in order[futures[fut]]:
                     yield Result(utt.name, "failed", f"worker failed: {one_line(err)}",
                                  cause=CRASHED)
-    finally:
+    except BaseException:
         # Ctrl-C, SIGTERM (or the consumer stopping): drop the queued utterances instead of
         # aligning them all before returning. The batches already handed to the workers (up to
         # 2 x jobs + 1) cannot be taken back: `halt` makes each stop after the utterance in
         # hand, written atomically, and what they finished goes to `late` so that the report
         # lists what they wrote.
         halt.set()
+        raise
+    finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        while not started.empty():  # emptied for the next pool, whose tasks count from 0
+            begun.add(started.get())
         for fut in futures:
-            if late is not None and fut not in consumed and fut.done() and not fut.cancelled():
-                try:
-                    late.extend(fut.result())
-                except Exception:  # noqa: BLE001 - a crashed batch wrote nothing to report
-                    pass
+            if late is not None and not broken and fut not in consumed and _finished(fut):
+                late.extend(fut.result())
+    if not broken:
+        return None
+    left = []
+    for fut, n in futures.items():
+        if fut not in consumed and _finished(fut):  # done before the pool broke
+            yield from fut.result()
+        elif fut not in consumed or isinstance(fut.exception(), BrokenProcessPool):
+            left.append(n)
+    return ([u for n in left if n in begun for u in order[n]],
+            [u for n in left if n not in begun for u in order[n]])
+
+
+def _finished(fut) -> bool:
+    """A future of `_pooled` that handed back its Results (not cancelled, no exception)."""
+    return fut.done() and not fut.cancelled() and fut.exception() is None
 
 
 # ------------------------------------------------------------------------------- report

@@ -583,6 +583,37 @@ def test_a_closed_parallel_run_reports_the_batches_its_workers_finished(tmp_path
     assert written and written <= reported
 
 
+def _dies_on_boom(args):
+    """`runner._work` in a worker, except that the process dies (as when the system kills it
+    for its memory) when its batch holds the recording named "boom"."""
+    import os
+
+    if any(u.name.endswith("boom") for u in args[1]):
+        runner._WORKER["started"].put(args[0])  # as `_work` does first
+        os._exit(9)
+    return runner._work(args)
+
+
+def test_a_worker_that_dies_fails_only_its_own_recording(tmp_path, tiny_model_dir, monkeypatch):
+    """With --jobs 2, one worker killed (the OOM killer) failed every recording not yet done
+    with "worker failed: A process in the process pool was terminated abruptly", naming none.
+    Now the batches no worker held go on in a new pool, the held ones are aligned again one at
+    a time, and only the recording that kills its worker again fails, by name."""
+    root, out = tmp_path / "c", tmp_path / "out"
+    for i in range(7):
+        write_pair(root / "spk", f"u{i}", speechlike(1.0, seed=i))
+    write_pair(root / "spk", "boom", speechlike(1.0, seed=9))
+    utts = corpus.find_utterances(root)
+    monkeypatch.setattr(runner, "_work", _dies_on_boom)  # pickled by name: workers run it
+    results = list(runner.run_parallel(tiny_model_dir, "cpu", None, utts, out, ["json"],
+                                       "viterbi", False, 2, batch_seconds=1.5))
+    assert sorted(r.name for r in results) == sorted(u.name for u in utts)  # each once
+    failed = {r.name: r.reason for r in results if r.status == "failed"}
+    assert list(failed) == ["spk/boom"], failed
+    assert "boom.wav: the worker process aligning it died" in failed["spk/boom"]
+    assert all((out / f"{u.name}.json").exists() for u in utts if u.name != "spk/boom")
+
+
 def test_the_journal_keeps_what_a_run_killed_before_its_report_found(tmp_path):
     """A run killed before it writes its report (kill -9, a power cut) leaves its journal: a
     resumed run's skipped utterances get their flags and fit from it, its row winning over an

@@ -767,6 +767,25 @@ def test_a_folder_where_an_output_goes_is_not_an_output(tmp_path, tiny_model_dir
     assert rows["y"]["status"] != "failed" and (out / "y.TextGrid").is_file()
 
 
+def test_a_run_off_a_terminal_logs_its_progress(tmp_path, tiny_model_dir, write_wav,
+                                                monkeypatch):
+    """With stderr in a file (CI, cron, `2>log`) the progress bar printed nothing until the
+    summary: now a plain line every PROGRESS_LOG_SECONDS, and one at the end; none with -q."""
+    from aligner.cli import align as align_cli
+
+    root = tmp_path / "c"
+    for stem in ("a", "b", "c"):
+        write_wav(root / f"{stem}.wav", speechlike(1.0))
+        (root / f"{stem}.lab").write_text("hello there", encoding="utf-8")
+    monkeypatch.setattr(align_cli, "PROGRESS_LOG_SECONDS", 0.0)
+    result = cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir)
+    lines = [x for x in result.stderr.splitlines() if x.startswith("aligning: ")]
+    assert [x.split(" done")[0] for x in lines] == [f"aligning: {n} of 3" for n in (1, 2, 3)]
+    assert "(0 failed)" in lines[-1] and "s left" in lines[-1]
+    quiet = cli(root, "-o", tmp_path / "out2", "--model", tiny_model_dir, "-q")
+    assert "aligning: " not in quiet.stderr
+
+
 def test_the_summary_counts_words_not_wildcards():
     """`<star>` stretches are on the words tier but are not words of the transcript (a list of
     19 words with a `<star>` after each was summarised as 30 words)."""

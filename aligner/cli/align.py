@@ -502,26 +502,62 @@ def _print_orphans(orphans: list[Path], verbose: bool) -> None:
                         f"not aligned: {escape(', '.join(map(str, shown)))}{escape(more)}")
 
 
+PROGRESS_LOG_SECONDS = 30.0  # off a terminal: one progress line this often
+
+
 def consume(stream, results, total: int, quiet: bool, stop: StopRequest | None = None) -> None:
-    """Collect the run's results (with a progress bar unless quiet); `stop` is checked after
-    every utterance, so a Ctrl-C that some library swallowed still ends the run."""
+    """Collect the run's results (with a progress bar unless quiet; off a terminal, where a bar
+    prints nothing, a plain line every PROGRESS_LOG_SECONDS: a job's log showed nothing until
+    the summary); `stop` is checked after every utterance, so a Ctrl-C that some library
+    swallowed still ends the run."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
     stop = stop or StopRequest()
-    if quiet or total == 0:
+    console = err_console()
+    if quiet or total == 0 or not console.is_terminal:
+        log = ProgressLog(total, console) if not quiet and total else None
         for result in stream:
             results.append(result)
+            if log is not None:
+                log.done(result)
             stop.check()
         return
     with Progress(TextColumn("aligning"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"),
-                  console=err_console(), transient=True) as progress:
+                  console=console, transient=True) as progress:
         task = progress.add_task("", total=total)
         for result in stream:
             results.append(result)
             progress.update(task, advance=1, description=result.name)
             stop.check()
+
+
+class ProgressLog:
+    """Plain progress lines for a log: at most one per PROGRESS_LOG_SECONDS (and then one at the
+    end; a short run prints none), counting what is done of `total` (failed ones too) and the
+    time left at the rate so far."""
+
+    def __init__(self, total: int, console) -> None:
+        import time
+
+        self.total, self.console = total, console
+        self.start = self.last = time.monotonic()
+        self.n = self.failed = self.lines = 0
+
+    def done(self, result) -> None:
+        import time
+
+        self.n += 1
+        self.failed += result.status == "failed"
+        now = time.monotonic()
+        if now - self.last < PROGRESS_LOG_SECONDS and not (self.n == self.total and self.lines):
+            return
+        self.last, self.lines = now, self.lines + 1
+        left = (now - self.start) / self.n * (self.total - self.n)
+        self.console.print(f"aligning: {self.n} of {self.total} done ({self.failed} failed), "
+                           f"{now - self.start:.0f} s elapsed, about {left:.0f} s left",
+                           markup=False, highlight=False)
 
 
 FAILED_ROWS, FLAGGED_ROWS = 50, 10  # utterances listed under the summary (--verbose: all)

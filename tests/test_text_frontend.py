@@ -163,6 +163,21 @@ def test_unknown_words_reported(lex):
     assert words[1].text == "blorptastic" and len(words[1].pronunciations[0]) >= 5
 
 
+@pytest.mark.parametrize("text,label,phones", [
+    ("AT&T", "AT&T", "EY1 T IY1 AH0 N D T IY1"),  # letters, not the word "at"
+    ("Q&A", "Q&A", "K Y UW1 AH0 N D EY1"),  # the letter A, not the article
+    ("C++", "C++", "S IY1 P L AH1 S P L AH1 S"),
+    ("C#.", "C#", "S IY1 SH AA1 R P"),
+    ("use .NET", ".NET", "D AA1 T N EH1 T"),
+    ("rock&roll", "rock&roll", "R AA1 K AH0 N D R OW1 L"),  # words stay words
+])
+def test_names_with_symbols_keep_their_spelling_and_are_said(text, label, phones, lex):
+    """`C++`, `C#`, `.NET` were labelled C, C, NET and said without "plus plus", "sharp",
+    "dot"; `AT&T` was "at and T", `Q&A` "cue and uh"."""
+    word = parse_transcript(text, lex)[-1]
+    assert (word.text, " ".join(word.pronunciations[0])) == (label, phones)
+
+
 def test_symbols_only_tokens_dropped(lex):
     assert words_of("hello ... -- ## ** world", lex) == [("hello", "hello"), ("world", "world")]
 

@@ -253,6 +253,10 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum()
 
 
+_LETTER_SHARP_PLUS_RE = re.compile(r"[^\W\d_](?:\+\+|#)")
+_DOT_NAME_RE = re.compile(r"\.[A-Z]{2,}")
+
+
 def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
     """Drop punctuation around a token, keeping what belongs to it ($5, 50%, Dr., '90s, dogs')."""
     start = 0
@@ -269,6 +273,8 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
             break
+        if ch == "." and _DOT_NAME_RE.fullmatch(rest.rstrip(".,;:!?\"')")):
+            break  # ".NET": said "dot net"
         start += 1
     end = n
     while end > start and not _is_word_char(piece[end - 1]):
@@ -280,6 +286,8 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "°" and end - 2 >= start and piece[end - 2].isdigit():
             break
+        if ch in "+#" and _LETTER_SHARP_PLUS_RE.fullmatch(piece[start:end]):
+            break  # "C++", "C#", "F#": the language, said "C plus plus", "C sharp"
         if (ch == "'" and end - start >= 3 and piece[end - 2] in "sS"
                 and piece[start - 1: start] != "'"):
             break  # "dogs'": a plural's possessive; in "'clubs'" a closing quote
@@ -412,7 +420,8 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
     if re.search(r"[^\w'\-]", core) or re.search(r"\d", core):
         words: list[str] = []
         prev = ""
-        for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.]",
+        joined = "&" in core  # "AT&T", "Q&A": letters said by name, not "at", "uh"
+        for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#]",
                                 core, re.IGNORECASE):
             # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
             unit = _unit_words(chunk, prev == "1") if prev.isdecimal() else None
@@ -422,6 +431,11 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
                 words += _piece_readings(chunk, known, shouting)[0]
             elif chunk == ".":
                 words.append("dot")
+            elif chunk == "#":  # "C#", "F#"; any other "#" inside a word is not said
+                words += ["sharp"] if core.endswith("#") and len(prev) == 1 else []
+            elif joined and chunk.isalpha() and len(chunk) <= 3 and (chunk.isupper()
+                                                                     or len(chunk) == 1):
+                words += spell_letters(chunk)
             elif chunk in SPOKEN_SYMBOLS:
                 words += SPOKEN_SYMBOLS[chunk]
             elif chunk.isdecimal():

@@ -115,7 +115,8 @@ def _siblings(path: Path, folders: Folders | None = None) -> dict[str, Path]:
 
 
 def _stems(folder: Path) -> dict[str, list[Path]]:
-    """The files of `folder` that have a suffix, by the NFC form of their stem."""
+    """The files of `folder` that have a suffix (dangling symlinks included), by the NFC form of
+    their stem."""
     index: dict[str, list[Path]] = {}
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
@@ -123,7 +124,9 @@ def _stems(folder: Path) -> dict[str, list[Path]]:
         return index
     for entry in entries:
         path = folder / entry.name
-        if path.suffix and not entry.name.startswith(".") and entry.is_file():
+        # a dangling symlink too: its recording is reported missing, its transcript not orphaned
+        if path.suffix and not entry.name.startswith(".") and (
+                entry.is_file() or (entry.is_symlink() and not entry.is_dir())):
             index.setdefault(_nfc(path.stem), []).append(path)
     return index
 

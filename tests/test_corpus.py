@@ -19,6 +19,17 @@ def test_find_utterances(small_corpus):
     assert [p.name for p in corpus.orphan_transcripts(small_corpus)] == ["orphan.lab"]
 
 
+def test_a_dangling_recording_link_is_reported_once(tmp_path):
+    """A recording whose symlink points nowhere failed as "file not found" and its transcript
+    was also listed as one without a recording."""
+    from cli_helpers import write_pair
+
+    audio, transcript = write_pair(tmp_path / "c", "b")
+    audio.symlink_to(tmp_path / "gone.wav")
+    assert [u.name for u in corpus.find_utterances(tmp_path / "c")] == ["b"]
+    assert corpus.orphan_transcripts(tmp_path / "c") == []
+
+
 def test_gold_is_a_textgrid_beside_a_text_transcript(tmp_path, write_wav):
     """A TextGrid beside a .lab or .txt is the utterance's gold alignment (training's dev
     figures and the benchmarks measure on those); alone it is the transcript, not a gold."""

@@ -37,8 +37,9 @@ import numpy as np
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import (Thresholds, beyond_audio, find_flags, overlapping_speech,
-                            recording_level, voiced_outside_words, words_in_silence)
+from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, interval_not_aligned,
+                            overlapping_speech, recording_level, voiced_outside_words,
+                            words_in_silence)
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
 from aligner.formats import Segment, read_transcript_textgrid
@@ -333,11 +334,25 @@ class Aligner:
             raise ValueError(f"{name}: `encoded` holds {encoded.duration:.2f} s of model outputs "
                              f"but the audio is {duration:.2f} s long: encode this recording")
         per_speaker: dict[str | None, list[Alignment]] = {}
+        left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
+        first_error: ValueError | None = None
         spoken: list[Segment] = []
         for segment in segments:
-            prepared = self.prepare_text(segment.text, segment.source)
-            piece, offset, label = self._cut(wave, segment, name)
-            self._check_fits(prepared, len(piece), label)
+            owner = segment.speaker if segment.speaker is not None else speaker
+            try:
+                prepared = self.prepare_text(segment.text, segment.source)
+                piece, offset, label = self._cut(wave, segment, name)
+                self._check_fits(prepared, len(piece), label)
+            except (AlignmentError, TranscriptError) as err:
+                if segment.whole or len(segments) == 1:  # nothing else to align: the file fails
+                    raise
+                first_error = first_error or err
+                # one interval of a TextGrid: the others are aligned, as MFA aligns each of
+                # its utterances on its own; the flag says what is missing
+                left_out.setdefault(owner, []).append(
+                    interval_not_aligned(segment.start, segment.end, one_line(err)))
+                per_speaker.setdefault(owner, [])
+                continue
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
@@ -354,10 +369,11 @@ class Aligner:
                 share = max(share, voiced_share_in_noise(piece))
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
                 a.words, voiced.numpy(), self.frame_duration))
-            owner = segment.speaker if segment.speaker is not None else speaker
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
             if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):
                 spoken.append(segment)  # a tier of [laughter] alone overlaps no one's speech
+        if not any(per_speaker.values()):  # no interval could be aligned: the file fails
+            raise first_error
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
         recording = recording_level(wave)  # once: the report joins the speakers' flags
@@ -368,7 +384,8 @@ class Aligner:
             own = [(g.start, g.end) for g in segments if not g.whole
                    and (g.speaker if g.speaker is not None else speaker) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
-            merged.flags = [*find_flags(merged, self.thresholds), *beyond_audio(own, duration),
+            merged.flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),
+                            *beyond_audio(own, duration),
                             *overlapping_speech(mine, [t for t in talk if t[2] != spk],
                                                 self.thresholds),
                             *(recording if not out else []),

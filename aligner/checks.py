@@ -291,6 +291,16 @@ def beyond_audio(segments: Iterable[tuple[float, float]], duration: float) -> li
             for start, end in segments if end > duration + AUDIO_END_SLACK]
 
 
+def interval_not_aligned(start: float, end: float, reason: str) -> Flag:
+    """`interval_not_aligned` for an utterance interval of a transcript TextGrid that could
+    not be aligned (phones faster than anyone speaks in its time, no words, outside the audio):
+    the recording's other intervals are aligned, this one's words are left out of the tiers.
+    Before, the whole recording failed for it; MFA aligns each utterance on its own."""
+    return Flag("interval_not_aligned",
+                f"transcript interval {start:.2f}-{end:.2f} s was not aligned and its words are "
+                f"left out: {reason}", "words", start, end)
+
+
 def overlapping_speech(own: Iterable[tuple[float, float]],
                        others: Iterable[tuple[float, float, str]],
                        thresholds: Thresholds = Thresholds()) -> list[Flag]:

@@ -10,7 +10,6 @@ problem an alignment run fails on, in the same words. Warnings are alignable but
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +19,7 @@ from aligner.audio import unsupported_format_message
 from aligner.corpus import (NO_TRANSCRIPT, Utterance, find_utterances, orphan_transcripts,
                             same_name_problems, transcript_conflict, unreadable_audio)
 from aligner.errors import one_line
-from aligner.text.frontend import Lexicon, PreparedText
+from aligner.text.frontend import Lexicon
 from aligner.text.phones import STAR
 
 if TYPE_CHECKING:
@@ -119,7 +118,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
            generated: dict[str, list[list[str]]]) -> UtteranceCheck:
     """One utterance's check; its unknown words and generated pronunciations are added to
     `unknown` and `generated` (the corpus-wide tables)."""
-    from aligner.text.frontend import generated_pronunciations, too_fast
+    from aligner.text.frontend import generated_pronunciations, prepare_text, too_fast
 
     check = UtteranceCheck(utt.name)
     _check_audio(utt, check)
@@ -129,31 +128,46 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     conflict = transcript_conflict(utt)
     if conflict is not None:
         check.warnings.append(conflict)
-    check.problems += _intervals_outside(utt.transcript, check.duration)
     try:
-        intervals = False
-        for segment, prepared in _prepared_texts(utt.transcript, lexicon):
-            check.warnings += stray_bracket_warnings(segment.text)
-            n_phones = sum(map(len, prepared.phones))
-            intervals |= not segment.whole
-            if not segment.whole and check.duration:  # as `align` judges each interval
-                seconds = min(segment.end, check.duration) - segment.start
-                problem = too_fast(n_phones, seconds) if seconds >= 0.01 else None
-                if problem is not None:
-                    check.problems.append(f"{segment.source}: {problem}")
-            generated.update(generated_pronunciations(prepared.words, lexicon))
-            check.words += sum(w.pronunciations != [[STAR]] for w in prepared.words)  # as align counts
-            check.phones += n_phones
-            for word, phones in zip(prepared.words, prepared.phones):
-                if word.unknown:  # one row per word whatever its case, as in the dictionary
-                    key = word.text.lower()
-                    count, pron = unknown.get(key, (0, phones))
-                    unknown[key] = (count + 1, pron)
+        segments = _segments(utt.transcript)
     except ValueError as err:
         check.problems.append(one_line(err))
         return check
-    problem = too_fast(check.phones, check.duration) if check.duration > 0 else None
-    if problem is not None and not intervals:  # intervals: judged one by one above
+    issues = []  # utterance intervals `align` leaves out (`interval_not_aligned`)
+    for segment in segments:
+        check.warnings += stray_bracket_warnings(segment.text)
+        try:
+            prepared = prepare_text(segment.text, lexicon)
+        except ValueError as err:
+            if segment.whole:
+                check.problems.append(one_line(err))
+                return check
+            issues.append(f"{segment.source}: {one_line(err)}")
+            continue
+        n_phones = sum(map(len, prepared.phones))
+        if not segment.whole and check.duration:  # as `align` judges each interval
+            seconds = min(segment.end, check.duration) - segment.start
+            issue = (segment.outside_message(check.duration) if seconds < 0.01
+                     else too_fast(n_phones, seconds))
+            if issue is not None:
+                issues.append(issue if seconds < 0.01 else f"{segment.source}: {issue}")
+                continue
+        generated.update(generated_pronunciations(prepared.words, lexicon))
+        check.words += sum(w.pronunciations != [[STAR]] for w in prepared.words)  # as align counts
+        check.phones += n_phones
+        for word, phones in zip(prepared.words, prepared.phones):
+            if word.unknown:  # one row per word whatever its case, as in the dictionary
+                key = word.text.lower()
+                count, pron = unknown.get(key, (0, phones))
+                unknown[key] = (count + 1, pron)
+    if issues and len(issues) == len(segments):  # nothing left to align: the file fails
+        check.problems += issues
+    else:  # the rest is aligned, these intervals flagged and left out
+        check.warnings += [f"{issue} (align leaves this interval out: interval_not_aligned)"
+                           for issue in issues]
+    whole = all(g.whole for g in segments)  # intervals: judged one by one above
+    problem = too_fast(check.phones, check.duration) if check.duration > 0 and whole else None
+    if problem is not None:
         check.problems.append(problem)
     return check
 
@@ -188,27 +202,11 @@ def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:
         check.problems.append(one_line(err))
 
 
-def _intervals_outside(transcript: Path, duration: float | None) -> list[str]:
-    """A TextGrid transcript's utterance intervals that start after the audio ends (or keep
-    less than one 10 ms frame of it): `align` fails them, so validate says so too."""
-    if transcript.suffix.lower() != ".textgrid" or not duration:
-        return []
-    from aligner.formats import read_transcript_textgrid
-
-    try:
-        segments = read_transcript_textgrid(transcript)
-    except ValueError:  # reported with the transcript's other problems
-        return []
-    return [g.outside_message(duration) for g in segments
-            if not g.whole and min(g.end, duration) - g.start < 0.01]
-
-
-def _prepared_texts(transcript: Path, lexicon: Lexicon
-                    ) -> Iterator[tuple[Segment, PreparedText]]:
-    """Each of a transcript's utterances (one, or one per utterance interval of a TextGrid)
-    with its phones; ValueError naming the file when there is nothing to read."""
+def _segments(transcript: Path) -> list[Segment]:
+    """A transcript's utterances as `align` reads them (one, or one per utterance interval of a
+    TextGrid); ValueError naming the file when there is nothing to read."""
     from aligner.formats import Segment
-    from aligner.text.frontend import prepare_text, read_transcript
+    from aligner.text.frontend import read_transcript
 
     if transcript.suffix.lower() == ".textgrid":
         from aligner.formats import read_transcript_textgrid
@@ -218,5 +216,5 @@ def _prepared_texts(transcript: Path, lexicon: Lexicon
         segments = [Segment(read_transcript(transcript), str(transcript))]
     if not any(g.text.strip() for g in segments):
         raise ValueError(f"{transcript}: transcript is empty")
-    for segment in segments:
-        yield segment, prepare_text(segment.text, lexicon)
+    return segments
+

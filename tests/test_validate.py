@@ -115,8 +115,8 @@ def test_validate_counts_an_unknown_word_once_whatever_its_case(tmp_path, write_
 
 
 def test_validate_reports_a_textgrid_interval_after_the_audio(tmp_path):
-    """An utterance interval that starts after the recording ends fails in `align`; validate
-    said "no problems found"."""
+    """An utterance interval that starts after the recording ends is left out by `align` (the
+    others aligned, `interval_not_aligned`); validate said "no problems found"."""
     import soundfile as sf
     from praatio import textgrid
 
@@ -130,13 +130,18 @@ def test_validate_reports_a_textgrid_interval_after_the_audio(tmp_path):
                                      0, 20))
     tg.save(str(folder / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     (check,) = validate_corpus(tmp_path / "c").utterances
-    assert len(check.problems) == 1 and "outside the audio (3.00 s)" in check.problems[0]
+    assert check.problems == []  # the other interval is aligned, this one left out and flagged
+    (warning,) = check.warnings
+    assert "outside the audio (3.00 s)" in warning and "interval_not_aligned" in warning
 
 
-def test_validate_judges_each_textgrid_interval_as_align_does(tmp_path, tiny_model_dir):
-    """A 0.2 s interval holding a long sentence fails in `align` (phones faster than anyone
-    speaks, judged per interval); validate judged the whole recording and said "no problems
-    found"."""
+def test_a_textgrid_interval_that_cannot_be_aligned_is_left_out_and_flagged(tmp_path,
+                                                                          tiny_model_dir):
+    """A 0.2 s interval holding a long sentence failed the whole recording in `align` (MFA
+    aligns each utterance on its own) and validate, judging the whole recording's rate, said
+    "no problems found". Now align aligns the other intervals and flags this one
+    `interval_not_aligned` (its words left out), validate warns about it in the same words, and
+    a transcript whose every interval fails still fails."""
     import soundfile as sf
     from praatio import textgrid
 
@@ -147,15 +152,25 @@ def test_validate_judges_each_textgrid_interval_as_align_does(tmp_path, tiny_mod
     folder.mkdir(parents=True)
     sf.write(str(folder / "talk.wav"), speechlike(6.0), 16000)
     long = "the quick brown fox jumps over the lazy dog near the riverbank every single morning"
-    tg = textgrid.Textgrid(0, 6.0)
-    tg.addTier(textgrid.IntervalTier("alice", [(0.3, 1.4, "hello there"), (2.0, 2.2, long)],
-                                     0, 6.0))
-    tg.save(str(folder / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+
+    def transcript(intervals):
+        tg = textgrid.Textgrid(0, 6.0)
+        tg.addTier(textgrid.IntervalTier("alice", intervals, 0, 6.0))
+        tg.save(str(folder / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+
+    transcript([(0.3, 1.4, "hello there"), (2.0, 2.2, long)])
     (check,) = validate_corpus(tmp_path / "c").utterances
-    assert len(check.problems) == 1 and "0.20 s" in check.problems[0], check.problems
-    with pytest.raises(AlignmentError) as err:
-        Aligner.load(tiny_model_dir).align(folder / "talk.wav", folder / "talk.TextGrid")
-    assert check.problems[0].split(": ", 1)[1] in str(err.value)
+    assert check.problems == [] and len(check.warnings) == 1 and "0.20 s" in check.warnings[0]
+    aligner = Aligner.load(tiny_model_dir)
+    result = aligner.align(folder / "talk.wav", folder / "talk.TextGrid")
+    assert [w.label for w in result.words if w.label] == ["hello", "there"]
+    (flag,) = [f for f in result.flags if f.kind == "interval_not_aligned"]
+    assert (flag.start, flag.end) == (2.0, 2.2) and "0.20 s" in flag
+    transcript([(2.0, 2.2, long), (3.0, 3.1, long)])  # nothing left to align
+    (check,) = validate_corpus(tmp_path / "c").utterances
+    assert len(check.problems) == 2
+    with pytest.raises(AlignmentError, match="0.20 s"):
+        aligner.align(folder / "talk.wav", folder / "talk.TextGrid")
 
 
 def test_validate_counts_words_as_align_does(tmp_path):

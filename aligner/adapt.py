@@ -22,7 +22,6 @@ The training itself is `aligner.train.train`; the CLI (aligner/cli/adapt.py) str
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path

@@ -36,7 +36,7 @@ import numpy as np
 from aligner.alignment import Alignment, Interval
 from aligner.atomic import atomic_open
 from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
-                             named_kind, pool_speakers, read_alignment, read_utterances,
+                             named_kind, pool_speakers, read_utterances,
                              textgrid_tier_choice)
 from aligner.phone_folding import Folding, fold_words, load_folding
 from aligner.runner import REPORT_NAME, TABLE_NAME, ctm_id
@@ -604,7 +604,7 @@ def pair_utterances(gold: dict, hyp: dict) -> list[tuple[str, object, object | N
     """(key, gold, hyp or None) for every gold utterance: by relative path, else by the CTM
     utterance ids ottc-align writes for it (`by_ctm_id`), else by unique stem."""
     if len(gold) == 1 and len(hyp) == 1:
-        (gk, gv), (hk, hv) = next(iter(gold.items())), next(iter(hyp.items()))
+        (gk, gv), (_, hv) = next(iter(gold.items())), next(iter(hyp.items()))
         return [(gk, gv, hv)]
     by_id = by_ctm_id(gold, hyp)
     by_stem: dict[str, list[str]] = {}

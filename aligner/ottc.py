@@ -124,7 +124,6 @@ def transport_plan(
         )
     if alpha.shape[1] == 0 or beta.shape[1] == 0:
         raise ValueError("transport_plan needs at least one frame and one token")
-    n_max, m_max = alpha.shape[1], beta.shape[1]
     a_len = _lengths_or_full(alpha, alpha_lengths)
     b_len = _lengths_or_full(beta, beta_lengths)
 

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from aligner.audio import AudioError, audio_info, load_audio, prepare_waveform
 from cli_helpers import GOOD_TEXT, cli, write_pair

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from aligner import decode
 from aligner.decode import viterbi_segments, viterbi_segments_long
-from aligner.decode_reference import (brute_force, ref_search, ref_search_open_end, ref_segment_score,
+from aligner.decode_reference import (brute_force, ref_search_open_end, ref_segment_score,
                                       ref_viterbi_segments)
 
 torch.set_num_threads(1)

@@ -22,7 +22,6 @@ import time
 import zlib
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -214,7 +214,7 @@ def _training_section(args: argparse.Namespace, tc: dict, stages: list[dict], ch
          f"output (`--init`), {total_min:.1f} min in all on a 2-core CPU machine (no GPU; "
          "threads as each command says):"
          if len(stages) > 1 else
-         f"- Training ran in one stage"
+         "- Training ran in one stage"
          + (" from scratch" if "--init" not in stages[0]["command"] else "")
          + f", {total_min:.1f} min on a 2-core CPU machine (no GPU; threads as the command says):"),
         *[f"  {k + 1}. `{st['command']}` ({st['epochs_run']} of {st['epochs_planned']} planned "

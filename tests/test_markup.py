@@ -91,6 +91,7 @@ def test_chat_transcripts_are_read_as_chat(lex):
     ("*PAR: <a:way ho:me> [x 2]", ["a:way", "ho:me", "a:way", "ho:me"]),  # copies as said
     ("*CHI: ↫b-b↫ball [x 2]", ["↫b-b", "ball", "↫b-b", "ball"]),
     ("*PAR: no [x 0] yes", ["no", "yes"]),
+    ("*CHI: he 0is [x 2] going", ["he", "going"]),  # an omitted word: not said, not "he he"
     # prolongation and a pause inside a word: the word, labelled as typed
     ("*CHI:\tI ran a:way from the ca:t no: [/] no .", ["I", "ran", "a:way", "from", "the", "ca:t",
                                                       "no", "no"]),

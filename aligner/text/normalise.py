@@ -698,6 +698,7 @@ def chat_codes(text: str) -> str:
 # sound repeated before it (`↫b-b↫ball`); and a word said N times written once (`dog [x 3]`).
 _CHAT_IN_WORD_RE = re.compile(r"(?<=[^\W\d_])(?::(?=[^\W\d_]|[\s.,!?]|$)|\^(?=[^\W\d_]))|↫")
 _CHAT_TIMES_RE = re.compile(r"\[x\s(\d+)\]")
+_CHAT_OMITTED_RE = re.compile(r"(?<!\S)0[a-z][a-z']*(?!\S)")  # `0is`: a word left out
 CHAT_MAX_TIMES = 20  # `[x N]` beyond this is aligned this many times
 
 
@@ -723,7 +724,11 @@ def _chat_words(cleaned: str, origin: list[int] | None) -> tuple[str, list[int]]
     scope_ends = [sc.end() for sc in scopes]
     last_ink = list(itertools.accumulate(  # last_ink[k]: the last non-blank of coded before k
         (k if not ch.isspace() else -1 for k, ch in enumerate(coded)), max, initial=-1))
+    omitted_ends = [o.end() for o in _CHAT_OMITTED_RE.finditer(cleaned)]
     for m in _CHAT_TIMES_RE.finditer(cleaned):
+        k = bisect.bisect_right(omitted_ends, m.start()) - 1
+        if k >= 0 and omitted_ends[k] > last_ink[m.start()]:  # `0is [x 2]`: not said at all
+            continue
         i = bisect.bisect_right(scope_ends, m.start()) - 1  # the last scope ending before it
         scope = scopes[i] if i >= 0 and last_ink[m.start()] < scope_ends[i] else None
         if scope is not None:

@@ -71,20 +71,12 @@ def test_rejects_bad_shapes_and_settings():
 
 
 def _noise(kind: str, seconds: float = 3.0, rate: int = 16000):
+    """The benchmark's noises (benchmarks/voicing_in_noise.py), peaking at 0.1."""
     import numpy as np
 
-    g = np.random.default_rng(1)
-    n = int(seconds * rate)
-    x = g.standard_normal(n)
-    if kind == "pink":  # 1/f power
-        spectrum = np.fft.rfft(x)
-        x = np.fft.irfft(spectrum / np.sqrt(np.arange(len(spectrum)) + 1), n)
-    elif kind == "brown":  # 1/f^2 power, slow drift removed
-        x = np.cumsum(x)
-        x -= np.convolve(x, np.ones(1601) / 1601, "same")
-    elif kind == "hum":  # 50 Hz mains and its third harmonic
-        t = np.arange(n) / rate
-        x = np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 150 * t) + 0.05 * x
+    from benchmarks.voicing_in_noise import noise
+
+    x = noise(kind, int(seconds * rate), seed=1)
     return (0.1 * x / np.abs(x).max()).astype(np.float32)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from aligner.cli.align import consume
 from aligner.interrupts import StopRequest, catch_interrupts, interrupts_held_for_workers
+from aligner.runner import Result
 
 
 def _stream_that_swallows(n: int, sig: int = signal.SIGINT):
@@ -25,7 +25,7 @@ def _stream_that_swallows(n: int, sig: int = signal.SIGINT):
                     pass
             except:  # noqa: E722 - what some libraries do
                 pass
-        yield SimpleNamespace(name=f"u{i}")
+        yield Result(f"u{i}", "aligned")
 
 
 @pytest.fixture

@@ -552,11 +552,12 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(args) -> list[Result]:
     """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
-    plots). The number goes to the parent's `started` queue first, so that if this process
-    dies (the system killing it for its memory) the parent knows which batch it held."""
+    plots). Its entry in the pool's shared `started` array is set first, so that if this
+    process dies (the system killing it for its memory) the parent knows which batch it held
+    (an array: no pipe to fill, no lock a killed worker could leave held)."""
     task, batch, out_dir, formats, method, strict, plots = args
     if _WORKER.get("started") is not None:
-        _WORKER["started"].put(task)
+        _WORKER["started"][task] = 1
     aligner = _WORKER["aligner"]
     write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
     return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),
@@ -610,52 +611,54 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
     import os
 
     ctx = mp.get_context("spawn")
-    halt, started = ctx.Event(), ctx.SimpleQueue()
-    initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds,
-                started)
+    halt = ctx.Event()
+    initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds)
     task = (out_dir, list(formats), method, strict, plots)
     pending, suspects = list(todo), []
     while pending:
         lost = yield from _pooled(ctx, jobs, initargs, length_batches(pending, batch_seconds, jobs),
-                                  task, started, halt, late)
+                                  task, halt, late)
         if lost is None:
             break
         held, pending = lost
-        if not held:  # a worker died before it took any task: nothing to go on with
-            yield from (_start_failed(u) for u in pending)
+        if not held:  # the workers died before taking any task: nothing to go on with
+            yield from map(_start_failed, pending + suspects)
             return
         suspects += held
     while suspects:  # alone, in a pool of one: a recording that kills its worker again fails
-        lost = yield from _pooled(ctx, 1, initargs, [[u] for u in suspects], task, started,
-                                  halt, late)
+        lost = yield from _pooled(ctx, 1, initargs, [[u] for u in suspects], task, halt, late)
         if lost is None:
             break
         held, suspects = lost
         yield from map(died_result, held)
         if not held:
-            yield from (_start_failed(u) for u in suspects)
+            yield from map(_start_failed, suspects)
             return
 
 
 def _start_failed(utt: Utterance) -> Result:
-    return Result(utt.name, "failed", "not aligned: a worker process died as it started (killed "
-                  "by the system, e.g. for its memory)", cause=CRASHED)
+    """The failed Result of an utterance left when the workers died holding no task (failing
+    to start, or killed between tasks): nothing to tell the culprit by."""
+    return Result(utt.name, "failed", f"{utt.audio}: not aligned: the worker processes died "
+                  "before they aligned it (killed by the system, e.g. for its memory, or failing "
+                  "to start)", cause=CRASHED)
 
 
 def _pooled(ctx, jobs: int, initargs: tuple, batches: list[list[Utterance]], task: tuple,
-            started, halt, late: list[Result] | None):
+            halt, late: list[Result] | None):
     """Align `batches` in a pool of `jobs` workers, yielding the Results; returns None when the
     pool saw them all through, or, when a worker died, (utterances of the batches a worker had
     started, utterances of those none had) of the batches not yet handed back."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=initargs)
     order = list(reversed(batches))  # longest first: the last tasks to finish are short ones
+    started = ctx.Array("b", len(order), lock=False)  # set by each task as it starts (`_work`)
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                               initargs=(*initargs, started))
     futures: dict = {}
     consumed: set = set()
     broken = False
-    begun: set[int] = set()
     try:
         with interrupts_held_for_workers():  # the pool starts its workers in `submit`
             futures = {pool.submit(_work, (n, b, *task)): n for n, b in enumerate(order)}
@@ -680,8 +683,6 @@ def _pooled(ctx, jobs: int, initargs: tuple, batches: list[list[Utterance]], tas
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        while not started.empty():  # emptied for the next pool, whose tasks count from 0
-            begun.add(started.get())
         for fut in futures:
             if late is not None and not broken and fut not in consumed and _finished(fut):
                 late.extend(fut.result())
@@ -693,8 +694,8 @@ def _pooled(ctx, jobs: int, initargs: tuple, batches: list[list[Utterance]], tas
             yield from fut.result()
         elif fut not in consumed or isinstance(fut.exception(), BrokenProcessPool):
             left.append(n)
-    return ([u for n in left if n in begun for u in order[n]],
-            [u for n in left if n not in begun for u in order[n]])
+    return ([u for n in left if started[n] for u in order[n]],
+            [u for n in left if not started[n] for u in order[n]])
 
 
 def _finished(fut) -> bool:

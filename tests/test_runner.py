@@ -589,9 +589,22 @@ def _dies_on_boom(args):
     import os
 
     if any(u.name.endswith("boom") for u in args[1]):
-        runner._WORKER["started"].put(args[0])  # as `_work` does first
+        runner._WORKER["started"][args[0]] = 1  # as `_work` does first
+        if os.environ.get("OTTC_TEST_NO_RESTART"):  # and the next workers will not start
+            Path(os.environ["OTTC_TEST_NO_RESTART"]).touch()
         os._exit(9)
     return runner._work(args)
+
+
+def _init_unless_told_not_to(*args):
+    """`runner._init_worker`, except that the process dies at start-up once the file named by
+    OTTC_TEST_NO_RESTART exists."""
+    import os
+
+    flag = os.environ.get("OTTC_TEST_NO_RESTART")
+    if flag and Path(flag).exists():
+        os._exit(9)
+    runner._init_worker(*args)
 
 
 def test_a_worker_that_dies_fails_only_its_own_recording(tmp_path, tiny_model_dir, monkeypatch):
@@ -612,6 +625,27 @@ def test_a_worker_that_dies_fails_only_its_own_recording(tmp_path, tiny_model_di
     assert list(failed) == ["spk/boom"], failed
     assert "boom.wav: the worker process aligning it died" in failed["spk/boom"]
     assert all((out / f"{u.name}.json").exists() for u in utts if u.name != "spk/boom")
+
+
+def test_when_no_worker_starts_again_every_recording_left_is_failed_once(tmp_path,
+                                                                         tiny_model_dir,
+                                                                         monkeypatch):
+    """A worker died on "boom" and the next pool's workers died at start-up: the recordings
+    held for a second look (boom's batch) vanished from the results, unreported."""
+    root, out = tmp_path / "c", tmp_path / "out"
+    for i in range(7):
+        write_pair(root / "spk", f"u{i}", speechlike(1.0, seed=i))
+    write_pair(root / "spk", "boom", speechlike(1.0, seed=9))
+    utts = corpus.find_utterances(root)
+    monkeypatch.setattr(runner, "_work", _dies_on_boom)
+    monkeypatch.setattr(runner, "_init_worker", _init_unless_told_not_to)
+    monkeypatch.setenv("OTTC_TEST_NO_RESTART", str(tmp_path / "no-restart"))
+    results = list(runner.run_parallel(tiny_model_dir, "cpu", None, utts, out, ["json"],
+                                       "viterbi", False, 2, batch_seconds=1.5))
+    assert sorted(r.name for r in results) == sorted(u.name for u in utts)  # each once
+    failed = {r.name: r.reason for r in results if r.status == "failed"}
+    assert "spk/boom" in failed and "worker processes died before they aligned it" in failed["spk/boom"]
+    assert all((out / f"{u.name}.json").exists() for u in utts if u.name not in failed)
 
 
 def test_the_journal_keeps_what_a_run_killed_before_its_report_found(tmp_path):

@@ -170,12 +170,15 @@ def test_unknown_words_reported(lex):
     ("C#.", "C#", "S IY1 SH AA1 R P"),
     ("use .NET", ".NET", "D AA1 T N EH1 T"),
     ("rock&roll", "rock&roll", "R AA1 K AH0 N D R OW1 L"),  # words stay words
+    ("I LOVE MOM&DAD", "MOM&DAD", "M AA1 M AH0 N D D AE1 D"),  # in capitals too
+    ("the .COM boom", ".COM", "D AA1 T K AA1 M"),
+    ("HE LEFT .THEN", "THEN", "DH EH1 N"),  # a stray dot is not said
 ])
 def test_names_with_symbols_keep_their_spelling_and_are_said(text, label, phones, lex):
     """`C++`, `C#`, `.NET` were labelled C, C, NET and said without "plus plus", "sharp",
     "dot"; `AT&T` was "at and T", `Q&A` "cue and uh"."""
-    word = parse_transcript(text, lex)[-1]
-    assert (word.text, " ".join(word.pronunciations[0])) == (label, phones)
+    (word,) = [w for w in parse_transcript(text, lex) if w.text == label]
+    assert " ".join(word.pronunciations[0]) == phones
 
 
 def test_symbols_only_tokens_dropped(lex):
@@ -265,8 +268,11 @@ def test_read_transcript_utf16_without_a_bom(tmp_path, codec):
     and "The" was aligned as the letters T, h, e, with exit 0. A NUL byte in UTF-8 text is an
     error naming it."""
     p = tmp_path / "t.txt"
-    p.write_bytes("Zoë said the word\n".encode(codec))
-    assert read_transcript(p).strip() == "Zoë said the word"
+    for text in ("Zoë said the word\n", "Māori Ā and 一 too\n"):  # units whose low byte is 0
+        p.write_bytes(text.encode(codec))
+        assert read_transcript(p) == text
+    p.write_bytes(b"hello world\n\x00\x00")  # UTF-8 padded with NULs: the text is whole
+    assert read_transcript(p) == "hello world\n"
     p.write_bytes(b"hello\x00there")
     with pytest.raises(TranscriptError, match="byte 0x00 at offset 5"):
         read_transcript(p)

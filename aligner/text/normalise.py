@@ -254,7 +254,7 @@ def _is_word_char(ch: str) -> bool:
 
 
 _LETTER_SHARP_PLUS_RE = re.compile(r"[^\W\d_](?:\+\+|#)")
-_DOT_NAME_RE = re.compile(r"\.[A-Z]{2,}")
+DOT_NAMES = frozenset({"net", "com", "org", "io"})  # said with their dot when written with it
 
 
 def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
@@ -273,8 +273,8 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
             break
-        if ch == "." and _DOT_NAME_RE.fullmatch(rest.rstrip(".,;:!?\"')")):
-            break  # ".NET": said "dot net"
+        if ch == "." and rest[1:].rstrip(".,;:!?\"')").lower() in DOT_NAMES:
+            break  # ".NET", "the .com boom": said "dot net", "dot com"
         start += 1
     end = n
     while end > start and not _is_word_char(piece[end - 1]):
@@ -420,7 +420,10 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
     if re.search(r"[^\w'\-]", core) or re.search(r"\d", core):
         words: list[str] = []
         prev = ""
-        joined = "&" in core  # "AT&T", "Q&A": letters said by name, not "at", "uh"
+        # "AT&T", "Q&A", "R&D": initials said by name ("at", "uh" they were not); "MOM&DAD",
+        # "YOU&ME" are words
+        initials = "&" in core and all(len(c) <= 2 and (c.isupper() or len(c) == 1)
+                                       for c in re.findall(r"[^\W\d_]+", core))
         for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#]",
                                 core, re.IGNORECASE):
             # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
@@ -433,8 +436,7 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
                 words.append("dot")
             elif chunk == "#":  # "C#", "F#"; any other "#" inside a word is not said
                 words += ["sharp"] if core.endswith("#") and len(prev) == 1 else []
-            elif joined and chunk.isalpha() and len(chunk) <= 3 and (chunk.isupper()
-                                                                     or len(chunk) == 1):
+            elif initials and chunk.isalpha():
                 words += spell_letters(chunk)
             elif chunk in SPOKEN_SYMBOLS:
                 words += SPOKEN_SYMBOLS[chunk]

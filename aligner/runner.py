@@ -577,7 +577,7 @@ def _until_halted(results: Iterator[Result], halt) -> list[Result]:
     return done
 
 
-def died_result(utt: Utterance) -> Result:
+def _died_result(utt: Utterance) -> Result:
     """The failed Result of an utterance whose worker process died while aligning it alone."""
     return Result(utt.name, "failed", f"{utt.audio}: the worker process aligning it died "
                   "(killed by the system, e.g. for its memory); the other recordings went on",
@@ -630,7 +630,7 @@ def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_
         if lost is None:
             break
         held, suspects = lost
-        yield from map(died_result, held)
+        yield from map(_died_result, held)
         if not held:
             yield from map(_start_failed, suspects)
             return

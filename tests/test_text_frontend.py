@@ -168,6 +168,7 @@ def test_unknown_words_reported(lex):
     ("Q&A", "Q&A", "K Y UW1 AH0 N D EY1"),  # the letter A, not the article
     ("C++", "C++", "S IY1 P L AH1 S P L AH1 S"),
     ("C#.", "C#", "S IY1 SH AA1 R P"),
+    ("an A+ grade", "A+", "EY1 P L AH1 S"),  # the letter A, then "plus"
     ("use .NET", ".NET", "D AA1 T N EH1 T"),
     ("rock&roll", "rock&roll", "R AA1 K AH0 N D R OW1 L"),  # words stay words
     ("I LOVE MOM&DAD", "MOM&DAD", "M AA1 M AH0 N D D AE1 D"),  # in capitals too

@@ -253,7 +253,7 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum()
 
 
-_LETTER_SHARP_PLUS_RE = re.compile(r"[^\W\d_](?:\+\+|#)")
+_LETTER_SHARP_PLUS_RE = re.compile(r"[^\W\d_](?:\+\+?|#)")  # C++, C#, A+ (a grade)
 DOT_NAMES = frozenset({"net", "com", "org", "io"})  # said with their dot when written with it
 
 
@@ -287,7 +287,7 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
         if ch == "°" and end - 2 >= start and piece[end - 2].isdigit():
             break
         if ch in "+#" and _LETTER_SHARP_PLUS_RE.fullmatch(piece[start:end]):
-            break  # "C++", "C#", "F#": the language, said "C plus plus", "C sharp"
+            break  # "C++", "C#", "A+": said "C plus plus", "C sharp", "A plus"
         if (ch == "'" and end - start >= 3 and piece[end - 2] in "sS"
                 and piece[start - 1: start] != "'"):
             break  # "dogs'": a plural's possessive; in "'clubs'" a closing quote
@@ -436,8 +436,8 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
                 words.append("dot")
             elif chunk == "#":  # "C#", "F#"; any other "#" inside a word is not said
                 words += ["sharp"] if core.endswith("#") and len(prev) == 1 else []
-            elif initials and chunk.isalpha():
-                words += spell_letters(chunk)
+            elif chunk.isalpha() and (initials or _LETTER_SHARP_PLUS_RE.fullmatch(core)):
+                words += spell_letters(chunk)  # the letter A, not the article
             elif chunk in SPOKEN_SYMBOLS:
                 words += SPOKEN_SYMBOLS[chunk]
             elif chunk.isdecimal():

@@ -168,8 +168,9 @@ _CHAT_CODE = (r"\[(?:/{1,3}[-?]?|::?\s[^\[\]\n]*|\*[^\[\]\n]*|\+\s[^\[\]\n]*|=[!
 # codes that make it CHAT, and "+..." was read "plus").
 _CHAT_TERMINATOR = r'(?<!\S)\+(?:\.\.\.|\.\.\?|!\?|//?[.?]|"/\.|"\.?|\.|\^|<|,|\+)(?!\S)'
 _CHAT_TERMINATOR_RE = re.compile(_CHAT_TERMINATOR)
+_CHAT_OMITTED_RE = re.compile(r"(?<!\S)0[a-z][a-z']*(?!\S)")  # `0is`: a word left out
 _CHAT_RE = re.compile(
-    _CHAT_CODE + r"|(?<!\S)0[a-z][a-z']*(?!\S)|(?<=[^\W\d_])@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
+    _CHAT_CODE + "|" + _CHAT_OMITTED_RE.pattern + r"|(?<=[^\W\d_])@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
     r"|^\s*\*[A-Z0-9]{2,4}:|" + _CHAT_TERMINATOR + r"|(?<!\S)\d+_\d+(?!\S)|&-(?=\w)",
     re.MULTILINE)
 _CHAT_SCOPE_RE = re.compile(r"<([^<>\n]{1,500})>(?=\s*" + _CHAT_CODE + ")")
@@ -700,7 +701,6 @@ def chat_codes(text: str) -> str:
 # sound repeated before it (`↫b-b↫ball`); and a word said N times written once (`dog [x 3]`).
 _CHAT_IN_WORD_RE = re.compile(r"(?<=[^\W\d_])(?::(?=[^\W\d_]|[\s.,!?]|$)|\^(?=[^\W\d_]))|↫")
 _CHAT_TIMES_RE = re.compile(r"\[x\s(\d+)\]")
-_CHAT_OMITTED_RE = re.compile(r"(?<!\S)0[a-z][a-z']*(?!\S)")  # `0is`: a word left out
 CHAT_MAX_TIMES = 20  # `[x N]` beyond this is aligned this many times
 
 

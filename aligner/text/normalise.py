@@ -170,7 +170,8 @@ _CHAT_TERMINATOR = r'(?<!\S)\+(?:\.\.\.|\.\.\?|!\?|//?[.?]|"/\.|"\.?|\.|\^|<|,|\
 _CHAT_TERMINATOR_RE = re.compile(_CHAT_TERMINATOR)
 _CHAT_OMITTED_RE = re.compile(r"(?<!\S)0[a-z][a-z']*(?!\S)")  # `0is`: a word left out
 _CHAT_RE = re.compile(
-    _CHAT_CODE + "|" + _CHAT_OMITTED_RE.pattern + r"|(?<=[^\W\d_])@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
+    _CHAT_CODE + "|" + _CHAT_OMITTED_RE.pattern
+    + r"|(?<=[^\W\d_])@[a-z]{1,2}(?::[a-z]+)*(?![\w.@])"
     r"|^\s*\*[A-Z0-9]{2,4}:|" + _CHAT_TERMINATOR + r"|(?<!\S)\d+_\d+(?!\S)|&-(?=\w)",
     re.MULTILINE)
 _CHAT_SCOPE_RE = re.compile(r"<([^<>\n]{1,500})>(?=\s*" + _CHAT_CODE + ")")

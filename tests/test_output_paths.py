@@ -90,9 +90,12 @@ def test_a_corpus_output_named_like_a_file_is_a_usage_error(tmp_path, tiny_model
     """`ottc-align corpus/ -o x.TextGrid` made a folder called x.TextGrid (exit 0); a corpus is
     written one file per recording, so a file name there is a mistake to report."""
     write_pair(tmp_path / "c" / "s", "u", speechlike(1.0))
-    result = run(tmp_path / "c", "--model", tiny_model_dir, "-o", tmp_path / "x.TextGrid")
-    _one_line_usage_error(result, "x.TextGrid", "folder")
-    assert not (tmp_path / "x.TextGrid").exists()
+    for name in ("x.TextGrid", "result.txt", "out.wav"):  # `result.txt` made a folder too
+        result = run(tmp_path / "c", "--model", tiny_model_dir, "-o", tmp_path / name)
+        _one_line_usage_error(result, name, "folder")
+        assert not (tmp_path / name).exists()
+    result = run(tmp_path / "c", "--model", tiny_model_dir, "-o", tmp_path / "aligned.v2", "-q")
+    assert result.exit_code == 0 and (tmp_path / "aligned.v2" / "s" / "u.TextGrid").is_file()
 
 
 def test_standard_output_is_not_an_output(example_pair, tiny_model_dir, tmp_path: Path,

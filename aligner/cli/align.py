@@ -98,9 +98,11 @@ def command(
             raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR")
         if output is None:
             raise fail(f"{audio} is a corpus directory: give an output directory with -o OUT_DIR")
+        from aligner.audio import AUDIO_EXTENSIONS
         from aligner.formats import SUFFIX_TO_FORMAT
 
-        if not output.is_dir() and output.suffix.lower() in SUFFIX_TO_FORMAT:
+        file_like = {*SUFFIX_TO_FORMAT, *AUDIO_EXTENSIONS, ".txt", ".tsv", ".lab"}
+        if not output.is_dir() and output.suffix.lower() in file_like:  # `-o result.txt`
             raise fail(f"-o {output}: a corpus is written to a folder, one file per recording; "
                        "name a folder (choose the formats with --format)")
         if plots:

@@ -600,16 +600,22 @@ def _skipped_line(root: Path, skipped: list[Path]) -> str:
             f"start,end,label columns): {shown}")
 
 
-def pair_utterances(gold: dict, hyp: dict) -> list[tuple[str, object, object | None]]:
+def pair_utterances(gold: dict, hyp: dict, files: bool = False
+                    ) -> list[tuple[str, object, object | None]]:
     """(key, gold, hyp or None) for every gold utterance: by relative path, else by the CTM
-    utterance ids ottc-align writes for it (`by_ctm_id`), else by unique stem."""
-    if len(gold) == 1 and len(hyp) == 1:
+    utterance ids ottc-align writes for it (`by_ctm_id`), else by unique stem among the
+    hypotheses no other gold took by path or id. `files`: the user named one gold file and one
+    hypothesis file, which are each other's whatever their names; two folders of one file each
+    are paired by the rules (a gold with another's recording was scored against it)."""
+    if files and len(gold) == 1 and len(hyp) == 1:
         (gk, gv), (_, hv) = next(iter(gold.items())), next(iter(hyp.items()))
         return [(gk, gv, hv)]
     by_id = by_ctm_id(gold, hyp)
+    taken = {id(h) for key, h in by_id.items()} | {id(hyp[key]) for key in gold if key in hyp}
     by_stem: dict[str, list[str]] = {}
-    for key in hyp:
-        by_stem.setdefault(Path(key).name, []).append(key)
+    for key, h in hyp.items():
+        if id(h) not in taken:
+            by_stem.setdefault(Path(key).name, []).append(key)
     out = []
     for key, g in gold.items():
         if key in hyp:
@@ -696,7 +702,7 @@ def evaluate_paths(gold_root: Path, hyp_root: Path, folding: Folding, tolerance:
             note(line)
     hyp = load_alignments(Path(hyp_root), tier, exclude, note)
     hyp_folding = hyp_folding or hypothesis_folding(folding)
-    pairs = pair_utterances(gold, hyp)
+    pairs = pair_utterances(gold, hyp, Path(gold_root).is_file() and Path(hyp_root).is_file())
     if note is not None:
         line = foreign_words_note(pairs)
         if line:

@@ -241,6 +241,27 @@ def test_directory_mode_reads_all_formats_and_counts_missing_as_failed(tmp_path:
     assert float(rows[0]["phone_mean_ms"]) == pytest.approx(8.0)
 
 
+def test_a_gold_is_never_scored_against_another_recordings_alignment(tmp_path: Path):
+    """Gold s1/001 and s2/001 with only s1/001 aligned: s2/001 was scored against s1/001's
+    alignment by file name (exit 0); two folders of one file each with different names were
+    scored against each other. Two files named on the command line are each other's."""
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    _write_textgrid(gold / "s1" / "001.TextGrid", _gold())
+    _write_textgrid(gold / "s2" / "001.TextGrid", _gold())
+    _write_textgrid(hyp / "s1" / "001.TextGrid", _hyp())
+    by = {s.name: s for s in evaluate_paths(gold, hyp, load_folding())}
+    assert by["s1/001"].status == "ok"
+    assert (by["s2/001"].status, by["s2/001"].reason) == ("failed", "no hypothesis")
+    one_gold, one_hyp = tmp_path / "g1", tmp_path / "h1"
+    _write_textgrid(one_gold / "mary.TextGrid", _gold())
+    _write_textgrid(one_hyp / "damon.TextGrid", _hyp())
+    (score,) = evaluate_paths(one_gold, one_hyp, load_folding())
+    assert score.status == "failed" and score.reason == "no hypothesis"
+    (score,) = evaluate_paths(one_gold / "mary.TextGrid", one_hyp / "damon.TextGrid",
+                              load_folding())
+    assert score.status == "ok"
+
+
 def test_multi_utterance_ctm_is_keyed_by_utterance_id(tmp_path: Path):
     path = tmp_path / "all.ctm"
     path.write_text("u1 1 0.10 0.20 hello\nu2 A 0.0 0.5 world 0.7\n", encoding="utf-8")

@@ -249,6 +249,7 @@ def test_cli_keeps_the_base_model_when_adapting_does_not_help(corpus16, base_mod
     (["--steps", "0"], "--steps must be at least 1"),
     (["--max-minutes", "0"], "--max-minutes must be positive"),
     (["--model", "no-such-model"], "no-such-model"),
+    (["--threads", "-2"], "--threads -2: give 1 or more"),  # was an internal error, after training
 ])
 def test_cli_bad_options_are_one_line_errors(corpus16, tmp_path, args, message, small_minimum):
     from typer.testing import CliRunner
@@ -259,6 +260,21 @@ def test_cli_bad_options_are_one_line_errors(corpus16, tmp_path, args, message, 
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m").exists()
+
+
+def test_cli_an_output_that_cannot_be_written_is_refused_before_training(corpus16, tmp_path,
+                                                                         small_minimum):
+    """`-o` naming an existing file trained for the whole budget, then failed with "internal
+    error: FileExistsError"."""
+    from typer.testing import CliRunner
+
+    from aligner.cli import app
+
+    (tmp_path / "afile").write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(app, ["adapt", str(corpus16), "-o", str(tmp_path / "afile")])
+    assert result.exit_code == 2 and "a model is written to a folder" in result.output
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
+    assert not (tmp_path / "afile-train").exists()
 
 
 def test_cli_empty_or_missing_corpus_is_a_one_line_error(base_model, tmp_path):

@@ -59,9 +59,20 @@ def command(
     from aligner.model import ModelError, load_config, load_model
     from aligner.phone_folding import FoldingError, load_folding
 
+    from aligner.atomic import OutputError, check_writable
+
     base = model_dir(model)
     device = device_name(device)
     work = work_dir or output.parent / f"{output.name}-train"
+    # before minutes of training: an output that cannot be written failed only at the end
+    if threads is not None and threads < 1:
+        raise fail(f"--threads {threads}: give 1 or more")
+    if output.exists() and not output.is_dir():
+        raise fail(f"-o {output}: a file is there; a model is written to a folder")
+    try:
+        check_writable(output)
+    except OutputError as err:
+        raise fail(err) from None
     try:
         base_name = load_config(base).name  # the weights are checked when training loads them
         for c in corpus:

@@ -871,6 +871,10 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
     if not has_header and not tolerant:
         raise NotAlignmentError(f"{path}: not an alignment CSV file (no Begin,End,Label header)")
     columns = _csv_columns(path, rows[0]) if has_header else None
+    if has_header and "utterance" in (h.lower() for h in rows[0]):  # corpus_alignments.csv
+        raise FormatError(f"{path}: a table of many utterances (an Utterance column, as a corpus "
+                          "run's corpus_alignments.csv): give the folder the run wrote, whose "
+                          "files hold one utterance each")
     if columns is not None and "tier" not in columns:
         named = rows[0][columns["label"]].lower()
         tier = tier or (tier_kind(named) if named in ("word", "phone", "phoneme") else None)

@@ -262,6 +262,18 @@ def test_a_gold_is_never_scored_against_another_recordings_alignment(tmp_path: P
     assert score.status == "ok"
 
 
+def test_the_corpus_table_is_refused_as_one_utterance(tmp_path: Path):
+    """A corpus run's corpus_alignments.csv given as the hypothesis was read as one utterance
+    (edit error rate 1871%, exit 0)."""
+    gold = tmp_path / "g.TextGrid"
+    _write_textgrid(gold, _gold())
+    table = tmp_path / "corpus_alignments.csv"
+    table.write_text("Utterance,Begin,End,Label,Type,Speaker,Confidence,Flags\n"
+                     "s1/a,0.0,0.5,hello,words,,0.5,\n", encoding="utf-8")
+    (score,) = evaluate_paths(gold, table, load_folding())
+    assert score.status == "unreadable" and "give the folder the run wrote" in score.reason
+
+
 def test_multi_utterance_ctm_is_keyed_by_utterance_id(tmp_path: Path):
     path = tmp_path / "all.ctm"
     path.write_text("u1 1 0.10 0.20 hello\nu2 A 0.0 0.5 world 0.7\n", encoding="utf-8")
@@ -499,6 +511,9 @@ def test_cli_reports_a_bad_gold_file_and_scores_the_rest(tmp_path: Path):
     assert quiet.exit_code == 1 and len(quiet.output.strip().splitlines()) == 2  # errors only
     res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "--tier", "syllables"])
     assert res.exit_code == 2 and "--tier" in res.output
+    for bad in ("-20", "nan", "0"):  # an F1 of 0 and exit 0 before
+        res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), f"--tolerance={bad}"])
+        assert res.exit_code == 2 and "give a positive number of milliseconds" in res.output
 
 
 def test_results_are_written_atomically(tmp_path: Path, monkeypatch):

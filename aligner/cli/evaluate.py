@@ -40,6 +40,8 @@ def command(
 
     if tier not in (None, "words", "phones"):
         raise fail(f"--tier must be 'words' or 'phones', not {tier!r}")
+    if not 0 < tolerance < float("inf"):  # -20 and nan gave an F1 of 0, exit 0
+        raise fail(f"--tolerance {tolerance:g}: give a positive number of milliseconds")
     chosen = None
     if gold_tiers is not None:
         names = [n.strip() for n in gold_tiers.split(",")]

@@ -901,7 +901,9 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
         tiers.setdefault(name, []).append(iv)
     if tolerant:
         _refuse_points(path, tiers)
-    duration = max(recorded) if recorded else None
+    # the recording's end: its `recording` row, else the last row's end, a pause's included (a
+    # trailing unlabelled row was dropped, and the silence share left that pause out)
+    duration = max(recorded) if recorded else max((iv.end for _, _, iv in items), default=None)
     return [_with_own_duration(a, duration) for a in _group(tiers, kinds, None)]
 
 
@@ -946,8 +948,8 @@ def _plain_row(row: list[str]) -> Interval:
 
 def _with_own_duration(a: Alignment, duration: float | None) -> Alignment:
     """`duration`, the end of the CSV's `recording` row, which spans the whole recording for
-    every speaker; only a file with flags on the whole recording has one. Without it each
-    speaker's ends at its last interval."""
+    every speaker (only a file with flags on the whole recording has one), or of its last row;
+    None: the last interval's end."""
     a.duration = duration if duration is not None else max(
         (iv.end for iv in a.words + a.phones), default=0.0)
     return a

@@ -493,6 +493,15 @@ def test_the_csv_recording_row_gives_three_decimals_at_least(seconds, text):
     assert exact_seconds(seconds) == text and float(text) == seconds
 
 
+def test_a_csv_gold_lasts_to_its_last_row_a_pause_included(tmp_path):
+    """A trailing unlabelled row (the pause after the last phone, as praatio's TSV exports
+    have) was dropped with its time, so evaluate's silence share left that pause out."""
+    path = tmp_path / "g.phones.tsv"
+    path.write_text("0.0\t0.3\t\n0.3\t0.5\tm\n0.5\t0.9\tiy\n0.9\t1.6\t\n", encoding="utf-8")
+    (a,) = read_csv(path, tolerant=True)
+    assert a.duration == 1.6 and [p.label for p in a.phones if p.label] == ["m", "iy"]
+
+
 def test_a_ctm_line_keeps_six_fields_whatever_the_names(tmp_path):
     """Only spaces were replaced in CTM ids: a tab or a newline in a file name split the line."""
     from aligner.alignment import Alignment, Interval

@@ -26,6 +26,7 @@ Pure functions only; reading a user's fold file is the one I/O helper, kept at t
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,10 @@ FOLDINGS: dict[str, dict[str, str]] = {"cmu39": CMU39, "timit39": TIMIT39, "ipa"
 CASE_SENSITIVE: frozenset[str] = frozenset({"ipa", "emu-ae"})
 # Stress and length marks of IPA (and SAMPA's `"` and `%`), removed before the lookup.
 _IPA_MARKS = re.compile(r"[ˈˌ\"%\u0329\u030d]")
+# A narrow transcription's diacritics (combining marks: devoiced b̥, nasal æ̃, the tie bar of o͡ʊ)
+# and modifier letters (aspirated tʰ, labialised kʷ, palatalised tʲ, ejective ʼ): looked up
+# without them when the label as written is not in the table.
+_NARROW_MARKS = re.compile(r"[ʰʷʲˠˤⁿˡʼ]")
 
 _STRESS = re.compile(r"(?<=[a-z])[0-2]$")
 _WORD_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
@@ -142,7 +147,9 @@ class Folding:
             return ""
         if self.case_sensitive:
             written = _IPA_MARKS.sub("", label.strip())
-            for candidate in (written, written.rstrip(":ː")):
+            broad = _NARROW_MARKS.sub("", unicodedata.normalize("NFD", written))
+            broad = "".join(c for c in broad if not unicodedata.combining(c))
+            for candidate in (written, written.rstrip(":ː"), broad, broad.rstrip(":ː")):
                 if candidate in self.table:
                     return self.table[candidate]
         elif key in self.table:

@@ -56,6 +56,8 @@ def test_sampa_is_case_sensitive():
     ("ð", "DH"), ("θ", "TH"), ("ə", "AH"), ("ɚ", "ER"), ("ʃ", "SH"), ("ŋ", "NG"), ("ɹ", "R"),
     ("iː", "IY"), ("ˈæ", "AE"), ("aɪ", "AY"), ("oʊ", "OW"), ("tʃ", "CH"), ("dʒ", "JH"),
     ("eI", "EY"), ("@U", "OW"), ("{", "AE"), ("i:", "IY"),
+    # a narrow transcription's diacritics: they counted as label mismatches
+    ("b̥", "B"), ("d̥", "D"), ("o͡ʊ", "OW"), ("tʰ", "T"), ("kʰ", "K"), ("æ̃", "AE"), ("t͡ʃ", "CH"),
 ])
 def test_ipa_and_sampa_symbols(label, phone):
     assert _fold("ipa", (label, 60)) == [(phone, 0.0, 0.06)]

@@ -61,10 +61,11 @@ class Recording:
 def usable_recordings(corpora: list[Path], max_utterance_s: float) -> list[Recording]:
     """The recordings training will use, from the audio headers (fast: nothing is decoded).
 
-    Unreadable files and TextGrid transcripts are left out: training skips them too."""
+    Unreadable files, label files and TextGrid transcripts are left out: training skips them
+    too (they counted towards the minimum and the held-out share)."""
     from aligner.audio import AudioError, audio_info
     from aligner.corpus import find_utterances
-    from aligner.text.encoding import decode_text
+    from aligner.text.frontend import read_transcript
 
     found = []
     for root in corpora:
@@ -72,9 +73,9 @@ def usable_recordings(corpora: list[Path], max_utterance_s: float) -> list[Recor
             if u.transcript is None or u.transcript.suffix.lower() == ".textgrid":
                 continue
             try:  # an empty transcript teaches nothing: not counted towards the minimum
-                if not decode_text(u.transcript.read_bytes()).strip():
+                if not read_transcript(u.transcript).strip():
                     continue
-            except (OSError, UnicodeDecodeError):
+            except ValueError:  # unreadable, or a time-stamped label file: training skips it
                 continue
             try:
                 seconds = audio_info(u.audio).duration

@@ -171,10 +171,12 @@ def test_recordings_with_empty_transcripts_do_not_count(corpus, tmp_path):
 
     copy = tmp_path / "c"
     shutil.copytree(corpus, copy)
-    first = sorted(copy.rglob("*.lab"))[0]
+    first, second = sorted(copy.rglob("*.lab"))[:2]
     first.write_text("  \n", encoding="utf-8")
+    # a time-stamped label file: training skips it, so it is not counted either
+    second.write_text("0.0 0.5 a\n0.5 1.0 b\n1.0 1.5 c\n", encoding="utf-8")
     before = adapt.usable_recordings([corpus], 60.0)
-    assert len(adapt.usable_recordings([copy], 60.0)) == len(before) - 1
+    assert len(adapt.usable_recordings([copy], 60.0)) == len(before) - 2
 
 
 def test_cli_refuses_a_corpus_too_small_and_writes_nothing(corpus, base_model, tmp_path):

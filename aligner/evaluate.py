@@ -631,8 +631,11 @@ def pair_utterances(gold: dict, hyp: dict, files: bool = False
 def written_ctm_id(key: str) -> str:
     """The CTM utterance id ottc-align writes for the utterance at relative path `key`: a corpus
     run's `runner.ctm_id` (`spkA/001` -> `spkA-001`, so that concatenated CTMs keep utterances
-    apart), with `formats.write_ctm`'s `_` for a space (a CTM line is split at spaces)."""
-    return ctm_id(key).replace(" ", "_")
+    apart), as `formats.write_ctm` writes it (`ctm_field`: whitespace becomes `_`, a CTM line
+    being split at it)."""
+    from aligner.formats import ctm_field
+
+    return ctm_field(ctm_id(key))
 
 
 def by_ctm_id(gold: Iterable[str], hyp: dict[str, Alignment | EvaluationError]

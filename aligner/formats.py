@@ -217,17 +217,17 @@ def write_ctm(alignments: Alignment | Sequence[Alignment], words_path: Path,
         rows = []
         for a in alignments:
             utt = utterance if len(alignments) == 1 else f"{utterance}-{a.speaker or 'spk'}"
-            utt = _ctm_field(utt)
+            utt = ctm_field(utt)
             for iv in _labelled(getattr(a, tier), duration):
                 conf = 1.0 if iv.confidence is None else iv.confidence
                 rows.append(f"{utt} 1 {iv.start:.3f} {ms(iv.end - iv.start):.3f} "
-                            f"{_ctm_field(iv.label)} {_conf(conf):g}\n")
+                            f"{ctm_field(iv.label)} {_conf(conf):g}\n")
         with atomic_open(path) as handle:
             handle.writelines(rows)
     return [words_path, phones_path]
 
 
-def _ctm_field(text: str) -> str:
+def ctm_field(text: str) -> str:
     """`text` as one field of a CTM line: any run of whitespace (a tab or a newline in a file
     name, not only a space) becomes `_`, which would otherwise split the line."""
     return re.sub(r"\s+", "_", text.strip()) or "_"

@@ -141,6 +141,14 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def torch_threads_cap() -> int:
+    """The most CPU threads torch should use here: its own default, no more than the cores this
+    process may run on (`usable_cores`)."""
+    import torch
+
+    return max(1, min(torch.get_num_threads(), usable_cores()))
+
+
 def idle_threads() -> int:
     """CPU threads for torch in a command-line run when the user has not set them
     (OMP_NUM_THREADS, `adapt --threads`): the machine's cores that the 1-minute load average
@@ -153,9 +161,7 @@ def idle_threads() -> int:
     thread that is not scheduled stalls the others. On 2 cores beside one busy process,
     aligning 78 s of audio under `nice` took 20-21 s with 2 threads and 4.1-4.2 s with 1;
     adapting at load 10 took 14.5 s per step with 2 threads, 2.9 s with 1."""
-    import torch
-
-    most = max(1, min(torch.get_num_threads(), usable_cores()))
+    most = torch_threads_cap()
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): torch's default
@@ -210,7 +216,7 @@ class Aligner:
 
         device = resolve_device(device)
         if device == "cpu" and os.environ.get("OMP_NUM_THREADS") is None:
-            torch.set_num_threads(max(1, min(torch.get_num_threads(), usable_cores())))
+            torch.set_num_threads(torch_threads_cap())
         net = load_model(Path(model) if model is not None else None, device=device)
         lexicon = _load_lexicon(dictionary) if dictionary is not None else None
         return cls(net, lexicon=lexicon, thresholds=thresholds)
@@ -337,8 +343,11 @@ class Aligner:
         left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
         first_error: ValueError | None = None
         spoken: list[Segment] = []
+        def owner_of(g: Segment) -> str | None:  # a tier's speaker, else the caller's
+            return g.speaker if g.speaker is not None else speaker
+
         for segment in segments:
-            owner = segment.speaker if segment.speaker is not None else speaker
+            owner = owner_of(segment)
             try:
                 prepared = self.prepare_text(segment.text, segment.source)
                 piece, offset, label = self._cut(wave, segment, name)
@@ -377,12 +386,11 @@ class Aligner:
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
         recording = recording_level(wave)  # once: the report joins the speakers' flags
-        talk = [(g.start, g.end, g.speaker if g.speaker is not None else speaker)
+        talk = [(g.start, g.end, owner_of(g))
                 for g in spoken if not g.whole]  # (start, end, speaker) of intervals with words
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
-            own = [(g.start, g.end) for g in segments if not g.whole
-                   and (g.speaker if g.speaker is not None else speaker) == spk]
+            own = [(g.start, g.end) for g in segments if not g.whole and owner_of(g) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
             merged.flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),
                             *beyond_audio(own, duration),

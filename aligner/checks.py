@@ -423,7 +423,7 @@ def words_in_silence(words: Sequence[Interval], levels: np.ndarray,
     said there."""
     flags = []
     reach = int(round(SILENT_WORD_REACH / frame))
-    background = background_levels(levels, reach) if len(levels) else levels
+    background = background_levels(levels, reach)
     for w in words:
         if not w.label or w.confidence is None:
             continue

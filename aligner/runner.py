@@ -321,7 +321,8 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
 
     model_files = [Path(model) / CONFIG_FILE, Path(model) / WEIGHTS_FILE]  # what load_model reads
     pause = f" min_pause={min_pause:g}" if min_pause != MIN_PAUSE else ""
-    limits = f" thresholds={thresholds.changed()}" if thresholds.changed() else ""
+    changed = thresholds.changed()
+    limits = f" thresholds={changed}" if changed else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
             f"{pause}{limits}")
@@ -518,7 +519,7 @@ _WORKER: dict = {}
 
 def _init_worker(model, device, dictionary, parent: int | None, halt,
                  journal: Journal | None, min_pause: float, thresholds: Thresholds,
-                 started=None) -> None:
+                 started) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -556,8 +557,7 @@ def _work(args) -> list[Result]:
     process dies (the system killing it for its memory) the parent knows which batch it held
     (an array: no pipe to fill, no lock a killed worker could leave held)."""
     task, batch, out_dir, formats, method, strict, plots = args
-    if _WORKER.get("started") is not None:
-        _WORKER["started"][task] = 1
+    _WORKER["started"][task] = 1
     aligner = _WORKER["aligner"]
     write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
     return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),

@@ -174,10 +174,16 @@ def test_unknown_words_reported(lex):
     ("I LOVE MOM&DAD", "MOM&DAD", "M AA1 M AH0 N D D AE1 D"),  # in capitals too
     ("the .COM boom", ".COM", "D AA1 T K AA1 M"),
     ("HE LEFT .THEN", "THEN", "DH EH1 N"),  # a stray dot is not said
+    ("C#'s syntax", "C#'s", "S IY1 SH AA1 R P S"),  # possessives keep the name
+    ("C++'s syntax", "C++'s", "S IY1 P L AH1 S P L AH1 S IH0 Z"),
+    (".NET's API", ".NET's", "D AA1 T N EH1 T S"),
+    ("MP3's tags", "MP3's", "EH1 M P IY1 TH R IY1 Z"),  # not "three seconds"
+    ("COVID-19's toll", "COVID-19's", "K OW1 V IH0 D N AY1 N T IY1 N Z"),
 ])
 def test_names_with_symbols_keep_their_spelling_and_are_said(text, label, phones, lex):
     """`C++`, `C#`, `.NET` were labelled C, C, NET and said without "plus plus", "sharp",
-    "dot"; `AT&T` was "at and T", `Q&A` "cue and uh"."""
+    "dot"; `AT&T` was "at and T", `Q&A` "cue and uh". Their possessives lost the symbol's word
+    ("C#'s" was "C S"), and a digit's "'s" was read as seconds ("MP3's": "three seconds")."""
     (word,) = [w for w in parse_transcript(text, lex) if w.text == label]
     assert " ".join(word.pronunciations[0]) == phones
 

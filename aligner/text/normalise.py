@@ -259,6 +259,11 @@ _LETTER_SHARP_PLUS_RE = re.compile(r"[^\W\d_](?:\+\+?|#)")  # C++, C#, A+ (a gra
 DOT_NAMES = frozenset({"net", "com", "org", "io"})  # said with their dot when written with it
 
 
+def _without_possessive(word: str) -> str:
+    """`word` without a possessive or plural `'s` ("C#'s" -> "C#"); as it is without one."""
+    return word[:-2] if len(word) > 2 and word[-2:].lower() == "'s" else word
+
+
 def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
     """Drop punctuation around a token, keeping what belongs to it ($5, 50%, Dr., '90s, dogs')."""
     start = 0
@@ -275,7 +280,7 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
             break
-        if ch == "." and rest[1:].rstrip(".,;:!?\"')").lower() in DOT_NAMES:
+        if ch == "." and _without_possessive(rest[1:].rstrip(".,;:!?\"')")).lower() in DOT_NAMES:
             break  # ".NET", "the .com boom": said "dot net", "dot com"
         start += 1
     end = n
@@ -420,6 +425,10 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
         return [spell_letters(core)]
     # Internal symbols: "AT&T", "google.com", "C3PO", "COVID-19".
     if re.search(r"[^\w'\-]", core) or re.search(r"\d", core):
+        owner = _without_possessive(core)
+        if owner != core and re.search(r"[^\w'\-]|\d", owner):  # "C#'s", ".NET's", "MP3's"
+            said = _word_readings(owner, known, shouting)
+            return [said[0][:-1] + [said[0][-1] + core[len(owner):].lower()]] if said else []
         words: list[str] = []
         prev = ""
         # "AT&T", "Q&A", "R&D": initials said by name ("at", "uh" they were not); "MOM&DAD",

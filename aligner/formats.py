@@ -958,7 +958,8 @@ def _with_own_duration(a: Alignment, duration: float | None) -> Alignment:
 def single_tier_kind(path: Path, labels: Sequence[str], tier: str | None = None) -> str:
     """Which tier a one-tier file (CTM, a plain CSV/TSV) holds: `tier` when given; else what its
     name says (`x.phones.ctm`, `words.tsv`); else phones when every label is a phone symbol
-    (ARPAbet or TIMIT, any case or stress), words otherwise."""
+    (ARPAbet or TIMIT, any case or stress, or IPA, narrow marks included: praatio's `mary.csv`),
+    words otherwise."""
     if tier is not None:
         return tier
     name = Path(path).name.lower()
@@ -966,11 +967,16 @@ def single_tier_kind(path: Path, labels: Sequence[str], tier: str | None = None)
         return "phones"
     if "word" in name:
         return "words"
-    from aligner.phone_folding import CMU39, SILENCE_LABELS, clean_phone
+    from aligner.phone_folding import CMU39, IPA39, SILENCE_LABELS, Folding, clean_phone
 
-    symbols = [clean_phone(label) for label in labels]
-    is_phone = lambda s: s in CMU39 or s in SILENCE_LABELS
-    return "phones" if symbols and all(map(is_phone, symbols)) else "words"
+    arpabet = lambda label: clean_phone(label) in CMU39 or clean_phone(label) in SILENCE_LABELS
+    if labels and all(map(arpabet, labels)):
+        return "phones"
+    # IPA only with a letter beyond ASCII somewhere: a words tier of "a" and "I" stays words
+    ipa = Folding(IPA39, case_sensitive=True)
+    is_ipa = lambda label: arpabet(label) or ipa.fold_label(label) in IPA39.values()
+    beyond_ascii = any(not label.isascii() for label in labels)
+    return "phones" if labels and beyond_ascii and all(map(is_ipa, labels)) else "words"
 
 
 def read_ctm(path: Path) -> dict[str, list[Interval]]:

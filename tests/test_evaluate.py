@@ -459,6 +459,12 @@ def test_one_tier_files_follow_name_then_tier_option_then_content(tmp_path: Path
     ctm = tmp_path / "w.ctm"
     ctm.write_text("w 1 0.1 0.1 HH\nw 1 0.2 0.1 AH0\n", encoding="utf-8")
     assert [p.label for p in load_alignments(ctm)["w"].phones] == ["HH", "AH0"]
+    ipa = tmp_path / "mary.csv"  # praatio's example: IPA phones, narrow marks included
+    ipa.write_text("0.1,0.2,m\n0.2,0.3,ɛ\n0.3,0.4,ɹ\n0.4,0.5,i\n0.5,0.6,tʰ\n", encoding="utf-8")
+    assert [p.label for p in load_alignments(ipa)["mary"].phones][-1] == "tʰ"
+    ascii_words = tmp_path / "x.csv"  # IPA letters, but ASCII words: words
+    ascii_words.write_text("0.1,0.2,a\n0.2,0.3,I\n", encoding="utf-8")
+    assert [w.label for w in load_alignments(ascii_words)["x"].words] == ["a", "I"]
 
 
 def test_gold_without_words_counts_no_word_insertions(tmp_path: Path):

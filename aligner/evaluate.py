@@ -777,7 +777,27 @@ def _score_pair(key: str, gold: Alignment | EvaluationError, hyp: Alignment | Ev
     if not (has_phones and hyp_folding.fold_phones(hyp.phones)) and not (has_words and fold_words(hyp.words)):
         wanted = " or ".join(t for t, ok in (("phones", has_phones), ("words", has_words)) if ok)
         return UtteranceScore(key, status="failed", reason=f"empty hypothesis (no {wanted})")
+    unit = _unit_mismatch(gold, hyp)
+    if unit:
+        return UtteranceScore(key, status="failed", reason=unit)
     return score_utterance(key, gold, hyp, folding, tolerance, hyp_folding=hyp_folding)
+
+
+# Gold running this many times longer than its hypothesis is on another time scale (1000:
+# milliseconds), not a hypothesis cut short: scored, every error would be in the hundreds of
+# seconds, with nothing said.
+TIME_SCALE_RATIO = 50
+
+
+def _unit_mismatch(gold: Alignment, hyp: Alignment) -> str | None:
+    """Why `gold` cannot be scored against `hyp` for its time unit, or None."""
+    ends = lambda a: [iv.end for iv in (*a.words, *a.phones) if iv.label]
+    gold_end = max(ends(gold), default=0.0)
+    hyp_end = max([hyp.duration, *ends(hyp)])
+    if gold_end <= TIME_SCALE_RATIO * max(hyp_end, 0.1):
+        return None
+    return (f"the gold's times run to {gold_end:g} s and the hypothesis's to {hyp_end:g} s: "
+            "are the gold times in milliseconds? evaluate reads seconds")
 
 
 def write_scores(scores: Sequence[UtteranceScore], path: Path) -> None:

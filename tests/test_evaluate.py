@@ -445,6 +445,23 @@ def test_csv_and_tsv_gold(tmp_path: Path, sep: str, header: str):
     assert s.words is None  # the phone labels were recognised as a phones tier: no words scored
 
 
+def test_gold_in_milliseconds_fails_by_name_and_the_rest_is_scored(tmp_path: Path):
+    """Times in ms read as seconds made every error some hundreds of seconds, with exit 0 and
+    nothing said."""
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    rows = lambda scale: "".join(f"{t.start * scale:g},{t.end * scale:g},{t.label}\n"
+                                 for t in _gold().phones if t.label)
+    (gold / "ms.csv").write_text(rows(1000), encoding="utf-8")
+    (gold / "s.csv").write_text(rows(1), encoding="utf-8")
+    for name in ("ms", "s"):
+        _write_json(tmp_path / "hyp" / f"{name}.json", _hyp())
+    scores = {s.name: s for s in evaluate_paths(gold, tmp_path / "hyp", load_folding())}
+    assert scores["s"].status == "ok"
+    assert scores["ms"].status == "failed" and "milliseconds" in scores["ms"].reason
+    assert "600 s" in scores["ms"].reason and "0.6 s" in scores["ms"].reason
+
+
 def test_one_tier_files_follow_name_then_tier_option_then_content(tmp_path: Path):
     words = tmp_path / "u.csv"
     words.write_text("0.1,0.3,hello\n0.3,0.5,world\n", encoding="utf-8")

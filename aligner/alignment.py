@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+# The frame grid every part of ottc-align shares: frame t is [t * 0.01, (t + 1) * 0.01) s (the
+# model's outputs, the voicing and level checks, the flags, the scorers; DESIGN.md). A model is
+# built on it (`features.check_frame_grid`).
+FRAME_SECONDS = 0.01
+
 
 @dataclass
 class Interval:

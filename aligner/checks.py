@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from aligner.alignment import Alignment, Interval, Uncovered
+from aligner.alignment import FRAME_SECONDS, Alignment, Interval, Uncovered
 from aligner.text.phones import SPOKEN_NOISE
 
 
@@ -244,7 +244,7 @@ def phones_by_word(words: Sequence[Interval], phones: Sequence[Interval]) -> lis
 UNCOVERED_MIN_SECONDS = 0.3  # shorter voiced stretches outside words are not counted in the total
 
 
-def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: float = 0.01,
+def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: float = FRAME_SECONDS,
                          bridge: float = 0.2) -> Uncovered | None:
     """The voiced frames (`voiced[t]`: frame t, at t * frame seconds, is voiced) that no word
     covers, in stretches (voiced frames less than `bridge` apart counted as one): the longest
@@ -414,7 +414,7 @@ def background_levels(levels: np.ndarray, reach: int) -> np.ndarray:
 
 
 def words_in_silence(words: Sequence[Interval], levels: np.ndarray,
-                     frame: float = 0.01) -> list[Flag]:
+                     frame: float = FRAME_SECONDS) -> list[Flag]:
     """`word_in_silence` for each word (markup aside) whose loudest frame of `levels` (dB per
     frame, `features.frame_levels`) is SILENT_WORD_DB or more below the loudest frame within
     SILENT_WORD_REACH of it, or lies within SILENT_WORD_FLOOR_DB of the background there while

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from aligner.alignment import FRAME_SECONDS
 from aligner.decode import TokenSpans, token_confidence, viterbi_segments
 
 __all__ = ["ctc_loss", "ctc_forced_align", "ctc_token_spans", "ctc_segments"]
@@ -89,7 +90,7 @@ def ctc_token_spans(
     log_probs: Tensor,
     targets: Tensor,
     blank: int = 0,
-    frame_duration: float = 0.01,
+    frame_duration: float = FRAME_SECONDS,
     band: int | None = None,
 ) -> TokenSpans:
     """Phone times from the best CTC path.

@@ -31,6 +31,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from aligner.alignment import FRAME_SECONDS
 from aligner.atomic import atomic_path
 from aligner.features import (QUIET_PEAK, FeatureConfig, lift_quiet, log_mel, mel_filterbank,
                               model_input)
@@ -166,7 +167,7 @@ GOLD_SILENCE = ("", "SIL", "SP", "SPN", "PAU", "<SIL>")
 
 
 def gold_frame_labels(phones: list[tuple[float, float, str]], n_frames: int,
-                      frame: float = 0.01, vocab: Sequence[str] | None = None) -> Tensor:
+                      frame: float = FRAME_SECONDS, vocab: Sequence[str] | None = None) -> Tensor:
     """[n_frames] int64 phone class under each frame centre ((t + 0.5) * frame) from gold
     (start, end, label) phones: silence where the gold has none, -100 for a label outside
     `vocab` (default: the model's classes, aligner/text/phones.py)."""
@@ -434,7 +435,7 @@ def augment(feats: Tensor, aug: Augment, rng: random.Random, features: FeatureCo
         lo = rng.randint(0, max(0, f - w))
         x[:, lo:lo + w] = mean[lo:lo + w]
     if aug.time_mask_every > 0:
-        n = int(t * 0.01 / aug.time_mask_every + rng.random())
+        n = int(t * FRAME_SECONDS / aug.time_mask_every + rng.random())
         for _ in range(n):
             w = rng.randint(1, aug.time_width)
             lo = rng.randint(0, max(0, t - w))

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from aligner.alignment import FRAME_SECONDS
 from aligner.ottc import transport_plan
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def ot_frame_spans(alpha: Tensor, beta: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor,
-                      frame_duration: float = 0.01) -> tuple[Tensor, Tensor]:
+                      frame_duration: float = FRAME_SECONDS) -> tuple[Tensor, Tensor]:
     """Move each boundary between two contiguous tokens to where their posteriors cross, within
     half a frame: phone_lp [T, C] log-posteriors, tokens [S] class ids, start/end [S] seconds on
     the frame grid (a frame-level path, e.g. Viterbi's). Returns new (start, end).
@@ -219,7 +220,7 @@ def align_ot(
     log_probs: Tensor,
     targets: Tensor,
     beta: Tensor | None = None,
-    frame_duration: float = 0.01,
+    frame_duration: float = FRAME_SECONDS,
 ) -> TokenSpans:
     """Token spans from the frame weights: alpha [T], log_probs [T, C], targets [S] -> TokenSpans.
 
@@ -492,7 +493,7 @@ def _search_open_end(
 def align_viterbi(
     log_probs: Tensor,
     targets: Tensor,
-    frame_duration: float = 0.01,
+    frame_duration: float = FRAME_SECONDS,
     optional: Tensor | None = None,
     band: int | None = None,
     alpha: Tensor | None = None,
@@ -699,7 +700,7 @@ def viterbi_windowed(
 def align_viterbi_long(
     log_probs: Tensor,
     targets: Tensor,
-    frame_duration: float = 0.01,
+    frame_duration: float = FRAME_SECONDS,
     optional: Tensor | None = None,
     window: int | Sequence[int] = LONG_WINDOWS,
 ) -> TokenSpans:
@@ -776,7 +777,7 @@ def align_ot_long(
     log_probs: Tensor,
     targets: Tensor,
     beta: Tensor | None = None,
-    frame_duration: float = 0.01,
+    frame_duration: float = FRAME_SECONDS,
     optional: Tensor | None = None,
     window: int | Sequence[int] = LONG_WINDOWS,
     segment: tuple[int, int, int] = SEGMENT_FRAMES,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aligner.alignment import Alignment, Interval
+from aligner.alignment import FRAME_SECONDS, Alignment, Interval
 from aligner.atomic import atomic_open
 from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
                              named_kind, pool_speakers, read_utterances,
@@ -233,7 +233,7 @@ def idr_values(gold: Sequence[Interval], hyp: Sequence[Interval],
     return np.array(out, dtype=np.float64)
 
 
-def silence_frames(tokens: Sequence[Interval], n_frames: int, frame: float = 0.01) -> int:
+def silence_frames(tokens: Sequence[Interval], n_frames: int, frame: float = FRAME_SECONDS) -> int:
     """Number of frames (centre (t + 0.5) * frame) that no token covers."""
     covered = np.zeros(n_frames, dtype=bool)
     for t in tokens:
@@ -304,7 +304,7 @@ def hypothesis_folding(gold_folding: Folding) -> Folding:
 
 
 def score_utterance(name: str, gold: Alignment, hyp: Alignment, folding: Folding,
-                    tolerance: float = 0.02, frame: float = 0.01,
+                    tolerance: float = 0.02, frame: float = FRAME_SECONDS,
                     hyp_folding: Folding | None = None) -> UtteranceScore:
     """Fold each side with its own table (`folding` the gold, `hyp_folding` the hypothesis,
     default `hypothesis_folding(folding)`), then score the tiers both sides have (a words-only

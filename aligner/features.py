@@ -48,6 +48,19 @@ class FeatureConfig:
         return self.hop_length / self.sample_rate
 
 
+GRID_RATE, GRID_HOP = 16000, 160  # FRAME_SECONDS (aligner/alignment.py) at 16 kHz
+
+
+def check_frame_grid(config: FeatureConfig) -> None:
+    """Raise ValueError unless `config` is on the shared 10 ms grid at 16 kHz. Why: the voicing
+    and level analyses are written for it, and a model on another grid would have its word
+    ends and flags placed at the wrong times without a word said."""
+    if (config.sample_rate, config.hop_length) != (GRID_RATE, GRID_HOP):
+        raise ValueError(f"features must be {GRID_RATE} Hz with a hop of {GRID_HOP} samples (the "
+                         f"10 ms frame grid), got {config.sample_rate} Hz and "
+                         f"{config.hop_length}")
+
+
 def num_frames(num_samples: int, hop_length: int = 160) -> int:
     """Frames for `num_samples` samples: `ceil(N / hop)` (an empty signal has no frames)."""
     return -(-int(num_samples) // hop_length)
@@ -251,7 +264,7 @@ def spectral_change(waveform: Tensor) -> Tensor:
     return out
 
 
-__all__ = ["FeatureConfig", "log_mel", "lift_quiet", "num_frames", "feature_lengths", "mel_filterbank",
+__all__ = ["FeatureConfig", "check_frame_grid", "log_mel", "lift_quiet", "num_frames", "feature_lengths", "mel_filterbank",
            "spectral_change", "CHANGE_FEATURES", "dead_frames", "excess_dead_frames",
            "fill_dead_frames", "model_input"]
 

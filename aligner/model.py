@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from aligner.atomic import atomic_open, atomic_path
-from aligner.features import FeatureConfig
+from aligner.features import FeatureConfig, check_frame_grid
 from aligner.text.phones import VOCAB
 
 FORMAT_VERSION = 1
@@ -66,6 +66,9 @@ class ModelConfig:
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        check_frame_grid(self.feature_config)
 
     @property
     def feature_config(self) -> FeatureConfig:

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from aligner.alignment import Alignment, Interval
+from aligner.alignment import FRAME_SECONDS, Alignment, Interval
 
 # Figure geometry, in inches at `dpi`: WIDTH_IN * dpi pixels wide; see `image_size` for the height.
 WIDTH_IN = 14.0
@@ -69,7 +69,6 @@ _MAX_BOUNDARY_LINES = 400
 _SPEC_WINDOW_S = 0.025
 _SPEC_MAX_HZ = 8000.0
 _SPEC_DYNAMIC_RANGE_DB = 70.0
-_FRAME_S = 0.01  # DESIGN.md: frame t covers [t * 0.01, (t + 1) * 0.01)
 
 _BOUNDARY_BLUE = (0.10, 0.25, 0.75)
 _PAUSE_GREY = (0.93, 0.93, 0.93, 1.0)
@@ -532,14 +531,14 @@ def _draw_alpha(ax, plan: Layout, row: Window, columns: int, first: bool) -> Non
     """The frame weights alpha times the number of frames: 1 is an average frame's share."""
     alpha = np.asarray(plan.alignments[0].alpha, dtype=np.float64)
     rel = alpha * alpha.size
-    f0 = max(0, int(math.floor(row.start / _FRAME_S)))
-    f1 = min(alpha.size, int(math.ceil(row.end / _FRAME_S)))
+    f0 = max(0, int(math.floor(row.start / FRAME_SECONDS)))
+    f1 = min(alpha.size, int(math.ceil(row.end / FRAME_SECONDS)))
     if f1 > f0:
-        ft = (np.arange(f0, f1) + 0.5) * _FRAME_S
+        ft = (np.arange(f0, f1) + 0.5) * FRAME_SECONDS
         fv = rel[f0:f1]
         if f1 - f0 > 2 * columns:  # envelope, as for the waveform: keep the spikes
-            ft, _, fv = waveform_envelope(rel, round(1 / _FRAME_S),
-                                          Window(f0 * _FRAME_S, f1 * _FRAME_S), columns)
+            ft, _, fv = waveform_envelope(rel, round(1 / FRAME_SECONDS),
+                                          Window(f0 * FRAME_SECONDS, f1 * FRAME_SECONDS), columns)
         ax.plot(ft, fv, color=_ALPHA_PURPLE, lw=0.8)
         ax.fill_between(ft, 0, fv, color=_ALPHA_PURPLE, alpha=0.2, lw=0)
     ax.set_ylim(0, plan.alpha_top)

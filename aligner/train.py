@@ -473,7 +473,7 @@ def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
     if not cfg.init:
         try:
             mcfg = ModelConfig(loss=cfg.loss, name=cfg.name, states=cfg.states or 1, **masses, **cfg.arch)
-        except TypeError as err:
+        except (TypeError, ValueError) as err:
             raise TrainError(f"bad architecture override: {err}") from None
         torch.manual_seed(cfg.seed)
         return AcousticModel(mcfg)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from aligner.features import FeatureConfig
 from aligner.model import (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -142,6 +143,12 @@ def _edit_config(path, **changes):
         (lambda p: _edit_config(p, dim=32), "shape"),
         (lambda p: _edit_config(p, blocks=3), "do not match"),
         (lambda p: _edit_config(p, colour="red"), "unknown settings"),
+        # voicing, levels and flags are on the 10 ms grid at 16 kHz: a model off it would
+        # have its word ends and flags placed at the wrong times without a word said
+        (lambda p: _edit_config(p, features={**FeatureConfig().to_dict(), "hop_length": 80}),
+         "10 ms frame grid"),
+        (lambda p: _edit_config(p, features={**FeatureConfig().to_dict(), "sample_rate": 8000}),
+         "10 ms frame grid"),
     ],
 )
 def test_bad_model_files_raise_model_error_naming_the_file(model, tmp_path, damage, match):

@@ -163,14 +163,12 @@ def read_feature_file(path: Path, features: FeatureConfig) -> list[Item]:
     return items
 
 
-GOLD_SILENCE = ("", "SIL", "SP", "SPN", "PAU", "<SIL>")
-
-
 def gold_frame_labels(phones: list[tuple[float, float, str]], n_frames: int,
                       frame: float = FRAME_SECONDS, vocab: Sequence[str] | None = None) -> Tensor:
     """[n_frames] int64 phone class under each frame centre ((t + 0.5) * frame) from gold
     (start, end, label) phones: silence where the gold has none, -100 for a label outside
     `vocab` (default: the model's classes, aligner/text/phones.py)."""
+    from aligner.phone_folding import SILENCE_LABELS, clean_phone
     from aligner.text.phones import VOCAB
 
     index = {p: i for i, p in enumerate(vocab or VOCAB)}
@@ -179,12 +177,12 @@ def gold_frame_labels(phones: list[tuple[float, float, str]], n_frames: int,
     centres = (torch.arange(n_frames) + 0.5) * frame
     for start, end, label in phones:
         name = label.strip().upper().rstrip("012")
-        cls = silence if name in GOLD_SILENCE else index.get(name, -100)
+        cls = silence if clean_phone(label) in SILENCE_LABELS else index.get(name, -100)
         labels[(centres >= start) & (centres < end)] = cls
     return labels
 
 
-def read_gold(root: Path, items: list[Item], cache_dir: Path | None, log=print) -> int:
+def attach_gold_labels(root: Path, items: list[Item], cache_dir: Path | None, log=print) -> int:
     """Attach gold frame labels to the items of corpus `root` that have a `<name>.TextGrid`
     with a phones tier beside their audio (the synthetic corpus); returns how many got them.
 
@@ -220,11 +218,13 @@ def read_gold(root: Path, items: list[Item], cache_dir: Path | None, log=print) 
 
 
 def _gold_phones(grid: Path) -> list[tuple[float, float, str]]:
-    """(start, end, label) of a gold TextGrid's phones tier (formats.py's reader); none when it
-    has no phones tier."""
+    """(start, end, label) of a gold TextGrid's phones tier, its tiers found as `evaluate` and
+    `adapt` find them (`phone`, `segments`, a speaker's `- phones` tier); none when it has no
+    phones tier. Why tolerant: a strict read took a `phone` tier for none at all, and the
+    corpus trained without its gold, without a word said."""
     from aligner.formats import read_textgrid
 
-    return [(p.start, p.end, p.label) for a in read_textgrid(grid) for p in a.phones]
+    return [(p.start, p.end, p.label) for a in read_textgrid(grid, tolerant=True) for p in a.phones]
 
 
 def stretch_labels(labels: Tensor, n_frames: int) -> Tensor:

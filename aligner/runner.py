@@ -474,7 +474,7 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
             wave, _ = aligner.load_waveform(utt.audio)
             segments = aligner.read_segments(utt.transcript)
             ready.append((utt, wave, segments))
-        except (ValueError, OSError, MemoryError) as err:
+        except EXPECTED as err:  # as `align_one` turns them into outcomes
             yield utt, err
     whole = [i for i, (_, _, segments) in enumerate(ready) if all(s.whole for s in segments)]
     encoded: dict = {}

@@ -35,8 +35,9 @@ from torch import Tensor
 
 from aligner.align import resolve_device
 from aligner.atomic import atomic_open, atomic_path
-from aligner.dataset import (NO_AUGMENT, Augment, Item, augment, collate, make_batches, pad_edges,
-                             read_corpus, read_feature_file, read_gold, stretch_labels)
+from aligner.dataset import (NO_AUGMENT, Augment, Item, attach_gold_labels, augment, collate,
+                             make_batches, pad_edges, read_corpus, read_feature_file,
+                             stretch_labels)
 from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
 from aligner.features import FeatureConfig
 from aligner.model import AcousticModel, ModelConfig, copy_model, expand_states, load_model, save_model
@@ -290,7 +291,7 @@ def _load_items(corpora: list[str], cache_dir: Path | None, features: FeatureCon
             n = sum(it.gold is not None for it in got)
         else:
             got, skipped = read_corpus(Path(root), cache_dir, features, log=log)
-            n = read_gold(Path(root), got, cache_dir, log=log) if gold else 0
+            n = attach_gold_labels(Path(root), got, cache_dir, log=log) if gold else 0
         if gold:
             log(f"{root}: gold times for {n} of {len(got)} utterances")
         for reason in skipped[:5]:

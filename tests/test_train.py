@@ -279,11 +279,11 @@ def test_gold_frame_labels_come_from_the_gold_textgrids_phones(corpus):
     centre (the TextGrid read by formats.py), silence where the gold has none."""
     import textgrid as tgpkg
 
-    from aligner.dataset import read_corpus, read_gold
+    from aligner.dataset import attach_gold_labels, read_corpus
     from aligner.text.phones import VOCAB
 
     items, _ = read_corpus(corpus, None, log=lambda line: None)
-    assert read_gold(corpus, items, None, log=lambda line: None) == len(items) == len(SENTENCES)
+    assert attach_gold_labels(corpus, items, None, log=lambda line: None) == len(items) == len(SENTENCES)
     for it in items:
         assert it.gold.shape == (it.frames,) and VOCAB[int(it.gold[0])] == "sil"
         tg = tgpkg.TextGrid.fromFile(str(corpus / f"{it.name}.TextGrid"))
@@ -291,6 +291,24 @@ def test_gold_frame_labels_come_from_the_gold_textgrids_phones(corpus):
             if phone.mark:
                 frame = int((phone.minTime + phone.maxTime) / 2 / 0.01)
                 assert VOCAB[int(it.gold[frame])] == phone.mark.upper()
+
+
+def test_gold_tiers_named_phone_and_word_still_give_labels(corpus, tmp_path):
+    """The gold reader is the tolerant one `evaluate` and `adapt` use: a strict read took a
+    `phone` tier for none, and the corpus trained without its gold with nothing said."""
+    import shutil
+
+    from aligner.dataset import attach_gold_labels, read_corpus
+
+    renamed = tmp_path / "renamed"
+    shutil.copytree(corpus, renamed)
+    for grid in renamed.rglob("*.TextGrid"):
+        text = grid.read_text(encoding="utf-8")
+        grid.write_text(text.replace('"phones"', '"phone"').replace('"words"', '"word"'),
+                        encoding="utf-8")
+    assert '"phone"' in grid.read_text(encoding="utf-8")
+    items, _ = read_corpus(renamed, None, log=lambda line: None)
+    assert attach_gold_labels(renamed, items, None, log=lambda line: None) == len(items) > 0
 
 
 def test_a_feature_file_trains_like_its_corpus(corpus, tmp_path):
@@ -301,12 +319,12 @@ def test_a_feature_file_trains_like_its_corpus(corpus, tmp_path):
     from typer.testing import CliRunner
 
     from aligner.cli import app
-    from aligner.dataset import read_corpus, read_feature_file, read_gold, write_feature_file
+    from aligner.dataset import attach_gold_labels, read_corpus, read_feature_file, write_feature_file
     from aligner.features import FeatureConfig
 
     torch.set_num_threads(1)
     items, _ = read_corpus(corpus, None, log=lambda line: None)
-    read_gold(corpus, items, None, log=lambda line: None)
+    attach_gold_labels(corpus, items, None, log=lambda line: None)
     packed = tmp_path / "tones.pt"
     write_feature_file(items, packed, FeatureConfig())
     again = read_feature_file(packed, FeatureConfig())

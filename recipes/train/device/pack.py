@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))  # run there from the uninstalled checkout
 
 from aligner.atomic import atomic_open  # noqa: E402
-from aligner.dataset import Item, read_corpus, read_gold, write_feature_file  # noqa: E402
+from aligner.dataset import Item, attach_gold_labels, read_corpus, write_feature_file  # noqa: E402
 from aligner.features import FeatureConfig  # noqa: E402
 
 # The shipped stage's corpora under DATA (recipes/train/train_english.sh) and its dev sample.
@@ -103,7 +103,7 @@ def pack(data: Path, out: Path) -> None:
     for corpus in CORPORA:
         root = data / corpus
         items, _ = read_corpus(root, cache, features)
-        read_gold(root, items, cache)
+        attach_gold_labels(root, items, cache)
         target = out / f"{root.name}.pack"
         with atomic_open(target, "wb") as handle:  # a killed pack leaves no truncated file
             pickle.dump(pack_items(items, features), handle, protocol=5)

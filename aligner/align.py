@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable
 
 import numpy as np
 
-from aligner.alignment import Alignment, Interval
+from aligner.alignment import Alignment, Interval, frame_span
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, interval_not_aligned,
@@ -875,8 +875,7 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
     for p in phones:
         if not p.label:
             continue
-        lo = max(0, int(np.ceil(p.start / frame_duration - 0.5 - 1e-9)))
-        hi = min(n, int(np.ceil(p.end / frame_duration - 0.5 - 1e-9)))
+        lo, hi = frame_span(p.start, p.end, n, frame_duration)
         aligned[lo:hi] = phone_ids([p.label], markup=True)[0]
     keep = ~np.isin(aligned, list(MARKUP_IDS.values()))
     if not keep.any():

@@ -6,6 +6,7 @@ writers share one plain representation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -13,6 +14,19 @@ from typing import NamedTuple
 # model's outputs, the voicing and level checks, the flags, the scorers; DESIGN.md). A model is
 # built on it (`features.check_frame_grid`).
 FRAME_SECONDS = 0.01
+# A frame belongs to a span when its centre (t + 0.5) * frame lies in [start, end). Refined
+# boundaries sit on frame centres, so the rule is evaluated this far inside the edge: a centre
+# exactly at a start stays in its span whatever the float rounding of start / frame.
+EDGE_EPS = 1e-9
+
+
+def frame_span(start: float, end: float, n_frames: int,
+               frame: float = FRAME_SECONDS) -> tuple[int, int]:
+    """The frames [lo, hi) of [0, n_frames) whose centres lie in [start, end) s (hi <= lo: none).
+    The one rule for confidences, the transcript fit, gold frame labels and silence scores."""
+    lo = max(0, math.ceil(start / frame - 0.5 - EDGE_EPS))
+    hi = min(n_frames, math.ceil(end / frame - 0.5 - EDGE_EPS))
+    return lo, hi
 
 
 @dataclass

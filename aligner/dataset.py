@@ -31,7 +31,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from aligner.alignment import FRAME_SECONDS
+from aligner.alignment import FRAME_SECONDS, frame_span
 from aligner.atomic import atomic_path
 from aligner.features import (QUIET_PEAK, FeatureConfig, lift_quiet, log_mel, mel_filterbank,
                               model_input)
@@ -174,11 +174,11 @@ def gold_frame_labels(phones: list[tuple[float, float, str]], n_frames: int,
     index = {p: i for i, p in enumerate(vocab or VOCAB)}
     silence = index["sil"]
     labels = torch.full((n_frames,), silence, dtype=torch.long)
-    centres = (torch.arange(n_frames) + 0.5) * frame
     for start, end, label in phones:
         name = label.strip().upper().rstrip("012")
         cls = silence if clean_phone(label) in SILENCE_LABELS else index.get(name, -100)
-        labels[(centres >= start) & (centres < end)] = cls
+        lo, hi = frame_span(start, end, n_frames, frame)
+        labels[lo:max(lo, hi)] = cls
     return labels
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aligner.alignment import FRAME_SECONDS, Alignment, Interval
+from aligner.alignment import FRAME_SECONDS, Alignment, Interval, frame_span
 from aligner.atomic import atomic_open
 from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
                              named_kind, pool_speakers, read_utterances,
@@ -237,8 +237,7 @@ def silence_frames(tokens: Sequence[Interval], n_frames: int, frame: float = FRA
     """Number of frames (centre (t + 0.5) * frame) that no token covers."""
     covered = np.zeros(n_frames, dtype=bool)
     for t in tokens:
-        first = max(0, int(np.ceil(t.start / frame - 0.5 - 1e-9)))
-        last = min(n_frames, int(np.ceil(t.end / frame - 0.5 - 1e-9)))  # exclusive
+        first, last = frame_span(t.start, t.end, n_frames, frame)
         if last > first:
             covered[first:last] = True
     return int(n_frames - covered.sum())

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from aligner.alignment import EDGE_EPS
 from aligner.targets import Targets
 from aligner.text.phones import PHONES, SILENCE_ID, SPN_ID
 
@@ -89,7 +90,8 @@ def merge_spans(start: Tensor, end: Tensor, first: Tensor, last: Tensor) -> tupl
 def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor,
                     frame_duration: float) -> Tensor:
     """[S] geometric-mean posterior of each token's class over the frames whose centres fall in
-    its span (the frame at its start when none does), from phone posteriors [T, 2 + P].
+    its span (`alignment.frame_span`'s rule; the frame at its start when none does), from phone
+    posteriors [T, 2 + P].
 
     Why phone posteriors and not the states': a state's posterior is split with its neighbours
     near every state change, so the states' confidences run lower than the phone's, and the
@@ -97,8 +99,8 @@ def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor
     from aligner.decode import token_confidence
 
     n_frames = phone_lp.shape[0]
-    lo = torch.ceil(start.double() / frame_duration - 0.5).long().clamp(0, n_frames)
-    hi = torch.ceil(end.double() / frame_duration - 0.5).long().clamp(0, n_frames)
+    lo = torch.ceil(start.double() / frame_duration - 0.5 - EDGE_EPS).long().clamp(0, n_frames)
+    hi = torch.ceil(end.double() / frame_duration - 0.5 - EDGE_EPS).long().clamp(0, n_frames)
     counts = (hi - lo).clamp_min(0)
     token = torch.repeat_interleave(torch.arange(tokens.numel()), counts)
     frame = torch.repeat_interleave(lo, counts) + _offsets(counts)

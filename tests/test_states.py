@@ -64,6 +64,20 @@ def test_span_confidence_is_the_geometric_mean_phone_posterior_over_the_span():
     assert float(c[2]) == pytest.approx(0.25)  # no frame: the posterior at its start (clamped)
 
 
+def test_confidence_judges_the_frames_the_fit_and_scorers_do():
+    """A boundary on a frame centre (refinement puts them there) as float arithmetic gives it,
+    0.07500000000000001: the confidence counted frame 7 out of the span the fit counts it in."""
+    from aligner.alignment import frame_span
+
+    start = 7 * 0.01 + 0.005
+    assert frame_span(start, 0.095, 20) == (7, 9)
+    lp = torch.full((20, 4), math.log(0.01), dtype=torch.float64)
+    lp[7, 2] = math.log(0.9)  # only the frame whose centre is the span's start hears the phone
+    c = span_confidence(lp, torch.tensor([2]), torch.tensor([start], dtype=torch.float64),
+                        torch.tensor([0.095], dtype=torch.float64), 0.01)
+    assert float(c[0]) == pytest.approx((0.9 * 0.01) ** 0.5)
+
+
 def test_phone_log_probs_sum_each_phones_states():
     lp = torch.randn(7, 2 + 39 * 3).log_softmax(-1)
     ph = phone_log_probs(lp, 3)

@@ -69,9 +69,11 @@ class Alignment:
     flags: list[str] = field(default_factory=list)
     unknown_words: dict[str, list[str]] = field(default_factory=dict)
     alpha: list[float] | None = None  # OTTC frame weights (10 ms frames), for plots; optional
-    # How well the transcript explains the audio, in (0, 1]: exp(-mean over frames of how far
-    # the aligned phone's log-posterior falls below the best phone's). 1.0: at every frame the
-    # transcript's phone is the model's own best guess. None: not measured (other tools' files).
+    # How well the transcript explains the audio, in (0, 1]: exp(-(G + W / 2 + 3 S)), G how far
+    # the aligned phone's log-posterior falls below the best phone's over the frames, W the mean
+    # -log word confidence, S the share of squeezed phones (`align.transcript_fit`). 1.0: the
+    # transcript's phones are the model's own best guesses throughout. None: not measured
+    # (other tools' files).
     transcript_fit: float | None = None
     # The share of the audio's 10 ms frames that are voiced (features.voiced_share): near 0 when
     # nobody speaks, whatever the model heard. None: not measured.

@@ -2,7 +2,7 @@
 
 A forced aligner always returns *some* alignment, even for the wrong transcript or a broken
 recording. These cheap checks look for the signs people would spot by eye in Praat (a word
-stretched over seconds, a phone longer than a second, one token taking most of the recording,
+stretched over seconds, a phone longer than 0.7 s, one token taking most of the recording,
 very low confidence) so that a corpus run can list them in its report and `--strict` can turn
 them into failures. Pure functions over `Alignment`; no I/O.
 """

@@ -1,7 +1,7 @@
 """The CTC baseline the paper compares against: loss wrapper and forced alignment.
 
-Pure torch, no I/O. torchaudio's `forced_align` is not available here, so the Viterbi alignment
-over the blank-extended sequence is written in torch. It reuses the token-loop search of
+No I/O. torchaudio's `forced_align` is not available here, so the Viterbi alignment over the
+blank-extended sequence is written here. It reuses the token-loop search (numpy) of
 `aligner.decode.viterbi_segments`: a CTC path is exactly a segmentation of the frames into the
 extended sequence `blank y1 blank y2 ... yS blank`, where every label takes >= 1 frame and every
 blank may take 0 frames, except a blank between two identical labels, which must take >= 1
@@ -89,9 +89,7 @@ def ctc_forced_align(
 def ctc_token_spans(
     log_probs: Tensor,
     targets: Tensor,
-    blank: int = 0,
     frame_duration: float = FRAME_SECONDS,
-    band: int | None = None,
 ) -> TokenSpans:
     """Phone times from the best CTC path.
 
@@ -101,7 +99,7 @@ def ctc_token_spans(
     blanks before the first phone and after the last one are left to silence.
     Confidence: geometric-mean posterior of the phone over its non-blank frames.
     """
-    first, end = ctc_segments(log_probs, targets, blank, band)
+    first, end = ctc_segments(log_probs, targets)
     label_first, label_end = first[1::2], end[1::2]
     start = label_first.double()
     stop = torch.cat([label_first[1:], label_end[-1:]]).double()

@@ -53,7 +53,6 @@ __all__ = [
     "align_ot",
     "align_viterbi",
     "ot_boundaries",
-    "ot_frame_spans",
     "token_confidence",
     "viterbi_segments",
     "align_ot_long",
@@ -132,19 +131,6 @@ def ot_boundaries(alpha: Tensor, beta: Tensor) -> tuple[Tensor, Tensor]:
     start = crossing(b_prev, right=True)
     end = torch.maximum(crossing(b, right=False), start)
     return start, end
-
-
-def ot_frame_spans(alpha: Tensor, beta: Tensor) -> tuple[Tensor, Tensor]:
-    """Integer frame spans [first, end) (int64, [S] each) of the OT alignment.
-
-    A frame is given to every token whose time stretch overlaps it, so neighbouring tokens may
-    share their boundary frame (and with T < S several tokens share one frame). A token of mass
-    0 gets an empty span.
-    """
-    start, end = ot_boundaries(alpha, beta)
-    first = torch.floor(start).long()
-    stop = torch.maximum(torch.ceil(end).long(), first)
-    return first, stop
 
 
 def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor,
@@ -462,14 +448,11 @@ def _forward(
 
 
 def _search(
-    log_probs: Tensor | np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
+    lpt: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
     hi: Tensor | np.ndarray,
 ) -> tuple[Tensor, Tensor, float] | None:
-    """Windowed DP over tokens; None if the windows admit no path.
-
-    log_probs: [T, C] tensor, or the [C, T] array of `_class_major` (converted once by callers
-    that search several times)."""
-    lpt = log_probs if isinstance(log_probs, np.ndarray) else _class_major(log_probs)
+    """Windowed DP over tokens; None if the windows admit no path. lpt: `_class_major`'s [C, T]
+    array (converted once: a too narrow band searches again)."""
     lo_l, hs, skips, total, last = _forward(lpt, targets, optional, lo, hi, None)
     if not math.isfinite(total):
         return None
@@ -478,11 +461,11 @@ def _search(
 
 
 def _search_open_end(
-    log_probs: Tensor, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor, stop: int
+    lpt: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor, stop: int
 ) -> tuple[list[int], list[int], int] | None:
     """Like `_search`, but the path may end with any token: the best segmentation of frames
-    [0, stop) into a prefix 0..last of the tokens. Returns (first, end, last) or None."""
-    lpt = log_probs if isinstance(log_probs, np.ndarray) else _class_major(log_probs)
+    [0, stop) into a prefix 0..last of the tokens. Returns (first, end, last) or None. lpt:
+    `_class_major` of the window's log-probs."""
     lo_l, hs, skips, best, last = _forward(lpt, targets, optional, lo, hi, stop)
     if last < 0 or not math.isfinite(best):
         return None
@@ -663,13 +646,13 @@ def viterbi_windowed(
     while n_frames - t0 > window + window // 2:
         stop = window
         n_win = min(n_tok - j0, math.ceil(2 * rate * window) + 32)
+        lpt = _class_major(log_probs[t0 : t0 + stop])  # once per window, not per widening
         while True:
             sl = slice(j0, j0 + n_win)
             lo = torch.cumsum(req[sl], 0)
             hi = torch.clamp(n_frames - t0 - req_after[sl], max=stop)
             lo = torch.minimum(lo, hi)
-            found = _search_open_end(log_probs[t0 : t0 + stop], targets[sl], optional[sl], lo, hi,
-                                     stop)
+            found = _search_open_end(lpt, targets[sl], optional[sl], lo, hi, stop)
             if found is None or found[2] < n_win - 1 or j0 + n_win >= n_tok:
                 break
             n_win = min(n_tok - j0, 2 * n_win)  # the window used every token offered: more
@@ -702,14 +685,13 @@ def align_viterbi_long(
     targets: Tensor,
     frame_duration: float = FRAME_SECONDS,
     optional: Tensor | None = None,
-    window: int | Sequence[int] = LONG_WINDOWS,
 ) -> TokenSpans:
     """`align_viterbi` for long inputs: the path of `viterbi_segments_long` (no drifting guide).
 
     Confidence as in `align_viterbi`."""
     _check_inputs(log_probs, targets)
     lp = log_probs.detach()
-    first, end, _ = viterbi_segments_long(lp, targets, optional, window)
+    first, end, _ = viterbi_segments_long(lp, targets, optional)
     return _viterbi_spans(lp, targets, first, end, frame_duration)
 
 
@@ -779,7 +761,6 @@ def align_ot_long(
     beta: Tensor | None = None,
     frame_duration: float = FRAME_SECONDS,
     optional: Tensor | None = None,
-    window: int | Sequence[int] = LONG_WINDOWS,
     segment: tuple[int, int, int] = SEGMENT_FRAMES,
     path: tuple[Tensor, Tensor] | None = None,
 ) -> TokenSpans:
@@ -801,7 +782,7 @@ def align_ot_long(
         optional = torch.zeros(n_tok, dtype=torch.bool)
     lp = log_probs.detach()
     if path is None:
-        first, end, _ = viterbi_segments_long(lp, targets, optional, window)
+        first, end, _ = viterbi_segments_long(lp, targets, optional)
     else:
         first, end = path
     cuts = ot_cuts(first, end, optional, segment)
@@ -916,8 +897,8 @@ DECODERS: dict[str, Decoder] = {
                           "boundaries within 20 ms, viterbi 77%) and its flags are calibrated "
                           "for viterbi"),
     "viterbi": Decoder(_viterbi, _viterbi_long, needs_weights=False, on_grid=True,
-                       summary="best path under the phone posteriors, banded around the ot "
-                               "path; the most accurate"),
+                       summary="best path under the phone posteriors (searched exactly up "
+                               "to 60 s, in overlapping windows beyond); the most accurate"),
 }
 # Viterbi beats ot on every accuracy metric with the shipped model (gold-dev's hand-labelled
 # real recordings: 76.8% against 25.0% of phone boundaries within 20 ms, mean error 14.4 against

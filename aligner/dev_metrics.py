@@ -39,8 +39,8 @@ def find_dev_utterances(roots: list[str], limit: int) -> list[tuple[str, Path, P
     return found
 
 
-def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ...] | None = None,
-                tolerance: float = 0.02) -> dict[str, dict]:
+def dev_metrics(model: AcousticModel, utts, methods: tuple[str, ...] | None = None
+                ) -> dict[str, dict]:
     """Phone boundary figures per decoding method (default: every method the model supports,
     `decode.supported_methods`) on utterances with gold TextGrids.
 
@@ -61,19 +61,19 @@ def dev_metrics(model: AcousticModel, utts, lexicon=None, methods: tuple[str, ..
         decoder_for(method, model.config)
     was_training = model.training
     model.eval()
-    aligner = Aligner(model, lexicon=lexicon)
+    aligner = Aligner(model)
     folding = load_folding("cmu39")
     golds = {name: read_alignment(gold) for name, _, _, gold in utts}
     scores: dict[str, list] = {method: [] for method in methods}
     try:
         for name, audio, transcript, _ in utts:
             for method, hyp in _align_each_method(aligner, audio, transcript, methods):
-                scores[method].append(score_utterance(name, golds[name], hyp, folding, tolerance))
+                scores[method].append(score_utterance(name, golds[name], hyp, folding))
     finally:
         model.train(was_training)
     out: dict[str, dict] = {}
     for method, scored in scores.items():
-        s = summarise(scored, tolerance)
+        s = summarise(scored)
         out[method] = {
             "utterances": len(scored), "failed": len(utts) - len(scored),
             "within_10ms": s.phones.within.get(10), "within_20ms": s.phones.within.get(20),

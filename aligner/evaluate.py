@@ -303,8 +303,7 @@ def hypothesis_folding(gold_folding: Folding) -> Folding:
 
 
 def score_utterance(name: str, gold: Alignment, hyp: Alignment, folding: Folding,
-                    tolerance: float = 0.02, frame: float = FRAME_SECONDS,
-                    hyp_folding: Folding | None = None) -> UtteranceScore:
+                    tolerance: float = 0.02, hyp_folding: Folding | None = None) -> UtteranceScore:
     """Fold each side with its own table (`folding` the gold, `hyp_folding` the hypothesis,
     default `hypothesis_folding(folding)`), then score the tiers both sides have (a words-only
     hypothesis, e.g. WhisperX's, is not charged with deleting every gold phone) and count silence
@@ -313,7 +312,7 @@ def score_utterance(name: str, gold: Alignment, hyp: Alignment, folding: Folding
     g_ph, h_ph = folding.fold_phones(gold.phones), hyp_folding.fold_phones(hyp.phones)
     g_w, h_w = fold_words(gold.words), fold_words(hyp.words)
     duration = max([gold.duration] + [t.end for t in g_ph + g_w])
-    n_frames = int(np.ceil(duration / frame - 1e-9))
+    n_frames = int(np.ceil(duration / FRAME_SECONDS - 1e-9))
     # a tier is there when the file holds entries for it (before folding: a hypothesis that
     # aligned only silence still has its phones tier, and is scored as deleting every phone)
     both_phones = bool(gold.phones and hyp.phones)
@@ -324,8 +323,8 @@ def score_utterance(name: str, gold: Alignment, hyp: Alignment, folding: Folding
         phones=score_tier(g_ph, h_ph, tolerance) if both_phones else None,
         words=score_tier(g_w, h_w, tolerance) if both_words else None,
         frames=n_frames,
-        gold_silence_frames=silence_frames(g_sil, n_frames, frame),
-        hyp_silence_frames=silence_frames(h_sil, n_frames, frame),
+        gold_silence_frames=silence_frames(g_sil, n_frames),
+        hyp_silence_frames=silence_frames(h_sil, n_frames),
     )
 
 

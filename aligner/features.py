@@ -222,11 +222,6 @@ def model_input(mel: Tensor, log_floor: float = 1e-8) -> tuple[Tensor, Tensor]:
     return fill_dead_frames(mel, excess), ~excess
 
 
-def feature_lengths(sample_lengths: Tensor, hop_length: int = 160) -> Tensor:
-    """Frame counts for a batch of sample counts (int64): `ceil(N / hop)`."""
-    return torch.div(sample_lengths + hop_length - 1, hop_length, rounding_mode="floor").long()
-
-
 # Spectral change: a finer analysis than the model's (10 ms windows every 2.5 ms), for placing
 # boundaries between the model's 10 ms frames (aligner/boundaries.py).
 CHANGE_FEATURES = FeatureConfig(n_mels=40, win_length=160, hop_length=40, n_fft=256, f_min=50.0)
@@ -264,7 +259,7 @@ def spectral_change(waveform: Tensor) -> Tensor:
     return out
 
 
-__all__ = ["FeatureConfig", "check_frame_grid", "log_mel", "lift_quiet", "num_frames", "feature_lengths", "mel_filterbank",
+__all__ = ["FeatureConfig", "check_frame_grid", "log_mel", "lift_quiet", "num_frames", "mel_filterbank",
            "spectral_change", "CHANGE_FEATURES", "dead_frames", "excess_dead_frames",
            "fill_dead_frames", "model_input"]
 

@@ -7,7 +7,7 @@ writer goes through `atomic_open`/`atomic_path`: an output file either is comple
 exist, which is what lets a corpus run resume by skipping files that exist. Times are rounded to
 milliseconds, except the recording's end (a TextGrid's xmax, JSON's `end`): its exact duration. Each reader has a strict mode (this project's own files) and a tolerant one (gold
 alignments and other tools' files, for `evaluate`); `read_alignment` reads a file of any of them,
-by its suffix, the tolerant way. This module is the only one that parses these formats.
+by its suffix, the tolerant way.
 
 File names for an output "base" (directory + utterance name, no suffix):
     textgrid -> base.TextGrid

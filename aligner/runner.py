@@ -517,14 +517,13 @@ def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict
 _WORKER: dict = {}
 
 
-def _init_worker(model, device, dictionary, parent: int | None, halt,
+def _init_worker(model, device, dictionary, parent: int, halt,
                  journal: Journal | None, min_pause: float, thresholds: Thresholds,
                  started) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
-    if parent is not None:
-        _exit_with_parent(parent)
+    _exit_with_parent(parent)
 
     torch.set_num_threads(1)
     from aligner.align import Aligner

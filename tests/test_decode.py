@@ -13,7 +13,6 @@ from aligner.decode import (
     align_ot,
     align_viterbi,
     ot_boundaries,
-    ot_frame_spans,
     token_confidence,
     viterbi_segments,
 )
@@ -34,8 +33,6 @@ def test_ot_boundaries_interpolate_inside_frames():
     spans = align_ot(alpha, torch.zeros(3, 2).log_softmax(-1), torch.tensor([0, 1]), beta,
                      frame_duration=0.01)
     torch.testing.assert_close(spans.start, torch.tensor([0.0, 0.015], dtype=torch.float64))
-    first, stop = ot_frame_spans(alpha, beta)
-    assert first.tolist() == [0, 1] and stop.tolist() == [2, 3]
 
 
 def test_ot_dropped_frames_go_to_no_token_and_more_tokens_than_frames():

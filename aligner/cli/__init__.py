@@ -74,9 +74,9 @@ def _main(
 
 app.command("align", cls=MethodCommand)(align.command)
 app.command("validate")(validate.command)
-app.command("train", cls=MethodCommand)(train.command)
-app.command("adapt", cls=MethodCommand)(adapt.command)
-app.command("evaluate", cls=MethodCommand)(evaluate.command)
+app.command("train")(train.command)
+app.command("adapt")(adapt.command)
+app.command("evaluate")(evaluate.command)
 app.command("plot", cls=MethodCommand)(plot.command)
 
 

@@ -15,6 +15,7 @@ import typer
 
 from aligner.adapt import (
     ADAPT_LR, ADAPT_MAX_MINUTES, ADAPT_MAX_UTTERANCE_S, ADAPT_STEPS, ADAPT_VITERBI_WEIGHT,
+    FEW_GOLD_BOUNDARIES, GOLD_TOLERANCE,
 )
 from aligner.cli.common import (EXIT_INTERRUPTED, DeviceOption, ModelOption, device_name, fail,
                                 model_dir)
@@ -42,7 +43,7 @@ def command(
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: the cores the load average leaves idle).")] = None,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs, checkpoints and feature cache (default: OUTPUT-train next to the output).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
-    gold: Annotated[Optional[Path], typer.Option("--gold", help="Folder of hand-labelled recordings (x.wav, x.lab and a TextGrid of hand-placed boundaries, x.TextGrid): the adapted model is kept only if it places more boundaries within 20 ms of them than the base model. They may lie inside the corpus or be copies of its recordings; they are left out of training.", show_default=False)] = None,
+    gold: Annotated[Optional[Path], typer.Option("--gold", help=f"Folder of hand-labelled recordings (x.wav, x.lab and a TextGrid of hand-placed boundaries, x.TextGrid): the adapted model is kept only if it places more boundaries within {GOLD_TOLERANCE * 1000:g} ms of them than the base model. They may lie inside the corpus or be copies of its recordings; they are left out of training.", show_default=False)] = None,
     gold_fold: Annotated[str, typer.Option("--gold-fold", help="Phone folding of the --gold TextGrids, as evaluate's --fold: cmu39, timit39, ipa, emu-ae, none or a file.")] = "cmu39",
     device: DeviceOption = "auto",
 ) -> None:
@@ -137,9 +138,16 @@ def command(
                    f"started from ({base}) unchanged")
     if on_gold is not None and on_gold.few:
         typer.echo(f"note: {on_gold.boundaries} hand-placed boundaries can tell only large "
-                   f"differences from chance (a share of 200 boundaries is known to about +-6 "
-                   f"points); more hand-labelled recordings make the check surer", err=True)
+                   f"differences from chance (a share of {FEW_GOLD_BOUNDARIES} boundaries is known "
+                   f"to about +-{_margin_points(FEW_GOLD_BOUNDARIES):.0f} points); more "
+                   "hand-labelled recordings make the check surer", err=True)
     typer.echo(f"align with: ottc-align CORPUS -o OUT --model {output}")
+
+
+def _margin_points(boundaries: int, share: float = 0.75) -> float:
+    """Half the 95% interval, in points, of a share of `boundaries` near `share` (a boundary
+    figure's usual range)."""
+    return 100 * 1.96 * (share * (1 - share) / boundaries) ** 0.5
 
 
 def _copy_model(source: Path, output: Path, section: list[str]) -> None:

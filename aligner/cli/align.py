@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aligner.boundaries import MIN_PAUSE
+from aligner.boundaries import MIN_PAUSE, STOP_GAP
 from aligner.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, FLAG_EXAMPLES, DeviceOption,
                                 ModelOption, err_console, escape, example_flags, exit_code, fail,
                                 flag_counts, from_root, load_aligner, model_dir, out_console,
@@ -59,7 +59,7 @@ def command(
         = False,
     min_pause: Annotated[float, typer.Option(
         "--min-pause", min=0.0, help="Close gaps between two words shorter than this many "
-        "seconds, and gaps under 0.1 s beside a stop or affricate (its closure): the next word "
+        f"seconds, and gaps under {STOP_GAP:g} s beside a stop or affricate (its closure): the next word "
         "starts earlier, or the word before runs on; 0 keeps every gap.")]
         = MIN_PAUSE,
     threshold: Annotated[Optional[list[str]], typer.Option(

@@ -65,7 +65,7 @@ _UNIT_SINGULAR = {"kilometers": "kilometer", "kilograms": "kilogram", "meters": 
 _FRACTIONS = {2: ("half", "halves"), 4: ("quarter", "quarters")}
 
 # Abbreviations: key is the lowercase spelling without its final dot. Readings, most likely
-# first; `_NEEDS_DOT` ones are only expanded when written with the dot (plain "no" is a word).
+# first; expanded only when written with the dot, unless in `_NO_DOT_OK` (plain "no" is a word).
 ABBREVIATIONS: dict[str, list[list[str]]] = {
     "mr": [["mister"]], "mrs": [["missus"]], "ms": [["miz"], ["m.", "s."]],
     "dr": [["doctor"], ["drive"]], "st": [["saint"], ["street"]], "jr": [["junior"]],

@@ -244,7 +244,7 @@ class Aligner:
         `sample_rate` (required for samples)."""
         _refuse_swapped(audio, transcript)
         segments = self.read_segments(transcript, text=text)
-        speakers = {s.speaker if s.speaker is not None else speaker for s in segments}
+        speakers = {_owner(s, speaker) for s in segments}
         if len(speakers) != 1:  # said before minutes of aligning, not after
             raise AlignmentError(f"{_name(transcript)}: has {len(speakers)} speaker tiers; "
                                  "use Aligner.align_speakers for several speakers")
@@ -343,11 +343,8 @@ class Aligner:
         left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
         first_error: ValueError | None = None
         spoken: list[Segment] = []
-        def owner_of(g: Segment) -> str | None:  # a tier's speaker, else the caller's
-            return g.speaker if g.speaker is not None else speaker
-
         for segment in segments:
-            owner = owner_of(segment)
+            owner = _owner(segment, speaker)
             try:
                 prepared = self.prepare_text(segment.text, segment.source)
                 piece, offset, label = self._cut(wave, segment, name)
@@ -386,11 +383,11 @@ class Aligner:
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
         recording = recording_level(wave)  # once: the report joins the speakers' flags
-        talk = [(g.start, g.end, owner_of(g))
+        talk = [(g.start, g.end, _owner(g, speaker))
                 for g in spoken if not g.whole]  # (start, end, speaker) of intervals with words
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
-            own = [(g.start, g.end) for g in segments if not g.whole and owner_of(g) == spk]
+            own = [(g.start, g.end) for g in segments if not g.whole and _owner(g, speaker) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
             merged.flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),
                             *beyond_audio(own, duration),
@@ -887,6 +884,11 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
     spoken = [p.end - p.start for p in phones if p.label and p.label not in MARKUP_IDS]
     squeezed = float(np.mean(np.array(spoken) <= SQUEEZED_PHONE)) if spoken else 0.0
     return float(np.exp(-(gap + 0.5 * words + SQUEEZE_WEIGHT * squeezed)))
+
+
+def _owner(segment: Segment, speaker: str | None) -> str | None:
+    """Whose words a segment holds: its tier's speaker, else the caller's."""
+    return segment.speaker if segment.speaker is not None else speaker
 
 
 def fill_gaps(intervals: list[Interval], duration: float) -> list[Interval]:

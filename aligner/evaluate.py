@@ -38,8 +38,9 @@ from aligner.atomic import atomic_open
 from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
                              named_kind, pool_speakers, read_utterances,
                              textgrid_tier_choice)
-from aligner.phone_folding import Folding, fold_words, load_folding
+from aligner.phone_folding import SILENCE_LABELS, Folding, clean_phone, fold_words, load_folding
 from aligner.runner import REPORT_NAME, TABLE_NAME, ctm_id
+from aligner.text.phones import manner as phone_manner
 
 TOLERANCES_MS: tuple[int, ...] = (10, 20, 25, 50)
 _EPS = 1e-6
@@ -828,19 +829,10 @@ def summary_json(summary: Summary) -> str:
 
 
 # ----------------------------------------------------------------------------- boundary types
-MANNER = {
-    **{p: "stop" for p in "p t k b d g".split()},
-    **{p: "fricative" for p in "f v th dh s z sh zh hh".split()},
-    **{p: "affricate" for p in "ch jh".split()},
-    **{p: "nasal" for p in "m n ng".split()},
-    **{p: "approximant" for p in "l r w y".split()},
-}
-
-
 def manner(label: str) -> str:
-    """Manner class of an ARPAbet phone (stress digits ignored); vowels are the rest."""
-    p = label.lower().rstrip("012")
-    return "pause" if p in ("", "sil", "sp", "pau") else MANNER.get(p, "vowel")
+    """Manner class of an ARPAbet phone (`text.phones.MANNER`; stress ignored): 'pause' for
+    silence labels, vowels and anything outside the inventory 'vowel'."""
+    return "pause" if clean_phone(label) in SILENCE_LABELS else phone_manner(label) or "vowel"
 
 
 def phone_start_offsets(gold: Alignment, hyp: Alignment, folding: Folding) -> list[tuple[str, float]]:

@@ -524,11 +524,22 @@ def test_export_to_an_unwritable_place_is_a_usage_error(tmp_path):
                       ("b-", [["spn"]]), ("bell", [["B", "EH1", "L"]])]),
     ("th-that", [("th-", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
     ("c-can't", [("c-", [["spn"]]), ("can't", [["K", "AE1", "N", "T"]])]),
+    ("I w— went", [("I", [["AY1"]]), ("w—", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
+    ("I w-- went", [("I", [["AY1"]]), ("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
+    ("th– that", [("th–", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
 ])
 def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
-    """A stutter or self-correction written as the start of a word and a hyphen is spoken noise
-    with its label kept, like `<cutoff-x>`: "w-" was the letter's name, D AH1 B AH0 L Y UW0."""
+    """A stutter or self-correction written as the start of a word and a hyphen (or a dash, as
+    novels and subtitles write it) is spoken noise with its label kept, like `<cutoff-x>`: "w-"
+    and "w—" were the letter's name, D AH1 B AH0 L Y UW0."""
     assert [(w.text, w.pronunciations) for w in parse_transcript(text, lex)] == expected
+
+
+def test_a_dash_after_a_word_is_punctuation(lex):
+    """Only letters that cannot be a word said in full are broken off before a dash."""
+    words = parse_transcript("Nguyen— the director said—then left", lex)
+    assert [w.text for w in words] == ["Nguyen", "the", "director", "said", "then", "left"]
+    assert all(w.pronunciations != [["spn"]] for w in words)
 
 
 @pytest.mark.parametrize("text", ["re-read", "bye-bye", "t-shirt", "x-ray", "so-so", "'Berlin'",

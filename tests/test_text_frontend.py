@@ -179,6 +179,14 @@ def test_unknown_words_reported(lex):
     (".NET's API", ".NET's", "D AA1 T N EH1 T S"),
     ("MP3's tags", "MP3's", "EH1 M P IY1 TH R IY1 Z"),  # not "three seconds"
     ("COVID-19's toll", "COVID-19's", "K OW1 V IH0 D N AY1 N T IY1 N Z"),
+    # decades and years inside a word as alone: "mid-80s" was "mid eighty seconds"
+    ("the mid-80s", "mid-80s", "M IH1 D EY1 T IY0 Z"),
+    ("the mid-'80s", "mid-'80s", "M IH1 D EY1 T IY0 Z"),
+    ("late-1990s music", "late-1990s", "L EY1 T N AY1 N T IY1 N N AY1 N T IY0 Z"),
+    ("post-1945 Europe", "post-1945", "P OW1 S T N AY1 N T IY1 N F AO1 R T IY0 F AY2 V"),
+    ("B-52s flew", "B-52s", "B IY1 F IH1 F T IY0 T UW1 Z"),
+    ("an A4 sheet", "A4", "EY1 F AO1 R"),  # the letter, not the article
+    ("pages 10–20", "10–20", "T EH1 N T UW1 T W EH1 N T IY0"),  # an en dash: a range
 ])
 def test_names_with_symbols_keep_their_spelling_and_are_said(text, label, phones, lex):
     """`C++`, `C#`, `.NET` were labelled C, C, NET and said without "plus plus", "sharp",

@@ -26,8 +26,10 @@ from aligner.text import numbers as num
 _CHAR_MAP = {
     **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4\u02bb"},
     **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"},
-    **{c: "-" for c in "\u2010\u2011\u2212"},
-    **{c: " - " for c in "\u2012\u2013\u2014\u2015\u2e3a\u2e3b"},
+    # en and figure dashes join like a hyphen ("10–20" is a range, "w–" broken off); em dashes
+    # end what comes before them ("w—" broken off, "said—" a pause) and part words
+    **{c: "-" for c in "\u2010\u2011\u2212\u2012\u2013"},
+    **{c: "-- " for c in "\u2014\u2015\u2e3a\u2e3b"},
     "\u2044": "/", "\u2215": "/", "\u00a0": " ", "\u2026": "...",
 }
 _DROP = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
@@ -435,22 +437,30 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
         # "YOU&ME" are words
         initials = "&" in core and all(len(c) <= 2 and (c.isupper() or len(c) == 1)
                                        for c in re.findall(r"[^\W\d_]+", core))
-        for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#]",
-                                core, re.IGNORECASE):
+        for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|'?\d+'?s(?![^\W\d_])"
+                                r"|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#]", core, re.IGNORECASE):
             # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
             unit = _unit_words(chunk, prev == "1") if prev.isdecimal() else None
             if unit:  # "5-km"
                 words += unit
+            elif _DECADE_RE.match(chunk):  # "mid-80s", "late-1990s": decades, not seconds
+                words += _piece_readings(chunk, known, shouting)[0]
+            elif chunk[-1] in "sS" and chunk.strip("'sS").isdecimal():  # "B-52s": fifty twos
+                said = num.cardinal(int(chunk.strip("'sS")))
+                words += said[:-1] + [num.plural_word(said[-1])]
             elif chunk[:1].isdecimal() and not chunk.isdecimal():  # "1st-class", "21st-century"
                 words += _piece_readings(chunk, known, shouting)[0]
             elif chunk == ".":
                 words.append("dot")
             elif chunk == "#":  # "C#", "F#"; any other "#" inside a word is not said
                 words += ["sharp"] if core.endswith("#") and len(prev) == 1 else []
-            elif chunk.isalpha() and (initials or _LETTER_SHARP_PLUS_RE.fullmatch(core)):
-                words += spell_letters(chunk)  # the letter A, not the article
+            elif chunk.isalpha() and (initials or len(chunk) == 1
+                                      or _LETTER_SHARP_PLUS_RE.fullmatch(core)):
+                words += spell_letters(chunk)  # the letter A ("A4", "A+"), not the article
             elif chunk in SPOKEN_SYMBOLS:
                 words += SPOKEN_SYMBOLS[chunk]
+            elif chunk.isdecimal() and len(chunk) == 4 and 1100 <= int(chunk) <= 2099:
+                words += num.year_readings(int(chunk))[0]  # "post-1945": a year, as alone
             elif chunk.isdecimal():
                 words += _number_readings("", chunk, None)[0]
             else:
@@ -642,10 +652,16 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool],
     post-war" says "pre") that is not started again right after ("bi- bi- big", "ta- table":
     a part-word repetition, a stutter, whose letters happen to spell "bi" or "ta").
     A single letter is never the letter's name here, nor "th" T-H. `following`: the next
-    pieces of the transcript and where each ends in `cleaned`."""
+    pieces of the transcript and where each ends in `cleaned`.
+
+    Broken off with a dash (`w—`, `w--`, as novels and subtitles write it): only letters that
+    cannot be a word said in full (one letter, or no vowel: "w", "th"), since a dash after a
+    word or a name is punctuation ("Nguyen— the director")."""
+    low = core.lower()
+    if core.isalpha() and cleaned[end:end + 2] == "--":
+        return len(low) == 1 or re.search(r"[aeiouy]", low) is None
     if not _trailing_hyphen(core, cleaned, end):
         return False
-    low = core.lower()
     if _cutoff_letters(low, known):
         return True
     for word, word_end in following:  # the first word said in full after it

@@ -545,6 +545,29 @@ def textgrid_phones_tier(path: Path) -> str | None:
     return phones_tier(list(tiers))
 
 
+# A tier's class and name, in long (`class = "IntervalTier"` / `name = "words"`) and short
+# (`"IntervalTier"` / `"words"`) TextGrids alike.
+_TIER_NAME_RE = re.compile(r'"(?:IntervalTier|TextTier)"\s*(?:name\s*=\s*)?"((?:[^"]|"")*)"')
+
+
+def textgrid_tier_names(path: Path) -> list[str]:
+    """The tier names of a text TextGrid, read by pattern (no parse: a rerun of a corpus asks
+    this of thousands of files); [] when it cannot be read or holds none."""
+    try:
+        text = decode_text(Path(path).read_bytes())
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [m.group(1).replace('""', '"') for m in _TIER_NAME_RE.finditer(text)]
+
+
+def is_alignment_textgrid(path: Path) -> bool:
+    """Whether a TextGrid holds an alignment (words or phones tiers: ours, MFA's, most tools'),
+    which a run may replace, and not a transcript of utterance tiers or anything else a person
+    made, which it must not."""
+    names = textgrid_tier_names(path)
+    return any(named_kind(n) for n in names) or phones_tier(names) is not None
+
+
 def named_kind(name: str) -> str | None:
     """'words' or 'phones' for a tier named so, with or without a speaker ('alice - words')."""
     return tier_kind(_split_tier_name(name)[1], tolerant=False)

@@ -369,6 +369,27 @@ def overwritten_input(outputs: Sequence[Path], utt: Utterance) -> Path | None:
     return next((Path(out) for out in outputs if any(same_file(out, src) for src in inputs)), None)
 
 
+def foreign_output(outputs: Sequence[Path]) -> Path | None:
+    """An output among `outputs` that exists and is a TextGrid but no alignment (a speaker-tier
+    transcript made by hand beside the recording), or None. Why: the default output of
+    `ottc-align x.wav x.txt`, and a corpus aligned into its own folder, is the x.TextGrid that
+    such a transcript often is; it was replaced (or, in a rerun, removed as another tool's
+    output) without a word."""
+    from aligner.formats import is_alignment_textgrid
+
+    return next((Path(p) for p in outputs if Path(p).suffix.lower() == ".textgrid"
+                 and Path(p).is_file() and not is_alignment_textgrid(Path(p))), None)
+
+
+def foreign_refusal(output: Path) -> str:
+    from aligner.formats import textgrid_tier_names
+
+    names = textgrid_tier_names(output)
+    held = f"tiers {', '.join(names)}" if names else "no tiers this reader finds"
+    return (f"{output}: exists and is not an alignment ({held}); this run would replace it: "
+            "write the alignments elsewhere (-o), or move it")
+
+
 def overwrite_refusal(utt: Utterance, output: Path) -> str:
     return (f"{output}: this output would overwrite the recording's own "
             f"{'audio' if same_file(output, utt.audio) else 'transcript'}; "
@@ -397,6 +418,12 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
         clash = overwritten_input(outputs, utt)
         if clash is not None:
             done.append(Result(utt.name, "failed", overwrite_refusal(utt, clash),
+                               speaker=utt.speaker or "", cause=BAD_INPUT))
+            continue
+        ours = recorded is not None and bool(recorded.get(utt.name))  # a run of ours wrote them
+        foreign = None if ours else foreign_output(outputs)  # before stale outputs are removed
+        if foreign is not None:
+            done.append(Result(utt.name, "failed", foreign_refusal(foreign),
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
         if utt.transcript is None:  # its transcript is gone: what our runs wrote is stale

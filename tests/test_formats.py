@@ -521,3 +521,26 @@ def test_a_ctm_with_a_byte_order_mark_keeps_its_first_utterance_id(tmp_path):
     path = tmp_path / "all.ctm"
     path.write_bytes("\ufeffspkA-001 1 0.00 0.50 hi\nspkB-002 1 0.10 0.20 yo\n".encode("utf-8"))
     assert sorted(read_ctm(path)) == ["spkA-001", "spkB-002"]
+
+
+def test_textgrid_tier_names_are_read_in_long_short_and_utf16_files(tmp_path):
+    """`is_alignment_textgrid` decides what a run may replace, by pattern (no parse)."""
+    from praatio import textgrid as ptg
+
+    from aligner.formats import is_alignment_textgrid, textgrid_tier_names, write_textgrid
+
+    tg = ptg.Textgrid()
+    tg.addTier(ptg.IntervalTier('Ann "A"', [(0.1, 0.5, "hi")], 0, 1))
+    tg.addTier(ptg.IntervalTier("bob", [(0.5, 0.9, "yo")], 0, 1))
+    for fmt in ("long_textgrid", "short_textgrid"):
+        path = tmp_path / f"{fmt}.TextGrid"
+        tg.save(str(path), format=fmt, includeBlankSpaces=True)
+        assert textgrid_tier_names(path) == ['Ann "A"', "bob"]
+        assert not is_alignment_textgrid(path)
+        utf16 = tmp_path / f"{fmt}16.TextGrid"
+        utf16.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+        assert textgrid_tier_names(utf16) == ['Ann "A"', "bob"]
+    ours = tmp_path / "ours.TextGrid"
+    write_textgrid(Alignment([Interval(0.1, 0.5, "hi")], [Interval(0.1, 0.5, "HH")], 1.0), ours)
+    assert is_alignment_textgrid(ours)
+    assert not is_alignment_textgrid(tmp_path / "missing.TextGrid")

@@ -61,6 +61,27 @@ def test_a_corpus_aligned_into_its_own_folder_keeps_its_textgrid_transcripts(tmp
     assert "spk/tg" in result.stderr
 
 
+def test_a_textgrid_transcript_beside_a_txt_is_never_replaced(tmp_path, tiny_model_dir):
+    """x.wav with x.txt and a speaker-tier x.TextGrid made by hand: the default output (and a
+    corpus aligned into its folder, with --overwrite too) replaced the TextGrid, exit 0."""
+    root = tmp_path / "corpus"
+    audio, _ = write_pair(root / "spk", "int1", speechlike(1.5), text="hello there")
+    grid = root / "spk" / "int1.TextGrid"
+    _textgrid_transcript(grid, "hello there", 1.5)
+    before = grid.read_bytes()
+    result = cli(audio, root / "spk" / "int1.txt", "--model", tiny_model_dir)
+    assert_one_line_error(result, 2, "int1.TextGrid", "not an alignment", "speaker", "-o")
+    for extra in ([], ["--overwrite"]):
+        result = cli(root, "-o", root, "--model", tiny_model_dir, "-f", "textgrid", "-q", *extra)
+        assert result.exit_code == 1, result.output
+        assert "not an alignment" in _report(root)["spk/int1"]["reason"]
+    assert grid.read_bytes() == before
+    ours = tmp_path / "ours"  # an alignment there (ours, MFA's) is replaced as before
+    audio, transcript = write_pair(ours, "a", speechlike(1.5), text="hello there")
+    assert cli(audio, transcript, "--model", tiny_model_dir).exit_code == 0
+    assert cli(audio, transcript, "--model", tiny_model_dir).exit_code == 0
+
+
 def _flag_one(monkeypatch, name: str) -> None:
     """The tiny model's own flags are random: flag exactly `name`, nothing else."""
     real = runner.summarise

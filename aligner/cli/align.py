@@ -191,7 +191,8 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     if swapped is not None:
         raise fail(f"{swapped}: give the audio first (ottc-align AUDIO TRANSCRIPT)")
     from aligner.formats import output_paths, write_file, write_outputs
-    from aligner.runner import align_one, overwrite_refusal, overwritten_input
+    from aligner.runner import (align_one, foreign_output, foreign_refusal, overwrite_refusal,
+                                overwritten_input)
 
     try:
         base, fmts, file = single_output_base(audio, output, fmts)
@@ -202,6 +203,9 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     clash = overwritten_input(outputs, utt)
     if clash is not None:
         raise fail(overwrite_refusal(utt, clash))
+    foreign = foreign_output(outputs)
+    if foreign is not None:
+        raise fail(foreign_refusal(foreign))
     try:  # before minutes of work, not after
         check_writable(base.parent)
     except OutputError as err:

@@ -40,20 +40,18 @@ from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, interval_not_aligned,
                             overlapping_speech, recording_level, voiced_outside_words,
                             words_in_silence)
+from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
-from aligner.formats import Segment, read_transcript_textgrid
+from aligner.formats import ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, read_transcript_file
 from aligner.text.errors import TranscriptError
-from aligner.text.frontend import (PreparedText, load_lexicon, prepare_text, read_transcript,
-                                   too_fast)
+from aligner.text.frontend import PreparedText, load_lexicon, prepare_text, too_fast
 
 if TYPE_CHECKING:
     import torch
 
 CHUNK_SECONDS = 40.0
 CONTEXT_SECONDS = 5.0
-TRANSCRIPT_SUFFIXES = (".txt", ".lab", ".textgrid")
-NOT_TRANSCRIPTS = (".json", ".csv", ".tsv", ".ctm", ".srt", ".vtt")  # what aligners write
 
 
 def swapped_arguments(audio: object, transcript: object) -> str | None:
@@ -64,7 +62,7 @@ def swapped_arguments(audio: object, transcript: object) -> str | None:
 
     if not (isinstance(audio, (str, Path)) and isinstance(transcript, (str, Path))):
         return None
-    if (Path(audio).suffix.lower() in TRANSCRIPT_SUFFIXES
+    if (Path(audio).suffix.lower() in TRANSCRIPT_EXTENSIONS
             and Path(str(transcript)).suffix.lower() in AUDIO_EXTENSIONS):
         return f"{audio} looks like the transcript and {transcript} like the audio"
     return None
@@ -313,13 +311,7 @@ class Aligner:
             raise TranscriptError(f"{shown}: transcript not found{hint}")  # as the user wrote it
         if path.is_dir():
             raise TranscriptError(f"{path}: is a directory, not a transcript file")
-        if path.suffix.lower() == ".textgrid":
-            return read_transcript_textgrid(path)
-        if path.suffix.lower() in NOT_TRANSCRIPTS:
-            raise TranscriptError(f"{path}: a {path.suffix} file holds an alignment or subtitles, "
-                                  "not a transcript; give the words as a .txt or .lab file, or a "
-                                  "TextGrid of utterance intervals")
-        return [Segment(read_transcript(path), str(path))]
+        return read_transcript_file(path)
 
     def align_waveform(self, wave: np.ndarray, segments: Sequence[Segment],
                        method: str = DEFAULT_METHOD, name: str = "<array>",
@@ -968,7 +960,7 @@ def _as_transcript_path(transcript: Path | str) -> Path | None:
         return None
     one_token = not any(c.isspace() for c in text)
     has_sep = "/" in text or os.sep in text
-    suffixed = text.lower().endswith(TRANSCRIPT_SUFFIXES + NOT_TRANSCRIPTS)
+    suffixed = text.lower().endswith(TRANSCRIPT_EXTENSIONS + NOT_TRANSCRIPTS + tuple(ANNOTATION_FILES))
     if not suffixed and not (one_token and has_sep):
         return None  # text: nothing below can make it a file name
     try:

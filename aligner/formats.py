@@ -1087,6 +1087,47 @@ def pool_speakers(alignments: Sequence[Alignment]) -> Alignment:
                      duration=max((a.duration for a in alignments), default=0.0))
 
 
+NOT_TRANSCRIPTS = (".json", ".csv", ".tsv", ".ctm", ".srt", ".vtt")  # what aligners write
+# Annotation tools' own files: XML, whose tags were aligned as words. Praat TextGrids are read.
+ANNOTATION_FILES = {".eaf": "ELAN (File > Export As > Praat TextGrid)",
+                    ".trs": "Transcriber (File > Export > TextGrid)",
+                    ".exb": "EXMARaLDA (File > Export > Praat export)",
+                    ".xml": "the tool that wrote it"}
+
+
+def read_transcript_file(path: Path) -> list[Segment]:
+    """A transcript file's utterances, as `align` and `validate` both read it: a TextGrid's
+    utterance intervals, else the whole text as one. Raises TranscriptError or FormatError
+    naming the file for what is no transcript: an alignment, subtitles, an annotation tool's
+    XML (its tags were aligned as words), audio."""
+    from aligner.audio import AUDIO_EXTENSIONS
+    from aligner.text.errors import TranscriptError
+    from aligner.text.frontend import read_transcript
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".textgrid":
+        return read_transcript_textgrid(path)
+    if suffix in NOT_TRANSCRIPTS:
+        raise TranscriptError(f"{path}: a {path.suffix} file is read as an alignment or "
+                              "subtitles, not a transcript; give the words as a .txt or .lab "
+                              "file, or a TextGrid of utterance intervals (a table of many "
+                              "recordings' sentences needs one .txt per recording: "
+                              "docs/usage.md, corpus layout)")
+    if suffix in ANNOTATION_FILES:
+        raise TranscriptError(f"{path}: a {path.suffix} annotation file is not read; export "
+                              f"its tiers as a Praat TextGrid from {ANNOTATION_FILES[suffix]} "
+                              "and give that")
+    if suffix in AUDIO_EXTENSIONS:
+        raise TranscriptError(f"{path}: is an audio file, not a transcript; give the words "
+                              "as a .txt or .lab file, or a TextGrid")
+    text = read_transcript(path)
+    if text.lstrip().startswith("<?xml"):
+        raise TranscriptError(f"{path}: holds XML, not a transcript; export its words as "
+                              "plain text or a Praat TextGrid")
+    return [Segment(text, str(path))]
+
+
 def read_transcript_textgrid(path: Path) -> list[Segment]:
     """Utterance intervals of a transcript TextGrid: one tier per speaker, each non-empty interval
     one utterance to align inside its own time span, named "<path> [<speaker> <start>s]"."""

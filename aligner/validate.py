@@ -205,15 +205,9 @@ def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:
 def _segments(transcript: Path) -> list[Segment]:
     """A transcript's utterances as `align` reads them (one, or one per utterance interval of a
     TextGrid); ValueError naming the file when there is nothing to read."""
-    from aligner.formats import Segment
-    from aligner.text.frontend import read_transcript
+    from aligner.formats import read_transcript_file
 
-    if transcript.suffix.lower() == ".textgrid":
-        from aligner.formats import read_transcript_textgrid
-
-        segments = read_transcript_textgrid(transcript)
-    else:
-        segments = [Segment(read_transcript(transcript), str(transcript))]
+    segments = read_transcript_file(transcript)
     if not any(g.text.strip() for g in segments):
         raise ValueError(f"{transcript}: transcript is empty")
     return segments

@@ -87,6 +87,19 @@ def test_a_transcript_that_is_not_text_or_a_path_is_a_type_error(aligner, transc
     assert ("decode" in str(info.value)) == isinstance(transcript, bytes)
 
 
+@pytest.mark.parametrize("name,says", [("talk.eaf", "ELAN"), ("talk.trs", "Transcriber"),
+                                       ("talk.txt", "holds XML"), ("talk.wav", "audio file")])
+def test_annotation_xml_and_audio_are_not_read_as_a_transcript(aligner, tmp_path: Path,
+                                                               name: str, says: str):
+    """An ELAN file given as the transcript was aligned with its tags as words, exit 0."""
+    path = tmp_path / name
+    path.write_text('<?xml version="1.0"?>\n<ANNOTATION_DOCUMENT><HEADER/></ANNOTATION_DOCUMENT>\n',
+                    encoding="utf-8")
+    with pytest.raises(TranscriptError, match=says) as info:
+        aligner.align(speechlike(1.0), path, sample_rate=16000)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("suffix", [".json", ".csv", ".ctm", ".tsv", ".srt", ".vtt"])
 def test_an_alignment_file_is_not_read_as_a_transcript(aligner, tmp_path: Path, suffix: str):
     """This tool's own JSON given back as the transcript used to align its syntax as words."""
@@ -95,7 +108,7 @@ def test_an_alignment_file_is_not_read_as_a_transcript(aligner, tmp_path: Path, 
     for given in (out, str(out), f"talk{suffix}"):
         with pytest.raises(TranscriptError, match="not a transcript|transcript not found"):
             aligner.align(speechlike(1.0), given, sample_rate=16000)
-    with pytest.raises(TranscriptError, match=f"a \\{suffix} file holds an alignment"):
+    with pytest.raises(TranscriptError, match=f"a \\{suffix} file is read as an alignment"):
         aligner.align(speechlike(1.0), out, sample_rate=16000)
 
 

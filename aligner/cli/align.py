@@ -99,9 +99,10 @@ def command(
         if output is None:
             raise fail(f"{audio} is a corpus directory: give an output directory with -o OUT_DIR")
         from aligner.audio import AUDIO_EXTENSIONS
-        from aligner.formats import SUFFIX_TO_FORMAT
+        from aligner.corpus import TRANSCRIPT_EXTENSIONS
+        from aligner.formats import NOT_TRANSCRIPTS, SUFFIX_TO_FORMAT
 
-        file_like = {*SUFFIX_TO_FORMAT, *AUDIO_EXTENSIONS, ".txt", ".tsv", ".lab"}
+        file_like = {*SUFFIX_TO_FORMAT, *AUDIO_EXTENSIONS, *TRANSCRIPT_EXTENSIONS, *NOT_TRANSCRIPTS}
         if not output.is_dir() and output.suffix.lower() in file_like:  # `-o result.txt`
             raise fail(f"-o {output}: a corpus is written to a folder, one file per recording; "
                        "name a folder (choose the formats with --format)")

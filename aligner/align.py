@@ -835,12 +835,14 @@ SQUEEZE_WEIGHT = 3.0
 
 
 def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration: float,
-                   word_confidences: list[float | None] = ()) -> float:
+                   word_confidences: list[float | None] = ()) -> float | None:
     """How well the aligned phones (silence where none) explain the audio, in (0, 1]:
     exp(-(G + W / 2 + 3 S)), G the mean over frames of max_k lp[t, k] - lp[t, aligned phone]
     (the gap to the model's own best guess), W the mean -log word confidence, S the share of
     phones 30 ms long or shorter. phone_lp [T, 2 + P (+ markup)] phone log-posteriors. Frames
     and phones under markup (spoken noise, <star>) are left out, and words without a confidence.
+
+    None when the transcript holds markup alone: nothing it says can be judged.
 
     Why both: posteriors run low on accented, child or noisy speech whatever the transcript, so
     a confidence threshold that catches wrong transcripts flags many right ones (the mean word
@@ -857,6 +859,9 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
     correct ones flagged from 73% to 83% (docs/usage.md)."""
     from aligner.text.phones import MARKUP_IDS, PHONES, SILENCE_ID, phone_ids
 
+    spoken = [p.end - p.start for p in phones if p.label and p.label not in MARKUP_IDS]
+    if not spoken:  # markup alone (`[laughter]`, `<star>`): nothing said to judge, not a fit
+        return None  # of 0.91 a pipeline would keep
     n = phone_lp.shape[0]
     if n == 0:
         return 1.0
@@ -873,8 +878,7 @@ def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration:
     gap = float(np.clip(best - phone_lp[np.flatnonzero(keep), aligned[keep]], 0, None).mean())
     confs = [c for c in word_confidences if c is not None]
     words = float(np.mean(-np.log(np.clip(confs, 1e-12, 1.0)))) if confs else 0.0
-    spoken = [p.end - p.start for p in phones if p.label and p.label not in MARKUP_IDS]
-    squeezed = float(np.mean(np.array(spoken) <= SQUEEZED_PHONE)) if spoken else 0.0
+    squeezed = float(np.mean(np.array(spoken) <= SQUEEZED_PHONE))
     return float(np.exp(-(gap + 0.5 * words + SQUEEZE_WEIGHT * squeezed)))
 
 

@@ -391,6 +391,8 @@ def test_transcript_fit_leaves_out_markup_frames_and_phones():
     phones = [Interval(0.0, 0.05, "AH0"), Interval(0.05, 0.1, "spn")]
     # spn's frames do not count (markup absorbs whatever is there): the AH frames fit perfectly
     assert align_mod.transcript_fit(lp, phones, 0.01) == pytest.approx(1.0)
+    # markup alone says nothing about the audio: no fit (it was 0.91, which a pipeline kept)
+    assert align_mod.transcript_fit(lp, [Interval(0.0, 0.1, "spn")], 0.01) is None
 
 
 def test_merged_parts_pool_their_fit():

@@ -102,8 +102,17 @@ def _final_mode(path: Path) -> int:
 _TEMP_RE = re.compile(r"^\..+\.(?P<pid>\d+)\.[a-z0-9_]+\.tmp$")
 
 
+NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows)
+_TEMP_EXTRA = 16  # tempfile's random part (8), ".tmp" and the dots, with room to spare
+
+
 def _temp_prefix(path: Path) -> str:
-    return f".{path.name}.{os.getpid()}."
+    """`.<name>.<pid>.`, the name shortened so the temporary file's whole name stays within
+    NAME_MAX bytes: a 240-byte output name is valid, and failed as too long for its temp."""
+    pid = f".{os.getpid()}."
+    room = NAME_MAX - 1 - len(pid) - _TEMP_EXTRA
+    name = path.name.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return f".{name}{pid}"
 
 
 def clean_stale_temps(directory: Path) -> list[Path]:

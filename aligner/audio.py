@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 import numbers
+import os
 import re
 import shlex
 import sys
@@ -333,6 +334,9 @@ def _to_mono(block: np.ndarray, name: object) -> np.ndarray:
 
 def _check_exists(path: Path) -> None:
     if not path.exists():
+        if path.is_symlink():  # a link to a file that is gone, or links that loop
+            raise AudioError(f"{path}: file not found (a link to {os.readlink(path)}, which "
+                             "does not lead to a file)")
         raise AudioError(f"{path}: file not found")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")

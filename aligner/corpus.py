@@ -124,11 +124,20 @@ def _stems(folder: Path) -> dict[str, list[Path]]:
         return index
     for entry in entries:
         path = folder / entry.name
-        # a dangling symlink too: its recording is reported missing, its transcript not orphaned
+        # a dangling symlink too: its recording is reported missing, its transcript not orphaned;
+        # and a link in a loop (ELOOP), which is that recording's failure, not the run's
         if path.suffix and not entry.name.startswith(".") and (
-                entry.is_file() or (entry.is_symlink() and not entry.is_dir())):
+                _entry_is(entry.is_file) or (entry.is_symlink() and not _entry_is(entry.is_dir))):
             index.setdefault(_nfc(path.stem), []).append(path)
     return index
+
+
+def _entry_is(test) -> bool:
+    """`entry.is_file` / `entry.is_dir` called; False when the link cannot be followed."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 def _nfc(text: str) -> str:

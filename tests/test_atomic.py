@@ -47,3 +47,15 @@ def test_stale_temporary_files_are_removed_but_live_ones_kept(tmp_path):
     assert clean_stale_temps(tmp_path) == [stale]
     assert live.exists() and other.exists() and not stale.exists()
 
+
+
+def test_an_output_name_near_the_limit_is_written(tmp_path):
+    """A 245-byte output name is valid, but its temporary file `.<name>.<pid>.<random>.tmp` went
+    over 255 bytes and the write failed as "File name too long"."""
+    from aligner.atomic import atomic_open
+
+    for name in ("e" * 240 + ".json", "é" * 120 + ".json"):
+        with atomic_open(tmp_path / name) as fh:
+            fh.write("{}")
+        assert (tmp_path / name).read_text() == "{}"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

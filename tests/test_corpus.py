@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from aligner import corpus, runner
 from aligner.validate import validate_corpus
 from conftest import speechlike
@@ -28,6 +30,22 @@ def test_a_dangling_recording_link_is_reported_once(tmp_path):
     audio.symlink_to(tmp_path / "gone.wav")
     assert [u.name for u in corpus.find_utterances(tmp_path / "c")] == ["b"]
     assert corpus.orphan_transcripts(tmp_path / "c") == []
+
+
+def test_links_in_a_loop_are_their_recordings_failure_not_the_runs(tmp_path):
+    """loop1.wav -> loop2.wav -> loop1.wav ended the whole corpus run and `validate` with an
+    internal error (ELOOP from the folder scan), nothing aligned."""
+    from aligner.audio import AudioError, load_audio
+    from cli_helpers import write_pair
+
+    folder = tmp_path / "c"
+    write_pair(folder, "good", speechlike(1.0))
+    (folder / "loop1.lab").write_text("hello\n", encoding="utf-8")
+    (folder / "loop1.wav").symlink_to(folder / "loop2.wav")
+    (folder / "loop2.wav").symlink_to(folder / "loop1.wav")
+    assert [u.name for u in corpus.find_utterances(folder)] == ["good", "loop1", "loop2"]
+    with pytest.raises(AudioError, match="loop1.wav: file not found .a link to"):
+        load_audio(folder / "loop1.wav")
 
 
 def test_gold_is_a_textgrid_beside_a_text_transcript(tmp_path, write_wav):

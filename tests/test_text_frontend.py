@@ -196,6 +196,22 @@ def test_names_with_symbols_keep_their_spelling_and_are_said(text, label, phones
     assert " ".join(word.pronunciations[0]) == phones
 
 
+@pytest.mark.parametrize("text,said", [
+    ("I am 100 % sure", "100 % sure"), ("5 × 3 is 15", "5 × 3 is 15"),
+    ("it is 20 °C today", "20 °C today"), ("5×3", "5×3"), ("3 ± 1", "3 ± 1"),
+])
+def test_symbols_typed_apart_from_their_number_are_said(text, said, lex):
+    """`100 %`, `5 × 3`, `20 °C` (SI's spacing): the symbol was dropped, its spoken word's time
+    went to a pause or to a neighbour, and `°C` was the letter C."""
+    words = parse_transcript(text, lex)
+    assert " ".join(w.text for w in words).endswith(said)
+    spoken = {w.text: " ".join(w.pronunciations[0]) for w in words}
+    expected = {"%": "P ER0 S EH1 N T", "×": "T AY1 M Z", "°C": "D IH0 G R IY1 Z S EH1 L S IY0 AH0 S",
+                "5×3": "F AY1 V T AY1 M Z TH R IY1", "±": "P L AH1 S AO1 R M AY1 N AH0 S"}
+    assert all(spoken[k] == v for k, v in expected.items() if k in spoken)
+    assert any(k in spoken for k in expected)
+
+
 def test_symbols_only_tokens_dropped(lex):
     assert words_of("hello ... -- ## ** world", lex) == [("hello", "hello"), ("world", "world")]
 

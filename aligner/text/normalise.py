@@ -34,7 +34,13 @@ _CHAR_MAP = {
 }
 _DROP = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
-SPOKEN_SYMBOLS: dict[str, list[str]] = {"&": ["and"], "@": ["at"], "+": ["plus"], "=": ["equals"]}
+SPOKEN_SYMBOLS: dict[str, list[str]] = {
+    "&": ["and"], "@": ["at"], "+": ["plus"], "=": ["equals"],
+    # typed apart from their number ("100 %", "5 × 3", "20 °C", SI's spacing): they were
+    # dropped, and the spoken word's time went to a pause or its neighbour
+    "%": ["percent"], "×": ["times"], "÷": ["divided", "by"], "±": ["plus", "or", "minus"],
+    "°": ["degrees"], "°C": ["degrees", "celsius"], "°F": ["degrees", "fahrenheit"],
+}
 """Symbols people say when they stand alone ("R & D"); every other symbol-only token is dropped."""
 
 _CURRENCY = {
@@ -282,6 +288,8 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
             break
+        if ch == "°" and rest[1:].rstrip(".,;:!?") in ("C", "F"):
+            break  # "20 °C": degrees Celsius, not the letter C
         if ch == "." and _without_possessive(rest[1:].rstrip(".,;:!?\"')")).lower() in DOT_NAMES:
             break  # ".NET", "the .com boom": said "dot net", "dot com"
         start += 1
@@ -438,7 +446,7 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
         initials = "&" in core and all(len(c) <= 2 and (c.isupper() or len(c) == 1)
                                        for c in re.findall(r"[^\W\d_]+", core))
         for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|'?\d+'?s(?![^\W\d_])"
-                                r"|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#]", core, re.IGNORECASE):
+                                r"|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#×÷]", core, re.IGNORECASE):
             # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
             unit = _unit_words(chunk, prev == "1") if prev.isdecimal() else None
             if unit:  # "5-km"

@@ -98,7 +98,12 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
                                  "the recording you meant")
             _check_not_truncated(f, path)
             out_rate = rate if sample_rate is None else int(sample_rate)
+            declared = f.frames if f.format == "MP3" and _mp3_counts_frames(source) else 0
             decoded = _decode(f, path, out_rate)
+            if decoded.frames < MP3_WHOLE * declared:
+                raise AudioError(f"{path}: the audio file is truncated (its header announces "
+                                 f"{declared / rate:.2f} s, only {decoded.frames / rate:.2f} s "
+                                 "decode): an interrupted copy or download?")
             channel = _loudest_if_cancelled(decoded.channel_energy, decoded.mix_energy)
             if channel is not None:  # soundfile only opens seekable files: read it again
                 f.seek(0)
@@ -321,6 +326,25 @@ def _check_not_truncated(handle: sf.SoundFile, path: Path) -> None:
     if declared > present and declared not in _STREAMING_SIZES:
         raise AudioError(f"{path}: the audio file is truncated (its header announces {declared} "
                          f"bytes of audio, only {present} are present)")
+
+
+# Of an MP3's frame count in its Xing/Info/VBRI header, the share that must decode (a whole file
+# decodes all of it; one cut short, e.g. the first 75% of its bytes, 74%).
+MP3_WHOLE = 0.95
+
+
+def _mp3_counts_frames(source: Path | BinaryIO) -> bool:
+    """Whether an MP3 carries a Xing, Info or VBRI header, whose frame count libsndfile reports;
+    without one the count is guessed from the size and is far off for variable bit rates
+    (a fifth of a whole file's), so it cannot tell a cut file. Paths only."""
+    if not isinstance(source, Path):
+        return False
+    try:
+        with open(source, "rb") as f:
+            start = f.read(16384)
+    except OSError:
+        return False
+    return any(tag in start for tag in (b"Xing", b"Info", b"VBRI"))
 
 
 def _to_mono(block: np.ndarray, name: object) -> np.ndarray:

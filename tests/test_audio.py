@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from aligner.audio import AudioError, audio_info, load_audio, prepare_waveform
 from cli_helpers import GOOD_TEXT, cli, write_pair
@@ -122,6 +123,18 @@ def test_truncated_file_is_an_audio_error_or_shorter(tmp_path, write_wav):
             assert "cut" in str(err)
         else:
             assert 0 < len(out) < 32000
+
+
+def test_an_mp3_cut_short_is_an_audio_error(tmp_path):
+    """The first 70% of an MP3's bytes decoded without error and aligned with exit 0, its last
+    words squeezed; its Xing header still counts every frame."""
+    path = tmp_path / "whole.mp3"
+    sf.write(str(path), speechlike(3.0), 16000, format="MP3")
+    assert len(load_audio(path)) == 48000
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.7)])
+    with pytest.raises(AudioError, match=r"cut.mp3: the audio file is truncated .* 3.00 s"):
+        load_audio(cut)
 
 
 def test_prepare_waveform_arrays():

@@ -37,9 +37,9 @@ import numpy as np
 from aligner.alignment import Alignment, Interval, frame_span
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, interval_not_aligned,
-                            overlapping_speech, recording_level, voiced_outside_words,
-                            words_in_silence)
+from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, for_speaker,
+                            interval_not_aligned, overlapping_speech, recording_level,
+                            voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
@@ -381,12 +381,13 @@ class Aligner:
             merged = _merge(parts, duration, spk)
             own = [(g.start, g.end) for g in segments if not g.whole and _owner(g, speaker) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
-            merged.flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),
-                            *beyond_audio(own, duration),
-                            *overlapping_speech(mine, [t for t in talk if t[2] != spk],
-                                                self.thresholds),
-                            *(recording if not out else []),
-                            *words_in_silence(merged.words, levels, self.frame_duration)]
+            flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),
+                     *beyond_audio(own, duration),
+                     *overlapping_speech(mine, [t for t in talk if t[2] != spk], self.thresholds),
+                     *words_in_silence(merged.words, levels, self.frame_duration)]
+            if len(per_speaker) > 1 and spk is not None:  # whose tier: the report pools them
+                flags = [for_speaker(f, spk) for f in flags]
+            merged.flags = [*flags, *(recording if not out else [])]
             out.append(merged)
         return out
 

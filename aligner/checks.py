@@ -138,6 +138,15 @@ class Flag(str):
                 "end": self.end, "label": self.label}
 
 
+def for_speaker(flag: Flag, speaker: str) -> Flag:
+    """`flag` of one speaker's tiers in a recording of several: its message names the speaker
+    and its tier is the output's (`ruth - words`). Why: the report, the terminal and the CSV pool
+    the speakers' flags, and "transcript fit 0.0008 is very low" did not say whose transcript."""
+    message = str(flag).split(": ", 1)[1] if ": " in str(flag) else str(flag)
+    tier = f"{speaker} - {flag.tier}" if flag.tier else ""
+    return Flag(flag.kind, f"[{speaker}] {message}", tier, flag.start, flag.end, flag.label)
+
+
 def flag_kind(flag: str) -> str:
     """`low_confidence`, `long_word`, ...: a flag is a `Flag` or, once it has been through a
     worker process or a report, its text `kind: message`."""

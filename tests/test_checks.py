@@ -573,3 +573,27 @@ def test_overlapping_speech_finds_every_overlap_of_a_long_conversation():
              if min(x[1], y[1]) > max(x[0], y[0])]
     assert list(_overlapping_pairs(sorted(ann), sorted((a, b) for a, b, _ in bob))) == brute
     assert overlapping_speech([(0.0, 1.0)], [(0.95, 2.0, "bob")]) == []  # 0.05 s: a handover
+
+
+def test_two_speakers_flags_say_whose_tier(tmp_path, tiny_model_dir):
+    """The report and the terminal pool a recording's speakers: "interval ... not aligned" or
+    "transcript fit 0.0008 is very low" did not say whose transcript to look at."""
+    import soundfile as sf
+    from praatio import textgrid
+
+    from aligner.align import Aligner
+    from conftest import speechlike
+
+    sf.write(str(tmp_path / "talk.wav"), speechlike(6.0), 16000)
+    long = "the quick brown fox jumps over the lazy dog near the riverbank every single morning"
+    tg = textgrid.Textgrid(0, 6.0)
+    tg.addTier(textgrid.IntervalTier("alice", [(0.3, 1.4, "hello there")], 0, 6.0))
+    tg.addTier(textgrid.IntervalTier("bob", [(2.0, 3.2, "good morning"), (4.0, 4.2, long)], 0, 6.0))
+    tg.save(str(tmp_path / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    alice, bob = Aligner.load(tiny_model_dir).align_speakers(tmp_path / "talk.wav",
+                                                             tmp_path / "talk.TextGrid")
+    (flag,) = [f for f in bob.flags if f.kind == "interval_not_aligned"]
+    assert str(flag).startswith("interval_not_aligned: [bob] ") and (flag.start, flag.end) == (4.0, 4.2)
+    assert all("[bob]" in str(f) for f in bob.flags if f.kind != "clipped")
+    assert all(f.tier.startswith("bob - ") for f in bob.flags if f.tier)
+    assert not any("[bob]" in str(f) for f in alice.flags)

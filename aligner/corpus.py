@@ -145,10 +145,22 @@ def _nfc(text: str) -> str:
 
 
 def transcript_conflict(utt: Utterance) -> str | None:
-    """A warning when `<utt>.lab` and `<utt>.txt` both exist with different words. The .lab is
-    used (as MFA does); without the warning, someone who corrected the .txt would never learn
-    that their correction was ignored."""
-    if utt.transcript is None or utt.transcript.suffix.lower() != ".lab":
+    """A warning when `<utt>.lab` and `<utt>.txt` both exist with different words, or a text
+    transcript has a TextGrid of utterance tiers beside it. The .lab is used (as MFA does), and
+    the text before the TextGrid; without the warning, someone who corrected the .txt, or
+    transcribed the speakers' turns in Praat, would never learn that their work was ignored."""
+    if utt.transcript is None or utt.transcript.suffix.lower() not in (".lab", ".txt"):
+        return None
+    grid = _siblings(utt.audio).get(".textgrid")
+    if grid is not None:
+        from aligner.formats import is_alignment_textgrid, textgrid_tier_names
+
+        names = textgrid_tier_names(grid)
+        if names and not is_alignment_textgrid(grid):  # a gold alignment beside it is expected
+            return (f"{grid} holds utterance tiers ({', '.join(names)}), a transcript; using "
+                    f"{utt.transcript.name} (a .lab or .txt is read before a TextGrid): move "
+                    "the text file away to align the TextGrid's turns")
+    if utt.transcript.suffix.lower() != ".lab":
         return None
     txt = _siblings(utt.audio).get(".txt")
     if txt is None:

@@ -121,6 +121,29 @@ def test_an_emu_label_file_beside_the_words_gives_way_to_them(tmp_path, write_wa
     assert "time-stamped label file" in dict(report.problems)["spk/lone"]
 
 
+def test_a_textgrid_of_turns_beside_a_text_transcript_is_a_warning(tmp_path, write_wav):
+    """x.txt and a speaker-tier x.TextGrid made in Praat: the .txt was used, the turns ignored,
+    nothing said; a gold alignment (words and phones tiers) beside it is expected, no warning."""
+    from praatio import textgrid as ptg
+
+    from aligner.alignment import Alignment, Interval
+    from aligner.formats import write_textgrid
+
+    root = tmp_path / "c"
+    for stem in ("turns", "gold"):
+        write_wav(root / "spk" / f"{stem}.wav", speechlike(1.0))
+        (root / "spk" / f"{stem}.txt").write_text("hello there", encoding="utf-8")
+    tg = ptg.Textgrid()
+    tg.addTier(ptg.IntervalTier("ruth", [(0.1, 0.9, "hello there")], 0, 1.0))
+    tg.save(str(root / "spk" / "turns.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    write_textgrid(Alignment([Interval(0.1, 0.9, "hello")], [Interval(0.1, 0.9, "HH")], 1.0),
+                   root / "spk" / "gold.TextGrid")
+    utts = {u.name: u for u in corpus.find_utterances(root)}
+    warning = corpus.transcript_conflict(utts["spk/turns"])
+    assert "turns.TextGrid holds utterance tiers (ruth)" in warning and "using turns.txt" in warning
+    assert corpus.transcript_conflict(utts["spk/gold"]) is None
+
+
 def test_lab_and_txt_that_differ_are_a_warning(small_corpus):
     """alice/deep/a2 has a2.lab 'good evening' and a2.txt 'good morning': the .lab is used (as
     MFA does) and validate warns, naming both files; the same words laid out differently, or

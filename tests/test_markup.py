@@ -117,6 +117,13 @@ def test_chat_marks_inside_words_and_repetitions(text, expected, lex):
             assert w.pronunciations[0] == readings[w.text], w
 
 
+def test_timed_pauses_are_never_spoken(lex):
+    """Jefferson's and CHAT's "(2.0)" was read "two point zero", squeezing the word after it
+    into the pause; "(.)" was already dropped; a bracketed whole number is said."""
+    words = parse_transcript("I was like (2.0) no way (.) then (0.5) she left (555)", lex)
+    assert [w.text for w in words] == ["I", "was", "like", "no", "way", "then", "she", "left", "555"]
+
+
 @pytest.mark.parametrize("terminator", ["+...", "+..?", "+!?", "+/.", "+/?", "+//.", "+//?",
                                         '+"/.', '+".', "+,", "+<", "++", "+^"])
 def test_chat_terminators_are_never_spoken(terminator, lex):

@@ -176,6 +176,10 @@ _CHAT_CODE = (r"\[(?:/{1,3}[-?]?|::?\s[^\[\]\n]*|\*[^\[\]\n]*|\+\s[^\[\]\n]*|=[!
 # codes that make it CHAT, and "+..." was read "plus").
 _CHAT_TERMINATOR = r'(?<!\S)\+(?:\.\.\.|\.\.\?|!\?|//?[.?]|"/\.|"\.?|\.|\^|<|,|\+)(?!\S)'
 _CHAT_TERMINATOR_RE = re.compile(_CHAT_TERMINATOR)
+# A timed pause as conversation analysts (Jefferson) and CHAT write it, "(2.0)", "(0.5)", and
+# the micropause "(.)": never spoken ("(2.0)" was read "two point zero" and squeezed the word
+# after it into the pause). A number without a decimal point in brackets, "(555)", is said.
+_TIMED_PAUSE_RE = re.compile(r"(?<!\S)\(\d*\.\d*\)(?!\S)")
 _CHAT_OMITTED_RE = re.compile(r"(?<!\S)0[a-z][a-z']*(?!\S)")  # `0is`: a word left out
 _CHAT_RE = re.compile(
     _CHAT_CODE + "|" + _CHAT_OMITTED_RE.pattern
@@ -842,6 +846,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         cleaned, origin = _chat_words(cleaned, origin)
     elif "+" in cleaned:  # blanked, same length: every character keeps its origin
         cleaned = _CHAT_TERMINATOR_RE.sub(lambda m: " " * len(m.group()), cleaned)
+    if "(" in cleaned:
+        cleaned = _TIMED_PAUSE_RE.sub(lambda m: " " * len(m.group()), cleaned)
     markup = _markup_spans(cleaned, chat)
     is_markup = set(markup)
     raw_spans = _piece_spans(cleaned, markup)

@@ -135,7 +135,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         return check
     issues = []  # utterance intervals `align` leaves out (`interval_not_aligned`)
     for segment in segments:
-        check.warnings += stray_bracket_warnings(segment.text)
+        check.warnings += stray_bracket_warnings(segment.text) + speaker_label_warnings(segment.text)
         try:
             prepared = prepare_text(segment.text, lexicon)
         except ValueError as err:
@@ -186,6 +186,17 @@ def stray_bracket_warnings(text: str) -> list[str]:
         f" and {len(stray) - STRAY_EXAMPLES} more" if len(stray) > STRAY_EXAMPLES else "")
     return [f"bracket(s) not read as markup in {shown}: their letters are aligned as words; "
             "markup is a token of its own, closed ('[laughter]', '{LG}', '<unk>')"]
+
+
+def speaker_label_warnings(text: str) -> list[str]:
+    """One warning naming the speaker labels that open the transcript's lines (`speaker_labels`)."""
+    from aligner.text.normalise import speaker_labels
+
+    labels = speaker_labels(text)
+    if not labels:
+        return []
+    return [f"lines start with speaker labels ({', '.join(l + ':' for l in labels[:STRAY_EXAMPLES])}"
+            "): they are aligned as words; give each speaker a tier of a TextGrid, or delete them"]
 
 
 def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:

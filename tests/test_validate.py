@@ -44,6 +44,21 @@ def test_validate_report_csv_has_warnings(small_corpus, tmp_path):
     assert "no transcript" in rows["top"]["problems"]
 
 
+def test_speaker_labels_opening_lines_are_a_warning(tmp_path, write_wav):
+    """"INT: ... RUTH: ..." turns in a plain transcript were aligned as words (19 labels moved 12
+    word starts by over 50 ms), with nothing said; one "Note:" line and clock times are no labels."""
+    root = tmp_path / "c"
+    for name, text in (("turns", "INT: so where did you grow up\nRUTH: in the hill district\n"
+                                 "INT: and your parents"),
+                       ("note", "Note: the tape starts late\nwe met at 10:30 and left"),
+                       ("chat", "*PAR: mary rolled the barrel\n*INV: okay")):
+        write_wav(root / f"{name}.wav", speechlike(6.0))
+        (root / f"{name}.lab").write_text(text, encoding="utf-8")
+    warnings = dict(validate_corpus(root).warnings)
+    assert "speaker labels (INT:, RUTH:)" in warnings["turns"] and "TextGrid" in warnings["turns"]
+    assert "note" not in warnings and "chat" not in warnings
+
+
 def test_brackets_that_are_not_markup_are_a_warning(tmp_path, write_wav):
     """"ba[laughter]rrel" became three words and "[laughter" a word, silently: validate names
     such tokens; well-formed markup (also with a space inside) and optional letters pass."""

@@ -44,17 +44,21 @@ def test_validate_report_csv_has_warnings(small_corpus, tmp_path):
     assert "no transcript" in rows["top"]["problems"]
 
 
+def _warnings(root, write_wav, transcripts: dict[str, str]) -> dict[str, str]:
+    """validate's warnings for a corpus of 3 s recordings with these transcripts, by name."""
+    for name, text in transcripts.items():
+        write_wav(root / f"{name}.wav", speechlike(3.0))
+        (root / f"{name}.lab").write_text(text, encoding="utf-8")
+    return dict(validate_corpus(root).warnings)
+
+
 def test_speaker_labels_opening_lines_are_a_warning(tmp_path, write_wav):
     """"INT: ... RUTH: ..." turns in a plain transcript were aligned as words (19 labels moved 12
     word starts by over 50 ms), with nothing said; one "Note:" line and clock times are no labels."""
-    root = tmp_path / "c"
-    for name, text in (("turns", "INT: so where did you grow up\nRUTH: in the hill district\n"
-                                 "INT: and your parents"),
-                       ("note", "Note: the tape starts late\nwe met at 10:30 and left"),
-                       ("chat", "*PAR: mary rolled the barrel\n*INV: okay")):
-        write_wav(root / f"{name}.wav", speechlike(6.0))
-        (root / f"{name}.lab").write_text(text, encoding="utf-8")
-    warnings = dict(validate_corpus(root).warnings)
+    warnings = _warnings(tmp_path / "c", write_wav, {
+        "turns": "INT: so where did you grow up\nRUTH: in the hill district\nINT: and your parents",
+        "note": "Note: the tape starts late\nwe met at 10:30 and left",
+        "chat": "*PAR: mary rolled the barrel\n*INV: okay"})
     assert "speaker labels (INT:, RUTH:)" in warnings["turns"] and "TextGrid" in warnings["turns"]
     assert "note" not in warnings and "chat" not in warnings
 
@@ -62,14 +66,10 @@ def test_speaker_labels_opening_lines_are_a_warning(tmp_path, write_wav):
 def test_brackets_that_are_not_markup_are_a_warning(tmp_path, write_wav):
     """"ba[laughter]rrel" became three words and "[laughter" a word, silently: validate names
     such tokens; well-formed markup (also with a space inside) and optional letters pass."""
-    root = tmp_path / "c"
-    for name, text in (("glued", "mary rolled the ba[laughter]rrel"),
-                       ("open", "mary rolled the [laughter barrel"),
-                       ("fine", "[background noise] mary rolled item(s) {LG} <unk>"),
-                       ("chat", "*PAR: <mary rolled> [/] mary rolled the barrel")):
-        write_wav(root / f"{name}.wav", speechlike(3.0))
-        (root / f"{name}.lab").write_text(text, encoding="utf-8")
-    warnings = dict(validate_corpus(root).warnings)
+    warnings = _warnings(tmp_path / "c", write_wav, {
+        "glued": "mary rolled the ba[laughter]rrel", "open": "mary rolled the [laughter barrel",
+        "fine": "[background noise] mary rolled item(s) {LG} <unk>",
+        "chat": "*PAR: <mary rolled> [/] mary rolled the barrel"})
     assert "'ba[laughter]rrel'" in warnings["glued"] and "not read as markup" in warnings["glued"]
     assert "'[laughter'" in warnings["open"]
     assert "fine" not in warnings and "chat" not in warnings  # CHAT's scope brackets are CHAT

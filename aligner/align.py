@@ -43,9 +43,10 @@ from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, for_spea
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
-from aligner.formats import ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, read_transcript_file
+from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, read_transcript_file,
+                             segment_problem)
 from aligner.text.errors import TranscriptError
-from aligner.text.frontend import PreparedText, load_lexicon, prepare_text, too_fast
+from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
 
 if TYPE_CHECKING:
     import torch
@@ -339,8 +340,11 @@ class Aligner:
             owner = _owner(segment, speaker)
             try:
                 prepared = self.prepare_text(segment.text, segment.source)
-                piece, offset, label = self._cut(wave, segment, name)
-                self._check_fits(prepared, len(piece), label)
+                problem = segment_problem(segment, sum(map(len, prepared.phones)), len(wave),
+                                          self.sample_rate, self.hop, self.model.config.states)
+                if problem is not None:
+                    where = name if segment.whole else f"{name} [{segment.source}]"
+                    raise AlignmentError(f"{where}: {problem}")
             except (AlignmentError, TranscriptError) as err:
                 if segment.whole or len(segments) == 1:  # nothing else to align: the file fails
                     raise
@@ -351,6 +355,8 @@ class Aligner:
                     interval_not_aligned(segment.start, segment.end, one_line(err)))
                 per_speaker.setdefault(owner, [])
                 continue
+            lo, hi = segment.span(len(wave), self.sample_rate)
+            piece, offset = wave[lo:hi], lo / self.sample_rate
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
@@ -402,31 +408,6 @@ class Aligner:
             if source not in message:
                 message = f"{source}: {message}"
             raise type(err)(message) from None
-
-    def _cut(self, wave: np.ndarray, segment: Segment, name: str) -> tuple[np.ndarray, float, str]:
-        """(samples, offset in seconds, name for messages) of the audio a segment covers."""
-        if segment.whole:
-            return wave, 0.0, name
-        lo = max(0, int(round(segment.start * self.sample_rate)))
-        hi = min(len(wave), int(round(segment.end * self.sample_rate)))
-        if hi - lo < self.hop:
-            raise AlignmentError(segment.outside_message(len(wave) / self.sample_rate))
-        return wave[lo:hi], lo / self.sample_rate, f"{name} [{segment.source}]"
-
-    def _check_fits(self, prepared: PreparedText, samples: int, name: str) -> None:
-        """Refuse, before running the model, a transcript that cannot fit its audio: fewer
-        frames than states to align, or phones faster than anyone speaks (the wrong file)."""
-        duration = samples / self.sample_rate
-        n_phones = sum(len(p) for p in prepared.phones)
-        n_frames = math.ceil(samples / self.hop)
-        problem = too_fast(n_phones, duration)  # first: says how long the audio should be
-        if problem is not None:
-            raise AlignmentError(f"{name}: {problem}")
-        states = self.model.config.states
-        if n_phones * states > n_frames:  # only reachable with more states than the shipped 3
-            raise AlignmentError(f"{name}: the transcript has {n_phones} phones but the audio has "
-                                 f"only {n_frames} frames ({duration:.2f} s; the model needs "
-                                 f"{states} per phone)")
 
     # ------------------------------------------------------------------ stage 1: encode
     def encode(self, waves: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor]

@@ -65,11 +65,37 @@ class Segment:
         """Spans the whole recording (no interval of its own)."""
         return self.start is None
 
-    def outside_message(self, duration: float) -> str:
-        """Why an interval that keeps less than one frame of a `duration`-second recording is
-        refused: `align` fails it and `validate` reports it, in these words."""
-        return (f"{self.source}: the interval lies outside the audio ({duration:.2f} s) or is "
+    def span(self, n_samples: int, sample_rate: int) -> tuple[int, int]:
+        """The samples [lo, hi) of a recording of `n_samples` that this segment covers: all of
+        them for a whole-recording segment, else its interval clamped to the audio."""
+        if self.whole:
+            return 0, n_samples
+        return (max(0, int(round(self.start * sample_rate))),
+                min(n_samples, int(round(self.end * sample_rate))))
+
+
+def segment_problem(segment: Segment, n_phones: int, n_samples: int, sample_rate: int = 16000,
+                    hop: int = 160, states: int = 1) -> str | None:
+    """Why `n_phones` cannot be aligned to the audio `segment` covers in a recording of
+    `n_samples`, or None: an interval outside the audio or shorter than one frame, phones
+    faster than anyone speaks (`too_fast`: the wrong file), fewer frames than states to align.
+    The one judgement `align` fails a segment by and `validate` reports it by, in these words
+    (the caller names the segment)."""
+    from aligner.text.frontend import too_fast
+
+    lo, hi = segment.span(n_samples, sample_rate)
+    if hi - lo < hop:
+        return (f"the interval lies outside the audio ({n_samples / sample_rate:.2f} s) or is "
                 "shorter than one frame")
+    seconds = (hi - lo) / sample_rate
+    problem = too_fast(n_phones, seconds)  # first: says how long the audio should be
+    if problem is not None:
+        return problem
+    n_frames = -(-(hi - lo) // hop)
+    if n_phones * states > n_frames:  # only reachable with more states than the shipped 3
+        return (f"the transcript has {n_phones} phones but the audio has only {n_frames} frames "
+                f"({seconds:.2f} s; the model needs {states} per phone)")
+    return None
 
 
 # ----------------------------------------------------------------------------------- helpers

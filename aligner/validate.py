@@ -118,7 +118,9 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
            generated: dict[str, list[list[str]]]) -> UtteranceCheck:
     """One utterance's check; its unknown words and generated pronunciations are added to
     `unknown` and `generated` (the corpus-wide tables)."""
-    from aligner.text.frontend import generated_pronunciations, prepare_text, too_fast
+    from aligner.audio import SAMPLE_RATE
+    from aligner.formats import segment_problem
+    from aligner.text.frontend import generated_pronunciations, prepare_text
 
     check = UtteranceCheck(utt.name)
     _check_audio(utt, check)
@@ -145,13 +147,13 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
             issues.append(f"{segment.source}: {one_line(err)}")
             continue
         n_phones = sum(map(len, prepared.phones))
-        if not segment.whole and check.duration:  # as `align` judges each interval
-            seconds = min(segment.end, check.duration) - segment.start
-            issue = (segment.outside_message(check.duration) if seconds < 0.01
-                     else too_fast(n_phones, seconds))
-            if issue is not None:
-                issues.append(issue if seconds < 0.01 else f"{segment.source}: {issue}")
-                continue
+        issue = (segment_problem(segment, n_phones, round(check.duration * SAMPLE_RATE))
+                 if check.duration else None)  # as `align` judges it (unreadable audio: no)
+        if issue is not None and segment.whole:  # the file fails; its words are still listed
+            check.problems.append(issue)
+        elif issue is not None:
+            issues.append(f"{segment.source}: {issue}")
+            continue
         generated.update(generated_pronunciations(prepared.words, lexicon))
         check.words += sum(w.pronunciations != [[STAR]] for w in prepared.words)  # as align counts
         check.phones += n_phones
@@ -165,10 +167,6 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     else:  # the rest is aligned, these intervals flagged and left out
         check.warnings += [f"{issue} (align leaves this interval out: interval_not_aligned)"
                            for issue in issues]
-    whole = all(g.whole for g in segments)  # intervals: judged one by one above
-    problem = too_fast(check.phones, check.duration) if check.duration > 0 and whole else None
-    if problem is not None:
-        check.problems.append(problem)
     return check
 
 

@@ -544,3 +544,18 @@ def test_textgrid_tier_names_are_read_in_long_short_and_utf16_files(tmp_path):
     write_textgrid(Alignment([Interval(0.1, 0.5, "hi")], [Interval(0.1, 0.5, "HH")], 1.0), ours)
     assert is_alignment_textgrid(ours)
     assert not is_alignment_textgrid(tmp_path / "missing.TextGrid")
+
+
+def test_one_judgement_of_an_interval_for_align_and_validate():
+    """validate measured an interval in floats, unclamped at 0 and without the states rule, and
+    disagreed with align on 74 of 299 intervals of exactly 10 ms: both now ask this."""
+    from aligner.formats import Segment, segment_problem
+
+    n = 3 * 16000
+    at = lambda start, end: Segment("x", "t.TextGrid [a 0.00s]", "a", start, end)
+    assert "outside the audio (3.00 s)" in segment_problem(at(3.5, 4.0), 5, n)
+    assert segment_problem(at(0.07, 0.08), 0, n) is None  # 10 ms: one frame, as align cuts it
+    assert "too short" in segment_problem(at(-1.0, 0.5), 20, n)  # measured from 0, not -1
+    assert segment_problem(at(0.0, 1.0), 20, n) is None
+    assert "needs 4 per phone" in segment_problem(at(0.0, 1.0), 28, n, states=4)
+    assert segment_problem(Segment("x", "t.lab"), 20, n) is None  # the whole recording

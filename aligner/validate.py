@@ -2,7 +2,7 @@
 
 Every recording and transcript is read the way alignment reads it (the corpus discovery of
 corpus.py, the audio reader, the transcript's phones from `text.frontend.prepare_text` and its
-speaking-rate limit `too_fast`), so what validate passes the aligner accepts and what it calls a
+judgement of whether they fit the audio, `formats.segment_problem`), so what validate passes the aligner accepts and what it calls a
 problem an alignment run fails on, in the same words. Warnings are alignable but worth knowing
 (a .lab and a .txt that disagree). Torch-free: no model is loaded.
 """

@@ -212,6 +212,9 @@ def no_audio_message(root: Path, unreadable: Sequence[Path] = ()) -> str:
 # The word lists a corpus run writes at the top of its output folder (`runner.write_oovs`): not
 # transcripts, when the output folder is the corpus or inside it (`-o corpus/aligned`).
 WORD_LISTS = ("oovs_found.txt", "utterance_oovs.txt")
+# ... and its report, and with -f csv every utterance's rows in one table: `evaluate` skips them.
+REPORT_NAME = "alignment_report.csv"
+TABLE_NAME = "corpus_alignments.csv"
 
 
 def orphan_transcripts(root: Path) -> list[Path]:

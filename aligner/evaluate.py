@@ -35,11 +35,11 @@ import numpy as np
 
 from aligner.alignment import FRAME_SECONDS, Alignment, Interval, frame_span
 from aligner.atomic import atomic_open
+from aligner.corpus import REPORT_NAME, TABLE_NAME
 from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
-                             named_kind, pool_speakers, read_utterances,
+                             ctm_field, ctm_id, named_kind, pool_speakers, read_utterances,
                              textgrid_tier_choice)
 from aligner.phone_folding import SILENCE_LABELS, Folding, clean_phone, fold_words, load_folding
-from aligner.runner import REPORT_NAME, TABLE_NAME, ctm_id
 from aligner.text.phones import manner as phone_manner
 
 TOLERANCES_MS: tuple[int, ...] = (10, 20, 25, 50)
@@ -629,11 +629,9 @@ def pair_utterances(gold: dict, hyp: dict, files: bool = False
 
 def written_ctm_id(key: str) -> str:
     """The CTM utterance id ottc-align writes for the utterance at relative path `key`: a corpus
-    run's `runner.ctm_id` (`spkA/001` -> `spkA-001`, so that concatenated CTMs keep utterances
+    run's `formats.ctm_id` (`spkA/001` -> `spkA-001`, so that concatenated CTMs keep utterances
     apart), as `formats.write_ctm` writes it (`ctm_field`: whitespace becomes `_`, a CTM line
     being split at it)."""
-    from aligner.formats import ctm_field
-
     return ctm_field(ctm_id(key))
 
 

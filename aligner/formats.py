@@ -253,6 +253,13 @@ def write_ctm(alignments: Alignment | Sequence[Alignment], words_path: Path,
     return [words_path, phones_path]
 
 
+def ctm_id(name: str) -> str:
+    """A corpus utterance's CTM id: its path below the root with `-` for `/` (`spkX/001` ->
+    `spkX-001`, Kaldi's speaker-first style), so that two speakers' `001.wav` stay apart when
+    their CTMs are concatenated; `ctm_field` then keeps it one field."""
+    return name.replace("/", "-")
+
+
 def ctm_field(text: str) -> str:
     """`text` as one field of a CTM line: any run of whitespace (a tab or a newline in a file
     name, not only a space) becomes `_`, which would otherwise split the line."""

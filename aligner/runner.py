@@ -32,9 +32,9 @@ from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import Thresholds, flag_kind, is_speaker_mismatch, speaker_mismatch
-from aligner.corpus import NO_TRANSCRIPT, WORD_LISTS, Utterance
+from aligner.corpus import NO_TRANSCRIPT, REPORT_NAME, TABLE_NAME, WORD_LISTS, Utterance
 from aligner.errors import one_line
-from aligner.formats import FORMATS, output_paths, write_outputs
+from aligner.formats import FORMATS, ctm_id, output_paths, write_outputs
 from aligner.interrupts import ignore_sigint, interrupts_held_for_workers
 from aligner.text.phones import STAR
 
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from aligner.align import Aligner
     from aligner.alignment import Alignment
 
-REPORT_NAME = "alignment_report.csv"
-TABLE_NAME = "corpus_alignments.csv"  # every utterance's CSV rows in one table (format csv)
 # The corpus's words that no dictionary has, as MFA lists them (`write_oovs`).
 OOVS_NAME, UTTERANCE_OOVS_NAME = WORD_LISTS
 
@@ -333,13 +331,6 @@ def _mtime(path: Path) -> int:
         return Path(path).stat().st_mtime_ns
     except OSError:
         return 0
-
-
-def ctm_id(name: str) -> str:
-    """A corpus utterance's CTM id: its path below the root with `-` for `/` (`spkX/001` ->
-    `spkX-001`, Kaldi's speaker-first style), so that two speakers' `001.wav` stay apart when
-    their CTMs are concatenated."""
-    return name.replace("/", "-")
 
 
 def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,

@@ -684,11 +684,11 @@ def _scored(scores: list) -> dict[str, tuple]:
 
 def test_a_concatenated_corpus_ctm_matches_its_gold_by_utterance_id(tmp_path: Path):
     """A corpus run's CTMs concatenated into one file (docs/usage.md): each id is the utterance's
-    path with `-` for `/` (`runner.ctm_id`), a two-speaker recording's `<id>-<speaker>` per
+    path with `-` for `/` (`formats.ctm_id`), a two-speaker recording's `<id>-<speaker>` per
     speaker. Each matches its gold as the run's own JSON does; an id that only starts like a
     gold's (`spkC-u10` for `spkC/u1`) is no match, and that gold is reported."""
     from aligner.formats import write_outputs
-    from aligner.runner import ctm_id
+    from aligner.formats import ctm_id
 
     gold, out, out_json = tmp_path / "gold", tmp_path / "out", tmp_path / "out_json"
     first_word = Alignment(_hyp().words[:1], [], 0.6)  # spkB's: a mix-up with spkA's shows

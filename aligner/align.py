@@ -25,7 +25,6 @@ subclasses of ValueError with one-line messages naming the file; the CLI prints 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -43,8 +42,8 @@ from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, for_spea
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
-from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, read_transcript_file,
-                             segment_problem)
+from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, last_ms,
+                             read_transcript_file, segment_problem)
 from aligner.text.errors import TranscriptError
 from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
 
@@ -688,7 +687,7 @@ def tidy_phones(phones: list[Interval], duration: float) -> list[Interval]:
     if not phones:
         return []
     step = 0.001
-    end_max = math.floor(duration * 1000 + 1e-6) / 1000
+    end_max = last_ms(duration)
     starts = [round(p.start, 3) for p in phones]
     ends = [round(p.end, 3) for p in phones]
     prev = 0.0
@@ -719,7 +718,7 @@ def with_unheard(phones: list[Interval], owner: list[int], unheard: list[tuple[i
     from aligner.boundaries import UNHEARD
 
     phones, owner = list(phones), list(owner)
-    end_max = math.floor(duration * 1000 + 1e-6) / 1000
+    end_max = last_ms(duration)
     groups: dict[int, list[tuple[str, int]]] = {}
     for place, label, word in unheard:
         groups.setdefault(place, []).append((label, word))

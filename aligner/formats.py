@@ -157,10 +157,16 @@ def _as_list(alignments: Alignment | Sequence[Alignment]) -> list[Alignment]:
     return [alignments] if isinstance(alignments, Alignment) else list(alignments)
 
 
+def last_ms(duration: float) -> float:
+    """The last whole millisecond inside a recording of `duration` seconds: where written times
+    (rounded to ms) must end."""
+    return math.floor(duration * 1000 + 1e-6) / 1000
+
+
 def _labelled(intervals: Sequence[Interval], duration: float) -> list[Interval]:
     """Non-silent intervals, rounded to ms, clipped to [0, duration], without overlaps or
     zero-length entries (rounding can make a sub-millisecond interval vanish)."""
-    end_max = math.floor(duration * 1000 + 1e-6) / 1000  # the last whole ms inside the audio
+    end_max = last_ms(duration)
     out: list[Interval] = []
     last_end = 0.0
     for iv in intervals:

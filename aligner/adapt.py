@@ -163,9 +163,11 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording],
             result = aligner.align(wave, r.transcript, sample_rate=aligner.sample_rate)
         except ValueError:
             continue
-        confs = [w.confidence for w in result.words if w.label and w.confidence is not None]
-        if confs:
-            confidences.append(float(np.mean(confs)))
+        from aligner.alignment import mean_word_confidence
+
+        mean = mean_word_confidence([w for w in result.words if w.label])
+        if mean is not None:
+            confidences.append(mean)
         if not landmarks:
             continue
         change = spectral_change(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)))

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from aligner.text.phones import STAR
+
 # The frame grid every part of ottc-align shares: frame t is [t * 0.01, (t + 1) * 0.01) s (the
 # model's outputs, the voicing and level checks, the flags, the scorers; DESIGN.md). A model is
 # built on it (`features.check_frame_grid`).
@@ -18,6 +20,18 @@ FRAME_SECONDS = 0.01
 # boundaries sit on frame centres, so the rule is evaluated this far inside the edge: a centre
 # exactly at a start stays in its span whatever the float rounding of start / frame.
 EDGE_EPS = 1e-9
+
+
+def spoken_words(alignment: "Alignment") -> list[Interval]:
+    """The labelled words of `alignment` without the `<star>` wildcard (it stands for what the
+    transcript left out): what a word count means."""
+    return [w for w in alignment.words if w.label and w.label.lower() != STAR]
+
+
+def mean_word_confidence(words: list[Interval]) -> float | None:
+    """The mean confidence of the words that have one (markup has none); None when none has."""
+    confs = [w.confidence for w in words if w.confidence is not None]
+    return sum(confs) / len(confs) if confs else None
 
 
 def frame_span(start: float, end: float, n_frames: int,

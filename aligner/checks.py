@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from aligner.alignment import FRAME_SECONDS, Alignment, Interval, Uncovered
+from aligner.alignment import FRAME_SECONDS, Alignment, Interval, Uncovered, mean_word_confidence
 from aligner.text.phones import SPOKEN_NOISE
 
 
@@ -172,7 +172,7 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     flags: list[Flag] = []
     words = [w for w in alignment.words if w.label]
     phones = [p for p in alignment.phones if p.label]
-    confs = [w.confidence for w in words if w.confidence is not None]
+    mean = mean_word_confidence(words)
     fit = alignment.transcript_fit
     if fit is not None and words and fit < thresholds.min_transcript_fit:
         weak = (f" (judged on {len(words)} word(s) only: weak evidence either way, listen to it)"
@@ -180,9 +180,9 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
         flags.append(Flag("transcript_mismatch",
                           f"transcript fit {fit:.3g} is very low; the transcript may not match "
                           f"the audio{weak}"))
-    elif fit is None and confs and sum(confs) / len(confs) < thresholds.min_mean_confidence:
+    elif fit is None and mean is not None and mean < thresholds.min_mean_confidence:
         flags.append(Flag("transcript_mismatch",
-                          f"mean word confidence {sum(confs) / len(confs):.2f} is very low; "
+                          f"mean word confidence {mean:.2f} is very low; "
                           "the transcript may not match the audio"))
     voiced = alignment.voiced_share
     said = [p for p in phones if p.label != SPOKEN_NOISE]  # a tier of [laughter] alone says nothing

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aligner.alignment import mean_word_confidence, spoken_words
 from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
 from aligner.boundaries import MIN_PAUSE
@@ -36,7 +37,6 @@ from aligner.corpus import NO_TRANSCRIPT, REPORT_NAME, TABLE_NAME, WORD_LISTS, U
 from aligner.errors import one_line
 from aligner.formats import FORMATS, ctm_id, output_paths, write_outputs
 from aligner.interrupts import ignore_sigint, interrupts_held_for_workers
-from aligner.text.phones import STAR
 
 if TYPE_CHECKING:
     import numpy as np
@@ -151,12 +151,11 @@ def unreadable_result(root: Path, path: Path) -> Result:
 def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
     """The Result of an aligned utterance: flagged when any speaker's alignment has flags."""
     flags = [str(f) for a in alignments for f in a.flags]
-    words = [w for a in alignments for w in a.words if w.label and w.label.lower() != STAR]
-    confs = [w.confidence for w in words if w.confidence is not None]
+    words = [w for a in alignments for w in spoken_words(a)]
     fits = [a.transcript_fit for a in alignments if a.transcript_fit is not None]
     return Result(utt.name, "flagged" if flags else "aligned", "",
                   max(a.duration for a in alignments), len(words),
-                  sum(confs) / len(confs) if confs else None, flags, min(fits) if fits else None,
+                  mean_word_confidence(words), flags, min(fits) if fits else None,
                   speaker=utt.speaker or "",
                   unknown_words={k: v for a in alignments for k, v in a.unknown_words.items()})
 

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, BinaryIO, Callable
 
 import numpy as np
 
-from aligner.alignment import Alignment, Interval, frame_span
+from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, for_speaker,
                             interval_not_aligned, overlapping_speech, recording_level,
-                            voiced_outside_words, words_in_silence)
+                            transcript_fit, voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
@@ -809,58 +809,6 @@ def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
         cur[:j] = -np.inf  # phone j cannot end before frame j
         prev = cur
     return float(prev[-1])
-
-
-SQUEEZED_PHONE = 0.0305  # s: a phone this short was squeezed to the decoder's shortest
-SQUEEZE_WEIGHT = 3.0
-
-
-def transcript_fit(phone_lp: np.ndarray, phones: list[Interval], frame_duration: float,
-                   word_confidences: list[float | None] = ()) -> float | None:
-    """How well the aligned phones (silence where none) explain the audio, in (0, 1]:
-    exp(-(G + W / 2 + 3 S)), G the mean over frames of max_k lp[t, k] - lp[t, aligned phone]
-    (the gap to the model's own best guess), W the mean -log word confidence, S the share of
-    phones 30 ms long or shorter. phone_lp [T, 2 + P (+ markup)] phone log-posteriors. Frames
-    and phones under markup (spoken noise, <star>) are left out, and words without a confidence.
-
-    None when the transcript holds markup alone: nothing it says can be judged.
-
-    Why both: posteriors run low on accented, child or noisy speech whatever the transcript, so
-    a confidence threshold that catches wrong transcripts flags many right ones (the mean word
-    confidence flagged 42% of correct real transcripts); the gap cancels that, as both sides are
-    low on hard audio and only a wrong transcript drives them apart. The gap alone, though,
-    says nothing when the model hears nothing clearly (an untrained model's flat posteriors give
-    no gap at all), and half the confidence term keeps that case low; on speechocean762's
-    held-out speakers the sum also caught more swapped transcripts at the same share of correct
-    ones flagged (recipes/train/README.md). S: the phones of a wrong transcript find nothing to
-    match, and the decoder squeezes them to its shortest (three 10 ms frames, 20-30 ms after
-    refinement): about half of a swapped transcript's phones, a fifth of a correct one's, by
-    learners or by fast native speakers alike (a rate of speech would flag fast speakers). On
-    the held-out learners the term raised the swapped transcripts caught at the same share of
-    correct ones flagged from 73% to 83% (docs/usage.md)."""
-    from aligner.text.phones import MARKUP_IDS, PHONES, SILENCE_ID, phone_ids
-
-    spoken = [p.end - p.start for p in phones if p.label and p.label not in MARKUP_IDS]
-    if not spoken:  # markup alone (`[laughter]`, `<star>`): nothing said to judge, not a fit
-        return None  # of 0.91 a pipeline would keep
-    n = phone_lp.shape[0]
-    if n == 0:
-        return 1.0
-    aligned = np.full(n, SILENCE_ID, dtype=np.int64)
-    for p in phones:
-        if not p.label:
-            continue
-        lo, hi = frame_span(p.start, p.end, n, frame_duration)
-        aligned[lo:hi] = phone_ids([p.label], markup=True)[0]
-    keep = ~np.isin(aligned, list(MARKUP_IDS.values()))
-    if not keep.any():
-        return 1.0
-    best = phone_lp[keep, : 2 + len(PHONES)].max(axis=1)
-    gap = float(np.clip(best - phone_lp[np.flatnonzero(keep), aligned[keep]], 0, None).mean())
-    confs = [c for c in word_confidences if c is not None]
-    words = float(np.mean(-np.log(np.clip(confs, 1e-12, 1.0)))) if confs else 0.0
-    squeezed = float(np.mean(np.array(spoken) <= SQUEEZED_PHONE))
-    return float(np.exp(-(gap + 0.5 * words + SQUEEZE_WEIGHT * squeezed)))
 
 
 def _owner(segment: Segment, speaker: str | None) -> str | None:

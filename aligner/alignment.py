@@ -85,7 +85,7 @@ class Alignment:
     alpha: list[float] | None = None  # OTTC frame weights (10 ms frames), for plots; optional
     # How well the transcript explains the audio, in (0, 1]: exp(-(G + W / 2 + 3 S)), G how far
     # the aligned phone's log-posterior falls below the best phone's over the frames, W the mean
-    # -log word confidence, S the share of squeezed phones (`align.transcript_fit`). 1.0: the
+    # -log word confidence, S the share of squeezed phones (`checks.transcript_fit`). 1.0: the
     # transcript's phones are the model's own best guesses throughout. None: not measured
     # (other tools' files).
     transcript_fit: float | None = None

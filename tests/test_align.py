@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aligner import align as align_mod
+from aligner import checks
 from aligner.align import AlignmentError, Aligner, DeviceError, fill_gaps, resolve_device, tidy_phones
 from aligner.alignment import Alignment, Interval
 from aligner.audio import AudioError
@@ -357,11 +358,11 @@ def test_transcript_fit_is_the_gap_to_the_best_phone():
     lp[:5, ah] = np.log(0.9)  # frames 0-4 sound like AH, 5-9 like silence
     lp[5:, SILENCE_ID] = np.log(0.9)
     right = [Interval(0.0, 0.05, "AH0")]
-    assert align_mod.transcript_fit(lp, right, 0.01) == pytest.approx(1.0)
+    assert checks.transcript_fit(lp, right, 0.01) == pytest.approx(1.0)
     wrong = [Interval(0.0, 0.05, "S")]  # S where AH is heard: gap log(0.9 / 0.01) on 5 of 10 frames
-    assert align_mod.transcript_fit(lp, wrong, 0.01) == pytest.approx(np.exp(-0.5 * np.log(90)))
+    assert checks.transcript_fit(lp, wrong, 0.01) == pytest.approx(np.exp(-0.5 * np.log(90)))
     lp[:, s] = np.log(0.95)  # now S is the best guess everywhere: the silence frames lose
-    assert align_mod.transcript_fit(lp, wrong, 0.01) < 1.0
+    assert checks.transcript_fit(lp, wrong, 0.01) < 1.0
 
 
 def test_transcript_fit_counts_phones_squeezed_to_the_shortest():
@@ -372,12 +373,12 @@ def test_transcript_fit_counts_phones_squeezed_to_the_shortest():
     ah = phone_ids(["AH"])[0]
     lp[:, ah] = np.log(0.9)  # every frame sounds like AH: no gap for AH phones anywhere
     roomy = [Interval(0.0, 0.1, "AH0"), Interval(0.1, 0.2, "AH1")]
-    assert align_mod.transcript_fit(lp, roomy, 0.01) == pytest.approx(1.0)
+    assert checks.transcript_fit(lp, roomy, 0.01) == pytest.approx(1.0)
     # one of four phones squeezed to 30 ms (the three-state floor): S = 1/4
     squeezed = [Interval(0.0, 0.07, "AH0"), Interval(0.07, 0.1, "AH0"), Interval(0.1, 0.15, "AH0"),
                 Interval(0.15, 0.2, "AH0")]
-    assert align_mod.transcript_fit(lp, squeezed, 0.01) == pytest.approx(
-        np.exp(-align_mod.SQUEEZE_WEIGHT / 4))
+    assert checks.transcript_fit(lp, squeezed, 0.01) == pytest.approx(
+        np.exp(-checks.SQUEEZE_WEIGHT / 4))
 
 
 def test_transcript_fit_leaves_out_markup_frames_and_phones():
@@ -390,9 +391,9 @@ def test_transcript_fit_leaves_out_markup_frames_and_phones():
     assert lp[5, SPN_ID] < lp[5, ah]
     phones = [Interval(0.0, 0.05, "AH0"), Interval(0.05, 0.1, "spn")]
     # spn's frames do not count (markup absorbs whatever is there): the AH frames fit perfectly
-    assert align_mod.transcript_fit(lp, phones, 0.01) == pytest.approx(1.0)
+    assert checks.transcript_fit(lp, phones, 0.01) == pytest.approx(1.0)
     # markup alone says nothing about the audio: no fit (it was 0.91, which a pipeline kept)
-    assert align_mod.transcript_fit(lp, [Interval(0.0, 0.1, "spn")], 0.01) is None
+    assert checks.transcript_fit(lp, [Interval(0.0, 0.1, "spn")], 0.01) is None
 
 
 def test_merged_parts_pool_their_fit():

@@ -619,6 +619,7 @@ class Aligner:
         import torch
 
         from aligner import decode
+        from aligner.ottc import frame_weights
         from aligner.states import expand_targets, merge_spans, span_confidence
         from aligner.targets import build_targets
 
@@ -631,7 +632,7 @@ class Aligner:
             spans = ctc_token_spans(log_probs, tokens, frame_duration=self.frame_duration)
             return spans, word, None
         targets = build_targets(ids, sil_mass=cfg.sil_mass, phone_mass=cfg.phone_mass_by_id())
-        alpha = torch.softmax(weight_logits.double(), dim=0)
+        alpha = frame_weights(weight_logits[None], None)[0]
         # A model with sub-phonetic states aligns every phone's states in order; the phones'
         # spans are then put back together from their states'.
         states, first, last = expand_targets(targets, cfg.states)

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from aligner.atomic import atomic_open, atomic_path
 from aligner.features import FeatureConfig, check_frame_grid
+from aligner.ottc import valid_mask
 from aligner.text.phones import VOCAB
 
 FORMAT_VERSION = 1
@@ -123,11 +124,6 @@ def windowed_sum(x: Tensor, half: int) -> Tensor:
     """Sum of x [B, T, C] over the `half` frames on either side of each frame (within the row)."""
     c = F.pad(x, (0, 0, half + 1, half)).cumsum(1)
     return c[:, 2 * half + 1:] - c[:, : -2 * half - 1]
-
-
-def _time_mask(lengths: Tensor, t: int) -> Tensor:
-    """[B, T] bool, True on valid frames."""
-    return torch.arange(t, device=lengths.device)[None, :] < lengths[:, None]
 
 
 class ChannelNorm(nn.Module):
@@ -246,7 +242,7 @@ class AcousticModel(nn.Module):
     def encode(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None) -> Tensor:
         """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms (live: see `normalise`)."""
         b, t, _ = feats.shape
-        mask = _time_mask(lengths, t)
+        mask = valid_mask(lengths, t)
         c = self.config
         local = round(c.norm_local_s * c.feature_config.sample_rate / c.feature_config.hop_length)
         x = self.normalise(feats, mask, live, c.norm_top_db, local).transpose(1, 2)  # [B, F, T]
@@ -259,7 +255,7 @@ class AcousticModel(nn.Module):
             skip_in = skip
         h = self.down(skip_in)[..., :t2]
         lengths2 = torch.div(lengths + 1, 2, rounding_mode="floor")
-        m2 = _time_mask(lengths2, t2)[:, :, None].to(x.dtype)  # [B, T2, 1]
+        m2 = valid_mask(lengths2, t2)[:, :, None].to(x.dtype)  # [B, T2, 1]
         h = h.transpose(1, 2) * m2  # channels-last [B, T2, D] for the body
         for block in self.blocks:
             h = block(h, m2)
@@ -278,7 +274,7 @@ class AcousticModel(nn.Module):
         z = self.encode(feats, lengths, live)
         log_probs = self.label_head(z).float().log_softmax(-1)
         w = self.weight_head(z).squeeze(-1).float()
-        w = w.masked_fill(~_time_mask(lengths, t), float("-inf"))
+        w = w.masked_fill(~valid_mask(lengths, t), float("-inf"))
         return log_probs, w
 
     def num_parameters(self) -> int:

@@ -59,8 +59,9 @@ def _lengths_or_full(x: Tensor, lengths: Tensor | None) -> Tensor:
     return lengths
 
 
-def _valid_mask(lengths: Tensor, size: int) -> Tensor:
-    """[B, size] bool, True where the position is inside the utterance."""
+def valid_mask(lengths: Tensor, size: int) -> Tensor:
+    """[B, size] bool, True where the position is inside the utterance (frames of a padded
+    batch for the model and the loss, tokens of padded targets)."""
     return torch.arange(size, device=lengths.device)[None, :] < lengths[:, None]
 
 
@@ -73,7 +74,7 @@ def frame_weights(weight_logits: Tensor, lengths: Tensor) -> Tensor:
     if weight_logits.dim() != 2:
         raise ValueError(f"weight_logits must be [B, T], got shape {tuple(weight_logits.shape)}")
     lengths = _lengths_or_full(weight_logits, lengths)
-    valid = _valid_mask(lengths, weight_logits.shape[1])
+    valid = valid_mask(lengths, weight_logits.shape[1])
     logits = weight_logits.double().masked_fill(~valid, float("-inf"))
     return torch.softmax(logits, dim=1)
 
@@ -81,7 +82,7 @@ def frame_weights(weight_logits: Tensor, lengths: Tensor) -> Tensor:
 def uniform_beta(target_lengths: Tensor, max_length: int) -> Tensor:
     """beta [B, max_length] float64: 1/m_b on the valid tokens, 0 on padding (the paper's choice)."""
     target_lengths = torch.as_tensor(target_lengths).long()
-    valid = _valid_mask(target_lengths, max_length)
+    valid = valid_mask(target_lengths, max_length)
     return valid.double() / target_lengths.clamp_min(1)[:, None].double()
 
 
@@ -93,11 +94,11 @@ def _inner_break_points(weights: Tensor, lengths: Tensor) -> Tensor:
     gradient, composed with a softmax, is unchanged (the softmax Jacobian kills the constant
     direction).
     """
-    w = weights.double() * _valid_mask(lengths, weights.shape[1])
+    w = weights.double() * valid_mask(lengths, weights.shape[1])
     cum = torch.cumsum(w, dim=1)
     total = cum.gather(1, (lengths - 1)[:, None])
     inner = (cum / total)[:, :-1]
-    pad = ~_valid_mask(lengths - 1, weights.shape[1] - 1)
+    pad = ~valid_mask(lengths - 1, weights.shape[1] - 1)
     return inner.masked_fill(pad, 2.0)
 
 

@@ -9,12 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from aligner.model import AcousticModel, _time_mask
+from aligner.model import AcousticModel
+from aligner.ottc import valid_mask
 
 
 def reference_encode(model: AcousticModel, feats: Tensor, lengths: Tensor) -> Tensor:
     b, t, _ = feats.shape
-    mask = _time_mask(lengths, t)
+    mask = valid_mask(lengths, t)
     x = model.normalise(feats, mask).transpose(1, 2)
     m1 = mask[:, None, :].to(x.dtype)
     skip = F.gelu(model.stem_norm(model.stem(x))) * m1
@@ -22,7 +23,7 @@ def reference_encode(model: AcousticModel, feats: Tensor, lengths: Tensor) -> Te
     skip_in = F.pad(skip, (0, 1)) if t % 2 else skip
     h = model.down(skip_in)[..., :t2]
     lengths2 = torch.div(lengths + 1, 2, rounding_mode="floor")
-    m2 = _time_mask(lengths2, t2)[:, None, :].to(x.dtype)
+    m2 = valid_mask(lengths2, t2)[:, None, :].to(x.dtype)
     h = h * m2
     for block in model.blocks:
         y = block.depthwise(h)

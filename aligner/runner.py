@@ -829,10 +829,16 @@ def write_report(results: Sequence[Result], path: Path,
     with atomic_open(path, newline="") as handle:
         writer = csv.DictWriter(handle, REPORT_COLUMNS)
         writer.writeheader()
-        writer.writerows(sorted(rows.values(), key=lambda row: (
-            _STATUS_ORDER.get(row["status"], 9), row["utterance"])))
+        writer.writerows(sorted(rows.values(), key=_report_order))
     journal.unlink(missing_ok=True)
     return path
+
+
+def _report_order(row: dict) -> tuple[int, str]:
+    """Failures first, then flags (a skipped recording's too, found when it was aligned: a rerun
+    scattered them among the skipped), then the rest, by name."""
+    status = "flagged" if row["status"] == "skipped" and row.get("flags") else row["status"]
+    return _STATUS_ORDER.get(status, 9), row["utterance"]
 
 
 def rank_unknown_words(word_sets: Iterable[Iterable[str]]) -> list[str]:

@@ -868,3 +868,17 @@ def test_a_small_corpus_is_cut_into_batches_enough_for_every_worker(tmp_path, wr
     assert sorted(u.name for b in two for u in b) == sorted(u.name for u in utts)
     few = runner.length_batches(utts[:8], 60.0, workers=2)  # 40 s: 20 s batches, not 2.5 s
     assert [len(b) for b in few] == [4, 4]
+
+
+def test_a_skipped_recordings_flags_keep_it_among_the_flagged(tmp_path):
+    """On a no-op rerun the recordings flagged when aligned became `skipped` rows scattered
+    among the clean ones; the report promises failures and flags first."""
+    results = [runner.Result("a", "skipped", "outputs exist (use --overwrite)"),
+               runner.Result("b", "skipped", "outputs exist (use --overwrite); flagged when aligned",
+                             flags=["low_confidence: word 'x' at 0.1-0.2 s confidence 0.00"]),
+               runner.Result("c", "failed", "no transcript"),
+               runner.Result("d", "aligned")]
+    report = runner.write_report(results, tmp_path / runner.REPORT_NAME)
+    rows = list(csv.DictReader(open(report, encoding="utf-8")))
+    assert [r["utterance"] for r in rows] == ["c", "b", "d", "a"]
+    assert rows[1]["status"] == "skipped" and rows[1]["flags"].startswith("low_confidence")

@@ -151,6 +151,46 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+LOCK_NAME = ".ottc-align.lock"
+
+
+def hold_folder(directory: Path) -> Path:
+    """Hold `directory` for one corpus run (its lock file, returned for `release_folder`): a
+    second run into it while this one lives raises OutputError naming the first's process.
+    Why: two runs into one folder (shards of a dump started side by side) each wrote the
+    report, and the second replaced the first's rows with exit 0. A lock whose process is gone
+    (killed) is taken over."""
+    path = Path(directory) / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = int(path.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                holder = 0  # being written, or damaged: taken as gone
+            if holder > 0 and _alive(holder):
+                raise OutputError(f"{directory}: another ottc-align run (process {holder}) is "
+                                  "writing to this folder; wait for it to end, or give this run "
+                                  "its own folder (-o)") from None
+            path.unlink(missing_ok=True)
+            continue
+        except OSError as err:
+            raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return path
+    raise OutputError(f"{directory}: another ottc-align run is starting in this folder; give "
+                      "this run its own folder (-o)")
+
+
+def release_folder(lock: Path) -> None:
+    """Remove `hold_folder`'s lock file, if it is still this process's."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        if int(lock.read_text().split()[0]) == os.getpid():
+            lock.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed to `path`.

@@ -82,6 +82,27 @@ def test_a_textgrid_transcript_beside_a_txt_is_never_replaced(tmp_path, tiny_mod
     assert cli(audio, transcript, "--model", tiny_model_dir).exit_code == 0
 
 
+def test_two_runs_never_write_one_folder_at_once(tmp_path, tiny_model_dir):
+    """Shards of a dump started side by side into one folder each wrote its report, and the
+    second replaced the first's rows, exit 0: a run holds the folder; a killed run's lock is
+    taken over; a sequential run of another corpus is warned that it replaces the report."""
+    from aligner.atomic import LOCK_NAME, hold_folder, release_folder
+
+    first, second, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    write_pair(first, "a1", speechlike(1.5), text="hello there")
+    write_pair(second, "b1", speechlike(1.5), text="hello there")
+    out.mkdir()
+    lock = hold_folder(out)  # a live run (this process) holds it
+    result = cli(second, "-o", out, "--model", tiny_model_dir, "-q")
+    assert_one_line_error(result, 2, str(out), "another ottc-align run", "-o")
+    release_folder(lock)
+    (out / LOCK_NAME).write_text("999999999\n")  # a killed run's
+    assert cli(first, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
+    assert not (out / LOCK_NAME).exists()
+    result = cli(second, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 0 and "none of them in this corpus" in result.stderr
+
+
 def _flag_one(monkeypatch, name: str) -> None:
     """The tiny model's own flags are random: flag exactly `name`, nothing else."""
     real = runner.summarise

@@ -328,15 +328,28 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
                   min_pause=MIN_PAUSE, thresholds=None) -> int:
-    from aligner import corpus, runner
     from aligner.align import DeviceError, resolve_device
-    from aligner.atomic import OutputError, clean_stale_temps, ensure_dir
+    from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
     try:
         resolve_device(device)  # first: a missing GPU leaves no empty output folder behind
         ensure_dir(out_dir)
+        lock = hold_folder(out_dir)  # one run at a time writes a folder's report
     except (DeviceError, OutputError) as err:
         raise fail(err)
+    try:
+        return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
+                           overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
+                           thresholds)
+    finally:
+        release_folder(lock)
+
+
+def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
+                strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds) -> int:
+    from aligner import corpus, runner
+    from aligner.atomic import clean_stale_temps
+
     utterances = corpus.find_utterances(root)
     unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert
     if not utterances:
@@ -362,6 +375,11 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not quiet:
         _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots)
+        if recorded and not any(u.name in recorded for u in utterances):
+            err_console().print(
+                f"[yellow]warning:[/] {escape(str(report))} lists {len(recorded)} recordings, none "
+                "of them in this corpus (another corpus's run?): this run's report replaces it, "
+                "and their next run aligns them again; give each corpus its own output folder")
     todo, results = runner.plan([u for u in utterances if u.name not in refused], out_dir, fmts,
                                 overwrite, plots, dictionary, settings, recorded)
     results += [runner.bad_input(name, problem) for name, problem in sorted(refused.items())]

@@ -45,10 +45,11 @@ def _check(text: str) -> None:
         if w.pronunciations == [["spn"]] and w.unknown:  # a word in another script
             assert w.spoken == [unicodedata.normalize("NFC", w.text).lower()]
             continue
-        if w.pronunciations in ([["spn"]], [["<star>"]]):  # markup: bracketed, or a cut-off "w-"
-            shown = clean_with_origin(w.text)[1]  # as typed; compatibility forms ("🄐" = "(A)") cleaned
-            cutoff = shown.endswith("-") and shown[:-1].isalpha()
-            assert not w.spoken and (cutoff or (shown[0] in "[{<(" and shown[-1] in "]}>)"))
+        if w.pronunciations in ([["spn"]], [["<star>"]]):  # markup: bracketed, CHAT's, a cut-off
+            shown = clean_with_origin(w.text)[1].strip()  # as typed; compatibility forms cleaned
+            cutoff = shown.endswith("-") and shown.rstrip("-").isalpha()  # "w-", "w—" ("w--")
+            chat = shown[:2] in ("&+", "&=", "&~")  # CHAT's events and fragments, "&~0" too
+            assert not w.spoken and (cutoff or chat or (shown[0] in "[{<(" and shown[-1] in "]}>)"))
             continue
         assert w.spoken
         for p in w.pronunciations:

@@ -418,8 +418,9 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
             rows, placed = [], set()
             for tier in ("words", "phones"):
                 for iv in _labelled(getattr(a, tier), duration):
-                    mine = [k for k, f in enumerate(a.flags)
-                            if getattr(f, "tier", None) == tier and f.label == iv.label
+                    mine = [k for k, f in enumerate(a.flags)  # "bob - words": bob's words tier
+                            if _split_tier_name(getattr(f, "tier", None) or "")[1] == tier
+                            and f.label == iv.label
                             and f.start is not None and abs(ms(f.start) - iv.start) < 1e-6]
                     placed.update(mine)
                     rows.append([f"{iv.start:.3f}", f"{iv.end:.3f}", iv.label, tier,

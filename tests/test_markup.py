@@ -533,7 +533,7 @@ def test_export_to_an_unwritable_place_is_a_usage_error(tmp_path):
     ("c-can't", [("c-", [["spn"]]), ("can't", [["K", "AE1", "N", "T"]])]),
     ("I w— went", [("I", [["AY1"]]), ("w—", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
     ("I w-- went", [("I", [["AY1"]]), ("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
-    ("th– that", [("th–", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
+    ("th— that", [("th—", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
 ])
 def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
     """A stutter or self-correction written as the start of a word and a hyphen (or a dash, as
@@ -543,10 +543,13 @@ def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):
 
 
 def test_a_dash_after_a_word_is_punctuation(lex):
-    """Only letters that cannot be a word said in full are broken off before a dash."""
-    words = parse_transcript("Nguyen— the director said—then left", lex)
-    assert [w.text for w in words] == ["Nguyen", "the", "director", "said", "then", "left"]
-    assert all(w.pronunciations != [["spn"]] for w in words)
+    """Only lower-case letters that cannot be a word said in full are broken off before a dash:
+    "I—", "BBC—", "hmm—" were spoken noise in the first version of the rule."""
+    for text in ("Nguyen— the director said—then left", "I—I don't know", "a—a thing",
+                 "the BBC—which", "hmm—let me think", "Plan B—the backup", "an A– grade"):
+        words = parse_transcript(text, lex)
+        assert all(w.pronunciations != [["spn"]] for w in words), text
+        assert all("—" not in w.text and "–" not in w.text for w in words), text
 
 
 @pytest.mark.parametrize("text", ["re-read", "bye-bye", "t-shirt", "x-ray", "so-so", "'Berlin'",

@@ -26,9 +26,10 @@ from aligner.text import numbers as num
 _CHAR_MAP = {
     **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4\u02bb"},
     **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"},
-    # en and figure dashes join like a hyphen ("10–20" is a range, "w–" broken off); em dashes
-    # end what comes before them ("w—" broken off, "said—" a pause) and part words
-    **{c: "-" for c in "\u2010\u2011\u2212\u2012\u2013"},
+    **{c: "-" for c in "\u2010\u2011\u2212"},
+    # en and figure dashes part words; em dashes end what comes before them ("w—" broken off,
+    # "said—" a pause) and part words
+    **{c: " - " for c in "\u2012\u2013"},
     **{c: "-- " for c in "\u2014\u2015\u2e3a\u2e3b"},
     "\u2044": "/", "\u2215": "/", "\u00a0": " ", "\u2026": "...",
 }
@@ -682,12 +683,14 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool],
     A single letter is never the letter's name here, nor "th" T-H. `following`: the next
     pieces of the transcript and where each ends in `cleaned`.
 
-    Broken off with a dash (`w—`, `w--`, as novels and subtitles write it): only letters that
-    cannot be a word said in full (one letter, or no vowel: "w", "th"), since a dash after a
-    word or a name is punctuation ("Nguyen— the director")."""
+    Broken off with a dash (`w—`, `w--`, as novels and subtitles write it): only lower-case
+    letters that cannot be a word said in full (one letter but "a" and "i", or no vowel and not
+    a vowelless word: "w", "th"), since a dash after a word, a name or an initialism is
+    punctuation ("Nguyen— the director", "I—I don't", "the BBC—which", "hmm—let me")."""
     low = core.lower()
     if core.isalpha() and cleaned[end:end + 2] == "--":
-        return len(low) == 1 or re.search(r"[aeiouy]", low) is None
+        return core.islower() and low not in ("a", "i") and (
+            len(low) == 1 or (re.search(r"[aeiouy]", low) is None and low not in VOWELLESS_WORDS))
     if not _trailing_hyphen(core, cleaned, end):
         return False
     if _cutoff_letters(low, known):
@@ -696,6 +699,12 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool],
         if not _trailing_hyphen(word, cleaned, word_end):
             return len(word) > len(low) and word.lower().startswith(low)
     return False
+
+
+# Words said in full that have no vowel letter: before a dash they end a phrase, not a word
+# broken off ("hmm—let me think").
+VOWELLESS_WORDS = frozenset({"hmm", "hm", "mm", "mmm", "mhm", "shh", "sh", "psst", "pst", "brr",
+                             "grr", "tsk", "hmph", "pfft", "nth", "zzz", "tv", "cd", "dvd"})
 
 
 def _trailing_hyphen(core: str, cleaned: str, end: int) -> bool:

@@ -559,3 +559,20 @@ def test_one_judgement_of_an_interval_for_align_and_validate():
     assert segment_problem(at(0.0, 1.0), 20, n) is None
     assert "needs 4 per phone" in segment_problem(at(0.0, 1.0), 28, n, states=4)
     assert segment_problem(Segment("x", "t.lab"), 20, n) is None  # the whole recording
+
+
+def test_a_speakers_flag_lands_on_its_csv_row(tmp_path):
+    """In a recording of several speakers a flag's tier is the output's (`bob - words`); the CSV
+    matched only `words`, so every such flag fell to the recording row."""
+    from aligner.checks import Flag, for_speaker
+
+    words = [Interval(0.1, 0.5, "hello", 0.001)]
+    bob = Alignment(words, [Interval(0.1, 0.5, "HH")], 1.0, "bob",
+                    flags=[for_speaker(Flag("low_confidence", "word 'hello'", "words", 0.1, 0.5,
+                                            "hello"), "bob")])
+    ann = Alignment([Interval(0.6, 0.9, "yes")], [Interval(0.6, 0.9, "Y")], 1.0, "ann")
+    (path,) = write_file([ann, bob], tmp_path / "two.csv", "csv")
+    rows = list(csv.reader(open(path, encoding="utf-8")))
+    (hello,) = [r for r in rows if r[2] == "hello"]
+    assert hello[4] == "bob" and hello[-1] == "low_confidence"
+    assert not [r for r in rows if r[3] == "recording"]

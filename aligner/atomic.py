@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -156,39 +157,57 @@ LOCK_NAME = ".ottc-align.lock"
 
 def hold_folder(directory: Path) -> Path:
     """Hold `directory` for one corpus run (its lock file, returned for `release_folder`): a
-    second run into it while this one lives raises OutputError naming the first's process.
-    Why: two runs into one folder (shards of a dump started side by side) each wrote the
-    report, and the second replaced the first's rows with exit 0. A lock whose process is gone
-    (killed) is taken over."""
-    path = Path(directory) / LOCK_NAME
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                holder = int(path.read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                holder = 0  # being written, or damaged: taken as gone
-            if holder > 0 and _alive(holder):
-                raise OutputError(f"{directory}: another ottc-align run (process {holder}) is "
-                                  "writing to this folder; wait for it to end, or give this run "
-                                  "its own folder (-o)") from None
-            path.unlink(missing_ok=True)
-            continue
-        except OSError as err:
-            raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+    second run into it while this one lives raises OutputError naming the first's process and
+    the lock. Why: two runs into one folder (shards of a dump started side by side) each wrote
+    the report, and the second replaced the first's rows with exit 0. The lock appears whole
+    (written aside, then linked: a reader never sees it half-written); one whose process is gone
+    (killed), or that names this very process (its id reused after a kill, as PID 1 is in every
+    container), is taken over."""
+    directory = Path(directory)
+    path = directory / LOCK_NAME
+    me = (os.getpid(), socket.gethostname())
+    try:
+        fd, aside = tempfile.mkstemp(prefix=f"{LOCK_NAME}.", dir=directory)
         with os.fdopen(fd, "w") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return path
-    raise OutputError(f"{directory}: another ottc-align run is starting in this folder; give "
-                      "this run its own folder (-o)")
+            fh.write(f"{me[0]} {me[1]}\n")
+    except OSError as err:
+        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+    try:
+        for _ in range(3):
+            try:
+                os.link(aside, path)
+                return path
+            except FileExistsError:
+                pid, host = _lock_holder(path)
+                if host not in ("", me[1]):
+                    raise OutputError(f"{directory}: a run on {host} (process {pid}) holds this "
+                                      f"folder; if none is going on, delete {path}") from None
+                if pid not in (0, me[0]) and _alive(pid):
+                    raise OutputError(f"{directory}: another ottc-align run (process {pid}) is "
+                                      "writing to this folder; wait for it to end, or give this "
+                                      f"run its own folder (-o) ({path})") from None
+                path.unlink(missing_ok=True)  # a killed run's
+            except OSError as err:
+                raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+        raise OutputError(f"{directory}: other ottc-align runs are starting in this folder; "
+                          "give this run its own folder (-o)")
+    finally:
+        Path(aside).unlink(missing_ok=True)
+
+
+def _lock_holder(path: Path) -> tuple[int, str]:
+    """(process id, host) a lock file names; (0, "") when it cannot be read."""
+    try:
+        pid, host = path.read_text().split()[:2]
+        return int(pid), host
+    except (OSError, ValueError):
+        return 0, ""
 
 
 def release_folder(lock: Path) -> None:
     """Remove `hold_folder`'s lock file, if it is still this process's."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        if int(lock.read_text().split()[0]) == os.getpid():
-            lock.unlink()
+    if _lock_holder(lock) == (os.getpid(), socket.gethostname()):
+        lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -86,19 +86,33 @@ def test_two_runs_never_write_one_folder_at_once(tmp_path, tiny_model_dir):
     """Shards of a dump started side by side into one folder each wrote its report, and the
     second replaced the first's rows, exit 0: a run holds the folder; a killed run's lock is
     taken over; a sequential run of another corpus is warned that it replaces the report."""
-    from aligner.atomic import LOCK_NAME, hold_folder, release_folder
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from aligner.atomic import LOCK_NAME
 
     first, second, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
     write_pair(first, "a1", speechlike(1.5), text="hello there")
     write_pair(second, "b1", speechlike(1.5), text="hello there")
     out.mkdir()
-    lock = hold_folder(out)  # a live run (this process) holds it
-    result = cli(second, "-o", out, "--model", tiny_model_dir, "-q")
-    assert_one_line_error(result, 2, str(out), "another ottc-align run", "-o")
-    release_folder(lock)
-    (out / LOCK_NAME).write_text("999999999\n")  # a killed run's
-    assert cli(first, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
-    assert not (out / LOCK_NAME).exists()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # a live run in another process holds the folder
+        (out / LOCK_NAME).write_text(f"{other.pid} {socket.gethostname()}\n")
+        result = cli(second, "-o", out, "--model", tiny_model_dir, "-q")
+        assert_one_line_error(result, 2, str(out), f"process {other.pid}", LOCK_NAME, "-o")
+    finally:
+        other.kill()
+        other.wait()
+    for stale in ("999999999", str(os.getpid())):  # a killed run's; this id reused
+        (out / LOCK_NAME).write_text(f"{stale} {socket.gethostname()}\n")
+        assert cli(first, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
+        assert not (out / LOCK_NAME).exists()
+    (out / LOCK_NAME).write_text("4242 another-host\n")  # a run elsewhere: not judged, named
+    assert_one_line_error(cli(first, "-o", out, "--model", tiny_model_dir, "-q"), 2,
+                          "another-host", "delete")
+    (out / LOCK_NAME).unlink()
     result = cli(second, "-o", out, "--model", tiny_model_dir)
     assert result.exit_code == 0 and "none of them in this corpus" in result.stderr
 

@@ -601,11 +601,13 @@ def textgrid_tier_names(path: Path) -> list[str]:
 
 
 def is_alignment_textgrid(path: Path) -> bool:
-    """Whether a TextGrid holds an alignment (words or phones tiers: ours, MFA's, most tools'),
-    which a run may replace, and not a transcript of utterance tiers or anything else a person
-    made, which it must not."""
+    """Whether a TextGrid holds an alignment as ours and MFA's are (words and phones tiers and
+    nothing else, with or without speakers), which a run may replace, and not a transcript of
+    utterance tiers (one named `words` too) or a labelled file with tiers of its own, which it
+    must not."""
     names = textgrid_tier_names(path)
-    return any(named_kind(n) for n in names) or phones_tier(names) is not None
+    kinds = [named_kind(n) or ("phones" if phones_tier([n]) else None) for n in names]
+    return bool(kinds) and all(kinds) and "phones" in kinds
 
 
 def named_kind(name: str) -> str | None:

@@ -544,6 +544,12 @@ def test_textgrid_tier_names_are_read_in_long_short_and_utf16_files(tmp_path):
     write_textgrid(Alignment([Interval(0.1, 0.5, "hi")], [Interval(0.1, 0.5, "HH")], 1.0), ours)
     assert is_alignment_textgrid(ours)
     assert not is_alignment_textgrid(tmp_path / "missing.TextGrid")
+    for tiers in (["words"], ["words", "phones", "notes"], ["ORT-MAU", "MAU"]):  # made by hand
+        other = ptg.Textgrid()
+        for name in tiers:
+            other.addTier(ptg.IntervalTier(name, [(0.1, 0.5, "hi")], 0, 1))
+        other.save(str(tmp_path / "hand.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+        assert not is_alignment_textgrid(tmp_path / "hand.TextGrid"), tiers
 
 
 def test_one_judgement_of_an_interval_for_align_and_validate():

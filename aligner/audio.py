@@ -331,20 +331,29 @@ def _check_not_truncated(handle: sf.SoundFile, path: Path) -> None:
 # Of an MP3's frame count in its Xing/Info/VBRI header, the share that must decode (a whole file
 # decodes all of it; one cut short, e.g. the first 75% of its bytes, 74%).
 MP3_WHOLE = 0.95
+MP3_HEADER_REACH = 4096  # bytes after the ID3v2 tag that hold the first frame's header
 
 
 def _mp3_counts_frames(source: Path | BinaryIO) -> bool:
     """Whether an MP3 carries a Xing, Info or VBRI header, whose frame count libsndfile reports;
     without one the count is guessed from the size and is far off for variable bit rates
-    (a fifth of a whole file's), so it cannot tell a cut file. Paths only."""
+    (a fifth of a whole file's), so it cannot tell a cut file. The header sits in the first
+    audio frame, after any ID3v2 tag (skipped by its size: its text may say "Info", its cover
+    art run to megabytes). Paths only."""
     if not isinstance(source, Path):
         return False
     try:
         with open(source, "rb") as f:
-            start = f.read(16384)
+            head = f.read(10)
+            start = 0
+            if len(head) == 10 and head[:3] == b"ID3":  # size: four 7-bit bytes, + footer
+                start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+                start += 10 if head[5] & 0x10 else 0
+            f.seek(start)
+            frame = f.read(MP3_HEADER_REACH)
     except OSError:
         return False
-    return any(tag in start for tag in (b"Xing", b"Info", b"VBRI"))
+    return any(tag in frame for tag in (b"Xing", b"Info", b"VBRI"))
 
 
 def _to_mono(block: np.ndarray, name: object) -> np.ndarray:

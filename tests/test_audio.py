@@ -137,6 +137,33 @@ def test_an_mp3_cut_short_is_an_audio_error(tmp_path):
         load_audio(cut)
 
 
+def _id3(payload: bytes) -> bytes:
+    """An ID3v2.4 tag holding `payload` (its size in four 7-bit bytes)."""
+    n = len(payload)
+    return b"ID3\x04\x00\x00" + bytes((n >> s) & 0x7F for s in (21, 14, 7, 0)) + payload
+
+
+def test_the_mp3_frame_count_is_looked_for_after_the_id3_tag(tmp_path):
+    """"Info" in a tag's text (a title "Info session") made a VBR file without a Xing header
+    pass for one with it, and its guessed frame count refused it as truncated; a cover of over
+    16 KB hid the real header, and a cut file passed."""
+    from aligner.audio import _mp3_counts_frames
+
+    path = tmp_path / "whole.mp3"
+    sf.write(str(path), speechlike(3.0), 16000, format="MP3")
+    mp3 = path.read_bytes()
+    no_header = tmp_path / "noxing.mp3"  # a tag that says "Info", then a frame without one
+    no_header.write_bytes(_id3(b"TIT2 Info session" + bytes(64)) + b"\xff\xfb\x90\x00" + bytes(2000))
+    assert not _mp3_counts_frames(no_header)
+    art = tmp_path / "art.mp3"  # a 40 KB cover before the audio
+    art.write_bytes(_id3(b"APIC" + bytes(40000)) + mp3)
+    assert _mp3_counts_frames(art) and len(load_audio(art)) == 48000
+    cut = tmp_path / "art_cut.mp3"
+    cut.write_bytes(art.read_bytes()[: 40014 + int(len(mp3) * 0.7)])
+    with pytest.raises(AudioError, match="truncated"):
+        load_audio(cut)
+
+
 def test_prepare_waveform_arrays():
     x = speechlike(1.0, 8000)
     pcm = (x * 32767).astype(np.int16)

@@ -1,6 +1,6 @@
 """A recording's transcript fit judged against the same speaker's other recordings.
 
-`transcript_fit` (aligner/align.py) runs low for every recording of some speakers: a strong
+`transcript_fit` (aligner/checks.py) runs low for every recording of some speakers: a strong
 accent, a child's voice, a poor microphone. A single threshold that catches wrong transcripts
 for most voices therefore either flags correct transcripts of those speakers or lets wrong ones
 of clear speakers through (`Thresholds.min_transcript_fit` is set to flag 1% of correct ones). In

@@ -88,16 +88,26 @@ def test_a_transcript_that_is_not_text_or_a_path_is_a_type_error(aligner, transc
 
 
 @pytest.mark.parametrize("name,says", [("talk.eaf", "ELAN"), ("talk.trs", "Transcriber"),
-                                       ("talk.txt", "holds XML"), ("talk.wav", "audio file")])
+                                       ("talk.txt", "holds XML"), ("talk.wav", "audio file"),
+                                       ("nodecl.lab", "holds XML")])
 def test_annotation_xml_and_audio_are_not_read_as_a_transcript(aligner, tmp_path: Path,
                                                                name: str, says: str):
     """An ELAN file given as the transcript was aligned with its tags as words, exit 0."""
     path = tmp_path / name
-    path.write_text('<?xml version="1.0"?>\n<ANNOTATION_DOCUMENT><HEADER/></ANNOTATION_DOCUMENT>\n',
+    declared = "" if name.startswith("nodecl") else '<?xml version="1.0"?>\n'
+    path.write_text(declared + '<ANNOTATION_DOCUMENT AUTHOR="x"><HEADER/></ANNOTATION_DOCUMENT>\n',
                     encoding="utf-8")
     with pytest.raises(TranscriptError, match=says) as info:
         aligner.align(speechlike(1.0), path, sample_rate=16000)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_markup_in_angle_brackets_is_no_xml(aligner, tmp_path: Path):
+    """`<unk>` and Kaldi's `<s> ... </s>` open and close nothing an annotation tool wrote."""
+    for text in ("<unk> hello there", "<s> hello there </s>"):
+        path = tmp_path / "t.lab"
+        path.write_text(text, encoding="utf-8")
+        assert aligner.align(speechlike(1.5), path, sample_rate=16000).words
 
 
 @pytest.mark.parametrize("suffix", [".json", ".csv", ".ctm", ".tsv", ".srt", ".vtt"])

@@ -120,7 +120,7 @@ def test_chat_marks_inside_words_and_repetitions(text, expected, lex):
 def test_timed_pauses_are_never_spoken(lex):
     """Jefferson's and CHAT's "(2.0)" was read "two point zero", squeezing the word after it
     into the pause; "(.)" was already dropped; a bracketed whole number is said."""
-    words = parse_transcript("I was like (2.0) no way (.) then (0.5) she left (555)", lex)
+    words = parse_transcript("I was like (2.0) no way (.) then (0.5), she left (1.0). (555)", lex)
     assert [w.text for w in words] == ["I", "was", "like", "no", "way", "then", "she", "left", "555"]
 
 

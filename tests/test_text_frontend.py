@@ -186,6 +186,7 @@ def test_unknown_words_reported(lex):
     ("post-1945 Europe", "post-1945", "P OW1 S T N AY1 N T IY1 N F AO1 R T IY0 F AY2 V"),
     ("B-52s flew", "B-52s", "B IY1 F IH1 F T IY0 T UW1 Z"),
     ("an A4 sheet", "A4", "EY1 F AO1 R"),  # the letter, not the article
+    ("eat 5-a-day", "5-a-day", "F AY1 V AH0 D EY1"),  # ... but a lower-case "a" is the article
 ])
 def test_names_with_symbols_keep_their_spelling_and_are_said(text, label, phones, lex):
     """`C++`, `C#`, `.NET` were labelled C, C, NET and said without "plus plus", "sharp",

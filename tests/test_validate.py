@@ -58,9 +58,12 @@ def test_speaker_labels_opening_lines_are_a_warning(tmp_path, write_wav):
     warnings = _warnings(tmp_path / "c", write_wav, {
         "turns": "INT: so where did you grow up\nRUTH: in the hill district\nINT: and your parents",
         "note": "Note: the tape starts late\nwe met at 10:30 and left",
+        "said": "He said: yes\nShe said: no",
+        "alone": "INT:\nso where did you grow up\nRUTH:\nin the hill district",
         "chat": "*PAR: mary rolled the barrel\n*INV: okay"})
     assert "speaker labels (INT:, RUTH:)" in warnings["turns"] and "TextGrid" in warnings["turns"]
-    assert "note" not in warnings and "chat" not in warnings
+    assert "note" not in warnings and "chat" not in warnings and "said" not in warnings
+    assert "speaker labels (INT:, RUTH:)" in warnings["alone"]  # a label on a line of its own
 
 
 def test_brackets_that_are_not_markup_are_a_warning(tmp_path, write_wav):

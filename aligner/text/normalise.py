@@ -180,7 +180,7 @@ _CHAT_TERMINATOR_RE = re.compile(_CHAT_TERMINATOR)
 # A timed pause as conversation analysts (Jefferson) and CHAT write it, "(2.0)", "(0.5)", and
 # the micropause "(.)": never spoken ("(2.0)" was read "two point zero" and squeezed the word
 # after it into the pause). A number without a decimal point in brackets, "(555)", is said.
-_TIMED_PAUSE_RE = re.compile(r"(?<!\S)\(\d*\.\d*\)(?!\S)")
+_TIMED_PAUSE_RE = re.compile(r"(?<!\S)\(\d*\.\d*\)(?=[\s,.;:!?]|$)")
 _CHAT_OMITTED_RE = re.compile(r"(?<!\S)0[a-z][a-z']*(?!\S)")  # `0is`: a word left out
 _CHAT_RE = re.compile(
     _CHAT_CODE + "|" + _CHAT_OMITTED_RE.pattern
@@ -467,9 +467,9 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
                 words.append("dot")
             elif chunk == "#":  # "C#", "F#"; any other "#" inside a word is not said
                 words += ["sharp"] if core.endswith("#") and len(prev) == 1 else []
-            elif chunk.isalpha() and (initials or len(chunk) == 1
-                                      or _LETTER_SHARP_PLUS_RE.fullmatch(core)):
-                words += spell_letters(chunk)  # the letter A ("A4", "A+"), not the article
+            elif chunk.isalpha() and (initials or _LETTER_SHARP_PLUS_RE.fullmatch(core) or (
+                    len(chunk) == 1 and chunk not in ("a", "i"))):
+                words += spell_letters(chunk)  # the letter A ("A4", "A+"); "5-a-day" says "a"
             elif chunk in SPOKEN_SYMBOLS:
                 words += SPOKEN_SYMBOLS[chunk]
             elif chunk.isdecimal() and len(chunk) == 4 and 1100 <= int(chunk) <= 2099:
@@ -660,7 +660,8 @@ def stray_brackets(text: str) -> list[str]:
 
 # A speaker label opening a line, as interview transcripts write turns ("INT: so where",
 # "Ruth: well", "S1: yes"); CHAT's `*PAR:` is dropped as a code.
-_SPEAKER_LABEL_RE = re.compile(r"^[ \t]*([^\W\d_][\w.'-]{0,19}(?: [\w.'-]{1,20})?):[ \t]", re.MULTILINE)
+_SPEAKER_LABEL_RE = re.compile(r"^[ \t]*([^\W\d_][\w.'-]{0,19}(?: \d{1,3})?):(?:[ \t]|$)",
+                               re.MULTILINE)
 
 
 def speaker_labels(text: str) -> list[str]:

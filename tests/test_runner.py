@@ -313,11 +313,14 @@ def test_another_tools_textgrids_in_the_output_folder_are_aligned_again(tmp_path
     root, out = tmp_path / "corpus", tmp_path / "out"
     _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)
     out.mkdir()
+    tier = lambda k, name, text: (
+        f'    item [{k}]:\n        class = "IntervalTier"\n        name = "{name}"\n'
+        '        xmin = 0\n        xmax = 1.5\n        intervals: size = 1\n'
+        f'        intervals [1]:\n            xmin = 0\n            xmax = 1.5\n'
+        f'            text = "{text}"\n')
     foreign = ('File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 1.5\n'
-               'tiers? <exists>\nsize = 1\nitem []:\n    item [1]:\n        class = "IntervalTier"\n'
-               '        name = "words"\n        xmin = 0\n        xmax = 1.5\n'
-               '        intervals: size = 1\n        intervals [1]:\n            xmin = 0\n'
-               '            xmax = 1.5\n            text = "mfa"\n')
+               'tiers? <exists>\nsize = 2\nitem []:\n' + tier(1, "words", "mfa")
+               + tier(2, "phones", "EH1"))  # MFA writes both tiers
     (out / "u0.TextGrid").write_text(foreign, encoding="utf-8")
     result = cli(root, "-o", out, "--model", tiny_model_dir)
     assert result.exit_code in (0, 1), result.output

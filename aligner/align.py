@@ -38,7 +38,8 @@ from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, for_speaker,
                             interval_not_aligned, overlapping_speech, recording_level,
-                            transcript_fit, voiced_outside_words, words_in_silence)
+                            transcript_fit, untranscribed_turns, voiced_outside_words,
+                            words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
@@ -380,6 +381,10 @@ class Aligner:
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
         recording = recording_level(wave)  # once: the report joins the speakers' flags
+        if not all(g.whole for g in segments):  # speech outside every speaker's intervals
+            recording += untranscribed_turns([(g.start, g.end) for g in segments],
+                                             voiced_frames(wave).numpy(), self.thresholds,
+                                             self.frame_duration)
         talk = [(g.start, g.end, _owner(g, speaker))
                 for g in spoken if not g.whole]  # (start, end, speaker) of intervals with words
         for spk, parts in per_speaker.items():

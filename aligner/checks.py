@@ -364,6 +364,24 @@ def interval_not_aligned(start: float, end: float, reason: str) -> Flag:
                 f"left out: {reason}", "words", start, end)
 
 
+def untranscribed_turns(intervals: Sequence[tuple[float, float]], voiced: np.ndarray,
+                        thresholds: Thresholds = Thresholds(),
+                        frame: float = FRAME_SECONDS) -> list[Flag]:
+    """`untranscribed_speech` on a recording whose transcript is a TextGrid of utterance
+    intervals: voiced speech longer than `max_voiced_outside` that lies outside every interval
+    of every speaker (`intervals`: (start, end) of each), a turn nobody transcribed. Each
+    speaker's own check looks only inside their intervals, so a forgotten turn (9 s of an
+    interview left as an empty interval) went unflagged where a text transcript's is flagged."""
+    gap = voiced_outside_words([Interval(s, e, "turn") for s, e in intervals], voiced, frame)
+    if gap is None or gap.end - gap.start <= thresholds.max_voiced_outside:
+        return []
+    more = f" ({gap.total:.1f} s in all, in {gap.stretches} stretches)" if gap.stretches > 1 else ""
+    return [Flag("untranscribed_speech",
+                 f"{gap.end - gap.start:.1f} s of voiced speech at {gap.start:.2f}-{gap.end:.2f} s "
+                 f"lies outside every interval of the transcript{more}: is a turn missing from "
+                 "the TextGrid?", start=gap.start, end=gap.end)]
+
+
 def overlapping_speech(own: Iterable[tuple[float, float]],
                        others: Iterable[tuple[float, float, str]],
                        thresholds: Thresholds = Thresholds()) -> list[Flag]:

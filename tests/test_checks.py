@@ -597,3 +597,30 @@ def test_two_speakers_flags_say_whose_tier(tmp_path, tiny_model_dir):
     assert all("[bob]" in str(f) for f in bob.flags if f.kind != "clipped")
     assert all(f.tier.startswith("bob - ") for f in bob.flags if f.tier)
     assert not any("[bob]" in str(f) for f in alice.flags)
+
+
+def test_speech_outside_every_interval_of_a_textgrid_is_flagged(tmp_path, tiny_model_dir):
+    """Each speaker's check looks inside their own intervals, so a turn left out of a TextGrid
+    (an empty interval over 9 s of an interview) went unflagged, where the same audio with a
+    text transcript is flagged `untranscribed_speech`."""
+    import soundfile as sf
+    from praatio import textgrid
+
+    from aligner.align import Aligner
+    from conftest import speechlike
+
+    sf.write(str(tmp_path / "talk.wav"), speechlike(4.0), 16000)
+    aligner = Aligner.load(tiny_model_dir)
+
+    def flags(alice, bob):
+        tg = textgrid.Textgrid(0, 4.0)
+        tg.addTier(textgrid.IntervalTier("alice", [alice], 0, 4.0))
+        tg.addTier(textgrid.IntervalTier("bob", [bob], 0, 4.0))
+        tg.save(str(tmp_path / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+        out = aligner.align_speakers(tmp_path / "talk.wav", tmp_path / "talk.TextGrid")
+        return [f for a in out for f in a.flags if f.kind == "untranscribed_speech"
+                and "every interval" in str(f)]
+
+    (gap,) = flags((0.0, 1.0, "hello there"), (2.5, 4.0, "good morning"))
+    assert 1.0 <= gap.start <= 1.1 and 2.3 <= gap.end <= 2.5 and "turn missing" in str(gap)
+    assert flags((0.0, 2.0, "hello there"), (2.0, 4.0, "good morning")) == []

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # torch stays out of `ottc-align --help` (cli/adapt.py import
     from aligner.alignment import Alignment, Interval
     from aligner.corpus import Utterance
     from aligner.model import AcousticModel
+    from aligner.phone_folding import Folding
     from aligner.train import TrainConfig
 
 ADAPT_STEPS = 500          # optimiser steps (~3 min on 2 CPU cores), fewer if the time budget runs out
@@ -308,7 +309,7 @@ def gold_tier(gold: list["Utterance"]) -> str:
     return "phones" if any(read_gold(u.gold).phones for u in gold) else "words"
 
 
-def score_on_gold(model: "AcousticModel", gold: list["Utterance"], folding,
+def score_on_gold(model: "AcousticModel", gold: list["Utterance"], folding: "Folding",
                   tier: str = "phones") -> GoldFigures:
     """Align each gold recording with `model` (as `align` does) and score its `tier` against
     the hand-placed boundaries (`evaluate.score_utterance`). A recording that cannot be aligned
@@ -371,7 +372,7 @@ class GoldCheck:
 
 
 def check_gold(base: "AcousticModel", adapted: "AcousticModel", gold: list["Utterance"],
-               folding) -> GoldCheck:
+               folding: "Folding") -> GoldCheck:
     """Score both models on the gold recordings."""
     tier = gold_tier(gold)
     return GoldCheck(len(gold), score_on_gold(base, gold, folding, tier),

@@ -51,6 +51,11 @@ from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
 if TYPE_CHECKING:
     import torch
 
+    from aligner.decode import TokenSpans
+    from aligner.model import AcousticModel
+    from aligner.text.frontend import Word
+    from aligner.text.lexicon import Lexicon
+
 CHUNK_SECONDS = 40.0
 CONTEXT_SECONDS = 5.0
 
@@ -176,7 +181,8 @@ class Aligner:
     Two stages, usable on their own: `encode` (audio -> the model's outputs) and `decode`
     (outputs + prepared text -> Alignment); `align_waveform` runs both for each segment."""
 
-    def __init__(self, model, *, lexicon=None, thresholds: Thresholds = Thresholds()) -> None:
+    def __init__(self, model: AcousticModel, *, lexicon: Lexicon | None = None,
+                 thresholds: Thresholds = Thresholds()) -> None:
         if not isinstance(thresholds, Thresholds):  # else every align fails, far from the cause
             raise TypeError(f"thresholds must be an aligner.checks.Thresholds (e.g. "
                             f"Thresholds(min_transcript_fit=0.01)), not {type(thresholds).__name__}")
@@ -226,7 +232,7 @@ class Aligner:
         return next(self.model.parameters()).device
 
     @property
-    def lexicon(self):
+    def lexicon(self) -> Lexicon:
         if self._lexicon is None:
             self._lexicon = _load_lexicon(None)
         return self._lexicon
@@ -752,7 +758,8 @@ def with_unheard(phones: list[Interval], owner: list[int], unheard: list[tuple[i
     return tidy_phones(phones, duration), owner  # 1 ms each at least, where room ran out
 
 
-def choose_variants(log_probs: np.ndarray, words, spans, token_word, frame_duration: float,
+def choose_variants(log_probs: np.ndarray, words: Sequence[Word], spans: TokenSpans,
+                    token_word: torch.Tensor, frame_duration: float,
                     states: int = 1) -> list[list[str]]:
     """For each word with several pronunciations, the one whose best path through the word's
     frames (from a first alignment with the first variants) has the highest log-probability.

@@ -600,8 +600,8 @@ def _died_result(utt: Utterance) -> Result:
                   cause=CRASHED)
 
 
-def run_parallel(model, device: str, dictionary, todo: Sequence[Utterance], out_dir: Path,
-                 formats: Sequence[str], method: str, strict: bool, jobs: int,
+def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequence[Utterance],
+                 out_dir: Path, formats: Sequence[str], method: str, strict: bool, jobs: int,
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
                  late: list[Result] | None = None,
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,

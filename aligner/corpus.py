@@ -61,6 +61,14 @@ def find_utterances(root: Path) -> list[Utterance]:
     return found
 
 
+def file_utterance(audio: Path, transcript: Path | None) -> Utterance:
+    """One recording outside a corpus (`ottc-align AUDIO`), with its gold as `find_utterances`
+    finds it: what `transcript_conflict` judges."""
+    gold = _siblings(Path(audio)).get(GOLD_EXTENSION)
+    return Utterance(Path(audio).stem, Path(audio), transcript, None,
+                     None if gold == transcript else gold)
+
+
 def gold_utterances(root: Path) -> list[Utterance]:
     """The utterances under `root` that have a gold alignment (beside a text transcript): what
     training's dev figures and the benchmarks measure on."""
@@ -151,13 +159,12 @@ def transcript_conflict(utt: Utterance) -> str | None:
     transcribed the speakers' turns in Praat, would never learn that their work was ignored."""
     if utt.transcript is None or utt.transcript.suffix.lower() not in (".lab", ".txt"):
         return None
-    grid = _siblings(utt.audio).get(".textgrid")
-    if grid is not None:
-        from aligner.formats import is_alignment_textgrid, textgrid_tier_names
+    if utt.gold is not None:  # the TextGrid beside the text, found with it (no folder scan)
+        from aligner.formats import alignment_tiers, textgrid_tier_names
 
-        names = textgrid_tier_names(grid)
-        if names and not is_alignment_textgrid(grid):  # a gold alignment beside it is expected
-            return (f"{grid} holds utterance tiers ({', '.join(names)}), a transcript; using "
+        names = textgrid_tier_names(utt.gold)
+        if names and not alignment_tiers(names):  # a gold alignment beside it is expected
+            return (f"{utt.gold} holds utterance tiers ({', '.join(names)}), a transcript; using "
                     f"{utt.transcript.name} (a .lab or .txt is read before a TextGrid): move "
                     "the text file away to align the TextGrid's turns")
     if utt.transcript.suffix.lower() != ".lab":

@@ -605,7 +605,11 @@ def is_alignment_textgrid(path: Path) -> bool:
     nothing else, with or without speakers), which a run may replace, and not a transcript of
     utterance tiers (one named `words` too) or a labelled file with tiers of its own, which it
     must not."""
-    names = textgrid_tier_names(path)
+    return alignment_tiers(textgrid_tier_names(path))
+
+
+def alignment_tiers(names: Sequence[str]) -> bool:
+    """Whether tiers of these names are an alignment (`is_alignment_textgrid`)."""
     kinds = [named_kind(n) or ("phones" if phones_tier([n]) else None) for n in names]
     return bool(kinds) and all(kinds) and "phones" in kinds
 

@@ -118,7 +118,9 @@ def command(
         if transcript is None:
             transcript = _guess_transcript(audio)
             if not quiet:
-                _print_transcript_conflicts([_file_utterance(audio, transcript)], verbose)
+                from aligner.corpus import file_utterance
+
+                _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
                            strict, quiet, verbose, min_pause, limits)
     raise typer.Exit(code)

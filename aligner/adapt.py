@@ -153,6 +153,7 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording],
     import torch
 
     from aligner.align import Aligner
+    from aligner.alignment import mean_word_confidence
     from aligner.features import CHANGE_FEATURES, spectral_change
 
     aligner = Aligner(model)
@@ -164,8 +165,6 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording],
             result = aligner.align(wave, r.transcript, sample_rate=aligner.sample_rate)
         except ValueError:
             continue
-        from aligner.alignment import mean_word_confidence
-
         mean = mean_word_confidence([w for w in result.words if w.label])
         if mean is not None:
             confidences.append(mean)

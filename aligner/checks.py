@@ -130,9 +130,13 @@ class Flag(str):
         obj.kind, obj.tier, obj.start, obj.end, obj.label = kind, tier, start, end, label
         return obj
 
+    @property
+    def message(self) -> str:
+        """The text after `kind: `."""
+        return str(self).split(": ", 1)[1] if ": " in str(self) else str(self)
+
     def __reduce__(self):  # keep the attributes through pickling (worker processes)
-        message = str(self).split(": ", 1)[1] if ": " in str(self) else str(self)
-        return (Flag, (self.kind, message, self.tier, self.start, self.end, self.label))
+        return (Flag, (self.kind, self.message, self.tier, self.start, self.end, self.label))
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "message": str(self), "tier": self.tier, "start": self.start,
@@ -143,9 +147,8 @@ def for_speaker(flag: Flag, speaker: str) -> Flag:
     """`flag` of one speaker's tiers in a recording of several: its message names the speaker
     and its tier is the output's (`ruth - words`). Why: the report, the terminal and the CSV pool
     the speakers' flags, and "transcript fit 0.0008 is very low" did not say whose transcript."""
-    message = str(flag).split(": ", 1)[1] if ": " in str(flag) else str(flag)
     tier = f"{speaker} - {flag.tier}" if flag.tier else ""
-    return Flag(flag.kind, f"[{speaker}] {message}", tier, flag.start, flag.end, flag.label)
+    return Flag(flag.kind, f"[{speaker}] {flag.message}", tier, flag.start, flag.end, flag.label)
 
 
 def flag_kind(flag: str) -> str:
@@ -192,15 +195,9 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                           f"only {voiced:.1%} of the audio aligned to this transcript is voiced: "
                           "no one seems to speak (noise or silence, whispering, or the wrong "
                           "recording)"))
-    outside = alignment.voiced_outside
-    if outside is not None and words and outside.end - outside.start > thresholds.max_voiced_outside:
-        more = (f" ({outside.total:.1f} s in all, in {outside.stretches} stretches)"
-                if outside.stretches > 1 else "")
-        flags.append(Flag("untranscribed_speech",
-                          f"{outside.end - outside.start:.1f} s of voiced speech at "
-                          f"{outside.start:.2f}-{outside.end:.2f} s lies outside the transcript's "
-                          f"words{more}: is part of what was said missing from the transcript?",
-                          start=outside.start, end=outside.end))
+    if words:
+        flags += _untranscribed(alignment.voiced_outside, thresholds, "the transcript's words",
+                                "is part of what was said missing from the transcript?")
     for w in words:
         if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
             flags.append(_entry_flag("low_confidence", "words", w,
@@ -373,13 +370,20 @@ def untranscribed_turns(intervals: Sequence[tuple[float, float]], voiced: np.nda
     speaker's own check looks only inside their intervals, so a forgotten turn (9 s of an
     interview left as an empty interval) went unflagged where a text transcript's is flagged."""
     gap = voiced_outside_words([Interval(s, e, "turn") for s, e in intervals], voiced, frame)
+    return _untranscribed(gap, thresholds, "every interval of the transcript",
+                          "is a turn missing from the TextGrid?")
+
+
+def _untranscribed(gap: Uncovered | None, thresholds: Thresholds, outside: str,
+                   question: str) -> list[Flag]:
+    """`untranscribed_speech` for the longest voiced stretch `gap` left outside `outside`, when
+    it lasts more than `max_voiced_outside`."""
     if gap is None or gap.end - gap.start <= thresholds.max_voiced_outside:
         return []
     more = f" ({gap.total:.1f} s in all, in {gap.stretches} stretches)" if gap.stretches > 1 else ""
     return [Flag("untranscribed_speech",
                  f"{gap.end - gap.start:.1f} s of voiced speech at {gap.start:.2f}-{gap.end:.2f} s "
-                 f"lies outside every interval of the transcript{more}: is a turn missing from "
-                 "the TextGrid?", start=gap.start, end=gap.end)]
+                 f"lies outside {outside}{more}: {question}", start=gap.start, end=gap.end)]
 
 
 def overlapping_speech(own: Iterable[tuple[float, float]],

@@ -178,7 +178,7 @@ def gold_frame_labels(phones: list[tuple[float, float, str]], n_frames: int,
         name = label.strip().upper().rstrip("012")
         cls = silence if clean_phone(label) in SILENCE_LABELS else index.get(name, -100)
         lo, hi = frame_span(start, end, n_frames, frame)
-        labels[lo:max(lo, hi)] = cls
+        labels[lo:hi] = cls
     return labels
 
 

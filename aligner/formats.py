@@ -1146,10 +1146,10 @@ _XML_CLOSING_RE = re.compile(r"</([A-Za-z_][\w:.-]*)\s*>")
 
 
 def _looks_like_xml(text: str) -> bool:
-    """An XML document without its declaration: it opens with an element that has attributes
-    (`<ANNOTATION_DOCUMENT AUTHOR="...">`, `<Trans scribe="...">`), or closes two kinds of
-    element. Markup in a transcript does neither (`<unk> hello`, Kaldi's `<s> hello </s>`)."""
-    return (_XML_ATTRIBUTE_RE.match(text) is not None
+    """An XML document: its declaration, or without one an element with attributes opening it
+    (`<ANNOTATION_DOCUMENT AUTHOR="...">`, `<Trans scribe="...">`) or two kinds of element
+    closed. Markup in a transcript does neither (`<unk> hello`, Kaldi's `<s> hello </s>`)."""
+    return (text.lstrip().startswith("<?xml") or _XML_ATTRIBUTE_RE.match(text) is not None
             or len(set(_XML_CLOSING_RE.findall(text))) >= 2)
 
 
@@ -1180,7 +1180,7 @@ def read_transcript_file(path: Path) -> list[Segment]:
         raise TranscriptError(f"{path}: is an audio file, not a transcript; give the words "
                               "as a .txt or .lab file, or a TextGrid")
     text = read_transcript(path)
-    if text.lstrip().startswith("<?xml") or _looks_like_xml(text):
+    if _looks_like_xml(text):
         raise TranscriptError(f"{path}: holds XML, not a transcript; export its words as "
                               "plain text or a Praat TextGrid")
     return [Segment(text, str(path))]

@@ -417,8 +417,7 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
         if utt.transcript is None:  # its transcript is gone: what our runs wrote is stale
-            aligned_before = recorded is not None and bool(recorded.get(utt.name))
-            stale = utterance_outputs(out_dir, utt, formats, plots) if aligned_before else []
+            stale = utterance_outputs(out_dir, utt, formats, plots) if ours else []
         else:
             old = (settings if recorded is None  # the caller does not know: taken as ours
                    else recorded[utt.name] or settings if utt.name in recorded else None)

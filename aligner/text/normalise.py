@@ -665,10 +665,10 @@ _SPEAKER_LABEL_RE = re.compile(r"^[ \t]*([^\W\d_][\w.'-]{0,19}(?: \d{1,3})?):(?:
 
 
 def speaker_labels(text: str) -> list[str]:
-    """The labels that open two or more lines of `text` ("INT", "RUTH"), when they open two
-    lines or more in all: they are read as words and aligned, taking time from the speech
-    around them (19 labels moved 12 word starts by over 50 ms in an interview); `validate` warns.
-    One "Note: ..." line is no turn-taking."""
+    """The speaker labels opening the lines of `text` ("INT", "RUTH"), when two lines or more
+    open with one: they are read as words and aligned, taking time from the speech around them
+    (19 labels moved 12 word starts by over 50 ms in an interview); `validate` warns. One
+    "Note: ..." line is no turn-taking."""
     found = _SPEAKER_LABEL_RE.findall(text)
     if len(found) < 2 or is_chat(text):
         return []
@@ -691,7 +691,7 @@ def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool],
     low = core.lower()
     if core.isalpha() and cleaned[end:end + 2] == "--":
         return core.islower() and low not in ("a", "i") and (
-            len(low) == 1 or (re.search(r"[aeiouy]", low) is None and low not in VOWELLESS_WORDS))
+            len(low) == 1 or (_vowelless(low) and low not in VOWELLESS_WORDS))
     if not _trailing_hyphen(core, cleaned, end):
         return False
     if _cutoff_letters(low, known):
@@ -719,7 +719,12 @@ def _trailing_hyphen(core: str, cleaned: str, end: int) -> bool:
 def _cutoff_letters(low: str, known: Callable[[str], bool]) -> bool:
     """Whether lowercase letters before a hyphen are a word's broken-off start, not a word said
     in full: one letter (never its name), or not a word, or no vowel ("th")."""
-    return len(low) == 1 or not known(low) or re.search(r"[aeiouy]", low) is None
+    return len(low) == 1 or not known(low) or _vowelless(low)
+
+
+def _vowelless(low: str) -> bool:
+    """No vowel letter (y counted): "th", "w", "hmm"."""
+    return re.search(r"[aeiouy]", low) is None
 
 
 def _glued_cutoffs(core: str, known: Callable[[str], bool]) -> list[str]:

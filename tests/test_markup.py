@@ -532,7 +532,7 @@ def test_export_to_an_unwritable_place_is_a_usage_error(tmp_path):
     ("th-that", [("th-", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
     ("c-can't", [("c-", [["spn"]]), ("can't", [["K", "AE1", "N", "T"]])]),
     ("I w— went", [("I", [["AY1"]]), ("w—", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
-    ("I w-- went", [("I", [["AY1"]]), ("w-", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
+    ("I w-- went", [("I", [["AY1"]]), ("w--", [["spn"]]), ("went", [["W", "EH1", "N", "T"]])]),
     ("th— that", [("th—", [["spn"]]), ("that", [["DH", "AE1", "T"], ["DH", "AH0", "T"]])]),
 ])
 def test_a_word_broken_off_with_a_hyphen_is_a_cutoff(text, expected, lex):

@@ -7,6 +7,7 @@ import pytest
 from aligner.text.frontend import (
     TranscriptError, Word, generated_pronunciations, load_lexicon, parse_transcript,
     read_transcript)
+from aligner.text.normalise import normalise
 from aligner.text.phones import phone_ids
 
 
@@ -210,6 +211,30 @@ def test_symbols_typed_apart_from_their_number_are_said(text, said, lex):
                 "5×3": "F AY1 V T AY1 M Z TH R IY1", "±": "P L AH1 S AO1 R M AY1 N AH0 S"}
     assert all(spoken[k] == v for k, v in expected.items() if k in spoken)
     assert any(k in spoken for k in expected)
+
+
+@pytest.mark.parametrize("text,label,said", [
+    ("it costs $ 5 now", "$ 5", "five dollars"), ("pay € 10", "€ 10", "ten euros"),
+    ("it costs 5 $ now", "5 $", "five dollars"), ("only 10 € each", "10 €", "ten euros"),
+    ("£ 3.50 each", "£ 3.50", "three pounds and fifty pence"),
+])
+def test_a_currency_sign_typed_apart_from_its_number_is_said(text, label, said, lex):
+    """`$ 5` and `5 €`: the sign was dropped as a symbol, so "dollars" had no place in the
+    transcript and its time went to the neighbours. Now one word, as `$5` is."""
+    tokens = normalise(text)
+    (token,) = [t for t in tokens if t.text == label]
+    assert " ".join(token.readings[0]) == said
+    assert len(parse_transcript(text, lex)) == len(tokens)
+
+
+@pytest.mark.parametrize("text,label,first", [
+    ("3M shares rose", "3M", "three million"), ("5M people", "5M", "five million"),
+    ("3M's shares rose", "3M's", "three m.'s"), ("a 3m wall", "3m", "three meters"),
+])
+def test_a_capital_m_after_a_number_is_no_metre(text, label, first):
+    """"3M's" was "three meters's": a capital M after a number is a million or the letter."""
+    (token,) = [t for t in normalise(text) if t.text == label]
+    assert " ".join(token.readings[0]) == first
 
 
 def test_symbols_only_tokens_dropped(lex):

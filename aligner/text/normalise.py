@@ -453,8 +453,9 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
         for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|'?\d+'?s(?![^\W\d_])"
                                 r"|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#×÷]", core, re.IGNORECASE):
             # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
-            unit = _unit_words(chunk, prev == "1") if prev.isdecimal() else None
-            if unit:  # "5-km"
+            # "5-km"; a capital M is no metre ("3M's": the company)
+            unit = _unit_words(chunk, prev == "1") if prev.isdecimal() and chunk != "M" else None
+            if unit:
                 words += unit
             elif _DECADE_RE.match(chunk):  # "mid-80s", "late-1990s": decades, not seconds
                 words += _piece_readings(chunk, known, shouting)[0]
@@ -611,6 +612,8 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     if m and not known(low):
         ip, frac, unit = m.groups()
         amount = _number_readings("", ip, frac)[0]
+        if unit == "M":  # "3M people", "3M" the company: a capital M is no metre
+            return [amount + ["million"], amount + ["m."]]
         words = _unit_words(unit, amount == ["one"])
         if words is not None:
             return [amount + [w for part in words for w in part.split()]]
@@ -899,17 +902,23 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     shouting = uppers >= 10 and uppers > 4 * lowers
     tokens: list[Token] = []
     pending_unit: list[str] = []
+    currency_at = -1  # where a currency sign typed apart from the number after it lies
     for i, core in enumerate(pieces):
         prev = pieces[i - 1] if i > 0 else ""
         nxt = pieces[i + 1] if i + 1 < len(pieces) else ""
         a, b = spans[i]
         if (a, b) in is_markup:
             tokens.append(Token(original(a, b), [], markup_kind(core, chat)))
+            currency_at = -1
             continue
+        if currency_at >= 0 and _PLAIN_NUMBER_RE.fullmatch(core):  # "$ 5": read as "$5"
+            core, a = cleaned[currency_at] + core, currency_at
+        currency_at = -1
         following = [(pieces[j], spans[j][1]) for j in range(i + 1, min(i + 13, len(pieces)))
                      if spans[j] not in is_markup] if cleaned[b:b + 1] == "-" else ()  # restarts
         if _is_cutoff(core, cleaned, b, known, following):  # "w- went": not "double-you"
-            tokens.append(Token(original(a, b + 1), [], MARKUP_SPN))
+            dash = len(cleaned[b:]) - len(cleaned[b:].lstrip("-"))  # "w-", "w--", "w—"
+            tokens.append(Token(original(a, b + dash), [], MARKUP_SPN))
             continue
         for start in _glued_cutoffs(core, known):  # "b-b-barrel": two cutoffs, then the word
             tokens.append(Token(original(a, a + len(start) + 1), [], MARKUP_SPN))
@@ -918,9 +927,17 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         if not core:
             ra, rb = raw_spans[i]
             sym = cleaned[ra:rb].strip(".,'")
+            k = ra + cleaned[ra:rb].index(sym) if sym else ra
             if sym in SPOKEN_SYMBOLS:
-                k = ra + cleaned[ra:rb].index(sym)
                 tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
+            elif sym in _CURRENCY and _PLAIN_NUMBER_RE.fullmatch(nxt):
+                currency_at = k  # "$ 5": the number after it says the currency's word
+            elif sym in _CURRENCY and _PLAIN_NUMBER_RE.fullmatch(prev) and tokens and (
+                    tokens[-1].text == original(*spans[i - 1])):  # "5 €", "10 $"
+                money = _CURRENCY_AFTER_RE.match(prev.lstrip("+") + sym)
+                if money:
+                    tokens[-1] = Token(original(spans[i - 1][0], k + 1),
+                                       _money(sym, money.group(1), money.group(2), None))
             continue
         readings = _dedupe(_roman_readings(core, prev, shouting)
                            + _piece_readings(core, known, shouting, prev, nxt))

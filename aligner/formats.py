@@ -427,16 +427,23 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
                                  a.speaker or "", "" if iv.confidence is None
                                  else f"{_conf(iv.confidence):g}",
                                  ";".join(getattr(a.flags[k], "kind", "") for k in mine)])
-            # flags on the whole recording, and those whose interval is not written (a
-            # transcript interval past the end of the audio): the recording row carries them
-            whole = [getattr(f, "kind", "") for k, f in enumerate(a.flags) if k not in placed]
+            # flags on the whole recording: the recording row carries them; flags on a stretch
+            # no entry covers (an overlap, an untranscribed turn, a transcript interval past the
+            # end of the audio): a span row each, with the stretch's times
+            rest = [f for k, f in enumerate(a.flags) if k not in placed]
+            timed = [getattr(f, "end", None) is not None and f.start is not None for f in rest]
+            whole = [getattr(f, "kind", "") for f, t in zip(rest, timed) if not t]
             if whole:
                 writer.writerow(_recording_row(duration, a.speaker or "", whole))
+            spans = sorted((f for f, t in zip(rest, timed) if t), key=lambda f: (f.start, f.end))
+            writer.writerows([f"{f.start:.3f}", f"{f.end:.3f}", "", SPAN_TYPE, a.speaker or "",
+                              "", f.kind] for f in spans)
             writer.writerows(rows)
     return path
 
 
 RECORDING_TYPE = "recording"  # the CSV row that carries flags on the whole recording
+SPAN_TYPE = "span"  # a CSV row that carries a flag on a stretch no entry covers
 
 
 def _recording_row(duration: float, speaker: str, kinds: list[str]) -> list[str]:
@@ -956,6 +963,9 @@ def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> lis
                     and row[columns["tier"]].lower() == RECORDING_TYPE:
                 recorded.append(_interval(row[columns["start"]], row[columns["end"]], "").end)
                 continue  # flags on the whole recording, no interval of a tier
+            if columns and "tier" in columns and columns["tier"] < len(row) \
+                    and row[columns["tier"]].lower() == SPAN_TYPE:
+                continue  # a flag on a stretch of the recording, no interval of a tier
             items.append(_csv_row(row, columns) if columns else (None, None, _plain_row(row)))
         except (ValueError, IndexError) as err:
             raise FormatError(f"{path}:{number}: {err}") from None

@@ -472,15 +472,17 @@ def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):
     assert read_csv(tmp_path / "v.csv")[0].duration == 1.3
 
 
-def test_a_flag_on_an_interval_that_is_not_written_reaches_the_csv_recording_row(tmp_path):
+def test_a_flag_on_an_interval_that_is_not_written_reaches_the_csv(tmp_path):
     """`interval_beyond_audio` names a transcript interval past the end of the audio: no row
-    of the words tier carries it, so it went missing from the CSV (JSON and the report had it)."""
+    of the words tier carries it, so it went missing from the CSV (JSON and the report had it).
+    It has a `span` row of its own, with the interval's times."""
     a = _alignment()
     a.flags.append(Flag("interval_beyond_audio", "interval 2.1-2.5 s ends after the audio",
                         "words", 2.1, 2.5, "late"))
     write_outputs(a, tmp_path / "u", ["csv"])
     rows = list(csv.DictReader(open(tmp_path / "u.csv", encoding="utf-8")))
-    assert (rows[0]["Type"], rows[0]["Flags"]) == ("recording", "interval_beyond_audio")
+    assert [rows[0][k] for k in ("Type", "Begin", "End", "Flags")] == [
+        "span", "2.100", "2.500", "interval_beyond_audio"]
     assert next(r for r in rows if r["Label"] == "world")["Flags"] == "long_word"  # still on its word
     assert sum("interval_beyond_audio" in r["Flags"] for r in rows) == 1
 
@@ -582,3 +584,24 @@ def test_a_speakers_flag_lands_on_its_csv_row(tmp_path):
     (hello,) = [r for r in rows if r[2] == "hello"]
     assert hello[4] == "bob" and hello[-1] == "low_confidence"
     assert not [r for r in rows if r[3] == "recording"]
+
+
+def test_a_flag_on_a_stretch_no_entry_covers_keeps_its_times_in_the_csv(tmp_path):
+    """An overlap of two speakers, a turn nobody transcribed or an interval past the end of the
+    audio fell to the `recording` row, 0 to the end: a CSV reader lost where it was. Each now has
+    a `span` row with its own times, which reading the CSV back leaves out of the tiers."""
+    from aligner.checks import Flag
+
+    a = _alignment()
+    a.flags = [Flag("transcript_mismatch", "fit 0.001"),
+               Flag("untranscribed_speech", "1.2 s of voiced speech", start=1.5, end=1.8),
+               Flag("overlapping_speech", "overlaps ann's", "words", 0.25, 0.4)]
+    (path,) = write_file(a, tmp_path / "u.csv", "csv")
+    rows = list(csv.DictReader(open(path, encoding="utf-8")))
+    assert [(r["Type"], r["Begin"], r["End"], r["Flags"]) for r in rows[:3]] == [
+        ("recording", "0.000", "2.0456", "transcript_mismatch"),
+        ("span", "0.250", "0.400", "overlapping_speech"),
+        ("span", "1.500", "1.800", "untranscribed_speech")]
+    back = read_csv(path)[0]
+    assert [w.label for w in back.words if w.label] == ["héllo", "world"]
+    assert back.duration == a.duration

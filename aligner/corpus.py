@@ -30,13 +30,16 @@ NO_TRANSCRIPT = "no transcript (.lab, .txt or .TextGrid) beside the audio"
 class Utterance:
     """One recording and its transcript. `name` is the path relative to the corpus root without
     suffix (posix separators): it names the utterance in reports and places its outputs. `gold`
-    is its gold alignment, a TextGrid beside a text transcript (None where there is none)."""
+    is its gold alignment, a TextGrid beside a text transcript (None where there is none);
+    `unused_txt` a `.txt` beside the `.lab` that is the transcript, found with it, for
+    `transcript_conflict`."""
 
     name: str
     audio: Path
     transcript: Path | None
     speaker: str | None
     gold: Path | None = None
+    unused_txt: Path | None = None
 
 
 def find_utterances(root: Path) -> list[Utterance]:
@@ -57,16 +60,25 @@ def find_utterances(root: Path) -> list[Utterance]:
         if gold == transcript:  # an utterance TextGrid is the transcript, not a gold alignment
             gold = None
         speaker = rel.parts[0] if len(rel.parts) > 1 else None
-        found.append(Utterance(rel.with_suffix("").as_posix(), path, transcript, speaker, gold))
+        found.append(Utterance(rel.with_suffix("").as_posix(), path, transcript, speaker, gold,
+                               _unused_txt(siblings, transcript)))
     return found
 
 
 def file_utterance(audio: Path, transcript: Path | None) -> Utterance:
-    """One recording outside a corpus (`ottc-align AUDIO`), with its gold as `find_utterances`
-    finds it: what `transcript_conflict` judges."""
-    gold = _siblings(Path(audio)).get(GOLD_EXTENSION)
+    """One recording outside a corpus (`ottc-align AUDIO`), with its gold and any `.txt` beside
+    its `.lab` as `find_utterances` finds them: what `transcript_conflict` judges."""
+    siblings = _siblings(Path(audio))
+    gold = siblings.get(GOLD_EXTENSION)
     return Utterance(Path(audio).stem, Path(audio), transcript, None,
-                     None if gold == transcript else gold)
+                     None if gold == transcript else gold, _unused_txt(siblings, transcript))
+
+
+def _unused_txt(siblings: dict[str, Path], transcript: Path | None) -> Path | None:
+    """The `.txt` beside a recording whose transcript is its `.lab`, else None."""
+    if transcript is None or transcript.suffix.lower() != ".lab":
+        return None
+    return siblings.get(".txt")
 
 
 def gold_utterances(root: Path) -> list[Utterance]:
@@ -167,10 +179,8 @@ def transcript_conflict(utt: Utterance) -> str | None:
             return (f"{utt.gold} holds utterance tiers ({', '.join(names)}), a transcript; using "
                     f"{utt.transcript.name} (a .lab or .txt is read before a TextGrid): move "
                     "the text file away to align the TextGrid's turns")
-    if utt.transcript.suffix.lower() != ".lab":
-        return None
-    txt = _siblings(utt.audio).get(".txt")
-    if txt is None:
+    txt = utt.unused_txt  # found with the .lab (no folder scan per recording)
+    if txt is None or utt.transcript.suffix.lower() != ".lab":
         return None
     try:  # compared as text: a UTF-16 .lab may say what a UTF-8 .txt says
         if decode_text(utt.transcript.read_bytes()).split() == decode_text(txt.read_bytes()).split():

@@ -120,3 +120,33 @@ def test_a_dropped_g_is_the_ing_word_said_with_n(lex):
     assert by_text["goin'"].pronunciations[0][:2] == ["G", "OW1"]
     berlin = parse_transcript("'Berlin'", lex)[0]  # in quotes: the closing one is not a g
     assert berlin.text == "Berlin" and berlin.pronunciations == lex.lookup("berlin")
+
+
+@pytest.mark.parametrize("typed,first,also", [
+    ("sooo", "S OW1", "S UW1"), ("pleeease", "P L IY1 Z", None), ("helllo", "HH AH0 L OW1", None),
+    ("yesss", "Y EH1 S", None), ("goood", "G AA1 D", "G UH1 D"), ("reaaally", "R IH1 L IY0", None),
+])
+def test_a_word_drawn_out_in_its_spelling_is_the_word(typed, first, also, lex):
+    """"pleeease" was P L IY1 IY1 IY1 S and "sooo" S UW1 (the G2P's): a letter typed three times
+    or more is the word said long; each known word it may spell is a variant ("goood": god or
+    good, the acoustics choose). Still listed as unknown: no dictionary has it as typed."""
+    variants, unknown = lex.pronounce(typed)
+    assert " ".join(variants[0]) == first and unknown
+    assert also is None or also.split() in variants
+
+
+def test_a_drawn_out_word_that_spells_no_known_word_is_left_to_the_g2p(lex):
+    assert lex._unstretched("brrr") == [] and lex._unstretched("zzz") == []
+    assert lex.pronounce("brrr")[1]
+
+
+@pytest.mark.parametrize("typed,phones", [
+    ("tryna", "T R AY1 N AH0"), ("coulda", "K UH1 D AH0"), ("imma", "AY1 M AH0"),
+    ("whatcha", "W AH1 CH AH0"),
+])
+def test_casual_spellings_of_conversation_are_known(typed, phones, lex):
+    """Transcripts of spontaneous speech write "tryna", "coulda", "imma": CMUdict lacks them and
+    the G2P said T R IH1 N AH0, K UW1 L D AH0, IH1 M AH0."""
+    assert typed in lex
+    (word,) = parse_transcript(typed, lex)
+    assert " ".join(word.pronunciations[0]) == phones and not word.unknown

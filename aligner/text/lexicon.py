@@ -13,6 +13,7 @@ split only when a word is asked for: that keeps start-up to a fraction of a seco
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -54,6 +55,22 @@ ELISIONS = {
     "tho'": [["DH", "OW1"]],  # though
     "lil'": [["L", "IH1", "L"]],  # little
 }
+CASUAL = {
+    "tryna": [["T", "R", "AY1", "N", "AH0"]],  # trying to
+    "boutta": [["B", "AW1", "T", "AH0"]],  # about to
+    "shoulda": [["SH", "UH1", "D", "AH0"]], "coulda": [["K", "UH1", "D", "AH0"]],
+    "woulda": [["W", "UH1", "D", "AH0"]],  # should/could/would have
+    "whatcha": [["W", "AH1", "CH", "AH0"]], "dontcha": [["D", "OW1", "N", "CH", "AH0"]],
+    "didja": [["D", "IH1", "JH", "AH0"]], "wouldja": [["W", "UH1", "JH", "AH0"]],
+    "couldja": [["K", "UH1", "JH", "AH0"]],
+    "whaddaya": [["W", "AH1", "D", "AH0", "Y", "AH0"]],  # what do you
+    "imma": [["AY1", "M", "AH0"]], "i'ma": [["AY1", "M", "AH0"]],  # I'm going to
+    "d'you": [["D", "Y", "UW1"], ["JH", "UW1"]], "s'pose": [["S", "P", "OW1", "Z"]],
+    "prolly": [["P", "R", "AA1", "L", "IY0"]],
+}
+"""Informal spellings of conversation (what transcribers of spontaneous speech type) that
+CMUdict lacks and the grapheme-to-phoneme model said wrongly ("tryna": T R IH1 N AH0, "coulda"
+with an L, "imma" with IH1). Looked up after CMUdict."""
 _SPECIAL_LETTERS = {
     "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "th", "þ": "th",
     "ı": "i", "ħ": "h", "ŋ": "ng",
@@ -213,7 +230,7 @@ class Lexicon:
         """True if a dictionary (user or CMUdict, or ELISIONS) has the word as written
         (lowercase)."""
         w = word.lower()
-        return w in self.user or w in self.cmu or w in ELISIONS
+        return w in self.user or w in self.cmu or w in ELISIONS or w in CASUAL
 
     def user_entry(self, text: str) -> list[list[str]] | None:
         """The user dictionary's variants for a token as typed (`1599`, `Mr.`, `{LG}`), or
@@ -230,7 +247,7 @@ class Lexicon:
             return [list(p) for p in ELISIONS[w]]
         raw = self.cmu.get(w)
         if raw is None:
-            return None
+            return [list(p) for p in CASUAL[w]] if w in CASUAL else None
         return [p.split() for p in raw]
 
     def phones_for(self, word: str) -> list[list[str]]:
@@ -295,6 +312,36 @@ class Lexicon:
             stripped = self.lookup(letters)
             if stripped:  # unknown when letters were dropped: IPA "baɪ" is not the word "ba"
                 return stripped[:MAX_VARIANTS], any(c.isalpha() and c not in letters for c in w)
+        stretched = self._unstretched(letters)
+        if stretched:  # "sooo", "pleeease": the word, said long, not phones for every letter
+            return stretched, True
         from aligner.text import g2p  # lazy: the model loads only when a word is unknown
 
         return g2p.predict(letters), True
+
+    def _unstretched(self, letters: str) -> list[list[str]]:
+        """The pronunciations of the known words that `letters`, typed with a letter repeated
+        three times or more to say it was drawn out ("sooo", "pleeease", "helllo"), spells
+        with each such run cut to one or two letters; [] when none is known. A run of vowels is
+        tried as one letter first ("sooo": "so" before "soo"), of consonants as two ("helllo":
+        "hello"); every known word is a variant, for the acoustics to choose ("goood": "god",
+        "good"). Why: the grapheme-to-phoneme model said every letter ("pleeease": P L IY1 IY1
+        IY1 S) or another word ("sooo": S UW1)."""
+        runs = list(re.finditer(r"([a-z])\1\1+", letters))
+        if not runs or len(runs) > 3:
+            return []
+        choices = [(1, 2) if m.group(1) in "aeiou" else (2, 1) for m in runs]
+        found: list[list[str]] = []
+        for picks in sorted(itertools.product(*choices),
+                            key=lambda ks: sum(k != c[0] for k, c in zip(ks, choices))):
+            word, last = "", 0
+            for m, k in zip(runs, picks):
+                word += letters[last:m.start()] + m.group(1) * k
+                last = m.end()
+            word += letters[last:]
+            if len(word) < 2:  # "zzz": not the letter's name
+                continue
+            for v in self.lookup(word) or []:
+                if v not in found:
+                    found.append(v)
+        return found[:MAX_VARIANTS]

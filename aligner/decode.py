@@ -236,6 +236,24 @@ def _check_inputs(log_probs: Tensor, targets: Tensor) -> None:
         raise ValueError(f"targets must be class ids in [0, {log_probs.shape[1]})")
 
 
+def _checked_optional(log_probs: Tensor, targets: Tensor, optional: Tensor | None) -> Tensor:
+    """The Viterbi searches' inputs checked (ValueError, naming what is wrong): `optional` as
+    a bool [S] tensor on the CPU (no token optional when None), with at least one frame for
+    each token that is not."""
+    _check_inputs(log_probs, targets)
+    n_frames, n_tok = log_probs.shape[0], targets.numel()
+    optional = torch.zeros(n_tok, dtype=torch.bool) if optional is None else optional.bool().cpu()
+    if optional.shape != (n_tok,):
+        raise ValueError(f"optional must be [S] = [{n_tok}], got {tuple(optional.shape)}")
+    n_required = n_tok - int(optional.sum())
+    if n_frames < n_required:
+        raise ValueError(
+            f"viterbi needs at least one frame per non-optional token: {n_frames} frames for "
+            f"{n_required} tokens"
+        )
+    return optional
+
+
 def _searches_exactly(n_frames: int, n_tokens: int, band: int | None) -> bool:
     """Whether `viterbi_segments` searches every boundary (no band): band None and a small
     enough T * S. `align_viterbi` then needs no OT guide path."""
@@ -258,22 +276,12 @@ def viterbi_segments(
     one does (at worst the search becomes exact). Returns (first, end, best total log-prob).
     Raises ValueError when T is smaller than the number of non-optional tokens.
     """
-    _check_inputs(log_probs, targets)
+    optional = _checked_optional(log_probs, targets, optional)
     n_frames, n_tok = log_probs.shape[0], targets.numel()
-    if optional is None:
-        optional = torch.zeros(n_tok, dtype=torch.bool)
-    optional = optional.bool().cpu()
-    if optional.shape != (n_tok,):
-        raise ValueError(f"optional must be [S] = [{n_tok}], got {tuple(optional.shape)}")
     # The window bookkeeping is a handful of O(S) integer operations: numpy, whose calls cost
     # a few times less than torch's (this runs once per utterance, twice with variants).
     req = (~optional.numpy()).astype(np.int64)
     n_required = int(req.sum())
-    if n_frames < n_required:
-        raise ValueError(
-            f"viterbi needs at least one frame per non-optional token: {n_frames} frames for "
-            f"{n_required} tokens"
-        )
     lo_exact = np.cumsum(req)  # the exact windows: non-optional tokens among 0..j
     hi_exact = n_frames - (n_required - lo_exact)
     if band is None:
@@ -622,21 +630,11 @@ def viterbi_windowed(
     input agree before the anchor: usually (the tests compare with the exact search), not
     always (`viterbi_segments_long` says when not, and what it does about it).
     """
-    _check_inputs(log_probs, targets)
+    optional = _checked_optional(log_probs, targets, optional)
     n_frames, n_tok = log_probs.shape[0], targets.numel()
-    if optional is None:
-        optional = torch.zeros(n_tok, dtype=torch.bool)
-    optional = optional.bool().cpu()
-    if optional.shape != (n_tok,):
-        raise ValueError(f"optional must be [S] = [{n_tok}], got {tuple(optional.shape)}")
     window = max(int(window), 16)
     req = (~optional).long()
     n_required = int(req.sum())
-    if n_frames < n_required:
-        raise ValueError(
-            f"viterbi needs at least one frame per non-optional token: {n_frames} frames for "
-            f"{n_required} tokens"
-        )
     req_after = n_required - torch.cumsum(req, 0)  # non-optional tokens after token j
     rate = n_tok / n_frames
     first = torch.zeros(n_tok, dtype=torch.long)

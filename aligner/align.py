@@ -36,10 +36,10 @@ import numpy as np
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import (Flag, Thresholds, beyond_audio, find_flags, for_speaker,
-                            interval_not_aligned, overlapping_speech, recording_level,
-                            transcript_fit, untranscribed_turns, voiced_outside_words,
-                            words_in_silence)
+from aligner.checks import (Flag, Thresholds, beyond_audio, ends_in_speech, find_flags,
+                            for_speaker, interval_not_aligned, overlapping_speech,
+                            recording_level, transcript_fit, untranscribed_turns,
+                            voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
@@ -342,6 +342,7 @@ class Aligner:
         left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
         first_error: ValueError | None = None
         spoken: list[Segment] = []
+        whole_voiced = None  # voicing of the whole recording, when a segment spans it
         for segment in segments:
             owner = _owner(segment, speaker)
             try:
@@ -366,6 +367,8 @@ class Aligner:
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
+            if segment.whole:
+                whole_voiced = voiced
             if self.voiced_ends:
                 words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(),
                                                     frame_levels(piece).numpy(),
@@ -386,11 +389,13 @@ class Aligner:
             raise first_error
         out = []
         levels = frame_levels(wave).numpy()  # for words placed on silence
-        recording = recording_level(wave)  # once: the report joins the speakers' flags
+        whole_voiced = (voiced_frames(wave) if whole_voiced is None else whole_voiced).numpy()
+        # once: the report joins the speakers' flags
+        recording = [*recording_level(wave), *ends_in_speech(whole_voiced, levels, duration,
+                                                             self.frame_duration)]
         if not all(g.whole for g in segments):  # speech outside every speaker's intervals
             recording += untranscribed_turns([(g.start, g.end) for g in segments],
-                                             voiced_frames(wave).numpy(), self.thresholds,
-                                             self.frame_duration)
+                                             whole_voiced, self.thresholds, self.frame_duration)
         talk = [(g.start, g.end, _owner(g, speaker))
                 for g in spoken if not g.whole]  # (start, end, speaker) of intervals with words
         for spk, parts in per_speaker.items():

@@ -465,6 +465,36 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
     return flags
 
 
+# A recording that ends in voiced speech at close to the level of its loud parts was cut
+# before its last word ended, or as another began (`ends_in_speech`). Measured on speechocean762's
+# 2500 held-out learner recordings: 2 flagged (0.08%); the same recordings cut at a voiced frame
+# in their middle 40%: 68.9% flagged; 1000 FSDD digits (8 kHz, trimmed close to the word): 1.0%.
+# Only the end is judged: a voiced onset rises to full level within a frame or two, so a
+# recording trimmed close to its first word (half of FSDD's) looks cut at its start.
+CUT_VOICED_FRAMES = 5  # voicing among the last 50 ms (the last two frames are not judged)
+CUT_LEVEL_DB = -12.0  # ... and the last 30 ms within this of the loud frames' level
+
+
+def ends_in_speech(voiced: np.ndarray, levels: np.ndarray, duration: float,
+                   frame: float = FRAME_SECONDS) -> list[Flag]:
+    """`ends_in_speech` when the recording's last CUT_VOICED_FRAMES frames hold voicing
+    (`voiced`: `features.voiced_frames`) and its last 30 ms are within CUT_LEVEL_DB of the
+    95th percentile of its frame `levels` (dB, `features.frame_levels`). Why: a clip cut from a
+    longer recording at the wrong time loses the end of its last word, which the aligner then
+    squeezes into what is left with nothing to say so; a tool cutting a corpus wants to know."""
+    n = min(len(voiced), len(levels))
+    if n < 2 * CUT_VOICED_FRAMES:
+        return []
+    level = float(np.mean(levels[n - 3:n]) - np.percentile(levels[:n], 95))
+    if not voiced[n - CUT_VOICED_FRAMES:n].any() or level <= CUT_LEVEL_DB:
+        return []
+    return [Flag("ends_in_speech",
+                 f"the recording ends in voiced speech within {max(1, round(-level))} dB of its "
+                 "loud parts: was it cut before its last word ended, or as another began? The "
+                 "last phones are then squeezed into what is left",
+                 start=max(0.0, duration - CUT_VOICED_FRAMES * frame), end=duration)]
+
+
 # A word whose loudest 20 ms is this far below the loudest of the speech within
 # SILENT_WORD_REACH of it was placed on a pause, not where it was said (`words_in_silence`).
 # On 2035 words of 313 correct learner recordings the quietest word peaks 29 dB below its

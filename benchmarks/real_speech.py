@@ -1,7 +1,7 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
-        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--repeated 400]
+        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--repeated 400] [--cut 2500]
         [--words 300]
         [--threads 2]
         [--name real_speech]
@@ -258,6 +258,35 @@ def repetition_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item]
             counts[kind] += kind in kinds
         counts["either"] += "transcript_mismatch" in kinds or "untranscribed_speech" in kinds
     return {"recordings": total, **{k: v / max(1, total) for k, v in counts.items()}}
+
+
+def cut_entry(done: dict[str, Alignment], items: list[Item], n: int, rate: int) -> dict:
+    """How `ends_in_speech` treats a recording cut inside its speech: up to n recordings, evenly
+    spaced, each cut at a voiced 10 ms frame drawn (seeded) from the middle 40% of its frames,
+    judged on the cut audio as `Aligner.align_waveform` judges it (the flag looks only at the
+    audio, so no alignment is needed); and the share of the correct recordings (`done`) that
+    carry the flag."""
+    from aligner.audio import load_audio
+    from aligner.checks import ends_in_speech
+    from aligner.features import frame_levels, voiced_frames
+
+    rng = random.Random(0)
+    chosen = [it for it in items if it.key in done]
+    step = max(1, len(chosen) // max(1, n))
+    total = flagged = 0
+    for item in chosen[::step][:n] if n > 0 else []:
+        wave = load_audio(item.audio, rate)
+        voiced = np.flatnonzero(voiced_frames(wave).numpy())
+        middle = voiced[(voiced > 0.3 * len(wave) / 160) & (voiced < 0.7 * len(wave) / 160)]
+        if not len(middle):
+            continue
+        piece = wave[: int(rng.choice(list(middle))) * 160 + rng.randint(-80, 80)]
+        total += 1
+        flagged += bool(ends_in_speech(voiced_frames(piece).numpy(), frame_levels(piece).numpy(),
+                                       len(piece) / rate))
+    correct = [("ends_in_speech" in flag_kinds(a)) for a in done.values()]
+    return {"recordings": total, "flagged": flagged / max(1, total),
+            "correct_flagged": float(np.mean(correct)) if correct else 0.0}
 
 
 def low_confidence_words(a: Alignment, threshold: float) -> list[bool]:
@@ -598,6 +627,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeated", type=int, default=400,
                     help="recordings aligned with a word of theirs said again in the middle, the "
                          "transcript unchanged")
+    ap.add_argument("--cut", type=int, default=2500,
+                    help="recordings whose audio is cut at a voiced moment in its middle "
+                         "(`ends_in_speech`; the audio alone is judged, nothing is aligned)")
     ap.add_argument("--words", type=int, default=300,
                     help="isolated words (FSDD digits), each aligned with its own transcript and "
                          "with another digit's")
@@ -683,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
                 entry["repeated"] = repetition_entry(ottc, done, items, args.repeated)
+                entry["cut"] = cut_entry(done, items, args.cut, ottc.aligner.sample_rate)
                 right_fits = [(k, a.transcript_fit) for k, a in done.items()]
                 entry["calibration"] = calibrate_fit(right_fits, wrong_fits, refused)
                 th = ottc.aligner.thresholds
@@ -725,6 +758,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"{100 * rep['transcript_mismatch']:.1f}%",
                     f"`untranscribed_speech`: {100 * rep['untranscribed_speech']:.1f}%; either "
                     f"flag: {100 * rep['either']:.1f}%"])
+                cut = entry["cut"]
+                so_rows.append([
+                    "the audio cut at a voiced moment in its middle (the transcript whole)",
+                    cut["recordings"], "-", "-",
+                    f"`ends_in_speech`: {100 * cut['flagged']:.1f}% (the correct recordings: "
+                    f"{100 * cut['correct_flagged']:.2f}%)"])
                 so_rows.append([
                     "the same in a corpus run (each judged against its speaker's other recordings)",
                     len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%", "-"])
@@ -760,10 +799,12 @@ def main(argv: list[str] | None = None) -> int:
         word_data = {"recordings": len(fsdd), "failed": len(failed),
                      "mismatch_flagged": sum("transcript_mismatch" in k for k in kinds),
                      "any_flag": sum(bool(k) for k in kinds),
+                     "ends_in_speech": sum("ends_in_speech" in k for k in kinds),
                      "speakers": len({it.key.split("/")[0] for it in fsdd})}
         word_rows.append(["FSDD digits (correct transcripts)", len(fsdd), len(failed),
                           f"{word_data['mismatch_flagged']} ({100 * word_data['mismatch_flagged'] / max(1, len(done)):.1f}%)",
-                          f"{word_data['any_flag']} ({100 * word_data['any_flag'] / max(1, len(done)):.1f}%)"])
+                          f"{word_data['any_flag']} ({100 * word_data['any_flag'] / max(1, len(done)):.1f}%; "
+                          f"`ends_in_speech` {word_data['ends_in_speech']})"])
         pairs = swapped_pairs(fsdd, len(fsdd))
         caught, refused, _ = align_swapped(ottc, pairs)
         word_data.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)

@@ -624,3 +624,27 @@ def test_speech_outside_every_interval_of_a_textgrid_is_flagged(tmp_path, tiny_m
     (gap,) = flags((0.0, 1.0, "hello there"), (2.5, 4.0, "good morning"))
     assert 1.0 <= gap.start <= 1.1 and 2.3 <= gap.end <= 2.5 and "turn missing" in str(gap)
     assert flags((0.0, 2.0, "hello there"), (2.0, 4.0, "good morning")) == []
+
+
+def test_a_recording_that_ends_in_speech_is_flagged():
+    """A clip cut before its last word ended (a corpus cut at the wrong times) aligned without a
+    word: the last phones were squeezed into what was left. Voicing in its last 50 ms close to
+    the level of its loud parts says so; speech that fades out, or a pause at the end, does not."""
+    import numpy as np
+
+    from aligner.checks import CUT_LEVEL_DB, ends_in_speech
+    from aligner.features import frame_levels, voiced_frames
+
+    def flags(wave):
+        return ends_in_speech(voiced_frames(wave).numpy(), frame_levels(wave).numpy(),
+                              len(wave) / 16000)
+
+    voice = speechlike(1.5)  # voiced throughout, its level rising and falling three times a second
+    (cut,) = flags(voice[: int(1.42 * 16000)])  # cut at a loud moment (its envelope's peak)
+    assert cut.kind == "ends_in_speech" and (cut.start, cut.end) == pytest.approx((1.37, 1.42))
+    faded = voice * np.clip((1.5 - np.arange(len(voice)) / 16000) / 0.3, 0, 1)  # a 0.3 s fade
+    assert flags(faded) == []
+    paused = np.concatenate([voice, 0.001 * speechlike(0.3, seed=1)])  # a quiet tail
+    assert flags(paused) == []
+    quieter = voice[: int(1.42 * 16000)] * np.linspace(1, 10 ** ((CUT_LEVEL_DB - 6) / 20), 22720)
+    assert flags(quieter) == []  # ends well below its loud parts

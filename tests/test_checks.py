@@ -515,6 +515,27 @@ def test_a_word_placed_on_silence_is_flagged():
     assert words_in_silence([], levels) == [] and words_in_silence(words[:1], np.zeros(0)) == []
 
 
+def test_a_word_placed_amid_a_long_break_is_flagged():
+    """A long recording paused for two minutes of room tone: a long file's decoding put "Going to
+    come" 60-95 s before they were said, amid the break, with no flag, because nothing within
+    10 s of them was speech to compare with. Where nothing near is, the speech around is sought
+    up to a minute away; a sound that far from any speech still passes."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import SILENT_WORD_FAR, words_in_silence
+
+    rng = np.random.default_rng(0)
+    levels = -65.0 + rng.normal(0, 2.0, 20000)  # 200 s of room tone at -65 dB
+    levels[:2000] = -20.0  # speech up to 20 s
+    levels[18000:] = -22.0  # and after 180 s
+    words = [Interval(56.0, 56.3, "going", 0.1), Interval(65.0, 65.2, "to", 0.2),
+             Interval(10.0, 10.4, "said", 0.3)]
+    assert [f.label for f in words_in_silence(words, levels)] == ["going", "to"]
+    far = words_in_silence([Interval(100.0, 100.3, "come", 0.1)], levels)
+    assert far == [] and 100.0 - 20.0 > SILENT_WORD_FAR  # no speech within a minute: not judged
+
+
 def test_a_word_on_the_background_of_a_noisy_recording_is_flagged():
     """In a recording whose background is only 23 dB below its speech (LibriSpeech's room
     noise) a word placed on a pause is never 40 dB quieter than the speech: "who" sat on the

@@ -214,8 +214,17 @@ def release_folder(lock: Path) -> None:
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed to `path`.
 
-    For libraries that insist on writing to a file name themselves (praatio)."""
+    For libraries that insist on writing to a file name themselves (praatio). A symbolic link
+    at `path` is written through (its target gets the file; the link stays), and a device or a
+    pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written into, as `open(path, "w")` would: the
+    rename replaced them with a plain file, /dev/null included when run as root."""
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with _written_in_place(path) as tmp:
+            yield tmp
+        return
     ensure_dir(path.parent)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
@@ -232,6 +241,24 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def _written_in_place(path: Path) -> Iterator[Path]:
+    """A temporary file whose content is copied into the device or pipe `path` when the block
+    succeeds (nothing is written to it when the block fails)."""
+    fd, tmp_name = tempfile.mkstemp(suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as source, open(path, "wb") as target:
+            while chunk := source.read(1 << 20):
+                target.write(chunk)
+    except OSError as err:
+        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ crashed run's temporary files are cleaned up while a running one's are kept."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -59,3 +60,31 @@ def test_an_output_name_near_the_limit_is_written(tmp_path):
             fh.write("{}")
         assert (tmp_path / name).read_text() == "{}"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_link_is_written_through_and_a_pipe_written_into(tmp_path):
+    """Run as root, `--report /dev/full` or `--json /dev/null` replaced the device with a plain
+    file (the temporary file was renamed over it), and `-o link.json` replaced the link with a
+    file, leaving its target as it was. A link's target gets the file; a pipe (what /dev/stdout
+    is, here a FIFO) and a device get it written into."""
+    import threading
+
+    from aligner.atomic import atomic_open
+
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    with atomic_open(link) as handle:
+        handle.write("new")
+    assert link.is_symlink() and target.read_text() == "new"
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    with atomic_open(fifo) as handle:
+        handle.write("through the pipe")
+    reader.join(10)
+    assert received == ["through the pipe"] and stat.S_ISFIFO(fifo.stat().st_mode)

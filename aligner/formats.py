@@ -193,12 +193,22 @@ def _duration(alignments: Sequence[Alignment]) -> float:
 def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
                   formats: Sequence[str], utterance: str | None = None) -> list[Path]:
     """Write `alignments` in every format in `formats` next to `base`; returns the paths.
-    Raises ValueError naming an unknown format before anything is written."""
+    Raises ValueError naming an unknown format before anything is written. All formats or
+    none: when one cannot be written (a full disk), those already written are removed, so no
+    recording is left with some of its outputs, which a corpus run would take as done."""
     base = Path(base)
     formats = parse_formats(formats)
     utterance = utterance or base.name
-    return [path for fmt in formats
-            for path in write_file(alignments, format_path(base, fmt), fmt, utterance)]
+    written: list[Path] = []
+    try:
+        for fmt in formats:
+            written += write_file(alignments, format_path(base, fmt), fmt, utterance)
+    except BaseException:
+        for path in written:
+            if path.is_file() and not path.is_symlink():  # never a device or a link's target
+                path.unlink(missing_ok=True)
+        raise
+    return written
 
 
 def write_file(alignments: Alignment | Sequence[Alignment], path: Path, fmt: str,

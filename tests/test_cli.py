@@ -254,6 +254,24 @@ def test_the_corpus_summary_shows_paths_from_the_corpus_root(tmp_path, tiny_mode
     assert "alice/a2.lab: transcript is empty" in line and str(root) not in line
 
 
+def test_a_report_that_cannot_be_written_is_not_named_and_fails_the_run(tmp_path, tiny_model_dir,
+                                                                        monkeypatch):
+    """On a full disk the report failed to write, the error said so, and the summary still
+    ended with "report: .../alignment_report.csv (every utterance with its flags)", exit 0."""
+    from aligner import runner
+
+    def full(*_, **__):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "write_report", full)
+    root = tmp_path / "corpus"
+    _make_corpus(root)
+    result = cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir)
+    assert result.exit_code == 2, result.output
+    assert "No space left" in result.stderr and "report: not written" in result.stdout
+    assert "alignment_report.csv" not in result.stdout
+
+
 def test_only_a_path_s_start_is_cut_to_the_corpus_root():
     """The root's name inside a longer one stayed cut: `corpus/subcorpus/a.lab` became
     `suba.lab`."""

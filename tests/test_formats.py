@@ -605,3 +605,17 @@ def test_a_flag_on_a_stretch_no_entry_covers_keeps_its_times_in_the_csv(tmp_path
     back = read_csv(path)[0]
     assert [w.label for w in back.words if w.label] == ["héllo", "world"]
     assert back.duration == a.duration
+
+
+def test_outputs_are_written_all_or_none(tmp_path, monkeypatch):
+    """On a full disk the JSON failed after the TextGrid was written: the TextGrid stayed, and a
+    corpus run resumed later took the recording as done. The formats written are removed."""
+    import aligner.formats as formats
+
+    def full(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(formats, "write_json", full)
+    with pytest.raises(OSError, match="No space"):
+        write_outputs(_alignment(), tmp_path / "u", ["textgrid", "csv", "json"])
+    assert list(tmp_path.iterdir()) == []

@@ -403,6 +403,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal)
     interrupted = False
+    report_written = False
     stop = StopRequest()  # Ctrl-C or SIGTERM: which one sets the exit code
     try:
         with catch_interrupts(stop):
@@ -418,6 +419,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
             runner.write_report(results, report,
                                 runner.lacks_outputs(out_dir, utterances, fmts, plots),
                                 [u.name for u in todo] if interrupted else ())
+            report_written = True
             if "csv" in fmts:
                 runner.write_table(results, out_dir, out_dir / runner.TABLE_NAME)
             runner.write_oovs(report, out_dir)
@@ -427,13 +429,13 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         err_console().print(_interrupted_line(results, len(utterances) + len(unreadable)))
         return stop.exit_code
     if not quiet:
-        _print_corpus_summary(results, report, root, verbose)
+        _print_corpus_summary(results, report if report_written else None, root, verbose)
         _print_unknown_words(results, root, dictionary)
     else:
         for r in results:
             if not r.ok:
                 err_console().print(f"[bold red]failed:[/] {escape(r.name)}: {escape(r.reason)}")
-    return exit_code(results)
+    return exit_code(results) if report_written else 2  # a disk full at the end: not done
 
 
 def _interrupted_line(results, total: int) -> str:
@@ -590,7 +592,8 @@ class ProgressLog:
 FAILED_ROWS, FLAGGED_ROWS = 50, 10  # utterances listed under the summary (--verbose: all)
 
 
-def _print_corpus_summary(results, report: Path, root: Path, verbose: bool = False) -> None:
+def _print_corpus_summary(results, report: Path | None, root: Path, verbose: bool = False
+                          ) -> None:
     """Counts, then the utterances to look at: every failure (up to 50) and the worst flagged
     ones, with flags counted per kind. Flagged utterances were aligned and written: the table
     counts them as aligned so that "flagged" never reads as "not aligned". Paths inside the
@@ -639,7 +642,10 @@ def _print_corpus_summary(results, report: Path, root: Path, verbose: bool = Fal
         for r in flagged:
             for f in r.flags:
                 console.print(f"  {escape(r.name)}: [yellow]{escape(f)}[/]")
-    console.print(f"report: {escape(str(report))} (every utterance with its flags)")
+    if report is None:  # the error above said why
+        console.print("report: not written")
+    else:
+        console.print(f"report: {escape(str(report))} (every utterance with its flags)")
 
 
 def _flag_severity(result) -> tuple:

@@ -443,6 +443,23 @@ def test_a_reader_that_goes_away_does_not_fail_the_run(tmp_path, tiny_model_dir,
     _check_textgrid(tmp_path / "out" / "a.TextGrid", 2.0, 3)
 
 
+def test_a_terminal_that_cannot_show_a_name_does_not_fail_the_run(tmp_path, tiny_model_dir):
+    """In an ASCII-only terminal (`LANG=C`, an old CI runner) printing "Zoë café.wav" raised
+    UnicodeEncodeError after the outputs were written: "internal error", exit 1."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(str(folder / "Zoë café.wav"), speechlike(2.0), 16000)
+    (folder / "Zoë café.txt").write_text("hello world again", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "aligner.cli", str(folder / "Zoë café.wav"), "--model",
+         str(tiny_model_dir), "-o", str(tmp_path / "out"), "-f", "json"],
+        capture_output=True, cwd=Path(__file__).resolve().parent.parent, timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr.decode()
+    assert "Zo\\xeb caf\\xe9.wav" in done.stdout.decode()
+    assert (tmp_path / "out" / "Zoë café.json").is_file()
+
+
 def test_a_corpus_run_warns_about_transcripts_without_a_recording(tmp_path, tiny_model_dir):
     """A transcript whose recording is missing (renamed, not copied) is not aligned and the
     report, which lists recordings, cannot show it: a warning names it (validate did alone)."""

@@ -16,6 +16,7 @@ for an unexpected internal error).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Annotated
@@ -85,6 +86,9 @@ def main() -> None:
     unless OTTC_ALIGN_DEBUG is set). A reader that goes away (`| head`, `| true`) silences
     the output instead of failing the run (`_ReaderGone`)."""
     saved = sys.stdout, sys.stderr
+    for stream in saved:  # a terminal that cannot show "Zoë" shows "Zo\xeb", not a crash
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     sys.stdout, sys.stderr = _ReaderGone.wrap(sys.stdout), _ReaderGone.wrap(sys.stderr)
     stop = StopRequest()  # SIGTERM too (`timeout`, a job scheduler): stops as Ctrl-C does
     try:

@@ -565,7 +565,7 @@ def words_in_silence(words: Sequence[Interval], levels: np.ndarray,
         else:
             continue
         flags.append(Flag("word_in_silence",
-                          f"word {w.label!r} at {w.start:.2f}-{w.end:.2f} s is {why}: it was "
+                          f"word {w.label!r} at {w.start:.3f}-{w.end:.3f} s is {why}: it was "
                           "probably placed on a pause, not where it was said",
                           "words", w.start, w.end, w.label))
     return flags

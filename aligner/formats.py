@@ -407,7 +407,7 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
             flags.append(item)
         unknown.update(a.unknown_words)
     # One value for one speaker; for several, one per speaker (named as in the tier names).
-    fits = {a.speaker or f"speaker{i + 1}": a.transcript_fit
+    fits = {a.speaker or f"speaker{i + 1}": _conf(a.transcript_fit)
             for i, a in enumerate(alignments) if a.transcript_fit is not None}
     fit = next(iter(fits.values())) if len(alignments) == 1 and fits else (fits or None)
     return {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
@@ -469,9 +469,10 @@ def exact_seconds(t: float) -> str:
 
 
 def _conf(c: float | None) -> float | None:
-    """A confidence to 4 significant figures: three decimals turned 3% of learners' phones into
-    0.0 (outside (0, 1], -inf in a log) and hid which side of the 0.0013 flag threshold a word
-    was on."""
+    """A confidence (or a transcript fit) to 4 significant figures: three decimals turned 3% of
+    learners' phones into 0.0 (outside (0, 1], -inf in a log) and hid which side of the 0.0013
+    flag threshold a word was on; all digits made the same command's JSON differ in its last
+    digits with the number of threads (summation order), so outputs could not be compared."""
     return None if c is None or not math.isfinite(c) else float(f"{float(c):.4g}")
 
 

@@ -619,3 +619,12 @@ def test_outputs_are_written_all_or_none(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         write_outputs(_alignment(), tmp_path / "u", ["textgrid", "csv", "json"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_transcript_fit_is_written_to_four_significant_figures(tmp_path):
+    """With all its digits the fit differed in its last ones between runs on 1 and 2 threads,
+    so the same command's JSON could not be compared or hashed."""
+    a = _alignment()
+    a.transcript_fit = 0.049587552258847575
+    (path,) = write_file(a, tmp_path / "u.json", "json")
+    assert '"transcript_fit": 0.04959' in path.read_text(encoding="utf-8")

@@ -300,9 +300,21 @@ def check_samples(samples: np.ndarray, name: object) -> np.ndarray:
     finite = np.isfinite(samples)
     if not finite.all():
         raise AudioError(f"{name}: {int((~finite).sum())} samples are NaN or infinite")
-    if float(np.max(np.abs(samples))) < _SILENCE_PEAK:
+    peak = float(np.max(np.abs(samples)))
+    if peak < _SILENCE_PEAK:
         raise AudioError(f"{name}: the recording is silent (peak below -80 dBFS)")
+    if peak > FLOAT_PEAK_LIMIT:
+        raise AudioError(f"{name}: floating-point samples reach {peak:.0f}, far beyond full scale "
+                         "(1.0): integer PCM values in a float array? Divide 16-bit values by "
+                         "32768, or pass the integer array itself")
     return samples
+
+
+# Floating-point samples run from -1 to 1 at full scale; a little beyond is a float file's
+# headroom, but this far beyond (+12 dB) they are integer PCM values in a float array
+# (`np.frombuffer(raw, np.int16).astype(np.float32)`), which aligned as if nothing were wrong
+# and was flagged `clipped` with the advice to record at a lower level.
+FLOAT_PEAK_LIMIT = 4.0
 
 
 # libsndfile's header log for a WAV/AIFF whose data chunk runs past the end of the file:

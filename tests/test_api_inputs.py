@@ -65,6 +65,19 @@ def test_integer_samples_with_rate(aligner):
     assert aligner.align(pcm, "hello", sample_rate=8000).duration == pytest.approx(1.5, abs=0.01)
 
 
+def test_integer_pcm_values_in_a_float_array_are_an_audio_error(aligner, tmp_path: Path):
+    """`np.frombuffer(raw, np.int16).astype(np.float32)` aligned and was flagged `clipped`
+    ("record at a lower input level"); a float WAV written at that scale too. A float file's
+    headroom a little past full scale is fine."""
+    pcm = (speechlike(1.5, 8000) * 32767).astype(np.int16)
+    with pytest.raises(AudioError, match="integer PCM values in a float array"):
+        aligner.align(pcm.astype(np.float32), "hello", sample_rate=8000)
+    sf.write(str(tmp_path / "f.wav"), pcm.astype(np.float32), 8000, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"f\.wav: floating-point samples reach 7\d{3}"):
+        aligner.align(tmp_path / "f.wav", "hello")
+    assert aligner.align(speechlike(1.5, 8000) * 4.0, "hello", sample_rate=8000).duration > 1
+
+
 @pytest.mark.parametrize("samples", [np.ones(16000, dtype=bool), np.full(16000, "a"),
                                      np.ones(16000, dtype=complex)])
 def test_samples_that_are_not_numbers_of_sound_are_an_audio_error(aligner, samples):

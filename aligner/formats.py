@@ -84,6 +84,9 @@ def segment_problem(segment: Segment, n_phones: int, n_samples: int, sample_rate
     from aligner.text.frontend import too_fast
 
     lo, hi = segment.span(n_samples, sample_rate)
+    if hi - lo < hop and segment.whole:  # a plain transcript: there is no interval to blame
+        return (too_fast(n_phones, (hi - lo) / sample_rate)
+                or f"the audio is {n_samples / sample_rate:.3f} s long, shorter than one frame")
     if hi - lo < hop:
         return (f"the interval lies outside the audio ({n_samples / sample_rate:.2f} s) or is "
                 "shorter than one frame")

@@ -85,6 +85,8 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
     loudest channel is used instead, found by decoding the file a second time (only then)."""
     source, path = _open_source(path)
     head = None if isinstance(source, Path) else _head(source)  # before libsndfile moves it
+    if head == b"":
+        _check_not_at_end(source, path)
     try:
         handle = sf.SoundFile(source)
     except Exception as err:  # same wording as audio_info: the header cannot be read
@@ -436,6 +438,20 @@ def sniff_unsupported(head: bytes) -> str | None:
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # ADTS (MP3: layer != 0)
         return "AAC"
     return None
+
+
+def _check_not_at_end(source: BinaryIO, name: Path) -> None:
+    """An AudioError when the open file `source` has nothing left to read where it stands: a
+    BytesIO aligned once already (read to its end), or an empty one. Both were "not a readable
+    audio file (Format not recognised)", which sent the user to look at the audio itself."""
+    try:
+        where = source.tell()
+    except (OSError, ValueError, AttributeError):
+        return
+    if where:
+        raise AudioError(f"{name}: the file object is at its end ({where} bytes read already): "
+                         "seek(0) to read it again")
+    raise AudioError(f"{name}: the file object is empty (0 bytes)")
 
 
 def _head(source: Path | BinaryIO) -> bytes:

@@ -311,3 +311,18 @@ def test_an_upload_in_a_format_libsndfile_cannot_read_says_how_to_convert_it(
     with pytest.raises(AudioError, match=f"clip.wav: {kind} audio cannot be read.*ffmpeg -i "
                                          r"\S*clip\.wav \S*clip-converted\.wav$"):
         aligner.align(tmp_path / "clip.wav", "hello")
+
+
+def test_a_file_object_read_to_its_end_or_empty_says_so(aligner):
+    """The same BytesIO aligned twice, or an empty one, was "not a readable audio file (Format
+    not recognised)", which sent the user to look at a recording that was fine."""
+    import io
+
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(1.0), 16000, format="WAV")
+    buffer.seek(0)
+    assert aligner.align(buffer, "hello").duration == pytest.approx(1.0)
+    with pytest.raises(AudioError, match=r"at its end \(\d+ bytes read already\): seek\(0\)"):
+        aligner.align(buffer, "hello")
+    with pytest.raises(AudioError, match="the file object is empty"):
+        aligner.align(io.BytesIO(b""), "hello")

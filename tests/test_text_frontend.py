@@ -237,6 +237,19 @@ def test_a_capital_m_after_a_number_is_no_metre(text, label, first):
     assert " ".join(token.readings[0]) == first
 
 
+@pytest.mark.parametrize("text,label,said", [
+    ("add 1½ cups", "1½", "one and a half"), ("2¾ miles", "2¾", "two and three quarters"),
+    ("½ cup", "½", "a half"), ("⅔ of them", "⅔", "two thirds"),
+    ("a ½-hour walk", "½-hour", "a half hour"),
+])
+def test_a_fraction_character_is_said_as_a_fraction(text, label, said):
+    """"1½" was "eleven two" and "2¾" "twenty-three four": the character's compatibility form,
+    1⁄2, was glued to the whole number before it; a lone "½" could come out "one two"."""
+    (token,) = [t for t in normalise(text) if t.text == label]
+    assert " ".join(token.readings[0]) == said
+    assert not any("two" in r and "half" not in r for r in token.readings if "½" in label)
+
+
 def test_symbols_only_tokens_dropped(lex):
     assert words_of("hello ... -- ## ** world", lex) == [("hello", "hello"), ("world", "world")]
 
@@ -277,7 +290,7 @@ def test_accented_words_keep_spelling(lex):
 def test_word_tier_keeps_original_characters(lex):
     words = parse_transcript("“Don’t” — the cafe\u0301’s ﬁne ½", lex)
     assert [w.text for w in words] == ["Don’t", "the", "café’s", "ﬁne", "½"]
-    assert [w.spoken for w in words] == [["don't"], ["the"], ["café's"], ["fine"], ["one", "half"]]
+    assert [w.spoken for w in words] == [["don't"], ["the"], ["café's"], ["fine"], ["a", "half"]]
 
 
 def test_read_transcript_utf8_and_bom(tmp_path):

@@ -414,6 +414,35 @@ def _unit_words(unit: str, amount_is_one: bool) -> list[str] | None:
     return parts
 
 
+def _fraction(a: int, b: int) -> list[str]:
+    """A proper fraction in words: 1/2 "one half", 3/4 "three quarters", 2/3 "two thirds"."""
+    if b in _FRACTIONS:
+        denom = _FRACTIONS[b][0 if a == 1 else 1]
+    else:
+        denom = num.ordinal(b)[0] + ("" if a == 1 else "s")
+    return num.cardinal(a) + [denom]
+
+
+_VULGAR_RE = re.compile(r"(%s)?([\u00bc-\u00be\u2150-\u215e])((?:-[^\W\d_]+)*)" % _INT)
+
+
+def _vulgar_readings(typed: str) -> list[list[str]]:
+    """Readings of a token typed with a fraction character, "1½" ("one and a half"), "¾"
+    ("three quarters"), else []. Why: the character's compatibility form, 1⁄2, glued to the
+    whole number before it, read "1½" as "eleven two" and "2¾" as "twenty-three four"."""
+    m = _VULGAR_RE.fullmatch(typed)
+    if m is None:
+        return []
+    a, b = (int(x) for x in unicodedata.normalize("NFKC", m.group(2)).split("\u2044"))
+    said = _fraction(a, b)
+    parts = [["a", *said[1:]], said] if a == 1 else [said]  # "a half", "one half"
+    after = m.group(3).lower().split("-")[1:]  # "½-hour"
+    if m.group(1) is None:
+        return [p + after for p in parts + ([said[1:]] if a == 1 else [])]  # "½ cup": "half"
+    whole = _number_readings("", m.group(1), None)[0]
+    return [whole + ["and"] + part + after for part in parts]
+
+
 def spell_letters(word: str) -> list[str]:
     """'GPU' -> ['g.', 'p.', 'u.']: letters said by name."""
     return [c.lower() + "." for c in word if c.isalpha()]
@@ -584,15 +613,10 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     m = _FRACTION_RE.match(core)
     if m:
         a, b = int(m.group(1)), int(m.group(2))
-        numer = num.cardinal(a)
-        both = numer + num.cardinal(b)  # "24/7", "9/11": two numbers
+        both = num.cardinal(a) + num.cardinal(b)  # "24/7", "9/11": two numbers
         if not 0 < a < b <= 10:
-            return [both, numer + ["over"] + num.cardinal(b)]
-        if b in _FRACTIONS:
-            denom = _FRACTIONS[b][0 if a == 1 else 1]
-        else:
-            denom = num.ordinal(b)[0] + ("" if a == 1 else "s")
-        return [numer + [denom], both]
+            return [both, num.cardinal(a) + ["over"] + num.cardinal(b)]
+        return [_fraction(a, b), both]
     m = _HASH_RE.match(core)
     if m:
         n = _number_readings("", m.group(1), None)
@@ -939,8 +963,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                     tokens[-1] = Token(original(spans[i - 1][0], k + 1),
                                        _money(sym, money.group(1), money.group(2), None))
             continue
-        readings = _dedupe(_roman_readings(core, prev, shouting)
-                           + _piece_readings(core, known, shouting, prev, nxt))
+        readings = _vulgar_readings(original(a, b)) or _dedupe(
+            _roman_readings(core, prev, shouting) + _piece_readings(core, known, shouting, prev, nxt))
         unit = core.lower()
         after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
                         and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"

@@ -250,6 +250,36 @@ def test_a_fraction_character_is_said_as_a_fraction(text, label, said):
     assert not any("two" in r and "half" not in r for r in token.readings if "½" in label)
 
 
+@pytest.mark.parametrize("text,label,first", [
+    ("Chapter I. The Storm", "I", "one"), ("Chapter V.", "V", "five"),
+    ("CHAPTER XII. THE RETURN OF THE KING AND ALL HIS MEN", "XII", "twelve"),
+    ("Act V, Scene II", "II", "two"), ("Louis XIV.", "XIV", "the fourteenth"),
+])
+def test_a_roman_numeral_after_a_word_that_numbers_is_a_number(text, label, first):
+    """"Chapter I." was the pronoun, "Chapter V." the letter V, and "CHAPTER XII" (a transcript
+    in capitals) letters for the G2P: after chapter, act, part and the like one letter is a
+    numeral too, in capitals too, the number first; the full stop is not part of the label."""
+    (token,) = [t for t in normalise(text) if t.text == label]
+    assert " ".join(token.readings[0]) == first
+
+
+@pytest.mark.parametrize("text,labels,said", [
+    ("the palace.¹ Then", ["the", "palace", "Then"], "the palace then"),
+    ("a note² here", ["a", "note", "here"], "a note here"),
+    ("5 m² of land", ["5", "m²", "of", "land"], "five m. two of land"),  # a unit's: kept
+    ("the 1914–1918 war", ["the", "1914–1918", "war"],
+     "the nineteen fourteen to nineteen eighteen war"),
+    ("a beau-\ntiful day", ["a", "beautiful", "day"], "a beautiful day"),
+    ("a well-\nknown man", ["a", "well-known", "man"], "a well-known man"),
+])
+def test_book_text_footnotes_ranges_and_broken_lines(text, labels, said, lex):
+    """Text copied from a book: "palace.¹" was "palace dot one", "1914–1918" two numbers without
+    "to", and "beau-" / "tiful" two words, "tiful" spelled by the G2P."""
+    tokens = normalise(text, known=lex.__contains__)
+    assert [t.text for t in tokens] == labels
+    assert " ".join(w for t in tokens for w in t.readings[0]) == said
+
+
 def test_symbols_only_tokens_dropped(lex):
     assert words_of("hello ... -- ## ** world", lex) == [("hello", "hello"), ("world", "world")]
 

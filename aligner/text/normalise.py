@@ -80,6 +80,7 @@ ABBREVIATIONS: dict[str, list[list[str]]] = {
     "dr": [["doctor"], ["drive"]], "st": [["saint"], ["street"]], "jr": [["junior"]],
     "sr": [["senior"]], "prof": [["professor"]], "vs": [["versus"], ["v.", "s."]],
     "etc": [["et", "cetera"]], "e.g": [["for", "example"], ["e.", "g."]],
+    "cf": [["compare"], ["c.", "f."]],
     "i.e": [["that", "is"], ["i.", "e."]], "approx": [["approximately"]],
     "mt": [["mount"]], "ave": [["avenue"]], "rd": [["road"]], "blvd": [["boulevard"]],
     "no": [["number"]], "nos": [["numbers"]], "dept": [["department"]],
@@ -132,12 +133,28 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50}
 
 def _roman_readings(core: str, prev: str, shouting: bool) -> list[list[str]]:
     """"the fourteenth" and "fourteen" for "XIV" after a capitalised word, else nothing; not in
-    a transcript in capitals, where every word is capitalised ("MR LI" is a name)."""
-    if shouting or not (_ROMAN_RE.match(core) and prev[:1].isupper() and prev.isalpha()):
+    a transcript in capitals, where every word is capitalised ("MR LI" is a name). After a word
+    that numbers what follows ("Chapter I", "Act V", "CHAPTER XII"), one letter is a numeral
+    too, in capitals too, and the number comes first: "Chapter I." was the pronoun and
+    "Chapter V." the letter V."""
+    if core.endswith(".") and prev.lower().rstrip(".") in _NUMBERED:
+        core = core[:-1]  # "Chapter I.": a full stop, not the initial I.
+    numbered = prev.lower().rstrip(".") in _NUMBERED and bool(_ROMAN_ANY_RE.fullmatch(core))
+    if not numbered and (shouting or not (_ROMAN_RE.match(core) and prev[:1].isupper()
+                                          and prev.isalpha())):
         return []
     values = [_ROMAN_VALUES[c] for c in core]
     n = sum(-v if v < w else v for v, w in zip(values, values[1:] + [0]))
-    return [["the"] + num.ordinal(n), num.cardinal(n)]
+    ordinal, cardinal = ["the"] + num.ordinal(n), num.cardinal(n)
+    return [cardinal, ordinal] if numbered else [ordinal, cardinal]
+
+
+# Words that number what follows them, in a book or a script ("Chapter IV", "Act V", "Type II").
+_NUMBERED = frozenset({"chapter", "book", "part", "volume", "vol", "act", "scene", "section",
+                       "appendix", "canto", "article", "lesson", "unit", "stage", "phase",
+                       "level", "round", "episode", "season", "psalm", "plate", "figure", "fig",
+                       "table", "type"})
+_ROMAN_ANY_RE = re.compile(r"(?=[IVXL])(XL|L?X{0,3})(IX|IV|V?I{0,3})")
 
 
 # A telephone number as written in North America: 555-1234 (an exchange never starts with 0 or
@@ -258,10 +275,35 @@ def clean_with_origin(text: str) -> tuple[str, str, list[int] | None]:
     out: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(nfc):
-        c = _clean_char(ch)
+        if ch in _SUPERSCRIPT_DIGITS and _footnote_mark(nfc, i):
+            continue
+        if ch in "\u2012\u2013" and 0 < i < len(nfc) - 1 and nfc[i - 1].isdigit() \
+                and nfc[i + 1].isdigit():
+            c = "-"  # "1914–1918", "pp. 12–15": a range, as with a hyphen
+        else:
+            c = _clean_char(ch)
         out.append(c)
         origin.extend([i] * len(c))
     return nfc, "".join(out), origin
+
+
+_SUPERSCRIPT_DIGITS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _footnote_mark(text: str, i: int) -> bool:
+    """Whether the superscript digit text[i] marks a footnote ("palace.¹", "note²"): glued to a
+    word of more than one letter or to punctuation, not to a unit or a symbol ("m²", "x²").
+    Why: its compatibility form is the digit, so "palace.¹" was "palace dot one"."""
+    j = i
+    while j > 0 and text[j - 1] in _SUPERSCRIPT_DIGITS:
+        j -= 1
+    if j == 0 or text[j - 1].isspace() or text[j - 1].isdigit():
+        return False
+    k = j
+    while k > 0 and text[k - 1].isalpha():
+        k -= 1
+    word = text[k:j].lower()
+    return not word or (len(word) > 1 and word not in _UNITS)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -892,12 +934,25 @@ def _piece_spans(cleaned: str, markup: list[tuple[int, int]] = ()) -> list[tuple
     return spans
 
 
+# A word broken across two lines by a hyphen, as text copied from a typeset page has it.
+_LINE_BREAK_HYPHEN_RE = re.compile(r"([^\W\d_]+)-[ \t]*\r?\n[ \t]*([^\W\d_]+)")
+
+
+def _unbroken(m: re.Match, known: Callable[[str], bool]) -> str:
+    """"beau-\ntiful" -> "beautiful" when a dictionary knows the word whole, else the compound
+    "well-known": the two halves were two words of the words tier, "tiful" spelled by G2P."""
+    whole = m.group(1) + m.group(2)
+    return whole if known(whole.lower()) else f"{m.group(1)}-{m.group(2)}"
+
+
 def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[Token]:
     """Text as typed -> tokens with their readings. Symbol-only tokens (not spoken) are dropped.
 
     `known(word)` says whether a dictionary has a lowercase word; it decides between reading
     an all-capitals token as a word or as letters, and keeps known words like "'em" intact.
     """
+    if "-" in text:
+        text = _LINE_BREAK_HYPHEN_RE.sub(lambda m: _unbroken(m, known), text)
     nfc, cleaned, origin = clean_with_origin(text)
     chat = is_chat(cleaned)
     if chat:
@@ -963,8 +1018,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                     tokens[-1] = Token(original(spans[i - 1][0], k + 1),
                                        _money(sym, money.group(1), money.group(2), None))
             continue
+        roman = _roman_readings(core, prev, shouting)
         readings = _vulgar_readings(original(a, b)) or _dedupe(
-            _roman_readings(core, prev, shouting) + _piece_readings(core, known, shouting, prev, nxt))
+            roman + _piece_readings(core, known, shouting, prev, nxt))
         unit = core.lower()
         after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
                         and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"
@@ -978,8 +1034,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         m = _CURRENCY_RE.match(core)
         if m and not m.group(5) and nxt.lower().rstrip(".,") in _SCALE_WORDS:
             pending_unit = [_CURRENCY[m.group(2)][1]]
-        if core.endswith(".") and readings and readings[0] == [core[:-1].lower()]:
-            b -= 1  # "said no." : the dot was a full stop after all
+        if core.endswith(".") and readings and (readings[0] == [core[:-1].lower()] or roman):
+            b -= 1  # "said no.", "Chapter I.": the dot was a full stop after all
         if readings:
             tokens.append(Token(original(a, b), readings))
     return tokens

@@ -482,13 +482,20 @@ def _conf(c: float | None) -> float | None:
 def subtitle_cues(alignments: Alignment | Sequence[Alignment]) -> list[tuple[float, float, str, str | None]]:
     """(start, end, word, speaker) per word in time order, silence left out; speaker is None
     for a one-speaker file. One cue per word: what word-level subtitle users (karaoke-style
-    highlighting, editors that regroup words) expect from a forced aligner."""
+    highlighting, editors that regroup words) expect from a forced aligner. Transcript codes
+    in angle or curly brackets (`<unk>`, `<cutoff-x>`, `{LG}`) are left out: they are no words
+    for a viewer, and players took `<unk>` for a tag and `{LG}` for a style override; a sound
+    described in square brackets (`[laughter]`) stays, as subtitles for the deaf write it."""
     alignments = _as_list(alignments)
     duration = _duration(alignments)
     several = len(alignments) > 1
     cues = [(iv.start, iv.end, iv.label, (a.speaker or f"speaker{i + 1}") if several else None)
-            for i, a in enumerate(alignments) for iv in _labelled(a.words, duration)]
+            for i, a in enumerate(alignments) for iv in _labelled(a.words, duration)
+            if not _SUBTITLE_CODE_RE.fullmatch(iv.label)]
     return sorted(cues, key=lambda cue: (cue[0], cue[1]))
+
+
+_SUBTITLE_CODE_RE = re.compile(r"<[^<>]*>|\{[^{}]*\}")
 
 
 def subtitle_time(t: float, separator: str) -> str:

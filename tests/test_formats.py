@@ -244,12 +244,20 @@ def test_srt_and_vtt_one_cue_per_word_without_silence(tmp_path):
 def test_subtitle_times_escaping_and_speakers(tmp_path):
     assert subtitle_time(3723.0456, ",") == "01:02:03,046"
     assert subtitle_time(59.9996, ".") == "00:01:00.000"
-    a = Alignment([Interval(0.0, 1.0, "<unk>"), Interval(3600.5, 3601.25, "R&D")], [], 3700.0)
+    a = Alignment([Interval(0.0, 1.0, "a<b"), Interval(3600.5, 3601.25, "R&D")], [], 3700.0)
     write_outputs(a, tmp_path / "x", ["vtt", "srt"])
     vtt = (tmp_path / "x.vtt").read_text(encoding="utf-8").split("\n\n")
-    assert vtt[1:3] == ["00:00:00.000 --> 00:00:01.000\n&lt;unk&gt;",
+    assert vtt[1:3] == ["00:00:00.000 --> 00:00:01.000\na&lt;b",
                         "01:00:00.500 --> 01:00:01.250\nR&amp;D"]
     assert "01:00:00,500 --> 01:00:01,250\nR&D" in (tmp_path / "x.srt").read_text(encoding="utf-8")
+    # transcript codes are no words for a viewer (players took <unk> for a tag, {LG} for a
+    # style override); a sound described in square brackets stays, as SDH subtitles write it
+    coded = Alignment([Interval(0.0, 0.5, "<unk>"), Interval(0.5, 0.8, "{LG}"),
+                       Interval(0.8, 1.2, "[laughter]"), Interval(1.2, 1.5, "yes")], [], 2.0)
+    write_outputs(coded, tmp_path / "c", ["srt", "vtt"])
+    for name in ("c.srt", "c.vtt"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "unk" not in text and "LG" not in text and "[laughter]" in text and "yes" in text
     both = [_alignment("alice"), _alignment("bob", offset=0.5)]
     write_outputs(both, tmp_path / "talk", ["srt", "vtt"])
     srt = (tmp_path / "talk.srt").read_text(encoding="utf-8")

@@ -468,7 +468,8 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
 # A recording that ends in voiced speech at close to the level of its loud parts was cut
 # before its last word ended, or as another began (`ends_in_speech`). Measured on speechocean762's
 # 2500 held-out learner recordings: 2 flagged (0.08%); the same recordings cut at a voiced frame
-# in their middle 40%: 68.9% flagged; 1000 FSDD digits (8 kHz, trimmed close to the word): 1.0%.
+# in their middle 40%: 68.9% flagged; 300 FSDD digits (8 kHz, trimmed close to the word): 3
+# (benchmarks/real_speech.py, `--cut`).
 # Only the end is judged: a voiced onset rises to full level within a frame or two, so a
 # recording trimmed close to its first word (half of FSDD's) looks cut at its start.
 CUT_VOICED_FRAMES = 5  # voicing among the last 50 ms (the last two frames are not judged)
@@ -539,9 +540,8 @@ def words_in_silence(words: Sequence[Interval], levels: np.ndarray,
     frame, `features.frame_levels`) is SILENT_WORD_DB or more below the loudest frame within
     SILENT_WORD_REACH of it (SILENT_WORD_FAR where nothing that near is speech), or lies within
     SILENT_WORD_FLOOR_DB of the background there while the speech around is SILENT_WORD_BELOW_DB
-    louder. A word on silence aligns with a
-    confidence no lower than many a correct word's, so only the level tells that nothing was
-    said there."""
+    louder. A word on silence aligns with a confidence no lower than many a correct word's, so
+    only the level tells that nothing was said there."""
     flags = []
     reach, far = int(round(SILENT_WORD_REACH / frame)), int(round(SILENT_WORD_FAR / frame))
     background = background_levels(levels, reach)

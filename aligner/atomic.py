@@ -214,17 +214,19 @@ def release_folder(lock: Path) -> None:
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed to `path`.
 
-    For libraries that insist on writing to a file name themselves (praatio). A symbolic link
-    at `path` is written through (its target gets the file; the link stays), and a device or a
-    pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written into, as `open(path, "w")` would: the
-    rename replaced them with a plain file, /dev/null included when run as root."""
+    For libraries that insist on writing to a file name themselves (praatio). A device, a pipe
+    or a stream of this process (`/dev/null`, a FIFO, `/dev/stdout` whether it is a terminal,
+    a pipe or a file the shell redirected it to) is written into, and a symbolic link to a file
+    written through (its target gets the file; the link stays): the rename replaced them all
+    with a plain file, /dev/null included when run as root, and a log behind `>> run.log` lost
+    what it held."""
     path = Path(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file() and not path.is_dir():
+    if _written_as_a_stream(path):
         with _written_in_place(path) as tmp:
             yield tmp
         return
+    if path.is_symlink():
+        path = _link_target(path)
     ensure_dir(path.parent)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
@@ -243,16 +245,56 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
             tmp.unlink()
 
 
+_OWN_STREAMS = ("/proc/self/fd/", "/dev/fd/", f"/proc/{os.getpid()}/fd/")
+
+
+def _written_as_a_stream(path: Path) -> bool:
+    """Whether `path` is a device, a pipe or a socket, or a link to a stream this process has
+    open (`/dev/stdout` -> /proc/self/fd/1), which must be written into, not replaced."""
+    try:
+        mode = os.stat(path).st_mode  # through links: a pipe behind /dev/stdout is a FIFO
+    except OSError:
+        return False
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return True
+    link = str(path)
+    for _ in range(40):  # the chain of links, for a file the shell redirected stdout to
+        if not os.path.islink(link):
+            return False
+        target = os.readlink(link)
+        link = os.path.join(os.path.dirname(link), target)
+        if link.startswith(_OWN_STREAMS) or target.startswith(_OWN_STREAMS):
+            return True
+    return False
+
+
+def _link_target(path: Path) -> Path:
+    """The file a symbolic link names, to be written through as `open(path, "w")` would; an
+    OutputError for a loop, or a target whose folder does not exist (a link into an unmounted
+    disk would otherwise write onto another)."""
+    try:
+        target = Path(os.path.realpath(path, strict=False))
+        os.stat(path.parent)
+        if path.exists() or target.parent.is_dir():
+            if target.is_symlink():  # realpath stops at a loop
+                raise OSError(40, "a loop of symbolic links")
+            return target
+    except OSError as err:
+        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+    raise OutputError(f"{path}: cannot write (it links to {target}, whose folder does not exist)")
+
+
 @contextlib.contextmanager
 def _written_in_place(path: Path) -> Iterator[Path]:
-    """A temporary file whose content is copied into the device or pipe `path` when the block
-    succeeds (nothing is written to it when the block fails)."""
+    """A temporary file whose content is copied into the device, pipe or stream `path` when the
+    block succeeds (nothing is written to it when the block fails); appended, so a log that the
+    shell redirected to (`>> run.log`) keeps what it held."""
     fd, tmp_name = tempfile.mkstemp(suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        with open(tmp, "rb") as source, open(path, "wb") as target:
+        with open(tmp, "rb") as source, open(path, "ab") as target:
             while chunk := source.read(1 << 20):
                 target.write(chunk)
     except OSError as err:

@@ -207,11 +207,17 @@ def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
         for fmt in formats:
             written += write_file(alignments, format_path(base, fmt), fmt, utterance)
     except BaseException:
-        for path in written:
-            if path.is_file() and not path.is_symlink():  # never a device or a link's target
-                path.unlink(missing_ok=True)
+        _remove_written(written)
         raise
     return written
+
+
+def _remove_written(paths: Sequence[Path]) -> None:
+    """Remove outputs just written, when the others of their recording could not be: never a
+    device, nor a link or its target (written through: the user's own file)."""
+    for path in paths:
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
 
 
 def write_file(alignments: Alignment | Sequence[Alignment], path: Path, fmt: str,
@@ -258,18 +264,24 @@ def write_ctm(alignments: Alignment | Sequence[Alignment], words_path: Path,
     two files. With several speakers the utterance id becomes `<utt>-<speaker>`."""
     alignments = _as_list(alignments)
     duration = _duration(alignments)
-    for path, tier in ((words_path, "words"), (phones_path, "phones")):
-        rows = []
-        for a in alignments:
-            utt = utterance if len(alignments) == 1 else f"{utterance}-{a.speaker or 'spk'}"
-            utt = ctm_field(utt)
-            for iv in _labelled(getattr(a, tier), duration):
-                conf = 1.0 if iv.confidence is None else iv.confidence
-                rows.append(f"{utt} 1 {iv.start:.3f} {ms(iv.end - iv.start):.3f} "
-                            f"{ctm_field(iv.label)} {_conf(conf):g}\n")
-        with atomic_open(path) as handle:
-            handle.writelines(rows)
-    return [words_path, phones_path]
+    written: list[Path] = []
+    try:
+        for path, tier in ((words_path, "words"), (phones_path, "phones")):
+            rows = []
+            for a in alignments:
+                utt = utterance if len(alignments) == 1 else f"{utterance}-{a.speaker or 'spk'}"
+                utt = ctm_field(utt)
+                for iv in _labelled(getattr(a, tier), duration):
+                    conf = 1.0 if iv.confidence is None else iv.confidence
+                    rows.append(f"{utt} 1 {iv.start:.3f} {ms(iv.end - iv.start):.3f} "
+                                f"{ctm_field(iv.label)} {_conf(conf):g}\n")
+            with atomic_open(path) as handle:
+                handle.writelines(rows)
+            written.append(Path(path))
+    except BaseException:
+        _remove_written(written)  # both files or neither
+        raise
+    return written
 
 
 def ctm_id(name: str) -> str:

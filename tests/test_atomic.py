@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 from cli_helpers import cli, outputs
 
@@ -88,3 +89,47 @@ def test_a_link_is_written_through_and_a_pipe_written_into(tmp_path):
         handle.write("through the pipe")
     reader.join(10)
     assert received == ["through the pipe"] and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_link_to_this_process_s_stdout_is_written_into(tmp_path):
+    """`--report /dev/stdout >> run.log`: the link (/dev/stdout -> /proc/self/fd/1) was followed
+    to run.log and the file replaced, losing what the log held; piped (`| cat`) it failed on
+    the pseudo-name `pipe:[N]`. The stream is written into, after what it holds."""
+    link = tmp_path / "stdout_link"
+    link.symlink_to("/proc/self/fd/1")
+    code = ("import sys; from aligner.atomic import atomic_open\n"
+            f"with atomic_open({str(link)!r}) as h: h.write('report\\n')\n")
+    log = tmp_path / "run.log"
+    log.write_text("yesterday\n")
+    root = Path(__file__).resolve().parent.parent
+    with open(log, "a") as handle:
+        subprocess.run([sys.executable, "-c", code], stdout=handle, check=True, cwd=root)
+    assert log.read_text() == "yesterday\nreport\n" and link.is_symlink()
+    piped = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, cwd=root)
+    assert piped.stdout == b"report\n"
+
+
+def test_a_dangling_link_or_a_loop_is_refused(tmp_path):
+    """A link into a folder that does not exist (an unmounted disk) created that folder and
+    wrote there; a loop of links was replaced by a plain file."""
+    import pytest
+
+    from aligner.atomic import OutputError, atomic_open
+
+    dangling = tmp_path / "out.json"
+    dangling.symlink_to(tmp_path / "mnt" / "usb" / "out.json")
+    with pytest.raises(OutputError, match="whose folder does not exist"):
+        with atomic_open(dangling) as handle:
+            handle.write("x")
+    assert not (tmp_path / "mnt").exists()
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(OutputError, match="loop"):
+        with atomic_open(tmp_path / "a") as handle:
+            handle.write("x")
+    assert (tmp_path / "a").is_symlink()
+    ok = tmp_path / "ok.json"  # a dangling link whose folder exists: the target is created
+    ok.symlink_to(tmp_path / "real.json")
+    with atomic_open(ok) as handle:
+        handle.write("x")
+    assert (tmp_path / "real.json").read_text() == "x"

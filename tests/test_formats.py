@@ -630,6 +630,10 @@ def test_outputs_are_written_all_or_none(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         write_outputs(_alignment(), tmp_path / "u", ["textgrid", "csv", "json"])
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "v.phones.ctm").mkdir()  # CTM's second file cannot be written: not the first
+    with pytest.raises(OSError):
+        write_outputs(_alignment(), tmp_path / "v", ["textgrid", "ctm"])
+    assert [p.name for p in tmp_path.iterdir()] == ["v.phones.ctm"]
 
 
 def test_the_transcript_fit_is_written_to_four_significant_figures(tmp_path):

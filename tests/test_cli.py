@@ -270,6 +270,11 @@ def test_a_report_that_cannot_be_written_is_not_named_and_fails_the_run(tmp_path
     assert result.exit_code == 2, result.output
     assert "No space left" in result.stderr and "report: not written" in result.stdout
     assert "alignment_report.csv" not in result.stdout
+    monkeypatch.undo()
+    monkeypatch.setattr(runner, "write_table", full)  # the report written, the table not
+    result = cli(root, "-o", tmp_path / "out2", "-f", "csv", "--model", tiny_model_dir)
+    assert result.exit_code == 2 and "No space left" in result.stderr, result.output
+    assert "alignment_report.csv" in result.stdout
 
 
 def test_only_a_path_s_start_is_cut_to_the_corpus_root():

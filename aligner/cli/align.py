@@ -403,7 +403,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal)
     interrupted = False
-    report_written = False
+    report_written = ended = False  # the report; the report and the files that go with it
     stop = StopRequest()  # Ctrl-C or SIGTERM: which one sets the exit code
     try:
         with catch_interrupts(stop):
@@ -423,6 +423,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
             if "csv" in fmts:
                 runner.write_table(results, out_dir, out_dir / runner.TABLE_NAME)
             runner.write_oovs(report, out_dir)
+            ended = True
         except OSError as err:
             print_error(err)
     if interrupted:
@@ -435,7 +436,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         for r in results:
             if not r.ok:
                 err_console().print(f"[bold red]failed:[/] {escape(r.name)}: {escape(r.reason)}")
-    return exit_code(results) if report_written else 2  # a disk full at the end: not done
+    return exit_code(results) if ended else 2  # a disk full at the end: not done
 
 
 def _interrupted_line(results, total: int) -> str:

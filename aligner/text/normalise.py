@@ -67,6 +67,7 @@ _UNITS = {
 _UNIT_ONLY = {"km", "kg", "cm", "mm", "mg", "ml", "ft", "lb", "lbs", "oz", "mph", "kph", "hz",
               "khz", "mhz", "ghz", "kb", "mb", "gb", "tb", "sec", "hr", "hrs", "kw", "yd"}
 _PLAIN_NUMBER_RE = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?(?:-\d[\d,]*(?:\.\d+)?)?", re.ASCII)  # -5, 5-10
+_AMOUNT_RE = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?", re.ASCII)  # a sum of money: no range
 _UNIT_SINGULAR = {"kilometers": "kilometer", "kilograms": "kilogram", "meters": "meter",
                   "feet": "foot", "pounds": "pound", "ounces": "ounce", "hours": "hour",
                   "seconds": "second", "minutes": "minute", "miles": "mile", "inches": "inch",
@@ -115,6 +116,7 @@ _INT = r"\d{1,3}(?:,\d{3})+|\d+"
 _CURRENCY_RE = re.compile(
     r"^([+-]?)([$£€¥₹])(%s)?(?:\.(\d+))?(k|m|mn|b|bn|t)?$" % _INT, re.IGNORECASE | _A)
 _CURRENCY_AFTER_RE = re.compile(r"^(%s)(?:\.(\d+))?([$£€¥₹])$" % _INT, _A)
+_CURRENCY_RANGE_RE = re.compile(r"^([$£€¥₹])(%s)-(%s)$" % (_INT, _INT), _A)
 _PERCENT_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?%%$" % _INT, _A)
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(am|pm|a\.m\.?|p\.m\.?)?$",
                       re.IGNORECASE | _A)
@@ -133,13 +135,18 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50}
 
 def _roman_readings(core: str, prev: str, shouting: bool) -> list[list[str]]:
     """"the fourteenth" and "fourteen" for "XIV" after a capitalised word, else nothing; not in
-    a transcript in capitals, where every word is capitalised ("MR LI" is a name). After a word
-    that numbers what follows ("Chapter I", "Act V", "CHAPTER XII"), one letter is a numeral
-    too, in capitals too, and the number comes first: "Chapter I." was the pronoun and
-    "Chapter V." the letter V."""
-    if core.endswith(".") and prev.lower().rstrip(".") in _NUMBERED:
+    a transcript in capitals, where every word is capitalised ("MR LI" is a name). After a
+    capitalised word that numbers what follows ("Chapter I", "Act V", "CHAPTER XII"), I, V and
+    X alone are numerals too (not in capitals: "THE PART I PLAYED"), and the number comes
+    first, but after the pronoun for an "I" without a full stop ("Part I agree" is as likely
+    as "Part I"; the caller orders them): "Chapter I." was the pronoun alone and "Chapter V."
+    the letter V."""
+    numbering = prev[:1].isupper() and prev.lower().rstrip(".") in _NUMBERED
+    if core.endswith(".") and numbering:
         core = core[:-1]  # "Chapter I.": a full stop, not the initial I.
-    numbered = prev.lower().rstrip(".") in _NUMBERED and bool(_ROMAN_ANY_RE.fullmatch(core))
+    # in capitals, "THE PART I PLAYED": only a numeral of two letters or more
+    numbered = numbering and bool(_ROMAN_ANY_RE.fullmatch(core)) and (
+        core in ("I", "V", "X") if len(core) == 1 else True) and not (shouting and len(core) == 1)
     if not numbered and (shouting or not (_ROMAN_RE.match(core) and prev[:1].isupper()
                                           and prev.isalpha())):
         return []
@@ -291,9 +298,10 @@ _SUPERSCRIPT_DIGITS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u207
 
 
 def _footnote_mark(text: str, i: int) -> bool:
-    """Whether the superscript digit text[i] marks a footnote ("palace.¹", "note²"): glued to a
-    word of more than one letter or to punctuation, not to a unit or a symbol ("m²", "x²").
-    Why: its compatibility form is the digit, so "palace.¹" was "palace dot one"."""
+    """Whether the superscript digit text[i] marks a footnote: glued to punctuation
+    ("palace.¹") or to a word of three lower-case letters or more ("note²"), not to a unit, a
+    symbol or a formula ("m²", "x²", "mc²", "CO²"). Why: its compatibility form is the digit,
+    so "palace.¹" was "palace dot one"."""
     j = i
     while j > 0 and text[j - 1] in _SUPERSCRIPT_DIGITS:
         j -= 1
@@ -302,8 +310,10 @@ def _footnote_mark(text: str, i: int) -> bool:
     k = j
     while k > 0 and text[k - 1].isalpha():
         k -= 1
-    word = text[k:j].lower()
-    return not word or (len(word) > 1 and word not in _UNITS)
+    word = text[k:j]
+    if not word:
+        return unicodedata.category(text[j - 1])[0] == "P"
+    return len(word) > 2 and word.islower() and word not in _UNITS
 
 
 def _is_word_char(ch: str) -> bool:
@@ -610,6 +620,11 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     m = _CURRENCY_AFTER_RE.match(core)
     if m:
         return _money(m.group(3), m.group(1), m.group(2), None)
+    m = _CURRENCY_RANGE_RE.match(core)
+    if m:  # "$5-10": five to ten dollars
+        low, high = _number_readings("", m.group(2), None)[0], _money(m.group(1), m.group(3),
+                                                                       None, None)
+        return [low + ["to"] + r for r in high] + [low + r for r in high]
     m = _PERCENT_RE.match(core)
     if m and (m.group(2) or m.group(3)):
         sign, ip, frac = m.groups()
@@ -939,10 +954,11 @@ _LINE_BREAK_HYPHEN_RE = re.compile(r"([^\W\d_]+)-[ \t]*\r?\n[ \t]*([^\W\d_]+)")
 
 
 def _unbroken(m: re.Match, known: Callable[[str], bool]) -> str:
-    """"beau-\ntiful" -> "beautiful" when a dictionary knows the word whole, else the compound
-    "well-known": the two halves were two words of the words tier, "tiful" spelled by G2P."""
+    """"beau-\ntiful" -> "beautiful" when a dictionary knows the word whole and the line goes
+    on in lower case: the two halves were two words of the words tier, "tiful" spelled by G2P.
+    Anything else stays as typed: a cut-off at a line's end ("I-", "a-", "to-") is one."""
     whole = m.group(1) + m.group(2)
-    return whole if known(whole.lower()) else f"{m.group(1)}-{m.group(2)}"
+    return whole if m.group(2)[0].islower() and known(whole.lower()) else m.group(0)
 
 
 def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[Token]:
@@ -990,8 +1006,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
             tokens.append(Token(original(a, b), [], markup_kind(core, chat)))
             currency_at = -1
             continue
-        if currency_at >= 0 and _PLAIN_NUMBER_RE.fullmatch(core):  # "$ 5": read as "$5"
-            core, a = cleaned[currency_at] + core, currency_at
+        if currency_at >= 0 and _AMOUNT_RE.fullmatch(core):  # "$ 5", "$ -5": read as "$5"
+            sign = core[0] if core[0] in "+-" else ""
+            core, a = sign + cleaned[currency_at] + core[len(sign):], currency_at
         currency_at = -1
         following = [(pieces[j], spans[j][1]) for j in range(i + 1, min(i + 13, len(pieces)))
                      if spans[j] not in is_markup] if cleaned[b:b + 1] == "-" else ()  # restarts
@@ -1009,9 +1026,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
             k = ra + cleaned[ra:rb].index(sym) if sym else ra
             if sym in SPOKEN_SYMBOLS:
                 tokens.append(Token(original(k, k + len(sym)), [SPOKEN_SYMBOLS[sym]]))
-            elif sym in _CURRENCY and _PLAIN_NUMBER_RE.fullmatch(nxt):
+            elif sym in _CURRENCY and _AMOUNT_RE.fullmatch(nxt):
                 currency_at = k  # "$ 5": the number after it says the currency's word
-            elif sym in _CURRENCY and _PLAIN_NUMBER_RE.fullmatch(prev) and tokens and (
+            elif sym in _CURRENCY and _AMOUNT_RE.fullmatch(prev) and tokens and (
                     tokens[-1].text == original(*spans[i - 1])):  # "5 €", "10 $"
                 money = _CURRENCY_AFTER_RE.match(prev.lstrip("+") + sym)
                 if money:
@@ -1019,8 +1036,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                                        _money(sym, money.group(1), money.group(2), None))
             continue
         roman = _roman_readings(core, prev, shouting)
+        said = _piece_readings(core, known, shouting, prev, nxt)
         readings = _vulgar_readings(original(a, b)) or _dedupe(
-            roman + _piece_readings(core, known, shouting, prev, nxt))
+            said + roman if core == "I" else roman + said)  # "Part I agree"; "Chapter I."
         unit = core.lower()
         after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
                         and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"

@@ -514,8 +514,11 @@ SILENT_WORD_FLOOR_DB = 6.0
 SILENT_WORD_BELOW_DB = 15.0
 # Where nothing within SILENT_WORD_REACH is SILENT_WORD_BELOW_DB louder than the word (a word
 # placed amid a break of a minute or two, room tone where a long recording was paused), the
-# speech around it is sought this far: the reach alone found only the room tone, and words
-# misplaced 60-95 s from where they were said went unflagged.
+# speech around it is sought this far, and the word is judged by the background alone (no
+# louder than it while that speech is louder): the reach found only room tone, and words
+# misplaced 60-95 s from where they were said went unflagged. Quiet speech a while after loud
+# speech (a question from the floor, far from the lecturer's microphone: 40 dB below the
+# lecture, 8 dB above the room) is louder than the background, and passes.
 SILENT_WORD_FAR = 60.0
 DIGITAL_SILENCE_DB = -100.0  # `features.frame_levels` of exact zeros: -120 dB
 
@@ -538,10 +541,10 @@ def words_in_silence(words: Sequence[Interval], levels: np.ndarray,
                      frame: float = FRAME_SECONDS) -> list[Flag]:
     """`word_in_silence` for each word (markup aside) whose loudest frame of `levels` (dB per
     frame, `features.frame_levels`) is SILENT_WORD_DB or more below the loudest frame within
-    SILENT_WORD_REACH of it (SILENT_WORD_FAR where nothing that near is speech), or lies within
-    SILENT_WORD_FLOOR_DB of the background there while the speech around is SILENT_WORD_BELOW_DB
-    louder. A word on silence aligns with a confidence no lower than many a correct word's, so
-    only the level tells that nothing was said there."""
+    SILENT_WORD_REACH of it, or lies within SILENT_WORD_FLOOR_DB of the background there while
+    the speech around (within SILENT_WORD_FAR where nothing that near is) is
+    SILENT_WORD_BELOW_DB louder. A word on silence aligns with a confidence no lower than many
+    a correct word's, so only the level tells that nothing was said there."""
     flags = []
     reach, far = int(round(SILENT_WORD_REACH / frame)), int(round(SILENT_WORD_FAR / frame))
     background = background_levels(levels, reach)
@@ -554,14 +557,15 @@ def words_in_silence(words: Sequence[Interval], levels: np.ndarray,
             continue
         loudest = float(levels[lo:hi].max())
         around = float(levels[max(0, lo - reach): hi + reach].max())
-        if around < loudest + SILENT_WORD_BELOW_DB:  # no speech near: a long pause?
-            around = float(levels[max(0, lo - far): hi + far].max())
         floor = float(background[lo])
-        if loudest < around - SILENT_WORD_DB:
+        near = "around it"
+        if around < loudest + SILENT_WORD_BELOW_DB:  # no louder speech near: a long break?
+            around, near = float(levels[max(0, lo - far): hi + far].max()), "within a minute"
+        if loudest < around - SILENT_WORD_DB and near == "around it":
             why = f"{around - loudest:.0f} dB quieter than the speech around it"
         elif loudest < floor + SILENT_WORD_FLOOR_DB and loudest < around - SILENT_WORD_BELOW_DB:
             why = (f"no louder than the background there ({loudest - floor:.0f} dB above it, "
-                   f"{around - loudest:.0f} dB below the speech around it)")
+                   f"{around - loudest:.0f} dB below the speech {near})")
         else:
             continue
         flags.append(Flag("word_in_silence",

@@ -534,6 +534,10 @@ def test_a_word_placed_amid_a_long_break_is_flagged():
     assert [f.label for f in words_in_silence(words, levels)] == ["going", "to"]
     far = words_in_silence([Interval(100.0, 100.3, "come", 0.1)], levels)
     assert far == [] and 100.0 - 20.0 > SILENT_WORD_FAR  # no speech within a minute: not judged
+    for k in range(5000, 6000, 50):  # a question from the floor at 50-60 s, 10 dB over the room
+        levels[k:k + 30] = -55.0
+    question = [Interval(k / 100, (k + 30) / 100, "what", 0.3) for k in range(5000, 6000, 50)]
+    assert words_in_silence(question, levels) == []  # speech, though 35 dB below the lecture
 
 
 def test_a_word_on_the_background_of_a_noisy_recording_is_flagged():

@@ -306,9 +306,9 @@ def check_samples(samples: np.ndarray, name: object) -> np.ndarray:
     if peak < _SILENCE_PEAK:
         raise AudioError(f"{name}: the recording is silent (peak below -80 dBFS)")
     if peak > FLOAT_PEAK_LIMIT:
-        raise AudioError(f"{name}: floating-point samples reach {peak:.0f}, far beyond full scale "
-                         "(1.0): integer PCM values in a float array? Divide 16-bit values by "
-                         "32768, or pass the integer array itself")
+        raise AudioError(f"{name}: floating-point samples reach {peak:.1f}, far beyond full scale "
+                         "(1.0): integer PCM values stored as floats? (an array: divide 16-bit "
+                         "values by 32768, or pass the integer array; a file: written unscaled)")
     return samples
 
 
@@ -445,6 +445,8 @@ def _check_not_at_end(source: BinaryIO, name: Path) -> None:
     BytesIO aligned once already (read to its end), or an empty one. Both were "not a readable
     audio file (Format not recognised)", which sent the user to look at the audio itself."""
     try:
+        if not source.seekable():  # _head could not look without moving it: soundfile says
+            return
         where = source.tell()
     except (OSError, ValueError, AttributeError):
         return
@@ -464,7 +466,7 @@ def _head(source: Path | BinaryIO) -> bytes:
         where = source.tell()
         head = source.read(16)
         source.seek(where)
-        return head if isinstance(head, bytes) else b""
+        return bytes(head) if isinstance(head, (bytes, bytearray, memoryview)) else b""
     except (OSError, ValueError, AttributeError):
         return b""
 

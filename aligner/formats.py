@@ -85,8 +85,8 @@ def segment_problem(segment: Segment, n_phones: int, n_samples: int, sample_rate
 
     lo, hi = segment.span(n_samples, sample_rate)
     if hi - lo < hop and segment.whole:  # a plain transcript: there is no interval to blame
-        return (too_fast(n_phones, (hi - lo) / sample_rate)
-                or f"the audio is {n_samples / sample_rate:.3f} s long, shorter than one frame")
+        return (too_fast(n_phones, (hi - lo) / sample_rate) or f"the audio is "
+                f"{1000 * n_samples / sample_rate:.1f} ms long, shorter than one 10 ms frame")
     if hi - lo < hop:
         return (f"the interval lies outside the audio ({n_samples / sample_rate:.2f} s) or is "
                 "shorter than one frame")
@@ -369,8 +369,8 @@ def _add_csv_flag(path: Path, kind: str, duration: float | None = None) -> Path:
     recording = next((r for r in body if len(r) > kind_at and r[kind_at] == RECORDING_TYPE), None)
     if recording is None:
         end = duration if duration else max(
-            (float(r[end_at]) for r in body if len(r) > end_at and _is_float(r[end_at])),
-            default=0.0)
+            (float(r[end_at]) for r in body if len(r) > end_at and _is_float(r[end_at])
+             and r[kind_at] != SPAN_TYPE), default=0.0)  # a span may run past the audio
         speakers = {r[speaker_at] for r in body if len(r) > speaker_at}
         body.insert(0, _recording_row(end, speakers.pop() if len(speakers) == 1 else "", [kind]))
     elif kind in recording[flags_at].split(";"):
@@ -461,8 +461,9 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
             if whole:
                 writer.writerow(_recording_row(duration, a.speaker or "", whole))
             spans = sorted((f for f, t in zip(rest, timed) if t), key=lambda f: (f.start, f.end))
-            writer.writerows([f"{f.start:.3f}", f"{f.end:.3f}", "", SPAN_TYPE, a.speaker or "",
-                              "", f.kind] for f in spans)
+            writer.writerows([f"{f.start:.3f}", exact_seconds(f.end) if f.end >= duration
+                              else f"{f.end:.3f}", "", SPAN_TYPE, a.speaker or "", "", f.kind]
+                             for f in spans)  # at the end: the exact duration, as the recording row
             writer.writerows(rows)
     return path
 

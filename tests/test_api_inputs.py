@@ -70,10 +70,10 @@ def test_integer_pcm_values_in_a_float_array_are_an_audio_error(aligner, tmp_pat
     ("record at a lower input level"); a float WAV written at that scale too. A float file's
     headroom a little past full scale is fine."""
     pcm = (speechlike(1.5, 8000) * 32767).astype(np.int16)
-    with pytest.raises(AudioError, match="integer PCM values in a float array"):
+    with pytest.raises(AudioError, match="integer PCM values stored as floats"):
         aligner.align(pcm.astype(np.float32), "hello", sample_rate=8000)
     sf.write(str(tmp_path / "f.wav"), pcm.astype(np.float32), 8000, subtype="FLOAT")
-    with pytest.raises(AudioError, match=r"f\.wav: floating-point samples reach 7\d{3}"):
+    with pytest.raises(AudioError, match=r"f\.wav: floating-point samples reach 7\d{3}\.\d"):
         aligner.align(tmp_path / "f.wav", "hello")
     assert aligner.align(speechlike(1.5, 8000) * 4.0, "hello", sample_rate=8000).duration > 1
 
@@ -326,3 +326,18 @@ def test_a_file_object_read_to_its_end_or_empty_says_so(aligner):
         aligner.align(buffer, "hello")
     with pytest.raises(AudioError, match="the file object is empty"):
         aligner.align(io.BytesIO(b""), "hello")
+
+    class Chunks:  # a stream whose read gives a bytearray (it can seek and tell)
+        def __init__(self, data):
+            self.inner = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return bytearray(self.inner.read(n))
+
+        def seek(self, *where):
+            return self.inner.seek(*where)
+
+        def tell(self):
+            return self.inner.tell()
+
+    assert aligner.align(Chunks(buffer.getvalue()), "hello").duration == pytest.approx(1.0)

@@ -576,8 +576,10 @@ def test_one_judgement_of_an_interval_for_align_and_validate():
     assert "needs 4 per phone" in segment_problem(at(0.0, 1.0), 28, n, states=4)
     assert segment_problem(Segment("x", "t.lab"), 20, n) is None  # the whole recording
     # 9 ms of audio with a plain transcript: no interval to blame, as the message said
-    assert segment_problem(Segment("x", "t.lab"), 4, 144).startswith("the audio is 0.01 s long, too short")
-    assert segment_problem(Segment("x", "t.lab"), 0, 144) == "the audio is 0.009 s long, shorter than one frame"
+    assert segment_problem(Segment("x", "t.lab"), 4, 144).startswith(
+        "the audio is 0.01 s long, too short")
+    assert segment_problem(Segment("x", "t.lab"), 0, 159) == (
+        "the audio is 9.9 ms long, shorter than one 10 ms frame")
 
 
 def test_a_speakers_flag_lands_on_its_csv_row(tmp_path):

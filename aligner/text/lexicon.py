@@ -339,7 +339,7 @@ class Lexicon:
                 word += letters[last:m.start()] + m.group(1) * k
                 last = m.end()
             word += letters[last:]
-            if len(word) < 2:  # "zzz": not the letter's name
+            if len(set(word)) < 2:  # "zzz", "ssss": not the letters' names
                 continue
             for v in self.lookup(word) or []:
                 if v not in found:

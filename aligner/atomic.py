@@ -23,6 +23,11 @@ class OutputError(OSError):
     """An output file or directory cannot be written; the message names the path."""
 
 
+def _cannot_write(path: Path, err: OSError) -> OutputError:
+    """The one-line error for an output that cannot be written, with the system's reason."""
+    return OutputError(f"{path}: cannot write ({err.strerror or err})")
+
+
 def same_file(a: Path | str, b: Path | str) -> bool:
     """Whether two paths name one file: the same absolute path, or (when both exist) the same
     file through a link or a case-blind disk. Outputs are checked against the user's inputs
@@ -171,7 +176,7 @@ def hold_folder(directory: Path) -> Path:
         with os.fdopen(fd, "w") as fh:
             fh.write(f"{me[0]} {me[1]}\n")
     except OSError as err:
-        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+        raise _cannot_write(path, err) from None
     try:
         for _ in range(3):
             try:
@@ -188,7 +193,7 @@ def hold_folder(directory: Path) -> Path:
                                       f"run its own folder (-o) ({path})") from None
                 path.unlink(missing_ok=True)  # a killed run's
             except OSError as err:
-                raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+                raise _cannot_write(path, err) from None
         raise OutputError(f"{directory}: other ottc-align runs are starting in this folder; "
                           "give this run its own folder (-o)")
     finally:
@@ -231,7 +236,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     except OSError as err:
-        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+        raise _cannot_write(path, err) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -239,7 +244,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except OSError as err:
-        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+        raise _cannot_write(path, err) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -261,9 +266,8 @@ def _written_as_a_stream(path: Path) -> bool:
     for _ in range(40):  # the chain of links, for a file the shell redirected stdout to
         if not os.path.islink(link):
             return False
-        target = os.readlink(link)
-        link = os.path.join(os.path.dirname(link), target)
-        if link.startswith(_OWN_STREAMS) or target.startswith(_OWN_STREAMS):
+        link = os.path.join(os.path.dirname(link), os.readlink(link))  # an absolute target as is
+        if link.startswith(_OWN_STREAMS):
             return True
     return False
 
@@ -274,13 +278,12 @@ def _link_target(path: Path) -> Path:
     disk would otherwise write onto another)."""
     try:
         target = Path(os.path.realpath(path, strict=False))
-        os.stat(path.parent)
         if path.exists() or target.parent.is_dir():
             if target.is_symlink():  # realpath stops at a loop
                 raise OSError(40, "a loop of symbolic links")
             return target
     except OSError as err:
-        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+        raise _cannot_write(path, err) from None
     raise OutputError(f"{path}: cannot write (it links to {target}, whose folder does not exist)")
 
 
@@ -298,7 +301,7 @@ def _written_in_place(path: Path) -> Iterator[Path]:
             while chunk := source.read(1 << 20):
                 target.write(chunk)
     except OSError as err:
-        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from None
+        raise _cannot_write(path, err) from None
     finally:
         tmp.unlink(missing_ok=True)
 

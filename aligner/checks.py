@@ -558,14 +558,15 @@ def words_in_silence(words: Sequence[Interval], levels: np.ndarray,
         loudest = float(levels[lo:hi].max())
         around = float(levels[max(0, lo - reach): hi + reach].max())
         floor = float(background[lo])
-        near = "around it"
-        if around < loudest + SILENT_WORD_BELOW_DB:  # no louder speech near: a long break?
-            around, near = float(levels[max(0, lo - far): hi + far].max()), "within a minute"
-        if loudest < around - SILENT_WORD_DB and near == "around it":
+        widened = around < loudest + SILENT_WORD_BELOW_DB  # no louder speech near: a long break?
+        if widened:  # judged by the background alone (the 40 dB test cannot hold within reach)
+            around = float(levels[max(0, lo - far): hi + far].max())
+        if loudest < around - SILENT_WORD_DB and not widened:
             why = f"{around - loudest:.0f} dB quieter than the speech around it"
         elif loudest < floor + SILENT_WORD_FLOOR_DB and loudest < around - SILENT_WORD_BELOW_DB:
             why = (f"no louder than the background there ({loudest - floor:.0f} dB above it, "
-                   f"{around - loudest:.0f} dB below the speech {near})")
+                   f"{around - loudest:.0f} dB below the speech "
+                   f"{'within a minute' if widened else 'around it'})")
         else:
             continue
         flags.append(Flag("word_in_silence",

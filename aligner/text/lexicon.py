@@ -227,7 +227,7 @@ class Lexicon:
         default_factory=dict, repr=False, compare=False)
 
     def __contains__(self, word: str) -> bool:
-        """True if a dictionary (user or CMUdict, or ELISIONS) has the word as written
+        """True if a dictionary (user or CMUdict, ELISIONS or CASUAL) has the word as written
         (lowercase)."""
         w = word.lower()
         return w in self.user or w in self.cmu or w in ELISIONS or w in CASUAL

@@ -146,7 +146,7 @@ def _roman_readings(core: str, prev: str, shouting: bool) -> list[list[str]]:
         core = core[:-1]  # "Chapter I.": a full stop, not the initial I.
     # in capitals, "THE PART I PLAYED": only a numeral of two letters or more
     numbered = numbering and bool(_ROMAN_ANY_RE.fullmatch(core)) and (
-        core in ("I", "V", "X") if len(core) == 1 else True) and not (shouting and len(core) == 1)
+        len(core) > 1 or (core in "IVX" and not shouting))
     if not numbered and (shouting or not (_ROMAN_RE.match(core) and prev[:1].isupper()
                                           and prev.isalpha())):
         return []

@@ -14,7 +14,7 @@ File names for an output "base" (directory + utterance name, no suffix):
     ctm      -> base.ctm (words) and base.phones.ctm (phones)
     json     -> base.json
     csv      -> base.csv
-    srt, vtt -> base.srt, base.vtt (one cue per word)
+    srt, vtt -> base.srt, base.vtt (a cue per line of words, or per word)
 """
 
 from __future__ import annotations
@@ -194,18 +194,22 @@ def _duration(alignments: Sequence[Alignment]) -> float:
 # ----------------------------------------------------------------------------------- writers
 
 def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
-                  formats: Sequence[str], utterance: str | None = None) -> list[Path]:
-    """Write `alignments` in every format in `formats` next to `base`; returns the paths.
+                  formats: Sequence[str], utterance: str | None = None,
+                  cues: str = "lines") -> list[Path]:
+    """Write `alignments` in every format in `formats` next to `base`; returns the paths
+    (`cues`: what an SRT/WebVTT cue holds, `subtitle_cues`).
     Raises ValueError naming an unknown format before anything is written. All formats or
     none: when one cannot be written (a full disk), those already written are removed, so no
     recording is left with some of its outputs, which a corpus run would take as done."""
     base = Path(base)
     formats = parse_formats(formats)
+    if cues not in CUES:
+        raise ValueError(f"unknown cue kind {cues!r}; choose from {', '.join(CUES)}")
     utterance = utterance or base.name
     written: list[Path] = []
     try:
         for fmt in formats:
-            written += write_file(alignments, format_path(base, fmt), fmt, utterance)
+            written += write_file(alignments, format_path(base, fmt), fmt, utterance, cues)
     except BaseException:
         _remove_written(written)
         raise
@@ -221,9 +225,10 @@ def _remove_written(paths: Sequence[Path]) -> None:
 
 
 def write_file(alignments: Alignment | Sequence[Alignment], path: Path, fmt: str,
-               utterance: str | None = None) -> list[Path]:
+               utterance: str | None = None, cues: str = "lines") -> list[Path]:
     """Write one format to exactly `path` (CTM: the phones beside it, `ctm_phones_path`);
-    `utterance` is CTM's utterance id (default: the file's stem). Returns the paths written.
+    `utterance` is CTM's utterance id (default: the file's stem), `cues` what an SRT/WebVTT
+    cue holds (`subtitle_cues`). Returns the paths written.
     Raises ValueError for an unknown format, or a path whose suffix names another format
     (`x.csv` written as JSON would be misread by every tool that trusts the suffix)."""
     path = Path(path)
@@ -235,8 +240,9 @@ def write_file(alignments: Alignment | Sequence[Alignment], path: Path, fmt: str
     alignments = _as_list(alignments)
     if fmt == "ctm":
         return write_ctm(alignments, path, ctm_phones_path(path), utterance or path.stem)
-    writers = {"textgrid": write_textgrid, "json": write_json, "csv": write_csv,
-               "srt": write_srt, "vtt": write_vtt}
+    if fmt in ("srt", "vtt"):
+        return [(write_srt if fmt == "srt" else write_vtt)(alignments, path, cues)]
+    writers = {"textgrid": write_textgrid, "json": write_json, "csv": write_csv}
     return [writers[fmt](alignments, path)]
 
 
@@ -492,23 +498,99 @@ def _conf(c: float | None) -> float | None:
     return None if c is None or not math.isfinite(c) else float(f"{float(c):.4g}")
 
 
-def subtitle_cues(alignments: Alignment | Sequence[Alignment]) -> list[tuple[float, float, str, str | None]]:
-    """(start, end, word, speaker) per word in time order, silence left out; speaker is None
-    for a one-speaker file. One cue per word: what word-level subtitle users (karaoke-style
-    highlighting, editors that regroup words) expect from a forced aligner. Transcript codes
-    in angle or curly brackets (`<unk>`, `<cutoff-x>`, `{LG}`) are left out: they are no words
-    for a viewer, and players took `<unk>` for a tag and `{LG}` for a style override; a sound
-    described in square brackets (`[laughter]`) stays, as subtitles for the deaf write it."""
+CUES: tuple[str, ...] = ("lines", "words")  # what one SRT/WebVTT cue holds (--cues)
+CUE_LINE_CHARS = 42  # a subtitle line: broadcasters' guidelines allow 37-42 characters
+CUE_LINES = 2  # lines on screen at once
+CUE_MAX_SECONDS = 7.0  # a cue shown longer is no longer read as one
+CUE_PAUSE_SECONDS = 0.5  # a pause this long ends a cue: where speech ends a sentence or phrase
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle: its words in one or two lines (a line cue holds several, a word cue one)
+    and its speaker (None for a one-speaker file)."""
+
+    lines: tuple[tuple[Interval, ...], ...]
+    speaker: str | None
+
+    @property
+    def start(self) -> float:
+        return self.lines[0][0].start
+
+    @property
+    def end(self) -> float:
+        return self.lines[-1][-1].end
+
+    @property
+    def text_lines(self) -> list[str]:
+        return [" ".join(w.label for w in line) for line in self.lines]
+
+
+def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "lines") -> list[Cue]:
+    """The cues of a file, in time order, silence left out.
+
+    `lines` (the default): what a viewer reads. Each speaker's words are grouped into cues of
+    up to two lines of 42 characters and 7 s, a new cue starting at a pause of 0.5 s or more
+    (the transcript's punctuation does not reach the alignment, so pauses stand in for sentence
+    ends); a word longer than a line has a line of its own. `words`: one cue per word, what
+    word-level captions (one word at a time on screen, karaoke-style highlighting, editors that
+    regroup words) expect from a forced aligner.
+
+    Transcript codes in angle or curly brackets (`<unk>`, `<cutoff-x>`, `{LG}`) are left out:
+    they are no words for a viewer, and players took `<unk>` for a tag and `{LG}` for a style
+    override; a sound described in square brackets (`[laughter]`) stays, as subtitles for the
+    deaf write it."""
+    if cues not in CUES:
+        raise ValueError(f"unknown cue kind {cues!r}; choose from {', '.join(CUES)}")
     alignments = _as_list(alignments)
     duration = _duration(alignments)
     several = len(alignments) > 1
-    cues = [(iv.start, iv.end, iv.label, (a.speaker or f"speaker{i + 1}") if several else None)
-            for i, a in enumerate(alignments) for iv in _labelled(a.words, duration)
-            if not _SUBTITLE_CODE_RE.fullmatch(iv.label)]
-    return sorted(cues, key=lambda cue: (cue[0], cue[1]))
+    out: list[Cue] = []
+    for i, a in enumerate(alignments):
+        speaker = (a.speaker or f"speaker{i + 1}") if several else None
+        words = [w for w in _labelled(a.words, duration) if not _SUBTITLE_CODE_RE.fullmatch(w.label)]
+        groups = [[w] for w in words] if cues == "words" else _line_groups(words)
+        out += [Cue(_cue_lines(g), speaker) for g in groups]
+    return sorted(out, key=lambda cue: (cue.start, cue.end))
 
 
 _SUBTITLE_CODE_RE = re.compile(r"<[^<>]*>|\{[^{}]*\}")
+
+
+def _line_groups(words: Sequence[Interval]) -> list[list[Interval]]:
+    """One speaker's words (in time order) grouped greedily into line cues: a word joins the
+    cue before it unless a pause of CUE_PAUSE_SECONDS lies between them, or the cue would then
+    last more than CUE_MAX_SECONDS or not fit CUE_LINES lines of CUE_LINE_CHARS."""
+    groups: list[list[Interval]] = []
+    for word in words:
+        group = groups[-1] if groups else None
+        if (group is None or word.start - group[-1].end >= CUE_PAUSE_SECONDS
+                or word.end - group[0].start > CUE_MAX_SECONDS
+                or not _fits([*group, word])):
+            groups.append([word])
+        else:
+            group.append(word)
+    return groups
+
+
+def _fits(words: Sequence[Interval]) -> bool:
+    lines = _cue_lines(words)
+    return len(lines) <= CUE_LINES and all(_width(line) <= CUE_LINE_CHARS for line in lines)
+
+
+def _cue_lines(words: Sequence[Interval]) -> tuple[tuple[Interval, ...], ...]:
+    """A cue's words as one line if they fit CUE_LINE_CHARS, else two, broken where the longer
+    line is shortest (balanced lines read faster than a full line over a short one)."""
+    words = tuple(words)
+    if _width(words) <= CUE_LINE_CHARS or len(words) == 1:
+        return (words,)
+    k = min(range(1, len(words)), key=lambda k: max(_width(words[:k]), _width(words[k:])))
+    return (words[:k], words[k:])
+
+
+def _width(words: Sequence[Interval]) -> int:
+    """Characters of the words on one line, a space between each two."""
+    return sum(len(w.label) for w in words) + len(words) - 1
 
 
 def subtitle_time(t: float, separator: str) -> str:
@@ -520,24 +602,35 @@ def subtitle_time(t: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
 
 
-def write_srt(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
-    """SubRip: numbered cues `HH:MM:SS,mmm --> HH:MM:SS,mmm`, one word each; with several
-    speakers the word is prefixed `speaker: `."""
-    blocks = [f"{n}\n{subtitle_time(start, ',')} --> {subtitle_time(end, ',')}\n"
-              f"{f'{speaker}: ' if speaker else ''}{word}\n\n"
-              for n, (start, end, word, speaker) in enumerate(subtitle_cues(alignments), 1)]
+def write_srt(alignments: Alignment | Sequence[Alignment], path: Path, cues: str = "lines") -> Path:
+    """SubRip: numbered cues `HH:MM:SS,mmm --> HH:MM:SS,mmm` (`subtitle_cues`); with several
+    speakers a cue's text is prefixed `speaker: `."""
+    blocks = []
+    for n, cue in enumerate(subtitle_cues(alignments, cues), 1):
+        text = "\n".join(cue.text_lines)
+        blocks.append(f"{n}\n{subtitle_time(cue.start, ',')} --> {subtitle_time(cue.end, ',')}\n"
+                      f"{f'{cue.speaker}: ' if cue.speaker else ''}{text}\n\n")
     with atomic_open(path) as handle:
         handle.writelines(blocks)
     return path
 
 
-def write_vtt(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
-    """WebVTT: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm`, one word each
-    (`&`, `<`, `>` escaped); with several speakers each cue carries a `<v speaker>` voice tag."""
+def write_vtt(alignments: Alignment | Sequence[Alignment], path: Path, cues: str = "lines") -> Path:
+    """WebVTT: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm`
+    (`subtitle_cues`; `&`, `<`, `>` escaped); with several speakers each cue carries a
+    `<v speaker>` voice tag. In a line cue every word after the first is preceded by its start
+    as a WebVTT timestamp tag (`<00:00:01.234>`): players that know them highlight each word as
+    it is said (karaoke style), and the words' times are in the file."""
     blocks = ["WEBVTT\n\n"]
-    for start, end, word, speaker in subtitle_cues(alignments):
-        text = _vtt_escape(word) if speaker is None else f"<v {_vtt_escape(speaker)}>{_vtt_escape(word)}"
-        blocks.append(f"{subtitle_time(start, '.')} --> {subtitle_time(end, '.')}\n{text}\n\n")
+    for cue in subtitle_cues(alignments, cues):
+        first = cue.lines[0][0]
+        lines = [" ".join(_vtt_escape(w.label) if w is first
+                          else f"<{subtitle_time(w.start, '.')}>{_vtt_escape(w.label)}" for w in line)
+                 for line in cue.lines]
+        text = "\n".join(lines)
+        if cue.speaker is not None:
+            text = f"<v {_vtt_escape(cue.speaker)}>{text}"
+        blocks.append(f"{subtitle_time(cue.start, '.')} --> {subtitle_time(cue.end, '.')}\n{text}\n\n")
     with atomic_open(path) as handle:
         handle.writelines(blocks)
     return path

@@ -296,11 +296,13 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
 
 
 def run_settings(model: Path, method: str, dictionary: Path | None = None,
-                 min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds()) -> str:
+                 min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds(),
+                 cues: str = "lines") -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
-    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, and --min-pause and the --threshold
-    limits when not the defaults (the flags written in the outputs depend on them).
+    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, and --min-pause, the --threshold
+    limits and --cues when not the defaults (the outputs depend on them; the caller passes the
+    default cues when it writes no subtitles).
 
     Why: a resumed run skips finished utterances by their files' times (`stale_outputs`), which
     say nothing about a --dictionary added, a method or model changed since; the outputs of
@@ -320,9 +322,10 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     pause = f" min_pause={min_pause:g}" if min_pause != MIN_PAUSE else ""
     changed = thresholds.changed()
     limits = f" thresholds={changed}" if changed else ""
+    subtitles = f" cues={cues}" if cues != "lines" else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
-            f"{pause}{limits}")
+            f"{pause}{limits}{subtitles}")
 
 
 def _mtime(path: Path) -> int:
@@ -333,14 +336,15 @@ def _mtime(path: Path) -> int:
 
 
 def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
-                  sample_rate: int = 16000) -> Writer:
-    """A corpus run's Writer: every format under `out_dir/<utterance name>`, and with `plots`
+                  sample_rate: int = 16000, cues: str = "lines") -> Writer:
+    """A corpus run's Writer: every format under `out_dir/<utterance name>` (`cues`: what an
+    SRT/WebVTT cue holds), and with `plots`
     the PNG, drawn last from the samples already loaded: `plan` requires it, so a run killed
     while drawing redoes the utterance."""
 
     def write(utt: Utterance, alignments: list[Alignment], wave: np.ndarray) -> list[Path]:
         base = output_base(out_dir, utt)
-        written = write_outputs(alignments, base, formats, ctm_id(utt.name))
+        written = write_outputs(alignments, base, formats, ctm_id(utt.name), cues)
         if plots:
             from aligner.plot import plot_alignment, plot_path
 
@@ -470,12 +474,12 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
                 formats: Sequence[str], method: str, strict: bool,
                 batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False,
-                journal: Journal | None = None) -> Iterator[Result]:
+                journal: Journal | None = None, cues: str = "lines") -> Iterator[Result]:
     """Utterances in padded batches of similar length (`length_batches`): the model runs once
     per batch, then each utterance is decoded and written on its own (and recorded in
     `journal`)."""
     for batch in length_batches(todo, batch_seconds):  # none: nothing to do, no aligner needed
-        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
+        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues)
         yield from _run_batch(aligner, batch, method, strict, write, journal)
 
 
@@ -568,13 +572,13 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(args) -> list[Result]:
     """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
-    plots). Its entry in the pool's shared `started` array is set first, so that if this
+    plots, cues). Its entry in the pool's shared `started` array is set first, so that if this
     process dies (the system killing it for its memory) the parent knows which batch it held
     (an array: no pipe to fill, no lock a killed worker could leave held)."""
-    task, batch, out_dir, formats, method, strict, plots = args
+    task, batch, out_dir, formats, method, strict, plots, cues = args
     _WORKER["started"][task] = 1
     aligner = _WORKER["aligner"]
-    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate)
+    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues)
     return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),
                          _WORKER["halt"])
 
@@ -604,7 +608,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
                  late: list[Result] | None = None,
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,
-                 thresholds: Thresholds = Thresholds()) -> Iterator[Result]:
+                 thresholds: Thresholds = Thresholds(), cues: str = "lines") -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well); each task is one length batch (`length_batches`). Each Result is
     recorded in `journal` by the worker that aligned it. The workers ignore Ctrl-C from their
@@ -628,7 +632,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
     ctx = mp.get_context("spawn")
     halt = ctx.Event()
     initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds)
-    task = (out_dir, list(formats), method, strict, plots)
+    task = (out_dir, list(formats), method, strict, plots, cues)
     pending, suspects = list(todo), []
     while pending:
         lost = yield from _pooled(ctx, jobs, initargs, length_batches(pending, batch_seconds, jobs),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from aligner.atomic import OutputError, atomic_open
 from aligner.checks import Flag
 from aligner.formats import (FormatError, add_flag, NotAlignmentError, output_paths, parse_formats,
                              read_alignment, read_csv, read_ctm, read_json, read_textgrid,
-                             read_transcript_textgrid, read_utterances, subtitle_time, write_file,
+                             read_transcript_textgrid, read_utterances, subtitle_cues, subtitle_time, write_file,
                              write_outputs)
 
 
@@ -229,8 +230,8 @@ def test_a_transcript_textgrid_with_two_tiers_of_one_name_says_what_to_do(tmp_pa
 
 
 # ----------------------------------------------------------------------------------- subtitles
-def test_srt_and_vtt_one_cue_per_word_without_silence(tmp_path):
-    written = write_outputs(_alignment(), tmp_path / "utt", ["srt", "vtt"])
+def test_srt_and_vtt_cues_of_words_or_of_lines_without_silence(tmp_path):
+    written = write_outputs(_alignment(), tmp_path / "utt", ["srt", "vtt"], cues="words")
     assert [p.name for p in written] == ["utt.srt", "utt.vtt"]
     assert (tmp_path / "utt.srt").read_text(encoding="utf-8") == (
         "1\n00:00:00,200 --> 00:00:00,500\nhéllo\n\n"
@@ -239,6 +240,68 @@ def test_srt_and_vtt_one_cue_per_word_without_silence(tmp_path):
         "WEBVTT\n\n"
         "00:00:00.200 --> 00:00:00.500\nhéllo\n\n"
         "00:00:00.900 --> 00:00:01.300\nworld\n\n")
+    # lines (the default): the two words, 0.4 s apart, are one cue; WebVTT stamps the second
+    # word's start inline, which players use to highlight each word as it is said
+    write_outputs(_alignment(), tmp_path / "utt", ["srt", "vtt"])
+    assert (tmp_path / "utt.srt").read_text(encoding="utf-8") == (
+        "1\n00:00:00,200 --> 00:00:01,300\nhéllo world\n\n")
+    assert (tmp_path / "utt.vtt").read_text(encoding="utf-8") == (
+        "WEBVTT\n\n00:00:00.200 --> 00:00:01.300\nhéllo <00:00:00.900>world\n\n")
+    with pytest.raises(ValueError, match="unknown cue kind 'sentences'"):
+        write_outputs(_alignment(), tmp_path / "bad", ["textgrid", "srt"], cues="sentences")
+    assert not list(tmp_path.glob("bad*"))  # refused before anything is written
+
+
+def _words(*spec) -> list[Interval]:
+    """Words from (label, start, end) triples."""
+    return [Interval(start, end, label) for label, start, end in spec]
+
+
+def test_line_cues_end_at_pauses_at_seven_seconds_and_at_two_lines():
+    # a pause of 0.5 s ends a cue; 0.49 s does not
+    a = Alignment(_words(("one", 0.0, 0.3), ("two", 0.79, 1.0), ("three", 1.5, 1.8)), [], 2.0)
+    assert [c.text_lines for c in subtitle_cues(a)] == [["one two"], ["three"]]
+    # a cue lasts at most 7 s, however fluent the speech
+    steady = Alignment([Interval(0.5 * k, 0.5 * k + 0.5, "la") for k in range(20)], [], 10.0)
+    cues = subtitle_cues(steady)
+    assert [len(c.text_lines[0].split()) for c in cues] == [14, 6]
+    assert max(c.end - c.start for c in cues) <= 7.0
+    # at most two lines of 42 characters, broken where the lines are most even
+    words = "the quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat by the door".split()
+    fluent = Alignment([Interval(0.25 * k, 0.25 * k + 0.25, w) for k, w in enumerate(words)], [], 6.0)
+    cues = subtitle_cues(fluent)
+    assert " ".join(line for c in cues for line in c.text_lines) == " ".join(words)  # none lost
+    assert all(len(c.text_lines) <= 2 and all(len(line) <= 42 for line in c.text_lines) for c in cues)
+    assert cues[0].text_lines == ["the quick brown fox jumps over the lazy",
+                                  "dog while the cat sleeps on a warm mat by"]  # 39 and 41
+    assert cues[1].text_lines == ["the door"]
+    # a word longer than a line stands alone
+    long = Alignment(_words(("a", 0.0, 0.2), ("x" * 50, 0.2, 1.0), ("b", 1.0, 1.2)), [], 2.0)
+    assert [c.text_lines for c in subtitle_cues(long)] == [["a"], ["x" * 50], ["b"]]
+
+
+def test_line_cues_keep_each_speaker_apart_in_time_order(tmp_path):
+    alice = Alignment(_words(("so", 0.0, 0.3), ("anyway", 0.3, 0.8), ("yes", 3.0, 3.3)), [], 4.0, "alice")
+    bob = Alignment(_words(("right", 0.5, 0.9), ("okay", 0.9, 1.2)), [], 4.0, "bob")
+    cues = subtitle_cues([alice, bob])
+    assert [(c.speaker, c.text_lines) for c in cues] == [
+        ("alice", ["so anyway"]), ("bob", ["right okay"]), ("alice", ["yes"])]
+    write_outputs([alice, bob], tmp_path / "talk", ["srt", "vtt"])
+    assert "2\n00:00:00,500 --> 00:00:01,200\nbob: right okay\n" in (
+        tmp_path / "talk.srt").read_text(encoding="utf-8")
+    assert "<v bob>right <00:00:00.900>okay\n" in (tmp_path / "talk.vtt").read_text(encoding="utf-8")
+
+
+def test_vtt_line_cue_stamps_every_word_after_the_first_within_the_cue(tmp_path):
+    words = [Interval(0.3 * k + 0.1, 0.3 * k + 0.35, f"w{k}&") for k in range(12)]
+    write_file(Alignment(words, [], 5.0), tmp_path / "x.vtt", "vtt")
+    (cue,) = (tmp_path / "x.vtt").read_text(encoding="utf-8").split("\n\n")[1:-1]
+    timing, *lines = cue.split("\n")
+    assert timing == "00:00:00.100 --> 00:00:03.650" and len(lines) == 2
+    stamps = [t for line in lines for t in re.findall(r"<(\d\d:\d\d:\d\d\.\d{3})>", line)]
+    assert stamps == [subtitle_time(w.start, ".") for w in words[1:]]
+    assert "00:00:00.100" < stamps[0] and stamps[-1] < "00:00:03.650"  # inside the cue, as WebVTT requires
+    assert lines[0].startswith("w0&amp; <")
 
 
 def test_subtitle_times_escaping_and_speakers(tmp_path):
@@ -254,12 +317,13 @@ def test_subtitle_times_escaping_and_speakers(tmp_path):
     # style override); a sound described in square brackets stays, as SDH subtitles write it
     coded = Alignment([Interval(0.0, 0.5, "<unk>"), Interval(0.5, 0.8, "{LG}"),
                        Interval(0.8, 1.2, "[laughter]"), Interval(1.2, 1.5, "yes")], [], 2.0)
-    write_outputs(coded, tmp_path / "c", ["srt", "vtt"])
-    for name in ("c.srt", "c.vtt"):
-        text = (tmp_path / name).read_text(encoding="utf-8")
-        assert "unk" not in text and "LG" not in text and "[laughter]" in text and "yes" in text
+    for cues in ("lines", "words"):
+        write_outputs(coded, tmp_path / "c", ["srt", "vtt"], cues=cues)
+        for name in ("c.srt", "c.vtt"):
+            text = (tmp_path / name).read_text(encoding="utf-8")
+            assert "unk" not in text and "LG" not in text and "[laughter]" in text and "yes" in text
     both = [_alignment("alice"), _alignment("bob", offset=0.5)]
-    write_outputs(both, tmp_path / "talk", ["srt", "vtt"])
+    write_outputs(both, tmp_path / "talk", ["srt", "vtt"], cues="words")
     srt = (tmp_path / "talk.srt").read_text(encoding="utf-8")
     assert [line for line in srt.splitlines() if ":" in line and "-->" not in line] == [
         "alice: héllo", "bob: héllo", "alice: world", "bob: world"]  # time order

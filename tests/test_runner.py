@@ -351,6 +351,39 @@ def test_a_corpus_run_with_another_min_pause_aligns_again(tmp_path, tiny_model_d
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+def test_cues_reach_every_worker_and_another_choice_aligns_again(tmp_path, tiny_model_dir, jobs):
+    """--cues words gives one SRT cue per word in a corpus run, in one process or several; a
+    later run with the default (a cue per line of words) rewrites the subtitles rather than
+    keep those of the other choice, and a run that writes no subtitles records no choice."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for name in ("u0", "u1"):
+        _age(write_pair(root, name, speechlike(1.5), text="hello there world"), 120)
+
+    def cue_count(name: str) -> int:
+        return (out / f"{name}.srt").read_text(encoding="utf-8").count(" --> ")
+
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt", "--cues", "words",
+                 "-j", jobs, "-q")
+    assert result.exit_code in (0, 1), result.output
+    assert cue_count("u0") == cue_count("u1") == 3
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert "cues=words" in rows["u0"]["settings"]
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt", "-j", jobs, "-q").exit_code in (0, 1)
+    assert cue_count("u0") < 3 and cue_count("u1") < 3
+    assert "cues" not in runner.run_settings(Path(tiny_model_dir), "viterbi")
+    plain = tmp_path / "plain"
+    assert cli(root, "-o", plain, "--model", tiny_model_dir, "--cues", "words", "-q").exit_code in (0, 1)
+    rows = {r["utterance"]: r for r in csv.DictReader(open(plain / runner.REPORT_NAME, encoding="utf-8"))}
+    assert "cues" not in rows["u0"]["settings"]  # no subtitles: the choice changes no output
+    wav = next(root.rglob("u0.wav"))
+    one = cli(wav, wav.with_suffix(".lab"), "-o", tmp_path / "one.vtt", "--model", tiny_model_dir,
+              "--cues", "words", "-q")
+    assert one.exit_code == 0 and (tmp_path / "one.vtt").read_text(encoding="utf-8").count(" --> ") == 3
+    bad = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt", "--cues", "sentences")
+    assert bad.exit_code == 2 and "--cues sentences: choose lines or words" in bad.stderr
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
 def test_threshold_sets_a_flag_s_limit_in_corpus_runs(tmp_path, tiny_model_dir, jobs):
     """--threshold reaches every worker and the speaker judgement, and the report's settings
     record it, so a run with other limits flags again instead of skipping."""

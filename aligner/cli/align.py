@@ -66,6 +66,9 @@ def command(
         "--threshold", help="Set a flag's limit, NAME=VALUE (repeatable), e.g. "
         "max_phone_seconds=1.5 for prolonged sounds; names and defaults in docs/usage.md.",
         show_default=False)] = None,
+    cues: Annotated[str, typer.Option(
+        "--cues", help="What one srt/vtt subtitle holds: lines (up to two lines of words, "
+        "broken at pauses) or words (one word each).")] = "lines",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="Print every warning (flag) instead of counts per kind and a "
@@ -78,12 +81,14 @@ def command(
     again to resume a corpus.
     """
     from aligner.checks import parse_thresholds
-    from aligner.formats import parse_formats
+    from aligner.formats import CUES, parse_formats
 
     try:
         fmts = parse_formats(formats)
     except ValueError as err:
         raise fail(f"--format: {err}")
+    if cues not in CUES:
+        raise fail(f"--cues {cues}: choose {' or '.join(CUES)}")
     try:
         limits = parse_thresholds(threshold or [])
     except ValueError as err:
@@ -110,7 +115,7 @@ def command(
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
                              overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
-                             limits)
+                             limits, cues)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -122,7 +127,7 @@ def command(
 
                 _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           strict, quiet, verbose, min_pause, limits)
+                           strict, quiet, verbose, min_pause, limits, cues)
     raise typer.Exit(code)
 
 
@@ -185,7 +190,7 @@ def single_output_base(audio: Path, output: Path | None,
 
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
-                quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None) -> int:
+                quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines") -> int:
     """One recording: a one-utterance run of the runner, its Result printed."""
     from aligner.align import swapped_arguments
     from aligner.atomic import OutputError, check_writable
@@ -218,8 +223,8 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
 
     def write(utt, alignments, wave) -> list[Path]:
         if file is None:
-            return write_outputs(alignments, base, fmts, audio.stem)
-        return write_file(alignments, file, fmts[0], audio.stem)
+            return write_outputs(alignments, base, fmts, audio.stem, cues)
+        return write_file(alignments, file, fmts[0], audio.stem, cues)
 
     progress = _progress_for(audio, aligner, quiet)
     try:
@@ -329,7 +334,7 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
-                  min_pause=MIN_PAUSE, thresholds=None) -> int:
+                  min_pause=MIN_PAUSE, thresholds=None, cues="lines") -> int:
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
@@ -342,13 +347,13 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     try:
         return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
                            overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
-                           thresholds)
+                           thresholds, cues)
     finally:
         release_folder(lock)
 
 
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
-                strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds) -> int:
+                strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
 
@@ -371,8 +376,10 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause = min_pause
+    if not {"srt", "vtt"} & set(fmts):
+        cues = "lines"  # no subtitles written: the choice changes no output
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
-                                   aligner.thresholds)
+                                   aligner.thresholds, cues)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not quiet:
@@ -398,10 +405,10 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
                                      batch_seconds, late, journal, min_pause,
-                                     aligner.thresholds)
+                                     aligner.thresholds, cues)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
-                                    plots, journal)
+                                    plots, journal, cues)
     interrupted = False
     report_written = ended = False  # the report; the report and the files that go with it
     stop = StopRequest()  # Ctrl-C or SIGTERM: which one sets the exit code

@@ -13,7 +13,8 @@ time taken. A misplaced word that no flag points at is a silent
 error: the figure says how often a user with one long plain transcript meets one. ottc-align
 also aligns the plain text with `<star>` typed between sentences, and both with one sentence
 left out of the transcript (the audio unchanged; DROPPED sentences in turn): how far a missing
-sentence moves the others, and what the wildcard costs where none is missing.
+sentence moves the others, and what the wildcard costs where none is missing. Then sentences
+nobody says typed into the transcript (TYPED, at the same places): does `unspoken_text` find them.
 Writes benchmarks/results/long_real.{md,json} and docs/benchmarks/long_real.md.
 """
 
@@ -30,7 +31,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.alignment import Interval  # noqa: E402
-from aligner.checks import flag_kinds  # noqa: E402
+from aligner.checks import flag_kind, flag_kinds  # noqa: E402
 from aligner.formats import Segment  # noqa: E402
 from aligner.text.phones import STAR  # noqa: E402
 from benchmarks.common import (machine, machine_lines, markdown_table, set_threads,  # noqa: E402
@@ -74,6 +75,44 @@ def misplaced(words: list[Interval], segments: list[Segment],
     moved = [] if reference is None else [k for k, (w, r) in enumerate(zip(words, reference))
                                           if r is not None and abs(w.start - r.start) > far]
     return outside, moved
+
+
+TYPED = (1, 3)  # sentences typed into the transcript where nobody says them
+
+
+def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence: list[list[Interval]],
+                   spare: list, data: dict) -> list[list]:
+    """The plain-text transcript with TYPED sentences of `spare` recordings (four words or more)
+    typed in before sentence k, at each of DROPPED places: is the text nobody said flagged
+    `unspoken_text`, and what else is. Table rows; `data["typed"]` gets the same."""
+    extra = [it.text for it in spare if len(it.text.split()) >= 4][:max(TYPED)]
+    own = [w for sentence in own_by_sentence for w in sentence]
+    rows, data["typed"] = [], []
+    for k in [round(j * len(texts) / (DROPPED + 1)) for j in range(1, DROPPED + 1)]:
+        for n in TYPED:
+            typed = extra[:n]
+            text = " ".join(texts[:k] + typed + texts[k:])
+            (a,) = aligner.align_waveform(wave, [Segment(text, "typed")], name="typed")
+            words = [w for w in a.words if w.label]
+            first = sum(len(t.split()) for t in texts[:k])
+            last = first + sum(len(t.split()) for t in typed)  # the typed words: first..last-1
+            lo, hi = words[first].start, words[last - 1].end
+            mine = [f for f in a.flags if flag_kind(f) == "unspoken_text"]
+            hits = [f for f in mine if f.start < hi and f.end > lo]
+            gap = min((max(0.0, f.start - hi, lo - f.end) for f in mine), default=None)
+            kept = words[:first] + words[last:]
+            moved = sum(abs(w.start - r.start) > FAR_SECONDS for w, r in zip(kept, own))
+            kinds = flag_kinds(a.flags)
+            where = ("yes" if hits else "no" if gap is None
+                     else f"no; the nearest {gap:.1f} s from the typed words")
+            rows.append([f"before sentence {k + 1}", last - first, where,
+                         len(mine) - len(hits), f"{moved} of {len(own)}",
+                         ", ".join(f"{c} {kind}" for kind, c in kinds.items())])
+            data["typed"].append({"before_sentence": k + 1, "words_typed": last - first,
+                                  "flagged": bool(hits), "nearest_flag_seconds": gap,
+                                  "unspoken_elsewhere": len(mine) - len(hits),
+                                  "own_moved": moved, "flags": kinds})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             words = [w for w in a.words if w.label and w.label.lower() != STAR]
             report("ottc-align", words, list(a.flags), time.perf_counter() - t0, reference,
                    transcript=label, kept=kept)
+    typed_rows = typed_not_said(aligner, wave, texts, own_by_sentence, items[len(texts):], data)
     if not args.no_pocketsphinx:
         from benchmarks.pocketsphinx_align import PocketsphinxAligner
 
@@ -190,6 +230,15 @@ def main(argv: list[str] | None = None) -> int:
             f"speechocean762's test speakers (learners of English, never trained on) in name order, "
             f"joined with {GAP_SECONDS} s of silence; model `{args.model or 'models/english (shipped)'}`.\n\n"
             + markdown_table(header, rows) + "\n\n" + machine_lines(m))
+    body += ("\n\n## Text nobody said\n\nThe same recording, its plain-text transcript with one or "
+             f"{TYPED[-1]} sentences of other recordings typed in where nobody says them (at each "
+             "place where a sentence was left out above): whether an `unspoken_text` flag covers "
+             "the typed words (else how far the nearest is), the `unspoken_text` flags elsewhere, "
+             "and the recording's own words "
+             f"that start more than {1000 * FAR_SECONDS:.0f} ms from their place in the utterance "
+             "TextGrid's alignment.\n\n"
+             + markdown_table(["typed in", "words typed", "flagged", "unspoken_text elsewhere",
+                               "own words moved", "all flags"], typed_rows))
     print(body)
     write_results(args.name, "Long real recordings: plain text against utterance intervals", body,
                   {"machine": m, **data})

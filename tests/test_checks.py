@@ -424,6 +424,54 @@ def test_a_word_of_four_phones_all_squeezed_is_flagged_and_shorter_or_longer_one
     assert f"{1000 * th.squeezed_phone_seconds:.0f} ms or less" in flags[0]
 
 
+def _read_aloud(n_words: int, poor: set[int], squeezed: set[int] = frozenset(),
+                short: dict[int, float] | None = None):
+    """`n_words` words of two phones, 0.3 s each, confidence 0.5; those in `poor` at 0.001,
+    those in `squeezed` of four 40 ms phones (0.16 s), those in `short` of two 40 ms phones at
+    the confidence given."""
+    short = short or {}
+    words, phones, t = [], [], 0.0
+    for k in range(n_words):
+        if k in squeezed:
+            phones += [(t + 0.04 * i, t + 0.04 * (i + 1), "AH0", 0.5) for i in range(4)]
+            length = 0.16
+        elif k in short:
+            phones += [(t, t + 0.04, "N", 0.5), (t + 0.04, t + 0.08, "UW1", 0.5)]
+            length = 0.08
+        else:
+            phones += [(t, t + 0.15, "AA1", 0.5), (t + 0.15, t + 0.3, "B", 0.5)]
+            length = 0.3
+        words.append((t, t + length, f"w{k}", 0.001 if k in poor else short.get(k, 0.5)))
+        t += length
+    return _alignment(words, phones, t)
+
+
+def test_a_dense_stretch_of_unheard_or_squeezed_words_is_flagged_as_unspoken_text():
+    from aligner.checks import UNSPOKEN_POOR, UNSPOKEN_WINDOW, find_flags
+
+    def unspoken(alignment):
+        return [f for f in find_flags(alignment) if f.kind == "unspoken_text"]
+
+    # 30 words, five of them crammed in (two barely heard, three squeezed) around word 12
+    (flag,) = unspoken(_read_aloud(30, poor={11, 13}, squeezed={12, 14, 15}))
+    assert (flag.tier, flag.label) == ("words", "w11 w12 w13 w14 w15")
+    assert flag.start == pytest.approx(0.3 * 11)
+    assert flag.end == pytest.approx(0.3 * 11 + 0.3 + 0.16 + 0.3 + 2 * 0.16)
+    assert "5 of the 5 words 'w11' ... 'w15' at 3.300-" in flag
+    # words of two phones crammed into 80 ms count when poorly heard too, not when heard well
+    assert unspoken(_read_aloud(30, poor={11}, short={12: 0.02, 13: 0.02, 14: 0.02}))
+    assert not unspoken(_read_aloud(30, poor={11}, short={12: 0.2, 13: 0.2, 14: 0.2}))
+    # two such stretches far apart are two flags
+    assert len(unspoken(_read_aloud(40, poor={3, 4, 5, 6, 30, 31, 33, 35}))) == 2
+    # one fewer than UNSPOKEN_POOR in any window: scattered poor words, as in correct speech
+    scattered = {k for k in range(0, 40, UNSPOKEN_WINDOW // 2)}
+    assert not unspoken(_read_aloud(40, poor=scattered))
+    assert not unspoken(_read_aloud(30, poor=set(range(10, 10 + UNSPOKEN_POOR - 1))))
+    # a transcript of two windows or fewer is judged whole by transcript_mismatch instead
+    assert not unspoken(_read_aloud(2 * UNSPOKEN_WINDOW, poor=set(range(2 * UNSPOKEN_WINDOW))))
+    assert unspoken(_read_aloud(2 * UNSPOKEN_WINDOW + 1, poor=set(range(UNSPOKEN_POOR))))
+
+
 def test_phones_by_word_is_the_phones_inside_each_word():
     """One pass over words and phones gives what asking every phone of every word gives."""
     import random

@@ -257,14 +257,19 @@ def unspoken_text(words: Sequence[Interval], by_word: Sequence[Sequence[Interval
     words where UNSPOKEN_POOR of UNSPOKEN_WINDOW consecutive words are poor (barely heard,
     squeezed, or short and poorly heard), from the first such word to the last. A shorter
     transcript is one stretch, and `transcript_mismatch` judges it whole. `by_word`: each
-    word's phones; `squeezed`: whether each word is a `squeezed_word`."""
-    if len(words) <= 2 * UNSPOKEN_WINDOW:
+    word's phones; `squeezed`: whether each word is a `squeezed_word`. Markup aligned as
+    spoken noise or the wildcard (`[noise]`, `<unk>`, `<star>`) is no word here: it would
+    thin out the words it stands between."""
+    said = [(w, own, tight) for w, own, tight in zip(words, by_word, squeezed)
+            if any(p.label != SPOKEN_NOISE for p in own)]  # not [noise], <unk>, <star>
+    if len(said) <= 2 * UNSPOKEN_WINDOW:
         return []
+    words = [w for w, _, _ in said]
     poor = [tight or (w.confidence is not None and (
         w.confidence < UNSPOKEN_CONFIDENCE
         or (w.confidence < UNSPOKEN_SHORT_CONFIDENCE and len(own) >= 2
             and round(max(p.end - p.start for p in own), 3) <= UNSPOKEN_SHORT_PHONE)))  # to ms
-        for w, own, tight in zip(words, by_word, squeezed)]
+        for w, own, tight in said]
     stretches: list[list[int]] = []  # [first, last] poor word of overlapping dense windows
     for i in range(len(words) - UNSPOKEN_WINDOW + 1):
         if sum(poor[i:i + UNSPOKEN_WINDOW]) < UNSPOKEN_POOR:
@@ -282,8 +287,7 @@ def unspoken_text(words: Sequence[Interval], by_word: Sequence[Sequence[Interval
                           f"'{span[0].label}' ... '{span[-1].label}' at "
                           f"{span[0].start:.3f}-{span[-1].end:.3f} s are poorly heard or squeezed "
                           "together: did the speaker skip this part of the transcript (or say "
-                          "it very differently)?", "words", span[0].start, span[-1].end,
-                          " ".join(w.label for w in span)))
+                          "it very differently)?", start=span[0].start, end=span[-1].end))
     return flags
 
 

@@ -205,6 +205,9 @@ def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
     formats = parse_formats(formats)
     if cues not in CUES:
         raise ValueError(f"unknown cue kind {cues!r}; choose from {', '.join(CUES)}")
+    if cues == "karaoke" and "srt" in formats:
+        raise ValueError("karaoke cues need WebVTT's word timestamps: write vtt, or srt with "
+                         "cues of lines or words")
     utterance = utterance or base.name
     written: list[Path] = []
     try:
@@ -498,28 +501,28 @@ def _conf(c: float | None) -> float | None:
     return None if c is None or not math.isfinite(c) else float(f"{float(c):.4g}")
 
 
-CUES: tuple[str, ...] = ("lines", "words")  # what one SRT/WebVTT cue holds (--cues)
+CUES: tuple[str, ...] = ("lines", "words", "karaoke")  # what one SRT/WebVTT cue holds (--cues)
 CUE_LINE_CHARS = 42  # a subtitle line: broadcasters' guidelines allow 37-42 characters
 CUE_LINES = 2  # lines on screen at once
 CUE_MAX_SECONDS = 7.0  # a cue shown longer is no longer read as one
 CUE_PAUSE_SECONDS = 0.5  # a pause this long ends a cue: where speech ends a sentence or phrase
+CUE_MIN_SECONDS = 0.8  # a line cue stays up at least this long (if the next lets it) ...
+CUE_CHARS_PER_SECOND = 17.0  # ... and long enough to read at this speed
 
 
 @dataclass(frozen=True)
 class Cue:
-    """One subtitle: its words in one or two lines (a line cue holds several, a word cue one)
-    and its speaker (None for a one-speaker file)."""
+    """One subtitle: its words in one or two lines (a line cue holds several, a word cue one),
+    its speaker (None for a one-speaker file) and when it leaves the screen (`end`: its last
+    word's end, or later for a line cue that needs time to be read)."""
 
     lines: tuple[tuple[Interval, ...], ...]
     speaker: str | None
+    end: float
 
     @property
     def start(self) -> float:
         return self.lines[0][0].start
-
-    @property
-    def end(self) -> float:
-        return self.lines[-1][-1].end
 
     @property
     def text_lines(self) -> list[str]:
@@ -529,12 +532,16 @@ class Cue:
 def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "lines") -> list[Cue]:
     """The cues of a file, in time order, silence left out.
 
-    `lines` (the default): what a viewer reads. Each speaker's words are grouped into cues of
-    up to two lines of 42 characters and 7 s, a new cue starting at a pause of 0.5 s or more
-    (the transcript's punctuation does not reach the alignment, so pauses stand in for sentence
-    ends); a word longer than a line has a line of its own. `words`: one cue per word, what
-    word-level captions (one word at a time on screen, karaoke-style highlighting, editors that
-    regroup words) expect from a forced aligner.
+    `lines` (the default) and `karaoke`: what a viewer reads. Each speaker's words are grouped
+    into cues of up to two lines of 42 characters (the `speaker: ` prefix of a file of several
+    speakers counted in) and 7 s, a new cue starting at a pause of 0.5 s or more (the
+    transcript's punctuation does not reach the alignment, so pauses stand in for sentence
+    ends); a word longer than a line is a cue of its own. A cue stays up until its last word
+    ends, or longer, to give it 0.8 s and the time to read it at 17 characters a second, as
+    far as the pause before that speaker's next cue and the end of the recording allow.
+    `karaoke` differs in WebVTT only (`write_vtt`). `words`: one cue per word, from its start
+    to its end: what word-level captions (one word at a time on screen, editors that regroup
+    words) expect from a forced aligner.
 
     Transcript codes in angle or curly brackets (`<unk>`, `<cutoff-x>`, `{LG}`) are left out:
     they are no words for a viewer, and players took `<unk>` for a tag and `{LG}` for a style
@@ -548,43 +555,57 @@ def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "line
     out: list[Cue] = []
     for i, a in enumerate(alignments):
         speaker = (a.speaker or f"speaker{i + 1}") if several else None
-        words = [w for w in _labelled(a.words, duration) if not _SUBTITLE_CODE_RE.fullmatch(w.label)]
-        groups = [[w] for w in words] if cues == "words" else _line_groups(words)
-        out += [Cue(_cue_lines(g), speaker) for g in groups]
+        prefix = len(f"{speaker}: ") if speaker else 0
+        words = [w for w in _labelled(a.words, duration)
+                 if w.label.strip() and not _SUBTITLE_CODE_RE.fullmatch(w.label)]
+        if cues == "words":
+            out += [Cue(((w,),), speaker, w.end) for w in words]
+            continue
+        groups = _line_groups(words, prefix)
+        for k, group in enumerate(groups):
+            lines = _cue_lines(group, prefix)
+            until = groups[k + 1][0].start if k + 1 < len(groups) else last_ms(duration)
+            chars = sum(_width(line) for line in lines)
+            wanted = group[0].start + max(CUE_MIN_SECONDS, chars / CUE_CHARS_PER_SECOND)
+            out.append(Cue(lines, speaker, max(group[-1].end, min(wanted, until))))
     return sorted(out, key=lambda cue: (cue.start, cue.end))
 
 
 _SUBTITLE_CODE_RE = re.compile(r"<[^<>]*>|\{[^{}]*\}")
 
 
-def _line_groups(words: Sequence[Interval]) -> list[list[Interval]]:
+def _line_groups(words: Sequence[Interval], prefix: int = 0) -> list[list[Interval]]:
     """One speaker's words (in time order) grouped greedily into line cues: a word joins the
     cue before it unless a pause of CUE_PAUSE_SECONDS lies between them, or the cue would then
-    last more than CUE_MAX_SECONDS or not fit CUE_LINES lines of CUE_LINE_CHARS."""
+    last more than CUE_MAX_SECONDS or not fit CUE_LINES lines of CUE_LINE_CHARS (the first
+    line after a speaker prefix of `prefix` characters)."""
     groups: list[list[Interval]] = []
     for word in words:
         group = groups[-1] if groups else None
         if (group is None or word.start - group[-1].end >= CUE_PAUSE_SECONDS
                 or word.end - group[0].start > CUE_MAX_SECONDS
-                or not _fits([*group, word])):
+                or not _fits([*group, word], prefix)):
             groups.append([word])
         else:
             group.append(word)
     return groups
 
 
-def _fits(words: Sequence[Interval]) -> bool:
-    lines = _cue_lines(words)
-    return len(lines) <= CUE_LINES and all(_width(line) <= CUE_LINE_CHARS for line in lines)
+def _fits(words: Sequence[Interval], prefix: int = 0) -> bool:
+    lines = _cue_lines(words, prefix)
+    return len(lines) <= CUE_LINES and all(
+        _width(line) + (prefix if k == 0 else 0) <= CUE_LINE_CHARS for k, line in enumerate(lines))
 
 
-def _cue_lines(words: Sequence[Interval]) -> tuple[tuple[Interval, ...], ...]:
-    """A cue's words as one line if they fit CUE_LINE_CHARS, else two, broken where the longer
-    line is shortest (balanced lines read faster than a full line over a short one)."""
+def _cue_lines(words: Sequence[Interval], prefix: int = 0) -> tuple[tuple[Interval, ...], ...]:
+    """A cue's words as one line if they fit CUE_LINE_CHARS (after a speaker prefix of
+    `prefix` characters), else two, broken where the longer line is shortest (balanced lines
+    read faster than a full line over a short one)."""
     words = tuple(words)
-    if _width(words) <= CUE_LINE_CHARS or len(words) == 1:
+    if prefix + _width(words) <= CUE_LINE_CHARS or len(words) == 1:
         return (words,)
-    k = min(range(1, len(words)), key=lambda k: max(_width(words[:k]), _width(words[k:])))
+    k = min(range(1, len(words)),
+            key=lambda k: max(prefix + _width(words[:k]), _width(words[k:])))
     return (words[:k], words[k:])
 
 
@@ -604,12 +625,19 @@ def subtitle_time(t: float, separator: str) -> str:
 
 def write_srt(alignments: Alignment | Sequence[Alignment], path: Path, cues: str = "lines") -> Path:
     """SubRip: numbered cues `HH:MM:SS,mmm --> HH:MM:SS,mmm` (`subtitle_cues`); with several
-    speakers a cue's text is prefixed `speaker: `."""
+    speakers a cue's text is prefixed `speaker: `. SubRip has no escapes, so an arrow `-->` in
+    a label (it would read as a timing line) is written `->`. Karaoke cues need WebVTT's
+    timestamp tags: asked of SubRip they are a ValueError."""
+    if cues == "karaoke":
+        raise ValueError("karaoke cues need WebVTT's word timestamps: write vtt, or srt with "
+                         "cues of lines or words")
     blocks = []
     for n, cue in enumerate(subtitle_cues(alignments, cues), 1):
         text = "\n".join(cue.text_lines)
+        if cue.speaker:
+            text = f"{cue.speaker}: {text}"
         blocks.append(f"{n}\n{subtitle_time(cue.start, ',')} --> {subtitle_time(cue.end, ',')}\n"
-                      f"{f'{cue.speaker}: ' if cue.speaker else ''}{text}\n\n")
+                      f"{text.replace('-->', '->')}\n\n")
     with atomic_open(path) as handle:
         handle.writelines(blocks)
     return path
@@ -618,13 +646,14 @@ def write_srt(alignments: Alignment | Sequence[Alignment], path: Path, cues: str
 def write_vtt(alignments: Alignment | Sequence[Alignment], path: Path, cues: str = "lines") -> Path:
     """WebVTT: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm`
     (`subtitle_cues`; `&`, `<`, `>` escaped); with several speakers each cue carries a
-    `<v speaker>` voice tag. In a line cue every word after the first is preceded by its start
-    as a WebVTT timestamp tag (`<00:00:01.234>`): players that know them highlight each word as
-    it is said (karaoke style), and the words' times are in the file."""
+    `<v speaker>` voice tag. With `karaoke` cues, the line cues' every word after the first is
+    preceded by its start as a WebVTT timestamp tag (`<00:00:01.234>`): a web page can style
+    the words already said apart (CSS `::cue(:past)`), and the words' times are in the file;
+    players that ignore the tags show plain lines, and some show the tags themselves."""
     blocks = ["WEBVTT\n\n"]
     for cue in subtitle_cues(alignments, cues):
         first = cue.lines[0][0]
-        lines = [" ".join(_vtt_escape(w.label) if w is first
+        lines = [" ".join(_vtt_escape(w.label) if cues != "karaoke" or w is first
                           else f"<{subtitle_time(w.start, '.')}>{_vtt_escape(w.label)}" for w in line)
                  for line in cue.lines]
         text = "\n".join(lines)

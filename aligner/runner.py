@@ -22,6 +22,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -297,12 +298,14 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
 
 def run_settings(model: Path, method: str, dictionary: Path | None = None,
                  min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds(),
-                 cues: str = "lines") -> str:
+                 cues: str | None = None) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
-    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, and --min-pause, the --threshold
-    limits and --cues when not the defaults (the outputs depend on them; the caller passes the
-    default cues when it writes no subtitles).
+    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause and the --threshold
+    limits when not the defaults (the flags written in the outputs depend on them), and the
+    --cues of a run that writes subtitles (`cues`; None for one that writes none: versions
+    before --cues wrote a cue per word without recording it, so a run that records its cues
+    rewrites their subtitles).
 
     Why: a resumed run skips finished utterances by their files' times (`stale_outputs`), which
     say nothing about a --dictionary added, a method or model changed since; the outputs of
@@ -322,10 +325,16 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     pause = f" min_pause={min_pause:g}" if min_pause != MIN_PAUSE else ""
     changed = thresholds.changed()
     limits = f" thresholds={changed}" if changed else ""
-    subtitles = f" cues={cues}" if cues != "lines" else ""
+    subtitles = f" cues={cues}" if cues is not None else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
             f"{pause}{limits}{subtitles}")
+
+
+def without_cues(settings: str) -> str:
+    """`settings` (`run_settings`) with the --cues they record left out: what a run that
+    writes no subtitles compares, since the cues of an earlier run changed none of its files."""
+    return re.sub(r" cues=\S+", "", settings)
 
 
 def _mtime(path: Path) -> int:

@@ -425,13 +425,18 @@ def test_a_word_of_four_phones_all_squeezed_is_flagged_and_shorter_or_longer_one
 
 
 def _read_aloud(n_words: int, poor: set[int], squeezed: set[int] = frozenset(),
-                short: dict[int, float] | None = None):
+                short: dict[int, float] | None = None, markup: set[int] = frozenset()):
     """`n_words` words of two phones, 0.3 s each, confidence 0.5; those in `poor` at 0.001,
     those in `squeezed` of four 40 ms phones (0.16 s), those in `short` of two 40 ms phones at
-    the confidence given."""
+    the confidence given, those in `markup` spoken noise (`[noise]`, spn)."""
     short = short or {}
     words, phones, t = [], [], 0.0
     for k in range(n_words):
+        if k in markup:
+            phones.append((t, t + 0.3, "spn", 0.5))
+            words.append((t, t + 0.3, "[noise]", 0.5))
+            t += 0.3
+            continue
         if k in squeezed:
             phones += [(t + 0.04 * i, t + 0.04 * (i + 1), "AH0", 0.5) for i in range(4)]
             length = 0.16
@@ -454,13 +459,16 @@ def test_a_dense_stretch_of_unheard_or_squeezed_words_is_flagged_as_unspoken_tex
 
     # 30 words, five of them crammed in (two barely heard, three squeezed) around word 12
     (flag,) = unspoken(_read_aloud(30, poor={11, 13}, squeezed={12, 14, 15}))
-    assert (flag.tier, flag.label) == ("words", "w11 w12 w13 w14 w15")
+    assert (flag.tier, flag.label) == ("", "")  # a stretch, as untranscribed_speech's
     assert flag.start == pytest.approx(0.3 * 11)
     assert flag.end == pytest.approx(0.3 * 11 + 0.3 + 0.16 + 0.3 + 2 * 0.16)
     assert "5 of the 5 words 'w11' ... 'w15' at 3.300-" in flag
     # words of two phones crammed into 80 ms count when poorly heard too, not when heard well
     assert unspoken(_read_aloud(30, poor={11}, short={12: 0.02, 13: 0.02, 14: 0.02}))
     assert not unspoken(_read_aloud(30, poor={11}, short={12: 0.2, 13: 0.2, 14: 0.2}))
+    # markup between the words is no word: it does not thin them out
+    assert unspoken(_read_aloud(30, poor={10, 12, 14, 16}, markup={11, 13, 15}))
+    assert not unspoken(_read_aloud(14, poor=set(range(4)), markup={5, 6}))  # 12 words said
     # two such stretches far apart are two flags
     assert len(unspoken(_read_aloud(40, poor={3, 4, 5, 6, 30, 31, 33, 35}))) == 2
     # one fewer than UNSPOKEN_POOR in any window: scattered poor words, as in correct speech

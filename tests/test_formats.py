@@ -240,15 +240,20 @@ def test_srt_and_vtt_cues_of_words_or_of_lines_without_silence(tmp_path):
         "WEBVTT\n\n"
         "00:00:00.200 --> 00:00:00.500\nhéllo\n\n"
         "00:00:00.900 --> 00:00:01.300\nworld\n\n")
-    # lines (the default): the two words, 0.4 s apart, are one cue; WebVTT stamps the second
-    # word's start inline, which players use to highlight each word as it is said
+    # lines (the default): the two words, 0.4 s apart, are one cue; karaoke (WebVTT only)
+    # stamps the second word's start inline, for pages that highlight each word as it is said
     write_outputs(_alignment(), tmp_path / "utt", ["srt", "vtt"])
     assert (tmp_path / "utt.srt").read_text(encoding="utf-8") == (
         "1\n00:00:00,200 --> 00:00:01,300\nhéllo world\n\n")
     assert (tmp_path / "utt.vtt").read_text(encoding="utf-8") == (
+        "WEBVTT\n\n00:00:00.200 --> 00:00:01.300\nhéllo world\n\n")
+    write_outputs(_alignment(), tmp_path / "utt", ["vtt"], cues="karaoke")
+    assert (tmp_path / "utt.vtt").read_text(encoding="utf-8") == (
         "WEBVTT\n\n00:00:00.200 --> 00:00:01.300\nhéllo <00:00:00.900>world\n\n")
     with pytest.raises(ValueError, match="unknown cue kind 'sentences'"):
         write_outputs(_alignment(), tmp_path / "bad", ["textgrid", "srt"], cues="sentences")
+    with pytest.raises(ValueError, match="karaoke cues need WebVTT"):
+        write_outputs(_alignment(), tmp_path / "bad", ["textgrid", "vtt", "srt"], cues="karaoke")
     assert not list(tmp_path.glob("bad*"))  # refused before anything is written
 
 
@@ -261,6 +266,17 @@ def test_line_cues_end_at_pauses_at_seven_seconds_and_at_two_lines():
     # a pause of 0.5 s ends a cue; 0.49 s does not
     a = Alignment(_words(("one", 0.0, 0.3), ("two", 0.79, 1.0), ("three", 1.5, 1.8)), [], 2.0)
     assert [c.text_lines for c in subtitle_cues(a)] == [["one two"], ["three"]]
+    # a short cue stays up 0.8 s, as far as the next cue and the recording's end let it
+    assert [(c.start, c.end) for c in subtitle_cues(a)] == [(0.0, 1.0), (1.5, 2.0)]
+    quick = Alignment(_words(("yes", 1.0, 1.12), ("no", 1.7, 1.8)), [], 5.0)
+    assert [(c.start, c.end) for c in subtitle_cues(quick)] == [(1.0, 1.7), (1.7, 2.5)]
+    assert [(c.start, c.end) for c in subtitle_cues(quick, "words")] == [(1.0, 1.12), (1.7, 1.8)]
+    # ... and long enough to read its characters at 17 a second
+    said = "she sells sea shells by the sea shore today"  # 43 characters, said in 1.5 s
+    fast = Alignment([Interval(0.15 * k, 0.15 * k + 0.15, w) for k, w in enumerate(said.split())], [], 9.0)
+    (cue,) = subtitle_cues(fast)
+    assert len(cue.text_lines) == 2 and cue.end == pytest.approx(
+        sum(len(line) for line in cue.text_lines) / 17)
     # a cue lasts at most 7 s, however fluent the speech
     steady = Alignment([Interval(0.5 * k, 0.5 * k + 0.5, "la") for k in range(20)], [], 10.0)
     cues = subtitle_cues(steady)
@@ -287,14 +303,27 @@ def test_line_cues_keep_each_speaker_apart_in_time_order(tmp_path):
     assert [(c.speaker, c.text_lines) for c in cues] == [
         ("alice", ["so anyway"]), ("bob", ["right okay"]), ("alice", ["yes"])]
     write_outputs([alice, bob], tmp_path / "talk", ["srt", "vtt"])
-    assert "2\n00:00:00,500 --> 00:00:01,200\nbob: right okay\n" in (
+    assert "2\n00:00:00,500 --> 00:00:01,300\nbob: right okay\n" in (
         tmp_path / "talk.srt").read_text(encoding="utf-8")
-    assert "<v bob>right <00:00:00.900>okay\n" in (tmp_path / "talk.vtt").read_text(encoding="utf-8")
+    assert "<v bob>right okay\n" in (tmp_path / "talk.vtt").read_text(encoding="utf-8")
+    # the "speaker: " prefix counts in its first line's 42 characters
+    words = "the quick brown fox jumps over the lazy dog".split()  # 43 characters
+    line = [Interval(0.2 * k, 0.2 * k + 0.2, w) for k, w in enumerate(words)]
+    (alone,) = subtitle_cues(Alignment(line, [], 2.0))
+    assert alone.text_lines == ["the quick brown fox", "jumps over the lazy dog"]
+    talk = subtitle_cues([Alignment(line, [], 2.0, "interviewer"), Alignment([], [], 2.0, "guest")])
+    assert all(len("interviewer: " + c.text_lines[0]) <= 42 for c in talk)
+    # SubRip has no escapes: an arrow in a label would read as a timing line
+    arrow = Alignment([Interval(0.0, 0.5, "a-->b")], [], 1.0, "x --> y")
+    write_file([arrow, _alignment("bob")], tmp_path / "arrow.srt", "srt")
+    assert [line for line in (tmp_path / "arrow.srt").read_text(encoding="utf-8").splitlines()
+            if "--" in line and "," not in line] == []
+    assert "x -> y: a->b" in (tmp_path / "arrow.srt").read_text(encoding="utf-8")
 
 
-def test_vtt_line_cue_stamps_every_word_after_the_first_within_the_cue(tmp_path):
+def test_vtt_karaoke_cue_stamps_every_word_after_the_first_within_the_cue(tmp_path):
     words = [Interval(0.3 * k + 0.1, 0.3 * k + 0.35, f"w{k}&") for k in range(12)]
-    write_file(Alignment(words, [], 5.0), tmp_path / "x.vtt", "vtt")
+    write_file(Alignment(words, [], 5.0), tmp_path / "x.vtt", "vtt", cues="karaoke")
     (cue,) = (tmp_path / "x.vtt").read_text(encoding="utf-8").split("\n\n")[1:-1]
     timing, *lines = cue.split("\n")
     assert timing == "00:00:00.100 --> 00:00:03.650" and len(lines) == 2
@@ -311,8 +340,8 @@ def test_subtitle_times_escaping_and_speakers(tmp_path):
     write_outputs(a, tmp_path / "x", ["vtt", "srt"])
     vtt = (tmp_path / "x.vtt").read_text(encoding="utf-8").split("\n\n")
     assert vtt[1:3] == ["00:00:00.000 --> 00:00:01.000\na&lt;b",
-                        "01:00:00.500 --> 01:00:01.250\nR&amp;D"]
-    assert "01:00:00,500 --> 01:00:01,250\nR&D" in (tmp_path / "x.srt").read_text(encoding="utf-8")
+                        "01:00:00.500 --> 01:00:01.300\nR&amp;D"]  # up 0.8 s
+    assert "01:00:00,500 --> 01:00:01,300\nR&D" in (tmp_path / "x.srt").read_text(encoding="utf-8")
     # transcript codes are no words for a viewer (players took <unk> for a tag, {LG} for a
     # style override); a sound described in square brackets stays, as SDH subtitles write it
     coded = Alignment([Interval(0.0, 0.5, "<unk>"), Interval(0.5, 0.8, "{LG}"),

@@ -354,7 +354,8 @@ def test_a_corpus_run_with_another_min_pause_aligns_again(tmp_path, tiny_model_d
 def test_cues_reach_every_worker_and_another_choice_aligns_again(tmp_path, tiny_model_dir, jobs):
     """--cues words gives one SRT cue per word in a corpus run, in one process or several; a
     later run with the default (a cue per line of words) rewrites the subtitles rather than
-    keep those of the other choice, and a run that writes no subtitles records no choice."""
+    keep those of the other choice; a run that writes no subtitles records no choice and is
+    not made to align again by an earlier run's."""
     root, out = tmp_path / "corpus", tmp_path / "out"
     for name in ("u0", "u1"):
         _age(write_pair(root, name, speechlike(1.5), text="hello there world"), 120)
@@ -370,6 +371,15 @@ def test_cues_reach_every_worker_and_another_choice_aligns_again(tmp_path, tiny_
     assert "cues=words" in rows["u0"]["settings"]
     assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt", "-j", jobs, "-q").exit_code in (0, 1)
     assert cue_count("u0") < 3 and cue_count("u1") < 3
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert "cues=lines" in rows["u0"]["settings"]  # recorded: older runs wrote word cues unrecorded
+    both = tmp_path / "both"
+    assert cli(root, "-o", both, "--model", tiny_model_dir, "-f", "textgrid,srt", "--cues", "words",
+               "-q").exit_code in (0, 1)
+    again = cli(root, "-o", both, "--model", tiny_model_dir, "-f", "textgrid")
+    rows = {r["utterance"]: r for r in csv.DictReader(open(both / runner.REPORT_NAME, encoding="utf-8"))}
+    assert "other settings" not in again.output and again.exit_code in (0, 1)
+    assert rows["u0"]["status"] == rows["u1"]["status"] == "skipped"
     assert "cues" not in runner.run_settings(Path(tiny_model_dir), "viterbi")
     plain = tmp_path / "plain"
     assert cli(root, "-o", plain, "--model", tiny_model_dir, "--cues", "words", "-q").exit_code in (0, 1)
@@ -380,7 +390,9 @@ def test_cues_reach_every_worker_and_another_choice_aligns_again(tmp_path, tiny_
               "--cues", "words", "-q")
     assert one.exit_code == 0 and (tmp_path / "one.vtt").read_text(encoding="utf-8").count(" --> ") == 3
     bad = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt", "--cues", "sentences")
-    assert bad.exit_code == 2 and "--cues sentences: choose lines or words" in bad.stderr
+    assert bad.exit_code == 2 and "--cues 'sentences': choose lines, words, karaoke" in bad.stderr
+    srt = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt,vtt", "--cues", "karaoke")
+    assert srt.exit_code == 2 and "SubRip has no word timestamps" in srt.stderr
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -68,7 +68,8 @@ def command(
         show_default=False)] = None,
     cues: Annotated[str, typer.Option(
         "--cues", help="What one srt/vtt subtitle holds: lines (up to two lines of words, "
-        "broken at pauses) or words (one word each).")] = "lines",
+        "broken at pauses), words (one word each), or karaoke (vtt only: lines with each "
+        "word's start as a timestamp tag).")] = "lines",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="Print every warning (flag) instead of counts per kind and a "
@@ -88,7 +89,8 @@ def command(
     except ValueError as err:
         raise fail(f"--format: {err}")
     if cues not in CUES:
-        raise fail(f"--cues {cues}: choose {' or '.join(CUES)}")
+        raise fail(f"--cues {cues!r}: choose {', '.join(CUES)}")
+    _check_cues(cues, fmts)
     try:
         limits = parse_thresholds(threshold or [])
     except ValueError as err:
@@ -129,6 +131,13 @@ def command(
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
                            strict, quiet, verbose, min_pause, limits, cues)
     raise typer.Exit(code)
+
+
+def _check_cues(cues: str, fmts) -> None:
+    """Karaoke cues are WebVTT's: refused for SubRip before any work, not after the alignment."""
+    if cues == "karaoke" and "srt" in fmts:
+        raise fail("--cues karaoke: SubRip has no word timestamps; write vtt (-f vtt) for "
+                   "karaoke cues, or choose lines or words for srt")
 
 
 def _require_matplotlib() -> None:
@@ -206,6 +215,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         base, fmts, file = single_output_base(audio, output, fmts)
     except ValueError as err:
         raise fail(err)
+    _check_cues(cues, fmts)
     utt = _file_utterance(audio, transcript)
     outputs = output_paths(base, fmts) if file is None else [file]
     clash = overwritten_input(outputs, utt)
@@ -376,12 +386,13 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause = min_pause
-    if not {"srt", "vtt"} & set(fmts):
-        cues = "lines"  # no subtitles written: the choice changes no output
+    subtitles = bool({"srt", "vtt"} & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
-                                   aligner.thresholds, cues)
+                                   aligner.thresholds, cues if subtitles else None)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
+    if not subtitles:  # an earlier run's --cues changed none of the files this run writes
+        recorded = {name: runner.without_cues(before) for name, before in recorded.items()}
     if not quiet:
         _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots)
         if recorded and not any(u.name in recorded for u in utterances):

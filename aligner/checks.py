@@ -209,9 +209,7 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
         if p.end - p.start > thresholds.max_phone_seconds:
             flags.append(_entry_flag("long_phone", "phones", p, f"lasts {p.end - p.start:.2f} s"))
     by_word = phones_by_word(words, phones)
-    squeezed = [len(own) >= thresholds.squeezed_min_phones
-                and max(p.end - p.start for p in own) <= thresholds.squeezed_phone_seconds
-                for own in by_word]
+    squeezed = [is_squeezed(own, thresholds) for own in by_word]
     for w, own, tight in zip(words, by_word, squeezed):
         if tight:
             flags.append(_entry_flag("squeezed_word", "words", w,
@@ -232,6 +230,13 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                                      f"takes {share:.0%} of the speech time for "
                                      f"{expected:.0%} of the phones"))
     return flags
+
+
+def is_squeezed(own: Sequence[Interval], thresholds: Thresholds = Thresholds()) -> bool:
+    """Whether a word with phones `own` is a `squeezed_word`: squeezed_min_phones or more, none
+    longer than squeezed_phone_seconds."""
+    return (len(own) >= thresholds.squeezed_min_phones
+            and max(p.end - p.start for p in own) <= thresholds.squeezed_phone_seconds)
 
 
 # A stretch of a longer transcript the speaker probably did not say (a sentence skipped, text

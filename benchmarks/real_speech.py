@@ -529,6 +529,21 @@ def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
     return caught, refused, fits
 
 
+def unspoken_stream(done: dict[str, Alignment]) -> dict:
+    """`unspoken_text` over the correct recordings' words read as one stream, in name order (a
+    speaker's recordings one after another): how often correct speech has a stretch of poorly
+    heard words, where a recording on its own is too short to be judged."""
+    from aligner.checks import is_squeezed, phones_by_word, unspoken_text
+
+    words, by_word = [], []
+    for key in sorted(done):
+        own = [w for w in done[key].words if w.label]
+        words += own
+        by_word += phones_by_word(own, [p for p in done[key].phones if p.label])
+    stretches = unspoken_text(words, by_word, [is_squeezed(own) for own in by_word])
+    return {"words": len(words), "stretches": len(stretches)}
+
+
 def flag_kinds(a: Alignment) -> set[str]:
     return {getattr(f, "kind", str(f).split(":", 1)[0]) for f in a.flags}
 
@@ -716,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
                 entry["repeated"] = repetition_entry(ottc, done, items, args.repeated)
                 entry["cut"] = cut_entry(done, items, args.cut, ottc.aligner.sample_rate)
+                entry["unspoken_stream"] = unspoken_stream(done)
                 right_fits = [(k, a.transcript_fit) for k, a in done.items()]
                 entry["calibration"] = calibrate_fit(right_fits, wrong_fits, refused)
                 th = ottc.aligner.thresholds
@@ -764,6 +780,12 @@ def main(argv: list[str] | None = None) -> int:
                     cut["recordings"], "-", "-",
                     f"`ends_in_speech`: {100 * cut['flagged']:.1f}% (the correct recordings: "
                     f"{100 * cut['correct_flagged']:.2f}%)"])
+                stream = entry["unspoken_stream"]
+                so_rows.append([
+                    "the correct recordings' words read as one stream, in name order",
+                    len(done), "-", "-",
+                    f"`unspoken_text`: {stream['stretches']} stretch(es) in {stream['words']} words "
+                    f"({1000 * stream['stretches'] / max(1, stream['words']):.2f} per 1000)"])
                 so_rows.append([
                     "the same in a corpus run (each judged against its speaker's other recordings)",
                     len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%", "-"])

@@ -248,7 +248,8 @@ def is_squeezed(own: Sequence[Interval], thresholds: Thresholds = Thresholds()) 
 # read as one stream, nor in 7 minutes of their sentences aligned as one recording, while one or
 # three sentences (4-20 words) typed into that recording's transcript where nobody said them
 # were found each time (12 of 12: two sets of sentences at three places). On the other half, 5
-# stretches among 8055 words (0.6 per 1000 words; `low_confidence` marks 13 per 1000).
+# stretches among 8055 words; over all 2500 correct recordings read as one stream, 7 in 15967
+# words (benchmarks/real_speech.py: 0.44 per 1000 words; `low_confidence` marks 13 per 1000).
 UNSPOKEN_WINDOW = 6  # words
 UNSPOKEN_POOR = 4  # of them barely heard, squeezed, or short and poorly heard
 UNSPOKEN_CONFIDENCE = 0.003  # barely heard

@@ -339,6 +339,7 @@ class Aligner:
             raise ValueError(f"{name}: `encoded` holds {encoded.duration:.2f} s of model outputs "
                              f"but the audio is {duration:.2f} s long: encode this recording")
         per_speaker: dict[str | None, list[Alignment]] = {}
+        aligned_text: dict[str | None, list[str]] = {}  # each speaker's aligned segments' text
         left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
         first_error: ValueError | None = None
         spoken: list[Segment] = []
@@ -383,6 +384,7 @@ class Aligner:
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
                 a.words, voiced.numpy(), self.frame_duration))
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
+            aligned_text.setdefault(owner, []).append(segment.text)
             if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):
                 spoken.append(segment)  # a tier of [laughter] alone overlaps no one's speech
         if not any(per_speaker.values()):  # no interval could be aligned: the file fails
@@ -409,6 +411,7 @@ class Aligner:
             if len(per_speaker) > 1 and spk is not None:  # whose tier: the report pools them
                 flags = [for_speaker(f, spk) for f in flags]
             merged.flags = [*flags, *(recording if not out else [])]
+            merged.text = " ".join(aligned_text.get(spk, [])) or None
             out.append(merged)
         return out
 

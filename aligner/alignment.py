@@ -95,3 +95,7 @@ class Alignment:
     # Voiced speech that no word covers (checks.voiced_outside_words): speech the transcript may
     # have left out. None: none found or not measured.
     voiced_outside: Uncovered | None = None
+    # The transcript text this tier was aligned to, as typed (punctuation and case kept; a
+    # TextGrid's intervals of this speaker joined): subtitles take their punctuation from it.
+    # None: not known (other tools' files, an Alignment built by hand).
+    text: str | None = None

@@ -23,6 +23,7 @@ import csv
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -532,11 +533,12 @@ class Cue:
 def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "lines") -> list[Cue]:
     """The cues of a file, in time order, silence left out.
 
-    `lines` (the default) and `karaoke`: what a viewer reads. Each speaker's words are grouped
-    into cues of up to two lines of 42 characters (the `speaker: ` prefix of a file of several
-    speakers counted in) and 7 s, a new cue starting at a pause of 0.5 s or more (the
-    transcript's punctuation does not reach the alignment, so pauses stand in for sentence
-    ends); a word longer than a line is a cue of its own. A cue stays up until its last word
+    Words are written with the punctuation typed around them in the transcript
+    (`Alignment.text`, `written_words`), where it is known. `lines` (the default) and
+    `karaoke`: what a viewer reads. Each speaker's words are grouped into cues of up to two
+    lines of 42 characters (the `speaker: ` prefix of a file of several speakers counted in)
+    and 7 s, a new cue starting after a sentence's end (`.`, `?`, `!` typed after a word) or a
+    pause of 0.5 s or more; a word longer than a line is a cue of its own. A cue stays up until its last word
     ends, or longer, to give it 0.8 s and the time to read it at 17 characters a second, as
     far as the pause before that speaker's next cue and the end of the recording allow.
     `karaoke` differs in WebVTT only (`write_vtt`). `words`: one cue per word, from its start
@@ -558,10 +560,13 @@ def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "line
         prefix = len(f"{speaker}: ") if speaker else 0
         words = [w for w in _labelled(a.words, duration)
                  if w.label.strip() and not _SUBTITLE_CODE_RE.fullmatch(w.label)]
+        shown = written_words([w.label for w in words], a.text) if a.text else [w.label for w in words]
+        ends = [_ends_sentence(w.label, text) for w, text in zip(words, shown)]
+        words = [Interval(w.start, w.end, text, w.confidence) for w, text in zip(words, shown)]
         if cues == "words":
             out += [Cue(((w,),), speaker, w.end) for w in words]
             continue
-        groups = _line_groups(words, prefix)
+        groups = _line_groups(words, prefix, ends)
         for k, group in enumerate(groups):
             lines = _cue_lines(group, prefix)
             until = groups[k + 1][0].start if k + 1 < len(groups) else last_ms(duration)
@@ -572,17 +577,54 @@ def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "line
 
 
 _SUBTITLE_CODE_RE = re.compile(r"<[^<>]*>|\{[^{}]*\}")
+_SENTENCE_END = (".", "?", "!")  # typed after a word, it ends its sentence and its cue
+_CLOSING = "\"'”’)]»"  # ... also inside a closing quote or bracket
 
 
-def _line_groups(words: Sequence[Interval], prefix: int = 0) -> list[list[Interval]]:
+def written_words(labels: Sequence[str], text: str) -> list[str]:
+    """Each word label with the punctuation typed around it in `text`, the transcript it was
+    aligned to (`Alignment.text`): `"yes."` for `yes`, `(maybe),` for `maybe`. The words tier
+    keeps words bare, as MFA's does; subtitles are read, and want the sentences' punctuation.
+    Labels are found in order, each as a whole token after the one before; a label not found
+    within the next few tokens (text the normaliser rewrote, a word joined across a line
+    break) is kept bare, and the search goes on from where it was."""
+    out, pos = [], 0
+    for label in labels:
+        found = re.compile(rf"(?<!\w){re.escape(label)}(?!\w)").search(text, pos)
+        if found is None or len(text[pos:found.start()].split()) > 3:
+            out.append(label)
+            continue
+        start, end = found.span()
+        while start > pos and unicodedata.category(text[start - 1]).startswith("P"):
+            start -= 1
+        while end < len(text) and unicodedata.category(text[end]).startswith("P"):
+            end += 1
+        out.append(text[start:end])
+        pos = end
+    return out
+
+
+def _ends_sentence(label: str, written: str) -> bool:
+    """Whether the punctuation typed after `label` (in its `written` form) ends a sentence:
+    `end.` and `"end?"` do; `Dr.`, whose full stop is the label's own, does not, nor does an
+    ellipsis (`and...`: speech trailing off, often going on)."""
+    at = written.find(label)
+    tail = (written[at + len(label):] if at >= 0 else "").rstrip(_CLOSING)
+    return tail.endswith(_SENTENCE_END) and not tail.endswith(("..", "…"))
+
+
+def _line_groups(words: Sequence[Interval], prefix: int = 0,
+                 ends: Sequence[bool] | None = None) -> list[list[Interval]]:
     """One speaker's words (in time order) grouped greedily into line cues: a word joins the
-    cue before it unless a pause of CUE_PAUSE_SECONDS lies between them, or the cue would then
-    last more than CUE_MAX_SECONDS or not fit CUE_LINES lines of CUE_LINE_CHARS (the first
-    line after a speaker prefix of `prefix` characters)."""
+    cue before it unless that one ends a sentence (`ends`, per word), a pause of
+    CUE_PAUSE_SECONDS lies between them, or the cue would then last more than CUE_MAX_SECONDS
+    or not fit CUE_LINES lines of CUE_LINE_CHARS (the first line after a speaker prefix of
+    `prefix` characters)."""
     groups: list[list[Interval]] = []
-    for word in words:
+    for k, word in enumerate(words):
         group = groups[-1] if groups else None
-        if (group is None or word.start - group[-1].end >= CUE_PAUSE_SECONDS
+        if (group is None or (ends is not None and ends[k - 1])
+                or word.start - group[-1].end >= CUE_PAUSE_SECONDS
                 or word.end - group[0].start > CUE_MAX_SECONDS
                 or not _fits([*group, word], prefix)):
             groups.append([word])

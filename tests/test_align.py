@@ -201,6 +201,24 @@ def test_textgrid_transcript_aligns_inside_intervals(aligner, tmp_path):
         aligner.align(tmp_path / "no such recording.wav", tmp_path / "talk.TextGrid")
 
 
+def test_each_alignment_keeps_the_text_it_was_aligned_to(aligner, tmp_path):
+    """Alignment.text is the transcript as typed (punctuation and case: subtitles take their
+    punctuation from it); a TextGrid speaker's, the text of the intervals that were aligned."""
+    from praatio import textgrid
+
+    wave = speechlike(4.0)
+    typed = 'He said: "Hello, there." Then -- nothing!'
+    assert aligner.align(wave, typed, sample_rate=16000).text == typed
+    sf.write(str(tmp_path / "talk.wav"), wave, 16000)
+    tg = textgrid.Textgrid(0, 4)
+    tg.addTier(textgrid.IntervalTier("ann", [(0.3, 1.5, "Hello there."), (2.5, 3.5, "Bye!")], 0, 4))
+    tg.addTier(textgrid.IntervalTier("bob", [(1.6, 2.4, "Hi."), (3.6, 3.62, "oh")], 0, 4))  # too short
+    tg.save(str(tmp_path / "talk.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    texts = {a.speaker: a.text for a in aligner.align_speakers(tmp_path / "talk.wav",
+                                                               tmp_path / "talk.TextGrid")}
+    assert texts == {"ann": "Hello there. Bye!", "bob": "Hi."}
+
+
 def test_overlapping_speakers_are_flagged_on_both(aligner, tmp_path):
     """Two speakers' intervals that overlap by more than 0.1 s: `overlapping_speech` on each,
     the overlap as its interval; intervals that only touch are not flagged, nor a 0.05 s

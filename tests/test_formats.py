@@ -333,6 +333,29 @@ def test_vtt_karaoke_cue_stamps_every_word_after_the_first_within_the_cue(tmp_pa
     assert lines[0].startswith("w0&amp; <")
 
 
+def test_subtitles_take_the_transcript_s_punctuation_and_end_cues_at_sentence_ends(tmp_path):
+    from aligner.formats import written_words
+
+    text = 'Dr. Smith said: "It\'s late." (Really?) Yes -- the U.S. team... won, 3-2!'
+    labels = ["Dr.", "Smith", "said", "It's", "late", "Really", "Yes", "the", "U.S.", "team", "won", "3-2"]
+    assert written_words(labels, text) == ["Dr.", "Smith", "said:", '"It\'s', 'late."', "(Really?)",
+                                           "Yes", "the", "U.S.", "team...", "won,", "3-2!"]
+    # a label the text does not hold (rewritten, joined across a line) stays bare, and the
+    # words after it still find theirs; a word is never found inside another
+    assert written_words(["example", "of", "it"], "an exam-\nple of it.") == ["example", "of", "it."]
+    assert written_words(["a", "cat", "sat"], "the cat sat.") == ["a", "cat", "sat."]
+    # sentence ends end cues (not the full stop of Dr. or U.S.), in both SRT and WebVTT
+    words = [Interval(0.3 * k, 0.3 * k + 0.3, w) for k, w in enumerate(labels)]
+    a = Alignment(words, [], 4.0, text=text)
+    assert [c.text_lines for c in subtitle_cues(a)] == [
+        ['Dr. Smith said: "It\'s late."'], ["(Really?)"], ["Yes the U.S. team... won, 3-2!"]]
+    assert [c.text_lines for c in subtitle_cues(a, "words")][:2] == [["Dr."], ["Smith"]]
+    write_outputs(a, tmp_path / "p", ["srt", "vtt", "textgrid"])
+    assert "\n(Really?)\n" in (tmp_path / "p.srt").read_text(encoding="utf-8")
+    assert '"It\'s late."' in (tmp_path / "p.vtt").read_text(encoding="utf-8")
+    assert "(Really" not in (tmp_path / "p.TextGrid").read_text(encoding="utf-8")  # tiers stay bare
+
+
 def test_subtitle_times_escaping_and_speakers(tmp_path):
     assert subtitle_time(3723.0456, ",") == "01:02:03,046"
     assert subtitle_time(59.9996, ".") == "00:01:00.000"

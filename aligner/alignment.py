@@ -97,5 +97,6 @@ class Alignment:
     voiced_outside: Uncovered | None = None
     # The transcript text this tier was aligned to, as typed (punctuation and case kept; a
     # TextGrid's intervals of this speaker joined): subtitles take their punctuation from it.
-    # None: not known (other tools' files, an Alignment built by hand).
-    text: str | None = None
+    # None: not known (other tools' files, an Alignment built by hand). Left out of repr and
+    # of equality: a long recording's transcript is no summary, and the timings are the result.
+    text: str | None = field(default=None, repr=False, compare=False)

@@ -19,6 +19,7 @@ File names for an output "base" (directory + utterance name, no suffix):
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
 import math
@@ -558,11 +559,12 @@ def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "line
     for i, a in enumerate(alignments):
         speaker = (a.speaker or f"speaker{i + 1}") if several else None
         prefix = len(f"{speaker}: ") if speaker else 0
-        words = [w for w in _labelled(a.words, duration)
-                 if w.label.strip() and not _SUBTITLE_CODE_RE.fullmatch(w.label)]
+        words = _labelled(a.words, duration)  # codes too: written_words finds them in the text
         shown = written_words([w.label for w in words], a.text) if a.text else [w.label for w in words]
-        ends = [_ends_sentence(w.label, text) for w, text in zip(words, shown)]
-        words = [Interval(w.start, w.end, text, w.confidence) for w, text in zip(words, shown)]
+        kept = [k for k, w in enumerate(words)
+                if w.label.strip() and not _SUBTITLE_CODE_RE.fullmatch(w.label)]
+        ends = [_ends_sentence(words[k].label, shown[k]) for k in kept]
+        words = [Interval(words[k].start, words[k].end, shown[k], words[k].confidence) for k in kept]
         if cues == "words":
             out += [Cue(((w,),), speaker, w.end) for w in words]
             continue
@@ -585,23 +587,50 @@ def written_words(labels: Sequence[str], text: str) -> list[str]:
     """Each word label with the punctuation typed around it in `text`, the transcript it was
     aligned to (`Alignment.text`): `"yes."` for `yes`, `(maybe),` for `maybe`. The words tier
     keeps words bare, as MFA's does; subtitles are read, and want the sentences' punctuation.
-    Labels are found in order, each as a whole token after the one before; a label not found
-    within the next few tokens (text the normaliser rewrote, a word joined across a line
-    break) is kept bare, and the search goes on from where it was."""
-    out, pos = [], 0
+
+    Labels are found in order, each as a whole token after the one before, at most a few
+    tokens on (two more for each label not found since: text the normaliser rewrote, a word
+    joined across a line break), so the search stays local however long the text; a label not
+    found keeps its bare form. Only
+    marks that open a word (quotes, brackets, `¿`) are taken before it and only marks that
+    close one after it, and only up to whitespace: `&-uh`'s code and `um@fp`'s stay out."""
+    text = unicodedata.normalize("NFC", text)  # labels are NFC (text.normalise)
+    starts = [m.start() for m in re.finditer(r"\S+", text)] + [len(text)]
+    out, pos, missed = [], 0, 0
     for label in labels:
-        found = re.compile(rf"(?<!\w){re.escape(label)}(?!\w)").search(text, pos)
-        if found is None or len(text[pos:found.start()].split()) > 3:
+        token = bisect.bisect_left(starts, pos)
+        ahead = min(WRITTEN_REACH + 2 * missed, WRITTEN_REACH_MAX)  # outruns the labels missed
+        reach = starts[min(token + ahead, len(starts) - 1)]
+        found = re.compile(rf"(?<!\w){re.escape(label)}(?!\w)").search(text, pos, reach)
+        if found is None:
             out.append(label)
+            missed += 1
             continue
         start, end = found.span()
-        while start > pos and unicodedata.category(text[start - 1]).startswith("P"):
-            start -= 1
-        while end < len(text) and unicodedata.category(text[end]).startswith("P"):
-            end += 1
-        out.append(text[start:end])
-        pos = end
+        lead, tail = start, end
+        while lead > pos and _opens(text[lead - 1]):
+            lead -= 1
+        while tail < len(text) and _closes(text[tail]):
+            tail += 1
+        if lead > 0 and not text[lead - 1].isspace():
+            lead = start  # inside a token (a code before the word): no opening marks
+        if tail < len(text) and not text[tail].isspace():
+            tail = end  # a code after the word (um@fp): no closing marks
+        out.append(text[lead:tail])
+        pos, missed = tail, 0
     return out
+
+
+WRITTEN_REACH = 4  # tokens ahead of the last word found where the next is looked for ...
+WRITTEN_REACH_MAX = 64  # ... two more for each label not found since, up to this
+
+
+def _opens(char: str) -> bool:
+    return unicodedata.category(char) in ("Ps", "Pi") or char in "\"'¿¡"
+
+
+def _closes(char: str) -> bool:
+    return unicodedata.category(char) in ("Pe", "Pf", "Po") and char not in "&@*#/\\"
 
 
 def _ends_sentence(label: str, written: str) -> bool:

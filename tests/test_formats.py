@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -344,6 +345,18 @@ def test_subtitles_take_the_transcript_s_punctuation_and_end_cues_at_sentence_en
     # words after it still find theirs; a word is never found inside another
     assert written_words(["example", "of", "it"], "an exam-\nple of it.") == ["example", "of", "it."]
     assert written_words(["a", "cat", "sat"], "the cat sat.") == ["a", "cat", "sat."]
+    # transcript codes between words are found as words are; a run of words not found is
+    # outrun, so the words after it find theirs again
+    coded = "Hello <unk> <unk> {LG} <unk> world. And more. Yes!"
+    assert written_words(["Hello", "<unk>", "<unk>", "{LG}", "<unk>", "world", "And", "more", "Yes"],
+                         coded)[5:] == ["world.", "And", "more.", "Yes!"]
+    assert written_words(["Hello", "world", "And", "more", "Yes"], coded)[2:] == ["And", "more.", "Yes!"]
+    # text in decomposed Unicode (labels are composed); CHAT codes glued to a word stay out
+    decomposed = unicodedata.normalize("NFD", "Our café’s crème brûlée, naïve. Yes.")
+    assert written_words(["Our", "café’s", "crème", "brûlée", "naïve", "Yes"], decomposed) == [
+        "Our", "café’s", "crème", "brûlée,", "naïve.", "Yes."]
+    assert written_words(["I", "want", "uh", "the", "ball", "um"], "I want &-uh the ball, um@fp.") == [
+        "I", "want", "uh", "the", "ball,", "um"]
     # sentence ends end cues (not the full stop of Dr. or U.S.), in both SRT and WebVTT
     words = [Interval(0.3 * k, 0.3 * k + 0.3, w) for k, w in enumerate(labels)]
     a = Alignment(words, [], 4.0, text=text)

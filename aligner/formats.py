@@ -205,11 +205,7 @@ def write_outputs(alignments: Alignment | Sequence[Alignment], base: Path,
     recording is left with some of its outputs, which a corpus run would take as done."""
     base = Path(base)
     formats = parse_formats(formats)
-    if cues not in CUES:
-        raise ValueError(f"unknown cue kind {cues!r}; choose from {', '.join(CUES)}")
-    if cues == "karaoke" and "srt" in formats:
-        raise ValueError("karaoke cues need WebVTT's word timestamps: write vtt, or srt with "
-                         "cues of lines or words")
+    check_cues(cues, formats)
     utterance = utterance or base.name
     written: list[Path] = []
     try:
@@ -512,6 +508,16 @@ CUE_MIN_SECONDS = 0.8  # a line cue stays up at least this long (if the next let
 CUE_CHARS_PER_SECOND = 17.0  # ... and long enough to read at this speed
 
 
+def check_cues(cues: str, formats: Sequence[str] = ()) -> None:
+    """Raise ValueError for a cue kind not in CUES, or karaoke cues asked of SubRip (`srt` in
+    `formats`), which has no word timestamps: before anything is written."""
+    if cues not in CUES:
+        raise ValueError(f"unknown cue kind {cues!r}; choose from {', '.join(CUES)}")
+    if cues == "karaoke" and "srt" in formats:
+        raise ValueError("karaoke cues need WebVTT's word timestamps: write vtt (-f vtt) for "
+                         "them, or srt with cues of lines or words")
+
+
 @dataclass(frozen=True)
 class Cue:
     """One subtitle: its words in one or two lines (a line cue holds several, a word cue one),
@@ -550,8 +556,7 @@ def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "line
     they are no words for a viewer, and players took `<unk>` for a tag and `{LG}` for a style
     override; a sound described in square brackets (`[laughter]`) stays, as subtitles for the
     deaf write it."""
-    if cues not in CUES:
-        raise ValueError(f"unknown cue kind {cues!r}; choose from {', '.join(CUES)}")
+    check_cues(cues)
     alignments = _as_list(alignments)
     duration = _duration(alignments)
     several = len(alignments) > 1
@@ -699,9 +704,7 @@ def write_srt(alignments: Alignment | Sequence[Alignment], path: Path, cues: str
     speakers a cue's text is prefixed `speaker: `. SubRip has no escapes, so an arrow `-->` in
     a label (it would read as a timing line) is written `->`. Karaoke cues need WebVTT's
     timestamp tags: asked of SubRip they are a ValueError."""
-    if cues == "karaoke":
-        raise ValueError("karaoke cues need WebVTT's word timestamps: write vtt, or srt with "
-                         "cues of lines or words")
+    check_cues(cues, ["srt"])
     blocks = []
     for n, cue in enumerate(subtitle_cues(alignments, cues), 1):
         text = "\n".join(cue.text_lines)

@@ -390,9 +390,9 @@ def test_cues_reach_every_worker_and_another_choice_aligns_again(tmp_path, tiny_
               "--cues", "words", "-q")
     assert one.exit_code == 0 and (tmp_path / "one.vtt").read_text(encoding="utf-8").count(" --> ") == 3
     bad = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt", "--cues", "sentences")
-    assert bad.exit_code == 2 and "--cues 'sentences': choose lines, words, karaoke" in bad.stderr
+    assert bad.exit_code == 2 and "--cues: unknown cue kind 'sentences'; choose from lines, words, karaoke" in bad.stderr
     srt = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "srt,vtt", "--cues", "karaoke")
-    assert srt.exit_code == 2 and "SubRip has no word timestamps" in srt.stderr
+    assert srt.exit_code == 2 and "karaoke cues need WebVTT's word timestamps" in srt.stderr
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

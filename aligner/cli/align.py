@@ -82,14 +82,12 @@ def command(
     again to resume a corpus.
     """
     from aligner.checks import parse_thresholds
-    from aligner.formats import CUES, parse_formats
+    from aligner.formats import parse_formats
 
     try:
         fmts = parse_formats(formats)
     except ValueError as err:
         raise fail(f"--format: {err}")
-    if cues not in CUES:
-        raise fail(f"--cues {cues!r}: choose {', '.join(CUES)}")
     _check_cues(cues, fmts)
     try:
         limits = parse_thresholds(threshold or [])
@@ -134,10 +132,14 @@ def command(
 
 
 def _check_cues(cues: str, fmts) -> None:
-    """Karaoke cues are WebVTT's: refused for SubRip before any work, not after the alignment."""
-    if cues == "karaoke" and "srt" in fmts:
-        raise fail("--cues karaoke: SubRip has no word timestamps; write vtt (-f vtt) for "
-                   "karaoke cues, or choose lines or words for srt")
+    """A bad --cues, or karaoke cues for SubRip: a usage error before any work, not after the
+    alignment."""
+    from aligner.formats import check_cues
+
+    try:
+        check_cues(cues, fmts)
+    except ValueError as err:
+        raise fail(f"--cues: {err}")
 
 
 def _require_matplotlib() -> None:

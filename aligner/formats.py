@@ -545,9 +545,10 @@ def subtitle_cues(alignments: Alignment | Sequence[Alignment], cues: str = "line
     `karaoke`: what a viewer reads. Each speaker's words are grouped into cues of up to two
     lines of 42 characters (the `speaker: ` prefix of a file of several speakers counted in)
     and 7 s, a new cue starting after a sentence's end (`.`, `?`, `!` typed after a word) or a
-    pause of 0.5 s or more; a word longer than a line is a cue of its own. A cue stays up until its last word
-    ends, or longer, to give it 0.8 s and the time to read it at 17 characters a second, as
-    far as the pause before that speaker's next cue and the end of the recording allow.
+    pause of 0.5 s or more; a word longer than a line is a cue of its own. A cue stays up
+    until its last word ends, or longer, to give it 0.8 s and the time to read it at 17
+    characters a second, as far as the pause before that speaker's next cue and the end of the
+    recording allow.
     `karaoke` differs in WebVTT only (`write_vtt`). `words`: one cue per word, from its start
     to its end: what word-level captions (one word at a time on screen, editors that regroup
     words) expect from a forced aligner.
@@ -647,8 +648,8 @@ def _ends_sentence(label: str, written: str) -> bool:
     return tail.endswith(_SENTENCE_END) and not tail.endswith(("..", "…"))
 
 
-def _line_groups(words: Sequence[Interval], prefix: int = 0,
-                 ends: Sequence[bool] | None = None) -> list[list[Interval]]:
+def _line_groups(words: Sequence[Interval], prefix: int,
+                 ends: Sequence[bool]) -> list[list[Interval]]:
     """One speaker's words (in time order) grouped greedily into line cues: a word joins the
     cue before it unless that one ends a sentence (`ends`, per word), a pause of
     CUE_PAUSE_SECONDS lies between them, or the cue would then last more than CUE_MAX_SECONDS
@@ -657,7 +658,7 @@ def _line_groups(words: Sequence[Interval], prefix: int = 0,
     groups: list[list[Interval]] = []
     for k, word in enumerate(words):
         group = groups[-1] if groups else None
-        if (group is None or (ends is not None and ends[k - 1])
+        if (group is None or ends[k - 1]
                 or word.start - group[-1].end >= CUE_PAUSE_SECONDS
                 or word.end - group[0].start > CUE_MAX_SECONDS
                 or not _fits([*group, word], prefix)):

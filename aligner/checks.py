@@ -164,6 +164,48 @@ def flag_kinds(flags: Iterable[str]) -> dict[str, int]:
     return dict(Counter(flag_kind(f) for f in flags))
 
 
+# Every flag kind, recording-wide ones first, in the order docs/usage.md lists them.
+FLAG_KINDS = ("transcript_mismatch", "no_speech", "untranscribed_speech", "unspoken_text",
+              "dominant_token", "interval_beyond_audio", "interval_not_aligned",
+              "ends_in_speech", "overlapping_speech", "quiet_audio", "clipped",
+              "low_confidence", "long_word", "long_phone", "squeezed_word", "word_in_silence")
+# What `--strict` refuses unless told otherwise: the flags that doubt the alignment as a whole
+# (the transcript is not what was said, part of it is missing or was never said, one word
+# swallowed the recording, the recording was cut or holds nobody speaking). A flag on one word
+# or phone asks for a look at that place: 7 minutes of correct speech carry a dozen, so refusing
+# on them refused every long recording and 12% of short correct ones (docs/usage.md). Nor are
+# the recording's level and a conversation's overlaps signs of a wrong alignment.
+STRICT_KINDS = frozenset(("transcript_mismatch", "no_speech", "untranscribed_speech",
+                          "unspoken_text", "dominant_token", "interval_beyond_audio",
+                          "interval_not_aligned", "ends_in_speech"))
+
+
+def parse_strict_flags(text: str) -> frozenset[str]:
+    """The flag kinds `--strict-flags` names (comma-separated; `all` for every kind, `default`
+    for STRICT_KINDS, combinable with others). Raises ValueError naming a kind it does not know
+    and the valid ones."""
+    kinds: set[str] = set()
+    for item in (part.strip().lower().replace("-", "_") for part in text.split(",")):
+        if item == "all":
+            kinds |= set(FLAG_KINDS)
+        elif item == "default":
+            kinds |= STRICT_KINDS
+        elif item in FLAG_KINDS:
+            kinds.add(item)
+        elif item:
+            raise ValueError(f"unknown flag kind {item!r}; give flag kinds separated by commas "
+                             f"({', '.join(FLAG_KINDS)}), 'default' or 'all'")
+    if not kinds:
+        raise ValueError("name at least one flag kind, 'default' or 'all'")
+    return frozenset(kinds)
+
+
+def refusing_flags(flags: Iterable[str], strict: frozenset[str]) -> list[str]:
+    """The flags of `flags` whose kind `strict` (the kinds --strict refuses; empty: not strict)
+    holds: a recording with any is refused."""
+    return [f for f in flags if flag_kind(f) in strict]
+
+
 # A transcript this short is judged on little: a word list's or a naming task's single word fits
 # a wrong word about as well as the right one (benchmarks/real_speech.py, isolated words: a
 # sixth of correct FSDD digits flagged, a quarter of another digit's transcripts not), so the

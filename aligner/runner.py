@@ -33,7 +33,8 @@ from aligner.alignment import mean_word_confidence, spoken_words
 from aligner.atomic import atomic_open, ensure_dir, same_file
 from aligner.audio import unsupported_format_message
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import Thresholds, flag_kind, is_speaker_mismatch, speaker_mismatch
+from aligner.checks import (Thresholds, flag_kind, is_speaker_mismatch, refusing_flags,
+                            speaker_mismatch)
 from aligner.corpus import NO_TRANSCRIPT, REPORT_NAME, TABLE_NAME, WORD_LISTS, Utterance
 from aligner.errors import one_line
 from aligner.formats import FORMATS, ctm_id, output_paths, write_outputs
@@ -52,7 +53,7 @@ OOVS_NAME, UTTERANCE_OOVS_NAME = WORD_LISTS
 BAD_INPUT = "bad input"  # the audio, transcript or output cannot be used (the message says why)
 OUT_OF_MEMORY = "out of memory"  # the input is fine, the machine too small for it
 CRASHED = "error"  # an unexpected torch/libsndfile error: this utterance only
-STRICT = "strict"  # aligned but flagged, and --strict refuses flagged alignments
+STRICT = "strict"  # aligned but flagged with a kind --strict refuses
 
 # What aligning one utterance may raise and still leave the others to go on (ValueError: the
 # package's own errors, AudioError, TranscriptError, AlignmentError, OutputError, ...).
@@ -161,16 +162,17 @@ def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
                   unknown_words={k: v for a in alignments for k, v in a.unknown_words.items()})
 
 
-def finish(utt: Utterance, alignments: list[Alignment], strict: bool, write: Writer,
+def finish(utt: Utterance, alignments: list[Alignment], strict: frozenset[str], write: Writer,
            wave: np.ndarray, record: Callable[[Result], None] | None = None) -> Result:
-    """Write the outputs (unless strict and flagged: then nothing) and summarise them. `record`
+    """Write the outputs (unless a flag of a kind `strict` refuses: then nothing) and summarise
+    them. `strict`: the flag kinds --strict refuses (empty: none; `checks.STRICT_KINDS`). `record`
     (a corpus run's `Journal.record`) gets the summary just before the outputs are written: a
     run killed at any moment leaves no outputs without the record of what was found (a record
     whose outputs never landed is harmless: the utterance is not finished, so it is aligned
     again)."""
     result = summarise(utt, alignments)
-    if result.flags and strict:
-        refuse(result)
+    if refusing_flags(result.flags, strict):
+        refuse(result, strict)
         return result
     if record is not None:
         record(result)
@@ -178,22 +180,24 @@ def finish(utt: Utterance, alignments: list[Alignment], strict: bool, write: Wri
     return result
 
 
-def refuse(result: Result) -> None:
-    """Make a flagged Result a --strict failure (its outputs are not, or no longer, written)."""
+def refuse(result: Result, strict: frozenset[str]) -> None:
+    """Make a Result with flags of a kind `strict` refuses a --strict failure (its outputs are
+    not, or no longer, written); its reason quotes the first such flag."""
+    refused = refusing_flags(result.flags, strict)
     result.status, result.cause = "failed", STRICT
-    result.reason = f"flagged (--strict): {result.flags[0]}" + (
+    result.reason = f"flagged (--strict): {refused[0]}" + (
         f" (+{len(result.flags) - 1} more)" if len(result.flags) > 1 else "")
 
 
-def refuse_written(result: Result) -> None:
+def refuse_written(result: Result, strict: frozenset[str]) -> None:
     """`refuse` a Result whose outputs were written: they are removed first."""
     for path in result.written:
         path.unlink(missing_ok=True)
     result.written = []
-    refuse(result)
+    refuse(result, strict)
 
 
-def align_one(aligner: Aligner, utt: Utterance, method: str, strict: bool,
+def align_one(aligner: Aligner, utt: Utterance, method: str, strict: frozenset[str],
               write: Writer) -> Result:
     """Align one utterance and write it with `write`; every expected problem is a failed Result."""
     if utt.transcript is None:
@@ -481,7 +485,7 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
 
 
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
-                formats: Sequence[str], method: str, strict: bool,
+                formats: Sequence[str], method: str, strict: frozenset[str],
                 batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False,
                 journal: Journal | None = None, cues: str = "lines") -> Iterator[Result]:
     """Utterances in padded batches of similar length (`length_batches`): the model runs once
@@ -520,7 +524,7 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
             yield utt, err
 
 
-def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict: bool,
+def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict: frozenset[str],
                write: Writer, journal: Journal | None = None) -> Iterator[Result]:
     """Each utterance's Result; each one written is recorded in `journal` (`finish`) by the
     process that aligned it, so a run killed later (even before its workers hand their batches
@@ -613,7 +617,7 @@ def _died_result(utt: Utterance) -> Result:
 
 
 def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequence[Utterance],
-                 out_dir: Path, formats: Sequence[str], method: str, strict: bool, jobs: int,
+                 out_dir: Path, formats: Sequence[str], method: str, strict: frozenset[str], jobs: int,
                  plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
                  late: list[Result] | None = None,
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,
@@ -927,14 +931,14 @@ def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | 
     return path
 
 
-def recall_previous(results: Sequence[Result], report: Path, strict: bool,
+def recall_previous(results: Sequence[Result], report: Path, strict: frozenset[str],
                     unknown_words: Callable[[str], dict[str, list[str]]] | None = None) -> None:
     """Give skipped utterances (aligned by an earlier run) what that run's report recorded:
     duration, words, mean confidence, transcript fit, flags and unknown words. So the report of a resumed run
     still lists every utterance with its flags, and every recording is judged against all of
-    its speaker's (`judge_against_speakers`). With `strict`, a skipped utterance the earlier
-    run flagged fails as if refused now, and its outputs are removed: --strict promises that no
-    flagged alignment is left in the output folder. Read from the report and from the journal of
+    its speaker's (`judge_against_speakers`). With `strict` (the flag kinds --strict refuses), a
+    skipped utterance the earlier run flagged with one of them fails as if refused now, and its
+    outputs are removed: --strict promises that no such alignment is left in the output folder. Read from the report and from the journal of
     a run killed before it wrote one (`previous_rows`); with neither, they are left as they
     are. `unknown_words(name)` gives an utterance's unknown words when its row is from a
     version that did not record them."""
@@ -957,8 +961,8 @@ def recall_previous(results: Sequence[Result], report: Path, strict: bool,
             r.reason = "outputs exist (use --overwrite); flagged when aligned"
         # a flag from the speaker's recordings alone waits for `judge_against_speakers`, which
         # may take it back (then this one is kept) or keep it (then it refuses it)
-        if r.flags and strict and not all(map(is_speaker_mismatch, r.flags)):
-            refuse_written(r)
+        if refusing_flags([f for f in r.flags if not is_speaker_mismatch(f)], strict):
+            refuse_written(r, strict)
 
 
 def previous_rows(report: Path) -> dict[str, dict[str, str]]:
@@ -1021,7 +1025,7 @@ def _number(text: str | None, default):
 
 
 def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
-                           strict: bool) -> list[Result]:
+                           strict: frozenset[str]) -> list[Result]:
     """Flag `transcript_mismatch` on the recordings whose fit is far below their speaker's
     other recordings' (aligner/speaker_fit.py; ones --strict refused count towards the
     speaker's norm): those aligned in this run and those skipped (aligned by an earlier run)
@@ -1048,14 +1052,14 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
         if lifts and flag is None and rel is not None:
             _lift_speaker_flag(r)
             changed.append(r)
-        elif lifts and strict:  # judged against the speaker again and still flagged
-            refuse_written(r)
+        elif lifts and "transcript_mismatch" in strict:  # judged again and still flagged
+            refuse_written(r, strict)
             changed.append(r)
         if mismatches or flag is None:
             continue
         r.flags.insert(0, str(flag))
-        if strict:
-            refuse_written(r)
+        if "transcript_mismatch" in strict:
+            refuse_written(r, strict)
         else:
             if r.status == "skipped":
                 r.reason = ("outputs exist (use --overwrite); flagged against its speaker's other "

@@ -16,8 +16,8 @@ Three measurements, each for both systems in the same run:
    word boundaries where the gold has words, and the phone-duration distribution against the
    gold's.
 2. speechocean762's test speakers (never trained on): the share of correct transcripts flagged
-   `transcript_mismatch` (and with any flag), the share of swapped transcripts (another
-   utterance's text) that are flagged or refused, both for single recordings and as a corpus
+   `transcript_mismatch` (with any flag, and refused by `--strict`), the share of swapped
+   transcripts (another utterance's text) that are flagged or refused, both for single recordings and as a corpus
    run judges them (also against the speaker's other recordings, aligner/speaker_fit.py), the
    calibration of both thresholds by speaker halves, the flags a transcript with one word
    replaced gets (the whole flagged, the replaced word flagged `low_confidence`), those a
@@ -513,10 +513,11 @@ def calibration_text(cal: dict, intro: str, product: str) -> str:
 
 
 def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
-                  ) -> tuple[int, int, list[tuple[str, float]]]:
+                  ) -> tuple[int, int, list[tuple[str, float]], int]:
     """Align each recording with another's transcript: (flagged transcript_mismatch, refused,
-    (key, transcript fit) of those aligned). Refusing a wrong transcript also catches it."""
-    caught = refused = 0
+    (key, transcript fit) of those aligned, refused by --strict or refused outright). Refusing
+    a wrong transcript also catches it."""
+    caught = refused = strict = 0
     fits: list[tuple[str, float]] = []
     for item, text in pairs:
         try:
@@ -525,8 +526,20 @@ def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
             refused += 1
             continue
         caught += "transcript_mismatch" in flag_kinds(a)
+        strict += strict_refuses(a)
         fits.append((item.key, a.transcript_fit))
-    return caught, refused, fits
+    return caught, refused, fits, strict + refused
+
+
+def strict_refuses(a: Alignment) -> bool:
+    """Whether `--strict` (its default flag kinds) refuses `a`."""
+    from aligner.checks import STRICT_KINDS, refusing_flags
+
+    return bool(refusing_flags(a.flags, STRICT_KINDS))
+
+
+def share(n: int, total: int) -> str:
+    return f"{n} ({100 * n / max(1, total):.1f}%)"
 
 
 def unspoken_stream(done: dict[str, Alignment]) -> dict:
@@ -725,8 +738,10 @@ def main(argv: list[str] | None = None) -> int:
                 entry["mismatch_flagged"] = sum("transcript_mismatch" in k for k in kinds)
                 entry["any_flag"] = sum(bool(k) for k in kinds)
                 pairs = swapped_pairs(items, args.swapped)
-                caught, refused, wrong_fits = align_swapped(ottc, pairs)
-                entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
+                caught, refused, wrong_fits, swapped_strict = align_swapped(ottc, pairs)
+                entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused,
+                             swapped_strict=swapped_strict)
+                entry["strict_refused"] = sum(map(strict_refuses, done.values()))
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
                 entry["repeated"] = repetition_entry(ottc, done, items, args.repeated)
@@ -748,11 +763,13 @@ def main(argv: list[str] | None = None) -> int:
                 so_rows.append([
                     "speechocean762 test (correct transcripts)", len(items), len(failed),
                     f"{entry['mismatch_flagged']} ({100 * entry['mismatch_flagged'] / max(1, len(done)):.1f}%)",
-                    f"{entry['any_flag']} ({100 * entry['any_flag'] / max(1, len(done)):.1f}%)"])
+                    f"{share(entry['any_flag'], len(done))}; refused by `--strict`: "
+                    f"{share(entry['strict_refused'], len(done))}"])
                 so_rows.append([
                     "swapped transcripts (another utterance's text)", len(pairs), "-",
                     f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
-                    f"{refused} refused)", "-"])
+                    f"{refused} refused)",
+                    f"refused by `--strict`: {share(swapped_strict, len(pairs))}"])
                 sub = entry["substituted"]
                 so_rows.append([
                     "one word of the transcript replaced by another", sub["transcripts"], "-",
@@ -822,17 +839,21 @@ def main(argv: list[str] | None = None) -> int:
                      "mismatch_flagged": sum("transcript_mismatch" in k for k in kinds),
                      "any_flag": sum(bool(k) for k in kinds),
                      "ends_in_speech": sum("ends_in_speech" in k for k in kinds),
+                     "strict_refused": sum(map(strict_refuses, done.values())),
                      "speakers": len({it.key.split("/")[0] for it in fsdd})}
         word_rows.append(["FSDD digits (correct transcripts)", len(fsdd), len(failed),
                           f"{word_data['mismatch_flagged']} ({100 * word_data['mismatch_flagged'] / max(1, len(done)):.1f}%)",
                           f"{word_data['any_flag']} ({100 * word_data['any_flag'] / max(1, len(done)):.1f}%; "
-                          f"`ends_in_speech` {word_data['ends_in_speech']})"])
+                          f"`ends_in_speech` {word_data['ends_in_speech']}); refused by "
+                          f"`--strict`: {share(word_data['strict_refused'], len(done))}"])
         pairs = swapped_pairs(fsdd, len(fsdd))
-        caught, refused, _ = align_swapped(ottc, pairs)
-        word_data.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused)
+        caught, refused, _, swapped_strict = align_swapped(ottc, pairs)
+        word_data.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused,
+                         swapped_strict=swapped_strict)
         word_rows.append(["another word's transcript (another digit)", len(pairs), "-",
                           f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
-                          f"{refused} refused)", "-"])
+                          f"{refused} refused)",
+                          f"refused by `--strict`: {share(swapped_strict, len(pairs))}"])
 
     m = machine()
     model_name = args.model or "models/english (shipped)"

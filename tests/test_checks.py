@@ -58,15 +58,15 @@ def test_flag_rules():
     assert find_flags(good) == []
 
 
-def _force_flag(monkeypatch):
-    """Make every alignment carry one long_word flag on its first word (plumbing test: the
+def _force_flag(monkeypatch, kind: str = "long_word"):
+    """Make every alignment carry one flag of `kind` on its first word (plumbing test: the
     rules themselves are tested above)."""
     import aligner.align as align_mod
     from aligner.checks import Flag
 
     def flags(alignment, thresholds=None):
         w = next(w for w in alignment.words if w.label)
-        return [Flag("long_word", f"word '{w.label}' at {w.start:.3f}-{w.end:.3f} s lasts 9 s",
+        return [Flag(kind, f"word '{w.label}' at {w.start:.3f}-{w.end:.3f} s lasts 9 s",
                      "words", w.start, w.end, w.label)]
 
     monkeypatch.setattr(align_mod, "find_flags", flags)
@@ -239,7 +239,7 @@ def _lines(text: str, start: str) -> list[str]:
 def test_many_flags_are_counted_not_listed(monkeypatch, tmp_path, tiny_model_dir):
     """A long recording can carry hundreds of flags: the summary counts them per kind, prints a
     few examples (one of each kind first) and says where the full list is; --verbose prints
-    them all; --strict counts them too before failing."""
+    them all; --strict-flags all counts them too before failing."""
     _force_many_flags(monkeypatch)
     audio, transcript = write_pair(tmp_path / "one", "clip", speechlike(2.0))  # 4 words: 5 flags
     result = cli(audio, transcript, "--model", tiny_model_dir, "-f", "textgrid,json")
@@ -257,8 +257,10 @@ def test_many_flags_are_counted_not_listed(monkeypatch, tmp_path, tiny_model_dir
     assert len(_lines(result.stdout, "warning:")) == 5 and "--verbose" not in result.stdout
     result = cli(audio, transcript, "--model", tiny_model_dir, "-q")
     assert result.exit_code == 0 and result.stdout == ""
-    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict", "-o", tmp_path / "s")
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict-flags", "all", "-o",
+                 tmp_path / "s")
     assert result.exit_code == 1 and "1 long_word, 4 low_confidence" in result.stderr
+    assert "(--strict: long_word, low_confidence)" in result.stderr
     assert len(_lines(result.stderr, "flag:")) == 3 and not (tmp_path / "s").exists()
 
 
@@ -297,11 +299,13 @@ def test_corpus_summary_counts_flagged_utterances_as_aligned(monkeypatch, tmp_pa
 
 
 def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir):
-    _force_flag(monkeypatch)
+    """--strict refuses what doubts the alignment as a whole; a flag on one word (here
+    long_word) is reported and the alignment written, unless --strict-flags names its kind."""
+    _force_flag(monkeypatch, "untranscribed_speech")
     audio, transcript = write_pair(tmp_path / "one", "clip", speechlike(2.0))
     result = cli(audio, transcript, "--model", tiny_model_dir, "--strict")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "clip.wav" in result.stderr and "--strict" in result.stderr
+    assert "clip.wav" in result.stderr and "(--strict: untranscribed_speech)" in result.stderr
     assert outputs(tmp_path / "one") == []
     root, out = tmp_path / "corpus", tmp_path / "out"
     write_pair(root, "u1", speechlike(1.5))
@@ -310,6 +314,59 @@ def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir)
     (row,) = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
     assert row["status"] == "failed" and "--strict" in row["reason"]
     assert outputs(out) == []
+
+    _force_flag(monkeypatch, "long_word")
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict")
+    assert result.exit_code == 0 and "1 long_word" in result.stdout, result.output
+    assert [p.name for p in outputs(tmp_path / "one")] == ["clip.TextGrid"]
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict-flags",
+                 "default, long-word", "-o", tmp_path / "two")
+    assert result.exit_code == 1 and "(--strict: long_word)" in result.stderr, result.output
+    assert not (tmp_path / "two").exists()
+    root, out = tmp_path / "corpus2", tmp_path / "out2"
+    write_pair(root, "u1", speechlike(2.0))
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--strict", "-q")
+    assert result.exit_code == 0, result.output
+    (row,) = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
+    assert row["status"] == "flagged" and row["flags"].startswith("long_word")
+    assert [p.name for p in outputs(out)] == ["u1.TextGrid"]
+
+
+def test_strict_flags_names_known_kinds():
+    """--strict-flags takes flag kinds as the outputs write them ('-' for '_' too), 'default'
+    and 'all'; a kind it does not know is a usage error that lists the kinds."""
+    from aligner.checks import FLAG_KINDS, STRICT_KINDS, parse_strict_flags
+
+    assert parse_strict_flags("default") == STRICT_KINDS
+    assert parse_strict_flags("all") == frozenset(FLAG_KINDS)
+    assert parse_strict_flags("Low-Confidence,") == {"low_confidence"}
+    assert STRICT_KINDS < frozenset(FLAG_KINDS) and "low_confidence" not in STRICT_KINDS
+    for bad, needle in [("low_confidense", "unknown flag kind 'low_confidense'"),
+                        (" , ", "at least one")]:
+        with pytest.raises(ValueError, match=needle):
+            parse_strict_flags(bad)
+
+
+def test_flag_kinds_lists_every_kind_the_checks_raise():
+    """--strict-flags accepts the kinds in FLAG_KINDS: a kind a check raises but the list lacks
+    could never be refused by name (and one listed but never raised is a stale name)."""
+    import re
+
+    import aligner
+    from aligner.checks import FLAG_KINDS
+
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in Path(aligner.__file__).parent.rglob("*.py"))
+    raised = set(re.findall(r'(?:Flag|_entry_flag)\(\s*"([a-z_]+)"', source))
+    assert raised == set(FLAG_KINDS) and len(FLAG_KINDS) == len(set(FLAG_KINDS))
+
+
+def test_strict_flags_is_a_usage_error_before_any_work(tmp_path, tiny_model_dir):
+    audio, transcript = write_pair(tmp_path, "clip", speechlike(1.0))
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict-flags", "lowconf")
+    assert result.exit_code == 2 and "--strict-flags: unknown flag kind 'lowconf'" in result.stderr
+    assert "transcript_mismatch" in result.stderr and "Traceback" not in result.output
+    assert outputs(tmp_path) == []
 
 
 # ----------------------------------------------------------------------------- wrong transcript

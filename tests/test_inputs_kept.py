@@ -123,7 +123,7 @@ def _flag_one(monkeypatch, name: str) -> None:
 
     def summarise(utt, alignments):
         result = real(utt, alignments)
-        result.flags = ["low_confidence: word 'x' at 0.1-0.2 s confidence 0.00"] if utt.name == name else []
+        result.flags = ["untranscribed_speech: voiced 0.1-1.0 s lies outside every word"] if utt.name == name else []
         result.status = "flagged" if result.flags else "aligned"
         return result
 

@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 
 from aligner import corpus, runner
+from aligner.checks import FLAG_KINDS
 from aligner.cli.common import exit_code
 from bad_inputs import BAD
 from cli_helpers import assert_no_traceback, cli, cuda_out_of_memory, leftovers, write_pair
 from conftest import speechlike
+
+NOT_STRICT: frozenset[str] = frozenset()  # the flag kinds a run without --strict refuses
 
 
 def _one_by_one(aligner, utts, out, formats, method, strict):
@@ -28,7 +31,7 @@ def test_run_resume_and_report(aligner, small_corpus, tmp_path):
     utts = corpus.find_utterances(small_corpus)
     todo, skipped = runner.plan(utts, out, ["textgrid", "json"], overwrite=False)
     assert len(todo) == 5 and skipped == []
-    results = _one_by_one(aligner, todo, out, ["textgrid", "json"], "ot", False)
+    results = _one_by_one(aligner, todo, out, ["textgrid", "json"], "ot", NOT_STRICT)
     status = {r.name: r.status for r in results}
     assert status["top"] == "failed" and status["bob/broken"] == "failed"
     assert all(status[n] in ("aligned", "flagged") for n in ("alice/a1", "alice/deep/a2", "bob/b 1"))
@@ -54,7 +57,8 @@ def test_run_resume_and_report(aligner, small_corpus, tmp_path):
 
 def test_strict_turns_flags_into_failures(aligner, small_corpus, tmp_path):
     utt = next(u for u in corpus.find_utterances(small_corpus) if u.name == "alice/a1")
-    (result,) = _one_by_one(aligner, [utt], tmp_path / "o", ["json"], "ot", strict=True)
+    every = frozenset(FLAG_KINDS)  # --strict-flags all
+    (result,) = _one_by_one(aligner, [utt], tmp_path / "o", ["json"], "ot", strict=every)
     if result.flags:  # the tiny random model is not confident, so it is normally flagged
         assert result.status == "failed" and "--strict" in result.reason
         assert not (tmp_path / "o" / "alice" / "a1.json").exists()
@@ -66,9 +70,9 @@ def test_batched_run_matches_serial(aligner, small_corpus, tmp_path):
     """The corpus path (length-bucketed batches, CPU and GPU): same outputs as one by one."""
     utts = corpus.find_utterances(small_corpus)
     batched = {r.name: r for r in runner.run_batched(aligner, utts, tmp_path / "b", ["json"],
-                                                     "ot", False, batch_seconds=3.0)}
+                                                     "ot", NOT_STRICT, batch_seconds=3.0)}
     serial = {r.name: r for r in _one_by_one(aligner, utts, tmp_path / "s", ["json"], "ot",
-                                             False)}
+                                             NOT_STRICT)}
     assert {n: r.status for n, r in batched.items()} == {n: r.status for n, r in serial.items()}
     for name in ("alice/a1", "bob/b 1"):
         assert batched[name].words == serial[name].words
@@ -134,7 +138,7 @@ def test_failed_maps_each_exception_to_one_outcome(tmp_path):
         result = runner.failed(utt, err)
         assert (result.name, result.status, result.cause, result.reason) == (
             "spk/u", "failed", cause, reason), err
-    missing = runner.align_one(None, Utterance("x", tmp_path / "x.wav", None, None), "ot", False,
+    missing = runner.align_one(None, Utterance("x", tmp_path / "x.wav", None, None), "ot", NOT_STRICT,
                                lambda *args: [])
     assert (missing.status, missing.cause, missing.reason) == ("failed", runner.BAD_INPUT,
                                                                corpus.NO_TRANSCRIPT)
@@ -423,7 +427,7 @@ def test_a_bad_threshold_is_a_usage_error(tmp_path, tiny_model_dir):
         assert result.exit_code == 2 and needle in result.stderr, (bad, result.output)
         assert_no_traceback(result)
     ok = cli(wav, txt, "--model", tiny_model_dir, "-o", tmp_path / "o.json", "--strict",
-             "--threshold", "min_word_confidence=1")
+             "--threshold", "min_transcript_fit=1")
     assert ok.exit_code == 1 and not (tmp_path / "o.json").exists()  # flagged, refused
 
 
@@ -623,7 +627,7 @@ def test_a_closed_parallel_run_reports_the_batches_its_workers_finished(tmp_path
     utts = corpus.find_utterances(root)
     late: list = []
     stream = runner.run_parallel(tiny_model_dir, "cpu", None, utts, out, ["json"], "viterbi",
-                                 False, 2, batch_seconds=0.5, late=late)
+                                 NOT_STRICT, 2, batch_seconds=0.5, late=late)
     first = next(stream)
     stream.close()
     reported = {first.name, *(r.name for r in late)}
@@ -667,7 +671,7 @@ def test_a_worker_that_dies_fails_only_its_own_recording(tmp_path, tiny_model_di
     utts = corpus.find_utterances(root)
     monkeypatch.setattr(runner, "_work", _dies_on_boom)  # pickled by name: workers run it
     results = list(runner.run_parallel(tiny_model_dir, "cpu", None, utts, out, ["json"],
-                                       "viterbi", False, 2, batch_seconds=1.5))
+                                       "viterbi", NOT_STRICT, 2, batch_seconds=1.5))
     assert sorted(r.name for r in results) == sorted(u.name for u in utts)  # each once
     failed = {r.name: r.reason for r in results if r.status == "failed"}
     assert list(failed) == ["spk/boom"], failed
@@ -689,7 +693,7 @@ def test_when_no_worker_starts_again_every_recording_left_is_failed_once(tmp_pat
     monkeypatch.setattr(runner, "_init_worker", _init_unless_told_not_to)
     monkeypatch.setenv("OTTC_TEST_NO_RESTART", str(tmp_path / "no-restart"))
     results = list(runner.run_parallel(tiny_model_dir, "cpu", None, utts, out, ["json"],
-                                       "viterbi", False, 2, batch_seconds=1.5))
+                                       "viterbi", NOT_STRICT, 2, batch_seconds=1.5))
     assert sorted(r.name for r in results) == sorted(u.name for u in utts)  # each once
     failed = {r.name: r.reason for r in results if r.status == "failed"}
     assert "spk/boom" in failed and "worker processes died before they aligned it" in failed["spk/boom"]
@@ -716,7 +720,7 @@ def test_the_journal_keeps_what_a_run_killed_before_its_report_found(tmp_path):
     journal.record(runner.Result("s/d", "aligned", duration=3.0, words=4, transcript_fit=0.3))
 
     again = [runner.Result(name, "skipped") for name in ("s/a", "s/b", "s/c", "s/d")]
-    runner.recall_previous(again, report, strict=False)
+    runner.recall_previous(again, report, strict=NOT_STRICT)
     a, b, c, d = again
     assert a.flags == [mismatch, "long_word: 'x' lasts 2 s"] and a.words == 2
     assert a.transcript_fit == pytest.approx(0.01) and "flagged when aligned" in a.reason

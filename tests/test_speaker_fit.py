@@ -12,11 +12,13 @@ import pytest
 
 from aligner import runner
 from aligner.alignment import Alignment, Interval
-from aligner.checks import Thresholds
+from aligner.checks import STRICT_KINDS, Thresholds
 from aligner.formats import write_json
 from aligner.speaker_fit import MIN_OTHERS, SPEAKER_WEIGHT, relative_fits
 from cli_helpers import cli
 from conftest import speechlike
+
+NOT_STRICT: frozenset[str] = frozenset()  # the flag kinds a run without --strict refuses
 
 
 def test_relative_fit_is_the_fit_over_the_root_of_the_others_median():
@@ -72,7 +74,7 @@ def _speaker_results(tmp_path, wrong_fit: float = 0.008, skipped: int = 0):
 
 def test_judging_flags_the_outlier_and_adds_the_flag_to_its_json(tmp_path):
     results = _speaker_results(tmp_path)
-    changed = runner.judge_against_speakers(results, Thresholds(), strict=False)
+    changed = runner.judge_against_speakers(results, Thresholds(), strict=NOT_STRICT)
     assert [r.name for r in changed] == ["s/wrong"]
     wrong = results[-1]
     assert wrong.status == "flagged" and wrong.flags[0].startswith("transcript_mismatch:")
@@ -81,13 +83,13 @@ def test_judging_flags_the_outlier_and_adds_the_flag_to_its_json(tmp_path):
     assert [f["kind"] for f in flags] == ["transcript_mismatch"]
     assert all(r.status == "aligned" for r in results[:-1])
     # judged once: a second pass adds nothing
-    assert runner.judge_against_speakers(results, Thresholds(), strict=False) == []
+    assert runner.judge_against_speakers(results, Thresholds(), strict=NOT_STRICT) == []
     assert len(json.loads((tmp_path / "s" / "wrong.json").read_text())["flags"]) == 1
 
 
 def test_strict_removes_the_outlier_s_outputs_and_fails_it(tmp_path):
     results = _speaker_results(tmp_path)
-    runner.judge_against_speakers(results, Thresholds(), strict=True)
+    runner.judge_against_speakers(results, Thresholds(), strict=STRICT_KINDS)
     wrong = results[-1]
     assert wrong.status == "failed" and wrong.cause == runner.STRICT and "--strict" in wrong.reason
     assert wrong.written == [] and not (tmp_path / "s" / "wrong.json").exists()
@@ -99,7 +101,7 @@ def test_skipped_recordings_are_judged_again_against_all_of_the_speaker_s(tmp_pa
     against all of its speaker's, skipped ones included, whichever way the run came about."""
     results = _speaker_results(tmp_path, skipped=3)
     results[0].transcript_fit = 0.004  # aligned before, it stands out against all the others
-    runner.judge_against_speakers(results, Thresholds(), strict=False)
+    runner.judge_against_speakers(results, Thresholds(), strict=NOT_STRICT)
     assert results[0].status == "skipped" and "flagged against its speaker" in results[0].reason
     assert results[0].flags[0].startswith("transcript_mismatch:") and "other 5" in results[0].flags[0]
     assert results[-1].status == "flagged"
@@ -139,7 +141,7 @@ def test_a_speaker_flag_an_earlier_run_set_on_fewer_recordings_is_lifted(tmp_pat
 
     results = _resumed_speaker(tmp_path)
     lifted, own, still = results[:3]
-    changed = runner.judge_against_speakers(results, Thresholds(), strict=False)
+    changed = runner.judge_against_speakers(results, Thresholds(), strict=NOT_STRICT)
     assert changed == [lifted] and lifted.flags == [] and "no longer flagged" in lifted.reason
     assert read_json(lifted.written[0])[0].flags == []
     rows = list(csv.DictReader(open(lifted.written[1], encoding="utf-8")))
@@ -155,9 +157,9 @@ def test_strict_waits_for_the_speaker_s_judgement_before_refusing(tmp_path):
     results = _resumed_speaker(tmp_path)
     report = runner.write_report(results, tmp_path / runner.REPORT_NAME)
     again = [runner.Result(r.name, "skipped", speaker="s", written=r.written) for r in results]
-    runner.recall_previous(again, report, strict=True)
+    runner.recall_previous(again, report, strict=STRICT_KINDS)
     assert [r.status for r in again[:3]] == ["skipped", "failed", "skipped"]  # r1: its own fit
-    runner.judge_against_speakers(again, Thresholds(), strict=True)
+    runner.judge_against_speakers(again, Thresholds(), strict=STRICT_KINDS)
     assert [r.status for r in again[:3]] == ["skipped", "failed", "failed"]
     assert all(p.exists() for p in again[0].written) and again[0].flags == []
     assert again[2].cause == runner.STRICT and again[2].written == []
@@ -166,16 +168,16 @@ def test_strict_waits_for_the_speaker_s_judgement_before_refusing(tmp_path):
 
 def test_a_speaker_with_too_few_recordings_is_not_judged(tmp_path):
     results = _speaker_results(tmp_path)[-MIN_OTHERS:]  # MIN_OTHERS - 1 others
-    assert runner.judge_against_speakers(results, Thresholds(), strict=False) == []
+    assert runner.judge_against_speakers(results, Thresholds(), strict=NOT_STRICT) == []
 
 
 def test_the_report_keeps_fits_for_a_resumed_run(tmp_path):
     results = _speaker_results(tmp_path, wrong_fit=0.012345678)
     report = runner.write_report(results, tmp_path / runner.REPORT_NAME)
     again = [runner.Result(r.name, "skipped", speaker="s") for r in results]
-    runner.recall_previous(again, report, strict=False)
+    runner.recall_previous(again, report, strict=NOT_STRICT)
     assert again[-1].transcript_fit == pytest.approx(0.01235, rel=1e-3)
-    runner.recall_previous(again, tmp_path / "missing.csv", strict=False)  # nothing, no error
+    runner.recall_previous(again, tmp_path / "missing.csv", strict=NOT_STRICT)  # nothing, no error
 
 
 def test_a_corpus_run_flags_a_transcript_that_fits_far_worse_than_the_speaker_s(
@@ -299,6 +301,6 @@ def test_recordings_refused_by_strict_still_count_towards_the_norm(tmp_path):
     results = _speaker_results(tmp_path)[2:]  # three right ones and the wrong one
     refused = runner.Result("s/r0", "failed", "flagged (--strict): ...", transcript_fit=0.1,
                             speaker="s", cause=runner.STRICT)
-    assert runner.judge_against_speakers(results, Thresholds(), strict=True) == []  # 3 others
-    changed = runner.judge_against_speakers([refused, *results], Thresholds(), strict=True)
+    assert runner.judge_against_speakers(results, Thresholds(), strict=STRICT_KINDS) == []  # 3 others
+    changed = runner.judge_against_speakers([refused, *results], Thresholds(), strict=STRICT_KINDS)
     assert [r.name for r in changed] == ["s/wrong"] and refused.status == "failed"

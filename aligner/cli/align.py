@@ -49,8 +49,13 @@ def command(
         help="Corpus: realign utterances whose outputs already exist (ones whose audio, "
              "transcript or --dictionary changed since are realigned anyway).")] = False,
     strict: Annotated[bool, typer.Option(
-        help="Treat probably-wrong alignments (flags) as failures: exit 1, nothing written.")]
-        = False,
+        help="Treat alignments flagged as wrong as a whole (transcript_mismatch, "
+             "untranscribed_speech, ...: the list in docs/usage.md) as failures: exit 1, "
+             "nothing written. Flags on single words are still only reported.")] = False,
+    strict_flags: Annotated[Optional[str], typer.Option(
+        "--strict-flags", help="The flag kinds --strict refuses, comma-separated (implies "
+        "--strict): e.g. default,low_confidence, or all for every flag.",
+        show_default=False)] = None,
     batch_seconds: Annotated[Optional[float], typer.Option(
         help="Corpus: audio seconds per length-bucketed batch (default 600 on CUDA, 60 on CPU).",
         hidden=True)] = None,
@@ -81,7 +86,7 @@ def command(
     input (single file); 130 interrupted (Ctrl-C), 143 stopped by SIGTERM: run the same command
     again to resume a corpus.
     """
-    from aligner.checks import parse_thresholds
+    from aligner.checks import STRICT_KINDS, parse_strict_flags, parse_thresholds
     from aligner.formats import parse_formats
 
     try:
@@ -93,6 +98,11 @@ def command(
         limits = parse_thresholds(threshold or [])
     except ValueError as err:
         raise fail(err)
+    try:
+        refused = (parse_strict_flags(strict_flags) if strict_flags is not None
+                   else STRICT_KINDS if strict else frozenset())
+    except ValueError as err:
+        raise fail(f"--strict-flags: {err}")
     if output is not None and str(output) == "-":  # it made a folder named "-"
         raise fail("-o -: outputs are files; standard output is not one of them: name a file "
                    "or a folder")
@@ -114,7 +124,7 @@ def command(
         if plots:
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
-                             overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
+                             overwrite, refused, batch_seconds, quiet, plots, verbose, min_pause,
                              limits, cues)
     else:
         if plots:
@@ -127,7 +137,7 @@ def command(
 
                 _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           strict, quiet, verbose, min_pause, limits, cues)
+                           refused, quiet, verbose, min_pause, limits, cues)
     raise typer.Exit(code)
 
 
@@ -245,7 +255,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         if progress is not None:
             progress.stop()
     if result.status == "failed":
-        raise _file_failure(audio, result, verbose, [p for p in outputs if p.exists()])
+        raise _file_failure(audio, result, verbose, [p for p in outputs if p.exists()], strict)
     if not quiet:
         _print_file_summary(audio, result, verbose)
     return EXIT_OK
@@ -267,11 +277,13 @@ def _progress_for(audio: Path, aligner, quiet: bool):
     return progress
 
 
-def _file_failure(audio: Path, result, verbose: bool,
-                  earlier: Sequence[Path] = ()) -> typer.Exit:
+def _file_failure(audio: Path, result, verbose: bool, earlier: Sequence[Path] = (),
+                  strict: frozenset[str] = frozenset()) -> typer.Exit:
     """Print why a single file failed; the Exit to raise (2 for bad input, else 1). `earlier`:
     outputs of an earlier run at this run's output paths, left as they were (named, so that
-    "nothing written" is not read as "no alignment there")."""
+    "nothing written" is not read as "no alignment there"). `strict`: the flag kinds --strict
+    refuses, of which the message names those found."""
+    from aligner.checks import flag_kinds, refusing_flags
     from aligner.runner import BAD_INPUT, OUT_OF_MEMORY, STRICT
 
     if result.cause == STRICT:
@@ -282,8 +294,9 @@ def _file_failure(audio: Path, result, verbose: bool,
                          "them all"))
         for f in flags if verbose else example_flags(flags):
             console.print(f"[yellow]flag:[/] {escape(f)}")
-        return fail(f"{audio}: alignment flagged as probably wrong (--strict); nothing written"
-                    + _left_as_it_was(earlier), EXIT_FAILED)
+        kinds = ", ".join(flag_kinds(refusing_flags(flags, strict)))
+        return fail(f"{audio}: alignment flagged as probably wrong (--strict: {kinds}); "
+                    "nothing written" + _left_as_it_was(earlier), EXIT_FAILED)
     if result.cause == OUT_OF_MEMORY:
         return fail(f"{result.reason}; {MEMORY_HINT}", EXIT_FAILED)
     return fail(result.reason, EXIT_USAGE if result.cause == BAD_INPUT else EXIT_FAILED)

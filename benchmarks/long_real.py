@@ -8,8 +8,8 @@ is the sentences' text in one plain file, and the same as a TextGrid of utteranc
 (MFA's input for long recordings). ottc-align aligns both; pocketsphinx the plain text. For the
 plain text, per system: words placed wholly outside their own sentence's stretch of audio,
 words whose start is more than 100 ms from where the same system puts it when it aligns each
-sentence on its own (ottc-align: the utterance-interval TextGrid), the flags raised, and the
-time taken. A misplaced word that no flag points at is a silent
+sentence on its own (ottc-align: the utterance-interval TextGrid), the flags raised (and whether
+`--strict` refuses the recording for them), and the time taken. A misplaced word that no flag points at is a silent
 error: the figure says how often a user with one long plain transcript meets one. ottc-align
 also aligns the plain text with `<star>` typed between sentences, and both with one sentence
 left out of the transcript (the audio unchanged; DROPPED sentences in turn): how far a missing
@@ -31,7 +31,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.alignment import Interval  # noqa: E402
-from aligner.checks import flag_kind, flag_kinds  # noqa: E402
+from aligner.checks import STRICT_KINDS, flag_kind, flag_kinds, refusing_flags  # noqa: E402
 from aligner.formats import Segment  # noqa: E402
 from aligner.text.phones import STAR  # noqa: E402
 from benchmarks.common import (machine, machine_lines, markdown_table, set_threads,  # noqa: E402
@@ -107,12 +107,18 @@ def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence:
                      else f"no; the nearest {gap:.1f} s from the typed words")
             rows.append([f"before sentence {k + 1}", last - first, where,
                          len(mine) - len(hits), f"{moved} of {len(own)}",
-                         ", ".join(f"{c} {kind}" for kind, c in kinds.items())])
+                         ", ".join(f"{c} {kind}" for kind, c in kinds.items()) + strict_note(a.flags)])
             data["typed"].append({"before_sentence": k + 1, "words_typed": last - first,
                                   "flagged": bool(hits), "nearest_flag_seconds": gap,
                                   "unspoken_elsewhere": len(mine) - len(hits),
-                                  "own_moved": moved, "flags": kinds})
+                                  "own_moved": moved, "flags": kinds,
+                                  "strict_refuses": bool(refusing_flags(a.flags, STRICT_KINDS))})
     return rows
+
+
+def strict_note(flags: list[str]) -> str:
+    """Whether `--strict` (its default kinds) refuses a recording with `flags`."""
+    return "; `--strict`: " + ("refused" if refusing_flags(flags, STRICT_KINDS) else "written")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,11 +174,13 @@ def main(argv: list[str] | None = None) -> int:
                      f"{len(outside)} ({100 * len(outside) / len(words):.1f}%)",
                      f"{len(moved)} of {compared} ({100 * len(moved) / max(1, compared):.1f}%)",
                      f"{len(flagged)} of {len(outside)}; all flags: "
-                     + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"),
+                     + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none")
+                     + (strict_note(flags) if system == "ottc-align" else ""),
                      f"{seconds:.1f}"])
         data["systems"][key] = {"words": len(words), "outside_own_sentence": len(outside),
                                    "start_over_100ms_from_intervals": len(moved),
                                    "misplaced_flagged": len(flagged), "flags": kinds,
+                                   "strict_refuses": bool(refusing_flags(flags, STRICT_KINDS)),
                                    "seconds": seconds}
 
     t0 = time.perf_counter()
@@ -219,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             report("pocketsphinx", None, [], time.perf_counter() - t0, ps_own,
                    f"{type(err).__name__}: {err}")
     rows.append(["ottc-align", "utterance TextGrid", len(own), "0 (by "
-                 "construction)", "-", ", ".join(f"{n} {k}" for k, n in flag_kinds(by_interval.flags).items()) or "none",
+                 "construction)", "-", (", ".join(f"{n} {k}" for k, n in flag_kinds(by_interval.flags).items()) or "none")
+                 + strict_note(by_interval.flags),
                  f"{interval_s:.1f}"])
 
     header = ["system", "transcript", "words", "wholly outside their own sentence",

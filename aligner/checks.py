@@ -185,7 +185,8 @@ def parse_strict_flags(text: str) -> frozenset[str]:
     for STRICT_KINDS, combinable with others). Raises ValueError naming a kind it does not know
     and the valid ones."""
     kinds: set[str] = set()
-    for item in (part.strip().lower().replace("-", "_") for part in text.split(",")):
+    for typed in (part.strip() for part in text.split(",")):
+        item = typed.lower().replace("-", "_")
         if item == "all":
             kinds |= set(FLAG_KINDS)
         elif item == "default":
@@ -193,7 +194,7 @@ def parse_strict_flags(text: str) -> frozenset[str]:
         elif item in FLAG_KINDS:
             kinds.add(item)
         elif item:
-            raise ValueError(f"unknown flag kind {item!r}; give flag kinds separated by commas "
+            raise ValueError(f"unknown flag kind {typed!r}; give flag kinds separated by commas "
                              f"({', '.join(FLAG_KINDS)}), 'default' or 'all'")
     if not kinds:
         raise ValueError("name at least one flag kind, 'default' or 'all'")

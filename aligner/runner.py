@@ -184,9 +184,11 @@ def refuse(result: Result, strict: frozenset[str]) -> None:
     """Make a Result with flags of a kind `strict` refuses a --strict failure (its outputs are
     not, or no longer, written); its reason quotes the first such flag."""
     refused = refusing_flags(result.flags, strict)
+    others = len(result.flags) - len(refused)
     result.status, result.cause = "failed", STRICT
-    result.reason = f"flagged (--strict): {refused[0]}" + (
-        f" (+{len(result.flags) - 1} more)" if len(result.flags) > 1 else "")
+    result.reason = (f"flagged (--strict): {refused[0]}"
+                     + (f" (+{len(refused) - 1} more that --strict refuses)" if len(refused) > 1 else "")
+                     + (f" ({others} other flag(s) only reported)" if others else ""))
 
 
 def refuse_written(result: Result, strict: frozenset[str]) -> None:
@@ -1041,6 +1043,15 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     norm = [r for r in results if r.transcript_fit is not None and (r.ok or r.cause == STRICT)]
     changed = []
     for r, rel in zip(norm, relative_fits([(r.speaker, r.transcript_fit) for r in norm])):
+        if r.cause == STRICT:  # refused for other flags: the report still gives this reason
+            flag = None if rel is None else speaker_mismatch(
+                r.transcript_fit, rel.relative, rel.speaker_median, rel.others, thresholds)
+            if flag is not None and "transcript_mismatch" not in map(flag_kind, r.flags):
+                r.flags.insert(0, str(flag))
+                if refusing_flags(r.flags, strict):
+                    refuse(r, strict)
+                changed.append(r)
+            continue
         if r.status not in ("aligned", "flagged", "skipped"):
             continue
         mismatches = [f for f in r.flags if flag_kind(f) == "transcript_mismatch"]

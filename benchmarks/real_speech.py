@@ -50,6 +50,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.atomic import atomic_open  # noqa: E402
+from aligner.checks import STRICT_KINDS, refusing_flags  # noqa: E402
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.align import AlignmentError  # noqa: E402
 from aligner.text.errors import TranscriptError  # noqa: E402
@@ -191,7 +192,7 @@ def truncation_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item]
     """How the flags treat a transcript with its second half left out: the share flagged
     `transcript_mismatch`, `untranscribed_speech`, either; and of the correct transcripts
     (`done`) flagged `untranscribed_speech`."""
-    counts = {"transcript_mismatch": 0, "untranscribed_speech": 0, "either": 0}
+    counts = {"transcript_mismatch": 0, "untranscribed_speech": 0, "either": 0, "strict": 0}
     pairs = truncated_pairs(items, n)
     for item, text in pairs:
         try:
@@ -201,6 +202,7 @@ def truncation_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item]
         for kind in ("transcript_mismatch", "untranscribed_speech"):
             counts[kind] += kind in kinds
         counts["either"] += "transcript_mismatch" in kinds or "untranscribed_speech" in kinds
+        counts["strict"] += bool(kinds & STRICT_KINDS)
     right = [("untranscribed_speech" in flag_kinds(a)) for a in done.values()]
     return {"transcripts": len(pairs), **{k: v / max(1, len(pairs)) for k, v in counts.items()},
             "correct_untranscribed": float(np.mean(right)) if right else 0.0}
@@ -242,7 +244,7 @@ def repetition_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item]
     rate = ottc.aligner.sample_rate
     chosen = [it for it in items if it.key in done and len(it.text.split()) >= 3]
     step = max(1, len(chosen) // max(1, n))
-    counts = {"transcript_mismatch": 0, "untranscribed_speech": 0, "either": 0}
+    counts = {"transcript_mismatch": 0, "untranscribed_speech": 0, "either": 0, "strict": 0}
     total = 0
     for item in chosen[::step][:n] if n > 0 else []:
         edited = repeat_a_word(load_audio(item.audio, rate), done[item.key].words, rate)
@@ -257,6 +259,7 @@ def repetition_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item]
         for kind in ("transcript_mismatch", "untranscribed_speech"):
             counts[kind] += kind in kinds
         counts["either"] += "transcript_mismatch" in kinds or "untranscribed_speech" in kinds
+        counts["strict"] += bool(kinds & STRICT_KINDS)
     return {"recordings": total, **{k: v / max(1, total) for k, v in counts.items()}}
 
 
@@ -513,11 +516,12 @@ def calibration_text(cal: dict, intro: str, product: str) -> str:
 
 
 def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
-                  ) -> tuple[int, int, list[tuple[str, float]], int]:
+                  ) -> tuple[int, int, list[tuple[str, float]], set[str]]:
     """Align each recording with another's transcript: (flagged transcript_mismatch, refused,
-    (key, transcript fit) of those aligned, refused by --strict or refused outright). Refusing
-    a wrong transcript also catches it."""
-    caught = refused = strict = 0
+    (key, transcript fit) of those aligned, keys of those aligned that --strict refuses).
+    Refusing a wrong transcript also catches it."""
+    caught = refused = 0
+    strict: set[str] = set()
     fits: list[tuple[str, float]] = []
     for item, text in pairs:
         try:
@@ -526,16 +530,24 @@ def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
             refused += 1
             continue
         caught += "transcript_mismatch" in flag_kinds(a)
-        strict += strict_refuses(a)
+        if strict_refuses(a):
+            strict.add(item.key)
         fits.append((item.key, a.transcript_fit))
-    return caught, refused, fits, strict + refused
+    return caught, refused, fits, strict
 
 
 def strict_refuses(a: Alignment) -> bool:
     """Whether `--strict` (its default flag kinds) refuses `a`."""
-    from aligner.checks import STRICT_KINDS, refusing_flags
-
     return bool(refusing_flags(a.flags, STRICT_KINDS))
+
+
+def corpus_strict(rows: list[tuple[str, float, float | None]], strict: set[str],
+                  file_threshold: float, relative_threshold: float, refused: int = 0) -> float:
+    """Share a corpus run with --strict refuses: a flag of its kinds on the recording alone
+    (`strict`, by key) or the fit far below the speaker's (refused alignments count too)."""
+    hits = sum(k in strict or f < file_threshold or (r is not None and r < relative_threshold)
+               for k, f, r in rows)
+    return float((hits + refused) / max(1, len(rows) + refused))
 
 
 def share(n: int, total: int) -> str:
@@ -619,21 +631,23 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
     threshold = ottc.aligner.thresholds.min_word_confidence
     right = [f for a in done.values() for f in low_confidence_words(a, threshold)]
     pairs = substituted_pairs(items, n)
-    flagged = replaced = lowest = judged = 0
+    flagged = replaced = lowest = judged = strict = 0
     for item, text, i in pairs:
         try:
             a = ottc.align(item, text)
         except Exception:  # noqa: BLE001 - a refused transcript is caught as a whole
             flagged += 1
+            strict += 1
             continue
         flagged += "transcript_mismatch" in flag_kinds(a)
+        strict += strict_refuses(a)
         words = [w for w in a.words if w.label]
         if i < len(words) and words[i].label.upper() == text.split()[i].upper():
             replaced += low_confidence_words(a, threshold)[i]
             confs = [w.confidence if w.confidence is not None else 1.0 for w in words]
             lowest += confs[i] == min(confs)
             judged += 1
-    return {"transcripts": len(pairs), "transcript_flagged": flagged,
+    return {"transcripts": len(pairs), "transcript_flagged": flagged, "strict": strict,
             "word_flagged": replaced / max(1, judged), "words_judged": judged,
             "word_lowest": lowest / max(1, judged),
             "correct_words_flagged": float(np.mean(right)) if right else 0.0}
@@ -738,10 +752,12 @@ def main(argv: list[str] | None = None) -> int:
                 entry["mismatch_flagged"] = sum("transcript_mismatch" in k for k in kinds)
                 entry["any_flag"] = sum(bool(k) for k in kinds)
                 pairs = swapped_pairs(items, args.swapped)
-                caught, refused, wrong_fits, swapped_strict = align_swapped(ottc, pairs)
+                caught, refused, wrong_fits, wrong_strict = align_swapped(ottc, pairs)
+                swapped_strict = len(wrong_strict) + refused
                 entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused,
                              swapped_strict=swapped_strict)
-                entry["strict_refused"] = sum(map(strict_refuses, done.values()))
+                right_strict = {k for k, a in done.items() if strict_refuses(a)}
+                entry["strict_refused"] = len(right_strict)
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
                 entry["repeated"] = repetition_entry(ottc, done, items, args.repeated)
@@ -757,6 +773,10 @@ def main(argv: list[str] | None = None) -> int:
                                                          th.min_relative_fit)
                 entry["corpus_swapped_caught"] = corpus_flagged(
                     rows_wrong, th.min_transcript_fit, th.min_relative_fit, refused)
+                entry["corpus_strict"] = corpus_strict(rows_right, right_strict,
+                                                       th.min_transcript_fit, th.min_relative_fit)
+                entry["corpus_swapped_strict"] = corpus_strict(
+                    rows_wrong, wrong_strict, th.min_transcript_fit, th.min_relative_fit, refused)
                 confs = [w.confidence for a in done.values() for w in a.words
                          if w.label and w.confidence is not None]
                 entry["mean_word_confidence"] = float(np.mean(confs)) if confs else None
@@ -776,21 +796,23 @@ def main(argv: list[str] | None = None) -> int:
                     f"{sub['transcript_flagged']} ({100 * sub['transcript_flagged'] / max(1, sub['transcripts']):.1f}%)",
                     f"the replaced word flagged `low_confidence`: {100 * sub['word_flagged']:.1f}% "
                     f"(the correct transcripts' words: {100 * sub['correct_words_flagged']:.1f}%); "
-                    f"the transcript's least confident word: {100 * sub['word_lowest']:.1f}%"])
+                    f"the transcript's least confident word: {100 * sub['word_lowest']:.1f}%; "
+                    f"refused by `--strict`: {share(sub['strict'], sub['transcripts'])}"])
                 cut = entry["truncated"]
                 so_rows.append([
                     "the second half of the transcript left out", cut["transcripts"], "-",
                     f"{100 * cut['transcript_mismatch']:.1f}%",
                     f"`untranscribed_speech`: {100 * cut['untranscribed_speech']:.1f}% (the correct "
                     f"transcripts: {100 * cut['correct_untranscribed']:.1f}%); either flag: "
-                    f"{100 * cut['either']:.1f}%"])
+                    f"{100 * cut['either']:.1f}%; refused by `--strict`: {100 * cut['strict']:.1f}%"])
                 rep = entry["repeated"]
                 so_rows.append([
                     "a word said twice (audio edited: repeated before the middle word), "
                     "the transcript unchanged", rep["recordings"], "-",
                     f"{100 * rep['transcript_mismatch']:.1f}%",
                     f"`untranscribed_speech`: {100 * rep['untranscribed_speech']:.1f}%; either "
-                    f"flag: {100 * rep['either']:.1f}%"])
+                    f"flag: {100 * rep['either']:.1f}%; refused by `--strict`: "
+                    f"{100 * rep['strict']:.1f}%"])
                 cut = entry["cut"]
                 so_rows.append([
                     "the audio cut at a voiced moment in its middle (the transcript whole)",
@@ -805,10 +827,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"({1000 * stream['stretches'] / max(1, stream['words']):.2f} per 1000)"])
                 so_rows.append([
                     "the same in a corpus run (each judged against its speaker's other recordings)",
-                    len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%", "-"])
+                    len(rows_right), "-", f"{100 * entry['corpus_flagged']:.1f}%",
+                    f"refused by `--strict`: {100 * entry['corpus_strict']:.1f}%"])
                 so_rows.append([
                     "swapped transcripts in a corpus run", len(rows_wrong) + refused, "-",
-                    f"{100 * entry['corpus_swapped_caught']:.1f}%", "-"])
+                    f"{100 * entry['corpus_swapped_caught']:.1f}%",
+                    f"refused by `--strict`: {100 * entry['corpus_swapped_strict']:.1f}%"])
             so_data[system.name] = entry
             print(f"{system.name}: {len(done)} aligned, {len(failed)} failed, {seconds:.0f} s",
                   file=sys.stderr)
@@ -847,7 +871,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"`ends_in_speech` {word_data['ends_in_speech']}); refused by "
                           f"`--strict`: {share(word_data['strict_refused'], len(done))}"])
         pairs = swapped_pairs(fsdd, len(fsdd))
-        caught, refused, _, swapped_strict = align_swapped(ottc, pairs)
+        caught, refused, _, wrong_strict = align_swapped(ottc, pairs)
+        swapped_strict = len(wrong_strict) + refused
         word_data.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused,
                          swapped_strict=swapped_strict)
         word_rows.append(["another word's transcript (another digit)", len(pairs), "-",

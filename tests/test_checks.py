@@ -72,6 +72,19 @@ def _force_flag(monkeypatch, kind: str = "long_word"):
     monkeypatch.setattr(align_mod, "find_flags", flags)
 
 
+def _force_two_flags(monkeypatch):
+    """Every alignment carries a long_word flag and a no_speech flag."""
+    import aligner.align as align_mod
+    from aligner.checks import Flag
+
+    def flags(alignment, thresholds=None):
+        w = next(w for w in alignment.words if w.label)
+        return [Flag("long_word", f"word '{w.label}' lasts 9 s", "words", w.start, w.end, w.label),
+                Flag("no_speech", "nobody speaks")]
+
+    monkeypatch.setattr(align_mod, "find_flags", flags)
+
+
 def test_no_speech_is_flagged_from_the_voicing_alone():
     from aligner.checks import Thresholds, find_flags
 
@@ -315,6 +328,12 @@ def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir)
     assert row["status"] == "failed" and "--strict" in row["reason"]
     assert outputs(out) == []
 
+    _force_two_flags(monkeypatch)  # one refused, one only reported: told apart
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict", "-o", tmp_path / "t")
+    assert result.exit_code == 1, result.output
+    assert "flags --strict refuses: 1 no_speech; only reported: 1 long_word" in result.stderr
+    assert "flag: no_speech" in result.stderr and "flag (only reported): long_word" in result.stderr
+
     _force_flag(monkeypatch, "long_word")
     result = cli(audio, transcript, "--model", tiny_model_dir, "--strict")
     assert result.exit_code == 0 and "1 long_word" in result.stdout, result.output
@@ -330,6 +349,8 @@ def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir)
     (row,) = list(csv.DictReader(open(out / "alignment_report.csv", encoding="utf-8")))
     assert row["status"] == "flagged" and row["flags"].startswith("long_word")
     assert [p.name for p in outputs(out)] == ["u1.TextGrid"]
+    assert "none of a kind --strict refuses" in " ".join(
+        cli(root, "-o", out, "--model", tiny_model_dir, "--strict", "--overwrite").stdout.split())
 
 
 def test_strict_flags_names_known_kinds():
@@ -367,6 +388,15 @@ def test_strict_flags_is_a_usage_error_before_any_work(tmp_path, tiny_model_dir)
     assert result.exit_code == 2 and "--strict-flags: unknown flag kind 'lowconf'" in result.stderr
     assert "transcript_mismatch" in result.stderr and "Traceback" not in result.output
     assert outputs(tmp_path) == []
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict-flags", " Low-Confidense")
+    assert result.exit_code == 2 and "unknown flag kind 'Low-Confidense'" in result.stderr
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--no-strict", "--strict-flags",
+                 "all")  # a script spelling out --no-strict must not be overridden
+    assert result.exit_code == 2 and "--no-strict and --strict-flags" in result.stderr
+    assert outputs(tmp_path) == []
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--no-strict",
+                 "--threshold", "min_transcript_fit=1")
+    assert result.exit_code == 0 and "transcript_mismatch" in result.stdout, result.output
 
 
 # ----------------------------------------------------------------------------- wrong transcript

@@ -117,13 +117,15 @@ def test_two_runs_never_write_one_folder_at_once(tmp_path, tiny_model_dir):
     assert result.exit_code == 0 and "none of them in this corpus" in result.stderr
 
 
-def _flag_one(monkeypatch, name: str) -> None:
-    """The tiny model's own flags are random: flag exactly `name`, nothing else."""
+def _flag_one(monkeypatch, name: str,
+              flag: str = "untranscribed_speech: voiced 0.1-1.0 s lies outside every word") -> None:
+    """The tiny model's own flags are random: flag exactly `name` (with `flag`, by default one
+    that --strict refuses), nothing else."""
     real = runner.summarise
 
     def summarise(utt, alignments):
         result = real(utt, alignments)
-        result.flags = ["untranscribed_speech: voiced 0.1-1.0 s lies outside every word"] if utt.name == name else []
+        result.flags = [flag] if utt.name == name else []
         result.status = "flagged" if result.flags else "aligned"
         return result
 
@@ -167,6 +169,30 @@ def test_strict_on_a_folder_of_an_earlier_run_removes_its_flagged_alignments(
     rows = _report(out)
     assert rows["spk/u1"]["status"] == "failed" and "--strict" in rows["spk/u1"]["reason"]
     assert rows["spk/u0"]["status"] == "skipped"
+
+
+def test_a_resumed_run_with_other_strict_kinds_brings_the_folder_into_line(
+        tmp_path, tiny_model_dir, monkeypatch):
+    """--strict-flags all refused a recording for a word flag; a later plain --strict (which
+    does not refuse that kind) aligns and writes it; a later --strict-flags all again removes
+    the outputs it finds for it, as if refused now."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(2):
+        write_pair(root / "spk", f"u{i}", speechlike(1.2, seed=i), text="hello there")
+    _flag_one(monkeypatch, "spk/u1", "low_confidence: word 'x' at 0.1-0.2 s confidence 0.0001")
+    args = ("-o", out, "--model", tiny_model_dir, "-f", "json", "-q")
+    result = cli(root, *args, "--strict-flags", "all")
+    assert result.exit_code == 1 and not (out / "spk" / "u1.json").exists(), result.output
+    assert _report(out)["spk/u1"]["status"] == "failed"
+    result = cli(root, *args, "--strict")
+    assert result.exit_code == 0 and (out / "spk" / "u1.json").exists(), result.output
+    rows = _report(out)
+    assert rows["spk/u1"]["status"] == "flagged" and rows["spk/u0"]["status"] == "skipped"
+    result = cli(root, *args, "--strict-flags", "low-confidence")
+    assert result.exit_code == 1 and not (out / "spk" / "u1.json").exists(), result.output
+    rows = _report(out)
+    assert rows["spk/u1"]["status"] == "failed" and "low_confidence" in rows["spk/u1"]["reason"]
+    assert (out / "spk" / "u0.json").exists() and rows["spk/u0"]["status"] == "skipped"
 
 
 def test_strict_removes_every_format_an_earlier_run_wrote_for_a_refused_utterance(

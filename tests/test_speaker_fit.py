@@ -278,7 +278,8 @@ def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_r
     """benchmarks/real_speech.py: a swapped transcript of a recording is judged as in a corpus
     where only that transcript is wrong (against the speaker's correct recordings but its own),
     and the calibration picks the relative threshold on one half of the speakers."""
-    from benchmarks.real_speech import calibrate_relative_fit, corpus_flagged, relative_rows
+    from benchmarks.real_speech import (calibrate_relative_fit, corpus_flagged, corpus_strict,
+                                        relative_rows)
 
     right = [(f"SPEAKER{s:04d}/u{i}", 0.05 + 0.01 * i + 0.001 * s) for s in range(1, 5)
              for i in range(6)]
@@ -292,6 +293,10 @@ def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_r
     assert corpus_flagged(rows_wrong, 0.0055, 0.0) == 0.5
     assert corpus_flagged(rows_wrong, 0.0055, 0.04) == 1.0
     assert corpus_flagged(rows_wrong, 0.0055, 0.04, refused=2) == 1.0
+    # --strict in a corpus run: also what the recording's own flags refuse, by key
+    assert corpus_strict(rows_wrong, set(), 0.0055, 0.0) == 0.5
+    assert corpus_strict(rows_wrong, {"SPEAKER0002/u5"}, 0.0055, 0.0) == 1.0
+    assert corpus_strict(rows_wrong, set(), 0.0055, 0.0, refused=2) == 0.75
     cal = calibrate_relative_fit(rows_right, rows_wrong, 0, 0.0055, flag_share=0.2)
     assert [d["chosen_on"] for d in cal["directions"]] == ["odd", "even"]
     assert cal["judged"] == len(right) and 0 < cal["suggested"] < 0.3
@@ -304,3 +309,28 @@ def test_recordings_refused_by_strict_still_count_towards_the_norm(tmp_path):
     assert runner.judge_against_speakers(results, Thresholds(), strict=STRICT_KINDS) == []  # 3 others
     changed = runner.judge_against_speakers([refused, *results], Thresholds(), strict=STRICT_KINDS)
     assert [r.name for r in changed] == ["s/wrong"] and refused.status == "failed"
+
+
+def test_a_recording_refused_for_another_flag_still_gets_its_speaker_flag(tmp_path):
+    """--strict-flags low_confidence refused the wrong recording for a word before its speaker
+    was judged: the report must still give the reason that matters, the transcript that does
+    not fit the speaker's other recordings."""
+    from aligner.checks import parse_strict_flags
+
+    results = _speaker_results(tmp_path)
+    wrong = results[-1]
+    wrong.flags = ["low_confidence: word 'x' at 0.1-0.2 s confidence 0.00"]
+    kinds = parse_strict_flags("low_confidence")
+    runner.refuse(wrong, kinds)
+    assert runner.judge_against_speakers(results, Thresholds(), strict=kinds) == [wrong]
+    assert wrong.status == "failed" and wrong.cause == runner.STRICT
+    assert runner.is_speaker_mismatch(wrong.flags[0]) and len(wrong.flags) == 2
+    assert wrong.reason.startswith("flagged (--strict): low_confidence")
+    assert wrong.reason.endswith("(1 other flag(s) only reported)")
+    both = parse_strict_flags("default,low_confidence")  # the mismatch refuses now: named first
+    wrong.flags = wrong.flags[1:]
+    runner.refuse(wrong, both)
+    assert runner.judge_against_speakers(results, Thresholds(), strict=both) == [wrong]
+    assert wrong.reason.startswith("flagged (--strict): transcript_mismatch")
+    assert "(+1 more that --strict refuses)" in wrong.reason
+    assert runner.judge_against_speakers(results, Thresholds(), strict=both) == []  # once

@@ -8,8 +8,8 @@
 One module per command (align.py, validate.py, train.py, adapt.py, evaluate.py, plot.py), each
 exposing `command(...)`, a function with Typer-annotated parameters that imports torch only
 inside; common.py holds what they share (exit codes, the error printer, `--model/-m`,
-`--device`, `--method`). Exit codes: 0 done; 1 some utterances or files failed (or were flagged,
-with --strict); 2 bad usage or bad input; 130 interrupted (143 by SIGTERM). Errors are one line
+`--device`, `--method`). Exit codes: 0 done; 1 some utterances or files failed (or were refused
+by --strict); 2 bad usage or bad input; 130 interrupted (143 by SIGTERM). Errors are one line
 on stderr naming the file and the problem, never a traceback (set OTTC_ALIGN_DEBUG=1 to see one
 for an unexpected internal error).
 """

@@ -48,13 +48,14 @@ def command(
     overwrite: Annotated[bool, typer.Option(
         help="Corpus: realign utterances whose outputs already exist (ones whose audio, "
              "transcript or --dictionary changed since are realigned anyway).")] = False,
-    strict: Annotated[bool, typer.Option(
-        help="Treat alignments flagged as wrong as a whole (transcript_mismatch, "
-             "untranscribed_speech, ...: the list in docs/usage.md) as failures: exit 1, "
-             "nothing written. Flags on single words are still only reported.")] = False,
+    strict: Annotated[Optional[bool], typer.Option(
+        "--strict/--no-strict", help="Refuse alignments flagged as wrong as a whole (a "
+        "transcript that does not match, speech missing from it, ...: docs/usage.md): exit 1, "
+        "nothing written. Flags on single words are only reported.", show_default=False)]
+        = None,
     strict_flags: Annotated[Optional[str], typer.Option(
         "--strict-flags", help="The flag kinds --strict refuses, comma-separated (implies "
-        "--strict): e.g. default,low_confidence, or all for every flag.",
+        "--strict): e.g. 'default, low_confidence', or all for every flag.",
         show_default=False)] = None,
     batch_seconds: Annotated[Optional[float], typer.Option(
         help="Corpus: audio seconds per length-bucketed batch (default 600 on CUDA, 60 on CPU).",
@@ -82,7 +83,7 @@ def command(
 ) -> None:
     """Align AUDIO with TRANSCRIPT, or every utterance of a corpus directory.
 
-    Exit codes: 0 all aligned; 1 some failed (or flagged, with --strict); 2 bad usage or bad
+    Exit codes: 0 all aligned; 1 some failed (or refused by --strict); 2 bad usage or bad
     input (single file); 130 interrupted (Ctrl-C), 143 stopped by SIGTERM: run the same command
     again to resume a corpus.
     """
@@ -98,6 +99,9 @@ def command(
         limits = parse_thresholds(threshold or [])
     except ValueError as err:
         raise fail(err)
+    if strict is False and strict_flags is not None:
+        raise fail("--no-strict and --strict-flags contradict each other: --strict-flags "
+                   "implies --strict; give one of them")
     try:
         refused = (parse_strict_flags(strict_flags) if strict_flags is not None
                    else STRICT_KINDS if strict else frozenset())
@@ -283,18 +287,21 @@ def _file_failure(audio: Path, result, verbose: bool, earlier: Sequence[Path] = 
     outputs of an earlier run at this run's output paths, left as they were (named, so that
     "nothing written" is not read as "no alignment there"). `strict`: the flag kinds --strict
     refuses, of which the message names those found."""
-    from aligner.checks import flag_kinds, refusing_flags
+    from aligner.checks import flag_kind, flag_kinds, refusing_flags
     from aligner.runner import BAD_INPUT, OUT_OF_MEMORY, STRICT
 
     if result.cause == STRICT:
         console = err_console()
-        flags = result.flags
-        console.print(f"[yellow]flags:[/] {flag_counts(flags)}"
-                      + ("" if verbose or len(flags) <= FLAG_EXAMPLES else "; --verbose prints "
-                         "them all"))
-        for f in flags if verbose else example_flags(flags):
+        refusing = refusing_flags(result.flags, strict)
+        reported = [f for f in result.flags if flag_kind(f) not in strict]
+        more = "" if verbose or len(result.flags) <= FLAG_EXAMPLES else "; --verbose prints them all"
+        console.print(f"[yellow]flags --strict refuses:[/] {flag_counts(refusing)}"
+                      + (f"; only reported: {flag_counts(reported)}" if reported else "") + more)
+        for f in refusing if verbose else example_flags(refusing):
             console.print(f"[yellow]flag:[/] {escape(f)}")
-        kinds = ", ".join(flag_kinds(refusing_flags(flags, strict)))
+        for f in reported if verbose else example_flags(reported, max(0, FLAG_EXAMPLES - len(refusing))):
+            console.print(f"[yellow]flag (only reported):[/] {escape(f)}")
+        kinds = ", ".join(flag_kinds(refusing))
         return fail(f"{audio}: alignment flagged as probably wrong (--strict: {kinds}); "
                     "nothing written" + _left_as_it_was(earlier), EXIT_FAILED)
     if result.cause == OUT_OF_MEMORY:
@@ -463,7 +470,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         err_console().print(_interrupted_line(results, len(utterances) + len(unreadable)))
         return stop.exit_code
     if not quiet:
-        _print_corpus_summary(results, report if report_written else None, root, verbose)
+        _print_corpus_summary(results, report if report_written else None, root, verbose,
+                              strict)
         _print_unknown_words(results, root, dictionary)
     else:
         for r in results:
@@ -626,13 +634,14 @@ class ProgressLog:
 FAILED_ROWS, FLAGGED_ROWS = 50, 10  # utterances listed under the summary (--verbose: all)
 
 
-def _print_corpus_summary(results, report: Path | None, root: Path, verbose: bool = False
-                          ) -> None:
+def _print_corpus_summary(results, report: Path | None, root: Path, verbose: bool = False,
+                          strict: frozenset[str] = frozenset()) -> None:
     """Counts, then the utterances to look at: every failure (up to 50) and the worst flagged
     ones, with flags counted per kind. Flagged utterances were aligned and written: the table
     counts them as aligned so that "flagged" never reads as "not aligned". Paths inside the
     corpus are shown from its root, as `validate` shows them (the whole path repeated the
-    utterance column and wrapped mid-word); the report keeps the messages whole."""
+    utterance column and wrapped mid-word); the report keeps the messages whole. `strict`: the
+    flag kinds --strict refused, so that the line on flagged ones says it let them through."""
     from rich.table import Table
 
     console = out_console()
@@ -669,9 +678,10 @@ def _print_corpus_summary(results, report: Path | None, root: Path, verbose: boo
         before = sum(r.status == "skipped" for r in flagged)  # the table counts this run's only
         split = (f": {len(flagged) - before} aligned in this run, {before} before" if before
                  else "")
+        why = ("none of a kind --strict refuses; places worth a look" if strict
+               else "probably-wrong alignments worth a look")
         console.print(f"[yellow]{len(flagged)} aligned utterance(s) have flags[/] (outputs "
-                      f"written{split}; probably-wrong alignments worth a look): "
-                      f"{flag_counts(all_flags)}")
+                      f"written{split}; {why}): {flag_counts(all_flags)}")
     if verbose:
         for r in flagged:
             for f in r.flags:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # The exit codes of every command.
 EXIT_OK = 0  # done: every utterance aligned (warnings allowed), every file scored, ...
-EXIT_FAILED = 1  # some utterances or files failed (or were flagged, with --strict); the rest done
+EXIT_FAILED = 1  # some utterances or files failed (or were refused by --strict); the rest done
 EXIT_USAGE = 2  # bad usage, or bad input that stops the whole command (a single file, a model)
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGTERM: 143, `StopRequest.exit_code`): what was finished is kept; the same command resumes
 

@@ -13,8 +13,8 @@ passed more often (89% of swapped transcripts caught against 92% at one half, bo
 of correct ones). The median keeps the norm from following the few wrong transcripts a corpus
 may hold.
 
-On those speakers (benchmarks/real_speech.py) the single-recording test flags 1.0% of correct
-and 89.8% of swapped transcripts; with this one beside it, 1.8% and 95.2%. Pure: numbers in,
+On those speakers (benchmarks/real_speech.py) the single-recording test flags 1.1% of correct
+and 90.0% of swapped transcripts; with this one beside it, CORPUS_RIGHT and CORPUS_SWAPPED. Pure: numbers in,
 numbers out.
 """
 

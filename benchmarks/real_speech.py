@@ -786,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{share(entry['any_flag'], len(done))}; refused by `--strict`: "
                     f"{share(entry['strict_refused'], len(done))}"])
                 so_rows.append([
-                    "swapped transcripts (another utterance's text)", len(pairs), "-",
+                    "swapped transcripts (another utterance's text, no word in common)", len(pairs), "-",
                     f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
                     f"{refused} refused)",
                     f"refused by `--strict`: {share(swapped_strict, len(pairs))}"])

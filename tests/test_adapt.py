@@ -212,12 +212,18 @@ def test_cli_damaged_base_weights_are_a_one_line_error(corpus16, base_model, tmp
     assert not (tmp_path / "m").exists()
 
 
-def test_cli_adapts_and_keeps_the_adapted_model_when_it_helps(corpus16, base_model, tmp_path, small_minimum):
+def test_cli_adapts_and_keeps_the_adapted_model_when_it_helps(corpus16, base_model, tmp_path, small_minimum,
+                                                              monkeypatch):
+    import aligner.cli.adapt as adapt_cli
     from aligner.align import Aligner
 
+    # honest confidence: a model surer of what it was adapted to than of new recordings says
+    # so (here any margin counts, so the note must be printed)
+    monkeypatch.setattr(adapt_cli, "MEMORISED", -1.0)
     out = tmp_path / "adapted"
     result = _adapt(corpus16, out, base_model, "--steps", "30", "--lr", "1e-2")
     assert result.exit_code == 0, result.output
+    assert "much surer of the recordings it was adapted to" in result.output
     assert "16 recordings" in result.output and f"{adapt.HOLD_OUT_MIN} held out" in result.output
     assert "adapted model written to" in result.output and "align with" in result.output
     assert "judges the adapted model by proxies" in result.output  # what the check cannot see
@@ -241,6 +247,7 @@ def test_cli_keeps_the_base_model_when_adapting_does_not_help(corpus16, base_mod
     assert result.exit_code == 0, result.output
     assert "adapting did not help" in result.output and f"{out} holds the model it started from" in result.output
     assert "judges the adapted model by proxies" not in result.output
+    assert "much surer" not in result.output  # the model written is the one it started from
     before, after = _weights(base_model), _weights(out)
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert json.loads((out / "config.json").read_text()) == json.loads((base_model / "config.json").read_text())

@@ -365,6 +365,25 @@ def test_markup_on_the_tiers_and_in_the_outputs(aligner, tmp_path, method):
         assert _labels(back.words) == _labels(a.words) and "spn" in _labels(back.phones)
 
 
+def test_other_markup_is_spoken_noise_on_the_tiers(aligner, tmp_path):
+    """`(inaudible)`, MFA's `<cutoff-x>` and `<hes-x>`: each its own interval on the words tier,
+    as typed, over one `spn` phone, never phones spelled from its letters; the real words
+    around keep theirs."""
+    text = "The passwords (inaudible) entered and <cutoff-montreal> re-entered <hes-forced> did not match"
+    a = aligner.align(EXAMPLE_WAV, text)
+    labels = _labels(a.words)
+    for token in ("(inaudible)", "<cutoff-montreal>", "<hes-forced>"):
+        (w,) = [w for w in a.words if w.label == token]
+        inside = [p for p in a.phones if p.label and w.start <= p.start < w.end]
+        assert [(p.label, p.start, p.end) for p in inside] == [("spn", w.start, w.end)], token
+        assert w.confidence is None
+    assert labels[:2] == ["The", "passwords"] and labels[-3:] == ["did", "not", "match"]
+    from aligner.formats import write_json
+
+    (back,) = read_json(write_json(a, tmp_path / "a.json"))
+    assert _labels(back.words) == labels
+
+
 @pytest.mark.parametrize("method", ["viterbi", "ot"])
 def test_markup_in_a_long_recording(aligner, monkeypatch, method):
     """The anchored long decoders take markup too (the wildcard is an optional token there)."""
@@ -500,6 +519,13 @@ def test_validate_exports_a_dictionary_that_round_trips(tmp_path):
     words = parse_transcript((root / "a.lab").read_text(), load_lexicon(out))
     assert words[1].pronunciations == [["Z", "AO1", "R", "B", "L", "AE0", "K", "S"]]
     assert not any(w.unknown for w in words)
+    aligned = runner.invoke(app, [str(root / "a.wav"), str(root / "a.lab"), "--dictionary", str(out),
+                                  "-o", str(tmp_path / "a.json")])
+    assert aligned.exit_code == 0 and "unknown word" not in aligned.output, aligned.output
+    (a,) = read_json(tmp_path / "a.json")
+    (zorblax,) = [w for w in a.words if w.label == "zorblax"]
+    assert [p.label for p in a.phones if zorblax.start <= p.start < zorblax.end] == [
+        "Z", "AO1", "R", "B", "L", "AE0", "K", "S"]
 
 
 def test_generated_pronunciations_are_keyed_by_spoken_word(lex):

@@ -186,8 +186,9 @@ def refuse(result: Result, strict: frozenset[str]) -> None:
     refused = refusing_flags(result.flags, strict)
     others = len(result.flags) - len(refused)
     result.status, result.cause = "failed", STRICT
+    more = len(refused) - 1
     result.reason = (f"flagged (--strict): {refused[0]}"
-                     + (f" (+{len(refused) - 1} more that --strict refuses)" if len(refused) > 1 else "")
+                     + (f" (+{more} more that --strict refuses)" if more else "")
                      + (f" ({others} other flag(s) only reported)" if others else ""))
 
 
@@ -619,8 +620,8 @@ def _died_result(utt: Utterance) -> Result:
 
 
 def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequence[Utterance],
-                 out_dir: Path, formats: Sequence[str], method: str, strict: frozenset[str], jobs: int,
-                 plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
+                 out_dir: Path, formats: Sequence[str], method: str, strict: frozenset[str],
+                 jobs: int, plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
                  late: list[Result] | None = None,
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,
                  thresholds: Thresholds = Thresholds(), cues: str = "lines") -> Iterator[Result]:
@@ -940,9 +941,9 @@ def recall_previous(results: Sequence[Result], report: Path, strict: frozenset[s
     still lists every utterance with its flags, and every recording is judged against all of
     its speaker's (`judge_against_speakers`). With `strict` (the flag kinds --strict refuses), a
     skipped utterance the earlier run flagged with one of them fails as if refused now, and its
-    outputs are removed: --strict promises that no such alignment is left in the output folder. Read from the report and from the journal of
-    a run killed before it wrote one (`previous_rows`); with neither, they are left as they
-    are. `unknown_words(name)` gives an utterance's unknown words when its row is from a
+    outputs are removed: --strict promises that no such alignment is left in the output folder.
+    Read from the report and from the journal of a run killed before it wrote one
+    (`previous_rows`); with neither, they are left as they are. `unknown_words(name)` gives an utterance's unknown words when its row is from a
     version that did not record them."""
     rows = previous_rows(report)
     for r in results:

@@ -294,12 +294,14 @@ def _file_failure(audio: Path, result, verbose: bool, earlier: Sequence[Path] = 
         console = err_console()
         refusing = refusing_flags(result.flags, strict)
         reported = [f for f in result.flags if flag_kind(f) not in strict]
-        more = "" if verbose or len(result.flags) <= FLAG_EXAMPLES else "; --verbose prints them all"
+        more = ("" if verbose or len(result.flags) <= FLAG_EXAMPLES
+                else "; --verbose prints them all")
         console.print(f"[yellow]flags --strict refuses:[/] {flag_counts(refusing)}"
                       + (f"; only reported: {flag_counts(reported)}" if reported else "") + more)
         for f in refusing if verbose else example_flags(refusing):
             console.print(f"[yellow]flag:[/] {escape(f)}")
-        for f in reported if verbose else example_flags(reported, max(0, FLAG_EXAMPLES - len(refusing))):
+        room = max(0, FLAG_EXAMPLES - len(refusing))  # examples of those refusing come first
+        for f in reported if verbose else example_flags(reported, room):
             console.print(f"[yellow]flag (only reported):[/] {escape(f)}")
         kinds = ", ".join(flag_kinds(refusing))
         return fail(f"{audio}: alignment flagged as probably wrong (--strict: {kinds}); "

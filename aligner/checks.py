@@ -75,6 +75,24 @@ class Thresholds:
     # reader's "young man" given to the other speaker's "The").
     max_overlap_seconds: float = 0.1
 
+    # A stretch of a longer transcript the speaker probably did not say (`unspoken_text`: a
+    # sentence skipped, text that was never read) is crammed between the words around it: its
+    # words come out barely heard, or squeezed, or both short and poorly heard, several in a
+    # row, where on correct speech such words come alone. Calibrated on speechocean762's
+    # held-out learners (`benchmarks/long_real.py` measures detection). Chosen on half of them:
+    # no window of 6 words held 4 such words among 7912 words of 1250 correct recordings
+    # aligned one by one and read as one stream, nor in 7 minutes of their sentences aligned as
+    # one recording, while one or three sentences (4-20 words) typed into that recording's
+    # transcript where nobody said them were found each time (12 of 12: two sets of sentences
+    # at three places). On the other half, 5 stretches among 8055 words; over all 2500 correct
+    # recordings read as one stream, 7 in 15967 words (benchmarks/real_speech.py: 0.44 per 1000
+    # words; `low_confidence` marks 13 per 1000).
+    unspoken_window: int = 6  # words
+    unspoken_poor: int = 4  # of them barely heard, squeezed, or short and poorly heard
+    unspoken_confidence: float = 0.003  # barely heard
+    unspoken_short_confidence: float = 0.05  # poorly heard, ...
+    unspoken_short_phone: float = 0.045  # s: ... with no phone longer (two phones or more)
+
     def changed(self) -> str:
         """The limits set away from their defaults, `name=value` joined by commas ("" for
         none): what a corpus run records in its report's settings."""
@@ -260,7 +278,7 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                                      f"{1000 * thresholds.squeezed_phone_seconds:.0f} ms or less: "
                                      "was it said as written (another word, a nonword, cut "
                                      "short)?"))
-    flags += unspoken_text(words, by_word, squeezed)
+    flags += unspoken_text(words, by_word, squeezed, thresholds)
     speech = sum(p.end - p.start for p in phones)
     if len(words) >= 3 and speech >= thresholds.min_duration_for_share:
         k = max(range(len(words)), key=lambda i: words[i].end - words[i].start)
@@ -282,48 +300,32 @@ def is_squeezed(own: Sequence[Interval], thresholds: Thresholds = Thresholds()) 
             and max(p.end - p.start for p in own) <= thresholds.squeezed_phone_seconds)
 
 
-# A stretch of a longer transcript the speaker probably did not say (a sentence skipped, text
-# that was never read) is crammed between the words around it: its words come out barely heard,
-# or squeezed, or both short and poorly heard, several in a row, where on correct speech such
-# words come alone. Calibrated on speechocean762's held-out learners (the closing note of issue
-# 17; `benchmarks/long_real.py` measures detection). Chosen on half of them: no window of 6
-# words held 4 such words among 7912 words of 1250 correct recordings aligned one by one and
-# read as one stream, nor in 7 minutes of their sentences aligned as one recording, while one or
-# three sentences (4-20 words) typed into that recording's transcript where nobody said them
-# were found each time (12 of 12: two sets of sentences at three places). On the other half, 5
-# stretches among 8055 words; over all 2500 correct recordings read as one stream, 7 in 15967
-# words (benchmarks/real_speech.py: 0.44 per 1000 words; `low_confidence` marks 13 per 1000).
-UNSPOKEN_WINDOW = 6  # words
-UNSPOKEN_POOR = 4  # of them barely heard, squeezed, or short and poorly heard
-UNSPOKEN_CONFIDENCE = 0.003  # barely heard
-UNSPOKEN_SHORT_CONFIDENCE = 0.05  # poorly heard, ...
-UNSPOKEN_SHORT_PHONE = 0.045  # s: ... with no phone longer than this (two phones or more)
-
-
 def unspoken_text(words: Sequence[Interval], by_word: Sequence[Sequence[Interval]],
-                  squeezed: Sequence[bool]) -> list[Flag]:
+                  squeezed: Sequence[bool], thresholds: Thresholds = Thresholds()) -> list[Flag]:
     """`unspoken_text` flags: stretches of a transcript of more than two windows' worth of
-    words where UNSPOKEN_POOR of UNSPOKEN_WINDOW consecutive words are poor (barely heard,
-    squeezed, or short and poorly heard), from the first such word to the last. A shorter
+    words where `unspoken_poor` of `unspoken_window` consecutive words are poor (barely heard,
+    squeezed, or short and poorly heard: `Thresholds`), from the first such word to the last. A shorter
     transcript is one stretch, and `transcript_mismatch` judges it whole. `by_word`: each
     word's phones; `squeezed`: whether each word is a `squeezed_word`. Markup aligned as
     spoken noise or the wildcard (`[noise]`, `<unk>`, `<star>`) is no word here: it would
     thin out the words it stands between."""
     said = [(w, own, tight) for w, own, tight in zip(words, by_word, squeezed)
             if any(p.label != SPOKEN_NOISE for p in own)]  # not [noise], <unk>, <star>
-    if len(said) <= 2 * UNSPOKEN_WINDOW:
+    th = thresholds
+    window, need = th.unspoken_window, max(1, th.unspoken_poor)  # a stretch holds a poor word
+    if window < 1 or len(said) <= 2 * window:
         return []
     words = [w for w, _, _ in said]
     poor = [tight or (w.confidence is not None and (
-        w.confidence < UNSPOKEN_CONFIDENCE
-        or (w.confidence < UNSPOKEN_SHORT_CONFIDENCE and len(own) >= 2
-            and round(max(p.end - p.start for p in own), 3) <= UNSPOKEN_SHORT_PHONE)))  # to ms
+        w.confidence < th.unspoken_confidence
+        or (w.confidence < th.unspoken_short_confidence and len(own) >= 2
+            and round(max(p.end - p.start for p in own), 3) <= th.unspoken_short_phone)))  # to ms
         for w, own, tight in said]
     stretches: list[list[int]] = []  # [first, last] poor word of overlapping dense windows
-    for i in range(len(words) - UNSPOKEN_WINDOW + 1):
-        if sum(poor[i:i + UNSPOKEN_WINDOW]) < UNSPOKEN_POOR:
+    for i in range(len(words) - window + 1):
+        if sum(poor[i:i + window]) < need:
             continue
-        inside = [k for k in range(i, i + UNSPOKEN_WINDOW) if poor[k]]
+        inside = [k for k in range(i, i + window) if poor[k]]
         if stretches and inside[0] <= stretches[-1][1]:
             stretches[-1][1] = inside[-1]
         else:

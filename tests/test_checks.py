@@ -539,10 +539,12 @@ def _read_aloud(n_words: int, poor: set[int], squeezed: set[int] = frozenset(),
 
 
 def test_a_dense_stretch_of_unheard_or_squeezed_words_is_flagged_as_unspoken_text():
-    from aligner.checks import UNSPOKEN_POOR, UNSPOKEN_WINDOW, find_flags
+    from aligner.checks import Thresholds, find_flags, parse_thresholds
 
-    def unspoken(alignment):
-        return [f for f in find_flags(alignment) if f.kind == "unspoken_text"]
+    UNSPOKEN_POOR, UNSPOKEN_WINDOW = Thresholds().unspoken_poor, Thresholds().unspoken_window
+
+    def unspoken(alignment, limits=Thresholds()):
+        return [f for f in find_flags(alignment, limits) if f.kind == "unspoken_text"]
 
     # 30 words, five of them crammed in (two barely heard, three squeezed) around word 12
     (flag,) = unspoken(_read_aloud(30, poor={11, 13}, squeezed={12, 14, 15}))
@@ -565,6 +567,20 @@ def test_a_dense_stretch_of_unheard_or_squeezed_words_is_flagged_as_unspoken_tex
     # a transcript of two windows or fewer is judged whole by transcript_mismatch instead
     assert not unspoken(_read_aloud(2 * UNSPOKEN_WINDOW, poor=set(range(2 * UNSPOKEN_WINDOW))))
     assert unspoken(_read_aloud(2 * UNSPOKEN_WINDOW + 1, poor=set(range(UNSPOKEN_POOR))))
+    # its limits are --threshold's (a study of aphasia may want fewer such flags, or more)
+    dense = _read_aloud(30, poor={11, 13}, squeezed={12, 14, 15})
+    assert not unspoken(dense, parse_thresholds(["unspoken_poor=6"]))
+    assert unspoken(dense, parse_thresholds(["unspoken_window=8", "unspoken_poor=5"]))
+    assert not unspoken(_read_aloud(30, poor={11, 13}), parse_thresholds(["unspoken_window=0"]))
+    assert unspoken(_read_aloud(30, poor={11, 13}), parse_thresholds(["unspoken_poor=2"]))
+    assert not unspoken(_read_aloud(30, poor=set()), parse_thresholds(["unspoken_poor=0"]))
+    heard = _read_aloud(30, poor=set(), short={k: 0.3 for k in range(8, 14)})  # short, heard
+    assert not unspoken(heard)
+    assert unspoken(heard, parse_thresholds(["unspoken_short_confidence=0.6"]))
+    assert not unspoken(heard, parse_thresholds(["unspoken_short_confidence=0.6",
+                                                 "unspoken_short_phone=0.03"]))
+    with pytest.raises(ValueError, match="whole number"):
+        parse_thresholds(["unspoken_window=5.5"])
 
 
 def test_phones_by_word_is_the_phones_inside_each_word():

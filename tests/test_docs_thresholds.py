@@ -48,7 +48,7 @@ def test_the_threshold_option_lists_every_limit_with_its_default():
     from dataclasses import fields
 
     text = " ".join((ROOT / "docs/usage.md").read_text(encoding="utf-8").split())
-    paragraph = text[text.index("Each limit can be set for a run with `--threshold NAME=VALUE`"):]
+    paragraph = text[text.index("These limits can be set for a run with `--threshold NAME=VALUE`"):]
     paragraph = paragraph[: paragraph.index("They were set on")]
     listed = {name: float(value) for name, value in re.findall(rf"`(\w+)` \({NUMBER}", paragraph)}
     assert listed == {f.name: float(getattr(Thresholds(), f.name)) for f in fields(Thresholds)}

@@ -126,7 +126,7 @@ def parse_thresholds(items: Sequence[str]) -> Thresholds:
         if not 0 <= number < math.inf:
             raise ValueError(f"--threshold {item!r}: must be 0 or more, and finite")
         if whole and number != int(number):
-            raise ValueError(f"--threshold {item!r}: {name} is a whole number (of phones)")
+            raise ValueError(f"--threshold {item!r}: {name} is a whole number")
         number = int(number) if whole else number
         changes[name] = number
     return replace(Thresholds(), **changes)

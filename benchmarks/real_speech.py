@@ -541,6 +541,37 @@ def strict_refuses(a: Alignment) -> bool:
     return bool(refusing_flags(a.flags, STRICT_KINDS))
 
 
+FLAT_FOLDER_TRIALS = 200
+
+
+def flat_folder(right: list[tuple[str, float]], wrong: list[tuple[str, float]], size: int,
+                file_threshold: float, relative_threshold: float, seed: int = 0) -> dict:
+    """A corpus run over a flat folder (every recording at the root, so one "speaker" to
+    aligner/speaker_fit.py) of `size` recordings by different speakers: FLAT_FOLDER_TRIALS
+    random folders of correct recordings, each with one of them swapped for a wrong transcript
+    (`wrong`'s fits). The share of correct ones flagged by the two tests together, and of the
+    swapped ones: what pooling mixed voices costs against speaker folders."""
+    from aligner.speaker_fit import relative_fits
+
+    rng = random.Random(seed)
+    right = [(k, f) for k, f in right if f is not None]
+    wrong = [(k, f) for k, f in wrong if f is not None]
+    flagged = judged = caught = 0
+
+    def hit(f: float, r) -> bool:
+        return f < file_threshold or (r is not None and r.relative < relative_threshold)
+
+    for _ in range(FLAT_FOLDER_TRIALS if right and wrong else 0):
+        group = rng.sample(right, min(size, len(right)))
+        rel = relative_fits([("root", f) for _, f in group])
+        flagged += sum(hit(f, r) for (_, f), r in zip(group, rel))
+        judged += len(group)
+        _, f = wrong[rng.randrange(len(wrong))]  # in place of the folder's first recording
+        caught += hit(f, relative_fits([("root", g) for _, g in group[1:]] + [("root", f)])[-1])
+    return {"size": size, "correct_flagged": flagged / max(1, judged),
+            "swapped_flagged": caught / max(1, FLAT_FOLDER_TRIALS)}
+
+
 def corpus_strict(rows: list[tuple[str, float, float | None]], strict: set[str],
                   file_threshold: float, relative_threshold: float, refused: int = 0) -> float:
     """Share a corpus run with --strict refuses: a flag of its kinds on the recording alone
@@ -775,6 +806,9 @@ def main(argv: list[str] | None = None) -> int:
                     rows_wrong, th.min_transcript_fit, th.min_relative_fit, refused)
                 entry["corpus_strict"] = corpus_strict(rows_right, right_strict,
                                                        th.min_transcript_fit, th.min_relative_fit)
+                entry["flat_folders"] = [flat_folder(right_fits, wrong_fits, size,
+                                                     th.min_transcript_fit, th.min_relative_fit)
+                                         for size in (5, 20)]
                 entry["corpus_swapped_strict"] = corpus_strict(
                     rows_wrong, wrong_strict, th.min_transcript_fit, th.min_relative_fit, refused)
                 confs = [w.confidence for a in done.values() for w in a.words
@@ -833,6 +867,13 @@ def main(argv: list[str] | None = None) -> int:
                     "swapped transcripts in a corpus run", len(rows_wrong) + refused, "-",
                     f"{100 * entry['corpus_swapped_caught']:.1f}%",
                     f"refused by `--strict`: {100 * entry['corpus_swapped_strict']:.1f}%"])
+                for flat in entry["flat_folders"]:
+                    so_rows.append([
+                        f"a corpus run over a flat folder of {flat['size']} recordings by "
+                        f"different speakers (one speaker to the run), {FLAT_FOLDER_TRIALS} "
+                        "random folders, one transcript in each swapped", flat["size"], "-",
+                        f"correct {100 * flat['correct_flagged']:.1f}%, swapped "
+                        f"{100 * flat['swapped_flagged']:.1f}%", "-"])
             so_data[system.name] = entry
             print(f"{system.name}: {len(done)} aligned, {len(failed)} failed, {seconds:.0f} s",
                   file=sys.stderr)

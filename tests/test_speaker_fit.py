@@ -334,3 +334,18 @@ def test_a_recording_refused_for_another_flag_still_gets_its_speaker_flag(tmp_pa
     assert wrong.reason.startswith("flagged (--strict): transcript_mismatch")
     assert "(+1 more that --strict refuses)" in wrong.reason
     assert runner.judge_against_speakers(results, Thresholds(), strict=both) == []  # once
+
+
+def test_the_benchmark_judges_flat_folders_of_mixed_speakers_as_one_speaker():
+    """benchmarks/real_speech.py's flat-folder figure: folders drawn from correct recordings,
+    one transcript in each swapped; a wrong fit far below the folder's median is caught, a
+    folder of equal fits flags none of its correct recordings."""
+    from benchmarks.real_speech import FLAT_FOLDER_TRIALS, flat_folder
+
+    right = [(f"S{i}/u", 0.1) for i in range(30)]
+    out = flat_folder(right, [("S0/w", 0.001)], 5, 0.0054, 0.0349)
+    assert out == {"size": 5, "correct_flagged": 0.0, "swapped_flagged": 1.0}
+    passes = flat_folder(right, [("S0/w", 0.05)], 5, 0.0054, 0.0349)  # half the median: fits
+    assert passes["swapped_flagged"] == 0.0
+    assert flat_folder([], [], 5, 0.0054, 0.0349)["swapped_flagged"] == 0.0
+    assert FLAT_FOLDER_TRIALS >= 100

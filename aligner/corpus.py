@@ -42,11 +42,13 @@ class Utterance:
     unused_txt: Path | None = None
 
 
-def find_utterances(root: Path) -> list[Utterance]:
+def find_utterances(root: Path, speaker_characters: int = 0) -> list[Utterance]:
     """Every audio file under `root` (recursively, sorted), paired with its transcript and gold.
 
     Audio without a transcript is still listed (transcript None) so that it is reported rather
-    than silently ignored. The speaker is the first folder below the root (MFA's convention)."""
+    than silently ignored. The speaker is the first folder below the root (MFA's convention),
+    or with `speaker_characters` > 0 the first that many characters of the file's name (MFA's
+    `--speaker_characters`, for a flat folder whose names start with the speaker's code)."""
     root = Path(root)
     found: list[Utterance] = []
     folders: Folders = {}
@@ -59,7 +61,8 @@ def find_utterances(root: Path) -> list[Utterance]:
         gold = siblings.get(GOLD_EXTENSION)
         if gold == transcript:  # an utterance TextGrid is the transcript, not a gold alignment
             gold = None
-        speaker = rel.parts[0] if len(rel.parts) > 1 else None
+        speaker = (path.stem[:speaker_characters] if speaker_characters > 0
+                   else rel.parts[0] if len(rel.parts) > 1 else None)
         found.append(Utterance(rel.with_suffix("").as_posix(), path, transcript, speaker, gold,
                                _unused_txt(siblings, transcript)))
     return found

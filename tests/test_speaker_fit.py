@@ -349,3 +349,39 @@ def test_the_benchmark_judges_flat_folders_of_mixed_speakers_as_one_speaker():
     assert passes["swapped_flagged"] == 0.0
     assert flat_folder([], [], 5, 0.0054, 0.0349)["swapped_flagged"] == 0.0
     assert FLAT_FOLDER_TRIALS >= 100
+
+
+def test_speaker_characters_groups_a_flat_folder_by_name(tmp_path, tiny_model_dir, write_wav,
+                                                         monkeypatch):
+    """A flat folder holds two voices, one fitting poorly whatever the transcript: pooled as one
+    speaker, the poor voice's recordings stand out against the other's and are flagged; with
+    --speaker-characters 3 (MFA's option: the speaker is the name's first 3 characters) each is
+    judged against its own voice and none is."""
+    real_summarise = runner.summarise
+    fits = {**{f"aaa_{i}": 0.2 for i in range(5)}, **{f"bbb_{i}": 0.01 for i in range(5)}}
+
+    def summarise(utt, alignments):
+        result = real_summarise(utt, alignments)
+        result.transcript_fit, result.flags, result.status = fits[utt.name], [], "aligned"
+        return result
+
+    monkeypatch.setattr(runner, "summarise", summarise)
+    root = tmp_path / "corpus"
+    for i, name in enumerate(fits):
+        write_wav(root / f"{name}.wav", speechlike(0.6, seed=i))
+        (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
+
+    def flagged(out):
+        rows = csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))
+        return sorted(r["utterance"] for r in rows if "for this speaker" in r["flags"])
+
+    result = cli(root, "-o", tmp_path / "pooled", "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 0, result.output
+    assert flagged(tmp_path / "pooled") == [f"bbb_{i}" for i in range(5)]
+    for option in ("--speaker-characters", "--speaker_characters", "-s"):
+        out = tmp_path / option.strip("-")
+        result = cli(root, "-o", out, "--model", tiny_model_dir, "-q", option, "3")
+        assert result.exit_code == 0 and flagged(out) == [], result.output
+    wav, lab = root / "aaa_0.wav", root / "aaa_0.lab"
+    result = cli(wav, lab, "--model", tiny_model_dir, "-s", "3", "-o", tmp_path / "one.json")
+    assert result.exit_code == 2 and "--speaker-characters is for corpus runs" in result.stderr

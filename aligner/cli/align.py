@@ -43,6 +43,11 @@ def command(
     dictionary: Annotated[Optional[Path], typer.Option(
         help="Pronunciation dictionary (MFA format, 'word PH1 PH2 ...') overriding CMUdict.")]
         = None,
+    speaker_characters: Annotated[int, typer.Option(
+        "--speaker-characters", "--speaker_characters", "-s", min=0,
+        help="Corpus: the speaker is the first N characters of each file's name (MFA's "
+             "option), not the first folder; a recording is judged against its speaker's "
+             "others.")] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
                                       help="Corpus on CPU: parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(
@@ -129,11 +134,14 @@ def command(
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
                              overwrite, refused, batch_seconds, quiet, plots, verbose, min_pause,
-                             limits, cues)
+                             limits, cues, speaker_characters)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
                        "ottc-align plot AUDIO TRANSCRIPT")
+        if speaker_characters:
+            raise fail("--speaker-characters is for corpus runs: a single recording is judged "
+                       "on its own")
         if transcript is None:
             transcript = _guess_transcript(audio)
             if not quiet:
@@ -368,7 +376,7 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
-                  min_pause=MIN_PAUSE, thresholds=None, cues="lines") -> int:
+                  min_pause=MIN_PAUSE, thresholds=None, cues="lines", speaker_characters=0) -> int:
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
@@ -381,17 +389,18 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     try:
         return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
                            overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
-                           thresholds, cues)
+                           thresholds, cues, speaker_characters)
     finally:
         release_folder(lock)
 
 
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
-                strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues) -> int:
+                strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues,
+                speaker_characters=0) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
 
-    utterances = corpus.find_utterances(root)
+    utterances = corpus.find_utterances(root, speaker_characters)
     unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert
     if not utterances:
         raise fail(corpus.no_audio_message(root, unreadable))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,23 +181,30 @@ def test_the_report_keeps_fits_for_a_resumed_run(tmp_path):
     runner.recall_previous(again, tmp_path / "missing.csv", strict=NOT_STRICT)  # nothing, no error
 
 
+def _corpus_with_fits(root: Path, fits: dict[str, float], write_wav, monkeypatch) -> Path:
+    """A corpus at `root` of one short recording per name of `fits`, whose transcript fits are
+    replaced by the chosen ones (the tiny model's own are meaningless) and flags by none:
+    everything else is the real run."""
+    real_summarise = runner.summarise
+
+    def summarise(utt, alignments):
+        result = real_summarise(utt, alignments)
+        result.transcript_fit, result.flags, result.status = fits[utt.name], [], "aligned"
+        return result
+
+    monkeypatch.setattr(runner, "summarise", summarise)
+    for i, name in enumerate(fits):
+        write_wav(root / f"{name}.wav", speechlike(0.6, seed=i))
+        (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
+    return root
+
+
 def test_a_corpus_run_flags_a_transcript_that_fits_far_worse_than_the_speaker_s(
         tmp_path, tiny_model_dir, write_wav, monkeypatch):
     """Through the command line: the tiny model's fits are replaced by chosen ones (its own are
     meaningless), everything else is the real run: report, JSON, summary and --strict."""
     chosen = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.008])}
-    real_summarise = runner.summarise
-
-    def summarise(utt, alignments):
-        result = real_summarise(utt, alignments)
-        result.transcript_fit, result.flags, result.status = chosen[utt.name], [], "aligned"
-        return result
-
-    monkeypatch.setattr(runner, "summarise", summarise)
-    root = tmp_path / "corpus"
-    for i, name in enumerate(chosen):
-        write_wav(root / f"{name}.wav", speechlike(0.6, seed=i))
-        (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
+    root = _corpus_with_fits(tmp_path / "corpus", chosen, write_wav, monkeypatch)
     out = tmp_path / "out"
     result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json,csv")
     assert result.exit_code == 0, result.output
@@ -357,19 +365,8 @@ def test_speaker_characters_groups_a_flat_folder_by_name(tmp_path, tiny_model_di
     speaker, the poor voice's recordings stand out against the other's and are flagged; with
     --speaker-characters 3 (MFA's option: the speaker is the name's first 3 characters) each is
     judged against its own voice and none is."""
-    real_summarise = runner.summarise
     fits = {**{f"aaa_{i}": 0.2 for i in range(5)}, **{f"bbb_{i}": 0.01 for i in range(5)}}
-
-    def summarise(utt, alignments):
-        result = real_summarise(utt, alignments)
-        result.transcript_fit, result.flags, result.status = fits[utt.name], [], "aligned"
-        return result
-
-    monkeypatch.setattr(runner, "summarise", summarise)
-    root = tmp_path / "corpus"
-    for i, name in enumerate(fits):
-        write_wav(root / f"{name}.wav", speechlike(0.6, seed=i))
-        (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
+    root = _corpus_with_fits(tmp_path / "corpus", fits, write_wav, monkeypatch)
 
     def flagged(out):
         rows = csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))

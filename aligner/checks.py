@@ -182,7 +182,7 @@ def flag_kinds(flags: Iterable[str]) -> dict[str, int]:
     return dict(Counter(flag_kind(f) for f in flags))
 
 
-# Every flag kind, recording-wide ones first, in the order docs/usage.md lists them.
+# Every flag kind: those that doubt a whole recording first, then those of one word or phone.
 FLAG_KINDS = ("transcript_mismatch", "no_speech", "untranscribed_speech", "unspoken_text",
               "dominant_token", "interval_beyond_audio", "interval_not_aligned",
               "ends_in_speech", "overlapping_speech", "quiet_audio", "clipped",

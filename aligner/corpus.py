@@ -61,7 +61,8 @@ def find_utterances(root: Path, speaker_characters: int = 0) -> list[Utterance]:
         gold = siblings.get(GOLD_EXTENSION)
         if gold == transcript:  # an utterance TextGrid is the transcript, not a gold alignment
             gold = None
-        speaker = (path.stem[:speaker_characters] if speaker_characters > 0
+        speaker = (unicodedata.normalize("NFC", path.stem)[:speaker_characters]
+                   if speaker_characters > 0
                    else rel.parts[0] if len(rel.parts) > 1 else None)
         found.append(Utterance(rel.with_suffix("").as_posix(), path, transcript, speaker, gold,
                                _unused_txt(siblings, transcript)))

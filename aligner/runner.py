@@ -305,11 +305,12 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
 
 def run_settings(model: Path, method: str, dictionary: Path | None = None,
                  min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds(),
-                 cues: str | None = None) -> str:
+                 cues: str | None = None, speaker_characters: int = 0) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
-    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause and the --threshold
-    limits when not the defaults (the flags written in the outputs depend on them), and the
+    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits
+    and --speaker-characters when not the defaults (the flags and the speaker written in the
+    outputs depend on them), and the
     --cues of a run that writes subtitles (`cues`; None for one that writes none: versions
     before --cues wrote a cue per word without recording it, so a run that records its cues
     rewrites their subtitles).
@@ -333,9 +334,10 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     changed = thresholds.changed()
     limits = f" thresholds={changed}" if changed else ""
     subtitles = f" cues={cues}" if cues is not None else ""
+    speakers = f" speaker_characters={speaker_characters}" if speaker_characters else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
-            f"{pause}{limits}{subtitles}")
+            f"{pause}{limits}{speakers}{subtitles}")
 
 
 def without_cues(settings: str) -> str:
@@ -1047,10 +1049,14 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
         if r.cause == STRICT:  # refused for other flags: the report still gives this reason
             flag = None if rel is None else speaker_mismatch(
                 r.transcript_fit, rel.relative, rel.speaker_median, rel.others, thresholds)
-            if flag is not None and "transcript_mismatch" not in map(flag_kind, r.flags):
+            stale = [f for f in r.flags if is_speaker_mismatch(f)]
+            if stale and flag is None and rel is not None:  # refused for its other flags
+                r.flags = [f for f in r.flags if f not in stale]
+                refuse(r, strict)
+                changed.append(r)
+            elif flag is not None and "transcript_mismatch" not in map(flag_kind, r.flags):
                 r.flags.insert(0, str(flag))
-                if refusing_flags(r.flags, strict):
-                    refuse(r, strict)
+                refuse(r, strict)
                 changed.append(r)
             continue
         if r.status not in ("aligned", "flagged", "skipped"):

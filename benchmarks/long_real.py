@@ -31,12 +31,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.alignment import Interval  # noqa: E402
-from aligner.checks import STRICT_KINDS, flag_kind, flag_kinds, refusing_flags  # noqa: E402
+from aligner.checks import flag_kind, flag_kinds  # noqa: E402
 from aligner.formats import Segment  # noqa: E402
 from aligner.text.phones import STAR  # noqa: E402
 from benchmarks.common import (machine, machine_lines, markdown_table, set_threads,  # noqa: E402
                                write_results)
-from benchmarks.real_speech import speechocean_test  # noqa: E402
+from benchmarks.real_speech import speechocean_test, strict_refuses  # noqa: E402
 
 GAP_SECONDS = 0.3
 DROPPED = 3  # sentences left out of the transcript in turn, evenly spaced
@@ -112,13 +112,13 @@ def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence:
                                   "flagged": bool(hits), "nearest_flag_seconds": gap,
                                   "unspoken_elsewhere": len(mine) - len(hits),
                                   "own_moved": moved, "flags": kinds,
-                                  "strict_refuses": bool(refusing_flags(a.flags, STRICT_KINDS))})
+                                  "strict_refuses": strict_refuses(a.flags)})
     return rows
 
 
 def strict_note(flags: list[str]) -> str:
     """Whether `--strict` (its default kinds) refuses a recording with `flags`."""
-    return "; `--strict`: " + ("refused" if refusing_flags(flags, STRICT_KINDS) else "written")
+    return "; `--strict`: " + ("refused" if strict_refuses(flags) else "written")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         data["systems"][key] = {"words": len(words), "outside_own_sentence": len(outside),
                                    "start_over_100ms_from_intervals": len(moved),
                                    "misplaced_flagged": len(flagged), "flags": kinds,
-                                   "strict_refuses": bool(refusing_flags(flags, STRICT_KINDS)),
+                                   "strict_refuses": strict_refuses(flags),
                                    "seconds": seconds}
 
     t0 = time.perf_counter()

@@ -530,15 +530,15 @@ def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
             refused += 1
             continue
         caught += "transcript_mismatch" in flag_kinds(a)
-        if strict_refuses(a):
+        if strict_refuses(a.flags):
             strict.add(item.key)
         fits.append((item.key, a.transcript_fit))
     return caught, refused, fits, strict
 
 
-def strict_refuses(a: Alignment) -> bool:
-    """Whether `--strict` (its default flag kinds) refuses `a`."""
-    return bool(refusing_flags(a.flags, STRICT_KINDS))
+def strict_refuses(flags: list[str]) -> bool:
+    """Whether `--strict` (its default flag kinds) refuses a recording with `flags`."""
+    return bool(refusing_flags(flags, STRICT_KINDS))
 
 
 FLAT_FOLDER_TRIALS = 200
@@ -548,9 +548,10 @@ def flat_folder(right: list[tuple[str, float]], wrong: list[tuple[str, float]], 
                 file_threshold: float, relative_threshold: float, seed: int = 0) -> dict:
     """A corpus run over a flat folder (every recording at the root, so one "speaker" to
     aligner/speaker_fit.py) of `size` recordings by different speakers: FLAT_FOLDER_TRIALS
-    random folders of correct recordings, each with one of them swapped for a wrong transcript
-    (`wrong`'s fits). The share of correct ones flagged by the two tests together, and of the
-    swapped ones: what pooling mixed voices costs against speaker folders."""
+    random folders of correct recordings. The share of their correct recordings flagged by the
+    two tests together, and of swapped transcripts (`wrong`'s fits) caught when one takes the
+    place of a folder's first recording: what pooling mixed voices costs against speaker
+    folders."""
     from aligner.speaker_fit import relative_fits
 
     rng = random.Random(seed)
@@ -671,7 +672,7 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
             strict += 1
             continue
         flagged += "transcript_mismatch" in flag_kinds(a)
-        strict += strict_refuses(a)
+        strict += strict_refuses(a.flags)
         words = [w for w in a.words if w.label]
         if i < len(words) and words[i].label.upper() == text.split()[i].upper():
             replaced += low_confidence_words(a, threshold)[i]
@@ -787,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
                 swapped_strict = len(wrong_strict) + refused
                 entry.update(swapped=len(pairs), swapped_flagged=caught, swapped_refused=refused,
                              swapped_strict=swapped_strict)
-                right_strict = {k for k, a in done.items() if strict_refuses(a)}
+                right_strict = {k for k, a in done.items() if strict_refuses(a.flags)}
                 entry["strict_refused"] = len(right_strict)
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
@@ -871,7 +872,8 @@ def main(argv: list[str] | None = None) -> int:
                     so_rows.append([
                         f"a corpus run over a flat folder of {flat['size']} recordings by "
                         f"different speakers (one speaker to the run), {FLAT_FOLDER_TRIALS} "
-                        "random folders, one transcript in each swapped", flat["size"], "-",
+                        "random folders; a swapped transcript in place of one of them",
+                        flat["size"], "-",
                         f"correct {100 * flat['correct_flagged']:.1f}%, swapped "
                         f"{100 * flat['swapped_flagged']:.1f}%", "-"])
             so_data[system.name] = entry
@@ -904,7 +906,7 @@ def main(argv: list[str] | None = None) -> int:
                      "mismatch_flagged": sum("transcript_mismatch" in k for k in kinds),
                      "any_flag": sum(bool(k) for k in kinds),
                      "ends_in_speech": sum("ends_in_speech" in k for k in kinds),
-                     "strict_refused": sum(map(strict_refuses, done.values())),
+                     "strict_refused": sum(strict_refuses(a.flags) for a in done.values()),
                      "speakers": len({it.key.split("/")[0] for it in fsdd})}
         word_rows.append(["FSDD digits (correct transcripts)", len(fsdd), len(failed),
                           f"{word_data['mismatch_flagged']} ({100 * word_data['mismatch_flagged'] / max(1, len(done)):.1f}%)",

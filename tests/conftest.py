@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_WAV = EXAMPLES / "allison.wav"
 EXAMPLE_TXT = EXAMPLES / "allison.txt"
+NOT_STRICT: frozenset[str] = frozenset()  # the flag kinds a run without --strict refuses
 
 
 @pytest.fixture(scope="session")

@@ -221,3 +221,16 @@ def test_links_inside_or_above_the_corpus_are_not_followed(tmp_path, write_wav):
     (root / "zspk" / "up").symlink_to(tmp_path, target_is_directory=True)
     write_wav(tmp_path / "other" / "v.wav", speechlike(1.0))
     assert [u.name for u in corpus.find_utterances(root)] == ["zspk/u"]
+
+
+def test_speaker_characters_take_the_name_s_first_characters_in_nfc(tmp_path):
+    """MFA's --speaker_characters: the speaker is the start of the file's name, whatever its
+    folder; a name stored decomposed (macOS) gives the same speaker as one stored composed."""
+    root = tmp_path / "c"
+    (root / "x").mkdir(parents=True)
+    for name in ("Jose\u0301_1", "Jos\u00e9_2", "x/ab"):
+        (root / f"{name}.wav").write_bytes(b"")
+        (root / f"{name}.lab").write_text("hi", encoding="utf-8")
+    speakers = {u.name: u.speaker for u in corpus.find_utterances(root, speaker_characters=4)}
+    assert set(speakers.values()) == {"ab", "Jos\u00e9"}
+    assert {u.name: u.speaker for u in corpus.find_utterances(root)}["x/ab"] == "x"

@@ -15,9 +15,7 @@ from aligner.checks import FLAG_KINDS
 from aligner.cli.common import exit_code
 from bad_inputs import BAD
 from cli_helpers import assert_no_traceback, cli, cuda_out_of_memory, leftovers, write_pair
-from conftest import speechlike
-
-NOT_STRICT: frozenset[str] = frozenset()  # the flag kinds a run without --strict refuses
+from conftest import NOT_STRICT, speechlike
 
 
 def _one_by_one(aligner, utts, out, formats, method, strict):
@@ -55,15 +53,21 @@ def test_run_resume_and_report(aligner, small_corpus, tmp_path):
     assert len(todo) == 5
 
 
-def test_strict_turns_flags_into_failures(aligner, small_corpus, tmp_path):
+def test_strict_turns_flags_into_failures(aligner, small_corpus, tmp_path, monkeypatch):
+    """A flag of a kind --strict refuses fails the utterance and writes nothing; with no
+    refused kind the same alignment is written, flagged."""
+    from aligner.checks import parse_thresholds
+
+    monkeypatch.setattr(aligner, "thresholds", parse_thresholds(["min_word_confidence=1"]))
     utt = next(u for u in corpus.find_utterances(small_corpus) if u.name == "alice/a1")
     every = frozenset(FLAG_KINDS)  # --strict-flags all
     (result,) = _one_by_one(aligner, [utt], tmp_path / "o", ["json"], "ot", strict=every)
-    if result.flags:  # the tiny random model is not confident, so it is normally flagged
-        assert result.status == "failed" and "--strict" in result.reason
-        assert not (tmp_path / "o" / "alice" / "a1.json").exists()
-    else:
-        assert result.status == "aligned"
+    assert "low_confidence" in {r.split(":")[0] for r in result.flags}  # every word, forced
+    assert result.status == "failed" and "--strict" in result.reason
+    assert not (tmp_path / "o" / "alice" / "a1.json").exists()
+    (result,) = _one_by_one(aligner, [utt], tmp_path / "o", ["json"], "ot",
+                            strict=frozenset({"no_speech"}))
+    assert result.status == "flagged" and (tmp_path / "o" / "alice" / "a1.json").exists()
 
 
 def test_batched_run_matches_serial(aligner, small_corpus, tmp_path):

@@ -17,9 +17,7 @@ from aligner.checks import STRICT_KINDS, Thresholds
 from aligner.formats import write_json
 from aligner.speaker_fit import MIN_OTHERS, SPEAKER_WEIGHT, relative_fits
 from cli_helpers import cli
-from conftest import speechlike
-
-NOT_STRICT: frozenset[str] = frozenset()  # the flag kinds a run without --strict refuses
+from conftest import NOT_STRICT, speechlike
 
 
 def test_relative_fit_is_the_fit_over_the_root_of_the_others_median():
@@ -348,7 +346,7 @@ def test_the_benchmark_judges_flat_folders_of_mixed_speakers_as_one_speaker():
     """benchmarks/real_speech.py's flat-folder figure: folders drawn from correct recordings,
     one transcript in each swapped; a wrong fit far below the folder's median is caught, a
     folder of equal fits flags none of its correct recordings."""
-    from benchmarks.real_speech import FLAT_FOLDER_TRIALS, flat_folder
+    from benchmarks.real_speech import flat_folder
 
     right = [(f"S{i}/u", 0.1) for i in range(30)]
     out = flat_folder(right, [("S0/w", 0.001)], 5, 0.0054, 0.0349)
@@ -356,7 +354,6 @@ def test_the_benchmark_judges_flat_folders_of_mixed_speakers_as_one_speaker():
     passes = flat_folder(right, [("S0/w", 0.05)], 5, 0.0054, 0.0349)  # half the median: fits
     assert passes["swapped_flagged"] == 0.0
     assert flat_folder([], [], 5, 0.0054, 0.0349)["swapped_flagged"] == 0.0
-    assert FLAT_FOLDER_TRIALS >= 100
 
 
 def test_speaker_characters_groups_a_flat_folder_by_name(tmp_path, tiny_model_dir, write_wav,
@@ -379,6 +376,28 @@ def test_speaker_characters_groups_a_flat_folder_by_name(tmp_path, tiny_model_di
         out = tmp_path / option.strip("-")
         result = cli(root, "-o", out, "--model", tiny_model_dir, "-q", option, "3")
         assert result.exit_code == 0 and flagged(out) == [], result.output
+    # the same output folder aligned again with another -s: the speakers, and so the flags,
+    # are those of this run's -s (recorded in the report's settings), not the earlier one's
+    pooled = tmp_path / "pooled"
+    assert cli(root, "-o", pooled, "--model", tiny_model_dir, "-q", "-s", "5").exit_code == 0
+    assert flagged(pooled) == []  # each its own speaker: too few others to judge
+    assert cli(root, "-o", pooled, "--model", tiny_model_dir, "-q").exit_code == 0
+    assert flagged(pooled) == [f"bbb_{i}" for i in range(5)]
     wav, lab = root / "aaa_0.wav", root / "aaa_0.lab"
     result = cli(wav, lab, "--model", tiny_model_dir, "-s", "3", "-o", tmp_path / "one.json")
     assert result.exit_code == 2 and "--speaker-characters is for corpus runs" in result.stderr
+
+
+def test_a_refused_recording_loses_a_speaker_flag_its_speaker_no_longer_supports(tmp_path):
+    """An earlier run flagged it against fewer of its speaker's recordings; this run refuses it
+    for another flag (recall_previous) and, judged against them all, it fits: the stale
+    speaker flag goes, and the reason quotes the flag that refuses it."""
+    results = _speaker_results(tmp_path)
+    r = results[0]  # fit 0.08, as its speaker's others
+    r.flags = ["transcript_mismatch: transcript fit 0.08 is very low for this speaker (their "
+               "other 4 recordings: median 2)", "untranscribed_speech: voiced 0.1-1.0 s"]
+    runner.refuse(r, STRICT_KINDS)
+    assert r.reason.startswith("flagged (--strict): transcript_mismatch")
+    assert r in runner.judge_against_speakers(results, Thresholds(), strict=STRICT_KINDS)
+    assert [f.split(":")[0] for f in r.flags] == ["untranscribed_speech"]
+    assert r.status == "failed" and r.reason.startswith("flagged (--strict): untranscribed_speech")

@@ -421,7 +421,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     aligner.min_pause = min_pause
     subtitles = bool({"srt", "vtt"} & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
-                                   aligner.thresholds, cues if subtitles else None)
+                                   aligner.thresholds, cues if subtitles else None,
+                                   speaker_characters)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes

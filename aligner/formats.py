@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from aligner.alignment import Alignment, Interval
@@ -241,9 +242,8 @@ def write_file(alignments: Alignment | Sequence[Alignment], path: Path, fmt: str
     alignments = _as_list(alignments)
     if fmt == "ctm":
         return write_ctm(alignments, path, ctm_phones_path(path), utterance or path.stem)
-    if fmt in ("srt", "vtt"):
-        return [(write_srt if fmt == "srt" else write_vtt)(alignments, path, cues)]
-    writers = {"textgrid": write_textgrid, "json": write_json, "csv": write_csv}
+    writers = {"textgrid": write_textgrid, "json": write_json, "csv": write_csv,
+               "srt": partial(write_srt, cues=cues), "vtt": partial(write_vtt, cues=cues)}
     return [writers[fmt](alignments, path)]
 
 

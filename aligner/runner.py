@@ -1046,27 +1046,25 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     norm = [r for r in results if r.transcript_fit is not None and (r.ok or r.cause == STRICT)]
     changed = []
     for r, rel in zip(norm, relative_fits([(r.speaker, r.transcript_fit) for r in norm])):
+        flag = None if rel is None else speaker_mismatch(
+            r.transcript_fit, rel.relative, rel.speaker_median, rel.others, thresholds)
+        mismatches = [f for f in r.flags if flag_kind(f) == "transcript_mismatch"]
         if r.cause == STRICT:  # refused for other flags: the report still gives this reason
-            flag = None if rel is None else speaker_mismatch(
-                r.transcript_fit, rel.relative, rel.speaker_median, rel.others, thresholds)
-            stale = [f for f in r.flags if is_speaker_mismatch(f)]
+            stale = [f for f in mismatches if is_speaker_mismatch(f)]
             if stale and flag is None and rel is not None:  # refused for its other flags
                 r.flags = [f for f in r.flags if f not in stale]
                 refuse(r, strict)
                 changed.append(r)
-            elif flag is not None and "transcript_mismatch" not in map(flag_kind, r.flags):
+            elif flag is not None and not mismatches:
                 r.flags.insert(0, str(flag))
                 refuse(r, strict)
                 changed.append(r)
             continue
         if r.status not in ("aligned", "flagged", "skipped"):
             continue
-        mismatches = [f for f in r.flags if flag_kind(f) == "transcript_mismatch"]
         # an earlier run's flag from the speaker's recordings alone (`recall_previous` left it
         # for this judgement, also under --strict); one from its own fit stays
         lifts = r.status == "skipped" and mismatches and all(map(is_speaker_mismatch, mismatches))
-        flag = None if rel is None else speaker_mismatch(
-            r.transcript_fit, rel.relative, rel.speaker_median, rel.others, thresholds)
         if lifts and flag is None and rel is not None:
             _lift_speaker_flag(r)
             changed.append(r)

@@ -469,10 +469,21 @@ def relative_rows(right: list[tuple[str, float]], wrong: list[tuple[str, float]]
     return rows_right, rows_wrong
 
 
+def corpus_catches(fit: float, relative: float | None, file_threshold: float,
+                   relative_threshold: float) -> bool:
+    """Whether a corpus run's two tests flag a recording: its own fit, or its fit relative to
+    its speaker's other recordings (None: too few others to judge)."""
+    return fit < file_threshold or (relative is not None and relative < relative_threshold)
+
+
 def corpus_flagged(rows: list[tuple[str, float, float | None]], file_threshold: float,
-                   relative_threshold: float, refused: int = 0) -> float:
-    """Share flagged by a corpus run's two tests (refused alignments count as caught)."""
-    hits = sum(f < file_threshold or (r is not None and r < relative_threshold) for _, f, r in rows)
+                   relative_threshold: float, refused: int = 0,
+                   strict: frozenset[str] | set[str] = frozenset()) -> float:
+    """Share flagged by a corpus run's two tests (refused alignments count as caught); with
+    `strict` (keys of the recordings whose own flags --strict refuses), the share --strict
+    refuses in a corpus run."""
+    hits = sum(k in strict or corpus_catches(f, r, file_threshold, relative_threshold)
+               for k, f, r in rows)
     return float((hits + refused) / max(1, len(rows) + refused))
 
 
@@ -560,7 +571,7 @@ def flat_folder(right: list[tuple[str, float]], wrong: list[tuple[str, float]], 
     flagged = judged = caught = 0
 
     def hit(f: float, r) -> bool:
-        return f < file_threshold or (r is not None and r.relative < relative_threshold)
+        return corpus_catches(f, r.relative if r else None, file_threshold, relative_threshold)
 
     for _ in range(FLAT_FOLDER_TRIALS if right and wrong else 0):
         group = rng.sample(right, min(size, len(right)))
@@ -571,15 +582,6 @@ def flat_folder(right: list[tuple[str, float]], wrong: list[tuple[str, float]], 
         caught += hit(f, relative_fits([("root", g) for _, g in group[1:]] + [("root", f)])[-1])
     return {"size": size, "correct_flagged": flagged / max(1, judged),
             "swapped_flagged": caught / max(1, FLAT_FOLDER_TRIALS)}
-
-
-def corpus_strict(rows: list[tuple[str, float, float | None]], strict: set[str],
-                  file_threshold: float, relative_threshold: float, refused: int = 0) -> float:
-    """Share a corpus run with --strict refuses: a flag of its kinds on the recording alone
-    (`strict`, by key) or the fit far below the speaker's (refused alignments count too)."""
-    hits = sum(k in strict or f < file_threshold or (r is not None and r < relative_threshold)
-               for k, f, r in rows)
-    return float((hits + refused) / max(1, len(rows) + refused))
 
 
 def share(n: int, total: int) -> str:
@@ -805,13 +807,13 @@ def main(argv: list[str] | None = None) -> int:
                                                          th.min_relative_fit)
                 entry["corpus_swapped_caught"] = corpus_flagged(
                     rows_wrong, th.min_transcript_fit, th.min_relative_fit, refused)
-                entry["corpus_strict"] = corpus_strict(rows_right, right_strict,
-                                                       th.min_transcript_fit, th.min_relative_fit)
+                entry["corpus_strict"] = corpus_flagged(rows_right, th.min_transcript_fit,
+                                                        th.min_relative_fit, strict=right_strict)
                 entry["flat_folders"] = [flat_folder(right_fits, wrong_fits, size,
                                                      th.min_transcript_fit, th.min_relative_fit)
                                          for size in (5, 20)]
-                entry["corpus_swapped_strict"] = corpus_strict(
-                    rows_wrong, wrong_strict, th.min_transcript_fit, th.min_relative_fit, refused)
+                entry["corpus_swapped_strict"] = corpus_flagged(
+                    rows_wrong, th.min_transcript_fit, th.min_relative_fit, refused, wrong_strict)
                 confs = [w.confidence for a in done.values() for w in a.words
                          if w.label and w.confidence is not None]
                 entry["mean_word_confidence"] = float(np.mean(confs)) if confs else None

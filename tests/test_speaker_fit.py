@@ -284,8 +284,7 @@ def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_r
     """benchmarks/real_speech.py: a swapped transcript of a recording is judged as in a corpus
     where only that transcript is wrong (against the speaker's correct recordings but its own),
     and the calibration picks the relative threshold on one half of the speakers."""
-    from benchmarks.real_speech import (calibrate_relative_fit, corpus_flagged, corpus_strict,
-                                        relative_rows)
+    from benchmarks.real_speech import calibrate_relative_fit, corpus_flagged, relative_rows
 
     right = [(f"SPEAKER{s:04d}/u{i}", 0.05 + 0.01 * i + 0.001 * s) for s in range(1, 5)
              for i in range(6)]
@@ -300,9 +299,9 @@ def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_r
     assert corpus_flagged(rows_wrong, 0.0055, 0.04) == 1.0
     assert corpus_flagged(rows_wrong, 0.0055, 0.04, refused=2) == 1.0
     # --strict in a corpus run: also what the recording's own flags refuse, by key
-    assert corpus_strict(rows_wrong, set(), 0.0055, 0.0) == 0.5
-    assert corpus_strict(rows_wrong, {"SPEAKER0002/u5"}, 0.0055, 0.0) == 1.0
-    assert corpus_strict(rows_wrong, set(), 0.0055, 0.0, refused=2) == 0.75
+    assert corpus_flagged(rows_wrong, 0.0055, 0.0, strict=set()) == 0.5
+    assert corpus_flagged(rows_wrong, 0.0055, 0.0, strict={"SPEAKER0002/u5"}) == 1.0
+    assert corpus_flagged(rows_wrong, 0.0055, 0.0, refused=2, strict=set()) == 0.75
     cal = calibrate_relative_fit(rows_right, rows_wrong, 0, 0.0055, flag_share=0.2)
     assert [d["chosen_on"] for d in cal["directions"]] == ["odd", "even"]
     assert cal["judged"] == len(right) and 0 < cal["suggested"] < 0.3

@@ -308,7 +308,9 @@ def write_json(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
     """MFA's JSON: each tier's entries are `[start, end, label]`, as MFA writes them (code that
     unpacks three items keeps working), with the entries' confidences in a list of their own
     beside them (`"confidence": [...]`, null where there is none); plus `flags` (each with the
-    entry it refers to) and the generated pronunciations of `unknown_words`."""
+    entry it refers to), the generated pronunciations of `unknown_words`, `transcript_fit` and
+    the transcript `text` as typed: a tool showing a learner the result has the sentence's own
+    punctuation and case, which the words tier leaves out."""
     with atomic_open(path) as handle:
         handle.write(_pretty_json(to_json_dict(alignments)))
     return path
@@ -428,12 +430,20 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
                 item["speaker"] = a.speaker
             flags.append(item)
         unknown.update(a.unknown_words)
-    # One value for one speaker; for several, one per speaker (named as in the tier names).
-    fits = {a.speaker or f"speaker{i + 1}": _conf(a.transcript_fit)
-            for i, a in enumerate(alignments) if a.transcript_fit is not None}
-    fit = next(iter(fits.values())) if len(alignments) == 1 and fits else (fits or None)
+    fits = {i: _conf(a.transcript_fit) for i, a in enumerate(alignments)
+            if a.transcript_fit is not None}
+    texts = {i: a.text.strip() for i, a in enumerate(alignments) if a.text is not None}
     return {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
-            "unknown_words": unknown, "transcript_fit": fit}
+            "unknown_words": unknown, "transcript_fit": _per_speaker(alignments, fits),
+            "text": _per_speaker(alignments, texts)}
+
+
+def _per_speaker(alignments: list[Alignment], values: dict[int, object]) -> object:
+    """One speaker's value as it is; several speakers' as an object keyed by speaker (named as
+    in the tier names, `speaker1`... for none); None when no alignment has one."""
+    if len(alignments) == 1:
+        return values.get(0)
+    return {alignments[i].speaker or f"speaker{i + 1}": v for i, v in values.items()} or None
 
 
 def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
@@ -1066,11 +1076,12 @@ def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignm
     speakers they were written for: without them a flagged alignment read back looks clean."""
     if not isinstance(data, dict) or not isinstance(data.get("tiers"), dict):
         return alignments  # another tool's JSON: it holds neither
-    fit = data.get("transcript_fit")
+    fit, text = data.get("transcript_fit"), data.get("text")
     for i, a in enumerate(alignments):
-        value = fit.get(a.speaker or f"speaker{i + 1}") if isinstance(fit, dict) else (
-            fit if len(alignments) == 1 else None)
+        value = _speaker_value(fit, a, i, len(alignments))
         a.transcript_fit = float(value) if _is_number(value) else None
+        value = _speaker_value(text, a, i, len(alignments))
+        a.text = value if isinstance(value, str) else None
     flags = data.get("flags")
     for item in flags if isinstance(flags, list) else []:
         flag = _saved_flag(item)
@@ -1082,6 +1093,13 @@ def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignm
         for owner in owners if len(alignments) > 1 else alignments:
             owner.flags.append(flag)
     return alignments
+
+
+def _speaker_value(saved: object, a: Alignment, i: int, speakers: int) -> object:
+    """The value `_per_speaker` wrote for alignment `a` (the i-th of `speakers`)."""
+    if isinstance(saved, dict):
+        return saved.get(a.speaker or f"speaker{i + 1}")
+    return saved if speakers == 1 else None
 
 
 def _saved_flag(item: object):

@@ -597,6 +597,27 @@ def test_our_json_gives_back_its_flags_and_transcript_fit(tmp_path):
     assert [f.kind for f in found["alice"].flags] == ["transcript_mismatch", "long_word"]
 
 
+def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
+    """The words tier has no punctuation or case; a tool showing a learner the sentence wants
+    it as typed. One speaker: a string; several: one per speaker; read back onto each."""
+    one = _alignment()
+    one.text = "Héllo, World!\n"
+    write_outputs(one, tmp_path / "one", ["json"])
+    assert json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))["text"] == \
+        "Héllo, World!"
+    assert read_json(tmp_path / "one.json")[0].text == "Héllo, World!"
+
+    alice, bob = _alignment("alice"), _alignment("bob", offset=0.5)
+    alice.text = "Héllo? World."
+    write_outputs([alice, bob], tmp_path / "two", ["json"])
+    assert json.loads((tmp_path / "two.json").read_text(encoding="utf-8"))["text"] == {
+        "alice": "Héllo? World."}
+    found = {a.speaker: a for a in read_json(tmp_path / "two.json")}
+    assert (found["alice"].text, found["bob"].text) == ("Héllo? World.", None)
+    write_outputs(_alignment(), tmp_path / "none", ["json"])  # not known: null
+    assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8"))["text"] is None
+
+
 def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):
     """Its `recording` row spans the recording: not the last word's end (1.3 s) but 2.0456 s."""
     a = _alignment()

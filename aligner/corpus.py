@@ -21,9 +21,10 @@ from pathlib import Path
 from aligner.audio import AUDIO_EXTENSIONS, UNSUPPORTED_EXTENSIONS
 from aligner.text.encoding import decode_text
 
-TRANSCRIPT_EXTENSIONS: tuple[str, ...] = (".lab", ".txt", ".textgrid")  # preference order
+# preference order: MFA's, then CLAN's CHAT files (aligner/chat.py)
+TRANSCRIPT_EXTENSIONS: tuple[str, ...] = (".lab", ".txt", ".textgrid", ".cha")
 GOLD_EXTENSION = ".textgrid"  # beside a text transcript: the utterance's gold alignment
-NO_TRANSCRIPT = "no transcript (.lab, .txt or .TextGrid) beside the audio"
+NO_TRANSCRIPT = "no transcript (.lab, .txt, .TextGrid or .cha) beside the audio"
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ def gold_utterances(root: Path) -> list[Utterance]:
 
 
 def find_transcript(audio: Path) -> Path | None:
-    """`<stem>.lab`, else `.txt`, else `.TextGrid` (any letter case) beside `audio`: MFA's order
-    (its corpus loader reads a .lab before a .txt, and either before a TextGrid)."""
+    """`<stem>.lab`, else `.txt`, else `.TextGrid`, else `.cha` (any letter case) beside
+    `audio`: MFA's order (its corpus loader reads a .lab before a .txt, and either before a
+    TextGrid)."""
     return _transcript(_siblings(audio))
 
 

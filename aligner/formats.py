@@ -1414,10 +1414,12 @@ def _looks_like_xml(text: str) -> bool:
 
 def read_transcript_file(path: Path) -> list[Segment]:
     """A transcript file's utterances, as `align` and `validate` both read it: a TextGrid's
-    utterance intervals, else the whole text as one. Raises TranscriptError or FormatError
+    utterance intervals, a CHAT file's main tiers (`aligner/chat.py`), else the whole text as
+    one. Raises TranscriptError or FormatError
     naming the file for what is no transcript: an alignment, subtitles, an annotation tool's
     XML (its tags were aligned as words), audio."""
     from aligner.audio import AUDIO_EXTENSIONS
+    from aligner.chat import is_chat_file, read_chat
     from aligner.text.errors import TranscriptError
     from aligner.text.frontend import read_transcript
 
@@ -1442,6 +1444,12 @@ def read_transcript_file(path: Path) -> list[Segment]:
     if _looks_like_xml(text):
         raise TranscriptError(f"{path}: holds XML, not a transcript; export its words as "
                               "plain text or a Praat TextGrid")
+    if suffix == ".cha" or is_chat_file(text):
+        segments = read_chat(text, str(path))
+        if not segments:
+            raise TranscriptError(f"{path}: a CHAT file whose main tiers (*PAR: ...) hold no "
+                                  "speech: nothing to align")
+        return segments
     return [Segment(text, str(path))]
 
 

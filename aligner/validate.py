@@ -135,6 +135,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     except ValueError as err:
         check.problems.append(one_line(err))
         return check
+    check.warnings += chat_speaker_warnings(segments)
     issues = []  # utterance intervals `align` leaves out (`interval_not_aligned`)
     for segment in segments:
         check.warnings += stray_bracket_warnings(segment.text) + speaker_label_warnings(segment.text)
@@ -195,6 +196,19 @@ def speaker_label_warnings(text: str) -> list[str]:
         return []
     return [f"lines start with speaker labels ({', '.join(l + ':' for l in labels[:STRAY_EXAMPLES])}"
             "): they are aligned as words; give each speaker a tier of a TextGrid, or delete them"]
+
+
+def chat_speaker_warnings(segments: list[Segment]) -> list[str]:
+    """One warning when a CHAT file's speakers share one tier: its utterances have no media
+    bullets to place each speaker's turns by (`chat.read_chat`)."""
+    from aligner.chat import chat_speakers
+
+    codes = chat_speakers(segments)
+    if len(codes) < 2:
+        return []
+    return [f"CHAT speakers {', '.join('*' + c + ':' for c in codes[:STRAY_EXAMPLES])} share one "
+            "tier: not every utterance has a media bullet (start_end in ms) to align it by; "
+            "link the media in CLAN, or keep one speaker's lines"]
 
 
 def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:

@@ -1,0 +1,100 @@
+"""A whole CHAT file (CLAN's .cha) as a transcript: main tiers only, timed by media bullets."""
+
+from __future__ import annotations
+
+import pytest
+import soundfile as sf
+
+from aligner.align import Aligner
+from aligner.chat import is_chat_file, read_chat
+from aligner.corpus import find_utterances
+from aligner.formats import read_transcript_file
+from aligner.text.errors import TranscriptError
+from aligner.validate import chat_speaker_warnings
+from conftest import speechlike
+
+# As CLAN writes it: headers, dependent tiers, a continuation line, NAK-quoted bullets (ms).
+CHA = ("@UTF8\n@Begin\n@Languages:\teng\n@Participants:\tPAR Participant, INV Investigator\n"
+       "@ID:\teng|aphasia|PAR|62;|male|Broca||Participant|||\n@Media:\tkate, audio\n"
+       "*PAR:\tkate got the tomato [: potato] [* p:w] . \x15200_1400\x15\n"
+       "%mor:\tn:prop|Kate v|get&PAST det:art|the n|tomato .\n"
+       "%gra:\t1|2|SUBJ 2|0|ROOT 3|4|DET 4|2|OBJ 5|2|PUNCT\n"
+       "*INV:\tand then [/] then\n\twhat happened ? \x151500_2600\x15\n"
+       "%com:\tpatient points\n"
+       "*PAR:\t0 [=! points] . \x152600_2900\x15\n"
+       "*PAR:\txxx &-um mark lived (1.5) in york . \x153000_4400\x15\n@End\n")
+
+
+def test_a_cha_file_gives_its_main_tiers_timed_by_their_bullets(tmp_path):
+    """Read as plain text, a whole .cha was aligned as words headers, %mor and all (`n:prop`,
+    `det:art` among the unknown words), and failed as too short for its 360 phones."""
+    path = tmp_path / "kate.cha"
+    path.write_text(CHA, encoding="utf-8")
+    segments = read_transcript_file(path)
+    assert [(g.speaker, g.start, g.end) for g in segments] == [
+        ("PAR", 0.2, 1.4), ("INV", 1.5, 2.6), ("PAR", 3.0, 4.4)]  # "0 ." is no speech
+    assert segments[1].text == "*INV:\tand then [/] then what happened ?"  # continuation joined
+    assert all("%mor" not in g.text and "\x15" not in g.text and "@" not in g.text
+               for g in segments)
+    assert segments[0].source == f"{path} [PAR 0.20s]"
+    # the same text under a .txt name is read the same way: it is a CHAT file
+    (tmp_path / "kate.txt").write_text(CHA, encoding="utf-8")
+    same = [(g.text, g.speaker, g.start, g.end) for g in segments]
+    assert [(g.text, g.speaker, g.start, g.end)
+            for g in read_transcript_file(tmp_path / "kate.txt")] == same
+
+
+def test_without_bullets_the_utterances_are_one_text_in_order_and_validate_warns():
+    text = "@Begin\n*PAR:\tthe dog ran .\n%mor:\tdet|the n|dog v|run&PAST .\n*INV:\tand then ?\n"
+    (whole,) = read_chat(text, "x.cha")
+    assert whole.whole and whole.text == "*PAR:\tthe dog ran .\n*INV:\tand then ?"
+    warning, = chat_speaker_warnings([whole])
+    assert "*PAR:, *INV: share one tier" in warning
+    assert chat_speaker_warnings(read_chat("@Begin\n*PAR:\tthe dog ran .\n", "x.cha")) == []
+    # one bullet missing: no time for that turn, so none is timed
+    part = read_chat("*PAR:\tthe dog . \x150_900\x15\n*PAR:\tit ran .\n", "x.cha")
+    assert len(part) == 1 and part[0].whole
+
+
+@pytest.mark.parametrize("text,chat", [
+    (CHA, True),
+    ("*PAR:\tthe dog ran .", False),  # one line of CHAT: the front-end reads its codes
+    ("*PAR:\tthe dog .\n*INV:\tyes .", True),
+    ("@Begin\n*CHI:\tmore juice .", True),
+    ("the cat sat\non the mat *really*", False),
+    ("Note: *PAR: is a code", False),
+])
+def test_what_is_a_chat_file(text, chat):
+    assert is_chat_file(text) is chat
+
+
+def test_a_cha_with_no_speech_is_one_clear_error(tmp_path):
+    path = tmp_path / "empty.cha"
+    path.write_text("@Begin\n@Participants:\tPAR Participant\n*PAR:\t0 .\n@End\n", encoding="utf-8")
+    with pytest.raises(TranscriptError, match=r"empty\.cha: a CHAT file whose main tiers"):
+        read_transcript_file(path)
+
+
+def test_a_corpus_finds_a_cha_beside_its_recording_after_mfa_s_transcripts(tmp_path):
+    (tmp_path / "pt01").mkdir()
+    sf.write(tmp_path / "pt01" / "a.wav", speechlike(1.0), 16000)
+    (tmp_path / "pt01" / "a.cha").write_text(CHA, encoding="utf-8")
+    sf.write(tmp_path / "pt01" / "b.wav", speechlike(1.0), 16000)
+    (tmp_path / "pt01" / "b.cha").write_text(CHA, encoding="utf-8")
+    (tmp_path / "pt01" / "b.lab").write_text("the dog", encoding="utf-8")
+    found = {u.name: u.transcript.name for u in find_utterances(tmp_path)}
+    assert found == {"pt01/a": "a.cha", "pt01/b": "b.lab"}
+
+
+def test_each_chat_speaker_gets_tiers_of_their_own_words(tmp_path, tiny_model_dir):
+    sf.write(tmp_path / "kate.wav", speechlike(4.6), 16000)
+    (tmp_path / "kate.cha").write_text(CHA, encoding="utf-8")
+    aligner = Aligner.load(tiny_model_dir)
+    result = {a.speaker: a for a in aligner.align_speakers(tmp_path / "kate.wav",
+                                                                  tmp_path / "kate.cha")}
+    words = {spk: [w.label for w in a.words if w.label] for spk, a in result.items()}
+    assert words == {"PAR": ["kate", "got", "the", "tomato", "xxx", "um", "mark", "lived", "in",
+                             "york"],
+                     "INV": ["and", "then", "then", "what", "happened"]}
+    inv = [w for w in result["INV"].words if w.label]
+    assert inv[0].start >= 1.5 - 1e-6 and inv[-1].end <= 2.6 + 1e-6  # inside its bullet

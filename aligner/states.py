@@ -33,14 +33,15 @@ __all__ = ["expand_targets", "merge_spans", "phone_log_probs", "span_confidence"
 
 FIRST_PHONE = 2  # class ids below this (blank, silence) have a single state
 # Nats per frame that markup pays over a phone the model is sure of (`with_markup_scores`).
-# Chosen for the shipped model on 10 real prompts (one interior word at a time left out, written
-# `<star>` or `<unk>`, the neighbours' boundaries compared with the full transcript's), checked
-# on 20 others: viterbi 197 -> 58 ms of neighbour drift with `<star>` (a `<star>` where nothing
-# is missing moves them 20 ms), ot 343 -> 78 ms (38 ms): benchmarks/star_drift.py. Lower
-# penalties let markup eat into words, higher ones leave the missing word's frames to its
-# neighbours.
-SPN_PENALTY = 2.5
-STAR_PENALTY = 3.5
+# Chosen for the shipped model on 40 recordings of speechocean762's held-out learners (one
+# interior word at a time left out, written `<star>` or `<unk>`, or `<unk>` or `<star>` put
+# where nothing is missing; the neighbours' boundaries compared with the full transcript's),
+# checked on 60 others (benchmarks/star_drift.py, docs/usage.md "Transcript markup"). Lower
+# penalties let markup eat into words: the 2.5 and 3.5 chosen earlier on one voice the model
+# was trained on moved a needless `<unk>`'s neighbours 331 ms on learners; higher ones leave
+# the missing word's frames to its neighbours.
+SPN_PENALTY = 4.5
+STAR_PENALTY = 4.5
 
 
 def state_ids(phone_id: int, states: int) -> list[int]:

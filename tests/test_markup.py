@@ -289,10 +289,11 @@ def test_markup_scores_from_the_posteriors():
 
 
 def _noisy_log_probs() -> torch.Tensor:
-    """30 frames: phone A (class 2) 0-9, something no phone explains 10-19, phone B 20-29."""
+    """30 frames: phone A (class 2) 0-9, speech that neither A nor B explains 10-19, phone B
+    20-29."""
     lp = torch.full((30, 41), -8.0)
     lp[:10, 2] = -0.05
-    lp[10:20, 2:] = math.log(1 / 39)  # speech, but no phone stands out
+    lp[10:20, 4:] = math.log(1 / 37)  # speech, but no phone stands out, and neither A nor B
     lp[20:, 3] = -0.05
     return with_markup_scores(torch.log_softmax(lp, dim=-1))
 

@@ -12,8 +12,8 @@ sentence on its own (ottc-align: the utterance-interval TextGrid), the flags rai
 `--strict` refuses the recording for them), and the time taken. A misplaced word that no flag points at is a silent
 error: the figure says how often a user with one long plain transcript meets one. ottc-align
 also aligns the plain text with `<star>` typed between sentences, and both with one sentence
-left out of the transcript (the audio unchanged; DROPPED sentences in turn): how far a missing
-sentence moves the others, and what the wildcard costs where none is missing. Then sentences
+left out of the transcript (the audio unchanged; DROPPED sentences in turn, then PARAGRAPH in a
+row): how far missing text moves the rest, and what the wildcard costs where none is missing. Then sentences
 nobody says typed into the transcript (TYPED, at the same places): does `unspoken_text` find them.
 Writes benchmarks/results/long_real.{md,json} and docs/benchmarks/long_real.md.
 """
@@ -40,6 +40,7 @@ from benchmarks.real_speech import speechocean_test, strict_refuses  # noqa: E40
 
 GAP_SECONDS = 0.3
 DROPPED = 3  # sentences left out of the transcript in turn, evenly spaced
+PARAGRAPH = 12  # ... then this many in a row from the middle: a paragraph (about 45 s)
 FAR_SECONDS = 0.1
 
 
@@ -116,6 +117,15 @@ def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence:
     return rows
 
 
+def _left_out_label(left_out: list[int], segments: list[Segment]) -> str:
+    """"sentence 29 left out", or "sentences 57-68 left out (46 s)"."""
+    if len(left_out) == 1:
+        return f"sentence {left_out[0] + 1} left out"
+    first, last = segments[left_out[0]], segments[left_out[-1]]
+    return (f"sentences {left_out[0] + 1}-{left_out[-1] + 1} left out "
+            f"({last.end - first.start:.0f} s)")
+
+
 def strict_note(flags: list[str]) -> str:
     """Whether `--strict` (its default kinds) refuses a recording with `flags`."""
     return "; `--strict`: " + ("refused" if strict_refuses(flags) else "written")
@@ -189,17 +199,20 @@ def main(argv: list[str] | None = None) -> int:
            time.perf_counter() - t0, own)
     # The wildcard `<star>` between sentences (what a user can type), then one sentence left
     # out of the transcript, the audio unchanged: each of DROPPED in turn, with and without.
-    for left_out in (None, *[round(k * len(segments) / (DROPPED + 1)) for k in range(1, DROPPED + 1)]):
+    singles = [[round(k * len(segments) / (DROPPED + 1))] for k in range(1, DROPPED + 1)]
+    middle = len(segments) // 2
+    paragraph = list(range(middle, min(len(segments) - 1, middle + PARAGRAPH)))
+    for left_out in ([], *singles, paragraph):
         for joiner, form in ((" ", "plain text"), (" <star> ", "<star> between sentences")):
-            if left_out is None and joiner == " ":
+            if not left_out and joiner == " ":
                 continue  # the plain-text row above
-            keep = [i for i in range(len(segments)) if i != left_out]
+            keep = [i for i in range(len(segments)) if i not in left_out]
             text = joiner.join(texts[i] for i in keep)
             t0 = time.perf_counter()
             (a,) = aligner.align_waveform(wave, [Segment(text, form)], name=form)
             kept = [segments[i] for i in keep]
             reference = [w for i in keep for w in own_by_sentence[i]]
-            label = form if left_out is None else f"{form}, sentence {left_out + 1} left out"
+            label = form if not left_out else f"{form}, {_left_out_label(left_out, segments)}"
             words = [w for w in a.words if w.label and w.label.lower() != STAR]
             report("ottc-align", words, list(a.flags), time.perf_counter() - t0, reference,
                    transcript=label, kept=kept)

@@ -632,6 +632,9 @@ def written_words(labels: Sequence[str], text: str) -> list[str]:
             lead = start  # inside a token (a code before the word): no opening marks
         if tail < len(text) and not text[tail].isspace():
             tail = end  # a code after the word (um@fp): no closing marks
+        dash = _SPACED_DASH.match(text, tail)  # "him — and": the dash goes with "him"
+        if dash is not None:
+            tail = dash.end()
         out.append(text[lead:tail])
         pos, missed = tail, 0
     return out
@@ -641,12 +644,19 @@ WRITTEN_REACH = 4  # tokens ahead of the last word found where the next is looke
 WRITTEN_REACH_MAX = 64  # ... two more for each label not found since, up to this
 
 
+# A dash that breaks off a phrase, spaced as a token of its own ("him — and", "him -- and").
+_SPACED_DASH = re.compile(r"[ \t]+(?:[—–]+|--)(?=\s|$)")
+
+
 def _opens(char: str) -> bool:
     return unicodedata.category(char) in ("Ps", "Pi") or char in "\"'¿¡"
 
 
 def _closes(char: str) -> bool:
-    return unicodedata.category(char) in ("Pe", "Pf", "Po") and char not in "&@*#/\\"
+    """A mark that closes a word typed right after it: `.`, `)`, `”`, and an em or en dash
+    ("him— and"; a hyphen there is part of the word, a cutoff's `w-`)."""
+    return (unicodedata.category(char) in ("Pe", "Pf", "Po") and char not in "&@*#/\\"
+            or char in "—–")
 
 
 def _ends_sentence(label: str, written: str) -> bool:

@@ -287,6 +287,10 @@ def test_only_a_path_s_start_is_cut_to_the_corpus_root():
     assert from_root("see data/metadata/x.lab (or 'data/y.txt')", Path("data/")) == \
         "see metadata/x.lab (or 'y.txt')"
     assert from_root("/a/b.lab: empty", Path("/")) == "/a/b.lab: empty"
+    # a command to paste runs from where the user is: its paths stay whole
+    assert from_root("corpus/s/a.m4a: cannot be read; convert it first, e.g. ffmpeg -i "
+                     "corpus/s/a.m4a corpus/s/a.wav", Path("corpus")) == (
+        "s/a.m4a: cannot be read; convert it first, e.g. ffmpeg -i corpus/s/a.m4a corpus/s/a.wav")
 
 
 def test_validate_warns_when_lab_and_txt_differ(tmp_path, tiny_model_dir):
@@ -477,3 +481,23 @@ def test_a_corpus_run_warns_about_transcripts_without_a_recording(tmp_path, tiny
     assert result.exit_code == 0, result.output
     assert "1 transcript(s) without a recording, not aligned" in result.stderr
     assert "lost.lab" in result.stderr
+
+
+def test_the_progress_bar_moves_on_to_the_search_once_the_model_is_done():
+    """On a 15-minute file the bar sat at 100% for 7 of its 10 s: the model's frames were all
+    it counted. Now it says when the search and the checks run, and pulses (no total)."""
+    from aligner.cli.align import _frame_progress
+
+    progress, update = _frame_progress("Aligning long.wav")
+    try:
+        update(300, 1200)
+        task = progress.tasks[0]
+        assert (task.description, task.total, task.fields["share"]) == (
+            "Aligning long.wav: model", 1200, " 25%")
+        update(1200, 1200)
+        update(1200, 1200)
+        shown = [t for t in progress.tasks if t.visible]
+        assert [t.description for t in shown] == ["Aligning long.wav: search and checks"]
+        assert shown[0].total is None and shown[0].fields["share"] == ""
+    finally:
+        progress.stop()

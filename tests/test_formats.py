@@ -340,7 +340,13 @@ def test_subtitles_take_the_transcript_s_punctuation_and_end_cues_at_sentence_en
     text = 'Dr. Smith said: "It\'s late." (Really?) Yes -- the U.S. team... won, 3-2!'
     labels = ["Dr.", "Smith", "said", "It's", "late", "Really", "Yes", "the", "U.S.", "team", "won", "3-2"]
     assert written_words(labels, text) == ["Dr.", "Smith", "said:", '"It\'s', 'late."', "(Really?)",
-                                           "Yes", "the", "U.S.", "team...", "won,", "3-2!"]
+                                           "Yes --", "the", "U.S.", "team...", "won,", "3-2!"]
+    # a dash breaking off a phrase stays with the word before it, spaced or not (subtitles had
+    # "to him and painful to myself."); a cutoff's hyphen is the word's own
+    assert written_words(["to", "him", "and", "painful", "to", "myself"],
+                         "to him\u2014 and painful \u2013 to myself.") == [
+        "to", "him\u2014", "and", "painful \u2013", "to", "myself."]
+    assert written_words(["I", "w-", "went"], "I w- went") == ["I", "w-", "went"]
     # a label the text does not hold (rewritten, joined across a line) stays bare, and the
     # words after it still find theirs; a word is never found inside another
     assert written_words(["example", "of", "it"], "an exam-\nple of it.") == ["example", "of", "it."]
@@ -361,7 +367,7 @@ def test_subtitles_take_the_transcript_s_punctuation_and_end_cues_at_sentence_en
     words = [Interval(0.3 * k, 0.3 * k + 0.3, w) for k, w in enumerate(labels)]
     a = Alignment(words, [], 4.0, text=text)
     assert [c.text_lines for c in subtitle_cues(a)] == [
-        ['Dr. Smith said: "It\'s late."'], ["(Really?)"], ["Yes the U.S. team... won, 3-2!"]]
+        ['Dr. Smith said: "It\'s late."'], ["(Really?)"], ["Yes -- the U.S. team... won, 3-2!"]]
     assert [c.text_lines for c in subtitle_cues(a, "words")][:2] == [["Dr."], ["Smith"]]
     write_outputs(a, tmp_path / "p", ["srt", "vtt", "textgrid"])
     assert "\n(Really?)\n" in (tmp_path / "p.srt").read_text(encoding="utf-8")

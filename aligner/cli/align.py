@@ -330,17 +330,23 @@ def _left_as_it_was(earlier: Sequence[Path]) -> str:
 
 
 def _frame_progress(label: str):
-    """A rich progress bar for one long recording; returns (progress, callback)."""
+    """A rich progress bar for one long recording; returns (progress, callback). The callback
+    reports the model's frames; once they are all done the bar says so and pulses while the
+    search and the checks run (two thirds of the time on a long file), rather than sit at 100%."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                        TextColumn("{task.fields[share]}"), TimeRemainingColumn(),
                         console=err_console(), transient=True)
-    task = progress.add_task(label, total=None)
+    task = progress.add_task(f"{label}: model", total=None, share="")
     progress.start()
 
     def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
+        if done < total:
+            progress.update(task, completed=done, total=total, share=f"{100 * done / total:3.0f}%")
+        elif progress.tasks[-1].id == task:  # once: a task without a total pulses
+            progress.update(task, visible=False)
+            progress.add_task(f"{label}: search and checks", total=None, share="")
 
     return progress, update
 

@@ -166,8 +166,11 @@ def from_root(text: str, root: Path) -> str:
     """`text` (a message) with the paths inside the corpus `root` shown from it (`spk/b.lab:
     transcript is empty`): the whole path repeated what the utterance column says and wrapped
     mid-word in an 80-column terminal. Only a path's start is cut, never the root's name
-    inside a longer one (`corpus/subcorpus/a.lab` keeps its `subcorpus`)."""
+    inside a longer one (`corpus/subcorpus/a.lab` keeps its `subcorpus`), and a command to
+    paste (after "e.g. ", as in `e.g. ffmpeg -i corpus/spk/a.m4a corpus/spk/a.wav`) keeps its
+    paths whole: it runs from where the user ran ottc-align, not from the root."""
     base = str(root).rstrip("/\\")
     if not base:
         return text
-    return re.sub(r"(?<![^\s(\"'])" + re.escape(base + os.sep), "", text)
+    said, command, rest = text.partition(" e.g. ")
+    return re.sub(r"(?<![^\s(\"'])" + re.escape(base + os.sep), "", said) + command + rest

@@ -18,7 +18,7 @@ import numpy as np
 
 from aligner.alignment import (FRAME_SECONDS, Alignment, Interval, Uncovered, frame_span,
                                mean_word_confidence)
-from aligner.text.phones import SPOKEN_NOISE
+from aligner.text.phones import SPOKEN_NOISE, STAR
 
 
 @dataclass(frozen=True)
@@ -263,11 +263,15 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
         if w.confidence is not None and w.confidence < thresholds.min_word_confidence:
             flags.append(_entry_flag("low_confidence", "words", w,
                                      f"confidence {w.confidence:.2g}"))
+    # `<star>` stands for whatever the transcript left out, of any length: a long one is its
+    # job done (a naming response's "what about the..." before the word), not a doubt
+    wild = [(w.start, w.end) for w in words if w.label.lower() == STAR]
     for w in words:
-        if w.end - w.start > thresholds.max_word_seconds:
+        if w.end - w.start > thresholds.max_word_seconds and w.label.lower() != STAR:
             flags.append(_entry_flag("long_word", "words", w, f"lasts {w.end - w.start:.2f} s"))
     for p in phones:
-        if p.end - p.start > thresholds.max_phone_seconds:
+        if p.end - p.start > thresholds.max_phone_seconds and not any(
+                lo <= p.start and p.end <= hi for lo, hi in wild):
             flags.append(_entry_flag("long_phone", "phones", p, f"lasts {p.end - p.start:.2f} s"))
     by_word = phones_by_word(words, phones)
     squeezed = [is_squeezed(own, thresholds) for own in by_word]
@@ -280,8 +284,9 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                                      "short)?"))
     flags += unspoken_text(words, by_word, squeezed, thresholds)
     speech = sum(p.end - p.start for p in phones)
-    if len(words) >= 3 and speech >= thresholds.min_duration_for_share:
-        k = max(range(len(words)), key=lambda i: words[i].end - words[i].start)
+    said = [i for i, w in enumerate(words) if w.label.lower() != STAR]  # nor is `<star>` here
+    if len(words) >= 3 and said and speech >= thresholds.min_duration_for_share:
+        k = max(said, key=lambda i: words[i].end - words[i].start)
         biggest = words[k]
         share = (biggest.end - biggest.start) / speech
         own = len(by_word[k])

@@ -19,7 +19,9 @@ full transcript when word i is left out ("left out"), replaced by `<star>` or by
 `<star>` inserted where nothing is missing shows what a needless wildcard costs ("needless");
 "unk span" is how far `<unk>` lies from the word it replaced; an `<unk>` inserted where nothing
 is missing ("needless unk", as `[noise]` typed where the model hears nothing of it) shows what
-needless spoken noise costs. Figures: mean over the cases of the two boundaries' absolute
+needless spoken noise costs. "word alone" and "<star> word" are a naming response's transcript:
+the last word alone, or after `<star>`, and how far that word lies from where the full
+transcript puts it (both edges together). Figures: mean over the cases of the two boundaries' absolute
 shifts added, in ms, and the share of cases where one of them moved more than 100 ms. The
 defaults were chosen on the learners' --files 0:40 and checked on 40:100 (docs/usage.md,
 "Transcript markup").
@@ -75,6 +77,19 @@ def _drift(aligner: Aligner, wave: np.ndarray, posts, toks: list[str], method: s
             out[key].append(abs(ws[i - 1].end - full[i - 1].end) + abs(ws[i].start - full[i].start))
 
 
+def _naming(aligner: Aligner, wave: np.ndarray, posts, toks: list[str], method: str,
+            out: dict[str, list[float]]) -> None:
+    """The transcript of a naming response: its last word alone ("bus" for "what about the...
+    bus"), and `<star>` before it; how far the word's two edges land from where the full
+    transcript puts them (seconds, added)."""
+    full = _words(aligner, wave, posts, " ".join(toks), method)
+    if len(full) != len(toks):
+        return
+    for key, text in (("word alone", toks[-1]), ("<star> word", f"<star> {toks[-1]}")):
+        (word,) = [w for w in _words(aligner, wave, posts, text, method) if w.label != "<star>"]
+        out[key].append(abs(word.start - full[-1].start) + abs(word.end - full[-1].end))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path, help="recordings with .lab or .txt transcripts "
@@ -115,9 +130,10 @@ def main() -> None:
         for method in methods:
             out: dict[str, list[float]] = {k: [] for k in (
                 "left out", "left out >100", "<star>", "<star> >100", "needless", "<unk>",
-                "<unk> >100", "unk span", "needless unk")}
+                "<unk> >100", "unk span", "needless unk", "word alone", "<star> word")}
             for wave, posts, toks in recordings:
                 _drift(aligner, wave, posts, toks, method, out)
+                _naming(aligner, wave, posts, toks, method, out)
             print(f"spn {spn} star {star} {method:7s} " + "  ".join(
                 f"{k} {100 * np.mean(v):.0f}%" if k.endswith(">100") else
                 f"{k} {1000 * np.mean(v):.0f} ms" for k, v in out.items())

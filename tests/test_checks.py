@@ -832,3 +832,18 @@ def test_a_recording_that_ends_in_speech_is_flagged():
     assert flags(paused) == []
     quieter = voice[: int(1.42 * 16000)] * np.linspace(1, 10 ** ((CUT_LEVEL_DB - 6) / 20), 22720)
     assert flags(quieter) == []  # ends well below its loud parts
+
+
+def test_the_wildcard_may_take_any_length_unflagged():
+    """`<star>` stands for what the transcript left out (a naming response's "what about
+    the..." before the word): over 0.7 s it was flagged `long_phone` in 13 of 18 responses,
+    and a long one could be `dominant_token`, which --strict refuses. A laugh still is."""
+    from aligner.checks import find_flags
+
+    words = [(0.0, 3.0, "<star>", None), (3.0, 3.3, "the", 0.9), (3.3, 3.6, "bus", 0.9)]
+    phones = [(0.0, 3.0, "spn", None), (3.0, 3.1, "DH", 0.9), (3.1, 3.3, "AH0", 0.9),
+              (3.3, 3.4, "B", 0.9), (3.4, 3.5, "AH1", 0.9), (3.5, 3.6, "S", 0.9)]
+    assert find_flags(_alignment(words, phones, 3.6)) == []
+    words[0], words[2] = (0.0, 3.0, "[laughter]", None), (3.3, 3.6, "bus", 0.9)
+    kinds = [f.kind for f in find_flags(_alignment(words, phones, 3.6))]
+    assert sorted(kinds) == ["dominant_token", "long_phone"], kinds

@@ -10,6 +10,7 @@ problem an alignment run fails on, in the same words. Warnings are alignable but
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,8 @@ class ValidationReport:
     # the --dictionary's entries, then spoken word -> generated variants (`--export-dictionary`)
     dictionary: dict[str, list[list[str]]] = field(default_factory=dict)
     root: Path | None = None  # the corpus: files outside any utterance are named from it
+    # numbers, symbols and abbreviations as typed -> (count, the words they are read as first)
+    readings: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[tuple[str, str]]:
@@ -99,6 +102,7 @@ def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationRep
     lexicon = load_lexicon(Path(dictionary) if dictionary is not None else None)
     generated: dict[str, list[list[str]]] = {}
     unknown: dict[str, tuple[int, list[str]]] = {}
+    readings: dict[str, tuple[int, str]] = {}
     utterances = find_utterances(root)
     same_name = same_name_problems(utterances)
     checks, seen = [], set()
@@ -108,16 +112,18 @@ def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationRep
                 seen.add(utt.name)
                 checks.append(UtteranceCheck(utt.name, problems=[same_name[utt.name]]))
             continue
-        checks.append(_check(utt, lexicon, unknown, generated))
+        checks.append(_check(utt, lexicon, unknown, generated, readings))
     entries = {**lexicon.user, **dict(sorted(generated.items()))}
     return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
-                            entries, Path(root))
+                            entries, Path(root), readings)
 
 
 def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[str]]],
-           generated: dict[str, list[list[str]]]) -> UtteranceCheck:
+           generated: dict[str, list[list[str]]],
+           readings: dict[str, tuple[int, str]]) -> UtteranceCheck:
     """One utterance's check; its unknown words and generated pronunciations are added to
-    `unknown` and `generated` (the corpus-wide tables)."""
+    `unknown` and `generated`, its numbers, symbols and abbreviations to `readings` (the
+    corpus-wide tables)."""
     from aligner.audio import SAMPLE_RATE
     from aligner.formats import segment_problem
     from aligner.text.frontend import generated_pronunciations, prepare_text
@@ -159,6 +165,10 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         check.words += sum(w.pronunciations != [[STAR]] for w in prepared.words)  # as align counts
         check.phones += n_phones
         for word, phones in zip(prepared.words, prepared.phones):
+            said = read_as(word.text, word.spoken)
+            if said is not None:
+                count, _ = readings.get(word.text, (0, said))
+                readings[word.text] = (count + 1, said)
             if word.unknown:  # one row per word whatever its case, as in the dictionary
                 key = word.text.lower()
                 count, pron = unknown.get(key, (0, phones))
@@ -196,6 +206,17 @@ def speaker_label_warnings(text: str) -> list[str]:
         return []
     return [f"lines start with speaker labels ({', '.join(l + ':' for l in labels[:STRAY_EXAMPLES])}"
             "): they are aligned as words; give each speaker a tier of a TextGrid, or delete them"]
+
+
+def read_as(typed: str, spoken: list[str]) -> str | None:
+    """The words a token is read as when they are not its own letters ("1984": "nineteen
+    eighty four", "Dr.": "doctor", "$3.50", "10%", "e.g."), else None ("re-entered", "U.S.",
+    "don't"): what a user checks before aligning, and overrides with a `--dictionary` entry
+    for the token as typed."""
+    letters = lambda text: re.sub(r"[^a-z]", "", text.lower())  # noqa: E731
+    if not spoken or letters(typed) == letters("".join(spoken)):
+        return None
+    return " ".join(spoken)
 
 
 def chat_speaker_warnings(segments: list[Segment]) -> list[str]:

@@ -377,6 +377,16 @@ def test_roman_numerals_after_a_name_are_numbers(text, numeral, readings):
     assert all(["the"] != r[:1] for t in shouted for r in t.readings)
 
 
+def test_money_is_read_every_way_people_say_it(lex):
+    """"$3.50" said "three dollars fifty" had no reading: the word was squeezed into 125 ms."""
+    (word,) = parse_transcript("$3.50", lex)
+    said = {" ".join(p) for p in word.pronunciations}
+    assert {"TH R IY1 D AA1 L ER0 Z AH0 N D F IH1 F T IY0 S EH1 N T S",  # ... and fifty cents
+            "TH R IY1 D AA1 L ER0 Z F IH1 F T IY0 S EH1 N T S",  # ... fifty cents
+            "TH R IY1 F IH1 F T IY0",  # three fifty
+            "TH R IY1 D AA1 L ER0 Z F IH1 F T IY0"} <= said  # three dollars fifty
+
+
 def test_one_readings_variants_do_not_crowd_out_another_reading(lex):
     """A telephone number's digits, "zero" said two ways, make dozens of variants: every
     reading's first variant comes before any reading's second, so the range is still offered."""

@@ -52,6 +52,23 @@ def _warnings(root, write_wav, transcripts: dict[str, str]) -> dict[str, str]:
     return dict(validate_corpus(root).warnings)
 
 
+def test_validate_says_how_numbers_symbols_and_abbreviations_are_read(tmp_path, write_wav):
+    """Only unknown words were listed: how `$3.50`, `1984` or `e.g.` would be read could not be
+    checked before aligning. Words read as their own letters are not listed."""
+    from aligner.validate import read_as
+
+    root = tmp_path / "c"
+    for name, text in {"a": "Dr. Smith paid $3.50 in 1984", "b": "e.g. 1984, re-entered U.S. don't"}.items():
+        write_wav(root / f"{name}.wav", speechlike(3.0))
+        (root / f"{name}.lab").write_text(text, encoding="utf-8")
+    readings = validate_corpus(root).readings
+    assert readings == {"Dr.": (1, "doctor"), "$3.50": (1, "three dollars and fifty cents"),
+                        "1984": (2, "nineteen eighty-four"), "e.g.": (1, "for example")}
+    assert read_as("3rd", ["third"]) == "third" and read_as("U.S.", ["u", "s"]) is None
+    result = cli("validate", root)
+    assert "nineteen eighty-four" in result.output and "read as" in result.output
+
+
 def test_speaker_labels_opening_lines_are_a_warning(tmp_path, write_wav):
     """"INT: ... RUTH: ..." turns in a plain transcript were aligned as words (19 labels moved 12
     word starts by over 50 ms), with nothing said; one "Note:" line and clock times are no labels."""
@@ -221,7 +238,9 @@ def test_stray_text_is_a_warning_and_every_path_is_shown_from_the_corpus_root(tm
     monkeypatch.chdir(tmp_path)
     result = cli("validate", "corpus")
     assert result.exit_code == 1, result.output  # the .m4a is a problem; the licence is not
-    assert "spk/phone.m4a" in result.output and "corpus/spk/phone.m4a" not in result.output
+    # named from the root; the command to paste keeps the path it runs with from here
+    assert "spk/phone.m4a: " in result.output and "corpus/spk/phone.m4a: " not in result.output
+    assert "corpus/spk/phone.wav" in result.output
     assert "LICENSE.txt" in result.output and str(root) not in result.output
     (root / "spk" / "phone.m4a").unlink()
     result = cli("validate", str(root))

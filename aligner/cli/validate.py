@@ -94,6 +94,8 @@ def _print_validation(findings, quiet: bool, root: Path) -> None:
         console.print(_corpus_table(findings.utterances))
         if findings.unknown_words:
             console.print(_unknown_words_table(findings.unknown_words))
+        if findings.readings:
+            console.print(_readings_table(findings.readings))
     problems = findings.problems
     if problems:
         console.print(_findings_table(f"{len(problems)} problem(s)", "problem", problems, root))
@@ -147,6 +149,21 @@ def _unknown_words_table(unknown: dict[str, tuple[int, list[str]]]):
     table.add_column("pronunciation")
     for word, (count, pron) in sorted(unknown.items(), key=lambda kv: (-kv[1][0], kv[0])):
         table.add_row(escape(word), str(count), " ".join(pron))
+    return table
+
+
+def _readings_table(readings: dict[str, tuple[int, str]]):
+    """Numbers, symbols and abbreviations with the words they are read as first (the aligner
+    also tries the other readings, "three fifty" for "$3.50"), most frequent first."""
+    from rich.table import Table
+
+    table = Table(title="numbers, symbols and abbreviations (read as; where there are other "
+                        "readings, the aligner tries them too)")
+    table.add_column("as typed")
+    table.add_column("count", justify="right")
+    table.add_column("read as")
+    for typed, (count, said) in sorted(readings.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        table.add_row(escape(typed), str(count), escape(said))
     return table
 
 

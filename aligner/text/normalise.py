@@ -443,6 +443,8 @@ def _money(symbol: str, int_part: str | None, frac: str | None, scale: str | Non
             readings.append(prefix + (main + ["and"] + sub if whole else sub))
             readings.append(prefix + main + sub if whole else prefix + sub)
             readings.append(prefix + num.cardinal(whole) + num.cardinal(cents))
+            if whole:  # "three dollars fifty", as often said as "three fifty"
+                readings.append(prefix + main + num.cardinal(cents))
         else:
             readings.append(prefix + main)
         return _dedupe(readings)

@@ -384,7 +384,7 @@ class Aligner:
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
                 a.words, voiced.numpy(), self.frame_duration))
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
-            aligned_text.setdefault(owner, []).append(segment.text)
+            aligned_text.setdefault(owner, []).append(segment.text.strip())
             if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):
                 spoken.append(segment)  # a tier of [laughter] alone overlaps no one's speech
         if not any(per_speaker.values()):  # no interval could be aligned: the file fails

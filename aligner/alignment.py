@@ -82,7 +82,8 @@ class Alignment:
     speaker: str | None = None
     flags: list[str] = field(default_factory=list)
     unknown_words: dict[str, list[str]] = field(default_factory=dict)
-    alpha: list[float] | None = None  # OTTC frame weights (10 ms frames), for plots; optional
+    # OTTC frame weights (10 ms frames), for plots; optional. Left out of repr: one per frame.
+    alpha: list[float] | None = field(default=None, repr=False)
     # How well the transcript explains the audio, in (0, 1]: exp(-(G + W / 2 + 3 S)), G how far
     # the aligned phone's log-posterior falls below the best phone's over the frames, W the mean
     # -log word confidence, S the share of squeezed phones (`checks.transcript_fit`). 1.0: the

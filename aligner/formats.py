@@ -432,7 +432,7 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
         unknown.update(a.unknown_words)
     fits = {i: _conf(a.transcript_fit) for i, a in enumerate(alignments)
             if a.transcript_fit is not None}
-    texts = {i: a.text.strip() for i, a in enumerate(alignments) if a.text is not None}
+    texts = {i: a.text for i, a in enumerate(alignments) if a.text is not None}
     return {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
             "unknown_words": unknown, "transcript_fit": _per_speaker(alignments, fits),
             "text": _per_speaker(alignments, texts)}

@@ -425,7 +425,8 @@ def load_model(path: Path | str | None = None, device: str = "cpu") -> AcousticM
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         raise ModelError(f"{weights}: damaged or not a safetensors file ({err})") from None
-    model = AcousticModel(config)
+    with torch.random.fork_rng(devices=[]):  # the random initial weights are replaced: loading
+        model = AcousticModel(config)         # leaves the caller's random state as it was
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))

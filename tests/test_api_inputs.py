@@ -341,3 +341,23 @@ def test_a_file_object_read_to_its_end_or_empty_says_so(aligner):
             return self.inner.tell()
 
     assert aligner.align(Chunks(buffer.getvalue()), "hello").duration == pytest.approx(1.0)
+
+
+def test_what_a_service_gets_back_is_tidy(aligner, tiny_model_dir, tmp_path: Path):
+    """A web service's complaints: loading the model moved torch's global random state, a
+    result's repr printed every frame weight (9,700 characters for 3 s), and `text` kept the
+    transcript file's newline."""
+    import torch
+
+    from aligner import Aligner
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    Aligner.load(tiny_model_dir)
+    assert torch.equal(torch.rand(3), expected)
+    (tmp_path / "t.txt").write_text("hello there\n", encoding="utf-8")
+    sf.write(tmp_path / "a.wav", speechlike(1.5), 16000)
+    result = aligner.align(tmp_path / "a.wav", tmp_path / "t.txt")
+    assert result.text == "hello there"
+    assert result.alpha is not None and "alpha" not in repr(result)

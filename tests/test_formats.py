@@ -607,7 +607,7 @@ def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
     """The words tier has no punctuation or case; a tool showing a learner the sentence wants
     it as typed. One speaker: a string; several: one per speaker; read back onto each."""
     one = _alignment()
-    one.text = "Héllo, World!\n"
+    one.text = "Héllo, World!"
     write_outputs(one, tmp_path / "one", ["json"])
     assert json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))["text"] == \
         "Héllo, World!"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from aligner.text.frontend import (
@@ -375,6 +377,27 @@ def test_roman_numerals_after_a_name_are_numbers(text, numeral, readings):
     assert all(["the"] != r[:1] for t in normalise("MIX it, said II") for r in t.readings)
     shouted = normalise("THIS IS WHAT MR LI SAID ABOUT IT")  # capitals everywhere: a name
     assert all(["the"] != r[:1] for t in shouted for r in t.readings)
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("<b>Then</b> Mike walks to <i>coffee</i>", "<b>, </b>, <i>"),
+    ("Mike&nbsp;walks", "&nbsp;"), ("<speak>hello</speak>", "<speak>"), ("a <br/> b", "<br/>"),
+    ("rock &amp; roll", "&amp;")])
+def test_html_is_refused_not_aligned_as_words(text, shown, lex):
+    """A prompt from a web page: `<b>Then</b>` gave the words b, Then, b (the fake words took
+    the real ones' time, nothing flagged), `&nbsp;` was spelled out."""
+    with pytest.raises(TranscriptError, match=f"holds HTML \\({re.escape(shown)}"):
+        parse_transcript(text, lex)
+    # angle-bracket markup and CHAT's & codes are not HTML
+    assert [w.text for w in parse_transcript("<unk> AT&T <s> &-um &=laughs", lex)] == [
+        "<unk>", "AT&T", "<s>", "um", "&=laughs"]
+
+
+def test_a_zero_width_space_parts_words(lex):
+    """`Mike\u200bwalks` was one word with a generated pronunciation."""
+    assert [w.text for w in parse_transcript("Then Mike\u200bwalks", lex)] == ["Then", "Mike", "walks"]
+    (word,) = parse_transcript("co\u00adoperate", lex)  # a soft hyphen is inside the word
+    assert word.spoken == ["cooperate"]
 
 
 def test_money_is_read_every_way_people_say_it(lex):

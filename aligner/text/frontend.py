@@ -21,7 +21,7 @@ from aligner.text.encoding import decode_text
 from aligner.text.errors import DictionaryError, TranscriptError, UnpronounceableError
 from aligner.text.lexicon import MAX_VARIANTS, Lexicon, read_cmudict, cmudict_path
 from aligner.text.lexicon import read_user_dictionary
-from aligner.text.normalise import MARKUP_STAR, normalise
+from aligner.text.normalise import MARKUP_STAR, is_chat, normalise
 from aligner.text.phones import SPOKEN_NOISE, STAR
 
 __all__ = [
@@ -87,6 +87,16 @@ def _markup_word(text: str, kind: str, lexicon: Lexicon) -> Word:
     return Word(text, [[STAR if kind == MARKUP_STAR else SPOKEN_NOISE]], False, [])
 
 
+# HTML's (and SSML's) inline tags and character entities: text copied from a web page or meant
+# for a synthesiser ("<b>Then</b> Mike", "Mike&nbsp;walks"), whose tags were aligned as the words
+# "b" and "i" and whose entities were spelled out. Angle-bracket markup (`<unk>`, Kaldi's `<s>`)
+# is not among them: tag names in lower case, attributes as name=value.
+_HTML_RE = re.compile(
+    r"</?(?:b|i|u|em|strong|span|p|br|div|a|sup|sub|font|small|big|mark|speak|prosody|break|"
+    r"emphasis|say-as|phoneme|voice)(?:\s+[\w:-]+\s*=[^<>]*)?\s*/?>"
+    r"|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});")
+
+
 def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """Typed text -> words with pronunciations. Symbol-only tokens are dropped (not spoken).
     Markup tokens keep their text and are pronounced `spn` (`<star>`: the wildcard), see
@@ -97,6 +107,11 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """
     if not isinstance(text, str):
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
+    html = [] if is_chat(text) else _HTML_RE.findall(text)  # CHAT's <scope> [/] is its own
+    if html:
+        shown = ", ".join(dict.fromkeys(html[:3]))
+        raise TranscriptError(f"transcript holds HTML ({shown}): its tags and entities would be "
+                              "aligned as words; give the words as plain text")
     words: list[Word] = []
     unpronounceable: list[UnpronounceableError] = []
     for token in normalise(text, known=lexicon.__contains__):

@@ -32,8 +32,9 @@ _CHAR_MAP = {
     **{c: " - " for c in "\u2012\u2013"},
     **{c: "-- " for c in "\u2014\u2015\u2e3a\u2e3b"},
     "\u2044": "/", "\u2215": "/", "\u00a0": " ", "\u2026": "...",
+    "\u200b": " ",  # a zero-width space: a break between words, not inside one
 }
-_DROP = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+_DROP = {"\u00ad", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 SPOKEN_SYMBOLS: dict[str, list[str]] = {
     "&": ["and"], "@": ["at"], "+": ["plus"], "=": ["equals"],

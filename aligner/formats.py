@@ -308,7 +308,8 @@ def write_json(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
     """MFA's JSON: each tier's entries are `[start, end, label]`, as MFA writes them (code that
     unpacks three items keeps working), with the entries' confidences in a list of their own
     beside them (`"confidence": [...]`, null where there is none); plus `flags` (each with the
-    entry it refers to), the generated pronunciations of `unknown_words`, `transcript_fit` and
+    entry it refers to), each phone's word (`"word": [0, 0, 1, ...]`, the index of the words
+    tier's entry that holds it), the generated pronunciations of `unknown_words`, `transcript_fit` and
     the transcript `text` as typed: a tool showing a learner the result has the sentence's own
     punctuation and case, which the words tier leaves out."""
     with atomic_open(path) as handle:
@@ -401,9 +402,9 @@ def _pretty_json(data: dict) -> str:
         lines.append(f'  {dump(name)}: {{"type": {dump(tier["type"])}, "entries": [')
         entries = tier["entries"]
         lines += [f"   {dump(e)}{',' if i < len(entries) - 1 else ''}" for i, e in enumerate(entries)]
-        confidence = (f', "confidence": {dump(tier["confidence"])}' if "confidence" in tier
-                      else "")  # an earlier version's file, a flag added to it: none
-        lines.append(f"  ]{confidence}}}" + ("," if t < len(tiers) - 1 else ""))
+        beside = "".join(f", {dump(key)}: {dump(value)}" for key, value in tier.items()
+                         if key not in ("type", "entries"))  # confidence, a phone's word
+        lines.append(f"  ]{beside}}}" + ("," if t < len(tiers) - 1 else ""))
     lines.append(" },")
     rest = [k for k in data if k not in ("start", "end", "tiers")]
     for i, key in enumerate(rest):
@@ -424,6 +425,8 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
             tiers[name] = {"type": "interval",
                            "entries": [[iv.start, iv.end, iv.label] for iv in labelled],
                            "confidence": [_conf(iv.confidence) for iv in labelled]}
+        tiers[phones_name]["word"] = _owning_words(tiers[phones_name]["entries"],
+                                                   tiers[words_name]["entries"])
         for f in a.flags:
             item = f.as_dict() if hasattr(f, "as_dict") else {"kind": "", "message": str(f)}
             if a.speaker and len(alignments) > 1:
@@ -436,6 +439,20 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
     return {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
             "unknown_words": unknown, "transcript_fit": _per_speaker(alignments, fits),
             "text": _per_speaker(alignments, texts)}
+
+
+def _owning_words(phones: list[list], words: list[list]) -> list[int | None]:
+    """For each phone entry [start, end, label], the index of the word entry whose span holds
+    its midpoint (None for none): feedback on a word's sounds needs no matching by time. One
+    pass over both (both in time order)."""
+    out: list[int | None] = []
+    k = 0
+    for start, end, _ in phones:
+        mid = (start + end) / 2
+        while k < len(words) and words[k][1] <= mid:
+            k += 1
+        out.append(k if k < len(words) and words[k][0] <= mid else None)
+    return out
 
 
 def _per_speaker(alignments: list[Alignment], values: dict[int, object]) -> object:

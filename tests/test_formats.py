@@ -624,6 +624,18 @@ def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
     assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8"))["text"] is None
 
 
+def test_json_says_which_word_each_phone_belongs_to(tmp_path):
+    """Feedback on a word's sounds had to match phones to words by time."""
+    two = [_alignment("alice"), _alignment("bob", offset=0.5)]
+    write_outputs(two, tmp_path / "two", ["json"])
+    tiers = json.loads((tmp_path / "two.json").read_text(encoding="utf-8"))["tiers"]
+    for speaker in ("alice", "bob"):
+        words, phones = tiers[f"{speaker} - words"], tiers[f"{speaker} - phones"]
+        assert phones["word"] == [0, 0, 1, 1]
+        assert [words["entries"][k][2] for k in phones["word"]] == ["héllo", "héllo", "world", "world"]
+    assert [len(a.phones) for a in read_json(tmp_path / "two.json")] == [4, 4]  # read back as before
+
+
 def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):
     """Its `recording` row spans the recording: not the last word's end (1.3 s) but 2.0456 s."""
     a = _alignment()

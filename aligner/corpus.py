@@ -178,10 +178,12 @@ def transcript_conflict(utt: Utterance) -> str | None:
     if utt.transcript is None or utt.transcript.suffix.lower() not in (".lab", ".txt"):
         return None
     if utt.gold is not None:  # the TextGrid beside the text, found with it (no folder scan)
-        from aligner.formats import alignment_tiers, textgrid_tier_names
+        from aligner.formats import alignment_tiers, phones_tier, textgrid_tier_names
 
         names = textgrid_tier_names(utt.gold)
-        if names and not alignment_tiers(names):  # a gold alignment beside it is expected
+        # a gold alignment beside it is expected, with tiers of its own too (praatio's
+        # `phone, word, pitch`): a phones tier makes it no transcript, as the reader says
+        if names and not alignment_tiers(names) and phones_tier(names) is None:
             return (f"{utt.gold} holds utterance tiers ({', '.join(names)}), a transcript; using "
                     f"{utt.transcript.name} (a .lab or .txt is read before a TextGrid): move "
                     "the text file away to align the TextGrid's turns")

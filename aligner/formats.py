@@ -797,7 +797,7 @@ ACCEPTED = ('TextGrid (words/phones tiers), JSON ({"tiers": ...} or {"words": [[
 # Tier names other tools use; exact names first, then `<anything> words`, `x-phones`, `x_phn`.
 _EXACT_TIERS = {"words": "words", "word": "words", "wrd": "words", "orthography": "words",
                 "ort": "words", "ort-mau": "words", "word_segments": "words",  # WhisperX
-                "phones": "phones", "phone": "phones",
+                "phones": "phones", "phone": "phones", "phons": "phones",
                 "phn": "phones", "phonemes": "phones", "phoneme": "phones", "phonetic": "phones",
                 "segments": "phones", "segment": "phones", "mau": "phones"}
 _SUFFIX_TIERS = {n: k for n, k in _EXACT_TIERS.items() if "mau" not in n}

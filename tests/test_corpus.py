@@ -142,6 +142,13 @@ def test_a_textgrid_of_turns_beside_a_text_transcript_is_a_warning(tmp_path, wri
     warning = corpus.transcript_conflict(utts["spk/turns"])
     assert "turns.TextGrid holds utterance tiers (ruth)" in warning and "using turns.txt" in warning
     assert corpus.transcript_conflict(utts["spk/gold"]) is None
+    # a labelled recording's tiers beside its phones (praatio's mary: phone, word, pitch) are
+    # an alignment too, as the transcript reader has it: validate told to align it as turns
+    tg = ptg.Textgrid()
+    for name in ("phone", "word", "pitch"):
+        tg.addTier(ptg.IntervalTier(name, [(0.1, 0.9, "x")], 0, 1.0))
+    tg.save(str(root / "spk" / "gold.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert corpus.transcript_conflict(corpus.find_utterances(root)[0]) is None
 
 
 def test_lab_and_txt_that_differ_are_a_warning(small_corpus):

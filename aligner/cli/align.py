@@ -544,8 +544,9 @@ def _print_unknown_words(results, root: Path, dictionary: Path | None) -> None:
 
 
 def _print_transcript_conflicts(utterances, verbose: bool) -> None:
-    """Warn about recordings with both a .lab and a .txt that disagree (which one is used, and
-    why), a few lines at most: `validate` lists them all."""
+    """Warn about recordings with two transcripts (a .lab and a .txt that disagree, or a
+    TextGrid of turns beside the text: which one is used, and why), a few lines at most:
+    `validate` lists them all."""
     from aligner.corpus import transcript_conflict
 
     conflicts = [c for u in utterances if (c := transcript_conflict(u)) is not None]
@@ -554,7 +555,7 @@ def _print_transcript_conflicts(utterances, verbose: bool) -> None:
         console.print(f"[yellow]warning:[/] {escape(line)}")
     if len(conflicts) > FLAG_EXAMPLES and not verbose:
         console.print(f"[yellow]warning:[/] ... {len(conflicts) - FLAG_EXAMPLES} more recordings "
-                      "with a .lab and a .txt that differ (ottc-align validate lists them all)")
+                      "with two transcripts (ottc-align validate lists them all)")
 
 
 def _print_changed_settings(recorded: dict[str, str], settings: str, utterances, out_dir: Path,

@@ -150,3 +150,17 @@ def test_plots_without_matplotlib(tmp_path, tiny_model_dir, monkeypatch):
     assert_one_line_error(cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir,
                               "--plots"), 2, "matplotlib")
 
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--clean"], ["--clean is an MFA option", "--overwrite"]),  # click guessed --cues
+    (["--output_format", "json"], ["--output_format is an MFA option", "--format"]),
+    (["--beam=100"], ["--beam is an MFA option", "no beam"]),
+    (["--min-pause", "30"], ["--min-pause 30 is in seconds", "0.03"]),  # every pause was closed
+])
+def test_habits_from_mfa_and_milliseconds_get_a_line_saying_what_to_type(args, needles, tmp_path,
+                                                                        example_pair):
+    audio, transcript = example_pair
+    result = cli(audio, transcript, "-o", tmp_path / "out.TextGrid", *args)
+    assert_one_line_error(result, 2, *needles)
+    assert not (tmp_path / "out.TextGrid").exists()

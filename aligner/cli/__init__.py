@@ -26,7 +26,7 @@ from typer.core import TyperGroup
 
 from aligner import __version__
 from aligner.cli import adapt, align, evaluate, plot, train, validate
-from aligner.cli.common import EXIT_FAILED, EXIT_OK, MethodCommand, err_console, escape
+from aligner.cli.common import EXIT_FAILED, EXIT_OK, MethodCommand, err_console, escape, fail
 from aligner.errors import one_line
 from aligner.interrupts import StopRequest, catch_interrupts
 
@@ -42,7 +42,29 @@ class DefaultCommandGroup(TyperGroup):
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = [self.default_command, *args]
+        for arg in args:
+            hint = MFA_OPTIONS.get(arg.split("=", 1)[0])
+            if hint is not None:
+                raise fail(f"{arg.split('=', 1)[0]} is an MFA option; {hint}")
         return super().parse_args(ctx, args)
+
+
+# What MFA users type out of habit, and what ottc-align does instead (click's nearest-name
+# guess for `--clean` was `--cues`).
+MFA_OPTIONS = {
+    "--clean": "ottc-align keeps no temporary files to clean; --overwrite aligns every "
+               "recording again",
+    "--output_format": "use --format (textgrid, json, csv, ctm, srt, vtt; comma-separated)",
+    "--num_jobs": "use --jobs N",
+    "--beam": "ottc-align searches every path the transcript allows: there is no beam to set",
+    "--retry_beam": "ottc-align searches every path the transcript allows: there is no beam",
+    "--include_original_text": "the JSON output's `text` holds the transcript as typed",
+    "--textgrid_cleanup": "ottc-align's TextGrids need no cleanup pass: --min-pause sets which "
+                          "gaps between words are closed",
+    "--single_speaker": "each recording is judged against its speaker's others; -s N takes "
+                        "the speaker from the first N characters of the file name",
+    "--use_mp": "use --jobs N",
+}
 
 
 app = typer.Typer(

@@ -24,6 +24,9 @@ MEMORY_HINT = "try a shorter file or a TextGrid transcript with utterance interv
 PROGRESS_SECONDS = 120  # a single file longer than this gets a progress bar
 
 
+# --min-pause above this many seconds is a mistake (30 typed for 30 ms), not a wish.
+MAX_MIN_PAUSE = 2.0
+
 def command(
     audio: Annotated[Path, typer.Argument(
         help="A recording (wav, flac, ogg, mp3, ...) or an MFA-style corpus directory.",
@@ -95,6 +98,9 @@ def command(
     from aligner.checks import STRICT_KINDS, parse_strict_flags, parse_thresholds
     from aligner.formats import parse_formats
 
+    if min_pause > MAX_MIN_PAUSE:  # milliseconds typed out of habit: every pause would go
+        raise fail(f"--min-pause {min_pause:g} is in seconds: every pause shorter than "
+                   f"{min_pause:g} s would be closed; 30 ms is 0.03")
     try:
         fmts = parse_formats(formats)
     except ValueError as err:
@@ -118,8 +124,9 @@ def command(
     if not audio.exists():
         raise fail(f"{audio}: file not found")
     if audio.is_dir():
-        if transcript is not None:
-            raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR")
+        if transcript is not None:  # MFA's `align CORPUS DICTIONARY MODEL OUTPUT`?
+            raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR (a "
+                       "pronunciation dictionary is --dictionary FILE, a model --model DIR)")
         if output is None:
             raise fail(f"{audio} is a corpus directory: give an output directory with -o OUT_DIR")
         from aligner.audio import AUDIO_EXTENSIONS

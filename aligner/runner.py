@@ -402,6 +402,14 @@ def foreign_refusal(output: Path) -> str:
             "write the alignments elsewhere (-o), or move it")
 
 
+def unrecorded_refusal(output: Path) -> str:
+    """Why an output that no run of ours recorded is kept: replacing it lost MFA alignments
+    corrected by hand in Praat, with one line of notice."""
+    return (f"{output}: exists, and no ottc-align run into this folder wrote it (another "
+            "aligner's output, or one corrected by hand?); kept: move it, or give --overwrite "
+            "to replace it")
+
+
 def overwrite_refusal(utt: Utterance, output: Path) -> str:
     return (f"{output}: this output would overwrite the recording's own "
             f"{'audio' if same_file(output, utt.audio) else 'transcript'}; "
@@ -410,8 +418,8 @@ def overwrite_refusal(utt: Utterance, output: Path) -> str:
 
 def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
          overwrite: bool, plots: bool = False, dictionary: Path | None = None,
-         settings: str = "", recorded: dict[str, str] | None = None
-         ) -> tuple[list[Utterance], list[Result]]:
+         settings: str = "", recorded: dict[str, str] | None = None,
+         written: set[str] | None = None) -> tuple[list[Utterance], list[Result]]:
     """Split into utterances to align, already-finished ones (reported as skipped, their
     outputs listed as written) and ones whose outputs would replace their own input (failed).
     Finished means every output exists, none is older than the audio, the transcript or
@@ -419,11 +427,14 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     `recorded` (utterance -> settings, from the report: `previous_rows`) records it; an
     utterance it does not list was not aligned by ottc-align (None: not checked).
     Other outputs are removed here (they align words the transcript no longer has, or with
-    another model, method or dictionary, or no ottc-align run recorded them: another tool's
-    TextGrids in the folder), so the utterance is aligned again, and if that fails no stale
-    alignment is left. So are those of a recording whose transcript was deleted since a run
-    recorded in `recorded` aligned it (it fails: no transcript); files beside an untranscribed
-    recording that no run of ours recorded are the user's, and stay."""
+    another model, method or dictionary), so the utterance is aligned again, and if that fails
+    no stale alignment is left. So are those of a recording whose transcript was deleted since
+    a run recorded in `recorded` aligned it (it fails: no transcript); files beside an
+    untranscribed recording that no run of ours recorded are the user's, and stay. `written`:
+    the utterances a run of ours may have written outputs for (the report's rows but failed
+    ones; None: not checked); an output of any other utterance (another aligner's TextGrid,
+    perhaps corrected by hand) is kept and the utterance fails (`unrecorded_refusal`), unless
+    `overwrite`: then it is removed and the utterance aligned again."""
     todo, done = [], []
     for utt in utterances:
         outputs = expected_outputs(out_dir, utt, formats, plots)
@@ -436,6 +447,12 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
         foreign = None if ours else foreign_output(outputs)  # before stale outputs are removed
         if foreign is not None:
             done.append(Result(utt.name, "failed", foreign_refusal(foreign),
+                               speaker=utt.speaker or "", cause=BAD_INPUT))
+            continue
+        unrecorded = (None if overwrite or written is None or utt.name in written
+                      else next((p for p in outputs if Path(p).is_file()), None))
+        if unrecorded is not None:  # another aligner's, or corrected by hand: not ours to drop
+            done.append(Result(utt.name, "failed", unrecorded_refusal(unrecorded),
                                speaker=utt.speaker or "", cause=BAD_INPUT))
             continue
         if utt.transcript is None:  # its transcript is gone: what our runs wrote is stale

@@ -315,9 +315,12 @@ def test_an_edited_transcript_audio_or_dictionary_is_aligned_again(tmp_path, tin
     assert [u.name for u in todo] == ["spk/u0", "spk/u1"] and done == []
 
 
-def test_another_tools_textgrids_in_the_output_folder_are_aligned_again(tmp_path, tiny_model_dir):
+def test_another_tools_textgrids_in_the_output_folder_are_kept_until_overwrite(tmp_path,
+                                                                              tiny_model_dir):
     """TextGrids MFA wrote into -o, with no report of ours beside them, are not taken for a run
-    of ours to resume: they are aligned again (and replaced), and the run says so."""
+    of ours to resume; nor are they replaced: they may hold corrections made by hand in Praat
+    (a phonetician lost them with one line of notice). The recording fails, saying why;
+    --overwrite aligns it again and replaces them."""
     root, out = tmp_path / "corpus", tmp_path / "out"
     _age(write_pair(root, "u0", speechlike(1.5), text="hello there"), 120)
     out.mkdir()
@@ -331,8 +334,19 @@ def test_another_tools_textgrids_in_the_output_folder_are_aligned_again(tmp_path
                + tier(2, "phones", "EH1"))  # MFA writes both tiers
     (out / "u0.TextGrid").write_text(foreign, encoding="utf-8")
     result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 1, result.output
+    assert "no ottc-align run recorded" in result.stderr and "--overwrite" in result.stderr
+    assert (out / "u0.TextGrid").read_text(encoding="utf-8") == foreign
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert rows["u0"]["status"] == "failed" and "corrected by hand" in rows["u0"]["reason"]
+    result = cli(root, "-o", out, "--model", tiny_model_dir)  # its failed row makes it no ours
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert result.exit_code == 1 and rows["u0"]["status"] == "failed", result.output
+    assert (out / "u0.TextGrid").read_text(encoding="utf-8") == foreign
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--overwrite")
     assert result.exit_code in (0, 1), result.output
-    assert "no ottc-align run recorded" in result.stderr
     assert _words(out / "u0.TextGrid") == ["hello", "there"]
     rows = {r["utterance"]: r for r in csv.DictReader(
         open(out / runner.REPORT_NAME, encoding="utf-8"))}

@@ -441,14 +441,18 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes
         recorded = {name: runner.without_cues(before) for name, before in recorded.items()}
     if not quiet:
-        _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots)
+        _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots, overwrite)
         if recorded and not any(u.name in recorded for u in utterances):
             err_console().print(
                 f"[yellow]warning:[/] {escape(str(report))} lists {len(recorded)} recordings, none "
                 "of them in this corpus (another corpus's run?): this run's report replaces it, "
                 "and their next run aligns them again; give each corpus its own output folder")
+    # the utterances a run of ours may have written outputs for: a failed one has none (a
+    # refusal removes them), and one this check failed is no more ours the next time
+    written = {name for name, row in runner.previous_rows(report).items()
+               if row.get("status") != "failed"}
     todo, results = runner.plan([u for u in utterances if u.name not in refused], out_dir, fmts,
-                                overwrite, plots, dictionary, settings, recorded)
+                                overwrite, plots, dictionary, settings, recorded, written)
     results += [runner.bad_input(name, problem) for name, problem in sorted(refused.items())]
     by_name = {u.name: u for u in utterances}
     runner.recall_previous(results, report, strict,  # before this run's report replaces it
@@ -566,10 +570,11 @@ def _print_transcript_conflicts(utterances, verbose: bool) -> None:
 
 
 def _print_changed_settings(recorded: dict[str, str], settings: str, utterances, out_dir: Path,
-                            fmts, plots: bool) -> None:
+                            fmts, plots: bool, overwrite: bool) -> None:
     """Say so when outputs that would be skipped were written with another method, model or
-    dictionary (`runner.run_settings`), or by no ottc-align run the folder's report records
-    (another aligner's TextGrids): they are aligned again and replaced, not kept."""
+    dictionary (`runner.run_settings`): they are aligned again and replaced; or by no
+    ottc-align run the folder's report records (another aligner's TextGrids, perhaps corrected
+    by hand): they are kept and their recordings fail, unless --overwrite replaces them."""
     from aligner import runner
 
     present = [u for u in utterances  # an untranscribed recording's namesakes are not aligned
@@ -584,7 +589,10 @@ def _print_changed_settings(recorded: dict[str, str], settings: str, utterances,
         err_console().print(f"{len(foreign)} utterance(s) have outputs in {escape(str(out_dir))} "
                             f"that no ottc-align run recorded ({runner.REPORT_NAME} does not "
                             f"list them), e.g. {escape(str(runner.utterance_outputs(out_dir, foreign[0], fmts, plots)[0]))}: "
-                            "aligning them again and replacing those files")
+                            + ("aligning them again and replacing those files" if overwrite else
+                               "kept, those recordings not aligned (another aligner's outputs, "
+                               "or corrected by hand?): move them, or give --overwrite to "
+                               "replace them"))
 
 
 def _print_orphans(orphans: list[Path], verbose: bool) -> None:

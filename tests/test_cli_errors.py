@@ -164,3 +164,30 @@ def test_habits_from_mfa_and_milliseconds_get_a_line_saying_what_to_type(args, n
     result = cli(audio, transcript, "-o", tmp_path / "out.TextGrid", *args)
     assert_one_line_error(result, 2, *needles)
     assert not (tmp_path / "out.TextGrid").exists()
+
+
+def test_a_textgrid_corrected_by_hand_is_not_replaced_by_a_rerun(tmp_path, tiny_model_dir,
+                                                                 example_pair):
+    """`ottc-align x.wav` again after correcting x.TextGrid in Praat replaced the corrections
+    without a word. A rerun that would write the same file, or one after the transcript was
+    fixed (the output is then older than it), replaces it as before; --overwrite always."""
+    import os
+
+    audio, transcript = example_pair
+    out = audio.with_suffix(".TextGrid")
+    args = [audio, transcript, "--model", tiny_model_dir]
+    assert cli(*args).exit_code == 0
+    first = out.read_text(encoding="utf-8")
+    assert cli(*args).exit_code == 0 and out.read_text(encoding="utf-8") == first  # same again
+    edited = first.replace('text = "passwords"', 'text = "password"')
+    assert edited != first
+    out.write_text(edited, encoding="utf-8")
+    result = cli(*args)
+    assert_one_line_error(result, 2, "differs from this alignment", "--overwrite")
+    assert out.read_text(encoding="utf-8") == edited
+    assert cli(*args, "--overwrite").exit_code == 0
+    assert out.read_text(encoding="utf-8") == first
+    out.write_text(edited, encoding="utf-8")
+    later = out.stat().st_mtime + 5  # the transcript fixed after the correction: stale
+    os.utime(transcript, (later, later))
+    assert cli(*args).exit_code == 0 and out.read_text(encoding="utf-8") == first

@@ -156,7 +156,7 @@ def command(
 
                 _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           refused, quiet, verbose, min_pause, limits, cues)
+                           refused, quiet, verbose, min_pause, limits, cues, overwrite)
     raise typer.Exit(code)
 
 
@@ -230,8 +230,11 @@ def single_output_base(audio: Path, output: Path | None,
 
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
-                quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines") -> int:
-    """One recording: a one-utterance run of the runner, its Result printed."""
+                quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines",
+                overwrite=False) -> int:
+    """One recording: a one-utterance run of the runner, its Result printed. An output that
+    differs from this alignment and is newer than the audio and the transcript (corrected by
+    hand in Praat since the last run?) is kept, nothing written, unless `overwrite`."""
     from aligner.align import swapped_arguments
     from aligner.atomic import OutputError, check_writable
 
@@ -262,10 +265,15 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause = min_pause
 
-    def write(utt, alignments, wave) -> list[Path]:
+    def write_to(folder: Path, alignments) -> list[Path]:
         if file is None:
-            return write_outputs(alignments, base, fmts, audio.stem, cues)
-        return write_file(alignments, file, fmts[0], audio.stem, cues)
+            return write_outputs(alignments, folder / base.name, fmts, audio.stem, cues)
+        return write_file(alignments, folder / file.name, fmts[0], audio.stem, cues)
+
+    def write(utt, alignments, wave) -> list[Path]:
+        if not overwrite:
+            _keep_edited(outputs, utt, lambda folder: write_to(folder, alignments))
+        return write_to(base.parent, alignments)
 
     progress = _progress_for(audio, aligner, quiet)
     try:
@@ -278,6 +286,33 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     if not quiet:
         _print_file_summary(audio, result, verbose)
     return EXIT_OK
+
+
+def _keep_edited(outputs: Sequence[Path], utt, render) -> None:
+    """Raise OutputError when an output exists, is newer than the audio and the transcript,
+    and differs from what this run would write (`render(folder)` writes it there): a
+    TextGrid corrected by hand since the run that wrote it. Why: rerunning `ottc-align x.wav`
+    replaced the corrections without a word. An output older than an input is stale (the
+    transcript was fixed since), and one that this run would write again unchanged is ours:
+    both are replaced as before."""
+    import tempfile
+
+    from aligner.atomic import OutputError
+
+    inputs = [p for p in (utt.audio, utt.transcript) if p is not None]
+    newest = max(p.stat().st_mtime for p in inputs)
+    kept = [p for p in outputs if p.is_file() and p.stat().st_mtime > newest]
+    if not kept:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        rendered = {p.name: p for p in render(Path(folder))}
+        for path in kept:
+            twin = rendered.get(path.name)
+            if twin is not None and twin.read_bytes() != path.read_bytes():
+                raise OutputError(
+                    f"{path}: exists, is newer than the recording and its transcript, and "
+                    "differs from this alignment (corrected by hand?); kept, nothing written: "
+                    "give --overwrite to replace it, or -o to write elsewhere")
 
 
 def _progress_for(audio: Path, aligner, quiet: bool):

@@ -206,7 +206,8 @@ class Aligner:
         # a word's fading last sound before a pause keeps the voicing that runs on after it
         # (boundaries.extend_into_voicing)
         self.voiced_ends = True
-        # gaps between two words shorter than this are closed (boundaries.close_short_pauses)
+        # gaps between two words shorter than this are closed (boundaries.close_short_pauses),
+        # and with it on, those under 0.1 s voiced throughout at the level of speech
         self.min_pause = MIN_PAUSE
 
     # ------------------------------------------------------------------ construction
@@ -370,13 +371,14 @@ class Aligner:
             voiced = voiced_frames(piece)
             if segment.whole:
                 whole_voiced = voiced
+            levels = frame_levels(piece).numpy()
             if self.voiced_ends:
-                words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(),
-                                                    frame_levels(piece).numpy(),
+                words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(), levels,
                                                     self.frame_duration, a.duration)
                 a = replace(a, words=words, phones=phones)
             if self.min_pause > 0:
-                words, phones = close_short_pauses(a.words, a.phones, self.min_pause)
+                words, phones = close_short_pauses(a.words, a.phones, self.min_pause,
+                                                   voiced.numpy(), levels, self.frame_duration)
                 a = replace(a, words=words, phones=phones)
             share = voiced_share(voiced)
             if share < self.thresholds.min_voiced_share:  # in hiss? a second look (no_speech)

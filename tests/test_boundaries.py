@@ -313,6 +313,33 @@ def test_a_gap_too_short_to_be_a_pause_is_closed():
     assert MIN_PAUSE == pytest.approx(0.03)
 
 
+def test_a_gap_voiced_throughout_at_speech_level_is_no_pause():
+    """"young | man": a 50 ms gap inside continuous voicing at the words' level was written as
+    a pause. Voiced and loud throughout: closed at its middle; one frame quiet or unvoiced, or
+    0.1 s or longer: kept."""
+    from aligner.boundaries import VOICED_GAP, close_short_pauses
+
+    words = [Interval(0.1, 0.4, "young", 0.5), Interval(0.45, 0.7, "man", 0.5)]
+    phones = [Interval(0.1, 0.2, "Y", 0.5), Interval(0.2, 0.3, "AH1", 0.5),
+              Interval(0.3, 0.4, "NG", 0.5), Interval(0.45, 0.55, "M", 0.5),
+              Interval(0.55, 0.65, "AE1", 0.5), Interval(0.65, 0.7, "N", 0.5)]
+    voiced, levels = np.ones(100, dtype=bool), np.full(100, -20.0)
+    w, p = close_short_pauses(words, phones, voiced=voiced, levels=levels)
+    assert [(x.start, x.end) for x in w] == [(0.1, 0.425), (0.425, 0.7)]
+    assert (p[2].end, p[3].start) == (0.425, 0.425)
+    quiet = levels.copy()
+    quiet[42] = -60.0  # a real pause dips
+    assert close_short_pauses(words, phones, voiced=voiced, levels=quiet) == (words, phones)
+    unvoiced = voiced.copy()
+    unvoiced[43] = False
+    assert close_short_pauses(words, phones, voiced=unvoiced, levels=levels) == (words, phones)
+    assert close_short_pauses(words, phones) == (words, phones)  # no arrays: by length alone
+    longer = [words[0], Interval(0.4 + VOICED_GAP, 0.7, "man", 0.5)]
+    longer_phones = [*phones[:3], Interval(0.5, 0.55, "M", 0.5), *phones[4:]]
+    assert close_short_pauses(longer, longer_phones, voiced=voiced, levels=levels) == (
+        longer, longer_phones)
+
+
 def test_a_gap_beside_a_stop_shorter_than_a_pause_is_its_closure():
     """60 ms before "big" is B's closure ("big" starts where "a" ends), 60 ms after it is G's
     ("big" runs on); 60 ms between "one" and "more" (no stop) and 150 ms before "toe" stay."""

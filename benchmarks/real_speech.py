@@ -618,12 +618,15 @@ def voiced_tails(items: list[Item], hyps: dict[str, dict[str, Alignment]]) -> di
     """Per system: of its word ends at a pause, how many are followed by 60 and by 100 ms or
     more of voicing (`features.voiced_frames`) within TAIL_NEAR_DB of the word's loudest frame
     (`features.frame_levels`): a word's fading last sound left to silence
-    (`boundaries.extend_into_voicing`). Each recording's voicing is measured once."""
+    (`boundaries.extend_into_voicing`); and its gaps between words under 100 ms, and how many
+    of them are voiced throughout at the level of speech (`boundaries.voiced_through`: no
+    pause at all). Each recording's voicing is measured once."""
     from aligner.audio import load_audio
-    from aligner.boundaries import TAIL_PAUSE, voiced_tail
+    from aligner.boundaries import TAIL_PAUSE, voiced_through, voiced_tail
     from aligner.features import frame_levels, voiced_frames
 
     runs: dict[str, list[int]] = {name: [] for name in hyps}
+    short: dict[str, list[bool]] = {name: [] for name in hyps}  # gaps under TAIL_PAUSE: voiced?
     for item in items:
         if not any(item.key in done for done in hyps.values()):
             continue
@@ -635,13 +638,17 @@ def voiced_tails(items: list[Item], hyps: dict[str, dict[str, Alignment]]) -> di
             for k, w in enumerate(words):
                 nxt = words[k + 1].start if k + 1 < len(words) else a.duration
                 t, lo = int(round(w.end * 100)), int(round(w.start * 100))
+                if k + 1 < len(words) and 0 < nxt - w.end < TAIL_PAUSE:
+                    short[name].append(voiced_through(voiced, levels, w, words[k + 1], 0.01))
                 if nxt - w.end < TAIL_PAUSE or not lo < t < len(levels):
                     continue
                 stop = min(len(voiced), int(nxt * 100))
                 runs[name].append(voiced_tail(voiced, levels, lo, t, TAIL_NEAR_DB, stop) * 10)
     return {name: {"word_ends_at_pauses": len(r),
                    "voiced_60ms": float(np.mean(np.array(r) >= 60)) if r else float("nan"),
-                   "voiced_100ms": float(np.mean(np.array(r) >= 100)) if r else float("nan")}
+                   "voiced_100ms": float(np.mean(np.array(r) >= 100)) if r else float("nan"),
+                   "pauses_under_100ms": len(short[name]),
+                   "voiced_throughout": int(sum(short[name]))}
             for name, r in runs.items()}
 
 
@@ -894,7 +901,8 @@ def main(argv: list[str] | None = None) -> int:
         so_data["voiced_tails"] = voiced_tails(items, hyps)
         for name, t in so_data["voiced_tails"].items():
             tail_rows.append([name, t["word_ends_at_pauses"], f"{100 * t['voiced_60ms']:.1f}%",
-                              f"{100 * t['voiced_100ms']:.1f}%"])
+                              f"{100 * t['voiced_100ms']:.1f}%", t["pauses_under_100ms"],
+                              t["voiced_throughout"]])
 
     # 4. isolated words
     word_rows, word_data = [], {}
@@ -943,7 +951,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"within {TAIL_NEAR_DB:g} dB of the word's loudest frame, on the same recordings "
                  "(a word's fading last sound left to silence):\n\n"
                  + markdown_table(["system", "word ends at a pause", "followed by 60 ms or more",
-                                   "100 ms or more"], tail_rows) + "\n\n")
+                                   "100 ms or more", "pauses under 100 ms",
+                                   "of which voiced throughout"], tail_rows) + "\n\n")
     cal = so_data.get(ottc.name, {}).get("calibration")
     if cal:
         body += calibration_text(

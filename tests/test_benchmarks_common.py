@@ -214,9 +214,13 @@ def test_real_speech_voiced_tails_count_word_ends_that_leave_the_voice_to_silenc
     inside = Alignment([Interval(0.1, 0.4, "hel"), Interval(0.45, 0.7, "lo")], [], 1.0)
     got = voiced_tails([item], {"early": {"a": early}, "whole": {"a": whole},
                                 "inside": {"a": inside}})
-    assert got["early"] == {"word_ends_at_pauses": 1, "voiced_60ms": 1.0, "voiced_100ms": 1.0}
-    assert got["whole"] == {"word_ends_at_pauses": 1, "voiced_60ms": 0.0, "voiced_100ms": 0.0}
+    assert got["early"] == {"word_ends_at_pauses": 1, "voiced_60ms": 1.0, "voiced_100ms": 1.0,
+                            "pauses_under_100ms": 0, "voiced_throughout": 0}
+    assert got["whole"] == {"word_ends_at_pauses": 1, "voiced_60ms": 0.0, "voiced_100ms": 0.0,
+                            "pauses_under_100ms": 0, "voiced_throughout": 0}
     assert got["inside"]["word_ends_at_pauses"] == 1 and got["inside"]["voiced_100ms"] == 0.0
+    # its 50 ms gap lies inside the voice: no pause at all
+    assert (got["inside"]["pauses_under_100ms"], got["inside"]["voiced_throughout"]) == (1, 1)
 
 
 def test_adaptation_criteria_edit_distance_counts_substitutions_insertions_deletions():

@@ -25,10 +25,11 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus16(tmp_path_factory) -> Path:
-    """16 recordings: the 8 tone sentences twice, under two 'speakers' folders each."""
+    """16 recordings: the 8 tone sentences twice (with other noise: not copies), under two
+    'speakers' folders each."""
     root = tmp_path_factory.mktemp("tones16")
-    for part in ("a", "b"):
-        _tone_corpus(root / part, with_gold=False)
+    for seed, part in enumerate(("a", "b")):
+        _tone_corpus(root / part, with_gold=False, seed=seed)
     return root
 
 
@@ -77,7 +78,7 @@ def test_corpora_below_the_minimum_are_refused_with_what_is_enough():
     enough = adapt.ADAPT_MIN_SECONDS / adapt.ADAPT_MIN_UTTERANCES
     assert too_small(_recordings(adapt.ADAPT_MIN_UTTERANCES, enough)) is None
     few = too_small(_recordings(8, 11.0))
-    assert few.startswith("8 recording(s) (1.5 min of audio")
+    assert few.startswith("8 recording(s) (1.4 min of audio")  # 1.47: not rounded up to 1.5
     assert f"at least {adapt.ADAPT_MIN_UTTERANCES} recordings" in few
     assert too_small(_recordings(adapt.ADAPT_MIN_UTTERANCES, 1.0)) is not None  # many, too short
 
@@ -454,3 +455,19 @@ def test_gold_check_keeps_the_base_when_the_adapted_model_fails_another_recordin
     better = adapt.GoldCheck(2, nothing, adapt.GoldFigures("phones", 40, 0.8, 12.0))
     assert better.adapted_is_better and "phones boundaries" in better.describe()
     assert "2 -> 0 recording(s) not aligned" in better.describe()
+
+
+def test_copies_of_recordings_are_neither_counted_nor_trained_on(tmp_path):
+    """20 recordings copied three times passed the size check, and the held-out ones were copies
+    of some trained on: the check that keeps the base model judged the training data."""
+    root = tmp_path / "c"
+    (root / "s").mkdir(parents=True)
+    for k in range(3):
+        (root / "s" / f"u{k}.wav").write_bytes(bytes([k]) * 100)
+    for k in range(3, 6):  # copies of u0-u2, and one of the same size that differs
+        (root / "s" / f"u{k}.wav").write_bytes(bytes([k - 3]) * 100)
+    (root / "s" / "u6.wav").write_bytes(bytes([9]) * 100)
+    recs = [Recording(root, f"s/u{k}", root / "s" / f"u{k}.wav", root / "s" / f"u{k}.lab", 10.0)
+            for k in range(7)]
+    assert [r.name for r in adapt.copies(recs)] == ["s/u3", "s/u4", "s/u5"]
+    assert too_small(_recordings(29, 118.5 / 29)).startswith("29 recording(s) (1.9 min")

@@ -200,7 +200,7 @@ def test_user_dictionary_entries_for_markup(tmp_path):
                                                  [["<star>"]]]
     bad = tmp_path / "bad.dict"
     bad.write_text("word\tAH spn\n", encoding="utf-8")
-    with pytest.raises(DictionaryError, match=r"bad\.dict:1: 'spn' is not an ARPAbet phone"):
+    with pytest.raises(DictionaryError, match=r"bad\.dict:1: 'spn' is not one of the model's phones"):
         read_user_dictionary(bad)
 
 

@@ -41,7 +41,7 @@ def test_user_dictionary_overrides_cmudict(tmp_path):
 def test_user_dictionary_bad_phone_names_file_and_line(tmp_path):
     d = tmp_path / "bad.dict"
     d.write_text("good G UH1 D\nbad B Æ D\n", encoding="utf-8")
-    with pytest.raises(DictionaryError, match=r"bad\.dict:2: 'Æ' is not an ARPAbet phone"):
+    with pytest.raises(DictionaryError, match=r"bad\.dict:2: 'Æ' is not one of the model's phones"):
         read_user_dictionary(d)
 
 

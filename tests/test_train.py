@@ -29,7 +29,7 @@ SENTENCES = [
 TINY = {"fine_dim": 16, "dim": 24, "blocks": 2, "kernel": 5, "dropout": 0.0}
 
 
-def _tone_corpus(root: Path, with_gold: bool) -> Path:
+def _tone_corpus(root: Path, with_gold: bool, seed: int = 0) -> Path:
     from aligner.formats import write_textgrid
     from aligner.text.frontend import load_lexicon, parse_transcript
     from aligner.text.phones import phone_ids
@@ -37,7 +37,7 @@ def _tone_corpus(root: Path, with_gold: bool) -> Path:
     lexicon = load_lexicon()
     rate = 16000
     for k, text in enumerate(SENTENCES):
-        rng = np.random.default_rng(k)
+        rng = np.random.default_rng(k + 1000 * seed)  # another seed: the same tones, other noise
         pieces, words, phones, t = [np.zeros(1600)], [], [], 0.1
         for w in parse_transcript(text, lexicon):
             start = t

@@ -89,16 +89,20 @@ def command(
             folding = load_folding(gold_fold)
             in_corpus = adapt.gold_in_corpus(recordings, hand)
             recordings = [r for r in recordings if r not in in_corpus]
+        dupes = adapt.copies(recordings)  # neither counted nor trained on nor held out
+        recordings = [r for r in recordings if r not in dupes]
         reason = adapt.too_small(recordings)
         if reason:
             raise ValueError(reason + (f" (not counting the {len(in_corpus)} --gold recording(s) "
-                                       "in it, which are not trained on)" if in_corpus else ""))
+                                       "in it, which are not trained on)" if in_corpus else "")
+                             + (f" (not counting {len(dupes)} copies of other recordings)"
+                                if dupes else ""))
         held = adapt.choose_held_out(recordings, seed)
         cfg = adapt.adaptation_config(corpus, work / "adapted", base, work, steps=steps, lr=lr,
                                       viterbi_weight=viterbi_weight, max_utterance_s=max_utterance_s,
                                       seed=seed, threads=threads, resume=resume,
                                       name=f"{base_name}-adapted", max_minutes=max_minutes,
-                                      leave_out=[r.name for r in [*held, *in_corpus]])
+                                      leave_out=[r.name for r in [*held, *in_corpus, *dupes]])
         conflict = adapt.resumed_leave_out_conflict(work, cfg.leave_out) if resume else None
         if conflict:
             raise ValueError(conflict)
@@ -109,7 +113,8 @@ def command(
               + (f" ({len(in_corpus)} of them in the corpus, not trained on)" if in_corpus else "")
               if hand else "")
     typer.echo(f"adapting to {len(recordings)} recordings ({seconds / 60:.1f} min); {len(held)} "
-               f"held out to check the result{judged}", err=True)
+               f"held out to check the result{judged}"
+               + (f"; {len(dupes)} copies of other recordings left out" if dupes else ""), err=True)
     run_training(cfg, device)
     try:
         base_model, adapted = load_model(base, device), load_model(work / "adapted", device)

@@ -128,8 +128,8 @@ def parse_pronunciation(phones: list[str], where: str) -> list[str]:
         up = p.upper()
         if not _PHONE_RE.match(up):
             raise DictionaryError(
-                f"{where}: {p!r} is not an ARPAbet phone (the model uses CMUdict's 39 phones, "
-                "with optional stress 0/1/2, or `spn` / `sil` alone)")
+                f"{where}: {p!r} is not one of the model's phones (CMUdict's 39 ARPAbet "
+                "phones, with optional stress 0/1/2, or `spn` / `sil` alone)")
         out.append(up)
     return out
 

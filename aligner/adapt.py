@@ -64,16 +64,17 @@ class Recording:
 def usable_recordings(corpora: list[Path], max_utterance_s: float) -> list[Recording]:
     """The recordings training will use, from the audio headers (fast: nothing is decoded).
 
-    Unreadable files, label files and TextGrid transcripts are left out: training skips them
-    too (they counted towards the minimum and the held-out share)."""
+    Unreadable files, label files, and TextGrid and CHAT transcripts are left out: training
+    skips them too (they counted towards the minimum and the held-out share)."""
     from aligner.audio import AudioError, audio_info
     from aligner.corpus import find_utterances
+    from aligner.dataset import UNTRAINED_TRANSCRIPTS
     from aligner.text.frontend import read_transcript
 
     found = []
     for root in corpora:
         for u in find_utterances(Path(root)):
-            if u.transcript is None or u.transcript.suffix.lower() == ".textgrid":
+            if u.transcript is None or u.transcript.suffix.lower() in UNTRAINED_TRANSCRIPTS:
                 continue
             try:  # an empty transcript teaches nothing: not counted towards the minimum
                 if not read_transcript(u.transcript).strip():

@@ -37,6 +37,11 @@ from aligner.features import (QUIET_PEAK, FeatureConfig, lift_quiet, log_mel, me
                               model_input)
 
 
+# Transcripts of timed utterances (a TextGrid's intervals, a CHAT file's bulleted lines): training
+# reads one text per recording, so these are left out (listed with the skipped files).
+UNTRAINED_TRANSCRIPTS = (".textgrid", ".cha")
+
+
 class CorpusError(ValueError):
     """A training corpus cannot be used (one-line message naming the folder or file)."""
 
@@ -111,8 +116,9 @@ def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | No
         if k and k % 500 == 0:
             log(f"{root}: read {k}/{len(utts)} utterances")
         try:
-            if u.transcript.suffix.lower() == ".textgrid":
-                raise ValueError("TextGrid transcripts are not read for training (use .lab)")
+            if u.transcript.suffix.lower() in UNTRAINED_TRANSCRIPTS:
+                raise ValueError(f"{u.transcript.suffix} transcripts are not read for training "
+                                 "(use .lab)")
             prepared = prepare_text(read_transcript(u.transcript), lexicon)
             ids = [phone_ids(phones) for phones in prepared.phones]
             wave = torch.from_numpy(load_audio(u.audio, features.sample_rate))

@@ -402,12 +402,22 @@ def foreign_refusal(output: Path) -> str:
             "write the alignments elsewhere (-o), or move it")
 
 
+UNRECORDED = "no ottc-align run into this folder wrote it"
+
+
 def unrecorded_refusal(output: Path) -> str:
     """Why an output that no run of ours recorded is kept: replacing it lost MFA alignments
     corrected by hand in Praat, with one line of notice."""
-    return (f"{output}: exists, and no ottc-align run into this folder wrote it (another "
-            "aligner's output, or one corrected by hand?); kept: move it, or give --overwrite "
-            "to replace it")
+    return (f"{output}: exists, and {UNRECORDED} (another aligner's output, or one corrected "
+            "by hand?); kept: move it, or give --overwrite to replace it")
+
+
+def written_by_us(rows: dict[str, dict]) -> set[str]:
+    """The utterances of a report's rows (`previous_rows`) whose outputs a run of ours may have
+    written: all but those failed because their outputs were not ours (`unrecorded_refusal`),
+    which stay not ours the next time. Another failure may leave an earlier run's outputs."""
+    return {name for name, row in rows.items()
+            if not (row.get("status") == "failed" and UNRECORDED in (row.get("reason") or ""))}
 
 
 def overwrite_refusal(utt: Utterance, output: Path) -> str:
@@ -431,8 +441,8 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     no stale alignment is left. So are those of a recording whose transcript was deleted since
     a run recorded in `recorded` aligned it (it fails: no transcript); files beside an
     untranscribed recording that no run of ours recorded are the user's, and stay. `written`:
-    the utterances a run of ours may have written outputs for (the report's rows but failed
-    ones; None: not checked); an output of any other utterance (another aligner's TextGrid,
+    the utterances a run of ours may have written outputs for (`written_by_us`; None: not
+    checked); an output of any other utterance (another aligner's TextGrid,
     perhaps corrected by hand) is kept and the utterance fails (`unrecorded_refusal`), unless
     `overwrite`: then it is removed and the utterance aligned again."""
     todo, done = [], []

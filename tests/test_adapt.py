@@ -178,6 +178,12 @@ def test_recordings_with_empty_transcripts_do_not_count(corpus, tmp_path):
     second.write_text("0.0 0.5 a\n0.5 1.0 b\n1.0 1.5 c\n", encoding="utf-8")
     before = adapt.usable_recordings([corpus], 60.0)
     assert len(adapt.usable_recordings([copy], 60.0)) == len(before) - 2
+    # a CHAT file: its timed lines are no one text to train on (its headers were trained on)
+    third = sorted(copy.rglob("*.lab"))[2]
+    third.with_suffix(".cha").write_text("@Begin\n*PAR:\tbee see dough .\n%mor:\tn|bee\n@End\n",
+                                         encoding="utf-8")
+    third.unlink()
+    assert len(adapt.usable_recordings([copy], 60.0)) == len(before) - 3
 
 
 def test_cli_refuses_a_corpus_too_small_and_writes_nothing(corpus, base_model, tmp_path):

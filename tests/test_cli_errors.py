@@ -166,11 +166,12 @@ def test_habits_from_mfa_and_milliseconds_get_a_line_saying_what_to_type(args, n
     assert not (tmp_path / "out.TextGrid").exists()
 
 
-def test_a_textgrid_corrected_by_hand_is_not_replaced_by_a_rerun(tmp_path, tiny_model_dir,
-                                                                 example_pair):
+def test_a_textgrid_corrected_by_hand_is_kept_under_a_backup_name(tmp_path, tiny_model_dir,
+                                                                   example_pair):
     """`ottc-align x.wav` again after correcting x.TextGrid in Praat replaced the corrections
-    without a word. A rerun that would write the same file, or one after the transcript was
-    fixed (the output is then older than it), replaces it as before; --overwrite always."""
+    without a word. Now the corrected file is kept as x.TextGrid.~1~ (and said so); a rerun
+    that writes the same file, or one after the transcript was fixed (the output is then older
+    than it), replaces it as before; --overwrite always. With -o x.ctm its phones file too."""
     import os
 
     audio, transcript = example_pair
@@ -178,16 +179,29 @@ def test_a_textgrid_corrected_by_hand_is_not_replaced_by_a_rerun(tmp_path, tiny_
     args = [audio, transcript, "--model", tiny_model_dir]
     assert cli(*args).exit_code == 0
     first = out.read_text(encoding="utf-8")
-    assert cli(*args).exit_code == 0 and out.read_text(encoding="utf-8") == first  # same again
+    again = cli(*args)
+    assert again.exit_code == 0 and "kept the earlier" not in again.stderr  # the same again
     edited = first.replace('text = "passwords"', 'text = "password"')
     assert edited != first
     out.write_text(edited, encoding="utf-8")
-    result = cli(*args)
-    assert_one_line_error(result, 2, "differs from this alignment", "--overwrite")
-    assert out.read_text(encoding="utf-8") == edited
-    assert cli(*args, "--overwrite").exit_code == 0
-    assert out.read_text(encoding="utf-8") == first
+    result = cli(*args, "--min-pause", "0.05")  # other settings too: the file is kept
+    assert result.exit_code == 0 and "kept the earlier" in result.stderr, result.output
+    assert (out.parent / "allison.TextGrid.~1~").read_text(encoding="utf-8") == edited
+    out.write_text(edited, encoding="utf-8")
+    assert cli(*args).exit_code == 0
+    assert (out.parent / "allison.TextGrid.~2~").read_text(encoding="utf-8") == edited
+    out.write_text(edited, encoding="utf-8")
+    assert cli(*args, "--overwrite").exit_code == 0 and out.read_text(encoding="utf-8") == first
+    assert not (out.parent / "allison.TextGrid.~3~").exists()
     out.write_text(edited, encoding="utf-8")
     later = out.stat().st_mtime + 5  # the transcript fixed after the correction: stale
     os.utime(transcript, (later, later))
     assert cli(*args).exit_code == 0 and out.read_text(encoding="utf-8") == first
+    assert not (out.parent / "allison.TextGrid.~3~").exists()
+    ctm = tmp_path / "w.ctm"
+    assert cli(*args, "-o", ctm).exit_code == 0
+    phones = tmp_path / "w.phones.ctm"
+    phones.write_text(phones.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    os.utime(phones, (later + 5, later + 5))
+    assert cli(*args, "-o", ctm).exit_code == 0
+    assert (tmp_path / "w.phones.ctm.~1~").read_text(encoding="utf-8").endswith("edited\n")

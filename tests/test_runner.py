@@ -952,3 +952,12 @@ def test_a_skipped_recordings_flags_keep_it_among_the_flagged(tmp_path):
     rows = list(csv.DictReader(open(report, encoding="utf-8")))
     assert [r["utterance"] for r in rows] == ["c", "b", "d", "a"]
     assert rows[1]["status"] == "skipped" and rows[1]["flags"].startswith("low_confidence")
+
+
+def test_outputs_of_our_own_run_stay_ours_after_another_failure():
+    """A recording aligned, then failed for another reason (a second file of its name), left
+    its outputs; once that was fixed, the next run took them for another aligner's."""
+    rows = {"spk/a": {"status": "failed", "reason": "2 recordings share this name (a.flac, a.wav)"},
+            "spk/b": {"status": "failed", "reason": runner.unrecorded_refusal(Path("o/b.TextGrid"))},
+            "spk/c": {"status": "aligned", "reason": ""}}
+    assert runner.written_by_us(rows) == {"spk/a", "spk/c"}

@@ -55,7 +55,9 @@ def command(
                                       help="Corpus on CPU: parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(
         help="Corpus: realign utterances whose outputs already exist (ones whose audio, "
-             "transcript or --dictionary changed since are realigned anyway).")] = False,
+             "transcript or --dictionary changed since are realigned anyway), and replace outputs "
+             "no ottc-align run wrote. One recording: replace an output corrected by hand "
+             "instead of keeping it as x.TextGrid.~1~.")] = False,
     strict: Annotated[Optional[bool], typer.Option(
         "--strict/--no-strict", help="Refuse alignments flagged as wrong as a whole (a "
         "transcript that does not match, speech missing from it, ...: docs/usage.md): exit 1, "
@@ -234,7 +236,8 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
                 overwrite=False) -> int:
     """One recording: a one-utterance run of the runner, its Result printed. An output that
     differs from this alignment and is newer than the audio and the transcript (corrected by
-    hand in Praat since the last run?) is kept, nothing written, unless `overwrite`."""
+    hand in Praat since the last run?) is kept under a backup name, unless `overwrite`
+    (`_back_up_edited`)."""
     from aligner.align import swapped_arguments
     from aligner.atomic import OutputError, check_writable
 
@@ -270,9 +273,12 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
             return write_outputs(alignments, folder / base.name, fmts, audio.stem, cues)
         return write_file(alignments, folder / file.name, fmts[0], audio.stem, cues)
 
+    backups: list[tuple[Path, Path]] = []
+
     def write(utt, alignments, wave) -> list[Path]:
         if not overwrite:
-            _keep_edited(outputs, utt, lambda folder: write_to(folder, alignments))
+            backups.extend(_back_up_edited(base.parent, utt,
+                                           lambda folder: write_to(folder, alignments)))
         return write_to(base.parent, alignments)
 
     progress = _progress_for(audio, aligner, quiet)
@@ -281,6 +287,10 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     finally:
         if progress is not None:
             progress.stop()
+    for path, backup in backups:  # said even with -q: the user's file has a new name
+        err_console().print(f"kept the earlier {escape(str(path))} as {escape(backup.name)}: it "
+                            "differed from this alignment and was newer than the recording and "
+                            "its transcript (corrected by hand?)")
     if result.status == "failed":
         raise _file_failure(audio, result, verbose, [p for p in outputs if p.exists()], strict)
     if not quiet:
@@ -288,31 +298,32 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     return EXIT_OK
 
 
-def _keep_edited(outputs: Sequence[Path], utt, render) -> None:
-    """Raise OutputError when an output exists, is newer than the audio and the transcript,
-    and differs from what this run would write (`render(folder)` writes it there): a
-    TextGrid corrected by hand since the run that wrote it. Why: rerunning `ottc-align x.wav`
-    replaced the corrections without a word. An output older than an input is stale (the
-    transcript was fixed since), and one that this run would write again unchanged is ours:
-    both are replaced as before."""
+def _back_up_edited(folder: Path, utt, render) -> list[tuple[Path, Path]]:
+    """Move aside (to `name.~N~`, the first free N, as `cp --backup=numbered` names them) each
+    file of `folder` this run is about to replace that is newer than the audio and the
+    transcript and differs from what this run writes (`render(other_folder)` writes it there):
+    a TextGrid corrected by hand in Praat since the run that wrote it, or one written with other
+    settings. Returns the (file, backup) pairs. Why: rerunning `ottc-align x.wav` replaced the
+    corrections without a word; refusing instead failed every rerun with another --method. An
+    output older than an input is stale (the transcript was fixed since), and one this run
+    would write again unchanged is its own: both are simply replaced."""
     import tempfile
-
-    from aligner.atomic import OutputError
 
     inputs = [p for p in (utt.audio, utt.transcript) if p is not None]
     newest = max(p.stat().st_mtime for p in inputs)
-    kept = [p for p in outputs if p.is_file() and p.stat().st_mtime > newest]
-    if not kept:
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        rendered = {p.name: p for p in render(Path(folder))}
-        for path in kept:
-            twin = rendered.get(path.name)
-            if twin is not None and twin.read_bytes() != path.read_bytes():
-                raise OutputError(
-                    f"{path}: exists, is newer than the recording and its transcript, and "
-                    "differs from this alignment (corrected by hand?); kept, nothing written: "
-                    "give --overwrite to replace it, or -o to write elsewhere")
+    moved = []
+    with tempfile.TemporaryDirectory() as other:
+        for twin in render(Path(other)):
+            path = folder / twin.name
+            if (path.is_file() and path.stat().st_mtime >= newest
+                    and twin.read_bytes() != path.read_bytes()):
+                n = 1
+                while (folder / f"{twin.name}.~{n}~").exists():
+                    n += 1
+                backup = folder / f"{twin.name}.~{n}~"
+                path.rename(backup)
+                moved.append((path, backup))
+    return moved
 
 
 def _progress_for(audio: Path, aligner, quiet: bool):
@@ -482,10 +493,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                 f"[yellow]warning:[/] {escape(str(report))} lists {len(recorded)} recordings, none "
                 "of them in this corpus (another corpus's run?): this run's report replaces it, "
                 "and their next run aligns them again; give each corpus its own output folder")
-    # the utterances a run of ours may have written outputs for: a failed one has none (a
-    # refusal removes them), and one this check failed is no more ours the next time
-    written = {name for name, row in runner.previous_rows(report).items()
-               if row.get("status") != "failed"}
+    written = runner.written_by_us(runner.previous_rows(report))
     todo, results = runner.plan([u for u in utterances if u.name not in refused], out_dir, fmts,
                                 overwrite, plots, dictionary, settings, recorded, written)
     results += [runner.bad_input(name, problem) for name, problem in sorted(refused.items())]

@@ -901,7 +901,7 @@ def _as_transcript_path(transcript: Path | str) -> Path | None:
     """A Path is a file. A str is a file name when it looks like one, so that a mistyped path
     is an error ("transcript not found") instead of being aligned as words; otherwise it is
     the transcript text. It looks like one when it is a single line and either
-    - ends in .txt, .lab or .TextGrid (any case; or an alignment's suffix, .json, .csv, ...,
+    - ends in .txt, .lab, .TextGrid or .cha (any case; or an alignment's suffix, .json, .csv, ...,
       refused later with a reason) and has no spaces, or has a '/', or names an existing file
       ("notes.txt", "my data/a.lab"), or
     - has no spaces, has a '/', and starts with '/', '.' or '~' or lies in an existing folder

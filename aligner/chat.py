@@ -18,8 +18,9 @@ import re
 from aligner.formats import Segment
 
 _MAIN_TIER_RE = re.compile(r"^\*([A-Z0-9]{2,4}):[ \t]*(.*)$")  # the codes the front-end drops
-# CLAN writes a bullet between two NAK characters (U+0015); a text export may lose them.
-_BULLET_RE = re.compile(r"\x15?(?<![\w.])(\d+)_(\d+)(?![\w.])\x15?")
+# CLAN writes a bullet between two NAK characters (U+0015); a text export may lose them, or
+# show them as `•` (U+2022), and put it straight after the terminator (`ok.7000_8000`).
+_BULLET_RE = re.compile(r"[\x15\u2022]?(?<!\w)(\d+)_(\d+)(?![\w.])[\x15\u2022]?")
 # An utterance of "0" alone: an action with no speech (`*PAR: 0 [=! points] .`).
 _NO_SPEECH_RE = re.compile(r"^\s*0\s*(\[[^\]]*\]\s*)*[.?!]?\s*$")
 
@@ -36,23 +37,21 @@ def is_chat_file(text: str) -> bool:
 
 
 def _logical_lines(text: str) -> list[str]:
-    """CHAT's lines with their continuation lines (those opening with a tab) joined on."""
+    """CHAT's lines with their continuation lines (those opening with a tab, or with spaces
+    where an editor turned the tab into them) joined on."""
     out: list[str] = []
     for line in text.splitlines():
-        if line.startswith("\t") and out:
+        if line[:1] in ("\t", " ") and out:
             out[-1] += " " + line.strip()
         elif line.strip():
             out.append(line.rstrip())
     return out
 
 
-def read_chat(text: str, source: str) -> list[Segment]:
-    """The utterances of a CHAT file: one Segment per main tier line, timed by its bullet and
-    named by its speaker code, when every one has a bullet; else one Segment over the whole
-    recording holding every main tier in order (several speakers then share one tier: there is
-    no time to tell them apart by). Utterances of `0` alone (no speech) are left out. `source`
-    names the file in error messages. Returns [] when no main tier holds speech."""
-    utterances: list[tuple[str, str, tuple[float, float] | None]] = []
+def _utterances(text: str) -> list[tuple[str, str, tuple[float, float] | None]]:
+    """(speaker code, words without bullets, (start, end) s or None) of each main tier that
+    holds speech."""
+    utterances = []
     for line in _logical_lines(text):
         m = _MAIN_TIER_RE.match(line)
         if m is None:
@@ -64,12 +63,29 @@ def read_chat(text: str, source: str) -> list[Segment]:
             continue
         span = (min(a for a, _ in bullets) / 1000, max(b for _, b in bullets) / 1000) if bullets else None
         utterances.append((speaker, words, span))
+    return utterances
+
+
+def read_chat(text: str, source: str) -> list[Segment]:
+    """The utterances of a CHAT file: one Segment per main tier line, timed by its bullet and
+    named by its speaker code, when every one has a bullet; else one Segment over the whole
+    recording holding every main tier in order (several speakers then share one tier: there is
+    no time to tell them apart by). Utterances of `0` alone (no speech) are left out. `source`
+    names the file in error messages. Returns [] when no main tier holds speech."""
+    utterances = _utterances(text)
     if not utterances:
         return []
     if all(span is not None and span[1] > span[0] for _, _, span in utterances):
         return [Segment(f"*{speaker}:\t{words}", f"{source} [{speaker} {span[0]:.2f}s]", speaker,
                         span[0], span[1]) for speaker, words, span in utterances]
     return [Segment("\n".join(f"*{speaker}:\t{words}" for speaker, words, _ in utterances), source)]
+
+
+def untimed_utterances(text: str) -> tuple[int, int]:
+    """(utterances without a usable bullet, utterances) of a CHAT file: any of the first makes
+    `read_chat` align the whole file as one text, untimed (`validate` says so)."""
+    spans = [span for _, _, span in _utterances(text)]
+    return sum(span is None or span[1] <= span[0] for span in spans), len(spans)
 
 
 def chat_speakers(segments: list[Segment]) -> list[str]:

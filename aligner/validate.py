@@ -141,7 +141,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     except ValueError as err:
         check.problems.append(one_line(err))
         return check
-    check.warnings += chat_speaker_warnings(segments)
+    check.warnings += chat_warnings(utt.transcript, segments)
     issues = []  # utterance intervals `align` leaves out (`interval_not_aligned`)
     for segment in segments:
         check.warnings += stray_bracket_warnings(segment.text) + speaker_label_warnings(segment.text)
@@ -185,10 +185,12 @@ STRAY_EXAMPLES = 5
 
 
 def stray_bracket_warnings(text: str) -> list[str]:
-    """One warning naming the tokens with a bracket that is not markup (`stray_brackets`)."""
+    """One warning naming the tokens with a bracket that is not markup (`stray_brackets`);
+    none for HTML, which is refused, not aligned (`frontend.html_in`)."""
+    from aligner.text.frontend import html_in
     from aligner.text.normalise import stray_brackets
 
-    stray = stray_brackets(text)
+    stray = [] if html_in(text) else stray_brackets(text)
     if not stray:
         return []
     shown = ", ".join(repr(t) for t in stray[:STRAY_EXAMPLES]) + (
@@ -219,17 +221,28 @@ def read_as(typed: str, spoken: list[str]) -> str | None:
     return " ".join(spoken)
 
 
-def chat_speaker_warnings(segments: list[Segment]) -> list[str]:
-    """One warning when a CHAT file's speakers share one tier: its utterances have no media
-    bullets to place each speaker's turns by (`chat.read_chat`)."""
-    from aligner.chat import chat_speakers
+def chat_warnings(transcript: Path, segments: list[Segment]) -> list[str]:
+    """Warnings about a CHAT file read untimed (`chat.read_chat`): some of its utterances have
+    a media bullet but not all, so none is timed; its speakers share one tier."""
+    from aligner.chat import chat_speakers, is_chat_file, untimed_utterances
+    from aligner.text.frontend import read_transcript
 
-    codes = chat_speakers(segments)
-    if len(codes) < 2:
+    if not segments or not segments[0].whole or transcript.suffix.lower() == ".textgrid":
         return []
-    return [f"CHAT speakers {', '.join('*' + c + ':' for c in codes[:STRAY_EXAMPLES])} share one "
-            "tier: not every utterance has a media bullet (start_end in ms) to align it by; "
-            "link the media in CLAN, or keep one speaker's lines"]
+    text = read_transcript(transcript)
+    if transcript.suffix.lower() != ".cha" and not is_chat_file(text):
+        return []
+    out = []
+    untimed, total = untimed_utterances(text)
+    if 0 < untimed < total:
+        out.append(f"{untimed} of {total} CHAT utterances have no usable media bullet (start_end "
+                   "in ms): the file is aligned as one text, untimed; give each a bullet")
+    codes = chat_speakers(segments)
+    if len(codes) >= 2:
+        out.append(f"CHAT speakers {', '.join('*' + c + ':' for c in codes[:STRAY_EXAMPLES])} "
+                   "share one tier: not every utterance has a media bullet (start_end in ms) to "
+                   "align it by; link the media in CLAN, or keep one speaker's lines")
+    return out
 
 
 def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:

@@ -86,7 +86,7 @@ def _naming(aligner: Aligner, wave: np.ndarray, posts, toks: list[str], method: 
     if len(full) != len(toks):
         return
     for key, text in (("word alone", toks[-1]), ("<star> word", f"<star> {toks[-1]}")):
-        (word,) = [w for w in _words(aligner, wave, posts, text, method) if w.label != "<star>"]
+        word = [w for w in _words(aligner, wave, posts, text, method) if w.label != "<star>"][-1]
         out[key].append(abs(word.start - full[-1].start) + abs(word.end - full[-1].end))
 
 

@@ -10,7 +10,7 @@ from aligner.chat import is_chat_file, read_chat
 from aligner.corpus import find_utterances
 from aligner.formats import read_transcript_file
 from aligner.text.errors import TranscriptError
-from aligner.validate import chat_speaker_warnings
+from aligner.validate import chat_warnings
 from conftest import speechlike
 
 # As CLAN writes it: headers, dependent tiers, a continuation line, NAK-quoted bullets (ms).
@@ -44,16 +44,34 @@ def test_a_cha_file_gives_its_main_tiers_timed_by_their_bullets(tmp_path):
             for g in read_transcript_file(tmp_path / "kate.txt")] == same
 
 
-def test_without_bullets_the_utterances_are_one_text_in_order_and_validate_warns():
+def test_without_bullets_the_utterances_are_one_text_in_order_and_validate_warns(tmp_path):
     text = "@Begin\n*PAR:\tthe dog ran .\n%mor:\tdet|the n|dog v|run&PAST .\n*INV:\tand then ?\n"
     (whole,) = read_chat(text, "x.cha")
     assert whole.whole and whole.text == "*PAR:\tthe dog ran .\n*INV:\tand then ?"
-    warning, = chat_speaker_warnings([whole])
+    path = tmp_path / "x.cha"
+    path.write_text(text, encoding="utf-8")
+    warning, = chat_warnings(path, [whole])
     assert "*PAR:, *INV: share one tier" in warning
-    assert chat_speaker_warnings(read_chat("@Begin\n*PAR:\tthe dog ran .\n", "x.cha")) == []
-    # one bullet missing: no time for that turn, so none is timed
-    part = read_chat("*PAR:\tthe dog . \x150_900\x15\n*PAR:\tit ran .\n", "x.cha")
+    path.write_text("@Begin\n*PAR:\tthe dog ran .\n", encoding="utf-8")
+    assert chat_warnings(path, read_chat(path.read_text(), "x.cha")) == []
+    # one bullet missing: no time for that turn, so none is timed, and validate says so
+    part_text = "*PAR:\tthe dog . \x150_900\x15\n*PAR:\tit ran .\n"
+    part = read_chat(part_text, "x.cha")
     assert len(part) == 1 and part[0].whole
+    path.write_text(part_text, encoding="utf-8")
+    assert chat_warnings(path, part) == [
+        "1 of 2 CHAT utterances have no usable media bullet (start_end in ms): the file is "
+        "aligned as one text, untimed; give each a bullet"]
+
+
+def test_chat_as_text_exports_and_editors_write_it():
+    """CRLF line ends, continuation lines indented with spaces (their words and bullet were
+    dropped), bullets shown as U+2022 (left in the text) or glued to the terminator (read as a
+    word)."""
+    text = ("@Begin\r\n*PAR:\tthe dog\r\n    ran away . \u20220_900\u2022\r\n"
+            "*INV:\tok.1000_1500\r\n@End\r\n")
+    assert [(g.text, g.start, g.end) for g in read_chat(text, "x.cha")] == [
+        ("*PAR:\tthe dog ran away .", 0.0, 0.9), ("*INV:\tok.", 1.0, 1.5)]
 
 
 @pytest.mark.parametrize("text,chat", [

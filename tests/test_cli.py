@@ -499,5 +499,8 @@ def test_the_progress_bar_moves_on_to_the_search_once_the_model_is_done():
         shown = [t for t in progress.tasks if t.visible]
         assert [t.description for t in shown] == ["Aligning long.wav: search and checks"]
         assert shown[0].total is None and shown[0].fields["share"] == ""
+        # the next interval of a timed transcript: its model frames again
+        update(100, 800)
+        assert [t.description for t in progress.tasks if t.visible] == ["Aligning long.wav: model"]
     finally:
         progress.stop()

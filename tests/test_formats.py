@@ -634,6 +634,11 @@ def test_json_says_which_word_each_phone_belongs_to(tmp_path):
         assert phones["word"] == [0, 0, 1, 1]
         assert [words["entries"][k][2] for k in phones["word"]] == ["héllo", "héllo", "world", "world"]
     assert [len(a.phones) for a in read_json(tmp_path / "two.json")] == [4, 4]  # read back as before
+    lone = _alignment()
+    lone.phones.append(Interval(1.5, 1.6, "S", 0.5))  # no word holds it
+    write_outputs(lone, tmp_path / "lone", ["json"])
+    tiers = json.loads((tmp_path / "lone.json").read_text(encoding="utf-8"))["tiers"]
+    assert tiers["phones"]["word"] == [0, 0, 1, 1, None]
 
 
 def test_csv_with_a_recording_row_gives_the_recording_duration(tmp_path):

@@ -299,6 +299,16 @@ def _noisy_log_probs() -> torch.Tensor:
 
 
 def test_viterbi_gives_spoken_noise_and_star_what_no_word_explains():
+    # the trade-off of the penalties (4.5 nats > ln 39): where the model is evenly unsure of
+    # every phone, the transcript's own among them, markup takes no frame; where it hears
+    # neither of the words' phones, it takes them all (below)
+    even = torch.full((30, 41), -8.0)
+    even[:10, 2], even[20:, 3], even[10:20, 2:] = -0.05, -0.05, math.log(1 / 39)
+    even = with_markup_scores(torch.log_softmax(even, dim=-1))
+    t = build_targets([[2], [SPN_ID], [3]])
+    spans = align_viterbi(even, t.tokens, optional=t.optional)
+    j = t.tokens.tolist().index(SPN_ID)
+    assert float(spans.end[j] - spans.start[j]) == 0.0
     lp = _noisy_log_probs()
     for middle, optional in ((SPN_ID, False), (STAR_ID, True)):
         t = build_targets([[2], [middle], [3]])

@@ -392,14 +392,15 @@ def _frame_progress(label: str):
                         TextColumn("{task.fields[share]}"), TimeRemainingColumn(),
                         console=err_console(), transient=True)
     task = progress.add_task(f"{label}: model", total=None, share="")
+    search = progress.add_task(f"{label}: search and checks", total=None, share="",
+                               visible=False)  # a task without a total pulses
     progress.start()
 
     def update(done: int, total: int) -> None:
-        if done < total:
-            progress.update(task, completed=done, total=total, share=f"{100 * done / total:3.0f}%")
-        elif progress.tasks[-1].id == task:  # once: a task without a total pulses
-            progress.update(task, visible=False)
-            progress.add_task(f"{label}: search and checks", total=None, share="")
+        # each interval of a timed transcript runs the model on its own: back to the bar
+        progress.update(task, completed=done, total=total, share=f"{100 * done / total:3.0f}%",
+                        visible=done < total)
+        progress.update(search, visible=done >= total)
 
     return progress, update
 

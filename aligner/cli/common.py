@@ -172,5 +172,5 @@ def from_root(text: str, root: Path) -> str:
     base = str(root).rstrip("/\\")
     if not base:
         return text
-    said, command, rest = text.partition(" e.g. ")
-    return re.sub(r"(?<![^\s(\"'])" + re.escape(base + os.sep), "", said) + command + rest
+    said, marker, command = text.partition(" e.g. ")
+    return re.sub(r"(?<![^\s(\"'])" + re.escape(base + os.sep), "", said) + marker + command

@@ -97,6 +97,12 @@ _HTML_RE = re.compile(
     r"|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});")
 
 
+def html_in(text: str) -> list[str]:
+    """The HTML tags and entities in a transcript (`_HTML_RE`), in order; none in CHAT, whose
+    `<scope> [/]` is its own."""
+    return [] if is_chat(text) else _HTML_RE.findall(text)
+
+
 def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """Typed text -> words with pronunciations. Symbol-only tokens are dropped (not spoken).
     Markup tokens keep their text and are pronounced `spn` (`<star>`: the wildcard), see
@@ -107,7 +113,7 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """
     if not isinstance(text, str):
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
-    html = [] if is_chat(text) else _HTML_RE.findall(text)  # CHAT's <scope> [/] is its own
+    html = html_in(text)
     if html:
         shown = ", ".join(dict.fromkeys(html[:3]))
         raise TranscriptError(f"transcript holds HTML ({shown}): its tags and entities would be "

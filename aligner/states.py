@@ -38,7 +38,7 @@ FIRST_PHONE = 2  # class ids below this (blank, silence) have a single state
 # where nothing is missing; the neighbours' boundaries compared with the full transcript's),
 # checked on 60 others (benchmarks/star_drift.py, docs/usage.md "Transcript markup"). Lower
 # penalties let markup eat into words: the 2.5 and 3.5 chosen earlier on one voice the model
-# was trained on moved a needless `<unk>`'s neighbours 331 ms on learners; higher ones leave
+# was trained on moved a needless `<unk>`'s neighbours 332 ms on learners; higher ones leave
 # the missing word's frames to its neighbours.
 SPN_PENALTY = 4.5
 STAR_PENALTY = 4.5

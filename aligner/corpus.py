@@ -172,7 +172,7 @@ def _nfc(text: str) -> str:
 
 def transcript_conflict(utt: Utterance) -> str | None:
     """A warning when `<utt>.lab` and `<utt>.txt` both exist with different words, or a text
-    transcript has a TextGrid of utterance tiers beside it. The .lab is used (as MFA does), and
+    transcript has a TextGrid of utterance tiers or a CHAT file beside it. The .lab is used (as MFA does), and
     the text before the TextGrid; without the warning, someone who corrected the .txt, or
     transcribed the speakers' turns in Praat, would never learn that their work was ignored."""
     if utt.transcript is None or utt.transcript.suffix.lower() not in (".lab", ".txt"):
@@ -187,6 +187,11 @@ def transcript_conflict(utt: Utterance) -> str | None:
             return (f"{utt.gold} holds utterance tiers ({', '.join(names)}), a transcript; using "
                     f"{utt.transcript.name} (a .lab or .txt is read before a TextGrid): move "
                     "the text file away to align the TextGrid's turns")
+    cha = utt.transcript.with_suffix(".cha")  # one look, not a folder scan
+    if cha.is_file():
+        return (f"{cha} is a CHAT transcript too; using {utt.transcript.name} (a CHAT file is "
+                "read only where there is no .lab, .txt or .TextGrid): move the text file away "
+                "to align the CHAT file's utterances")
     txt = utt.unused_txt  # found with the .lab (no folder scan per recording)
     if txt is None or utt.transcript.suffix.lower() != ".lab":
         return None

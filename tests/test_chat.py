@@ -7,7 +7,7 @@ import soundfile as sf
 
 from aligner.align import Aligner
 from aligner.chat import is_chat_file, read_chat
-from aligner.corpus import find_utterances
+from aligner.corpus import find_utterances, transcript_conflict
 from aligner.formats import read_transcript_file
 from aligner.text.errors import TranscriptError
 from aligner.validate import chat_warnings
@@ -100,8 +100,11 @@ def test_a_corpus_finds_a_cha_beside_its_recording_after_mfa_s_transcripts(tmp_p
     sf.write(tmp_path / "pt01" / "b.wav", speechlike(1.0), 16000)
     (tmp_path / "pt01" / "b.cha").write_text(CHA, encoding="utf-8")
     (tmp_path / "pt01" / "b.lab").write_text("the dog", encoding="utf-8")
-    found = {u.name: u.transcript.name for u in find_utterances(tmp_path)}
-    assert found == {"pt01/a": "a.cha", "pt01/b": "b.lab"}
+    found = {u.name: u for u in find_utterances(tmp_path)}
+    assert {n: u.transcript.name for n, u in found.items()} == {"pt01/a": "a.cha", "pt01/b": "b.lab"}
+    # the CHAT file beside the .lab is not read: said, as for a .lab and a .txt
+    assert "b.cha is a CHAT transcript too; using b.lab" in transcript_conflict(found["pt01/b"])
+    assert transcript_conflict(found["pt01/a"]) is None
 
 
 def test_each_chat_speaker_gets_tiers_of_their_own_words(tmp_path, tiny_model_dir):

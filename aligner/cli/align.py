@@ -22,10 +22,8 @@ from aligner.interrupts import StopRequest, catch_interrupts
 
 MEMORY_HINT = "try a shorter file or a TextGrid transcript with utterance intervals"
 PROGRESS_SECONDS = 120  # a single file longer than this gets a progress bar
+MAX_MIN_PAUSE = 2.0  # s: --min-pause above this is 30 typed for 30 ms, not a wish
 
-
-# --min-pause above this many seconds is a mistake (30 typed for 30 ms), not a wish.
-MAX_MIN_PAUSE = 2.0
 
 def command(
     audio: Annotated[Path, typer.Argument(
@@ -244,7 +242,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     swapped = swapped_arguments(audio, transcript)
     if swapped is not None:
         raise fail(f"{swapped}: give the audio first (ottc-align AUDIO TRANSCRIPT)")
-    from aligner.formats import output_paths, write_file, write_outputs
+    from aligner.formats import ctm_phones_path, output_paths, write_file, write_outputs
     from aligner.runner import (align_one, foreign_output, foreign_refusal, overwrite_refusal,
                                 overwritten_input)
 
@@ -274,9 +272,10 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         return write_file(alignments, folder / file.name, fmts[0], audio.stem, cues)
 
     backups: list[tuple[Path, Path]] = []
+    replaced = outputs if file is None or fmts[0] != "ctm" else [file, ctm_phones_path(file)]
 
     def write(utt, alignments, wave) -> list[Path]:
-        if not overwrite:
+        if not overwrite and any(p.is_file() for p in replaced):  # else nothing to keep
             backups.extend(_back_up_edited(base.parent, utt,
                                            lambda folder: write_to(folder, alignments)))
         return write_to(base.parent, alignments)

@@ -78,6 +78,12 @@ class AlignmentError(ValueError):
     """This audio and this transcript cannot be aligned (e.g. far too many phones for the audio)."""
 
 
+class AudioTooShortError(AlignmentError):
+    """The recording is too short for its whole transcript (more phones than anyone says in
+    that time): the speaker stopped early, or it is not this transcript's recording. Its own
+    class so that a service can say so rather than show the message."""
+
+
 class DeviceError(ValueError):
     """The requested compute device is not available."""
 
@@ -351,9 +357,10 @@ class Aligner:
                 prepared = self.prepare_text(segment.text, segment.source)
                 problem = segment_problem(segment, sum(map(len, prepared.phones)), len(wave),
                                           self.sample_rate, self.hop, self.model.config.states)
-                if problem is not None:
-                    where = name if segment.whole else f"{name} [{segment.source}]"
-                    raise AlignmentError(f"{where}: {problem}")
+                if problem is not None:  # the whole recording: it is too short for the text
+                    if segment.whole:
+                        raise AudioTooShortError(f"{name}: {problem}")
+                    raise AlignmentError(f"{name} [{segment.source}]: {problem}")
             except (AlignmentError, TranscriptError) as err:
                 if segment.whole or len(segments) == 1:  # nothing else to align: the file fails
                     raise

@@ -49,6 +49,12 @@ class AudioError(ValueError):
     """A recording that cannot be aligned; the message names the file and the problem."""
 
 
+class SilentAudioError(AudioError):
+    """A recording with no sound in it (peak below -80 dBFS): a muted microphone, a cable
+    unplugged. Its own class so that a service can ask the speaker to check the microphone
+    rather than show the message."""
+
+
 @dataclass(frozen=True)
 class AudioInfo:
     """What the header says about a file, without decoding it (for `validate` and summaries)."""
@@ -304,7 +310,7 @@ def check_samples(samples: np.ndarray, name: object) -> np.ndarray:
         raise AudioError(f"{name}: {int((~finite).sum())} samples are NaN or infinite")
     peak = float(np.max(np.abs(samples)))
     if peak < _SILENCE_PEAK:
-        raise AudioError(f"{name}: the recording is silent (peak below -80 dBFS)")
+        raise SilentAudioError(f"{name}: the recording is silent (peak below -80 dBFS)")
     if peak > FLOAT_PEAK_LIMIT:
         raise AudioError(f"{name}: floating-point samples reach {peak:.1f}, far beyond full scale "
                          "(1.0): integer PCM values stored as floats? (an array: divide 16-bit "

@@ -361,3 +361,18 @@ def test_what_a_service_gets_back_is_tidy(aligner, tiny_model_dir, tmp_path: Pat
     result = aligner.align(tmp_path / "a.wav", tmp_path / "t.txt")
     assert result.text == "hello there"
     assert result.alpha is not None and "alpha" not in repr(result)
+
+
+def test_what_a_speaker_can_fix_has_a_class_of_its_own(aligner):
+    """A service had to parse messages to tell a muted microphone from a prompt read only
+    half-way (`vars(err) == {}`)."""
+    from aligner.align import AlignmentError, AudioTooShortError
+    from aligner.audio import SilentAudioError
+
+    with pytest.raises(SilentAudioError, match="silent"):
+        aligner.align(np.zeros(16000, dtype=np.float32), text="hello", sample_rate=16000)
+    assert issubclass(SilentAudioError, AudioError)
+    with pytest.raises(AudioTooShortError, match="too short for its transcript"):
+        aligner.align(speechlike(0.3), text="the quick brown fox jumps over the lazy dog",
+                      sample_rate=16000)
+    assert issubclass(AudioTooShortError, AlignmentError)

@@ -1045,7 +1045,8 @@ def _read_textgrid_tokens(path: Path) -> tuple[dict[str, list[Interval]], float]
     return tiers, duration
 
 
-def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = None) -> list[Alignment]:
+def read_json(path: Path | dict, tolerant: bool = False, chosen: TierNames | None = None
+              ) -> list[Alignment]:
     """MFA's JSON (ours) back into Alignments: {"end", "tiers": {name: {"entries": [[start, end,
     label], ...], "confidence": [...]}}} (the confidences optional; earlier versions of ours
     wrote each as a fourth item of its entry, also read). Tolerant: also the plain shape
@@ -1054,11 +1055,16 @@ def read_json(path: Path, tolerant: bool = False, chosen: TierNames | None = Non
     "word_segments": [...]} (its words; segments of text are not phones and are left out).
     Tolerant lists that are not named as tiers count only when their first entry looks like an
     interval (other JSON, e.g. an emuDB `_annot.json`, is not an alignment). A JSON file with no
-    tiers at all raises NotAlignmentError. `chosen`: read these tiers (`_tier_kinds`)."""
-    try:
-        data = json.loads(decode_text(Path(path).read_bytes()))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise FormatError(f"{path}: not a readable JSON file ({one_line(err)})") from None
+    tiers at all raises NotAlignmentError. `chosen`: read these tiers (`_tier_kinds`). `path`
+    may also be the JSON already parsed (`to_json_dict`'s dict, a service's request body):
+    errors then name `<json>`."""
+    if isinstance(path, dict):
+        data, path = path, Path("<json>")
+    else:
+        try:
+            data = json.loads(decode_text(Path(path).read_bytes()))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise FormatError(f"{path}: not a readable JSON file ({one_line(err)})") from None
     confidences: dict[str, object] = {}
     if isinstance(data, dict) and isinstance(data.get("tiers"), dict):
         raw = {name: tier.get("entries") if isinstance(tier, dict) else tier

@@ -624,6 +624,21 @@ def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
     assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8"))["text"] is None
 
 
+def test_json_already_parsed_is_read_as_the_file_is(tmp_path):
+    """A service holds the JSON as a dict (a request body): read_json took paths only."""
+    from aligner.formats import to_json_dict
+
+    one = _alignment()
+    one.transcript_fit, one.text = 0.25, "Héllo, world!"
+    write_outputs(one, tmp_path / "one", ["json"])
+    from_file = read_json(tmp_path / "one.json")
+    from_dict = read_json(json.loads((tmp_path / "one.json").read_text(encoding="utf-8")))
+    assert from_dict == from_file and from_dict[0].text == "Héllo, world!"
+    assert read_json(to_json_dict(one))[0].words == from_file[0].words
+    with pytest.raises(FormatError, match="<json>"):
+        read_json({"tiers": {"words": {"entries": [[0.5, 0.2, "x"]]}}})
+
+
 def test_json_says_which_word_each_phone_belongs_to(tmp_path):
     """Feedback on a word's sounds had to match phones to words by time."""
     two = [_alignment("alice"), _alignment("bob", offset=0.5)]

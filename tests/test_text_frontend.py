@@ -388,9 +388,9 @@ def test_html_is_refused_not_aligned_as_words(text, shown, lex):
     the real ones' time, nothing flagged), `&nbsp;` was spelled out."""
     with pytest.raises(TranscriptError, match=f"holds HTML \\({re.escape(shown)}"):
         parse_transcript(text, lex)
-    # angle-bracket markup and CHAT's & codes are not HTML
-    assert [w.text for w in parse_transcript("<unk> AT&T <s> &-um &=laughs", lex)] == [
-        "<unk>", "AT&T", "<s>", "um", "&=laughs"]
+    # angle-bracket markup, CHAT's & codes and an ampersand before letters are not HTML
+    assert [w.text for w in parse_transcript("<unk> AT&T <s> &-um &=laughs Q&As;", lex)] == [
+        "<unk>", "AT&T", "<s>", "um", "&=laughs", "Q&As"]
 
 
 def test_a_zero_width_space_parts_words(lex):

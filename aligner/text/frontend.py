@@ -11,6 +11,7 @@ each word): the Aligner, `validate` and training all call it, so they count the 
 
 from __future__ import annotations
 
+import html.entities
 import re
 
 import unicodedata
@@ -94,7 +95,8 @@ def _markup_word(text: str, kind: str, lexicon: Lexicon) -> Word:
 _HTML_RE = re.compile(
     r"</?(?:b|i|u|em|strong|span|p|br|div|a|sup|sub|font|small|big|mark|speak|prosody|break|"
     r"emphasis|say-as|phoneme|voice)(?:\s+[\w:-]+\s*=[^<>]*)?\s*/?>"
-    r"|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});")
+    r"|&(?:" + "|".join(sorted(html.entities.name2codepoint, key=len, reverse=True))
+    + r"|#\d{1,6}|#x[0-9a-fA-F]{1,6});")  # named ones HTML knows: "Q&As;" is no entity
 
 
 def html_in(text: str) -> list[str]:

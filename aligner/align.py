@@ -44,7 +44,7 @@ from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
 from aligner.errors import one_line
 from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, last_ms,
-                             read_transcript_file, segment_problem)
+                             read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
 from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
 
@@ -309,7 +309,7 @@ class Aligner:
         if text is not None:
             if not isinstance(text, str):
                 raise TypeError(f"text must be a str, not {type(text).__name__}")
-            return [Segment(text, "<transcript>")]
+            return text_segments(text, "<transcript>")
         if not isinstance(transcript, (str, Path)):
             hint = " (decode the bytes first: data.decode('utf-8'))" if isinstance(
                 transcript, (bytes, bytearray)) else ""
@@ -317,7 +317,7 @@ class Aligner:
                             f"{type(transcript).__name__}{hint}")
         path = _as_transcript_path(transcript)
         if path is None:
-            return [Segment(str(transcript), "<transcript>")]
+            return text_segments(str(transcript), "<transcript>")
         if not path.exists():
             hint = "" if isinstance(transcript, Path) else (
                 " (a transcript string that looks like a file name is read as a file)")

@@ -459,12 +459,14 @@ AUDIO_END_SLACK = 0.05  # s: interval ends this close past the audio are roundin
 def beyond_audio(segments: Iterable[tuple[float, float]], duration: float) -> list[Flag]:
     """`interval_beyond_audio` for each utterance interval (start, end) of a transcript TextGrid
     that runs past the end of the audio: it is cut there, but a transcript longer than its
-    recording usually belongs to another one (the wrong file paired, or a trimmed copy)."""
+    recording usually belongs to another one (the wrong file paired, or a trimmed copy). One
+    that starts after the end is not aligned at all (`interval_not_aligned` says so)."""
     return [Flag("interval_beyond_audio",
                  f"transcript interval {start:.2f}-{end:.2f} s runs past the end of the audio "
                  f"({duration:.2f} s) and was cut there; is this the transcript of this recording?",
                  "words", start, end)
-            for start, end in segments if end > duration + AUDIO_END_SLACK]
+            for start, end in segments
+            if end > duration + AUDIO_END_SLACK and start < duration]  # else not aligned at all
 
 
 def interval_not_aligned(start: float, end: float, reason: str) -> Flag:

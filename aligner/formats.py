@@ -1452,9 +1452,8 @@ def read_transcript_file(path: Path) -> list[Segment]:
     naming the file for what is no transcript: an alignment, subtitles, an annotation tool's
     XML (its tags were aligned as words), audio."""
     from aligner.audio import AUDIO_EXTENSIONS
-    from aligner.chat import is_chat_file, read_chat
     from aligner.text.errors import TranscriptError
-    from aligner.text.frontend import read_transcript
+    from aligner.text.frontend import html_refusal, read_transcript
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -1474,16 +1473,30 @@ def read_transcript_file(path: Path) -> list[Segment]:
         raise TranscriptError(f"{path}: is an audio file, not a transcript; give the words "
                               "as a .txt or .lab file, or a TextGrid")
     text = read_transcript(path)
+    refusal = html_refusal(text)  # before XML: a web page's <b> and <i> are not a document
+    if refusal:
+        raise TranscriptError(f"{path}: {refusal}")
     if _looks_like_xml(text):
         raise TranscriptError(f"{path}: holds XML, not a transcript; export its words as "
                               "plain text or a Praat TextGrid")
-    if suffix == ".cha" or is_chat_file(text):
-        segments = read_chat(text, str(path))
-        if not segments:
-            raise TranscriptError(f"{path}: a CHAT file whose main tiers (*PAR: ...) hold no "
-                                  "speech: nothing to align")
-        return segments
-    return [Segment(text, str(path))]
+    return text_segments(text, str(path), chat=suffix == ".cha")
+
+
+def text_segments(text: str, source: str, chat: bool = False) -> list[Segment]:
+    """A transcript's text as utterances: a CHAT file's main tiers (`aligner/chat.py`; `chat`:
+    read as CHAT whatever it looks like), else the whole text as one. TranscriptError naming
+    `source` for CHAT with no speech. A file's text and `text=` alike: CHAT given as a string
+    had its headers and %mor tiers aligned as words."""
+    from aligner.chat import is_chat_file, read_chat
+    from aligner.text.errors import TranscriptError
+
+    if not (chat or is_chat_file(text)):
+        return [Segment(text, source)]
+    segments = read_chat(text, source)
+    if not segments:
+        raise TranscriptError(f"{source}: a CHAT file whose main tiers (*PAR: ...) hold no "
+                              "speech: nothing to align")
+    return segments
 
 
 def read_transcript_textgrid(path: Path) -> list[Segment]:

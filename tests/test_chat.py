@@ -119,3 +119,13 @@ def test_each_chat_speaker_gets_tiers_of_their_own_words(tmp_path, tiny_model_di
                      "INV": ["and", "then", "then", "what", "happened"]}
     inv = [w for w in result["INV"].words if w.label]
     assert inv[0].start >= 1.5 - 1e-6 and inv[-1].end <= 2.6 + 1e-6  # inside its bullet
+
+
+def test_chat_given_as_text_is_read_as_a_file_is(tmp_path, tiny_model_dir):
+    """`text=` with a whole .cha's contents aligned its headers and %mor tiers as words."""
+    sf.write(tmp_path / "kate.wav", speechlike(4.6), 16000)
+    aligner = Aligner.load(tiny_model_dir)
+    from_text = aligner.align_speakers(tmp_path / "kate.wav", text=CHA)
+    words = {a.speaker: [w.label for w in a.words if w.label] for a in from_text}
+    assert words["INV"] == ["and", "then", "then", "what", "happened"]
+    assert "mor" not in words["PAR"] and "Begin" not in words["PAR"]

@@ -847,3 +847,12 @@ def test_the_wildcard_may_take_any_length_unflagged():
     words[0], words[2] = (0.0, 3.0, "[laughter]", None), (3.3, 3.6, "bus", 0.9)
     kinds = [f.kind for f in find_flags(_alignment(words, phones, 3.6))]
     assert sorted(kinds) == ["dominant_token", "long_phone"], kinds
+
+
+def test_an_interval_after_the_end_is_not_said_to_be_cut():
+    """An interval starting after the audio's end is not aligned at all (interval_not_aligned);
+    it was also flagged `interval_beyond_audio: ... was cut there`."""
+    from aligner.checks import beyond_audio
+
+    flags = beyond_audio([(4.0, 5.0), (5.2, 7.0)], 4.72)
+    assert [(f.start, f.end) for f in flags] == [(4.0, 5.0)]

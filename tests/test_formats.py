@@ -833,3 +833,14 @@ def test_the_transcript_fit_is_written_to_four_significant_figures(tmp_path):
     a.transcript_fit = 0.049587552258847575
     (path,) = write_file(a, tmp_path / "u.json", "json")
     assert '"transcript_fit": 0.04959' in path.read_text(encoding="utf-8")
+
+
+def test_a_transcript_file_with_html_is_refused_as_html_not_xml(tmp_path):
+    """Two kinds of closed tag made a web page's text "XML, not a transcript"."""
+    from aligner.formats import read_transcript_file
+    from aligner.text.errors import TranscriptError
+
+    path = tmp_path / "h.txt"
+    path.write_text("The <b>passwords</b> you <i>entered</i>", encoding="utf-8")
+    with pytest.raises(TranscriptError, match=r"h\.txt: transcript holds HTML \(<b>, </b>, <i>\)"):
+        read_transcript_file(path)

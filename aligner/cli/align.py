@@ -184,7 +184,7 @@ def _guess_transcript(audio: Path) -> Path:
 
     found = find_transcript(audio)
     if found is None:
-        raise fail(f"{audio}: no TRANSCRIPT given and no {audio.stem}.lab/.txt/.TextGrid beside it")
+        raise fail(f"{audio}: no TRANSCRIPT given and no {audio.stem}.lab/.txt/.TextGrid/.cha beside it")
     return found
 
 

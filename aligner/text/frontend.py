@@ -105,6 +105,16 @@ def html_in(text: str) -> list[str]:
     return [] if is_chat(text) else _HTML_RE.findall(text)
 
 
+def html_refusal(text: str) -> str | None:
+    """Why a transcript with HTML in it is refused (its tags and entities, `html_in`), or None."""
+    html = html_in(text)
+    if not html:
+        return None
+    shown = ", ".join(dict.fromkeys(html[:3]))
+    return (f"transcript holds HTML ({shown}): its tags and entities would be aligned as words; "
+            "give the words as plain text")
+
+
 def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """Typed text -> words with pronunciations. Symbol-only tokens are dropped (not spoken).
     Markup tokens keep their text and are pronounced `spn` (`<star>`: the wildcard), see
@@ -115,11 +125,9 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """
     if not isinstance(text, str):
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
-    html = html_in(text)
-    if html:
-        shown = ", ".join(dict.fromkeys(html[:3]))
-        raise TranscriptError(f"transcript holds HTML ({shown}): its tags and entities would be "
-                              "aligned as words; give the words as plain text")
+    refusal = html_refusal(text)
+    if refusal:
+        raise TranscriptError(refusal)
     words: list[Word] = []
     unpronounceable: list[UnpronounceableError] = []
     for token in normalise(text, known=lexicon.__contains__):

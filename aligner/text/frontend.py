@@ -107,10 +107,10 @@ def html_in(text: str) -> list[str]:
 
 def html_refusal(text: str) -> str | None:
     """Why a transcript with HTML in it is refused (its tags and entities, `html_in`), or None."""
-    html = html_in(text)
-    if not html:
+    found = html_in(text)
+    if not found:
         return None
-    shown = ", ".join(dict.fromkeys(html[:3]))
+    shown = ", ".join(dict.fromkeys(found[:3]))
     return (f"transcript holds HTML ({shown}): its tags and entities would be aligned as words; "
             "give the words as plain text")
 

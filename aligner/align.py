@@ -350,7 +350,8 @@ class Aligner:
         left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
         first_error: ValueError | None = None
         spoken: list[Segment] = []
-        whole_voiced = None  # voicing of the whole recording, when a segment spans it
+        whole_voiced = whole_levels = None  # voicing and levels of the whole recording, when
+        # a segment spans it (computed once)
         for segment in segments:
             owner = _owner(segment, speaker)
             try:
@@ -376,9 +377,9 @@ class Aligner:
             outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
-            if segment.whole:
-                whole_voiced = voiced
             levels = frame_levels(piece).numpy()
+            if segment.whole:
+                whole_voiced, whole_levels = voiced, levels
             if self.voiced_ends:
                 words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(), levels,
                                                     self.frame_duration, a.duration)
@@ -399,7 +400,7 @@ class Aligner:
         if not any(per_speaker.values()):  # no interval could be aligned: the file fails
             raise first_error
         out = []
-        levels = frame_levels(wave).numpy()  # for words placed on silence
+        levels = frame_levels(wave).numpy() if whole_levels is None else whole_levels
         whole_voiced = (voiced_frames(wave) if whole_voiced is None else whole_voiced).numpy()
         # once: the report joins the speakers' flags
         recording = [*recording_level(wave), *ends_in_speech(whole_voiced, levels, duration,

@@ -49,8 +49,8 @@ def _logical_lines(text: str) -> list[str]:
 
 
 def _utterances(text: str) -> list[tuple[str, str, tuple[float, float] | None]]:
-    """(speaker code, words without bullets, (start, end) s or None) of each main tier that
-    holds speech."""
+    """(speaker code, words without bullets, (start, end) s, None without a usable bullet) of
+    each main tier that holds speech."""
     utterances = []
     for line in _logical_lines(text):
         m = _MAIN_TIER_RE.match(line)
@@ -62,6 +62,8 @@ def _utterances(text: str) -> list[tuple[str, str, tuple[float, float] | None]]:
         if not words or _NO_SPEECH_RE.match(words):
             continue
         span = (min(a for a, _ in bullets) / 1000, max(b for _, b in bullets) / 1000) if bullets else None
+        if span is not None and span[1] <= span[0]:  # a bullet of no length times nothing
+            span = None
         utterances.append((speaker, words, span))
     return utterances
 
@@ -75,7 +77,7 @@ def read_chat(text: str, source: str) -> list[Segment]:
     utterances = _utterances(text)
     if not utterances:
         return []
-    if all(span is not None and span[1] > span[0] for _, _, span in utterances):
+    if all(span is not None for _, _, span in utterances):
         return [Segment(f"*{speaker}:\t{words}", f"{source} [{speaker} {span[0]:.2f}s]", speaker,
                         span[0], span[1]) for speaker, words, span in utterances]
     return [Segment("\n".join(f"*{speaker}:\t{words}" for speaker, words, _ in utterances), source)]
@@ -85,7 +87,7 @@ def untimed_utterances(text: str) -> tuple[int, int]:
     """(utterances without a usable bullet, utterances) of a CHAT file: any of the first makes
     `read_chat` align the whole file as one text, untimed (`validate` says so)."""
     spans = [span for _, _, span in _utterances(text)]
-    return sum(span is None or span[1] <= span[0] for span in spans), len(spans)
+    return sum(span is None for span in spans), len(spans)
 
 
 def chat_speakers(segments: list[Segment]) -> list[str]:

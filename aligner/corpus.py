@@ -172,9 +172,10 @@ def _nfc(text: str) -> str:
 
 def transcript_conflict(utt: Utterance) -> str | None:
     """A warning when `<utt>.lab` and `<utt>.txt` both exist with different words, or a text
-    transcript has a TextGrid of utterance tiers or a CHAT file beside it. The .lab is used (as MFA does), and
-    the text before the TextGrid; without the warning, someone who corrected the .txt, or
-    transcribed the speakers' turns in Praat, would never learn that their work was ignored."""
+    transcript has a TextGrid of utterance tiers or a CHAT file beside it. The .lab is used (as
+    MFA does), and the text before the TextGrid or the CHAT file; without the warning, someone
+    who corrected the .txt, or transcribed the speakers' turns in Praat or CLAN, would never
+    learn that their work was ignored."""
     if utt.transcript is None or utt.transcript.suffix.lower() not in (".lab", ".txt"):
         return None
     if utt.gold is not None:  # the TextGrid beside the text, found with it (no folder scan)

@@ -227,7 +227,8 @@ def chat_warnings(transcript: Path, segments: list[Segment]) -> list[str]:
     from aligner.chat import chat_speakers, is_chat_file, untimed_utterances
     from aligner.text.frontend import read_transcript
 
-    if not segments or not segments[0].whole or transcript.suffix.lower() == ".textgrid":
+    # CHAT read untimed opens with a speaker code (`read_chat`): other text is not read again
+    if not segments or not segments[0].whole or not segments[0].text.startswith("*"):
         return []
     text = read_transcript(transcript)
     if transcript.suffix.lower() != ".cha" and not is_chat_file(text):

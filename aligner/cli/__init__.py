@@ -42,10 +42,9 @@ class DefaultCommandGroup(TyperGroup):
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = [self.default_command, *args]
-        for arg in args:
-            hint = MFA_OPTIONS.get(arg.split("=", 1)[0])
-            if hint is not None:
-                raise fail(f"{arg.split('=', 1)[0]} is an MFA option; {hint}")
+        for name in (arg.split("=", 1)[0] for arg in args):
+            if name in MFA_OPTIONS:
+                raise fail(f"{name} is an MFA option; {MFA_OPTIONS[name]}")
         return super().parse_args(ctx, args)
 
 

@@ -25,6 +25,7 @@ subclasses of ValueError with one-line messages naming the file; the CLI prints 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -36,12 +37,13 @@ import numpy as np
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import (Flag, Thresholds, beyond_audio, ends_in_speech, find_flags,
-                            for_speaker, interval_not_aligned, overlapping_speech,
+from aligner.checks import (Flag, Thresholds, beyond_audio, decoder_disagreement, ends_in_speech,
+                            find_flags, for_speaker, interval_not_aligned, overlapping_speech,
                             recording_level, transcript_fit, untranscribed_turns,
                             voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
-from aligner.decode import DEFAULT_METHOD, Decoder, DecoderInput, decoder_for, is_long
+from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
+                            is_long)
 from aligner.errors import one_line
 from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, last_ms,
                              read_transcript_file, segment_problem, text_segments)
@@ -628,12 +630,39 @@ class Aligner:
             scored = [p.confidence for p in mine if p.confidence is not None]
             conf = float(np.exp(np.mean(np.log(np.clip(scored, 1e-12, 1))))) if scored else None
             words_out.append(Interval(mine[0].start, mine[-1].end, word.text, conf))
+        disagreement = 0.0
+        if not decoder.needs_weights and alpha is not None and not is_long(log_probs.shape[0]):
+            disagreement = self._disagreement(log_probs, weight_logits, ids, phone_lp, by_word,
+                                              duration)
         return Alignment(words_out, phones_out, duration, None,
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None,
                          transcript_fit=transcript_fit(phone_lp.numpy(), on_model_grid,
                                                        self.frame_duration,
-                                                       [w.confidence for w in words_out]))
+                                                       [w.confidence for w in words_out],
+                                                       disagreement))
+
+    def _disagreement(self, log_probs, weight_logits, ids: list[list[int]], phone_lp,
+                      by_word: list[list[Interval]], duration: float) -> float:
+        """`checks.decoder_disagreement` between the words of the Viterbi path (`by_word`: each
+        word's phones) and those of the frame weights' transport plan, for the same
+        pronunciations `ids`. Words wholly of markup are left out: a wildcard may take no time
+        on the path while the plan gives it its mass. Short inputs only (`decode.is_long`):
+        beyond, the plan is re-anchored on the path and would mostly agree with it anyway."""
+        from aligner.text.phones import MARKUP_IDS
+
+        spans, token_word, _ = self._spans(log_probs, weight_logits, ids, DECODERS["ot"], phone_lp)
+        edges: dict[int, tuple[float, float]] = {}
+        for j, w in enumerate(token_word.tolist()):
+            if w >= 0:
+                lo, hi = edges.get(w, (math.inf, -math.inf))
+                edges[w] = (min(lo, float(spans.start[j])), max(hi, float(spans.end[j])))
+        path, weights = [], []
+        for w, (mine, pron) in enumerate(zip(by_word, ids)):
+            if mine and w in edges and not all(ph in MARKUP_IDS.values() for ph in pron):
+                path.append((mine[0].start, mine[-1].end))
+                weights.append(edges[w])
+        return decoder_disagreement(path, weights, duration)
 
     def _decoder(self, method: str) -> Decoder:
         try:

@@ -613,6 +613,9 @@ class Aligner:
             phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]), label, conf))
             owner.append(w)
         on_model_grid = tidy_phones(phones_out, duration)  # what the fit below judges
+        grid_words: list[list[Interval]] = [[] for _ in prepared.words]
+        for p, o in zip(on_model_grid, owner):
+            grid_words[o].append(p)
         if self.refine_boundaries and self.snap_boundaries and encoded.change is not None:
             phones_out = tidy_phones(snap_to_change(phones_out, encoded.change.numpy(),
                                                     CHANGE_FEATURES.frame_duration), duration)
@@ -632,8 +635,8 @@ class Aligner:
             words_out.append(Interval(mine[0].start, mine[-1].end, word.text, conf))
         disagreement = 0.0
         if not decoder.needs_weights and alpha is not None and not is_long(log_probs.shape[0]):
-            disagreement = self._disagreement(log_probs, weight_logits, ids, phone_lp, by_word,
-                                              duration)
+            disagreement = self._disagreement(log_probs, weight_logits, ids, phone_lp,
+                                              grid_words, duration)
         return Alignment(words_out, phones_out, duration, None,
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None,
@@ -645,7 +648,8 @@ class Aligner:
     def _disagreement(self, log_probs, weight_logits, ids: list[list[int]], phone_lp,
                       by_word: list[list[Interval]], duration: float) -> float:
         """`checks.decoder_disagreement` between the words of the Viterbi path (`by_word`: each
-        word's phones) and those of the frame weights' transport plan, for the same
+        word's phones on the model's grid, as the fit judges them, before any snapping) and
+        those of the frame weights' transport plan, for the same
         pronunciations `ids`. Words wholly of markup are left out: a wildcard may take no time
         on the path while the plan gives it its mass. Short inputs only (`decode.is_long`):
         beyond, the plan is re-anchored on the path and would mostly agree with it anyway."""

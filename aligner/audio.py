@@ -123,7 +123,8 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
     except Exception as err:
         raise AudioError(f"{path}: cannot decode audio ({_short(err)})") from None
     if decoded.frames == 0:
-        raise AudioError(f"{path}: the file contains no audio samples (zero length)")
+        raise AudioError(f"{path}: the file contains no audio samples (zero length)"
+                         + _unclosed_hint(path))
     if decoded.bad:
         raise AudioError(f"{path}: {decoded.bad} samples are NaN or infinite")
     return check_samples(decoded.samples, path)
@@ -330,6 +331,20 @@ FLOAT_PEAK_LIMIT = 4.0
 # 0xFFFFFFFF there; those are not truncation.
 _DATA_SIZE_RE = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 _STREAMING_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 1}
+
+
+def _unclosed_hint(path: Path | BinaryIO) -> str:
+    """For a WAV whose header says it holds no audio while bytes follow it (a recorder app that
+    crashed or was killed before it wrote the length): how to get the audio back; else ""."""
+    try:
+        size = Path(path).stat().st_size if isinstance(path, (str, Path)) else 0
+    except OSError:
+        return ""
+    if size <= 4096 or Path(str(path)).suffix.lower() != ".wav":
+        return ""
+    return (f"; yet the file holds {size} bytes: a recording that was never closed (the app "
+            f"stopped before writing its length)? sox --ignore-length {path} fixed.wav "
+            "recovers it")
 
 
 def _check_not_truncated(handle: sf.SoundFile, path: Path) -> None:

@@ -968,23 +968,32 @@ def textgrid_tier_choice(path: Path) -> tuple[dict[str, str], list[str]]:
     return {kind: name for name, (_, kind) in kinds.items()}, list(tiers)
 
 
-def _is_binary_textgrid(path: Path) -> bool:
-    """Whether `path` starts as Praat's binary files do (`ooBinaryFile`); an unreadable file
-    is left to the reader to report."""
+def _praat_only_textgrid(path: Path) -> str | None:
+    """Why a TextGrid in a format only Praat reads is refused (binary, `ooBinaryFile`, or
+    chronological, `"Praat chronological TextGrid text file"`), with what to do; None for any
+    other file (an unreadable one is left to the reader to report)."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(12) == b"ooBinaryFile"
+            head = handle.read(120)
     except OSError:
-        return False
+        return None
+    if head.startswith(b"ooBinaryFile"):
+        kind, menu = "a binary TextGrid", "Save as binary file"
+    elif b"chronological" in head.replace(b"\0", b""):  # UTF-16 too
+        kind, menu = "a chronological TextGrid", "Save as chronological text file"
+    else:
+        return None
+    return (f"{path}: {kind} (Praat's \"{menu}\"); open it in Praat and save it with "
+            "\"Save as text file\"")
 
 
 def _textgrid_tiers(path: Path, tolerant: bool) -> tuple[dict[str, list[Interval]], float]:
     """Every interval tier of a TextGrid by name, and its duration."""
     from praatio import textgrid  # imported here: praatio is slow to import
 
-    if _is_binary_textgrid(path):
-        raise FormatError(f"{path}: a binary TextGrid (Praat's \"Save as binary file\"); "
-                          "open it in Praat and save it with \"Save as text file\"")
+    refusal = _praat_only_textgrid(path)
+    if refusal:
+        raise FormatError(refusal)
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False,
                                    duplicateNamesMode="rename", reportingMode="silence")
@@ -1499,13 +1508,23 @@ def text_segments(text: str, source: str, chat: bool = False) -> list[Segment]:
     return segments
 
 
+# Whole-interval labels of a transcript TextGrid that are no utterance: pauses as tools write
+# them (Praat's "To TextGrid (silences)" labels `silent` and `sounding`, and people type their
+# sentences over the `sounding` ones; a `sounding` left as it is was not transcribed)
+NOT_UTTERANCES = frozenset({"silent", "sounding", "sil", "silence", "sp", "<sil>", "<p:>", "pause"})
+
+
 def read_transcript_textgrid(path: Path) -> list[Segment]:
     """Utterance intervals of a transcript TextGrid: one tier per speaker, each non-empty interval
-    one utterance to align inside its own time span, named "<path> [<speaker> <start>s]"."""
+    one utterance to align inside its own time span, named "<path> [<speaker> <start>s]".
+    Intervals labelled as pauses (`NOT_UTTERANCES`) are left out as empty ones are."""
     from praatio import textgrid
 
     from praatio.utilities.errors import DuplicateTierName
 
+    refusal = _praat_only_textgrid(path)
+    if refusal:
+        raise FormatError(refusal)
     try:
         tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except DuplicateTierName as err:  # praatio's own advice names an argument of its API
@@ -1528,7 +1547,7 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
         if getattr(tier, "tierType", "IntervalTier") != "IntervalTier":
             continue
         for e in tier.entries:
-            if e.label.strip():
+            if e.label.strip() and e.label.strip().lower() not in NOT_UTTERANCES:
                 start = float(e.start)
                 segments.append(Segment(e.label.strip(), f"{path} [{name} {start:.2f}s]", name,
                                         start, float(e.end)))

@@ -34,10 +34,11 @@ from aligner.alignment import Interval
 from aligner.text.encoding import decode_text
 from aligner.text.phones import PHONES
 
-# Labels that mean "nobody is speaking" in the tools we compare against.
+# Labels that mean "nobody is speaking" in the tools we compare against (`<p:>` and `<p>`:
+# WebMAUS's pause, on its MAU tier; Praat's "To TextGrid (silences)" writes `silent`).
 SILENCE_LABELS: frozenset[str] = frozenset(
     {"", "sil", "sp", "spn", "pau", "h#", "epi", "<sil>", "<eps>", "<s>", "</s>", "silence",
-     "<blank>", "[sil]", "nsn", "<pau>", "#", "_"}
+     "<blank>", "[sil]", "nsn", "<pau>", "#", "_", "<p:>", "<p>", "silent"}
 )
 
 _CMU = {p.lower(): p for p in PHONES}

@@ -354,15 +354,24 @@ def _mtime(path: Path) -> int:
 
 
 def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
-                  sample_rate: int = 16000, cues: str = "lines") -> Writer:
+                  sample_rate: int = 16000, cues: str = "lines", keep_existing: bool = False
+                  ) -> Writer:
     """A corpus run's Writer: every format under `out_dir/<utterance name>` (`cues`: what an
     SRT/WebVTT cue holds), and with `plots`
     the PNG, drawn last from the samples already loaded: `plan` requires it, so a run killed
-    while drawing redoes the utterance."""
+    while drawing redoes the utterance. `keep_existing` (a run without --overwrite): a format
+    whose files exist is not written again: `plan` has removed every output that is stale, so
+    what is left is current, and may have been corrected by hand since (a run that adds
+    subtitles or JSON to a folder of TextGrids must not undo the corrections)."""
 
     def write(utt: Utterance, alignments: list[Alignment], wave: np.ndarray) -> list[Path]:
         base = output_base(out_dir, utt)
-        written = write_outputs(alignments, base, formats, ctm_id(utt.name), cues)
+        kept = [f for f in formats
+                if keep_existing and all(p.is_file() for p in output_paths(base, [f]))]
+        written = [p for f in kept for p in output_paths(base, [f])]
+        missing = [f for f in formats if f not in kept]
+        if missing:
+            written += write_outputs(alignments, base, missing, ctm_id(utt.name), cues)
         if plots:
             from aligner.plot import plot_alignment, plot_path
 
@@ -470,8 +479,13 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
         else:
             old = (settings if recorded is None  # the caller does not know: taken as ours
                    else recorded[utt.name] or settings if utt.name in recorded else None)
-            stale = (utterance_outputs(out_dir, utt, formats, plots) if old != settings
-                     else stale_outputs(out_dir, utt, formats, plots, dictionary))
+            stale = stale_outputs(out_dir, utt, formats, plots, dictionary)
+            if old != settings:
+                every = utterance_outputs(out_dir, utt, formats, plots)
+                if old is not None and without_cues(old) == without_cues(settings):
+                    # only --cues changed (or subtitles were added): the other files stand
+                    every = [p for p in every if p.suffix.lower() in (".srt", ".vtt")]
+                stale = list(dict.fromkeys(stale + every))
         for path in stale:
             path.unlink(missing_ok=True)
         if not overwrite and utt.transcript is not None and all(p.is_file() for p in outputs):
@@ -519,12 +533,13 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
                 formats: Sequence[str], method: str, strict: frozenset[str],
                 batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False,
-                journal: Journal | None = None, cues: str = "lines") -> Iterator[Result]:
+                journal: Journal | None = None, cues: str = "lines",
+                keep_existing: bool = False) -> Iterator[Result]:
     """Utterances in padded batches of similar length (`length_batches`): the model runs once
     per batch, then each utterance is decoded and written on its own (and recorded in
-    `journal`)."""
+    `journal`; `keep_existing`: see `corpus_writer`)."""
     for batch in length_batches(todo, batch_seconds):  # none: nothing to do, no aligner needed
-        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues)
+        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing)
         yield from _run_batch(aligner, batch, method, strict, write, journal)
 
 
@@ -617,13 +632,13 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(args) -> list[Result]:
     """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
-    plots, cues). Its entry in the pool's shared `started` array is set first, so that if this
+    plots, cues, keep_existing). Its entry in the pool's shared `started` array is set first, so that if this
     process dies (the system killing it for its memory) the parent knows which batch it held
     (an array: no pipe to fill, no lock a killed worker could leave held)."""
-    task, batch, out_dir, formats, method, strict, plots, cues = args
+    task, batch, out_dir, formats, method, strict, plots, cues, keep_existing = args
     _WORKER["started"][task] = 1
     aligner = _WORKER["aligner"]
-    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues)
+    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing)
     return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),
                          _WORKER["halt"])
 
@@ -653,7 +668,8 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
                  jobs: int, plots: bool = False, batch_seconds: float = CPU_BATCH_SECONDS,
                  late: list[Result] | None = None,
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,
-                 thresholds: Thresholds = Thresholds(), cues: str = "lines") -> Iterator[Result]:
+                 thresholds: Thresholds = Thresholds(), cues: str = "lines",
+                 keep_existing: bool = False) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well); each task is one length batch (`length_batches`). Each Result is
     recorded in `journal` by the worker that aligned it. The workers ignore Ctrl-C from their
@@ -677,7 +693,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
     ctx = mp.get_context("spawn")
     halt = ctx.Event()
     initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds)
-    task = (out_dir, list(formats), method, strict, plots, cues)
+    task = (out_dir, list(formats), method, strict, plots, cues, keep_existing)
     pending, suspects = list(todo), []
     while pending:
         lost = yield from _pooled(ctx, jobs, initargs, length_batches(pending, batch_seconds, jobs),

@@ -840,7 +840,7 @@ def test_a_gold_words_tier_that_holds_no_words_is_noted():
     note = foreign_words_note([("u", ali(["C", "F", "F", "C", "F", "C"] * 4), said)])
     assert "--gold-tiers" in note and "0 of the gold's 24" in note
     assert foreign_words_note([("u", ali(["The", "cat,", "SAT", "on", "a", "mat."] * 4), said)]) == ""
-    gaps = ali(["the", "sp", "cat", "<sil>", "sat", "sil", "on", "sp", "a", "mat"] * 4)
+    gaps = ali(["the", "sp", "cat", "<sil>", "sat", "sil", "on", "<p:>", "a", "silent", "mat"] * 4)
     assert foreign_words_note([("u", gaps, said)]) == ""  # silence labels are not words
 
 

@@ -194,6 +194,35 @@ def test_transcript_textgrid(tmp_path):
         read_transcript_textgrid(tmp_path / "bad.TextGrid")
 
 
+def test_praat_silence_labels_are_not_utterances(tmp_path):
+    """Praat's "To TextGrid (silences)" labels `silent` and `sounding`; people type their
+    sentences over the `sounding` intervals and leave the rest: the word "silent" was aligned
+    three times, once on a real word."""
+    from praatio import textgrid
+
+    tg = textgrid.Textgrid(0, 6)
+    tg.addTier(textgrid.IntervalTier("silences", [
+        (0, 0.5, "silent"), (0.5, 2.0, "hello there"), (2.0, 2.6, "silent"), (2.6, 4.0, "sounding"),
+        (4.0, 4.2, "SIL"), (4.2, 5.5, "bye now"), (5.5, 6, "silent")], 0, 6))
+    tg.save(str(tmp_path / "s.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert [s.text for s in read_transcript_textgrid(tmp_path / "s.TextGrid")] == [
+        "hello there", "bye now"]
+
+
+@pytest.mark.parametrize("head,kind", [
+    (b"ooBinaryFile\x08TextGrid" + bytes(range(256)), "a binary TextGrid"),
+    ('"Praat chronological TextGrid text file"\n0 2   ! Time domain.\n'.encode(), "a chronological TextGrid"),
+    ('"Praat chronological TextGrid text file"\n'.encode("utf-16"), "a chronological TextGrid")])
+def test_textgrids_only_praat_reads_say_how_to_save_them(tmp_path, head, kind):
+    """Read as transcripts, they failed with `'utf-8' codec can't decode byte 0xe6` or `could
+    not convert string to float: ''`; evaluate's reader said what to do for binary ones only."""
+    path = tmp_path / "p.TextGrid"
+    path.write_bytes(head)
+    for read in (read_transcript_textgrid, lambda p: read_textgrid(p, tolerant=True)):
+        with pytest.raises(FormatError, match=f"{kind} .*save it with \"Save as text file\""):
+            read(path)
+
+
 def test_a_hand_labelled_textgrid_is_no_transcript(tmp_path):
     """praatio's and Parselmouth's examples name their tiers 'word'/'phone' or 'phonemes', emuR
     'Phonetic': each phone was aligned as an utterance, with errors about 0.07 s of audio."""

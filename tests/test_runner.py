@@ -237,7 +237,7 @@ def test_corpus_plots_one_png_per_utterance(tmp_path, tiny_model_dir):
     # a missing PNG means the utterance is not finished: only that one is redone
     (out / "s2" / "u 2.png").unlink()
     result = cli(root, "-o", out, "--model", tiny_model_dir, "--plots")
-    assert result.exit_code == 0 and (out / "s2" / "u 2.png").exists()
+    assert result.exit_code == 0 and (out / "s2" / "u 2.png").exists(), result.output
     rows = {r["utterance"]: r["status"] for r in csv.DictReader(
         open(out / "alignment_report.csv", encoding="utf-8"))}
     assert rows["s1/u1"] == "skipped" and rows["s2/u 2"] in ("aligned", "flagged")
@@ -370,6 +370,31 @@ def test_a_corpus_run_with_another_min_pause_aligns_again(tmp_path, tiny_model_d
     assert "aligned with other settings" in result.stderr
     rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
     assert rows["u0"]["status"] in ("aligned", "flagged") and "min_pause=0" in rows["u0"]["settings"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_adding_formats_or_subtitles_keeps_a_hand_corrected_textgrid(tmp_path, tiny_model_dir, jobs):
+    """A TextGrid corrected in Praat after a corpus run survives a later run that adds JSON or
+    subtitles to the folder (before, adding subtitles recorded other settings and every output
+    of the utterance was deleted and written again); the new formats are written."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for name in ("u0", "u1"):
+        _age(write_pair(root, name, speechlike(1.5), text="hello there world"), 120)
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-j", jobs, "-q").exit_code in (0, 1)
+    edited = (out / "u0.TextGrid").read_text(encoding="utf-8").replace('"hello"', '"hullo"')
+    assert '"hullo"' in edited
+    (out / "u0.TextGrid").write_text(edited, encoding="utf-8")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json,vtt", "-j", jobs)
+    assert result.exit_code in (0, 1), result.output
+    assert (out / "u0.TextGrid").read_text(encoding="utf-8") == edited
+    for name in ("u0", "u1"):
+        assert (out / f"{name}.json").is_file() and (out / f"{name}.vtt").is_file()
+    assert "only their subtitles are written; their other files are kept" in result.stderr
+    again = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,vtt", "--cues", "words",
+                "-j", jobs)
+    assert "only their subtitles are written; their other files are kept" in again.stderr
+    assert (out / "u0.TextGrid").read_text(encoding="utf-8") == edited
+    assert (out / "u0.vtt").read_text(encoding="utf-8").count(" --> ") == 3
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -393,6 +393,22 @@ def test_html_is_refused_not_aligned_as_words(text, shown, lex):
         "<unk>", "AT&T", "<s>", "um", "&=laughs", "Q&As"]
 
 
+def test_ipa_is_refused_not_read_as_spelling(lex, tmp_path):
+    """A clinician's phonetic transcription of a patient's errors: `wæbɪt` was aligned as W IY1
+    T, `ʃuz` as AH1 Z, with no warning. Spelling, markup and names with accents still pass, and
+    a --dictionary entry for the IPA word makes it a word like any other."""
+    with pytest.raises(TranscriptError, match="holds IPA \\('wæbɪt', 'ʃuz', 'θɪŋ'\\).*--dictionary"):
+        parse_transcript("the wæbɪt ʃuz θɪŋ", lex)
+    with pytest.raises(TranscriptError, match="holds IPA \\('ˈkæt'\\)"):
+        parse_transcript("a ˈkæt", lex)
+    assert [w.text for w in parse_transcript("the wabbit [ʃ] José Zoë æsir", lex)] == [
+        "the", "wabbit", "[ʃ]", "José", "Zoë", "æsir"]
+    dictionary = tmp_path / "ipa.dict"
+    dictionary.write_text("wæbɪt W AE1 B IH0 T\n", encoding="utf-8")
+    (word,) = parse_transcript("wæbɪt", load_lexicon(dictionary))
+    assert word.pronunciations[0] == ["W", "AE1", "B", "IH0", "T"]
+
+
 def test_a_zero_width_space_parts_words(lex):
     """`Mike\u200bwalks` was one word with a generated pronunciation."""
     assert [w.text for w in parse_transcript("Then Mike\u200bwalks", lex)] == ["Then", "Mike", "walks"]
@@ -517,10 +533,13 @@ def test_a_unit_that_is_also_a_word_keeps_the_word_first_after_a_number(lex):
 
 def test_a_word_that_loses_letters_to_be_looked_up_is_unknown(lex):
     """IPA typed into a transcript ("/baɪ/") lost its ɪ and was taken for the known word "ba",
-    silently; it is listed as unknown now, as a word of another script is. Accents that fold to
-    a-z ("Zürich", "café") are the words."""
-    (ipa,) = parse_transcript("/baɪ/", lex)
-    assert ipa.unknown
+    silently; it is refused now (`test_ipa_is_refused_not_read_as_spelling`), and a letter
+    outside IPA's own that folds to nothing makes the word unknown. Accents that fold to a-z
+    ("Zürich", "café") are the words."""
+    with pytest.raises(TranscriptError, match="holds IPA"):
+        parse_transcript("/baɪ/", lex)
+    (folded,) = parse_transcript("baχ", lex)  # a Greek letter, as IPA writes a fricative
+    assert folded.unknown
     assert not any(w.unknown for w in parse_transcript("Zürich café naïve", lex))
 
 

@@ -510,10 +510,10 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
                                      batch_seconds, late, journal, min_pause,
-                                     aligner.thresholds, cues)
+                                     aligner.thresholds, cues, keep_existing=not overwrite)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
-                                    plots, journal, cues)
+                                    plots, journal, cues, keep_existing=not overwrite)
     interrupted = False
     report_written = ended = False  # the report; the report and the files that go with it
     stop = StopRequest()  # Ctrl-C or SIGTERM: which one sets the exit code
@@ -625,8 +625,11 @@ def _print_changed_settings(recorded: dict[str, str], settings: str, utterances,
     changed = [u for u in present if recorded.get(u.name) not in (None, "", settings)]
     if changed:
         before = recorded[changed[0].name]
+        cues_only = runner.without_cues(before) == runner.without_cues(settings)
         err_console().print(f"{len(changed)} utterance(s) were aligned with other settings "
-                            f"({escape(before)}; now {escape(settings)}): aligning them again")
+                            f"({escape(before)}; now {escape(settings)}): "
+                            + ("only their subtitles are written; their other files are kept"
+                               if cues_only else "aligning them again"))
     foreign = [u for u in present if u.name not in recorded]
     if foreign:
         err_console().print(f"{len(foreign)} utterance(s) have outputs in {escape(str(out_dir))} "

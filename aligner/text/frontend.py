@@ -115,6 +115,25 @@ def html_refusal(text: str) -> str | None:
             "give the words as plain text")
 
 
+# IPA's own letters and marks (the IPA Extensions block; stress and length marks): a word that
+# holds one is phonetic transcription, which the front-end would misread as English spelling
+# (`wæbɪt` as W IY1 T, `ʃuz` as AH1 Z) and align without a word of warning
+_IPA_RE = re.compile(r"[\u0250-\u02af\u02c8\u02cc\u02d0\u02d1]")
+
+
+def ipa_refusal(text: str, lexicon: Lexicon) -> str | None:
+    """Why a transcript with words written in IPA is refused, or None. Markup (`[ʃ]`) and words
+    the lexicon holds (a --dictionary entry for them) are not refused."""
+    found = [t for t in text.split() if _IPA_RE.search(t) and t[0] not in "[{<("
+             and t not in lexicon and t.lower() not in lexicon]
+    if not found:
+        return None
+    shown = ", ".join(f"'{t}'" for t in dict.fromkeys(found[:3]))
+    return (f"transcript holds IPA ({shown}): words are read as English spelling, and IPA "
+            "letters would be misread; write each word as it is spelled (a speaker's error too: "
+            "'wabbit'), or give its pronunciation in ARPAbet phones with --dictionary")
+
+
 def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """Typed text -> words with pronunciations. Symbol-only tokens are dropped (not spoken).
     Markup tokens keep their text and are pronounced `spn` (`<star>`: the wildcard), see
@@ -125,7 +144,7 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """
     if not isinstance(text, str):
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
-    refusal = html_refusal(text)
+    refusal = html_refusal(text) or ipa_refusal(text, lexicon)
     if refusal:
         raise TranscriptError(refusal)
     words: list[Word] = []

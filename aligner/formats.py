@@ -1534,8 +1534,10 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
                           "own (rename one in Praat)") from None
     except Exception as err:
         raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
-    kinds = {named_kind(n) for n in tg.tierNames}
-    phones = phones_tier(tg.tierNames)
+    # an empty tier says nothing: Praat's "To TextGrid: words phones" template, words typed in
+    labelled = [n for n in tg.tierNames if any(e.label.strip() for e in tg.getTier(n).entries)]
+    kinds = {named_kind(n) for n in labelled}
+    phones = phones_tier(labelled)
     if {"words", "phones"} <= kinds or phones is not None:  # an alignment handed in as the input
         what = "words and phones tiers" if {"words", "phones"} <= kinds else f"a phones tier, {phones!r}"
         raise FormatError(f"{path}: this TextGrid is an alignment ({what}), not a transcript; "

@@ -955,8 +955,10 @@ def lacks_outputs(out_dir: Path, utterances: Sequence[Utterance], formats: Seque
 def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | None:
     """One CSV of the whole corpus: `Utterance` then each aligned (or earlier aligned) utterance's
     own CSV rows, in name order, so a word list is one table for R or pandas (a folder of
-    per-recording CSVs loses which row came from which recording). None when no CSV exists, or
-    when a recording's own CSV has the table's name."""
+    per-recording CSVs loses which row came from which recording). None when no CSV exists (an
+    earlier run's table is then removed: the alignments it lists are gone, e.g. realigned with
+    another --dictionary into other formats), or when a recording's own CSV has the table's
+    name."""
     rows: list[list[str]] = []
     header: list[str] | None = None
     for r in sorted(results, key=lambda r: r.name):
@@ -971,6 +973,7 @@ def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | 
             header = header or ["Utterance", *table[0]]
             rows += [[r.name, *row] for row in table[1:]]
     if header is None:
+        path.unlink(missing_ok=True)
         return None
     with atomic_open(path, newline="") as handle:
         writer = csv.writer(handle)

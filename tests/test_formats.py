@@ -235,6 +235,11 @@ def test_a_hand_labelled_textgrid_is_no_transcript(tmp_path):
         tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
         with pytest.raises(FormatError, match=f"an alignment \\(a phones tier, '{names[1]}'\\), not a transcript"):
             read_transcript_textgrid(tmp_path / "g.TextGrid")
+    tg = textgrid.Textgrid(0, 2)  # Praat's words-and-phones template, only the words typed in
+    tg.addTier(textgrid.IntervalTier("words", [(0.1, 0.9, "hello there")], 0, 2))
+    tg.addTier(textgrid.IntervalTier("phones", [], 0, 2))
+    tg.save(str(tmp_path / "e.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert [s.text for s in read_transcript_textgrid(tmp_path / "e.TextGrid")] == ["hello there"]
     for name in ("segments", "Mau", "Mobile phone", "spk1_segments", "Speaker_phone"):
         tg = textgrid.Textgrid(0, 2)  # speaker tiers that only sound like phones: transcripts
         tg.addTier(textgrid.IntervalTier(name, [(0.1, 0.5, "hello there")], 0, 2))

@@ -944,6 +944,14 @@ def test_a_csv_corpus_run_also_writes_one_table_of_the_corpus(tmp_path, tiny_mod
         mine = [{k: v for k, v in r.items() if k != "Utterance"} for r in rows
                 if r["Utterance"] == "a/u1"]
         assert mine == own and {"words", "phones"} <= {r["Type"] for r in own}
+    # realigned with a --dictionary into TextGrids only: the old CSVs are stale and removed,
+    # and so is the table that listed their rows (it was kept, holding alignments no file had)
+    dictionary = tmp_path / "my.dict"
+    dictionary.write_text("hello HH AH0 L OW1\n", encoding="utf-8")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid", "--dictionary",
+               dictionary, "-q").exit_code == 1
+    assert not (out / "a" / "u1.csv").exists() and (out / "a" / "u1.TextGrid").exists()
+    assert not (out / runner.TABLE_NAME).exists()
 
 
 def test_a_small_corpus_is_cut_into_batches_enough_for_every_worker(tmp_path, write_wav):

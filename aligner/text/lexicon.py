@@ -127,9 +127,11 @@ def parse_pronunciation(phones: list[str], where: str) -> list[str]:
     for p in phones:
         up = p.upper()
         if not _PHONE_RE.match(up):
+            ipa = ("; an IPA dictionary (MFA's english_us_mfa) cannot be used: give an ARPAbet "
+                   "one (MFA's english_us_arpa, or CMUdict)") if not p.isascii() else ""
             raise DictionaryError(
                 f"{where}: {p!r} is not one of the model's phones (CMUdict's 39 ARPAbet "
-                "phones, with optional stress 0/1/2, or `spn` / `sil` alone)")
+                f"phones, with optional stress 0/1/2, or `spn` / `sil` alone){ipa}")
         out.append(up)
     return out
 
@@ -138,8 +140,12 @@ def read_user_dictionary(path: Path) -> dict[str, list[list[str]]]:
     """Read a dictionary in MFA's format: `word PH1 PH2 ...`, one variant per line.
 
     Tabs or spaces separate fields; MFA's optional probability columns between the word and the
-    phones are skipped; blank lines and lines starting with '#' or ';;;' are comments.
+    phones are skipped; blank lines and lines starting with '#' or ';;;' are comments, and so is
+    the rest of a line from a field starting with '#' (`cmudict.dict`'s `# place`). The word's
+    apostrophes are read as transcripts' are (`didn’t` is `didn't`).
     """
+    from aligner.text.normalise import APOSTROPHES
+
     try:
         raw = Path(path).read_bytes()
     except OSError as err:
@@ -155,7 +161,10 @@ def read_user_dictionary(path: Path) -> dict[str, list[list[str]]]:
         fields = line.split()
         if not fields or fields[0].startswith(("#", ";;;")):
             continue
+        comment = next((i for i, f in enumerate(fields) if f.startswith("#")), len(fields))
+        fields = fields[:comment]
         word = unicodedata.normalize("NFC", fields[0]).lower()
+        word = word.translate({ord(c): "'" for c in APOSTROPHES})
         word = re.sub(r"\(\d+\)$", "", word)  # CMUdict-style "word(2)"
         phones = fields[1:]
         while phones and _NUMBER_RE.match(phones[0]):

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from aligner.text import numbers as num
 
 # --------------------------------------------------------------------------- characters
+APOSTROPHES = "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4\u02bb"  # all read as '
 _CHAR_MAP = {
-    **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u02bc\u0060\u00b4\u02bb"},
+    **{c: "'" for c in APOSTROPHES},
     **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"},
     **{c: "-" for c in "\u2010\u2011\u2212"},
     # en and figure dashes part words; em dashes end what comes before them ("w—" broken off,

@@ -414,8 +414,8 @@ def decoder_disagreement(path_words: Sequence[tuple[float, float]],
     evidence; a wrong one leaves the path to chase phones the audio does not hold while the
     weights still spread the words by their length, and the two part. Added to the fit (a term
     of its own in the exponent), it raised the swapped learner transcripts caught at 1.6-1.7% of
-    correct ones flagged from 93.5% to 95.2% (400; 94.4% to 95.4% on 1200 other pairs; recipes/
-    train/README.md)."""
+    correct ones flagged from 93.5% to 95.2% (400; 94.4% to 95.4% on 1200 other pairs;
+    docs/usage.md, recipes/train/README.md)."""
     n = min(len(path_words), len(weight_words))
     if n == 0 or duration <= 0:
         return 0.0

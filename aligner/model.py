@@ -401,6 +401,10 @@ def model_directory(path: Path | str | None = None) -> Path:
     directory = Path(path) if path is not None else default_model_dir()
     if directory.is_file() and directory.name in (WEIGHTS_FILE, CONFIG_FILE):
         directory = directory.parent
+    if directory.is_file() and directory.suffix.lower() == ".zip":
+        raise ModelError(f"{directory}: an MFA acoustic model (.zip), which ottc-align cannot use: "
+                         "its models are directories (leave out --model for the shipped English "
+                         "one)")
     if not directory.is_dir():
         raise ModelError(f"{directory}: model directory not found")
     return directory

@@ -157,6 +157,8 @@ def test_plots_without_matplotlib(tmp_path, tiny_model_dir, monkeypatch):
     (["--output_format", "json"], ["--output_format is an MFA option", "--format"]),
     (["--beam=100"], ["--beam is an MFA option", "no beam"]),
     (["--min-pause", "30"], ["--min-pause 30 is in seconds", "0.03"]),  # every pause was closed
+    (["--fine_tune"], ["--fine_tune is an MFA option", "no second pass"]),
+    (["--temporary_directory", "/tmp"], ["--temporary_directory is an MFA option"]),
 ])
 def test_habits_from_mfa_and_milliseconds_get_a_line_saying_what_to_type(args, needles, tmp_path,
                                                                         example_pair):
@@ -164,6 +166,26 @@ def test_habits_from_mfa_and_milliseconds_get_a_line_saying_what_to_type(args, n
     result = cli(audio, transcript, "-o", tmp_path / "out.TextGrid", *args)
     assert_one_line_error(result, 2, *needles)
     assert not (tmp_path / "out.TextGrid").exists()
+
+
+def test_mfa_s_positional_order_and_model_files_say_what_to_type(tmp_path):
+    """`align CORPUS DICTIONARY MODEL OUTPUT` and `validate CORPUS DICTIONARY` got click's bare
+    "Got unexpected extra argument(s)"; `--model english_us_arpa.zip` "model directory not
+    found" though the file was there."""
+    corpus = tmp_path / "corpus"
+    write_pair(corpus, "u1", speechlike(1.0))
+    dictionary = tmp_path / "english.dict"
+    dictionary.write_text("hello HH AH0 L OW1\n", encoding="utf-8")
+    result = cli("align", corpus, dictionary, "english_us_arpa", tmp_path / "out")
+    assert_one_line_error(result, 2, "MFA's order (align CORPUS DICTIONARY MODEL OUTPUT)",
+                          "-o OUTPUT --dictionary FILE")
+    assert not (tmp_path / "out").exists()
+    assert_one_line_error(cli("validate", corpus, dictionary), 2,
+                          "MFA's order (validate CORPUS DICTIONARY)", "--dictionary FILE")
+    model = tmp_path / "english_us_arpa.zip"
+    model.write_bytes(b"PK\x03\x04")
+    assert_one_line_error(cli(corpus, "-o", tmp_path / "out", "--model", model), 2,
+                          "an MFA acoustic model (.zip)")
 
 
 def test_a_textgrid_corrected_by_hand_is_kept_under_a_backup_name(tmp_path, tiny_model_dir,

@@ -45,7 +45,29 @@ class DefaultCommandGroup(TyperGroup):
         for name in (arg.split("=", 1)[0] for arg in args):
             if name in MFA_OPTIONS:
                 raise fail(f"{name} is an MFA option; {MFA_OPTIONS[name]}")
+        _refuse_mfa_positionals(args)
         return super().parse_args(ctx, args)
+
+
+def _refuse_mfa_positionals(args: list[str]) -> None:
+    """MFA's `align CORPUS DICTIONARY MODEL OUTPUT` and `validate CORPUS DICTIONARY` typed out of
+    habit got click's bare "Got unexpected extra argument(s)"; say what ottc-align takes."""
+    from pathlib import Path
+
+    if not args or args[0] not in ("align", "validate"):
+        return
+    positional = []
+    for arg in args[1:]:
+        if arg.startswith("-"):
+            break
+        positional.append(arg)
+    most = 2 if args[0] == "align" else 1  # AUDIO TRANSCRIPT; CORPUS
+    if len(positional) > most and Path(positional[0]).is_dir():
+        raise fail(f"{' '.join(positional)}: MFA's order ({args[0]} CORPUS DICTIONARY"
+                   + (" MODEL OUTPUT" if args[0] == "align" else "") + ") is not ottc-align's: "
+                   f"give ottc-align {args[0]} CORPUS"
+                   + (" -o OUTPUT" if args[0] == "align" else "")
+                   + " --dictionary FILE (the shipped English model is used without --model)")
 
 
 # What MFA users type out of habit, and what ottc-align does instead (click's nearest-name
@@ -63,6 +85,14 @@ MFA_OPTIONS = {
     "--single_speaker": "each recording is judged against its speaker's others; -s N takes "
                         "the speaker from the first N characters of the file name",
     "--use_mp": "use --jobs N",
+    "--cleanup_textgrids": "ottc-align's TextGrids need no cleanup pass: --min-pause sets which "
+                           "gaps between words are closed",
+    "--final_clean": "ottc-align keeps no temporary files to clean",
+    "--temporary_directory": "ottc-align keeps no temporary directory: a run resumes from the "
+                             "outputs and the report in its output folder",
+    "--config_path": "ottc-align reads no config file: give the options on the command line",
+    "--fine_tune": "ottc-align's boundaries are always refined off the 10 ms grid (posterior "
+                   "crossings, spectral change): there is no second pass to ask for",
 }
 
 

@@ -29,14 +29,15 @@ from aligner.features import voiced_frames, voiced_share, voiced_share_in_noise 
 from benchmarks.common import machine, machine_lines, markdown_table, write_results  # noqa: E402
 from benchmarks.real_speech import speechocean_test  # noqa: E402
 
-NOISES = ("white", "pink", "brown", "hum", "white at 8 kHz")
+NOISES = ("white", "pink", "brown", "hum", "hum, 60 Hz", "hum, quiet floor", "white at 8 kHz")
 SNRS = (5, 0, -5)
 
 
 def noise(kind: str, n: int, seed: int) -> np.ndarray:
     """Unit-power noise of `kind`, n samples at 16 kHz (brown: 1/f^2 with the slow drift removed;
-    hum: 50 and 150 Hz with a little white noise; white at 8 kHz: interpolated, as a phone
-    line's audio is upsampled)."""
+    hum: 50 and 150 Hz with a little white noise (26 dB down); hum, 60 Hz: 60 and 180 Hz, the
+    same; hum, quiet floor: 50 and 150 Hz with the noise 46 dB down, as a quiet recorder picks
+    mains up; white at 8 kHz: interpolated, as a phone line's audio is upsampled)."""
     g = np.random.default_rng(seed)
     x = g.standard_normal(n)
     if kind == "pink":
@@ -45,9 +46,11 @@ def noise(kind: str, n: int, seed: int) -> np.ndarray:
     elif kind == "brown":
         x = np.cumsum(x)
         x -= np.convolve(x, np.ones(1601) / 1601, "same")
-    elif kind == "hum":
+    elif kind.startswith("hum"):
         t = np.arange(n) / 16000
-        x = np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 150 * t) + 0.05 * x
+        mains = 60 if kind == "hum, 60 Hz" else 50
+        floor = 0.005 if kind == "hum, quiet floor" else 0.05
+        x = np.sin(2 * np.pi * mains * t) + 0.3 * np.sin(2 * np.pi * 3 * mains * t) + floor * x
     elif kind == "white at 8 kHz":
         x = np.interp(np.arange(n) / 2, np.arange(n // 2 + 1), g.standard_normal(n // 2 + 1))
     return x / np.sqrt(np.mean(x ** 2))

@@ -79,7 +79,7 @@ def _noise(kind: str, seconds: float = 3.0, rate: int = 16000):
     return (0.1 * x / np.abs(x).max()).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind", ["white", "pink", "brown", "hum"])
+@pytest.mark.parametrize("kind", ["white", "pink", "brown", "hum", "hum, 60 Hz", "hum, quiet floor"])
 def test_noise_is_not_voiced(kind):
     from aligner.checks import Thresholds
     from aligner.features import voiced_frames, voiced_share

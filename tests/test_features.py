@@ -124,6 +124,16 @@ def test_speech_keeps_its_voicing_over_hum_and_its_pauses_lose_it():
     assert not bool(hummed[325:339].any())  # 3.25-3.39 s, inside the pause
 
 
+def test_a_lone_unvoiced_frame_inside_voicing_is_bridged():
+    import torch
+
+    from aligner.features import bridge_single_gaps
+
+    v = torch.tensor([1, 1, 0, 1, 1, 0, 0, 1, 0, 1, 0], dtype=torch.bool)
+    assert bridge_single_gaps(v).int().tolist() == [1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0]
+    assert v.int().tolist() == [1, 1, 0, 1, 1, 0, 0, 1, 0, 1, 0]  # the input is left alone
+
+
 def test_telephone_band_noise_is_not_voiced():
     """White noise recorded at 8 kHz (a phone line, FSDD's rate), upsampled as every recording
     is: band-limited noise looks periodic at 0.35-0.5 for 30-40 ms here and there (it did in

@@ -991,10 +991,10 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         spans.append((a + s0, a + e0))
     pieces = [cleaned[a:b] for a, b in spans]
 
-    def original(a: int, b: int) -> str:
+    def original(a: int, b: int) -> str:  # as typed, less the invisible (a PDF's soft hyphen)
         if origin is None:
             return nfc[a:b]
-        return nfc[origin[a]: origin[b - 1] + 1]
+        return "".join(c for c in nfc[origin[a]: origin[b - 1] + 1] if c not in _DROP)
 
     joined = "".join(p for p, span in zip(pieces, spans) if span not in is_markup)
     uppers, lowers = sum(map(str.isupper, joined)), sum(map(str.islower, joined))

@@ -144,7 +144,8 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     check.warnings += chat_warnings(utt.transcript, segments)
     issues = []  # utterance intervals `align` leaves out (`interval_not_aligned`)
     for segment in segments:
-        check.warnings += stray_bracket_warnings(segment.text) + speaker_label_warnings(segment.text)
+        check.warnings += (stray_bracket_warnings(segment.text) + speaker_label_warnings(segment.text)
+                           + list_number_warnings(segment.text))
         try:
             prepared = prepare_text(segment.text, lexicon)
         except ValueError as err:
@@ -208,6 +209,17 @@ def speaker_label_warnings(text: str) -> list[str]:
         return []
     return [f"lines start with speaker labels ({', '.join(l + ':' for l in labels[:STRAY_EXAMPLES])}"
             "): they are aligned as words; give each speaker a tier of a TextGrid, or delete them"]
+
+
+def list_number_warnings(text: str) -> list[str]:
+    """One warning when the transcript's lines open with item numbers (`list_numbers`)."""
+    from aligner.text.normalise import list_numbers
+
+    numbers = list_numbers(text)
+    if not numbers:
+        return []
+    return [f"{len(numbers)} lines start with a list number ({', '.join(numbers[:3])}, ...): "
+            "they are aligned as words said ('one', 'two'); delete them if nobody says them"]
 
 
 def read_as(typed: str, spoken: list[str]) -> str | None:

@@ -86,6 +86,18 @@ def test_speaker_labels_opening_lines_are_a_warning(tmp_path, write_wav):
     assert "speaker labels (INT:, RUTH:)" in warnings["alone"]  # a label on a line of its own
 
 
+def test_list_numbers_opening_lines_are_a_warning(tmp_path, write_wav):
+    """A naming test's sheet, "1. bed" a line, aligned its item numbers as words said ("one
+    bed two cat") with no more than a low_confidence word; numbers in sentences are no list."""
+    warnings = _warnings(tmp_path / "c", write_wav, {
+        "sheet": "1. bed\n2. cat\n3) scissors", "dash": "10 - bed\n11 - cat",
+        "prose": "I saw 2. It was late\n1990 was a good year\n3.5 percent more"})
+    assert "3 lines start with a list number (1, 2, 3, ...)" in warnings["sheet"]
+    assert "delete them if nobody says them" in warnings["sheet"]
+    assert "2 lines start with a list number (10, 11, ...)" in warnings["dash"]
+    assert "prose" not in warnings
+
+
 def test_brackets_that_are_not_markup_are_a_warning(tmp_path, write_wav):
     """"ba[laughter]rrel" became three words and "[laughter" a word, silently: validate names
     such tokens; well-formed markup (also with a space inside) and optional letters pass."""

@@ -763,6 +763,19 @@ def speaker_labels(text: str) -> list[str]:
     return sorted(set(found), key=found.index)
 
 
+# A list number opening a line ("1. bed", "2) cat", "10 - scissors"), as naming-test sheets
+# and word lists number their items
+_LIST_NUMBER_RE = re.compile(r"^[ \t]*(\d{1,3})(?:[.)]|[ \t]+[-\u2013:])(?=[ \t]+\S)", re.MULTILINE)
+
+
+def list_numbers(text: str) -> list[str]:
+    """The item numbers opening the lines of `text` ("1", "2", ...), when two lines or more open
+    with one: they are read as words said ("one bed two cat") and take time from the words
+    around them, while a sheet's numbers are seldom said; `validate` warns."""
+    found = _LIST_NUMBER_RE.findall(text)
+    return found if len(found) >= 2 else []
+
+
 def _is_cutoff(core: str, cleaned: str, end: int, known: Callable[[str], bool],
                following: Sequence[tuple[str, int]] = ()) -> bool:
     """A word broken off, written as its start and a hyphen (`w-`, `th-`, "I w- went"): spoken

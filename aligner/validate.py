@@ -144,8 +144,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     check.warnings += chat_warnings(utt.transcript, segments)
     issues = []  # utterance intervals `align` leaves out (`interval_not_aligned`)
     for segment in segments:
-        check.warnings += (stray_bracket_warnings(segment.text) + speaker_label_warnings(segment.text)
-                           + list_number_warnings(segment.text))
+        check.warnings += stray_bracket_warnings(segment.text) + line_start_warnings(segment.text)
         try:
             prepared = prepare_text(segment.text, lexicon)
         except ValueError as err:
@@ -200,26 +199,18 @@ def stray_bracket_warnings(text: str) -> list[str]:
             "markup is a token of its own, closed ('[laughter]', '{LG}', '<unk>')"]
 
 
-def speaker_label_warnings(text: str) -> list[str]:
-    """One warning naming the speaker labels that open the transcript's lines (`speaker_labels`)."""
-    from aligner.text.normalise import speaker_labels
+def line_start_warnings(text: str) -> list[str]:
+    """A warning for speaker labels (`speaker_labels`) and one for list numbers (`list_numbers`)
+    opening the transcript's lines: both are read as words said."""
+    from aligner.text.normalise import list_numbers, speaker_labels
 
-    labels = speaker_labels(text)
-    if not labels:
-        return []
-    return [f"lines start with speaker labels ({', '.join(l + ':' for l in labels[:STRAY_EXAMPLES])}"
-            "): they are aligned as words; give each speaker a tier of a TextGrid, or delete them"]
-
-
-def list_number_warnings(text: str) -> list[str]:
-    """One warning when the transcript's lines open with item numbers (`list_numbers`)."""
-    from aligner.text.normalise import list_numbers
-
-    numbers = list_numbers(text)
-    if not numbers:
-        return []
-    return [f"{len(numbers)} lines start with a list number ({', '.join(numbers[:3])}, ...): "
-            "they are aligned as words said ('one', 'two'); delete them if nobody says them"]
+    labels, numbers = speaker_labels(text), list_numbers(text)
+    return ([f"lines start with speaker labels ({', '.join(l + ':' for l in labels[:STRAY_EXAMPLES])}"
+             "): they are aligned as words; give each speaker a tier of a TextGrid, or delete them"]
+            if labels else []) + (
+            [f"{len(numbers)} lines start with a list number ({', '.join(numbers[:3])}, ...): "
+             "they are aligned as words said ('one', 'two'); delete them if nobody says them"]
+            if numbers else [])
 
 
 def read_as(typed: str, spoken: list[str]) -> str | None:

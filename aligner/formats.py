@@ -899,7 +899,9 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
     """Which tiers to read, as what. `chosen` (the user's words and phones tier names, "" for
     none) decides when given; else the first tier of a kind per speaker wins, named ones
     (`words`, `alice - words`) before guessed ones (`ORT-MAU`, `x_phn`). Tolerant: two tiers
-    with other names are taken as words then phones; none found is an error (strict: [])."""
+    with other names are taken as words then phones, and of two tiers one of which is named as
+    a kind, the other is the other kind (`Words` and `IPA`); none found is an error (strict:
+    [])."""
     if chosen is not None:
         missing = [n for n in chosen if n and n not in names]
         if missing:
@@ -920,6 +922,11 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
             kinds[name] = key
     if tolerant and not kinds and len(names) == 2:
         kinds = dict(zip(names, ((None, "words"), (None, "phones"))))
+    elif tolerant and len(names) == 2 and len(kinds) == 1:  # `Words` and `IPA`: the other kind
+        ((known, (speaker, kind)),) = kinds.items()
+        if speaker is None:
+            other = "phones" if kind == "words" else "words"
+            kinds[next(n for n in names if n != known)] = (None, other)
     if tolerant and not kinds:
         raise FormatError(f"{path}: no words or phones tier (tiers: {', '.join(names) or 'none'})")
     return kinds

@@ -358,6 +358,22 @@ def test_a_binary_textgrid_is_named_as_such(tmp_path: Path):
     assert "utf" not in str(err).lower() and str(path) in str(err)
 
 
+def test_a_words_tier_beside_a_phone_tier_of_another_name_reads_both(tmp_path: Path):
+    """Gold with tiers `Words` and `IPA` (Praat, hand-labelled): the words tier was found by its
+    name and the phones silently left out, though `--fold ipa` asked for them scored."""
+    from praatio import textgrid
+
+    from aligner.formats import read_textgrid
+
+    tg = textgrid.Textgrid(0, 1)
+    tg.addTier(textgrid.IntervalTier("Words", [(0.1, 0.5, "hi")], 0, 1))
+    tg.addTier(textgrid.IntervalTier("IPA", [(0.1, 0.3, "h"), (0.3, 0.5, "a\u026a")], 0, 1))
+    tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (a,) = read_textgrid(tmp_path / "g.TextGrid", tolerant=True)
+    assert [w.label for w in a.words if w.label] == ["hi"]
+    assert [p.label for p in a.phones if p.label] == ["h", "a\u026a"]
+
+
 def test_textgrid_with_zero_length_interval_is_read_by_the_fallback(tmp_path: Path):
     long = tmp_path / "z.TextGrid"
     long.write_text(

@@ -43,15 +43,15 @@ class Thresholds:
     min_mean_confidence: float = 0.15  # the same test for alignments without a transcript_fit
     # Below: no voice in the recording (features.voiced_share). Of speechocean762's 2500
     # held-out learner recordings, children included, the least voiced is 0.78% (a breathy
-    # child's voice; 1% of them under 18%); white and pink noise and mains hum 0%, brown noise
-    # (rumble) 0.12% on average, 3 of 30 samples above this threshold (docs/usage.md). The model
+    # child's voice; 1% of them under 18%); white, pink and brown noise and mains hum 0-0.1%,
+    # 30 of 30 samples of each under this threshold (docs/usage.md). The model
     # hears speech in such noise and a transcript fits. Under it, `align_waveform` looks again in
     # the band of a voice's low harmonics (`features.voiced_share_in_noise`): speech in hiss.
     min_voiced_share: float = 0.005
     # Above: seconds of voiced speech that no word covers (voiced_outside_words): part of what
-    # was said is probably missing from the transcript. On the held-out learners it flags 0.8%
-    # of 2500 correct transcripts and 39.8% of 400 with their second half left out (the
-    # transcript fit: 17.5%; benchmarks/real_speech.py --truncated).
+    # was said is probably missing from the transcript. On the held-out learners it flags 0.7%
+    # of 2500 correct transcripts and 38.5% of 400 with their second half left out (the
+    # transcript fit: 30.5%; benchmarks/real_speech.py --truncated).
     max_voiced_outside: float = 0.8
     # A word of this many phones or more, none of them longer than squeezed_phone_seconds, was
     # probably not said as written: the aligner squeezed its phones into what little the audio
@@ -609,7 +609,7 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
 # A recording that ends in voiced speech at close to the level of its loud parts was cut
 # before its last word ended, or as another began (`ends_in_speech`). Measured on speechocean762's
 # 2500 held-out learner recordings: 2 flagged (0.08%); the same recordings cut at a voiced frame
-# in their middle 40%: 68.9% flagged; 300 FSDD digits (8 kHz, trimmed close to the word): 3
+# in their middle 40%: 70.2% flagged; 300 FSDD digits (8 kHz, trimmed close to the word): 3
 # (benchmarks/real_speech.py, `--cut`).
 # Only the end is judged: a voiced onset rises to full level within a frame or two, so a
 # recording trimmed close to its first word (half of FSDD's) looks cut at its start.

@@ -38,6 +38,7 @@ from aligner.text.encoding import decode_text
 FORMATS: tuple[str, ...] = ("textgrid", "ctm", "json", "csv", "srt", "vtt")
 SUFFIX_TO_FORMAT = {".textgrid": "textgrid", ".ctm": "ctm", ".json": "json", ".csv": "csv",
                     ".srt": "srt", ".vtt": "vtt"}
+SUBTITLE_FORMATS = ("srt", "vtt")  # the formats --cues shapes
 CSV_HEADER = ["Begin", "End", "Label", "Type", "Speaker", "Confidence", "Flags"]
 
 

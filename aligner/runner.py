@@ -37,7 +37,8 @@ from aligner.checks import (Thresholds, flag_kind, is_speaker_mismatch, refusing
                             speaker_mismatch)
 from aligner.corpus import NO_TRANSCRIPT, REPORT_NAME, TABLE_NAME, WORD_LISTS, Utterance
 from aligner.errors import one_line
-from aligner.formats import FORMATS, ctm_id, output_paths, write_outputs
+from aligner.formats import (FORMATS, SUBTITLE_FORMATS, SUFFIX_TO_FORMAT, ctm_id, output_paths,
+                             write_outputs)
 from aligner.interrupts import ignore_sigint, interrupts_held_for_workers
 
 if TYPE_CHECKING:
@@ -484,7 +485,8 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
                 every = utterance_outputs(out_dir, utt, formats, plots)
                 if old is not None and without_cues(old) == without_cues(settings):
                     # only --cues changed (or subtitles were added): the other files stand
-                    every = [p for p in every if p.suffix.lower() in (".srt", ".vtt")]
+                    every = [p for p in every
+                             if SUFFIX_TO_FORMAT.get(p.suffix.lower()) in SUBTITLE_FORMATS]
                 stale = list(dict.fromkeys(stale + every))
         for path in stale:
             path.unlink(missing_ok=True)
@@ -632,8 +634,8 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(args) -> list[Result]:
     """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
-    plots, cues, keep_existing). Its entry in the pool's shared `started` array is set first, so that if this
-    process dies (the system killing it for its memory) the parent knows which batch it held
+    plots, cues, keep_existing). Its entry in the pool's shared `started` array is set first,
+    so that if this process dies (the system killing it for its memory) the parent knows which batch it held
     (an array: no pipe to fill, no lock a killed worker could leave held)."""
     task, batch, out_dir, formats, method, strict, plots, cues, keep_existing = args
     _WORKER["started"][task] = 1

@@ -458,6 +458,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                 speaker_characters=0) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
+    from aligner.formats import SUBTITLE_FORMATS
 
     utterances = corpus.find_utterances(root, speaker_characters)
     unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert
@@ -478,7 +479,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause = min_pause
-    subtitles = bool({"srt", "vtt"} & set(fmts))
+    subtitles = bool(set(SUBTITLE_FORMATS) & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds, cues if subtitles else None,
                                    speaker_characters)

@@ -339,24 +339,30 @@ def add_flag(path: Path, flag, duration: float | None = None) -> Path:
 def remove_flag(path: Path, kind: str) -> Path:
     """Take an utterance-wide flag of `kind` off a JSON or CSV output (`add_flag` undone): a
     resumed corpus run that judges a recording against more of its speaker's recordings than
-    the run that flagged it may find it fits after all."""
+    the run that flagged it may find it fits after all. A file without it is not rewritten."""
     if Path(path).suffix.lower() == ".csv":
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
         kind_at, flags_at = CSV_HEADER.index("Type"), CSV_HEADER.index("Flags")
-        body = []
+        body, found = [], False
         for row in rows[1:]:
             if len(row) > flags_at and row[kind_at] == RECORDING_TYPE:
-                row[flags_at] = ";".join(k for k in row[flags_at].split(";") if k and k != kind)
+                kinds = [k for k in row[flags_at].split(";") if k]
+                found = found or kind in kinds
+                row[flags_at] = ";".join(k for k in kinds if k != kind)
                 if not row[flags_at]:
                     continue  # a recording row is there for its flags
             body.append(row)
+        if not found:
+            return path  # not there: the file is left untouched
         with atomic_open(path, newline="") as handle:
             csv.writer(handle).writerows([rows[0], *body])
         return path
     data = _our_json(path)
-    data["flags"] = [f for f in data.get("flags", [])
-                     if not (f.get("kind") == kind and not f.get("tier"))]
+    flags = [f for f in data.get("flags", []) if not (f.get("kind") == kind and not f.get("tier"))]
+    if flags == data.get("flags", []):
+        return path  # not there: the file is left untouched
+    data["flags"] = flags
     with atomic_open(path) as handle:
         handle.write(_pretty_json(data))
     return path
@@ -811,6 +817,9 @@ _CSV_COLUMNS = {
     "confidence": ("confidence", "score", "conf"),
 }
 
+# Tiers that hold a transcriber's remarks, never words or phones: of two tiers, `words` and
+# `notes`, the second is not taken for the phones.
+NOTE_TIERS = frozenset({"notes", "note", "comments", "comment", "remarks", "misc"})
 TierKinds = dict[str, tuple[str | None, str]]  # tier name -> (speaker, "words" | "phones")
 TierNames = tuple[str, str]  # the words tier's and the phones tier's names ("" for none)
 
@@ -901,7 +910,8 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
     none) decides when given; else the first tier of a kind per speaker wins, named ones
     (`words`, `alice - words`) before guessed ones (`ORT-MAU`, `x_phn`). Tolerant: two tiers
     with other names are taken as words then phones, and of two tiers one of which is named as
-    a kind, the other is the other kind (`Words` and `IPA`); none found is an error (strict:
+    a kind, the other is the other kind (`Words` and `IPA`) unless its name is of a kind too
+    (`words` and `ORT-MAU`) or of remarks (`NOTE_TIERS`); none found is an error (strict:
     [])."""
     if chosen is not None:
         missing = [n for n in chosen if n and n not in names]
@@ -925,9 +935,9 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
         kinds = dict(zip(names, ((None, "words"), (None, "phones"))))
     elif tolerant and len(names) == 2 and len(kinds) == 1:  # `Words` and `IPA`: the other kind
         ((known, (speaker, kind)),) = kinds.items()
-        if speaker is None:
-            other = "phones" if kind == "words" else "words"
-            kinds[next(n for n in names if n != known)] = (None, other)
+        other = next(n for n in names if n != known)
+        if speaker is None and tier_kind(other) is None and other.strip().lower() not in NOTE_TIERS:
+            kinds[other] = (None, "phones" if kind == "words" else "words")
     if tolerant and not kinds:
         raise FormatError(f"{path}: no words or phones tier (tiers: {', '.join(names) or 'none'})")
     return kinds

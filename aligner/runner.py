@@ -1085,10 +1085,11 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
     alike, and take the flag off a skipped one that an earlier run flagged against fewer of
     the speaker's recordings and that fits them all. So a corpus gets the same flags whether it
     was aligned in one run, resumed after an interruption, or grew between runs. Their JSON and
-    CSV outputs get (or lose) the flag; with --strict a flagged one's outputs are removed and it
+    CSV outputs get (or lose) the flag (also one an earlier run wrote that this run kept, as
+    it adds only the formats missing); with --strict a flagged one's outputs are removed and it
     fails, as if refused when aligned. Runs once the corpus is aligned, because only then is
     every recording of a speaker known. Returns the Results it changed."""
-    from aligner.formats import add_flag
+    from aligner.formats import add_flag, remove_flag
     from aligner.speaker_fit import relative_fits
 
     norm = [r for r in results if r.transcript_fit is not None and (r.ok or r.cause == STRICT)]
@@ -1119,7 +1120,11 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
         elif lifts and "transcript_mismatch" in strict:  # judged again and still flagged
             refuse_written(r, strict)
             changed.append(r)
-        if mismatches or flag is None:
+        if mismatches:
+            continue
+        if flag is None:
+            if r.status != "skipped":  # an output kept from an earlier run (`corpus_writer`)
+                _edit_flag_outputs(r, lambda path: remove_flag(path, "transcript_mismatch"))
             continue
         r.flags.insert(0, str(flag))
         if "transcript_mismatch" in strict:
@@ -1130,7 +1135,8 @@ def judge_against_speakers(results: Sequence[Result], thresholds: Thresholds,
                             "recordings")
             else:
                 r.status = "flagged"
-            _edit_flag_outputs(r, lambda path: add_flag(path, flag, r.duration or None))
+            _edit_flag_outputs(r, lambda path: add_flag(remove_flag(path, "transcript_mismatch"),
+                                                        flag, r.duration or None))
         changed.append(r)
     return changed
 

@@ -374,6 +374,23 @@ def test_a_words_tier_beside_a_phone_tier_of_another_name_reads_both(tmp_path: P
     assert [p.label for p in a.phones if p.label] == ["h", "a\u026a"]
 
 
+@pytest.mark.parametrize("second", ["ORT-MAU", "x_words", "comments", "Notes"])
+def test_a_words_tier_beside_one_of_words_or_remarks_reads_no_phones(tmp_path: Path, second):
+    """Only a tier with no kind of its own is taken as the other kind: a second words tier, or
+    a transcriber's remarks, read as phones would score every phone as a mismatch."""
+    from praatio import textgrid
+
+    from aligner.formats import read_textgrid
+
+    tg = textgrid.Textgrid(0, 1)
+    tg.addTier(textgrid.IntervalTier("words", [(0.1, 0.5, "hi")], 0, 1))
+    tg.addTier(textgrid.IntervalTier(second, [(0.1, 0.3, "hi"), (0.3, 0.5, "there")], 0, 1))
+    tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (a,) = read_textgrid(tmp_path / "g.TextGrid", tolerant=True)
+    assert [w.label for w in a.words if w.label] == ["hi"]
+    assert not [p for p in a.phones if p.label]
+
+
 def test_textgrid_with_zero_length_interval_is_read_by_the_fallback(tmp_path: Path):
     long = tmp_path / "z.TextGrid"
     long.write_text(

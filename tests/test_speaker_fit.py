@@ -280,6 +280,33 @@ def test_a_run_killed_before_judging_has_its_recordings_judged_when_resumed(
             assert kinds.count("transcript_mismatch") == 1  # (the tiny model's own flags aside)
 
 
+def test_a_rerun_that_adds_a_format_takes_a_lifted_flag_off_the_outputs_it_keeps(
+        tmp_path, tiny_model_dir, write_wav, monkeypatch):
+    """A second run asking for one more format aligns every recording again but keeps the JSON
+    the first wrote (only missing formats are written). When the speaker has grown so that the
+    outlier now fits, the kept JSON loses the first run's flag with the report; the one still
+    flagged keeps it, once."""
+    fits = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.007, 0.0005])}
+    root = _corpus_with_fits(tmp_path / "corpus", fits, write_wav, monkeypatch)
+    out = tmp_path / "out"
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json", "-q").exit_code == 0
+
+    def kinds(name):
+        return [f["kind"] for f in json.loads((out / "spk" / f"{name}.json").read_text())["flags"]]
+
+    assert "transcript_mismatch" in kinds("u5")
+    for i in range(10):  # the speaker grows by recordings that fit as poorly as u5
+        fits[f"spk/v{i}"] = 0.006
+        write_wav(root / "spk" / f"v{i}.wav", speechlike(0.6, seed=10 + i))
+        (root / "spk" / f"v{i}.lab").write_text("hello there", encoding="utf-8")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json,vtt", "-q")
+    assert result.exit_code == 0, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
+    assert rows["spk/u5"]["status"] == "aligned" and (out / "spk" / "u5.vtt").is_file()
+    assert "transcript_mismatch" not in kinds("u5")
+    assert rows["spk/u6"]["status"] == "flagged" and kinds("u6").count("transcript_mismatch") == 1
+
+
 def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_recordings():
     """benchmarks/real_speech.py: a swapped transcript of a recording is judged as in a corpus
     where only that transcript is wrong (against the speaker's correct recordings but its own),

@@ -401,12 +401,16 @@ def test_ipa_is_refused_not_read_as_spelling(lex, tmp_path):
         parse_transcript("the wæbɪt ʃuz θɪŋ", lex)
     with pytest.raises(TranscriptError, match="holds IPA \\('ˈkæt'\\)"):
         parse_transcript("a ˈkæt", lex)
-    assert [w.text for w in parse_transcript("the wabbit [ʃ] José Zoë æsir", lex)] == [
-        "the", "wabbit", "[ʃ]", "José", "Zoë", "æsir"]
+    with pytest.raises(TranscriptError, match="holds IPA \\('ʃuz'\\)"):  # punctuation taken off
+        parse_transcript("he said “ʃuz,” then", lex)
+    assert [w.text for w in parse_transcript("the wabbit [ʃ] [ʃ ʊ] José Zoë æsir", lex)] == [
+        "the", "wabbit", "[ʃ]", "[ʃ ʊ]", "José", "Zoë", "æsir"]
     dictionary = tmp_path / "ipa.dict"
     dictionary.write_text("wæbɪt W AE1 B IH0 T\n", encoding="utf-8")
     (word,) = parse_transcript("wæbɪt", load_lexicon(dictionary))
     assert word.pronunciations[0] == ["W", "AE1", "B", "IH0", "T"]
+    words = parse_transcript("the wæbɪt, then", load_lexicon(dictionary))
+    assert words[1].pronunciations[0] == ["W", "AE1", "B", "IH0", "T"]
 
 
 def test_a_zero_width_space_parts_words(lex):

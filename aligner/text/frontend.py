@@ -15,6 +15,7 @@ import html.entities
 import re
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from aligner.text.encoding import decode_text
 from aligner.text.errors import DictionaryError, TranscriptError, UnpronounceableError
 from aligner.text.lexicon import MAX_VARIANTS, Lexicon, read_cmudict, cmudict_path
 from aligner.text.lexicon import read_user_dictionary
-from aligner.text.normalise import MARKUP_STAR, is_chat, normalise
+from aligner.text.normalise import MARKUP_STAR, Token, is_chat, normalise
 from aligner.text.phones import SPOKEN_NOISE, STAR
 
 __all__ = [
@@ -121,11 +122,12 @@ def html_refusal(text: str) -> str | None:
 _IPA_RE = re.compile(r"[\u0250-\u02af\u02c8\u02cc\u02d0\u02d1]")
 
 
-def ipa_refusal(text: str, lexicon: Lexicon) -> str | None:
-    """Why a transcript with words written in IPA is refused, or None. Markup (`[ʃ]`) and words
-    the lexicon holds (a --dictionary entry for them) are not refused."""
-    found = [t for t in text.split() if _IPA_RE.search(t) and t[0] not in "[{<("
-             and t not in lexicon and t.lower() not in lexicon]
+def ipa_refusal(tokens: Sequence[Token], lexicon: Lexicon) -> str | None:
+    """Why a transcript (its `tokens`, punctuation taken off) with words written in IPA is
+    refused, or None. Markup (`[ʃ ʊ]`) and words the lexicon holds (a --dictionary entry for
+    them) are not refused."""
+    found = [t.text for t in tokens if not t.markup and _IPA_RE.search(t.text)
+             and t.text not in lexicon and t.text.lower() not in lexicon]
     if not found:
         return None
     shown = ", ".join(f"'{t}'" for t in dict.fromkeys(found[:3]))
@@ -144,12 +146,14 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     """
     if not isinstance(text, str):
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
-    refusal = html_refusal(text) or ipa_refusal(text, lexicon)
+    refusal = html_refusal(text)
+    tokens = [] if refusal else normalise(text, known=lexicon.__contains__)
+    refusal = refusal or ipa_refusal(tokens, lexicon)
     if refusal:
         raise TranscriptError(refusal)
     words: list[Word] = []
     unpronounceable: list[UnpronounceableError] = []
-    for token in normalise(text, known=lexicon.__contains__):
+    for token in tokens:
         if token.markup:
             words.append(_markup_word(token.text, token.markup, lexicon))
             continue

@@ -33,11 +33,11 @@ class Thresholds:
     # Below: the transcript probably does not match the audio. Calibrated on real speech, the
     # held-out speechocean762 speakers (benchmarks/real_speech.py: the mean of the thresholds
     # that flag 1.75% of each half of the speakers' correct transcripts, 0.0053 and 0.0049; 1.6%
-    # of all correct and 95.2% of swapped transcripts flagged with the shipped model).
+    # of all correct and 95.0% of swapped transcripts flagged with the shipped model).
     min_transcript_fit: float = 0.0051
     # Below: in a corpus run, the transcript fits far worse than the speaker's other recordings
     # (aligner/speaker_fit.py: fit / sqrt(their median fit)). Calibrated as the one above, at
-    # 0.75% of correct transcripts (0.0253 and 0.0236 from the two halves); beside it, on the
+    # 0.75% of correct transcripts (0.0254 and 0.0236 from the two halves); beside it, on the
     # same speakers, 1.8% of correct and 96.2% of swapped transcripts flagged (docs/usage.md).
     min_relative_fit: float = 0.0245
     min_mean_confidence: float = 0.15  # the same test for alignments without a transcript_fit
@@ -414,7 +414,7 @@ def decoder_disagreement(path_words: Sequence[tuple[float, float]],
     evidence; a wrong one leaves the path to chase phones the audio does not hold while the
     weights still spread the words by their length, and the two part. Added to the fit (a term
     of its own in the exponent), it raised the swapped learner transcripts caught at 1.6-1.7% of
-    correct ones flagged from 93.5% to 95.2% (400; 94.4% to 95.4% on 1200 other pairs;
+    correct ones flagged from 93.5% to 95.0% (400; 94.4% to 95.4% on 1200 other pairs;
     docs/usage.md, recipes/train/README.md)."""
     n = min(len(path_words), len(weight_words))
     if n == 0 or duration <= 0:

@@ -14,7 +14,7 @@ of correct ones). The median keeps the norm from following the few wrong transcr
 may hold.
 
 On those speakers (benchmarks/real_speech.py) the single-recording test flags 1.6% of correct
-and 95.2% of swapped transcripts; with this one beside it, 1.8% and 96.2%. Pure: numbers in,
+and 95.0% of swapped transcripts; with this one beside it, 1.8% and 96.2%. Pure: numbers in,
 numbers out.
 """
 

@@ -414,6 +414,37 @@ def test_transcript_fit_leaves_out_markup_frames_and_phones():
     assert checks.transcript_fit(lp, [Interval(0.0, 0.1, "spn")], 0.01) is None
 
 
+def test_decoder_disagreement_is_the_words_mean_distance_in_words():
+    same = [(0.0, 1.0), (1.0, 2.0)]
+    assert checks.decoder_disagreement(same, same, 2.0) == 0.0
+    moved = [(0.2, 1.2), (1.2, 2.0)]  # edges 0.2, 0.2, 0.2, 0 s apart: 0.15 s, a word is 1 s
+    assert checks.decoder_disagreement(same, moved, 2.0) == pytest.approx(0.15)
+    # pauses count in the duration a word is given: 4 s for two words is 2 s a word
+    assert checks.decoder_disagreement(same, moved, 4.0) == pytest.approx(0.075)
+    assert checks.decoder_disagreement([], [], 2.0) == 0.0
+
+
+def test_the_fit_holds_the_decoders_disagreement_for_viterbi_only(aligner, monkeypatch):
+    """D enters the fit's exponent as it is; `ot` (its words are the plan's) measures none."""
+    calls = []
+    real = align_mod.decoder_disagreement
+
+    def spy(path, weights, duration, extra=0.0):
+        calls.append((len(path), duration))
+        return real(path, weights, duration) + extra
+
+    monkeypatch.setattr(align_mod, "decoder_disagreement", spy)
+    a = aligner.align(EXAMPLE_WAV, EXAMPLE_TXT, method="viterbi")
+    assert calls == [(len([w for w in a.words if w.label]), pytest.approx(a.duration))]
+    monkeypatch.setattr(align_mod, "decoder_disagreement",
+                        lambda p, w, d: spy(p, w, d, extra=1.0))
+    b = aligner.align(EXAMPLE_WAV, EXAMPLE_TXT, method="viterbi")
+    assert b.transcript_fit == pytest.approx(a.transcript_fit * np.exp(-1.0))
+    calls.clear()
+    aligner.align(EXAMPLE_WAV, EXAMPLE_TXT, method="ot")
+    assert calls == []
+
+
 def test_merged_parts_pool_their_fit():
     parts = [Alignment([Interval(0, 1, "a")], [Interval(0, 1, "AH0")], 1.0, transcript_fit=0.8),
              Alignment([Interval(1, 2, "b")], [Interval(1, 2, "B")], 2.0, transcript_fit=0.2)]

@@ -343,8 +343,8 @@ def _unclosed_hint(path: Path | BinaryIO) -> str:
     if size <= 4096 or Path(str(path)).suffix.lower() != ".wav":
         return ""
     return (f"; yet the file holds {size} bytes: a recording that was never closed (the app "
-            f"stopped before writing its length)? sox --ignore-length {path} fixed.wav "
-            "recovers it")
+            f"stopped before writing its length)? sox --ignore-length {shlex.quote(str(path))} "
+            "fixed.wav recovers it")
 
 
 def _check_not_truncated(handle: sf.SoundFile, path: Path) -> None:

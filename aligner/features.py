@@ -290,7 +290,8 @@ def frame_levels(waveform: Tensor | np.ndarray) -> Tensor:
 
 VOICING_WINDOW = 640  # samples (40 ms at 16 kHz): two periods of a 50 Hz voice
 VOICING_PERIODS = (16000 // 650, 16000 // 65)  # lags of a 65-650 Hz voice (men to children;
-# 60 Hz, the mains of the Americas, is left to hum)
+# 60 Hz, the mains of the Americas, is left to hum, and with it creak below 65 Hz; the last lag
+# is 245, 65.3 Hz)
 VOICING_PEAK = 0.35  # normalised autocorrelation peak above which a frame is voiced
 VOICING_STRONG = 0.5  # ... when its run of such frames reaches this peak somewhere
 VOICING_LONG = 7  # ... or lasts this many frames, in audio of a band under NARROW_BAND

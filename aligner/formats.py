@@ -997,7 +997,8 @@ def _praat_only_textgrid(path: Path) -> str | None:
         return None
     if head.startswith(b"ooBinaryFile"):
         kind, menu = "a binary TextGrid", "Save as binary file"
-    elif b"chronological" in head.replace(b"\0", b""):  # UTF-16 too
+    elif (head.replace(b"\0", b"").lstrip(b"\xef\xbb\xbf\xfe\xff")  # UTF-8 or UTF-16
+          .startswith(b'"Praat chronological TextGrid')):
         kind, menu = "a chronological TextGrid", "Save as chronological text file"
     else:
         return None

@@ -208,7 +208,8 @@ def line_start_warnings(text: str) -> list[str]:
     return ([f"lines start with speaker labels ({', '.join(l + ':' for l in labels[:STRAY_EXAMPLES])}"
              "): they are aligned as words; give each speaker a tier of a TextGrid, or delete them"]
             if labels else []) + (
-            [f"{len(numbers)} lines start with a list number ({', '.join(numbers[:3])}, ...): "
+            [f"{len(numbers)} lines start with a list number "
+             f"({', '.join(numbers[:3])}{', ...' if len(numbers) > 3 else ''}): "
              "they are aligned as words said ('one', 'two'); delete them if nobody says them"]
             if numbers else [])
 

@@ -97,14 +97,14 @@ def test_zero_length(tmp_path, write_wav):
 def test_a_wav_never_closed_says_how_to_recover_it(tmp_path, write_wav):
     """A recorder app that crashed leaves a WAV whose header says 0 bytes of audio while the
     audio follows it: "contains no audio samples" alone sent a clinician's recording to the bin."""
-    path = write_wav(tmp_path / "take.wav", speechlike(1.0))
+    path = write_wav(tmp_path / "take 2.wav", speechlike(1.0))
     data = path.read_bytes()
     at = data.find(b"data")
     path.write_bytes(data[:at + 4] + (0).to_bytes(4, "little") + data[at + 8:])
     with pytest.raises(AudioError) as e:
         load_audio(path)
     assert "zero length" in _message(e)
-    assert f"sox --ignore-length {path} fixed.wav recovers it" in _message(e)
+    assert f"sox --ignore-length '{path}' fixed.wav recovers it" in _message(e)  # to paste
 
 
 def test_silence_only(tmp_path, write_wav):

@@ -203,10 +203,10 @@ def test_praat_silence_labels_are_not_utterances(tmp_path):
     tg = textgrid.Textgrid(0, 6)
     tg.addTier(textgrid.IntervalTier("silences", [
         (0, 0.5, "silent"), (0.5, 2.0, "hello there"), (2.0, 2.6, "silent"), (2.6, 4.0, "sounding"),
-        (4.0, 4.2, "SIL"), (4.2, 5.5, "bye now"), (5.5, 6, "silent")], 0, 6))
+        (4.0, 4.2, "SIL"), (4.2, 5.5, "bye now"), (5.5, 5.7, "silent"), (5.7, 6, "pause.")], 0, 6))
     tg.save(str(tmp_path / "s.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     assert [s.text for s in read_transcript_textgrid(tmp_path / "s.TextGrid")] == [
-        "hello there", "bye now"]
+        "hello there", "bye now", "pause."]  # the word, as docs/usage.md says to write it
 
 
 @pytest.mark.parametrize("head,kind", [
@@ -221,6 +221,15 @@ def test_textgrids_only_praat_reads_say_how_to_save_them(tmp_path, head, kind):
     for read in (read_transcript_textgrid, lambda p: read_textgrid(p, tolerant=True)):
         with pytest.raises(FormatError, match=f"{kind} .*save it with \"Save as text file\""):
             read(path)
+
+
+def test_a_tier_named_chronological_is_no_chronological_textgrid(tmp_path):
+    from praatio import textgrid
+
+    tg = textgrid.Textgrid(0, 2)
+    tg.addTier(textgrid.IntervalTier("chronological", [(0.2, 1.5, "hello there")], 0, 2))
+    tg.save(str(tmp_path / "c.TextGrid"), format="short_textgrid", includeBlankSpaces=True)
+    assert [s.text for s in read_transcript_textgrid(tmp_path / "c.TextGrid")] == ["hello there"]
 
 
 def test_a_hand_labelled_textgrid_is_no_transcript(tmp_path):

@@ -92,9 +92,9 @@ def test_list_numbers_opening_lines_are_a_warning(tmp_path, write_wav):
     warnings = _warnings(tmp_path / "c", write_wav, {
         "sheet": "1. bed\n2. cat\n3) scissors", "dash": "10 - bed\n11 - cat",
         "prose": "I saw 2. It was late\n1990 was a good year\n3.5 percent more"})
-    assert "3 lines start with a list number (1, 2, 3, ...)" in warnings["sheet"]
+    assert "3 lines start with a list number (1, 2, 3)" in warnings["sheet"]
     assert "delete them if nobody says them" in warnings["sheet"]
-    assert "2 lines start with a list number (10, 11, ...)" in warnings["dash"]
+    assert "2 lines start with a list number (10, 11)" in warnings["dash"]
     assert "prose" not in warnings
 
 

@@ -32,15 +32,16 @@ class Utterance:
     """One recording and its transcript. `name` is the path relative to the corpus root without
     suffix (posix separators): it names the utterance in reports and places its outputs. `gold`
     is its gold alignment, a TextGrid beside a text transcript (None where there is none);
-    `unused_txt` a `.txt` beside the `.lab` that is the transcript, found with it, for
-    `transcript_conflict`."""
+    `unused_text` a text transcript beside the one that is read, found with it, for
+    `transcript_conflict`: the `.txt` beside a `.lab`, or a file whose name differs from the
+    transcript's only in the suffix's letter case (`y.LAB` beside `y.lab`)."""
 
     name: str
     audio: Path
     transcript: Path | None
     speaker: str | None
     gold: Path | None = None
-    unused_txt: Path | None = None
+    unused_text: Path | None = None
 
 
 def find_utterances(root: Path, speaker_characters: int = 0) -> list[Utterance]:
@@ -66,7 +67,7 @@ def find_utterances(root: Path, speaker_characters: int = 0) -> list[Utterance]:
                    if speaker_characters > 0
                    else rel.parts[0] if len(rel.parts) > 1 else None)
         found.append(Utterance(rel.with_suffix("").as_posix(), path, transcript, speaker, gold,
-                               _unused_txt(siblings, transcript)))
+                               _unused_text(siblings, transcript, folders)))
     return found
 
 
@@ -76,14 +77,23 @@ def file_utterance(audio: Path, transcript: Path | None) -> Utterance:
     siblings = _siblings(Path(audio))
     gold = siblings.get(GOLD_EXTENSION)
     return Utterance(Path(audio).stem, Path(audio), transcript, None,
-                     None if gold == transcript else gold, _unused_txt(siblings, transcript))
+                     None if gold == transcript else gold, _unused_text(siblings, transcript))
 
 
-def _unused_txt(siblings: dict[str, Path], transcript: Path | None) -> Path | None:
-    """The `.txt` beside a recording whose transcript is its `.lab`, else None."""
-    if transcript is None or transcript.suffix.lower() != ".lab":
+def _unused_text(siblings: dict[str, Path], transcript: Path | None,
+                 folders: Folders | None = None) -> Path | None:
+    """A file named as the transcript but for its suffix's letter case (`y.LAB` beside `y.lab`:
+    one is read, on a file system that tells them apart), else the `.txt` beside a recording
+    whose transcript is its `.lab`, else None."""
+    if transcript is None:
         return None
-    return siblings.get(".txt")
+    listing = (folders or {}).get(transcript.parent) or _stems(transcript.parent)
+    twin = next((p for p in listing.get(_nfc(transcript.stem), []) if p.stem == transcript.stem
+                 and p.suffix != transcript.suffix
+                 and p.suffix.lower() == transcript.suffix.lower()), None)
+    if twin is not None:
+        return twin
+    return siblings.get(".txt") if transcript.suffix.lower() == ".lab" else None
 
 
 def gold_utterances(root: Path) -> list[Utterance]:
@@ -188,21 +198,30 @@ def transcript_conflict(utt: Utterance) -> str | None:
             return (f"{utt.gold} holds utterance tiers ({', '.join(names)}), a transcript; using "
                     f"{utt.transcript.name} (a .lab or .txt is read before a TextGrid): move "
                     "the text file away to align the TextGrid's turns")
+    other = utt.unused_text  # found with the transcript (no folder scan per recording)
+    if other is not None and other.suffix.lower() == utt.transcript.suffix.lower():
+        if not _same_words(utt.transcript, other):
+            return (f"{utt.transcript} and {other.name} differ; using {utt.transcript.name} (two "
+                    "transcripts whose names differ only in letter case: keep one)")
+        return None
     cha = utt.transcript.with_suffix(".cha")  # one look, not a folder scan
     if cha.is_file():
         return (f"{cha} is a CHAT transcript too; using {utt.transcript.name} (a CHAT file is "
                 "read only where there is no .lab, .txt or .TextGrid): move the text file away "
                 "to align the CHAT file's utterances")
-    txt = utt.unused_txt  # found with the .lab (no folder scan per recording)
-    if txt is None or utt.transcript.suffix.lower() != ".lab":
+    if other is None or utt.transcript.suffix.lower() != ".lab" or _same_words(utt.transcript, other):
         return None
-    try:  # compared as text: a UTF-16 .lab may say what a UTF-8 .txt says
-        if decode_text(utt.transcript.read_bytes()).split() == decode_text(txt.read_bytes()).split():
-            return None
-    except (OSError, UnicodeDecodeError):  # unreadable: reported when the transcript is read
-        return None
-    return (f"{utt.transcript} and {txt.name} differ; using {utt.transcript.name} "
+    return (f"{utt.transcript} and {other.name} differ; using {utt.transcript.name} "
             "(a .lab is read before a .txt, as in MFA)")
+
+
+def _same_words(a: Path, b: Path) -> bool:
+    """Whether two text transcripts hold the same words, compared as text (a UTF-16 .lab may say
+    what a UTF-8 .txt says); True when either cannot be read (reported when it is read)."""
+    try:
+        return decode_text(a.read_bytes()).split() == decode_text(b.read_bytes()).split()
+    except (OSError, UnicodeDecodeError):
+        return True
 
 
 def same_name_problems(utterances: Sequence[Utterance]) -> dict[str, str]:

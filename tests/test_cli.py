@@ -310,6 +310,22 @@ def test_validate_warns_when_lab_and_txt_differ(tmp_path, tiny_model_dir):
     assert result.exit_code == 0 and result.stderr == ""
 
 
+def test_two_transcripts_named_alike_but_for_letter_case_are_a_warning(tmp_path, tiny_model_dir):
+    """a1.lab beside a1.LAB (a copy from a case-blind disk, corrected under the other name): one
+    was read without a word; the single-file command warns too. The same words: no warning."""
+    root = tmp_path / "corpus"
+    _make_corpus(root)
+    (root / "alice" / "a1.LAB").write_text("goodbye there", encoding="utf-8")
+    result = cli("validate", root, "--report", tmp_path / "v.csv")
+    assert result.exit_code == 0, result.output
+    assert "a1.lab and a1.LAB differ; using a1.lab" in (tmp_path / "v.csv").read_text(encoding="utf-8")
+    result = cli(root / "alice" / "a1.wav", "-o", tmp_path / "a1.json", "--model", tiny_model_dir)
+    assert result.exit_code == 0 and "letter case" in result.stderr, result.output
+    (root / "alice" / "a1.LAB").write_text((root / "alice" / "a1.lab").read_text())
+    result = cli("validate", root, "--report", tmp_path / "v2.csv")
+    assert result.exit_code == 0 and "warning" not in result.stdout, result.output
+
+
 def test_validate_and_align_agree_when_there_is_no_audio(tmp_path, tiny_model_dir):
     """An empty folder, or one holding only recordings libsndfile cannot read (.m4a): both
     commands say so in the same line, exit 2; for .m4a they say how many and how to convert."""

@@ -1536,7 +1536,8 @@ NOT_UTTERANCES = frozenset({"silent", "sounding", "sil", "silence", "sp", "<sil>
 def read_transcript_textgrid(path: Path) -> list[Segment]:
     """Utterance intervals of a transcript TextGrid: one tier per speaker, each non-empty interval
     one utterance to align inside its own time span, named "<path> [<speaker> <start>s]".
-    Intervals labelled as pauses (`NOT_UTTERANCES`) are left out as empty ones are."""
+    Intervals labelled as pauses (`NOT_UTTERANCES`) are left out as empty ones are, and so is a
+    tier of remarks (`NOTE_TIERS`: `notes`, `comments`) beside other tiers."""
     from praatio import textgrid
 
     from praatio.utilities.errors import DuplicateTierName
@@ -1562,10 +1563,14 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
         raise FormatError(f"{path}: this TextGrid is an alignment ({what}), not a transcript; "
                           "give its words as a .txt or .lab file, or a TextGrid with one tier of "
                           "utterance intervals per speaker")
+    # a transcriber's remarks beside the speakers' tiers are no one's speech (aligned as a
+    # speaker, they overlapped the others' turns with words nobody said)
+    remarks = {n for n in labelled if n.strip().lower() in NOTE_TIERS}
+    skipped = remarks if set(labelled) - remarks else set()
     segments: list[Segment] = []
     for name in tg.tierNames:
         tier = tg.getTier(name)
-        if getattr(tier, "tierType", "IntervalTier") != "IntervalTier":
+        if getattr(tier, "tierType", "IntervalTier") != "IntervalTier" or name in skipped:
             continue
         for e in tier.entries:
             if e.label.strip() and e.label.strip().lower() not in NOT_UTTERANCES:

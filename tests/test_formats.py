@@ -223,6 +223,24 @@ def test_textgrids_only_praat_reads_say_how_to_save_them(tmp_path, head, kind):
             read(path)
 
 
+def test_a_tier_of_remarks_beside_the_speakers_is_not_aligned(tmp_path):
+    """`notes` / `Comments` tiers (a clinician's remarks) were aligned as a third speaker,
+    overlapping the others' turns; alone in the TextGrid, such a tier is the transcript."""
+    from praatio import textgrid
+
+    tg = textgrid.Textgrid(0, 4)
+    tg.addTier(textgrid.IntervalTier("child", [(0.2, 1.5, "a red ball")], 0, 4))
+    tg.addTier(textgrid.IntervalTier("Comments", [(0.2, 3.0, "points at the picture")], 0, 4))
+    tg.addTier(textgrid.IntervalTier("notes", [(2.0, 3.0, "cough")], 0, 4))
+    tg.save(str(tmp_path / "r.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert [(s.speaker, s.text) for s in read_transcript_textgrid(tmp_path / "r.TextGrid")] == [
+        ("child", "a red ball")]
+    alone = textgrid.Textgrid(0, 4)
+    alone.addTier(textgrid.IntervalTier("Notes", [(0.2, 1.5, "a red ball")], 0, 4))
+    alone.save(str(tmp_path / "n.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert [s.text for s in read_transcript_textgrid(tmp_path / "n.TextGrid")] == ["a red ball"]
+
+
 def test_a_tier_named_chronological_is_no_chronological_textgrid(tmp_path):
     from praatio import textgrid
 

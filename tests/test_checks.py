@@ -856,3 +856,19 @@ def test_an_interval_after_the_end_is_not_said_to_be_cut():
 
     flags = beyond_audio([(4.0, 5.0), (5.2, 7.0)], 4.72)
     assert [(f.start, f.end) for f in flags] == [(4.0, 5.0)]
+
+
+def test_a_textgrid_whose_intervals_all_lie_past_the_audio_names_the_excerpt(tmp_path, aligner):
+    """An excerpt's TextGrid saved with the long recording's times (xmin 10 s): the error said
+    only that the first interval lies outside the audio; it now says what probably happened."""
+    from praatio import textgrid
+
+    from aligner.align import AlignmentError
+
+    tg = textgrid.Textgrid(10, 13)
+    tg.addTier(textgrid.IntervalTier("spk", [(10.2, 11.5, "please call"), (11.6, 12.8, "her")],
+                                     10, 13))
+    tg.save(str(tmp_path / "x.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    with pytest.raises(AlignmentError, match=r"starts after the audio ends \(3.00 s; the first at "
+                                             r"10.20 s\).*Shift times to"):
+        aligner.align(speechlike(3.0), tmp_path / "x.TextGrid", sample_rate=16000)

@@ -217,6 +217,9 @@ class Aligner:
         # gaps between two words shorter than this are closed (boundaries.close_short_pauses),
         # and with it on, those under 0.1 s voiced throughout at the level of speech
         self.min_pause = MIN_PAUSE
+        # which channel of a recording file to align (1 the first), None for their mix: a
+        # patient on one microphone and the clinician on the other
+        self.channel: int | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -288,10 +291,13 @@ class Aligner:
         if audio is None:
             raise TypeError("audio is None: give a path, a file opened with 'rb', or samples")
         if isinstance(audio, (str, Path)):
-            return load_audio(Path(audio), self.sample_rate), str(audio)
+            return load_audio(Path(audio), self.sample_rate, self.channel), str(audio)
         if hasattr(audio, "read"):  # an open file: soundfile reads it where it stands
-            return load_audio(audio, self.sample_rate), str(getattr(audio, "name",
-                                                                    "<file object>"))
+            return (load_audio(audio, self.sample_rate, self.channel),
+                    str(getattr(audio, "name", "<file object>")))
+        if self.channel is not None:  # an array's layout is the caller's: slice it there
+            raise AudioError(f"<array>: Aligner.channel ({self.channel}) picks a channel of a file; "
+                             "pass that channel's samples, e.g. samples[:, 0]")
         if sample_rate is None:
             raise AudioError("<array>: sample_rate is required with an array of samples: pass the "
                              f"rate it was recorded at (it is resampled to {SAMPLE_RATE} Hz)")

@@ -81,11 +81,12 @@ def audio_info(path: Path | str) -> AudioInfo:
     return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), info.format)
 
 
-def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RATE) -> np.ndarray:
-    """Decode `path` (or an open binary file), mix all channels to mono and resample to
-    `sample_rate` (None: keep the file's rate). Returns float32 samples; raises AudioError for
-    anything unusable: a missing, unreadable, truncated or empty file, NaN/inf samples, or a
-    recording that is silent.
+def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RATE,
+               channel: int | None = None) -> np.ndarray:
+    """Decode `path` (or an open binary file), mix all channels to mono (or take `channel`, 1
+    the first) and resample to `sample_rate` (None: keep the file's rate). Returns float32
+    samples; raises AudioError for anything unusable: a missing, unreadable, truncated or empty
+    file, a channel it does not have, NaN/inf samples, or a recording that is silent.
 
     Channels that cancel out when averaged (one wired out of phase) are not averaged: the
     loudest channel is used instead, found by decoding the file a second time (only then)."""
@@ -105,9 +106,12 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
                                  f"({RATE_RANGE[0]}-{RATE_RANGE[1]} Hz): a wrong header, or not "
                                  "the recording you meant")
             _check_not_truncated(f, path)
+            if channel is not None and not 1 <= channel <= f.channels:
+                raise AudioError(f"{path}: holds {f.channels} channel(s): there is no channel "
+                                 f"{channel} to align")
             out_rate = rate if sample_rate is None else int(sample_rate)
             declared = f.frames if f.format == "MP3" and _mp3_counts_frames(source) else 0
-            decoded = _decode(f, path, out_rate)
+            decoded = _decode(f, path, out_rate, None if channel is None else channel - 1)
             if decoded.frames < MP3_WHOLE * declared:
                 raise AudioError(f"{path}: the audio file is truncated (its header announces "
                                  f"{declared / rate:.2f} s, only {decoded.frames / rate:.2f} s "

@@ -306,12 +306,13 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
 
 def run_settings(model: Path, method: str, dictionary: Path | None = None,
                  min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds(),
-                 cues: str | None = None, speaker_characters: int = 0) -> str:
+                 cues: str | None = None, speaker_characters: int = 0,
+                 channel: int | None = None) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
-    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits
-    and --speaker-characters when not the defaults (the flags and the speaker written in the
-    outputs depend on them), and the
+    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits,
+    --speaker-characters and --channel when not the defaults (the flags and the speaker written
+    in the outputs depend on them; the channel, everything), and the
     --cues of a run that writes subtitles (`cues`; None for one that writes none: versions
     before --cues wrote a cue per word without recording it, so a run that records its cues
     rewrites their subtitles).
@@ -336,9 +337,10 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     limits = f" thresholds={changed}" if changed else ""
     subtitles = f" cues={cues}" if cues is not None else ""
     speakers = f" speaker_characters={speaker_characters}" if speaker_characters else ""
+    heard = f" channel={channel}" if channel is not None else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
-            f"{pause}{limits}{speakers}{subtitles}")
+            f"{pause}{limits}{speakers}{heard}{subtitles}")
 
 
 def without_cues(settings: str) -> str:
@@ -601,7 +603,7 @@ _WORKER: dict = {}
 
 def _init_worker(model, device, dictionary, parent: int, halt,
                  journal: Journal | None, min_pause: float, thresholds: Thresholds,
-                 started) -> None:
+                 channel: int | None, started) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -611,7 +613,7 @@ def _init_worker(model, device, dictionary, parent: int, halt,
     from aligner.align import Aligner
 
     aligner = Aligner.load(model, device=device, dictionary=dictionary, thresholds=thresholds)
-    aligner.min_pause = min_pause
+    aligner.min_pause, aligner.channel = min_pause, channel
     _WORKER.update(aligner=aligner, halt=halt, journal=journal, started=started)
 
 
@@ -671,7 +673,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
                  late: list[Result] | None = None,
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,
                  thresholds: Thresholds = Thresholds(), cues: str = "lines",
-                 keep_existing: bool = False) -> Iterator[Result]:
+                 keep_existing: bool = False, channel: int | None = None) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well); each task is one length batch (`length_batches`). Each Result is
     recorded in `journal` by the worker that aligned it. The workers ignore Ctrl-C from their
@@ -694,7 +696,8 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
 
     ctx = mp.get_context("spawn")
     halt = ctx.Event()
-    initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds)
+    initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds,
+                channel)
     task = (out_dir, list(formats), method, strict, plots, cues, keep_existing)
     pending, suspects = list(todo), []
     while pending:

@@ -76,6 +76,10 @@ def command(
         f"seconds, and gaps under {STOP_GAP:g} s beside a stop or affricate (its closure): the next word "
         "starts earlier, or the word before runs on; 0 keeps every gap.")]
         = MIN_PAUSE,
+    channel: Annotated[Optional[int], typer.Option(
+        "--channel", min=1, help="Align this channel of multi-channel recordings (1 the first, "
+        "left) instead of their mix: a speaker on a microphone of their own.",
+        show_default=False)] = None,
     threshold: Annotated[Optional[list[str]], typer.Option(
         "--threshold", help="Set a flag's limit, NAME=VALUE (repeatable), e.g. "
         "max_phone_seconds=1.5 for prolonged sounds; names and defaults in docs/usage.md.",
@@ -141,7 +145,7 @@ def command(
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
                              overwrite, refused, batch_seconds, quiet, plots, verbose, min_pause,
-                             limits, cues, speaker_characters)
+                             limits, cues, speaker_characters, channel)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -156,7 +160,7 @@ def command(
 
                 _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           refused, quiet, verbose, min_pause, limits, cues, overwrite)
+                           refused, quiet, verbose, min_pause, limits, cues, overwrite, channel)
     raise typer.Exit(code)
 
 
@@ -231,7 +235,7 @@ def single_output_base(audio: Path, output: Path | None,
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
                 quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines",
-                overwrite=False) -> int:
+                overwrite=False, channel=None) -> int:
     """One recording: a one-utterance run of the runner, its Result printed. An output that
     differs from this alignment and is newer than the audio and the transcript (corrected by
     hand in Praat since the last run?) is kept under a backup name, unless `overwrite`
@@ -264,7 +268,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     except OutputError as err:
         raise fail(err)
     aligner = load_aligner(model, device, dictionary, method, thresholds)
-    aligner.min_pause = min_pause
+    aligner.min_pause, aligner.channel = min_pause, channel
 
     def write_to(folder: Path, alignments) -> list[Path]:
         if file is None:
@@ -435,7 +439,8 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
-                  min_pause=MIN_PAUSE, thresholds=None, cues="lines", speaker_characters=0) -> int:
+                  min_pause=MIN_PAUSE, thresholds=None, cues="lines", speaker_characters=0,
+                  channel=None) -> int:
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
@@ -448,14 +453,14 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     try:
         return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
                            overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
-                           thresholds, cues, speaker_characters)
+                           thresholds, cues, speaker_characters, channel)
     finally:
         release_folder(lock)
 
 
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                 strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues,
-                speaker_characters=0) -> int:
+                speaker_characters=0, channel=None) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
     from aligner.formats import SUBTITLE_FORMATS
@@ -478,11 +483,11 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     # the model, --method and --dictionary checked before `plan` removes any output: a typo
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method, thresholds)
-    aligner.min_pause = min_pause
+    aligner.min_pause, aligner.channel = min_pause, channel
     subtitles = bool(set(SUBTITLE_FORMATS) & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds, cues if subtitles else None,
-                                   speaker_characters)
+                                   speaker_characters, channel)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes
@@ -511,7 +516,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
                                      batch_seconds, late, journal, min_pause,
-                                     aligner.thresholds, cues, keep_existing=not overwrite)
+                                     aligner.thresholds, cues, keep_existing=not overwrite,
+                                     channel=channel)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal, cues, keep_existing=not overwrite)

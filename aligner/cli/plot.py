@@ -38,6 +38,9 @@ def command(
     speaker: Annotated[Optional[str], typer.Option(
         help="Draw only this speaker's tiers (default: every speaker's, stacked).",
         show_default=False)] = None,
+    channel: Annotated[Optional[int], typer.Option(
+        "--channel", min=1, help="Draw (and align on the fly) this channel of a multi-channel "
+        "recording, 1 the first, instead of their mix.", show_default=False)] = None,
     title: Annotated[Optional[str], typer.Option(help="Title above the picture.",
                                                  show_default=False)] = None,
     model: ModelOption = None,
@@ -67,7 +70,7 @@ def command(
             raise fail(problem)
         from aligner.audio import SAMPLE_RATE, load_audio
 
-        samples = load_audio(audio, SAMPLE_RATE)
+        samples = load_audio(audio, SAMPLE_RATE, channel)
         candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
                                     method)
         chosen = _choose_speaker(candidates, speaker, alignment)

@@ -326,3 +326,11 @@ def test_quiet_recordings_are_lifted_to_the_quiet_peak_and_others_left_alone():
     loud = torch.tensor([0.5, -0.2])
     assert lift_quiet(loud) is loud and lift_quiet(np.zeros(4)).max() == 0.0
     assert float(lift_quiet(torch.tensor([0.01, -0.02])).abs().max()) == pytest.approx(QUIET_PEAK)
+
+
+def test_the_voicing_fft_is_long_enough_that_no_period_wraps_around():
+    """A circular autocorrelation of n points holds lag k mixed with lag n - k, which a frame of
+    VOICING_WINDOW samples reaches for k > n - VOICING_WINDOW: every lag read must lie below."""
+    from aligner.features import PEAK_REACH, VOICING_FFT, VOICING_PERIODS, VOICING_WINDOW
+
+    assert VOICING_PERIODS[1] + PEAK_REACH <= VOICING_FFT - VOICING_WINDOW

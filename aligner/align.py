@@ -39,7 +39,7 @@ from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, decoder_disagreement, ends_in_speech,
                             find_flags, for_speaker, interval_not_aligned, overlapping_speech,
-                            recording_level, transcript_fit, untranscribed_turns,
+                            noisy_audio, recording_level, transcript_fit, untranscribed_turns,
                             voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
@@ -418,8 +418,13 @@ class Aligner:
         levels = frame_levels(wave).numpy() if whole_levels is None else whole_levels
         whole_voiced = (voiced_frames(wave) if whole_voiced is None else whole_voiced).numpy()
         # once: the report joins the speakers' flags
+        aligned = [a for parts in per_speaker.values() for a in parts]
         recording = [*recording_level(wave), *ends_in_speech(whole_voiced, levels, duration,
                                                              self.frame_duration)]
+        if any((a.voiced_share or 0) >= self.thresholds.min_voiced_share for a in aligned):
+            # a recording of noise alone is `no_speech`: no speech for the noise to be near
+            recording += noisy_audio([w for a in aligned for w in a.words], levels, whole_voiced,
+                                     self.frame_duration)
         if not all(g.whole for g in segments):  # speech outside every speaker's intervals
             recording += untranscribed_turns([(g.start, g.end) for g in segments],
                                              whole_voiced, self.thresholds, self.frame_duration)

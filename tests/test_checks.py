@@ -872,3 +872,46 @@ def test_a_textgrid_whose_intervals_all_lie_past_the_audio_names_the_excerpt(tmp
     with pytest.raises(AlignmentError, match=r"starts after the audio ends \(3.00 s; the first at "
                                              r"10.20 s\).*Shift times to"):
         aligner.align(speechlike(3.0), tmp_path / "x.TextGrid", sample_rate=16000)
+
+
+def test_noise_margin_is_the_speech_over_the_pauses_median():
+    """Words at 0 dB (their 95th percentile), pauses at -12 dB: 12 dB. Frames beside a word (a
+    sound's fading edge), voiced pause frames (untranscribed speech) and digital silence are no
+    background; too few pause frames are not judged."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import NOISE_MIN_FRAMES, noise_margin, noisy_audio
+
+    levels = np.full(300, -12.0)
+    levels[100:200] = 0.0
+    levels[95:100] = levels[200:205] = -1.0  # the edges: left out
+    voiced = np.zeros(300, dtype=bool)
+    words = [Interval(1.0, 2.0, "hello")]
+    assert noise_margin(words, levels, voiced) == pytest.approx(12.0)
+    assert [f.kind for f in noisy_audio(words, levels, voiced)] == ["noisy_audio"]
+    assert "12 dB below the speech" in noisy_audio(words, levels, voiced)[0]
+    quiet = np.where(levels == -12.0, -50.0, levels)
+    assert noisy_audio(words, quiet, voiced) == []
+    talk = voiced.copy()
+    talk[:90] = talk[210:] = True  # someone else speaking in every pause
+    assert noise_margin(words, levels, talk) is None
+    padded = levels.copy()
+    padded[:95] = padded[205:] = -120.0  # digital silence
+    assert noise_margin(words, padded, voiced) is None
+    short = levels[90: 210 + NOISE_MIN_FRAMES // 2]  # trimmed close: too few pause frames
+    assert noise_margin([Interval(0.1, 1.1, "hello")], short, voiced[: len(short)]) is None
+
+
+def test_the_example_in_loud_noise_is_flagged_noisy_and_as_recorded_is_not():
+    from aligner.align import Aligner
+    from aligner.checks import flag_kind
+    from benchmarks.accuracy_in_noise import with_noise
+
+    aligner = Aligner.load(device="cpu")
+    wave, _ = aligner.load_waveform(EXAMPLE_WAV)
+    clean = aligner.align(wave, EXAMPLE_WAV.with_suffix(".txt"), sample_rate=16000)
+    assert "noisy_audio" not in [flag_kind(f) for f in clean.flags]
+    noisy = aligner.align(with_noise(wave, "white", 5, 0), EXAMPLE_WAV.with_suffix(".txt"),
+                          sample_rate=16000)
+    assert "noisy_audio" in [flag_kind(f) for f in noisy.flags]

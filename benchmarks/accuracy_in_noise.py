@@ -1,0 +1,145 @@
+"""How far do boundaries degrade in background noise, and does `noisy_audio` say so?
+
+    python benchmarks/accuracy_in_noise.py --data ../shared/data --synth $DATA/synth [--utterances 100] [--learners 2500]
+
+White and pink noise are added at signal-to-noise ratios of 20, 15, 10, 5 and 0 dB (noise
+power against the speech's over its voiced frames) to the hand-labelled real recordings of
+gold-dev and to --utterances recordings of the synthetic test split (voices never trained on,
+exact gold times). For each: phone boundaries within 20 ms of the gold, the mean error, the
+`noise_margin` the aligner measures (how far the pauses lie below the speech) and the share
+flagged `noisy_audio`. speechocean762's held-out learner recordings, as recorded (evenly
+thinned to --learners), give the share of correct everyday recordings flagged. Viterbi, the
+shipped model, one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aligner.align import Aligner  # noqa: E402
+from aligner.checks import NOISY_MARGIN_DB, flag_kind, noise_margin  # noqa: E402
+from aligner.dev_metrics import find_dev_utterances  # noqa: E402
+from aligner.evaluate import score_tier, summarise_tier  # noqa: E402
+from aligner.features import frame_levels, voiced_frames  # noqa: E402
+from aligner.formats import read_alignment  # noqa: E402
+from aligner.phone_folding import load_folding  # noqa: E402
+from benchmarks.common import machine, machine_lines, markdown_table, write_results  # noqa: E402
+from benchmarks.real_speech import GOLD_SETS, gold_items, speechocean_test  # noqa: E402
+from benchmarks.voicing_in_noise import noise  # noqa: E402
+
+SNRS = (20, 15, 10, 5, 0)
+KINDS = ("white", "pink")
+
+
+def with_noise(wave: np.ndarray, kind: str, snr: float, seed: int) -> np.ndarray:
+    """`wave` with `kind` noise at `snr` dB below the power of its voiced frames (a pause-rich
+    recording would otherwise get less noise than one of continuous speech)."""
+    voiced = voiced_frames(wave).numpy()
+    n = min(len(wave) // 160, len(voiced))
+    frames = wave[: n * 160].reshape(n, 160)
+    speech = frames[voiced[:n]] if voiced[:n].any() else frames
+    power = float(np.mean(np.square(speech, dtype=np.float64)))
+    return (wave + noise(kind, len(wave), seed) * np.sqrt(power / 10 ** (snr / 10))).astype(np.float32)
+
+
+def judged(aligner: Aligner, wave: np.ndarray, text_or_path, gold_phones, gold_fold, hyp_fold):
+    """(phone TierScore or None, noise margin or None, flagged noisy_audio) of one recording."""
+    segments = aligner.read_segments(text_or_path)
+    (hyp,) = aligner.align_waveform(wave, segments, "viterbi", "<noisy>")
+    margin = noise_margin(hyp.words, frame_levels(wave).numpy(), voiced_frames(wave).numpy(),
+                          aligner.frame_duration)
+    score = (None if gold_phones is None else
+             score_tier(gold_fold.fold_phones(gold_phones), hyp_fold.fold_phones(hyp.phones)))
+    return score, margin, any(flag_kind(f) == "noisy_audio" for f in hyp.flags)
+
+
+def case_row(label: str, results: list) -> tuple[list[object], dict]:
+    scores = [s for s, _, _ in results if s is not None]
+    margins = [m for _, m, _ in results if m is not None]
+    flagged = sum(f for _, _, f in results)
+    summary = summarise_tier(scores) if scores else None
+    within = summary.within.get(20) if summary else None
+    row = [label, len(results),
+           "-" if within is None else f"{100 * within:.1f}%",
+           "-" if summary is None or summary.mean_ms is None else f"{summary.mean_ms:.1f} ms",
+           f"{np.median(margins):.1f} dB" if margins else "-",
+           f"{flagged} ({100 * flagged / max(1, len(results)):.1f}%)"]
+    data = {"case": label, "recordings": len(results), "within_20ms": within,
+            "mean_ms": None if summary is None else summary.mean_ms,
+            "median_margin_db": float(np.median(margins)) if margins else None,
+            "judged": len(margins), "flagged": flagged}
+    print(row, flush=True)
+    return row, data
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="the data folder (real/, gold-dev/)")
+    ap.add_argument("--synth", type=Path, required=True, help="the synthetic corpus (its test/)")
+    ap.add_argument("--utterances", type=int, default=100)
+    ap.add_argument("--learners", type=int, default=2500)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    aligner = Aligner.load(None, device="cpu")
+    cmu = load_folding("cmu39")
+    gold = [(it, load_folding(fold)) for folder, fold in GOLD_SETS.items()
+            for it in gold_items(args.data / "gold-dev" / folder)]
+    synth = find_dev_utterances([str(args.synth / "test")], args.utterances)
+    learners = speechocean_test(args.data / "real" / "speechocean762", args.learners)
+    if not gold or not synth or not learners:
+        print("error: gold-dev, the synthetic test split or speechocean762 not found",
+              file=sys.stderr)
+        return 2
+    gold_waves = [aligner.load_waveform(it.audio)[0] for it, _ in gold]
+    synth_waves = [aligner.load_waveform(audio)[0] for _, audio, _, _ in synth]
+    synth_gold = [read_alignment(g).phones for _, _, _, g in synth]
+    rows, data = [], []
+    for kind in KINDS:
+        for snr in (None, *SNRS):
+            if snr is None and kind != KINDS[0]:
+                continue
+            name = "as recorded" if snr is None else f"{kind} noise, {snr} dB SNR"
+
+            def noisy(w, i):
+                return w if snr is None else with_noise(w, kind, snr, i)
+
+            for label, results in (
+                    (f"gold-dev (real, hand-labelled), {name}",
+                     [judged(aligner, noisy(w, i), it.text, it.gold_phones, fold, cmu)
+                      for i, (w, (it, fold)) in enumerate(zip(gold_waves, gold))]),
+                    (f"synthetic unseen voices, {name}",
+                     [judged(aligner, noisy(w, i), tr, g, cmu, cmu)
+                      for i, (w, (_, _, tr, _), g) in enumerate(zip(synth_waves, synth, synth_gold))])):
+                row, d = case_row(label, results)
+                rows.append(row)
+                data.append(d)
+    results = []
+    for it in learners:
+        try:
+            results.append(judged(aligner, aligner.load_waveform(it.audio)[0], it.text, None, cmu, cmu))
+        except ValueError as err:
+            print(f"{it.key}: {err}", file=sys.stderr)
+    row, d = case_row("speechocean762 held-out learners (correct transcripts), as recorded", results)
+    rows.append(row)
+    data.append(d)
+    body = (markdown_table(["recordings", "n", "phone boundaries within 20 ms", "mean error",
+                            "median noise margin", "flagged noisy_audio"], rows)
+            + f"\n\n- `noisy_audio` below a margin of {NOISY_MARGIN_DB:g} dB "
+            "(`checks.NOISY_MARGIN_DB`); the margin is not judged with under 0.3 s of pauses\n"
+            + machine_lines(machine()))
+    write_results("accuracy_in_noise", "boundaries in background noise, and noisy_audio", body,
+                  {"margin_db": NOISY_MARGIN_DB, "cases": data, "machine": machine()},
+                  docs_intro=__doc__.split("\n\n", 2)[2].strip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -418,13 +418,10 @@ class Aligner:
         levels = frame_levels(wave).numpy() if whole_levels is None else whole_levels
         whole_voiced = (voiced_frames(wave) if whole_voiced is None else whole_voiced).numpy()
         # once: the report joins the speakers' flags
-        aligned = [a for parts in per_speaker.values() for a in parts]
+        words = [w for parts in per_speaker.values() for a in parts for w in a.words]
         recording = [*recording_level(wave), *ends_in_speech(whole_voiced, levels, duration,
-                                                             self.frame_duration)]
-        if any((a.voiced_share or 0) >= self.thresholds.min_voiced_share for a in aligned):
-            # a recording of noise alone is `no_speech`: no speech for the noise to be near
-            recording += noisy_audio([w for a in aligned for w in a.words], levels, whole_voiced,
-                                     self.frame_duration)
+                                                             self.frame_duration),
+                     *noisy_audio(words, levels, whole_voiced, self.frame_duration)]
         if not all(g.whole for g in segments):  # speech outside every speaker's intervals
             recording += untranscribed_turns([(g.start, g.end) for g in segments],
                                              whole_voiced, self.thresholds, self.frame_duration)

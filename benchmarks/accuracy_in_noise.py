@@ -71,10 +71,12 @@ def case_row(label: str, results: list) -> tuple[list[object], dict]:
            "-" if within is None else f"{100 * within:.1f}%",
            "-" if summary is None or summary.mean_ms is None else f"{summary.mean_ms:.1f} ms",
            f"{np.median(margins):.1f} dB" if margins else "-",
+           f"{min(margins):.1f} dB" if margins else "-",
            f"{flagged} ({100 * flagged / max(1, len(results)):.1f}%)"]
     data = {"case": label, "recordings": len(results), "within_20ms": within,
             "mean_ms": None if summary is None else summary.mean_ms,
             "median_margin_db": float(np.median(margins)) if margins else None,
+            "least_margin_db": min(margins) if margins else None,
             "judged": len(margins), "flagged": flagged}
     print(row, flush=True)
     return row, data
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(row)
     data.append(d)
     body = (markdown_table(["recordings", "n", "phone boundaries within 20 ms", "mean error",
-                            "median noise margin", "flagged noisy_audio"], rows)
+                            "median noise margin", "least", "flagged noisy_audio"], rows)
             + f"\n\n- `noisy_audio` below a margin of {NOISY_MARGIN_DB:g} dB "
             "(`checks.NOISY_MARGIN_DB`); the margin is not judged with under 0.3 s of pauses\n"
             + machine_lines(machine()))

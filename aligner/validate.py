@@ -92,11 +92,13 @@ class ValidationReport:
         return Path(path)
 
 
-def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationReport:
+def validate_corpus(root: Path, dictionary: Path | None = None,
+                    channel: int | None = None) -> ValidationReport:
     """Read every recording and transcript of a corpus the way alignment would: decoding
-    problems, recordings in formats libsndfile cannot read, empty or unreadable transcripts, a
-    .lab and a .txt that disagree (a warning), unknown words, implausible speaking rates.
-    Raises only for a bad dictionary (a usage error)."""
+    problems (of `channel` alone when given, as `align --channel` reads it: a recording without
+    it, or silent on it), recordings in formats libsndfile cannot read, empty or unreadable
+    transcripts, a .lab and a .txt that disagree (a warning), unknown words, implausible
+    speaking rates. Raises only for a bad dictionary (a usage error)."""
     from aligner.text.frontend import load_lexicon
 
     lexicon = load_lexicon(Path(dictionary) if dictionary is not None else None)
@@ -112,7 +114,7 @@ def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationRep
                 seen.add(utt.name)
                 checks.append(UtteranceCheck(utt.name, problems=[same_name[utt.name]]))
             continue
-        checks.append(_check(utt, lexicon, unknown, generated, readings))
+        checks.append(_check(utt, lexicon, unknown, generated, readings, channel))
     entries = {**lexicon.user, **dict(sorted(generated.items()))}
     return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
                             entries, Path(root), readings)
@@ -120,7 +122,7 @@ def validate_corpus(root: Path, dictionary: Path | None = None) -> ValidationRep
 
 def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[str]]],
            generated: dict[str, list[list[str]]],
-           readings: dict[str, tuple[int, str]]) -> UtteranceCheck:
+           readings: dict[str, tuple[int, str]], channel: int | None = None) -> UtteranceCheck:
     """One utterance's check; its unknown words and generated pronunciations are added to
     `unknown` and `generated`, its numbers, symbols and abbreviations to `readings` (the
     corpus-wide tables)."""
@@ -129,7 +131,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     from aligner.text.frontend import generated_pronunciations, prepare_text
 
     check = UtteranceCheck(utt.name)
-    _check_audio(utt, check)
+    _check_audio(utt, check, channel)
     if utt.transcript is None:
         check.problems.append(NO_TRANSCRIPT)
         return check
@@ -250,16 +252,16 @@ def chat_warnings(transcript: Path, segments: list[Segment]) -> list[str]:
     return out
 
 
-def _check_audio(utt: Utterance, check: UtteranceCheck) -> None:
+def _check_audio(utt: Utterance, check: UtteranceCheck, channel: int | None = None) -> None:
     """Sample rate, channels and duration from the header, then a full decode (truncation,
-    NaN, silence): a problem when either fails."""
+    NaN, silence; of `channel` alone when given): a problem when either fails."""
     from aligner.audio import audio_info, load_audio
 
     try:
         info = audio_info(utt.audio)
         check.sample_rate, check.channels, check.duration = (info.sample_rate, info.channels,
                                                              info.duration)
-        load_audio(utt.audio, sample_rate=None)
+        load_audio(utt.audio, sample_rate=None, channel=channel)
     except ValueError as err:
         check.problems.append(one_line(err))
 

@@ -81,3 +81,21 @@ def test_plot_draws_the_channel_asked_for(tmp_path, write_wav):
     assert result.exit_code == 2 and "no channel 3" in result.stderr, result.output
     result = cli("plot", tmp_path / "s.wav", tmp_path / "s.csv", "--channel", "2", "-q")
     assert result.exit_code == 0 and (tmp_path / "s.png").is_file(), result.output
+
+
+def test_validate_checks_the_channel_align_would_read(tmp_path, write_wav):
+    """A mono recording has no channel 2, and a stereo one silent on it holds nothing to align:
+    both are problems before an hour of aligning finds them."""
+    root = tmp_path / "corpus"
+    write_wav(root / "m.wav", speechlike(1.5, seed=3))
+    left = speechlike(1.5, seed=1)
+    write_wav(root / "s.wav", np.stack([left, np.zeros_like(left)], axis=1))
+    write_wav(root / "ok.wav", np.stack([left, left[::-1].copy()], axis=1))
+    for name in ("m", "s", "ok"):
+        (root / f"{name}.lab").write_text("hello there", encoding="utf-8")
+    result = cli("validate", root, "--channel", "2", "--report", tmp_path / "v.csv")
+    assert result.exit_code == 1, result.output
+    rows = {r["utterance"]: r for r in csv.DictReader(open(tmp_path / "v.csv", encoding="utf-8"))}
+    assert "no channel 2" in rows["m"]["problems"]
+    assert rows["s"]["problems"] and not rows["ok"]["problems"]
+    assert cli("validate", root, "--channel", "1").exit_code == 0

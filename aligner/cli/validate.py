@@ -18,6 +18,10 @@ def command(
         help="Pronunciation dictionary overriding CMUdict.")] = None,
     report: Annotated[Optional[Path], typer.Option(
         help="Also write the findings to this CSV file.")] = None,
+    channel: Annotated[Optional[int], typer.Option(
+        "--channel", min=1, help="Check channel N of each recording, as align --channel N "
+        "reads it: a recording without it, or silent on it, is a problem.",
+        show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
     export_dictionary: Annotated[Optional[Path], typer.Option(
         help="Write the generated pronunciations of unknown words (after the --dictionary's "
@@ -37,7 +41,7 @@ def command(
     if not corpus_dir.is_dir():
         raise fail(f"{corpus_dir}: not a directory")
     try:
-        findings = validate_corpus(corpus_dir, dictionary)
+        findings = validate_corpus(corpus_dir, dictionary, channel)
     except ValueError as err:  # bad dictionary
         raise fail(err)
     if not findings.utterances:

@@ -109,6 +109,8 @@ def loud_level(level: Tensor, local_frames: int = 0, stride: int = 10) -> Tensor
         ranked = level.sort(1, descending=True).values
         k = ((level > float("-inf")).sum(1, keepdim=True) * 0.05).long()
         return ranked.gather(1, k)
+    if level.shape[1] <= local_frames + 1:  # every window holds every row whole: the same value
+        return loud_level(level).expand(-1, level.shape[1])
     stride = min(stride, local_frames)  # every frame inside the window it is given
     windows = F.pad(level, (local_frames, local_frames), value=float("-inf"))
     windows = windows.unfold(1, 2 * local_frames + 1, 1)[:, ::stride]  # [B, T / stride, W]
@@ -121,9 +123,18 @@ LOCAL_PRIOR_FRAMES = 20  # a local statistic counts the whole recording's as thi
 
 
 def windowed_sum(x: Tensor, half: int) -> Tensor:
-    """Sum of x [B, T, C] over the `half` frames on either side of each frame (within the row)."""
-    c = F.pad(x, (0, 0, half + 1, half)).cumsum(1)
-    return c[:, 2 * half + 1:] - c[:, : -2 * half - 1]
+    """Sum of x [B, T, C] over the `half` frames on either side of each frame (within the row).
+
+    One running sum over the row, read at each window's clamped ends (the sums are those of a
+    row padded with `half` zeros either side, to the bit): padding first made a 3 s batch row
+    (300 frames, windows of 801) sum nearly four times its length."""
+    t = x.shape[1]
+    c = F.pad(x, (0, 0, 1, 0)).cumsum(1)  # c[:, i]: the sum of the first i frames
+    upper = c[:, min(half + 1, t):]  # each window's end, c[t] where it runs past the row
+    upper = torch.cat([upper, c[:, -1:].expand(-1, t - upper.shape[1], -1)], 1)
+    lower = c[:, : max(0, t - half)]  # each window's start, c[0] where it begins before it
+    lower = torch.cat([c[:, :1].expand(-1, t - lower.shape[1], -1), lower], 1)
+    return upper - lower
 
 
 class ChannelNorm(nn.Module):

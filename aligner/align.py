@@ -360,6 +360,14 @@ class Aligner:
         spoken: list[Segment] = []
         whole_voiced = whole_levels = None  # voicing and levels of the whole recording, when
         # a segment spans it (computed once)
+        starts = [g.start for g in segments if not g.whole and g.start is not None]
+        first = min(starts, default=0.0)
+        if starts and first >= duration:  # an excerpt's TextGrid kept the long recording's times
+            raise AlignmentError(
+                f"{name}: every interval of the transcript starts after the audio ends "
+                f"({duration:.2f} s; the first at {first:.2f} s): are its times those of a "
+                "longer recording, this one an excerpt? In Praat, Modify > Shift times to... 0 "
+                "on the TextGrid, or align the whole recording")
         for segment in segments:
             owner = _owner(segment, speaker)
             try:
@@ -406,13 +414,6 @@ class Aligner:
             if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):
                 spoken.append(segment)  # a tier of [laughter] alone overlaps no one's speech
         if not any(per_speaker.values()):  # no interval could be aligned: the file fails
-            first = min(g.start for g in segments)
-            if first >= duration:  # an excerpt's TextGrid that kept the long recording's times
-                raise AlignmentError(
-                    f"{name}: every interval of the transcript starts after the audio ends "
-                    f"({duration:.2f} s; the first at {first:.2f} s): are its times those of a "
-                    "longer recording, this one an excerpt? In Praat, Modify > Shift times to... "
-                    "0 on the TextGrid, or align the whole recording")
             raise first_error
         out = []
         levels = frame_levels(wave).numpy() if whole_levels is None else whole_levels

@@ -32,16 +32,15 @@ class Utterance:
     """One recording and its transcript. `name` is the path relative to the corpus root without
     suffix (posix separators): it names the utterance in reports and places its outputs. `gold`
     is its gold alignment, a TextGrid beside a text transcript (None where there is none);
-    `unused_text` a text transcript beside the one that is read, found with it, for
-    `transcript_conflict`: the `.txt` beside a `.lab`, or a file whose name differs from the
-    transcript's only in the suffix's letter case (`y.LAB` beside `y.lab`)."""
+    `unused_text` the text transcripts beside the one that is read, found with it, for
+    `transcript_conflict` (`_unused_text`)."""
 
     name: str
     audio: Path
     transcript: Path | None
     speaker: str | None
     gold: Path | None = None
-    unused_text: Path | None = None
+    unused_text: tuple[Path, ...] = ()
 
 
 def find_utterances(root: Path, speaker_characters: int = 0) -> list[Utterance]:
@@ -81,19 +80,18 @@ def file_utterance(audio: Path, transcript: Path | None) -> Utterance:
 
 
 def _unused_text(siblings: dict[str, Path], transcript: Path | None,
-                 folders: Folders | None = None) -> Path | None:
-    """A file named as the transcript but for its suffix's letter case (`y.LAB` beside `y.lab`:
-    one is read, on a file system that tells them apart), else the `.txt` beside a recording
-    whose transcript is its `.lab`, else None."""
+                 folders: Folders | None = None) -> tuple[Path, ...]:
+    """The text transcripts beside a recording's that are not read: files named as it but for
+    the suffix's letter case (`y.LAB` beside `y.lab`, on a file system that tells them apart),
+    and the `.txt` beside a `.lab`."""
     if transcript is None:
-        return None
+        return ()
     listing = (folders or {}).get(transcript.parent) or _stems(transcript.parent)
-    twin = next((p for p in listing.get(_nfc(transcript.stem), []) if p.stem == transcript.stem
-                 and p.suffix != transcript.suffix
-                 and p.suffix.lower() == transcript.suffix.lower()), None)
-    if twin is not None:
-        return twin
-    return siblings.get(".txt") if transcript.suffix.lower() == ".lab" else None
+    twins = tuple(p for p in listing.get(_nfc(transcript.stem), []) if p.stem == transcript.stem
+                  and p.suffix != transcript.suffix
+                  and p.suffix.lower() == transcript.suffix.lower())
+    txt = siblings.get(".txt") if transcript.suffix.lower() == ".lab" else None
+    return twins + ((txt,) if txt is not None else ())
 
 
 def gold_utterances(root: Path) -> list[Utterance]:
@@ -198,21 +196,22 @@ def transcript_conflict(utt: Utterance) -> str | None:
             return (f"{utt.gold} holds utterance tiers ({', '.join(names)}), a transcript; using "
                     f"{utt.transcript.name} (a .lab or .txt is read before a TextGrid): move "
                     "the text file away to align the TextGrid's turns")
-    other = utt.unused_text  # found with the transcript (no folder scan per recording)
-    if other is not None and other.suffix.lower() == utt.transcript.suffix.lower():
-        if not _same_words(utt.transcript, other):
+    # found with the transcript (no folder scan per recording)
+    for other in utt.unused_text:
+        if other.suffix.lower() == utt.transcript.suffix.lower() and not _same_words(
+                utt.transcript, other):
             return (f"{utt.transcript} and {other.name} differ; using {utt.transcript.name} (two "
                     "transcripts whose names differ only in letter case: keep one)")
-        return None
     cha = utt.transcript.with_suffix(".cha")  # one look, not a folder scan
     if cha.is_file():
         return (f"{cha} is a CHAT transcript too; using {utt.transcript.name} (a CHAT file is "
                 "read only where there is no .lab, .txt or .TextGrid): move the text file away "
                 "to align the CHAT file's utterances")
-    if other is None or utt.transcript.suffix.lower() != ".lab" or _same_words(utt.transcript, other):
-        return None
-    return (f"{utt.transcript} and {other.name} differ; using {utt.transcript.name} "
-            "(a .lab is read before a .txt, as in MFA)")
+    for other in utt.unused_text:
+        if other.suffix.lower() == ".txt" and not _same_words(utt.transcript, other):
+            return (f"{utt.transcript} and {other.name} differ; using {utt.transcript.name} "
+                    "(a .lab is read before a .txt, as in MFA)")
+    return None
 
 
 def _same_words(a: Path, b: Path) -> bool:

@@ -818,8 +818,13 @@ _CSV_COLUMNS = {
 }
 
 # Tiers that hold a transcriber's remarks, never words or phones: of two tiers, `words` and
-# `notes`, the second is not taken for the phones.
+# `notes`, the second is not taken for the phones, nor a speaker's remarks for their speech.
 NOTE_TIERS = frozenset({"notes", "note", "comments", "comment", "remarks", "misc"})
+
+
+def is_note_tier(name: str) -> bool:
+    """Whether a tier is named as remarks (`NOTE_TIERS`), with or without `speaker - `."""
+    return _split_tier_name(name)[1].strip().lower() in NOTE_TIERS
 TierKinds = dict[str, tuple[str | None, str]]  # tier name -> (speaker, "words" | "phones")
 TierNames = tuple[str, str]  # the words tier's and the phones tier's names ("" for none)
 
@@ -911,7 +916,7 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
     (`words`, `alice - words`) before guessed ones (`ORT-MAU`, `x_phn`). Tolerant: two tiers
     with other names are taken as words then phones, and of two tiers one of which is named as
     a kind, the other is the other kind (`Words` and `IPA`) unless its name is of a kind too
-    (`words` and `ORT-MAU`) or of remarks (`NOTE_TIERS`); none found is an error (strict:
+    (`words` and `ORT-MAU`); tiers of remarks (`NOTE_TIERS`) are left out; none found is an error (strict:
     [])."""
     if chosen is not None:
         missing = [n for n in chosen if n and n not in names]
@@ -919,6 +924,9 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
             raise FormatError(f"{path}: no tier named {missing[0]!r} (its tiers: "
                               f"{', '.join(names) or 'none'})")
         return {n: (None, kind) for n, kind in zip(chosen, ("words", "phones")) if n}
+    every = list(names)
+    if tolerant:  # a transcriber's remarks are neither words nor phones
+        names = [n for n in names if not is_note_tier(n)]
     named: TierKinds = {}
     guessed: TierKinds = {}
     for name in names:
@@ -936,10 +944,10 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
     elif tolerant and len(names) == 2 and len(kinds) == 1:  # `Words` and `IPA`: the other kind
         ((known, (speaker, kind)),) = kinds.items()
         other = next(n for n in names if n != known)
-        if speaker is None and tier_kind(other) is None and other.strip().lower() not in NOTE_TIERS:
+        if speaker is None and tier_kind(other) is None:
             kinds[other] = (None, "phones" if kind == "words" else "words")
     if tolerant and not kinds:
-        raise FormatError(f"{path}: no words or phones tier (tiers: {', '.join(names) or 'none'})")
+        raise FormatError(f"{path}: no words or phones tier (tiers: {', '.join(every) or 'none'})")
     return kinds
 
 
@@ -1563,20 +1571,22 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
         raise FormatError(f"{path}: this TextGrid is an alignment ({what}), not a transcript; "
                           "give its words as a .txt or .lab file, or a TextGrid with one tier of "
                           "utterance intervals per speaker")
-    # a transcriber's remarks beside the speakers' tiers are no one's speech (aligned as a
-    # speaker, they overlapped the others' turns with words nobody said)
-    remarks = {n for n in labelled if n.strip().lower() in NOTE_TIERS}
-    skipped = remarks if set(labelled) - remarks else set()
     segments: list[Segment] = []
+    remarks: list[Segment] = []
     for name in tg.tierNames:
         tier = tg.getTier(name)
-        if getattr(tier, "tierType", "IntervalTier") != "IntervalTier" or name in skipped:
+        if getattr(tier, "tierType", "IntervalTier") != "IntervalTier":
             continue
         for e in tier.entries:
             if e.label.strip() and e.label.strip().lower() not in NOT_UTTERANCES:
                 start = float(e.start)
-                segments.append(Segment(e.label.strip(), f"{path} [{name} {start:.2f}s]", name,
-                                        start, float(e.end)))
+                (remarks if is_note_tier(name) else segments).append(
+                    Segment(e.label.strip(), f"{path} [{name} {start:.2f}s]", name, start,
+                            float(e.end)))
+    # a transcriber's remarks beside the speakers' utterances are no one's speech (aligned as a
+    # speaker, they overlapped the others' turns with words nobody said); alone, they are
+    # what there is to align
+    segments = segments or remarks
     if not segments:
         raise FormatError(f"{path}: the TextGrid has no non-empty utterance intervals")
     return segments

@@ -872,6 +872,11 @@ def test_a_textgrid_whose_intervals_all_lie_past_the_audio_names_the_excerpt(tmp
     with pytest.raises(AlignmentError, match=r"starts after the audio ends \(3.00 s; the first at "
                                              r"10.20 s\).*Shift times to"):
         aligner.align(speechlike(3.0), tmp_path / "x.TextGrid", sample_rate=16000)
+    one = textgrid.Textgrid(10, 13)  # an excerpt of one utterance, the commonest
+    one.addTier(textgrid.IntervalTier("spk", [(10.2, 11.5, "please call")], 10, 13))
+    one.save(str(tmp_path / "one.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    with pytest.raises(AlignmentError, match=r"the first at 10.20 s\).*Shift times to"):
+        aligner.align(speechlike(3.0), tmp_path / "one.TextGrid", sample_rate=16000)
 
 
 def test_noise_margin_is_the_speech_over_the_pauses_median():

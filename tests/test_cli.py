@@ -324,6 +324,9 @@ def test_two_transcripts_named_alike_but_for_letter_case_are_a_warning(tmp_path,
     (root / "alice" / "a1.LAB").write_text((root / "alice" / "a1.lab").read_text())
     result = cli("validate", root, "--report", tmp_path / "v2.csv")
     assert result.exit_code == 0 and "warning" not in result.stdout, result.output
+    (root / "alice" / "a1.txt").write_text("goodbye there", encoding="utf-8")  # still seen
+    result = cli("validate", root, "--report", tmp_path / "v3.csv")
+    assert "a1.lab and a1.txt differ" in (tmp_path / "v3.csv").read_text(encoding="utf-8")
 
 
 def test_validate_and_align_agree_when_there_is_no_audio(tmp_path, tiny_model_dir):

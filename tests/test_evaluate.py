@@ -374,8 +374,11 @@ def test_a_words_tier_beside_a_phone_tier_of_another_name_reads_both(tmp_path: P
     assert [p.label for p in a.phones if p.label] == ["h", "a\u026a"]
 
 
-@pytest.mark.parametrize("second", ["ORT-MAU", "x_words", "comments", "Notes"])
-def test_a_words_tier_beside_one_of_words_or_remarks_reads_no_phones(tmp_path: Path, second):
+@pytest.mark.parametrize("first,second", [("words", "ORT-MAU"), ("words", "x_words"),
+                                          ("words", "comments"), ("words", "Notes"),
+                                          ("words", "alice - notes")])
+def test_a_words_tier_beside_one_of_words_or_remarks_reads_no_phones(tmp_path: Path, first,
+                                                                      second):
     """Only a tier with no kind of its own is taken as the other kind: a second words tier, or
     a transcriber's remarks, read as phones would score every phone as a mismatch."""
     from praatio import textgrid
@@ -383,12 +386,26 @@ def test_a_words_tier_beside_one_of_words_or_remarks_reads_no_phones(tmp_path: P
     from aligner.formats import read_textgrid
 
     tg = textgrid.Textgrid(0, 1)
-    tg.addTier(textgrid.IntervalTier("words", [(0.1, 0.5, "hi")], 0, 1))
+    tg.addTier(textgrid.IntervalTier(first, [(0.1, 0.5, "hi")], 0, 1))
     tg.addTier(textgrid.IntervalTier(second, [(0.1, 0.3, "hi"), (0.3, 0.5, "there")], 0, 1))
     tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     (a,) = read_textgrid(tmp_path / "g.TextGrid", tolerant=True)
     assert [w.label for w in a.words if w.label] == ["hi"]
     assert not [p for p in a.phones if p.label]
+
+
+def test_two_tiers_of_other_names_are_not_words_and_phones_when_one_is_remarks(tmp_path: Path):
+    """`ortho` and `notes` read the notes as phones; now the tiers are named in the error."""
+    from praatio import textgrid
+
+    from aligner.formats import FormatError, read_textgrid
+
+    tg = textgrid.Textgrid(0, 1)
+    tg.addTier(textgrid.IntervalTier("ortho", [(0.1, 0.5, "hi")], 0, 1))
+    tg.addTier(textgrid.IntervalTier("notes", [(0.1, 0.3, "loud")], 0, 1))
+    tg.save(str(tmp_path / "g.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    with pytest.raises(FormatError, match=r"no words or phones tier \(tiers: ortho, notes\)"):
+        read_textgrid(tmp_path / "g.TextGrid", tolerant=True)
 
 
 def test_textgrid_with_zero_length_interval_is_read_by_the_fallback(tmp_path: Path):

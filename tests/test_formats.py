@@ -237,8 +237,14 @@ def test_a_tier_of_remarks_beside_the_speakers_is_not_aligned(tmp_path):
         ("child", "a red ball")]
     alone = textgrid.Textgrid(0, 4)
     alone.addTier(textgrid.IntervalTier("Notes", [(0.2, 1.5, "a red ball")], 0, 4))
+    alone.addTier(textgrid.IntervalTier("child - notes", [(2.0, 3.0, "silence")], 0, 4))
     alone.save(str(tmp_path / "n.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     assert [s.text for s in read_transcript_textgrid(tmp_path / "n.TextGrid")] == ["a red ball"]
+    pauses = textgrid.Textgrid(0, 4)  # the other tier holds pauses only: the notes are it
+    pauses.addTier(textgrid.IntervalTier("spk", [(0.0, 0.2, "sil")], 0, 4))
+    pauses.addTier(textgrid.IntervalTier("child - notes", [(0.2, 1.5, "a red ball")], 0, 4))
+    pauses.save(str(tmp_path / "p.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    assert [s.text for s in read_transcript_textgrid(tmp_path / "p.TextGrid")] == ["a red ball"]
 
 
 def test_a_tier_named_chronological_is_no_chronological_textgrid(tmp_path):

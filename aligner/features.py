@@ -297,8 +297,9 @@ VOICING_STRONG = 0.5  # ... when its run of such frames reaches this peak somewh
 VOICING_LONG = 7  # ... or lasts this many frames, in audio of a band under NARROW_BAND
 NARROW_BAND = 5000.0  # Hz (`band_edge`): telephone-band audio, recorded at 8 kHz
 VOICING_RANGE_DB = 40.0  # frames this far below the loudest are too quiet to judge
-# FFT length of the voicing autocorrelation: >= VOICING_WINDOW + the longest lag read (250),
-# so that no lag up to a 65 Hz period wraps around; 896 = 7 * 2^7 costs 45% less than 1024
+# FFT length of the voicing autocorrelation: >= VOICING_WINDOW + the longest lag read (249),
+# so that no lag up to a 65 Hz period wraps around; 896 = 7 * 2^7 is a faster length than 1024
+# here (voiced_frames on 470 recordings: 31% less time)
 VOICING_FFT = 896
 VOICING_DIP = 0.35  # a period's peak rises this far above the autocorrelation's low before it
 PEAK_REACH = 4  # ... and is the highest within this many lags (0.25 ms) either side

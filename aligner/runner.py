@@ -337,10 +337,10 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     limits = f" thresholds={changed}" if changed else ""
     subtitles = f" cues={cues}" if cues is not None else ""
     speakers = f" speaker_characters={speaker_characters}" if speaker_characters else ""
-    heard = f" channel={channel}" if channel is not None else ""
+    channel_note = f" channel={channel}" if channel is not None else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
-            f"{pause}{limits}{speakers}{heard}{subtitles}")
+            f"{pause}{limits}{speakers}{channel_note}{subtitles}")
 
 
 def without_cues(settings: str) -> str:

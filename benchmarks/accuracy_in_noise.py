@@ -5,7 +5,8 @@
 White and pink noise are added at signal-to-noise ratios of 20, 15, 10, 5 and 0 dB (noise
 power against the speech's over its voiced frames) to the hand-labelled real recordings of
 gold-dev and to --utterances recordings of the synthetic test split (voices never trained on,
-exact gold times). For each: phone boundaries within 20 ms of the gold, the mean error, the
+exact gold times), and at 10 and 5 dB also with 1 s of quiet (-70 dBFS) before and after, as an
+editor's lead-in would add. For each: phone boundaries within 20 ms of the gold, the mean error, the
 `noise_margin` the aligner measures (how far the pauses lie below the speech) and the share
 flagged `noisy_audio`. speechocean762's held-out learner recordings, as recorded (evenly
 thinned to --learners), give the share of correct everyday recordings flagged. Viterbi, the
@@ -25,6 +26,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.align import Aligner  # noqa: E402
+from aligner.alignment import Interval  # noqa: E402
 from aligner.checks import NOISY_MARGIN_DB, flag_kind, noise_margin  # noqa: E402
 from aligner.dev_metrics import find_dev_utterances  # noqa: E402
 from aligner.evaluate import score_tier, summarise_tier  # noqa: E402
@@ -37,6 +39,7 @@ from benchmarks.voicing_in_noise import noise  # noqa: E402
 
 SNRS = (20, 15, 10, 5, 0)
 KINDS = ("white", "pink")
+PADDING_DBFS = -70.0  # the quiet added around a noisy recording in the padded rows
 
 
 def with_noise(wave: np.ndarray, kind: str, snr: float, seed: int) -> np.ndarray:
@@ -50,6 +53,14 @@ def with_noise(wave: np.ndarray, kind: str, snr: float, seed: int) -> np.ndarray
     return (wave + noise(kind, len(wave), seed) * np.sqrt(power / 10 ** (snr / 10))).astype(np.float32)
 
 
+def padded(wave: np.ndarray, seed: int) -> np.ndarray:
+    """`wave` with 1 s of white noise at PADDING_DBFS before and after it (an editor's quiet
+    lead-in around a noisy recording: it must not hide the noise)."""
+    g = np.random.default_rng(seed)
+    quiet = lambda: (g.standard_normal(16000) * 10 ** (PADDING_DBFS / 20)).astype(np.float32)  # noqa: E731
+    return np.concatenate([quiet(), wave, quiet()])
+
+
 def judged(aligner: Aligner, wave: np.ndarray, text_or_path, gold_phones, gold_fold, hyp_fold):
     """(phone TierScore or None, noise margin or None, flagged noisy_audio) of one recording."""
     segments = aligner.read_segments(text_or_path)
@@ -59,6 +70,11 @@ def judged(aligner: Aligner, wave: np.ndarray, text_or_path, gold_phones, gold_f
     score = (None if gold_phones is None else
              score_tier(gold_fold.fold_phones(gold_phones), hyp_fold.fold_phones(hyp.phones)))
     return score, margin, any(flag_kind(f) == "noisy_audio" for f in hyp.flags)
+
+
+def _shifted(phones, seconds: float):
+    """Gold phones moved later by `seconds` (the padding's length)."""
+    return [Interval(p.start + seconds, p.end + seconds, p.label, p.confidence) for p in phones]
 
 
 def case_row(label: str, results: list) -> tuple[list[object], dict]:
@@ -72,7 +88,7 @@ def case_row(label: str, results: list) -> tuple[list[object], dict]:
            "-" if summary is None or summary.mean_ms is None else f"{summary.mean_ms:.1f} ms",
            f"{np.median(margins):.1f} dB" if margins else "-",
            f"{min(margins):.1f} dB" if margins else "-",
-           f"{flagged} ({100 * flagged / max(1, len(results)):.1f}%)"]
+           f"{flagged} of {len(margins)} judged"]
     data = {"case": label, "recordings": len(results), "within_20ms": within,
             "mean_ms": None if summary is None else summary.mean_ms,
             "median_margin_db": float(np.median(margins)) if margins else None,
@@ -123,6 +139,21 @@ def main(argv: list[str] | None = None) -> int:
                 row, d = case_row(label, results)
                 rows.append(row)
                 data.append(d)
+    for snr in (10, 5):
+        for label, results in (
+                (f"gold-dev (real, hand-labelled), white noise, {snr} dB SNR, 1 s of "
+                 f"{PADDING_DBFS:g} dBFS before and after",
+                 [judged(aligner, padded(with_noise(w, "white", snr, i), i), it.text,
+                         _shifted(it.gold_phones, 1.0), fold, cmu)
+                  for i, (w, (it, fold)) in enumerate(zip(gold_waves, gold))]),
+                (f"synthetic unseen voices, white noise, {snr} dB SNR, 1 s of "
+                 f"{PADDING_DBFS:g} dBFS before and after",
+                 [judged(aligner, padded(with_noise(w, "white", snr, i), i), tr,
+                         _shifted(g, 1.0), cmu, cmu)
+                  for i, (w, (_, _, tr, _), g) in enumerate(zip(synth_waves, synth, synth_gold))])):
+            row, d = case_row(label, results)
+            rows.append(row)
+            data.append(d)
     results = []
     for it in learners:
         try:

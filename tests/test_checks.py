@@ -895,7 +895,7 @@ def test_noise_margin_is_the_speech_over_the_pauses_median():
     words = [Interval(1.0, 2.0, "hello")]
     assert noise_margin(words, levels, voiced) == pytest.approx(12.0)
     assert [f.kind for f in noisy_audio(words, levels, voiced)] == ["noisy_audio"]
-    assert "only 12 dB quieter than the words" in noisy_audio(words, levels, voiced)[0]
+    assert "only 12.0 dB quieter than the words" in noisy_audio(words, levels, voiced)[0]
     quiet = np.where(levels == -12.0, -50.0, levels)
     assert noisy_audio(words, quiet, voiced) == []
     talk = voiced.copy()
@@ -904,6 +904,9 @@ def test_noise_margin_is_the_speech_over_the_pauses_median():
     padded = levels.copy()
     padded[:95] = padded[205:] = -120.0  # digital silence
     assert noise_margin(words, padded, voiced) is None
+    quiet_edges = np.concatenate([np.full(200, -70.0), levels, np.full(200, -70.0)])
+    shifted = [Interval(3.0, 4.0, "hello")]  # padding at -70 dB outnumbers the noisy pauses
+    assert noise_margin(shifted, quiet_edges, np.zeros(700, dtype=bool)) == pytest.approx(12.0)
     short = levels[90: 210 + NOISE_MIN_FRAMES // 2]  # trimmed close: too few pause frames
     assert noise_margin([Interval(0.1, 1.1, "hello")], short, voiced[: len(short)]) is None
 

@@ -651,8 +651,8 @@ class Aligner:
             words_out.append(Interval(mine[0].start, mine[-1].end, word.text, conf))
         disagreement = 0.0
         if not decoder.needs_weights and alpha is not None and not is_long(log_probs.shape[0]):
-            disagreement = self._disagreement(log_probs, weight_logits, ids, phone_lp,
-                                              grid_words, duration)
+            disagreement = self._disagreement(log_probs, weight_logits, ids, grid_words,
+                                              duration)
         return Alignment(words_out, phones_out, duration, None,
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None,
@@ -661,7 +661,7 @@ class Aligner:
                                                        [w.confidence for w in words_out],
                                                        disagreement))
 
-    def _disagreement(self, log_probs, weight_logits, ids: list[list[int]], phone_lp,
+    def _disagreement(self, log_probs, weight_logits, ids: list[list[int]],
                       by_word: list[list[Interval]], duration: float) -> float:
         """`checks.decoder_disagreement` between the words of the Viterbi path (`by_word`: each
         word's phones on the model's grid, as the fit judges them, before any snapping) and
@@ -669,14 +669,18 @@ class Aligner:
         pronunciations `ids`. Words wholly of markup are left out: a wildcard may take no time
         on the path while the plan gives it its mass. Short inputs only (`decode.is_long`):
         beyond, the plan is re-anchored on the path and would mostly agree with it anyway."""
+        from aligner.decode import ot_boundaries
         from aligner.text.phones import MARKUP_IDS
 
-        spans, token_word, _ = self._spans(log_probs, weight_logits, ids, DECODERS["ot"], phone_lp)
+        # the transport plan's boundaries alone: its confidences are not needed here
+        x, _, states, _, _ = self._decoder_input(log_probs, weight_logits, ids, DECODERS["ot"])
+        start, end = ot_boundaries(x.alpha, x.beta)
+        start, end = (start * self.frame_duration).tolist(), (end * self.frame_duration).tolist()
         edges: dict[int, tuple[float, float]] = {}
-        for j, w in enumerate(token_word.tolist()):
+        for j, w in enumerate(states.word.tolist()):
             if w >= 0:
                 lo, hi = edges.get(w, (math.inf, -math.inf))
-                edges[w] = (min(lo, float(spans.start[j])), max(hi, float(spans.end[j])))
+                edges[w] = (min(lo, start[j]), max(hi, end[j]))
         path, weights = [], []
         for w, (mine, pron) in enumerate(zip(by_word, ids)):
             if mine and w in edges and not all(ph in MARKUP_IDS.values() for ph in pron):
@@ -697,9 +701,7 @@ class Aligner:
         import torch
 
         from aligner import decode
-        from aligner.ottc import frame_weights
-        from aligner.states import expand_targets, merge_spans, span_confidence
-        from aligner.targets import build_targets
+        from aligner.states import merge_spans, span_confidence
 
         cfg = self.model.config
         if cfg.loss == "ctc":  # its Viterbi path, over the blank-extended sequence
@@ -709,16 +711,9 @@ class Aligner:
             word = torch.tensor([w for w, p in enumerate(ids) for _ in p], dtype=torch.long)
             spans = ctc_token_spans(log_probs, tokens, frame_duration=self.frame_duration)
             return spans, word, None
-        targets = build_targets(ids, sil_mass=cfg.sil_mass, phone_mass=cfg.phone_mass_by_id())
-        alpha = frame_weights(weight_logits[None], None)[0]
         # A model with sub-phonetic states aligns every phone's states in order; the phones'
         # spans are then put back together from their states'.
-        states, first, last = expand_targets(targets, cfg.states)
-        x = DecoderInput(log_probs, states.tokens, states.optional, self.frame_duration, alpha,
-                         states.beta)
-        markup = states.tokens >= cfg.n_classes
-        if decoder.needs_weights and bool(markup.any()):
-            x = _with_markup_mass(x, markup)
+        x, targets, _, first, last = self._decoder_input(log_probs, weight_logits, ids, decoder)
         spans = decoder(x)
         refine = self.refine_boundaries and decoder.on_grid
         if cfg.states > 1 or refine:
@@ -728,7 +723,27 @@ class Aligner:
                                                       self.frame_duration)
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
-        return spans, targets.word, alpha.float()
+        return spans, targets.word, x.alpha.float()
+
+    def _decoder_input(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder):
+        """What an OTTC model's `decoder` takes for pronunciations `ids`: (DecoderInput, the
+        phone targets, their state targets, each phone's first and last state): the frame
+        weights, and, for a decoder that places boundaries from the weights, the markup
+        tokens' masses."""
+        from aligner.ottc import frame_weights
+        from aligner.states import expand_targets
+        from aligner.targets import build_targets
+
+        cfg = self.model.config
+        targets = build_targets(ids, sil_mass=cfg.sil_mass, phone_mass=cfg.phone_mass_by_id())
+        alpha = frame_weights(weight_logits[None], None)[0]
+        states, first, last = expand_targets(targets, cfg.states)
+        x = DecoderInput(log_probs, states.tokens, states.optional, self.frame_duration, alpha,
+                         states.beta)
+        markup = states.tokens >= cfg.n_classes
+        if decoder.needs_weights and bool(markup.any()):
+            x = _with_markup_mass(x, markup)
+        return x, targets, states, first, last
 
 
 def _refuse_swapped(audio: object, transcript: object) -> None:

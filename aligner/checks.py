@@ -688,37 +688,37 @@ def background_levels(levels: np.ndarray, reach: int) -> np.ndarray:
 NOISY_MARGIN_DB = 15.0
 NOISE_MARGIN_FRAMES = 5  # frames beside a word left out of the pauses: a sound's fading edge
 NOISE_MIN_FRAMES = 30  # pause frames needed to judge (a word trimmed close is not judged)
-# Pause frames this far below the speech are as good as silence (quiet padding around a noisy
-# recording, a recorder's own floor) and are left out: as part of the median, 0.5-1 s of
-# -70 dBFS padding either side hid white noise 5 dB below the speech.
-NOISE_QUIET_DB = 40.0
+# ... and only the frames within this many of a word: the background the words are heard
+# against. Quiet padding further out (0.5-1 s of -70 dBFS either side) hid white noise 5 dB
+# below the speech; leaving out the frames far below the speech instead let a cough in a clean
+# recording's pause decide.
+NOISE_REACH_FRAMES = 30
 
 
 def noise_margin(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarray,
                  frame: float = FRAME_SECONDS) -> float | None:
     """How far (dB) the background lies below the speech: the 95th percentile of `levels` (dB
-    per frame, `features.frame_levels`) inside words, less the median of the pause frames (more
-    than NOISE_MARGIN_FRAMES from any word, not `voiced`: speech the transcript leaves out,
-    another speaker's, is no background; nor NOISE_QUIET_DB or more below the speech). None
-    without words, or with fewer than NOISE_MIN_FRAMES such pause frames (a recording trimmed
-    close to its words, or a quiet one)."""
+    per frame, `features.frame_levels`) inside words, less the median of the pause frames
+    (more than NOISE_MARGIN_FRAMES and at most NOISE_REACH_FRAMES from a word, not `voiced`:
+    speech the transcript leaves out, another speaker's, is no background; digital silence
+    aside). None without words, or with fewer than NOISE_MIN_FRAMES such pause frames (a
+    recording trimmed close to its words)."""
     inside = np.zeros(len(levels), dtype=bool)
     near = np.zeros(len(levels), dtype=bool)
+    reach = np.zeros(len(levels), dtype=bool)
     for w in words:
         if not w.label:
             continue
         lo, hi = max(0, int(w.start / frame)), int(np.ceil(w.end / frame - 1e-9))
         inside[lo:hi] = True
         near[max(0, lo - NOISE_MARGIN_FRAMES): hi + NOISE_MARGIN_FRAMES] = True
-    if not inside.any():
-        return None
-    speech = float(np.percentile(levels[inside], 95))
+        reach[max(0, lo - NOISE_REACH_FRAMES): hi + NOISE_REACH_FRAMES] = True
     n = min(len(levels), len(voiced))
-    pauses = levels[:n][~near[:n] & ~voiced[:n].astype(bool)
-                        & (levels[:n] > speech - NOISE_QUIET_DB)]
-    if len(pauses) < NOISE_MIN_FRAMES:
+    pauses = levels[:n][reach[:n] & ~near[:n] & ~voiced[:n].astype(bool)
+                        & (levels[:n] > DIGITAL_SILENCE_DB)]
+    if not inside.any() or len(pauses) < NOISE_MIN_FRAMES:
         return None
-    return speech - float(np.median(pauses))
+    return float(np.percentile(levels[inside], 95) - np.median(pauses))
 
 
 def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarray,
@@ -728,7 +728,7 @@ def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarra
     boundaries less well, while the alignment looks no different; a clinician measuring
     durations should know (the words may still be where they were said)."""
     margin = noise_margin(words, levels, voiced, frame)
-    if margin is None or margin >= NOISY_MARGIN_DB:
+    if margin is None or round(margin, 1) >= NOISY_MARGIN_DB:  # as the message reads it
         return []
     return [Flag("noisy_audio",
                  f"the pauses are only {margin:.1f} dB quieter than the words: in background "

@@ -825,6 +825,8 @@ NOTE_TIERS = frozenset({"notes", "note", "comments", "comment", "remarks", "misc
 def is_note_tier(name: str) -> bool:
     """Whether a tier is named as remarks (`NOTE_TIERS`), with or without `speaker - `."""
     return _split_tier_name(name)[1].strip().lower() in NOTE_TIERS
+
+
 TierKinds = dict[str, tuple[str | None, str]]  # tier name -> (speaker, "words" | "phones")
 TierNames = tuple[str, str]  # the words tier's and the phones tier's names ("" for none)
 
@@ -916,8 +918,8 @@ def _tier_kinds(path: Path, names: Sequence[str], tolerant: bool,
     (`words`, `alice - words`) before guessed ones (`ORT-MAU`, `x_phn`). Tolerant: two tiers
     with other names are taken as words then phones, and of two tiers one of which is named as
     a kind, the other is the other kind (`Words` and `IPA`) unless its name is of a kind too
-    (`words` and `ORT-MAU`); tiers of remarks (`NOTE_TIERS`) are left out; none found is an error (strict:
-    [])."""
+    (`words` and `ORT-MAU`); tiers of remarks (`NOTE_TIERS`) are left out first; none found is
+    an error (strict: [])."""
     if chosen is not None:
         missing = [n for n in chosen if n and n not in names]
         if missing:

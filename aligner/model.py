@@ -129,6 +129,8 @@ def windowed_sum(x: Tensor, half: int) -> Tensor:
     row padded with `half` zeros either side, to the bit): padding first made a 3 s batch row
     (300 frames, windows of 801) sum nearly four times its length."""
     t = x.shape[1]
+    if t == 0:
+        return x.clone()
     c = F.pad(x, (0, 0, 1, 0)).cumsum(1)  # c[:, i]: the sum of the first i frames
     upper = c[:, min(half + 1, t):]  # each window's end, c[t] where it runs past the row
     upper = torch.cat([upper, c[:, -1:].expand(-1, t - upper.shape[1], -1)], 1)

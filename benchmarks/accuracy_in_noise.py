@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                             "median noise margin", "least", "flagged noisy_audio"], rows)
             + f"\n\n- `noisy_audio` below a margin of {NOISY_MARGIN_DB:g} dB "
             "(`checks.NOISY_MARGIN_DB`); a recording is not judged with under 0.3 s of pauses "
-            "less than 40 dB below its words\n"
+            "50-300 ms from its words\n"
             + machine_lines(machine()))
     write_results("accuracy_in_noise", "boundaries in background noise, and noisy_audio", body,
                   {"margin_db": NOISY_MARGIN_DB, "cases": data, "machine": machine()},

@@ -907,6 +907,10 @@ def test_noise_margin_is_the_speech_over_the_pauses_median():
     quiet_edges = np.concatenate([np.full(200, -70.0), levels, np.full(200, -70.0)])
     shifted = [Interval(3.0, 4.0, "hello")]  # padding at -70 dB outnumbers the noisy pauses
     assert noise_margin(shifted, quiet_edges, np.zeros(700, dtype=bool)) == pytest.approx(12.0)
+    cough = np.full(300, -55.0)  # a clean recording: a loud unvoiced sound far from the words
+    cough[100:200] = 0.0
+    cough[240:280] = -12.0
+    assert noise_margin(words, cough, voiced) == pytest.approx(55.0)
     short = levels[90: 210 + NOISE_MIN_FRAMES // 2]  # trimmed close: too few pause frames
     assert noise_margin([Interval(0.1, 1.1, "hello")], short, voiced[: len(short)]) is None
 

@@ -372,6 +372,10 @@ def test_a_words_tier_beside_a_phone_tier_of_another_name_reads_both(tmp_path: P
     (a,) = read_textgrid(tmp_path / "g.TextGrid", tolerant=True)
     assert [w.label for w in a.words if w.label] == ["hi"]
     assert [p.label for p in a.phones if p.label] == ["h", "a\u026a"]
+    tg.addTier(textgrid.IntervalTier("notes", [(0.1, 0.5, "fast")], 0, 1))  # set aside first
+    tg.save(str(tmp_path / "n.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
+    (a,) = read_textgrid(tmp_path / "n.TextGrid", tolerant=True)
+    assert [p.label for p in a.phones if p.label] == ["h", "a\u026a"]
 
 
 @pytest.mark.parametrize("first,second", [("words", "ORT-MAU"), ("words", "x_words"),

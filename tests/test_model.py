@@ -236,3 +236,17 @@ def test_channels_last_encoder_matches_the_reference(lengths):
     (g_fast,) = torch.autograd.grad(fast.square().sum(), m.up.weight)
     (g_ref,) = torch.autograd.grad(ref.square().sum(), m.up.weight)
     torch.testing.assert_close(g_fast, g_ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("frames,half", [(0, 3), (1, 3), (2, 3), (3, 3), (7, 3), (8, 3), (40, 3),
+                                         (5, 0), (300, 400)])
+def test_windowed_sum_is_each_frames_window_summed(frames, half):
+    """Against the plain sum over frames t - half .. t + half within the row, for windows wider
+    than the row, as wide, and narrower."""
+    from aligner.model import windowed_sum
+
+    x = torch.randn(2, frames, 3, dtype=torch.float64)
+    want = torch.stack([x[:, max(0, t - half): t + half + 1].sum(1) for t in range(frames)], 1) \
+        if frames else x.clone()
+    assert windowed_sum(x, half).shape == x.shape
+    assert torch.allclose(windowed_sum(x, half), want)

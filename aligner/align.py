@@ -45,8 +45,8 @@ from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
                             is_long)
 from aligner.errors import one_line
-from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, last_ms,
-                             read_transcript_file, segment_problem, text_segments)
+from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt_problem,
+                             last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
 from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
 
@@ -360,14 +360,9 @@ class Aligner:
         spoken: list[Segment] = []
         whole_voiced = whole_levels = None  # voicing and levels of the whole recording, when
         # a segment spans it (computed once)
-        starts = [g.start for g in segments if not g.whole and g.start is not None]
-        first = min(starts, default=0.0)
-        if starts and first >= duration:  # an excerpt's TextGrid kept the long recording's times
-            raise AlignmentError(
-                f"{name}: every interval of the transcript starts after the audio ends "
-                f"({duration:.2f} s; the first at {first:.2f} s): are its times those of a "
-                "longer recording, this one an excerpt? In Praat, Modify > Shift times to... 0 "
-                "on the TextGrid, or align the whole recording")
+        excerpt = excerpt_problem(segments, duration)
+        if excerpt is not None:
+            raise AlignmentError(f"{name}: {excerpt}")
         for segment in segments:
             owner = _owner(segment, speaker)
             try:

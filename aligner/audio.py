@@ -116,10 +116,11 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
                 raise AudioError(f"{path}: the audio file is truncated (its header announces "
                                  f"{declared / rate:.2f} s, only {decoded.frames / rate:.2f} s "
                                  "decode): an interrupted copy or download?")
-            channel = _loudest_if_cancelled(decoded.channel_energy, decoded.mix_energy)
-            if channel is not None:  # soundfile only opens seekable files: read it again
+            loudest = (None if channel is not None  # a channel chosen is no mix to cancel
+                       else _loudest_if_cancelled(decoded.channel_energy, decoded.mix_energy))
+            if loudest is not None:  # soundfile only opens seekable files: read it again
                 f.seek(0)
-                decoded = _decode(f, path, out_rate, channel)
+                decoded = _decode(f, path, out_rate, loudest)
     except AudioError:
         raise
     except MemoryError:
@@ -131,7 +132,13 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
                          + _unclosed_hint(path))
     if decoded.bad:
         raise AudioError(f"{path}: {decoded.bad} samples are NaN or infinite")
-    return check_samples(decoded.samples, path)
+    try:
+        return check_samples(decoded.samples, path)
+    except SilentAudioError:
+        if channel is None:
+            raise
+        raise SilentAudioError(f"{path}: channel {channel} is silent (peak below -80 dBFS): is "
+                               "the speech on another channel?") from None
 
 
 @dataclass

@@ -78,6 +78,19 @@ class Segment:
                 min(n_samples, int(round(self.end * sample_rate))))
 
 
+def excerpt_problem(segments: Sequence[Segment], duration: float) -> str | None:
+    """Why a TextGrid transcript fits no part of a recording of `duration` seconds when every
+    interval starts after it ends (an excerpt's TextGrid that kept the long recording's times,
+    and what mends it), else None; one line for `align` and `validate` alike."""
+    starts = [g.start for g in segments if not g.whole and g.start is not None]
+    if not starts or min(starts) < duration:
+        return None
+    return (f"every interval of the transcript starts after the audio ends ({duration:.2f} s; "
+            f"the first at {min(starts):.2f} s): are its times those of a longer recording, this "
+            "one an excerpt? In Praat, Modify > Shift times to... 0 on the TextGrid, or align "
+            "the whole recording")
+
+
 def segment_problem(segment: Segment, n_phones: int, n_samples: int, sample_rate: int = 16000,
                     hop: int = 160, states: int = 1) -> str | None:
     """Why `n_phones` cannot be aligned to the audio `segment` covers in a recording of
@@ -823,8 +836,9 @@ NOTE_TIERS = frozenset({"notes", "note", "comments", "comment", "remarks", "misc
 
 
 def is_note_tier(name: str) -> bool:
-    """Whether a tier is named as remarks (`NOTE_TIERS`), with or without `speaker - `."""
-    return _split_tier_name(name)[1].strip().lower() in NOTE_TIERS
+    """Whether a tier is named as remarks: a word of its name (after any `speaker - `) is one
+    of `NOTE_TIERS` (`notes`, `clinician notes`, `notes (SLP)`, `alice - comments`)."""
+    return any(word in NOTE_TIERS for word in re.findall(r"[a-z]+", _split_tier_name(name)[1].lower()))
 
 
 TierKinds = dict[str, tuple[str | None, str]]  # tier name -> (speaker, "words" | "phones")

@@ -127,7 +127,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     `unknown` and `generated`, its numbers, symbols and abbreviations to `readings` (the
     corpus-wide tables)."""
     from aligner.audio import SAMPLE_RATE
-    from aligner.formats import segment_problem
+    from aligner.formats import excerpt_problem, segment_problem
     from aligner.text.frontend import generated_pronunciations, prepare_text
 
     check = UtteranceCheck(utt.name)
@@ -144,6 +144,10 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         check.problems.append(one_line(err))
         return check
     check.warnings += chat_warnings(utt.transcript, segments)
+    excerpt = excerpt_problem(segments, check.duration) if check.duration else None
+    if excerpt is not None:  # as `align` says it: one line, not one per interval
+        check.problems.append(f"{utt.transcript}: {excerpt}")
+        return check
     issues = []  # utterance intervals `align` leaves out (`interval_not_aligned`)
     for segment in segments:
         check.warnings += stray_bracket_warnings(segment.text) + line_start_warnings(segment.text)

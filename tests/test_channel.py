@@ -97,5 +97,5 @@ def test_validate_checks_the_channel_align_would_read(tmp_path, write_wav):
     assert result.exit_code == 1, result.output
     rows = {r["utterance"]: r for r in csv.DictReader(open(tmp_path / "v.csv", encoding="utf-8"))}
     assert "no channel 2" in rows["m"]["problems"]
-    assert rows["s"]["problems"] and not rows["ok"]["problems"]
+    assert "channel 2 is silent" in rows["s"]["problems"] and not rows["ok"]["problems"]
     assert cli("validate", root, "--channel", "1").exit_code == 0

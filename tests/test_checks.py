@@ -877,6 +877,15 @@ def test_a_textgrid_whose_intervals_all_lie_past_the_audio_names_the_excerpt(tmp
     one.save(str(tmp_path / "one.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     with pytest.raises(AlignmentError, match=r"the first at 10.20 s\).*Shift times to"):
         aligner.align(speechlike(3.0), tmp_path / "one.TextGrid", sample_rate=16000)
+    corpus = tmp_path / "corpus"  # validate says it the same way, once
+    corpus.mkdir()
+    (tmp_path / "one.TextGrid").rename(corpus / "one.TextGrid")
+    import soundfile as sf
+
+    sf.write(str(corpus / "one.wav"), speechlike(3.0), 16000)
+    result = cli("validate", corpus, "--report", tmp_path / "v.csv")
+    assert result.exit_code == 1
+    assert "Shift times to" in (tmp_path / "v.csv").read_text(encoding="utf-8")
 
 
 def test_noise_margin_is_the_speech_over_the_pauses_median():

@@ -232,6 +232,8 @@ def test_a_tier_of_remarks_beside_the_speakers_is_not_aligned(tmp_path):
     tg.addTier(textgrid.IntervalTier("child", [(0.2, 1.5, "a red ball")], 0, 4))
     tg.addTier(textgrid.IntervalTier("Comments", [(0.2, 3.0, "points at the picture")], 0, 4))
     tg.addTier(textgrid.IntervalTier("notes", [(2.0, 3.0, "cough")], 0, 4))
+    tg.addTier(textgrid.IntervalTier("clinician notes", [(3.0, 3.5, "pt tired")], 0, 4))
+    tg.addTier(textgrid.IntervalTier("notes (SLP)", [(3.5, 3.9, "fast")], 0, 4))
     tg.save(str(tmp_path / "r.TextGrid"), format="long_textgrid", includeBlankSpaces=True)
     assert [(s.speaker, s.text) for s in read_transcript_textgrid(tmp_path / "r.TextGrid")] == [
         ("child", "a red ball")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -63,6 +64,8 @@ def test_a_corpus_run_aligns_the_channel_and_fails_files_without_it(
         (root / "spk" / f"{name}.lab").write_text("hello there", encoding="utf-8")
     result = cli(root, "-o", out, "--model", tiny_model_dir, "--channel", "2", "-j", jobs)
     assert result.exit_code == 1, result.output
+    assert "audio aligned (s)" in result.stdout  # the stereo recording's 1.5 s, not the mono's too
+    assert re.search(r"\b1\.5\s", result.stdout) and not re.search(r"\b3\.0\s", result.stdout)
     rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8"))}
     assert rows["spk/s"]["status"] in ("aligned", "flagged") and "channel=2" in rows["spk/s"]["settings"]
     assert rows["spk/m"]["status"] == "failed" and "no channel 2" in rows["spk/m"]["reason"]

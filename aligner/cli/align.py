@@ -737,11 +737,11 @@ def _print_corpus_summary(results, report: Path | None, root: Path, verbose: boo
                                                                  "failed")}
     table = Table(title="ottc-align corpus summary")
     for col in ("aligned", "of which with flags", "skipped (done before)", "failed",
-                "audio (s)"):
+                "audio aligned (s)"):
         table.add_column(col, justify="right")
     table.add_row(str(counts["aligned"] + counts["flagged"]), str(counts["flagged"]),
                   str(counts["skipped"]), str(counts["failed"]),
-                  f"{sum(r.duration for r in results):.1f}")
+                  f"{sum(r.duration for r in results if r.ok):.1f}")  # skipped: aligned before
     console.print(table)
     failed = sorted((r for r in results if r.status == "failed"), key=lambda r: r.name)
     flagged = sorted((r for r in results if r.status == "flagged" or (r.status == "skipped" and r.flags)),

@@ -838,7 +838,8 @@ NOTE_TIERS = frozenset({"notes", "note", "comments", "comment", "remarks", "misc
 def is_note_tier(name: str) -> bool:
     """Whether a tier is named as remarks: a word of its name (after any `speaker - `) is one
     of `NOTE_TIERS` (`notes`, `clinician notes`, `notes (SLP)`, `alice - comments`)."""
-    return any(word in NOTE_TIERS for word in re.findall(r"[a-z]+", _split_tier_name(name)[1].lower()))
+    words = re.findall(r"[a-z]+", _split_tier_name(name)[1].lower())
+    return any(word in NOTE_TIERS for word in words)
 
 
 TierKinds = dict[str, tuple[str | None, str]]  # tier name -> (speaker, "words" | "phones")

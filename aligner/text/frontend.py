@@ -147,8 +147,10 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
     if not isinstance(text, str):
         raise TranscriptError(f"transcript must be text, got {type(text).__name__}")
     refusal = html_refusal(text)
-    tokens = [] if refusal else normalise(text, known=lexicon.__contains__)
-    refusal = refusal or ipa_refusal(tokens, lexicon)
+    if refusal:
+        raise TranscriptError(refusal)
+    tokens = normalise(text, known=lexicon.__contains__)
+    refusal = ipa_refusal(tokens, lexicon)
     if refusal:
         raise TranscriptError(refusal)
     words: list[Word] = []

@@ -140,14 +140,30 @@ def windowed_sum(x: Tensor, half: int) -> Tensor:
 
 
 class ChannelNorm(nn.Module):
-    """LayerNorm over channels of a [B, D, T] tensor (no statistics across time or batch)."""
+    """LayerNorm over the channels of a channels-last [B, T, D] tensor (no statistics across
+    time or batch). A module of its own so that checkpoints keep their parameter names
+    (`stem_norm.norm.weight`, from when the network ran channels-first)."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+        return self.norm(x)
+
+
+def conv_channels_last(x: Tensor, conv: nn.Conv1d) -> Tensor:
+    """`conv` applied to channels-last x [B, T, C_in] -> [B, T', C_out], channels-last too.
+
+    Run as a 2-D convolution of height 1 in channels-last memory, which is what [B, T, C]
+    already is, so neither the input nor the output is copied into another layout. Why: on the
+    CPU the transposed copies around a Conv1d cost more than the convolutions (a depthwise
+    block's: 2.3 ms of a 60 s batch against 0.2 ms here). The sums are the same up to rounding
+    (float32, about 1e-6)."""
+    weight = conv.weight[:, :, None, :].contiguous(memory_format=torch.channels_last)
+    y = F.conv2d(x.transpose(1, 2).unsqueeze(2), weight, conv.bias, stride=(1, conv.stride[0]),
+                 padding=(0, conv.padding[0]), dilation=(1, conv.dilation[0]), groups=conv.groups)
+    return y.squeeze(2).transpose(1, 2)
 
 
 class Block(nn.Module):
@@ -155,8 +171,8 @@ class Block(nn.Module):
 
     Works on channels-last [B, T, D] tensors: the pointwise layers are then plain matrix
     products and the norm needs no transposes (as 1x1 convs on [B, D, T], PyTorch's CPU path
-    took a slow im2col route). The weights keep their Conv1d shapes, so checkpoints are
-    unchanged and the result is identical."""
+    took a slow im2col route; the depthwise conv runs on the same memory,
+    `conv_channels_last`). The weights keep their Conv1d shapes, so checkpoints are unchanged."""
 
     def __init__(self, dim: int, expand: int, kernel: int, dilation: int, dropout: float) -> None:
         super().__init__()
@@ -169,8 +185,7 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """x [B, T, D], mask [B, T, 1] -> [B, T, D]."""
-        y = self.depthwise(x.transpose(1, 2)).transpose(1, 2)
-        y = self.norm.norm(y)
+        y = self.norm(conv_channels_last(x, self.depthwise))
         y = F.linear(F.gelu(F.linear(y, self.up.weight[:, :, 0], self.up.bias)),
                      self.down.weight[:, :, 0], self.down.bias)
         return (x + self.drop(y)) * mask
@@ -258,23 +273,20 @@ class AcousticModel(nn.Module):
         mask = valid_mask(lengths, t)
         c = self.config
         local = round(c.norm_local_s * c.feature_config.sample_rate / c.feature_config.hop_length)
-        x = self.normalise(feats, mask, live, c.norm_top_db, local).transpose(1, 2)  # [B, F, T]
-        m1 = mask[:, None, :].to(x.dtype)
-        skip = F.gelu(self.stem_norm(self.stem(x))) * m1
+        x = self.normalise(feats, mask, live, c.norm_top_db, local)  # channels-last throughout
+        m1 = mask[:, :, None].to(x.dtype)  # [B, T, 1]
+        skip = F.gelu(self.stem_norm(conv_channels_last(x, self.stem))) * m1
         t2 = (t + 1) // 2
-        if t % 2:
-            skip_in = F.pad(skip, (0, 1))
-        else:
-            skip_in = skip
-        h = self.down(skip_in)[..., :t2]
+        skip_in = F.pad(skip, (0, 0, 0, 1)) if t % 2 else skip
+        h = conv_channels_last(skip_in, self.down)[:, :t2]
         lengths2 = torch.div(lengths + 1, 2, rounding_mode="floor")
         m2 = valid_mask(lengths2, t2)[:, :, None].to(x.dtype)  # [B, T2, 1]
-        h = h.transpose(1, 2) * m2  # channels-last [B, T2, D] for the body
+        h = h * m2
         for block in self.blocks:
             h = block(h, m2)
-        y = (upsample_x2(h, self.up.weight, self.up.bias)[:, :t].transpose(1, 2) + skip) * m1
-        y = F.gelu(self.fuse(y)) * m1
-        return self.out_norm(y.transpose(1, 2))
+        y = (upsample_x2(h, self.up.weight, self.up.bias)[:, :t] + skip) * m1
+        y = F.gelu(conv_channels_last(y, self.fuse)) * m1
+        return self.out_norm(y)
 
     def forward(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None
                 ) -> tuple[Tensor, Tensor]:

@@ -13,12 +13,17 @@ from aligner.model import AcousticModel
 from aligner.ottc import valid_mask
 
 
+def _channel_norm(norm, x: Tensor) -> Tensor:
+    """LayerNorm over the channels of a channels-first [B, D, T] tensor."""
+    return norm.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
 def reference_encode(model: AcousticModel, feats: Tensor, lengths: Tensor) -> Tensor:
     b, t, _ = feats.shape
     mask = valid_mask(lengths, t)
     x = model.normalise(feats, mask).transpose(1, 2)
     m1 = mask[:, None, :].to(x.dtype)
-    skip = F.gelu(model.stem_norm(model.stem(x))) * m1
+    skip = F.gelu(_channel_norm(model.stem_norm, model.stem(x))) * m1
     t2 = (t + 1) // 2
     skip_in = F.pad(skip, (0, 1)) if t % 2 else skip
     h = model.down(skip_in)[..., :t2]
@@ -27,7 +32,7 @@ def reference_encode(model: AcousticModel, feats: Tensor, lengths: Tensor) -> Te
     h = h * m2
     for block in model.blocks:
         y = block.depthwise(h)
-        y = block.norm(y)
+        y = _channel_norm(block.norm, y)
         y = block.down(F.gelu(block.up(y)))
         h = (h + block.drop(y)) * m2
     y = (model.up(h)[..., :t] + skip) * m1

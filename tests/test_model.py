@@ -220,14 +220,16 @@ def test_wheel_carries_every_file_of_the_shipped_model():
     assert sorted(listed) == present
 
 
-@pytest.mark.parametrize("lengths", [[37], [64, 51], [101, 100, 7]])
-def test_channels_last_encoder_matches_the_reference(lengths):
-    """The fast encoder (matrix products, channels-last body) is the same function as the
-    straightforward conv version, with padding and odd lengths, forward and backward."""
+@pytest.mark.parametrize("lengths,dilations", [([37], [1]), ([64, 51], [1]), ([101, 100, 7], [1]),
+                                               ([64, 51], [1, 2])])
+def test_channels_last_encoder_matches_the_reference(lengths, dilations):
+    """The fast encoder (matrix products, every layer channels-last) is the same function as
+    the straightforward conv version, with padding, odd lengths and dilated blocks, forward
+    and backward."""
     from model_reference import reference_encode
 
     torch.manual_seed(0)
-    m = AcousticModel(ModelConfig(dropout=0.0))
+    m = AcousticModel(ModelConfig(dropout=0.0, dilations=dilations))
     lens = torch.tensor(lengths)
     feats = torch.randn(len(lengths), max(lengths), m.config.feature_config.n_mels)
     fast = m.encode(feats, lens)

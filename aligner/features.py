@@ -122,11 +122,18 @@ def log_mel(waveform: Tensor, config: FeatureConfig | None = None) -> Tensor:
     x = torch.nn.functional.pad(x, (left, max(right, 0)))
     frames = x.unfold(-1, cfg.win_length, cfg.hop_length)[:, :t]  # [B, T, win]
     frames = frames * _window(cfg.win_length).to(x.device)
-    spec = torch.fft.rfft(frames, n=cfg.n_fft)
-    power = spec.real.square() + spec.imag.square()
+    power = _power(torch.fft.rfft(frames, n=cfg.n_fft))
     fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max).to(x.device)
     mel = torch.clamp(power @ fb, min=cfg.log_floor).log()
     return mel[0] if squeeze else mel
+
+
+def _power(spec: Tensor) -> Tensor:
+    """|X|^2 of a complex spectrum, without |X|'s square root: re * re + im * im, read from the
+    interleaved pairs (squaring `.real` and `.imag`, strided views, took a quarter longer)."""
+    pairs = torch.view_as_real(spec)
+    re, im = pairs[..., 0], pairs[..., 1]
+    return re * re + im * im
 
 
 # A recording whose peak lies below this (-20 dBFS) is scaled up to it before its log-mels.
@@ -248,7 +255,8 @@ def spectral_change(waveform: Tensor) -> Tensor:
         # Frames major throughout ([T, F], as log_mel returns them): the band-major copy cost
         # a third of the time.
         mel = log_mel(waveform[lo * hop: hi * hop].to(torch.float32).cpu(), cfg)
-        mel = (mel - mel.mean(0)) / (mel.std(0, correction=0) + 1e-5)
+        mel = mel - mel.mean(0)
+        mel /= mel.square().mean(0).sqrt() + 1e-5  # the std: torch's own over dim 0 took 4x longer
         smooth = mel.clone()  # mean of each frame and its neighbours (zero beyond the piece)
         smooth[1:] += mel[:-1]
         smooth[:-1] += mel[1:]
@@ -369,8 +377,7 @@ def voiced_frames(waveform: Tensor | np.ndarray,
             [piece[:1], piece[1:] - 0.97 * piece[:-1]])                 # noise is not periodic
         f = piece.unfold(0, win, hop)
         f = (f - f.mean(1, keepdim=True)) * taper
-        spec = torch.fft.rfft(f, n_fft)
-        power = spec.real.square() + spec.imag.square()  # |X|^2 without |X|'s square root
+        power = _power(torch.fft.rfft(f, n_fft))
         spectrum += power.sum(0)
         if band is not None:
             power = power * band_gain(n_fft, band)

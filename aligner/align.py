@@ -591,7 +591,7 @@ class Aligner:
         if any(ph in MARKUP_IDS for w in prepared.words for v in w.pronunciations for ph in v):
             # spoken noise and <star> are scored from the posteriors (aligner/states.py)
             log_probs, phone_lp = with_markup_scores(log_probs), with_markup_scores(phone_lp)
-        spans, token_word, alpha = self._spans(log_probs, weight_logits, ids, decoder, phone_lp)
+        spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder, phone_lp)
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
             chosen = choose_variants(phone_lp.numpy(), prepared.words, spans, token_word,
                                      self.frame_duration, self.model.config.states)
@@ -600,8 +600,8 @@ class Aligner:
                 prepared = PreparedText(prepared.words, chosen, {
                     w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
                 ids = [phone_ids(p, markup=True) for p in chosen]
-                spans, token_word, alpha = self._spans(log_probs, weight_logits, ids, decoder,
-                                                       phone_lp)
+                spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder,
+                                                      phone_lp)
         phones_out: list[Interval] = []
         owner: list[int] = []
         unheard: list[tuple[int, str, int]] = []  # (place among phones_out, label, word)
@@ -645,8 +645,9 @@ class Aligner:
             conf = float(np.exp(np.mean(np.log(np.clip(scored, 1e-12, 1))))) if scored else None
             words_out.append(Interval(mine[0].start, mine[-1].end, word.text, conf))
         disagreement = 0.0
-        if not decoder.needs_weights and alpha is not None and not is_long(log_probs.shape[0]):
-            disagreement = self._disagreement(log_probs, weight_logits, ids, grid_words,
+        alpha = None if plan is None else plan[0].alpha.float()
+        if not decoder.needs_weights and plan is not None and not is_long(log_probs.shape[0]):
+            disagreement = self._disagreement(plan, log_probs, weight_logits, ids, grid_words,
                                               duration)
         return Alignment(words_out, phones_out, duration, None,
                          unknown_words=dict(prepared.unknown),
@@ -656,19 +657,24 @@ class Aligner:
                                                        [w.confidence for w in words_out],
                                                        disagreement))
 
-    def _disagreement(self, log_probs, weight_logits, ids: list[list[int]],
+    def _disagreement(self, plan, log_probs, weight_logits, ids: list[list[int]],
                       by_word: list[list[Interval]], duration: float) -> float:
         """`checks.decoder_disagreement` between the words of the Viterbi path (`by_word`: each
         word's phones on the model's grid, as the fit judges them, before any snapping) and
         those of the frame weights' transport plan, for the same
         pronunciations `ids`. Words wholly of markup are left out: a wildcard may take no time
         on the path while the plan gives it its mass. Short inputs only (`decode.is_long`):
-        beyond, the plan is re-anchored on the path and would mostly agree with it anyway."""
+        beyond, the plan is re-anchored on the path and would mostly agree with it anyway.
+        plan: the Viterbi pass's (DecoderInput, state targets), whose weights and masses the
+        transport plan takes as they are unless markup needs masses of its own."""
         from aligner.decode import ot_boundaries
         from aligner.text.phones import MARKUP_IDS
 
         # the transport plan's boundaries alone: its confidences are not needed here
-        x, _, states, _, _ = self._decoder_input(log_probs, weight_logits, ids, DECODERS["ot"])
+        x, states = plan
+        if bool((states.tokens >= self.model.config.n_classes).any()):  # markup: its masses
+            x, _, states, _, _ = self._decoder_input(log_probs, weight_logits, ids,
+                                                     DECODERS["ot"])
         start, end = ot_boundaries(x.alpha, x.beta)
         start, end = (start * self.frame_duration).tolist(), (end * self.frame_duration).tolist()
         edges: dict[int, tuple[float, float]] = {}
@@ -690,7 +696,8 @@ class Aligner:
             raise AlignmentError(str(err)) from None
 
     def _spans(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder, phone_lp):
-        """Token spans for the target sequence; returns (spans, word index per token, alpha).
+        """Token spans for the target sequence; returns (spans, word index per token, plan): the
+        plan is the (DecoderInput, state targets) the decoder was given, None for a CTC model.
         phone_lp: `phone_log_probs(log_probs, states)`, computed once per recording by the caller
         (a model with states scores its phones' confidence on them)."""
         import torch
@@ -708,7 +715,8 @@ class Aligner:
             return spans, word, None
         # A model with sub-phonetic states aligns every phone's states in order; the phones'
         # spans are then put back together from their states'.
-        x, targets, _, first, last = self._decoder_input(log_probs, weight_logits, ids, decoder)
+        x, targets, states, first, last = self._decoder_input(log_probs, weight_logits, ids,
+                                                              decoder)
         spans = decoder(x)
         refine = self.refine_boundaries and decoder.on_grid
         if cfg.states > 1 or refine:
@@ -718,7 +726,7 @@ class Aligner:
                                                       self.frame_duration)
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
-        return spans, targets.word, x.alpha.float()
+        return spans, targets.word, (x, states)
 
     def _decoder_input(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder):
         """What an OTTC model's `decoder` takes for pronunciations `ids`: (DecoderInput, the

@@ -717,9 +717,10 @@ class Aligner:
         # spans are then put back together from their states'.
         x, targets, states, first, last = self._decoder_input(log_probs, weight_logits, ids,
                                                               decoder)
-        spans = decoder(x)
         refine = self.refine_boundaries and decoder.on_grid
-        if cfg.states > 1 or refine:
+        rescored = cfg.states > 1 or refine  # the phones' confidence is computed below
+        spans = decoder(replace(x, scored=not rescored))
+        if rescored:
             start, end = merge_spans(spans.start, spans.end, first, last)
             if refine:
                 start, end = decode.refine_boundaries(phone_lp, targets.tokens, start, end,

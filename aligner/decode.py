@@ -82,7 +82,7 @@ class TokenSpans(NamedTuple):
 
     start:      [S] float64 seconds
     end:        [S] float64 seconds (end >= start; equal for a token given no time)
-    confidence: [S] float64 in (0, 1]
+    confidence: [S] float64 in (0, 1]; NaN where the caller asked for none (`scored`)
     """
 
     start: Tensor
@@ -489,6 +489,7 @@ def align_viterbi(
     band: int | None = None,
     alpha: Tensor | None = None,
     beta: Tensor | None = None,
+    scored: bool = True,
 ) -> TokenSpans:
     """Best single monotone path under the label posteriors: log_probs [T, C], targets [S].
 
@@ -497,7 +498,8 @@ def align_viterbi(
     band: see `viterbi_segments`. The band follows the OT boundaries when `alpha` [T] is given
     (beta [S] as in training, default uniform), else the uniform diagonal.
     Confidence: geometric-mean posterior over the token's frames (a 0-frame token: its posterior
-    at the frame where its empty span sits).
+    at the frame where its empty span sits); NaN when not `scored` (a caller that scores merged
+    tokens itself spares the work).
     """
     _check_inputs(log_probs, targets)
     centre = None
@@ -509,7 +511,7 @@ def align_viterbi(
         centre = (e + nxt) / 2  # boundary after token j: between its end and the next start
     lp = log_probs.detach()
     first, end, _ = viterbi_segments(lp, targets, optional, band, centre)
-    return _viterbi_spans(lp, targets, first, end, frame_duration)
+    return _viterbi_spans(lp, targets, first, end, frame_duration, scored)
 
 
 # --------------------------------------------------------------------------- long recordings
@@ -683,18 +685,22 @@ def align_viterbi_long(
     targets: Tensor,
     frame_duration: float = FRAME_SECONDS,
     optional: Tensor | None = None,
+    scored: bool = True,
 ) -> TokenSpans:
     """`align_viterbi` for long inputs: the path of `viterbi_segments_long` (no drifting guide).
 
-    Confidence as in `align_viterbi`."""
+    Confidence and `scored` as in `align_viterbi`."""
     _check_inputs(log_probs, targets)
     lp = log_probs.detach()
     first, end, _ = viterbi_segments_long(lp, targets, optional)
-    return _viterbi_spans(lp, targets, first, end, frame_duration)
+    return _viterbi_spans(lp, targets, first, end, frame_duration, scored)
 
 
 def _viterbi_spans(lp: Tensor, targets: Tensor, first: Tensor, end: Tensor,
-                   frame_duration: float) -> TokenSpans:
+                   frame_duration: float, scored: bool = True) -> TokenSpans:
+    if not scored:
+        nan = torch.full((targets.numel(),), math.nan, dtype=torch.float64)
+        return TokenSpans(first.double() * frame_duration, end.double() * frame_duration, nan)
     n_frames = lp.shape[0]
     lengths = end - first
     token = torch.repeat_interleave(torch.arange(targets.numel()), lengths).to(lp.device)
@@ -840,7 +846,9 @@ class DecoderInput:
     log_probs [T, C] label log-posteriors; targets [S] class ids; optional [S] bool (tokens that
     may take no frames, e.g. the inserted silences); alpha [T] frame weights and beta [S] token
     masses (an OTTC model's; None for a model without frame weights); path: (first, end) of
-    `viterbi_segments_long`, when the caller has already searched it."""
+    `viterbi_segments_long`, when the caller has already searched it; scored: False when the
+    caller scores the tokens itself (merged sub-phonetic states): the Viterbi decoders then
+    leave each token's confidence NaN."""
 
     log_probs: Tensor
     targets: Tensor
@@ -849,6 +857,7 @@ class DecoderInput:
     alpha: Tensor | None = None
     beta: Tensor | None = None
     path: tuple[Tensor, Tensor] | None = None
+    scored: bool = True
 
 
 @dataclass(frozen=True)
@@ -881,11 +890,12 @@ def _ot_long(x: DecoderInput) -> TokenSpans:
 
 def _viterbi(x: DecoderInput) -> TokenSpans:
     return align_viterbi(x.log_probs, x.targets, x.frame_duration, x.optional, alpha=x.alpha,
-                         beta=x.beta)
+                         beta=x.beta, scored=x.scored)
 
 
 def _viterbi_long(x: DecoderInput) -> TokenSpans:
-    return align_viterbi_long(x.log_probs, x.targets, x.frame_duration, x.optional)
+    return align_viterbi_long(x.log_probs, x.targets, x.frame_duration, x.optional,
+                              scored=x.scored)
 
 
 DECODERS: dict[str, Decoder] = {

@@ -131,6 +131,10 @@ def test_viterbi_recovers_a_planted_segmentation_exact_and_banded():
     banded = align_viterbi(lp, y, band=3, alpha=alpha, beta=beta)
     torch.testing.assert_close(banded.start, exact.start)
     assert ((exact.confidence > 0) & (exact.confidence <= 1)).all()
+    # a caller that scores the tokens itself gets the same path and no confidences
+    unscored = align_viterbi(lp, y, scored=False)
+    assert torch.equal(unscored.start, exact.start) and torch.equal(unscored.end, exact.end)
+    assert unscored.confidence.isnan().all()
 
 
 def test_viterbi_band_too_narrow_widens_until_feasible():

@@ -16,6 +16,8 @@ Pure: intervals and an array in, intervals out.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 import numpy as np
 
 from aligner.alignment import Interval
@@ -34,23 +36,25 @@ def snap_to_change(phones: list[Interval], change: np.ndarray, hop: float) -> li
     if len(out) < 2 or len(change) == 0:
         return out
     times = (np.arange(len(change)) + 0.5) * hop
+    grid = times.tolist()  # bisect on a list: a tenth of np.searchsorted's call, same answer
+    manners = [manner(p.label) for p in out]
     for i in range(len(out) - 1):
         a, b = out[i], out[i + 1]
         if abs(a.end - b.start) > 1e-6:
             continue
-        left, right = manner(a.label), manner(b.label)
+        left, right = manners[i], manners[i + 1]
         if left is None or right is None or left == right:
             continue
         # each phone keeps MIN_PHONE, or what it has if that is less: the window always holds
         # the model's boundary, so a short phone is never stretched without a change to go to
         lo = max(a.end - RADIUS, min(a.start + MIN_PHONE, a.end))
         hi = min(a.end + RADIUS, max(b.end - MIN_PHONE, a.end))
-        first, last = np.searchsorted(times, lo), np.searchsorted(times, hi, side="right")
+        first, last = bisect_left(grid, lo), bisect_right(grid, hi)
         if last <= first:
             continue
         near = times[first:last]
         score = change[first:last] * np.exp(-0.5 * ((near - a.end) / SIGMA) ** 2)
-        t = round(float(near[int(np.argmax(score))]), 6)
+        t = round(grid[first + int(score.argmax())], 6)
         out[i] = Interval(a.start, t, a.label, a.confidence)
         out[i + 1] = Interval(t, b.end, b.label, b.confidence)
     return out

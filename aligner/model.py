@@ -245,8 +245,8 @@ class AcousticModel(nn.Module):
         LOCAL_PRIOR_FRAMES more, so that a stretch with few counted frames (digital silence
         longer than the window) is not scaled by a handful; room tone that far from any speech
         is its own loud reference, and is normalised like speech. A recording at most
-        local_frames + 1 frames long is normalised as with the whole recording's (up to
-        rounding)."""
+        local_frames + 1 frames long (or a batch no longer) is normalised with the whole
+        recording's, without the running sums, which would give the same up to rounding."""
         stats = mask if live is None else mask & live
         stats = torch.where(stats.any(1, keepdim=True), stats, mask)
         if top_db > 0 and feats.shape[1]:
@@ -256,7 +256,8 @@ class AcousticModel(nn.Module):
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count
         var = ((feats - mean).square() * m).sum(1, keepdim=True) / count
-        if local_frames:  # each frame's own neighbourhood, drawn to the whole when it holds few
+        if 0 < local_frames < feats.shape[1] - 1:  # each frame's own neighbourhood, drawn to the
+            # whole when it holds few (a shorter recording: every window holds all of it)
             # sums of deviations from the whole's mean, in float32: running sums of raw squares
             # lose digits to cancellation, and overflow float16
             d = (feats.float() - mean.float()) * m.float()

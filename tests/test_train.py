@@ -625,6 +625,25 @@ def test_normalising_by_loud_frames_is_per_row_in_a_padded_batch():
         assert float(batch[1, b.shape[0]:].abs().sum()) == 0.0
 
 
+def test_local_normalisation_of_a_recording_within_one_window_is_the_whole_recordings():
+    """Every window of a recording at most local_frames + 1 frames long holds all of it: its
+    statistics are the whole recording's, taken without the running sums (exactly); in a batch
+    with a longer recording the running sums give it the same up to rounding."""
+    from aligner.model import AcousticModel
+
+    a, b = _speech_like(2.0, seed=3), _speech_like(2.5, seed=4)
+    n = a.shape[0]
+    alone = torch.ones(1, n, dtype=torch.bool)
+    whole = AcousticModel.normalise(a[None], alone, None, 25.0)[0]
+    assert torch.equal(AcousticModel.normalise(a[None], alone, None, 25.0, n - 1)[0], whole)
+    feats = torch.zeros(2, b.shape[0], b.shape[1])
+    feats[0, :n], feats[1] = a, b
+    mask = torch.zeros(2, b.shape[0], dtype=torch.bool)
+    mask[0, :n], mask[1] = True, True
+    summed = AcousticModel.normalise(feats, mask, None, 25.0, n - 1)[0, :n]
+    assert not torch.equal(summed, whole) and torch.allclose(summed, whole, atol=1e-5)
+
+
 def test_normalisation_settings_are_stored_and_old_configs_read_as_off():
     from aligner.model import ModelConfig
 

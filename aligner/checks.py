@@ -196,6 +196,9 @@ FLAG_KINDS = ("transcript_mismatch", "no_speech", "untranscribed_speech", "unspo
 STRICT_KINDS = frozenset(("transcript_mismatch", "no_speech", "untranscribed_speech",
                           "unspoken_text", "dominant_token", "interval_beyond_audio",
                           "interval_not_aligned", "ends_in_speech"))
+# The flags about the recording (its level, noise, people talking at once), not the alignment:
+# `--strict-flags` may refuse them, but a refusal then says it is the recording that is flagged.
+RECORDING_KINDS = frozenset(("quiet_audio", "clipped", "noisy_audio", "overlapping_speech"))
 
 
 def parse_strict_flags(text: str) -> frozenset[str]:

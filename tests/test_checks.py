@@ -334,6 +334,12 @@ def test_strict_turns_flags_into_failures(monkeypatch, tmp_path, tiny_model_dir)
     assert "flags --strict refuses: 1 no_speech; only reported: 1 long_word" in result.stderr
     assert "flag: no_speech" in result.stderr and "flag (only reported): long_word" in result.stderr
 
+    _force_flag(monkeypatch, "noisy_audio")  # refused when named: the recording is flagged
+    result = cli(audio, transcript, "--model", tiny_model_dir, "--strict-flags", "noisy_audio")
+    assert result.exit_code == 1 and "clip.wav: the recording is flagged (--strict: noisy_audio)" \
+        in " ".join(result.stderr.split()), result.output
+    assert "probably wrong" not in result.stderr
+
     _force_flag(monkeypatch, "long_word")
     result = cli(audio, transcript, "--model", tiny_model_dir, "--strict")
     assert result.exit_code == 0 and "1 long_word" in result.stdout, result.output

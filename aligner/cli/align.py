@@ -351,7 +351,7 @@ def _file_failure(audio: Path, result, verbose: bool, earlier: Sequence[Path] = 
     outputs of an earlier run at this run's output paths, left as they were (named, so that
     "nothing written" is not read as "no alignment there"). `strict`: the flag kinds --strict
     refuses, of which the message names those found."""
-    from aligner.checks import flag_kind, flag_kinds, refusing_flags
+    from aligner.checks import RECORDING_KINDS, flag_kind, flag_kinds, refusing_flags
     from aligner.runner import BAD_INPUT, OUT_OF_MEMORY, STRICT
 
     if result.cause == STRICT:
@@ -367,9 +367,11 @@ def _file_failure(audio: Path, result, verbose: bool, earlier: Sequence[Path] = 
         room = max(0, FLAG_EXAMPLES - len(refusing))  # examples of those refusing come first
         for f in reported if verbose else example_flags(reported, room):
             console.print(f"[yellow]flag (only reported):[/] {escape(f)}")
-        kinds = ", ".join(flag_kinds(refusing))
-        return fail(f"{audio}: alignment flagged as probably wrong (--strict: {kinds}); "
-                    "nothing written" + _left_as_it_was(earlier), EXIT_FAILED)
+        kinds = flag_kinds(refusing)
+        what = ("the recording is flagged" if set(kinds) <= RECORDING_KINDS
+                else "alignment flagged as probably wrong")
+        return fail(f"{audio}: {what} (--strict: {', '.join(kinds)}); nothing written"
+                    + _left_as_it_was(earlier), EXIT_FAILED)
     if result.cause == OUT_OF_MEMORY:
         return fail(f"{result.reason}; {MEMORY_HINT}", EXIT_FAILED)
     return fail(result.reason, EXIT_USAGE if result.cause == BAD_INPUT else EXIT_FAILED)

@@ -607,21 +607,23 @@ class Aligner:
         unheard: list[tuple[int, str, int]] = []  # (place among phones_out, label, word)
         flat = [ph for p in prepared.phones for ph in p]
         k = 0
-        for j in range(len(token_word)):
-            w = int(token_word[j])
+        # as Python numbers once: indexing a tensor per token cost more than the rest of the loop
+        starts, ends, confidences = (spans.start.tolist(), spans.end.tolist(),
+                                     spans.confidence.tolist())
+        for j, w in enumerate(token_word.tolist()):
             if w < 0:
                 continue
             phone, k = flat[k], k + 1
             label = "" if phone == SILENCE else phone_label(phone)  # a `{SL} sil` word's pause
-            if spans.end[j] - spans.start[j] < self.frame_duration / 2 and phone in (
+            if ends[j] - starts[j] < self.frame_duration / 2 and phone in (
                     STAR, SPOKEN_NOISE, SILENCE):  # optional, and it took no time
                 if phone != STAR:  # a transcript word: given a sliver (`with_unheard`)
                     unheard.append((len(phones_out), label, w))
                 continue  # the wildcard stands for what may not be there: no interval
             # markup has no confidence: nothing was said about what it sounds like (nor a
             # pause word's silence, which is no speech to doubt)
-            conf = None if phone in MARKUP_IDS or phone == SILENCE else float(spans.confidence[j])
-            phones_out.append(Interval(float(spans.start[j]), float(spans.end[j]), label, conf))
+            conf = None if phone in MARKUP_IDS or phone == SILENCE else confidences[j]
+            phones_out.append(Interval(starts[j], ends[j], label, conf))
             owner.append(w)
         on_model_grid = tidy_phones(phones_out, duration)  # what the fit below judges
         grid_words: list[list[Interval]] = [[] for _ in prepared.words]

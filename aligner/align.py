@@ -435,6 +435,7 @@ class Aligner:
                 flags = [for_speaker(f, spk) for f in flags]
             merged.flags = [*flags, *(recording if not out else [])]
             merged.text = " ".join(aligned_text.get(spk, [])) or None
+            merged.channel = self.channel
             out.append(merged)
         return out
 

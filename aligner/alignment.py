@@ -101,3 +101,7 @@ class Alignment:
     # None: not known (other tools' files, an Alignment built by hand). Left out of repr and
     # of equality: a long recording's transcript is no summary, and the timings are the result.
     text: str | None = field(default=None, repr=False, compare=False)
+    # Which channel of the recording file was aligned (1 the first; `--channel`), None for the
+    # mix of all channels: the JSON output says so, for whoever opens it later (metadata, like
+    # `text`: not part of equality).
+    channel: int | None = field(default=None, compare=False)

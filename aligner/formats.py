@@ -456,9 +456,13 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
     fits = {i: _conf(a.transcript_fit) for i, a in enumerate(alignments)
             if a.transcript_fit is not None}
     texts = {i: a.text for i, a in enumerate(alignments) if a.text is not None}
-    return {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
-            "unknown_words": unknown, "transcript_fit": _per_speaker(alignments, fits),
-            "text": _per_speaker(alignments, texts)}
+    out = {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
+           "unknown_words": unknown, "transcript_fit": _per_speaker(alignments, fits),
+           "text": _per_speaker(alignments, texts)}
+    channel = next((a.channel for a in alignments if a.channel is not None), None)
+    if channel is not None:  # one channel of the file, not the mix: whoever opens this later
+        out["channel"] = channel
+    return out
 
 
 def _owning_words(phones: list[list], words: list[list]) -> list[int | None]:

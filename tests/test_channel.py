@@ -33,8 +33,9 @@ def test_load_audio_takes_the_channel_asked_for(tmp_path, write_wav):
 
 
 def test_a_channel_aligns_as_that_channel_alone_would(tmp_path, write_wav, tiny_model_dir):
-    """The right channel of a stereo file gives the alignment of a mono file of it; a channel
-    the file lacks is a usage error naming the file."""
+    """The right channel of a stereo file gives the alignment of a mono file of it, and its
+    JSON says which channel it is (the mix's says none); a channel the file lacks is a usage
+    error naming the file."""
     _, right = _stereo(write_wav, tmp_path / "s.wav")
     write_wav(tmp_path / "r.wav", right)
     for name in ("s", "r"):
@@ -44,8 +45,9 @@ def test_a_channel_aligns_as_that_channel_alone_would(tmp_path, write_wav, tiny_
     assert result.exit_code == 0, result.output
     result = cli(tmp_path / "r.wav", "-o", tmp_path / "r.json", "--model", tiny_model_dir)
     assert result.exit_code == 0, result.output
-    tiers = [json.loads((tmp_path / f"{n}.json").read_text())["tiers"] for n in ("s", "r")]
-    assert tiers[0] == tiers[1]
+    written = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("s", "r")]
+    assert written[0]["tiers"] == written[1]["tiers"]
+    assert written[0]["channel"] == 2 and "channel" not in written[1]
     result = cli(tmp_path / "s.wav", "-o", tmp_path / "x.json", "--model", tiny_model_dir,
                  "--channel", "3")
     assert result.exit_code == 2 and "no channel 3" in result.stderr, result.output

@@ -131,8 +131,13 @@ def _ottc_init(model: str, method: str) -> None:
 
 
 def _ottc_batch(batch) -> int:
+    """One length batch, aligned as a corpus run's worker does (`runner._work`: no sorting it
+    again, which would read every file's header twice). Returns failures."""
+    from aligner.runner import align_batch
+
     aligner, method = _OTTC_WORKER
-    return _align_batches(aligner, batch, method, float("inf"))
+    outcomes = align_batch(aligner, batch, method)
+    return sum(isinstance(outcome, BaseException) for _, outcome in outcomes)
 
 
 def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: int,

@@ -930,6 +930,32 @@ def test_noise_margin_is_the_speech_over_the_pauses_median():
     assert noise_margin([Interval(0.1, 1.1, "hello")], short, voiced[: len(short)]) is None
 
 
+def test_noise_over_part_of_a_long_recording_is_flagged_with_its_times():
+    """A 100 s session of a word every 2 s, its pauses 50 dB below the words except from 40 to
+    70 s, where noise lifts them to 12 dB below: one flag for that stretch (the windows that
+    reach into it, 15 s apart), with its times; the whole file's median pause would read 50 dB
+    and flag nothing. The same session without the noise: no flag."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import NOISE_WINDOW_FRAMES, noise_margin, noisy_audio
+
+    n = 10000  # 100 s
+    levels = np.full(n, -50.0)
+    words = [Interval(t + 0.5, t + 1.0, "word") for t in range(0, 100, 2)]
+    for w in words:
+        levels[int(w.start * 100): int(w.end * 100)] = 0.0
+    voiced = np.zeros(n, dtype=bool)
+    assert n > NOISE_WINDOW_FRAMES and noisy_audio(words, levels, voiced) == []
+    noisy = levels.copy()
+    noisy[4000:7000] = np.maximum(noisy[4000:7000], -12.0)
+    assert noise_margin(words, noisy, voiced) == pytest.approx(50.0)  # the whole: quiet
+    (flag,) = noisy_audio(words, noisy, voiced)
+    assert flag.kind == "noisy_audio" and "only 12.0 dB quieter" in flag
+    assert flag.start <= 40.0 and flag.end >= 70.0 and flag.end - flag.start <= 75.0
+    assert f"from {flag.start:.1f} to {flag.end:.1f} s" in flag
+
+
 def test_the_example_in_loud_noise_is_flagged_noisy_and_as_recorded_is_not():
     from aligner.align import Aligner
     from aligner.checks import flag_kind

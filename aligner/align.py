@@ -417,7 +417,7 @@ class Aligner:
         words = [w for parts in per_speaker.values() for a in parts for w in a.words]
         recording = [*recording_level(wave), *ends_in_speech(whole_voiced, levels, duration,
                                                              self.frame_duration),
-                     *noisy_audio(words, levels, whole_voiced, self.frame_duration)]
+                     *noisy_audio(words, levels, whole_voiced, self.frame_duration, duration)]
         if not all(g.whole for g in segments):  # speech outside every speaker's intervals
             recording += untranscribed_turns([(g.start, g.end) for g in segments],
                                              whole_voiced, self.thresholds, self.frame_duration)

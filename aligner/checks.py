@@ -743,13 +743,14 @@ def _margin(levels: np.ndarray, inside: np.ndarray, pause: np.ndarray, lo: int, 
 
 
 def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarray,
-                frame: float = FRAME_SECONDS) -> list[Flag]:
+                frame: float = FRAME_SECONDS, duration: float | None = None) -> list[Flag]:
     """`noisy_audio` when the background lies within NOISY_MARGIN_DB of the speech
     (`noise_margin`): over the whole recording, or, in one longer than NOISE_WINDOW_FRAMES, in
     any window of that length (half overlapping), one flag for each stretch of such windows
-    with its times. Why: in noise the model hears the edges of sounds less clearly and places
-    boundaries less well, while the alignment looks no different; a clinician measuring
-    durations should know (the words may still be where they were said)."""
+    with its times (ending at `duration`, the recording's, at most). Why: in noise the model
+    hears the edges of sounds less clearly and places boundaries less well, while the
+    alignment looks no different; a clinician measuring durations should know (the words may
+    still be where they were said)."""
     n = min(len(levels), len(voiced))
     inside, pause = _noise_masks(words, n, voiced, levels, frame)
     if n <= NOISE_WINDOW_FRAMES:
@@ -763,7 +764,7 @@ def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarra
         margin = _margin(levels[:n], inside, pause, lo, hi)
         if margin is None or round(margin, 1) >= NOISY_MARGIN_DB:  # as the message reads it
             continue
-        if stretches and lo <= stretches[-1][1]:  # overlaps the previous noisy window
+        if stretches and lo < stretches[-1][1]:  # overlaps the previous noisy window
             stretches[-1][1], stretches[-1][2] = hi, min(stretches[-1][2], margin)
         else:
             stretches.append([lo, hi, margin])
@@ -773,9 +774,10 @@ def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarra
     if len(windows) == 1:
         return [Flag("noisy_audio", f"the pauses are only {margin:.1f} dB quieter than the "
                      f"words: {effect}") for _, _, margin in stretches]
-    return [Flag("noisy_audio", f"from {lo * frame:.1f} to {hi * frame:.1f} s the pauses are "
-                 f"only {margin:.1f} dB quieter than the words: {effect}", start=lo * frame,
-                 end=hi * frame) for lo, hi, margin in stretches]
+    last = n * frame if duration is None else min(n * frame, duration)
+    return [Flag("noisy_audio", f"from {lo * frame:.1f} to {min(hi * frame, last):.1f} s the "
+                 f"pauses are only {margin:.1f} dB quieter than the words: {effect}",
+                 start=lo * frame, end=min(hi * frame, last)) for lo, hi, margin in stretches]
 
 
 def words_in_silence(words: Sequence[Interval], levels: np.ndarray,

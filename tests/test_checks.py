@@ -954,6 +954,17 @@ def test_noise_over_part_of_a_long_recording_is_flagged_with_its_times():
     assert flag.kind == "noisy_audio" and "only 12.0 dB quieter" in flag
     assert flag.start <= 40.0 and flag.end >= 70.0 and flag.end - flag.start <= 75.0
     assert f"from {flag.start:.1f} to {flag.end:.1f} s" in flag
+    # noise at 0-22 s and 38-60 s: the windows 0-30 and 30-60 s are noisy, 15-45 s is not (14 s
+    # of 30): two stretches that touch, not one across the clean window
+    bursts = levels.copy()
+    bursts[:2200] = bursts[3800:6000] = np.maximum(bursts[:2200], -12.0)
+    assert [(f.start, f.end) for f in noisy_audio(words, bursts, voiced)] == [(0.0, 30.0),
+                                                                           (30.0, 60.0)]
+    # noise to the end: the stretch ends with the recording, not with its last frame
+    tail = levels.copy()
+    tail[7000:] = np.maximum(tail[7000:], -12.0)
+    (flag,) = noisy_audio(words, tail, voiced, duration=99.996)
+    assert flag.end == 99.996 and "to 100.0 s" in flag
 
 
 def test_the_example_in_loud_noise_is_flagged_noisy_and_as_recorded_is_not():

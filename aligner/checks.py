@@ -747,7 +747,8 @@ def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarra
     """`noisy_audio` when the background lies within NOISY_MARGIN_DB of the speech
     (`noise_margin`): over the whole recording, or, in one longer than NOISE_WINDOW_FRAMES, in
     any window of that length (half overlapping), one flag for each stretch of such windows
-    with its times (ending at `duration`, the recording's, at most). Why: in noise the model
+    with its times (ending at `duration`, the recording's, at most; no times when the stretch
+    is the whole recording, a flag on the recording as a short one's). Why: in noise the model
     hears the edges of sounds less clearly and places boundaries less well, while the
     alignment looks no different; a clinician measuring durations should know (the words may
     still be where they were said)."""
@@ -771,7 +772,7 @@ def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarra
     effect = ("in background noise this loud phone boundaries are less precise (hand-labelled "
               "recordings with white noise 10 dB below the speech: 6 points fewer within 20 ms; "
               "5 dB: 15), and so are durations measured on them")
-    if len(windows) == 1:
+    if len(windows) == 1 or [s[:2] for s in stretches] == [[0, n]]:  # the whole recording
         return [Flag("noisy_audio", f"the pauses are only {margin:.1f} dB quieter than the "
                      f"words: {effect}") for _, _, margin in stretches]
     last = n * frame if duration is None else min(n * frame, duration)

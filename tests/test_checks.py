@@ -965,6 +965,9 @@ def test_noise_over_part_of_a_long_recording_is_flagged_with_its_times():
     tail[7000:] = np.maximum(tail[7000:], -12.0)
     (flag,) = noisy_audio(words, tail, voiced, duration=99.996)
     assert flag.end == 99.996 and "to 100.0 s" in flag
+    # noise throughout: a flag on the recording, as a short recording's, without times
+    (flag,) = noisy_audio(words, np.maximum(levels, -12.0), voiced, duration=100.0)
+    assert flag.start is None and flag.end is None and "from" not in flag
 
 
 def test_the_example_in_loud_noise_is_flagged_noisy_and_as_recorded_is_not():

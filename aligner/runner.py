@@ -529,29 +529,21 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
     if workers > 1:
         share = sum(lengths.values()) / (workers * BATCHES_PER_WORKER)
         batch_seconds = min(batch_seconds, max(MIN_SHARED_BATCH_SECONDS, share))
-    ordered = sorted(todo, key=lambda u: lengths[u.name])
     batches: list[list[Utterance]] = []
     batch: list[Utterance] = []
-    if workers > 1:  # from the longest, as they are taken: the last ones to be taken shrink
-        left = sum(lengths.values())  # audio not yet in a closed batch
-        for utt in reversed(ordered):
-            limit = min(batch_seconds, max(TAIL_MIN_SECONDS, left / (TAIL_SHARES * workers)))
-            if batch and (len(batch) + 1) * lengths[batch[0].name] > limit:
-                left -= sum(lengths[u.name] for u in batch)
-                batches.append(batch[::-1])
-                batch = []
-            batch.append(utt)
-        if batch:
+    left = sum(lengths.values())  # audio not yet in a closed batch
+    # from the longest, as they are taken, so that with workers the last ones taken shrink
+    for utt in reversed(sorted(todo, key=lambda u: lengths[u.name])):
+        limit = batch_seconds if workers <= 1 else min(
+            batch_seconds, max(TAIL_MIN_SECONDS, left / (TAIL_SHARES * workers)))
+        if batch and (len(batch) + 1) * lengths[batch[0].name] > limit:
+            left -= sum(lengths[u.name] for u in batch)
             batches.append(batch[::-1])
-        return batches[::-1]
-    for utt in ordered:
-        if batch and (len(batch) + 1) * lengths[utt.name] > batch_seconds:
-            batches.append(batch)
             batch = []
         batch.append(utt)
     if batch:
-        batches.append(batch)
-    return batches
+        batches.append(batch[::-1])
+    return batches[::-1]
 
 
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,

@@ -149,14 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     row, d = case_row("speechocean762 held-out learners (correct transcripts), as recorded", results)
     rows.append(row)
     data.append(d)
+    m = machine()
     body = (markdown_table(["recordings", "n", "phone boundaries within 20 ms", "mean error",
                             "median noise margin", "least", "flagged noisy_audio"], rows)
             + f"\n\n- `noisy_audio` below a margin of {NOISY_MARGIN_DB:g} dB "
             "(`checks.NOISY_MARGIN_DB`); a recording is not judged with under 0.3 s of pauses "
             "50-300 ms from its words\n"
-            + machine_lines(machine()))
+            + machine_lines(m))
     write_results("accuracy_in_noise", "boundaries in background noise, and noisy_audio", body,
-                  {"margin_db": NOISY_MARGIN_DB, "cases": data, "machine": machine()},
+                  {"margin_db": NOISY_MARGIN_DB, "cases": data, "machine": m},
                   docs_intro=__doc__.split("\n\n", 2)[2].strip())
     return 0
 

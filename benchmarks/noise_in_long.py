@@ -28,8 +28,8 @@ from aligner.align import Aligner  # noqa: E402
 from aligner.checks import NOISY_MARGIN_DB, flag_kind, noise_margin  # noqa: E402
 from aligner.features import frame_levels, voiced_frames  # noqa: E402
 from benchmarks.common import machine, machine_lines, markdown_table, write_results  # noqa: E402
+from benchmarks.accuracy_in_noise import with_noise  # noqa: E402
 from benchmarks.real_speech import speechocean_test  # noqa: E402
-from benchmarks.voicing_in_noise import noise  # noqa: E402
 
 NOISY_FROM, NOISY_TO = 60.0, 90.0  # s: the stretch that gets noise
 SHORT_S, LONG_S = 150.0, 420.0  # session lengths
@@ -52,17 +52,10 @@ def session(aligner: Aligner, items, start: int, seconds: float) -> tuple[np.nda
 
 def noisy_stretch(wave: np.ndarray, snr: float, seed: int, rate: int = 16000) -> np.ndarray:
     """`wave` with white noise over NOISY_FROM-NOISY_TO, `snr` dB below the stretch's voiced
-    frames' power."""
+    frames' power (`accuracy_in_noise.with_noise` on the stretch)."""
     lo, hi = int(NOISY_FROM * rate), int(NOISY_TO * rate)
-    piece = wave[lo:hi]
-    voiced = voiced_frames(piece).numpy()
-    n = min(len(piece) // 160, len(voiced))
-    frames = piece[: n * 160].reshape(n, 160)
-    power = float(np.mean(np.square(frames[voiced[:n]] if voiced[:n].any() else frames,
-                                    dtype=np.float64)))
     out = wave.copy()
-    scale = np.sqrt(power / 10 ** (snr / 10))
-    out[lo:hi] += (noise("white", hi - lo, seed) * scale).astype(np.float32)
+    out[lo:hi] = with_noise(wave[lo:hi], "white", snr, seed)
     return out
 
 
@@ -109,13 +102,14 @@ def main(argv: list[str] | None = None) -> int:
                         and round(d["whole_margin_db"], 1) < NOISY_MARGIN_DB for d in noisy)
     table = markdown_table(["session", "seconds", "noise", "noisy_audio stretches flagged",
                             "whole recording's margin (the single verdict)"], rows)
+    m = machine()
     body = (f"{table}\n\nSessions with noise flagged: {sum(bool(d['flagged']) for d in noisy)} "
             f"of {len(noisy)} (judged whole: {whole_flagged}); clean sessions flagged: "
             f"{sum(bool(d['flagged']) for d in clean)} of "
-            f"{len(clean)}.\n\n" + machine_lines(machine()))
+            f"{len(clean)}.\n\n" + machine_lines(m))
     print(table)
     write_results("noise_in_long", "noisy_audio on long recordings", body,
-                  {"cases": data, "margin_db": NOISY_MARGIN_DB, "machine": machine()},
+                  {"cases": data, "margin_db": NOISY_MARGIN_DB, "machine": m},
                   docs_intro=__doc__.split("\n\n", 2)[2].strip())
     return 0
 

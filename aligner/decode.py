@@ -293,13 +293,13 @@ def viterbi_segments(
     c_floor = np.floor(centre_np).astype(np.int64)
     c_ceil = np.ceil(centre_np).astype(np.int64)
     band = max(int(band), 1)
-    lpt = _class_major(log_probs)  # once: a too narrow band searches again
+    cum = _class_cumsums(log_probs)  # once: a too narrow band searches again
     while True:
         lo = np.maximum(lo_exact, c_floor - band)
         hi = np.minimum(hi_exact, c_ceil + band)
         hi[-1] = n_frames  # the last token always ends at the last frame
         lo = np.minimum(lo, hi)
-        result = _search(lpt, targets, optional, lo, hi)
+        result = _search(cum, targets, optional, lo, hi)
         if result is not None or band >= n_frames:
             break
         band *= 2
@@ -308,28 +308,27 @@ def viterbi_segments(
     return result
 
 
-def _class_major(log_probs: Tensor) -> np.ndarray:
-    """log_probs [T, C] as a C-contiguous float64 numpy array [C, T] on the CPU.
+def _class_cumsums(log_probs: Tensor) -> np.ndarray:
+    """Each class's running sum of log_probs [T, C] over the frames, [C, T + 1] float64 on the
+    CPU: cum[y, i] = log_probs[0, y] + ... + log_probs[i - 1, y] (cum[y, 0] = 0), summed in order.
 
-    Why: the DP reads one class's log-probs over a window of frames per token; classes major,
-    that read is contiguous, and float64 up front spares every window a cast (the sums are
-    float64 as before: widening float32 is exact)."""
-    return np.ascontiguousarray(log_probs.detach().cpu().double().numpy().T)
+    Why: the DP needs a token's log-prob over frames v..u-1, cum[y, u] - cum[y, v]; one scan of
+    the whole array replaces a scan of the token's window for every token (a third of the
+    search's time, whose calls are short and many). The difference of two sums, not a sum from
+    the window's start, so totals agree with a sum over the path's frames up to float64
+    rounding (not bit for bit). Classes major: one class's sums over a window are contiguous;
+    float64 up front (widening float32 is exact)."""
+    lp = log_probs.detach().cpu().double().numpy()
+    cum = np.empty((lp.shape[1], lp.shape[0] + 1))
+    cum[:, 0] = 0.0
+    cum[:, 1:] = np.cumsum(lp, axis=0).T  # frames major: every class's sum advances at once
+    return cum
 
 
-# Windows at least this long use torch's scans (cumsum, cummax) on the same memory: numpy's
-# `accumulate` costs ~3.5 ns an element, torch's ~1.5 (cumsum) and ~1 (cummax), while a torch
-# call has a few microseconds more fixed cost. Results are the same bits either way (both sum
-# in order; a maximum is exact).
+# Windows at least this long use torch's running maximum on the same memory: numpy's
+# `accumulate` costs ~3.5 ns an element, torch's cummax ~1, while a torch call has a few
+# microseconds more fixed cost. Results are the same bits either way (a maximum is exact).
 _TORCH_SCAN = 768
-
-
-def _cumsum_into(x: np.ndarray, out: np.ndarray) -> None:
-    """out[i] = x[0] + ... + x[i], summed in order (float64, contiguous 1-D arrays)."""
-    if x.size >= _TORCH_SCAN:
-        torch.cumsum(torch.from_numpy(x), 0, out=torch.from_numpy(out))
-    else:
-        np.add.accumulate(x, 0, None, out)  # positional `out`: a keyword costs ~0.5 us a call
 
 
 def _running_max(h: np.ndarray) -> np.ndarray:
@@ -345,43 +344,42 @@ _Skip = tuple[int, np.ndarray]
 
 
 def _step(
-    lpt: np.ndarray, y: int, is_optional: bool, prev: np.ndarray, plo: int, phi: int, wlo: int,
+    cum: np.ndarray, y: int, is_optional: bool, prev: np.ndarray, plo: int, phi: int, wlo: int,
     whi: int,
 ) -> tuple[np.ndarray, np.ndarray | None, _Skip | None]:
     """One token of the windowed DP: scores of ending token j at boundaries [wlo, whi], given
-    `prev` = the best scores of ending token j-1 at boundaries [plo, phi]; lpt [C, T].
+    `prev` = the best scores of ending token j-1 at boundaries [plo, phi]; cum: the
+    `_class_cumsums` [C, T + 1].
 
-    Returns (cur, h, skip): cur float64 [whi - wlo + 1]; h[i] = prev[plo + i] - C_j[plo + i],
+    Returns (cur, h, skip): cur float64 [whi - wlo + 1]; h[i] = prev[plo + i] - cum[y, plo + i],
     the candidates for the start boundary plo + i of token j (None when no frame fits), from
     which `_backtrack` recovers the start; skip (optional tokens only, else None) marks the
     boundaries reached by giving token j no frames.
 
     Numpy, not torch: the arrays are one window long and the loop runs once per token, so a
-    call's fixed cost matters, and a numpy call costs a few times less than a torch one. Four
-    passes over the window (cumsum, subtract, running max, add): the arg-max of the running
-    max (the backpointer) is not kept for every boundary, `_backtrack` finds it for the one
-    boundary on the best path."""
+    call's fixed cost matters, and a numpy call costs a few times less than a torch one. Three
+    passes over the window (subtract, running max, add): the arg-max of the running max (the
+    backpointer) is not kept for every boundary, `_backtrack` finds it for the one boundary on
+    the best path."""
     h = None
     # Non-empty: frames v..u-1 with v in [plo, phi], u in [wlo, whi], v < u.
     if whi > plo:
+        cy = cum[y]
         m = whi - plo
-        c = np.empty(m + 1)  # c[i]: sum of frames plo..plo+i-1 (float64, summed in order)
-        c[0] = 0.0
-        _cumsum_into(lpt[y, plo:whi], c[1:])
         n_h = min(phi - plo + 1, m)  # start boundaries v in [plo, min(phi, whi - 1)]
         if n_h == m:  # the usual case (a required token's window is its predecessor's + 1)
-            h = prev[:m] - c[:m]
+            h = prev[:m] - cy[plo:whi]
         else:
             h = np.empty(m)
-            np.subtract(prev[:n_h], c[:n_h], h[:n_h])
+            np.subtract(prev[:n_h], cy[plo: plo + n_h], h[:n_h])
             h[n_h:] = -np.inf
         best = _running_max(h)
         if wlo > plo:  # u0 = wlo: every boundary of the window can close a non-empty token
-            cur = c[wlo - plo :] + best[wlo - plo - 1 :]
+            cur = cy[wlo: whi + 1] + best[wlo - plo - 1:]
         else:  # boundaries u <= plo cannot: token j would need frames before its start
             cur = np.empty(whi - wlo + 1)
             cur[: plo + 1 - wlo] = -np.inf
-            np.add(c[1:], best, cur[plo + 1 - wlo :])
+            np.add(cy[plo + 1: whi + 1], best, cur[plo + 1 - wlo:])
     else:
         cur = np.full(whi - wlo + 1, -np.inf)
     skip = None
@@ -422,7 +420,7 @@ def _backtrack(
 
 
 def _forward(
-    lpt: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
+    cum: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
     hi: Tensor | np.ndarray, stop: int | None,
 ) -> tuple[list[int], list[np.ndarray | None], list[_Skip | None], float, int]:
     """The DP over all tokens: (lo list, h per token, skips, best total, last token).
@@ -442,7 +440,7 @@ def _forward(
     best, last = -math.inf, -1
     for j in range(len(y_l)):
         wlo, whi = lo_l[j], hi_l[j]
-        cur, h, skip = _step(lpt, y_l[j], opt_l[j], prev, plo, phi, wlo, whi)
+        cur, h, skip = _step(cum, y_l[j], opt_l[j], prev, plo, phi, wlo, whi)
         hs.append(h)
         skips.append(skip)
         prev, plo, phi = cur, wlo, whi
@@ -456,12 +454,12 @@ def _forward(
 
 
 def _search(
-    lpt: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
+    cum: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
     hi: Tensor | np.ndarray,
 ) -> tuple[Tensor, Tensor, float] | None:
-    """Windowed DP over tokens; None if the windows admit no path. lpt: `_class_major`'s [C, T]
-    array (converted once: a too narrow band searches again)."""
-    lo_l, hs, skips, total, last = _forward(lpt, targets, optional, lo, hi, None)
+    """Windowed DP over tokens; None if the windows admit no path. cum: `_class_cumsums`'s
+    [C, T + 1] array (computed once: a too narrow band searches again)."""
+    lo_l, hs, skips, total, last = _forward(cum, targets, optional, lo, hi, None)
     if not math.isfinite(total):
         return None
     first, end = _backtrack(lo_l, hs, skips, last, int(hi[-1]))
@@ -469,12 +467,12 @@ def _search(
 
 
 def _search_open_end(
-    lpt: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor, stop: int
+    cum: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor, stop: int
 ) -> tuple[list[int], list[int], int] | None:
     """Like `_search`, but the path may end with any token: the best segmentation of frames
-    [0, stop) into a prefix 0..last of the tokens. Returns (first, end, last) or None. lpt:
-    `_class_major` of the window's log-probs."""
-    lo_l, hs, skips, best, last = _forward(lpt, targets, optional, lo, hi, stop)
+    [0, stop) into a prefix 0..last of the tokens. Returns (first, end, last) or None. cum:
+    `_class_cumsums` of the window's log-probs."""
+    lo_l, hs, skips, best, last = _forward(cum, targets, optional, lo, hi, stop)
     if last < 0 or not math.isfinite(best):
         return None
     first, end = _backtrack(lo_l, hs, skips, last, stop)
@@ -646,13 +644,13 @@ def viterbi_windowed(
     while n_frames - t0 > window + window // 2:
         stop = window
         n_win = min(n_tok - j0, math.ceil(2 * rate * window) + 32)
-        lpt = _class_major(log_probs[t0 : t0 + stop])  # once per window, not per widening
+        cum = _class_cumsums(log_probs[t0 : t0 + stop])  # once per window, not per widening
         while True:
             sl = slice(j0, j0 + n_win)
             lo = torch.cumsum(req[sl], 0)
             hi = torch.clamp(n_frames - t0 - req_after[sl], max=stop)
             lo = torch.minimum(lo, hi)
-            found = _search_open_end(lpt, targets[sl], optional[sl], lo, hi, stop)
+            found = _search_open_end(cum, targets[sl], optional[sl], lo, hi, stop)
             if found is None or found[2] < n_win - 1 or j0 + n_win >= n_tok:
                 break
             n_win = min(n_tok - j0, 2 * n_win)  # the window used every token offered: more

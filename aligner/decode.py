@@ -145,29 +145,30 @@ def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tens
     (centre u + 0.5), d = log p(b) - log p(a) rises through 0 where the sound changes; the
     boundary goes to that crossing by linear interpolation, half a frame earlier when b already
     wins at frame u - 1, half a frame later when a still wins at u. Tokens shorter than two
-    frames (short pauses) keep their edges. Linear in the number of tokens."""
-    s = start.double().clone()
-    e = end.double().clone()
+    frames (short pauses) keep their edges. Linear in the number of tokens; numpy on the CPU
+    (once or twice per recording on arrays of its tokens, where a torch call's fixed cost
+    was most of the time). Returns float64 tensors."""
+    s = start.detach().cpu().double().numpy().copy()
+    e = end.detach().cpu().double().numpy().copy()
     n = phone_lp.shape[0]
-    frames = torch.round((e - s) / frame_duration)
-    keep = torch.nonzero(frames > 0).flatten()
-    if keep.numel() < 2 or n < 2:
-        return s, e
-    a, b = keep[:-1], keep[1:]
-    u = torch.round(e[a] / frame_duration).long()
-    ok = ((e[a] - s[b]).abs() < 1e-9) & (frames[a] >= 2) & (frames[b] >= 2) & (u >= 1) & (u < n)
-    a, b, u = a[ok], b[ok], u[ok]
-    if a.numel() == 0:
-        return s, e
-    lp = phone_lp.double()
-    d1 = lp[u - 1, tokens[b]] - lp[u - 1, tokens[a]]
-    d2 = lp[u, tokens[b]] - lp[u, tokens[a]]
-    crossing = (u - 0.5) + (-d1) / (d2 - d1).clamp_min(1e-12)
-    x = torch.where((d1 < 0) & (d2 > 0), crossing,
-                    torch.where((d1 >= 0) & (d2 >= 0), u - 0.5,
-                                torch.where((d1 < 0) & (d2 <= 0), u + 0.5, u.double())))
-    e[a] = s[b] = x * frame_duration
-    return s, e
+    frames = np.round((e - s) / frame_duration)
+    keep = np.flatnonzero(frames > 0)
+    if keep.size >= 2 and n >= 2:
+        a, b = keep[:-1], keep[1:]
+        u = np.round(e[a] / frame_duration).astype(np.int64)
+        ok = ((np.abs(e[a] - s[b]) < 1e-9) & (frames[a] >= 2) & (frames[b] >= 2) & (u >= 1)
+              & (u < n))
+        a, b, u = a[ok], b[ok], u[ok]
+        lp, tok = phone_lp.detach().cpu().numpy(), tokens.cpu().numpy()
+        ta, tb = tok[a], tok[b]
+        d1 = lp[u - 1, tb].astype(np.float64) - lp[u - 1, ta]
+        d2 = lp[u, tb].astype(np.float64) - lp[u, ta]
+        crossing = (u - 0.5) + (-d1) / np.maximum(d2 - d1, 1e-12)
+        x = np.where((d1 < 0) & (d2 > 0), crossing,
+                     np.where((d1 >= 0) & (d2 >= 0), u - 0.5,
+                              np.where((d1 < 0) & (d2 <= 0), u + 0.5, u.astype(np.float64))))
+        e[a] = s[b] = x * frame_duration
+    return torch.from_numpy(s), torch.from_numpy(e)
 
 
 def token_confidence(

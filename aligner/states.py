@@ -21,6 +21,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -54,32 +55,30 @@ def state_ids(phone_id: int, states: int) -> list[int]:
     return [FIRST_PHONE + (phone_id - FIRST_PHONE) * states + s for s in range(states)]
 
 
-def _offsets(counts: Tensor) -> Tensor:
-    """0, 1, ..., c - 1 for every group of `counts`, concatenated: [sum(counts)]."""
-    starts = torch.repeat_interleave(counts.cumsum(0) - counts, counts)
-    return torch.arange(int(counts.sum())) - starts
-
-
 def expand_targets(targets: Targets, states: int) -> tuple[Targets, Tensor, Tensor]:
     """(state targets, first [S], last [S]): every phone token split into `states` tokens that
     share its mass equally (same word, not optional); first/last index each original token's
-    first and last state token. Vectorised: a two-hour file has ~10^5 tokens."""
+    first and last state token. Vectorised, in numpy on the CPU: a two-hour file has ~10^5
+    tokens, a sentence a hundred, for which torch's fixed cost per call was most of the time."""
     if states < 1:
         raise ValueError(f"states must be >= 1, got {states}")
     if states == 1:  # the one-state model: every decode and training batch passes here
         index = torch.arange(targets.tokens.numel())
         return targets, index, index
-    tok = targets.tokens.long()
-    counts = torch.where((tok >= FIRST_PHONE) & (tok < SPN_ID), states, 1)
-    owner = torch.repeat_interleave(torch.arange(tok.numel()), counts)
+    tok = targets.tokens.cpu().long().numpy()
+    counts = np.where((tok >= FIRST_PHONE) & (tok < SPN_ID), states, 1)
+    last = np.cumsum(counts) - 1
+    owner = np.repeat(np.arange(tok.size), counts)
     base = tok[owner]
-    tokens = torch.where(base >= FIRST_PHONE, FIRST_PHONE + (base - FIRST_PHONE) * states + _offsets(counts),
-                         base)
-    tokens = torch.where(base >= SPN_ID, base - SPN_ID + FIRST_PHONE + len(PHONES) * states, tokens)
-    expanded = Targets(tokens, targets.beta[owner] / counts[owner].to(targets.beta.dtype),
-                       targets.word[owner], targets.optional[owner])
-    last = counts.cumsum(0) - 1
-    return expanded, last - counts + 1, last
+    place = np.arange(owner.size) - np.repeat(last - counts + 1, counts)  # 0..states-1 within
+    tokens = np.where(base >= FIRST_PHONE, FIRST_PHONE + (base - FIRST_PHONE) * states + place,
+                      base)
+    tokens = np.where(base >= SPN_ID, base - SPN_ID + FIRST_PHONE + len(PHONES) * states, tokens)
+    beta = targets.beta.cpu().numpy()
+    expanded = Targets(torch.from_numpy(tokens), torch.from_numpy((beta[owner] / counts[owner]).astype(beta.dtype)),
+                       torch.from_numpy(targets.word.cpu().numpy()[owner]),
+                       torch.from_numpy(targets.optional.cpu().numpy()[owner]))
+    return expanded, torch.from_numpy(last - counts + 1), torch.from_numpy(last)
 
 
 def merge_spans(start: Tensor, end: Tensor, first: Tensor, last: Tensor) -> tuple[Tensor, Tensor]:
@@ -96,18 +95,26 @@ def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor
 
     Why phone posteriors and not the states': a state's posterior is split with its neighbours
     near every state change, so the states' confidences run lower than the phone's, and the
-    thresholds behind the low-confidence and transcript-mismatch flags mean "is this the phone"."""
-    from aligner.decode import token_confidence
+    thresholds behind the low-confidence and transcript-mismatch flags mean "is this the phone".
 
-    n_frames = phone_lp.shape[0]
-    lo = torch.ceil(start.double() / frame_duration - 0.5 - EDGE_EPS).long().clamp(0, n_frames)
-    hi = torch.ceil(end.double() / frame_duration - 0.5 - EDGE_EPS).long().clamp(0, n_frames)
-    counts = (hi - lo).clamp_min(0)
-    token = torch.repeat_interleave(torch.arange(tokens.numel()), counts)
-    frame = torch.repeat_interleave(lo, counts) + _offsets(counts)
-    fallback = torch.floor(start.double() / frame_duration).long()
-    return token_confidence(phone_lp, tokens, frame, token, torch.ones(frame.numel(), dtype=torch.float64),
-                            fallback_frame=fallback)
+    Numpy on the CPU: it runs once or twice per recording on arrays of its tokens, where a
+    torch call's fixed cost was most of the time."""
+    lp, tok = phone_lp.detach().cpu().numpy(), tokens.cpu().numpy()
+    first = start.detach().cpu().double().numpy() / frame_duration
+    n_frames = lp.shape[0]
+    lo = np.clip(np.ceil(first - 0.5 - EDGE_EPS), 0, n_frames).astype(np.int64)
+    hi = np.clip(np.ceil(end.detach().cpu().double().numpy() / frame_duration - 0.5 - EDGE_EPS),
+                 0, n_frames).astype(np.int64)
+    counts = np.maximum(hi - lo, 0)
+    mean = lp[np.clip(np.floor(first).astype(np.int64), 0, n_frames - 1), tok].astype(np.float64)
+    has = counts > 0
+    if has.any():
+        place = np.cumsum(counts) - counts  # where each token's frames begin among all
+        frame = np.arange(int(counts.sum())) + np.repeat(lo - place, counts)
+        picked = lp[frame, np.repeat(tok, counts)].astype(np.float64)
+        mean[has] = np.add.reduceat(picked, place[has]) / counts[has]
+    # exp of a mean log-probability is a probability; clip keeps it in (0, 1] under rounding
+    return torch.from_numpy(np.clip(np.exp(mean), np.finfo(np.float64).tiny, 1.0))
 
 
 def with_markup_scores(log_probs: Tensor, spn_penalty: float = SPN_PENALTY,

@@ -161,9 +161,10 @@ def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tens
         a, b, u = a[ok], b[ok], u[ok]
         lp, tok = phone_lp.detach().cpu().numpy(), tokens.cpu().numpy()
         ta, tb = tok[a], tok[b]
-        d1 = lp[u - 1, tb].astype(np.float64) - lp[u - 1, ta]
-        d2 = lp[u, tb].astype(np.float64) - lp[u, ta]
-        crossing = (u - 0.5) + (-d1) / np.maximum(d2 - d1, 1e-12)
+        with np.errstate(invalid="ignore"):  # -inf both sides (a broken model): stays on the grid
+            d1 = lp[u - 1, tb].astype(np.float64) - lp[u - 1, ta]
+            d2 = lp[u, tb].astype(np.float64) - lp[u, ta]
+            crossing = (u - 0.5) + (-d1) / np.maximum(d2 - d1, 1e-12)
         x = np.where((d1 < 0) & (d2 > 0), crossing,
                      np.where((d1 >= 0) & (d2 >= 0), u - 0.5,
                               np.where((d1 < 0) & (d2 <= 0), u + 0.5, u.astype(np.float64))))

@@ -183,6 +183,21 @@ def test_refine_boundaries_moves_to_the_posterior_crossing():
     assert float(e[0]) == pytest.approx(0.07)
 
 
+def test_refine_boundaries_of_a_broken_models_minus_infinity_stay_on_the_grid_quietly():
+    """A model wrecked by adapting at a huge rate gives -inf log-posteriors: the difference at
+    a boundary is then NaN, which must neither move it nor print numpy's warning to the user."""
+    import warnings
+
+    from aligner.decode import refine_boundaries
+
+    lp = torch.full((8, 4), float("-inf"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s, e = refine_boundaries(lp, torch.tensor([2, 3]), torch.tensor([0.0, 0.04]),
+                                 torch.tensor([0.04, 0.08]), 0.01)
+    assert float(e[0]) == float(s[1]) == pytest.approx(0.04)
+
+
 def test_the_decoder_table_names_every_method_and_what_it_needs():
     """One table: the default is in it, a CTC model (no frame weights) gets the methods that
     need none, and a method a model cannot use is a one-line error naming the choices."""

@@ -310,6 +310,10 @@ def viterbi_segments(
     return result
 
 
+# What the search counts for a log-prob of -inf or NaN: a frame no path takes unless it must.
+LOG_FLOOR = -1e4
+
+
 def _class_cumsums(log_probs: Tensor) -> np.ndarray:
     """Each class's running sum of log_probs [T, C] over the frames, [C, T + 1] float64 on the
     CPU: cum[y, i] = log_probs[0, y] + ... + log_probs[i - 1, y] (cum[y, 0] = 0), summed in order.
@@ -320,8 +324,11 @@ def _class_cumsums(log_probs: Tensor) -> np.ndarray:
     the window's start, so totals agree with a sum over the path's frames up to float64
     rounding (not bit for bit). Classes major: one class's sums over a window are contiguous;
     float64 up front (widening float32 is exact). torch's scan writes the class-major rows
-    straight from the frames-major input, in under half numpy's time with its copy."""
-    lp = log_probs.detach().to("cpu", torch.float64)
+    straight from the frames-major input, in under half numpy's time with its copy.
+    A log-prob of -inf or NaN (a model broken by adapting at a huge rate) counts as LOG_FLOOR:
+    as -inf it made every later sum of its class -inf and their differences NaN."""
+    lp = torch.nan_to_num(log_probs.detach().to("cpu", torch.float64), nan=LOG_FLOOR,
+                          posinf=0.0, neginf=LOG_FLOOR)
     cum = torch.zeros(lp.shape[1], lp.shape[0] + 1, dtype=torch.float64)
     torch.cumsum(lp.T, 1, out=cum[:, 1:])
     return cum.numpy()

@@ -210,3 +210,25 @@ def test_choose_variants_scores_each_word_on_its_own_frames():
                        torch.tensor(bounds[1:], dtype=torch.float64) * 0.01, torch.ones(7))
     token_word = torch.tensor([-1, 0, 0, -1, 1, 1, -1])
     assert choose_variants(lp, words, spans, token_word, 0.01) == [["DH", "IY0"], ["DH", "AH0"]]
+
+
+def test_minus_infinity_and_nan_log_probs_give_a_path_quietly():
+    """-inf or NaN log-probs (a model broken by adapting) made every later running sum of their
+    class -inf and the search's differences NaN, with numpy's warnings printed: they count as
+    LOG_FLOOR, so the path is whole and goes round them where it can."""
+    import warnings
+
+    g = torch.Generator().manual_seed(5)
+    lp = torch.randn(30, 4, generator=g).log_softmax(-1)
+    lp[5:8, 2] = float("-inf")
+    lp[20, 3] = float("nan")
+    y = torch.tensor([1, 2, 3, 2, 1])
+    opt = torch.tensor([True, False, False, False, True])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first, end, total = viterbi_segments(lp, y, opt)
+    assert first[0] == 0 and end[-1] == 30 and torch.equal(first[1:], end[:-1])
+    assert ((end - first)[~opt] >= 1).all()
+    frames = [t for j in range(5) for t in range(int(first[j]), int(end[j])) if int(y[j]) == 2]
+    assert not set(frames) & {5, 6, 7}  # class 2 never takes its impossible frames
+    assert total > decode.LOG_FLOOR  # and nothing else does either

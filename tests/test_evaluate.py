@@ -588,6 +588,9 @@ def test_cli_reports_a_bad_gold_file_and_scores_the_rest(tmp_path: Path):
     assert quiet.exit_code == 1 and len(quiet.output.strip().splitlines()) == 2  # errors only
     res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "--tier", "syllables"])
     assert res.exit_code == 2 and "--tier" in res.output
+    only_bad = runner.invoke(_app(), ["evaluate", str(gold / "b.json"), str(hyp / "b.json")])
+    assert only_bad.exit_code == 1 and "0/1 utterances scored: nothing to summarise" in only_bad.output
+    assert "mean abs error" not in only_bad.output  # no table of dashes
     for bad in ("-20", "nan", "0"):  # an F1 of 0 and exit 0 before
         res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), f"--tolerance={bad}"])
         assert res.exit_code == 2 and "give a positive number of milliseconds" in res.output

@@ -71,8 +71,12 @@ def command(
             print_error(s.reason)
     if not quiet:
         console = out_console()
-        console.print(summary_table(summary))
-        console.print(silence_line(summary))  # not a caption: captions wrap to the table's width
+        if summary.failed < summary.utterances:
+            console.print(summary_table(summary))
+            console.print(silence_line(summary))  # not a caption: it would wrap to the table
+        else:  # a table of dashes would read as if something had been measured
+            console.print(f"0/{summary.utterances} utterances scored: nothing to summarise",
+                          highlight=False)
         for s in scores:
             if s.status == "failed":
                 console.print(f"[yellow]failed[/yellow] {s.name}: {s.reason}", highlight=False)

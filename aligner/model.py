@@ -26,6 +26,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -114,9 +115,20 @@ def loud_level(level: Tensor, local_frames: int = 0, stride: int = 10) -> Tensor
     stride = min(stride, local_frames)  # every frame inside the window it is given
     windows = F.pad(level, (local_frames, local_frames), value=float("-inf"))
     windows = windows.unfold(1, 2 * local_frames + 1, 1)[:, ::stride]  # [B, T / stride, W]
-    top = windows.topk(int((2 * local_frames + 1) * 0.05) + 1, dim=-1).values
+    top = _largest(windows, int((2 * local_frames + 1) * 0.05) + 1)
     k = ((windows > float("-inf")).sum(-1, keepdim=True) * 0.05).long()
     return top.gather(-1, k)[..., 0].repeat_interleave(stride, dim=1)[:, : level.shape[1]]
+
+
+def _largest(x: Tensor, n: int) -> Tensor:
+    """The n largest values along x's last dim, largest first (`topk`'s values). On the CPU in
+    float32/64 by numpy's partition and a sort of the n: torch's topk over a recording's
+    windows (801 frames, n = 41) took 4 times as long, some 7% of the network's time."""
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return x.topk(n, dim=-1).values
+    a = x.detach().numpy()
+    part = np.partition(a, a.shape[-1] - n, axis=-1)[..., a.shape[-1] - n:]
+    return torch.from_numpy(np.sort(part, axis=-1)[..., ::-1].copy())
 
 
 LOCAL_PRIOR_FRAMES = 20  # a local statistic counts the whole recording's as this many frames

@@ -252,3 +252,19 @@ def test_windowed_sum_is_each_frames_window_summed(frames, half):
         if frames else x.clone()
     assert windowed_sum(x, half).shape == x.shape
     assert torch.allclose(windowed_sum(x, half), want)
+
+
+def test_largest_values_equal_topk_with_padding_and_ties():
+    """`model._largest` (numpy's partition on the CPU) gives topk's values, largest first, for
+    the local loud reference's windows: -inf padding, rows of -inf alone, ties, n = 1."""
+    from aligner.model import _largest
+
+    g = torch.Generator().manual_seed(6)
+    x = torch.round(torch.randn(3, 40, 81, generator=g) * 2) / 2  # many ties
+    x[:, :5, :30] = float("-inf")
+    x[1, 7] = float("-inf")
+    for n in (1, 5, 81):
+        assert torch.equal(_largest(x, n), x.topk(n, dim=-1).values)
+    view = torch.nn.functional.pad(x[:, 0], (40, 40), value=float("-inf")).unfold(1, 81, 1)[:, ::10]
+    assert torch.equal(_largest(view, 5), view.topk(5, dim=-1).values)  # a strided view
+    assert torch.equal(_largest(x.double(), 4), x.double().topk(4, dim=-1).values)

@@ -582,20 +582,13 @@ def _overlapping_pairs(a: list[tuple[float, float]], b: list[tuple[float, float]
 QUIET_DBFS = -45.0
 FULL_SCALE = 0.99
 CLIPPED_SHARE = 0.001
-# Floating-point samples may run past full scale (a float file's headroom, a gain applied in
-# float): a recording peaking beyond HEADROOM_PEAK (+1.9 dBFS; more than a lossy codec's
-# overshoot of a clipped one) was not clipped at full scale, and is clipped only if it is flat
-# at its own peak: CLIPPED_SHARE of its samples within CEILING_TOLERANCE of it.
-HEADROOM_PEAK = 1.25
-CEILING_TOLERANCE = 1e-4
 
 
 def recording_level(wave: np.ndarray) -> list[Flag]:
     """`quiet_audio` when the loudest sample of `wave` (floats, full scale 1) is below
-    QUIET_DBFS, `clipped` when CLIPPED_SHARE of its samples or more are at full scale (at its
-    own peak, for float samples reaching beyond HEADROOM_PEAK): a muted or distant microphone,
-    the wrong input, or an input level set too high. Both are about the recording, not the
-    alignment, which may still be right: a clinician wants to know."""
+    QUIET_DBFS, `clipped` when CLIPPED_SHARE of its samples or more are at full scale: a muted
+    or distant microphone, the wrong input, or an input level set too high. Both are about the
+    recording, not the alignment, which may still be right: a clinician wants to know."""
     if wave.size == 0:
         return []
     magnitude = np.abs(wave)
@@ -607,13 +600,10 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
                           f"the loudest sample is at {level:.0f} dBFS: a recording this quiet "
                           "(a muted or distant microphone, the wrong input) may hold little "
                           "more than noise; is this the recording you meant?"))
-    beyond = peak > HEADROOM_PEAK
-    ceiling = peak * (1 - CEILING_TOLERANCE) if beyond else FULL_SCALE
-    clipped = float((magnitude >= ceiling).mean())
+    clipped = float((magnitude >= FULL_SCALE).mean())
     if clipped >= CLIPPED_SHARE:
-        where = f"at their peak ({peak:.2f}, beyond full scale)" if beyond else "at full scale"
         flags.append(Flag("clipped",
-                          f"{clipped:.1%} of the samples are {where}: the recording is "
+                          f"{clipped:.1%} of the samples are at full scale: the recording is "
                           "clipped (distorted), which blurs boundaries and lowers confidences; "
                           "record at a lower input level"))
     return flags

@@ -148,6 +148,8 @@ def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tens
     frames (short pauses) keep their edges. Linear in the number of tokens; numpy on the CPU
     (once or twice per recording on arrays of its tokens, where a torch call's fixed cost
     was most of the time). Returns float64 tensors."""
+    from aligner.states import numpy_floats
+
     s = start.detach().cpu().double().numpy().copy()
     e = end.detach().cpu().double().numpy().copy()
     n = phone_lp.shape[0]
@@ -159,7 +161,7 @@ def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tens
         ok = ((np.abs(e[a] - s[b]) < 1e-9) & (frames[a] >= 2) & (frames[b] >= 2) & (u >= 1)
               & (u < n))
         a, b, u = a[ok], b[ok], u[ok]
-        lp, tok = phone_lp.detach().cpu().numpy(), tokens.cpu().numpy()
+        lp, tok = numpy_floats(phone_lp), tokens.cpu().numpy()
         ta, tb = tok[a], tok[b]
         with np.errstate(invalid="ignore"):  # -inf both sides (a broken model): stays on the grid
             d1 = lp[u - 1, tb].astype(np.float64) - lp[u - 1, ta]

@@ -66,7 +66,7 @@ def expand_targets(targets: Targets, states: int) -> tuple[Targets, Tensor, Tens
         index = torch.arange(targets.tokens.numel())
         return targets, index, index
     tok = targets.tokens.cpu().long().numpy()
-    counts = np.where((tok >= FIRST_PHONE) & (tok < SPN_ID), states, 1)
+    counts = np.where((tok >= FIRST_PHONE) & (tok < SPN_ID), states, 1).astype(np.int64)
     last = np.cumsum(counts) - 1
     owner = np.repeat(np.arange(tok.size), counts)
     base = tok[owner]
@@ -87,6 +87,12 @@ def merge_spans(start: Tensor, end: Tensor, first: Tensor, last: Tensor) -> tupl
     return start[first], end[last]
 
 
+def numpy_floats(x: Tensor) -> np.ndarray:
+    """x on the CPU as a float32 or float64 numpy array (half precision widened, exactly)."""
+    x = x.detach().cpu()
+    return (x if x.dtype in (torch.float32, torch.float64) else x.float()).numpy()
+
+
 def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor,
                     frame_duration: float) -> Tensor:
     """[S] geometric-mean posterior of each token's class over the frames whose centres fall in
@@ -99,7 +105,7 @@ def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor
 
     Numpy on the CPU: it runs once or twice per recording on arrays of its tokens, where a
     torch call's fixed cost was most of the time."""
-    lp, tok = phone_lp.detach().cpu().numpy(), tokens.cpu().numpy()
+    lp, tok = numpy_floats(phone_lp), tokens.cpu().numpy()
     first = start.detach().cpu().double().numpy() / frame_duration
     n_frames = lp.shape[0]
     lo = np.clip(np.ceil(first - 0.5 - EDGE_EPS), 0, n_frames).astype(np.int64)
@@ -111,8 +117,10 @@ def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor
     if has.any():
         place = np.cumsum(counts) - counts  # where each token's frames begin among all
         frame = np.arange(int(counts.sum())) + np.repeat(lo - place, counts)
-        picked = lp[frame, np.repeat(tok, counts)].astype(np.float64)
-        mean[has] = np.add.reduceat(picked, place[has]) / counts[has]
+        picked = torch.from_numpy(lp[frame, np.repeat(tok, counts)].astype(np.float64))
+        owner = torch.from_numpy(np.repeat(np.arange(tok.size), counts))
+        sums = torch.zeros(tok.size, dtype=torch.float64).index_add_(0, owner, picked).numpy()
+        mean[has] = sums[has] / counts[has]  # summed in frame order (numpy's reduceat: pairwise)
     # exp of a mean log-probability is a probability; clip keeps it in (0, 1] under rounding
     return torch.from_numpy(np.clip(np.exp(mean), np.finfo(np.float64).tiny, 1.0))
 

@@ -334,3 +334,22 @@ def test_the_voicing_fft_is_long_enough_that_no_period_wraps_around():
     from aligner.features import PEAK_REACH, VOICING_FFT, VOICING_PERIODS, VOICING_WINDOW
 
     assert VOICING_PERIODS[1] + PEAK_REACH <= VOICING_FFT - VOICING_WINDOW
+
+
+def test_spectrum_buffer_matches_torchs_own_padding_and_keeps_its_other_uses():
+    """`features._spectrum` writes windowed frames into a zeroed n_fft buffer (faster than
+    `rfft(n=)`), the same to the bit; frames that need gradients, or a window longer than
+    n_fft (which torch cuts), take torch's own way."""
+    from aligner.features import _spectrum
+
+    g = torch.Generator().manual_seed(7)
+    frames = torch.randn(3, 50, 400, generator=g)
+    window = torch.hann_window(400)
+    assert torch.equal(_spectrum(frames, window, 512), torch.fft.rfft(frames * window, n=512))
+    wide = torch.randn(4, 600, generator=g)
+    assert torch.equal(_spectrum(wide, torch.hann_window(600), 512),
+                       torch.fft.rfft(wide * torch.hann_window(600), n=512))
+    wave = torch.randn(16000, generator=g, requires_grad=True)
+    mel = log_mel(wave)
+    mel.sum().backward()
+    assert wave.grad is not None and torch.equal(mel.detach(), log_mel(wave.detach()))

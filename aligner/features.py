@@ -121,29 +121,28 @@ def log_mel(waveform: Tensor, config: FeatureConfig | None = None) -> Tensor:
     right = cfg.hop_length * (t - 1) + cfg.win_length - left - n
     x = torch.nn.functional.pad(x, (left, max(right, 0)))
     frames = x.unfold(-1, cfg.win_length, cfg.hop_length)[:, :t]  # [B, T, win]
-    power = _power(_spectrum(frames, _window(cfg.win_length).to(x.device), cfg.n_fft))
+    power = _power_spectrum(frames, _window(cfg.win_length).to(x.device), cfg.n_fft)
     fb = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.f_min, cfg.f_max).to(x.device)
     mel = torch.clamp(power @ fb, min=cfg.log_floor).log()
     return mel[0] if squeeze else mel
 
 
-def _spectrum(frames: Tensor, window: Tensor, n_fft: int) -> Tensor:
-    """rfft of frames [..., win] times `window`, zero-padded to n_fft points. Written into a
-    zeroed buffer of n_fft: torch's own padding (`rfft(frames * window, n=n_fft)`) took 1.2-2.5
-    times as long on the CPU, for the same values to the bit. torch's own way where the buffer
-    cannot serve: frames that need gradients, or longer than n_fft (cut to it)."""
+def _power_spectrum(frames: Tensor, window: Tensor, n_fft: int) -> Tensor:
+    """|X|^2 of the rfft of frames [..., win] times `window`, zero-padded to n_fft points:
+    re * re + im * im, without |X|'s square root (`.abs().square()` rounds differently).
+
+    Why this way, for the same values to the bit: the windowed frames are written into a zeroed
+    buffer of n_fft (torch's own padding, `rfft(frames * window, n=n_fft)`, took 1.2-2.5 times
+    as long on the CPU), and the spectrum's real/imaginary pairs are squared in place, then
+    added (squaring `.real` and `.imag`, strided views, took half as long again). torch's own
+    padding where the buffer cannot serve: frames that need gradients, or longer than n_fft
+    (cut to it)."""
     if frames.requires_grad or frames.shape[-1] > n_fft:
-        return torch.fft.rfft(frames * window, n=n_fft)
-    buf = frames.new_zeros(frames.shape[:-1] + (n_fft,))
-    torch.mul(frames, window, out=buf[..., : frames.shape[-1]])
-    return torch.fft.rfft(buf)
-
-
-def _power(spec: Tensor) -> Tensor:
-    """|X|^2 of a complex spectrum, without |X|'s square root: re * re + im * im, the pairs
-    squared in place, contiguous, then added (squaring `.real` and `.imag`, strided views, took
-    half as long again; `.abs().square()` rounds differently)."""
-    pairs = torch.view_as_real(spec).square()
+        pairs = torch.view_as_real(torch.fft.rfft(frames * window, n=n_fft)).square()
+    else:
+        buf = frames.new_zeros(frames.shape[:-1] + (n_fft,))
+        torch.mul(frames, window, out=buf[..., : frames.shape[-1]])
+        pairs = torch.view_as_real(torch.fft.rfft(buf)).square_()  # a spectrum of our own
     return pairs[..., 0] + pairs[..., 1]
 
 
@@ -387,7 +386,7 @@ def voiced_frames(waveform: Tensor | np.ndarray,
         piece = piece[1:] - 0.97 * piece[:-1] if start else torch.cat(  # pre-emphasis: red
             [piece[:1], piece[1:] - 0.97 * piece[:-1]])                 # noise is not periodic
         f = piece.unfold(0, win, hop)
-        power = _power(_spectrum(f - f.mean(1, keepdim=True), taper, n_fft))
+        power = _power_spectrum(f - f.mean(1, keepdim=True), taper, n_fft)
         spectrum += power.sum(0)
         if band is not None:
             power = power * band_gain(n_fft, band)

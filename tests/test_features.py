@@ -336,19 +336,23 @@ def test_the_voicing_fft_is_long_enough_that_no_period_wraps_around():
     assert VOICING_PERIODS[1] + PEAK_REACH <= VOICING_FFT - VOICING_WINDOW
 
 
-def test_spectrum_buffer_matches_torchs_own_padding_and_keeps_its_other_uses():
-    """`features._spectrum` writes windowed frames into a zeroed n_fft buffer (faster than
-    `rfft(n=)`), the same to the bit; frames that need gradients, or a window longer than
-    n_fft (which torch cuts), take torch's own way."""
-    from aligner.features import _spectrum
+def test_power_spectrum_matches_torchs_own_padding_and_keeps_its_other_uses():
+    """`features._power_spectrum` writes windowed frames into a zeroed n_fft buffer (faster than
+    `rfft(n=)`) and squares in place: re * re + im * im of torch's own spectrum, to the bit;
+    frames that need gradients, or a window longer than n_fft (which torch cuts), take torch's
+    own way."""
+    from aligner.features import _power_spectrum
+
+    def reference(frames, window, n_fft):
+        spec = torch.fft.rfft(frames * window, n=n_fft)
+        return spec.real * spec.real + spec.imag * spec.imag
 
     g = torch.Generator().manual_seed(7)
     frames = torch.randn(3, 50, 400, generator=g)
     window = torch.hann_window(400)
-    assert torch.equal(_spectrum(frames, window, 512), torch.fft.rfft(frames * window, n=512))
-    wide = torch.randn(4, 600, generator=g)
-    assert torch.equal(_spectrum(wide, torch.hann_window(600), 512),
-                       torch.fft.rfft(wide * torch.hann_window(600), n=512))
+    assert torch.equal(_power_spectrum(frames, window, 512), reference(frames, window, 512))
+    wide, wide_window = torch.randn(4, 600, generator=g), torch.hann_window(600)
+    assert torch.equal(_power_spectrum(wide, wide_window, 512), reference(wide, wide_window, 512))
     wave = torch.randn(16000, generator=g, requires_grad=True)
     mel = log_mel(wave)
     mel.sum().backward()

@@ -70,12 +70,13 @@ def expand_targets(targets: Targets, states: int) -> tuple[Targets, Tensor, Tens
     last = np.cumsum(counts) - 1
     owner = np.repeat(np.arange(tok.size), counts)
     base = tok[owner]
-    place = np.arange(owner.size) - np.repeat(last - counts + 1, counts)  # 0..states-1 within
+    place = np.arange(owner.size) - (last - counts + 1)[owner]  # 0..states-1 within its phone
     tokens = np.where(base >= FIRST_PHONE, FIRST_PHONE + (base - FIRST_PHONE) * states + place,
                       base)
     tokens = np.where(base >= SPN_ID, base - SPN_ID + FIRST_PHONE + len(PHONES) * states, tokens)
     beta = targets.beta.cpu().numpy()
-    expanded = Targets(torch.from_numpy(tokens), torch.from_numpy((beta[owner] / counts[owner]).astype(beta.dtype)),
+    expanded = Targets(torch.from_numpy(tokens),
+                       torch.from_numpy((beta[owner] / counts[owner]).astype(beta.dtype)),
                        torch.from_numpy(targets.word.cpu().numpy()[owner]),
                        torch.from_numpy(targets.optional.cpu().numpy()[owner]))
     return expanded, torch.from_numpy(last - counts + 1), torch.from_numpy(last)
@@ -115,11 +116,12 @@ def span_confidence(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tensor
     mean = lp[np.clip(np.floor(first).astype(np.int64), 0, n_frames - 1), tok].astype(np.float64)
     has = counts > 0
     if has.any():
-        place = np.cumsum(counts) - counts  # where each token's frames begin among all
-        frame = np.arange(int(counts.sum())) + np.repeat(lo - place, counts)
-        picked = torch.from_numpy(lp[frame, np.repeat(tok, counts)].astype(np.float64))
-        owner = torch.from_numpy(np.repeat(np.arange(tok.size), counts))
-        sums = torch.zeros(tok.size, dtype=torch.float64).index_add_(0, owner, picked).numpy()
+        owner = np.repeat(np.arange(tok.size), counts)  # the token each of the frames is for
+        begin = np.cumsum(counts) - counts  # where each token's frames begin among all
+        frame = np.arange(owner.size) - begin[owner] + lo[owner]
+        picked = torch.from_numpy(lp[frame, tok[owner]].astype(np.float64))
+        sums = torch.zeros(tok.size, dtype=torch.float64).index_add_(
+            0, torch.from_numpy(owner), picked).numpy()
         mean[has] = sums[has] / counts[has]  # summed in frame order (numpy's reduceat: pairwise)
     # exp of a mean log-probability is a probability; clip keeps it in (0, 1] under rounding
     return torch.from_numpy(np.clip(np.exp(mean), np.finfo(np.float64).tiny, 1.0))

@@ -169,7 +169,8 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording],
                      landmarks: bool = True) -> tuple[float, float]:
     """(mean word confidence, mean landmark strength of the phone boundaries) of `model`'s
     alignments of `recordings`, each a mean over recordings; the boundaries as the decoder
-    places them before they are snapped to the spectral change (snapping would hide a drift).
+    places them before they are snapped to the spectral change or moved by the boundary network
+    (either would hide a drift).
     Recordings that cannot be aligned are left out (NaN when none can be); `landmarks` False:
     confidence alone (NaN for the landmarks)."""
     import numpy as np
@@ -181,6 +182,7 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording],
 
     aligner = Aligner(model)
     aligner.snap_boundaries = False
+    aligner.place_boundaries = False
     confidences, strengths = [], []
     for r in recordings:
         try:

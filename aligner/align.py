@@ -120,6 +120,8 @@ class Encoded:
     weight_logits: torch.Tensor  # [T] frame weights before their softmax (OTTC), float32
     duration: float  # seconds of audio
     change: torch.Tensor | None = None  # spectral change every 2.5 ms (features.spectral_change)
+    boundary_features: torch.Tensor | None = None  # the boundary network's rows for the
+    # recording (boundary_net.piece_rows), when it places boundaries
 
 
 def resolve_device(device: "str | torch.device | None" = "auto") -> str:
@@ -211,6 +213,9 @@ class Aligner:
         # then, with refinement on, boundaries between manners move onto the spectral change
         # near them (boundaries.snap_to_change)
         self.snap_boundaries = True
+        # and then, with refinement on, the model's boundary network (when it has one) moves
+        # each boundary where the spectrum around it says (boundary_net.place_boundaries)
+        self.place_boundaries = True
         # a word's fading last sound before a pause keeps the voicing that runs on after it
         # (boundaries.extend_into_voicing)
         self.voiced_ends = True
@@ -520,7 +525,7 @@ class Aligner:
                 weights[first:last] = wl[0, keep].float().cpu()
                 if self.on_progress is not None:
                     self.on_progress(last, total)
-        return Encoded(log_probs, weights, len(wave) / self.sample_rate, self._change(wave))
+        return Encoded(log_probs, weights, len(wave) / self.sample_rate, *self._fine(wave))
 
     def _encode_batch(self, waves: list[np.ndarray]) -> list[Encoded]:
         import torch
@@ -550,7 +555,7 @@ class Aligner:
         for row, i in enumerate(short):
             n = int(lengths[row])
             out[i] = Encoded(lp[row, :n].float().cpu(), wl[row, :n].float().cpu(),
-                             len(waves[i]) / self.sample_rate, self._change(waves[i]))
+                             len(waves[i]) / self.sample_rate, *self._fine(waves[i]))
         return out
 
     def _features(self, wave: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
@@ -561,16 +566,26 @@ class Aligner:
 
         return model_input(log_mel(wave, self.features), self.features.log_floor)
 
-    def _change(self, wave: np.ndarray) -> "torch.Tensor | None":
-        """The spectral change that boundaries snap to, or None when snapping is off (a tenth
-        of the encoding time, not spent for nothing)."""
+    def _fine(self, wave: np.ndarray) -> "tuple[torch.Tensor | None, torch.Tensor | None]":
+        """(the spectral change that boundaries snap to, the boundary network's rows) from one
+        fine analysis of the recording (`features.fine_spectra`); each None when its step is
+        off, and nothing is computed when both are (a tenth of the encoding time)."""
         import torch
 
-        from aligner.features import spectral_change
+        from aligner.boundary_net import piece_rows
+        from aligner.features import fine_spectra, piece_change
 
-        if not (self.refine_boundaries and self.snap_boundaries):
-            return None
-        return spectral_change(torch.from_numpy(wave))
+        snap = self.refine_boundaries and self.snap_boundaries
+        net = self.model.boundary_net if self.refine_boundaries and self.place_boundaries else None
+        if not snap and net is None:
+            return None, None
+        changes, rows = [], []
+        for piece in fine_spectra(torch.from_numpy(wave)):
+            if snap:
+                changes.append(piece_change(piece))
+            if net is not None:
+                rows.append(piece_rows(net, piece))
+        return (torch.cat(changes) if snap else None), (torch.cat(rows) if net is not None else None)
 
     # ------------------------------------------------------------------ stage 2: decode
     def decode(self, encoded: Encoded, prepared: PreparedText,
@@ -578,6 +593,7 @@ class Aligner:
         """Words and phones of one utterance from the model's outputs for its audio (times from
         the start of that audio; no flags: `align_waveform` adds them per speaker)."""
         from aligner.boundaries import snap_to_change
+        from aligner.boundary_net import place_boundaries
         from aligner.features import CHANGE_FEATURES
         from aligner.states import phone_log_probs, with_markup_scores
         from aligner.text.phones import (MARKUP_IDS, SILENCE, SPOKEN_NOISE, STAR, phone_ids,
@@ -635,6 +651,9 @@ class Aligner:
                                                     CHANGE_FEATURES.frame_duration), duration)
         else:
             phones_out = on_model_grid
+        if self.refine_boundaries and self.place_boundaries and encoded.boundary_features is not None:
+            phones_out = tidy_phones(place_boundaries(phones_out, encoded.boundary_features,
+                                                      self.model.boundary_net), duration)
         if unheard:
             phones_out, owner = with_unheard(phones_out, owner, unheard, duration)
         by_word: list[list[Interval]] = [[] for _ in prepared.words]

@@ -12,12 +12,16 @@ the features it was trained on.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,21 @@ def _mel_to_hz(mel: Tensor) -> Tensor:
     return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
 
 
-@lru_cache(maxsize=8)
+def cached_constant(make: Callable[..., T]) -> Callable[..., T]:
+    """Cache a function's tensors as constants, made outside inference mode: aligning runs under
+    `torch.inference_mode`, and a window first made there could not be used where gradients are
+    tracked later in the process (training, `adapt`), which autograd refuses."""
+
+    @lru_cache(maxsize=8)
+    @wraps(make)
+    def cached(*args: Any) -> T:
+        with torch.inference_mode(False):
+            return make(*args)
+
+    return cached
+
+
+@cached_constant
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> Tensor:
     """Triangular HTK-style mel filters, [n_fft // 2 + 1, n_mels] (float32, cached)."""
     n_freqs = n_fft // 2 + 1
@@ -93,7 +111,7 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_ma
     return torch.clamp(torch.minimum(rising, falling), min=0.0).to(torch.float32)
 
 
-@lru_cache(maxsize=8)
+@cached_constant
 def _window(win_length: int) -> Tensor:
     return torch.hann_window(win_length, periodic=True, dtype=torch.float32)
 
@@ -240,11 +258,59 @@ def model_input(mel: Tensor, log_floor: float = 1e-8) -> tuple[Tensor, Tensor]:
 
 
 # Spectral change: a finer analysis than the model's (10 ms windows every 2.5 ms), for placing
-# boundaries between the model's 10 ms frames (aligner/boundaries.py).
+# boundaries between the model's 10 ms frames (aligner/boundaries.py, aligner/boundary_net.py).
 CHANGE_FEATURES = FeatureConfig(n_mels=40, win_length=160, hop_length=40, n_fft=256, f_min=50.0)
 CHANGE_SPAN = 4  # frames on each side compared: 10 ms before against 10 ms after
 CHANGE_CHUNK = 24000  # frames (60 s) per piece: memory stays bounded for any length
-_CHANGE_MARGIN = 16  # frames of context on each side of a piece, cut away again
+CHANGE_MARGIN = 32  # frames of context on each side of a piece, cut away again (even: the
+# boundary network's stride-2 rows stay on one grid across pieces; at least its reach, 26)
+
+
+@dataclass(frozen=True)
+class FinePiece:
+    """One piece of a recording's fine analysis: frames first..last of the recording are kept;
+    `mel` holds frames lo..lo + len(mel), the piece with its margins."""
+
+    first: int
+    last: int
+    lo: int
+    total: int  # frames of the whole recording
+    mel: Tensor  # [frames, 40] log-mels, each band scaled to zero mean, unit variance
+
+    @property
+    def keep(self) -> slice:
+        """The rows of `mel` (or of anything computed frame by frame from it) that are kept."""
+        return slice(self.first - self.lo, self.last - self.lo)
+
+
+def fine_spectra(waveform: Tensor) -> Iterator[FinePiece]:
+    """The 2.5 ms log-mels (CHANGE_FEATURES) of a 16 kHz waveform [N], in pieces of CHANGE_CHUNK
+    frames with CHANGE_MARGIN frames of context, each band scaled to zero mean and unit variance
+    over its piece: what the spectral change and the boundary network read (the network was
+    trained on utterances scaled as one piece)."""
+    cfg = CHANGE_FEATURES
+    hop = cfg.hop_length
+    total = num_frames(waveform.shape[-1], hop)
+    for first in range(0, total, CHANGE_CHUNK):
+        last = min(total, first + CHANGE_CHUNK)
+        lo, hi = max(0, first - CHANGE_MARGIN), min(total, last + CHANGE_MARGIN)
+        # Frames major throughout ([T, F], as log_mel returns them): the band-major copy cost
+        # a third of the time.
+        mel = log_mel(waveform[lo * hop: hi * hop].to(torch.float32).cpu(), cfg)
+        mel = mel - mel.mean(0)
+        mel /= mel.square().mean(0).sqrt() + 1e-5  # the std: torch's own over dim 0 took 4x longer
+        yield FinePiece(first, last, lo, total, mel)
+
+
+def piece_change(piece: FinePiece) -> Tensor:
+    """The spectral change (`spectral_change`) of the frames a piece keeps."""
+    mel, k = piece.mel, CHANGE_SPAN
+    smooth = mel.clone()  # mean of each frame and its neighbours (zero beyond the piece)
+    smooth[1:] += mel[:-1]
+    smooth[:-1] += mel[1:]
+    smooth /= 3
+    padded = torch.cat([smooth[:1].expand(k, -1), smooth, smooth[-1:].expand(k, -1)])
+    return (padded[2 * k:] - padded[: len(smooth)]).norm(dim=1)[piece.keep]
 
 
 def spectral_change(waveform: Tensor) -> Tensor:
@@ -254,31 +320,14 @@ def spectral_change(waveform: Tensor) -> Tensor:
     the piece, smoothed over 7.5 ms) 10 ms after and 10 ms before time (t + 0.5) * 2.5 ms. It
     peaks where one sound gives way to another abruptly: frication starting or stopping, the
     onset of voicing, a stop closure. Pieces of CHANGE_CHUNK frames are analysed on their own."""
-    cfg = CHANGE_FEATURES
-    hop = cfg.hop_length
-    total = num_frames(waveform.shape[-1], hop)
-    out = torch.zeros(total, dtype=torch.float32)
-    k = CHANGE_SPAN
-    for first in range(0, total, CHANGE_CHUNK):
-        last = min(total, first + CHANGE_CHUNK)
-        lo, hi = max(0, first - _CHANGE_MARGIN), min(total, last + _CHANGE_MARGIN)
-        # Frames major throughout ([T, F], as log_mel returns them): the band-major copy cost
-        # a third of the time.
-        mel = log_mel(waveform[lo * hop: hi * hop].to(torch.float32).cpu(), cfg)
-        mel = mel - mel.mean(0)
-        mel /= mel.square().mean(0).sqrt() + 1e-5  # the std: torch's own over dim 0 took 4x longer
-        smooth = mel.clone()  # mean of each frame and its neighbours (zero beyond the piece)
-        smooth[1:] += mel[:-1]
-        smooth[:-1] += mel[1:]
-        smooth /= 3
-        padded = torch.cat([smooth[:1].expand(k, -1), smooth, smooth[-1:].expand(k, -1)])
-        change = (padded[2 * k:] - padded[: len(smooth)]).norm(dim=1)
-        out[first:last] = change[first - lo: first - lo + (last - first)]
+    out = torch.zeros(num_frames(waveform.shape[-1], CHANGE_FEATURES.hop_length))
+    for piece in fine_spectra(waveform):
+        out[piece.first: piece.last] = piece_change(piece)
     return out
 
 
 __all__ = ["FeatureConfig", "check_frame_grid", "log_mel", "lift_quiet", "num_frames", "mel_filterbank",
-           "spectral_change", "CHANGE_FEATURES", "dead_frames", "excess_dead_frames",
+           "spectral_change", "fine_spectra", "piece_change", "FinePiece", "CHANGE_FEATURES", "dead_frames", "excess_dead_frames",
            "fill_dead_frames", "model_input"]
 
 
@@ -338,7 +387,7 @@ def voiced_share(voiced: Tensor) -> float:
     return float(voiced.to(torch.float64).mean()) if len(voiced) else 0.0
 
 
-@lru_cache(maxsize=1)
+@cached_constant
 def _voicing_taper() -> tuple[Tensor, Tensor]:
     """The analysis window of `voiced_frames` and the gain per lag that undoes its fall-off in
     the autocorrelation (once: the correlation of the window with itself is O(win^2))."""
@@ -455,7 +504,7 @@ def _all_period_peaks(ac: Tensor, lo: int, hi: int) -> Tensor:
     return torch.where(peak, inner, torch.zeros_like(inner)).amax(1)
 
 
-@lru_cache(maxsize=4)
+@cached_constant
 def band_gain(n_fft: int, edges: tuple[float, float, float, float], sample_rate: int = 16000
               ) -> Tensor:
     """Power gain by FFT bin [n_fft // 2 + 1]: 0 below edges[0] Hz, rising (raised cosine) to 1

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from aligner.atomic import atomic_open, atomic_path
+from aligner.boundary_net import BoundaryNet
 from aligner.features import FeatureConfig, check_frame_grid
 from aligner.ottc import valid_mask
 from aligner.text.phones import VOCAB
@@ -65,6 +66,7 @@ class ModelConfig:
     states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
     norm_top_db: float = 0.0  # statistics over frames within this of the loud ones; 0 = all frames
     norm_local_s: float = 0.0  # statistics from this many seconds either side of a frame; 0 = all
+    boundary_net: dict = field(default_factory=dict)  # BoundaryNet's sizes; empty = none
     name: str = "ottc-english"
     version: str = "0.1.0"
     format_version: int = FORMAT_VERSION
@@ -238,6 +240,9 @@ class AcousticModel(nn.Module):
         self.weight_head = nn.Sequential(
             nn.Dropout(c.dropout), nn.Linear(df, df), nn.GELU(), nn.Linear(df, 1)
         )
+        # a second, separate network that places the decoder's boundaries (aligner/
+        # boundary_net.py); forward does not use it, and training the acoustic model leaves it
+        self.boundary_net = BoundaryNet(**c.boundary_net) if c.boundary_net else None
 
     @staticmethod
     def normalise(feats: Tensor, mask: Tensor, live: Tensor | None = None,
@@ -421,6 +426,8 @@ def read_config(path: Path) -> ModelConfig:
     try:
         config = ModelConfig.from_dict(data)
         FeatureConfig.from_dict(config.features)
+        if config.boundary_net:
+            BoundaryNet(**config.boundary_net)
     except (TypeError, ValueError) as err:
         raise ModelError(f"{cfg_path}: {err}") from None
     if list(config.phones) != list(VOCAB):

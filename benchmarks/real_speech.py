@@ -302,12 +302,13 @@ class Ottc:
     name = "ottc-align"
 
     def __init__(self, model: str | None, method: str, refine: bool = True,
-                 snap: bool = True, voiced_ends: bool = True) -> None:
+                 snap: bool = True, voiced_ends: bool = True, boundary_net: bool = True) -> None:
         from aligner import Aligner
 
         self.aligner = Aligner.load(model, device="cpu")
         self.aligner.refine_boundaries = refine
         self.aligner.snap_boundaries = snap
+        self.aligner.place_boundaries = boundary_net
         self.aligner.voiced_ends = voiced_ends
         self.method = method
 
@@ -729,6 +730,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="viterbi boundaries on the 10 ms grid (Aligner.refine_boundaries off)")
     ap.add_argument("--no-snap", action="store_true",
                     help="boundaries not moved onto the spectral change (Aligner.snap_boundaries off)")
+    ap.add_argument("--no-boundary-net", action="store_true",
+                    help="boundaries not moved by the model's boundary network "
+                         "(Aligner.place_boundaries off)")
     ap.add_argument("--no-voiced-ends", action="store_true",
                     help="word ends at a pause not carried over the voicing after them "
                          "(Aligner.voiced_ends off)")
@@ -741,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
 
     ottc = Ottc(args.model, args.method, refine=not args.frame_grid, snap=not args.no_snap,
-                voiced_ends=not args.no_voiced_ends)
+                voiced_ends=not args.no_voiced_ends, boundary_net=not args.no_boundary_net)
     systems = [ottc] if args.no_pocketsphinx else [ottc, Pocketsphinx(Path(args.cache) / "pocketsphinx")]
     cmu = load_folding("cmu39")
 
@@ -947,6 +951,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{' on the 10 ms frame grid' if args.frame_grid else ''}"
             f"{' without snapping to spectral change' if args.no_snap and not args.frame_grid else ''}"
             f"{' without carrying word ends over the voicing after them' if args.no_voiced_ends else ''}"
+            f"{' without the boundary network' if args.no_boundary_net and not args.frame_grid else ''}"
             "; pocketsphinx 5 with its bundled US "
             f"English model. Gold labels folded as described in the script's docstring.\n\n"
             f"### Hand-labelled real recordings (gold-dev)\n\n{markdown_table(GOLD_HEADER, gold_rows)}\n\n"

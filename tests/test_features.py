@@ -357,3 +357,18 @@ def test_power_spectrum_matches_torchs_own_padding_and_keeps_its_other_uses():
     mel = log_mel(wave)
     mel.sum().backward()
     assert wave.grad is not None and torch.equal(mel.detach(), log_mel(wave.detach()))
+
+
+def test_constants_first_made_while_aligning_still_serve_gradients():
+    """The cached window and filters are made outside inference mode, whoever asks first: a
+    window cached while aligning (`torch.inference_mode`) once broke training later in the same
+    process (autograd refuses inference tensors)."""
+    from aligner import features
+
+    features._window.cache_clear()
+    features.mel_filterbank.cache_clear()
+    with torch.inference_mode():
+        log_mel(torch.randn(1600))
+    wave = torch.randn(1600, requires_grad=True)
+    log_mel(wave).sum().backward()
+    assert wave.grad is not None and torch.isfinite(wave.grad).all()

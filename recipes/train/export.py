@@ -31,6 +31,7 @@ from aligner.dev_metrics import dev_metrics, find_dev_utterances
 from aligner.model import (CONFIG_FILE, WEIGHTS_FILE, AcousticModel, ModelConfig, load_model,
                            read_config, save_config)
 from aligner.train import CHECKPOINT
+from recipes.train.boundary_net import attach
 
 METHOD_NAMES = {"ot": "OTTC, boundaries from alpha (`--method ot`)",
                 "viterbi": "OTTC, Viterbi on the label posteriors (`--method viterbi`)",
@@ -132,6 +133,9 @@ def _parse_args() -> argparse.Namespace:
                    help="set the exported config's norm_local_s (normalisation statistics from "
                         "that many seconds either side of each frame: an inference setting, the "
                         "weights are the run's)")
+    p.add_argument("--boundary-net", type=Path,
+                   help="a trained boundary network (recipes/train/boundary_net.py train's "
+                        "--out) to put into the exported model before it is measured")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     if args.real_speech is not None and not args.real_speech.is_file():
@@ -191,6 +195,12 @@ def _model_section(model: AcousticModel, out: Path) -> list[str]:
         f"transposed-conv upsampling + 10 ms skip -> conv -> label head ({c.n_classes} classes"
         + (f": blank, silence and {c.states} ordered sub-phonetic states for each of the "
            f"{len(c.phones) - 2} phones" if c.states > 1 else "") + ") and weight head (one alpha logit per 10 ms frame).",
+        *([f"- Boundary network (`aligner/boundary_net.py`): three convolutions ("
+           f"{model.boundary_net.trunk[0].out_channels} ch) over 2.5 ms log-mels, every "
+           f"{2.5 * model.boundary_net.stride:g} ms, and for each boundary an MLP on them "
+           "across +-60 ms and the two phones: it moves the decoder's boundaries, trained on "
+           "the synthetic corpus's gold times (`recipes/train/boundary_net.py`)."]
+          if model.boundary_net is not None else []),
         f"- Parameters: {model.num_parameters():,}; files {size_mb:.1f} MB (safetensors + JSON).",
         f"- Silence: targets `sil w1 sil w2 ... sil`, silence mass {c.sil_mass} of a phone"
         + ("; phone masses from typical durations (config.json `phone_mass`)." if c.phone_mass
@@ -344,6 +354,8 @@ def main() -> None:
         shutil.copy2(src / name, args.out / name)
     if args.norm_local_s is not None:
         save_config(replace(read_config(args.out), norm_local_s=args.norm_local_s), args.out)
+    if args.boundary_net is not None:
+        attach(args.boundary_net, args.out)
     chosen = json.loads((src / "dev.json").read_text()) if (src / "dev.json").is_file() else ckpt["history"][-1]
 
     t0 = time.time()

@@ -53,9 +53,9 @@ class BoundaryNet(nn.Module):
         self.pad = REACH + context
         n_mels = CHANGE_FEATURES.n_mels
         self.trunk = nn.Sequential(
-            nn.Conv1d(n_mels, channels, 5, padding=2, stride=stride), nn.GELU(),
-            nn.Conv1d(channels, channels, 5, padding=4, dilation=2), nn.GELU(),
-            nn.Conv1d(channels, channels, 5, padding=8, dilation=4), nn.GELU())
+            nn.Conv1d(n_mels, channels, 5, padding=2, stride=stride), nn.ReLU(),
+            nn.Conv1d(channels, channels, 5, padding=4, dilation=2), nn.ReLU(),
+            nn.Conv1d(channels, channels, 5, padding=8, dilation=4), nn.ReLU())
         self.embed = nn.Embedding(len(VOCAB), embed)
         positions = 2 * REACH // READ_EVERY + 1
         self.head = nn.Sequential(nn.Linear(channels * positions + 2 * embed, hidden), nn.GELU(),
@@ -75,19 +75,19 @@ class BoundaryNet(nn.Module):
         `features_of`) read around `rows` [N] (the boundaries' rows), with the phone ids on
         either side ([N] each) -> [N], within +-LIMIT_MS."""
         at = (rows[:, None] + self.positions[None, :]).clamp(0, features.shape[0] - 1)
-        x = torch.cat([features[at].flatten(1), self.embed(left), self.embed(right)], 1)
+        return self._move(features[at].flatten(1), left, right)
+
+    def _move(self, around: Tensor, left: Tensor, right: Tensor) -> Tensor:
+        """The readout: [N, positions * channels] read around each boundary -> moves [N] in ms."""
+        x = torch.cat([around, self.embed(left), self.embed(right)], 1)
         return LIMIT_MS * torch.tanh(self.head(x)[:, 0] / LIMIT_MS)
 
     def crop_moves_ms(self, crops: Tensor, left: Tensor, right: Tensor) -> Tensor:
         """Training's path: crops [B, 2 * pad + 1, n_mels] centred on the frame a boundary
         candidate is at (zeros beyond a recording) -> moves [B] in ms. The same numbers as
         `features_of` over the recording and `moves_ms` at that frame."""
-        feats = self.features_of(crops)
-        centre = torch.full((len(left),), self.pad // self.stride, dtype=torch.long)
-        at = centre[:, None] + self.positions[None, :]
-        x = torch.cat([feats[torch.arange(len(left))[:, None], at].flatten(1),
-                       self.embed(left), self.embed(right)], 1)
-        return LIMIT_MS * torch.tanh(self.head(x)[:, 0] / LIMIT_MS)
+        at = self.pad // self.stride + self.positions
+        return self._move(self.features_of(crops)[:, at].flatten(1), left, right)
 
 
 def conv_as_product(x: Tensor, conv: nn.Conv1d) -> Tensor:

@@ -517,7 +517,7 @@ _OT_PAUSE_GAP = pytest.mark.xfail(
 _MATCH_ONSET_GAP = pytest.mark.xfail(
     strict=True,
     reason="known gap (issue 17): the shipped model (session 20) starts 'match' at 3.045 s, in "
-    "the closure of its affricate (3.00-3.07 s by energy), and squeezes M and AE1 into 56 ms; "
+    "the closure of its affricate (3.00-3.07 s by energy), and squeezes M and AE1 into 40 ms; "
     "the voiced /m/ and vowel lie at about 2.78-2.99 s. The model shipped before (W10) started "
     "it at 2.945 s (242 ms). Strict, so the test reports as soon as a model passes it",
 )

@@ -42,7 +42,7 @@ fi
 if [[ "$WHAT" == all || "$WHAT" == english || "$WHAT" == boundary ]]; then
     # The boundary network (aligner/boundary_net.py), trained on the synthetic corpus's gold
     # boundaries alone, apart from the acoustic model: about a minute to cache each split, and
-    # 14 minutes to train on one thread beside another run (8 on two). Re-running continues
+    # 5 minutes to train on one thread beside another run. Re-running continues
     # from its last checkpoint; the export below puts it into the model.
     BN="$DATA/boundary"
     (cd "$(dirname "$0")/../.." && {

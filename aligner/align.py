@@ -214,7 +214,7 @@ class Aligner:
         # near them (boundaries.snap_to_change)
         self.snap_boundaries = True
         # and then, with refinement on, the model's boundary network (when it has one) moves
-        # each boundary where the spectrum around it says (boundary_net.place_boundaries)
+        # each boundary where the spectrum around it says (boundary_net.move_boundaries)
         self.place_boundaries = True
         # a word's fading last sound before a pause keeps the voicing that runs on after it
         # (boundaries.extend_into_voicing)
@@ -593,7 +593,7 @@ class Aligner:
         """Words and phones of one utterance from the model's outputs for its audio (times from
         the start of that audio; no flags: `align_waveform` adds them per speaker)."""
         from aligner.boundaries import snap_to_change
-        from aligner.boundary_net import place_boundaries
+        from aligner.boundary_net import move_boundaries
         from aligner.features import CHANGE_FEATURES
         from aligner.states import phone_log_probs, with_markup_scores
         from aligner.text.phones import (MARKUP_IDS, SILENCE, SPOKEN_NOISE, STAR, phone_ids,
@@ -652,8 +652,8 @@ class Aligner:
         else:
             phones_out = on_model_grid
         if self.refine_boundaries and self.place_boundaries and encoded.boundary_features is not None:
-            phones_out = tidy_phones(place_boundaries(phones_out, encoded.boundary_features,
-                                                      self.model.boundary_net), duration)
+            phones_out = tidy_phones(move_boundaries(phones_out, encoded.boundary_features,
+                                                     self.model.boundary_net), duration)
         if unheard:
             phones_out, owner = with_unheard(phones_out, owner, unheard, duration)
         by_word: list[list[Interval]] = [[] for _ in prepared.words]

@@ -12,7 +12,7 @@ snapped to the spectral change (`Aligner.decode`).
 
 The work is split as the data flows: the convolutions (`BoundaryNet.trunk`) run over the whole
 recording when it is encoded, every `stride` x 2.5 ms (`features.fine_spectra`'s pieces), and
-`place_boundaries` reads their output at each boundary the decoder found: a small MLP per
+`move_boundaries` reads their output at each boundary the decoder found: a small MLP per
 boundary, no convolution per boundary.
 """
 
@@ -42,8 +42,10 @@ class BoundaryNet(nn.Module):
     def __init__(self, channels: int = 32, stride: int = 2, hidden: int = 128,
                  embed: int = 16) -> None:
         super().__init__()
-        if stride not in (1, 2) or channels < 1 or hidden < 1 or embed < 1:
-            raise ValueError(f"boundary_net: stride must be 1 or 2 and sizes positive, got "
+        sizes = (channels, hidden, embed)
+        if stride not in (1, 2) or type(stride) is not int or not all(
+                type(n) is int and n >= 1 for n in sizes):
+            raise ValueError(f"boundary_net: stride must be 1 or 2 and sizes whole and positive, got "
                              f"channels={channels}, stride={stride}, hidden={hidden}, "
                              f"embed={embed}")
         self.stride = stride
@@ -72,8 +74,9 @@ class BoundaryNet(nn.Module):
 
     def moves_ms(self, features: Tensor, rows: Tensor, left: Tensor, right: Tensor) -> Tensor:
         """How far each boundary should move, in ms: `features` [R, channels] (one recording's
-        `features_of`) read around `rows` [N] (the boundaries' rows), with the phone ids on
-        either side ([N] each) -> [N], within +-LIMIT_MS."""
+        `piece_rows`, put end to end) read around `rows` [N] (the boundaries' rows; the reads
+        stop at the recording's padded ends), with the phone ids on either side ([N] each) ->
+        [N], within +-LIMIT_MS."""
         at = (rows[:, None] + self.positions[None, :]).clamp(0, features.shape[0] - 1)
         return self._move(features[at].flatten(1), left, right)
 
@@ -102,11 +105,16 @@ def conv_as_product(x: Tensor, conv: nn.Conv1d) -> Tensor:
 
 
 def piece_rows(net: BoundaryNet, piece: FinePiece) -> Tensor:
-    """`net.features_of` the frames a piece of the fine analysis keeps, on the CPU: rows of the
-    whole recording padded with `net.pad` frames of zeros at each end (row r at frame
-    r * stride - pad), as `place_boundaries` reads them. Pieces' rows put end to end are the
-    recording's: their margins cover the convolutions' reach."""
+    """`net.features_of` the frames a piece of the fine analysis keeps (run on the network's
+    device, returned on the CPU): rows of the whole recording padded with `net.pad` frames of
+    zeros at each end (row r at frame r * stride - pad), as `move_boundaries` reads them.
+    Pieces' rows put end to end are the recording's: their margins cover the convolutions'
+    reach, and their edges fall on the stride's grid (ValueError otherwise)."""
     mel, s, pad = piece.mel, net.stride, net.pad
+    if (piece.first + pad) % s or (piece.lo + pad) % s:
+        raise ValueError(f"a piece at frame {piece.first} (margin from {piece.lo}) is off the "
+                         f"boundary network's grid of {s} frames: CHANGE_CHUNK and CHANGE_MARGIN "
+                         "must be multiples of it")
     before = pad if piece.lo == 0 else 0
     after = pad if piece.lo + len(mel) == piece.total else 0
     x = torch.nn.functional.pad(mel, (0, 0, before, after))
@@ -129,8 +137,8 @@ def phone_id(label: str) -> int | None:
     return PHONE_TO_ID.get(bare)  # upper case: never the blank
 
 
-def place_boundaries(phones: list[Interval], features: Tensor, net: BoundaryNet
-                     ) -> list[Interval]:
+def move_boundaries(phones: list[Interval], features: Tensor, net: BoundaryNet
+                    ) -> list[Interval]:
     """Phones with each boundary between two touching phones moved where `net` says.
 
     `features` are `piece_rows` of the recording's pieces (row r at input frame

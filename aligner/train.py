@@ -403,6 +403,8 @@ def train(cfg: TrainConfig, echo=None, on_step=None, device: str = "auto") -> di
     work.mkdir(parents=True, exist_ok=True)
     log = Log(work / LOG_FILE, enabled=rank == 0, echo=echo)
     model = _build_model(cfg, log).to(device)
+    if model.boundary_net is not None:  # trained apart (recipes/train/boundary_net.py): kept as
+        model.boundary_net.requires_grad_(False)  # it is, and DDP would wait for its gradients
     features = model.config.feature_config
     items = _training_items(cfg, features, log, world, rank)
     hours = sum(i.frames for i in items) * features.frame_duration / 3600
@@ -532,7 +534,8 @@ def _optimizer(model: AcousticModel, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW with weight decay on the weight matrices only (not on biases and norms)."""
     decay, no_decay = [], []
     for n, p in model.named_parameters():
-        (no_decay if p.dim() < 2 or "norm" in n else decay).append(p)
+        if p.requires_grad:
+            (no_decay if p.dim() < 2 or "norm" in n else decay).append(p)
     return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
 

@@ -12,7 +12,7 @@ import torch
 
 from aligner.alignment import Interval
 from aligner.boundary_net import (HOP, MIN_PHONE, SILENCE_ID, BoundaryNet, conv_as_product,
-                                  phone_id, piece_rows, place_boundaries)
+                                  move_boundaries, phone_id, piece_rows)
 from aligner.features import CHANGE_MARGIN, FinePiece
 from tests.conftest import speechlike
 
@@ -90,7 +90,7 @@ def test_boundaries_move_by_what_the_network_says():
     net = _moving_by(10.0)
     mel = torch.zeros(int(2.0 / HOP), 40)
     rows = piece_rows(net, FinePiece(0, len(mel), 0, len(mel), mel))
-    out = place_boundaries(_phones(), rows, net)
+    out = move_boundaries(_phones(), rows, net)
     move = 60.0 * float(torch.tanh(torch.tensor(10.0 / 60.0))) / 1000.0
     assert [p.label for p in out] == [p.label for p in _phones()]
     assert out[1].start == pytest.approx(0.3 + move, abs=1e-6)  # silence to speech moves
@@ -108,7 +108,7 @@ def test_a_large_move_leaves_each_phone_its_minimum_and_the_order():
     mel = torch.zeros(int(2.0 / HOP), 40)
     rows = piece_rows(net, FinePiece(0, len(mel), 0, len(mel), mel))
     before = _phones()
-    out = place_boundaries(before, rows, net)
+    out = move_boundaries(before, rows, net)
     for a, b in zip(before, out):
         assert b.end - b.start >= min(MIN_PHONE, a.end - a.start) - 1e-9
     for a, b in zip(out, out[1:]):

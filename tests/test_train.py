@@ -739,3 +739,28 @@ def test_fresh_states_model_and_bad_states_options(corpus, tmp_path):
         train(_cfg(tmp_path, corpus, "ctc3", loss="ctc", states=3), echo=lambda line: None)
     with pytest.raises(TrainError, match="one-state"):
         train(_cfg(tmp_path, corpus, "re", init=fresh.output, states=3, arch={}), echo=lambda line: None)
+
+
+def test_fine_tuning_keeps_the_boundary_network_as_it_was(trained, corpus, tmp_path):
+    """The boundary network is trained apart (recipes/train/boundary_net.py): training the
+    acoustic model from a model that holds one keeps it to the bit (it is frozen meanwhile:
+    under torchrun, DDP would otherwise wait for its gradients)."""
+    from dataclasses import replace
+
+    from aligner.model import AcousticModel, load_model, save_model
+
+    _, cfg, _ = trained
+    torch.set_num_threads(1)
+    base = load_model(Path(cfg.output))
+    torch.manual_seed(5)
+    with_net = AcousticModel(replace(base.config, boundary_net={"channels": 4, "hidden": 8,
+                                                                "embed": 2}))
+    with_net.load_state_dict({**with_net.state_dict(), **base.state_dict()})
+    save_model(with_net, tmp_path / "init")
+    tuned = _cfg(tmp_path, corpus, "tuned", init=str(tmp_path / "init"), epochs=1, max_steps=2,
+                 arch={})
+    train(tuned, echo=lambda line: None)
+    after = load_model(Path(tuned.output))
+    for k, v in with_net.boundary_net.state_dict().items():
+        assert torch.equal(after.boundary_net.state_dict()[k], v), k
+    assert not torch.equal(after.stem.weight, with_net.stem.weight)  # the rest did train

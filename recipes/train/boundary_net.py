@@ -62,15 +62,18 @@ def extract(corpus: Path, out: Path) -> None:
     t0 = time.time()
     for n, u in enumerate(utts):
         wave = load_audio(u.audio)
-        (piece,) = fine_spectra(torch.from_numpy(wave))  # utterances under a minute: one piece
-        mels.append(piece.mel.half())
+        pieces = list(fine_spectra(torch.from_numpy(wave)))
+        if len(pieces) != 1:  # over a minute: the network was trained on whole utterances
+            print(f"{u.audio}: {len(wave) / 16000:.0f} s, left out (a minute at most)")
+            continue
+        mels.append(pieces[0].mel.half())
         gold = gold_boundaries(read_alignment(u.gold).phones, len(wave) / 16000)
         bounds.append(torch.tensor(gold, dtype=torch.float64).reshape(-1, 3))
         if n % 1000 == 0:
             print(f"{n}/{len(utts)} utterances, {time.time() - t0:.0f} s", flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"mels": mels, "bounds": bounds}, out)
-    print(f"{out}: {len(utts)} utterances, {sum(map(len, bounds))} boundaries")
+    print(f"{out}: {len(mels)} utterances, {sum(map(len, bounds))} boundaries")
 
 
 def flat_boundaries(data: dict) -> tuple[torch.Tensor, ...]:
@@ -133,6 +136,8 @@ def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     config = {"channels": args.channels, "stride": args.stride, "hidden": args.hidden,
               "embed": args.embed}
+    settings = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+                "train": str(args.train), "dev": str(args.dev)}
     torch.manual_seed(args.seed)
     net = BoundaryNet(**config)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -142,7 +147,7 @@ def train(args: argparse.Namespace) -> None:
     step = 0
     if args.out.is_file():  # continue a run cut short
         saved = torch.load(args.out, weights_only=False)
-        if saved["config"] != config or saved.get("steps") != args.steps:
+        if saved["config"] != config or saved.get("settings") != settings:
             raise SystemExit(f"{args.out}: a run with other settings; remove it to start anew")
         net.load_state_dict(saved["state"])
         opt.load_state_dict(saved["opt"])
@@ -174,7 +179,7 @@ def train(args: argparse.Namespace) -> None:
             print(f"dev {evaluate(net, dev_data, flat_dev)}", flush=True)
             tmp = args.out.with_suffix(".tmp")
             torch.save({"config": config, "state": net.state_dict(), "steps": args.steps,
-                        "step": step, "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "settings": settings, "step": step, "opt": opt.state_dict(), "sched": sched.state_dict(),
                         "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, tmp)
             tmp.replace(args.out)
 
@@ -185,23 +190,20 @@ def attach(net_path: Path, model_dir: Path) -> None:
     any it had. The directory then loads as one model (`load_model` checks every part)."""
     from dataclasses import replace
 
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
-    from aligner.atomic import atomic_path
-    from aligner.model import WEIGHTS_FILE, read_config, save_config
+    from aligner.model import WEIGHTS_FILE, AcousticModel, read_config, save_model
 
     saved = torch.load(net_path, weights_only=False)
-    if saved.get("step") != saved.get("steps"):
+    if "step" not in saved or saved.get("step") != saved.get("steps"):
         raise SystemExit(f"{net_path}: training stopped at step {saved.get('step')} of "
                          f"{saved.get('steps')}: run `train` again to finish it")
-    net = BoundaryNet(**saved["config"])
-    net.load_state_dict(saved["state"])  # checks the weights fit the sizes
+    model = AcousticModel(replace(read_config(model_dir), boundary_net=dict(saved["config"])))
     weights = {k: v for k, v in load_file(str(model_dir / WEIGHTS_FILE)).items()
                if not k.startswith("boundary_net.")}
-    weights.update({f"boundary_net.{k}": v.contiguous() for k, v in net.state_dict().items()})
-    with atomic_path(model_dir / WEIGHTS_FILE) as tmp:
-        save_file(weights, str(tmp))
-    save_config(replace(read_config(model_dir), boundary_net=dict(saved["config"])), model_dir)
+    weights.update({f"boundary_net.{k}": v for k, v in saved["state"].items()})
+    model.load_state_dict(weights)  # checks every weight fits the sizes
+    save_model(model, model_dir)
 
 
 def main() -> None:

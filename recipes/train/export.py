@@ -20,6 +20,7 @@ import json
 import re
 import shlex
 import shutil
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +32,9 @@ from aligner.dev_metrics import dev_metrics, find_dev_utterances
 from aligner.model import (CONFIG_FILE, WEIGHTS_FILE, AcousticModel, ModelConfig, load_model,
                            read_config, save_config)
 from aligner.train import CHECKPOINT
-from recipes.train.boundary_net import attach
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from the checkout
+from recipes.train.boundary_net import attach  # noqa: E402
 
 METHOD_NAMES = {"ot": "OTTC, boundaries from alpha (`--method ot`)",
                 "viterbi": "OTTC, Viterbi on the label posteriors (`--method viterbi`)",
@@ -140,6 +143,9 @@ def _parse_args() -> argparse.Namespace:
     args = p.parse_args()
     if args.real_speech is not None and not args.real_speech.is_file():
         p.error(f"--real-speech {args.real_speech}: no such file")
+    if args.boundary_net is not None and not args.boundary_net.is_file():
+        p.error(f"--boundary-net {args.boundary_net}: no such file (recipes/train/boundary_net.py "
+                "train writes it)")
     return args
 
 

@@ -134,7 +134,8 @@ if [[ "$WHAT" == all || "$WHAT" == english || "$WHAT" == export ]]; then
     # (recipes/train/README.md section 3: a long recording with voices at different levels); the
     # network was trained with the whole recording's, the same for recordings up to 4 s.
     python recipes/train/export.py --run "$DATA/runs/english" --which last --out models/english \
-        --norm-local-s 4 --boundary-net "$DATA/boundary/net.pt" \
+        --norm-local-s 4 \
+        $( [[ -f "$DATA/boundary/net.pt" ]] && echo --boundary-net "$DATA/boundary/net.pt" ) \
         --dev "$DATA/synth/dev" --test "$DATA/synth/test" \
         $( [[ -f docs/benchmarks/real_speech.md ]] && echo --real-speech docs/benchmarks/real_speech.md ) \
         $( [[ -d "$DATA/runs/diag-supervised/epoch2" ]] && echo --ceiling "$DATA/runs/diag-supervised/epoch2" ) \

@@ -39,15 +39,15 @@ class BoundaryNet(nn.Module):
     """Convolutions over 2.5 ms log-mels (every `stride` frames out), then for each boundary the
     outputs at 13 positions across +-60 ms and the two phones' embeddings -> a move in ms."""
 
-    def __init__(self, channels: int = 32, stride: int = 2, hidden: int = 128,
+    def __init__(self, channels: int = 16, stride: int = 2, hidden: int = 128,
                  embed: int = 16) -> None:
         super().__init__()
         sizes = (channels, hidden, embed)
         if stride not in (1, 2) or type(stride) is not int or not all(
                 type(n) is int and n >= 1 for n in sizes):
-            raise ValueError(f"boundary_net: stride must be 1 or 2 and sizes whole and positive, got "
-                             f"channels={channels}, stride={stride}, hidden={hidden}, "
-                             f"embed={embed}")
+            raise ValueError(f"boundary_net: stride must be 1 or 2 and sizes whole and "
+                             f"positive, got channels={channels}, stride={stride}, "
+                             f"hidden={hidden}, embed={embed}")
         self.stride = stride
         # input frames either side of a readout position that its value depends on (the
         # convolutions' reach), and the zeros beyond each end of a recording (as in training)
@@ -142,9 +142,9 @@ def move_boundaries(phones: list[Interval], features: Tensor, net: BoundaryNet
     """Phones with each boundary between two touching phones moved where `net` says.
 
     `features` are `piece_rows` of the recording's pieces (row r at input frame
-    r * stride - net.pad). Boundaries between two silences or next to markup stay; each phone keeps
-    MIN_PHONE (or what it had, if less), so the order never changes. Pure, apart from running
-    the network's readout."""
+    r * stride - net.pad). Boundaries between two silences or next to markup stay; each phone
+    keeps MIN_PHONE (or what it had, if less), so the order never changes. Pure, apart from
+    running the network's readout."""
     if len(phones) < 2:
         return list(phones)
     at, times, left, right = [], [], [], []

@@ -1,9 +1,11 @@
 """Train the boundary network (`aligner/boundary_net.py`) on the synthetic corpus's gold times.
 
-    python recipes/train/boundary_net.py extract --corpus $DATA/synth/train --out $DATA/boundary/train.pt
-    python recipes/train/boundary_net.py extract --corpus $DATA/synth/dev --out $DATA/boundary/dev.pt
-    python recipes/train/boundary_net.py train --train $DATA/boundary/train.pt \
-        --dev $DATA/boundary/dev.pt --out $DATA/boundary/net.pt [--steps 8000] [--threads 2]
+    B=$DATA/boundary
+    python recipes/train/boundary_net.py extract --corpus $DATA/synth/train --out $B/train.pt
+    python recipes/train/boundary_net.py extract --corpus $DATA/synth/dev --out $B/dev.pt
+    python recipes/train/boundary_net.py train --train $B/train.pt --dev $B/dev.pt \
+        --out $B/net.pt [--steps 8000] [--threads 2]
+    python recipes/train/boundary_net.py attach --net $B/net.pt --model MODEL_DIR
 
 `extract` caches each utterance's fine log-mels (`features.fine_spectra`, float16; 1.5 GB for
 the 12.6 h training split, about a minute) and its gold phone boundaries (time, phone ids on
@@ -12,8 +14,8 @@ aligner's own boundaries are displaced (Laplace of 8 ms scale, or uniform within
 50 ms) and teaches the network to move it back (smooth L1 in ms); a checkpoint every 1000 steps,
 and a run that is started again continues from it. The defaults are the shipped network's
 (16 channels, every 5 ms: 37,441 parameters); its 8000 steps of 256 took 5 minutes on one
-thread beside another run. `recipes/train/export.py --boundary-net` puts the result into the model directory it exports
-(`attach` does the same for a model directory as it is).
+thread beside another run. `recipes/train/export.py --boundary-net` puts the result into the
+model directory it exports; `attach` puts it into a model directory as it is.
 """
 
 from __future__ import annotations
@@ -179,8 +181,9 @@ def train(args: argparse.Namespace) -> None:
             print(f"dev {evaluate(net, dev_data, flat_dev)}", flush=True)
             tmp = args.out.with_suffix(".tmp")
             torch.save({"config": config, "state": net.state_dict(), "steps": args.steps,
-                        "settings": settings, "step": step, "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, tmp)
+                        "settings": settings, "step": step, "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "rng": rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state()}, tmp)
             tmp.replace(args.out)
 
 

@@ -585,7 +585,8 @@ class Aligner:
                 changes.append(piece_change(piece))
             if net is not None:
                 rows.append(piece_rows(net, piece))
-        return (torch.cat(changes) if snap else None), (torch.cat(rows) if net is not None else None)
+        return (torch.cat(changes) if snap else None,
+                torch.cat(rows) if net is not None else None)
 
     # ------------------------------------------------------------------ stage 2: decode
     def decode(self, encoded: Encoded, prepared: PreparedText,
@@ -651,9 +652,10 @@ class Aligner:
                                                     CHANGE_FEATURES.frame_duration), duration)
         else:
             phones_out = on_model_grid
-        if self.refine_boundaries and self.place_boundaries and encoded.boundary_features is not None:
-            phones_out = tidy_phones(move_boundaries(phones_out, encoded.boundary_features,
-                                                     self.model.boundary_net), duration)
+        rows = encoded.boundary_features
+        if self.refine_boundaries and self.place_boundaries and rows is not None:
+            phones_out = tidy_phones(move_boundaries(phones_out, rows, self.model.boundary_net),
+                                     duration)
         if unheard:
             phones_out, owner = with_unheard(phones_out, owner, unheard, duration)
         by_word: list[list[Interval]] = [[] for _ in prepared.words]

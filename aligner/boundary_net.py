@@ -24,15 +24,14 @@ import torch
 from torch import Tensor, nn
 
 from aligner.alignment import Interval
+from aligner.boundaries import MIN_PHONE  # each phone keeps this much, as in snapping
 from aligner.features import CHANGE_FEATURES, FinePiece
-from aligner.text.phones import PHONE_TO_ID, SILENCE, VOCAB
+from aligner.text.phones import PHONE_TO_ID, SILENCE_ID, VOCAB, strip_stress
 
 HOP = CHANGE_FEATURES.frame_duration  # s between the input's frames (2.5 ms)
 REACH = 24  # input frames either side of a boundary that the readout sees (60 ms)
 READ_EVERY = 4  # input frames between the readout's positions (10 ms)
 LIMIT_MS = 60.0  # the largest move
-MIN_PHONE = 0.012  # s: each phone keeps at least this much (or all it had), as in snapping
-SILENCE_ID = VOCAB.index(SILENCE)
 
 
 class BoundaryNet(nn.Module):
@@ -131,7 +130,7 @@ def piece_rows(net: BoundaryNet, piece: FinePiece) -> Tensor:
 def phone_id(label: str) -> int | None:
     """The model's id of an output phone label ('' and 'sil' are silence; stress digits are
     dropped); None for markup and anything else the network was not trained on."""
-    bare = label.strip().upper().rstrip("012")
+    bare = strip_stress(label.strip().upper())
     if bare in ("", "SIL"):
         return SILENCE_ID
     return PHONE_TO_ID.get(bare)  # upper case: never the blank

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aligner.audio import load_audio
+from aligner.audio import SAMPLE_RATE, load_audio
 from aligner.corpus import gold_utterances
 from aligner.boundary_net import HOP, SILENCE_ID, BoundaryNet, phone_id
 from aligner.features import fine_spectra
@@ -66,10 +66,10 @@ def extract(corpus: Path, out: Path) -> None:
         wave = load_audio(u.audio)
         pieces = list(fine_spectra(torch.from_numpy(wave)))
         if len(pieces) != 1:  # over a minute: the network was trained on whole utterances
-            print(f"{u.audio}: {len(wave) / 16000:.0f} s, left out (a minute at most)")
+            print(f"{u.audio}: {len(wave) / SAMPLE_RATE:.0f} s, left out (a minute at most)")
             continue
         mels.append(pieces[0].mel.half())
-        gold = gold_boundaries(read_alignment(u.gold).phones, len(wave) / 16000)
+        gold = gold_boundaries(read_alignment(u.gold).phones, len(wave) / SAMPLE_RATE)
         bounds.append(torch.tensor(gold, dtype=torch.float64).reshape(-1, 3))
         if n % 1000 == 0:
             print(f"{n}/{len(utts)} utterances, {time.time() - t0:.0f} s", flush=True)

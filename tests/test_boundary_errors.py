@@ -46,3 +46,13 @@ def test_summary_row_counts_late_and_early_misses():
     assert r["within_20ms"] == pytest.approx(0.5)
     assert r["late_20ms"] == pytest.approx(0.25) and r["early_20ms"] == pytest.approx(0.25)
     assert r["median_ms"] == pytest.approx(5.0)
+    assert r["within_20ms_of_median"] == pytest.approx(0.5)  # 30 and -50: 25, 55 ms from +5
+    late = summary_row([0.030, 0.032, 0.028])  # a constant offset: every one a miss, none of
+    assert late["within_20ms"] == 0.0 and late["within_20ms_of_median"] == 1.0  # its median
+
+
+def test_less_own_median_takes_each_groups_constant_offset_away():
+    from benchmarks.boundary_errors import less_own_median
+
+    got = less_own_median({"a": [0.010, 0.012, 0.014], "b": [-0.030, -0.020]})
+    assert [round(o * 1000) for o in got] == [-2, 0, 2, -5, 5]

@@ -168,7 +168,7 @@ def test_the_recipe_trains_resumes_and_attaches(tiny_model_dir, tmp_path, monkey
                        for _ in range(3)]}
     torch.save(data, tmp_path / "d.pt")
     monkeypatch.setattr(recipe, "CHECK_EVERY", 2)
-    args = argparse.Namespace(train=tmp_path / "d.pt", dev=tmp_path / "d.pt",
+    args = argparse.Namespace(train=[tmp_path / "d.pt"], dev=tmp_path / "d.pt",
                               out=tmp_path / "net.pt", steps=3, batch=8, lr=1e-3, channels=8,
                               stride=1, hidden=16, embed=4, seed=0, threads=1)
     calls = {"n": 0}
@@ -207,3 +207,16 @@ def test_the_recipes_gold_boundaries_give_gaps_to_silence_and_skip_markup():
     hh, ah, l_ = phone_id("HH"), phone_id("AH"), phone_id("L")
     assert got == [(0.1, SILENCE_ID, hh), (0.2, hh, ah), (0.3, ah, SILENCE_ID),
                    (0.6, SILENCE_ID, l_), (0.7, l_, SILENCE_ID)]
+
+
+def test_the_recipe_trains_on_several_caches_as_one_set(tmp_path):
+    from recipes.train import boundary_net as recipe
+
+    for name, n in (("a.pt", 2), ("b.pt", 3)):
+        torch.save({"mels": [torch.full((50, 40), float(n)).half() for _ in range(n)],
+                    "bounds": [torch.tensor([[0.05, 1, 5]], dtype=torch.float64)] * n},
+                   tmp_path / name)
+    data = recipe.load_boundaries([tmp_path / "a.pt", tmp_path / "b.pt"])
+    assert [float(m[0, 0]) for m in data["mels"]] == [2.0, 2.0, 3.0, 3.0, 3.0]
+    utt, t, left, right = recipe.flat_boundaries(data)
+    assert utt.tolist() == [0, 1, 2, 3, 4] and left.tolist() == [1] * 5

@@ -9,13 +9,15 @@
 
 `extract` caches each utterance's fine log-mels (`features.fine_spectra`, float16; 1.5 GB for
 the 12.6 h training split, about a minute) and its gold phone boundaries (time, phone ids on
-either side, silence for gaps). `train` draws boundaries at random, displaces each as the
-aligner's own boundaries are displaced (Laplace of 8 ms scale, or uniform within 45 ms; at most
-50 ms) and teaches the network to move it back (smooth L1 in ms); a checkpoint every 1000 steps,
-and a run that is started again continues from it. The defaults are the shipped network's
-(16 channels, every 5 ms: 37,441 parameters); its 8000 steps of 256 took 5 minutes on one
-thread beside another run. `recipes/train/export.py --boundary-net` puts the result into the
-model directory it exports; `attach` puts it into a model directory as it is.
+either side, silence for gaps); `train --train` takes one cache or several, trained on as one
+set (the shipped network: the main corpus's training split alone). `train` draws boundaries at
+random, displaces each as the aligner's own boundaries are displaced (Laplace of 8 ms scale, or
+uniform within 45 ms; at most 50 ms) and teaches the network to move it back (smooth L1 in ms);
+a checkpoint every 1000 steps, and a run that is started again continues from it. The defaults
+are the shipped network's (16 channels, every 5 ms: 37,441 parameters); its 8000 steps of 256
+took 5 minutes on one thread beside another run. `recipes/train/export.py --boundary-net` puts
+the result into the model directory it exports; `attach` puts it into a model directory as it
+is.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def extract(corpus: Path, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"mels": mels, "bounds": bounds}, out)
     print(f"{out}: {len(mels)} utterances, {sum(map(len, bounds))} boundaries")
+
+
+def load_boundaries(paths: list[Path]) -> dict:
+    """The `extract` caches of several splits (corpora) as one training set."""
+    parts = [torch.load(path) for path in paths]
+    return {key: [x for part in parts for x in part[key]] for key in ("mels", "bounds")}
 
 
 def flat_boundaries(data: dict) -> tuple[torch.Tensor, ...]:
@@ -139,7 +147,7 @@ def train(args: argparse.Namespace) -> None:
     config = {"channels": args.channels, "stride": args.stride, "hidden": args.hidden,
               "embed": args.embed}
     settings = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
-                "train": str(args.train), "dev": str(args.dev)}
+                "train": [str(t) for t in args.train], "dev": str(args.dev)}
     torch.manual_seed(args.seed)
     net = BoundaryNet(**config)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -158,7 +166,7 @@ def train(args: argparse.Namespace) -> None:
         torch.set_rng_state(saved["torch_rng"])
         step = saved["step"]
         print(f"continuing {args.out} from step {step}", flush=True)
-    train_data, dev_data = torch.load(args.train), torch.load(args.dev)
+    train_data, dev_data = load_boundaries(args.train), torch.load(args.dev)
     flat_train, flat_dev = flat_boundaries(train_data), flat_boundaries(dev_data)
     print(f"{len(flat_train[0])} training boundaries, {len(flat_dev[0])} dev; "
           f"{sum(p.numel() for p in net.parameters()):,} parameters", flush=True)
@@ -216,7 +224,8 @@ def main() -> None:
     ex.add_argument("--corpus", type=Path, required=True)
     ex.add_argument("--out", type=Path, required=True)
     tr = sub.add_parser("train", help="train (or continue training) the boundary network")
-    tr.add_argument("--train", type=Path, required=True)
+    tr.add_argument("--train", type=Path, nargs="+", required=True,
+                    help="one or more `extract` caches, trained on as one set")
     tr.add_argument("--dev", type=Path, required=True)
     tr.add_argument("--out", type=Path, required=True)
     tr.add_argument("--steps", type=int, default=8000)

@@ -323,6 +323,12 @@ def check_samples(samples: np.ndarray, name: object) -> np.ndarray:
     peak = float(np.max(np.abs(samples)))
     if peak < _SILENCE_PEAK:
         raise SilentAudioError(f"{name}: the recording is silent (peak below -80 dBFS)")
+    # A constant offset is no sound: the swing about the mean is what a microphone heard (max
+    # and min, not a centred copy: an hour of float64 samples would take 460 MB)
+    mean = float(samples.mean(dtype=np.float64))
+    if max(float(samples.max()) - mean, mean - float(samples.min())) < _SILENCE_PEAK:
+        raise SilentAudioError(f"{name}: the recording is silent (every sample is {mean:+.4f}, "
+                               "a constant offset: nothing varies above -80 dBFS)")
     if peak > FLOAT_PEAK_LIMIT:
         raise AudioError(f"{name}: floating-point samples reach {peak:.1f}, far beyond full scale "
                          "(1.0): integer PCM values stored as floats? (an array: divide 16-bit "

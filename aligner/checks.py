@@ -600,7 +600,9 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
                           f"the loudest sample is at {level:.0f} dBFS: a recording this quiet "
                           "(a muted or distant microphone, the wrong input) may hold little "
                           "more than noise; is this the recording you meant?"))
-    clipped = float((magnitude >= FULL_SCALE).mean())
+    # full scale: 1.0, or a floating-point recording's own ceiling above it (samples beyond 1
+    # are kept as they are, not clipped; a float file scaled up to a peak of 2 is not distorted)
+    clipped = float((magnitude >= FULL_SCALE * max(1.0, peak)).mean())
     if clipped >= CLIPPED_SHARE:
         flags.append(Flag("clipped",
                           f"{clipped:.1%} of the samples are at full scale: the recording is "

@@ -113,6 +113,16 @@ def test_silence_only(tmp_path, write_wav):
     assert "silent" in _message(e)
 
 
+def test_a_constant_offset_is_silence(tmp_path, write_wav):
+    """Every sample 0.2: no sound, though the peak is -14 dBFS (it aligned a sentence, with
+    16 warnings); an offset under speech keeps the speech."""
+    with pytest.raises(AudioError) as e:
+        load_audio(write_wav(tmp_path / "dc.wav", np.full(16000, 0.2, dtype=np.float32)))
+    assert "silent" in _message(e) and "+0.2000" in _message(e) and "dc.wav" in _message(e)
+    speech = (speechlike(1.0) * 0.5 + 0.2).astype(np.float32)
+    assert load_audio(write_wav(tmp_path / "offset.wav", speech)).std() > 0.01
+
+
 @pytest.mark.parametrize("rate", [16000, 8000])
 def test_nan_samples_are_counted_in_the_file(tmp_path, write_wav, rate):
     """The count is of the file's samples, not of the resampled ones the NaNs spread over."""

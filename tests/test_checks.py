@@ -632,6 +632,11 @@ def test_a_recording_too_quiet_or_clipped_is_flagged():
     assert recording_level(edge) == []
     assert [f.kind for f in recording_level(np.zeros(100, dtype=np.float32))] == ["quiet_audio"]
     assert recording_level(np.zeros(0, dtype=np.float32)) == []
+    # a floating-point recording scaled beyond 1.0 keeps its samples: 1.5% of them were over
+    # 0.99 and it was called clipped; flat at its own ceiling it is
+    assert recording_level(voice * 4) == []
+    (flat,) = recording_level(np.clip(voice * 160, -2, 2))
+    assert flat.kind == "clipped"
 
 
 def test_the_level_flags_reach_the_outputs(tmp_path, tiny_model_dir):

@@ -347,6 +347,11 @@ def test_validate_and_align_agree_when_there_is_no_audio(tmp_path, tiny_model_di
         aligned = cli(folder, "-o", tmp_path / "out", "--model", tiny_model_dir)
         assert_one_line_error(aligned, 2, *needles)
         assert aligned.stderr == validated.stderr
+        assert not (tmp_path / "out").exists()  # nothing written: no empty folder left behind
+    kept = tmp_path / "mine"  # a folder the user made is theirs: it stays
+    kept.mkdir()
+    assert_one_line_error(cli(empty, "-o", kept, "--model", tiny_model_dir), 2)
+    assert kept.is_dir()
 
 
 def test_bad_usage_and_bad_input_exit_2(example_pair, tiny_model_dir, tmp_path):

@@ -148,6 +148,40 @@ def test_ambiguous_numbers_give_reading_variants(lex):
     assert any(s.startswith("T UW1 TH AW1 Z AH0 N D T EH1 N") for s in spoken)
 
 
+@pytest.mark.parametrize("text,first,also,last", [
+    # a date typed as numbers was read "three four two thousand twenty-one", as nobody says it
+    ("3/4/2021", "march fourth twenty twenty-one", "the third of april twenty twenty-one",
+     "three four twenty twenty-one"),
+    ("12/25/1999", "december twenty-fifth nineteen ninety-nine", None,
+     "twelve twenty-five nineteen ninety-nine"),
+    ("25/12/1999", "the twenty-fifth of december nineteen ninety-nine",
+     "twenty-fifth december nineteen ninety-nine", "twenty-five twelve nineteen ninety-nine"),
+    ("3.4.21", "the third of april twenty-one", "march fourth twenty-one",  # dots: day first
+     "three four twenty-one"),
+    ("12-25-1999", "december twenty-fifth nineteen ninety-nine", None,
+     "twelve twenty-five nineteen ninety-nine"),
+    ("2021-03-04", "march fourth twenty twenty-one",
+     "the fourth of march two thousand and twenty-one", "twenty twenty-one three four"),
+])
+def test_dates_typed_as_numbers_are_read_as_dates(text, first, also, last):
+    """Every reading is a variant the acoustics choose among; the numbers one by one stay."""
+    (token,) = normalise(text)
+    said = [" ".join(r) for r in token.readings]
+    assert token.text == text and said[0] == first and said[-1] == last
+    assert also is None or also in said
+
+
+@pytest.mark.parametrize("text,typed,first", [
+    ("March 4, 2021", "4", "fourth"), ("on 4 March", "4", "the fourth of"),
+    ("Sept. 21", "21", "twenty-first"), ("may 5 people", "5", "five"),
+    ("13/13/2020", "13/13/2020", "thirteen thirteen two thousand twenty"),  # no such date
+    ("10-20-30", "10-20-30", "ten twenty thirty"), ("1/2", "1/2", "one half"),
+])
+def test_a_day_beside_a_month_is_an_ordinal_and_non_dates_stay(text, typed, first):
+    (token,) = [t for t in normalise(text) if t.text == typed]
+    assert " ".join(token.readings[0]) == first
+
+
 def test_possessive_of_unknown_word_adds_z(lex):
     (w,) = parse_transcript("Zorbleflax's", lex)
     assert w.unknown

@@ -7,6 +7,8 @@ Results: a line per file, or a progress bar, a summary table and a report for a 
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
@@ -446,6 +448,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
+    created = not out_dir.exists()
     try:
         resolve_device(device)  # first: a missing GPU leaves no empty output folder behind
         ensure_dir(out_dir)
@@ -458,6 +461,9 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
                            thresholds, cues, speaker_characters, channel)
     finally:
         release_folder(lock)
+        if created:  # a run that wrote nothing (no audio found, a bad --model) leaves no folder
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # only if empty
 
 
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,

@@ -437,9 +437,14 @@ def _unreadable(path: Path, err: BaseException, head: bytes = b"") -> AudioError
     container = sniff_unsupported(head)
     if container is not None:
         return AudioError(unsupported_format_message(path, container))
+    from aligner.corpus import TRANSCRIPT_EXTENSIONS  # here: corpus imports this module
+
     reason = _short(err)
     if "does not exist" in reason and path.is_file():  # libsndfile's word for bytes it cannot decode
         reason = "its contents could not be decoded: damaged, or not the format its name says"
+    if path.suffix.lower() in TRANSCRIPT_EXTENSIONS:  # `ottc-align talk.txt talk.txt`
+        return AudioError(f"{path}: not a readable audio file ({reason}); it looks like a "
+                          "transcript: give the recording first, ottc-align AUDIO TRANSCRIPT")
     return AudioError(f"{path}: not a readable audio file ({reason})")
 
 

@@ -113,6 +113,20 @@ def test_silence_only(tmp_path, write_wav):
     assert "silent" in _message(e)
 
 
+def test_a_transcript_given_as_the_audio_says_so(tmp_path):
+    """`ottc-align talk.txt talk.txt` said only 'not a readable audio file'."""
+    text = tmp_path / "talk.txt"
+    text.write_text("hello there\n", encoding="utf-8")
+    with pytest.raises(AudioError) as e:
+        load_audio(text)
+    assert "talk.txt" in _message(e) and "looks like a transcript" in _message(e)
+    junk = tmp_path / "talk.wav"
+    junk.write_text("hello there\n", encoding="utf-8")
+    with pytest.raises(AudioError) as e:
+        load_audio(junk)
+    assert "looks like a transcript" not in _message(e)
+
+
 def test_a_constant_offset_is_silence(tmp_path, write_wav):
     """Every sample 0.2: no sound, though the peak is -14 dBFS (it aligned a sentence, with
     16 warnings); an offset under speech keeps the speech."""

@@ -39,6 +39,7 @@ UNSUPPORTED_EXTENSIONS: tuple[str, ...] = (".m4a", ".mp4", ".aac", ".wma", ".web
                                            ".3gp")
 _BLOCK_FRAMES = 1 << 18  # ~6 s at 44.1 kHz per read: small next to the output, few Python loops
 _SILENCE_PEAK = 1e-4  # -80 dBFS: below this the recording holds no usable signal
+RESAMPLED_EDGE = 320  # samples (20 ms at 16 kHz): soxr's ramp-in from 4 kHz lasts 280
 # A channel mix this far below the loudest channel in power (40 dB) means the channels cancel
 # (one wired out of phase): the mix is then replaced by that channel. Mixing independent or
 # identical channels costs at most 6 dB, so ordinary recordings are never near it.
@@ -324,9 +325,12 @@ def check_samples(samples: np.ndarray, name: object) -> np.ndarray:
     if peak < _SILENCE_PEAK:
         raise SilentAudioError(f"{name}: the recording is silent (peak below -80 dBFS)")
     # A constant offset is no sound: the swing about the mean is what a microphone heard (max
-    # and min, not a centred copy: an hour of float64 samples would take 460 MB)
-    mean = float(samples.mean(dtype=np.float64))
-    if max(float(samples.max()) - mean, mean - float(samples.min())) < _SILENCE_PEAK:
+    # and min, not a centred copy: an hour of float64 samples would take 460 MB), inside
+    # RESAMPLED_EDGE of either end, where resampling from another rate ramps a constant in
+    inner = samples[RESAMPLED_EDGE:-RESAMPLED_EDGE] if len(samples) > 4 * RESAMPLED_EDGE \
+        else samples
+    mean = float(inner.mean(dtype=np.float64))
+    if max(float(inner.max()) - mean, mean - float(inner.min())) < _SILENCE_PEAK:
         raise SilentAudioError(f"{name}: the recording is silent (every sample is {mean:+.4f}, "
                                "a constant offset: nothing varies above -80 dBFS)")
     if peak > FLOAT_PEAK_LIMIT:

@@ -133,6 +133,11 @@ def test_a_constant_offset_is_silence(tmp_path, write_wav):
     with pytest.raises(AudioError) as e:
         load_audio(write_wav(tmp_path / "dc.wav", np.full(16000, 0.2, dtype=np.float32)))
     assert "silent" in _message(e) and "+0.2000" in _message(e) and "dc.wav" in _message(e)
+    for rate in (4000, 44100):  # resampled: the constant ramps in from 0 at both ends
+        path = tmp_path / f"dc{rate}.wav"
+        sf.write(path, np.full(2 * rate, 0.2, dtype=np.float32), rate, subtype="FLOAT")
+        with pytest.raises(AudioError, match="constant offset"):
+            load_audio(path)
     speech = (speechlike(1.0) * 0.5 + 0.2).astype(np.float32)
     assert load_audio(write_wav(tmp_path / "offset.wav", speech)).std() > 0.01
 

@@ -639,6 +639,25 @@ def test_a_recording_too_quiet_or_clipped_is_flagged():
     assert flat.kind == "clipped"
 
 
+def test_a_clipped_recording_at_another_rate_is_still_clipped(tmp_path):
+    """Resampled to 16 kHz, a clipped 44.1 kHz recording's flat tops ring past 1.0 (to 1.2):
+    judged against its own peak it was not flagged."""
+    import numpy as np
+    import soundfile as sf
+
+    from aligner.audio import load_audio
+    from aligner.checks import recording_level
+
+    voice = speechlike(2.0)
+    t = np.arange(int(2.0 * 44100)) / 44100
+    loud = np.interp(t, np.arange(len(voice)) / 16000, voice / np.abs(voice).max())
+    path = tmp_path / "hot.wav"
+    sf.write(path, np.clip(loud * 8, -1, 1), 44100, subtype="PCM_16")
+    wave = load_audio(path)
+    assert np.abs(wave).max() > 1.0  # the ringing this is about
+    assert [f.kind for f in recording_level(wave)] == ["clipped"]
+
+
 def test_the_level_flags_reach_the_outputs(tmp_path, tiny_model_dir):
     import numpy as np
     import soundfile as sf

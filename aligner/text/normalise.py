@@ -126,10 +126,10 @@ _ORDINAL_RE = re.compile(r"^(%s)(st|nd|rd|th)$" % _INT, re.IGNORECASE | _A)
 _DECADE_RE = re.compile(r"^'?(\d{2})?(\d)0'?s$", _A)
 _NUMBER_RE = re.compile(r"^([+-]?)(%s|)(?:\.(\d+))?$" % _INT, _A)
 _FRACTION_RE = re.compile(r"^(\d+)/(\d+)$", _A)
-# Dates typed as numbers: 3/4/2021, 3.4.21, 12-25-1999 (with dashes only a four-digit year:
-# 10-20-30 may be anything), and ISO's 2021-03-04.
-_DATE_RE = re.compile(r"^(\d{1,2})([/.])(\d{1,2})\2(\d{4}|\d{2})$"
-                      r"|^(\d{1,2})-(\d{1,2})-(\d{4})$", _A)
+# Dates typed as numbers: 3/4/2021, 3/4/21, 12-25-1999 (with dashes only a four-digit year:
+# 10-20-30 may be anything), and ISO's 2021-03-04. Not with dots: 3.10.12 is a version or a
+# section as often as a date.
+_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})$|^(\d{1,2})-(\d{1,2})-(\d{4})$", _A)
 _ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", _A)
 _DAY_RE = re.compile(r"^(?:[1-9]|[12]\d|3[01])$", _A)
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -485,34 +485,43 @@ def _month(word: str) -> int | None:
     return _MONTH_NUMBER.get(word.rstrip(".,").lower()) if word[:1].isupper() else None
 
 
-def _date_readings(first: int, second: int, year: str, iso: bool = False,
-                   day_first: bool = False) -> list[list[str]]:
-    """A date typed as numbers, most likely readings first. a/b/year: month first, as typed in
-    the US ("March fourth twenty twenty-one"), and day first, as typed elsewhere ("the third
-    of April", "third April"), where the numbers allow, day first first with `day_first` (dots:
-    3.4.2021 is the third of April where dots are typed); ISO's year-month-day: either way of
-    saying it. Each with the year as people say it (`numbers.year_readings`; '21: "twenty-one",
-    '09: "oh nine"), and last the numbers one by one (what any such token got before)."""
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _is_date(month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1]
+
+
+def _date_readings(first: int, second: int, year: str, iso: bool = False) -> list[list[str]]:
+    """A date typed as numbers, most likely readings first, or [] when it is no date (31/02).
+    a/b/year: month first, as typed in the US ("March fourth twenty twenty-one"), and day
+    first, as typed elsewhere ("the third of April", "third April"), where the numbers allow;
+    ISO's year-month-day: either way of saying it. The year as people say it
+    (`numbers.year_readings`; '21: "twenty-one", '09: "oh nine"); each way of saying the date
+    comes first with the likeliest year, and then the numbers one by one, as such a token was
+    read before, so that the variants a word keeps (`lexicon.MAX_VARIANTS`) hold every way."""
     y = int(year)
     if len(year) == 4:
+        if not 1000 <= y <= 2999:
+            return []
         years = num.year_readings(y)
     else:
         years = [num.cardinal(y) if y >= 10 else ["oh"] + num.cardinal(y) if y
                  else ["two", "thousand"]]  # '21, '09, '00
     forms: list[list[str]] = []
-    if iso or (1 <= first <= 12 and 1 <= second <= 31):  # first is the month
-        month, day = (first, second)
-        forms.append([MONTHS[month - 1]] + num.ordinal(day))
+    if _is_date(first, second):  # month first (ISO: always)
+        forms.append([MONTHS[first - 1]] + num.ordinal(second))
         if iso:
-            forms.append(["the"] + num.ordinal(day) + ["of", MONTHS[month - 1]])
-    if not iso and 1 <= second <= 12 and 1 <= first <= 31:  # first is the day
-        day, month = (first, second)
-        said = [["the"] + num.ordinal(day) + ["of", MONTHS[month - 1]],
-                num.ordinal(day) + [MONTHS[month - 1]]]
-        forms = said + forms if day_first else forms + said
-    as_typed = (years[0] + num.cardinal(first) + num.cardinal(second) if iso
-                else num.cardinal(first) + num.cardinal(second) + years[0])
-    return _dedupe([f + r for f in forms for r in years] + [as_typed])
+            forms.append(["the"] + num.ordinal(second) + ["of", MONTHS[first - 1]])
+    if not iso and _is_date(second, first):  # day first
+        forms.append(["the"] + num.ordinal(first) + ["of", MONTHS[second - 1]])
+        forms.append(num.ordinal(first) + [MONTHS[second - 1]])
+    if not forms:
+        return []
+    parts = [year, str(first), str(second)] if iso else [str(first), str(second), year]
+    as_typed = [w for part in parts for w in _number_readings("", part, None)[0]]
+    return _dedupe([f + years[0] for f in forms] + [as_typed]
+                   + [f + r for r in years[1:] for f in forms])
 
 
 def _fraction(a: int, b: int) -> list[str]:
@@ -680,17 +689,18 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
         base = _number_readings(sign, ip, frac)[0]
         return [base + ["percent"], base + ["per", "cent"]]
     m = _DATE_RE.match(core)
-    if m:
-        a, b, year = (m.group(1), m.group(3), m.group(4)) if m.group(1) else m.group(5, 6, 7)
-        if 1 <= int(a) <= 31 and 1 <= int(b) <= 31 and min(int(a), int(b)) <= 12:
-            return _date_readings(int(a), int(b), year, day_first=m.group(2) == ".")
+    date = _date_readings(*map(int, m.group(1, 2)), m.group(3)) if m and m.group(1) else (
+        _date_readings(*map(int, m.group(4, 5)), m.group(6)) if m else [])
     m = _ISO_DATE_RE.match(core)
-    if m and 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31:
-        return _date_readings(int(m.group(2)), int(m.group(3)), m.group(1), iso=True)
+    if m:
+        date = _date_readings(int(m.group(2)), int(m.group(3)), m.group(1), iso=True)
+    if date:
+        return date
     if _DAY_RE.match(core) and (_month(prev) or _month(nxt)):
-        # "March 4": "March fourth"; "4 March": "the fourth of March", "fourth March"
+        # "March 4": "March fourth"; "4 March": "fourth March", "the fourth of March"; the
+        # number stays ("We March 4 miles", "Chapter 4 March")
         said = [num.ordinal(int(core)), num.cardinal(int(core))]
-        return said if _month(prev) else [["the"] + said[0] + ["of"]] + said
+        return said if _month(prev) else [said[0], ["the"] + said[0] + ["of"], said[1]]
     m = _TIME_RE.match(core)
     if m and int(m.group(1)) <= 24 and int(m.group(2)) < 60:
         hours, minutes, seconds, ampm = m.groups()

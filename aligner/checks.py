@@ -582,7 +582,6 @@ def _overlapping_pairs(a: list[tuple[float, float]], b: list[tuple[float, float]
 QUIET_DBFS = -45.0
 FULL_SCALE = 0.99
 CLIPPED_SHARE = 0.001
-RESAMPLED_OVERSHOOT = 1.5
 
 
 def recording_level(wave: np.ndarray) -> list[Flag]:
@@ -601,12 +600,7 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
                           f"the loudest sample is at {level:.0f} dBFS: a recording this quiet "
                           "(a muted or distant microphone, the wrong input) may hold little "
                           "more than noise; is this the recording you meant?"))
-    # full scale: 1.0, or a floating-point recording's own ceiling far above it (samples beyond
-    # 1 are kept as they are: a float file scaled up to a peak of 2 is not distorted). Up to
-    # RESAMPLED_OVERSHOOT a peak over 1 is a clipped recording resampled to 16 kHz, whose flat
-    # tops ring past 1 (1.2 from 44.1 kHz), and 1.0 stays full scale.
-    ceiling = FULL_SCALE * (peak if peak > RESAMPLED_OVERSHOOT else 1.0)
-    clipped = float((magnitude >= ceiling).mean())
+    clipped = float((magnitude >= FULL_SCALE).mean())
     if clipped >= CLIPPED_SHARE:
         flags.append(Flag("clipped",
                           f"{clipped:.1%} of the samples are at full scale: the recording is "

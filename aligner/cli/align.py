@@ -8,7 +8,6 @@ Results: a line per file, or a progress bar, a summary table and a report for a 
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional

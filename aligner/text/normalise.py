@@ -136,6 +136,7 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
           "september", "october", "november", "december")
 _MONTH_NUMBER = {**{m: i for i, m in enumerate(MONTHS, 1)},
                  **{m[:3]: i for i, m in enumerate(MONTHS, 1)}, "sept": 9}
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _HASH_RE = re.compile(r"^#(%s)$" % _INT, _A)
 _RANGE_RE = re.compile(r"^(%s)-(%s)$" % (_INT, _INT), _A)
 # A Roman numeral of two letters or more after a capitalised word: a monarch's or a pope's
@@ -485,11 +486,18 @@ def _month(word: str) -> int | None:
     return _MONTH_NUMBER.get(word.rstrip(".,").lower()) if word[:1].isupper() else None
 
 
-_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 def _is_date(month: int, day: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1]
+
+
+def _typed_date(core: str) -> list[list[str]]:
+    """`_date_readings` of a token typed as a date (`_DATE_RE`, `_ISO_DATE_RE`), else []."""
+    m = _DATE_RE.match(core)
+    if m:
+        a, b, year = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
+        return _date_readings(int(a), int(b), year)
+    m = _ISO_DATE_RE.match(core)
+    return _date_readings(int(m.group(2)), int(m.group(3)), m.group(1), iso=True) if m else []
 
 
 def _date_readings(first: int, second: int, year: str, iso: bool = False) -> list[list[str]]:
@@ -688,12 +696,7 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
         sign, ip, frac = m.groups()
         base = _number_readings(sign, ip, frac)[0]
         return [base + ["percent"], base + ["per", "cent"]]
-    m = _DATE_RE.match(core)
-    date = _date_readings(*map(int, m.group(1, 2)), m.group(3)) if m and m.group(1) else (
-        _date_readings(*map(int, m.group(4, 5)), m.group(6)) if m else [])
-    m = _ISO_DATE_RE.match(core)
-    if m:
-        date = _date_readings(int(m.group(2)), int(m.group(3)), m.group(1), iso=True)
+    date = _typed_date(core)
     if date:
         return date
     if _DAY_RE.match(core) and (_month(prev) or _month(nxt)):

@@ -505,9 +505,10 @@ def _date_readings(first: int, second: int, year: str, iso: bool = False) -> lis
     a/b/year: month first, as typed in the US ("March fourth twenty twenty-one"), and day
     first, as typed elsewhere ("the third of April", "third April"), where the numbers allow;
     ISO's year-month-day: either way of saying it. The year as people say it
-    (`numbers.year_readings`; '21: "twenty-one", '09: "oh nine"); each way of saying the date
-    comes first with the likeliest year, and then the numbers one by one, as such a token was
-    read before, so that the variants a word keeps (`lexicon.MAX_VARIANTS`) hold every way."""
+    (`numbers.year_readings`; '21: "twenty-one", '09: "oh nine"), each way of saying the date
+    with the years said with it; each way first with the likeliest year, then the numbers one by
+    one, as such a token was read before, then the other years: at most 7 readings, within the
+    variants a word keeps (`lexicon.MAX_VARIANTS`)."""
     y = int(year)
     if len(year) == 4:
         if not 1000 <= y <= 2999:
@@ -516,20 +517,24 @@ def _date_readings(first: int, second: int, year: str, iso: bool = False) -> lis
     else:
         years = [num.cardinal(y) if y >= 10 else ["oh"] + num.cardinal(y) if y
                  else ["two", "thousand"]]  # '21, '09, '00
-    forms: list[list[str]] = []
+    # (a way of saying the date, its year's readings): "March fourth" with the US years
+    # ("twenty twenty-one", "two thousand twenty-one"), the day first with the British ones
+    # (the same, or "two thousand and twenty-one")
+    us, uk = years[:2], _dedupe([years[0], years[-1]])
+    forms: list[tuple[list[str], list[list[str]]]] = []
     if _is_date(first, second):  # month first (ISO: always)
-        forms.append([MONTHS[first - 1]] + num.ordinal(second))
+        forms.append(([MONTHS[first - 1]] + num.ordinal(second), us))
         if iso:
-            forms.append(["the"] + num.ordinal(second) + ["of", MONTHS[first - 1]])
+            forms.append((["the"] + num.ordinal(second) + ["of", MONTHS[first - 1]], uk))
     if not iso and _is_date(second, first):  # day first
-        forms.append(["the"] + num.ordinal(first) + ["of", MONTHS[second - 1]])
-        forms.append(num.ordinal(first) + [MONTHS[second - 1]])
+        forms.append((["the"] + num.ordinal(first) + ["of", MONTHS[second - 1]], uk))
+        forms.append((num.ordinal(first) + [MONTHS[second - 1]], uk))
     if not forms:
         return []
     parts = [year, str(first), str(second)] if iso else [str(first), str(second), year]
     as_typed = [w for part in parts for w in _number_readings("", part, None)[0]]
-    return _dedupe([f + years[0] for f in forms] + [as_typed]
-                   + [f + r for r in years[1:] for f in forms])
+    return _dedupe([f + said[0] for f, said in forms] + [as_typed]
+                   + [f + r for f, said in forms for r in said[1:]])
 
 
 def _fraction(a: int, b: int) -> list[str]:

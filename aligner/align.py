@@ -903,10 +903,13 @@ def choose_variants(log_probs: np.ndarray, words: Sequence[Word], spans: TokenSp
         lo, hi = max(0, min(lo, n_frames - 1)), max(min(hi, n_frames), lo + 1)
         segment = log_probs[lo:hi]
         best, best_score = variants[0], -np.inf
+        scored: set[tuple[int, ...]] = set()  # variants that differ in stress alone score alike
         for v in variants:
-            if v is not variants[0] and len(v) * states > len(segment):
+            ids = tuple(phone_ids(v, markup=True))
+            if ids in scored or (v is not variants[0] and len(v) * states > len(segment)):
                 continue
-            score = _segment_score(segment, phone_ids(v, markup=True))
+            scored.add(ids)
+            score = _segment_score(segment, list(ids))
             if score > best_score + 1e-9:
                 best, best_score = v, score
         chosen.append(best)

@@ -134,8 +134,7 @@ _ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", _A)
 _DAY_RE = re.compile(r"^(?:[1-9]|[12]\d|3[01])$", _A)
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december")
-_MONTH_NUMBER = {**{m: i for i, m in enumerate(MONTHS, 1)},
-                 **{m[:3]: i for i, m in enumerate(MONTHS, 1)}, "sept": 9}
+_MONTH_NUMBER = {m: i for i, m in enumerate(MONTHS, 1)}
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _HASH_RE = re.compile(r"^#(%s)$" % _INT, _A)
 _RANGE_RE = re.compile(r"^(%s)-(%s)$" % (_INT, _INT), _A)
@@ -482,8 +481,13 @@ def _unit_words(unit: str, amount_is_one: bool) -> list[str] | None:
 
 
 def _month(word: str) -> int | None:
-    """The month a capitalised name or abbreviation ("March", "Mar.", "Sept") stands for."""
-    return _MONTH_NUMBER.get(word.rstrip(".,").lower()) if word[:1].isupper() else None
+    """The month a capitalised name or abbreviation ("March", "Mar.", "Sept": ABBREVIATIONS
+    spells it) stands for."""
+    if not word[:1].isupper():
+        return None
+    key = word.rstrip(".,").lower()
+    spelled = ABBREVIATIONS.get(key, [[key]])[0]
+    return _MONTH_NUMBER.get(spelled[0]) if len(spelled) == 1 else None
 
 
 def _is_date(month: int, day: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,8 @@ def test_corpus_run_resume_and_failures(tmp_path, tiny_model_dir):
     (out / "bob" / "b1.json").unlink()
     result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json")
     assert result.exit_code == 0 and "skipped" in result.stdout
+    summary = result.stdout.replace("│", " ")  # the counts row: aligned, flagged, skipped, ...
+    assert re.search(r"\s1\s+\d+\s+2\s+0\s+1\.5\s", summary), result.stdout  # this run's 1.5 s
     assert (out / "bob" / "b1.json").exists()
     assert (out / "alice" / "a1.TextGrid").stat().st_mtime_ns == first
 
@@ -352,6 +355,10 @@ def test_validate_and_align_agree_when_there_is_no_audio(tmp_path, tiny_model_di
     kept.mkdir()
     assert_one_line_error(cli(empty, "-o", kept, "--model", tiny_model_dir), 2)
     assert kept.is_dir()
+    # the folders made on the way to a deeper -o go too, up to the user's own
+    assert_one_line_error(cli(empty, "-o", kept / "new" / "deeper" / "out",
+                              "--model", tiny_model_dir), 2)
+    assert kept.is_dir() and not (kept / "new").exists()
 
 
 def test_bad_usage_and_bad_input_exit_2(example_pair, tiny_model_dir, tmp_path):

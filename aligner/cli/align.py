@@ -447,7 +447,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
-    created = not out_dir.exists()
+    created = _missing_folders(out_dir)
     try:
         resolve_device(device)  # first: a missing GPU leaves no empty output folder behind
         ensure_dir(out_dir)
@@ -460,9 +460,16 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
                            thresholds, cues, speaker_characters, channel)
     finally:
         release_folder(lock)
-        if created:  # a run that wrote nothing (no audio found, a bad --model) leaves no folder
-            with contextlib.suppress(OSError):
-                out_dir.rmdir()  # only if empty
+        # a run that wrote nothing (no audio found, a bad --model) leaves none of the folders
+        # it made: `-o new/deeper/out` leaves no new/deeper either
+        with contextlib.suppress(OSError):
+            for folder in created:
+                folder.rmdir()  # only if empty: stops at the first that holds something
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """The folders `path` needs made, deepest first: what a run that wrote nothing takes away."""
+    return [p for p in (path, *path.parents) if not p.exists()]
 
 
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
@@ -748,7 +755,7 @@ def _print_corpus_summary(results, report: Path | None, root: Path, verbose: boo
         table.add_column(col, justify="right")
     table.add_row(str(counts["aligned"] + counts["flagged"]), str(counts["flagged"]),
                   str(counts["skipped"]), str(counts["failed"]),
-                  f"{sum(r.duration for r in results if r.ok):.1f}")  # skipped: aligned before
+                  f"{sum(r.duration for r in results if r.status in ('aligned', 'flagged')):.1f}")
     console.print(table)
     failed = sorted((r for r in results if r.status == "failed"), key=lambda r: r.name)
     flagged = sorted((r for r in results if r.status == "flagged" or (r.status == "skipped" and r.flags)),

@@ -10,6 +10,7 @@ is wrong in one line, so the command line can print it without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import numbers
@@ -19,7 +20,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import soundfile as sf
@@ -71,12 +72,38 @@ class AudioInfo:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
 
 
+@contextlib.contextmanager
+def decoder_chatter_dropped() -> Iterator[None]:
+    """Standard error's file descriptor pointed at /dev/null while libsndfile's decoders run.
+    Why: libmpg123 prints its own warnings there ("Warning: Xing stream size off by more than
+    1%, fuzzy seeking may be even more fuzzy than by design!"), three raw lines before the
+    one-line error of a truncated MP3, and before every line of a corpus run's that reads it;
+    what is wrong with a file is said by our own error. Python's own messages are unaffected
+    (nothing else is written while a file is decoded); where descriptor 2 cannot be copied
+    (closed, or no such descriptor), nothing is changed."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def audio_info(path: Path | str) -> AudioInfo:
     """Read the header of `path`; raises AudioError if it is missing or not a readable audio file."""
     path = Path(path)
     _check_exists(path)
     try:
-        info = sf.info(str(path))
+        with decoder_chatter_dropped():
+            info = sf.info(str(path))
     except Exception as err:  # libsndfile raises RuntimeError subclasses with its own wording
         raise _unreadable(path, err, _head(path)) from None
     return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), info.format)
@@ -91,6 +118,13 @@ def load_audio(path: Path | str | BinaryIO, sample_rate: int | None = SAMPLE_RAT
 
     Channels that cancel out when averaged (one wired out of phase) are not averaged: the
     loudest channel is used instead, found by decoding the file a second time (only then)."""
+    with decoder_chatter_dropped():
+        return _load_audio(path, sample_rate, channel)
+
+
+def _load_audio(path: Path | str | BinaryIO, sample_rate: int | None, channel: int | None
+                ) -> np.ndarray:
+    """`load_audio`, with libsndfile's decoders free to print (`decoder_chatter_dropped`)."""
     source, path = _open_source(path)
     head = None if isinstance(source, Path) else _head(source)  # before libsndfile moves it
     if head == b"":

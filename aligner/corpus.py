@@ -174,6 +174,29 @@ def _entry_is(test) -> bool:
         return False
 
 
+def no_transcript_problem(audio: Path) -> str:
+    """NO_TRANSCRIPT, with the file that was probably meant where there is one: a transcript
+    named as the recording but for letter case (`utt1.lab` beside `Utt1.wav`: made where disks
+    ignore case, on macOS or Windows) or after the recording's whole file name (`u2.wav.lab`).
+    Why: the run said only "no transcript" and, apart, that the text had no recording."""
+    stem = _nfc(audio.stem)
+    try:
+        texts = sorted(p for p in audio.parent.iterdir()
+                       if p.suffix.lower() in TRANSCRIPT_EXTENSIONS)
+    except OSError:
+        return NO_TRANSCRIPT
+    for text in texts:
+        name = _nfc(text.stem)
+        if name != stem and name.lower() == stem.lower():
+            why = "is named as the recording but for letter case"
+        elif name.lower() == _nfc(audio.name).lower():
+            why = "is named after the recording's whole file name"
+        else:
+            continue
+        return f"{NO_TRANSCRIPT}; {text.name} {why}: rename it {audio.stem}{text.suffix}"
+    return NO_TRANSCRIPT
+
+
 def _nfc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 

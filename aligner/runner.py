@@ -35,7 +35,8 @@ from aligner.audio import unsupported_format_message
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Thresholds, flag_kind, is_speaker_mismatch, refusing_flags,
                             speaker_mismatch)
-from aligner.corpus import NO_TRANSCRIPT, REPORT_NAME, TABLE_NAME, WORD_LISTS, Utterance
+from aligner.corpus import (REPORT_NAME, TABLE_NAME, WORD_LISTS, Utterance,
+                            no_transcript_problem)
 from aligner.errors import one_line
 from aligner.formats import (FORMATS, SUBTITLE_FORMATS, SUFFIX_TO_FORMAT, ctm_id, output_paths,
                              write_outputs)
@@ -148,7 +149,7 @@ def bad_input(name: str, problem: str, duration: float = 0.0) -> Result:
 
 
 def no_transcript(utt: Utterance) -> Result:
-    return bad_input(utt.name, NO_TRANSCRIPT, audio_seconds(utt.audio))
+    return bad_input(utt.name, no_transcript_problem(utt.audio), audio_seconds(utt.audio))
 
 
 def unreadable_result(root: Path, path: Path) -> Result:

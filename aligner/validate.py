@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from aligner.atomic import atomic_open, ensure_dir
 from aligner.audio import unsupported_format_message
-from aligner.corpus import (NO_TRANSCRIPT, Utterance, find_utterances, orphan_transcripts,
+from aligner.corpus import (Utterance, find_utterances, no_transcript_problem, orphan_transcripts,
                             same_name_problems, transcript_conflict, unreadable_audio)
 from aligner.errors import one_line
 from aligner.text.frontend import Lexicon
@@ -133,7 +133,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     check = UtteranceCheck(utt.name)
     _check_audio(utt, check, channel)
     if utt.transcript is None:
-        check.problems.append(NO_TRANSCRIPT)
+        check.problems.append(no_transcript_problem(utt.audio))
         return check
     conflict = transcript_conflict(utt)
     if conflict is not None:

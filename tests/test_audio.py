@@ -4,6 +4,7 @@ every unusable input a one-line AudioError naming the file."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -177,6 +178,23 @@ def test_an_mp3_cut_short_is_an_audio_error(tmp_path):
     cut.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.7)])
     with pytest.raises(AudioError, match=r"cut.mp3: the audio file is truncated .* 3.00 s"):
         load_audio(cut)
+
+
+def test_the_mp3_decoders_own_warnings_are_not_printed(tmp_path, capfd):
+    """libmpg123 printed "Warning: Xing stream size off by more than 1% ..." on standard error
+    before the one-line error of a truncated MP3 (and `audio_info`, which `validate` uses, the
+    same): what is wrong is said by the AudioError alone."""
+    path = tmp_path / "whole.mp3"
+    sf.write(str(path), speechlike(3.0), 16000, format="MP3")
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.5)])
+    capfd.readouterr()
+    audio_info(cut)
+    with pytest.raises(AudioError, match="truncated"):
+        load_audio(cut)
+    assert capfd.readouterr().err == ""
+    os.write(2, b"after\n")  # the descriptor is back where it was
+    assert capfd.readouterr().err == "after\n"
 
 
 def _id3(payload: bytes) -> bytes:

@@ -220,6 +220,15 @@ def test_a_textgrid_corrected_by_hand_is_kept_under_a_backup_name(tmp_path, tiny
     os.utime(transcript, (later, later))
     assert cli(*args).exit_code == 0 and out.read_text(encoding="utf-8") == first
     assert not (out.parent / "allison.TextGrid.~3~").exists()
+    # older than its inputs but of the same words: a corrected file copied with the corpus
+    # (`cp -r` left it older than the recording by moments), not a stale one
+    phone_fixed = first.replace('text = "P"', 'text = "B"', 1)
+    assert phone_fixed != first
+    out.write_text(phone_fixed, encoding="utf-8")
+    os.utime(out, (later - 10, later - 10))
+    result = cli(*args)
+    assert result.exit_code == 0 and "kept the earlier" in result.stderr, result.output
+    assert (out.parent / "allison.TextGrid.~3~").read_text(encoding="utf-8") == phone_fixed
     ctm = tmp_path / "w.ctm"
     assert cli(*args, "-o", ctm).exit_code == 0
     phones = tmp_path / "w.phones.ctm"

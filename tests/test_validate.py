@@ -27,6 +27,28 @@ def test_validate(small_corpus):
     assert rates["bob/b 1"] == 44100 and rates["alice/deep/a2"] == 8000
 
 
+def test_a_transcript_named_but_for_case_or_after_the_whole_file_name_is_pointed_at(
+        tmp_path, write_wav, tiny_model_dir):
+    """`utt1.lab` beside `Utt1.wav` (made where disks ignore case) and `u2.wav.lab` were
+    reported only as "no transcript" and, apart, as text without a recording: validate and a
+    corpus run now name the file meant and the name it needs."""
+    root = tmp_path / "c"
+    for stem, text in (("Utt1", "utt1.lab"), ("u2", "u2.wav.lab"), ("u3", "other.lab")):
+        write_wav(root / f"{stem}.wav", speechlike(1.0))
+        (root / text).write_text("hello there", encoding="utf-8")
+    problems = dict(validate_corpus(root).problems)
+    assert problems["Utt1"].startswith("no transcript") and problems["Utt1"].endswith(
+        "utt1.lab is named as the recording but for letter case: rename it Utt1.lab")
+    assert problems["u2"].endswith(
+        "u2.wav.lab is named after the recording's whole file name: rename it u2.lab")
+    assert problems["u3"] == "no transcript (.lab, .txt, .TextGrid or .cha) beside the audio"
+    result = cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir)
+    assert result.exit_code == 1
+    rows = {r["utterance"]: r for r in csv.DictReader(
+        open(tmp_path / "out" / "alignment_report.csv", encoding="utf-8"))}
+    assert {name: rows[name]["reason"] for name in problems} == problems
+
+
 def test_validate_flags_too_short_audio(tmp_path, write_wav):
     write_wav(tmp_path / "c" / "x.wav", speechlike(0.2))
     (tmp_path / "c" / "x.lab").write_text("this sentence is far too long for a fifth of a second")

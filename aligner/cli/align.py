@@ -238,9 +238,9 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
                 quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines",
                 overwrite=False, channel=None) -> int:
     """One recording: a one-utterance run of the runner, its Result printed. An output that
-    differs from this alignment and is newer than the audio and the transcript (corrected by
-    hand in Praat since the last run?) is kept under a backup name, unless `overwrite`
-    (`_back_up_edited`)."""
+    differs from this alignment and is newer than the audio and the transcript, or a TextGrid
+    of the same words (corrected by hand in Praat since the last run?), is kept under a backup
+    name, unless `overwrite` (`_back_up_edited`)."""
     from aligner.align import swapped_arguments
     from aligner.atomic import OutputError, check_writable
 
@@ -293,8 +293,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
             progress.stop()
     for path, backup in backups:  # said even with -q: the user's file has a new name
         err_console().print(f"kept the earlier {escape(str(path))} as {escape(backup.name)}: it "
-                            "differed from this alignment and was newer than the recording and "
-                            "its transcript (corrected by hand?)")
+                            "differed from this alignment (corrected by hand?)")
     if result.status == "failed":
         raise _file_failure(audio, result, verbose, [p for p in outputs if p.exists()], strict)
     if not quiet:
@@ -310,7 +309,10 @@ def _back_up_edited(folder: Path, utt, render) -> list[tuple[Path, Path]]:
     settings. Returns the (file, backup) pairs. Why: rerunning `ottc-align x.wav` replaced the
     corrections without a word; refusing instead failed every rerun with another --method. An
     output older than an input is stale (the transcript was fixed since), and one this run
-    would write again unchanged is its own: both are simply replaced."""
+    would write again unchanged is its own: both are simply replaced. A TextGrid older than
+    an input whose words are this run's words is not stale, though: copying a folder
+    (`cp -r`, an unzipped archive) can leave a corrected TextGrid older than its recording by
+    moments, and it was replaced without a word."""
     import tempfile
 
     inputs = [p for p in (utt.audio, utt.transcript) if p is not None]
@@ -319,8 +321,8 @@ def _back_up_edited(folder: Path, utt, render) -> list[tuple[Path, Path]]:
     with tempfile.TemporaryDirectory() as other:
         for twin in render(Path(other)):
             path = folder / twin.name
-            if (path.is_file() and path.stat().st_mtime >= newest
-                    and twin.read_bytes() != path.read_bytes()):
+            if (path.is_file() and twin.read_bytes() != path.read_bytes()
+                    and (path.stat().st_mtime >= newest or _same_words(path, twin))):
                 n = 1
                 while (folder / f"{twin.name}.~{n}~").exists():
                     n += 1
@@ -328,6 +330,20 @@ def _back_up_edited(folder: Path, utt, render) -> list[tuple[Path, Path]]:
                 path.rename(backup)
                 moved.append((path, backup))
     return moved
+
+
+def _same_words(old: Path, new: Path) -> bool:
+    """Whether two TextGrids hold the same words in the same order (an alignment of the same
+    transcript, whatever its times); False for other formats and for an unreadable file."""
+    from aligner.formats import read_textgrid
+
+    if old.suffix.lower() != ".textgrid":
+        return False
+    try:
+        return [[w.label for w in a.words if w.label] for a in read_textgrid(old, True)] == [
+            [w.label for w in a.words if w.label] for a in read_textgrid(new, True)]
+    except (OSError, ValueError):  # FormatError is a ValueError
+        return False
 
 
 def _progress_for(audio: Path, aligner, quiet: bool):

@@ -48,8 +48,8 @@ def command(
     speaker_characters: Annotated[int, typer.Option(
         "--speaker-characters", "--speaker_characters", "-s", min=0,
         help="Corpus: the speaker is the first N characters of each file's name (MFA's "
-             "option), not the first folder; a recording is judged against its speaker's "
-             "others.")] = 0,
+             "option); 0, the default: the first folder below the corpus. A recording is "
+             "judged against its speaker's others.")] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
                                       help="Corpus on CPU: parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(

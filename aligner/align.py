@@ -38,9 +38,9 @@ from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, decoder_disagreement, ends_in_speech,
-                            find_flags, for_speaker, interval_not_aligned, overlapping_speech,
-                            noisy_audio, recording_level, transcript_fit, untranscribed_turns,
-                            voiced_outside_words, words_in_silence)
+                            find_flags, flag_kind, for_speaker, interval_not_aligned,
+                            overlapping_speech, noisy_audio, recording_level, transcript_fit,
+                            untranscribed_turns, voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
                             is_long)
@@ -438,6 +438,10 @@ class Aligner:
                      *words_in_silence(merged.words, levels, self.frame_duration)]
             if len(per_speaker) > 1 and spk is not None:  # whose tier: the report pools them
                 flags = [for_speaker(f, spk) for f in flags]
+            if len(per_speaker) == 1 and any(flag_kind(f) == "no_speech" for f in flags):
+                # the words lie on noise: "pauses only 0.4 dB quieter than the words" compared
+                # the noise with itself
+                recording = [f for f in recording if flag_kind(f) != "noisy_audio"]
             merged.flags = [*flags, *(recording if not out else [])]
             merged.text = " ".join(aligned_text.get(spk, [])) or None
             merged.channel = self.channel

@@ -321,6 +321,8 @@ class Augment:
     time_width: int = 4  # frames
     edge_prob: float = 0.0  # off by default: the shipped model was trained without it (--edge-pad)
     edge_seconds: float = 1.5  # at most this much quiet added on each side
+    hold_prob: float = 0.0  # off by default: the shipped model was trained without it (--hold-vowels)
+    hold_seconds: tuple[float, float] = (0.3, 1.5)  # how much longer a held vowel is made
 
 
 def speed_perturb(feats: Tensor, factor: float) -> Tensor:
@@ -411,6 +413,49 @@ def pad_edges(feats: Tensor, gold: Tensor | None, aug: Augment, rng: random.Rand
         sil = gold.new_full((1,), SILENCE_ID)
         gold = torch.cat([sil.expand(lead), gold, sil.expand(trail)])
     return x, gold
+
+
+@lru_cache(maxsize=1)
+def _vowel_ids() -> Tensor:
+    from aligner.text.phones import VOCAB, manner
+
+    return torch.tensor([i for i, p in enumerate(VOCAB) if manner(p) == "vowel"])
+
+
+HOLD_SPREAD = 0.1  # log-mel jitter on a held vowel's repeated frames (a voice is never still)
+
+
+def hold_vowel(feats: Tensor, gold: Tensor | None, aug: Augment, rng: random.Random
+               ) -> tuple[Tensor, Tensor | None]:
+    """An utterance's log-mels [T, F] and gold frame labels [T] with, with probability
+    `aug.hold_prob`, one vowel of at least 4 frames held `aug.hold_seconds` longer: the frames
+    of its middle half played back and forth at its middle, with a little jitter, and the gold
+    vowel extended over them. Utterances without gold are left as they are.
+
+    Why: no training voice holds a vowel much beyond 300 ms, and the shipped model hears a held
+    one (a sustained /a/ for maximum phonation time, a stretched "oh") as silence for most of
+    its length: learners' vowels lengthened to 0.9-1.2 s got a 20 ms vowel and silence around
+    it."""
+    if gold is None or not aug.hold_prob or rng.random() >= aug.hold_prob:
+        return feats, gold
+    vowel = torch.isin(gold, _vowel_ids())
+    edges = torch.diff(vowel.to(torch.int8), prepend=vowel.new_zeros(1, dtype=torch.int8),
+                       append=vowel.new_zeros(1, dtype=torch.int8))
+    starts, ends = edges.eq(1).nonzero()[:, 0].tolist(), edges.eq(-1).nonzero()[:, 0].tolist()
+    runs = [(a, b) for a, b in zip(starts, ends) if b - a >= 4 and bool((gold[a:b] == gold[a]).all())]
+    if not runs:
+        return feats, gold
+    a, b = runs[rng.randrange(len(runs))]
+    lo, hi = a + (b - a) // 4, b - (b - a) // 4  # its middle half
+    n = int(round(rng.uniform(*aug.hold_seconds) / FRAME_SECONDS))
+    cycle = list(range(lo, hi)) + list(range(hi - 2, lo, -1))  # back and forth
+    order = torch.tensor([cycle[k % len(cycle)] for k in range(n)])
+    gen = torch.Generator().manual_seed(rng.randrange(2**31))
+    held = feats.float()[order] + HOLD_SPREAD * torch.randn(n, feats.shape[1], generator=gen)
+    mid = (a + b) // 2
+    x = torch.cat([feats.float()[:mid], held, feats.float()[mid:]])
+    g = torch.cat([gold[:mid], gold[mid].expand(n), gold[mid:]])
+    return x, g
 
 
 def augment(feats: Tensor, aug: Augment, rng: random.Random, features: FeatureConfig) -> Tensor:

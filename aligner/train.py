@@ -36,7 +36,7 @@ from torch import Tensor
 from aligner.align import resolve_device
 from aligner.atomic import atomic_open, atomic_path
 from aligner.dataset import (NO_AUGMENT, Augment, Item, attach_gold_labels, augment, collate,
-                             make_batches, pad_edges, read_corpus, read_feature_file,
+                             hold_vowel, make_batches, pad_edges, read_corpus, read_feature_file,
                              stretch_labels)
 from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
 from aligner.features import FeatureConfig
@@ -88,6 +88,7 @@ class TrainConfig:
     gold_aux: float = 0.0  # weight of a frame CE on gold times, for corpora that have them (synthetic)
     vtlp: bool = False  # vocal-tract-length perturbation (mel-axis warp) in the augmentation
     edge_pad: bool = False  # quiet of random length and level added at utterance edges (dataset.pad_edges)
+    hold_vowels: bool = False  # a vowel held 0.3-1.5 s longer in some gold utterances (dataset.hold_vowel)
     phone_mass: str | None = None  # JSON file {phone: relative OTTC mass}; None: the --init model's
     states: int | None = None  # sub-phonetic states per phone (OTTC); None: the --init model's, else 1
     purpose: str = "train"  # "adapt" for `ottc-align adapt`'s runs: the model card says how the model came to be
@@ -581,7 +582,8 @@ def _run_epoch(run: Run, progress: Progress, clock: Clock, epoch: int, on_step=N
     torch.manual_seed(cfg.seed * 1000 + epoch)
     rng = random.Random(cfg.seed * 1000 + epoch)
     batches = _epoch_batches(run, epoch)
-    aug = (Augment(warp_prob=0.5 if cfg.vtlp else 0.0, edge_prob=0.5 if cfg.edge_pad else 0.0)
+    aug = (Augment(warp_prob=0.5 if cfg.vtlp else 0.0, edge_prob=0.5 if cfg.edge_pad else 0.0,
+                   hold_prob=HOLD_PROB if cfg.hold_vowels else 0.0)
            if cfg.augment else NO_AUGMENT)
     run.net.train()
     t_epoch, loss_sum, n_loss = time.time(), 0.0, 0
@@ -618,6 +620,9 @@ def _epoch_batches(run: Run, epoch: int) -> list[list[int]]:
     return batches[: run.per_epoch * run.world][run.rank::run.world]
 
 
+HOLD_PROB = 0.2  # --hold-vowels: the share of gold utterances given a held vowel
+
+
 def _batch(run: Run, items: list[Item], aug: Augment, rng: random.Random) -> Batch:
     """Augmented features, targets and (with --gold-aux) gold labels of `items`; augmentation
     draws from `rng` item by item."""
@@ -625,7 +630,8 @@ def _batch(run: Run, items: list[Item], aug: Augment, rng: random.Random) -> Bat
     features = mcfg.feature_config
     feats, golds = [], []
     for it in items:
-        padded, gold = pad_edges(it.feats, it.gold, aug, rng, features)
+        held, gold = hold_vowel(it.feats, it.gold, aug, rng)
+        padded, gold = pad_edges(held, gold, aug, rng, features)
         x = augment(padded, aug, rng, features)
         if x.shape[0] < sum(len(w) for w in it.words) * mcfg.states * 1.2 + 2:
             x = padded.float()  # stretched too short for its phones: keep the original

@@ -533,6 +533,37 @@ def test_edge_padding_off_leaves_the_utterance_and_the_random_stream_alone():
     assert x is feats and g is None and rng.random() == random.Random(5).random()
 
 
+def test_a_held_vowel_is_its_own_frames_played_longer_with_its_gold():
+    """--hold-vowels: one vowel of a gold utterance is made 0.3-1.5 s longer from its own middle
+    frames, and the gold says that vowel throughout; everything else keeps its order and
+    values. Off (the shipped recipe), nothing changes and the random stream is not touched."""
+    import random
+
+    from aligner.dataset import Augment, hold_vowel
+    from aligner.text.phones import PHONE_TO_ID, SILENCE_ID
+
+    feats = _speech_like()
+    t = feats.shape[0]
+    gold = torch.full((t,), SILENCE_ID, dtype=torch.int16)
+    aa, s = PHONE_TO_ID["AA"], PHONE_TO_ID["S"]
+    gold[20:60], gold[60:80] = aa, s
+    rng = random.Random(2)
+    for _ in range(10):
+        x, g = hold_vowel(feats, gold, Augment(hold_prob=1.0), rng)
+        n = x.shape[0] - t
+        assert 30 <= n <= 150 and g.shape[0] == x.shape[0] and g.dtype == gold.dtype
+        assert int((g == aa).sum()) == 40 + n and int((g == s).sum()) == 20
+        assert torch.equal(x[:40], feats[:40].float()) and torch.equal(x[40 + n:], feats[40:].float())
+        middle = feats[30:50].float()  # the vowel's middle half, each held frame near one of them
+        gap = (x[40:40 + n, None] - middle[None]).abs().mean(-1).min(1).values
+        assert float(gap.max()) < 0.2
+    x, g = hold_vowel(feats, None, Augment(hold_prob=1.0), rng)  # no gold: nothing to hold
+    assert x is feats and g is None
+    rng = random.Random(5)
+    x, g = hold_vowel(feats, gold, Augment(), rng)
+    assert x is feats and g is gold and rng.random() == random.Random(5).random()
+
+
 def test_normalising_by_loud_frames_ignores_the_pause_around_the_speech():
     """A model with norm_top_db sees the same speech whatever quiet surrounds it; the shipped
     normalisation (over every frame) does not, which is what the option is for."""

@@ -46,6 +46,7 @@ def command(
     log_every: Annotated[int, typer.Option(help="Log a progress line every this many steps.")] = 50,
     vtlp: Annotated[bool, typer.Option("--vtlp", help="Add vocal-tract-length perturbation (random mel-axis warp) to the augmentation.")] = False,
     edge_pad: Annotated[bool, typer.Option("--edge-pad", help="Add quiet of random length (up to 1.5 s) and level before and after half the utterances, so the model learns to ignore how much pause a recording holds.")] = False,
+    hold_vowels: Annotated[bool, typer.Option("--hold-vowels", help="Hold one vowel 0.3-1.5 s longer in a fifth of the utterances with gold times, so the model learns that a held vowel (a sustained /a/) is no silence.")] = False,
     viterbi_aux: Annotated[float, typer.Option(help="OTTC only: weight of an extra cross-entropy on the model's own Viterbi path (hard EM; 0 = the paper's loss alone).")] = 0.0,
     gold_aux: Annotated[float, typer.Option(help="Weight of a frame cross-entropy on gold phone times, for utterances with a gold TextGrid (phones tier) beside their audio, e.g. a synthetic corpus; others train on their transcripts alone.")] = 0.0,
     device: DeviceOption = "auto",
@@ -73,6 +74,8 @@ def command(
         raise fail(f"--arch: {err}") from None
     if edge_pad and no_augment:
         raise fail("--edge-pad is augmentation: it does nothing with --no-augment")
+    if hold_vowels and no_augment:
+        raise fail("--hold-vowels is augmentation: it does nothing with --no-augment")
     device = device_name(device)
     work = work_dir or output.parent / f"{output.name}-train"
     cfg = TrainConfig(
@@ -81,7 +84,7 @@ def command(
         max_frames=max_frames, seed=seed, augment=not no_augment, short_first=not no_short_first,
         init=str(init) if init else None, resume=resume,
         cache_dir=str(cache_dir or work / "features"), dev_limit=dev_limit, threads=threads,
-        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, gold_aux=gold_aux, max_minutes=max_minutes, vtlp=vtlp, edge_pad=edge_pad,
+        sil_mass=sil_mass, arch=overrides, max_steps=max_steps, steps=steps, name=name, log_every=log_every, viterbi_aux=viterbi_aux, gold_aux=gold_aux, max_minutes=max_minutes, vtlp=vtlp, edge_pad=edge_pad, hold_vowels=hold_vowels,
         phone_mass=str(phone_mass) if phone_mass else None, states=states,
     )
     run_training(cfg, device)

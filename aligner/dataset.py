@@ -310,7 +310,7 @@ class Augment:
     """Augmentation settings; `None`-like zeros switch a part off."""
 
     speed: tuple[float, float] = (0.9, 1.1)
-    warp_prob: float = 0.0  # off by default: the shipped model was trained without it (--vtlp)
+    warp_prob: float = 0.0  # off unless --vtlp (the shipped recipe's): older recipes ran without it
     warp: tuple[float, float] = (0.9, 1.1)
     noise_prob: float = 0.5
     snr_db: tuple[float, float] = (5.0, 40.0)
@@ -319,9 +319,9 @@ class Augment:
     freq_width: int = 10
     time_mask_every: float = 1.5  # one time mask per this many seconds on average
     time_width: int = 4  # frames
-    edge_prob: float = 0.0  # off by default: the shipped model was trained without it (--edge-pad)
+    edge_prob: float = 0.0  # off unless --edge-pad (the shipped recipe's)
     edge_seconds: float = 1.5  # at most this much quiet added on each side
-    hold_prob: float = 0.0  # off by default: the shipped model was trained without it (--hold-vowels)
+    hold_prob: float = 0.0  # off unless --hold-vowels: the shipped model was trained without it
     hold_seconds: tuple[float, float] = (0.3, 1.5)  # how much longer a held vowel is made
 
 

@@ -522,7 +522,7 @@ def test_edge_padding_adds_quiet_labelled_silence_around_the_utterance():
 
 
 def test_edge_padding_off_leaves_the_utterance_and_the_random_stream_alone():
-    """The shipped recipe trains without it: its augmentation must draw exactly as before."""
+    """Recipes without --edge-pad: their augmentation must draw exactly as before."""
     import random
 
     from aligner.dataset import Augment, pad_edges

@@ -97,6 +97,7 @@ class Result:
     unknown_words: dict[str, list[str]] = field(default_factory=dict)  # word -> generated phones
     written: list[Path] = field(default_factory=list)
     settings: str = ""  # what it was aligned with (`run_settings`); "" when not known
+    fingerprints: str = ""  # what the outputs held when written (`fingerprints`); "" unknown
 
     @property
     def ok(self) -> bool:
@@ -185,7 +186,68 @@ def finish(utt: Utterance, alignments: list[Alignment], strict: frozenset[str], 
     if record is not None:
         record(result)
     result.written = write(utt, alignments, wave)
+    result.fingerprints = fingerprints(result.written)
+    if record is not None and result.fingerprints:  # what they held, for `edited_outputs`
+        record(result)
     return result
+
+
+def fingerprints(paths: Sequence[Path]) -> str:
+    """`name:hash` for each written file but the plots (the first 8 hex digits of its SHA-1),
+    space-separated: the report's `outputs_sha1` column. Why: a later run that must replace an
+    output (its settings or inputs changed) tells by these whether it was edited since
+    (`edited_outputs`), a TextGrid corrected in Praat, and keeps it under a backup name."""
+    return " ".join(f"{p.name}:{_sha1(p)}" for p in paths
+                    if p.suffix.lower() != ".png" and p.is_file())
+
+
+def _sha1(path: Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:8]
+
+
+def edited_outputs(paths: Sequence[Path], recorded: str) -> list[Path]:
+    """Those of `paths` that a run recorded writing (`recorded`: its `fingerprints`) and that
+    hold something else now: edited since, by hand or by another program. A file the record
+    does not list (an older version's run, a run killed before it recorded them) is not known
+    to be edited."""
+    known = _parse_fingerprints(recorded)
+    return [p for p in paths
+            if Path(p).name in known and Path(p).is_file() and _sha1(p) != known[Path(p).name]]
+
+
+def _parse_fingerprints(text: str) -> dict[str, str]:
+    return dict(item.rpartition(":")[::2] for item in text.split())
+
+
+def carry_fingerprints(results: Sequence[Result], rows: dict[str, dict[str, str]],
+                       since_ns: int) -> None:
+    """Give the outputs a run kept rather than wrote (older than `since_ns`, the run's start:
+    a run that adds formats keeps the TextGrids there) what the run that wrote them recorded
+    (`rows`: `previous_rows`), or no record: `finish` took them as written, and a TextGrid
+    corrected in Praat before a run that added JSON would then have passed for unedited."""
+    for r in results:
+        if r.status not in ("aligned", "flagged") or not r.fingerprints:
+            continue
+        earlier = _parse_fingerprints((rows.get(r.name) or {}).get("outputs_sha1") or "")
+        now = _parse_fingerprints(r.fingerprints)
+        for path in r.written:
+            if path.name in now and _mtime(path) < since_ns:
+                if path.name in earlier:
+                    now[path.name] = earlier[path.name]
+                else:
+                    del now[path.name]
+        r.fingerprints = " ".join(f"{name}:{sha}" for name, sha in now.items())
+
+
+def back_up(path: Path) -> Path:
+    """Move `path` to `path.~N~`, the first free N (as `cp --backup=numbered` names them);
+    returns the new name."""
+    n = 1
+    while path.with_name(f"{path.name}.~{n}~").exists():
+        n += 1
+    backup = path.with_name(f"{path.name}.~{n}~")
+    path.rename(backup)
+    return backup
 
 
 def refuse(result: Result, strict: frozenset[str]) -> None:
@@ -448,7 +510,8 @@ def overwrite_refusal(utt: Utterance, output: Path) -> str:
 def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
          overwrite: bool, plots: bool = False, dictionary: Path | None = None,
          settings: str = "", recorded: dict[str, str] | None = None,
-         written: set[str] | None = None) -> tuple[list[Utterance], list[Result]]:
+         written: set[str] | None = None, fingerprints: dict[str, str] | None = None,
+         backups: list[tuple[Path, Path]] | None = None) -> tuple[list[Utterance], list[Result]]:
     """Split into utterances to align, already-finished ones (reported as skipped, their
     outputs listed as written) and ones whose outputs would replace their own input (failed).
     Finished means every output exists, none is older than the audio, the transcript or
@@ -463,7 +526,11 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     the utterances a run of ours may have written outputs for (`written_by_us`; None: not
     checked); an output of any other utterance (another aligner's TextGrid,
     perhaps corrected by hand) is kept and the utterance fails (`unrecorded_refusal`), unless
-    `overwrite`: then it is removed and the utterance aligned again."""
+    `overwrite`: then it is removed and the utterance aligned again. An output to be removed or
+    replaced that was edited since the run that wrote it (`fingerprints`: utterance -> its
+    report's `outputs_sha1`; `edited_outputs`) is moved to `x.TextGrid.~N~` instead (`back_up`),
+    and (file, backup) appended to `backups`: a new model or --method made every output stale,
+    and the TextGrids corrected in Praat went with them."""
     todo, done = [], []
     for utt in utterances:
         outputs = expected_outputs(out_dir, utt, formats, plots)
@@ -497,6 +564,12 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
                     every = [p for p in every
                              if SUFFIX_TO_FORMAT.get(p.suffix.lower()) in SUBTITLE_FORMATS]
                 stale = list(dict.fromkeys(stale + every))
+        replaced = [Path(p) for p in outputs if Path(p).is_file()] if overwrite else []
+        for path in edited_outputs(list(dict.fromkeys(stale + replaced)),
+                                   (fingerprints or {}).get(utt.name, "")):
+            kept = back_up(path)
+            if backups is not None:
+                backups.append((path, kept))
         for path in stale:
             path.unlink(missing_ok=True)
         if not overwrite and utt.transcript is not None and all(p.is_file() for p in outputs):
@@ -804,8 +877,8 @@ def _finished(fut) -> bool:
 # ------------------------------------------------------------------------------- report
 
 REPORT_COLUMNS = ("utterance", "status", "reason", "duration", "words", "mean_confidence",
-                  "transcript_fit", "flags", "settings", "unknown_words")
-_LATER_COLUMNS = ("settings", "unknown_words")  # columns older versions' rows do not have
+                  "transcript_fit", "flags", "settings", "unknown_words", "outputs_sha1")
+_LATER_COLUMNS = ("settings", "unknown_words", "outputs_sha1")  # older versions' rows lack them
 _STATUS_ORDER = {"failed": 0, "interrupted": 1, "flagged": 2, "aligned": 3, "skipped": 4}
 INTERRUPTED = "interrupted"  # a report row whose outputs did not all land (`write_report`)
 INTERRUPTED_REASON = "outputs incomplete (the run stopped while writing them): run it again"
@@ -823,7 +896,7 @@ def report_row(r: Result) -> dict[str, str]:
         r.name, r.status, r.reason, "" if unread else f"{r.duration:.3f}", str(r.words),
         "" if r.confidence is None else f"{r.confidence:.3f}",
         "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}", " | ".join(r.flags),
-        r.settings, " ".join(sorted({w.lower() for w in r.unknown_words})))))
+        r.settings, " ".join(sorted({w.lower() for w in r.unknown_words})), r.fingerprints)))
 
 
 def journal_path(report: Path) -> Path:
@@ -1022,6 +1095,7 @@ def recall_previous(results: Sequence[Result], report: Path, strict: frozenset[s
         r.transcript_fit = _number(row.get("transcript_fit"), r.transcript_fit)
         r.flags = [f for f in (row.get("flags") or "").split(" | ") if f]
         r.settings = row.get("settings") or ""
+        r.fingerprints = row.get("outputs_sha1") or ""
         if row.get("unknown_words") is not None:
             r.unknown_words = {w: [] for w in row["unknown_words"].split()}
         elif unknown_words is not None:  # a report from before the column: found again

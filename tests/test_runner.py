@@ -372,6 +372,83 @@ def test_a_corpus_run_with_another_min_pause_aligns_again(tmp_path, tiny_model_d
     assert rows["u0"]["status"] in ("aligned", "flagged") and "min_pause=0" in rows["u0"]["settings"]
 
 
+def _corrected(path: Path) -> str:
+    """Edit a TextGrid as a phonetician would in Praat (a phone relabelled); returns its text."""
+    text = path.read_text(encoding="utf-8")
+    edited = text.replace('text = "L"', 'text = "EL"', 1)
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")
+    return edited
+
+
+@pytest.mark.parametrize("how", ["settings", "overwrite", "copied", "formats added"])
+def test_a_textgrid_corrected_since_the_run_that_wrote_it_is_kept_when_realigned(
+        tmp_path, tiny_model_dir, how):
+    """A corpus realigned with another model or --method (a new release), with --overwrite, or
+    copied (`cp -r` of the outputs, then of the corpus, so every output is older than its
+    inputs) replaced the TextGrids corrected in Praat since without a word. An output that
+    holds something other than what its run recorded writing (the report's `outputs_sha1`) is
+    now moved to x.TextGrid.~1~ first, and the run says so; an unedited one is replaced."""
+    import shutil
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i in range(2):
+        write_pair(root, f"u{i}", speechlike(1.5, seed=i), text="hello there")
+    _age(root.rglob("u*.*"), 120)
+    first = ["textgrid", "json"] if how == "formats added" else ["textgrid"]
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", ",".join(first),
+               "-q").exit_code in (0, 1)
+    rows = {r["utterance"]: r for r in csv.DictReader(open(out / runner.REPORT_NAME,
+                                                           encoding="utf-8"))}
+    assert rows["u0"]["outputs_sha1"].startswith("u0.TextGrid:")
+    _age(out.rglob("u*.*"))
+    corrected = _corrected(out / "u0.TextGrid")
+    run = ["-o", out, "--model", tiny_model_dir, "-f", ",".join(first)]
+    if how == "formats added":  # the corrected TextGrid is kept, then a new model comes
+        assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid,json,csv",
+                   "-q").exit_code in (0, 1)
+        assert (out / "u0.TextGrid").read_text(encoding="utf-8") == corrected
+        run += ["--method", "ot"]
+    elif how == "settings":
+        run += ["--method", "ot"]
+    elif how == "overwrite":
+        run += ["--overwrite"]
+    else:
+        copy, out = tmp_path / "copy", tmp_path / "copy" / "out"
+        shutil.copytree(tmp_path / "out", out, copy_function=shutil.copy)  # cp -r: new times
+        _age(out.rglob("u*.*"), 30)  # ... the outputs' a little older than the corpus's
+        shutil.copytree(root, copy / "corpus", copy_function=shutil.copy)
+        root, run[1] = copy / "corpus", out
+    result = cli(root, *run, "-q")
+    assert result.exit_code in (0, 1), result.output
+    assert (out / "u0.TextGrid.~1~").read_text(encoding="utf-8") == corrected
+    assert "kept the earlier" in result.stderr and "u0.TextGrid.~1~" in result.stderr
+    assert _words(out / "u0.TextGrid") == ["hello", "there"]
+    assert (out / "u0.TextGrid").read_text(encoding="utf-8") != corrected
+    assert not list(out.glob("u1.*~"))  # unedited: simply replaced
+
+
+def test_outputs_a_run_kept_keep_the_record_of_the_run_that_wrote_them(tmp_path):
+    """`carry_fingerprints`: a file older than the run (kept, not written) gets its earlier
+    record, or none; one written now keeps its own. The plots are never fingerprinted."""
+    import os
+
+    kept, new, plot = tmp_path / "u.TextGrid", tmp_path / "u.json", tmp_path / "u.png"
+    for path in (kept, new, plot):
+        path.write_text(path.suffix, encoding="utf-8")
+    os.utime(kept, (1, 1))
+    result = runner.Result("u", "aligned", written=[kept, new, plot])
+    result.fingerprints = runner.fingerprints(result.written)
+    assert [item.split(":")[0] for item in result.fingerprints.split()] == ["u.TextGrid", "u.json"]
+    now = os.stat(new).st_mtime_ns - 1
+    runner.carry_fingerprints([result], {"u": {"outputs_sha1": "u.TextGrid:12345678"}}, now)
+    assert result.fingerprints.split()[0] == "u.TextGrid:12345678"
+    assert runner.edited_outputs([kept, new], result.fingerprints) == [kept]
+    runner.carry_fingerprints([result], {}, now)
+    assert result.fingerprints.startswith("u.json:")  # no record of it: not known to be edited
+    assert runner.edited_outputs([kept, new], result.fingerprints) == []
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_adding_formats_or_subtitles_keeps_a_hand_corrected_textgrid(tmp_path, tiny_model_dir, jobs):
     """A TextGrid corrected in Praat after a corpus run survives a later run that adds JSON or

@@ -8,6 +8,7 @@ Results: a line per file, or a progress bar, a summary table and a report for a 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
@@ -55,8 +56,9 @@ def command(
     overwrite: Annotated[bool, typer.Option(
         help="Corpus: realign utterances whose outputs already exist (ones whose audio, "
              "transcript or --dictionary changed since are realigned anyway), and replace outputs "
-             "no ottc-align run wrote. One recording: replace an output corrected by hand "
-             "instead of keeping it as x.TextGrid.~1~.")] = False,
+             "no ottc-align run wrote (one edited since an ottc-align run wrote it is kept as "
+             "x.TextGrid.~1~ all the same). One recording: replace an output corrected by "
+             "hand instead of keeping it as x.TextGrid.~1~.")] = False,
     strict: Annotated[Optional[bool], typer.Option(
         "--strict/--no-strict", help="Refuse alignments flagged as wrong as a whole (a "
         "transcript that does not match, speech missing from it, ...: docs/usage.md): exit 1, "
@@ -315,6 +317,8 @@ def _back_up_edited(folder: Path, utt, render) -> list[tuple[Path, Path]]:
     moments, and it was replaced without a word."""
     import tempfile
 
+    from aligner.runner import back_up
+
     inputs = [p for p in (utt.audio, utt.transcript) if p is not None]
     newest = max(p.stat().st_mtime for p in inputs)
     moved = []
@@ -323,12 +327,7 @@ def _back_up_edited(folder: Path, utt, render) -> list[tuple[Path, Path]]:
             path = folder / twin.name
             if (path.is_file() and twin.read_bytes() != path.read_bytes()
                     and (path.stat().st_mtime >= newest or _same_words(path, twin))):
-                n = 1
-                while (folder / f"{twin.name}.~{n}~").exists():
-                    n += 1
-                backup = folder / f"{twin.name}.~{n}~"
-                path.rename(backup)
-                moved.append((path, backup))
+                moved.append((path, back_up(path)))
     return moved
 
 
@@ -529,9 +528,15 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                 f"[yellow]warning:[/] {escape(str(report))} lists {len(recorded)} recordings, none "
                 "of them in this corpus (another corpus's run?): this run's report replaces it, "
                 "and their next run aligns them again; give each corpus its own output folder")
-    written = runner.written_by_us(runner.previous_rows(report))
+    started_ns = time.time_ns()  # outputs older than this were kept, not written, by this run
+    earlier = runner.previous_rows(report)
+    written = runner.written_by_us(earlier)
+    backups: list[tuple[Path, Path]] = []
+    sha1 = {name: row.get("outputs_sha1") or "" for name, row in earlier.items()}
     todo, results = runner.plan([u for u in utterances if u.name not in refused], out_dir, fmts,
-                                overwrite, plots, dictionary, settings, recorded, written)
+                                overwrite, plots, dictionary, settings, recorded, written, sha1,
+                                backups)
+    _print_backups(backups)
     results += [runner.bad_input(name, problem) for name, problem in sorted(refused.items())]
     by_name = {u.name: u for u in utterances}
     runner.recall_previous(results, report, strict,  # before this run's report replaces it
@@ -562,6 +567,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     finally:
         stream.close()  # the workers' batches in progress finish now, before the report
         results += late
+        runner.carry_fingerprints(results, earlier, started_ns)
         try:
             runner.judge_against_speakers(results, aligner.thresholds, strict)
             runner.discard_refused(results, utterances, out_dir, fmts, plots)
@@ -588,6 +594,20 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
             if not r.ok:
                 err_console().print(f"[bold red]failed:[/] {escape(r.name)}: {escape(r.reason)}")
     return exit_code(results) if ended else 2  # a disk full at the end: not done
+
+
+BACKUPS_LISTED = 10  # edited outputs named one by one before the rest are counted
+
+
+def _print_backups(backups: list[tuple[Path, Path]]) -> None:
+    """Say, even with -q (the user's files have new names), which outputs edited since the run
+    that wrote them were moved aside before this run realigns them (`runner.plan`)."""
+    for path, backup in backups[:BACKUPS_LISTED]:
+        err_console().print(f"kept the earlier {escape(str(path))} as {escape(backup.name)}: it "
+                            "was edited since ottc-align wrote it (corrected by hand?)")
+    if len(backups) > BACKUPS_LISTED:
+        err_console().print(f"... and {len(backups) - BACKUPS_LISTED} more edited outputs kept "
+                            "under the same kind of name (name.~N~)")
 
 
 def _interrupted_line(results, total: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import socket
 import stat
 import tempfile
@@ -119,6 +120,15 @@ def _temp_prefix(path: Path) -> str:
     room = NAME_MAX - 1 - len(pid) - _TEMP_EXTRA
     name = path.name.encode("utf-8")[:room].decode("utf-8", "ignore")
     return f".{name}{pid}"
+
+
+def _free_temp_name(path: Path) -> Path:
+    """A name for a temporary file beside `path` that no file has: `_temp_prefix`, 8 random
+    hex digits, `.tmp` (what `_TEMP_RE` matches)."""
+    while True:
+        tmp = path.with_name(f"{_temp_prefix(path)}{secrets.token_hex(4)}.tmp")
+        if not os.path.lexists(tmp):
+            return tmp
 
 
 def clean_stale_temps(directory: Path) -> list[Path]:
@@ -233,13 +243,12 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     if path.is_symlink():
         path = _link_target(path)
     ensure_dir(path.parent)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
-    except OSError as err:
-        raise _cannot_write(path, err) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    tmp = _free_temp_name(path)  # named before it exists: an interrupt at any moment after it
+    try:  # is created finds it in `finally` (mkstemp's name came back too late for that)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as err:
+            raise _cannot_write(path, err) from None
         yield tmp
         os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)

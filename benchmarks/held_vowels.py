@@ -6,10 +6,15 @@ A clinician's sustained /a/ (maximum phonation time) or a stretched "oh" is one 
 longer than speech holds one. Held vowels are made from speechocean762's held-out learner
 recordings: vowels AA1, IY1, UW1 and OW1 of at least 120 ms that the model aligned with
 confidence over 0.5 (--per-vowel of each, one per recording), their middle 70% lengthened nine
-times by Praat's overlap-add (pitch periods repeated: the voice's own jitter kept), with 0.6 s
-of quiet before and after; the transcript is the vowel as a word ("ah", "ee", "ooh", "oh"). Per
-system: the share of the voiced span (`features.voiced_frames`) that the word's phones cover,
-and the flags. Needs `praat` on the PATH.
+times by Praat's overlap-add (pitch periods repeated: the voice's own jitter kept) and faded in
+and out over 20 ms, with 0.6 s of quiet before and after; the transcript is the vowel as a word
+("ah", "ee", "ooh", "oh"). Per system: the share of the voiced span (`features.voiced_frames`)
+that the word's phones cover, and the flags. Needs `praat` on the PATH (6.1 or later: the quiet's
+noise is seeded, so every run hears the same recordings).
+
+Until 2026-12-05 the middle was cut with a Hanning taper before it was lengthened, which made a
+fade in and out of about 0.3 s each: a vowel that swells and dies away over its whole length,
+as no sustained vowel does. `--taper` still makes those.
 """
 
 from __future__ import annotations
@@ -42,12 +47,15 @@ LENGTHEN = """form args
   real t0
   real t1
   sentence out
+  word window
 endform
+random_initializeWithSeedUnsafelyButPredictably (1)
 Read from file: src$
-Extract part: t0, t1, "Hanning", 1, "no"
+Extract part: t0, t1, window$, 1, "no"
 Lengthen (overlap-add): 75, 600, 3
 Lengthen (overlap-add): 75, 600, 3
 twice = selected("Sound")
+Formula: "self * min(1, min(x - xmin, xmax - x) / 0.02)"
 before = Create Sound from formula: "before", 1, 0, 0.6, 16000, "randomGauss(0, 0.0003)"
 selectObject: twice
 held = Copy: "held"
@@ -90,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="model directory (default: the shipped one)")
     ap.add_argument("--per-vowel", type=int, default=4)
     ap.add_argument("--no-pocketsphinx", action="store_true")
+    ap.add_argument("--taper", action="store_true",
+                    help="cut the vowel's middle with a Hanning taper (the benchmark until "
+                         "2026-12-05): a 0.3 s swell and fade")
     args = ap.parse_args(argv)
     if shutil.which("praat") is None:
         print("error: praat is not on the PATH (apt-get install praat)", file=sys.stderr)
@@ -119,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             sf.write(str(src), load_audio(audio), 16000)
             cut = 0.15 * (end - start)
             subprocess.run(["praat", "--run", str(script), str(src), f"{start + cut:.4f}",
-                            f"{end - cut:.4f}", str(out)], check=True, capture_output=True)
+                            f"{end - cut:.4f}", str(out),
+                            "Hanning" if args.taper else "rectangular"],
+                           check=True, capture_output=True)
             wave = load_audio(out)
             for name, align in systems:
                 try:
@@ -145,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         print(rows[-1])
     spans = [r["voiced_s"] for r in results["ottc-align"] if "voiced_s" in r]
     body = (f"{len(vowels)} held vowels ({', '.join(sorted({v[3] for v in vowels}))}), voiced for "
-            f"{min(spans):.2f}-{max(spans):.2f} s; model `{model}` (tag {model_tag(model)}).\n\n"
+            f"{min(spans):.2f}-{max(spans):.2f} s"
+            + (" (cut with a Hanning taper: `--taper`)" if args.taper else "")
+            + f"; model `{model}` (tag {model_tag(model)}).\n\n"
             + markdown_table(["system", "held vowels", "failed", "voiced span covered (mean)",
                               "at least 80% covered", "with any flag"], rows)
             + "\n\n" + machine_lines(machine()))

@@ -795,3 +795,80 @@ def test_fine_tuning_keeps_the_boundary_network_as_it_was(trained, corpus, tmp_p
     for k, v in with_net.boundary_net.state_dict().items():
         assert torch.equal(after.boundary_net.state_dict()[k], v), k
     assert not torch.equal(after.stem.weight, with_net.stem.weight)  # the rest did train
+
+
+def _held_vowel(frames: int = 120) -> torch.Tensor:
+    """Log-mels [T, 80] of one steady vowel-like sound (two formant peaks over a falling
+    slope, a little frame-to-frame jitter) with 30 frames of faint room tone before and after:
+    a sustained /a/."""
+    gen = torch.Generator().manual_seed(8)
+    k = torch.arange(80, dtype=torch.float32)
+    formants = 3 * torch.exp(-((k - 12) / 4) ** 2) + 2 * torch.exp(-((k - 22) / 5) ** 2)
+    spectrum = -4 + formants - 0.05 * k
+    vowel = spectrum + 0.1 * torch.randn(frames, 80, generator=gen)
+    quiet = -18 + 0.5 * torch.randn(30, 80, generator=gen)
+    return torch.cat([quiet, vowel, quiet[:20]])
+
+
+def _variety(feats: torch.Tensor) -> float:
+    """The mean over bands of the standard deviation over the frames `normalise` counts."""
+    from aligner.model import loud_level
+
+    level = feats.mean(-1)[None]
+    keep = (level >= loud_level(level) - 25 * math.log(10) / 10)[0]
+    return float(feats[keep].std(0, unbiased=False).mean())
+
+
+def test_a_speech_prior_keeps_a_held_vowels_spectrum_and_leaves_speech_alone():
+    """A recording of one held sound normalised by itself is left with no spectrum (its mean
+    is its spectrum): the model heard sustained vowels as silence. With typical speech's
+    statistics counted beside its own (NormPrior), its spectral shape survives; at any gain;
+    with local statistics too; and a recording of varied sounds is normalised as before."""
+    from aligner.model import AcousticModel, NormPrior
+
+    vowel, speech = _held_vowel(), _speech_like(2.0, seed=9)
+    assert _variety(vowel) < 0.3 < 0.6 < _variety(speech), (_variety(vowel), _variety(speech))
+    n_mels = vowel.shape[1]
+    prior = NormPrior(torch.zeros(n_mels), torch.ones(n_mels), 100.0, (0.3, 0.6))
+
+    def norm(x, p=None, local=0):
+        return AcousticModel.normalise(x[None], torch.ones(1, x.shape[0], dtype=torch.bool), None,
+                                       25.0, local, p)[0]
+
+    middle = slice(30, vowel.shape[0] - 20)
+    shape = vowel[middle].mean(0) - vowel[middle].mean()
+    alone, helped = norm(vowel)[middle].mean(0), norm(vowel, prior)[middle].mean(0)
+    assert float(alone.abs().mean()) < 0.05
+    assert float(torch.corrcoef(torch.stack([helped, shape]))[0, 1]) > 0.9
+    assert float(helped.abs().mean()) > 0.3
+    assert torch.allclose(norm(vowel + 3.0, prior), norm(vowel, prior), atol=1e-4)  # gain
+    long = torch.cat([vowel] * 10)  # 17 s: each frame's own 4 s window
+    local = norm(long, prior, 400)[long.mean(-1) > -10].mean(0)
+    assert bool(torch.isfinite(local).all())
+    assert float(torch.corrcoef(torch.stack([local, shape]))[0, 1]) > 0.9
+    assert torch.equal(norm(speech, prior), norm(speech))
+    assert torch.equal(norm(speech, prior, 100), norm(speech, None, 100))
+
+
+def test_a_models_speech_prior_is_kept_in_its_config(tmp_path):
+    """norm_prior travels with the model (config.json) and is what its encoder uses; a model
+    without one normalises as before."""
+    from aligner.model import AcousticModel, ModelConfig, load_model, save_model
+
+    n_mels = ModelConfig().feature_config.n_mels
+    prior = {"frames": 100.0, "variety": [0.3, 0.6], "shape": [0.0] * n_mels,
+             "var": [1.0] * n_mels}
+    torch.manual_seed(0)
+    model = AcousticModel(ModelConfig(dim=16, expand=1, blocks=1, dilations=[1], dropout=0.0,
+                                      norm_top_db=25.0, norm_prior=prior)).eval()
+    save_model(model, tmp_path / "m")
+    loaded = load_model(tmp_path / "m").eval()
+    assert loaded.config.norm_prior == prior and loaded.norm_prior is not None
+    plain = AcousticModel(ModelConfig(dim=16, expand=1, blocks=1, dilations=[1], dropout=0.0,
+                                      norm_top_db=25.0)).eval()
+    plain.load_state_dict(model.state_dict())
+    vowel = _held_vowel()[None]
+    lengths = torch.tensor([vowel.shape[1]])
+    with torch.no_grad():
+        assert torch.allclose(loaded(vowel, lengths)[0], model(vowel, lengths)[0])
+        assert not torch.allclose(plain(vowel, lengths)[0], model(vowel, lengths)[0], atol=1e-3)

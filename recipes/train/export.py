@@ -35,6 +35,7 @@ from aligner.train import CHECKPOINT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from the checkout
 from recipes.train.boundary_net import attach  # noqa: E402
+from recipes.train.norm_prior import write_prior  # noqa: E402
 
 METHOD_NAMES = {"ot": "OTTC, boundaries from alpha (`--method ot`)",
                 "viterbi": "OTTC, Viterbi on the label posteriors (`--method viterbi`)",
@@ -139,6 +140,10 @@ def _parse_args() -> argparse.Namespace:
     p.add_argument("--boundary-net", type=Path,
                    help="a trained boundary network (recipes/train/boundary_net.py train's "
                         "--out) to put into the exported model before it is measured")
+    p.add_argument("--norm-prior", type=Path, metavar="DATA",
+                   help="the data folder: speechocean762's training speakers under DATA/real give "
+                        "the exported config's norm_prior (recipes/train/norm_prior.py: speech's "
+                        "statistics for recordings of too little variety, a held vowel)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     if args.real_speech is not None and not args.real_speech.is_file():
@@ -187,6 +192,11 @@ def _normalisation(c: ModelConfig) -> str:
     """Which frames the normalisation's statistics come from, for the card ("" for all)."""
     parts = ([f"of the frames within {c.norm_top_db:g} dB of the loud ones"] if c.norm_top_db else [])
     parts += [f"from {c.norm_local_s:g} s either side of each frame"] if c.norm_local_s else []
+    if c.norm_prior:
+        lo, hi = c.norm_prior["variety"]
+        parts += [f"with speech's own counted as {c.norm_prior['frames']:g} more frames for a "
+                  "recording whose sounds vary little (standard deviation over bands under "
+                  f"{hi:g}, fully under {lo:g}: a held vowel)"]
     return f" (statistics {', '.join(parts)})" if parts else ""
 
 
@@ -362,6 +372,8 @@ def main() -> None:
         save_config(replace(read_config(args.out), norm_local_s=args.norm_local_s), args.out)
     if args.boundary_net is not None:
         attach(args.boundary_net, args.out)
+    if args.norm_prior is not None:
+        write_prior(args.out, args.norm_prior)
     chosen = json.loads((src / "dev.json").read_text()) if (src / "dev.json").is_file() else ckpt["history"][-1]
 
     t0 = time.time()

@@ -7,6 +7,8 @@
 # Inputs (built by the other recipes, never committed):
 #   $DATA/synth/{train,dev,test}  synthetic corpus with gold TextGrids (recipes/synth)
 #   $DATA/real/allison            real telephone speech, transcripts only (recipes/real)
+#   $SHARED/real/speechocean762   learners' speech (the shared data folder, default
+#                                 ../shared/data): the export's normalisation prior
 # Outputs: $DATA/runs/<stage>/ (train.log, checkpoint.pt, best/, last/, model/). Re-running a
 # stage resumes from its last epoch checkpoint (--resume).
 #
@@ -133,8 +135,11 @@ if [[ "$WHAT" == all || "$WHAT" == english || "$WHAT" == export ]]; then
     # --norm-local-s 4: normalisation's statistics come from 4 s either side of each frame
     # (recipes/train/README.md section 3: a long recording with voices at different levels); the
     # network was trained with the whole recording's, the same for recordings up to 4 s.
+    # --norm-prior: speech's statistics beside those of a recording of one held sound
+    # (recipes/train/norm_prior.py), from speechocean762's training speakers.
+    SHARED="${SHARED:-../shared/data}"
     python recipes/train/export.py --run "$DATA/runs/english" --which last --out models/english \
-        --norm-local-s 4 \
+        --norm-local-s 4 --norm-prior "$SHARED" \
         $( [[ -f "$DATA/boundary/net.pt" ]] && echo --boundary-net "$DATA/boundary/net.pt" ) \
         --dev "$DATA/synth/dev" --test "$DATA/synth/test" \
         $( [[ -f docs/benchmarks/real_speech.md ]] && echo --real-speech docs/benchmarks/real_speech.md ) \

@@ -1,0 +1,93 @@
+"""Give a model typical speech's statistics for recordings of too little variety (`NormPrior`).
+
+    python recipes/train/norm_prior.py MODEL_DIR --data ../shared/data [--frames 100]
+        [--variety 1.5 2.0] [--every 5]
+
+Speech's log-mel statistics are measured on speechocean762's training speakers (every
+--every-th recording; learners, adults and children, whom the held-out test speakers are not)
+with the model's own features and counted frames: per band, the mean log-mel less its mean over
+the bands, and the variance within a recording. They are written into MODEL_DIR/config.json as
+`norm_prior`, with --frames (what the prior counts as) and --variety (the recording's mean
+standard deviation over bands at and below which it counts fully, and from which not at all).
+The network is not retrained: speech above the second value is normalised as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from aligner.audio import load_audio  # noqa: E402
+from aligner.features import log_mel, model_input  # noqa: E402
+from aligner.model import CONFIG_FILE, loud_level, read_config, save_config  # noqa: E402
+
+
+def training_recordings(root: Path, every: int) -> list[Path]:
+    """speechocean762's training-speaker recordings (meta/train/utt2spk), every `every`-th."""
+    found = []
+    for line in (root / "meta" / "train" / "utt2spk").read_text().splitlines():
+        if line.strip():
+            utt, spk = line.split()
+            folder = root / f"SPEAKER{spk}"
+            found += [p for p in sorted(folder.glob(f"{utt}.*")) if p.suffix != ".txt"][:1]
+    return sorted(found)[::every]
+
+
+def speech_statistics(paths: list[Path], config) -> tuple[list[float], list[float]]:
+    """(mean shape, within-recording variance) per band, averaged over the recordings, over the
+    frames the model's normalisation counts (live, within norm_top_db of the loud ones)."""
+    features = config.feature_config
+    shapes, variances = [], []
+    for path in paths:
+        feats, live = model_input(log_mel(torch.from_numpy(load_audio(path)), features),
+                                  features.log_floor)
+        level = feats.mean(-1).masked_fill(~live, float("-inf"))[None]
+        keep = live
+        if config.norm_top_db > 0:
+            keep = keep & (level >= loud_level(level) - config.norm_top_db * math.log(10) / 10)[0]
+        x = feats[keep]
+        mean = x.mean(0)
+        shapes.append(mean - mean.mean())
+        variances.append(x.var(0, unbiased=False))
+    return (torch.stack(shapes).mean(0).tolist(), torch.stack(variances).mean(0).tolist())
+
+
+def write_prior(model: Path, data: Path, frames: float = 100.0,
+                variety: tuple[float, float] = (1.5, 2.0), every: int = 5) -> int:
+    """Measure speech's statistics (`speech_statistics`) and set them as MODEL's `norm_prior`;
+    returns how many recordings they come from."""
+    config = read_config(model)
+    paths = training_recordings(data / "real" / "speechocean762", every)
+    if not paths:
+        raise SystemExit(f"error: no speechocean762 training recordings under {data}/real")
+    shape, var = speech_statistics(paths, config)
+    prior = {"frames": frames, "variety": list(variety), "shape": [round(v, 4) for v in shape],
+             "var": [round(v, 4) for v in var]}
+    save_config(replace(config, norm_prior=prior), model)
+    return len(paths)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--data", type=Path, required=True, help="the data folder (holds real/)")
+    parser.add_argument("--frames", type=float, default=100.0)
+    parser.add_argument("--variety", type=float, nargs=2, default=(1.5, 2.0))
+    parser.add_argument("--every", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    n = write_prior(args.model, args.data, args.frames, tuple(args.variety), args.every)
+    print(f"{args.model / CONFIG_FILE}: norm_prior from {n} recordings, {args.frames:g} frames, "
+          f"variety {args.variety[0]:g}-{args.variety[1]:g}")
+
+
+if __name__ == "__main__":
+    main()

@@ -848,6 +848,13 @@ def test_a_speech_prior_keeps_a_held_vowels_spectrum_and_leaves_speech_alone():
     assert float(torch.corrcoef(torch.stack([local, shape]))[0, 1]) > 0.9
     assert torch.equal(norm(speech, prior), norm(speech))
     assert torch.equal(norm(speech, prior, 100), norm(speech, None, 100))
+    # a single word: varied sounds, but few of them
+    level = speech.mean(-1)
+    counted = int((level >= level.quantile(0.95) - 25 * math.log(10) / 10).sum())
+    few = NormPrior(prior.shape, prior.var, 100.0, (0.3, 0.6), (counted + 10.0, counted + 20.0))
+    many = NormPrior(prior.shape, prior.var, 100.0, (0.3, 0.6), (counted - 20.0, counted - 10.0))
+    assert not torch.allclose(norm(speech, few), norm(speech), atol=1e-3)
+    assert torch.equal(norm(speech, many), norm(speech))
 
 
 def test_a_models_speech_prior_is_kept_in_its_config(tmp_path):

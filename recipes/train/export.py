@@ -194,9 +194,11 @@ def _normalisation(c: ModelConfig) -> str:
     parts += [f"from {c.norm_local_s:g} s either side of each frame"] if c.norm_local_s else []
     if c.norm_prior:
         lo, hi = c.norm_prior["variety"]
+        few = (" or are few (under {1:g} frames counted, fully under {0:g}: a single word)"
+               .format(*c.norm_prior["counted"]) if c.norm_prior.get("counted") else "")
         parts += [f"with speech's own counted as {c.norm_prior['frames']:g} more frames for a "
                   "recording whose sounds vary little (standard deviation over bands under "
-                  f"{hi:g}, fully under {lo:g}: a held vowel)"]
+                  f"{hi:g}, fully under {lo:g}: a held vowel){few}"]
     return f" (statistics {', '.join(parts)})" if parts else ""
 
 

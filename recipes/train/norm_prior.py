@@ -1,15 +1,16 @@
 """Give a model typical speech's statistics for recordings of too little variety (`NormPrior`).
 
     python recipes/train/norm_prior.py MODEL_DIR --data ../shared/data [--frames 100]
-        [--variety 1.5 2.0] [--every 5]
+        [--variety 1.5 2.0] [--counted 60 120] [--every 5]
 
 Speech's log-mel statistics are measured on speechocean762's training speakers (every
 --every-th recording; learners, adults and children, whom the held-out test speakers are not)
 with the model's own features and counted frames: per band, the mean log-mel less its mean over
 the bands, and the variance within a recording. They are written into MODEL_DIR/config.json as
-`norm_prior`, with --frames (what the prior counts as) and --variety (the recording's mean
-standard deviation over bands at and below which it counts fully, and from which not at all).
-The network is not retrained: speech above the second value is normalised as before.
+`norm_prior`, with --frames (what the prior counts as), --variety (the recording's mean
+standard deviation over bands at and below which it counts fully, and from which not at all)
+and --counted (the same for the number of frames the normalisation counts: a single word).
+The network is not retrained: other speech is normalised as before.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def speech_statistics(paths: list[Path], config) -> tuple[list[float], list[floa
 
 
 def write_prior(model: Path, data: Path, frames: float = 100.0,
-                variety: tuple[float, float] = (1.5, 2.0), every: int = 5) -> int:
+                variety: tuple[float, float] = (1.5, 2.0),
+                counted: tuple[float, float] = (60.0, 120.0), every: int = 5) -> int:
     """Measure speech's statistics (`speech_statistics`) and set them as MODEL's `norm_prior`;
     returns how many recordings they come from."""
     config = read_config(model)
@@ -69,8 +71,8 @@ def write_prior(model: Path, data: Path, frames: float = 100.0,
     if not paths:
         raise SystemExit(f"error: no speechocean762 training recordings under {data}/real")
     shape, var = speech_statistics(paths, config)
-    prior = {"frames": frames, "variety": list(variety), "shape": [round(v, 4) for v in shape],
-             "var": [round(v, 4) for v in var]}
+    prior = {"frames": frames, "variety": list(variety), "counted": list(counted),
+             "shape": [round(v, 4) for v in shape], "var": [round(v, 4) for v in var]}
     save_config(replace(config, norm_prior=prior), model)
     return len(paths)
 
@@ -81,12 +83,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="the data folder (holds real/)")
     parser.add_argument("--frames", type=float, default=100.0)
     parser.add_argument("--variety", type=float, nargs=2, default=(1.5, 2.0))
+    parser.add_argument("--counted", type=float, nargs=2, default=(60.0, 120.0))
     parser.add_argument("--every", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    n = write_prior(args.model, args.data, args.frames, tuple(args.variety), args.every)
+    n = write_prior(args.model, args.data, args.frames, tuple(args.variety), tuple(args.counted),
+                    args.every)
     print(f"{args.model / CONFIG_FILE}: norm_prior from {n} recordings, {args.frames:g} frames, "
-          f"variety {args.variety[0]:g}-{args.variety[1]:g}")
+          f"variety {args.variety[0]:g}-{args.variety[1]:g}, "
+          f"counted {args.counted[0]:g}-{args.counted[1]:g}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ noise is seeded, so every run hears the same recordings).
 Until 2026-12-05 the middle was cut with a Hanning taper before it was lengthened, which made a
 fade in and out of about 0.3 s each: a vowel that swells and dies away over its whole length,
 as no sustained vowel does. `--taper` still makes those.
+
+`--in-sentence`: the same vowels held in their own sentences (a learner stretching a vowel
+mid-word): the vowel's middle 60% made 1 s longer in place by a Praat duration tier, the
+transcript the sentence; per system, the share of the held vowel's time (its first edge to its
+last, as the model placed them in the original) that the system's phone of that vowel covers.
+Its page is held_vowels_in_sentence.md.
 """
 
 from __future__ import annotations
@@ -68,6 +74,30 @@ Save as WAV file: out$
 """
 
 
+HOLD_IN_PLACE = """form args
+  sentence src
+  real a
+  real b
+  real factor
+  sentence out
+endform
+sound = Read from file: src$
+manip = To Manipulation: 0.01, 75, 600
+tier = Create DurationTier: "hold", 0, 1000
+Add point: a - 0.0005, 1
+Add point: a, factor
+Add point: b, factor
+Add point: b + 0.0005, 1
+selectObject: manip
+plusObject: tier
+Replace duration tier
+selectObject: manip
+Get resynthesis (overlap-add)
+Save as WAV file: out$
+"""
+IN_SENTENCE_EXTRA = 1.0  # s added to a vowel held in its sentence
+
+
 def pick_vowels(aligner, items, per_vowel: int) -> list[tuple[Path, float, float, str]]:
     """(recording, start, end, vowel) of clear, long vowels: `per_vowel` of each, one per
     recording, in the items' order."""
@@ -92,6 +122,16 @@ def covered(wave: np.ndarray, phones) -> tuple[float, float]:
     return inside / (hi - lo), hi - lo
 
 
+def vowel_covered(phones, vowel: str, span: tuple[float, float]) -> float:
+    """The share of `span` (s) covered by the phone labelled `vowel` (stress ignored) that
+    overlaps it most; 0.0 when none does."""
+    def inside(p) -> float:
+        return max(0.0, min(p.end, span[1]) - max(p.start, span[0]))
+
+    same = [p for p in phones if p.label.rstrip("012") == vowel.rstrip("012")]
+    return max(map(inside, same), default=0.0) / (span[1] - span[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="the data folder (holds real/)")
@@ -101,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--taper", action="store_true",
                     help="cut the vowel's middle with a Hanning taper (the benchmark until "
                          "2026-12-05): a 0.3 s swell and fade")
+    ap.add_argument("--in-sentence", action="store_true",
+                    help="hold each vowel 1 s longer inside its own sentence instead")
     args = ap.parse_args(argv)
     if shutil.which("praat") is None:
         print("error: praat is not on the PATH (apt-get install praat)", file=sys.stderr)
@@ -112,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     aligner = Aligner.load(model, device="cpu")
     items = speechocean_test(args.data / "real" / "speechocean762", 0)
     vowels = pick_vowels(aligner, items, args.per_vowel)
+    sentences = {Path(it.audio): it.text for it in items}
     if not vowels:
         print("error: no speechocean762 test recordings under --data", file=sys.stderr)
         return 2
@@ -124,23 +167,30 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict]] = {name: [] for name, _ in systems}
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "lengthen.praat"
-        script.write_text(LENGTHEN, encoding="utf-8")
+        script.write_text(HOLD_IN_PLACE if args.in_sentence else LENGTHEN, encoding="utf-8")
         for k, (audio, start, end, vowel) in enumerate(vowels):
             src, out = Path(tmp) / f"src{k}.wav", Path(tmp) / f"held{k}.wav"
             sf.write(str(src), load_audio(audio), 16000)
-            cut = 0.15 * (end - start)
-            subprocess.run(["praat", "--run", str(script), str(src), f"{start + cut:.4f}",
-                            f"{end - cut:.4f}", str(out),
-                            "Hanning" if args.taper else "rectangular"],
-                           check=True, capture_output=True)
+            if args.in_sentence:
+                a0, b0 = start + 0.2 * (end - start), end - 0.2 * (end - start)
+                factor = 1 + IN_SENTENCE_EXTRA / (b0 - a0)
+                how = [f"{a0:.4f}", f"{b0:.4f}", f"{factor:.4f}", str(out)]
+            else:
+                cut = 0.15 * (end - start)
+                how = [f"{start + cut:.4f}", f"{end - cut:.4f}", str(out),
+                       "Hanning" if args.taper else "rectangular"]
+            subprocess.run(["praat", "--run", str(script), str(src), *how], check=True,
+                           capture_output=True)
             wave = load_audio(out)
+            held = (start, end + (len(wave) - sf.info(str(src)).frames) / 16000)
             for name, align in systems:
                 try:
-                    a = align(str(out), WORDS[vowel])
+                    a = align(str(out), sentences[audio] if args.in_sentence else WORDS[vowel])
                 except Exception as err:  # noqa: BLE001 - a peer's failure on one file is a result
                     results[name].append({"vowel": vowel, "source": str(audio), "failed": str(err)})
                     continue
-                share, span = covered(wave, a.phones)
+                share, span = ((vowel_covered(a.phones, vowel, held), held[1] - held[0])
+                               if args.in_sentence else covered(wave, a.phones))
                 results[name].append({"vowel": vowel, "source": str(audio), "voiced_s": span,
                                       "covered": share,
                                       "flags": sorted({flag_kind(f) for f in a.flags})})
@@ -157,14 +207,19 @@ def main(argv: list[str] | None = None) -> int:
                      f"{flagged} ({100 * flagged / max(1, len(ok)):.0f}%)"])
         print(rows[-1])
     spans = [r["voiced_s"] for r in results["ottc-align"] if "voiced_s" in r]
-    body = (f"{len(vowels)} held vowels ({', '.join(sorted({v[3] for v in vowels}))}), voiced for "
-            f"{min(spans):.2f}-{max(spans):.2f} s"
+    body = (f"{len(vowels)} held vowels ({', '.join(sorted({v[3] for v in vowels}))}), "
+            + ("in their sentences, " if args.in_sentence else "voiced for ")
+            + f"{min(spans):.2f}-{max(spans):.2f} s"
             + (" (cut with a Hanning taper: `--taper`)" if args.taper else "")
             + f"; model `{model}` (tag {model_tag(model)}).\n\n"
             + markdown_table(["system", "held vowels", "failed", "voiced span covered (mean)",
                               "at least 80% covered", "with any flag"], rows)
             + "\n\n" + machine_lines(machine()))
-    write_results("held_vowels", "Held vowels: ottc-align and pocketsphinx", body,
+    covers = "held vowel's time covered" if args.in_sentence else "voiced span covered"
+    body = body.replace("voiced span covered", covers)
+    write_results("held_vowels_in_sentence" if args.in_sentence else "held_vowels",
+                  "Held vowels" + (" in their sentences" if args.in_sentence else "")
+                  + ": ottc-align and pocketsphinx", body,
                   {"model": str(model), "results": results, "machine": machine()},
                   docs_intro=__doc__.split("\n\n", 2)[2].strip())
     return 0

@@ -182,8 +182,8 @@ class NormPrior:
 
 
 def _falling(x: Tensor, lo: float, hi: float) -> Tensor:
-    """1 at or below lo, 0 from hi, linear between."""
-    return ((hi - x) / (hi - lo)).clamp(0.0, 1.0)
+    """1 at or below lo, 0 from hi, linear between (a step at lo when hi == lo)."""
+    return ((hi - x) / max(hi - lo, 1e-9)).clamp(0.0, 1.0)
 
 
 def with_prior(mean: Tensor, var: Tensor, count: Tensor, weight: Tensor,
@@ -193,7 +193,7 @@ def with_prior(mean: Tensor, var: Tensor, count: Tensor, weight: Tensor,
     recording's own mean level across the bands."""
     mean, var = mean.float(), var.float()
     prior_mean = mean.mean(-1, keepdim=True) + prior.shape.to(mean.device)
-    total = count + weight
+    total = (count + weight).clamp(min=1e-6)  # a row of neither: its own, unused
     pooled = (count * mean + weight * prior_mean) / total
     var = (count * (var + (mean - pooled).square())
            + weight * (prior.var.to(mean.device) + (prior_mean - pooled).square())) / total
@@ -352,10 +352,14 @@ class AcousticModel(nn.Module):
             spread = (windowed_sum(d.square(), local_frames) + LOCAL_PRIOR_FRAMES * var.float()) / n
             mean = (mean.float() + shift).to(feats.dtype)
             var = (spread - shift.square()).clamp(min=0.0).to(feats.dtype)
-            count = n
+            # the prior weighs against the window's own frames, as against a whole recording's
+            # (a row shorter than the window: the same as alone, whatever else is in the batch)
+            count = n - LOCAL_PRIOR_FRAMES
         if weight is not None and bool((weight > 0).any()):
-            mean, var = with_prior(mean, var, count, weight, prior)
-            mean, var = mean.to(feats.dtype), var.to(feats.dtype)
+            pooled, spread = with_prior(mean, var, count, weight, prior)
+            chosen = weight > 0  # other rows keep their own statistics exactly
+            mean = torch.where(chosen, pooled.to(feats.dtype), mean)
+            var = torch.where(chosen, spread.to(feats.dtype), var)
         return (feats - mean) / (var + 1e-5).sqrt() * mask[..., None].to(feats.dtype)
 
     def encode(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None) -> Tensor:

@@ -879,3 +879,26 @@ def test_a_models_speech_prior_is_kept_in_its_config(tmp_path):
     with torch.no_grad():
         assert torch.allclose(loaded(vowel, lengths)[0], model(vowel, lengths)[0])
         assert not torch.allclose(plain(vowel, lengths)[0], model(vowel, lengths)[0], atol=1e-3)
+
+
+def test_a_recording_gets_the_same_speech_prior_alone_and_in_a_batch():
+    """A short recording in a batch with a long one (local statistics for the batch) is
+    normalised as when alone, prior and all; the long one, above both gates, exactly as with
+    no prior (a corpus run batches recordings of all lengths together)."""
+    from aligner.model import AcousticModel, NormPrior
+
+    word, long = _held_vowel(60), _speech_like(9.0, seed=11)
+    n_mels = word.shape[1]
+    prior = NormPrior(torch.zeros(n_mels), torch.ones(n_mels), 100.0, (0.3, 0.6), (60.0, 120.0))
+    feats = torch.zeros(2, long.shape[0], n_mels)
+    feats[0], feats[1, : word.shape[0]] = long, word
+    mask = torch.zeros(2, long.shape[0], dtype=torch.bool)
+    mask[0], mask[1, : word.shape[0]] = True, True
+    batch = AcousticModel.normalise(feats, mask, None, 25.0, 400, prior)
+    alone = AcousticModel.normalise(word[None], torch.ones(1, word.shape[0], dtype=torch.bool),
+                                    None, 25.0, 400, prior)[0]
+    plain = AcousticModel.normalise(word[None], torch.ones(1, word.shape[0], dtype=torch.bool),
+                                    None, 25.0, 400)[0]
+    assert torch.allclose(batch[1, : word.shape[0]], alone, atol=1e-4)
+    assert not torch.allclose(alone, plain, atol=1e-2)  # the prior did count
+    assert torch.equal(batch[0], AcousticModel.normalise(feats, mask, None, 25.0, 400)[0])

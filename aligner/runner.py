@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
 
 from aligner.alignment import mean_word_confidence, spoken_words
 from aligner.atomic import atomic_open, ensure_dir, same_file
@@ -197,8 +198,8 @@ def fingerprints(paths: Sequence[Path]) -> str:
     space-separated: the report's `outputs_sha1` column. Why: a later run that must replace an
     output (its settings or inputs changed) tells by these whether it was edited since
     (`edited_outputs`), a TextGrid corrected in Praat, and keeps it under a backup name."""
-    return " ".join(f"{p.name}:{_sha1(p)}" for p in paths
-                    if p.suffix.lower() != ".png" and p.is_file())
+    return _format_fingerprints({p.name: _sha1(p) for p in paths
+                                 if p.suffix.lower() != ".png" and p.is_file()})
 
 
 def _sha1(path: Path) -> str:
@@ -215,28 +216,60 @@ def edited_outputs(paths: Sequence[Path], recorded: str) -> list[Path]:
             if Path(p).name in known and Path(p).is_file() and _sha1(p) != known[Path(p).name]]
 
 
+def _format_fingerprints(by_name: dict[str, str]) -> str:
+    """`name:hash ...`, each name percent-encoded (a recording may be called `b 1`)."""
+    return " ".join(f"{quote(name, safe='')}:{sha}" for name, sha in by_name.items())
+
+
 def _parse_fingerprints(text: str) -> dict[str, str]:
-    return dict(item.rpartition(":")[::2] for item in text.split())
+    found = {}
+    for item in text.split():
+        name, _, sha = item.rpartition(":")
+        found[unquote(name)] = sha
+    return found
 
 
 def carry_fingerprints(results: Sequence[Result], rows: dict[str, dict[str, str]],
                        since_ns: int) -> None:
-    """Give the outputs a run kept rather than wrote (older than `since_ns`, the run's start:
-    a run that adds formats keeps the TextGrids there) what the run that wrote them recorded
-    (`rows`: `previous_rows`), or no record: `finish` took them as written, and a TextGrid
-    corrected in Praat before a run that added JSON would then have passed for unedited."""
+    """Record, for each utterance with outputs, what they hold now: a file changed by this run
+    (newer than `since_ns`, the run's start: written, or flagged anew by
+    `judge_against_speakers`) its content now; one it left alone (a TextGrid kept while JSON
+    was added, a skipped recording's files, another format's output still on disk) what the
+    run that wrote it recorded (`rows`: `previous_rows`), or nothing. Why: taking every file
+    as written now let a TextGrid corrected in Praat before a run that added JSON pass for
+    unedited later, and a flag written into the JSON after its hash made it look edited."""
     for r in results:
-        if r.status not in ("aligned", "flagged") or not r.fingerprints:
+        if not r.ok or not r.written:
             continue
         earlier = _parse_fingerprints((rows.get(r.name) or {}).get("outputs_sha1") or "")
-        now = _parse_fingerprints(r.fingerprints)
+        now = {}
         for path in r.written:
-            if path.name in now and _mtime(path) < since_ns:
-                if path.name in earlier:
-                    now[path.name] = earlier[path.name]
-                else:
-                    del now[path.name]
-        r.fingerprints = " ".join(f"{name}:{sha}" for name, sha in now.items())
+            if path.suffix.lower() == ".png" or not path.is_file():
+                continue
+            if _mtime(path) >= since_ns:
+                now[path.name] = _sha1(path)
+            elif path.name in earlier:
+                now[path.name] = earlier[path.name]
+        folder = r.written[0].parent
+        for name, sha in earlier.items():
+            if name not in now and 0 < _mtime(folder / name) < since_ns:
+                now[name] = sha
+        r.fingerprints = _format_fingerprints(now)
+
+
+def remove_kept_edits(paths: Sequence[Path], recorded: str) -> list[tuple[Path, Path]]:
+    """Remove `paths`, but move those edited since a run recorded them (`edited_outputs`) to
+    a backup name (`back_up`) instead; returns the (file, backup) pairs."""
+    edited = set(edited_outputs(paths, recorded))
+    kept = [(path, back_up(path)) for path in paths if path in edited]
+    for path in paths:
+        if path not in edited:
+            Path(path).unlink(missing_ok=True)
+    return kept
+
+
+def _kept_note(kept: list[tuple[Path, Path]]) -> str:
+    return "".join(f"; kept the edited {path.name} as {backup.name}" for path, backup in kept)
 
 
 def back_up(path: Path) -> Path:
@@ -263,11 +296,13 @@ def refuse(result: Result, strict: frozenset[str]) -> None:
 
 
 def refuse_written(result: Result, strict: frozenset[str]) -> None:
-    """`refuse` a Result whose outputs were written: they are removed first."""
-    for path in result.written:
-        path.unlink(missing_ok=True)
+    """`refuse` a Result whose outputs were written: they are removed first, but one edited
+    since it was written (a skipped recording's TextGrid corrected in Praat) is kept under a
+    backup name, and the reason says so."""
+    kept = remove_kept_edits(result.written, result.fingerprints)
     result.written = []
     refuse(result, strict)
+    result.reason += _kept_note(kept)
 
 
 def align_one(aligner: Aligner, utt: Utterance, method: str, strict: frozenset[str],
@@ -352,15 +387,6 @@ def utterance_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
         paths += pages
     inputs = [p for p in (utt.audio, utt.transcript, utt.gold) if p is not None]
     return [p for p in paths if p.is_file() and not any(same_file(p, src) for src in inputs)]
-
-
-def remove_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str],
-                   plots: bool = False) -> list[Path]:
-    """Delete `utterance_outputs`; returns what was removed."""
-    removed = utterance_outputs(out_dir, utt, formats, plots)
-    for path in removed:
-        path.unlink(missing_ok=True)
-    return removed
 
 
 def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: bool = False,
@@ -1149,14 +1175,18 @@ def _journal_rows(path: Path) -> dict[str, dict[str, str]]:
 
 
 def discard_refused(results: Sequence[Result], utterances: Sequence[Utterance],
-                    out_dir: Path, formats: Sequence[str], plots: bool = False) -> None:
+                    out_dir: Path, formats: Sequence[str], plots: bool = False,
+                    recorded: dict[str, str] | None = None) -> None:
     """Remove every output file of each utterance --strict refused, whatever its format: the
     refusal removes this run's formats, but an x.json an earlier `-f json` run wrote would still
-    hold the flagged alignment when this run asks for TextGrids."""
+    hold the flagged alignment when this run asks for TextGrids. One edited since the run that
+    wrote it (`recorded`: utterance -> its report's `outputs_sha1`) is kept under a backup
+    name, and the reason says so."""
     by_name = {u.name: u for u in utterances}
     for r in results:
         if r.cause == STRICT and r.name in by_name:
-            remove_outputs(out_dir, by_name[r.name], formats, plots)
+            paths = utterance_outputs(out_dir, by_name[r.name], formats, plots)
+            r.reason += _kept_note(remove_kept_edits(paths, (recorded or {}).get(r.name, "")))
             r.written = []
 
 

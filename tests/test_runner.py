@@ -726,7 +726,7 @@ def test_a_corpus_aligned_into_its_own_folder_keeps_the_user_s_other_files(tmp_p
     write_pair(root / "spk", "x", speechlike(1.0))
     utts = corpus.find_utterances(root)
     runner.plan(utts, root, ["textgrid"], False)
-    runner.remove_outputs(root, utts[0], ["textgrid"])
+    runner.remove_kept_edits(runner.utterance_outputs(root, utts[0], ["textgrid"]), "")
     assert all(p.exists() for p in mine)
     out = tmp_path / "out"
     (out / "spk").mkdir(parents=True)
@@ -1075,3 +1075,71 @@ def test_outputs_of_our_own_run_stay_ours_after_another_failure():
             "spk/b": {"status": "failed", "reason": runner.unrecorded_refusal(Path("o/b.TextGrid"))},
             "spk/c": {"status": "aligned", "reason": ""}}
     assert runner.written_by_us(rows) == {"spk/a", "spk/c"}
+
+
+def _aligned_corpus(tmp_path, tiny, names=("u0", "u1"), fmts="textgrid", extra=()):
+    """A corpus aligned once into tmp_path/out, inputs and outputs dated back."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for i, name in enumerate(names):
+        write_pair(root, name, speechlike(1.5, seed=i), text="hello there")
+    _age(root.rglob("*.*"), 120)
+    result = cli(root, "-o", out, "--model", tiny, "-f", fmts, "-q", *extra)
+    assert result.exit_code in (0, 1), result.output
+    _age(out.rglob("u*.*"))
+    return root, out
+
+
+@pytest.mark.parametrize("formats", ["textgrid", "textgrid,json"])
+def test_strict_refusing_a_corrected_textgrid_keeps_it_as_a_backup(tmp_path, tiny_model_dir,
+                                                                   formats):
+    """--strict removes the outputs of a recording it refuses, a skipped one an earlier run
+    flagged included, and of every format (a TextGrid kept while JSON is added): one corrected
+    since is moved to x.TextGrid.~1~ instead, and the report's reason says so."""
+    limits = ["--threshold", "min_word_confidence=1"]  # every recording flagged low_confidence
+    root, out = _aligned_corpus(tmp_path, tiny_model_dir, extra=limits)
+    corrected = _corrected(out / "u0.TextGrid")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", formats, *limits,
+                 "--strict-flags", "all", "-q")
+    assert result.exit_code == 1, result.output
+    assert not (out / "u0.TextGrid").exists() and not (out / "u1.TextGrid").exists()
+    assert (out / "u0.TextGrid.~1~").read_text(encoding="utf-8") == corrected
+    assert not list(out.glob("u1.*~"))
+    reason = {r["utterance"]: r["reason"] for r in csv.DictReader(
+        open(out / runner.REPORT_NAME, encoding="utf-8"))}["u0"]
+    assert "kept the edited u0.TextGrid as u0.TextGrid.~1~" in reason
+
+
+def test_a_run_of_other_formats_keeps_the_record_of_a_corrected_textgrid(tmp_path,
+                                                                         tiny_model_dir):
+    """-f json,csv after -f textgrid,json leaves the TextGrid on disk: its record stays in the
+    report, so a later run that replaces it still sees the correction; and a recording whose
+    name holds a space is recorded and protected as any other."""
+    root, out = _aligned_corpus(tmp_path, tiny_model_dir, names=("u 0", "u1"), fmts="textgrid,json")
+    corrected = _corrected(out / "u 0.TextGrid")
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json,csv",
+               "-q").exit_code in (0, 1)
+    _age(out.rglob("u*.*"))
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "textgrid", "--method", "ot",
+                 "-q")
+    assert result.exit_code in (0, 1), result.output
+    assert (out / "u 0.TextGrid.~1~").read_text(encoding="utf-8") == corrected
+    assert not list(out.glob("u1.*~"))
+
+
+def test_a_file_this_run_rewrote_is_recorded_as_it_is_now(tmp_path):
+    """`carry_fingerprints`: a JSON the run changed after `finish` hashed it (a speaker's flag
+    added) is recorded with what it holds now, so the next run does not take it for edited."""
+    import os
+    import time
+
+    json_path, grid = tmp_path / "u.json", tmp_path / "u.TextGrid"
+    grid.write_text("grid", encoding="utf-8")
+    os.utime(grid, (1, 1))
+    since = time.time_ns() - 1
+    json_path.write_text("{}", encoding="utf-8")
+    result = runner.Result("u", "aligned", written=[json_path, grid])
+    result.fingerprints = runner.fingerprints(result.written)
+    json_path.write_text('{"flags": ["transcript_mismatch"]}', encoding="utf-8")
+    runner.carry_fingerprints([result], {"u": {"outputs_sha1": "u.TextGrid:12345678"}}, since)
+    assert runner.edited_outputs([json_path], result.fingerprints) == []
+    assert runner.edited_outputs([grid], result.fingerprints) == [grid]

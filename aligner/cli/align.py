@@ -567,10 +567,10 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     finally:
         stream.close()  # the workers' batches in progress finish now, before the report
         results += late
-        runner.carry_fingerprints(results, earlier, started_ns)
         try:
             runner.judge_against_speakers(results, aligner.thresholds, strict)
-            runner.discard_refused(results, utterances, out_dir, fmts, plots)
+            runner.discard_refused(results, utterances, out_dir, fmts, plots, sha1)
+            runner.carry_fingerprints(results, earlier, started_ns)
             runner.write_report(results, report,
                                 runner.lacks_outputs(out_dir, utterances, fmts, plots),
                                 [u.name for u in todo] if interrupted else ())

@@ -19,8 +19,9 @@ as no sustained vowel does. `--taper` still makes those.
 `--in-sentence`: the same vowels held in their own sentences (a learner stretching a vowel
 mid-word): the vowel's middle 60% made 1 s longer in place by a Praat duration tier, the
 transcript the sentence; per system, the share of the held vowel's time (its first edge to its
-last, as the model placed them in the original) that the system's phone of that vowel covers.
-Its page is held_vowels_in_sentence.md.
+last, as the model placed them in the original, which favours ottc-align by the width of its
+own edges) that the system's phone of that vowel covers. Its page is
+held_vowels_in_sentence.md.
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--in-sentence", action="store_true",
                     help="hold each vowel 1 s longer inside its own sentence instead")
     args = ap.parse_args(argv)
+    if args.taper and args.in_sentence:
+        ap.error("--taper cuts a vowel out of its sentence; --in-sentence keeps it there")
     if shutil.which("praat") is None:
         print("error: praat is not on the PATH (apt-get install praat)", file=sys.stderr)
         return 2

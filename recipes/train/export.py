@@ -35,7 +35,7 @@ from aligner.train import CHECKPOINT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from the checkout
 from recipes.train.boundary_net import attach  # noqa: E402
-from recipes.train.norm_prior import write_prior  # noqa: E402
+from recipes.train.norm_prior import has_training_recordings, write_prior  # noqa: E402
 
 METHOD_NAMES = {"ot": "OTTC, boundaries from alpha (`--method ot`)",
                 "viterbi": "OTTC, Viterbi on the label posteriors (`--method viterbi`)",
@@ -148,6 +148,9 @@ def _parse_args() -> argparse.Namespace:
     args = p.parse_args()
     if args.real_speech is not None and not args.real_speech.is_file():
         p.error(f"--real-speech {args.real_speech}: no such file")
+    if args.norm_prior is not None and not has_training_recordings(args.norm_prior):
+        p.error(f"--norm-prior {args.norm_prior}: no real/speechocean762/meta/train/utt2spk "
+                "under it (the shared data folder)")
     if args.boundary_net is not None and not args.boundary_net.is_file():
         p.error(f"--boundary-net {args.boundary_net}: no such file (recipes/train/boundary_net.py "
                 "train writes it)")

@@ -31,6 +31,14 @@ from aligner.features import log_mel, model_input  # noqa: E402
 from aligner.model import CONFIG_FILE, loud_level, read_config, save_config  # noqa: E402
 
 
+AUDIO = (".flac", ".wav", ".opus", ".ogg", ".mp3")
+
+
+def has_training_recordings(data: Path) -> bool:
+    """Whether `data` holds speechocean762's training-speaker list (real/speechocean762)."""
+    return (data / "real" / "speechocean762" / "meta" / "train" / "utt2spk").is_file()
+
+
 def training_recordings(root: Path, every: int) -> list[Path]:
     """speechocean762's training-speaker recordings (meta/train/utt2spk), every `every`-th."""
     found = []
@@ -38,7 +46,7 @@ def training_recordings(root: Path, every: int) -> list[Path]:
         if line.strip():
             utt, spk = line.split()
             folder = root / f"SPEAKER{spk}"
-            found += [p for p in sorted(folder.glob(f"{utt}.*")) if p.suffix != ".txt"][:1]
+            found += [p for p in sorted(folder.glob(f"{utt}.*")) if p.suffix.lower() in AUDIO][:1]
     return sorted(found)[::every]
 
 
@@ -55,6 +63,8 @@ def speech_statistics(paths: list[Path], config) -> tuple[list[float], list[floa
         if config.norm_top_db > 0:
             keep = keep & (level >= loud_level(level) - config.norm_top_db * math.log(10) / 10)[0]
         x = feats[keep]
+        if len(x) < 2:  # nothing counted (a silent file): no statistics to give
+            continue
         mean = x.mean(0)
         shapes.append(mean - mean.mean())
         variances.append(x.var(0, unbiased=False))
@@ -67,7 +77,8 @@ def write_prior(model: Path, data: Path, frames: float = 100.0,
     """Measure speech's statistics (`speech_statistics`) and set them as MODEL's `norm_prior`;
     returns how many recordings they come from."""
     config = read_config(model)
-    paths = training_recordings(data / "real" / "speechocean762", every)
+    found = has_training_recordings(data)
+    paths = training_recordings(data / "real" / "speechocean762", every) if found else []
     if not paths:
         raise SystemExit(f"error: no speechocean762 training recordings under {data}/real")
     shape, var = speech_statistics(paths, config)

@@ -18,6 +18,7 @@ set -euo pipefail
 WHAT="${1:-english}"
 DATA="${DATA:?set DATA to the folder that holds synth/ and real/ (Inputs above)}"
 DATA="$(cd "$DATA" && pwd)"  # absolute: the export step runs from the repository root
+[[ -z "${SHARED:-}" ]] || SHARED="$(cd "$SHARED" && pwd)"  # likewise, when given
 case "$WHAT" in
     all|english|boundary|export|chain|ctc|ctc-scratch|ceiling) ;;
     *) echo "train_english.sh: unknown target '$WHAT' (all|english|boundary|export|chain|ctc|ctc-scratch|ceiling)" >&2

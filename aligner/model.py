@@ -200,6 +200,20 @@ def with_prior(mean: Tensor, var: Tensor, count: Tensor, weight: Tensor,
     return pooled, var
 
 
+def counted_frames(feats: Tensor, mask: Tensor, live: Tensor | None = None, top_db: float = 0.0,
+                   local_frames: int = 0) -> Tensor:
+    """The frames [B, T] whose statistics `AcousticModel.normalise` takes: valid and live (all
+    valid ones in a row with no live frame), and with top_db > 0 within that many dB of the
+    loud ones (`loud_level`). One place, so that a prior measured on speech
+    (recipes/train/norm_prior.py) counts the frames the model counts."""
+    stats = mask if live is None else mask & live
+    stats = torch.where(stats.any(1, keepdim=True), stats, mask)
+    if top_db > 0 and feats.shape[1]:
+        level = feats.mean(-1).masked_fill(~stats, float("-inf"))
+        stats = stats & (level >= loud_level(level, local_frames) - top_db * math.log(10) / 10)
+    return stats
+
+
 def windowed_sum(x: Tensor, half: int) -> Tensor:
     """Sum of x [B, T, C] over the `half` frames on either side of each frame (within the row).
 
@@ -332,11 +346,7 @@ class AcousticModel(nn.Module):
         recording's, without the running sums, which would give the same up to rounding.
         `prior` (a model's `norm_prior`): typical speech's statistics pooled with a recording's
         of little variety (`NormPrior`)."""
-        stats = mask if live is None else mask & live
-        stats = torch.where(stats.any(1, keepdim=True), stats, mask)
-        if top_db > 0 and feats.shape[1]:
-            level = feats.mean(-1).masked_fill(~stats, float("-inf"))
-            stats = stats & (level >= loud_level(level, local_frames) - top_db * math.log(10) / 10)
+        stats = counted_frames(feats, mask, live, top_db, local_frames)
         m = stats[..., None].to(feats.dtype)
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count

@@ -812,10 +812,10 @@ def _held_vowel(frames: int = 120) -> torch.Tensor:
 
 def _variety(feats: torch.Tensor) -> float:
     """The mean over bands of the standard deviation over the frames `normalise` counts."""
-    from aligner.model import loud_level
+    from aligner.model import counted_frames
 
-    level = feats.mean(-1)[None]
-    keep = (level >= loud_level(level) - 25 * math.log(10) / 10)[0]
+    keep = counted_frames(feats[None], torch.ones(1, feats.shape[0], dtype=torch.bool), None,
+                          25.0)[0]
     return float(feats[keep].std(0, unbiased=False).mean())
 
 
@@ -824,7 +824,7 @@ def test_a_speech_prior_keeps_a_held_vowels_spectrum_and_leaves_speech_alone():
     is its spectrum): the model heard sustained vowels as silence. With typical speech's
     statistics counted beside its own (NormPrior), its spectral shape survives; at any gain;
     with local statistics too; and a recording of varied sounds is normalised as before."""
-    from aligner.model import AcousticModel, NormPrior
+    from aligner.model import AcousticModel, NormPrior, counted_frames
 
     vowel, speech = _held_vowel(), _speech_like(2.0, seed=9)
     assert _variety(vowel) < 0.3 < 0.6 < _variety(speech), (_variety(vowel), _variety(speech))
@@ -849,8 +849,8 @@ def test_a_speech_prior_keeps_a_held_vowels_spectrum_and_leaves_speech_alone():
     assert torch.equal(norm(speech, prior), norm(speech))
     assert torch.equal(norm(speech, prior, 100), norm(speech, None, 100))
     # a single word: varied sounds, but few of them
-    level = speech.mean(-1)
-    counted = int((level >= level.quantile(0.95) - 25 * math.log(10) / 10).sum())
+    counted = int(counted_frames(speech[None], torch.ones(1, speech.shape[0], dtype=torch.bool),
+                                 None, 25.0).sum())
     few = NormPrior(prior.shape, prior.var, 100.0, (0.3, 0.6), (counted + 10.0, counted + 20.0))
     many = NormPrior(prior.shape, prior.var, 100.0, (0.3, 0.6), (counted - 20.0, counted - 10.0))
     assert not torch.allclose(norm(speech, few), norm(speech), atol=1e-3)

@@ -16,7 +16,6 @@ The network is not retrained: other speech is normalised as before.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +27,7 @@ if __package__ in (None, ""):
 
 from aligner.audio import load_audio  # noqa: E402
 from aligner.features import log_mel, model_input  # noqa: E402
-from aligner.model import CONFIG_FILE, loud_level, read_config, save_config  # noqa: E402
+from aligner.model import CONFIG_FILE, counted_frames, read_config, save_config  # noqa: E402
 
 
 AUDIO = (".flac", ".wav", ".opus", ".ogg", ".mp3")
@@ -58,10 +57,8 @@ def speech_statistics(paths: list[Path], config) -> tuple[list[float], list[floa
     for path in paths:
         feats, live = model_input(log_mel(torch.from_numpy(load_audio(path)), features),
                                   features.log_floor)
-        level = feats.mean(-1).masked_fill(~live, float("-inf"))[None]
-        keep = live
-        if config.norm_top_db > 0:
-            keep = keep & (level >= loud_level(level) - config.norm_top_db * math.log(10) / 10)[0]
+        keep = counted_frames(feats[None], torch.ones_like(live)[None], live[None],
+                              config.norm_top_db)[0]
         x = feats[keep]
         if len(x) < 2:  # nothing counted (a silent file): no statistics to give
             continue

@@ -505,12 +505,14 @@ class Aligner:
 
     def _encode_on(self, model, wave: np.ndarray) -> Encoded:
         """Windows of CHUNK_SECONDS, each seeing CONTEXT_SECONDS more audio on both sides
-        (cut away again), run on `model`'s device in its precision."""
+        (cut away again), and the first and last the silence `edge_padding` adds, run on
+        `model`'s device in its precision."""
         import torch
 
-        from aligner.features import num_frames
+        from aligner.features import edge_padding, num_frames, pad_edges
 
         param = next(model.parameters())
+        before, after = edge_padding(wave)
         total = num_frames(len(wave), self.hop)
         chunk = int(CHUNK_SECONDS / self.frame_duration)
         ctx = int(CONTEXT_SECONDS / self.frame_duration)
@@ -520,11 +522,13 @@ class Aligner:
             for first in range(0, total, chunk):
                 last = min(total, first + chunk)
                 lo, hi = max(0, first - ctx), min(total, last + ctx)
-                feats, live = self._features(torch.from_numpy(wave[lo * self.hop: hi * self.hop]))
+                left, right = before if lo == 0 else 0, after if hi == total else 0
+                piece = pad_edges(wave[lo * self.hop: hi * self.hop], left, right, self.hop)
+                feats, live = self._features(torch.from_numpy(piece))
                 lengths = torch.tensor([feats.shape[0]], device=param.device)
                 lp, wl = model(feats[None].to(param.device, param.dtype), lengths,
                                live[None].to(param.device))
-                keep = slice(first - lo, first - lo + (last - first))
+                keep = slice(left + first - lo, left + last - lo)
                 log_probs[first:last] = lp[0, keep].float().cpu()
                 weights[first:last] = wl[0, keep].float().cpu()
                 if self.on_progress is not None:
@@ -534,7 +538,7 @@ class Aligner:
     def _encode_batch(self, waves: list[np.ndarray]) -> list[Encoded]:
         import torch
 
-        from aligner.features import num_frames
+        from aligner.features import edge_padding, num_frames, pad_edges
 
         limit = int(CHUNK_SECONDS * self.sample_rate)
         out: list = [None] * len(waves)
@@ -544,8 +548,10 @@ class Aligner:
                 out[i] = self._encode_windowed(w)
         if not short:
             return out
+        edges = {i: edge_padding(waves[i]) for i in short}  # as one window of _encode_on
+        padded = {i: pad_edges(waves[i], *edges[i], self.hop) for i in short}
         param = next(self.model.parameters())
-        lengths = torch.tensor([num_frames(len(waves[i]), self.hop) for i in short])
+        lengths = torch.tensor([num_frames(len(padded[i]), self.hop) for i in short])
         with torch.inference_mode():
             # one recording at a time (a padded batch STFT took twice as long on the CPU, and
             # its padding would count as digital silence), then one batch through the model
@@ -553,12 +559,12 @@ class Aligner:
             live = torch.zeros(len(short), int(lengths.max()), dtype=torch.bool)
             for row, i in enumerate(short):
                 n = int(lengths[row])
-                feats[row, :n], live[row, :n] = self._features(torch.from_numpy(waves[i]))
+                feats[row, :n], live[row, :n] = self._features(torch.from_numpy(padded[i]))
             lp, wl = self.model(feats.to(param.device, param.dtype), lengths.to(param.device),
                                 live.to(param.device))
         for row, i in enumerate(short):
-            n = int(lengths[row])
-            out[i] = Encoded(lp[row, :n].float().cpu(), wl[row, :n].float().cpu(),
+            keep = slice(edges[i][0], int(lengths[row]) - edges[i][1])
+            out[i] = Encoded(lp[row, keep].float().cpu(), wl[row, keep].float().cpu(),
                              len(waves[i]) / self.sample_rate, *self._fine(waves[i]))
         return out
 

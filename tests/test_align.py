@@ -76,6 +76,34 @@ def test_unknown_words_are_reported(aligner):
     assert list(a.unknown_words) == ["zorblaxian"] and a.unknown_words["zorblaxian"]
 
 
+def test_a_clip_cut_at_its_sound_is_heard_with_silence_around_it(aligner, monkeypatch):
+    """The model is given EDGE_PAD_SECONDS of silence beside a clip whose sound runs to its
+    edges (features.edge_padding), whole or windowed, and its outputs still cover the clip's
+    own frames; a clip with its own pauses is given as it is."""
+    from aligner.features import EDGE_PAD_SECONDS, num_frames
+
+    pad = round(EDGE_PAD_SECONDS * 100)
+    seen = []
+    real = type(aligner.model).forward
+
+    def forward(self, feats, lengths, live=None):
+        seen.append(int(lengths[0]))
+        return real(self, feats, lengths, live)
+
+    monkeypatch.setattr(type(aligner.model), "forward", forward)
+    tight = speechlike(1.0)
+    paused = np.concatenate([np.zeros(8000, np.float32), tight, np.zeros(8000, np.float32)])
+    for wave in (tight, paused):
+        assert aligner.encode(wave).log_probs.shape[0] == num_frames(len(wave))
+        assert aligner.encode([wave])[0].log_probs.shape[0] == num_frames(len(wave))
+    assert seen == [100 + 2 * pad] * 2 + [200] * 2
+    seen.clear()
+    monkeypatch.setattr(align_mod, "CHUNK_SECONDS", 1.0)
+    monkeypatch.setattr(align_mod, "CONTEXT_SECONDS", 0.3)
+    aligner.encode(speechlike(2.5))  # windows 0-1.3, 0.7-2.3, 1.7-2.5 s
+    assert seen == [130 + pad, 160, 80 + pad]
+
+
 def test_long_input_is_chunked(aligner, monkeypatch):
     monkeypatch.setattr(align_mod, "CHUNK_SECONDS", 1.0)
     monkeypatch.setattr(align_mod, "CONTEXT_SECONDS", 0.3)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from aligner.features import FeatureConfig, log_mel, mel_filterbank, num_frames
+from aligner.features import (EDGE_PAD_SECONDS, FeatureConfig, edge_padding, log_mel,
+                               mel_filterbank, num_frames, pad_edges)
 
 
 @pytest.mark.parametrize("n", [1, 159, 160, 161, 16000, 16001])
@@ -372,3 +373,29 @@ def test_constants_first_made_while_aligning_still_serve_gradients():
     wave = torch.randn(1600, requires_grad=True)
     log_mel(wave).sum().backward()
     assert wave.grad is not None and torch.isfinite(wave.grad).all()
+
+
+def _burst(before: float, seconds: float, after: float, rate: int = 16000) -> np.ndarray:
+    """A 200 Hz tone with `before` and `after` seconds of faint noise (-70 dBFS) around it."""
+    rng = np.random.default_rng(0)
+    tone = 0.3 * np.sin(2 * np.pi * 200 * np.arange(int(seconds * rate)) / rate)
+    quiet = [rng.standard_normal(int(s * rate)) * 10 ** (-70 / 20) for s in (before, after)]
+    return np.concatenate([quiet[0], tone, quiet[1]]).astype(np.float32)
+
+
+def test_edge_padding_adds_silence_only_where_the_sound_runs_to_the_edge():
+    pad = round(EDGE_PAD_SECONDS * 100)
+    assert edge_padding(_burst(0.3, 0.5, 0.3)) == (0, 0)  # its own pauses: left as it is
+    assert edge_padding(_burst(0.0, 0.5, 0.3)) == (pad, 0)  # cut at its start
+    assert edge_padding(_burst(0.3, 0.5, 0.0)) == (0, pad)
+    assert edge_padding(_burst(0.0, 0.5, 0.0)) == (pad, pad)
+    assert edge_padding(_burst(0.02, 0.5, 0.02)) == (pad, pad)  # 20 ms of lead is no pause
+    assert edge_padding(np.zeros(40, np.float32)) == (0, 0)  # too short to judge
+
+
+def test_pad_edges_adds_exact_zeros_in_whole_frames():
+    wave = np.ones(1000, np.float32)
+    out = pad_edges(wave, 2, 3, 160)
+    assert len(out) == 1000 + 5 * 160 and out.dtype == wave.dtype
+    assert not out[:320].any() and not out[-480:].any() and (out[320:-480] == 1).all()
+    assert pad_edges(wave, 0, 0) is wave

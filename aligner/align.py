@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     import torch
 
     from aligner.decode import TokenSpans
-    from aligner.model import AcousticModel
+    from aligner.model import AcousticModel, NormPrior
     from aligner.text.frontend import Word
     from aligner.text.lexicon import Lexicon
 
@@ -206,6 +206,9 @@ class Aligner:
         self.frame_duration = self.hop / self.sample_rate
         self._cpu_model = None
         self.on_progress: Callable[[int, int], None] | None = None  # (frames done, total)
+        # speaker -> the model's norm_prior with that speaker's statistics (speaker_norm.py),
+        # for recordings too short or too uniform to be normalised by themselves
+        self.speaker_priors: dict[str, NormPrior] = {}
         self.choose_variants = True  # rescore pronunciation variants inside each word's span
         # on-grid decoders (viterbi): move each boundary off the 10 ms grid to where the
         # posteriors cross (decode.refine_boundaries); False gives the plain frame path
@@ -390,7 +393,8 @@ class Aligner:
                 continue
             lo, hi = segment.span(len(wave), self.sample_rate)
             piece, offset = wave[lo:hi], lo / self.sample_rate
-            outputs = encoded if segment.whole and encoded is not None else self.encode(piece)
+            outputs = (encoded if segment.whole and encoded is not None
+                       else self.encode(piece, self.speaker_priors.get(speaker)))
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
             levels = frame_levels(piece).numpy()
@@ -461,7 +465,8 @@ class Aligner:
             raise type(err)(message) from None
 
     # ------------------------------------------------------------------ stage 1: encode
-    def encode(self, waves: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor]
+    def encode(self, waves: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor],
+               priors: NormPrior | Sequence[NormPrior | None] | None = None
                ) -> Encoded | list[Encoded]:
         """The model's outputs for one recording, or for each of a list of recordings.
 
@@ -470,19 +475,23 @@ class Aligner:
         array). It is run in windows of CHUNK_SECONDS (memory bounded for any length; on a
         CUDA out-of-memory error it is redone on the CPU). A list is run as one padded batch
         (GPU throughput, and on the CPU half the time of one by one); recordings longer than
-        one window go through the windows on their own."""
+        one window go through the windows on their own. `priors`: the normalisation's prior
+        in place of the model's (`speaker_priors`), one, or one per recording of a list (None:
+        the model's)."""
         from aligner.features import lift_quiet
 
         if _is_one_recording(waves):
-            return self._encode_windowed(lift_quiet(as_mono(waves)))
-        return self._encode_batch([lift_quiet(as_mono(w)) for w in waves])
+            return self._encode_windowed(lift_quiet(as_mono(waves)), priors)
+        if priors is None or not isinstance(priors, (list, tuple)):
+            priors = [priors] * len(waves)
+        return self._encode_batch([lift_quiet(as_mono(w)) for w in waves], list(priors))
 
-    def _encode_windowed(self, wave: np.ndarray) -> Encoded:
+    def _encode_windowed(self, wave: np.ndarray, prior: NormPrior | None = None) -> Encoded:
         import torch
 
         seconds = len(wave) / self.sample_rate
         try:
-            return self._encode_on(self.model, wave)
+            return self._encode_on(self.model, wave, prior)
         except (RuntimeError, MemoryError) as err:
             if not is_out_of_memory(err):
                 raise
@@ -496,14 +505,14 @@ class Aligner:
                 import copy
 
                 self._cpu_model = copy.deepcopy(self.model).to("cpu")
-            return self._encode_on(self._cpu_model, wave)
+            return self._encode_on(self._cpu_model, wave, prior)
         except (RuntimeError, MemoryError) as err:
             if not is_out_of_memory(err):
                 raise
             raise DeviceMemoryError(f"out of memory running the model on {self.device.type} and "
                                     f"on the CPU ({seconds:.1f} s of audio)") from None
 
-    def _encode_on(self, model, wave: np.ndarray) -> Encoded:
+    def _encode_on(self, model, wave: np.ndarray, prior: NormPrior | None = None) -> Encoded:
         """Windows of CHUNK_SECONDS, each seeing CONTEXT_SECONDS more audio on both sides
         (cut away again), and the first and last the silence `edge_padding` adds, run on
         `model`'s device in its precision."""
@@ -527,7 +536,7 @@ class Aligner:
                 feats, live = self._features(torch.from_numpy(piece))
                 lengths = torch.tensor([feats.shape[0]], device=param.device)
                 lp, wl = model(feats[None].to(param.device, param.dtype), lengths,
-                               live[None].to(param.device))
+                               live[None].to(param.device), prior)
                 keep = slice(left + first - lo, left + last - lo)
                 log_probs[first:last] = lp[0, keep].float().cpu()
                 weights[first:last] = wl[0, keep].float().cpu()
@@ -535,7 +544,8 @@ class Aligner:
                     self.on_progress(last, total)
         return Encoded(log_probs, weights, len(wave) / self.sample_rate, *self._fine(wave))
 
-    def _encode_batch(self, waves: list[np.ndarray]) -> list[Encoded]:
+    def _encode_batch(self, waves: list[np.ndarray],
+                      priors: list[NormPrior | None]) -> list[Encoded]:
         import torch
 
         from aligner.features import edge_padding, num_frames, pad_edges
@@ -545,7 +555,7 @@ class Aligner:
         short = [i for i, w in enumerate(waves) if len(w) <= limit]
         for i, w in enumerate(waves):
             if len(w) > limit:
-                out[i] = self._encode_windowed(w)
+                out[i] = self._encode_windowed(w, priors[i])
         if not short:
             return out
         edges = {i: edge_padding(waves[i]) for i in short}  # as one window of _encode_on
@@ -561,12 +571,34 @@ class Aligner:
                 n = int(lengths[row])
                 feats[row, :n], live[row, :n] = self._features(torch.from_numpy(padded[i]))
             lp, wl = self.model(feats.to(param.device, param.dtype), lengths.to(param.device),
-                                live.to(param.device))
+                                live.to(param.device),
+                                self._batch_prior([priors[i] for i in short]))
         for row, i in enumerate(short):
             keep = slice(edges[i][0], int(lengths[row]) - edges[i][1])
             out[i] = Encoded(lp[row, keep].float().cpu(), wl[row, keep].float().cpu(),
                              len(waves[i]) / self.sample_rate, *self._fine(waves[i]))
         return out
+
+    def _batch_prior(self, priors: list[NormPrior | None]) -> NormPrior | None:
+        """One prior per row (`model.stacked_priors`), the model's own for a row without one;
+        None (the model's for all) when no row has one of its own."""
+        from aligner.model import stacked_priors
+
+        if all(p is None for p in priors) or self.model.norm_prior is None:
+            return None
+        return stacked_priors([p if p is not None else self.model.norm_prior for p in priors])
+
+    def recording_statistics(self, wave: np.ndarray
+                             ) -> "tuple[torch.Tensor, torch.Tensor] | None":
+        """`model.recording_statistics` of 16 kHz samples, as the model would count them
+        (scaled up when quiet, digital silence left out): what a speaker's prior is made of."""
+        import torch
+
+        from aligner.features import lift_quiet
+        from aligner.model import recording_statistics
+
+        feats, live = self._features(torch.from_numpy(lift_quiet(as_mono(wave))))
+        return recording_statistics(feats, live, self.model.config.norm_top_db)
 
     def _features(self, wave: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
         """The model's input for samples [N] on the CPU: (log-mels [T, n_mels] with the excess

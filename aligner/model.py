@@ -23,7 +23,7 @@ import math
 import os
 import shutil
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +171,18 @@ class NormPrior:
                    (float(data["variety"][0]), float(data["variety"][1])),
                    (float(counted[0]), float(counted[1])) if counted else None)
 
+    def for_speaker(self, statistics: list[tuple[Tensor, Tensor]]) -> "NormPrior":
+        """This prior with one speaker's statistics in place of speech's: the mean of its
+        recordings' `recording_statistics`, counted as many frames and behind the same gates.
+
+        Why: a speaker's other recordings are a better sample of their voice and channel than
+        the population is (per-speaker normalisation, as Kaldi and MFA compute it). Spoken
+        digits, six speakers' folders, with correct and wrong transcripts: the fit told them
+        apart with an area under the ROC curve of 0.950 with speech's statistics, 0.974 with
+        the speaker's (speaker_norm.py)."""
+        return replace(self, shape=torch.stack([s for s, _ in statistics]).mean(0),
+                       var=torch.stack([v for _, v in statistics]).mean(0))
+
     def weight(self, var: Tensor, count: Tensor) -> Tensor:
         """Frames the prior counts as, for each row of whole-recording variances [B, 1, F] and
         counted frames [B, 1, 1]: the larger share of the two, little variety or few frames."""
@@ -198,6 +210,26 @@ def with_prior(mean: Tensor, var: Tensor, count: Tensor, weight: Tensor,
     var = (count * (var + (mean - pooled).square())
            + weight * (prior.var.to(mean.device) + (prior_mean - pooled).square())) / total
     return pooled, var
+
+
+def stacked_priors(priors: list[NormPrior]) -> NormPrior:
+    """One prior per row of a batch: the priors' statistics as [B, 1, F], the first's gates and
+    frames (a batch's priors are one model's, some for a speaker: `NormPrior.for_speaker`)."""
+    return replace(priors[0], shape=torch.stack([p.shape for p in priors])[:, None],
+                   var=torch.stack([p.var for p in priors])[:, None])
+
+
+def recording_statistics(feats: Tensor, live: Tensor, top_db: float = 0.0
+                         ) -> tuple[Tensor, Tensor] | None:
+    """(mean log-mel less its mean over the bands, variance) [n_mels] of one recording's frames
+    [T, n_mels] that the normalisation counts (`counted_frames`): what a `NormPrior` holds,
+    from one recording; None when fewer than two count (a silent file)."""
+    keep = counted_frames(feats[None], torch.ones_like(live)[None], live[None], top_db)[0]
+    x = feats[keep]
+    if len(x) < 2:
+        return None
+    mean = x.mean(0)
+    return mean - mean.mean(), x.var(0, unbiased=False)
 
 
 def counted_frames(feats: Tensor, mask: Tensor, live: Tensor | None = None, top_db: float = 0.0,
@@ -372,14 +404,16 @@ class AcousticModel(nn.Module):
             var = torch.where(chosen, spread.to(feats.dtype), var)
         return (feats - mean) / (var + 1e-5).sqrt() * mask[..., None].to(feats.dtype)
 
-    def encode(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None) -> Tensor:
-        """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms (live: see `normalise`)."""
+    def encode(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None,
+               prior: NormPrior | None = None) -> Tensor:
+        """[B, T, n_mels] -> [B, T, D] frame embeddings at 10 ms (live: see `normalise`; prior:
+        in place of the model's `norm_prior`, e.g. a speaker's, one per row: `stacked_priors`)."""
         b, t, _ = feats.shape
         mask = valid_mask(lengths, t)
         c = self.config
         local = round(c.norm_local_s * c.feature_config.sample_rate / c.feature_config.hop_length)
         x = self.normalise(feats, mask, live, c.norm_top_db, local,  # channels-last throughout
-                           self.norm_prior)
+                           prior if prior is not None else self.norm_prior)
         m1 = mask[:, :, None].to(x.dtype)  # [B, T, 1]
         skip = F.gelu(self.stem_norm(conv_channels_last(x, self.stem))) * m1
         t2 = (t + 1) // 2
@@ -394,15 +428,16 @@ class AcousticModel(nn.Module):
         y = F.gelu(conv_channels_last(y, self.fuse)) * m1
         return self.out_norm(y)
 
-    def forward(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None
-                ) -> tuple[Tensor, Tensor]:
+    def forward(self, feats: Tensor, lengths: Tensor, live: Tensor | None = None,
+                prior: NormPrior | None = None) -> tuple[Tensor, Tensor]:
         """feats [B, T, n_mels], lengths [B] -> (log_probs [B, T, C], weight_logits [B, T]).
 
         Padded frames get weight logit -inf so that any softmax over time ignores them.
-        live [B, T]: the frames that set the normalisation (`normalise`); None: all.
+        live [B, T]: the frames that set the normalisation (`normalise`); None: all. prior: in
+        place of the model's `norm_prior` (`encode`).
         """
         t = feats.shape[1]
-        z = self.encode(feats, lengths, live)
+        z = self.encode(feats, lengths, live, prior)
         log_probs = self.label_head(z).float().log_softmax(-1)
         w = self.weight_head(z).squeeze(-1).float()
         w = w.masked_fill(~valid_mask(lengths, t), float("-inf"))

@@ -618,14 +618,7 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
 
     Why batches on the CPU too: one padded forward pass over several recordings costs about half
     the CPU time of the same recordings one at a time (benchmarks/speed.py)."""
-    from aligner.audio import audio_info
-
-    lengths = {}
-    for utt in todo:
-        try:
-            lengths[utt.name] = audio_info(utt.audio).duration
-        except ValueError:
-            lengths[utt.name] = 0.0
+    lengths = durations(todo)
     if workers > 1:
         share = sum(lengths.values()) / (workers * BATCHES_PER_WORKER)
         batch_seconds = min(batch_seconds, max(MIN_SHARED_BATCH_SECONDS, share))
@@ -644,6 +637,20 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
     if batch:
         batches.append(batch[::-1])
     return batches[::-1]
+
+
+def durations(utterances: Sequence[Utterance]) -> dict[str, float]:
+    """Each utterance's duration in seconds from its audio file's header (0.0 when it cannot
+    be read: aligning it says what is wrong)."""
+    from aligner.audio import audio_info
+
+    out = {}
+    for utt in utterances:
+        try:
+            out[utt.name] = audio_info(utt.audio).duration
+        except ValueError:
+            out[utt.name] = 0.0
+    return out
 
 
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
@@ -675,7 +682,9 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
     whole = [i for i, (_, _, segments) in enumerate(ready) if all(s.whole for s in segments)]
     encoded: dict = {}
     try:
-        encoded = dict(zip(whole, aligner.encode([ready[i][1] for i in whole])))
+        encoded = dict(zip(whole, aligner.encode(
+            [ready[i][1] for i in whole],
+            [aligner.speaker_priors.get(ready[i][0].speaker) for i in whole])))
     except Exception:  # e.g. out of memory for the batch: each is encoded on its own below
         encoded = {}
     for i, (utt, wave, segments) in enumerate(ready):
@@ -715,7 +724,7 @@ _WORKER: dict = {}
 
 def _init_worker(model, device, dictionary, parent: int, halt,
                  journal: Journal | None, min_pause: float, thresholds: Thresholds,
-                 channel: int | None, started) -> None:
+                 channel: int | None, speaker_priors: dict, started) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -726,6 +735,7 @@ def _init_worker(model, device, dictionary, parent: int, halt,
 
     aligner = Aligner.load(model, device=device, dictionary=dictionary, thresholds=thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
+    aligner.speaker_priors = speaker_priors
     _WORKER.update(aligner=aligner, halt=halt, journal=journal, started=started)
 
 
@@ -785,9 +795,11 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
                  late: list[Result] | None = None,
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,
                  thresholds: Thresholds = Thresholds(), cues: str = "lines",
-                 keep_existing: bool = False, channel: int | None = None) -> Iterator[Result]:
+                 keep_existing: bool = False, channel: int | None = None,
+                 speaker_priors: dict | None = None) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
-    do not mix well); each task is one length batch (`length_batches`). Each Result is
+    do not mix well), given `speaker_priors` (`Aligner.speaker_priors`); each task is one
+    length batch (`length_batches`). Each Result is
     recorded in `journal` by the worker that aligned it. The workers ignore Ctrl-C from their
     first instruction (`interrupts_held_for_workers`, `ignore_sigint`): the parent stops the
     run. When the generator is closed early, each worker finishes the utterance it is aligning
@@ -809,7 +821,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
     ctx = mp.get_context("spawn")
     halt = ctx.Event()
     initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds,
-                channel)
+                channel, speaker_priors or {})
     task = (out_dir, list(formats), method, strict, plots, cues, keep_existing)
     pending, suspects = list(todo), []
     while pending:

@@ -32,6 +32,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.audio import load_audio  # noqa: E402
+from aligner.evaluate import share_within  # noqa: E402
 from benchmarks.common import machine, machine_lines, markdown_table, set_threads, write_results  # noqa: E402
 from benchmarks.real_speech import (GOLD_SETS, gold_items, load_folding, score_gold,  # noqa: E402
                                     speechocean_test)
@@ -94,7 +95,7 @@ def gold_rows(data: Path, systems: dict) -> tuple[list[list], dict]:
     for (name, condition), found in scores.items():
         errors = np.concatenate([s.errors for s in found if s is not None])
         entry = {"recordings": len(found), "failed": sum(s is None for s in found),
-                 "boundaries": int(errors.size), "within_20ms": float(np.mean(errors <= 0.020)),
+                 "boundaries": int(errors.size), "within_20ms": share_within(errors, 0.020),
                  "mean_ms": float(errors.mean() * 1000)}
         out.setdefault(name, {})[condition] = entry
         rows.append([name, condition, entry["recordings"], entry["failed"], entry["boundaries"],

@@ -60,10 +60,13 @@ _ALIGNERS: dict[tuple[str, str], object] = {}
 
 
 def _align_batches(aligner, items, method: str, batch_seconds: float) -> int:
-    """One pass the way `ottc-align CORPUS` runs on one process: length batches, one forward
-    pass per batch, each utterance decoded on its own (no output writing). Returns failures."""
+    """One pass the way `ottc-align CORPUS` runs on one process: speakers' statistics, length
+    batches, one forward pass per batch, each utterance decoded on its own (no output
+    writing). Returns failures."""
     from aligner.runner import align_batch, length_batches
+    from aligner.speaker_norm import speaker_priors
 
+    aligner.speaker_priors = speaker_priors(aligner, items, {u.speaker for u in items})
     failed = 0
     for batch in length_batches(items, batch_seconds):
         for _, outcome in align_batch(aligner, batch, method):
@@ -130,12 +133,15 @@ def _ottc_init(model: str, method: str) -> None:
     _OTTC_WORKER = (Aligner.load(Path(model)), method)
 
 
-def _ottc_batch(batch) -> int:
-    """One length batch, aligned as a corpus run's worker does (`runner._work`: no sorting it
-    again, which would read every file's header twice). Returns failures."""
+def _ottc_batch(task) -> int:
+    """One length batch and the speakers' statistics, aligned as a corpus run's worker does
+    (`runner._work`: no sorting it again, which would read every file's header twice). Returns
+    failures."""
     from aligner.runner import align_batch
 
+    batch, priors = task
     aligner, method = _OTTC_WORKER
+    aligner.speaker_priors = priors
     outcomes = align_batch(aligner, batch, method)
     return sum(isinstance(outcome, BaseException) for _, outcome in outcomes)
 
@@ -145,17 +151,21 @@ def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: in
     """Align `utts` with `workers` single-threaded ottc-align processes, each taking one length
     batch at a time (what `ottc-align CORPUS --jobs N` does), the same way pocketsphinx gets the
     cores; load/warm-up timed apart; median of `repeat`."""
+    from aligner import Aligner
     from aligner.runner import length_batches
+    from aligner.speaker_norm import speaker_priors
 
     ctx = mp.get_context("spawn")
     t0 = time.perf_counter()
+    parent = Aligner.load(model, device="cpu")  # the CLI's parent holds one too
     with ctx.Pool(workers, initializer=_ottc_init, initargs=(str(model), method)) as pool:
-        pool.map(_ottc_batch, [[it] for it in utts[:workers]], chunksize=1)
+        pool.map(_ottc_batch, [([it], {}) for it in utts[:workers]], chunksize=1)
         load_s = time.perf_counter() - t0
 
-        def one_pass() -> int:
+        def one_pass() -> int:  # the parent's statistics, as `ottc-align CORPUS --jobs N`
+            priors = speaker_priors(parent, utts, {u.speaker for u in utts})
             batches = list(reversed(length_batches(utts, batch_seconds, workers)))  # longest first
-            return sum(pool.map(_ottc_batch, batches, chunksize=1))
+            return sum(pool.map(_ottc_batch, [(b, priors) for b in batches], chunksize=1))
 
         timed = _median_of_passes(one_pass, repeat)
     return {"load_s": load_s, **timed}

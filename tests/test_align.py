@@ -86,9 +86,9 @@ def test_a_clip_cut_at_its_sound_is_heard_with_silence_around_it(aligner, monkey
     seen = []
     real = type(aligner.model).forward
 
-    def forward(self, feats, lengths, live=None):
+    def forward(self, feats, lengths, live=None, prior=None):
         seen.append(int(lengths[0]))
-        return real(self, feats, lengths, live)
+        return real(self, feats, lengths, live, prior)
 
     monkeypatch.setattr(type(aligner.model), "forward", forward)
     tight = speechlike(1.0)
@@ -167,7 +167,8 @@ def test_encode_runs_where_the_model_is(tiny_model_dir):
     aligner = Aligner(model)
     assert aligner.device == torch.device("meta")
     seen = []
-    model.register_forward_pre_hook(lambda _, args: seen.append({a.device.type for a in args}))
+    model.register_forward_pre_hook(lambda _, args: seen.append(
+        {a.device.type for a in args if isinstance(a, torch.Tensor)}))
     for waves in (speechlike(1.0), [speechlike(1.0), speechlike(0.5)]):
         with pytest.raises(NotImplementedError, match="meta tensor"):
             aligner.encode(waves)
@@ -644,11 +645,11 @@ def test_cuda_out_of_memory_falls_back_to_cpu(aligner, monkeypatch):
     real = type(aligner)._encode_on
     calls = []
 
-    def on(self, model, w):
+    def on(self, model, w, prior=None):
         calls.append("gpu" if model is self.model else "cpu copy")
         if model is self.model:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real(self, model, w)
+        return real(self, model, w, prior)
 
     monkeypatch.setattr(type(aligner), "_encode_on", on)
     monkeypatch.setattr(type(aligner), "device", property(lambda self: torch.device("cuda")))

@@ -103,19 +103,19 @@ def test_align_batch_encodes_the_whole_file_transcripts_together(aligner, tmp_pa
     real = type(aligner).encode
     calls = []
 
-    def spy(self, waves):
+    def spy(self, waves, priors=None):
         calls.append(len(waves) if isinstance(waves, list) else "alone")
-        return real(self, waves)
+        return real(self, waves, priors)
 
     monkeypatch.setattr(type(aligner), "encode", spy)
     done = dict(runner.align_batch(aligner, utts, "viterbi"))
     assert calls == [2, "alone", "alone"]  # a and b together, then t's two intervals
     assert [a.speaker for a in done[utts[2]][0]] == ["x"]
 
-    def failing(self, waves):
+    def failing(self, waves, priors=None):
         if isinstance(waves, list):
             raise RuntimeError("out of memory for the batch")
-        return real(self, waves)
+        return real(self, waves, priors)
 
     monkeypatch.setattr(type(aligner), "encode", failing)
     for utt, (alignments, _) in runner.align_batch(aligner, utts, "viterbi"):

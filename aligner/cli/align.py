@@ -493,6 +493,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
     from aligner.formats import SUBTITLE_FORMATS
+    from aligner.speaker_norm import speaker_priors
 
     utterances = corpus.find_utterances(root, speaker_characters)
     unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert
@@ -547,12 +548,13 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
     late: list = []  # what workers finished after an interrupt: reported all the same
     journal = runner.Journal(runner.journal_path(report), settings)  # what a killed run found
+    aligner.speaker_priors = speaker_priors(aligner, utterances, {u.speaker for u in todo})
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
                                      batch_seconds, late, journal, min_pause,
                                      aligner.thresholds, cues, keep_existing=not overwrite,
-                                     channel=channel)
+                                     channel=channel, speaker_priors=aligner.speaker_priors)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal, cues, keep_existing=not overwrite)

@@ -27,7 +27,7 @@ if __package__ in (None, ""):
 
 from aligner.audio import load_audio  # noqa: E402
 from aligner.features import log_mel, model_input  # noqa: E402
-from aligner.model import CONFIG_FILE, counted_frames, read_config, save_config  # noqa: E402
+from aligner.model import CONFIG_FILE, read_config, recording_statistics, save_config  # noqa: E402
 
 
 AUDIO = (".flac", ".wav", ".opus", ".ogg", ".mp3")
@@ -53,19 +53,15 @@ def speech_statistics(paths: list[Path], config) -> tuple[list[float], list[floa
     """(mean shape, within-recording variance) per band, averaged over the recordings, over the
     frames the model's normalisation counts (live, within norm_top_db of the loud ones)."""
     features = config.feature_config
-    shapes, variances = [], []
+    found = []
     for path in paths:
         feats, live = model_input(log_mel(torch.from_numpy(load_audio(path)), features),
                                   features.log_floor)
-        keep = counted_frames(feats[None], torch.ones_like(live)[None], live[None],
-                              config.norm_top_db)[0]
-        x = feats[keep]
-        if len(x) < 2:  # nothing counted (a silent file): no statistics to give
-            continue
-        mean = x.mean(0)
-        shapes.append(mean - mean.mean())
-        variances.append(x.var(0, unbiased=False))
-    return (torch.stack(shapes).mean(0).tolist(), torch.stack(variances).mean(0).tolist())
+        stats = recording_statistics(feats, live, config.norm_top_db)
+        if stats is not None:  # nothing counted (a silent file): no statistics to give
+            found.append(stats)
+    return (torch.stack([s for s, _ in found]).mean(0).tolist(),
+            torch.stack([v for _, v in found]).mean(0).tolist())
 
 
 def write_prior(model: Path, data: Path, frames: float = 100.0,

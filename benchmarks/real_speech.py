@@ -313,8 +313,24 @@ class Ottc:
         self.method = method
 
     def align(self, item: Item, text: str | None = None) -> Alignment:
+        """`item` with its transcript or `text`; the speaker's statistics (`speaker_priors`)
+        when the item's key names a speaker that has them, as a corpus run would."""
+        speaker = item.key.split("/")[0] if self.aligner.speaker_priors else None
         return self.aligner.align(item.audio, text if text is not None else item.text,
-                                  method=self.method)
+                                  method=self.method, speaker=speaker)
+
+    def use_speakers(self, items: list[Item]) -> int:
+        """Give the aligner the statistics of each speaker (the first part of the items' keys,
+        the folder a corpus run takes as the speaker) that a corpus run would make; returns
+        how many speakers got them."""
+        from aligner.corpus import Utterance
+        from aligner.speaker_norm import speaker_priors
+
+        utterances = [Utterance(it.key, Path(it.audio), None, it.key.split("/")[0])
+                      for it in items]
+        self.aligner.speaker_priors = speaker_priors(self.aligner, utterances,
+                                                     {u.speaker for u in utterances})
+        return len(self.aligner.speaker_priors)
 
 
 class Pocketsphinx:
@@ -944,6 +960,21 @@ def main(argv: list[str] | None = None) -> int:
                           f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
                           f"{refused} refused)",
                           f"refused by `--strict`: {share(swapped_strict, len(pairs))}"])
+        # the same recordings as a corpus run with a folder per speaker aligns them
+        speakers = ottc.use_speakers(fsdd)
+        done, failed, _ = run(ottc, fsdd)
+        flagged = sum("transcript_mismatch" in flag_kinds(a) for a in done.values())
+        caught, refused, _, _ = align_swapped(ottc, pairs)
+        ottc.aligner.speaker_priors = {}
+        word_data["speaker_statistics"] = {"speakers": speakers, "mismatch_flagged": flagged,
+                                           "failed": len(failed), "swapped_flagged": caught,
+                                           "swapped_refused": refused}
+        word_rows.append(["correct transcripts, each speaker's statistics (a corpus run with "
+                          "a folder per speaker)", len(fsdd), len(failed),
+                          f"{flagged} ({100 * flagged / max(1, len(done)):.1f}%)", "-"])
+        word_rows.append(["another digit's transcript, each speaker's statistics", len(pairs),
+                          "-", f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "
+                          f"{refused} refused)", "-"])
 
     m = machine()
     model_name = args.model or "models/english (shipped)"

@@ -393,8 +393,11 @@ class Aligner:
                 continue
             lo, hi = segment.span(len(wave), self.sample_rate)
             piece, offset = wave[lo:hi], lo / self.sample_rate
+            # the caller's speaker's statistics only for their own words (a TextGrid tier of
+            # another speaker, an examiner's, is someone else's voice)
+            prior = self.speaker_priors.get(speaker) if owner == speaker else None
             outputs = (encoded if segment.whole and encoded is not None
-                       else self.encode(piece, self.speaker_priors.get(speaker)))
+                       else self.encode(piece, prior))
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
             levels = frame_levels(piece).numpy()

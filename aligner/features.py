@@ -371,8 +371,8 @@ def edge_padding(waveform: Tensor | np.ndarray) -> tuple[int, int]:
     cut from a session, spoken digits trimmed to their sound) starts and ends mid-sound, and
     the model placed its edges and judged its fit worse: hand-labelled recordings cut at their
     first and last gold phone lost 4.6 points of boundaries within 20 ms (82.5% -> 77.9%); with
-    the silence added, 81.4% (benchmarks/padding.py). Recordings with their own pause at an end
-    are left as they are."""
+    the silence added, 81.4% (benchmarks/padding.py). An end quieter than that (a pause, room
+    tone more than EDGE_SPEECH_DB down) is left as it is; noise within it is taken for sound."""
     levels = frame_levels(waveform).numpy()
     if len(levels) < 2 * EDGE_FRAMES:
         return 0, 0

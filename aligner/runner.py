@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from aligner.align import Aligner
     from aligner.alignment import Alignment
+    from aligner.model import NormPrior
 
 # The corpus's words that no dictionary has, as MFA lists them (`write_oovs`).
 OOVS_NAME, UTTERANCE_OOVS_NAME = WORD_LISTS
@@ -402,12 +403,13 @@ def stale_outputs(out_dir: Path, utt: Utterance, formats: Sequence[str], plots: 
 def run_settings(model: Path, method: str, dictionary: Path | None = None,
                  min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds(),
                  cues: str | None = None, speaker_characters: int = 0,
-                 channel: int | None = None) -> str:
+                 channel: int | None = None, speaker_norm: bool = True) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
     e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits,
-    --speaker-characters and --channel when not the defaults (the flags and the speaker written
-    in the outputs depend on them; the channel, everything), and the
+    --speaker-characters, --channel and --no-speaker-norm when not the defaults (the flags and
+    the speaker written in the outputs depend on them; the channel and the normalisation,
+    everything), and the
     --cues of a run that writes subtitles (`cues`; None for one that writes none: versions
     before --cues wrote a cue per word without recording it, so a run that records its cues
     rewrites their subtitles).
@@ -433,9 +435,10 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     subtitles = f" cues={cues}" if cues is not None else ""
     speakers = f" speaker_characters={speaker_characters}" if speaker_characters else ""
     channel_note = f" channel={channel}" if channel is not None else ""
+    norm = "" if speaker_norm else " speaker_norm=off"
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
-            f"{pause}{limits}{speakers}{channel_note}{subtitles}")
+            f"{pause}{limits}{speakers}{channel_note}{norm}{subtitles}")
 
 
 def without_cues(settings: str) -> str:
@@ -683,8 +686,7 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
     encoded: dict = {}
     try:
         encoded = dict(zip(whole, aligner.encode(
-            [ready[i][1] for i in whole],
-            [aligner.speaker_priors.get(ready[i][0].speaker) for i in whole])))
+            [ready[i][1] for i in whole], [_own_prior(aligner, *ready[i]) for i in whole])))
     except Exception:  # e.g. out of memory for the batch: each is encoded on its own below
         encoded = {}
     for i, (utt, wave, segments) in enumerate(ready):
@@ -694,6 +696,15 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
             yield utt, (alignments, wave)
         except EXPECTED as err:
             yield utt, err
+
+
+def _own_prior(aligner: Aligner, utt: Utterance, wave, segments) -> NormPrior | None:
+    """The utterance's speaker's statistics (`Aligner.speaker_priors`) when every segment is
+    that speaker's words (a transcript that names other speakers is encoded without them, as
+    `Aligner.align_waveform` encodes another speaker's interval)."""
+    if any(s.speaker is not None and s.speaker != utt.speaker for s in segments):
+        return None
+    return aligner.speaker_priors.get(utt.speaker)
 
 
 def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict: frozenset[str],

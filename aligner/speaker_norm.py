@@ -37,14 +37,16 @@ def speaker_priors(aligner: Aligner, utterances: Sequence[Utterance],
     """speaker -> the model's prior with that speaker's statistics (`NormPrior.for_speaker`),
     for each of `speakers` with at least MIN_RECORDINGS recordings of SHORT_SECONDS or less in
     `utterances` (the whole corpus, so that a run that goes on from an interrupted one gets the
-    same statistics) and as many readable. Unreadable recordings are passed over: aligning
-    them says what is wrong."""
+    same statistics) and as many readable. The median over recordings, band by band, so that
+    a few that are not speech (a "no response" item of hiss) move it little. Unreadable
+    recordings are passed over: aligning them says what is wrong."""
     base = aligner.model.norm_prior
     if base is None:
         return {}
     by_speaker: dict[str, list[Utterance]] = {}
-    for utt in sorted(utterances, key=lambda u: u.name):
-        if utt.speaker is not None and utt.speaker in speakers:
+    for utt in sorted(utterances, key=lambda u: u.name):  # the ones to be aligned: a file
+        # with no transcript may be anything (and is not aligned)
+        if utt.speaker is not None and utt.speaker in speakers and utt.transcript is not None:
             by_speaker.setdefault(utt.speaker, []).append(utt)
     priors = {}
     for speaker, utts in by_speaker.items():

@@ -104,6 +104,32 @@ def test_a_clip_cut_at_its_sound_is_heard_with_silence_around_it(aligner, monkey
     assert seen == [130 + pad, 160, 80 + pad]
 
 
+def test_a_padded_clip_keeps_the_outputs_of_its_own_frames(aligner, monkeypatch):
+    """The outputs cut back after the added silence are those of the clip's own frames: the
+    same as for the clip with that silence written into it, cut at the same place; alone, in
+    a batch, and in the first window of a long recording."""
+    import aligner.features as features
+    from aligner.features import EDGE_PAD_SECONDS, pad_edges
+
+    pad, hop = round(EDGE_PAD_SECONDS * 100), aligner.hop
+    tight, long = speechlike(1.0), speechlike(2.5, seed=5)
+    alone = aligner.encode(tight)
+    batch = aligner.encode([tight, speechlike(0.7, seed=4)])[0]  # the longer row: no batch padding
+    monkeypatch.setattr(align_mod, "CHUNK_SECONDS", 1.0)
+    monkeypatch.setattr(align_mod, "CONTEXT_SECONDS", 0.3)
+    windowed = aligner.encode(long)  # the first window: 0-1.3 s, the silence before it
+    monkeypatch.setattr(align_mod, "CHUNK_SECONDS", 40.0)
+    monkeypatch.setattr(features, "edge_padding", lambda wave: (0, 0))
+    written = aligner.encode(pad_edges(tight, pad, pad))
+    first = aligner.encode(pad_edges(long[: 130 * hop], pad, 0))
+    for got, want in ((alone, written), (batch, written)):
+        torch.testing.assert_close(got.log_probs, want.log_probs[pad: pad + 100], atol=1e-4, rtol=0)
+        torch.testing.assert_close(got.weight_logits, want.weight_logits[pad: pad + 100],
+                                   atol=1e-4, rtol=0)
+    torch.testing.assert_close(windowed.log_probs[:100], first.log_probs[pad: pad + 100],
+                               atol=1e-4, rtol=0)
+
+
 def test_long_input_is_chunked(aligner, monkeypatch):
     monkeypatch.setattr(align_mod, "CHUNK_SECONDS", 1.0)
     monkeypatch.setattr(align_mod, "CONTEXT_SECONDS", 0.3)

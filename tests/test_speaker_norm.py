@@ -39,10 +39,10 @@ def _clip(seconds: float, seed: int, tone: float) -> np.ndarray:
     return (speechlike(seconds, seed=seed) + 0.2 * np.sin(2 * np.pi * tone * t)).astype(np.float32)
 
 
-def test_a_speakers_prior_is_the_mean_of_their_recordings_statistics():
+def test_a_speakers_prior_is_the_median_of_their_recordings_statistics():
     gates = NormPrior(torch.zeros(N_MELS), torch.ones(N_MELS), 100.0, (1.5, 2.0), (60.0, 120.0))
-    stats = [(torch.full((N_MELS,), 1.0), torch.full((N_MELS,), 2.0)),
-             (torch.full((N_MELS,), 3.0), torch.full((N_MELS,), 4.0))]
+    stats = [(torch.full((N_MELS,), value), torch.full((N_MELS,), value + 1.0))
+             for value in (1.0, 3.0, 2.0, 40.0)]  # 40: a recording of hiss, say
     mine = gates.for_speaker(stats)
     assert torch.equal(mine.shape, torch.full((N_MELS,), 2.0))
     assert torch.equal(mine.var, torch.full((N_MELS,), 3.0))
@@ -95,11 +95,9 @@ def _fits(report: Path) -> dict[str, str]:
 
 
 def test_a_corpus_run_normalises_a_speakers_short_recordings_by_their_statistics(
-        tmp_path, prior_model_dir, monkeypatch):
+        tmp_path, prior_model_dir):
     """The same fits with one process or two (the workers are given the statistics), and other
-    fits than without them."""
-    import aligner.speaker_norm
-
+    fits than with --no-speaker-norm, which the report records; a single file refuses it."""
     root = tmp_path / "corpus"
     for k in range(6):
         write_pair(root / "ann", f"a{k}", _clip(0.9, k, 250.0), text="hello")
@@ -109,9 +107,38 @@ def test_a_corpus_run_normalises_a_speakers_short_recordings_by_their_statistics
         result = cli(root, "-o", tmp_path / name, "--model", prior_model_dir, "--jobs", jobs, "-q")
         assert result.exit_code == 0, result.output
         runs[name] = _fits(tmp_path / name / "alignment_report.csv")
-    monkeypatch.setattr(aligner.speaker_norm, "speaker_priors", lambda *args: {})
-    result = cli(root, "-o", tmp_path / "none", "--model", prior_model_dir, "--jobs", "1", "-q")
+    result = cli(root, "-o", tmp_path / "none", "--model", prior_model_dir, "--jobs", "1", "-q",
+                 "--no-speaker-norm")
     assert result.exit_code == 0, result.output
     without = _fits(tmp_path / "none" / "alignment_report.csv")
     assert len(runs["one"]) == 12 and runs["one"] == runs["two"]
     assert sum(runs["one"][k] != without[k] for k in without) >= 10
+    rows = list(csv.DictReader(open(tmp_path / "none" / "alignment_report.csv", encoding="utf-8")))
+    assert all("speaker_norm=off" in r["settings"] for r in rows)
+    result = cli(root / "ann" / "a0.wav", root / "ann" / "a0.lab", "--model", prior_model_dir,
+                 "--no-speaker-norm")
+    assert result.exit_code == 2 and "--no-speaker-norm is for corpus runs" in result.stderr
+
+
+def test_a_tier_of_another_speaker_is_not_given_the_folders_statistics(prior_model_dir,
+                                                                      monkeypatch):
+    """A TextGrid with the folder's speaker and an examiner: only the speaker's own intervals
+    are encoded with the folder speaker's statistics."""
+    from aligner.align import Aligner
+    from aligner.formats import Segment
+
+    aligner = Aligner.load(prior_model_dir, device="cpu")
+    mine = aligner.model.norm_prior.for_speaker([(torch.ones(N_MELS), torch.ones(N_MELS))] * 5)
+    aligner.speaker_priors = {"child01": mine}
+    seen = []
+    real = type(aligner).encode
+
+    def spy(self, waves, priors=None):
+        seen.append(priors)
+        return real(self, waves, priors)
+
+    monkeypatch.setattr(type(aligner), "encode", spy)
+    segments = [Segment("hello", "a [1]", "child01", 0.1, 0.9),
+                Segment("hello", "a [2]", "examiner", 1.1, 1.9)]
+    aligner.align_waveform(_clip(2.0, 1, 300.0), segments, speaker="child01")
+    assert seen == [mine, None]

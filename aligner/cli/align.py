@@ -51,6 +51,10 @@ def command(
         help="Corpus: the speaker is the first N characters of each file's name (MFA's "
              "option); 0, the default: the first folder below the corpus. A recording is "
              "judged against its speaker's others.")] = 0,
+    speaker_norm: Annotated[bool, typer.Option(
+        help="Corpus: normalise the short recordings of a speaker who has many (word lists, "
+             "digits) by that speaker's statistics. --no-speaker-norm: by speech's, as one file "
+             "is; for a corpus whose top folders are groups or tasks, not speakers.")] = True,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
                                       help="Corpus on CPU: parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(
@@ -148,7 +152,7 @@ def command(
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
                              overwrite, refused, batch_seconds, quiet, plots, verbose, min_pause,
-                             limits, cues, speaker_characters, channel)
+                             limits, cues, speaker_characters, channel, speaker_norm)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -156,6 +160,9 @@ def command(
         if speaker_characters:
             raise fail("--speaker-characters is for corpus runs: a single recording is judged "
                        "on its own")
+        if not speaker_norm:
+            raise fail("--no-speaker-norm is for corpus runs: a single recording is always "
+                       "normalised by speech's statistics")
         if transcript is None:
             transcript = _guess_transcript(audio)
             if not quiet:
@@ -458,7 +465,7 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
                   min_pause=MIN_PAUSE, thresholds=None, cues="lines", speaker_characters=0,
-                  channel=None) -> int:
+                  channel=None, speaker_norm=True) -> int:
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
@@ -472,7 +479,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     try:
         return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
                            overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
-                           thresholds, cues, speaker_characters, channel)
+                           thresholds, cues, speaker_characters, channel, speaker_norm)
     finally:
         release_folder(lock)
         # a run that wrote nothing (no audio found, a bad --model) leaves none of the folders
@@ -489,7 +496,7 @@ def _missing_folders(path: Path) -> list[Path]:
 
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                 strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues,
-                speaker_characters=0, channel=None) -> int:
+                speaker_characters=0, channel=None, speaker_norm=True) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
     from aligner.formats import SUBTITLE_FORMATS
@@ -517,7 +524,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     subtitles = bool(set(SUBTITLE_FORMATS) & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds, cues if subtitles else None,
-                                   speaker_characters, channel)
+                                   speaker_characters, channel, speaker_norm)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes
@@ -548,7 +555,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
     late: list = []  # what workers finished after an interrupt: reported all the same
     journal = runner.Journal(runner.journal_path(report), settings)  # what a killed run found
-    aligner.speaker_priors = speaker_priors(aligner, utterances, {u.speaker for u in todo})
+    if speaker_norm:
+        aligner.speaker_priors = speaker_priors(aligner, utterances, {u.speaker for u in todo})
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,

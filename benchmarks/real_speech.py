@@ -326,8 +326,8 @@ class Ottc:
         from aligner.corpus import Utterance
         from aligner.speaker_norm import speaker_priors
 
-        utterances = [Utterance(it.key, Path(it.audio), None, it.key.split("/")[0])
-                      for it in items]
+        utterances = [Utterance(it.key, Path(it.audio), Path(it.audio).with_suffix(".txt"),
+                                it.key.split("/")[0]) for it in items]  # FSDD's transcripts
         self.aligner.speaker_priors = speaker_priors(self.aligner, utterances,
                                                      {u.speaker for u in utterances})
         return len(self.aligner.speaker_priors)

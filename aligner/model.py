@@ -178,8 +178,8 @@ class NormPrior:
 
         Why: a speaker's other recordings are a better sample of their voice and channel than
         the population is (per-speaker normalisation, as Kaldi and MFA compute it): of 300
-        spoken digits by six speakers, correct transcripts flagged 16.0% -> 13.3% and another
-        digit's caught 90.3% -> 94.7% (aligner/speaker_norm.py, benchmarks/real_speech.py)."""
+        spoken digits by six speakers, correct transcripts flagged 16.0% -> 12.7% and another
+        digit's caught 90.3% -> 93.0% (aligner/speaker_norm.py, benchmarks/real_speech.py)."""
         return replace(self, shape=torch.stack([s for s, _ in statistics]).median(0).values,
                        var=torch.stack([v for _, v in statistics]).median(0).values)
 

@@ -6,7 +6,7 @@ counted beside its own (`model.NormPrior`, the model's `norm_prior`). In a corpu
 folders, the speaker's other recordings are a better sample of their voice and microphone than
 speech in general: per-speaker normalisation, as Kaldi and MFA compute it. On 300 spoken digits
 (six speakers' folders, 8 kHz), correct transcripts flagged `transcript_mismatch` went from
-16.0% to 13.3%, another digit's transcript caught from 90.3% to 94.7%
+16.0% to 12.7%, another digit's transcript caught from 90.3% to 93.0%
 (benchmarks/real_speech.py); sentences, above the gates, are normalised as before.
 
 Only a speaker with at least MIN_RECORDINGS recordings of SHORT_SECONDS or less (a word list, a

@@ -480,9 +480,11 @@ class Aligner:
         (GPU throughput, and on the CPU half the time of one by one); recordings longer than
         one window go through the windows on their own. `priors`: the normalisation's prior
         in place of the model's (`speaker_priors`), one, or one per recording of a list (None:
-        the model's)."""
+        the model's); a model without a `norm_prior` takes none (its gates are the model's)."""
         from aligner.features import lift_quiet
 
+        if self.model.norm_prior is None:
+            priors = None
         if _is_one_recording(waves):
             return self._encode_windowed(lift_quiet(as_mono(waves)), priors)
         if priors is None or not isinstance(priors, (list, tuple)):
@@ -587,7 +589,7 @@ class Aligner:
         None (the model's for all) when no row has one of its own."""
         from aligner.model import stacked_priors
 
-        if all(p is None for p in priors) or self.model.norm_prior is None:
+        if all(p is None for p in priors):
             return None
         return stacked_priors([p if p is not None else self.model.norm_prior for p in priors])
 

@@ -393,11 +393,8 @@ class Aligner:
                 continue
             lo, hi = segment.span(len(wave), self.sample_rate)
             piece, offset = wave[lo:hi], lo / self.sample_rate
-            # the caller's speaker's statistics only for their own words (a TextGrid tier of
-            # another speaker, an examiner's, is someone else's voice)
-            prior = self.speaker_priors.get(speaker) if owner == speaker else None
             outputs = (encoded if segment.whole and encoded is not None
-                       else self.encode(piece, prior))
+                       else self.encode(piece, self.speaker_prior(speaker, [segment])))
             a = self.decode(outputs, prepared, method)
             voiced = voiced_frames(piece)
             levels = frame_levels(piece).numpy()
@@ -583,6 +580,14 @@ class Aligner:
             out[i] = Encoded(lp[row, keep].float().cpu(), wl[row, keep].float().cpu(),
                              len(waves[i]) / self.sample_rate, *self._fine(waves[i]))
         return out
+
+    def speaker_prior(self, speaker: str | None, segments: Sequence[Segment]
+                      ) -> NormPrior | None:
+        """`speaker_priors[speaker]` when every segment holds that speaker's words; None when
+        one is a tier named for someone else (an examiner's voice is not the speaker's)."""
+        if any(_owner(segment, speaker) != speaker for segment in segments):
+            return None
+        return self.speaker_priors.get(speaker)
 
     def _batch_prior(self, priors: list[NormPrior | None]) -> NormPrior | None:
         """One prior per row (`model.stacked_priors`), the model's own for a row without one;

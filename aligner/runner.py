@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
     from aligner.align import Aligner
     from aligner.alignment import Alignment
-    from aligner.model import NormPrior
 
 # The corpus's words that no dictionary has, as MFA lists them (`write_oovs`).
 OOVS_NAME, UTTERANCE_OOVS_NAME = WORD_LISTS
@@ -686,7 +685,8 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
     encoded: dict = {}
     try:
         encoded = dict(zip(whole, aligner.encode(
-            [ready[i][1] for i in whole], [_own_prior(aligner, *ready[i]) for i in whole])))
+            [ready[i][1] for i in whole],
+            [aligner.speaker_prior(ready[i][0].speaker, ready[i][2]) for i in whole])))
     except Exception:  # e.g. out of memory for the batch: each is encoded on its own below
         encoded = {}
     for i, (utt, wave, segments) in enumerate(ready):
@@ -696,15 +696,6 @@ def align_batch(aligner: Aligner, batch: Sequence[Utterance], method: str) -> It
             yield utt, (alignments, wave)
         except EXPECTED as err:
             yield utt, err
-
-
-def _own_prior(aligner: Aligner, utt: Utterance, wave, segments) -> NormPrior | None:
-    """The utterance's speaker's statistics (`Aligner.speaker_priors`) when every segment is
-    that speaker's words (a transcript that names other speakers is encoded without them, as
-    `Aligner.align_waveform` encodes another speaker's interval)."""
-    if any(s.speaker is not None and s.speaker != utt.speaker for s in segments):
-        return None
-    return aligner.speaker_priors.get(utt.speaker)
 
 
 def _run_batch(aligner: Aligner, batch: Sequence[Utterance], method: str, strict: frozenset[str],

@@ -210,16 +210,15 @@ def main(argv: list[str] | None = None) -> int:
                      f"{flagged} ({100 * flagged / max(1, len(ok)):.0f}%)"])
         print(rows[-1])
     spans = [r["voiced_s"] for r in results["ottc-align"] if "voiced_s" in r]
+    covers = "held vowel's time covered" if args.in_sentence else "voiced span covered"
     body = (f"{len(vowels)} held vowels ({', '.join(sorted({v[3] for v in vowels}))}), "
             + ("in their sentences, " if args.in_sentence else "voiced for ")
             + f"{min(spans):.2f}-{max(spans):.2f} s"
             + (" (cut with a Hanning taper: `--taper`)" if args.taper else "")
             + f"; model `{model}` (tag {model_tag(model)}).\n\n"
-            + markdown_table(["system", "held vowels", "failed", "voiced span covered (mean)",
+            + markdown_table(["system", "held vowels", "failed", f"{covers} (mean)",
                               "at least 80% covered", "with any flag"], rows)
             + "\n\n" + machine_lines(machine()))
-    covers = "held vowel's time covered" if args.in_sentence else "voiced span covered"
-    body = body.replace("voiced span covered", covers)
     write_results("held_vowels_in_sentence" if args.in_sentence else "held_vowels",
                   "Held vowels" + (" in their sentences" if args.in_sentence else "")
                   + ": ottc-align and pocketsphinx", body,

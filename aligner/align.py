@@ -39,8 +39,9 @@ from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, decoder_disagreement, ends_in_speech,
                             find_flags, flag_kind, for_speaker, interval_not_aligned,
-                            overlapping_speech, noisy_audio, recording_level, transcript_fit,
-                            untranscribed_turns, voiced_outside_words, words_in_silence)
+                            noise_margin, noisy_audio, overlapping_speech, recording_level,
+                            transcript_fit, untranscribed_turns, voiced_outside_words,
+                            words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
                             is_long)
@@ -422,6 +423,7 @@ class Aligner:
         out = []
         levels = frame_levels(wave).numpy() if whole_levels is None else whole_levels
         whole_voiced = (voiced_frames(wave) if whole_voiced is None else whole_voiced).numpy()
+        speech_band = frame_levels(wave, emphasis=True).numpy()  # for the noise allowance
         # once: the report joins the speakers' flags
         words = [w for parts in per_speaker.values() for a in parts for w in a.words]
         recording = [*recording_level(wave), *ends_in_speech(whole_voiced, levels, duration,
@@ -434,6 +436,8 @@ class Aligner:
                 for g in spoken if not g.whole]  # (start, end, speaker) of intervals with words
         for spk, parts in per_speaker.items():
             merged = _merge(parts, duration, spk)
+            merged.noise_margin = noise_margin(merged.words, speech_band, whole_voiced,
+                                               self.frame_duration)
             own = [(g.start, g.end) for g in segments if not g.whole and _owner(g, speaker) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
             flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),

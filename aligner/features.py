@@ -334,12 +334,14 @@ __all__ = ["FeatureConfig", "check_frame_grid", "log_mel", "lift_quiet", "num_fr
 LEVEL_CHUNK = 1500  # frames measured at once (15 s): bounded memory at any length
 
 
-def frame_levels(waveform: Tensor | np.ndarray) -> Tensor:
+def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tensor:
     """The level in dB (mean power re full scale) of each 10 ms frame of a 16 kHz recording:
     the 20 ms centred on the frame's centre, (t + 0.5) * 10 ms. [num_frames(N)]
 
     For judging how far a sound has faded from the loudest part of its word
-    (`boundaries.extend_into_voicing`), on the waveform itself, not on the model's features."""
+    (`boundaries.extend_into_voicing`), on the waveform itself, not on the model's features.
+    emphasis: after pre-emphasis (x[n] - 0.97 x[n-1]), the level of the band that tells speech
+    sounds apart: mains hum drops some 30 dB against 1 kHz, hiss rises (`noise_allowance`)."""
     x = torch.as_tensor(waveform).flatten().to("cpu", torch.float32)
     hop = 160
     total = num_frames(x.numel(), hop)
@@ -349,6 +351,10 @@ def frame_levels(waveform: Tensor | np.ndarray) -> Tensor:
         lo = first * hop - hop // 2  # window `first` starts half a hop before its frame
         want = (last - first + 1) * hop
         piece = x[max(0, lo): lo + want]
+        if emphasis and len(piece):  # less 0.97 of the sample before (the first keeps itself)
+            start = max(0, lo)
+            before = x[start - 1: start] if start > 0 else x.new_zeros(1)
+            piece = piece - 0.97 * torch.cat([before, piece[:-1]])
         piece = torch.nn.functional.pad(piece, (max(0, -lo), want - len(piece) - max(0, -lo)))
         power = torch.nn.functional.avg_pool1d(piece.square()[None, None], 2 * hop, hop)[0, 0]
         out[first:last] = 10 * torch.log10(power[: last - first] + 1e-12)

@@ -43,6 +43,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,7 +51,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.atomic import atomic_open  # noqa: E402
-from aligner.checks import STRICT_KINDS, refusing_flags  # noqa: E402
+from aligner.checks import STRICT_KINDS, judged_fit, refusing_flags  # noqa: E402
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.align import AlignmentError  # noqa: E402
 from aligner.text.errors import TranscriptError  # noqa: E402
@@ -442,17 +443,32 @@ FIT_FLAG_SHARE = 0.0175
 RELATIVE_FLAG_SHARE = 0.0075
 
 
-def calibrate_fit(right: list[tuple[str, float]], wrong: list[tuple[str, float]],
-                  refused: int, flag_share: float = FIT_FLAG_SHARE) -> dict:
-    """The `transcript_mismatch` threshold on `transcript_fit`, chosen by speaker halves: the
-    value that flags `flag_share` of the odd-numbered speakers' correct transcripts, checked on
-    the even-numbered speakers' (and the other way round); the suggested threshold is the mean
-    of the two. Swapped transcripts count as caught below it (refused ones too). Keys are
-    `SPEAKERnnnn/utt`."""
-    def half(pairs, odd):
-        return np.array([f for k, f in pairs if f is not None and int(k[7:11]) % 2 == odd])
+class Fit(NamedTuple):
+    """One recording's transcript fit as the product judges it: `fit` (`transcript_fit`, what
+    the speaker-relative test of a corpus run compares) and `judged` (`checks.judged_fit`, the
+    fit over the noise allowance: what `min_transcript_fit` is compared with)."""
+
+    key: str
+    fit: float | None
+    judged: float | None
+
+
+def fit_of(key: str, a: Alignment, thresholds) -> Fit:
+    return Fit(key, a.transcript_fit, judged_fit(a, thresholds))
+
+
+def calibrate_fit(right: list[Fit], wrong: list[Fit], refused: int,
+                  flag_share: float = FIT_FLAG_SHARE) -> dict:
+    """The `transcript_mismatch` threshold on the judged fit (`checks.judged_fit`), chosen by
+    speaker halves: the value that flags `flag_share` of the odd-numbered speakers' correct
+    transcripts, checked on the even-numbered speakers' (and the other way round); the
+    suggested threshold is the mean of the two. Swapped transcripts count as caught below it
+    (refused ones too). Keys are `SPEAKERnnnn/utt`."""
+    def half(fits, odd):
+        return np.array([f.judged for f in fits
+                         if f.judged is not None and int(f.key[7:11]) % 2 == odd])
     halves = {1: half(right, 1), 0: half(right, 0)}
-    wrong_all = np.array([f for _, f in wrong if f is not None])
+    wrong_all = np.array([f.judged for f in wrong if f.judged is not None])
     if halves[0].size == 0 or halves[1].size == 0:
         return {}
     def caught(threshold: float) -> float:
@@ -470,35 +486,37 @@ def calibrate_fit(right: list[tuple[str, float]], wrong: list[tuple[str, float]]
             "suggested_swapped_caught": caught(suggested)}
 
 
-def relative_rows(right: list[tuple[str, float]], wrong: list[tuple[str, float]]
+def relative_rows(right: list[Fit], wrong: list[Fit]
                   ) -> tuple[list[tuple[str, float, float | None]], list[tuple[str, float, float | None]]]:
-    """(key, fit, relative fit) of each correct and each swapped recording as a corpus run
-    judges them (aligner/speaker_fit.py): a correct one against its speaker's other correct
-    recordings, a swapped one against all of that speaker's correct recordings but itself (a
-    corpus in which this one transcript is wrong). None: too few others."""
+    """(key, judged fit, relative fit) of each correct and each swapped recording as a corpus
+    run judges them (aligner/speaker_fit.py, on the plain fits): a correct one against its
+    speaker's other correct recordings, a swapped one against all of that speaker's correct
+    recordings but itself (a corpus in which this one transcript is wrong). None: too few
+    others."""
     from aligner.speaker_fit import relative_fits
 
     spk = lambda key: key.split("/")[0]  # noqa: E731
-    right = [(k, f) for k, f in right if f is not None]
-    rel = relative_fits([(spk(k), f) for k, f in right])
-    rows_right = [(k, f, r.relative if r else None) for (k, f), r in zip(right, rel)]
-    by_speaker: dict[str, list[tuple[str, float]]] = {}
-    for k, f in right:
-        by_speaker.setdefault(spk(k), []).append((k, f))
+    right = [f for f in right if f.fit is not None]
+    rel = relative_fits([(spk(f.key), f.fit) for f in right])
+    rows_right = [(f.key, f.judged, r.relative if r else None) for f, r in zip(right, rel)]
+    by_speaker: dict[str, list[Fit]] = {}
+    for f in right:
+        by_speaker.setdefault(spk(f.key), []).append(f)
     rows_wrong = []
-    for k, f in wrong:
-        if f is not None:
-            others = [(spk(k), g) for k2, g in by_speaker.get(spk(k), []) if k2 != k]
-            r = relative_fits(others + [(spk(k), f)])[-1]
-            rows_wrong.append((k, f, r.relative if r else None))
+    for f in wrong:
+        if f.fit is not None:
+            others = [(spk(f.key), g.fit) for g in by_speaker.get(spk(f.key), []) if g.key != f.key]
+            r = relative_fits(others + [(spk(f.key), f.fit)])[-1]
+            rows_wrong.append((f.key, f.judged, r.relative if r else None))
     return rows_right, rows_wrong
 
 
-def corpus_catches(fit: float, relative: float | None, file_threshold: float,
+def corpus_catches(judged: float, relative: float | None, file_threshold: float,
                    relative_threshold: float) -> bool:
-    """Whether a corpus run's two tests flag a recording: its own fit, or its fit relative to
-    its speaker's other recordings (None: too few others to judge)."""
-    return fit < file_threshold or (relative is not None and relative < relative_threshold)
+    """Whether a corpus run's two tests flag a recording: its own fit (`judged`, over the noise
+    allowance), or its fit relative to its speaker's other recordings (None: too few others
+    to judge)."""
+    return judged < file_threshold or (relative is not None and relative < relative_threshold)
 
 
 def corpus_flagged(rows: list[tuple[str, float, float | None]], file_threshold: float,
@@ -552,13 +570,13 @@ def calibration_text(cal: dict, intro: str, product: str) -> str:
 
 
 def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
-                  ) -> tuple[int, int, list[tuple[str, float]], set[str]]:
+                  ) -> tuple[int, int, list[Fit], set[str]]:
     """Align each recording with another's transcript: (flagged transcript_mismatch, refused,
-    (key, transcript fit) of those aligned, keys of those aligned that --strict refuses).
+    the fits of those aligned, keys of those aligned that --strict refuses).
     Refusing a wrong transcript also catches it."""
     caught = refused = 0
     strict: set[str] = set()
-    fits: list[tuple[str, float]] = []
+    fits: list[Fit] = []
     for item, text in pairs:
         try:
             a = ottc.align(item, text)
@@ -568,7 +586,7 @@ def align_swapped(ottc: "Ottc", pairs: list[tuple[Item, str]]
         caught += "transcript_mismatch" in flag_kinds(a)
         if strict_refuses(a.flags):
             strict.add(item.key)
-        fits.append((item.key, a.transcript_fit))
+        fits.append(fit_of(item.key, a, ottc.aligner.thresholds))
     return caught, refused, fits, strict
 
 
@@ -580,7 +598,7 @@ def strict_refuses(flags: list[str]) -> bool:
 FLAT_FOLDER_TRIALS = 200
 
 
-def flat_folder(right: list[tuple[str, float]], wrong: list[tuple[str, float]], size: int,
+def flat_folder(right: list[Fit], wrong: list[Fit], size: int,
                 file_threshold: float, relative_threshold: float, seed: int = 0) -> dict:
     """A corpus run over a flat folder (every recording at the root, so one "speaker" to
     aligner/speaker_fit.py) of `size` recordings by different speakers: FLAT_FOLDER_TRIALS
@@ -591,20 +609,22 @@ def flat_folder(right: list[tuple[str, float]], wrong: list[tuple[str, float]], 
     from aligner.speaker_fit import relative_fits
 
     rng = random.Random(seed)
-    right = [(k, f) for k, f in right if f is not None]
-    wrong = [(k, f) for k, f in wrong if f is not None]
+    right = [f for f in right if f.fit is not None]
+    wrong = [f for f in wrong if f.fit is not None]
     flagged = judged = caught = 0
 
-    def hit(f: float, r) -> bool:
-        return corpus_catches(f, r.relative if r else None, file_threshold, relative_threshold)
+    def hit(f: Fit, r) -> bool:
+        return corpus_catches(f.judged, r.relative if r else None, file_threshold,
+                              relative_threshold)
 
     for _ in range(FLAT_FOLDER_TRIALS if right and wrong else 0):
         group = rng.sample(right, min(size, len(right)))
-        rel = relative_fits([("root", f) for _, f in group])
-        flagged += sum(hit(f, r) for (_, f), r in zip(group, rel))
+        rel = relative_fits([("root", f.fit) for f in group])
+        flagged += sum(hit(f, r) for f, r in zip(group, rel))
         judged += len(group)
-        _, f = wrong[rng.randrange(len(wrong))]  # in place of the folder's first recording
-        caught += hit(f, relative_fits([("root", g) for _, g in group[1:]] + [("root", f)])[-1])
+        f = wrong[rng.randrange(len(wrong))]  # in place of the folder's first recording
+        caught += hit(f, relative_fits([("root", g.fit) for g in group[1:]]
+                                       + [("root", f.fit)])[-1])
     return {"size": size, "correct_flagged": flagged / max(1, judged),
             "swapped_flagged": caught / max(1, FLAT_FOLDER_TRIALS)}
 
@@ -832,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
                 entry["repeated"] = repetition_entry(ottc, done, items, args.repeated)
                 entry["cut"] = cut_entry(done, items, args.cut, ottc.aligner.sample_rate)
                 entry["unspoken_stream"] = unspoken_stream(done)
-                right_fits = [(k, a.transcript_fit) for k, a in done.items()]
+                right_fits = [fit_of(k, a, ottc.aligner.thresholds) for k, a in done.items()]
                 entry["calibration"] = calibrate_fit(right_fits, wrong_fits, refused)
                 th = ottc.aligner.thresholds
                 rows_right, rows_wrong = relative_rows(right_fits, wrong_fits)

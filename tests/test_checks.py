@@ -25,6 +25,39 @@ def _alignment(words, phones, duration):
     return Alignment([Interval(*w) for w in words], [Interval(*p) for p in phones], duration)
 
 
+def test_the_mismatch_threshold_rises_in_background_noise_and_only_so_far():
+    """A fit a little above the threshold passes in quiet (or with no margin measured) and is
+    flagged where the pauses lie 15 dB below the words in the speech band; the allowance grows
+    by e^0.05 per dB below 22 dB and stops at 15 dB; `judged_fit` is what the threshold sees."""
+    import math
+    from dataclasses import replace
+
+    from aligner.checks import (NOISE_ALLOWANCE_FLOOR_DB, Thresholds, find_flags, judged_fit,
+                                noise_allowance)
+
+    th = Thresholds()
+    assert noise_allowance(None) == 1.0 and noise_allowance(th.noise_allowance_from_db) == 1.0
+    assert noise_allowance(40.0) == 1.0
+    assert noise_allowance(20.0) == math.exp(2 * th.noise_allowance_per_db)
+    assert noise_allowance(NOISE_ALLOWANCE_FLOOR_DB) == noise_allowance(3.0) > noise_allowance(16.0)
+    assert noise_allowance(10.0, replace(th, noise_allowance_per_db=0.0)) == 1.0
+    words = [(0.0, 0.3, "hi", 0.9), (0.3, 0.6, "you", 0.8), (0.6, 0.9, "there", 0.8)]
+    phones = [(0.0, 0.3, "HH", 0.9), (0.3, 0.6, "Y", 0.8), (0.6, 0.9, "DH", 0.8)]
+    a = _alignment(words, phones, 0.9)
+    a.transcript_fit = 1.2 * th.min_transcript_fit
+    for margin, flagged in ((None, False), (30.0, False), (15.0, True)):
+        a.noise_margin = margin
+        mismatch = [f for f in find_flags(a) if f.kind == "transcript_mismatch"]
+        assert bool(mismatch) == flagged, margin
+        assert judged_fit(a) == a.transcript_fit / noise_allowance(margin)
+    quiet = f"{th.min_transcript_fit:.3g} in quiet"
+    assert "background noise" in mismatch[0] and quiet in mismatch[0]
+    a.transcript_fit = 0.5 * th.min_transcript_fit  # below it in quiet: no word of noise
+    a.noise_margin = 40.0
+    (mismatch,) = [f for f in find_flags(a) if f.kind == "transcript_mismatch"]
+    assert "noise" not in mismatch
+
+
 def test_flag_rules():
     from aligner.checks import Thresholds, find_flags
 
@@ -1015,3 +1048,6 @@ def test_the_example_in_loud_noise_is_flagged_noisy_and_as_recorded_is_not():
     noisy = aligner.align(with_noise(wave, "white", 5, 0), EXAMPLE_WAV.with_suffix(".txt"),
                           sample_rate=16000)
     assert "noisy_audio" in [flag_kind(f) for f in noisy.flags]
+    # the speech band's margin, which the mismatch threshold's allowance reads, is measured
+    # and falls with the noise
+    assert clean.noise_margin > 25 > 12 > noisy.noise_margin

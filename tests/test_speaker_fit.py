@@ -311,16 +311,19 @@ def test_the_benchmark_judges_a_swapped_transcript_against_the_speaker_s_other_r
     """benchmarks/real_speech.py: a swapped transcript of a recording is judged as in a corpus
     where only that transcript is wrong (against the speaker's correct recordings but its own),
     and the calibration picks the relative threshold on one half of the speakers."""
-    from benchmarks.real_speech import calibrate_relative_fit, corpus_flagged, relative_rows
+    from benchmarks.real_speech import Fit, calibrate_relative_fit, corpus_flagged, relative_rows
 
-    right = [(f"SPEAKER{s:04d}/u{i}", 0.05 + 0.01 * i + 0.001 * s) for s in range(1, 5)
-             for i in range(6)]
-    wrong = [("SPEAKER0001/u0", 0.004), ("SPEAKER0002/u5", 0.009)]
+    right = [Fit(f"SPEAKER{s:04d}/u{i}", 0.05 + 0.01 * i + 0.001 * s, 0.05 + 0.01 * i + 0.001 * s)
+             for s in range(1, 5) for i in range(6)]
+    wrong = [Fit("SPEAKER0001/u0", 0.004, 0.004), Fit("SPEAKER0002/u5", 0.009, 0.009)]
     rows_right, rows_wrong = relative_rows(right, wrong)
     assert all(r is not None for _, _, r in rows_right)
-    own = [f for k, f in right if k.startswith("SPEAKER0002/") and k != "SPEAKER0002/u5"]
+    own = [f.fit for f in right if f.key.startswith("SPEAKER0002/") and f.key != "SPEAKER0002/u5"]
     median = float(np.median(own))  # five others: the middle one
     assert rows_wrong[1][2] == pytest.approx(0.009 / median ** SPEAKER_WEIGHT)
+    # in noise: the relative fit from the plain fits, the single-recording test on the judged
+    noisy = relative_rows(right, [Fit("SPEAKER0002/u5", 0.009, 0.006)])[1][0]
+    assert noisy == ("SPEAKER0002/u5", 0.006, rows_wrong[1][2])
     # the single-recording threshold alone catches the first; the relative one both
     assert corpus_flagged(rows_wrong, 0.0055, 0.0) == 0.5
     assert corpus_flagged(rows_wrong, 0.0055, 0.04) == 1.0
@@ -372,13 +375,16 @@ def test_the_benchmark_judges_flat_folders_of_mixed_speakers_as_one_speaker():
     """benchmarks/real_speech.py's flat-folder figure: folders drawn from correct recordings,
     one transcript in each swapped; a wrong fit far below the folder's median is caught, a
     folder of equal fits flags none of its correct recordings."""
-    from benchmarks.real_speech import flat_folder
+    from benchmarks.real_speech import Fit, flat_folder
 
-    right = [(f"S{i}/u", 0.1) for i in range(30)]
-    out = flat_folder(right, [("S0/w", 0.001)], 5, 0.0054, 0.0349)
+    right = [Fit(f"S{i}/u", 0.1, 0.1) for i in range(30)]
+    out = flat_folder(right, [Fit("S0/w", 0.001, 0.001)], 5, 0.0054, 0.0349)
     assert out == {"size": 5, "correct_flagged": 0.0, "swapped_flagged": 1.0}
-    passes = flat_folder(right, [("S0/w", 0.05)], 5, 0.0054, 0.0349)  # half the median: fits
+    passes = flat_folder(right, [Fit("S0/w", 0.05, 0.05)], 5, 0.0054, 0.0349)  # half the median
     assert passes["swapped_flagged"] == 0.0
+    # judged below the file threshold (a noisy recording's allowance): caught by that test
+    noisy = flat_folder(right, [Fit("S0/w", 0.05, 0.005)], 5, 0.0054, 0.0349)
+    assert noisy["swapped_flagged"] == 1.0
     assert flat_folder([], [], 5, 0.0054, 0.0349)["swapped_flagged"] == 0.0
 
 
@@ -427,3 +433,18 @@ def test_a_refused_recording_loses_a_speaker_flag_its_speaker_no_longer_supports
     assert r in runner.judge_against_speakers(results, Thresholds(), strict=STRICT_KINDS)
     assert [f.split(":")[0] for f in r.flags] == ["untranscribed_speech"]
     assert r.status == "failed" and r.reason.startswith("flagged (--strict): untranscribed_speech")
+
+
+def test_the_benchmark_calibrates_the_file_threshold_on_the_judged_fits():
+    """benchmarks/real_speech.py's calibration picks the threshold that flags a share of each
+    half's correct transcripts on the fits as `find_flags` weighs them (over the noise
+    allowance), not the plain fits."""
+    from benchmarks.real_speech import Fit, calibrate_fit
+
+    right = [Fit(f"SPEAKER{s:04d}/u{i}", 0.1 + 0.01 * i, (0.1 + 0.01 * i) / 2)
+             for s in range(1, 5) for i in range(10)]
+    wrong = [Fit("SPEAKER0001/u0", 0.08, 0.04), Fit("SPEAKER0002/u0", 0.2, 0.2)]
+    cal = calibrate_fit(right, wrong, refused=1, flag_share=0.0)
+    assert cal["suggested"] == pytest.approx(0.05)  # the lowest judged fit of each half
+    assert cal["suggested_swapped_caught"] == pytest.approx(2 / 3)  # 0.04, and the refused one
+    assert cal["suggested_correct_flagged"] == 0.0

@@ -1020,7 +1020,8 @@ def main(argv: list[str] | None = None) -> int:
     cal = so_data.get(ottc.name, {}).get("calibration")
     if cal:
         body += calibration_text(
-            cal, "Calibration of `transcript_fit` by speaker halves (the threshold that flags "
+            cal, "Calibration of `transcript_fit` (over the noise allowance, "
+            "`checks.judged_fit`) by speaker halves (the threshold that flags "
             f"{100 * cal['flag_share']:g}% of one half's correct transcripts, checked on the other "
             "half):", "`Thresholds.min_transcript_fit` (aligner/checks.py)")
     ccal = so_data.get(ottc.name, {}).get("corpus_calibration")

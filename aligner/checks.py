@@ -39,7 +39,8 @@ class Thresholds:
     # ... raised in background noise (`noise_allowance`): by a factor of
     # e^noise_allowance_per_db for each dB that the pauses lie less than
     # noise_allowance_from_db below the words in the speech band (after pre-emphasis), counted
-    # down to NOISE_ALLOWANCE_FLOOR_DB (1.42 times the threshold at most). Why: steady noise
+    # down to NOISE_ALLOWANCE_FLOOR_DB (1.42 times the threshold at most, at these values;
+    # noise_allowance_from_db at 15 or below, or per_db 0, turns it off). Why: steady noise
     # flattens the model's posteriors, and a wrong transcript then fits better while a correct
     # one fits about as well as in quiet: with white noise 15 dB below the learners' speech the
     # fixed threshold caught 73% of swapped transcripts (93% as recorded), this one 85%. Chosen by
@@ -50,7 +51,7 @@ class Thresholds:
     # Below: in a corpus run, the transcript fits far worse than the speaker's other recordings
     # (aligner/speaker_fit.py: fit / sqrt(their median fit)). Calibrated as the one above, at
     # 0.75% of correct transcripts (0.0254 and 0.0236 from the two halves); beside it, on the
-    # same speakers, 1.8% of correct and 96.2% of swapped transcripts flagged (docs/usage.md).
+    # same speakers, 1.9% of correct and 96.0% of swapped transcripts flagged (docs/usage.md).
     min_relative_fit: float = 0.0245
     min_mean_confidence: float = 0.15  # the same test for alignments without a transcript_fit
     # Below: no voice in the recording (features.voiced_share). Of speechocean762's 2500

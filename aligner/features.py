@@ -340,8 +340,9 @@ def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tenso
 
     For judging how far a sound has faded from the loudest part of its word
     (`boundaries.extend_into_voicing`), on the waveform itself, not on the model's features.
-    emphasis: after pre-emphasis (x[n] - 0.97 x[n-1]), the level of the band that tells speech
-    sounds apart: mains hum drops some 30 dB against 1 kHz, hiss rises (`noise_allowance`)."""
+    emphasis: after pre-emphasis (x[n] - 0.97 x[n-1]), which weighs the upper frequencies, where
+    hiss masks speech sounds, over the lowest, where mains hum lies (50 Hz drops some 30 dB
+    against 1 kHz): for `checks.noise_allowance`."""
     x = torch.as_tensor(waveform).flatten().to("cpu", torch.float32)
     hop = 160
     total = num_frames(x.numel(), hop)

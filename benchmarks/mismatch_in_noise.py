@@ -1,4 +1,4 @@
-"""Does `transcript_mismatch` still catch a wrong transcript in background noise?
+"""Do `transcript_mismatch` and `low_confidence` still catch what is wrong in background noise?
 
     python benchmarks/mismatch_in_noise.py --data ../shared/data [--pairs 300]
 
@@ -7,13 +7,16 @@ own transcript and with another recording's (no word in common, as benchmarks/re
 swaps them), as recorded and with noise added at 25, 20, 15 and 10 dB below the speech's voiced
 frames: white, pink, mains hum (50 Hz) and babble (six recordings of other speakers of the same
 set talking at once). For each: the share of correct transcripts flagged `transcript_mismatch`
-and of wrong ones caught (refused ones count as caught), with the product's thresholds, which
-rise in noise (`checks.noise_allowance`), and with the fixed threshold of quiet recordings
-beside them (the same alignments judged without the allowance); the share flagged
-`noisy_audio`. Steady noise flattens the model's posteriors, so that a wrong transcript fits
-better while a correct one fits about as well: with a fixed threshold, wrong transcripts pass
-in noise that `noisy_audio` (below 15 dB) does not yet call noisy. The allowance's two values
-were chosen (by speaker halves) on these same recordings, so its figures here flatter it
+and of wrong ones caught (refused ones count as caught), and, on --pairs other recordings with
+one word of their transcript replaced (as benchmarks/real_speech.py replaces it), the share of
+replaced words flagged `low_confidence` beside that of the correct transcripts' words: with the
+product's thresholds, which rise in noise (`checks.noise_allowance`,
+`checks.word_confidence_floor`), and with the fixed ones of quiet recordings beside them (the
+same alignments judged without the rise); the share flagged `noisy_audio`. Steady noise
+flattens the model's posteriors, so that a wrong transcript (and a wrong word) fits better
+while a correct one fits about as well: with fixed thresholds, wrong transcripts and words pass
+in noise that `noisy_audio` (below 15 dB) does not yet call noisy. The rise's values were
+chosen (the fit's by speaker halves) on these same recordings, so its figures here flatter it
 somewhat. Viterbi, the shipped model, one thread.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +34,16 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.align import AlignmentError, Aligner  # noqa: E402
-from aligner.checks import NOISE_ALLOWANCE_FLOOR_DB, Thresholds, flag_kind, judged_fit  # noqa: E402
+from aligner.alignment import Alignment  # noqa: E402
+from aligner.checks import (NOISE_ALLOWANCE_FLOOR_DB, Thresholds, flag_kind,  # noqa: E402
+                            judged_fit, word_confidence_floor)
 from aligner.audio import AudioError  # noqa: E402
 from aligner.text.errors import TranscriptError  # noqa: E402
 from aligner.features import voiced_frames  # noqa: E402
 from benchmarks.accuracy_in_noise import with_noise  # noqa: E402
 from benchmarks.common import machine, machine_lines, markdown_table, write_results  # noqa: E402
-from benchmarks.real_speech import Item, speechocean_test, swapped_pairs  # noqa: E402
+from benchmarks.real_speech import (Item, speechocean_test, substituted_pairs,  # noqa: E402
+                                     swapped_pairs)
 
 SNRS = (25, 20, 15, 10)
 KINDS = ("white", "pink", "hum", "babble")
@@ -64,32 +71,61 @@ def babble(wave: np.ndarray, others: list[np.ndarray], snr: float, seed: int) ->
     return (wave + mix).astype(np.float32)
 
 
-def heard(aligner: Aligner, wave: np.ndarray, text: str) -> tuple[bool, bool, bool]:
-    """(flagged transcript_mismatch, flagged with the fixed threshold, flagged noisy_audio) of
-    `wave` aligned with `text`; a refusal counts as flagged."""
+def aligned(aligner: Aligner, wave: np.ndarray, text: str) -> Alignment | None:
+    """`wave` aligned with `text`; None when the aligner refuses it (a refusal is a catch; a
+    bug is not, and raises)."""
     try:
         (a,) = aligner.align_waveform(wave, aligner.read_segments(text=text), "viterbi")
-    except (AlignmentError, AudioError, TranscriptError):  # a refusal is a catch; a bug is not
-        return True, True, False
-    kinds = {flag_kind(f) for f in a.flags}
-    fixed = judged_fit(a, Thresholds(noise_allowance_per_db=0.0))
-    return ("transcript_mismatch" in kinds,
-            fixed is not None and fixed < aligner.thresholds.min_transcript_fit,
-            "noisy_audio" in kinds)
+    except (AlignmentError, AudioError, TranscriptError):
+        return None
+    return a
+
+
+def mismatch(a: Alignment | None, thresholds: Thresholds) -> bool:
+    """Whether `find_flags` under `thresholds` flags `a` `transcript_mismatch` on its fit."""
+    fit = None if a is None else judged_fit(a, thresholds)
+    return a is None or (fit is not None and fit < thresholds.min_transcript_fit)
+
+
+def low_words(a: Alignment | None, thresholds: Thresholds) -> list[bool]:
+    """For each word of `a`, whether it is flagged `low_confidence` under `thresholds`."""
+    if a is None:
+        return []
+    floor = word_confidence_floor(a, thresholds)
+    return [w.confidence is not None and w.confidence < floor for w in a.words if w.label]
 
 
 def case(aligner: Aligner, pairs: list[tuple[Item, str]], waves: list[np.ndarray],
-         noisy) -> dict:
-    """Correct and wrong transcripts of every pair, heard through `noisy(wave, index, item)`."""
-    right, wrong = [], []
+         subs: list[tuple[Item, str, int]], sub_waves: list[np.ndarray], noisy) -> dict:
+    """Correct and wrong transcripts of every pair, and the transcripts with one word replaced,
+    heard through `noisy(wave, index, item)`; each share with the product's thresholds and with
+    the same alignments judged by the fixed ones of quiet recordings (`_fixed`)."""
+    th = aligner.thresholds
+    fixed = replace(th, noise_allowance_per_db=0.0)
+    right, wrong, noisy_flagged = [], [], []
     for i, ((item, other), wave) in enumerate(zip(pairs, waves)):
         w = noisy(wave, i, item)
-        right.append(heard(aligner, w, item.text))
-        wrong.append(heard(aligner, w, other))
-    share = lambda rows, k: float(np.mean([r[k] for r in rows]))  # noqa: E731
-    return {"pairs": len(pairs), "correct_flagged": share(right, 0),
-            "correct_flagged_fixed": share(right, 1), "wrong_caught": share(wrong, 0),
-            "wrong_caught_fixed": share(wrong, 1), "noisy_audio": share(right, 2)}
+        right.append(aligned(aligner, w, item.text))
+        wrong.append(aligned(aligner, w, other))
+        noisy_flagged.append(right[-1] is not None
+                             and "noisy_audio" in {flag_kind(f) for f in right[-1].flags})
+    replaced = []
+    for i, ((item, text, k), wave) in enumerate(zip(subs, sub_waves)):
+        a = aligned(aligner, noisy(wave, i, item), text)
+        words = [] if a is None else [w.label.upper() for w in a.words if w.label]
+        if k < len(words) and words[k] == text.split()[k].upper():  # as real_speech.py judges
+            replaced.append((low_words(a, th)[k], low_words(a, fixed)[k]))
+    out = {"pairs": len(pairs), "noisy_audio": float(np.mean(noisy_flagged)),
+           "replaced_words": len(replaced)}
+    for suffix, t in (("", th), ("_fixed", fixed)):
+        words = [f for a in right for f in low_words(a, t)]
+        out.update({f"correct_flagged{suffix}": float(np.mean([mismatch(a, t) for a in right])),
+                    f"wrong_caught{suffix}": float(np.mean([mismatch(a, t) for a in wrong])),
+                    f"correct_words_flagged{suffix}": float(np.mean(words)) if words else 0.0,
+                    f"replaced_word_flagged{suffix}":
+                        float(np.mean([r[suffix == "_fixed"] for r in replaced]))
+                        if replaced else 0.0})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pairs = swapped_pairs(items, args.pairs)
     waves = [aligner.load_waveform(item.audio)[0] for item, _ in pairs]
-    used = {item.key for item, _ in pairs}
+    subs = substituted_pairs(items, args.pairs)
+    sub_waves = [aligner.load_waveform(item.audio)[0] for item, _, _ in subs]
+    used = {item.key for item, _ in pairs} | {item.key for item, _, _ in subs}
     talkers = [(speaker(it), aligner.load_waveform(it.audio)[0])
                for it in items[3::12] if it.key not in used][:200]
 
@@ -122,22 +160,28 @@ def main(argv: list[str] | None = None) -> int:
     rows, data = [], []
     pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
     for kind, snr, noisy in cases:
-        d = {"noise": kind, "snr_db": snr, **case(aligner, pairs, waves, noisy)}
+        d = {"noise": kind, "snr_db": snr,
+             **case(aligner, pairs, waves, subs, sub_waves, noisy)}
         data.append(d)
         rows.append([kind, "-" if snr is None else f"{snr} dB", d["pairs"],
-                     pct(d["correct_flagged"]), pct(d["correct_flagged_fixed"]),
-                     pct(d["wrong_caught"]), pct(d["wrong_caught_fixed"]), pct(d["noisy_audio"])])
+                     *(f"{pct(d[key])} ({pct(d[key + '_fixed'])})"
+                       for key in ("correct_flagged", "wrong_caught", "correct_words_flagged",
+                                   "replaced_word_flagged")),
+                     pct(d["noisy_audio"])])
         print(rows[-1], flush=True)
     th = aligner.thresholds
     m = machine()
-    body = (markdown_table(["noise", "SNR", "pairs", "correct flagged", "... fixed threshold",
-                            "wrong caught", "... fixed threshold",
+    body = (markdown_table(["noise", "SNR", "pairs", "correct transcripts flagged",
+                            "wrong transcripts caught", "correct words `low_confidence`",
+                            f"replaced word `low_confidence` (of {len(subs)})",
                             "correct flagged noisy_audio"], rows)
-            + f"\n\n- Threshold {th.min_transcript_fit:g} in quiet, raised by a factor of "
-            f"e^{th.noise_allowance_per_db:g} per dB that the pauses lie less than "
-            f"{th.noise_allowance_from_db:g} dB below the words, down to "
-            f"{NOISE_ALLOWANCE_FLOOR_DB:g} dB (`Thresholds.noise_allowance_from_db`); \"fixed "
-            "threshold\": the same alignments judged without that rise\n"
+            + f"\n\n- `transcript_mismatch` below a fit of {th.min_transcript_fit:g} in quiet, "
+            f"raised by a factor of e^{th.noise_allowance_per_db:g} per dB that the pauses lie "
+            f"less than {th.noise_allowance_from_db:g} dB below the words after pre-emphasis, "
+            f"down to {NOISE_ALLOWANCE_FLOOR_DB:g} dB (`checks.noise_allowance`); "
+            f"`low_confidence` below {th.min_word_confidence:g}, raised by the square of that "
+            "factor (`checks.word_confidence_floor`); in brackets, the same alignments judged "
+            "by the fixed thresholds of quiet recordings\n"
             + machine_lines(m))
     write_results("mismatch_in_noise", "transcript_mismatch in background noise", body,
                   {"cases": data, "machine": m}, docs_intro=__doc__.split("\n\n", 2)[2].strip())

@@ -51,7 +51,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.atomic import atomic_open  # noqa: E402
-from aligner.checks import STRICT_KINDS, judged_fit, refusing_flags  # noqa: E402
+from aligner.checks import (STRICT_KINDS, judged_fit, refusing_flags,  # noqa: E402
+                            word_confidence_floor)
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.align import AlignmentError  # noqa: E402
 from aligner.text.errors import TranscriptError  # noqa: E402
@@ -293,9 +294,11 @@ def cut_entry(done: dict[str, Alignment], items: list[Item], n: int, rate: int) 
             "correct_flagged": float(np.mean(correct)) if correct else 0.0}
 
 
-def low_confidence_words(a: Alignment, threshold: float) -> list[bool]:
-    """For each word of `a` (silence left out), whether it is flagged `low_confidence`."""
-    return [w.confidence is not None and w.confidence < threshold for w in a.words if w.label]
+def low_confidence_words(a: Alignment, thresholds) -> list[bool]:
+    """For each word of `a` (silence left out), whether it is flagged `low_confidence`
+    (`checks.word_confidence_floor`: the floor rises in background noise)."""
+    floor = word_confidence_floor(a, thresholds)
+    return [w.confidence is not None and w.confidence < floor for w in a.words if w.label]
 
 
 # ----------------------------------------------------------------------------- systems
@@ -714,8 +717,8 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
     flagged `transcript_mismatch`, of the replaced words flagged `low_confidence` and of those
     that are their transcript's least confident word, and, for comparison, of the words of the
     correct transcripts (`done`) flagged `low_confidence`."""
-    threshold = ottc.aligner.thresholds.min_word_confidence
-    right = [f for a in done.values() for f in low_confidence_words(a, threshold)]
+    thresholds = ottc.aligner.thresholds
+    right = [f for a in done.values() for f in low_confidence_words(a, thresholds)]
     pairs = substituted_pairs(items, n)
     flagged = replaced = lowest = judged = strict = 0
     for item, text, i in pairs:
@@ -729,7 +732,7 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
         strict += strict_refuses(a.flags)
         words = [w for w in a.words if w.label]
         if i < len(words) and words[i].label.upper() == text.split()[i].upper():
-            replaced += low_confidence_words(a, threshold)[i]
+            replaced += low_confidence_words(a, thresholds)[i]
             confs = [w.confidence if w.confidence is not None else 1.0 for w in words]
             lowest += confs[i] == min(confs)
             judged += 1

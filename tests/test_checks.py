@@ -52,6 +52,18 @@ def test_the_mismatch_threshold_rises_in_background_noise_and_only_so_far():
         assert judged_fit(a) == a.transcript_fit / noise_allowance(margin)
     quiet = f"{th.min_transcript_fit:.3g} in quiet"
     assert "background noise" in mismatch[0] and quiet in mismatch[0]
+    # a word's floor rises with the square of the allowance: 2 x 0.0013 at the most
+    from aligner.checks import word_confidence_floor
+
+    a.transcript_fit = 0.5 * th.min_word_confidence  # (any fit)
+    a.words[1].confidence = 1.5 * th.min_word_confidence
+    for margin, flagged in ((None, False), (40.0, False), (15.0, True), (5.0, True)):
+        a.noise_margin = margin
+        assert word_confidence_floor(a) == th.min_word_confidence * noise_allowance(margin) ** 2
+        low = [f.label for f in find_flags(a) if f.kind == "low_confidence"]
+        assert low == (["you"] if flagged else []), margin
+    a.noise_margin = 15.0
+    assert word_confidence_floor(a) == pytest.approx(2 * th.min_word_confidence, rel=0.02)
     a.transcript_fit = 0.5 * th.min_transcript_fit  # below it in quiet: no word of noise
     a.noise_margin = 40.0
     (mismatch,) = [f for f in find_flags(a) if f.kind == "transcript_mismatch"]

@@ -555,8 +555,11 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
     late: list = []  # what workers finished after an interrupt: reported all the same
     journal = runner.Journal(runner.journal_path(report), settings)  # what a killed run found
-    if speaker_norm:
-        aligner.speaker_priors = speaker_priors(aligner, utterances, {u.speaker for u in todo})
+    if speaker_norm:  # reads up to 50 short recordings of each speaker of a word list
+        status = (err_console().status("reading the speakers' short recordings for their "
+                                       "statistics") if not quiet else contextlib.nullcontext())
+        with status:
+            aligner.speaker_priors = speaker_priors(aligner, utterances, {u.speaker for u in todo})
     if jobs > 1 and len(todo) > 1 and not on_gpu:  # a GPU runs in one process: run_parallel
         stream = runner.run_parallel(model_dir(model), str(aligner.device), dictionary, todo,
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,

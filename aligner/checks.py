@@ -347,8 +347,9 @@ def word_confidence_floor(alignment: Alignment, thresholds: Thresholds = Thresho
     rises further in noise than the fit does (the median of a word replaced in a learner's
     transcript doubled with white noise 15 dB below the speech, 0.0043 -> 0.0089, while the
     correct words' stayed near 0.09): with the fixed floor 24% of the replaced words were
-    flagged as recorded and 8% at 15 dB, with the rising one 19% (correct words: 2.2%, 1.8%
-    as recorded; 300 held-out learner transcripts, the values chosen on them)."""
+    flagged as recorded and 8% at 15 dB, with the rising one 19% (correct words: 1.6%, 1.4%
+    as recorded; 300 held-out learner transcripts, the values chosen on them;
+    benchmarks/mismatch_in_noise.py)."""
     allowance = noise_allowance(alignment.noise_margin, thresholds)
     return thresholds.min_word_confidence * allowance ** 2
 

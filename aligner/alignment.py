@@ -98,8 +98,8 @@ class Alignment:
     voiced_outside: Uncovered | None = None
     # How far (dB) the background in the pauses lies below the words in the speech band
     # (checks.noise_margin on features.frame_levels(emphasis=True)): the `transcript_mismatch`
-    # threshold rises in noise (checks.noise_allowance). None: not measured (too few pause
-    # frames, other tools' files).
+    # and `low_confidence` limits rise in noise (checks.noise_allowance). None: not measured
+    # (too few pause frames, other tools' files).
     noise_margin: float | None = None
     # The transcript text this tier was aligned to, as typed (punctuation and case kept; a
     # TextGrid's intervals of this speaker joined): subtitles take their punctuation from it.

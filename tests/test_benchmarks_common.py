@@ -139,9 +139,15 @@ def test_real_speech_low_confidence_words_skip_silence_and_follow_the_threshold(
     from aligner.alignment import Alignment, Interval
     from benchmarks.real_speech import low_confidence_words
 
-    words = [Interval(0.0, 0.2, ""), Interval(0.2, 0.5, "a", 0.5), Interval(0.5, 0.8, "b", 0.001),
-             Interval(0.8, 1.0, "c", None)]
-    assert low_confidence_words(Alignment(words, [], 1.0), 0.0013) == [False, True, False]
+    from aligner.checks import Thresholds
+
+    words = [Interval(0.0, 0.2, ""), Interval(0.2, 0.5, "a", 0.0021),
+             Interval(0.5, 0.8, "b", 0.001), Interval(0.8, 1.0, "c", None)]
+    th = Thresholds()
+    assert low_confidence_words(Alignment(words, [], 1.0), th) == [False, True, False]
+    # in background noise the product's floor rises (to 0.0026 at a 15 dB margin): so here
+    noisy = Alignment(words, [], 1.0, noise_margin=15.0)
+    assert low_confidence_words(noisy, th) == [True, True, False]
 
 
 def test_long_real_joins_recordings_and_finds_words_outside_their_sentence():

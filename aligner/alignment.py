@@ -96,7 +96,7 @@ class Alignment:
     # Voiced speech that no word covers (checks.voiced_outside_words): speech the transcript may
     # have left out. None: none found or not measured.
     voiced_outside: Uncovered | None = None
-    # How far (dB) the background in the pauses lies below the words in the speech band
+    # How far (dB) the background in the pauses lies below the words after pre-emphasis
     # (checks.noise_margin on features.frame_levels(emphasis=True)): the `transcript_mismatch`
     # and `low_confidence` limits rise in noise (checks.noise_allowance). None: not measured
     # (too few pause frames, other tools' files).

@@ -39,7 +39,7 @@ class Thresholds:
     min_transcript_fit: float = 0.0051
     # ... raised in background noise (`noise_allowance`): by a factor of
     # e^noise_allowance_per_db for each dB that the pauses lie less than
-    # noise_allowance_from_db below the words in the speech band (after pre-emphasis), counted
+    # noise_allowance_from_db below the words after pre-emphasis (hiss over hum), counted
     # down to NOISE_ALLOWANCE_FLOOR_DB (1.42 times the threshold at most, at these values;
     # noise_allowance_from_db at 15 or below, or per_db 0, turns it off). Why: steady noise
     # flattens the model's posteriors, and a wrong transcript then fits better while a correct
@@ -333,7 +333,7 @@ def noise_allowance(margin: float | None, thresholds: Thresholds = Thresholds())
     noise_allowance_from_db, counted down to NOISE_ALLOWANCE_FLOOR_DB). See
     `Thresholds.noise_allowance_from_db`.
 
-    Why the speech band: mains hum lowers the plain margin (`noisy_audio`'s) as much as hiss
+    Why after pre-emphasis: mains hum lowers the plain margin (`noisy_audio`'s) as much as hiss
     does, but not the posteriors: judged on that margin (the threshold rising from 28 dB, as
     first tried), hum 15 dB below the learners' speech flagged 4.0% of correct transcripts
     instead of 1.3%."""

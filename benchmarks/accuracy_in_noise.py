@@ -43,14 +43,20 @@ PADDING_DBFS = -70.0  # the quiet added around a noisy recording in the padded r
 
 
 def with_noise(wave: np.ndarray, kind: str, snr: float, seed: int) -> np.ndarray:
-    """`wave` with `kind` noise at `snr` dB below the power of its voiced frames (a pause-rich
-    recording would otherwise get less noise than one of continuous speech)."""
+    """`wave` with `kind` noise at `snr` dB below the power of its voiced frames."""
+    return added_at_snr(wave, noise(kind, len(wave), seed), snr)
+
+
+def added_at_snr(wave: np.ndarray, unit_noise: np.ndarray, snr: float) -> np.ndarray:
+    """`wave` with `unit_noise` (unit power, as long as `wave`) scaled to `snr` dB below the
+    power of the recording's voiced frames (a pause-rich recording would otherwise get less
+    noise than one of continuous speech)."""
     voiced = voiced_frames(wave).numpy()
     n = min(len(wave) // 160, len(voiced))
     frames = wave[: n * 160].reshape(n, 160)
     speech = frames[voiced[:n]] if voiced[:n].any() else frames
     power = float(np.mean(np.square(speech, dtype=np.float64)))
-    return (wave + noise(kind, len(wave), seed) * np.sqrt(power / 10 ** (snr / 10))).astype(np.float32)
+    return (wave + unit_noise * np.sqrt(power / 10 ** (snr / 10))).astype(np.float32)
 
 
 def padded(wave: np.ndarray, seed: int) -> np.ndarray:

@@ -38,8 +38,7 @@ from aligner.alignment import Alignment  # noqa: E402
 from aligner.checks import NOISE_ALLOWANCE_FLOOR_DB, Thresholds, flag_kind, judged_fit  # noqa: E402
 from aligner.audio import AudioError  # noqa: E402
 from aligner.text.errors import TranscriptError  # noqa: E402
-from aligner.features import voiced_frames  # noqa: E402
-from benchmarks.accuracy_in_noise import with_noise  # noqa: E402
+from benchmarks.accuracy_in_noise import added_at_snr, with_noise  # noqa: E402
 from benchmarks.common import machine, machine_lines, markdown_table, write_results  # noqa: E402
 from benchmarks.real_speech import (Item, low_confidence_words, speechocean_test,  # noqa: E402
                                      substituted_pairs, swapped_pairs)
@@ -55,19 +54,13 @@ def speaker(item: Item) -> str:
 
 def babble(wave: np.ndarray, others: list[np.ndarray], snr: float, seed: int) -> np.ndarray:
     """`wave` with TALKERS of `others` (looped to its length, each at unit power) talking at
-    once, `snr` dB below the power of its voiced frames (as `accuracy_in_noise.with_noise`)."""
+    once, `snr` dB below the power of its voiced frames (`accuracy_in_noise.added_at_snr`)."""
     rng = np.random.default_rng(seed)
     mix = np.zeros(len(wave), dtype=np.float64)
     for k in rng.choice(len(others), min(TALKERS, len(others)), replace=False):
         o = np.tile(others[k], int(np.ceil(len(wave) / len(others[k]))))[: len(wave)]
         mix += o / (np.sqrt(np.mean(np.square(o, dtype=np.float64))) + 1e-12)
-    voiced = voiced_frames(wave).numpy()
-    n = min(len(wave) // 160, len(voiced))
-    frames = wave[: n * 160].reshape(n, 160)
-    speech = frames[voiced[:n]] if voiced[:n].any() else frames
-    power = float(np.mean(np.square(speech, dtype=np.float64)))
-    mix *= np.sqrt(power / 10 ** (snr / 10) / np.mean(np.square(mix)))
-    return (wave + mix).astype(np.float32)
+    return added_at_snr(wave, mix / np.sqrt(np.mean(np.square(mix))), snr)
 
 
 def aligned(aligner: Aligner, wave: np.ndarray, text: str) -> Alignment | None:

@@ -353,7 +353,8 @@ class Aligner:
         Each segment is encoded and decoded on its own; `encoded`, the model's outputs for the
         whole of `wave` when the caller already has them (a corpus batch), serves the segments
         that span the whole recording."""
-        from aligner.boundaries import close_short_pauses, extend_into_voicing
+        from aligner.boundaries import (close_short_pauses, extend_into_voicing,
+                                        hold_single_sound)
         from aligner.features import (frame_levels, voiced_frames, voiced_share,
                                       voiced_share_in_noise)
         from aligner.text.phones import SILENCE, SPOKEN_NOISE, STAR
@@ -404,6 +405,8 @@ class Aligner:
             if self.voiced_ends:
                 words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(), levels,
                                                     self.frame_duration, a.duration)
+                words, phones = hold_single_sound(words, phones, voiced.numpy(), levels,
+                                                  self.frame_duration, a.duration)
                 a = replace(a, words=words, phones=phones)
             if self.min_pause > 0:
                 words, phones = close_short_pauses(a.words, a.phones, self.min_pause,

@@ -626,6 +626,29 @@ def test_shipped_model_keeps_the_example_affricate_in_its_word(example_alignment
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_shipped_model_gives_a_held_vowel_all_its_voicing():
+    """The example's /ae/ (0.30-0.38 s, in "passwords") held for 1.5 s by overlap-adding it,
+    between 0.5 s of near silence on each side, transcript "ah" (a clinician's sustained
+    vowel): the word covers the held sound (the model alone put it on 20 ms of it and left the
+    rest to silence, boundaries.hold_single_sound) and its phone is flagged long, not the
+    voicing `untranscribed_speech`."""
+    x, sr = sf.read(EXAMPLE_WAV, dtype="float32")
+    piece = x[int(0.30 * sr): int(0.38 * sr)]
+    hop, n = len(piece) // 2, int(1.5 * sr)
+    sound = np.zeros(n + len(piece), dtype=np.float32)
+    for s in range(0, n, hop):
+        sound[s: s + len(piece)] += piece * np.hanning(len(piece)).astype(np.float32)
+    quiet = np.zeros(int(0.5 * sr), dtype=np.float32)
+    wave = np.concatenate([quiet, sound[:n], quiet])
+    wave += np.random.default_rng(0).normal(0, 1e-4, len(wave)).astype(np.float32)
+    a = Aligner.load(device="cpu").align(wave, text="ah", sample_rate=sr)
+    (word,) = [w for w in a.words if w.label]
+    assert word.start <= 0.55 and word.end >= 1.95
+    kinds = {checks.flag_kind(f) for f in a.flags}
+    assert "long_phone" in kinds and "untranscribed_speech" not in kinds
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
 def test_shipped_model_is_not_moved_by_more_digital_silence_around_the_recording():
     """Zeros on both sides (a recorder's or an editor's padding) beyond a quarter of the frames
     are not counted in the model's normalisation (`features.excess_dead_frames`): 1 s or 4 s of

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aligner.alignment import Interval
-from aligner.boundaries import (MIN_PHONE, RADIUS, TAIL_DB, TAIL_GAP, TAIL_MAX, extend_into_voicing,
-                                 snap_to_change)
+from aligner.boundaries import (HOLD_BRIDGE, MIN_PHONE, RADIUS, TAIL_DB, TAIL_GAP, TAIL_MAX,
+                                 extend_into_voicing, hold_single_sound, snap_to_change)
 from aligner.features import CHANGE_FEATURES, frame_levels, spectral_change
 
 HOP = CHANGE_FEATURES.frame_duration  # 2.5 ms
@@ -264,6 +264,50 @@ def test_voicing_that_runs_to_the_end_of_the_recording_is_not_a_tail():
     v, db = tail(0.6, (0.1, 0.6), {(0.1, 0.6): -10.0})
     v[-2:] = False  # as voiced_frames leaves them
     assert extend_into_voicing(words, phones, v, db, FRAME, 0.6) == (words, phones)
+
+
+def held(word: str = "ah", phone: str = "AA1") -> tuple[list[Interval], list[Interval]]:
+    """A one-sound transcript the model put on 1.00-1.12 s of a 3 s recording."""
+    return [Interval(1.0, 1.12, word, 0.03)], [Interval(1.0, 1.12, phone, 0.03)]
+
+
+def test_a_held_sound_gets_the_whole_voicing_it_lies_in():
+    """A sustained vowel voiced 0.5-2.5 s, with a voice break shorter than HOLD_BRIDGE and a
+    quieter stretch still within TAIL_DB of the loudest: the word and its phone cover it all,
+    far beyond TAIL_MAX on both sides; labels and confidences kept."""
+    v, db = tail(3.0, (0.5, 2.5), {(0.5, 1.8): -10.0, (1.8, 2.5): -10.0 - TAIL_DB + 3})
+    v[150: 150 + int(round(HOLD_BRIDGE / FRAME))] = False
+    w, p = hold_single_sound(*held(), v, db, FRAME, 3.0)
+    assert (w[0].start, w[0].end) == (p[0].start, p[0].end) == (pytest.approx(0.5),
+                                                                pytest.approx(2.5))
+    assert (w[0].label, w[0].confidence, p[0].label, p[0].confidence) == ("ah", 0.03, "AA1", 0.03)
+    assert isinstance(w[0].start, float) and isinstance(w[0].end, float)
+
+
+def test_a_held_sound_ends_at_a_longer_break_or_far_below_the_loudest():
+    """Voicing after a break longer than HOLD_BRIDGE, or more than TAIL_DB below the loudest
+    voiced frame, is something else (a second try, a murmur): it stays outside the word."""
+    v, db = tail(3.0, (0.5, 2.5), {(0.5, 2.5): -10.0})
+    v[150:170] = False  # 0.2 s without voice
+    w, _ = hold_single_sound(*held(), v, db, FRAME, 3.0)
+    assert (w[0].start, w[0].end) == (pytest.approx(0.5), pytest.approx(1.5))
+    v, db = tail(3.0, (0.5, 2.5), {(0.5, 1.5): -10.0, (1.5, 2.5): -10.0 - TAIL_DB - 3})
+    w, _ = hold_single_sound(*held(), v, db, FRAME, 3.0)
+    assert (w[0].start, w[0].end) == (pytest.approx(0.5), pytest.approx(1.5))
+
+
+def test_only_a_transcript_of_one_voiced_sound_is_held():
+    """Two words, a word of several sounds, a stop, or a pause word beside the sound: the voice
+    around them may be words the transcript left out, and nothing moves."""
+    v, db = tail(3.0, (0.5, 2.5), {(0.5, 2.5): -10.0})
+    cases = [([Interval(1.0, 1.12, "ah", 0.03), Interval(1.3, 1.5, "ah", 0.5)],
+              [Interval(1.0, 1.12, "AA1", 0.03), Interval(1.3, 1.5, "AA1", 0.5)]),
+             word_at_a_pause(), held("two", "T"),
+             ([*held()[0], Interval(1.12, 1.5, "{SL}", 0.8)],
+              [*held()[1], Interval(1.12, 1.5, "", 0.8)])]
+    for words, phones in cases:
+        assert hold_single_sound(words, phones, v, db, FRAME, 3.0) == (words, phones)
+    assert hold_single_sound(*held(), np.zeros(300, bool), db, FRAME, 3.0) == held()
 
 
 def test_a_word_before_a_short_gap_keeps_its_end():

@@ -145,26 +145,31 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
     return words, phones
 
 
-HOLD_BRIDGE = 0.05  # s: a voice break this short inside a held sound does not end it
+HOLD_BRIDGE = 0.05  # s: a break this short inside a held sound does not end it
+HOLD_ABOVE_QUIET = 10.0  # dB: a held fricative's frames are this far above the recording's
+#                          quietest tenth at least (its noise is no voice to tell it by)
 
 
 def hold_single_sound(words: list[Interval], phones: list[Interval], voiced: np.ndarray,
                       levels: np.ndarray, frame: float, duration: float
                       ) -> tuple[list[Interval], list[Interval]]:
-    """A transcript that is one sound (one word of one vowel, nasal or approximant: "ah",
-    "ooh", "mmm"), its word and phone widened to the whole voicing they lie in: the frames
-    voiced and within TAIL_DB of the recording's loudest voiced frame, breaks of up to
-    HOLD_BRIDGE bridged. `voiced`, `levels` as for `extend_into_voicing`.
+    """A transcript that is one sound (one word of one vowel, nasal, approximant or fricative:
+    "ah", "ooh", "mm", "sss"), its word and phone widened to the whole of that sound they lie
+    in: for a vowel, nasal or approximant the frames voiced and within TAIL_DB of the
+    recording's loudest voiced frame; for a fricative (a voiceless one has no voice) the frames
+    within TAIL_DB of the loudest frame and HOLD_ABOVE_QUIET above the quietest tenth; breaks
+    of up to HOLD_BRIDGE bridged. `voiced`, `levels` as for `extend_into_voicing`.
 
-    Why: a clinician's sustained vowel (maximum phonation time) is one sound held for seconds,
-    as no speech holds one; the model hears most of it as silence or as other sounds, and the
-    Viterbi path puts the word on 20-150 ms of it (of 16 learners' vowels held 0.9-2.4 s, the
-    word covered 57% of the voicing; `benchmarks/held_vowels.py`). Neither the model's
-    posteriors nor the spectrum's steadiness told a held vowel from words the transcript left
-    out (measured on speechocean762's held-out learners), so the rule keys on the transcript:
-    when it names a single sound, the voice around that sound can only be it (or speech the
-    transcript does not hold, which `untranscribed_speech` could then no longer see). Any
-    other transcript is returned as it was. Pure: intervals and arrays in, intervals out."""
+    Why: a clinician's sustained vowel (maximum phonation time) or /s/ and /z/ (the s/z ratio)
+    is one sound held for seconds, as no speech holds one; the model hears most of it as
+    silence or as other sounds, and the Viterbi path puts the word on 20-150 ms of it (of 16
+    learners' vowels held 0.9-2.4 s, the word covered 57% of the voicing;
+    `benchmarks/held_vowels.py`). Neither the model's posteriors nor the spectrum's steadiness
+    told a held vowel from words the transcript left out (measured on speechocean762's
+    held-out learners), so the rule keys on the transcript: when it names a single sound, the
+    sound around it can only be that one (or speech the transcript does not hold, which
+    `untranscribed_speech` then no longer sees). Any other transcript is returned as it was.
+    Pure: intervals and arrays in, intervals out."""
     spoken = [i for i, w in enumerate(words) if w.label]
     sounds = [j for j, p in enumerate(phones) if p.label]
     n = min(len(voiced), len(levels))
@@ -172,17 +177,24 @@ def hold_single_sound(words: list[Interval], phones: list[Interval], voiced: np.
         return list(words), list(phones)
     (i,), (j,) = spoken, sounds
     w, p = words[i], phones[j]
-    if manner(p.label) not in TAIL_KINDS or not voiced[:n].any():
+    kind, db = manner(p.label), levels[:n]
+    if kind in TAIL_KINDS and voiced[:n].any():
+        held = voiced[:n] & (db >= float(db[voiced[:n]].max()) - TAIL_DB)
+    elif kind == "fricative":
+        held = db >= max(float(db.max()) - TAIL_DB,
+                         float(np.percentile(db, 10)) + HOLD_ABOVE_QUIET)
+    else:
         return list(words), list(phones)
-    loud = voiced[:n] & (levels[:n] >= float(levels[:n][voiced[:n]].max()) - TAIL_DB)
-    on = np.flatnonzero(loud)
+    on = np.flatnonzero(held)
+    if len(on) == 0:
+        return list(words), list(phones)
     breaks = np.flatnonzero(np.diff(on) > int(round(HOLD_BRIDGE / frame)) + 1)
     runs = zip(on[np.r_[0, breaks + 1]], on[np.r_[breaks, len(on) - 1]] + 1)  # [first, last)
     lo = int(round(w.start / frame))
     hi = max(int(round(w.end / frame)), lo + 1)
     start, end = w.start, w.end
     for a, b in runs:
-        if a < hi and b > lo:  # the voicing the sound lies in
+        if a < hi and b > lo:  # the sound the word lies in
             start = min(start, round(float(a) * frame, 3))
             end = max(end, min(round(float(b) * frame, 3), duration))
     words, phones = list(words), list(phones)

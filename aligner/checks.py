@@ -18,7 +18,7 @@ import numpy as np
 
 from aligner.alignment import (FRAME_SECONDS, Alignment, Interval, Uncovered, frame_span,
                                mean_word_confidence)
-from aligner.text.phones import SPOKEN_NOISE, STAR
+from aligner.text.phones import SPOKEN_NOISE, STAR, VOICELESS, strip_stress
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,8 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
                           "the transcript may not match the audio"))
     voiced = alignment.voiced_share
     said = [p for p in phones if p.label != SPOKEN_NOISE]  # a tier of [laughter] alone says nothing
-    if voiced is not None and said and voiced < thresholds.min_voiced_share:
+    voice = [p for p in said if strip_stress(p.label) not in VOICELESS]  # "sss" has none
+    if voiced is not None and voice and voiced < thresholds.min_voiced_share:
         flags.append(Flag("no_speech",
                           f"only {voiced:.1%} of the audio aligned to this transcript is voiced: "
                           "no one seems to speak (noise or silence, whispering, or the wrong "

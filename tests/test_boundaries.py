@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aligner.alignment import Interval
-from aligner.boundaries import (HOLD_BRIDGE, MIN_PHONE, RADIUS, TAIL_DB, TAIL_GAP, TAIL_MAX,
-                                 extend_into_voicing, hold_single_sound, snap_to_change)
+from aligner.boundaries import (HOLD_ABOVE_QUIET, HOLD_BRIDGE, MIN_PHONE, RADIUS, TAIL_DB,
+                                 TAIL_GAP, TAIL_MAX, extend_into_voicing, hold_single_sound,
+                                 snap_to_change)
 from aligner.features import CHANGE_FEATURES, frame_levels, spectral_change
 
 HOP = CHANGE_FEATURES.frame_duration  # 2.5 ms
@@ -296,7 +297,20 @@ def test_a_held_sound_ends_at_a_longer_break_or_far_below_the_loudest():
     assert (w[0].start, w[0].end) == (pytest.approx(0.5), pytest.approx(1.5))
 
 
-def test_only_a_transcript_of_one_voiced_sound_is_held():
+def test_a_held_fricative_gets_the_whole_of_its_noise():
+    """A sustained /s/ (no voice) 0.5-2.5 s at -20 dB over room tone at -60 dB: the word covers
+    the hiss; room tone within HOLD_ABOVE_QUIET of the quietest frames is never taken, however
+    near the loudest it lies."""
+    v, db = tail(3.0, (0.0, 0.0), {(0.0, 3.0): -60.0, (0.5, 2.5): -20.0})
+    w, p = hold_single_sound(*held("sss", "S"), v, db, FRAME, 3.0)
+    assert (w[0].start, w[0].end, p[0].label) == (pytest.approx(0.5), pytest.approx(2.5), "S")
+    db = np.full(300, -30.0)
+    db[100:112] = -30.0 + HOLD_ABOVE_QUIET / 2  # the model's 120 ms, barely above the room
+    w, _ = hold_single_sound(*held("sss", "S"), v, db, FRAME, 3.0)
+    assert (w[0].start, w[0].end) == (1.0, 1.12)
+
+
+def test_only_a_transcript_of_one_sound_is_held():
     """Two words, a word of several sounds, a stop, or a pause word beside the sound: the voice
     around them may be words the transcript left out, and nothing moves."""
     v, db = tail(3.0, (0.5, 2.5), {(0.5, 2.5): -10.0})

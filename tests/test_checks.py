@@ -156,6 +156,20 @@ def test_a_speaker_tier_of_markup_alone_is_not_no_speech():
     assert [f.kind for f in find_flags(a, Thresholds())] == []
 
 
+def test_a_transcript_of_voiceless_sounds_alone_is_not_no_speech():
+    """A held /s/ (an s/z ratio's "sss") or a "shh" has no voice by nature; a voiced sound
+    beside them ("sss ah") still asks for some."""
+    from aligner.checks import Thresholds, find_flags
+
+    a = _alignment([(0.5, 2.0, "sss", 0.5)], [(0.5, 2.0, "S", 0.5)], 2.5)
+    a.voiced_share = 0.0
+    assert "no_speech" not in [f.kind for f in find_flags(a, Thresholds())]
+    a = _alignment([(0.5, 2.0, "sss", 0.5), (2.0, 2.4, "ah", 0.5)],
+                   [(0.5, 2.0, "S", 0.5), (2.0, 2.4, "AA1", 0.5)], 2.5)
+    a.voiced_share = 0.0
+    assert "no_speech" in [f.kind for f in find_flags(a, Thresholds())]
+
+
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
 def test_a_recording_of_noise_is_flagged_no_speech(tmp_path):
     """An open microphone in a quiet room, aligned with a sentence: the model hears speech in

@@ -6,7 +6,8 @@ import pytest
 
 from aligner.text.errors import DictionaryError
 from aligner.text.frontend import load_lexicon, parse_transcript
-from aligner.text.lexicon import _clitic_variant, fold_accents, read_user_dictionary
+from aligner.text.lexicon import (HELD_SOUNDS, _clitic_variant, fold_accents,
+                                  read_user_dictionary)
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +156,26 @@ def test_a_word_drawn_out_in_its_spelling_is_the_word(typed, first, also, lex):
 def test_a_drawn_out_word_that_spells_no_known_word_is_left_to_the_g2p(lex):
     assert lex._unstretched("brrr") == [] and lex._unstretched("zzz") == []
     assert lex.pronounce("brrr")[1]
+
+
+@pytest.mark.parametrize("typed,phone", [
+    ("mmm", "M"), ("mmmm", "M"), ("sss", "S"), ("zzzz", "Z"), ("nnn", "N"), ("fff", "F"),
+    ("vvv", "V"), ("aaaa", "AA1"), ("eeee", "IY1"), ("ooo", "UW1"),
+])
+def test_one_letter_typed_over_and_over_is_that_sound_held(typed, phone, lex):
+    """A hum ("mmm"), an s/z ratio's sustained sounds ("sss", "zzzz"), a held vowel ("aaaa"):
+    the G2P spelled such words out ("mmm" EH1 M M EH1 M, "sss" EH1 S EH1 S EH1 S); the sound is
+    one phone (the aligner gives a held voiced one all its voicing). Listed as unknown."""
+    assert lex.pronounce(typed) == ([[phone]], True)
+
+
+def test_a_letter_repeated_that_is_not_one_held_sound_is_left_to_the_dictionary_or_g2p(lex):
+    """CMUdict's own entries stand ("mm" M, "ss" the letters' names); a stop cannot be held, and
+    "iii" may be either of two vowels: the G2P has them."""
+    assert lex.pronounce("mm") == (lex.lookup("mm"), False)
+    assert lex.pronounce("ss")[0] == lex.lookup("ss")
+    assert "t" not in HELD_SOUNDS and "i" not in HELD_SOUNDS
+    assert lex.pronounce("ttt")[0] != [["T"]]
 
 
 @pytest.mark.parametrize("typed,phones", [

@@ -71,6 +71,13 @@ CASUAL = {
 """Informal spellings of conversation (what transcribers of spontaneous speech type) that
 CMUdict lacks and the grapheme-to-phoneme model said wrongly ("tryna": T R IH1 N AH0, "coulda"
 with an L, "imma" with IH1). Looked up after CMUdict."""
+HELD_SOUNDS = {"a": "AA1", "e": "IY1", "o": "UW1", "m": "M", "n": "N", "l": "L",
+               "r": "R", "s": "S", "z": "Z", "f": "F", "v": "V", "h": "HH"}
+"""The sound a word of one letter typed over and over stands for ("mmm", "sss", "zzzz", "aaaa":
+a hum, an s/z ratio's sustained sounds, a held vowel), where CMUdict lacks it. The G2P model
+spelled such words out ("mmm": EH1 M M EH1 M, "sss": EH1 S EH1 S EH1 S, "vvv": V IY1 V IY1 V
+IY1). "ooo" is UW, as "oo" and "oooh" are; "iii" (AY or IY?), "uuu" (AH or UW?) and stops,
+which cannot be held, are left to it."""
 _SPECIAL_LETTERS = {
     "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "th", "þ": "th",
     "ı": "i", "ħ": "h", "ŋ": "ng",
@@ -324,6 +331,9 @@ class Lexicon:
         stretched = self._unstretched(letters)
         if stretched:  # "sooo", "pleeease": the word, said long, not phones for every letter
             return stretched, True
+        held = re.fullmatch(r"([a-z])\1+", letters)
+        if held and held.group(1) in HELD_SOUNDS:  # "mmm", "sss", "aaaa": one sound, held
+            return [[HELD_SOUNDS[held.group(1)]]], True
         from aligner.text import g2p  # lazy: the model loads only when a word is unknown
 
         return g2p.predict(letters), True

@@ -42,6 +42,8 @@ MANNER: dict[str, str] = {
     **dict.fromkeys(("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW",
                      "OY", "UH", "UW"), "vowel"),
 }
+VOICELESS = frozenset(("P", "T", "K", "CH", "F", "TH", "S", "SH", "HH"))
+"""Phones said without the voice: a transcript of these alone ("sss", "shh") is rightly unvoiced."""
 
 
 def strip_stress(phone: str) -> str:

@@ -405,8 +405,9 @@ class Aligner:
             if self.voiced_ends:
                 words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(), levels,
                                                     self.frame_duration, a.duration)
-                words, phones = hold_single_sound(words, phones, voiced.numpy(), levels,
-                                                  self.frame_duration, a.duration)
+                if segment.whole:  # a TextGrid interval's "mm" may overlap another's speech
+                    words, phones = hold_single_sound(words, phones, voiced.numpy(), levels,
+                                                      self.frame_duration, a.duration)
                 a = replace(a, words=words, phones=phones)
             if self.min_pause > 0:
                 words, phones = close_short_pauses(a.words, a.phones, self.min_pause,

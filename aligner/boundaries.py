@@ -168,7 +168,9 @@ def hold_single_sound(words: list[Interval], phones: list[Interval], voiced: np.
     told a held vowel from words the transcript left out (measured on speechocean762's
     held-out learners), so the rule keys on the transcript: when it names a single sound, the
     sound around it can only be that one (or speech the transcript does not hold, which
-    `untranscribed_speech` then no longer sees). Any other transcript is returned as it was.
+    `untranscribed_speech` then no longer sees). Any other transcript is returned as it was;
+    `Aligner.align_waveform` applies it to a whole recording's transcript only, not to an
+    interval of a TextGrid, where a backchannel's "mm" may overlap another speaker's words.
     Pure: intervals and arrays in, intervals out."""
     spoken = [i for i, w in enumerate(words) if w.label]
     sounds = [j for j, p in enumerate(phones) if p.label]

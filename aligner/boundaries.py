@@ -148,6 +148,7 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
 HOLD_BRIDGE = 0.05  # s: a break this short inside a held sound does not end it
 HOLD_ABOVE_QUIET = 10.0  # dB: a held fricative's frames are this far above the recording's
 #                          quietest tenth at least (its noise is no voice to tell it by)
+DIGITAL_SILENCE_DB = -110.0  # dB: frames this quiet are exact zeros (an editor's padding)
 
 
 def hold_single_sound(words: list[Interval], phones: list[Interval], voiced: np.ndarray,
@@ -157,8 +158,10 @@ def hold_single_sound(words: list[Interval], phones: list[Interval], voiced: np.
     "ah", "ooh", "mm", "sss"), its word and phone widened to the whole of that sound they lie
     in: for a vowel, nasal or approximant the frames voiced and within TAIL_DB of the
     recording's loudest voiced frame; for a fricative (a voiceless one has no voice) the frames
-    within TAIL_DB of the loudest frame and HOLD_ABOVE_QUIET above the quietest tenth; breaks
-    of up to HOLD_BRIDGE bridged. `voiced`, `levels` as for `extend_into_voicing`.
+    within TAIL_DB of the loudest frame and HOLD_ABOVE_QUIET above the quietest tenth of those
+    that are not digital silence (where that tenth is itself within 2 * HOLD_ABOVE_QUIET of the
+    loudest, the hiss fills the recording: within HOLD_ABOVE_QUIET of the loudest); breaks of
+    up to HOLD_BRIDGE bridged. `voiced`, `levels` as for `extend_into_voicing`.
 
     Why: a clinician's sustained vowel (maximum phonation time) or /s/ and /z/ (the s/z ratio)
     is one sound held for seconds, as no speech holds one; the model hears most of it as
@@ -183,8 +186,10 @@ def hold_single_sound(words: list[Interval], phones: list[Interval], voiced: np.
     if kind in TAIL_KINDS and voiced[:n].any():
         held = voiced[:n] & (db >= float(db[voiced[:n]].max()) - TAIL_DB)
     elif kind == "fricative":
-        held = db >= max(float(db.max()) - TAIL_DB,
-                         float(np.percentile(db, 10)) + HOLD_ABOVE_QUIET)
+        top, sound = float(db.max()), db[db > DIGITAL_SILENCE_DB]  # zeros are no room's tone
+        quiet = float(np.percentile(sound, 10)) if len(sound) else top
+        # above the room's tone, or, where the hiss fills the recording, near its loudest
+        held = db >= max(top - TAIL_DB, min(quiet, top - 2 * HOLD_ABOVE_QUIET) + HOLD_ABOVE_QUIET)
     else:
         return list(words), list(phones)
     on = np.flatnonzero(held)

@@ -643,21 +643,34 @@ def test_shipped_model_gives_a_held_sound_all_of_it(text, first, last):
     quiet = np.zeros(int(0.5 * sr), dtype=np.float32)
     wave = np.concatenate([quiet, sound[:n], quiet])
     wave += np.random.default_rng(0).normal(0, 1e-4, len(wave)).astype(np.float32)
-    aligner = Aligner.load(device="cpu")
-    a = aligner.align(wave, text=text, sample_rate=sr)
+    a = Aligner.load(device="cpu").align(wave, text=text, sample_rate=sr)
     (word,) = [w for w in a.words if w.label]
     assert word.start <= 0.55 and word.end >= 1.95
     kinds = {checks.flag_kind(f) for f in a.flags}
     assert "long_phone" in kinds and not kinds & {"untranscribed_speech", "no_speech"}
-    # an interval of a TextGrid transcript is not held: a backchannel's "mm" there may
-    # overlap another speaker's words
-    from aligner.audio import prepare_waveform
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_only_a_whole_recordings_transcript_is_held(monkeypatch):
+    """hold_single_sound is asked about a text transcript's one segment, never about an
+    interval of a TextGrid transcript, where a backchannel's "mm" may overlap another
+    speaker's words."""
+    import aligner.boundaries as boundaries
     from aligner.formats import Segment
 
-    (a,) = aligner.align_waveform(prepare_waveform(wave, sr),
-                                  [Segment(text, "interval 1", None, 0.3, 2.2)])
-    (word,) = [w for w in a.words if w.label]
-    assert word.end - word.start < 1.0
+    asked = []
+    real = boundaries.hold_single_sound
+    monkeypatch.setattr(boundaries, "hold_single_sound",
+                        lambda *args: asked.append(args[0]) or real(*args))
+    aligner = Aligner.load(device="cpu")
+    wave = sf.read(EXAMPLE_WAV, dtype="float32")[0]
+    from aligner.audio import prepare_waveform
+
+    wave = prepare_waveform(wave, sf.info(EXAMPLE_WAV).samplerate)
+    aligner.align_waveform(wave, [Segment("mm", "interval 1", "B", 1.0, 2.0)])
+    assert asked == []
+    aligner.align_waveform(wave, [Segment("mm", "<transcript>")])
+    assert len(asked) == 1
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")

@@ -299,15 +299,29 @@ def test_a_held_sound_ends_at_a_longer_break_or_far_below_the_loudest():
 
 def test_a_held_fricative_gets_the_whole_of_its_noise():
     """A sustained /s/ (no voice) 0.5-2.5 s at -20 dB over room tone at -60 dB: the word covers
-    the hiss; room tone within HOLD_ABOVE_QUIET of the quietest frames is never taken, however
-    near the loudest it lies."""
+    the hiss. A fainter /s/, 15 dB above the room tone (within TAIL_DB of it): the room tone,
+    within HOLD_ABOVE_QUIET of the quietest frames, is still left out."""
     v, db = tail(3.0, (0.0, 0.0), {(0.0, 3.0): -60.0, (0.5, 2.5): -20.0})
     w, p = hold_single_sound(*held("sss", "S"), v, db, FRAME, 3.0)
     assert (w[0].start, w[0].end, p[0].label) == (pytest.approx(0.5), pytest.approx(2.5), "S")
-    db = np.full(300, -30.0)
-    db[100:112] = -30.0 + HOLD_ABOVE_QUIET / 2  # the model's 120 ms, barely above the room
+    v, db = tail(3.0, (0.0, 0.0), {(0.0, 3.0): -60.0, (0.5, 2.5): -45.0})
     w, _ = hold_single_sound(*held("sss", "S"), v, db, FRAME, 3.0)
-    assert (w[0].start, w[0].end) == (1.0, 1.12)
+    assert (w[0].start, w[0].end) == (pytest.approx(0.5), pytest.approx(2.5))
+
+
+def test_a_held_fricative_padded_with_zeros_or_filling_the_recording():
+    """Exact zeros around the room tone (an editor's padding) are not the room's quiet: the
+    room tone stays outside the word. A hiss that fills the recording (a clip cut at the /s/)
+    has no quiet at all: the word covers it."""
+    v = np.zeros(400, dtype=bool)
+    db = np.full(400, -120.0)  # zeros
+    db[50:350] = -50.0  # room tone
+    db[100:300] = -20.0  # the /s/, 1.0-3.0 s
+    w, _ = hold_single_sound(*held("sss", "S"), v, db, FRAME, 4.0)
+    assert (w[0].start, w[0].end) == (pytest.approx(1.0), pytest.approx(3.0))
+    db = -20.0 + np.random.default_rng(0).uniform(-3, 0, 300)
+    w, _ = hold_single_sound(*held("sss", "S"), v[:300], db, FRAME, 3.0)
+    assert (w[0].start, w[0].end) == (pytest.approx(0.0), pytest.approx(3.0))
 
 
 def test_only_a_transcript_of_one_sound_is_held():

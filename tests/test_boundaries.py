@@ -11,9 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aligner.alignment import Interval
-from aligner.boundaries import (HOLD_ABOVE_QUIET, HOLD_BRIDGE, MIN_PHONE, RADIUS, TAIL_DB,
-                                 TAIL_GAP, TAIL_MAX, extend_into_voicing, hold_single_sound,
-                                 snap_to_change)
+from aligner.boundaries import (HOLD_BRIDGE, MIN_PHONE, RADIUS, TAIL_DB, TAIL_GAP, TAIL_MAX,
+                                 extend_into_voicing, hold_single_sound, snap_to_change)
 from aligner.features import CHANGE_FEATURES, frame_levels, spectral_change
 
 HOP = CHANGE_FEATURES.frame_duration  # 2.5 ms

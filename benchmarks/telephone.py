@@ -67,6 +67,13 @@ def phone_band(x: np.ndarray, rate: int) -> np.ndarray:
     return np.fft.irfft(np.fft.rfft(x) * gain, len(x)).astype(np.float32)
 
 
+def copy_folder(condition: str) -> str:
+    """The folder name of a condition's copies, and of pocketsphinx's cached alignments of
+    them: a new way of making the copies needs a new name."""
+    how = CONDITIONS[condition]
+    return "as-recorded" if how is None else f"{how[0]}-{how[1]}-band"
+
+
 def telephone_copy(item: Item, condition: str, work: Path) -> Item:
     """`item` with its audio resampled, band-limited, clipped and coded as `condition` says (a
     WAV under `work`)."""
@@ -74,7 +81,7 @@ def telephone_copy(item: Item, condition: str, work: Path) -> Item:
     if how is None:
         return item
     rate, subtype = how
-    out = work / f"{rate}-{subtype}-band" / (item.key.replace("/", "__") + ".wav")
+    out = work / copy_folder(condition) / (item.key.replace("/", "__") + ".wav")
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".part.wav")
@@ -160,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     gold_rows, learner_rows, results = [], [], {}
     for condition, how in CONDITIONS.items():
-        tag = "as-recorded" if how is None else f"{how[0]}-{how[1]}"
-        systems = [ottc, Pocketsphinx(cache / tag)]
+        systems = [ottc, Pocketsphinx(cache / copy_folder(condition))]
         gold = gold_scores(systems, condition, work, args.data)
         copies = [telephone_copy(it, condition, work) for it in learners]
         flags = learner_flags(ottc, copies, args.swapped)

@@ -355,7 +355,7 @@ class Aligner:
         that span the whole recording."""
         from aligner.boundaries import (close_short_pauses, extend_into_voicing,
                                         hold_single_sound)
-        from aligner.features import (frame_levels, voiced_frames, voiced_share,
+        from aligner.features import (frame_levels, voiced_and_band, voiced_share,
                                       voiced_share_in_noise)
         from aligner.text.phones import SILENCE, SPOKEN_NOISE, STAR
 
@@ -368,8 +368,8 @@ class Aligner:
         left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
         first_error: ValueError | None = None
         spoken: list[Segment] = []
-        whole_voiced = whole_levels = None  # voicing and levels of the whole recording, when
-        # a segment spans it (computed once)
+        whole_voiced = whole_levels = whole_band = None  # voicing, levels and band of the whole
+        # recording, when a segment spans it (computed once)
         excerpt = excerpt_problem(segments, duration)
         if excerpt is not None:
             raise AlignmentError(f"{name}: {excerpt}")
@@ -398,10 +398,10 @@ class Aligner:
             outputs = (encoded if segment.whole and encoded is not None
                        else self.encode(piece, self.speaker_prior(speaker, [segment])))
             a = self.decode(outputs, prepared, method)
-            voiced = voiced_frames(piece)
+            voiced, band = voiced_and_band(piece)
             levels = frame_levels(piece).numpy()
             if segment.whole:
-                whole_voiced, whole_levels = voiced, levels
+                whole_voiced, whole_levels, whole_band = voiced, levels, band
             if self.voiced_ends:
                 words, phones = extend_into_voicing(a.words, a.phones, voiced.numpy(), levels,
                                                     self.frame_duration, a.duration)
@@ -426,7 +426,9 @@ class Aligner:
             raise first_error
         out = []
         levels = frame_levels(wave).numpy() if whole_levels is None else whole_levels
-        whole_voiced = (voiced_frames(wave) if whole_voiced is None else whole_voiced).numpy()
+        if whole_voiced is None:
+            whole_voiced, whole_band = voiced_and_band(wave)
+        whole_voiced = whole_voiced.numpy()
         speech_band = frame_levels(wave, emphasis=True).numpy()  # for the noise allowance
         # once: the report joins the speakers' flags
         words = [w for parts in per_speaker.values() for a in parts for w in a.words]
@@ -442,6 +444,7 @@ class Aligner:
             merged = _merge(parts, duration, spk)
             merged.noise_margin = noise_margin(merged.words, speech_band, whole_voiced,
                                                self.frame_duration)
+            merged.band_edge = whole_band
             own = [(g.start, g.end) for g in segments if not g.whole and _owner(g, speaker) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
             flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),

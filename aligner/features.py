@@ -442,6 +442,13 @@ def _voicing_taper() -> tuple[Tensor, Tensor]:
 
 def voiced_frames(waveform: Tensor | np.ndarray,
                   band: tuple[float, float, float, float] | None = None) -> Tensor:
+    """Which 10 ms frames of a 16 kHz recording are voiced (`voiced_and_band`'s first part)."""
+    return voiced_and_band(waveform, band)[0]
+
+
+def voiced_and_band(waveform: Tensor | np.ndarray,
+                    band: tuple[float, float, float, float] | None = None
+                    ) -> tuple[Tensor, float]:
     """Which 10 ms frames of a 16 kHz recording are voiced: the 40 ms around frame t's time
     (t * 10 ms, the model's frame grid) periodic at a voice's pitch (65-650 Hz) for 30 ms or
     more, within 40 dB of the loudest, after pre-emphasis. [num_frames(N)] booleans.
@@ -457,12 +464,16 @@ def voiced_frames(waveform: Tensor | np.ndarray,
     2500 recordings have under 3% voiced frames, all of them weakly periodic) is kept.
 
     band: the periodicity judged on that band only (`band_gain`'s edges in Hz), for
-    `voiced_share_in_noise`."""
+    `voiced_share_in_noise`.
+
+    Returns (voiced [num_frames(N)] booleans, the recording's `band_edge` in Hz: the band its
+    voicing was judged in, and `checks.band_allowance`'s; half the sample rate for a recording
+    too short to judge)."""
     x = torch.as_tensor(waveform).flatten()
     hop, win = 160, VOICING_WINDOW
     n_out = num_frames(x.numel(), hop)
     if x.numel() < win:
-        return torch.zeros(n_out, dtype=torch.bool)
+        return torch.zeros(n_out, dtype=torch.bool), 8000.0
     total = (x.numel() - win) // hop + 1
     taper, gain = _voicing_taper()
     lo, hi = VOICING_PERIODS
@@ -488,12 +499,13 @@ def voiced_frames(waveform: Tensor | np.ndarray,
     v = torch.nn.functional.pad((peak > VOICING_PEAK) & loud, (2, 2))
     # a voice holds its pitch for 30 ms or more; noise is periodic for a frame here and there
     held = (v[:-4] & v[1:-3] & v[2:-2]) | (v[1:-3] & v[2:-2] & v[3:-1]) | (v[2:-2] & v[3:-1] & v[4:])
-    if band_edge(spectrum) < NARROW_BAND:  # 8 kHz audio: its noise is periodic more often
+    edge = band_edge(spectrum)
+    if edge < NARROW_BAND:  # 8 kHz audio: its noise is periodic more often
         held = _runs_kept(held, (peak > VOICING_STRONG) & loud, VOICING_LONG)
     held = bridge_single_gaps(held)
     centred = torch.zeros(n_out, dtype=torch.bool)  # window t starts 20 ms before frame t + 2
     centred[2: 2 + len(held)] = held[: max(0, n_out - 2)]
-    return centred
+    return centred, edge
 
 
 def bridge_single_gaps(voiced: Tensor) -> Tensor:

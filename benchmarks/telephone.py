@@ -15,10 +15,11 @@ they are (the same run):
   systems, pooled over its three sets, and emuR's alone;
 - speechocean762's held-out learners: the share of correct transcripts flagged
   `transcript_mismatch`, of --swapped others' transcripts flagged (or refused), and failures
-  (ottc-align's flags at the shipped thresholds, which were calibrated on wideband audio); and
-  the threshold `real_speech.calibrate_fit` would choose on these copies (by speaker halves, to
-  flag 1.75% of correct transcripts), with what it flags and catches: a `--threshold
-  min_transcript_fit=...` for a telephone corpus.
+  (ottc-align's flags at the shipped thresholds, the fit's lowered in narrow-band audio by
+  `Thresholds.narrow_band_factor`); and the threshold `real_speech.calibrate_fit` chooses on
+  these copies' judged fits (the fit over its noise and band allowances; by speaker halves, to
+  flag 1.75% of correct transcripts), with what it flags and catches: near the shipped
+  `min_transcript_fit` where the factor suits the condition.
 
 The copies are written under --work (made again only when missing); pocketsphinx's alignments
 are cached under --cache by condition.

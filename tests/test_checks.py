@@ -25,6 +25,13 @@ def _alignment(words, phones, duration):
     return Alignment([Interval(*w) for w in words], [Interval(*p) for p in phones], duration)
 
 
+def _three_words():
+    """"hi you there", a phone each, 0.9 s: a transcript of three words for the fit's tests."""
+    words = [(0.0, 0.3, "hi", 0.9), (0.3, 0.6, "you", 0.8), (0.6, 0.9, "there", 0.8)]
+    phones = [(0.0, 0.3, "HH", 0.9), (0.3, 0.6, "Y", 0.8), (0.6, 0.9, "DH", 0.8)]
+    return _alignment(words, phones, 0.9)
+
+
 def test_the_mismatch_threshold_rises_in_background_noise_and_only_so_far():
     """A fit a little above the threshold passes in quiet (or with no margin measured) and is
     flagged where the pauses lie 15 dB below the words in the speech band; the allowance grows
@@ -41,9 +48,7 @@ def test_the_mismatch_threshold_rises_in_background_noise_and_only_so_far():
     assert noise_allowance(20.0) == math.exp(2 * th.noise_allowance_per_db)
     assert noise_allowance(NOISE_ALLOWANCE_FLOOR_DB) == noise_allowance(3.0) > noise_allowance(16.0)
     assert noise_allowance(10.0, replace(th, noise_allowance_per_db=0.0)) == 1.0
-    words = [(0.0, 0.3, "hi", 0.9), (0.3, 0.6, "you", 0.8), (0.6, 0.9, "there", 0.8)]
-    phones = [(0.0, 0.3, "HH", 0.9), (0.3, 0.6, "Y", 0.8), (0.6, 0.9, "DH", 0.8)]
-    a = _alignment(words, phones, 0.9)
+    a = _three_words()
     a.transcript_fit = 1.2 * th.min_transcript_fit
     for margin, flagged in ((None, False), (30.0, False), (15.0, True)):
         a.noise_margin = margin
@@ -69,6 +74,36 @@ def test_the_mismatch_threshold_rises_in_background_noise_and_only_so_far():
     a.noise_margin = 40.0
     (mismatch,) = [f for f in find_flags(a) if f.kind == "transcript_mismatch"]
     assert "noise" not in mismatch
+
+
+def test_the_mismatch_threshold_is_lower_in_narrow_band_audio():
+    """A fit a little under the threshold is flagged in wideband audio (or where the band was
+    not measured) and passes in audio recorded at 8 kHz (band edge 3.9 kHz), whose correct
+    transcripts fit worse; below the lowered threshold it is flagged, saying why; with noise
+    the two factors multiply; narrow_band_factor 1 turns it off."""
+    from dataclasses import replace
+
+    from aligner.checks import Thresholds, band_allowance, find_flags, judged_fit, noise_allowance
+
+    th = Thresholds()
+    assert band_allowance(None) == band_allowance(7000.0) == 1.0
+    assert band_allowance(3900.0) == th.narrow_band_factor < 1
+    a = _three_words()
+    a.transcript_fit = 0.95 * th.min_transcript_fit
+    for edge, flagged in ((None, True), (7000.0, True), (3900.0, False)):
+        a.band_edge = edge
+        assert bool([f for f in find_flags(a) if f.kind == "transcript_mismatch"]) == flagged
+        assert judged_fit(a) == pytest.approx(a.transcript_fit / band_allowance(edge))
+    assert [f.kind for f in find_flags(a, replace(th, narrow_band_factor=1.0))
+            if f.kind == "transcript_mismatch"] == ["transcript_mismatch"]
+    a.transcript_fit = 0.5 * th.min_transcript_fit
+    (mismatch,) = [f for f in find_flags(a) if f.kind == "transcript_mismatch"]
+    assert "narrow-band (telephone) audio" in mismatch and "background noise" not in mismatch
+    a.noise_margin = 15.0
+    assert judged_fit(a) == pytest.approx(
+        a.transcript_fit / (noise_allowance(15.0) * th.narrow_band_factor))
+    (mismatch,) = [f for f in find_flags(a) if f.kind == "transcript_mismatch"]
+    assert "background noise and narrow-band" in mismatch
 
 
 def test_flag_rules():

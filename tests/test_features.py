@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -201,6 +202,24 @@ def test_the_band_of_a_recording_tells_8_khz_audio_apart():
 
     assert 3500 < edge(8000) < NARROW_BAND < 7500 < edge(16000)
     assert band_edge(torch.zeros(513)) == 8000
+
+
+def test_voiced_and_band_gives_the_band_the_voicing_was_judged_in():
+    """The band `voiced_and_band` returns (what `checks.band_allowance` reads): under
+    NARROW_BAND for the example, recorded at 8 kHz, over it for noise recorded at 16 kHz; a
+    recording too short to judge counts as wideband. Its voicing is `voiced_frames`'."""
+    import numpy as np
+    import torch
+
+    from aligner.audio import load_audio
+    from aligner.features import NARROW_BAND, voiced_and_band, voiced_frames
+
+    x = load_audio(Path(__file__).resolve().parent.parent / "examples" / "allison.wav")
+    voiced, edge = voiced_and_band(x)
+    assert edge < NARROW_BAND and torch.equal(voiced, voiced_frames(x))
+    noise = (0.1 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    assert voiced_and_band(noise)[1] > NARROW_BAND
+    assert voiced_and_band(noise[:100])[1] > NARROW_BAND
 
 
 def test_a_run_of_weak_periodicity_counts_when_it_peaks_or_lasts():

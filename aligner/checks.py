@@ -148,6 +148,9 @@ def parse_thresholds(items: Sequence[str]) -> Thresholds:
             raise ValueError(f"--threshold {item!r}: must be 0 or more, and finite")
         if whole and number != int(number):
             raise ValueError(f"--threshold {item!r}: {name} is a whole number")
+        if name == "narrow_band_factor" and not 0 < number <= 1:
+            raise ValueError(f"--threshold {item!r}: a factor over 0 and at most 1 (1 turns it "
+                             "off; over 1 would flag narrow-band audio more, 0 never)")
         number = int(number) if whole else number
         changes[name] = number
     return replace(Thresholds(), **changes)

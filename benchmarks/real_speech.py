@@ -449,7 +449,7 @@ RELATIVE_FLAG_SHARE = 0.0075
 class Fit(NamedTuple):
     """One recording's transcript fit as the product judges it: `fit` (`transcript_fit`, what
     the speaker-relative test of a corpus run compares) and `judged` (`checks.judged_fit`, the
-    fit over the noise allowance: what `min_transcript_fit` is compared with)."""
+    fit over the noise and band allowances: what `min_transcript_fit` is compared with)."""
 
     key: str
     fit: float | None
@@ -517,7 +517,7 @@ def relative_rows(right: list[Fit], wrong: list[Fit]
 def corpus_catches(judged: float, relative: float | None, file_threshold: float,
                    relative_threshold: float) -> bool:
     """Whether a corpus run's two tests flag a recording: its own fit (`judged`, over the noise
-    allowance), or its fit relative to its speaker's other recordings (None: too few others
+    and band allowances), or its fit relative to its speaker's other recordings (None: too few others
     to judge)."""
     return judged < file_threshold or (relative is not None and relative < relative_threshold)
 

@@ -651,6 +651,26 @@ def test_shipped_model_gives_a_held_sound_all_of_it(text, first, last):
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_an_alignment_carries_its_recordings_band():
+    """`band_edge`, which lowers the mismatch threshold in narrow-band audio: the example,
+    recorded at 8 kHz, under NARROW_BAND, whether aligned whole or by TextGrid intervals; the
+    same with wideband noise added over the whole of it, over."""
+    from aligner.audio import prepare_waveform
+    from aligner.features import NARROW_BAND
+    from aligner.formats import Segment
+
+    aligner = Aligner.load(device="cpu")
+    a = aligner.align(EXAMPLE_WAV, EXAMPLE_TXT)
+    assert a.band_edge is not None and a.band_edge < NARROW_BAND
+    wave = prepare_waveform(*sf.read(EXAMPLE_WAV, dtype="float32"))
+    (a,) = aligner.align_waveform(wave, [Segment("the passwords", "interval 1", "A", 0.0, 1.0)])
+    assert a.band_edge < NARROW_BAND
+    hiss = 0.01 * np.random.default_rng(0).standard_normal(len(wave)).astype(np.float32)
+    (a,) = aligner.align_waveform(wave + hiss, [Segment(EXAMPLE_TXT.read_text(), "<transcript>")])
+    assert a.band_edge > NARROW_BAND
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
 def test_only_a_whole_recordings_transcript_is_held(monkeypatch):
     """hold_single_sound is asked about a text transcript's one segment, never about an
     interval of a TextGrid transcript, where a backchannel's "mm" may overlap another

@@ -104,6 +104,12 @@ def test_the_mismatch_threshold_is_lower_in_narrow_band_audio():
         a.transcript_fit / (noise_allowance(15.0) * th.narrow_band_factor))
     (mismatch,) = [f for f in find_flags(a) if f.kind == "transcript_mismatch"]
     assert "background noise and narrow-band" in mismatch
+    from aligner.checks import parse_thresholds
+
+    assert parse_thresholds(["narrow_band_factor=1"]).narrow_band_factor == 1.0
+    for bad in ("0", "1.5"):  # never judged, or judged harder than wideband audio
+        with pytest.raises(ValueError, match="narrow_band_factor"):
+            parse_thresholds([f"narrow_band_factor={bad}"])
 
 
 def test_flag_rules():

@@ -101,9 +101,9 @@ class Alignment:
     # and `low_confidence` limits rise in noise (checks.noise_allowance). None: not measured
     # (too few pause frames, other tools' files).
     noise_margin: float | None = None
-    # The recording's band (Hz, features.band_edge): under features.NARROW_BAND (8 kHz audio,
-    # a phone line) the `transcript_mismatch` threshold is lower (checks.band_allowance). None:
-    # not measured.
+    # The recording's band (Hz, features.band_edge): under features.NARROW_BAND (audio recorded
+    # at 8 kHz) the `transcript_mismatch` threshold is lower (checks.band_allowance). None: not
+    # measured.
     band_edge: float | None = None
     # The transcript text this tier was aligned to, as typed (punctuation and case kept; a
     # TextGrid's intervals of this speaker joined): subtitles take their punctuation from it.

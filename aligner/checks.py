@@ -49,12 +49,13 @@ class Thresholds:
     # (benchmarks/mismatch_in_noise.py).
     noise_allowance_from_db: float = 22.0
     noise_allowance_per_db: float = 0.05
-    # ... and multiplied by this in audio of a narrow band (`band_allowance`: recorded at 8 kHz,
-    # or through a phone line), where correct transcripts fit worse: of the held-out learners
-    # coded as a phone line would (300-3400 Hz at 8 kHz as PCM, G.711 mu-law, GSM 06.10) the
-    # wideband threshold flagged 2.4-2.9% of correct transcripts; the same calibration by speaker
-    # halves on those copies chose 0.0042-0.0043 (0.0050 on the recordings as they are:
-    # benchmarks/telephone.py). 1 turns it off.
+    # ... and multiplied by this in audio of a narrow band (`band_allowance`: recorded at 8 kHz;
+    # a phone call recorded at a higher rate with hiss above 4 kHz is not told apart), where
+    # correct transcripts fit worse: of the held-out learners coded as a phone line would
+    # (300-3400 Hz at 8 kHz as PCM, G.711 mu-law, GSM 06.10) the wideband threshold flagged
+    # 2.4-2.9% of correct transcripts; the same calibration by speaker halves on those copies
+    # chose 0.0042-0.0043 (0.0050 on the recordings as they are: benchmarks/telephone.py). 1
+    # turns it off.
     narrow_band_factor: float = 0.84
     # Below: in a corpus run, the transcript fits far worse than the speaker's other recordings
     # (aligner/speaker_fit.py: fit / sqrt(their median fit)). Calibrated as the one above, at
@@ -358,8 +359,9 @@ def noise_allowance(margin: float | None, thresholds: Thresholds = Thresholds())
 
 def band_allowance(edge: float | None, thresholds: Thresholds = Thresholds()) -> float:
     """The factor by which the `transcript_mismatch` threshold is multiplied for a recording
-    whose `Alignment.band_edge` (Hz) lies under `features.NARROW_BAND` (audio recorded at 8 kHz
-    or through a phone line): `narrow_band_factor`; 1 for wideband audio or when not measured.
+    whose `Alignment.band_edge` (Hz) lies under `features.NARROW_BAND` (audio recorded at 8 kHz,
+    or upsampled from it with nothing added above 4 kHz): `narrow_band_factor`; 1 for wideband
+    audio or when not measured.
     Why: such audio tells the model less, and correct transcripts fit worse (see
     `Thresholds.narrow_band_factor`); `low_confidence` keeps its floor."""
     from aligner.features import NARROW_BAND

@@ -343,8 +343,9 @@ class Lexicon:
         stretched = self._unstretched(letters)
         if stretched:  # "sooo", "pleeease": the word, said long, not phones for every letter
             return stretched, True
-        if held_sound(letters):  # "mmm", "sss", "aaaa": one sound, held
-            return [held_sound(letters)], True
+        held = held_sound(letters)
+        if held:  # "mmm", "sss", "aaaa": one sound, held
+            return [held], True
         from aligner.text import g2p  # lazy: the model loads only when a word is unknown
 
         return g2p.predict(letters), True

@@ -39,14 +39,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.audio import load_audio  # noqa: E402
-from aligner.errors import one_line  # noqa: E402
 from aligner.evaluate import summarise_tier  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
 from benchmarks.common import (find_model, machine, machine_lines, markdown_table,  # noqa: E402
                                model_tag, path_option, set_threads, write_results)
 from benchmarks.real_speech import (GOLD_SETS, Item, Ottc, Pocketsphinx,  # noqa: E402
-                                    calibrate_fit, fit_of, flag_kinds, gold_items, run,
-                                    score_gold, speechocean_test, swapped_pairs)
+                                    align_swapped, calibrate_fit, fit_of, flag_kinds, gold_items,
+                                    run, score_gold, speechocean_test, swapped_pairs)
 
 # name -> (sample rate, libsndfile subtype); None: the recording as it is
 CONDITIONS = {"as recorded": None, "8 kHz PCM": (8000, "PCM_16"),
@@ -120,23 +119,14 @@ def learner_flags(ottc: Ottc, items: list[Item], swapped: int) -> dict:
     on them (`calibrate_fit`)."""
     thresholds = ottc.aligner.thresholds
     done, failed, _ = run(ottc, items)
-    caught, wrong, refused = [], [], 0
-    for item, text in swapped_pairs(items, swapped):
-        try:
-            a = ottc.align(item, text)
-        except Exception as err:  # noqa: BLE001 - a refusal is a catch, as real_speech counts it
-            print(f"swapped {item.key}: {one_line(err)}", file=sys.stderr)
-            caught.append(True)
-            refused += 1
-            continue
-        caught.append("transcript_mismatch" in flag_kinds(a))
-        wrong.append(fit_of(item.key, a, thresholds))
+    pairs = swapped_pairs(items, swapped)
+    caught, refused, wrong, _ = align_swapped(ottc, pairs)  # a refusal is a catch too
     flagged = [("transcript_mismatch" in flag_kinds(a)) for a in done.values()]
     right = [fit_of(key, a, thresholds) for key, a in done.items()]
     return {"recordings": len(items), "failed": len(failed),
             "correct_flagged": float(np.mean(flagged)) if flagged else float("nan"),
-            "swapped": len(caught),
-            "swapped_caught": float(np.mean(caught)) if caught else float("nan"),
+            "swapped": len(pairs),
+            "swapped_caught": (caught + refused) / len(pairs) if pairs else float("nan"),
             "calibration": calibrate_fit(right, wrong, refused)}
 
 

@@ -468,7 +468,9 @@ def _start_process(cfg: TrainConfig, device_name: str = "auto"
 def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
     """A fresh model (seeded with cfg.seed), or one initialised from a model directory
     (fine-tuning). Token masses given here override the --init model's (fine-tuning may change
-    them), else ModelConfig's."""
+    them), else ModelConfig's; so do --arch settings that keep its weights' shapes (dropout,
+    norm_top_db: fine-tuning under another normalisation), and one that would not is refused
+    rather than ignored."""
     masses: dict = {}
     if cfg.sil_mass is not None:
         masses["sil_mass"] = cfg.sil_mass
@@ -489,10 +491,16 @@ def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
             raise TrainError(f"--model {cfg.init}: {err}") from None
     if cfg.loss == "ctc" and base.config.states != 1:
         raise TrainError(f"--model {cfg.init}: a model with sub-phonetic states cannot train with CTC")
-    overrides = {"loss": cfg.loss, "name": cfg.name, **masses}
-    model = AcousticModel(ModelConfig.from_dict({**base.config.to_dict(), **overrides}))
-    model.load_state_dict(base.state_dict())
-    log(f"initialised from {cfg.init}")
+    overrides = {"loss": cfg.loss, "name": cfg.name, **masses, **cfg.arch}
+    try:
+        model = AcousticModel(ModelConfig.from_dict({**base.config.to_dict(), **overrides}))
+        model.load_state_dict(base.state_dict())
+    except (TypeError, ValueError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise TrainError(f"--arch {json.dumps(cfg.arch)} with --model {cfg.init}: {first} (only "
+                         "settings that keep the network's weights can change when fine-tuning)"
+                         ) from None
+    log(f"initialised from {cfg.init}" + (f", with {json.dumps(cfg.arch)}" if cfg.arch else ""))
     return model
 
 

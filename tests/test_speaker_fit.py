@@ -43,15 +43,15 @@ def test_speakers_are_judged_apart_and_only_with_enough_others():
 
 def test_a_clear_voice_s_wrong_transcript_is_caught_and_a_hard_voice_s_right_ones_are_not():
     """Figures like speechocean762's learners' (correct transcripts: median fit 0.06, 1st
-    percentile 0.006). Speaker `clear` fits well; its wrong transcript (0.007) passes the
+    percentile 0.006). Speaker `clear` fits well; its wrong transcript (0.006) passes the
     single-recording test and is caught against the speaker's others. Speaker `hard` fits
     poorly throughout, just above the single-recording threshold: none of its right
     transcripts is caught against its own norm."""
     th = Thresholds()
     hard = [0.006, 0.008, 0.007, 0.009, 0.0065, 0.0075]
     clear = [0.08, 0.1, 0.12, 0.09, 0.15]
-    assert min(hard) > th.min_transcript_fit and 0.007 > th.min_transcript_fit
-    fits = [("hard", f) for f in hard] + [("clear", f) for f in clear] + [("clear", 0.007)]
+    assert min(hard) > th.min_transcript_fit and 0.006 > th.min_transcript_fit
+    fits = [("hard", f) for f in hard] + [("clear", f) for f in clear] + [("clear", 0.006)]
     caught = [r.relative < th.min_relative_fit for r in relative_fits(fits)]
     assert caught == [False] * len(hard) + [False] * len(clear) + [True]
 
@@ -63,7 +63,7 @@ def _result(tmp_path, name: str, speaker: str, fit: float, status: str = "aligne
                          written=[path] if path else [])
 
 
-def _speaker_results(tmp_path, wrong_fit: float = 0.007, skipped: int = 0):
+def _speaker_results(tmp_path, wrong_fit: float = 0.006, skipped: int = 0):
     rights = [0.08, 0.1, 0.12, 0.09, 0.15]
     results = [_result(tmp_path, f"s/r{i}", "s", f, "skipped" if i < skipped else "aligned")
                for i, f in enumerate(rights)]
@@ -201,7 +201,7 @@ def test_a_corpus_run_flags_a_transcript_that_fits_far_worse_than_the_speaker_s(
         tmp_path, tiny_model_dir, write_wav, monkeypatch):
     """Through the command line: the tiny model's fits are replaced by chosen ones (its own are
     meaningless), everything else is the real run: report, JSON, summary and --strict."""
-    chosen = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.007])}
+    chosen = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.006])}
     root = _corpus_with_fits(tmp_path / "corpus", chosen, write_wav, monkeypatch)
     out = tmp_path / "out"
     result = cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json,csv")
@@ -231,7 +231,7 @@ def test_a_run_killed_before_judging_has_its_recordings_judged_when_resumed(
     where recordings are judged against their speaker's, leaves only its journal. The resumed
     run skips the recordings, and judges the ones that journal holds: the wrong transcript is
     flagged in the report and its JSON (with --strict: removed and failed)."""
-    chosen = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.007])}
+    chosen = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.006])}
     real_summarise, real_judge = runner.summarise, runner.judge_against_speakers
 
     def summarise(utt, alignments):
@@ -286,7 +286,7 @@ def test_a_rerun_that_adds_a_format_takes_a_lifted_flag_off_the_outputs_it_keeps
     the first wrote (only missing formats are written). When the speaker has grown so that the
     outlier now fits, the kept JSON loses the first run's flag with the report; the one still
     flagged keeps it, once."""
-    fits = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.007, 0.0005])}
+    fits = {f"spk/u{i}": f for i, f in enumerate([0.08, 0.1, 0.12, 0.09, 0.15, 0.006, 0.0005])}
     root = _corpus_with_fits(tmp_path / "corpus", fits, write_wav, monkeypatch)
     out = tmp_path / "out"
     assert cli(root, "-o", out, "--model", tiny_model_dir, "-f", "json", "-q").exit_code == 0
@@ -394,7 +394,7 @@ def test_speaker_characters_groups_a_flat_folder_by_name(tmp_path, tiny_model_di
     speaker, the poor voice's recordings stand out against the other's and are flagged; with
     --speaker-characters 3 (MFA's option: the speaker is the name's first 3 characters) each is
     judged against its own voice and none is."""
-    fits = {**{f"aaa_{i}": 0.2 for i in range(5)}, **{f"bbb_{i}": 0.01 for i in range(5)}}
+    fits = {**{f"aaa_{i}": 0.2 for i in range(5)}, **{f"bbb_{i}": 0.009 for i in range(5)}}
     root = _corpus_with_fits(tmp_path / "corpus", fits, write_wav, monkeypatch)
 
     def flagged(out):

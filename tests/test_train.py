@@ -586,6 +586,29 @@ def test_normalising_by_loud_frames_ignores_the_pause_around_the_speech():
     assert bool(torch.isfinite(loud_only).all())
 
 
+def test_room_tone_louder_than_the_pauses_is_not_counted_as_speech():
+    """White room tone at -60 dBFS around a voice at -26 dBFS whose harmonics fall off as
+    speech's do: by mean log-mel the tone lies within 25 dB of the voice's loud frames (white
+    noise fills the high bands the voice leaves empty), by power 36 dB down, so the
+    normalisation (model.frame_power) counts the voice and none of the tone."""
+    from aligner.features import log_mel
+    from aligner.model import counted_frames, frame_power, loud_level
+
+    t = torch.arange(16000) / 16000
+    voice = sum(0.1 / k ** 1.5 * torch.sin(2 * math.pi * 120 * k * t) for k in range(1, 66))
+    voice = voice * (0.6 + 0.4 * torch.sin(2 * math.pi * 4 * t))
+    tone = 10 ** (-60 / 20) * torch.randn(3 * 16000, generator=torch.Generator().manual_seed(2))
+    feats = log_mel(torch.cat([tone, voice, tone]))
+    keep = counted_frames(feats[None], torch.ones(1, feats.shape[0], dtype=torch.bool), None,
+                          25.0)[0]
+    assert not keep[:295].any() and not keep[-295:].any()
+    assert bool(keep[305:-305].all())
+    db = 10 / math.log(10)
+    for level, gap in ((feats.mean(-1), (15, 25)), (frame_power(feats[None])[0], (30, 45))):
+        below = db * float(loud_level(level[None])[0, 0] - level[:290].median())
+        assert gap[0] < below < gap[1], below
+
+
 def test_a_local_loud_reference_keeps_a_quiet_voice_in_the_statistics():
     """norm_local_s: in a long recording a voice 16 dB quieter than the one before it has its
     own loud frames as reference, so its weaker sounds count; a recording shorter than the
@@ -756,6 +779,28 @@ def test_states_split_the_init_model_train_and_align(trained, corpus, tmp_path):
     assert load_model(Path(again.output)).config.states == 3
     result = Aligner(model).align(corpus / "spk1" / "u1.wav", "may no bee")
     assert [p.label for p in result.phones if p.label] == ["M", "EY1", "N", "OW1", "B", "IY1"]
+
+
+def test_fine_tuning_takes_arch_settings_that_keep_the_weights_and_refuses_others(
+        trained, corpus, tmp_path):
+    """--arch with --model: a setting that keeps the network's weights (the normalisation's
+    gate, dropout) is fine-tuned with and stored; one that would change them is refused with
+    one line, not ignored (it was, silently)."""
+    from aligner.model import load_model
+    from aligner.train import TrainError
+
+    _, cfg, _ = trained
+    torch.set_num_threads(1)
+    tuned = _cfg(tmp_path, corpus, "gate30", init=cfg.output, epochs=1, max_steps=1,
+                 arch={"norm_top_db": 30.0, "dropout": 0.2})
+    train(tuned, echo=lambda line: None)
+    config = load_model(Path(tuned.output)).config
+    assert (config.norm_top_db, config.dropout, config.dim) == (30.0, 0.2, TINY["dim"])
+    for arch in ({"dim": TINY["dim"] * 2}, {"no_such_setting": 1}):
+        wider = _cfg(tmp_path, corpus, "wider", init=cfg.output, max_steps=1, arch=arch)
+        with pytest.raises(TrainError, match="only settings that keep") as err:
+            train(wider, echo=lambda line: None)
+        assert "\n" not in str(err.value) and "--arch" in str(err.value)
 
 
 def test_fresh_states_model_and_bad_states_options(corpus, tmp_path):

@@ -29,7 +29,7 @@ def command(
     seed: Annotated[int, typer.Option(help="Random seed (batch order, augmentation, initialisation).")] = 0,
     no_augment: Annotated[bool, typer.Option("--no-augment", help="Switch off speed and vocal-tract perturbation, noise, telephone band and SpecAugment masking.")] = False,
     no_short_first: Annotated[bool, typer.Option("--no-short-first", help="Shuffle the first epoch too (default: it runs from short to long utterances, which helps a fresh model; a fine-tune of a trained one does not need it).")] = False,
-    init: Annotated[Optional[Path], typer.Option("--model", "-m", "--init", help="Start from this model directory (fine-tuning; its architecture is kept); without it, a new network. --init is its former name.", show_default=False)] = None,
+    init: Annotated[Optional[Path], typer.Option("--model", "-m", "--init", help="Start from this model directory (fine-tuning; its architecture is kept, apart from --arch settings that keep its weights, as dropout or norm_top_db); without it, a new network. --init is its former name.", show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last epoch checkpoint in the work directory.")] = False,
     work_dir: Annotated[Optional[Path], typer.Option(help="Logs and checkpoints (default: OUTPUT-train next to the output).")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache (default: WORK_DIR/features).")] = None,

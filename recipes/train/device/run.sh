@@ -6,10 +6,12 @@
 #   device run, carry [".device"], command "bash recipes/train/device/run.sh", timeout_s 600
 #
 # Back in $OUT: last/ (the last epoch, which the recipe exports), train.log and checkpoint.pt
-# (the history recipes/train/export.py reads): export.py --run on that folder, as
-# train_english.sh export does for $DATA/runs/english. MINUTES (default 6) bounds the training
-# steps: on a slower machine the schedule shrinks to fit and still ends with its learning rate
-# decayed (train --max-minutes), and the log says so. DEVICE=cpu runs the same steps on a CPU.
+# (the history recipes/train/export.py reads): put it in $DATA/runs/english and run
+# `train_english.sh english` here, which exports it and trains the short second stage on the
+# CPU (12 min; it needs the exported model and the shared data's prior). MINUTES (default 6)
+# bounds the training steps: on a slower machine the schedule shrinks to fit and still ends
+# with its learning rate decayed (train --max-minutes), and the log says so. DEVICE=cpu runs the
+# same steps on a CPU.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PACKED=.device

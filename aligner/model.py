@@ -238,8 +238,9 @@ def frame_power(feats: Tensor) -> Tensor:
     leaves the high ones 40-60 dB down, so white room tone at -60 dBFS, flat across the bands,
     has a mean log-mel 20-26 dB below the loud frames of learners' speech, within a model's
     `norm_top_db` of 25, and was counted as speech; as power, where the loud low bands rule, it
-    lies 29-43 dB below (`benchmarks/padding.py`: learners' clips with 3 s of it on each side
-    had a word edge moved by over 50 ms in 52% of 60 clips so counted, 10% gated by power)."""
+    lies 29-43 dB below (`benchmarks/padding.py`'s room tone, 3 s on each side of 60 learners'
+    clips: with the network shipped before session 45, a word edge moved by over 50 ms in 52%
+    of them so counted, in 10% gated by power)."""
     return torch.logsumexp(feats.float(), -1) - math.log(feats.shape[-1])
 
 

@@ -465,6 +465,25 @@ def _start_process(cfg: TrainConfig, device_name: str = "auto"
     return world, rank, device
 
 
+# --arch settings a fine-tune may change: they keep the network's weights (the others shape
+# them, or have options of their own: --states, --sil-mass, --loss)
+FINE_TUNABLE_ARCH = {"dropout": (0.0, 1.0), "norm_top_db": (0.0, 200.0),
+                     "norm_local_s": (0.0, 3600.0)}
+
+
+def _check_fine_tuned_arch(arch: dict, init: str) -> None:
+    """Refuse, in one line, --arch settings that a model given with --model cannot take."""
+    other = sorted(set(arch) - set(FINE_TUNABLE_ARCH))
+    if other:
+        raise TrainError(f"--arch with --model {init}: {', '.join(other)} cannot change when "
+                         f"fine-tuning (only {', '.join(FINE_TUNABLE_ARCH)}: the others shape "
+                         "the network's weights or have options of their own)")
+    for key, value in arch.items():
+        lo, hi = FINE_TUNABLE_ARCH[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value < hi:
+            raise TrainError(f"--arch {key}: {value!r} is not a number from {lo:g} up to {hi:g}")
+
+
 def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
     """A fresh model (seeded with cfg.seed), or one initialised from a model directory
     (fine-tuning). Token masses given here override the --init model's (fine-tuning may change
@@ -491,15 +510,10 @@ def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
             raise TrainError(f"--model {cfg.init}: {err}") from None
     if cfg.loss == "ctc" and base.config.states != 1:
         raise TrainError(f"--model {cfg.init}: a model with sub-phonetic states cannot train with CTC")
-    overrides = {"loss": cfg.loss, "name": cfg.name, **masses, **cfg.arch}
-    try:
-        model = AcousticModel(ModelConfig.from_dict({**base.config.to_dict(), **overrides}))
-        model.load_state_dict(base.state_dict())
-    except (TypeError, ValueError, RuntimeError) as err:
-        first = str(err).strip().splitlines()[0]
-        raise TrainError(f"--arch {json.dumps(cfg.arch)} with --model {cfg.init}: {first} (only "
-                         "settings that keep the network's weights can change when fine-tuning)"
-                         ) from None
+    _check_fine_tuned_arch(cfg.arch, cfg.init)
+    overrides = {**cfg.arch, "loss": cfg.loss, "name": cfg.name, **masses}
+    model = AcousticModel(ModelConfig.from_dict({**base.config.to_dict(), **overrides}))
+    model.load_state_dict(base.state_dict())
     log(f"initialised from {cfg.init}" + (f", with {json.dumps(cfg.arch)}" if cfg.arch else ""))
     return model
 

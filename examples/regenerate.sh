@@ -4,5 +4,5 @@
 # model changes, and check the diff by eye (e.g. `ottc-align plot`) before committing it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-ottc-align "$here/allison.wav" "$here/allison.txt" --device cpu --format textgrid,json \
+ottc-align "$here/allison.wav" "$here/allison.txt" --device cpu --format textgrid,json --overwrite \
     -o "$here" "$@"

@@ -784,8 +784,9 @@ def test_states_split_the_init_model_train_and_align(trained, corpus, tmp_path):
 def test_fine_tuning_takes_arch_settings_that_keep_the_weights_and_refuses_others(
         trained, corpus, tmp_path):
     """--arch with --model: a setting that keeps the network's weights (the normalisation's
-    gate, dropout) is fine-tuned with and stored; one that would change them is refused with
-    one line, not ignored (it was, silently)."""
+    gate, dropout) is fine-tuned with and stored; one that would change them, or has an option
+    of its own, or a value out of range, is refused with one line, not ignored (it was,
+    silently)."""
     from aligner.model import load_model
     from aligner.train import TrainError
 
@@ -796,9 +797,13 @@ def test_fine_tuning_takes_arch_settings_that_keep_the_weights_and_refuses_other
     train(tuned, echo=lambda line: None)
     config = load_model(Path(tuned.output)).config
     assert (config.norm_top_db, config.dropout, config.dim) == (30.0, 0.2, TINY["dim"])
-    for arch in ({"dim": TINY["dim"] * 2}, {"no_such_setting": 1}):
+    for arch, named in (({"dim": TINY["dim"] * 2}, "dim cannot change"),
+                        ({"loss": "ctc"}, "loss cannot change"),
+                        ({"no_such_setting": 1}, "no_such_setting cannot change"),
+                        ({"dropout": -0.1}, "dropout: -0.1 is not a number"),
+                        ({"norm_top_db": "30"}, "norm_top_db: '30' is not a number")):
         wider = _cfg(tmp_path, corpus, "wider", init=cfg.output, max_steps=1, arch=arch)
-        with pytest.raises(TrainError, match="only settings that keep") as err:
+        with pytest.raises(TrainError, match=named) as err:
             train(wider, echo=lambda line: None)
         assert "\n" not in str(err.value) and "--arch" in str(err.value)
 

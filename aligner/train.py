@@ -502,6 +502,7 @@ def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
             raise TrainError(f"bad architecture override: {err}") from None
         torch.manual_seed(cfg.seed)
         return AcousticModel(mcfg)
+    _check_fine_tuned_arch(cfg.arch, cfg.init)  # refused before the model is read
     base = load_model(Path(cfg.init))
     if cfg.states is not None and cfg.states != base.config.states:
         try:
@@ -510,7 +511,6 @@ def _build_model(cfg: TrainConfig, log: Log) -> AcousticModel:
             raise TrainError(f"--model {cfg.init}: {err}") from None
     if cfg.loss == "ctc" and base.config.states != 1:
         raise TrainError(f"--model {cfg.init}: a model with sub-phonetic states cannot train with CTC")
-    _check_fine_tuned_arch(cfg.arch, cfg.init)
     overrides = {**cfg.arch, "loss": cfg.loss, "name": cfg.name, **masses}
     model = AcousticModel(ModelConfig.from_dict({**base.config.to_dict(), **overrides}))
     model.load_state_dict(base.state_dict())

@@ -517,8 +517,8 @@ def relative_rows(right: list[Fit], wrong: list[Fit]
 def corpus_catches(judged: float, relative: float | None, file_threshold: float,
                    relative_threshold: float) -> bool:
     """Whether a corpus run's two tests flag a recording: its own fit (`judged`, over the noise
-    and band allowances), or its fit relative to its speaker's other recordings (None: too few others
-    to judge)."""
+    and band allowances), or its fit relative to its speaker's other recordings (None: too few
+    others to judge)."""
     return judged < file_threshold or (relative is not None and relative < relative_threshold)
 
 

@@ -679,7 +679,10 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
     """`quiet_audio` when the loudest sample of `wave` (floats, full scale 1) is below
     QUIET_DBFS, `clipped` when CLIPPED_SHARE of its samples or more are at full scale: a muted
     or distant microphone, the wrong input, or an input level set too high. Both are about the
-    recording, not the alignment, which may still be right: a clinician wants to know."""
+    recording, not the alignment, which may still be right: a clinician wants to know. Samples
+    beyond 1.0 come from a clipped recording resampled (its flat tops ring past 1.0) or from a
+    floating-point file scaled beyond 1.0, which is intact: the samples cannot tell which, so
+    the message says both (tests/test_checks.py)."""
     if wave.size == 0:
         return []
     magnitude = np.abs(wave)
@@ -692,7 +695,14 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
                           "(a muted or distant microphone, the wrong input) may hold little "
                           "more than noise; is this the recording you meant?"))
     clipped = float((magnitude >= FULL_SCALE).mean())
-    if clipped >= CLIPPED_SHARE:
+    if clipped >= CLIPPED_SHARE and peak > 1.0 + 1e-3:  # cannot tell which: say both
+        flags.append(Flag("clipped",
+                          f"{clipped:.1%} of the samples are at or beyond full scale (the peak "
+                          f"is {peak:.2f}): either the recording was clipped when it was made "
+                          "(distorted, which blurs boundaries and lowers confidences: record at "
+                          "a lower input level), or it is a floating-point file scaled beyond "
+                          "1.0, which is intact (scale it down to 1.0)"))
+    elif clipped >= CLIPPED_SHARE:
         flags.append(Flag("clipped",
                           f"{clipped:.1%} of the samples are at full scale: the recording is "
                           "clipped (distorted), which blurs boundaries and lowers confidences; "

@@ -151,7 +151,10 @@ def bad_input(name: str, problem: str, duration: float = 0.0) -> Result:
 
 
 def no_transcript(utt: Utterance) -> Result:
-    return bad_input(utt.name, no_transcript_problem(utt.audio), audio_seconds(utt.audio))
+    """The failed Result of a recording without a transcript; its reason names the file, as
+    every other failure's does."""
+    return bad_input(utt.name, f"{utt.audio}: {no_transcript_problem(utt.audio)}",
+                     audio_seconds(utt.audio))
 
 
 def unreadable_result(root: Path, path: Path) -> Result:

@@ -41,6 +41,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -843,6 +844,7 @@ def main(argv: list[str] | None = None) -> int:
                 kinds = [flag_kinds(a) for a in done.values()]
                 entry["mismatch_flagged"] = sum("transcript_mismatch" in k for k in kinds)
                 entry["any_flag"] = sum(bool(k) for k in kinds)
+                entry["files_by_flag"] = dict(Counter(k for ks in kinds for k in ks).most_common())
                 pairs = swapped_pairs(items, args.swapped)
                 caught, refused, wrong_fits, wrong_strict = align_swapped(ottc, pairs)
                 swapped_strict = len(wrong_strict) + refused
@@ -879,7 +881,9 @@ def main(argv: list[str] | None = None) -> int:
                     "speechocean762 test (correct transcripts)", len(items), len(failed),
                     f"{entry['mismatch_flagged']} ({100 * entry['mismatch_flagged'] / max(1, len(done)):.1f}%)",
                     f"{share(entry['any_flag'], len(done))}; refused by `--strict`: "
-                    f"{share(entry['strict_refused'], len(done))}"])
+                    f"{share(entry['strict_refused'], len(done))}; files with each flag: "
+                    + ", ".join(f"{kind} {100 * n / max(1, len(done)):.1f}%"
+                                for kind, n in entry["files_by_flag"].items())])
                 so_rows.append([
                     "swapped transcripts (another utterance's text, no word in common)", len(pairs), "-",
                     f"{caught + refused} ({100 * (caught + refused) / max(1, len(pairs)):.1f}%; "

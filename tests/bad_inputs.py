@@ -131,7 +131,7 @@ BAD: dict[str, Case] = {
     # fewer frames than phones: the speaking-rate check answers first (tests/test_states.py
     # reaches the frames check with a 4-state model)
     "more_phones_than_frames": Case(lambda f, s: write_pair(f, s, speechlike(0.2), text=LONG_TEXT),
-                                    ("0.20 s long", "needs at least")),
+                                    ("200 ms long", "needs at least")),
     "empty_transcript": Case(_empty_transcript, ("empty",), "transcript"),
     "whitespace_transcript": Case(_whitespace_transcript, ("empty",), "transcript"),
     "punctuation_transcript": Case(_punctuation_transcript, ("no words",), "transcript"),

@@ -335,7 +335,7 @@ def test_textgrid_transcript_past_the_audio_is_flagged_and_an_alignment_is_refus
 
 
 def test_bad_inputs_raise_one_line_errors(aligner, tmp_path):
-    with pytest.raises(AlignmentError, match="0.05 s long, too short .* needs at least"):
+    with pytest.raises(AlignmentError, match="50 ms long, too short .* needs at least"):
         aligner.align(speechlike(0.05), "extraordinary", sample_rate=16000)
     with pytest.raises(AlignmentError, match="needs at least"):
         aligner.align(speechlike(0.3), "the quick brown fox jumps", sample_rate=16000)

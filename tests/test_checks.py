@@ -738,7 +738,10 @@ def test_a_recording_too_quiet_or_clipped_is_flagged():
     (quiet,) = recording_level(voice * 10 ** ((QUIET_DBFS - 15) / 20) / 0.5)
     assert quiet.kind == "quiet_audio" and "-60 dBFS" in quiet and not quiet.tier
     (clipped,) = recording_level(np.clip(voice * 40, -1, 1))
-    assert clipped.kind == "clipped" and "full scale" in clipped
+    assert clipped.kind == "clipped" and "full scale" in clipped and "floating" not in clipped
+    (beyond,) = recording_level(voice * 6.2)  # a float file scaled beyond 1.0: peak 3.10
+    assert beyond.kind == "clipped" and "the peak is 3.10" in beyond
+    assert "floating-point file scaled beyond 1.0, which is intact" in beyond
     edge = voice.copy()
     edge[: int(CLIPPED_SHARE * len(edge)) - 1] = 1.0  # just under the share: not clipped
     assert recording_level(edge) == []

@@ -834,7 +834,7 @@ def test_one_judgement_of_an_interval_for_align_and_validate():
     assert segment_problem(Segment("x", "t.lab"), 20, n) is None  # the whole recording
     # 9 ms of audio with a plain transcript: no interval to blame, as the message said
     assert segment_problem(Segment("x", "t.lab"), 4, 144).startswith(
-        "the audio is 0.01 s long, too short")
+        "the audio is 9 ms long, too short")
     assert segment_problem(Segment("x", "t.lab"), 0, 159) == (
         "the audio is 9.9 ms long, shorter than one 10 ms frame")
 

@@ -144,8 +144,8 @@ def test_failed_maps_each_exception_to_one_outcome(tmp_path):
             "spk/u", "failed", cause, reason), err
     missing = runner.align_one(None, Utterance("x", tmp_path / "x.wav", None, None), "ot", NOT_STRICT,
                                lambda *args: [])
-    assert (missing.status, missing.cause, missing.reason) == ("failed", runner.BAD_INPUT,
-                                                               corpus.NO_TRANSCRIPT)
+    assert (missing.status, missing.cause, missing.reason) == (
+        "failed", runner.BAD_INPUT, f"{tmp_path / 'x.wav'}: {corpus.NO_TRANSCRIPT}")
 
 
 def test_a_single_file_fails_in_the_corpus_run_s_words(tmp_path, tiny_model_dir):

@@ -46,7 +46,8 @@ def test_a_transcript_named_but_for_case_or_after_the_whole_file_name_is_pointed
     assert result.exit_code == 1
     rows = {r["utterance"]: r for r in csv.DictReader(
         open(tmp_path / "out" / "alignment_report.csv", encoding="utf-8"))}
-    assert {name: rows[name]["reason"] for name in problems} == problems
+    assert {name: rows[name]["reason"] for name in problems} == {  # the run names the file
+        name: f"{root / name}.wav: {problem}" for name, problem in problems.items()}
 
 
 def test_validate_flags_too_short_audio(tmp_path, write_wav):
@@ -232,16 +233,16 @@ def test_a_textgrid_interval_that_cannot_be_aligned_is_left_out_and_flagged(tmp_
 
     transcript([(0.3, 1.4, "hello there"), (2.0, 2.2, long)])
     (check,) = validate_corpus(tmp_path / "c").utterances
-    assert check.problems == [] and len(check.warnings) == 1 and "0.20 s" in check.warnings[0]
+    assert check.problems == [] and len(check.warnings) == 1 and "200 ms" in check.warnings[0]
     aligner = Aligner.load(tiny_model_dir)
     result = aligner.align(folder / "talk.wav", folder / "talk.TextGrid")
     assert [w.label for w in result.words if w.label] == ["hello", "there"]
     (flag,) = [f for f in result.flags if f.kind == "interval_not_aligned"]
-    assert (flag.start, flag.end) == (2.0, 2.2) and "0.20 s" in flag
+    assert (flag.start, flag.end) == (2.0, 2.2) and "200 ms" in flag
     transcript([(2.0, 2.2, long), (3.0, 3.1, long)])  # nothing left to align
     (check,) = validate_corpus(tmp_path / "c").utterances
     assert len(check.problems) == 2
-    with pytest.raises(AlignmentError, match="0.20 s"):
+    with pytest.raises(AlignmentError, match="200 ms"):
         aligner.align(folder / "talk.wav", folder / "talk.TextGrid")
 
 

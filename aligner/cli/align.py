@@ -302,7 +302,8 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
             progress.stop()
     for path, backup in backups:  # said even with -q: the user's file has a new name
         err_console().print(f"kept the earlier {escape(str(path))} as {escape(backup.name)}: it "
-                            "differed from this alignment (corrected by hand?)")
+                            "differed from this alignment (written with other settings, or "
+                            "corrected by hand?)")
     if result.status == "failed":
         raise _file_failure(audio, result, verbose, [p for p in outputs if p.exists()], strict)
     if not quiet:

@@ -12,6 +12,7 @@ each word): the Aligner, `validate` and training all call it, so they count the 
 from __future__ import annotations
 
 import html.entities
+import math
 import re
 
 import unicodedata
@@ -220,8 +221,18 @@ def too_fast(phones: int, seconds: float) -> str | None:
     is too short for its transcript, or not its recording), in words; None when they can."""
     if phones <= MAX_PHONES_PER_SECOND * seconds:
         return None
-    return (f"the audio is {seconds:.2f} s long, too short for its transcript ({phones} "
-            f"phones), which needs at least {phones / MAX_PHONES_PER_SECOND:.2f} s to say")
+    return (f"the audio is {_duration(seconds, up=False)} long, too short for its transcript "
+            f"({phones} phone{'s' if phones != 1 else ''}), which needs at least "
+            f"{_duration(phones / MAX_PHONES_PER_SECOND, up=True)} to say")
+
+
+def _duration(seconds: float, up: bool) -> str:
+    """Whole ms under a second, else seconds to 2 decimals; rounded up (a need) or down (what
+    there is), so that a length just short of the need never reads the same ("0.03 s long ...
+    needs at least 0.03 s")."""
+    step = 1000 if seconds < 1 else 100
+    value = (math.ceil(seconds * step - 1e-9) if up else math.floor(seconds * step + 1e-9)) / step
+    return f"{round(value * 1000)} ms" if seconds < 1 else f"{value:.2f} s"
 
 
 def read_transcript(path: Path) -> str:

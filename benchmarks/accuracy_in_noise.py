@@ -1,6 +1,7 @@
 """How far do boundaries degrade in background noise, and does `noisy_audio` say so?
 
-    python benchmarks/accuracy_in_noise.py --data ../shared/data --synth $DATA/synth [--utterances 100] [--learners 2500]
+    python benchmarks/accuracy_in_noise.py --data ../shared/data --synth $DATA/synth \
+        [--utterances 100] [--learners 2500] [--no-pocketsphinx]
 
 White and pink noise are added at signal-to-noise ratios of 20, 15, 10, 5 and 0 dB (noise
 power against the speech's over its voiced frames) to the hand-labelled real recordings of
@@ -8,9 +9,10 @@ gold-dev and to --utterances recordings of the synthetic test split (voices neve
 exact gold times), and at 10 and 5 dB also with 1 s of quiet (-70 dBFS) before and after, as an
 editor's lead-in would add. For each: phone boundaries within 20 ms of the gold, the mean error, the
 `noise_margin` the aligner measures (how far the pauses lie below the speech) and the share
-flagged `noisy_audio`. speechocean762's held-out learner recordings, as recorded (evenly
-thinned to --learners), give the share of correct everyday recordings flagged. Viterbi, the
-shipped model, one thread.
+flagged `noisy_audio`. pocketsphinx 5 aligns the same noisy recordings, side by side (its
+boundaries within 20 ms and mean error over the recordings it aligned; how many it failed on).
+speechocean762's held-out learner recordings, as recorded (evenly thinned to --learners), give
+the share of correct everyday recordings flagged. Viterbi, the shipped model, one thread.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from aligner.evaluate import score_tier, summarise_tier  # noqa: E402
 from aligner.features import frame_levels, voiced_frames  # noqa: E402
 from aligner.formats import read_alignment  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
+from aligner.text.frontend import read_transcript  # noqa: E402
 from benchmarks.common import machine, machine_lines, markdown_table, write_results  # noqa: E402
 from benchmarks.real_speech import GOLD_SETS, gold_items, speechocean_test  # noqa: E402
 from benchmarks.voicing_in_noise import noise  # noqa: E402
@@ -78,6 +81,27 @@ def judged(aligner: Aligner, wave: np.ndarray, text_or_path, gold_phones, gold_f
     return score, margin, any(flag_kind(f) == "noisy_audio" for f in hyp.flags)
 
 
+def peer_judged(peer, wave: np.ndarray, text: str, gold_phones, gold_fold, hyp_fold):
+    """pocketsphinx's phone TierScore on one recording, or None when it fails on it."""
+    try:
+        hyp = peer.align(wave, text)
+    except Exception:  # noqa: BLE001 - a peer's failure on one recording is a result
+        return None
+    return score_tier(gold_fold.fold_phones(gold_phones), hyp_fold.fold_phones(hyp.phones))
+
+
+def peer_cells(scores: list) -> tuple[list[object], dict]:
+    """The pocketsphinx columns of a row (within 20 ms, mean error, failed) and their data."""
+    done = [s for s in scores if s is not None]
+    summary = summarise_tier(done) if done else None
+    within = summary.within.get(20) if summary else None
+    mean = None if summary is None else summary.mean_ms
+    cells = ["-" if within is None else f"{100 * within:.1f}%",
+             "-" if mean is None else f"{mean:.1f} ms", len(scores) - len(done)]
+    return cells, {"pocketsphinx_within_20ms": within, "pocketsphinx_mean_ms": mean,
+                   "pocketsphinx_failed": len(scores) - len(done)}
+
+
 def _shifted(phones, seconds: float):
     """Gold phones moved later by `seconds` (the padding's length)."""
     return [Interval(p.start + seconds, p.end + seconds, p.label, p.confidence) for p in phones]
@@ -110,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synth", type=Path, required=True, help="the synthetic corpus (its test/)")
     ap.add_argument("--utterances", type=int, default=100)
     ap.add_argument("--learners", type=int, default=2500)
+    ap.add_argument("--no-pocketsphinx", action="store_true", help="ottc-align only")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     aligner = Aligner.load(None, device="cpu")
@@ -125,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     gold_waves = [aligner.load_waveform(it.audio)[0] for it, _ in gold]
     synth_waves = [aligner.load_waveform(audio)[0] for _, audio, _, _ in synth]
     synth_gold = [read_alignment(g).phones for _, _, _, g in synth]
+    synth_text = [read_transcript(tr) for _, _, tr, _ in synth]
+    peer = None
+    if not args.no_pocketsphinx:
+        from benchmarks.pocketsphinx_align import PocketsphinxAligner
+
+        peer = PocketsphinxAligner()
     # (name, the recording as heard, how far the padding moves the gold); noise seeded by
     # recording, so every case hears the same noise on the same recording
     cases = [("as recorded", lambda w, i: w, 0.0)]
@@ -134,16 +165,25 @@ def main(argv: list[str] | None = None) -> int:
     cases += [(f"white noise, {snr} dB SNR, 1 s of {PADDING_DBFS:g} dBFS before and after",
                lambda w, i, snr=snr: padded(with_noise(w, "white", snr, i), i), 1.0)
               for snr in (10, 5)]
+    # (label, [(recording, transcript, its text, gold phones, gold's folding)])
+    sets = [("gold-dev (real, hand-labelled)",
+             [(w, it.text, it.text, it.gold_phones, fold)
+              for w, (it, fold) in zip(gold_waves, gold)]),
+            ("synthetic unseen voices",
+             [(w, tr, text, g, cmu) for w, (_, _, tr, _), text, g
+              in zip(synth_waves, synth, synth_text, synth_gold)])]
     rows, data = [], []
     for name, heard, shift in cases:
-        for label, results in (
-                (f"gold-dev (real, hand-labelled), {name}",
-                 [judged(aligner, heard(w, i), it.text, _shifted(it.gold_phones, shift), fold, cmu)
-                  for i, (w, (it, fold)) in enumerate(zip(gold_waves, gold))]),
-                (f"synthetic unseen voices, {name}",
-                 [judged(aligner, heard(w, i), tr, _shifted(g, shift), cmu, cmu)
-                  for i, (w, (_, _, tr, _), g) in enumerate(zip(synth_waves, synth, synth_gold))])):
-            row, d = case_row(label, results)
+        for label, recordings in sets:
+            heard_here = [(heard(w, i), tr, text, _shifted(g, shift), fold)
+                          for i, (w, tr, text, g, fold) in enumerate(recordings)]
+            row, d = case_row(f"{label}, {name}", [judged(aligner, w, tr, g, fold, cmu)
+                                                   for w, tr, _, g, fold in heard_here])
+            if peer is not None:
+                cells, peer_data = peer_cells([peer_judged(peer, w, text, g, fold, cmu)
+                                               for w, _, text, g, fold in heard_here])
+                row, d = row[:4] + cells + row[4:], {**d, **peer_data}
+                print(cells, flush=True)
             rows.append(row)
             data.append(d)
     results = []
@@ -153,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             print(f"{it.key}: {err}", file=sys.stderr)
     row, d = case_row("speechocean762 held-out learners (correct transcripts), as recorded", results)
-    rows.append(row)
+    rows.append(row[:4] + ["-", "-", "-"] * (peer is not None) + row[4:])
     data.append(d)
     m = machine()
+    peer_header = ["pocketsphinx within 20 ms", "pocketsphinx mean error", "pocketsphinx failed"]
     body = (markdown_table(["recordings", "n", "phone boundaries within 20 ms", "mean error",
+                            *(peer_header if peer is not None else []),
                             "median noise margin", "least", "flagged noisy_audio"], rows)
             + f"\n\n- `noisy_audio` below a margin of {NOISY_MARGIN_DB:g} dB "
             "(`checks.NOISY_MARGIN_DB`); a recording is not judged with under 0.3 s of pauses "

@@ -252,3 +252,22 @@ def test_adaptation_gold_sample_links_the_last_recordings_of_each_speaker(tmp_pa
     assert sorted(p.relative_to(gold).as_posix() for p in gold.rglob("*.wav")) == [
         "a/u2.wav", "a/u3.wav", "b/u1.wav", "b/u2.wav"]
     assert (gold / "a" / "u3.TextGrid").resolve() == (corpus / "a" / "u3.TextGrid").resolve()
+
+
+def test_noise_benchmark_scores_the_peer_on_what_it_aligned_and_counts_its_failures():
+    """pocketsphinx's columns beside ottc-align's in noise: a share over the recordings it
+    aligned, and how many it failed on (a share alone would hide that it gave up)."""
+    from aligner.alignment import Interval
+    from aligner.evaluate import score_tier
+    from benchmarks.accuracy_in_noise import peer_cells
+
+    gold = [Interval(0.0, 0.1, "AA"), Interval(0.1, 0.2, "B"), Interval(0.2, 0.3, "K")]
+    near = score_tier(gold, [Interval(0.0, 0.11, "AA"), Interval(0.11, 0.2, "B"),
+                             Interval(0.2, 0.3, "K")])
+    far = score_tier(gold, [Interval(0.0, 0.15, "AA"), Interval(0.15, 0.25, "B"),
+                            Interval(0.25, 0.3, "K")])
+    cells, data = peer_cells([near, None, far])
+    assert data["pocketsphinx_failed"] == 1 and cells[2] == 1
+    assert 0.0 < data["pocketsphinx_within_20ms"] < 1.0
+    cells, data = peer_cells([None, None])
+    assert cells == ["-", "-", 2] and data["pocketsphinx_within_20ms"] is None

@@ -362,7 +362,7 @@ def _limits_section(model: AcousticModel) -> list[str]:
         "- US/UK English phones only (CMUdict's 39 ARPAbet phones).",
         *([f"- The frame path gives every phone at least {states} frames ({10 * states} ms), one per "
            "state; boundaries then move off the 10 ms grid (posterior crossings, spectral change: "
-           "docs/usage.md), so phones of 12-30 ms occur, but a phone the model hears as absent "
+           "docs/usage.md), so phones of 10-30 ms occur, but a phone the model hears as absent "
            "still takes its frames."] if states > 1 else [])])
 
 

@@ -619,7 +619,8 @@ class Aligner:
         from aligner.model import recording_statistics
 
         feats, live = self._features(torch.from_numpy(lift_quiet(as_mono(wave))))
-        return recording_statistics(feats, live, self.model.config.norm_top_db)
+        config = self.model.config
+        return recording_statistics(feats, live, config.norm_top_db, config.norm_level)
 
     def _features(self, wave: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
         """The model's input for samples [N] on the CPU: (log-mels [T, n_mels] with the excess

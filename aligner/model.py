@@ -65,6 +65,7 @@ class ModelConfig:
     phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
     states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
     norm_top_db: float = 0.0  # statistics over frames within this of the loud ones; 0 = all frames
+    norm_level: str = "power"  # what those dB rank (NORM_LEVELS): a config without it is "mean"
     norm_local_s: float = 0.0  # statistics from this many seconds either side of a frame; 0 = all
     boundary_net: dict = field(default_factory=dict)  # BoundaryNet's sizes; empty = none
     norm_prior: dict = field(default_factory=dict)  # speech's statistics (NormPrior); empty = none
@@ -74,6 +75,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         check_frame_grid(self.feature_config)
+        if self.norm_level not in NORM_LEVELS:
+            raise ValueError(f"norm_level must be one of {', '.join(NORM_LEVELS)}, "
+                             f"got {self.norm_level!r}")
 
     @property
     def feature_config(self) -> FeatureConfig:
@@ -95,10 +99,12 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
+        """The config `to_dict` wrote. One saved before `norm_level` existed (2026-12-05) ranked
+        its frames by their mean log-mel, and is read so, to align as it was trained."""
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{"norm_level": "mean", **data})
 
 
 def loud_level(level: Tensor, local_frames: int = 0, stride: int = 10) -> Tensor:
@@ -219,17 +225,26 @@ def stacked_priors(priors: list[NormPrior]) -> NormPrior:
                    var=torch.stack([p.var for p in priors])[:, None])
 
 
-def recording_statistics(feats: Tensor, live: Tensor, top_db: float = 0.0
+def recording_statistics(feats: Tensor, live: Tensor, top_db: float = 0.0, by: str = "power"
                          ) -> tuple[Tensor, Tensor] | None:
     """(mean log-mel less its mean over the bands, variance) [n_mels] of one recording's frames
     [T, n_mels] that the normalisation counts (`counted_frames`): what a `NormPrior` holds,
     from one recording; None when fewer than two count (a silent file)."""
-    keep = counted_frames(feats[None], torch.ones_like(live)[None], live[None], top_db)[0]
+    keep = counted_frames(feats[None], torch.ones_like(live)[None], live[None], top_db, by=by)[0]
     x = feats[keep]
     if len(x) < 2:
         return None
     mean = x.mean(0)
     return mean - mean.mean(), x.var(0, unbiased=False)
+
+
+NORM_LEVELS = ("power", "mean")  # `frame_level`'s measures, a model's `norm_level`
+
+
+def frame_level(feats: Tensor, by: str = "power") -> Tensor:
+    """Each frame's level [B, T] as a model's `norm_level` measures it: "power"
+    (`frame_power`), or "mean", the mean log-mel, which models trained before 2026-12-05 used."""
+    return frame_power(feats) if by == "power" else feats.float().mean(-1)
 
 
 def frame_power(feats: Tensor) -> Tensor:
@@ -245,15 +260,16 @@ def frame_power(feats: Tensor) -> Tensor:
 
 
 def counted_frames(feats: Tensor, mask: Tensor, live: Tensor | None = None, top_db: float = 0.0,
-                   local_frames: int = 0) -> Tensor:
+                   local_frames: int = 0, by: str = "power") -> Tensor:
     """The frames [B, T] whose statistics `AcousticModel.normalise` takes: valid and live (all
     valid ones in a row with no live frame), and with top_db > 0 within that many dB of the
-    loud ones (`loud_level`). One place, so that a prior measured on speech
-    (recipes/train/norm_prior.py) counts the frames the model counts."""
+    loud ones (`loud_level`), levels measured `by` the model's `norm_level` (`frame_level`).
+    One place, so that a prior measured on speech (recipes/train/norm_prior.py) counts the
+    frames the model counts."""
     stats = mask if live is None else mask & live
     stats = torch.where(stats.any(1, keepdim=True), stats, mask)
     if top_db > 0 and feats.shape[1]:
-        level = frame_power(feats).masked_fill(~stats, float("-inf"))
+        level = frame_level(feats, by).masked_fill(~stats, float("-inf"))
         stats = stats & (level >= loud_level(level, local_frames) - top_db * math.log(10) / 10)
     return stats
 
@@ -370,14 +386,14 @@ class AcousticModel(nn.Module):
     @staticmethod
     def normalise(feats: Tensor, mask: Tensor, live: Tensor | None = None,
                   top_db: float = 0.0, local_frames: int = 0,
-                  prior: NormPrior | None = None) -> Tensor:
+                  prior: NormPrior | None = None, by: str = "power") -> Tensor:
         """Per-utterance, per-bin mean/variance normalisation of the valid frames, with the
         statistics of those that are also `live` [B, T] (all valid frames when None, or when a
         row has no live frame): digital silence (`features.dead_frames`) would pull them.
 
-        top_db > 0 (a model's `norm_top_db`) counts only frames whose level (`frame_power`)
-        lies within that many dB of the loud frames (`loud_level`), so that how much
-        pause or room tone surrounds the speech, and how quiet it is, does not move the
+        top_db > 0 (a model's `norm_top_db`) counts only frames whose level (`frame_level`, `by`
+        its `norm_level`) lies within that many dB of the loud frames (`loud_level`), so that
+        how much pause or room tone surrounds the speech, and how quiet it is, does not move the
         statistics; a noisy recording, whose quiet lies within top_db, keeps them all.
         local_frames > 0 (`norm_local_s`) takes the loud frames, and the mean and variance, from
         that many frames on either side of each frame rather than from the whole recording, so
@@ -390,7 +406,7 @@ class AcousticModel(nn.Module):
         recording's, without the running sums, which would give the same up to rounding.
         `prior` (a model's `norm_prior`): typical speech's statistics pooled with a recording's
         of little variety (`NormPrior`)."""
-        stats = counted_frames(feats, mask, live, top_db, local_frames)
+        stats = counted_frames(feats, mask, live, top_db, local_frames, by)
         m = stats[..., None].to(feats.dtype)
         count = m.sum(1, keepdim=True).clamp(min=1.0)
         mean = (feats * m).sum(1, keepdim=True) / count
@@ -425,7 +441,7 @@ class AcousticModel(nn.Module):
         c = self.config
         local = round(c.norm_local_s * c.feature_config.sample_rate / c.feature_config.hop_length)
         x = self.normalise(feats, mask, live, c.norm_top_db, local,  # channels-last throughout
-                           prior if prior is not None else self.norm_prior)
+                           prior if prior is not None else self.norm_prior, c.norm_level)
         m1 = mask[:, :, None].to(x.dtype)  # [B, T, 1]
         skip = F.gelu(self.stem_norm(conv_channels_last(x, self.stem))) * m1
         t2 = (t + 1) // 2

@@ -40,7 +40,8 @@ from aligner.dataset import (NO_AUGMENT, Augment, Item, attach_gold_labels, augm
                              stretch_labels)
 from aligner.dev_metrics import dev_metrics, find_dev_utterances, format_metrics, primary_score
 from aligner.features import FeatureConfig
-from aligner.model import AcousticModel, ModelConfig, copy_model, expand_states, load_model, save_model
+from aligner.model import (NORM_LEVELS, AcousticModel, ModelConfig, copy_model, expand_states,
+                           load_model, save_model)
 
 CHECKPOINT = "checkpoint.pt"
 LOG_FILE = "train.log"
@@ -468,7 +469,7 @@ def _start_process(cfg: TrainConfig, device_name: str = "auto"
 # --arch settings a fine-tune may change: they keep the network's weights (the others shape
 # them, or have options of their own: --states, --sil-mass, --loss)
 FINE_TUNABLE_ARCH = {"dropout": (0.0, 1.0), "norm_top_db": (0.0, 200.0),
-                     "norm_local_s": (0.0, 3600.0)}
+                     "norm_local_s": (0.0, 3600.0), "norm_level": NORM_LEVELS}
 
 
 def _check_fine_tuned_arch(arch: dict, init: str) -> None:
@@ -479,6 +480,11 @@ def _check_fine_tuned_arch(arch: dict, init: str) -> None:
                          f"fine-tuning (only {', '.join(FINE_TUNABLE_ARCH)}: the others shape "
                          "the network's weights or have options of their own)")
     for key, value in arch.items():
+        if key == "norm_level":
+            if value not in NORM_LEVELS:
+                raise TrainError(f"--arch norm_level: {value!r} is not one of "
+                                 f"{', '.join(NORM_LEVELS)}")
+            continue
         lo, hi = FINE_TUNABLE_ARCH[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value < hi:
             raise TrainError(f"--arch {key}: {value!r} is not a number from {lo:g} up to {hi:g}")

@@ -708,6 +708,38 @@ def test_normalisation_settings_are_stored_and_old_configs_read_as_off():
     assert (ModelConfig.from_dict(old).norm_top_db, ModelConfig.from_dict(old).norm_local_s) == (0.0, 0.0)
 
 
+def test_a_model_saved_before_norm_level_is_normalised_as_it_was_trained():
+    """Models trained before 2026-12-05 ranked frames for `norm_top_db` by their mean log-mel;
+    read with the power ranking (the default since), white room tone around speech counted for
+    them as it never did in training. Their configs lack `norm_level` and are read as "mean";
+    new ones say which, and the shipped model says "power"."""
+    from aligner.model import AcousticModel, ModelConfig, counted_frames, load_config
+
+    fresh = ModelConfig(norm_top_db=25.0)
+    assert fresh.norm_level == ModelConfig.from_dict(fresh.to_dict()).norm_level == "power"
+    old = fresh.to_dict()
+    del old["norm_level"]
+    assert ModelConfig.from_dict(old).norm_level == "mean"
+    assert load_config().norm_level == "power"
+    with pytest.raises(ValueError, match="norm_level must be one of power, mean"):
+        ModelConfig(norm_level="median")
+    # speech loud in its low bands, flat tone 30 dB below its power: the two rankings disagree
+    g = torch.Generator().manual_seed(0)
+    speech = torch.linspace(2.0, -8.0, 80).expand(200, 80) + 0.3 * torch.randn(200, 80, generator=g)
+    tone = torch.full((100, 80), float(speech.exp().mean(-1).log().mean()) - 3.0 * math.log(10))
+    feats = torch.cat([tone, speech, tone])[None]
+    mask = torch.ones(1, feats.shape[1], dtype=torch.bool)
+    by_power = counted_frames(feats, mask, None, 25.0, by="power")[0]
+    by_mean = counted_frames(feats, mask, None, 25.0, by="mean")[0]
+    assert not by_power[:100].any() and by_power[100:300].all() and by_mean[:100].all()
+    models = {by: AcousticModel(ModelConfig(norm_top_db=25.0, norm_level=by)).eval()
+              for by in ("power", "mean")}
+    models["mean"].load_state_dict(models["power"].state_dict())
+    with torch.no_grad():
+        outs = [m(feats, torch.tensor([feats.shape[1]]))[0] for m in models.values()]
+    assert not torch.allclose(*outs)
+
+
 def test_edge_pad_option_trains(corpus, tmp_path):
     torch.set_num_threads(1)
     cfg = _cfg(tmp_path, corpus, "edge", epochs=1, augment=True, edge_pad=True, gold_aux=1.0,
@@ -793,15 +825,17 @@ def test_fine_tuning_takes_arch_settings_that_keep_the_weights_and_refuses_other
     _, cfg, _ = trained
     torch.set_num_threads(1)
     tuned = _cfg(tmp_path, corpus, "gate30", init=cfg.output, epochs=1, max_steps=1,
-                 arch={"norm_top_db": 30.0, "dropout": 0.2})
+                 arch={"norm_top_db": 30.0, "dropout": 0.2, "norm_level": "mean"})
     train(tuned, echo=lambda line: None)
     config = load_model(Path(tuned.output)).config
     assert (config.norm_top_db, config.dropout, config.dim) == (30.0, 0.2, TINY["dim"])
+    assert config.norm_level == "mean"
     for arch, named in (({"dim": TINY["dim"] * 2}, "dim cannot change"),
                         ({"loss": "ctc"}, "loss cannot change"),
                         ({"no_such_setting": 1}, "no_such_setting cannot change"),
                         ({"dropout": -0.1}, "dropout: -0.1 is not a number"),
-                        ({"norm_top_db": "30"}, "norm_top_db: '30' is not a number")):
+                        ({"norm_top_db": "30"}, "norm_top_db: '30' is not a number"),
+                        ({"norm_level": "median"}, "norm_level: 'median' is not one of")):
         wider = _cfg(tmp_path, corpus, "wider", init=cfg.output, max_steps=1, arch=arch)
         with pytest.raises(TrainError, match=named) as err:
             train(wider, echo=lambda line: None)

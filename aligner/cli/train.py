@@ -38,7 +38,10 @@ def command(
     sil_mass: Annotated[Optional[float], typer.Option(help="Mass of each optional silence token relative to a phone (OTTC); default: the --init model's, else 0.5.")] = None,
     phone_mass: Annotated[Optional[Path], typer.Option(help="OTTC: JSON file {phone: relative token mass} (e.g. typical durations, from recipes/train/phone_durations.py); default: the --init model's, else 1 for every phone.")] = None,
     states: Annotated[Optional[int], typer.Option(help="OTTC: ordered sub-phonetic states per phone (3 sharpens boundaries; with --init from a one-state model its label head is split); default: the --init model's, else 1.")] = None,
-    arch: Annotated[Optional[str], typer.Option(help='Architecture overrides as JSON, e.g. \'{"dim": 160, "blocks": 8}\'; with --model only dropout, norm_top_db and norm_local_s, which keep its weights.')] = None,
+    arch: Annotated[Optional[str], typer.Option(help=(
+        'Architecture overrides as JSON, e.g. \'{"dim": 160, "blocks": 8}\'; with --model only '
+        "dropout, norm_top_db, norm_level (power or mean) and norm_local_s, which keep its "
+        "weights."))] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (smoke tests).")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Step budget instead of --epochs: as many whole epochs as reach it (the schedule spans them).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option(help="Time budget for the training steps: the schedule's step total shrinks to what fits (a run on a busy or slow machine still ends with its learning rate decayed).")] = None,

@@ -57,7 +57,7 @@ def speech_statistics(paths: list[Path], config) -> tuple[list[float], list[floa
     for path in paths:
         feats, live = model_input(log_mel(torch.from_numpy(load_audio(path)), features),
                                   features.log_floor)
-        stats = recording_statistics(feats, live, config.norm_top_db)
+        stats = recording_statistics(feats, live, config.norm_top_db, config.norm_level)
         if stats is not None:  # nothing counted (a silent file): no statistics to give
             found.append(stats)
     return (torch.stack([s for s, _ in found]).mean(0).tolist(),

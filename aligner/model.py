@@ -65,7 +65,7 @@ class ModelConfig:
     phone_mass: dict[str, float] = field(default_factory=dict)  # relative beta per phone; absent = 1
     states: int = 1  # ordered sub-phonetic states per phone (aligner/states.py); 1 = phone classes
     norm_top_db: float = 0.0  # statistics over frames within this of the loud ones; 0 = all frames
-    norm_level: str = "power"  # what those dB rank (NORM_LEVELS): a config without it is "mean"
+    norm_level: str = "power"  # what those dB rank (NORM_LEVELS); a config without it: "mean"
     norm_local_s: float = 0.0  # statistics from this many seconds either side of a frame; 0 = all
     boundary_net: dict = field(default_factory=dict)  # BoundaryNet's sizes; empty = none
     norm_prior: dict = field(default_factory=dict)  # speech's statistics (NormPrior); empty = none
@@ -99,8 +99,10 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
-        """The config `to_dict` wrote. One saved before `norm_level` existed (2026-12-05) ranked
-        its frames by their mean log-mel, and is read so, to align as it was trained."""
+        """The config `to_dict` wrote. One saved before `norm_level` existed is read as "mean":
+        models trained before commit 87e54af (session 45) ranked their frames by mean log-mel,
+        and align as they were trained (the few saved between that commit and the field's,
+        trained by power, had "power" written in by hand)."""
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}")
@@ -109,7 +111,7 @@ class ModelConfig:
 
 def loud_level(level: Tensor, local_frames: int = 0, stride: int = 10) -> Tensor:
     """The level of the loud frames [B, 1] (or [B, T] with local_frames): the 95th-percentile
-    frame of `level` [B, T] (`frame_power`; -inf for frames that do not count), over each row or
+    frame of `level` [B, T] (`frame_level`; -inf for frames that do not count), over each row or
     over the local_frames frames on either side. The local reference is taken every `stride`
     frames and held until the next (a sort per frame cost more than the network); each frame
     gets the value of the last one at or before it, whose window reaches no further past its
@@ -243,7 +245,7 @@ NORM_LEVELS = ("power", "mean")  # `frame_level`'s measures, a model's `norm_lev
 
 def frame_level(feats: Tensor, by: str = "power") -> Tensor:
     """Each frame's level [B, T] as a model's `norm_level` measures it: "power"
-    (`frame_power`), or "mean", the mean log-mel, which models trained before 2026-12-05 used."""
+    (`frame_power`), or "mean", the mean log-mel, which models trained before session 45 used."""
     return frame_power(feats) if by == "power" else feats.float().mean(-1)
 
 

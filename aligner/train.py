@@ -580,7 +580,8 @@ def _start_or_resume(cfg: TrainConfig, model: AcousticModel, opt: torch.optim.Op
             log(f"--resume: no checkpoint in {work}, starting from scratch")
         return Progress(total)
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-    if ckpt["model_config"] != model.config.to_dict():
+    saved = ckpt["model_config"]  # read as a config file is: one saved before a field gets it
+    if ModelConfig.from_dict(saved).to_dict() != model.config.to_dict():  # as it was trained
         raise TrainError(f"{ckpt_path}: checkpoint was made with another model configuration")
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optimizer"])

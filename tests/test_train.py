@@ -20,7 +20,7 @@ import torch
 from aligner.alignment import Alignment, Interval
 from aligner.card import training_card, write_card
 from aligner.dev_metrics import dev_metrics, find_dev_utterances
-from aligner.train import TrainConfig, lr_factor, train, weight_head_frozen
+from aligner.train import TrainConfig, TrainError, lr_factor, train, weight_head_frozen
 
 SENTENCES = [
     "bee see dough", "may no bee", "see may dough", "no no see", "dough bee may",
@@ -153,12 +153,17 @@ def test_resume_continues_exactly(trained, corpus):
     per_epoch = straight["history"][0]["step"]
     cut = _cfg(tmp, corpus, "cut", max_steps=per_epoch)
     assert len(train(cut, echo=lambda line: None)["history"]) == 1
-    # A checkpoint from before the training config said what the run was for resumes too.
+    # A checkpoint from before the training config said what the run was for resumes too, and
+    # one from before the model config's norm_level is read as a config file is ("mean")
     ckpt_path = Path(cut.work_dir) / "checkpoint.pt"
     ckpt = torch.load(ckpt_path, weights_only=False)
     assert ckpt["train_config"].pop("purpose") == "train"
+    assert ckpt["model_config"].pop("norm_level") == "power"
     torch.save(ckpt, ckpt_path)
-    resumed = train(_cfg(tmp, corpus, "cut", resume=True), echo=lambda line: None)
+    with pytest.raises(TrainError, match="checkpoint was made with another model configuration"):
+        train(_cfg(tmp, corpus, "cut", resume=True), echo=lambda line: None)
+    resumed = train(_cfg(tmp, corpus, "cut", resume=True, arch={**TINY, "norm_level": "mean"}),
+                    echo=lambda line: None)  # TINY has no norm_top_db: the same network
     assert [h["step"] for h in resumed["history"]] == [h["step"] for h in straight["history"]]
     a = load_file(str(tmp / "straight" / "model" / "model.safetensors"))
     b = load_file(str(tmp / "cut" / "model" / "model.safetensors"))
@@ -709,7 +714,7 @@ def test_normalisation_settings_are_stored_and_old_configs_read_as_off():
 
 
 def test_a_model_saved_before_norm_level_is_normalised_as_it_was_trained():
-    """Models trained before 2026-12-05 ranked frames for `norm_top_db` by their mean log-mel;
+    """Models trained before session 45 ranked frames for `norm_top_db` by their mean log-mel;
     read with the power ranking (the default since), white room tone around speech counted for
     them as it never did in training. Their configs lack `norm_level` and are read as "mean";
     new ones say which, and the shipped model says "power"."""

@@ -193,7 +193,8 @@ def _training_data(run: Path, corpora: list[str]) -> str:
 
 def _normalisation(c: ModelConfig) -> str:
     """Which frames the normalisation's statistics come from, for the card ("" for all)."""
-    parts = ([f"of the frames whose power lies within {c.norm_top_db:g} dB of the loud ones'"]
+    level = "power" if c.norm_level == "power" else "mean log-mel"
+    parts = ([f"of the frames whose {level} lies within {c.norm_top_db:g} dB of the loud ones'"]
              if c.norm_top_db else [])
     parts += [f"from {c.norm_local_s:g} s either side of each frame"] if c.norm_local_s else []
     if c.norm_prior:

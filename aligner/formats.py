@@ -323,7 +323,8 @@ def write_json(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
     unpacks three items keeps working), with the entries' confidences in a list of their own
     beside them (`"confidence": [...]`, null where there is none); plus `flags` (each with the
     entry it refers to), each phone's word (`"word": [0, 0, 1, ...]`, the index of the words
-    tier's entry that holds it), the generated pronunciations of `unknown_words`, `transcript_fit` and
+    tier's entry that holds it), the generated pronunciations of `unknown_words`,
+    `transcript_fit` with the `noise_margin` (dB) and `band_edge` (Hz) it was judged with, and
     the transcript `text` as typed: a tool showing a learner the result has the sentence's own
     punctuation and case, which the words tier leaves out."""
     with atomic_open(path) as handle:
@@ -456,8 +457,14 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
     fits = {i: _conf(a.transcript_fit) for i, a in enumerate(alignments)
             if a.transcript_fit is not None}
     texts = {i: a.text for i, a in enumerate(alignments) if a.text is not None}
+    margins = {i: round(a.noise_margin, 2) for i, a in enumerate(alignments)
+               if a.noise_margin is not None and math.isfinite(a.noise_margin)}
+    bands = {i: round(a.band_edge) for i, a in enumerate(alignments)
+             if a.band_edge is not None and math.isfinite(a.band_edge)}
     out = {"start": 0.0, "end": duration, "tiers": tiers, "flags": flags,
            "unknown_words": unknown, "transcript_fit": _per_speaker(alignments, fits),
+           "noise_margin": _per_speaker(alignments, margins),
+           "band_edge": _per_speaker(alignments, bands),
            "text": _per_speaker(alignments, texts)}
     channel = next((a.channel for a in alignments if a.channel is not None), None)
     if channel is not None:  # one channel of the file, not the mix: whoever opens this later
@@ -1162,14 +1169,16 @@ def read_json(path: Path | dict, tolerant: bool = False, chosen: TierNames | Non
 
 
 def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignment]:
-    """Our JSON's `transcript_fit` (one number, or one per speaker) and `flags` back on the
-    speakers they were written for: without them a flagged alignment read back looks clean."""
+    """Our JSON's `transcript_fit`, `noise_margin` and `band_edge` (one number, or one per
+    speaker) and `flags` back on the speakers they were written for: without them a flagged
+    alignment read back looks clean, and its fit cannot be judged again as it was."""
     if not isinstance(data, dict) or not isinstance(data.get("tiers"), dict):
         return alignments  # another tool's JSON: it holds neither
-    fit, text = data.get("transcript_fit"), data.get("text")
+    text = data.get("text")
     for i, a in enumerate(alignments):
-        value = _speaker_value(fit, a, i, len(alignments))
-        a.transcript_fit = float(value) if _is_number(value) else None
+        for key in ("transcript_fit", "noise_margin", "band_edge"):
+            value = _speaker_value(data.get(key), a, i, len(alignments))
+            setattr(a, key, float(value) if _is_number(value) else None)
         value = _speaker_value(text, a, i, len(alignments))
         a.text = value if isinstance(value, str) else None
     flags = data.get("flags")

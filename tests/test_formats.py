@@ -672,6 +672,32 @@ def test_our_json_gives_back_its_flags_and_transcript_fit(tmp_path):
     assert [f.kind for f in found["alice"].flags] == ["transcript_mismatch", "long_word"]
 
 
+def test_our_json_gives_back_the_noise_margin_and_band_the_fit_was_judged_with(tmp_path):
+    """The transcript fit is judged against limits that move with the background noise and the
+    band (checks.judged_fit): read back without them, a fit of noisy or telephone audio was
+    judged as if in quiet wideband audio. They are also what a user checks a recording by."""
+    from aligner.checks import Thresholds, judged_fit
+
+    one = _alignment()
+    one.transcript_fit, one.noise_margin, one.band_edge = 0.004, 16.0371, 3437.6
+    write_outputs(one, tmp_path / "one", ["json"])
+    text = (tmp_path / "one.json").read_text(encoding="utf-8")
+    assert '"noise_margin": 16.04' in text and '"band_edge": 3438' in text
+    (back,) = read_json(tmp_path / "one.json")
+    assert (back.noise_margin, back.band_edge) == (16.04, 3438.0)
+    judged = judged_fit(back, Thresholds())
+    assert judged != back.transcript_fit  # the allowances apply again
+    assert judged == pytest.approx(judged_fit(one, Thresholds()), rel=1e-3)
+    alice, bob = _alignment("alice"), _alignment("bob", offset=0.5)
+    alice.noise_margin = 30.0  # bob's not measured: null, read back as None
+    write_outputs([alice, bob], tmp_path / "two", ["json"])
+    found = {a.speaker: a for a in read_json(tmp_path / "two.json")}
+    assert (found["alice"].noise_margin, found["bob"].noise_margin) == (30.0, None)
+    plain = _alignment()
+    write_outputs(plain, tmp_path / "plain", ["json"])
+    assert read_json(tmp_path / "plain.json")[0].noise_margin is None
+
+
 def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
     """The words tier has no punctuation or case; a tool showing a learner the sentence wants
     it as typed. One speaker: a string; several: one per speaker; read back onto each."""

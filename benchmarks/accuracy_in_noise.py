@@ -9,7 +9,8 @@ gold-dev and to --utterances recordings of the synthetic test split (voices neve
 exact gold times), and at 10 and 5 dB also with 1 s of quiet (-70 dBFS) before and after, as an
 editor's lead-in would add. For each: phone boundaries within 20 ms of the gold, the mean error, the
 `noise_margin` the aligner measures (how far the pauses lie below the speech) and the share
-flagged `noisy_audio`. pocketsphinx 5 aligns the same noisy recordings, side by side (its
+flagged `noisy_audio`; a noisy copy that passes full scale is scaled down to peak at 0.99, as
+it would have been recorded. pocketsphinx 5 aligns the same noisy recordings, side by side (its
 boundaries within 20 ms and mean error over the recordings it aligned; how many it failed on).
 speechocean762's held-out learner recordings, as recorded (evenly thinned to --learners), give
 the share of correct everyday recordings flagged. Viterbi, the shipped model, one thread.
@@ -79,6 +80,14 @@ def judged(aligner: Aligner, wave: np.ndarray, text_or_path, gold_phones, gold_f
     score = (None if gold_phones is None else
              score_tier(gold_fold.fold_phones(gold_phones), hyp_fold.fold_phones(hyp.phones)))
     return score, margin, any(flag_kind(f) == "noisy_audio" for f in hyp.flags)
+
+
+def within_full_scale(wave: np.ndarray) -> np.ndarray:
+    """`wave` scaled down to peak at 0.99 when speech and noise added together pass full scale:
+    a recording made that noisy would have been made at a lower gain, and pocketsphinx, given
+    16-bit samples, would otherwise hear it clipped."""
+    peak = float(np.abs(wave).max()) if wave.size else 0.0
+    return wave if peak <= 0.99 else (wave * (0.99 / peak)).astype(np.float32)
 
 
 def peer_judged(peer, wave: np.ndarray, text: str, gold_phones, gold_fold, hyp_fold):
@@ -177,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, data = [], []
     for name, heard, shift in cases:
         for label, recordings in sets:
-            heard_here = [(heard(w, i), tr, text, _shifted(g, shift), fold)
+            heard_here = [(within_full_scale(heard(w, i)), tr, text, _shifted(g, shift), fold)
                           for i, (w, tr, text, g, fold) in enumerate(recordings)]
             row, d = case_row(f"{label}, {name}", [judged(aligner, w, tr, g, fold, cmu)
                                                    for w, tr, _, g, fold in heard_here])

@@ -715,13 +715,14 @@ def dur_row(label: str, system: str, st: dict) -> list[object]:
 
 def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], n: int) -> dict:
     """How the flags treat a transcript with one wrong word: the share of such transcripts
-    flagged `transcript_mismatch`, of the replaced words flagged `low_confidence` and of those
-    that are their transcript's least confident word, and, for comparison, of the words of the
+    flagged `transcript_mismatch`, of the replaced words flagged `low_confidence`, of those
+    that are their transcript's least confident word and of those flagged `squeezed_word`, and,
+    for comparison, of the words of the
     correct transcripts (`done`) flagged `low_confidence`."""
     thresholds = ottc.aligner.thresholds
     right = [f for a in done.values() for f in low_confidence_words(a, thresholds)]
     pairs = substituted_pairs(items, n)
-    flagged = replaced = lowest = judged = strict = 0
+    flagged = replaced = lowest = judged = strict = squeezed = 0
     for item, text, i in pairs:
         try:
             a = ottc.align(item, text)
@@ -734,12 +735,15 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
         words = [w for w in a.words if w.label]
         if i < len(words) and words[i].label.upper() == text.split()[i].upper():
             replaced += low_confidence_words(a, thresholds)[i]
+            middle = (words[i].start + words[i].end) / 2
+            squeezed += any(getattr(f, "kind", "") == "squeezed_word" and f.start is not None
+                            and f.start <= middle <= f.end for f in a.flags)
             confs = [w.confidence if w.confidence is not None else 1.0 for w in words]
             lowest += confs[i] == min(confs)
             judged += 1
     return {"transcripts": len(pairs), "transcript_flagged": flagged, "strict": strict,
             "word_flagged": replaced / max(1, judged), "words_judged": judged,
-            "word_lowest": lowest / max(1, judged),
+            "word_lowest": lowest / max(1, judged), "word_squeezed": squeezed / max(1, judged),
             "correct_words_flagged": float(np.mean(right)) if right else 0.0}
 
 
@@ -896,6 +900,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"the replaced word flagged `low_confidence`: {100 * sub['word_flagged']:.1f}% "
                     f"(the correct transcripts' words: {100 * sub['correct_words_flagged']:.1f}%); "
                     f"the transcript's least confident word: {100 * sub['word_lowest']:.1f}%; "
+                    f"flagged `squeezed_word`: {100 * sub['word_squeezed']:.1f}%; "
                     f"refused by `--strict`: {share(sub['strict'], sub['transcripts'])}"])
                 cut = entry["truncated"]
                 so_rows.append([

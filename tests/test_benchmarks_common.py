@@ -271,3 +271,16 @@ def test_noise_benchmark_scores_the_peer_on_what_it_aligned_and_counts_its_failu
     assert 0.0 < data["pocketsphinx_within_20ms"] < 1.0
     cells, data = peer_cells([None, None])
     assert cells == ["-", "-", 2] and data["pocketsphinx_within_20ms"] is None
+
+
+def test_noise_benchmark_keeps_a_noisy_copy_within_full_scale_for_both_systems():
+    """Speech and noise added can pass 1.0; pocketsphinx takes 16-bit samples and heard such
+    a copy clipped while ottc-align heard it whole. Scaled down, both hear the same samples."""
+    import numpy as np
+
+    from benchmarks.accuracy_in_noise import within_full_scale
+
+    loud = np.array([0.5, -2.0, 1.0], dtype=np.float32)
+    assert np.allclose(within_full_scale(loud), [0.2475, -0.99, 0.495])
+    quiet = np.array([0.5, -0.9], dtype=np.float32)
+    assert within_full_scale(quiet) is quiet

@@ -695,18 +695,18 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
                           "(a muted or distant microphone, the wrong input) may hold little "
                           "more than noise; is this the recording you meant?"))
     clipped = float((magnitude >= FULL_SCALE).mean())
-    if clipped >= CLIPPED_SHARE and peak > 1.0 + 1e-3:  # cannot tell which: say both
-        flags.append(Flag("clipped",
-                          f"{clipped:.1%} of the samples are at or beyond full scale (the peak "
-                          f"is {peak:.2f}): either the recording was clipped when it was made "
-                          "(distorted, which blurs boundaries and lowers confidences: record at "
-                          "a lower input level), or it is a floating-point file scaled beyond "
-                          "1.0, which is intact (scale it down to 1.0)"))
-    elif clipped >= CLIPPED_SHARE:
-        flags.append(Flag("clipped",
-                          f"{clipped:.1%} of the samples are at full scale: the recording is "
-                          "clipped (distorted), which blurs boundaries and lowers confidences; "
-                          "record at a lower input level"))
+    if clipped >= CLIPPED_SHARE:
+        if peak > 1.0 + 1e-3:  # the samples cannot tell which: both are said
+            message = (f"{clipped:.1%} of the samples are at or beyond full scale (the peak is "
+                       f"{peak:.2f}): either the recording was clipped when it was made "
+                       "(distorted, which blurs boundaries and lowers confidences: record at a "
+                       "lower input level), or it is a floating-point file scaled beyond 1.0, "
+                       "which is intact (scale it down to 1.0)")
+        else:
+            message = (f"{clipped:.1%} of the samples are at full scale: the recording is "
+                       "clipped (distorted), which blurs boundaries and lowers confidences; "
+                       "record at a lower input level")
+        flags.append(Flag("clipped", message))
     return flags
 
 

@@ -101,16 +101,23 @@ def peer_judged(peer, wave: np.ndarray, text: str, gold_phones, gold_fold, hyp_f
     return score_tier(gold_fold.fold_phones(gold_phones), hyp_fold.fold_phones(hyp.phones))
 
 
+def boundary_cells(scores: list) -> tuple[list[str], float | None, float | None]:
+    """(the within 20 ms and mean error cells, the share, the mean ms) of phone TierScores
+    ("-" and None for none): one system's columns of a row."""
+    summary = summarise_tier(scores) if scores else None
+    within = summary.within.get(20) if summary else None
+    mean = None if summary is None else summary.mean_ms
+    return (["-" if within is None else f"{100 * within:.1f}%",
+             "-" if mean is None else f"{mean:.1f} ms"], within, mean)
+
+
 def peer_cells(scores: list) -> tuple[list[object], dict]:
     """The pocketsphinx columns of a row (within 20 ms, mean error, failed) and their data."""
     done = [s for s in scores if s is not None]
-    summary = summarise_tier(done) if done else None
-    within = summary.within.get(20) if summary else None
-    mean = None if summary is None else summary.mean_ms
-    cells = ["-" if within is None else f"{100 * within:.1f}%",
-             "-" if mean is None else f"{mean:.1f} ms", len(scores) - len(done)]
-    return cells, {"pocketsphinx_within_20ms": within, "pocketsphinx_mean_ms": mean,
-                   "pocketsphinx_failed": len(scores) - len(done)}
+    cells, within, mean = boundary_cells(done)
+    return [*cells, len(scores) - len(done)], {
+        "pocketsphinx_within_20ms": within, "pocketsphinx_mean_ms": mean,
+        "pocketsphinx_failed": len(scores) - len(done)}
 
 
 def _shifted(phones, seconds: float):
@@ -122,16 +129,12 @@ def case_row(label: str, results: list) -> tuple[list[object], dict]:
     scores = [s for s, _, _ in results if s is not None]
     margins = [m for _, m, _ in results if m is not None]
     flagged = sum(f for _, _, f in results)
-    summary = summarise_tier(scores) if scores else None
-    within = summary.within.get(20) if summary else None
-    row = [label, len(results),
-           "-" if within is None else f"{100 * within:.1f}%",
-           "-" if summary is None or summary.mean_ms is None else f"{summary.mean_ms:.1f} ms",
+    cells, within, mean = boundary_cells(scores)
+    row = [label, len(results), *cells,
            f"{np.median(margins):.1f} dB" if margins else "-",
            f"{min(margins):.1f} dB" if margins else "-",
            f"{flagged} of {len(margins)} judged"]
-    data = {"case": label, "recordings": len(results), "within_20ms": within,
-            "mean_ms": None if summary is None else summary.mean_ms,
+    data = {"case": label, "recordings": len(results), "within_20ms": within, "mean_ms": mean,
             "median_margin_db": float(np.median(margins)) if margins else None,
             "least_margin_db": min(margins) if margins else None,
             "judged": len(margins), "flagged": flagged}

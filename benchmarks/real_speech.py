@@ -52,7 +52,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aligner.atomic import atomic_open  # noqa: E402
-from aligner.checks import (STRICT_KINDS, judged_fit, refusing_flags,  # noqa: E402
+from aligner.checks import (STRICT_KINDS, flag_kind, judged_fit, refusing_flags,  # noqa: E402
                             word_confidence_floor)
 from aligner.alignment import Alignment, Interval  # noqa: E402
 from aligner.align import AlignmentError  # noqa: E402
@@ -653,7 +653,7 @@ def unspoken_stream(done: dict[str, Alignment]) -> dict:
 
 
 def flag_kinds(a: Alignment) -> set[str]:
-    return {getattr(f, "kind", str(f).split(":", 1)[0]) for f in a.flags}
+    return {flag_kind(f) for f in a.flags}
 
 
 # ----------------------------------------------------------------------------- main
@@ -736,7 +736,7 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
         if i < len(words) and words[i].label.upper() == text.split()[i].upper():
             replaced += low_confidence_words(a, thresholds)[i]
             middle = (words[i].start + words[i].end) / 2
-            squeezed += any(getattr(f, "kind", "") == "squeezed_word" and f.start is not None
+            squeezed += any(flag_kind(f) == "squeezed_word" and f.start is not None
                             and f.start <= middle <= f.end for f in a.flags)
             confs = [w.confidence if w.confidence is not None else 1.0 for w in words]
             lowest += confs[i] == min(confs)

@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from aligner.alignment import FRAME_SECONDS, Alignment, Interval
+from aligner.checks import Thresholds
 
 # Figure geometry, in inches at `dpi`: WIDTH_IN * dpi pixels wide; see `image_size` for the height.
 WIDTH_IN = 14.0
@@ -308,7 +309,7 @@ def _row_height_in(panels: list[tuple[str, int]]) -> float:
 
 
 def _caption_lines(panels: list[tuple[str, int]], flagged: bool = False) -> int:
-    return 2 + (2 if ("alpha", 0) in panels else 0) + flagged
+    return 3 + (2 if ("alpha", 0) in panels else 0) + flagged
 
 
 def _figure_height_in(panels: list[tuple[str, int]], rows: int, flagged: bool = False) -> float:
@@ -591,11 +592,14 @@ def _page_title(plan: Layout, page: int, hidden: int) -> str:
 def _draw_caption(fig, plan: Layout, panels: list[tuple[str, int]], height_in: float) -> None:
     """The key under the rows: what the colours, greys and the frame-weight curve mean."""
     has_conf = any(iv.confidence is not None for a in plan.alignments for iv in a.words if iv.label)
-    words = ("words: box colour and number = word confidence (red 0, yellow 0.5, green 1); "
+    low = Thresholds().min_word_confidence
+    words = (f"words: box colour and number = word confidence, log scale (red {low:g} or less, "
+             f"where low_confidence flags a word; yellow {math.sqrt(low):.2g}; green 1); "
              if has_conf else "words: this file has no confidence values; ")
     lines = [
-        words + "grey = pause. Blue lines over wave and spectrogram: word (solid) and phone "
-                "(dashed) boundaries. A staggered label belongs to the box it is centred on.",
+        words + "grey = pause.",
+        "Blue lines over wave and spectrogram: word (solid) and phone (dashed) boundaries. A "
+        "staggered label belongs to the box it is centred on.",
         f"spectrogram: 25 ms window, 0–{plan.spec_max_hz / 1000:g} kHz; black = the recording's "
         f"loudest point, white = {_SPEC_DYNAMIC_RANGE_DB:g} dB below it, the same on every row "
         "and every window of this recording.",
@@ -775,10 +779,21 @@ def confidence_text(confidence: float) -> str:
     return f"{confidence:.2f}" if confidence >= 0.01 else f"{confidence:.2g}"
 
 
+def confidence_shade(confidence: float) -> float:
+    """Where a word confidence falls on the colour scale, 0 (red) to 1 (green): log-scaled from
+    the shipped `low_confidence` threshold up to 1. Why not linear: a word's confidence is a
+    geometric mean of frame posteriors, and correctly aligned words of real speech have a
+    median near 0.08, so a linear scale showed a correct sentence almost all red."""
+    low = Thresholds().min_word_confidence
+    if confidence <= low:
+        return 0.0
+    return min(1.0, math.log(confidence / low) / math.log(1.0 / low))
+
+
 def _confidence_colour(confidence: float | None, cmap) -> tuple[float, float, float, float]:
     if confidence is None or not math.isfinite(confidence):
         return _NO_CONFIDENCE
-    return cmap(min(max(confidence, 0.0), 1.0))
+    return cmap(confidence_shade(confidence))
 
 
 def flagged_spans(flags: Sequence[str]) -> list[tuple[float, float, str]]:

@@ -36,6 +36,7 @@ class UtteranceCheck:
     """What `validate` found for one utterance (before any alignment)."""
 
     name: str
+    speaker: str | None = None  # as `align` would group it (corpus.find_utterances)
     sample_rate: int = 0
     channels: int = 0
     duration: float = 0.0
@@ -93,26 +94,29 @@ class ValidationReport:
 
 
 def validate_corpus(root: Path, dictionary: Path | None = None,
-                    channel: int | None = None) -> ValidationReport:
+                    channel: int | None = None, speaker_characters: int = 0
+                    ) -> ValidationReport:
     """Read every recording and transcript of a corpus the way alignment would: decoding
     problems (of `channel` alone when given, as `align --channel` reads it: a recording without
     it, or silent on it), recordings in formats libsndfile cannot read, empty or unreadable
     transcripts, a .lab and a .txt that disagree (a warning), unknown words, implausible
-    speaking rates. Raises only for a bad dictionary (a usage error)."""
+    speaking rates. Speakers as `align` groups them (`speaker_characters`: MFA's option).
+    Raises only for a bad dictionary (a usage error)."""
     from aligner.text.frontend import load_lexicon
 
     lexicon = load_lexicon(Path(dictionary) if dictionary is not None else None)
     generated: dict[str, list[list[str]]] = {}
     unknown: dict[str, tuple[int, list[str]]] = {}
     readings: dict[str, tuple[int, str]] = {}
-    utterances = find_utterances(root)
+    utterances = find_utterances(root, speaker_characters)
     same_name = same_name_problems(utterances)
     checks, seen = [], set()
     for utt in utterances:
         if utt.name in same_name:  # one row per name, as `align` reports it: one failure
             if utt.name not in seen:
                 seen.add(utt.name)
-                checks.append(UtteranceCheck(utt.name, problems=[same_name[utt.name]]))
+                checks.append(UtteranceCheck(utt.name, utt.speaker,
+                                            problems=[same_name[utt.name]]))
             continue
         checks.append(_check(utt, lexicon, unknown, generated, readings, channel))
     entries = {**lexicon.user, **dict(sorted(generated.items()))}
@@ -130,7 +134,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
     from aligner.formats import excerpt_problem, segment_problem
     from aligner.text.frontend import generated_pronunciations, prepare_text
 
-    check = UtteranceCheck(utt.name)
+    check = UtteranceCheck(utt.name, utt.speaker)
     _check_audio(utt, check, channel)
     if utt.transcript is None:
         check.problems.append(no_transcript_problem(utt.audio))

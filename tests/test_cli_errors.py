@@ -114,6 +114,15 @@ def test_audio_and_transcript_given_the_wrong_way_round(tmp_path, tiny_model_dir
     assert "AUDIO TRANSCRIPT" in err and not (tmp_path / "x.TextGrid").exists()
 
 
+def test_words_given_in_place_of_a_transcript_file_say_how_to_give_them(tmp_path, tiny_model_dir,
+                                                                     example_pair):
+    """`ottc-align x.wav "the words"` said only "transcript not found"."""
+    audio, _ = example_pair
+    result = cli(audio, "please say match", "--model", tiny_model_dir, "-o", tmp_path / "x.json")
+    err = assert_one_line_error(result, 2, "please say match", "transcript not found")
+    assert "echo" in err and not (tmp_path / "x.json").exists()
+
+
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without GPU")
 def test_cuda_requested_without_gpu(tmp_path, tiny_model_dir, example_pair):
     wav, txt = example_pair

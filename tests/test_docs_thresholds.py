@@ -20,6 +20,7 @@ QUOTES = [
     ("docs/usage.md", rf"the transcript fit is below {NUMBER}", "min_transcript_fit"),
     ("docs/usage.md", rf"the product uses their mean, {NUMBER}", "min_transcript_fit"),
     ("docs/usage.md", rf"a word's confidence is below {NUMBER}", "min_word_confidence"),
+    ("docs/plot.md", rf"log scale \(red at or under {NUMBER}", "min_word_confidence"),
     ("docs/usage.md", rf"a recording below {NUMBER} is flagged", "min_relative_fit"),
     ("docs/usage.md", rf"the product uses {NUMBER}, the mean", "min_relative_fit"),
     ("docs/usage.md", rf"a word lasts more than {NUMBER} s", "max_word_seconds"),

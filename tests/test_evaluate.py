@@ -315,6 +315,8 @@ def test_cli_exit_codes_and_outputs(tmp_path: Path):
     assert "1 failed" in res.output and "b: no hypothesis" in res.output
     # piped (not a terminal): the silence line is one line, not wrapped to the table's width
     assert "silence share of 10 ms frames: gold 33.3%, hyp 35.0%" in res.output
+    quiet = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "-q"])
+    assert quiet.exit_code == 1 and quiet.output.strip() == "error: b: no hypothesis"
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["failed"] == 1 and summary["phones"]["mean_ms"] == pytest.approx(8.0)
     _write_json(hyp / "b.json", _hyp())

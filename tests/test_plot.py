@@ -11,6 +11,7 @@ matters (peaks, the spectral peak of a tone) while bounding the work for long wi
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -689,9 +690,9 @@ def test_cli_refuses_an_output_that_is_not_png(tmp_path, recording, name):
     assert _run(["plot", str(recording), str(tg), "-o", str(tmp_path / "p.PNG")]).exit_code == 0
 
 
-def test_plotting_another_recordings_alignment_warns(tmp_path, tiny_model_dir):
-    """An alignment made for a longer recording is drawn (the picture shows the mismatch) with
-    a warning naming both files; the recording's own alignment draws without one."""
+def test_plotting_another_recordings_alignment_is_refused(tmp_path, tiny_model_dir):
+    """An alignment made for a longer recording is refused (exit 2, nothing drawn) with one line
+    naming both files; the recording's own alignment draws without a warning."""
     from cli_helpers import cli, write_pair
     from conftest import speechlike
 
@@ -703,12 +704,25 @@ def test_plotting_another_recordings_alignment_warns(tmp_path, tiny_model_dir):
         own = cli("plot", wav, own_file, "-o", tmp_path / "own.png", "-q")
         assert own.exit_code == 0 and "warning" not in own.stderr
     other = cli("plot", short_wav, tg, "-o", tmp_path / "other.png", "-q")
-    assert other.exit_code == 0 and (tmp_path / "other.png").exists()
-    assert "warning:" in other.stderr and "long.TextGrid" in other.stderr
-    assert "short.wav lasts 1.50 s" in other.stderr
+    assert other.exit_code == 2 and not (tmp_path / "other.png").exists()
+    assert other.stderr.startswith("error:") and len(other.stderr.strip().splitlines()) == 1
+    assert "long.TextGrid" in other.stderr and "short.wav lasts 1.50 s" in other.stderr
 
 
 def test_a_small_confidence_is_not_shown_as_zero():
     from aligner.plot import confidence_text
 
     assert [confidence_text(c) for c in (0.83, 0.01, 0.001006, 0.000042)] == ["0.83", "0.01", "0.001", "4.2e-05"]
+
+
+def test_word_confidence_is_coloured_on_a_log_scale_from_the_flag_threshold():
+    """Correct words of real speech have a median confidence near 0.08: on a linear scale they
+    were all red. Red is at the `low_confidence` threshold, green at 1, the middle between."""
+    from aligner.checks import Thresholds
+    from aligner.plot import confidence_shade
+
+    low = Thresholds().min_word_confidence
+    assert confidence_shade(low / 10) == confidence_shade(low) == 0.0
+    assert confidence_shade(1.0) == 1.0
+    assert confidence_shade(math.sqrt(low)) == pytest.approx(0.5)
+    assert 0.55 < confidence_shade(0.08) < 0.7

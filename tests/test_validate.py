@@ -163,6 +163,14 @@ def test_validate_corpus_summary_fits_an_80_column_terminal(tmp_path, write_wav,
     result = cli("validate", tmp_path / "c")
     (row,) = [line for line in result.output.splitlines() if "speakers" in line]
     assert "2 (+ 1 recording(s) in no speaker folder)" in " ".join(row.split())
+    flat = tmp_path / "flat"  # MFA's -s N: the speaker is the name's first N characters
+    for name in ("ab01", "ab02", "cd01"):
+        write_wav(flat / f"{name}.wav", speechlike(1.0))
+        (flat / f"{name}.lab").write_text("hello there")
+    result = cli("validate", flat, "-s", "2")
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.output.splitlines() if "speakers" in line]
+    assert row.split()[-2] == "2", result.output
 
 
 def test_validate_never_writes_its_report_or_dictionary_over_the_corpus(small_corpus, tmp_path):

@@ -69,6 +69,8 @@ def command(
     for s in scores:  # a file that cannot be read is an error, printed even with --quiet
         if s.status == "unreadable":
             print_error(s.reason)
+        elif s.status == "failed" and quiet:  # exit 1 must say why, --quiet or not
+            print_error(f"{s.name}: {s.reason}")
     if not quiet:
         console = out_console()
         if summary.failed < summary.utterances:

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aligner.cli.common import DeviceOption, ModelOption, err_console, escape, fail, load_aligner
+from aligner.cli.common import DeviceOption, ModelOption, fail, load_aligner
 
 
 def command(
@@ -57,7 +57,7 @@ def command(
 ) -> None:
     """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly, with --model, --device, --dictionary and --method). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
 
-    Exit codes: 0 written; 2 bad input (unreadable files, bad window, unknown speaker, an -o that does not end in .png, no matplotlib).
+    Exit codes: 0 written; 2 bad input (unreadable files, an alignment made for a longer recording, bad window, unknown speaker, an -o that does not end in .png, no matplotlib).
     """
     out_path = output if output is not None else alignment.with_suffix(".png")
     try:
@@ -74,8 +74,8 @@ def command(
         candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
                                     method)
         chosen = _choose_speaker(candidates, speaker, alignment)
-        if note := _other_recording(chosen, len(samples) / SAMPLE_RATE, alignment, audio):
-            err_console().print(f"[yellow]warning:[/] {escape(note)}")
+        if problem := _other_recording(chosen, len(samples) / SAMPLE_RATE, alignment, audio):
+            raise fail(problem)
         heading = title if title is not None else _default_title(audio, chosen)
         written = plot_alignment(samples, SAMPLE_RATE, chosen, out_path, start=start, end=end,
                                  title=heading, dpi=dpi, row_seconds=row_seconds)
@@ -113,16 +113,17 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
 
 
 def _other_recording(alignments: list, seconds: float, path: Path, audio: Path) -> str | None:
-    """Why the alignment probably belongs to another recording, or None: it was made for more
-    audio than there is (plotted anyway: the picture shows it). Not for less: a CSV or another
-    tool's JSON ends with its last interval, not with the recording."""
+    """Why the alignment belongs to another recording, or None: it was made for more audio
+    than there is (drawn, its labels beyond the audio's end filled pages over a flat line). Not
+    for less: a CSV or another tool's JSON ends with its last interval, not with the
+    recording."""
     from aligner.checks import AUDIO_END_SLACK
 
     made_for = max([a.duration for a in alignments]
                    + [iv.end for a in alignments for iv in (*a.words, *a.phones) if iv.label])
     if made_for > seconds + AUDIO_END_SLACK:
         return (f"{path} was made for {made_for:.2f} s of audio but {audio} lasts "
-                f"{seconds:.2f} s: is it this recording's alignment?")
+                f"{seconds:.2f} s: plot it with the recording it was made for")
     return None
 
 

@@ -22,6 +22,10 @@ def command(
         "--channel", min=1, help="Check channel N of each recording, as align --channel N "
         "reads it: a recording without it, or silent on it, is a problem.",
         show_default=False)] = None,
+    speaker_characters: Annotated[int, typer.Option(
+        "--speaker-characters", "--speaker_characters", "-s", min=0,
+        help="The speaker is the first N characters of each file's name, as align -s N "
+             "groups them (MFA's option); 0: the first folder below the corpus.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
     export_dictionary: Annotated[Optional[Path], typer.Option(
         help="Write the generated pronunciations of unknown words (after the --dictionary's "
@@ -41,7 +45,7 @@ def command(
     if not corpus_dir.is_dir():
         raise fail(f"{corpus_dir}: not a directory")
     try:
-        findings = validate_corpus(corpus_dir, dictionary, channel)
+        findings = validate_corpus(corpus_dir, dictionary, channel, speaker_characters)
     except ValueError as err:  # bad dictionary
         raise fail(err)
     if not findings.utterances:
@@ -122,8 +126,8 @@ def _corpus_table(utts):
     rates = Counter(u.sample_rate for u in utts if u.sample_rate)
     chans = Counter(u.channels for u in utts if u.channels)
     durations = [u.duration for u in utts if u.duration]
-    speakers = {u.name.split("/")[0] for u in utts if "/" in u.name}  # the first folder (MFA)
-    at_top = sum("/" not in u.name for u in utts)
+    speakers = {u.speaker for u in utts if u.speaker is not None}
+    at_top = sum(u.speaker is None for u in utts)
     table = Table(title="corpus", show_header=False)
     table.add_column("quantity")
     table.add_column("value", justify="right")

@@ -336,8 +336,11 @@ class Aligner:
         if path is None:
             return text_segments(str(transcript), "<transcript>")
         if not path.exists():
-            hint = "" if isinstance(transcript, Path) else (
-                " (a transcript string that looks like a file name is read as a file)")
+            hint = " (a transcript string that looks like a file name is read as a file)"
+            if isinstance(transcript, Path):  # the CLI's TRANSCRIPT, or a Path in Python
+                hint = (" (the transcript is a file: to give the words themselves, write them "
+                        "to one first, e.g. echo 'the words' > x.txt)"
+                        if " " in path.name and not path.suffix else "")
             shown = transcript if isinstance(transcript, Path) else str(transcript).strip()
             raise TranscriptError(f"{shown}: transcript not found{hint}")  # as the user wrote it
         if path.is_dir():

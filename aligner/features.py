@@ -338,6 +338,11 @@ def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tenso
     """The level in dB (mean power re full scale) of each 10 ms frame of a 16 kHz recording:
     the 20 ms centred on the frame's centre, (t + 0.5) * 10 ms. [num_frames(N)]
 
+    The power about the window's own mean: a constant offset (DC, from a cheap microphone or
+    sound card) is nothing a microphone heard, and counted as power an offset of 0.02 (-34
+    dBFS) read a clean recording's pauses as only 11 dB below its words (`noisy_audio`); the
+    mean of 20 ms is no sound of speech (nor of 50 Hz hum, one whole period).
+
     For judging how far a sound has faded from the loudest part of its word
     (`boundaries.extend_into_voicing`), on the waveform itself, not on the model's features.
     emphasis: after pre-emphasis (x[n] - 0.97 x[n-1]), which weighs the upper frequencies, where
@@ -357,8 +362,10 @@ def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tenso
             before = x[start - 1: start] if start > 0 else x.new_zeros(1)
             piece = piece - 0.97 * torch.cat([before, piece[:-1]])
         piece = torch.nn.functional.pad(piece, (max(0, -lo), want - len(piece) - max(0, -lo)))
-        power = torch.nn.functional.avg_pool1d(piece.square()[None, None], 2 * hop, hop)[0, 0]
-        out[first:last] = 10 * torch.log10(power[: last - first] + 1e-12)
+        pool = torch.nn.functional.avg_pool1d
+        mean = pool(piece[None, None].double(), 2 * hop, hop)[0, 0]
+        power = pool(piece.double().square()[None, None], 2 * hop, hop)[0, 0] - mean.square()
+        out[first:last] = 10 * torch.log10(power[: last - first].clamp(min=0).float() + 1e-12)
     return out
 
 

@@ -145,8 +145,9 @@ def test_quotes_around_a_word_are_not_its_spelling(lex):
     ("bi- bi- big", ["bi-", "bi-"], ["big"]),  # a part-word repetition that spells "bi"
     ("ta- table", ["ta-"], ["table"]),
     ("the b- ball", ["b-"], ["the", "ball"]),
-    ("pre- and post-war", [], ["pre", "and", "post-war"]),  # said in full: a word
-    ("so- so- so good", [], ["so", "so", "so", "good"]),  # whole words repeated
+    ("pre- and post-war", [], ["pre-", "and", "post-war"]),  # said in full: a word, as typed
+    ("so- so- so good", [], ["so-", "so-", "so", "good"]),  # whole words repeated
+    ("against the wor- the wizard", [], ["against", "the", "wor-", "the", "wizard"]),
     (" ".join(["bi-"] * 9) + " big", ["bi-"] * 9, ["big"]),
 ])
 def test_a_part_word_started_again_is_a_cutoff(text, cut, words, lex):
@@ -202,6 +203,14 @@ def test_user_dictionary_entries_for_markup(tmp_path):
     bad.write_text("word\tAH spn\n", encoding="utf-8")
     with pytest.raises(DictionaryError, match=r"bad\.dict:1: 'spn' is not one of the model's phones"):
         read_user_dictionary(bad)
+
+
+def test_markup_that_names_a_pause_is_a_pause_without_a_dictionary(lex):
+    """`<sil>` was spoken noise and took 0.9 s of the words around it; markup naming a pause is
+    read as MFA's `{SL}<TAB>sil` makes it. A dictionary entry still wins; other markup stays
+    spoken noise."""
+    words = parse_transcript("<sil> {SL} [pause] <SILENCE> [sp] [laughter] <unk> (pause)", lex)
+    assert [w.pronunciations for w in words] == [[["sil"]]] * 5 + [[["spn"]]] * 2 + [[["sil"]]]
 
 
 def test_markup_ids_only_where_asked():
@@ -609,6 +618,7 @@ def test_a_dictionary_entry_keeps_a_letter_compound_whole(tmp_path):
 
 
 def test_a_suspended_hyphen_after_a_word_keeps_the_word(lex):
-    """"pre- and post-war": the letters before the hyphen are a word with a vowel, said in full."""
+    """"pre- and post-war": the letters before the hyphen are a word with a vowel, said in full;
+    the words tier shows it as typed, hyphen and all."""
     words = parse_transcript("pre- and post-war", lex)
-    assert [w.text for w in words] == ["pre", "and", "post-war"] and words[0].pronunciations
+    assert [w.text for w in words] == ["pre-", "and", "post-war"] and words[0].pronunciations

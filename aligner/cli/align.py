@@ -256,10 +256,6 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     swapped = swapped_arguments(audio, transcript)
     if swapped is not None:
         raise fail(f"{swapped}: give the audio first (ottc-align AUDIO TRANSCRIPT)")
-    if transcript is not None and " " in transcript.name and not transcript.suffix \
-            and not transcript.exists():
-        raise fail(f"{transcript}: transcript not found (TRANSCRIPT is a file: to give the "
-                   "words themselves, write them to one first, e.g. echo 'the words' > x.txt)")
     from aligner.formats import ctm_phones_path, output_paths, write_file, write_outputs
     from aligner.runner import (align_one, foreign_output, foreign_refusal, overwrite_refusal,
                                 overwritten_input)

@@ -25,7 +25,7 @@ from aligner.text.errors import DictionaryError, TranscriptError, Unpronounceabl
 from aligner.text.lexicon import MAX_VARIANTS, Lexicon, read_cmudict, cmudict_path
 from aligner.text.lexicon import read_user_dictionary
 from aligner.text.normalise import MARKUP_STAR, Token, is_chat, normalise
-from aligner.text.phones import SPOKEN_NOISE, STAR
+from aligner.text.phones import SILENCE, SPOKEN_NOISE, STAR
 
 __all__ = [
     "Word", "Lexicon", "PreparedText", "TranscriptError", "DictionaryError",
@@ -87,7 +87,15 @@ def _markup_word(text: str, kind: str, lexicon: Lexicon) -> Word:
     entry = lexicon.user_entry(text) if kind != MARKUP_STAR else None
     if entry:
         return Word(text, entry, False, [])
+    if text[1:-1].strip().lower() in SILENCE_MARKUP:  # as MFA's `{SL}<TAB>sil` reads it
+        return Word(text, [[SILENCE]], False, [])
     return Word(text, [[STAR if kind == MARKUP_STAR else SPOKEN_NOISE]], False, [])
+
+
+# Markup that names a pause (`<sil>`, `{SL}`, `[pause]`): aligned as silence, as a dictionary
+# entry `{SL}<TAB>sil` makes it, not as spoken noise, which took 0.9 s of the words around a
+# `<sil>` typed where the speaker paused only briefly.
+SILENCE_MARKUP = frozenset({"sil", "sl", "silence", "pause", "sp"})
 
 
 # HTML's (and SSML's) inline tags and character entities: text copied from a web page or meant

@@ -1150,6 +1150,9 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
             pending_unit = [_CURRENCY[m.group(2)][1]]
         if core.endswith(".") and readings and (readings[0] == [core[:-1].lower()] or roman):
             b -= 1  # "said no.", "Chapter I.": the dot was a full stop after all
-        if readings:
-            tokens.append(Token(original(a, b), readings))
+        if readings:  # a word said in full before a hyphen keeps it ("pre- and post-war"),
+            # but not a line's end ("well-\nknown": a book's hyphen where the line broke)
+            shown = b + 1 if _trailing_hyphen(core, cleaned, b) and cleaned[b + 1:b + 2] not in (
+                "\n", "\r") else b
+            tokens.append(Token(original(a, shown), readings))
     return tokens

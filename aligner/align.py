@@ -38,10 +38,10 @@ from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, beyond_audio, decoder_disagreement, ends_in_speech,
-                            find_flags, flag_kind, for_speaker, interval_not_aligned,
-                            noise_margin, noisy_audio, overlapping_speech, recording_level,
-                            transcript_fit, untranscribed_turns, voiced_outside_words,
-                            words_in_silence)
+                            find_flags, flag_kind, for_speaker, heard_speech,
+                            interval_not_aligned, noise_margin, noisy_audio, overlapping_speech,
+                            recording_level, transcript_fit, untranscribed_turns,
+                            voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
                             is_long)
@@ -419,8 +419,11 @@ class Aligner:
             share = voiced_share(voiced)
             if share < self.thresholds.min_voiced_share:  # in hiss? a second look (no_speech)
                 share = max(share, voiced_share_in_noise(piece))
+            heard = heard_speech(outputs.log_probs.numpy())  # what voicing alone misses
+            n = min(len(heard), len(voiced))
+            speech = np.concatenate([voiced.numpy()[:n] | heard[:n], voiced.numpy()[n:]])
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
-                a.words, voiced.numpy(), self.frame_duration))
+                a.words, speech, self.frame_duration))
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
             aligned_text.setdefault(owner, []).append(segment.text.strip())
             if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):

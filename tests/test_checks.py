@@ -269,14 +269,14 @@ def test_voiced_outside_words_counts_every_stretch_not_only_the_longest():
     a = _alignment([(1.9, 3.1, "said", 0.5)], [(1.9, 3.1, "S", 0.5)], 60.0)
     a.voiced_outside = found
     (flag,) = [f for f in find_flags(a) if f.kind == "untranscribed_speech"]
-    assert "2.0 s of voiced speech at 10.00-12.00 s" in flag and "24.0 s in all, in 12 stretches" in flag
+    assert "2.0 s of speech at 10.00-12.00 s" in flag and "24.0 s in all, in 12 stretches" in flag
 
 
 def test_untranscribed_speech_rule():
     from aligner.alignment import Uncovered
     from aligner.checks import Thresholds, find_flags
 
-    limit = Thresholds().max_voiced_outside
+    limit = Thresholds().max_speech_outside  # a text transcript's words: speech heard too
     a = _alignment([(0.1, 0.4, "hi", 0.5)], [(0.1, 0.4, "HH", 0.5)], 5.0)
     a.voiced_outside = Uncovered(1.0, 1.0 + 0.5 * limit)
     assert find_flags(a) == []
@@ -284,6 +284,22 @@ def test_untranscribed_speech_rule():
     (flag,) = find_flags(a)
     assert flag.kind == "untranscribed_speech" and "1.00-" in flag
     assert (flag.tier, flag.start) == ("", 1.0)  # the recording's, with its times
+
+
+def test_speech_is_what_the_model_hears_as_some_phone():
+    """A frame is heard as speech when blank and silence together are under 5% likely; a
+    learner's quiet sentence left out of the transcript was voiced in only a third of its
+    frames, and the model's ear finds the rest (`heard_speech`)."""
+    import numpy as np
+
+    from aligner.checks import heard_speech
+
+    def frame(silence: float) -> list[float]:  # blank, silence, then 4 phone classes
+        rest = (1.0 - silence - 0.001) / 4
+        return np.log([0.001, silence] + [rest] * 4).tolist()
+
+    lp = np.array([frame(0.9), frame(0.2), frame(0.06), frame(0.03), frame(0.0001)])
+    assert heard_speech(lp).tolist() == [False, False, False, True, True]
 
 
 def test_merged_parts_count_only_stretches_long_enough():

@@ -22,6 +22,7 @@ PHONES: tuple[str, ...] = (
 BLANK = "<blank>"
 SILENCE = "sil"
 VOCAB: tuple[str, ...] = (BLANK, SILENCE) + PHONES
+BLANK_ID = 0
 SILENCE_ID = 1
 PHONE_TO_ID: dict[str, int] = {p: i for i, p in enumerate(VOCAB)}
 SPOKEN_NOISE = "spn"  # a pronunciation and the phones-tier label of spoken noise, as in MFA

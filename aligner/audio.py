@@ -40,6 +40,7 @@ UNSUPPORTED_EXTENSIONS: tuple[str, ...] = (".m4a", ".mp4", ".aac", ".wma", ".web
                                            ".3gp")
 _BLOCK_FRAMES = 1 << 18  # ~6 s at 44.1 kHz per read: small next to the output, few Python loops
 _SILENCE_PEAK = 1e-4  # -80 dBFS: below this the recording holds no usable signal
+_MIN_SAMPLES = 16  # 1 ms at 16 kHz: fewer samples are no recording at all
 RESAMPLED_EDGE = 320  # samples (20 ms at 16 kHz): soxr's ramp-in from 4 kHz lasts 280
 # A channel mix this far below the loudest channel in power (40 dB) means the channels cancel
 # (one wired out of phase): the mix is then replaced by that channel. Mixing independent or
@@ -355,6 +356,9 @@ def check_samples(samples: np.ndarray, name: object) -> np.ndarray:
     finite = np.isfinite(samples)
     if not finite.all():
         raise AudioError(f"{name}: {int((~finite).sum())} samples are NaN or infinite")
+    if len(samples) < _MIN_SAMPLES:  # one sample read as "silent, a constant offset"
+        raise AudioError(f"{name}: the recording holds {len(samples)} sample(s): too short "
+                         "to hold any speech")
     peak = float(np.max(np.abs(samples)))
     if peak < _SILENCE_PEAK:
         raise SilentAudioError(f"{name}: the recording is silent (peak below -80 dBFS)")

@@ -76,10 +76,10 @@ class Thresholds:
     max_voiced_outside: float = 0.8
     # Above: seconds of speech, voiced or heard by the model (`heard_speech`), that no word of
     # a text transcript covers. Voicing alone missed learners' quiet, creaky or whispered
-    # speech; with the model's ear, on 900 held-out learner recordings (a dev choice among
-    # 0.8-1.0 s and 5-20%), 0.9% of correct transcripts are flagged (voicing above 0.8 s:
-    # 0.8%) and 49.5% of 400 with their second half left out (38.8%), none more in white, pink
-    # or hum noise at 10 dB, babble as before (docs/usage.md).
+    # speech; with the model's ear (chosen on 900 held-out learner recordings among 0.8-1.0 s
+    # and 5-20%), 0.6% of 2500 correct transcripts are flagged (voicing above 0.8 s: 0.5%) and
+    # 48.8% of 400 with their second half left out (36.5%), none more in white, pink or hum
+    # noise at 10 dB (benchmarks/real_speech.py; docs/usage.md).
     max_speech_outside: float = 0.9
     # A word of this many phones or more, none of them longer than squeezed_phone_seconds, was
     # probably not said as written: the aligner squeezed its phones into what little the audio

@@ -328,3 +328,10 @@ def test_extreme_rates_and_many_channels_align(tmp_path, tiny_model_dir, rate, c
     entries = json.loads((tmp_path / "clip.json").read_text())["tiers"]["words"]["entries"]
     assert [e[2] for e in entries] == GOOD_TEXT.split()
     assert json.loads((tmp_path / "clip.json").read_text())["end"] == pytest.approx(2.0, abs=1e-3)
+
+
+def test_a_recording_of_a_few_samples_is_too_short_not_silent(tmp_path, write_wav):
+    """A 1-sample WAV was called "silent (every sample is +0.3000, a constant offset)"."""
+    path = write_wav(tmp_path / "one.wav", np.array([0.3], dtype=np.float32), 16000)
+    with pytest.raises(AudioError, match=r"one.wav: the recording holds 1 sample\(s\): too short"):
+        load_audio(path)

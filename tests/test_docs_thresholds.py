@@ -26,7 +26,8 @@ QUOTES = [
     ("docs/usage.md", rf"a word lasts more than {NUMBER} s", "max_word_seconds"),
     ("docs/usage.md", rf"a phone lasts more than {NUMBER} s", "max_phone_seconds"),
     ("docs/usage.md", rf"under {NUMBER}% of the audio is voiced", "min_voiced_share"),
-    ("docs/usage.md", rf"a voiced stretch of more than {NUMBER} s", "max_voiced_outside"),
+    ("docs/usage.md", rf"a voiced stretch of more than {NUMBER} s there", "max_voiced_outside"),
+    ("docs/usage.md", rf"a stretch of speech of more than {NUMBER} s", "max_speech_outside"),
     ("docs/usage.md", rf"a word of {NUMBER} phones or more has none", "squeezed_min_phones"),
     ("docs/usage.md", rf"has none longer than {NUMBER} ms", "squeezed_phone_seconds"),
 ]

@@ -54,7 +54,7 @@ class Interval:
 
 
 class Uncovered(NamedTuple):
-    """Voiced speech that no word covers (checks.voiced_outside_words): the longest stretch
+    """Speech that no word covers (checks.voiced_outside_words): the longest stretch
     (start, end) in seconds, and the stretches of UNCOVERED_MIN_SECONDS or more: their seconds
     together and their number (0 when even the longest is shorter)."""
 
@@ -93,8 +93,9 @@ class Alignment:
     # The share of the audio's 10 ms frames that are voiced (features.voiced_share): near 0 when
     # nobody speaks, whatever the model heard. None: not measured.
     voiced_share: float | None = None
-    # Voiced speech that no word covers (checks.voiced_outside_words): speech the transcript may
-    # have left out. None: none found or not measured.
+    # Speech, voiced or heard by the model (checks.heard_speech), that no word covers
+    # (checks.voiced_outside_words): speech the transcript may have left out. None: none found
+    # or not measured.
     voiced_outside: Uncovered | None = None
     # How far (dB) the background in the pauses lies below the words after pre-emphasis
     # (checks.noise_margin on features.frame_levels(emphasis=True)): the `transcript_mismatch`

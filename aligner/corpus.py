@@ -53,7 +53,7 @@ def find_utterances(root: Path, speaker_characters: int = 0) -> list[Utterance]:
     root = Path(root)
     found: list[Utterance] = []
     folders: Folders = {}
-    for path in sorted(_walk(root)):
+    for path in sorted(walk_files(root)):
         if path.suffix.lower() not in AUDIO_EXTENSIONS or path.name.startswith("."):
             continue
         rel = path.relative_to(root)
@@ -263,7 +263,7 @@ def unreadable_audio(root: Path) -> list[Path]:
     recording of the same name beside them (that would be the converted copy): listed so that
     they are reported with how to convert them rather than silently ignored."""
     folders: Folders = {}
-    return [path for path in sorted(_walk(Path(root)))
+    return [path for path in sorted(walk_files(Path(root)))
             if path.suffix.lower() in UNSUPPORTED_EXTENSIONS and path.name[:1] != "."
             and not any(ext in AUDIO_EXTENSIONS for ext in _siblings(path, folders))]
 
@@ -294,13 +294,13 @@ def orphan_transcripts(root: Path) -> list[Path]:
     that cannot be read (.m4a) still counts as one: it is reported on its own."""
     recordings = set(AUDIO_EXTENSIONS) | set(UNSUPPORTED_EXTENSIONS)
     folders: Folders = {}
-    return [path for path in sorted(_walk(root))
+    return [path for path in sorted(walk_files(root))
             if path.suffix.lower() in (".lab", ".txt")
             and path.name not in WORD_LISTS
             and not any(ext in recordings for ext in _siblings(path, folders))]
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def walk_files(root: Path) -> Iterator[Path]:
     """Files under `root`, hidden ones left out. A folder that is a symlink to a place outside
     the corpus is followed (a corpus assembled with `ln -s elsewhere/spk corpus/`); one that
     points inside the corpus (its recordings are found under their own names) or above it (it

@@ -35,7 +35,7 @@ import numpy as np
 
 from aligner.alignment import FRAME_SECONDS, Alignment, Interval, frame_span
 from aligner.atomic import atomic_open
-from aligner.corpus import REPORT_NAME, TABLE_NAME
+from aligner.corpus import REPORT_NAME, TABLE_NAME, walk_files
 from aligner.formats import (ACCEPTED, READ_SUFFIXES, FormatError, NotAlignmentError, TierNames,
                              ctm_field, ctm_id, named_kind, pool_speakers, read_utterances,
                              textgrid_tier_choice)
@@ -498,7 +498,8 @@ def _alignment_files(root: Path, exclude: Iterable[Path] = ()) -> tuple[list[Pat
     """(files to read, reports left out) under a folder: every file with an alignment suffix
     but the known report files and `exclude` (this run's own results)."""
     excluded = {p.resolve() for p in exclude}
-    found = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
+    found = sorted(p for p in walk_files(root)
+                   if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
     is_report = lambda p: p.name.lower() in REPORT_FILES or p.resolve() in excluded
     return [p for p in found if not is_report(p)], [p for p in found if is_report(p)]
 
@@ -574,7 +575,7 @@ def tier_note(root: Path) -> str | None:
     """When the first gold TextGrid's tiers are not simply named words/phones: which tiers were
     read as the words and phones (an emuR TextGrid has Word, Text, Phoneme and Phonetic; the
     first two of a kind win), so that a user whose gold lives in others knows to name them."""
-    grids = [root] if root.is_file() else sorted(root.rglob("*"))
+    grids = [root] if root.is_file() else sorted(walk_files(root))
     first = next((p for p in grids if p.is_file() and p.suffix.lower() == ".textgrid"), None)
     if first is None:
         return None

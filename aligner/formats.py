@@ -39,7 +39,7 @@ FORMATS: tuple[str, ...] = ("textgrid", "ctm", "json", "csv", "srt", "vtt")
 SUFFIX_TO_FORMAT = {".textgrid": "textgrid", ".ctm": "ctm", ".json": "json", ".csv": "csv",
                     ".srt": "srt", ".vtt": "vtt"}
 SUBTITLE_FORMATS = ("srt", "vtt")  # the formats --cues shapes
-CSV_HEADER = ["Begin", "End", "Label", "Type", "Speaker", "Confidence", "Flags"]
+CSV_HEADER = ["Begin", "End", "Label", "Type", "Speaker", "Confidence", "Flags", "Word"]
 
 
 class FormatError(ValueError):
@@ -496,7 +496,9 @@ def _per_speaker(alignments: list[Alignment], values: dict[int, object]) -> obje
 
 def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
     """MFA-style CSV `Begin,End,Label,Type,Speaker,Confidence` plus a `Flags` column naming the
-    checks (e.g. `long_word`) that flagged that entry. Flags on the whole recording (e.g.
+    checks (e.g. `long_word`) that flagged that entry and a `Word` column, the index of the
+    word (among the speaker's word rows, from 0) a row belongs to, as the JSON's "word": a
+    phone's word without matching times. Flags on the whole recording (e.g.
     `transcript_mismatch`) get a row of their own, Type `recording`, over the whole duration,
     before the speaker's words: a user who reads only the CSV sees them too."""
     alignments = _as_list(alignments)
@@ -506,8 +508,12 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
         writer.writerow(CSV_HEADER)
         for a in alignments:
             rows, placed = [], set()
+            words = [[iv.start, iv.end, iv.label] for iv in _labelled(a.words, duration)]
             for tier in ("words", "phones"):
-                for iv in _labelled(getattr(a, tier), duration):
+                labelled = _labelled(getattr(a, tier), duration)
+                owners = (range(len(labelled)) if tier == "words" else _owning_words(
+                    [[iv.start, iv.end, iv.label] for iv in labelled], words))
+                for iv, owner in zip(labelled, owners):
                     mine = [k for k, f in enumerate(a.flags)  # "bob - words": bob's words tier
                             if _split_tier_name(getattr(f, "tier", None) or "")[1] == tier
                             and f.label == iv.label
@@ -516,7 +522,8 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
                     rows.append([f"{iv.start:.3f}", f"{iv.end:.3f}", iv.label, tier,
                                  a.speaker or "", "" if iv.confidence is None
                                  else f"{_conf(iv.confidence):g}",
-                                 ";".join(getattr(a.flags[k], "kind", "") for k in mine)])
+                                 ";".join(getattr(a.flags[k], "kind", "") for k in mine),
+                                 "" if owner is None else owner])
             # flags on the whole recording: the recording row carries them; flags on a stretch
             # no entry covers (an overlap, an untranscribed turn, a transcript interval past the
             # end of the audio): a span row each, with the stretch's times
@@ -527,7 +534,7 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
                 writer.writerow(_recording_row(duration, a.speaker or "", whole))
             spans = sorted((f for f, t in zip(rest, timed) if t), key=lambda f: (f.start, f.end))
             writer.writerows([f"{f.start:.3f}", exact_seconds(f.end) if f.end >= duration
-                              else f"{f.end:.3f}", "", SPAN_TYPE, a.speaker or "", "", f.kind]
+                              else f"{f.end:.3f}", "", SPAN_TYPE, a.speaker or "", "", f.kind, ""]
                              for f in spans)  # at the end: the exact duration, as the recording row
             writer.writerows(rows)
     return path
@@ -538,7 +545,7 @@ SPAN_TYPE = "span"  # a CSV row that carries a flag on a stretch no entry covers
 
 
 def _recording_row(duration: float, speaker: str, kinds: list[str]) -> list[str]:
-    return ["0.000", exact_seconds(duration), "", RECORDING_TYPE, speaker, "", ";".join(kinds)]
+    return ["0.000", exact_seconds(duration), "", RECORDING_TYPE, speaker, "", ";".join(kinds), ""]
 
 
 def exact_seconds(t: float) -> str:
@@ -1277,7 +1284,7 @@ def _json_entry(path: Path, tier: str, index: int, entry: object, tolerant: bool
 
 
 def read_csv(path: Path, tolerant: bool = False, tier: str | None = None) -> list[Alignment]:
-    """Our CSV (`Begin,End,Label,Type,Speaker,Confidence,Flags`) back into Alignments, one per
+    """Our CSV (`Begin,End,Label,Type,Speaker,Confidence,Flags,Word`) back into Alignments, one per
     speaker. Tolerant: also comma- or tab-separated `start,end,label` rows (or `label,start,end`)
     with or without a header; a file without a Type column holds one tier (`single_tier_kind`)."""
     try:

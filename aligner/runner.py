@@ -1103,8 +1103,9 @@ def write_table(results: Sequence[Result], out_dir: Path, path: Path) -> Path | 
             continue
         with open(own, newline="", encoding="utf-8") as handle:
             table = list(csv.reader(handle))
-        if table:
-            header = header or ["Utterance", *table[0]]
+        if table:  # the widest header: CSVs of an earlier version may lack the last columns
+            if header is None or len(table[0]) + 1 > len(header):
+                header = ["Utterance", *table[0]]
             rows += [[r.name, *row] for row in table[1:]]
     if header is None:
         path.unlink(missing_ok=True)

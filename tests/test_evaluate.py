@@ -932,3 +932,18 @@ def test_markup_on_either_side_is_not_a_word_to_score():
                      iv(0.6, 1.0, "DH"), iv(1.0, 1.1, "spn")], 1.2)
     words = score_utterance("u", gold, hyp, load_folding("cmu39")).words
     assert words.counts.inserted == 0 and words.counts.deleted == 0 and words.f1 == 1.0
+
+
+def test_folders_linked_into_the_hypothesis_are_followed(tmp_path: Path):
+    """An aligned folder linked in (`ln -s elsewhere/emuR_ae hyp/`) scored 0/1, "no
+    hypothesis", as the corpus walk follows such links for aligning."""
+    from aligner.evaluate import evaluate_paths
+    from aligner.phone_folding import load_folding
+
+    gold, hyp, elsewhere = tmp_path / "gold", tmp_path / "hyp", tmp_path / "elsewhere"
+    _write_textgrid(gold / "s1" / "a.TextGrid", _gold())
+    _write_json(elsewhere / "s1" / "a.json", _hyp())
+    hyp.mkdir()
+    (hyp / "s1").symlink_to(elsewhere / "s1", target_is_directory=True)
+    (score,) = evaluate_paths(gold, hyp, load_folding("cmu39"), 0.02)
+    assert score.status == "ok", score.reason

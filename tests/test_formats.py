@@ -79,8 +79,12 @@ def test_single_speaker_round_trip(tmp_path):
     (c,) = read_csv(tmp_path / "utt.csv")
     assert labelled(c.words) == expected_words
     rows = list(csv.DictReader(open(tmp_path / "utt.csv", encoding="utf-8")))
-    assert list(rows[0]) == ["Begin", "End", "Label", "Type", "Speaker", "Confidence", "Flags"]
+    assert list(rows[0]) == ["Begin", "End", "Label", "Type", "Speaker", "Confidence", "Flags",
+                             "Word"]
     assert [r["Flags"] for r in rows if r["Type"] == "words"] == ["", "long_word"]
+    # each phone's word, as the JSON's "word": hello's phones, then world's
+    assert [r["Word"] for r in rows if r["Type"] == "words"] == ["0", "1"]
+    assert [r["Word"] for r in rows if r["Type"] == "phones"] == ["0", "0", "1", "1"]
 
     ctm = read_ctm(tmp_path / "utt.ctm")
     assert [(i.start, i.end, i.label) for i in ctm["utt"]] == expected_words
@@ -878,7 +882,7 @@ def test_a_speakers_flag_lands_on_its_csv_row(tmp_path):
     (path,) = write_file([ann, bob], tmp_path / "two.csv", "csv")
     rows = list(csv.reader(open(path, encoding="utf-8")))
     (hello,) = [r for r in rows if r[2] == "hello"]
-    assert hello[4] == "bob" and hello[-1] == "low_confidence"
+    assert hello[4] == "bob" and hello[6] == "low_confidence"
     assert not [r for r in rows if r[3] == "recording"]
 
 

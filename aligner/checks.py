@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -120,6 +121,21 @@ class Thresholds:
     unspoken_confidence: float = 0.003  # barely heard
     unspoken_short_confidence: float = 0.05  # poorly heard, ...
     unspoken_short_phone: float = 0.045  # s: ... with no phone longer (two phones or more)
+
+    def __post_init__(self) -> None:
+        """Refuse a limit no check can use, naming it: a string ("0.1") failed later inside a
+        check with a bare TypeError, and -1 or NaN turned a flag off without a word."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            whole = f.type in ("int", int)
+            if isinstance(value, bool) or not isinstance(value, Integral if whole else Real):
+                raise ValueError(f"Thresholds({f.name}={value!r}): give a "
+                                 f"{'whole number' if whole else 'number'}")
+            if not 0 <= value < math.inf:
+                raise ValueError(f"Thresholds({f.name}={value!r}): must be 0 or more, and finite")
+        if not 0 < self.narrow_band_factor <= 1:
+            raise ValueError(f"Thresholds(narrow_band_factor={self.narrow_band_factor!r}): over "
+                             "0 and at most 1")
 
     def changed(self) -> str:
         """The limits set away from their defaults, `name=value` joined by commas ("" for

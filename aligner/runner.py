@@ -937,7 +937,7 @@ def report_row(r: Result) -> dict[str, str]:
     unread = r.status == "failed" and not r.duration  # its audio could not be read: unknown
     return dict(zip(REPORT_COLUMNS, (
         r.name, r.status, r.reason, "" if unread else f"{r.duration:.3f}", str(r.words),
-        "" if r.confidence is None else f"{r.confidence:.3f}",
+        "" if r.confidence is None else f"{r.confidence:.4g}",  # as the outputs: 0.0013 vs 0.001
         "" if r.transcript_fit is None else f"{r.transcript_fit:.4g}", " | ".join(r.flags),
         r.settings, " ".join(sorted({w.lower() for w in r.unknown_words})), r.fingerprints)))
 

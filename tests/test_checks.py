@@ -231,7 +231,7 @@ def test_a_recording_of_noise_is_flagged_no_speech(tmp_path):
     assert any("transcript_mismatch" in str(f) for f in data["flags"])
     assert max(c for c in data["tiers"]["words"]["confidence"] if c is not None) < 0.01
     rows = list(csv.reader((tmp_path / "out" / "room.csv").open()))
-    assert any(r[3] == "recording" and "no_speech" in r[-1].split(";") for r in rows)
+    assert any(r[3] == "recording" and "no_speech" in r[6].split(";") for r in rows)
 
 
 def test_voiced_outside_words_known_answers():
@@ -1160,3 +1160,20 @@ def test_a_constant_offset_is_no_background_noise(tmp_path, tiny_model_dir):
                  "-o", tmp_path / "dc.json")
     assert result.exit_code == 0, result.output
     assert "noisy_audio" not in (tmp_path / "dc.json").read_text()
+
+
+def test_thresholds_refuse_what_no_check_can_use():
+    """Thresholds(min_transcript_fit="0.1") loaded and then failed inside a check with a bare
+    TypeError; -1 or NaN turned the flag off without a word."""
+    import math
+
+    import numpy as np
+
+    from aligner.checks import Thresholds
+
+    for bad in ({"min_transcript_fit": "0.1"}, {"max_word_seconds": None},
+                {"min_transcript_fit": -1}, {"min_transcript_fit": math.nan},
+                {"unspoken_window": 6.5}, {"narrow_band_factor": 0}, {"max_phone_seconds": True}):
+        with pytest.raises(ValueError, match=rf"Thresholds\({next(iter(bad))}="):
+            Thresholds(**bad)
+    assert Thresholds(min_transcript_fit=np.float64(0.01), unspoken_window=np.int64(5))

@@ -574,6 +574,41 @@ def test_cli_plots_a_hand_labelled_textgrid_without_aligning_it(tmp_path, record
     assert_not_blank(read_png(out))
 
 
+def test_cli_plots_the_tiers_a_hand_labelled_textgrid_is_told_to(tmp_path, recording, monkeypatch):
+    """emuR's TextGrids hold Word (an accent class, "C"), Text (the words), Phoneme (canonical)
+    and Phonetic (what was said): the guess drew the first two, with no way to choose; a note now
+    says which were read, and --gold-tiers names others, as for evaluate."""
+    from praatio import textgrid
+
+    import aligner.cli.plot as plot_cli
+
+    tg = textgrid.Textgrid(0, 3.0)
+    for name, entries in (("Word", [(0.5, 2.0, "C")]), ("Text", [(0.5, 2.0, "mary")]),
+                          ("Phoneme", [(0.5, 2.0, "m")]), ("Phonetic", [(0.5, 2.0, "n")])):
+        tg.addTier(textgrid.IntervalTier(name, entries, 0, 3.0))
+    path = tmp_path / "emu.TextGrid"
+    tg.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+    import aligner.plot as plot_module
+
+    drawn, real = [], plot_module.plot_alignment
+    monkeypatch.setattr(plot_cli, "load_aligner", lambda *a, **k: pytest.fail("aligned"))
+
+    def spy(samples, rate, alignments, *args, **kwargs):  # the labels drawn, then the picture
+        drawn.append([iv.label for a in alignments for iv in (*a.words, *a.phones) if iv.label])
+        return real(samples, rate, alignments, *args, **kwargs)
+
+    monkeypatch.setattr(plot_module, "plot_alignment", spy)
+    guessed = _run(["plot", str(recording), str(path), "-o", str(tmp_path / "a.png")])
+    assert guessed.exit_code == 0 and "read words from tier 'Word'" in guessed.output
+    chosen = _run(["plot", str(recording), str(path), "-o", str(tmp_path / "b.png"),
+                   "--gold-tiers", "Text,Phonetic"])
+    assert chosen.exit_code == 0, chosen.output
+    assert drawn == [["C", "m"], ["mary", "n"]]
+    bad = _run(["plot", str(recording), str(path), "-o", str(tmp_path / "c.png"),
+                "--gold-tiers", "Text"])
+    assert bad.exit_code == 2 and "WORDS,PHONES" in bad.output
+
+
 def test_cli_plots_json_and_picks_speaker(tmp_path, recording):
     from aligner.formats import write_json
 

@@ -174,3 +174,15 @@ def from_root(text: str, root: Path) -> str:
         return text
     said, marker, command = text.partition(" e.g. ")
     return re.sub(r"(?<![^\s(\"'])" + re.escape(base + os.sep), "", said) + marker + command
+
+
+def tier_names_option(value: str | None) -> "tuple[str, str] | None":
+    """`--gold-tiers WORDS,PHONES` (evaluate, plot): the two tier names, one of them possibly
+    empty (",Phonetic"), or None when not given; raises the usage error otherwise."""
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",")]
+    if len(names) != 2 or not any(names):
+        raise fail(f"--gold-tiers {value!r}: give WORDS,PHONES (tier names; one may be empty, "
+                   "e.g. ,Phonetic)")
+    return names[0], names[1]

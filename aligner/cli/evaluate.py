@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aligner.cli.common import EXIT_FAILED, fail, out_console, print_error
+from aligner.cli.common import EXIT_FAILED, fail, out_console, print_error, tier_names_option
 
 
 def command(
@@ -42,13 +42,7 @@ def command(
         raise fail(f"--tier must be 'words' or 'phones', not {tier!r}")
     if not 0 < tolerance < float("inf"):  # -20 and nan gave an F1 of 0, exit 0
         raise fail(f"--tolerance {tolerance:g}: give a positive number of milliseconds")
-    chosen = None
-    if gold_tiers is not None:
-        names = [n.strip() for n in gold_tiers.split(",")]
-        if len(names) != 2 or not any(names):
-            raise fail(f"--gold-tiers {gold_tiers!r}: give WORDS,PHONES (tier names; one may be "
-                       "empty, e.g. ,Phonetic)")
-        chosen = (names[0], names[1])
+    chosen = tier_names_option(gold_tiers)
     note = (lambda line: None) if quiet else (lambda line: typer.echo(f"note: {line}", err=True))
     outputs = [p for p in (csv_path, json_path) if p is not None]
     try:

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from aligner.cli.common import DeviceOption, ModelOption, fail, load_aligner
+from aligner.cli.common import DeviceOption, ModelOption, fail, load_aligner, tier_names_option
 
 
 def command(
@@ -53,6 +53,11 @@ def command(
              "to a PNG (more pages: OUTPUT's name with .page2, .page3, ...; pages left from an "
              "earlier, longer plot of OUTPUT are removed). 0: the whole window in one row.")] = 5.0,
     dpi: Annotated[int, typer.Option(help="Pixels per inch; the picture is 14 inches wide.")] = 100,
+    gold_tiers: Annotated[Optional[str], typer.Option(
+        "--gold-tiers", "--tiers", help="The words and phones tiers of a hand-labelled TextGrid "
+        "by name, WORDS,PHONES (one may be empty: ,Phonetic), as for evaluate (emuR: "
+        "Text,Phonetic). Default: tiers named words/phones, else guessed (a note says which).",
+        show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly, with --model, --device, --dictionary and --method). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
@@ -72,7 +77,7 @@ def command(
 
         samples = load_audio(audio, SAMPLE_RATE, channel)
         candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
-                                    method)
+                                    method, tier_names_option(gold_tiers), quiet)
         chosen = _choose_speaker(candidates, speaker, alignment)
         if problem := _other_recording(chosen, len(samples) / SAMPLE_RATE, alignment, audio):
             raise fail(problem)
@@ -86,12 +91,16 @@ def command(
 
 
 def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, dictionary,
-                   method: str) -> list:
+                   method: str, chosen: "tuple[str, str] | None" = None,
+                   quiet: bool = False) -> list:
     """Alignments from an alignment file; failing that, align the transcript on the fly.
 
     A TextGrid is an alignment when it has words/phones tiers (ours: 'words', or
-    '<speaker> - words'); any other TextGrid is taken as an utterance transcript.
+    '<speaker> - words'), or the tiers `chosen` names; any other TextGrid is taken as an
+    utterance transcript. A hand-labelled TextGrid's tiers are guessed (emuR's: Word, an accent
+    class, and Phoneme, the canonical form), and a note says which, as `evaluate` does.
     """
+    from aligner.evaluate import tier_note
     from aligner.formats import read_csv, read_json, read_textgrid, textgrid_phones_tier
 
     if not path.exists():
@@ -103,9 +112,17 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
             raise fail(f"{path}: has no words or phones tiers")
         return found
     if suffix == ".textgrid":
+        if chosen is not None:
+            found = [a for a in read_textgrid(path, tolerant=True, chosen=chosen)
+                     if a.words or a.phones]
+            if not found:
+                raise fail(f"{path}: no interval tier named {' or '.join(filter(None, chosen))}")
+            return found
         found = [a for a in read_textgrid(path) if a.words or a.phones]
         if not found and textgrid_phones_tier(path):  # hand-labelled: 'word'/'phone', emuR's
             found = [a for a in read_textgrid(path, tolerant=True) if a.words or a.phones]
+            if (note := tier_note(path)) is not None and not quiet:
+                typer.echo(f"note: {note}", err=True)
         if found:
             return found
     aligner = load_aligner(model, device, dictionary, method)

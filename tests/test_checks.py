@@ -1177,3 +1177,19 @@ def test_thresholds_refuse_what_no_check_can_use():
         with pytest.raises(ValueError, match=rf"Thresholds\({next(iter(bad))}="):
             Thresholds(**bad)
     assert Thresholds(min_transcript_fit=np.float64(0.01), unspoken_window=np.int64(5))
+
+
+def test_a_stressed_vowel_given_a_sliver_it_is_not_heard_in_is_flagged():
+    """EGGPLANT's EH1 came out 12 ms long on silence with a confidence of 3.4e-05, unflagged: a
+    phonetician measured its duration. A short vowel that is heard, a short consonant, and an
+    unstressed vowel are not flagged."""
+    from aligner.checks import Thresholds, find_flags
+
+    words = [(0.1, 0.6, "eggplant", 0.05)]
+    phones = [(0.1, 0.112, "EH1", 3.4e-5), (0.112, 0.124, "G", 1e-5), (0.124, 0.136, "AH0", 1e-5),
+              (0.136, 0.148, "AE2", 0.2), (0.148, 0.6, "N", 0.5)]
+    flags = [f for f in find_flags(_alignment(words, phones, 1.0)) if f.kind == "unheard_vowel"]
+    assert [(f.label, f.start) for f in flags] == [("EH1", 0.1)] and "12 ms" in flags[0]
+    looser = Thresholds(unheard_vowel_confidence=0.5)
+    assert len([f for f in find_flags(_alignment(words, phones, 1.0), looser)
+                if f.kind == "unheard_vowel"]) == 2

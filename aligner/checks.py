@@ -580,7 +580,8 @@ UNCOVERED_MIN_SECONDS = 0.3  # shorter voiced stretches outside words are not co
 def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: float = FRAME_SECONDS,
                          bridge: float = 0.2) -> Uncovered | None:
     """The voiced frames (`voiced[t]`: frame t, at t * frame seconds, is voiced; for a text
-    transcript's words, voiced or `heard_speech`) that no word covers, in stretches (voiced frames less than `bridge` apart counted as one): the longest
+    transcript's words, voiced or `heard_speech`) that no word covers, in stretches (voiced
+    frames less than `bridge` apart counted as one): the longest
     stretch, and the seconds and number of all those of UNCOVERED_MIN_SECONDS or more. None
     when every voiced frame lies in a word.
 

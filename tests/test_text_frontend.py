@@ -608,3 +608,9 @@ def test_a_time_stamped_label_file_is_not_read_as_a_transcript(tmp_path):
     digits = tmp_path / "digits.lab"
     digits.write_text("3 7 1 8\n2 2 9 0\n1 5 5 5\n")
     assert read_transcript(digits).startswith("3 7 1 8")
+
+
+def test_ms_is_read_as_miz_and_miz_is_no_unknown_word(lex):
+    """`validate` listed "Ms." as read "miz" and "miz" as an unknown word, G2P-pronounced."""
+    words = parse_transcript("Ms. Smith", lex)
+    assert words[0].pronunciations[0] == ["M", "IH1", "Z"] and not words[0].unknown

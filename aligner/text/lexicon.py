@@ -68,6 +68,7 @@ CASUAL = {
     "imma": [["AY1", "M", "AH0"]], "i'ma": [["AY1", "M", "AH0"]],  # I'm going to
     "d'you": [["D", "Y", "UW1"], ["JH", "UW1"]], "s'pose": [["S", "P", "OW1", "Z"]],
     "prolly": [["P", "R", "AA1", "L", "IY0"]],
+    "miz": [["M", "IH1", "Z"]],  # how "Ms." is read (text/normalise.py): no unknown word
 }
 """Informal spellings of conversation (what transcribers of spontaneous speech type) that
 CMUdict lacks and the grapheme-to-phoneme model said wrongly ("tryna": T R IH1 N AH0, "coulda"

@@ -267,7 +267,17 @@ class Aligner:
         utterance TextGrid), or with `text`, which is always the words themselves (never read
         as a file name: for text from a user of a service). `audio` is a path, a file opened
         with 'rb', or samples ([N] or [N, channels], a numpy array or a torch tensor) with
-        `sample_rate` (required for samples)."""
+        `sample_rate` (required for samples, and taken as given). `method`: "viterbi" (the
+        default and the accurate one) or "ot" (`DECODERS`). `speaker`: the name the result
+        carries (`Alignment.speaker`), whose statistics normalise the recording only where
+        `speaker_priors` holds them (a corpus run fills it). Flags are on the result
+        (`Alignment.flags`), never raised.
+
+        Raises a ValueError with a one-line message naming the input for anything a user can
+        fix: `AudioError` (unreadable, silent, NaN or wrongly scaled audio), `TranscriptError`
+        (no words, IPA, a bad dictionary), `AlignmentError` (`AudioTooShortError`: too short
+        for its transcript; several speaker tiers: `align_speakers`); `TypeError` for inputs
+        of the wrong type; `DeviceMemoryError` when even the CPU has too little memory."""
         _refuse_swapped(audio, transcript)
         segments = self.read_segments(transcript, text=text)
         speakers = {_owner(s, speaker) for s in segments}

@@ -135,15 +135,8 @@ class Thresholds:
         check with a bare TypeError, and -1 or NaN turned a flag off without a word."""
         for f in fields(self):
             value = getattr(self, f.name)
-            whole = f.type in ("int", int)
-            if isinstance(value, bool) or not isinstance(value, Integral if whole else Real):
-                raise ValueError(f"Thresholds({f.name}={value!r}): give a "
-                                 f"{'whole number' if whole else 'number'}")
-            if not 0 <= value < math.inf:
-                raise ValueError(f"Thresholds({f.name}={value!r}): must be 0 or more, and finite")
-        if not 0 < self.narrow_band_factor <= 1:
-            raise ValueError(f"Thresholds(narrow_band_factor={self.narrow_band_factor!r}): over "
-                             "0 and at most 1")
+            if (problem := _limit_problem(f.name, f.type in ("int", int), value)) is not None:
+                raise ValueError(f"Thresholds({f.name}={value!r}): {problem}")
 
     def changed(self) -> str:
         """The limits set away from their defaults, `name=value` joined by commas ("" for
@@ -151,6 +144,21 @@ class Thresholds:
         default = Thresholds()
         return ",".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
                         if getattr(self, f.name) != getattr(default, f.name))
+
+
+def _limit_problem(name: str, whole: bool, value: object) -> str | None:
+    """Why `value` cannot be the limit `name` (a whole number when `whole`), or None: the one
+    judgement behind `Thresholds` and `--threshold`."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return "give a number"
+    if not 0 <= value < math.inf:
+        return "must be 0 or more, and finite"
+    if whole and not isinstance(value, Integral):
+        return "give a whole number"
+    if name == "narrow_band_factor" and not 0 < value <= 1:
+        return ("a factor over 0 and at most 1 (1 turns it off; over 1 would flag narrow-band "
+                "audio more, 0 never)")
+    return None
 
 
 def parse_thresholds(items: Sequence[str]) -> Thresholds:
@@ -175,14 +183,9 @@ def parse_thresholds(items: Sequence[str]) -> Thresholds:
             number = math.nan
         if math.isnan(number):
             raise ValueError(f"--threshold {item!r}: {value.strip()!r} is not a number")
-        if not 0 <= number < math.inf:
-            raise ValueError(f"--threshold {item!r}: must be 0 or more, and finite")
-        if whole and number != int(number):
-            raise ValueError(f"--threshold {item!r}: {name} is a whole number")
-        if name == "narrow_band_factor" and not 0 < number <= 1:
-            raise ValueError(f"--threshold {item!r}: a factor over 0 and at most 1 (1 turns it "
-                             "off; over 1 would flag narrow-band audio more, 0 never)")
-        number = int(number) if whole else number
+        number = int(number) if whole and number.is_integer() else number
+        if (problem := _limit_problem(name, whole, number)) is not None:
+            raise ValueError(f"--threshold {item!r}: {problem}")
         changes[name] = number
     return replace(Thresholds(), **changes)
 

@@ -508,11 +508,11 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
         writer.writerow(CSV_HEADER)
         for a in alignments:
             rows, placed = [], set()
-            words = [[iv.start, iv.end, iv.label] for iv in _labelled(a.words, duration)]
-            for tier in ("words", "phones"):
-                labelled = _labelled(getattr(a, tier), duration)
-                owners = (range(len(labelled)) if tier == "words" else _owning_words(
-                    [[iv.start, iv.end, iv.label] for iv in labelled], words))
+            words = _labelled(a.words, duration)
+            spans = [[w.start, w.end, w.label] for w in words]
+            for tier, labelled in (("words", words), ("phones", _labelled(a.phones, duration))):
+                owners = (range(len(words)) if tier == "words" else _owning_words(
+                    [[iv.start, iv.end, iv.label] for iv in labelled], spans))
                 for iv, owner in zip(labelled, owners):
                     mine = [k for k, f in enumerate(a.flags)  # "bob - words": bob's words tier
                             if _split_tier_name(getattr(f, "tier", None) or "")[1] == tier

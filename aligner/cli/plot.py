@@ -116,7 +116,8 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
             found = [a for a in read_textgrid(path, tolerant=True, chosen=chosen)
                      if a.words or a.phones]
             if not found:
-                raise fail(f"{path}: no interval tier named {' or '.join(filter(None, chosen))}")
+                raise fail(f"{path}: tier {' and '.join(filter(None, chosen))} holds no "
+                           "labelled intervals")
             return found
         found = [a for a in read_textgrid(path) if a.words or a.phones]
         if not found and textgrid_phones_tier(path):  # hand-labelled: 'word'/'phone', emuR's

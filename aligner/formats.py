@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
@@ -282,7 +283,9 @@ def write_textgrid(alignments: Alignment | Sequence[Alignment], path: Path) -> P
 def write_ctm(alignments: Alignment | Sequence[Alignment], words_path: Path,
               phones_path: Path, utterance: str) -> list[Path]:
     """CTM lines `<utt> <channel> <start> <duration> <token> <confidence>`; words and phones in
-    two files. With several speakers the utterance id becomes `<utt>-<speaker>`."""
+    two files. With several speakers the utterance id becomes `<utt>-<speaker>`. The channel is
+    the one aligned (`--channel`), 1 for the mix: the two sides of a call, each aligned on its
+    own, stay apart when their CTMs are joined for scoring against an STM."""
     alignments = _as_list(alignments)
     duration = _duration(alignments)
     written: list[Path] = []
@@ -291,11 +294,11 @@ def write_ctm(alignments: Alignment | Sequence[Alignment], words_path: Path,
             rows = []
             for a in alignments:
                 utt = utterance if len(alignments) == 1 else f"{utterance}-{a.speaker or 'spk'}"
-                utt = ctm_field(utt)
+                utt, channel = ctm_field(utt), a.channel or 1
                 for iv in _labelled(getattr(a, tier), duration):
                     conf = 1.0 if iv.confidence is None else iv.confidence
-                    rows.append(f"{utt} 1 {iv.start:.3f} {ms(iv.end - iv.start):.3f} "
-                                f"{ctm_field(iv.label)} {_conf(conf):g}\n")
+                    rows.append(f"{utt} {channel} {iv.start:.3f} {ms(iv.end - iv.start):.3f} "
+                                f"{ctm_field(iv.label)} {conf_text(conf)}\n")
             with atomic_open(path) as handle:
                 handle.writelines(rows)
             written.append(Path(path))
@@ -466,6 +469,8 @@ def to_json_dict(alignments: Alignment | Sequence[Alignment]) -> dict:
            "noise_margin": _per_speaker(alignments, margins),
            "band_edge": _per_speaker(alignments, bands),
            "text": _per_speaker(alignments, texts)}
+    if len(alignments) == 1 and alignments[0].speaker:  # a corpus run's speaker, as the CSV's
+        out["speaker"] = alignments[0].speaker
     channel = next((a.channel for a in alignments if a.channel is not None), None)
     if channel is not None:  # one channel of the file, not the mix: whoever opens this later
         out["channel"] = channel
@@ -488,10 +493,13 @@ def _owning_words(phones: list[list], words: list[list]) -> list[int | None]:
 
 def _per_speaker(alignments: list[Alignment], values: dict[int, object]) -> object:
     """One speaker's value as it is; several speakers' as an object keyed by speaker (named as
-    in the tier names, `speaker1`... for none); None when no alignment has one."""
+    in the tier names, `speaker1`... for none), null for a speaker without one, so every
+    speaker is a key; None when no alignment has one."""
     if len(alignments) == 1:
         return values.get(0)
-    return {alignments[i].speaker or f"speaker{i + 1}": v for i, v in values.items()} or None
+    if not values:
+        return None
+    return {a.speaker or f"speaker{i + 1}": values.get(i) for i, a in enumerate(alignments)}
 
 
 def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
@@ -521,7 +529,7 @@ def write_csv(alignments: Alignment | Sequence[Alignment], path: Path) -> Path:
                     placed.update(mine)
                     rows.append([f"{iv.start:.3f}", f"{iv.end:.3f}", iv.label, tier,
                                  a.speaker or "", "" if iv.confidence is None
-                                 else f"{_conf(iv.confidence):g}",
+                                 else conf_text(iv.confidence),
                                  ";".join(getattr(a.flags[k], "kind", "") for k in mine),
                                  "" if owner is None else owner])
             # flags on the whole recording: the recording row carries them; flags on a stretch
@@ -562,6 +570,17 @@ def _conf(c: float | None) -> float | None:
     flag threshold a word was on; all digits made the same command's JSON differ in its last
     digits with the number of threads (summation order), so outputs could not be compared."""
     return None if c is None or not math.isfinite(c) else float(f"{float(c):.4g}")
+
+
+def conf_text(c: float) -> str:
+    """`_conf`'s figure as the CTM and CSV write it: positional (`0.000009764`, not
+    `9.764e-06`), since `sort -n` and hand-written readers of text columns take `e-06` for a
+    word; JSON keeps numbers, which every parser reads in either notation."""
+    rounded = _conf(c)
+    if rounded is None:
+        return "nan"
+    text = format(Decimal(repr(rounded)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 CUES: tuple[str, ...] = ("lines", "words", "karaoke")  # what one SRT/WebVTT cue holds (--cues)
@@ -1177,7 +1196,8 @@ def read_json(path: Path | dict, tolerant: bool = False, chosen: TierNames | Non
 
 def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignment]:
     """Our JSON's `transcript_fit`, `noise_margin` and `band_edge` (one number, or one per
-    speaker) and `flags` back on the speakers they were written for: without them a flagged
+    speaker), a single recording's `speaker` and `flags` back on the speakers they were written
+    for: without them a flagged
     alignment read back looks clean, and its fit cannot be judged again as it was."""
     if not isinstance(data, dict) or not isinstance(data.get("tiers"), dict):
         return alignments  # another tool's JSON: it holds neither
@@ -1188,6 +1208,8 @@ def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignm
             setattr(a, key, float(value) if _is_number(value) else None)
         value = _speaker_value(text, a, i, len(alignments))
         a.text = value if isinstance(value, str) else None
+    if len(alignments) == 1 and isinstance(data.get("speaker"), str) and not alignments[0].speaker:
+        alignments[0].speaker = data["speaker"]  # a corpus run's, as its CSV's Speaker column
     flags = data.get("flags")
     for item in flags if isinstance(flags, list) else []:
         flag = _saved_flag(item)

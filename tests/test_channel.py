@@ -48,6 +48,15 @@ def test_a_channel_aligns_as_that_channel_alone_would(tmp_path, write_wav, tiny_
     written = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("s", "r")]
     assert written[0]["tiers"] == written[1]["tiers"]
     assert written[0]["channel"] == 2 and "channel" not in written[1]
+    # the CTM's channel field too: the two sides of a call stay apart when joined for sclite
+    for name, args in (("s", ("--channel", "2")), ("r", ())):
+        result = cli(tmp_path / f"{name}.wav", "-o", tmp_path / f"{name}.ctm", "--model",
+                     tiny_model_dir, *args)
+        assert result.exit_code == 0, result.output
+    for name, channel in (("s", "2"), ("r", "1")):
+        for ctm in (f"{name}.ctm", f"{name}.phones.ctm"):
+            lines = (tmp_path / ctm).read_text().splitlines()
+            assert lines and {line.split()[1] for line in lines} == {channel}, ctm
     result = cli(tmp_path / "s.wav", "-o", tmp_path / "x.json", "--model", tiny_model_dir,
                  "--channel", "3")
     assert result.exit_code == 2 and "no channel 3" in result.stderr, result.output

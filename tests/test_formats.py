@@ -612,17 +612,22 @@ def test_read_alignment_takes_any_format_by_suffix_and_pools_speakers(tmp_path):
 
 def test_recording_flags_reach_the_csv_and_small_confidences_stay_above_zero(tmp_path):
     """A CSV user sees `transcript_mismatch` (a row of Type `recording`), also when a corpus
-    run adds it afterwards; a confidence of 0.00042 is written as such in every format, not 0."""
+    run adds it afterwards; a confidence of 0.00042 is written as such in every format, not 0,
+    and one of 0.0000097641 as 0.000009764 in the text columns (CSV, CTM), not `9.764e-06`,
+    which `sort -n` reads as 9.764."""
     from aligner.formats import add_flag
 
     a = _alignment()
     a.words[1] = Interval(0.2, 0.5004, "héllo", 0.00042)
+    a.words[3] = Interval(0.9, 1.3, "world", 0.0000097641)
     a.flags.insert(0, Flag("transcript_mismatch", "transcript fit 0.001 is very low"))
     write_outputs(a, tmp_path / "u", ["csv", "json", "ctm"])
     rows = list(csv.DictReader(open(tmp_path / "u.csv", encoding="utf-8")))
     assert (rows[0]["Type"], rows[0]["Flags"], rows[0]["Begin"], rows[0]["End"]) == (
         "recording", "transcript_mismatch", "0.000", "2.0456")
     assert next(r["Confidence"] for r in rows if r["Label"] == "héllo") == "0.00042"
+    assert next(r["Confidence"] for r in rows if r["Label"] == "world") == "0.000009764"
+    assert (tmp_path / "u.ctm").read_text().splitlines()[1].split()[-1] == "0.000009764"
     assert read_json(tmp_path / "u.json")[0].words[0].confidence == 0.00042
     assert read_ctm(tmp_path / "u.ctm")["u"][0].confidence == 0.00042
     back = read_csv(tmp_path / "u.csv")[0]  # the recording row is not an interval of a tier
@@ -695,6 +700,8 @@ def test_our_json_gives_back_the_noise_margin_and_band_the_fit_was_judged_with(t
     alice, bob = _alignment("alice"), _alignment("bob", offset=0.5)
     alice.noise_margin = 30.0  # bob's not measured: null, read back as None
     write_outputs([alice, bob], tmp_path / "two", ["json"])
+    assert json.loads((tmp_path / "two.json").read_text(encoding="utf-8"))["noise_margin"] == {
+        "alice": 30.0, "bob": None}  # every speaker a key
     found = {a.speaker: a for a in read_json(tmp_path / "two.json")}
     assert (found["alice"].noise_margin, found["bob"].noise_margin) == (30.0, None)
     plain = _alignment()
@@ -702,9 +709,23 @@ def test_our_json_gives_back_the_noise_margin_and_band_the_fit_was_judged_with(t
     assert read_json(tmp_path / "plain.json")[0].noise_margin is None
 
 
+def test_json_names_a_single_recordings_speaker_as_the_csv_does(tmp_path):
+    """A corpus run's speaker (its folder) is in the CSV's Speaker column; the JSON, which a web
+    app reads alone, says it too, and it is read back; an alignment with no speaker has no
+    key."""
+    write_outputs(_alignment("george"), tmp_path / "g", ["json", "csv"])
+    assert json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))["speaker"] == "george"
+    assert read_json(tmp_path / "g.json")[0].speaker == "george"
+    assert {r["Speaker"] for r in csv.DictReader(open(tmp_path / "g.csv", encoding="utf-8"))} \
+        == {"george"}
+    write_outputs(_alignment(), tmp_path / "n", ["json"])
+    assert "speaker" not in json.loads((tmp_path / "n.json").read_text(encoding="utf-8"))
+
+
 def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
     """The words tier has no punctuation or case; a tool showing a learner the sentence wants
-    it as typed. One speaker: a string; several: one per speaker; read back onto each."""
+    it as typed. One speaker: a string; several: one per speaker, every speaker a key (null
+    for one without), so a reader need not test for the key; read back onto each."""
     one = _alignment()
     one.text = "Héllo, World!"
     write_outputs(one, tmp_path / "one", ["json"])
@@ -716,7 +737,7 @@ def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
     alice.text = "Héllo? World."
     write_outputs([alice, bob], tmp_path / "two", ["json"])
     assert json.loads((tmp_path / "two.json").read_text(encoding="utf-8"))["text"] == {
-        "alice": "Héllo? World."}
+        "alice": "Héllo? World.", "bob": None}
     found = {a.speaker: a for a in read_json(tmp_path / "two.json")}
     assert (found["alice"].text, found["bob"].text) == ("Héllo? World.", None)
     write_outputs(_alignment(), tmp_path / "none", ["json"])  # not known: null

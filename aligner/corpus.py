@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aligner.audio import AUDIO_EXTENSIONS, UNSUPPORTED_EXTENSIONS
+from aligner.audio import AUDIO_EXTENSIONS, UNSUPPORTED_EXTENSIONS, unsupported_format_message
 from aligner.text.encoding import decode_text
 
 # preference order: MFA's, then CLAN's CHAT files (aligner/chat.py)
@@ -258,21 +258,39 @@ def same_name_problems(utterances: Sequence[Utterance]) -> dict[str, str]:
             for name, paths in by_name.items() if len(paths) > 1}
 
 
-def unreadable_audio(root: Path) -> list[Path]:
-    """Recordings in a format libsndfile cannot decode (.m4a, .mp4, .aac, ...) with no readable
-    recording of the same name beside them (that would be the converted copy): listed so that
-    they are reported with how to convert them rather than silently ignored."""
+def unreadable_inputs(root: Path) -> list[Path]:
+    """What a corpus holds that cannot be read, to be reported rather than silently ignored:
+    recordings in a format libsndfile cannot decode (.m4a, .mp4, .aac, ...) with no readable
+    recording of the same name beside them (that would be the converted copy), with how to
+    convert them, and folders that cannot be listed (a speaker's folder without read
+    permission: its recordings were missing from the run, which ended with exit 0)."""
     folders: Folders = {}
-    return [path for path in sorted(walk_files(Path(root)))
-            if path.suffix.lower() in UNSUPPORTED_EXTENSIONS and path.name[:1] != "."
-            and not any(ext in AUDIO_EXTENSIONS for ext in _siblings(path, folders))]
+    closed: list[Path] = []
+    files = sorted(walk_files(Path(root), closed))
+    return sorted(closed) + [
+        path for path in files
+        if path.suffix.lower() in UNSUPPORTED_EXTENSIONS and path.name[:1] != "."
+        and not any(ext in AUDIO_EXTENSIONS for ext in _siblings(path, folders))]
+
+
+def unreadable_message(path: Path) -> str:
+    """One line for one of `unreadable_inputs`: a folder that cannot be listed, or a recording
+    in a format to convert first."""
+    if path.is_dir():
+        return (f"{path}: the folder cannot be read (permission denied?), so its recordings "
+                "were not found; make it readable and run again")
+    return unsupported_format_message(path)
 
 
 def no_audio_message(root: Path, unreadable: Sequence[Path] = ()) -> str:
     """Why a corpus has nothing to align, in one line: no audio at all, or only files in
     formats libsndfile cannot read (say how many, and the command that converts one)."""
+    closed = [p for p in unreadable if p.is_dir()]
+    unreadable = [p for p in unreadable if not p.is_dir()]
     if not unreadable:
-        return f"{root}: no audio files found (looked for .wav, .flac, .ogg, .mp3, ...)"
+        return (f"{root}: no audio files found (looked for .wav, .flac, .ogg, .mp3, ...)"
+                + (f"; {len(closed)} folder(s) could not be read, {closed[0]} the first"
+                   if closed else ""))
     counts = Counter(p.suffix.lower() for p in unreadable)
     found = ", ".join(f"{n} {ext}" for ext, n in counts.most_common())
     first = unreadable[0]
@@ -300,16 +318,19 @@ def orphan_transcripts(root: Path) -> list[Path]:
             and not any(ext in recordings for ext in _siblings(path, folders))]
 
 
-def walk_files(root: Path) -> Iterator[Path]:
+def walk_files(root: Path, unreadable: list[Path] | None = None) -> Iterator[Path]:
     """Files under `root`, hidden ones left out. A folder that is a symlink to a place outside
     the corpus is followed (a corpus assembled with `ln -s elsewhere/spk corpus/`); one that
     points inside the corpus (its recordings are found under their own names) or above it (it
     would pull in the corpus's neighbours) is not, and each real folder is walked once, so links
     cannot loop. A dangling symlink is listed too, so that a recording whose target went
-    missing is reported ("file not found") rather than ignored."""
+    missing is reported ("file not found") rather than ignored. A folder that cannot be listed
+    is appended to `unreadable` when given."""
     top = os.path.realpath(root)
     seen: set[str] = set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
+    closed = (lambda err: unreadable.append(Path(err.filename))) if unreadable is not None \
+        else None
+    for folder, dirs, files in os.walk(root, onerror=closed, followlinks=True):
         real = os.path.realpath(folder)
         if real in seen:
             dirs[:] = []

@@ -705,10 +705,33 @@ def evaluate_paths(gold_root: Path, hyp_root: Path, folding: Folding, tolerance:
     hyp_folding = hyp_folding or hypothesis_folding(folding)
     pairs = pair_utterances(gold, hyp, Path(gold_root).is_file() and Path(hyp_root).is_file())
     if note is not None:
-        line = foreign_words_note(pairs)
-        if line:
-            note(line)
+        for line in (foreign_words_note(pairs), unrelated_pairs_note(pairs)):
+            if line:
+                note(line)
     return [_score_pair(key, g, h, folding, hyp_folding, tolerance) for key, g, h in pairs]
+
+
+UNRELATED_MIN_WORDS = 3  # a gold of fewer words may share none by chance (a name, a digit)
+
+
+def unrelated_pairs_note(pairs: Iterable[tuple[str, object, object]]) -> str:
+    """A note naming the utterances whose gold has UNRELATED_MIN_WORDS words or more, none of
+    them a word of the hypothesis (case and punctuation aside): another recording's alignment,
+    paired by a shared name, was scored "ok" and pooled into the summary with nothing said;
+    "" when there is none. A note, not a failure: a gold whose words tier holds other labels
+    (emuR's accent classes) has its own note, `foreign_words_note`."""
+    from aligner.phone_folding import fold_words
+
+    def words(a: object) -> set[str]:
+        return {w.label for w in fold_words(a.words)} if isinstance(a, Alignment) else set()
+
+    odd = [key for key, g, h in pairs
+           if len(words(g)) >= UNRELATED_MIN_WORDS and words(h) and not words(g) & words(h)]
+    if not odd:
+        return ""
+    named = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
+    return (f"{len(odd)} utterance(s) share no word with their hypothesis ({named}): is it "
+            "another recording's alignment? They are scored and pooled all the same")
 
 
 def foreign_words_note(pairs: Iterable[tuple[str, object, object]]) -> str:
@@ -788,14 +811,18 @@ TIME_SCALE_RATIO = 50
 
 
 def _unit_mismatch(gold: Alignment, hyp: Alignment) -> str | None:
-    """Why `gold` cannot be scored against `hyp` for its time unit, or None."""
+    """Why `gold` cannot be scored against `hyp` for its time unit, or None: either one's
+    labelled entries run TIME_SCALE_RATIO times past the other's whole span (its duration or
+    last entry, so a gold that labels the first seconds of a long recording is no mismatch)."""
     ends = lambda a: [iv.end for iv in (*a.words, *a.phones) if iv.label]
-    gold_end = max(ends(gold), default=0.0)
-    hyp_end = max([hyp.duration, *ends(hyp)])
-    if gold_end <= TIME_SCALE_RATIO * max(hyp_end, 0.1):
-        return None
-    return (f"the gold's times run to {gold_end:g} s and the hypothesis's to {hyp_end:g} s: "
-            "are the gold times in milliseconds? evaluate reads seconds")
+    for first, second, name in ((gold, hyp, "gold"), (hyp, gold, "hypothesis")):
+        end = max(ends(first), default=0.0)
+        span = max([second.duration, *ends(second)])
+        if end > TIME_SCALE_RATIO * max(span, 0.1):
+            return (f"the {name}'s times run to {end:g} s and the "
+                    f"{'hypothesis' if name == 'gold' else 'gold'}'s to {span:g} s: are the "
+                    f"{name} times in milliseconds? evaluate reads seconds")
+    return None
 
 
 def write_scores(scores: Sequence[UtteranceScore], path: Path) -> None:

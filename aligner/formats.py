@@ -1486,6 +1486,19 @@ def read_utterances(path: Path, tier: str | None = None,
 def _read_by_suffix(path: Path, tier: str | None,
                     chosen: TierNames | None = None) -> dict[str | None, Alignment]:
     """The tolerant reader of the file's format; every speaker's tiers pooled."""
+    utterances = _read_any(path, tier, chosen)
+    early = min((iv.start for a in utterances.values() for iv in (*a.words, *a.phones)),
+                default=0.0)
+    if early < -NEGATIVE_SLACK:  # scored, an entry at -0.5 s was matched as any other
+        raise FormatError(f"{path}: times must not be negative, got {early:g}")
+    return utterances
+
+
+NEGATIVE_SLACK = 0.0005  # s: a time written as -0.0001 by another tool's rounding is zero
+
+
+def _read_any(path: Path, tier: str | None,
+              chosen: TierNames | None) -> dict[str | None, Alignment]:
     suffix = path.suffix.lower()
     if suffix == ".ctm":
         return _ctm_utterances(path, tier)

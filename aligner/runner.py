@@ -32,12 +32,11 @@ from urllib.parse import quote, unquote
 
 from aligner.alignment import mean_word_confidence, spoken_words
 from aligner.atomic import atomic_open, ensure_dir, same_file
-from aligner.audio import unsupported_format_message
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Thresholds, flag_kind, is_speaker_mismatch, refusing_flags,
                             speaker_mismatch)
 from aligner.corpus import (REPORT_NAME, TABLE_NAME, WORD_LISTS, Utterance,
-                            no_transcript_problem)
+                            no_transcript_problem, unreadable_message)
 from aligner.errors import one_line
 from aligner.formats import (FORMATS, SUBTITLE_FORMATS, SUFFIX_TO_FORMAT, ctm_id, output_paths,
                              write_outputs)
@@ -158,9 +157,8 @@ def no_transcript(utt: Utterance) -> Result:
 
 
 def unreadable_result(root: Path, path: Path) -> Result:
-    """The failed Result of a corpus run for one of `corpus.unreadable_audio`."""
-    return bad_input(path.relative_to(root).with_suffix("").as_posix(),
-                     unsupported_format_message(path))
+    """The failed Result of a corpus run for one of `corpus.unreadable_inputs`."""
+    return bad_input(path.relative_to(root).with_suffix("").as_posix(), unreadable_message(path))
 
 
 def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aligner.atomic import atomic_open, ensure_dir
-from aligner.audio import unsupported_format_message
 from aligner.corpus import (Utterance, find_utterances, no_transcript_problem, orphan_transcripts,
-                            same_name_problems, transcript_conflict, unreadable_audio)
+                            same_name_problems, transcript_conflict, unreadable_inputs,
+                            unreadable_message)
 from aligner.errors import one_line
 from aligner.text.frontend import Lexicon
 from aligner.text.phones import STAR
@@ -51,7 +51,8 @@ class ValidationReport:
     utterances: list[UtteranceCheck]
     unknown_words: dict[str, tuple[int, list[str]]]  # word (lower case) -> (count, generated pronunciation)
     orphans: list[Path]
-    unreadable: list[Path] = field(default_factory=list)  # .m4a and the like: convert first
+    # .m4a and the like (convert first), folders that cannot be listed
+    unreadable: list[Path] = field(default_factory=list)
     # the --dictionary's entries, then spoken word -> generated variants (`--export-dictionary`)
     dictionary: dict[str, list[list[str]]] = field(default_factory=dict)
     root: Path | None = None  # the corpus: files outside any utterance are named from it
@@ -61,7 +62,7 @@ class ValidationReport:
     @property
     def problems(self) -> list[tuple[str, str]]:
         out = [(u.name, p) for u in self.utterances for p in u.problems]
-        out += [(self.named(p), unsupported_format_message(p)) for p in self.unreadable]
+        out += [(self.named(p), unreadable_message(p)) for p in self.unreadable]
         return out
 
     @property
@@ -87,7 +88,7 @@ class ValidationReport:
                 writer.writerow([u.name, u.sample_rate, u.channels, f"{u.duration:.3f}",
                                  u.words, " | ".join(u.problems), " | ".join(u.warnings)])
             for p in self.unreadable:
-                writer.writerow([self.named(p), "", "", "", "", unsupported_format_message(p), ""])
+                writer.writerow([self.named(p), "", "", "", "", unreadable_message(p), ""])
             for p in self.orphans:
                 writer.writerow([self.named(p), "", "", "", "", "", ORPHAN])
         return Path(path)
@@ -120,7 +121,7 @@ def validate_corpus(root: Path, dictionary: Path | None = None,
             continue
         checks.append(_check(utt, lexicon, unknown, generated, readings, channel))
     entries = {**lexicon.user, **dict(sorted(generated.items()))}
-    return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_audio(root),
+    return ValidationReport(checks, unknown, orphan_transcripts(root), unreadable_inputs(root),
                             entries, Path(root), readings)
 
 

@@ -80,7 +80,7 @@ def test_recordings_libsndfile_cannot_read_are_found_with_a_conversion_hint(tmp_
     write_wav(root / "b.wav", speechlike(1.0))
     (root / "b.m4a").write_bytes(bytes(40))  # already converted to b.wav: not reported
     (root / "b.lab").write_text("hello", encoding="utf-8")
-    unreadable = corpus.unreadable_audio(root)
+    unreadable = corpus.unreadable_inputs(root)
     assert [p.relative_to(root).as_posix() for p in unreadable] == ["c.webm", "spk/a.m4a"]
     assert corpus.orphan_transcripts(root) == []
     failed = runner.unreadable_result(root, root / "spk" / "a.m4a")
@@ -241,3 +241,35 @@ def test_speaker_characters_take_the_name_s_first_characters_in_nfc(tmp_path):
     speakers = {u.name: u.speaker for u in corpus.find_utterances(root, speaker_characters=4)}
     assert set(speakers.values()) == {"ab", "Jos\u00e9"}
     assert {u.name: u.speaker for u in corpus.find_utterances(root)}["x/ab"] == "x"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_folder_that_cannot_be_listed_is_a_failure_not_a_gap(tmp_path, monkeypatch, jobs,
+                                                              tiny_model_dir):
+    """A speaker folder without read permission was skipped: validate said "no problems", a
+    corpus run aligned the rest and exited 0 with the folder missing from its report. It is
+    named (validate: a problem; align: a failed row, exit 1) and the others are aligned.
+    Simulated by refusing to list it (the tests may run as root, whom chmod does not stop)."""
+    import os
+
+    from cli_helpers import cli, write_pair
+
+    root = tmp_path / "c"
+    write_pair(root / "s1", "good", speechlike(1.0))
+    write_pair(root / "s2", "hidden", speechlike(1.0))
+    listing = os.scandir
+
+    def refuse(path=".", *args):
+        if Path(path).name == "s2":
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path, *args)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    assert [p.name for p in corpus.unreadable_inputs(root)] == ["s2"]
+    problems = dict(validate_corpus(root).problems)
+    assert list(problems) == ["s2"] and "cannot be read" in problems["s2"]
+    result = cli(root, "-o", tmp_path / "out", "--model", tiny_model_dir, "-j", jobs)
+    assert result.exit_code == 1, result.output
+    rows = runner.previous_rows(tmp_path / "out" / runner.REPORT_NAME)
+    assert rows["s2"]["status"] == "failed" and "folder cannot be read" in rows["s2"]["reason"]
+    assert rows["s1/good"]["status"] in ("aligned", "flagged")

@@ -327,6 +327,35 @@ def test_cli_exit_codes_and_outputs(tmp_path: Path):
     assert res.exit_code == 2 and "not a folding name" in res.output
 
 
+def test_cli_never_writes_its_results_over_an_input_or_an_alignment(tmp_path: Path):
+    """`--csv g.csv` replaced the gold it scored, `--json h.TextGrid` the hypothesis and
+    `--json talk.txt` a transcript, each with exit 0: each is a usage error naming the option
+    and the file, which is left as it was; an earlier run's results are replaced."""
+    from aligner.formats import write_csv
+
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    _write_textgrid(gold / "a.TextGrid", _gold())
+    _write_json(hyp / "a.json", _hyp())
+    write_csv(_gold(), tmp_path / "g.csv")
+    (tmp_path / "talk.txt").write_text("hello world", encoding="utf-8")
+    runner = CliRunner()
+    for inputs, option, target, says in (
+            ((tmp_path / "g.csv", hyp / "a.json"), "--csv", tmp_path / "g.csv", "one of the"),
+            ((gold, hyp), "--json", hyp / "a.json", "holds an alignment"),
+            ((gold, hyp), "--json", gold / "a.TextGrid", "ending in .json"),
+            ((gold, hyp), "--json", tmp_path / "talk.txt", "ending in .json"),
+            ((gold, hyp), "--csv", tmp_path / "g.csv", "holds an alignment")):
+        before = target.read_bytes()
+        res = runner.invoke(_app(), ["evaluate", *map(str, inputs), option, str(target)])
+        assert res.exit_code == 2 and f"{option} {target}" in res.output and says in res.output, \
+            res.output
+        assert target.read_bytes() == before
+    for _ in range(2):  # the results of the run before are replaced
+        res = runner.invoke(_app(), ["evaluate", str(gold), str(hyp), "--csv",
+                                     str(tmp_path / "u.csv"), "--json", str(tmp_path / "s.json")])
+        assert res.exit_code == 0, res.output
+
+
 def _levenshtein(a: list[str], b: list[str]) -> int:
     prev = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
@@ -516,6 +545,42 @@ def test_gold_in_milliseconds_fails_by_name_and_the_rest_is_scored(tmp_path: Pat
     assert scores["s"].status == "ok"
     assert scores["ms"].status == "failed" and "milliseconds" in scores["ms"].reason
     assert "600 s" in scores["ms"].reason and "0.6 s" in scores["ms"].reason
+
+
+def test_a_hypothesis_of_another_recording_is_noted(tmp_path: Path):
+    """Paired by name, another recording's alignment (none of the gold's words) was scored
+    'ok' and pooled with nothing said: a note names it; a pair that shares words is not named."""
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    said = Alignment([Interval(0.1 + 0.3 * i, 0.4 + 0.3 * i, w)
+                      for i, w in enumerate(("the", "cat", "sat", "down"))], [], 1.5)
+    other = Alignment([Interval(0.1 + 0.3 * i, 0.4 + 0.3 * i, w)
+                       for i, w in enumerate(("we", "went", "home"))], [], 1.5)
+    for name in ("a", "b"):
+        _write_json(gold / f"{name}.json", said)
+    _write_json(hyp / "a.json", Alignment(list(said.words), [], 1.5))
+    _write_json(hyp / "b.json", other)
+    notes: list[str] = []
+    evaluate_paths(gold, hyp, load_folding(), note=notes.append)
+    (line,) = [n for n in notes if "share no word" in n]
+    assert line.startswith("1 utterance(s) share no word with their hypothesis (b)")
+
+
+def test_a_hypothesis_in_milliseconds_or_before_zero_is_not_scored(tmp_path: Path):
+    """The other way round too: a hypothesis written in ms (2474 s against 2.78 s of gold)
+    was scored 'ok', its mean error some twenty minutes; one with a negative time was read."""
+    gold, hyp = tmp_path / "gold", tmp_path / "hyp"
+    for name in ("ms", "neg"):
+        _write_textgrid(gold / f"{name}.TextGrid", _gold())
+    rows = lambda scale: "".join(f"{t.start * scale:g},{t.end * scale:g},{t.label}\n"
+                                 for t in _hyp().phones if t.label)
+    hyp.mkdir()
+    (hyp / "ms.csv").write_text(rows(1000), encoding="utf-8")
+    (hyp / "neg.csv").write_text("-0.5,0.2,HH\n" + rows(1), encoding="utf-8")
+    scores = {s.name: s for s in evaluate_paths(gold, hyp, load_folding())}
+    assert scores["ms"].status == "failed" and "hypothesis times in milliseconds" in \
+        scores["ms"].reason
+    assert scores["neg"].status == "unreadable" and "must not be negative, got -0.5" in \
+        scores["neg"].reason
 
 
 def test_one_tier_files_follow_name_then_tier_option_then_content(tmp_path: Path):

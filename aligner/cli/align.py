@@ -504,7 +504,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     from aligner.speaker_norm import speaker_priors
 
     utterances = corpus.find_utterances(root, speaker_characters)
-    unreadable = corpus.unreadable_audio(root)  # .m4a and the like: failed, with how to convert
+    unreadable = corpus.unreadable_inputs(root)  # .m4a, unlistable folders: failed, said why
     if not utterances:
         raise fail(corpus.no_audio_message(root, unreadable))
     if not quiet:

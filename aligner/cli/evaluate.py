@@ -43,6 +43,10 @@ def command(
     if not 0 < tolerance < float("inf"):  # -20 and nan gave an F1 of 0, exit 0
         raise fail(f"--tolerance {tolerance:g}: give a positive number of milliseconds")
     chosen = tier_names_option(gold_tiers)
+    for path, suffix, option in ((csv_path, ".csv", "--csv"), (json_path, ".json", "--json")):
+        problem = None if path is None else results_path_problem(path, suffix, (gold, hyp))
+        if problem:
+            raise fail(f"{option} {path}: {problem}")
     note = (lambda line: None) if quiet else (lambda line: typer.echo(f"note: {line}", err=True))
     outputs = [p for p in (csv_path, json_path) if p is not None]
     try:
@@ -78,6 +82,32 @@ def command(
                 console.print(f"[yellow]failed[/yellow] {s.name}: {s.reason}", highlight=False)
     if summary.failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+def results_path_problem(path: Path, suffix: str, inputs: tuple[Path, ...]) -> str | None:
+    """Why the results may not be written to `path` (None: they may): a name without the
+    format's `suffix`, or a file the results would replace that is one of the `inputs` or holds
+    an alignment. Why: `--json h.TextGrid` replaced the hypothesis it scored, `--csv g.csv` the
+    gold, and `--json talk.txt` a transcript, each with exit 0. Results of an earlier run hold
+    no alignment and are replaced, as any output is."""
+    from aligner.atomic import same_file
+    from aligner.formats import FormatError, read_alignment
+
+    if path.exists() and not path.is_file() and not path.is_dir():
+        return None  # /dev/stdout, a pipe: written into
+    if path.suffix.lower() != suffix:
+        return f"name a file ending in {suffix}"
+    if not path.exists():
+        return None
+    if path.is_dir():
+        return f"is a folder; name a file ending in {suffix}"
+    if any(same_file(path, p) for p in inputs):
+        return "is one of the alignments to score; write the results to another file"
+    try:
+        read_alignment(path)
+    except (FormatError, OSError, ValueError):
+        return None
+    return "holds an alignment, which the results would replace; write them to another file"
 
 
 def fmt(x: float, scale: float = 1.0, digits: int = 1, pct: bool = False) -> str:

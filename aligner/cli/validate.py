@@ -73,14 +73,14 @@ def command(
 def _corpus_input(root: Path, path: Path) -> str | None:
     """'a recording' / 'a transcript' when `path` is one of the corpus's inputs, else None."""
     from aligner.atomic import same_file
-    from aligner.corpus import find_utterances, unreadable_audio
+    from aligner.corpus import find_utterances, unreadable_inputs
 
     for utt in find_utterances(root):
         if same_file(path, utt.audio):
             return f"the recording {utt.name}"
         if utt.transcript is not None and same_file(path, utt.transcript):
             return f"the transcript of {utt.name}"
-    if any(same_file(path, audio) for audio in unreadable_audio(root)):
+    if any(same_file(path, audio) for audio in unreadable_inputs(root)):
         return "a recording"
     return None
 

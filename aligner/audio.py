@@ -482,7 +482,9 @@ def _unreadable(path: Path, err: BaseException, head: bytes = b"") -> AudioError
     from aligner.corpus import TRANSCRIPT_EXTENSIONS  # here: corpus imports this module
 
     reason = _short(err)
-    if "does not exist" in reason and path.is_file():  # libsndfile's word for bytes it cannot decode
+    if path.is_file() and not os.access(path, os.R_OK):  # libsndfile says "System error."
+        reason = "permission denied: this user may not read it"
+    elif "does not exist" in reason and path.is_file():  # libsndfile's word for undecodable bytes
         reason = "its contents could not be decoded: damaged, or not the format its name says"
     if path.suffix.lower() in TRANSCRIPT_EXTENSIONS:  # `ottc-align talk.txt talk.txt`
         return AudioError(f"{path}: not a readable audio file ({reason}); it looks like a "

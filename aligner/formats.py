@@ -109,7 +109,8 @@ def segment_problem(segment: Segment, n_phones: int, n_samples: int, sample_rate
         return (f"the interval lies outside the audio ({n_samples / sample_rate:.2f} s) or is "
                 "shorter than one frame")
     seconds = (hi - lo) / sample_rate
-    problem = too_fast(n_phones, seconds)  # first: says how long the audio should be
+    problem = too_fast(n_phones, seconds,  # first: says how long the audio should be
+                       "the audio" if segment.whole else "the interval")
     if problem is not None:
         return problem
     n_frames = -(-(hi - lo) // hop)

@@ -335,3 +335,17 @@ def test_a_recording_of_a_few_samples_is_too_short_not_silent(tmp_path, write_wa
     path = write_wav(tmp_path / "one.wav", np.array([0.3], dtype=np.float32), 16000)
     with pytest.raises(AudioError, match=r"one.wav: the recording holds 1 sample\(s\): too short"):
         load_audio(path)
+
+
+def test_audio_this_user_may_not_read_is_said_to_be_so(tmp_path, write_wav, monkeypatch):
+    """libsndfile's reason for a file without read permission is "System error."; the
+    message says what is wrong. (Simulated through os.access: the tests may run as root.)"""
+    import os
+
+    from aligner.audio import _unreadable
+
+    write_wav(tmp_path / "locked.wav", np.zeros(1600, dtype=np.float32))
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False)
+    message = str(_unreadable(tmp_path / "locked.wav", RuntimeError("System error.")))
+    assert message == (f"{tmp_path / 'locked.wav'}: not a readable audio file (permission "
+                       "denied: this user may not read it)")

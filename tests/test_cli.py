@@ -36,8 +36,9 @@ def _check_textgrid(path: Path, duration: float, n_words: int | None = None) -> 
 
 def test_single_file_all_formats(example_pair, tiny_model_dir):
     wav, txt = example_pair
-    result = cli(wav, txt, "--model", tiny_model_dir, "--format", "textgrid,ctm,json,csv",
-                 "--device", "cpu")
+    # a list and a repeated option add up (-f json -f csv wrote only the CSV)
+    result = cli(wav, txt, "--model", tiny_model_dir, "--format", "textgrid,ctm", "-f", "json",
+                 "-f", "csv", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "12 words" in result.stdout and "4.72 s" in result.stdout
     base = wav.parent / "allison"

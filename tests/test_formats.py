@@ -879,7 +879,9 @@ def test_one_judgement_of_an_interval_for_align_and_validate():
     at = lambda start, end: Segment("x", "t.TextGrid [a 0.00s]", "a", start, end)
     assert "outside the audio (3.00 s)" in segment_problem(at(3.5, 4.0), 5, n)
     assert segment_problem(at(0.07, 0.08), 0, n) is None  # 10 ms: one frame, as align cuts it
-    assert "too short" in segment_problem(at(-1.0, 0.5), 20, n)  # measured from 0, not -1
+    # measured from 0, not -1; the interval is short, not the 3 s of audio
+    assert segment_problem(at(-1.0, 0.5), 20, n).startswith(
+        "the interval is 500 ms long, too short")
     assert segment_problem(at(0.0, 1.0), 20, n) is None
     assert "needs 4 per phone" in segment_problem(at(0.0, 1.0), 28, n, states=4)
     assert segment_problem(Segment("x", "t.lab"), 20, n) is None  # the whole recording

@@ -629,6 +629,9 @@ def test_cli_plots_json_and_picks_speaker(tmp_path, recording):
     result = _run(["plot", str(recording), str(path), "--speaker", "cat"])
     assert result.exit_code == 2
     assert "no speaker 'cat'" in result.output
+    write_json(make_alignment(3.0, False, seed=1), tmp_path / "one.json")
+    result = _run(["plot", str(recording), str(tmp_path / "one.json"), "--speaker", "cat"])
+    assert result.exit_code == 2 and "(its tiers name no speaker)" in result.output, result.output
 
 
 def test_cli_plots_our_csv(tmp_path, recording):
@@ -641,6 +644,25 @@ def test_cli_plots_our_csv(tmp_path, recording):
     assert result.exit_code == 0, result.output
     gray = read_png(tmp_path / "csv.png")
     assert (gray.shape[1], gray.shape[0]) == image_size(a)
+
+
+def test_cli_plots_our_ctm_with_its_phones_beside_it(tmp_path, recording):
+    """`-f ctm` writes x.ctm and x.phones.ctm: plot draws them (it said a .ctm "is read as an
+    alignment or subtitles, not a transcript"), read as evaluate reads them; a CTM of two
+    utterances is refused by name."""
+    from aligner.formats import write_ctm
+
+    a = make_alignment(3.0, False, seed=1)
+    write_ctm(a, tmp_path / "rec.ctm", tmp_path / "rec.phones.ctm", "rec")
+    result = _run(["plot", str(recording), str(tmp_path / "rec.ctm"), "-o",
+                   str(tmp_path / "ctm.png")])
+    assert result.exit_code == 0, result.output
+    gray = read_png(tmp_path / "ctm.png")
+    assert (gray.shape[1], gray.shape[0]) == image_size(a)
+    two = tmp_path / "two.ctm"
+    two.write_text("u1 1 0.1 0.2 hello 0.9\nu2 1 0.3 0.2 world 0.9\n", encoding="utf-8")
+    result = _run(["plot", str(recording), str(two), "-o", str(tmp_path / "two.png")])
+    assert result.exit_code == 2 and "holds 2 utterances (u1, u2)" in result.output, result.output
 
 
 def test_cli_aligns_on_the_fly_and_draws_alpha(tmp_path, recording, tiny_model_dir):

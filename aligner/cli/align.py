@@ -30,16 +30,18 @@ MAX_MIN_PAUSE = 2.0  # s: --min-pause above this is 30 typed for 30 ms, not a wi
 def command(
     audio: Annotated[Path, typer.Argument(
         help="A recording (wav, flac, ogg, mp3, ...) or an MFA-style corpus directory.",
-        show_default=False)],
+        show_default=False, readable=False)],  # an unreadable file: our one-line error
     transcript: Annotated[Optional[Path], typer.Argument(
         help="Transcript of AUDIO: text (.txt/.lab) or a TextGrid of utterance intervals "
-             "(one tier per speaker). Omit for a corpus.", show_default=False)] = None,
+             "(one tier per speaker). Omit for a corpus.", show_default=False,
+        readable=False)] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Single file: output file or directory (default: beside the "
         "audio). Corpus: output directory (required).")] = None,
-    formats: Annotated[str, typer.Option(
-        "--format", "-f", help="Comma-separated output formats: textgrid, ctm, json, csv, srt, vtt.")]
-        = "textgrid",
+    formats: Annotated[Optional[list[str]], typer.Option(
+        "--format", "-f", help="Comma-separated output formats: textgrid, ctm, json, csv, srt, "
+        "vtt (or the option repeated: -f textgrid -f json). Default: textgrid.",
+        show_default=False)] = None,
     model: ModelOption = None,
     device: DeviceOption = "auto",
     method: Annotated[Optional[str], typer.Option(help="Decoding method")] = None,
@@ -113,7 +115,7 @@ def command(
         raise fail(f"--min-pause {min_pause:g} is in seconds: every pause shorter than "
                    f"{min_pause:g} s would be closed; 30 ms is 0.03")
     try:
-        fmts = parse_formats(formats)
+        fmts = parse_formats(",".join(formats or ["textgrid"]))  # -f a -f b: both, not b
     except ValueError as err:
         raise fail(f"--format: {err}")
     _check_cues(cues, fmts)

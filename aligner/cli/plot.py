@@ -52,7 +52,8 @@ def command(
         help="Seconds of audio per row, at least 0.5; longer windows become several rows, six "
              "to a PNG (more pages: OUTPUT's name with .page2, .page3, ...; pages left from an "
              "earlier, longer plot of OUTPUT are removed). 0: the whole window in one row.")] = 5.0,
-    dpi: Annotated[int, typer.Option(help="Pixels per inch; the picture is 14 inches wide.")] = 100,
+    dpi: Annotated[int, typer.Option(
+        help="Pixels per inch, 10 to 600; the picture is 14 inches wide.")] = 100,
     gold_tiers: Annotated[Optional[str], typer.Option(
         "--gold-tiers", "--tiers", help="The words and phones tiers of a hand-labelled TextGrid "
         "by name, WORDS,PHONES (one may be empty: ,Phonetic), as for evaluate (emuR: "
@@ -111,6 +112,8 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
         if not found:
             raise fail(f"{path}: has no words or phones tiers")
         return found
+    if suffix in (".ctm", ".tsv"):  # x.ctm with x.phones.ctm beside it, as evaluate reads them
+        return [_one_tier_files(path)]
     if suffix == ".textgrid":
         if chosen is not None:
             found = [a for a in read_textgrid(path, tolerant=True, chosen=chosen)
@@ -128,6 +131,23 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
             return found
     aligner = load_aligner(model, device, dictionary, method)
     return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
+
+
+def _one_tier_files(path: Path):
+    """The alignment a CTM or a TSV holds, with its other tier's file beside it (`x.ctm` and
+    `x.phones.ctm`, `x.words.tsv` and `x.phones.tsv`), read as `evaluate` reads them; a usage
+    error for an unreadable file or a CTM of several utterances (which one to draw?)."""
+    from aligner.alignment import Alignment
+    from aligner.evaluate import load_alignments
+
+    utterances = {k: v for k, v in load_alignments(path).items()}
+    found = [v for v in utterances.values() if isinstance(v, Alignment)]
+    if len(utterances) > 1:
+        names = ", ".join(sorted(utterances)[:3]) + (", ..." if len(utterances) > 3 else "")
+        raise fail(f"{path}: holds {len(utterances)} utterances ({names}); draw one at a time")
+    if not found:
+        raise fail(str(next(iter(utterances.values()), f"{path}: holds no alignment")))
+    return found[0]
 
 
 def _other_recording(alignments: list, seconds: float, path: Path, audio: Path) -> str | None:
@@ -160,8 +180,9 @@ def _choose_speaker(alignments: list, speaker: str | None, path: Path) -> list:
     for a in alignments:
         if a.speaker == speaker:
             return [a]
-    names = ", ".join(repr(a.speaker) for a in alignments)
-    raise fail(f"{path}: no speaker {speaker!r} (speakers: {names})")
+    names = ", ".join(repr(a.speaker) for a in alignments if a.speaker)
+    raise fail(f"{path}: no speaker {speaker!r} "
+               + (f"(speakers: {names})" if names else "(its tiers name no speaker)"))
 
 
 def _default_title(audio: Path, alignments: list) -> str:

@@ -224,12 +224,13 @@ def prepare_text(text: str, lexicon: Lexicon) -> PreparedText:
     return PreparedText(words, phones, unknown)
 
 
-def too_fast(phones: int, seconds: float) -> str | None:
+def too_fast(phones: int, seconds: float, what: str = "the audio") -> str | None:
     """Why `phones` cannot be said in `seconds` (faster than MAX_PHONES_PER_SECOND: the audio
-    is too short for its transcript, or not its recording), in words; None when they can."""
+    is too short for its transcript, or not its recording), in words; None when they can.
+    `what` names the stretch: "the interval" for one interval of a TextGrid transcript."""
     if phones <= MAX_PHONES_PER_SECOND * seconds:
         return None
-    return (f"the audio is {_duration(seconds, up=False)} long, too short for its transcript "
+    return (f"{what} is {_duration(seconds, up=False)} long, too short for its transcript "
             f"({phones} phone{'s' if phones != 1 else ''}), which needs at least "
             f"{_duration(phones / MAX_PHONES_PER_SECOND, up=True)} to say")
 

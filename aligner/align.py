@@ -37,8 +37,8 @@ import numpy as np
 from aligner.alignment import Alignment, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
-from aligner.checks import (Flag, Thresholds, beyond_audio, decoder_disagreement, ends_in_speech,
-                            find_flags, flag_kind, for_speaker, heard_speech,
+from aligner.checks import (Flag, Thresholds, audible, beyond_audio, decoder_disagreement,
+                            ends_in_speech, find_flags, flag_kind, for_speaker, heard_speech,
                             interval_not_aligned, noise_margin, noisy_audio, overlapping_speech,
                             recording_level, transcript_fit, untranscribed_turns,
                             voiced_outside_words, words_in_silence)
@@ -290,13 +290,14 @@ class Aligner:
     def align_speakers(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
                        transcript: Path | str | None = None, sample_rate: int | None = None,
                        method: str = DEFAULT_METHOD, speaker: str | None = None, *,
-                       text: str | None = None) -> list[Alignment]:
+                       text: str | None = None, name: str | None = None) -> list[Alignment]:
         """Like `align`, but a transcript TextGrid may have one tier per speaker: returns one
-        Alignment per speaker, each covering the whole recording."""
+        Alignment per speaker, each covering the whole recording. `name`: what errors call
+        samples given as an array (their file, when the caller read it; else `<array>`)."""
         _refuse_swapped(audio, transcript)
         segments = self.read_segments(transcript, text=text)
-        wave, name = self.load_waveform(audio, sample_rate)
-        return self.align_waveform(wave, segments, method, name, speaker)
+        wave, loaded = self.load_waveform(audio, sample_rate)
+        return self.align_waveform(wave, segments, method, name or loaded, speaker)
 
     # ------------------------------------------------------------------ steps
     def load_waveform(self, audio: Path | str | BinaryIO | np.ndarray | torch.Tensor,
@@ -430,7 +431,8 @@ class Aligner:
             if share < self.thresholds.min_voiced_share:  # in hiss? a second look (no_speech)
                 share = max(share, voiced_share_in_noise(piece))
             heard = heard_speech(outputs.log_probs.numpy())  # what voicing alone misses
-            n = min(len(heard), len(voiced))
+            n = min(len(heard), len(voiced), len(levels))
+            heard[:n] &= audible(levels[:n], a.words, self.frame_duration)
             speech = np.concatenate([voiced.numpy()[:n] | heard[:n], voiced.numpy()[n:]])
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
                 a.words, speech, self.frame_duration))

@@ -14,6 +14,7 @@ import contextlib
 import io
 import math
 import numbers
+import errno
 import os
 import re
 import shlex
@@ -459,12 +460,30 @@ def _to_mono(block: np.ndarray, name: object) -> np.ndarray:
     return block.mean(axis=1, dtype=np.float32)
 
 
+def _link_loops(path: Path) -> bool:
+    """Whether following the symbolic link `path` comes back to a link already followed."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11's word for a loop
+        return True
+    except OSError as err:
+        return err.errno == errno.ELOOP
+    return False
+
+
+def missing_file_message(path: Path) -> str:
+    """One line for a path that names no file: a link to a file that is gone, links that loop,
+    or nothing at all."""
+    if not path.is_symlink():
+        return f"{path}: file not found"
+    return (f"{path}: file not found (a link to {os.readlink(path)}, which "
+            + ("leads back to itself: the links loop)" if _link_loops(path)
+               else "does not lead to a file)"))
+
+
 def _check_exists(path: Path) -> None:
     if not path.exists():
-        if path.is_symlink():  # a link to a file that is gone, or links that loop
-            raise AudioError(f"{path}: file not found (a link to {os.readlink(path)}, which "
-                             "does not lead to a file)")
-        raise AudioError(f"{path}: file not found")
+        raise AudioError(missing_file_message(path))
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
 

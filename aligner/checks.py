@@ -666,6 +666,26 @@ def _untranscribed(gap: Uncovered | None, limit: float, outside: str,
 
 
 HEARD_SPEECH = 0.95  # the model's probability of some phone above which a frame is speech
+HEARD_BELOW_DB = 40.0  # ... and within this of the loud frames of the words (`audible`)
+
+
+def audible(levels: np.ndarray, words: Sequence[Interval], frame: float = FRAME_SECONDS,
+            below_db: float = HEARD_BELOW_DB) -> np.ndarray:
+    """Which frames are loud enough to be speech: [T] bool, `levels` (dB, `frame_levels`) within
+    `below_db` of the 90th percentile of the frames the labelled `words` cover (of all frames
+    when they cover none). Why: the model hears any steady sound as speech once the features
+    are normalised, and white noise 60 dB under a sentence, after it for a minute, was 20 s of
+    `untranscribed_speech`; whispered or creaky speech left out of a transcript lies 10-30 dB
+    under the words, not 40."""
+    levels = np.asarray(levels, dtype=np.float64)
+    inside = np.zeros(len(levels), dtype=bool)
+    for w in words:
+        if w.label:
+            inside[max(0, round(w.start / frame)): max(0, round(w.end / frame))] = True
+    loud = levels[inside] if inside.any() else levels
+    if not len(loud):
+        return np.zeros(len(levels), dtype=bool)
+    return levels >= float(np.percentile(loud, 90)) - below_db
 
 
 def heard_speech(log_probs: np.ndarray) -> np.ndarray:

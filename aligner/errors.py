@@ -9,6 +9,13 @@ from __future__ import annotations
 
 
 def one_line(err: object) -> str:
-    """The first line of an error's message; the exception's type name when it has none."""
+    """The first line of an error's message; the exception's type name when it has none. A
+    first line that ends in a colon announces what follows (praatio's "Two intervals in the
+    same tier overlap in time:", then the two), so the next line is kept after it."""
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    if not text:
+        return type(err).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {lines[1]}"
+    return lines[0]

@@ -1069,6 +1069,22 @@ def _praat_only_textgrid(path: Path) -> str | None:
             "\"Save as text file\"")
 
 
+def _textgrid_reason(path: Path, err: BaseException) -> str:
+    """Why praatio could not read `path`, in the file's terms where its words are a parser's
+    ("list index out of range" for a file that is no TextGrid at all, "Expected field in
+    Textgrid missing." for a time written `nan`)."""
+    try:
+        text = decode_text(Path(path).read_bytes())
+    except (OSError, UnicodeError, ValueError):
+        return one_line(err)
+    if "ooTextFile" not in text[:200] and "xmin" not in text[:2000]:
+        return 'it does not start as a TextGrid does, with File type = "ooTextFile"'
+    odd = re.search(r"\b(xmin|xmax)\s*=\s*(-?(?:nan|inf)\w*)", text, re.IGNORECASE)
+    if odd:
+        return f"a time is not a number: {odd.group(1)} = {odd.group(2)}"
+    return one_line(err)
+
+
 def _textgrid_tiers(path: Path, tolerant: bool) -> tuple[dict[str, list[Interval]], float]:
     """Every interval tier of a TextGrid by name, and its duration."""
     from praatio import textgrid  # imported here: praatio is slow to import
@@ -1085,11 +1101,13 @@ def _textgrid_tiers(path: Path, tolerant: bool) -> tuple[dict[str, list[Interval
         duration = float(tg.maxTimestamp)
     except Exception as err:  # praatio raises many types for malformed files
         if not tolerant:
-            raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
+            raise FormatError(f"{path}: not a readable TextGrid ({_textgrid_reason(path, err)})"
+                              ) from None
         try:
             tiers, duration = _read_textgrid_tokens(Path(path))
         except (OSError, ValueError, IndexError, UnicodeError):
-            raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
+            raise FormatError(f"{path}: not a readable TextGrid ({_textgrid_reason(path, err)})"
+                              ) from None
     _require_finite(path, tiers, duration)
     return tiers, duration
 
@@ -1634,7 +1652,8 @@ def read_transcript_textgrid(path: Path) -> list[Segment]:
         raise FormatError(f"{path}: two tiers {named}: each speaker's tier needs a name of its "
                           "own (rename one in Praat)") from None
     except Exception as err:
-        raise FormatError(f"{path}: not a readable TextGrid ({one_line(err)})") from None
+        raise FormatError(f"{path}: not a readable TextGrid ({_textgrid_reason(path, err)})"
+                          ) from None
     # an empty tier says nothing: Praat's "To TextGrid: words phones" template, words typed in
     labelled = [n for n in tg.tierNames if any(e.label.strip() for e in tg.getTier(n).entries)]
     kinds = {named_kind(n) for n in labelled}

@@ -99,7 +99,9 @@ def resolve_window(duration: float, start: float | None, end: float | None) -> W
     s = 0.0 if start is None else float(start)
     e = duration if end is None else float(end)
     if not (math.isfinite(s) and math.isfinite(e)):
-        raise PlotError(f"window --start {start} --end {end} is not a pair of finite times")
+        bad = " and ".join(f"--{name} {value}" for name, value in (("start", s), ("end", e))
+                           if not math.isfinite(value))
+        raise PlotError(f"window {bad}: give finite times in seconds")
     if s < 0:
         raise PlotError(f"--start {s:g} s is negative")
     if s >= duration:

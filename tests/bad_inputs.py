@@ -33,6 +33,18 @@ def _missing_audio(folder, stem):
     return audio, transcript
 
 
+def _looping_link(folder, stem):
+    audio, transcript = write_pair(folder, stem)
+    other = folder / f"{stem}-other.wav"
+    audio.symlink_to(other)  # and back: "file not found" did not say why
+    other.symlink_to(audio)
+    return audio, transcript
+
+
+def _nul_in_transcript(folder, stem):
+    return write_pair(folder, stem, speechlike(1.5), text=b"the quick brown fox\x00jumps")
+
+
 def _missing_transcript(folder, stem):
     audio, transcript = write_pair(folder, stem, speechlike(1.5), text=None)
     return audio, transcript
@@ -118,6 +130,9 @@ def _inf_samples(folder, stem):
 BAD: dict[str, Case] = {
     "missing_audio": Case(_missing_audio, ("not found",)),
     "missing_transcript": Case(_missing_transcript, ("not found",), "transcript"),
+    "looping_link": Case(_looping_link, ("not found", "the links loop")),
+    "nul_in_transcript": Case(_nul_in_transcript, ("holds a NUL byte", "offset 19"),
+                              "transcript"),
     "truncated_wav": Case(_truncated, ("truncated",)),
     "truncated_flac": Case(_truncated_flac, ("cannot decode",)),
     "unreadable_header": Case(_unreadable, ("not a readable audio file",)),

@@ -627,6 +627,23 @@ def test_shipped_model_keeps_the_example_affricate_in_its_word(example_alignment
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_faint_hiss_after_the_words_is_not_untranscribed_speech():
+    """The example followed by 20 s of white noise 60 dB under it (a recorder left running in
+    a quiet room): the model heard phones in the normalised hiss, and 20 s of "speech" outside
+    the transcript was flagged. Hiss as loud as speech still is (the flag's purpose)."""
+    x, sr = sf.read(EXAMPLE_WAV, dtype="float32")
+    rms = float(np.sqrt(np.mean(x ** 2)))
+    aligner = Aligner.load(device="cpu")
+    text = EXAMPLE_TXT.read_text(encoding="utf-8")
+    for below_db, flagged in ((60, False), (0, True)):
+        hiss = np.random.default_rng(0).normal(0, rms * 10 ** (-below_db / 20), 20 * sr)
+        a = aligner.align(np.concatenate([x, hiss.astype(np.float32)]), text=text,
+                          sample_rate=sr)
+        kinds = {checks.flag_kind(f) for f in a.flags}
+        assert ("untranscribed_speech" in kinds) == flagged, (below_db, a.flags)
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
 @pytest.mark.parametrize("text,first,last", [("ah", 0.30, 0.38), ("sss", 0.46, 0.54)])
 def test_shipped_model_gives_a_held_sound_all_of_it(text, first, last):
     """The example's /ae/ (0.30-0.38 s, in "passwords") or its /s/ (0.46-0.54 s) held for 1.5 s

@@ -302,6 +302,20 @@ def test_speech_is_what_the_model_hears_as_some_phone():
     assert heard_speech(lp).tolist() == [False, False, False, True, True]
 
 
+def test_audible_frames_are_those_near_the_words_loudness():
+    """What the model hears counts as speech only within 40 dB of the 90th percentile of the
+    words' frames: white noise 60 dB under a sentence, after it, was heard as 20 s of speech."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import audible
+
+    levels = np.array([-30.0] * 10 + [-70.0] * 5 + [-100.0] * 5)  # words, whisper, hiss
+    words = [Interval(0.0, 0.1, "hello"), Interval(0.1, 0.12, "")]
+    assert audible(levels, words, 0.01).tolist() == [True] * 15 + [False] * 5
+    assert audible(levels, [], 0.01).sum() == 15  # no words: judged on all the frames
+
+
 def test_merged_parts_count_only_stretches_long_enough():
     """Utterance intervals aligned apart are merged: only stretches of UNCOVERED_MIN_SECONDS or
     more add up (nine 0.1 s stretches and one of 0.98 s read "1.9 s in all, in 10 stretches")."""

@@ -966,3 +966,34 @@ def test_a_transcript_file_with_html_is_refused_as_html_not_xml(tmp_path):
     path.write_text("The <b>passwords</b> you <i>entered</i>", encoding="utf-8")
     with pytest.raises(TranscriptError, match=r"h\.txt: transcript holds HTML \(<b>, </b>, <i>\)"):
         read_transcript_file(path)
+
+
+@pytest.mark.parametrize("body,says", [
+    ("garbage, not a textgrid\n",
+     'does not start as a TextGrid does, with File type = "ooTextFile"'),
+    ('File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = nan\n'
+     'tiers? <exists>\nsize = 1\nitem []:\n    item [1]:\n'
+     '        class = "IntervalTier"\n        name = "a"\n'
+     '        xmin = 0\n        xmax = nan\n        intervals: size = 1\n'
+     '        intervals [1]:\n            xmin = 0\n            xmax = nan\n'
+     '            text = "hello"\n', "a time is not a number: xmax = nan"),
+    ('File type = "ooTextFile"\nObject class = "TextGrid"\n\nxmin = 0\nxmax = 2\ntiers? <exists>\n'
+     'size = 1\nitem []:\n    item [1]:\n        class = "IntervalTier"\n        name = "a"\n'
+     '        xmin = 0\n        xmax = 2\n        intervals: size = 2\n'
+     '        intervals [1]:\n            xmin = 0\n            xmax = 1.5\n'
+     '            text = "hello"\n        intervals [2]:\n            xmin = 1\n'
+     '            xmax = 2\n            text = "world"\n',
+     "overlap in time: (0.0, 1.5, hello) and (1.0, 2.0, world)")])
+def test_a_broken_transcript_textgrid_says_what_is_wrong_in_the_files_terms(tmp_path, body, says):
+    """praatio's words were a parser's: "list index out of range" for a file that is no
+    TextGrid, "Expected field in Textgrid missing." for a time written nan, and an overlap
+    announced with a colon and then nothing (its second line, the intervals, was cut)."""
+    from aligner.formats import read_transcript_textgrid
+
+    path = tmp_path / "t.TextGrid"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(FormatError) as caught:
+        read_transcript_textgrid(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not a readable TextGrid (") and says in message, message
+    assert "\n" not in message

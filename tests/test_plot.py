@@ -473,7 +473,8 @@ def test_alignment_without_intervals_still_draws(tmp_path):
     (5.0, None, "past the end"),
     (1.0, 1.0, "must be after"),
     (1.5, 0.5, "must be after"),
-    (float("nan"), None, "finite"),
+    (float("nan"), None, "window --start nan: give finite times"),
+    (None, float("inf"), "window --end inf: give finite times"),
 ])
 def test_bad_windows_raise_one_line_errors(tmp_path, start, end, message):
     with pytest.raises(PlotError, match=message) as info:
@@ -678,6 +679,10 @@ def test_cli_aligns_on_the_fly_and_draws_alpha(tmp_path, recording, tiny_model_d
     flags = Aligner.load(tiny_model_dir, device="cpu").align(recording, txt).flags
     with_alpha = image_size(Alignment([], [], 1.0, alpha=[1.0], flags=flags))
     assert (gray.shape[1], gray.shape[0]) == with_alpha  # the OTTC model's alpha is drawn
+    txt.write_text("hello " * 2000, encoding="utf-8")  # far too long: the error names the file
+    result = _run(["plot", str(recording), str(txt), "-o", str(out), "--model",
+                   str(tiny_model_dir), "--device", "cpu"])
+    assert result.exit_code == 2 and f"{recording}: the audio is" in result.output, result.output
 
 
 @pytest.mark.parametrize("args,message", [

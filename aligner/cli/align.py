@@ -135,7 +135,9 @@ def command(
         raise fail("-o -: outputs are files; standard output is not one of them: name a file "
                    "or a folder")
     if not audio.exists():
-        raise fail(f"{audio}: file not found")
+        from aligner.audio import missing_file_message
+
+        raise fail(missing_file_message(audio))
     if audio.is_dir():
         if transcript is not None:  # MFA's `align CORPUS DICTIONARY MODEL OUTPUT`?
             raise fail(f"{audio} is a corpus directory: give no transcript, and -o OUT_DIR (a "
@@ -436,6 +438,9 @@ def _frame_progress(label: str):
     return progress, update
 
 
+SHOWN_WORD = 60  # characters of an unknown word the summary shows (a 5000-letter one filled it)
+
+
 def _print_file_summary(audio: Path, result, verbose: bool = False) -> None:
     console = out_console()
     mean = f"{result.confidence:.2g}" if result.confidence is not None else "n/a"  # 0.00046, not 0.00
@@ -443,7 +448,9 @@ def _print_file_summary(audio: Path, result, verbose: bool = False) -> None:
     console.print(f"[bold green]aligned[/] {escape(str(audio))}: {result.words} words, "
                   f"{result.duration:.2f} s, mean confidence {mean}, {len(flags)} warning(s)")
     for word, pron in result.unknown_words.items():
-        console.print(f"  unknown word {escape(word)!s} -> {' '.join(pron)}")
+        shown = (word if len(word) <= SHOWN_WORD
+                 else f"{word[:SHOWN_WORD]}... ({len(word)} characters)")
+        console.print(f"  unknown word {escape(shown)!s} -> {' '.join(pron)}")
     if flags:
         console.print(f"  [yellow]warnings:[/] {flag_counts(flags)}"
                       f"{_flag_pointer(result.written, len(flags), verbose)}")

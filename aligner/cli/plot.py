@@ -78,7 +78,7 @@ def command(
 
         samples = load_audio(audio, SAMPLE_RATE, channel)
         candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
-                                    method, tier_names_option(gold_tiers), quiet)
+                                    method, tier_names_option(gold_tiers), quiet, audio)
         chosen = _choose_speaker(candidates, speaker, alignment)
         if problem := _other_recording(chosen, len(samples) / SAMPLE_RATE, alignment, audio):
             raise fail(problem)
@@ -93,7 +93,7 @@ def command(
 
 def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, dictionary,
                    method: str, chosen: "tuple[str, str] | None" = None,
-                   quiet: bool = False) -> list:
+                   quiet: bool = False, audio: Path | None = None) -> list:
     """Alignments from an alignment file; failing that, align the transcript on the fly.
 
     A TextGrid is an alignment when it has words/phones tiers (ours: 'words', or
@@ -130,7 +130,8 @@ def _read_or_align(samples, sample_rate: int, path: Path, model, device: str, di
         if found:
             return found
     aligner = load_aligner(model, device, dictionary, method)
-    return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method)
+    return aligner.align_speakers(samples, path, sample_rate=sample_rate, method=method,
+                                  name=None if audio is None else str(audio))
 
 
 def _one_tier_files(path: Path):

@@ -257,6 +257,10 @@ def read_transcript(path: Path) -> str:
         text = decode_text(raw)
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
+        if raw[err.start] == 0:  # valid UTF-8, but no text holds it (`decode_text`)
+            raise TranscriptError(
+                f"{path}: transcript holds a NUL byte (0x00 at offset {err.start}, line {line}): "
+                "a binary file, or text mangled in saving; save it as plain UTF-8 text") from None
         raise TranscriptError(
             f"{path}: transcript is not UTF-8 (byte 0x{raw[err.start]:02x} at offset "
             f"{err.start}, line {line}); save it as UTF-8") from None

@@ -143,6 +143,11 @@ def _load_audio(path: Path | str | BinaryIO, sample_rate: int | None, channel: i
                                  f"({RATE_RANGE[0]}-{RATE_RANGE[1]} Hz): a wrong header, or not "
                                  "the recording you meant")
             _check_not_truncated(f, path)
+            _check_whole_declared(source, path)
+            if f.format == "OGG" and not ogg_stream_ended(source):
+                raise AudioError(f"{path}: the audio file is truncated (its Ogg stream has no "
+                                 "end-of-stream page): an interrupted copy, download or "
+                                 "recording?")
             if channel is not None and not 1 <= channel <= f.channels:
                 raise AudioError(f"{path}: holds {f.channels} channel(s): there is no channel "
                                  f"{channel} to align")
@@ -405,6 +410,89 @@ def _unclosed_hint(path: Path | BinaryIO) -> str:
     return (f"; yet the file holds {size} bytes: a recording that was never closed (the app "
             f"stopped before writing its length)? sox --ignore-length {shlex.quote(str(path))} "
             "fixed.wav recovers it")
+
+
+UNDECLARED_SECONDS = 0.2  # audio past a WAV's declared data, at least this long, is refused
+
+
+def undeclared_wav_audio(source: Path | BinaryIO) -> tuple[float, float] | None:
+    """(declared, held) seconds of a WAV whose data chunk declares less audio than the file
+    holds: after the declared end come bytes that are no chunk (four printable letters), at
+    least UNDECLARED_SECONDS of them; None for any other file (or one that cannot be read).
+    Why: libsndfile reads what the header declares, so a recording whose writer stopped before
+    it updated the length (or an editor that cut the header's figure and not the file)
+    aligned its first 2.00 s of 2.78 s with exit 0, or "the recording is silent". Pure
+    reading: the file's position is kept."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                head, size = handle.read(1 << 16), os.fstat(handle.fileno()).st_size
+        else:
+            at = source.tell()
+            source.seek(0)
+            head, size = source.read(1 << 16), source.seek(0, os.SEEK_END)
+            source.seek(at)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, rate = 12, 0
+    while pos + 8 <= len(head):
+        kind, length = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if kind == b"fmt " and pos + 20 <= len(head):
+            rate = int.from_bytes(head[pos + 16:pos + 20], "little")  # bytes per second
+        if kind == b"data":
+            if rate <= 0 or length in _STREAMING_SIZES:
+                return None
+            end = pos + 8 + length + (length & 1)
+            after = head[end:end + 4] if end < len(head) else b""
+            if end + 4 <= len(head) and all(32 <= c < 127 for c in after):
+                return None  # another chunk follows (LIST, id3 ...)
+            extra = size - end
+            if extra < UNDECLARED_SECONDS * rate:
+                return None
+            return length / rate, (size - pos - 8) / rate
+        pos += 8 + length + (length & 1)
+    return None
+
+
+OGG_TAIL = 1 << 16  # bytes at a file's end that hold its last Ogg page (at most 65,307 bytes)
+
+
+def ogg_stream_ended(source: Path | BinaryIO) -> bool:
+    """Whether an Ogg file's last page carries the end-of-stream flag, as every encoder writes
+    it; True when that cannot be told (no page found, unreadable). Why: libsndfile decodes an
+    Ogg Vorbis or Opus file cut short (its first 60%) without complaint, and the run aligned
+    0.97 s of a 2.58 s recording against the whole transcript, flagged only as a mismatch,
+    where a cut WAV or MP3 is refused as truncated. Pure reading: the file's position is kept."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                handle.seek(max(0, size - OGG_TAIL))
+                tail = handle.read()
+        else:
+            at = source.tell()
+            size = source.seek(0, os.SEEK_END)
+            source.seek(max(0, size - OGG_TAIL))
+            tail, _ = source.read(), source.seek(at)
+    except (OSError, ValueError, AttributeError):
+        return True
+    last = tail.rfind(b"OggS")
+    if last < 0 or last + 6 > len(tail):
+        return True
+    return bool(tail[last + 5] & 0x04)
+
+
+def _check_whole_declared(source: Path | BinaryIO, path: Path) -> None:
+    """Refuse a WAV holding more audio than its header declares (`undeclared_wav_audio`)."""
+    found = undeclared_wav_audio(source)
+    if found is not None:
+        declared, held = found
+        raise AudioError(f"{path}: the header declares {declared:.2f} s of audio but the file "
+                         f"holds {held:.2f} s: a recording stopped before its length was "
+                         f"written? sox --ignore-length {shlex.quote(str(path))} fixed.wav "
+                         "recovers all of it")
 
 
 def _check_not_truncated(handle: sf.SoundFile, path: Path) -> None:

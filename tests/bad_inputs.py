@@ -35,7 +35,7 @@ def _missing_audio(folder, stem):
 
 def _looping_link(folder, stem):
     audio, transcript = write_pair(folder, stem)
-    other = folder / f"{stem}-other.wav"
+    other = folder / f"{stem}-other.link"  # not audio: a corpus run does not list it
     audio.symlink_to(other)  # and back: "file not found" did not say why
     other.symlink_to(audio)
     return audio, transcript
@@ -61,6 +61,21 @@ def _truncated_flac(folder, stem):
     audio, transcript = write_pair(folder, stem, speechlike(2.0), ext=".flac")
     data = audio.read_bytes()
     audio.write_bytes(data[: len(data) // 2])
+    return audio, transcript
+
+
+def _truncated_ogg(folder, stem):
+    audio, transcript = write_pair(folder, stem, speechlike(3.0), ext=".ogg", subtype="VORBIS")
+    data = audio.read_bytes()
+    audio.write_bytes(data[: len(data) * 6 // 10])  # decodes without complaint, 60% of it
+    return audio, transcript
+
+
+def _undeclared_wav(folder, stem):
+    audio, transcript = write_pair(folder, stem, speechlike(2.0))
+    data = audio.read_bytes()
+    at = data.find(b"data")  # the header declares 0.5 s of the 2 s
+    audio.write_bytes(data[:at + 4] + (16000).to_bytes(4, "little") + data[at + 8:])
     return audio, transcript
 
 
@@ -135,6 +150,9 @@ BAD: dict[str, Case] = {
                               "transcript"),
     "truncated_wav": Case(_truncated, ("truncated",)),
     "truncated_flac": Case(_truncated_flac, ("cannot decode",)),
+    "truncated_ogg": Case(_truncated_ogg, ("truncated", "no end-of-stream page")),
+    "undeclared_wav": Case(_undeclared_wav, ("declares 0.50 s", "holds 2.00 s",
+                                             "sox --ignore-length")),
     "unreadable_header": Case(_unreadable, ("not a readable audio file",)),
     "text_named_wav": Case(_text_as_wav, ("not a readable audio file",)),
     "noise_named_mp3": Case(_noise_as_mp3, ("not a readable audio file", "could not be decoded")),

@@ -108,6 +108,33 @@ def test_a_wav_never_closed_says_how_to_recover_it(tmp_path, write_wav):
     assert f"sox --ignore-length '{path}' fixed.wav recovers it" in _message(e)  # to paste
 
 
+def test_a_wav_holding_more_than_its_header_declares_is_refused(tmp_path, write_wav):
+    """A header that declares 0.5 s of a 2 s recording (its writer stopped before updating the
+    length): libsndfile reads 0.5 s, and the run aligned that with exit 0 (or called the
+    recording silent). Refused, with the command that recovers it; a chunk after the data (a
+    LIST tag) and a few stray bytes are no such thing, from a path or from an open file."""
+    import io
+
+    path = write_wav(tmp_path / "cut.wav", speechlike(2.0))
+    data = path.read_bytes()
+    at = data.find(b"data")
+    path.write_bytes(data[:at + 4] + (16000).to_bytes(4, "little") + data[at + 8:])
+    with pytest.raises(AudioError) as e:
+        load_audio(path)
+    assert _message(e) == (f"{path}: the header declares 0.50 s of audio but the file holds "
+                           f"2.00 s: a recording stopped before its length was written? sox "
+                           f"--ignore-length {path} fixed.wav recovers all of it")
+    with pytest.raises(AudioError, match="declares 0.50 s"):
+        load_audio(io.BytesIO(path.read_bytes()))
+    tagged = tmp_path / "tagged.wav"
+    tag = b"INFOISFT" + (14).to_bytes(4, "little") + b"ottc-align 1.0"
+    tagged.write_bytes(data + b"LIST" + len(tag).to_bytes(4, "little") + tag + bytes(20000))
+    assert len(load_audio(tagged)) == 32000
+    padded = tmp_path / "padded.wav"
+    padded.write_bytes(data + bytes(100))  # under UNDECLARED_SECONDS of stray bytes
+    assert len(load_audio(padded)) == 32000
+
+
 def test_silence_only(tmp_path, write_wav):
     with pytest.raises(AudioError) as e:
         load_audio(write_wav(tmp_path / "quiet.wav", np.zeros(16000, dtype=np.float32)))

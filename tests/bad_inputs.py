@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cli_helpers import write_pair
+from cli_helpers import declare_wav_data, write_pair
 from conftest import speechlike
 
 LONG_TEXT = "the quick brown fox jumps over the lazy dog again and again today"  # ~50 phones
@@ -73,9 +73,7 @@ def _truncated_ogg(folder, stem):
 
 def _undeclared_wav(folder, stem):
     audio, transcript = write_pair(folder, stem, speechlike(2.0))
-    data = audio.read_bytes()
-    at = data.find(b"data")  # the header declares 0.5 s of the 2 s
-    audio.write_bytes(data[:at + 4] + (16000).to_bytes(4, "little") + data[at + 8:])
+    declare_wav_data(audio, 16000)  # the header declares 0.5 s of the 2 s
     return audio, transcript
 
 

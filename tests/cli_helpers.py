@@ -45,6 +45,15 @@ def outputs(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.suffix in suffixes and p.name != "alignment_report.csv"]
 
 
+def declare_wav_data(path: Path, size: int) -> bytes:
+    """Rewrite the WAV at `path` so that its data chunk declares `size` bytes whatever follows
+    (a recorder stopped before it wrote the length); returns the file's bytes before."""
+    data = path.read_bytes()
+    at = data.find(b"data")
+    path.write_bytes(data[:at + 4] + size.to_bytes(4, "little") + data[at + 8:])
+    return data
+
+
 def write_pair(folder: Path, stem: str, samples=None, rate=16000, text: str | bytes = GOOD_TEXT,
                ext: str = ".wav", subtype=None, audio_bytes: bytes | None = None):
     """`<stem><ext>` (from `samples`, or raw `audio_bytes`) and its transcript `<stem>.lab` (not

@@ -98,10 +98,10 @@ def test_zero_length(tmp_path, write_wav):
 def test_a_wav_never_closed_says_how_to_recover_it(tmp_path, write_wav):
     """A recorder app that crashed leaves a WAV whose header says 0 bytes of audio while the
     audio follows it: "contains no audio samples" alone sent a clinician's recording to the bin."""
+    from cli_helpers import declare_wav_data
+
     path = write_wav(tmp_path / "take 2.wav", speechlike(1.0))
-    data = path.read_bytes()
-    at = data.find(b"data")
-    path.write_bytes(data[:at + 4] + (0).to_bytes(4, "little") + data[at + 8:])
+    declare_wav_data(path, 0)
     with pytest.raises(AudioError) as e:
         load_audio(path)
     assert "zero length" in _message(e)
@@ -115,10 +115,10 @@ def test_a_wav_holding_more_than_its_header_declares_is_refused(tmp_path, write_
     LIST tag) and a few stray bytes are no such thing, from a path or from an open file."""
     import io
 
+    from cli_helpers import declare_wav_data
+
     path = write_wav(tmp_path / "cut.wav", speechlike(2.0))
-    data = path.read_bytes()
-    at = data.find(b"data")
-    path.write_bytes(data[:at + 4] + (16000).to_bytes(4, "little") + data[at + 8:])
+    data = declare_wav_data(path, 16000)
     with pytest.raises(AudioError) as e:
         load_audio(path)
     assert _message(e) == (f"{path}: the header declares 0.50 s of audio but the file holds "

@@ -84,9 +84,10 @@ class Alignment:
     unknown_words: dict[str, list[str]] = field(default_factory=dict)
     # OTTC frame weights (10 ms frames), for plots; optional. Left out of repr: one per frame.
     alpha: list[float] | None = field(default=None, repr=False)
-    # How well the transcript explains the audio, in (0, 1]: exp(-(G + W / 2 + 3 S)), G how far
-    # the aligned phone's log-posterior falls below the best phone's over the frames, W the mean
-    # -log word confidence, S the share of squeezed phones (`checks.transcript_fit`). 1.0: the
+    # How well the transcript explains the audio, in (0, 1]: exp(-(G + W / 2 + 3 S + D)), G how
+    # far the aligned phone's log-posterior falls below the best phone's over the frames, W the
+    # mean -log word confidence, S the share of squeezed phones, D how far the decoders disagree
+    # (`checks.transcript_fit`, `checks.decoder_disagreement`). 1.0: the
     # transcript's phones are the model's own best guesses throughout. None: not measured
     # (other tools' files).
     transcript_fit: float | None = None

@@ -264,7 +264,7 @@ def state_labels(phone_labels: Tensor, states: int) -> Tensor:
 # ---------------------------------------------------------------------------------- batching
 
 
-def make_batches(lengths: list[int], max_frames: int, seed: int, shuffle: bool = True) -> list[list[int]]:
+def make_batches(lengths: list[int], max_frames: int, seed: int) -> list[list[int]]:
     """Length-bucketed batches of indices with at most `max_frames` padded frames each.
 
     Sorting by length (with a little seeded noise so batches differ between epochs) keeps
@@ -272,7 +272,7 @@ def make_batches(lengths: list[int], max_frames: int, seed: int, shuffle: bool =
     """
     rng = random.Random(seed)
     keyed = sorted(range(len(lengths)),
-                   key=lambda i: lengths[i] * (1.0 + (rng.uniform(-0.1, 0.1) if shuffle else 0.0)))
+                   key=lambda i: lengths[i] * (1.0 + rng.uniform(-0.1, 0.1)))
     batches: list[list[int]] = []
     current: list[int] = []
     longest = 0
@@ -285,20 +285,20 @@ def make_batches(lengths: list[int], max_frames: int, seed: int, shuffle: bool =
         longest = longest_new
     if current:
         batches.append(current)
-    if shuffle:
-        rng.shuffle(batches)
+    rng.shuffle(batches)
     return batches
 
 
-def collate(feats: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+def collate(feats: list[Tensor], log_floor: float = FeatureConfig.log_floor
+            ) -> tuple[Tensor, Tensor, Tensor]:
     """Pad [T_i, F] log-mels at the end, each made the model's input (`features.model_input`,
-    as aligning makes it): ([B, T, F] float32, lengths [B] int64, frames the normalisation
-    counts [B, T] bool)."""
+    as aligning makes it with the model's `log_floor`): ([B, T, F] float32, lengths [B] int64,
+    frames the normalisation counts [B, T] bool)."""
     lengths = torch.tensor([f.shape[0] for f in feats], dtype=torch.long)
     out = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[1], dtype=torch.float32)
     live = torch.zeros(len(feats), int(lengths.max()), dtype=torch.bool)
     for b, f in enumerate(feats):
-        out[b, : f.shape[0]], live[b, : f.shape[0]] = model_input(f.float())
+        out[b, : f.shape[0]], live[b, : f.shape[0]] = model_input(f.float(), log_floor)
     return out, lengths, live
 
 

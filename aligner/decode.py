@@ -10,7 +10,8 @@ one confidence measure:
   label posteriors (each frame belongs to exactly one token, order kept, every token >= 1 frame
   except the `optional` ones, e.g. inserted silences, which may take 0 frames).
 - `token_confidence`: the geometric-mean posterior of each token over the frames (or transport
-  mass) it was given.
+  mass) it was given; a model of several states per phone has its phones' confidence from
+  `states.span_confidence` on the Viterbi path instead (over the frames' centres).
 
 `DECODERS` is the table of the methods users choose from (`--method`): each name with its
 function for short inputs and its anchored one for long inputs (see "long recordings" below),

@@ -193,7 +193,7 @@ DEAD_FRAME_QUANTILE = 0.05  # what a dead frame is replaced by: the recording's 
 DEAD_FRAME_SHARE = 0.25  # digital silence kept as recorded, of a recording's frames
 
 
-def dead_frames(mel: Tensor, log_floor: float = 1e-8) -> Tensor:
+def dead_frames(mel: Tensor, log_floor: float = FeatureConfig.log_floor) -> Tensor:
     """Which frames of log-mels [..., T, n_mels] hold nothing but digital silence: [..., T].
 
     Why: the model normalises each band by the recording's mean and variance, and a stretch of
@@ -249,7 +249,8 @@ def fill_dead_frames(mel: Tensor, dead: Tensor) -> Tensor:
     return out.reshape(mel.shape)
 
 
-def model_input(mel: Tensor, log_floor: float = 1e-8) -> tuple[Tensor, Tensor]:
+def model_input(mel: Tensor, log_floor: float = FeatureConfig.log_floor
+                ) -> tuple[Tensor, Tensor]:
     """What the model is given for one recording's log-mels [T, n_mels]: (the log-mels with the
     excess of digital silence filled in, which frames its normalisation counts [T]). The one
     place that decides, for aligning, adapting and training alike (`dead_frames`)."""

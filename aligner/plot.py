@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from aligner.alignment import FRAME_SECONDS, Alignment, Interval
+from aligner.alignment import FRAME_SECONDS, Alignment, Interval, mean_word_confidence
 from aligner.checks import Thresholds
 
 # Figure geometry, in inches at `dpi`: WIDTH_IN * dpi pixels wide; see `image_size` for the height.
@@ -405,7 +405,7 @@ def plot_alignment(audio: np.ndarray, sample_rate: int,
     Raises PlotError with a one-line message for a bad window or a missing matplotlib, and
     `aligner.atomic.OutputError` for an unwritable path.
     """
-    _require_matplotlib()
+    require_matplotlib()
     out_path = Path(out_path)
     speakers = ", ".join(a.speaker for a in _as_list(alignment) if a.speaker)
     heading = title if title is not None else (speakers or out_path.stem)
@@ -428,12 +428,17 @@ def _remove_stale_pages(out_path: Path, pages: int) -> None:
             path.unlink(missing_ok=True)
 
 
-def _require_matplotlib() -> None:
+def require_matplotlib() -> None:
+    """PlotError unless matplotlib (an optional extra) and its Agg canvas can be imported: said
+    before a corpus run (`--plots`) or a plot starts, not after the alignment."""
+    import importlib
+
     try:
-        import matplotlib.figure  # noqa: F401
-        from matplotlib.backends import backend_agg  # noqa: F401
-    except ImportError as exc:  # optional extra
-        raise PlotError("plotting needs matplotlib: pip install 'ottc-align[plot]'") from exc
+        importlib.import_module("matplotlib.figure")
+        importlib.import_module("matplotlib.backends.backend_agg")
+    except ImportError as exc:
+        raise PlotError("plotting needs matplotlib, which is not installed: "
+                        "pip install 'ottc-align[plot]'") from exc
 
 
 def draw_page(plan: Layout, page: int, dpi: int = DPI):
@@ -578,10 +583,10 @@ def _page_title(plan: Layout, page: int, hidden: int) -> str:
                 else "]")]
     if len(plan.pages) > 1:
         parts.append(f"page {page + 1}/{len(plan.pages)}")
-    conf = [iv.confidence for a in plan.alignments for iv in a.words
-            if iv.label and iv.confidence is not None and math.isfinite(iv.confidence)]
-    if conf:
-        parts.append(f"mean word confidence {np.mean(conf):.2f}")
+    mean = mean_word_confidence([w for a in plan.alignments for w in a.words if w.label and (
+        w.confidence is None or math.isfinite(w.confidence))])  # another tool's NaN: none
+    if mean is not None:
+        parts.append(f"mean word confidence {mean:.2f}")
     whole = list(dict.fromkeys(k for a in plan.alignments for k in recording_flags(a.flags)))
     if whole:
         parts.append("flagged: " + ", ".join(whole))

@@ -1,8 +1,9 @@
 """Aligning utterances and saying what happened to each: corpus runs, and single files too.
 
 Every utterance ends as one `Result`: aligned, flagged (aligned, with warnings), skipped (done
-before) or failed, with a one-line reason. `failed` is the one place an exception becomes an
-outcome, so a single file (a one-utterance run of `align_one`, aligner/cli/align.py) and a
+before) or failed, with a one-line reason. `failed` is the one place an exception raised
+while aligning an utterance becomes an outcome (a worker process that fails as a whole fails
+its batch in `_pooled`), so a single file (a one-utterance run of `align_one`, aligner/cli/align.py) and a
 corpus of thousands name a bad file, an out-of-memory error and `--strict` in the same words.
 
 A corpus run writes its outputs under the output directory, mirroring the corpus folders, and
@@ -144,8 +145,8 @@ def _memory_reason(utt: Utterance, err: BaseException) -> str:
 
 
 def bad_input(name: str, problem: str, duration: float = 0.0) -> Result:
-    """The failed Result of an utterance a corpus run cannot attempt: the one constructor of
-    a BAD_INPUT failure (corpus.same_name_problems, and the two below)."""
+    """The failed Result of an utterance a corpus run cannot attempt (corpus.same_name_problems,
+    and the two below); `plan` and `failed` build theirs with the same cause."""
     return Result(name, "failed", problem, duration, cause=BAD_INPUT)
 
 
@@ -645,15 +646,7 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
 def durations(utterances: Sequence[Utterance]) -> dict[str, float]:
     """Each utterance's duration in seconds from its audio file's header (0.0 when it cannot
     be read: aligning it says what is wrong)."""
-    from aligner.audio import audio_info
-
-    out = {}
-    for utt in utterances:
-        try:
-            out[utt.name] = audio_info(utt.audio).duration
-        except ValueError:
-            out[utt.name] = 0.0
-    return out
+    return {utt.name: audio_seconds(utt.audio) for utt in utterances}
 
 
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
@@ -884,7 +877,8 @@ def _pooled(ctx, jobs: int, initargs: tuple, batches: list[list[Utterance]], tas
             except Exception as err:  # a worker's own error must not end the run
                 for utt in order[futures[fut]]:
                     yield Result(utt.name, "failed", f"worker failed: {one_line(err)}",
-                                 cause=CRASHED)
+                                 audio_seconds(utt.audio), cause=CRASHED,
+                                 speaker=utt.speaker or "")
     except BaseException:
         # Ctrl-C, SIGTERM (or the consumer stopping): drop the queued utterances instead of
         # aligning them all before returning. The batches already handed to the workers (up to

@@ -666,7 +666,7 @@ def _batch(run: Run, items: list[Item], aug: Augment, rng: random.Random) -> Bat
             x = padded.float()  # stretched too short for its phones: keep the original
         feats.append(x)
         golds.append(None if gold is None else stretch_labels(gold, x.shape[0]))
-    x, xl, live = collate(feats)
+    x, xl, live = collate(feats, features.log_floor)
     tgt = batch_targets(items, cfg.loss, mcfg.sil_mass, mcfg.phone_mass_by_id(), mcfg.states)
     gold = (gold_batch_labels(golds, xl, mcfg.states).to(run.device)
             if cfg.gold_aux > 0 and any(g is not None for g in golds) else None)

@@ -190,11 +190,12 @@ def _check_cues(cues: str, fmts) -> None:
 
 
 def _require_matplotlib() -> None:
-    import importlib.util
+    from aligner.plot import PlotError, require_matplotlib
 
-    if importlib.util.find_spec("matplotlib") is None:
-        raise fail("--plots needs matplotlib, which is not installed: "
-                   "pip install 'ottc-align[plot]'")
+    try:
+        require_matplotlib()
+    except PlotError as err:
+        raise fail(f"--plots: {err}") from None
 
 
 def _guess_transcript(audio: Path) -> Path:

@@ -27,8 +27,8 @@ from .gold import Segment
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INIT_PHONEME_EVENTS = 0x0001
-EV_WORD, EV_END, EV_MSG_TERMINATED, EV_PHONEME, EV_SAMPLERATE = 1, 5, 6, 7, 8
-P_RATE, P_VOLUME, P_PITCH, P_RANGE, P_WORDGAP = 1, 2, 3, 4, 7
+EV_PHONEME, EV_SAMPLERATE = 7, 8  # espeak_EVENT_TYPE values
+P_RATE, P_PITCH, P_RANGE, P_WORDGAP = 1, 3, 4, 7  # espeak_PARAMETER values
 STOPS = {"p", "t", "k", "b", "d", "g", "tS", "dZ", "t#", "d#", "t2", "d2", "k2"}
 IGNORED = {b";", b"", b"'", b","}   # linking/stress marks, not phones: time goes to the previous phone
 MBROLA_NATIVE = {"mb-us1": "en-us", "mb-us2": "en-us", "mb-us3": "en-us", "mb-en1": "en"}

@@ -4,7 +4,8 @@ Every utterance ends as one `Result`: aligned, flagged (aligned, with warnings),
 before) or failed, with a one-line reason. `failed` is the one place an exception raised
 while aligning an utterance becomes an outcome (a worker process that fails as a whole fails
 its batch in `_pooled`), so a single file (a one-utterance run of `align_one`,
-aligner/cli/align.py) and a corpus of thousands name a bad file, an out-of-memory error and `--strict` in the same words.
+aligner/cli/align.py) and a corpus of thousands name a bad file, an out-of-memory error and
+`--strict` in the same words.
 
 A corpus run writes its outputs under the output directory, mirroring the corpus folders, and
 skips utterances whose outputs all exist (written atomically, so existing means finished) and are

@@ -21,7 +21,7 @@ if __package__ in (None, ""):
 
 from benchmarks.common import (  # noqa: E402
     find_ctc_model, find_model, machine, machine_lines, markdown_table, model_tag, path_option,
-    set_threads, split_utterances, write_results,
+    scratch_option, set_threads, split_utterances, write_results,
 )
 from benchmarks.systems import run_all  # noqa: E402
 
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--ctc-model", default=None)
     ap.add_argument("--limit", type=int, default=200, help="utterances per split (0 = all)")
-    path_option(ap, "--cache", "OTTC_BENCH_CACHE", "system outputs, kept between runs")
+    scratch_option(ap, "--cache", "OTTC_BENCH_CACHE", "system outputs, kept between runs")
     ap.add_argument("--fresh", action="store_true", help="re-align even if cached")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")

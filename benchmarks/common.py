@@ -6,11 +6,13 @@ Every benchmark prints a table and writes `benchmarks/results/<name>.{md,json}` 
 System outputs are cached (`--cache`, outside the repository) per system, model and split, so an
 interrupted run resumes where it stopped.
 
-Data paths are arguments of each benchmark (`--corpus`, `--cache`, `--ctc-model`, ...). No
-machine's folders are built in: a path argument is required unless its environment variable is
-set, so a machine sets them once: $OTTC_BENCH_CORPUS (the synthetic corpus, with its split
-folders), $OTTC_BENCH_CACHE (system outputs), $OTTC_BENCH_RUNS (training runs, where the CTC
-baseline is looked for) and $OTTC_BENCH_WORK (scratch space such as scale.py's long recording).
+Data paths are arguments of each benchmark (`--corpus`, `--data`, `--ctc-model`, ...). No
+machine's data folders are built in: a data path is required unless its environment variable
+is set, so a machine sets them once: $OTTC_BENCH_CORPUS (the synthetic corpus, with its split
+folders) and $OTTC_BENCH_RUNS (training runs, where the CTC baseline is looked for). Scratch
+folders (`--cache`: system outputs; `--work`: scale.py's long recording, telephone copies) default
+to $OTTC_BENCH_CACHE and $OTTC_BENCH_WORK, else to folders under the user's cache
+(~/.cache/ottc-align/benchmarks), so the commands the pages print run as written.
 The model is the one `ottc-align` uses ($OTTC_ALIGN_MODEL, else models/english) unless
 `--model` says otherwise.
 """
@@ -52,6 +54,22 @@ def path_option(parser: argparse.ArgumentParser, flag: str, variable: str, help:
     parser.add_argument(flag, default=None if root is None else str(root / below),
                         required=root is None,
                         help=f"{help} (default: ${variable}{'/' + below if below else ''})")
+
+
+def scratch_option(parser: argparse.ArgumentParser, flag: str, variable: str, help: str,
+                   below: str = "") -> None:
+    """A scratch-folder option (`--cache`, `--work`): the folder `variable` names (its subfolder
+    `below`), else one under $XDG_CACHE_HOME or ~/.cache, ottc-align/benchmarks/<flag>/<below>.
+    Why not required as data paths are: what it holds is rebuilt when missing, and a results
+    page's command that failed for want of it ("required: --cache") reproduced nothing."""
+    root = env_path(variable)
+    if root is None:
+        home = env_path("XDG_CACHE_HOME") or Path.home() / ".cache"
+        root = home / "ottc-align" / "benchmarks" / flag.lstrip("-")
+    parser.add_argument(flag, default=str(root / below) if below else str(root),
+                        help=f"{help} (default: ${variable}{'/' + below if below else ''}, else "
+                             f"~/.cache/ottc-align/benchmarks/{flag.lstrip('-')}"
+                             f"{'/' + below if below else ''})")
 
 
 def split_utterances(split_dir: Path, limit: int | None = None) -> list[Utterance]:

@@ -62,8 +62,8 @@ from aligner.formats import read_csv  # noqa: E402
 from aligner.phone_folding import Folding, fold_words, load_folding  # noqa: E402
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from aligner.errors import one_line  # noqa: E402
-from benchmarks.common import (machine, machine_lines, markdown_table, path_option,  # noqa: E402
-                               set_threads, wilson_interval, write_results)
+from benchmarks.common import (machine, machine_lines, markdown_table,  # noqa: E402
+                               scratch_option, set_threads, wilson_interval, write_results)
 
 # gold-dev folder -> the folding of its labels
 GOLD_SETS = {"emuR_ae": "emu-ae", "praatio_examples": "ipa", "parselmouth_northwind": "ipa"}
@@ -780,7 +780,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-voiced-ends", action="store_true",
                     help="word ends at a pause not carried over the voicing after them "
                          "(Aligner.voiced_ends off)")
-    path_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
+    scratch_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
                 "real_speech")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")

@@ -27,7 +27,7 @@ if __package__ in (None, ""):
 
 from aligner.decode import DECODERS, DEFAULT_METHOD  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    find_model, machine, machine_lines, markdown_table, model_tag, path_option,
+    find_model, machine, machine_lines, markdown_table, model_tag, path_option, scratch_option,
     split_utterances, write_results,
 )
 
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="OMP_NUM_THREADS for the aligner (default: leave it to ottc-align)")
     ap.add_argument("--device", default="cpu")
-    path_option(ap, "--work", "OTTC_BENCH_WORK", "where the long recording is built and kept",
+    scratch_option(ap, "--work", "OTTC_BENCH_WORK", "where the long recording is built and kept",
                 "long")
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--name", default="scale")

@@ -42,7 +42,7 @@ from aligner.audio import load_audio  # noqa: E402
 from aligner.evaluate import summarise_tier  # noqa: E402
 from aligner.phone_folding import load_folding  # noqa: E402
 from benchmarks.common import (find_model, machine, machine_lines, markdown_table,  # noqa: E402
-                               model_tag, path_option, set_threads, write_results)
+                               model_tag, scratch_option, set_threads, write_results)
 from benchmarks.real_speech import (GOLD_SETS, Item, Ottc, Pocketsphinx,  # noqa: E402
                                     align_swapped, calibrate_fit, fit_of, flag_kinds, gold_items,
                                     run, score_gold, speechocean_test, swapped_pairs)
@@ -141,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learners", type=int, default=2500,
                     help="speechocean762 held-out recordings, evenly thinned (0: all)")
     ap.add_argument("--swapped", type=int, default=400)
-    path_option(ap, "--work", "OTTC_BENCH_WORK", "where the telephone copies are written",
+    scratch_option(ap, "--work", "OTTC_BENCH_WORK", "where the telephone copies are written",
                 "telephone")
-    path_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
+    scratch_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
                 "telephone")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)

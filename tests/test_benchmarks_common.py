@@ -40,20 +40,27 @@ def test_failed_write_results_leaves_the_previous_results(folders):
 
 
 def test_data_paths_come_from_arguments_or_the_environment(monkeypatch, tmp_path):
-    """No machine's folders are built in: unset, the variable makes its option required."""
+    """No machine's data folders are built in: unset, the variable makes its option required.
+    A scratch folder falls back to the user's cache instead, so that a results page's command
+    runs as printed (it stopped on "required: --cache")."""
     import argparse
 
-    def parse(*argv: str) -> argparse.Namespace:
+    def parse(option, *argv: str) -> argparse.Namespace:
         ap = argparse.ArgumentParser()
-        common.path_option(ap, "--work", "OTTC_BENCH_WORK", "scratch", "long")
+        option(ap, "--work", "OTTC_BENCH_WORK", "scratch", "long")
         return ap.parse_args(argv)
 
     monkeypatch.delenv("OTTC_BENCH_WORK", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with pytest.raises(SystemExit):
-        parse()
-    assert parse("--work", "w").work == "w"
+        parse(common.path_option)
+    assert parse(common.scratch_option).work == str(
+        tmp_path / "cache" / "ottc-align" / "benchmarks" / "work" / "long")
+    for option in (common.path_option, common.scratch_option):
+        assert parse(option, "--work", "w").work == "w"
     monkeypatch.setenv("OTTC_BENCH_WORK", str(tmp_path))
-    assert parse().work == str(tmp_path / "long")
+    for option in (common.path_option, common.scratch_option):
+        assert parse(option).work == str(tmp_path / "long")
     monkeypatch.delenv("OTTC_BENCH_RUNS", raising=False)
     assert common.find_ctc_model(None) is None and common.find_ctc_model("m") == Path("m")
 

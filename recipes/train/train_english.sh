@@ -28,6 +28,17 @@ case "$WHAT" in
        exit 2 ;;
 esac
 THREADS="${THREADS:-2}"
+if [[ "$WHAT" == all || "$WHAT" == english || "$WHAT" == export ]]; then
+    # the export's normalisation prior: checked now, not after the 1.5-hour first stage
+    PRIOR="$(cd "$(dirname "$0")/../.." && cd "${SHARED:-../shared/data}" 2>/dev/null \
+             && pwd)" || true
+    if [[ ! -f "${PRIOR:-/nonexistent}/real/speechocean762/meta/train/utt2spk" ]]; then
+        echo "train_english.sh: ${SHARED:-../shared/data} (SHARED) holds no" \
+             "real/speechocean762/meta/train/utt2spk, which the export needs; set SHARED to" \
+             "the real-speech folder (benchmarks/README.md)" >&2
+        exit 2
+    fi
+fi
 COMMON=("$DATA/synth/train" "$DATA/real/allison" --dev "$DATA/synth/dev" --dev-limit 120
         --cache-dir "$DATA/features" --max-frames 8000 --warmup 0.02 --threads "$THREADS"
         --log-every 50 --resume)

@@ -780,7 +780,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-voiced-ends", action="store_true",
                     help="word ends at a pause not carried over the voicing after them "
                          "(Aligner.voiced_ends off)")
-    scratch_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
+    scratch_option(ap, "--cache", "OTTC_BENCH_CACHE",
+                   "pocketsphinx's alignments, kept between runs",
                 "real_speech")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")

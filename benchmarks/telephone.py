@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swapped", type=int, default=400)
     scratch_option(ap, "--work", "OTTC_BENCH_WORK", "where the telephone copies are written",
                 "telephone")
-    scratch_option(ap, "--cache", "OTTC_BENCH_CACHE", "pocketsphinx's alignments, kept between runs",
+    scratch_option(ap, "--cache", "OTTC_BENCH_CACHE",
+                   "pocketsphinx's alignments, kept between runs",
                 "telephone")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)

@@ -782,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
                          "(Aligner.voiced_ends off)")
     scratch_option(ap, "--cache", "OTTC_BENCH_CACHE",
                    "pocketsphinx's alignments, kept between runs",
-                "real_speech")
+                   "real_speech")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")
     args = ap.parse_args(argv)

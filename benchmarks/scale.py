@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="OMP_NUM_THREADS for the aligner (default: leave it to ottc-align)")
     ap.add_argument("--device", default="cpu")
     scratch_option(ap, "--work", "OTTC_BENCH_WORK", "where the long recording is built and kept",
-                "long")
+                   "long")
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--name", default="scale")
     args = ap.parse_args(argv)

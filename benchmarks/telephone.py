@@ -142,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="speechocean762 held-out recordings, evenly thinned (0: all)")
     ap.add_argument("--swapped", type=int, default=400)
     scratch_option(ap, "--work", "OTTC_BENCH_WORK", "where the telephone copies are written",
-                "telephone")
+                   "telephone")
     scratch_option(ap, "--cache", "OTTC_BENCH_CACHE",
                    "pocketsphinx's alignments, kept between runs",
-                "telephone")
+                   "telephone")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     set_threads(args.threads)

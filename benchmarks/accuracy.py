@@ -6,7 +6,7 @@ exists) and pocketsphinx 5. Outputs are cached per system/model/split (resumable
 definitions in docs/benchmarks/accuracy.md.
 
     python benchmarks/accuracy.py                      # both splits, 200 utterances each
-    python benchmarks/accuracy.py --limit 20 --splits test --systems ottc-ot,pocketsphinx
+    python benchmarks/accuracy.py --corpus $DATA/synth --limit 20 --splits test --systems ottc-ot,pocketsphinx
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ labelling convention that differs between the gold and the model, e.g. where a s
 ends and the vowel begins). Offsets are hyp - gold in ms (positive: ottc-align is late), for the
 start of every non-silence phone that the edit-distance pairing matches (phones folded to 39).
 
-    python benchmarks/boundary_errors.py --split test
-    python benchmarks/boundary_errors.py --split dev --method ot
-    python benchmarks/boundary_errors.py --split test --hyp DIR --name pocketsphinx
+    python benchmarks/boundary_errors.py --corpus $DATA/synth --split test
+    python benchmarks/boundary_errors.py --corpus $DATA/synth --split dev --method ot
+    python benchmarks/boundary_errors.py --corpus $DATA/synth --split test --hyp DIR --name pocketsphinx
 
 `--hyp DIR` reads another system's alignments (TextGrid/JSON/CTM laid out like the split, e.g.
 the accuracy benchmark's cache) instead of running ottc-align: a convention offset shared by

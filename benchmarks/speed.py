@@ -8,7 +8,7 @@ so it gets the same cores. Model/decoder loading and one warm-up utterance are t
 and not counted; the timed loop reads audio and transcript and aligns (no output writing).
 With `--device cuda` ottc-align also runs on the GPU, when there is one.
 
-    python benchmarks/speed.py --limit 100
+    python benchmarks/speed.py --corpus $DATA/synth --limit 0 --threads 2 --methods viterbi --ottc-threads 1
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ vs N processes). The floor: at least 5x pocketsphinx on CPU.
 
 Reproduce (from the repository root, `pip install -e '.[bench]'`):
 
-    python benchmarks/speed.py --corpus $DATA/synth --limit 100 --threads 2 --methods viterbi --ottc-threads 1
+    python benchmarks/speed.py --corpus $DATA/synth --limit 0 --threads 2 --methods viterbi --ottc-threads 1
 
 `--corpus` is the synthetic corpus built by `python -m recipes.synth.build --out $DATA/synth`
 (docs/corpus.md; it may be left out when $OTTC_BENCH_CORPUS names it). Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows

@@ -1504,7 +1504,8 @@ def read_utterances(path: Path, tier: str | None = None,
 
 def _read_by_suffix(path: Path, tier: str | None,
                     chosen: TierNames | None = None) -> dict[str | None, Alignment]:
-    """The tolerant reader of the file's format; every speaker's tiers pooled."""
+    """The tolerant reader of the file's format; every speaker's tiers pooled. A time before
+    0 is a FormatError: nothing of a recording lies there."""
     utterances = _read_any(path, tier, chosen)
     early = min((iv.start for a in utterances.values() for iv in (*a.words, *a.phones)),
                 default=0.0)

@@ -89,7 +89,8 @@ def results_path_problem(path: Path, suffix: str, inputs: tuple[Path, ...]) -> s
     format's `suffix`, or a file the results would replace that is one of the `inputs` or holds
     an alignment. Why: `--json h.TextGrid` replaced the hypothesis it scored, `--csv g.csv` the
     gold, and `--json talk.txt` a transcript, each with exit 0. Results of an earlier run hold
-    no alignment and are replaced, as any output is."""
+    no alignment and are replaced, as any output is; a device or a pipe (`/dev/stdout`) is
+    written into."""
     from aligner.atomic import same_file
     from aligner.formats import FormatError, read_alignment
 

@@ -141,7 +141,7 @@ def _one_tier_files(path: Path):
     from aligner.alignment import Alignment
     from aligner.evaluate import load_alignments
 
-    utterances = {k: v for k, v in load_alignments(path).items()}
+    utterances = dict(load_alignments(path))
     found = [v for v in utterances.values() if isinstance(v, Alignment)]
     if len(utterances) > 1:
         names = ", ".join(sorted(utterances)[:3]) + (", ..." if len(utterances) > 3 else "")

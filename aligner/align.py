@@ -210,6 +210,9 @@ class Aligner:
         # speaker -> the model's norm_prior with that speaker's statistics (speaker_norm.py),
         # for recordings too short or too uniform to be normalised by themselves
         self.speaker_priors: dict[str, NormPrior] = {}
+        # rescore pronunciation variants inside each word's span (`choose_variants`); False
+        # keeps each word's first variant (an untrained model's choice hangs on noise)
+        self.choose_variants = True
         # on-grid decoders (viterbi): move each boundary off the 10 ms grid to where the
         # posteriors cross (decode.refine_boundaries); False gives the plain frame path
         self.refine_boundaries = True
@@ -691,7 +694,7 @@ class Aligner:
             # spoken noise and <star> are scored from the posteriors (aligner/states.py)
             log_probs, phone_lp = with_markup_scores(log_probs), with_markup_scores(phone_lp)
         spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder, phone_lp)
-        if any(len(w.pronunciations) > 1 for w in prepared.words):  # rescored on their spans
+        if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
             chosen = choose_variants(phone_lp.numpy(), prepared.words, spans, token_word,
                                      self.frame_duration, self.model.config.states)
             fits = sum(map(len, chosen)) * self.model.config.states <= log_probs.shape[0]

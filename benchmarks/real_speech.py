@@ -1,7 +1,8 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
-        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--repeated 400] [--cut 2500]
+        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--dropped 400]
+        [--repeated 400] [--cut 2500]
         [--words 300]
         [--threads 2]
         [--name real_speech]
@@ -22,8 +23,8 @@ Three measurements, each for both systems in the same run:
    calibration of both thresholds by speaker halves, the flags a transcript with one word
    replaced gets (the whole flagged, the replaced word flagged `low_confidence`), those a
    transcript with its second half left out gets (`transcript_mismatch`,
-   `untranscribed_speech`), those a recording with a word said twice gets (the transcript has it
-   once), and the phone durations.
+   `untranscribed_speech`), or its last word or two (`stretched_last_word`), those a recording
+   with a word said twice gets (the transcript has it once), and the phone durations.
 3. The same recordings: phone boundaries within 20 ms of pocketsphinx's (agreement, a proxy).
 4. Isolated words (`real/fsdd`: spoken digits, 8 kHz, six speakers; the shipped model was not
    trained on them): failures, the share of correct one-word transcripts flagged and of
@@ -179,36 +180,44 @@ def substituted_pairs(items: list[Item], n: int) -> list[tuple[Item, str, int]]:
     return out
 
 
-def truncated_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
+def truncated_pairs(items: list[Item], n: int, drop: int = 0) -> list[tuple[Item, str]]:
     """(recording, the first half of its transcript) for up to n recordings of four words or
     more, evenly spaced: a transcript that leaves out part of what was said (a file cut short,
-    a sentence missed)."""
+    a sentence missed); with `drop`, the transcript without its last `drop` words instead."""
     long_enough = [it for it in items if len(it.text.split()) >= 4]
     if not long_enough or n <= 0:
         return []
     step = max(1, len(long_enough) // n)
-    return [(it, " ".join(it.text.split()[: len(it.text.split()) // 2]))
-            for it in long_enough[::step][:n]]
+    keep = lambda words: words[: len(words) - drop] if drop else words[: len(words) // 2]
+    return [(it, " ".join(keep(it.text.split()))) for it in long_enough[::step][:n]]
 
 
-def truncation_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], n: int) -> dict:
-    """How the flags treat a transcript with its second half left out: the share flagged
-    `transcript_mismatch`, `untranscribed_speech`, either; and of the correct transcripts
-    (`done`) flagged `untranscribed_speech`."""
-    counts = {"transcript_mismatch": 0, "untranscribed_speech": 0, "either": 0, "strict": 0}
-    pairs = truncated_pairs(items, n)
+MISSING_KINDS = ("transcript_mismatch", "untranscribed_speech", "stretched_last_word")
+
+
+def truncation_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], n: int,
+                     drop: int = 0) -> dict:
+    """How the flags treat a transcript with its second half left out (`drop`: its last words):
+    the share flagged `transcript_mismatch`, `untranscribed_speech`, `stretched_last_word`,
+    either of the first two, any of the three; and of the correct transcripts (`done`) flagged
+    `untranscribed_speech` or `stretched_last_word`."""
+    counts = {**{k: 0 for k in MISSING_KINDS}, "either": 0, "any": 0, "strict": 0}
+    pairs = truncated_pairs(items, n, drop)
     for item, text in pairs:
         try:
             kinds = flag_kinds(ottc.align(item, text))
         except (AlignmentError, TranscriptError):  # refused: caught as a whole
             kinds = {"transcript_mismatch"}
-        for kind in ("transcript_mismatch", "untranscribed_speech"):
+        for kind in MISSING_KINDS:
             counts[kind] += kind in kinds
         counts["either"] += "transcript_mismatch" in kinds or "untranscribed_speech" in kinds
+        counts["any"] += bool(kinds & set(MISSING_KINDS))
         counts["strict"] += bool(kinds & STRICT_KINDS)
-    right = [("untranscribed_speech" in flag_kinds(a)) for a in done.values()]
+    right = lambda kind: float(np.mean([kind in flag_kinds(a) for a in done.values()])) if done \
+        else 0.0
     return {"transcripts": len(pairs), **{k: v / max(1, len(pairs)) for k, v in counts.items()},
-            "correct_untranscribed": float(np.mean(right)) if right else 0.0}
+            "correct_untranscribed": right("untranscribed_speech"),
+            "correct_stretched": right("stretched_last_word")}
 
 
 REPEAT_SECONDS = (0.2, 0.6)  # how long the repeated word may be
@@ -760,6 +769,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="recordings aligned with one word of their transcript replaced")
     ap.add_argument("--truncated", type=int, default=400,
                     help="recordings aligned with the second half of their transcript left out")
+    ap.add_argument("--dropped", type=int, default=400,
+                    help="recordings aligned with their last word, and with their last two, "
+                         "left out")
     ap.add_argument("--repeated", type=int, default=400,
                     help="recordings aligned with a word of theirs said again in the middle, the "
                          "transcript unchanged")
@@ -859,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
                 entry["strict_refused"] = len(right_strict)
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
+                entry["dropped"] = {drop: truncation_entry(ottc, done, items, args.dropped, drop)
+                                    for drop in (1, 2)}
                 entry["repeated"] = repetition_entry(ottc, done, items, args.repeated)
                 entry["cut"] = cut_entry(done, items, args.cut, ottc.aligner.sample_rate)
                 entry["unspoken_stream"] = unspoken_stream(done)
@@ -910,6 +924,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"`untranscribed_speech`: {100 * cut['untranscribed_speech']:.1f}% (the correct "
                     f"transcripts: {100 * cut['correct_untranscribed']:.1f}%); either flag: "
                     f"{100 * cut['either']:.1f}%; refused by `--strict`: {100 * cut['strict']:.1f}%"])
+                for drop, cut in entry["dropped"].items():
+                    so_rows.append([
+                        f"the last {'word' if drop == 1 else f'{drop} words'} of the transcript "
+                        "left out", cut["transcripts"], "-",
+                        f"{100 * cut['transcript_mismatch']:.1f}%",
+                        f"`stretched_last_word`: {100 * cut['stretched_last_word']:.1f}% (the "
+                        f"correct transcripts: {100 * cut['correct_stretched']:.1f}%); "
+                        f"`untranscribed_speech`: {100 * cut['untranscribed_speech']:.1f}%; any "
+                        f"of the three: {100 * cut['any']:.1f}%; refused by `--strict`: "
+                        f"{100 * cut['strict']:.1f}%"])
                 rep = entry["repeated"]
                 so_rows.append([
                     "a word said twice (audio edited: repeated before the middle word), "

@@ -115,6 +115,9 @@ def test_real_speech_truncation_keeps_the_first_half_of_transcripts_of_four_word
     assert [(p[0].key, p[1]) for p in pairs] == [
         ("SPEAKER0000/u", "the cat"), ("SPEAKER0001/u", "a dog"), ("SPEAKER0003/u", "birds sing")]
     assert len(truncated_pairs(items, 2)) == 2 and truncated_pairs(items, 0) == []
+    assert [p[1] for p in truncated_pairs(items, 10, drop=2)] == [  # its last words left out
+        "the cat", "a dog ran", "birds sing at"]
+    assert [p[1] for p in truncated_pairs(items, 10, drop=1)][0] == "the cat sat"
 
 
 def test_real_speech_repetition_copies_a_word_before_the_middle_one_with_quiet_around_it():

@@ -112,6 +112,37 @@ def test_the_mismatch_threshold_is_lower_in_narrow_band_audio():
             parse_thresholds([f"narrow_band_factor={bad}"])
 
 
+def test_a_last_word_stretched_over_words_left_out_is_flagged():
+    """A transcript that stops short of what was said gives the rest to its last word: over
+    max_last_word_stretch (0.33 s) more than its phones take at the recording's pace (median
+    seconds per phone of its words) it is flagged; phrase-final lengthening within that is not,
+    nor is spoken noise at the end (the word before it is the last said), nor a transcript of
+    fewer than three words (no pace to measure)."""
+    from aligner.checks import Thresholds, find_flags
+
+    def recording(last_seconds: float, n: int = 4, tail: str = "for"):
+        words, phones, t = [], [], 0.0
+        for i in range(n):  # three-phone words at 0.08 s a phone
+            words.append((t, t + 0.24, f"w{i}", 0.5))
+            phones += [(t + 0.08 * k, t + 0.08 * (k + 1), "AH0", 0.5) for k in range(3)]
+            t += 0.24
+        words.append((t, t + last_seconds, tail, 0.5))
+        step = last_seconds / 3
+        phones += [(t + step * k, t + step * (k + 1), "spn" if tail.startswith("[") else "AO1",
+                    0.5) for k in range(3)]
+        return _alignment(words, phones, t + last_seconds + 0.2)
+
+    kinds = lambda a: [f.kind for f in find_flags(a)]
+    flagged = [f for f in find_flags(recording(0.93)) if f.kind == "stretched_last_word"]
+    assert len(flagged) == 1 and flagged[0].label == "for"
+    assert "0.69 s more than its 3 phone(s)" in flagged[0] and "missing from the end" in flagged[0]
+    assert "stretched_last_word" not in kinds(recording(0.5))  # 0.26 s over: lengthening
+    assert "stretched_last_word" not in kinds(recording(0.93, n=1))  # two words: no pace
+    assert "stretched_last_word" not in kinds(recording(0.93, tail="[laughter]"))
+    looser = Thresholds(max_last_word_stretch=0.8)
+    assert "stretched_last_word" not in [f.kind for f in find_flags(recording(0.93), looser)]
+
+
 def test_flag_rules():
     from aligner.checks import Thresholds, find_flags
 
@@ -125,7 +156,7 @@ def test_flag_rules():
     phones += [(2.0, 7.5, "EH1", 0.8), (7.5, 8.0, "R", 0.8)]
     flags = find_flags(_alignment(words, phones, 8.0))
     kinds = [f.kind for f in flags]
-    assert kinds == ["long_word", "long_phone", "dominant_token"], kinds
+    assert kinds == ["long_word", "long_phone", "dominant_token", "stretched_last_word"], kinds
     long_word = flags[0]
     assert (long_word.tier, long_word.label, long_word.start) == ("words", "there", 2.0)
     assert (flags[1].tier, flags[1].label) == ("phones", "EH1")

@@ -113,10 +113,11 @@ class Thresholds:
     unheard_vowel_confidence: float = 0.001
     # The transcript's last word lasting this many seconds (s) more than its phones take at
     # the recording's own pace (the median seconds per phone of its words) was stretched over
-    # words the transcript left out at its end (`stretched_last_word`). On 500 held-out learner
-    # recordings (two halves of 250 agreed): 1.0% of correct transcripts; with the last word
-    # left out 8.4% (either this or the whole-recording flags: 14.2%, those alone 6.2%), the
-    # last two 15.8% (35.0%, alone 21.4%).
+    # words the transcript left out at its end (`stretched_last_word`). Chosen on 500 held-out
+    # learner recordings of four words or more (two halves of 250 agreed): 1.0% of correct
+    # transcripts, with the last word left out 8.4%, the last two 15.8%. benchmarks/
+    # real_speech.py: 1.5% of all 2500 correct ones; 10.2% and 14.5% of 400 with the last word
+    # or two left out (with the whole-recording flags 17.5% and 40.8%).
     max_last_word_stretch: float = 0.33
 
     # A stretch of a longer transcript the speaker probably did not say (`unspoken_text`: a

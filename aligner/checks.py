@@ -389,6 +389,7 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
 
 
 PACE_MIN_WORDS = 3  # a recording's pace is measured on this many words at least
+PACE_WORDS = 10  # ... and on the last this many: a long recording's speakers keep their own pace
 
 
 def stretched_last_word(words: Sequence[Interval], by_word: Sequence[Sequence[Interval]],
@@ -398,12 +399,14 @@ def stretched_last_word(words: Sequence[Interval], by_word: Sequence[Sequence[In
     pace, the median over its words of seconds per phone. Why: a transcript that stops short
     of what was said gives the rest to its last word ("FOR" over "for a haircut": 0.93 s where
     its three phones take 0.4 s), and most such transcripts passed unflagged (the words left
-    out are too short for `untranscribed_speech`). `by_word`: each word's phones."""
+    out are too short for `untranscribed_speech`). `by_word`: each word's phones. The pace is
+    that of the last PACE_WORDS words: in 7 minutes of learners' sentences read one after the
+    other, the whole recording's pace flagged the last sentence's slower speaker."""
     said = [(w, own) for w, own in zip(words, by_word)
             if own and any(p.label != SPOKEN_NOISE for p in own)]
     if len(said) < PACE_MIN_WORDS:
         return []
-    pace = float(np.median([(w.end - w.start) / len(own) for w, own in said]))
+    pace = float(np.median([(w.end - w.start) / len(own) for w, own in said[-PACE_WORDS:]]))
     last, own = said[-1]
     extra = (last.end - last.start) - len(own) * pace
     if extra <= thresholds.max_last_word_stretch:

@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--top", type=int, default=14, help="boundary types shown")
     ap.add_argument("--hyp", default=None, help="read alignments from this directory instead")
-    ap.add_argument("--name", default=None, help="system name for --hyp (results file suffix)")
+    ap.add_argument("--name", default=None,
+                    help="results file suffix (boundary_errors_<split>_<name>), and the system's "
+                         "name with --hyp; a quick run under a name keeps the published page")
     args = ap.parse_args(argv)
     set_threads(args.threads)
 

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--words", type=int, default=300, help="words in the variant-scoring row")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--name", default=NAME,
+                    help="results file name (a quick run under another name keeps the page)")
     args = ap.parse_args(argv)
     set_threads(args.threads)
 
@@ -171,12 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     m = machine()
     body = (f"{machine_lines(m)}- Threads: {args.threads}; median of {args.reps} interleaved "
             f"calls after one warm-up each\n\n{table}\n")
-    with atomic_open(RESULTS / f"{NAME}.md") as handle:  # all or nothing, like write_results
+    with atomic_open(RESULTS / f"{args.name}.md") as handle:  # all or nothing, as write_results
         handle.write(f"# Decoding speed: numpy DP vs the previous torch DP\n\n{body}")
-    with atomic_open(RESULTS / f"{NAME}.json") as handle:
+    with atomic_open(RESULTS / f"{args.name}.json") as handle:
         handle.write(json.dumps(_clean({"machine": m, "command": command_line(), "threads": args.threads,
                                         "reps": args.reps, "rows": data_rows}), indent=2) + "\n")
-    print(f"wrote {RESULTS / (NAME + '.md')}, {RESULTS / (NAME + '.json')}")
+    print(f"wrote {RESULTS / (args.name + '.md')}, {RESULTS / (args.name + '.json')}")
     return 0 if all(r["same"] for r in data_rows) else 1
 
 

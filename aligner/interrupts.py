@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,10 +65,21 @@ def catch_interrupts(stop: StopRequest | None = None) -> Iterator[StopRequest]:
         stop.signum = signum
         raise KeyboardInterrupt
 
+    hook = sys.unraisablehook
+
+    def unraisable(args) -> None:
+        # the KeyboardInterrupt raised where Python cannot propagate it (a weakref callback,
+        # a __del__) printed "Exception ignored in ... Traceback" on Ctrl-C; the flag already
+        # holds the request, and the run stops at its next check
+        if not (stop.requested and issubclass(args.exc_type, KeyboardInterrupt)):
+            hook(args)
+
     previous = {sig: signal.signal(sig, handler) for sig in _ours()}
+    sys.unraisablehook = unraisable
     try:
         yield stop
     finally:
+        sys.unraisablehook = hook
         for sig, old in previous.items():
             signal.signal(sig, old)
 

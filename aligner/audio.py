@@ -129,6 +129,7 @@ def _load_audio(path: Path | str | BinaryIO, sample_rate: int | None, channel: i
     """`load_audio`, with libsndfile's decoders free to print (`decoder_chatter_dropped`)."""
     source, path = _open_source(path)
     head = None if isinstance(source, Path) else _head(source)  # before libsndfile moves it
+    start = 0 if head is None else _position(source)
     if head == b"":
         _check_not_at_end(source, path)
     try:
@@ -143,7 +144,7 @@ def _load_audio(path: Path | str | BinaryIO, sample_rate: int | None, channel: i
                                  f"({RATE_RANGE[0]}-{RATE_RANGE[1]} Hz): a wrong header, or not "
                                  "the recording you meant")
             _check_not_truncated(f, path)
-            _check_whole_declared(source, path)
+            _check_whole_declared(source, path, start)
             if f.format == "OGG" and not ogg_stream_ended(source):
                 raise AudioError(f"{path}: the audio file is truncated (its Ogg stream has no "
                                  "end-of-stream page): an interrupted copy, download or "
@@ -415,25 +416,36 @@ def _unclosed_hint(path: Path | BinaryIO) -> str:
 UNDECLARED_SECONDS = 0.2  # audio past a WAV's declared data, at least this long, is refused
 
 
-def undeclared_wav_audio(source: Path | BinaryIO) -> tuple[float, float] | None:
+def _bytes_at(source: Path | BinaryIO, start: int, size: int) -> tuple[bytes, int]:
+    """`size` bytes from byte `start` of a file or an open file (negative: counted from its
+    end), and the file's length; its position is put back; (b"", 0) when they cannot be read."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                length = os.fstat(handle.fileno()).st_size
+                handle.seek(max(0, length + start) if start < 0 else start)
+                return handle.read(size), length
+        at = source.tell()
+        length = source.seek(0, os.SEEK_END)
+        source.seek(max(0, length + start) if start < 0 else start)
+        data = source.read(size)
+        source.seek(at)
+        return bytes(data), length
+    except (OSError, ValueError, AttributeError, TypeError):
+        return b"", 0
+
+
+def undeclared_wav_audio(source: Path | BinaryIO, start: int = 0) -> tuple[float, float] | None:
     """(declared, held) seconds of a WAV whose data chunk declares less audio than the file
     holds: after the declared end come bytes that are no chunk (four printable letters), at
     least UNDECLARED_SECONDS of them; None for any other file (or one that cannot be read).
     Why: libsndfile reads what the header declares, so a recording whose writer stopped before
     it updated the length (or an editor that cut the header's figure and not the file)
-    aligned its first 2.00 s of 2.78 s with exit 0, or "the recording is silent". Pure
+    aligned its first 2.00 s of 2.78 s with exit 0, or "the recording is silent". `start`:
+    where the WAV begins in an open file (where it stood when libsndfile opened it). Pure
     reading: the file's position is kept."""
-    try:
-        if isinstance(source, (str, Path)):
-            with open(source, "rb") as handle:
-                head, size = handle.read(1 << 16), os.fstat(handle.fileno()).st_size
-        else:
-            at = source.tell()
-            source.seek(0)
-            head, size = source.read(1 << 16), source.seek(0, os.SEEK_END)
-            source.seek(at)
-    except (OSError, ValueError, AttributeError):
-        return None
+    head, size = _bytes_at(source, start, 1 << 16)
+    size -= start
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
     pos, rate = 12, 0
@@ -465,28 +477,16 @@ def ogg_stream_ended(source: Path | BinaryIO) -> bool:
     Ogg Vorbis or Opus file cut short (its first 60%) without complaint, and the run aligned
     0.97 s of a 2.58 s recording against the whole transcript, flagged only as a mismatch,
     where a cut WAV or MP3 is refused as truncated. Pure reading: the file's position is kept."""
-    try:
-        if isinstance(source, (str, Path)):
-            with open(source, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                handle.seek(max(0, size - OGG_TAIL))
-                tail = handle.read()
-        else:
-            at = source.tell()
-            size = source.seek(0, os.SEEK_END)
-            source.seek(max(0, size - OGG_TAIL))
-            tail, _ = source.read(), source.seek(at)
-    except (OSError, ValueError, AttributeError):
-        return True
+    tail, _ = _bytes_at(source, -OGG_TAIL, OGG_TAIL)
     last = tail.rfind(b"OggS")
     if last < 0 or last + 6 > len(tail):
         return True
     return bool(tail[last + 5] & 0x04)
 
 
-def _check_whole_declared(source: Path | BinaryIO, path: Path) -> None:
+def _check_whole_declared(source: Path | BinaryIO, path: Path, start: int = 0) -> None:
     """Refuse a WAV holding more audio than its header declares (`undeclared_wav_audio`)."""
-    found = undeclared_wav_audio(source)
+    found = undeclared_wav_audio(source, start)
     if found is not None:
         declared, held = found
         raise AudioError(f"{path}: the header declares {declared:.2f} s of audio but the file "
@@ -648,6 +648,14 @@ def _check_not_at_end(source: BinaryIO, name: Path) -> None:
         raise AudioError(f"{name}: the file object is at its end ({where} bytes read already): "
                          "seek(0) to read it again")
     raise AudioError(f"{name}: the file object is empty (0 bytes)")
+
+
+def _position(source: BinaryIO) -> int:
+    """Where an open file stands (0 when it cannot say)."""
+    try:
+        return int(source.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def _head(source: Path | BinaryIO) -> bytes:

@@ -126,6 +126,10 @@ def test_a_wav_holding_more_than_its_header_declares_is_refused(tmp_path, write_
                            f"--ignore-length {path} fixed.wav recovers all of it")
     with pytest.raises(AudioError, match="declares 0.50 s"):
         load_audio(io.BytesIO(path.read_bytes()))
+    stream = io.BytesIO(b"prefix" + path.read_bytes())  # read where it stands, as libsndfile
+    stream.seek(6)
+    with pytest.raises(AudioError, match="declares 0.50 s of audio but the file holds 2.00 s"):
+        load_audio(stream)
     tagged = tmp_path / "tagged.wav"
     tag = b"INFOISFT" + (14).to_bytes(4, "little") + b"ottc-align 1.0"
     tagged.write_bytes(data + b"LIST" + len(tag).to_bytes(4, "little") + tag + bytes(20000))

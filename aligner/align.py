@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable
 
 import numpy as np
 
-from aligner.alignment import Alignment, Interval
+from aligner.alignment import Alignment, Evidence, Interval
 from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_waveform
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, audible, beyond_audio, decoder_disagreement,
@@ -50,6 +50,7 @@ from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt
                              last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
 from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
+from aligner.word_evidence import DOUBTFUL_CONFIDENCE, word_edges, word_evidence
 
 if TYPE_CHECKING:
     import torch
@@ -745,13 +746,24 @@ class Aligner:
         by_word: list[list[Interval]] = [[] for _ in prepared.words]
         for p, o in zip(phones_out, owner):  # one pass: a 2-hour file has ~10^5 phones
             by_word[o].append(p)
-        words_out = []
-        for word, mine in zip(prepared.words, by_word):
+        words_out, doubtful = [], {}
+        for k, (word, mine) in enumerate(zip(prepared.words, by_word)):
             if not mine:  # a wildcard that took no time
                 continue
             scored = [p.confidence for p in mine if p.confidence is not None]
             conf = float(np.exp(np.mean(np.log(np.clip(scored, 1e-12, 1))))) if scored else None
             words_out.append(Interval(mine[0].start, mine[-1].end, word.text, conf))
+            if conf is not None and conf < DOUBTFUL_CONFIDENCE:
+                doubtful[k] = words_out[-1]
+        evidence = []
+        if doubtful and plan is not None:
+            x, states = plan
+            edges = word_edges(starts, ends, token_word.tolist(), len(prepared.words),
+                               self.frame_duration)
+            nats = word_evidence(x.log_probs, x.targets, states.word, x.optional, edges,
+                                 list(doubtful))
+            evidence = [Evidence(doubtful[k].start, doubtful[k].end, doubtful[k].label, v)
+                        for k, v in sorted(nats.items())]
         disagreement = 0.0
         alpha = None if plan is None else plan[0].alpha.float()
         if not decoder.needs_weights and plan is not None and not is_long(log_probs.shape[0]):
@@ -763,7 +775,8 @@ class Aligner:
                          transcript_fit=transcript_fit(phone_lp.numpy(), on_model_grid,
                                                        self.frame_duration,
                                                        [w.confidence for w in words_out],
-                                                       disagreement))
+                                                       disagreement),
+                         word_evidence=evidence)
 
     def _disagreement(self, plan, log_probs, weight_logits, ids: list[list[int]],
                       by_word: list[list[Interval]], duration: float) -> float:
@@ -1054,7 +1067,7 @@ def _shift(a: Alignment, offset: float) -> Alignment:
     outside = a.voiced_outside and a.voiced_outside.shifted(offset)
     return Alignment(move(a.words), move(a.phones), a.duration + offset, a.speaker,
                      list(a.flags), dict(a.unknown_words), None, a.transcript_fit, a.voiced_share,
-                     outside)
+                     outside, word_evidence=[e.shifted(offset) for e in a.word_evidence])
 
 
 def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alignment:
@@ -1081,7 +1094,8 @@ def _merge(parts: list[Alignment], duration: float, speaker: str | None) -> Alig
                                    stretches=sum(s.stretches for s in stretches))
     return Alignment(fill_gaps(words, duration), fill_gaps(phones, duration), duration, speaker,
                      [], unknown, alpha, transcript_fit=fit, voiced_share=voiced,
-                     voiced_outside=outside)
+                     voiced_outside=outside,
+                     word_evidence=[e for a in parts for e in a.word_evidence])
 
 
 def _as_transcript_path(transcript: Path | str) -> Path | None:

@@ -67,6 +67,20 @@ class Uncovered(NamedTuple):
         return self._replace(start=self.start + offset, end=self.end + offset)
 
 
+class Evidence(NamedTuple):
+    """A doubtful word (start, end in seconds, label) and how much better the recording fits
+    with it than without it (nats, `aligner/word_evidence.py`): negative, it was probably not
+    said."""
+
+    start: float
+    end: float
+    label: str
+    nats: float
+
+    def shifted(self, offset: float) -> "Evidence":
+        return self._replace(start=round(self.start + offset, 3), end=round(self.end + offset, 3))
+
+
 @dataclass
 class Alignment:
     """Words and phones of one utterance (or one speaker's tier of a recording).
@@ -116,3 +130,7 @@ class Alignment:
     # mix of all channels: the JSON output says so, for whoever opens it later (metadata, like
     # `text`: not part of equality).
     channel: int | None = field(default=None, compare=False)
+    # The doubtful words (those of low confidence) and how much better the recording fits with
+    # each than without it (`aligner/word_evidence.py`): the `unsaid_word` flag's evidence.
+    # Empty: none judged (other tools' files).
+    word_evidence: list[Evidence] = field(default_factory=list, repr=False)

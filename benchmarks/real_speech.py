@@ -1,8 +1,8 @@
 """Real speech: ottc-align and pocketsphinx side by side on recordings of people.
 
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
-        [--so-limit 0] [--swapped 200] [--substituted 400] [--truncated 400] [--dropped 400]
-        [--repeated 400] [--cut 2500]
+        [--so-limit 0] [--swapped 200] [--substituted 400] [--added 400] [--truncated 400]
+        [--dropped 400] [--repeated 400] [--cut 2500]
         [--words 300]
         [--threads 2]
         [--name real_speech]
@@ -21,7 +21,8 @@ Three measurements, each for both systems in the same run:
    transcripts (another utterance's text) that are flagged or refused, both for single recordings and as a corpus
    run judges them (also against the speaker's other recordings, aligner/speaker_fit.py), the
    calibration of both thresholds by speaker halves, the flags a transcript with one word
-   replaced gets (the whole flagged, the replaced word flagged `low_confidence`), those a
+   replaced gets (the whole flagged, the replaced word flagged `low_confidence`), those a word
+   put in that nobody said gets (`unsaid_word` on it), those a
    transcript with its second half left out gets (`transcript_mismatch`,
    `untranscribed_speech`), or its last word or two (`stretched_last_word`), those a recording
    with a word said twice gets (the transcript has it once), and the phone durations.
@@ -160,9 +161,24 @@ def swapped_pairs(items: list[Item], n: int) -> list[tuple[Item, str]]:
 def substituted_pairs(items: list[Item], n: int) -> list[tuple[Item, str, int]]:
     """(recording, its transcript with one word replaced, the replaced word's index) for up to n
     recordings of three words or more: the mistake a careful transcriber makes, or a patient's
-    paraphasia. The replacement is a word of another recording's transcript (letters only, three
-    or more) that this transcript does not hold; both choices are seeded, so runs compare."""
-    rng = random.Random(0)
+    paraphasia (`one_word_edits`)."""
+    return one_word_edits(items, n, replace=True, seed=0)
+
+
+def added_pairs(items: list[Item], n: int) -> list[tuple[Item, str, int]]:
+    """(recording, its transcript with a word put in that nobody said, the word's index) for up
+    to n recordings of three words or more: a word a reader skipped in the text they read, a
+    transcript's extra word; at any place, first and last included (`one_word_edits`)."""
+    return one_word_edits(items, n, replace=False, seed=49)
+
+
+def one_word_edits(items: list[Item], n: int, replace: bool, seed: int
+                   ) -> list[tuple[Item, str, int]]:
+    """(recording, its transcript with one word replaced or, not `replace`, put in, that word's
+    index) for up to n recordings of three words or more, evenly spaced. The word is one of
+    another recording's transcript (letters only, three or more) that this transcript does not
+    hold; place and word are drawn from `seed`, so runs compare."""
+    rng = random.Random(seed)
     vocab = sorted({w for it in items for w in it.text.upper().split() if w.isalpha() and len(w) >= 3})
     long_enough = [it for it in items if len(it.text.split()) >= 3]
     if not long_enough or n <= 0:
@@ -175,9 +191,52 @@ def substituted_pairs(items: list[Item], n: int) -> list[tuple[Item, str, int]]:
         choices = [v for v in vocab if v not in own]
         if not choices:
             continue
-        i = rng.randrange(len(words))
-        out.append((item, " ".join(words[:i] + [rng.choice(choices)] + words[i + 1:]), i))
+        i = rng.randrange(len(words) + (not replace))
+        rest = words[i + 1:] if replace else words[i:]
+        out.append((item, " ".join(words[:i] + [rng.choice(choices)] + rest), i))
     return out
+
+
+def flagged_on(a: Alignment, kinds: set[str] | frozenset[str], word: Interval) -> bool:
+    """Whether a flag of one of `kinds` marks `word` (its middle within the flag's times)."""
+    middle = (word.start + word.end) / 2
+    return any(flag_kind(f) in kinds and f.start is not None and f.start <= middle <= f.end
+               for f in a.flags)
+
+
+WORD_KINDS = frozenset(("low_confidence", "squeezed_word", "unheard_vowel", "unsaid_word"))
+
+
+def addition_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], n: int) -> dict:
+    """How the flags treat a transcript with a word put in that nobody said (`added_pairs`):
+    the share of such words flagged `unsaid_word`, `low_confidence`, any flag on a word
+    (WORD_KINDS), the share of such transcripts flagged `transcript_mismatch`; and of the
+    correct transcripts (`done`), the share of words and of recordings flagged
+    `unsaid_word`."""
+    counts = {"unsaid_word": 0, "low_confidence": 0, "any_word_flag": 0, "transcript_mismatch": 0}
+    judged = 0
+    pairs = added_pairs(items, n)
+    for item, text, i in pairs:
+        try:
+            a = ottc.align(item, text)
+        except (AlignmentError, TranscriptError):  # refused: caught as a whole
+            counts["transcript_mismatch"] += 1
+            continue
+        counts["transcript_mismatch"] += "transcript_mismatch" in flag_kinds(a)
+        words = [w for w in a.words if w.label]
+        if i >= len(words) or words[i].label.upper() != text.split()[i].upper():
+            continue
+        judged += 1
+        for kind in ("unsaid_word", "low_confidence"):
+            counts[kind] += flagged_on(a, {kind}, words[i])
+        counts["any_word_flag"] += flagged_on(a, WORD_KINDS, words[i])
+    right = [flagged_on(a, {"unsaid_word"}, w) for a in done.values() for w in a.words if w.label]
+    return {"transcripts": len(pairs), "words_judged": judged,
+            **{k: v / max(1, judged if k != "transcript_mismatch" else len(pairs))
+               for k, v in counts.items()},
+            "correct_words_unsaid": float(np.mean(right)) if right else 0.0,
+            "correct_recordings_unsaid": float(np.mean(
+                ["unsaid_word" in flag_kinds(a) for a in done.values()])) if done else 0.0}
 
 
 def truncated_pairs(items: list[Item], n: int, drop: int = 0) -> list[tuple[Item, str]]:
@@ -731,7 +790,7 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
     thresholds = ottc.aligner.thresholds
     right = [f for a in done.values() for f in low_confidence_words(a, thresholds)]
     pairs = substituted_pairs(items, n)
-    flagged = replaced = lowest = judged = strict = squeezed = 0
+    flagged = replaced = lowest = judged = strict = squeezed = unsaid = 0
     for item, text, i in pairs:
         try:
             a = ottc.align(item, text)
@@ -744,15 +803,15 @@ def substitution_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Ite
         words = [w for w in a.words if w.label]
         if i < len(words) and words[i].label.upper() == text.split()[i].upper():
             replaced += low_confidence_words(a, thresholds)[i]
-            middle = (words[i].start + words[i].end) / 2
-            squeezed += any(flag_kind(f) == "squeezed_word" and f.start is not None
-                            and f.start <= middle <= f.end for f in a.flags)
+            squeezed += flagged_on(a, {"squeezed_word"}, words[i])
+            unsaid += flagged_on(a, {"unsaid_word"}, words[i])
             confs = [w.confidence if w.confidence is not None else 1.0 for w in words]
             lowest += confs[i] == min(confs)
             judged += 1
     return {"transcripts": len(pairs), "transcript_flagged": flagged, "strict": strict,
             "word_flagged": replaced / max(1, judged), "words_judged": judged,
             "word_lowest": lowest / max(1, judged), "word_squeezed": squeezed / max(1, judged),
+            "word_unsaid": unsaid / max(1, judged),
             "correct_words_flagged": float(np.mean(right)) if right else 0.0}
 
 
@@ -767,6 +826,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swapped", type=int, default=200, help="recordings aligned with a wrong transcript")
     ap.add_argument("--substituted", type=int, default=400,
                     help="recordings aligned with one word of their transcript replaced")
+    ap.add_argument("--added", type=int, default=400,
+                    help="recordings aligned with a word put into their transcript that nobody "
+                         "said")
     ap.add_argument("--truncated", type=int, default=400,
                     help="recordings aligned with the second half of their transcript left out")
     ap.add_argument("--dropped", type=int, default=400,
@@ -870,6 +932,7 @@ def main(argv: list[str] | None = None) -> int:
                 right_strict = {k for k, a in done.items() if strict_refuses(a.flags)}
                 entry["strict_refused"] = len(right_strict)
                 entry["substituted"] = substitution_entry(ottc, done, items, args.substituted)
+                entry["added"] = addition_entry(ottc, done, items, args.added)
                 entry["truncated"] = truncation_entry(ottc, done, items, args.truncated)
                 entry["dropped"] = {drop: truncation_entry(ottc, done, items, args.dropped, drop)
                                     for drop in (1, 2)}
@@ -916,7 +979,17 @@ def main(argv: list[str] | None = None) -> int:
                     f"(the correct transcripts' words: {100 * sub['correct_words_flagged']:.1f}%); "
                     f"the transcript's least confident word: {100 * sub['word_lowest']:.1f}%; "
                     f"flagged `squeezed_word`: {100 * sub['word_squeezed']:.1f}%; "
+                    f"flagged `unsaid_word`: {100 * sub['word_unsaid']:.1f}%; "
                     f"refused by `--strict`: {share(sub['strict'], sub['transcripts'])}"])
+                add = entry["added"]
+                so_rows.append([
+                    "a word put into the transcript that nobody said", add["transcripts"], "-",
+                    f"{100 * add['transcript_mismatch']:.1f}%",
+                    f"the word flagged `unsaid_word`: {100 * add['unsaid_word']:.1f}% (the correct "
+                    f"transcripts' words: {100 * add['correct_words_unsaid']:.2f}%, their "
+                    f"recordings: {100 * add['correct_recordings_unsaid']:.1f}%); "
+                    f"`low_confidence`: {100 * add['low_confidence']:.1f}%; any flag on the word: "
+                    f"{100 * add['any_word_flag']:.1f}%"])
                 cut = entry["truncated"]
                 so_rows.append([
                     "the second half of the transcript left out", cut["transcripts"], "-",

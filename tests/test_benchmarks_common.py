@@ -106,6 +106,21 @@ def test_real_speech_substitution_replaces_exactly_one_word_with_a_word_the_tran
     assert len(substituted_pairs(items, 2)) == 2 and substituted_pairs(items, 0) == []
 
 
+def test_real_speech_addition_puts_in_exactly_one_word_the_transcript_lacks():
+    from benchmarks.real_speech import Item, added_pairs
+
+    items = [Item(f"SPEAKER000{i}/u", Path("x.wav"), text) for i, text in enumerate(
+        ["the cat sat down", "a dog ran off quickly", "two words", "birds sing at dawn"])]
+    pairs = added_pairs(items, 10)
+    assert [p[0].key for p in pairs] == ["SPEAKER0000/u", "SPEAKER0001/u", "SPEAKER0003/u"]
+    for item, text, i in pairs:
+        old, new = item.text.split(), text.split()
+        assert new[:i] + new[i + 1:] == old
+        assert new[i].upper() not in {w.upper() for w in old} and len(new[i]) >= 3
+    assert added_pairs(items, 10) == pairs  # seeded: runs compare
+    assert len(added_pairs(items, 2)) == 2 and added_pairs(items, 0) == []
+
+
 def test_real_speech_truncation_keeps_the_first_half_of_transcripts_of_four_words_or_more():
     from benchmarks.real_speech import Item, truncated_pairs
 

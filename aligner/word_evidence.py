@@ -1,0 +1,83 @@
+"""Whether a doubtful word was said: the best path's score with the word against without it.
+
+A word the speaker did not say (a word a reader skipped, a transcript's extra word) still gets
+frames, the few the decoder can take from its neighbours, and its phones score poorly there. So
+do a learner's mispronounced words, which a low confidence cannot tell apart from skipped ones.
+Decoding the same stretch again without the word asks the sharper question, the one a reading
+tutor's "skip arc" asks: does the audio fit better without it? A word that was said must then be
+explained by its neighbours' phones or by silence, which costs many nats; leaving out a word that
+was not said costs nothing or gains. On 300 learners' correct transcripts (speechocean762's
+held-out speakers) the median word loses 96 nats when left out and 2% of words gain 13 or more;
+the same transcripts with one word that was not said put in, that word gains 50 in the median
+(session 49, docs/usage.md).
+
+Pure: log-probabilities in, numbers out. Only words named by the caller are judged (the doubtful
+ones): each costs two exact searches over a few words' frames, so a long recording costs no more
+per word than a short one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from aligner.decode import viterbi_segments
+
+REACH = 2  # words either side of the judged one that are decoded again with it and without it
+# Words of a lower confidence are judged (`Aligner.decode`): of learners' correct words about
+# half, of words that were not said nearly all (90% of them under 0.021).
+DOUBTFUL_CONFIDENCE = 0.03
+
+
+def word_evidence(log_probs: Tensor, tokens: Tensor, word: Tensor, optional: Tensor,
+                  edges: Sequence[tuple[int, int] | None], judged: Sequence[int],
+                  reach: int = REACH) -> dict[int, float]:
+    """For each word index in `judged`: the log-probability (nats) of the best path over the
+    frames of words k - `reach` .. k + `reach`, less that of the best path over the same frames
+    without word k; negative when the audio fits better without the word.
+
+    log_probs [T, C] as decoded; tokens, word, optional [S]: the decoded token sequence, each
+    token's word (-1 for the silences between words) and whether it may take no frame; edges:
+    each word's (first frame, end frame) on the decoded path, None for a word that took none.
+    A word is not judged (left out of the result) when it has no edges, when no other word with
+    edges lies within reach (a one-word transcript: there is nothing to give its frames to), or
+    when the stretch has too few frames for its tokens."""
+    owner = word.tolist()
+    place: dict[int, list[int]] = {}
+    for j, w in enumerate(owner):
+        if w >= 0:
+            place.setdefault(w, []).append(j)
+    out: dict[int, float] = {}
+    for k in judged:
+        if k >= len(edges) or edges[k] is None or k not in place:
+            continue
+        near = [w for w in range(max(0, k - reach), min(len(edges), k + reach + 1))
+                if edges[w] is not None and w in place]
+        if len(near) < 2:
+            continue
+        lo, hi = edges[near[0]][0], edges[near[-1]][1]
+        span = list(range(place[near[0]][0], place[near[-1]][-1] + 1))
+        without = [j for j in span if owner[j] != k]
+        piece = log_probs[lo:hi]
+        try:
+            with_it = viterbi_segments(piece, tokens[span], optional[span])[2]
+            left_out = viterbi_segments(piece, tokens[without], optional[without])[2]
+        except ValueError:  # fewer frames than the stretch's tokens need
+            continue
+        out[k] = float(with_it - left_out)
+    return out
+
+
+def word_edges(starts: Sequence[float], ends: Sequence[float], word: Sequence[int], words: int,
+               frame_duration: float) -> list[tuple[int, int] | None]:
+    """Each word's (first frame, end frame) from its tokens' start and end times (seconds; the
+    decoded spans), None for a word whose tokens took no time."""
+    edges: list[tuple[int, int] | None] = [None] * words
+    for s, e, w in zip(starts, ends, word):
+        if w < 0 or e - s < frame_duration / 2:
+            continue
+        a, b = round(s / frame_duration), round(e / frame_duration)
+        old = edges[w]
+        edges[w] = (a, b) if old is None else (min(old[0], a), max(old[1], b))
+    return edges

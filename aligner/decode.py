@@ -317,6 +317,29 @@ def viterbi_segments(
 LOG_FLOOR = -1e4
 
 
+def best_totals(log_probs: Tensor, sequences: Sequence[tuple[Tensor, Tensor]]) -> list[float]:
+    """For each (targets, optional) of `sequences`: the total log-prob of the best monotone
+    segmentation of all of `log_probs` [T, C] into those tokens, searched exactly
+    (`viterbi_segments`'s third result), without backtracking the path; -inf when T is smaller
+    than the number of tokens that are not optional. Why: `word_evidence` compares two token
+    sequences over the same frames for each doubtful word, and needs only their totals; the
+    class sums are taken once for both."""
+    cum = _class_cumsums(log_probs)
+    n_frames = log_probs.shape[0]
+    totals = []
+    for targets, optional in sequences:
+        optional = optional.bool().cpu()
+        req = (~optional.numpy()).astype(np.int64)
+        lo = np.cumsum(req)  # the exact windows, as `viterbi_segments` searches them
+        hi = n_frames - (int(req.sum()) - lo)
+        if targets.numel() == 0 or int(req.sum()) > n_frames:
+            totals.append(-math.inf)
+            continue
+        hi[-1] = n_frames
+        totals.append(_forward(cum, targets, optional, np.minimum(lo, hi), hi, None)[3])
+    return totals
+
+
 def _class_cumsums(log_probs: Tensor) -> np.ndarray:
     """Each class's running sum of log_probs [T, C] over the frames, [C, T + 1] float64 on the
     CPU: cum[y, i] = log_probs[0, y] + ... + log_probs[i - 1, y] (cum[y, 0] = 0), summed in order.

@@ -6,10 +6,8 @@ do a learner's mispronounced words, which a low confidence cannot tell apart fro
 Decoding the same stretch again without the word asks the sharper question, the one a reading
 tutor's "skip arc" asks: does the audio fit better without it? A word that was said must then be
 explained by its neighbours' phones or by silence, which costs many nats; leaving out a word that
-was not said costs nothing or gains. On 300 learners' correct transcripts (speechocean762's
-held-out speakers) the median word loses 96 nats when left out and 2% of words gain 13 or more;
-the same transcripts with one word that was not said put in, that word gains 50 in the median
-(session 49, docs/usage.md).
+was not said costs nothing or gains. The `unsaid_word` flag reads the result
+(`checks.Thresholds.max_unsaid_gain`; what it catches: docs/usage.md).
 
 Pure: log-probabilities in, numbers out. Only words named by the caller are judged (the doubtful
 ones): each costs two exact searches over a few words' frames, so a long recording costs no more
@@ -18,11 +16,12 @@ per word than a short one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from torch import Tensor
 
-from aligner.decode import viterbi_segments
+from aligner.decode import best_totals
 
 REACH = 2  # words either side of the judged one that are decoded again with it and without it
 # Words of a lower confidence are judged (`Aligner.decode`): of learners' correct words about
@@ -59,13 +58,10 @@ def word_evidence(log_probs: Tensor, tokens: Tensor, word: Tensor, optional: Ten
         lo, hi = edges[near[0]][0], edges[near[-1]][1]
         span = list(range(place[near[0]][0], place[near[-1]][-1] + 1))
         without = [j for j in span if owner[j] != k]
-        piece = log_probs[lo:hi]
-        try:
-            with_it = viterbi_segments(piece, tokens[span], optional[span])[2]
-            left_out = viterbi_segments(piece, tokens[without], optional[without])[2]
-        except ValueError:  # fewer frames than the stretch's tokens need
-            continue
-        out[k] = float(with_it - left_out)
+        with_it, left_out = best_totals(log_probs[lo:hi], [(tokens[span], optional[span]),
+                                                           (tokens[without], optional[without])])
+        if math.isfinite(with_it) and math.isfinite(left_out):  # else too few frames
+            out[k] = float(with_it - left_out)
     return out
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from aligner.decode import (
     align_ot,
     align_viterbi,
+    best_totals,
     ot_boundaries,
     token_confidence,
     viterbi_segments,
@@ -109,6 +110,26 @@ def test_viterbi_matches_brute_force_with_optional_tokens():
         assert (lengths[~opt] >= 1).all() and (lengths >= 0).all()
         rescored = sum(float(lp[first[j] : end[j], y[j]].sum()) for j in range(s))
         assert math.isclose(rescored, total, abs_tol=1e-6)
+
+
+def test_best_totals_are_the_brute_force_optimum_of_each_sequence_over_the_same_frames():
+    """Several token sequences over one set of frames, as `word_evidence` compares them: each
+    total is the exact optimum; too few frames for a sequence gives -inf, not an error."""
+    g = torch.Generator().manual_seed(2)
+    for _ in range(60):
+        t = int(torch.randint(1, 8, (), generator=g))
+        lp = torch.randn(t, 4, generator=g, dtype=torch.float64).log_softmax(-1)
+        sequences = []
+        for _ in range(3):
+            s = int(torch.randint(1, 6, (), generator=g))
+            sequences.append((torch.randint(0, 4, (s,), generator=g),
+                              torch.rand(s, generator=g) < 0.4))
+        for total, (y, opt) in zip(best_totals(lp, sequences), sequences):
+            if t < int((~opt).sum()):
+                assert total == -math.inf
+            else:
+                assert math.isclose(total, brute_force(lp, y.tolist(), opt.tolist()),
+                                    abs_tol=1e-6)
 
 
 def test_viterbi_recovers_a_planted_segmentation_exact_and_banded():

@@ -212,9 +212,10 @@ def addition_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], 
     the share of such words flagged `unsaid_word`, `low_confidence`, any flag on a word
     (WORD_KINDS), the share of such transcripts flagged `transcript_mismatch`; and of the
     correct transcripts (`done`), the share of words and of recordings flagged
-    `unsaid_word`."""
+    `unsaid_word`, and of the other words of the edited transcripts (they were said)."""
     counts = {"unsaid_word": 0, "low_confidence": 0, "any_word_flag": 0, "transcript_mismatch": 0}
     judged = 0
+    others: list[bool] = []  # the words that were said: flagged `unsaid_word`?
     pairs = added_pairs(items, n)
     for item, text, i in pairs:
         try:
@@ -230,8 +231,10 @@ def addition_entry(ottc: "Ottc", done: dict[str, Alignment], items: list[Item], 
         for kind in ("unsaid_word", "low_confidence"):
             counts[kind] += flagged_on(a, {kind}, words[i])
         counts["any_word_flag"] += flagged_on(a, WORD_KINDS, words[i])
+        others += [flagged_on(a, {"unsaid_word"}, w) for k, w in enumerate(words) if k != i]
     right = [flagged_on(a, {"unsaid_word"}, w) for a in done.values() for w in a.words if w.label]
     return {"transcripts": len(pairs), "words_judged": judged,
+            "other_words_unsaid": float(np.mean(others)) if others else 0.0,
             **{k: v / max(1, judged if k != "transcript_mismatch" else len(pairs))
                for k, v in counts.items()},
             "correct_words_unsaid": float(np.mean(right)) if right else 0.0,
@@ -989,7 +992,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"transcripts' words: {100 * add['correct_words_unsaid']:.2f}%, their "
                     f"recordings: {100 * add['correct_recordings_unsaid']:.1f}%); "
                     f"`low_confidence`: {100 * add['low_confidence']:.1f}%; any flag on the word: "
-                    f"{100 * add['any_word_flag']:.1f}%"])
+                    f"{100 * add['any_word_flag']:.1f}%; the transcripts' other words flagged "
+                    f"`unsaid_word`: {100 * add['other_words_unsaid']:.2f}%"])
                 cut = entry["truncated"]
                 so_rows.append([
                     "the second half of the transcript left out", cut["transcripts"], "-",

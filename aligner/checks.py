@@ -126,7 +126,7 @@ class Thresholds:
     # (21 and 18 nats; 1.1% of their words flagged, in 6.2% of the recordings); it flags 75.5%
     # of 400 words put into those transcripts where nobody said them, where `low_confidence`
     # flags 30.2% (benchmarks/real_speech.py, `--added`).
-    max_unsaid_gain: float = 20.0
+    max_unsaid_gain: float = 19.0
 
     # A stretch of a longer transcript the speaker probably did not say (`unspoken_text`: a
     # sentence skipped, text that was never read) is crammed between the words around it: its

@@ -760,8 +760,10 @@ class Aligner:
             x, states = plan
             edges = word_edges(starts, ends, token_word.tolist(), len(prepared.words),
                                self.frame_duration)
+            markup = {k for k, pron in enumerate(ids)
+                      if any(ph in MARKUP_IDS.values() for ph in pron)}
             nats = word_evidence(x.log_probs, x.targets, states.word, x.optional, edges,
-                                 list(doubtful))
+                                 list(doubtful), markup)
             evidence = [Evidence(doubtful[k].start, doubtful[k].end, doubtful[k].label, v)
                         for k, v in sorted(nats.items())]
         disagreement = 0.0

@@ -69,6 +69,21 @@ def test_a_said_word_beside_an_unsaid_one_is_judged_with_that_one_left_out():
     assert nats[2] > 40
 
 
+def test_markup_is_a_wall_the_stretch_stops_at():
+    """A wildcard (class 9 here, as likely as the likeliest class at every frame) takes any
+    sound: beside it, the word that was said would seem unsaid. With the wildcard's word as a
+    wall, the word's frames can go only to its other neighbour: it was said. The wildcard
+    itself is not judged."""
+    lp = _planted([2] * 10 + [3] * 10, classes=10).double()
+    lp[:, 9] = lp.max(dim=1).values
+    tokens, owner, optional = _sequence([[2], [3], [9]])
+    optional[owner == 2] = True
+    edges = [(0, 10), (10, 19), (19, 20)]
+    assert word_evidence(lp, tokens, owner, optional, edges, [1])[1] < 1
+    walled = word_evidence(lp, tokens, owner, optional, edges, [1, 2], walls={2})
+    assert walled[1] > 40 and 2 not in walled
+
+
 def test_words_are_judged_only_with_frames_and_a_neighbour():
     """No edges (the word took no time), a word out of range, or a one-word transcript (there is
     nothing to give its frames to): not judged, rather than a made-up number."""

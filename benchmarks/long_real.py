@@ -85,7 +85,8 @@ def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence:
                    spare: list, data: dict) -> list[list]:
     """The plain-text transcript with TYPED sentences of `spare` recordings (four words or more)
     typed in before sentence k, at each of DROPPED places: is the text nobody said flagged
-    `unspoken_text`, and what else is. Table rows; `data["typed"]` gets the same."""
+    `unspoken_text`, how many of its words `unsaid_word`, and what else is. Table rows;
+    `data["typed"]` gets the same."""
     extra = [it.text for it in spare if len(it.text.split()) >= 4][:max(TYPED)]
     own = [w for sentence in own_by_sentence for w in sentence]
     rows, data["typed"] = [], []
@@ -104,13 +105,17 @@ def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence:
             kept = words[:first] + words[last:]
             moved = sum(abs(w.start - r.start) > FAR_SECONDS for w, r in zip(kept, own))
             kinds = flag_kinds(a.flags)
+            unsaid = [(f.start + f.end) / 2 for f in a.flags if flag_kind(f) == "unsaid_word"]
+            typed_unsaid = sum(any(w.start <= t <= w.end for t in unsaid)
+                               for w in words[first:last])
             where = ("yes" if hits else "no" if gap is None
                      else f"no; the nearest {gap:.1f} s from the typed words")
-            rows.append([f"before sentence {k + 1}", last - first, where,
+            rows.append([f"before sentence {k + 1}", last - first, where, typed_unsaid,
                          len(mine) - len(hits), f"{moved} of {len(own)}",
                          ", ".join(f"{c} {kind}" for kind, c in kinds.items()) + strict_note(a.flags)])
             data["typed"].append({"before_sentence": k + 1, "words_typed": last - first,
                                   "flagged": bool(hits), "nearest_flag_seconds": gap,
+                                  "typed_words_unsaid": typed_unsaid,
                                   "unspoken_elsewhere": len(mine) - len(hits),
                                   "own_moved": moved, "flags": kinds,
                                   "strict_refuses": strict_refuses(a.flags)})
@@ -255,12 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     body += ("\n\n## Text nobody said\n\nThe same recording, its plain-text transcript with one or "
              f"{TYPED[-1]} sentences of other recordings typed in where nobody says them (at each "
              "place where a sentence was left out above): whether an `unspoken_text` flag covers "
-             "the typed words (else how far the nearest is), the `unspoken_text` flags elsewhere, "
-             "and the recording's own words "
+             "the typed words (else how far the nearest is), how many typed words are flagged "
+             "`unsaid_word`, the `unspoken_text` flags elsewhere, and the recording's own words "
              f"that start more than {1000 * FAR_SECONDS:.0f} ms from their place in the utterance "
              "TextGrid's alignment.\n\n"
-             + markdown_table(["typed in", "words typed", "flagged", "unspoken_text elsewhere",
-                               "own words moved", "all flags"], typed_rows))
+             + markdown_table(["typed in", "words typed", "flagged", "typed words unsaid_word",
+                               "unspoken_text elsewhere", "own words moved", "all flags"],
+                              typed_rows))
     print(body)
     write_results(args.name, "Long real recordings: plain text against utterance intervals", body,
                   {"machine": m, **data})

@@ -50,7 +50,7 @@ from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt
                              last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
 from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
-from aligner.word_evidence import DOUBTFUL_CONFIDENCE, word_edges, word_evidence
+from aligner.word_evidence import DOUBTFUL_CONFIDENCE, on_words, word_edges, word_evidence
 
 if TYPE_CHECKING:
     import torch
@@ -430,6 +430,7 @@ class Aligner:
                 words, phones = close_short_pauses(a.words, a.phones, self.min_pause,
                                                    voiced.numpy(), levels, self.frame_duration)
                 a = replace(a, words=words, phones=phones)
+            a = replace(a, word_evidence=on_words(a.word_evidence, a.words))
             share = voiced_share(voiced)
             if share < self.thresholds.min_voiced_share:  # in hiss? a second look (no_speech)
                 share = max(share, voiced_share_in_noise(piece))

@@ -69,19 +69,19 @@ def test_a_said_word_beside_an_unsaid_one_is_judged_with_that_one_left_out():
     assert nats[2] > 40
 
 
-def test_markup_is_a_wall_the_stretch_stops_at():
+def test_markup_is_a_wall_the_stretch_stops_at_and_its_neighbours_are_not_judged():
     """A wildcard (class 9 here, as likely as the likeliest class at every frame) takes any
-    sound: beside it, the word that was said would seem unsaid. With the wildcard's word as a
-    wall, the word's frames can go only to its other neighbour: it was said. The wildcard
-    itself is not judged."""
-    lp = _planted([2] * 10 + [3] * 10, classes=10).double()
+    sound: within reach of it, a word that was said would seem unsaid. With the wildcard's word
+    as a wall, the word's frames can go only to the words on this side of it: it was said. The
+    word beside the wildcard, and the wildcard itself, are not judged."""
+    lp = _planted([2] * 10 + [3] * 10 + [5] * 10, classes=10).double()
     lp[:, 9] = lp.max(dim=1).values
-    tokens, owner, optional = _sequence([[2], [3], [9]])
-    optional[owner == 2] = True
-    edges = [(0, 10), (10, 19), (19, 20)]
-    assert word_evidence(lp, tokens, owner, optional, edges, [1])[1] < 1
-    walled = word_evidence(lp, tokens, owner, optional, edges, [1, 2], walls={2})
-    assert walled[1] > 40 and 2 not in walled
+    tokens, owner, optional = _sequence([[2], [3], [5], [9]])
+    optional[owner == 3] = True
+    edges = [(0, 10), (10, 20), (20, 29), (29, 30)]
+    assert word_evidence(lp, tokens, owner, optional, edges, [1])[1] < 10  # one frame's odds
+    walled = word_evidence(lp, tokens, owner, optional, edges, [1, 2, 3], walls={3})
+    assert walled[1] > 40 and set(walled) == {1}
 
 
 def test_words_are_judged_only_with_frames_and_a_neighbour():
@@ -98,6 +98,19 @@ def test_word_edges_span_each_words_tokens_on_the_frame_grid():
     starts, ends = [0.0, 0.1, 0.25, 0.25, 0.4], [0.1, 0.25, 0.25, 0.4, 0.5]
     owner = [-1, 0, 1, 2, 2]  # word 1 took no time
     assert word_edges(starts, ends, owner, 3, 0.01) == [(10, 25), None, (25, 50)]
+
+
+def test_evidence_takes_the_times_of_its_word_as_written_out():
+    """Decoding's words are moved afterwards (a word end carried over its fading voice): the
+    evidence follows its word, the one of its label it overlaps, not another 'the' nearby."""
+    from aligner.word_evidence import on_words
+
+    words = [Interval(0.0, 0.3, "the"), Interval(0.3, 0.35, ""), Interval(0.35, 0.9, "purple"),
+             Interval(0.9, 1.2, "the")]
+    moved = on_words([Evidence(0.4, 0.8, "purple", -30.0), Evidence(0.95, 1.1, "the", -25.0),
+                      Evidence(2.0, 2.1, "gone", -20.0)], words)
+    assert moved == [Evidence(0.35, 0.9, "purple", -30.0), Evidence(0.9, 1.2, "the", -25.0),
+                     Evidence(2.0, 2.1, "gone", -20.0)]  # no such word: left as it was
 
 
 def _one_word_alignment(nats: float) -> Alignment:
@@ -141,4 +154,7 @@ def test_a_word_nobody_said_is_flagged_on_the_shipped_model():
     assert "unsaid_word" not in [f.kind for f in aligner.align(EXAMPLE_WAV, text).flags]
     for where in ("you ", "try "):  # before its last word too: 'again' was flagged beside it
         added = aligner.align(EXAMPLE_WAV, text.replace(where, where + "elephant ", 1))
-        assert [f.label for f in added.flags if f.kind == "unsaid_word"] == ["elephant"]
+        flagged = [f for f in added.flags if f.kind == "unsaid_word"]
+        assert [f.label for f in flagged] == ["elephant"]
+        assert (flagged[0].start, flagged[0].end) in [(w.start, w.end) for w in added.words
+                                                      if w.label == "elephant"]

@@ -124,7 +124,7 @@ class Thresholds:
     # (`unsaid_word`: a word a reader skipped, a transcript's extra word). Chosen by speaker
     # halves at 1% of the words of speechocean762's 2500 held-out correct learner transcripts
     # (20.8 and 17.6 nats; 1.1% of their words flagged, in 6.5% of the recordings); it flags
-    # 73.5% of 400 words put into those transcripts where nobody said them, where
+    # 74.0% of 400 words put into those transcripts where nobody said them, where
     # `low_confidence` flags 30.2% (benchmarks/real_speech.py, `--added`).
     max_unsaid_gain: float = 19.0
 

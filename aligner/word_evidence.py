@@ -50,10 +50,11 @@ def word_evidence(log_probs: Tensor, tokens: Tensor, word: Tensor, optional: Ten
     each word's (first frame, end frame) on the decoded path, None for a word that took none;
     walls: markup words (`<star>`, `[noise]`, `<unk>`), which the stretch stops short of: a
     wildcard or spoken noise takes any sound, so within reach of one every word would seem
-    unsaid (in 7 minutes of learners' sentences with `<star>` between them, 8 correct words
-    were flagged, 2 without). Nor is a word beside one judged: the markup may already have
-    taken part of its sounds (`<star>` or `[noise]` at both ends of 300 correct learner
-    transcripts: 22 words flagged with the walls alone, 11 so, 13 without the markup).
+    unsaid. Nor is a word beside one judged: the markup may already have taken part of its
+    sounds. In 7 minutes of learners' sentences with `<star>` between them, 8 correct words
+    were flagged with neither rule, 1 with both (2 in the plain transcript); with `<star>` or
+    `[noise]` at both ends of 300 correct learner transcripts, 22 with the walls alone, 11
+    with both (13 without the markup).
     A word is not judged (left out of the result) when it has no edges, when no other word with
     edges lies within reach (a one-word transcript: there is nothing to give its frames to), or
     when the stretch has too few frames for its tokens."""

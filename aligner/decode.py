@@ -283,12 +283,7 @@ def viterbi_segments(
     """
     optional = _checked_optional(log_probs, targets, optional)
     n_frames, n_tok = log_probs.shape[0], targets.numel()
-    # The window bookkeeping is a handful of O(S) integer operations: numpy, whose calls cost
-    # a few times less than torch's (this runs once per utterance, twice with variants).
-    req = (~optional.numpy()).astype(np.int64)
-    n_required = int(req.sum())
-    lo_exact = np.cumsum(req)  # the exact windows: non-optional tokens among 0..j
-    hi_exact = n_frames - (n_required - lo_exact)
+    lo_exact, hi_exact = _exact_windows(optional, n_frames)
     if band is None:
         band = n_frames if _searches_exactly(n_frames, n_tok, band) else AUTO_BAND
     if centre is None:
@@ -329,15 +324,23 @@ def best_totals(log_probs: Tensor, sequences: Sequence[tuple[Tensor, Tensor]]) -
     totals = []
     for targets, optional in sequences:
         optional = optional.bool().cpu()
-        req = (~optional.numpy()).astype(np.int64)
-        lo = np.cumsum(req)  # the exact windows, as `viterbi_segments` searches them
-        hi = n_frames - (int(req.sum()) - lo)
-        if targets.numel() == 0 or int(req.sum()) > n_frames:
+        lo, hi = _exact_windows(optional, n_frames)
+        if targets.numel() == 0 or lo[-1] > n_frames:  # more required tokens than frames
             totals.append(-math.inf)
             continue
         hi[-1] = n_frames
         totals.append(_forward(cum, targets, optional, np.minimum(lo, hi), hi, None)[3])
     return totals
+
+
+def _exact_windows(optional: Tensor, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) [S] int64: where the boundary after token j may lie on any path of `n_frames`
+    frames that gives every token not `optional` (bool [S], CPU) a frame at least: the tokens
+    before it need lo[j], the ones after it leave hi[j]. Why numpy: this bookkeeping is a
+    handful of O(S) integer operations, whose numpy calls cost a few times less than torch's."""
+    req = (~optional.numpy()).astype(np.int64)
+    lo = np.cumsum(req)  # non-optional tokens among 0..j
+    return lo, n_frames - (int(req.sum()) - lo)
 
 
 def _class_cumsums(log_probs: Tensor) -> np.ndarray:

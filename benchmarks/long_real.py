@@ -36,7 +36,7 @@ from aligner.formats import Segment  # noqa: E402
 from aligner.text.phones import STAR  # noqa: E402
 from benchmarks.common import (machine, machine_lines, markdown_table, set_threads,  # noqa: E402
                                write_results)
-from benchmarks.real_speech import speechocean_test, strict_refuses  # noqa: E402
+from benchmarks.real_speech import flagged_on, speechocean_test, strict_refuses  # noqa: E402
 
 GAP_SECONDS = 0.3
 DROPPED = 3  # sentences left out of the transcript in turn, evenly spaced
@@ -105,9 +105,7 @@ def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence:
             kept = words[:first] + words[last:]
             moved = sum(abs(w.start - r.start) > FAR_SECONDS for w, r in zip(kept, own))
             kinds = flag_kinds(a.flags)
-            unsaid = [(f.start + f.end) / 2 for f in a.flags if flag_kind(f) == "unsaid_word"]
-            typed_unsaid = sum(any(w.start <= t <= w.end for t in unsaid)
-                               for w in words[first:last])
+            typed_unsaid = sum(flagged_on(a, {"unsaid_word"}, w) for w in words[first:last])
             where = ("yes" if hits else "no" if gap is None
                      else f"no; the nearest {gap:.1f} s from the typed words")
             rows.append([f"before sentence {k + 1}", last - first, where, typed_unsaid,

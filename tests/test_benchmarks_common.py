@@ -90,35 +90,28 @@ def test_real_speech_gold_row_gives_the_20ms_share_its_interval():
     assert lo < 0.5 < hi and hi - lo > 0.4  # ten boundaries say little
 
 
-def test_real_speech_substitution_replaces_exactly_one_word_with_a_word_the_transcript_lacks():
-    from benchmarks.real_speech import Item, substituted_pairs
+@pytest.mark.parametrize("kind", ["substituted", "added"])
+def test_real_speech_one_word_edits_replace_or_add_one_word_the_transcript_lacks(kind):
+    """`substituted_pairs` replaces one word, `added_pairs` puts one in; either way the word is
+    one the transcript lacks, of three letters or more, and the choices are seeded."""
+    from benchmarks import real_speech
+    from benchmarks.real_speech import Item
 
+    make = getattr(real_speech, f"{kind}_pairs")
     items = [Item(f"SPEAKER000{i}/u", Path("x.wav"), text) for i, text in enumerate(
         ["the cat sat down", "a dog ran off quickly", "two words", "birds sing at dawn"])]
-    pairs = substituted_pairs(items, 10)
+    pairs = make(items, 10)
     assert [p[0].key for p in pairs] == ["SPEAKER0000/u", "SPEAKER0001/u", "SPEAKER0003/u"]
     for item, text, i in pairs:
         old, new = item.text.split(), text.split()
-        assert len(new) == len(old)
-        assert [j for j in range(len(old)) if old[j] != new[j]] == [i]
+        if kind == "substituted":
+            assert len(new) == len(old)
+            assert [j for j in range(len(old)) if old[j] != new[j]] == [i]
+        else:
+            assert new[:i] + new[i + 1:] == old
         assert new[i].upper() not in {w.upper() for w in old} and len(new[i]) >= 3
-    assert substituted_pairs(items, 10) == pairs  # seeded: runs compare
-    assert len(substituted_pairs(items, 2)) == 2 and substituted_pairs(items, 0) == []
-
-
-def test_real_speech_addition_puts_in_exactly_one_word_the_transcript_lacks():
-    from benchmarks.real_speech import Item, added_pairs
-
-    items = [Item(f"SPEAKER000{i}/u", Path("x.wav"), text) for i, text in enumerate(
-        ["the cat sat down", "a dog ran off quickly", "two words", "birds sing at dawn"])]
-    pairs = added_pairs(items, 10)
-    assert [p[0].key for p in pairs] == ["SPEAKER0000/u", "SPEAKER0001/u", "SPEAKER0003/u"]
-    for item, text, i in pairs:
-        old, new = item.text.split(), text.split()
-        assert new[:i] + new[i + 1:] == old
-        assert new[i].upper() not in {w.upper() for w in old} and len(new[i]) >= 3
-    assert added_pairs(items, 10) == pairs  # seeded: runs compare
-    assert len(added_pairs(items, 2)) == 2 and added_pairs(items, 0) == []
+    assert make(items, 10) == pairs  # seeded: runs compare
+    assert len(make(items, 2)) == 2 and make(items, 0) == []
 
 
 def test_real_speech_truncation_keeps_the_first_half_of_transcripts_of_four_words_or_more():

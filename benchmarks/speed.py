@@ -5,7 +5,8 @@ thread budget (`--threads`, default 2): ottc-align in one process with 1 and wit
 threads (on a machine whose cores are busy with other work, more threads can be far slower);
 pocketsphinx (single-threaded by design) once in one process and once with N worker processes,
 so it gets the same cores. Model/decoder loading and one warm-up utterance are timed separately
-and not counted; the timed loop reads audio and transcript and aligns (no output writing).
+and not counted; the timed loop reads audio and transcript and aligns (no output writing). The
+systems' passes take turns, round by round (`timed_rounds`).
 With `--device cuda` ottc-align also runs on the GPU, when there is one.
 
     python benchmarks/speed.py --corpus $DATA/synth --limit 0 --threads 2 --methods viterbi --ottc-threads 1
@@ -14,11 +15,13 @@ With `--device cuda` ottc-align also runs on the GPU, when there is one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -43,8 +46,12 @@ Reproduce (from the repository root, `pip install -e '.[bench]'`):
 `--corpus` is the synthetic corpus built by `python -m recipes.synth.build --out $DATA/synth`
 (docs/corpus.md; it may be left out when $OTTC_BENCH_CORPUS names it). Options: `--model DIR`, `--split test`, `--methods ot,viterbi`, `--device cuda` (adds GPU rows
 when a GPU is present), `--limit N` utterances (0 = all). Loading and one warm-up utterance are
-excluded; the timed loop includes reading audio and transcript; each ottc-align row is the median
-of `--repeat` (default 3) timed passes over all files. ottc-align runs in one process
+excluded; the timed loop includes reading audio and transcript. The passes are timed in
+`--repeat` (default 3) rounds, each of which runs every row's pass over all files once, in the
+reverse order of the round before: a row's speed is the median of its passes, and its ratio the
+median of the rounds' ratios, each taken between passes that ran a minute apart at most (these
+VMs' speed drifts by a third within minutes; timed one after the other, the systems were
+compared on the machine of different moments). ottc-align runs in one process
 with `--ottc-threads` torch threads (default 1 and `--threads`) and, like pocketsphinx, in
 `--threads` single-threaded worker processes (what `ottc-align CORPUS --jobs N` does). "corpus"
 rows run the way a corpus run does: recordings sorted by length, one padded forward pass per
@@ -57,6 +64,9 @@ times slower than 1. The load average at start and end is recorded: read the fig
 
 
 _ALIGNERS: dict[tuple[str, str], object] = {}
+
+# A row's timed pass: aligns every utterance once, returns the failures.
+Pass = Callable[[], int]
 
 
 def _align_batches(aligner, items, method: str, batch_seconds: float) -> int:
@@ -74,13 +84,11 @@ def _align_batches(aligner, items, method: str, batch_seconds: float) -> int:
     return failed
 
 
-def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat: int = 1,
-              batch_seconds: float = 0.0) -> dict:
-    """Align `utts` with ottc-align using `threads` torch threads; load/warm-up timed apart.
-    batch_seconds > 0: in length batches as a corpus run does; 0: one file at a time
-    (`Aligner.align`, the single-file command). With `repeat` > 1 the pass is timed that many
-    times and the median wall time is kept (a pass takes only seconds, so one busy moment of
-    the machine would skew a single one)."""
+def ottc_pass(model: Path, method: str, device: str, utts, threads: int,
+              batch_seconds: float = 0.0) -> tuple[float, Pass]:
+    """(seconds to load and warm up, a pass aligning `utts` with ottc-align on `threads` torch
+    threads). batch_seconds > 0: in length batches as a corpus run does; 0: one file at a time
+    (`Aligner.align`, the single-file command)."""
     import torch
 
     from aligner import Aligner
@@ -95,6 +103,7 @@ def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat:
     load_s = time.perf_counter() - t0
 
     def one_pass() -> int:
+        torch.set_num_threads(threads)  # the rows of a round take turns in this process
         if batch_seconds > 0:
             return _align_batches(aligner, utts, method, batch_seconds)
         failed = 0
@@ -105,18 +114,7 @@ def time_ottc(model: Path, method: str, device: str, utts, threads: int, repeat:
                 failed += 1
         return failed
 
-    return {"load_s": load_s, **_median_of_passes(one_pass, repeat)}
-
-
-def _median_of_passes(one_pass, repeat: int) -> dict:
-    """Time `one_pass()` (it returns the number of failures) `repeat` times: the median wall
-    time, every wall time, and the failures of the last pass."""
-    walls = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        failed = one_pass()
-        walls.append(time.perf_counter() - t0)
-    return {"wall_s": statistics.median(walls), "walls_s": walls, "failed": failed}
+    return load_s, one_pass
 
 
 _OTTC_WORKER = None
@@ -146,29 +144,27 @@ def _ottc_batch(task) -> int:
     return sum(isinstance(outcome, BaseException) for _, outcome in outcomes)
 
 
-def time_ottc_processes(model: Path, method: str, utts, workers: int, repeat: int,
-                        batch_seconds: float) -> dict:
-    """Align `utts` with `workers` single-threaded ottc-align processes, each taking one length
-    batch at a time (what `ottc-align CORPUS --jobs N` does), the same way pocketsphinx gets the
-    cores; load/warm-up timed apart; median of `repeat`."""
+def ottc_processes_pass(stack: contextlib.ExitStack, model: Path, method: str, utts,
+                        workers: int, batch_seconds: float) -> tuple[float, Pass]:
+    """(seconds to start and warm up, a pass aligning `utts` with `workers` single-threaded
+    ottc-align processes, each taking one length batch at a time: what `ottc-align CORPUS
+    --jobs N` does, the same way pocketsphinx gets the cores). The pool lives in `stack`."""
     from aligner import Aligner
     from aligner.runner import length_batches
     from aligner.speaker_norm import speaker_priors
 
-    ctx = mp.get_context("spawn")
     t0 = time.perf_counter()
     parent = Aligner.load(model, device="cpu")  # the CLI's parent holds one too
-    with ctx.Pool(workers, initializer=_ottc_init, initargs=(str(model), method)) as pool:
-        pool.map(_ottc_batch, [([it], {}) for it in utts[:workers]], chunksize=1)
-        load_s = time.perf_counter() - t0
+    pool = stack.enter_context(mp.get_context("spawn").Pool(
+        workers, initializer=_ottc_init, initargs=(str(model), method)))
+    pool.map(_ottc_batch, [([it], {}) for it in utts[:workers]], chunksize=1)
 
-        def one_pass() -> int:  # the parent's statistics, as `ottc-align CORPUS --jobs N`
-            priors = speaker_priors(parent, utts, {u.speaker for u in utts})
-            batches = list(reversed(length_batches(utts, batch_seconds, workers)))  # longest first
-            return sum(pool.map(_ottc_batch, [(b, priors) for b in batches], chunksize=1))
+    def one_pass() -> int:  # the parent's statistics, as `ottc-align CORPUS --jobs N`
+        priors = speaker_priors(parent, utts, {u.speaker for u in utts})
+        batches = list(reversed(length_batches(utts, batch_seconds, workers)))  # longest first
+        return sum(pool.map(_ottc_batch, [(b, priors) for b in batches], chunksize=1))
 
-        timed = _median_of_passes(one_pass, repeat)
-    return {"load_s": load_s, **timed}
+    return time.perf_counter() - t0, one_pass
 
 
 _PS = None
@@ -193,24 +189,38 @@ def _ps_one(item: tuple[str, str]) -> bool:
         return False
 
 
-def time_pocketsphinx(utts, workers: int) -> dict:
+def pocketsphinx_pass(stack: contextlib.ExitStack, utts, workers: int) -> tuple[float, Pass]:
+    """(seconds to load and warm up, a pass aligning `utts` with pocketsphinx in this process,
+    or in `workers` processes whose pool lives in `stack`)."""
     items = [(str(u.audio), str(u.transcript)) for u in utts]
     t0 = time.perf_counter()
     if workers <= 1:
         _ps_init()
         _ps_one(items[0])
-        load_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ok = [_ps_one(it) for it in items]
-        return {"load_s": load_s, "wall_s": time.perf_counter() - t0, "failed": ok.count(False)}
-    ctx = mp.get_context("spawn")  # no fork after torch has started its threads
-    with ctx.Pool(workers, initializer=_ps_init) as pool:
-        pool.map(_ps_one, items[:workers], chunksize=1)  # warm-up: every worker loaded
-        load_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ok = pool.map(_ps_one, items, chunksize=1)
-        wall = time.perf_counter() - t0
-    return {"load_s": load_s, "wall_s": wall, "failed": ok.count(False)}
+        return time.perf_counter() - t0, lambda: [_ps_one(it) for it in items].count(False)
+    # spawn: no fork after torch has started its threads
+    pool = stack.enter_context(mp.get_context("spawn").Pool(workers, initializer=_ps_init))
+    pool.map(_ps_one, items[:workers], chunksize=1)  # warm-up: every worker loaded
+    return (time.perf_counter() - t0,
+            lambda: pool.map(_ps_one, items, chunksize=1).count(False))
+
+
+def timed_rounds(passes: list[Pass], repeat: int) -> tuple[list[list[float]], list[int]]:
+    """Wall seconds of each pass in each of `repeat` rounds ([pass][round]), and each pass's
+    failures in its last round; a round runs every pass once, in the reverse order of the round
+    before. Why rounds: these VMs' speed drifts
+    by a third or more within minutes, and a system timed minutes after the other was compared
+    with the machine of another moment; within a round the passes follow one another, and
+    alternating the order keeps any one of them from always going first."""
+    walls: list[list[float]] = [[] for _ in passes]
+    failed = [0] * len(passes)
+    for r in range(repeat):
+        order = range(len(passes)) if r % 2 == 0 else reversed(range(len(passes)))
+        for i in order:
+            t0 = time.perf_counter()
+            failed[i] = passes[i]()
+            walls[i].append(time.perf_counter() - t0)
+    return walls, failed
 
 
 def _cores(threads: str) -> int:
@@ -232,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
                          "(default: 1 and --threads)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda to add GPU rows")
     ap.add_argument("--repeat", type=int, default=3,
-                    help="timed passes per ottc-align row; the median is reported")
+                    help="timed rounds: each runs every row's pass once; a row's speed is the "
+                         "median of its passes, its ratio the median of the rounds'")
     ap.add_argument("--batch-seconds", type=float, default=None,
                     help="corpus rows: audio seconds per length batch (default: the CLI's, "
                          "60 on CPU, 600 on CUDA)")
@@ -254,50 +265,67 @@ def main(argv: list[str] | None = None) -> int:
     audio_s = sum(audio_seconds(u.audio) for u in utts)
     model = find_model(args.model)
     load_start = os.getloadavg()
-    results: list[dict] = []
-
-    def add(system: str, device: str, threads: str, r: dict) -> None:
-        r.update(system=system, device=device, threads=threads, xrt=audio_s / r["wall_s"])
-        results.append(r)
-        print(f"  {system} [{device}, {threads}]: {r['xrt']:.1f}x real time "
-              f"({r['wall_s']:.1f} s, {r['failed']} failed)", file=sys.stderr, flush=True)
-
     devices = ["cpu"] + (["cuda"] if args.device == "cuda" else [])
-    if model is None:
-        print("warning: no OTTC model found; timing pocketsphinx only", file=sys.stderr)
-    else:
-        counts = ([int(x) for x in args.ottc_threads.split(",")] if args.ottc_threads
-                  else sorted({1, args.threads}))
-        for device in devices:
-            for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
-                for n in (counts if device == "cpu" else [args.threads]):
-                    threads = f"{n} thread{'s' if n > 1 else ''}"
-                    add(f"ottc-align ({method}, corpus)", device, threads,
-                        time_ottc(model, method, device, utts, n, args.repeat,
-                                  batch_for(device)))
-                    if device == "cpu" and n == 1:
-                        add(f"ottc-align ({method}, file by file)", device, threads,
-                            time_ottc(model, method, device, utts, n, args.repeat))
-                if device == "cpu" and args.threads > 1:
-                    add(f"ottc-align ({method}, corpus)", device, f"{args.threads} processes",
-                        time_ottc_processes(model, method, utts, args.threads, args.repeat,
-                                            batch_for("cpu")))
-    if not args.skip_pocketsphinx:
-        add("pocketsphinx", "cpu", "1 process", time_pocketsphinx(utts, 1))
-        if args.threads > 1:
-            add("pocketsphinx", "cpu", f"{args.threads} processes", time_pocketsphinx(utts, args.threads))
+    rows_meta: list[tuple[str, str, str]] = []  # (system, device, threads) of each pass
+    loads: list[float] = []
+    passes: list[Pass] = []
+
+    def row(system: str, device: str, threads: str, prepared: tuple[float, Pass]) -> None:
+        rows_meta.append((system, device, threads))
+        loads.append(prepared[0])
+        passes.append(prepared[1])
+        print(f"  ready: {system} [{device}, {threads}], {prepared[0]:.1f} s to load",
+              file=sys.stderr, flush=True)
+
+    with contextlib.ExitStack() as stack:
+        if model is None:
+            print("warning: no OTTC model found; timing pocketsphinx only", file=sys.stderr)
+        else:
+            counts = ([int(x) for x in args.ottc_threads.split(",")] if args.ottc_threads
+                      else sorted({1, args.threads}))
+            for device in devices:
+                for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
+                    for n in (counts if device == "cpu" else [args.threads]):
+                        threads = f"{n} thread{'s' if n > 1 else ''}"
+                        row(f"ottc-align ({method}, corpus)", device, threads,
+                            ottc_pass(model, method, device, utts, n, batch_for(device)))
+                        if device == "cpu" and n == 1:
+                            row(f"ottc-align ({method}, file by file)", device, threads,
+                                ottc_pass(model, method, device, utts, n))
+                    if device == "cpu" and args.threads > 1:
+                        row(f"ottc-align ({method}, corpus)", device,
+                            f"{args.threads} processes",
+                            ottc_processes_pass(stack, model, method, utts, args.threads,
+                                                batch_for("cpu")))
+        if not args.skip_pocketsphinx:
+            row("pocketsphinx", "cpu", "1 process", pocketsphinx_pass(stack, utts, 1))
+            if args.threads > 1:
+                row("pocketsphinx", "cpu", f"{args.threads} processes",
+                    pocketsphinx_pass(stack, utts, args.threads))
+        walls, failed = timed_rounds(passes, args.repeat)
     load_end = os.getloadavg()
 
-    ps_by_cores = {_cores(r["threads"]): r["xrt"] for r in results if r["system"] == "pocketsphinx"}
+    results: list[dict] = []
+    for (system, device, threads), load_s, w, f in zip(rows_meta, loads, walls, failed):
+        wall = statistics.median(w)
+        results.append({"system": system, "device": device, "threads": threads,
+                        "load_s": load_s, "wall_s": wall, "walls_s": w, "failed": f,
+                        "xrt": audio_s / wall})
+    peers = {_cores(r["threads"]): r for r in results if r["system"] == "pocketsphinx"}
     rows = []
     for r in results:
-        peer = ps_by_cores.get(_cores(r["threads"]))
-        ratio = r["xrt"] / peer if peer and not r["system"].startswith("pocketsphinx") else None
-        r["ratio_vs_pocketsphinx_same_cores"] = ratio
+        peer = peers.get(_cores(r["threads"])) if r["device"] == "cpu" else None
+        ratios = None  # pocketsphinx's wall over ottc-align's, round by round
+        if peer is not None and not r["system"].startswith("pocketsphinx"):
+            ratios = [p / o for p, o in zip(peer["walls_s"], r["walls_s"])]
+        r["ratio_vs_pocketsphinx_same_cores"] = statistics.median(ratios) if ratios else None
+        r["ratios_by_round"] = ratios
         rows.append([r["system"], r["device"], r["threads"], f"{r['xrt']:.1f}", f"{r['wall_s']:.1f}",
-                     f"{r['load_s']:.1f}", r["failed"], f"{ratio:.1f}x" if ratio else "-"])
+                     f"{r['load_s']:.1f}", r["failed"],
+                     f"{statistics.median(ratios):.1f}x" if ratios else "-",
+                     f"{min(ratios):.1f}-{max(ratios):.1f}x" if ratios else "-"])
     header = ["system", "device", "threads/processes", "x real time", "wall s", "load+warm-up s",
-              "failed", "ratio vs pocketsphinx on as many cores"]
+              "failed", "ratio vs pocketsphinx on as many cores", "ratio, round by round"]
     table = markdown_table(header, rows)
     m = machine()
     body = (f"{len(utts)} utterances, {audio_s:.1f} s of audio from `{args.corpus}/{args.split}` "

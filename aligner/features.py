@@ -365,8 +365,11 @@ def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tenso
             before = without_dc(x[start - 1: start], offset) if start > 0 else x.new_zeros(1)
             piece = piece - 0.97 * torch.cat([before, piece[:-1]])
         piece = torch.nn.functional.pad(piece, (max(0, -lo), want - len(piece) - max(0, -lo)))
-        power = torch.nn.functional.avg_pool1d(piece.square()[None, None], 2 * hop, hop)[0, 0]
-        out[first:last] = 10 * torch.log10(power[: last - first] + 1e-12)
+        # a window is two hops: each hop's sum once, then neighbours added (a sliding average
+        # pool read every sample twice, and took a third longer)
+        hops = piece.square_().view(-1, hop).sum(1)
+        power = (hops[:-1] + hops[1:]).div_(2 * hop)
+        out[first:last] = power.add_(1e-12).log10_().mul_(10)
     return out
 
 

@@ -342,7 +342,11 @@ class Block(nn.Module):
         y = self.norm(conv_channels_last(x, self.depthwise))
         y = F.linear(F.gelu(F.linear(y, self.up.weight[:, :, 0], self.up.bias)),
                      self.down.weight[:, :, 0], self.down.bias)
-        return (x + self.drop(y)) * mask
+        if torch.is_grad_enabled():  # training: autograd keeps what backward needs
+            return (x + self.drop(y)) * mask
+        # the same sums in place: allocating the block's two [B, T, D] temporaries cost some 5% of
+        # the network's time on the CPU
+        return self.drop(y).add_(x).mul_(mask)
 
 
 def upsample_x2(h: Tensor, weight: Tensor, bias: Tensor) -> Tensor:

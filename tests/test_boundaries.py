@@ -357,6 +357,26 @@ def test_frame_levels_are_the_power_of_each_frame_in_db():
     assert db[:49].max() < -100 and abs(db[51:].mean() - 10 * np.log10(0.005)) < 0.2
 
 
+def test_frame_levels_are_each_windows_power_about_the_offset(monkeypatch):
+    """Each level is the mean power of the 20 ms around its frame's centre, about the
+    recording's offset (exact zeros kept at zero), the same across the pieces it is measured in
+    (LEVEL_CHUNK made small), and the caller's samples are left as they were."""
+    import aligner.features as features
+
+    monkeypatch.setattr(features, "LEVEL_CHUNK", 7)
+    x = (0.02 + 0.1 * np.random.default_rng(0).standard_normal(1630)).astype(np.float32)
+    x[400:500] = 0.0
+    kept = x.copy()
+    db = frame_levels(x).numpy()
+    assert np.array_equal(x, kept)
+    offset = x[x != 0].astype(np.float64).mean()
+    centred = np.where(x != 0, x - offset, 0.0)
+    padded = np.concatenate([np.zeros(80), centred, np.zeros(400)])
+    want = [10 * np.log10((padded[t * 160: t * 160 + 320] ** 2).mean() + 1e-12)
+            for t in range(len(db))]
+    assert len(db) == 11 and np.allclose(db, want, atol=1e-3)
+
+
 def test_frame_levels_after_pre_emphasis_hear_the_speech_band_not_the_hum(monkeypatch):
     """emphasis: the levels of x[n] - 0.97 x[n-1], the same when measured piece by piece
     (a recording longer than LEVEL_CHUNK); 50 Hz mains hum drops some 30 dB, 1 kHz about 8."""

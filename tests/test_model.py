@@ -240,6 +240,22 @@ def test_channels_last_encoder_matches_the_reference(lengths, dilations):
     torch.testing.assert_close(g_fast, g_ref, rtol=1e-4, atol=1e-4)
 
 
+def test_encoder_without_gradients_gives_the_training_paths_numbers():
+    """Blocks add and mask in place when no gradient is kept (`Block.forward`): the same
+    outputs, bit for bit, as with gradients, padding included, and the caller's features are
+    left as they were."""
+    torch.manual_seed(0)
+    m = AcousticModel(ModelConfig(dropout=0.0)).eval()
+    lens = torch.tensor([64, 51])
+    feats = torch.randn(2, 64, m.config.feature_config.n_mels)
+    kept = feats.clone()
+    with_grad = m(feats, lens)
+    with torch.inference_mode():
+        without = m(feats, lens)
+    assert all(torch.equal(a, b) for a, b in zip(with_grad, without))
+    assert torch.equal(feats, kept)
+
+
 @pytest.mark.parametrize("frames,half", [(0, 3), (1, 3), (2, 3), (3, 3), (7, 3), (8, 3), (40, 3),
                                          (5, 0), (300, 400)])
 def test_windowed_sum_is_each_frames_window_summed(frames, half):

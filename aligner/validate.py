@@ -168,7 +168,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         issue = (segment_problem(segment, n_phones, round(check.duration * SAMPLE_RATE))
                  if check.duration else None)  # as `align` judges it (unreadable audio: no)
         if issue is not None and segment.whole:  # the file fails; its words are still listed
-            check.problems.append(issue)
+            check.problems.append(f"{utt.audio}: {issue}")  # the recording, as `align` names it
         elif issue is not None:
             issues.append(f"{segment.source}: {issue}")
             continue

@@ -245,6 +245,27 @@ def test_validate_tables_of_problems_and_warnings(tmp_path):
     assert "warning" not in quiet.stdout
 
 
+def test_validate_names_a_recording_too_short_for_its_transcript(tmp_path, tiny_model_dir):
+    """A 0.1 s recording with a sentence: validate's problem names the audio file from the
+    corpus root, in the words align fails it with."""
+    root = tmp_path / "corpus"
+    _make_corpus(root)
+    short = root / "alice" / "a2.wav"
+    noise = 0.1 * np.random.default_rng(0).standard_normal(1600)
+    sf.write(short, noise.astype(np.float32), 16000)
+    (root / "alice" / "a2.lab").write_text("the passwords you entered did not match",
+                                            encoding="utf-8")
+    wide = CliRunner(env={"COLUMNS": "200"})
+    validated = wide.invoke(app, ["validate", str(root)])
+    aligned = wide.invoke(app, [str(root), "-o", str(tmp_path / "out"),
+                                "--model", str(tiny_model_dir)])
+    assert validated.exit_code == 1 and aligned.exit_code == 1, aligned.output
+    row = next(x for x in validated.stdout.splitlines() if "too short" in x)
+    assert "alice/a2.wav: the audio is 100 ms long" in row and str(root) not in row
+    reason = next(x for x in aligned.stdout.splitlines() if "too short" in x)
+    assert "alice/a2.wav: the audio is 100 ms long" in reason
+
+
 def test_the_corpus_summary_shows_paths_from_the_corpus_root(tmp_path, tiny_model_dir):
     """The align summary's reasons repeated the whole path and wrapped it mid-word, where
     validate's tables show it from the corpus root."""

@@ -139,9 +139,10 @@ def test_validate_and_align_refuse_a_fast_transcript_in_the_same_words(tmp_path,
     audio, transcript = BAD["too_short_for_transcript"].build(tmp_path / "c", "fast")
     problem = dict(validate_corpus(tmp_path / "c").problems)["fast"]
     assert "too short" in problem and "needs at least" in problem
+    assert problem.startswith(f"{audio}: ")  # the recording, named as align names it
     result = cli(audio, transcript, "--model", tiny_model_dir)
     assert result.exit_code == 2, result.output
-    assert result.stderr.strip() == f"error: {audio}: {problem}"
+    assert result.stderr.strip() == f"error: {problem}"
 
 
 def test_validate_corpus_summary_fits_an_80_column_terminal(tmp_path, write_wav, monkeypatch):

@@ -987,7 +987,8 @@ def _append(path: Path, data: bytes, sync: bool) -> None:
 
 def write_report(results: Sequence[Result], path: Path,
                  unfinished: Callable[[str], bool] = lambda name: False,
-                 everyone: Sequence[str] = ()) -> Path:
+                 everyone: Sequence[str] = (),
+                 absent: dict[str, dict[str, str]] | None = None) -> Path:
     """CSV with one row per utterance that failed or was flagged, then a row per other
     utterance, so the file alone tells what to look at. The journal beside it (`Journal`) is
     folded in, then removed: its rows of utterances without a Result here are kept (what worker
@@ -1000,12 +1001,15 @@ def write_report(results: Sequence[Result], path: Path,
     report this one replaces when its outputs are all there (an --overwrite run stopped before
     it reached them: they are still the earlier run's, which recorded them); else it is
     `interrupted` too, with NOT_REACHED_REASON and no settings: a stopped run's report still
-    lists every one."""
+    lists every one. `absent`: earlier rows of recordings this run did not find (`absent_rows`),
+    kept as they were."""
     ensure_dir(path.parent)
     journal = journal_path(path)
     rows = {name: {**row, "status": INTERRUPTED, "reason": INTERRUPTED_REASON}
             if unfinished(name) else row for name, row in _journal_rows(journal).items()}
     rows.update((r.name, report_row(r)) for r in results)
+    for name, row in (absent or {}).items():
+        rows.setdefault(name, {c: row.get(c) or "" for c in REPORT_COLUMNS})
     earlier = _report_rows(path) if everyone else {}
     for name in everyone:
         if name in rows:
@@ -1023,6 +1027,25 @@ def write_report(results: Sequence[Result], path: Path,
         writer.writerows(sorted(rows.values(), key=_report_order))
     journal.unlink(missing_ok=True)
     return path
+
+
+def absent_rows(rows: dict[str, dict[str, str]], utterances: Sequence[Utterance],
+                out_dir: Path) -> dict[str, dict[str, str]]:
+    """The rows of `rows` (`previous_rows`) of recordings not among `utterances` whose outputs,
+    as their row records them, are still in `out_dir`: for `write_report` to keep. Why: a
+    recording moved away for one run (a sync not finished, a drive not mounted) lost its row,
+    and when it came back its own outputs were refused as another aligner's
+    (`unrecorded_refusal`); with its row kept, an unchanged one is skipped."""
+    present = {u.name for u in utterances}
+    kept = {}
+    for name, row in rows.items():
+        if not name or name in present:
+            continue
+        folder = (Path(out_dir) / name).parent
+        files = _parse_fingerprints(row.get("outputs_sha1") or "")
+        if any((folder / file).is_file() for file in files):
+            kept[name] = row
+    return kept
 
 
 def _report_order(row: dict) -> tuple[int, str]:

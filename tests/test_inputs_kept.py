@@ -155,6 +155,28 @@ def test_a_resumed_run_keeps_the_flags_of_what_it_skips(tmp_path, tiny_model_dir
         assert "aligned before, flagged" in result.stdout
 
 
+def test_a_recording_away_for_one_run_is_still_ours_when_it_comes_back(tmp_path, tiny_model_dir):
+    """A recording moved away for one run (a sync not finished, a drive not mounted) keeps its
+    report row while its outputs are still there: back, it is skipped as aligned before. Its
+    row used to go, and the next run refused its TextGrid as no run of ours had written it."""
+    root, out, away = tmp_path / "corpus", tmp_path / "out", tmp_path / "away.wav"
+    for i in range(2):
+        write_pair(root / "spk", f"u{i}", speechlike(1.2, seed=i), text="hello there")
+    assert cli(root, "-o", out, "--model", tiny_model_dir).exit_code == 0
+    first = _report(out)["spk/u1"]
+    (root / "spk" / "u1.wav").rename(away)
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
+    assert _report(out)["spk/u1"] == first
+    away.rename(root / "spk" / "u1.wav")
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code == 0, result.output
+    assert {r["status"] for r in _report(out).values()} == {"skipped"}
+    (out / "spk" / "u1.TextGrid").unlink()  # its outputs gone too: its row goes
+    (root / "spk" / "u1.wav").rename(away)
+    assert cli(root, "-o", out, "--model", tiny_model_dir, "-q").exit_code == 0
+    assert set(_report(out)) == {"spk/u0"}
+
+
 def test_strict_on_a_folder_of_an_earlier_run_removes_its_flagged_alignments(
         tmp_path, tiny_model_dir, monkeypatch):
     root, out = tmp_path / "corpus", tmp_path / "out"

@@ -545,8 +545,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
         if recorded and not any(u.name in recorded for u in utterances):
             err_console().print(
                 f"[yellow]warning:[/] {escape(str(report))} lists {len(recorded)} recordings, none "
-                "of them in this corpus (another corpus's run?): this run's report replaces it, "
-                "and their next run aligns them again; give each corpus its own output folder")
+                "of them in this corpus (another corpus's run?): the report will list both "
+                "corpora's; give each corpus its own output folder")
     started_ns = time.time_ns()  # outputs older than this were kept, not written, by this run
     earlier = runner.previous_rows(report)
     written = runner.written_by_us(earlier)
@@ -597,7 +597,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
             runner.carry_fingerprints(results, earlier, started_ns)
             runner.write_report(results, report,
                                 runner.lacks_outputs(out_dir, utterances, fmts, plots),
-                                [u.name for u in todo] if interrupted else ())
+                                [u.name for u in todo] if interrupted else (),
+                                runner.absent_rows(earlier, utterances, out_dir))
             report_written = True
             table = out_dir / runner.TABLE_NAME
             if "csv" in fmts or table.is_file():  # an earlier run's table: its rows may be stale

@@ -176,6 +176,28 @@ def test_dates_typed_as_numbers_are_read_as_dates(text, first, also, as_typed, l
     assert said.index(as_typed) < kept and (also is None or said.index(also) < kept)
 
 
+@pytest.mark.parametrize("text,first,days", [
+    ("12/05", "twelve five", ["december fifth", "the twelfth of may", "twelfth may"]),
+    ("3/4", "three quarters", ["march fourth", "the third of april", "third april"]),
+    ("24/7", "twenty-four seven", ["the twenty-fourth of july", "twenty-fourth july"]),  # day first
+    ("12/31", "twelve thirty-one", ["december thirty-first"]),  # month first only
+    ("13/13", "thirteen thirteen", []),  # no day of any month
+])
+def test_two_numbers_with_a_slash_may_be_a_day_without_its_year(text, first, days, lex):
+    """"on 12/05": a day of the year is among the readings, after the numbers' own, and among
+    the variants a word keeps (`MAX_VARIANTS`): the acoustics choose. It was read "twelve five"
+    or "twelve over five" only (review 114)."""
+    (token,) = normalise(text)
+    said = [" ".join(r) for r in token.readings]
+    assert said[0] == first and all(d in said for d in days)
+    assert len(said) == 2 + len(days)
+    (word,) = parse_transcript(text, lex)
+    spoken = [" ".join(p) for p in word.pronunciations]
+    if days:  # the first way of saying the day is kept, pronounced word by word
+        pron = [" ".join(parse_transcript(w, lex)[0].pronunciations[0]) for w in days[0].split()]
+        assert " ".join(pron) in spoken
+
+
 @pytest.mark.parametrize("text,typed,first", [
     ("March 4, 2021", "4", "fourth"), ("on 4 March", "4", "fourth"),
     ("Sept. 21", "21", "twenty-first"), ("may 5 people", "5", "five"),

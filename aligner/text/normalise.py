@@ -525,20 +525,29 @@ def _date_readings(first: int, second: int, year: str, iso: bool = False) -> lis
     # ("twenty twenty-one", "two thousand twenty-one"), the day first with the British ones
     # (the same, or "two thousand and twenty-one")
     us, uk = years[:2], _dedupe([years[0], years[-1]])
-    forms: list[tuple[list[str], list[list[str]]]] = []
-    if _is_date(first, second):  # month first (ISO: always)
-        forms.append(([MONTHS[first - 1]] + num.ordinal(second), us))
-        if iso:
-            forms.append((["the"] + num.ordinal(second) + ["of", MONTHS[first - 1]], uk))
-    if not iso and _is_date(second, first):  # day first
-        forms.append((["the"] + num.ordinal(first) + ["of", MONTHS[second - 1]], uk))
-        forms.append((num.ordinal(first) + [MONTHS[second - 1]], uk))
+    forms = [(said, uk if british else us) for said, british in _day_forms(first, second, iso)]
     if not forms:
         return []
     parts = [year, str(first), str(second)] if iso else [str(first), str(second), year]
     as_typed = [w for part in parts for w in _number_readings("", part, None)[0]]
     return _dedupe([f + said[0] for f, said in forms] + [as_typed]
                    + [f + r for f, said in forms for r in said[1:]])
+
+
+def _day_forms(first: int, second: int, iso: bool = False) -> list[tuple[list[str], bool]]:
+    """The ways of saying a month and day typed as the numbers first/second, most likely first,
+    each with whether it is the day-first (British) way: month first where first/second is a
+    date ("March fourth"; ISO's order, year-month-day, also "the fourth of March"), day first
+    where second/first is one ("the third of April", "third April"); [] when neither is."""
+    forms = []
+    if _is_date(first, second):  # month first (ISO: always)
+        forms.append(([MONTHS[first - 1]] + num.ordinal(second), False))
+        if iso:
+            forms.append((["the"] + num.ordinal(second) + ["of", MONTHS[first - 1]], True))
+    if not iso and _is_date(second, first):  # day first
+        forms.append((["the"] + num.ordinal(first) + ["of", MONTHS[second - 1]], True))
+        forms.append((num.ordinal(first) + [MONTHS[second - 1]], True))
+    return forms
 
 
 def _fraction(a: int, b: int) -> list[str]:
@@ -754,9 +763,12 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
     if m:
         a, b = int(m.group(1)), int(m.group(2))
         both = num.cardinal(a) + num.cardinal(b)  # "24/7", "9/11": two numbers
+        # and a day of the year ("on 12/05": "December fifth", "the twelfth of May"), last:
+        # the acoustics choose (it used to be read "twelve five" or "twelve over five" only)
+        days = [said for said, _ in _day_forms(a, b)]
         if not 0 < a < b <= 10:
-            return [both, num.cardinal(a) + ["over"] + num.cardinal(b)]
-        return [_fraction(a, b), both]
+            return [both, num.cardinal(a) + ["over"] + num.cardinal(b)] + days
+        return [_fraction(a, b), both] + days
     m = _HASH_RE.match(core)
     if m:
         n = _number_readings("", m.group(1), None)

@@ -644,10 +644,27 @@ def length_batches(todo: Sequence[Utterance], batch_seconds: float,
     return batches[::-1]
 
 
+# Header durations read in this process, by (path, mtime in ns, size): a corpus run asks for
+# every recording's twice (the speakers' statistics, then the length batches).
+_SECONDS: dict[tuple[str, int, int], float] = {}
+
+
 def durations(utterances: Sequence[Utterance]) -> dict[str, float]:
     """Each utterance's duration in seconds from its audio file's header (0.0 when it cannot
-    be read: aligning it says what is wrong)."""
-    return {utt.name: audio_seconds(utt.audio) for utt in utterances}
+    be read: aligning it says what is wrong), each file's header read once while it is
+    unchanged (`_SECONDS`): on a network disk a header costs a round trip."""
+    out = {}
+    for utt in utterances:
+        try:
+            st = os.stat(utt.audio)
+        except OSError:
+            out[utt.name] = 0.0
+            continue
+        key = (str(utt.audio), st.st_mtime_ns, st.st_size)
+        if key not in _SECONDS:
+            _SECONDS[key] = audio_seconds(utt.audio)
+        out[utt.name] = _SECONDS[key]
+    return out
 
 
 def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,

@@ -1143,3 +1143,22 @@ def test_a_file_this_run_rewrote_is_recorded_as_it_is_now(tmp_path):
     runner.carry_fingerprints([result], {"u": {"outputs_sha1": "u.TextGrid:12345678"}}, since)
     assert runner.edited_outputs([json_path], result.fingerprints) == []
     assert runner.edited_outputs([grid], result.fingerprints) == [grid]
+
+
+def test_durations_read_each_header_once_while_the_file_is_unchanged(tmp_path, write_wav,
+                                                                     monkeypatch):
+    """A corpus run asks for every duration twice (speakers' statistics, length batches): one
+    header read per file, read again when the file changes; a missing file is 0.0."""
+    import os
+
+    a = write_wav(tmp_path / "a.wav", speechlike(1.0))
+    reads = []
+    real = runner.audio_seconds
+    monkeypatch.setattr(runner, "audio_seconds", lambda path: reads.append(path) or real(path))
+    utts = [corpus.Utterance("a", a, None, None),
+            corpus.Utterance("gone", tmp_path / "gone.wav", None, None)]
+    assert runner.durations(utts) == runner.durations(utts) == {"a": 1.0, "gone": 0.0}
+    assert reads == [a]
+    write_wav(a, speechlike(2.0))
+    os.utime(a, ns=(1, 1))  # a new modification time, whatever the clock's resolution
+    assert runner.durations(utts)["a"] == 2.0 and len(reads) == 2

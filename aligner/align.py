@@ -39,8 +39,8 @@ from aligner.audio import SAMPLE_RATE, AudioError, as_mono, load_audio, prepare_
 from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, audible, beyond_audio, decoder_disagreement,
                             ends_in_speech, find_flags, flag_kind, for_speaker, heard_speech,
-                            interval_not_aligned, noise_margin, noisy_audio, overlapping_speech,
-                            recording_level, transcript_fit, untranscribed_turns,
+                            interval_mismatches, interval_not_aligned, noise_margin, noisy_audio,
+                            overlapping_speech, recording_level, transcript_fit, untranscribed_turns,
                             voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
@@ -470,6 +470,7 @@ class Aligner:
             own = [(g.start, g.end) for g in segments if not g.whole and _owner(g, speaker) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
             flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),
+                     *interval_mismatches(parts, self.thresholds, merged.noise_margin, whole_band),
                      *beyond_audio(own, duration),
                      *overlapping_speech(mine, [t for t in talk if t[2] != spk], self.thresholds),
                      *words_in_silence(merged.words, levels, self.frame_duration)]

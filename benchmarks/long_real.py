@@ -15,6 +15,7 @@ also aligns the plain text with `<star>` typed between sentences, and both with 
 left out of the transcript (the audio unchanged; DROPPED sentences in turn, then PARAGRAPH in a
 row): how far missing text moves the rest, and what the wildcard costs where none is missing. Then sentences
 nobody says typed into the transcript (TYPED, at the same places): does `unspoken_text` find them.
+Then the utterance TextGrid with two intervals' texts swapped: does `interval_mismatch` find them.
 Writes benchmarks/results/long_real.{md,json} and docs/benchmarks/long_real.md.
 """
 
@@ -79,6 +80,34 @@ def misplaced(words: list[Interval], segments: list[Segment],
 
 
 TYPED = (1, 3)  # sentences typed into the transcript where nobody says them
+
+
+SWAP_EVERY = 11  # intervals between the pairs whose texts are swapped (i and i + 2)
+
+
+def swapped_intervals(aligner, wave: np.ndarray, segments: list[Segment], data: dict) -> str:
+    """The utterance TextGrid with the texts of intervals i and i + 2 swapped, one pair at a
+    time, every SWAP_EVERY intervals: how many of the swapped intervals `interval_mismatch`
+    flags (a flag overlapping the interval), and whether the recording is flagged
+    `transcript_mismatch`. One line of Markdown; `data["swapped_intervals"]` gets the same."""
+    import dataclasses
+
+    caught = recording = pairs = 0
+    for i in range(5, len(segments) - 2, SWAP_EVERY):
+        j, pairs = i + 2, pairs + 1
+        swapped = list(segments)
+        swapped[i] = dataclasses.replace(segments[i], text=segments[j].text)
+        swapped[j] = dataclasses.replace(segments[j], text=segments[i].text)
+        (a,) = aligner.align_waveform(wave, swapped, name="<swapped intervals>")
+        spans = [(f.start, f.end) for f in a.flags if flag_kind(f) == "interval_mismatch"]
+        caught += sum(any(lo < segments[k].end and hi > segments[k].start for lo, hi in spans)
+                      for k in (i, j))
+        recording += any(flag_kind(f) == "transcript_mismatch" for f in a.flags)
+    data["swapped_intervals"] = {"intervals": 2 * pairs, "interval_mismatch": caught,
+                                 "transcript_mismatch_recordings": recording}
+    return (f"Texts of two intervals swapped ({pairs} pairs, one at a time): "
+            f"`interval_mismatch` flags {caught} of the {2 * pairs} swapped intervals; "
+            f"{recording} of the {pairs} recordings are flagged `transcript_mismatch`.")
 
 
 def typed_not_said(aligner, wave: np.ndarray, texts: list[str], own_by_sentence: list[list[Interval]],
@@ -220,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             report("ottc-align", words, list(a.flags), time.perf_counter() - t0, reference,
                    transcript=label, kept=kept)
     typed_rows = typed_not_said(aligner, wave, texts, own_by_sentence, items[len(texts):], data)
+    swap_line = swapped_intervals(aligner, wave, segments, data)
     if not args.no_pocketsphinx:
         from benchmarks.pocketsphinx_align import PocketsphinxAligner
 
@@ -254,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     body = (f"One recording of {duration / 60:.1f} min: {len(segments)} utterances of "
             f"speechocean762's test speakers (learners of English, never trained on) in name order, "
             f"joined with {GAP_SECONDS} s of silence; model `{args.model or 'models/english (shipped)'}`.\n\n"
-            + markdown_table(header, rows) + "\n\n" + machine_lines(m))
+            + markdown_table(header, rows) + "\n\n" + swap_line + "\n\n" + machine_lines(m))
     body += ("\n\n## Text nobody said\n\nThe same recording, its plain-text transcript with one or "
              f"{TYPED[-1]} sentences of other recordings typed in where nobody says them (at each "
              "place where a sentence was left out above): whether an `unspoken_text` flag covers "

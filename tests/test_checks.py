@@ -1239,3 +1239,28 @@ def test_a_stressed_vowel_given_a_sliver_it_is_not_heard_in_is_flagged():
     looser = Thresholds(unheard_vowel_confidence=0.5)
     assert len([f for f in find_flags(_alignment(words, phones, 1.0), looser)
                 if f.kind == "unheard_vowel"]) == 2
+
+
+def test_an_interval_whose_own_words_do_not_fit_is_flagged_with_its_times():
+    """Of one speaker's utterance intervals, the one whose own fit is under the
+    transcript_mismatch threshold is flagged interval_mismatch with its words' times, the
+    others not; noise raises the threshold as it does for a recording; a transcript of one
+    interval is judged whole (transcript_mismatch), not here."""
+    from aligner.checks import Thresholds, interval_mismatches
+
+    def part(start: float, fit: float) -> Alignment:
+        a = _alignment([(start, start + 0.4, "hello"), (start + 0.4, start + 0.9, "there")], [],
+                       10.0)
+        a.transcript_fit = fit
+        return a
+
+    limit = Thresholds().min_transcript_fit
+    parts = [part(1.0, 20 * limit), part(3.0, limit / 2), part(6.0, 20 * limit)]
+    (flag,) = interval_mismatches(parts)
+    assert flag.kind == "interval_mismatch" and (flag.start, flag.end) == (3.0, 3.9)
+    assert "3.00-3.90 s" in str(flag)
+    assert interval_mismatches(parts[1:2]) == []
+    assert interval_mismatches([part(1.0, 1.3 * limit), part(3.0, 20 * limit)]) == []
+    noisy = interval_mismatches([part(1.0, 1.3 * limit), part(3.0, 20 * limit)],
+                                noise_margin=0.0)  # words no louder than the pauses
+    assert [f.start for f in noisy] == [1.0]

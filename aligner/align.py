@@ -40,8 +40,8 @@ from aligner.boundaries import MIN_PAUSE
 from aligner.checks import (Flag, Thresholds, audible, beyond_audio, decoder_disagreement,
                             ends_in_speech, find_flags, flag_kind, for_speaker, heard_speech,
                             interval_mismatches, interval_not_aligned, noise_margin, noisy_audio,
-                            overlapping_speech, recording_level, transcript_fit, untranscribed_turns,
-                            voiced_outside_words, words_in_silence)
+                            overlapping_speech, recording_level, transcript_fit,
+                            untranscribed_turns, voiced_outside_words, words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
                             is_long)

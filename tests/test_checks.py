@@ -1246,6 +1246,7 @@ def test_an_interval_whose_own_words_do_not_fit_is_flagged_with_its_times():
     transcript_mismatch threshold is flagged interval_mismatch with its words' times, the
     others not; noise raises the threshold as it does for a recording; a transcript of one
     interval is judged whole (transcript_mismatch), not here."""
+    from aligner.alignment import Alignment
     from aligner.checks import Thresholds, interval_mismatches
 
     def part(start: float, fit: float) -> Alignment:

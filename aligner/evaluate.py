@@ -586,7 +586,10 @@ def tier_note(root: Path) -> str | None:
     if all(named_kind(n) for n in names):
         return None
     took = ", ".join(f"{kind} from tier {name!r}" for kind, name in read.items()) or "no tiers"
-    return (f"{first}: read {took} (its tiers: {', '.join(names)}); "
+    emur = (" (emuR's layout: `Word` holds accent classes, C and F, and the words are in `Text`:"
+            " --gold-tiers Text,Phonetic)"
+            if read.get("words") == "Word" and {"Text", "Phonetic"} <= set(names) else "")
+    return (f"{first}: read {took} (its tiers: {', '.join(names)}){emur}; "
             "--gold-tiers WORDS,PHONES names others")
 
 

@@ -909,6 +909,7 @@ def test_an_emu_folder_s_annotations_and_point_tiers_are_skipped_and_its_tiers_c
     assert "a_annot.json" in res.stderr and "a.nuclei_points.tsv" in res.stderr
     assert "read words from tier 'Word', phones from tier 'Phoneme'" in res.stderr
     assert "--gold-tiers" in res.stderr
+    assert "`Word` holds accent classes" in res.stderr  # as usage says, for emuR's layout
 
     named = tmp_path / "named.json"
     res = CliRunner().invoke(_app(), ["evaluate", str(gold), str(hyp), "--gold-tiers", "Text,Phonetic",

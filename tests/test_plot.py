@@ -753,15 +753,17 @@ def test_cli_refuses_an_output_that_is_not_png(tmp_path, recording, name):
 
 
 def test_plotting_another_recordings_alignment_is_refused(tmp_path, tiny_model_dir):
-    """An alignment made for a longer recording is refused (exit 2, nothing drawn) with one line
-    naming both files; the recording's own alignment draws without a warning."""
+    """An alignment made for a longer recording, or a TextGrid made for a shorter one, is
+    refused (exit 2, nothing drawn) with one line naming both files; the recording's own
+    alignment draws without a warning."""
     from cli_helpers import cli, write_pair
     from conftest import speechlike
 
     wav, txt = write_pair(tmp_path, "long", np.concatenate([speechlike(2.0), np.zeros(16000)]))
-    short_wav, _ = write_pair(tmp_path, "short", speechlike(1.5))
+    short_wav, short_txt = write_pair(tmp_path, "short", speechlike(1.5))
     tg = tmp_path / "long.TextGrid"
     assert cli(wav, txt, "-m", tiny_model_dir, "-o", tmp_path, "-f", "textgrid,csv", "-q").exit_code == 0
+    assert cli(short_wav, short_txt, "-m", tiny_model_dir, "-o", tmp_path, "-q").exit_code == 0
     for own_file in (tg, tmp_path / "long.csv"):  # a CSV ends with its last word: no warning
         own = cli("plot", wav, own_file, "-o", tmp_path / "own.png", "-q")
         assert own.exit_code == 0 and "warning" not in own.stderr
@@ -769,6 +771,9 @@ def test_plotting_another_recordings_alignment_is_refused(tmp_path, tiny_model_d
     assert other.exit_code == 2 and not (tmp_path / "other.png").exists()
     assert other.stderr.startswith("error:") and len(other.stderr.strip().splitlines()) == 1
     assert "long.TextGrid" in other.stderr and "short.wav lasts 1.50 s" in other.stderr
+    shorter = cli("plot", wav, tmp_path / "short.TextGrid", "-o", tmp_path / "s.png", "-q")
+    assert shorter.exit_code == 2 and not (tmp_path / "s.png").exists()  # a TextGrid ends with
+    assert "short.TextGrid was made for 1.50 s" in shorter.stderr  # its recording: another's
 
 
 def test_a_small_confidence_is_not_shown_as_zero():

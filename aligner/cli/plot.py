@@ -153,14 +153,16 @@ def _one_tier_files(path: Path):
 
 def _other_recording(alignments: list, seconds: float, path: Path, audio: Path) -> str | None:
     """Why the alignment belongs to another recording, or None: it was made for more audio
-    than there is (drawn, its labels beyond the audio's end filled pages over a flat line). Not
-    for less: a CSV or another tool's JSON ends with its last interval, not with the
-    recording."""
+    than there is (drawn, its labels beyond the audio's end filled pages over a flat line), or
+    it is a TextGrid made for less (its xmax is the recording's end: a 1.9 s alignment over
+    192 s of audio drew seven pages, the last six unlabelled). Not for less in other formats: a
+    CSV or another tool's JSON ends with its last interval, not with the recording."""
     from aligner.checks import AUDIO_END_SLACK
 
     made_for = max([a.duration for a in alignments]
                    + [iv.end for a in alignments for iv in (*a.words, *a.phones) if iv.label])
-    if made_for > seconds + AUDIO_END_SLACK:
+    shorter = path.suffix.lower() == ".textgrid" and made_for < seconds - AUDIO_END_SLACK
+    if made_for > seconds + AUDIO_END_SLACK or shorter:
         return (f"{path} was made for {made_for:.2f} s of audio but {audio} lasts "
                 f"{seconds:.2f} s: plot it with the recording it was made for")
     return None

@@ -407,8 +407,9 @@ def interval_mismatches(parts: Sequence[Alignment], thresholds: Thresholds = Thr
     included. Why: the speaker's fit is the geometric mean over all their intervals, weighted by
     speech time, so one wrong interval among twenty hardly moves it (two texts swapped in 3
     minutes of learners: the speaker's fit 0.065, one interval aligned alone 0.0019), and
-    `transcript_mismatch` said nothing. Judged as a recording of its own is: the same threshold,
-    so each correct interval is flagged about as often as a correct recording."""
+    `transcript_mismatch` said nothing. Each interval is judged as a recording of its own would
+    be, by the same threshold, so a correct interval is flagged about as often as a correct
+    recording."""
     if len(parts) < 2:
         return []
     limit = (thresholds.min_transcript_fit * noise_allowance(noise_margin, thresholds)

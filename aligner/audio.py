@@ -595,7 +595,7 @@ def _unreadable(path: Path, err: BaseException, head: bytes = b"") -> AudioError
         reason = "its contents could not be decoded: damaged, or not the format its name says"
     if path.suffix.lower() in TRANSCRIPT_EXTENSIONS:  # `ottc-align talk.txt talk.txt`
         return AudioError(f"{path}: not a readable audio file ({reason}); it looks like a "
-                          "transcript: give the recording first, ottc-align AUDIO TRANSCRIPT")
+                          "transcript: give the recording first, then its transcript")
     return AudioError(f"{path}: not a readable audio file ({reason})")
 
 

@@ -152,6 +152,7 @@ def test_a_transcript_given_as_the_audio_says_so(tmp_path):
     with pytest.raises(AudioError) as e:
         load_audio(text)
     assert "talk.txt" in _message(e) and "looks like a transcript" in _message(e)
+    assert "ottc-align" not in _message(e)  # the Python API raises it too: no command's words
     junk = tmp_path / "talk.wav"
     junk.write_text("hello there\n", encoding="utf-8")
     with pytest.raises(AudioError) as e:

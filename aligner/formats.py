@@ -1215,11 +1215,17 @@ def read_json(path: Path | dict, tolerant: bool = False, chosen: TierNames | Non
 
 def _with_saved_checks(alignments: list[Alignment], data: object) -> list[Alignment]:
     """Our JSON's `transcript_fit`, `noise_margin` and `band_edge` (one number, or one per
-    speaker), a single recording's `speaker` and `flags` back on the speakers they were written
-    for: without them a flagged
+    speaker), a single recording's `speaker`, `flags` and `unknown_words` back on the speakers
+    they were written for: without them a flagged
     alignment read back looks clean, and its fit cannot be judged again as it was."""
     if not isinstance(data, dict) or not isinstance(data.get("tiers"), dict):
         return alignments  # another tool's JSON: it holds neither
+    unknown = data.get("unknown_words")
+    for a in alignments if isinstance(unknown, dict) else []:  # pooled: each speaker's own words
+        said = {w.label for w in a.words}
+        a.unknown_words = {word: list(pron) for word, pron in unknown.items()
+                           if isinstance(pron, list) and all(isinstance(p, str) for p in pron)
+                           and (len(alignments) == 1 or word in said)}
     text = data.get("text")
     for i, a in enumerate(alignments):
         for key in ("transcript_fit", "noise_margin", "band_edge"):

@@ -744,6 +744,20 @@ def test_json_holds_the_transcript_as_typed_per_speaker(tmp_path):
     assert json.loads((tmp_path / "none.json").read_text(encoding="utf-8"))["text"] is None
 
 
+def test_json_read_back_keeps_the_unknown_words(tmp_path):
+    """The words pronounced by rule, written pooled, come back on the speaker who said them
+    (review 116: read back, `unknown_words` was empty, and writing it again lost them)."""
+    write_outputs(_alignment(), tmp_path / "one", ["json"])
+    assert read_json(tmp_path / "one.json")[0].unknown_words == {"héllo": ["HH", "AH0"]}
+    alice, bob = _alignment("alice"), _alignment("bob", offset=0.5)
+    bob.words[1] = Interval(0.7, 1.0004, "hullo", 0.9)
+    bob.unknown_words = {"hullo": ["HH", "AH1", "L", "OW0"]}
+    write_outputs([alice, bob], tmp_path / "two", ["json"])
+    found = {a.speaker: a for a in read_json(tmp_path / "two.json")}
+    assert found["alice"].unknown_words == {"héllo": ["HH", "AH0"]}
+    assert found["bob"].unknown_words == {"hullo": ["HH", "AH1", "L", "OW0"]}
+
+
 def test_json_already_parsed_is_read_as_the_file_is(tmp_path):
     """A service holds the JSON as a dict (a request body): read_json took paths only."""
     from aligner.formats import to_json_dict

@@ -320,12 +320,13 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     fit = alignment.transcript_fit
     noise = noise_allowance(alignment.noise_margin, thresholds)
     band = band_allowance(alignment.band_edge, thresholds)
-    if fit is not None and words and fit < thresholds.min_transcript_fit * noise * band:
+    limit = mismatch_limit(alignment.noise_margin, alignment.band_edge, thresholds)
+    if fit is not None and words and fit < limit:
         weak = (f" (judged on {len(words)} word(s) only: weak evidence either way, listen to it)"
                 if len(words) <= FEW_WORDS else "")
         what = " and ".join(([] if noise == 1 else ["this much background noise"])
                             + ([] if band == 1 else ["narrow-band (telephone) audio"]))
-        why = (f" for {what} (threshold {thresholds.min_transcript_fit * noise * band:.3g} here, "
+        why = (f" for {what} (threshold {limit:.3g} here, "
                f"{thresholds.min_transcript_fit:.3g} in quiet wideband audio)" if what else "")
         flags.append(Flag("transcript_mismatch",
                           f"transcript fit {fit:.3g} is very low{why}; the transcript may not "
@@ -412,8 +413,7 @@ def interval_mismatches(parts: Sequence[Alignment], thresholds: Thresholds = Thr
     recording."""
     if len(parts) < 2:
         return []
-    limit = (thresholds.min_transcript_fit * noise_allowance(noise_margin, thresholds)
-             * band_allowance(band_edge, thresholds))
+    limit = mismatch_limit(noise_margin, band_edge, thresholds)
     flags = []
     for a in parts:
         words = [w for w in a.words if w.label]
@@ -467,6 +467,15 @@ def stretched_last_word(words: Sequence[Interval], by_word: Sequence[Sequence[In
 
 
 NOISE_ALLOWANCE_FLOOR_DB = 15.0  # noisier than this raises the threshold no further
+
+
+def mismatch_limit(noise_margin: float | None, band_edge: float | None,
+                   thresholds: Thresholds = Thresholds()) -> float:
+    """The transcript fit under which `transcript_mismatch` flags a recording, and
+    `interval_mismatch` an interval of it: `min_transcript_fit` times the recording's
+    `noise_allowance` and `band_allowance` (the one place both judge by)."""
+    return (thresholds.min_transcript_fit * noise_allowance(noise_margin, thresholds)
+            * band_allowance(band_edge, thresholds))
 
 
 def noise_allowance(margin: float | None, thresholds: Thresholds = Thresholds()) -> float:

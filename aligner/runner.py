@@ -1026,7 +1026,7 @@ def write_report(results: Sequence[Result], path: Path,
             if unfinished(name) else row for name, row in _journal_rows(journal).items()}
     rows.update((r.name, report_row(r)) for r in results)
     for name, row in (absent or {}).items():
-        rows.setdefault(name, {c: row.get(c) or "" for c in REPORT_COLUMNS})
+        rows.setdefault(name, _our_columns(row))
     earlier = _report_rows(path) if everyone else {}
     for name in everyone:
         if name in rows:
@@ -1034,7 +1034,7 @@ def write_report(results: Sequence[Result], path: Path,
         kept = earlier.get(name)
         if (kept and not unfinished(name) and kept.get("status") in ("aligned", "flagged", "skipped")
                 and kept.get("settings")):
-            rows[name] = {c: kept.get(c) or "" for c in REPORT_COLUMNS}  # a user's own columns: not ours
+            rows[name] = _our_columns(kept)
         else:
             rows[name] = {**dict.fromkeys(REPORT_COLUMNS, ""), "utterance": name,
                           "status": INTERRUPTED, "reason": NOT_REACHED_REASON, "words": "0"}
@@ -1044,6 +1044,12 @@ def write_report(results: Sequence[Result], path: Path,
         writer.writerows(sorted(rows.values(), key=_report_order))
     journal.unlink(missing_ok=True)
     return path
+
+
+def _our_columns(row: dict[str, str]) -> dict[str, str]:
+    """An earlier report's row as this report writes it: REPORT_COLUMNS only (a column a user
+    added is theirs, not ours), empty where it had none."""
+    return {c: row.get(c) or "" for c in REPORT_COLUMNS}
 
 
 def absent_rows(rows: dict[str, dict[str, str]], utterances: Sequence[Utterance],

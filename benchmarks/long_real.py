@@ -88,7 +88,7 @@ SWAP_EVERY = 11  # intervals between the pairs whose texts are swapped (i and i 
 def swapped_intervals(aligner, wave: np.ndarray, segments: list[Segment], data: dict) -> str:
     """The utterance TextGrid with the texts of intervals i and i + 2 swapped, one pair at a
     time, every SWAP_EVERY intervals: how many of the swapped intervals `interval_mismatch`
-    flags (a flag overlapping the interval), and whether the recording is flagged
+    flags (`flagged_on` the interval), and whether the recording is flagged
     `transcript_mismatch`. One line of Markdown; `data["swapped_intervals"]` gets the same."""
     import dataclasses
 
@@ -99,8 +99,8 @@ def swapped_intervals(aligner, wave: np.ndarray, segments: list[Segment], data: 
         swapped[i] = dataclasses.replace(segments[i], text=segments[j].text)
         swapped[j] = dataclasses.replace(segments[j], text=segments[i].text)
         (a,) = aligner.align_waveform(wave, swapped, name="<swapped intervals>")
-        spans = [(f.start, f.end) for f in a.flags if flag_kind(f) == "interval_mismatch"]
-        caught += sum(any(lo < segments[k].end and hi > segments[k].start for lo, hi in spans)
+        caught += sum(flagged_on(a, {"interval_mismatch"},
+                                 Interval(segments[k].start, segments[k].end, ""))
                       for k in (i, j))
         recording += any(flag_kind(f) == "transcript_mismatch" for f in a.flags)
     data["swapped_intervals"] = {"intervals": 2 * pairs, "interval_mismatch": caught,

@@ -6,7 +6,7 @@ with the adapted model, and report boundaries within 20 ms, mean error, F1 and I
 decoders, plus the adaptation's wall time. The corpus adapted to is the corpus scored, as
 when a user adapts to the recordings they are about to align.
 
-    python benchmarks/adaptation.py /work/data/synth-mbx/unseen-dev /work/data/synth/test --threads 2
+    python benchmarks/adaptation.py $DATA/synth-mbx/unseen-dev $DATA/synth/test --threads 2
     python benchmarks/adaptation.py CORPUS --adapt-args "--steps 250 --viterbi-weight 0"
     python benchmarks/adaptation.py $DATA/synth/test $DATA/synth/dev --gold-per-speaker 3
 

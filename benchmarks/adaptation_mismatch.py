@@ -2,7 +2,7 @@
 transcripts is adapted to (the wrong ones included, as a user's corpus would be), then the
 wrong and some right utterances are aligned with the base and the adapted model.
 
-    python benchmarks/adaptation_mismatch.py /work/data/synth/test --wrong 8 --threads 2
+    python benchmarks/adaptation_mismatch.py $DATA/synth/test --wrong 8 --threads 2
 
 Builds the corpus copy (audio symlinked, transcripts written) in a temporary folder; utterance
 i among the `--wrong` chosen ones gets the transcript of utterance i + 37.

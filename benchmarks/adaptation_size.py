@@ -10,7 +10,7 @@ corpus that neither saw (the same voices). Gold figures (phone and word boundari
 (what `adapt` uses), the OTTC loss, and the mean log-probability per frame of the model's own
 Viterbi path.
 
-    python benchmarks/adaptation_size.py /work/data/synth/test --sizes 8 30 100 --threads 1
+    python benchmarks/adaptation_size.py $DATA/synth/test --sizes 8 30 100 --threads 1
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -169,6 +170,7 @@ def write_results(name: str, title: str, body_md: str, data: dict, docs_intro: s
     previous results in place, never a truncated table."""
     from aligner.atomic import atomic_open
 
+    body_md = portable_paths(body_md)
     md = f"# {title}\n\n{body_md.strip()}\n"
     docs = DOCS / f"{name}.md"
     page = f"# {title}\n\n{docs_intro.strip()}\n\n## Latest results\n\n{body_md.strip()}\n" if docs_intro else md
@@ -178,6 +180,19 @@ def write_results(name: str, title: str, body_md: str, data: dict, docs_intro: s
         with atomic_open(path) as handle:  # creates the folder, like the mkdirs it replaces
             handle.write(text)
     print(f"wrote {RESULTS / (name + '.md')}, {RESULTS / (name + '.json')}, {docs}")
+
+
+def portable_paths(text: str) -> str:
+    """`text` with this machine's paths as a reader can follow them: the repository's own
+    relative to its root (`models/english`), those under the folder `$DATA` names (the docs'
+    name for the data folder, when it is set) as `$DATA/...`. Why: the pages are read on other
+    machines, where `/work/data/synth` means nothing; the JSON keeps the paths as they were."""
+    end = r"(?=[/`'\"\s),;:]|$)"  # a whole path component ends there
+    text = re.sub(re.escape(str(REPO)) + "/", "", text)
+    data = os.environ.get("DATA", "").rstrip("/")
+    if data and os.path.isabs(data):
+        text = re.sub(re.escape(data) + end, "$DATA", text)
+    return text
 
 
 def _clean(x):

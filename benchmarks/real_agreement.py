@@ -1,6 +1,6 @@
 """Agreement with pocketsphinx on real recordings that have no gold times (a proxy, not accuracy).
 
-    python benchmarks/real_agreement.py MODEL_DIR [MODEL_DIR ...] --corpus /work/data/real/allison
+    python benchmarks/real_agreement.py MODEL_DIR [MODEL_DIR ...] --corpus $DATA/real/allison
 
 Why: the accuracy figures come from synthetic speech; users bring real speech. Where no gold
 exists, how close two models' boundaries come to an independent aligner's (pocketsphinx, trained

@@ -27,6 +27,22 @@ def test_write_results_writes_the_table_the_data_and_the_docs_page(folders, tmp_
         "# Title\n\nWhy.\n\n## Latest results\n\n| a |\n")
 
 
+def test_pages_show_repository_and_data_paths_as_a_reader_can_follow_them(folders, monkeypatch):
+    """The pages name the repository's files from its root and the data folder as `$DATA`
+    (when DATA is set), so a command on the page runs on another machine; the JSON keeps the
+    paths as they were, and a folder that merely starts with the data folder's name is kept."""
+    results, docs = folders
+    monkeypatch.setenv("DATA", "/srv/d/")
+    body = (f"Model `{common.REPO}/models/english`; corpus `/srv/d`, split /srv/d/synth/test "
+            "and /srv/dx/other\n")
+    common.write_results("x", "T", body, {"corpus": "/srv/d/synth"})
+    assert (results / "x.md").read_text(encoding="utf-8") == (
+        "# T\n\nModel `models/english`; corpus `$DATA`, split $DATA/synth/test and /srv/dx/other\n")
+    assert json.loads((results / "x.json").read_text()) == {"corpus": "/srv/d/synth"}
+    monkeypatch.delenv("DATA")
+    assert common.portable_paths("/srv/d/synth") == "/srv/d/synth"  # unknown: left alone
+
+
 def test_failed_write_results_leaves_the_previous_results(folders):
     """Data that cannot be written (not JSON) must not leave a new table beside old data, or a
     temporary file behind."""

@@ -1,6 +1,6 @@
 """Train the shipped G2P model on CMUdict and measure its phone error rate on held-out words.
 
-    nice -n 5 python recipes/g2p/train_g2p.py --out /work/data/g2p --minutes 45 --threads 1
+    nice -n 5 python recipes/g2p/train_g2p.py --out $DATA/g2p --minutes 45 --threads 1
 
 Split: a word is held out for testing if crc32(word) % 20 == 0 (5 %), for development
 (checkpoint choice) if it is 1 (5 %); all its variants go with it, so no test word is ever

@@ -1,7 +1,7 @@
 """Prepare the Asterisk "Allison" prompts as real speech in MFA layout (audio + .lab, no timings).
 
-`python -m recipes.real.allison --out /work/data/real/allison`
-`python -m recipes.real.allison --codec g722 --sounds DIR --out /work/data/real/allison-wb`
+`python -m recipes.real.allison --out $DATA/real/allison`
+`python -m recipes.real.allison --codec g722 --sounds DIR --out $DATA/real/allison-wb`
 
 Source: Debian `asterisk-core-sounds-en-wav` (audio, 8 kHz) and `asterisk-core-sounds-en`
 (transcripts, `name: text` lines in core-sounds-en.txt.gz), CC-BY-SA-3.0, voice of Allison Smith

@@ -1,7 +1,7 @@
 """One split of speechocean762 (read English by Mandarin-L1 learners) as a training corpus.
 
 `python -m recipes.real.speechocean --source ../shared/data/real/speechocean762 --split train
---out /work/data/real/so-train`
+--out $DATA/real/so-train`
 
 The corpus arrives in MFA layout (`SPEAKERnnnn/<utt>.opus` + `.txt`) with the official split by
 speaker in `meta/{train,test}/utt2spk`. Training must only see the `train` speakers (the `test`

@@ -1,4 +1,4 @@
-"""Build the synthetic corpus: `python -m recipes.synth.build --out /work/data/synth`.
+"""Build the synthetic corpus: `python -m recipes.synth.build --out $DATA/synth`.
 
 Layout (Montreal Forced Aligner style): <out>/<split>/<speaker>/<utt>.flac + .lab (the text as a
 person types it) + .TextGrid (gold tiers `words` and `phones`, for evaluation), plus

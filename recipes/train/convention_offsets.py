@@ -1,6 +1,6 @@
 """Diagnostic: how much of a model's boundary error is a constant offset per boundary type?
 
-    python recipes/train/convention_offsets.py models/english /work/data/synth/dev /work/data/synth/test
+    python recipes/train/convention_offsets.py models/english $DATA/synth/dev $DATA/synth/test
 
 Aligns both splits (viterbi), takes the median signed offset of phone starts per boundary type
 (manner of the phone before > manner of this one, as benchmarks/boundary_errors.py) on the

@@ -1,8 +1,8 @@
 """Export a training run's model to a shipped model directory, measured, with its model card.
 
-    python recipes/train/export.py --run /work/data/runs/ottc --out models/english \
-        --dev /work/data/synth/dev --test /work/data/synth/test \
-        [--ctc-run /work/data/runs/ctc [--ctc-previous RUN ...] [--ottc-same-budget RUN]]
+    python recipes/train/export.py --run $DATA/runs/ottc --out models/english \
+        --dev $DATA/synth/dev --test $DATA/synth/test \
+        [--ctc-run $DATA/runs/ctc [--ctc-previous RUN ...] [--ottc-same-budget RUN]]
         [--which best|last]
 
 Copies `<run>/<which>/{model.safetensors,config.json}` to `--out`, measures phone-boundary

@@ -1,6 +1,6 @@
 """Phone-boundary figures of a model directory on corpora with gold TextGrids (the card's numbers).
 
-    python recipes/train/measure.py MODEL_DIR /work/data/synth/dev /work/data/synth/test [--limit N]
+    python recipes/train/measure.py MODEL_DIR $DATA/synth/dev $DATA/synth/test [--limit N]
 
 Prints one JSON object: {corpus: {method: figures}}. Uses the same Aligner and scorer as
 `ottc-align evaluate` (through aligner.dev_metrics.dev_metrics), all utterances unless --limit.

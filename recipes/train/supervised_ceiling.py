@@ -2,10 +2,11 @@
 phone times (frame cross-entropy) to see how far this network and these features go when the
 alignment is given.
 
-    python recipes/train/supervised_ceiling.py --init /work/data/runs/exp-sil04/model \
-        --corpus /work/data/synth/train --cache-dir /work/data/features \
-        --out /work/data/runs/diag-supervised --epochs 2 --lr 5e-4
-    python recipes/train/measure.py /work/data/runs/diag-supervised/epoch2 /work/data/synth/dev /work/data/synth/test
+    python recipes/train/supervised_ceiling.py --init $DATA/runs/exp-sil04/model \
+        --corpus $DATA/synth/train --cache-dir $DATA/features \
+        --out $DATA/runs/diag-supervised --epochs 2 --lr 5e-4
+    python recipes/train/measure.py $DATA/runs/diag-supervised/epoch2 \
+        $DATA/synth/dev $DATA/synth/test
 
 Why: the product trains from transcripts only (OTTC), as it must for users' corpora. Comparing
 that model with the same network taught the gold boundaries splits the distance to the accuracy

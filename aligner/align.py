@@ -512,15 +512,15 @@ class Aligner:
         one window go through the windows on their own. `priors`: the normalisation's prior
         in place of the model's (`speaker_priors`), one, or one per recording of a list (None:
         the model's); a model without a `norm_prior` takes none (its gates are the model's)."""
-        from aligner.features import lift_quiet
+        from aligner.features import model_wave
 
         if self.model.norm_prior is None:
             priors = None
         if _is_one_recording(waves):
-            return self._encode_windowed(lift_quiet(as_mono(waves)), priors)
+            return self._encode_windowed(model_wave(as_mono(waves)), priors)
         if priors is None or not isinstance(priors, (list, tuple)):
             priors = [priors] * len(waves)
-        return self._encode_batch([lift_quiet(as_mono(w)) for w in waves], list(priors))
+        return self._encode_batch([model_wave(as_mono(w)) for w in waves], list(priors))
 
     def _encode_windowed(self, wave: np.ndarray, prior: NormPrior | None = None) -> Encoded:
         import torch
@@ -638,10 +638,10 @@ class Aligner:
         (scaled up when quiet, digital silence left out): what a speaker's prior is made of."""
         import torch
 
-        from aligner.features import lift_quiet
+        from aligner.features import model_wave
         from aligner.model import recording_statistics
 
-        feats, live = self._features(torch.from_numpy(lift_quiet(as_mono(wave))))
+        feats, live = self._features(torch.from_numpy(model_wave(as_mono(wave))))
         config = self.model.config
         return recording_statistics(feats, live, config.norm_top_db, config.norm_level)
 

@@ -33,8 +33,8 @@ from torch import Tensor
 
 from aligner.alignment import FRAME_SECONDS, frame_span
 from aligner.atomic import atomic_path
-from aligner.features import (QUIET_PEAK, FeatureConfig, lift_quiet, log_mel, mel_filterbank,
-                              model_input)
+from aligner.features import (QUIET_PEAK, FeatureConfig, log_mel, mel_filterbank,
+                              model_input, model_wave)
 
 
 # Transcripts of timed utterances (a TextGrid's intervals, a CHAT file's bulleted lines): training
@@ -70,6 +70,7 @@ def _cache_key(root: Path, files: list[tuple[str, int, int]], features: FeatureC
     h.update(str(root.resolve()).encode())
     h.update(json.dumps(features.to_dict(), sort_keys=True).encode())
     h.update(f"lift_quiet {QUIET_PEAK}".encode())  # features made before it differ for quiet files
+    h.update(b"dc removed")  # ... and before `model_wave` for recordings with an offset
     for name, size, mtime in files:
         h.update(f"{name}\0{size}\0{mtime}\n".encode())
     return h.hexdigest()[:16]
@@ -125,7 +126,7 @@ def read_corpus(root: Path, cache_dir: Path | None, features: FeatureConfig | No
         except ValueError as err:
             skipped.append(f"{u.name}: {one_line(err)}")
             continue
-        feats = log_mel(lift_quiet(wave), features)
+        feats = log_mel(model_wave(wave), features)
         n_phones = sum(len(w) for w in ids)
         if feats.shape[0] < n_phones + 2:
             skipped.append(f"{u.name}: {n_phones} phones but only {feats.shape[0]} frames")

@@ -113,6 +113,10 @@ def test_a_padded_clip_keeps_the_outputs_of_its_own_frames(aligner, monkeypatch)
 
     pad, hop = round(EDGE_PAD_SECONDS * 100), aligner.hop
     tight, long = speechlike(1.0), speechlike(2.5, seed=5)
+    # the model hears a recording less its DC offset, the whole recording's (`model_wave`):
+    # the first window's 1.3 s and the rest each without their own, so that it is the same
+    head, rest = long[: 130 * hop], long[130 * hop:]
+    long = np.concatenate([head - head.mean(), rest - rest.mean()]).astype(np.float32)
     alone = aligner.encode(tight)
     batch = aligner.encode([tight, speechlike(0.7, seed=4)])[0]  # the longer row: no batch padding
     monkeypatch.setattr(align_mod, "CHUNK_SECONDS", 1.0)
@@ -624,6 +628,26 @@ def test_shipped_model_keeps_the_example_affricate_in_its_word(example_alignment
     reach 3.10 s."""
     words = {w.label: w for w in example_alignments["viterbi"].words if w.label}
     assert words["match"].end >= 3.10
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_a_dc_offset_leaves_the_example_alignment_as_it_was():
+    """A constant offset (a cheap sound card's, 0.02 = -34 dBFS) is nothing a microphone heard:
+    the example with an editor's half second of zeros at each end, all of it on that offset,
+    must align as without it (before `features.model_wave` took the offset away, a word edge
+    moved 0.35 s; on learners' clips 0.002 moved words by up to 0.58 s)."""
+    from aligner.audio import load_audio
+
+    x = load_audio(EXAMPLE_WAV, 16000)
+    x = np.concatenate([np.zeros(8000, np.float32), x, np.zeros(8000, np.float32)])
+    text = EXAMPLE_TXT.read_text(encoding="utf-8")
+    aligner = Aligner.load(device="cpu")
+    plain = aligner.align(x, text=text, sample_rate=16000)
+    shifted = aligner.align(x + np.float32(0.02), text=text, sample_rate=16000)
+    assert [w.label for w in shifted.words] == [w.label for w in plain.words]
+    moved = max(max(abs(p.start - q.start), abs(p.end - q.end))
+                for p, q in zip(shifted.words, plain.words))
+    assert moved <= 0.001
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")

@@ -336,6 +336,25 @@ def test_digital_silence_beyond_a_share_is_the_excess_farthest_from_sound():
     assert torch.equal(excess_dead_frames(rows, 0.25)[0], excess)
 
 
+def test_the_model_takes_a_recording_without_its_dc_offset_and_its_digital_silence_as_zeros():
+    from aligner.features import model_wave
+
+    rng = np.random.default_rng(0)
+    speech = (0.3 * rng.standard_normal(1600)).astype(np.float32)
+    speech -= speech.mean()
+    padded = np.concatenate([np.zeros(400, np.float32), speech])  # an editor's padding
+    for wave in (padded, torch.from_numpy(padded)):
+        shifted = model_wave(wave + 0.002)  # the padding sits on the offset too
+        kind = np.ndarray if isinstance(wave, np.ndarray) else torch.Tensor
+        assert isinstance(shifted, kind) and shifted.dtype == wave.dtype
+        assert np.abs(np.asarray(shifted) - padded).max() < 1e-6
+    kept = padded.copy()
+    kept[400:] += 0.002  # an offset under the speech only: the padding stays exact zeros
+    assert np.all(np.asarray(model_wave(kept))[:400] == 0.0)
+    assert abs(float(np.asarray(model_wave(kept))[400:].mean())) < 1e-6
+    assert model_wave(np.zeros(8, np.float32)).max() == 0.0
+
+
 def test_quiet_recordings_are_lifted_to_the_quiet_peak_and_others_left_alone():
     from aligner.features import QUIET_PEAK, lift_quiet
 

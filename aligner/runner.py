@@ -100,6 +100,7 @@ class Result:
     written: list[Path] = field(default_factory=list)
     settings: str = ""  # what it was aligned with (`run_settings`); "" when not known
     fingerprints: str = ""  # what the outputs held when written (`fingerprints`); "" unknown
+    transcript: str = ""  # the file it was aligned to (`transcript_setting`); "" when not known
 
     @property
     def ok(self) -> bool:
@@ -172,7 +173,8 @@ def summarise(utt: Utterance, alignments: list[Alignment]) -> Result:
                   max(a.duration for a in alignments), len(words),
                   mean_word_confidence(words), flags, min(fits) if fits else None,
                   speaker=utt.speaker or "",
-                  unknown_words={k: v for a in alignments for k, v in a.unknown_words.items()})
+                  unknown_words={k: v for a in alignments for k, v in a.unknown_words.items()},
+                  transcript=transcript_setting(utt))
 
 
 def finish(utt: Utterance, alignments: list[Alignment], strict: frozenset[str], write: Writer,
@@ -449,6 +451,31 @@ def without_cues(settings: str) -> str:
     return re.sub(r" cues=\S+", "", settings)
 
 
+def transcript_setting(utt: Utterance) -> str:
+    """` transcript=.lab`: which of the recording's transcript files it is aligned to (the stem is
+    the recording's, so the suffix tells them apart: `.lab`, `.txt`, `.TextGrid`), the part of
+    an utterance's settings that is its own (`utterance_settings`)."""
+    return f" transcript={utt.transcript.suffix.lower() if utt.transcript is not None else 'none'}"
+
+
+def utterance_settings(settings: str, transcript: str) -> str:
+    """The run's `settings` with the utterance's `transcript_setting`, as its report row records
+    them. Why: a run skips finished utterances by their files' times (`stale_outputs`), and a
+    transcript file that takes over from another keeps its own time: `mv a.txt a.lab` over an
+    `a.lab` that was read before, or a `c.lab` removed so that the TextGrid beside it is read.
+    The outputs aligned the other file's words, and were kept."""
+    return settings + transcript
+
+
+def same_settings(before: str, now: str) -> bool:
+    """Whether outputs recorded with `before` were aligned as `now` would align them. A row
+    written before the reports recorded the transcript (no ` transcript=`) is compared without
+    it: those outputs are not aligned again only for that."""
+    if " transcript=" not in before:
+        now = re.sub(r" transcript=\S+", "", now)
+    return before == now
+
+
 def _mtime(path: Path) -> int:
     try:
         return Path(path).stat().st_mtime_ns
@@ -546,7 +573,8 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
     """Split into utterances to align, already-finished ones (reported as skipped, their
     outputs listed as written) and ones whose outputs would replace their own input (failed).
     Finished means every output exists, none is older than the audio, the transcript or
-    `dictionary`, and the run that wrote them used these `settings` (`run_settings`) when
+    `dictionary`, and the run that wrote them used these `settings` (`run_settings`) and this
+    transcript file (`utterance_settings`) when
     `recorded` (utterance -> settings, from the report: `previous_rows`) records it; an
     utterance it does not list was not aligned by ottc-align (None: not checked).
     Other outputs are removed here (they align words the transcript no longer has, or with
@@ -585,12 +613,13 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
         if utt.transcript is None:  # its transcript is gone: what our runs wrote is stale
             stale = utterance_outputs(out_dir, utt, formats, plots) if ours else []
         else:
-            old = (settings if recorded is None  # the caller does not know: taken as ours
-                   else recorded[utt.name] or settings if utt.name in recorded else None)
+            mine = utterance_settings(settings, transcript_setting(utt))
+            old = (mine if recorded is None  # the caller does not know: taken as ours
+                   else recorded[utt.name] or mine if utt.name in recorded else None)
             stale = stale_outputs(out_dir, utt, formats, plots, dictionary)
-            if old != settings:
+            if old is None or not same_settings(old, mine):
                 every = utterance_outputs(out_dir, utt, formats, plots)
-                if old is not None and without_cues(old) == without_cues(settings):
+                if old is not None and same_settings(without_cues(old), without_cues(mine)):
                     # only --cues changed (or subtitles were added): the other files stand
                     every = [p for p in every
                              if SUFFIX_TO_FORMAT.get(p.suffix.lower()) in SUBTITLE_FORMATS]
@@ -981,7 +1010,7 @@ class Journal:
     synced: float = field(default_factory=time.monotonic)
 
     def record(self, result: Result) -> None:
-        result.settings = self.settings
+        result.settings = utterance_settings(self.settings, result.transcript)
         sync = time.monotonic() - self.synced >= JOURNAL_SYNC_SECONDS
         line = "\n" + json.dumps(report_row(result))
         try:

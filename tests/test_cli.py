@@ -143,6 +143,49 @@ def test_corpus_run_resume_and_failures(tmp_path, tiny_model_dir):
     assert "bob/bad,failed" in (out / "alignment_report.csv").read_text(encoding="utf-8")
 
 
+def test_a_transcript_file_that_takes_over_from_another_is_aligned_again(tmp_path,
+                                                                        tiny_model_dir):
+    """A transcript file that takes over keeps its own time: `mv a1.txt a1.lab` over the .lab
+    that was read (review 118), or a .lab removed so that the .txt beside it is read. Skipped by
+    the files' times alone, the outputs kept the other file's words. The report records which
+    file each utterance was aligned to; a report from before it (no `transcript=`) keeps them."""
+    import csv
+    import os
+
+    def row(name: str) -> dict[str, str]:
+        return next(r for r in csv.DictReader(open(out / "alignment_report.csv"))
+                    if r["utterance"] == name)
+
+    def words(name: str) -> list[str]:
+        import textgrid
+
+        tg = textgrid.TextGrid.fromFile(str(out / f"{name}.TextGrid"))
+        return [i.mark for i in tg.getFirst("words") if i.mark]
+
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    _make_corpus(root)
+    older = (root / "alice" / "a1.txt")
+    older.write_text("hello again", encoding="utf-8")
+    os.utime(older, (1_000_000, 1_000_000))  # written long ago
+    args = [root, "-o", out, "--model", tiny_model_dir, "-q"]
+    assert cli(*args).exit_code == 0
+    assert words("alice/a1") == ["hello", "there"]
+    assert "transcript=.lab" in row("alice/a1")["settings"]
+
+    (root / "alice" / "a1.lab").unlink()  # the .txt, older than the outputs, is read now
+    again = cli(*args)
+    assert again.exit_code == 0, again.output
+    assert row("alice/a1")["status"] != "skipped" and words("alice/a1") == ["hello", "again"]
+    assert row("alice/a2")["status"] == "skipped"
+    assert "transcript=.txt" in row("alice/a1")["settings"]
+
+    report = out / "alignment_report.csv"  # as a version before `transcript=` wrote it
+    report.write_text(report.read_text(encoding="utf-8").replace(" transcript=.txt", "")
+                      .replace(" transcript=.lab", ""), encoding="utf-8")
+    assert cli(*args).exit_code == 0
+    assert {row(n)["status"] for n in ("alice/a1", "alice/a2", "bob/b1")} == {"skipped"}
+
+
 def test_a_resumed_run_realigns_what_other_settings_wrote(tmp_path, tiny_model_dir):
     """Outputs were skipped by their files' times alone: adding --dictionary (older than the
     outputs) or changing --method kept the old alignments and said nothing. The report records

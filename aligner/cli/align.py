@@ -697,20 +697,24 @@ def _print_transcript_conflicts(utterances, verbose: bool) -> None:
 
 def _print_changed_settings(recorded: dict[str, str], settings: str, utterances, out_dir: Path,
                             fmts, plots: bool, overwrite: bool) -> None:
-    """Say so when outputs that would be skipped were written with another method, model or
-    dictionary (`runner.run_settings`): they are aligned again and replaced; or by no
+    """Say so when outputs that would be skipped were written with another method, model,
+    dictionary or transcript file (`runner.utterance_settings`): they are aligned again and
+    replaced; or by no
     ottc-align run the folder's report records (another aligner's TextGrids, perhaps corrected
     by hand): they are kept and their recordings fail, unless --overwrite replaces them."""
     from aligner import runner
 
     present = [u for u in utterances  # an untranscribed recording's namesakes are not aligned
                if u.transcript is not None and runner.utterance_outputs(out_dir, u, fmts, plots)]
-    changed = [u for u in present if recorded.get(u.name) not in (None, "", settings)]
+    now = {u.name: runner.utterance_settings(settings, runner.transcript_setting(u))
+           for u in present}
+    changed = [u for u in present if recorded.get(u.name)
+               and not runner.same_settings(recorded[u.name], now[u.name])]
     if changed:
-        before = recorded[changed[0].name]
-        cues_only = runner.without_cues(before) == runner.without_cues(settings)
+        before, after = recorded[changed[0].name], now[changed[0].name]
+        cues_only = runner.same_settings(runner.without_cues(before), runner.without_cues(after))
         err_console().print(f"{len(changed)} utterance(s) were aligned with other settings "
-                            f"({escape(before)}; now {escape(settings)}): "
+                            f"({escape(before)}; now {escape(after)}): "
                             + ("only their subtitles are written; their other files are kept"
                                if cues_only else "aligning them again"))
     foreign = [u for u in present if u.name not in recorded]

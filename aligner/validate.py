@@ -159,8 +159,10 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
         try:
             prepared = prepare_text(segment.text, lexicon)
         except ValueError as err:
-            if segment.whole:
-                check.problems.append(one_line(err))
+            if segment.whole:  # named as `align` names it: the file, then what is wrong
+                message = one_line(err)
+                check.problems.append(message if segment.source in message
+                                      else f"{segment.source}: {message}")
                 return check
             issues.append(f"{segment.source}: {one_line(err)}")
             continue

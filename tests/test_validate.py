@@ -60,6 +60,16 @@ def test_validate_flags_too_short_audio(tmp_path, write_wav):
     assert "empty" in problems["e"]
 
 
+def test_a_word_that_cannot_be_pronounced_is_named_with_its_file(tmp_path, write_wav):
+    """As `align` says it: the transcript file first, so that a line of the report alone says
+    where to look (review 118: a .lab holding only a Chinese character)."""
+    write_wav(tmp_path / "c" / "s1" / "bad.wav", speechlike(1.0))
+    (tmp_path / "c" / "s1" / "bad.lab").write_text("\u6162", encoding="utf-8")
+    problem = dict(validate_corpus(tmp_path / "c").problems)["s1/bad"]
+    assert problem.startswith(str(tmp_path / "c" / "s1" / "bad.lab") + ": ")
+    assert "cannot pronounce" in problem and problem.count("bad.lab") == 1
+
+
 def test_validate_report_csv_has_warnings(small_corpus, tmp_path):
     path = validate_corpus(small_corpus).write_csv(tmp_path / "v.csv")
     rows = {r["utterance"]: r for r in csv.DictReader(open(path, encoding="utf-8"))}

@@ -352,7 +352,7 @@ def test_a_cutoff_at_a_line_s_end_is_not_joined_to_the_next_line(text, labels, l
 
 @pytest.mark.parametrize("text,said", [("$ -5", "minus five dollars"), ("€ -3", "minus three euros"),
                                        ("$5-10", "five to ten dollars"), ("$5–10", "five to ten dollars"),
-                                       ("E = mc²", "e equals mc two")])
+                                       ("E = mc²", "e equals mc squared")])
 def test_signs_ranges_and_exponents_keep_their_words(text, said):
     """The diff review: "$ -5" lost its minus, "$5–10" became "five ten", and "mc²" lost its
     exponent to the footnote rule."""
@@ -362,7 +362,7 @@ def test_signs_ranges_and_exponents_keep_their_words(text, said):
 @pytest.mark.parametrize("text,labels,said", [
     ("the palace.¹ Then", ["the", "palace", "Then"], "the palace then"),
     ("a note² here", ["a", "note", "here"], "a note here"),
-    ("5 m² of land", ["5", "m²", "of", "land"], "five m. two of land"),  # a unit's: kept
+    ("5 m² of land", ["5", "m²", "of", "land"], "five m. squared of land"),  # a unit's: kept
     ("the 1914–1918 war", ["the", "1914–1918", "war"],
      "the nineteen fourteen to nineteen eighteen war"),
     ("a beau-\ntiful day", ["a", "beautiful", "day"], "a beautiful day"),
@@ -374,6 +374,25 @@ def test_book_text_footnotes_ranges_and_broken_lines(text, labels, said, lex):
     tokens = normalise(text, known=lex.__contains__)
     assert [t.text for t in tokens] == labels
     assert " ".join(w for t in tokens for w in t.readings[0]) == said
+
+
+@pytest.mark.parametrize("text,said", [
+    ("3²", "three squared"), ("x³", "x. cubed"), ("2¹⁰", "two to the power of ten"),
+    ("x^2", "x. squared"), ("10^6", "ten to the power of six"),
+    ("±2%", "plus or minus two percent"), ("≈5", "approximately five"), ("~5", "about five"),
+    ("×3", "times three"), ("÷2", "divided by two"),
+])
+def test_powers_and_symbols_glued_to_a_number_are_said(text, said):
+    """Review 117: "3²" was "thirty-two" (the superscript's compatibility form is a digit) and
+    "±2", "≈5", "~5" lost their symbol, so the words said for them went to a pause."""
+    assert " ".join(w for t in normalise(text) for w in t.readings[0]) == said
+    assert [t.text for t in normalise(text)] == [text]
+
+
+def test_a_unit_with_a_power_after_a_number_may_be_said_in_full(lex):
+    """"9 m²": "M squared" or "metres squared", both offered, as for "9 m"."""
+    (unit,) = [t for t in normalise("9 m² in all", known=lex.__contains__) if t.text == "m²"]
+    assert ["meters", "squared"] in unit.readings and ["m.", "squared"] in unit.readings
 
 
 def test_symbols_only_tokens_dropped(lex):

@@ -43,8 +43,13 @@ SPOKEN_SYMBOLS: dict[str, list[str]] = {
     # dropped, and the spoken word's time went to a pause or its neighbour
     "%": ["percent"], "×": ["times"], "÷": ["divided", "by"], "±": ["plus", "or", "minus"],
     "°": ["degrees"], "°C": ["degrees", "celsius"], "°F": ["degrees", "fahrenheit"],
+    "≈": ["approximately"], "~": ["about"],
 }
 """Symbols people say when they stand alone ("R & D"); every other symbol-only token is dropped."""
+
+_BEFORE_NUMBER = "±≈~×÷"
+"""Symbols said when glued to the number after them ("±2", "≈5", "×3"): they were dropped as
+punctuation, and the spoken words' time went to a pause or a neighbour (review 117)."""
 
 _CURRENCY = {
     "$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
@@ -183,8 +188,8 @@ _PHONE_NUMBER_RE = re.compile(r"^(?:(?:1-)?\d{3}-\d{3}-\d{4}|[2-9]\d{2}-\d{4})$"
 _NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+(?:/[a-z]+)?)$" % _INT, re.IGNORECASE | _A)
 _DEGREE_RE = re.compile(r"^([+-]?)(%s)(?:\.(\d+))?°([cf])?$" % _INT, re.IGNORECASE | _A)
 _INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
-_SEPARATORS = re.compile(
-    r"[;!?()\[\]{}\"<>|\\*_~^]+|\.{2,}|-{2,}|(?<!\d)[,:]|[,:](?!\d)")
+_SEPARATORS = re.compile(  # "~" and "^" before a digit are words: "~5" (about), "x^2" (a power)
+    r"[;!?()\[\]{}\"<>|\\*_]+|[~^]+(?!\d)|\.{2,}|-{2,}|(?<!\d)[,:]|[,:](?!\d)")
 
 # Transcript markup (MFA's conventions): a token in [..], {..} or <..>, or one word in (..) that
 # has a letter ("(inaudible)", not "(555)"), not glued to a word ("item(s)" stays a word).
@@ -296,6 +301,11 @@ def clean_with_origin(text: str) -> tuple[str, str, list[int] | None]:
     for i, ch in enumerate(nfc):
         if ch in _SUPERSCRIPT_DIGITS and _footnote_mark(nfc, i):
             continue
+        if ch in _SUPERSCRIPT_DIGITS and (i == 0 or nfc[i - 1] not in _SUPERSCRIPT_DIGITS):
+            c = "^" + _clean_char(ch)  # "3²": a power, "three squared", not "thirty-two"
+            out.append(c)
+            origin.extend([i] * len(c))
+            continue
         if ch in "\u2012\u2013" and 0 < i < len(nfc) - 1 and nfc[i - 1].isdigit() \
                 and nfc[i + 1].isdigit():
             c = "-"  # "1914–1918", "pp. 12–15": a range, as with a hyphen
@@ -307,6 +317,12 @@ def clean_with_origin(text: str) -> tuple[str, str, list[int] | None]:
 
 
 _SUPERSCRIPT_DIGITS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _power_words(exponent: str) -> list[str]:
+    """How a power is said: "squared", "cubed", else "to the power of" the number."""
+    return {"2": ["squared"], "3": ["cubed"]}.get(
+        exponent, ["to", "the", "power", "of", *_number_readings("", exponent, None)[0]])
 
 
 def _footnote_mark(text: str, i: int) -> bool:
@@ -353,6 +369,8 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch in "+-" and (nxt.isdigit() or nxt in _CURRENCY or nxt == "."):
             break
+        if ch in _BEFORE_NUMBER and (nxt.isdigit() or nxt in _CURRENCY or nxt == "."):
+            break  # "±2", "≈5", "~5": said before the number, as when typed apart
         if ch in ".#" and nxt.isdigit():
             break
         if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
@@ -616,7 +634,8 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
         initials = "&" in core and all(len(c) <= 2 and (c.isupper() or len(c) == 1)
                                        for c in re.findall(r"[^\W\d_]+", core))
         for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|'?\d+'?s(?![^\W\d_])"
-                                r"|[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[&@+=.#×÷]", core, re.IGNORECASE):
+                                r"|[^\W\d_]+(?:'[^\W\d_]+)*|\^\d+|\d+|[&@+=.#×÷±≈~%]", core,
+                                re.IGNORECASE):
             # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
             # "5-km"; a capital M is no metre ("3M's": the company)
             unit = _unit_words(chunk, prev == "1") if prev.isdecimal() and chunk != "M" else None
@@ -629,6 +648,8 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
                 words += said[:-1] + [num.plural_word(said[-1])]
             elif chunk[:1].isdecimal() and not chunk.isdecimal():  # "1st-class", "21st-century"
                 words += _piece_readings(chunk, known, shouting)[0]
+            elif chunk.startswith("^"):  # "3²", "m²", "x^2": a power (`clean_with_origin`)
+                words += _power_words(chunk[1:])
             elif chunk == ".":
                 words.append("dot")
             elif chunk == "#":  # "C#", "F#"; any other "#" inside a word is not said
@@ -1147,10 +1168,14 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         said = _piece_readings(core, known, shouting, prev, nxt)
         readings = _vulgar_readings(original(a, b)) or _dedupe(
             said + roman if core == "I" else roman + said)  # "Part I agree"; "Chapter I."
-        unit = core.lower()
+        unit, power = core.lower(), []
+        if re.fullmatch(r"[^\W\d_]+\^\d+", unit):  # "9 m²": metres squared, or M squared
+            unit, exponent = unit.split("^")
+            power = _power_words(exponent)
         after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
                         and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"
         words = _unit_words(unit, prev == "1") if after_number and unit not in ("am", "pm") else None
+        words = words + power if words else words
         if words:  # "5 km": kilometers, not the letters k m; "5 m": M or metres
             first = unit in _UNIT_ONLY or "/" in unit
             readings = _dedupe([words] + readings if first else readings + [words])

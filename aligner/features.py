@@ -328,8 +328,9 @@ def spectral_change(waveform: Tensor) -> Tensor:
 
 
 __all__ = ["FeatureConfig", "check_frame_grid", "log_mel", "lift_quiet", "model_wave", "num_frames",
-           "mel_filterbank", "spectral_change", "fine_spectra", "piece_change", "FinePiece", "CHANGE_FEATURES",
-           "dead_frames", "excess_dead_frames", "fill_dead_frames", "model_input"]
+           "mel_filterbank", "spectral_change", "fine_spectra", "piece_change", "FinePiece",
+           "CHANGE_FEATURES", "dead_frames", "excess_dead_frames", "fill_dead_frames",
+           "model_input"]
 
 
 LEVEL_CHUNK = 1500  # frames measured at once (15 s): bounded memory at any length

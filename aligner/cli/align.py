@@ -699,9 +699,9 @@ def _print_changed_settings(recorded: dict[str, str], settings: str, utterances,
                             fmts, plots: bool, overwrite: bool) -> None:
     """Say so when outputs that would be skipped were written with another method, model,
     dictionary or transcript file (`runner.utterance_settings`): they are aligned again and
-    replaced; or by no
-    ottc-align run the folder's report records (another aligner's TextGrids, perhaps corrected
-    by hand): they are kept and their recordings fail, unless --overwrite replaces them."""
+    replaced; or by no ottc-align run the folder's report records (another aligner's
+    TextGrids, perhaps corrected by hand): they are kept and their recordings fail, unless
+    --overwrite replaces them."""
     from aligner import runner
 
     present = [u for u in utterances  # an untranscribed recording's namesakes are not aligned

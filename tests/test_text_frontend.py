@@ -322,6 +322,7 @@ def test_a_fraction_character_is_said_as_a_fraction(text, label, said):
     ("Chapter I. The Storm", "I", "one"), ("Chapter V.", "V", "five"),
     ("CHAPTER XII. THE RETURN OF THE KING AND ALL HIS MEN", "XII", "twelve"),
     ("Act V, Scene II", "II", "two"), ("Louis XIV.", "XIV", "the fourteenth"),
+    ("after World War II ended", "II", "two"), ("World War I.", "I", "one"),
 ])
 def test_a_roman_numeral_after_a_word_that_numbers_is_a_number(text, label, first):
     """"Chapter I." was the pronoun, "Chapter V." the letter V, and "CHAPTER XII" (a transcript
@@ -329,6 +330,13 @@ def test_a_roman_numeral_after_a_word_that_numbers_is_a_number(text, label, firs
     numeral too, in capitals too, the number first; the full stop is not part of the label."""
     (token,) = [t for t in normalise(text) if t.text == label]
     assert " ".join(token.readings[0]) == first
+
+
+def test_world_war_i_may_be_said_one():
+    """Review 117: "World War I" had the letter I alone; the pronoun stays first (no full stop),
+    and "one" is offered for the acoustics to choose."""
+    (token,) = [t for t in normalise("in World War I many died") if t.text == "I"]
+    assert ["one"] in token.readings
 
 
 @pytest.mark.parametrize("text", ["In part I agree", "Scene I think", "Part I agree with",
@@ -446,7 +454,7 @@ def test_read_transcript_utf8_and_bom(tmp_path):
 
 @pytest.mark.parametrize("text,numeral,readings", [
     ("Louis XIV", "XIV", [["the", "fourteenth"], ["fourteen"]]),
-    ("World War II ended", "II", [["the", "second"], ["two"]]),
+    ("World War II ended", "II", [["two"], ["the", "second"]]),  # a war is numbered: "two"
     ("Pope John XXIII", "XXIII", [["the", "twenty-third"], ["twenty-three"]]),
     ("Super Bowl XLIX", "XLIX", [["the", "forty-ninth"], ["forty-nine"]]),
 ])

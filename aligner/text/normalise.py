@@ -173,11 +173,12 @@ def _roman_readings(core: str, prev: str, shouting: bool) -> list[list[str]]:
     return [cardinal, ordinal] if numbered else [ordinal, cardinal]
 
 
-# Words that number what follows them, in a book or a script ("Chapter IV", "Act V", "Type II").
+# Words that number what follows them, in a book or a script ("Chapter IV", "Act V", "Type II",
+# "World War I": "one" was never offered, only the letter I; review 117).
 _NUMBERED = frozenset({"chapter", "book", "part", "volume", "vol", "act", "scene", "section",
                        "appendix", "canto", "article", "lesson", "unit", "stage", "phase",
                        "level", "round", "episode", "season", "psalm", "plate", "figure", "fig",
-                       "table", "type"})
+                       "table", "type", "war"})
 _ROMAN_ANY_RE = re.compile(r"(?=[IVXL])(XL|L?X{0,3})(IX|IV|V?I{0,3})")
 
 

@@ -458,21 +458,31 @@ def transcript_setting(utt: Utterance) -> str:
     return f" transcript={utt.transcript.suffix.lower() if utt.transcript is not None else 'none'}"
 
 
-def utterance_settings(settings: str, transcript: str) -> str:
-    """The run's `settings` with the utterance's `transcript_setting`, as its report row records
-    them. Why: a run skips finished utterances by their files' times (`stale_outputs`), and a
-    transcript file that takes over from another keeps its own time: `mv a.txt a.lab` over an
-    `a.lab` that was read before, or a `c.lab` removed so that the TextGrid beside it is read.
-    The outputs aligned the other file's words, and were kept."""
-    return settings + transcript
+def utterance_settings(settings: str, transcript: str, statistics: str | None = None) -> str:
+    """The run's `settings` with what is the utterance's own, as its report row records them:
+    its `transcript_setting` and, when given, ` speaker_stats=` the digest of what its speaker's
+    statistics are read from (`speaker_norm.statistics_inputs`; "none": no statistics).
+
+    Why: a run skips finished utterances by their files' times (`stale_outputs`). A transcript
+    file that takes over from another keeps its own time: `mv a.txt a.lab` over an `a.lab` that
+    was read before, or a `c.lab` removed so that the TextGrid beside it is read; and recordings
+    added to a speaker change the statistics the earlier ones were normalised with. Their
+    outputs were kept."""
+    own = f" speaker_stats={statistics}" if statistics is not None else ""
+    return settings + transcript + own
+
+
+_OWN_KEYS = (" transcript=", " speaker_stats=")  # `utterance_settings`' own parts
 
 
 def same_settings(before: str, now: str) -> bool:
-    """Whether outputs recorded with `before` were aligned as `now` would align them. A row
-    written before the reports recorded the transcript (no ` transcript=`) is compared without
-    it: those outputs are not aligned again only for that."""
-    if " transcript=" not in before:
-        now = re.sub(r" transcript=\S+", "", now)
+    """Whether outputs recorded with `before` were aligned as `now` would align them. An
+    utterance's own parts (`utterance_settings`) are compared where both record them: a row
+    written before the reports recorded them is not aligned again only for that."""
+    for key in _OWN_KEYS:
+        if key not in before or key not in now:
+            pattern = re.escape(key) + r"\S+"
+            before, now = re.sub(pattern, "", before), re.sub(pattern, "", now)
     return before == now
 
 
@@ -569,12 +579,14 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
          overwrite: bool, plots: bool = False, dictionary: Path | None = None,
          settings: str = "", recorded: dict[str, str] | None = None,
          written: set[str] | None = None, fingerprints: dict[str, str] | None = None,
-         backups: list[tuple[Path, Path]] | None = None) -> tuple[list[Utterance], list[Result]]:
+         backups: list[tuple[Path, Path]] | None = None,
+         statistics: dict[str, str] | None = None) -> tuple[list[Utterance], list[Result]]:
     """Split into utterances to align, already-finished ones (reported as skipped, their
     outputs listed as written) and ones whose outputs would replace their own input (failed).
     Finished means every output exists, none is older than the audio, the transcript or
-    `dictionary`, and the run that wrote them used these `settings` (`run_settings`) and this
-    transcript file (`utterance_settings`) when
+    `dictionary`, and the run that wrote them used these `settings` (`run_settings`), this
+    transcript file and its speaker's `statistics` (speaker -> `speaker_norm.statistics_inputs`;
+    None: not compared) (`utterance_settings`) when
     `recorded` (utterance -> settings, from the report: `previous_rows`) records it; an
     utterance it does not list was not aligned by ottc-align (None: not checked).
     Other outputs are removed here (they align words the transcript no longer has, or with
@@ -613,7 +625,9 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
         if utt.transcript is None:  # its transcript is gone: what our runs wrote is stale
             stale = utterance_outputs(out_dir, utt, formats, plots) if ours else []
         else:
-            mine = utterance_settings(settings, transcript_setting(utt))
+            mine = utterance_settings(settings, transcript_setting(utt),
+                                      None if statistics is None
+                                      else statistics.get(utt.speaker or "", "none"))
             old = (mine if recorded is None  # the caller does not know: taken as ours
                    else recorded[utt.name] or mine if utt.name in recorded else None)
             stale = stale_outputs(out_dir, utt, formats, plots, dictionary)
@@ -1007,10 +1021,14 @@ class Journal:
 
     path: Path
     settings: str = ""  # the run's `run_settings`, given to each Result it records
+    # speaker -> `speaker_norm.statistics_inputs`, recorded with their utterances (None: not)
+    statistics: dict[str, str] | None = None
     synced: float = field(default_factory=time.monotonic)
 
     def record(self, result: Result) -> None:
-        result.settings = utterance_settings(self.settings, result.transcript)
+        result.settings = utterance_settings(
+            self.settings, result.transcript,
+            None if self.statistics is None else self.statistics.get(result.speaker, "none"))
         sync = time.monotonic() - self.synced >= JOURNAL_SYNC_SECONDS
         line = "\n" + json.dumps(report_row(result))
         try:

@@ -120,6 +120,37 @@ def test_a_corpus_run_normalises_a_speakers_short_recordings_by_their_statistics
     assert result.exit_code == 2 and "--no-speaker-norm is for corpus runs" in result.stderr
 
 
+def test_recordings_added_to_a_speaker_align_their_earlier_ones_again(tmp_path, prior_model_dir):
+    """Review 118: a speaker's clips aligned 4 at a time, then grown to 8, kept the first four
+    as aligned without the speaker's statistics (fewer than 5 then), unlike a run over all 8.
+    The report records what each speaker's statistics are read from; a run where that changed
+    aligns the speaker's recordings again, and only theirs; an unchanged corpus is skipped."""
+    def rows(out: Path) -> dict[str, dict[str, str]]:
+        return {r["utterance"]: r for r in csv.DictReader(open(out / "alignment_report.csv",
+                                                               encoding="utf-8"))}
+
+    root, grown, out = tmp_path / "corpus", tmp_path / "grown", tmp_path / "out"
+    for k in range(8):
+        for folder in ((root, grown) if k < 4 else (grown,)):
+            write_pair(folder / "ann", f"a{k}", _clip(0.9, k, 250.0), text="hello")
+        write_pair(root / "bob", f"b{k}", _clip(0.9, 10 + k, 700.0), text="hello")
+        write_pair(grown / "bob", f"b{k}", _clip(0.9, 10 + k, 700.0), text="hello")
+    args = ["--model", prior_model_dir, "--jobs", "1", "-q"]
+    assert cli(root, "-o", out, *args).exit_code == 0
+    assert "speaker_stats=none" in rows(out)["ann/a0"]["settings"]
+    for k in range(4, 8):  # the corpus grows: ann now has statistics
+        write_pair(root / "ann", f"a{k}", _clip(0.9, k, 250.0), text="hello")
+    assert cli(root, "-o", out, *args).exit_code == 0
+    after = rows(out)
+    assert all(after[f"ann/a{k}"]["status"] != "skipped" for k in range(8))
+    assert all(after[f"bob/b{k}"]["status"] == "skipped" for k in range(8))
+    assert cli(grown, "-o", tmp_path / "whole", *args).exit_code == 0
+    whole = rows(tmp_path / "whole")
+    assert all(after[n]["transcript_fit"] == whole[n]["transcript_fit"] for n in whole)
+    assert cli(root, "-o", out, *args).exit_code == 0
+    assert {r["status"] for r in rows(out).values()} == {"skipped"}
+
+
 def test_a_tier_of_another_speaker_is_not_given_the_folders_statistics(prior_model_dir,
                                                                       monkeypatch):
     """A TextGrid with the folder's speaker and an examiner: only the speaker's own intervals

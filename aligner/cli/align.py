@@ -511,7 +511,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
     from aligner.formats import SUBTITLE_FORMATS
-    from aligner.speaker_norm import speaker_priors
+    from aligner.speaker_norm import speaker_priors, statistics_inputs
 
     utterances = corpus.find_utterances(root, speaker_characters)
     unreadable = corpus.unreadable_inputs(root)  # .m4a, unlistable folders: failed, said why
@@ -540,8 +540,13 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes
         recorded = {name: runner.without_cues(before) for name, before in recorded.items()}
+    # what each speaker's statistics would be read from (headers only): recorded with each
+    # utterance, so that recordings added to a speaker align the earlier ones again
+    statistics = (statistics_inputs(utterances, {u.speaker for u in utterances})
+                  if speaker_norm and aligner.model.norm_prior is not None else {})
     if not quiet:
-        _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots, overwrite)
+        _print_changed_settings(recorded, settings, utterances, out_dir, fmts, plots, overwrite,
+                                statistics)
         if recorded and not any(u.name in recorded for u in utterances):
             err_console().print(
                 f"[yellow]warning:[/] {escape(str(report))} lists {len(recorded)} recordings, none "
@@ -554,7 +559,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     sha1 = {name: row.get("outputs_sha1") or "" for name, row in earlier.items()}
     todo, results = runner.plan([u for u in utterances if u.name not in refused], out_dir, fmts,
                                 overwrite, plots, dictionary, settings, recorded, written, sha1,
-                                backups)
+                                backups, statistics)
     _print_backups(backups)
     results += [runner.bad_input(name, problem) for name, problem in sorted(refused.items())]
     by_name = {u.name: u for u in utterances}
@@ -565,7 +570,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     if batch_seconds is None:
         batch_seconds = runner.GPU_BATCH_SECONDS if on_gpu else runner.CPU_BATCH_SECONDS
     late: list = []  # what workers finished after an interrupt: reported all the same
-    journal = runner.Journal(runner.journal_path(report), settings)  # what a killed run found
+    journal = runner.Journal(runner.journal_path(report), settings,  # what a killed run found
+                             statistics)
     if speaker_norm:  # reads up to 50 short recordings of each speaker of a word list
         status = (err_console().status("reading the speakers' short recordings for their "
                                        "statistics") if not quiet else contextlib.nullcontext())
@@ -696,9 +702,11 @@ def _print_transcript_conflicts(utterances, verbose: bool) -> None:
 
 
 def _print_changed_settings(recorded: dict[str, str], settings: str, utterances, out_dir: Path,
-                            fmts, plots: bool, overwrite: bool) -> None:
+                            fmts, plots: bool, overwrite: bool,
+                            statistics: dict[str, str]) -> None:
     """Say so when outputs that would be skipped were written with another method, model,
-    dictionary or transcript file (`runner.utterance_settings`): they are aligned again and
+    dictionary, transcript file or speaker's statistics (`runner.utterance_settings`;
+    `statistics`: speaker -> `speaker_norm.statistics_inputs`): they are aligned again and
     replaced; or by no ottc-align run the folder's report records (another aligner's
     TextGrids, perhaps corrected by hand): they are kept and their recordings fail, unless
     --overwrite replaces them."""
@@ -706,7 +714,8 @@ def _print_changed_settings(recorded: dict[str, str], settings: str, utterances,
 
     present = [u for u in utterances  # an untranscribed recording's namesakes are not aligned
                if u.transcript is not None and runner.utterance_outputs(out_dir, u, fmts, plots)]
-    now = {u.name: runner.utterance_settings(settings, runner.transcript_setting(u))
+    now = {u.name: runner.utterance_settings(settings, runner.transcript_setting(u),
+                                             statistics.get(u.speaker or "", "none"))
            for u in present}
     changed = [u for u in present if recorded.get(u.name)
                and not runner.same_settings(recorded[u.name], now[u.name])]

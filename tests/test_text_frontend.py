@@ -387,14 +387,25 @@ def test_book_text_footnotes_ranges_and_broken_lines(text, labels, said, lex):
 @pytest.mark.parametrize("text,said", [
     ("3²", "three squared"), ("x³", "x. cubed"), ("2¹⁰", "two to the power of ten"),
     ("x^2", "x. squared"), ("10^6", "ten to the power of six"),
-    ("±2%", "plus or minus two percent"), ("≈5", "approximately five"), ("~5", "about five"),
-    ("×3", "times three"), ("÷2", "divided by two"),
+    ("10⁻³", "ten to the minus three"), ("Smith²³ said", "smith said"),  # a footnote mark
 ])
-def test_powers_and_symbols_glued_to_a_number_are_said(text, said):
-    """Review 117: "3²" was "thirty-two" (the superscript's compatibility form is a digit) and
-    "±2", "≈5", "~5" lost their symbol, so the words said for them went to a pause."""
+def test_powers_are_said(text, said):
+    """Review 117: "3²" was "thirty-two" (the superscript's compatibility form is a digit)."""
     assert " ".join(w for t in normalise(text) for w in t.readings[0]) == said
-    assert [t.text for t in normalise(text)] == [text]
+
+
+@pytest.mark.parametrize("text,said", [
+    ("±2%", "plus or minus two percent"), ("≈5", "approximately five"), ("~5", "about five"),
+    ("×3", "times three"), ("÷2", "divided by two"), ("±0.5", "plus or minus zero point five"),
+    ("~10,000", "about ten thousand"), ("±$5", "plus or minus five dollars"),
+    ("≈.5", "approximately point five"), ("±2 mm", "plus or minus two millimeters"),
+    ("5~7", "five seven"), ("12:00~13:00", "twelve o'clock thirteen o'clock"),  # as before
+])
+def test_symbols_glued_to_a_number_are_said_and_the_number_read_as_alone(text, said):
+    """Review 117: "±2", "≈5", "~5" lost their symbol, so the words said for them went to a
+    pause; the symbol is a token of its own, so that the number keeps its decimals, currency
+    and unit (review 119: "±0.5" had become "plus or minus zero dot five")."""
+    assert " ".join(w for t in normalise(text) for w in t.readings[0]) == said
 
 
 def test_a_unit_with_a_power_after_a_number_may_be_said_in_full(lex):

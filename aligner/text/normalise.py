@@ -48,8 +48,9 @@ SPOKEN_SYMBOLS: dict[str, list[str]] = {
 """Symbols people say when they stand alone ("R & D"); every other symbol-only token is dropped."""
 
 _BEFORE_NUMBER = "±≈~×÷"
-"""Symbols said when glued to the number after them ("±2", "≈5", "×3"): they were dropped as
-punctuation, and the spoken words' time went to a pause or a neighbour (review 117)."""
+"""Symbols said when glued to the number after them ("±2", "≈5", "×3"): a token of their own
+(`_glued_symbol_spans`), the number read as if typed apart. They were dropped as punctuation,
+and the spoken words' time went to a pause or a neighbour (review 117)."""
 
 _CURRENCY = {
     "$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
@@ -189,8 +190,10 @@ _PHONE_NUMBER_RE = re.compile(r"^(?:(?:1-)?\d{3}-\d{3}-\d{4}|[2-9]\d{2}-\d{4})$"
 _NUM_UNIT_RE = re.compile(r"^(%s)(?:\.(\d+))?([a-z]+(?:/[a-z]+)?)$" % _INT, re.IGNORECASE | _A)
 _DEGREE_RE = re.compile(r"^([+-]?)(%s)(?:\.(\d+))?°([cf])?$" % _INT, re.IGNORECASE | _A)
 _INITIALS_RE = re.compile(r"^(?:[a-z]\.)+[a-z]?\.?$", re.IGNORECASE)
-_SEPARATORS = re.compile(  # "~" and "^" before a digit are words: "~5" (about), "x^2" (a power)
-    r"[;!?()\[\]{}\"<>|\\*_]+|[~^]+(?!\d)|\.{2,}|-{2,}|(?<!\d)[,:]|[,:](?!\d)")
+_SEPARATORS = re.compile(  # but "~5" is a word (about five, `_glued_symbol_spans`), and "x^2",
+    # "10^-3" are powers; "5~7", "12:00~13:00" part as before
+    r"[;!?()\[\]{}\"<>|\\*_]+|\^+(?!-?\d)|(?<=\S)~+|~+(?!\d)|\.{2,}|-{2,}|(?<!\d)[,:]"
+    r"|[,:](?!\d)")
 
 # Transcript markup (MFA's conventions): a token in [..], {..} or <..>, or one word in (..) that
 # has a letter ("(inaudible)", not "(555)"), not glued to a word ("item(s)" stays a word).
@@ -302,14 +305,15 @@ def clean_with_origin(text: str) -> tuple[str, str, list[int] | None]:
     for i, ch in enumerate(nfc):
         if ch in _SUPERSCRIPT_DIGITS and _footnote_mark(nfc, i):
             continue
-        if ch in _SUPERSCRIPT_DIGITS and (i == 0 or nfc[i - 1] not in _SUPERSCRIPT_DIGITS):
-            c = "^" + _clean_char(ch)  # "3²": a power, "three squared", not "thirty-two"
-            out.append(c)
+        if ch in _POWER_START and (i == 0 or nfc[i - 1] not in _POWER_START) and (
+                ch != "\u207b" or nfc[i + 1: i + 2] in _SUPERSCRIPT_DIGITS):
+            c = "^" + ("-" if ch == "\u207b" else _clean_char(ch))  # "3²": a power, "three
+            out.append(c)  # squared", not "thirty-two"; "10⁻³": "ten to the minus three"
             origin.extend([i] * len(c))
             continue
-        if ch in "\u2012\u2013" and 0 < i < len(nfc) - 1 and nfc[i - 1].isdigit() \
+        if ch in "\u2012\u2013~\uff5e" and 0 < i < len(nfc) - 1 and nfc[i - 1].isdigit() \
                 and nfc[i + 1].isdigit():
-            c = "-"  # "1914–1918", "pp. 12–15": a range, as with a hyphen
+            c = "-"  # "1914–1918", "pp. 12–15", "5~7": a range, as with a hyphen
         else:
             c = _clean_char(ch)
         out.append(c)
@@ -318,10 +322,14 @@ def clean_with_origin(text: str) -> tuple[str, str, list[int] | None]:
 
 
 _SUPERSCRIPT_DIGITS = frozenset("\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079")
+_POWER_START = _SUPERSCRIPT_DIGITS | {"\u207b"}  # and a superscript minus: "10⁻³"
 
 
 def _power_words(exponent: str) -> list[str]:
-    """How a power is said: "squared", "cubed", else "to the power of" the number."""
+    """How a power is said: "squared", "cubed", "to the minus" the number, else "to the power
+    of" the number."""
+    if exponent.startswith("-"):
+        return ["to", "the", "minus", *_number_readings("", exponent[1:], None)[0]]
     return {"2": ["squared"], "3": ["cubed"]}.get(
         exponent, ["to", "the", "power", "of", *_number_readings("", exponent, None)[0]])
 
@@ -342,7 +350,7 @@ def _footnote_mark(text: str, i: int) -> bool:
     word = text[k:j]
     if not word:
         return unicodedata.category(text[j - 1])[0] == "P"
-    return len(word) > 2 and word.islower() and word not in _UNITS
+    return len(word) > 2 and not word.isupper() and word.lower() not in _UNITS  # "Smith²³"
 
 
 def _is_word_char(ch: str) -> bool:
@@ -370,8 +378,6 @@ def _strip_span(piece: str, known: Callable[[str], bool]) -> tuple[int, int]:
             break
         if ch in "+-" and (nxt.isdigit() or nxt in _CURRENCY or nxt == "."):
             break
-        if ch in _BEFORE_NUMBER and (nxt.isdigit() or nxt in _CURRENCY or nxt == "."):
-            break  # "±2", "≈5", "~5": said before the number, as when typed apart
         if ch in ".#" and nxt.isdigit():
             break
         if ch == "'" and (nxt.isdigit() or known(_core_word(rest))):
@@ -635,7 +641,7 @@ def _word_readings(core: str, known: Callable[[str], bool], shouting: bool) -> l
         initials = "&" in core and all(len(c) <= 2 and (c.isupper() or len(c) == 1)
                                        for c in re.findall(r"[^\W\d_]+", core))
         for chunk in re.findall(r"\d+(?:st|nd|rd|th)(?![^\W\d_])|'?\d+'?s(?![^\W\d_])"
-                                r"|[^\W\d_]+(?:'[^\W\d_]+)*|\^\d+|\d+|[&@+=.#×÷±≈~%]", core,
+                                r"|[^\W\d_]+(?:'[^\W\d_]+)*|\^-?\d+|\d+|[&@+=.#×÷]", core,
                                 re.IGNORECASE):
             # isdecimal, not isdigit: a digit that is no decimal (Rumi '𐹠') is a letter here
             # "5-km"; a capital M is no metre ("3M's": the company)
@@ -1069,14 +1075,24 @@ def _piece_spans(cleaned: str, markup: list[tuple[int, int]] = ()) -> list[tuple
                 continue
             for sep in _SEPARATORS.finditer(cleaned, start, end):
                 if sep.start() > start:
-                    spans.append((start, sep.start()))
+                    spans += _glued_symbol_spans(cleaned, start, sep.start())
                 start = sep.end()
             if end > start:
-                spans.append((start, end))
+                spans += _glued_symbol_spans(cleaned, start, end)
         if m_end > m_start:
             spans.append((m_start, m_end))
         pos = m_end
     return spans
+
+
+def _glued_symbol_spans(cleaned: str, start: int, end: int) -> list[tuple[int, int]]:
+    """[(start, end)], or the symbol and the number when the token is one of _BEFORE_NUMBER
+    glued to a number ("±0.5", "~$5", "≈.5"): two tokens, the number read as if typed apart
+    (its decimals, currency, the unit after it)."""
+    if end - start > 1 and cleaned[start] in _BEFORE_NUMBER and (
+            cleaned[start + 1].isdigit() or cleaned[start + 1] in ".$€£¥₹"):
+        return [(start, start + 1), (start + 1, end)]
+    return [(start, end)]
 
 
 # A word broken across two lines by a hyphen, as text copied from a typeset page has it.

@@ -352,7 +352,8 @@ def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tenso
     hiss masks speech sounds, over the lowest, where mains hum lies (50 Hz drops some 30 dB
     against 1 kHz): for `checks.noise_allowance`."""
     x = torch.as_tensor(waveform).flatten().to("cpu", torch.float32)
-    offset = dc_offset(x.numpy())
+    silent = torch.from_numpy(digital_silence(x.numpy()))
+    offset = dc_offset(x.numpy(), silent.numpy())
     hop = 160
     total = num_frames(x.numel(), hop)
     out = torch.empty(total)
@@ -360,10 +361,11 @@ def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tenso
         last = min(total, first + LEVEL_CHUNK)
         lo = first * hop - hop // 2  # window `first` starts half a hop before its frame
         want = (last - first + 1) * hop
-        piece = without_dc(x[max(0, lo): lo + want], offset)
+        piece = without_dc(x[max(0, lo): lo + want], offset, silent[max(0, lo): lo + want])
         if emphasis and len(piece):  # less 0.97 of the sample before (the first keeps itself)
             start = max(0, lo)
-            before = without_dc(x[start - 1: start], offset) if start > 0 else x.new_zeros(1)
+            before = (without_dc(x[start - 1: start], offset, silent[start - 1: start])
+                      if start > 0 else x.new_zeros(1))
             piece = piece - 0.97 * torch.cat([before, piece[:-1]])
         piece = torch.nn.functional.pad(piece, (max(0, -lo), want - len(piece) - max(0, -lo)))
         # a window is two hops: each hop's sum once, then neighbours added (a sliding average
@@ -374,22 +376,48 @@ def frame_levels(waveform: Tensor | np.ndarray, emphasis: bool = False) -> Tenso
     return out
 
 
-def dc_offset(samples: np.ndarray) -> float:
-    """The constant a recording's samples sit on (their mean), digital silence (exact zeros:
-    an editor's padding, which no offset reaches) not counted. No float64 copy of the
-    samples: an hour's would take 460 MB."""
-    count = np.count_nonzero(samples)
+# Exact zeros this many samples long or longer (10 ms at 16 kHz) are digital silence: an editor's
+# padding, a muted input, which no offset reaches. A shorter run is a sample that happens to be
+# zero: 16-bit audio sitting on an offset of a few steps has many, spread through its pauses.
+DIGITAL_SILENCE_RUN = 160
+
+
+def digital_silence(samples: np.ndarray) -> np.ndarray:
+    """Which samples lie in a run of DIGITAL_SILENCE_RUN exact zeros or more, [N] booleans.
+
+    Why runs: taken one by one, every zero sample of 16-bit audio on an offset was kept at zero
+    while the samples around it moved by the offset, a click each (157 in the README example
+    on an offset of 3 steps); a word moved 0.37 s between offsets of 3 and 66 steps."""
+    zero = samples == 0
+    out = np.zeros(len(samples), dtype=bool)
+    if not zero.any():
+        return out
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], zero, [False])).astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    for a, b in zip(starts, ends):
+        if b - a >= DIGITAL_SILENCE_RUN:
+            out[a:b] = True
+    return out
+
+
+def dc_offset(samples: np.ndarray, silent: np.ndarray | None = None) -> float:
+    """The constant a recording's samples sit on (their mean), digital silence (`silent`:
+    `digital_silence`'s, computed when None) not counted. No float64 copy of the samples: an
+    hour's would take 460 MB."""
+    silent = digital_silence(samples) if silent is None else silent
+    count = len(samples) - int(np.count_nonzero(silent))
+    # digital silence is zeros: the sum of the other samples is the sum of them all
     return float(samples.sum(dtype=np.float64)) / count if count else 0.0
 
 
-def without_dc(samples: Tensor, offset: float) -> Tensor:
-    """`samples` less `offset`, exact zeros (digital silence) left at zero."""
-    return torch.where(samples != 0, samples - offset, samples)
+def without_dc(samples: Tensor, offset: float, silent: Tensor) -> Tensor:
+    """`samples` less `offset`, digital silence (`silent`, `digital_silence`) left at zero."""
+    return torch.where(silent, samples, samples - offset)
 
 
 def model_wave(wave: np.ndarray | Tensor) -> np.ndarray | Tensor:
-    """The samples the model's analyses take: `wave` less its DC offset (`dc_offset`; exact
-    zeros, digital silence, stay zero), then `lift_quiet`. For training and aligning alike.
+    """The samples the model's analyses take: `wave` less its DC offset (`dc_offset`; digital
+    silence stays zero), then `lift_quiet`. For training and aligning alike.
 
     Why: a constant offset (a cheap recorder's or sound card's) is nothing a microphone heard,
     but the log-mels put it in their lowest bands, most of all in the pauses, where it is the
@@ -397,11 +425,16 @@ def model_wave(wave: np.ndarray | Tensor) -> np.ndarray | Tensor:
     edge by more than 50 ms in 6 of them (by 0.58 s at most), 0.0001 in one (0.45 s), with no
     flag. The frame levels and the voicing analysis take it away already."""
     if isinstance(wave, Tensor):
-        offset = dc_offset(wave.detach().cpu().numpy())
-        level = without_dc(wave, offset) if offset else wave
+        samples = wave.detach().to("cpu", torch.float32).numpy()
+        silent = digital_silence(samples)
+        offset = dc_offset(samples, silent)
+        silent_t = torch.from_numpy(silent).to(wave.device)
+        level = without_dc(wave, offset, silent_t) if offset else wave
     else:
-        offset = dc_offset(np.asarray(wave))
-        level = np.where(wave != 0, wave - np.asarray(offset, wave.dtype), wave) if offset else wave
+        wave = np.asarray(wave, dtype=np.float32)
+        silent = digital_silence(wave)
+        offset = dc_offset(wave, silent)
+        level = np.where(silent, wave, wave - np.float32(offset)) if offset else wave
     return lift_quiet(level)
 
 

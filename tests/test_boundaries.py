@@ -359,18 +359,22 @@ def test_frame_levels_are_the_power_of_each_frame_in_db():
 
 def test_frame_levels_are_each_windows_power_about_the_offset(monkeypatch):
     """Each level is the mean power of the 20 ms around its frame's centre, about the
-    recording's offset (exact zeros kept at zero), the same across the pieces it is measured in
+    recording's offset (digital silence, a run of 10 ms of exact zeros, kept at zero; a lone
+    zero sample is a sample like any other), the same across the pieces it is measured in
     (LEVEL_CHUNK made small), and the caller's samples are left as they were."""
     import aligner.features as features
 
     monkeypatch.setattr(features, "LEVEL_CHUNK", 7)
     x = (0.02 + 0.1 * np.random.default_rng(0).standard_normal(1630)).astype(np.float32)
-    x[400:500] = 0.0
+    x[400:600] = 0.0
+    x[900] = x[1000:1100] = 0.0  # zeros that are no silence: too short a run
     kept = x.copy()
     db = frame_levels(x).numpy()
     assert np.array_equal(x, kept)
-    offset = x[x != 0].astype(np.float64).mean()
-    centred = np.where(x != 0, x - offset, 0.0)
+    silent = np.zeros(len(x), bool)
+    silent[400:600] = True
+    offset = x[~silent].astype(np.float64).mean()
+    centred = np.where(silent, 0.0, x - offset)
     padded = np.concatenate([np.zeros(80), centred, np.zeros(400)])
     want = [10 * np.log10((padded[t * 160: t * 160 + 320] ** 2).mean() + 1e-12)
             for t in range(len(db))]

@@ -353,6 +353,13 @@ def test_the_model_takes_a_recording_without_its_dc_offset_and_its_digital_silen
     assert np.all(np.asarray(model_wave(kept))[:400] == 0.0)
     assert abs(float(np.asarray(model_wave(kept))[400:].mean())) < 1e-6
     assert model_wave(np.zeros(8, np.float32)).max() == 0.0
+    # 16-bit audio on an offset of 3 steps: its samples that happen to be zero are samples,
+    # not silence, and move with the rest (kept at zero, each was a click; review 119)
+    steps = np.round(speech * 100).astype(np.float32) / 32768
+    quantised = np.concatenate([np.zeros(400, np.float32), steps])
+    on_offset = np.concatenate([np.zeros(400, np.float32), steps + np.float32(3 / 32768)])
+    assert np.count_nonzero(on_offset[400:] == 0) > 10
+    assert np.abs(model_wave(on_offset) - model_wave(quantised)).max() < 1e-6
 
 
 def test_quiet_recordings_are_lifted_to_the_quiet_peak_and_others_left_alone():

@@ -178,7 +178,7 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording],
 
     from aligner.align import Aligner
     from aligner.alignment import mean_word_confidence
-    from aligner.features import CHANGE_FEATURES, spectral_change
+    from aligner.features import CHANGE_FEATURES, model_wave, spectral_change
 
     aligner = Aligner(model)
     aligner.snap_boundaries = False
@@ -195,7 +195,7 @@ def held_out_figures(model: "AcousticModel", recordings: list[Recording],
             confidences.append(mean)
         if not landmarks:
             continue
-        change = spectral_change(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)))
+        change = spectral_change(torch.from_numpy(model_wave(wave)))
         strength = landmark_strength(result.phones, change.numpy(), CHANGE_FEATURES.frame_duration)
         if strength:
             strengths.append(float(np.mean(strength)))

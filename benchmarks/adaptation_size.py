@@ -84,7 +84,7 @@ def figures(model_dir: Path, files: list[Path]) -> dict[str, float]:
     from aligner.dataset import Item, collate
     from aligner.evaluate import score_utterance
     from aligner.formats import read_alignment
-    from aligner.features import log_mel
+    from aligner.features import log_mel, model_wave
     from aligner.model import load_model
     from aligner.phone_folding import load_folding
     from aligner.text.frontend import parse_transcript, read_transcript
@@ -106,7 +106,7 @@ def figures(model_dir: Path, files: list[Path]) -> dict[str, float]:
         conf.append(float(np.mean([w.confidence for w in hyp.words if w.label])))
         words = parse_transcript(read_transcript(f.with_suffix(".lab")), aligner.lexicon)
         wave = aligner.load_waveform(f)[0]
-        item = Item(f.stem, log_mel(torch.from_numpy(wave), cfg.feature_config),
+        item = Item(f.stem, log_mel(torch.from_numpy(model_wave(wave)), cfg.feature_config),
                     [phone_ids(w.pronunciations[0]) for w in words])
         with torch.no_grad():
             x, lengths, live = collate([item.feats.float()])

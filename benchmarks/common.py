@@ -170,7 +170,7 @@ def write_results(name: str, title: str, body_md: str, data: dict, docs_intro: s
     previous results in place, never a truncated table."""
     from aligner.atomic import atomic_open
 
-    body_md = portable_paths(body_md)
+    body_md, docs_intro = portable_paths(body_md), portable_paths(docs_intro)
     md = f"# {title}\n\n{body_md.strip()}\n"
     docs = DOCS / f"{name}.md"
     page = f"# {title}\n\n{docs_intro.strip()}\n\n## Latest results\n\n{body_md.strip()}\n" if docs_intro else md
@@ -187,11 +187,13 @@ def portable_paths(text: str) -> str:
     relative to its root (`models/english`), those under the folder `$DATA` names (the docs'
     name for the data folder, when it is set) as `$DATA/...`. Why: the pages are read on other
     machines, where `/work/data/synth` means nothing; the JSON keeps the paths as they were."""
-    end = r"(?=[/`'\"\s),;:]|$)"  # a whole path component ends there
-    text = re.sub(re.escape(str(REPO)) + "/", "", text)
+    start = r"(?<![\w./-])"  # a whole path begins there, not inside another one
+    end = r"(?=[/`'\"\s),;:]|\.(?!\w)|$)"  # ... and a component ends there
+    text = re.sub(start + re.escape(str(REPO)) + "/", "", text)
+    text = re.sub(start + re.escape(str(REPO)) + end, ".", text)
     data = os.environ.get("DATA", "").rstrip("/")
     if data and os.path.isabs(data):
-        text = re.sub(re.escape(data) + end, "$DATA", text)
+        text = re.sub(start + re.escape(data) + end, "$DATA", text)
     return text
 
 

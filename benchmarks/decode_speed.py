@@ -41,7 +41,8 @@ from torch import Tensor  # noqa: E402
 from aligner.decode_reference import ref_segment_score, ref_viterbi_segments  # noqa: E402
 from aligner.atomic import atomic_open  # noqa: E402
 from benchmarks.common import (  # noqa: E402
-    RESULTS, _clean, command_line, machine, machine_lines, markdown_table, set_threads,
+    RESULTS, _clean, command_line, machine, machine_lines, markdown_table, portable_paths,
+    set_threads,
 )
 
 NAME = "decode_speed"
@@ -174,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     body = (f"{machine_lines(m)}- Threads: {args.threads}; median of {args.reps} interleaved "
             f"calls after one warm-up each\n\n{table}\n")
     with atomic_open(RESULTS / f"{args.name}.md") as handle:  # all or nothing, as write_results
-        handle.write(f"# Decoding speed: numpy DP vs the previous torch DP\n\n{body}")
+        handle.write(portable_paths(
+            f"# Decoding speed: numpy DP vs the previous torch DP\n\n{body}"))
     with atomic_open(RESULTS / f"{args.name}.json") as handle:
         handle.write(json.dumps(_clean({"machine": m, "command": command_line(), "threads": args.threads,
                                         "reps": args.reps, "rows": data_rows}), indent=2) + "\n")

@@ -41,6 +41,10 @@ def test_pages_show_repository_and_data_paths_as_a_reader_can_follow_them(folder
     assert json.loads((results / "x.json").read_text()) == {"corpus": "/srv/d/synth"}
     monkeypatch.delenv("DATA")
     assert common.portable_paths("/srv/d/synth") == "/srv/d/synth"  # unknown: left alone
+    monkeypatch.setenv("DATA", "/srv/d")
+    repo = str(common.REPO)
+    assert common.portable_paths(f"see /srv/d. cd {repo} && /mnt{repo}/x") == (
+        f"see $DATA. cd . && /mnt{repo}/x")  # a path inside another one is not ours
 
 
 def test_failed_write_results_leaves_the_previous_results(folders):

@@ -32,7 +32,7 @@ import torch
 from aligner.audio import SAMPLE_RATE, load_audio
 from aligner.corpus import gold_utterances
 from aligner.boundary_net import HOP, SILENCE_ID, BoundaryNet, phone_id
-from aligner.features import fine_spectra
+from aligner.features import fine_spectra, model_wave
 from aligner.formats import read_alignment
 
 CHECK_EVERY = 1000
@@ -66,7 +66,7 @@ def extract(corpus: Path, out: Path) -> None:
     t0 = time.time()
     for n, u in enumerate(utts):
         wave = load_audio(u.audio)
-        pieces = list(fine_spectra(torch.from_numpy(wave)))
+        pieces = list(fine_spectra(torch.from_numpy(model_wave(wave))))
         if len(pieces) != 1:  # over a minute: the network was trained on whole utterances
             print(f"{u.audio}: {len(wave) / SAMPLE_RATE:.0f} s, left out (a minute at most)")
             continue

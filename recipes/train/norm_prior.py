@@ -26,7 +26,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from aligner.audio import load_audio  # noqa: E402
-from aligner.features import log_mel, model_input  # noqa: E402
+from aligner.features import log_mel, model_input, model_wave  # noqa: E402
 from aligner.model import CONFIG_FILE, read_config, recording_statistics, save_config  # noqa: E402
 
 
@@ -55,7 +55,7 @@ def speech_statistics(paths: list[Path], config) -> tuple[list[float], list[floa
     features = config.feature_config
     found = []
     for path in paths:
-        feats, live = model_input(log_mel(torch.from_numpy(load_audio(path)), features),
+        feats, live = model_input(log_mel(torch.from_numpy(model_wave(load_audio(path))), features),
                                   features.log_floor)
         stats = recording_statistics(feats, live, config.norm_top_db, config.norm_level)
         if stats is not None:  # nothing counted (a silent file): no statistics to give

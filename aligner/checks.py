@@ -851,20 +851,28 @@ CLIPPED_SHARE = 0.001
 
 
 def recording_level(wave: np.ndarray) -> list[Flag]:
-    """`quiet_audio` when the loudest sample of `wave` (floats, full scale 1) is below
-    QUIET_DBFS, `clipped` when CLIPPED_SHARE of its samples or more are at full scale: a muted
-    or distant microphone, the wrong input, or an input level set too high. Both are about the
+    """`quiet_audio` when the loudest sample of `wave` (floats, full scale 1), about its DC
+    offset (`features.dc_offset`), is below QUIET_DBFS, `clipped` when CLIPPED_SHARE of its
+    samples or more are at full scale: a muted or distant microphone, the wrong input, or an
+    input level set too high. Both are about the
     recording, not the alignment, which may still be right: a clinician wants to know. Samples
     beyond 1.0 come from a clipped recording resampled (its flat tops ring past 1.0) or from a
     floating-point file scaled beyond 1.0, which is intact: the samples cannot tell which, so
     the message says both (tests/test_checks.py)."""
+    from aligner.features import dc_offset, digital_silence
+
     if wave.size == 0:
         return []
     magnitude = np.abs(wave)
     peak = float(magnitude.max())
+    silent = digital_silence(wave)
+    offset = dc_offset(wave, silent)
+    # how far the signal swings, not where it sits: a muted input on a sound card's offset
+    # of 0.02 (-34 dBFS) is as quiet as one at zero (review 119)
+    swing = float(np.abs(np.where(silent, 0.0, wave - offset)).max()) if offset else peak
     flags = []
-    if peak < 10 ** (QUIET_DBFS / 20):
-        level = 20 * np.log10(peak) if peak > 0 else float("-inf")
+    if swing < 10 ** (QUIET_DBFS / 20):
+        level = 20 * np.log10(swing) if swing > 0 else float("-inf")
         flags.append(Flag("quiet_audio",
                           f"the loudest sample is at {level:.0f} dBFS: a recording this quiet "
                           "(a muted or distant microphone, the wrong input) may hold little "

@@ -808,6 +808,14 @@ def test_a_recording_too_quiet_or_clipped_is_flagged():
     assert recording_level(edge) == []
     assert [f.kind for f in recording_level(np.zeros(100, dtype=np.float32))] == ["quiet_audio"]
     assert recording_level(np.zeros(0, dtype=np.float32)) == []
+    # a muted input on a sound card's offset (-34 dBFS) is as quiet as one at zero; digital
+    # silence beside it (zeros) is not a swing of the offset's size (review 119)
+    muted = (voice * 10 ** ((QUIET_DBFS - 15) / 20) / 0.5 + 0.02).astype(np.float32)
+    padded = np.concatenate([np.zeros(1600, np.float32), muted])
+    for wave in (muted, padded):
+        (quiet,) = recording_level(wave)
+        assert quiet.kind == "quiet_audio" and "-60 dBFS" in quiet
+    assert recording_level(voice + np.float32(0.02)) == []
 
 
 @pytest.mark.parametrize("rate,gain", [(44100, 8), (8000, 30)])

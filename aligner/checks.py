@@ -869,7 +869,7 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
     offset = dc_offset(wave, silent)
     # how far the signal swings, not where it sits: a muted input on a sound card's offset
     # of 0.02 (-34 dBFS) is as quiet as one at zero (review 119)
-    swing = float(np.abs(np.where(silent, 0.0, wave - offset)).max()) if offset else peak
+    swing = _swing(wave, silent, offset) if offset else peak
     flags = []
     if swing < 10 ** (QUIET_DBFS / 20):
         level = 20 * np.log10(swing) if swing > 0 else float("-inf")
@@ -891,6 +891,17 @@ def recording_level(wave: np.ndarray) -> list[Flag]:
                        "record at a lower input level")
         flags.append(Flag("clipped", message))
     return flags
+
+
+def _swing(wave: np.ndarray, silent: np.ndarray, offset: float, piece: int = 1 << 20) -> float:
+    """The largest |sample - offset| outside digital silence (`silent`), piece by piece: the
+    whole recording's differences at once took 0.9 GB more for two hours."""
+    swing = 0.0
+    for first in range(0, len(wave), piece):
+        kept = wave[first: first + piece][~silent[first: first + piece]]
+        if len(kept):
+            swing = max(swing, float(kept.max()) - offset, offset - float(kept.min()))
+    return swing
 
 
 # A recording that ends in voiced speech at close to the level of its loud parts was cut

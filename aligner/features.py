@@ -389,14 +389,20 @@ def digital_silence(samples: np.ndarray) -> np.ndarray:
     while the samples around it moved by the offset, a click each (157 in the README example
     on an offset of 3 steps); a word moved 0.37 s between offsets of 3 and 66 steps."""
     zero = samples == 0
-    out = np.zeros(len(samples), dtype=bool)
     if not zero.any():
-        return out
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], zero, [False])).astype(np.int8)))
-    starts, ends = edges[0::2], edges[1::2]
+        return zero
+    step = np.diff(zero.view(np.int8))  # +1 where a run of zeros begins, -1 after it ends
+    starts = np.flatnonzero(step == 1) + 1
+    ends = np.flatnonzero(step == -1) + 1
+    if zero[0]:
+        starts = np.concatenate(([0], starts))
+    if zero[-1]:
+        ends = np.concatenate((ends, [len(zero)]))
+    del step
+    out = zero  # reused: a short run is cleared, a long one kept
     for a, b in zip(starts, ends):
-        if b - a >= DIGITAL_SILENCE_RUN:
-            out[a:b] = True
+        if b - a < DIGITAL_SILENCE_RUN:
+            out[a:b] = False
     return out
 
 
@@ -434,7 +440,10 @@ def model_wave(wave: np.ndarray | Tensor) -> np.ndarray | Tensor:
         wave = np.asarray(wave, dtype=np.float32)
         silent = digital_silence(wave)
         offset = dc_offset(wave, silent)
-        level = np.where(silent, wave, wave - np.float32(offset)) if offset else wave
+        level = wave
+        if offset:  # one new array (a two-hour recording's is 460 MB), not a temporary too
+            level = wave - np.float32(offset)
+            level[silent] = 0.0
     return lift_quiet(level)
 
 

@@ -399,10 +399,11 @@ def digital_silence(samples: np.ndarray) -> np.ndarray:
     if zero[-1]:
         ends = np.concatenate((ends, [len(zero)]))
     del step
-    out = zero  # reused: a short run is cleared, a long one kept
-    for a, b in zip(starts, ends):
-        if b - a < DIGITAL_SILENCE_RUN:
-            out[a:b] = False
+    long = ends - starts >= DIGITAL_SILENCE_RUN  # a few; short runs may be thousands
+    out = zero  # reused (a two-hour recording's mask is 115 MB): cleared, then the long runs set
+    out[:] = False
+    for a, b in zip(starts[long], ends[long]):
+        out[a:b] = True
     return out
 
 

@@ -45,7 +45,7 @@ from aligner.checks import (Flag, Thresholds, audible, beyond_audio, decoder_dis
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
                             is_long)
-from aligner.errors import one_line
+from aligner.errors import naming, one_line
 from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt_problem,
                              last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
@@ -493,10 +493,7 @@ class Aligner:
         try:
             return prepare_text(text, self.lexicon)
         except ValueError as err:  # the front-end does not know the file: name it here
-            message = one_line(err)
-            if source not in message:
-                message = f"{source}: {message}"
-            raise type(err)(message) from None
+            raise type(err)(naming(source, err)) from None
 
     # ------------------------------------------------------------------ stage 1: encode
     def encode(self, waves: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor],

@@ -19,3 +19,10 @@ def one_line(err: object) -> str:
     if lines[0].endswith(":") and len(lines) > 1:
         return f"{lines[0]} {lines[1]}"
     return lines[0]
+
+
+def naming(source: object, err: object) -> str:
+    """`one_line(err)` opening with `source` (a file's path), unless it names it already: a
+    transcript's words are read without their file, and the error must say which it was."""
+    message = one_line(err)
+    return message if str(source) in message else f"{source}: {message}"

@@ -472,6 +472,19 @@ def utterance_settings(settings: str, transcript: str, statistics: str | None = 
     return settings + transcript + own
 
 
+def settings_of(settings: str, utt: Utterance, statistics: dict[str, str] | None) -> str:
+    """`utterance_settings` for `utt`: its transcript file and its speaker's entry of
+    `statistics` (speaker -> `speaker_norm.statistics_inputs`; None: not recorded)."""
+    return utterance_settings(settings, transcript_setting(utt),
+                              speaker_statistics(statistics, utt.speaker or ""))
+
+
+def speaker_statistics(statistics: dict[str, str] | None, speaker: str) -> str | None:
+    """A speaker's entry of `statistics`: "none" for a speaker without statistics, None when
+    none are recorded (`utterance_settings` then leaves them out)."""
+    return None if statistics is None else statistics.get(speaker, "none")
+
+
 _OWN_KEYS = (" transcript=", " speaker_stats=")  # `utterance_settings`' own parts
 
 
@@ -625,9 +638,7 @@ def plan(utterances: Sequence[Utterance], out_dir: Path, formats: Sequence[str],
         if utt.transcript is None:  # its transcript is gone: what our runs wrote is stale
             stale = utterance_outputs(out_dir, utt, formats, plots) if ours else []
         else:
-            mine = utterance_settings(settings, transcript_setting(utt),
-                                      None if statistics is None
-                                      else statistics.get(utt.speaker or "", "none"))
+            mine = settings_of(settings, utt, statistics)
             old = (mine if recorded is None  # the caller does not know: taken as ours
                    else recorded[utt.name] or mine if utt.name in recorded else None)
             stale = stale_outputs(out_dir, utt, formats, plots, dictionary)
@@ -1026,9 +1037,8 @@ class Journal:
     synced: float = field(default_factory=time.monotonic)
 
     def record(self, result: Result) -> None:
-        result.settings = utterance_settings(
-            self.settings, result.transcript,
-            None if self.statistics is None else self.statistics.get(result.speaker, "none"))
+        result.settings = utterance_settings(self.settings, result.transcript,
+                                             speaker_statistics(self.statistics, result.speaker))
         sync = time.monotonic() - self.synced >= JOURNAL_SYNC_SECONDS
         line = "\n" + json.dumps(report_row(result))
         try:

@@ -19,7 +19,7 @@ from aligner.atomic import atomic_open, ensure_dir
 from aligner.corpus import (Utterance, find_utterances, no_transcript_problem, orphan_transcripts,
                             same_name_problems, transcript_conflict, unreadable_inputs,
                             unreadable_message)
-from aligner.errors import one_line
+from aligner.errors import naming, one_line
 from aligner.text.frontend import Lexicon
 from aligner.text.phones import STAR
 
@@ -160,9 +160,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
             prepared = prepare_text(segment.text, lexicon)
         except ValueError as err:
             if segment.whole:  # named as `align` names it: the file, then what is wrong
-                message = one_line(err)
-                check.problems.append(message if segment.source in message
-                                      else f"{segment.source}: {message}")
+                check.problems.append(naming(segment.source, err))
                 return check
             issues.append(f"{segment.source}: {one_line(err)}")
             continue

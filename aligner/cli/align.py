@@ -714,9 +714,7 @@ def _print_changed_settings(recorded: dict[str, str], settings: str, utterances,
 
     present = [u for u in utterances  # an untranscribed recording's namesakes are not aligned
                if u.transcript is not None and runner.utterance_outputs(out_dir, u, fmts, plots)]
-    now = {u.name: runner.utterance_settings(settings, runner.transcript_setting(u),
-                                             statistics.get(u.speaker or "", "none"))
-           for u in present}
+    now = {u.name: runner.settings_of(settings, u, statistics) for u in present}
     changed = [u for u in present if recorded.get(u.name)
                and not runner.same_settings(recorded[u.name], now[u.name])]
     if changed:

@@ -1090,7 +1090,8 @@ def _glued_symbol_spans(cleaned: str, start: int, end: int) -> list[tuple[int, i
     glued to a number ("±0.5", "~$5", "≈.5"): two tokens, the number read as if typed apart
     (its decimals, currency, the unit after it)."""
     if end - start > 1 and cleaned[start] in _BEFORE_NUMBER and (
-            cleaned[start + 1].isdigit() or cleaned[start + 1] in ".$€£¥₹"):
+            cleaned[start + 1].isdigit() or cleaned[start + 1] == "."
+            or cleaned[start + 1] in _CURRENCY):
         return [(start, start + 1), (start + 1, end)]
     return [(start, end)]
 

@@ -414,6 +414,13 @@ def test_a_unit_with_a_power_after_a_number_may_be_said_in_full(lex):
     assert ["meters", "squared"] in unit.readings and ["m.", "squared"] in unit.readings
 
 
+@pytest.mark.parametrize("text", ["10⁻³ m", "10^-3 m", "2³ m"])
+def test_a_unit_after_a_number_with_a_power_may_be_said_in_full(text, lex):
+    """Review 119: "10⁻³ m" offered only the letter M, as if no number came before it."""
+    unit = normalise(text, known=lex.__contains__)[-1]
+    assert unit.text == "m" and ["meters"] in unit.readings
+
+
 def test_symbols_only_tokens_dropped(lex):
     assert words_of("hello ... -- ## ** world", lex) == [("hello", "hello"), ("world", "world")]
 

@@ -75,6 +75,7 @@ _UNITS = {
 _UNIT_ONLY = {"km", "kg", "cm", "mm", "mg", "ml", "ft", "lb", "lbs", "oz", "mph", "kph", "hz",
               "khz", "mhz", "ghz", "kb", "mb", "gb", "tb", "sec", "hr", "hrs", "kw", "yd"}
 _PLAIN_NUMBER_RE = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?(?:-\d[\d,]*(?:\.\d+)?)?", re.ASCII)  # -5, 5-10
+_POWER_END = re.compile(r"\^-?\d+$")  # a number's power: "10^-3" (10⁻³) is a number to a unit
 _AMOUNT_RE = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?", re.ASCII)  # a sum of money: no range
 _UNIT_SINGULAR = {"kilometers": "kilometer", "kilograms": "kilogram", "meters": "meter",
                   "feet": "foot", "pounds": "pound", "ounces": "ounce", "hours": "hour",
@@ -1190,7 +1191,8 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         if re.fullmatch(r"[^\W\d_]+\^\d+", unit):  # "9 m²": metres squared, or M squared
             unit, exponent = unit.split("^")
             power = _power_words(exponent)
-        after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(prev) is not None
+        after_number = (i > 0 and _PLAIN_NUMBER_RE.fullmatch(re.sub(_POWER_END, "", prev))
+                        is not None  # "10⁻³ m" (10^-3) too
                         and cleaned[spans[i - 1][1]:a].isspace())  # "5 km", not "5. In fact"
         words = _unit_words(unit, prev == "1") if after_number and unit not in ("am", "pm") else None
         words = words + power if words else words

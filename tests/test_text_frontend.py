@@ -148,6 +148,26 @@ def test_ambiguous_numbers_give_reading_variants(lex):
     assert any(s.startswith("T UW1 TH AW1 Z AH0 N D T EH1 N") for s in spoken)
 
 
+@pytest.mark.parametrize("text,first,digits", [
+    ("7399", "seven thousand three hundred ninety-nine", ["seven three nine nine"]),
+    ("203", "two hundred three", ["two zero three", "two oh three"]),
+    ("42", "forty-two", ["four two"]),
+    ("1210", "twelve ten", ["one two one zero", "one two one oh"]),
+])
+def test_a_bare_number_may_be_read_digit_by_digit(text, first, digits):
+    """Review 121: a code, PIN or room number typed as one number ("7399") had no reading digit
+    by digit, so a learner who read its digits was aligned to the cardinal's phones (23 of 25)."""
+    (token,) = normalise(text)
+    said = [" ".join(r) for r in token.readings]
+    assert said[0] == first and all(d in said[1:] for d in digits)
+
+
+@pytest.mark.parametrize("text", ["1,234", "-42", "42%", "5"])
+def test_a_number_with_a_comma_sign_or_unit_is_not_read_digit_by_digit(text):
+    assert not any(r == ["four", "two"] or r[:3] == ["one", "two", "three"]
+                   for t in normalise(text) for r in t.readings)
+
+
 @pytest.mark.parametrize("text,first,also,as_typed", [
     # a date typed as numbers was read "three four two thousand twenty-one", as nobody says it
     ("3/4/2021", "march fourth twenty twenty-one", "the third of april twenty twenty-one",

@@ -454,14 +454,19 @@ def _number_readings(sign: str, int_part: str, frac: str | None,
     if not digits_only:
         return []
     n = int(digits_only)
-    if year_ok and not prefix and "," not in int_part and len(digits_only) == 4 and (
-            1000 <= n <= 2099):
-        return num.year_readings(n)
-    if len(digits_only) > 1 and digits_only.startswith("0"):
-        return [prefix + num.digits(digits_only), prefix + num.cardinal(n)]
-    if "," not in int_part and len(digits_only) >= 7:
-        return [prefix + num.digits(digits_only), prefix + num.cardinal(n)]
-    return [prefix + num.cardinal(n)]
+    bare = year_ok and not prefix and "," not in int_part
+    if bare and len(digits_only) == 4 and 1000 <= n <= 2099:
+        readings = num.year_readings(n)
+    elif (len(digits_only) > 1 and digits_only.startswith("0")) or (
+            "," not in int_part and len(digits_only) >= 7):
+        readings = [prefix + num.digits(digits_only), prefix + num.cardinal(n)]
+    else:
+        readings = [prefix + num.cardinal(n)]
+    if bare and len(digits_only) > 1:  # a code, a PIN, a room: "7399" said "seven three nine
+        # nine" (review 121: 23 of 25 learners reading digits were given the cardinal's phones)
+        said = num.digits(digits_only)
+        readings += [said, ["oh" if w == "zero" else w for w in said]]
+    return _dedupe(readings)
 
 
 def _money(symbol: str, int_part: str | None, frac: str | None, scale: str | None,

@@ -88,6 +88,25 @@ class AudioTooShortError(AlignmentError):
     class so that a service can say so rather than show the message."""
 
 
+class NoSpeechError(AudioTooShortError):
+    """The recording is too short for its whole transcript, and nobody speaks in it (`no_speech`'s
+    measure): the speaker said nothing, a learner who did not answer, rather than stopping
+    early. Its own class so that a service tells that speaker the right thing."""
+
+
+def speech_share(wave: np.ndarray, min_share: float, voiced: "torch.Tensor | None" = None
+                 ) -> float:
+    """The share of a 16 kHz recording's frames that are voiced (`features.voiced_share`;
+    `voiced`: its `voiced_frames` when computed already), looked at again in hiss when under
+    `min_share` (`features.voiced_share_in_noise`): what `no_speech` judges."""
+    from aligner.features import voiced_frames, voiced_share, voiced_share_in_noise
+
+    share = voiced_share(voiced_frames(wave) if voiced is None else voiced)
+    if share < min_share:  # in hiss? a second look
+        share = max(share, voiced_share_in_noise(wave))
+    return share
+
+
 class DeviceError(ValueError):
     """The requested compute device is not available."""
 
@@ -372,8 +391,7 @@ class Aligner:
         that span the whole recording."""
         from aligner.boundaries import (close_short_pauses, extend_into_voicing,
                                         hold_single_sound)
-        from aligner.features import (frame_levels, voiced_and_band, voiced_share,
-                                      voiced_share_in_noise)
+        from aligner.features import frame_levels, voiced_and_band
         from aligner.text.phones import SILENCE, SPOKEN_NOISE, STAR
 
         duration = len(wave) / self.sample_rate
@@ -398,6 +416,10 @@ class Aligner:
                                           self.sample_rate, self.hop, self.model.config.states)
                 if problem is not None:  # the whole recording: it is too short for the text
                     if segment.whole:
+                        share = speech_share(wave, self.thresholds.min_voiced_share)
+                        if share < self.thresholds.min_voiced_share:
+                            raise NoSpeechError(f"{name}: {problem}; and nobody seems to speak "
+                                                f"in it (only {share:.1%} voiced)")
                         raise AudioTooShortError(f"{name}: {problem}")
                     raise AlignmentError(f"{name} [{segment.source}]: {problem}")
             except (AlignmentError, TranscriptError) as err:
@@ -431,9 +453,7 @@ class Aligner:
                                                    voiced.numpy(), levels, self.frame_duration)
                 a = replace(a, words=words, phones=phones)
             a = replace(a, word_evidence=on_words(a.word_evidence, a.words))
-            share = voiced_share(voiced)
-            if share < self.thresholds.min_voiced_share:  # in hiss? a second look (no_speech)
-                share = max(share, voiced_share_in_noise(piece))
+            share = speech_share(piece, self.thresholds.min_voiced_share, voiced)
             heard = heard_speech(outputs.log_probs.numpy())  # what voicing alone misses
             n = min(len(heard), len(voiced), len(levels))
             heard[:n] &= audible(levels[:n], a.words, self.frame_duration)
@@ -1139,5 +1159,6 @@ def _load_lexicon(dictionary: str | Path | None):
     return load_lexicon(Path(dictionary) if dictionary is not None else None)
 
 
-__all__ = ["Aligner", "AlignmentError", "DeviceError", "DeviceMemoryError", "AudioError", "Encoded",
-           "PreparedText", "Segment", "tidy_phones", "fill_gaps", "resolve_device"]
+__all__ = ["Aligner", "AlignmentError", "AudioTooShortError", "NoSpeechError", "DeviceError",
+           "DeviceMemoryError", "AudioError", "Encoded", "PreparedText", "Segment", "tidy_phones",
+           "fill_gaps", "resolve_device"]

@@ -376,3 +376,18 @@ def test_what_a_speaker_can_fix_has_a_class_of_its_own(aligner):
         aligner.align(speechlike(0.3), text="the quick brown fox jumps over the lazy dog",
                       sample_rate=16000)
     assert issubclass(AudioTooShortError, AlignmentError)
+
+
+def test_a_recording_too_short_for_its_text_where_nobody_speaks_says_so(aligner):
+    """Review 121: a learner who said nothing, in a clip too short for the prompt, was told the
+    recording stopped early (`AudioTooShortError`), as one who read half the prompt is."""
+    from aligner.align import AudioTooShortError, NoSpeechError
+
+    room = np.random.default_rng(0).normal(0, 0.003, 8000).astype(np.float32)  # 0.5 s of hiss
+    text = "the quick brown fox jumps over the lazy dog"
+    with pytest.raises(NoSpeechError, match="nobody seems to speak"):
+        aligner.align(room, text=text, sample_rate=16000)
+    assert issubclass(NoSpeechError, AudioTooShortError)
+    with pytest.raises(AudioTooShortError) as spoken:  # a voice, stopped early
+        aligner.align(speechlike(0.3), text=text, sample_rate=16000)
+    assert not isinstance(spoken.value, NoSpeechError)

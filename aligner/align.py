@@ -41,7 +41,8 @@ from aligner.checks import (Flag, Thresholds, audible, beyond_audio, decoder_dis
                             ends_in_speech, find_flags, flag_kind, for_speaker, heard_speech,
                             interval_mismatches, interval_not_aligned, noise_margin, noisy_audio,
                             overlapping_speech, recording_level, transcript_fit,
-                            untranscribed_turns, voiced_outside_words, words_in_silence)
+                            speech_in_pauses, untranscribed_turns, voiced_outside_words,
+                            words_in_silence)
 from aligner.corpus import TRANSCRIPT_EXTENSIONS
 from aligner.decode import (DECODERS, DEFAULT_METHOD, Decoder, DecoderInput, decoder_for,
                             is_long)
@@ -400,7 +401,8 @@ class Aligner:
                              f"but the audio is {duration:.2f} s long: encode this recording")
         per_speaker: dict[str | None, list[Alignment]] = {}
         aligned_text: dict[str | None, list[str]] = {}  # each speaker's aligned segments' text
-        left_out: dict[str | None, list[Flag]] = {}  # intervals that could not be aligned
+        segment_flags: dict[str | None, list[Flag]] = {}  # found segment by segment: intervals
+        # that could not be aligned, speech in a long pause
         first_error: ValueError | None = None
         spoken: list[Segment] = []
         whole_voiced = whole_levels = whole_band = None  # voicing, levels and band of the whole
@@ -428,7 +430,7 @@ class Aligner:
                 first_error = first_error or err
                 # one interval of a TextGrid: the others are aligned, as MFA aligns each of
                 # its utterances on its own; the flag says what is missing
-                left_out.setdefault(owner, []).append(
+                segment_flags.setdefault(owner, []).append(
                     interval_not_aligned(segment.start, segment.end, one_line(err)))
                 per_speaker.setdefault(owner, [])
                 continue
@@ -460,6 +462,8 @@ class Aligner:
             speech = np.concatenate([voiced.numpy()[:n] | heard[:n], voiced.numpy()[n:]])
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
                 a.words, speech, self.frame_duration))
+            segment_flags.setdefault(owner, []).extend(speech_in_pauses(
+                a.words, speech, self.thresholds, self.frame_duration, offset))
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
             aligned_text.setdefault(owner, []).append(segment.text.strip())
             if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):
@@ -489,7 +493,7 @@ class Aligner:
             merged.band_edge = whole_band
             own = [(g.start, g.end) for g in segments if not g.whole and _owner(g, speaker) == spk]
             mine = [(start, end) for start, end, who in talk if who == spk]
-            flags = [*left_out.get(spk, []), *find_flags(merged, self.thresholds),
+            flags = [*segment_flags.get(spk, []), *find_flags(merged, self.thresholds),
                      *interval_mismatches(parts, self.thresholds, merged.noise_margin, whole_band),
                      *beyond_audio(own, duration),
                      *overlapping_speech(mine, [t for t in talk if t[2] != spk], self.thresholds),

@@ -82,6 +82,11 @@ class Thresholds:
     # 48.8% of 400 with their second half left out (36.5%), none more in white, pink or hum
     # noise at 10 dB (benchmarks/real_speech.py; docs/usage.md).
     max_speech_outside: float = 0.9
+    # Above: seconds of such speech inside one pause of LONG_PAUSE or more between two words
+    # (`speech_in_pauses`: a sentence said twice). Chosen on 1200 held-out learner recordings
+    # (0.9% of their correct transcripts flagged) against 150 of them said twice (`--strict`
+    # passed 5% split across the two, and 9% with 2 s between them, instead of 35% and 41%).
+    max_speech_in_pause: float = 0.3
     # A word of this many phones or more, none of them longer than squeezed_phone_seconds, was
     # probably not said as written: the aligner squeezed its phones into what little the audio
     # offered (a nonword target where the speaker said "big": 12 phones of 13-47 ms). 0.5% of
@@ -747,6 +752,43 @@ def untranscribed_turns(intervals: Sequence[tuple[float, float]], voiced: np.nda
     gap = voiced_outside_words([Interval(s, e, "turn") for s, e in intervals], voiced, frame)
     return _untranscribed(gap, thresholds.max_voiced_outside, "every interval of the transcript",
                           "is a turn missing from the TextGrid?")
+
+
+LONG_PAUSE = 1.5  # s: a pause between two words that `speech_in_pauses` looks into
+
+
+def speech_in_pauses(words: Sequence[Interval], speech: np.ndarray,
+                     thresholds: Thresholds = Thresholds(), frame: float = FRAME_SECONDS,
+                     offset: float = 0.0) -> list[Flag]:
+    """`untranscribed_speech` for the pause between two words, LONG_PAUSE or longer, that holds
+    the most speech no word covers (`speech[t]`: frame t voiced or heard, as
+    `voiced_outside_words` reads it; the two frames beside each word are the word's), when that
+    is more than `max_speech_in_pause` seconds.
+
+    Why: a sentence said twice (a learner's retry) was aligned with its first words on the first
+    attempt and the rest on the second in 35-41% of 150 tries, with no flag `--strict` refuses:
+    what lay between, the end of the one and the start of the other, came in voiced pieces
+    shorter than `max_speech_outside` (a median longest piece of 0.59 s; review 121). Summed over
+    the pause it passes the limit; on correct learners such a pause holds a hesitation now and
+    then (0.9% of 1200 held-out recordings). offset: the time of `speech[0]` (a TextGrid
+    interval's start), added to the words' times and the flag's."""
+    spoken = sorted((w.start, w.end) for w in words if w.label)
+    worst: tuple[float, float, float] | None = None  # (seconds of speech, pause start, end)
+    for (_, end), (start, _) in zip(spoken, spoken[1:]):
+        if start - end < LONG_PAUSE:
+            continue
+        lo, hi = round(end / frame) + 2, round(start / frame) - 2
+        seconds = float(np.count_nonzero(speech[lo:hi])) * frame
+        if seconds > thresholds.max_speech_in_pause and (worst is None or seconds > worst[0]):
+            worst = (seconds, end, start)
+    if worst is None:
+        return []
+    seconds, end, start = worst
+    end, start = end + offset, start + offset
+    return [Flag("untranscribed_speech",
+                 f"{seconds:.1f} s of speech lies in the {start - end:.1f} s pause at "
+                 f"{end:.2f}-{start:.2f} s between two words: was the sentence said twice, or "
+                 "is part of what was said missing from the transcript?", start=end, end=start)]
 
 
 def _untranscribed(gap: Uncovered | None, limit: float, outside: str,

@@ -281,6 +281,31 @@ def test_voiced_outside_words_known_answers():
     assert voiced_outside_words(words, voiced, bridge=0.01) == pytest.approx((1.25, 1.6, 0.35, 1))
 
 
+def test_speech_in_a_long_pause_between_words_is_summed_over_the_pause():
+    """Review 121: a sentence said twice was aligned across the two attempts, and what lay
+    between came in pieces too short for `max_speech_outside`: summed over the pause, flagged."""
+    import numpy as np
+
+    from aligner.alignment import Interval
+    from aligner.checks import Thresholds, flag_kind, speech_in_pauses, voiced_outside_words
+
+    speech = np.zeros(600, dtype=bool)
+    for lo in (160, 220, 300):  # three 0.15 s pieces, 0.45 s in all, in a 2.5 s pause
+        speech[lo: lo + 15] = True
+    words = [Interval(0.5, 1.0, "how"), Interval(3.5, 4.0, "thank")]
+    assert voiced_outside_words(words, speech).end - voiced_outside_words(words, speech).start < 0.9
+    (flag,) = speech_in_pauses(words, speech)
+    assert flag_kind(flag) == "untranscribed_speech" and (flag.start, flag.end) == (1.0, 3.5)
+    assert "0.5 s of speech lies in the 2.5 s pause at 1.00-3.50 s" in flag
+    moved = speech_in_pauses(words, speech, offset=10.0)[0]  # a TextGrid interval at 10 s
+    assert (moved.start, moved.end) == (11.0, 13.5) and "at 11.00-13.50 s" in moved
+    assert speech_in_pauses(words, speech, Thresholds(max_speech_in_pause=0.5)) == []
+    # a pause shorter than LONG_PAUSE is not looked into, however much speech it holds
+    speech[100:150] = True
+    assert speech_in_pauses([Interval(0.5, 1.0, "how"), Interval(2.0, 2.5, "thank")],
+                            speech) == []
+
+
 def test_voiced_outside_words_counts_every_stretch_not_only_the_longest():
     """A long recording whose last minute has no words: a dozen sentences outside the words,
     each in its own stretch. The flag said "1.7 s" (the longest) where 24 s were uncovered."""

@@ -460,10 +460,14 @@ class Aligner:
             n = min(len(heard), len(voiced), len(levels))
             heard[:n] &= audible(levels[:n], a.words, self.frame_duration)
             speech = np.concatenate([voiced.numpy()[:n] | heard[:n], voiced.numpy()[n:]])
+            # a pause word (`{SL}`, `<sil>`) covers no speech: typed over words, they are missing
+            pauses = {w.text for w, p in zip(prepared.words, prepared.phones)
+                      if all(ph == SILENCE for ph in p)}
+            said = [w for w in a.words if w.label not in pauses]
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
-                a.words, speech, self.frame_duration))
+                said, speech, self.frame_duration))
             segment_flags.setdefault(owner, []).extend(speech_in_pauses(
-                a.words, speech, self.thresholds, self.frame_duration, offset))
+                said, speech, self.thresholds, self.frame_duration, offset))
             per_speaker.setdefault(owner, []).append(_shift(a, offset))
             aligned_text.setdefault(owner, []).append(segment.text.strip())
             if any(ph not in (SPOKEN_NOISE, STAR, SILENCE) for p in prepared.phones for ph in p):

@@ -511,6 +511,17 @@ def test_a_dictionary_silence_word_covers_the_pause(tmp_path):
     assert not [f for f in a.flags if "{SL}" in f]
 
 
+@pytest.mark.parametrize("pause", ["{SL}", "<sil>", "[pause]"])
+def test_a_pause_word_typed_over_speech_leaves_it_outside_the_words(pause):
+    """Review 120: a transcript of only `{SL}`, `<sil>` or `[pause]` over 4.7 s of speech was
+    aligned as one pause with no flag: a pause word counted as covering the speech under it."""
+    from aligner.checks import flag_kind
+
+    a = Aligner.load(device="cpu").align(EXAMPLE_WAV, pause)
+    (flag,) = [f for f in a.flags if flag_kind(f) == "untranscribed_speech"]
+    assert flag.end - flag.start > 3.0  # the sentence, 0.07-4.51 s
+
+
 # ------------------------------------------------------------------------------- validate
 
 def test_validate_exports_a_dictionary_that_round_trips(tmp_path):

@@ -50,7 +50,7 @@ from aligner.errors import naming, one_line
 from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt_problem,
                              last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
-from aligner.text.frontend import PreparedText, load_lexicon, prepare_text
+from aligner.text.frontend import PreparedText, load_lexicon, prepare_text, without_pauses
 from aligner.word_evidence import DOUBTFUL_CONFIDENCE, on_words, word_edges, word_evidence
 
 if TYPE_CHECKING:
@@ -728,7 +728,7 @@ class Aligner:
             fits = sum(map(len, chosen)) * self.model.config.states <= log_probs.shape[0]
             if chosen != prepared.phones and fits:
                 prepared = PreparedText(prepared.words, chosen, {
-                    w.text: list(c) for w, c in zip(prepared.words, chosen) if w.unknown})
+                    w.text: without_pauses(c) for w, c in zip(prepared.words, chosen) if w.unknown})
                 ids = [phone_ids(p, markup=True) for p in chosen]
                 spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder,
                                                       phone_lp)
@@ -747,7 +747,8 @@ class Aligner:
             label = "" if phone == SILENCE else phone_label(phone)  # a `{SL} sil` word's pause
             if ends[j] - starts[j] < self.frame_duration / 2 and phone in (
                     STAR, SPOKEN_NOISE, SILENCE):  # optional, and it took no time
-                if phone != STAR:  # a transcript word: given a sliver (`with_unheard`)
+                inner = phone == SILENCE and any(ph != SILENCE for ph in prepared.phones[w])
+                if phone != STAR and not inner:  # a transcript word: a sliver (`with_unheard`)
                     unheard.append((len(phones_out), label, w))
                 continue  # the wildcard stands for what may not be there: no interval
             # markup has no confidence: nothing was said about what it sounds like (nor a
@@ -1044,10 +1045,13 @@ def choose_variants(log_probs: np.ndarray, words: Sequence[Word], spans: TokenSp
 
 def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
     """Best total log-probability of splitting all frames of `log_probs` [F, C] into the phones
-    `ids` in order, each at least one frame (-inf when there are fewer frames than phones).
+    `ids` in order, each at least one frame but a silence between a reading's words, which may
+    take none (-inf when there are fewer frames than phones).
 
     One cumulative sum for all phones (rows of cum [P, F], summed in float64 in frame order),
     then per phone: cur[u] = cum[j, u] + max_{v < u} (prev[v] - cum[j, v]) over end frames u."""
+    from aligner.text.phones import SILENCE_ID
+
     n = log_probs.shape[0]
     if len(ids) > n:
         return -np.inf
@@ -1059,6 +1063,8 @@ def _segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
         cur[0] = -np.inf
         np.add(cum[j, 1:], run, out=cur[1:])
         cur[:j] = -np.inf  # phone j cannot end before frame j
+        if ids[j] == SILENCE_ID:  # a pause between a reading's words: or no frame at all
+            np.maximum(cur, prev, out=cur)
         prev = cur
     return float(prev[-1])
 

@@ -362,9 +362,13 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     # `<star>` stands for whatever the transcript left out, of any length: a long one is its
     # job done (a naming response's "what about the..." before the word), not a doubt
     wild = [(w.start, w.end) for w in words if w.label.lower() == STAR]
-    for w in words:
-        if w.end - w.start > thresholds.max_word_seconds and w.label.lower() != STAR:
-            flags.append(_entry_flag("long_word", "words", w, f"lasts {w.end - w.start:.2f} s"))
+    # a reading of several words ("7399": seven three nine nine) may pause between them
+    pauses = phones_by_word(words, [p for p in alignment.phones if not p.label])
+    for w, inner in zip(words, pauses):
+        said = w.end - w.start - sum(p.end - p.start for p in inner)
+        if said > thresholds.max_word_seconds and w.label.lower() != STAR:
+            paused = f" ({w.end - w.start:.2f} s with its pauses)" if inner else ""
+            flags.append(_entry_flag("long_word", "words", w, f"lasts {said:.2f} s{paused}"))
     for p in phones:
         if p.end - p.start > thresholds.max_phone_seconds and not any(
                 lo <= p.start and p.end <= hi for lo, hi in wild):

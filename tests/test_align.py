@@ -515,8 +515,10 @@ def _brute_score(lp, ids):
     import itertools
 
     n, best = len(lp), -np.inf
-    for cuts in itertools.combinations(range(1, n), len(ids) - 1):
-        b = [0, *cuts, n]
+    for cuts in itertools.combinations_with_replacement(range(1, n + 1), len(ids) - 1):
+        b = [0, *cuts, n]  # silence (id 1) after the first phone may take no frame, as between
+        if any(b[k + 1] - b[k] < (0 if k and ids[k] == 1 else 1) for k in range(len(ids))):
+            continue  # the words of a reading ("7399"); every other phone one frame at least
         best = max(best, sum(lp[b[k]:b[k + 1], ids[k]].sum() for k in range(len(ids))))
     return best
 

@@ -434,6 +434,38 @@ def _words(shipped, text: str, method: str):
     return [w for w in a.words if w.label]
 
 
+def _joined(prepared, first: int):
+    """`prepared` with words `first` and `first + 1` made one word, a reading of two words
+    with the optional pause between them that the text front end puts there ("7399")."""
+    from aligner.text.frontend import PreparedText, Word
+
+    words, phones = list(prepared.words), list(prepared.phones)
+    said = phones[first] + ["sil"] + phones[first + 1]
+    words[first: first + 2] = [Word(f"{words[first].text}-{words[first + 1].text}", [said],
+                                    False, [])]
+    phones[first: first + 2] = [said]
+    return PreparedText(words, phones, {})
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
+def test_a_pause_between_a_readings_words_is_silence_inside_the_word(shipped):
+    """A reading of several words ("7399": seven three nine nine) may pause between them: the
+    pause is silence inside the word (written "", as pauses are), not its phones'; where there
+    is none, nothing marks it (no 10 ms sliver) and the phones are where two words put them."""
+    aligner, _, encoded = shipped
+    prepared = aligner.prepare_text(EXAMPLE_TXT.read_text())
+    plain = aligner.decode(encoded, prepared)
+    names = [w.text for w in prepared.words]
+    paused = aligner.decode(encoded, _joined(prepared, names.index("match")))
+    word = next(w for w in paused.words if w.label == "match-Please")
+    inner = [p for p in paused.phones if word.start < p.start < word.end and not p.label]
+    gap = next(b.start - a.end for a, b in zip(plain.words, plain.words[1:]) if a.label == "match")
+    assert len(inner) == 1 and inner[0].end - inner[0].start == pytest.approx(gap, abs=0.011)
+    fluent = aligner.decode(encoded, _joined(prepared, names.index("did")))  # "did not"
+    assert [(p.start, p.end, p.label) for p in fluent.phones] == [
+        (p.start, p.end, p.label) for p in plain.phones]
+
+
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
 @pytest.mark.parametrize("method", ["viterbi", "ot"])
 def test_star_keeps_the_neighbours_of_a_left_out_word_in_place(shipped, method):

@@ -13,6 +13,12 @@ from aligner.text.normalise import normalise
 from aligner.text.phones import phone_ids
 
 
+def spoken_phones(pronunciation: list[str]) -> str:
+    """A pronunciation's phones as a string, without the optional pauses between the words of a
+    reading (`sil`)."""
+    return " ".join(ph for ph in pronunciation if ph != "sil")
+
+
 @pytest.fixture(scope="module")
 def lex():
     return load_lexicon()
@@ -126,7 +132,7 @@ PHONES = [
 
 @pytest.mark.parametrize("text,index,expected", [p for p in PHONES if p[2]])
 def test_phones(text, index, expected, lex):
-    assert " ".join(parse_transcript(text, lex)[index].pronunciations[0]) == expected
+    assert spoken_phones(parse_transcript(text, lex)[index].pronunciations[0]) == expected
 
 
 def test_word_is_contract_dataclass(lex):
@@ -138,12 +144,12 @@ def test_word_is_contract_dataclass(lex):
 
 def test_variants_from_lexicon(lex):
     (w,) = parse_transcript("read", lex)
-    assert [" ".join(p) for p in w.pronunciations] == ["R EH1 D", "R IY1 D"]
+    assert [spoken_phones(p) for p in w.pronunciations] == ["R EH1 D", "R IY1 D"]
 
 
 def test_ambiguous_numbers_give_reading_variants(lex):
     (w,) = parse_transcript("2010", lex)
-    spoken = [" ".join(p) for p in w.pronunciations]
+    spoken = [spoken_phones(p) for p in w.pronunciations]
     assert spoken[0].startswith("T W EH1 N T IY0 T EH1 N")
     assert any(s.startswith("T UW1 TH AW1 Z AH0 N D T EH1 N") for s in spoken)
 
@@ -160,6 +166,17 @@ def test_a_bare_number_may_be_read_digit_by_digit(text, first, digits):
     (token,) = normalise(text)
     said = [" ".join(r) for r in token.readings]
     assert said[0] == first and all(d in said[1:] for d in digits)
+
+
+def test_the_words_of_a_reading_may_have_a_pause_between_them(lex):
+    """"7399" said digit by digit, as learners do, with pauses: each reading's words are
+    separated by an optional silence (`sil`), never at its ends; a one-word reading has none."""
+    (w,) = parse_transcript("7399", lex)
+    assert "S EH1 V AH0 N sil TH R IY1 sil N AY1 N sil N AY1 N" in [
+        " ".join(p) for p in w.pronunciations]
+    assert all(p[0] != "sil" and p[-1] != "sil" for p in w.pronunciations)
+    (w,) = parse_transcript("twenty-five", lex)
+    assert all("sil" not in p for p in w.pronunciations)
 
 
 @pytest.mark.parametrize("text", ["1,234", "-42", "42%", "5"])
@@ -212,9 +229,10 @@ def test_two_numbers_with_a_slash_may_be_a_day_without_its_year(text, first, day
     assert said[0] == first and all(d in said for d in days)
     assert len(said) == 2 + len(days)
     (word,) = parse_transcript(text, lex)
-    spoken = [" ".join(p) for p in word.pronunciations]
+    spoken = [spoken_phones(p) for p in word.pronunciations]
     if days:  # the first way of saying the day is kept, pronounced word by word
-        pron = [" ".join(parse_transcript(w, lex)[0].pronunciations[0]) for w in days[0].split()]
+        pron = [spoken_phones(parse_transcript(w, lex)[0].pronunciations[0])
+                for w in days[0].split()]
         assert " ".join(pron) in spoken
 
 
@@ -282,7 +300,7 @@ def test_names_with_symbols_keep_their_spelling_and_are_said(text, label, phones
     "dot"; `AT&T` was "at and T", `Q&A` "cue and uh". Their possessives lost the symbol's word
     ("C#'s" was "C S"), and a digit's "'s" was read as seconds ("MP3's": "three seconds")."""
     (word,) = [w for w in parse_transcript(text, lex) if w.text == label]
-    assert " ".join(word.pronunciations[0]) == phones
+    assert spoken_phones(word.pronunciations[0]) == phones
 
 
 @pytest.mark.parametrize("text,said", [
@@ -294,7 +312,7 @@ def test_symbols_typed_apart_from_their_number_are_said(text, said, lex):
     went to a pause or to a neighbour, and `°C` was the letter C."""
     words = parse_transcript(text, lex)
     assert " ".join(w.text for w in words).endswith(said)
-    spoken = {w.text: " ".join(w.pronunciations[0]) for w in words}
+    spoken = {w.text: spoken_phones(w.pronunciations[0]) for w in words}
     expected = {"%": "P ER0 S EH1 N T", "×": "T AY1 M Z", "°C": "D IH0 G R IY1 Z S EH1 L S IY0 AH0 S",
                 "5×3": "F AY1 V T AY1 M Z TH R IY1", "±": "P L AH1 S AO1 R M AY1 N AH0 S"}
     assert all(spoken[k] == v for k, v in expected.items() if k in spoken)
@@ -554,7 +572,7 @@ def test_a_zero_width_space_parts_words(lex):
 def test_money_is_read_every_way_people_say_it(lex):
     """"$3.50" said "three dollars fifty" had no reading: the word was squeezed into 125 ms."""
     (word,) = parse_transcript("$3.50", lex)
-    said = {" ".join(p) for p in word.pronunciations}
+    said = {spoken_phones(p) for p in word.pronunciations}
     assert {"TH R IY1 D AA1 L ER0 Z AH0 N D F IH1 F T IY0 S EH1 N T S",  # ... and fifty cents
             "TH R IY1 D AA1 L ER0 Z F IH1 F T IY0 S EH1 N T S",  # ... fifty cents
             "TH R IY1 F IH1 F T IY0",  # three fifty
@@ -568,7 +586,7 @@ def test_one_readings_variants_do_not_crowd_out_another_reading(lex):
 
     (word,) = parse_transcript("555-1000", lex)
     assert len(word.pronunciations) == MAX_VARIANTS
-    said = [" ".join(p) for p in word.pronunciations]
+    said = [spoken_phones(p) for p in word.pronunciations]
     assert said[0].startswith("F AY1 V F AY1 V F AY1 V W AH1 N Z")  # the digits first
     assert any("T UW1 W AH1 N TH AW1 Z AH0 N D" in p for p in said)  # "... to one thousand"
 
@@ -630,7 +648,7 @@ def test_a_known_word_in_capitals_is_the_word(lex):
     well as the word, and the acoustics picked the letters for words said plainly. Unknown
     words in capitals and dotted initials are still letters."""
     def variants(text, i):
-        return [" ".join(p) for p in parse_transcript(text, lex)[i].pronunciations]
+        return [spoken_phones(p) for p in parse_transcript(text, lex)[i].pronunciations]
 
     assert variants("It's NOT fish", 1) == ["N AA1 T"]
     assert variants("JOHN CAN SEE THE SHEEP uh-huh", 2) == ["S IY1"]

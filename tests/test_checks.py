@@ -295,7 +295,7 @@ def test_speech_in_a_long_pause_between_words_is_summed_over_the_pause():
     words = [Interval(0.5, 1.0, "how"), Interval(3.5, 4.0, "thank")]
     assert voiced_outside_words(words, speech).end - voiced_outside_words(words, speech).start < 0.9
     (flag,) = speech_in_pauses(words, speech)
-    assert flag_kind(flag) == "untranscribed_speech" and (flag.start, flag.end) == (1.0, 3.5)
+    assert flag_kind(flag) == "speech_in_pause" and (flag.start, flag.end) == (1.0, 3.5)
     assert "0.5 s of speech lies in the 2.5 s pause at 1.00-3.50 s" in flag
     moved = speech_in_pauses(words, speech, offset=10.0)[0]  # a TextGrid interval at 10 s
     assert (moved.start, moved.end) == (11.0, 13.5) and "at 11.00-13.50 s" in moved

@@ -50,7 +50,8 @@ from aligner.errors import naming, one_line
 from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt_problem,
                              last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
-from aligner.text.frontend import PreparedText, load_lexicon, prepare_text, without_pauses
+from aligner.text.frontend import (PreparedText, load_lexicon, phone_count, prepare_text,
+                                   without_pauses)
 from aligner.word_evidence import DOUBTFUL_CONFIDENCE, on_words, word_edges, word_evidence
 
 if TYPE_CHECKING:
@@ -414,7 +415,7 @@ class Aligner:
             owner = _owner(segment, speaker)
             try:
                 prepared = self.prepare_text(segment.text, segment.source)
-                problem = segment_problem(segment, sum(map(len, prepared.phones)), len(wave),
+                problem = segment_problem(segment, phone_count(prepared.phones), len(wave),
                                           self.sample_rate, self.hop, self.model.config.states)
                 if problem is not None:  # the whole recording: it is too short for the text
                     if segment.whole:
@@ -725,7 +726,7 @@ class Aligner:
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
             chosen = choose_variants(phone_lp.numpy(), prepared.words, spans, token_word,
                                      self.frame_duration, self.model.config.states)
-            fits = sum(map(len, chosen)) * self.model.config.states <= log_probs.shape[0]
+            fits = phone_count(chosen) * self.model.config.states <= log_probs.shape[0]
             if chosen != prepared.phones and fits:
                 prepared = PreparedText(prepared.words, chosen, {
                     w.text: without_pauses(c) for w, c in zip(prepared.words, chosen) if w.unknown})

@@ -266,10 +266,9 @@ def flag_kinds(flags: Iterable[str]) -> dict[str, int]:
 FLAG_KINDS = ("transcript_mismatch", "no_speech", "untranscribed_speech", "unspoken_text",
               "dominant_token", "interval_beyond_audio", "interval_not_aligned",
               "interval_mismatch", "ends_in_speech", "speech_in_pause", "overlapping_speech",
-              "quiet_audio",
-              "clipped", "noisy_audio", "low_confidence", "long_word", "long_phone",
-              "unheard_vowel", "squeezed_word", "stretched_last_word", "word_in_silence",
-              "unsaid_word")
+              "quiet_audio", "clipped", "noisy_audio", "low_confidence", "long_word",
+              "long_phone", "unheard_vowel", "squeezed_word", "stretched_last_word",
+              "word_in_silence", "unsaid_word")
 # What `--strict` refuses unless told otherwise: the flags that doubt the alignment as a whole
 # (the transcript is not what was said, part of it is missing or was never said, one word
 # swallowed the recording, the recording was cut or holds nobody speaking). A flag on one word

@@ -20,7 +20,7 @@ from aligner.corpus import (Utterance, find_utterances, no_transcript_problem, o
                             same_name_problems, transcript_conflict, unreadable_inputs,
                             unreadable_message)
 from aligner.errors import naming, one_line
-from aligner.text.frontend import Lexicon
+from aligner.text.frontend import Lexicon, phone_count
 from aligner.text.phones import STAR
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def _check(utt: Utterance, lexicon: Lexicon, unknown: dict[str, tuple[int, list[
                 return check
             issues.append(f"{segment.source}: {one_line(err)}")
             continue
-        n_phones = sum(map(len, prepared.phones))
+        n_phones = phone_count(prepared.phones)
         issue = (segment_problem(segment, n_phones, round(check.duration * SAMPLE_RATE))
                  if check.duration else None)  # as `align` judges it (unreadable audio: no)
         if issue is not None and segment.whole:  # the file fails; its words are still listed

@@ -179,6 +179,15 @@ def test_the_words_of_a_reading_may_have_a_pause_between_them(lex):
     assert all("sil" not in p for p in w.pronunciations)
 
 
+def test_the_pauses_of_a_reading_need_no_time_of_their_own():
+    """What the too-short checks count: "7399" read digit by digit needs its 14 phones' time,
+    not 17 (the three optional pauses); a pause word `{SL}` counts as one, as before."""
+    from aligner.text.frontend import phone_count
+
+    digits = "S EH1 V AH0 N sil TH R IY1 sil N AY1 N sil N AY1 N".split()
+    assert phone_count([digits, ["sil"], ["HH", "AY1"]]) == 14 + 1 + 2
+
+
 @pytest.mark.parametrize("text", ["1,234", "-42", "42%", "5"])
 def test_a_number_with_a_comma_sign_or_unit_is_not_read_digit_by_digit(text):
     assert not any(r == ["four", "two"] or r[:3] == ["one", "two", "three"]

@@ -185,6 +185,9 @@ def test_segment_score_equals_the_previous_code(n, ids, seed, single, rounded):
     if rounded:
         lp = np.round(lp)
     lp = lp.astype(np.float32 if single else np.float64)
+    # the reference predates the optional pause between a reading's words (silence, id 1, after
+    # the first phone; tests/test_align.py's brute force covers it): phones only there
+    ids = ids[:1] + [2 if i == 1 else i for i in ids[1:]]
     assert _segment_score(lp, ids) == ref_segment_score(lp, ids)
 
 

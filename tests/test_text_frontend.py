@@ -38,6 +38,9 @@ TRICKY = [
                             ("Jones", "jones")]),
     ("St. Louis is on Main St.", [("St.", "saint"), ("Louis", "louis"), ("is", "is"),
                                   ("on", "on"), ("Main", "main"), ("St.", "street")]),
+    ("on Park Ave. today", [("on", "on"), ("Park", "park"), ("Ave.", "avenue"),  # review 121:
+                            ("today", "today")]),  # "ave" was the first reading
+    ("Abbey Rd. now", [("Abbey", "abbey"), ("Rd.", "road"), ("now", "now")]),
     ("I don't know, they'll see.", [("I", "i"), ("don't", "don't"), ("know", "know"),
                                     ("they'll", "they'll"), ("see", "see")]),
     ("It’s “quoted” text", [("It’s", "it's"), ("quoted", "quoted"), ("text", "text")]),

@@ -720,8 +720,9 @@ def _piece_readings(core: str, known: Callable[[str], bool], shouting: bool,
             # "St. Louis" (saint) vs "Main St." (street): a capitalised word after -> title.
             after_name = nxt[:1].isupper()
             before_name = prev[:1].isupper() or prev[:1].isdigit()
-            if before_name and not after_name:
-                readings.reverse()
+            if before_name and not after_name:  # the street's word first ("Park Ave. today":
+                street = list(ABBREVIATIONS[key][-1])  # avenue, not the plain "ave")
+                readings = [street] + [r for r in readings if r != street]
         return readings
     if core in SPOKEN_SYMBOLS:
         return [SPOKEN_SYMBOLS[core]]

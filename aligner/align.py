@@ -50,8 +50,8 @@ from aligner.errors import naming, one_line
 from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt_problem,
                              last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
-from aligner.text.frontend import (PreparedText, load_lexicon, phone_count, prepare_text,
-                                   without_pauses)
+from aligner.text.frontend import (PreparedText, is_pause, load_lexicon, phone_count,
+                                   prepare_text, without_pauses)
 from aligner.word_evidence import DOUBTFUL_CONFIDENCE, on_words, word_edges, word_evidence
 
 if TYPE_CHECKING:
@@ -462,8 +462,7 @@ class Aligner:
             heard[:n] &= audible(levels[:n], a.words, self.frame_duration)
             speech = np.concatenate([voiced.numpy()[:n] | heard[:n], voiced.numpy()[n:]])
             # a pause word (`{SL}`, `<sil>`) covers no speech: typed over words, they are missing
-            pauses = {w.text for w, p in zip(prepared.words, prepared.phones)
-                      if all(ph == SILENCE for ph in p)}
+            pauses = {w.text for w, p in zip(prepared.words, prepared.phones) if is_pause(p)}
             said = [w for w in a.words if w.label not in pauses]
             a = replace(a, voiced_share=share, voiced_outside=voiced_outside_words(
                 said, speech, self.frame_duration))
@@ -748,7 +747,7 @@ class Aligner:
             label = "" if phone == SILENCE else phone_label(phone)  # a `{SL} sil` word's pause
             if ends[j] - starts[j] < self.frame_duration / 2 and phone in (
                     STAR, SPOKEN_NOISE, SILENCE):  # optional, and it took no time
-                inner = phone == SILENCE and any(ph != SILENCE for ph in prepared.phones[w])
+                inner = phone == SILENCE and not is_pause(prepared.phones[w])
                 if phone != STAR and not inner:  # a transcript word: a sliver (`with_unheard`)
                     unheard.append((len(phones_out), label, w))
                 continue  # the wildcard stands for what may not be there: no interval

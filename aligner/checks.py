@@ -688,6 +688,9 @@ def phones_by_word(words: Sequence[Interval], phones: Sequence[Interval]) -> lis
 UNCOVERED_MIN_SECONDS = 0.3  # shorter voiced stretches outside words are not counted in the total
 
 
+WORD_EDGE_FRAMES = 2  # frames beside a word taken as its own: its edges are fuzzy by a frame or two
+
+
 def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: float = FRAME_SECONDS,
                          bridge: float = 0.2) -> Uncovered | None:
     """The voiced frames (`voiced[t]`: frame t, at t * frame seconds, is voiced; for a text
@@ -704,8 +707,9 @@ def voiced_outside_words(words: Sequence[Interval], voiced: np.ndarray, frame: f
     n = len(voiced)
     covered = np.zeros(n, dtype=bool)
     for w in words:
-        if w.label:  # a word's edges are fuzzy by a frame or two either side
-            covered[max(0, round(w.start / frame) - 2): max(0, round(w.end / frame) + 2)] = True
+        if w.label:
+            covered[max(0, round(w.start / frame) - WORD_EDGE_FRAMES):
+                    max(0, round(w.end / frame) + WORD_EDGE_FRAMES)] = True
     outside = np.flatnonzero(np.asarray(voiced, dtype=bool) & ~covered)
     if not len(outside):
         return None
@@ -769,7 +773,7 @@ def speech_in_pauses(words: Sequence[Interval], speech: np.ndarray,
                      offset: float = 0.0) -> list[Flag]:
     """`speech_in_pause` for the pause between two words, LONG_PAUSE or longer, that holds
     the most speech no word covers (`speech[t]`: frame t voiced or heard, as
-    `voiced_outside_words` reads it; the two frames beside each word are the word's), when that
+    `voiced_outside_words` reads it; WORD_EDGE_FRAMES beside each word are the word's), when that
     is more than `max_speech_in_pause` seconds.
 
     Why: a sentence said twice (a learner's retry) was aligned with its first words on the first
@@ -786,7 +790,7 @@ def speech_in_pauses(words: Sequence[Interval], speech: np.ndarray,
     for (_, end), (start, _) in zip(spoken, spoken[1:]):
         if start - end < LONG_PAUSE:
             continue
-        lo, hi = round(end / frame) + 2, round(start / frame) - 2
+        lo, hi = round(end / frame) + WORD_EDGE_FRAMES, round(start / frame) - WORD_EDGE_FRAMES
         seconds = float(np.count_nonzero(speech[lo:hi])) * frame
         if seconds > thresholds.max_speech_in_pause and (worst is None or seconds > worst[0]):
             worst = (seconds, end, start)

@@ -230,12 +230,18 @@ def without_pauses(phones: list[str]) -> list[str]:
     return [ph for ph in phones if ph != SILENCE]
 
 
+def is_pause(phones: list[str]) -> bool:
+    """Whether a word's phones are a pause alone (`{SL}`, `<sil>`: silence), not a word with
+    pauses between the words of its reading."""
+    return all(ph == SILENCE for ph in phones)
+
+
 def phone_count(phones: list[list[str]]) -> int:
     """The phones of words' pronunciations that need time of their own: not the optional pauses
     between a reading's words (a pause word, `{SL}`, counts as one, as it always has). What
     the too-short checks count, so that "7399" read digit by digit needs no more time for the
     pauses it may make."""
-    return sum(len(without_pauses(p)) or len(p) for p in phones)
+    return sum(len(p) if is_pause(p) else len(without_pauses(p)) for p in phones)
 
 
 def prepare_text(text: str, lexicon: Lexicon) -> PreparedText:

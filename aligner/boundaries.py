@@ -222,6 +222,19 @@ VOICED_GAP = 0.1  # s: a shorter gap between two words that is voiced at speech 
 VOICED_GAP_DB = TAIL_DB  # ... within this of the louder word's loudest frame, every frame
 
 
+SOUNDING_DB = TAIL_DB  # dB: a frame this close to the recording's loud frames holds sound
+
+
+def sounding_frames(voiced: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Which frames hold sound, not a pause: voiced, or within SOUNDING_DB of the recording's
+    loud frames (the 95th percentile of `levels`, dB per frame as `features.frame_levels`).
+    [min(len(voiced), len(levels))] booleans, for `Aligner.decode`'s pauses inside words."""
+    n = min(len(voiced), len(levels))
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    return voiced[:n].astype(bool) | (levels[:n] >= np.percentile(levels[:n], 95) - SOUNDING_DB)
+
+
 def voiced_through(voiced: np.ndarray, levels: np.ndarray, left: Interval, right: Interval,
                    frame: float) -> bool:
     """Whether the gap between two words is voice throughout: every frame of it voiced and
@@ -295,3 +308,53 @@ def close_short_pauses(words: list[Interval], phones: list[Interval],
         phones[j] = Interval(p.start, t, p.label, p.confidence)
         phones[k] = Interval(t, q.end, q.label, q.confidence)
     return words, phones
+
+
+def close_short_inner_pauses(words: list[Interval], phones: list[Interval],
+                             min_pause: float = MIN_PAUSE, voiced: np.ndarray | None = None,
+                             levels: np.ndarray | None = None, frame: float = 0.01
+                             ) -> list[Interval]:
+    """`phones` with each pause inside a word (`text.frontend.with_pauses_in_words`) closed by
+    the rules `close_short_pauses` applies between words: shorter than `min_pause`; shorter
+    than STOP_GAP beside a stop or affricate (its closure: the stop takes it when it comes
+    next, else the phone before runs on); shorter than VOICED_GAP and voiced throughout
+    (closed at its middle). Why: a 40 ms silence before a word's /t/ is the /t/'s closure, as
+    between words; longer ones are the speaker's pause and stay. Pure."""
+    phones = list(phones)
+    if min_pause <= 0:
+        return phones
+    spans = [(w.start, w.end) for w in words if w.label]
+    starts = [lo for lo, _ in spans]
+
+    def inside(p: Interval) -> bool:  # strictly within a word: not a pause word (`{SL}`)
+        k = bisect_right(starts, p.start) - 1
+        return k >= 0 and spans[k][0] < p.start and p.end < spans[k][1]
+
+    out: list[Interval] = []
+    i = 0
+    while i < len(phones):
+        p = phones[i]
+        left, right = (out[-1] if out else None), (phones[i + 1] if i + 1 < len(phones) else None)
+        gap = p.end - p.start
+        if (p.label or left is None or right is None or not left.label or not right.label
+                or not inside(p)
+                or SPOKEN_NOISE in (left.label, right.label)):
+            out.append(p)
+            i += 1
+            continue
+        stop_next = manner(right.label) in ("stop", "affricate")
+        stop_before = manner(left.label) in ("stop", "affricate")
+        short = gap < min_pause - 1e-9
+        closure = (stop_next or stop_before) and gap < max(min_pause, STOP_GAP) - 1e-9
+        voice = (voiced is not None and levels is not None and gap < VOICED_GAP - 1e-9
+                 and voiced_through(voiced, levels, left, right, frame))
+        if not (short or closure or voice):
+            out.append(p)
+            i += 1
+            continue
+        t = (p.start if stop_next else p.end if short or closure
+             else round((p.start + p.end) / 2, 3))
+        out[-1] = Interval(left.start, t, left.label, left.confidence)
+        out.append(Interval(t, right.end, right.label, right.confidence))
+        i += 2
+    return out

@@ -397,9 +397,9 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
     speech = sum(p.end - p.start for p in phones)
     said = [i for i, w in enumerate(words) if w.label.lower() != STAR]  # nor is `<star>` here
     if len(words) >= 3 and said and speech >= thresholds.min_duration_for_share:
-        k = max(said, key=lambda i: words[i].end - words[i].start)
+        k = max(said, key=lambda i: spoken_seconds(by_word[i]))  # a word's pauses aside
         biggest = words[k]
-        share = (biggest.end - biggest.start) / speech
+        share = spoken_seconds(by_word[k]) / speech
         own = len(by_word[k])
         expected = own / max(len(phones), 1)  # its share if every phone lasted equally long
         if share > thresholds.max_token_share and share > 3 * expected:
@@ -467,13 +467,13 @@ def stretched_last_word(words: Sequence[Interval], by_word: Sequence[Sequence[In
             if own and any(p.label != SPOKEN_NOISE for p in own)]
     if len(said) < PACE_MIN_WORDS:
         return []
-    pace = float(np.median([(w.end - w.start) / len(own) for w, own in said[-PACE_WORDS:]]))
+    pace = float(np.median([spoken_seconds(own) / len(own) for _, own in said[-PACE_WORDS:]]))
     last, own = said[-1]
-    extra = (last.end - last.start) - len(own) * pace
+    extra = spoken_seconds(own) - len(own) * pace
     if extra <= thresholds.max_last_word_stretch:
         return []
     return [_entry_flag("stretched_last_word", "words", last,
-                        f"lasts {last.end - last.start:.2f} s, {extra:.2f} s more than its "
+                        f"lasts {spoken_seconds(own):.2f} s, {extra:.2f} s more than its "
                         f"{len(own)} phone(s) take at this recording's pace: are words missing "
                         "from the end of the transcript?")]
 
@@ -666,6 +666,12 @@ def decoder_disagreement(path_words: Sequence[tuple[float, float]],
         return 0.0
     a, b = np.asarray(path_words[:n], dtype=float), np.asarray(weight_words[:n], dtype=float)
     return float(np.abs(a - b).mean() / (duration / n))
+
+
+def spoken_seconds(phones: Sequence[Interval]) -> float:
+    """How long a word's phones (`phones_by_word`'s, without silence) last: the word's time
+    less its pauses (`text.frontend.with_pauses_in_words`), which are no part of its pace."""
+    return sum(p.end - p.start for p in phones)
 
 
 def phones_by_word(words: Sequence[Interval], phones: Sequence[Interval]) -> list[list[Interval]]:

@@ -271,10 +271,13 @@ def viterbi_segments(
     optional: Tensor | None = None,
     band: int | None = None,
     centre: Tensor | None = None,
+    cost: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, float]:
     """Best monotone segmentation: token j gets frames [first_j, end_j) (int64 [S] each).
 
-    log_probs [T, C]; targets [S]; optional [S] bool (tokens allowed 0 frames; others >= 1).
+    log_probs [T, C]; targets [S]; optional [S] bool (tokens allowed 0 frames; others >= 1);
+    cost [S] (None: none): nats a token costs when it takes frames, counted in the total (an
+    optional token given none costs nothing).
     band: None = exact search when T * S <= AUTO_EXACT_CELLS, otherwise AUTO_BAND; an int
     restricts the boundary after token j to within `band` frames of `centre[j]` (float frames,
     default: the uniform diagonal T * (j + 1) / S). If a band admits no path it is doubled until
@@ -299,7 +302,7 @@ def viterbi_segments(
         hi = np.minimum(hi_exact, c_ceil + band)
         hi[-1] = n_frames  # the last token always ends at the last frame
         lo = np.minimum(lo, hi)
-        result = _search(cum, targets, optional, lo, hi)
+        result = _search(cum, targets, optional, lo, hi, cost)
         if result is not None or band >= n_frames:
             break
         band *= 2
@@ -312,8 +315,9 @@ def viterbi_segments(
 LOG_FLOOR = -1e4
 
 
-def best_totals(log_probs: Tensor, sequences: Sequence[tuple[Tensor, Tensor]]) -> list[float]:
-    """For each (targets, optional) of `sequences`: the total log-prob of the best monotone
+def best_totals(log_probs: Tensor, sequences: Sequence[tuple[Tensor, ...]]) -> list[float]:
+    """For each (targets, optional) or (targets, optional, cost) of `sequences` (cost as in
+    `viterbi_segments`): the total log-prob of the best monotone
     segmentation of all of `log_probs` [T, C] into those tokens, searched exactly
     (`viterbi_segments`'s third result), without backtracking the path; -inf when T is smaller
     than the number of tokens that are not optional. Why: `word_evidence` compares two token
@@ -322,14 +326,15 @@ def best_totals(log_probs: Tensor, sequences: Sequence[tuple[Tensor, Tensor]]) -
     cum = _class_cumsums(log_probs)
     n_frames = log_probs.shape[0]
     totals = []
-    for targets, optional in sequences:
+    for targets, optional, *cost in sequences:
         optional = optional.bool().cpu()
         lo, hi = _exact_windows(optional, n_frames)
         if targets.numel() == 0 or lo[-1] > n_frames:  # more required tokens than frames
             totals.append(-math.inf)
             continue
         hi[-1] = n_frames
-        totals.append(_forward(cum, targets, optional, np.minimum(lo, hi), hi, None)[3])
+        totals.append(_forward(cum, targets, optional, np.minimum(lo, hi), hi, None,
+                               cost[0] if cost else None)[3])
     return totals
 
 
@@ -383,7 +388,7 @@ _Skip = tuple[int, np.ndarray]
 
 def _step(
     cum: np.ndarray, y: int, is_optional: bool, prev: np.ndarray, plo: int, phi: int, wlo: int,
-    whi: int,
+    whi: int, cost: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray | None, _Skip | None]:
     """One token of the windowed DP: scores of ending token j at boundaries [wlo, whi], given
     `prev` = the best scores of ending token j-1 at boundaries [plo, phi]; cum: the
@@ -398,7 +403,7 @@ def _step(
     call's fixed cost matters, and a numpy call costs a few times less than a torch one. Three
     passes over the window (subtract, running max, add): the arg-max of the running max (the
     backpointer) is not kept for every boundary, `_backtrack` finds it for the one boundary on
-    the best path."""
+    the best path. cost: nats token j costs when it takes frames (`viterbi_segments`)."""
     h = None
     # Non-empty: frames v..u-1 with v in [plo, phi], u in [wlo, whi], v < u.
     if whi > plo:
@@ -420,6 +425,8 @@ def _step(
             np.add(cy[plo + 1: whi + 1], best, cur[plo + 1 - wlo:])
     else:
         cur = np.full(whi - wlo + 1, -np.inf)
+    if cost:  # taking frames costs; giving none (below) does not
+        cur -= cost
     skip = None
     if is_optional:
         s_lo, s_hi = max(wlo, plo), min(whi, phi)
@@ -459,7 +466,7 @@ def _backtrack(
 
 def _forward(
     cum: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
-    hi: Tensor | np.ndarray, stop: int | None,
+    hi: Tensor | np.ndarray, stop: int | None, cost: Tensor | None = None,
 ) -> tuple[list[int], list[np.ndarray | None], list[_Skip | None], float, int]:
     """The DP over all tokens: (lo list, h per token, skips, best total, last token).
 
@@ -469,8 +476,10 @@ def _forward(
     skipped included). Why the cost: for the same frames, a path that takes more tokens has more
     labels to choose from to fit them, so on weak posteriors the best cut-off path ran ahead of
     the file's best path, and the window committed that; every complete path reaches every
-    token, so the cost changes nothing else."""
+    token, so the cost changes nothing else. cost [S]: each token's cost for taking frames
+    (`viterbi_segments`), None: none."""
     lo_l, hi_l, opt_l, y_l = lo.tolist(), hi.tolist(), optional.tolist(), targets.tolist()
+    cost_l = cost.tolist() if cost is not None else [0.0] * len(y_l)
     prev = np.zeros(1)  # F_{-1} on window [0, 0]
     plo, phi = 0, 0
     hs: list[np.ndarray | None] = []
@@ -478,7 +487,7 @@ def _forward(
     best, last = -math.inf, -1
     for j in range(len(y_l)):
         wlo, whi = lo_l[j], hi_l[j]
-        cur, h, skip = _step(cum, y_l[j], opt_l[j], prev, plo, phi, wlo, whi)
+        cur, h, skip = _step(cum, y_l[j], opt_l[j], prev, plo, phi, wlo, whi, cost_l[j])
         hs.append(h)
         skips.append(skip)
         prev, plo, phi = cur, wlo, whi
@@ -493,11 +502,11 @@ def _forward(
 
 def _search(
     cum: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor | np.ndarray,
-    hi: Tensor | np.ndarray,
+    hi: Tensor | np.ndarray, cost: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, float] | None:
     """Windowed DP over tokens; None if the windows admit no path. cum: `_class_cumsums`'s
-    [C, T + 1] array (computed once: a too narrow band searches again)."""
-    lo_l, hs, skips, total, last = _forward(cum, targets, optional, lo, hi, None)
+    [C, T + 1] array (computed once: a too narrow band searches again); cost as `_forward`'s."""
+    lo_l, hs, skips, total, last = _forward(cum, targets, optional, lo, hi, None, cost)
     if not math.isfinite(total):
         return None
     first, end = _backtrack(lo_l, hs, skips, last, int(hi[-1]))
@@ -507,12 +516,13 @@ def _search(
 
 
 def _search_open_end(
-    cum: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor, stop: int
+    cum: np.ndarray, targets: Tensor, optional: Tensor, lo: Tensor, hi: Tensor, stop: int,
+    cost: Tensor | None = None,
 ) -> tuple[list[int], list[int], int] | None:
     """Like `_search`, but the path may end with any token: the best segmentation of frames
     [0, stop) into a prefix 0..last of the tokens. Returns (first, end, last) or None. cum:
-    `_class_cumsums` of the window's log-probs."""
-    lo_l, hs, skips, best, last = _forward(cum, targets, optional, lo, hi, stop)
+    `_class_cumsums` of the window's log-probs; cost as `_forward`'s."""
+    lo_l, hs, skips, best, last = _forward(cum, targets, optional, lo, hi, stop, cost)
     if last < 0 or not math.isfinite(best):
         return None
     first, end = _backtrack(lo_l, hs, skips, last, stop)
@@ -528,11 +538,13 @@ def align_viterbi(
     alpha: Tensor | None = None,
     beta: Tensor | None = None,
     scored: bool = True,
+    cost: Tensor | None = None,
 ) -> TokenSpans:
     """Best single monotone path under the label posteriors: log_probs [T, C], targets [S].
 
     optional [S] bool: tokens that may take 0 frames (the inserted silences); every other token
-    gets >= 1 frame, so T must be >= their number (ValueError otherwise).
+    gets >= 1 frame, so T must be >= their number (ValueError otherwise). cost [S]: as in
+    `viterbi_segments`.
     band: see `viterbi_segments`. The band follows the OT boundaries when `alpha` [T] is given
     (beta [S] as in training, default uniform), else the uniform diagonal.
     Confidence: geometric-mean posterior over the token's frames (a 0-frame token: its posterior
@@ -548,7 +560,7 @@ def align_viterbi(
         nxt = torch.cat([s[1:], e[-1:]])
         centre = (e + nxt) / 2  # boundary after token j: between its end and the next start
     lp = log_probs.detach()
-    first, end, _ = viterbi_segments(lp, targets, optional, band, centre)
+    first, end, _ = viterbi_segments(lp, targets, optional, band, centre, cost)
     return _viterbi_spans(lp, targets, first, end, frame_duration, scored)
 
 
@@ -625,6 +637,7 @@ def viterbi_segments_long(
     targets: Tensor,
     optional: Tensor | None = None,
     window: int | Sequence[int] = LONG_WINDOWS,
+    cost: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, float]:
     """Best monotone segmentation of a long input: `viterbi_windowed` with each window size in
     `window` (an int: that one), the path with the best total log-prob.
@@ -637,13 +650,14 @@ def viterbi_segments_long(
     their sentence with 30 s windows, 5 with 60 s ones; in other recordings 60 s windows or
     larger ones failed where 30 s ones did not). The file's total log-prob, what the exact
     search maximises, says which of the paths is better, so the searches are run and compared.
+    cost [S]: as in `viterbi_segments` (counted in the totals compared).
     """
     sizes = [int(w) for w in np.atleast_1d(np.asarray(window))]  # an int, numpy or torch alike
     if not sizes:
         raise ValueError("window: give at least one window size")
     best: tuple[Tensor, Tensor, float] | None = None
     for size in sizes:
-        found = viterbi_windowed(log_probs, targets, optional, size)
+        found = viterbi_windowed(log_probs, targets, optional, size, cost)
         if best is None or found[2] > best[2]:
             best = found
         if log_probs.shape[0] <= max(size, 16) * 3 // 2:
@@ -656,6 +670,7 @@ def viterbi_windowed(
     targets: Tensor,
     optional: Tensor | None = None,
     window: int = WINDOW_FRAMES,
+    cost: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, float]:
     """A monotone segmentation of a long input, found window by window (no global guide).
 
@@ -690,7 +705,8 @@ def viterbi_windowed(
             lo = torch.cumsum(req[sl], 0)
             hi = torch.clamp(n_frames - t0 - req_after[sl], max=stop)
             lo = torch.minimum(lo, hi)
-            found = _search_open_end(cum, targets[sl], optional[sl], lo, hi, stop)
+            found = _search_open_end(cum, targets[sl], optional[sl], lo, hi, stop,
+                                     None if cost is None else cost[sl])
             if found is None or found[2] < n_win - 1 or j0 + n_win >= n_tok:
                 break
             n_win = min(n_tok - j0, 2 * n_win)  # the window used every token offered: more
@@ -707,7 +723,8 @@ def viterbi_windowed(
             pending = t0 + f_loc[i]
         t0, j0 = t0 + t_rel, j0 + i
     sub_opt = optional[j0:]
-    f_rest, e_rest, _ = viterbi_segments(log_probs[t0:], targets[j0:], sub_opt)
+    f_rest, e_rest, _ = viterbi_segments(log_probs[t0:], targets[j0:], sub_opt,
+                                         cost=None if cost is None else cost[j0:])
     first[j0:] = f_rest + t0
     end[j0:] = e_rest + t0
     first[j0] = pending
@@ -715,6 +732,8 @@ def viterbi_windowed(
     token = torch.repeat_interleave(torch.arange(n_tok), lengths)
     frames = torch.arange(n_frames)
     total = float(log_probs[frames, targets.cpu()[token]].double().sum())
+    if cost is not None:
+        total -= float(cost.double()[lengths > 0].sum())
     return first, end, total
 
 
@@ -724,13 +743,14 @@ def align_viterbi_long(
     frame_duration: float = FRAME_SECONDS,
     optional: Tensor | None = None,
     scored: bool = True,
+    cost: Tensor | None = None,
 ) -> TokenSpans:
     """`align_viterbi` for long inputs: the path of `viterbi_segments_long` (no drifting guide).
 
-    Confidence and `scored` as in `align_viterbi`."""
+    Confidence, `scored` and `cost` as in `align_viterbi`."""
     _check_inputs(log_probs, targets)
     lp = log_probs.detach()
-    first, end, _ = viterbi_segments_long(lp, targets, optional)
+    first, end, _ = viterbi_segments_long(lp, targets, optional, cost=cost)
     return _viterbi_spans(lp, targets, first, end, frame_duration, scored)
 
 
@@ -805,6 +825,7 @@ def align_ot_long(
     optional: Tensor | None = None,
     segment: tuple[int, int, int] = SEGMENT_FRAMES,
     path: tuple[Tensor, Tensor] | None = None,
+    cost: Tensor | None = None,
 ) -> TokenSpans:
     """`align_ot` for long inputs, anchored: OT inside pieces cut at pauses of the long Viterbi
     path (`ot_cuts`), alpha renormalised over each piece's frames and beta over its tokens.
@@ -812,7 +833,8 @@ def align_ot_long(
     A silence token shared by two pieces (the cut lies in its pause) has its mass split between
     them by alpha's weight on each side of the cut; it takes its start from the first piece,
     its end from the second, and the geometric mean of the two confidences.
-    path: (first, end) of `viterbi_segments_long` if already computed (else computed here)."""
+    path: (first, end) of `viterbi_segments_long` if already computed (else computed here,
+    with `cost` as in `viterbi_segments`)."""
     _check_inputs(log_probs, targets)
     n_frames, n_tok = log_probs.shape[0], targets.numel()
     if alpha.shape != (n_frames,):
@@ -824,7 +846,7 @@ def align_ot_long(
         optional = torch.zeros(n_tok, dtype=torch.bool)
     lp = log_probs.detach()
     if path is None:
-        first, end, _ = viterbi_segments_long(lp, targets, optional)
+        first, end, _ = viterbi_segments_long(lp, targets, optional, cost=cost)
     else:
         first, end = path
     cuts = ot_cuts(first, end, optional, segment)
@@ -886,7 +908,8 @@ class DecoderInput:
     masses (an OTTC model's; None for a model without frame weights); path: (first, end) of
     `viterbi_segments_long`, when the caller has already searched it; scored: False when the
     caller scores the tokens itself (merged sub-phonetic states): the Viterbi decoders then
-    leave each token's confidence NaN."""
+    leave each token's confidence NaN; cost [S]: what a token costs the Viterbi decoders when it
+    takes frames (`viterbi_segments`; a pause inside a word), None: nothing."""
 
     log_probs: Tensor
     targets: Tensor
@@ -896,6 +919,7 @@ class DecoderInput:
     beta: Tensor | None = None
     path: tuple[Tensor, Tensor] | None = None
     scored: bool = True
+    cost: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -923,17 +947,17 @@ def _ot(x: DecoderInput) -> TokenSpans:
 
 def _ot_long(x: DecoderInput) -> TokenSpans:
     return align_ot_long(x.alpha, x.log_probs, x.targets, x.beta, x.frame_duration, x.optional,
-                         path=x.path)
+                         path=x.path, cost=x.cost)
 
 
 def _viterbi(x: DecoderInput) -> TokenSpans:
     return align_viterbi(x.log_probs, x.targets, x.frame_duration, x.optional, alpha=x.alpha,
-                         beta=x.beta, scored=x.scored)
+                         beta=x.beta, scored=x.scored, cost=x.cost)
 
 
 def _viterbi_long(x: DecoderInput) -> TokenSpans:
     return align_viterbi_long(x.log_probs, x.targets, x.frame_duration, x.optional,
-                              scored=x.scored)
+                              scored=x.scored, cost=x.cost)
 
 
 DECODERS: dict[str, Decoder] = {

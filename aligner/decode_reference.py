@@ -81,7 +81,8 @@ def _ref_forward(log_probs, targets, optional, lo, hi, stop):
     return lo_l, backs, skips, best, last, phi
 
 
-def ref_search(log_probs, targets, optional, lo, hi):
+def ref_search(log_probs, targets, optional, lo, hi, cost=None):
+    assert cost is None, "the reference search has no token costs (they came later)"
     lo_l, backs, skips, total, last, phi = _ref_forward(log_probs, targets, optional, lo, hi, None)
     if not math.isfinite(total):
         return None
@@ -89,7 +90,8 @@ def ref_search(log_probs, targets, optional, lo, hi):
     return torch.tensor(first), torch.tensor(end), total
 
 
-def ref_search_open_end(log_probs, targets, optional, lo, hi, stop):
+def ref_search_open_end(log_probs, targets, optional, lo, hi, stop, cost=None):
+    assert cost is None, "the reference search has no token costs (they came later)"
     lo_l, backs, skips, best, last, _ = _ref_forward(log_probs, targets, optional, lo, hi, stop)
     if last < 0 or not math.isfinite(best):
         return None
@@ -97,12 +99,12 @@ def ref_search_open_end(log_probs, targets, optional, lo, hi, stop):
     return first, end, last
 
 
-def ref_viterbi_segments(log_probs, targets, optional=None, band=None, centre=None):
+def ref_viterbi_segments(log_probs, targets, optional=None, band=None, centre=None, cost=None):
     """`viterbi_segments` with the reference search swapped in (the window logic is shared)."""
     saved = decode._search
     decode._search = lambda lp, *a: ref_search(log_probs, *a)  # the tensor, not its numpy copy
     try:
-        return viterbi_segments(log_probs, targets, optional, band, centre)
+        return viterbi_segments(log_probs, targets, optional, band, centre, cost)
     finally:
         decode._search = saved
 
@@ -126,12 +128,16 @@ def ref_segment_score(log_probs: np.ndarray, ids: list[int]) -> float:
     return float(prev[-1])
 
 
-def brute_force(lp: torch.Tensor, y: list[int], optional: list[bool]) -> float:
-    """Best total over every segmentation (enumerated): the slow reference for viterbi."""
+def brute_force(lp: torch.Tensor, y: list[int], optional: list[bool],
+                cost: list[float] | None = None) -> float:
+    """Best total over every segmentation (enumerated): the slow reference for viterbi; cost:
+    what each token costs when it takes frames (`viterbi_segments`)."""
+    cost = cost or [0.0] * len(y)
     t, s = lp.shape[0], len(y)
     best = -math.inf
     for cuts in itertools.combinations_with_replacement(range(t + 1), s - 1):
         b = [0, *cuts, t]
         if all(b[j + 1] - b[j] >= 1 or optional[j] for j in range(s)):
-            best = max(best, sum(float(lp[b[j] : b[j + 1], y[j]].double().sum()) for j in range(s)))
+            best = max(best, sum(float(lp[b[j] : b[j + 1], y[j]].double().sum())
+                                 - (cost[j] if b[j + 1] > b[j] else 0.0) for j in range(s)))
     return best

@@ -33,7 +33,8 @@ DOUBTFUL_CONFIDENCE = 0.03
 
 def word_evidence(log_probs: Tensor, tokens: Tensor, word: Tensor, optional: Tensor,
                   edges: Sequence[tuple[int, int] | None], judged: Sequence[int],
-                  walls: Collection[int] = (), reach: int = REACH) -> dict[int, float]:
+                  walls: Collection[int] = (), reach: int = REACH, cost: Tensor | None = None
+                  ) -> dict[int, float]:
     """For each word index k in `judged`: the log-probability (nats) of the best path over the
     frames of words k - `reach` .. k + `reach`, less that of the best path over the same frames
     without word k; negative when the audio fits better without the word.
@@ -56,7 +57,8 @@ def word_evidence(log_probs: Tensor, tokens: Tensor, word: Tensor, optional: Ten
     with both (13 without the markup).
     A word is not judged (left out of the result) when it has no edges, when no other word with
     edges lies within reach (a one-word transcript: there is nothing to give its frames to), or
-    when the stretch has too few frames for its tokens."""
+    when the stretch has too few frames for its tokens. cost [S]: what each token costs when it
+    takes frames (`decode.viterbi_segments`; a pause inside a word), as the decoder had it."""
     owner = word.tolist()
     walls = set(walls)
     place: dict[int, list[int]] = {}
@@ -81,8 +83,9 @@ def word_evidence(log_probs: Tensor, tokens: Tensor, word: Tensor, optional: Ten
         span = [j for j in range(place[near[0]][0], place[near[-1]][-1] + 1)
                 if owner[j] not in gone]
         without = [j for j in span if owner[j] != k]
-        with_it, left_out = best_totals(log_probs[lo:hi], [(tokens[span], optional[span]),
-                                                           (tokens[without], optional[without])])
+        with_it, left_out = best_totals(log_probs[lo:hi], [
+            (tokens[span], optional[span], *([] if cost is None else [cost[span]])),
+            (tokens[without], optional[without], *([] if cost is None else [cost[without]]))])
         if not (math.isfinite(with_it) and math.isfinite(left_out)):  # too few frames
             return None
         return float(with_it - left_out)

@@ -91,14 +91,19 @@ def test_token_confidence_fallback_for_tokens_without_weight():
     torch.testing.assert_close(conf, torch.tensor([math.sqrt(0.5 * 0.25), 0.75], dtype=torch.float64))
 
 
+def _small_problem(g: torch.Generator, optional_share: float):
+    """Random posteriors [T, 4] (T 1-7), tokens and optional flags [S] (S 1-5)."""
+    t = int(torch.randint(1, 8, (), generator=g))
+    s = int(torch.randint(1, 6, (), generator=g))
+    lp = torch.randn(t, 4, generator=g, dtype=torch.float64).log_softmax(-1)
+    y = torch.randint(0, 4, (s,), generator=g)
+    return t, s, lp, y, torch.rand(s, generator=g) < optional_share
+
+
 def test_viterbi_matches_brute_force_with_optional_tokens():
     g = torch.Generator().manual_seed(1)
     for _ in range(120):
-        t = int(torch.randint(1, 8, (), generator=g))
-        s = int(torch.randint(1, 6, (), generator=g))
-        lp = torch.randn(t, 4, generator=g, dtype=torch.float64).log_softmax(-1)
-        y = torch.randint(0, 4, (s,), generator=g)
-        opt = torch.rand(s, generator=g) < 0.4
+        t, s, lp, y, opt = _small_problem(g, 0.4)
         if t < int((~opt).sum()):
             with pytest.raises(ValueError, match="at least one frame per non-optional token"):
                 viterbi_segments(lp, y, opt)
@@ -110,6 +115,36 @@ def test_viterbi_matches_brute_force_with_optional_tokens():
         assert (lengths[~opt] >= 1).all() and (lengths >= 0).all()
         rescored = sum(float(lp[first[j] : end[j], y[j]].sum()) for j in range(s))
         assert math.isclose(rescored, total, abs_tol=1e-6)
+
+
+def test_viterbi_with_token_costs_is_the_brute_force_optimum():
+    """A token's cost is paid when it takes frames and not when an optional one is skipped (a
+    pause inside a word): the total is the brute-force optimum with the costs, the path pays
+    exactly the costs of the tokens it gives frames, and a large enough cost keeps an optional
+    token out of the path."""
+    g = torch.Generator().manual_seed(3)
+    checked = 0
+    for _ in range(150):
+        t, s, lp, y, opt = _small_problem(g, 0.5)
+        cost = torch.rand(s, generator=g, dtype=torch.float64) * 4
+        cost *= torch.rand(s, generator=g) < 0.6  # some tokens cost nothing
+        if t < int((~opt).sum()):
+            continue
+        first, end, total = viterbi_segments(lp, y, opt, cost=cost)
+        assert math.isclose(total, brute_force(lp, y.tolist(), opt.tolist(), cost.tolist()),
+                            abs_tol=1e-6)
+        used = (end - first) > 0
+        rescored = (sum(float(lp[first[j]: end[j], y[j]].sum()) for j in range(s))
+                    - float(cost[used].sum()))
+        assert math.isclose(rescored, total, abs_tol=1e-6)
+        [again] = best_totals(lp, [(y, opt, cost)])
+        assert math.isclose(again, total, abs_tol=1e-6)
+        checked += 1
+        if bool(opt.any()) and bool((~opt).any()):  # a required token takes what they leave
+            high = torch.where(opt, torch.full_like(cost, 1e3), cost)
+            first, end, _ = viterbi_segments(lp, y, opt, cost=high)
+            assert ((end - first)[opt] == 0).all()
+    assert checked > 100
 
 
 def test_best_totals_are_the_brute_force_optimum_of_each_sequence_over_the_same_frames():

@@ -116,6 +116,21 @@ def test_long_viterbi_equals_the_exact_search():
     assert torch.equal(f, exact_first) and torch.equal(e, exact_end)
 
 
+def test_long_viterbi_with_token_costs_equals_the_exact_search():
+    """Costs on the optional tokens (as on pauses inside words): the windows pay them as the
+    exact search does, and the totals compared count them."""
+    t, lp, _, _, _ = planted(12_000, seed=3, sharp=1.5)
+    n = lp.shape[0]
+    cost = torch.where(t.optional, 3.0, 0.0).double()
+    exact_first, exact_end, exact_total = viterbi_segments(lp, t.tokens, t.optional, band=n,
+                                                           cost=cost)
+    plain = viterbi_segments(lp, t.tokens, t.optional, band=n)
+    assert not torch.equal(plain[0], exact_first)  # the costs change the path
+    f, e, total = viterbi_segments_long(lp, t.tokens, t.optional, window=2000, cost=cost)
+    assert total == pytest.approx(exact_total, abs=1e-6)
+    assert torch.equal(f, exact_first) and torch.equal(e, exact_end)
+
+
 @pytest.mark.parametrize("seed", [0, 2])
 def test_long_viterbi_does_not_run_ahead_on_weak_posteriors(seed):
     """Posteriors barely above noise (the true label raised by 0.6 of a logit): windows cut
@@ -149,9 +164,9 @@ def test_long_viterbi_memory_is_one_window(monkeypatch):
     sizes: list[int] = []
     inner = decode._search_open_end
 
-    def spy(log_probs, targets, optional, lo, hi, stop):
+    def spy(log_probs, targets, optional, lo, hi, stop, cost=None):
         sizes.append(int((hi - lo + 1).sum()))
-        return inner(log_probs, targets, optional, lo, hi, stop)
+        return inner(log_probs, targets, optional, lo, hi, stop, cost)
 
     monkeypatch.setattr(decode, "_search_open_end", spy)
     peaks = []

@@ -603,6 +603,24 @@ def test_shipped_model_keeps_the_example_pause_silent(example_alignments, method
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_an_editors_padding_of_zeros_moves_no_phone():
+    """3 s of exact zeros before and after the example (an editor's padding) move none of its
+    phones by more than 20 ms: the boundary network's statistics leave the excess out (with
+    them, 4 of 46 phone starts moved, by up to 28 ms)."""
+    from aligner.align import Aligner
+
+    aligner = Aligner.load(device="cpu")
+    x, _ = aligner.load_waveform(EXAMPLE_WAV, None)
+    zeros = np.zeros(3 * 16000, np.float32)
+    plain = aligner.align(x, sample_rate=16000, text=EXAMPLE_TXT.read_text())
+    padded = aligner.align(np.concatenate([zeros, x, zeros]), sample_rate=16000,
+                           text=EXAMPLE_TXT.read_text())
+    moved = [abs(p.start - 3.0 - q.start) for p, q in zip(
+        [p for p in padded.phones if p.label], [q for q in plain.phones if q.label], strict=True)]
+    assert len(moved) > 40 and max(moved) <= 0.02
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
 def test_shipped_model_gives_the_example_match_its_nasal_and_vowel(example_alignments):
     """'match' (M AE1 CH) is voiced from about 2.78 s, silent in its affricate's closure at
     3.00-3.07 s, fricative until 3.20 s: with viterbi it must start by 3.00 s and last 150 ms."""

@@ -76,7 +76,8 @@ def build_targets(word_phone_ids: list[list[int]], sil_mass: float = 0.5,
             tokens.pop(), mass.pop(), word.pop()
         tokens.extend(int(p) for p in phones)
         # a pause inside a word (between a reading's words, `with_pauses_in_words`) has no
-        # mass: OT would give each as many frames as an inserted silence, and it is rarely used
+        # mass: OT, and the OT guide of a banded Viterbi search, would give each as many frames
+        # as an inserted silence, and it is rarely used
         mass.extend(0.0 if int(p) == SILENCE_ID and not silent else
                     _mass(int(p), sil_mass, phone_mass) for p in phones)
         word.extend([w] * len(phones))

@@ -255,9 +255,10 @@ def with_pauses_in_words(words: list[Word]) -> list[Word]:
     Why: a speaker may stop inside a word (a stutterer's block, a child or a learner reading
     syllable by syllable, a word broken off and taken up again), and with silence allowed only
     between words the whole word was squeezed to one side of the stop: with 1 s of a recording's
-    own quiet put at a phone boundary inside a word of gold-dev, 34 of 34 such words had an edge
-    more than 100 ms off, 32 with no flag. A pause that no stop needs takes no frames, and
-    one over speech is taken back (`Aligner.decode`)."""
+    own quiet put at a phone boundary inside a word of gold-dev, 36 of 36 such words had an edge
+    more than 100 ms off, 35 with no flag; with the pauses, 10 (benchmarks/pauses_in_words.py).
+    A pause costs the path (`align.PAUSE_IN_WORD_COST`), and one over sound is taken back
+    (`Aligner.decode`)."""
     out = []
     for w in words:
         if any(ph in (SPOKEN_NOISE, STAR, SILENCE) for v in w.pronunciations for ph in v):

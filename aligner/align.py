@@ -251,8 +251,10 @@ class Aligner:
         # and with it on, those under 0.1 s voiced throughout at the level of speech
         self.min_pause = MIN_PAUSE
         # a word may pause between any two of its phones (`with_pauses_in_words`: a block, a
-        # word read syllable by syllable); a CTC model's path has no optional tokens for it
-        self.pauses_in_words = cfg.loss != "ctc"
+        # word read syllable by syllable). Off by default: wrong transcripts fit a little better
+        # with it (docs/benchmarks/pauses_in_words.md); a CTC model's path has no optional
+        # tokens for it, and ignores it
+        self.pauses_in_words = False
         # which channel of a recording file to align (1 the first), None for their mix: a
         # patient on one microphone and the clinician on the other
         self.channel: int | None = None
@@ -525,7 +527,8 @@ class Aligner:
         if not text or not text.strip():
             raise TranscriptError(f"{source}: transcript is empty")
         try:
-            return prepare_text(text, self.lexicon, self.pauses_in_words)
+            return prepare_text(text, self.lexicon,
+                                self.pauses_in_words and self.model.config.loss != "ctc")
         except ValueError as err:  # the front-end does not know the file: name it here
             raise type(err)(naming(source, err)) from None
 

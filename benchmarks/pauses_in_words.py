@@ -1,5 +1,5 @@
 """Pauses inside words: a stop in the middle of a word (a stutterer's block, a word read syllable
-by syllable), with `Aligner.pauses_in_words` on (the default) and off.
+by syllable), with `Aligner.pauses_in_words` (`--pauses-in-words`) on and off (the default).
 
     python benchmarks/pauses_in_words.py --data DATA [--model DIR] [--so-limit 300]
         [--per-recording 4] [--threads 1] [--name pauses_in_words]
@@ -135,7 +135,7 @@ def gold_part(data: Path, aligner, per_recording: int) -> tuple[list[list], list
                 "phones_within_20ms": s.within[20]}
             block_rows.append([mode, label, cases, f"{off} ({100 * off / cases:.0f}%)",
                                silent, f"{100 * s.within[20]:.1f}%"])
-    aligner.pauses_in_words = True
+    aligner.pauses_in_words = False
     return block_rows, plain_rows, out
 
 
@@ -161,7 +161,7 @@ def learner_part(data: Path, aligner, limit: int) -> tuple[list[list], list[list
             except ValueError:
                 done[item.key] = None
         runs[on] = done
-    aligner.pauses_in_words = True
+    aligner.pauses_in_words = False
     moved = edges = 0
     lengths: list[float] = []
     flags = {True: Counter(), False: Counter()}
@@ -204,7 +204,7 @@ def main() -> int:
     block_rows, plain_rows, gold = gold_part(args.data, aligner, args.per_recording)
     pause_rows, flag_rows, learners = learner_part(args.data, aligner, args.so_limit)
     m = machine()
-    body = ("Pauses inside words on (the default) and off (`Aligner.pauses_in_words`), model "
+    body = ("Pauses inside words on (`--pauses-in-words`) and off (the default), model "
             f"`{args.model or 'models/english (shipped)'}`.\n\n"
             "A stop put in at a gold phone boundary inside a word of gold-dev's hand-labelled "
             "recordings (the gold moved to match): words with an edge more than "

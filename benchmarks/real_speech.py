@@ -3,7 +3,7 @@
     python benchmarks/real_speech.py --data DATA [--model DIR] [--method viterbi]
         [--so-limit 0] [--swapped 200] [--substituted 400] [--added 400] [--truncated 400]
         [--dropped 400] [--repeated 400] [--cut 2500]
-        [--words 300]
+        [--words 300] [--pauses-in-words]
         [--threads 2]
         [--name real_speech]
 
@@ -854,6 +854,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-boundary-net", action="store_true",
                     help="boundaries not moved by the model's boundary network "
                          "(Aligner.place_boundaries off)")
+    ap.add_argument("--pauses-in-words", action="store_true",
+                    help="a word may pause between any two of its phones "
+                         "(Aligner.pauses_in_words on, `--pauses-in-words`)")
     ap.add_argument("--no-voiced-ends", action="store_true",
                     help="word ends at a pause not carried over the voicing after them "
                          "(Aligner.voiced_ends off)")
@@ -868,6 +871,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ottc = Ottc(args.model, args.method, refine=not args.frame_grid, snap=not args.no_snap,
                 voiced_ends=not args.no_voiced_ends, boundary_net=not args.no_boundary_net)
+    ottc.aligner.pauses_in_words = args.pauses_in_words
     systems = [ottc] if args.no_pocketsphinx else [ottc, Pocketsphinx(Path(args.cache) / "pocketsphinx")]
     cmu = load_folding("cmu39")
 

@@ -621,6 +621,36 @@ def test_an_editors_padding_of_zeros_moves_no_phone():
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
+def test_a_block_inside_a_word_stays_inside_it_with_pauses_in_words():
+    """1 s of the example's own quiet put inside 'passwords' (a stutterer's block): with
+    `pauses_in_words` the word spans it, a pause inside it on the phones tier; without, the word
+    is squeezed to one side of it (an edge more than 100 ms off)."""
+    from aligner.align import Aligner
+
+    aligner = Aligner.load(device="cpu")
+    x, _ = aligner.load_waveform(EXAMPLE_WAV, None)
+    text = EXAMPLE_TXT.read_text()
+    word = next(w for w in aligner.align(x, sample_rate=16000, text=text).words
+                if w.label == "passwords")
+    phones = [p for p in aligner.align(x, sample_rate=16000, text=text).phones
+              if word.start < p.start < word.end]
+    at = phones[len(phones) // 2].start  # a boundary between two of its phones
+    block = np.resize(x[: int(0.06 * 16000)], 16000)  # the lead-in before the first word
+    i = int(round(at * 16000))
+    y = np.concatenate([x[:i], block, x[i:]])
+    off = {}
+    for on in (False, True):
+        aligner.pauses_in_words = on
+        a = aligner.align(y, sample_rate=16000, text=text)
+        got = next(w for w in a.words if w.label == "passwords")
+        off[on] = max(abs(got.start - word.start), abs(got.end - word.end - 1.0))
+        pauses = [p for p in a.phones if not p.label and got.start < p.start and p.end < got.end]
+        if on:
+            assert len(pauses) == 1 and pauses[0].end - pauses[0].start > 0.8, pauses
+    assert off[True] <= 0.05 < 0.1 < off[False], off
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english yet")
 def test_shipped_model_gives_the_example_match_its_nasal_and_vowel(example_alignments):
     """'match' (M AE1 CH) is voiced from about 2.78 s, silent in its affricate's closure at
     3.00-3.07 s, fricative until 3.20 s: with viterbi it must start by 3.00 s and last 150 ms."""

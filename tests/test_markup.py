@@ -453,11 +453,8 @@ def test_a_pause_between_a_readings_words_is_silence_inside_the_word(shipped):
     pause is silence inside the word (written "", as pauses are), not its phones'; where there
     is none, nothing marks it (no 10 ms sliver) and the phones are where two words put them."""
     aligner, _, encoded = shipped
-    aligner.pauses_in_words = False  # the words as two words of a reading are: no phone pauses
-    try:
-        prepared = aligner.prepare_text(EXAMPLE_TXT.read_text())
-    finally:
-        aligner.pauses_in_words = True
+    assert not aligner.pauses_in_words  # the words as a reading's words are: no phone pauses
+    prepared = aligner.prepare_text(EXAMPLE_TXT.read_text())
     plain = aligner.decode(encoded, prepared)
     names = [w.text for w in prepared.words]
     paused = aligner.decode(encoded, _joined(prepared, names.index("match")))

@@ -372,6 +372,23 @@ def test_a_corpus_run_with_another_min_pause_aligns_again(tmp_path, tiny_model_d
     assert rows["u0"]["status"] in ("aligned", "flagged") and "min_pause=0" in rows["u0"]["settings"]
 
 
+def test_a_corpus_run_with_pauses_in_words_aligns_again_and_records_it(tmp_path, tiny_model_dir):
+    """--pauses-in-words changes the outputs: the report's settings record it, and a run
+    without it after one with it aligns again (in one process and in workers)."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    for k in range(2):
+        _age(write_pair(root, f"u{k}", speechlike(1.5, seed=k), text="hello there"), 120)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q", "--pauses-in-words",
+                 "--jobs", "2")
+    assert result.exit_code in (0, 1), result.output
+    rows = list(csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8")))
+    assert len(rows) == 2 and all("pauses_in_words=on" in r["settings"] for r in rows)
+    result = cli(root, "-o", out, "--model", tiny_model_dir)
+    assert result.exit_code in (0, 1) and "aligned with other settings" in result.stderr
+    rows = list(csv.DictReader(open(out / runner.REPORT_NAME, encoding="utf-8")))
+    assert all("pauses_in_words" not in r["settings"] for r in rows)
+
+
 def _corrected(path: Path) -> str:
     """Edit a TextGrid as a phonetician would in Praat (a phone relabelled); returns its text."""
     text = path.read_text(encoding="utf-8")

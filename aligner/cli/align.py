@@ -89,6 +89,11 @@ def command(
         "--channel", min=1, help="Align this channel of multi-channel recordings (1 the first, "
         "left) instead of their mix: a speaker on a microphone of their own.",
         show_default=False)] = None,
+    pauses_in_words: Annotated[bool, typer.Option(
+        "--pauses-in-words", help="Let a word pause between any two of its phones (a "
+        "stutterer's block, a word read syllable by syllable): the word spans the pause, silence "
+        "inside it on the phones tier. Off by default: wrong transcripts fit a little better "
+        "with it, and are caught a little less often.")] = False,
     threshold: Annotated[Optional[list[str]], typer.Option(
         "--threshold", help="Set a flag's limit, NAME=VALUE (repeatable), e.g. "
         "max_phone_seconds=1.5 for prolonged sounds; names and defaults in docs/usage.md.",
@@ -156,7 +161,8 @@ def command(
             _require_matplotlib()
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
                              overwrite, refused, batch_seconds, quiet, plots, verbose, min_pause,
-                             limits, cues, speaker_characters, channel, speaker_norm)
+                             limits, cues, speaker_characters, channel, speaker_norm,
+                             pauses_in_words)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -174,7 +180,8 @@ def command(
 
                 _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
-                           refused, quiet, verbose, min_pause, limits, cues, overwrite, channel)
+                           refused, quiet, verbose, min_pause, limits, cues, overwrite, channel,
+                           pauses_in_words)
     raise typer.Exit(code)
 
 
@@ -250,7 +257,7 @@ def single_output_base(audio: Path, output: Path | None,
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
                 quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines",
-                overwrite=False, channel=None) -> int:
+                overwrite=False, channel=None, pauses_in_words=False) -> int:
     """One recording: a one-utterance run of the runner, its Result printed. An output that
     differs from this alignment and is newer than the audio and the transcript, or a TextGrid
     of the same words (corrected by hand in Praat since the last run?), is kept under a backup
@@ -284,6 +291,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         raise fail(err)
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
+    aligner.pauses_in_words = pauses_in_words
 
     def write_to(folder: Path, alignments) -> list[Path]:
         if file is None:
@@ -476,7 +484,7 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
                   min_pause=MIN_PAUSE, thresholds=None, cues="lines", speaker_characters=0,
-                  channel=None, speaker_norm=True) -> int:
+                  channel=None, speaker_norm=True, pauses_in_words=False) -> int:
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
@@ -490,7 +498,8 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
     try:
         return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
                            overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
-                           thresholds, cues, speaker_characters, channel, speaker_norm)
+                           thresholds, cues, speaker_characters, channel, speaker_norm,
+                           pauses_in_words)
     finally:
         release_folder(lock)
         # a run that wrote nothing (no audio found, a bad --model) leaves none of the folders
@@ -507,7 +516,8 @@ def _missing_folders(path: Path) -> list[Path]:
 
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                 strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues,
-                speaker_characters=0, channel=None, speaker_norm=True) -> int:
+                speaker_characters=0, channel=None, speaker_norm=True,
+                pauses_in_words=False) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
     from aligner.formats import SUBTITLE_FORMATS
@@ -532,10 +542,11 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
+    aligner.pauses_in_words = pauses_in_words
     subtitles = bool(set(SUBTITLE_FORMATS) & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds, cues if subtitles else None,
-                                   speaker_characters, channel, speaker_norm)
+                                   speaker_characters, channel, speaker_norm, pauses_in_words)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes
@@ -582,7 +593,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                                      out_dir, fmts, method, strict, min(jobs, len(todo)), plots,
                                      batch_seconds, late, journal, min_pause,
                                      aligner.thresholds, cues, keep_existing=not overwrite,
-                                     channel=channel, speaker_priors=aligner.speaker_priors)
+                                     channel=channel, speaker_priors=aligner.speaker_priors,
+                                     pauses_in_words=pauses_in_words)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal, cues, keep_existing=not overwrite)

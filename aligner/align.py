@@ -741,9 +741,10 @@ class Aligner:
             log_probs, phone_lp = with_markup_scores(log_probs), with_markup_scores(phone_lp)
         spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder, phone_lp,
                                               prepared)
+        paused = any(SILENCE in p and not is_pause(p) for p in prepared.phones)
         held = (pauses_over_sound(prepared, token_word.tolist(), spans.start.tolist(),
                                   spans.end.tolist(), sounding, self.frame_duration)
-                if sounding is not None else set())
+                if sounding is not None and paused else set())
         if held:
             prepared = without_pauses_in(prepared, held)
             ids = [phone_ids(p, markup=True) for p in prepared.phones]

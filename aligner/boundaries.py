@@ -314,11 +314,11 @@ def close_short_inner_pauses(words: list[Interval], phones: list[Interval],
                              min_pause: float = MIN_PAUSE, voiced: np.ndarray | None = None,
                              levels: np.ndarray | None = None, frame: float = 0.01
                              ) -> list[Interval]:
-    """`phones` with each pause inside a word (`text.frontend.with_pauses_in_words`) closed by
-    the rules `close_short_pauses` applies between words: shorter than `min_pause`; shorter
-    than STOP_GAP beside a stop or affricate (its closure: the stop takes it when it comes
-    next, else the phone before runs on); shorter than VOICED_GAP and voiced throughout
-    (closed at its middle). Why: a 40 ms silence before a word's /t/ is the /t/'s closure, as
+    """`phones` with each pause inside a word (`text.frontend.with_pauses_in_words`, and a
+    reading's, when those are on) closed by the rules `close_short_pauses` applies between
+    words: shorter than `min_pause`; shorter than STOP_GAP beside a stop or affricate (its
+    closure: the stop takes it when it comes next, else the phone before runs on); shorter than
+    VOICED_GAP and voiced throughout (closed at its middle). Why: a 40 ms silence before a word's /t/ is the /t/'s closure, as
     between words; longer ones are the speaker's pause and stay. Pure."""
     phones = list(phones)
     if min_pause <= 0:

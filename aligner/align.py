@@ -447,7 +447,8 @@ class Aligner:
                        else self.encode(piece, self.speaker_prior(speaker, [segment])))
             voiced, band = voiced_and_band(piece)
             levels = frame_levels(piece).numpy()
-            a = self.decode(outputs, prepared, method, sounding_frames(voiced.numpy(), levels))
+            a = self.decode(outputs, prepared, method, sounding_frames(voiced.numpy(), levels)
+                            if self.pauses_in_words else None)
             if segment.whole:
                 whole_voiced, whole_levels, whole_band = voiced, levels, band
             if self.voiced_ends:
@@ -975,13 +976,12 @@ def pauses_over_sound(prepared: PreparedText, token_word: list[int], starts: lis
     times in seconds."""
     from aligner.text.phones import SILENCE
 
-    flat = [(w, ph) for w, p in enumerate(prepared.phones) for ph in p]
-    own = iter(flat)
+    own = iter([ph for p in prepared.phones for ph in p])  # the word tokens' phones, in order
     held = set()
     for j, w in enumerate(token_word):
         if w < 0:
             continue
-        _, phone = next(own)
+        phone = next(own)
         if phone != SILENCE or is_pause(prepared.phones[w]):
             continue
         span = sounding[int(round(starts[j] / frame)): int(round(ends[j] / frame))]

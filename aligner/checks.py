@@ -102,6 +102,10 @@ class Thresholds:
     # 1 s "aaa" became the word "a"). Of the 2500 correct learner recordings, 0.7% have a phone
     # over 0.7 s (of 300 of them, 0.3% over 0.7 s as over 1 s; 1.3% over 0.6 s, 4.3% over 0.5 s).
     max_phone_seconds: float = 0.7
+    # Above: seconds of a pause inside a word (`pause_in_word`: a stutterer's block, a word read
+    # syllable by syllable, with `--pauses-in-words`; a pause between a reading's words): a
+    # place to look at, and to count in a study of dysfluency.
+    max_pause_in_word: float = 0.25
     max_token_share: float = 0.5  # of the non-silent audio given to one token
     min_duration_for_share: float = 2.0  # the share check needs a recording this long
     # Above: seconds by which two speakers' utterance intervals of a TextGrid transcript
@@ -268,7 +272,7 @@ FLAG_KINDS = ("transcript_mismatch", "no_speech", "untranscribed_speech", "unspo
               "interval_mismatch", "ends_in_speech", "speech_in_pause", "overlapping_speech",
               "quiet_audio", "clipped", "noisy_audio", "low_confidence", "long_word",
               "long_phone", "unheard_vowel", "squeezed_word", "stretched_last_word",
-              "word_in_silence", "unsaid_word")
+              "word_in_silence", "unsaid_word", "pause_in_word")
 # What `--strict` refuses unless told otherwise: the flags that doubt the alignment as a whole
 # (the transcript is not what was said, part of it is missing or was never said, one word
 # swallowed the recording, the recording was cut or holds nobody speaking). A flag on one word
@@ -372,6 +376,14 @@ def find_flags(alignment: Alignment, thresholds: Thresholds = Thresholds()) -> l
         if said > thresholds.max_word_seconds and w.label.lower() != STAR:
             paused = f" ({w.end - w.start:.2f} s with its pauses)" if inner else ""
             flags.append(_entry_flag("long_word", "words", w, f"lasts {said:.2f} s{paused}"))
+    for w, inner in zip(words, pauses):  # not a pause word's own silence: one inside a word
+        for p in inner:
+            if (w.start < p.start and p.end < w.end
+                    and p.end - p.start > thresholds.max_pause_in_word):
+                flags.append(_entry_flag("pause_in_word", "words", w,
+                                         f"holds a {p.end - p.start:.2f} s pause at "
+                                         f"{p.start:.2f}-{p.end:.2f} s (a block, a word said "
+                                         "in pieces, or words the transcript leaves out?)"))
     for p in phones:
         if p.end - p.start > thresholds.max_phone_seconds and not any(
                 lo <= p.start and p.end <= hi for lo, hi in wild):

@@ -143,6 +143,35 @@ def test_a_last_word_stretched_over_words_left_out_is_flagged():
     assert "stretched_last_word" not in [f.kind for f in find_flags(recording(0.93), looser)]
 
 
+def test_a_pause_inside_a_word_is_flagged_and_left_out_of_its_time():
+    """A 1.5 s pause between a word's phones (a block, with --pauses-in-words) is flagged
+    `pause_in_word` with its times and is no part of the word's time (`stretched_last_word`,
+    `dominant_token`: neither fires), and a pause word's own silence (`{SL}`) is no pause
+    inside a word."""
+    from aligner.checks import Thresholds, find_flags
+
+    words, phones = [], []
+    for i in range(6):
+        t = 0.2 * i
+        words.append((t, t + 0.2, f"w{i}", 0.9))
+        phones += [(t, t + 0.1, "AA1", 0.9), (t + 0.1, t + 0.2, "B", 0.9)]
+    words.append((1.2, 3.0, "ball", 0.8))  # B [1.5 s block] AO L
+    phones += [(1.2, 1.25, "B", 0.8), (1.25, 2.75, "", None), (2.75, 2.9, "AO1", 0.8),
+               (2.9, 3.0, "L", 0.8)]
+    flags = find_flags(_alignment(words, phones, 3.0))
+    assert [f.kind for f in flags] == ["pause_in_word"], flags
+    assert (flags[0].label, flags[0].start) == ("ball", 1.2) and "1.50 s pause at 1.25-2.75" in flags[0]
+    assert find_flags(_alignment(words, phones, 3.0), Thresholds(max_pause_in_word=2.0)) == []
+    # the same word with its vowel held over those 1.5 s instead: stretched
+    phones[-3:] = [(1.25, 2.75, "AO1", 0.8), (2.75, 2.9, "AO1", 0.8), (2.9, 3.0, "L", 0.8)]
+    kinds = {f.kind for f in find_flags(_alignment(words, phones, 3.0))}
+    assert "stretched_last_word" in kinds and "pause_in_word" not in kinds
+    # a pause word's silence is the word itself
+    pause = _alignment([(0.0, 0.2, "hi", 0.9), (0.2, 1.0, "{SL}", None), (1.0, 1.2, "you", 0.9)],
+                       [(0.0, 0.2, "HH", 0.9), (0.2, 1.0, "", None), (1.0, 1.2, "Y", 0.9)], 1.2)
+    assert "pause_in_word" not in [f.kind for f in find_flags(pause)]
+
+
 def test_flag_rules():
     from aligner.checks import Thresholds, find_flags
 

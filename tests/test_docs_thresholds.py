@@ -29,6 +29,7 @@ QUOTES = [
     ("docs/usage.md", rf"a voiced stretch of more than {NUMBER} s there", "max_voiced_outside"),
     ("docs/usage.md", rf"a stretch of speech of more than {NUMBER} s", "max_speech_outside"),
     ("docs/usage.md", rf"between two words holds more than {NUMBER} s of speech", "max_speech_in_pause"),
+    ("docs/usage.md", rf"a pause of more than {NUMBER} s lies between two phones", "max_pause_in_word"),
     ("docs/usage.md", rf"a word of {NUMBER} phones or more has none", "squeezed_min_phones"),
     ("docs/usage.md", rf"has none longer than {NUMBER} ms", "squeezed_phone_seconds"),
 ]

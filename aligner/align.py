@@ -731,8 +731,9 @@ class Aligner:
                                          phone_label)
 
         decoder = self._decoder(method)
-        if decoder.needs_weights:  # OT gives a pause inside a word no mass, so no frames: its
-            # phones are placed as without it (with it, ot's gold-dev share fell 48.8% -> 47.0%)
+        if decoder.needs_weights and any(w.phone_pauses for w in prepared.words):
+            # OT gives a pause inside a word no mass, so no frames: its phones are placed as
+            # without it (with it, ot's gold-dev share fell 48.8% -> 47.0%)
             prepared = without_pauses_in(prepared, {k for k, w in enumerate(prepared.words)
                                                     if w.phone_pauses})
         duration = encoded.duration

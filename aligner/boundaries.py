@@ -17,6 +17,7 @@ Pure: intervals and an array in, intervals out.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 
 import numpy as np
 
@@ -248,6 +249,24 @@ def voiced_through(voiced: np.ndarray, levels: np.ndarray, left: Interval, right
     return bool(voiced[lo:hi].all() and (levels[lo:hi] >= floor).all())
 
 
+def _closed_at(before: str, after: str, start: float, end: float, min_pause: float,
+               voiced_gap: Callable[[], bool]) -> float | None:
+    """Where the gap [start, end) between the phones `before` and `after` is closed, or None
+    when it stays a pause: shorter than `min_pause`, or than STOP_GAP beside a stop or an
+    affricate (its closure: the stop takes it when it comes next, else the phone before runs
+    on), or than VOICED_GAP and voiced throughout (`voiced_gap()`, asked only then: closed at
+    its middle, the least a wrong call costs). The rule of `close_short_pauses` and
+    `close_short_inner_pauses`."""
+    gap = end - start
+    stop_next = manner(after) in ("stop", "affricate")
+    stop_before = manner(before) in ("stop", "affricate")
+    short = gap < min_pause - 1e-9
+    closure = (stop_next or stop_before) and gap < max(min_pause, STOP_GAP) - 1e-9
+    if not (short or closure or (gap < VOICED_GAP - 1e-9 and voiced_gap())):
+        return None
+    return start if stop_next else end if short or closure else round((start + end) / 2, 3)
+
+
 def close_short_pauses(words: list[Interval], phones: list[Interval],
                        min_pause: float = MIN_PAUSE, voiced: np.ndarray | None = None,
                        levels: np.ndarray | None = None, frame: float = 0.01
@@ -291,17 +310,11 @@ def close_short_pauses(words: list[Interval], phones: list[Interval],
         j, k = last_phone.get(round(left.end, 6)), first_phone.get(round(right.start, 6))
         if j is None or k is None or SPOKEN_NOISE in (phones[j].label, phones[k].label):
             continue  # markup's edges are no one's: it may be a sliver where nothing was heard
-        stop_next = manner(phones[k].label) in ("stop", "affricate")
-        stop_before = manner(phones[j].label) in ("stop", "affricate")
-        short = gap < min_pause - 1e-9
-        closure = (stop_next or stop_before) and gap < max(min_pause, STOP_GAP) - 1e-9
-        voice = (voiced is not None and levels is not None and gap < VOICED_GAP - 1e-9
-                 and voiced_through(voiced, levels, left, right, frame))
-        if not (short or closure or voice):
+        t = _closed_at(phones[j].label, phones[k].label, left.end, right.start, min_pause,
+                       lambda: voiced is not None and levels is not None
+                       and voiced_through(voiced, levels, left, right, frame))
+        if t is None:
             continue
-        # a stop's closure is the stop's; a voiced gap's middle is the least a wrong call costs
-        t = (left.end if stop_next else right.start if short or closure
-             else round((left.end + right.start) / 2, 3))
         words[a] = Interval(left.start, t, left.label, left.confidence)
         words[b] = Interval(t, right.end, right.label, right.confidence)
         p, q = phones[j], phones[k]
@@ -315,10 +328,8 @@ def close_short_inner_pauses(words: list[Interval], phones: list[Interval],
                              levels: np.ndarray | None = None, frame: float = 0.01
                              ) -> list[Interval]:
     """`phones` with each pause inside a word (`text.frontend.with_pauses_in_words`, and a
-    reading's, when those are on) closed by the rules `close_short_pauses` applies between
-    words: shorter than `min_pause`; shorter than STOP_GAP beside a stop or affricate (its
-    closure: the stop takes it when it comes next, else the phone before runs on); shorter than
-    VOICED_GAP and voiced throughout (closed at its middle). Why: a 40 ms silence before a word's /t/ is the /t/'s closure, as
+    reading's, when those are on) closed by the rule `close_short_pauses` applies between
+    words (`_closed_at`). Why: a 40 ms silence before a word's /t/ is the /t/'s closure, as
     between words; longer ones are the speaker's pause and stay. Pure."""
     phones = list(phones)
     if min_pause <= 0:
@@ -335,25 +346,16 @@ def close_short_inner_pauses(words: list[Interval], phones: list[Interval],
     while i < len(phones):
         p = phones[i]
         left, right = (out[-1] if out else None), (phones[i + 1] if i + 1 < len(phones) else None)
-        gap = p.end - p.start
-        if (p.label or left is None or right is None or not left.label or not right.label
-                or not inside(p)
-                or SPOKEN_NOISE in (left.label, right.label)):
+        t = None
+        if (not p.label and left is not None and right is not None and left.label
+                and right.label and inside(p) and SPOKEN_NOISE not in (left.label, right.label)):
+            t = _closed_at(left.label, right.label, p.start, p.end, min_pause,
+                           lambda: voiced is not None and levels is not None
+                           and voiced_through(voiced, levels, left, right, frame))
+        if t is None:
             out.append(p)
             i += 1
             continue
-        stop_next = manner(right.label) in ("stop", "affricate")
-        stop_before = manner(left.label) in ("stop", "affricate")
-        short = gap < min_pause - 1e-9
-        closure = (stop_next or stop_before) and gap < max(min_pause, STOP_GAP) - 1e-9
-        voice = (voiced is not None and levels is not None and gap < VOICED_GAP - 1e-9
-                 and voiced_through(voiced, levels, left, right, frame))
-        if not (short or closure or voice):
-            out.append(p)
-            i += 1
-            continue
-        t = (p.start if stop_next else p.end if short or closure
-             else round((p.start + p.end) / 2, 3))
         out[-1] = Interval(left.start, t, left.label, left.confidence)
         out.append(Interval(t, right.end, right.label, right.confidence))
         i += 2

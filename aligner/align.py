@@ -50,8 +50,8 @@ from aligner.errors import naming, one_line
 from aligner.formats import (ANNOTATION_FILES, NOT_TRANSCRIPTS, Segment, excerpt_problem,
                              last_ms, read_transcript_file, segment_problem, text_segments)
 from aligner.text.errors import TranscriptError
-from aligner.text.frontend import (PreparedText, is_pause, load_lexicon, phone_count,
-                                   prepare_text, without_pauses)
+from aligner.text.frontend import (PreparedText, is_pause, is_sentence_gap, load_lexicon,
+                                   phone_count, prepare_text, without_pauses)
 from aligner.word_evidence import DOUBTFUL_CONFIDENCE, on_words, word_edges, word_evidence
 
 if TYPE_CHECKING:
@@ -255,6 +255,10 @@ class Aligner:
         # with it (docs/benchmarks/pauses_in_words.md); a CTC model's path has no optional
         # tokens for it, and ignores it
         self.pauses_in_words = False
+        # a transcript of several sentences gets an optional gap before, between and after
+        # them that takes speech it leaves out (`with_sentence_gaps`: a sentence missing from
+        # a long recording's transcript), shown as a pause and flagged `untranscribed_speech`
+        self.sentence_gaps = True
         # which channel of a recording file to align (1 the first), None for their mix: a
         # patient on one microphone and the clinician on the other
         self.channel: int | None = None
@@ -530,7 +534,8 @@ class Aligner:
             raise TranscriptError(f"{source}: transcript is empty")
         try:
             return prepare_text(text, self.lexicon,
-                                self.pauses_in_words and self.model.config.loss != "ctc")
+                                self.pauses_in_words and self.model.config.loss != "ctc",
+                                self.sentence_gaps)
         except ValueError as err:  # the front-end does not know the file: name it here
             raise type(err)(naming(source, err)) from None
 
@@ -736,6 +741,9 @@ class Aligner:
             # without it (with it, ot's gold-dev share fell 48.8% -> 47.0%)
             prepared = without_pauses_in(prepared, {k for k, w in enumerate(prepared.words)
                                                     if w.phone_pauses})
+        if decoder.needs_weights and any(is_sentence_gap(w) for w in prepared.words):
+            prepared = without_sentence_gaps(prepared)  # a wildcard has OT mass: it would
+            # take frames wherever it stands
         duration = encoded.duration
         log_probs, weight_logits = encoded.log_probs, encoded.weight_logits
         ids = [phone_ids(p, markup=True) for p in prepared.phones]
@@ -773,10 +781,13 @@ class Aligner:
         # as Python numbers once: indexing a tensor per token cost more than the rest of the loop
         starts, ends, confidences = (spans.start.tolist(), spans.end.tolist(),
                                      spans.confidence.tolist())
+        gap = [is_sentence_gap(w) for w in prepared.words]
         for j, w in enumerate(token_word.tolist()):
             if w < 0:
                 continue
             phone, k = flat[k], k + 1
+            if gap[w]:  # a pause, as between two words: the speech it took lies outside words
+                continue
             label = "" if phone == SILENCE else phone_label(phone)  # a `{SL} sil` word's pause
             if ends[j] - starts[j] < self.frame_duration / 2 and phone in (
                     STAR, SPOKEN_NOISE, SILENCE):  # optional, and it took no time
@@ -831,7 +842,7 @@ class Aligner:
         alpha = None if plan is None else plan[0].alpha.float()
         if not decoder.needs_weights and plan is not None and not is_long(log_probs.shape[0]):
             disagreement = self._disagreement(plan, log_probs, weight_logits, ids, grid_words,
-                                              duration)
+                                              duration, gap)
         return Alignment(words_out, phones_out, duration, None,
                          unknown_words=dict(prepared.unknown),
                          alpha=alpha.tolist() if alpha is not None else None,
@@ -842,7 +853,8 @@ class Aligner:
                          word_evidence=evidence)
 
     def _disagreement(self, plan, log_probs, weight_logits, ids: list[list[int]],
-                      by_word: list[list[Interval]], duration: float) -> float:
+                      by_word: list[list[Interval]], duration: float,
+                      gaps: Sequence[bool] = ()) -> float:
         """`checks.decoder_disagreement` between the words of the Viterbi path (`by_word`: each
         word's phones on the model's grid, as the fit judges them, before any snapping) and
         those of the frame weights' transport plan, for the same
@@ -850,13 +862,18 @@ class Aligner:
         on the path while the plan gives it its mass. Short inputs only (`decode.is_long`):
         beyond, the plan is re-anchored on the path and would mostly agree with it anyway.
         plan: the Viterbi pass's (DecoderInput, state targets), whose weights and masses the
-        transport plan takes as they are unless markup needs masses of its own."""
+        transport plan takes as they are unless markup needs masses of its own. gaps: per word,
+        whether it is a sentence gap, left out of the plan: its wildcard would take its mass
+        (as `decode` leaves them out for ot)."""
         from aligner.decode import ot_boundaries
         from aligner.text.phones import MARKUP_IDS
 
+        if any(gaps):
+            keep = [k for k, g in enumerate(gaps) if not g]
+            ids, by_word = [ids[k] for k in keep], [by_word[k] for k in keep]
         # the transport plan's boundaries alone: its confidences are not needed here
         x, states = plan
-        if bool((states.tokens >= self.model.config.n_classes).any()):  # markup: its masses
+        if any(gaps) or bool((states.tokens >= self.model.config.n_classes).any()):  # markup
             x, _, states, _, _ = self._decoder_input(log_probs, weight_logits, ids,
                                                      DECODERS["ot"])
         start, end = ot_boundaries(x.alpha, x.beta)
@@ -902,7 +919,8 @@ class Aligner:
         # A model with sub-phonetic states aligns every phone's states in order; the phones'
         # spans are then put back together from their states'.
         x, targets, states, first, last = self._decoder_input(
-            log_probs, weight_logits, ids, decoder, [w.phone_pauses for w in prepared.words])
+            log_probs, weight_logits, ids, decoder, [w.phone_pauses for w in prepared.words],
+            [is_sentence_gap(w) for w in prepared.words])
         refine = self.refine_boundaries and decoder.on_grid
         rescored = cfg.states > 1 or refine  # the phones' confidence is computed below
         spans = decoder(replace(x, scored=not rescored))
@@ -916,12 +934,12 @@ class Aligner:
         return spans, targets.word, (x, states)
 
     def _decoder_input(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder,
-                       paused: Sequence[bool] | None = None):
+                       paused: Sequence[bool] | None = None, gaps: Sequence[bool] = ()):
         """What an OTTC model's `decoder` takes for pronunciations `ids`: (DecoderInput, the
         phone targets, their state targets, each phone's first and last state): the frame
         weights, and, for a decoder that places boundaries from the weights, the markup
-        tokens' masses. paused: per word, whether its pauses cost (`pause_costs`); None:
-        nothing costs."""
+        tokens' masses. paused, gaps: per word, whether its pauses cost, whether it is a
+        sentence gap (`token_costs`); paused None: nothing costs."""
         from aligner.ottc import frame_weights
         from aligner.states import expand_targets
         from aligner.targets import build_targets
@@ -931,8 +949,8 @@ class Aligner:
         alpha = frame_weights(weight_logits[None], None)[0]
         states, first, last = expand_targets(targets, cfg.states)
         x = DecoderInput(log_probs, states.tokens, states.optional, self.frame_duration, alpha,
-                         states.beta, cost=None if paused is None else pause_costs(
-                             states.tokens, states.word, paused))
+                         states.beta, cost=None if paused is None else token_costs(
+                             states.tokens, states.word, paused, gaps))
         markup = states.tokens >= cfg.n_classes
         if decoder.needs_weights and bool(markup.any()):
             x = _with_markup_mass(x, markup)
@@ -943,14 +961,23 @@ class Aligner:
 SOUNDING_PAUSE_SHARE = 0.3
 # What a pause inside a word costs the Viterbi path when it takes frames (nats).
 PAUSE_IN_WORD_COST = 10.0
+# What a sentence gap costs the path when it takes frames (`with_sentence_gaps`), besides the
+# wildcard's penalty a frame: a missing sentence pays it many times over, a learner's poorly
+# heard word does not. Chosen on 20 long recordings of speechocean762's held-out learners (40
+# sentences each, one a line; 60 with one sentence left out): with no cost, a gap took the
+# speech of a correct sentence's last words; at 50 nats 4 correct recordings of 20 were refused
+# (2 without gaps), at 100 the same 2 and 53 of the 60 with a sentence missing (28 without
+# gaps), at 200 49. Checked on 4 others (review 123's): 19 of 20 missing sentences refused.
+SENTENCE_GAP_COST = 100.0
 
 
-def pause_costs(tokens, word, paused: Sequence[bool]):
+def token_costs(tokens, word, paused: Sequence[bool], gaps: Sequence[bool] = ()):
     """Each decoded token's cost for taking frames: PAUSE_IN_WORD_COST for a pause between the
-    phones of a word (`with_pauses_in_words`), else 0; None when there is no such pause.
-    tokens, word [S]: the decoder's tokens and the word of each (-1 between words); paused:
-    per word, whether its pauses cost (`Word.phone_pauses`: not those between a reading's
-    words, which are free, as between the transcript's words).
+    phones of a word (`with_pauses_in_words`), SENTENCE_GAP_COST for a sentence gap's
+    wildcard, else 0; None when no token costs. tokens, word [S]: the decoder's tokens and the
+    word of each (-1 between words); paused: per word, whether its pauses cost
+    (`Word.phone_pauses`: not those between a reading's words, which are free, as between the
+    transcript's words); gaps: per word, whether it is a sentence gap (none when empty).
 
     Why a cost: free, the pauses let a transcript that stops short spread its words' phones
     over the speech it leaves out ("The passwords you entered" over the whole example: its
@@ -964,9 +991,11 @@ def pause_costs(tokens, word, paused: Sequence[bool]):
 
     costly = torch.tensor([*paused, False])
     inner = (tokens == SILENCE_ID) & costly[word]  # word -1 (between words): the last entry
-    if not bool(inner.any()):
+    gap = torch.tensor([*gaps, False])[word] if SENTENCE_GAP_COST and any(gaps) else None
+    if not bool(inner.any()) and gap is None:
         return None
-    return inner.double() * PAUSE_IN_WORD_COST
+    cost = inner.double() * PAUSE_IN_WORD_COST
+    return cost if gap is None else cost + gap.double() * SENTENCE_GAP_COST
 
 
 def pauses_over_sound(prepared: PreparedText, token_word: list[int], starts: list[float],
@@ -999,6 +1028,13 @@ def without_pauses_in(prepared: PreparedText, held: set[int]) -> PreparedText:
              for k, w in enumerate(prepared.words)]
     phones = [without_pauses(p) if k in held else p for k, p in enumerate(prepared.phones)]
     return PreparedText(words, phones, prepared.unknown)
+
+
+def without_sentence_gaps(prepared: PreparedText) -> PreparedText:
+    """`prepared` without its sentence gaps (`text.frontend.with_sentence_gaps`)."""
+    keep = [k for k, w in enumerate(prepared.words) if not is_sentence_gap(w)]
+    return PreparedText([prepared.words[k] for k in keep], [prepared.phones[k] for k in keep],
+                        prepared.unknown)
 
 
 def _refuse_swapped(audio: object, transcript: object) -> None:

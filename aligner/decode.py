@@ -45,6 +45,7 @@ from torch import Tensor
 
 from aligner.alignment import FRAME_SECONDS
 from aligner.ottc import transport_plan
+from aligner.text.phones import SILENCE_ID
 
 if TYPE_CHECKING:
     from aligner.model import ModelConfig
@@ -146,7 +147,9 @@ def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tens
     (centre u + 0.5), d = log p(b) - log p(a) rises through 0 where the sound changes; the
     boundary goes to that crossing by linear interpolation, half a frame earlier when b already
     wins at frame u - 1, half a frame later when a still wins at u. Tokens shorter than two
-    frames (short pauses) keep their edges. Linear in the number of tokens; numpy on the CPU
+    frames (short pauses) keep their edges; a pause split between two silence tokens (around a
+    wildcard that took no time: `text.frontend.with_sentence_gaps`) is one pause, as long as
+    both together. Linear in the number of tokens; numpy on the CPU
     (once or twice per recording on arrays of its tokens, where a torch call's fixed cost
     was most of the time). Returns float64 tensors."""
     from aligner.states import numpy_floats
@@ -158,11 +161,14 @@ def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tens
     keep = np.flatnonzero(frames > 0)
     if keep.size >= 2 and n >= 2:
         a, b = keep[:-1], keep[1:]
+        tok = tokens.cpu().numpy()
+        touch = np.abs(e[a] - s[b]) < 1e-9
+        split = touch & (tok[a] == SILENCE_ID) & (tok[b] == SILENCE_ID)  # one pause
+        run = _run_frames(frames, keep, split)
         u = np.round(e[a] / frame_duration).astype(np.int64)
-        ok = ((np.abs(e[a] - s[b]) < 1e-9) & (frames[a] >= 2) & (frames[b] >= 2) & (u >= 1)
-              & (u < n))
+        ok = touch & ~split & (run[a] >= 2) & (run[b] >= 2) & (u >= 1) & (u < n)
         a, b, u = a[ok], b[ok], u[ok]
-        lp, tok = numpy_floats(phone_lp), tokens.cpu().numpy()
+        lp = numpy_floats(phone_lp)
         ta, tb = tok[a], tok[b]
         with np.errstate(invalid="ignore"):  # -inf both sides (a broken model): stays on the grid
             d1 = lp[u - 1, tb].astype(np.float64) - lp[u - 1, ta]
@@ -173,6 +179,19 @@ def refine_boundaries(phone_lp: Tensor, tokens: Tensor, start: Tensor, end: Tens
                               np.where((d1 < 0) & (d2 <= 0), u + 0.5, u.astype(np.float64))))
         e[a] = s[b] = x * frame_duration
     return torch.from_numpy(s), torch.from_numpy(e)
+
+
+def _run_frames(frames: np.ndarray, keep: np.ndarray, joined: np.ndarray) -> np.ndarray:
+    """Per token, the frames of the run of touching tokens it lies in (its own where it is
+    alone): frames [S]; keep, the tokens with frames, in order; joined [len(keep) - 1], whether
+    keep[i] and keep[i + 1] are of one run."""
+    run = frames.copy()
+    if not joined.any():
+        return run
+    starts = np.flatnonzero(np.concatenate(([True], ~joined)))  # each run's first in `keep`
+    total = np.add.reduceat(frames[keep], starts)
+    run[keep] = np.repeat(total, np.diff(np.append(starts, len(keep))))
+    return run
 
 
 def token_confidence(

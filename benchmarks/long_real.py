@@ -11,9 +11,11 @@ words whose start is more than 100 ms from where the same system puts it when it
 sentence on its own (ottc-align: the utterance-interval TextGrid), the flags raised (and whether
 `--strict` refuses the recording for them), and the time taken. A misplaced word that no flag points at is a silent
 error: the figure says how often a user with one long plain transcript meets one. ottc-align
-also aligns the plain text with `<star>` typed between sentences, and both with one sentence
-left out of the transcript (the audio unchanged; DROPPED sentences in turn, then PARAGRAPH in a
-row): how far missing text moves the rest, and what the wildcard costs where none is missing. Then sentences
+also aligns the text with one sentence a line (the aligner's sentence gaps go between lines)
+and with `<star>` typed between sentences, and all three with one sentence left out of the
+transcript (the audio unchanged; DROPPED sentences in turn, then PARAGRAPH in a row): how far
+missing text moves the rest, whether a flag `--strict` refuses says so, and what the gaps and
+the wildcard cost where nothing is missing. Then sentences
 nobody says typed into the transcript (TYPED, at the same places): does `unspoken_text` find them.
 Then the utterance TextGrid with two intervals' texts swapped: does `interval_mismatch` find them.
 Writes benchmarks/results/long_real.{md,json} and docs/benchmarks/long_real.md.
@@ -229,13 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     (plain,) = aligner.align_waveform(wave, [Segment(plain_text, "<plain text>")], name="<plain text>")
     report("ottc-align", [w for w in plain.words if w.label], list(plain.flags),
            time.perf_counter() - t0, own)
-    # The wildcard `<star>` between sentences (what a user can type), then one sentence left
-    # out of the transcript, the audio unchanged: each of DROPPED in turn, with and without.
+    # One sentence a line (where the aligner puts its sentence gaps) and the wildcard `<star>`
+    # between sentences (what a user can type), then one sentence left out of the transcript,
+    # the audio unchanged: each of DROPPED in turn, in each form.
     singles = [[round(k * len(segments) / (DROPPED + 1))] for k in range(1, DROPPED + 1)]
     middle = len(segments) // 2
     paragraph = list(range(middle, min(len(segments) - 1, middle + PARAGRAPH)))
     for left_out in ([], *singles, paragraph):
-        for joiner, form in ((" ", "plain text"), (" <star> ", "<star> between sentences")):
+        for joiner, form in ((" ", "plain text"), ("\n", "one sentence a line"),
+                             (" <star> ", "<star> between sentences")):
             if not left_out and joiner == " ":
                 continue  # the plain-text row above
             keep = [i for i in range(len(segments)) if i not in left_out]

@@ -57,7 +57,7 @@ SHIPPED = EXAMPLE_WAV.parent.parent / "models" / "english" / "model.safetensors"
 def test_align_example_structure(aligner, method):
     a = aligner.align(EXAMPLE_WAV, EXAMPLE_TXT, method=method)
     assert a.duration == pytest.approx(4.724875)
-    _assert_structure(a, [w.text for w in aligner.prepare_text(EXAMPLE_WORDS).words])
+    _assert_structure(a, EXAMPLE_WORDS.replace(".", "").split())
     assert any(p.label == "DH" for p in a.phones)  # phones keep their ARPAbet labels
 
 

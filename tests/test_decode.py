@@ -291,3 +291,23 @@ def test_align_ot_spans_are_finite_and_monotone(a, b, seed, sharp):
     assert (end >= start - 1e-12).all()
     assert (start[1:] >= end[:-1] - 1e-9).all()  # tokens in order, never overlapping
     assert (conf > 0).all() and (conf <= 1).all()
+
+
+def test_a_pause_split_between_two_silences_is_refined_as_one():
+    """Around a wildcard that took no time (`sil <star> sil`, a sentence gap) the path may give
+    a pause's last frame to the second silence alone: the boundary after it is refined as if the
+    pause were one token, and the boundary between the two silences is no boundary to move."""
+    from aligner.decode import refine_boundaries
+    from aligner.text.phones import SILENCE_ID
+
+    lp = torch.full((8, 4), -5.0, dtype=torch.float64)
+    lp[:4, SILENCE_ID], lp[4:, 2] = -0.1, -0.1
+    lp[3, 2], lp[4, SILENCE_ID] = -1.1, -3.1  # the crossing a quarter frame after frame 3's centre
+    whole = refine_boundaries(lp, torch.tensor([SILENCE_ID, 2]), torch.tensor([0.0, 0.04]),
+                              torch.tensor([0.04, 0.08]), 0.01)
+    split = refine_boundaries(lp, torch.tensor([SILENCE_ID, 3, SILENCE_ID, 2]),
+                              torch.tensor([0.0, 0.03, 0.03, 0.04]),
+                              torch.tensor([0.03, 0.03, 0.04, 0.08]), 0.01)
+    assert float(whole[1][0]) == pytest.approx(0.0375)
+    assert float(split[1][2]) == float(split[0][3]) == pytest.approx(0.0375)
+    assert float(split[1][0]) == float(split[0][2]) == pytest.approx(0.03)  # left as it was

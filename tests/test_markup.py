@@ -21,7 +21,8 @@ from aligner.states import (
     SPN_PENALTY, STAR_PENALTY, expand_targets, phone_log_probs, state_ids, with_markup_scores)
 from aligner.targets import SPN_MASS, build_targets, fit_markup_mass
 from aligner.text.errors import DictionaryError
-from aligner.text.frontend import generated_pronunciations, load_lexicon, parse_transcript
+from aligner.text.frontend import (generated_pronunciations, load_lexicon, parse_transcript,
+                                   prepare_text)
 from aligner.text.lexicon import read_user_dictionary, write_user_dictionary
 from aligner.text.phones import SILENCE_ID, SPN_ID, STAR_ID, phone_ids
 from conftest import EXAMPLE_TXT, EXAMPLE_WAV, speechlike
@@ -454,8 +455,8 @@ def test_a_pause_between_a_readings_words_is_silence_inside_the_word(shipped):
     is none, nothing marks it (no 10 ms sliver) and the phones are where two words put them."""
     aligner, _, encoded = shipped
     assert not aligner.pauses_in_words  # the words as a reading's words are: no phone pauses
-    prepared = aligner.prepare_text(EXAMPLE_TXT.read_text())
-    plain = aligner.decode(encoded, prepared)
+    prepared = prepare_text(EXAMPLE_TXT.read_text(), aligner.lexicon)  # no sentence gaps:
+    plain = aligner.decode(encoded, prepared)  # "match" and "Please" made one word below
     names = [w.text for w in prepared.words]
     paused = aligner.decode(encoded, _joined(prepared, names.index("match")))
     word = next(w for w in paused.words if w.label == "match-Please")
@@ -498,10 +499,9 @@ def test_a_wildcard_that_takes_no_time_leaves_no_interval(shipped):
     plain = _words(shipped, text, "viterbi")
     starred = _words(shipped, text.replace("you entered", "you <star> entered"), "viterbi")
     assert [w.label for w in starred] == [w.label for w in plain]
-    # within a frame: the pause may fall to either silence around the empty wildcard, and a
-    # one-frame silence keeps its edges on the frame grid (decode.refine_boundaries)
-    for a, b in zip(starred, plain):
-        assert a.start == pytest.approx(b.start, abs=0.01) and a.end == pytest.approx(b.end, abs=0.01)
+    # exactly: the pause may fall to either silence around the empty wildcard, and the two are
+    # one pause to `decode.refine_boundaries` (a one-frame one kept its edges on the frame grid)
+    assert [(a.start, a.end) for a in starred] == [(b.start, b.end) for b in plain]
 
 
 def test_markup_with_nothing_heard_leaves_the_words_where_they_were(shipped):
@@ -542,6 +542,41 @@ def test_a_dictionary_silence_word_covers_the_pause(tmp_path):
     assert [p.label for p in a.phones if words[i].start <= p.start < words[i].end] == [""]
     assert words[i].confidence is None  # a pause is no speech to doubt: no flag of its own
     assert not [f for f in a.flags if "{SL}" in f]
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
+def test_a_sentence_left_out_of_a_long_transcript_is_flagged_and_moves_no_word(shipped):
+    """Review 123: a sentence missing from a long recording's transcript pulled the next
+    sentence's words onto its speech (here 'Please' 1.9 s early) with no flag `--strict`
+    refuses. The sentence gaps take that speech: the words stay where they are said, and it
+    is `untranscribed_speech`. The example said twice, the second time's first sentence left
+    out of the transcript."""
+    import numpy as np
+
+    from aligner.checks import STRICT_KINDS, flag_kind, refusing_flags
+
+    aligner, wave, encoded = shipped
+    text = EXAMPLE_TXT.read_text().strip()
+    (once,) = aligner.align_waveform(wave, [Segment(text, "<t>")], encoded=encoded)
+    said = [w for w in once.words if w.label][-3:]  # "Please try again"
+    two, offset = np.concatenate([wave, wave]), len(wave) / aligner.sample_rate
+    for gaps in (True, False):
+        aligner.sentence_gaps = gaps
+        try:
+            (a,) = aligner.align_waveform(two, [Segment(text + "\nPlease try again.", "<t>")])
+        finally:
+            aligner.sentence_gaps = True
+        last = [w for w in a.words if w.label][-3:]
+        moved = max(abs(w.start - offset - s.start) for w, s in zip(last, said))
+        gap = [f for f in refusing_flags(a.flags, STRICT_KINDS)
+               if flag_kind(f) == "untranscribed_speech"]
+        if gaps:
+            assert moved < 0.02  # and the gaps are no words:
+            assert len([w for w in a.words if w.label]) == len(text.split()) + 3
+            (flag,) = gap  # the first sentence of the second reading, 0.07-3.3 s into it
+            assert flag.start < offset + 0.7 and flag.end > offset + 3.0, flag
+        else:  # without them, as before: the words pulled back
+            assert moved > 1.0
 
 
 @pytest.mark.parametrize("pause", ["{SL}", "<sil>", "[pause]"])

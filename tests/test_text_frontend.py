@@ -731,3 +731,29 @@ def test_ms_is_read_as_miz_and_miz_is_no_unknown_word(lex):
     """`validate` listed "Ms." as read "miz" and "miz" as an unknown word, G2P-pronounced."""
     words = parse_transcript("Ms. Smith", lex)
     assert words[0].pronunciations[0] == ["M", "IH1", "Z"] and not words[0].unknown
+
+
+@pytest.mark.parametrize("text, ends", [
+    ("Mr. Smith said no. Then he left!", ["no", "left"]),  # an abbreviation keeps its dot
+    ("He went home\nand slept", ["home"]),  # a line break
+    ("Is it? Yes... I think so", ["it", "Yes"]),
+    ('She said "stop." Then went', ["stop"]),  # a quote after the full stop
+    ("It costs 3.5 dollars, or so", []),  # a decimal point, a comma
+    ("one two three", []),
+])
+def test_a_token_after_a_sentence_end_says_so(text, ends):
+    assert [t.text for t in normalise(text) if t.ends_sentence] == ends
+
+
+def test_sentence_gaps_stand_around_sentences_of_a_transcript_of_several(lex):
+    from aligner.text.frontend import is_sentence_gap, prepare_text
+
+    two = prepare_text("Hello there. How are you?", lex, sentence_gaps=True)
+    assert [w.text for w in two.words] == ["", "Hello", "there", "", "How", "are", "you", ""]
+    assert [is_sentence_gap(w) for w in two.words] == [True, False, False, True,
+                                                        False, False, False, True]
+    assert two.phones[0] == ["<star>"] and not two.unknown
+    one = prepare_text("Hello there.", lex, sentence_gaps=True)  # one sentence: as it was
+    assert [w.text for w in one.words] == ["Hello", "there"]
+    assert [w.text for w in prepare_text("Hello there. How are you?", lex).words] == [
+        "Hello", "there", "How", "are", "you"]  # training's and validate's text: no gaps

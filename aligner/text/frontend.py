@@ -46,6 +46,8 @@ class Word:
     phone_pauses: bool = False        # a pause may come between any two of its phones
     # (`with_pauses_in_words`): each taken costs the path (`align.PAUSE_IN_WORD_COST`), where
     # a pause between a reading's words is free, as one between the transcript's words is
+    ends_sentence: bool = False       # the transcript's sentence ends after it
+    # (`normalise.Token.ends_sentence`): where `with_sentence_gaps` puts a gap
 
 
 @dataclass
@@ -186,7 +188,8 @@ def parse_transcript(text: str, lexicon: Lexicon) -> list[Word]:
         raise unpronounceable[0]
     if not words:
         raise TranscriptError("transcript has no words to align (only punctuation or symbols)")
-    return words
+    return [replace(w, ends_sentence=True) if t.ends_sentence else w  # one word per token
+            for w, t in zip(words, tokens)]
 
 
 def _token_word(token, lexicon: Lexicon) -> Word:
@@ -247,6 +250,35 @@ def phone_count(phones: list[list[str]]) -> int:
     return sum(len(p) if is_pause(p) else len(without_pauses(p)) for p in phones)
 
 
+def is_sentence_gap(word: Word) -> bool:
+    """Whether `word` is a gap `with_sentence_gaps` put between sentences, no word typed."""
+    return not word.text
+
+
+def with_sentence_gaps(words: list[Word]) -> list[Word]:
+    """`words` with a sentence gap (the `<star>` wildcard, a word with no text) before
+    the first sentence, between every two and after the last, when the transcript holds more
+    than one (`Word.ends_sentence`); one sentence's words as they are.
+
+    Why: a long recording's transcript with a sentence left out (a reader's skipped line, a
+    transcript cut for training data) had its neighbours' words pulled onto the missing
+    sentence's speech, up to 3.6 s from their own, often with no flag `--strict` refuses. A
+    gap takes that speech, as `<star>` typed between sentences would, so the words stay where
+    they are said; its time is a pause in the output, and the speech there is
+    `untranscribed_speech` (a typed `<star>` is a word, and its speech the user's to leave
+    out). Optional, and paying the wildcard's penalty a frame, a gap takes no time where
+    nothing is missing."""
+    ends = [k for k, w in enumerate(words[:-1]) if w.ends_sentence]
+    if not ends:
+        return words
+    out = [Word("", [[STAR]], False, [])]
+    for k, w in enumerate(words):
+        out.append(w)
+        if w.ends_sentence or k == len(words) - 1:
+            out.append(Word("", [[STAR]], False, []))
+    return out
+
+
 def with_pauses_in_words(words: list[Word]) -> list[Word]:
     """`words` with an optional pause (`sil`) between every two phones of every spoken word's
     variants (`Word.phone_pauses`); markup, pause words and readings of several words (which
@@ -270,14 +302,19 @@ def with_pauses_in_words(words: list[Word]) -> list[Word]:
     return out
 
 
-def prepare_text(text: str, lexicon: Lexicon, pauses_in_words: bool = False) -> PreparedText:
+def prepare_text(text: str, lexicon: Lexicon, pauses_in_words: bool = False,
+                 sentence_gaps: bool = False) -> PreparedText:
     """Transcript text -> its words, each word's first pronunciation variant (what is aligned
     until `Aligner.decode` rescoring picks another) and the words whose phones were generated.
     pauses_in_words: an optional pause between every two phones of a word
-    (`with_pauses_in_words`). Raises TranscriptError as `parse_transcript` does."""
+    (`with_pauses_in_words`); sentence_gaps: a gap before, between and after the sentences of
+    a transcript of several (`with_sentence_gaps`). Raises TranscriptError as
+    `parse_transcript` does."""
     words = parse_transcript(text, lexicon)
     if pauses_in_words:
         words = with_pauses_in_words(words)
+    if sentence_gaps:
+        words = with_sentence_gaps(words)
     phones = [list(w.pronunciations[0]) for w in words]
     unknown = {w.text: without_pauses(w.pronunciations[0]) for w in words if w.unknown}
     return PreparedText(words, phones, unknown)

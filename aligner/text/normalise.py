@@ -18,7 +18,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aligner.text import numbers as num
 
@@ -254,11 +254,13 @@ class Token:
     """One word of the words tier: the user's spelling and what a speaker says for it.
 
     markup: "" for words; MARKUP_SPN or MARKUP_STAR for transcript markup (`[laughter]`,
-    `<unk>`, `<star>`: see `markup_kind`), which has no readings."""
+    `<unk>`, `<star>`: see `markup_kind`), which has no readings. ends_sentence: a full stop,
+    question or exclamation mark, an ellipsis or a line break follows it (`_ends_sentence`)."""
 
     text: str
     readings: list[list[str]]
     markup: str = ""
+    ends_sentence: bool = False
 
     @property
     def spoken(self) -> list[str]:
@@ -1150,9 +1152,11 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
     uppers, lowers = sum(map(str.isupper, joined)), sum(map(str.islower, joined))
     shouting = uppers >= 10 and uppers > 4 * lowers
     tokens: list[Token] = []
+    piece_of: list[int] = []  # the piece each token came from
     pending_unit: list[str] = []
     currency_at = -1  # where a currency sign typed apart from the number after it lies
     for i, core in enumerate(pieces):
+        piece_of += [i - 1] * (len(tokens) - len(piece_of))
         prev = pieces[i - 1] if i > 0 else ""
         nxt = pieces[i + 1] if i + 1 < len(pieces) else ""
         a, b = spans[i]
@@ -1218,4 +1222,20 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
             shown = b + 1 if _trailing_hyphen(core, cleaned, b) and cleaned[b + 1:b + 2] not in (
                 "\n", "\r") else b
             tokens.append(Token(original(a, shown), readings))
-    return tokens
+    piece_of += [len(pieces) - 1] * (len(tokens) - len(piece_of))
+    starts = [a for a, _ in raw_spans[1:]] + [len(cleaned)]
+    return [replace(t, ends_sentence=True)
+            if _ends_sentence(t.text, cleaned[raw_spans[k][0]: starts[k]]) else t
+            for t, k in zip(tokens, piece_of)]
+
+
+_SENTENCE_TAIL_RE = re.compile(r"[^\w]*$")
+
+
+def _ends_sentence(token: str, piece: str) -> bool:
+    """Whether a sentence ends after `token`, from its raw `piece` and the separators after it
+    up to the next piece: a question or exclamation mark, an ellipsis or a line break there, or
+    a full stop that is not the token's own (an abbreviation's: "Mr." keeps its dot, "said no."
+    does not). For `Token.ends_sentence`."""
+    tail = _SENTENCE_TAIL_RE.search(piece).group()
+    return bool(re.search(r"[!?\u2026\n]", tail)) or ("." in tail and not token.endswith("."))

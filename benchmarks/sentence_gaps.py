@@ -141,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             "test speakers each (learners of English, never trained on), their utterances joined "
             f"with {GAP} s of silence, one sentence a line in the transcript; each aligned with "
             "its full transcript and with one sentence left out in turn (a quarter, half and "
-            f"three quarters of the way through). Model `{args.model or 'models/english (shipped)'}`"
-            ".\n\n" + markdown_table(header, rows) + "\n\n" + machine_lines(m))
+            "three quarters of the way through). Model "
+            f"`{args.model or 'models/english (shipped)'}`.\n\n"
+            + markdown_table(header, rows) + "\n\n" + machine_lines(m))
     print(body)
     write_results(args.name, "Sentence gaps: a sentence missing from a long transcript", body,
                   {"machine": m, "recordings": recordings, "minutes": minutes,

@@ -832,8 +832,9 @@ class Aligner:
             x, states = plan
             edges = word_edges(starts, ends, token_word.tolist(), len(prepared.words),
                                self.frame_duration)
-            markup = {k for k, pron in enumerate(ids)
-                      if any(ph in MARKUP_IDS.values() for ph in pron)}
+            markup = {k for k, pron in enumerate(ids)  # not a sentence gap: no wall, or no
+                      if any(ph in MARKUP_IDS.values() for ph in pron)  # sentence's first or
+                      and not gap[k]}  # last word would be judged (review 124)
             nats = word_evidence(x.log_probs, x.targets, states.word, x.optional, edges,
                                  list(doubtful), markup, cost=x.cost)
             evidence = [Evidence(doubtful[k].start, doubtful[k].end, doubtful[k].label, v)

@@ -579,6 +579,22 @@ def test_a_sentence_left_out_of_a_long_transcript_is_flagged_and_moves_no_word(s
             assert moved > 1.0
 
 
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
+@pytest.mark.parametrize("where", ["end", "start"])
+def test_a_word_nobody_said_is_judged_beside_a_sentence_gap(shipped, where):
+    """Review 124: a sentence gap counted as markup, a wall `word_evidence` judges no word
+    beside, so a sentence's first and last words went unjudged: 'elephant' typed at the end
+    of the example's second sentence was flagged `unsaid_word` without gaps (60 nats), not with
+    them; at the start of the first, the same."""
+    from aligner.checks import flag_kind
+
+    aligner, wave, encoded = shipped
+    text = EXAMPLE_TXT.read_text().strip()
+    text = text[:-1] + " elephant." if where == "end" else "Elephant " + text[0].lower() + text[1:]
+    (a,) = aligner.align_waveform(wave, [Segment(text, "<t>")], encoded=encoded)
+    assert [f.label.lower() for f in a.flags if flag_kind(f) == "unsaid_word"] == ["elephant"]
+
+
 @pytest.mark.parametrize("pause", ["{SL}", "<sil>", "[pause]"])
 def test_a_pause_word_typed_over_speech_leaves_it_outside_the_words(pause):
     """Review 120: a transcript of only `{SL}`, `<sil>` or `[pause]` over 4.7 s of speech was

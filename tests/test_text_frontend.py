@@ -740,9 +740,22 @@ def test_ms_is_read_as_miz_and_miz_is_no_unknown_word(lex):
     ('She said "stop." Then went', ["stop"]),  # a quote after the full stop
     ("It costs 3.5 dollars, or so", []),  # a decimal point, a comma
     ("one two three", []),
+    # review 124: a stop in a piece of its own, after markup or a merged token, after a cutoff
+    ("Hello . Goodbye .", ["Hello", "Goodbye"]),
+    ("It cost 5 €. That was all", ["5 €"]),
+    ("*PAR: the boy is on the stool .\n*PAR: he falls .", ["stool", "falls"]),
+    ("[laughter]. Then we", ["[laughter]"]),
+    ("He saw a b-b-bear. Then ran.", ["bear", "ran"]),
 ])
 def test_a_token_after_a_sentence_end_says_so(text, ends):
     assert [t.text for t in normalise(text) if t.ends_sentence] == ends
+
+
+def test_a_long_run_of_symbols_after_a_word_is_read_in_one_pass():
+    """The sentence end is found by walking back over the symbols once: a regex for the tail
+    took quadratic time on a separator line of thousands of '='."""
+    tokens = normalise("first " + "=" * 200_000 + " second")
+    assert [(t.text, t.ends_sentence) for t in tokens] == [("first", False), ("second", False)]
 
 
 def test_sentence_gaps_stand_around_sentences_of_a_transcript_of_several(lex):
@@ -757,3 +770,20 @@ def test_sentence_gaps_stand_around_sentences_of_a_transcript_of_several(lex):
     assert [w.text for w in one.words] == ["Hello", "there"]
     assert [w.text for w in prepare_text("Hello there. How are you?", lex).words] == [
         "Hello", "there", "How", "are", "you"]  # training's and validate's text: no gaps
+
+
+def test_no_sentence_gap_stands_beside_a_pause_word(lex):
+    """A typed pause (`<sil>`) holds the pause between its sentences: beside a gap, the gap's
+    silences took it and left the pause word a sliver (review 124: 13 ms of 539)."""
+    from aligner.text.frontend import prepare_text
+
+    words = prepare_text("<sil> One two. <sil> Three four. Five <sil>", lex, sentence_gaps=True)
+    assert [w.text for w in words.words] == ["<sil>", "One", "two", "<sil>", "Three", "four",
+                                             "", "Five", "<sil>"]
+
+
+def test_the_wildcard_needs_no_time_of_its_own(lex):
+    from aligner.text.frontend import phone_count, prepare_text
+
+    lines = prepare_text("one\ntwo\nthree", lex, sentence_gaps=True)
+    assert phone_count(lines.phones) == phone_count(prepare_text("one two three", lex).phones) == 8

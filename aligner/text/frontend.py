@@ -244,10 +244,13 @@ def is_pause(phones: list[str]) -> bool:
 
 def phone_count(phones: list[list[str]]) -> int:
     """The phones of words' pronunciations that need time of their own: not the optional pauses
-    between a reading's words (a pause word, `{SL}`, counts as one, as it always has). What
-    the too-short checks count, so that "7399" read digit by digit needs no more time for the
-    pauses it may make."""
-    return sum(len(p) if is_pause(p) else len(without_pauses(p)) for p in phones)
+    between a reading's words (a pause word, `{SL}`, counts as one, as it always has), nor the
+    wildcard, which may take none (`<star>`, a sentence gap). What the too-short checks count,
+    so that "7399" read digit by digit needs no more time for the pauses it may make, and a
+    transcript of short lines no more for its sentence gaps (review 124: 8 one-word lines, 25
+    phones, were counted 34 and refused in 0.98 s)."""
+    return sum(0 if p == [STAR] else len(p) if is_pause(p) else len(without_pauses(p))
+               for p in phones)
 
 
 def is_sentence_gap(word: Word) -> bool:
@@ -266,15 +269,18 @@ def with_sentence_gaps(words: list[Word]) -> list[Word]:
     gap takes that speech, as `<star>` typed between sentences would, so the words stay where
     they are said; its time is a pause in the output, and the speech there is
     `untranscribed_speech` (a typed `<star>` is a word, and its speech the user's to leave
-    out). Optional, and paying the wildcard's penalty a frame, a gap takes no time where
-    nothing is missing."""
+    out). Optional, and paying the wildcard's penalty a frame and `align.SENTENCE_GAP_COST`, a
+    gap takes no time where nothing is missing. None stands beside a pause word (`{SL}`,
+    `<sil>`): the silences around a gap took the pause it was typed to cover."""
     ends = [k for k, w in enumerate(words[:-1]) if w.ends_sentence]
     if not ends:
         return words
-    out = [Word("", [[STAR]], False, [])]
+    pause = [all(is_pause(v) for v in w.pronunciations) for w in words]
+    out = [] if pause[0] else [Word("", [[STAR]], False, [])]
     for k, w in enumerate(words):
         out.append(w)
-        if w.ends_sentence or k == len(words) - 1:
+        if ((w.ends_sentence or k == len(words) - 1) and not pause[k]
+                and not (k + 1 < len(words) and pause[k + 1])):
             out.append(Word("", [[STAR]], False, []))
     return out
 

@@ -1223,19 +1223,24 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
                 "\n", "\r") else b
             tokens.append(Token(original(a, shown), readings))
     piece_of += [len(pieces) - 1] * (len(tokens) - len(piece_of))
-    starts = [a for a, _ in raw_spans[1:]] + [len(cleaned)]
-    return [replace(t, ends_sentence=True)
-            if _ends_sentence(t.text, cleaned[raw_spans[k][0]: starts[k]]) else t
-            for t, k in zip(tokens, piece_of)]
+    out = []
+    for k, (t, p) in enumerate(zip(tokens, piece_of)):
+        nxt = piece_of[k + 1] if k + 1 < len(tokens) else None
+        if nxt != p:  # a piece's last token ("bear" of "b-b-bear."), up to the next one's piece
+            stop = len(cleaned) if nxt is None else raw_spans[nxt][0]  # pieces between have
+            if _ends_sentence(t.text, cleaned[raw_spans[p][0]: stop]):  # no token (" . ")
+                t = replace(t, ends_sentence=True)
+        out.append(t)
+    return out
 
 
-_SENTENCE_TAIL_RE = re.compile(r"[^\w]*$")
-
-
-def _ends_sentence(token: str, piece: str) -> bool:
-    """Whether a sentence ends after `token`, from its raw `piece` and the separators after it
-    up to the next piece: a question or exclamation mark, an ellipsis or a line break there, or
-    a full stop that is not the token's own (an abbreviation's: "Mr." keeps its dot, "said no."
-    does not). For `Token.ends_sentence`."""
-    tail = _SENTENCE_TAIL_RE.search(piece).group()
-    return bool(re.search(r"[!?\u2026\n]", tail)) or ("." in tail and not token.endswith("."))
+def _ends_sentence(token: str, text: str) -> bool:
+    """Whether a sentence ends after `token`, from `text`, its raw piece and whatever follows it
+    up to the next token's: a question or exclamation mark, an ellipsis or a line break after
+    the piece's last letter or digit, or a full stop that is not the token's own (an
+    abbreviation's: "Mr." keeps its dot, "said no." does not). For `Token.ends_sentence`."""
+    i = len(text)
+    while i and not (text[i - 1].isalnum() or text[i - 1] == "_"):  # no regex: a run of
+        i -= 1  # thousands of symbols ("=====") stays linear
+    tail = text[i:]
+    return any(c in tail for c in "!?\u2026\n") or ("." in tail and not token.endswith("."))

@@ -280,3 +280,22 @@ def test_align_ot_unchanged_on_short_inputs():
     start, end = ot_boundaries(alpha, t.beta)
     torch.testing.assert_close(spans.start, start)
     torch.testing.assert_close(spans.end, end)
+
+
+def test_a_token_spanning_windows_pays_its_cost_once():
+    """A costly optional token over many windows (a sentence gap over missing sentences): a
+    window that starts inside it does not charge it again. Charged in each, the path left it
+    for the next token as soon as one window's gain from staying fell under the cost."""
+    n, mid = 7200, (100, 7100)
+    lp = torch.full((n, 5), -1.0)
+    lp[: mid[0], 2] = 0.0  # A
+    lp[mid[0]: 1100, 3] = -0.5  # X, clearly better at first (500 over B stretched back)
+    lp[1100: mid[1], 3] = -0.97  # ... then by 0.03 a frame: under 100 in any one window
+    lp[mid[1]:, 4] = 0.0  # B
+    tokens, optional = torch.tensor([2, 3, 4]), torch.tensor([False, True, False])
+    cost = torch.tensor([0.0, 100.0, 0.0], dtype=torch.float64)
+    exact = viterbi_segments(lp, tokens, optional, band=n, cost=cost)
+    assert exact[0].tolist() == [0, 100, 7100]  # worth its cost once
+    f, e, total = viterbi_segments_long(lp, tokens, optional, window=2000, cost=cost)
+    assert total == pytest.approx(exact[2], abs=1e-6)
+    assert f.tolist() == [0, 100, 7100] and e.tolist() == [100, 7100, n]

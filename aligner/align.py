@@ -257,7 +257,8 @@ class Aligner:
         self.pauses_in_words = False
         # a transcript of several sentences gets an optional gap before, between and after
         # them that takes speech it leaves out (`with_sentence_gaps`: a sentence missing from
-        # a long recording's transcript), shown as a pause and flagged `untranscribed_speech`
+        # a long recording's transcript), shown as a pause and flagged `untranscribed_speech`;
+        # not with a CTC model, whose path has no optional tokens
         self.sentence_gaps = True
         # which channel of a recording file to align (1 the first), None for their mix: a
         # patient on one microphone and the clinician on the other
@@ -533,9 +534,9 @@ class Aligner:
         if not text or not text.strip():
             raise TranscriptError(f"{source}: transcript is empty")
         try:
-            return prepare_text(text, self.lexicon,
-                                self.pauses_in_words and self.model.config.loss != "ctc",
-                                self.sentence_gaps)
+            ctc = self.model.config.loss == "ctc"  # its path has no optional tokens
+            return prepare_text(text, self.lexicon, self.pauses_in_words and not ctc,
+                                self.sentence_gaps and not ctc)
         except ValueError as err:  # the front-end does not know the file: name it here
             raise type(err)(naming(source, err)) from None
 

@@ -272,8 +272,7 @@ def with_sentence_gaps(words: list[Word]) -> list[Word]:
     out). Optional, and paying the wildcard's penalty a frame and `align.SENTENCE_GAP_COST`, a
     gap takes no time where nothing is missing. None stands beside a pause word (`{SL}`,
     `<sil>`): the silences around a gap took the pause it was typed to cover."""
-    ends = [k for k, w in enumerate(words[:-1]) if w.ends_sentence]
-    if not ends:
+    if not any(w.ends_sentence for w in words[:-1]):
         return words
     pause = [all(is_pause(v) for v in w.pronunciations) for w in words]
     out = [] if pause[0] else [Word("", [[STAR]], False, [])]

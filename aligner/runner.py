@@ -408,12 +408,12 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
                  min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds(),
                  cues: str | None = None, speaker_characters: int = 0,
                  channel: int | None = None, speaker_norm: bool = True,
-                 pauses_in_words: bool = False) -> str:
+                 pauses_in_words: bool = False, sentence_gaps: bool = True) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
     e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits,
-    --speaker-characters, --channel, --no-speaker-norm and --pauses-in-words when not the
-    defaults (the flags and
+    --speaker-characters, --channel, --no-speaker-norm, --pauses-in-words and
+    --no-sentence-gaps when not the defaults (the flags and
     the speaker written in the outputs depend on them; the channel and the normalisation,
     everything), and the
     --cues of a run that writes subtitles (`cues`; None for one that writes none: versions
@@ -443,6 +443,7 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     channel_note = f" channel={channel}" if channel is not None else ""
     norm = "" if speaker_norm else " speaker_norm=off"
     inner = " pauses_in_words=on" if pauses_in_words else ""
+    inner += "" if sentence_gaps else " sentence_gaps=off"
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
             f"{pause}{limits}{speakers}{channel_note}{norm}{inner}{subtitles}")
@@ -796,7 +797,7 @@ _WORKER: dict = {}
 def _init_worker(model, device, dictionary, parent: int, halt,
                  journal: Journal | None, min_pause: float, thresholds: Thresholds,
                  channel: int | None, speaker_priors: dict, pauses_in_words: bool,
-                 started) -> None:
+                 sentence_gaps: bool, started) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -807,7 +808,7 @@ def _init_worker(model, device, dictionary, parent: int, halt,
 
     aligner = Aligner.load(model, device=device, dictionary=dictionary, thresholds=thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
-    aligner.pauses_in_words = pauses_in_words
+    aligner.pauses_in_words, aligner.sentence_gaps = pauses_in_words, sentence_gaps
     aligner.speaker_priors = speaker_priors
     _WORKER.update(aligner=aligner, halt=halt, journal=journal, started=started)
 
@@ -869,8 +870,8 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
                  journal: Journal | None = None, min_pause: float = MIN_PAUSE,
                  thresholds: Thresholds = Thresholds(), cues: str = "lines",
                  keep_existing: bool = False, channel: int | None = None,
-                 speaker_priors: dict | None = None, pauses_in_words: bool = False
-                 ) -> Iterator[Result]:
+                 speaker_priors: dict | None = None, pauses_in_words: bool = False,
+                 sentence_gaps: bool = True) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well), given `speaker_priors` (`Aligner.speaker_priors`); each task is one
     length batch (`length_batches`). Each Result is
@@ -895,7 +896,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
     ctx = mp.get_context("spawn")
     halt = ctx.Event()
     initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds,
-                channel, speaker_priors or {}, pauses_in_words)
+                channel, speaker_priors or {}, pauses_in_words, sentence_gaps)
     task = (out_dir, list(formats), method, strict, plots, cues, keep_existing)
     pending, suspects = list(todo), []
     while pending:

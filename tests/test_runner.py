@@ -1179,3 +1179,43 @@ def test_durations_read_each_header_once_while_the_file_is_unchanged(tmp_path, w
     write_wav(a, speechlike(2.0))
     os.utime(a, ns=(1, 1))  # a new modification time, whatever the clock's resolution
     assert runner.durations(utts)["a"] == 2.0 and len(reads) == 2
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "models" / "english" / "model.safetensors"
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")
+def test_no_sentence_gaps_reaches_the_workers_and_the_report(tmp_path):
+    """--no-sentence-gaps turns the gaps off in one process and in workers, and the report
+    records it: the example said twice, the second time's first sentence left out of the
+    transcript; with the gaps 'Please' stays where it is said, without them it is pulled
+    onto the missing sentence (1.9 s early)."""
+    import json
+
+    import soundfile as sf
+
+    from conftest import EXAMPLE_TXT, EXAMPLE_WAV
+
+    wave, rate = sf.read(str(EXAMPLE_WAV), dtype="float32")
+    text = EXAMPLE_TXT.read_text().strip() + "\nPlease try again."
+    root = tmp_path / "corpus"
+    for k in range(2):
+        write_pair(root, f"u{k}", np.concatenate([wave, wave]), rate, text=text)
+    said = len(wave) / rate + 3.39  # where the second 'Please' starts (3.39 s into a reading)
+
+    def please(out: Path) -> list[float]:
+        starts = []
+        for k in range(2):
+            words = json.loads((out / f"u{k}.json").read_text())["tiers"]["words"]["entries"]
+            starts.append([s for s, _, w in words if w == "Please"][-1])
+        return starts
+
+    on, off = tmp_path / "on", tmp_path / "off"
+    assert cli(root, "-o", on, "-f", "json", "-q").exit_code in (0, 1)
+    result = cli(root, "-o", off, "-f", "json", "-q", "--no-sentence-gaps", "--jobs", "2")
+    assert result.exit_code in (0, 1), result.output
+    assert all(abs(t - said) < 0.03 for t in please(on))
+    assert all(said - t > 1.0 for t in please(off))
+    rows = list(csv.DictReader(open(off / runner.REPORT_NAME, encoding="utf-8")))
+    assert len(rows) == 2 and all("sentence_gaps=off" in r["settings"] for r in rows)
+    assert "sentence_gaps" not in runner.run_settings(SHIPPED.parent, "viterbi")

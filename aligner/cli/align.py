@@ -94,6 +94,11 @@ def command(
         "stutterer's block, a word read syllable by syllable): the word spans the pause, silence "
         "inside it on the phones tier. Off by default: wrong transcripts fit a little better "
         "with it, and are caught a little less often.")] = False,
+    sentence_gaps: Annotated[bool, typer.Option(
+        "--sentence-gaps/--no-sentence-gaps", help="In a transcript of several sentences, let "
+        "an optional gap before, between and after them take speech the transcript leaves out "
+        "(a sentence missing from it), written as a pause and flagged untranscribed_speech; on "
+        "by default.")] = True,
     threshold: Annotated[Optional[list[str]], typer.Option(
         "--threshold", help="Set a flag's limit, NAME=VALUE (repeatable), e.g. "
         "max_phone_seconds=1.5 for prolonged sounds; names and defaults in docs/usage.md.",
@@ -162,7 +167,7 @@ def command(
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
                              overwrite, refused, batch_seconds, quiet, plots, verbose, min_pause,
                              limits, cues, speaker_characters, channel, speaker_norm,
-                             pauses_in_words)
+                             pauses_in_words, sentence_gaps)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -181,7 +186,7 @@ def command(
                 _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
                            refused, quiet, verbose, min_pause, limits, cues, overwrite, channel,
-                           pauses_in_words)
+                           pauses_in_words, sentence_gaps)
     raise typer.Exit(code)
 
 
@@ -257,7 +262,8 @@ def single_output_base(audio: Path, output: Path | None,
 
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
                 quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines",
-                overwrite=False, channel=None, pauses_in_words=False) -> int:
+                overwrite=False, channel=None, pauses_in_words=False,
+                sentence_gaps=True) -> int:
     """One recording: a one-utterance run of the runner, its Result printed. An output that
     differs from this alignment and is newer than the audio and the transcript, or a TextGrid
     of the same words (corrected by hand in Praat since the last run?), is kept under a backup
@@ -291,7 +297,7 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
         raise fail(err)
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
-    aligner.pauses_in_words = pauses_in_words
+    aligner.pauses_in_words, aligner.sentence_gaps = pauses_in_words, sentence_gaps
 
     def write_to(folder: Path, alignments) -> list[Path]:
         if file is None:
@@ -484,7 +490,8 @@ def _flag_pointer(written: list[Path], count: int, verbose: bool) -> str:
 def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                   strict, batch_seconds, quiet, plots=False, verbose=False,
                   min_pause=MIN_PAUSE, thresholds=None, cues="lines", speaker_characters=0,
-                  channel=None, speaker_norm=True, pauses_in_words=False) -> int:
+                  channel=None, speaker_norm=True, pauses_in_words=False,
+                  sentence_gaps=True) -> int:
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
@@ -499,7 +506,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
                            overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
                            thresholds, cues, speaker_characters, channel, speaker_norm,
-                           pauses_in_words)
+                           pauses_in_words, sentence_gaps)
     finally:
         release_folder(lock)
         # a run that wrote nothing (no audio found, a bad --model) leaves none of the folders
@@ -517,7 +524,7 @@ def _missing_folders(path: Path) -> list[Path]:
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                 strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues,
                 speaker_characters=0, channel=None, speaker_norm=True,
-                pauses_in_words=False) -> int:
+                pauses_in_words=False, sentence_gaps=True) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
     from aligner.formats import SUBTITLE_FORMATS
@@ -542,11 +549,12 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     # must not cost the alignments another run wrote
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
-    aligner.pauses_in_words = pauses_in_words
+    aligner.pauses_in_words, aligner.sentence_gaps = pauses_in_words, sentence_gaps
     subtitles = bool(set(SUBTITLE_FORMATS) & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds, cues if subtitles else None,
-                                   speaker_characters, channel, speaker_norm, pauses_in_words)
+                                   speaker_characters, channel, speaker_norm, pauses_in_words,
+                                   sentence_gaps)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes
@@ -594,7 +602,8 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                                      batch_seconds, late, journal, min_pause,
                                      aligner.thresholds, cues, keep_existing=not overwrite,
                                      channel=channel, speaker_priors=aligner.speaker_priors,
-                                     pauses_in_words=pauses_in_words)
+                                     pauses_in_words=pauses_in_words,
+                                     sentence_gaps=sentence_gaps)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
                                     plots, journal, cues, keep_existing=not overwrite)

@@ -875,7 +875,7 @@ class Aligner:
             ids, by_word = [ids[k] for k in keep], [by_word[k] for k in keep]
         # the transport plan's boundaries alone: its confidences are not needed here
         x, states = plan
-        if any(gaps) or bool((states.tokens >= self.model.config.n_classes).any()):  # markup
+        if bool((states.tokens >= self.model.config.n_classes).any()):  # markup (a gap's too)
             x, _, states, _, _ = self._decoder_input(log_probs, weight_logits, ids,
                                                      DECODERS["ot"])
         start, end = ot_boundaries(x.alpha, x.beta)

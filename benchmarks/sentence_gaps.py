@@ -30,19 +30,12 @@ from aligner.alignment import Interval  # noqa: E402
 from aligner.checks import STRICT_KINDS, flag_kinds, refusing_flags  # noqa: E402
 from aligner.formats import Segment  # noqa: E402
 from benchmarks.common import machine, machine_lines, markdown_table, set_threads, write_results  # noqa: E402
-from benchmarks.long_real import join_recordings  # noqa: E402
+from benchmarks.long_real import join_recordings, misplaced  # noqa: E402
 from benchmarks.real_speech import speechocean_test  # noqa: E402
 
 GAP = 0.35  # s of silence between two utterances
 LEFT_OUT = (0.25, 0.5, 0.75)  # where the sentence left out lies, as a share of the sentences
 FAR = 0.1  # s: a word start this far from its place without gaps has moved
-SLACK = 0.05  # s: a word this far past its sentence's edges is still inside it
-
-
-def outside(words: list[Interval], segments: list[Segment]) -> int:
-    """Words wholly outside their own sentence's stretch (the words in transcript order)."""
-    own = [g for g in segments for _ in g.text.split()]
-    return sum(w.end <= g.start - SLACK or w.start >= g.end + SLACK for w, g in zip(words, own))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,19 +96,19 @@ def main(argv: list[str] | None = None) -> int:
                     words = [w for w in a.words if w.label]
                     refused = bool(refusing_flags(a.flags, STRICT_KINDS))
                     if k is None:
+                        out, moved = misplaced(words, kept, None if cost is None else plain, FAR)
                         t["correct_refused"] += refused
-                        t["outside_correct"] += outside(words, kept)
+                        t["outside_correct"] += len(out)
                         for kind, n in flag_kinds(a.flags).items():
                             t["flags"][kind] = t["flags"].get(kind, 0) + n
                         if cost is None:
                             plain = words
                             words_total += len(words)
                         else:
-                            t["moved"] += sum(abs(w.start - p.start) > FAR
-                                              for w, p in zip(words, plain))
+                            t["moved"] += len(moved)
                     else:
                         t["left_out_refused"] += refused
-                        t["outside_left_out"] += outside(words, kept)
+                        t["outside_left_out"] += len(misplaced(words, kept)[0])
                         if cost is None:
                             left_out_words += len(words)
             print(f"recording {f + 1}: {len(texts)} sentences, "

@@ -242,3 +242,31 @@ def test_speechocean_split_links_only_that_splits_speakers(tmp_path: Path) -> No
     linked = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*"))
     assert linked == ["SPEAKER0001/00010011.opus", "SPEAKER0001/00010011.txt"]
     assert (tmp_path / "out" / "SPEAKER0001" / "00010011.txt").read_text() == "HELLO\n"
+
+
+def test_landmark_offsets_reads_the_change_peak_at_abrupt_boundaries_only():
+    """A vowel into a voiceless fricative (and back) is read: the offset is where the spectral
+    change peaks less the gold time; a vowel into a nasal is not a landmark and is skipped, as
+    is a boundary with a pause between the phones."""
+    from recipes.synth.landmarks import STEP, landmark_offsets
+
+    change = np.zeros(400)  # 1 s at 2.5 ms
+    change[int(0.212 / STEP)] = 5.0  # 12 ms after the AA > S boundary at 0.200
+    change[int(0.290 / STEP)] = 5.0  # 10 ms before the S > IY boundary at 0.300
+    change[int(0.400 / STEP)] = 9.0  # at the IY > N boundary: not a landmark
+    phones = [("AA", 0.1, 0.2), ("S", 0.2, 0.3), ("IY", 0.3, 0.4), ("N", 0.4, 0.5),
+              ("AA", 0.5, 0.6), ("S", 0.65, 0.7)]  # a gap before the last S
+    offsets = landmark_offsets(change, phones)
+    assert len(offsets) == 2
+    assert offsets[0] == pytest.approx(0.012, abs=STEP / 2 + 1e-9)
+    assert offsets[1] == pytest.approx(-0.010, abs=STEP / 2 + 1e-9)
+
+
+def test_landmarks_read_only_gain_augmented_utterances():
+    from recipes.synth.landmarks import gain_only
+
+    assert gain_only("gain-5.8dB") and gain_only("gain+1.0dB") and gain_only("")
+    assert not gain_only("speed1.146+gain+1.0dB")
+    assert not gain_only("reverb+gain-3.0dB")
+    assert not gain_only("gain-3.0dB+telephone")
+

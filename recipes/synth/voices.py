@@ -3,7 +3,8 @@
 Why a registry: the split (which voices are held out for the unseen-voice test) and the bias
 corrections must be the same on every rebuild. `bias` is added to every gold time of that voice
 (positive when the audio lags the engine's own timings); values come from `python -m
-recipes.synth.bias` and are documented in docs/corpus.md. flite is never used: its voices are
+recipes.synth.bias` (utterance onsets), corrected by `python -m recipes.synth.landmarks` (the
+sound changes inside the utterances, session 55), and are documented in docs/corpus.md. flite is never used: its voices are
 reserved for external evaluation.
 
 Dropped after measurement (see docs/corpus.md): Festival don_diphone (10 kHz; onsets scattered
@@ -31,14 +32,14 @@ class Voice:
 
 
 FESTIVAL = [
-    Voice("fest-kal", "festival", "kal_diphone", "festival_radio", "train", 0.0125),
-    Voice("fest-rab", "festival", "rab_diphone", "festival_mrpa", "train", 0.010),
-    Voice("fest-slt", "festival", "cmu_us_slt_arctic_hts", "festival_radio", "train", 0.010),
-    Voice("fest-us1", "festival", "us1_mbrola", "festival_radio", "train"),
-    Voice("fest-us3", "festival", "us3_mbrola", "festival_radio", "train", 0.030),
-    Voice("fest-en1", "festival", "en1_mbrola", "festival_mrpa", "train"),
-    Voice("fest-ked", "festival", "ked_diphone", "festival_radio", "test", 0.015),
-    Voice("fest-us2", "festival", "us2_mbrola", "festival_radio", "test"),
+    Voice("fest-kal", "festival", "kal_diphone", "festival_radio", "train", 0.0155),
+    Voice("fest-rab", "festival", "rab_diphone", "festival_mrpa", "train", 0.014),
+    Voice("fest-slt", "festival", "cmu_us_slt_arctic_hts", "festival_radio", "train", 0.0115),
+    Voice("fest-us1", "festival", "us1_mbrola", "festival_radio", "train", 0.012),
+    Voice("fest-us3", "festival", "us3_mbrola", "festival_radio", "train", 0.032),
+    Voice("fest-en1", "festival", "en1_mbrola", "festival_mrpa", "train", 0.0105),
+    Voice("fest-ked", "festival", "ked_diphone", "festival_radio", "test", 0.0115),
+    Voice("fest-us2", "festival", "us2_mbrola", "festival_radio", "test", 0.012),
 ]
 
 _ESPEAK_TRAIN_LANGS = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
@@ -54,9 +55,9 @@ ESPEAK_NATIVE = [
      for var in ("m2", "f3")]
 
 ESPEAK_MBROLA = [
-    Voice("mb-us1", "espeak", "mb-us1", "espeak", "train", -0.0575),
-    Voice("mb-us3", "espeak", "mb-us3", "espeak", "train", -0.0425),
-    Voice("mb-us2", "espeak", "mb-us2", "espeak", "test", -0.0525),
+    Voice("mb-us1", "espeak", "mb-us1", "espeak", "train", -0.0525),
+    Voice("mb-us3", "espeak", "mb-us3", "espeak", "train", -0.0305),
+    Voice("mb-us2", "espeak", "mb-us2", "espeak", "test", -0.0505),
 ]
 
 # espeak-ng's English voices on other languages' mbrola diphone sets ("mb-de4-en": English

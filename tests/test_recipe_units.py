@@ -270,3 +270,24 @@ def test_landmarks_read_only_gain_augmented_utterances():
     assert not gain_only("reverb+gain-3.0dB")
     assert not gain_only("gain-3.0dB+telephone")
 
+
+
+def test_model_offsets_compare_the_model_with_the_same_landmarks():
+    """The model's boundary is read against the landmark found near the gold one, through the
+    phone pairing: a model early at the S gets a positive offset, a phone it left out none."""
+    from aligner.alignment import Interval
+    from recipes.synth.landmarks import landmark_peaks, model_offsets
+
+    gold = [Interval(0.0, 0.1, ""), Interval(0.1, 0.2, "AA"), Interval(0.2, 0.3, "S"),
+            Interval(0.3, 0.4, "IY"), Interval(0.4, 0.5, "K"), Interval(0.5, 0.6, "")]
+    change = np.zeros(240)
+    for t in (0.205, 0.300, 0.395):  # the landmarks: AA > S, S > IY, IY > K
+        change[int(t / 0.0025)] = 1.0
+    peaks = landmark_peaks(change, [(p.label, p.start, p.end) for p in gold])
+    assert [i for i, _ in peaks] == [2, 3, 4]
+    hyp = [Interval(0.0, 0.12, ""), Interval(0.12, 0.2015, "AA"), Interval(0.2015, 0.31, "S"),
+           Interval(0.31, 0.5, "IY"), Interval(0.5, 0.6, "")]  # K left out
+    offsets = model_offsets(peaks, gold, hyp)
+    assert len(offsets) == 2
+    assert offsets[0] == pytest.approx(peaks[0][1] - 0.2015)
+    assert offsets[1] == pytest.approx(peaks[1][1] - 0.31)

@@ -12,7 +12,8 @@ boundaries between a vowel and a voiceless fricative or stop closure (and back) 
 every voice: the spectrum changes at once, so the peak of `aligner.features.spectral_change`
 near the gold boundary marks where the sound really changes. espeak-ng's native voices report
 their events at the samples they synthesise them, and their gold sits within 1-2 ms of the
-landmark; Festival's mbrola voices sat 9-12 ms early, which the onset measurement had missed.
+landmark; three training voices and one test voice sat 10-12 ms early, which the onset
+measurement had missed.
 Only utterances with no augmentation but a gain are read (a speed change scales the offset,
 reverberation and noise blur the peak). Model-free: no aligner is involved.
 """
@@ -24,6 +25,7 @@ import csv
 import json
 import statistics
 from collections import defaultdict
+from functools import lru_cache
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -31,7 +33,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from aligner.evaluate import manner
+from aligner.evaluate import manner, pair_tokens
 from aligner.features import CHANGE_FEATURES, spectral_change
 from aligner.formats import read_alignment
 from aligner.phone_folding import load_folding
@@ -53,30 +55,64 @@ def is_landmark(before: str, after: str) -> bool:
     return before in VOICELESS_FRICATIVES and manner(after) == "vowel"
 
 
-def landmark_offsets(change: np.ndarray, phones: list[tuple[str, float, float]]) -> list[float]:
-    """(landmark - gold) in seconds for every landmark boundary of one utterance: the time of the
-    highest spectral change (`change`, one value per STEP from 0) within REACH of the gold
-    boundary. phones: (label, start, end) in time order, silence included; only boundaries
-    where one phone ends exactly where the next starts are read."""
+def landmark_peaks(change: np.ndarray, phones: list[tuple[str, float, float]]
+                   ) -> list[tuple[int, float]]:
+    """(index of the phone that starts there, landmark time in s) for every landmark boundary of
+    one utterance: the time of the highest spectral change (`change`, one value per STEP from 0)
+    within REACH of the gold boundary. phones: (label, start, end) in time order, silence
+    included; only boundaries where one phone ends exactly where the next starts are read."""
     out = []
-    for (before, _, end), (after, start, _) in zip(phones, phones[1:]):
+    for i, ((before, _, end), (after, start, _)) in enumerate(zip(phones, phones[1:]), 1):
         if abs(end - start) > 1e-6 or not is_landmark(before, after):
             continue
         lo = max(0, int((start - REACH) / STEP))
         hi = min(len(change), int((start + REACH) / STEP) + 1)
         if hi > lo:
-            out.append((lo + int(np.argmax(change[lo:hi])) + 0.5) * STEP - start)
+            out.append((i, (lo + int(np.argmax(change[lo:hi])) + 0.5) * STEP))
     return out
 
 
-def _utterance_offsets(item: tuple[str, str, str]) -> tuple[str, list[float]]:
-    """(speaker, offsets) of one corpus utterance: (speaker, audio path, TextGrid path)."""
-    speaker, audio, grid = item
+def landmark_offsets(change: np.ndarray, phones: list[tuple[str, float, float]]) -> list[float]:
+    """(landmark - gold) in seconds for every landmark boundary of one utterance
+    (`landmark_peaks`)."""
+    return [peak - phones[i][1] for i, peak in landmark_peaks(change, phones)]
+
+
+def model_offsets(peaks: list[tuple[int, float]], gold: list, hyp: list) -> list[float]:
+    """(landmark - the model's boundary) in seconds at the same landmarks: `peaks` of the `gold`
+    phones (folded, silence included), the model's phones `hyp` paired with them by
+    `aligner.evaluate.pair_tokens` (silence left out of both)."""
+    speech = [i for i, p in enumerate(gold) if manner(p.label) != "pause"]
+    said = [p for p in hyp if manner(p.label) != "pause"]
+    pairs = dict(pair_tokens([gold[i] for i in speech], said))
+    position = {i: k for k, i in enumerate(speech)}
+    return [peak - said[pairs[position[i]]].start for i, peak in peaks
+            if pairs.get(position[i]) is not None]
+
+
+def _utterance_offsets(item: tuple[str, str, str, str | None]
+                       ) -> tuple[str, list[float], list[float]]:
+    """(speaker, landmark - gold offsets, landmark - model offsets) of one corpus utterance:
+    (speaker, audio path, TextGrid path, model directory or None)."""
+    speaker, audio, grid, model = item
     torch.set_num_threads(1)
     wave, _ = sf.read(audio, dtype="float32")
     change = spectral_change(torch.from_numpy(wave)).numpy()
-    phones = load_folding("cmu39").fold_phones(list(read_alignment(grid).phones))
-    return speaker, landmark_offsets(change, [(p.label, p.start, p.end) for p in phones])
+    folding = load_folding("cmu39")
+    gold = folding.fold_phones(list(read_alignment(grid).phones))
+    peaks = landmark_peaks(change, [(p.label, p.start, p.end) for p in gold])
+    found = [peak - gold[i].start for i, peak in peaks]
+    if model is None:
+        return speaker, found, []
+    hyp = _aligner(model).align(audio, Path(audio).with_suffix(".lab"), method="viterbi")
+    return speaker, found, model_offsets(peaks, gold, folding.fold_phones(list(hyp.phones)))
+
+
+@lru_cache(maxsize=1)
+def _aligner(model: str):
+    """The model to compare, loaded once per worker ('shipped': models/english)."""
+    from aligner.align import Aligner
+    return Aligner.load(None if model == "shipped" else model, "cpu")
 
 
 def gain_only(augment: str) -> bool:
@@ -84,9 +120,11 @@ def gain_only(augment: str) -> bool:
     return augment == "" or (augment.startswith("gain") and "+" not in augment[4:].lstrip("+"))
 
 
-def measure(corpus: Path, split: str, n: int, workers: int = 2) -> dict[str, list[float]]:
-    """Landmark offsets per speaker from up to `n` gain-only utterances of each in `split`."""
-    chosen: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+def measure(corpus: Path, split: str, n: int, workers: int = 2, model: str | None = None
+            ) -> dict[str, tuple[list[float], list[float]]]:
+    """Per speaker, (landmark - gold, landmark - model) offsets from up to `n` gain-only
+    utterances of each in `split`; the second list is empty without a model."""
+    chosen: dict[str, list[tuple[str, str, str, str | None]]] = defaultdict(list)
     with (corpus / "manifest.tsv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             if row["split"] != split or not gain_only(row["augment"]):
@@ -94,12 +132,13 @@ def measure(corpus: Path, split: str, n: int, workers: int = 2) -> dict[str, lis
             if len(chosen[row["speaker"]]) < n:
                 audio = corpus / row["audio"]
                 chosen[row["speaker"]].append(
-                    (row["speaker"], str(audio), str(audio.with_suffix(".TextGrid"))))
-    offsets: dict[str, list[float]] = defaultdict(list)
+                    (row["speaker"], str(audio), str(audio.with_suffix(".TextGrid")), model))
+    offsets: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     with Pool(workers) as pool:
-        for speaker, found in pool.imap_unordered(
+        for speaker, gold, hyp in pool.imap_unordered(
                 _utterance_offsets, [u for us in chosen.values() for u in us], chunksize=8):
-            offsets[speaker] += found
+            offsets[speaker][0].extend(gold)
+            offsets[speaker][1].extend(hyp)
     return dict(offsets)
 
 
@@ -117,24 +156,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--split", default="train")
     ap.add_argument("--n", type=int, default=60, help="utterances per voice")
+    ap.add_argument("--model", default=None,
+                    help="also a model's boundaries against the same landmarks (a directory, or "
+                         "'shipped' for models/english)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
-    offsets = measure(a.corpus, a.split, a.n, a.workers)
-    medians = {s: statistics.median(o) for s, o in offsets.items() if o}
+    offsets = measure(a.corpus, a.split, a.n, a.workers, a.model)
+    medians = {s: statistics.median(o[0]) for s, o in offsets.items() if o[0]}
     ref = reference(medians if a.split == "train" else {  # the train split's many native voices
-        s: statistics.median(o) for s, o in measure(a.corpus, "train", a.n, a.workers).items()
-        if o and s.startswith("esp-")})
+        s: statistics.median(o[0]) for s, o in measure(a.corpus, "train", a.n, a.workers).items()
+        if o[0] and s.startswith("esp-")})
     rows = []
     print(f"{'voice':30s} {'n':>5s} {'median':>7s} {'correction':>10s} {'bias now':>9s} "
-          f"{'bias then':>9s}  (ms; landmark - gold; reference {1000 * ref:.1f})")
+          f"{'bias then':>9s}" + (f" {'model':>6s}" if a.model else "")
+          + f"  (ms; landmark - gold, landmark - model; reference {1000 * ref:.1f})")
     for s in sorted(medians):
         correction = round(2000 * (medians[s] - ref)) / 2000  # to 0.5 ms
         now = BY_SPEAKER[s].bias if s in BY_SPEAKER else float("nan")
-        rows.append({"voice": s, "n": len(offsets[s]), "median_ms": round(1000 * medians[s], 1),
-                     "correction_ms": 1000 * correction, "bias_ms": round(1000 * now, 1)})
-        print(f"{s:30s} {len(offsets[s]):5d} {1000 * medians[s]:7.1f} {1000 * correction:10.1f} "
-              f"{1000 * now:9.1f} {1000 * (now + correction):9.1f}")
+        hyp = statistics.median(offsets[s][1]) if offsets[s][1] else float("nan")
+        rows.append({"voice": s, "n": len(offsets[s][0]), "median_ms": round(1000 * medians[s], 1),
+                     "correction_ms": 1000 * correction, "bias_ms": round(1000 * now, 1),
+                     **({"model_median_ms": round(1000 * hyp, 1)} if a.model else {})})
+        print(f"{s:30s} {len(offsets[s][0]):5d} {1000 * medians[s]:7.1f} "
+              f"{1000 * correction:10.1f} {1000 * now:9.1f} {1000 * (now + correction):9.1f}"
+              + (f" {1000 * hyp:6.1f}" if a.model else ""))
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps({"reference_ms": round(1000 * ref, 2), "voices": rows},

@@ -746,6 +746,12 @@ def test_ms_is_read_as_miz_and_miz_is_no_unknown_word(lex):
     ("*PAR: the boy is on the stool .\n*PAR: he falls .", ["stool", "falls"]),
     ("[laughter]. Then we", ["[laughter]"]),
     ("He saw a b-b-bear. Then ran.", ["bear", "ran"]),
+    # an abbreviation that often closes a sentence closes one before a capital
+    ("Pens, paper, etc. Then we left", ["etc."]),
+    ("pens, etc. and paper", []),
+    ("Dr. Smith met Acme Inc. The end", ["Inc."]),
+    ("He met Dr. Smith at the U.S. Army base", []),
+    ("Built ca. 1900. Then", ["1900"]),  # "ca." (circa) keeps its dot
 ])
 def test_a_token_after_a_sentence_end_says_so(text, ends):
     assert [t.text for t in normalise(text) if t.ends_sentence] == ends

@@ -106,7 +106,13 @@ ABBREVIATIONS: dict[str, list[list[str]]] = {
     "thu": [["thursday"]], "fri": [["friday"]], "sat": [["saturday"]], "sun": [["sunday"]],
     "a.m": [["a.", "m."]], "p.m": [["p.", "m."]], "u.s": [["u.", "s."]],
     "u.k": [["u.", "k."]], "ph.d": [["p.", "h.", "d."]], "min": [["minutes"]],
+    "ca": [["circa"]],
 }
+# Abbreviations that end a sentence as often as they stand inside one: before a capital letter
+# their dot is a full stop too (`_ends_sentence`). Titles ("Dr. Smith") and "U.S." (before a
+# noun: "U.S. Army") are not among them.
+ENDS_ON_DOT = frozenset({"etc", "inc", "ltd", "co", "corp", "jr", "sr", "a.m", "p.m", "ph.d",
+                         "approx"})
 # Written in small letters and always said letter by letter (no vowel to say them by); an
 # interjection without a vowel ("psst", "grr") is not spelled.
 SPELLED = frozenset({"www", "http", "https", "html", "pdf", "ftp", "url", "usb", "sms"})
@@ -1228,19 +1234,25 @@ def normalise(text: str, known: Callable[[str], bool] = _never_known) -> list[To
         nxt = piece_of[k + 1] if k + 1 < len(tokens) else None
         if nxt != p:  # a piece's last token ("bear" of "b-b-bear."), up to the next one's piece
             stop = len(cleaned) if nxt is None else raw_spans[nxt][0]  # pieces between have
-            if _ends_sentence(t.text, cleaned[raw_spans[p][0]: stop]):  # no token (" . ")
-                t = replace(t, ends_sentence=True)
+            following = "" if nxt is None else cleaned[stop: stop + 1]
+            if _ends_sentence(t.text, cleaned[raw_spans[p][0]: stop], following):  # " . " is
+                t = replace(t, ends_sentence=True)  # a piece with no token
         out.append(t)
     return out
 
 
-def _ends_sentence(token: str, text: str) -> bool:
+def _ends_sentence(token: str, text: str, following: str = "") -> bool:
     """Whether a sentence ends after `token`, from `text`, its raw piece and whatever follows it
-    up to the next token's: a question or exclamation mark, an ellipsis or a line break after
-    the piece's last letter or digit, or a full stop that is not the token's own (an
-    abbreviation's: "Mr." keeps its dot, "said no." does not). For `Token.ends_sentence`."""
+    up to the next token's (whose first character is `following`): a question or exclamation
+    mark, an ellipsis or a line break after the piece's last letter or digit, or a full stop
+    that is not the token's own (an abbreviation's: "Mr." keeps its dot, "said no." does not).
+    An abbreviation that closes a sentence as often as not ("etc.", "Inc.", "p.m.": ENDS_ON_DOT)
+    ends one before a capital letter: "and so on, etc. Then". For `Token.ends_sentence`."""
     i = len(text)
     while i and not (text[i - 1].isalnum() or text[i - 1] == "_"):  # no regex: a run of
         i -= 1  # thousands of symbols ("=====") stays linear
     tail = text[i:]
-    return any(c in tail for c in "!?\u2026\n") or ("." in tail and not token.endswith("."))
+    if any(c in tail for c in "!?\u2026\n") or ("." in tail and not token.endswith(".")):
+        return True
+    return (token.endswith(".") and token[:-1].lower() in ENDS_ON_DOT
+            and following[:1].isupper())

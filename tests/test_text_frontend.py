@@ -752,6 +752,7 @@ def test_ms_is_read_as_miz_and_miz_is_no_unknown_word(lex):
     ("Dr. Smith met Acme Inc. The end", ["Inc."]),
     ("He met Dr. Smith at the U.S. Army base", []),
     ("Built ca. 1900. Then", ["1900"]),  # "ca." (circa) keeps its dot
+    ("PENS, ETC. AND PAPER", []),  # in capitals a capital says nothing
 ])
 def test_a_token_after_a_sentence_end_says_so(text, ends):
     assert [t.text for t in normalise(text) if t.ends_sentence] == ends

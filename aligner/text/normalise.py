@@ -1247,12 +1247,14 @@ def _ends_sentence(token: str, text: str, following: str = "") -> bool:
     mark, an ellipsis or a line break after the piece's last letter or digit, or a full stop
     that is not the token's own (an abbreviation's: "Mr." keeps its dot, "said no." does not).
     An abbreviation that closes a sentence as often as not ("etc.", "Inc.", "p.m.": ENDS_ON_DOT)
-    ends one before a capital letter: "and so on, etc. Then". For `Token.ends_sentence`."""
+    ends one before a capital letter: "and so on, etc. Then"; not when written in capitals
+    itself, as a transcript in capitals is. For `Token.ends_sentence`."""
     i = len(text)
     while i and not (text[i - 1].isalnum() or text[i - 1] == "_"):  # no regex: a run of
         i -= 1  # thousands of symbols ("=====") stays linear
     tail = text[i:]
     if any(c in tail for c in "!?\u2026\n") or ("." in tail and not token.endswith(".")):
         return True
+    # in capitals ("ETC. AND SO") a capital says nothing
     return (token.endswith(".") and token[:-1].lower() in ENDS_ON_DOT
-            and following[:1].isupper())
+            and following[:1].isupper() and not token[:-1].isupper())

@@ -269,6 +269,38 @@ def test_landmarks_read_only_gain_augmented_utterances():
     assert not gain_only("speed1.146+gain+1.0dB")
     assert not gain_only("reverb+gain-3.0dB")
     assert not gain_only("gain-3.0dB+telephone")
+    assert not gain_only("noisepink5dB+gain-3.0dB")
+
+
+def test_a_gold_shifted_by_a_constant_reads_as_that_constant():
+    """Landmarks where the sound changes, gold moved 10 ms early or late throughout: the offsets
+    say so (the search is centred on the gold, but sees 25 ms either side)."""
+    from recipes.synth.landmarks import STEP, landmark_offsets
+
+    rng = np.random.default_rng(0)
+    change = rng.uniform(0.0, 0.3, 1200)
+    phones, t = [], 0.05
+    for k in range(60):
+        label = ("AA", "S", "IY", "T")[k % 4]
+        phones.append((label, t, t + 0.05))
+        change[int(t / STEP)] = 3.0  # every boundary here is abrupt
+        t += 0.05
+    for shift in (-0.010, 0.010):
+        moved = [(lab, a + shift, b + shift) for lab, a, b in phones]
+        offsets = landmark_offsets(change, moved)
+        assert len(offsets) > 40
+        assert float(np.median(offsets)) == pytest.approx(-shift, abs=STEP)
+
+
+def test_the_reference_is_the_native_voices_median_and_their_absence_an_error():
+    from recipes.synth.landmarks import reference, spread
+
+    medians = {"esp-en-m1": -0.001, "esp-en-f2": -0.002, "esp-en-m3": 0.001, "fest-us1": 0.011}
+    assert reference(medians) == pytest.approx(-0.001)
+    with pytest.raises(SystemExit, match="native"):
+        reference({"fest-us1": 0.011})
+    iqr, edge = spread([0.0, 0.001, 0.002, 0.003, 0.025])
+    assert iqr == pytest.approx(0.002) and edge == pytest.approx(0.2)
 
 
 

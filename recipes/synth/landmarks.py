@@ -14,14 +14,14 @@ boundaries between a vowel and a voiceless fricative or stop closure (and back) 
 every voice: the spectrum changes at once, so the peak of `aligner.features.spectral_change`
 near the gold boundary marks where the sound really changes. espeak-ng's native voices report
 their events at the samples they synthesise them, and their gold sits within 1-2 ms of the
-landmark; Festival's en1, us1 and us2 sat 9-11 ms early, which the onset measurement had
-missed. Only utterances with no augmentation but a gain are read (a speed
-change scales the offset, reverberation and noise blur the peak). No aligner is involved, but the spectral change is
-the measure the aligner snaps its boundaries to (`aligner/boundaries.py`), so the model's
-agreement with the landmarks is partly by construction. The search leans a little towards the
-gold: a gold shifted by 10 ms reads as 9-10 ms on espeak-ng's voices, and as 8-10 ms on the
-others. On espeak-ng's native voices, whose gold is exact, the detector itself ranges over
-about 3 ms, so a correction of 3 ms or less is within its noise.
+landmark; Festival's en1, us1 and us2 sat 9-11 ms early, which the onset measurement had missed.
+Only utterances with no augmentation but a gain are read (a speed change scales the offset,
+reverberation and noise blur the peak). No aligner is involved, but the spectral change is the
+measure the aligner snaps its boundaries to (`aligner/boundaries.py`), so the model's agreement
+with the landmarks is partly by construction. The search leans a little towards the gold: a gold
+shifted by 10 ms reads as 9-10 ms on espeak-ng's voices, and as 8-10 ms on the others. On
+espeak-ng's native voices, whose gold is exact, the detector itself ranges over about 3 ms, so a
+correction of 3 ms or less is within its noise.
 """
 
 from __future__ import annotations

@@ -605,8 +605,8 @@ def align_viterbi(
 LONG_FRAMES = 6000
 # Window of the long Viterbi (30 s); the last 1.5 windows are searched in one piece.
 WINDOW_FRAMES = 3000
-# The windows `viterbi_segments_long` searches with, the best path kept (30 s and 60 s).
-LONG_WINDOWS = (WINDOW_FRAMES, 2 * WINDOW_FRAMES)
+# The windows `viterbi_segments_long` searches with, the best path kept (30 s, 60 s and 90 s).
+LONG_WINDOWS = (WINDOW_FRAMES, 2 * WINDOW_FRAMES, 3 * WINDOW_FRAMES)
 # Anchored OT pieces: at least SEGMENT_FRAMES[0] frames (2 s), cut at the first pause of
 # GOOD_PAUSE_FRAMES after that; without one, at most [1] frames (60 s), cut at the longest
 # pause / word boundary, nearest [2] frames (30 s). Short pieces matter: the model learnt alpha
@@ -667,8 +667,12 @@ def viterbi_segments_long(
     the file; from there no later window can bring it back, and every sentence after it lands
     in the audio of the one before (a 284 s recording of learners: 217 of 261 words outside
     their sentence with 30 s windows, 5 with 60 s ones; in other recordings 60 s windows or
-    larger ones failed where 30 s ones did not). The file's total log-prob, what the exact
-    search maximises, says which of the paths is better, so the searches are run and compared.
+    larger ones failed where 30 s ones did not). A passage left out of the transcript that is
+    longer than a window is the same: after 46 s of sentences left out of a 7-minute
+    recording, 145-160 of its 493 words lay outside their sentence with 30 s and 60 s windows,
+    22-34 with 90 s ones as well (`benchmarks/long_real.py`), for a third more time on an hour.
+    The file's total log-prob, what the exact search maximises, says which of the paths is
+    better, so the searches are run and compared.
     cost [S]: as in `viterbi_segments` (counted in the totals compared).
     """
     sizes = [int(w) for w in np.atleast_1d(np.asarray(window))]  # an int, numpy or torch alike

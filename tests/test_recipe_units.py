@@ -244,11 +244,11 @@ def test_speechocean_split_links_only_that_splits_speakers(tmp_path: Path) -> No
     assert (tmp_path / "out" / "SPEAKER0001" / "00010011.txt").read_text() == "HELLO\n"
 
 
-def test_landmark_offsets_reads_the_change_peak_at_abrupt_boundaries_only():
+def test_landmarks_read_the_change_peak_at_abrupt_boundaries_only():
     """A vowel into a voiceless fricative (and back) is read: the offset is where the spectral
     change peaks less the gold time; a vowel into a nasal is not a landmark and is skipped, as
     is a boundary with a pause between the phones."""
-    from recipes.synth.landmarks import STEP, landmark_offsets
+    from recipes.synth.landmarks import STEP, gold_offsets, landmark_peaks
 
     change = np.zeros(400)  # 1 s at 2.5 ms
     change[int(0.212 / STEP)] = 5.0  # 12 ms after the AA > S boundary at 0.200
@@ -256,7 +256,7 @@ def test_landmark_offsets_reads_the_change_peak_at_abrupt_boundaries_only():
     change[int(0.400 / STEP)] = 9.0  # at the IY > N boundary: not a landmark
     phones = [("AA", 0.1, 0.2), ("S", 0.2, 0.3), ("IY", 0.3, 0.4), ("N", 0.4, 0.5),
               ("AA", 0.5, 0.6), ("S", 0.65, 0.7)]  # a gap before the last S
-    offsets = landmark_offsets(change, phones)
+    offsets = gold_offsets(landmark_peaks(change, phones), phones)
     assert len(offsets) == 2
     assert offsets[0] == pytest.approx(0.012, abs=STEP / 2 + 1e-9)
     assert offsets[1] == pytest.approx(-0.010, abs=STEP / 2 + 1e-9)
@@ -275,7 +275,7 @@ def test_landmarks_read_only_gain_augmented_utterances():
 def test_a_gold_shifted_by_a_constant_reads_as_that_constant():
     """Landmarks where the sound changes, gold moved 10 ms early or late throughout: the offsets
     say so (the search is centred on the gold, but sees 25 ms either side)."""
-    from recipes.synth.landmarks import STEP, landmark_offsets
+    from recipes.synth.landmarks import STEP, gold_offsets, landmark_peaks
 
     rng = np.random.default_rng(0)
     change = rng.uniform(0.0, 0.3, 1200)
@@ -287,7 +287,7 @@ def test_a_gold_shifted_by_a_constant_reads_as_that_constant():
         t += 0.05
     for shift in (-0.010, 0.010):
         moved = [(lab, a + shift, b + shift) for lab, a, b in phones]
-        offsets = landmark_offsets(change, moved)
+        offsets = gold_offsets(landmark_peaks(change, moved), moved)
         assert len(offsets) > 40
         assert float(np.median(offsets)) == pytest.approx(-shift, abs=STEP)
 

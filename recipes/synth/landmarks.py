@@ -88,10 +88,10 @@ def landmark_peaks(change: np.ndarray, phones: list[tuple[str, float, float]]
     return out
 
 
-def landmark_offsets(change: np.ndarray, phones: list[tuple[str, float, float]]) -> list[float]:
-    """(landmark - gold) in seconds for every landmark boundary of one utterance
-    (`landmark_peaks`)."""
-    return [peak - phones[i][1] for i, peak in landmark_peaks(change, phones)]
+def gold_offsets(peaks: list[tuple[int, float]], phones: list[tuple[str, float, float]]
+                 ) -> list[float]:
+    """(landmark - gold) in seconds at each of `peaks` (`landmark_peaks` of `phones`)."""
+    return [peak - phones[i][1] for i, peak in peaks]
 
 
 def model_offsets(peaks: list[tuple[int, float]], gold: list, hyp: list) -> list[float]:
@@ -116,8 +116,9 @@ def _utterance_offsets(item: tuple[str, str, str, str | None]
     change = spectral_change(torch.from_numpy(wave)).numpy()
     folding = load_folding("cmu39")
     gold = folding.fold_phones(list(read_alignment(grid).phones))
-    peaks = landmark_peaks(change, [(p.label, p.start, p.end) for p in gold])
-    found = [peak - gold[i].start for i, peak in peaks]
+    phones = [(p.label, p.start, p.end) for p in gold]
+    peaks = landmark_peaks(change, phones)
+    found = gold_offsets(peaks, phones)
     if model is None:
         return speaker, found, []
     hyp = _aligner(model).align(audio, Path(audio).with_suffix(".lab"), method="viterbi")

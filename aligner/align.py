@@ -145,6 +145,8 @@ class Encoded:
     change: torch.Tensor | None = None  # spectral change every 2.5 ms (features.spectral_change)
     boundary_features: torch.Tensor | None = None  # the boundary network's rows for the
     # recording (boundary_net.piece_rows), when it places boundaries
+    levels: np.ndarray | None = None  # dB per frame of the samples as given (frame_levels):
+    # the model's edge padding read them, and the checks read them again
 
 
 def resolve_device(device: "str | torch.device | None" = "auto") -> str:
@@ -451,7 +453,8 @@ class Aligner:
             outputs = (encoded if segment.whole and encoded is not None
                        else self.encode(piece, self.speaker_prior(speaker, [segment])))
             voiced, band = voiced_and_band(piece)
-            levels = frame_levels(piece).numpy()
+            levels = (outputs.levels if outputs.levels is not None  # the samples' own
+                      else frame_levels(piece).numpy())
             a = self.decode(outputs, prepared, method, sounding_frames(voiced.numpy(), levels)
                             if self.pauses_in_words else None)
             if segment.whole:
@@ -554,22 +557,26 @@ class Aligner:
         one window go through the windows on their own. `priors`: the normalisation's prior
         in place of the model's (`speaker_priors`), one, or one per recording of a list (None:
         the model's); a model without a `norm_prior` takes none (its gates are the model's)."""
-        from aligner.features import model_wave
+        from aligner.features import frame_levels, model_wave
 
         if self.model.norm_prior is None:
             priors = None
         if _is_one_recording(waves):
-            return self._encode_windowed(model_wave(as_mono(waves)), priors)
+            mono = as_mono(waves)
+            return self._encode_windowed(model_wave(mono), priors, frame_levels(mono).numpy())
         if priors is None or not isinstance(priors, (list, tuple)):
             priors = [priors] * len(waves)
-        return self._encode_batch([model_wave(as_mono(w)) for w in waves], list(priors))
+        monos = [as_mono(w) for w in waves]
+        return self._encode_batch([model_wave(m) for m in monos], list(priors),
+                                  [frame_levels(m).numpy() for m in monos])
 
-    def _encode_windowed(self, wave: np.ndarray, prior: NormPrior | None = None) -> Encoded:
+    def _encode_windowed(self, wave: np.ndarray, prior: NormPrior | None,
+                         levels: np.ndarray) -> Encoded:
         import torch
 
         seconds = len(wave) / self.sample_rate
         try:
-            return self._encode_on(self.model, wave, prior)
+            return self._encode_on(self.model, wave, prior, levels)
         except (RuntimeError, MemoryError) as err:
             if not is_out_of_memory(err):
                 raise
@@ -583,23 +590,24 @@ class Aligner:
                 import copy
 
                 self._cpu_model = copy.deepcopy(self.model).to("cpu")
-            return self._encode_on(self._cpu_model, wave, prior)
+            return self._encode_on(self._cpu_model, wave, prior, levels)
         except (RuntimeError, MemoryError) as err:
             if not is_out_of_memory(err):
                 raise
             raise DeviceMemoryError(f"out of memory running the model on {self.device.type} and "
                                     f"on the CPU ({seconds:.1f} s of audio)") from None
 
-    def _encode_on(self, model, wave: np.ndarray, prior: NormPrior | None = None) -> Encoded:
+    def _encode_on(self, model, wave: np.ndarray, prior: NormPrior | None,
+                   levels: np.ndarray) -> Encoded:
         """Windows of CHUNK_SECONDS, each seeing CONTEXT_SECONDS more audio on both sides
         (cut away again), and the first and last the silence `edge_padding` adds, run on
-        `model`'s device in its precision."""
+        `model`'s device in its precision. levels: the recording's `frame_levels`."""
         import torch
 
         from aligner.features import edge_padding, num_frames, pad_edges
 
         param = next(model.parameters())
-        before, after = edge_padding(wave)
+        before, after = edge_padding(wave, levels)
         total = num_frames(len(wave), self.hop)
         chunk = int(CHUNK_SECONDS / self.frame_duration)
         ctx = int(CONTEXT_SECONDS / self.frame_duration)
@@ -620,10 +628,11 @@ class Aligner:
                 weights[first:last] = wl[0, keep].float().cpu()
                 if self.on_progress is not None:
                     self.on_progress(last, total)
-        return Encoded(log_probs, weights, len(wave) / self.sample_rate, *self._fine(wave))
+        return Encoded(log_probs, weights, len(wave) / self.sample_rate, *self._fine(wave),
+                       levels=levels)
 
-    def _encode_batch(self, waves: list[np.ndarray],
-                      priors: list[NormPrior | None]) -> list[Encoded]:
+    def _encode_batch(self, waves: list[np.ndarray], priors: list[NormPrior | None],
+                      levels: list[np.ndarray]) -> list[Encoded]:
         import torch
 
         from aligner.features import edge_padding, num_frames, pad_edges
@@ -633,10 +642,10 @@ class Aligner:
         short = [i for i, w in enumerate(waves) if len(w) <= limit]
         for i, w in enumerate(waves):
             if len(w) > limit:
-                out[i] = self._encode_windowed(w, priors[i])
+                out[i] = self._encode_windowed(w, priors[i], levels[i])
         if not short:
             return out
-        edges = {i: edge_padding(waves[i]) for i in short}  # as one window of _encode_on
+        edges = {i: edge_padding(waves[i], levels[i]) for i in short}  # as _encode_on
         padded = {i: pad_edges(waves[i], *edges[i], self.hop) for i in short}
         param = next(self.model.parameters())
         lengths = torch.tensor([num_frames(len(padded[i]), self.hop) for i in short])
@@ -654,7 +663,8 @@ class Aligner:
         for row, i in enumerate(short):
             keep = slice(edges[i][0], int(lengths[row]) - edges[i][1])
             out[i] = Encoded(lp[row, keep].float().cpu(), wl[row, keep].float().cpu(),
-                             len(waves[i]) / self.sample_rate, *self._fine(waves[i]))
+                             len(waves[i]) / self.sample_rate, *self._fine(waves[i]),
+                             levels=levels[i])
         return out
 
     def speaker_prior(self, speaker: str | None, segments: Sequence[Segment]
@@ -753,8 +763,8 @@ class Aligner:
         if any(ph in MARKUP_IDS for w in prepared.words for v in w.pronunciations for ph in v):
             # spoken noise and <star> are scored from the posteriors (aligner/states.py)
             log_probs, phone_lp = with_markup_scores(log_probs), with_markup_scores(phone_lp)
-        spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder, phone_lp,
-                                              prepared)
+        spans, token_word, plan, path = self._spans(log_probs, weight_logits, ids, decoder,
+                                                    phone_lp, prepared)
         held = (pauses_over_sound(prepared, token_word.tolist(), spans.start.tolist(),
                                   spans.end.tolist(), sounding, self.frame_duration)
                 if sounding is not None and any(w.phone_pauses for w in prepared.words)
@@ -762,18 +772,21 @@ class Aligner:
         if held:
             prepared = without_pauses_in(prepared, held)
             ids = [phone_ids(p, markup=True) for p in prepared.phones]
-            spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder,
-                                                  phone_lp, prepared)
+            spans, token_word, plan, path = self._spans(log_probs, weight_logits, ids, decoder,
+                                                        phone_lp, prepared)
         if self.choose_variants and any(len(w.pronunciations) > 1 for w in prepared.words):
             chosen = choose_variants(phone_lp.numpy(), prepared.words, spans, token_word,
                                      self.frame_duration, self.model.config.states)
             fits = phone_count(chosen) * self.model.config.states <= log_probs.shape[0]
             if chosen != prepared.phones and fits:
+                changed = [k for k, (a, b) in enumerate(zip(prepared.phones, chosen)) if a != b]
+                guide = None if path is None else (path, plan[1].tokens.numpy(),
+                                                   plan[1].word.numpy(), changed)
                 prepared = PreparedText(prepared.words, chosen, {
                     w.text: without_pauses(c) for w, c in zip(prepared.words, chosen) if w.unknown})
                 ids = [phone_ids(p, markup=True) for p in chosen]
-                spans, token_word, plan = self._spans(log_probs, weight_logits, ids, decoder,
-                                                      phone_lp, prepared)
+                spans, token_word, plan, path = self._spans(log_probs, weight_logits, ids,
+                                                            decoder, phone_lp, prepared, guide)
         phones_out: list[Interval] = []
         owner: list[int] = []
         unheard: list[tuple[int, str, int]] = []  # (place among phones_out, label, word)
@@ -899,12 +912,16 @@ class Aligner:
             raise AlignmentError(str(err)) from None
 
     def _spans(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder, phone_lp,
-               prepared: PreparedText):
-        """Token spans for the target sequence; returns (spans, word index per token, plan): the
-        plan is the (DecoderInput, state targets) the decoder was given, None for a CTC model.
+               prepared: PreparedText, guide=None):
+        """Token spans for the target sequence; returns (spans, word index per token, plan,
+        path): the plan is the (DecoderInput, state targets) the decoder was given, None for a
+        CTC model; the path, the decoder's (first, end) frames per state target when it decodes
+        on the frame grid, else None.
         phone_lp: `phone_log_probs(log_probs, states)`, computed once per recording by the caller
         (a model with states scores its phones' confidence on them); prepared: the words whose
-        pauses cost (`Word.phone_pauses`)."""
+        pauses cost (`Word.phone_pauses`). guide: (path, state tokens, their words, the words
+        changed) of an earlier call whose pronunciations differ only in those words: they are
+        searched again around their place on that path (`decode.viterbi_respliced`)."""
         import torch
 
         from aligner import decode
@@ -917,7 +934,7 @@ class Aligner:
             tokens = torch.tensor([i for w in ids for i in w], dtype=torch.long)
             word = torch.tensor([w for w, p in enumerate(ids) for _ in p], dtype=torch.long)
             spans = ctc_token_spans(log_probs, tokens, frame_duration=self.frame_duration)
-            return spans, word, None
+            return spans, word, None, None
         # A model with sub-phonetic states aligns every phone's states in order; the phones'
         # spans are then put back together from their states'.
         x, targets, states, first, last = self._decoder_input(
@@ -925,7 +942,15 @@ class Aligner:
             [is_sentence_gap(w) for w in prepared.words])
         refine = self.refine_boundaries and decoder.on_grid
         rescored = cfg.states > 1 or refine  # the phones' confidence is computed below
-        spans = decoder(replace(x, scored=not rescored))
+        asked = replace(x, scored=not rescored)
+        spans = (decode.viterbi_respliced(asked, states.word.numpy(), *guide)
+                 if guide is not None and decoder.on_grid else None)
+        if spans is None:
+            spans = decoder(asked)
+        path = None
+        if decoder.on_grid:
+            path = ((spans.start / self.frame_duration).round().long().numpy(),
+                    (spans.end / self.frame_duration).round().long().numpy())
         if rescored:
             start, end = merge_spans(spans.start, spans.end, first, last)
             if refine:
@@ -933,7 +958,7 @@ class Aligner:
                                                       self.frame_duration)
             confidence = span_confidence(phone_lp, targets.tokens, start, end, self.frame_duration)
             spans = decode.TokenSpans(start, end, confidence)
-        return spans, targets.word, (x, states)
+        return spans, targets.word, (x, states), path
 
     def _decoder_input(self, log_probs, weight_logits, ids: list[list[int]], decoder: Decoder,
                        paused: Sequence[bool] | None = None, gaps: Sequence[bool] = ()):

@@ -465,7 +465,8 @@ EDGE_FRAMES = 3  # the frames (30 ms) at each end that are looked at
 EDGE_SPEECH_DB = 30.0  # ... speech when the loudest of them is within this of the loud frames
 
 
-def edge_padding(waveform: Tensor | np.ndarray) -> tuple[int, int]:
+def edge_padding(waveform: Tensor | np.ndarray, levels: np.ndarray | None = None
+                 ) -> tuple[int, int]:
     """Frames of digital silence to add before and after a 16 kHz recording for the model:
     EDGE_PAD_SECONDS at an end whose first (last) EDGE_FRAMES reach within EDGE_SPEECH_DB of
     its loud frames (the 95th-percentile `frame_levels`), none at an end that is quiet already.
@@ -475,8 +476,10 @@ def edge_padding(waveform: Tensor | np.ndarray) -> tuple[int, int]:
     the model placed its edges and judged its fit worse: hand-labelled recordings cut at their
     first and last gold phone lost 4.6 points of boundaries within 20 ms (82.5% -> 77.9%); with
     the silence added, 81.4% (benchmarks/padding.py). An end quieter than that (a pause, room
-    tone more than EDGE_SPEECH_DB down) is left as it is; noise within it is taken for sound."""
-    levels = frame_levels(waveform).numpy()
+    tone more than EDGE_SPEECH_DB down) is left as it is; noise within it is taken for sound.
+    levels: the recording's `frame_levels`, when the caller has them (of the samples before
+    `model_wave`: its gain moves every frame alike)."""
+    levels = frame_levels(waveform).numpy() if levels is None else levels
     if len(levels) < 2 * EDGE_FRAMES:
         return 0, 0
     loud = float(np.percentile(levels, 95))  # torch.quantile took as long as the levels

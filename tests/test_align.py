@@ -123,7 +123,7 @@ def test_a_padded_clip_keeps_the_outputs_of_its_own_frames(aligner, monkeypatch)
     monkeypatch.setattr(align_mod, "CONTEXT_SECONDS", 0.3)
     windowed = aligner.encode(long)  # the first window: 0-1.3 s, the silence before it
     monkeypatch.setattr(align_mod, "CHUNK_SECONDS", 40.0)
-    monkeypatch.setattr(features, "edge_padding", lambda wave: (0, 0))
+    monkeypatch.setattr(features, "edge_padding", lambda wave, levels=None: (0, 0))
     written = aligner.encode(pad_edges(tight, pad, pad))
     first = aligner.encode(pad_edges(long[: 130 * hop], pad, 0))
     for got, want in ((alone, written), (batch, written)):
@@ -835,11 +835,11 @@ def test_cuda_out_of_memory_falls_back_to_cpu(aligner, monkeypatch):
     real = type(aligner)._encode_on
     calls = []
 
-    def on(self, model, w, prior=None):
+    def on(self, model, w, prior, levels):
         calls.append("gpu" if model is self.model else "cpu copy")
         if model is self.model:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real(self, model, w, prior)
+        return real(self, model, w, prior, levels)
 
     monkeypatch.setattr(type(aligner), "_encode_on", on)
     monkeypatch.setattr(type(aligner), "device", property(lambda self: torch.device("cuda")))

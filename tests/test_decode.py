@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aligner.decode import (
+    DecoderInput,
     align_ot,
     align_viterbi,
     best_totals,
     ot_boundaries,
     token_confidence,
+    viterbi_respliced,
     viterbi_segments,
 )
 from aligner.decode_reference import brute_force
@@ -191,6 +193,73 @@ def test_viterbi_recovers_a_planted_segmentation_exact_and_banded():
     unscored = align_viterbi(lp, y, scored=False)
     assert torch.equal(unscored.start, exact.start) and torch.equal(unscored.end, exact.end)
     assert unscored.confidence.isnan().all()
+
+
+def _word_tokens(words: list[list[int]]):
+    """Tokens `sil w0 sil w1 ... sil` (the silences optional, class 0) of words' phones, and
+    each token's word (-1 between words)."""
+    tokens, word = [0], [-1]
+    for k, phones in enumerate(words):
+        tokens += phones + [0]
+        word += [k] * len(phones) + [-1]
+    y = torch.tensor(tokens)
+    return y, torch.tensor(word), y == 0
+
+
+def _planted(g: torch.Generator, y: torch.Tensor, frames: int, c: int = 12) -> torch.Tensor:
+    """Posteriors [frames, c] favouring a random segmentation of the tokens `y`."""
+    bounds = torch.sort(torch.randperm(frames - 1, generator=g)[: len(y) - 1] + 1).values
+    lengths = torch.diff(torch.cat([torch.tensor([0]), bounds, torch.tensor([frames])]))
+    logits = torch.randn(frames, c, generator=g)
+    logits[torch.arange(frames), torch.repeat_interleave(y, lengths)] += 3.0
+    return logits.log_softmax(-1)
+
+
+def test_a_changed_pronunciation_is_searched_again_only_around_its_word():
+    g = torch.Generator().manual_seed(5)
+    old_words = [[1, 2], [3, 4, 5], [6], [7, 8], [9, 10, 11], [2, 3]]
+    new_words = [*old_words[:3], [7, 11, 8], *old_words[4:]]  # word 3 read another way
+    old_y, old_word, old_opt = _word_tokens(old_words)
+    lp = _planted(g, old_y, 120)
+    first, end, _ = viterbi_segments(lp, old_y, old_opt)
+    new_y, new_word, new_opt = _word_tokens(new_words)
+    x = DecoderInput(lp, new_y, new_opt, 0.01)
+    got = viterbi_respliced(x, new_word.numpy(), (first.numpy(), end.numpy()), old_y.numpy(),
+                            old_word.numpy(), [3])
+    full_first, full_end, best = viterbi_segments(lp, new_y, new_opt)
+    start, stop = (got.start / 0.01).round().long(), (got.end / 0.01).round().long()
+    # a path: every frame once, in order, a frame at least for each phone
+    assert start[0] == 0 and stop[-1] == 120 and torch.equal(start[1:], stop[:-1])
+    assert ((stop - start)[~new_opt] >= 1).all()
+    # words 0-1 and 5 and the silences beside them keep their frames; words 2-4 are searched
+    # again over the frames they held, and the full search finds the same path
+    before = int(((new_word >= 0) & (new_word <= 1)).nonzero().max()) + 2
+    assert torch.equal(start[:before], first[:before])
+    assert torch.equal(start[-4:], first[-4:]) and torch.equal(stop[-4:], end[-4:])
+    assert not torch.equal(start[before:-4], first[before:-3])  # word 3 did move
+    assert torch.equal(start, full_first) and torch.equal(stop, full_end)
+    total = sum(float(lp[a:b, k].sum()) for a, b, k in zip(start, stop, new_y))
+    assert math.isclose(total, best, abs_tol=1e-6)
+    assert got.confidence.gt(0).all()  # scored, as asked
+
+
+def test_a_respliced_search_gives_way_to_a_full_one_when_it_cannot_hold():
+    g = torch.Generator().manual_seed(6)
+    old_y, old_word, old_opt = _word_tokens([[1, 2], [3], [4, 5]])
+    lp = _planted(g, old_y, 9)
+    first, end, _ = viterbi_segments(lp, old_y, old_opt)
+
+    def respliced(words, changed):
+        y, word, opt = _word_tokens(words)
+        return viterbi_respliced(DecoderInput(lp, y, opt, 0.01), word.numpy(),
+                                 (first.numpy(), end.numpy()), old_y.numpy(), old_word.numpy(),
+                                 changed)
+
+    assert respliced([[1, 2], [3, 6], [4, 5]], [1]) is not None
+    # the words 0-2 held all nine frames: thirteen phones cannot share them
+    assert respliced([[1, 2], [3, 6, 7, 8, 9, 10, 11, 1, 2], [4, 5]], [1]) is None
+    # word 0 differs too, but only word 2 is said to have changed: not the same tokens
+    assert respliced([[2, 1], [3], [4, 6]], [2]) is None
 
 
 def test_viterbi_band_too_narrow_widens_until_feasible():

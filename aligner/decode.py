@@ -609,6 +609,13 @@ def viterbi_respliced(x: DecoderInput, word: np.ndarray, path: tuple[np.ndarray,
     old_at = new_at = 0
     for a, b in _word_clusters(changed, len(old_lo)):
         oa, ob, na, nb = int(old_lo[a]), int(old_hi[b]), int(new_lo[a]), int(new_hi[b])
+        # with the silences either side: a word first or last in the recording keeps its edge
+        # on the recording's first or last pause otherwise
+        while oa > 0 and old_word[oa - 1] < 0 and na > 0 and word[na - 1] < 0:
+            oa, na = oa - 1, na - 1
+        while ob + 1 < len(old_word) and old_word[ob + 1] < 0 and nb + 1 < len(word) \
+                and word[nb + 1] < 0:
+            ob, nb = ob + 1, nb + 1
         if not np.array_equal(old_tokens[old_at:oa], new_tokens[new_at:na]):
             return None
         f0, f1 = int(first[oa]), int(end[ob])

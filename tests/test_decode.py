@@ -243,6 +243,31 @@ def test_a_changed_pronunciation_is_searched_again_only_around_its_word():
     assert got.confidence.gt(0).all()  # scored, as asked
 
 
+def test_a_changed_first_or_last_word_may_move_into_the_pauses_at_the_ends():
+    # the acoustics say [1 2] [3 4] [5 6]; the first path read [2] [3 4] [5], and gave the
+    # frames of the unread 1 to the first pause and those of 6 to the last (silence is likelier
+    # there than 2 or 5): the new pronunciations must be free to take them back
+    new_y, new_word, new_opt = _word_tokens([[1, 2], [3, 4], [5, 6]])
+    old_y, old_word, old_opt = _word_tokens([[2], [3, 4], [5]])
+    truth = [(0, 0, 2), (1, 2, 12), (2, 12, 20), (0, 20, 22), (3, 22, 28), (4, 28, 34),
+             (0, 34, 36), (5, 36, 42), (6, 42, 52), (0, 52, 55)]
+    logits = 0.3 * torch.randn(55, 12, generator=torch.Generator().manual_seed(7))
+    for k, a, b in truth:
+        logits[a:b, k] += 3.0
+        if k in (1, 6):
+            logits[a:b, 0] += 1.5
+    lp = logits.log_softmax(-1)
+    first, end, _ = viterbi_segments(lp, old_y, old_opt)
+    assert first[1] == 12 and end[-2] == 42  # the first path as described
+    got = viterbi_respliced(DecoderInput(lp, new_y, new_opt, 0.01), new_word.numpy(),
+                            (first.numpy(), end.numpy()), old_y.numpy(), old_word.numpy(),
+                            [0, 2])
+    full_first, full_end, _ = viterbi_segments(lp, new_y, new_opt)
+    assert full_first[1] == 2 and full_end[-2] == 52
+    assert torch.equal((got.start / 0.01).round().long(), full_first)
+    assert torch.equal((got.end / 0.01).round().long(), full_end)
+
+
 def test_a_respliced_search_gives_way_to_a_full_one_when_it_cannot_hold():
     g = torch.Generator().manual_seed(6)
     old_y, old_word, old_opt = _word_tokens([[1, 2], [3], [4, 5]])

@@ -195,15 +195,18 @@ def test_viterbi_recovers_a_planted_segmentation_exact_and_banded():
     assert unscored.confidence.isnan().all()
 
 
+GAP = 11  # a sentence gap's wildcard in these tests: an optional word
+
+
 def _word_tokens(words: list[list[int]]):
     """Tokens `sil w0 sil w1 ... sil` (the silences optional, class 0) of words' phones, and
-    each token's word (-1 between words)."""
+    each token's word (-1 between words); a word [GAP] is optional, as a sentence gap."""
     tokens, word = [0], [-1]
     for k, phones in enumerate(words):
         tokens += phones + [0]
         word += [k] * len(phones) + [-1]
     y = torch.tensor(tokens)
-    return y, torch.tensor(word), y == 0
+    return y, torch.tensor(word), (y == 0) | (y == GAP)
 
 
 def _planted(g: torch.Generator, y: torch.Tensor, frames: int, c: int = 12) -> torch.Tensor:
@@ -264,6 +267,29 @@ def test_a_changed_first_or_last_word_may_move_into_the_pauses_at_the_ends():
                             [0, 2])
     full_first, full_end, _ = viterbi_segments(lp, new_y, new_opt)
     assert full_first[1] == 2 and full_end[-2] == 52
+    assert torch.equal((got.start / 0.01).round().long(), full_first)
+    assert torch.equal((got.end / 0.01).round().long(), full_end)
+
+
+def test_a_changed_word_between_sentence_gaps_is_searched_with_the_words_beyond_them():
+    # "one. eighteen. five." with gaps between the sentences, taking no frames: 18 is read
+    # [3 4 6] where the first path read [3 4] and gave 6's frames to the next word, beyond a gap
+    new_y, new_word, new_opt = _word_tokens([[1, 2], [GAP], [3, 4, 6], [GAP], [5]])
+    old_y, old_word, old_opt = _word_tokens([[1, 2], [GAP], [3, 4], [GAP], [5]])
+    truth = [(0, 0, 2), (1, 2, 6), (2, 6, 10), (0, 10, 12), (3, 12, 18), (4, 18, 24),
+             (6, 24, 30), (0, 30, 32), (5, 32, 40), (0, 40, 42)]
+    logits = 0.3 * torch.randn(42, 12, generator=torch.Generator().manual_seed(8))
+    for k, a, b in truth:
+        logits[a:b, k] += 3.0
+        if k == 6:
+            logits[a:b, 5] += 2.0
+    lp = logits.log_softmax(-1)
+    first, end, _ = viterbi_segments(lp, old_y, old_opt)
+    assert first[-2] == 24  # the first path gave 6's frames to the last word
+    got = viterbi_respliced(DecoderInput(lp, new_y, new_opt, 0.01), new_word.numpy(),
+                            (first.numpy(), end.numpy()), old_y.numpy(), old_word.numpy(), [2])
+    full_first, full_end, _ = viterbi_segments(lp, new_y, new_opt)
+    assert full_first[-2] == 32
     assert torch.equal((got.start / 0.01).round().long(), full_first)
     assert torch.equal((got.end / 0.01).round().long(), full_end)
 

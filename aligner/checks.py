@@ -126,8 +126,8 @@ class Thresholds:
     # words the transcript left out at its end (`stretched_last_word`). Chosen on 500 held-out
     # learner recordings of four words or more (two halves of 250 agreed): 1.0% of correct
     # transcripts, with the last word left out 8.4%, the last two 15.8%. benchmarks/
-    # real_speech.py: 1.5% of all 2500 correct ones; 9.2% and 14.0% of 400 with the last word
-    # or two left out (with the whole-recording flags 16.8% and 40.0%).
+    # real_speech.py: 1.5% of all 2500 correct ones; 10.0% and 14.2% of 400 with the last word
+    # or two left out (with the whole-recording flags 17.2% and 40.0%).
     max_last_word_stretch: float = 0.33
     # Above: the recording fits this many nats better without a doubtful word (confidence
     # under word_evidence.DOUBTFUL_CONFIDENCE) than with it: the word was probably not said

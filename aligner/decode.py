@@ -598,8 +598,8 @@ def viterbi_respliced(x: DecoderInput, word: np.ndarray, path: tuple[np.ndarray,
 
     Why: choosing pronunciations (`align.choose_variants`) changes a word in seven utterances
     of ten, and searching all of a long recording again for it took a third of its time (an
-    hour's: 67 s against 44-50 s), while a word's new phones move the path only around it. word, old_word:
-    the word of each new and old token (-1 between words)."""
+    hour's: 67 s against 44-50 s), while a word's new phones move the path only around it.
+    word, old_word: the word of each new and old token (-1 between words)."""
     first, end = np.asarray(path[0]), np.asarray(path[1])
     old_word, word = np.asarray(old_word), np.asarray(word)
     targets, optional, cost = x.targets, x.optional, x.cost

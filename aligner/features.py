@@ -478,7 +478,9 @@ def edge_padding(waveform: Tensor | np.ndarray, levels: np.ndarray | None = None
     the silence added, 81.4% (benchmarks/padding.py). An end quieter than that (a pause, room
     tone more than EDGE_SPEECH_DB down) is left as it is; noise within it is taken for sound.
     levels: the recording's `frame_levels`, when the caller has them (of the samples before
-    `model_wave`: its gain moves every frame alike)."""
+    `model_wave`, whose gain moves every frame alike but those near `frame_levels`' floor:
+    review 126 found the padding changed on 18 of 1866 recordings, all scaled to -60 dBFS,
+    and no word edge moved in them)."""
     levels = frame_levels(waveform).numpy() if levels is None else levels
     if len(levels) < 2 * EDGE_FRAMES:
         return 0, 0

@@ -994,7 +994,8 @@ PAUSE_IN_WORD_COST = 10.0
 # sentences each, one a line; 60 with one sentence left out): with no cost, a gap took the
 # speech of a correct sentence's last words; at 50 nats 4 correct recordings of 20 were refused
 # (2 without gaps), at 100 the same 2 and 55 of the 60 with a sentence missing (29 without
-# gaps), at 200 51 (benchmarks/sentence_gaps.py). Checked on 4 others (review 123's): 19 of 20 missing sentences refused.
+# gaps), at 200 51 (benchmarks/sentence_gaps.py). Checked on 4 others (review 123's): 19 of 20
+# missing sentences refused.
 SENTENCE_GAP_COST = 100.0
 
 

@@ -1170,19 +1170,12 @@ def choose_variants(log_probs: np.ndarray, words: Sequence[Word], spans: TokenSp
     A variant needs one frame per sub-phonetic state (`states` per phone) of the word's frames:
     "TWO" also reads as the letters T-W-O, ten phones that a 0.27 s recording of the word cannot
     hold at three states each (the decoder then failed the recording)."""
+    from aligner.decode import word_token_ranges
     from aligner.text.phones import phone_ids
 
-    token_word = np.asarray(token_word)
     starts, ends = np.asarray(spans.start), np.asarray(spans.end)
     n_frames = log_probs.shape[0]
-    # First and last token of every word, in one pass (a search per word is O(S) each: slow
-    # on a long recording's tens of thousands of tokens).
-    tokens = np.nonzero(token_word >= 0)[0]
-    owners = token_word[tokens]
-    w_first, i_first = np.unique(owners, return_index=True)
-    w_last, i_last = np.unique(owners[::-1], return_index=True)
-    first_token = dict(zip(w_first.tolist(), tokens[i_first].tolist()))
-    last_token = dict(zip(w_last.tolist(), tokens[::-1][i_last].tolist()))
+    first_token, last_token = word_token_ranges(np.asarray(token_word))
     chosen: list[list[str]] = []
     for w, word in enumerate(words):
         variants = [list(v) for v in word.pronunciations]

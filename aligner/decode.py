@@ -604,8 +604,8 @@ def viterbi_respliced(x: DecoderInput, word: np.ndarray, path: tuple[np.ndarray,
     old_word, word = np.asarray(old_word), np.asarray(word)
     targets, optional, cost = x.targets, x.optional, x.cost
     old_tokens, new_tokens = np.asarray(old_tokens), targets.cpu().numpy()
-    old_lo, old_hi = _word_token_ranges(old_word)
-    new_lo, new_hi = _word_token_ranges(word)
+    old_lo, old_hi = word_token_ranges(old_word)
+    new_lo, new_hi = word_token_ranges(word)
     if len(old_lo) != len(new_lo):
         return None
     silent = np.ones(len(new_lo), dtype=bool)  # words of optional tokens only: sentence gaps,
@@ -616,9 +616,10 @@ def viterbi_respliced(x: DecoderInput, word: np.ndarray, path: tuple[np.ndarray,
         oa, ob, na, nb = int(old_lo[a]), int(old_hi[b]), int(new_lo[a]), int(new_hi[b])
         # with the silences either side: a word first or last in the recording keeps its edge
         # on the recording's first or last pause otherwise
-        while oa > 0 and old_word[oa - 1] < 0 and na > 0 and word[na - 1] < 0:
+        # (`build_targets` never puts two silences side by side)
+        if oa > 0 and old_word[oa - 1] < 0 and na > 0 and word[na - 1] < 0:
             oa, na = oa - 1, na - 1
-        while ob + 1 < len(old_word) and old_word[ob + 1] < 0 and nb + 1 < len(word) \
+        if ob + 1 < len(old_word) and old_word[ob + 1] < 0 and nb + 1 < len(word) \
                 and word[nb + 1] < 0:
             ob, nb = ob + 1, nb + 1
         if not np.array_equal(old_tokens[old_at:oa], new_tokens[new_at:na]):
@@ -644,9 +645,10 @@ def viterbi_respliced(x: DecoderInput, word: np.ndarray, path: tuple[np.ndarray,
                           x.frame_duration, x.scored)
 
 
-def _word_token_ranges(word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def word_token_ranges(word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first, last) token index of each word 0..max(word), from each token's word (-1 between
-    words)."""
+    words), in one pass (a search per word is O(S) each: slow on a long recording's tens of
+    thousands of tokens)."""
     at = np.flatnonzero(word >= 0)
     owners = word[at]
     n_words = int(owners.max()) + 1 if len(owners) else 0

@@ -4,8 +4,8 @@ Why a registry: the split (which voices are held out for the unseen-voice test) 
 corrections must be the same on every rebuild. `bias` is added to every gold time of that voice
 (positive when the audio lags the engine's own timings); values come from `python -m
 recipes.synth.bias` (utterance onsets), corrected by `python -m recipes.synth.landmarks` (the
-sound changes inside the utterances, session 55), and are documented in docs/corpus.md. flite is never used: its voices are
-reserved for external evaluation.
+sound changes inside the utterances, session 55), and are documented in docs/corpus.md. flite
+is never used: its voices are reserved for external evaluation.
 
 Dropped after measurement (see docs/corpus.md): Festival don_diphone (10 kHz; onsets scattered
 from -40 to -58 ms, ends +106 ms) and espeak-ng mb-en1 (mbrola reports missing diphones such as

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from aligner.alignment import Interval
+from aligner.quantile import percentile
 from aligner.text.phones import SPOKEN_NOISE, manner
 
 SIGMA = 0.012  # s: how far from the model's boundary the change is looked for (Gaussian width)
@@ -188,7 +189,7 @@ def hold_single_sound(words: list[Interval], phones: list[Interval], voiced: np.
         held = voiced[:n] & (db >= float(db[voiced[:n]].max()) - TAIL_DB)
     elif kind == "fricative":
         top, sound = float(db.max()), db[db > DIGITAL_SILENCE_DB]  # zeros are no room's tone
-        quiet = float(np.percentile(sound, 10)) if len(sound) else top
+        quiet = float(percentile(sound, 10)) if len(sound) else top
         # above the room's tone, or, where the hiss fills the recording, near its loudest
         held = db >= max(top - TAIL_DB, min(quiet, top - 2 * HOLD_ABOVE_QUIET) + HOLD_ABOVE_QUIET)
     else:
@@ -233,7 +234,7 @@ def sounding_frames(voiced: np.ndarray, levels: np.ndarray) -> np.ndarray:
     n = min(len(voiced), len(levels))
     if n == 0:
         return np.zeros(0, dtype=bool)
-    return voiced[:n].astype(bool) | (levels[:n] >= np.percentile(levels[:n], 95) - SOUNDING_DB)
+    return voiced[:n].astype(bool) | (levels[:n] >= percentile(levels[:n], 95) - SOUNDING_DB)
 
 
 def voiced_through(voiced: np.ndarray, levels: np.ndarray, left: Interval, right: Interval,

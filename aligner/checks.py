@@ -19,6 +19,7 @@ import numpy as np
 
 from aligner.alignment import (FRAME_SECONDS, Alignment, Evidence, Interval, Uncovered,
                                frame_span, mean_word_confidence)
+from aligner.quantile import percentile
 from aligner.text.phones import BLANK_ID, SILENCE_ID, SPOKEN_NOISE, STAR, VOICELESS, strip_stress
 
 
@@ -855,7 +856,7 @@ def audible(levels: np.ndarray, words: Sequence[Interval], frame: float = FRAME_
     loud = levels[inside] if inside.any() else levels
     if not len(loud):
         return np.zeros(len(levels), dtype=bool)
-    return levels >= float(np.percentile(loud, 90)) - below_db
+    return levels >= float(percentile(loud, 90)) - below_db
 
 
 def heard_speech(log_probs: np.ndarray) -> np.ndarray:
@@ -998,7 +999,7 @@ def ends_in_speech(voiced: np.ndarray, levels: np.ndarray, duration: float,
     n = min(len(voiced), len(levels))
     if n < 2 * CUT_VOICED_FRAMES:
         return []
-    level = float(np.mean(levels[n - 3:n]) - np.percentile(levels[:n], 95))
+    level = float(np.mean(levels[n - 3:n]) - percentile(levels[:n], 95))
     if not voiced[n - CUT_VOICED_FRAMES:n].any() or level <= CUT_LEVEL_DB:
         return []
     return [Flag("ends_in_speech",
@@ -1045,7 +1046,7 @@ def background_levels(levels: np.ndarray, reach: int) -> np.ndarray:
         near = levels[max(0, first - reach): first + 2 * reach]
         live = near[near > DIGITAL_SILENCE_DB]
         if len(live):
-            out[first: first + reach] = np.percentile(live, 10)
+            out[first: first + reach] = percentile(live, 10)
     return out
 
 
@@ -1107,7 +1108,7 @@ def _margin(levels: np.ndarray, inside: np.ndarray, pause: np.ndarray, lo: int, 
     inside, pause, levels = inside[lo:hi], pause[lo:hi], levels[lo:hi]
     if not inside.any() or int(pause.sum()) < NOISE_MIN_FRAMES:
         return None
-    return float(np.percentile(levels[inside], 95) - np.median(levels[pause]))
+    return float(percentile(levels[inside], 95) - np.median(levels[pause]))
 
 
 def noisy_audio(words: Sequence[Interval], levels: np.ndarray, voiced: np.ndarray,

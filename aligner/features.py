@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from aligner.quantile import percentile
+
 T = TypeVar("T")
 
 
@@ -484,7 +486,7 @@ def edge_padding(waveform: Tensor | np.ndarray, levels: np.ndarray | None = None
     levels = frame_levels(waveform).numpy() if levels is None else levels
     if len(levels) < 2 * EDGE_FRAMES:
         return 0, 0
-    loud = float(np.percentile(levels, 95))  # torch.quantile took as long as the levels
+    loud = float(percentile(levels, 95))  # torch.quantile took as long as the levels
     pad = round(EDGE_PAD_SECONDS * GRID_RATE / GRID_HOP)
     return (pad if float(levels[:EDGE_FRAMES].max()) > loud - EDGE_SPEECH_DB else 0,
             pad if float(levels[-EDGE_FRAMES:].max()) > loud - EDGE_SPEECH_DB else 0)

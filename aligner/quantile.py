@@ -4,6 +4,8 @@ Why not `np.percentile`: on the few hundred frame levels of a short recording it
 µs in Python around a partition that takes 2, and a recording's checks take a handful
 (`features.edge_padding`, `boundaries.sounding_frames`, `checks`): 1% of a corpus pass."""
 
+from __future__ import annotations
+
 import math
 from collections.abc import Sequence
 

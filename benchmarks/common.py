@@ -98,14 +98,21 @@ def audio_seconds(path: Path) -> float:
 
 
 def model_tag(model: Path | None) -> str:
-    """A short id of a model directory's contents (file names, sizes, mtimes)."""
+    """A short id of what a model directory aligns with: the bytes of its weights and config.
+
+    Why contents and not paths or times: two clones of one commit hold the same model, and a
+    benchmark page should say so; a regenerated card or metrics file changes no output."""
+    from aligner.model import CONFIG_FILE, WEIGHTS_FILE
+
     if model is None:
         return "none"
-    h = hashlib.sha1(str(model.resolve()).encode())
-    if model.is_dir():
-        for f in sorted(model.iterdir()):
-            st = f.stat()
-            h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    if model.is_file():
+        return hashlib.sha1(model.read_bytes()).hexdigest()[:8]
+    h = hashlib.sha1()
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
+        f = model / name
+        if f.is_file():
+            h.update(name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:8]
 
 

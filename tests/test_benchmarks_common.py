@@ -85,6 +85,23 @@ def test_data_paths_come_from_arguments_or_the_environment(monkeypatch, tmp_path
     assert common.find_ctc_model(None) is None and common.find_ctc_model("m") == Path("m")
 
 
+def test_model_tag_follows_the_weights_and_config_not_the_folder_or_the_card(tmp_path):
+    """Two copies of one model share a tag (a page from another clone names the same model);
+    a changed weight or config byte gives another, a rewritten card does not."""
+    a, b = tmp_path / "a", tmp_path / "elsewhere" / "b"
+    for d in (a, b):
+        d.mkdir(parents=True)
+        (d / "model.safetensors").write_bytes(b"weights")
+        (d / "config.json").write_text("{}")
+        (d / "MODEL_CARD.md").write_text(f"card of {d}")
+    assert common.model_tag(a) == common.model_tag(b) != common.model_tag(None)
+    (b / "config.json").write_text('{"x": 1}')
+    assert common.model_tag(a) != common.model_tag(b)
+    (b / "config.json").write_text("{}")
+    (b / "model.safetensors").write_bytes(b"weightz")
+    assert common.model_tag(a) != common.model_tag(b)
+
+
 def test_wilson_interval_matches_the_textbook_values():
     lo, hi = common.wilson_interval(0.5, 100)
     assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)

@@ -977,7 +977,7 @@ class Aligner:
         states, first, last = expand_targets(targets, cfg.states)
         x = DecoderInput(log_probs, states.tokens, states.optional, self.frame_duration, alpha,
                          states.beta, cost=None if paused is None else token_costs(
-                             states.tokens, states.word, paused, gaps))
+                             states.tokens, states.word, paused, gaps, states.optional))
         markup = states.tokens >= cfg.n_classes
         if decoder.needs_weights and bool(markup.any()):
             x = _with_markup_mass(x, markup)
@@ -999,13 +999,15 @@ PAUSE_IN_WORD_COST = 10.0
 SENTENCE_GAP_COST = 100.0
 
 
-def token_costs(tokens, word, paused: Sequence[bool], gaps: Sequence[bool] = ()):
+def token_costs(tokens, word, paused: Sequence[bool], gaps: Sequence[bool] = (), optional=None):
     """Each decoded token's cost for taking frames: PAUSE_IN_WORD_COST for a pause between the
     phones of a word (`with_pauses_in_words`), SENTENCE_GAP_COST for a sentence gap's
-    wildcard, else 0; None when no token costs. tokens, word [S]: the decoder's tokens and the
-    word of each (-1 between words); paused: per word, whether its pauses cost
-    (`Word.phone_pauses`: not those between a reading's words, which are free, as between the
-    transcript's words); gaps: per word, whether it is a sentence gap (none when empty).
+    wildcard, PAUSE_WORD_PREFERENCE for an inserted silence beside a pause word, else 0; None
+    when no token costs. tokens, word [S]: the decoder's tokens and the word of each (-1
+    between words); paused: per word, whether its pauses cost (`Word.phone_pauses`: not those
+    between a reading's words, which are free, as between the transcript's words); gaps: per
+    word, whether it is a sentence gap (none when empty); optional [S]: the tokens that may
+    take no frames (None: no pause word is looked for).
 
     Why a cost: free, the pauses let a transcript that stops short spread its words' phones
     over the speech it leaves out ("The passwords you entered" over the whole example: its
@@ -1020,10 +1022,40 @@ def token_costs(tokens, word, paused: Sequence[bool], gaps: Sequence[bool] = ())
     costly = torch.tensor([*paused, False])
     inner = (tokens == SILENCE_ID) & costly[word]  # word -1 (between words): the last entry
     gap = torch.tensor([*gaps, False])[word] if SENTENCE_GAP_COST and any(gaps) else None
-    if not bool(inner.any()) and gap is None:
+    beside = None if optional is None else beside_pause_words(tokens, word, optional)
+    if not bool(inner.any()) and gap is None and beside is None:
         return None
     cost = inner.double() * PAUSE_IN_WORD_COST
+    if beside is not None:
+        cost = cost + beside.double() * PAUSE_WORD_PREFERENCE
     return cost if gap is None else cost + gap.double() * SENTENCE_GAP_COST
+
+
+# What an inserted silence costs the path for taking frames when a pause word (`{SL}`,
+# `<sil>`) stands in the same stretch between two words: the same frames cost the pause word
+# nothing, so it holds the pause the transcript names. Without it the two silences tied, and
+# the first took the pause: `IT <unk> {SL} BEAR` gave `{SL}` 12 ms after a 140 ms pause.
+PAUSE_WORD_PREFERENCE = 1.0
+
+
+def beside_pause_words(tokens, word, optional):
+    """[S] bool: the inserted silences (word -1) in a stretch of optional tokens (silences and
+    markup between two words' phones) that holds a pause word's silence; None when there is
+    none. tokens, word, optional [S] as `token_costs`'s."""
+    import torch
+
+    from aligner.text.phones import SILENCE_ID
+
+    silent = tokens == SILENCE_ID
+    pause_token = silent & (word >= 0) & optional  # a word's pause is not optional
+    if not bool(pause_token.any()):
+        return None
+    # stretches of optional tokens: a new one starts after every required token
+    stretch = torch.cumsum((~optional).long(), 0)
+    held = torch.zeros(int(stretch.max()) + 1, dtype=torch.bool)
+    held[stretch[pause_token]] = True
+    out = held[stretch] & silent & (word < 0)
+    return out if bool(out.any()) else None
 
 
 def pauses_over_sound(prepared: PreparedText, token_word: list[int], starts: list[float],

@@ -260,6 +260,23 @@ def test_a_silence_word_replaces_the_inserted_silences_around_it():
     assert torch.allclose(t.beta, raw / raw.sum())
 
 
+def test_an_inserted_silence_beside_a_pause_word_costs_so_the_pause_word_takes_the_pause():
+    """`IT <unk> {SL} BEAR`: the silence inserted before `<unk>` and `{SL}`'s own tied for the
+    pause, and the first took it (`{SL}` got 12 ms). Inserted silences in the stretch of
+    optional tokens that holds a pause word now cost PAUSE_WORD_PREFERENCE; others nothing."""
+    from aligner.align import PAUSE_WORD_PREFERENCE, beside_pause_words, token_costs
+
+    t = build_targets([[10], [SPN_ID], [SILENCE_ID], [12]], sil_mass=0.2)
+    assert t.tokens.tolist() == [1, 10, 1, SPN_ID, 1, 12, 1]
+    assert beside_pause_words(t.tokens, t.word, t.optional).tolist() == [
+        False, False, True, False, False, False, False]
+    cost = token_costs(t.tokens, t.word, [False] * 4, (), t.optional)
+    assert cost.tolist() == [0, 0, PAUSE_WORD_PREFERENCE, 0, 0, 0, 0]
+    plain = build_targets([[10], [SPN_ID], [12]], sil_mass=0.2)
+    assert beside_pause_words(plain.tokens, plain.word, plain.optional) is None
+    assert token_costs(plain.tokens, plain.word, [False] * 3, (), plain.optional) is None
+
+
 def test_markup_nothing_was_heard_for_goes_into_the_pause():
     """`with_unheard`: a sliver at the pause's start (the recording's first token), end (its
     last) or middle; where the words touch, the phone before gives the time."""
@@ -542,6 +559,23 @@ def test_a_dictionary_silence_word_covers_the_pause(tmp_path):
     assert [p.label for p in a.phones if words[i].start <= p.start < words[i].end] == [""]
     assert words[i].confidence is None  # a pause is no speech to doubt: no flag of its own
     assert not [f for f in a.flags if "{SL}" in f]
+
+
+def test_a_pause_word_beside_unheard_markup_still_covers_the_pause():
+    """`you <unk> {SL} entered`: `{SL}` holds the pause between its words, not 12 ms of it
+    after a pause left outside every word; the unheard `<unk>` is a sliver at its side."""
+    aligner = Aligner.load(device="cpu")
+    text = EXAMPLE_TXT.read_text()
+    plain = [w for w in aligner.align(EXAMPLE_WAV, text).words if w.label]
+    gap = next(b.start - x.end for x, b in zip(plain, plain[1:]) if x.label == "you")
+    a = aligner.align(EXAMPLE_WAV, text.replace("you entered", "you <unk> {SL} entered"))
+    words = [w for w in a.words if w.label]
+    i = [w.label for w in words].index("{SL}")
+    assert [w.label for w in words[i - 2:i + 2]] == ["you", "<unk>", "{SL}", "entered"]
+    assert words[i - 2].end == words[i - 1].start and words[i - 1].end == words[i].start
+    assert words[i].end == words[i + 1].start
+    assert words[i - 1].end - words[i - 1].start <= 0.011  # nothing was heard for `<unk>`
+    assert words[i].end - words[i].start >= gap - 0.021
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")

@@ -408,12 +408,13 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
                  min_pause: float = MIN_PAUSE, thresholds: Thresholds = Thresholds(),
                  cues: str | None = None, speaker_characters: int = 0,
                  channel: int | None = None, speaker_norm: bool = True,
-                 pauses_in_words: bool = False, sentence_gaps: bool = True) -> str:
+                 pauses_in_words: bool = False, sentence_gaps: bool = True,
+                 ipa: bool = False) -> str:
     """What a corpus run aligns with, as the report records it per utterance: the decoding
     method and short content hashes of the model directory's files and of the --dictionary,
     e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits,
-    --speaker-characters, --channel, --no-speaker-norm, --pauses-in-words and
-    --no-sentence-gaps when not the defaults (the flags and
+    --speaker-characters, --channel, --no-speaker-norm, --pauses-in-words,
+    --no-sentence-gaps and --ipa when not the defaults (the flags and
     the speaker written in the outputs depend on them; the channel and the normalisation,
     everything), and the
     --cues of a run that writes subtitles (`cues`; None for one that writes none: versions
@@ -444,6 +445,7 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     norm = "" if speaker_norm else " speaker_norm=off"
     inner = " pauses_in_words=on" if pauses_in_words else ""
     inner += "" if sentence_gaps else " sentence_gaps=off"
+    inner += " phones=ipa" if ipa else ""
     return (f"method={method} model={digest(model_files)} "
             f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
             f"{pause}{limits}{speakers}{channel_note}{norm}{inner}{subtitles}")
@@ -511,17 +513,22 @@ def _mtime(path: Path) -> int:
 
 
 def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
-                  sample_rate: int = 16000, cues: str = "lines", keep_existing: bool = False
-                  ) -> Writer:
+                  sample_rate: int = 16000, cues: str = "lines", keep_existing: bool = False,
+                  ipa: bool = False) -> Writer:
     """A corpus run's Writer: every format under `out_dir/<utterance name>` (`cues`: what an
     SRT/WebVTT cue holds), and with `plots`
     the PNG, drawn last from the samples already loaded: `plan` requires it, so a run killed
     while drawing redoes the utterance. `keep_existing` (a run without --overwrite): a format
     whose files exist is not written again: `plan` has removed every output that is stale, so
     what is left is current, and may have been corrected by hand since (a run that adds
-    subtitles or JSON to a folder of TextGrids must not undo the corrections)."""
+    subtitles or JSON to a folder of TextGrids must not undo the corrections). `ipa`: the phones
+    written (and drawn) in IPA (`aligner.ipa`)."""
 
     def write(utt: Utterance, alignments: list[Alignment], wave: np.ndarray) -> list[Path]:
+        if ipa:
+            from aligner.ipa import with_ipa_phones
+
+            alignments = [with_ipa_phones(a) for a in alignments]
         base = output_base(out_dir, utt)
         kept = [f for f in formats
                 if keep_existing and all(p.is_file() for p in output_paths(base, [f]))]
@@ -729,12 +736,13 @@ def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
                 formats: Sequence[str], method: str, strict: frozenset[str],
                 batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False,
                 journal: Journal | None = None, cues: str = "lines",
-                keep_existing: bool = False) -> Iterator[Result]:
+                keep_existing: bool = False, ipa: bool = False) -> Iterator[Result]:
     """Utterances in padded batches of similar length (`length_batches`): the model runs once
     per batch, then each utterance is decoded and written on its own (and recorded in
-    `journal`; `keep_existing`: see `corpus_writer`)."""
+    `journal`; `keep_existing`, `ipa`: see `corpus_writer`)."""
     for batch in length_batches(todo, batch_seconds):  # none: nothing to do, no aligner needed
-        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing)
+        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing,
+                              ipa)
         yield from _run_batch(aligner, batch, method, strict, write, journal)
 
 
@@ -832,13 +840,13 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(args) -> list[Result]:
     """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
-    plots, cues, keep_existing). Its entry in the pool's shared `started` array is set first,
+    plots, cues, keep_existing, ipa). Its entry in the pool's shared `started` array is set first,
     so that if this process dies (the system killing it for its memory) the parent knows which
     batch it held (an array: no pipe to fill, no lock a killed worker could leave held)."""
-    task, batch, out_dir, formats, method, strict, plots, cues, keep_existing = args
+    task, batch, out_dir, formats, method, strict, plots, cues, keep_existing, ipa = args
     _WORKER["started"][task] = 1
     aligner = _WORKER["aligner"]
-    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing)
+    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing, ipa)
     return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),
                          _WORKER["halt"])
 
@@ -871,7 +879,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
                  thresholds: Thresholds = Thresholds(), cues: str = "lines",
                  keep_existing: bool = False, channel: int | None = None,
                  speaker_priors: dict | None = None, pauses_in_words: bool = False,
-                 sentence_gaps: bool = True) -> Iterator[Result]:
+                 sentence_gaps: bool = True, ipa: bool = False) -> Iterator[Result]:
     """`jobs` worker processes, each with its own model on `device` (spawned: torch and fork
     do not mix well), given `speaker_priors` (`Aligner.speaker_priors`); each task is one
     length batch (`length_batches`). Each Result is
@@ -897,7 +905,7 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
     halt = ctx.Event()
     initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds,
                 channel, speaker_priors or {}, pauses_in_words, sentence_gaps)
-    task = (out_dir, list(formats), method, strict, plots, cues, keep_existing)
+    task = (out_dir, list(formats), method, strict, plots, cues, keep_existing, ipa)
     pending, suspects = list(todo), []
     while pending:
         lost = yield from _pooled(ctx, jobs, initargs, length_batches(pending, batch_seconds, jobs),

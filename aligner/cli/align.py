@@ -99,6 +99,9 @@ def command(
         "an optional gap before, between and after them take speech the transcript leaves out "
         "(a sentence missing from it), written as a pause and flagged untranscribed_speech; on "
         "by default.")] = True,
+    ipa: Annotated[bool, typer.Option(
+        "--ipa", help="Write the phones in IPA (General American, no stress marks: AH0 is ə, "
+        "AH1 ʌ) instead of CMUdict's ARPAbet; the times are the same.")] = False,
     threshold: Annotated[Optional[list[str]], typer.Option(
         "--threshold", help="Set a flag's limit, NAME=VALUE (repeatable), e.g. "
         "max_phone_seconds=1.5 for prolonged sounds; names and defaults in docs/usage.md.",
@@ -167,7 +170,7 @@ def command(
         code = _align_corpus(audio, output, fmts, model, device, method, dictionary, jobs,
                              overwrite, refused, batch_seconds, quiet, plots, verbose, min_pause,
                              limits, cues, speaker_characters, channel, speaker_norm,
-                             pauses_in_words, sentence_gaps)
+                             pauses_in_words, sentence_gaps, ipa)
     else:
         if plots:
             raise fail("--plots is for corpus runs; for one recording use "
@@ -186,7 +189,7 @@ def command(
                 _print_transcript_conflicts([file_utterance(audio, transcript)], verbose)
         code = _align_file(audio, transcript, output, fmts, model, device, method, dictionary,
                            refused, quiet, verbose, min_pause, limits, cues, overwrite, channel,
-                           pauses_in_words, sentence_gaps)
+                           pauses_in_words, sentence_gaps, ipa)
     raise typer.Exit(code)
 
 
@@ -263,11 +266,11 @@ def single_output_base(audio: Path, output: Path | None,
 def _align_file(audio, transcript, output, fmts, model, device, method, dictionary, strict,
                 quiet, verbose=False, min_pause=MIN_PAUSE, thresholds=None, cues="lines",
                 overwrite=False, channel=None, pauses_in_words=False,
-                sentence_gaps=True) -> int:
+                sentence_gaps=True, ipa=False) -> int:
     """One recording: a one-utterance run of the runner, its Result printed. An output that
     differs from this alignment and is newer than the audio and the transcript, or a TextGrid
     of the same words (corrected by hand in Praat since the last run?), is kept under a backup
-    name, unless `overwrite` (`_back_up_edited`)."""
+    name, unless `overwrite` (`_back_up_edited`). `ipa`: the phones written in IPA."""
     from aligner.align import swapped_arguments
     from aligner.atomic import OutputError, check_writable
 
@@ -300,6 +303,10 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     aligner.pauses_in_words, aligner.sentence_gaps = pauses_in_words, sentence_gaps
 
     def write_to(folder: Path, alignments) -> list[Path]:
+        if ipa:
+            from aligner.ipa import with_ipa_phones
+
+            alignments = [with_ipa_phones(a) for a in alignments]
         if file is None:
             return write_outputs(alignments, folder / base.name, fmts, audio.stem, cues)
         return write_file(alignments, folder / file.name, fmts[0], audio.stem, cues)
@@ -491,7 +498,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
                   strict, batch_seconds, quiet, plots=False, verbose=False,
                   min_pause=MIN_PAUSE, thresholds=None, cues="lines", speaker_characters=0,
                   channel=None, speaker_norm=True, pauses_in_words=False,
-                  sentence_gaps=True) -> int:
+                  sentence_gaps=True, ipa=False) -> int:
     from aligner.align import DeviceError, resolve_device
     from aligner.atomic import OutputError, ensure_dir, hold_folder, release_folder
 
@@ -506,7 +513,7 @@ def _align_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, 
         return _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs,
                            overwrite, strict, batch_seconds, quiet, plots, verbose, min_pause,
                            thresholds, cues, speaker_characters, channel, speaker_norm,
-                           pauses_in_words, sentence_gaps)
+                           pauses_in_words, sentence_gaps, ipa)
     finally:
         release_folder(lock)
         # a run that wrote nothing (no audio found, a bad --model) leaves none of the folders
@@ -524,7 +531,7 @@ def _missing_folders(path: Path) -> list[Path]:
 def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, overwrite,
                 strict, batch_seconds, quiet, plots, verbose, min_pause, thresholds, cues,
                 speaker_characters=0, channel=None, speaker_norm=True,
-                pauses_in_words=False, sentence_gaps=True) -> int:
+                pauses_in_words=False, sentence_gaps=True, ipa=False) -> int:
     from aligner import corpus, runner
     from aligner.atomic import clean_stale_temps
     from aligner.formats import SUBTITLE_FORMATS
@@ -554,7 +561,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds, cues if subtitles else None,
                                    speaker_characters, channel, speaker_norm, pauses_in_words,
-                                   sentence_gaps)
+                                   sentence_gaps, ipa)
     recorded = {name: row.get("settings") or "" for name, row in runner.previous_rows(report).items()
                 if row.get("reason") != runner.NOT_REACHED_REASON}  # listed, never aligned
     if not subtitles:  # an earlier run's --cues changed none of the files this run writes
@@ -603,10 +610,10 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                                      aligner.thresholds, cues, keep_existing=not overwrite,
                                      channel=channel, speaker_priors=aligner.speaker_priors,
                                      pauses_in_words=pauses_in_words,
-                                     sentence_gaps=sentence_gaps)
+                                     sentence_gaps=sentence_gaps, ipa=ipa)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
-                                    plots, journal, cues, keep_existing=not overwrite)
+                                    plots, journal, cues, keep_existing=not overwrite, ipa=ipa)
     interrupted = False
     report_written = ended = False  # the report; the report and the files that go with it
     stop = StopRequest()  # Ctrl-C or SIGTERM: which one sets the exit code

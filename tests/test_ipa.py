@@ -1,0 +1,91 @@
+"""`--ipa`: the phones tier written in IPA, with the same times, read back onto the same phones."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import soundfile as sf
+import textgrid as tgpkg
+
+from aligner.alignment import Alignment, Interval
+from aligner.corpus import REPORT_NAME
+from aligner.ipa import ARPABET_IPA, ipa_label, with_ipa_phones
+from aligner.phone_folding import load_folding
+from aligner.text.phones import PHONES
+from cli_helpers import cli
+from conftest import EXAMPLE_TXT, EXAMPLE_WAV, speechlike
+
+
+def test_every_phone_of_the_model_has_its_own_ipa_symbol():
+    assert set(ARPABET_IPA) == set(PHONES)
+    assert len(set(ARPABET_IPA.values())) == len(PHONES)
+
+
+def test_ipa_is_read_back_onto_the_phone_it_was_written_for():
+    """`evaluate --hyp-fold ipa` folds what `--ipa` wrote onto the 39 phones it came from, for
+    every phone and stress (ZH as cmu39 folds it)."""
+    ipa, cmu = load_folding("ipa"), load_folding("cmu39")
+    for phone in PHONES:
+        for label in (phone, phone + "0", phone + "1", phone + "2"):
+            assert ipa.fold_label(ipa_label(label)) == cmu.fold_label(label), label
+
+
+def test_stress_chooses_the_reduced_vowel_and_other_labels_stay():
+    assert [ipa_label(x) for x in ("AH0", "AH1", "AH2", "AH", "ER0", "ER1", "ER")] == [
+        "ə", "ʌ", "ʌ", "ʌ", "ɚ", "ɝ", "ɝ"]
+    assert [ipa_label(x) for x in ("SH", "sh", "CH", "JH", "R", "G", "IY1")] == [
+        "ʃ", "ʃ", "tʃ", "dʒ", "ɹ", "ɡ", "i"]
+    assert [ipa_label(x) for x in ("spn", "", "<star>", "X1")] == ["spn", "", "<star>", "X1"]
+
+
+def test_only_the_phone_labels_change():
+    a = Alignment(words=[Interval(0.1, 0.5, "she", 0.9)],
+                  phones=[Interval(0.1, 0.3, "SH", 0.8), Interval(0.3, 0.5, "IY1", 0.7),
+                          Interval(0.5, 0.6, "spn")],
+                  duration=0.8, flags=["low_confidence: ..."])
+    b = with_ipa_phones(a)
+    assert [p.label for p in b.phones] == ["ʃ", "i", "spn"]
+    assert [(p.start, p.end, p.confidence) for p in b.phones] == [
+        (p.start, p.end, p.confidence) for p in a.phones]
+    assert b.words == a.words and b.flags == a.flags and b.duration == a.duration
+    assert [p.label for p in a.phones] == ["SH", "IY1", "spn"]  # the input is left alone
+
+
+def _phones(path):
+    grid = tgpkg.TextGrid.fromFile(str(path))
+    tier = next(t for t in grid.tiers if t.name == "phones")
+    return [(round(iv.minTime, 3), round(iv.maxTime, 3), iv.mark) for iv in tier if iv.mark]
+
+
+def test_a_file_aligned_with_ipa_has_the_same_times_and_ipa_labels(tmp_path):
+    arpabet, ipa = tmp_path / "a.TextGrid", tmp_path / "i.TextGrid"
+    assert cli(EXAMPLE_WAV, EXAMPLE_TXT, "-o", arpabet, "-q").exit_code == 0
+    result = cli(EXAMPLE_WAV, EXAMPLE_TXT, "-o", ipa, "--ipa", "-q")
+    assert result.exit_code == 0, result.output
+    a, i = _phones(arpabet), _phones(ipa)
+    assert [(s, e) for s, e, _ in a] == [(s, e) for s, e, _ in i]
+    assert [ipa_label(x) for _, _, x in a] == [x for _, _, x in i]
+    assert "ʃ" not in {x for _, _, x in a} and {"tʃ", "ɹ", "aɪ"} <= {x for _, _, x in i}
+
+
+def test_a_corpus_run_records_ipa_and_aligns_again_when_it_changes(tmp_path, tiny_model_dir):
+    """The report records `phones=ipa`, so a rerun without --ipa rewrites the outputs rather
+    than keeping the IPA ones as finished work; --jobs 2 writes IPA as one process does."""
+    root, out = tmp_path / "corpus", tmp_path / "out"
+    (root / "s").mkdir(parents=True)
+    for k, text in enumerate(["she said yes", "a fish dish"]):
+        sf.write(str(root / "s" / f"u{k}.wav"), speechlike(1.5, 16000, seed=k), 16000)
+        (root / "s" / f"u{k}.lab").write_text(text, encoding="utf-8")
+    shutil.copy(EXAMPLE_WAV, root / "s" / "x.wav")
+    shutil.copy(EXAMPLE_TXT, root / "s" / "x.lab")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--ipa", "--jobs", "2", "-q")
+    assert result.exit_code == 0, result.output
+    labels = {x for f in out.rglob("*.TextGrid") for _, _, x in _phones(f)}
+    assert "ʃ" in labels and not labels & set(PHONES)
+    rows = list(csv.DictReader(open(out / REPORT_NAME, encoding="utf-8")))
+    assert len(rows) == 3 and all("phones=ipa" in r["settings"] for r in rows)
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
+    assert result.exit_code == 0, result.output
+    labels = {x for f in out.rglob("*.TextGrid") for _, _, x in _phones(f)}
+    assert "SH" in labels and "ʃ" not in labels

@@ -970,14 +970,17 @@ class Aligner:
         from aligner.ottc import frame_weights
         from aligner.states import expand_targets
         from aligner.targets import build_targets
+        from aligner.text.phones import SILENCE_ID
 
         cfg = self.model.config
         targets = build_targets(ids, sil_mass=cfg.sil_mass, phone_mass=cfg.phone_mass_by_id())
         alpha = frame_weights(weight_logits[None], None)[0]
         states, first, last = expand_targets(targets, cfg.states)
+        pause_word = any(w and all(i == SILENCE_ID for i in w) for w in ids)  # `{SL}`, `<sil>`
         x = DecoderInput(log_probs, states.tokens, states.optional, self.frame_duration, alpha,
                          states.beta, cost=None if paused is None else token_costs(
-                             states.tokens, states.word, paused, gaps, states.optional))
+                             states.tokens, states.word, paused, gaps,
+                             states.optional if pause_word else None))
         markup = states.tokens >= cfg.n_classes
         if decoder.needs_weights and bool(markup.any()):
             x = _with_markup_mass(x, markup)

@@ -1050,7 +1050,9 @@ def beside_pause_words(tokens, word, optional):
     from aligner.text.phones import SILENCE_ID
 
     silent = tokens == SILENCE_ID
-    pause_token = silent & (word >= 0) & optional  # a word's pause is not optional
+    # a word's silence: a pause word's, or a pause between a word's phones, which sits alone
+    # in its stretch (required phones on both sides), so it marks no inserted silence
+    pause_token = silent & (word >= 0) & optional
     if not bool(pause_token.any()):
         return None
     # stretches of optional tokens: a new one starts after every required token

@@ -708,7 +708,9 @@ def evaluate_paths(gold_root: Path, hyp_root: Path, folding: Folding, tolerance:
     hyp_folding = hyp_folding or hypothesis_folding(folding)
     pairs = pair_utterances(gold, hyp, Path(gold_root).is_file() and Path(hyp_root).is_file())
     if note is not None:
-        for line in (foreign_words_note(pairs), unrelated_pairs_note(pairs)):
+        hyps = [h for _, _, h in pairs if h is not None]
+        for line in (foreign_labels_note(hyps, hyp_folding, "hypothesis"),
+                     foreign_words_note(pairs), unrelated_pairs_note(pairs)):
             if line:
                 note(line)
     return [_score_pair(key, g, h, folding, hyp_folding, tolerance) for key, g, h in pairs]
@@ -765,11 +767,13 @@ def foreign_words_note(pairs: Iterable[tuple[str, object, object]]) -> str:
 FOREIGN_LABELS_MIN = 3  # a single short file's gold says enough (a 14-phone praatio example)
 
 
-def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Folding) -> str:
-    """A note when over a fifth of the gold's phone labels, and FOREIGN_LABELS_MIN or more,
+def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Folding,
+                        side: str = "gold") -> str:
+    """A note when over a fifth of one side's phone labels, and FOREIGN_LABELS_MIN or more,
     are not ARPAbet once folded (IPA or SAMPA gold under the default cmu39: every such phone
-    counts as a label mismatch, and pooled label match read 49.6% on gold-dev); "" otherwise,
-    or when folding is `none`."""
+    counts as a label mismatch, and pooled label match read 49.6% on gold-dev; the same for a
+    hypothesis written with `--ipa` and read without `--hyp-fold ipa`: 50%); "" otherwise, or
+    when folding is `none`. side: "gold" or "hypothesis", whose option the note names."""
     from aligner.phone_folding import clean_phone
     from aligner.text.phones import PHONES
 
@@ -782,9 +786,11 @@ def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Fo
     if len(foreign) < FOREIGN_LABELS_MIN or len(foreign) <= 0.2 * len(labels):
         return ""
     examples = ", ".join(sorted(set(foreign))[:6])
-    return (f"{len(foreign)} of the gold's {len(labels)} phone labels are not ARPAbet after this "
-            f"folding ({examples}): they count as label mismatches; IPA or SAMPA gold wants "
-            "--fold ipa (emu-ae for EMU's Australian English)")
+    advice = ("IPA or SAMPA gold wants --fold ipa (emu-ae for EMU's Australian English)"
+              if side == "gold" else "an IPA hypothesis (`--ipa`, another tool's IPA) wants "
+              "--hyp-fold ipa")
+    return (f"{len(foreign)} of the {side}'s {len(labels)} phone labels are not ARPAbet after "
+            f"this folding ({examples}): they count as label mismatches; {advice}")
 
 
 def _score_pair(key: str, gold: Alignment | EvaluationError, hyp: Alignment | EvaluationError | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
 import soundfile as sf
@@ -89,3 +90,17 @@ def test_a_corpus_run_records_ipa_and_aligns_again_when_it_changes(tmp_path, tin
     assert result.exit_code == 0, result.output
     labels = {x for f in out.rglob("*.TextGrid") for _, _, x in _phones(f)}
     assert "SH" in labels and "ʃ" not in labels
+
+
+def test_evaluate_says_which_option_reads_an_ipa_hypothesis(tmp_path):
+    """Read without `--hyp-fold ipa`, half the labels of an `--ipa` file count as mismatches:
+    a note names the option; with it, every label matches its ARPAbet twin."""
+    arpabet, ipa = tmp_path / "a.TextGrid", tmp_path / "i.TextGrid"
+    assert cli(EXAMPLE_WAV, EXAMPLE_TXT, "-o", arpabet, "-q").exit_code == 0
+    assert cli(EXAMPLE_WAV, EXAMPLE_TXT, "-o", ipa, "--ipa", "-q").exit_code == 0
+    plain = cli("evaluate", arpabet, ipa)
+    assert plain.exit_code == 0 and "--hyp-fold ipa" in plain.stderr
+    folded = cli("evaluate", arpabet, ipa, "--hyp-fold", "ipa", "--json", tmp_path / "s.json")
+    assert folded.exit_code == 0 and "note:" not in folded.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["phones"]["match_rate"] == 1.0

@@ -1163,8 +1163,9 @@ def with_unheard(phones: list[Interval], owner: list[int], unheard: list[tuple[i
     Why: the words tier keeps every transcript token, but nothing was heard for these, so they
     must not move the words around them. They go into the pause where they were decoded: at
     its start when they open the recording, at its end when they close it, in its middle
-    between two words; where the words touch, the previous phone (the next one at the start)
-    gives up the time, at most half of its own."""
+    between two words; where the words touch, a pause word's silence beside it (`{SL}`) gives
+    up the time, else the previous phone (the next one at the start), at most half of its
+    own."""
     from aligner.boundaries import UNHEARD
 
     phones, owner = list(phones), list(owner)
@@ -1177,8 +1178,16 @@ def with_unheard(phones: list[Interval], owner: list[int], unheard: list[tuple[i
         need = round(UNHEARD * len(items), 3)
         lo = phones[place - 1].end if place > 0 else 0.0
         hi = phones[place].start if place < len(phones) else end_max
+        nxt = phones[place] if place < len(phones) else None
+        before = phones[place - 1] if place > 0 else None
         if hi - lo < need and phones:  # the words touch: one of them gives the time
-            if place > 0:
+            if nxt is not None and not nxt.label and nxt.end - nxt.start >= 2 * need:
+                hi = round(lo + need, 3)  # a pause word (`{SL}`) beside it: the pause gives it
+                phones[place] = Interval(hi, nxt.end, nxt.label, nxt.confidence)
+            elif before is not None and not before.label and before.end - before.start >= 2 * need:
+                lo = round(hi - need, 3)
+                phones[place - 1] = Interval(before.start, lo, before.label, before.confidence)
+            elif place > 0:
                 p = phones[place - 1]
                 lo = max(round((p.start + p.end) / 2, 3), round(hi - need, 3))
                 phones[place - 1] = Interval(p.start, lo, p.label, p.confidence)

@@ -107,13 +107,14 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
     end of what can be measured (the last frames of a recording or segment cut mid-speech).
     Pure: intervals and arrays in, intervals out; labels, starts and confidences kept."""
     words, phones = list(words), list(phones)
-    # a word that is a pause (a dictionary's `{SL} sil`: its phone is silence, "") is no
-    # neighbour: the voice may run into it, and it gives up the time (keeping UNHEARD)
-    pause_phone = {(round(p.start, 6), round(p.end, 6)): j for j, p in enumerate(phones)
-                   if not p.label}
-    pauses = {i: pause_phone[(round(w.start, 6), round(w.end, 6))] for i, w in enumerate(words)
-              if w.label and (round(w.start, 6), round(w.end, 6)) in pause_phone}
-    spoken = [i for i, w in enumerate(words) if w.label and i not in pauses]
+    # a word that is a pause (`{SL}`, a dictionary's `{SL} sil`: its phone is silence, "") or
+    # markup nothing was heard for (`<unk>`, `[laughter]`: an UNHEARD sliver of spoken noise) is
+    # no neighbour: the voice may run into it, and it moves along (keeping UNHEARD)
+    phone_at = {(round(p.start, 6), round(p.end, 6)): j for j, p in enumerate(phones)
+                if not p.label or (p.label == SPOKEN_NOISE and p.end - p.start <= UNHEARD + 1e-6)}
+    aside = {i: phone_at[(round(w.start, 6), round(w.end, 6))] for i, w in enumerate(words)
+             if w.label and (round(w.start, 6), round(w.end, 6)) in phone_at}
+    spoken = [i for i, w in enumerate(words) if w.label and i not in aside]
     last_phone = {round(p.end, 6): j for j, p in enumerate(phones) if p.label}
     measured = min(len(voiced), len(levels)) - 2  # voiced_frames cannot judge the last two
     for n, i in enumerate(spoken):
@@ -129,9 +130,11 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
         if first < 0 or t >= measured:
             continue
         limit = min(w.end + TAIL_MAX, nxt - TAIL_GAP if nxt is not None else duration)
-        pause = i + 1 if i + 1 in pauses else None
-        if pause is not None:
-            limit = min(limit, words[pause].end - UNHEARD)
+        # the pauses and slivers between this word and the next keep UNHEARD each
+        between = [k for k in range(i + 1, spoken[n + 1] if n + 1 < len(spoken) else len(words))
+                   if k in aside]
+        if between:
+            limit = min(limit, words[between[-1]].end - UNHEARD * len(between))
         # frames up to the limit's, whose own voicing says whether the tail ended by the limit
         stop = min(measured, int(np.floor(limit / frame + 1e-9)) + 1)
         run = voiced_tail(voiced, levels, first, t, TAIL_DB, stop)
@@ -140,10 +143,15 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
             words[i] = Interval(w.start, end, w.label, w.confidence)
             p = phones[j]
             phones[j] = Interval(p.start, end, p.label, p.confidence)
-            if pause is not None and words[pause].start < end:
-                q, k = words[pause], pauses[pause]
-                words[pause] = Interval(end, q.end, q.label, q.confidence)
-                phones[k] = Interval(end, phones[k].end, phones[k].label, phones[k].confidence)
+            for k in between:  # pushed along where the voice now runs over them
+                q, r = words[k], phones[aside[k]]
+                if q.start >= end:
+                    break
+                stop_at = round(end + UNHEARD, 3)  # a sliver; a pause keeps its end
+                stop_at = stop_at if r.label else max(stop_at, q.end)
+                words[k] = Interval(end, stop_at, q.label, q.confidence)
+                phones[aside[k]] = Interval(end, stop_at, r.label, r.confidence)
+                end = stop_at
     return words, phones
 
 

@@ -230,6 +230,27 @@ def test_a_fading_end_runs_into_a_pause_word_which_gives_up_the_time():
     assert extend_into_voicing(words, phones, v, db, FRAME, 1.0) == (words, phones)
 
 
+def test_a_fading_end_pushes_unheard_markup_along_into_the_pause_word():
+    """`again <unk> {SL}`: the `<unk>` nothing was heard for is a 10 ms sliver touching the
+    word's end, and stopped the voiced end (the last word of such transcripts lost 40-110 ms).
+    Markup slivers are no neighbours either: the sliver moves to the new end, and the pause
+    word starts after it."""
+    words, phones = word_at_a_pause()
+    words += [Interval(0.4, 0.41, "<unk>"), Interval(0.41, 0.9, "{SL}")]
+    phones += [Interval(0.4, 0.41, "spn"), Interval(0.41, 0.9, "")]
+    v, db = tail(1.0, (0.1, 0.62), {(0.1, 0.4): -10.0, (0.4, 0.55): -10.0 - TAIL_DB + 5,
+                                    (0.55, 0.62): -10.0 - TAIL_DB - 5})
+    w, p = extend_into_voicing(words, phones, v, db, FRAME, 1.0)
+    assert w[0].end == p[3].end == pytest.approx(0.55)
+    assert [(x.start, x.end, x.label) for x in w[1:]] == [
+        (0.55, 0.56, "<unk>"), (0.56, 0.9, "{SL}")]
+    assert [(x.start, x.end, x.label) for x in p[4:]] == [(0.55, 0.56, "spn"), (0.56, 0.9, "")]
+    # markup that took real time (a laugh) is a neighbour: the end stays
+    words[1], phones[4] = Interval(0.4, 0.5, "[laughter]"), Interval(0.4, 0.5, "spn")
+    words[2], phones[5] = Interval(0.5, 0.9, "{SL}"), Interval(0.5, 0.9, "")
+    assert extend_into_voicing(words, phones, v, db, FRAME, 1.0) == (words, phones)
+
+
 def test_nothing_moves_without_voicing_or_after_a_stop():
     words, phones = word_at_a_pause()
     v, db = tail(1.0, (0.1, 0.4), {(0.1, 0.8): -10.0})  # loud but unvoiced after the word

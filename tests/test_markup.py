@@ -277,6 +277,24 @@ def test_an_inserted_silence_beside_a_pause_word_costs_so_the_pause_word_takes_t
     assert token_costs(plain.tokens, plain.word, [False] * 3, (), plain.optional) is None
 
 
+def test_unheard_markup_beside_a_pause_word_takes_its_time_from_the_pause():
+    """`word <unk> {SL}` where the words touch: the pause word's silence gives the sliver its
+    10 ms, not the word's last phone."""
+    from aligner.align import with_unheard
+    from aligner.alignment import Interval
+    from aligner.boundaries import UNHEARD
+
+    phones = [Interval(0.3, 0.5, "AH1", 0.9), Interval(0.5, 0.9, "", None)]
+    out, owner = with_unheard(phones, [0, 2], [(1, "spn", 1)], 1.0)
+    assert [(p.start, p.end, p.label) for p in out] == [
+        (0.3, 0.5, "AH1"), (0.5, 0.5 + UNHEARD, "spn"), (0.5 + UNHEARD, 0.9, "")]
+    assert owner == [0, 1, 2]
+    # before a pause word too short to give it, the phone before gives the time, as elsewhere
+    short = [Interval(0.3, 0.5, "AH1", 0.9), Interval(0.5, 0.515, "", None)]
+    out, _ = with_unheard(short, [0, 2], [(1, "spn", 1)], 1.0)
+    assert out[0].end == 0.49 and out[1].start == 0.49 and out[2].start == 0.5
+
+
 def test_markup_nothing_was_heard_for_goes_into_the_pause():
     """`with_unheard`: a sliver at the pause's start (the recording's first token), end (its
     last) or middle; where the words touch, the phone before gives the time."""
@@ -576,6 +594,12 @@ def test_a_pause_word_beside_unheard_markup_still_covers_the_pause():
     assert words[i].end == words[i + 1].start
     assert words[i - 1].end - words[i - 1].start <= 0.011  # nothing was heard for `<unk>`
     assert words[i].end - words[i].start >= gap - 0.021
+    # the words around end and start where they do around `{SL}` alone: the sliver's 10 ms
+    # come out of the pause (review 127: a transcript's last word lost 40-110 ms)
+    alone = [w for w in aligner.align(EXAMPLE_WAV, text.replace("you entered", "you {SL} entered"))
+             .words if w.label]
+    j = [w.label for w in alone].index("{SL}")
+    assert (words[i - 2].end, words[i + 1].start) == (alone[j - 1].end, alone[j + 1].start)
 
 
 @pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/english")

@@ -106,8 +106,12 @@ def model_tag(model: Path | None) -> str:
 
     if model is None:
         return "none"
+    if model.is_file() and model.name in (WEIGHTS_FILE, CONFIG_FILE):
+        model = model.parent  # as the aligner takes it: the folder that holds it
     if model.is_file():
         return hashlib.sha1(model.read_bytes()).hexdigest()[:8]
+    if not model.is_dir():
+        return "missing"
     h = hashlib.sha1()
     for name in (WEIGHTS_FILE, CONFIG_FILE):
         f = model / name

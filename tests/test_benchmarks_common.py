@@ -95,6 +95,8 @@ def test_model_tag_follows_the_weights_and_config_not_the_folder_or_the_card(tmp
         (d / "config.json").write_text("{}")
         (d / "MODEL_CARD.md").write_text(f"card of {d}")
     assert common.model_tag(a) == common.model_tag(b) != common.model_tag(None)
+    assert common.model_tag(a / "model.safetensors") == common.model_tag(a)  # as aligning takes it
+    assert common.model_tag(tmp_path / "nowhere") == "missing"
     (b / "config.json").write_text('{"x": 1}')
     assert common.model_tag(a) != common.model_tag(b)
     (b / "config.json").write_text("{}")

@@ -33,8 +33,8 @@ def test_ipa_is_read_back_onto_the_phone_it_was_written_for():
 
 
 def test_stress_chooses_the_reduced_vowel_and_other_labels_stay():
-    assert [ipa_label(x) for x in ("AH0", "AH1", "AH2", "AH", "ER0", "ER1", "ER")] == [
-        "ə", "ʌ", "ʌ", "ʌ", "ɚ", "ɝ", "ɝ"]
+    assert [ipa_label(x) for x in ("AH0", "AH1", "AH2", "AH", "ER0", "ER1", "ER", "ah")] == [
+        "ə", "ʌ", "ʌ", "ə", "ɚ", "ɝ", "ɚ", "ə"]
     assert [ipa_label(x) for x in ("SH", "sh", "CH", "JH", "R", "G", "IY1")] == [
         "ʃ", "ʃ", "tʃ", "dʒ", "ɹ", "ɡ", "i"]
     assert [ipa_label(x) for x in ("spn", "", "<star>", "X1")] == ["spn", "", "<star>", "X1"]
@@ -104,3 +104,25 @@ def test_evaluate_says_which_option_reads_an_ipa_hypothesis(tmp_path):
     assert folded.exit_code == 0 and "note:" not in folded.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["phones"]["match_rate"] == 1.0
+
+
+def test_a_flag_on_a_phone_names_it_in_ipa_and_stays_on_its_csv_row(tmp_path):
+    """Review 127: `long_phone` on AE1 was left on a row of its own (Type `span`) in an `--ipa`
+    CSV, which attaches a flag to the phone of its label and time, and the JSON named 'AE1'
+    beside a tier of `æ`."""
+    from aligner.checks import Flag
+    from aligner.formats import write_csv
+
+    phone = Interval(0.2, 0.45, "AE1", 0.05)
+    a = Alignment(words=[Interval(0.1, 0.5, "at", 0.3)],
+                  phones=[phone, Interval(0.45, 0.5, "T", 0.5)], duration=0.6,
+                  flags=[Flag("long_phone", "phone 'AE1' at 0.200-0.450 s lasts 0.25 s",
+                              "phones", 0.2, 0.45, "AE1"),
+                         Flag("low_confidence", "word 'at' ...", "words", 0.1, 0.5, "at")])
+    b = with_ipa_phones(a)
+    assert b.flags[0].label == "æ" and "phone 'æ' at 0.200" in b.flags[0]
+    assert b.flags[0].kind == "long_phone" and b.flags[1] == a.flags[1]
+    rows = list(csv.reader(open(write_csv(b, tmp_path / "x.csv"), encoding="utf-8")))
+    (row,) = [r for r in rows if r[2] == "æ"]
+    assert row[:4] == ["0.200", "0.450", "æ", "phones"] and row[6] == "long_phone"
+    assert not [r for r in rows if r[3] == "span"]

@@ -825,8 +825,10 @@ class Aligner:
             phones_out = on_model_grid
         rows = encoded.boundary_features
         if self.refine_boundaries and self.place_boundaries and rows is not None:
-            phones_out = tidy_phones(move_boundaries(phones_out, rows, self.model.boundary_net),
-                                     duration)
+            pauses = [is_pause(p) for p in prepared.phones]  # `{SL}`: its silence's edges stay
+            phones_out = tidy_phones(move_boundaries(
+                phones_out, rows, self.model.boundary_net,
+                {k for k, o in enumerate(owner) if pauses[o]}), duration)
         if unheard:
             phones_out, owner = with_unheard(phones_out, owner, unheard, duration)
         by_word: list[list[Interval]] = [[] for _ in prepared.words]

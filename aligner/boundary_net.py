@@ -18,6 +18,7 @@ boundary, no convolution per boundary.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 
 import torch
@@ -136,21 +137,25 @@ def phone_id(label: str) -> int | None:
     return PHONE_TO_ID.get(bare)  # upper case: never the blank
 
 
-def move_boundaries(phones: list[Interval], features: Tensor, net: BoundaryNet
-                    ) -> list[Interval]:
+def move_boundaries(phones: list[Interval], features: Tensor, net: BoundaryNet,
+                    pauses: Collection[int] = ()) -> list[Interval]:
     """Phones with each boundary between two touching phones moved where `net` says.
 
     `features` are `piece_rows` of the recording's pieces (row r at input frame
-    r * stride - net.pad). Boundaries between two silences or next to markup stay; each phone
-    keeps MIN_PHONE (or what it had, if less), so the order never changes. Pure, apart from
-    running the network's readout."""
+    r * stride - net.pad). Boundaries between two silences or next to markup stay, and so do
+    those of the phones at `pauses` (indexes: a pause word's silence, `{SL}`), as those next to
+    the pauses between words do, which are gaps between phones (moved, a word before `{SL}`
+    typed into a pause ended 16-120 ms from where it did without it). Each phone keeps
+    MIN_PHONE (or what it had, if less), so the order never changes. Pure, apart from running
+    the network's readout."""
     if len(phones) < 2:
         return list(phones)
     at, times, left, right = [], [], [], []
     for i in range(1, len(phones)):
         a, b = phones[i - 1], phones[i]
         la, lb = phone_id(a.label), phone_id(b.label)
-        if abs(a.end - b.start) > 1e-6 or la is None or lb is None or la == lb == SILENCE_ID:
+        if (abs(a.end - b.start) > 1e-6 or la is None or lb is None or la == lb == SILENCE_ID
+                or i in pauses or i - 1 in pauses):
             continue
         at.append(i)
         times.append(b.start)

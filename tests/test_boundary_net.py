@@ -101,6 +101,10 @@ def test_boundaries_move_by_what_the_network_says():
     assert out[8].start == 1.6 and out[7].end == 1.5  # not touching: stays
     for a, b in zip(out, out[1:]):
         assert a.end <= b.start + 1e-9
+    # a pause word's silence (index 4, `{SL}`): its edges stay, as a gap's would
+    kept = move_boundaries(_phones(), rows, net, pauses={4})
+    assert kept[3].end == kept[4].start == 0.6 and kept[4].end == 0.9
+    assert kept[:3] == out[:3] and kept[3].start == out[3].start
 
 
 def test_a_large_move_leaves_each_phone_its_minimum_and_the_order():

@@ -572,8 +572,10 @@ def test_a_dictionary_silence_word_covers_the_pause(tmp_path):
     i = [w.label for w in words].index("{SL}")
     assert words[i - 1].label == "you" and words[i + 1].label == "entered"
     assert words[i].start == words[i - 1].end and words[i].end == words[i + 1].start
-    gap = next(b.start - x.end for x, b in zip(plain, plain[1:]) if x.label == "you")
-    assert words[i].end - words[i].start == pytest.approx(gap, abs=0.011)
+    # the words around it end and start where they do without it: its silence's edges are a
+    # pause's, which the boundary network leaves alone (moved, 'you' ended 5 ms later)
+    k = [w.label for w in plain].index("you")
+    assert (words[i - 1].end, words[i + 1].start) == (plain[k].end, plain[k + 1].start)
     assert [p.label for p in a.phones if words[i].start <= p.start < words[i].end] == [""]
     assert words[i].confidence is None  # a pause is no speech to doubt: no flag of its own
     assert not [f for f in a.flags if "{SL}" in f]

@@ -8,11 +8,10 @@ Stress is not written: IPA marks it before the syllable, not on the vowel, and a
 no syllables. It still chooses the vowel where General American has two: AH0 is `ə` and AH1/AH2
 `ʌ`, ER0 `ɚ` and ER1/ER2 `ɝ`; a phone without a stress digit (a `--dictionary` entry written
 without them) takes the reduced one, as most are (89% of CMUdict's AH are AH0, 82% of its ER
-ER0). Labels that are not ARPAbet (`spn`, a pause's `""`) stay as
-they are. `evaluate --hyp-fold ipa` reads the result back onto the same 39 phones. A flag on a
-phone names it as the phones tier does, so that the CSV and JSON attach it to that phone; the
-console and a corpus run's report, which are written from the alignment as aligned, name it in
-ARPAbet. Pure: no I/O.
+ER0). Labels that are not ARPAbet (`spn`, a pause's `""`) stay as they are. `evaluate --hyp-fold
+ipa` reads the result back onto the same 39 phones. A flag on a phone names it as the phones
+tier does, so that the CSV and JSON attach it to that phone; the console and a corpus run's
+report, which are written from the alignment as aligned, name it in ARPAbet. Pure: no I/O.
 """
 
 from __future__ import annotations

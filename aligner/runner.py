@@ -840,9 +840,9 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(args) -> list[Result]:
     """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
-    plots, cues, keep_existing, ipa). Its entry in the pool's shared `started` array is set first,
-    so that if this process dies (the system killing it for its memory) the parent knows which
-    batch it held (an array: no pipe to fill, no lock a killed worker could leave held)."""
+    plots, cues, keep_existing, ipa). Its entry in the pool's shared `started` array is set
+    first, so that if this process dies (the system killing it for its memory) the parent knows
+    which batch it held (an array: no pipe to fill, no lock a killed worker could leave held)."""
     task, batch, out_dir, formats, method, strict, plots, cues, keep_existing, ipa = args
     _WORKER["started"][task] = 1
     aligner = _WORKER["aligner"]

@@ -265,6 +265,9 @@ class Aligner:
         # which channel of a recording file to align (1 the first), None for their mix: a
         # patient on one microphone and the clinician on the other
         self.channel: int | None = None
+        # the phones (and the flags on them) labelled in IPA once aligned (`aligner.ipa`): what
+        # every output, the console and a corpus run's report then show; the times are the same
+        self.ipa = False
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -530,6 +533,10 @@ class Aligner:
             merged.text = " ".join(aligned_text.get(spk, [])) or None
             merged.channel = self.channel
             out.append(merged)
+        if self.ipa:
+            from aligner.ipa import with_ipa_phones
+
+            out = [with_ipa_phones(a) for a in out]
         return out
 
     def prepare_text(self, text: str, source: str = "<transcript>") -> PreparedText:

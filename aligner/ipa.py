@@ -10,8 +10,9 @@ no syllables. It still chooses the vowel where General American has two: AH0 is 
 without them) takes the reduced one, as most are (89% of CMUdict's AH are AH0, 82% of its ER
 ER0). Labels that are not ARPAbet (`spn`, a pause's `""`) stay as they are. `evaluate --hyp-fold
 ipa` reads the result back onto the same 39 phones. A flag on a phone names it as the phones
-tier does, so that the CSV and JSON attach it to that phone; the console and a corpus run's
-report, which are written from the alignment as aligned, name it in ARPAbet. Pure: no I/O.
+tier does (the CSV attaches a flag to the phone of its label and time). The Aligner applies it
+last (`Aligner.ipa`), so every output, the console and a corpus run's report say the same. Pure:
+no I/O.
 """
 
 from __future__ import annotations

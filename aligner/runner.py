@@ -513,22 +513,17 @@ def _mtime(path: Path) -> int:
 
 
 def corpus_writer(out_dir: Path, formats: Sequence[str], plots: bool = False,
-                  sample_rate: int = 16000, cues: str = "lines", keep_existing: bool = False,
-                  ipa: bool = False) -> Writer:
+                  sample_rate: int = 16000, cues: str = "lines", keep_existing: bool = False
+                  ) -> Writer:
     """A corpus run's Writer: every format under `out_dir/<utterance name>` (`cues`: what an
     SRT/WebVTT cue holds), and with `plots`
     the PNG, drawn last from the samples already loaded: `plan` requires it, so a run killed
     while drawing redoes the utterance. `keep_existing` (a run without --overwrite): a format
     whose files exist is not written again: `plan` has removed every output that is stale, so
     what is left is current, and may have been corrected by hand since (a run that adds
-    subtitles or JSON to a folder of TextGrids must not undo the corrections). `ipa`: the phones
-    written (and drawn) in IPA (`aligner.ipa`)."""
+    subtitles or JSON to a folder of TextGrids must not undo the corrections)."""
 
     def write(utt: Utterance, alignments: list[Alignment], wave: np.ndarray) -> list[Path]:
-        if ipa:
-            from aligner.ipa import with_ipa_phones
-
-            alignments = [with_ipa_phones(a) for a in alignments]
         base = output_base(out_dir, utt)
         kept = [f for f in formats
                 if keep_existing and all(p.is_file() for p in output_paths(base, [f]))]
@@ -736,13 +731,12 @@ def run_batched(aligner: Aligner, todo: Sequence[Utterance], out_dir: Path,
                 formats: Sequence[str], method: str, strict: frozenset[str],
                 batch_seconds: float = GPU_BATCH_SECONDS, plots: bool = False,
                 journal: Journal | None = None, cues: str = "lines",
-                keep_existing: bool = False, ipa: bool = False) -> Iterator[Result]:
+                keep_existing: bool = False) -> Iterator[Result]:
     """Utterances in padded batches of similar length (`length_batches`): the model runs once
     per batch, then each utterance is decoded and written on its own (and recorded in
-    `journal`; `keep_existing`, `ipa`: see `corpus_writer`)."""
+    `journal`; `keep_existing`: see `corpus_writer`)."""
     for batch in length_batches(todo, batch_seconds):  # none: nothing to do, no aligner needed
-        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing,
-                              ipa)
+        write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing)
         yield from _run_batch(aligner, batch, method, strict, write, journal)
 
 
@@ -805,7 +799,7 @@ _WORKER: dict = {}
 def _init_worker(model, device, dictionary, parent: int, halt,
                  journal: Journal | None, min_pause: float, thresholds: Thresholds,
                  channel: int | None, speaker_priors: dict, pauses_in_words: bool,
-                 sentence_gaps: bool, started) -> None:
+                 sentence_gaps: bool, ipa: bool, started) -> None:
     ignore_sigint()  # first: Ctrl-C is the parent's, even while torch is being imported
     import torch
 
@@ -817,6 +811,7 @@ def _init_worker(model, device, dictionary, parent: int, halt,
     aligner = Aligner.load(model, device=device, dictionary=dictionary, thresholds=thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
     aligner.pauses_in_words, aligner.sentence_gaps = pauses_in_words, sentence_gaps
+    aligner.ipa = ipa
     aligner.speaker_priors = speaker_priors
     _WORKER.update(aligner=aligner, halt=halt, journal=journal, started=started)
 
@@ -840,13 +835,13 @@ def _exit_with_parent(parent: int) -> None:
 
 def _work(args) -> list[Result]:
     """One task of `run_parallel`: (task number, batch, out_dir, formats, method, strict,
-    plots, cues, keep_existing, ipa). Its entry in the pool's shared `started` array is set
-    first, so that if this process dies (the system killing it for its memory) the parent knows
-    which batch it held (an array: no pipe to fill, no lock a killed worker could leave held)."""
-    task, batch, out_dir, formats, method, strict, plots, cues, keep_existing, ipa = args
+    plots, cues, keep_existing). Its entry in the pool's shared `started` array is set first,
+    so that if this process dies (the system killing it for its memory) the parent knows which
+    batch it held (an array: no pipe to fill, no lock a killed worker could leave held)."""
+    task, batch, out_dir, formats, method, strict, plots, cues, keep_existing = args
     _WORKER["started"][task] = 1
     aligner = _WORKER["aligner"]
-    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing, ipa)
+    write = corpus_writer(out_dir, formats, plots, aligner.sample_rate, cues, keep_existing)
     return _until_halted(_run_batch(aligner, batch, method, strict, write, _WORKER["journal"]),
                          _WORKER["halt"])
 
@@ -904,8 +899,8 @@ def run_parallel(model: Path, device: str, dictionary: Path | None, todo: Sequen
     ctx = mp.get_context("spawn")
     halt = ctx.Event()
     initargs = (model, device, dictionary, os.getpid(), halt, journal, min_pause, thresholds,
-                channel, speaker_priors or {}, pauses_in_words, sentence_gaps)
-    task = (out_dir, list(formats), method, strict, plots, cues, keep_existing, ipa)
+                channel, speaker_priors or {}, pauses_in_words, sentence_gaps, ipa)
+    task = (out_dir, list(formats), method, strict, plots, cues, keep_existing)
     pending, suspects = list(todo), []
     while pending:
         lost = yield from _pooled(ctx, jobs, initargs, length_batches(pending, batch_seconds, jobs),

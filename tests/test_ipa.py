@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 
 import soundfile as sf
@@ -80,12 +81,15 @@ def test_a_corpus_run_records_ipa_and_aligns_again_when_it_changes(tmp_path, tin
         (root / "s" / f"u{k}.lab").write_text(text, encoding="utf-8")
     shutil.copy(EXAMPLE_WAV, root / "s" / "x.wav")
     shutil.copy(EXAMPLE_TXT, root / "s" / "x.lab")
-    result = cli(root, "-o", out, "--model", tiny_model_dir, "--ipa", "--jobs", "2", "-q")
+    result = cli(root, "-o", out, "--model", tiny_model_dir, "--ipa", "--jobs", "2", "-q",
+                 "--threshold", "max_phone_seconds=0.1")
     assert result.exit_code == 0, result.output
     labels = {x for f in out.rglob("*.TextGrid") for _, _, x in _phones(f)}
     assert "ʃ" in labels and not labels & set(PHONES)
     rows = list(csv.DictReader(open(out / REPORT_NAME, encoding="utf-8")))
     assert len(rows) == 3 and all("phones=ipa" in r["settings"] for r in rows)
+    named = re.findall(r"phone '([^']*)'", (out / REPORT_NAME).read_text(encoding="utf-8"))
+    assert named and not [x for x in named if x.rstrip("012") in PHONES]  # the report's flags
     result = cli(root, "-o", out, "--model", tiny_model_dir, "-q")
     assert result.exit_code == 0, result.output
     labels = {x for f in out.rglob("*.TextGrid") for _, _, x in _phones(f)}
@@ -126,3 +130,27 @@ def test_a_flag_on_a_phone_names_it_in_ipa_and_stays_on_its_csv_row(tmp_path):
     (row,) = [r for r in rows if r[2] == "æ"]
     assert row[:4] == ["0.200", "0.450", "æ", "phones"] and row[6] == "long_phone"
     assert not [r for r in rows if r[3] == "span"]
+
+
+def test_the_console_names_a_flagged_phone_as_the_files_do(tmp_path):
+    """The Aligner labels the phones last (`Aligner.ipa`): the console's flags, like the files',
+    name `æ`, not AE1."""
+    result = cli(EXAMPLE_WAV, EXAMPLE_TXT, "-o", tmp_path / "x.json", "--ipa", "-v",
+                 "--threshold", "max_phone_seconds=0.15")
+    assert result.exit_code == 0, result.output
+    assert "phone 'æ'" in result.output and "AE1" not in result.output
+    flags = json.loads((tmp_path / "x.json").read_text())["flags"]
+    assert "long_phone" in {f["kind"] for f in flags}
+    assert all(f["label"] not in PHONES for f in flags if f.get("tier") == "phones")
+
+
+def test_an_aligner_set_to_ipa_returns_ipa_phones_with_the_same_times():
+    from aligner.align import Aligner
+
+    aligner = Aligner.load(device="cpu")
+    arpabet = aligner.align(EXAMPLE_WAV, EXAMPLE_TXT)
+    aligner.ipa = True
+    ipa = aligner.align(EXAMPLE_WAV, EXAMPLE_TXT)
+    assert [(p.start, p.end) for p in ipa.phones] == [(p.start, p.end) for p in arpabet.phones]
+    assert [p.label for p in ipa.phones] == [ipa_label(p.label) for p in arpabet.phones]
+    assert ipa.words == arpabet.words

@@ -301,12 +301,9 @@ def _align_file(audio, transcript, output, fmts, model, device, method, dictiona
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
     aligner.pauses_in_words, aligner.sentence_gaps = pauses_in_words, sentence_gaps
+    aligner.ipa = ipa
 
     def write_to(folder: Path, alignments) -> list[Path]:
-        if ipa:
-            from aligner.ipa import with_ipa_phones
-
-            alignments = [with_ipa_phones(a) for a in alignments]
         if file is None:
             return write_outputs(alignments, folder / base.name, fmts, audio.stem, cues)
         return write_file(alignments, folder / file.name, fmts[0], audio.stem, cues)
@@ -557,6 +554,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
     aligner = load_aligner(model, device, dictionary, method, thresholds)
     aligner.min_pause, aligner.channel = min_pause, channel
     aligner.pauses_in_words, aligner.sentence_gaps = pauses_in_words, sentence_gaps
+    aligner.ipa = ipa
     subtitles = bool(set(SUBTITLE_FORMATS) & set(fmts))
     settings = runner.run_settings(model_dir(model), method, dictionary, min_pause,
                                    aligner.thresholds, cues if subtitles else None,
@@ -613,7 +611,7 @@ def _run_corpus(root, out_dir, fmts, model, device, method, dictionary, jobs, ov
                                      sentence_gaps=sentence_gaps, ipa=ipa)
     else:
         stream = runner.run_batched(aligner, todo, out_dir, fmts, method, strict, batch_seconds,
-                                    plots, journal, cues, keep_existing=not overwrite, ipa=ipa)
+                                    plots, journal, cues, keep_existing=not overwrite)
     interrupted = False
     report_written = ended = False  # the report; the report and the files that go with it
     stop = StopRequest()  # Ctrl-C or SIGTERM: which one sets the exit code

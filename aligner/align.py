@@ -265,8 +265,9 @@ class Aligner:
         # which channel of a recording file to align (1 the first), None for their mix: a
         # patient on one microphone and the clinician on the other
         self.channel: int | None = None
-        # the phones (and the flags on them) labelled in IPA once aligned (`aligner.ipa`): what
-        # every output, the console and a corpus run's report then show; the times are the same
+        # the phones (and the flags on them) labelled in IPA as `align_waveform`'s last step
+        # (`aligner.ipa`): what every output, the console and a corpus run's report then show;
+        # the times are the same, and `decode` on its own still gives ARPAbet
         self.ipa = False
 
     # ------------------------------------------------------------------ construction
@@ -1011,7 +1012,9 @@ PAUSE_IN_WORD_COST = 10.0
 SENTENCE_GAP_COST = 100.0
 
 
-def token_costs(tokens, word, paused: Sequence[bool], gaps: Sequence[bool] = (), optional=None):
+def token_costs(tokens: torch.Tensor, word: torch.Tensor, paused: Sequence[bool],
+                gaps: Sequence[bool] = (), optional: torch.Tensor | None = None
+                ) -> torch.Tensor | None:
     """Each decoded token's cost for taking frames: PAUSE_IN_WORD_COST for a pause between the
     phones of a word (`with_pauses_in_words`), SENTENCE_GAP_COST for a sentence gap's
     wildcard, PAUSE_WORD_PREFERENCE for an inserted silence beside a pause word, else 0; None
@@ -1052,7 +1055,8 @@ def token_costs(tokens, word, paused: Sequence[bool], gaps: Sequence[bool] = (),
 PAUSE_WORD_PREFERENCE = 0.01
 
 
-def beside_pause_words(tokens, word, optional):
+def beside_pause_words(tokens: torch.Tensor, word: torch.Tensor, optional: torch.Tensor
+                       ) -> torch.Tensor | None:
     """[S] bool: the inserted silences (word -1) in a stretch of optional tokens (silences and
     markup between two words' phones) that holds a pause word's silence; None when there is
     none. tokens, word, optional [S] as `token_costs`'s."""

@@ -105,7 +105,8 @@ def extend_into_voicing(words: list[Interval], phones: list[Interval], voiced: n
     praatio's hand-labelled "barrel" ended 113 ms early. Stops and fricatives end in silence
     or noise, not in voicing, and keep their end; so does a word whose voicing runs on to the
     end of what can be measured (the last frames of a recording or segment cut mid-speech).
-    Pure: intervals and arrays in, intervals out; labels, starts and confidences kept."""
+    Pure: intervals and arrays in, intervals out; labels and confidences kept, and the moved
+    words' starts (the pause words and unheard markup after one move along with its end)."""
     words, phones = list(words), list(phones)
     # a word that is a pause (`{SL}`, a dictionary's `{SL} sil`: its phone is silence, "") or
     # markup nothing was heard for (`<unk>`, `[laughter]`: an UNHEARD sliver of spoken noise) is

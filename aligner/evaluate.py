@@ -30,6 +30,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -767,8 +768,8 @@ def foreign_words_note(pairs: Iterable[tuple[str, object, object]]) -> str:
 FOREIGN_LABELS_MIN = 3  # a single short file's gold says enough (a 14-phone praatio example)
 
 
-def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Folding,
-                        side: str = "gold") -> str:
+def foreign_labels_note(alignments: Iterable[Alignment | EvaluationError], folding: Folding,
+                        side: Literal["gold", "hypothesis"] = "gold") -> str:
     """A note when over a fifth of one side's phone labels, and FOREIGN_LABELS_MIN or more,
     are not ARPAbet once folded (IPA or SAMPA gold under the default cmu39: every such phone
     counts as a label mismatch, and pooled label match read 49.6% on gold-dev; the same for a
@@ -780,15 +781,15 @@ def foreign_labels_note(gold: Iterable[Alignment | EvaluationError], folding: Fo
     if not folding.table:
         return ""
     arpabet = {clean_phone(p) for p in PHONES}
-    labels = [clean_phone(p.label) for a in gold if isinstance(a, Alignment)
+    labels = [clean_phone(p.label) for a in alignments if isinstance(a, Alignment)
               for p in folding.fold_phones(a.phones) if p.label]
     foreign = [x for x in labels if x not in arpabet]
     if len(foreign) < FOREIGN_LABELS_MIN or len(foreign) <= 0.2 * len(labels):
         return ""
     examples = ", ".join(sorted(set(foreign))[:6])
     advice = ("IPA or SAMPA gold wants --fold ipa (emu-ae for EMU's Australian English)"
-              if side == "gold" else "an IPA hypothesis (`--ipa`, another tool's IPA) wants "
-              "--hyp-fold ipa")
+              if side == "gold" else "an IPA or SAMPA hypothesis (`--ipa`, another tool's) "
+              "wants --hyp-fold ipa (emu-ae for EMU's)")
     return (f"{len(foreign)} of the {side}'s {len(labels)} phone labels are not ARPAbet after "
             f"this folding ({examples}): they count as label mismatches; {advice}")
 

@@ -47,7 +47,8 @@ def ipa_label(label: str) -> str:
 
 def with_ipa_phones(alignment: Alignment) -> Alignment:
     """A copy of `alignment` whose phones are labelled in IPA (`ipa_label`), and so are the
-    flags on them (`ipa_flag`); words, times, confidences and other flags as they were."""
+    flags on them (`ipa_flag`); words, times, confidences and other flags as they were, and the
+    unknown words' generated pronunciations in ARPAbet, as a `--dictionary` takes them."""
     return replace(alignment, phones=[replace(p, label=ipa_label(p.label))
                                       for p in alignment.phones],
                    flags=[ipa_flag(f) for f in alignment.flags])

@@ -410,30 +410,19 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
                  channel: int | None = None, speaker_norm: bool = True,
                  pauses_in_words: bool = False, sentence_gaps: bool = True,
                  ipa: bool = False) -> str:
-    """What a corpus run aligns with, as the report records it per utterance: the decoding
-    method and short content hashes of the model directory's files and of the --dictionary,
-    e.g. `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits,
-    --speaker-characters, --channel, --no-speaker-norm, --pauses-in-words,
-    --no-sentence-gaps and --ipa when not the defaults (the flags and
-    the speaker written in the outputs depend on them; the channel and the normalisation,
-    everything), and the
-    --cues of a run that writes subtitles (`cues`; None for one that writes none: versions
-    before --cues wrote a cue per word without recording it, so a run that records its cues
-    rewrites their subtitles).
+    """What a corpus run aligns with, as the report records it per utterance: the decoding method
+    and short content hashes of the model directory's files and of the --dictionary, e.g.
+    `method=viterbi model=1a2b3c4d dictionary=none`, --min-pause, the --threshold limits,
+    --speaker-characters, --channel, --no-speaker-norm, --pauses-in-words, --no-sentence-gaps
+    and --ipa when not the defaults (the flags and the speaker written in the outputs depend on
+    them; the channel and the normalisation, everything), and the --cues of a run that writes
+    subtitles (`cues`; None for one that writes none: versions before --cues wrote a cue per
+    word without recording it, so a run that records its cues rewrites their subtitles).
 
     Why: a resumed run skips finished utterances by their files' times (`stale_outputs`), which
-    say nothing about a --dictionary added, a method or model changed since; the outputs of
-    such a run were silently kept. With these recorded, `plan` aligns them again."""
+    say nothing about a --dictionary added, a method or model changed since; the outputs of such
+    a run were silently kept. With these recorded, `plan` aligns them again."""
     from aligner.model import CONFIG_FILE, WEIGHTS_FILE
-
-    def digest(paths: Sequence[Path]) -> str:  # contents only: a renamed copy is the same
-        h = hashlib.sha1()
-        for path in paths:
-            try:
-                h.update(hashlib.sha1(path.read_bytes()).digest())
-            except OSError:
-                h.update(b"unreadable")
-        return h.hexdigest()[:8]
 
     model_files = [Path(model) / CONFIG_FILE, Path(model) / WEIGHTS_FILE]  # what load_model reads
     pause = f" min_pause={min_pause:g}" if min_pause != MIN_PAUSE else ""
@@ -446,9 +435,23 @@ def run_settings(model: Path, method: str, dictionary: Path | None = None,
     inner = " pauses_in_words=on" if pauses_in_words else ""
     inner += "" if sentence_gaps else " sentence_gaps=off"
     inner += " phones=ipa" if ipa else ""
-    return (f"method={method} model={digest(model_files)} "
-            f"dictionary={digest([Path(dictionary)]) if dictionary is not None else 'none'}"
+    words = content_digest([Path(dictionary)]) if dictionary is not None else "none"
+    return (f"method={method} model={content_digest(model_files)} dictionary={words}"
             f"{pause}{limits}{speakers}{channel_note}{norm}{inner}{subtitles}")
+
+
+def content_digest(paths: Sequence[Path]) -> str:
+    """Eight hex digits of the files' contents, in order (a file that cannot be read counts as
+    the word "unreadable"): a renamed or copied file is the same. A corpus run's report records
+    a model (its config, then its weights) and a --dictionary by it, and a benchmark page names
+    its model by it, so the two agree."""
+    h = hashlib.sha1()
+    for path in paths:
+        try:
+            h.update(hashlib.sha1(Path(path).read_bytes()).digest())
+        except OSError:
+            h.update(b"unreadable")
+    return h.hexdigest()[:8]
 
 
 def without_cues(settings: str) -> str:

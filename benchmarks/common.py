@@ -20,7 +20,6 @@ The model is the one `ottc-align` uses ($OTTC_ALIGN_MODEL, else models/english) 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -98,26 +97,21 @@ def audio_seconds(path: Path) -> float:
 
 
 def model_tag(model: Path | None) -> str:
-    """A short id of what a model directory aligns with: the bytes of its weights and config.
+    """A short id of what a model directory aligns with: the digest of its config and weights
+    that a corpus run's report records as `model=` (`runner.content_digest`).
 
     Why contents and not paths or times: two clones of one commit hold the same model, and a
     benchmark page should say so; a regenerated card or metrics file changes no output."""
-    from aligner.model import CONFIG_FILE, WEIGHTS_FILE
+    from aligner.model import CONFIG_FILE, WEIGHTS_FILE, ModelError, model_directory
+    from aligner.runner import content_digest
 
     if model is None:
         return "none"
-    if model.is_file() and model.name in (WEIGHTS_FILE, CONFIG_FILE):
-        model = model.parent  # as the aligner takes it: the folder that holds it
-    if model.is_file():
-        return hashlib.sha1(model.read_bytes()).hexdigest()[:8]
-    if not model.is_dir():
-        return "missing"
-    h = hashlib.sha1()
-    for name in (WEIGHTS_FILE, CONFIG_FILE):
-        f = model / name
-        if f.is_file():
-            h.update(name.encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:8]
+    try:
+        folder = model_directory(model)  # a weights or config file: its folder, as aligning
+    except ModelError:
+        return content_digest([model]) if model.is_file() else "missing"
+    return content_digest([folder / CONFIG_FILE, folder / WEIGHTS_FILE])  # the report's model=
 
 
 def machine() -> dict[str, object]:

@@ -94,9 +94,12 @@ def test_model_tag_follows_the_weights_and_config_not_the_folder_or_the_card(tmp
         (d / "model.safetensors").write_bytes(b"weights")
         (d / "config.json").write_text("{}")
         (d / "MODEL_CARD.md").write_text(f"card of {d}")
-    assert common.model_tag(a) == common.model_tag(b) != common.model_tag(None)
+    assert common.model_tag(a) == common.model_tag(b)
     assert common.model_tag(a / "model.safetensors") == common.model_tag(a)  # as aligning takes it
     assert common.model_tag(tmp_path / "nowhere") == "missing"
+    from aligner.runner import run_settings  # the report's model= is the same digest
+
+    assert f"model={common.model_tag(a)} " in run_settings(a, "viterbi")
     (b / "config.json").write_text('{"x": 1}')
     assert common.model_tag(a) != common.model_tag(b)
     (b / "config.json").write_text("{}")

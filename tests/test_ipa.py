@@ -68,7 +68,7 @@ def test_a_file_aligned_with_ipa_has_the_same_times_and_ipa_labels(tmp_path):
     a, i = _phones(arpabet), _phones(ipa)
     assert [(s, e) for s, e, _ in a] == [(s, e) for s, e, _ in i]
     assert [ipa_label(x) for _, _, x in a] == [x for _, _, x in i]
-    assert "ʃ" not in {x for _, _, x in a} and {"tʃ", "ɹ", "aɪ"} <= {x for _, _, x in i}
+    assert {"CH", "R", "AY1"} <= {x for _, _, x in a} and {"tʃ", "ɹ", "aɪ"} <= {x for _, _, x in i}
 
 
 def test_a_corpus_run_records_ipa_and_aligns_again_when_it_changes(tmp_path, tiny_model_dir):
@@ -141,7 +141,7 @@ def test_the_console_names_a_flagged_phone_as_the_files_do(tmp_path):
     assert "phone 'æ'" in result.output and "AE1" not in result.output
     flags = json.loads((tmp_path / "x.json").read_text())["flags"]
     assert "long_phone" in {f["kind"] for f in flags}
-    assert all(f["label"] not in PHONES for f in flags if f.get("tier") == "phones")
+    assert all(f["label"].rstrip("012") not in PHONES for f in flags if f.get("tier") == "phones")
 
 
 def test_an_aligner_set_to_ipa_returns_ipa_phones_with_the_same_times():

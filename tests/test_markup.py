@@ -289,6 +289,11 @@ def test_unheard_markup_beside_a_pause_word_takes_its_time_from_the_pause():
     assert [(p.start, p.end, p.label) for p in out] == [
         (0.3, 0.5, "AH1"), (0.5, 0.5 + UNHEARD, "spn"), (0.5 + UNHEARD, 0.9, "")]
     assert owner == [0, 1, 2]
+    # `{SL} <unk> word`: the pause before it gives the time from its end
+    before = [Interval(0.1, 0.5, "", None), Interval(0.5, 0.7, "B", 0.9)]
+    out, owner = with_unheard(before, [0, 2], [(1, "spn", 1)], 1.0)
+    assert [(p.start, p.end, p.label) for p in out] == [
+        (0.1, 0.5 - UNHEARD, ""), (0.5 - UNHEARD, 0.5, "spn"), (0.5, 0.7, "B")]
     # before a pause word too short to give it, the phone before gives the time, as elsewhere
     short = [Interval(0.3, 0.5, "AH1", 0.9), Interval(0.5, 0.515, "", None)]
     out, _ = with_unheard(short, [0, 2], [(1, "spn", 1)], 1.0)

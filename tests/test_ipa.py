@@ -154,3 +154,18 @@ def test_an_aligner_set_to_ipa_returns_ipa_phones_with_the_same_times():
     assert [(p.start, p.end) for p in ipa.phones] == [(p.start, p.end) for p in arpabet.phones]
     assert [p.label for p in ipa.phones] == [ipa_label(p.label) for p in arpabet.phones]
     assert ipa.words == arpabet.words
+
+
+def test_plot_draws_the_phones_in_ipa_read_or_aligned(tmp_path, monkeypatch):
+    """`plot --ipa` labels the phones of an ARPAbet TextGrid as `align --ipa` would write them."""
+    import aligner.plot
+
+    drawn = []
+    monkeypatch.setattr(aligner.plot, "plot_alignment",
+                        lambda samples, rate, alignments, path, **kw: drawn.append(alignments)
+                        or [path])
+    grid = EXAMPLE_WAV.with_suffix(".TextGrid")
+    result = cli("plot", EXAMPLE_WAV, grid, "-o", tmp_path / "x.png", "--ipa", "-q")
+    assert result.exit_code == 0, result.output
+    labels = [p.label for a in drawn[0] for p in a.phones if p.label]
+    assert labels and "tʃ" in labels and not [x for x in labels if x.rstrip("012") in PHONES]

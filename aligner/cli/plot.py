@@ -59,6 +59,9 @@ def command(
         "by name, WORDS,PHONES (one may be empty: ,Phonetic), as for evaluate (emuR: "
         "Text,Phonetic). Default: tiers named words/phones, else guessed (a note says which).",
         show_default=False)] = None,
+    ipa: Annotated[bool, typer.Option(
+        "--ipa", help="Label the phones in IPA (as align --ipa writes them), whether read or "
+        "aligned on the fly; labels that are not ARPAbet are drawn as they are.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Draw an alignment to check it by eye: waveform, spectrogram, words and phones, word confidence, and the OTTC frame weights (when aligning on the fly, with --model, --device, --dictionary and --method). Long recordings are drawn in rows of 5 s, six rows to a PNG; further pages go beside the first (x.page2.png, ...).
@@ -80,6 +83,10 @@ def command(
         candidates = _read_or_align(samples, SAMPLE_RATE, alignment, model, device, dictionary,
                                     method, tier_names_option(gold_tiers), quiet, audio)
         chosen = _choose_speaker(candidates, speaker, alignment)
+        if ipa:
+            from aligner.ipa import with_ipa_phones
+
+            chosen = [with_ipa_phones(a) for a in chosen]
         if problem := _other_recording(chosen, len(samples) / SAMPLE_RATE, alignment, audio):
             raise fail(problem)
         heading = title if title is not None else _default_title(audio, chosen)

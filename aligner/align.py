@@ -833,10 +833,10 @@ class Aligner:
             phones_out = on_model_grid
         rows = encoded.boundary_features
         if self.refine_boundaries and self.place_boundaries and rows is not None:
-            pauses = [is_pause(p) for p in prepared.phones]  # `{SL}`: its silence's edges stay
-            phones_out = tidy_phones(move_boundaries(
-                phones_out, rows, self.model.boundary_net,
-                {k for k, o in enumerate(owner) if pauses[o]}), duration)
+            pauses = {w for w, p in enumerate(prepared.phones) if is_pause(p)}  # `{SL}`: its
+            kept = {k for k, o in enumerate(owner) if o in pauses} if pauses else ()  # edges stay
+            phones_out = tidy_phones(move_boundaries(phones_out, rows, self.model.boundary_net,
+                                                     kept), duration)
         if unheard:
             phones_out, owner = with_unheard(phones_out, owner, unheard, duration)
         by_word: list[list[Interval]] = [[] for _ in prepared.words]

@@ -11,7 +11,7 @@ import pytest
 from aligner.text.phones import PHONES
 from recipes.synth import augment
 from recipes.synth.build import choose_augment, per_voice, plan, prepare, word_label
-from recipes.synth.espeak_engine import _word_index, native_reference, word_offsets
+from recipes.synth.espeak_engine import _segments, _word_index, native_reference, word_offsets
 from recipes.synth.festival_engine import group_words
 from recipes.synth.gold import Segment, build_tiers, map_segments, shift_scale, textgrid_text
 from recipes.synth.numbers import spoken_words
@@ -81,6 +81,24 @@ def test_espeak_glued_function_words_are_split_by_counts() -> None:
     assert _word_index(phones, text, counts.get) == [0, 0, 0, 0, 1, 1, 2, 2, 2, 2, -1]
     counts["the"] = 3
     assert _word_index(phones, text, counts.get) is None
+
+
+@pytest.mark.parametrize("bias", [0.0, -0.05])
+def test_a_stop_starts_where_the_audio_falls_silent_for_native_and_lagging_voices(bias) -> None:
+    # /s/ (noise) to 0.30 s, the /t/ closure's silence, its burst at 0.40 s, then /a/. A native
+    # voice reports /t/ at its burst; an mbrola voice reports it at the closure, 50 ms late.
+    sr = 16000
+    audio = np.zeros(int(0.6 * sr), dtype=np.float32)
+    noise = np.random.default_rng(0).normal(0, 0.3, audio.size).astype(np.float32)
+    audio[: int(0.30 * sr)] = noise[: int(0.30 * sr)]
+    audio[int(0.40 * sr):] = noise[int(0.40 * sr):]
+    t_event = 0.40 if bias == 0.0 else 0.30 - bias
+    phones = [("s", int((0.10 - bias) * sr), 1), ("t", int(t_event * sr), 1),
+              ("a", int((0.45 - bias) * sr), 1)]
+    segs = _segments(phones, audio.size, sr, [0, 0, 0], audio, bias)
+    s, t = segs[0], segs[1]
+    assert s.end == t.start
+    assert abs(t.start + bias - 0.30) <= 0.002  # in the audio's time, as the caller shifts it
 
 
 def test_phone_tables_map_into_arpabet() -> None:

@@ -61,7 +61,8 @@ def measure(voice, n: int) -> dict:
         reqs = [FestivalRequest(f"b{i}", p.tts_text, p.words) for i, p in enumerate(preps)]
         res = synthesize_batch(voice.name, reqs, Path("/tmp") / f"bias-{voice.speaker}")
     else:
-        res = synthesize_espeak([EspeakRequest(f"b{i}", p.tts_text, p.words, voice.name)
+        res = synthesize_espeak([EspeakRequest(f"b{i}", p.tts_text, p.words, voice.name,
+                                                bias=voice.bias)
                                  for i, p in enumerate(preps)])
     on_d, off_d = [], []
     for r in res:

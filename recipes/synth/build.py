@@ -226,7 +226,8 @@ def run_batch(spec: BatchSpec) -> tuple[str, list[dict], dict[str, int]]:
             reqs.append(FestivalRequest(j.utt, p.tts_text, p.words, stretch=rate, f0_scale=pitch))
         else:
             reqs.append(EspeakRequest(j.utt, p.tts_text, p.words, voice.name, rate=1.0 / rate,
-                                      pitch=pitch, wordgap=rng.choice([0, 0, 0, 0, 1, 2, 4])))
+                                      pitch=pitch, wordgap=rng.choice([0, 0, 0, 0, 1, 2, 4]),
+                                      bias=voice.bias))
     work = spec.out / ".work" / "tmp" / spec.batch_id
     if voice.engine == "festival":
         results = synthesize_batch(voice.name, reqs, work)

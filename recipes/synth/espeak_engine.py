@@ -5,7 +5,11 @@ event at the exact sample where each phone starts, and a text position that says
 belongs to. Two engine quirks are handled here:
 - Stops and affricates: the event marks the release burst; the silent closure before it is
   counted in the previous phone. The boundary is moved back to where the closure starts (the
-  first quiet 2 ms frame, searching back from the burst), the usual labelling convention.
+  first quiet 2 ms frame, searching back from the burst), the usual labelling convention. An
+  mbrola voice's events lag its audio by about 30-55 ms (the voice's `bias`), so its search
+  starts where the audio has the event: searched at the lagging event, it walked back from
+  inside the closure to the closure's true start, and the bias then put the boundary that much
+  before it (mb-us2's S-T boundaries sat 50 ms early in the frication).
 - mbrola voices: the phone times are right but the text positions are not, so the same text is
   also run through the native voice of the same language, and the word of each phone is copied
   over position by position when the two phone sequences have the same length (they differ only
@@ -63,6 +67,7 @@ class EspeakRequest:
     rate: float = 1.0      # speaking-rate factor (1 = 175 words per minute)
     pitch: float = 1.0     # pitch factor around the voice's default
     wordgap: int = 0       # extra pause between words, units of 10 ms
+    bias: float = 0.0      # the voice's bias (voices.Voice): the audio is at event time + bias
 
 
 @dataclass
@@ -181,18 +186,21 @@ def closure_start(audio: np.ndarray, sr: int, burst: int, lower: int) -> int:
 
 
 def _segments(phones: list[tuple[str, int, int]], n_samples: int, sr: int,
-              word_of: list[int], audio: np.ndarray) -> list[Segment]:
+              word_of: list[int], audio: np.ndarray, bias: float = 0.0) -> list[Segment]:
+    """The phones as segments on espeak's event times (the caller adds the voice's bias), each
+    stop moved back to its closure's start, which is searched for in the audio at event + bias."""
     starts = [p[1] for p in phones]
     ends = starts[1:] + [n_samples]
     segs: list[Segment] = []
     for k, (name, st, _) in enumerate(phones):
         segs.append(Segment(name, st / sr, max(ends[k], st) / sr, word_of[k]))
-    # move stop boundaries back to the closure start
+    shift = int(round(bias * sr))
     for k in range(1, len(segs)):
         if phones[k][0] in STOPS and segs[k - 1].end > segs[k - 1].start:
             prev_start = int(segs[k - 1].start * sr)
             lower = prev_start + (ends[k - 1] - prev_start) // 4 if not phones[k - 1][0].startswith("_") else prev_start
-            c = closure_start(audio, sr, phones[k][1], lower)
+            burst = min(max(phones[k][1] + shift, 0), len(audio))
+            c = closure_start(audio, sr, burst, max(lower + shift, 0)) - shift
             if c < phones[k][1]:
                 segs[k - 1].end = c / sr
                 segs[k].start = c / sr
@@ -266,7 +274,8 @@ def synthesize_one(r: EspeakRequest) -> EspeakResult:
     n_words = len(word_offsets(r.text))
     if n_words != len(r.words) or sorted(set(w for w in word_of if w >= 0)) != list(range(n_words)):
         return EspeakResult(r.utt_id, None, sr, [], "word mismatch: a word got no phones")
-    return EspeakResult(r.utt_id, audio, sr, _segments(phones, len(audio), sr, word_of, audio))
+    return EspeakResult(r.utt_id, audio, sr, _segments(phones, len(audio), sr, word_of, audio,
+                                                          r.bias))
 
 
 def synthesize_espeak(requests: list[EspeakRequest]) -> list[EspeakResult]:

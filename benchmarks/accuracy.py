@@ -110,11 +110,17 @@ def build_systems(args) -> tuple[list, dict[str, str]]:
 
 
 def cache_dir(args, split: str, system) -> Path:
-    """<cache>/accuracy/<corpus name>-<path hash>/<split>/<system>-<model tag>."""
+    """<cache>/accuracy/<corpus name>-<hash>/<split>/<system>-<model tag>. The hash is of the
+    corpus's path and its manifest.tsv (every utterance's audio, duration and text): a corpus
+    rebuilt in the same place gets outputs of its own, not those of the audio it replaced."""
     import hashlib
 
     corpus = Path(args.corpus).resolve()
-    corpus_tag = f"{corpus.name}-{hashlib.sha1(str(corpus).encode()).hexdigest()[:6]}"
+    manifest = corpus / "manifest.tsv"
+    h = hashlib.sha1(str(corpus).encode())
+    if manifest.is_file():
+        h.update(manifest.read_bytes())
+    corpus_tag = f"{corpus.name}-{h.hexdigest()[:6]}"
     tag = model_tag(getattr(system, "model", None))
     return Path(args.cache) / "accuracy" / corpus_tag / split / f"{system.name}-{tag}"
 

@@ -344,3 +344,20 @@ def test_noise_benchmark_keeps_a_noisy_copy_within_full_scale_for_both_systems()
     assert np.allclose(within_full_scale(loud), [0.2475, -0.99, 0.495])
     quiet = np.array([0.5, -0.9], dtype=np.float32)
     assert within_full_scale(quiet) is quiet
+
+
+def test_accuracy_cache_is_new_for_a_corpus_rebuilt_in_the_same_place(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from benchmarks.accuracy import cache_dir
+
+    corpus = tmp_path / "synth"
+    corpus.mkdir()
+    (corpus / "manifest.tsv").write_text("test\tv\tu1\ttest/v/u1.flac\t1.000\n")
+    args = SimpleNamespace(corpus=str(corpus), cache=str(tmp_path / "cache"))
+    system = SimpleNamespace(name="pocketsphinx")
+    first = cache_dir(args, "test", system)
+    assert cache_dir(args, "test", system) == first
+    (corpus / "manifest.tsv").write_text("test\tv\tu1\ttest/v/u1.flac\t1.020\n")
+    assert cache_dir(args, "test", system) != first
+    assert cache_dir(args, "test", system).parent.parent.name.startswith("synth-")

@@ -866,6 +866,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")
     args = ap.parse_args(argv)
+    if not (args.data / "gold-dev").is_dir() and not (args.data / "real" / "speechocean762").is_dir():
+        print(f"error: {args.data} holds neither gold-dev/ nor real/speechocean762/: nothing to "
+              "measure (give --data the real-speech folder, e.g. ../shared/data from a checkout "
+              "beside it); no page written", file=sys.stderr)
+        return 2
     set_threads(args.threads)
     started = time.time()
 

@@ -361,3 +361,15 @@ def test_accuracy_cache_is_new_for_a_corpus_rebuilt_in_the_same_place(tmp_path: 
     (corpus / "manifest.tsv").write_text("test\tv\tu1\ttest/v/u1.flac\t1.020\n")
     assert cache_dir(args, "test", system) != first
     assert cache_dir(args, "test", system).parent.parent.name.startswith("synth-")
+
+
+def test_real_speech_without_its_data_stops_before_writing_a_page(tmp_path: Path, capsys) -> None:
+    from benchmarks import real_speech
+
+    name = "test_real_speech_without_data"
+    pages = [Path(real_speech.__file__).parent / "results" / f"{name}.md",
+             Path(real_speech.__file__).parents[1] / "docs" / "benchmarks" / f"{name}.md"]
+    assert real_speech.main(["--data", str(tmp_path / "nowhere"), "--name", name]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere holds neither gold-dev/ nor real/speechocean762/" in err
+    assert not any(p.exists() for p in pages)

@@ -866,7 +866,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")
     args = ap.parse_args(argv)
-    if not (args.data / "gold-dev").is_dir() and not (args.data / "real" / "speechocean762").is_dir():
+    if not any((args.data / sub).is_dir() for sub in ("gold-dev", "real/speechocean762")):
         print(f"error: {args.data} holds neither gold-dev/ nor real/speechocean762/: nothing to "
               "measure (give --data the real-speech folder, e.g. ../shared/data from a checkout "
               "beside it); no page written", file=sys.stderr)

@@ -492,7 +492,9 @@ def _joined(prepared, first: int):
 def test_a_pause_between_a_readings_words_is_silence_inside_the_word(shipped):
     """A reading of several words ("7399": seven three nine nine) may pause between them: the
     pause is silence inside the word (written "", as pauses are), not its phones'; where there
-    is none, nothing marks it (no 10 ms sliver) and the phones are where two words put them."""
+    is none, nothing marks it (no 10 ms sliver) and the phones are where two words put them.
+    The boundary network moves the edges of a pause inside a word, as of any phone, and leaves
+    those of the gaps between words: the pause is the gap give or take its moves (13 ms here)."""
     aligner, _, encoded = shipped
     assert not aligner.pauses_in_words  # the words as a reading's words are: no phone pauses
     prepared = prepare_text(EXAMPLE_TXT.read_text(), aligner.lexicon)  # no sentence gaps:
@@ -502,7 +504,7 @@ def test_a_pause_between_a_readings_words_is_silence_inside_the_word(shipped):
     word = next(w for w in paused.words if w.label == "match-Please")
     inner = [p for p in paused.phones if word.start < p.start < word.end and not p.label]
     gap = next(b.start - a.end for a, b in zip(plain.words, plain.words[1:]) if a.label == "match")
-    assert len(inner) == 1 and inner[0].end - inner[0].start == pytest.approx(gap, abs=0.011)
+    assert len(inner) == 1 and inner[0].end - inner[0].start == pytest.approx(gap, abs=0.025)
     fluent = aligner.decode(encoded, _joined(prepared, names.index("did")))  # "did not"
     assert [(p.start, p.end, p.label) for p in fluent.phones] == [
         (p.start, p.end, p.label) for p in plain.phones]

@@ -111,8 +111,9 @@ def build_systems(args) -> tuple[list, dict[str, str]]:
 
 def cache_dir(args, split: str, system) -> Path:
     """<cache>/accuracy/<corpus name>-<hash>/<split>/<system>-<model tag>. The hash is of the
-    corpus's path and its manifest.tsv (every utterance's audio, duration and text): a corpus
-    rebuilt in the same place gets outputs of its own, not those of the audio it replaced."""
+    corpus's path and its manifest.tsv (every utterance's audio file, duration, voice settings
+    and text): a corpus rebuilt in the same place gets outputs of its own as soon as a row
+    differs, as espeak-ng's durations do from build to build."""
     import hashlib
 
     corpus = Path(args.corpus).resolve()

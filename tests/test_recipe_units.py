@@ -13,6 +13,7 @@ from recipes.synth import augment
 from recipes.synth.build import choose_augment, per_voice, plan, prepare, word_label
 from recipes.synth.espeak_engine import _segments, _word_index, native_reference, word_offsets
 from recipes.synth.festival_engine import group_words
+from recipes.synth.frication import stops_after_frication
 from recipes.synth.gold import Segment, build_tiers, map_segments, shift_scale, textgrid_text
 from recipes.synth.numbers import spoken_words
 from recipes.synth.phonemap import TABLES, UnmappedPhone, to_arpabet
@@ -100,6 +101,41 @@ def test_a_stop_starts_where_the_audio_falls_silent_for_native_and_lagging_voice
     s, t = segs[0], segs[1]
     assert s.end == t.start
     assert abs(t.start + bias - 0.30) <= 0.002  # in the audio's time, as the caller shifts it
+
+
+def _fricative_then_stop(noise_until: float, closure_voiced: bool = False) -> np.ndarray:
+    """/s/ (noise) to `noise_until`, the /t/ closure (silence, or a voicing bar) to 0.40 s, its
+    burst and /a/ after: 0.6 s at 16 kHz."""
+    sr = 16000
+    noise = np.random.default_rng(1).normal(0, 0.3, int(0.6 * sr)).astype(np.float32)
+    audio = noise.copy()
+    closure = slice(int(noise_until * sr), int(0.40 * sr))
+    audio[closure] = 0.1 * np.sin(np.arange(closure.stop - closure.start) / 10) if closure_voiced \
+        else 0.0
+    return audio
+
+
+def _s_t_a(boundary: float) -> list[Segment]:
+    return [Segment("S", 0.1, boundary, 0), Segment("T", boundary, 0.42, 0),
+            Segment("AA", 0.42, 0.6, 0)]
+
+
+def test_a_stop_after_a_fricative_starts_where_the_noise_stops() -> None:
+    # a diphone voice's /s/-/t/ boundary 15 ms inside the noise: moved to the closure's silence
+    audio = _fricative_then_stop(0.30)
+    s, t, a = stops_after_frication(_s_t_a(0.285), audio, 16000)
+    assert s.end == t.start and abs(t.start - 0.30) <= 0.002
+    assert (a.start, a.end) == (0.42, 0.6)
+    # where the boundary lies in the silence already, or the closure is never quiet, or the
+    # phone before is no fricative, nothing moves
+    assert stops_after_frication(_s_t_a(0.31), audio, 16000)[1].start == 0.31
+    voiced = _fricative_then_stop(0.30, closure_voiced=True)
+    assert stops_after_frication(_s_t_a(0.285), voiced, 16000)[1].start == 0.285
+    vowel = [Segment("AA", 0.1, 0.285, 0), Segment("T", 0.285, 0.42, 0)]
+    assert stops_after_frication(vowel, audio, 16000)[1].start == 0.285
+    # and never further than REACH_S: noise running on 60 ms past the boundary stays labelled
+    far = _fricative_then_stop(0.345)
+    assert stops_after_frication(_s_t_a(0.285), far, 16000)[1].start == 0.285
 
 
 def test_phone_tables_map_into_arpabet() -> None:

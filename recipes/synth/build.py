@@ -31,6 +31,7 @@ import soxr
 from aligner.atomic import atomic_open
 
 from . import augment
+from .frication import stops_after_frication
 from .gold import build_tiers, map_segments, shift_scale, write_textgrid
 from .numbers import ABBREVIATIONS, spoken_words
 from .phonemap import UnmappedPhone
@@ -252,6 +253,7 @@ def run_batch(spec: BatchSpec) -> tuple[str, list[dict], dict[str, int]]:
             audio = soxr.resample(audio, res.sample_rate, SR).astype(np.float32)
         if voice.bias:
             segs = shift_scale(segs, offset=voice.bias)
+        segs = stops_after_frication(segs, audio, SR)
         rng = _utt_rng(spec.seed, j.utt + ":aug")
         a = choose_augment(rng, spec.aug_fraction)
         audio, segs = apply_augment(audio, segs, a, spec.seed, j.utt)

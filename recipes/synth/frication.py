@@ -2,7 +2,7 @@
 
 Why: diphone voices label the fricative-to-stop boundary inside the fricative's noise. mbrola's
 us2 database, read through espeak-ng (mb-us2) or Festival (fest-us2), runs its /s/ on some
-15 ms past the boundary its phones report: at fricative > stop boundaries the spectral change
+16 ms past the boundary its phones report: at fricative > stop boundaries the spectral change
 (`python -m recipes.synth.landmarks`, such boundaries only) lay 15.9 and 16.0 ms after their
 gold, where espeak-ng's native voices, whose gold is where their closure's silence begins, read
 -1.4 and -6.5 ms. A listener, and a phonetician's labels, put the stop's start where the noise

@@ -105,6 +105,15 @@ def gold_items(folder: Path) -> list[Item]:
     return items
 
 
+def has_data(data: Path) -> bool:
+    """Whether `data` holds anything this benchmark measures: a hand-labelled recording in one of
+    gold-dev's sets, or speechocean762's test-speaker list. Why check first: a folder with an empty
+    gold-dev/ (a half-copied data folder) otherwise ran on and wrote a page of empty tables over
+    the real one."""
+    return (any(gold_items(data / "gold-dev" / folder) for folder in GOLD_SETS)
+            or (data / "real" / "speechocean762" / "meta" / "test" / "utt2spk").is_file())
+
+
 def speechocean_test(root: Path, limit: int) -> list[Item]:
     """speechocean762's test-speaker utterances (meta/test/utt2spk), evenly thinned to `limit`."""
     utts = []
@@ -866,10 +875,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="real_speech")
     args = ap.parse_args(argv)
-    if not any((args.data / sub).is_dir() for sub in ("gold-dev", "real/speechocean762")):
-        print(f"error: {args.data} holds neither gold-dev/ nor real/speechocean762/: nothing to "
-              "measure (give --data the real-speech folder, e.g. ../shared/data from a checkout "
-              "beside it); no page written", file=sys.stderr)
+    if not has_data(args.data):
+        print(f"error: {args.data} holds neither gold-dev/ recordings nor real/speechocean762/: "
+              "nothing to measure (give --data the real-speech folder, e.g. ../shared/data from a "
+              "checkout beside it); no page written", file=sys.stderr)
         return 2
     set_threads(args.threads)
     started = time.time()

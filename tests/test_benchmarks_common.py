@@ -371,5 +371,11 @@ def test_real_speech_without_its_data_stops_before_writing_a_page(tmp_path: Path
              Path(real_speech.__file__).parents[1] / "docs" / "benchmarks" / f"{name}.md"]
     assert real_speech.main(["--data", str(tmp_path / "nowhere"), "--name", name]) == 2
     err = capsys.readouterr().err
-    assert "nowhere holds neither gold-dev/ nor real/speechocean762/" in err
+    assert "nowhere holds neither gold-dev/ recordings nor real/speechocean762/" in err
+    # a gold-dev/ with its set folders but no recordings in them is nothing to measure either
+    for folder in real_speech.GOLD_SETS:
+        (tmp_path / "half" / "gold-dev" / folder).mkdir(parents=True)
+    (tmp_path / "half" / "real" / "speechocean762").mkdir(parents=True)
+    assert real_speech.main(["--data", str(tmp_path / "half"), "--name", name]) == 2
+    assert "half holds neither" in capsys.readouterr().err
     assert not any(p.exists() for p in pages)

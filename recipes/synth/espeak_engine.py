@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .frication import FRAME_S, quiet_level
 from .gold import Segment
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -171,15 +172,14 @@ def word_offsets(text: str) -> list[int]:
     return out
 
 
-def closure_start(audio: np.ndarray, sr: int, burst: int, lower: int) -> int:
-    """Sample where the silent closure before a burst at `burst` begins (not before `lower`)."""
-    step = max(1, sr // 500)  # 2 ms
-    ref = np.percentile(np.abs(audio), 99) + 1e-6
-    thr = ref * 10 ** (-30 / 20)
+def closure_start(audio: np.ndarray, sr: int, burst: int, lower: int, level: float) -> int:
+    """Sample where the silent closure before a burst at `burst` begins (not before `lower`):
+    2 ms frames under `level` (`frication.quiet_level` of the recording)."""
+    step = max(1, round(FRAME_S * sr))
     b = burst
     while b - step >= lower:
         frame = audio[b - step:b]
-        if frame.size == 0 or np.sqrt(np.mean(frame**2)) > thr:
+        if frame.size == 0 or np.sqrt(np.mean(frame**2)) > level:
             break
         b -= step
     return b
@@ -195,12 +195,13 @@ def _segments(phones: list[tuple[str, int, int]], n_samples: int, sr: int,
     for k, (name, st, _) in enumerate(phones):
         segs.append(Segment(name, st / sr, max(ends[k], st) / sr, word_of[k]))
     shift = int(round(bias * sr))
+    level = quiet_level(audio)
     for k in range(1, len(segs)):
         if phones[k][0] in STOPS and segs[k - 1].end > segs[k - 1].start:
             prev_start = int(segs[k - 1].start * sr)
             lower = prev_start + (ends[k - 1] - prev_start) // 4 if not phones[k - 1][0].startswith("_") else prev_start
             burst = min(max(phones[k][1] + shift, 0), len(audio))
-            c = closure_start(audio, sr, burst, max(lower + shift, 0)) - shift
+            c = closure_start(audio, sr, burst, max(lower + shift, 0), level) - shift
             if c < phones[k][1]:
                 segs[k - 1].end = c / sr
                 segs[k].start = c / sr

@@ -17,14 +17,15 @@ from .gold import Segment
 
 VOICELESS_FRICATIVES = {"S", "SH", "F", "TH"}
 VOICELESS_STOPS = {"P", "T", "K", "CH"}
-FRAME_S = 0.002  # the quiet test's frame (as `espeak_engine.closure_start`)
+FRAME_S = 0.002  # the quiet test's frame (here and in `espeak_engine.closure_start`)
 QUIET_DB = -30.0  # ... quiet: this far under the recording's 99th-percentile magnitude
 REACH_S = 0.04  # the boundary moves this far forward at most
 BURST_GAP_S = 0.005  # ... and stays this far before the stop's end (its release)
 
 
 def quiet_level(audio: np.ndarray) -> float:
-    """RMS under which a 2 ms frame counts as the closure's silence."""
+    """RMS under which a 2 ms frame counts as a stop closure's silence (once per recording: a
+    percentile of all of it)."""
     return float(np.percentile(np.abs(audio), 99) + 1e-6) * 10 ** (QUIET_DB / 20)
 
 

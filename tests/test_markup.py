@@ -501,13 +501,14 @@ def test_a_pause_between_a_readings_words_is_silence_inside_the_word(shipped):
     prepared = prepare_text(EXAMPLE_TXT.read_text(), aligner.lexicon)  # no sentence gaps:
     plain = aligner.decode(encoded, prepared)  # "match" and "Please" made one word below
     names = [w.text for w in prepared.words]
+    shipped_setting = aligner.place_boundaries
     for net, moves in ((False, 0.011), (True, 0.02)):
         aligner.place_boundaries = net
         try:
             unjoined = aligner.decode(encoded, prepared)
             paused = aligner.decode(encoded, _joined(prepared, names.index("match")))
         finally:
-            aligner.place_boundaries = True
+            aligner.place_boundaries = shipped_setting
         word = next(w for w in paused.words if w.label == "match-Please")
         inner = [p for p in paused.phones if word.start < p.start < word.end and not p.label]
         gap = next(b.start - a.end for a, b in zip(unjoined.words, unjoined.words[1:])
